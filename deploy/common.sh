@@ -1,0 +1,51 @@
+# Shared by tests/run.sh and deploy/lab.sh: install what tandem needs on a fresh Debian
+# machine, as root, without prompts. Sourced, not run.
+
+export DEBIAN_FRONTEND=noninteractive
+
+need_root() {
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "$0: run as root (it installs packages and creates network namespaces): sudo $0 $*" >&2
+        exit 1
+    fi
+}
+
+# apt_install PKG...: installs the packages that are missing (apt-get update only then).
+apt_install() {
+    local missing=()
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "==> installing: ${missing[*]}"
+        apt-get update -q
+        apt-get install -y -q --no-install-recommends "${missing[@]}"
+    fi
+}
+
+# ensure_rust: cargo on PATH, from rustup when the machine has none (Debian's rustc is
+# too old for edition 2024).
+ensure_rust() {
+    if [ -x "$HOME/.cargo/bin/cargo" ]; then
+        export PATH="$HOME/.cargo/bin:$PATH"
+    fi
+    if ! command -v cargo >/dev/null 2>&1; then
+        echo "==> installing Rust (rustup, stable, minimal profile)"
+        apt_install curl ca-certificates
+        curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs \
+            | sh -s -- -y --profile minimal --component rustfmt,clippy
+        export PATH="$HOME/.cargo/bin:$PATH"
+    fi
+}
+
+# build_tandem [profile]: builds the binary; prints its path.
+build_tandem() {
+    local profile="${1:-release}"
+    if [ "$profile" = release ]; then
+        cargo build --release --locked -q >&2
+        echo "$PWD/target/release/tandem"
+    else
+        cargo build --locked -q >&2
+        echo "$PWD/target/debug/tandem"
+    fi
+}

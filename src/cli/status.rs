@@ -1,0 +1,212 @@
+//! `tandem status`: fetches `/status` from the running daemon and prints it.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
+use serde_json::Value;
+use tandem::config;
+
+const TIMEOUT: Duration = Duration::from_secs(5);
+
+pub fn main(config_path: &Path, addr: Option<&str>, as_json: bool) -> ExitCode {
+    let target = match addr {
+        Some(a) => match a.parse::<SocketAddr>() {
+            Ok(a) => a,
+            Err(_) => {
+                eprintln!("tandem status: `{a}` is not host:port, e.g. 127.0.0.1:9188");
+                return ExitCode::FAILURE;
+            }
+        },
+        None => match observe_addr(config_path) {
+            Ok(a) => a,
+            Err(msg) => {
+                eprintln!("tandem status: {msg}");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("tandem status: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let body = match rt.block_on(fetch(target, "/status")) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("tandem status: cannot reach the daemon at http://{target}/status: {e}");
+            eprintln!("  is tandem running, and is `observe` enabled in its config?");
+            return ExitCode::FAILURE;
+        }
+    };
+    if as_json {
+        print!("{body}");
+        return ExitCode::SUCCESS;
+    }
+    match serde_json::from_str::<Value>(&body) {
+        Ok(v) => {
+            print!("{}", render(&v));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("tandem status: the daemon answered something that is not JSON: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The observe address from the config; a wildcard bind is reached over loopback.
+fn observe_addr(path: &Path) -> Result<SocketAddr, String> {
+    let (cfg, _) = config::check_file(path).into_result().map_err(|d| {
+        let first = d.first().map(|d| d.to_string()).unwrap_or_default();
+        format!(
+            "cannot read the observe address from {} ({first}); give it with --addr",
+            path.display()
+        )
+    })?;
+    let o = cfg.observe.ok_or_else(|| {
+        format!(
+            "{} has no `observe` section: the daemon serves no status (add `observe: {{}}`)",
+            path.display()
+        )
+    })?;
+    let mut a = o.listen;
+    if a.ip().is_unspecified() {
+        a.set_ip(match a.ip() {
+            IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        });
+    }
+    Ok(a)
+}
+
+/// GET `path` from `addr`, returning the body of a 200 answer.
+pub async fn fetch(addr: SocketAddr, path: &str) -> Result<String, String> {
+    let work = async {
+        let stream = tokio::net::TcpStream::connect(addr)
+            .await
+            .map_err(|e| e.to_string())?;
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| e.to_string())?;
+        tokio::spawn(conn);
+        let req = hyper::Request::get(path)
+            .header(hyper::header::HOST, addr.to_string())
+            .body(Empty::<Bytes>::new())
+            .map_err(|e| e.to_string())?;
+        let resp = sender.send_request(req).await.map_err(|e| e.to_string())?;
+        let status = resp.status();
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| e.to_string())?
+            .to_bytes();
+        if !status.is_success() {
+            return Err(format!("HTTP {status}"));
+        }
+        String::from_utf8(body.to_vec()).map_err(|e| e.to_string())
+    };
+    tokio::time::timeout(TIMEOUT, work)
+        .await
+        .map_err(|_| format!("no answer within {TIMEOUT:?}"))?
+}
+
+fn s(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "-".into(),
+        other => other.to_string(),
+    }
+}
+
+fn duration(secs: u64) -> String {
+    humantime::format_duration(Duration::from_secs(secs)).to_string()
+}
+
+/// The human view of `/status`.
+pub fn render(v: &Value) -> String {
+    let mut out = String::new();
+    let uptime = v["uptime_seconds"].as_u64().unwrap_or(0);
+    out.push_str(&format!(
+        "node     {}  (tandem {}, pid {}, up {})\n",
+        s(&v["node"]),
+        s(&v["version"]),
+        s(&v["pid"]),
+        duration(uptime)
+    ));
+    let c = &v["config"];
+    out.push_str(&format!(
+        "config   {}  generation {}, loaded {}\n",
+        s(&c["path"]),
+        s(&c["generation"]),
+        s(&c["loaded_at"])
+    ));
+    if let Some(r) = c["last_reload"].as_object() {
+        out.push_str(&format!(
+            "reload   {} at {}\n",
+            s(&r["result"]),
+            s(&r["at"])
+        ));
+        if let Some(errs) = r["errors"].as_array() {
+            for e in errs {
+                out.push_str(&format!("         {}\n", s(e)));
+            }
+        }
+    }
+    let subs = v["subsystems"].as_object();
+    match subs {
+        Some(m) if !m.is_empty() => {
+            for (name, state) in m {
+                out.push('\n');
+                out.push_str(&render_subsystem(name, state));
+            }
+        }
+        _ => out.push_str("\nno subsystem configured\n"),
+    }
+    out
+}
+
+fn render_subsystem(name: &str, v: &Value) -> String {
+    let mut out = format!("{name}\n");
+    flatten("  ", v, &mut out);
+    out
+}
+
+fn flatten(indent: &str, v: &Value, out: &mut String) {
+    match v {
+        Value::Object(m) => {
+            let width = m.keys().map(|k| k.len()).max().unwrap_or(0);
+            for (k, val) in m {
+                match val {
+                    Value::Object(_) | Value::Array(_) => {
+                        out.push_str(&format!("{indent}{k}\n"));
+                        flatten(&format!("{indent}  "), val, out);
+                    }
+                    _ => out.push_str(&format!("{indent}{k:width$}  {}\n", s(val))),
+                }
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                match item {
+                    Value::Object(_) | Value::Array(_) => {
+                        out.push_str(&format!("{indent}-\n"));
+                        flatten(&format!("{indent}  "), item, out);
+                    }
+                    _ => out.push_str(&format!("{indent}- {}\n", s(item))),
+                }
+            }
+        }
+        other => out.push_str(&format!("{indent}{}\n", s(other))),
+    }
+}

@@ -1,0 +1,998 @@
+//! Semantic checks that look across keys: references, duplicates, settings that
+//! cannot work together, and elections that cannot go the way the operator expects.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use super::decode::{Ctx, Severity, suggest};
+use std::net::IpAddr;
+
+use super::model::{Config, Failed};
+use super::router::{ChildTable, RouterConfig, TableType};
+use super::types::Dur;
+use super::vrrp::{TrackRef, UnicastPeer, Vip};
+use super::vrrp::{VrrpInstance, VrrpVersion};
+
+/// Another box's view of one of our VRRP instances: its name and base priority.
+#[derive(Debug, Clone)]
+pub struct Peer {
+    pub label: String,
+    pub priority: u8,
+    /// Its source address, when known.
+    pub address: Option<std::net::IpAddr>,
+}
+
+fn err(cx: &mut Ctx, path: &str, msg: impl Into<String>) {
+    cx.at_path(Severity::Error, path, msg, None);
+}
+
+fn err_hint(cx: &mut Ctx, path: &str, msg: impl Into<String>, hint: Option<String>) {
+    cx.at_path(Severity::Error, path, msg, hint);
+}
+
+fn warn(cx: &mut Ctx, path: &str, msg: impl Into<String>) {
+    cx.at_path(Severity::Warning, path, msg, None);
+}
+
+fn did_you_mean<'a>(word: &str, names: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    suggest(word, names).map(|s| format!("did you mean `{s}`?"))
+}
+
+/// Reports each name that appears twice, at its second appearance.
+fn unique<'a>(cx: &mut Ctx, items: impl IntoIterator<Item = (String, &'a str)>, what: &str) {
+    let mut seen: HashMap<&str, String> = HashMap::new();
+    for (path, name) in items {
+        if let Some(first) = seen.get(name) {
+            err(
+                cx,
+                &path,
+                format!("duplicate {what} `{name}` (also at {first})"),
+            );
+        } else {
+            seen.insert(name, path);
+        }
+    }
+}
+
+/// Every single-file check. `elections` runs the election lints against the peer
+/// priorities annotated in `unicast_peers` (a cluster check does them itself).
+pub fn lint(cfg: &Config, cx: &mut Ctx, base_dir: &Path, elections: bool, failed: Failed) {
+    if cfg.vrrp.is_none() && cfg.balancer.is_none() && cfg.router.is_none() && !failed.any() {
+        warn(
+            cx,
+            "",
+            "no subsystem is configured (vrrp, balancer, router): tandem will only serve `observe`",
+        );
+    }
+    if !failed.vrrp {
+        lint_track_scripts(cfg, cx);
+    }
+    lint_vrrp(cfg, cx, elections, failed);
+    lint_balancer(cfg, cx);
+    if let Some(r) = &cfg.router {
+        lint_router(r, cx, base_dir);
+    }
+}
+
+fn lint_track_scripts(cfg: &Config, cx: &mut Ctx) {
+    let used: HashSet<&str> = cfg
+        .vrrp
+        .iter()
+        .flat_map(|v| &v.instances)
+        .flat_map(|i| &i.track_scripts)
+        .map(|t| t.name.as_str())
+        .collect();
+    for s in &cfg.track_scripts {
+        let p = format!("track_scripts.{}", s.name);
+        if !used.contains(s.name.as_str()) {
+            warn(
+                cx,
+                &p,
+                "defined but no VRRP instance tracks it; it will not run",
+            );
+        }
+        if s.timeout > s.interval {
+            warn(
+                cx,
+                &format!("{p}.timeout"),
+                format!(
+                    "timeout {} is longer than interval {}: runs never overlap, so a slow run delays the next one",
+                    s.timeout, s.interval
+                ),
+            );
+        }
+    }
+}
+
+fn lint_vrrp(cfg: &Config, cx: &mut Ctx, elections: bool, failed: Failed) {
+    let Some(v) = &cfg.vrrp else { return };
+    if v.instances.is_empty() {
+        warn(cx, "vrrp", "no instances: vrrp has nothing to do");
+    }
+    let ip = |i: usize| format!("vrrp.instances[{i}]");
+    unique(
+        cx,
+        v.instances
+            .iter()
+            .enumerate()
+            .map(|(i, x)| (format!("{}.name", ip(i)), x.name.as_str())),
+        "instance name",
+    );
+
+    // One VRID per interface and address family.
+    let mut vrids: HashMap<(&str, u8, bool), usize> = HashMap::new();
+    let mut vips: HashMap<std::net::IpAddr, usize> = HashMap::new();
+    for (i, inst) in v.instances.iter().enumerate() {
+        let p = ip(i);
+        let key = (
+            inst.interface.as_str(),
+            inst.virtual_router_id,
+            inst.is_ipv6(),
+        );
+        if let Some(first) = vrids.insert(key, i) {
+            err(
+                cx,
+                &format!("{p}.virtual_router_id"),
+                format!(
+                    "instance `{}` uses virtual_router_id {} on {} like instance `{}`: one VRID per interface",
+                    inst.name, inst.virtual_router_id, inst.interface, v.instances[first].name
+                ),
+            );
+        }
+        for (j, vip) in inst.virtual_ipaddresses.iter().enumerate() {
+            if let Some(first) = vips.insert(vip.address.addr(), i) {
+                if first != i {
+                    err(
+                        cx,
+                        &format!("{p}.virtual_ipaddresses[{j}]"),
+                        format!(
+                            "{} is also a VIP of instance `{}`: two instances would fight over it",
+                            vip.address.addr(),
+                            v.instances[first].name
+                        ),
+                    );
+                } else {
+                    err(
+                        cx,
+                        &format!("{p}.virtual_ipaddresses[{j}]"),
+                        format!("{} is listed twice", vip.address.addr()),
+                    );
+                }
+            }
+        }
+        lint_instance(cfg, inst, &p, cx, failed);
+    }
+
+    // Sync groups.
+    let mut member_of: HashMap<&str, &str> = HashMap::new();
+    unique(
+        cx,
+        v.sync_groups
+            .iter()
+            .enumerate()
+            .map(|(g, x)| (format!("vrrp.sync_groups[{g}].name"), x.name.as_str())),
+        "sync group name",
+    );
+    for (g, group) in v.sync_groups.iter().enumerate() {
+        let gp = format!("vrrp.sync_groups[{g}]");
+        if group.instances.len() < 2 {
+            warn(
+                cx,
+                &format!("{gp}.instances"),
+                "a sync group of fewer than two instances has no effect",
+            );
+        }
+        for (k, name) in group.instances.iter().enumerate() {
+            let path = format!("{gp}.instances[{k}]");
+            if !v.instances.iter().any(|x| &x.name == name) {
+                err_hint(
+                    cx,
+                    &path,
+                    format!("instance `{name}` is not defined in vrrp.instances"),
+                    did_you_mean(name, v.instances.iter().map(|x| x.name.as_str())),
+                );
+            } else if let Some(other) = member_of.insert(name.as_str(), group.name.as_str()) {
+                err(
+                    cx,
+                    &path,
+                    format!("instance `{name}` is already in sync group `{other}`"),
+                );
+            }
+        }
+    }
+
+    // Elections against peer priorities we know from unicast peer annotations.
+    if elections && !failed.any() {
+        for (i, inst) in v.instances.iter().enumerate() {
+            lint_election(cfg, inst, &ip(i), &annotated_peers(inst), cx);
+        }
+    }
+}
+
+fn lint_instance(cfg: &Config, inst: &VrrpInstance, p: &str, cx: &mut Ctx, failed: Failed) {
+    // Trackers.
+    for (k, t) in inst.track_scripts.iter().enumerate() {
+        if !failed.track_scripts && cfg.track_script(&t.name).is_none() {
+            err_hint(
+                cx,
+                &format!("{p}.track_scripts[{k}]"),
+                format!("track script `{}` is not defined in track_scripts", t.name),
+                did_you_mean(&t.name, cfg.track_scripts.iter().map(|s| s.name.as_str())),
+            );
+        }
+    }
+    for (k, t) in inst.track_listeners.iter().enumerate() {
+        let tp = format!("{p}.track_listeners[{k}]");
+        match &cfg.balancer {
+            None if failed.balancer => {}
+            None => err(
+                cx,
+                &tp,
+                format!(
+                    "tracks balancer listener `{}`, but the balancer is not configured",
+                    t.name
+                ),
+            ),
+            Some(b) if !b.listeners.iter().any(|l| l.name == t.name) => err_hint(
+                cx,
+                &tp,
+                format!("balancer listener `{}` is not defined", t.name),
+                did_you_mean(&t.name, b.listeners.iter().map(|l| l.name.as_str())),
+            ),
+            _ => {}
+        }
+    }
+    if inst.track_router.is_some() && cfg.router.is_none() && !failed.router {
+        err(
+            cx,
+            &format!("{p}.track_router"),
+            "tracks the router, but the router is not configured",
+        );
+    }
+    if inst.priority == 255 && weighted_trackers(cfg, inst).any(|(_, w)| w != 0) {
+        warn(
+            cx,
+            &format!("{p}.priority"),
+            "tracker weights are never applied to an address owner (priority 255); only weight-0 (FAULT) trackers act",
+        );
+    }
+}
+
+/// What is known of an instance while decoding it: each field is `None` when it was
+/// invalid, so these checks run even when other keys of the instance have errors.
+pub struct InstanceFields<'a> {
+    pub version: Option<VrrpVersion>,
+    pub priority: Option<u8>,
+    pub interface: Option<&'a str>,
+    pub auth_pass: Option<Option<&'a str>>,
+    pub vips: Option<&'a [Vip]>,
+    pub unicast_src_ip: Option<Option<IpAddr>>,
+    pub unicast_peers: Option<&'a [UnicastPeer]>,
+    pub mcast_src_ip: Option<Option<IpAddr>>,
+    pub nopreempt: Option<bool>,
+    pub preempt_delay: Option<Dur>,
+    pub track_interfaces: Option<&'a [TrackRef]>,
+}
+
+/// Checks that need only the instance itself; `p` is its key path.
+pub fn instance_local(f: &InstanceFields<'_>, p: &str, cx: &mut Ctx) {
+    let v6 = f
+        .vips
+        .and_then(|v| v.first())
+        .is_some_and(|v| v.address.addr().is_ipv6());
+    if let (Some(VrrpVersion::V3), Some(Some(_))) = (f.version, f.auth_pass) {
+        err_hint(
+            cx,
+            &format!("{p}.auth_pass"),
+            "VRRPv3 has no authentication (RFC 5798 removed it)",
+            Some("remove auth_pass, or use `version: 2`".into()),
+        );
+    }
+    if let Some(Some(pass)) = f.auth_pass
+        && pass.len() > 8
+    {
+        warn(
+            cx,
+            &format!("{p}.auth_pass"),
+            format!(
+                "only the first 8 characters are sent (`{}`), as keepalived does",
+                &pass[..8]
+            ),
+        );
+    }
+    if f.version == Some(VrrpVersion::V2) && cx.was_set(&format!("{p}.v3_checksum")) {
+        warn(
+            cx,
+            &format!("{p}.v3_checksum"),
+            "has no effect with `version: 2`",
+        );
+    }
+    if let Some(vips) = f.vips {
+        if vips.is_empty() {
+            warn(
+                cx,
+                &format!("{p}.virtual_ipaddresses"),
+                "no virtual addresses: the election runs but nothing moves",
+            );
+        }
+        for (j, vip) in vips.iter().enumerate() {
+            let vp = format!("{p}.virtual_ipaddresses[{j}]");
+            let a = vip.address.addr();
+            if a.is_ipv6() != v6 {
+                err(
+                    cx,
+                    &vp,
+                    "mixes IPv4 and IPv6: one instance carries one address family (use two instances)",
+                );
+            }
+            if a.is_ipv6() && f.version == Some(VrrpVersion::V2) {
+                err_hint(
+                    cx,
+                    &vp,
+                    "VRRPv2 carries only IPv4 addresses",
+                    Some("use `version: 3` for IPv6".into()),
+                );
+            }
+            if a.is_unspecified() || a.is_multicast() || a.is_loopback() {
+                err(cx, &vp, format!("{a} cannot be a virtual address"));
+            }
+            if let (Some(label), Some(dev)) = (&vip.label, vip.dev.as_deref().or(f.interface)) {
+                if a.is_ipv6() {
+                    err(cx, &format!("{vp}.label"), "IPv6 addresses have no labels");
+                } else if !label.starts_with(dev) {
+                    err(
+                        cx,
+                        &format!("{vp}.label"),
+                        format!(
+                            "label `{label}` must start with the interface name `{dev}` (e.g. `{dev}:vip`)"
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    let peers = f.unicast_peers.unwrap_or(&[]);
+    if let Some(Some(src)) = f.unicast_src_ip {
+        if f.unicast_peers.is_some_and(|p| p.is_empty()) {
+            err(
+                cx,
+                &format!("{p}.unicast_src_ip"),
+                "unicast_src_ip without unicast_peers: list the peers, or remove it for multicast",
+            );
+        }
+        if f.vips.is_some() && src.is_ipv6() != v6 {
+            err(
+                cx,
+                &format!("{p}.unicast_src_ip"),
+                format!("{src} is not of the instance's address family"),
+            );
+        }
+    }
+    let mut seen = HashSet::new();
+    for (k, peer) in peers.iter().enumerate() {
+        let pp = format!("{p}.unicast_peers[{k}]");
+        if f.unicast_src_ip == Some(Some(peer.address)) {
+            err(cx, &pp, "a peer cannot be our own unicast_src_ip");
+        }
+        if f.vips.is_some() && peer.address.is_ipv6() != v6 {
+            err(
+                cx,
+                &pp,
+                format!("{} is not of the instance's address family", peer.address),
+            );
+        }
+        if !seen.insert(peer.address) {
+            err(cx, &pp, format!("{} is listed twice", peer.address));
+        }
+    }
+    if !peers.is_empty() && matches!(f.mcast_src_ip, Some(Some(_))) {
+        warn(
+            cx,
+            &format!("{p}.mcast_src_ip"),
+            "ignored in unicast mode (unicast_src_ip is the source)",
+        );
+    }
+    if f.nopreempt == Some(true) && f.priority == Some(255) {
+        warn(
+            cx,
+            &format!("{p}.nopreempt"),
+            "an address owner (priority 255) always takes over; nopreempt has no effect",
+        );
+    }
+    if f.nopreempt == Some(true) && f.preempt_delay.is_some_and(|d| !d.is_zero()) {
+        warn(cx, &format!("{p}.preempt_delay"), "ignored with nopreempt");
+    }
+    let mut seen_if = HashSet::new();
+    for (k, t) in f.track_interfaces.unwrap_or(&[]).iter().enumerate() {
+        if let Err(e) = super::vrrp::valid_ifname(&t.name) {
+            err(cx, &format!("{p}.track_interfaces[{k}]"), e);
+        }
+        if !seen_if.insert(t.name.as_str()) {
+            err(
+                cx,
+                &format!("{p}.track_interfaces[{k}]"),
+                format!("`{}` is listed twice", t.name),
+            );
+        }
+    }
+}
+
+/// (tracker label, weight) of every tracker of an instance.
+fn weighted_trackers<'a>(
+    cfg: &'a Config,
+    inst: &'a VrrpInstance,
+) -> impl Iterator<Item = (String, i32)> + 'a {
+    let scripts = inst.track_scripts.iter().map(move |t| {
+        let w = t
+            .weight
+            .or_else(|| cfg.track_script(&t.name).map(|s| s.weight))
+            .unwrap_or(0);
+        (format!("track script `{}`", t.name), w)
+    });
+    let ifs = inst
+        .track_interfaces
+        .iter()
+        .map(|t| (format!("interface `{}`", t.name), t.weight.unwrap_or(0)));
+    let ls = inst
+        .track_listeners
+        .iter()
+        .map(|t| (format!("listener `{}`", t.name), t.weight.unwrap_or(0)));
+    let r = inst
+        .track_router
+        .map(|w| ("the router tracker".to_string(), w));
+    scripts.chain(ifs).chain(ls).chain(r)
+}
+
+/// The peers whose priority `unicast_peers` entries state.
+pub fn annotated_peers(inst: &VrrpInstance) -> Vec<Peer> {
+    inst.unicast_peers
+        .iter()
+        .filter_map(|p| {
+            p.priority.map(|prio| Peer {
+                label: format!("peer {}", p.address),
+                priority: prio,
+                address: Some(p.address),
+            })
+        })
+        .collect()
+}
+
+/// Election lints for one instance against what we know of its peers.
+pub fn lint_election(cfg: &Config, inst: &VrrpInstance, p: &str, peers: &[Peer], cx: &mut Ctx) {
+    let Some(top) = peers.iter().max_by_key(|x| x.priority) else {
+        return;
+    };
+    let own = inst.priority;
+    if inst.nopreempt && top.priority > own {
+        warn(
+            cx,
+            &format!("{p}.nopreempt"),
+            format!(
+                "has no effect on a node that is not the highest priority ({} has {}, this node {}): \
+                 set nopreempt on the highest-priority node to keep it from taking the VIP back",
+                top.label, top.priority, own
+            ),
+        );
+    }
+    if own == 255 || top.priority == own {
+        return;
+    }
+    let q = i32::from(top.priority);
+    let base = i32::from(own);
+    let top_node = base > q;
+    for (label, w) in weighted_trackers(cfg, inst) {
+        if w == 0 {
+            continue;
+        }
+        // Positive weights count while the tracker succeeds, negative ones while it fails.
+        let (ok, failing) = if w > 0 {
+            ((base + w).clamp(1, 254), base)
+        } else {
+            (base, (base + w).clamp(1, 254))
+        };
+        // A negative weight on a lower node matters when the top node degrades too, so
+        // only the cases that can never matter are reported.
+        let never = if top_node {
+            ok > q && failing > q
+        } else {
+            w > 0 && ok < q
+        };
+        if never {
+            let verdict = if top_node {
+                "this node stays above"
+            } else {
+                "this node stays below"
+            };
+            warn(
+                cx,
+                &format!("{p}.priority"),
+                format!(
+                    "weight {w:+} of {label} can never move mastership: {verdict} {} ({}) either way \
+                     (effective priority {ok} when healthy, {failing} when failing)",
+                    top.label, top.priority
+                ),
+            );
+        }
+    }
+}
+
+/// Consistency between two boxes' views of the same virtual router.
+pub fn lint_pair(a: &VrrpInstance, pa: &str, b: &VrrpInstance, b_file: &str, cx: &mut Ctx) {
+    let other = format!("{b_file} (`{}`)", b.name);
+    if a.version != b.version {
+        err(
+            cx,
+            &format!("{pa}.version"),
+            format!(
+                "VRRPv{} here, VRRPv{} in {other}: the boxes would not hear each other",
+                a.version.number(),
+                b.version.number()
+            ),
+        );
+    }
+    if a.advert_int != b.advert_int {
+        let sev = if a.version == VrrpVersion::V2 {
+            "VRRPv2 drops adverts with another interval, so both boxes would become master"
+        } else {
+            "VRRPv3 backups adopt the master's interval, but failover timing then depends on who is master"
+        };
+        let msg = format!(
+            "advert_int {} here, {} in {other}: {sev}",
+            a.advert_int, b.advert_int
+        );
+        if a.version == VrrpVersion::V2 {
+            err(cx, &format!("{pa}.advert_int"), msg);
+        } else {
+            warn(cx, &format!("{pa}.advert_int"), msg);
+        }
+    }
+    if a.auth_pass != b.auth_pass {
+        err(
+            cx,
+            &format!("{pa}.auth_pass"),
+            format!("auth_pass differs from {other}: adverts would be dropped"),
+        );
+    }
+    let set = |i: &VrrpInstance| -> Vec<String> {
+        let mut v: Vec<String> = i
+            .virtual_ipaddresses
+            .iter()
+            .map(|x| x.address.to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    if set(a) != set(b) {
+        err(
+            cx,
+            &format!("{pa}.virtual_ipaddresses"),
+            format!(
+                "VIPs differ from {other}: [{}] here, [{}] there",
+                set(a).join(", "),
+                set(b).join(", ")
+            ),
+        );
+    }
+    if a.priority == 255 && b.priority == 255 {
+        err(
+            cx,
+            &format!("{pa}.priority"),
+            format!("both this node and {other} claim to own the addresses (priority 255)"),
+        );
+    } else if a.priority == b.priority {
+        warn(
+            cx,
+            &format!("{pa}.priority"),
+            format!(
+                "same priority {} as {other}: the higher primary IP address wins, which is easy to get wrong",
+                a.priority
+            ),
+        );
+    }
+    if a.is_unicast() != b.is_unicast() {
+        err(
+            cx,
+            &format!("{pa}.unicast_peers"),
+            format!("one box uses unicast and {other} multicast: they would not hear each other"),
+        );
+    } else if a.is_unicast()
+        && let Some(src) = b.unicast_src_ip
+        && !a.unicast_peers.iter().any(|p| p.address == src)
+    {
+        err(
+            cx,
+            &format!("{pa}.unicast_peers"),
+            format!(
+                "{other} sends from {src}, which is not in unicast_peers here: its adverts would be dropped"
+            ),
+        );
+    }
+}
+
+fn lint_balancer(cfg: &Config, cx: &mut Ctx) {
+    let Some(b) = &cfg.balancer else { return };
+    if b.listeners.is_empty() {
+        warn(
+            cx,
+            "balancer",
+            "no listeners: the balancer has nothing to do",
+        );
+    }
+    unique(
+        cx,
+        b.listeners
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (format!("balancer.listeners[{i}].name"), l.name.as_str())),
+        "listener name",
+    );
+    let mut binds: HashMap<std::net::SocketAddr, &str> = HashMap::new();
+    for (i, l) in b.listeners.iter().enumerate() {
+        let lp = format!("balancer.listeners[{i}]");
+        if let Some(first) = binds.insert(l.bind, &l.name) {
+            err(
+                cx,
+                &format!("{lp}.bind"),
+                format!("{} is also the bind address of listener `{first}`", l.bind),
+            );
+        }
+        if l.servers.is_empty() {
+            err(
+                cx,
+                &format!("{lp}.servers"),
+                "no servers: nothing to balance to",
+            );
+        }
+        unique(
+            cx,
+            l.servers
+                .iter()
+                .enumerate()
+                .map(|(k, s)| (format!("{lp}.servers[{k}].name"), s.name.as_str())),
+            "server name",
+        );
+        for (k, s) in l.servers.iter().enumerate() {
+            if s.address == l.bind {
+                err(
+                    cx,
+                    &format!("{lp}.servers[{k}].address"),
+                    "is the listener's own bind address: connections would loop",
+                );
+            }
+        }
+        if !l.servers.is_empty() && l.servers.iter().all(|s| s.backup) {
+            warn(
+                cx,
+                &format!("{lp}.servers"),
+                "every server is a backup: backups are used only when no active server is up",
+            );
+        }
+        if !l.servers.is_empty()
+            && l.servers
+                .iter()
+                .filter(|s| !s.backup)
+                .all(|s| s.weight == 0)
+        {
+            warn(
+                cx,
+                &format!("{lp}.servers"),
+                "every active server has weight 0: no new connection will reach them",
+            );
+        }
+        let set = |key: &str| cx.was_set(&format!("{lp}.{key}"));
+        if l.balance != super::balancer::Balance::Source && set("source_compat") {
+            warn(
+                cx,
+                &format!("{lp}.source_compat"),
+                "only applies to `balance: source`",
+            );
+        }
+        if let Some(c) = &l.check {
+            let cp = format!("{lp}.check");
+            let cset = |key: &str| cx.was_set(&format!("{cp}.{key}"));
+            if c.kind != super::balancer::CheckType::Http && (cset("path") || cset("expect_status"))
+            {
+                warn(
+                    cx,
+                    &cp,
+                    "`path` and `expect_status` only apply to `type: http`",
+                );
+            }
+            if c.kind != super::balancer::CheckType::Mysql && c.user.is_some() {
+                warn(cx, &format!("{cp}.user"), "only applies to `type: mysql`");
+            }
+        }
+    }
+}
+
+fn lint_router(r: &RouterConfig, cx: &mut Ctx, base_dir: &Path) {
+    let schema_names: Vec<&str> = r.schemas.iter().map(|s| s.name.as_str()).collect();
+    let node_names: Vec<&str> = r.data_nodes.iter().map(|n| n.name.as_str()).collect();
+    let host_names: Vec<&str> = r.data_hosts.iter().map(|h| h.name.as_str()).collect();
+    let rule_names: Vec<&str> = r.rules.iter().map(|x| x.name.as_str()).collect();
+
+    if r.users.is_empty() {
+        err(cx, "router.users", "no users: no client could log in");
+    }
+    unique(
+        cx,
+        r.users
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (format!("router.users[{i}].name"), u.name.as_str())),
+        "user",
+    );
+    for (i, u) in r.users.iter().enumerate() {
+        let up = format!("router.users[{i}]");
+        for (k, s) in u.schemas.iter().enumerate() {
+            if !schema_names.contains(&s.as_str()) {
+                err_hint(
+                    cx,
+                    &format!("{up}.schemas[{k}]"),
+                    format!("schema `{s}` is not defined in router.schemas"),
+                    did_you_mean(s, schema_names.iter().copied()),
+                );
+            }
+        }
+        if let Some(d) = &u.default_schema
+            && !u.schemas.contains(d)
+        {
+            err(
+                cx,
+                &format!("{up}.default_schema"),
+                format!("`{d}` is not one of this user's schemas"),
+            );
+        }
+        for pr in &u.privileges {
+            let pp = format!("{up}.privileges.{}", pr.schema);
+            if !u.schemas.contains(&pr.schema) {
+                err(
+                    cx,
+                    &pp,
+                    format!(
+                        "privileges for schema `{}`, which this user cannot use",
+                        pr.schema
+                    ),
+                );
+            }
+        }
+        if u.admin && r.admin_listen.is_none() {
+            warn(
+                cx,
+                &format!("{up}.admin"),
+                "admin user, but router.admin_listen is off",
+            );
+        }
+        if u.password.is_empty() {
+            warn(cx, &format!("{up}.password"), "empty password");
+        }
+    }
+    let user_names: Vec<&str> = r.users.iter().map(|u| u.name.as_str()).collect();
+    for (i, w) in r.firewall.whitelist.iter().enumerate() {
+        for (k, u) in w.users.iter().enumerate() {
+            if !user_names.contains(&u.as_str()) {
+                err_hint(
+                    cx,
+                    &format!("router.firewall.whitelist[{i}].users[{k}]"),
+                    format!("user `{u}` is not defined in router.users"),
+                    did_you_mean(u, user_names.iter().copied()),
+                );
+            }
+        }
+    }
+
+    unique(
+        cx,
+        r.schemas
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (format!("router.schemas[{i}].name"), s.name.as_str())),
+        "schema",
+    );
+    let mut used_nodes: HashSet<&str> = HashSet::new();
+    let mut used_rules: HashSet<&str> = HashSet::new();
+    let mut node_ref = |cx: &mut Ctx, path: &str, n: &str| {
+        if node_names.contains(&n) {
+            used_nodes.insert(node_names[node_names.iter().position(|x| *x == n).unwrap_or(0)]);
+        } else {
+            err_hint(
+                cx,
+                path,
+                format!("data node `{n}` is not defined in router.data_nodes"),
+                did_you_mean(n, node_names.iter().copied()),
+            );
+        }
+    };
+    for (i, s) in r.schemas.iter().enumerate() {
+        let sp = format!("router.schemas[{i}]");
+        if let Some(dn) = &s.data_node {
+            node_ref(cx, &format!("{sp}.data_node"), dn);
+        } else if s.tables.is_empty() {
+            err(
+                cx,
+                &sp,
+                "neither `data_node` nor `tables`: statements on this schema could go nowhere",
+            );
+        }
+        let mut table_names: Vec<(String, &str)> = Vec::new();
+        for (t, table) in s.tables.iter().enumerate() {
+            let tp = format!("{sp}.tables[{t}]");
+            table_names.push((format!("{tp}.name"), table.name.as_str()));
+            collect_children(&table.children, &tp, &mut table_names);
+            for n in &table.data_nodes {
+                node_ref(cx, &format!("{tp}.data_nodes"), n);
+            }
+            match (table.kind, &table.rule) {
+                (TableType::Global, Some(_)) => err(
+                    cx,
+                    &format!("{tp}.rule"),
+                    "a global table has a copy on every data node; it takes no rule",
+                ),
+                (TableType::Sharded, None) if table.data_nodes.len() > 1 => err_hint(
+                    cx,
+                    &format!("{tp}.rule"),
+                    format!(
+                        "table `{}` is spread over {} data nodes but has no rule",
+                        table.name,
+                        table.data_nodes.len()
+                    ),
+                    Some("add `rule: <name>`, or `type: global` for a copy on every node".into()),
+                ),
+                (TableType::Global, None) if !table.children.is_empty() => err(
+                    cx,
+                    &format!("{tp}.children"),
+                    "child tables follow a sharded parent; a global table cannot have them",
+                ),
+                _ => {}
+            }
+            if let Some(rule) = &table.rule {
+                if rule_names.contains(&rule.as_str()) {
+                    used_rules
+                        .insert(rule_names[rule_names.iter().position(|x| x == rule).unwrap_or(0)]);
+                } else {
+                    err_hint(
+                        cx,
+                        &format!("{tp}.rule"),
+                        format!("rule `{rule}` is not defined in router.rules"),
+                        did_you_mean(rule, rule_names.iter().copied()),
+                    );
+                }
+            }
+            let mut dn_seen = HashSet::new();
+            for n in &table.data_nodes {
+                if !dn_seen.insert(n) {
+                    err(
+                        cx,
+                        &format!("{tp}.data_nodes"),
+                        format!("data node `{n}` is listed twice"),
+                    );
+                }
+            }
+        }
+        unique(
+            cx,
+            table_names.iter().map(|(p, n)| (p.clone(), *n)),
+            "table",
+        );
+    }
+
+    unique(
+        cx,
+        r.data_nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (format!("router.data_nodes[{i}].name"), n.name.as_str())),
+        "data node",
+    );
+    for (i, n) in r.data_nodes.iter().enumerate() {
+        if !host_names.contains(&n.data_host.as_str()) {
+            err_hint(
+                cx,
+                &format!("router.data_nodes[{i}].data_host"),
+                format!(
+                    "data host `{}` of data node `{}` is not defined in router.data_hosts",
+                    n.data_host, n.name
+                ),
+                did_you_mean(&n.data_host, host_names.iter().copied()),
+            );
+        }
+        if !used_nodes.contains(n.name.as_str()) {
+            warn(
+                cx,
+                &format!("router.data_nodes[{i}]"),
+                format!("data node `{}` is not used by any schema", n.name),
+            );
+        }
+    }
+    unique(
+        cx,
+        r.data_hosts
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (format!("router.data_hosts[{i}].name"), h.name.as_str())),
+        "data host",
+    );
+    for (i, h) in r.data_hosts.iter().enumerate() {
+        let hp = format!("router.data_hosts[{i}]");
+        if h.write_hosts.is_empty() {
+            err(cx, &format!("{hp}.write_hosts"), "no write hosts");
+        }
+        let mut names: Vec<(String, &str)> = Vec::new();
+        for (w, wh) in h.write_hosts.iter().enumerate() {
+            names.push((format!("{hp}.write_hosts[{w}].host"), wh.host.as_str()));
+            for (k, rh) in wh.read_hosts.iter().enumerate() {
+                names.push((
+                    format!("{hp}.write_hosts[{w}].read_hosts[{k}].host"),
+                    rh.host.as_str(),
+                ));
+            }
+        }
+        unique(cx, names, "host name");
+        if h.balance == 3 && h.write_hosts.iter().all(|w| w.read_hosts.is_empty()) {
+            warn(
+                cx,
+                &format!("{hp}.balance"),
+                "balance 3 reads only from read hosts, and there are none: reads will fail",
+            );
+        }
+        if !r.data_nodes.iter().any(|n| n.data_host == h.name) {
+            warn(
+                cx,
+                &hp,
+                format!("data host `{}` is not used by any data node", h.name),
+            );
+        }
+    }
+    unique(
+        cx,
+        r.rules
+            .iter()
+            .enumerate()
+            .map(|(i, x)| (format!("router.rules[{i}].name"), x.name.as_str())),
+        "rule",
+    );
+    for (i, rule) in r.rules.iter().enumerate() {
+        let rp = format!("router.rules[{i}]");
+        if !used_rules.contains(rule.name.as_str()) {
+            warn(
+                cx,
+                &rp,
+                format!("rule `{}` is not used by any table", rule.name),
+            );
+        }
+        for (key, file) in [
+            ("map_file", &rule.function.map_file),
+            ("weight_map_file", &rule.function.weight_map_file),
+        ] {
+            if let Some(f) = file {
+                let full = base_dir.join(f);
+                if !full.is_file() {
+                    err(
+                        cx,
+                        &format!("{rp}.function.{key}"),
+                        format!("cannot read {}", full.display()),
+                    );
+                }
+            }
+        }
+        if !rule.function.map.is_empty() && rule.function.map_file.is_some() {
+            err(
+                cx,
+                &format!("{rp}.function.map"),
+                "give `map` or `map_file`, not both",
+            );
+        }
+    }
+}
+
+fn collect_children<'a>(
+    children: &'a [ChildTable],
+    parent: &str,
+    out: &mut Vec<(String, &'a str)>,
+) {
+    for (c, child) in children.iter().enumerate() {
+        let cp = format!("{parent}.children[{c}]");
+        out.push((format!("{cp}.name"), child.name.as_str()));
+        collect_children(&child.children, &cp, out);
+    }
+}

@@ -1,0 +1,214 @@
+//! The config file: one YAML document per box, decoded with every error reported at
+//! once as `FILE:LINE:COL: key.path: what is wrong`.
+
+pub mod balancer;
+pub mod decode;
+pub mod lint;
+pub mod model;
+pub mod router;
+pub mod types;
+pub mod vrrp;
+pub mod yaml;
+
+use std::path::{Path, PathBuf};
+
+pub use decode::{Diagnostic, Severity};
+pub use model::Config;
+
+use decode::Ctx;
+
+/// Where `tandem` looks for its config by default.
+pub const DEFAULT_PATH: &str = "/etc/tandem/tandem.yaml";
+
+/// The largest config file we read (a config is a few KiB; this stops accidents).
+const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// The outcome of checking one file.
+#[derive(Debug)]
+pub struct Checked {
+    pub file: String,
+    /// The decoded config when it had no errors.
+    pub config: Option<Config>,
+    cx: Ctx,
+}
+
+impl Checked {
+    pub fn diagnostics(&self) -> Vec<Diagnostic> {
+        let mut d = self.cx.diags.clone();
+        d.sort_by_key(|x| (x.line, x.column));
+        d
+    }
+
+    pub fn errors(&self) -> Vec<Diagnostic> {
+        self.diagnostics()
+            .into_iter()
+            .filter(|d| d.severity == Severity::Error)
+            .collect()
+    }
+
+    pub fn warnings(&self) -> Vec<Diagnostic> {
+        self.diagnostics()
+            .into_iter()
+            .filter(|d| d.severity == Severity::Warning)
+            .collect()
+    }
+
+    pub fn is_valid(&self) -> bool {
+        self.config.is_some()
+    }
+
+    /// The config, or every diagnostic (errors and warnings) when it is invalid.
+    pub fn into_result(self) -> Result<(Config, Vec<Diagnostic>), Vec<Diagnostic>> {
+        let diags = self.diagnostics();
+        match self.config {
+            Some(c) => Ok((c, diags)),
+            None => Err(diags),
+        }
+    }
+}
+
+/// Decodes and lints `src`; `file` names it in messages and `base_dir` resolves
+/// relative paths inside it (map files).
+pub fn check_str(src: &str, file: &str, base_dir: &Path) -> Checked {
+    check_str_with(src, file, base_dir, true)
+}
+
+fn check_str_with(src: &str, file: &str, base_dir: &Path, elections: bool) -> Checked {
+    let mut cx = Ctx::new(file);
+    let config = match yaml::parse(src) {
+        Err(e) => {
+            cx.file_error(Some(e.mark), format!("YAML syntax error: {}", e.message));
+            None
+        }
+        Ok(root) => match model::decode_config(&root, &mut cx) {
+            Some((c, failed)) => {
+                lint::lint(&c, &mut cx, base_dir, elections, failed);
+                (!failed.any()).then_some(c)
+            }
+            None => None,
+        },
+    };
+    let config = config.filter(|_| !cx.has_errors());
+    Checked {
+        file: file.to_string(),
+        config,
+        cx,
+    }
+}
+
+/// Reads and checks one file.
+pub fn check_file(path: &Path) -> Checked {
+    check_file_with(path, true)
+}
+
+fn check_file_with(path: &Path, elections: bool) -> Checked {
+    let file = path.display().to_string();
+    let base_dir = path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    match read_config(path) {
+        Ok(src) => check_str_with(&src, &file, &base_dir, elections),
+        Err(msg) => {
+            let mut cx = Ctx::new(file.clone());
+            cx.file_error(None, msg);
+            Checked {
+                file,
+                config: None,
+                cx,
+            }
+        }
+    }
+}
+
+fn read_config(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let f = std::fs::File::open(path).map_err(|e| format!("cannot read: {e}"))?;
+    let meta = f.metadata().map_err(|e| format!("cannot read: {e}"))?;
+    if meta.is_dir() {
+        return Err("is a directory, not a config file".into());
+    }
+    let mut bytes = Vec::new();
+    f.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(format!(
+            "larger than {MAX_FILE_BYTES} bytes; not a config file"
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        )
+    })
+}
+
+/// Checks several boxes' files together: each on its own, then the VRRP instances that
+/// share a virtual router across files (same VRID and address family) against each other.
+pub fn check_cluster(paths: &[PathBuf]) -> Vec<Checked> {
+    if paths.len() < 2 {
+        return paths.iter().map(|p| check_file(p)).collect();
+    }
+    let mut all: Vec<Checked> = paths.iter().map(|p| check_file_with(p, false)).collect();
+    // (file index, instance index) of every decoded instance.
+    let mut found: Vec<(usize, usize, vrrp::VrrpInstance)> = Vec::new();
+    for (f, c) in all.iter().enumerate() {
+        if let Some(v) = c.config.as_ref().and_then(|c| c.vrrp.as_ref()) {
+            for (i, inst) in v.instances.iter().enumerate() {
+                found.push((f, i, inst.clone()));
+            }
+        }
+    }
+    let same_router = |a: &vrrp::VrrpInstance, b: &vrrp::VrrpInstance| {
+        a.virtual_router_id == b.virtual_router_id && a.is_ipv6() == b.is_ipv6()
+    };
+    for (f, i, inst) in &found {
+        let matches: Vec<&(usize, usize, vrrp::VrrpInstance)> = found
+            .iter()
+            .filter(|(g, _, other)| g != f && same_router(inst, other))
+            .collect();
+        let path = format!("vrrp.instances[{i}]");
+        // Peers from the other files, then annotated peers no file describes.
+        let mut peers: Vec<lint::Peer> = matches
+            .iter()
+            .map(|(g, _, o)| lint::Peer {
+                label: format!(
+                    "node {} ({})",
+                    all[*g]
+                        .config
+                        .as_ref()
+                        .map(|c| c.node.as_str())
+                        .unwrap_or("?"),
+                    all[*g].file
+                ),
+                priority: o.priority,
+                address: o.unicast_src_ip.or(o.mcast_src_ip),
+            })
+            .collect();
+        for a in lint::annotated_peers(inst) {
+            if !peers
+                .iter()
+                .any(|p| p.address.is_some() && p.address == a.address)
+            {
+                peers.push(a);
+            }
+        }
+        for (g, _, other) in &matches {
+            if g > f {
+                let other_file = all[*g].file.clone();
+                lint::lint_pair(inst, &path, other, &other_file, &mut all[*f].cx);
+            }
+        }
+        if let Some(cfg) = all[*f].config.clone() {
+            lint::lint_election(&cfg, inst, &path, &peers, &mut all[*f].cx);
+        }
+    }
+    for c in &mut all {
+        if c.cx.has_errors() {
+            c.config = None;
+        }
+    }
+    all
+}

@@ -1,0 +1,329 @@
+//! The top of the config file: `node`, `log`, `observe`, `track_scripts`, and the
+//! three subsystem sections.
+
+use std::net::{Ipv4Addr, SocketAddr};
+
+use serde::Serialize;
+
+use super::balancer::BalancerConfig;
+use super::decode::{Ctx, Decode, MapReader, decode_named_map};
+use super::router::RouterConfig;
+use super::types::{Command, Dur};
+use super::vrrp::VrrpConfig;
+use super::yaml::Node;
+use crate::config_enum;
+
+/// The whole file. A missing subsystem section means that subsystem is off.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Config {
+    /// This box's name in logs, metrics and status (default: the host name).
+    pub node: String,
+    pub log: LogConfig,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observe: Option<ObserveConfig>,
+    /// Refuse scripts that someone other than root (or the script's user) could modify.
+    pub script_security: bool,
+    #[serde(serialize_with = "serialize_named_scripts")]
+    pub track_scripts: Vec<TrackScript>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vrrp: Option<VrrpConfig>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub balancer: Option<BalancerConfig>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub router: Option<RouterConfig>,
+}
+
+impl Config {
+    pub fn track_script(&self, name: &str) -> Option<&TrackScript> {
+        self.track_scripts.iter().find(|s| s.name == name)
+    }
+}
+
+/// `track_scripts` is a mapping from name to definition in the file.
+fn serialize_named_scripts<S: serde::Serializer>(
+    scripts: &[TrackScript],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut m = s.serialize_map(Some(scripts.len()))?;
+    for sc in scripts {
+        m.serialize_entry(&sc.name, sc)?;
+    }
+    m.end()
+}
+
+pub fn default_node_name() -> String {
+    nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "tandem".to_string())
+}
+
+/// Which sections failed to decode: lints skip references into them, so one typo does
+/// not cascade into "not defined" errors elsewhere.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Failed {
+    pub track_scripts: bool,
+    pub vrrp: bool,
+    pub balancer: bool,
+    pub router: bool,
+    /// `node`, `log`, `observe`, `script_security` or an unknown top-level key.
+    pub other: bool,
+}
+
+impl Failed {
+    pub fn any(&self) -> bool {
+        self.track_scripts || self.vrrp || self.balancer || self.router || self.other
+    }
+}
+
+/// Decodes what can be decoded: a section with errors is left out (and flagged), so the
+/// lints can still run over the rest. `None` when the document is not a mapping.
+pub fn decode_config(node: &Node, cx: &mut Ctx) -> Option<(Config, Failed)> {
+    let mut m = MapReader::new(node, cx)?;
+    let mut failed = Failed::default();
+    let name = m
+        .get::<String>(cx, "node")
+        .check(cx, |n| {
+            if n.trim().is_empty() {
+                Err("must not be empty".into())
+            } else {
+                Ok(())
+            }
+        })
+        .or_else(default_node_name);
+    let log = m.get::<LogConfig>(cx, "log").or_else(LogConfig::default);
+    let observe = m.get::<ObserveConfig>(cx, "observe").opt();
+    let script_security = m.get::<bool>(cx, "script_security").or(true);
+    let track_scripts = m
+        .get_with(cx, "track_scripts", |n, cx| {
+            decode_named_map(n, cx, TrackScript::decode_named)
+        })
+        .or_else(Vec::new);
+    let vrrp = m.get::<VrrpConfig>(cx, "vrrp").opt();
+    let balancer = m.get::<BalancerConfig>(cx, "balancer").opt();
+    let router = m.get::<RouterConfig>(cx, "router").opt();
+    let before = cx.diags.len();
+    m.finish(cx);
+    failed.other = cx.diags.len() > before
+        || name.is_none()
+        || log.is_none()
+        || observe.is_none()
+        || script_security.is_none();
+    failed.track_scripts = track_scripts.is_none();
+    failed.vrrp = vrrp.is_none();
+    failed.balancer = balancer.is_none();
+    failed.router = router.is_none();
+    Some((
+        Config {
+            node: name.unwrap_or_else(default_node_name),
+            log: log.unwrap_or_default(),
+            observe: observe.flatten(),
+            script_security: script_security.unwrap_or(true),
+            track_scripts: track_scripts.unwrap_or_default(),
+            vrrp: vrrp.flatten(),
+            balancer: balancer.flatten(),
+            router: router.flatten(),
+        },
+        failed,
+    ))
+}
+
+impl Decode for Config {
+    fn decode(node: &Node, cx: &mut Ctx) -> Option<Self> {
+        match decode_config(node, cx)? {
+            (c, f) if !f.any() => Some(c),
+            _ => None,
+        }
+    }
+}
+
+config_enum! {
+    pub enum LogFormat { Text => "text", Json => "json" }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    /// `error`, `warn`, `info`, `debug`, `trace`, or a tracing filter such as
+    /// `info,tandem::vrrp=debug`.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            format: LogFormat::Text,
+            level: "info".into(),
+        }
+    }
+}
+
+impl Decode for LogConfig {
+    fn decode(node: &Node, cx: &mut Ctx) -> Option<Self> {
+        let mut m = MapReader::new(node, cx)?;
+        let format = m.get(cx, "format").or(LogFormat::Text);
+        let level = m
+            .get::<String>(cx, "level")
+            .check(cx, |l| crate::observe::logging::validate_level(l))
+            .or_else(|| "info".into());
+        m.finish(cx);
+        Some(LogConfig {
+            format: format?,
+            level: level?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ObserveConfig {
+    /// Where `GET /metrics` and `GET /status` are served.
+    pub listen: SocketAddr,
+    /// Allow a non-loopback `listen` address (the endpoint has no authentication).
+    pub allow_remote: bool,
+}
+
+pub const DEFAULT_OBSERVE_LISTEN: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 9188);
+
+impl Decode for ObserveConfig {
+    fn decode(node: &Node, cx: &mut Ctx) -> Option<Self> {
+        let mut m = MapReader::new(node, cx)?;
+        let allow_remote = m.get::<bool>(cx, "allow_remote").or(false);
+        let remote_ok = allow_remote.unwrap_or(false);
+        let listen = m
+            .get::<SocketAddr>(cx, "listen")
+            .check(cx, |a| {
+                if a.ip().is_loopback() || remote_ok {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "{a} is not a loopback address; the endpoint has no authentication, so \
+                         set `observe.allow_remote: true` to expose it on purpose"
+                    ))
+                }
+            })
+            .or(DEFAULT_OBSERVE_LISTEN);
+        m.finish(cx);
+        Some(ObserveConfig {
+            listen: listen?,
+            allow_remote: allow_remote?,
+        })
+    }
+}
+
+/// A keepalived `vrrp_script`: a command run every `interval` whose exit status is
+/// a health signal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrackScript {
+    pub name: String,
+    /// The argv; with `shell`, a single element: the script for `/bin/sh -c`.
+    pub command: Command,
+    /// Run the command through `/bin/sh -c`.
+    pub shell: bool,
+    pub interval: Dur,
+    /// Default: the interval.
+    pub timeout: Dur,
+    pub rise: u32,
+    pub fall: u32,
+    /// -253..253; 0 puts the instances tracking it in FAULT while it fails.
+    pub weight: i32,
+    pub user: Option<String>,
+    pub group: Option<String>,
+}
+
+impl Serialize for TrackScript {
+    /// As written in the file (the name is the mapping key, a shell script one string).
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        if self.shell {
+            m.serialize_entry("command", &self.command.0.join(" "))?;
+            m.serialize_entry("shell", &true)?;
+        } else {
+            m.serialize_entry("command", &self.command)?;
+        }
+        m.serialize_entry("interval", &self.interval)?;
+        m.serialize_entry("timeout", &self.timeout)?;
+        m.serialize_entry("rise", &self.rise)?;
+        m.serialize_entry("fall", &self.fall)?;
+        m.serialize_entry("weight", &self.weight)?;
+        if let Some(u) = &self.user {
+            m.serialize_entry("user", u)?;
+        }
+        if let Some(g) = &self.group {
+            m.serialize_entry("group", g)?;
+        }
+        m.end()
+    }
+}
+
+impl TrackScript {
+    /// The argv to execute.
+    pub fn argv(&self) -> Vec<String> {
+        if self.shell {
+            let script = self.command.0.join(" ");
+            vec!["/bin/sh".into(), "-c".into(), script]
+        } else {
+            self.command.0.clone()
+        }
+    }
+}
+
+fn positive(d: &Dur) -> Result<(), String> {
+    if d.is_zero() {
+        Err("must be greater than zero".into())
+    } else {
+        Ok(())
+    }
+}
+
+impl TrackScript {
+    fn decode_named(name: String, node: &Node, cx: &mut Ctx) -> Option<Self> {
+        let mut m = MapReader::new(node, cx)?;
+        let shell = m.get::<bool>(cx, "shell").or(false);
+        let shell_on = shell.unwrap_or(false);
+        let command = if shell_on {
+            // With a shell the command is one script string: `sh -c "<string>"`.
+            let f = m.get_with(cx, "command", |n, cx| match n.scalar() {
+                Some((s, _)) if !s.trim().is_empty() => Some(Command(vec![s.to_string()])),
+                _ => {
+                    cx.error_hint(
+                        n.mark,
+                        format!("expected one command string, found {}", n.describe()),
+                        "with `shell: true` write the command as one string",
+                    );
+                    None
+                }
+            });
+            m.required(cx, f)
+        } else {
+            m.req::<Command>(cx, "command")
+        };
+        let interval = m
+            .get::<Dur>(cx, "interval")
+            .check(cx, positive)
+            .or(Dur::secs(1));
+        let timeout = m.get::<Dur>(cx, "timeout").check(cx, positive).opt();
+        let rise = m.int::<u32>(cx, "rise", 1, 1000).or(1);
+        let fall = m.int::<u32>(cx, "fall", 1, 1000).or(1);
+        let weight = m.int::<i32>(cx, "weight", -253, 253).or(0);
+        let user = m.get::<String>(cx, "user").opt();
+        let group = m.get::<String>(cx, "group").opt();
+        m.finish(cx);
+        let interval = interval?;
+        Some(TrackScript {
+            name,
+            command: command?,
+            shell: shell?,
+            interval,
+            timeout: timeout?.unwrap_or(interval),
+            rise: rise?,
+            fall: fall?,
+            weight: weight?,
+            user: user?,
+            group: group?,
+        })
+    }
+}

@@ -1,0 +1,1005 @@
+//! `router:` — the MySQL sharding router (MyCat server.xml, schema.xml, rule.xml).
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::decode::{Ctx, Decode, MapReader, decode_named_map};
+use super::types::{Dur, HostPort};
+use super::yaml::{Kind, Node};
+use crate::config_enum;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RouterConfig {
+    pub listen: SocketAddr,
+    /// MySQL-protocol admin port (MyCat 9066); `None` = off.
+    #[serde(serialize_with = "serialize_admin_listen")]
+    pub admin_listen: Option<SocketAddr>,
+    /// Version string in the handshake (default: the write host's real version).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_version: Option<String>,
+    /// Where the active write host of each data host is remembered across restarts.
+    pub state_dir: PathBuf,
+    pub handle_distributed_transactions: DistributedTx,
+    pub users: Vec<RouterUser>,
+    pub firewall: Firewall,
+    pub schemas: Vec<Schema>,
+    pub data_nodes: Vec<DataNode>,
+    pub data_hosts: Vec<DataHost>,
+    pub rules: Vec<Rule>,
+}
+
+fn serialize_admin_listen<S: serde::Serializer>(
+    a: &Option<SocketAddr>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match a {
+        Some(a) => s.collect_str(a),
+        None => s.serialize_str("off"),
+    }
+}
+
+config_enum! {
+    pub enum DistributedTx { Allow => "allow", Reject => "reject", Log => "log" }
+}
+
+impl Decode for RouterConfig {
+    fn decode(node: &Node, cx: &mut Ctx) -> Option<Self> {
+        let mut m = MapReader::new(node, cx)?;
+        let listen = m
+            .get::<SocketAddr>(cx, "listen")
+            .or(SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), 8067));
+        let admin_listen = m
+            .get_with(cx, "admin_listen", |n, cx| {
+                if matches!(&n.kind, Kind::Scalar { text, .. } if text == "off") {
+                    return Some(None);
+                }
+                SocketAddr::decode(n, cx).map(Some)
+            })
+            .or(Some(SocketAddr::new(Ipv4Addr::LOCALHOST.into(), 9066)));
+        let server_version = m.get::<String>(cx, "server_version").opt();
+        let state_dir = m
+            .get::<String>(cx, "state_dir")
+            .or_else(|| "/var/lib/tandem".into());
+        let dtx = m
+            .get(cx, "handle_distributed_transactions")
+            .or(DistributedTx::Log);
+        let users = m.get::<Vec<RouterUser>>(cx, "users").or_else(Vec::new);
+        let firewall = m.get::<Firewall>(cx, "firewall").or_else(Firewall::default);
+        let schemas = m.get::<Vec<Schema>>(cx, "schemas").or_else(Vec::new);
+        let data_nodes = m
+            .get_with(cx, "data_nodes", decode_data_nodes)
+            .or_else(Vec::new);
+        let data_hosts = m.get::<Vec<DataHost>>(cx, "data_hosts").or_else(Vec::new);
+        let rules = m.get::<Vec<Rule>>(cx, "rules").or_else(Vec::new);
+        m.finish(cx);
+        Some(RouterConfig {
+            listen: listen?,
+            admin_listen: admin_listen?,
+            server_version: server_version?,
+            state_dir: PathBuf::from(state_dir?),
+            handle_distributed_transactions: dtx?,
+            users: users?,
+            firewall: firewall?,
+            schemas: schemas?,
+            data_nodes: data_nodes?,
+            data_hosts: data_hosts?,
+            rules: rules?,
+        })
+    }
+}
+
+/// MyCat DML privilege bits, in MyCat's order: insert, update, select, delete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(into = "String")]
+pub struct Dml {
+    pub insert: bool,
+    pub update: bool,
+    pub select: bool,
+    pub delete: bool,
+}
+
+impl Dml {
+    pub const ALL: Dml = Dml {
+        insert: true,
+        update: true,
+        select: true,
+        delete: true,
+    };
+}
+
+impl From<Dml> for String {
+    fn from(d: Dml) -> String {
+        [d.insert, d.update, d.select, d.delete]
+            .iter()
+            .map(|b| if *b { '1' } else { '0' })
+            .collect()
+    }
+}
+
+impl Decode for Dml {
+    fn decode(node: &Node, cx: &mut Ctx) -> Option<Self> {
+        let Some((text, _)) = node.scalar() else {
+            cx.expected(node, "four 0/1 digits such as \"0110\"");
+            return None;
+        };
+        let bits: Vec<char> = text.chars().collect();
+        if bits.len() != 4 || bits.iter().any(|c| *c != '0' && *c != '1') {
+            cx.error_hint(
+                node.mark,
+                format!("`{text}` is not a DML mask"),
+                "four 0/1 digits for insert, update, select, delete, e.g. \"0110\" (quote it)",
+            );
+            return None;
+        }
+        Some(Dml {
+            insert: bits[0] == '1',
+            update: bits[1] == '1',
+            select: bits[2] == '1',
+            delete: bits[3] == '1',
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SchemaPrivileges {
+    pub schema: String,
+    pub dml: Dml,
+    /// Per-table overrides.
+    pub tables: Vec<(String, Dml)>,
+}
+
+/// `privileges` is `{ schema: { dml, tables: { table: dml } } }` in the file.
+fn serialize_privileges<S: serde::Serializer>(
+    p: &[SchemaPrivileges],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    struct Tables<'a>(&'a [(String, Dml)]);
+    impl Serialize for Tables<'_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(Some(self.0.len()))?;
+            for (t, d) in self.0 {
+                m.serialize_entry(t, d)?;
+            }
+            m.end()
+        }
+    }
+    #[derive(Serialize)]
+    struct Entry<'a> {
+        dml: Dml,
+        tables: Tables<'a>,
+    }
+    let mut m = s.serialize_map(Some(p.len()))?;
+    for sp in p {
+        m.serialize_entry(
+            &sp.schema,
+            &Entry {
+                dml: sp.dml,
+                tables: Tables(&sp.tables),
+            },
+        )?;
+    }
+    m.end()
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RouterUser {
+    pub name: String,
+    pub password: String,
+    pub schemas: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_schema: Option<String>,
+    pub read_only: bool,
+    /// May log in on the admin port.
+    pub admin: bool,
+    #[serde(serialize_with = "serialize_privileges")]
+    pub privileges: Vec<SchemaPrivileges>,
+    /// Concurrent connections of this user (MyCat `benchmark`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_connections: Option<u32>,
+}
+
+impl Decode for RouterUser {
+    fn decode(node: &Node, cx: &mut Ctx) -> Option<Self> {
+        let mut m = MapReader::new(node, cx)?;
+        let name = m.req::<String>(cx, "name");
+        let password = m.req::<String>(cx, "password");
+        let schemas = m.get::<Vec<String>>(cx, "schemas").or_else(Vec::new);
+        let default_schema = m.get::<String>(cx, "default_schema").opt();
+        let read_only = m.get::<bool>(cx, "read_only").or(false);
+        let admin = m.get::<bool>(cx, "admin").or(false);
+        let privileges = m
+            .get_with(cx, "privileges", |n, cx| {
+                decode_named_map(n, cx, |schema, n, cx| {
+                    let mut pm = MapReader::new(n, cx)?;
+                    let dml = pm.get::<Dml>(cx, "dml").or(Dml::ALL);
+                    let tables = pm
+                        .get_with(cx, "tables", |n, cx| {
+                            decode_named_map(n, cx, |t, n, cx| Some((t, Dml::decode(n, cx)?)))
+                        })
+                        .or_else(Vec::new);
+                    pm.finish(cx);
+                    Some(SchemaPrivileges {
+                        schema,
+                        dml: dml?,
+                        tables: tables?,
+                    })
+                })
+            })
+            .or_else(Vec::new);
+        let max_connections = m.int::<u32>(cx, "max_connections", 1, 1_000_000).opt();
+        m.finish(cx);
+        Some(RouterUser {
+            name: name?,
+            password: password?,
+            schemas: schemas?,
+            default_schema: default_schema?,
+            read_only: read_only?,
+            admin: admin?,
+            privileges: privileges?,
+            max_connections: max_connections?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct Firewall {
+    /// When non-empty, only these hosts may log in (as the listed users).
+    pub whitelist: Vec<WhitelistEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WhitelistEntry {
+    /// An address, or a MyCat pattern with `*` (`127.0.0.*`), or a CIDR.
+    pub host: String,
+    /// Empty = every user.
+    pub users: Vec<String>,
+}
+
+impl Decode for Firewall {
+    fn decode(node: &Node, cx: &mut Ctx) -> Option<Self> {
+        let mut m = MapReader::new(node, cx)?;
+        let whitelist = m
+            .get::<Vec<WhitelistEntry>>(cx, "whitelist")
+            .or_else(Vec::new);
+        m.finish(cx);
+        Some(Firewall {
+            whitelist: whitelist?,
+        })
+    }
+}
+
+impl Decode for WhitelistEntry {
+    fn decode(node: &Node, cx: &mut Ctx) -> Option<Self> {
+        let mut m = MapReader::new(node, cx)?;
+        let host = m.get::<String>(cx, "host").check(cx, |h| {
+            let ok = h.parse::<std::net::IpAddr>().is_ok()
+                || h.parse::<ipnet::IpNet>().is_ok()
+                || (h.contains('*')
+                    && h.split('.').count() == 4
+                    && h.split('.').all(|p| p == "*" || p.parse::<u8>().is_ok()));
+            if ok {
+                Ok(())
+            } else {
+                Err(format!(
+                    "`{h}` is not an address, a CIDR or a pattern such as 127.0.0.*"
+                ))
+            }
+        });
+        let host = m.required(cx, host);
+        let users = m.get::<Vec<String>>(cx, "users").or_else(Vec::new);
+        m.finish(cx);
+        Some(WhitelistEntry {
+            host: host?,
+            users: users?,
+        })
+    }
+}
+
+config_enum! {
+    pub enum TableType { Sharded => "sharded", Global => "global" }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Schema {
+    pub name: String,
+    /// Strip `schema.` prefixes from table names in SQL.
+    pub check_sql_schema: bool,
+    /// Implicit LIMIT on SELECTs without one (MyCat `sqlMaxLimit`); `None` = off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sql_max_limit: Option<u64>,
+    /// Where tables that are not listed live.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_node: Option<String>,
+    pub tables: Vec<Table>,
+}
+
+impl Decode for Schema {
+    fn decode(node: &Node, cx: &mut Ctx) -> Option<Self> {
+        let mut m = MapReader::new(node, cx)?;
+        let name = m.req::<String>(cx, "name");
+        let check_sql_schema = m.get::<bool>(cx, "check_sql_schema").or(false);
+        let sql_max_limit = m.int::<u64>(cx, "sql_max_limit", 1, u64::MAX).opt();
+        let data_node = m.get::<String>(cx, "data_node").opt();
+        let tables = m.get::<Vec<Table>>(cx, "tables").or_else(Vec::new);
+        m.finish(cx);
+        Some(Schema {
+            name: name?,
+            check_sql_schema: check_sql_schema?,
+            sql_max_limit: sql_max_limit?,
+            data_node: data_node?,
+            tables: tables?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Table {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: TableType,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub primary_key: Option<String>,
+    /// Expanded data node names (`dn$1-2` → dn1, dn2).
+    pub data_nodes: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// Fill a missing primary key from the global sequence.
+    pub auto_increment: bool,
+    pub children: Vec<ChildTable>,
+}
+
+impl Decode for Table {
+    fn decode(node: &Node, cx: &mut Ctx) -> Option<Self> {
+        let mut m = MapReader::new(node, cx)?;
+        let name = m.req::<String>(cx, "name");
+        let kind = m.get(cx, "type").or(TableType::Sharded);
+        let primary_key = m.get::<String>(cx, "primary_key").opt();
+        let data_nodes = m.get_with(cx, "data_nodes", decode_node_list);
+        let data_nodes = m.required(cx, data_nodes);
+        let rule = m.get::<String>(cx, "rule").opt();
+        let auto_increment = m.get::<bool>(cx, "auto_increment").or(false);
+        let children = m.get::<Vec<ChildTable>>(cx, "children").or_else(Vec::new);
+        m.finish(cx);
+        Some(Table {
+            name: name?,
+            kind: kind?,
+            primary_key: primary_key?,
+            data_nodes: data_nodes?,
+            rule: rule?,
+            auto_increment: auto_increment?,
+            children: children?,
+        })
+    }
+}
+
+/// An ER child table: its rows live with the parent row whose `parent_key` equals
+/// their `join_key`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChildTable {
+    pub name: String,
+    pub join_key: String,
+    pub parent_key: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub primary_key: Option<String>,
+    pub auto_increment: bool,
+    pub children: Vec<ChildTable>,
+}
+
+impl Decode for ChildTable {
+    fn decode(node: &Node, cx: &mut Ctx) -> Option<Self> {
+        let mut m = MapReader::new(node, cx)?;
+        let name = m.req::<String>(cx, "name");
+        let join_key = m.req::<String>(cx, "join_key");
+        let parent_key = m.req::<String>(cx, "parent_key");
+        let primary_key = m.get::<String>(cx, "primary_key").opt();
+        let auto_increment = m.get::<bool>(cx, "auto_increment").or(false);
+        let children = m.get::<Vec<ChildTable>>(cx, "children").or_else(Vec::new);
+        m.finish(cx);
+        Some(ChildTable {
+            name: name?,
+            join_key: join_key?,
+            parent_key: parent_key?,
+            primary_key: primary_key?,
+            auto_increment: auto_increment?,
+            children: children?,
+        })
+    }
+}
+
+/// Expands MyCat's `dn$0-99` ranges in a comma-separated list (or a YAML list).
+pub fn expand_names(spec: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    for part in spec.split(',').map(str::trim) {
+        if part.is_empty() {
+            return Err(format!("`{spec}` has an empty name"));
+        }
+        out.extend(expand_one(part)?);
+    }
+    Ok(out)
+}
+
+const MAX_EXPANSION: i64 = 10_000;
+
+fn expand_one(part: &str) -> Result<Vec<String>, String> {
+    let Some((prefix, range)) = part.split_once('$') else {
+        return Ok(vec![part.to_string()]);
+    };
+    let bad = || format!("`{part}`: a range is written `prefix$FIRST-LAST`, e.g. dn$0-99");
+    let (a, b) = range.split_once('-').ok_or_else(bad)?;
+    let a: i64 = a.trim().parse().map_err(|_| bad())?;
+    let b: i64 = b.trim().parse().map_err(|_| bad())?;
+    if a < 0 || b < a {
+        return Err(bad());
+    }
+    if b - a >= MAX_EXPANSION {
+        return Err(format!(
+            "`{part}` expands to more than {MAX_EXPANSION} names"
+        ));
+    }
+    if prefix.is_empty() {
+        return Err(bad());
+    }
+    Ok((a..=b).map(|i| format!("{prefix}{i}")).collect())
+}
+
+fn decode_node_list(node: &Node, cx: &mut Ctx) -> Option<Vec<String>> {
+    let specs: Vec<String> = match &node.kind {
+        Kind::Seq(_) => Vec::<String>::decode(node, cx)?,
+        _ => vec![String::decode(node, cx)?],
+    };
+    let mut out = Vec::new();
+    for s in specs {
+        match expand_names(&s) {
+            Ok(v) => out.extend(v),
+            Err(e) => {
+                cx.error(node.mark, e);
+                return None;
+            }
+        }
+    }
+    if out.is_empty() {
+        cx.error(node.mark, "no data nodes listed");
+        return None;
+    }
+    Some(out)
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DataNode {
+    pub name: String,
+    pub data_host: String,
+    pub database: String,
+}
+
+/// Data nodes; `{ name: dn$0-3, data_host: db1, database: shop_$0-3 }` defines four.
+fn decode_data_nodes(node: &Node, cx: &mut Ctx) -> Option<Vec<DataNode>> {
+    struct Raw {
+        name: String,
+        data_host: String,
+        database: String,
+    }
+    impl Decode for Raw {
+        fn decode(node: &Node, cx: &mut Ctx) -> Option<Self> {
+            let mut m = MapReader::new(node, cx)?;
+            let name = m.req::<String>(cx, "name");
+            let data_host = m.req::<String>(cx, "data_host");
+            let database = m.req::<String>(cx, "database");
+            m.finish(cx);
+            Some(Raw {
+                name: name?,
+                data_host: data_host?,
+                database: database?,
+            })
+        }
+    }
+    let raws = Vec::<Raw>::decode(node, cx)?;
+    let Kind::Seq(items) = &node.kind else {
+        return Some(Vec::new());
+    };
+    let mut out = Vec::new();
+    let mut ok = true;
+    for (i, (raw, item)) in raws.into_iter().zip(items).enumerate() {
+        let names = expand_names(&raw.name);
+        let dbs = expand_names(&raw.database);
+        cx.with_index(i, |cx| match (names, dbs) {
+            (Ok(names), Ok(dbs)) => {
+                if dbs.len() == 1 && names.len() == 1 {
+                    out.push(DataNode {
+                        name: raw.name,
+                        data_host: raw.data_host,
+                        database: raw.database,
+                    });
+                } else if dbs.len() == names.len() {
+                    for (n, d) in names.into_iter().zip(dbs) {
+                        out.push(DataNode {
+                            name: n,
+                            data_host: raw.data_host.clone(),
+                            database: d,
+                        });
+                    }
+                } else {
+                    cx.error(
+                        item.mark,
+                        format!(
+                            "`{}` names {} data nodes but `{}` names {} databases",
+                            raw.name,
+                            names.len(),
+                            raw.database,
+                            dbs.len()
+                        ),
+                    );
+                    ok = false;
+                }
+            }
+            (Err(e), _) | (_, Err(e)) => {
+                cx.error(item.mark, e);
+                ok = false;
+            }
+        });
+    }
+    ok.then_some(out)
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DataHost {
+    pub name: String,
+    /// Read balancing, MyCat semantics 0..3.
+    pub balance: u8,
+    pub write_type: u8,
+    /// -1 never switch, 1 on heartbeat failure, 2 replication-aware.
+    pub switch_type: i8,
+    /// Replication lag (seconds) above which a read host is not used (switch_type 2).
+    pub slave_threshold: u32,
+    pub heartbeat: String,
+    /// Heartbeat failures in a row before switching to the next write host.
+    pub max_retry: u32,
+    pub heartbeat_interval: Dur,
+    pub min_con: u32,
+    pub max_con: u32,
+    pub idle_timeout: Dur,
+    /// How long a statement waits for a pooled connection before an error.
+    pub borrow_timeout: Dur,
+    pub write_hosts: Vec<WriteHost>,
+}
+
+impl Decode for DataHost {
+    fn decode(node: &Node, cx: &mut Ctx) -> Option<Self> {
+        let mut m = MapReader::new(node, cx)?;
+        let name = m.req::<String>(cx, "name");
+        let balance = m.int::<u8>(cx, "balance", 0, 3).or(0);
+        let write_type = m
+            .get::<u8>(cx, "write_type")
+            .check(cx, |w| {
+                if *w == 0 {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "write_type {w} is not supported: 0 (all writes to the active write host)"
+                    ))
+                }
+            })
+            .or(0);
+        let switch_type = m
+            .get::<i8>(cx, "switch_type")
+            .check(cx, |s| match s {
+                -1 | 1 | 2 => Ok(()),
+                _ => Err(format!(
+                    "switch_type {s} is not one of -1 (never), 1 (heartbeat), 2 (replication status)"
+                )),
+            })
+            .or(1);
+        let slave_threshold = m.get::<u32>(cx, "slave_threshold").or(100);
+        let heartbeat = m
+            .get::<String>(cx, "heartbeat")
+            .or_else(|| "select user()".into());
+        let max_retry = m.int::<u32>(cx, "max_retry", 1, 100).or(3);
+        let heartbeat_interval = m
+            .get::<Dur>(cx, "heartbeat_interval")
+            .check(cx, |d| {
+                if d.is_zero() {
+                    Err("must be greater than zero".into())
+                } else {
+                    Ok(())
+                }
+            })
+            .or(Dur::secs(10));
+        let min_con = m.int::<u32>(cx, "min_con", 0, 100_000).or(10);
+        let max_con = m.int::<u32>(cx, "max_con", 1, 100_000).or(1000);
+        let idle_timeout = m.get::<Dur>(cx, "idle_timeout").or(Dur::secs(1800));
+        let borrow_timeout = m.get::<Dur>(cx, "borrow_timeout").or(Dur::secs(5));
+        let write_hosts = m.req::<Vec<WriteHost>>(cx, "write_hosts");
+        m.finish(cx);
+        let (min_con, max_con) = (min_con?, max_con?);
+        if min_con > max_con {
+            cx.with_key("min_con", |cx| {
+                let mark = cx.mark_of(&cx.path_string()).unwrap_or(node.mark);
+                cx.error(
+                    mark,
+                    format!("min_con {min_con} is above max_con {max_con}"),
+                );
+            });
+            return None;
+        }
+        Some(DataHost {
+            name: name?,
+            balance: balance?,
+            write_type: write_type?,
+            switch_type: switch_type?,
+            slave_threshold: slave_threshold?,
+            heartbeat: heartbeat?,
+            max_retry: max_retry?,
+            heartbeat_interval: heartbeat_interval?,
+            min_con,
+            max_con,
+            idle_timeout: idle_timeout?,
+            borrow_timeout: borrow_timeout?,
+            write_hosts: write_hosts?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WriteHost {
+    pub host: String,
+    pub url: HostPort,
+    pub user: String,
+    pub password: String,
+    pub read_hosts: Vec<ReadHost>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReadHost {
+    pub host: String,
+    pub url: HostPort,
+    pub user: String,
+    pub password: String,
+    pub weight: u32,
+}
+
+impl Decode for WriteHost {
+    fn decode(node: &Node, cx: &mut Ctx) -> Option<Self> {
+        let mut m = MapReader::new(node, cx)?;
+        let host = m.req::<String>(cx, "host");
+        let url = m.req::<HostPort>(cx, "url");
+        let user = m.req::<String>(cx, "user");
+        let password = m.get::<String>(cx, "password").or_else(String::new);
+        let read_hosts = m.get::<Vec<ReadHost>>(cx, "read_hosts").or_else(Vec::new);
+        m.finish(cx);
+        Some(WriteHost {
+            host: host?,
+            url: url?,
+            user: user?,
+            password: password?,
+            read_hosts: read_hosts?,
+        })
+    }
+}
+
+impl Decode for ReadHost {
+    fn decode(node: &Node, cx: &mut Ctx) -> Option<Self> {
+        let mut m = MapReader::new(node, cx)?;
+        let host = m.req::<String>(cx, "host");
+        let url = m.req::<HostPort>(cx, "url");
+        let user = m.req::<String>(cx, "user");
+        let password = m.get::<String>(cx, "password").or_else(String::new);
+        let weight = m.int::<u32>(cx, "weight", 0, 1000).or(1);
+        m.finish(cx);
+        Some(ReadHost {
+            host: host?,
+            url: url?,
+            user: user?,
+            password: password?,
+            weight: weight?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rule {
+    pub name: String,
+    /// The sharding column.
+    pub column: String,
+    pub function: Function,
+}
+
+impl Decode for Rule {
+    fn decode(node: &Node, cx: &mut Ctx) -> Option<Self> {
+        let mut m = MapReader::new(node, cx)?;
+        let name = m.req::<String>(cx, "name");
+        let column = m.req::<String>(cx, "column");
+        let function = m.req::<Function>(cx, "function");
+        m.finish(cx);
+        Some(Rule {
+            name: name?,
+            column: column?,
+            function: function?,
+        })
+    }
+}
+
+config_enum! {
+    /// MyCat partition functions.
+    pub enum FunctionType {
+        RangeLong => "range-long",
+        FileMap => "file-map",
+        ModLong => "mod-long",
+        Long => "long",
+        StringHash => "string-hash",
+        Murmur => "murmur",
+        HashMod => "hash-mod",
+        JumpConsistentHash => "jump-consistent-hash",
+        Date => "date",
+        Month => "month",
+        LatestMonth => "latest-month",
+        Substring => "substring",
+        RangeMod => "range-mod",
+        Pattern => "pattern",
+    }
+}
+
+config_enum! {
+    pub enum KeyType { Int => "int", String => "string" }
+}
+
+/// A list of integers: `[2, 1]`, `2`, or MyCat's `"2,1"`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct IntList(pub Vec<i64>);
+
+impl Decode for IntList {
+    fn decode(node: &Node, cx: &mut Ctx) -> Option<Self> {
+        match &node.kind {
+            Kind::Seq(_) => Some(IntList(Vec::<i64>::decode(node, cx)?)),
+            Kind::Scalar { text, .. } => {
+                let parsed: Result<Vec<i64>, _> =
+                    text.split(',').map(|p| p.trim().parse::<i64>()).collect();
+                match parsed {
+                    Ok(v) if !v.is_empty() => Some(IntList(v)),
+                    _ => {
+                        cx.error(
+                            node.mark,
+                            format!("`{text}` is not a list of whole numbers such as \"2,1\""),
+                        );
+                        None
+                    }
+                }
+            }
+            _ => {
+                cx.expected(node, "a list of whole numbers");
+                None
+            }
+        }
+    }
+}
+
+/// A partition function with MyCat's properties in snake_case. Which properties apply
+/// depends on `type`; the others are refused.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct Function {
+    #[serde(rename = "type")]
+    pub kind: Option<FunctionType>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub map: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub map_file: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_node: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_type: Option<KeyType>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partition_count: Option<IntList>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partition_length: Option<IntList>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hash_slice: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub virtual_bucket_times: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weight_map_file: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date_format: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub begin_date: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_date: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partition_day: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub natural_day: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_index: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_partition: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pattern_value: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub split_one_day: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_buckets: Option<u32>,
+}
+
+impl FunctionType {
+    /// (properties that apply, properties that are required; `map|map_file` means one of them).
+    fn properties(self) -> (&'static [&'static str], &'static [&'static str]) {
+        use FunctionType::*;
+        match self {
+            RangeLong => (&["map", "map_file", "default_node"], &["map|map_file"]),
+            FileMap => (
+                &["map", "map_file", "default_node", "key_type"],
+                &["map|map_file"],
+            ),
+            ModLong => (&["count"], &["count"]),
+            Long => (
+                &["partition_count", "partition_length"],
+                &["partition_count", "partition_length"],
+            ),
+            StringHash => (
+                &["partition_count", "partition_length", "hash_slice"],
+                &["partition_count", "partition_length"],
+            ),
+            Murmur => (
+                &["seed", "count", "virtual_bucket_times", "weight_map_file"],
+                &["count"],
+            ),
+            HashMod => (&["count"], &["count"]),
+            JumpConsistentHash => (&["total_buckets"], &["total_buckets"]),
+            Date => (
+                &[
+                    "date_format",
+                    "begin_date",
+                    "end_date",
+                    "partition_day",
+                    "natural_day",
+                ],
+                &["date_format", "begin_date", "partition_day"],
+            ),
+            Month => (
+                &["date_format", "begin_date", "end_date"],
+                &["date_format", "begin_date"],
+            ),
+            LatestMonth => (&["split_one_day"], &["split_one_day"]),
+            Substring => (
+                &[
+                    "start_index",
+                    "size",
+                    "partition_count",
+                    "default_partition",
+                ],
+                &["start_index", "size", "partition_count"],
+            ),
+            RangeMod => (&["map", "map_file", "default_node"], &["map|map_file"]),
+            Pattern => (
+                &["pattern_value", "map", "map_file", "default_node"],
+                &["pattern_value", "map|map_file"],
+            ),
+        }
+    }
+}
+
+const ALL_FUNCTION_PROPERTIES: &[&str] = &[
+    "map",
+    "map_file",
+    "default_node",
+    "key_type",
+    "count",
+    "partition_count",
+    "partition_length",
+    "hash_slice",
+    "seed",
+    "virtual_bucket_times",
+    "weight_map_file",
+    "date_format",
+    "begin_date",
+    "end_date",
+    "partition_day",
+    "natural_day",
+    "start_index",
+    "size",
+    "default_partition",
+    "pattern_value",
+    "split_one_day",
+    "total_buckets",
+];
+
+impl Decode for Function {
+    fn decode(node: &Node, cx: &mut Ctx) -> Option<Self> {
+        let mut m = MapReader::new(node, cx)?;
+        let kind = m.req::<FunctionType>(cx, "type");
+        if let Some(k) = kind {
+            let (applies, required) = k.properties();
+            for p in ALL_FUNCTION_PROPERTIES {
+                if m.has(p) && !applies.contains(p) {
+                    let mark = m.raw(p).map(|n| n.mark).unwrap_or(m.mark());
+                    cx.with_key(p, |cx| {
+                        cx.error_hint(
+                            mark,
+                            format!("`{p}` does not apply to a `{k}` function"),
+                            format!("`{k}` takes: {}", applies.join(", ")),
+                        )
+                    });
+                }
+            }
+            for r in required {
+                if !r.split('|').any(|p| m.has(p)) {
+                    let mark = m.mark();
+                    let shown = r.replace('|', "` or `");
+                    cx.error(mark, format!("a `{k}` function needs `{shown}`"));
+                }
+            }
+        }
+        let map = m.get::<Vec<String>>(cx, "map").or_else(Vec::new);
+        let map_file = m.get::<String>(cx, "map_file").opt();
+        let default_node = m.get::<i64>(cx, "default_node").opt();
+        let key_type = m.get::<KeyType>(cx, "key_type").opt();
+        let count = m.int::<u32>(cx, "count", 1, 1_000_000).opt();
+        let partition_count = m.get::<IntList>(cx, "partition_count").opt();
+        let partition_length = m.get::<IntList>(cx, "partition_length").opt();
+        let hash_slice = m.get::<String>(cx, "hash_slice").opt();
+        let seed = m.get::<i64>(cx, "seed").opt();
+        let vbt = m.int::<u32>(cx, "virtual_bucket_times", 1, 100_000).opt();
+        let weight_map_file = m.get::<String>(cx, "weight_map_file").opt();
+        let date_format = m.get::<String>(cx, "date_format").opt();
+        let begin_date = m.get::<String>(cx, "begin_date").opt();
+        let end_date = m.get::<String>(cx, "end_date").opt();
+        let partition_day = m.int::<u32>(cx, "partition_day", 1, 100_000).opt();
+        let natural_day = m.get::<bool>(cx, "natural_day").opt();
+        let start_index = m.get::<i32>(cx, "start_index").opt();
+        let size = m.int::<u32>(cx, "size", 1, 1000).opt();
+        let default_partition = m.get::<i32>(cx, "default_partition").opt();
+        let pattern_value = m.int::<u32>(cx, "pattern_value", 1, u32::MAX).opt();
+        let split_one_day = m.int::<u32>(cx, "split_one_day", 1, 24).opt();
+        let total_buckets = m.int::<u32>(cx, "total_buckets", 1, 1_000_000).opt();
+        m.finish(cx);
+        Some(Function {
+            kind: Some(kind?),
+            map: map?,
+            map_file: map_file?.map(PathBuf::from),
+            default_node: default_node?,
+            key_type: key_type?,
+            count: count?,
+            partition_count: partition_count?,
+            partition_length: partition_length?,
+            hash_slice: hash_slice?,
+            seed: seed?,
+            virtual_bucket_times: vbt?,
+            weight_map_file: weight_map_file?.map(PathBuf::from),
+            date_format: date_format?,
+            begin_date: begin_date?,
+            end_date: end_date?,
+            partition_day: partition_day?,
+            natural_day: natural_day?,
+            start_index: start_index?,
+            size: size?,
+            default_partition: default_partition?,
+            pattern_value: pattern_value?,
+            split_one_day: split_one_day?,
+            total_buckets: total_buckets?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mycat_name_expansion() {
+        assert_eq!(expand_names("dn$1-2").unwrap(), vec!["dn1", "dn2"]);
+        assert_eq!(expand_names("dn1,dn2").unwrap(), vec!["dn1", "dn2"]);
+        assert_eq!(expand_names("dn$0-1, x").unwrap(), vec!["dn0", "dn1", "x"]);
+        assert_eq!(expand_names("dn$0-99").unwrap().len(), 100);
+        assert!(expand_names("dn$2-1").is_err());
+        assert!(expand_names("dn$a-b").is_err());
+        assert!(expand_names("dn1,,dn2").is_err());
+        assert!(expand_names("dn$0-100000").is_err());
+    }
+}

@@ -1,0 +1,308 @@
+//! The daemon: starts the configured subsystems, serves `observe`, reloads on SIGHUP and
+//! stops gracefully on SIGTERM/SIGINT.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use serde_json::json;
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::config::{self, Config, Diagnostic, Severity};
+use crate::observe::http;
+use crate::observe::logging::LogHandle;
+use crate::observe::metrics::Metrics;
+use crate::observe::status::{ConfigState, StatusHub};
+use crate::systemd;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error(transparent)]
+    Observe(#[from] http::BindError),
+    #[error("cannot install the {0} signal handler: {1}")]
+    Signal(&'static str, std::io::Error),
+}
+
+/// How long a graceful stop may take before the daemon exits anyway.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+
+const SUBSYSTEMS: [&str; 3] = ["vrrp", "balancer", "router"];
+
+fn enabled(cfg: &Config, name: &str) -> bool {
+    match name {
+        "vrrp" => cfg.vrrp.is_some(),
+        "balancer" => cfg.balancer.is_some(),
+        "router" => cfg.router.is_some(),
+        _ => false,
+    }
+}
+
+/// Logs a config finding as one line at the right level.
+pub fn log_diagnostic(d: &Diagnostic) {
+    match d.severity {
+        Severity::Error => {
+            tracing::error!(file = %d.file, line = d.line, column = d.column, key = %d.path, "{d}")
+        }
+        Severity::Warning => {
+            tracing::warn!(file = %d.file, line = d.line, column = d.column, key = %d.path, "{d}")
+        }
+    }
+}
+
+struct Daemon {
+    path: PathBuf,
+    config: Config,
+    generation: u64,
+    metrics: Metrics,
+    status: StatusHub,
+    observe: Option<http::Server>,
+    log: LogHandle,
+}
+
+impl Daemon {
+    /// Brings the subsystems in line with `self.config`.
+    fn apply_subsystems(&mut self) {
+        for name in SUBSYSTEMS {
+            let on = enabled(&self.config, name);
+            self.metrics
+                .subsystem_enabled
+                .with_label_values(&[name])
+                .set(i64::from(on));
+            if on {
+                // The subsystems land in their own issues; until then the daemon says so
+                // plainly rather than pretending to run them.
+                self.status.register(name, move || {
+                    json!({
+                        "enabled": true,
+                        "running": false,
+                        "detail": "configured, but this build does not include it yet",
+                    })
+                });
+            } else {
+                self.status.unregister(name);
+            }
+        }
+    }
+
+    fn announce_subsystems(&self) {
+        for name in SUBSYSTEMS {
+            if enabled(&self.config, name) {
+                tracing::warn!(
+                    subsystem = name,
+                    "{name}: configured, but this build does not include it yet; it is not running"
+                );
+            }
+        }
+    }
+
+    async fn start_observe(&mut self) -> Result<(), http::BindError> {
+        if let Some(o) = &self.config.observe {
+            let s =
+                http::Server::start(o.listen, self.metrics.clone(), self.status.clone()).await?;
+            self.observe = Some(s);
+        }
+        Ok(())
+    }
+
+    /// Re-reads the config file. A config with errors is refused and the running one stays.
+    async fn reload(&mut self) {
+        systemd::reloading();
+        tracing::info!(file = %self.path.display(), "SIGHUP: reloading {}", self.path.display());
+        let checked = config::check_file(&self.path);
+        let now = SystemTime::now();
+        match checked.into_result() {
+            Err(diags) => {
+                let errors: Vec<String> = diags
+                    .iter()
+                    .filter(|d| d.severity == Severity::Error)
+                    .map(|d| d.to_string())
+                    .collect();
+                for d in &diags {
+                    log_diagnostic(d);
+                }
+                tracing::error!(
+                    errors = errors.len(),
+                    generation = self.generation,
+                    "reload refused: {} error(s) in {}; still running config generation {}",
+                    errors.len(),
+                    self.path.display(),
+                    self.generation
+                );
+                self.refused(now, errors);
+            }
+            Ok((new, warnings)) => {
+                for d in &warnings {
+                    log_diagnostic(d);
+                }
+                if let Err(e) = self.apply(new).await {
+                    tracing::error!(
+                        "reload refused: {e}; still running config generation {}",
+                        self.generation
+                    );
+                    self.refused(now, vec![e.to_string()]);
+                } else {
+                    self.generation += 1;
+                    let g = self.generation;
+                    tracing::info!(
+                        generation = g,
+                        "config reloaded: now running generation {g}"
+                    );
+                    self.metrics
+                        .config_reloads
+                        .with_label_values(&["applied"])
+                        .inc();
+                    self.metrics.config_last_reload_successful.set(1);
+                    self.metrics.config_generation.set(g as i64);
+                    self.status.update_config(|c| {
+                        c.generation = g;
+                        c.loaded_at = now;
+                        c.last_reload = Some((now, true, Vec::new()));
+                    });
+                }
+            }
+        }
+        systemd::ready(&self.ready_text());
+    }
+
+    /// Records a refused reload in metrics and status.
+    fn refused(&mut self, at: SystemTime, errors: Vec<String>) {
+        self.metrics
+            .config_reloads
+            .with_label_values(&["refused"])
+            .inc();
+        self.metrics.config_last_reload_successful.set(0);
+        self.status
+            .update_config(|c| c.last_reload = Some((at, false, errors)));
+    }
+
+    /// Switches to a validated config. Fails (changing nothing) when a resource of the
+    /// new config cannot be had, e.g. the new observe address cannot be bound.
+    async fn apply(&mut self, new: Config) -> Result<(), http::BindError> {
+        let old_listen = self.config.observe.as_ref().map(|o| o.listen);
+        let new_listen = new.observe.as_ref().map(|o| o.listen);
+        if old_listen != new_listen {
+            let fresh = match new_listen {
+                Some(addr) => Some(
+                    http::Server::start(addr, self.metrics.clone(), self.status.clone()).await?,
+                ),
+                None => None,
+            };
+            if let Some(old) = self.observe.take() {
+                old.stop().await;
+            }
+            self.observe = fresh;
+            if new_listen.is_none() {
+                tracing::info!("observe endpoint stopped (no `observe` section)");
+            }
+        }
+        if let Some(note) = self.log.apply(&new.log) {
+            tracing::warn!("{note}");
+        }
+        if new.node != self.config.node {
+            self.status.set_node(&new.node);
+        }
+        let before: Vec<bool> = SUBSYSTEMS
+            .iter()
+            .map(|s| enabled(&self.config, s))
+            .collect();
+        self.config = new;
+        self.apply_subsystems();
+        for (i, name) in SUBSYSTEMS.iter().enumerate() {
+            let now = enabled(&self.config, name);
+            if before[i] != now {
+                tracing::info!(
+                    subsystem = *name,
+                    "{name} {}",
+                    if now { "enabled" } else { "disabled" }
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn ready_text(&self) -> String {
+        let on: Vec<&str> = SUBSYSTEMS
+            .iter()
+            .copied()
+            .filter(|s| enabled(&self.config, s))
+            .collect();
+        format!(
+            "running config generation {} ({})",
+            self.generation,
+            if on.is_empty() {
+                "no subsystems".to_string()
+            } else {
+                on.join(", ")
+            }
+        )
+    }
+
+    async fn stop(mut self) {
+        systemd::stopping();
+        if let Some(o) = self.observe.take() {
+            o.stop().await;
+        }
+    }
+}
+
+/// Runs the daemon until SIGTERM or SIGINT.
+pub async fn run(path: &Path, config: Config, log: LogHandle) -> Result<(), DaemonError> {
+    let mut term =
+        signal(SignalKind::terminate()).map_err(|e| DaemonError::Signal("SIGTERM", e))?;
+    let mut int = signal(SignalKind::interrupt()).map_err(|e| DaemonError::Signal("SIGINT", e))?;
+    let mut hup = signal(SignalKind::hangup()).map_err(|e| DaemonError::Signal("SIGHUP", e))?;
+
+    let metrics = Metrics::new();
+    let status = StatusHub::new(
+        &config.node,
+        ConfigState {
+            path: path.display().to_string(),
+            generation: 1,
+            loaded_at: SystemTime::now(),
+            last_reload: None,
+        },
+    );
+    let mut d = Daemon {
+        path: path.to_path_buf(),
+        config,
+        generation: 1,
+        metrics,
+        status,
+        observe: None,
+        log,
+    };
+    d.start_observe().await?;
+    d.apply_subsystems();
+    d.announce_subsystems();
+    tracing::info!(
+        node = %d.config.node,
+        version = crate::observe::metrics::VERSION,
+        pid = std::process::id(),
+        "tandem {} started on {} ({})",
+        crate::observe::metrics::VERSION,
+        d.config.node,
+        d.ready_text()
+    );
+    systemd::ready(&d.ready_text());
+
+    let mut watchdog = systemd::watchdog_interval().map(tokio::time::interval);
+    let why = loop {
+        tokio::select! {
+            _ = term.recv() => break "SIGTERM",
+            _ = int.recv() => break "SIGINT",
+            _ = hup.recv() => d.reload().await,
+            _ = async { match watchdog.as_mut() { Some(w) => { w.tick().await; } None => std::future::pending().await } } => {
+                systemd::watchdog_ping();
+            }
+        }
+    };
+    tracing::info!(signal = why, "{why}: stopping");
+    let stop = d.stop();
+    tokio::select! {
+        _ = stop => {}
+        _ = tokio::time::sleep(STOP_GRACE) => tracing::warn!("graceful stop took longer than {STOP_GRACE:?}; exiting anyway"),
+        _ = term.recv() => tracing::warn!("second SIGTERM: exiting now"),
+        _ = int.recv() => tracing::warn!("second SIGINT: exiting now"),
+    }
+    tracing::info!("tandem stopped");
+    Ok(())
+}

@@ -1,0 +1,6 @@
+//! tandem: VRRP, a TCP balancer and a MySQL sharding router in one daemon.
+
+pub mod config;
+pub mod daemon;
+pub mod observe;
+pub mod systemd;

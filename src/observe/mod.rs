@@ -1,0 +1,6 @@
+//! Observability: logs, Prometheus metrics and the `/status` document.
+
+pub mod http;
+pub mod logging;
+pub mod metrics;
+pub mod status;

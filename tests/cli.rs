@@ -1,0 +1,354 @@
+//! The `tandem` command line: check, run, status, version.
+
+mod common;
+
+use std::os::unix::net::UnixDatagram;
+use std::time::Duration;
+
+use common::{Daemon, free_port, http_get, tandem, wait_for, write};
+use nix::sys::signal::Signal;
+use serde_json::Value;
+
+fn observe_config(port: u16, extra: &str) -> String {
+    format!("node: test-box\nobserve: {{ listen: 127.0.0.1:{port} }}\n{extra}")
+}
+
+#[test]
+fn check_valid_file_exits_0() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = write(dir.path(), "ok.yaml", "observe: {}\n");
+    let path = p.to_string_lossy().to_string();
+    let (code, out, _) = tandem(&["check", "-c", &path]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        out,
+        format!(
+            "{path}: warning: no subsystem is configured (vrrp, balancer, router): tandem will only serve `observe`\n{path}: valid (1 warning)\n"
+        )
+    );
+}
+
+#[test]
+fn check_invalid_file_exits_1_and_prints_every_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = write(
+        dir.path(),
+        "bad.yaml",
+        "observe:\n  listen: 127.0.0.1:99999\n  allow_remot: true\n",
+    );
+    let path = p.to_string_lossy().to_string();
+    let (code, out, _) = tandem(&["check", "-c", &path]);
+    assert_eq!(code, 1, "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines,
+        vec![
+            format!("{path}:2:11: observe.listen: `127.0.0.1:99999` is not an address:port such as 127.0.0.1:9188 or [::1]:9188").as_str(),
+            format!("{path}:3:3: observe.allow_remot: unknown key `allow_remot`; did you mean `allow_remote`?").as_str(),
+            format!("{path}: 2 errors, 0 warnings").as_str(),
+        ]
+    );
+}
+
+#[test]
+fn check_json_output() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = write(
+        dir.path(),
+        "bad.yaml",
+        "vrrp:\n  instances:\n    - { name: a, interface: eth0, virtual_router_id: 0 }\n",
+    );
+    let path = p.to_string_lossy().to_string();
+    let (code, out, _) = tandem(&["check", "--json", "-c", &path]);
+    assert_eq!(code, 1);
+    let v: Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(v["valid"], false);
+    let e = &v["files"][0]["errors"][0];
+    assert_eq!(v["files"][0]["file"], path.as_str());
+    assert_eq!(e["line"], 3);
+    assert_eq!(e["column"], 54);
+    assert_eq!(e["path"], "vrrp.instances[0].virtual_router_id");
+    assert_eq!(e["severity"], "error");
+    assert_eq!(e["message"], "0 is out of range: must be between 1 and 255");
+
+    let ok = write(dir.path(), "ok.yaml", "observe: {}\n");
+    let (code, out, _) = tandem(&["check", "--json", "-c", &ok.to_string_lossy()]);
+    assert_eq!(code, 0);
+    let v: Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["files"][0]["warnings"].as_array().map(Vec::len), Some(1));
+}
+
+#[test]
+fn check_missing_file() {
+    let (code, out, _) = tandem(&["check", "-c", "/nonexistent/tandem.yaml"]);
+    assert_eq!(code, 1);
+    assert!(
+        out.starts_with("/nonexistent/tandem.yaml: cannot read: No such file or directory"),
+        "{out}"
+    );
+}
+
+#[test]
+fn check_two_boxes_together_finds_disagreements() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let box_cfg = |prio: u8, int: &str, vip: &str| {
+        format!(
+            "vrrp:\n  instances:\n    - name: VI_1\n      interface: eth0\n      virtual_router_id: 51\n      priority: {prio}\n      advert_int: {int}\n      nopreempt: true\n      virtual_ipaddresses: [{vip}]\n"
+        )
+    };
+    let a = write(dir.path(), "a.yaml", &box_cfg(150, "1s", "198.18.0.100/24"));
+    let b = write(dir.path(), "b.yaml", &box_cfg(100, "2s", "198.18.0.101/24"));
+    let (a, b) = (
+        a.to_string_lossy().to_string(),
+        b.to_string_lossy().to_string(),
+    );
+    let (code, out, _) = tandem(&["check", "-c", &a, "-c", &b]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains(&format!("{a}:7:19: vrrp.instances[0].advert_int: advert_int 1s here, 2s in {b} (`VI_1`): VRRPv2 drops adverts with another interval, so both boxes would become master")), "{out}");
+    assert!(out.contains(&format!("{a}:9:28: vrrp.instances[0].virtual_ipaddresses: VIPs differ from {b} (`VI_1`): [198.18.0.100/24] here, [198.18.0.101/24] there")), "{out}");
+    assert!(out.contains(&format!("{b}:8:18: warning: vrrp.instances[0].nopreempt: has no effect on a node that is not the highest priority (node ")), "{out}");
+}
+
+#[test]
+fn version_prints_version() {
+    let (code, out, _) = tandem(&["version"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.starts_with(&format!("tandem {} (commit ", env!("CARGO_PKG_VERSION"))),
+        "{out}"
+    );
+}
+
+#[test]
+fn run_refuses_an_invalid_config_with_exit_78() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = write(dir.path(), "bad.yaml", "observe: { listen: nowhere }\n");
+    let (code, _, err) = tandem(&["run", "-c", &p.to_string_lossy()]);
+    assert_eq!(code, 78, "{err}");
+    assert!(
+        err.contains("observe.listen: `nowhere` is not an address:port"),
+        "{err}"
+    );
+    assert!(err.contains("not starting: 1 error(s)"), "{err}");
+}
+
+#[test]
+fn run_serves_metrics_and_status_reloads_and_stops() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}").parse().expect("addr");
+    let cfg = write(dir.path(), "tandem.yaml", &observe_config(port, ""));
+    let mut d = Daemon::start(&cfg);
+
+    let metrics = wait_for(Duration::from_secs(20), || {
+        http_get(addr, "/metrics").ok().filter(|(s, _)| *s == 200)
+    })
+    .expect("/metrics answers")
+    .1;
+    assert!(
+        metrics.contains("# TYPE tandem_build_info gauge"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(&"tandem_build_info{commit=".to_string())
+            && metrics.contains(&format!("version=\"{}\"}} 1", env!("CARGO_PKG_VERSION"))),
+        "{metrics}"
+    );
+    let (code, status) = http_get(addr, "/status").expect("/status");
+    assert_eq!(code, 200);
+    let v: Value = serde_json::from_str(&status).expect("status JSON");
+    assert_eq!(v["node"], "test-box");
+    assert_eq!(v["config"]["generation"], 1);
+    assert_eq!(v["pid"], d.pid());
+    assert_eq!(http_get(addr, "/nope").expect("404").0, 404);
+
+    // A good reload: new node name, a subsystem switched on.
+    write(
+        dir.path(),
+        "tandem.yaml",
+        &observe_config(port, "vrrp:\n  instances: []\n").replace("test-box", "renamed-box"),
+    );
+    d.signal(Signal::SIGHUP);
+    let v = wait_for(Duration::from_secs(20), || {
+        let (_, s) = http_get(addr, "/status").ok()?;
+        let v: Value = serde_json::from_str(&s).ok()?;
+        (v["config"]["generation"] == 2).then_some(v)
+    })
+    .expect("reload applied");
+    assert_eq!(v["node"], "renamed-box");
+    assert_eq!(v["config"]["last_reload"]["result"], "applied");
+    assert_eq!(v["subsystems"]["vrrp"]["enabled"], true);
+    assert!(d.wait_log("config reloaded: now running generation 2"));
+
+    // A bad reload is refused; the running config stays.
+    write(
+        dir.path(),
+        "tandem.yaml",
+        &observe_config(port, "vrrp: 5\n"),
+    );
+    d.signal(Signal::SIGHUP);
+    let v = wait_for(Duration::from_secs(20), || {
+        let (_, s) = http_get(addr, "/status").ok()?;
+        let v: Value = serde_json::from_str(&s).ok()?;
+        (v["config"]["last_reload"]["result"] == "refused").then_some(v)
+    })
+    .expect("reload refused");
+    assert_eq!(v["config"]["generation"], 2);
+    assert_eq!(v["node"], "renamed-box");
+    let errs = v["config"]["last_reload"]["errors"].to_string();
+    assert!(
+        errs.contains("vrrp: expected a mapping of keys to values, found `5`"),
+        "{errs}"
+    );
+    assert!(d.wait_log("reload refused: 1 error(s)"));
+    let (_, metrics) = http_get(addr, "/metrics").expect("metrics");
+    assert!(
+        metrics.contains("tandem_config_reloads_total{result=\"applied\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("tandem_config_reloads_total{result=\"refused\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("tandem_config_last_reload_successful 0"),
+        "{metrics}"
+    );
+
+    // `tandem status`, human and JSON, finds the daemon through the config.
+    write(dir.path(), "tandem.yaml", &observe_config(port, ""));
+    let (code, out, err) = tandem(&["status", "-c", &cfg.to_string_lossy()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("node     renamed-box  (tandem "), "{out}");
+    assert!(out.contains("generation 2"), "{out}");
+    assert!(out.contains("reload   refused at "), "{out}");
+    assert!(
+        out.contains("vrrp\n  detail   configured, but this build does not include it yet"),
+        "{out}"
+    );
+    let (code, out, _) = tandem(&["status", "--json", "--addr", &format!("127.0.0.1:{port}")]);
+    assert_eq!(code, 0);
+    let v: Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(v["node"], "renamed-box");
+
+    // SIGTERM: a clean exit, promptly.
+    d.signal(Signal::SIGTERM);
+    let status = d
+        .wait_exit(Duration::from_secs(2))
+        .expect("exited within 2s of SIGTERM");
+    assert_eq!(status.code(), Some(0), "{}", d.logs());
+    assert!(d.logs().contains("SIGTERM: stopping"));
+    assert!(d.logs().contains("tandem stopped"));
+}
+
+#[test]
+fn sigint_also_stops_cleanly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let cfg = write(dir.path(), "tandem.yaml", &observe_config(port, ""));
+    let mut d = Daemon::start(&cfg);
+    assert!(d.wait_log("started on test-box"));
+    d.signal(Signal::SIGINT);
+    let status = d.wait_exit(Duration::from_secs(2)).expect("exited");
+    assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn reload_moves_the_observe_endpoint() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (p1, p2) = (free_port(), free_port());
+    let a1 = format!("127.0.0.1:{p1}").parse().expect("addr");
+    let a2 = format!("127.0.0.1:{p2}").parse().expect("addr");
+    let cfg = write(dir.path(), "tandem.yaml", &observe_config(p1, ""));
+    let d = Daemon::start(&cfg);
+    assert!(wait_for(Duration::from_secs(20), || http_get(a1, "/status").ok()).is_some());
+    write(dir.path(), "tandem.yaml", &observe_config(p2, ""));
+    d.signal(Signal::SIGHUP);
+    assert!(wait_for(Duration::from_secs(20), || http_get(a2, "/status").ok()).is_some());
+    assert!(
+        http_get(a1, "/status").is_err(),
+        "the old endpoint is closed"
+    );
+}
+
+#[test]
+fn status_without_a_daemon_fails_clearly() {
+    let port = free_port();
+    let (code, _, err) = tandem(&["status", "--addr", &format!("127.0.0.1:{port}")]);
+    assert_eq!(code, 1);
+    assert!(err.contains("cannot reach the daemon"), "{err}");
+}
+
+#[test]
+fn json_logs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let cfg = write(
+        dir.path(),
+        "tandem.yaml",
+        &observe_config(port, "log: { format: json, level: debug }\n"),
+    );
+    let d = Daemon::start(&cfg);
+    assert!(d.wait_log("started on test-box"));
+    let line = d
+        .logs()
+        .lines()
+        .find(|l| l.contains("started on test-box"))
+        .map(str::to_string)
+        .expect("start line");
+    let v: Value = serde_json::from_str(&line).expect("a JSON log line");
+    assert_eq!(v["level"], "INFO");
+    assert_eq!(v["node"], "test-box");
+    assert!(v["timestamp"].is_string());
+}
+
+#[test]
+fn sd_notify_ready_reloading_stopping_and_watchdog() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sock_path = dir.path().join("notify.sock");
+    let sock = UnixDatagram::bind(&sock_path).expect("notify socket");
+    sock.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    let port = free_port();
+    let cfg = write(dir.path(), "tandem.yaml", &observe_config(port, ""));
+    let sock_str = sock_path.to_string_lossy().to_string();
+    let mut d = Daemon::start_with_env(
+        &cfg,
+        &[("NOTIFY_SOCKET", &sock_str), ("WATCHDOG_USEC", "200000")],
+    );
+    let mut buf = [0u8; 4096];
+    let mut recv = || -> String {
+        let n = sock.recv(&mut buf).expect("a notify message");
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    let mut seen = Vec::new();
+    let mut next_matching = |want: &str, seen: &mut Vec<String>| {
+        for _ in 0..200 {
+            let m = recv();
+            seen.push(m.clone());
+            if m.lines().any(|l| l == want) {
+                return m;
+            }
+        }
+        panic!("no {want} in {seen:?}");
+    };
+    let ready = next_matching("READY=1", &mut seen);
+    assert!(
+        ready.contains("STATUS=running config generation 1"),
+        "{ready}"
+    );
+    next_matching("WATCHDOG=1", &mut seen);
+    next_matching("WATCHDOG=1", &mut seen);
+    d.signal(Signal::SIGHUP);
+    let reloading = next_matching("RELOADING=1", &mut seen);
+    assert!(reloading.contains("MONOTONIC_USEC="), "{reloading}");
+    let ready = next_matching("READY=1", &mut seen);
+    assert!(ready.contains("generation 2"), "{ready}");
+    d.signal(Signal::SIGTERM);
+    next_matching("STOPPING=1", &mut seen);
+    assert_eq!(
+        d.wait_exit(Duration::from_secs(5)).and_then(|s| s.code()),
+        Some(0)
+    );
+}

@@ -1,0 +1,508 @@
+//! Every class of config error, with its exact `FILE:LINE:COL: key.path: message`.
+
+use std::path::Path;
+
+use tandem::config::{self, Severity};
+
+fn check(src: &str) -> config::Checked {
+    config::check_str(src, "t.yaml", Path::new("."))
+}
+
+/// Every diagnostic line.
+fn lines(src: &str) -> Vec<String> {
+    check(src)
+        .diagnostics()
+        .iter()
+        .map(|d| d.to_string())
+        .collect()
+}
+
+fn errors(src: &str) -> Vec<String> {
+    check(src).errors().iter().map(|d| d.to_string()).collect()
+}
+
+fn warnings(src: &str) -> Vec<String> {
+    check(src)
+        .warnings()
+        .iter()
+        .map(|d| d.to_string())
+        .collect()
+}
+
+const VRRP_HEAD: &str = "vrrp:\n  instances:\n    - name: VI_1\n      interface: eth0\n";
+
+#[test]
+fn unknown_key_with_suggestion() {
+    let src = format!("{VRRP_HEAD}      virtual_router_id: 51\n      advret_int: 1s\n");
+    assert_eq!(
+        errors(&src),
+        vec![
+            "t.yaml:6:7: vrrp.instances[0].advret_int: unknown key `advret_int`; did you mean `advert_int`?"
+        ]
+    );
+}
+
+#[test]
+fn unknown_key_without_close_match_lists_known_keys() {
+    let e = errors("observe:\n  zzz: 1\n");
+    assert_eq!(e.len(), 1);
+    assert!(
+        e[0].starts_with(
+            "t.yaml:2:3: observe.zzz: unknown key `zzz`; known keys here: allow_remote, listen"
+        ),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn unknown_top_level_section() {
+    assert_eq!(
+        errors("routr:\n  listen: 127.0.0.1:1\n"),
+        vec!["t.yaml:1:1: routr: unknown key `routr`; did you mean `router`?"]
+    );
+}
+
+#[test]
+fn wrong_types() {
+    let src = format!(
+        "{VRRP_HEAD}      virtual_router_id: fifty\n      nopreempt: yes\n      unicast_peers: 198.18.0.2\n      garp: 5\n"
+    );
+    assert_eq!(
+        errors(&src),
+        vec![
+            "t.yaml:5:26: vrrp.instances[0].virtual_router_id: expected a whole number, found `fifty`",
+            "t.yaml:6:18: vrrp.instances[0].nopreempt: expected true or false, found `yes`; write `true` or `false`",
+            "t.yaml:7:22: vrrp.instances[0].unicast_peers: expected a list, found `198.18.0.2`; write a list: [198.18.0.2]",
+            "t.yaml:8:13: vrrp.instances[0].garp: expected a mapping of keys to values, found `5`",
+        ]
+    );
+}
+
+#[test]
+fn quoted_number_gets_a_hint() {
+    let src = format!("{VRRP_HEAD}      virtual_router_id: \"51\"\n");
+    assert_eq!(
+        errors(&src),
+        vec![
+            "t.yaml:5:26: vrrp.instances[0].virtual_router_id: expected a whole number, found the string \"51\"; remove the quotes"
+        ]
+    );
+}
+
+#[test]
+fn virtual_router_id_out_of_range() {
+    for (v, col) in [("0", 26), ("256", 26)] {
+        let src = format!("{VRRP_HEAD}      virtual_router_id: {v}\n");
+        assert_eq!(
+            errors(&src),
+            vec![format!(
+                "t.yaml:5:{col}: vrrp.instances[0].virtual_router_id: {v} is out of range: must be between 1 and 255"
+            )]
+        );
+    }
+}
+
+#[test]
+fn priority_zero() {
+    let src = format!("{VRRP_HEAD}      virtual_router_id: 51\n      priority: 0\n");
+    assert_eq!(
+        errors(&src),
+        vec![
+            "t.yaml:6:17: vrrp.instances[0].priority: 0 is out of range: must be between 1 and 255"
+        ]
+    );
+}
+
+#[test]
+fn v2_advert_int_limits() {
+    let short = format!("{VRRP_HEAD}      virtual_router_id: 51\n      advert_int: 500ms\n");
+    assert_eq!(
+        errors(&short),
+        vec![
+            "t.yaml:6:19: vrrp.instances[0].advert_int: 500ms is too short for VRRPv2: at least 1s (use `version: 3` for sub-second adverts)"
+        ]
+    );
+    let frac = format!("{VRRP_HEAD}      virtual_router_id: 51\n      advert_int: 1500ms\n");
+    assert_eq!(
+        errors(&frac),
+        vec!["t.yaml:6:19: vrrp.instances[0].advert_int: 1500ms: VRRPv2 adverts are whole seconds"]
+    );
+    let long = format!("{VRRP_HEAD}      virtual_router_id: 51\n      advert_int: 5m\n");
+    assert_eq!(
+        errors(&long),
+        vec![
+            "t.yaml:6:19: vrrp.instances[0].advert_int: 5m is too long: VRRPv2 allows at most 255s"
+        ]
+    );
+    let ok = format!("{VRRP_HEAD}      virtual_router_id: 51\n      advert_int: 2s\n");
+    assert!(errors(&ok).is_empty());
+}
+
+#[test]
+fn v3_advert_int_limits() {
+    let short = format!(
+        "{VRRP_HEAD}      virtual_router_id: 51\n      version: 3\n      advert_int: 5ms\n"
+    );
+    assert_eq!(
+        errors(&short),
+        vec![
+            "t.yaml:7:19: vrrp.instances[0].advert_int: 5ms is too short: VRRPv3 allows at least 10ms"
+        ]
+    );
+    let odd = format!(
+        "{VRRP_HEAD}      virtual_router_id: 51\n      version: 3\n      advert_int: 15ms\n"
+    );
+    assert_eq!(
+        errors(&odd),
+        vec![
+            "t.yaml:7:19: vrrp.instances[0].advert_int: 15ms: VRRPv3 adverts are whole centiseconds (multiples of 10ms)"
+        ]
+    );
+    let ok = format!(
+        "{VRRP_HEAD}      virtual_router_id: 51\n      version: 3\n      advert_int: 100ms\n      virtual_ipaddresses: [198.18.0.100/24]\n"
+    );
+    assert!(lines(&ok).is_empty(), "{:?}", lines(&ok));
+}
+
+#[test]
+fn version_must_be_2_or_3() {
+    let src = format!("{VRRP_HEAD}      virtual_router_id: 51\n      version: 4\n");
+    assert_eq!(
+        errors(&src),
+        vec![
+            "t.yaml:6:16: vrrp.instances[0].version: VRRP version 4 does not exist: use 2 (RFC 3768) or 3 (RFC 5798)"
+        ]
+    );
+}
+
+#[test]
+fn durations_need_units() {
+    let src =
+        "track_scripts:\n  chk:\n    command: [/bin/true]\n    interval: 2\n    timeout: 1x\n";
+    assert_eq!(
+        errors(src),
+        vec![
+            "t.yaml:4:15: track_scripts.chk.interval: `2` has no unit: write e.g. `2s` or `2ms` (units: ms, s, m, h, d)",
+            "t.yaml:5:14: track_scripts.chk.timeout: `1x`: unknown unit `x` (units: us, ms, s, m, h, d)",
+        ]
+    );
+}
+
+#[test]
+fn addresses_and_cidrs_are_typed() {
+    let src = format!(
+        "{VRRP_HEAD}      virtual_router_id: 51\n      unicast_src_ip: 198.18.0.300\n      virtual_ipaddresses: [198.18.0.100/40]\nobserve:\n  listen: 127.0.0.1\n"
+    );
+    assert_eq!(
+        errors(&src),
+        vec![
+            "t.yaml:6:23: vrrp.instances[0].unicast_src_ip: `198.18.0.300` is not an IP address",
+            "t.yaml:7:29: vrrp.instances[0].virtual_ipaddresses[0]: `198.18.0.100/40` is not an address with optional prefix, such as 198.18.0.100/24",
+            "t.yaml:9:11: observe.listen: `127.0.0.1` has no port: write `127.0.0.1:PORT` (IPv6: `[127.0.0.1]:PORT`)",
+        ]
+    );
+}
+
+#[test]
+fn missing_required_keys() {
+    let src = "vrrp:\n  instances:\n    - name: VI_1\n";
+    assert_eq!(
+        errors(src),
+        vec![
+            "t.yaml:3:7: vrrp.instances[0]: missing required key `interface`",
+            "t.yaml:3:7: vrrp.instances[0]: missing required key `virtual_router_id`",
+        ]
+    );
+}
+
+#[test]
+fn enum_values_suggest_spelling() {
+    let src = "balancer:\n  listeners:\n    - name: l\n      bind: 127.0.0.1:3306\n      balance: roundrobn\n      servers: [{ name: a, address: \"127.0.0.1:1\" }]\n";
+    assert_eq!(
+        errors(src),
+        vec![
+            "t.yaml:5:16: balancer.listeners[0].balance: unknown value `roundrobn`: expected one of roundrobin, static-rr, leastconn, source, first; did you mean `roundrobin`?"
+        ]
+    );
+}
+
+#[test]
+fn yaml_syntax_error_has_position() {
+    let e = errors("vrrp:\n  instances: [\n    {name: a\n");
+    assert_eq!(e.len(), 1);
+    assert!(e[0].starts_with("t.yaml:4:1: YAML syntax error:"), "{e:?}");
+}
+
+#[test]
+fn duplicate_keys_are_errors() {
+    let e = errors("node: a\nnode: b\n");
+    assert_eq!(
+        e,
+        vec!["t.yaml:2:1: YAML syntax error: duplicate key `node` (first given at line 1)"]
+    );
+}
+
+#[test]
+fn observe_refuses_non_loopback_unless_allowed() {
+    assert_eq!(
+        errors("observe: { listen: 198.18.0.1:9188 }\n"),
+        vec![
+            "t.yaml:1:20: observe.listen: 198.18.0.1:9188 is not a loopback address; the endpoint has no authentication, so set `observe.allow_remote: true` to expose it on purpose"
+        ]
+    );
+    assert!(errors("observe: { listen: 198.18.0.1:9188, allow_remote: true }\n").is_empty());
+    assert!(errors("observe: { listen: \"[::1]:9188\" }\n").is_empty());
+}
+
+#[test]
+fn every_error_is_reported_at_once() {
+    let src = "\
+log: { level: verbose }
+observe: { listen: 0.0.0.0:9188 }
+vrrp:
+  instances:
+    - name: VI_1
+      interface: eth0
+      virtual_router_id: 300
+      priority: 0
+      advret_int: 1s
+      version: 3
+      auth_pass: secret
+balancer:
+  listeners:
+    - { name: l, bind: 127.0.0.1:1, balance: rr, servers: [] }
+";
+    let e = errors(src);
+    let locs: Vec<&str> = e
+        .iter()
+        .map(|l| l.split(": ").next().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        locs,
+        vec![
+            "t.yaml:1:15",
+            "t.yaml:2:20",
+            "t.yaml:7:26",
+            "t.yaml:8:17",
+            "t.yaml:9:7",
+            "t.yaml:11:18",
+            "t.yaml:14:46",
+        ],
+        "{e:#?}"
+    );
+    assert!(e[5].contains("VRRPv3 has no authentication"), "{}", e[5]);
+}
+
+// ---- semantic lints ----
+
+#[test]
+fn auth_pass_with_version_3() {
+    let src = format!(
+        "{VRRP_HEAD}      virtual_router_id: 51\n      version: 3\n      auth_pass: \"1111\"\n      virtual_ipaddresses: [198.18.0.100/24]\n"
+    );
+    assert_eq!(
+        errors(&src),
+        vec![
+            "t.yaml:7:18: vrrp.instances[0].auth_pass: VRRPv3 has no authentication (RFC 5798 removed it); remove auth_pass, or use `version: 2`"
+        ]
+    );
+}
+
+#[test]
+fn same_vrid_twice_on_one_interface() {
+    let src = "\
+vrrp:
+  instances:
+    - { name: A, interface: eth0, virtual_router_id: 51, virtual_ipaddresses: [198.18.0.100] }
+    - { name: B, interface: eth0, virtual_router_id: 51, virtual_ipaddresses: [198.18.0.101] }
+    - { name: C, interface: eth1, virtual_router_id: 51, virtual_ipaddresses: [198.18.0.102] }
+";
+    assert_eq!(
+        errors(src),
+        vec![
+            "t.yaml:4:54: vrrp.instances[1].virtual_router_id: instance `B` uses virtual_router_id 51 on eth0 like instance `A`: one VRID per interface"
+        ]
+    );
+}
+
+#[test]
+fn nopreempt_on_a_node_that_is_not_highest() {
+    let src = format!(
+        "{VRRP_HEAD}      virtual_router_id: 51\n      priority: 100\n      nopreempt: true\n      unicast_src_ip: 198.18.0.2\n      unicast_peers: [{{ address: 198.18.0.1, priority: 150 }}]\n      virtual_ipaddresses: [198.18.0.100/24]\n"
+    );
+    let c = check(&src);
+    assert!(c.is_valid(), "a warning, not an error");
+    assert_eq!(
+        warnings(&src),
+        vec![
+            "t.yaml:7:18: warning: vrrp.instances[0].nopreempt: has no effect on a node that is not the highest priority (peer 198.18.0.1 has 150, this node 100): set nopreempt on the highest-priority node to keep it from taking the VIP back"
+        ]
+    );
+}
+
+#[test]
+fn track_weight_that_can_never_flip_the_election() {
+    let src = "\
+track_scripts:
+  chk: { command: [/bin/true], weight: -20 }
+vrrp:
+  instances:
+    - name: VI_1
+      interface: eth0
+      virtual_router_id: 51
+      priority: 150
+      unicast_src_ip: 198.18.0.1
+      unicast_peers: [{ address: 198.18.0.2, priority: 100 }]
+      virtual_ipaddresses: [198.18.0.100/24]
+      track_scripts: [chk]
+";
+    assert_eq!(
+        warnings(src),
+        vec![
+            "t.yaml:8:17: warning: vrrp.instances[0].priority: weight -20 of track script `chk` can never move mastership: this node stays above peer 198.18.0.2 (100) either way (effective priority 150 when healthy, 130 when failing)"
+        ]
+    );
+    // -60 does flip it: 90 < 100.
+    assert!(warnings(&src.replace("weight: -20", "weight: -60")).is_empty());
+}
+
+#[test]
+fn undefined_balancer_listener_and_data_host() {
+    let src = "\
+vrrp:
+  instances:
+    - name: VI_1
+      interface: eth0
+      virtual_router_id: 51
+      virtual_ipaddresses: [198.18.0.100/24]
+      track_listeners: [mysq]
+balancer:
+  listeners:
+    - { name: mysql, bind: 127.0.0.1:3306, servers: [{ name: r1, address: \"127.0.0.1:8067\" }] }
+router:
+  users: [{ name: app, password: x, schemas: [shop] }]
+  schemas: [{ name: shop, data_node: dn1 }]
+  data_nodes: [{ name: dn1, data_host: db2, database: shop }]
+  data_hosts:
+    - { name: db1, write_hosts: [{ host: M1, url: \"127.0.0.1:3306\", user: root }] }
+";
+    assert_eq!(
+        errors(src),
+        vec![
+            "t.yaml:7:25: vrrp.instances[0].track_listeners[0]: balancer listener `mysq` is not defined; did you mean `mysql`?",
+            "t.yaml:14:40: router.data_nodes[0].data_host: data host `db2` of data node `dn1` is not defined in router.data_hosts; did you mean `db1`?",
+        ]
+    );
+}
+
+#[test]
+fn tracking_a_subsystem_that_is_not_configured() {
+    let src = format!(
+        "{VRRP_HEAD}      virtual_router_id: 51\n      virtual_ipaddresses: [198.18.0.100/24]\n      track_listeners: [mysql]\n      track_router: true\n"
+    );
+    assert_eq!(
+        errors(&src),
+        vec![
+            "t.yaml:7:25: vrrp.instances[0].track_listeners[0]: tracks balancer listener `mysql`, but the balancer is not configured",
+            "t.yaml:8:21: vrrp.instances[0].track_router: tracks the router, but the router is not configured",
+        ]
+    );
+}
+
+#[test]
+fn undefined_track_script() {
+    let src = "\
+track_scripts:
+  chk_router: { command: [/bin/true] }
+vrrp:
+  instances:
+    - name: VI_1
+      interface: eth0
+      virtual_router_id: 51
+      virtual_ipaddresses: [198.18.0.100/24]
+      track_scripts: [chk_routr]
+";
+    assert_eq!(
+        lines(src),
+        vec![
+            "t.yaml:2:17: warning: track_scripts.chk_router: defined but no VRRP instance tracks it; it will not run",
+            "t.yaml:9:23: vrrp.instances[0].track_scripts[0]: track script `chk_routr` is not defined in track_scripts; did you mean `chk_router`?",
+        ]
+    );
+}
+
+#[test]
+fn router_references() {
+    let src = "\
+router:
+  users: [{ name: app, password: x, schemas: [shp], default_schema: shop }]
+  schemas:
+    - name: shop
+      tables:
+        - { name: t, data_nodes: \"dn$1-3\", rule: by-id }
+        - { name: g, data_nodes: \"dn1,dn2\", type: global, rule: by-id }
+  data_nodes: [{ name: dn$1-2, data_host: db1, database: shop_$1-2 }]
+  data_hosts:
+    - { name: db1, write_hosts: [{ host: M1, url: \"127.0.0.1:3306\", user: root }] }
+  rules:
+    - { name: by_id, column: id, function: { type: mod-long, count: 2 } }
+";
+    assert_eq!(
+        errors(src),
+        vec![
+            "t.yaml:2:47: router.users[0].schemas[0]: schema `shp` is not defined in router.schemas; did you mean `shop`?",
+            "t.yaml:2:69: router.users[0].default_schema: `shop` is not one of this user's schemas",
+            "t.yaml:6:34: router.schemas[0].tables[0].data_nodes: data node `dn3` is not defined in router.data_nodes; did you mean `dn1`?",
+            "t.yaml:6:50: router.schemas[0].tables[0].rule: rule `by-id` is not defined in router.rules; did you mean `by_id`?",
+            "t.yaml:7:65: router.schemas[0].tables[1].rule: a global table has a copy on every data node; it takes no rule",
+            "t.yaml:7:65: router.schemas[0].tables[1].rule: rule `by-id` is not defined in router.rules; did you mean `by_id`?",
+        ]
+    );
+}
+
+#[test]
+fn function_properties_must_fit_the_type() {
+    let src = "\
+router:
+  users: [{ name: app, password: x, schemas: [s] }]
+  schemas: [{ name: s, tables: [{ name: t, data_nodes: dn1, rule: r }] }]
+  data_nodes: [{ name: dn1, data_host: h, database: d }]
+  data_hosts: [{ name: h, write_hosts: [{ host: M, url: \"127.0.0.1:3306\", user: u }] }]
+  rules:
+    - name: r
+      column: id
+      function: { type: mod-long, total_buckets: 4 }
+";
+    assert_eq!(
+        errors(src),
+        vec![
+            "t.yaml:9:19: router.rules[0].function: a `mod-long` function needs `count`",
+            "t.yaml:9:50: router.rules[0].function.total_buckets: `total_buckets` does not apply to a `mod-long` function; `mod-long` takes: count",
+        ]
+    );
+}
+
+#[test]
+fn vips_and_unicast_consistency() {
+    let src = format!(
+        "{VRRP_HEAD}      virtual_router_id: 51\n      virtual_ipaddresses: [\"2001:db8::1/64\"]\n      unicast_src_ip: 198.18.0.1\n"
+    );
+    assert_eq!(
+        errors(&src),
+        vec![
+            "t.yaml:6:29: vrrp.instances[0].virtual_ipaddresses[0]: VRRPv2 carries only IPv4 addresses; use `version: 3` for IPv6",
+            "t.yaml:7:23: vrrp.instances[0].unicast_src_ip: unicast_src_ip without unicast_peers: list the peers, or remove it for multicast",
+            "t.yaml:7:23: vrrp.instances[0].unicast_src_ip: 198.18.0.1 is not of the instance's address family",
+        ]
+    );
+}
+
+#[test]
+fn a_warning_does_not_invalidate() {
+    let c = check("observe: {}\n");
+    assert!(c.is_valid());
+    let w = c.warnings();
+    assert_eq!(w.len(), 1);
+    assert_eq!(w[0].severity, Severity::Warning);
+    assert!(w[0].message.contains("no subsystem is configured"));
+}
