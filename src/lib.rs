@@ -2,5 +2,7 @@
 
 pub mod config;
 pub mod daemon;
+pub mod net;
+pub mod vrrp;
 pub mod observe;
 pub mod systemd;

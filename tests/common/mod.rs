@@ -2,6 +2,8 @@
 //! when the test ends (pass or fail).
 #![allow(dead_code)]
 
+pub mod pcap;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

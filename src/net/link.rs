@@ -1,0 +1,146 @@
+//! Interfaces and their addresses, read over rtnetlink.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use futures_util::TryStreamExt;
+use netlink_packet_route::address::{AddressAttribute, AddressMessage};
+use netlink_packet_route::link::{LinkAttribute, LinkFlags};
+use rtnetlink::Handle;
+
+#[derive(Debug, thiserror::Error)]
+pub enum NetError {
+    #[error("cannot open a netlink socket: {0}")]
+    Open(std::io::Error),
+    #[error("interface {0} does not exist")]
+    NoSuchInterface(String),
+    #[error("netlink: {0}")]
+    Netlink(#[from] rtnetlink::Error),
+}
+
+/// A netlink connection; its IO runs on a task of its own.
+#[derive(Clone)]
+pub struct Netlink {
+    pub handle: Handle,
+}
+
+impl Netlink {
+    /// Opens a connection (needs a tokio runtime).
+    pub fn open() -> Result<Netlink, NetError> {
+        let (conn, handle, _) = rtnetlink::new_connection().map_err(NetError::Open)?;
+        tokio::spawn(conn);
+        Ok(Netlink { handle })
+    }
+
+    pub async fn link(&self, name: &str) -> Result<LinkInfo, NetError> {
+        let mut s = self.handle.link().get().match_name(name.to_string()).execute();
+        match s.try_next().await {
+            Ok(Some(msg)) => Ok(LinkInfo::from_message(&msg)),
+            Ok(None) => Err(NetError::NoSuchInterface(name.to_string())),
+            Err(rtnetlink::Error::NetlinkError(e)) if e.raw_code() == -libc::ENODEV => {
+                Err(NetError::NoSuchInterface(name.to_string()))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Every address on interface `index`, with its prefix length and label.
+    pub async fn addresses(&self, index: u32) -> Result<Vec<IfAddr>, NetError> {
+        let mut s = self
+            .handle
+            .address()
+            .get()
+            .set_link_index_filter(index)
+            .execute();
+        let mut out = Vec::new();
+        while let Some(msg) = s.try_next().await? {
+            if let Some(a) = IfAddr::from_message(&msg) {
+                out.push(a);
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct LinkInfo {
+    pub index: u32,
+    pub name: String,
+    pub mac: Option<[u8; 6]>,
+    /// Administratively up.
+    pub up: bool,
+    /// Carrier present.
+    pub lower_up: bool,
+}
+
+impl LinkInfo {
+    pub fn from_message(msg: &netlink_packet_route::link::LinkMessage) -> LinkInfo {
+        let mut info = LinkInfo {
+            index: msg.header.index,
+            name: String::new(),
+            mac: None,
+            up: msg.header.flags.contains(LinkFlags::Up),
+            lower_up: msg.header.flags.contains(LinkFlags::LowerUp),
+        };
+        for a in &msg.attributes {
+            match a {
+                LinkAttribute::IfName(n) => info.name = n.clone(),
+                LinkAttribute::Address(b) if b.len() == 6 => {
+                    let mut m = [0u8; 6];
+                    m.copy_from_slice(b);
+                    info.mac = Some(m);
+                }
+                _ => {}
+            }
+        }
+        info
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IfAddr {
+    pub addr: IpAddr,
+    pub prefix_len: u8,
+    pub label: Option<String>,
+    pub message: AddressMessage,
+}
+
+impl IfAddr {
+    fn from_message(msg: &AddressMessage) -> Option<IfAddr> {
+        let mut addr = None;
+        let mut local = None;
+        let mut label = None;
+        for a in &msg.attributes {
+            match a {
+                AddressAttribute::Address(ip) => addr = Some(*ip),
+                AddressAttribute::Local(ip) => local = Some(*ip),
+                AddressAttribute::Label(l) => label = Some(l.clone()),
+                _ => {}
+            }
+        }
+        // For IPv4, IFA_LOCAL is the interface's own address (IFA_ADDRESS is the peer on
+        // point-to-point links).
+        Some(IfAddr {
+            addr: local.or(addr)?,
+            prefix_len: msg.header.prefix_len,
+            label,
+            message: msg.clone(),
+        })
+    }
+}
+
+/// The first IPv4 address of the interface that is not one of `exclude` (the VIPs):
+/// the source of multicast adverts and the tie-breaker of equal priorities.
+pub fn primary_ipv4(addrs: &[IfAddr], exclude: &[IpAddr]) -> Option<Ipv4Addr> {
+    addrs.iter().find_map(|a| match a.addr {
+        IpAddr::V4(v4) if !exclude.contains(&a.addr) => Some(v4),
+        _ => None,
+    })
+}
+
+/// The interface's link-local IPv6 address (VRRPv3 over IPv6 is sent from it).
+pub fn link_local_ipv6(addrs: &[IfAddr]) -> Option<Ipv6Addr> {
+    addrs.iter().find_map(|a| match a.addr {
+        IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80 => Some(v6),
+        _ => None,
+    })
+}

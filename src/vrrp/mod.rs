@@ -1,0 +1,4 @@
+//! VRRP: keepalived-compatible elections and VIP ownership.
+
+pub mod machine;
+pub mod packet;
