@@ -13,11 +13,17 @@ use crate::observe::logging::LogHandle;
 use crate::observe::metrics::Metrics;
 use crate::observe::status::{ConfigState, StatusHub};
 use crate::systemd;
+use crate::vrrp::Vrrp;
+use crate::vrrp::metrics::VrrpMetrics;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
     #[error(transparent)]
     Observe(#[from] http::BindError),
+    #[error("vrrp: {0}")]
+    Vrrp(#[from] crate::vrrp::VrrpError),
+    #[error("metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
     #[error("cannot install the {0} signal handler: {1}")]
     Signal(&'static str, std::io::Error),
 }
@@ -56,17 +62,45 @@ struct Daemon {
     status: StatusHub,
     observe: Option<http::Server>,
     log: LogHandle,
+    vrrp: Option<Vrrp>,
+    vrrp_metrics: Option<VrrpMetrics>,
 }
 
 impl Daemon {
     /// Brings the subsystems in line with `self.config`.
-    fn apply_subsystems(&mut self) {
+    async fn apply_subsystems(&mut self) -> Result<(), DaemonError> {
+        match (&self.vrrp, &self.config.vrrp) {
+            (None, Some(cfg)) => {
+                let metrics = match &self.vrrp_metrics {
+                    Some(m) => m.clone(),
+                    None => {
+                        let m = VrrpMetrics::register(&self.metrics.registry)?;
+                        self.vrrp_metrics = Some(m.clone());
+                        m
+                    }
+                };
+                let v = Vrrp::start(cfg, metrics)?;
+                self.status.register("vrrp", v.status_provider());
+                self.vrrp = Some(v);
+            }
+            (Some(v), Some(cfg)) => v.apply(cfg).await,
+            (Some(_), None) => {
+                if let Some(v) = self.vrrp.take() {
+                    v.stop().await;
+                }
+                self.status.unregister("vrrp");
+            }
+            (None, None) => {}
+        }
         for name in SUBSYSTEMS {
             let on = enabled(&self.config, name);
             self.metrics
                 .subsystem_enabled
                 .with_label_values(&[name])
                 .set(i64::from(on));
+            if name == "vrrp" {
+                continue;
+            }
             if on {
                 // The subsystems land in their own issues; until then the daemon says so
                 // plainly rather than pretending to run them.
@@ -81,11 +115,12 @@ impl Daemon {
                 self.status.unregister(name);
             }
         }
+        Ok(())
     }
 
     fn announce_subsystems(&self) {
         for name in SUBSYSTEMS {
-            if enabled(&self.config, name) {
+            if name != "vrrp" && enabled(&self.config, name) {
                 tracing::warn!(
                     subsystem = name,
                     "{name}: configured, but this build does not include it yet; it is not running"
@@ -176,7 +211,7 @@ impl Daemon {
 
     /// Switches to a validated config. Fails (changing nothing) when a resource of the
     /// new config cannot be had, e.g. the new observe address cannot be bound.
-    async fn apply(&mut self, new: Config) -> Result<(), http::BindError> {
+    async fn apply(&mut self, new: Config) -> Result<(), DaemonError> {
         let old_listen = self.config.observe.as_ref().map(|o| o.listen);
         let new_listen = new.observe.as_ref().map(|o| o.listen);
         if old_listen != new_listen {
@@ -205,7 +240,7 @@ impl Daemon {
             .map(|s| enabled(&self.config, s))
             .collect();
         self.config = new;
-        self.apply_subsystems();
+        self.apply_subsystems().await?;
         for (i, name) in SUBSYSTEMS.iter().enumerate() {
             let now = enabled(&self.config, name);
             if before[i] != now {
@@ -238,6 +273,9 @@ impl Daemon {
 
     async fn stop(mut self) {
         systemd::stopping();
+        if let Some(v) = self.vrrp.take() {
+            v.stop().await;
+        }
         if let Some(o) = self.observe.take() {
             o.stop().await;
         }
@@ -269,9 +307,11 @@ pub async fn run(path: &Path, config: Config, log: LogHandle) -> Result<(), Daem
         status,
         observe: None,
         log,
+        vrrp: None,
+        vrrp_metrics: None,
     };
     d.start_observe().await?;
-    d.apply_subsystems();
+    d.apply_subsystems().await?;
     d.announce_subsystems();
     tracing::info!(
         node = %d.config.node,

@@ -167,7 +167,7 @@ fn run_serves_metrics_and_status_reloads_and_stops() {
     write(
         dir.path(),
         "tandem.yaml",
-        &observe_config(port, "vrrp:\n  instances: []\n").replace("test-box", "renamed-box"),
+        &observe_config(port, "balancer:\n  listeners: []\n").replace("test-box", "renamed-box"),
     );
     d.signal(Signal::SIGHUP);
     let v = wait_for(Duration::from_secs(20), || {
@@ -178,14 +178,14 @@ fn run_serves_metrics_and_status_reloads_and_stops() {
     .expect("reload applied");
     assert_eq!(v["node"], "renamed-box");
     assert_eq!(v["config"]["last_reload"]["result"], "applied");
-    assert_eq!(v["subsystems"]["vrrp"]["enabled"], true);
+    assert_eq!(v["subsystems"]["balancer"]["enabled"], true);
     assert!(d.wait_log("config reloaded: now running generation 2"));
 
     // A bad reload is refused; the running config stays.
     write(
         dir.path(),
         "tandem.yaml",
-        &observe_config(port, "vrrp: 5\n"),
+        &observe_config(port, "balancer: 5\n"),
     );
     d.signal(Signal::SIGHUP);
     let v = wait_for(Duration::from_secs(20), || {
@@ -198,7 +198,7 @@ fn run_serves_metrics_and_status_reloads_and_stops() {
     assert_eq!(v["node"], "renamed-box");
     let errs = v["config"]["last_reload"]["errors"].to_string();
     assert!(
-        errs.contains("vrrp: expected a mapping of keys to values, found `5`"),
+        errs.contains("balancer: expected a mapping of keys to values, found `5`"),
         "{errs}"
     );
     assert!(d.wait_log("reload refused: 1 error(s)"));
@@ -224,7 +224,7 @@ fn run_serves_metrics_and_status_reloads_and_stops() {
     assert!(out.contains("generation 2"), "{out}");
     assert!(out.contains("reload   refused at "), "{out}");
     assert!(
-        out.contains("vrrp\n  detail   configured, but this build does not include it yet"),
+        out.contains("balancer\n  detail   configured, but this build does not include it yet"),
         "{out}"
     );
     let (code, out, _) = tandem(&["status", "--json", "--addr", &format!("127.0.0.1:{port}")]);

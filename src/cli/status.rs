@@ -177,8 +177,84 @@ pub fn render(v: &Value) -> String {
 }
 
 fn render_subsystem(name: &str, v: &Value) -> String {
+    if name == "vrrp" && v["instances"].is_array() {
+        return render_vrrp(v);
+    }
     let mut out = format!("{name}\n");
     flatten("  ", v, &mut out);
+    out
+}
+
+/// A table of the VRRP instances.
+fn render_vrrp(v: &Value) -> String {
+    let mut rows = vec![[
+        "INSTANCE", "STATE", "SINCE", "PRIO", "MASTER", "LAST ADVERT", "VIPS",
+    ]
+    .map(String::from)
+    .to_vec()];
+    let mut details = Vec::new();
+    for i in v["instances"].as_array().into_iter().flatten() {
+        let vips: Vec<String> = i["vips"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(s)
+            .collect();
+        let held = if i["vips_held"] == true { " (held)" } else { "" };
+        let prio = if i["priority"] == i["base_priority"] {
+            s(&i["priority"])
+        } else {
+            format!("{} ({})", s(&i["priority"]), s(&i["base_priority"]))
+        };
+        let age = i["last_advert_age_seconds"]
+            .as_f64()
+            .map(|a| format!("{a:.1}s ago"))
+            .unwrap_or_else(|| "-".into());
+        rows.push(vec![
+            s(&i["name"]),
+            s(&i["state"]),
+            s(&i["since"]),
+            prio,
+            s(&i["master"]),
+            age,
+            format!("{}{held}", vips.join(", ")),
+        ]);
+        if let Some(d) = i["detail"].as_str() {
+            details.push(format!("  {}: {d}", s(&i["name"])));
+        }
+        if let Some(m) = i["dropped"].as_object().filter(|m| !m.is_empty()) {
+            let parts: Vec<String> = m.iter().map(|(k, n)| format!("{k} {n}")).collect();
+            details.push(format!("  {} dropped: {}", s(&i["name"]), parts.join(", ")));
+        }
+    }
+    let mut out = String::from("vrrp\n");
+    out.push_str(&table(&rows, "  "));
+    for d in details {
+        out.push_str(&d);
+        out.push('\n');
+    }
+    out
+}
+
+/// Left-aligned columns.
+fn table(rows: &[Vec<String>], indent: &str) -> String {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..cols)
+        .map(|c| rows.iter().filter_map(|r| r.get(c)).map(|x| x.chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for r in rows {
+        let mut line = indent.to_string();
+        for (c, cell) in r.iter().enumerate() {
+            if c + 1 == r.len() {
+                line.push_str(cell);
+            } else {
+                line.push_str(&format!("{cell:w$}  ", w = widths[c]));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
     out
 }
 

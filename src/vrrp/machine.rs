@@ -501,4 +501,36 @@ impl Machine {
         }
         out
     }
+
+    /// Applies a reloaded config. The effective priority restarts from the new
+    /// configured priority (trackers re-apply their weights).
+    pub fn reconfigure(&mut self, now: Instant, cfg: MachineConfig) -> Vec<Action> {
+        let mut out = Vec::new();
+        let old = std::mem::replace(&mut self.cfg, cfg);
+        if old.advert_interval_cs != self.cfg.advert_interval_cs {
+            if self.state == State::Master {
+                self.adver_timer = Some(now + cs(self.cfg.advert_interval_cs));
+            }
+            if self.cfg.version == Version::V2 || self.state == State::Master {
+                self.master_adver_interval_cs = self.cfg.advert_interval_cs;
+            }
+        }
+        if old.priority != self.cfg.priority {
+            self.priority = self.cfg.priority;
+            if self.state == State::Master {
+                out.push(Action::Send {
+                    priority: self.priority,
+                });
+                self.adver_timer = Some(now + cs(self.cfg.advert_interval_cs));
+            }
+        }
+        if self.state == State::Master {
+            if self.cfg.garp.refresh.is_zero() {
+                self.garp_refresh_timer = None;
+            } else if old.garp.refresh != self.cfg.garp.refresh {
+                self.garp_refresh_timer = Some(now + self.cfg.garp.refresh);
+            }
+        }
+        out
+    }
 }

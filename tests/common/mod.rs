@@ -2,6 +2,7 @@
 //! when the test ends (pass or fail).
 #![allow(dead_code)]
 
+pub mod netns;
 pub mod pcap;
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -73,15 +74,19 @@ impl Daemon {
 
     pub fn start_with_env(config: &Path, env: &[(&str, &str)]) -> Daemon {
         let mut cmd = Command::new(tandem_bin());
-        cmd.args(["run", "-c"])
-            .arg(config)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
+        cmd.args(["run", "-c"]).arg(config);
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let mut child = cmd.spawn().expect("spawn tandem run");
+        Daemon::spawn(cmd)
+    }
+
+    /// Spawns `cmd` with stderr collected (stdout too, for programs that log there).
+    pub fn spawn(mut cmd: Command) -> Daemon {
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn daemon");
         let stderr = Arc::new(Mutex::new(String::new()));
         let pipe = child.stderr.take().expect("stderr pipe");
         let sink = stderr.clone();

@@ -1,0 +1,861 @@
+//! One VRRP instance: a tokio task around the sans-IO machine. It does the receive
+//! checks keepalived does, sends adverts, moves the VIPs and announces them, and keeps
+//! the log, metrics and status up to date.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use serde_json::{Value, json};
+use tokio::sync::{mpsc, oneshot};
+
+use super::demux::{Demux, Inbound, QUEUE};
+use super::machine::{Action, GarpTiming, Machine, MachineConfig, Reason, State};
+use super::metrics::VrrpMetrics;
+use super::packet::{Advert, Auth, ChecksumStyle, Version};
+use super::socket::{VrrpSocket, group, is_group};
+use crate::config::vrrp::{V3Checksum, VrrpInstance, VrrpVersion};
+use crate::net::addr::VipSpec;
+use crate::net::announce::{FrameSender, garp_frame, na_frame};
+use crate::net::link::{Netlink, link_local_ipv6, primary_ipv4};
+
+/// How long a master may go without hearing any advert before it says so.
+const SILENCE_WARNING: Duration = Duration::from_secs(30);
+/// Rate limit of repeated warnings (drops, send errors).
+const WARN_EVERY: Duration = Duration::from_secs(60);
+/// Retry interval while the interface or its address is missing.
+const RETRY: Duration = Duration::from_secs(1);
+
+pub enum Command {
+    Stop(oneshot::Sender<()>),
+    Reconfigure(Box<VrrpInstance>),
+}
+
+/// What `/status` shows of an instance.
+#[derive(Debug, Clone)]
+pub struct InstanceStatus {
+    pub name: String,
+    pub interface: String,
+    pub vrid: u8,
+    pub version: u8,
+    pub state: State,
+    pub since: SystemTime,
+    pub detail: Option<String>,
+    pub base_priority: u8,
+    pub priority: u8,
+    pub master: Option<IpAddr>,
+    pub source: Option<IpAddr>,
+    pub last_advert: Option<Instant>,
+    pub vips: Vec<String>,
+    pub vips_held: bool,
+    pub sent: u64,
+    pub received: u64,
+    pub dropped: HashMap<&'static str, u64>,
+}
+
+impl InstanceStatus {
+    pub fn to_json(&self) -> Value {
+        let age = self.last_advert.map(|t| (t.elapsed().as_millis() as f64) / 1000.0);
+        json!({
+            "name": self.name,
+            "interface": self.interface,
+            "virtual_router_id": self.vrid,
+            "version": self.version,
+            "state": self.state.name(),
+            "since": humantime::format_rfc3339_seconds(self.since).to_string(),
+            "detail": self.detail,
+            "priority": self.priority,
+            "base_priority": self.base_priority,
+            "master": self.master.map(|m| m.to_string()),
+            "source": self.source.map(|m| m.to_string()),
+            "last_advert_age_seconds": age,
+            "vips": self.vips,
+            "vips_held": self.vips_held,
+            "adverts_sent": self.sent,
+            "adverts_received": self.received,
+            "dropped": self.dropped,
+        })
+    }
+}
+
+pub struct Handle {
+    pub name: String,
+    pub config: VrrpInstance,
+    pub status: Arc<Mutex<InstanceStatus>>,
+    tx: mpsc::Sender<Command>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Handle {
+    /// Stops gracefully: a master sends priority 0 and drops its VIPs.
+    pub async fn stop(self) {
+        let (done, wait) = oneshot::channel();
+        if self.tx.send(Command::Stop(done)).await.is_ok() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), wait).await;
+        }
+        self.task.abort();
+    }
+
+    pub async fn reconfigure(&mut self, cfg: VrrpInstance) {
+        self.config = cfg.clone();
+        let _ = self.tx.send(Command::Reconfigure(Box::new(cfg))).await;
+    }
+}
+
+/// The parts of an instance that cannot change without restarting it.
+pub fn identity(c: &VrrpInstance) -> impl PartialEq + use<> {
+    (
+        c.interface.clone(),
+        c.virtual_router_id,
+        c.version,
+        c.is_ipv6(),
+        c.unicast_src_ip,
+        c.unicast_peers.iter().map(|p| p.address).collect::<Vec<_>>(),
+        c.mcast_src_ip,
+    )
+}
+
+pub fn spawn(cfg: VrrpInstance, net: Netlink, demux: Demux, metrics: VrrpMetrics) -> Handle {
+    let status = Arc::new(Mutex::new(InstanceStatus {
+        name: cfg.name.clone(),
+        interface: cfg.interface.clone(),
+        vrid: cfg.virtual_router_id,
+        version: cfg.version.number(),
+        state: State::Init,
+        since: SystemTime::now(),
+        detail: None,
+        base_priority: cfg.priority,
+        priority: cfg.priority,
+        master: None,
+        source: None,
+        last_advert: None,
+        vips: cfg
+            .virtual_ipaddresses
+            .iter()
+            .map(|v| v.address.to_string())
+            .collect(),
+        vips_held: false,
+        sent: 0,
+        received: 0,
+        dropped: HashMap::new(),
+    }));
+    let (tx, rx) = mpsc::channel(16);
+    let name = cfg.name.clone();
+    let task = tokio::spawn(run(cfg.clone(), net, demux, metrics, status.clone(), rx));
+    Handle {
+        name,
+        config: cfg,
+        status,
+        tx,
+        task,
+    }
+}
+
+/// Resolved IO state of a running instance.
+struct Io {
+    socket: Arc<VrrpSocket>,
+    src: IpAddr,
+    vips: Vec<VipSpec>,
+    /// Per VIP interface: (sender, MAC).
+    senders: HashMap<u32, (FrameSender, [u8; 6])>,
+}
+
+struct Inst {
+    cfg: VrrpInstance,
+    net: Netlink,
+    demux: Demux,
+    metrics: VrrpMetrics,
+    status: Arc<Mutex<InstanceStatus>>,
+    machine: Option<Machine>,
+    io: Option<Io>,
+    vips_held: bool,
+    warned: HashMap<String, (Instant, u64)>,
+    silence_warned: bool,
+}
+
+fn version(c: &VrrpInstance) -> Version {
+    match c.version {
+        VrrpVersion::V2 => Version::V2,
+        VrrpVersion::V3 => Version::V3,
+    }
+}
+
+fn interval_cs(c: &VrrpInstance) -> u16 {
+    (c.advert_int.get().as_millis() / 10).min(4095) as u16
+}
+
+fn machine_config(c: &VrrpInstance, primary: IpAddr) -> MachineConfig {
+    MachineConfig {
+        version: version(c),
+        priority: c.priority,
+        advert_interval_cs: interval_cs(c),
+        preempt: !c.nopreempt,
+        preempt_delay: c.preempt_delay.get(),
+        primary,
+        garp: GarpTiming {
+            delay: c.garp.master_delay.get(),
+            repeat: c.garp.master_repeat,
+            refresh: c.garp.master_refresh.get(),
+            refresh_repeat: c.garp.master_refresh_repeat,
+        },
+    }
+}
+
+fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn run(
+    cfg: VrrpInstance,
+    net: Netlink,
+    demux: Demux,
+    metrics: VrrpMetrics,
+    status: Arc<Mutex<InstanceStatus>>,
+    mut commands: mpsc::Receiver<Command>,
+) {
+    let mut inst = Inst {
+        cfg,
+        net,
+        demux,
+        metrics,
+        status,
+        machine: None,
+        io: None,
+        vips_held: false,
+        warned: HashMap::new(),
+        silence_warned: false,
+    };
+    let (tx, mut inbound) = mpsc::channel::<Inbound>(QUEUE);
+    inst.metrics
+        .state
+        .with_label_values(&[&inst.cfg.name])
+        .set(State::Init.metric());
+    inst.metrics
+        .priority
+        .with_label_values(&[&inst.cfg.name])
+        .set(i64::from(inst.cfg.priority));
+    let mut setup_error: Option<String> = None;
+    loop {
+        if inst.io.is_none() {
+            match inst.setup(tx.clone()).await {
+                Ok(()) => {
+                    if setup_error.take().is_some() {
+                        tracing::info!(instance = %inst.cfg.name, "({}) interface {} is ready", inst.cfg.name, inst.cfg.interface);
+                    }
+                    inst.start().await;
+                }
+                Err(e) => {
+                    if setup_error.as_deref() != Some(e.as_str()) {
+                        tracing::error!(instance = %inst.cfg.name, "({}) cannot start: {e}; retrying every {}s", inst.cfg.name, RETRY.as_secs());
+                        inst.set_detail(Some(e.clone()));
+                        setup_error = Some(e);
+                    }
+                    tokio::select! {
+                        c = commands.recv() => match c {
+                            Some(Command::Stop(done)) => {
+                                inst.set_state_metric(State::Init);
+                                let _ = done.send(());
+                                return;
+                            }
+                            None => return,
+                            Some(Command::Reconfigure(new)) => inst.cfg = *new,
+                        },
+                        _ = tokio::time::sleep(RETRY) => {}
+                    }
+                    continue;
+                }
+            }
+        }
+        let deadline = inst.next_deadline();
+        tokio::select! {
+            c = commands.recv() => match c {
+                Some(Command::Stop(done)) => {
+                    inst.stop().await;
+                    let _ = done.send(());
+                    return;
+                }
+                None => {
+                    inst.stop().await;
+                    return;
+                }
+                Some(Command::Reconfigure(new)) => inst.reconfigure(*new).await,
+            },
+            Some(p) = inbound.recv() => inst.on_packet(p).await,
+            _ = sleep_until(deadline) => inst.on_timer().await,
+        }
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await,
+        None => std::future::pending().await,
+    }
+}
+
+impl Inst {
+    fn v6(&self) -> bool {
+        self.cfg.is_ipv6()
+    }
+
+    /// Resolves the interface, our source address and the VIPs' interfaces, and joins
+    /// the receive side.
+    async fn setup(&mut self, tx: mpsc::Sender<Inbound>) -> Result<(), String> {
+        let link = self
+            .net
+            .link(&self.cfg.interface)
+            .await
+            .map_err(|e| e.to_string())?;
+        let addrs = self
+            .net
+            .addresses(link.index)
+            .await
+            .map_err(|e| e.to_string())?;
+        let vip_addrs: Vec<IpAddr> = self
+            .cfg
+            .virtual_ipaddresses
+            .iter()
+            .map(|v| v.address.addr())
+            .collect();
+        let src = if self.v6() {
+            match self.cfg.unicast_src_ip.or(self.cfg.mcast_src_ip) {
+                Some(s) => s,
+                None => IpAddr::V6(link_local_ipv6(&addrs).ok_or_else(|| {
+                    format!("interface {} has no link-local IPv6 address", link.name)
+                })?),
+            }
+        } else {
+            match self.cfg.unicast_src_ip.or(self.cfg.mcast_src_ip) {
+                Some(s) => s,
+                None => IpAddr::V4(primary_ipv4(&addrs, &vip_addrs).ok_or_else(|| {
+                    format!(
+                        "interface {} has no IPv4 address to send adverts from (set unicast_src_ip or mcast_src_ip)",
+                        link.name
+                    )
+                })?),
+            }
+        };
+        let (vips, senders) = self.resolve_vips(&link).await?;
+        let socket = self
+            .demux
+            .register(
+                &link.name,
+                link.index,
+                self.v6(),
+                !self.cfg.is_unicast(),
+                self.cfg.virtual_router_id,
+                tx,
+            )
+            .map_err(|e| format!("cannot open the VRRP socket on {}: {e}", link.name))?;
+        if let Ok(mut st) = self.status.lock() {
+            st.source = Some(src);
+        }
+        self.io = Some(Io {
+            socket,
+            src,
+            vips,
+            senders,
+        });
+        Ok(())
+    }
+
+    /// Each VIP with its interface, and a frame sender per interface.
+    async fn resolve_vips(
+        &self,
+        link: &crate::net::link::LinkInfo,
+    ) -> Result<(Vec<VipSpec>, HashMap<u32, (FrameSender, [u8; 6])>), String> {
+        let mut vips = Vec::new();
+        let mut senders: HashMap<u32, (FrameSender, [u8; 6])> = HashMap::new();
+        for v in &self.cfg.virtual_ipaddresses {
+            let dev = v.dev.clone().unwrap_or_else(|| self.cfg.interface.clone());
+            let l = if dev == link.name {
+                link.clone()
+            } else {
+                self.net.link(&dev).await.map_err(|e| e.to_string())?
+            };
+            if let std::collections::hash_map::Entry::Vacant(e) = senders.entry(l.index) {
+                let mac = l
+                    .mac
+                    .ok_or_else(|| format!("interface {} has no Ethernet address", l.name))?;
+                let sender = FrameSender::new(l.index)
+                    .map_err(|e| format!("cannot open a packet socket on {}: {e}", l.name))?;
+                e.insert((sender, mac));
+            }
+            vips.push(VipSpec {
+                address: v.address,
+                ifindex: l.index,
+                ifname: l.name.clone(),
+                label: v.label.clone(),
+            });
+        }
+        Ok((vips, senders))
+    }
+
+    /// Removes VIPs a crashed predecessor left behind, then starts the machine.
+    async fn start(&mut self) {
+        let Some(io) = &self.io else { return };
+        let src = io.src;
+        let vips = io.vips.clone();
+        for v in &vips {
+            match self.net.remove_vip(v).await {
+                Ok(true) => tracing::warn!(instance = %self.cfg.name, vip = %v.address, "({}) removed VIP {} left behind by a previous run", self.cfg.name, v.address),
+                Ok(false) => {}
+                Err(e) => tracing::warn!(instance = %self.cfg.name, "({}) cannot check VIP {}: {e}", self.cfg.name, v.address),
+            }
+        }
+        tracing::info!(
+            instance = %self.cfg.name,
+            interface = %self.cfg.interface,
+            vrid = self.cfg.virtual_router_id,
+            version = self.cfg.version.number(),
+            priority = self.cfg.priority,
+            source = %src,
+            mode = if self.cfg.is_unicast() { "unicast" } else { "multicast" },
+            "({}) started on {} (VRID {}, VRRPv{}, priority {}, {} from {})",
+            self.cfg.name,
+            self.cfg.interface,
+            self.cfg.virtual_router_id,
+            self.cfg.version.number(),
+            self.cfg.priority,
+            if self.cfg.is_unicast() { "unicast" } else { "multicast" },
+            src
+        );
+        self.set_detail(None);
+        let now = Instant::now();
+        let mut m = Machine::new(machine_config(&self.cfg, src), now);
+        let actions = m.start(now);
+        self.machine = Some(m);
+        self.perform(actions).await;
+    }
+
+    async fn stop(&mut self) {
+        if let Some(m) = self.machine.as_mut() {
+            let a = m.shutdown(Instant::now());
+            self.perform(a).await;
+        }
+        if self.vips_held {
+            // Never leave addresses behind, whatever state we were in.
+            self.remove_vips().await;
+        }
+        if let Some(io) = self.io.take() {
+            self.demux
+                .unregister(&self.cfg.interface, self.cfg.is_ipv6(), self.cfg.virtual_router_id);
+            drop(io);
+        }
+        self.set_state_metric(State::Init);
+    }
+
+    /// Applies a reloaded config that keeps the instance's identity (see `identity`).
+    async fn reconfigure(&mut self, new: VrrpInstance) {
+        let old = std::mem::replace(&mut self.cfg, new);
+        tracing::info!(instance = %self.cfg.name, "({}) configuration updated", self.cfg.name);
+        if let Ok(mut st) = self.status.lock() {
+            st.base_priority = self.cfg.priority;
+            st.vips = self
+                .cfg
+                .virtual_ipaddresses
+                .iter()
+                .map(|v| v.address.to_string())
+                .collect();
+        }
+        if old.virtual_ipaddresses != self.cfg.virtual_ipaddresses {
+            self.replace_vips().await;
+        }
+        let Some(io) = &self.io else { return };
+        let cfg = machine_config(&self.cfg, io.src);
+        if let Some(m) = self.machine.as_mut() {
+            let a = m.reconfigure(Instant::now(), cfg);
+            self.perform(a).await;
+        }
+    }
+
+    /// Switches to a changed VIP list; while master, the addresses that went are
+    /// removed and the new ones added and announced.
+    async fn replace_vips(&mut self) {
+        let link = match self.net.link(&self.cfg.interface).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::error!(instance = %self.cfg.name, "({}) VIP change not applied: {e}", self.cfg.name);
+                return;
+            }
+        };
+        let (vips, senders) = match self.resolve_vips(&link).await {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::error!(instance = %self.cfg.name, "({}) VIP change not applied: {e}", self.cfg.name);
+                return;
+            }
+        };
+        let Some(io) = self.io.as_mut() else { return };
+        let old = std::mem::replace(&mut io.vips, vips.clone());
+        io.senders = senders;
+        if !self.vips_held {
+            return;
+        }
+        for v in old.iter().filter(|o| !vips.contains(o)) {
+            if let Err(e) = self.net.remove_vip(v).await {
+                tracing::error!(instance = %self.cfg.name, "({}) cannot remove VIP {}: {e}", self.cfg.name, v.address);
+            }
+        }
+        for v in vips.iter().filter(|n| !old.contains(n)) {
+            if let Err(e) = self.net.add_vip(v).await {
+                tracing::error!(instance = %self.cfg.name, "({}) cannot add VIP {}: {e}", self.cfg.name, v.address);
+            }
+        }
+        self.metrics
+            .vips_held
+            .with_label_values(&[&self.cfg.name])
+            .set(vips.len() as i64);
+        self.announce(self.cfg.garp.master_repeat);
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        let m = self.machine.as_ref()?;
+        let silence = (m.state() == State::Master && !self.silence_warned)
+            .then(|| m.since() + SILENCE_WARNING);
+        [m.next_deadline(), silence].into_iter().flatten().min()
+    }
+
+    async fn on_timer(&mut self) {
+        let now = Instant::now();
+        let Some(m) = self.machine.as_mut() else {
+            return;
+        };
+        let a = m.on_timeout(now);
+        if m.state() == State::Master
+            && !self.silence_warned
+            && now >= m.since() + SILENCE_WARNING
+        {
+            self.silence_warned = true;
+            if m.last_advert().is_none_or(|t| t < m.since()) {
+                tracing::warn!(
+                    instance = %self.cfg.name,
+                    "({}) no advert heard from any peer for {}s: if the other box is also MASTER, VRRP packets are not getting through (firewall? IP protocol 112, multicast, or a different VRID/auth/advert_int)",
+                    self.cfg.name,
+                    SILENCE_WARNING.as_secs()
+                );
+            }
+        }
+        self.perform(a).await;
+    }
+
+    /// The receive checks, in keepalived's spirit; each drop is counted by reason.
+    async fn on_packet(&mut self, p: Inbound) {
+        self.metrics
+            .received
+            .with_label_values(&[&self.cfg.name])
+            .inc();
+        if let Ok(mut st) = self.status.lock() {
+            st.received += 1;
+        }
+        let Some(io) = &self.io else { return };
+        let src = p.rx.src;
+        let a = &p.advert;
+        let unicast = self.cfg.is_unicast();
+        let drop = if src == io.src {
+            Some(("own_address", format!("an advert with our own address {src} as source")))
+        } else if !unicast && p.rx.ttl != Some(255) {
+            Some((
+                "ttl",
+                format!(
+                    "TTL/hop limit {} from {src} (must be 255: the packet was routed)",
+                    p.rx.ttl.map(|t| t.to_string()).unwrap_or_else(|| "unknown".into())
+                ),
+            ))
+        } else if a.version != version(&self.cfg) {
+            Some((
+                "version",
+                format!(
+                    "peer {src} speaks VRRPv{}, we speak VRRPv{}",
+                    a.version.number(),
+                    self.cfg.version.number()
+                ),
+            ))
+        } else if unicast == is_group(p.rx.dst) {
+            Some((
+                "mode_mismatch",
+                format!(
+                    "{} advert from {src}, but this instance is {}",
+                    if unicast { "a multicast" } else { "a unicast" },
+                    if unicast { "unicast" } else { "multicast" }
+                ),
+            ))
+        } else if unicast && !self.cfg.unicast_peers.iter().any(|x| x.address == src) {
+            Some(("unknown_peer", format!("an advert from {src}, which is not in unicast_peers")))
+        } else if let Some(why) = self.auth_mismatch(a) {
+            Some(why)
+        } else if a.version == Version::V2 && a.interval_cs != interval_cs(&self.cfg) {
+            Some((
+                "interval",
+                format!(
+                    "advertisement interval mismatch: {src} sends every {}s, ours is {}",
+                    a.interval_cs / 100,
+                    self.cfg.advert_int
+                ),
+            ))
+        } else {
+            None
+        };
+        if let Some((reason, text)) = drop {
+            self.metrics.drop_reason(reason);
+            if let Ok(mut st) = self.status.lock() {
+                *st.dropped.entry(reason).or_insert(0) += 1;
+            }
+            self.warn_limited(reason, &text);
+            return;
+        }
+        if p.style == ChecksumStyle::MessageOnly && a.version == Version::V3 && src.is_ipv4() {
+            tracing::debug!(instance = %self.cfg.name, "({}) {src} uses the RFC 9568 checksum", self.cfg.name);
+        }
+        let ours: Vec<IpAddr> = io.vips.iter().map(|v| v.addr()).collect();
+        if a.addrs != ours && a.priority != 0 {
+            let theirs: Vec<String> = a.addrs.iter().map(|x| x.to_string()).collect();
+            let mine: Vec<String> = ours.iter().map(|x| x.to_string()).collect();
+            self.warn_limited(
+                "vip_mismatch",
+                &format!(
+                    "advert from {src} lists VIPs [{}], ours are [{}] (keepalived 2.2 drops such adverts)",
+                    theirs.join(", "),
+                    mine.join(", ")
+                ),
+            );
+        }
+        let Some(m) = self.machine.as_mut() else { return };
+        let actions = m.on_advert(p.at, src, a.priority, a.interval_cs);
+        self.perform(actions).await;
+        self.refresh_status();
+    }
+
+    fn auth_mismatch(&self, a: &Advert) -> Option<(&'static str, String)> {
+        if a.version != Version::V2 {
+            return None;
+        }
+        let want = match &self.cfg.auth_pass {
+            Some(p) => Auth::pass(p),
+            None => Auth::None,
+        };
+        match (want, a.auth) {
+            (Auth::None, Auth::None) => None,
+            (Auth::Pass(w), Auth::Pass(g)) => (!ct_eq(&w, &g)).then(|| {
+                ("auth", "authentication failure: wrong auth_pass".to_string())
+            }),
+            (w, g) => Some((
+                "auth_type",
+                format!(
+                    "authentication type {} received, {} expected",
+                    g.type_number(),
+                    w.type_number()
+                ),
+            )),
+        }
+    }
+
+    /// Logs at most once a minute per kind, with how many were suppressed.
+    fn warn_limited(&mut self, kind: &str, text: &str) {
+        let now = Instant::now();
+        let e = self.warned.entry(kind.to_string()).or_insert((now - WARN_EVERY * 2, 0));
+        if now.duration_since(e.0) >= WARN_EVERY {
+            let suppressed = e.1;
+            *e = (now, 0);
+            if suppressed > 0 {
+                tracing::warn!(instance = %self.cfg.name, reason = kind, "({}) {text} (and {suppressed} more in the last minute)", self.cfg.name);
+            } else {
+                tracing::warn!(instance = %self.cfg.name, reason = kind, "({}) {text}", self.cfg.name);
+            }
+        } else {
+            e.1 += 1;
+        }
+    }
+
+    async fn perform(&mut self, actions: Vec<Action>) {
+        for a in actions {
+            match a {
+                Action::Send { priority } => self.send(priority),
+                Action::AddVips => self.add_vips().await,
+                Action::RemoveVips => self.remove_vips().await,
+                Action::Announce { repeat } => self.announce(repeat),
+                Action::Transition { from, to, reason } => self.transition(from, to, &reason),
+                Action::AdoptInterval { from_cs, to_cs, master } => {
+                    tracing::info!(instance = %self.cfg.name, peer = %master, "({}) advertisement interval updated from {}ms to {}ms by master {master}", self.cfg.name, u32::from(from_cs) * 10, u32::from(to_cs) * 10);
+                }
+            }
+        }
+        self.refresh_status();
+    }
+
+    fn send(&mut self, priority: u8) {
+        let Some(io) = &self.io else { return };
+        let advert = Advert {
+            version: version(&self.cfg),
+            vrid: self.cfg.virtual_router_id,
+            priority,
+            interval_cs: interval_cs(&self.cfg),
+            addrs: io.vips.iter().map(|v| v.addr()).collect(),
+            auth: match (&self.cfg.auth_pass, self.cfg.version) {
+                (Some(p), VrrpVersion::V2) => Auth::pass(p),
+                _ => Auth::None,
+            },
+        };
+        let style = match self.cfg.v3_checksum {
+            V3Checksum::Keepalived => ChecksumStyle::PseudoHeader,
+            V3Checksum::Rfc9568 => ChecksumStyle::MessageOnly,
+        };
+        let dsts: Vec<IpAddr> = if self.cfg.is_unicast() {
+            self.cfg.unicast_peers.iter().map(|p| p.address).collect()
+        } else {
+            vec![group(self.v6())]
+        };
+        let mut errors = Vec::new();
+        for dst in dsts {
+            let bytes = advert.encode(io.src, dst, style);
+            match io.socket.send(io.src, dst, &bytes) {
+                Ok(()) => {
+                    self.metrics.sent.with_label_values(&[&self.cfg.name]).inc();
+                    if let Ok(mut st) = self.status.lock() {
+                        st.sent += 1;
+                    }
+                }
+                Err(e) => {
+                    self.metrics
+                        .send_errors
+                        .with_label_values(&[&self.cfg.name])
+                        .inc();
+                    errors.push(format!("cannot send an advert to {dst}: {e}"));
+                }
+            }
+        }
+        for e in errors {
+            self.warn_limited("send_error", &e);
+        }
+    }
+
+    async fn add_vips(&mut self) {
+        let Some(io) = &self.io else { return };
+        let vips = io.vips.clone();
+        let mut held = 0;
+        for v in &vips {
+            match self.net.add_vip(v).await {
+                Ok(()) => held += 1,
+                Err(e) => tracing::error!(instance = %self.cfg.name, vip = %v.address, "({}) cannot add VIP {} on {}: {e}", self.cfg.name, v.address, v.ifname),
+            }
+        }
+        self.vips_held = true;
+        self.metrics
+            .vips_held
+            .with_label_values(&[&self.cfg.name])
+            .set(held);
+        tracing::info!(instance = %self.cfg.name, "({}) added {held} VIP(s): {}", self.cfg.name, vips.iter().map(|v| v.address.to_string()).collect::<Vec<_>>().join(", "));
+    }
+
+    async fn remove_vips(&mut self) {
+        let vips = match &self.io {
+            Some(io) => io.vips.clone(),
+            None => return,
+        };
+        for v in &vips {
+            if let Err(e) = self.net.remove_vip(v).await {
+                tracing::error!(instance = %self.cfg.name, vip = %v.address, "({}) cannot remove VIP {} from {}: {e}", self.cfg.name, v.address, v.ifname);
+            }
+        }
+        self.vips_held = false;
+        self.metrics
+            .vips_held
+            .with_label_values(&[&self.cfg.name])
+            .set(0);
+        tracing::info!(instance = %self.cfg.name, "({}) removed VIP(s): {}", self.cfg.name, vips.iter().map(|v| v.address.to_string()).collect::<Vec<_>>().join(", "));
+    }
+
+    /// `repeat` rounds of gratuitous ARP / unsolicited NA over all VIPs.
+    fn announce(&mut self, repeat: u32) {
+        let Some(io) = &self.io else { return };
+        let mut sent = 0u64;
+        let mut errors = Vec::new();
+        for _ in 0..repeat {
+            for v in &io.vips {
+                let Some((sender, mac)) = io.senders.get(&v.ifindex) else {
+                    continue;
+                };
+                let r = match v.addr() {
+                    IpAddr::V4(a) => sender.send(&garp_frame(*mac, a)),
+                    IpAddr::V6(a) => sender.send(&na_frame(*mac, a)),
+                };
+                match r {
+                    Ok(()) => sent += 1,
+                    Err(e) => errors.push(format!("cannot announce {} on {}: {e}", v.address, v.ifname)),
+                }
+            }
+        }
+        self.metrics
+            .announcements
+            .with_label_values(&[&self.cfg.name])
+            .inc_by(sent);
+        for e in errors {
+            self.warn_limited("announce_error", &e);
+        }
+    }
+
+    fn transition(&mut self, from: State, to: State, reason: &Reason) {
+        let priority = self.machine.as_ref().map(|m| m.priority()).unwrap_or(0);
+        let peer = match reason {
+            Reason::HigherPriority { from, .. }
+            | Reason::HigherAddress { from, .. }
+            | Reason::MasterLeft(from) => Some(from.to_string()),
+            _ => None,
+        };
+        let reason_text = reason.to_string();
+        tracing::info!(
+            instance = %self.cfg.name,
+            from = from.name(),
+            to = to.name(),
+            reason = reason_text.as_str(),
+            priority,
+            peer = peer.as_deref(),
+            "({}) Entering {} STATE",
+            self.cfg.name,
+            to.name()
+        );
+        if to == State::Master {
+            self.silence_warned = false;
+        }
+        self.set_state_metric(to);
+        self.metrics
+            .transitions
+            .with_label_values(&[&self.cfg.name, to.name()])
+            .inc();
+        if let Ok(mut st) = self.status.lock() {
+            st.since = SystemTime::now();
+        }
+    }
+
+    fn set_state_metric(&self, s: State) {
+        self.metrics
+            .state
+            .with_label_values(&[&self.cfg.name])
+            .set(s.metric());
+        if let Ok(mut st) = self.status.lock() {
+            st.state = s;
+        }
+    }
+
+    fn set_detail(&self, d: Option<String>) {
+        if let Ok(mut st) = self.status.lock() {
+            st.detail = d;
+        }
+    }
+
+    fn refresh_status(&self) {
+        let Some(m) = &self.machine else { return };
+        self.metrics
+            .priority
+            .with_label_values(&[&self.cfg.name])
+            .set(i64::from(m.priority()));
+        if let Ok(mut st) = self.status.lock() {
+            st.state = m.state();
+            st.priority = m.priority();
+            st.master = m.master();
+            st.last_advert = m.last_advert();
+            st.vips_held = self.vips_held;
+        }
+    }
+}

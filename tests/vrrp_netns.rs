@@ -1,0 +1,370 @@
+//! VRRP between tandem daemons in network namespaces: elections, failover on kill -9 and
+//! on graceful stop, preemption rules, receive checks, and what the LAN sees (GARP).
+//! Addresses: 198.18.0.0/24 on a bridge; VIP 198.18.0.100.
+
+mod common;
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use common::netns::{Lab, Sniffer};
+use common::wait_for;
+use nix::sys::signal::Signal;
+
+const VIP: &str = "198.18.0.100/24";
+
+struct Inst<'a> {
+    priority: u8,
+    version: u8,
+    advert: &'a str,
+    extra: &'a str,
+    unicast: Option<(&'a str, &'a [&'a str])>,
+}
+
+impl Default for Inst<'_> {
+    fn default() -> Self {
+        Inst {
+            priority: 100,
+            version: 2,
+            advert: "1s",
+            extra: "",
+            unicast: None,
+        }
+    }
+}
+
+fn config(node: &str, i: &Inst) -> String {
+    let unicast = match i.unicast {
+        Some((src, peers)) => format!(
+            "      unicast_src_ip: {src}\n      unicast_peers: [{}]\n",
+            peers.join(", ")
+        ),
+        None => String::new(),
+    };
+    let vip = if i.version == 3 && i.extra.contains("IPV6") { "2001:db8::100/64" } else { VIP };
+    format!(
+        "node: {node}
+log: {{ level: debug }}
+observe: {{ listen: 127.0.0.1:9188 }}
+vrrp:
+  instances:
+    - name: VI_1
+      interface: eth0
+      virtual_router_id: 51
+      priority: {}
+      version: {}
+      advert_int: {}
+      virtual_ipaddresses: [\"{vip}\"]
+      garp: {{ master_delay: 2s, master_repeat: 3 }}
+{unicast}{}",
+        i.priority,
+        i.version,
+        i.advert,
+        i.extra.replace("IPV6", "")
+    )
+}
+
+fn ab_lab() -> (Lab, usize, usize, usize) {
+    let lab = Lab::new(&["a", "b", "client"]);
+    (lab, 0, 1, 2)
+}
+
+/// Exactly one of the boxes holds `cidr`, and it is `who`.
+fn only_holder(lab: &Lab, cidr: &str, who: &str) {
+    let ok = wait_for(Duration::from_secs(30), || {
+        (lab.holders(cidr) == vec![who.to_string()]).then_some(())
+    });
+    assert!(ok.is_some(), "{cidr} held by {:?}, expected only {who}", lab.holders(cidr));
+}
+
+fn vip_ip() -> IpAddr {
+    "198.18.0.100".parse().unwrap_or(IpAddr::from([198, 18, 0, 100]))
+}
+
+#[test]
+fn v2_multicast_election_kill9_and_arp() {
+    let (lab, a, b, client) = ab_lab();
+    let _da = lab.tandem(a, &config("a", &Inst { priority: 150, extra: "      auth_pass: \"1111\"\n", ..Inst::default() }));
+    let _db = lab.tandem(b, &config("b", &Inst { priority: 100, extra: "      auth_pass: \"1111\"\n", ..Inst::default() }));
+    assert!(lab.wait_state(a, "VI_1", "MASTER"));
+    assert!(lab.wait_state(b, "VI_1", "BACKUP"));
+    only_holder(&lab, VIP, "a");
+
+    // The client learns the VIP at a's MAC.
+    lab.touch(client, vip_ip());
+    assert_eq!(lab.neighbour(client, "198.18.0.100").as_deref(), Some(lab.nodes[a].mac.as_str()));
+
+    // kill -9 a: b takes over after its master down interval and announces itself.
+    let mut da = _da;
+    da.signal(Signal::SIGKILL);
+    let _ = da.wait_exit(Duration::from_secs(5));
+    assert!(lab.wait_state(b, "VI_1", "MASTER"));
+    assert!(lab.has(b, VIP));
+    let moved = wait_for(Duration::from_secs(10), || {
+        (lab.neighbour(client, "198.18.0.100").as_deref() == Some(lab.nodes[b].mac.as_str())).then_some(())
+    });
+    assert!(moved.is_some(), "the client's ARP entry moved to b (by GARP, without new traffic)");
+    let st = lab.status(b).expect("status");
+    let inst = &st["subsystems"]["vrrp"]["instances"][0];
+    assert_eq!(inst["vips_held"], true);
+    assert!(_db.logs().contains("(VI_1) Entering MASTER STATE"), "{}", _db.logs());
+    assert!(_db.logs().contains("reason=\"master down timer expired\""), "{}", _db.logs());
+
+    // a comes back (a crash left its VIP behind): it removes the leftover, then preempts.
+    let _da2 = lab.tandem(a, &config("a", &Inst { priority: 150, extra: "      auth_pass: \"1111\"\n", ..Inst::default() }));
+    assert!(_da2.wait_log("removed VIP 198.18.0.100/24 left behind by a previous run"));
+    assert!(lab.wait_state(a, "VI_1", "MASTER"));
+    assert!(lab.wait_state(b, "VI_1", "BACKUP"));
+    only_holder(&lab, VIP, "a");
+    only_holder(&lab, VIP, "a");
+}
+
+/// The UTC time of the first log line containing `needle`, in seconds of the day.
+fn log_time(logs: &str, needle: &str) -> Option<f64> {
+    let line = logs.lines().find(|l| l.contains(needle))?;
+    let ts = line.split_whitespace().next()?;
+    let t = ts.split('T').nth(1)?.trim_end_matches('Z');
+    let mut parts = t.split(':');
+    let h: f64 = parts.next()?.parse().ok()?;
+    let m: f64 = parts.next()?.parse().ok()?;
+    let s: f64 = parts.next()?.parse().ok()?;
+    Some(h * 3600.0 + m * 60.0 + s)
+}
+
+const FAST: Inst<'static> = Inst {
+    priority: 100,
+    version: 3,
+    advert: "100ms",
+    extra: "",
+    unicast: None,
+};
+
+#[test]
+fn v3_graceful_stop_hands_over_and_preempt_fails_back() {
+    let (lab, a, b, _) = ab_lab();
+    let mut da = lab.tandem(a, &config("a", &Inst { priority: 150, ..FAST }));
+    let db = lab.tandem(b, &config("b", &Inst { priority: 100, ..FAST }));
+    assert!(lab.wait_state(a, "VI_1", "MASTER"));
+    assert!(lab.wait_state(b, "VI_1", "BACKUP"));
+    only_holder(&lab, VIP, "a");
+
+    da.signal(Signal::SIGTERM);
+    let st = da.wait_exit(Duration::from_secs(5)).expect("a exits");
+    assert_eq!(st.code(), Some(0));
+    assert!(da.logs().contains("(VI_1) Entering INIT STATE"), "{}", da.logs());
+    assert!(da.logs().contains("reason=\"shutdown\""), "{}", da.logs());
+    assert!(lab.wait_state(b, "VI_1", "MASTER"));
+    // b took over because of a's priority-0 advert (after its skew time), not because
+    // a's adverts stopped.
+    assert!(db.logs().contains("reason=\"priority 0 from 198.18.0.1\""), "{}", db.logs());
+    only_holder(&lab, VIP, "b");
+
+    // a comes back and, preempting, takes the VIP back.
+    let da2 = lab.tandem(a, &config("a", &Inst { priority: 150, ..FAST }));
+    assert!(lab.wait_state(a, "VI_1", "MASTER"));
+    assert!(lab.wait_state(b, "VI_1", "BACKUP"));
+    only_holder(&lab, VIP, "a");
+    assert!(db.logs().contains("reason=\"higher priority advert from 198.18.0.1 (150 > 100)\""), "{}", db.logs());
+    drop(da2);
+}
+
+#[test]
+fn nopreempt_keeps_the_current_master() {
+    let (lab, a, b, _) = ab_lab();
+    let a_cfg = config("a", &Inst { priority: 150, extra: "      nopreempt: true\n", ..FAST });
+    let mut da = lab.tandem(a, &a_cfg);
+    assert!(lab.wait_state(a, "VI_1", "MASTER"));
+    let _db = lab.tandem(b, &config("b", &Inst { priority: 100, ..FAST }));
+    assert!(lab.wait_state(b, "VI_1", "BACKUP"));
+    da.signal(Signal::SIGTERM);
+    let _ = da.wait_exit(Duration::from_secs(5));
+    assert!(lab.wait_state(b, "VI_1", "MASTER"));
+
+    let da2 = lab.tandem(a, &a_cfg);
+    assert!(lab.wait_state(a, "VI_1", "BACKUP"));
+    // Many master-down intervals (0.3s + skew each) pass: a stays backup.
+    for _ in 0..30 {
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(lab.vrrp_state(a, "VI_1").as_deref(), Some("BACKUP"));
+        assert_eq!(lab.vrrp_state(b, "VI_1").as_deref(), Some("MASTER"));
+    }
+    only_holder(&lab, VIP, "b");
+    assert!(!da2.logs().contains("Entering MASTER STATE"), "{}", da2.logs());
+}
+
+#[test]
+fn preempt_delay_is_respected() {
+    let (lab, a, b, _) = ab_lab();
+    let _db = lab.tandem(b, &config("b", &Inst { priority: 100, ..FAST }));
+    assert!(lab.wait_state(b, "VI_1", "MASTER"));
+    let da = lab.tandem(a, &config("a", &Inst { priority: 150, extra: "      preempt_delay: 3s\n", ..FAST }));
+    assert!(lab.wait_state(a, "VI_1", "MASTER"));
+    only_holder(&lab, VIP, "a");
+    let logs = da.logs();
+    let backup = log_time(&logs, "(VI_1) Entering BACKUP STATE").expect("backup line");
+    let master = log_time(&logs, "(VI_1) Entering MASTER STATE").expect("master line");
+    assert!(master - backup >= 3.0, "preempted {}s after start: {logs}", master - backup);
+}
+
+fn metric(lab: &Lab, i: usize, line_prefix: &str) -> u64 {
+    let text = lab.in_ns(i, || {
+        common::http_get("127.0.0.1:9188".parse().expect("addr"), "/metrics")
+            .map(|(_, b)| b)
+            .unwrap_or_default()
+    });
+    text.lines()
+        .find(|l| l.starts_with(line_prefix))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn auth_mismatch_and_wrong_vrid_are_dropped_and_counted() {
+    let lab = Lab::new(&["a", "b", "c"]);
+    let (a, b, c) = (0, 1, 2);
+    let _da = lab.tandem(a, &config("a", &Inst { priority: 150, extra: "      auth_pass: \"1111\"\n", ..Inst::default() }));
+    let db = lab.tandem(b, &config("b", &Inst { priority: 100, extra: "      auth_pass: \"2222\"\n", ..Inst::default() }));
+    // c runs VRID 52 with another VIP on the same LAN.
+    let c_cfg = config("c", &Inst { priority: 100, extra: "      auth_pass: \"1111\"\n", ..Inst::default() })
+        .replace("virtual_router_id: 51", "virtual_router_id: 52")
+        .replace(VIP, "198.18.0.101/24");
+    let _dc = lab.tandem(c, &c_cfg);
+    assert!(lab.wait_state(a, "VI_1", "MASTER"));
+    // b ignores a's adverts (wrong password) and so becomes master too.
+    assert!(lab.wait_state(b, "VI_1", "MASTER"));
+    let drops = wait_for(Duration::from_secs(20), || {
+        let st = lab.status(b)?;
+        let n = st["subsystems"]["vrrp"]["instances"][0]["dropped"]["auth"].as_u64()?;
+        (n >= 2).then_some(n)
+    });
+    assert!(drops.is_some(), "b counts auth drops: {:?}", lab.status(b));
+    assert!(metric(&lab, b, "tandem_vrrp_adverts_dropped_total{reason=\"auth\"}") >= 2);
+    assert!(db.wait_log("(VI_1) authentication failure: wrong auth_pass"));
+    // a and b see c's VRID 52 adverts and drop them as another router's.
+    let wrong = wait_for(Duration::from_secs(20), || {
+        let n = metric(&lab, a, "tandem_vrrp_adverts_dropped_total{reason=\"wrong_vrid\"}");
+        (n >= 2).then_some(n)
+    });
+    assert!(wrong.is_some(), "a counts wrong-VRID drops");
+    assert!(metric(&lab, a, "tandem_vrrp_adverts_sent_total{instance=\"VI_1\"}") >= 2);
+}
+
+/// Announcements sent by node `i`'s daemon, per its metrics.
+fn garps_seen(lab: &Lab, i: usize) -> u64 {
+    metric(lab, i, "tandem_vrrp_announcements_sent_total{instance=\"VI_1\"}")
+}
+
+#[test]
+fn garp_bursts_are_seen_on_the_lan() {
+    let (lab, a, _, client) = ab_lab();
+    let sniff = Sniffer::start(&lab, client);
+    let _da = lab.tandem(a, &config("a", &Inst { priority: 150, ..Inst::default() }));
+    assert!(lab.wait_state(a, "VI_1", "MASTER"));
+    // master_repeat 3 now, and 3 more after master_delay 2s.
+    let mac = lab.nodes[a].mac.clone();
+    let mac_bytes: Vec<u8> = mac.split(':').filter_map(|h| u8::from_str_radix(h, 16).ok()).collect();
+    let garps = |frames: &[common::pcap::Frame]| -> Vec<f64> {
+        frames
+            .iter()
+            .filter(|f| f.arp().is_some_and(|a| a[14..18] == [198, 18, 0, 100] && a[24..28] == [198, 18, 0, 100]))
+            .map(|f| f.time)
+            .collect()
+    };
+    // Wait for the second burst (master_delay 2s) to have gone out.
+    let _ = wait_for(Duration::from_secs(10), || (garps_seen(&lab, a) >= 6).then_some(()));
+    std::thread::sleep(Duration::from_millis(500));
+    let frames = sniff.stop();
+    let times = garps(&frames);
+    assert_eq!(times.len(), 6, "3 + 3 gratuitous ARPs: {times:?}");
+    assert!(times[3] - times[2] >= 1.9, "second burst after master_delay: {times:?}");
+    let first = frames
+        .iter()
+        .find(|f| f.arp().is_some_and(|a| a[14..18] == [198, 18, 0, 100]))
+        .expect("garp");
+    let mut m = [0u8; 6];
+    m.copy_from_slice(&mac_bytes);
+    assert_eq!(&first.data[..42], &tandem::net::announce::garp_frame(m, "198.18.0.100".parse().expect("ip"))[..]);
+    // Adverts on the wire: TTL 255, TOS 0xc0, to 224.0.0.18 / 01:00:5e:00:00:12, no DF.
+    let advert = frames
+        .iter()
+        .find(|f| f.ip().is_some_and(|ip| ip.protocol == 112))
+        .expect("an advert");
+    let ip = advert.ip().expect("ip");
+    assert_eq!((ip.ttl, ip.tos), (255, 0xc0));
+    assert_eq!(ip.dst.to_string(), "224.0.0.18");
+    assert_eq!(advert.eth_dst(), [0x01, 0x00, 0x5e, 0x00, 0x00, 0x12]);
+    assert_eq!(advert.data[14 + 6] & 0x40, 0, "DF not set");
+}
+
+#[test]
+fn v3_ipv6_with_unsolicited_na() {
+    let (lab, a, b, client) = ab_lab();
+    let vip6 = "2001:db8::100/64";
+    let sniff = Sniffer::start(&lab, client);
+    let mut da = lab.tandem(a, &config("a", &Inst { priority: 150, extra: "IPV6", ..FAST }));
+    let _db = lab.tandem(b, &config("b", &Inst { priority: 100, extra: "IPV6", ..FAST }));
+    assert!(lab.wait_state(a, "VI_1", "MASTER"));
+    assert!(lab.wait_state(b, "VI_1", "BACKUP"));
+    only_holder(&lab, vip6, "a");
+    let entry = lab.addr_entry(a, "2001:db8::100").expect("VIP entry");
+    assert_eq!(entry["nodad"], true, "{entry}");
+    std::thread::sleep(Duration::from_millis(300));
+    let frames = sniff.stop();
+    let na = frames
+        .iter()
+        .find(|f| f.ip().is_some_and(|ip| ip.protocol == 58 && ip.payload.first() == Some(&136)))
+        .expect("an unsolicited NA");
+    let ip = na.ip().expect("ip");
+    assert_eq!(ip.src.to_string(), "2001:db8::100");
+    assert_eq!(ip.dst.to_string(), "ff02::1");
+    assert_eq!(ip.ttl, 255);
+    assert_eq!(ip.payload[4] & 0x20, 0x20, "override flag");
+    let advert = frames
+        .iter()
+        .find(|f| f.ip().is_some_and(|ip| ip.protocol == 112))
+        .expect("a v6 advert");
+    let aip = advert.ip().expect("ip");
+    assert!(aip.src.to_string().starts_with("fe80::"), "from link-local: {}", aip.src);
+    assert_eq!(aip.dst.to_string(), "ff02::12");
+    assert_eq!((aip.ttl, aip.tos), (255, 0xc0));
+
+    da.signal(Signal::SIGKILL);
+    let _ = da.wait_exit(Duration::from_secs(5));
+    assert!(lab.wait_state(b, "VI_1", "MASTER"));
+    assert!(lab.has(b, vip6));
+}
+
+#[test]
+fn unicast_v2_and_v3() {
+    for (version, advert) in [(2u8, "1s"), (3u8, "100ms")] {
+        let lab = Lab::new(&["a", "b", "c"]);
+        let (a, b, c) = (0, 1, 2);
+        let mk = |prio: u8, src: &'static str, peers: &'static [&'static str]| Inst {
+            priority: prio,
+            version,
+            advert,
+            extra: "",
+            unicast: Some((src, peers)),
+        };
+        let mut da = lab.tandem(a, &config("a", &mk(150, "198.18.0.1", &["198.18.0.2"])));
+        let db = lab.tandem(b, &config("b", &mk(100, "198.18.0.2", &["198.18.0.1"])));
+        // c sends to a and b, but neither lists it as a peer.
+        let _dc = lab.tandem(c, &config("c", &mk(50, "198.18.0.3", &["198.18.0.1", "198.18.0.2"])));
+        assert!(lab.wait_state(a, "VI_1", "MASTER"), "v{version}");
+        assert!(lab.wait_state(b, "VI_1", "BACKUP"), "v{version}");
+        // c hears nothing (not a peer of a or b... a sends only to b) and is master of
+        // its own view, so its adverts reach a and b and are dropped as unknown peers.
+        let unknown = wait_for(Duration::from_secs(20), || {
+            let n = metric(&lab, a, "tandem_vrrp_adverts_dropped_total{reason=\"unknown_peer\"}");
+            (n >= 1).then_some(n)
+        });
+        assert!(unknown.is_some(), "v{version}: a drops adverts from c");
+        assert_eq!(lab.holders(VIP).iter().filter(|h| *h != "c").count(), 1);
+        assert!(lab.has(a, VIP));
+        da.signal(Signal::SIGKILL);
+        let _ = da.wait_exit(Duration::from_secs(5));
+        assert!(lab.wait_state(b, "VI_1", "MASTER"), "v{version}: {}", db.logs());
+        assert!(lab.has(b, VIP));
+    }
+}
