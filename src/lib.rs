@@ -3,6 +3,6 @@
 pub mod config;
 pub mod daemon;
 pub mod net;
-pub mod vrrp;
 pub mod observe;
 pub mod systemd;
+pub mod vrrp;

@@ -356,14 +356,19 @@ vrrp:
       virtual_ipaddresses: [198.18.0.100/24]
       track_scripts: [chk]
 ";
+    let flip = |w: Vec<String>| -> Vec<String> {
+        w.into_iter()
+            .filter(|l| !l.contains("does not act on it yet"))
+            .collect()
+    };
     assert_eq!(
-        warnings(src),
+        flip(warnings(src)),
         vec![
             "t.yaml:8:17: warning: vrrp.instances[0].priority: weight -20 of track script `chk` can never move mastership: this node stays above peer 198.18.0.2 (100) either way (effective priority 150 when healthy, 130 when failing)"
         ]
     );
     // -60 does flip it: 90 < 100.
-    assert!(warnings(&src.replace("weight: -20", "weight: -60")).is_empty());
+    assert!(flip(warnings(&src.replace("weight: -20", "weight: -60"))).is_empty());
 }
 
 #[test]
@@ -426,6 +431,7 @@ vrrp:
         lines(src),
         vec![
             "t.yaml:2:17: warning: track_scripts.chk_router: defined but no VRRP instance tracks it; it will not run",
+            "t.yaml:9:22: warning: vrrp.instances[0].track_scripts: accepted, but this build does not act on it yet (health tracking and notify hooks land in a later version)",
             "t.yaml:9:23: vrrp.instances[0].track_scripts[0]: track script `chk_routr` is not defined in track_scripts; did you mean `chk_router`?",
         ]
     );

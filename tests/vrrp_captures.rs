@@ -10,7 +10,9 @@ use tandem::net::announce;
 use tandem::vrrp::packet::{Advert, Auth, ChecksumStyle, PROTO_VRRP, Version};
 
 fn capture(name: &str) -> Vec<pcap::Frame> {
-    let path = common::repo_root().join("tests/data/vrrp-captures").join(name);
+    let path = common::repo_root()
+        .join("tests/data/vrrp-captures")
+        .join(name);
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let frames = pcap::read(&bytes);
     assert!(!frames.is_empty(), "{name} has frames");
@@ -46,7 +48,10 @@ fn replay(name: &str, style: ChecksumStyle) -> Vec<(IpAddr, Advert)> {
 
 #[test]
 fn v2_pass_multicast() {
-    let adverts = replay("keepalived-v2-pass-multicast.pcap", ChecksumStyle::PseudoHeader);
+    let adverts = replay(
+        "keepalived-v2-pass-multicast.pcap",
+        ChecksumStyle::PseudoHeader,
+    );
     for (_, a) in &adverts {
         assert_eq!(a.version, Version::V2);
         assert_eq!(a.vrid, 51);
@@ -55,11 +60,25 @@ fn v2_pass_multicast() {
         assert_eq!(a.addrs.len(), 2);
     }
     // h1 (150) leaves with a priority-0 advert; h2 (100) is master afterwards.
-    let prios: Vec<(String, u8)> = adverts.iter().map(|(s, a)| (s.to_string(), a.priority)).collect();
-    let zero = prios.iter().position(|(_, p)| *p == 0).expect("a priority 0 advert");
+    let prios: Vec<(String, u8)> = adverts
+        .iter()
+        .map(|(s, a)| (s.to_string(), a.priority))
+        .collect();
+    let zero = prios
+        .iter()
+        .position(|(_, p)| *p == 0)
+        .expect("a priority 0 advert");
     assert_eq!(prios[zero].0, "198.19.1.1");
-    assert!(prios[..zero].iter().all(|(s, p)| s == "198.19.1.1" && *p == 150));
-    assert!(prios[zero + 1..].iter().all(|(s, p)| s == "198.19.1.2" && *p == 100));
+    assert!(
+        prios[..zero]
+            .iter()
+            .all(|(s, p)| s == "198.19.1.1" && *p == 150)
+    );
+    assert!(
+        prios[zero + 1..]
+            .iter()
+            .all(|(s, p)| s == "198.19.1.2" && *p == 100)
+    );
 }
 
 #[test]
@@ -81,7 +100,10 @@ fn v3_unicast() {
 fn v3_ipv6() {
     let adverts = replay("keepalived-v3-ipv6.pcap", ChecksumStyle::PseudoHeader);
     for (src, a) in &adverts {
-        assert!(matches!(src, IpAddr::V6(v6) if v6.segments()[0] == 0xfe80), "from link-local");
+        assert!(
+            matches!(src, IpAddr::V6(v6) if v6.segments()[0] == 0xfe80),
+            "from link-local"
+        );
         assert_eq!(a.addrs, vec!["fd00:198:19::100".parse::<IpAddr>().unwrap()]);
     }
 }
@@ -92,7 +114,11 @@ fn garp_matches_keepalived() {
     let frames = capture("keepalived-v2-pass-multicast.pcap");
     let garp = frames
         .iter()
-        .find(|f| f.arp().is_some() && f.eth_dst() == [0xff; 6] && f.arp().map(|a| a[14..18] == a[24..28]).unwrap_or(false))
+        .find(|f| {
+            f.arp().is_some()
+                && f.eth_dst() == [0xff; 6]
+                && f.arp().map(|a| a[14..18] == a[24..28]).unwrap_or(false)
+        })
         .expect("a GARP frame");
     let arp = garp.arp().expect("arp");
     let vip: std::net::Ipv4Addr = std::net::Ipv4Addr::new(arp[14], arp[15], arp[16], arp[17]);
@@ -107,14 +133,23 @@ fn unsolicited_na_matches_keepalived() {
     let frames = capture("keepalived-v3-ipv6.pcap");
     let na = frames
         .iter()
-        .find(|f| f.ip().is_some_and(|ip| ip.protocol == 58 && ip.payload.first() == Some(&136)))
+        .find(|f| {
+            f.ip()
+                .is_some_and(|ip| ip.protocol == 58 && ip.payload.first() == Some(&136))
+        })
         .expect("an NA frame");
     let ip = na.ip().expect("ip");
-    let IpAddr::V6(vip) = ip.src else { panic!("v6") };
+    let IpAddr::V6(vip) = ip.src else {
+        panic!("v6")
+    };
     let ours = announce::na_frame(na.eth_src(), vip);
     assert_eq!(ours.len(), na.data.len());
     assert_eq!(&ours[..14], &na.data[..14], "ethernet header");
     assert_eq!(ours[14 + 6], 58, "next header");
     assert_eq!(ours[14 + 7], 255, "hop limit");
-    assert_eq!(&ours[14 + 8..], &na.data[14 + 8..], "addresses and ICMPv6 body");
+    assert_eq!(
+        &ours[14 + 8..],
+        &na.data[14 + 8..],
+        "addresses and ICMPv6 body"
+    );
 }

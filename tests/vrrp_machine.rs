@@ -2,8 +2,8 @@
 //! nopreempt / preempt_delay semantics, and a simulated LAN of three routers with random
 //! start order, packet loss and restarts (a property test).
 
-use std::collections::BinaryHeap;
 use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
@@ -56,9 +56,15 @@ fn timers_follow_the_rfcs() {
     // v3: skew = (256-100) * 1s / 256 as well at 1s, and scales with the interval.
     let m = Machine::new(cfg(100, Version::V3, 10), t0);
     assert_eq!(m.skew_time(), Duration::from_nanos(60_937_500));
-    assert_eq!(m.master_down_interval(), ms(300) + Duration::from_nanos(60_937_500));
+    assert_eq!(
+        m.master_down_interval(),
+        ms(300) + Duration::from_nanos(60_937_500)
+    );
     let m = Machine::new(cfg(200, Version::V2, 300), t0);
-    assert_eq!(m.master_down_interval(), Duration::from_secs(9) + Duration::from_micros(218_750));
+    assert_eq!(
+        m.master_down_interval(),
+        Duration::from_secs(9) + Duration::from_micros(218_750)
+    );
 }
 
 #[test]
@@ -70,7 +76,11 @@ fn owner_goes_straight_to_master() {
     assert_eq!(
         a,
         vec![
-            Action::Transition { from: State::Init, to: State::Master, reason: Reason::AddressOwner },
+            Action::Transition {
+                from: State::Init,
+                to: State::Master,
+                reason: Reason::AddressOwner
+            },
             Action::Send { priority: 255 },
             Action::AddVips,
             Action::Announce { repeat: 5 },
@@ -82,16 +92,35 @@ fn owner_goes_straight_to_master() {
 fn backup_becomes_master_when_the_down_timer_expires() {
     let t0 = Instant::now();
     let mut m = Machine::new(cfg(100, Version::V2, 100), t0);
-    assert_eq!(transitions(&m.start(t0)), vec![(State::Init, State::Backup)]);
+    assert_eq!(
+        transitions(&m.start(t0)),
+        vec![(State::Init, State::Backup)]
+    );
     let down = m.master_down_interval();
     assert_eq!(m.next_deadline(), Some(t0 + down));
     assert!(m.on_timeout(t0 + down - ms(1)).is_empty());
     let a = m.on_timeout(t0 + down);
     assert_eq!(transitions(&a), vec![(State::Backup, State::Master)]);
-    assert!(matches!(&a[0], Action::Transition { reason: Reason::MasterDownTimer, .. }));
-    assert_eq!(&a[1..], &[Action::Send { priority: 100 }, Action::AddVips, Action::Announce { repeat: 5 }]);
+    assert!(matches!(
+        &a[0],
+        Action::Transition {
+            reason: Reason::MasterDownTimer,
+            ..
+        }
+    ));
+    assert_eq!(
+        &a[1..],
+        &[
+            Action::Send { priority: 100 },
+            Action::AddVips,
+            Action::Announce { repeat: 5 }
+        ]
+    );
     // Then an advert every interval, and the second GARP burst after master_delay.
-    assert_eq!(m.on_timeout(t0 + down + ms(1000)), vec![Action::Send { priority: 100 }]);
+    assert_eq!(
+        m.on_timeout(t0 + down + ms(1000)),
+        vec![Action::Send { priority: 100 }]
+    );
     let at = t0 + down + Duration::from_secs(5);
     assert!(m.on_timeout(at).contains(&Action::Announce { repeat: 5 }));
 }
@@ -148,13 +177,13 @@ fn preempt_delay_counts_from_the_first_lower_priority_advert() {
     let mut became = None;
     for s in 1..30u64 {
         now = t0 + Duration::from_secs(s);
-        if let Some(d) = m.next_deadline() {
-            if d <= now {
-                let a = m.on_timeout(d);
-                if transitions(&a).contains(&(State::Backup, State::Master)) {
-                    became = Some(d);
-                    break;
-                }
+        if let Some(d) = m.next_deadline()
+            && d <= now
+        {
+            let a = m.on_timeout(d);
+            if transitions(&a).contains(&(State::Backup, State::Master)) {
+                became = Some(d);
+                break;
             }
         }
         m.on_advert(now, ip(2), 100, 100);
@@ -182,7 +211,9 @@ fn priority_zero_means_take_over_after_skew() {
     let skew = m.skew_time();
     assert_eq!(m.next_deadline(), Some(t0 + ms(200) + skew));
     let a = m.on_timeout(t0 + ms(200) + skew);
-    assert!(matches!(&a[0], Action::Transition { to: State::Master, reason: Reason::MasterLeft(from), .. } if *from == ip(2)));
+    assert!(
+        matches!(&a[0], Action::Transition { to: State::Master, reason: Reason::MasterLeft(from), .. } if *from == ip(2))
+    );
 }
 
 #[test]
@@ -196,9 +227,26 @@ fn master_yields_to_higher_priority_and_removes_vips() {
     let a = m2.on_advert(t0 + Duration::from_secs(4), ip(9), 200, 50);
     assert_eq!(m2.state(), State::Backup);
     assert!(a.contains(&Action::RemoveVips));
-    assert!(a.contains(&Action::AdoptInterval { from_cs: 100, to_cs: 50, master: ip(9) }));
-    assert!(matches!(&a[1], Action::Transition { reason: Reason::HigherPriority { theirs: 200, ours: 100, .. }, .. }));
-    assert!(!a.iter().any(|x| matches!(x, Action::Send { .. })), "nothing is sent");
+    assert!(a.contains(&Action::AdoptInterval {
+        from_cs: 100,
+        to_cs: 50,
+        master: ip(9)
+    }));
+    assert!(matches!(
+        &a[1],
+        Action::Transition {
+            reason: Reason::HigherPriority {
+                theirs: 200,
+                ours: 100,
+                ..
+            },
+            ..
+        }
+    ));
+    assert!(
+        !a.iter().any(|x| matches!(x, Action::Send { .. })),
+        "nothing is sent"
+    );
     // The backup now counts with the adopted interval.
     assert_eq!(m2.master_adver_interval(), ms(500));
 }
@@ -211,13 +259,30 @@ fn equal_priority_is_broken_by_the_higher_address() {
     m.on_timeout(t0 + m.master_down_interval());
     assert_eq!(m.state(), State::Master);
     // .0 is lower: we stay master and re-assert.
-    let a = m.on_advert(t0 + ms(3700), IpAddr::V4(Ipv4Addr::new(198, 18, 0, 0)), 100, 100);
+    let a = m.on_advert(
+        t0 + ms(3700),
+        IpAddr::V4(Ipv4Addr::new(198, 18, 0, 0)),
+        100,
+        100,
+    );
     assert_eq!(m.state(), State::Master);
-    assert_eq!(a, vec![Action::Send { priority: 100 }, Action::Announce { repeat: 5 }]);
+    assert_eq!(
+        a,
+        vec![
+            Action::Send { priority: 100 },
+            Action::Announce { repeat: 5 }
+        ]
+    );
     // .2 is higher: we yield.
     let a = m.on_advert(t0 + ms(3800), ip(2), 100, 100);
     assert_eq!(m.state(), State::Backup);
-    assert!(matches!(&a[0], Action::Transition { reason: Reason::HigherAddress { .. }, .. }));
+    assert!(matches!(
+        &a[0],
+        Action::Transition {
+            reason: Reason::HigherAddress { .. },
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -226,9 +291,18 @@ fn master_answers_lower_priority_with_advert_and_garp() {
     let mut m = Machine::new(cfg(255, Version::V2, 100), t0);
     m.start(t0);
     let a = m.on_advert(t0 + ms(10), ip(2), 100, 100);
-    assert_eq!(a, vec![Action::Send { priority: 255 }, Action::Announce { repeat: 5 }]);
+    assert_eq!(
+        a,
+        vec![
+            Action::Send { priority: 255 },
+            Action::Announce { repeat: 5 }
+        ]
+    );
     // And a master hearing priority 0 re-advertises.
-    assert_eq!(m.on_advert(t0 + ms(20), ip(2), 0, 100), vec![Action::Send { priority: 255 }]);
+    assert_eq!(
+        m.on_advert(t0 + ms(20), ip(2), 0, 100),
+        vec![Action::Send { priority: 255 }]
+    );
 }
 
 #[test]
@@ -242,14 +316,25 @@ fn shutdown_sends_priority_zero_then_removes_vips() {
         vec![
             Action::Send { priority: 0 },
             Action::RemoveVips,
-            Action::Transition { from: State::Master, to: State::Init, reason: Reason::Shutdown },
+            Action::Transition {
+                from: State::Master,
+                to: State::Init,
+                reason: Reason::Shutdown
+            },
         ]
     );
     // A backup sends nothing.
     let mut b = Machine::new(cfg(100, Version::V2, 100), t0);
     b.start(t0);
-    assert_eq!(transitions(&b.shutdown(t0)), vec![(State::Backup, State::Init)]);
-    assert!(!b.shutdown(t0).iter().any(|x| matches!(x, Action::Send { .. })));
+    assert_eq!(
+        transitions(&b.shutdown(t0)),
+        vec![(State::Backup, State::Init)]
+    );
+    assert!(
+        !b.shutdown(t0)
+            .iter()
+            .any(|x| matches!(x, Action::Send { .. }))
+    );
 }
 
 #[test]
@@ -258,7 +343,14 @@ fn fault_gives_up_mastership_and_recovers_to_backup() {
     let mut m = Machine::new(cfg(255, Version::V2, 100), t0);
     m.start(t0);
     let a = m.set_fault(t0 + ms(1), Some("chk_router".into()));
-    assert_eq!(&a[..3], &[Action::Send { priority: 0 }, Action::Send { priority: 0 }, Action::RemoveVips]);
+    assert_eq!(
+        &a[..3],
+        &[
+            Action::Send { priority: 0 },
+            Action::Send { priority: 0 },
+            Action::RemoveVips
+        ]
+    );
     assert_eq!(m.state(), State::Fault);
     assert_eq!(m.next_deadline(), None, "no adverts in FAULT");
     assert!(m.on_advert(t0 + ms(2), ip(2), 100, 100).is_empty());
@@ -272,7 +364,10 @@ fn effective_priority_changes_are_advertised_at_once() {
     let mut m = Machine::new(cfg(150, Version::V2, 100), t0);
     m.start(t0);
     m.on_timeout(t0 + m.master_down_interval());
-    assert_eq!(m.set_priority(t0 + ms(4000), 90), vec![Action::Send { priority: 90 }]);
+    assert_eq!(
+        m.set_priority(t0 + ms(4000), 90),
+        vec![Action::Send { priority: 90 }]
+    );
     assert_eq!(m.priority(), 90);
     assert!(m.set_priority(t0 + ms(4001), 90).is_empty());
     // Clamped to 1..254, and never applied to an owner.
@@ -292,12 +387,15 @@ struct NodeSpec {
     preempt: bool,
 }
 
+/// A packet in flight: (deliver at, sequence, to, from, priority, interval).
+type InFlight = Reverse<(Instant, u64, usize, usize, u8, u16)>;
+
 struct Sim {
     t0: Instant,
     nodes: Vec<Machine>,
     running: Vec<bool>,
     /// (deliver at, seq, to, from, priority, interval)
-    queue: BinaryHeap<Reverse<(Instant, u64, usize, usize, u8, u16)>>,
+    queue: BinaryHeap<InFlight>,
     seq: u64,
     rng: u64,
     loss_per_mille: u64,
@@ -326,7 +424,8 @@ impl Sim {
                     }
                     self.seq += 1;
                     let at = now + Duration::from_micros(200 + self.rand() % 800);
-                    self.queue.push(Reverse((at, self.seq, to, who, priority, interval)));
+                    self.queue
+                        .push(Reverse((at, self.seq, to, who, priority, interval)));
                 }
             }
         }
@@ -353,12 +452,12 @@ impl Sim {
                 let (_, i) = next_timer.unwrap_or((now, 0));
                 let a = self.nodes[i].on_timeout(now);
                 self.apply(now, i, a);
-            } else if let Some(Reverse((at, _, to, from, prio, interval))) = self.queue.pop() {
-                if self.running[to] {
-                    let src = ip(from as u8 + 1);
-                    let a = self.nodes[to].on_advert(at, src, prio, interval);
-                    self.apply(at, to, a);
-                }
+            } else if let Some(Reverse((at, _, to, from, prio, interval))) = self.queue.pop()
+                && self.running[to]
+            {
+                let src = ip(from as u8 + 1);
+                let a = self.nodes[to].on_advert(at, src, prio, interval);
+                self.apply(at, to, a);
             }
         }
     }

@@ -41,7 +41,11 @@ fn config(node: &str, i: &Inst) -> String {
         ),
         None => String::new(),
     };
-    let vip = if i.version == 3 && i.extra.contains("IPV6") { "2001:db8::100/64" } else { VIP };
+    let vip = if i.version == 3 && i.extra.contains("IPV6") {
+        "2001:db8::100/64"
+    } else {
+        VIP
+    };
     format!(
         "node: {node}
 log: {{ level: debug }}
@@ -74,25 +78,54 @@ fn only_holder(lab: &Lab, cidr: &str, who: &str) {
     let ok = wait_for(Duration::from_secs(30), || {
         (lab.holders(cidr) == vec![who.to_string()]).then_some(())
     });
-    assert!(ok.is_some(), "{cidr} held by {:?}, expected only {who}", lab.holders(cidr));
+    assert!(
+        ok.is_some(),
+        "{cidr} held by {:?}, expected only {who}",
+        lab.holders(cidr)
+    );
 }
 
 fn vip_ip() -> IpAddr {
-    "198.18.0.100".parse().unwrap_or(IpAddr::from([198, 18, 0, 100]))
+    "198.18.0.100"
+        .parse()
+        .unwrap_or(IpAddr::from([198, 18, 0, 100]))
 }
 
 #[test]
 fn v2_multicast_election_kill9_and_arp() {
     let (lab, a, b, client) = ab_lab();
-    let _da = lab.tandem(a, &config("a", &Inst { priority: 150, extra: "      auth_pass: \"1111\"\n", ..Inst::default() }));
-    let _db = lab.tandem(b, &config("b", &Inst { priority: 100, extra: "      auth_pass: \"1111\"\n", ..Inst::default() }));
+    let _da = lab.tandem(
+        a,
+        &config(
+            "a",
+            &Inst {
+                priority: 150,
+                extra: "      auth_pass: \"1111\"\n",
+                ..Inst::default()
+            },
+        ),
+    );
+    let _db = lab.tandem(
+        b,
+        &config(
+            "b",
+            &Inst {
+                priority: 100,
+                extra: "      auth_pass: \"1111\"\n",
+                ..Inst::default()
+            },
+        ),
+    );
     assert!(lab.wait_state(a, "VI_1", "MASTER"));
     assert!(lab.wait_state(b, "VI_1", "BACKUP"));
     only_holder(&lab, VIP, "a");
 
     // The client learns the VIP at a's MAC.
     lab.touch(client, vip_ip());
-    assert_eq!(lab.neighbour(client, "198.18.0.100").as_deref(), Some(lab.nodes[a].mac.as_str()));
+    assert_eq!(
+        lab.neighbour(client, "198.18.0.100").as_deref(),
+        Some(lab.nodes[a].mac.as_str())
+    );
 
     // kill -9 a: b takes over after its master down interval and announces itself.
     let mut da = _da;
@@ -101,17 +134,39 @@ fn v2_multicast_election_kill9_and_arp() {
     assert!(lab.wait_state(b, "VI_1", "MASTER"));
     assert!(lab.has(b, VIP));
     let moved = wait_for(Duration::from_secs(10), || {
-        (lab.neighbour(client, "198.18.0.100").as_deref() == Some(lab.nodes[b].mac.as_str())).then_some(())
+        (lab.neighbour(client, "198.18.0.100").as_deref() == Some(lab.nodes[b].mac.as_str()))
+            .then_some(())
     });
-    assert!(moved.is_some(), "the client's ARP entry moved to b (by GARP, without new traffic)");
+    assert!(
+        moved.is_some(),
+        "the client's ARP entry moved to b (by GARP, without new traffic)"
+    );
     let st = lab.status(b).expect("status");
     let inst = &st["subsystems"]["vrrp"]["instances"][0];
     assert_eq!(inst["vips_held"], true);
-    assert!(_db.logs().contains("(VI_1) Entering MASTER STATE"), "{}", _db.logs());
-    assert!(_db.logs().contains("reason=\"master down timer expired\""), "{}", _db.logs());
+    assert!(
+        _db.logs().contains("(VI_1) Entering MASTER STATE"),
+        "{}",
+        _db.logs()
+    );
+    assert!(
+        _db.logs().contains("reason=\"master down timer expired\""),
+        "{}",
+        _db.logs()
+    );
 
     // a comes back (a crash left its VIP behind): it removes the leftover, then preempts.
-    let _da2 = lab.tandem(a, &config("a", &Inst { priority: 150, extra: "      auth_pass: \"1111\"\n", ..Inst::default() }));
+    let _da2 = lab.tandem(
+        a,
+        &config(
+            "a",
+            &Inst {
+                priority: 150,
+                extra: "      auth_pass: \"1111\"\n",
+                ..Inst::default()
+            },
+        ),
+    );
     assert!(_da2.wait_log("removed VIP 198.18.0.100/24 left behind by a previous run"));
     assert!(lab.wait_state(a, "VI_1", "MASTER"));
     assert!(lab.wait_state(b, "VI_1", "BACKUP"));
@@ -142,8 +197,26 @@ const FAST: Inst<'static> = Inst {
 #[test]
 fn v3_graceful_stop_hands_over_and_preempt_fails_back() {
     let (lab, a, b, _) = ab_lab();
-    let mut da = lab.tandem(a, &config("a", &Inst { priority: 150, ..FAST }));
-    let db = lab.tandem(b, &config("b", &Inst { priority: 100, ..FAST }));
+    let mut da = lab.tandem(
+        a,
+        &config(
+            "a",
+            &Inst {
+                priority: 150,
+                ..FAST
+            },
+        ),
+    );
+    let db = lab.tandem(
+        b,
+        &config(
+            "b",
+            &Inst {
+                priority: 100,
+                ..FAST
+            },
+        ),
+    );
     assert!(lab.wait_state(a, "VI_1", "MASTER"));
     assert!(lab.wait_state(b, "VI_1", "BACKUP"));
     only_holder(&lab, VIP, "a");
@@ -151,30 +224,68 @@ fn v3_graceful_stop_hands_over_and_preempt_fails_back() {
     da.signal(Signal::SIGTERM);
     let st = da.wait_exit(Duration::from_secs(5)).expect("a exits");
     assert_eq!(st.code(), Some(0));
-    assert!(da.logs().contains("(VI_1) Entering INIT STATE"), "{}", da.logs());
+    assert!(
+        da.logs().contains("(VI_1) Entering INIT STATE"),
+        "{}",
+        da.logs()
+    );
     assert!(da.logs().contains("reason=\"shutdown\""), "{}", da.logs());
     assert!(lab.wait_state(b, "VI_1", "MASTER"));
     // b took over because of a's priority-0 advert (after its skew time), not because
     // a's adverts stopped.
-    assert!(db.logs().contains("reason=\"priority 0 from 198.18.0.1\""), "{}", db.logs());
+    assert!(
+        db.logs().contains("reason=\"priority 0 from 198.18.0.1\""),
+        "{}",
+        db.logs()
+    );
     only_holder(&lab, VIP, "b");
 
     // a comes back and, preempting, takes the VIP back.
-    let da2 = lab.tandem(a, &config("a", &Inst { priority: 150, ..FAST }));
+    let da2 = lab.tandem(
+        a,
+        &config(
+            "a",
+            &Inst {
+                priority: 150,
+                ..FAST
+            },
+        ),
+    );
     assert!(lab.wait_state(a, "VI_1", "MASTER"));
     assert!(lab.wait_state(b, "VI_1", "BACKUP"));
     only_holder(&lab, VIP, "a");
-    assert!(db.logs().contains("reason=\"higher priority advert from 198.18.0.1 (150 > 100)\""), "{}", db.logs());
+    assert!(
+        db.logs()
+            .contains("reason=\"higher priority advert from 198.18.0.1 (150 > 100)\""),
+        "{}",
+        db.logs()
+    );
     drop(da2);
 }
 
 #[test]
 fn nopreempt_keeps_the_current_master() {
     let (lab, a, b, _) = ab_lab();
-    let a_cfg = config("a", &Inst { priority: 150, extra: "      nopreempt: true\n", ..FAST });
+    let a_cfg = config(
+        "a",
+        &Inst {
+            priority: 150,
+            extra: "      nopreempt: true\n",
+            ..FAST
+        },
+    );
     let mut da = lab.tandem(a, &a_cfg);
     assert!(lab.wait_state(a, "VI_1", "MASTER"));
-    let _db = lab.tandem(b, &config("b", &Inst { priority: 100, ..FAST }));
+    let _db = lab.tandem(
+        b,
+        &config(
+            "b",
+            &Inst {
+                priority: 100,
+                ..FAST
+            },
+        ),
+    );
     assert!(lab.wait_state(b, "VI_1", "BACKUP"));
     da.signal(Signal::SIGTERM);
     let _ = da.wait_exit(Duration::from_secs(5));
@@ -189,21 +300,48 @@ fn nopreempt_keeps_the_current_master() {
         assert_eq!(lab.vrrp_state(b, "VI_1").as_deref(), Some("MASTER"));
     }
     only_holder(&lab, VIP, "b");
-    assert!(!da2.logs().contains("Entering MASTER STATE"), "{}", da2.logs());
+    assert!(
+        !da2.logs().contains("Entering MASTER STATE"),
+        "{}",
+        da2.logs()
+    );
 }
 
 #[test]
 fn preempt_delay_is_respected() {
     let (lab, a, b, _) = ab_lab();
-    let _db = lab.tandem(b, &config("b", &Inst { priority: 100, ..FAST }));
+    let _db = lab.tandem(
+        b,
+        &config(
+            "b",
+            &Inst {
+                priority: 100,
+                ..FAST
+            },
+        ),
+    );
     assert!(lab.wait_state(b, "VI_1", "MASTER"));
-    let da = lab.tandem(a, &config("a", &Inst { priority: 150, extra: "      preempt_delay: 3s\n", ..FAST }));
+    let da = lab.tandem(
+        a,
+        &config(
+            "a",
+            &Inst {
+                priority: 150,
+                extra: "      preempt_delay: 3s\n",
+                ..FAST
+            },
+        ),
+    );
     assert!(lab.wait_state(a, "VI_1", "MASTER"));
     only_holder(&lab, VIP, "a");
     let logs = da.logs();
     let backup = log_time(&logs, "(VI_1) Entering BACKUP STATE").expect("backup line");
     let master = log_time(&logs, "(VI_1) Entering MASTER STATE").expect("master line");
-    assert!(master - backup >= 3.0, "preempted {}s after start: {logs}", master - backup);
+    assert!(
+        master - backup >= 3.0,
+        "preempted {}s after start: {logs}",
+        master - backup
+    );
 }
 
 fn metric(lab: &Lab, i: usize, line_prefix: &str) -> u64 {
@@ -223,12 +361,39 @@ fn metric(lab: &Lab, i: usize, line_prefix: &str) -> u64 {
 fn auth_mismatch_and_wrong_vrid_are_dropped_and_counted() {
     let lab = Lab::new(&["a", "b", "c"]);
     let (a, b, c) = (0, 1, 2);
-    let _da = lab.tandem(a, &config("a", &Inst { priority: 150, extra: "      auth_pass: \"1111\"\n", ..Inst::default() }));
-    let db = lab.tandem(b, &config("b", &Inst { priority: 100, extra: "      auth_pass: \"2222\"\n", ..Inst::default() }));
+    let _da = lab.tandem(
+        a,
+        &config(
+            "a",
+            &Inst {
+                priority: 150,
+                extra: "      auth_pass: \"1111\"\n",
+                ..Inst::default()
+            },
+        ),
+    );
+    let db = lab.tandem(
+        b,
+        &config(
+            "b",
+            &Inst {
+                priority: 100,
+                extra: "      auth_pass: \"2222\"\n",
+                ..Inst::default()
+            },
+        ),
+    );
     // c runs VRID 52 with another VIP on the same LAN.
-    let c_cfg = config("c", &Inst { priority: 100, extra: "      auth_pass: \"1111\"\n", ..Inst::default() })
-        .replace("virtual_router_id: 51", "virtual_router_id: 52")
-        .replace(VIP, "198.18.0.101/24");
+    let c_cfg = config(
+        "c",
+        &Inst {
+            priority: 100,
+            extra: "      auth_pass: \"1111\"\n",
+            ..Inst::default()
+        },
+    )
+    .replace("virtual_router_id: 51", "virtual_router_id: 52")
+    .replace(VIP, "198.18.0.101/24");
     let _dc = lab.tandem(c, &c_cfg);
     assert!(lab.wait_state(a, "VI_1", "MASTER"));
     // b ignores a's adverts (wrong password) and so becomes master too.
@@ -239,11 +404,21 @@ fn auth_mismatch_and_wrong_vrid_are_dropped_and_counted() {
         (n >= 2).then_some(n)
     });
     assert!(drops.is_some(), "b counts auth drops: {:?}", lab.status(b));
-    assert!(metric(&lab, b, "tandem_vrrp_adverts_dropped_total{reason=\"auth\"}") >= 2);
+    assert!(
+        metric(
+            &lab,
+            b,
+            "tandem_vrrp_adverts_dropped_total{reason=\"auth\"}"
+        ) >= 2
+    );
     assert!(db.wait_log("(VI_1) authentication failure: wrong auth_pass"));
     // a and b see c's VRID 52 adverts and drop them as another router's.
     let wrong = wait_for(Duration::from_secs(20), || {
-        let n = metric(&lab, a, "tandem_vrrp_adverts_dropped_total{reason=\"wrong_vrid\"}");
+        let n = metric(
+            &lab,
+            a,
+            "tandem_vrrp_adverts_dropped_total{reason=\"wrong_vrid\"}",
+        );
         (n >= 2).then_some(n)
     });
     assert!(wrong.is_some(), "a counts wrong-VRID drops");
@@ -252,39 +427,67 @@ fn auth_mismatch_and_wrong_vrid_are_dropped_and_counted() {
 
 /// Announcements sent by node `i`'s daemon, per its metrics.
 fn garps_seen(lab: &Lab, i: usize) -> u64 {
-    metric(lab, i, "tandem_vrrp_announcements_sent_total{instance=\"VI_1\"}")
+    metric(
+        lab,
+        i,
+        "tandem_vrrp_announcements_sent_total{instance=\"VI_1\"}",
+    )
 }
 
 #[test]
 fn garp_bursts_are_seen_on_the_lan() {
     let (lab, a, _, client) = ab_lab();
     let sniff = Sniffer::start(&lab, client);
-    let _da = lab.tandem(a, &config("a", &Inst { priority: 150, ..Inst::default() }));
+    let _da = lab.tandem(
+        a,
+        &config(
+            "a",
+            &Inst {
+                priority: 150,
+                ..Inst::default()
+            },
+        ),
+    );
     assert!(lab.wait_state(a, "VI_1", "MASTER"));
     // master_repeat 3 now, and 3 more after master_delay 2s.
     let mac = lab.nodes[a].mac.clone();
-    let mac_bytes: Vec<u8> = mac.split(':').filter_map(|h| u8::from_str_radix(h, 16).ok()).collect();
+    let mac_bytes: Vec<u8> = mac
+        .split(':')
+        .filter_map(|h| u8::from_str_radix(h, 16).ok())
+        .collect();
     let garps = |frames: &[common::pcap::Frame]| -> Vec<f64> {
         frames
             .iter()
-            .filter(|f| f.arp().is_some_and(|a| a[14..18] == [198, 18, 0, 100] && a[24..28] == [198, 18, 0, 100]))
+            .filter(|f| {
+                f.arp().is_some_and(|a| {
+                    a[14..18] == [198, 18, 0, 100] && a[24..28] == [198, 18, 0, 100]
+                })
+            })
             .map(|f| f.time)
             .collect()
     };
     // Wait for the second burst (master_delay 2s) to have gone out.
-    let _ = wait_for(Duration::from_secs(10), || (garps_seen(&lab, a) >= 6).then_some(()));
+    let _ = wait_for(Duration::from_secs(10), || {
+        (garps_seen(&lab, a) >= 6).then_some(())
+    });
     std::thread::sleep(Duration::from_millis(500));
     let frames = sniff.stop();
     let times = garps(&frames);
     assert_eq!(times.len(), 6, "3 + 3 gratuitous ARPs: {times:?}");
-    assert!(times[3] - times[2] >= 1.9, "second burst after master_delay: {times:?}");
+    assert!(
+        times[3] - times[2] >= 1.9,
+        "second burst after master_delay: {times:?}"
+    );
     let first = frames
         .iter()
         .find(|f| f.arp().is_some_and(|a| a[14..18] == [198, 18, 0, 100]))
         .expect("garp");
     let mut m = [0u8; 6];
     m.copy_from_slice(&mac_bytes);
-    assert_eq!(&first.data[..42], &tandem::net::announce::garp_frame(m, "198.18.0.100".parse().expect("ip"))[..]);
+    assert_eq!(
+        &first.data[..42],
+        &tandem::net::announce::garp_frame(m, "198.18.0.100".parse().expect("ip"))[..]
+    );
     // Adverts on the wire: TTL 255, TOS 0xc0, to 224.0.0.18 / 01:00:5e:00:00:12, no DF.
     let advert = frames
         .iter()
@@ -302,8 +505,28 @@ fn v3_ipv6_with_unsolicited_na() {
     let (lab, a, b, client) = ab_lab();
     let vip6 = "2001:db8::100/64";
     let sniff = Sniffer::start(&lab, client);
-    let mut da = lab.tandem(a, &config("a", &Inst { priority: 150, extra: "IPV6", ..FAST }));
-    let _db = lab.tandem(b, &config("b", &Inst { priority: 100, extra: "IPV6", ..FAST }));
+    let mut da = lab.tandem(
+        a,
+        &config(
+            "a",
+            &Inst {
+                priority: 150,
+                extra: "IPV6",
+                ..FAST
+            },
+        ),
+    );
+    let _db = lab.tandem(
+        b,
+        &config(
+            "b",
+            &Inst {
+                priority: 100,
+                extra: "IPV6",
+                ..FAST
+            },
+        ),
+    );
     assert!(lab.wait_state(a, "VI_1", "MASTER"));
     assert!(lab.wait_state(b, "VI_1", "BACKUP"));
     only_holder(&lab, vip6, "a");
@@ -313,7 +536,10 @@ fn v3_ipv6_with_unsolicited_na() {
     let frames = sniff.stop();
     let na = frames
         .iter()
-        .find(|f| f.ip().is_some_and(|ip| ip.protocol == 58 && ip.payload.first() == Some(&136)))
+        .find(|f| {
+            f.ip()
+                .is_some_and(|ip| ip.protocol == 58 && ip.payload.first() == Some(&136))
+        })
         .expect("an unsolicited NA");
     let ip = na.ip().expect("ip");
     assert_eq!(ip.src.to_string(), "2001:db8::100");
@@ -325,7 +551,11 @@ fn v3_ipv6_with_unsolicited_na() {
         .find(|f| f.ip().is_some_and(|ip| ip.protocol == 112))
         .expect("a v6 advert");
     let aip = advert.ip().expect("ip");
-    assert!(aip.src.to_string().starts_with("fe80::"), "from link-local: {}", aip.src);
+    assert!(
+        aip.src.to_string().starts_with("fe80::"),
+        "from link-local: {}",
+        aip.src
+    );
     assert_eq!(aip.dst.to_string(), "ff02::12");
     assert_eq!((aip.ttl, aip.tos), (255, 0xc0));
 
@@ -350,13 +580,20 @@ fn unicast_v2_and_v3() {
         let mut da = lab.tandem(a, &config("a", &mk(150, "198.18.0.1", &["198.18.0.2"])));
         let db = lab.tandem(b, &config("b", &mk(100, "198.18.0.2", &["198.18.0.1"])));
         // c sends to a and b, but neither lists it as a peer.
-        let _dc = lab.tandem(c, &config("c", &mk(50, "198.18.0.3", &["198.18.0.1", "198.18.0.2"])));
+        let _dc = lab.tandem(
+            c,
+            &config("c", &mk(50, "198.18.0.3", &["198.18.0.1", "198.18.0.2"])),
+        );
         assert!(lab.wait_state(a, "VI_1", "MASTER"), "v{version}");
         assert!(lab.wait_state(b, "VI_1", "BACKUP"), "v{version}");
         // c hears nothing (not a peer of a or b... a sends only to b) and is master of
         // its own view, so its adverts reach a and b and are dropped as unknown peers.
         let unknown = wait_for(Duration::from_secs(20), || {
-            let n = metric(&lab, a, "tandem_vrrp_adverts_dropped_total{reason=\"unknown_peer\"}");
+            let n = metric(
+                &lab,
+                a,
+                "tandem_vrrp_adverts_dropped_total{reason=\"unknown_peer\"}",
+            );
             (n >= 1).then_some(n)
         });
         assert!(unknown.is_some(), "v{version}: a drops adverts from c");
@@ -364,7 +601,89 @@ fn unicast_v2_and_v3() {
         assert!(lab.has(a, VIP));
         da.signal(Signal::SIGKILL);
         let _ = da.wait_exit(Duration::from_secs(5));
-        assert!(lab.wait_state(b, "VI_1", "MASTER"), "v{version}: {}", db.logs());
+        assert!(
+            lab.wait_state(b, "VI_1", "MASTER"),
+            "v{version}: {}",
+            db.logs()
+        );
         assert!(lab.has(b, VIP));
     }
+}
+
+#[test]
+fn reload_applies_priority_and_vips_in_place() {
+    let (lab, a, b, _) = ab_lab();
+    let a_cfg = config(
+        "a",
+        &Inst {
+            priority: 150,
+            ..FAST
+        },
+    );
+    let b_cfg = config(
+        "b",
+        &Inst {
+            priority: 100,
+            ..FAST
+        },
+    );
+    let da = lab.tandem(a, &a_cfg);
+    let db = lab.tandem(b, &b_cfg);
+    assert!(lab.wait_state(a, "VI_1", "MASTER"));
+    assert!(lab.wait_state(b, "VI_1", "BACKUP"));
+
+    // a gets a second VIP: added at once, without an election.
+    lab.file(
+        "a.yaml",
+        &a_cfg.replace(
+            &format!("[\"{VIP}\"]"),
+            &format!("[\"{VIP}\", \"198.18.0.101/24\"]"),
+        ),
+    );
+    da.signal(Signal::SIGHUP);
+    assert!(
+        wait_for(Duration::from_secs(20), || lab
+            .has(a, "198.18.0.101/24")
+            .then_some(()))
+        .is_some()
+    );
+    assert!(lab.has(a, VIP));
+    assert_eq!(lab.vrrp_state(a, "VI_1").as_deref(), Some("MASTER"));
+    assert_eq!(
+        da.logs().matches("Entering MASTER STATE").count(),
+        1,
+        "{}",
+        da.logs()
+    );
+
+    // b's priority goes to 200: it preempts a.
+    lab.file(
+        "b.yaml",
+        &b_cfg.replace("priority: 100", "priority: 200").replace(
+            &format!("[\"{VIP}\"]"),
+            &format!("[\"{VIP}\", \"198.18.0.101/24\"]"),
+        ),
+    );
+    db.signal(Signal::SIGHUP);
+    assert!(lab.wait_state(b, "VI_1", "MASTER"));
+    assert!(lab.wait_state(a, "VI_1", "BACKUP"));
+    only_holder(&lab, VIP, "b");
+    only_holder(&lab, "198.18.0.101/24", "b");
+    let st = lab.status(b).expect("status");
+    assert_eq!(st["subsystems"]["vrrp"]["instances"][0]["priority"], 200);
+
+    // Removing the instance from b's config stops it gracefully: a takes over.
+    lab.file(
+        "b.yaml",
+        "node: b\nobserve: { listen: 127.0.0.1:9188 }\nvrrp:\n  instances: []\n",
+    );
+    db.signal(Signal::SIGHUP);
+    assert!(lab.wait_state(a, "VI_1", "MASTER"));
+    only_holder(&lab, VIP, "a");
+    assert!(
+        db.logs()
+            .contains("(VI_1) removed from the config: stopping"),
+        "{}",
+        db.logs()
+    );
 }

@@ -187,20 +187,27 @@ fn render_subsystem(name: &str, v: &Value) -> String {
 
 /// A table of the VRRP instances.
 fn render_vrrp(v: &Value) -> String {
-    let mut rows = vec![[
-        "INSTANCE", "STATE", "SINCE", "PRIO", "MASTER", "LAST ADVERT", "VIPS",
-    ]
-    .map(String::from)
-    .to_vec()];
+    let mut rows = vec![
+        [
+            "INSTANCE",
+            "STATE",
+            "FOR",
+            "PRIO",
+            "MASTER",
+            "LAST ADVERT",
+            "VIPS",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
     let mut details = Vec::new();
     for i in v["instances"].as_array().into_iter().flatten() {
-        let vips: Vec<String> = i["vips"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(s)
-            .collect();
-        let held = if i["vips_held"] == true { " (held)" } else { "" };
+        let vips: Vec<String> = i["vips"].as_array().into_iter().flatten().map(s).collect();
+        let held = if i["vips_held"] == true {
+            " (held)"
+        } else {
+            ""
+        };
         let prio = if i["priority"] == i["base_priority"] {
             s(&i["priority"])
         } else {
@@ -210,10 +217,16 @@ fn render_vrrp(v: &Value) -> String {
             .as_f64()
             .map(|a| format!("{a:.1}s ago"))
             .unwrap_or_else(|| "-".into());
+        let since = i["since"]
+            .as_str()
+            .and_then(|t| humantime::parse_rfc3339(t).ok())
+            .and_then(|t| std::time::SystemTime::now().duration_since(t).ok())
+            .map(|d| duration(d.as_secs()))
+            .unwrap_or_else(|| s(&i["since"]));
         rows.push(vec![
             s(&i["name"]),
             s(&i["state"]),
-            s(&i["since"]),
+            since,
             prio,
             s(&i["master"]),
             age,
@@ -240,7 +253,13 @@ fn render_vrrp(v: &Value) -> String {
 fn table(rows: &[Vec<String>], indent: &str) -> String {
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..cols)
-        .map(|c| rows.iter().filter_map(|r| r.get(c)).map(|x| x.chars().count()).max().unwrap_or(0))
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|x| x.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let mut out = String::new();
     for r in rows {

@@ -173,6 +173,20 @@ fn lint_vrrp(cfg: &Config, cx: &mut Ctx, elections: bool, failed: Failed) {
             .map(|(g, x)| (format!("vrrp.sync_groups[{g}].name"), x.name.as_str())),
         "sync group name",
     );
+    if !v.sync_groups.is_empty() {
+        warn(
+            cx,
+            "vrrp.sync_groups",
+            "accepted, but this build does not act on sync groups yet",
+        );
+    }
+    if v.notify_fifo.is_some() {
+        warn(
+            cx,
+            "vrrp.notify_fifo",
+            "accepted, but this build does not write the notify FIFO yet",
+        );
+    }
     for (g, group) in v.sync_groups.iter().enumerate() {
         let gp = format!("vrrp.sync_groups[{g}]");
         if group.instances.len() < 2 {
@@ -209,7 +223,29 @@ fn lint_vrrp(cfg: &Config, cx: &mut Ctx, elections: bool, failed: Failed) {
     }
 }
 
+/// Keys that this build accepts (they are validated) but does not act on yet. Saying so
+/// is better than an instance that silently never reacts to its trackers.
+fn not_yet(inst: &VrrpInstance, p: &str, cx: &mut Ctx) {
+    let pending: [(&str, bool); 5] = [
+        ("track_scripts", !inst.track_scripts.is_empty()),
+        ("track_interfaces", !inst.track_interfaces.is_empty()),
+        ("track_listeners", !inst.track_listeners.is_empty()),
+        ("track_router", inst.track_router.is_some()),
+        ("notify", inst.notify != super::vrrp::Notify::default()),
+    ];
+    for (key, set) in pending {
+        if set {
+            warn(
+                cx,
+                &format!("{p}.{key}"),
+                "accepted, but this build does not act on it yet (health tracking and notify hooks land in a later version)",
+            );
+        }
+    }
+}
+
 fn lint_instance(cfg: &Config, inst: &VrrpInstance, p: &str, cx: &mut Ctx, failed: Failed) {
+    not_yet(inst, p, cx);
     // Trackers.
     for (k, t) in inst.track_scripts.iter().enumerate() {
         if !failed.track_scripts && cfg.track_script(&t.name).is_none() {

@@ -445,7 +445,7 @@ impl Decode for Garp {
 }
 
 /// Commands run on state changes, as `<cmd> INSTANCE <name> <STATE> <priority>`.
-#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Notify {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub master: Option<Command>,
@@ -464,6 +464,21 @@ pub struct Notify {
     pub group: Option<String>,
     /// A hook still running after this is killed.
     pub timeout: Dur,
+}
+
+impl Default for Notify {
+    fn default() -> Self {
+        Notify {
+            master: None,
+            backup: None,
+            fault: None,
+            stop: None,
+            any: None,
+            user: None,
+            group: None,
+            timeout: Dur::secs(10),
+        }
+    }
 }
 
 impl Decode for Notify {

@@ -32,7 +32,12 @@ impl Netlink {
     }
 
     pub async fn link(&self, name: &str) -> Result<LinkInfo, NetError> {
-        let mut s = self.handle.link().get().match_name(name.to_string()).execute();
+        let mut s = self
+            .handle
+            .link()
+            .get()
+            .match_name(name.to_string())
+            .execute();
         match s.try_next().await {
             Ok(Some(msg)) => Ok(LinkInfo::from_message(&msg)),
             Ok(None) => Err(NetError::NoSuchInterface(name.to_string())),

@@ -117,10 +117,8 @@ impl Demux {
             },
             None => false,
         };
-        if empty {
-            if let Some(p) = ports.remove(&key) {
-                p.task.abort();
-            }
+        if empty && let Some(p) = ports.remove(&key) {
+            p.task.abort();
         }
     }
 }
@@ -154,7 +152,10 @@ fn dispatch(rx: Received, routes: &Routes, metrics: &VrrpMetrics) {
             return;
         }
     };
-    let tx = routes.lock().ok().and_then(|r| r.get(&advert.vrid).cloned());
+    let tx = routes
+        .lock()
+        .ok()
+        .and_then(|r| r.get(&advert.vrid).cloned());
     let Some(tx) = tx else {
         metrics.drop_reason("wrong_vrid");
         tracing::debug!(peer = %rx.src, vrid = advert.vrid, "dropped an advert for VRID {} from {}: no instance here", advert.vrid, rx.src);
@@ -170,4 +171,3 @@ fn dispatch(rx: Received, routes: &Routes, metrics: &VrrpMetrics) {
         metrics.drop_reason("queue_full");
     }
 }
-

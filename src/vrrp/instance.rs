@@ -56,7 +56,9 @@ pub struct InstanceStatus {
 
 impl InstanceStatus {
     pub fn to_json(&self) -> Value {
-        let age = self.last_advert.map(|t| (t.elapsed().as_millis() as f64) / 1000.0);
+        let age = self
+            .last_advert
+            .map(|t| (t.elapsed().as_millis() as f64) / 1000.0);
         json!({
             "name": self.name,
             "interface": self.interface,
@@ -111,7 +113,10 @@ pub fn identity(c: &VrrpInstance) -> impl PartialEq + use<> {
         c.version,
         c.is_ipv6(),
         c.unicast_src_ip,
-        c.unicast_peers.iter().map(|p| p.address).collect::<Vec<_>>(),
+        c.unicast_peers
+            .iter()
+            .map(|p| p.address)
+            .collect::<Vec<_>>(),
         c.mcast_src_ip,
     )
 }
@@ -399,9 +404,13 @@ impl Inst {
         let vips = io.vips.clone();
         for v in &vips {
             match self.net.remove_vip(v).await {
-                Ok(true) => tracing::warn!(instance = %self.cfg.name, vip = %v.address, "({}) removed VIP {} left behind by a previous run", self.cfg.name, v.address),
+                Ok(true) => {
+                    tracing::warn!(instance = %self.cfg.name, vip = %v.address, "({}) removed VIP {} left behind by a previous run", self.cfg.name, v.address)
+                }
                 Ok(false) => {}
-                Err(e) => tracing::warn!(instance = %self.cfg.name, "({}) cannot check VIP {}: {e}", self.cfg.name, v.address),
+                Err(e) => {
+                    tracing::warn!(instance = %self.cfg.name, "({}) cannot check VIP {}: {e}", self.cfg.name, v.address)
+                }
             }
         }
         tracing::info!(
@@ -439,8 +448,11 @@ impl Inst {
             self.remove_vips().await;
         }
         if let Some(io) = self.io.take() {
-            self.demux
-                .unregister(&self.cfg.interface, self.cfg.is_ipv6(), self.cfg.virtual_router_id);
+            self.demux.unregister(
+                &self.cfg.interface,
+                self.cfg.is_ipv6(),
+                self.cfg.virtual_router_id,
+            );
             drop(io);
         }
         self.set_state_metric(State::Init);
@@ -523,9 +535,7 @@ impl Inst {
             return;
         };
         let a = m.on_timeout(now);
-        if m.state() == State::Master
-            && !self.silence_warned
-            && now >= m.since() + SILENCE_WARNING
+        if m.state() == State::Master && !self.silence_warned && now >= m.since() + SILENCE_WARNING
         {
             self.silence_warned = true;
             if m.last_advert().is_none_or(|t| t < m.since()) {
@@ -554,13 +564,18 @@ impl Inst {
         let a = &p.advert;
         let unicast = self.cfg.is_unicast();
         let drop = if src == io.src {
-            Some(("own_address", format!("an advert with our own address {src} as source")))
+            Some((
+                "own_address",
+                format!("an advert with our own address {src} as source"),
+            ))
         } else if !unicast && p.rx.ttl != Some(255) {
             Some((
                 "ttl",
                 format!(
                     "TTL/hop limit {} from {src} (must be 255: the packet was routed)",
-                    p.rx.ttl.map(|t| t.to_string()).unwrap_or_else(|| "unknown".into())
+                    p.rx.ttl
+                        .map(|t| t.to_string())
+                        .unwrap_or_else(|| "unknown".into())
                 ),
             ))
         } else if a.version != version(&self.cfg) {
@@ -582,7 +597,10 @@ impl Inst {
                 ),
             ))
         } else if unicast && !self.cfg.unicast_peers.iter().any(|x| x.address == src) {
-            Some(("unknown_peer", format!("an advert from {src}, which is not in unicast_peers")))
+            Some((
+                "unknown_peer",
+                format!("an advert from {src}, which is not in unicast_peers"),
+            ))
         } else if let Some(why) = self.auth_mismatch(a) {
             Some(why)
         } else if a.version == Version::V2 && a.interval_cs != interval_cs(&self.cfg) {
@@ -621,7 +639,9 @@ impl Inst {
                 ),
             );
         }
-        let Some(m) = self.machine.as_mut() else { return };
+        let Some(m) = self.machine.as_mut() else {
+            return;
+        };
         let actions = m.on_advert(p.at, src, a.priority, a.interval_cs);
         self.perform(actions).await;
         self.refresh_status();
@@ -638,7 +658,10 @@ impl Inst {
         match (want, a.auth) {
             (Auth::None, Auth::None) => None,
             (Auth::Pass(w), Auth::Pass(g)) => (!ct_eq(&w, &g)).then(|| {
-                ("auth", "authentication failure: wrong auth_pass".to_string())
+                (
+                    "auth",
+                    "authentication failure: wrong auth_pass".to_string(),
+                )
             }),
             (w, g) => Some((
                 "auth_type",
@@ -654,7 +677,10 @@ impl Inst {
     /// Logs at most once a minute per kind, with how many were suppressed.
     fn warn_limited(&mut self, kind: &str, text: &str) {
         let now = Instant::now();
-        let e = self.warned.entry(kind.to_string()).or_insert((now - WARN_EVERY * 2, 0));
+        let e = self
+            .warned
+            .entry(kind.to_string())
+            .or_insert((now - WARN_EVERY * 2, 0));
         if now.duration_since(e.0) >= WARN_EVERY {
             let suppressed = e.1;
             *e = (now, 0);
@@ -676,7 +702,11 @@ impl Inst {
                 Action::RemoveVips => self.remove_vips().await,
                 Action::Announce { repeat } => self.announce(repeat),
                 Action::Transition { from, to, reason } => self.transition(from, to, &reason),
-                Action::AdoptInterval { from_cs, to_cs, master } => {
+                Action::AdoptInterval {
+                    from_cs,
+                    to_cs,
+                    master,
+                } => {
                     tracing::info!(instance = %self.cfg.name, peer = %master, "({}) advertisement interval updated from {}ms to {}ms by master {master}", self.cfg.name, u32::from(from_cs) * 10, u32::from(to_cs) * 10);
                 }
             }
@@ -737,7 +767,9 @@ impl Inst {
         for v in &vips {
             match self.net.add_vip(v).await {
                 Ok(()) => held += 1,
-                Err(e) => tracing::error!(instance = %self.cfg.name, vip = %v.address, "({}) cannot add VIP {} on {}: {e}", self.cfg.name, v.address, v.ifname),
+                Err(e) => {
+                    tracing::error!(instance = %self.cfg.name, vip = %v.address, "({}) cannot add VIP {} on {}: {e}", self.cfg.name, v.address, v.ifname)
+                }
             }
         }
         self.vips_held = true;
@@ -782,7 +814,10 @@ impl Inst {
                 };
                 match r {
                     Ok(()) => sent += 1,
-                    Err(e) => errors.push(format!("cannot announce {} on {}: {e}", v.address, v.ifname)),
+                    Err(e) => errors.push(format!(
+                        "cannot announce {} on {}: {e}",
+                        v.address, v.ifname
+                    )),
                 }
             }
         }

@@ -57,9 +57,16 @@ pub enum Reason {
     MasterDownTimer,
     /// The master left with a priority-0 advert; we took over after the skew time.
     MasterLeft(IpAddr),
-    HigherPriority { from: IpAddr, theirs: u8, ours: u8 },
+    HigherPriority {
+        from: IpAddr,
+        theirs: u8,
+        ours: u8,
+    },
     /// Equal priority, the peer's primary address is higher.
-    HigherAddress { from: IpAddr, priority: u8 },
+    HigherAddress {
+        from: IpAddr,
+        priority: u8,
+    },
     Shutdown,
     Fault(String),
     FaultCleared,
@@ -90,14 +97,26 @@ impl fmt::Display for Reason {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     /// Send an advertisement with this priority (0 when leaving).
-    Send { priority: u8 },
+    Send {
+        priority: u8,
+    },
     AddVips,
     RemoveVips,
     /// A burst of gratuitous ARP / unsolicited NA for every VIP.
-    Announce { repeat: u32 },
-    Transition { from: State, to: State, reason: Reason },
+    Announce {
+        repeat: u32,
+    },
+    Transition {
+        from: State,
+        to: State,
+        reason: Reason,
+    },
     /// VRRPv3: a backup adopted the master's advertisement interval.
-    AdoptInterval { from_cs: u16, to_cs: u16, master: IpAddr },
+    AdoptInterval {
+        from_cs: u16,
+        to_cs: u16,
+        master: IpAddr,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -364,7 +383,13 @@ impl Machine {
 
     /// An advertisement for our VRID that passed the receive checks (TTL, version, auth,
     /// interval, checksum, peer) of the IO layer.
-    pub fn on_advert(&mut self, now: Instant, from: IpAddr, priority: u8, interval_cs: u16) -> Vec<Action> {
+    pub fn on_advert(
+        &mut self,
+        now: Instant,
+        from: IpAddr,
+        priority: u8,
+        interval_cs: u16,
+    ) -> Vec<Action> {
         let mut out = Vec::new();
         self.last_advert = Some(now);
         match self.state {
@@ -386,7 +411,14 @@ impl Machine {
         }
     }
 
-    fn backup_rx(&mut self, now: Instant, from: IpAddr, priority: u8, interval_cs: u16, out: &mut Vec<Action>) {
+    fn backup_rx(
+        &mut self,
+        now: Instant,
+        from: IpAddr,
+        priority: u8,
+        interval_cs: u16,
+        out: &mut Vec<Action>,
+    ) {
         if priority == 0 {
             // The master is leaving: take over after the skew time (even with nopreempt).
             self.left = Some(from);
@@ -416,7 +448,14 @@ impl Machine {
         // Otherwise the advert is ignored and the master down timer runs out: we preempt.
     }
 
-    fn master_rx(&mut self, now: Instant, from: IpAddr, priority: u8, interval_cs: u16, out: &mut Vec<Action>) {
+    fn master_rx(
+        &mut self,
+        now: Instant,
+        from: IpAddr,
+        priority: u8,
+        interval_cs: u16,
+        out: &mut Vec<Action>,
+    ) {
         if priority == 0 {
             // Another master left: make sure everyone hears from us now.
             out.push(Action::Send {

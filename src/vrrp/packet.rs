@@ -226,7 +226,11 @@ impl Advert {
 
     /// Decodes an advert received from `src` for `dst` (needed for the v3 checksum).
     /// Returns which checksum style matched (always `MessageOnly` for VRRPv2).
-    pub fn decode(buf: &[u8], src: IpAddr, dst: IpAddr) -> Result<(Advert, ChecksumStyle), DecodeError> {
+    pub fn decode(
+        buf: &[u8],
+        src: IpAddr,
+        dst: IpAddr,
+    ) -> Result<(Advert, ChecksumStyle), DecodeError> {
         if buf.len() < HEADER_LEN {
             return Err(DecodeError::TooShort(buf.len()));
         }
@@ -245,7 +249,8 @@ impl Advert {
         }
         let count = buf[3];
         let alen = if v6 { 16 } else { 4 };
-        let need = HEADER_LEN + alen * usize::from(count) + if version == V2 { AUTH_LEN } else { 0 };
+        let need =
+            HEADER_LEN + alen * usize::from(count) + if version == V2 { AUTH_LEN } else { 0 };
         // RFC 3768 allows trailing bytes in v2 (auth data of other types); we require at
         // least the declared length and checksum exactly what is declared plus, for
         // VRRPv2, the whole buffer as keepalived does.
@@ -428,7 +433,10 @@ mod tests {
             Advert::decode(&bad, H1, MC),
             Err(DecodeError::BadChecksum { .. })
         ));
-        assert_eq!(Advert::decode(&good[..7], H1, MC), Err(DecodeError::TooShort(7)));
+        assert_eq!(
+            Advert::decode(&good[..7], H1, MC),
+            Err(DecodeError::TooShort(7))
+        );
         assert!(matches!(
             Advert::decode(&good[..11], H1, MC),
             Err(DecodeError::BadLength { .. })
@@ -469,7 +477,9 @@ mod tests {
 
     #[test]
     fn ipv4_header() {
-        let mut h = vec![0x45, 0xc0, 0, 32, 0, 1, 0, 0, 255, 112, 0, 0, 198, 19, 1, 1, 224, 0, 0, 18];
+        let mut h = vec![
+            0x45, 0xc0, 0, 32, 0, 1, 0, 0, 255, 112, 0, 0, 198, 19, 1, 1, 224, 0, 0, 18,
+        ];
         h.extend_from_slice(&[0; 12]);
         let p = parse_ipv4_header(&h).unwrap();
         assert_eq!(p.ttl, 255);

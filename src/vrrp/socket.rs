@@ -58,7 +58,11 @@ impl VrrpSocket {
     /// no multicast loopback, and joined to 224.0.0.18 / ff02::12 when `multicast`.
     pub fn open(ifname: &str, ifindex: u32, v6: bool, multicast: bool) -> io::Result<VrrpSocket> {
         let domain = if v6 { Domain::IPV6 } else { Domain::IPV4 };
-        let s = Socket::new(domain, Type::RAW, Some(Protocol::from(i32::from(PROTO_VRRP))))?;
+        let s = Socket::new(
+            domain,
+            Type::RAW,
+            Some(Protocol::from(i32::from(PROTO_VRRP))),
+        )?;
         s.bind_device(Some(ifname.as_bytes()))?;
         s.set_nonblocking(true)?;
         let fd = s.as_raw_fd();
@@ -79,7 +83,12 @@ impl VrrpSocket {
             s.set_multicast_loop_v4(false)?;
             s.set_tos_v4(TOS)?;
             // keepalived sends without DF.
-            set_int(fd, libc::IPPROTO_IP, libc::IP_MTU_DISCOVER, libc::IP_PMTUDISC_DONT)?;
+            set_int(
+                fd,
+                libc::IPPROTO_IP,
+                libc::IP_MTU_DISCOVER,
+                libc::IP_PMTUDISC_DONT,
+            )?;
             if multicast {
                 s.join_multicast_v4_n(
                     &MCAST_V4,
@@ -185,7 +194,9 @@ impl VrrpSocket {
             }
             (IpAddr::V6(s), IpAddr::V6(d)) => {
                 let info = libc::in6_pktinfo {
-                    ipi6_addr: libc::in6_addr { s6_addr: s.octets() },
+                    ipi6_addr: libc::in6_addr {
+                        s6_addr: s.octets(),
+                    },
                     ipi6_ifindex: self.ifindex,
                 };
                 let to = SockaddrIn6::from(SocketAddrV6::new(d, 0, 0, self.ifindex));

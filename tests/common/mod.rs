@@ -81,24 +81,27 @@ impl Daemon {
         Daemon::spawn(cmd)
     }
 
-    /// Spawns `cmd` with stderr collected (stdout too, for programs that log there).
+    /// Spawns `cmd` with stderr and stdout collected (some programs log to stdout).
     pub fn spawn(mut cmd: Command) -> Daemon {
         cmd.stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("spawn daemon");
         let stderr = Arc::new(Mutex::new(String::new()));
-        let pipe = child.stderr.take().expect("stderr pipe");
-        let sink = stderr.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines() {
-                let Ok(line) = line else { break };
-                if let Ok(mut s) = sink.lock() {
-                    s.push_str(&line);
-                    s.push('\n');
+        let err = child.stderr.take().expect("stderr pipe");
+        let out = child.stdout.take().expect("stdout pipe");
+        for pipe in [Box::new(err) as Box<dyn Read + Send>, Box::new(out)] {
+            let sink = stderr.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(pipe).lines() {
+                    let Ok(line) = line else { break };
+                    if let Ok(mut s) = sink.lock() {
+                        s.push_str(&line);
+                        s.push('\n');
+                    }
                 }
-            }
-        });
+            });
+        }
         Daemon { child, stderr }
     }
 

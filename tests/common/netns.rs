@@ -32,12 +32,11 @@ pub struct Lab {
 }
 
 fn run(args: &[&str]) -> Output {
-    let out = Command::new(args[0])
+    Command::new(args[0])
         .args(&args[1..])
         .stdin(Stdio::null())
         .output()
-        .unwrap_or_else(|e| panic!("{args:?}: {e}"));
-    out
+        .unwrap_or_else(|e| panic!("{args:?}: {e}"))
 }
 
 /// Runs a command that must succeed.
@@ -65,7 +64,18 @@ impl Lab {
         };
         // From here on, Drop cleans up whatever was made.
         sh(&["ip", "netns", "add", &bridge]);
-        sh(&["ip", "-n", &bridge, "link", "add", "br0", "type", "bridge", "mcast_snooping", "0"]);
+        sh(&[
+            "ip",
+            "-n",
+            &bridge,
+            "link",
+            "add",
+            "br0",
+            "type",
+            "bridge",
+            "mcast_snooping",
+            "0",
+        ]);
         sh(&["ip", "-n", &bridge, "link", "set", "br0", "up"]);
         for (i, label) in labels.iter().enumerate() {
             let ns = format!("{prefix}-{label}");
@@ -78,16 +88,51 @@ impl Lab {
                 mac: String::new(),
             });
             for k in ["all", "default"] {
-                sh(&["ip", "netns", "exec", &ns, "sysctl", "-qw", &format!("net.ipv6.conf.{k}.accept_dad=0")]);
+                sh(&[
+                    "ip",
+                    "netns",
+                    "exec",
+                    &ns,
+                    "sysctl",
+                    "-qw",
+                    &format!("net.ipv6.conf.{k}.accept_dad=0"),
+                ]);
             }
             let veth = format!("v{i}");
-            sh(&["ip", "-n", &bridge, "link", "add", &veth, "type", "veth", "peer", "name", "eth0", "netns", &ns]);
-            sh(&["ip", "-n", &bridge, "link", "set", &veth, "master", "br0", "up"]);
+            sh(&[
+                "ip", "-n", &bridge, "link", "add", &veth, "type", "veth", "peer", "name", "eth0",
+                "netns", &ns,
+            ]);
+            sh(&[
+                "ip", "-n", &bridge, "link", "set", &veth, "master", "br0", "up",
+            ]);
             sh(&["ip", "-n", &ns, "link", "set", "lo", "up"]);
-            sh(&["ip", "-n", &ns, "addr", "add", &format!("198.18.0.{}/24", i + 1), "dev", "eth0"]);
-            sh(&["ip", "-n", &ns, "addr", "add", &format!("2001:db8::{}/64", i + 1), "dev", "eth0", "nodad"]);
+            sh(&[
+                "ip",
+                "-n",
+                &ns,
+                "addr",
+                "add",
+                &format!("198.18.0.{}/24", i + 1),
+                "dev",
+                "eth0",
+            ]);
+            sh(&[
+                "ip",
+                "-n",
+                &ns,
+                "addr",
+                "add",
+                &format!("2001:db8::{}/64", i + 1),
+                "dev",
+                "eth0",
+                "nodad",
+            ]);
             sh(&["ip", "-n", &ns, "link", "set", "eth0", "up"]);
-            let mac = lab.link_json(i)["address"].as_str().unwrap_or("").to_string();
+            let mac = lab.link_json(i)["address"]
+                .as_str()
+                .unwrap_or("")
+                .to_string();
             lab.nodes[i].mac = mac;
         }
         // Link-local addresses come up with the link (DAD is off).
@@ -188,7 +233,13 @@ impl Lab {
     pub fn status(&self, i: usize) -> Option<Value> {
         let out = self.exec(
             i,
-            &[&tandem_bin().to_string_lossy(), "status", "--json", "--addr", "127.0.0.1:9188"],
+            &[
+                &tandem_bin().to_string_lossy(),
+                "status",
+                "--json",
+                "--addr",
+                "127.0.0.1:9188",
+            ],
         );
         if !out.status.success() {
             return None;
@@ -249,7 +300,12 @@ impl Lab {
 
 impl Drop for Lab {
     fn drop(&mut self) {
-        for n in self.nodes.iter().map(|n| n.ns.clone()).chain([self.bridge.clone()]) {
+        for n in self
+            .nodes
+            .iter()
+            .map(|n| n.ns.clone())
+            .chain([self.bridge.clone()])
+        {
             // Kill anything still running inside, then remove the namespace.
             let pids = run(&["ip", "netns", "pids", &n]);
             for pid in String::from_utf8_lossy(&pids.stdout).split_whitespace() {
@@ -278,10 +334,13 @@ impl Sniffer {
             let sock = socket2::Socket::new(
                 socket2::Domain::PACKET,
                 socket2::Type::RAW,
-                Some(socket2::Protocol::from(i32::from((libc::ETH_P_ALL as u16).to_be()))),
+                Some(socket2::Protocol::from(i32::from(
+                    (libc::ETH_P_ALL as u16).to_be(),
+                ))),
             )
             .expect("packet socket");
-            sock.set_read_timeout(Some(Duration::from_millis(50))).expect("timeout");
+            sock.set_read_timeout(Some(Duration::from_millis(50)))
+                .expect("timeout");
             let _ = ready_tx.send(());
             let mut frames = Vec::new();
             let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 2048];
@@ -289,7 +348,10 @@ impl Sniffer {
             while !flag.load(std::sync::atomic::Ordering::SeqCst) {
                 if let Ok(n) = sock.recv(&mut buf) {
                     // SAFETY: recv initialised the first n bytes.
-                    let data: Vec<u8> = buf[..n].iter().map(|b| unsafe { b.assume_init() }).collect();
+                    let data: Vec<u8> = buf[..n]
+                        .iter()
+                        .map(|b| unsafe { b.assume_init() })
+                        .collect();
                     frames.push(super::pcap::Frame {
                         time: start.elapsed().as_secs_f64(),
                         data,

@@ -68,7 +68,9 @@ impl Frame {
 
     /// The 28-byte ARP payload of an ARP frame.
     pub fn arp(&self) -> Option<&[u8]> {
-        (self.ethertype() == 0x0806).then(|| self.data.get(14..42)).flatten()
+        (self.ethertype() == 0x0806)
+            .then(|| self.data.get(14..42))
+            .flatten()
     }
 }
 
@@ -97,7 +99,11 @@ pub fn read(bytes: &[u8]) -> Vec<Frame> {
     };
     let u32_at = |b: &[u8], i: usize| -> u32 {
         let a = [b[i], b[i + 1], b[i + 2], b[i + 3]];
-        if le { u32::from_le_bytes(a) } else { u32::from_be_bytes(a) }
+        if le {
+            u32::from_le_bytes(a)
+        } else {
+            u32::from_be_bytes(a)
+        }
     };
     let mut at = 24;
     while at + 16 <= bytes.len() {
