@@ -13,6 +13,8 @@ use crate::observe::logging::LogHandle;
 use crate::observe::metrics::Metrics;
 use crate::observe::status::{ConfigState, StatusHub};
 use crate::systemd;
+use crate::track::script::TrackMetrics;
+use crate::track::{TrackHub, Tracking};
 use crate::vrrp::Vrrp;
 use crate::vrrp::metrics::VrrpMetrics;
 
@@ -64,13 +66,15 @@ struct Daemon {
     log: LogHandle,
     vrrp: Option<Vrrp>,
     vrrp_metrics: Option<VrrpMetrics>,
+    tracking: Tracking,
 }
 
 impl Daemon {
     /// Brings the subsystems in line with `self.config`.
     async fn apply_subsystems(&mut self) -> Result<(), DaemonError> {
-        match (&self.vrrp, &self.config.vrrp) {
-            (None, Some(cfg)) => {
+        self.tracking.apply(&self.config).await;
+        match (&mut self.vrrp, &self.config.vrrp) {
+            (None, Some(_)) => {
                 let metrics = match &self.vrrp_metrics {
                     Some(m) => m.clone(),
                     None => {
@@ -79,16 +83,19 @@ impl Daemon {
                         m
                     }
                 };
-                let v = Vrrp::start(cfg, metrics)?;
+                let v = Vrrp::start(&self.config, metrics, self.tracking.hub.clone())?;
                 self.status.register("vrrp", v.status_provider());
+                self.status
+                    .register("track", self.tracking.status_provider());
                 self.vrrp = Some(v);
             }
-            (Some(v), Some(cfg)) => v.apply(cfg).await,
+            (Some(v), Some(_)) => v.apply(&self.config).await,
             (Some(_), None) => {
                 if let Some(v) = self.vrrp.take() {
                     v.stop().await;
                 }
                 self.status.unregister("vrrp");
+                self.status.unregister("track");
             }
             (None, None) => {}
         }
@@ -299,6 +306,7 @@ pub async fn run(path: &Path, config: Config, log: LogHandle) -> Result<(), Daem
             last_reload: None,
         },
     );
+    let tracking = Tracking::new(TrackHub::new(), TrackMetrics::register(&metrics.registry)?);
     let mut d = Daemon {
         path: path.to_path_buf(),
         config,
@@ -309,6 +317,7 @@ pub async fn run(path: &Path, config: Config, log: LogHandle) -> Result<(), Daem
         log,
         vrrp: None,
         vrrp_metrics: None,
+        tracking,
     };
     d.start_observe().await?;
     d.apply_subsystems().await?;

@@ -5,4 +5,5 @@ pub mod daemon;
 pub mod net;
 pub mod observe;
 pub mod systemd;
+pub mod track;
 pub mod vrrp;

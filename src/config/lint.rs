@@ -67,6 +67,9 @@ pub fn lint(cfg: &Config, cx: &mut Ctx, base_dir: &Path, elections: bool, failed
     if !failed.vrrp {
         lint_track_scripts(cfg, cx);
     }
+    if !failed.track_scripts && !failed.vrrp {
+        lint_commands(cfg, cx);
+    }
     lint_vrrp(cfg, cx, elections, failed);
     lint_balancer(cfg, cx);
     if let Some(r) = &cfg.router {
@@ -173,20 +176,6 @@ fn lint_vrrp(cfg: &Config, cx: &mut Ctx, elections: bool, failed: Failed) {
             .map(|(g, x)| (format!("vrrp.sync_groups[{g}].name"), x.name.as_str())),
         "sync group name",
     );
-    if !v.sync_groups.is_empty() {
-        warn(
-            cx,
-            "vrrp.sync_groups",
-            "accepted, but this build does not act on sync groups yet",
-        );
-    }
-    if v.notify_fifo.is_some() {
-        warn(
-            cx,
-            "vrrp.notify_fifo",
-            "accepted, but this build does not write the notify FIFO yet",
-        );
-    }
     for (g, group) in v.sync_groups.iter().enumerate() {
         let gp = format!("vrrp.sync_groups[{g}]");
         if group.instances.len() < 2 {
@@ -223,23 +212,89 @@ fn lint_vrrp(cfg: &Config, cx: &mut Ctx, elections: bool, failed: Failed) {
     }
 }
 
-/// Keys that this build accepts (they are validated) but does not act on yet. Saying so
-/// is better than an instance that silently never reacts to its trackers.
+/// Built-in trackers of subsystems this build does not run yet: they count as failing.
 fn not_yet(inst: &VrrpInstance, p: &str, cx: &mut Ctx) {
-    let pending: [(&str, bool); 5] = [
-        ("track_scripts", !inst.track_scripts.is_empty()),
-        ("track_interfaces", !inst.track_interfaces.is_empty()),
-        ("track_listeners", !inst.track_listeners.is_empty()),
-        ("track_router", inst.track_router.is_some()),
-        ("notify", inst.notify != super::vrrp::Notify::default()),
-    ];
-    for (key, set) in pending {
-        if set {
-            warn(
-                cx,
-                &format!("{p}.{key}"),
-                "accepted, but this build does not act on it yet (health tracking and notify hooks land in a later version)",
-            );
+    if !inst.track_listeners.is_empty() {
+        warn(
+            cx,
+            &format!("{p}.track_listeners"),
+            "the balancer is not part of this build yet: tracked listeners count as not bound (failing)",
+        );
+    }
+    if inst.track_router.is_some() {
+        warn(
+            cx,
+            &format!("{p}.track_router"),
+            "the router is not part of this build yet: the router tracker counts as failing",
+        );
+    }
+}
+
+/// `script_security` and identities: every command tracking or notify hooks would run.
+fn lint_commands(cfg: &Config, cx: &mut Ctx) {
+    use crate::track::{process, security};
+    let used: HashSet<&str> = cfg
+        .vrrp
+        .iter()
+        .flat_map(|v| &v.instances)
+        .flat_map(|i| &i.track_scripts)
+        .map(|t| t.name.as_str())
+        .collect();
+    for s in &cfg.track_scripts {
+        let p = format!("track_scripts.{}", s.name);
+        let id = match process::identity(s.user.as_deref(), s.group.as_deref()) {
+            Ok(id) => id,
+            Err(e) => {
+                let key = if s.user.is_some() && e.starts_with("user") {
+                    "user"
+                } else {
+                    "group"
+                };
+                err(cx, &format!("{p}.{key}"), e);
+                continue;
+            }
+        };
+        if cfg.script_security && used.contains(s.name.as_str()) {
+            if let Err(why) = security::check_command(&s.argv(), id.uid, id.gid) {
+                err_hint(
+                    cx,
+                    &format!("{p}.command"),
+                    format!("unsafe to run: {why}"),
+                    Some("fix the permissions, or set `script_security: false`".into()),
+                );
+            }
+        }
+    }
+    for (i, inst) in cfg.vrrp.iter().flat_map(|v| &v.instances).enumerate() {
+        let np = format!("vrrp.instances[{i}].notify");
+        let n = &inst.notify;
+        let id = match process::identity(n.user.as_deref(), n.group.as_deref()) {
+            Ok(id) => id,
+            Err(e) => {
+                err(cx, &np, e);
+                continue;
+            }
+        };
+        if !cfg.script_security {
+            continue;
+        }
+        for (key, cmd) in [
+            ("master", &n.master),
+            ("backup", &n.backup),
+            ("fault", &n.fault),
+            ("stop", &n.stop),
+            ("any", &n.any),
+        ] {
+            if let Some(c) = cmd {
+                if let Err(why) = security::check_command(&c.0, id.uid, id.gid) {
+                    err_hint(
+                        cx,
+                        &format!("{np}.{key}"),
+                        format!("unsafe to run: {why}"),
+                        Some("fix the permissions, or set `script_security: false`".into()),
+                    );
+                }
+            }
         }
     }
 }

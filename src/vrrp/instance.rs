@@ -8,17 +8,20 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{Value, json};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use super::demux::{Demux, Inbound, QUEUE};
 use super::machine::{Action, GarpTiming, Machine, MachineConfig, Reason, State};
 use super::metrics::VrrpMetrics;
+use super::notify::{Fifo, Notifier};
 use super::packet::{Advert, Auth, ChecksumStyle, Version};
 use super::socket::{VrrpSocket, group, is_group};
+use super::sync::{Change, Group, MemberView};
 use crate::config::vrrp::{V3Checksum, VrrpInstance, VrrpVersion};
 use crate::net::addr::VipSpec;
 use crate::net::announce::{FrameSender, garp_frame, na_frame};
 use crate::net::link::{Netlink, link_local_ipv6, primary_ipv4};
+use crate::track::{HealthMap, TrackHub, default_health};
 
 /// How long a master may go without hearing any advert before it says so.
 const SILENCE_WARNING: Duration = Duration::from_secs(30);
@@ -29,7 +32,26 @@ const RETRY: Duration = Duration::from_secs(1);
 
 pub enum Command {
     Stop(oneshot::Sender<()>),
-    Reconfigure(Box<VrrpInstance>),
+    Reconfigure(Box<VrrpInstance>, Vec<TrackerRef>),
+}
+
+/// One health signal an instance tracks: weight 0 means FAULT while it fails.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackerRef {
+    pub key: String,
+    pub label: String,
+    pub weight: i32,
+}
+
+/// What an instance needs besides its config.
+#[derive(Clone)]
+pub struct Context {
+    pub net: Netlink,
+    pub demux: Demux,
+    pub metrics: VrrpMetrics,
+    pub hub: TrackHub,
+    pub group: Option<Group>,
+    pub fifo: Option<Fifo>,
 }
 
 /// What `/status` shows of an instance.
@@ -52,6 +74,9 @@ pub struct InstanceStatus {
     pub sent: u64,
     pub received: u64,
     pub dropped: HashMap<&'static str, u64>,
+    pub fault: Option<String>,
+    pub trackers: Vec<Value>,
+    pub sync_group: Option<String>,
 }
 
 impl InstanceStatus {
@@ -77,6 +102,9 @@ impl InstanceStatus {
             "adverts_sent": self.sent,
             "adverts_received": self.received,
             "dropped": self.dropped,
+            "fault": self.fault,
+            "trackers": self.trackers,
+            "sync_group": self.sync_group,
         })
     }
 }
@@ -84,6 +112,7 @@ impl InstanceStatus {
 pub struct Handle {
     pub name: String,
     pub config: VrrpInstance,
+    pub trackers: Vec<TrackerRef>,
     pub status: Arc<Mutex<InstanceStatus>>,
     tx: mpsc::Sender<Command>,
     task: tokio::task::JoinHandle<()>,
@@ -99,9 +128,13 @@ impl Handle {
         self.task.abort();
     }
 
-    pub async fn reconfigure(&mut self, cfg: VrrpInstance) {
+    pub async fn reconfigure(&mut self, cfg: VrrpInstance, trackers: Vec<TrackerRef>) {
         self.config = cfg.clone();
-        let _ = self.tx.send(Command::Reconfigure(Box::new(cfg))).await;
+        self.trackers = trackers.clone();
+        let _ = self
+            .tx
+            .send(Command::Reconfigure(Box::new(cfg), trackers))
+            .await;
     }
 }
 
@@ -121,7 +154,7 @@ pub fn identity(c: &VrrpInstance) -> impl PartialEq + use<> {
     )
 }
 
-pub fn spawn(cfg: VrrpInstance, net: Netlink, demux: Demux, metrics: VrrpMetrics) -> Handle {
+pub fn spawn(cfg: VrrpInstance, trackers: Vec<TrackerRef>, ctx: Context) -> Handle {
     let status = Arc::new(Mutex::new(InstanceStatus {
         name: cfg.name.clone(),
         interface: cfg.interface.clone(),
@@ -144,17 +177,30 @@ pub fn spawn(cfg: VrrpInstance, net: Netlink, demux: Demux, metrics: VrrpMetrics
         sent: 0,
         received: 0,
         dropped: HashMap::new(),
+        fault: None,
+        trackers: Vec::new(),
+        sync_group: ctx.group.as_ref().map(|g| g.name.clone()),
     }));
     let (tx, rx) = mpsc::channel(16);
     let name = cfg.name.clone();
-    let task = tokio::spawn(run(cfg.clone(), net, demux, metrics, status.clone(), rx));
+    let task = tokio::spawn(run(cfg.clone(), trackers.clone(), ctx, status.clone(), rx));
     Handle {
         name,
         config: cfg,
+        trackers,
         status,
         tx,
         task,
     }
+}
+
+const OWNER_PRIORITY: u8 = 255;
+
+struct Evaluation {
+    priority: u8,
+    fault: Option<String>,
+    notes: Vec<String>,
+    items: Vec<Value>,
 }
 
 /// Resolved IO state of a running instance.
@@ -177,6 +223,13 @@ struct Inst {
     vips_held: bool,
     warned: HashMap<String, (Instant, u64)>,
     silence_warned: bool,
+    trackers: Vec<TrackerRef>,
+    health: watch::Receiver<HealthMap>,
+    own_fault: Option<String>,
+    group: Option<Group>,
+    group_fault: Option<String>,
+    notifier: Notifier,
+    stopping: bool,
 }
 
 fn version(c: &VrrpInstance) -> Version {
@@ -213,23 +266,31 @@ fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 
 async fn run(
     cfg: VrrpInstance,
-    net: Netlink,
-    demux: Demux,
-    metrics: VrrpMetrics,
+    trackers: Vec<TrackerRef>,
+    ctx: Context,
     status: Arc<Mutex<InstanceStatus>>,
     mut commands: mpsc::Receiver<Command>,
 ) {
+    let notifier = Notifier::spawn(&cfg.name, cfg.notify.clone(), ctx.fifo.clone());
+    let mut group_rx = ctx.group.as_ref().map(|g| g.subscribe());
     let mut inst = Inst {
         cfg,
-        net,
-        demux,
-        metrics,
+        net: ctx.net,
+        demux: ctx.demux,
+        metrics: ctx.metrics,
         status,
         machine: None,
         io: None,
         vips_held: false,
         warned: HashMap::new(),
         silence_warned: false,
+        trackers,
+        health: ctx.hub.subscribe(),
+        own_fault: None,
+        group: ctx.group,
+        group_fault: None,
+        notifier,
+        stopping: false,
     };
     let (tx, mut inbound) = mpsc::channel::<Inbound>(QUEUE);
     inst.metrics
@@ -264,7 +325,10 @@ async fn run(
                                 return;
                             }
                             None => return,
-                            Some(Command::Reconfigure(new)) => inst.cfg = *new,
+                            Some(Command::Reconfigure(new, trackers)) => {
+                                inst.cfg = *new;
+                                inst.trackers = trackers;
+                            }
                         },
                         _ = tokio::time::sleep(RETRY) => {}
                     }
@@ -284,10 +348,30 @@ async fn run(
                     inst.stop().await;
                     return;
                 }
-                Some(Command::Reconfigure(new)) => inst.reconfigure(*new).await,
+                Some(Command::Reconfigure(new, trackers)) => inst.reconfigure(*new, trackers).await,
             },
             Some(p) = inbound.recv() => inst.on_packet(p).await,
             _ = sleep_until(deadline) => inst.on_timer().await,
+            r = inst.health.changed() => {
+                if r.is_ok() {
+                    inst.apply_tracking().await;
+                }
+            }
+            Some(change) = recv_group(&mut group_rx) => inst.on_group_change(change).await,
+        }
+    }
+}
+
+/// The next sync-group change, skipping what a slow receiver missed.
+async fn recv_group(rx: &mut Option<broadcast::Receiver<Change>>) -> Option<Change> {
+    let Some(rx) = rx.as_mut() else {
+        return std::future::pending().await;
+    };
+    loop {
+        match rx.recv().await {
+            Ok(c) => return Some(c),
+            Err(broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(broadcast::error::RecvError::Closed) => return std::future::pending().await,
         }
     }
 }
@@ -433,12 +517,24 @@ impl Inst {
         self.set_detail(None);
         let now = Instant::now();
         let mut m = Machine::new(machine_config(&self.cfg, src), now);
+        // Trackers decide the starting priority and whether we start in FAULT.
+        let ev = self.evaluate();
+        self.own_fault = ev.fault.clone();
+        if let Some(g) = &self.group {
+            self.group_fault = g
+                .faulted_other(&self.cfg.name)
+                .map(|o| format!("sync group {}: {o} is in FAULT", g.name));
+        }
+        m.set_priority(now, ev.priority);
+        m.set_fault(now, self.own_fault.clone().or(self.group_fault.clone()));
         let actions = m.start(now);
         self.machine = Some(m);
         self.perform(actions).await;
+        self.publish_trackers(&ev);
     }
 
     async fn stop(&mut self) {
+        self.stopping = true;
         if let Some(m) = self.machine.as_mut() {
             let a = m.shutdown(Instant::now());
             self.perform(a).await;
@@ -459,8 +555,9 @@ impl Inst {
     }
 
     /// Applies a reloaded config that keeps the instance's identity (see `identity`).
-    async fn reconfigure(&mut self, new: VrrpInstance) {
+    async fn reconfigure(&mut self, new: VrrpInstance, trackers: Vec<TrackerRef>) {
         let old = std::mem::replace(&mut self.cfg, new);
+        self.trackers = trackers;
         tracing::info!(instance = %self.cfg.name, "({}) configuration updated", self.cfg.name);
         if let Ok(mut st) = self.status.lock() {
             st.base_priority = self.cfg.priority;
@@ -480,6 +577,8 @@ impl Inst {
             let a = m.reconfigure(Instant::now(), cfg);
             self.perform(a).await;
         }
+        // The configured priority may have changed: re-apply the trackers' weights.
+        self.apply_tracking().await;
     }
 
     /// Switches to a changed VIP list; while master, the addresses that went are
@@ -531,9 +630,14 @@ impl Inst {
 
     async fn on_timer(&mut self) {
         let now = Instant::now();
+        let hold = self
+            .group
+            .as_ref()
+            .is_some_and(|g| g.other_follows_master(&self.cfg.name));
         let Some(m) = self.machine.as_mut() else {
             return;
         };
+        m.set_hold(hold);
         let a = m.on_timeout(now);
         if m.state() == State::Master && !self.silence_warned && now >= m.since() + SILENCE_WARNING
         {
@@ -853,6 +957,7 @@ impl Inst {
         if to == State::Master {
             self.silence_warned = false;
         }
+        self.notifier.notify(to, self.stopping, priority);
         self.set_state_metric(to);
         self.metrics
             .transitions
@@ -891,6 +996,137 @@ impl Inst {
             st.master = m.master();
             st.last_advert = m.last_advert();
             st.vips_held = self.vips_held;
+            st.fault = m.fault().map(str::to_string);
         }
+        if let Some(g) = &self.group {
+            g.update(
+                &self.cfg.name,
+                MemberView {
+                    state: m.state(),
+                    follows_master: m.follows_master(Instant::now()),
+                    own_fault: self.own_fault.is_some(),
+                },
+            );
+        }
+    }
+
+    /// The trackers' verdict: effective priority, FAULT reason, and a note per tracker.
+    fn evaluate(&self) -> Evaluation {
+        let map = self.health.borrow().clone();
+        let mut delta: i32 = 0;
+        let mut faults = Vec::new();
+        let mut notes = Vec::new();
+        let mut items = Vec::new();
+        for t in &self.trackers {
+            let h = map
+                .get(&t.key)
+                .cloned()
+                .unwrap_or_else(|| default_health(&t.key));
+            let state = match h.up {
+                Some(true) => "ok",
+                Some(false) => "failing",
+                None => "unknown",
+            };
+            items.push(json!({
+                "tracker": t.label,
+                "weight": t.weight,
+                "state": state,
+                "detail": h.detail,
+            }));
+            match (t.weight, h.up) {
+                (0, Some(false)) => faults.push(format!("{} is failing ({})", t.label, h.detail)),
+                (w, Some(false)) if w < 0 => {
+                    delta += w;
+                    notes.push(format!("{} failing ({w:+})", t.label));
+                }
+                (w, Some(true)) if w > 0 => {
+                    delta += w;
+                    notes.push(format!("{} ok ({w:+})", t.label));
+                }
+                _ => {}
+            }
+        }
+        let base = self.cfg.priority;
+        let priority = if base == OWNER_PRIORITY {
+            base
+        } else {
+            (i32::from(base) + delta).clamp(1, 254) as u8
+        };
+        Evaluation {
+            priority,
+            fault: (!faults.is_empty()).then(|| faults.join("; ")),
+            notes,
+            items,
+        }
+    }
+
+    fn publish_trackers(&self, ev: &Evaluation) {
+        if let Ok(mut st) = self.status.lock() {
+            st.trackers = ev.items.clone();
+        }
+    }
+
+    /// Applies the trackers: effective priority, and FAULT in or out.
+    async fn apply_tracking(&mut self) {
+        let ev = self.evaluate();
+        self.publish_trackers(&ev);
+        self.own_fault = ev.fault.clone();
+        let now = Instant::now();
+        let Some(m) = self.machine.as_mut() else {
+            return;
+        };
+        let mut actions = Vec::new();
+        if ev.priority != m.priority() {
+            let why = if ev.notes.is_empty() {
+                "all trackers healthy".to_string()
+            } else {
+                ev.notes.join(", ")
+            };
+            tracing::info!(
+                instance = %self.cfg.name,
+                from = m.priority(),
+                to = ev.priority,
+                reason = why.as_str(),
+                "({}) Changing effective priority from {} to {}",
+                self.cfg.name,
+                m.priority(),
+                ev.priority
+            );
+            actions.extend(m.set_priority(now, ev.priority));
+        }
+        let fault = self.own_fault.clone().or(self.group_fault.clone());
+        if fault.as_deref() != m.fault() {
+            actions.extend(m.set_fault(now, fault));
+        }
+        self.perform(actions).await;
+    }
+
+    /// Another member of the sync group changed state.
+    async fn on_group_change(&mut self, change: Change) {
+        let Some(g) = self.group.clone() else { return };
+        if change.member == self.cfg.name {
+            return;
+        }
+        self.group_fault = g
+            .faulted_other(&self.cfg.name)
+            .map(|o| format!("sync group {}: {o} is in FAULT", g.name));
+        let now = Instant::now();
+        let mut actions = Vec::new();
+        if let Some(m) = self.machine.as_mut() {
+            let fault = self.own_fault.clone().or(self.group_fault.clone());
+            if fault.as_deref() != m.fault() {
+                actions.extend(m.set_fault(now, fault));
+            }
+            if change.from == State::Master
+                && change.to == State::Backup
+                && m.state() == State::Master
+            {
+                actions.extend(m.force_backup(
+                    now,
+                    format!("{} of group {} left MASTER", change.member, g.name),
+                ));
+            }
+        }
+        self.perform(actions).await;
     }
 }

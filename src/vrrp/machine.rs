@@ -70,6 +70,8 @@ pub enum Reason {
     Shutdown,
     Fault(String),
     FaultCleared,
+    /// A member of the instance's sync group left MASTER.
+    SyncGroup(String),
 }
 
 impl fmt::Display for Reason {
@@ -89,6 +91,7 @@ impl fmt::Display for Reason {
             Reason::Shutdown => write!(f, "shutdown"),
             Reason::Fault(why) => write!(f, "fault: {why}"),
             Reason::FaultCleared => write!(f, "fault cleared"),
+            Reason::SyncGroup(why) => write!(f, "sync group: {why}"),
         }
     }
 }
@@ -180,6 +183,10 @@ pub struct Machine {
     /// preempt_delay: lower-priority adverts are accepted until then.
     preempt_at: Option<Instant>,
     fault: Option<String>,
+    /// When the last advert was accepted in BACKUP (a live master exists).
+    last_accepted: Option<Instant>,
+    /// Sync groups: do not become master while another member follows a live master.
+    hold: bool,
 }
 
 impl Machine {
@@ -202,6 +209,8 @@ impl Machine {
             left: None,
             preempt_at: None,
             fault: None,
+            last_accepted: None,
+            hold: false,
         }
     }
 
@@ -234,6 +243,36 @@ impl Machine {
 
     pub fn last_advert(&self) -> Option<Instant> {
         self.last_advert
+    }
+
+    /// In BACKUP, following a master whose adverts we accept.
+    pub fn follows_master(&self, now: Instant) -> bool {
+        self.state == State::Backup
+            && self
+                .last_accepted
+                .is_some_and(|t| now.duration_since(t) < self.master_down_interval())
+    }
+
+    /// Sync groups: while held, an expiring master-down timer re-arms instead of making
+    /// this instance master.
+    pub fn set_hold(&mut self, hold: bool) {
+        self.hold = hold;
+    }
+
+    /// The fault reason, if in (or entering) FAULT.
+    pub fn fault(&self) -> Option<&str> {
+        self.fault.as_deref()
+    }
+
+    /// Sync groups: leaves MASTER because another member did (priority 0 first, so the
+    /// peer takes over at once).
+    pub fn force_backup(&mut self, now: Instant, why: String) -> Vec<Action> {
+        let mut out = Vec::new();
+        if self.state == State::Master {
+            out.push(Action::Send { priority: 0 });
+            self.become_backup(now, Reason::SyncGroup(why), &mut out);
+        }
+        out
     }
 
     pub fn master_adver_interval(&self) -> Duration {
@@ -312,6 +351,7 @@ impl Machine {
         }
         self.preempt_at = None;
         self.left = None;
+        self.last_accepted = None;
         self.master_down_timer = Some(now + self.master_down_interval());
     }
 
@@ -350,6 +390,10 @@ impl Machine {
     pub fn on_timeout(&mut self, now: Instant) -> Vec<Action> {
         let mut out = Vec::new();
         let due = |t: Option<Instant>| t.is_some_and(|t| t <= now);
+        if self.state == State::Backup && due(self.master_down_timer) && self.hold {
+            self.master_down_timer = Some(now + cs(self.master_adver_interval_cs));
+            return out;
+        }
         if self.state == State::Backup && due(self.master_down_timer) {
             let reason = match self.left.take() {
                 Some(m) => Reason::MasterLeft(m),
@@ -443,6 +487,7 @@ impl Machine {
             self.adopt_interval(from, interval_cs, out);
             self.master = Some(from);
             self.left = None;
+            self.last_accepted = Some(now);
             self.master_down_timer = Some(now + self.master_down_interval());
         }
         // Otherwise the advert is ignored and the master down timer runs out: we preempt.
@@ -481,6 +526,7 @@ impl Machine {
                 self.adopt_interval(from, interval_cs, out);
                 self.master = Some(from);
                 self.become_backup(now, reason, out);
+                self.last_accepted = Some(now);
             }
             None => {
                 // A lower-priority master (a healed split brain, or a peer that came back

@@ -1,0 +1,338 @@
+//! Running a track script or notify hook: its own process group, optional user/group, a
+//! timeout after which the whole group is killed, output captured up to 4 KiB, always
+//! reaped (no zombies).
+
+use std::fmt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::{Gid, Group, Pid, Uid, User};
+use tokio::io::AsyncReadExt;
+
+/// Output kept per run.
+pub const OUTPUT_LIMIT: usize = 4096;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Exited(i32),
+    Signaled(i32),
+    TimedOut,
+    /// It could not be started (missing, not executable, bad user).
+    ExecFailed(String),
+}
+
+impl Outcome {
+    pub fn ok(&self) -> bool {
+        *self == Outcome::Exited(0)
+    }
+
+    /// Label for metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Outcome::Exited(0) => "ok",
+            Outcome::Exited(_) => "fail",
+            Outcome::Signaled(_) => "signal",
+            Outcome::TimedOut => "timeout",
+            Outcome::ExecFailed(_) => "exec_error",
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Outcome::Exited(0) => write!(f, "succeeded"),
+            Outcome::Exited(c) => write!(f, "exited with status {c}"),
+            Outcome::Signaled(s) => match Signal::try_from(*s) {
+                Ok(sig) => write!(f, "killed by {sig}"),
+                Err(_) => write!(f, "killed by signal {s}"),
+            },
+            Outcome::TimedOut => write!(f, "timed out"),
+            Outcome::ExecFailed(e) => write!(f, "cannot be executed: {e}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Run {
+    pub outcome: Outcome,
+    /// stdout and stderr, interleaved as read, at most OUTPUT_LIMIT bytes.
+    pub output: String,
+    pub started: Instant,
+    pub took: Duration,
+}
+
+/// User and group ids to run as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Identity {
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+}
+
+/// Resolves `user`/`group` names (or numeric ids); the group defaults to the user's.
+pub fn identity(user: Option<&str>, group: Option<&str>) -> Result<Identity, String> {
+    let mut id = Identity::default();
+    if let Some(u) = user {
+        let found = match u.parse::<u32>() {
+            Ok(n) => User::from_uid(Uid::from_raw(n)),
+            Err(_) => User::from_name(u),
+        };
+        match found {
+            Ok(Some(usr)) => {
+                id.uid = Some(usr.uid.as_raw());
+                id.gid = Some(usr.gid.as_raw());
+            }
+            Ok(None) => return Err(format!("user `{u}` does not exist on this machine")),
+            Err(e) => return Err(format!("cannot look up user `{u}`: {e}")),
+        }
+    }
+    if let Some(g) = group {
+        let found = match g.parse::<u32>() {
+            Ok(n) => Group::from_gid(Gid::from_raw(n)),
+            Err(_) => Group::from_name(g),
+        };
+        match found {
+            Ok(Some(grp)) => id.gid = Some(grp.gid.as_raw()),
+            Ok(None) => return Err(format!("group `{g}` does not exist on this machine")),
+            Err(e) => return Err(format!("cannot look up group `{g}`: {e}")),
+        }
+    }
+    Ok(id)
+}
+
+/// Runs `argv` to completion or until `timeout`.
+pub async fn run(argv: &[String], id: Identity, timeout: Duration) -> Run {
+    let started = Instant::now();
+    let done = |outcome: Outcome, output: String| Run {
+        outcome,
+        output,
+        started,
+        took: started.elapsed(),
+    };
+    let Some((prog, args)) = argv.split_first() else {
+        return done(Outcome::ExecFailed("empty command".into()), String::new());
+    };
+    let mut cmd = std::process::Command::new(prog);
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    if let Some(g) = id.gid {
+        cmd.gid(g);
+        // Drop supplementary groups too when switching identity.
+        // SAFETY: setgroups is async-signal-safe; no allocation in the closure.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::setgroups(0, std::ptr::null()) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+    if let Some(u) = id.uid {
+        cmd.uid(u);
+    }
+    // SAFETY: prctl is async-signal-safe. Scripts do not inherit the daemon's ambient
+    // capabilities (CAP_NET_ADMIN, CAP_NET_RAW) under systemd.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(
+                libc::PR_CAP_AMBIENT,
+                libc::PR_CAP_AMBIENT_CLEAR_ALL,
+                0,
+                0,
+                0,
+            );
+            Ok(())
+        });
+    }
+    let mut child = match tokio::process::Command::from(cmd)
+        .kill_on_drop(true)
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => return done(Outcome::ExecFailed(e.to_string()), String::new()),
+    };
+    let pgid = child.id().map(|p| Pid::from_raw(p as i32));
+    let mut pipes = Pipes {
+        out: child.stdout.take(),
+        err: child.stderr.take(),
+        kept: Vec::new(),
+    };
+    let deadline = tokio::time::Instant::now() + timeout;
+    // Read output while waiting for the exit; a script's background children may keep
+    // the pipes open, so the exit (not EOF) ends the run.
+    let status = loop {
+        tokio::select! {
+            s = child.wait() => break Some(s),
+            more = pipes.read_some() => if !more { break match tokio::time::timeout_at(deadline, child.wait()).await {
+                Ok(s) => Some(s),
+                Err(_) => None,
+            } },
+            _ = tokio::time::sleep_until(deadline) => break None,
+        }
+    };
+    if status.is_some() {
+        // What is already in the pipes, briefly.
+        let _ = tokio::time::timeout(Duration::from_millis(50), async {
+            while pipes.read_some().await {}
+        })
+        .await;
+    }
+    // The whole group goes: leftovers after an exit, everything after a timeout.
+    if let Some(p) = pgid {
+        let _ = killpg(p, Signal::SIGKILL);
+    }
+    let outcome = match status {
+        None => {
+            // Reap the killed child now.
+            let _ = child.wait().await;
+            Outcome::TimedOut
+        }
+        Some(Err(e)) => Outcome::ExecFailed(e.to_string()),
+        Some(Ok(st)) => match (st.code(), st.signal()) {
+            (Some(c), _) => Outcome::Exited(c),
+            (None, Some(sig)) => Outcome::Signaled(sig),
+            (None, None) => Outcome::Exited(-1),
+        },
+    };
+    let text = String::from_utf8_lossy(&pipes.kept).into_owned();
+    done(outcome, text)
+}
+
+struct Pipes {
+    out: Option<tokio::process::ChildStdout>,
+    err: Option<tokio::process::ChildStderr>,
+    kept: Vec<u8>,
+}
+
+impl Pipes {
+    /// Reads one chunk from whichever pipe has data; false once both are closed.
+    async fn read_some(&mut self) -> bool {
+        let mut a = [0u8; 1024];
+        let mut b = [0u8; 1024];
+        let (n, from_out) = tokio::select! {
+            r = async { match self.out.as_mut() { Some(o) => o.read(&mut a).await, None => std::future::pending().await } }, if self.out.is_some() => {
+                match r { Ok(0) | Err(_) => { self.out = None; (0, true) } Ok(n) => (n, true) }
+            }
+            r = async { match self.err.as_mut() { Some(e) => e.read(&mut b).await, None => std::future::pending().await } }, if self.err.is_some() => {
+                match r { Ok(0) | Err(_) => { self.err = None; (0, false) } Ok(n) => (n, false) }
+            }
+            else => return false,
+        };
+        let chunk = if from_out { &a[..n] } else { &b[..n] };
+        let room = OUTPUT_LIMIT.saturating_sub(self.kept.len());
+        self.kept.extend_from_slice(&chunk[..n.min(room)]);
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(s: &[&str]) -> Vec<String> {
+        s.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[tokio::test]
+    async fn outcomes() {
+        let t = Duration::from_secs(5);
+        let r = run(
+            &argv(&["/bin/sh", "-c", "echo hi; echo err >&2"]),
+            Identity::default(),
+            t,
+        )
+        .await;
+        assert_eq!(r.outcome, Outcome::Exited(0));
+        assert!(
+            r.output.contains("hi") && r.output.contains("err"),
+            "{}",
+            r.output
+        );
+        let r = run(&argv(&["/bin/sh", "-c", "exit 3"]), Identity::default(), t).await;
+        assert_eq!(r.outcome, Outcome::Exited(3));
+        assert!(!r.outcome.ok());
+        let r = run(
+            &argv(&["/bin/sh", "-c", "kill -TERM $$"]),
+            Identity::default(),
+            t,
+        )
+        .await;
+        assert_eq!(r.outcome, Outcome::Signaled(15));
+        let r = run(&argv(&["/nonexistent/script"]), Identity::default(), t).await;
+        assert!(
+            matches!(r.outcome, Outcome::ExecFailed(_)),
+            "{:?}",
+            r.outcome
+        );
+        // A background child holding the pipes open does not hold up the result.
+        let start = Instant::now();
+        let r = run(
+            &argv(&["/bin/sh", "-c", "sleep 20 & exit 0"]),
+            Identity::default(),
+            t,
+        )
+        .await;
+        assert_eq!(r.outcome, Outcome::Exited(0));
+        assert!(start.elapsed() < t, "waited for the background child");
+    }
+
+    #[tokio::test]
+    async fn timeout_kills_the_whole_group() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pidfile = dir.path().join("grandchild.pid");
+        let script = format!("sleep 30 & echo $! > {}; wait", pidfile.display());
+        let r = run(
+            &argv(&["/bin/sh", "-c", &script]),
+            Identity::default(),
+            Duration::from_millis(300),
+        )
+        .await;
+        assert_eq!(r.outcome, Outcome::TimedOut);
+        let pid: i32 = std::fs::read_to_string(&pidfile)
+            .expect("pid")
+            .trim()
+            .parse()
+            .expect("number");
+        // The grandchild (in the same group) is gone too.
+        let gone = (0..100).any(|_| {
+            std::thread::sleep(Duration::from_millis(20));
+            nix::sys::signal::kill(Pid::from_raw(pid), None).is_err()
+                || std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                    .map(|s| s.contains(") Z "))
+                    .unwrap_or(true)
+        });
+        assert!(gone, "grandchild {pid} survived the timeout");
+    }
+
+    #[tokio::test]
+    async fn output_is_capped() {
+        let r = run(
+            &argv(&["/bin/sh", "-c", "head -c 100000 /dev/zero | tr '\\\\0' x"]),
+            Identity::default(),
+            Duration::from_secs(5),
+        )
+        .await;
+        assert!(r.outcome.ok());
+        assert_eq!(r.output.len(), OUTPUT_LIMIT);
+    }
+
+    #[test]
+    fn identities() {
+        assert_eq!(
+            identity(Some("root"), None).unwrap_or_default().uid,
+            Some(0)
+        );
+        assert_eq!(
+            identity(Some("0"), Some("0")).unwrap_or_default().gid,
+            Some(0)
+        );
+        assert!(identity(Some("no-such-user-xyz"), None).is_err());
+        assert!(identity(None, Some("no-such-group-xyz")).is_err());
+    }
+}

@@ -1,0 +1,199 @@
+//! Track scripts (keepalived `vrrp_script`): run every `interval`, never two at once; the
+//! result, through rise/fall hysteresis, is published in the hub.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use prometheus::{IntCounterVec, IntGaugeVec, Opts, Registry};
+use serde_json::{Value, json};
+use tokio::task::JoinHandle;
+
+use super::hysteresis::Hysteresis;
+use super::process::{self, Outcome};
+use super::{TrackHub, script_key, security};
+use crate::config::model::TrackScript;
+
+#[derive(Clone)]
+pub struct TrackMetrics {
+    pub script_runs: IntCounterVec,
+    pub script_up: IntGaugeVec,
+    pub interface_up: IntGaugeVec,
+}
+
+impl TrackMetrics {
+    pub fn register(r: &Registry) -> prometheus::Result<TrackMetrics> {
+        let script_runs = IntCounterVec::new(
+            Opts::new(
+                "tandem_track_script_runs_total",
+                "Track script runs by result: ok, fail, signal, timeout, exec_error, unsafe.",
+            ),
+            &["script", "result"],
+        )?;
+        let script_up = IntGaugeVec::new(
+            Opts::new(
+                "tandem_track_script_up",
+                "1 while the track script counts as succeeding (after rise/fall).",
+            ),
+            &["script"],
+        )?;
+        let interface_up = IntGaugeVec::new(
+            Opts::new(
+                "tandem_track_interface_up",
+                "1 while a tracked interface is up with carrier.",
+            ),
+            &["interface"],
+        )?;
+        r.register(Box::new(script_runs.clone()))?;
+        r.register(Box::new(script_up.clone()))?;
+        r.register(Box::new(interface_up.clone()))?;
+        Ok(TrackMetrics {
+            script_runs,
+            script_up,
+            interface_up,
+        })
+    }
+}
+
+/// What `/status` shows of a script.
+#[derive(Debug, Clone, Default)]
+pub struct ScriptStatus {
+    pub up: Option<bool>,
+    pub runs: u64,
+    pub failures: u64,
+    pub last_run: Option<SystemTime>,
+    pub last_result: String,
+    pub last_output: String,
+    pub last_took_ms: u64,
+}
+
+impl ScriptStatus {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "state": match self.up { Some(true) => "ok", Some(false) => "failing", None => "unknown" },
+            "runs": self.runs,
+            "failures": self.failures,
+            "last_run": self.last_run.map(|t| humantime::format_rfc3339_seconds(t).to_string()),
+            "last_result": self.last_result,
+            "last_output": self.last_output,
+            "last_took_ms": self.last_took_ms,
+        })
+    }
+}
+
+pub struct ScriptTracker {
+    pub config: TrackScript,
+    pub status: Arc<Mutex<ScriptStatus>>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for ScriptTracker {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl ScriptTracker {
+    pub fn spawn(
+        cfg: TrackScript,
+        security: bool,
+        hub: TrackHub,
+        metrics: TrackMetrics,
+    ) -> ScriptTracker {
+        let status = Arc::new(Mutex::new(ScriptStatus::default()));
+        let task = tokio::spawn(run(cfg.clone(), security, hub, metrics, status.clone()));
+        ScriptTracker {
+            config: cfg,
+            status,
+            task,
+        }
+    }
+}
+
+async fn run(
+    cfg: TrackScript,
+    security_on: bool,
+    hub: TrackHub,
+    metrics: TrackMetrics,
+    status: Arc<Mutex<ScriptStatus>>,
+) {
+    let key = script_key(&cfg.name);
+    let argv = cfg.argv();
+    let mut hyst = Hysteresis::new(cfg.rise, cfg.fall);
+    let id = process::identity(cfg.user.as_deref(), cfg.group.as_deref());
+    let mut tick = tokio::time::interval(cfg.interval.get());
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let (outcome, output, took) = match (&id, security_on) {
+            (Err(e), _) => (
+                Outcome::ExecFailed(e.clone()),
+                String::new(),
+                Duration::ZERO,
+            ),
+            (Ok(id), sec) => {
+                let unsafe_path = if sec {
+                    security::check_command(&argv, id.uid, id.gid).err()
+                } else {
+                    None
+                };
+                match unsafe_path {
+                    Some(why) => (
+                        Outcome::ExecFailed(format!("refused by script_security: {why}")),
+                        String::new(),
+                        Duration::ZERO,
+                    ),
+                    None => {
+                        let r = process::run(&argv, *id, cfg.timeout.get()).await;
+                        (r.outcome, r.output, r.took)
+                    }
+                }
+            }
+        };
+        let ok = outcome.ok();
+        let kind = if matches!(&outcome, Outcome::ExecFailed(w) if w.starts_with("refused by script_security"))
+        {
+            "unsafe"
+        } else {
+            outcome.kind()
+        };
+        metrics
+            .script_runs
+            .with_label_values(&[&cfg.name, kind])
+            .inc();
+        tracing::debug!(script = %cfg.name, result = kind, took_ms = took.as_millis() as u64, output = %output.trim_end(), "track script {} {outcome}", cfg.name);
+        let before = hyst.progress();
+        let changed = hyst.observe(ok);
+        if let Ok(mut st) = status.lock() {
+            st.runs += 1;
+            if !ok {
+                st.failures += 1;
+            }
+            st.last_run = Some(SystemTime::now());
+            st.last_result = outcome.to_string();
+            st.last_output = output.clone();
+            st.last_took_ms = took.as_millis() as u64;
+            st.up = hyst.up();
+        }
+        if let Some(up) = changed {
+            let (n, of) = (before.0 + 1, before.1);
+            let detail = if up {
+                "succeeding".to_string()
+            } else {
+                outcome.to_string()
+            };
+            if up {
+                tracing::info!(script = %cfg.name, "track script {} is now OK ({n}/{of} successes)", cfg.name);
+            } else {
+                tracing::warn!(script = %cfg.name, result = kind, "track script {} is now FAILING: {outcome} ({n}/{of} failures)", cfg.name);
+            }
+            metrics
+                .script_up
+                .with_label_values(&[&cfg.name])
+                .set(i64::from(up));
+            hub.set(&key, Some(up), &detail);
+        } else if hyst.up() == Some(false) && !ok {
+            // Keep the reason current while failing.
+            hub.set(&key, Some(false), &outcome.to_string());
+        }
+    }
+}

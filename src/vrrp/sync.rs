@@ -1,0 +1,107 @@
+//! Sync groups (keepalived `vrrp_sync_group`): members change state together. A member in
+//! FAULT puts the whole group in FAULT; a member leaving MASTER takes the other masters
+//! with it; and no member becomes master while another member follows a live master.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::broadcast;
+
+use super::machine::State;
+
+#[derive(Debug, Clone, Copy)]
+pub struct MemberView {
+    pub state: State,
+    /// In BACKUP following a live master (see `Machine::follows_master`).
+    pub follows_master: bool,
+    /// In FAULT because of its own trackers (not because of the group).
+    pub own_fault: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub member: String,
+    pub from: State,
+    pub to: State,
+}
+
+/// The shared view of one group.
+#[derive(Clone)]
+pub struct Group {
+    pub name: String,
+    members: Arc<Mutex<HashMap<String, MemberView>>>,
+    events: broadcast::Sender<Change>,
+}
+
+impl Group {
+    pub fn new(name: &str, members: &[String]) -> Group {
+        let (events, _) = broadcast::channel(64);
+        let map = members
+            .iter()
+            .map(|m| {
+                (
+                    m.clone(),
+                    MemberView {
+                        state: State::Init,
+                        follows_master: false,
+                        own_fault: false,
+                    },
+                )
+            })
+            .collect();
+        Group {
+            name: name.to_string(),
+            members: Arc::new(Mutex::new(map)),
+            events,
+        }
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Change> {
+        self.events.subscribe()
+    }
+
+    /// Records a member's view; announces a state change to the others.
+    pub fn update(&self, member: &str, view: MemberView) {
+        let from = match self.members.lock() {
+            Ok(mut m) => m.insert(member.to_string(), view).map(|v| v.state),
+            Err(_) => return,
+        };
+        if let Some(from) = from {
+            if from != view.state {
+                let _ = self.events.send(Change {
+                    member: member.to_string(),
+                    from,
+                    to: view.state,
+                });
+            }
+        }
+    }
+
+    /// Another member that is in FAULT because of its own trackers.
+    pub fn faulted_other(&self, me: &str) -> Option<String> {
+        let m = self.members.lock().ok()?;
+        m.iter()
+            .find(|(n, v)| n.as_str() != me && v.own_fault)
+            .map(|(n, _)| n.clone())
+    }
+
+    /// Whether another member follows a live master (so we must not become master).
+    pub fn other_follows_master(&self, me: &str) -> bool {
+        self.members
+            .lock()
+            .map(|m| m.iter().any(|(n, v)| n.as_str() != me && v.follows_master))
+            .unwrap_or(false)
+    }
+}
+
+/// Groups by member name.
+pub fn by_member(groups: &[crate::config::vrrp::SyncGroup]) -> HashMap<String, Group> {
+    let mut out = HashMap::new();
+    for g in groups {
+        let group = Group::new(&g.name, &g.instances);
+        for m in &g.instances {
+            out.insert(m.clone(), group.clone());
+        }
+    }
+    out
+}
