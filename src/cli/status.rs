@@ -180,6 +180,9 @@ fn render_subsystem(name: &str, v: &Value) -> String {
     if name == "vrrp" && v["instances"].is_array() {
         return render_vrrp(v);
     }
+    if name == "track" && v["scripts"].is_object() {
+        return render_track(v);
+    }
     let mut out = format!("{name}\n");
     flatten("  ", v, &mut out);
     out
@@ -235,6 +238,9 @@ fn render_vrrp(v: &Value) -> String {
         if let Some(d) = i["detail"].as_str() {
             details.push(format!("  {}: {d}", s(&i["name"])));
         }
+        if let Some(f) = i["fault"].as_str() {
+            details.push(format!("  {} FAULT: {f}", s(&i["name"])));
+        }
         if let Some(m) = i["dropped"].as_object().filter(|m| !m.is_empty()) {
             let parts: Vec<String> = m.iter().map(|(k, n)| format!("{k} {n}")).collect();
             details.push(format!("  {} dropped: {}", s(&i["name"]), parts.join(", ")));
@@ -245,6 +251,40 @@ fn render_vrrp(v: &Value) -> String {
     for d in details {
         out.push_str(&d);
         out.push('\n');
+    }
+    out
+}
+
+/// Track scripts and the other health signals.
+fn render_track(v: &Value) -> String {
+    let mut out = String::from("track\n");
+    let scripts = v["scripts"].as_object();
+    if let Some(m) = scripts.filter(|m| !m.is_empty()) {
+        let mut rows = vec![
+            ["SCRIPT", "STATE", "RUNS", "FAILURES", "LAST RESULT"]
+                .map(String::from)
+                .to_vec(),
+        ];
+        for (name, st) in m {
+            rows.push(vec![
+                name.clone(),
+                s(&st["state"]),
+                s(&st["runs"]),
+                s(&st["failures"]),
+                s(&st["last_result"]),
+            ]);
+        }
+        out.push_str(&table(&rows, "  "));
+    }
+    if let Some(m) = v["signals"].as_object() {
+        for (key, h) in m.iter().filter(|(k, _)| !k.starts_with("script:")) {
+            let state = match h["up"].as_bool() {
+                Some(true) => "up",
+                Some(false) => "DOWN",
+                None => "unknown",
+            };
+            out.push_str(&format!("  {key}: {state} ({})\n", s(&h["detail"])));
+        }
     }
     out
 }

@@ -254,15 +254,16 @@ fn lint_commands(cfg: &Config, cx: &mut Ctx) {
                 continue;
             }
         };
-        if cfg.script_security && used.contains(s.name.as_str()) {
-            if let Err(why) = security::check_command(&s.argv(), id.uid, id.gid) {
-                err_hint(
-                    cx,
-                    &format!("{p}.command"),
-                    format!("unsafe to run: {why}"),
-                    Some("fix the permissions, or set `script_security: false`".into()),
-                );
-            }
+        if cfg.script_security
+            && used.contains(s.name.as_str())
+            && let Err(why) = security::check_command(&s.argv(), id.uid, id.gid)
+        {
+            err_hint(
+                cx,
+                &format!("{p}.command"),
+                format!("unsafe to run: {why}"),
+                Some("fix the permissions, or set `script_security: false`".into()),
+            );
         }
     }
     for (i, inst) in cfg.vrrp.iter().flat_map(|v| &v.instances).enumerate() {
@@ -285,15 +286,15 @@ fn lint_commands(cfg: &Config, cx: &mut Ctx) {
             ("stop", &n.stop),
             ("any", &n.any),
         ] {
-            if let Some(c) = cmd {
-                if let Err(why) = security::check_command(&c.0, id.uid, id.gid) {
-                    err_hint(
-                        cx,
-                        &format!("{np}.{key}"),
-                        format!("unsafe to run: {why}"),
-                        Some("fix the permissions, or set `script_security: false`".into()),
-                    );
-                }
+            if let Some(c) = cmd
+                && let Err(why) = security::check_command(&c.0, id.uid, id.gid)
+            {
+                err_hint(
+                    cx,
+                    &format!("{np}.{key}"),
+                    format!("unsafe to run: {why}"),
+                    Some("fix the permissions, or set `script_security: false`".into()),
+                );
             }
         }
     }

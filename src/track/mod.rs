@@ -80,10 +80,11 @@ impl TrackHub {
     /// Publishes `key`'s health; watchers wake only when `up` or `detail` changed.
     pub fn set(&self, key: &str, up: Option<bool>, detail: &str) {
         self.tx.send_if_modified(|map| {
-            if let Some(h) = map.get(key) {
-                if h.up == up && h.detail == detail {
-                    return false;
-                }
+            if let Some(h) = map.get(key)
+                && h.up == up
+                && h.detail == detail
+            {
+                return false;
             }
             let since = match map.get(key) {
                 Some(h) if h.up == up => h.since,

@@ -169,10 +169,7 @@ pub async fn run(argv: &[String], id: Identity, timeout: Duration) -> Run {
     let status = loop {
         tokio::select! {
             s = child.wait() => break Some(s),
-            more = pipes.read_some() => if !more { break match tokio::time::timeout_at(deadline, child.wait()).await {
-                Ok(s) => Some(s),
-                Err(_) => None,
-            } },
+            more = pipes.read_some() => if !more { break tokio::time::timeout_at(deadline, child.wait()).await.ok() },
             _ = tokio::time::sleep_until(deadline) => break None,
         }
     };

@@ -125,38 +125,43 @@ async fn run_hook(
     }
 }
 
-/// keepalived's notify FIFO: one line per transition, written without blocking (no
-/// reader: the line is dropped).
+/// keepalived's notify FIFO: one line per transition. The FIFO is held open read-write,
+/// as keepalived does, so lines wait in the pipe for a reader that comes later; when the
+/// pipe is full, new lines are dropped rather than blocking.
 #[derive(Clone)]
 pub struct Fifo {
     path: PathBuf,
+    file: Option<std::sync::Arc<std::fs::File>>,
 }
 
 impl Fifo {
-    /// Creates the FIFO (mode 0600) if it does not exist.
+    /// Creates the FIFO (mode 0600) if it does not exist, and opens it.
     pub fn open(path: PathBuf) -> Fifo {
-        if !path.exists() {
-            if let Err(e) =
+        if !path.exists()
+            && let Err(e) =
                 nix::unistd::mkfifo(&path, nix::sys::stat::Mode::from_bits_truncate(0o600))
-            {
-                tracing::error!("cannot create notify FIFO {}: {e}", path.display());
-            }
+        {
+            tracing::error!("cannot create notify FIFO {}: {e}", path.display());
         }
-        Fifo { path }
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&path);
+        let file = match file {
+            Ok(f) => Some(std::sync::Arc::new(f)),
+            Err(e) => {
+                tracing::error!("cannot open notify FIFO {}: {e}", path.display());
+                None
+            }
+        };
+        Fifo { path, file }
     }
 
     fn write(&self, line: &str) {
-        let f = std::fs::OpenOptions::new()
-            .write(true)
-            .custom_flags(libc::O_NONBLOCK)
-            .open(&self.path);
-        match f {
-            Ok(mut f) => {
-                if let Err(e) = f.write_all(line.as_bytes()) {
-                    tracing::debug!("notify FIFO {}: {e}", self.path.display());
-                }
-            }
-            Err(e) => tracing::debug!("notify FIFO {} has no reader: {e}", self.path.display()),
+        let Some(f) = &self.file else { return };
+        if let Err(e) = (&**f).write_all(line.as_bytes()) {
+            tracing::warn!("notify FIFO {}: line dropped: {e}", self.path.display());
         }
     }
 }

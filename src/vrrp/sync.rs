@@ -66,14 +66,14 @@ impl Group {
             Ok(mut m) => m.insert(member.to_string(), view).map(|v| v.state),
             Err(_) => return,
         };
-        if let Some(from) = from {
-            if from != view.state {
-                let _ = self.events.send(Change {
-                    member: member.to_string(),
-                    from,
-                    to: view.state,
-                });
-            }
+        if let Some(from) = from
+            && from != view.state
+        {
+            let _ = self.events.send(Change {
+                member: member.to_string(),
+                from,
+                to: view.state,
+            });
         }
     }
 

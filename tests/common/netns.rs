@@ -217,10 +217,16 @@ impl Lab {
         p
     }
 
-    /// Starts `tandem run -c <config>` in node `i`.
+    /// Starts `tandem run -c <label>.yaml` in node `i` (rewrite that file and send
+    /// SIGHUP to reload).
     pub fn tandem(&self, i: usize, config: &str) -> Daemon {
-        let label = &self.nodes[i].label;
-        let path = self.file(&format!("{label}.yaml"), config);
+        let label = self.nodes[i].label.clone();
+        self.tandem_file(i, &format!("{label}.yaml"), config)
+    }
+
+    /// Starts `tandem run` in node `i` with the config in file `name`.
+    pub fn tandem_file(&self, i: usize, name: &str, config: &str) -> Daemon {
+        let path = self.file(name, config);
         let mut cmd = Command::new("ip");
         cmd.args(["netns", "exec", self.ns(i)])
             .arg(tandem_bin())

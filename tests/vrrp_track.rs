@@ -1,0 +1,580 @@
+//! Health tracking in network namespaces: the VIP follows the health of the service.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use common::netns::Lab;
+use common::{tandem, wait_for};
+use nix::sys::signal::Signal;
+
+const VIP: &str = "198.18.0.100/24";
+
+fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).expect("write script");
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    p
+}
+
+/// A box config: VRRPv3 at 100ms, with extra top-level and instance keys.
+fn config(node: &str, prio: u8, top: &str, inst: &str) -> String {
+    format!(
+        "node: {node}
+log: {{ level: debug }}
+observe: {{ listen: 127.0.0.1:9188 }}
+{top}
+vrrp:
+  instances:
+    - name: VI_1
+      interface: eth0
+      virtual_router_id: 51
+      priority: {prio}
+      version: 3
+      advert_int: 100ms
+      virtual_ipaddresses: [\"{VIP}\"]
+      garp: {{ master_delay: 0s, master_repeat: 1 }}
+{inst}"
+    )
+}
+
+fn only_holder(lab: &Lab, who: &str) {
+    let ok = wait_for(Duration::from_secs(30), || {
+        (lab.holders(VIP) == vec![who.to_string()]).then_some(())
+    });
+    assert!(
+        ok.is_some(),
+        "VIP held by {:?}, expected only {who}",
+        lab.holders(VIP)
+    );
+}
+
+/// Each box runs a small TCP service (an observe-only tandem on 127.0.0.1:7000) and a
+/// track script checking its pid; killing the master's service moves the VIP.
+#[test]
+fn vip_follows_the_service_with_preempt_and_nopreempt() {
+    for nopreempt in [false, true] {
+        let lab = Lab::new(&["a", "b"]);
+        let dir = lab.dir.path().to_path_buf();
+        let mut services = Vec::new();
+        let mut daemons = Vec::new();
+        for (i, node, prio) in [(0, "a", 150u8), (1, "b", 100u8)] {
+            let pidfile = dir.join(format!("{node}-svc.pid"));
+            let svc = lab.tandem_file(
+                i,
+                &format!("svc-{node}.yaml"),
+                &format!("node: svc-{node}\nobserve: {{ listen: 127.0.0.1:7000 }}\n"),
+            );
+            std::fs::write(&pidfile, svc.pid().to_string()).expect("pidfile");
+            let top = format!(
+                "track_scripts:\n  chk_svc:\n    command: [sh, -c, \"kill -0 $(cat {})\"]\n    interval: 200ms\n    fall: 2\n    rise: 2\n",
+                pidfile.display()
+            );
+            let inst = format!(
+                "      track_scripts: [chk_svc]\n{}",
+                if nopreempt {
+                    "      nopreempt: true\n"
+                } else {
+                    ""
+                }
+            );
+            daemons.push(lab.tandem(i, &config(node, prio, &top, &inst)));
+            services.push((svc, pidfile));
+        }
+        assert!(lab.wait_state(0, "VI_1", "MASTER"));
+        only_holder(&lab, "a");
+
+        // The service on a dies (weight 0: FAULT).
+        services[0].0.signal(Signal::SIGKILL);
+        let _ = services[0].0.wait_exit(Duration::from_secs(5));
+        assert!(lab.wait_state(0, "VI_1", "FAULT"), "{}", daemons[0].logs());
+        only_holder(&lab, "b");
+        assert!(daemons[0].wait_log("track script chk_svc is now FAILING"));
+        let st = lab.status(0).expect("status");
+        let fault = st["subsystems"]["vrrp"]["instances"][0]["fault"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        assert!(
+            fault.contains("track script `chk_svc` is failing"),
+            "{fault}"
+        );
+
+        // It comes back.
+        let svc = lab.tandem_file(
+            0,
+            "svc-a2.yaml",
+            "node: svc-a\nobserve: { listen: 127.0.0.1:7000 }\n",
+        );
+        std::fs::write(&services[0].1, svc.pid().to_string()).expect("pidfile");
+        assert!(daemons[0].wait_log("track script chk_svc is now OK"));
+        if nopreempt {
+            assert!(lab.wait_state(0, "VI_1", "BACKUP"));
+            for _ in 0..20 {
+                std::thread::sleep(Duration::from_millis(100));
+                assert_eq!(
+                    lab.vrrp_state(0, "VI_1").as_deref(),
+                    Some("BACKUP"),
+                    "nopreempt"
+                );
+            }
+            only_holder(&lab, "b");
+        } else {
+            assert!(lab.wait_state(0, "VI_1", "MASTER"));
+            only_holder(&lab, "a");
+        }
+        drop(svc);
+    }
+}
+
+#[test]
+fn negative_weight_fails_over_and_back() {
+    let lab = Lab::new(&["a", "b"]);
+    let flag = lab.dir.path().join("healthy");
+    std::fs::write(&flag, "").expect("flag");
+    let top = format!(
+        "track_scripts:\n  chk:\n    command: [test, -e, \"{}\"]\n    interval: 100ms\n    weight: -60\n",
+        flag.display()
+    );
+    let da = lab.tandem(0, &config("a", 150, &top, "      track_scripts: [chk]\n"));
+    let _db = lab.tandem(1, &config("b", 100, "", ""));
+    assert!(lab.wait_state(0, "VI_1", "MASTER"));
+    std::fs::remove_file(&flag).expect("rm flag");
+    assert!(lab.wait_state(1, "VI_1", "MASTER"));
+    assert!(lab.wait_state(0, "VI_1", "BACKUP"));
+    only_holder(&lab, "b");
+    assert!(
+        da.logs()
+            .contains("(VI_1) Changing effective priority from 150 to 90"),
+        "{}",
+        da.logs()
+    );
+    assert!(
+        da.logs()
+            .contains("reason=\"track script `chk` failing (-60)\""),
+        "{}",
+        da.logs()
+    );
+    let st = lab.status(0).expect("status");
+    assert_eq!(st["subsystems"]["vrrp"]["instances"][0]["priority"], 90);
+    std::fs::write(&flag, "").expect("flag");
+    assert!(lab.wait_state(0, "VI_1", "MASTER"));
+    only_holder(&lab, "a");
+    assert!(
+        da.logs()
+            .contains("(VI_1) Changing effective priority from 90 to 150"),
+        "{}",
+        da.logs()
+    );
+}
+
+#[test]
+fn weight_zero_is_fault_with_priority_zero_handover() {
+    let lab = Lab::new(&["a", "b"]);
+    let flag = lab.dir.path().join("healthy");
+    std::fs::write(&flag, "").expect("flag");
+    let top = format!(
+        "track_scripts:\n  chk:\n    command: [test, -e, \"{}\"]\n    interval: 100ms\n",
+        flag.display()
+    );
+    let da = lab.tandem(0, &config("a", 150, &top, "      track_scripts: [chk]\n"));
+    let db = lab.tandem(1, &config("b", 100, "", ""));
+    assert!(lab.wait_state(0, "VI_1", "MASTER"));
+    std::fs::remove_file(&flag).expect("rm flag");
+    assert!(lab.wait_state(0, "VI_1", "FAULT"));
+    assert!(lab.wait_state(1, "VI_1", "MASTER"));
+    only_holder(&lab, "b");
+    // a said priority 0 on its way out: b took over after its skew time.
+    assert!(
+        db.logs().contains("reason=\"priority 0 from 198.18.0.1\""),
+        "{}",
+        db.logs()
+    );
+    assert!(
+        da.logs().contains("(VI_1) Entering FAULT STATE"),
+        "{}",
+        da.logs()
+    );
+    // In FAULT, a sends nothing.
+    let sent = |lab: &Lab| {
+        lab.status(0).map(|s| {
+            s["subsystems"]["vrrp"]["instances"][0]["adverts_sent"]
+                .as_u64()
+                .unwrap_or(0)
+        })
+    };
+    let before = sent(&lab);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(sent(&lab), before, "adverts in FAULT");
+    std::fs::write(&flag, "").expect("flag");
+    assert!(lab.wait_state(0, "VI_1", "MASTER"));
+    assert!(
+        da.logs().contains("reason=\"fault cleared\""),
+        "{}",
+        da.logs()
+    );
+    only_holder(&lab, "a");
+}
+
+#[test]
+fn failures_of_every_kind_and_hysteresis() {
+    let lab = Lab::new(&["a"]);
+    let dir = lab.dir.path();
+    let flag = dir.join("ok");
+    std::fs::write(&flag, "").expect("flag");
+    let flappy = script(dir, "flappy.sh", &format!("test -e {}", flag.display()));
+    let slow = script(dir, "slow.sh", "sleep 5");
+    let noexec = dir.join("noexec.sh");
+    std::fs::write(&noexec, "#!/bin/sh\nexit 0\n").expect("write");
+    std::fs::set_permissions(&noexec, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let signalled = script(dir, "signalled.sh", "kill -KILL $$");
+    let top = format!(
+        "track_scripts:
+  flappy: {{ command: [\"{}\"], interval: 100ms, rise: 2, fall: 3, weight: -10 }}
+  slow: {{ command: [\"{}\"], interval: 100ms, timeout: 200ms, weight: -10 }}
+  missing: {{ command: [\"{}/missing.sh\"], interval: 100ms, weight: -10 }}
+  noexec: {{ command: [\"{}\"], interval: 100ms, weight: -10 }}
+  signalled: {{ command: [\"{}\"], interval: 100ms, weight: -10 }}
+",
+        flappy.display(),
+        slow.display(),
+        dir.display(),
+        noexec.display(),
+        signalled.display()
+    );
+    let inst = "      track_scripts: [flappy, slow, missing, noexec, signalled]\n";
+    let d = lab.tandem(0, &config("a", 150, &top, inst));
+    for (name, result) in [
+        ("slow", "timeout"),
+        ("missing", "exec_error"),
+        ("noexec", "exec_error"),
+        ("signalled", "signal"),
+    ] {
+        assert!(
+            d.wait_log(&format!("track script {name} is now FAILING")),
+            "{name}: {}",
+            d.logs()
+        );
+        let line =
+            format!("tandem_track_script_runs_total{{result=\"{result}\",script=\"{name}\"}}");
+        let seen = wait_for(Duration::from_secs(20), || {
+            let m = lab.in_ns(0, || {
+                common::http_get("127.0.0.1:9188".parse().expect("a"), "/metrics")
+                    .map(|r| r.1)
+                    .unwrap_or_default()
+            });
+            m.lines().any(|l| l.starts_with(&line)).then_some(())
+        });
+        assert!(seen.is_some(), "metric {line}");
+    }
+    assert!(
+        d.logs()
+            .contains("track script slow is now FAILING: timed out"),
+        "{}",
+        d.logs()
+    );
+    assert!(
+        d.logs()
+            .contains("track script signalled is now FAILING: killed by SIGKILL"),
+        "{}",
+        d.logs()
+    );
+    assert!(
+        d.logs()
+            .contains("track script missing is now FAILING: cannot be executed"),
+        "{}",
+        d.logs()
+    );
+    // Four failing trackers at -10 each: 150 - 40.
+    let p = wait_for(Duration::from_secs(20), || {
+        let st = lab.status(0)?;
+        (st["subsystems"]["vrrp"]["instances"][0]["priority"] == 110).then_some(())
+    });
+    assert!(p.is_some(), "{}", d.logs());
+
+    // flappy: healthy first; then three failures in a row to fall, two successes to rise.
+    assert!(
+        d.wait_log("track script flappy is now OK (1/1 successes)"),
+        "{}",
+        d.logs()
+    );
+    std::fs::remove_file(&flag).expect("rm");
+    assert!(
+        d.wait_log("track script flappy is now FAILING: exited with status 1 (3/3 failures)"),
+        "{}",
+        d.logs()
+    );
+    std::fs::write(&flag, "").expect("flag");
+    assert!(
+        d.wait_log("track script flappy is now OK (2/2 successes)"),
+        "{}",
+        d.logs()
+    );
+    let st = lab.status(0).expect("status");
+    let flappy_st = &st["subsystems"]["track"]["scripts"]["flappy"];
+    assert!(
+        flappy_st["failures"].as_u64().unwrap_or(0) >= 3,
+        "{flappy_st}"
+    );
+    assert_eq!(flappy_st["state"], "ok");
+    // Timed-out runs leave nothing behind: at most the current run's `sleep 5` exists
+    // in the box, and no zombies.
+    let out = std::process::Command::new("ip")
+        .args(["netns", "pids", lab.ns(0)])
+        .output()
+        .expect("ip netns pids");
+    let mut sleeps = 0;
+    let mut zombies = Vec::new();
+    for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let cmd = std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        if cmd.starts_with("sleep\u{0}5") {
+            sleeps += 1;
+        }
+        if stat.split(") ").nth(1).is_some_and(|r| r.starts_with('Z')) {
+            zombies.push(stat);
+        }
+    }
+    assert!(
+        sleeps <= 1,
+        "{sleeps} `sleep 5` processes: timed-out runs were not killed"
+    );
+    assert!(zombies.is_empty(), "zombies: {zombies:?}");
+}
+
+#[test]
+fn interface_down_is_fault_and_takeover() {
+    let lab = Lab::new(&["a", "b"]);
+    let da = lab.tandem(0, &config("a", 150, "", ""));
+    let _db = lab.tandem(1, &config("b", 100, "", ""));
+    assert!(lab.wait_state(0, "VI_1", "MASTER"));
+    common::netns::sh(&["ip", "-n", lab.ns(0), "link", "set", "eth0", "down"]);
+    assert!(lab.wait_state(0, "VI_1", "FAULT"));
+    assert!(lab.wait_state(1, "VI_1", "MASTER"));
+    assert!(
+        da.logs()
+            .contains("interface eth0 is down (administratively down)"),
+        "{}",
+        da.logs()
+    );
+    assert!(lab.has(1, VIP));
+    assert!(!lab.has(0, VIP), "a dropped the VIP in FAULT");
+    common::netns::sh(&["ip", "-n", lab.ns(0), "link", "set", "eth0", "up"]);
+    assert!(lab.wait_state(0, "VI_1", "MASTER"));
+    only_holder(&lab, "a");
+}
+
+#[test]
+fn unsafe_script_permissions_are_refused_at_load_and_reload() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = script(dir.path(), "chk.sh", "exit 0");
+    std::fs::set_permissions(&s, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let cfg = config(
+        "a",
+        150,
+        &format!(
+            "track_scripts:\n  chk:\n    command: [\"{}\"]\n",
+            s.display()
+        ),
+        "      track_scripts: [chk]\n",
+    );
+    let path = dir.path().join("t.yaml");
+    std::fs::write(&path, &cfg).expect("write");
+    let (code, out, _) = tandem(&["check", "-c", &path.to_string_lossy()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(&format!(
+            "track_scripts.chk.command: unsafe to run: {} is writable by everyone",
+            s.display()
+        )),
+        "{out}"
+    );
+    assert!(out.contains("set `script_security: false`"), "{out}");
+    // With script_security off it loads.
+    std::fs::write(&path, format!("script_security: false\n{cfg}")).expect("write");
+    let (code, out, _) = tandem(&["check", "-c", &path.to_string_lossy()]);
+    assert_eq!(code, 0, "{out}");
+
+    // A running daemon refuses a reload that makes it unsafe.
+    let lab = Lab::new(&["a"]);
+    std::fs::set_permissions(&s, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let d = lab.tandem(0, &cfg);
+    assert!(lab.wait_state(0, "VI_1", "MASTER"));
+    std::fs::set_permissions(&s, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    lab.file("a.yaml", &cfg);
+    d.signal(Signal::SIGHUP);
+    assert!(d.wait_log("reload refused"), "{}", d.logs());
+    assert!(d.logs().contains("is writable by everyone"), "{}", d.logs());
+    // And the running tracker refuses to run it (counted as failing).
+    assert!(
+        d.wait_log(
+            "track script chk is now FAILING: cannot be executed: refused by script_security"
+        ),
+        "{}",
+        d.logs()
+    );
+}
+
+#[test]
+fn sync_group_moves_together() {
+    let lab = Lab::new(&["a", "b"]);
+    let flag = lab.dir.path().join("healthy");
+    std::fs::write(&flag, "").expect("flag");
+    let group_cfg = |node: &str, prio: u8, track: bool| {
+        let top = if track {
+            format!(
+                "track_scripts:\n  chk:\n    command: [test, -e, \"{}\"]\n    interval: 100ms\n",
+                flag.display()
+            )
+        } else {
+            String::new()
+        };
+        let track_line = if track {
+            "      track_scripts: [chk]\n"
+        } else {
+            ""
+        };
+        format!(
+            "node: {node}
+log: {{ level: debug }}
+observe: {{ listen: 127.0.0.1:9188 }}
+{top}
+vrrp:
+  sync_groups: [{{ name: G, instances: [VI_1, VI_2] }}]
+  instances:
+    - name: VI_1
+      interface: eth0
+      virtual_router_id: 51
+      priority: {prio}
+      version: 3
+      advert_int: 100ms
+      virtual_ipaddresses: [\"198.18.0.100/24\"]
+{track_line}    - name: VI_2
+      interface: eth0
+      virtual_router_id: 52
+      priority: {prio}
+      version: 3
+      advert_int: 100ms
+      virtual_ipaddresses: [\"198.18.0.101/24\"]
+"
+        )
+    };
+    let da = lab.tandem(0, &group_cfg("a", 150, true));
+    let _db = lab.tandem(1, &group_cfg("b", 100, false));
+    assert!(lab.wait_state(0, "VI_1", "MASTER"));
+    assert!(lab.wait_state(0, "VI_2", "MASTER"));
+    // Only VI_1 tracks the script; when it fails, VI_2 follows into FAULT.
+    std::fs::remove_file(&flag).expect("rm");
+    assert!(lab.wait_state(0, "VI_1", "FAULT"));
+    assert!(lab.wait_state(0, "VI_2", "FAULT"));
+    assert!(lab.wait_state(1, "VI_1", "MASTER"));
+    assert!(lab.wait_state(1, "VI_2", "MASTER"));
+    assert_eq!(lab.holders("198.18.0.101/24"), vec!["b".to_string()]);
+    assert!(
+        da.logs().contains("sync group G: VI_1 is in FAULT"),
+        "{}",
+        da.logs()
+    );
+    std::fs::write(&flag, "").expect("flag");
+    assert!(lab.wait_state(0, "VI_1", "MASTER"));
+    assert!(lab.wait_state(0, "VI_2", "MASTER"));
+    assert_eq!(lab.holders("198.18.0.100/24"), vec!["a".to_string()]);
+    assert_eq!(lab.holders("198.18.0.101/24"), vec!["a".to_string()]);
+}
+
+#[test]
+fn notify_hooks_run_in_order_and_a_hanging_hook_is_killed() {
+    let lab = Lab::new(&["a"]);
+    let dir = lab.dir.path().to_path_buf();
+    let log = dir.join("notify.log");
+    let hook = script(
+        &dir,
+        "hook.sh",
+        &format!("echo \"$*\" >> {}", log.display()),
+    );
+    let hang = script(
+        &dir,
+        "hang.sh",
+        &format!("echo \"hang $*\" >> {}; sleep 30", log.display()),
+    );
+    let fifo = dir.join("notify.fifo");
+    let inst = format!(
+        "      notify: {{ backup: [\"{}\", backup], master: [\"{}\", master], any: [\"{}\", any], timeout: 1s }}\n",
+        hang.display(),
+        hook.display(),
+        hook.display()
+    );
+    let top = "# fifo\n".to_string();
+    let cfg = config("a", 150, &top, &inst).replace(
+        "vrrp:\n",
+        &format!("vrrp:\n  notify_fifo: {}\n", fifo.display()),
+    );
+    // Read the FIFO in the background.
+    let fifo_path = fifo.clone();
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = lines.clone();
+    let mut d = lab.tandem(0, &cfg);
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        // The daemon creates the FIFO; lines wait in it until we read.
+        let opened = (0..200).find_map(|_| {
+            std::thread::sleep(Duration::from_millis(50));
+            std::fs::File::open(&fifo_path).ok()
+        });
+        let Some(f) = opened else { return };
+        for line in std::io::BufReader::new(f).lines() {
+            let Ok(line) = line else { return };
+            if let Ok(mut l) = sink.lock() {
+                l.push_str(&line);
+                l.push('\n');
+            }
+            if line.contains("MASTER") {
+                return;
+            }
+        }
+    });
+    assert!(lab.wait_state(0, "VI_1", "MASTER"));
+    // The master transition was not held up by the hanging backup hook: it happened
+    // within the master-down interval, while the hook still ran (it is killed at 1s).
+    let text = wait_for(Duration::from_secs(20), || {
+        let t = std::fs::read_to_string(&log).ok()?;
+        t.contains("master INSTANCE VI_1 MASTER 150").then_some(t)
+    })
+    .expect("hooks ran");
+    let order: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        order,
+        vec![
+            "hang backup INSTANCE VI_1 BACKUP 150",
+            "any INSTANCE VI_1 BACKUP 150",
+            "master INSTANCE VI_1 MASTER 150",
+            "any INSTANCE VI_1 MASTER 150",
+        ],
+        "{text}"
+    );
+    assert!(d.logs().contains("notify hook"), "{}", d.logs());
+    assert!(d.logs().contains("for BACKUP timed out"), "{}", d.logs());
+    let entered = d
+        .logs()
+        .find("(VI_1) Entering MASTER STATE")
+        .expect("master line");
+    let killed = d.logs().find("for BACKUP timed out").expect("timeout line");
+    assert!(entered < killed, "the transition waited for the hook");
+    let _ = reader.join();
+    let fifo_text = lines.lock().map(|l| l.clone()).unwrap_or_default();
+    assert!(
+        fifo_text.contains("INSTANCE \"VI_1\" BACKUP 150"),
+        "{fifo_text}"
+    );
+    assert!(
+        fifo_text.contains("INSTANCE \"VI_1\" MASTER 150"),
+        "{fifo_text}"
+    );
+    // Stop runs the stop hook (`any` here).
+    d.signal(Signal::SIGTERM);
+    let _ = d.wait_exit(Duration::from_secs(10));
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(text.contains("any INSTANCE VI_1 STOP 150"), "{text}");
+}
