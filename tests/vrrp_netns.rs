@@ -15,6 +15,7 @@ const VIP: &str = "198.18.0.100/24";
 
 struct Inst<'a> {
     priority: u8,
+    auth: Option<&'a str>,
     version: u8,
     advert: &'a str,
     extra: &'a str,
@@ -25,6 +26,7 @@ impl Default for Inst<'_> {
     fn default() -> Self {
         Inst {
             priority: 100,
+            auth: None,
             version: 2,
             advert: "1s",
             extra: "",
@@ -41,6 +43,10 @@ fn config(node: &str, i: &Inst) -> String {
         ),
         None => String::new(),
     };
+    let auth = i
+        .auth
+        .map(|p| format!("      auth_pass: \"{p}\"\n"))
+        .unwrap_or_default();
     let vip = if i.version == 3 && i.extra.contains("IPV6") {
         "2001:db8::100/64"
     } else {
@@ -60,12 +66,21 @@ vrrp:
       advert_int: {}
       virtual_ipaddresses: [\"{vip}\"]
       garp: {{ master_delay: 2s, master_repeat: 3 }}
-{unicast}{}",
+{unicast}{auth}{}",
         i.priority,
         i.version,
         i.advert,
         i.extra.replace("IPV6", "")
     )
+}
+
+/// A VRRPv2 instance with PASS authentication.
+fn with_pass(priority: u8, pass: &'static str) -> Inst<'static> {
+    Inst {
+        priority,
+        auth: Some(pass),
+        ..Inst::default()
+    }
 }
 
 fn ab_lab() -> (Lab, usize, usize, usize) {
@@ -94,28 +109,8 @@ fn vip_ip() -> IpAddr {
 #[test]
 fn v2_multicast_election_kill9_and_arp() {
     let (lab, a, b, client) = ab_lab();
-    let _da = lab.tandem(
-        a,
-        &config(
-            "a",
-            &Inst {
-                priority: 150,
-                extra: "      auth_pass: \"1111\"\n",
-                ..Inst::default()
-            },
-        ),
-    );
-    let _db = lab.tandem(
-        b,
-        &config(
-            "b",
-            &Inst {
-                priority: 100,
-                extra: "      auth_pass: \"1111\"\n",
-                ..Inst::default()
-            },
-        ),
-    );
+    let _da = lab.tandem(a, &config("a", &with_pass(150, "1111")));
+    let _db = lab.tandem(b, &config("b", &with_pass(100, "1111")));
     assert!(lab.wait_state(a, "VI_1", "MASTER"));
     assert!(lab.wait_state(b, "VI_1", "BACKUP"));
     only_holder(&lab, VIP, "a");
@@ -156,21 +151,10 @@ fn v2_multicast_election_kill9_and_arp() {
     );
 
     // a comes back (a crash left its VIP behind): it removes the leftover, then preempts.
-    let _da2 = lab.tandem(
-        a,
-        &config(
-            "a",
-            &Inst {
-                priority: 150,
-                extra: "      auth_pass: \"1111\"\n",
-                ..Inst::default()
-            },
-        ),
-    );
+    let _da2 = lab.tandem(a, &config("a", &with_pass(150, "1111")));
     assert!(_da2.wait_log("removed VIP 198.18.0.100/24 left behind by a previous run"));
     assert!(lab.wait_state(a, "VI_1", "MASTER"));
     assert!(lab.wait_state(b, "VI_1", "BACKUP"));
-    only_holder(&lab, VIP, "a");
     only_holder(&lab, VIP, "a");
 }
 
@@ -188,6 +172,7 @@ fn log_time(logs: &str, needle: &str) -> Option<f64> {
 
 const FAST: Inst<'static> = Inst {
     priority: 100,
+    auth: None,
     version: 3,
     advert: "100ms",
     extra: "",
@@ -361,39 +346,12 @@ fn metric(lab: &Lab, i: usize, line_prefix: &str) -> u64 {
 fn auth_mismatch_and_wrong_vrid_are_dropped_and_counted() {
     let lab = Lab::new(&["a", "b", "c"]);
     let (a, b, c) = (0, 1, 2);
-    let _da = lab.tandem(
-        a,
-        &config(
-            "a",
-            &Inst {
-                priority: 150,
-                extra: "      auth_pass: \"1111\"\n",
-                ..Inst::default()
-            },
-        ),
-    );
-    let db = lab.tandem(
-        b,
-        &config(
-            "b",
-            &Inst {
-                priority: 100,
-                extra: "      auth_pass: \"2222\"\n",
-                ..Inst::default()
-            },
-        ),
-    );
+    let _da = lab.tandem(a, &config("a", &with_pass(150, "1111")));
+    let db = lab.tandem(b, &config("b", &with_pass(100, "2222")));
     // c runs VRID 52 with another VIP on the same LAN.
-    let c_cfg = config(
-        "c",
-        &Inst {
-            priority: 100,
-            extra: "      auth_pass: \"1111\"\n",
-            ..Inst::default()
-        },
-    )
-    .replace("virtual_router_id: 51", "virtual_router_id: 52")
-    .replace(VIP, "198.18.0.101/24");
+    let c_cfg = config("c", &with_pass(100, "1111"))
+        .replace("virtual_router_id: 51", "virtual_router_id: 52")
+        .replace(VIP, "198.18.0.101/24");
     let _dc = lab.tandem(c, &c_cfg);
     assert!(lab.wait_state(a, "VI_1", "MASTER"));
     // b ignores a's adverts (wrong password) and so becomes master too.
@@ -572,6 +530,7 @@ fn unicast_v2_and_v3() {
         let (a, b, c) = (0, 1, 2);
         let mk = |prio: u8, src: &'static str, peers: &'static [&'static str]| Inst {
             priority: prio,
+            auth: None,
             version,
             advert,
             extra: "",

@@ -78,13 +78,7 @@ pub fn lint(cfg: &Config, cx: &mut Ctx, base_dir: &Path, elections: bool, failed
 }
 
 fn lint_track_scripts(cfg: &Config, cx: &mut Ctx) {
-    let used: HashSet<&str> = cfg
-        .vrrp
-        .iter()
-        .flat_map(|v| &v.instances)
-        .flat_map(|i| &i.track_scripts)
-        .map(|t| t.name.as_str())
-        .collect();
+    let used = cfg.tracked_scripts();
     for s in &cfg.track_scripts {
         let p = format!("track_scripts.{}", s.name);
         if !used.contains(s.name.as_str()) {
@@ -233,13 +227,7 @@ fn not_yet(inst: &VrrpInstance, p: &str, cx: &mut Ctx) {
 /// `script_security` and identities: every command tracking or notify hooks would run.
 fn lint_commands(cfg: &Config, cx: &mut Ctx) {
     use crate::track::{process, security};
-    let used: HashSet<&str> = cfg
-        .vrrp
-        .iter()
-        .flat_map(|v| &v.instances)
-        .flat_map(|i| &i.track_scripts)
-        .map(|t| t.name.as_str())
-        .collect();
+    let used = cfg.tracked_scripts();
     for s in &cfg.track_scripts {
         let p = format!("track_scripts.{}", s.name);
         let id = match process::identity(s.user.as_deref(), s.group.as_deref()) {

@@ -37,6 +37,16 @@ impl Config {
     pub fn track_script(&self, name: &str) -> Option<&TrackScript> {
         self.track_scripts.iter().find(|s| s.name == name)
     }
+
+    /// The track scripts some VRRP instance tracks (only those run).
+    pub fn tracked_scripts(&self) -> std::collections::HashSet<&str> {
+        self.vrrp
+            .iter()
+            .flat_map(|v| &v.instances)
+            .flat_map(|i| &i.track_scripts)
+            .map(|t| t.name.as_str())
+            .collect()
+    }
 }
 
 /// `track_scripts` is a mapping from name to definition in the file.

@@ -160,11 +160,7 @@ impl Tracking {
             .as_ref()
             .map(|v| v.instances.as_slice())
             .unwrap_or(&[]);
-        let wanted: HashSet<&str> = instances
-            .iter()
-            .flat_map(|i| &i.track_scripts)
-            .map(|t| t.name.as_str())
-            .collect();
+        let wanted = cfg.tracked_scripts();
         let security_changed = self.security != cfg.script_security;
         self.security = cfg.script_security;
         self.scripts.retain(|name, t| {
