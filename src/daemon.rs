@@ -31,7 +31,7 @@ pub enum DaemonError {
 }
 
 /// How long a graceful stop may take before the daemon exits anyway.
-const STOP_GRACE: Duration = Duration::from_secs(10);
+const STOP_GRACE: Duration = Duration::from_secs(15);
 
 const SUBSYSTEMS: [&str; 3] = ["vrrp", "balancer", "router"];
 

@@ -122,8 +122,10 @@ impl Handle {
     /// Stops gracefully: a master sends priority 0 and drops its VIPs.
     pub async fn stop(self) {
         let (done, wait) = oneshot::channel();
+        // Leaving takes a moment, plus the STOP hooks (bounded by their timeout).
+        let limit = Duration::from_secs(5) + self.config.notify.timeout.get() * 2;
         if self.tx.send(Command::Stop(done)).await.is_ok() {
-            let _ = tokio::time::timeout(Duration::from_secs(5), wait).await;
+            let _ = tokio::time::timeout(limit, wait).await;
         }
         self.task.abort();
     }
@@ -228,7 +230,7 @@ struct Inst {
     own_fault: Option<String>,
     group: Option<Group>,
     group_fault: Option<String>,
-    notifier: Notifier,
+    notifier: Option<Notifier>,
     stopping: bool,
 }
 
@@ -289,7 +291,7 @@ async fn run(
         own_fault: None,
         group: ctx.group,
         group_fault: None,
-        notifier,
+        notifier: Some(notifier),
         stopping: false,
     };
     let (tx, mut inbound) = mpsc::channel::<Inbound>(QUEUE);
@@ -552,6 +554,10 @@ impl Inst {
             drop(io);
         }
         self.set_state_metric(State::Init);
+        // The STOP hooks run before we go.
+        if let Some(n) = self.notifier.take() {
+            n.finish().await;
+        }
     }
 
     /// Applies a reloaded config that keeps the instance's identity (see `identity`).
@@ -957,7 +963,9 @@ impl Inst {
         if to == State::Master {
             self.silence_warned = false;
         }
-        self.notifier.notify(to, self.stopping, priority);
+        if let Some(n) = &self.notifier {
+            n.notify(to, self.stopping, priority);
+        }
         self.set_state_metric(to);
         self.metrics
             .transitions

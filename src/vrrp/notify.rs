@@ -35,13 +35,16 @@ struct Event {
 pub struct Notifier {
     tx: mpsc::Sender<Event>,
     instance: String,
+    task: tokio::task::JoinHandle<()>,
+    timeout: std::time::Duration,
 }
 
 impl Notifier {
     pub fn spawn(instance: &str, cfg: Notify, fifo: Option<Fifo>) -> Notifier {
         let (tx, mut rx) = mpsc::channel::<Event>(QUEUE);
         let name = instance.to_string();
-        tokio::spawn(async move {
+        let timeout = cfg.timeout.get();
+        let task = tokio::spawn(async move {
             let id = process::identity(cfg.user.as_deref(), cfg.group.as_deref());
             while let Some(ev) = rx.recv().await {
                 if let Some(f) = &fifo {
@@ -75,7 +78,18 @@ impl Notifier {
         Notifier {
             tx,
             instance: instance.to_string(),
+            task,
+            timeout,
         }
+    }
+
+    /// Runs what is queued (the STOP hooks on shutdown), bounded by the hook timeout per
+    /// queued hook.
+    pub async fn finish(self) {
+        let pending = QUEUE as u32 - self.tx.capacity() as u32;
+        drop(self.tx);
+        let limit = self.timeout * 2 * (pending + 1) + std::time::Duration::from_secs(1);
+        let _ = tokio::time::timeout(limit, self.task).await;
     }
 
     /// Queues the hooks for a transition; never blocks.
