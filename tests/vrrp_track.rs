@@ -578,3 +578,38 @@ fn notify_hooks_run_in_order_and_a_hanging_hook_is_killed() {
     let text = std::fs::read_to_string(&log).unwrap_or_default();
     assert!(text.contains("any INSTANCE VI_1 STOP 150"), "{text}");
 }
+
+/// The built-in trackers are wired: with no balancer or router running in this build,
+/// a tracked listener counts as not bound and the router tracker as failing.
+#[test]
+fn built_in_trackers_count_missing_services_as_failing() {
+    let lab = Lab::new(&["a"]);
+    let top = "balancer:
+  listeners:
+    - { name: mysql, bind: 127.0.0.1:3306, servers: [{ name: r1, address: 127.0.0.1:8067 }] }
+router:
+  users: [{ name: app, password: x, schemas: [shop] }]
+  schemas: [{ name: shop, data_node: dn1 }]
+  data_nodes: [{ name: dn1, data_host: db1, database: shop }]
+  data_hosts: [{ name: db1, write_hosts: [{ host: M1, url: 127.0.0.1:3306, user: root }] }]
+";
+    let d = lab.tandem(
+        0,
+        &config(
+            "a",
+            150,
+            top,
+            "      track_listeners: [mysql]\n      track_router: { weight: -50 }\n",
+        ),
+    );
+    assert!(lab.wait_state(0, "VI_1", "FAULT"), "{}", d.logs());
+    let st = lab.status(0).expect("status");
+    let inst = &st["subsystems"]["vrrp"]["instances"][0];
+    assert_eq!(inst["priority"], 100, "{inst}");
+    let fault = inst["fault"].as_str().unwrap_or("");
+    assert!(
+        fault.contains("listener `mysql` is failing (the listener is not bound)"),
+        "{fault}"
+    );
+    assert!(!lab.has(0, VIP));
+}
