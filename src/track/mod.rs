@@ -164,13 +164,12 @@ impl Tracking {
         let security_changed = self.security != cfg.script_security;
         self.security = cfg.script_security;
         self.scripts.retain(|name, t| {
-            let keep = wanted.contains(name.as_str())
-                && !security_changed
-                && cfg.track_script(name) == Some(&t.config);
-            if !keep {
+            let wanted_still = wanted.contains(name.as_str());
+            if !wanted_still {
                 self.hub.remove(&script_key(name));
             }
-            keep
+            // A changed script restarts; its last state stands until the new one reports.
+            wanted_still && !security_changed && cfg.track_script(name) == Some(&t.config)
         });
         for name in wanted {
             if self.scripts.contains_key(name) {
