@@ -7,6 +7,9 @@ use std::time::{Duration, SystemTime};
 use serde_json::json;
 use tokio::signal::unix::{SignalKind, signal};
 
+use crate::admin::{self, AdminSocket};
+use crate::balancer::Balancer;
+use crate::balancer::metrics::BalancerMetrics;
 use crate::config::{self, Config, Diagnostic, Severity};
 use crate::observe::http;
 use crate::observe::logging::LogHandle;
@@ -26,6 +29,8 @@ pub enum DaemonError {
     Vrrp(#[from] crate::vrrp::VrrpError),
     #[error("metrics: {0}")]
     Metrics(#[from] prometheus::Error),
+    #[error(transparent)]
+    Balancer(#[from] crate::balancer::BindError),
     #[error("cannot install the {0} signal handler: {1}")]
     Signal(&'static str, std::io::Error),
 }
@@ -67,12 +72,50 @@ struct Daemon {
     vrrp: Option<Vrrp>,
     vrrp_metrics: Option<VrrpMetrics>,
     tracking: Tracking,
+    balancer: Option<Balancer>,
+    balancer_metrics: Option<BalancerMetrics>,
+    admin: Option<AdminSocket>,
+    targets: admin::Targets,
 }
 
 impl Daemon {
     /// Brings the subsystems in line with `self.config`.
     async fn apply_subsystems(&mut self) -> Result<(), DaemonError> {
         self.tracking.apply(&self.config).await;
+        // The balancer first: VRRP instances tracking its listeners see them bound.
+        match (&mut self.balancer, &self.config.balancer) {
+            (None, Some(cfg)) => {
+                let metrics = match &self.balancer_metrics {
+                    Some(m) => m.clone(),
+                    None => {
+                        let m = BalancerMetrics::register(&self.metrics.registry)?;
+                        self.balancer_metrics = Some(m.clone());
+                        m
+                    }
+                };
+                let b = Balancer::start(cfg, metrics, self.tracking.hub.clone())?;
+                self.status.register("balancer", b.status_provider());
+                if let Ok(mut t) = self.targets.balancer.write() {
+                    *t = Some(b.admin());
+                }
+                self.balancer = Some(b);
+            }
+            (Some(b), Some(cfg)) => {
+                for e in b.apply(cfg).await {
+                    tracing::error!("reload: {e}");
+                }
+            }
+            (Some(_), None) => {
+                if let Some(b) = self.balancer.take() {
+                    b.stop();
+                }
+                if let Ok(mut t) = self.targets.balancer.write() {
+                    *t = None;
+                }
+                self.status.unregister("balancer");
+            }
+            (None, None) => {}
+        }
         match (&mut self.vrrp, &self.config.vrrp) {
             (None, Some(_)) => {
                 let metrics = match &self.vrrp_metrics {
@@ -105,7 +148,7 @@ impl Daemon {
                 .subsystem_enabled
                 .with_label_values(&[name])
                 .set(i64::from(on));
-            if name == "vrrp" {
+            if name == "vrrp" || name == "balancer" {
                 continue;
             }
             if on {
@@ -127,11 +170,32 @@ impl Daemon {
 
     fn announce_subsystems(&self) {
         for name in SUBSYSTEMS {
-            if name != "vrrp" && enabled(&self.config, name) {
+            if name == "router" && enabled(&self.config, name) {
                 tracing::warn!(
                     subsystem = name,
                     "{name}: configured, but this build does not include it yet; it is not running"
                 );
+            }
+        }
+    }
+
+    /// The admin socket; a failure is logged, not fatal (the daemon's job does not
+    /// depend on it).
+    async fn start_admin(&mut self) {
+        let want = self.config.admin.socket.clone();
+        let have = self.admin.as_ref().map(|a| a.path().to_path_buf());
+        if want == have {
+            return;
+        }
+        if let Some(a) = self.admin.take() {
+            a.stop();
+        }
+        if let Some(p) = want {
+            match AdminSocket::start(&p, self.targets.clone()).await {
+                Ok(a) => self.admin = Some(a),
+                Err(e) => tracing::warn!(
+                    "admin socket: {e}; `tandem balancer ...` commands will not reach this daemon"
+                ),
             }
         }
     }
@@ -242,11 +306,15 @@ impl Daemon {
         if new.node != self.config.node {
             self.status.set_node(&new.node);
         }
+        let admin_changed = new.admin != self.config.admin;
         let before: Vec<bool> = SUBSYSTEMS
             .iter()
             .map(|s| enabled(&self.config, s))
             .collect();
         self.config = new;
+        if admin_changed {
+            self.start_admin().await;
+        }
         self.apply_subsystems().await?;
         for (i, name) in SUBSYSTEMS.iter().enumerate() {
             let now = enabled(&self.config, name);
@@ -283,6 +351,12 @@ impl Daemon {
         if let Some(v) = self.vrrp.take() {
             v.stop().await;
         }
+        if let Some(b) = self.balancer.take() {
+            b.stop();
+        }
+        if let Some(a) = self.admin.take() {
+            a.stop();
+        }
         if let Some(o) = self.observe.take() {
             o.stop().await;
         }
@@ -318,8 +392,13 @@ pub async fn run(path: &Path, config: Config, log: LogHandle) -> Result<(), Daem
         vrrp: None,
         vrrp_metrics: None,
         tracking,
+        balancer: None,
+        balancer_metrics: None,
+        admin: None,
+        targets: admin::Targets::default(),
     };
     d.start_observe().await?;
+    d.start_admin().await;
     d.apply_subsystems().await?;
     d.announce_subsystems();
     tracing::info!(

@@ -1,5 +1,7 @@
 //! tandem: VRRP, a TCP balancer and a MySQL sharding router in one daemon.
 
+pub mod admin;
+pub mod balancer;
 pub mod config;
 pub mod daemon;
 pub mod net;

@@ -56,8 +56,45 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Balancer operations through the daemon's admin socket.
+    Balancer {
+        /// Config file, to find the admin socket.
+        #[arg(short, long, default_value = config::DEFAULT_PATH, global = true)]
+        config: PathBuf,
+        /// The admin socket, instead of reading it from the config.
+        #[arg(long, global = true)]
+        socket: Option<PathBuf>,
+        #[command(subcommand)]
+        action: BalancerAction,
+    },
+    /// Send a raw command to the daemon's admin socket (`tandem admin help`).
+    Admin {
+        #[arg(short, long, default_value = config::DEFAULT_PATH)]
+        config: PathBuf,
+        #[arg(long)]
+        socket: Option<PathBuf>,
+        /// The command words, e.g. `show stat`.
+        #[arg(required = true)]
+        command: Vec<String>,
+    },
     /// Print the version.
     Version,
+}
+
+#[derive(Subcommand)]
+enum BalancerAction {
+    /// No new connections to the server; established ones stay; checks go on.
+    Drain { server: String },
+    /// Maintenance: no traffic, no checks.
+    Maint { server: String },
+    /// Back to normal.
+    Ready { server: String },
+    /// Set the server's weight (0..256).
+    Weight { server: String, weight: u32 },
+    /// haproxy-style `show stat` CSV.
+    Stat,
+    /// One line per server.
+    Servers,
 }
 
 fn main() -> ExitCode {
@@ -66,6 +103,28 @@ fn main() -> ExitCode {
         Command::Run { config } => run(config),
         Command::Check { config, json } => cli::check::main(&config, json),
         Command::Status { config, addr, json } => cli::status::main(&config, addr.as_deref(), json),
+        Command::Balancer {
+            config,
+            socket,
+            action,
+        } => {
+            let cmd = match action {
+                BalancerAction::Drain { server } => format!("set server {server} state drain"),
+                BalancerAction::Maint { server } => format!("set server {server} state maint"),
+                BalancerAction::Ready { server } => format!("set server {server} state ready"),
+                BalancerAction::Weight { server, weight } => {
+                    format!("set server {server} weight {weight}")
+                }
+                BalancerAction::Stat => "show stat".into(),
+                BalancerAction::Servers => "show servers".into(),
+            };
+            cli::admin::main(&config, socket.as_deref(), &cmd)
+        }
+        Command::Admin {
+            config,
+            socket,
+            command,
+        } => cli::admin::main(&config, socket.as_deref(), &command.join(" ")),
         Command::Version => {
             println!(
                 "tandem {} (commit {})",

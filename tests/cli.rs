@@ -9,6 +9,14 @@ use common::{Daemon, free_port, http_get, tandem, wait_for, write};
 use nix::sys::signal::Signal;
 use serde_json::Value;
 
+/// A subsystem this build does not run yet (the daemon must say so, not fake it).
+const ROUTER: &str = "router:
+  users: [{ name: app, password: x, schemas: [s] }]
+  schemas: [{ name: s, data_node: dn1 }]
+  data_nodes: [{ name: dn1, data_host: h, database: d }]
+  data_hosts: [{ name: h, write_hosts: [{ host: M, url: \"127.0.0.1:3306\", user: u }] }]
+";
+
 fn observe_config(port: u16, extra: &str) -> String {
     format!("node: test-box\nobserve: {{ listen: 127.0.0.1:{port} }}\n{extra}")
 }
@@ -167,7 +175,7 @@ fn run_serves_metrics_and_status_reloads_and_stops() {
     write(
         dir.path(),
         "tandem.yaml",
-        &observe_config(port, "balancer:\n  listeners: []\n").replace("test-box", "renamed-box"),
+        &observe_config(port, ROUTER).replace("test-box", "renamed-box"),
     );
     d.signal(Signal::SIGHUP);
     let v = wait_for(Duration::from_secs(20), || {
@@ -178,7 +186,7 @@ fn run_serves_metrics_and_status_reloads_and_stops() {
     .expect("reload applied");
     assert_eq!(v["node"], "renamed-box");
     assert_eq!(v["config"]["last_reload"]["result"], "applied");
-    assert_eq!(v["subsystems"]["balancer"]["enabled"], true);
+    assert_eq!(v["subsystems"]["router"]["enabled"], true);
     assert!(d.wait_log("config reloaded: now running generation 2"));
 
     // A bad reload is refused; the running config stays.
@@ -224,7 +232,7 @@ fn run_serves_metrics_and_status_reloads_and_stops() {
     assert!(out.contains("generation 2"), "{out}");
     assert!(out.contains("reload   refused at "), "{out}");
     assert!(
-        out.contains("balancer\n  detail   configured, but this build does not include it yet"),
+        out.contains("router\n  detail   configured, but this build does not include it yet"),
         "{out}"
     );
     let (code, out, _) = tandem(&["status", "--json", "--addr", &format!("127.0.0.1:{port}")]);

@@ -9,8 +9,9 @@ cd "$(dirname "$0")/.."
 need_root "$@"
 
 # gcc: the linker for Rust; systemd: systemd-analyze verify of the unit file;
-# iproute2: network namespaces for the VRRP tests; keepalived: the interop peer.
-apt_install gcc libc6-dev systemd iproute2 git keepalived
+# iproute2: network namespaces for the VRRP tests; keepalived and haproxy: the peers
+# tandem is compared with.
+apt_install gcc libc6-dev systemd iproute2 git keepalived haproxy
 ensure_rust
 
 echo "==> cargo fmt --check"

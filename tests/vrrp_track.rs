@@ -579,14 +579,18 @@ fn notify_hooks_run_in_order_and_a_hanging_hook_is_killed() {
     assert!(text.contains("any INSTANCE VI_1 STOP 150"), "{text}");
 }
 
-/// The built-in trackers are wired: with no balancer or router running in this build,
-/// a tracked listener counts as not bound and the router tracker as failing.
+/// The built-in trackers: a tracked balancer listener with no healthy server puts the
+/// instance in FAULT until a server comes up; with no router in this build, the router
+/// tracker counts as failing (its weight applies).
 #[test]
-fn built_in_trackers_count_missing_services_as_failing() {
+fn built_in_trackers_follow_the_balancer() {
     let lab = Lab::new(&["a"]);
     let top = "balancer:
   listeners:
-    - { name: mysql, bind: 127.0.0.1:3306, servers: [{ name: r1, address: 127.0.0.1:8067 }] }
+    - name: mysql
+      bind: 198.18.0.100:3306
+      check: { type: tcp, inter: 100ms, rise: 1, fall: 1 }
+      servers: [{ name: r1, address: 127.0.0.1:8067 }]
 router:
   users: [{ name: app, password: x, schemas: [shop] }]
   schemas: [{ name: shop, data_node: dn1 }]
@@ -606,10 +610,32 @@ router:
     let st = lab.status(0).expect("status");
     let inst = &st["subsystems"]["vrrp"]["instances"][0];
     assert_eq!(inst["priority"], 100, "{inst}");
-    let fault = inst["fault"].as_str().unwrap_or("");
+    let fault = inst["fault"].as_str().unwrap_or("").to_string();
     assert!(
-        fault.contains("listener `mysql` is failing (the listener is not bound)"),
+        fault.contains("listener `mysql` is failing (no server is up and ready)"),
         "{fault}"
     );
     assert!(!lab.has(0, VIP));
+    // The router (the balancer's server) starts listening in the box: the listener
+    // serves, the FAULT clears, and the box takes the VIP (the balancer was listening on
+    // it already, with IP_FREEBIND).
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = stop.clone();
+    let ns = format!("/run/netns/{}", lab.ns(0));
+    let server = std::thread::spawn(move || {
+        use std::os::fd::AsFd;
+        let f = std::fs::File::open(&ns).expect("netns");
+        nix::sched::setns(f.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
+        let l = std::net::TcpListener::bind("127.0.0.1:8067").expect("bind");
+        l.set_nonblocking(true).expect("nb");
+        while !flag.load(std::sync::atomic::Ordering::SeqCst) {
+            let _ = l.accept();
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    });
+    assert!(lab.wait_state(0, "VI_1", "MASTER"), "{}", d.logs());
+    assert!(d.logs().contains("server mysql/r1 is UP"), "{}", d.logs());
+    assert!(lab.has(0, VIP));
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let _ = server.join();
 }

@@ -208,13 +208,6 @@ fn lint_vrrp(cfg: &Config, cx: &mut Ctx, elections: bool, failed: Failed) {
 
 /// Built-in trackers of subsystems this build does not run yet: they count as failing.
 fn not_yet(inst: &VrrpInstance, p: &str, cx: &mut Ctx) {
-    if !inst.track_listeners.is_empty() {
-        warn(
-            cx,
-            &format!("{p}.track_listeners"),
-            "the balancer is not part of this build yet: tracked listeners count as not bound (failing)",
-        );
-    }
     if inst.track_router.is_some() {
         warn(
             cx,

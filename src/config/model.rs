@@ -21,6 +21,8 @@ pub struct Config {
     pub log: LogConfig,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub observe: Option<ObserveConfig>,
+    /// The local admin socket (`tandem balancer drain ...`).
+    pub admin: AdminConfig,
     /// Refuse scripts that someone other than root (or the script's user) could modify.
     pub script_security: bool,
     #[serde(serialize_with = "serialize_named_scripts")]
@@ -105,6 +107,9 @@ pub fn decode_config(node: &Node, cx: &mut Ctx) -> Option<(Config, Failed)> {
         .or_else(default_node_name);
     let log = m.get::<LogConfig>(cx, "log").or_else(LogConfig::default);
     let observe = m.get::<ObserveConfig>(cx, "observe").opt();
+    let admin = m
+        .get::<AdminConfig>(cx, "admin")
+        .or_else(AdminConfig::default);
     let script_security = m.get::<bool>(cx, "script_security").or(true);
     let track_scripts = m
         .get_with(cx, "track_scripts", |n, cx| {
@@ -120,6 +125,7 @@ pub fn decode_config(node: &Node, cx: &mut Ctx) -> Option<(Config, Failed)> {
         || name.is_none()
         || log.is_none()
         || observe.is_none()
+        || admin.is_none()
         || script_security.is_none();
     failed.track_scripts = track_scripts.is_none();
     failed.vrrp = vrrp.is_none();
@@ -130,6 +136,7 @@ pub fn decode_config(node: &Node, cx: &mut Ctx) -> Option<(Config, Failed)> {
             node: name.unwrap_or_else(default_node_name),
             log: log.unwrap_or_default(),
             observe: observe.flatten(),
+            admin: admin.unwrap_or_default(),
             script_security: script_security.unwrap_or(true),
             track_scripts: track_scripts.unwrap_or_default(),
             vrrp: vrrp.flatten(),
@@ -220,6 +227,54 @@ impl Decode for ObserveConfig {
             listen: listen?,
             allow_remote: allow_remote?,
         })
+    }
+}
+
+pub const DEFAULT_ADMIN_SOCKET: &str = "/run/tandem/admin.sock";
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AdminConfig {
+    /// Unix socket for admin commands; `None` (`socket: off`) disables it.
+    #[serde(serialize_with = "serialize_socket")]
+    pub socket: Option<std::path::PathBuf>,
+}
+
+fn serialize_socket<S: serde::Serializer>(
+    p: &Option<std::path::PathBuf>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match p {
+        Some(p) => s.collect_str(&p.display()),
+        None => s.serialize_str("off"),
+    }
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        AdminConfig {
+            socket: Some(DEFAULT_ADMIN_SOCKET.into()),
+        }
+    }
+}
+
+impl Decode for AdminConfig {
+    fn decode(node: &Node, cx: &mut Ctx) -> Option<Self> {
+        let mut m = MapReader::new(node, cx)?;
+        let socket = m
+            .get_with(cx, "socket", |n, cx| {
+                let s = String::decode(n, cx)?;
+                if s == "off" {
+                    return Some(None);
+                }
+                if !s.starts_with('/') {
+                    cx.error(n.mark, format!("`{s}` is not an absolute path (or `off`)"));
+                    return None;
+                }
+                Some(Some(std::path::PathBuf::from(s)))
+            })
+            .or(Some(DEFAULT_ADMIN_SOCKET.into()));
+        m.finish(cx);
+        Some(AdminConfig { socket: socket? })
     }
 }
 

@@ -20,6 +20,14 @@ impl Hysteresis {
         }
     }
 
+    /// Starts in a known state (haproxy starts servers up).
+    pub fn starting(up: bool, rise: u32, fall: u32) -> Hysteresis {
+        Hysteresis {
+            up: Some(up),
+            ..Hysteresis::new(rise, fall)
+        }
+    }
+
     /// `None` until the first result.
     pub fn up(&self) -> Option<bool> {
         self.up

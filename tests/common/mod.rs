@@ -2,6 +2,7 @@
 //! when the test ends (pass or fail).
 #![allow(dead_code)]
 
+pub mod backend;
 pub mod netns;
 pub mod pcap;
 

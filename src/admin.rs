@@ -1,0 +1,170 @@
+//! The local admin socket: a Unix socket taking one text command per connection, in
+//! haproxy's runtime-API words (`show stat`, `set server L/S state drain`, ...). Only
+//! local users with access to the socket file (mode 0660) can use it.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::task::JoinHandle;
+
+use crate::balancer::BalancerAdmin;
+use crate::balancer::server::Admin;
+
+/// What admin commands can reach; the daemon swaps subsystems in and out.
+#[derive(Clone, Default)]
+pub struct Targets {
+    pub balancer: Arc<RwLock<Option<BalancerAdmin>>>,
+}
+
+pub const HELP: &str = "\
+commands:
+  help
+  show stat                                   haproxy-style CSV of listeners and servers
+  show servers                                one line per server
+  set server <listener>/<server> state ready|drain|maint
+  set server <listener>/<server> weight <0-256>
+  disable server <listener>/<server>          = state maint
+  enable server <listener>/<server>           = state ready
+";
+
+/// Runs one command; the reply ends with a newline.
+pub fn execute(targets: &Targets, line: &str) -> String {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let balancer = || -> Result<BalancerAdmin, String> {
+        targets
+            .balancer
+            .read()
+            .ok()
+            .and_then(|b| b.clone())
+            .ok_or_else(|| "the balancer is not configured".to_string())
+    };
+    let r: Result<String, String> = match words.as_slice() {
+        [] | ["help"] => Ok(HELP.to_string()),
+        ["show", "stat"] => balancer().map(|b| b.show_stat()),
+        ["show", "servers"] => balancer().map(|b| b.show_servers()),
+        ["set", "server", t, "state", st] => {
+            let state = match *st {
+                "ready" => Ok(Admin::Ready),
+                "drain" => Ok(Admin::Drain),
+                "maint" => Ok(Admin::Maint),
+                other => Err(format!("unknown state `{other}`: ready, drain or maint")),
+            };
+            state.and_then(|s| balancer().and_then(|b| b.set_state(t, s)))
+        }
+        ["set", "server", t, "weight", w] | ["set", "weight", t, w] => match w.parse::<u32>() {
+            Ok(w) => balancer().and_then(|b| b.set_weight(t, w)),
+            Err(_) => Err(format!("`{w}` is not a weight (0..256)")),
+        },
+        ["disable", "server", t] => balancer().and_then(|b| b.set_state(t, Admin::Maint)),
+        ["enable", "server", t] => balancer().and_then(|b| b.set_state(t, Admin::Ready)),
+        _ => Err(format!("unknown command `{}`; try `help`", line.trim())),
+    };
+    match r {
+        Ok(mut s) => {
+            if !s.ends_with('\n') {
+                s.push('\n');
+            }
+            s
+        }
+        Err(e) => format!("error: {e}\n"),
+    }
+}
+
+pub struct AdminSocket {
+    path: PathBuf,
+    task: JoinHandle<()>,
+}
+
+impl AdminSocket {
+    /// Binds the socket. A stale socket file is replaced; one that a running daemon
+    /// answers on is left alone (error).
+    pub async fn start(path: &Path, targets: Targets) -> Result<AdminSocket, String> {
+        if let Some(dir) = path.parent()
+            && !dir.exists()
+        {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        }
+        if path.exists() {
+            if UnixStream::connect(path).await.is_ok() {
+                return Err(format!(
+                    "{} is in use by another running tandem",
+                    path.display()
+                ));
+            }
+            let _ = std::fs::remove_file(path);
+        }
+        let listener =
+            UnixListener::bind(path).map_err(|e| format!("cannot bind {}: {e}", path.display()))?;
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660));
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                };
+                let targets = targets.clone();
+                tokio::spawn(async move {
+                    let (r, mut w) = stream.into_split();
+                    let mut line = String::new();
+                    let mut reader = BufReader::new(r);
+                    let read =
+                        tokio::time::timeout(Duration::from_secs(10), reader.read_line(&mut line))
+                            .await;
+                    if !matches!(read, Ok(Ok(_))) {
+                        return;
+                    }
+                    let cmd = line.trim().to_string();
+                    let reply = execute(&targets, &cmd);
+                    if cmd.starts_with("set ")
+                        || cmd.starts_with("enable ")
+                        || cmd.starts_with("disable ")
+                    {
+                        tracing::info!(command = %cmd, "admin: {cmd}");
+                    }
+                    let _ = w.write_all(reply.as_bytes()).await;
+                    let _ = w.shutdown().await;
+                });
+            }
+        });
+        tracing::info!(socket = %path.display(), "admin socket on {}", path.display());
+        Ok(AdminSocket {
+            path: path.to_path_buf(),
+            task,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn stop(self) {
+        self.task.abort();
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Sends one command to a daemon's admin socket and returns its reply (for the CLI).
+pub async fn send(path: &Path, command: &str) -> Result<String, String> {
+    use tokio::io::AsyncReadExt;
+    let work = async {
+        let mut s = UnixStream::connect(path)
+            .await
+            .map_err(|e| format!("cannot reach the daemon at {}: {e}", path.display()))?;
+        s.write_all(format!("{command}\n").as_bytes())
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut out = String::new();
+        s.read_to_string(&mut out)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(out)
+    };
+    tokio::time::timeout(Duration::from_secs(10), work)
+        .await
+        .unwrap_or_else(|_| Err("no answer within 10s".into()))
+}

@@ -1,0 +1,559 @@
+//! One listener: its socket (IP_FREEBIND, so the backup box listens on the VIP before it
+//! holds it), the accept loop (never accepts beyond `maxconn`: the rest wait in the
+//! kernel's backlog), and the sessions it starts.
+
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant, SystemTime};
+
+use socket2::{Domain, Protocol, Socket, TcpKeepalive, Type};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
+use tokio::task::JoinHandle;
+
+use super::metrics::BalancerMetrics;
+use super::pick::{Candidate, Picker};
+use super::proxy_proto::{self, Header};
+use super::relay::{self, End, Mode, Timeouts};
+use super::server::ServerState;
+use crate::config::balancer::{Listener, ProxyVersion, Relay};
+
+/// Everything a session needs from the listener's current config (swapped on reload).
+pub struct Runtime {
+    pub cfg: Listener,
+    pub servers: Vec<Arc<ServerState>>,
+    pub picker: Mutex<Picker>,
+}
+
+impl Runtime {
+    pub fn new(cfg: Listener, servers: Vec<Arc<ServerState>>) -> Runtime {
+        let picker = Picker::new(cfg.balance, cfg.source_compat, cfg.allbackups);
+        Runtime {
+            cfg,
+            servers,
+            picker: Mutex::new(picker),
+        }
+    }
+
+    fn timeouts(&self) -> Timeouts {
+        let t = &self.cfg.timeouts;
+        Timeouts {
+            client: t.client.get(),
+            server: t.server.get(),
+            tunnel: t.tunnel.map(|d| d.get()),
+            client_fin: t.client_fin.unwrap_or(t.client).get(),
+            server_fin: t.server_fin.unwrap_or(t.server).get(),
+        }
+    }
+
+    /// Picks a server for `client`, never `skip`.
+    pub fn pick(&self, client: IpAddr, skip: Option<usize>) -> Option<usize> {
+        let cands: Vec<Candidate<'_>> = self
+            .servers
+            .iter()
+            .map(|s| Candidate {
+                name: s.name(),
+                weight: s.effective_weight(),
+                static_weight: u32::from(s.cfg.weight),
+                available: s.available(),
+                backup: s.cfg.backup,
+                active: s.active.load(Ordering::Relaxed),
+                maxconn: s.cfg.maxconn,
+            })
+            .collect();
+        self.picker.lock().ok()?.pick(&cands, client, skip)
+    }
+
+    /// Whether a new connection could be served now (for `track_listeners`).
+    pub fn has_usable_server(&self) -> bool {
+        self.servers
+            .iter()
+            .any(|s| s.available() && s.effective_weight() > 0)
+    }
+}
+
+/// One line of the connection log (haproxy `tcplog` fields).
+#[derive(Debug, Clone)]
+pub struct LogLine {
+    pub client: SocketAddr,
+    pub accepted: SystemTime,
+    pub listener: String,
+    pub server: String,
+    /// Time waiting for a slot, to connect, and the whole session (ms; -1: never).
+    pub tw: i64,
+    pub tc: i64,
+    pub tt: i64,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    pub term: &'static str,
+    pub listener_conns: u32,
+    pub server_conns: u32,
+    pub retries: u32,
+    pub redispatched: bool,
+    /// Connections across all listeners when this one was accepted.
+    pub actconn: u32,
+}
+
+/// Shared by a listener's sessions.
+pub struct Shared {
+    pub name: String,
+    pub runtime: RwLock<Arc<Runtime>>,
+    pub active: std::sync::atomic::AtomicU32,
+    /// Connections across all listeners (haproxy's actconn).
+    pub global_active: Arc<std::sync::atomic::AtomicU32>,
+    pub max_active: std::sync::atomic::AtomicU32,
+    pub total: std::sync::atomic::AtomicU64,
+    pub bytes_in: std::sync::atomic::AtomicU64,
+    pub bytes_out: std::sync::atomic::AtomicU64,
+    pub metrics: BalancerMetrics,
+    pub log: mpsc::Sender<LogLine>,
+    /// Signalled when a session ends (a server slot may be free for a queued client).
+    pub freed: tokio::sync::Notify,
+}
+
+impl Shared {
+    pub fn runtime(&self) -> Arc<Runtime> {
+        match self.runtime.read() {
+            Ok(r) => r.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+}
+
+/// Opens the listening socket: SO_REUSEADDR, IP_FREEBIND, the configured backlog.
+pub fn bind(addr: SocketAddr, backlog: Option<u32>) -> io::Result<TcpListener> {
+    let domain = if addr.is_ipv6() {
+        Domain::IPV6
+    } else {
+        Domain::IPV4
+    };
+    let s = Socket::new(domain, Type::STREAM, Some(Protocol::TCP))?;
+    s.set_reuse_address(true)?;
+    if addr.is_ipv6() {
+        s.set_freebind_v6(true)?;
+        s.set_only_v6(true)?;
+    } else {
+        s.set_freebind_v4(true)?;
+    }
+    s.set_nonblocking(true)?;
+    s.bind(&addr.into())?;
+    s.listen(backlog.map(|b| b as i32).unwrap_or(libc::SOMAXCONN))?;
+    TcpListener::from_std(s.into())
+}
+
+/// The accept loop. Slots (listener and global `maxconn`) are taken *before* accepting,
+/// so connections beyond the limit stay in the kernel backlog until a slot frees.
+pub fn spawn_accept(
+    socket: Arc<TcpListener>,
+    shared: Arc<Shared>,
+    slots: Arc<Semaphore>,
+    global: Option<Arc<Semaphore>>,
+    mut stop: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut last_error_log: Option<Instant> = None;
+        let mut backoff = Duration::from_millis(10);
+        loop {
+            let take = async {
+                let a = slots.clone().acquire_owned().await.ok()?;
+                let b = match &global {
+                    Some(g) => Some(g.clone().acquire_owned().await.ok()?),
+                    None => None,
+                };
+                Some((a, b))
+            };
+            let permits = tokio::select! {
+                p = take => match p { Some(p) => p, None => return },
+                _ = stop.changed() => return,
+            };
+            let accepted = tokio::select! {
+                a = socket.accept() => a,
+                _ = stop.changed() => return,
+            };
+            match accepted {
+                Ok((stream, peer)) => {
+                    backoff = Duration::from_millis(10);
+                    let shared = shared.clone();
+                    tokio::spawn(session(stream, peer, shared, permits));
+                }
+                Err(e) => {
+                    let kind = match e.raw_os_error() {
+                        Some(libc::EMFILE) => "emfile",
+                        Some(libc::ENFILE) => "enfile",
+                        Some(libc::ENOBUFS) | Some(libc::ENOMEM) => "enomem",
+                        _ => "other",
+                    };
+                    shared
+                        .metrics
+                        .accept_errors
+                        .with_label_values(&[&shared.name, kind])
+                        .inc();
+                    if last_error_log.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
+                        tracing::error!(listener = %shared.name, error = kind, "listener {}: accept failed: {e}; backing off (logged once per 10s)", shared.name);
+                        last_error_log = Some(Instant::now());
+                    }
+                    drop(permits);
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(1));
+                }
+            }
+        }
+    })
+}
+
+fn ms(d: Duration) -> i64 {
+    d.as_millis() as i64
+}
+
+/// Reads a PROXY header without consuming the data after it (peek, then read exactly
+/// the header), so the rest can be spliced.
+async fn read_proxy_header(s: &TcpStream, limit: Duration) -> Result<Header, String> {
+    let work = async {
+        let mut buf = vec![0u8; 536];
+        loop {
+            s.readable().await.map_err(|e| e.to_string())?;
+            let n = match s.peek(&mut buf).await {
+                Ok(0) => return Err("connection closed before the PROXY header".to_string()),
+                Ok(n) => n,
+                Err(e) => return Err(e.to_string()),
+            };
+            match proxy_proto::parse(&buf[..n]) {
+                Ok((h, len)) => {
+                    let mut skip = vec![0u8; len];
+                    let mut got = 0;
+                    while got < len {
+                        s.readable().await.map_err(|e| e.to_string())?;
+                        match s.try_read(&mut skip[got..]) {
+                            Ok(0) => return Err("closed inside the PROXY header".into()),
+                            Ok(m) => got += m,
+                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                            Err(e) => return Err(e.to_string()),
+                        }
+                    }
+                    return Ok(h);
+                }
+                Err(proxy_proto::ParseError::Incomplete) if n < buf.len() => {
+                    // Wait for more than what we have seen.
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+    };
+    tokio::time::timeout(limit, work)
+        .await
+        .unwrap_or_else(|_| Err("timeout waiting for the PROXY header".into()))
+}
+
+async fn connect(addr: SocketAddr, limit: Duration, keepalive: bool) -> io::Result<TcpStream> {
+    let sock = if addr.is_ipv6() {
+        TcpSocket::new_v6()?
+    } else {
+        TcpSocket::new_v4()?
+    };
+    {
+        let s = socket2::SockRef::from(&sock);
+        // No port is reserved at bind time: the kernel picks it at connect, so many
+        // connections to different servers can share a port.
+        let _ = set_bind_address_no_port(&s);
+        if keepalive {
+            let _ = s.set_tcp_keepalive(&TcpKeepalive::new().with_time(Duration::from_secs(60)));
+        }
+    }
+    let s = tokio::time::timeout(limit, sock.connect(addr))
+        .await
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connect timeout"))??;
+    let _ = s.set_nodelay(true);
+    Ok(s)
+}
+
+fn set_bind_address_no_port(s: &socket2::SockRef<'_>) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let one: libc::c_int = 1;
+    // SAFETY: setsockopt with a pointer to a live c_int.
+    let r = unsafe {
+        libc::setsockopt(
+            s.as_raw_fd(),
+            libc::IPPROTO_IP,
+            libc::IP_BIND_ADDRESS_NO_PORT,
+            (&one as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// haproxy waits before retrying a connection that failed at once, so a restarting
+/// server gets a moment; a timed-out attempt is retried at once.
+fn retry_delay(took: Duration, connect_timeout: Duration) -> Duration {
+    if took < Duration::from_millis(100) {
+        connect_timeout
+            .min(Duration::from_millis(1000))
+            .saturating_sub(took)
+    } else {
+        Duration::ZERO
+    }
+}
+
+async fn session(
+    client: TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    permits: (OwnedSemaphorePermit, Option<OwnedSemaphorePermit>),
+) {
+    let accepted_at = Instant::now();
+    let accepted = SystemTime::now();
+    let rt = shared.runtime();
+    let listener_conns = shared.active.fetch_add(1, Ordering::Relaxed) + 1;
+    shared
+        .max_active
+        .fetch_max(listener_conns, Ordering::Relaxed);
+    let actconn = shared.global_active.fetch_add(1, Ordering::Relaxed) + 1;
+    shared.total.fetch_add(1, Ordering::Relaxed);
+    shared
+        .metrics
+        .active
+        .with_label_values(&[&shared.name])
+        .inc();
+    let _count = Counted(shared.clone());
+    let _permits = permits;
+    let mut line = LogLine {
+        client: peer,
+        accepted,
+        listener: shared.name.clone(),
+        server: "<NOSRV>".into(),
+        tw: 0,
+        tc: -1,
+        tt: -1,
+        bytes_in: 0,
+        bytes_out: 0,
+        term: "--",
+        listener_conns,
+        server_conns: 0,
+        retries: 0,
+        redispatched: false,
+        actconn,
+    };
+    let mut src = peer;
+    let mut dst = client.local_addr().unwrap_or(peer);
+    if rt.cfg.accept_proxy {
+        match read_proxy_header(&client, rt.cfg.timeouts.client.get()).await {
+            Ok(Header::Proxy { src: s, dst: d }) => {
+                src = s;
+                dst = d;
+                line.client = s;
+            }
+            Ok(Header::Local) => {}
+            Err(e) => {
+                tracing::debug!(listener = %shared.name, "listener {}: bad PROXY header from {peer}: {e}", shared.name);
+                line.term = "CR";
+                line.tt = ms(accepted_at.elapsed());
+                emit(&shared, line);
+                return;
+            }
+        }
+    }
+    if rt.cfg.tcp_keepalive {
+        let _ = socket2::SockRef::from(&client)
+            .set_tcp_keepalive(&TcpKeepalive::new().with_time(Duration::from_secs(60)));
+    }
+    let _ = client.set_nodelay(true);
+
+    // Pick (waiting for a slot when every usable server is at its maxconn, up to the
+    // connect timeout, haproxy's default `timeout queue`), connect, retry (the last retry
+    // goes elsewhere with `redispatch`, as does any retry once the server is down).
+    let connect_timeout = rt.cfg.timeouts.connect.get();
+    let queued_at = Instant::now();
+    let mut picked = None;
+    while picked.is_none() {
+        let freed = shared.freed.notified();
+        tokio::pin!(freed);
+        freed.as_mut().enable();
+        picked = rt.pick(src.ip(), None);
+        if picked.is_some() {
+            break;
+        }
+        let usable = rt.has_usable_server();
+        let left = connect_timeout.saturating_sub(queued_at.elapsed());
+        if !usable || left.is_zero() {
+            shared
+                .metrics
+                .no_server
+                .with_label_values(&[&shared.name])
+                .inc();
+            line.term = if usable { "sQ" } else { "SC" };
+            line.tw = ms(queued_at.elapsed());
+            line.tt = ms(accepted_at.elapsed());
+            emit(&shared, line);
+            return;
+        }
+        let _ = tokio::time::timeout(left, freed).await;
+    }
+    line.tw = ms(queued_at.elapsed());
+    let Some(mut idx) = picked else { return };
+    let mut attempt = 0u32;
+    let server = loop {
+        let s = rt.servers[idx].clone();
+        let t0 = Instant::now();
+        match connect(s.addr(), connect_timeout, rt.cfg.tcp_keepalive).await {
+            Ok(conn) => {
+                shared
+                    .metrics
+                    .connect_duration
+                    .with_label_values(&[&shared.name])
+                    .observe(t0.elapsed().as_secs_f64());
+                line.tc = ms(t0.elapsed());
+                break Some((s, conn));
+            }
+            Err(e) => {
+                s.counters.connect_errors.fetch_add(1, Ordering::Relaxed);
+                shared
+                    .metrics
+                    .connect_errors
+                    .with_label_values(&[&shared.name, s.name()])
+                    .inc();
+                tracing::debug!(listener = %shared.name, server = %s.name(), "listener {}: connect to {}/{} ({}) failed: {e}", shared.name, shared.name, s.name(), s.addr());
+                if attempt >= rt.cfg.retries {
+                    line.server = s.name().to_string();
+                    line.term = if e.kind() == io::ErrorKind::TimedOut {
+                        "sC"
+                    } else {
+                        "SC"
+                    };
+                    break None;
+                }
+                attempt += 1;
+                line.retries = attempt;
+                s.counters.retries.fetch_add(1, Ordering::Relaxed);
+                shared
+                    .metrics
+                    .retries
+                    .with_label_values(&[&shared.name])
+                    .inc();
+                tokio::time::sleep(retry_delay(t0.elapsed(), connect_timeout)).await;
+                let move_on = rt.cfg.redispatch && (attempt == rt.cfg.retries || !s.available());
+                if move_on && let Some(other) = rt.pick(src.ip(), Some(idx)).filter(|&o| o != idx) {
+                    s.counters.redispatches.fetch_add(1, Ordering::Relaxed);
+                    shared
+                        .metrics
+                        .redispatches
+                        .with_label_values(&[&shared.name])
+                        .inc();
+                    line.redispatched = true;
+                    idx = other;
+                }
+            }
+        }
+    };
+    let Some((server, conn)) = server else {
+        line.tt = ms(accepted_at.elapsed());
+        emit(&shared, line);
+        return;
+    };
+    line.server = server.name().to_string();
+    let _active = server.enter();
+    line.server_conns = server.active.load(Ordering::Relaxed);
+    shared
+        .metrics
+        .connections
+        .with_label_values(&[&shared.name, server.name()])
+        .inc();
+    let gauge = shared
+        .metrics
+        .server_active
+        .with_label_values(&[&shared.name, server.name()]);
+    gauge.inc();
+    if let Some(v) = server.cfg.send_proxy {
+        let header = match v {
+            ProxyVersion::V1 => proxy_proto::v1(src, dst),
+            ProxyVersion::V2 => proxy_proto::v2(src, dst),
+        };
+        if write_all(&conn, &header).await.is_err() {
+            gauge.dec();
+            line.term = "SC";
+            line.tt = ms(accepted_at.elapsed());
+            emit(&shared, line);
+            return;
+        }
+    }
+    let mode = match rt.cfg.relay {
+        Relay::Splice => Mode::Splice,
+        Relay::Buffered => Mode::Buffered,
+    };
+    let out = relay::relay(&client, &conn, mode, rt.timeouts(), server.kill_signal()).await;
+    gauge.dec();
+    server
+        .counters
+        .bytes_in
+        .fetch_add(out.bytes_in, Ordering::Relaxed);
+    server
+        .counters
+        .bytes_out
+        .fetch_add(out.bytes_out, Ordering::Relaxed);
+    shared.bytes_in.fetch_add(out.bytes_in, Ordering::Relaxed);
+    shared.bytes_out.fetch_add(out.bytes_out, Ordering::Relaxed);
+    shared
+        .metrics
+        .bytes
+        .with_label_values(&[&shared.name, "in"])
+        .inc_by(out.bytes_in);
+    shared
+        .metrics
+        .bytes
+        .with_label_values(&[&shared.name, "out"])
+        .inc_by(out.bytes_out);
+    line.bytes_in = out.bytes_in;
+    line.bytes_out = out.bytes_out;
+    line.term = out.end.code();
+    line.tt = ms(accepted_at.elapsed());
+    if out.end != End::Normal {
+        tracing::trace!(listener = %shared.name, "session from {peer} ended: {}", out.end.code());
+    }
+    emit(&shared, line);
+}
+
+async fn write_all(s: &TcpStream, mut buf: &[u8]) -> io::Result<()> {
+    while !buf.is_empty() {
+        s.writable().await?;
+        match s.try_write(buf) {
+            Ok(n) => buf = &buf[n..],
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Queues a log line; when the logger cannot keep up, the line is dropped and counted —
+/// the data path never waits for logging.
+fn emit(shared: &Shared, line: LogLine) {
+    if !shared.runtime().cfg.log {
+        return;
+    }
+    if shared.log.try_send(line).is_err() {
+        shared.metrics.log_dropped.inc();
+    }
+}
+
+/// Un-counts a listener session when it ends, whatever the path, and wakes a client
+/// waiting for a server slot.
+struct Counted(Arc<Shared>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.active.fetch_sub(1, Ordering::Relaxed);
+        self.0.global_active.fetch_sub(1, Ordering::Relaxed);
+        self.0
+            .metrics
+            .active
+            .with_label_values(&[&self.0.name])
+            .dec();
+        self.0.freed.notify_waiters();
+    }
+}

@@ -1,0 +1,125 @@
+//! Balancer metrics.
+
+use prometheus::{
+    HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
+};
+
+#[derive(Clone)]
+pub struct BalancerMetrics {
+    pub connections: IntCounterVec,
+    pub active: IntGaugeVec,
+    pub server_active: IntGaugeVec,
+    pub bytes: IntCounterVec,
+    pub connect_duration: HistogramVec,
+    pub server_up: IntGaugeVec,
+    pub retries: IntCounterVec,
+    pub redispatches: IntCounterVec,
+    pub connect_errors: IntCounterVec,
+    pub accept_errors: IntCounterVec,
+    pub no_server: IntCounterVec,
+    pub log_dropped: IntCounter,
+}
+
+impl BalancerMetrics {
+    pub fn register(r: &Registry) -> prometheus::Result<BalancerMetrics> {
+        let m = BalancerMetrics {
+            connections: IntCounterVec::new(
+                Opts::new(
+                    "tandem_balancer_connections_total",
+                    "Client connections, by the server they went to.",
+                ),
+                &["listener", "server"],
+            )?,
+            active: IntGaugeVec::new(
+                Opts::new(
+                    "tandem_balancer_active_connections",
+                    "Client connections open now.",
+                ),
+                &["listener"],
+            )?,
+            server_active: IntGaugeVec::new(
+                Opts::new(
+                    "tandem_balancer_server_active_connections",
+                    "Connections open to each server now.",
+                ),
+                &["listener", "server"],
+            )?,
+            bytes: IntCounterVec::new(
+                Opts::new(
+                    "tandem_balancer_bytes_total",
+                    "Bytes relayed: in = client to server, out = server to client.",
+                ),
+                &["listener", "direction"],
+            )?,
+            connect_duration: HistogramVec::new(
+                HistogramOpts::new(
+                    "tandem_balancer_connect_duration_seconds",
+                    "Time to connect to the server (successful attempts).",
+                )
+                .buckets(vec![
+                    0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0,
+                ]),
+                &["listener"],
+            )?,
+            server_up: IntGaugeVec::new(
+                Opts::new(
+                    "tandem_balancer_server_up",
+                    "1 while the server is up per its health checks.",
+                ),
+                &["listener", "server"],
+            )?,
+            retries: IntCounterVec::new(
+                Opts::new(
+                    "tandem_balancer_retries_total",
+                    "Connection attempts retried after a failure.",
+                ),
+                &["listener"],
+            )?,
+            redispatches: IntCounterVec::new(
+                Opts::new(
+                    "tandem_balancer_redispatches_total",
+                    "Retries sent to another server.",
+                ),
+                &["listener"],
+            )?,
+            connect_errors: IntCounterVec::new(
+                Opts::new(
+                    "tandem_balancer_connect_errors_total",
+                    "Failed connection attempts to servers.",
+                ),
+                &["listener", "server"],
+            )?,
+            accept_errors: IntCounterVec::new(
+                Opts::new(
+                    "tandem_balancer_accept_errors_total",
+                    "accept() failures (EMFILE, ENFILE, ...).",
+                ),
+                &["listener", "error"],
+            )?,
+            no_server: IntCounterVec::new(
+                Opts::new(
+                    "tandem_balancer_no_server_total",
+                    "Connections closed because no server could take them.",
+                ),
+                &["listener"],
+            )?,
+            log_dropped: IntCounter::new(
+                "tandem_balancer_log_lines_dropped_total",
+                "Connection log lines dropped because the log sink was slow.",
+            )?,
+        };
+        r.register(Box::new(m.connections.clone()))?;
+        r.register(Box::new(m.active.clone()))?;
+        r.register(Box::new(m.server_active.clone()))?;
+        r.register(Box::new(m.bytes.clone()))?;
+        r.register(Box::new(m.connect_duration.clone()))?;
+        r.register(Box::new(m.server_up.clone()))?;
+        r.register(Box::new(m.retries.clone()))?;
+        r.register(Box::new(m.redispatches.clone()))?;
+        r.register(Box::new(m.connect_errors.clone()))?;
+        r.register(Box::new(m.accept_errors.clone()))?;
+        r.register(Box::new(m.no_server.clone()))?;
+        r.register(Box::new(m.log_dropped.clone()))?;
+        Ok(m)
+    }
+}

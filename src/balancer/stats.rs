@@ -1,0 +1,331 @@
+//! `show stat` (haproxy 2.6's CSV, with the columns that apply to a TCP listener filled)
+//! and the `/status` view of listeners.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::SystemTime;
+
+use serde_json::{Value, json};
+
+use super::listener::Shared;
+use super::server::{Admin, ServerState};
+
+/// haproxy 2.6's column order.
+pub const COLUMNS: &[&str] = &[
+    "pxname",
+    "svname",
+    "qcur",
+    "qmax",
+    "scur",
+    "smax",
+    "slim",
+    "stot",
+    "bin",
+    "bout",
+    "dreq",
+    "dresp",
+    "ereq",
+    "econ",
+    "eresp",
+    "wretr",
+    "wredis",
+    "status",
+    "weight",
+    "act",
+    "bck",
+    "chkfail",
+    "chkdown",
+    "lastchg",
+    "downtime",
+    "qlimit",
+    "pid",
+    "iid",
+    "sid",
+    "throttle",
+    "lbtot",
+    "tracked",
+    "type",
+    "rate",
+    "rate_lim",
+    "rate_max",
+    "check_status",
+    "check_code",
+    "check_duration",
+    "hrsp_1xx",
+    "hrsp_2xx",
+    "hrsp_3xx",
+    "hrsp_4xx",
+    "hrsp_5xx",
+    "hrsp_other",
+    "hanafail",
+    "req_rate",
+    "req_rate_max",
+    "req_tot",
+    "cli_abrt",
+    "srv_abrt",
+    "comp_in",
+    "comp_out",
+    "comp_byp",
+    "comp_rsp",
+    "lastsess",
+    "last_chk",
+    "last_agt",
+    "qtime",
+    "ctime",
+    "rtime",
+    "ttime",
+    "agent_status",
+    "agent_code",
+    "agent_duration",
+    "check_desc",
+    "agent_desc",
+    "check_rise",
+    "check_fall",
+    "check_health",
+    "agent_rise",
+    "agent_fall",
+    "agent_health",
+    "addr",
+    "cookie",
+    "mode",
+    "algo",
+    "conn_rate",
+    "conn_rate_max",
+    "conn_tot",
+    "intercepted",
+    "dcon",
+    "dses",
+    "wrew",
+    "connect",
+    "reuse",
+    "cache_lookups",
+    "cache_hits",
+    "srv_icur",
+    "src_ilim",
+    "qtime_max",
+    "ctime_max",
+    "rtime_max",
+    "ttime_max",
+    "eint",
+    "idle_conn_cur",
+    "safe_conn_cur",
+    "used_conn_cur",
+    "need_conn_est",
+    "uweight",
+    "agg_server_check_status",
+];
+
+struct Row(Vec<String>);
+
+impl Row {
+    fn new() -> Row {
+        Row(vec![String::new(); COLUMNS.len()])
+    }
+
+    fn set(&mut self, col: &str, v: impl ToString) {
+        if let Some(i) = COLUMNS.iter().position(|c| *c == col) {
+            self.0[i] = v.to_string();
+        }
+    }
+
+    fn line(&self) -> String {
+        let mut s = self.0.join(",");
+        s.push(',');
+        s
+    }
+}
+
+fn secs_since(t: Option<SystemTime>) -> String {
+    t.and_then(|t| SystemTime::now().duration_since(t).ok())
+        .map(|d| d.as_secs().to_string())
+        .unwrap_or_default()
+}
+
+/// The status word haproxy shows for a server.
+pub fn server_status(s: &ServerState, checked: bool) -> &'static str {
+    match s.admin() {
+        Admin::Maint => "MAINT",
+        Admin::Drain if s.is_up() => "DRAIN",
+        _ if !checked => "no check",
+        _ if s.is_up() => "UP",
+        _ => "DOWN",
+    }
+}
+
+/// haproxy's check_status code for a check result text.
+fn check_status(last: Option<&str>, checked: bool) -> &'static str {
+    if !checked {
+        return "";
+    }
+    match last {
+        None => "INI",
+        Some("succeeded") => "L4OK",
+        Some(t) if t.starts_with("timeout") => "L4TOUT",
+        Some(t) if t.starts_with("connection refused") || t.starts_with("connection reset") => {
+            "L4CON"
+        }
+        Some(t) if t.starts_with("HTTP status") || t.starts_with("MySQL error") => "L7STS",
+        Some(_) => "L7RSP",
+    }
+}
+
+pub fn csv(listeners: &[Arc<Shared>]) -> String {
+    let mut out = String::from("# ");
+    out.push_str(&COLUMNS.join(","));
+    out.push_str(",\n");
+    let pid = std::process::id();
+    for (li, l) in listeners.iter().enumerate() {
+        let rt = l.runtime();
+        let iid = li + 1;
+        let mut f = Row::new();
+        f.set("pxname", &l.name);
+        f.set("svname", "FRONTEND");
+        f.set("scur", l.active.load(Ordering::Relaxed));
+        f.set("smax", l.max_active.load(Ordering::Relaxed));
+        f.set("slim", rt.cfg.maxconn);
+        f.set("stot", l.total.load(Ordering::Relaxed));
+        f.set("bin", l.bytes_in.load(Ordering::Relaxed));
+        f.set("bout", l.bytes_out.load(Ordering::Relaxed));
+        f.set("status", "OPEN");
+        f.set("pid", pid);
+        f.set("iid", iid);
+        f.set("sid", 0);
+        f.set("type", 0);
+        f.set("conn_tot", l.total.load(Ordering::Relaxed));
+        f.set("mode", "tcp");
+        out.push_str(&f.line());
+        out.push('\n');
+        let checked = rt.cfg.check.is_some();
+        let (mut act, mut bck, mut weight) = (0, 0, 0u64);
+        let (mut econ, mut wretr, mut wredis, mut lbtot) = (0u64, 0u64, 0u64, 0u64);
+        for (si, s) in rt.servers.iter().enumerate() {
+            let c = &s.counters;
+            let info = s.check.lock().map(|c| c.clone()).unwrap_or_default();
+            let is_checked = checked && s.cfg.check;
+            let mut r = Row::new();
+            r.set("pxname", &l.name);
+            r.set("svname", s.name());
+            r.set("scur", s.active.load(Ordering::Relaxed));
+            r.set("smax", c.max_active.load(Ordering::Relaxed));
+            if let Some(m) = s.cfg.maxconn {
+                r.set("slim", m);
+            }
+            r.set("stot", c.connections.load(Ordering::Relaxed));
+            r.set("bin", c.bytes_in.load(Ordering::Relaxed));
+            r.set("bout", c.bytes_out.load(Ordering::Relaxed));
+            r.set("econ", c.connect_errors.load(Ordering::Relaxed));
+            r.set("wretr", c.retries.load(Ordering::Relaxed));
+            r.set("wredis", c.redispatches.load(Ordering::Relaxed));
+            r.set("status", server_status(s, is_checked));
+            r.set("weight", s.effective_weight());
+            r.set("act", u8::from(!s.cfg.backup));
+            r.set("bck", u8::from(s.cfg.backup));
+            r.set("chkfail", c.check_failures.load(Ordering::Relaxed));
+            r.set("chkdown", c.downs.load(Ordering::Relaxed));
+            r.set("lastchg", secs_since(info.last_change));
+            let down_now = info.down_since.map(|t| t.elapsed().as_secs()).unwrap_or(0);
+            r.set("downtime", info.downtime_secs + down_now);
+            r.set("pid", pid);
+            r.set("iid", iid);
+            r.set("sid", si + 1);
+            r.set("lbtot", c.connections.load(Ordering::Relaxed));
+            r.set("type", 2);
+            r.set(
+                "check_status",
+                check_status(info.last.as_deref(), is_checked),
+            );
+            if is_checked {
+                r.set("check_duration", info.last_duration_ms);
+                r.set(
+                    "check_desc",
+                    info.last.clone().unwrap_or_else(|| "Initializing".into()),
+                );
+                if let Some(ch) = &rt.cfg.check {
+                    r.set("check_rise", ch.rise);
+                    r.set("check_fall", ch.fall);
+                }
+            }
+            r.set("addr", s.addr());
+            r.set("mode", "tcp");
+            r.set("uweight", s.weight());
+            out.push_str(&r.line());
+            out.push('\n');
+            if s.available() && s.effective_weight() > 0 {
+                if s.cfg.backup {
+                    bck += 1;
+                } else {
+                    act += 1;
+                }
+                weight += u64::from(s.effective_weight());
+            }
+            econ += c.connect_errors.load(Ordering::Relaxed);
+            wretr += c.retries.load(Ordering::Relaxed);
+            wredis += c.redispatches.load(Ordering::Relaxed);
+            lbtot += c.connections.load(Ordering::Relaxed);
+        }
+        let mut b = Row::new();
+        b.set("pxname", &l.name);
+        b.set("svname", "BACKEND");
+        b.set("scur", l.active.load(Ordering::Relaxed));
+        b.set("smax", l.max_active.load(Ordering::Relaxed));
+        b.set("stot", l.total.load(Ordering::Relaxed));
+        b.set("bin", l.bytes_in.load(Ordering::Relaxed));
+        b.set("bout", l.bytes_out.load(Ordering::Relaxed));
+        b.set("econ", econ);
+        b.set("wretr", wretr);
+        b.set("wredis", wredis);
+        b.set("status", if act + bck > 0 { "UP" } else { "DOWN" });
+        b.set("weight", weight);
+        b.set("act", act);
+        b.set("bck", bck);
+        b.set("pid", pid);
+        b.set("iid", iid);
+        b.set("sid", 0);
+        b.set("lbtot", lbtot);
+        b.set("type", 1);
+        b.set("mode", "tcp");
+        b.set("algo", rt.cfg.balance);
+        out.push_str(&b.line());
+        out.push('\n');
+    }
+    out
+}
+
+pub fn listener_json(l: &Shared, bind: SocketAddr) -> Value {
+    let rt = l.runtime();
+    let checked = rt.cfg.check.is_some();
+    let servers: Vec<Value> = rt
+        .servers
+        .iter()
+        .map(|s| {
+            let info = s.check.lock().map(|c| c.clone()).unwrap_or_default();
+            json!({
+                "name": s.name(),
+                "address": s.addr().to_string(),
+                "status": server_status(s, checked && s.cfg.check),
+                "admin": s.admin().name(),
+                "weight": s.effective_weight(),
+                "configured_weight": s.cfg.weight,
+                "backup": s.cfg.backup,
+                "active": s.active.load(Ordering::Relaxed),
+                "connections": s.counters.connections.load(Ordering::Relaxed),
+                "connect_errors": s.counters.connect_errors.load(Ordering::Relaxed),
+                "last_check": info.last,
+                "last_change_seconds_ago": secs_since(info.last_change).parse::<u64>().ok(),
+            })
+        })
+        .collect();
+    json!({
+        "name": l.name,
+        "bind": bind.to_string(),
+        "balance": rt.cfg.balance.as_str(),
+        "maxconn": rt.cfg.maxconn,
+        "active": l.active.load(Ordering::Relaxed),
+        "connections": l.total.load(Ordering::Relaxed),
+        "bytes_in": l.bytes_in.load(Ordering::Relaxed),
+        "bytes_out": l.bytes_out.load(Ordering::Relaxed),
+        "serving": rt.has_usable_server(),
+        "servers": servers,
+    })
+}

@@ -1,0 +1,706 @@
+//! The balancer on loopback against small backends written here.
+
+mod common;
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use common::backend::{Backend, Behavior, connect_from, first_line, read_line};
+use common::{Daemon, free_port, http_get, tandem, wait_for, write};
+use nix::sys::signal::Signal;
+
+struct Lb {
+    daemon: Daemon,
+    pub addr: SocketAddr,
+    observe: SocketAddr,
+    pub socket: PathBuf,
+    pub config: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+/// A daemon with one listener `l` on a free port; `listener_extra` and `servers` are
+/// YAML fragments of the listener.
+fn lb(listener_extra: &str, servers: &[String]) -> Lb {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let oport = free_port();
+    let socket = dir.path().join("admin.sock");
+    let cfg = config_text(port, oport, &socket, listener_extra, servers);
+    let config = write(dir.path(), "tandem.yaml", &cfg);
+    let daemon = Daemon::start(&config);
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    let observe: SocketAddr = format!("127.0.0.1:{oport}").parse().expect("addr");
+    assert!(
+        wait_for(Duration::from_secs(20), || TcpStream::connect(observe).ok()).is_some(),
+        "daemon up: {}",
+        daemon.logs()
+    );
+    Lb {
+        daemon,
+        addr,
+        observe,
+        socket,
+        config,
+        _dir: dir,
+    }
+}
+
+fn config_text(
+    port: u16,
+    oport: u16,
+    socket: &std::path::Path,
+    extra: &str,
+    servers: &[String],
+) -> String {
+    format!(
+        "node: lb
+log: {{ level: debug }}
+observe: {{ listen: 127.0.0.1:{oport} }}
+admin: {{ socket: {} }}
+balancer:
+  listeners:
+    - name: l
+      bind: 127.0.0.1:{port}
+{extra}      servers:
+{}",
+        socket.display(),
+        servers.join("")
+    )
+}
+
+fn server(name: &str, b: &Backend, extra: &str) -> String {
+    format!(
+        "        - {{ name: {name}, address: \"{}\"{extra} }}\n",
+        b.addr
+    )
+}
+
+impl Lb {
+    fn admin(&self, cmd: &[&str]) -> String {
+        let mut args = vec!["admin", "--socket"];
+        let s = self.socket.to_string_lossy().to_string();
+        args.push(&s);
+        args.extend_from_slice(cmd);
+        let (code, out, err) = tandem(&args);
+        assert_eq!(code, 0, "{out}{err}");
+        out
+    }
+
+    fn status(&self) -> serde_json::Value {
+        let (_, body) = http_get(self.observe, "/status").expect("status");
+        serde_json::from_str(&body).expect("json")
+    }
+
+    fn metric(&self, prefix: &str) -> f64 {
+        let (_, body) = http_get(self.observe, "/metrics").expect("metrics");
+        body.lines()
+            .find(|l| l.starts_with(prefix))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0)
+    }
+
+    fn reload(&self, text: &str) {
+        std::fs::write(&self.config, text).expect("write config");
+        self.daemon.signal(Signal::SIGHUP);
+    }
+}
+
+fn counts(lb: &Lb, n: usize) -> HashMap<String, usize> {
+    let mut m = HashMap::new();
+    for _ in 0..n {
+        let name = first_line(lb.addr, None).expect("connect through the balancer");
+        *m.entry(name).or_insert(0) += 1;
+    }
+    m
+}
+
+#[test]
+fn roundrobin_weights_are_exact() {
+    let (a, b, c) = (
+        Backend::start("a", Behavior::Name),
+        Backend::start("b", Behavior::Name),
+        Backend::start("c", Behavior::Name),
+    );
+    let lb = lb(
+        "      balance: roundrobin\n",
+        &[
+            server("a", &a, ", weight: 1"),
+            server("b", &b, ", weight: 2"),
+            server("c", &c, ", weight: 3"),
+        ],
+    );
+    let m = counts(&lb, 600);
+    assert_eq!((m["a"], m["b"], m["c"]), (100, 200, 300), "{m:?}");
+    // static-rr too.
+    lb.reload(
+        &std::fs::read_to_string(&lb.config)
+            .expect("cfg")
+            .replace("roundrobin", "static-rr"),
+    );
+    assert!(lb.daemon.wait_log("config reloaded"));
+    let m = counts(&lb, 600);
+    assert_eq!((m["a"], m["b"], m["c"]), (100, 200, 300), "{m:?}");
+}
+
+#[test]
+fn source_affinity_is_the_same_on_two_boxes_and_after_restart() {
+    let bs: Vec<Backend> = ["r1", "r2", "r3"]
+        .iter()
+        .map(|n| Backend::start(n, Behavior::Name))
+        .collect();
+    let servers: Vec<String> = bs.iter().map(|b| server(&b.name, b, "")).collect();
+    let lb1 = lb("      balance: source\n", &servers);
+    let lb2 = lb("      balance: source\n", &servers);
+    let clients: Vec<String> = (2..60).map(|i| format!("127.0.0.{i}")).collect();
+    let map1: Vec<String> = clients
+        .iter()
+        .map(|c| first_line(lb1.addr, Some(c)).expect("c"))
+        .collect();
+    let map2: Vec<String> = clients
+        .iter()
+        .map(|c| first_line(lb2.addr, Some(c)).expect("c"))
+        .collect();
+    assert_eq!(map1, map2, "both boxes send each client to the same server");
+    assert!(
+        ["r1", "r2", "r3"]
+            .iter()
+            .all(|n| map1.iter().any(|m| m == n)),
+        "{map1:?}"
+    );
+    // Repeated connections stick.
+    for (c, m) in clients.iter().zip(&map1).take(10) {
+        assert_eq!(&first_line(lb1.addr, Some(c)).expect("c"), m);
+    }
+    // A restart keeps it.
+    drop(lb2);
+    let lb3 = lb("      balance: source\n", &servers);
+    let map3: Vec<String> = clients
+        .iter()
+        .map(|c| first_line(lb3.addr, Some(c)).expect("c"))
+        .collect();
+    assert_eq!(map1, map3);
+    // r2 goes away (maintenance): only its clients move.
+    lb1.admin(&["set", "server", "l/r2", "state", "maint"]);
+    let after: Vec<String> = clients
+        .iter()
+        .map(|c| first_line(lb1.addr, Some(c)).expect("c"))
+        .collect();
+    for (i, (b, a)) in map1.iter().zip(&after).enumerate() {
+        if b == "r2" {
+            assert_ne!(a, "r2", "client {i}");
+        } else {
+            assert_eq!(a, b, "client {i} moved though its server is up");
+        }
+    }
+}
+
+#[test]
+fn haproxy_compatible_source_hash() {
+    let bs: Vec<Backend> = ["s1", "s2", "s3"]
+        .iter()
+        .map(|n| Backend::start(n, Behavior::Name))
+        .collect();
+    let servers: Vec<String> = bs
+        .iter()
+        .zip([1, 2, 3])
+        .map(|(b, w)| server(&b.name, b, &format!(", weight: {w}")))
+        .collect();
+    let lb = lb(
+        "      balance: source\n      source_compat: haproxy\n",
+        &servers,
+    );
+    // The map for weights 1,2,3 is s1 s3 s2 s3 s2 s3; 127.0.0.x hashes to 0x7f00000x.
+    let map = ["s1", "s3", "s2", "s3", "s2", "s3"];
+    for x in 1..20u32 {
+        let ip = format!("127.0.0.{x}");
+        let h = 0x7f00_0000u32 + x;
+        let want = map[(h % 6) as usize];
+        assert_eq!(first_line(lb.addr, Some(&ip)).expect("c"), want, "{ip}");
+    }
+}
+
+#[test]
+fn leastconn_balances_long_lived_connections() {
+    let (a, b) = (
+        Backend::start("a", Behavior::Name),
+        Backend::start("b", Behavior::Name),
+    );
+    let lb = lb(
+        "      balance: leastconn\n",
+        &[server("a", &a, ""), server("b", &b, "")],
+    );
+    let mut held: Vec<(String, TcpStream)> = Vec::new();
+    for _ in 0..6 {
+        let s = connect_from(lb.addr, None).expect("c");
+        let n = read_line(&s).expect("line");
+        held.push((n, s));
+    }
+    let on = |h: &[(String, TcpStream)], n: &str| h.iter().filter(|(x, _)| x == n).count();
+    assert_eq!((on(&held, "a"), on(&held, "b")), (3, 3));
+    // Two of a's connections end: the next two new ones go to a.
+    let mut dropped = 0;
+    held.retain(|(n, _)| {
+        if n == "a" && dropped < 2 {
+            dropped += 1;
+            false
+        } else {
+            true
+        }
+    });
+    let gone = wait_for(Duration::from_secs(10), || {
+        let st = lb.status();
+        (st["subsystems"]["balancer"]["listeners"][0]["active"] == 4).then_some(())
+    });
+    assert!(gone.is_some());
+    for _ in 0..2 {
+        let s = connect_from(lb.addr, None).expect("c");
+        assert_eq!(read_line(&s).expect("line"), "a");
+        held.push(("a".into(), s));
+    }
+    assert_eq!((on(&held, "a"), on(&held, "b")), (3, 3));
+}
+
+/// The haproxy-compatible source hash against Debian's haproxy itself: same servers, same
+/// weights, same client addresses, same choices.
+#[test]
+fn source_compat_matches_real_haproxy() {
+    let bs: Vec<Backend> = ["s1", "s2", "s3"]
+        .iter()
+        .map(|n| Backend::start(n, Behavior::Name))
+        .collect();
+    let weights = [1, 2, 3];
+    let servers: Vec<String> = bs
+        .iter()
+        .zip(weights)
+        .map(|(b, w)| server(&b.name, b, &format!(", weight: {w}")))
+        .collect();
+    let ours = lb(
+        "      balance: source\n      source_compat: haproxy\n",
+        &servers,
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hport = free_port();
+    let mut cfg = format!(
+        "global\n  maxconn 100\ndefaults\n  mode tcp\n  timeout connect 5s\n  timeout client 30s\n  timeout server 30s\nlisten l\n  bind 127.0.0.1:{hport}\n  balance source\n"
+    );
+    for (b, w) in bs.iter().zip(weights) {
+        cfg.push_str(&format!("  server {} {} weight {w}\n", b.name, b.addr));
+    }
+    let path = write(dir.path(), "haproxy.cfg", &cfg);
+    let mut cmd = std::process::Command::new("haproxy");
+    cmd.arg("-db").arg("-f").arg(&path);
+    let _haproxy = Daemon::spawn(cmd);
+    let haddr: SocketAddr = format!("127.0.0.1:{hport}").parse().expect("addr");
+    assert!(
+        wait_for(Duration::from_secs(20), || TcpStream::connect(haddr).ok()).is_some(),
+        "haproxy started"
+    );
+    for x in [1u32, 2, 3, 7, 10, 33, 77, 100, 128, 200, 254] {
+        for y in [0u32, 1, 9] {
+            let ip = format!("127.0.{y}.{x}");
+            let theirs = first_line(haddr, Some(&ip)).expect("haproxy");
+            let mine = first_line(ours.addr, Some(&ip)).expect("tandem");
+            assert_eq!(mine, theirs, "client {ip}");
+        }
+    }
+}
+
+#[test]
+fn health_checks_mark_down_and_up_and_backups_take_over() {
+    let a = Backend::start("a", Behavior::Name);
+    let mut b = Backend::start("b", Behavior::Name);
+    let bk = Backend::start("bk", Behavior::Name);
+    let b_addr = b.addr;
+    let lb = lb(
+        "      check: { type: tcp, inter: 100ms, rise: 2, fall: 3 }\n",
+        &[
+            server("a", &a, ""),
+            server("b", &b, ""),
+            server("bk", &bk, ", backup: true"),
+        ],
+    );
+    let m = counts(&lb, 20);
+    assert_eq!(
+        (m.get("a"), m.get("b"), m.get("bk")),
+        (Some(&10), Some(&10), None),
+        "{m:?}"
+    );
+    // Let the first checks run (a failure before any success takes a server down at once).
+    let checked = wait_for(Duration::from_secs(10), || {
+        let st = lb.status();
+        let srv = &st["subsystems"]["balancer"]["listeners"][0]["servers"][1];
+        (srv["last_check"] == "succeeded").then_some(())
+    });
+    assert!(checked.is_some());
+    b.stop();
+    assert!(
+        lb.daemon
+            .wait_log("server l/b is DOWN (check: connection refused, 3/3)"),
+        "{}",
+        lb.daemon.logs()
+    );
+    let m = counts(&lb, 10);
+    assert_eq!(m.get("a"), Some(&10), "no new connections to b: {m:?}");
+    assert_eq!(
+        lb.metric("tandem_balancer_server_up{listener=\"l\",server=\"b\"}"),
+        0.0
+    );
+    // b comes back on the same port.
+    let _b2 = Backend::start_on(&b_addr.to_string(), "b", Behavior::Name);
+    assert!(
+        lb.daemon
+            .wait_log("server l/b is UP (check: succeeded, 2/2)"),
+        "{}",
+        lb.daemon.logs()
+    );
+    let m = counts(&lb, 10);
+    assert_eq!(m.get("b"), Some(&5), "{m:?}");
+    // Every active server in maintenance: the backup serves.
+    lb.admin(&["set", "server", "l/a", "state", "maint"]);
+    lb.admin(&["set", "server", "l/b", "state", "maint"]);
+    let m = counts(&lb, 5);
+    assert_eq!(m.get("bk"), Some(&5), "{m:?}");
+    lb.admin(&["set", "server", "l/a", "state", "ready"]);
+    let m = counts(&lb, 5);
+    assert_eq!(m.get("a"), Some(&5), "{m:?}");
+}
+
+#[test]
+fn retries_then_redispatch() {
+    let dead = Backend::start("dead", Behavior::Name);
+    let dead_addr = dead.addr;
+    drop(dead); // refuses connections now
+    let good = Backend::start("good", Behavior::Name);
+    let lb = lb(
+        "      balance: first\n      retries: 2\n      redispatch: true\n      timeouts: { connect: 200ms }\n",
+        &[
+            format!("        - {{ name: dead, address: \"{dead_addr}\" }}\n"),
+            server("good", &good, ""),
+        ],
+    );
+    let t0 = Instant::now();
+    assert_eq!(first_line(lb.addr, None).expect("c"), "good");
+    assert!(
+        t0.elapsed() >= Duration::from_millis(300),
+        "two retries waited before redispatch"
+    );
+    assert!(lb.daemon.wait_log(" l l/good "), "{}", lb.daemon.logs());
+    assert!(
+        lb.daemon.logs().contains("/+2 0/0"),
+        "retries shown as +2 (redispatched): {}",
+        lb.daemon.logs()
+    );
+    assert_eq!(
+        lb.metric("tandem_balancer_redispatches_total{listener=\"l\"}"),
+        1.0
+    );
+    assert_eq!(
+        lb.metric("tandem_balancer_retries_total{listener=\"l\"}"),
+        2.0
+    );
+    // Without redispatch the client is refused after the retries (SC).
+    lb.reload(
+        &std::fs::read_to_string(&lb.config)
+            .expect("cfg")
+            .replace("redispatch: true", "redispatch: false"),
+    );
+    assert!(lb.daemon.wait_log("config reloaded"));
+    let r = first_line(lb.addr, None).unwrap_or_default();
+    assert_eq!(r, "", "closed without a server");
+    assert!(lb.daemon.wait_log(" l l/dead "), "{}", lb.daemon.logs());
+    assert!(lb.daemon.logs().contains(" SC "), "{}", lb.daemon.logs());
+}
+
+/// A listener whose accept queue is full and never drained: SYNs to it go unanswered.
+fn blackhole() -> (std::net::TcpListener, Vec<TcpStream>, SocketAddr) {
+    let s =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
+    let a: SocketAddr = "127.0.0.1:0".parse().expect("addr");
+    s.bind(&a.into()).expect("bind");
+    s.listen(0).expect("listen");
+    let l: std::net::TcpListener = s.into();
+    let addr = l.local_addr().expect("addr");
+    let mut fill = Vec::new();
+    for _ in 0..4 {
+        let c =
+            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("s");
+        c.set_nonblocking(true).expect("nb");
+        let _ = c.connect(&addr.into());
+        fill.push(c.into());
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    (l, fill, addr)
+}
+
+#[test]
+fn connect_timeout() {
+    let (_l, _fill, hole) = blackhole();
+    let lb = lb(
+        "      retries: 0\n      timeouts: { connect: 300ms }\n",
+        &[format!("        - {{ name: hole, address: \"{hole}\" }}\n")],
+    );
+    let t0 = Instant::now();
+    let r = first_line(lb.addr, None).unwrap_or_default();
+    assert_eq!(r, "");
+    assert!(t0.elapsed() >= Duration::from_millis(300));
+    assert!(lb.daemon.wait_log(" l l/hole "), "{}", lb.daemon.logs());
+    assert!(
+        lb.daemon.logs().contains(" sC "),
+        "connect timeout code: {}",
+        lb.daemon.logs()
+    );
+}
+
+#[test]
+fn idle_timeouts() {
+    let silent = Backend::start("silent", Behavior::Silent);
+    let lb = lb(
+        "      timeouts: { client: 300ms, server: 10s }\n",
+        &[server("silent", &silent, "")],
+    );
+    let s = connect_from(lb.addr, None).expect("c");
+    assert_eq!(
+        read_line(&s).expect("closed"),
+        "",
+        "closed by the client timeout"
+    );
+    assert!(lb.daemon.wait_log(" cD "), "{}", lb.daemon.logs());
+    lb.reload(
+        &std::fs::read_to_string(&lb.config)
+            .expect("cfg")
+            .replace("client: 300ms, server: 10s", "client: 10s, server: 300ms"),
+    );
+    assert!(lb.daemon.wait_log("config reloaded"));
+    let s = connect_from(lb.addr, None).expect("c");
+    (&s).write_all(b"hello").expect("w");
+    assert_eq!(read_line(&s).expect("closed"), "");
+    assert!(lb.daemon.wait_log(" sD "), "{}", lb.daemon.logs());
+}
+
+#[test]
+fn half_close_in_both_relay_modes() {
+    let rb = Backend::start("rb", Behavior::ReplyAfterEof);
+    for relay in ["splice", "buffered"] {
+        let lb = lb(&format!("      relay: {relay}\n"), &[server("rb", &rb, "")]);
+        let s = connect_from(lb.addr, None).expect("c");
+        let payload = vec![b'x'; 100_000];
+        (&s).write_all(&payload).expect("w");
+        s.shutdown(std::net::Shutdown::Write).expect("client FIN");
+        assert_eq!(read_line(&s).expect("reply"), "got 100000 bytes", "{relay}");
+    }
+}
+
+#[test]
+fn maxconn_waits_in_the_backlog() {
+    let a = Backend::start("a", Behavior::Name);
+    let lb = lb("      maxconn: 2\n", &[server("a", &a, "")]);
+    let c1 = connect_from(lb.addr, None).expect("c1");
+    let c2 = connect_from(lb.addr, None).expect("c2");
+    assert_eq!(read_line(&c1).expect("l"), "a");
+    assert_eq!(read_line(&c2).expect("l"), "a");
+    // The third connects (kernel backlog) but is not served while two are open.
+    let c3 = connect_from(lb.addr, None).expect("c3");
+    c3.set_read_timeout(Some(Duration::from_millis(500)))
+        .expect("t");
+    let mut buf = [0u8; 8];
+    let r = (&c3).read(&mut buf);
+    assert!(r.is_err(), "served beyond maxconn: {r:?}");
+    assert_eq!(a.accepted.load(std::sync::atomic::Ordering::SeqCst), 2);
+    drop(c1);
+    assert_eq!(read_line(&c3).expect("served once a slot freed"), "a");
+    drop(c2);
+}
+
+#[test]
+fn proxy_protocol_headers_are_byte_exact() {
+    for (v, version) in [("v1", 1), ("v2", 2)] {
+        let a = Backend::start("a", Behavior::Name);
+        let lb = lb("", &[server("a", &a, &format!(", send_proxy: {v}"))]);
+        let s = connect_from(lb.addr, Some("127.0.0.5")).expect("c");
+        let local = s.local_addr().expect("addr");
+        assert_eq!(read_line(&s).expect("l"), "a");
+        (&s).write_all(b"data").expect("w");
+        let echo = read_line(&s).unwrap_or_default();
+        let _ = echo;
+        let want_len = if version == 1 { 0 } else { 28 };
+        let first = wait_for(Duration::from_secs(5), || {
+            let f = a.first_bytes.lock().ok()?.first().cloned()?;
+            (f.ends_with(b"data") && f.len() > want_len).then_some(f)
+        })
+        .expect("recorded");
+        let want = if version == 1 {
+            format!(
+                "PROXY TCP4 127.0.0.5 {} {} {}\r\n",
+                lb.addr.ip(),
+                local.port(),
+                lb.addr.port()
+            )
+            .into_bytes()
+        } else {
+            let mut w = vec![
+                0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a, 0x21, 0x11,
+                0, 12,
+            ];
+            w.extend_from_slice(&[127, 0, 0, 5, 127, 0, 0, 1]);
+            w.extend_from_slice(&local.port().to_be_bytes());
+            w.extend_from_slice(&lb.addr.port().to_be_bytes());
+            w
+        };
+        assert_eq!(&first[..want.len()], &want[..], "{v}");
+        assert_eq!(&first[want.len()..], b"data", "{v}");
+    }
+}
+
+#[test]
+fn accept_proxy_takes_the_client_address_from_the_header() {
+    let a = Backend::start("a", Behavior::Name);
+    let lb = lb(
+        "      accept_proxy: true\n",
+        &[server("a", &a, ", send_proxy: v1")],
+    );
+    let s = connect_from(lb.addr, None).expect("c");
+    (&s).write_all(b"PROXY TCP4 198.18.7.7 198.18.0.100 40000 3306\r\nhello\n")
+        .expect("w");
+    assert_eq!(read_line(&s).expect("l"), "a");
+    let first = wait_for(Duration::from_secs(5), || {
+        let f = a.first_bytes.lock().ok()?.first().cloned()?;
+        f.ends_with(b"hello\n").then_some(f)
+    })
+    .expect("recorded");
+    assert!(
+        first.starts_with(b"PROXY TCP4 198.18.7.7 198.18.0.100 40000 3306\r\nhello"),
+        "{}",
+        String::from_utf8_lossy(&first)
+    );
+    drop(s);
+    assert!(
+        lb.daemon.wait_log("198.18.7.7:40000 ["),
+        "the log names the real client: {}",
+        lb.daemon.logs()
+    );
+}
+
+#[test]
+fn reload_under_load_loses_nothing() {
+    let (a, b) = (
+        Backend::start("a", Behavior::Name),
+        Backend::start("b", Behavior::Name),
+    );
+    let lb = lb("", &[server("a", &a, ""), server("b", &b, "")]);
+    let base = std::fs::read_to_string(&lb.config).expect("cfg");
+    let addr = lb.addr;
+    let client = std::thread::spawn(move || {
+        let mut failures = Vec::new();
+        for i in 0..2000 {
+            match first_line(addr, None) {
+                Ok(n) if n == "a" || n == "b" => {}
+                other => failures.push(format!("#{i}: {other:?}")),
+            }
+        }
+        failures
+    });
+    for i in 0..5 {
+        std::thread::sleep(Duration::from_millis(150));
+        let w = if i % 2 == 0 { 3 } else { 1 };
+        lb.reload(&base.replace(
+            &format!("address: \"{}\" }}", a.addr),
+            &format!("address: \"{}\", weight: {w} }}", a.addr),
+        ));
+    }
+    let failures = client.join().expect("client");
+    assert!(
+        failures.is_empty(),
+        "{} failures: {:?}",
+        failures.len(),
+        &failures[..failures.len().min(5)]
+    );
+    assert!(
+        lb.daemon.logs().matches("config reloaded").count() >= 5,
+        "{}",
+        lb.daemon.logs()
+    );
+}
+
+#[test]
+fn admin_drain_weight_and_stat() {
+    let (a, b) = (
+        Backend::start("a", Behavior::Name),
+        Backend::start("b", Behavior::Name),
+    );
+    let lb = lb("", &[server("a", &a, ""), server("b", &b, "")]);
+    // drain through the CLI, as an operator would.
+    let sock = lb.socket.to_string_lossy().to_string();
+    let (code, out, _) = tandem(&["balancer", "--socket", &sock, "drain", "l/a"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out, "l/a: drain (was ready)\n");
+    let m = counts(&lb, 6);
+    assert_eq!(m.get("b"), Some(&6), "{m:?}");
+    let (code, out, _) = tandem(&["balancer", "--socket", &sock, "ready", "l/a"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out, _) = tandem(&["balancer", "--socket", &sock, "weight", "l/a", "3"]);
+    assert_eq!((code, out.as_str()), (0, "l/a: weight 3 (was 1)\n"));
+    let m = counts(&lb, 8);
+    assert_eq!((m["a"], m["b"]), (6, 2), "{m:?}");
+    let (code, out, _) = tandem(&["balancer", "--socket", &sock, "weight", "l/nope", "3"]);
+    assert_eq!(code, 1);
+    assert_eq!(out, "error: no server `nope` in listener `l`\n");
+    let (_, csv, _) = tandem(&["balancer", "--socket", &sock, "stat"]);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(
+        lines[0].starts_with("# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,"),
+        "{csv}"
+    );
+    assert_eq!(
+        lines[0].split(',').count(),
+        102,
+        "101 columns and a trailing comma"
+    );
+    let col = |row: &str, name: &str| -> String {
+        let names: Vec<&str> = lines[0].trim_start_matches("# ").split(',').collect();
+        let i = names.iter().position(|n| *n == name).unwrap_or(0);
+        row.split(',').nth(i).unwrap_or("").to_string()
+    };
+    let a_row = lines.iter().find(|l| l.starts_with("l,a,")).expect("row a");
+    assert_eq!(col(a_row, "status"), "no check");
+    assert_eq!(col(a_row, "weight"), "3");
+    assert_eq!(col(a_row, "stot"), "6");
+    assert!(lines.iter().any(|l| l.starts_with("l,FRONTEND,")));
+    assert!(lines.iter().any(|l| l.starts_with("l,BACKEND,")));
+    assert_eq!(
+        lb.metric("tandem_balancer_connections_total{listener=\"l\",server=\"a\"}"),
+        6.0
+    );
+}
+
+#[test]
+fn tcplog_lines() {
+    let a = Backend::start("a", Behavior::Name);
+    let lb = lb("", &[server("a", &a, "")]);
+    let s = connect_from(lb.addr, None).expect("c");
+    let local = s.local_addr().expect("local");
+    assert_eq!(read_line(&s).expect("l"), "a");
+    drop(s);
+    let needle = format!("{local} [");
+    assert!(lb.daemon.wait_log(&needle), "{}", lb.daemon.logs());
+    let line = lb
+        .daemon
+        .logs()
+        .lines()
+        .find(|l| l.contains(&needle))
+        .map(str::to_string)
+        .unwrap_or_default();
+    // client [date] listener listener/server Tw/Tc/Tt bytes term ac/fc/bc/sc/rc sq/bq
+    let msg = &line[line.find(&needle).unwrap_or(0)..];
+    let fields: Vec<&str> = msg.split_whitespace().collect();
+    assert!(fields[1].starts_with('[') && fields[1].len() == 26, "{msg}");
+    assert_eq!(fields[7], "1/1/1/1/0", "ac/fc/bc/sc/rc: {msg}");
+    assert_eq!(fields[2], "l");
+    assert_eq!(fields[3], "l/a");
+    assert_eq!(fields[4].split('/').count(), 3, "{msg}");
+    assert_eq!(fields[5], "2", "bytes to the client");
+    assert_eq!(fields[6], "--");
+}
