@@ -704,3 +704,65 @@ fn tcplog_lines() {
     assert_eq!(fields[5], "2", "bytes to the client");
     assert_eq!(fields[6], "--");
 }
+
+/// Out of file descriptors: the accept loop backs off, counts and logs, and serves again
+/// once descriptors free up.
+#[test]
+fn accept_survives_emfile() {
+    use std::os::unix::process::CommandExt;
+    let a = Backend::start("a", Behavior::Silent);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (port, oport) = (free_port(), free_port());
+    let cfg = config_text(
+        port,
+        oport,
+        &dir.path().join("admin.sock"),
+        "",
+        &[server("a", &a, "")],
+    );
+    let path = write(dir.path(), "tandem.yaml", &cfg);
+    let mut cmd = std::process::Command::new(common::tandem_bin());
+    cmd.args(["run", "-c"]).arg(&path);
+    // SAFETY: setrlimit in the child before exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            let lim = libc::rlimit {
+                rlim_cur: 64,
+                rlim_max: 64,
+            };
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+            Ok(())
+        });
+    }
+    let d = Daemon::spawn(cmd);
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    let observe: SocketAddr = format!("127.0.0.1:{oport}").parse().expect("addr");
+    assert!(wait_for(Duration::from_secs(20), || TcpStream::connect(observe).ok()).is_some());
+    // Each proxied connection costs the daemon two descriptors, and a client whose
+    // server connect failed for want of one still holds its own while the connect is
+    // retried: 100 clients exhaust 64 descriptors, in accept as well as in connect.
+    let mut held = Vec::new();
+    for _ in 0..100 {
+        if let Ok(s) = connect_from(addr, None) {
+            held.push(s);
+        }
+    }
+    assert!(d.wait_log("accept failed"), "{}", d.logs());
+    assert!(d.logs().contains("backing off"), "{}", d.logs());
+    drop(held);
+    // Descriptors come back: a new client is served (its backend connection opens).
+    let before = a.accepted.load(std::sync::atomic::Ordering::SeqCst);
+    let served = wait_for(Duration::from_secs(20), || {
+        let s = connect_from(addr, None).ok()?;
+        std::thread::sleep(Duration::from_millis(100));
+        let now = a.accepted.load(std::sync::atomic::Ordering::SeqCst);
+        drop(s);
+        (now > before).then_some(())
+    });
+    assert!(served.is_some(), "{}", d.logs());
+    let (_, metrics) = http_get(observe, "/metrics").expect("metrics");
+    assert!(
+        metrics.contains("tandem_balancer_accept_errors_total{error=\"emfile\",listener=\"l\"}"),
+        "{metrics}"
+    );
+}

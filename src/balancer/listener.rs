@@ -108,6 +108,8 @@ pub struct Shared {
     pub bytes_in: std::sync::atomic::AtomicU64,
     pub bytes_out: std::sync::atomic::AtomicU64,
     pub metrics: BalancerMetrics,
+    /// This listener's series.
+    pub m: super::metrics::ListenerMetrics,
     pub log: mpsc::Sender<LogLine>,
     /// Signalled when a session ends (a server slot may be free for a queued client).
     pub freed: tokio::sync::Notify,
@@ -138,6 +140,8 @@ pub fn bind(addr: SocketAddr, backlog: Option<u32>) -> io::Result<TcpListener> {
         s.set_freebind_v4(true)?;
     }
     s.set_nonblocking(true)?;
+    // Accepted sockets inherit TCP_NODELAY: one setsockopt per listener, not per client.
+    s.set_tcp_nodelay(true)?;
     s.bind(&addr.into())?;
     s.listen(backlog.map(|b| b as i32).unwrap_or(libc::SOMAXCONN))?;
     TcpListener::from_std(s.into())
@@ -247,7 +251,12 @@ async fn read_proxy_header(s: &TcpStream, limit: Duration) -> Result<Header, Str
         .unwrap_or_else(|_| Err("timeout waiting for the PROXY header".into()))
 }
 
-async fn connect(addr: SocketAddr, limit: Duration, keepalive: bool) -> io::Result<TcpStream> {
+async fn connect(
+    addr: SocketAddr,
+    limit: Duration,
+    keepalive: bool,
+    source: Option<IpAddr>,
+) -> io::Result<TcpStream> {
     let sock = if addr.is_ipv6() {
         TcpSocket::new_v6()?
     } else {
@@ -255,9 +264,12 @@ async fn connect(addr: SocketAddr, limit: Duration, keepalive: bool) -> io::Resu
     };
     {
         let s = socket2::SockRef::from(&sock);
-        // No port is reserved at bind time: the kernel picks it at connect, so many
-        // connections to different servers can share a port.
-        let _ = set_bind_address_no_port(&s);
+        if let Some(ip) = source.filter(|ip| ip.is_ipv6() == addr.is_ipv6()) {
+            // No port is reserved at bind time: the kernel picks it at connect, so the
+            // source address's ports are shared across servers.
+            set_bind_address_no_port(&s)?;
+            sock.bind(SocketAddr::new(ip, 0))?;
+        }
         if keepalive {
             let _ = s.set_tcp_keepalive(&TcpKeepalive::new().with_time(Duration::from_secs(60)));
         }
@@ -341,12 +353,13 @@ async fn session(
         actconn,
     };
     let mut src = peer;
-    let mut dst = client.local_addr().unwrap_or(peer);
+    // The address the client reached (for PROXY headers), looked up only if needed.
+    let mut dst: Option<SocketAddr> = None;
     if rt.cfg.accept_proxy {
         match read_proxy_header(&client, rt.cfg.timeouts.client.get()).await {
             Ok(Header::Proxy { src: s, dst: d }) => {
                 src = s;
-                dst = d;
+                dst = Some(d);
                 line.client = s;
             }
             Ok(Header::Local) => {}
@@ -363,15 +376,15 @@ async fn session(
         let _ = socket2::SockRef::from(&client)
             .set_tcp_keepalive(&TcpKeepalive::new().with_time(Duration::from_secs(60)));
     }
-    let _ = client.set_nodelay(true);
 
     // Pick (waiting for a slot when every usable server is at its maxconn, up to the
     // connect timeout, haproxy's default `timeout queue`), connect, retry (the last retry
     // goes elsewhere with `redispatch`, as does any retry once the server is down).
     let connect_timeout = rt.cfg.timeouts.connect.get();
     let queued_at = Instant::now();
-    let mut picked = None;
+    let mut picked = rt.pick(src.ip(), None);
     while picked.is_none() {
+        // Register for "a slot freed" first, then look again, so no release is missed.
         let freed = shared.freed.notified();
         tokio::pin!(freed);
         freed.as_mut().enable();
@@ -401,23 +414,24 @@ async fn session(
     let server = loop {
         let s = rt.servers[idx].clone();
         let t0 = Instant::now();
-        match connect(s.addr(), connect_timeout, rt.cfg.tcp_keepalive).await {
+        match connect(
+            s.addr(),
+            connect_timeout,
+            rt.cfg.tcp_keepalive,
+            rt.cfg.source,
+        )
+        .await
+        {
             Ok(conn) => {
-                shared
-                    .metrics
-                    .connect_duration
-                    .with_label_values(&[&shared.name])
-                    .observe(t0.elapsed().as_secs_f64());
+                shared.m.connect.observe(t0.elapsed().as_secs_f64());
                 line.tc = ms(t0.elapsed());
                 break Some((s, conn));
             }
             Err(e) => {
                 s.counters.connect_errors.fetch_add(1, Ordering::Relaxed);
-                shared
-                    .metrics
-                    .connect_errors
-                    .with_label_values(&[&shared.name, s.name()])
-                    .inc();
+                if let Some(m) = s.metrics.get() {
+                    m.connect_errors.inc();
+                }
                 tracing::debug!(listener = %shared.name, server = %s.name(), "listener {}: connect to {}/{} ({}) failed: {e}", shared.name, shared.name, s.name(), s.addr());
                 if attempt >= rt.cfg.retries {
                     line.server = s.name().to_string();
@@ -459,23 +473,21 @@ async fn session(
     line.server = server.name().to_string();
     let _active = server.enter();
     line.server_conns = server.active.load(Ordering::Relaxed);
-    shared
-        .metrics
-        .connections
-        .with_label_values(&[&shared.name, server.name()])
-        .inc();
-    let gauge = shared
-        .metrics
-        .server_active
-        .with_label_values(&[&shared.name, server.name()]);
-    gauge.inc();
+    let sm = server.metrics.get().cloned();
+    if let Some(m) = &sm {
+        m.connections.inc();
+        m.active.inc();
+    }
     if let Some(v) = server.cfg.send_proxy {
+        let dst = dst.unwrap_or_else(|| client.local_addr().unwrap_or(peer));
         let header = match v {
             ProxyVersion::V1 => proxy_proto::v1(src, dst),
             ProxyVersion::V2 => proxy_proto::v2(src, dst),
         };
         if write_all(&conn, &header).await.is_err() {
-            gauge.dec();
+            if let Some(m) = &sm {
+                m.active.dec();
+            }
             line.term = "SC";
             line.tt = ms(accepted_at.elapsed());
             emit(&shared, line);
@@ -487,7 +499,9 @@ async fn session(
         Relay::Buffered => Mode::Buffered,
     };
     let out = relay::relay(&client, &conn, mode, rt.timeouts(), server.kill_signal()).await;
-    gauge.dec();
+    if let Some(m) = &sm {
+        m.active.dec();
+    }
     server
         .counters
         .bytes_in

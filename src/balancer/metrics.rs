@@ -123,3 +123,45 @@ impl BalancerMetrics {
         Ok(m)
     }
 }
+
+/// A listener's series, looked up once (not per connection).
+#[derive(Clone)]
+pub struct ListenerMetrics {
+    pub active: prometheus::IntGauge,
+    pub bytes_in: prometheus::IntCounter,
+    pub bytes_out: prometheus::IntCounter,
+    pub connect: prometheus::Histogram,
+    pub retries: prometheus::IntCounter,
+    pub redispatches: prometheus::IntCounter,
+    pub no_server: prometheus::IntCounter,
+}
+
+/// A server's series.
+#[derive(Clone, Debug)]
+pub struct ServerMetrics {
+    pub connections: prometheus::IntCounter,
+    pub active: prometheus::IntGauge,
+    pub connect_errors: prometheus::IntCounter,
+}
+
+impl BalancerMetrics {
+    pub fn listener(&self, l: &str) -> ListenerMetrics {
+        ListenerMetrics {
+            active: self.active.with_label_values(&[l]),
+            bytes_in: self.bytes.with_label_values(&[l, "in"]),
+            bytes_out: self.bytes.with_label_values(&[l, "out"]),
+            connect: self.connect_duration.with_label_values(&[l]),
+            retries: self.retries.with_label_values(&[l]),
+            redispatches: self.redispatches.with_label_values(&[l]),
+            no_server: self.no_server.with_label_values(&[l]),
+        }
+    }
+
+    pub fn server(&self, l: &str, s: &str) -> ServerMetrics {
+        ServerMetrics {
+            connections: self.connections.with_label_values(&[l, s]),
+            active: self.server_active.with_label_values(&[l, s]),
+            connect_errors: self.connect_errors.with_label_values(&[l, s]),
+        }
+    }
+}

@@ -335,9 +335,13 @@ impl Balancer {
             bytes_in: AtomicU64::new(0),
             bytes_out: AtomicU64::new(0),
             metrics: self.metrics.clone(),
+            m: self.metrics.listener(&cfg.name),
             log: self.log_tx.clone(),
             freed: tokio::sync::Notify::new(),
         });
+        for s in &servers {
+            let _ = s.metrics.set(self.metrics.server(&cfg.name, s.name()));
+        }
         let slots = Arc::new(Semaphore::new(cfg.maxconn as usize));
         let (stop, stop_rx) = watch::channel(false);
         let accept = listener::spawn_accept(
@@ -455,6 +459,9 @@ impl Balancer {
                 _ => Arc::new(ServerState::new(s.clone())),
             })
             .collect();
+        for s in &servers {
+            let _ = s.metrics.set(self.metrics.server(&cfg.name, s.name()));
+        }
         if cfg.maxconn != live.maxconn {
             resize(&live.slots, live.maxconn, cfg.maxconn);
             live.maxconn = cfg.maxconn;

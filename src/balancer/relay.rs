@@ -23,6 +23,23 @@ const POOL_MAX: usize = 1024;
 const BUDGET: usize = 16;
 
 static PIPES: Mutex<Vec<Pipe>> = Mutex::new(Vec::new());
+static BUFFERS: Mutex<Vec<Box<[u8]>>> = Mutex::new(Vec::new());
+
+fn get_buffer() -> Box<[u8]> {
+    BUFFERS
+        .lock()
+        .ok()
+        .and_then(|mut v| v.pop())
+        .unwrap_or_else(|| vec![0u8; BUF].into_boxed_slice())
+}
+
+fn put_buffer(b: Box<[u8]>) {
+    if let Ok(mut v) = BUFFERS.lock()
+        && v.len() < POOL_MAX
+    {
+        v.push(b);
+    }
+}
 
 struct Pipe {
     r: OwnedFd,
@@ -135,7 +152,12 @@ pub struct Outcome {
 
 /// One direction's state.
 struct Dir {
-    mode: Mode,
+    /// splice allowed (Mode::Splice); it is used while the transfer is bulky.
+    splice_ok: bool,
+    /// The last buffered read filled the buffer: switch to splice.
+    bulk: bool,
+    /// What is pending sits in the pipe (else in the buffer).
+    in_pipe: bool,
     pipe: Option<Pipe>,
     /// Bytes waiting in the pipe or the buffer.
     pending: usize,
@@ -168,7 +190,9 @@ enum Side {
 impl Dir {
     fn new(mode: Mode) -> Dir {
         Dir {
-            mode,
+            splice_ok: mode == Mode::Splice,
+            bulk: false,
+            in_pipe: false,
             pipe: None,
             pending: 0,
             buf: None,
@@ -181,14 +205,22 @@ impl Dir {
 
     /// Waits for readiness and moves what it can. Cancel-safe: all waiting happens
     /// before any data is touched.
-    async fn step(&mut self, src: &TcpStream, dst: &TcpStream) -> Result<Step, (Side, io::Error)> {
+    async fn step(
+        &mut self,
+        src: &TcpStream,
+        dst: &TcpStream,
+        other_done: bool,
+    ) -> Result<Step, (Side, io::Error)> {
         if self.pending > 0 {
             dst.writable().await.map_err(|e| (Side::Dst, e))?;
             return self.flush(dst).map(|_| Step::Moved);
         }
         if self.eof {
-            // Everything before the FIN is delivered: forward it.
-            let _ = socket2::SockRef::from(dst).shutdown(std::net::Shutdown::Write);
+            // Everything before the FIN is delivered: forward it. When the other
+            // direction is finished too, the close that follows sends the FIN.
+            if !other_done {
+                let _ = socket2::SockRef::from(dst).shutdown(std::net::Shutdown::Write);
+            }
             self.done = true;
             return Ok(Step::Done);
         }
@@ -218,23 +250,51 @@ impl Dir {
     }
 
     /// Reads from `src` into the pipe or buffer; Ok(0) at EOF.
+    ///
+    /// Small transfers go through a buffer, bulk ones (a read that fills the buffer)
+    /// through splice(2), like haproxy's splice-auto: for a query and its answer a
+    /// buffer costs fewer system calls, for a stream splice copies nothing. A short
+    /// buffered read means the socket is drained, so its readiness is cleared right
+    /// away instead of paying for a read that would say EAGAIN.
     fn fill(&mut self, src: &TcpStream) -> io::Result<usize> {
-        let n = match self.mode {
-            Mode::Splice => {
-                if self.pipe.is_none() {
-                    self.pipe = Some(Pipe::get()?);
+        let n = if self.splice_ok && self.bulk {
+            if self.pipe.is_none() {
+                self.pipe = Some(Pipe::get()?);
+            }
+            let w = self.pipe.as_ref().map(|p| p.w.as_raw_fd()).unwrap_or(-1);
+            let n = src.try_io(Interest::READABLE, || splice(src.as_raw_fd(), w, CHUNK))?;
+            if n < BUF {
+                self.bulk = false;
+            }
+            self.in_pipe = true;
+            n
+        } else {
+            let buf = self.buf.get_or_insert_with(get_buffer);
+            let fd = src.as_raw_fd();
+            let mut got = 0usize;
+            let r = src.try_io(Interest::READABLE, || {
+                // SAFETY: recv into our buffer, within its length.
+                let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
+                if n < 0 {
+                    return Err(io::Error::last_os_error());
                 }
-                let w = self.pipe.as_ref().map(|p| p.w.as_raw_fd()).unwrap_or(-1);
-                src.try_io(Interest::READABLE, || splice(src.as_raw_fd(), w, CHUNK))?
-            }
-            Mode::Buffered => {
-                let buf = self
-                    .buf
-                    .get_or_insert_with(|| vec![0u8; BUF].into_boxed_slice());
-                let n = src.try_read(buf)?;
-                self.start = 0;
-                n
-            }
+                got = n as usize;
+                if got > 0 && got < buf.len() {
+                    // Drained: let tokio clear the readiness (an EOF stays visible:
+                    // tokio never clears the read-closed state).
+                    return Err(io::ErrorKind::WouldBlock.into());
+                }
+                Ok(got)
+            });
+            let n = match r {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock && got > 0 => got,
+                Err(e) => return Err(e),
+            };
+            self.bulk = n == BUF;
+            self.in_pipe = false;
+            self.start = 0;
+            n
         };
         self.pending = n;
         self.moved += n as u64;
@@ -244,14 +304,14 @@ impl Dir {
     /// Writes what is pending to `dst`, as much as it takes now.
     fn flush(&mut self, dst: &TcpStream) -> Result<(), (Side, io::Error)> {
         while self.pending > 0 {
-            let r = match self.mode {
-                Mode::Splice => {
+            let r = match self.in_pipe {
+                true => {
                     let r = self.pipe.as_ref().map(|p| p.r.as_raw_fd()).unwrap_or(-1);
                     dst.try_io(Interest::WRITABLE, || {
                         splice(r, dst.as_raw_fd(), self.pending)
                     })
                 }
-                Mode::Buffered => match &self.buf {
+                false => match &self.buf {
                     Some(b) => dst.try_write(&b[self.start..self.start + self.pending]),
                     None => Ok(0),
                 },
@@ -276,7 +336,9 @@ impl Dir {
             if let Some(p) = self.pipe.take() {
                 p.put();
             }
-            self.buf = None;
+            if let Some(b) = self.buf.take() {
+                put_buffer(b);
+            }
         }
     }
 }
@@ -293,6 +355,24 @@ pub async fn relay(
     let mut down = Dir::new(mode);
     let mut client_seen = Instant::now();
     let mut server_seen = client_seen;
+    // One timer for the session, re-armed only when it fires early (activity moved the
+    // deadline): no timer churn per chunk of data.
+    let idle_limits = |up: &Dir, down: &Dir| {
+        let c = if down.done {
+            t.client_fin
+        } else {
+            t.tunnel.unwrap_or(t.client)
+        };
+        let s = if up.done {
+            t.server_fin
+        } else {
+            t.tunnel.unwrap_or(t.server)
+        };
+        (c, s)
+    };
+    let (c0, s0) = idle_limits(&up, &down);
+    let timer = tokio::time::sleep_until(tokio::time::Instant::from_std(client_seen + c0.min(s0)));
+    tokio::pin!(timer);
     let end = loop {
         if up.done && down.done {
             break End::Normal;
@@ -301,43 +381,49 @@ pub async fn relay(
         // connected; after a side's write half is shut, its timeout is the *_fin one.
         // Moving data either way refreshes both sides (a write refreshes that side's
         // read timer).
-        let client_idle = if down.done {
-            t.client_fin
-        } else {
-            t.tunnel.unwrap_or(t.client)
-        };
-        let server_idle = if up.done {
-            t.server_fin
-        } else {
-            t.tunnel.unwrap_or(t.server)
-        };
-        let client_deadline = client_seen + client_idle;
-        let server_deadline = server_seen + server_idle;
-        let (deadline, timeout_end) = if client_deadline <= server_deadline {
-            (client_deadline, End::ClientTimeout)
-        } else {
-            (server_deadline, End::ServerTimeout)
-        };
+        let (up_done, down_done) = (up.done, down.done);
         tokio::select! {
-            r = up.step(client, server), if !up.done => match r {
+            r = up.step(client, server, down_done), if !up_done => match r {
                 Ok(Step::Moved | Step::Eof) => {
                     client_seen = Instant::now();
                     server_seen = client_seen;
                 }
-                Ok(Step::Idle | Step::Done) => {}
+                Ok(Step::Idle) => {}
+                Ok(Step::Done) => {
+                    // A *_fin timeout may now be due sooner than the armed timer.
+                    let (ci, si) = idle_limits(&up, &down);
+                    let d = (client_seen + ci).min(server_seen + si);
+                    timer.as_mut().reset(tokio::time::Instant::from_std(d));
+                }
                 Err((Side::Src, _)) => break End::ClientAbort,
                 Err((Side::Dst, _)) => break End::ServerAbort,
             },
-            r = down.step(server, client), if !down.done => match r {
+            r = down.step(server, client, up_done), if !down_done => match r {
                 Ok(Step::Moved | Step::Eof) => {
                     server_seen = Instant::now();
                     client_seen = server_seen;
                 }
-                Ok(Step::Idle | Step::Done) => {}
+                Ok(Step::Idle) => {}
+                Ok(Step::Done) => {
+                    let (ci, si) = idle_limits(&up, &down);
+                    let d = (client_seen + ci).min(server_seen + si);
+                    timer.as_mut().reset(tokio::time::Instant::from_std(d));
+                }
                 Err((Side::Src, _)) => break End::ServerAbort,
                 Err((Side::Dst, _)) => break End::ClientAbort,
             },
-            _ = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline)) => break timeout_end,
+            () = &mut timer => {
+                let (ci, si) = idle_limits(&up, &down);
+                let (cd, sd) = (client_seen + ci, server_seen + si);
+                let now = Instant::now();
+                if now >= cd {
+                    break End::ClientTimeout;
+                }
+                if now >= sd {
+                    break End::ServerTimeout;
+                }
+                timer.as_mut().reset(tokio::time::Instant::from_std(cd.min(sd)));
+            }
             r = kill.changed() => if r.is_ok() { break End::Killed },
         }
     };

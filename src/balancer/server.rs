@@ -3,8 +3,8 @@
 //! commands; it survives reloads when the server keeps its name and address.
 
 use std::net::SocketAddr;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Instant, SystemTime};
 
 use tokio::sync::watch;
@@ -81,6 +81,8 @@ pub struct ServerState {
     pub check: Mutex<CheckInfo>,
     /// Bumped to close this server's sessions (shutdown_sessions, maint).
     kill: watch::Sender<u64>,
+    /// Its metric series, set when its listener adopts it.
+    pub metrics: OnceLock<super::metrics::ServerMetrics>,
 }
 
 impl ServerState {
@@ -98,6 +100,7 @@ impl ServerState {
             }),
             kill,
             cfg,
+            metrics: OnceLock::new(),
         }
     }
 

@@ -101,6 +101,9 @@ pub struct Listener {
     pub tcp_keepalive: bool,
     /// One `tcplog`-style line per connection.
     pub log: bool,
+    /// Source address of connections to the servers (haproxy `source`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<std::net::IpAddr>,
     pub servers: Vec<Server>,
 }
 
@@ -121,8 +124,9 @@ impl Decode for Listener {
         let on_marked_down = m.get(cx, "on_marked_down").or(OnMarkedDown::Keep);
         let relay = m.get(cx, "relay").or(Relay::Splice);
         let accept_proxy = m.get::<bool>(cx, "accept_proxy").or(false);
-        let tcp_keepalive = m.get::<bool>(cx, "tcp_keepalive").or(true);
+        let tcp_keepalive = m.get::<bool>(cx, "tcp_keepalive").or(false);
         let log = m.get::<bool>(cx, "log").or(true);
+        let source = m.get::<std::net::IpAddr>(cx, "source").opt();
         let servers = m.req::<Vec<Server>>(cx, "servers");
         m.finish(cx);
         Some(Listener {
@@ -142,6 +146,7 @@ impl Decode for Listener {
             accept_proxy: accept_proxy?,
             tcp_keepalive: tcp_keepalive?,
             log: log?,
+            source: source?,
             servers: servers?,
         })
     }
