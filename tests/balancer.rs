@@ -766,3 +766,130 @@ fn accept_survives_emfile() {
         "{metrics}"
     );
 }
+
+/// The xinetd `check port` pattern: traffic on one port, an HTTP status endpoint on
+/// another; a 503 takes the server out, a 200 brings it back.
+#[test]
+fn http_check_on_a_separate_port() {
+    let a = Backend::start("a", Behavior::Name);
+    let b = Backend::start("b", Behavior::Name);
+    let health = Backend::start("health", Behavior::Http);
+    let lb = lb(
+        &format!(
+            "      check: {{ type: http, port: {}, path: /clustercheck, inter: 100ms, rise: 2, fall: 2 }}\n",
+            health.port()
+        ),
+        &[server("a", &a, ""), server("b", &b, "")],
+    );
+    let up = wait_for(Duration::from_secs(10), || {
+        let st = lb.status();
+        let srv = &st["subsystems"]["balancer"]["listeners"][0]["servers"];
+        (srv[0]["last_check"] == "succeeded" && srv[1]["last_check"] == "succeeded").then_some(())
+    });
+    assert!(up.is_some(), "{}", lb.daemon.logs());
+    let first = health.http_requests.lock().expect("lock")[0].clone();
+    assert!(
+        first.starts_with("GET /clustercheck HTTP/1.0\r\n"),
+        "{first:?}"
+    );
+    // Both servers share the health endpoint's address here, so both go down.
+    health
+        .http_status
+        .store(503, std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        lb.daemon
+            .wait_log("server l/a is DOWN (check: HTTP status 503, expected 200, 2/2)"),
+        "{}",
+        lb.daemon.logs()
+    );
+    assert!(
+        lb.daemon.wait_log("server l/b is DOWN"),
+        "{}",
+        lb.daemon.logs()
+    );
+    // No server up: a new client is refused after the connect attempts (closed at once).
+    let mut s = connect_from(lb.addr, None).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut buf = [0u8; 8];
+    assert!(matches!(s.read(&mut buf), Ok(0) | Err(_)));
+    health
+        .http_status
+        .store(200, std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        lb.daemon
+            .wait_log("server l/a is UP (check: succeeded, 2/2)"),
+        "{}",
+        lb.daemon.logs()
+    );
+    assert!(
+        lb.daemon.wait_log("server l/b is UP"),
+        "{}",
+        lb.daemon.logs()
+    );
+    let m = counts(&lb, 4);
+    assert_eq!((m.get("a"), m.get("b")), (Some(&2), Some(&2)), "{m:?}");
+}
+
+/// The mysql check against a real MariaDB: with a check user it logs in and quits, so
+/// the server counts no aborted connects; "Too many connections" takes the server down.
+#[test]
+fn mysql_check_against_real_mariadb() {
+    let db =
+        common::mariadb::MariaDb::start_with(&["--max-connections=10", "--connect-timeout=60"]);
+    db.sql("CREATE USER 'tandem_check'@'127.0.0.1'");
+    let dbs = format!("        - {{ name: db, address: \"{}\" }}\n", db.addr);
+    let lb = lb(
+        "      check: { type: mysql, user: tandem_check, inter: 100ms, rise: 2, fall: 2 }\n",
+        &[dbs],
+    );
+    let conns0 = db.status("Connections");
+    let aborted0 = db.status("Aborted_connects");
+    // Ten checks or more.
+    let checked = wait_for(Duration::from_secs(20), || {
+        (db.status("Connections") >= conns0 + 10).then_some(())
+    });
+    assert!(checked.is_some(), "{}", lb.daemon.logs());
+    let st = lb.status();
+    assert_eq!(
+        st["subsystems"]["balancer"]["listeners"][0]["servers"][0]["last_check"], "succeeded",
+        "{st}"
+    );
+    assert_eq!(
+        db.status("Aborted_connects"),
+        aborted0,
+        "the check logs in and quits cleanly"
+    );
+    // A client goes through to the server (the greeting arrives through the balancer).
+    let out = common::mariadb::mariadb_client(lb.addr, "root", None, "SELECT 40+2")
+        .expect("query through the balancer");
+    assert_eq!(out, "42");
+    // Fill the server: 10 connections plus the one reserved for SUPER. Connections in
+    // the handshake count; the next one gets ERR 1040 instead of a greeting.
+    let held: Vec<TcpStream> = (0..11)
+        .filter_map(|_| TcpStream::connect(db.addr).ok())
+        .collect();
+    assert_eq!(held.len(), 11);
+    assert!(
+        lb.daemon
+            .wait_log("server l/db is DOWN (check: MySQL error 1040: Too many connections"),
+        "{}",
+        lb.daemon.logs()
+    );
+    drop(held);
+    assert!(
+        lb.daemon
+            .wait_log("server l/db is UP (check: succeeded, 2/2)"),
+        "{}",
+        lb.daemon.logs()
+    );
+    // A check user the server does not know: access denied is down, with the reason.
+    let text = std::fs::read_to_string(&lb.config).expect("config");
+    lb.reload(&text.replace("user: tandem_check", "user: nobody_here"));
+    assert!(
+        lb.daemon
+            .wait_log("(check: MySQL error 1045: Access denied for user 'nobody_here'@'127.0.0.1'"),
+        "{}",
+        lb.daemon.logs()
+    );
+}

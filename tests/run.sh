@@ -10,8 +10,9 @@ need_root "$@"
 
 # gcc: the linker for Rust; systemd: systemd-analyze verify of the unit file;
 # iproute2: network namespaces for the VRRP tests; keepalived and haproxy: the peers
-# tandem is compared with.
-apt_install gcc libc6-dev systemd iproute2 git keepalived haproxy
+# tandem is compared with; mariadb-server and mariadb-client: real MySQL servers the
+# tests spawn in temporary directories, and the client that talks to them.
+apt_install gcc libc6-dev systemd iproute2 git keepalived haproxy mariadb-server mariadb-client
 ensure_rust
 
 echo "==> cargo fmt --check"

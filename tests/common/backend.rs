@@ -3,7 +3,7 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -15,6 +15,9 @@ pub enum Behavior {
     ReplyAfterEof,
     /// Accepts and never sends anything.
     Silent,
+    /// An HTTP health endpoint (the xinetd `clustercheck` pattern): reads the request
+    /// head, answers with the status in `Backend::http_status`, closes.
+    Http,
 }
 
 pub struct Backend {
@@ -24,6 +27,10 @@ pub struct Backend {
     pub accepted: Arc<AtomicUsize>,
     /// The first bytes each connection sent (up to 200, across reads), for PROXY tests.
     pub first_bytes: Arc<Mutex<Vec<Vec<u8>>>>,
+    /// The status a `Behavior::Http` backend answers with (200 at start).
+    pub http_status: Arc<AtomicU16>,
+    /// Requests a `Behavior::Http` backend answered.
+    pub http_requests: Arc<Mutex<Vec<String>>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -40,7 +47,10 @@ impl Backend {
         let stop = Arc::new(AtomicBool::new(false));
         let accepted = Arc::new(AtomicUsize::new(0));
         let first_bytes = Arc::new(Mutex::new(Vec::new()));
+        let http_status = Arc::new(AtomicU16::new(200));
+        let http_requests = Arc::new(Mutex::new(Vec::new()));
         let (s, a, f) = (stop.clone(), accepted.clone(), first_bytes.clone());
+        let (hs, hr) = (http_status.clone(), http_requests.clone());
         let n = name.to_string();
         let thread = std::thread::spawn(move || {
             while !s.load(Ordering::SeqCst) {
@@ -48,7 +58,8 @@ impl Backend {
                     Ok((c, _)) => {
                         a.fetch_add(1, Ordering::SeqCst);
                         let (n, f, s) = (n.clone(), f.clone(), s.clone());
-                        std::thread::spawn(move || serve(c, &n, behavior, f, s));
+                        let http = (hs.clone(), hr.clone());
+                        std::thread::spawn(move || serve(c, &n, behavior, f, s, http));
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(2)),
                 }
@@ -60,6 +71,8 @@ impl Backend {
             stop,
             accepted,
             first_bytes,
+            http_status,
+            http_requests,
             thread: Some(thread),
         }
     }
@@ -89,9 +102,37 @@ fn serve(
     behavior: Behavior,
     first: Arc<Mutex<Vec<Vec<u8>>>>,
     stop: Arc<AtomicBool>,
+    http: (Arc<AtomicU16>, Arc<Mutex<Vec<String>>>),
 ) {
     let _ = c.set_read_timeout(Some(Duration::from_millis(200)));
     match behavior {
+        Behavior::Http => {
+            let _ = c.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut head = Vec::new();
+            let mut buf = [0u8; 512];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 8192 {
+                match c.read(&mut buf) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => head.extend_from_slice(&buf[..n]),
+                }
+            }
+            if let Ok(mut r) = http.1.lock() {
+                r.push(String::from_utf8_lossy(&head).into_owned());
+            }
+            let status = http.0.load(Ordering::SeqCst);
+            let body = if status == 200 {
+                "synced\n"
+            } else {
+                "not synced\n"
+            };
+            let _ = c.write_all(
+                format!(
+                    "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                )
+                .as_bytes(),
+            );
+        }
         Behavior::Name => {
             // Record what arrives first (a PROXY header), without waiting for it.
             let mut buf = [0u8; 200];

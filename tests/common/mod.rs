@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod backend;
+pub mod mariadb;
 pub mod netns;
 pub mod pcap;
 

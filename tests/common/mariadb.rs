@@ -1,0 +1,185 @@
+//! Real MariaDB servers for tests: each in its own temporary data directory, on a free
+//! loopback port, killed and removed when the handle is dropped (pass or fail).
+//!
+//! Needs `mariadb-install-db`, `mariadbd` and the `mariadb` client (Debian packages
+//! mariadb-server and mariadb-client; tests/run.sh installs them).
+#![allow(dead_code)]
+
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use super::{free_port, wait_for};
+
+/// Options that keep a test server small and fast to start.
+const SMALL: &[&str] = &[
+    "--innodb-buffer-pool-size=16M",
+    "--innodb-log-file-size=4M",
+    "--skip-log-bin",
+    "--skip-name-resolve",
+    "--performance-schema=OFF",
+];
+
+pub struct MariaDb {
+    pub addr: SocketAddr,
+    pub port: u16,
+    child: Option<Child>,
+    datadir: PathBuf,
+    extra: Vec<String>,
+    dir: tempfile::TempDir,
+}
+
+impl MariaDb {
+    /// A server with default settings; `root@127.0.0.1` has an empty password.
+    pub fn start() -> MariaDb {
+        Self::start_with(&[])
+    }
+
+    /// A server with extra `mariadbd` options, e.g. `--max-connections=10`.
+    pub fn start_with(extra: &[&str]) -> MariaDb {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let datadir = dir.path().join("data");
+        let out = Command::new("mariadb-install-db")
+            .arg("--no-defaults")
+            .arg(format!("--datadir={}", datadir.display()))
+            .args([
+                "--user=root",
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+            ])
+            .args(SMALL)
+            .stdin(Stdio::null())
+            .output()
+            .expect("mariadb-install-db (apt-get install mariadb-server)");
+        assert!(
+            out.status.success(),
+            "mariadb-install-db: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let port = free_port();
+        let mut db = MariaDb {
+            addr: format!("127.0.0.1:{port}").parse().expect("addr"),
+            port,
+            child: None,
+            datadir,
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+            dir,
+        };
+        db.launch();
+        db
+    }
+
+    fn launch(&mut self) {
+        let d = self.dir.path();
+        let child = Command::new("mariadbd")
+            .arg("--no-defaults")
+            .arg(format!("--datadir={}", self.datadir.display()))
+            .arg(format!("--port={}", self.port))
+            .arg("--bind-address=127.0.0.1")
+            .arg(format!("--socket={}", d.join("mysqld.sock").display()))
+            .arg(format!("--pid-file={}", d.join("mysqld.pid").display()))
+            .arg(format!("--log-error={}", d.join("error.log").display()))
+            .arg("--user=root")
+            .args(SMALL)
+            .args(&self.extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("mariadbd");
+        self.child = Some(child);
+        let up = wait_for(Duration::from_secs(60), || {
+            self.try_sql("root", "SELECT 1").ok().filter(|r| r == "1")
+        });
+        assert!(up.is_some(), "mariadbd did not start: {}", self.error_log());
+    }
+
+    /// The server's error log (for assertion messages).
+    pub fn error_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("error.log")).unwrap_or_default()
+    }
+
+    /// Runs SQL as root; panics with the client's error. Output: tab-separated rows.
+    pub fn sql(&self, stmt: &str) -> String {
+        match self.try_sql("root", stmt) {
+            Ok(out) => out,
+            Err(e) => panic!("SQL failed: {stmt}: {e}"),
+        }
+    }
+
+    /// Runs SQL as `user` (empty password) with the `mariadb` client.
+    pub fn try_sql(&self, user: &str, stmt: &str) -> Result<String, String> {
+        mariadb_client(self.addr, user, None, stmt)
+    }
+
+    /// A global status counter, e.g. `Aborted_connects`.
+    pub fn status(&self, name: &str) -> u64 {
+        let out = self.sql(&format!("SHOW GLOBAL STATUS LIKE '{name}'"));
+        out.split('\t')
+            .nth(1)
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("status {name}: {out:?}"))
+    }
+
+    /// Kills the server (SIGKILL: a crash, as in a failover drill).
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts the killed server again on the same port and data directory.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.launch();
+    }
+
+    /// Whether the server accepts TCP connections now.
+    pub fn accepting(&self) -> bool {
+        TcpStream::connect_timeout(&self.addr, Duration::from_millis(200)).is_ok()
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for MariaDb {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Runs SQL with the `mariadb` command-line client against `addr`; stdout trimmed, or
+/// the client's stderr.
+pub fn mariadb_client(
+    addr: SocketAddr,
+    user: &str,
+    database: Option<&str>,
+    stmt: &str,
+) -> Result<String, String> {
+    let mut cmd = Command::new("mariadb");
+    cmd.arg("--no-defaults")
+        .arg(format!("--host={}", addr.ip()))
+        .arg(format!("--port={}", addr.port()))
+        .arg(format!("--user={user}"))
+        .args(["--protocol=TCP", "--batch", "--skip-column-names"])
+        .arg("--connect-timeout=10");
+    if let Some(db) = database {
+        cmd.arg(format!("--database={db}"));
+    }
+    let out = cmd
+        .arg("-e")
+        .arg(stmt)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("mariadb client: {e} (apt-get install mariadb-client)"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).trim_end().to_string())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+    }
+}
