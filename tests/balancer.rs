@@ -893,3 +893,171 @@ fn mysql_check_against_real_mariadb() {
         lb.daemon.logs()
     );
 }
+
+/// The field after the date in a tcplog line with `needle`, e.g. Tw/Tc/Tt, as numbers.
+fn log_times(lb: &Lb, needle: &str) -> Vec<i64> {
+    let logs = lb.daemon.logs();
+    let line = logs
+        .lines()
+        .find(|l| l.contains(needle))
+        .unwrap_or_default();
+    let msg = &line[line.find("] ").map(|i| i + 2).unwrap_or(0)..];
+    msg.split_whitespace()
+        .nth(2)
+        .unwrap_or_default()
+        .split('/')
+        .filter_map(|v| v.parse().ok())
+        .collect()
+}
+
+/// `client_fin`: once the server has closed and its FIN went to the client, a client
+/// that never closes is dropped after `client_fin`, not after `client`.
+/// `server_fin`: the mirror image, for a server that never closes after the client did.
+#[test]
+fn fin_timeouts() {
+    let closer = Backend::start("closer", Behavior::NameThenClose);
+    let lb1 = lb(
+        "      timeouts: { client: 60s, server: 60s, client_fin: 300ms }\n",
+        &[server("closer", &closer, "")],
+    );
+    let s = connect_from(lb1.addr, None).expect("c");
+    assert_eq!(read_line(&s).expect("name"), "closer");
+    assert!(lb1.daemon.wait_log(" cD "), "{}", lb1.daemon.logs());
+    let tt = log_times(&lb1, " cD ");
+    assert!(
+        tt.len() == 3 && tt[2] < 30_000,
+        "closed by client_fin: {tt:?}"
+    );
+    drop(s);
+
+    let holder = Backend::start("holder", Behavior::HoldAfterEof);
+    let lb2 = lb(
+        "      timeouts: { client: 60s, server: 60s, server_fin: 300ms }\n",
+        &[server("holder", &holder, "")],
+    );
+    let s = connect_from(lb2.addr, None).expect("c");
+    (&s).write_all(b"bye").expect("w");
+    s.shutdown(std::net::Shutdown::Write).expect("client FIN");
+    // The server never answers nor closes: server_fin ends the session.
+    assert_eq!(read_line(&s).expect("closed"), "");
+    assert!(lb2.daemon.wait_log(" sD "), "{}", lb2.daemon.logs());
+    let tt = log_times(&lb2, " sD ");
+    assert!(
+        tt.len() == 3 && tt[2] < 30_000,
+        "closed by server_fin: {tt:?}"
+    );
+}
+
+/// `tunnel` replaces the client and server timeouts once connected.
+#[test]
+fn tunnel_timeout_replaces_client_and_server() {
+    let a = Backend::start("a", Behavior::Name);
+    let lb = lb(
+        "      timeouts: { client: 200ms, server: 200ms, tunnel: 1500ms }\n",
+        &[server("a", &a, "")],
+    );
+    let s = connect_from(lb.addr, None).expect("c");
+    assert_eq!(read_line(&s).expect("name"), "a");
+    // Idle for longer than client/server: still open.
+    std::thread::sleep(Duration::from_millis(700));
+    (&s).write_all(b"ping\n").expect("w");
+    assert_eq!(read_line(&s).expect("echo"), "ping");
+    // Idle for longer than tunnel: closed.
+    assert_eq!(read_line(&s).expect("closed"), "");
+    assert!(lb.daemon.wait_log("l/a"), "{}", lb.daemon.logs());
+    let logs = lb.daemon.logs();
+    assert!(logs.contains(" cD ") || logs.contains(" sD "), "{logs}");
+}
+
+/// `on_marked_down: shutdown_sessions` closes the established sessions of a server the
+/// checks mark down; by default (`keep`) they stay.
+#[test]
+fn marked_down_sessions_kept_or_shut() {
+    let a = Backend::start("a", Behavior::Name);
+    let health = Backend::start("health", Behavior::Http);
+    let check = format!(
+        "      check: {{ type: http, port: {}, inter: 100ms, rise: 1, fall: 2 }}\n",
+        health.port()
+    );
+    let keep = lb(&check, &[server("a", &a, "")]);
+    let shut = lb(
+        &format!("{check}      on_marked_down: shutdown_sessions\n"),
+        &[server("a", &a, "")],
+    );
+    let wait_checked = |l: &Lb| {
+        wait_for(Duration::from_secs(10), || {
+            let st = l.status();
+            (st["subsystems"]["balancer"]["listeners"][0]["servers"][0]["last_check"]
+                == "succeeded")
+                .then_some(())
+        })
+        .is_some()
+    };
+    assert!(wait_checked(&keep) && wait_checked(&shut));
+    let sk = connect_from(keep.addr, None).expect("c");
+    let ss = connect_from(shut.addr, None).expect("c");
+    assert_eq!(read_line(&sk).expect("a"), "a");
+    assert_eq!(read_line(&ss).expect("a"), "a");
+    health
+        .http_status
+        .store(503, std::sync::atomic::Ordering::SeqCst);
+    for l in [&keep, &shut] {
+        assert!(
+            l.daemon.wait_log("server l/a is DOWN"),
+            "{}",
+            l.daemon.logs()
+        );
+    }
+    // shutdown_sessions: closed, logged as killed.
+    assert_eq!(read_line(&ss).expect("closed"), "");
+    assert!(shut.daemon.wait_log(" KD "), "{}", shut.daemon.logs());
+    // keep: the session still carries data.
+    (&sk).write_all(b"still there\n").expect("w");
+    assert_eq!(read_line(&sk).expect("echo"), "still there");
+    assert!(!keep.daemon.logs().contains(" KD "));
+}
+
+/// The global `balancer.maxconn` caps connections across listeners: a client of the
+/// second listener waits while the first holds every slot.
+#[test]
+fn global_maxconn_spans_listeners() {
+    let a = Backend::start("a", Behavior::Name);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (p1, p2, op) = (free_port(), free_port(), free_port());
+    let cfg = format!(
+        "node: lb
+log: {{ level: debug }}
+observe: {{ listen: 127.0.0.1:{op} }}
+admin: {{ socket: off }}
+balancer:
+  maxconn: 2
+  listeners:
+    - name: l1
+      bind: 127.0.0.1:{p1}
+      servers: [{{ name: a, address: \"{a}\" }}]
+    - name: l2
+      bind: 127.0.0.1:{p2}
+      servers: [{{ name: a, address: \"{a}\" }}]
+",
+        a = a.addr
+    );
+    let d = Daemon::start(&write(dir.path(), "tandem.yaml", &cfg));
+    let observe: SocketAddr = format!("127.0.0.1:{op}").parse().expect("addr");
+    assert!(wait_for(Duration::from_secs(20), || TcpStream::connect(observe).ok()).is_some());
+    let l1: SocketAddr = format!("127.0.0.1:{p1}").parse().expect("addr");
+    let l2: SocketAddr = format!("127.0.0.1:{p2}").parse().expect("addr");
+    let c1 = connect_from(l1, None).expect("c1");
+    let c2 = connect_from(l1, None).expect("c2");
+    assert_eq!(read_line(&c1).expect("l"), "a");
+    assert_eq!(read_line(&c2).expect("l"), "a");
+    let c3 = connect_from(l2, None).expect("c3");
+    c3.set_read_timeout(Some(Duration::from_millis(500)))
+        .expect("t");
+    let mut buf = [0u8; 8];
+    let r = (&c3).read(&mut buf);
+    assert!(r.is_err(), "served beyond the global maxconn: {r:?}");
+    drop(c1);
+    assert_eq!(read_line(&c3).expect("served once a slot freed"), "a");
+    drop(c2);
+    drop(d);
+}

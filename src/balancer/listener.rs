@@ -9,7 +9,9 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use socket2::{Domain, Protocol, Socket, TcpKeepalive, Type};
-use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::io::Interest;
+use tokio::io::unix::AsyncFd;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio::task::JoinHandle;
 
@@ -124,8 +126,12 @@ impl Shared {
     }
 }
 
+/// A listening socket, registered with the reactor for readiness only: the accept loop
+/// accepts itself, after it holds the slots for the connection.
+pub type ListenSocket = AsyncFd<Socket>;
+
 /// Opens the listening socket: SO_REUSEADDR, IP_FREEBIND, the configured backlog.
-pub fn bind(addr: SocketAddr, backlog: Option<u32>) -> io::Result<TcpListener> {
+pub fn bind(addr: SocketAddr, backlog: Option<u32>) -> io::Result<ListenSocket> {
     let domain = if addr.is_ipv6() {
         Domain::IPV6
     } else {
@@ -144,13 +150,28 @@ pub fn bind(addr: SocketAddr, backlog: Option<u32>) -> io::Result<TcpListener> {
     s.set_tcp_nodelay(true)?;
     s.bind(&addr.into())?;
     s.listen(backlog.map(|b| b as i32).unwrap_or(libc::SOMAXCONN))?;
-    TcpListener::from_std(s.into())
+    // SAFETY: the Socket owns its descriptor, which stays open and the same until the
+    // AsyncFd (and the Socket in it) is dropped.
+    unsafe { AsyncFd::register_with_interest(s, Interest::READABLE) }.map_err(|e| e.into_parts().1)
 }
 
-/// The accept loop. Slots (listener and global `maxconn`) are taken *before* accepting,
-/// so connections beyond the limit stay in the kernel backlog until a slot frees.
+/// One accept4(2), non-blocking and close-on-exec like tokio's own accept.
+fn accept_one(socket: &Socket) -> io::Result<(TcpStream, SocketAddr)> {
+    let (s, addr) = socket.accept4(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC)?;
+    let stream = TcpStream::from_std(std::net::TcpStream::from(s))?;
+    let peer = addr
+        .as_socket()
+        .ok_or_else(|| io::Error::other("accepted a connection that is not TCP/IP"))?;
+    Ok((stream, peer))
+}
+
+/// The accept loop. A connection is accepted only once it has its slots (listener and
+/// global `maxconn`), so connections beyond a limit stay in the kernel backlog until a
+/// slot frees. The listener's own slot is taken first; the global one only when a
+/// connection is waiting, so an idle listener never sits on a global slot that another
+/// listener's client could use.
 pub fn spawn_accept(
-    socket: Arc<TcpListener>,
+    socket: Arc<ListenSocket>,
     shared: Arc<Shared>,
     slots: Arc<Semaphore>,
     global: Option<Arc<Semaphore>>,
@@ -160,22 +181,27 @@ pub fn spawn_accept(
         let mut last_error_log: Option<Instant> = None;
         let mut backoff = Duration::from_millis(10);
         loop {
-            let take = async {
-                let a = slots.clone().acquire_owned().await.ok()?;
-                let b = match &global {
-                    Some(g) => Some(g.clone().acquire_owned().await.ok()?),
-                    None => None,
-                };
-                Some((a, b))
-            };
-            let permits = tokio::select! {
-                p = take => match p { Some(p) => p, None => return },
+            let own = tokio::select! {
+                p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
                 _ = stop.changed() => return,
             };
-            let accepted = tokio::select! {
-                a = socket.accept() => a,
+            let mut ready = tokio::select! {
+                r = socket.readable() => match r { Ok(r) => r, Err(_) => return },
                 _ = stop.changed() => return,
             };
+            let shared_slot = match &global {
+                Some(g) => tokio::select! {
+                    p = g.clone().acquire_owned() => match p { Ok(p) => Some(p), Err(_) => return },
+                    _ = stop.changed() => return,
+                },
+                None => None,
+            };
+            let accepted = match ready.try_io(|s| accept_one(s.get_ref())) {
+                Ok(r) => r,
+                // Nothing to accept after all: readiness cleared, slots go back.
+                Err(_would_block) => continue,
+            };
+            let permits = (own, shared_slot);
             match accepted {
                 Ok((stream, peer)) => {
                     backoff = Duration::from_millis(10);

@@ -21,7 +21,6 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinHandle;
 
@@ -38,7 +37,7 @@ const LOG_QUEUE: usize = 4096;
 struct Live {
     bind: SocketAddr,
     shared: Arc<Shared>,
-    socket: Arc<TcpListener>,
+    socket: Arc<listener::ListenSocket>,
     slots: Arc<Semaphore>,
     maxconn: u32,
     stop: watch::Sender<bool>,
@@ -314,7 +313,7 @@ impl Balancer {
     fn start_listener(
         &self,
         cfg: Listener,
-        socket: Arc<TcpListener>,
+        socket: Arc<listener::ListenSocket>,
         mut reuse: HashMap<String, Arc<ServerState>>,
     ) -> Live {
         let servers: Vec<Arc<ServerState>> = cfg

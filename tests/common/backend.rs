@@ -15,6 +15,10 @@ pub enum Behavior {
     ReplyAfterEof,
     /// Accepts and never sends anything.
     Silent,
+    /// Writes its name and a newline, then closes at once.
+    NameThenClose,
+    /// Reads until EOF and then keeps the connection open, silent, until stopped.
+    HoldAfterEof,
     /// An HTTP health endpoint (the xinetd `clustercheck` pattern): reads the request
     /// head, answers with the status in `Backend::http_status`, closes.
     Http,
@@ -106,6 +110,27 @@ fn serve(
 ) {
     let _ = c.set_read_timeout(Some(Duration::from_millis(200)));
     match behavior {
+        Behavior::NameThenClose => {
+            let _ = c.write_all(format!("{name}\n").as_bytes());
+        }
+        Behavior::HoldAfterEof => {
+            let mut buf = [0u8; 512];
+            let mut eof = false;
+            while !stop.load(Ordering::SeqCst) {
+                if eof {
+                    std::thread::sleep(Duration::from_millis(20));
+                    continue;
+                }
+                match c.read(&mut buf) {
+                    Ok(0) => eof = true,
+                    Ok(_) => {}
+                    Err(e)
+                        if e.kind() == std::io::ErrorKind::WouldBlock
+                            || e.kind() == std::io::ErrorKind::TimedOut => {}
+                    Err(_) => break,
+                }
+            }
+        }
         Behavior::Http => {
             let _ = c.set_read_timeout(Some(Duration::from_secs(5)));
             let mut head = Vec::new();
