@@ -102,9 +102,12 @@ async fn echo_backend() -> SocketAddr {
 
 /// Idle backend: accepts and holds connections; counts them.
 async fn idle_backend(held: Arc<AtomicU64>) -> (SocketAddr, tokio::task::JoinHandle<()>) {
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
+    // A deep backlog: the balancer connects thousands at once, and SYNs dropped by a
+    // full backlog would only come back after the kernel's retransmission back-off.
+    let sock = tokio::net::TcpSocket::new_v4().expect("socket");
+    sock.bind("127.0.0.1:0".parse().expect("addr"))
         .expect("bind");
+    let l = sock.listen(65535).expect("listen");
     let addr = l.local_addr().expect("addr");
     let h = tokio::spawn(async move {
         let mut conns = Vec::new();
@@ -338,7 +341,7 @@ async fn idle_rss(b_addr: SocketAddr, pid: u32, name: &str, n: usize, held: &Ato
             }
         }
     }
-    for _ in 0..400 {
+    for _ in 0..2400 {
         if held.load(Ordering::Relaxed) >= conns.len() as u64 {
             break;
         }
