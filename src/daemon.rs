@@ -4,7 +4,6 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use serde_json::json;
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::admin::{self, AdminSocket};
@@ -15,6 +14,8 @@ use crate::observe::http;
 use crate::observe::logging::LogHandle;
 use crate::observe::metrics::Metrics;
 use crate::observe::status::{ConfigState, StatusHub};
+use crate::router::metrics::RouterMetrics;
+use crate::router::{ReloadKind, ReloadRequest, Router};
 use crate::systemd;
 use crate::track::script::TrackMetrics;
 use crate::track::{TrackHub, Tracking};
@@ -31,6 +32,8 @@ pub enum DaemonError {
     Metrics(#[from] prometheus::Error),
     #[error(transparent)]
     Balancer(#[from] crate::balancer::BindError),
+    #[error(transparent)]
+    Router(#[from] crate::router::RouterError),
     #[error("cannot install the {0} signal handler: {1}")]
     Signal(&'static str, std::io::Error),
 }
@@ -76,6 +79,9 @@ struct Daemon {
     balancer_metrics: Option<BalancerMetrics>,
     admin: Option<AdminSocket>,
     targets: admin::Targets,
+    router: Option<Router>,
+    router_metrics: Option<RouterMetrics>,
+    reload_tx: tokio::sync::mpsc::Sender<ReloadRequest>,
 }
 
 impl Daemon {
@@ -116,6 +122,33 @@ impl Daemon {
             }
             (None, None) => {}
         }
+        match (&mut self.router, &self.config.router) {
+            (None, Some(cfg)) => {
+                let metrics = match &self.router_metrics {
+                    Some(m) => m.clone(),
+                    None => {
+                        let m = RouterMetrics::register(&self.metrics.registry)?;
+                        self.router_metrics = Some(m.clone());
+                        m
+                    }
+                };
+                let r = Router::start(cfg, metrics, Some(self.reload_tx.clone()))?;
+                self.status.register("router", r.status_provider());
+                self.router = Some(r);
+            }
+            (Some(r), Some(cfg)) => {
+                for e in r.apply(cfg).await {
+                    tracing::error!("reload: router: {e}");
+                }
+            }
+            (Some(_), None) => {
+                if let Some(r) = self.router.take() {
+                    r.stop();
+                }
+                self.status.unregister("router");
+            }
+            (None, None) => {}
+        }
         match (&mut self.vrrp, &self.config.vrrp) {
             (None, Some(_)) => {
                 let metrics = match &self.vrrp_metrics {
@@ -148,35 +181,8 @@ impl Daemon {
                 .subsystem_enabled
                 .with_label_values(&[name])
                 .set(i64::from(on));
-            if name == "vrrp" || name == "balancer" {
-                continue;
-            }
-            if on {
-                // The subsystems land in their own issues; until then the daemon says so
-                // plainly rather than pretending to run them.
-                self.status.register(name, move || {
-                    json!({
-                        "enabled": true,
-                        "running": false,
-                        "detail": "configured, but this build does not include it yet",
-                    })
-                });
-            } else {
-                self.status.unregister(name);
-            }
         }
         Ok(())
-    }
-
-    fn announce_subsystems(&self) {
-        for name in SUBSYSTEMS {
-            if name == "router" && enabled(&self.config, name) {
-                tracing::warn!(
-                    subsystem = name,
-                    "{name}: configured, but this build does not include it yet; it is not running"
-                );
-            }
-        }
     }
 
     /// The admin socket; a failure is logged, not fatal (the daemon's job does not
@@ -207,6 +213,29 @@ impl Daemon {
             self.observe = Some(s);
         }
         Ok(())
+    }
+
+    /// A reload asked for on the router's admin port (`reload @@config[_all]`).
+    async fn admin_reload(&mut self, kind: ReloadKind) -> Result<u64, String> {
+        if let Some(r) = &self.router {
+            match kind {
+                ReloadKind::Config => r.keep_pools_next_apply(),
+                ReloadKind::ConfigAll => r
+                    .shared
+                    .force_rebuild
+                    .store(true, std::sync::atomic::Ordering::Release),
+            }
+        }
+        let before = self.generation;
+        self.reload().await;
+        if self.generation > before {
+            Ok(self.generation)
+        } else {
+            Err(self
+                .status
+                .last_reload_errors()
+                .unwrap_or_else(|| "see the daemon log".into()))
+        }
     }
 
     /// Re-reads the config file. A config with errors is refused and the running one stays.
@@ -354,6 +383,9 @@ impl Daemon {
         if let Some(b) = self.balancer.take() {
             b.stop();
         }
+        if let Some(r) = self.router.take() {
+            r.stop();
+        }
         if let Some(a) = self.admin.take() {
             a.stop();
         }
@@ -381,6 +413,7 @@ pub async fn run(path: &Path, config: Config, log: LogHandle) -> Result<(), Daem
         },
     );
     let tracking = Tracking::new(TrackHub::new(), TrackMetrics::register(&metrics.registry)?);
+    let (reload_tx, mut reload_rx) = tokio::sync::mpsc::channel::<ReloadRequest>(4);
     let mut d = Daemon {
         path: path.to_path_buf(),
         config,
@@ -396,11 +429,13 @@ pub async fn run(path: &Path, config: Config, log: LogHandle) -> Result<(), Daem
         balancer_metrics: None,
         admin: None,
         targets: admin::Targets::default(),
+        router: None,
+        router_metrics: None,
+        reload_tx,
     };
     d.start_observe().await?;
     d.start_admin().await;
     d.apply_subsystems().await?;
-    d.announce_subsystems();
     tracing::info!(
         node = %d.config.node,
         version = crate::observe::metrics::VERSION,
@@ -418,6 +453,10 @@ pub async fn run(path: &Path, config: Config, log: LogHandle) -> Result<(), Daem
             _ = term.recv() => break "SIGTERM",
             _ = int.recv() => break "SIGINT",
             _ = hup.recv() => d.reload().await,
+            Some((kind, answer)) = reload_rx.recv() => {
+                let r = d.admin_reload(kind).await;
+                let _ = answer.send(r);
+            }
             _ = async { match watchdog.as_mut() { Some(w) => { w.tick().await; } None => std::future::pending().await } } => {
                 systemd::watchdog_ping();
             }

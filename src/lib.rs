@@ -6,6 +6,7 @@ pub mod config;
 pub mod daemon;
 pub mod net;
 pub mod observe;
+pub mod router;
 pub mod systemd;
 pub mod track;
 pub mod vrrp;

@@ -65,6 +65,15 @@ impl StatusHub {
         }
     }
 
+    /// The errors of the last refused reload, joined.
+    pub fn last_reload_errors(&self) -> Option<String> {
+        let c = self.config.read().ok()?;
+        match &c.last_reload {
+            Some((_, false, errors)) => Some(errors.join("; ")),
+            _ => None,
+        }
+    }
+
     pub fn snapshot(&self) -> Value {
         let providers: Vec<(String, Provider)> = self
             .providers

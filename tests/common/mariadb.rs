@@ -82,7 +82,7 @@ impl MariaDb {
             .arg(format!("--pid-file={}", d.join("mysqld.pid").display()))
             .arg(format!("--log-error={}", d.join("error.log").display()))
             .arg("--user=root")
-            .args(SMALL)
+            .args(self.small_options())
             .args(&self.extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -94,6 +94,19 @@ impl MariaDb {
             self.try_sql("root", "SELECT 1").ok().filter(|r| r == "1")
         });
         assert!(up.is_some(), "mariadbd did not start: {}", self.error_log());
+    }
+
+    /// SMALL, without `--skip-log-bin` when the extra options turn the binary log on
+    /// (`--log-bin` or `--log-bin=NAME`, e.g. a replication primary).
+    fn small_options(&self) -> impl Iterator<Item = &'static str> + '_ {
+        let log_bin = self
+            .extra
+            .iter()
+            .any(|o| o == "--log-bin" || o.starts_with("--log-bin="));
+        SMALL
+            .iter()
+            .copied()
+            .filter(move |o| !(log_bin && *o == "--skip-log-bin"))
     }
 
     /// The server's error log (for assertion messages).
@@ -161,12 +174,26 @@ pub fn mariadb_client(
     database: Option<&str>,
     stmt: &str,
 ) -> Result<String, String> {
+    mariadb_client_pw(addr, user, "", database, stmt)
+}
+
+/// [`mariadb_client`] with a password.
+pub fn mariadb_client_pw(
+    addr: SocketAddr,
+    user: &str,
+    password: &str,
+    database: Option<&str>,
+    stmt: &str,
+) -> Result<String, String> {
     let mut cmd = Command::new("mariadb");
     cmd.arg("--no-defaults")
         .arg(format!("--host={}", addr.ip()))
         .arg(format!("--port={}", addr.port()))
-        .arg(format!("--user={user}"))
-        .args(["--protocol=TCP", "--batch", "--skip-column-names"])
+        .arg(format!("--user={user}"));
+    if !password.is_empty() {
+        cmd.arg(format!("--password={password}"));
+    }
+    cmd.args(["--protocol=TCP", "--batch", "--skip-column-names"])
         .arg("--connect-timeout=10");
     if let Some(db) = database {
         cmd.arg(format!("--database={db}"));

@@ -1,0 +1,479 @@
+//! The admin port (MyCat 9066): MySQL protocol, admin users only, MyCat's commands and
+//! column names.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+
+use super::backend::Role;
+use super::wire::*;
+use super::{ReloadKind, Shared};
+use crate::config::router::RouterUser;
+
+const HELP: &[(&str, &str)] = &[
+    ("show @@help", "Report usage"),
+    ("show @@datanode", "Report data nodes"),
+    (
+        "show @@datasource",
+        "Report data sources (hosts) and their pools",
+    ),
+    ("show @@heartbeat", "Report heartbeat status"),
+    ("show @@connection", "Report client connections"),
+    ("show @@backend", "Report backend connections"),
+    ("show @@sysparam", "Report router parameters"),
+    (
+        "kill @@connection id1,id2,...",
+        "Kill the client connections",
+    ),
+    (
+        "switch @@datasource name:index",
+        "Make write host `index` of data host `name` active",
+    ),
+    (
+        "reload @@config",
+        "Reload users, schemas and rules (pools untouched)",
+    ),
+    (
+        "reload @@config_all",
+        "Reload everything; data hosts get new pools",
+    ),
+];
+
+pub async fn run(io: &mut PacketIo<TcpStream>, shared: &Arc<Shared>, user: &RouterUser, id: u32) {
+    let _ = (user, id);
+    loop {
+        let Ok((_, p)) = io.read_packet(1 << 20).await else {
+            return;
+        };
+        let reply = match p.first() {
+            Some(&COM_QUIT) | None => return,
+            Some(&COM_PING) | Some(&COM_INIT_DB) => Reply::Ok(0),
+            Some(&COM_QUERY) => {
+                let sql = String::from_utf8_lossy(&p[1..]).into_owned();
+                command(shared, sql.trim().trim_end_matches(';').trim()).await
+            }
+            Some(c) => Reply::Err(SqlError::new(
+                1047,
+                "08S01",
+                format!("Unknown command {c:#04x} on the admin port"),
+            )),
+        };
+        let r = match reply {
+            Reply::Ok(n) => io.send(1, &ok_packet(n, 0, 2, 0)).await.map(|_| ()),
+            Reply::Err(e) => io.send(1, &e.packet()).await.map(|_| ()),
+            Reply::Rows(rs) => {
+                rs.queue(io, 1, false, 2);
+                io.flush().await
+            }
+        };
+        if r.is_err() {
+            return;
+        }
+    }
+}
+
+enum Reply {
+    Ok(u64),
+    Err(SqlError),
+    Rows(ResultSet),
+}
+
+fn s(v: impl ToString) -> Option<String> {
+    Some(v.to_string())
+}
+
+async fn command(shared: &Arc<Shared>, sql: &str) -> Reply {
+    let lower = sql.to_ascii_lowercase();
+    let words: Vec<&str> = lower.split_whitespace().collect();
+    match words.as_slice() {
+        ["select", "@@version_comment", ..] => {
+            let mut rs = ResultSet::new(&["@@version_comment"]);
+            rs.row(vec![s("tandem router admin")]);
+            Reply::Rows(rs)
+        }
+        ["show", "@@help"] => {
+            let mut rs = ResultSet::new(&["STATEMENT", "DESCRIPTION"]);
+            for (a, b) in HELP {
+                rs.row(vec![s(a), s(b)]);
+            }
+            Reply::Rows(rs)
+        }
+        ["show", "@@datanode"] => Reply::Rows(datanodes(shared)),
+        ["show", "@@datasource"] => Reply::Rows(datasources(shared)),
+        ["show", "@@heartbeat"] => Reply::Rows(heartbeats(shared)),
+        ["show", "@@connection"] => Reply::Rows(connections(shared)),
+        ["show", "@@backend"] => Reply::Rows(backends(shared)),
+        ["show", "@@sysparam"] => Reply::Rows(sysparams(shared)),
+        ["kill", "@@connection", rest @ ..] => {
+            let ids: Vec<u32> = rest
+                .join("")
+                .split(',')
+                .filter_map(|x| x.trim().parse().ok())
+                .collect();
+            if ids.is_empty() {
+                return Reply::Err(SqlError::new(
+                    1064,
+                    "42000",
+                    "usage: kill @@connection id1,id2,...",
+                ));
+            }
+            let mut n = 0;
+            for id in ids {
+                if shared.kill(id, false).await {
+                    n += 1;
+                }
+            }
+            Reply::Ok(n)
+        }
+        ["switch", "@@datasource", arg] => {
+            let Some((name, idx)) = arg.split_once(':') else {
+                return Reply::Err(SqlError::new(
+                    1064,
+                    "42000",
+                    "usage: switch @@datasource name:index",
+                ));
+            };
+            // Names are case-sensitive in the config; find it ignoring case.
+            let orig = sql.split_whitespace().nth(2).unwrap_or(arg);
+            let name_orig = orig.split_once(':').map(|x| x.0).unwrap_or(name);
+            let Some(dh) = shared
+                .all_data_hosts()
+                .into_iter()
+                .find(|d| d.cfg.name == name_orig || d.cfg.name.eq_ignore_ascii_case(name))
+            else {
+                return Reply::Err(SqlError::new(
+                    1105,
+                    "HY000",
+                    format!("no data host named '{name_orig}'"),
+                ));
+            };
+            let Ok(i) = idx.parse::<usize>() else {
+                return Reply::Err(SqlError::new(
+                    1064,
+                    "42000",
+                    format!("'{idx}' is not an index"),
+                ));
+            };
+            match dh.switch_to(i, "admin: switch @@datasource") {
+                Ok(()) => {
+                    shared
+                        .metrics
+                        .failovers
+                        .with_label_values(&[&dh.cfg.name])
+                        .inc();
+                    Reply::Ok(1)
+                }
+                Err(e) => Reply::Err(SqlError::new(1105, "HY000", e)),
+            }
+        }
+        ["reload", "@@config"] => reload(shared, ReloadKind::Config).await,
+        ["reload", "@@config_all"] => reload(shared, ReloadKind::ConfigAll).await,
+        _ => Reply::Err(SqlError::new(
+            1064,
+            "42000",
+            format!("unsupported admin statement: {sql} (see show @@help)"),
+        )),
+    }
+}
+
+async fn reload(shared: &Arc<Shared>, kind: ReloadKind) -> Reply {
+    let Some(tx) = &shared.reload else {
+        return Reply::Err(SqlError::new(1105, "HY000", "reload is not available here"));
+    };
+    let (otx, orx) = oneshot::channel();
+    if tx.send((kind, otx)).await.is_err() {
+        return Reply::Err(SqlError::new(
+            1105,
+            "HY000",
+            "the daemon is not taking reloads",
+        ));
+    }
+    match tokio::time::timeout(Duration::from_secs(60), orx).await {
+        Ok(Ok(Ok(generation))) => Reply::Ok(generation),
+        Ok(Ok(Err(e))) => Reply::Err(SqlError::new(1105, "HY000", format!("reload refused: {e}"))),
+        _ => Reply::Err(SqlError::new(1105, "HY000", "reload did not finish in 60s")),
+    }
+}
+
+fn datanodes(shared: &Shared) -> ResultSet {
+    let snap = shared.snapshot();
+    let mut rs = ResultSet::new(&[
+        "NAME",
+        "DATHOST",
+        "INDEX",
+        "TYPE",
+        "ACTIVE",
+        "IDLE",
+        "SIZE",
+        "EXECUTE",
+        "TOTAL_TIME",
+        "MAX_TIME",
+        "MAX_SQL",
+        "RECOVERY_TIME",
+    ]);
+    for n in &snap.cfg.data_nodes {
+        let dh = shared.data_host(&n.data_host);
+        let (idx, active, idle, size) = match &dh {
+            Some(d) => {
+                let w = d.writer();
+                let idle = w.pool.idle_count();
+                (
+                    d.active_index(),
+                    w.pool.open_count() - idle.min(w.pool.open_count()),
+                    idle,
+                    d.cfg.max_con,
+                )
+            }
+            None => (0, 0, 0, 0),
+        };
+        rs.row(vec![
+            s(&n.name),
+            s(format!("{}/{}", n.data_host, n.database)),
+            s(idx),
+            s("mysql"),
+            s(active),
+            s(idle),
+            s(size),
+            s(0),
+            s(0),
+            s(0),
+            s(0),
+            s(-1),
+        ]);
+    }
+    rs
+}
+
+fn datasources(shared: &Shared) -> ResultSet {
+    let snap = shared.snapshot();
+    let mut rs = ResultSet::new(&[
+        "DATANODE",
+        "NAME",
+        "TYPE",
+        "HOST",
+        "PORT",
+        "W/R",
+        "ACTIVE",
+        "IDLE",
+        "SIZE",
+        "EXECUTE",
+        "READ_LOAD",
+        "WRITE_LOAD",
+    ]);
+    for dh in shared.all_data_hosts() {
+        let nodes: Vec<&str> = snap
+            .cfg
+            .data_nodes
+            .iter()
+            .filter(|n| n.data_host == dh.cfg.name)
+            .map(|n| n.name.as_str())
+            .collect();
+        for h in &dh.hosts {
+            let idle = h.pool.idle_count();
+            let open = h.pool.open_count();
+            let wr = match h.role {
+                Role::Writer(_) => "W",
+                Role::Reader { .. } => "R",
+            };
+            rs.row(vec![
+                s(nodes.join(",")),
+                s(&h.name),
+                s("mysql"),
+                s(&h.target),
+                s(h.port),
+                s(wr),
+                s(open.saturating_sub(idle)),
+                s(idle),
+                s(h.pool.max_con),
+                s(h.pool.created_total.load(Ordering::Relaxed)),
+                s(0),
+                s(0),
+            ]);
+        }
+    }
+    rs
+}
+
+fn heartbeats(shared: &Shared) -> ResultSet {
+    let mut rs = ResultSet::new(&[
+        "NAME",
+        "TYPE",
+        "HOST",
+        "PORT",
+        "RS_CODE",
+        "RETRY",
+        "STATUS",
+        "TIMEOUT",
+        "EXECUTE_TIME",
+        "LAST_ACTIVE_TIME",
+        "STOP",
+    ]);
+    for dh in shared.all_data_hosts() {
+        for h in &dh.hosts {
+            let hl = h.health();
+            let code = match (hl.last_check, hl.up) {
+                (None, _) => 0,
+                (Some(_), true) => 1,
+                (Some(_), false) => -1,
+            };
+            let ago = hl
+                .last_ok
+                .map(|t| format!("{}s ago", t.elapsed().as_secs()));
+            let status = match (&hl.last_error, hl.is_replica) {
+                (Some(e), _) => e.clone(),
+                (None, true) => format!(
+                    "ok (lag {})",
+                    hl.lag.map_or("NULL".into(), |l| l.to_string())
+                ),
+                (None, false) => "ok".into(),
+            };
+            rs.row(vec![
+                s(&h.name),
+                s("mysql"),
+                s(&h.target),
+                s(h.port),
+                s(code),
+                s(hl.failures),
+                s(status),
+                s(dh.cfg.heartbeat_interval.0.as_millis()),
+                s("0,0,0"),
+                ago,
+                s("false"),
+            ]);
+        }
+    }
+    rs
+}
+
+fn connections(shared: &Shared) -> ResultSet {
+    let mut rs = ResultSet::new(&[
+        "PROCESSOR",
+        "ID",
+        "HOST",
+        "PORT",
+        "LOCAL_PORT",
+        "USER",
+        "SCHEMA",
+        "ALIVE_TIME(S)",
+        "ADMIN",
+    ]);
+    let snap = shared.snapshot();
+    let Ok(sessions) = shared.sessions.lock() else {
+        return rs;
+    };
+    let mut v: Vec<_> = sessions.values().cloned().collect();
+    v.sort_by_key(|c| c.id);
+    for c in v {
+        let schema = c.schema.lock().ok().and_then(|s| s.clone());
+        rs.row(vec![
+            s("Processor0"),
+            s(c.id),
+            s(c.peer.ip()),
+            s(c.peer.port()),
+            s(if c.admin {
+                snap.cfg.admin_listen.map_or(0, |a| a.port())
+            } else {
+                snap.cfg.listen.port()
+            }),
+            s(&c.user),
+            schema,
+            s(c.started.elapsed().as_secs()),
+            s(c.admin),
+        ]);
+    }
+    rs
+}
+
+fn backends(shared: &Shared) -> ResultSet {
+    let mut rs = ResultSet::new(&[
+        "processor",
+        "id",
+        "mysqlId",
+        "host",
+        "port",
+        "l_port",
+        "borrowed",
+        "client_id",
+    ]);
+    let Ok(sessions) = shared.sessions.lock() else {
+        return rs;
+    };
+    let mut n = 0u64;
+    for c in sessions.values() {
+        if let Some((h, thread)) = c.current.lock().ok().and_then(|x| x.clone()) {
+            n += 1;
+            rs.row(vec![
+                s("Processor0"),
+                s(n),
+                s(thread),
+                s(&h.target),
+                s(h.port),
+                None,
+                s("true"),
+                s(c.id),
+            ]);
+        }
+    }
+    drop(sessions);
+    for dh in shared.all_data_hosts() {
+        for h in &dh.hosts {
+            for thread in h.pool.idle_threads() {
+                n += 1;
+                rs.row(vec![
+                    s("Processor0"),
+                    s(n),
+                    s(thread),
+                    s(&h.target),
+                    s(h.port),
+                    None,
+                    s("false"),
+                    None,
+                ]);
+            }
+        }
+    }
+    rs
+}
+
+fn sysparams(shared: &Shared) -> ResultSet {
+    let snap = shared.snapshot();
+    let c = &snap.cfg;
+    let mut rs = ResultSet::new(&["PARAM_NAME", "PARAM_VALUE", "PARAM_DESCR"]);
+    rs.row(vec![s("listen"), s(c.listen), s("SQL port")]);
+    rs.row(vec![
+        s("admin_listen"),
+        c.admin_listen.map(|a| a.to_string()).or(s("off")),
+        s("admin port"),
+    ]);
+    rs.row(vec![
+        s("server_version"),
+        s(shared.server_version()),
+        s("version in the handshake"),
+    ]);
+    rs.row(vec![
+        s("state_dir"),
+        s(c.state_dir.display()),
+        s("where dnindex.properties is kept"),
+    ]);
+    rs.row(vec![
+        s("handle_distributed_transactions"),
+        s(format!("{:?}", c.handle_distributed_transactions).to_lowercase()),
+        s("multi-node transactions"),
+    ]);
+    rs.row(vec![s("users"), s(c.users.len()), s("router users")]);
+    rs.row(vec![s("schemas"), s(c.schemas.len()), s("schemas")]);
+    rs.row(vec![
+        s("data_hosts"),
+        s(c.data_hosts.len()),
+        s("data hosts"),
+    ]);
+    rs.row(vec![
+        s("uptime_seconds"),
+        s(shared.started.elapsed().as_secs()),
+        s("since the router started"),
+    ]);
+    rs
+}

@@ -1,0 +1,430 @@
+//! One connection from the router to a MySQL/MariaDB server: login, internal queries,
+//! and the session state the router has applied on it.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use tokio::net::TcpStream;
+
+use crate::router::wire::handshake::{self, CACHING_SHA2, NATIVE};
+use crate::router::wire::response::{Expect, Tracker};
+use crate::router::wire::{
+    COM_INIT_DB, COM_QUERY, COM_STMT_CLOSE, COM_STMT_PREPARE, Caps, MAX_LOGICAL, PacketIo, Reader,
+    SqlError, WireError, parse_err,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    #[error("cannot connect to {addr}: {err}")]
+    Connect {
+        addr: SocketAddr,
+        err: std::io::Error,
+    },
+    #[error("{addr}: timed out after {after:?} ({during})")]
+    Timeout {
+        addr: SocketAddr,
+        after: Duration,
+        during: &'static str,
+    },
+    #[error("{addr}: {err}")]
+    Wire { addr: SocketAddr, err: WireError },
+    #[error("{addr}: login refused: {msg}")]
+    Auth { addr: SocketAddr, msg: String },
+    #[error("{addr}: {err}")]
+    Sql { addr: SocketAddr, err: SqlError },
+    #[error("{addr}: protocol error: {what}")]
+    Protocol { addr: SocketAddr, what: String },
+}
+
+impl BackendError {
+    /// The error a client sees when its statement could not reach a server.
+    pub fn to_sql(&self, host: &str) -> SqlError {
+        match self {
+            BackendError::Sql { err, .. } => err.clone(),
+            other => SqlError::new(2013, "HY000", format!("backend {host}: {other}")),
+        }
+    }
+}
+
+/// Capabilities of every backend connection; the client-dependent ones (`PROFILE_MASK`)
+/// are added per connection.
+pub fn base_caps() -> u32 {
+    (Caps::CLIENT_LONG_PASSWORD
+        | Caps::CLIENT_LONG_FLAG
+        | Caps::CLIENT_PROTOCOL_41
+        | Caps::CLIENT_TRANSACTIONS
+        | Caps::CLIENT_SECURE_CONNECTION
+        | Caps::CLIENT_MULTI_RESULTS
+        | Caps::CLIENT_PS_MULTI_RESULTS
+        | Caps::CLIENT_PLUGIN_AUTH
+        | Caps::CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA
+        | Caps::CLIENT_CONNECT_ATTRS)
+        .bits()
+}
+
+/// The collation backend connections log in with (utf8mb4_general_ci).
+pub const BACKEND_COLLATION: u8 = 45;
+pub const BACKEND_NAMES: &str = "utf8mb4";
+
+/// A statement prepared on this connection.
+#[derive(Debug, Clone)]
+pub struct CachedStmt {
+    pub id: u32,
+    pub params: u16,
+    /// Parameter types last sent for it (to re-send when a client omits them).
+    pub types: Option<Vec<u8>>,
+    pub last_use: u64,
+}
+
+pub struct BackendConn {
+    pub io: PacketIo<TcpStream>,
+    pub addr: SocketAddr,
+    pub thread_id: u32,
+    pub version: String,
+    pub server_caps: u32,
+    /// The client-dependent capability bits this connection was opened with.
+    pub profile: u32,
+    pub db: Option<String>,
+    pub names: String,
+    pub autocommit: bool,
+    pub vars: Vec<(String, String)>,
+    pub txn: Option<String>,
+    pub last_insert_id: u64,
+    pub stmts: HashMap<String, CachedStmt>,
+    pub stmt_clock: u64,
+    pub idle_since: Instant,
+    pub created: Instant,
+}
+
+impl BackendConn {
+    pub fn deprecate_eof(&self) -> bool {
+        self.profile & Caps::CLIENT_DEPRECATE_EOF.bits() != 0
+    }
+
+    /// Connects and logs in.
+    pub async fn connect(
+        addr: SocketAddr,
+        user: &str,
+        password: &str,
+        profile: u32,
+        timeout: Duration,
+    ) -> Result<BackendConn, BackendError> {
+        match tokio::time::timeout(timeout, Self::connect_inner(addr, user, password, profile))
+            .await
+        {
+            Ok(r) => r,
+            Err(_) => Err(BackendError::Timeout {
+                addr,
+                after: timeout,
+                during: "login",
+            }),
+        }
+    }
+
+    async fn connect_inner(
+        addr: SocketAddr,
+        user: &str,
+        password: &str,
+        profile: u32,
+    ) -> Result<BackendConn, BackendError> {
+        let stream = TcpStream::connect(addr)
+            .await
+            .map_err(|err| BackendError::Connect { addr, err })?;
+        let _ = stream.set_nodelay(true);
+        let w = |err| BackendError::Wire { addr, err };
+        let mut io = PacketIo::new(stream);
+        let (seq, hello) = io.read_packet(1 << 16).await.map_err(w)?;
+        if hello.first() == Some(&0xff) {
+            let (code, _, msg) = parse_err(&hello).unwrap_or_default();
+            return Err(BackendError::Auth {
+                addr,
+                msg: format!("{code} {msg}"),
+            });
+        }
+        let sh = handshake::parse_server_hello(&hello).ok_or(BackendError::Protocol {
+            addr,
+            what: "unreadable server greeting".into(),
+        })?;
+        let profile = profile & sh.caps;
+        let caps = (base_caps() | profile) & (sh.caps | Caps::CLIENT_CONNECT_ATTRS.bits());
+        let plugin = if sh.plugin == CACHING_SHA2 {
+            CACHING_SHA2
+        } else {
+            NATIVE
+        };
+        let auth = handshake::client_scramble(plugin, &sh.nonce, password);
+        let hello = handshake::client_hello(caps, BACKEND_COLLATION, user, &auth, plugin);
+        io.send(seq.wrapping_add(1), &hello).await.map_err(w)?;
+        let mut nonce = sh.nonce.clone();
+        let mut plugin = plugin.to_string();
+        loop {
+            let (s, p) = io.read_packet(1 << 16).await.map_err(w)?;
+            let seq = s.wrapping_add(1);
+            match p.first() {
+                Some(0x00) => break,
+                Some(0xff) => {
+                    let (code, _, msg) = parse_err(&p).unwrap_or_default();
+                    return Err(BackendError::Auth {
+                        addr,
+                        msg: format!("{code} {msg}"),
+                    });
+                }
+                Some(0xfe) => {
+                    // Auth switch.
+                    let mut r = Reader::new(&p[1..]);
+                    plugin = String::from_utf8_lossy(r.nul_str().unwrap_or_default()).into_owned();
+                    let n = r.rest();
+                    nonce = n.strip_suffix(&[0]).unwrap_or(n).to_vec();
+                    if plugin != NATIVE && plugin != CACHING_SHA2 {
+                        return Err(BackendError::Auth {
+                            addr,
+                            msg: format!(
+                                "server wants auth plugin {plugin}, which the router does not speak (use mysql_native_password or caching_sha2_password for the router's backend user)"
+                            ),
+                        });
+                    }
+                    let a = handshake::client_scramble(&plugin, &nonce, password);
+                    io.send(seq, &a).await.map_err(w)?;
+                }
+                Some(0x01) if plugin == CACHING_SHA2 => match p.get(1) {
+                    Some(3) => {} // fast auth OK; the OK packet follows
+                    Some(4) => {
+                        // Full authentication without TLS: ask for the RSA key.
+                        io.send(seq, &[2]).await.map_err(w)?;
+                        let (s, key) = io.read_packet(1 << 16).await.map_err(w)?;
+                        let seq = s.wrapping_add(1);
+                        let key = key.get(1..).unwrap_or_default();
+                        let mut pw = password.as_bytes().to_vec();
+                        pw.push(0);
+                        for (i, b) in pw.iter_mut().enumerate() {
+                            *b ^= nonce.get(i % nonce.len().max(1)).copied().unwrap_or(0);
+                        }
+                        let enc = mysql_common::crypto::encrypt(&pw, key).map_err(|e| {
+                            BackendError::Auth {
+                                addr,
+                                msg: format!("RSA key from server unusable: {e:?}"),
+                            }
+                        })?;
+                        io.send(seq, &enc).await.map_err(w)?;
+                    }
+                    _ => {
+                        return Err(BackendError::Protocol {
+                            addr,
+                            what: "unexpected caching_sha2_password message".into(),
+                        });
+                    }
+                },
+                _ => {
+                    return Err(BackendError::Protocol {
+                        addr,
+                        what: "unexpected packet during login".into(),
+                    });
+                }
+            }
+        }
+        let now = Instant::now();
+        Ok(BackendConn {
+            io,
+            addr,
+            thread_id: sh.conn_id,
+            version: sh.version,
+            server_caps: sh.caps,
+            profile,
+            db: None,
+            names: BACKEND_NAMES.to_string(),
+            autocommit: true,
+            vars: Vec::new(),
+            txn: None,
+            last_insert_id: 0,
+            stmts: HashMap::new(),
+            stmt_clock: 0,
+            idle_since: now,
+            created: now,
+        })
+    }
+
+    fn w(&self) -> impl Fn(WireError) -> BackendError + use<> {
+        let addr = self.addr;
+        move |err| BackendError::Wire { addr, err }
+    }
+
+    /// Sends a command and reads its whole response without forwarding it; returns the
+    /// outcome and, for result sets, the rows as text.
+    pub async fn command(
+        &mut self,
+        payload: &[u8],
+        expect: Expect,
+    ) -> Result<(crate::router::wire::response::Outcome, QueryResult), BackendError> {
+        let w = self.w();
+        self.io.send(0, payload).await.map_err(&w)?;
+        let mut t = Tracker::new(expect, self.deprecate_eof());
+        let mut res = QueryResult::default();
+        let mut cols_left: Option<u64> = None;
+        while !t.done() {
+            let (_, p) = self.io.read_packet(MAX_LOGICAL).await.map_err(&w)?;
+            let before_sets = t.outcome.result_sets;
+            t.feed(&p).map_err(|e| BackendError::Protocol {
+                addr: self.addr,
+                what: e.to_string(),
+            })?;
+            if expect != Expect::Results {
+                continue;
+            }
+            if t.outcome.result_sets != before_sets {
+                cols_left = Reader::new(&p).lenenc_int();
+                res.columns.clear();
+                res.rows.clear();
+                continue;
+            }
+            match cols_left {
+                Some(n) if n > 0 => {
+                    res.columns.push(column_name(&p));
+                    cols_left = Some(n - 1);
+                }
+                _ => {
+                    if !t.done() && p.first() != Some(&0xfe) && p.first() != Some(&0xff) {
+                        let mut r = Reader::new(&p);
+                        let mut row = Vec::with_capacity(res.columns.len());
+                        for _ in 0..res.columns.len() {
+                            row.push(
+                                r.lenenc_str()
+                                    .flatten()
+                                    .map(|b| String::from_utf8_lossy(b).into_owned()),
+                            );
+                        }
+                        res.rows.push(row);
+                    }
+                }
+            }
+        }
+        if let Some((code, msg)) = &t.outcome.error {
+            return Err(BackendError::Sql {
+                addr: self.addr,
+                err: SqlError::new(*code, "HY000", msg.clone()),
+            });
+        }
+        Ok((t.outcome, res))
+    }
+
+    /// Runs an internal statement (session sync, heartbeat, admin).
+    pub async fn query(&mut self, sql: &str) -> Result<QueryResult, BackendError> {
+        let mut p = Vec::with_capacity(sql.len() + 1);
+        p.push(COM_QUERY);
+        p.extend_from_slice(sql.as_bytes());
+        let (o, mut r) = self.command(&p, Expect::Results).await?;
+        r.status = o.status;
+        Ok(r)
+    }
+
+    pub async fn init_db(&mut self, db: &str) -> Result<(), BackendError> {
+        let mut p = vec![COM_INIT_DB];
+        p.extend_from_slice(db.as_bytes());
+        self.command(&p, Expect::Results).await?;
+        self.db = Some(db.to_string());
+        Ok(())
+    }
+
+    /// Prepares `sql` here unless it already is; returns the server's statement id.
+    pub async fn ensure_prepared(&mut self, sql: &str) -> Result<CachedStmt, BackendError> {
+        self.stmt_clock += 1;
+        let clock = self.stmt_clock;
+        if let Some(s) = self.stmts.get_mut(sql) {
+            s.last_use = clock;
+            return Ok(s.clone());
+        }
+        if self.stmts.len() >= MAX_CACHED_STMTS {
+            self.evict_stmt().await?;
+        }
+        let mut p = vec![COM_STMT_PREPARE];
+        p.extend_from_slice(sql.as_bytes());
+        let (o, _) = self.command(&p, Expect::Prepare).await?;
+        let (id, _cols, params) = o.prepared.ok_or(BackendError::Protocol {
+            addr: self.addr,
+            what: "prepare answered without a statement id".into(),
+        })?;
+        let s = CachedStmt {
+            id,
+            params,
+            types: None,
+            last_use: clock,
+        };
+        self.stmts.insert(sql.to_string(), s.clone());
+        Ok(s)
+    }
+
+    /// Records a statement the client's prepare created on this connection.
+    pub fn remember_stmt(&mut self, sql: &str, id: u32, params: u16) {
+        self.stmt_clock += 1;
+        self.stmts.insert(
+            sql.to_string(),
+            CachedStmt {
+                id,
+                params,
+                types: None,
+                last_use: self.stmt_clock,
+            },
+        );
+    }
+
+    async fn evict_stmt(&mut self) -> Result<(), BackendError> {
+        let Some((sql, id)) = self
+            .stmts
+            .iter()
+            .min_by_key(|(_, s)| s.last_use)
+            .map(|(k, s)| (k.clone(), s.id))
+        else {
+            return Ok(());
+        };
+        self.stmts.remove(&sql);
+        let mut p = vec![COM_STMT_CLOSE];
+        p.extend_from_slice(&id.to_le_bytes());
+        let w = self.w();
+        self.io.send(0, &p).await.map_err(w)?;
+        Ok(())
+    }
+
+    /// Is the idle connection still usable? A readable socket means the server closed
+    /// it (or sent something unexpected); either way it is not.
+    pub fn looks_alive(&mut self) -> bool {
+        if !self.io.buffered().is_empty() {
+            return false;
+        }
+        let mut b = [0u8; 1];
+        matches!(self.io.stream.try_read(&mut b), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+    }
+}
+
+/// Statements cached per backend connection before the least recently used is closed.
+pub const MAX_CACHED_STMTS: usize = 256;
+
+fn column_name(p: &[u8]) -> String {
+    let mut r = Reader::new(p);
+    for _ in 0..4 {
+        r.lenenc_str();
+    }
+    r.lenenc_str()
+        .flatten()
+        .map(|b| String::from_utf8_lossy(b).into_owned())
+        .unwrap_or_default()
+}
+
+/// A text result read by the router itself.
+#[derive(Debug, Default, Clone)]
+pub struct QueryResult {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Option<String>>>,
+    pub status: u16,
+}
+
+impl QueryResult {
+    pub fn col(&self, name: &str) -> Option<usize> {
+        self.columns
+            .iter()
+            .position(|c| c.eq_ignore_ascii_case(name))
+    }
+    pub fn get(&self, row: usize, name: &str) -> Option<&str> {
+        let i = self.col(name)?;
+        self.rows.get(row)?.get(i)?.as_deref()
+    }
+}

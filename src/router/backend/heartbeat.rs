@@ -1,0 +1,314 @@
+//! Heartbeats: each round runs the data host's `heartbeat` statement on every host (up to
+//! `max_retry` attempts), reads replication status for `switch_type: 2`, marks hosts up or
+//! down, and fails the write role over when the active write host's round fails.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::future::join_all;
+use tokio::sync::watch;
+
+use super::{BackendConn, DataHostRt, Host, Role};
+
+/// Replication status of a host (`SHOW SLAVE STATUS`), when it is a replica.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Repl {
+    pub lag: Option<u64>,
+    pub io_running: bool,
+    pub sql_running: bool,
+    pub relay_applied: bool,
+}
+
+/// A write host as the failover decision sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriterView {
+    pub up: bool,
+    /// Rounds failed in a row.
+    pub failed_rounds: u32,
+    /// `switch_type: 2`: has it applied everything it received? `None`: not a replica.
+    pub caught_up: Option<bool>,
+}
+
+/// Pure failover decision: the write host to switch to, if any.
+pub fn failover_target(active: usize, switch_type: i8, writers: &[WriterView]) -> Option<usize> {
+    if switch_type == -1 || writers.len() < 2 {
+        return None;
+    }
+    let a = writers.get(active)?;
+    if a.up || a.failed_rounds == 0 {
+        return None;
+    }
+    let n = writers.len();
+    (1..n).map(|k| (active + k) % n).find(|&j| {
+        let w = writers[j];
+        w.up && (switch_type != 2 || w.caught_up != Some(false))
+    })
+}
+
+struct Probe {
+    conn: Option<BackendConn>,
+    failed_rounds: u32,
+    last_lag: Option<u64>,
+}
+
+/// Runs until `stop` turns true.
+pub async fn run(dh: Arc<DataHostRt>, mut stop: watch::Receiver<bool>) {
+    let interval = dh.cfg.heartbeat_interval.0;
+    let timeout = interval.clamp(Duration::from_millis(500), Duration::from_secs(10));
+    let mut probes: Vec<Probe> = dh
+        .hosts
+        .iter()
+        .map(|_| Probe {
+            conn: None,
+            failed_rounds: 0,
+            last_lag: None,
+        })
+        .collect();
+    loop {
+        let results = join_all(
+            dh.hosts
+                .iter()
+                .zip(probes.iter_mut())
+                .map(|(h, p)| round(&dh, h, p, timeout)),
+        )
+        .await;
+        let _ = results;
+        decide(&dh, &probes);
+        for h in &dh.hosts {
+            h.pool.reap();
+            if h.health().up {
+                super::warm(h).await;
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = stop.changed() => {}
+        }
+        if *stop.borrow() {
+            return;
+        }
+    }
+}
+
+async fn round(dh: &DataHostRt, h: &Arc<Host>, p: &mut Probe, timeout: Duration) {
+    let cfg = &dh.cfg;
+    let mut last_err = String::new();
+    let mut repl = None;
+    let mut ok = false;
+    for attempt in 0..cfg.max_retry {
+        if attempt > 0 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        match tokio::time::timeout(timeout, check(h, p, &cfg.heartbeat, cfg.switch_type == 2)).await
+        {
+            Ok(Ok(r)) => {
+                repl = r;
+                ok = true;
+                break;
+            }
+            Ok(Err(e)) => {
+                last_err = e;
+                p.conn = None;
+            }
+            Err(_) => {
+                last_err = format!("no answer within {timeout:?}");
+                p.conn = None;
+            }
+        }
+    }
+    let now = Instant::now();
+    let Ok(mut hl) = h.health.lock() else {
+        return;
+    };
+    hl.last_check = Some(now);
+    if ok {
+        p.failed_rounds = 0;
+        hl.failures = 0;
+        hl.last_ok = Some(now);
+        if !hl.up {
+            tracing::info!(
+                data_host = %cfg.name,
+                host = %h.name,
+                "data host {}: host {} is UP (heartbeat ok)",
+                cfg.name,
+                h.name
+            );
+        }
+        hl.up = true;
+        hl.last_error = None;
+        match repl {
+            Some(r) => {
+                if r.lag.is_some() {
+                    p.last_lag = r.lag;
+                }
+                hl.is_replica = true;
+                hl.lag = r.lag;
+                hl.io_running = Some(r.io_running);
+                hl.sql_running = Some(r.sql_running);
+                hl.relay_applied = Some(r.relay_applied);
+            }
+            None => {
+                hl.is_replica = false;
+                hl.lag = None;
+                hl.io_running = None;
+                hl.sql_running = None;
+                hl.relay_applied = None;
+            }
+        }
+    } else {
+        p.failed_rounds += 1;
+        hl.failures = hl.failures.saturating_add(cfg.max_retry);
+        if hl.up {
+            tracing::warn!(
+                data_host = %cfg.name,
+                host = %h.name,
+                error = %last_err,
+                "data host {}: host {} is DOWN (heartbeat: {last_err}, {}/{})",
+                cfg.name,
+                h.name,
+                cfg.max_retry,
+                cfg.max_retry
+            );
+        }
+        hl.up = false;
+        hl.last_error = Some(last_err);
+    }
+}
+
+async fn check(
+    h: &Arc<Host>,
+    p: &mut Probe,
+    sql: &str,
+    replication: bool,
+) -> Result<Option<Repl>, String> {
+    if p.conn.is_none() {
+        p.conn = Some(
+            h.connect(0, super::CONNECT_TIMEOUT)
+                .await
+                .map_err(|e| e.to_string())?,
+        );
+    }
+    let Some(c) = p.conn.as_mut() else {
+        return Err("no connection".into());
+    };
+    let is_status = sql.trim().eq_ignore_ascii_case("show slave status");
+    if !is_status {
+        c.query(sql).await.map_err(|e| e.to_string())?;
+    }
+    if !(replication || is_status) {
+        return Ok(None);
+    }
+    let r = c
+        .query("SHOW SLAVE STATUS")
+        .await
+        .map_err(|e| e.to_string())?;
+    if r.rows.is_empty() {
+        return Ok(None);
+    }
+    let yes = |k: &str| r.get(0, k).is_some_and(|v| v.eq_ignore_ascii_case("yes"));
+    let read_pos = r.get(0, "Read_Master_Log_Pos");
+    let exec_pos = r.get(0, "Exec_Master_Log_Pos");
+    let same_file = r.get(0, "Master_Log_File") == r.get(0, "Relay_Master_Log_File");
+    Ok(Some(Repl {
+        lag: r
+            .get(0, "Seconds_Behind_Master")
+            .and_then(|v| v.parse().ok()),
+        io_running: yes("Slave_IO_Running"),
+        sql_running: yes("Slave_SQL_Running"),
+        relay_applied: same_file && read_pos.is_some() && read_pos == exec_pos,
+    }))
+}
+
+fn decide(dh: &DataHostRt, probes: &[Probe]) {
+    let th = u64::from(dh.cfg.slave_threshold);
+    let views: Vec<WriterView> = dh
+        .writers
+        .iter()
+        .map(|&hi| {
+            let h = dh.hosts[hi].health();
+            let p = &probes[hi];
+            WriterView {
+                up: h.up,
+                failed_rounds: p.failed_rounds,
+                caught_up: h.is_replica.then(|| {
+                    h.sql_running == Some(true)
+                        && h.relay_applied == Some(true)
+                        && p.last_lag.is_none_or(|l| l < th)
+                }),
+            }
+        })
+        .collect();
+    let active = dh.active_index();
+    if let Some(to) = failover_target(active, dh.cfg.switch_type, &views) {
+        let name = &dh.hosts[dh.writers[active]].name;
+        let err = dh.hosts[dh.writers[active]]
+            .health()
+            .last_error
+            .unwrap_or_default();
+        let _ = dh.switch_to(
+            to,
+            &format!(
+                "write host {name} failed its heartbeat {} time(s): {err}",
+                dh.cfg.max_retry
+            ),
+        );
+    } else if views.get(active).is_some_and(|v| !v.up) && dh.cfg.switch_type != -1 {
+        tracing::error!(
+            data_host = %dh.cfg.name,
+            "data host {}: write host {} is down and no other write host can take over{}",
+            dh.cfg.name,
+            dh.hosts[dh.writers[active]].name,
+            if dh.cfg.switch_type == 2 { " (none is up and caught up)" } else { "" }
+        );
+    }
+    let _ = Role::Writer(0);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w(up: bool, failed: u32, caught: Option<bool>) -> WriterView {
+        WriterView {
+            up,
+            failed_rounds: failed,
+            caught_up: caught,
+        }
+    }
+
+    #[test]
+    fn switches_to_the_next_healthy_writer() {
+        let ws = [w(false, 1, None), w(true, 0, None), w(true, 0, None)];
+        assert_eq!(failover_target(0, 1, &ws), Some(1));
+        let ws = [w(false, 1, None), w(false, 1, None), w(true, 0, None)];
+        assert_eq!(failover_target(0, 1, &ws), Some(2));
+        assert_eq!(failover_target(1, 1, &ws), Some(2));
+        // Wraps around.
+        let ws = [w(true, 0, None), w(true, 0, None), w(false, 2, None)];
+        assert_eq!(failover_target(2, 1, &ws), Some(0));
+    }
+
+    #[test]
+    fn never_switches_with_minus_one_or_a_healthy_writer() {
+        let ws = [w(false, 3, None), w(true, 0, None)];
+        assert_eq!(failover_target(0, -1, &ws), None);
+        let ws = [w(true, 0, None), w(true, 0, None)];
+        assert_eq!(failover_target(0, 1, &ws), None);
+        let ws = [w(false, 1, None), w(false, 1, None)];
+        assert_eq!(failover_target(0, 1, &ws), None);
+    }
+
+    #[test]
+    fn replication_aware_waits_for_a_caught_up_writer() {
+        let ws = [
+            w(false, 1, None),
+            w(true, 0, Some(false)),
+            w(true, 0, Some(true)),
+        ];
+        assert_eq!(failover_target(0, 2, &ws), Some(2));
+        let ws = [w(false, 1, None), w(true, 0, Some(false))];
+        assert_eq!(failover_target(0, 2, &ws), None);
+        // switch_type 1 does not look at replication.
+        assert_eq!(failover_target(0, 1, &ws), Some(1));
+    }
+}

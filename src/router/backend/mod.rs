@@ -1,0 +1,548 @@
+//! Backend hosts: connection pools, heartbeats, read-host choice and write-host failover
+//! (MyCat dataHost semantics).
+
+pub mod conn;
+pub mod heartbeat;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+
+pub use conn::{BackendConn, BackendError};
+
+use crate::config::router::DataHost;
+use crate::router::wire::SqlError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Writer(usize),
+    /// A read host of write host `writer`.
+    Reader {
+        writer: usize,
+    },
+}
+
+/// What the heartbeats know about a host.
+#[derive(Debug, Clone, Default)]
+pub struct Health {
+    pub up: bool,
+    pub failures: u32,
+    pub last_error: Option<String>,
+    pub last_check: Option<Instant>,
+    pub last_ok: Option<Instant>,
+    /// Replication (switch_type 2): `Seconds_Behind_Master`, thread states.
+    pub lag: Option<u64>,
+    pub io_running: Option<bool>,
+    pub sql_running: Option<bool>,
+    /// Everything received from the primary has been applied.
+    pub relay_applied: Option<bool>,
+    pub is_replica: bool,
+}
+
+pub struct Host {
+    pub name: String,
+    pub target: String,
+    pub port: u16,
+    pub user: String,
+    pub password: String,
+    pub role: Role,
+    pub weight: u32,
+    pub pool: Pool,
+    pub health: Mutex<Health>,
+    pub version: Mutex<Option<String>>,
+    pub deprecate_eof: AtomicBool,
+}
+
+impl Host {
+    pub fn health(&self) -> Health {
+        self.health.lock().map(|h| h.clone()).unwrap_or_default()
+    }
+
+    pub async fn resolve(&self) -> Result<SocketAddr, BackendError> {
+        let mut it = tokio::net::lookup_host((self.target.as_str(), self.port))
+            .await
+            .map_err(|err| BackendError::Connect {
+                addr: SocketAddr::from(([0, 0, 0, 0], self.port)),
+                err,
+            })?;
+        it.next().ok_or(BackendError::Connect {
+            addr: SocketAddr::from(([0, 0, 0, 0], self.port)),
+            err: std::io::Error::new(std::io::ErrorKind::NotFound, "no address"),
+        })
+    }
+
+    /// A new connection, outside the pool.
+    pub async fn connect(
+        &self,
+        profile: u32,
+        timeout: Duration,
+    ) -> Result<BackendConn, BackendError> {
+        let addr = self.resolve().await?;
+        let c = BackendConn::connect(addr, &self.user, &self.password, profile, timeout).await?;
+        if let Ok(mut v) = self.version.lock() {
+            *v = Some(c.version.clone());
+        }
+        self.deprecate_eof.store(
+            c.server_caps & crate::router::wire::Caps::CLIENT_DEPRECATE_EOF.bits() != 0,
+            Ordering::Relaxed,
+        );
+        Ok(c)
+    }
+
+    pub fn usable_for_reads(&self, switch_type: i8, threshold: u32) -> bool {
+        let h = self.health();
+        if !h.up || self.weight == 0 {
+            return false;
+        }
+        if switch_type == 2 && h.is_replica {
+            return h.io_running == Some(true)
+                && h.sql_running == Some(true)
+                && h.lag.is_some_and(|l| l < u64::from(threshold));
+        }
+        true
+    }
+}
+
+/// A pooled connection: returned to its host's pool with `Pool::put`, closed when
+/// dropped.
+pub struct Pooled {
+    pub conn: BackendConn,
+    pub host: Arc<Host>,
+    _permit: OwnedSemaphorePermit,
+}
+
+pub struct Pool {
+    idle: Mutex<Vec<Pooled>>,
+    permits: Arc<Semaphore>,
+    returned: Notify,
+    pub max_con: u32,
+    pub min_con: u32,
+    pub idle_timeout: Duration,
+    pub borrow_timeout: Duration,
+    pub created_total: AtomicU64,
+    pub borrow_timeouts_total: AtomicU64,
+    pub warm_profile: AtomicU64,
+}
+
+/// How long a backend login may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl Pool {
+    fn new(cfg: &DataHost) -> Pool {
+        Pool {
+            idle: Mutex::new(Vec::new()),
+            permits: Arc::new(Semaphore::new(cfg.max_con as usize)),
+            returned: Notify::new(),
+            max_con: cfg.max_con,
+            min_con: cfg.min_con,
+            idle_timeout: cfg.idle_timeout.0,
+            borrow_timeout: cfg.borrow_timeout.0,
+            created_total: AtomicU64::new(0),
+            borrow_timeouts_total: AtomicU64::new(0),
+            warm_profile: AtomicU64::new(0),
+        }
+    }
+
+    pub fn idle_count(&self) -> usize {
+        self.idle.lock().map(|i| i.len()).unwrap_or(0)
+    }
+
+    /// Connections open (idle + in use).
+    pub fn open_count(&self) -> usize {
+        self.max_con as usize - self.permits.available_permits()
+    }
+
+    fn take_idle(&self, profile: u32) -> Option<Pooled> {
+        let mut idle = self.idle.lock().ok()?;
+        let i = idle.iter().rposition(|p| p.conn.profile == profile)?;
+        Some(idle.swap_remove(i))
+    }
+
+    fn drop_other_idle(&self) -> bool {
+        let Ok(mut idle) = self.idle.lock() else {
+            return false;
+        };
+        if idle.is_empty() {
+            return false;
+        }
+        // The oldest idle connection goes.
+        if let Some(i) = idle
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, p)| p.conn.idle_since)
+            .map(|(i, _)| i)
+        {
+            idle.swap_remove(i);
+        }
+        true
+    }
+
+    pub fn put(&self, mut p: Pooled) {
+        p.conn.idle_since = Instant::now();
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.push(p);
+        }
+        self.returned.notify_one();
+    }
+
+    /// Closes idle connections past the idle timeout, keeping `min_con`.
+    pub fn reap(&self) {
+        let Ok(mut idle) = self.idle.lock() else {
+            return;
+        };
+        let keep = self.min_con as usize;
+        let now = Instant::now();
+        let mut i = 0;
+        while i < idle.len() {
+            if idle.len() > keep && now.duration_since(idle[i].conn.idle_since) > self.idle_timeout
+            {
+                idle.swap_remove(i);
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    pub fn clear_idle(&self) {
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.clear();
+        }
+    }
+}
+
+/// Borrows a connection with the client's capability profile from `host`'s pool.
+pub async fn borrow(host: &Arc<Host>, profile: u32) -> Result<Pooled, SqlError> {
+    let pool = &host.pool;
+    let deadline = tokio::time::Instant::now() + pool.borrow_timeout;
+    loop {
+        while let Some(mut p) = pool.take_idle(profile) {
+            if p.conn.looks_alive() {
+                return Ok(p);
+            }
+            // Dead idle connection: dropped here, its permit freed.
+        }
+        let permit = match pool.permits.clone().try_acquire_owned() {
+            Ok(p) => Some(p),
+            Err(_) => {
+                if pool.drop_other_idle() {
+                    continue;
+                }
+                let notified = pool.returned.notified();
+                tokio::select! {
+                    p = pool.permits.clone().acquire_owned() => p.ok(),
+                    _ = notified => None,
+                    _ = tokio::time::sleep_until(deadline) => {
+                        pool.borrow_timeouts_total.fetch_add(1, Ordering::Relaxed);
+                        return Err(SqlError::new(
+                            1040,
+                            "08004",
+                            format!(
+                                "no free connection to {} within {:?}: all {} connections of the pool are in use (max_con)",
+                                host.name, pool.borrow_timeout, pool.max_con
+                            ),
+                        ));
+                    }
+                }
+            }
+        };
+        if let Some(permit) = permit {
+            pool.warm_profile
+                .store(u64::from(profile), Ordering::Relaxed);
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let conn = host
+                .connect(
+                    profile,
+                    CONNECT_TIMEOUT.min(left.max(Duration::from_millis(100))),
+                )
+                .await
+                .map_err(|e| e.to_sql(&host.name))?;
+            pool.created_total.fetch_add(1, Ordering::Relaxed);
+            return Ok(Pooled {
+                conn,
+                host: host.clone(),
+                _permit: permit,
+            });
+        }
+    }
+}
+
+/// Opens connections until the pool holds `min_con` (best effort).
+pub async fn warm(host: &Arc<Host>) {
+    let pool = &host.pool;
+    while pool.open_count() < pool.min_con as usize {
+        let Ok(permit) = pool.permits.clone().try_acquire_owned() else {
+            return;
+        };
+        let profile = pool.warm_profile.load(Ordering::Relaxed) as u32;
+        match host.connect(profile, CONNECT_TIMEOUT).await {
+            Ok(conn) => {
+                pool.created_total.fetch_add(1, Ordering::Relaxed);
+                pool.put(Pooled {
+                    conn,
+                    host: host.clone(),
+                    _permit: permit,
+                });
+            }
+            Err(_) => return,
+        }
+    }
+}
+
+/// A data host at run time.
+pub struct DataHostRt {
+    pub cfg: DataHost,
+    pub hosts: Vec<Arc<Host>>,
+    /// Host index of each write host.
+    pub writers: Vec<usize>,
+    active: AtomicUsize,
+    pub switches_total: AtomicU64,
+    state_file: PathBuf,
+    rng: Mutex<u64>,
+}
+
+impl DataHostRt {
+    pub fn new(cfg: &DataHost, state_dir: &Path) -> Arc<DataHostRt> {
+        let mut hosts = Vec::new();
+        let mut writers = Vec::new();
+        let host = |name: &str,
+                    url: &crate::config::types::HostPort,
+                    user: &str,
+                    password: &str,
+                    role,
+                    weight| {
+            Arc::new(Host {
+                name: name.to_string(),
+                target: url.host.clone(),
+                port: url.port,
+                user: user.to_string(),
+                password: password.to_string(),
+                role,
+                weight,
+                pool: Pool::new(cfg),
+                health: Mutex::new(Health {
+                    up: true,
+                    ..Default::default()
+                }),
+                version: Mutex::new(None),
+                deprecate_eof: AtomicBool::new(false),
+            })
+        };
+        for (wi, w) in cfg.write_hosts.iter().enumerate() {
+            writers.push(hosts.len());
+            hosts.push(host(
+                &w.host,
+                &w.url,
+                &w.user,
+                &w.password,
+                Role::Writer(wi),
+                1,
+            ));
+            for r in &w.read_hosts {
+                hosts.push(host(
+                    &r.host,
+                    &r.url,
+                    &r.user,
+                    &r.password,
+                    Role::Reader { writer: wi },
+                    r.weight,
+                ));
+            }
+        }
+        let state_file = state_dir.join("dnindex.properties");
+        let mut active = load_index(&state_file, &cfg.name).unwrap_or(0);
+        if active >= writers.len() {
+            tracing::warn!(
+                data_host = %cfg.name,
+                "{}: saved write host index {active} is out of range; using 0",
+                state_file.display()
+            );
+            active = 0;
+        } else if active != 0 {
+            tracing::info!(
+                data_host = %cfg.name,
+                index = active,
+                "data host {}: write host {} is active (remembered in {})",
+                cfg.name,
+                cfg.write_hosts[active].host,
+                state_file.display()
+            );
+        }
+        let mut seed = [0u8; 8];
+        crate::router::wire::random_bytes(&mut seed);
+        Arc::new(DataHostRt {
+            cfg: cfg.clone(),
+            hosts,
+            writers,
+            active: AtomicUsize::new(active),
+            switches_total: AtomicU64::new(0),
+            state_file,
+            rng: Mutex::new(u64::from_le_bytes(seed) | 1),
+        })
+    }
+
+    pub fn active_index(&self) -> usize {
+        self.active.load(Ordering::Acquire)
+    }
+
+    pub fn writer(&self) -> Arc<Host> {
+        self.hosts[self.writers[self.active_index()]].clone()
+    }
+
+    fn random(&self) -> u64 {
+        let Ok(mut s) = self.rng.lock() else {
+            return 0;
+        };
+        // xorshift64*
+        let mut x = *s;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        *s = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Hosts a read may go to under the data host's `balance`.
+    pub fn read_candidates(&self) -> Vec<Arc<Host>> {
+        let active = self.active_index();
+        let st = self.cfg.switch_type;
+        let th = self.cfg.slave_threshold;
+        self.hosts
+            .iter()
+            .filter(|h| match (self.cfg.balance, h.role) {
+                (1, Role::Writer(w)) => w != active,
+                (1, Role::Reader { .. }) => true,
+                (2, _) => true,
+                (3, Role::Reader { writer }) => writer == active,
+                _ => false,
+            })
+            .filter(|h| match h.role {
+                Role::Writer(w) if w == active => h.health().up,
+                _ => h.usable_for_reads(st, th),
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// Where a read goes: weighted random among the candidates, else the active writer.
+    pub fn reader(&self) -> Arc<Host> {
+        if self.cfg.balance == 0 {
+            return self.writer();
+        }
+        let c = self.read_candidates();
+        let total: u64 = c.iter().map(|h| u64::from(h.weight)).sum();
+        if total == 0 {
+            return self.writer();
+        }
+        let mut x = self.random() % total;
+        for h in &c {
+            let w = u64::from(h.weight);
+            if x < w {
+                return h.clone();
+            }
+            x -= w;
+        }
+        self.writer()
+    }
+
+    /// Makes write host `to` active, remembers it on disk and logs why.
+    pub fn switch_to(&self, to: usize, why: &str) -> Result<(), String> {
+        if to >= self.writers.len() {
+            return Err(format!(
+                "data host {} has {} write host(s); index {to} does not exist",
+                self.cfg.name,
+                self.writers.len()
+            ));
+        }
+        let from = self.active.swap(to, Ordering::AcqRel);
+        if from == to {
+            return Ok(());
+        }
+        self.switches_total.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(
+            data_host = %self.cfg.name,
+            from = %self.cfg.write_hosts[from].host,
+            to = %self.cfg.write_hosts[to].host,
+            index = to,
+            reason = why,
+            "data host {}: write host switched from {} to {} (index {to}): {why}",
+            self.cfg.name,
+            self.cfg.write_hosts[from].host,
+            self.cfg.write_hosts[to].host
+        );
+        if let Err(e) = save_index(&self.state_file, &self.cfg.name, to) {
+            tracing::error!(
+                data_host = %self.cfg.name,
+                "cannot save the active write host in {}: {e}; a restart will start on the saved/first one",
+                self.state_file.display()
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Reads `name=index` from a MyCat-style `dnindex.properties`.
+pub fn load_index(path: &Path, name: &str) -> Option<usize> {
+    let text = std::fs::read_to_string(path).ok()?;
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+        .find(|(k, _)| k.trim() == name)
+        .and_then(|(_, v)| v.trim().parse().ok())
+}
+
+/// Writes `name=index` into the file, keeping other data hosts' lines (atomic rename).
+pub fn save_index(path: &Path, name: &str, index: usize) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let old = std::fs::read_to_string(path).unwrap_or_default();
+    let mut lines: Vec<String> = old
+        .lines()
+        .filter(|l| l.split_once('=').is_none_or(|(k, _)| k.trim() != name))
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_string)
+        .collect();
+    if lines.is_empty() || !lines[0].starts_with('#') {
+        lines.insert(
+            0,
+            "# active write host index per data host (tandem router)".into(),
+        );
+    }
+    lines.push(format!("{name}={index}"));
+    let tmp = path.with_extension("properties.tmp");
+    std::fs::write(&tmp, lines.join("\n") + "\n")?;
+    std::fs::rename(&tmp, path)
+}
+
+impl Pool {
+    /// Server thread ids of the idle connections.
+    pub fn idle_threads(&self) -> Vec<u32> {
+        self.idle
+            .lock()
+            .map(|i| i.iter().map(|p| p.conn.thread_id).collect())
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_file_round_trip() {
+        let d = std::env::temp_dir().join(format!("tandem-dnindex-{}", std::process::id()));
+        let f = d.join("dnindex.properties");
+        let _ = std::fs::remove_file(&f);
+        assert_eq!(load_index(&f, "dh1"), None);
+        save_index(&f, "dh1", 1).expect("save");
+        save_index(&f, "dh2", 0).expect("save");
+        save_index(&f, "dh1", 2).expect("save");
+        assert_eq!(load_index(&f, "dh1"), Some(2));
+        assert_eq!(load_index(&f, "dh2"), Some(0));
+        let _ = std::fs::remove_dir_all(&d);
+    }
+}

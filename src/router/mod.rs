@@ -1,0 +1,463 @@
+//! The MySQL-protocol router (MyCat server side): clients log in to it, it forwards their
+//! statements to data hosts, splitting reads from writes and failing over write hosts.
+
+pub mod admin;
+pub mod backend;
+pub mod metrics;
+pub mod session;
+pub mod sql;
+pub mod wire;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
+
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+
+use crate::config::router::{RouterConfig, RouterUser, Schema};
+use backend::{DataHostRt, Host};
+use metrics::RouterMetrics;
+
+/// Version string when neither `server_version` nor a reachable write host gives one.
+pub const FALLBACK_VERSION: &str = "5.7.44-tandem";
+
+#[derive(Debug, thiserror::Error)]
+pub enum RouterError {
+    #[error("router: cannot listen on {addr}: {err}")]
+    Bind {
+        addr: SocketAddr,
+        err: std::io::Error,
+    },
+}
+
+/// The parts of the config sessions read; swapped whole on reload.
+pub struct Snapshot {
+    pub cfg: RouterConfig,
+    /// data node → (data host, database)
+    pub nodes: HashMap<String, (String, String)>,
+}
+
+impl Snapshot {
+    fn new(cfg: &RouterConfig) -> Snapshot {
+        Snapshot {
+            nodes: cfg
+                .data_nodes
+                .iter()
+                .map(|n| (n.name.clone(), (n.data_host.clone(), n.database.clone())))
+                .collect(),
+            cfg: cfg.clone(),
+        }
+    }
+    pub fn user(&self, name: &str) -> Option<&RouterUser> {
+        self.cfg.users.iter().find(|u| u.name == name)
+    }
+    pub fn schema(&self, name: &str) -> Option<&Schema> {
+        self.cfg.schemas.iter().find(|s| s.name == name)
+    }
+}
+
+/// A live client session as others see it (admin, KILL).
+pub struct SessionCtl {
+    pub id: u32,
+    pub user: String,
+    pub peer: SocketAddr,
+    pub started: Instant,
+    pub schema: Mutex<Option<String>>,
+    pub killed: AtomicBool,
+    pub kill: Notify,
+    /// The backend connection a statement is running on now: (host, thread id).
+    pub current: Mutex<Option<(Arc<Host>, u32)>>,
+    pub admin: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReloadKind {
+    /// Users, schemas, rules; pools untouched.
+    Config,
+    /// Everything; data hosts rebuilt with new pools.
+    ConfigAll,
+}
+
+pub type ReloadRequest = (ReloadKind, oneshot::Sender<Result<u64, String>>);
+
+pub struct Shared {
+    pub snap: RwLock<Arc<Snapshot>>,
+    pub data_hosts: RwLock<HashMap<String, Arc<DataHostRt>>>,
+    pub sessions: Mutex<HashMap<u32, Arc<SessionCtl>>>,
+    next_id: AtomicU32,
+    pub metrics: RouterMetrics,
+    pub reload: Option<mpsc::Sender<ReloadRequest>>,
+    pub force_rebuild: AtomicBool,
+    pub started: Instant,
+}
+
+impl Shared {
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.snap
+            .read()
+            .map(|s| s.clone())
+            .unwrap_or_else(|e| e.into_inner().clone())
+    }
+
+    pub fn data_host(&self, name: &str) -> Option<Arc<DataHostRt>> {
+        self.data_hosts.read().ok()?.get(name).cloned()
+    }
+
+    pub fn all_data_hosts(&self) -> Vec<Arc<DataHostRt>> {
+        let mut v: Vec<_> = self
+            .data_hosts
+            .read()
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default();
+        v.sort_by(|a: &Arc<DataHostRt>, b| a.cfg.name.cmp(&b.cfg.name));
+        v
+    }
+
+    pub fn next_conn_id(&self) -> u32 {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        if id == 0 {
+            self.next_id.fetch_add(1, Ordering::Relaxed)
+        } else {
+            id
+        }
+    }
+
+    /// The version clients see: configured, else the first write host's real one.
+    pub fn server_version(&self) -> String {
+        let snap = self.snapshot();
+        if let Some(v) = &snap.cfg.server_version {
+            return v.clone();
+        }
+        for dh in self.all_data_hosts() {
+            if let Some(v) = dh.writer().version.lock().ok().and_then(|v| v.clone()) {
+                return v;
+            }
+        }
+        FALLBACK_VERSION.to_string()
+    }
+
+    pub fn register(&self, ctl: Arc<SessionCtl>) {
+        if let Ok(mut s) = self.sessions.lock() {
+            s.insert(ctl.id, ctl);
+        }
+    }
+
+    pub fn unregister(&self, id: u32) {
+        if let Ok(mut s) = self.sessions.lock() {
+            s.remove(&id);
+        }
+    }
+
+    pub fn session(&self, id: u32) -> Option<Arc<SessionCtl>> {
+        self.sessions.lock().ok()?.get(&id).cloned()
+    }
+
+    pub fn sessions_of(&self, user: &str) -> usize {
+        self.sessions
+            .lock()
+            .map(|s| s.values().filter(|c| c.user == user && !c.admin).count())
+            .unwrap_or(0)
+    }
+
+    /// Kills session `id` (`query`: only its running statement).
+    pub async fn kill(&self, id: u32, query: bool) -> bool {
+        let Some(ctl) = self.session(id) else {
+            return false;
+        };
+        let cur = ctl.current.lock().ok().and_then(|c| c.clone());
+        if let Some((host, thread)) = cur {
+            kill_backend_query(&host, thread).await;
+        }
+        if !query {
+            ctl.killed.store(true, Ordering::Release);
+            ctl.kill.notify_one();
+        }
+        true
+    }
+
+    /// Refreshes the gauges from the data hosts (called at scrape and status time).
+    pub fn refresh_gauges(&self) {
+        let m = &self.metrics;
+        for dh in self.all_data_hosts() {
+            let n = &dh.cfg.name;
+            m.active_writer
+                .with_label_values(&[n])
+                .set(dh.active_index() as i64);
+            for h in &dh.hosts {
+                let hl = h.health();
+                m.host_up
+                    .with_label_values(&[n, &h.name])
+                    .set(i64::from(hl.up));
+                if hl.is_replica {
+                    m.lag
+                        .with_label_values(&[n, &h.name])
+                        .set(hl.lag.map_or(-1, |l| l as i64));
+                }
+                let idle = h.pool.idle_count() as i64;
+                let open = h.pool.open_count() as i64;
+                m.pool.with_label_values(&[n, &h.name, "idle"]).set(idle);
+                m.pool
+                    .with_label_values(&[n, &h.name, "active"])
+                    .set((open - idle).max(0));
+            }
+        }
+    }
+}
+
+/// `KILL QUERY` on a backend thread, over a fresh connection.
+pub async fn kill_backend_query(host: &Arc<Host>, thread: u32) {
+    match host.connect(0, backend::CONNECT_TIMEOUT).await {
+        Ok(mut c) => {
+            if let Err(e) = c.query(&format!("KILL QUERY {thread}")).await {
+                tracing::warn!(host = %host.name, "KILL QUERY {thread} on {}: {e}", host.name);
+            }
+        }
+        Err(e) => {
+            tracing::warn!(host = %host.name, "KILL QUERY {thread}: cannot reach {}: {e}", host.name)
+        }
+    }
+}
+
+pub struct Router {
+    pub shared: Arc<Shared>,
+    listen: SocketAddr,
+    admin_listen: Option<SocketAddr>,
+    accept: JoinHandle<()>,
+    admin_accept: Option<JoinHandle<()>>,
+    heartbeats: HashMap<String, (Arc<DataHostRt>, watch::Sender<bool>)>,
+    keep_pools: AtomicBool,
+}
+
+fn bind(addr: SocketAddr) -> Result<TcpListener, RouterError> {
+    let e = |err| RouterError::Bind { addr, err };
+    let s = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        None,
+    )
+    .map_err(e)?;
+    s.set_reuse_address(true).map_err(e)?;
+    let _ = s.set_freebind_v4(true);
+    s.set_nonblocking(true).map_err(e)?;
+    s.bind(&addr.into()).map_err(e)?;
+    s.listen(1024).map_err(e)?;
+    TcpListener::from_std(s.into()).map_err(e)
+}
+
+impl Router {
+    pub fn start(
+        cfg: &RouterConfig,
+        metrics: RouterMetrics,
+        reload: Option<mpsc::Sender<ReloadRequest>>,
+    ) -> Result<Router, RouterError> {
+        let listener = bind(cfg.listen)?;
+        let admin_listener = cfg.admin_listen.map(bind).transpose()?;
+        let shared = Arc::new(Shared {
+            snap: RwLock::new(Arc::new(Snapshot::new(cfg))),
+            data_hosts: RwLock::new(HashMap::new()),
+            sessions: Mutex::new(HashMap::new()),
+            next_id: AtomicU32::new(1),
+            metrics,
+            reload,
+            force_rebuild: AtomicBool::new(false),
+            started: Instant::now(),
+        });
+        let mut r = Router {
+            listen: cfg.listen,
+            admin_listen: cfg.admin_listen,
+            accept: tokio::spawn(accept_loop(listener, shared.clone(), false)),
+            admin_accept: admin_listener
+                .map(|l| tokio::spawn(accept_loop(l, shared.clone(), true))),
+            shared,
+            heartbeats: HashMap::new(),
+            keep_pools: AtomicBool::new(false),
+        };
+        r.apply_data_hosts(cfg, false);
+        tracing::info!(
+            listen = %cfg.listen,
+            admin = ?cfg.admin_listen,
+            "router listening on {} ({} data host(s), {} user(s))",
+            cfg.listen,
+            cfg.data_hosts.len(),
+            cfg.users.len()
+        );
+        Ok(r)
+    }
+
+    fn apply_data_hosts(&mut self, cfg: &RouterConfig, rebuild_all: bool) {
+        let mut map = HashMap::new();
+        let mut keep = HashMap::new();
+        for dh in &cfg.data_hosts {
+            match self.heartbeats.remove(&dh.name) {
+                Some((rt, stop)) if rt.cfg == *dh && !rebuild_all => {
+                    map.insert(dh.name.clone(), rt.clone());
+                    keep.insert(dh.name.clone(), (rt, stop));
+                }
+                old => {
+                    if let Some((_, stop)) = old {
+                        let _ = stop.send(true);
+                    }
+                    let rt = DataHostRt::new(dh, &cfg.state_dir);
+                    let (tx, rx) = watch::channel(false);
+                    tokio::spawn(backend::heartbeat::run(rt.clone(), rx));
+                    map.insert(dh.name.clone(), rt.clone());
+                    keep.insert(dh.name.clone(), (rt, tx));
+                }
+            }
+        }
+        // Data hosts no longer configured: stop their heartbeats; their pools close as
+        // the sessions using them let go.
+        for (_, (_, stop)) in self.heartbeats.drain() {
+            let _ = stop.send(true);
+        }
+        self.heartbeats = keep;
+        if let Ok(mut d) = self.shared.data_hosts.write() {
+            *d = map;
+        }
+    }
+
+    /// Applies a reloaded config: users, schemas and rules at once; changed data hosts get
+    /// new pools (old connections finish their statements and close).
+    pub async fn apply(&mut self, cfg: &RouterConfig) -> Vec<String> {
+        let mut errors = Vec::new();
+        if cfg.listen != self.listen {
+            match bind(cfg.listen) {
+                Ok(l) => {
+                    self.accept.abort();
+                    self.accept = tokio::spawn(accept_loop(l, self.shared.clone(), false));
+                    self.listen = cfg.listen;
+                }
+                Err(e) => errors.push(e.to_string()),
+            }
+        }
+        if cfg.admin_listen != self.admin_listen {
+            if let Some(a) = self.admin_accept.take() {
+                a.abort();
+            }
+            self.admin_listen = None;
+            if let Some(addr) = cfg.admin_listen {
+                match bind(addr) {
+                    Ok(l) => {
+                        self.admin_accept =
+                            Some(tokio::spawn(accept_loop(l, self.shared.clone(), true)));
+                        self.admin_listen = Some(addr);
+                    }
+                    Err(e) => errors.push(e.to_string()),
+                }
+            }
+        }
+        if let Ok(mut s) = self.shared.snap.write() {
+            *s = Arc::new(Snapshot::new(cfg));
+        }
+        let all = self.shared.force_rebuild.swap(false, Ordering::AcqRel);
+        if self.keep_pools.swap(false, Ordering::AcqRel) {
+            // `reload @@config`: users, schemas and rules only.
+            tracing::info!("router: users, schemas and rules reloaded; data hosts and pools kept");
+            return errors;
+        }
+        self.apply_data_hosts(cfg, all);
+        errors
+    }
+
+    /// The next `apply` changes users/schemas/rules only (`reload @@config`).
+    pub fn keep_pools_next_apply(&self) {
+        self.keep_pools.store(true, Ordering::Release);
+    }
+
+    pub fn stop(self) {
+        self.accept.abort();
+        if let Some(a) = self.admin_accept {
+            a.abort();
+        }
+        for (_, (_, stop)) in self.heartbeats {
+            let _ = stop.send(true);
+        }
+        if let Ok(s) = self.shared.sessions.lock() {
+            for c in s.values() {
+                c.killed.store(true, Ordering::Release);
+                c.kill.notify_one();
+            }
+        }
+    }
+
+    pub fn status_provider(&self) -> impl Fn() -> Value + Send + Sync + 'static {
+        let shared = self.shared.clone();
+        move || status(&shared)
+    }
+}
+
+pub fn status(shared: &Shared) -> Value {
+    shared.refresh_gauges();
+    let snap = shared.snapshot();
+    let dhs: Vec<Value> = shared
+        .all_data_hosts()
+        .iter()
+        .map(|dh| {
+            let active = dh.active_index();
+            let readable: Vec<String> = dh.read_candidates().iter().map(|h| h.name.clone()).collect();
+            json!({
+                "name": dh.cfg.name,
+                "balance": dh.cfg.balance,
+                "switch_type": dh.cfg.switch_type,
+                "active_write_host": dh.cfg.write_hosts.get(active).map(|w| w.host.clone()),
+                "active_index": active,
+                "readable": readable,
+                "switches": dh.switches_total.load(Ordering::Relaxed),
+                "hosts": dh.hosts.iter().map(|h| {
+                    let hl = h.health();
+                    json!({
+                        "name": h.name,
+                        "address": format!("{}:{}", h.target, h.port),
+                        "role": match h.role { backend::Role::Writer(_) => "write", backend::Role::Reader { .. } => "read" },
+                        "up": hl.up,
+                        "last_error": hl.last_error,
+                        "replica": hl.is_replica,
+                        "lag_seconds": hl.lag,
+                        "io_running": hl.io_running,
+                        "sql_running": hl.sql_running,
+                        "pool": { "open": h.pool.open_count(), "idle": h.pool.idle_count(), "max_con": h.pool.max_con },
+                    })
+                }).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let sessions = shared.sessions.lock().map(|s| s.len()).unwrap_or(0);
+    json!({
+        "enabled": true,
+        "running": true,
+        "listen": snap.cfg.listen.to_string(),
+        "admin_listen": snap.cfg.admin_listen.map(|a| a.to_string()),
+        "server_version": shared.server_version(),
+        "sessions": sessions,
+        "data_hosts": dhs,
+    })
+}
+
+async fn accept_loop(l: TcpListener, shared: Arc<Shared>, admin: bool) {
+    let port = if admin { "admin" } else { "sql" };
+    let mut last_err: Option<Instant> = None;
+    loop {
+        match l.accept().await {
+            Ok((s, peer)) => {
+                let _ = s.set_nodelay(true);
+                shared.metrics.connections.with_label_values(&[port]).inc();
+                let sh = shared.clone();
+                tokio::spawn(async move {
+                    session::serve(s, peer, sh, admin).await;
+                });
+            }
+            Err(e) => {
+                if last_err.is_none_or(|t| t.elapsed().as_secs() >= 10) {
+                    tracing::error!("router: accept on {port} port failed: {e}");
+                    last_err = Some(Instant::now());
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,1607 @@
+//! One client session: login, access control, session state, routing of each command
+//! to a pooled backend connection, raw forwarding of the response.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+
+use super::backend::{self, BackendConn, DataHostRt, Pooled};
+use super::sql::{self, Kind, LocalItem, SetItem};
+use super::wire::handshake::{self, CACHING_SHA2, NATIVE};
+use super::wire::response::{Expect, Outcome, Tracker};
+use super::wire::*;
+use super::{SessionCtl, Shared, Snapshot};
+use crate::config::router::{Dml, RouterUser};
+
+/// Statement handed to a backend: what to send and how to read the answer.
+struct Fwd<'a> {
+    payload: &'a [u8],
+    expect: Expect,
+    read: bool,
+    /// COM_STMT_PREPARE: the router's id to write into the answer.
+    stmt_id: Option<u32>,
+    /// The statement mentions LAST_INSERT_ID(): sync it first.
+    needs_last_id: bool,
+    kind: &'static str,
+}
+
+struct PreparedStmt {
+    sql: String,
+    read: bool,
+    params: u16,
+    types: Option<Vec<u8>>,
+    long_data: Vec<(u16, Vec<u8>)>,
+}
+
+/// A failure that ends the session.
+struct Fatal;
+
+type Res<T> = Result<T, Fatal>;
+
+pub struct Session {
+    shared: Arc<Shared>,
+    snap: Arc<Snapshot>,
+    ctl: Arc<SessionCtl>,
+    io: PacketIo<TcpStream>,
+    peer: SocketAddr,
+    caps: u32,
+    profile: u32,
+    deprecate_eof: bool,
+    user: RouterUser,
+    schema: Option<String>,
+    handshake_names: String,
+    names: String,
+    autocommit: bool,
+    vars: Vec<(String, String)>,
+    txn: Option<String>,
+    last_insert_id: u64,
+    in_trans: bool,
+    pinned: Option<Pooled>,
+    sticky: Option<&'static str>,
+    stmts: HashMap<u32, PreparedStmt>,
+    next_stmt: u32,
+    nonce: [u8; 20],
+}
+
+fn names_for(collation: u8) -> String {
+    use mysql_common::collations::{Collation, CollationId};
+    if collation == 0 || collation == backend::conn::BACKEND_COLLATION {
+        return backend::conn::BACKEND_NAMES.to_string();
+    }
+    let c = Collation::from(CollationId::from(u16::from(collation)));
+    let cs = c.charset();
+    if cs.is_empty() || c.collation().is_empty() {
+        return backend::conn::BACKEND_NAMES.to_string();
+    }
+    // utf8mb4_0900_* exist only on MySQL 8; the charset alone is portable.
+    if c.is_default() || c.collation().contains("0900") {
+        cs.to_string()
+    } else {
+        format!("{cs} COLLATE {}", c.collation())
+    }
+}
+
+/// Does `ip` match a MyCat whitelist host (`127.0.0.*`, an address or a CIDR)?
+pub fn host_matches(pattern: &str, ip: std::net::IpAddr) -> bool {
+    let ip = match ip {
+        std::net::IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map(std::net::IpAddr::V4)
+            .unwrap_or(std::net::IpAddr::V6(v6)),
+        v4 => v4,
+    };
+    if let Ok(a) = pattern.parse::<std::net::IpAddr>() {
+        return a == ip;
+    }
+    if let Ok(n) = pattern.parse::<ipnet::IpNet>() {
+        return n.contains(&ip);
+    }
+    let std::net::IpAddr::V4(v4) = ip else {
+        return false;
+    };
+    let o = v4.octets();
+    let parts: Vec<&str> = pattern.split('.').collect();
+    parts.len() == 4
+        && parts
+            .iter()
+            .zip(o)
+            .all(|(p, b)| *p == "*" || p.parse::<u8>().ok() == Some(b))
+}
+
+/// Entry point for an accepted connection.
+pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, admin: bool) {
+    let mut io = PacketIo::new(stream);
+    let id = shared.next_conn_id();
+    let nonce = nonce();
+    let version = shared.server_version();
+    let be_eof = shared
+        .all_data_hosts()
+        .first()
+        .is_some_and(|dh| dh.writer().deprecate_eof.load(Ordering::Relaxed));
+    let caps = handshake::server_caps(be_eof);
+    let snap = shared.snapshot();
+    let status = StatusFlags::SERVER_STATUS_AUTOCOMMIT.bits();
+    let g = handshake::greeting(&version, id, &nonce, caps, 45, status, NATIVE);
+    if io.send(0, &g).await.is_err() {
+        return;
+    }
+    let login = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        login(&mut io, &shared, &snap, peer, &nonce, caps.bits(), admin),
+    )
+    .await;
+    let Ok(Some((hello, user, seq))) = login else {
+        return;
+    };
+    let ctl = Arc::new(SessionCtl {
+        id,
+        user: user.name.clone(),
+        peer,
+        started: Instant::now(),
+        schema: Mutex::new(None),
+        killed: Default::default(),
+        kill: Default::default(),
+        current: Mutex::new(None),
+        admin,
+    });
+    // max_connections is checked against live sessions at login.
+    if !admin
+        && let Some(max) = user.max_connections
+        && shared.sessions_of(&user.name) >= max as usize
+    {
+        shared
+            .metrics
+            .login_failures
+            .with_label_values(&["max_connections"])
+            .inc();
+        let e = SqlError::new(
+            1203,
+            "42000",
+            format!(
+                "User {} already has more than 'max_user_connections' active connections",
+                user.name
+            ),
+        );
+        let _ = io.send(seq, &e.packet()).await;
+        return;
+    }
+    shared.register(ctl.clone());
+    shared.metrics.active.inc();
+    let caps_c = hello.caps & caps.bits();
+    let names = names_for(hello.collation);
+    let mut s = Session {
+        shared: shared.clone(),
+        snap,
+        ctl: ctl.clone(),
+        io,
+        peer,
+        caps: caps_c,
+        profile: caps_c & handshake::PROFILE_MASK,
+        deprecate_eof: caps_c & Caps::CLIENT_DEPRECATE_EOF.bits() != 0,
+        user,
+        schema: None,
+        handshake_names: names.clone(),
+        names,
+        autocommit: true,
+        vars: Vec::new(),
+        txn: None,
+        last_insert_id: 0,
+        in_trans: false,
+        pinned: None,
+        sticky: None,
+        stmts: HashMap::new(),
+        next_stmt: 1,
+        nonce,
+    };
+    let db = hello
+        .database
+        .clone()
+        .or_else(|| s.user.default_schema.clone());
+    let ok = match db {
+        Some(db) => match s.check_schema(&db) {
+            Ok(()) => {
+                s.set_schema(Some(db));
+                true
+            }
+            Err(e) => {
+                let _ = s.io.send(seq, &e.packet()).await;
+                false
+            }
+        },
+        None => true,
+    };
+    if ok {
+        let st = s.status();
+        if s.io.send(seq, &ok_packet(0, 0, st, 0)).await.is_ok() {
+            tracing::debug!(id, user = %s.user.name, peer = %peer, "router: session {id} opened");
+            if admin {
+                super::admin::run(&mut s.io, &shared, &s.user, id).await;
+            } else {
+                s.run().await;
+            }
+        }
+    }
+    shared.unregister(id);
+    shared.metrics.active.dec();
+}
+
+/// Reads the client's handshake response and authenticates it. Returns the hello, the
+/// user and the sequence id for the final OK.
+async fn login(
+    io: &mut PacketIo<TcpStream>,
+    shared: &Shared,
+    snap: &Snapshot,
+    peer: SocketAddr,
+    nonce: &[u8; 20],
+    server_caps: u32,
+    admin: bool,
+) -> Option<(handshake::ClientHello, RouterUser, u8)> {
+    let (seq, p) = io.read_packet(1 << 16).await.ok()?;
+    let mut seq = seq.wrapping_add(1);
+    let fail = |reason: &str| {
+        shared
+            .metrics
+            .login_failures
+            .with_label_values(&[reason])
+            .inc();
+    };
+    let hello = match handshake::parse_hello(&p) {
+        Ok(h) if h.ssl_request => {
+            fail("ssl_requested");
+            let e = SqlError::new(
+                1043,
+                "08S01",
+                "TLS was requested, but the router does not offer it (connect with --ssl=0 / sslMode=DISABLED)",
+            );
+            let _ = io.send(seq, &e.packet()).await;
+            return None;
+        }
+        Ok(h) => h,
+        Err(e) => {
+            fail("bad_handshake");
+            tracing::warn!(peer = %peer, "router: bad handshake from {peer}: {e}");
+            let _ = io
+                .send(
+                    seq,
+                    &SqlError::new(1043, "08S01", format!("Bad handshake: {e}")).packet(),
+                )
+                .await;
+            return None;
+        }
+    };
+    let _ = server_caps;
+    let ip = peer.ip();
+    let deny = |why: &str| {
+        SqlError::new(
+            1045,
+            "28000",
+            format!("Access denied for user '{}'@'{ip}' ({why})", hello.user),
+        )
+    };
+    // Whitelist first: a host not on it learns nothing about users or passwords.
+    let wl = &snap.cfg.firewall.whitelist;
+    if !wl.is_empty() {
+        let allowed = wl.iter().any(|e| {
+            host_matches(&e.host, ip) && (e.users.is_empty() || e.users.contains(&hello.user))
+        });
+        if !allowed {
+            fail("whitelist");
+            tracing::warn!(peer = %peer, user = %hello.user, "router: login of {} from {ip} refused by the whitelist", hello.user);
+            let _ = io
+                .send(seq, &deny("host not in the router's whitelist").packet())
+                .await;
+            return None;
+        }
+    }
+    let user = snap.user(&hello.user).cloned();
+    // Which plugin the client answered with, and the auth data to check.
+    let mut plugin = hello.plugin.clone().unwrap_or_else(|| NATIVE.into());
+    let mut auth = hello.auth.clone();
+    let want = if plugin == CACHING_SHA2 {
+        CACHING_SHA2
+    } else {
+        NATIVE
+    };
+    if plugin != NATIVE && plugin != CACHING_SHA2 || hello.plugin.is_some() && plugin != want {
+        // Ask the client to answer with mysql_native_password.
+        io.send(seq, &handshake::auth_switch(NATIVE, nonce))
+            .await
+            .ok()?;
+        let (s, p) = io.read_packet(1 << 16).await.ok()?;
+        seq = s.wrapping_add(1);
+        auth = p;
+        plugin = NATIVE.into();
+    }
+    let password = user.as_ref().map(|u| u.password.as_str()).unwrap_or("");
+    let expected = handshake::expected_scramble(&plugin, nonce, password);
+    // Compare even for unknown users (against a dummy), so timing does not tell which
+    // user names exist.
+    let dummy = handshake::expected_scramble(&plugin, nonce, "\u{1}unknown-user");
+    let good = match &user {
+        Some(_) => ct_eq(&auth, &expected),
+        None => {
+            let _ = ct_eq(&auth, &dummy);
+            false
+        }
+    };
+    let using = if auth.is_empty() { "NO" } else { "YES" };
+    if !good {
+        fail("password");
+        tracing::warn!(peer = %peer, user = %hello.user, "router: login of {} from {ip} failed (wrong password or unknown user)", hello.user);
+        let e = SqlError::new(
+            1045,
+            "28000",
+            format!(
+                "Access denied for user '{}'@'{ip}' (using password: {using})",
+                hello.user
+            ),
+        );
+        let _ = io.send(seq, &e.packet()).await;
+        return None;
+    }
+    let user = user?;
+    if admin && !user.admin {
+        fail("not_admin");
+        let _ = io
+            .send(seq, &deny("not an admin user: set admin: true").packet())
+            .await;
+        return None;
+    }
+    if plugin == CACHING_SHA2 {
+        // Fast authentication succeeded.
+        seq = io.send(seq, &[0x01, 0x03]).await.ok()?;
+    }
+    Some((hello, user, seq))
+}
+
+impl Session {
+    fn status(&self) -> u16 {
+        let mut s = 0;
+        if self.autocommit {
+            s |= StatusFlags::SERVER_STATUS_AUTOCOMMIT.bits();
+        }
+        if self.in_trans {
+            s |= StatusFlags::SERVER_STATUS_IN_TRANS.bits();
+        }
+        s
+    }
+
+    async fn send_ok(&mut self, seq: u8) -> Res<()> {
+        let p = ok_packet(0, 0, self.status(), 0);
+        self.io.send(seq, &p).await.map(|_| ()).map_err(|_| Fatal)
+    }
+
+    async fn send_err(&mut self, seq: u8, e: &SqlError) -> Res<()> {
+        self.shared
+            .metrics
+            .errors
+            .with_label_values(&[reason_of(e.code)])
+            .inc();
+        self.io
+            .send(seq, &e.packet())
+            .await
+            .map(|_| ())
+            .map_err(|_| Fatal)
+    }
+
+    fn set_schema(&mut self, s: Option<String>) {
+        if let Ok(mut c) = self.ctl.schema.lock() {
+            c.clone_from(&s);
+        }
+        self.schema = s;
+    }
+
+    fn check_schema(&self, db: &str) -> Result<(), SqlError> {
+        if self.snap.schema(db).is_none() {
+            return Err(SqlError::new(
+                1049,
+                "42000",
+                format!("Unknown database '{db}'"),
+            ));
+        }
+        if !self.user.schemas.iter().any(|s| s == db) {
+            return Err(SqlError::new(
+                1044,
+                "42000",
+                format!(
+                    "Access denied for user '{}'@'%' to database '{db}'",
+                    self.user.name
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The schema statements run in: the selected one, else the user's only one.
+    fn effective_schema(&self) -> Result<String, SqlError> {
+        if let Some(s) = &self.schema {
+            return Ok(s.clone());
+        }
+        if let Some(d) = &self.user.default_schema {
+            return Ok(d.clone());
+        }
+        if self.user.schemas.len() == 1 {
+            return Ok(self.user.schemas[0].clone());
+        }
+        Err(SqlError::new(1046, "3D000", "No database selected"))
+    }
+
+    /// The data host and database of the current schema.
+    fn target(&self) -> Result<(Arc<DataHostRt>, String), SqlError> {
+        let schema = self.effective_schema()?;
+        let sc = self
+            .snap
+            .schema(&schema)
+            .ok_or_else(|| SqlError::new(1049, "42000", format!("Unknown database '{schema}'")))?;
+        let node = sc.data_node.as_ref().ok_or_else(|| {
+            SqlError::new(
+                1105,
+                "HY000",
+                format!("schema '{schema}' has no data_node: this build routes a schema that lives on one data node"),
+            )
+        })?;
+        let (dh, db) = self.snap.nodes.get(node).ok_or_else(|| {
+            SqlError::new(
+                1105,
+                "HY000",
+                format!("data node '{node}' is not configured"),
+            )
+        })?;
+        let rt = self.shared.data_host(dh).ok_or_else(|| {
+            SqlError::new(1105, "HY000", format!("data host '{dh}' is not running"))
+        })?;
+        Ok((rt, db.clone()))
+    }
+
+    /// Refuses statements that name a table configured on other data nodes.
+    fn check_tables(&self, sql: &str) -> Result<(), SqlError> {
+        let Ok(schema) = self.effective_schema() else {
+            return Ok(());
+        };
+        let Some(sc) = self.snap.schema(&schema) else {
+            return Ok(());
+        };
+        if sc.tables.is_empty() {
+            return Ok(());
+        }
+        for t in sql::lex(sql) {
+            if !matches!(t.tok, sql::Tok::Word | sql::Tok::QuotedIdent) {
+                continue;
+            }
+            let name = t.ident();
+            if let Some(tb) = sc
+                .tables
+                .iter()
+                .find(|tb| tb.name.eq_ignore_ascii_case(name))
+                && (tb.data_nodes.len() != 1 || sc.data_node.as_deref() != Some(&tb.data_nodes[0]))
+            {
+                return Err(SqlError::new(
+                    1105,
+                    "HY000",
+                    format!(
+                        "table '{}' lives on data nodes {}: statements on sharded or global tables are not routed by this build",
+                        tb.name,
+                        tb.data_nodes.join(",")
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// read_only users and DML privilege bits.
+    fn check_access(&self, sql: &str, a: &sql::Analysis) -> Result<(), SqlError> {
+        if self.user.read_only && a.is_write() {
+            return Err(SqlError::new(
+                1290,
+                "HY000",
+                format!(
+                    "User '{}' is read-only (router config read_only: true) so it cannot execute this statement",
+                    self.user.name
+                ),
+            ));
+        }
+        if self.user.privileges.is_empty() {
+            return Ok(());
+        }
+        let (bit, cmd): (fn(&Dml) -> bool, &str) = match a.kind {
+            Kind::Insert | Kind::Replace => (|d| d.insert, "INSERT"),
+            Kind::Update => (|d| d.update, "UPDATE"),
+            Kind::Delete => (|d| d.delete, "DELETE"),
+            Kind::Select { .. } => (|d| d.select, "SELECT"),
+            _ => return Ok(()),
+        };
+        let Ok(schema) = self.effective_schema() else {
+            return Ok(());
+        };
+        let Some(p) = self.user.privileges.iter().find(|p| p.schema == schema) else {
+            return Ok(());
+        };
+        let tables = tables_of(sql).map_err(|e| {
+            SqlError::new(
+                1064,
+                "42000",
+                format!("the router could not parse this statement to check DML privileges: {e}"),
+            )
+        })?;
+        let deny = |t: &str| {
+            SqlError::new(
+                1142,
+                "42000",
+                format!(
+                    "{cmd} command denied to user '{}'@'%' for table '{t}'",
+                    self.user.name
+                ),
+            )
+        };
+        if tables.is_empty() && !bit(&p.dml) {
+            return Err(deny(&schema));
+        }
+        for t in &tables {
+            let d = p
+                .tables
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(t))
+                .map(|(_, d)| *d)
+                .unwrap_or(p.dml);
+            if !bit(&d) {
+                return Err(deny(t));
+            }
+        }
+        Ok(())
+    }
+
+    async fn run(&mut self) {
+        loop {
+            let ctl = self.ctl.clone();
+            let r = tokio::select! {
+                r = self.io.read_packet(MAX_LOGICAL) => r,
+                _ = ctl.kill.notified() => break,
+            };
+            if self.ctl.killed.load(Ordering::Acquire) {
+                break;
+            }
+            let (seq, p) = match r {
+                Ok(x) => x,
+                Err(WireError::TooLarge(n)) => {
+                    let e = SqlError::new(
+                        1153,
+                        "08S01",
+                        format!("Got a packet bigger than 'max_allowed_packet' bytes ({n})"),
+                    );
+                    let _ = self.send_err(1, &e).await;
+                    break;
+                }
+                Err(_) => break,
+            };
+            let _ = seq;
+            if self.command(&p).await.is_err() {
+                break;
+            }
+            if self.ctl.killed.load(Ordering::Acquire) {
+                break;
+            }
+        }
+        let _ = self.io.stream.shutdown().await;
+    }
+
+    async fn command(&mut self, p: &[u8]) -> Res<()> {
+        let Some(&cmd) = p.first() else {
+            return self
+                .send_err(1, &SqlError::new(1047, "08S01", "Unknown command"))
+                .await;
+        };
+        match cmd {
+            COM_QUIT => Err(Fatal),
+            COM_PING => self.send_ok(1).await,
+            COM_QUERY => {
+                let sql = String::from_utf8_lossy(&p[1..]).into_owned();
+                self.query(p, &sql).await
+            }
+            COM_INIT_DB => {
+                let db = String::from_utf8_lossy(&p[1..]).into_owned();
+                match self.check_schema(&db) {
+                    Ok(()) => {
+                        self.set_schema(Some(db));
+                        self.send_ok(1).await
+                    }
+                    Err(e) => self.send_err(1, &e).await,
+                }
+            }
+            COM_FIELD_LIST => self
+                .forward(Fwd {
+                    payload: p,
+                    expect: Expect::FieldList,
+                    read: true,
+                    stmt_id: None,
+                    needs_last_id: false,
+                    kind: "other",
+                })
+                .await
+                .map(|_| ()),
+            COM_STATISTICS => self
+                .forward(Fwd {
+                    payload: p,
+                    expect: Expect::Single,
+                    read: false,
+                    stmt_id: None,
+                    needs_last_id: false,
+                    kind: "other",
+                })
+                .await
+                .map(|_| ()),
+            COM_PROCESS_KILL => {
+                let id = Reader::new(&p[1..]).u32().unwrap_or(0);
+                self.kill(id, false).await
+            }
+            COM_RESET_CONNECTION => {
+                self.reset();
+                self.send_ok(1).await
+            }
+            COM_CHANGE_USER => self.change_user(p).await,
+            COM_SET_OPTION => {
+                let on = Reader::new(&p[1..]).u16() == Some(0);
+                let bit = Caps::CLIENT_MULTI_STATEMENTS.bits();
+                if on {
+                    self.profile |= bit;
+                } else {
+                    self.profile &= !bit;
+                }
+                // Pinned connections keep the option they were opened with; let go.
+                if self.pinned.is_some() && !self.in_trans && self.sticky.is_none() {
+                    self.release_pinned();
+                }
+                let p = if self.deprecate_eof {
+                    let mut ok = ok_packet(0, 0, self.status(), 0);
+                    ok[0] = 0xfe;
+                    ok
+                } else {
+                    eof_packet(self.status(), 0)
+                };
+                self.io.send(1, &p).await.map(|_| ()).map_err(|_| Fatal)
+            }
+            COM_STMT_PREPARE => self.prepare(p).await,
+            COM_STMT_EXECUTE => self.execute(p).await,
+            COM_STMT_SEND_LONG_DATA => {
+                let mut r = Reader::new(&p[1..]);
+                if let (Some(id), Some(param)) = (r.u32(), r.u16())
+                    && let Some(s) = self.stmts.get_mut(&id)
+                {
+                    s.long_data.push((param, r.rest().to_vec()));
+                }
+                Ok(())
+            }
+            COM_STMT_CLOSE => {
+                if let Some(id) = Reader::new(&p[1..]).u32() {
+                    self.stmts.remove(&id);
+                }
+                Ok(())
+            }
+            COM_STMT_RESET => {
+                let id = Reader::new(&p[1..]).u32().unwrap_or(0);
+                match self.stmts.get_mut(&id) {
+                    Some(s) => {
+                        s.long_data.clear();
+                        self.send_ok(1).await
+                    }
+                    None => self.send_err(1, &unknown_stmt(id)).await,
+                }
+            }
+            COM_STMT_FETCH => self.fetch(p).await,
+            _ => {
+                self.send_err(
+                    1,
+                    &SqlError::new(1047, "08S01", format!("Unknown command {cmd:#04x}")),
+                )
+                .await
+            }
+        }
+    }
+
+    fn reset(&mut self) {
+        self.vars.clear();
+        self.names = self.handshake_names.clone();
+        self.autocommit = true;
+        self.txn = None;
+        self.last_insert_id = 0;
+        self.stmts.clear();
+        self.sticky = None;
+        self.in_trans = false;
+        // A pinned connection may hold a transaction, locks or temporary tables:
+        // closing it is the only way to be sure they are gone.
+        self.pinned = None;
+    }
+
+    async fn change_user(&mut self, p: &[u8]) -> Res<()> {
+        let h = match handshake::parse_change_user(p, self.caps) {
+            Ok(h) => h,
+            Err(e) => {
+                return self
+                    .send_err(
+                        1,
+                        &SqlError::new(1043, "08S01", format!("Bad handshake: {e}")),
+                    )
+                    .await;
+            }
+        };
+        let mut seq = 1u8;
+        let mut auth = h.auth.clone();
+        let mut plugin = h.plugin.clone().unwrap_or_else(|| NATIVE.into());
+        if plugin != NATIVE && plugin != CACHING_SHA2 {
+            self.io
+                .send(seq, &handshake::auth_switch(NATIVE, &self.nonce))
+                .await
+                .map_err(|_| Fatal)?;
+            let (s, p) = self.io.read_packet(1 << 16).await.map_err(|_| Fatal)?;
+            seq = s.wrapping_add(1);
+            auth = p;
+            plugin = NATIVE.into();
+        }
+        let user = self.snap.user(&h.user).cloned();
+        let good = user.as_ref().is_some_and(|u| {
+            ct_eq(
+                &auth,
+                &handshake::expected_scramble(&plugin, &self.nonce, &u.password),
+            )
+        });
+        let Some(user) = user.filter(|_| good) else {
+            self.shared
+                .metrics
+                .login_failures
+                .with_label_values(&["password"])
+                .inc();
+            let e = SqlError::new(
+                1045,
+                "28000",
+                format!(
+                    "Access denied for user '{}'@'{}' (using password: YES)",
+                    h.user,
+                    self.peer.ip()
+                ),
+            );
+            self.io.send(seq, &e.packet()).await.map_err(|_| Fatal)?;
+            return Err(Fatal);
+        };
+        self.reset();
+        self.user = user;
+        if h.collation != 0 {
+            self.handshake_names = names_for(h.collation);
+            self.names = self.handshake_names.clone();
+        }
+        let db = h.database.or_else(|| self.user.default_schema.clone());
+        if let Some(db) = db {
+            if let Err(e) = self.check_schema(&db) {
+                return self.send_err(seq, &e).await;
+            }
+            self.set_schema(Some(db));
+        } else {
+            self.set_schema(None);
+        }
+        self.send_ok(seq).await
+    }
+
+    async fn kill(&mut self, id: u32, query: bool) -> Res<()> {
+        if id == self.ctl.id && !query {
+            let e = SqlError::new(1927, "70100", "Connection was killed");
+            let _ = self.send_err(1, &e).await;
+            return Err(Fatal);
+        }
+        match self.shared.session(id) {
+            None => {
+                self.send_err(
+                    1,
+                    &SqlError::new(1094, "HY000", format!("Unknown thread id: {id}")),
+                )
+                .await
+            }
+            Some(c) if c.user != self.user.name && !self.user.admin => {
+                self.send_err(
+                    1,
+                    &SqlError::new(1095, "HY000", format!("You are not owner of thread {id}")),
+                )
+                .await
+            }
+            Some(_) => {
+                self.shared.kill(id, query).await;
+                self.send_ok(1).await
+            }
+        }
+    }
+
+    async fn query(&mut self, p: &[u8], sql: &str) -> Res<()> {
+        let a = sql::analyze(sql);
+        match &a.kind {
+            Kind::Empty => {
+                return self
+                    .send_err(1, &SqlError::new(1065, "42000", "Query was empty"))
+                    .await;
+            }
+            Kind::Use(db) => {
+                let db = db.clone();
+                return match self.check_schema(&db) {
+                    Ok(()) => {
+                        self.set_schema(Some(db));
+                        self.send_ok(1).await
+                    }
+                    Err(e) => self.send_err(1, &e).await,
+                };
+            }
+            Kind::ShowDatabases => return self.show_databases().await,
+            Kind::ShowTables => return self.show_tables(sql).await,
+            Kind::Set(items) => return self.set(p, items.clone()).await,
+            Kind::Kill { query, id } => {
+                let (q, id) = (*query, *id);
+                return self.kill(u32::try_from(id).unwrap_or(0), q).await;
+            }
+            Kind::Commit | Kind::Rollback if self.pinned.is_none() => {
+                self.count("local", "router");
+                return self.send_ok(1).await;
+            }
+            Kind::Select { lock: false } if !a.multi => {
+                if let Some(items) = sql::local_select(sql) {
+                    return self.local_select(items).await;
+                }
+            }
+            _ => {}
+        }
+        if let Err(e) = self
+            .check_access(sql, &a)
+            .and_then(|_| self.check_tables(sql))
+        {
+            return self.send_err(1, &e).await;
+        }
+        if let Some(why) = a.sticky
+            && self.sticky.is_none()
+        {
+            tracing::debug!(
+                id = self.ctl.id,
+                reason = why,
+                "router: session {} now uses one backend connection for good ({why})",
+                self.ctl.id
+            );
+            self.sticky = Some(why);
+        }
+        let read = a.is_read();
+        self.forward(Fwd {
+            payload: p,
+            expect: Expect::Results,
+            read,
+            stmt_id: None,
+            needs_last_id: a.last_insert_id,
+            kind: if read { "read" } else { "write" },
+        })
+        .await
+        .map(|_| ())
+    }
+
+    fn count(&self, kind: &str, target: &str) {
+        self.shared
+            .metrics
+            .queries
+            .with_label_values(&[kind, target])
+            .inc();
+    }
+
+    async fn set(&mut self, p: &[u8], items: Vec<SetItem>) -> Res<()> {
+        if let Some(SetItem::Refused(what)) =
+            items.iter().find(|i| matches!(i, SetItem::Refused(_)))
+        {
+            let e = SqlError::new(
+                1227,
+                "42000",
+                format!(
+                    "{what} is not allowed through the router; run it on the MySQL servers directly"
+                ),
+            );
+            return self.send_err(1, &e).await;
+        }
+        if items.iter().any(|i| matches!(i, SetItem::Sticky)) {
+            if self.sticky.is_none() {
+                self.sticky = Some("SET the router cannot replay");
+            }
+            return self
+                .forward(Fwd {
+                    payload: p,
+                    expect: Expect::Results,
+                    read: false,
+                    stmt_id: None,
+                    needs_last_id: false,
+                    kind: "write",
+                })
+                .await
+                .map(|_| ());
+        }
+        let only_autocommit = items.iter().all(|i| matches!(i, SetItem::Autocommit(_)));
+        if only_autocommit && self.pinned.is_none() {
+            for i in &items {
+                if let SetItem::Autocommit(v) = i {
+                    self.autocommit = *v;
+                }
+            }
+            self.count("local", "router");
+            return self.send_ok(1).await;
+        }
+        // Validate on a real server (a bad value gets the server's error), then record.
+        let out = self
+            .forward(Fwd {
+                payload: p,
+                expect: Expect::Results,
+                read: false,
+                stmt_id: None,
+                needs_last_id: false,
+                kind: "write",
+            })
+            .await?;
+        if out.is_some_and(|o| o.error.is_none()) {
+            self.record_set(&items);
+        }
+        Ok(())
+    }
+
+    fn record_set(&mut self, items: &[SetItem]) {
+        for i in items {
+            match i {
+                SetItem::Names(n) => {
+                    self.names = n.clone();
+                    // `SET NAMES` also resets these three; forget older values.
+                    self.vars.retain(|(k, _)| {
+                        !matches!(
+                            k.as_str(),
+                            "character_set_client"
+                                | "character_set_connection"
+                                | "character_set_results"
+                                | "collation_connection"
+                        )
+                    });
+                }
+                SetItem::Autocommit(v) => self.autocommit = *v,
+                SetItem::Var { name, value } => {
+                    match self.vars.iter_mut().find(|(k, _)| k == name) {
+                        Some(v) => v.1 = value.clone(),
+                        None => self.vars.push((name.clone(), value.clone())),
+                    }
+                }
+                SetItem::SessionTransaction(t) => self.txn = Some(t.clone()),
+                SetItem::Sticky | SetItem::Refused(_) => {}
+            }
+        }
+        // The connection that ran the SET now has exactly this state.
+        let (names, ac, vars, txn) = (
+            self.names.clone(),
+            self.autocommit,
+            self.vars.clone(),
+            self.txn.clone(),
+        );
+        if let Some(p) = self.pinned.as_mut() {
+            p.conn.names = names;
+            p.conn.autocommit = ac;
+            p.conn.vars = vars;
+            p.conn.txn = txn;
+        }
+    }
+
+    fn release_pinned(&mut self) {
+        if let Some(p) = self.pinned.take() {
+            let host = p.host.clone();
+            host.pool.put(p);
+        }
+    }
+
+    /// Gets the connection for a statement: the pinned one, else one from the pool of
+    /// the read or write host.
+    async fn acquire(&mut self, read: bool) -> Result<(Pooled, String), SqlError> {
+        let (dh, db) = self.target()?;
+        if let Some(p) = self.pinned.take() {
+            return Ok((p, db));
+        }
+        let host = if read && self.autocommit && self.sticky.is_none() {
+            dh.reader()
+        } else {
+            dh.writer()
+        };
+        let r = backend::borrow(&host, self.profile).await;
+        if r.is_err() {
+            self.shared
+                .metrics
+                .borrow_timeouts
+                .with_label_values(&[&dh.cfg.name, &host.name])
+                .inc();
+        }
+        r.map(|p| (p, db))
+    }
+
+    /// Brings a backend connection's session state in line with the client's.
+    async fn sync(
+        &self,
+        c: &mut BackendConn,
+        db: &str,
+        needs_last_id: bool,
+    ) -> Result<(), backend::BackendError> {
+        if c.db.as_deref() != Some(db) {
+            c.init_db(db).await?;
+        }
+        let mut sets: Vec<String> = Vec::new();
+        if c.names != self.names {
+            // SET NAMES is its own statement.
+            c.query(&format!("SET NAMES {}", self.names)).await?;
+            c.names = self.names.clone();
+        }
+        if c.autocommit != self.autocommit {
+            sets.push(format!("autocommit={}", u8::from(self.autocommit)));
+        }
+        if c.vars != self.vars {
+            for (k, _) in &c.vars {
+                if !self.vars.iter().any(|(n, _)| n == k) {
+                    sets.push(format!("{k}=DEFAULT"));
+                }
+            }
+            for (k, v) in &self.vars {
+                if !c.vars.iter().any(|(n, w)| n == k && w == v) {
+                    sets.push(format!("{k}={v}"));
+                }
+            }
+        }
+        if !sets.is_empty() {
+            c.query(&format!("SET SESSION {}", sets.join(", "))).await?;
+            c.autocommit = self.autocommit;
+            c.vars = self.vars.clone();
+        }
+        if c.txn != self.txn {
+            let t = self.txn.clone().unwrap_or_else(|| {
+                "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ WRITE".into()
+            });
+            c.query(&t).await?;
+            c.txn = self.txn.clone();
+        }
+        if needs_last_id && c.last_insert_id != self.last_insert_id {
+            c.query(&format!("SELECT LAST_INSERT_ID({})", self.last_insert_id))
+                .await?;
+            c.last_insert_id = self.last_insert_id;
+        }
+        Ok(())
+    }
+
+    /// Sends a command to a backend and forwards the answer. `Ok(None)` when the
+    /// client got an error instead.
+    async fn forward(&mut self, f: Fwd<'_>) -> Res<Option<Outcome>> {
+        let read = f.read || matches!(f.expect, Expect::FieldList);
+        let (mut pc, db) = match self.acquire(read).await {
+            Ok(x) => x,
+            Err(e) => {
+                self.send_err(1, &e).await?;
+                return Ok(None);
+            }
+        };
+        if let Err(e) = self.sync(&mut pc.conn, &db, f.needs_last_id).await {
+            let host = pc.host.name.clone();
+            drop(pc);
+            self.in_trans = false;
+            self.send_err(1, &e.to_sql(&host)).await?;
+            return Ok(None);
+        }
+        self.count(f.kind, &pc.host.name);
+        self.set_current(Some((pc.host.clone(), pc.conn.thread_id)));
+        let r = relay(&mut pc.conn, &mut self.io, f.payload, f.expect, f.stmt_id).await;
+        self.set_current(None);
+        self.finish(pc, r, f.stmt_id).await
+    }
+
+    fn set_current(&self, v: Option<(Arc<backend::Host>, u32)>) {
+        if let Ok(mut c) = self.ctl.current.lock() {
+            *c = v;
+        }
+    }
+
+    /// After a forwarded command: session updates, pin or release the connection.
+    async fn finish(
+        &mut self,
+        mut pc: Pooled,
+        r: Result<Outcome, RelayError>,
+        sql_for_stmt: Option<u32>,
+    ) -> Res<Option<Outcome>> {
+        let _ = sql_for_stmt;
+        match r {
+            Ok(o) => {
+                if o.last_insert_id != 0 {
+                    self.last_insert_id = o.last_insert_id;
+                    pc.conn.last_insert_id = o.last_insert_id;
+                }
+                if o.local_infile {
+                    // Not offered; a server asking anyway gets the connection closed.
+                    drop(pc);
+                    return Err(Fatal);
+                }
+                self.in_trans = o.in_trans();
+                let is_writer = matches!(pc.host.role, backend::Role::Writer(_));
+                let keep = is_writer
+                    && (self.in_trans || !self.autocommit || self.sticky.is_some() || o.cursor());
+                if o.cursor() && self.sticky.is_none() {
+                    self.sticky = Some("cursor");
+                }
+                if keep {
+                    self.pinned = Some(pc);
+                } else {
+                    pc.host.clone().pool.put(pc);
+                }
+                Ok(Some(o))
+            }
+            Err(RelayError::Client) => Err(Fatal),
+            Err(RelayError::Backend { forwarded, err }) => {
+                let host = pc.host.name.clone();
+                drop(pc);
+                let was_pinned = self.in_trans || self.sticky.is_some();
+                self.in_trans = false;
+                tracing::warn!(id = self.ctl.id, host = %host, "router: session {}: backend {host} failed during a statement: {err}", self.ctl.id);
+                if forwarded {
+                    return Err(Fatal);
+                }
+                let mut msg = format!("Lost connection to backend {host} during query: {err}");
+                if was_pinned {
+                    msg.push_str(" (the transaction or session state on it is lost)");
+                    self.sticky = None;
+                }
+                self.send_err(1, &SqlError::new(2013, "HY000", msg)).await?;
+                Ok(None)
+            }
+        }
+    }
+
+    async fn local_select(&mut self, items: Vec<(String, LocalItem)>) -> Res<()> {
+        self.count("local", "router");
+        let mut rs = ResultSet::default();
+        let mut row = Vec::new();
+        for (name, it) in items {
+            let (v, ty) = match it {
+                LocalItem::VersionComment => (Some("tandem router".to_string()), TYPE_VAR_STRING),
+                LocalItem::Database => (self.schema.clone(), TYPE_VAR_STRING),
+                LocalItem::User => (
+                    Some(format!("{}@{}", self.user.name, self.peer.ip())),
+                    TYPE_VAR_STRING,
+                ),
+                LocalItem::CurrentUser => (Some(format!("{}@%", self.user.name)), TYPE_VAR_STRING),
+                LocalItem::Version => {
+                    // MariaDB 10 prefixes its handshake version with "5.5.5-"; VERSION()
+                    // does not.
+                    let v = self.shared.server_version();
+                    (
+                        Some(v.strip_prefix("5.5.5-").unwrap_or(&v).to_string()),
+                        TYPE_VAR_STRING,
+                    )
+                }
+                LocalItem::ConnectionId => (Some(self.ctl.id.to_string()), TYPE_LONGLONG),
+                LocalItem::LastInsertId => (Some(self.last_insert_id.to_string()), TYPE_LONGLONG),
+                LocalItem::AutoIncrementIncrement => (Some("1".into()), TYPE_LONGLONG),
+                LocalItem::TxReadOnly => {
+                    let ro = self.vars.iter().any(|(k, v)| {
+                        (k == "transaction_read_only" || k == "tx_read_only")
+                            && matches!(
+                                v.to_ascii_uppercase().trim_matches('\''),
+                                "1" | "ON" | "TRUE"
+                            )
+                    });
+                    (Some(u8::from(ro).to_string()), TYPE_LONGLONG)
+                }
+            };
+            rs.columns.push((name, ty));
+            row.push(v);
+        }
+        rs.rows.push(row);
+        let st = self.status();
+        rs.queue(&mut self.io, 1, self.deprecate_eof, st);
+        self.io.flush().await.map_err(|_| Fatal)
+    }
+
+    async fn show_databases(&mut self) -> Res<()> {
+        self.count("local", "router");
+        let mut rs = ResultSet::new(&["Database"]);
+        for s in &self.snap.cfg.schemas {
+            if self.user.schemas.contains(&s.name) {
+                rs.row(vec![Some(s.name.clone())]);
+            }
+        }
+        let st = self.status();
+        rs.queue(&mut self.io, 1, self.deprecate_eof, st);
+        self.io.flush().await.map_err(|_| Fatal)
+    }
+
+    /// SHOW [FULL] TABLES: the data node's tables under the schema's name.
+    async fn show_tables(&mut self, sql: &str) -> Res<()> {
+        let schema = match self.effective_schema() {
+            Ok(s) => s,
+            Err(e) => return self.send_err(1, &e).await,
+        };
+        let (mut pc, db) = match self.acquire(true).await {
+            Ok(x) => x,
+            Err(e) => return self.send_err(1, &e).await,
+        };
+        let r = match self.sync(&mut pc.conn, &db, false).await {
+            Ok(()) => pc.conn.query(sql).await,
+            Err(e) => Err(e),
+        };
+        let host = pc.host.name.clone();
+        self.count("read", &host);
+        match r {
+            Ok(res) => {
+                if self.pinned.is_none() && self.sticky.is_none() && !self.in_trans {
+                    pc.host.clone().pool.put(pc);
+                } else {
+                    self.pinned = Some(pc);
+                }
+                let mut cols: Vec<String> = res.columns.clone();
+                if let Some(c) = cols.first_mut() {
+                    *c = format!("Tables_in_{schema}");
+                }
+                let col_refs: Vec<&str> = cols.iter().map(String::as_str).collect();
+                let mut rs = ResultSet::new(&col_refs);
+                let mut seen: Vec<String> = Vec::new();
+                for r in res.rows {
+                    if let Some(Some(n)) = r.first() {
+                        seen.push(n.to_ascii_lowercase());
+                    }
+                    rs.row(r);
+                }
+                if let Some(sc) = self.snap.schema(&schema) {
+                    for t in &sc.tables {
+                        if !seen.contains(&t.name.to_ascii_lowercase()) {
+                            let mut row = vec![Some(t.name.clone())];
+                            if cols.len() > 1 {
+                                row.push(Some("BASE TABLE".into()));
+                            }
+                            rs.row(row);
+                        }
+                    }
+                }
+                let st = self.status();
+                rs.queue(&mut self.io, 1, self.deprecate_eof, st);
+                self.io.flush().await.map_err(|_| Fatal)
+            }
+            Err(e) => {
+                drop(pc);
+                self.send_err(1, &e.to_sql(&host)).await
+            }
+        }
+    }
+
+    async fn prepare(&mut self, p: &[u8]) -> Res<()> {
+        let sql = String::from_utf8_lossy(&p[1..]).into_owned();
+        let a = sql::analyze(&sql);
+        if let Err(e) = self
+            .check_access(&sql, &a)
+            .and_then(|_| self.check_tables(&sql))
+        {
+            return self.send_err(1, &e).await;
+        }
+        if let Some(why) = a.sticky
+            && self.sticky.is_none()
+        {
+            self.sticky = Some(why);
+        }
+        let id = self.next_stmt;
+        self.next_stmt = self.next_stmt.wrapping_add(1).max(1);
+        let read = a.is_read();
+        let (mut pc, db) = match self.acquire(read).await {
+            Ok(x) => x,
+            Err(e) => return self.send_err(1, &e).await,
+        };
+        if let Err(e) = self.sync(&mut pc.conn, &db, false).await {
+            let host = pc.host.name.clone();
+            drop(pc);
+            return self.send_err(1, &e.to_sql(&host)).await;
+        }
+        self.count("prepare", &pc.host.name);
+        let r = relay(&mut pc.conn, &mut self.io, p, Expect::Prepare, Some(id)).await;
+        if let Ok(o) = &r
+            && let Some((backend_id, _cols, params)) = o.prepared
+        {
+            pc.conn.remember_stmt(&sql, backend_id, params);
+            self.stmts.insert(
+                id,
+                PreparedStmt {
+                    sql,
+                    read,
+                    params,
+                    types: None,
+                    long_data: Vec::new(),
+                },
+            );
+        }
+        self.finish(pc, r, None).await.map(|_| ())
+    }
+
+    async fn execute(&mut self, p: &[u8]) -> Res<()> {
+        let mut r = Reader::new(&p[1..]);
+        let id = r.u32().unwrap_or(0);
+        let Some(st) = self.stmts.get(&id) else {
+            return self.send_err(1, &unknown_stmt(id)).await;
+        };
+        let (sql, read, params) = (st.sql.clone(), st.read, st.params);
+        // Remember the parameter types when the client sends them.
+        let types_at = 1 + 4 + 1 + 4 + usize::from(params).div_ceil(8);
+        let bound = params > 0 && p.get(types_at) == Some(&1);
+        if bound {
+            let t = p
+                .get(types_at + 1..types_at + 1 + 2 * usize::from(params))
+                .map(<[u8]>::to_vec);
+            if let Some(s) = self.stmts.get_mut(&id) {
+                s.types = t;
+            }
+        }
+        let (mut pc, db) = match self.acquire(read).await {
+            Ok(x) => x,
+            Err(e) => return self.send_err(1, &e).await,
+        };
+        let prep = match self.sync(&mut pc.conn, &db, false).await {
+            Ok(()) => pc.conn.ensure_prepared(&sql).await,
+            Err(e) => Err(e),
+        };
+        let cached = match prep {
+            Ok(c) => c,
+            Err(e) => {
+                let host = pc.host.name.clone();
+                // A server-side error (e.g. the table is gone) leaves the connection fine.
+                if matches!(e, backend::BackendError::Sql { .. }) {
+                    self.finish_quiet(pc);
+                } else {
+                    drop(pc);
+                }
+                return self.send_err(1, &e.to_sql(&host)).await;
+            }
+        };
+        // Long data first (no answers).
+        let long = self
+            .stmts
+            .get_mut(&id)
+            .map(|s| std::mem::take(&mut s.long_data))
+            .unwrap_or_default();
+        for (param, data) in long {
+            let mut q = Vec::with_capacity(7 + data.len());
+            q.push(COM_STMT_SEND_LONG_DATA);
+            q.extend_from_slice(&cached.id.to_le_bytes());
+            q.extend_from_slice(&param.to_le_bytes());
+            q.extend_from_slice(&data);
+            if pc.conn.io.send(0, &q).await.is_err() {
+                drop(pc);
+                return self
+                    .send_err(
+                        1,
+                        &SqlError::new(
+                            2013,
+                            "HY000",
+                            "Lost connection to backend while sending long data",
+                        ),
+                    )
+                    .await;
+            }
+        }
+        let session_types = self.stmts.get(&id).and_then(|s| s.types.clone());
+        let mut q = p.to_vec();
+        if q.len() >= 5 {
+            q[1..5].copy_from_slice(&cached.id.to_le_bytes());
+        }
+        if params > 0
+            && !bound
+            && q.len() > types_at
+            && let Some(t) = &session_types
+            && cached.types.as_ref() != Some(t)
+        {
+            // The client relies on types it sent on another connection: send them.
+            q[types_at] = 1;
+            let tail = q.split_off(types_at + 1);
+            q.extend_from_slice(t);
+            q.extend_from_slice(&tail);
+        }
+        let sent_types = if bound || (params > 0 && session_types.is_some()) {
+            session_types
+        } else {
+            None
+        };
+        if let Some(t) = sent_types
+            && let Some(c) = pc.conn.stmts.get_mut(&sql)
+        {
+            c.types = Some(t);
+        }
+        self.count(if read { "read" } else { "write" }, &pc.host.name);
+        self.set_current(Some((pc.host.clone(), pc.conn.thread_id)));
+        let r = relay(&mut pc.conn, &mut self.io, &q, Expect::Results, None).await;
+        self.set_current(None);
+        self.finish(pc, r, None).await.map(|_| ())
+    }
+
+    fn finish_quiet(&mut self, pc: Pooled) {
+        if self.in_trans || self.sticky.is_some() || !self.autocommit {
+            self.pinned = Some(pc);
+        } else {
+            pc.host.clone().pool.put(pc);
+        }
+    }
+
+    async fn fetch(&mut self, p: &[u8]) -> Res<()> {
+        let id = Reader::new(&p[1..]).u32().unwrap_or(0);
+        let Some(sql) = self.stmts.get(&id).map(|s| s.sql.clone()) else {
+            return self.send_err(1, &unknown_stmt(id)).await;
+        };
+        let Some(mut pc) = self.pinned.take() else {
+            return self
+                .send_err(
+                    1,
+                    &SqlError::new(1421, "HY000", "The statement has no open cursor"),
+                )
+                .await;
+        };
+        let Some(bid) = pc.conn.stmts.get(&sql).map(|c| c.id) else {
+            self.pinned = Some(pc);
+            return self
+                .send_err(
+                    1,
+                    &SqlError::new(1421, "HY000", "The statement has no open cursor"),
+                )
+                .await;
+        };
+        let mut q = p.to_vec();
+        q[1..5].copy_from_slice(&bid.to_le_bytes());
+        let r = relay(&mut pc.conn, &mut self.io, &q, Expect::Results, None).await;
+        self.finish(pc, r, None).await.map(|_| ())
+    }
+}
+
+fn unknown_stmt(id: u32) -> SqlError {
+    SqlError::new(
+        1243,
+        "HY000",
+        format!("Unknown prepared statement handler ({id}) given to mysqld_stmt_execute"),
+    )
+}
+
+fn reason_of(code: u16) -> &'static str {
+    match code {
+        1040 => "pool_exhausted",
+        1044 | 1045 | 1142 | 1290 | 1227 => "access",
+        1046 | 1049 => "schema",
+        2013 => "backend",
+        1105 => "unroutable",
+        1243 | 1421 => "statement",
+        _ => "other",
+    }
+}
+
+/// Tables a statement reads or writes (for DML privileges).
+fn tables_of(sql: &str) -> Result<Vec<String>, String> {
+    use sqlparser::dialect::MySqlDialect;
+    use sqlparser::parser::Parser;
+    let stmts = Parser::parse_sql(&MySqlDialect {}, sql).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    let _ = sqlparser::ast::visit_relations(&stmts, |rel| {
+        if let Some(last) = rel.0.last() {
+            let n = last.to_string();
+            let n = n.trim_matches('`').to_string();
+            if !out.contains(&n) {
+                out.push(n);
+            }
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    Ok(out)
+}
+
+enum RelayError {
+    Client,
+    Backend { forwarded: bool, err: String },
+}
+
+/// Sends `payload` to the backend and forwards the answer packet by packet (sequence
+/// ids renumbered, bytes untouched otherwise) until the response tracker says it ended.
+async fn relay(
+    be: &mut BackendConn,
+    client: &mut PacketIo<TcpStream>,
+    payload: &[u8],
+    expect: Expect,
+    stmt_id: Option<u32>,
+) -> Result<Outcome, RelayError> {
+    if let Err(e) = be.io.send(0, payload).await {
+        return Err(RelayError::Backend {
+            forwarded: false,
+            err: e.to_string(),
+        });
+    }
+    let mut t = Tracker::new(expect, be.deprecate_eof());
+    let mut seq: u8 = 1;
+    let mut forwarded = false;
+    let mut first = true;
+    loop {
+        let buf = be.io.buffered_mut();
+        let mut off = 0;
+        while !t.done() && buf.len() - off >= 4 {
+            let len = usize::from(buf[off])
+                | usize::from(buf[off + 1]) << 8
+                | usize::from(buf[off + 2]) << 16;
+            if buf.len() - off < 4 + len {
+                break;
+            }
+            buf[off + 3] = seq;
+            seq = seq.wrapping_add(1);
+            if let Err(e) = t.feed(&buf[off + 4..off + 4 + len]) {
+                return Err(RelayError::Backend {
+                    forwarded,
+                    err: e.to_string(),
+                });
+            }
+            if first {
+                first = false;
+                // The client sees the router's statement id (after the tracker read the
+                // server's).
+                if let Some(id) = stmt_id
+                    && len >= 5
+                    && buf[off + 4] == 0
+                {
+                    buf[off + 5..off + 9].copy_from_slice(&id.to_le_bytes());
+                }
+            }
+            off += 4 + len;
+        }
+        if off > 0 {
+            let chunk = &be.io.buffered()[..off];
+            if client.stream.write_all(chunk).await.is_err() {
+                be.io.consume(off);
+                return Err(RelayError::Client);
+            }
+            forwarded = true;
+            be.io.consume(off);
+        }
+        if t.done() {
+            if !be.io.buffered().is_empty() {
+                return Err(RelayError::Backend {
+                    forwarded,
+                    err: "unexpected data after the response".into(),
+                });
+            }
+            return Ok(t.outcome);
+        }
+        if let Err(e) = be.io.fill().await {
+            return Err(RelayError::Backend {
+                forwarded,
+                err: e.to_string(),
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whitelist_patterns() {
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().expect("ip");
+        assert!(host_matches("127.0.0.*", ip("127.0.0.9")));
+        assert!(!host_matches("127.0.0.*", ip("127.0.1.9")));
+        assert!(host_matches("10.0.0.0/8", ip("10.2.3.4")));
+        assert!(host_matches("127.0.0.1", ip("::ffff:127.0.0.1")));
+        assert!(!host_matches("127.0.0.1", ip("127.0.0.2")));
+    }
+
+    #[test]
+    fn tables_for_privileges() {
+        assert_eq!(
+            tables_of("select * from a join b on a.x=b.x").ok(),
+            Some(vec!["a".to_string(), "b".to_string()])
+        );
+        assert_eq!(
+            tables_of("insert into `user` values (1)").ok(),
+            Some(vec!["user".to_string()])
+        );
+        assert!(tables_of("select from where").is_err());
+    }
+
+    #[test]
+    fn collation_names() {
+        assert_eq!(names_for(45), "utf8mb4");
+        assert_eq!(names_for(46), "utf8mb4 COLLATE utf8mb4_bin");
+        assert_eq!(names_for(8), "latin1");
+        assert_eq!(names_for(255), "utf8mb4");
+    }
+}

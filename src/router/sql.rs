@@ -1,0 +1,748 @@
+//! A small SQL lexer and statement classifier: what kind of statement is this, may it go
+//! to a read host, does it change session state, can the router answer it itself.
+//! Pure code; nothing here parses SQL fully (the servers do that).
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tok {
+    Word,
+    QuotedIdent,
+    Str,
+    UserVar,
+    SysVar,
+    Semi,
+    Punct(u8),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Token<'a> {
+    pub tok: Tok,
+    pub text: &'a str,
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Token<'_> {
+    pub fn is(&self, kw: &str) -> bool {
+        self.tok == Tok::Word && self.text.eq_ignore_ascii_case(kw)
+    }
+    pub fn punct(&self, c: u8) -> bool {
+        self.tok == Tok::Punct(c)
+    }
+    /// The identifier text without quotes.
+    pub fn ident(&self) -> &str {
+        match self.tok {
+            Tok::QuotedIdent | Tok::Str => {
+                let t = self.text;
+                if t.len() >= 2 { &t[1..t.len() - 1] } else { t }
+            }
+            _ => self.text,
+        }
+    }
+}
+
+/// Splits `sql` into tokens; comments are skipped, the contents of `/*! ... */` are code.
+pub fn lex(sql: &str) -> Vec<Token<'_>> {
+    let b = sql.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        let start = i;
+        match c {
+            b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c => i += 1,
+            b'#' => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'-' if b.get(i + 1) == Some(&b'-')
+                && b.get(i + 2).is_none_or(|c| c.is_ascii_whitespace()) =>
+            {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                if b.get(i + 2) == Some(&b'!') {
+                    // Executable comment: skip the marker and version, lex the inside.
+                    i += 3;
+                    while i < b.len() && b[i].is_ascii_digit() {
+                        i += 1;
+                    }
+                } else {
+                    i += 2;
+                    while i + 1 < b.len() && !(b[i] == b'*' && b[i + 1] == b'/') {
+                        i += 1;
+                    }
+                    i = (i + 2).min(b.len());
+                }
+            }
+            b'*' if b.get(i + 1) == Some(&b'/') => i += 2,
+            b'\'' | b'"' | b'`' => {
+                i += 1;
+                while i < b.len() {
+                    if b[i] == b'\\' && c != b'`' {
+                        i += 2;
+                        continue;
+                    }
+                    if b[i] == c {
+                        if b.get(i + 1) == Some(&c) {
+                            i += 2;
+                            continue;
+                        }
+                        i += 1;
+                        break;
+                    }
+                    i += 1;
+                }
+                let end = i.min(b.len());
+                out.push(Token {
+                    tok: if c == b'`' {
+                        Tok::QuotedIdent
+                    } else {
+                        Tok::Str
+                    },
+                    text: &sql[start..end],
+                    start,
+                    end,
+                });
+                i = end;
+            }
+            b'@' => {
+                let sys = b.get(i + 1) == Some(&b'@');
+                i += if sys { 2 } else { 1 };
+                if !sys && matches!(b.get(i), Some(b'\'' | b'"' | b'`')) {
+                    let q = b[i];
+                    i += 1;
+                    while i < b.len() && b[i] != q {
+                        i += 1;
+                    }
+                    i = (i + 1).min(b.len());
+                } else {
+                    while i < b.len()
+                        && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'_' | b'$' | b'.'))
+                    {
+                        i += 1;
+                    }
+                }
+                out.push(Token {
+                    tok: if sys { Tok::SysVar } else { Tok::UserVar },
+                    text: &sql[start..i],
+                    start,
+                    end: i,
+                });
+            }
+            b';' => {
+                i += 1;
+                out.push(Token {
+                    tok: Tok::Semi,
+                    text: ";",
+                    start,
+                    end: i,
+                });
+            }
+            c if c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80 => {
+                while i < b.len()
+                    && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'_' | b'$') || b[i] >= 0x80)
+                {
+                    i += 1;
+                }
+                // Keep `1.5` and `1e3` together; a dot after a word is a qualifier.
+                while i < b.len() && b[start].is_ascii_digit() && b[i] == b'.' {
+                    i += 1;
+                    while i < b.len() && b[i].is_ascii_alphanumeric() {
+                        i += 1;
+                    }
+                }
+                out.push(Token {
+                    tok: Tok::Word,
+                    text: &sql[start..i],
+                    start,
+                    end: i,
+                });
+            }
+            _ => {
+                i += 1;
+                out.push(Token {
+                    tok: Tok::Punct(c),
+                    text: &sql[start..i],
+                    start,
+                    end: i,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The statement kinds the router treats differently.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    Empty,
+    /// SELECT; `lock` for FOR UPDATE / LOCK IN SHARE MODE / INTO.
+    Select {
+        lock: bool,
+    },
+    /// SHOW, DESCRIBE, EXPLAIN, HELP.
+    Show,
+    ShowDatabases,
+    ShowTables,
+    Use(String),
+    Set(Vec<SetItem>),
+    Begin,
+    Commit,
+    Rollback,
+    Kill {
+        query: bool,
+        id: u64,
+    },
+    Insert,
+    Update,
+    Delete,
+    Replace,
+    /// Everything else: DDL, CALL, GRANT, ... (goes to the write host).
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SetItem {
+    Names(String),
+    Autocommit(bool),
+    /// A session variable with a constant value, replayable on any connection.
+    Var {
+        name: String,
+        value: String,
+    },
+    /// `SET SESSION TRANSACTION ...` (replayed as written).
+    SessionTransaction(String),
+    /// Something the router cannot replay: `SET @x`, expressions, `SET TRANSACTION`
+    /// for the next transaction only.
+    Sticky,
+    /// `SET GLOBAL`, `SET PASSWORD`: refused through the router.
+    Refused(&'static str),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Analysis {
+    pub kind: Kind,
+    /// Why this statement binds the session to one backend connection for good.
+    pub sticky: Option<&'static str>,
+    pub last_insert_id: bool,
+    /// More than one statement in the text.
+    pub multi: bool,
+}
+
+impl Analysis {
+    /// May go to a read host.
+    pub fn is_read(&self) -> bool {
+        matches!(self.kind, Kind::Select { lock: false } | Kind::Show)
+            && self.sticky.is_none()
+            && !self.multi
+    }
+    pub fn is_write(&self) -> bool {
+        !matches!(
+            self.kind,
+            Kind::Select { .. }
+                | Kind::Show
+                | Kind::ShowDatabases
+                | Kind::ShowTables
+                | Kind::Use(_)
+                | Kind::Set(_)
+                | Kind::Begin
+                | Kind::Commit
+                | Kind::Rollback
+                | Kind::Kill { .. }
+                | Kind::Empty
+        ) || matches!(self.kind, Kind::Select { lock: true })
+    }
+}
+
+const STICKY_FUNCS: &[(&str, &str)] = &[
+    ("GET_LOCK", "GET_LOCK()"),
+    ("RELEASE_LOCK", "RELEASE_LOCK()"),
+    ("RELEASE_ALL_LOCKS", "RELEASE_ALL_LOCKS()"),
+    ("IS_USED_LOCK", "IS_USED_LOCK()"),
+    ("FOUND_ROWS", "FOUND_ROWS()"),
+    ("SQL_CALC_FOUND_ROWS", "SQL_CALC_FOUND_ROWS"),
+    ("ROW_COUNT", "ROW_COUNT()"),
+];
+
+pub fn analyze(sql: &str) -> Analysis {
+    let toks = lex(sql);
+    let mut a = Analysis {
+        kind: Kind::Empty,
+        sticky: None,
+        last_insert_id: false,
+        multi: false,
+    };
+    // Statement boundaries.
+    let first_end = toks
+        .iter()
+        .position(|t| t.tok == Tok::Semi)
+        .unwrap_or(toks.len());
+    if toks[first_end..].iter().any(|t| t.tok != Tok::Semi) {
+        a.multi = true;
+        a.sticky = Some("multi-statement");
+    }
+    let t = &toks[..first_end];
+    for (i, tk) in toks.iter().enumerate() {
+        match tk.tok {
+            Tok::UserVar => a.sticky = a.sticky.or(Some("user variable")),
+            Tok::Word => {
+                if tk.is("LAST_INSERT_ID") {
+                    a.last_insert_id = true;
+                }
+                let call = toks.get(i + 1).is_some_and(|n| n.punct(b'('));
+                for (f, why) in STICKY_FUNCS {
+                    if tk.is(f) && (call || *f == "SQL_CALC_FOUND_ROWS") {
+                        a.sticky = a.sticky.or(Some(why));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let Some(head) = t.first() else {
+        return a;
+    };
+    let kw = |i: usize, k: &str| t.get(i).is_some_and(|x| x.is(k));
+    a.kind = if head.is("SELECT") || (head.punct(b'(') && kw(1, "SELECT")) {
+        let lock = t.windows(2).any(|w| {
+            (w[0].is("FOR") && (w[1].is("UPDATE") || w[1].is("SHARE")))
+                || (w[0].is("LOCK") && w[1].is("IN"))
+        }) || t.iter().any(|x| x.is("INTO"));
+        Kind::Select { lock }
+    } else if head.is("WITH") {
+        let writes = t
+            .iter()
+            .any(|x| x.is("UPDATE") || x.is("DELETE") || x.is("INSERT"));
+        if writes {
+            Kind::Other
+        } else {
+            Kind::Select { lock: false }
+        }
+    } else if head.is("SHOW") {
+        let mut j = 1;
+        if kw(j, "FULL") {
+            j += 1;
+        }
+        if (kw(1, "DATABASES") || kw(1, "SCHEMAS")) && t.len() == 2 {
+            Kind::ShowDatabases
+        } else if kw(j, "TABLES") && t.len() == j + 1 {
+            Kind::ShowTables
+        } else {
+            Kind::Show
+        }
+    } else if head.is("DESC") || head.is("DESCRIBE") || head.is("EXPLAIN") || head.is("HELP") {
+        if head.is("EXPLAIN") && t.iter().skip(1).any(|x| x.is("ANALYZE")) {
+            Kind::Other
+        } else {
+            Kind::Show
+        }
+    } else if head.is("USE") && t.len() == 2 {
+        Kind::Use(t[1].ident().to_string())
+    } else if head.is("SET") {
+        Kind::Set(parse_set(sql, &t[1..]))
+    } else if head.is("BEGIN") && t.len() == 1 || head.is("START") && kw(1, "TRANSACTION") {
+        Kind::Begin
+    } else if head.is("COMMIT") {
+        Kind::Commit
+    } else if head.is("ROLLBACK") && !t.iter().any(|x| x.is("TO")) {
+        Kind::Rollback
+    } else if head.is("KILL") {
+        let mut j = 1;
+        let mut query = false;
+        if kw(j, "CONNECTION") {
+            j += 1;
+        } else if kw(j, "QUERY") {
+            query = true;
+            j += 1;
+        }
+        match t.get(j).and_then(|x| x.text.parse::<u64>().ok()) {
+            Some(id) if t.len() == j + 1 => Kind::Kill { query, id },
+            _ => Kind::Other,
+        }
+    } else if head.is("INSERT") {
+        Kind::Insert
+    } else if head.is("UPDATE") {
+        Kind::Update
+    } else if head.is("DELETE") {
+        Kind::Delete
+    } else if head.is("REPLACE") {
+        Kind::Replace
+    } else {
+        if (head.is("CREATE") && kw(1, "TEMPORARY"))
+            || (head.is("LOCK") && (kw(1, "TABLES") || kw(1, "TABLE")))
+            || head.is("PREPARE")
+            || head.is("EXECUTE")
+            || head.is("DEALLOCATE")
+            || head.is("HANDLER")
+            || head.is("XA")
+        {
+            a.sticky = a.sticky.or(Some(head_reason(head.text)));
+        }
+        Kind::Other
+    };
+    a
+}
+
+fn head_reason(w: &str) -> &'static str {
+    match w.to_ascii_uppercase().as_str() {
+        "CREATE" => "temporary table",
+        "LOCK" => "LOCK TABLES",
+        "PREPARE" | "EXECUTE" | "DEALLOCATE" => "SQL-level prepared statement",
+        "HANDLER" => "HANDLER",
+        _ => "XA transaction",
+    }
+}
+
+fn parse_set(sql: &str, t: &[Token<'_>]) -> Vec<SetItem> {
+    let mut items = Vec::new();
+    // Split at top-level commas.
+    let mut parts: Vec<&[Token<'_>]> = Vec::new();
+    let mut depth = 0i32;
+    let mut from = 0;
+    for (i, x) in t.iter().enumerate() {
+        match x.tok {
+            Tok::Punct(b'(') => depth += 1,
+            Tok::Punct(b')') => depth -= 1,
+            Tok::Punct(b',') if depth == 0 => {
+                parts.push(&t[from..i]);
+                from = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&t[from..]);
+    // `SET TRANSACTION ...` / `SET SESSION TRANSACTION ...` take the whole statement.
+    if t.first().is_some_and(|x| x.is("TRANSACTION")) {
+        return vec![SetItem::Sticky];
+    }
+    if t.first().is_some_and(|x| x.is("SESSION") || x.is("LOCAL"))
+        && t.get(1).is_some_and(|x| x.is("TRANSACTION"))
+    {
+        let start = t[0].start;
+        let end = t.last().map_or(start, |x| x.end);
+        return vec![SetItem::SessionTransaction(format!(
+            "SET {}",
+            &sql[start..end]
+        ))];
+    }
+    for p in parts {
+        items.push(parse_set_item(sql, p));
+    }
+    items
+}
+
+fn parse_set_item(sql: &str, p: &[Token<'_>]) -> SetItem {
+    let Some(first) = p.first() else {
+        return SetItem::Sticky;
+    };
+    if first.is("NAMES") {
+        let cs = p.get(1).map(|x| x.ident().to_ascii_lowercase());
+        return match cs {
+            Some(cs) if p.len() == 2 => SetItem::Names(cs),
+            Some(cs) if p.len() == 4 && p[2].is("COLLATE") => SetItem::Names(format!(
+                "{cs} COLLATE {}",
+                p[3].ident().to_ascii_lowercase()
+            )),
+            _ => SetItem::Sticky,
+        };
+    }
+    if (first.is("CHARACTER") && p.get(1).is_some_and(|x| x.is("SET"))) || first.is("CHARSET") {
+        return SetItem::Sticky;
+    }
+    if first.is("GLOBAL") || first.is("PERSIST") || first.is("PERSIST_ONLY") {
+        return SetItem::Refused("SET GLOBAL");
+    }
+    if first.is("PASSWORD")
+        || first.is("ROLE")
+        || first.is("DEFAULT") && p.len() > 1 && p[1].is("ROLE")
+    {
+        return SetItem::Refused("SET PASSWORD / ROLE");
+    }
+    if first.tok == Tok::UserVar {
+        return SetItem::Sticky;
+    }
+    let (name, rest) = if first.is("SESSION") || first.is("LOCAL") {
+        match p.get(1) {
+            Some(n) => (n, &p[2..]),
+            None => return SetItem::Sticky,
+        }
+    } else {
+        (first, &p[1..])
+    };
+    let raw = match name.tok {
+        Tok::SysVar => {
+            let n = &name.text[2..];
+            let lower = n.to_ascii_lowercase();
+            if lower.starts_with("global.") {
+                return SetItem::Refused("SET GLOBAL");
+            }
+            lower
+                .strip_prefix("session.")
+                .or_else(|| lower.strip_prefix("local."))
+                .unwrap_or(&lower)
+                .to_string()
+        }
+        Tok::Word | Tok::QuotedIdent => name.ident().to_ascii_lowercase(),
+        _ => return SetItem::Sticky,
+    };
+    // `=` or `:=`.
+    let mut v = rest;
+    if v.first().is_some_and(|x| x.punct(b':')) {
+        v = &v[1..];
+    }
+    if !v.first().is_some_and(|x| x.punct(b'=')) {
+        return SetItem::Sticky;
+    }
+    v = &v[1..];
+    let Some(vf) = v.first() else {
+        return SetItem::Sticky;
+    };
+    let value = &sql[vf.start..v.last().map_or(vf.end, |x| x.end)];
+    let constant = v.iter().all(|x| {
+        matches!(x.tok, Tok::Word | Tok::Str | Tok::QuotedIdent)
+            || x.punct(b'-')
+            || x.punct(b'+')
+            || x.punct(b'.')
+    }) && v.len() <= 3;
+    if raw == "autocommit" {
+        return match value.to_ascii_uppercase().trim_matches('\'') {
+            "1" | "ON" | "TRUE" => SetItem::Autocommit(true),
+            "0" | "OFF" | "FALSE" => SetItem::Autocommit(false),
+            _ => SetItem::Sticky,
+        };
+    }
+    if !constant {
+        return SetItem::Sticky;
+    }
+    SetItem::Var {
+        name: raw,
+        value: value.to_string(),
+    }
+}
+
+/// An item of a SELECT the router answers itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LocalItem {
+    VersionComment,
+    Database,
+    User,
+    CurrentUser,
+    Version,
+    ConnectionId,
+    LastInsertId,
+    AutoIncrementIncrement,
+    TxReadOnly,
+}
+
+/// `SELECT a [AS x], b ... [LIMIT n]` where every item is one the router knows.
+/// Returns (column name, item) pairs.
+pub fn local_select(sql: &str) -> Option<Vec<(String, LocalItem)>> {
+    let t = lex(sql);
+    let mut t: &[Token<'_>] = &t;
+    while t.last().is_some_and(|x| x.tok == Tok::Semi) {
+        t = &t[..t.len() - 1];
+    }
+    if !t.first()?.is("SELECT") {
+        return None;
+    }
+    let mut body = &t[1..];
+    if body.len() >= 2 && body[body.len() - 2].is("LIMIT") {
+        body = &body[..body.len() - 2];
+    }
+    let mut out = Vec::new();
+    for item in body.split(|x| x.punct(b',')) {
+        let (expr, alias) = match item {
+            [e @ .., a, n] if a.is("AS") => (e, Some(n.ident().to_string())),
+            _ => (item, None),
+        };
+        let li = local_item(expr)?;
+        let name = alias.unwrap_or_else(|| {
+            let s = expr.first().map_or(0, |x| x.start);
+            let e = expr.last().map_or(s, |x| x.end);
+            sql[s..e].to_string()
+        });
+        out.push((name, li));
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+fn local_item(e: &[Token<'_>]) -> Option<LocalItem> {
+    use LocalItem::*;
+    match e {
+        [v] if v.tok == Tok::SysVar => {
+            let n = v.text[2..].to_ascii_lowercase();
+            let n = n.strip_prefix("session.").unwrap_or(&n);
+            match n {
+                "version_comment" => Some(VersionComment),
+                "auto_increment_increment" => Some(AutoIncrementIncrement),
+                "tx_read_only" | "transaction_read_only" => Some(TxReadOnly),
+                "identity" | "last_insert_id" => Some(LastInsertId),
+                _ => None,
+            }
+        }
+        [w] if w.is("CURRENT_USER") => Some(CurrentUser),
+        [f, o, c] if o.punct(b'(') && c.punct(b')') => {
+            let f = f.text.to_ascii_uppercase();
+            match f.as_str() {
+                "DATABASE" | "SCHEMA" => Some(Database),
+                "USER" | "SESSION_USER" | "SYSTEM_USER" => Some(User),
+                "CURRENT_USER" => Some(CurrentUser),
+                "VERSION" => Some(Version),
+                "CONNECTION_ID" => Some(ConnectionId),
+                "LAST_INSERT_ID" => Some(LastInsertId),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_and_writes() {
+        assert!(analyze("select * from t where id = 1").is_read());
+        assert!(analyze("  /* hi */ SELECT 1").is_read());
+        assert!(!analyze("select * from t for update").is_read());
+        assert!(!analyze("select * from t lock in share mode").is_read());
+        assert!(!analyze("select 1 into @x").is_read());
+        assert!(analyze("insert into t values (1)").is_write());
+        assert!(analyze("show tables like 'x'").is_read());
+        assert!(!analyze("select 'a;b'; select 2").is_read());
+        assert_eq!(analyze("select 'a;b';").kind, Kind::Select { lock: false });
+        assert!(!analyze("select 'a;b';").multi);
+        assert_eq!(
+            analyze("/*!40101 SET NAMES utf8mb4 */").kind,
+            Kind::Set(vec![SetItem::Names("utf8mb4".into())])
+        );
+        assert!(analyze("select get_lock('a', 1)").sticky.is_some());
+        assert!(analyze("select @a").sticky.is_some());
+        assert!(analyze("select @@version").sticky.is_none());
+        assert!(analyze("create temporary table x (a int)").sticky.is_some());
+        assert!(analyze("select 'it''s', \"q\\\"\" from t").is_read());
+    }
+
+    #[test]
+    fn set_statements() {
+        let k = |s: &str| analyze(s).kind;
+        assert_eq!(
+            k("SET autocommit=0"),
+            Kind::Set(vec![SetItem::Autocommit(false)])
+        );
+        assert_eq!(
+            k("set @@session.autocommit = ON"),
+            Kind::Set(vec![SetItem::Autocommit(true)])
+        );
+        assert_eq!(
+            k("SET SESSION sql_mode='ANSI', time_zone = '+00:00'"),
+            Kind::Set(vec![
+                SetItem::Var {
+                    name: "sql_mode".into(),
+                    value: "'ANSI'".into()
+                },
+                SetItem::Var {
+                    name: "time_zone".into(),
+                    value: "'+00:00'".into()
+                },
+            ])
+        );
+        assert_eq!(
+            k("SET NAMES utf8mb4 COLLATE utf8mb4_bin"),
+            Kind::Set(vec![SetItem::Names("utf8mb4 COLLATE utf8mb4_bin".into())])
+        );
+        assert_eq!(
+            k("set global max_connections=1"),
+            Kind::Set(vec![SetItem::Refused("SET GLOBAL")])
+        );
+        assert_eq!(
+            k("set @@global.x=1"),
+            Kind::Set(vec![SetItem::Refused("SET GLOBAL")])
+        );
+        assert_eq!(
+            k("set sql_mode = concat(@@sql_mode, ',X')"),
+            Kind::Set(vec![SetItem::Sticky])
+        );
+        assert_eq!(
+            k("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"),
+            Kind::Set(vec![SetItem::SessionTransaction(
+                "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED".into()
+            )])
+        );
+        assert_eq!(
+            k("SET TRANSACTION READ ONLY"),
+            Kind::Set(vec![SetItem::Sticky])
+        );
+        assert_eq!(
+            k("set net_write_timeout=600"),
+            Kind::Set(vec![SetItem::Var {
+                name: "net_write_timeout".into(),
+                value: "600".into()
+            }])
+        );
+    }
+
+    #[test]
+    fn other_kinds() {
+        assert_eq!(analyze("use `shop`").kind, Kind::Use("shop".into()));
+        assert_eq!(
+            analyze("KILL QUERY 12").kind,
+            Kind::Kill {
+                query: true,
+                id: 12
+            }
+        );
+        assert_eq!(
+            analyze("kill 7").kind,
+            Kind::Kill {
+                query: false,
+                id: 7
+            }
+        );
+        assert_eq!(analyze("show databases").kind, Kind::ShowDatabases);
+        assert_eq!(analyze("SHOW FULL TABLES").kind, Kind::ShowTables);
+        assert_eq!(analyze("start transaction read only").kind, Kind::Begin);
+        assert_eq!(analyze("rollback to savepoint a").kind, Kind::Other);
+        assert_eq!(analyze("-- c\n# d\n").kind, Kind::Empty);
+    }
+
+    #[test]
+    fn local_selects() {
+        use LocalItem::*;
+        assert_eq!(
+            local_select("select @@version_comment limit 1"),
+            Some(vec![("@@version_comment".into(), VersionComment)])
+        );
+        assert_eq!(
+            local_select("SELECT DATABASE(), USER() AS u, CONNECTION_ID()"),
+            Some(vec![
+                ("DATABASE()".into(), Database),
+                ("u".into(), User),
+                ("CONNECTION_ID()".into(), ConnectionId)
+            ])
+        );
+        assert_eq!(local_select("select @@version_comment, now()"), None);
+        assert_eq!(local_select("select database() from t"), None);
+        assert_eq!(
+            local_select("SELECT @@session.auto_increment_increment"),
+            Some(vec![(
+                "@@session.auto_increment_increment".into(),
+                AutoIncrementIncrement
+            )])
+        );
+    }
+
+    #[test]
+    fn lexer_never_panics_on_odd_input() {
+        for s in [
+            "'", "\"\\", "`", "/*", "/*!", "@", "@'", "--", "1.", "é", "*/", "@@",
+        ] {
+            let _ = analyze(s);
+            let _ = local_select(s);
+        }
+    }
+}

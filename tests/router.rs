@@ -1,0 +1,617 @@
+//! The router against real MariaDB servers: the mariadb CLI, sysbench, PyMySQL and
+//! Connector/J through it; access control; read/write split per `balance`; write-host
+//! failover (heartbeat and replication aware); pool exhaustion; the admin port.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::mariadb::MariaDb;
+use common::replication::ReplicaPair;
+use common::{Daemon, free_port, wait_for, write};
+
+/// The mariadb CLI with a password; stdout trimmed, or stderr.
+fn cli(
+    addr: SocketAddr,
+    user: &str,
+    pw: &str,
+    db: Option<&str>,
+    stmt: &str,
+) -> Result<String, String> {
+    common::mariadb::mariadb_client_pw(addr, user, pw, db, stmt)
+}
+
+struct Router {
+    daemon: Daemon,
+    addr: SocketAddr,
+    admin: SocketAddr,
+    observe: SocketAddr,
+    _dir: tempfile::TempDir,
+    config: std::path::PathBuf,
+}
+
+/// Starts `tandem run` with a router section; `body` is YAML indented for `router:`
+/// (users, schemas, data_nodes, data_hosts).
+fn router(body: &str) -> Router {
+    let dir = tempfile::tempdir().expect("tempdir");
+    router_in(dir, body)
+}
+
+fn router_in(dir: tempfile::TempDir, body: &str) -> Router {
+    let port = free_port();
+    let admin = free_port();
+    let obs = free_port();
+    let text = format!(
+        "node: rt\nobserve: {{ listen: 127.0.0.1:{obs} }}\nadmin: {{ socket: {d}/admin.sock }}\nrouter:\n  listen: 127.0.0.1:{port}\n  admin_listen: 127.0.0.1:{admin}\n  state_dir: {d}/state\n{body}",
+        d = dir.path().display()
+    );
+    let config = write(dir.path(), "tandem.yaml", &text);
+    let (code, out, err) = common::tandem(&["check", "-c", config.to_str().expect("utf8")]);
+    assert_eq!(code, 0, "config invalid: {out}{err}\n{text}");
+    let daemon = Daemon::start(&config);
+    assert!(
+        daemon.wait_log("router listening"),
+        "router did not start: {}",
+        daemon.logs()
+    );
+    Router {
+        daemon,
+        addr: format!("127.0.0.1:{port}").parse().expect("addr"),
+        admin: format!("127.0.0.1:{admin}").parse().expect("addr"),
+        observe: format!("127.0.0.1:{obs}").parse().expect("addr"),
+        _dir: dir,
+        config,
+    }
+}
+
+fn restart(r: Router) -> Router {
+    let Router {
+        daemon,
+        addr,
+        admin,
+        observe,
+        _dir,
+        config,
+    } = r;
+    drop(daemon);
+    let daemon = Daemon::start(&config);
+    assert!(
+        daemon.wait_log("router listening"),
+        "router did not restart: {}",
+        daemon.logs()
+    );
+    Router {
+        daemon,
+        addr,
+        admin,
+        observe,
+        _dir,
+        config,
+    }
+}
+
+fn host_yaml(name: &str, db: &MariaDb) -> String {
+    format!(
+        "{{ host: {name}, url: \"{}\", user: root, password: \"\" }}",
+        db.addr
+    )
+}
+
+/// One schema `shop` on data node dn1 → data host dh1 (database shopdb).
+fn single(db: &MariaDb, users: &str, dh_extra: &str) -> String {
+    format!(
+        "  users:\n{users}  schemas:\n    - {{ name: shop, data_node: dn1 }}\n  data_nodes:\n    - {{ name: dn1, data_host: dh1, database: shopdb }}\n  data_hosts:\n    - name: dh1\n      heartbeat_interval: 500ms\n      min_con: 1\n{dh_extra}      write_hosts:\n        - {}\n",
+        host_yaml("m1", db)
+    )
+}
+
+const APP: &str = "    - { name: app, password: s3cret, schemas: [shop] }\n";
+
+#[test]
+fn cli_round_trip_local_answers_and_session_state() {
+    let db = MariaDb::start();
+    db.sql("CREATE DATABASE shopdb");
+    let r = router(&single(&db, APP, ""));
+    let q = |s: &str| cli(r.addr, "app", "s3cret", Some("shop"), s);
+    q("CREATE TABLE item (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(40))").expect("ddl");
+    q("INSERT INTO item (name) VALUES ('apple'), ('pear')").expect("insert");
+    assert_eq!(
+        q("SELECT name FROM item ORDER BY id").expect("select"),
+        "apple\npear"
+    );
+    // The rows really are on the server, in the data node's database.
+    assert_eq!(db.sql("SELECT COUNT(*) FROM shopdb.item"), "2");
+    // LAST_INSERT_ID() follows the session even though connections are pooled.
+    let out = q("INSERT INTO item (name) VALUES ('fig'); SELECT LAST_INSERT_ID(); SELECT name FROM item WHERE id = LAST_INSERT_ID()").expect("lid");
+    assert_eq!(out, "3\nfig");
+    // Answered by the router.
+    let out = q("SELECT DATABASE(), USER(), CURRENT_USER(); SELECT @@version_comment LIMIT 1; SHOW DATABASES").expect("local");
+    assert_eq!(out, "shop\tapp@127.0.0.1\tapp@%\ntandem router\nshop");
+    let out = q("SHOW TABLES").expect("show tables");
+    assert_eq!(out, "item");
+    let v = q("SELECT VERSION()").expect("version");
+    assert!(v.contains("MariaDB") && !v.starts_with("5.5.5-"), "{v}");
+    // Session variables are replayed onto whichever connection runs the next statement.
+    let out = q("SET SESSION sql_mode = 'ANSI_QUOTES'; SELECT @@SESSION.sql_mode; SELECT \"name\" FROM item WHERE id = 1").expect("set");
+    assert_eq!(out, "ANSI_QUOTES\napple");
+    // A bad value gets the server's error.
+    let e = q("SET SESSION sql_mode = 'NO_SUCH_MODE'").expect_err("bad set");
+    assert!(e.contains("1231"), "{e}");
+    // USE of an unknown schema, SET GLOBAL, an empty statement.
+    let e = q("USE nope").expect_err("use");
+    assert!(e.contains("1049"), "{e}");
+    let e = q("SET GLOBAL max_connections = 5").expect_err("global");
+    assert!(e.contains("1227"), "{e}");
+    // Server errors pass through untouched.
+    let e = q("SELECT * FROM missing_table").expect_err("missing");
+    assert!(e.contains("1146") && e.contains("42S02"), "{e}");
+    // Transactions: rollback undoes, commit keeps.
+    q("BEGIN; INSERT INTO item (name) VALUES ('gone'); ROLLBACK; START TRANSACTION; INSERT INTO item (name) VALUES ('kept'); COMMIT").expect("txn");
+    assert_eq!(
+        q("SELECT GROUP_CONCAT(name ORDER BY id) FROM item").expect("list"),
+        "apple,pear,fig,kept"
+    );
+    // autocommit=0: statements stay on one connection until COMMIT.
+    q("SET autocommit = 0; INSERT INTO item (name) VALUES ('ac0'); SELECT COUNT(*) FROM item; COMMIT; SET autocommit = 1").expect("ac0");
+    assert_eq!(
+        db.sql("SELECT COUNT(*) FROM shopdb.item WHERE name = 'ac0'"),
+        "1"
+    );
+    // A user variable binds the session to one connection: it keeps its value.
+    assert_eq!(q("SET @x = 41; SELECT @x + 1").expect("uservar"), "42");
+}
+
+#[test]
+fn access_control() {
+    let db = MariaDb::start();
+    db.sql("CREATE DATABASE shopdb; CREATE TABLE shopdb.item (id INT PRIMARY KEY, v INT); CREATE TABLE shopdb.user (id INT PRIMARY KEY)");
+    let users = "    - { name: app, password: s3cret, schemas: [shop] }\n    - { name: ro, password: ro-pw, schemas: [shop], read_only: true }\n    - { name: limited, password: l-pw, schemas: [shop], privileges: { shop: { dml: \"0110\", tables: { user: \"0010\" } } } }\n    - { name: one, password: one-pw, schemas: [shop], max_connections: 1 }\n    - { name: outsider, password: o-pw, schemas: [shop] }\n  firewall:\n    whitelist:\n      - { host: \"127.0.0.*\", users: [app, ro, limited, one] }\n";
+    let r = router(&single(&db, users, ""));
+    // Wrong password, unknown user: 1045, counted.
+    let e = cli(r.addr, "app", "wrong", Some("shop"), "SELECT 1").expect_err("wrong pw");
+    assert!(e.contains("1045") && e.contains("Access denied"), "{e}");
+    let e = cli(r.addr, "ghost", "x", None, "SELECT 1").expect_err("unknown user");
+    assert!(e.contains("1045"), "{e}");
+    // Not on the whitelist.
+    let e = cli(r.addr, "outsider", "o-pw", Some("shop"), "SELECT 1").expect_err("whitelist");
+    assert!(e.contains("1045") && e.contains("whitelist"), "{e}");
+    let (_, metrics) = common::http_get(r.observe, "/metrics").expect("metrics");
+    // `ghost` is not on the whitelist either: refused before its password is looked at.
+    assert!(
+        metrics.contains("tandem_router_login_failures_total{reason=\"password\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("tandem_router_login_failures_total{reason=\"whitelist\"} 2"),
+        "{metrics}"
+    );
+    // read_only: reads fine, writes refused with 1290.
+    assert_eq!(
+        cli(
+            r.addr,
+            "ro",
+            "ro-pw",
+            Some("shop"),
+            "SELECT COUNT(*) FROM item"
+        )
+        .expect("ro read"),
+        "0"
+    );
+    let e = cli(
+        r.addr,
+        "ro",
+        "ro-pw",
+        Some("shop"),
+        "INSERT INTO item VALUES (1, 1)",
+    )
+    .expect_err("ro write");
+    assert!(e.contains("1290"), "{e}");
+    assert_eq!(db.sql("SELECT COUNT(*) FROM shopdb.item"), "0");
+    // DML bits: schema 0110 = update + select; table user 0010 = select only.
+    let l = |s: &str| cli(r.addr, "limited", "l-pw", Some("shop"), s);
+    let e = l("INSERT INTO item VALUES (1, 1)").expect_err("no insert");
+    assert!(e.contains("1142") && e.contains("INSERT"), "{e}");
+    db.sql("INSERT INTO shopdb.item VALUES (1, 1); INSERT INTO shopdb.user VALUES (1)");
+    l("UPDATE item SET v = 2 WHERE id = 1").expect("update allowed");
+    assert_eq!(l("SELECT v FROM item").expect("select"), "2");
+    let e = l("DELETE FROM item").expect_err("no delete");
+    assert!(e.contains("1142"), "{e}");
+    let e = l("UPDATE user SET id = 2").expect_err("table override");
+    assert!(e.contains("1142") && e.contains("'user'"), "{e}");
+    assert_eq!(l("SELECT id FROM user").expect("select user"), "1");
+    // max_connections 1: a second concurrent session is refused with 1203.
+    let addr = r.addr;
+    let hold =
+        std::thread::spawn(move || cli(addr, "one", "one-pw", Some("shop"), "SELECT SLEEP(3)"));
+    let busy = wait_for(Duration::from_secs(10), || {
+        cli(r.addr, "one", "one-pw", Some("shop"), "SELECT 1")
+            .err()
+            .filter(|e| e.contains("1203"))
+    });
+    assert!(
+        busy.is_some(),
+        "second session of a max_connections: 1 user was not refused"
+    );
+    assert!(hold.join().expect("join").is_ok());
+}
+
+/// Two independent servers: a row tells which one answered.
+fn marked(name: &str) -> MariaDb {
+    let db = MariaDb::start();
+    db.sql(&format!("CREATE DATABASE shopdb; CREATE TABLE shopdb.who (v VARCHAR(10)); INSERT INTO shopdb.who VALUES ('{name}')"));
+    db
+}
+
+fn who_counts(addr: SocketAddr, user: &str, schema: &str, sql: &str) -> (usize, usize) {
+    let out = cli(addr, user, "pw", Some(schema), sql).expect("reads");
+    let w = out.lines().filter(|l| *l == "writer").count();
+    let r = out.lines().filter(|l| *l == "reader").count();
+    (w, r)
+}
+
+#[test]
+fn read_write_split_for_each_balance() {
+    let w = marked("writer");
+    let rd = marked("reader");
+    let mut body = String::from(
+        "  users:\n    - { name: u, password: pw, schemas: [s0, s1, s2, s3] }\n  schemas:\n",
+    );
+    for b in 0..4 {
+        body += &format!("    - {{ name: s{b}, data_node: dn{b} }}\n");
+    }
+    body += "  data_nodes:\n";
+    for b in 0..4 {
+        body += &format!("    - {{ name: dn{b}, data_host: dh{b}, database: shopdb }}\n");
+    }
+    body += "  data_hosts:\n";
+    for b in 0..4 {
+        body += &format!(
+            "    - name: dh{b}\n      balance: {b}\n      heartbeat_interval: 500ms\n      min_con: 0\n      write_hosts:\n        - {{ host: w{b}, url: \"{}\", user: root, password: \"\", read_hosts: [ {{ host: r{b}, url: \"{}\", user: root, password: \"\" }} ] }}\n",
+            w.addr, rd.addr
+        );
+    }
+    let r = router(&body);
+    let reads = "SELECT v FROM who;".repeat(40);
+    assert_eq!(
+        who_counts(r.addr, "u", "s0", &reads),
+        (40, 0),
+        "balance 0: all reads on the writer"
+    );
+    assert_eq!(
+        who_counts(r.addr, "u", "s1", &reads),
+        (0, 40),
+        "balance 1: reads on the read host"
+    );
+    let (a, b) = who_counts(r.addr, "u", "s2", &reads);
+    assert!(
+        a > 0 && b > 0 && a + b == 40,
+        "balance 2: reads on both ({a}, {b})"
+    );
+    assert_eq!(
+        who_counts(r.addr, "u", "s3", &reads),
+        (0, 40),
+        "balance 3: reads on the read host"
+    );
+    // Inside a transaction reads go to the writer; after it, to the read host again.
+    let txn = format!("BEGIN; {reads} COMMIT; SELECT v FROM who");
+    assert_eq!(who_counts(r.addr, "u", "s3", &txn), (40, 1));
+    // SELECT ... FOR UPDATE is a write.
+    assert_eq!(
+        who_counts(r.addr, "u", "s3", "SELECT v FROM who FOR UPDATE"),
+        (1, 0)
+    );
+    // The servers agree: Com_select grew on the read host for balance 3.
+    let before = rd.status("Com_select");
+    who_counts(r.addr, "u", "s3", &reads);
+    assert!(rd.status("Com_select") >= before + 40);
+    // Writes always go to the writer.
+    cli(
+        r.addr,
+        "u",
+        "pw",
+        Some("s3"),
+        "INSERT INTO who VALUES ('new')",
+    )
+    .expect("write");
+    assert_eq!(
+        w.sql("SELECT COUNT(*) FROM shopdb.who WHERE v = 'new'"),
+        "1"
+    );
+    assert_eq!(
+        rd.sql("SELECT COUNT(*) FROM shopdb.who WHERE v = 'new'"),
+        "0"
+    );
+}
+
+#[test]
+fn switch_type_1_fails_over_and_remembers_across_restart() {
+    let mut w1 = marked("w1");
+    let w2 = marked("w2");
+    let body = format!(
+        "  users:\n    - {{ name: u, password: pw, schemas: [shop] }}\n  schemas:\n    - {{ name: shop, data_node: dn1 }}\n  data_nodes:\n    - {{ name: dn1, data_host: dh1, database: shopdb }}\n  data_hosts:\n    - name: dh1\n      switch_type: 1\n      max_retry: 2\n      heartbeat_interval: 300ms\n      min_con: 1\n      write_hosts:\n        - {}\n        - {}\n",
+        host_yaml("w1", &w1),
+        host_yaml("w2", &w2)
+    );
+    let r = router(&body);
+    let q = |r: &Router, s: &str| cli(r.addr, "u", "pw", Some("shop"), s);
+    assert_eq!(q(&r, "SELECT v FROM who").expect("before"), "w1");
+    w1.kill();
+    let moved = wait_for(Duration::from_secs(30), || {
+        q(
+            &r,
+            "INSERT INTO who VALUES ('after'); SELECT GROUP_CONCAT(v ORDER BY v) FROM who",
+        )
+        .ok()
+    });
+    assert_eq!(moved.as_deref(), Some("after,w2"), "{}", r.daemon.logs());
+    assert!(
+        r.daemon
+            .logs()
+            .contains("write host switched from w1 to w2"),
+        "{}",
+        r.daemon.logs()
+    );
+    // The active index is on disk; a restart stays on w2 even with w1 back.
+    w1.restart();
+    let r = restart(r);
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(
+        q(&r, "SELECT GROUP_CONCAT(v ORDER BY v) FROM who").expect("after restart"),
+        "after,w2"
+    );
+    let a = cli(r.admin, "u", "pw", None, "show @@datanode").expect_err("u is not admin");
+    assert!(a.contains("1045"), "{a}");
+}
+
+#[test]
+fn switch_type_2_reads_leave_a_lagging_replica() {
+    let pair = ReplicaPair::start();
+    pair.primary
+        .sql("CREATE DATABASE shopdb; CREATE TABLE shopdb.t (id INT PRIMARY KEY)");
+    pair.wait_caught_up();
+    let body = format!(
+        "  users:\n    - {{ name: u, password: pw, schemas: [shop] }}\n  schemas:\n    - {{ name: shop, data_node: dn1 }}\n  data_nodes:\n    - {{ name: dn1, data_host: dh1, database: shopdb }}\n  data_hosts:\n    - name: dh1\n      balance: 3\n      switch_type: 2\n      slave_threshold: 5\n      heartbeat: show slave status\n      heartbeat_interval: 300ms\n      min_con: 0\n      write_hosts:\n        - {{ host: p, url: \"{}\", user: root, password: \"\", read_hosts: [ {{ host: r, url: \"{}\", user: root, password: \"\" }} ] }}\n",
+        pair.primary.addr, pair.replica.addr
+    );
+    let r = router(&body);
+    let server_id = || cli(r.addr, "u", "pw", Some("shop"), "SELECT @@server_id").ok();
+    let replica_id = pair.replica.sql("SELECT @@server_id");
+    let primary_id = pair.primary.sql("SELECT @@server_id");
+    assert!(
+        wait_for(Duration::from_secs(20), || server_id()
+            .filter(|s| *s == replica_id))
+        .is_some(),
+        "reads never reached the replica"
+    );
+    pair.stop_sql_thread();
+    assert!(
+        wait_for(Duration::from_secs(20), || server_id()
+            .filter(|s| *s == primary_id))
+        .is_some(),
+        "reads stayed on a replica whose SQL thread is stopped: {}",
+        r.daemon.logs()
+    );
+    // Several reads in a row all avoid it.
+    for _ in 0..10 {
+        assert_eq!(server_id().as_deref(), Some(primary_id.as_str()));
+    }
+    pair.start_sql_thread();
+    pair.wait_caught_up();
+    assert!(
+        wait_for(Duration::from_secs(20), || server_id()
+            .filter(|s| *s == replica_id))
+        .is_some(),
+        "reads did not come back to the replica"
+    );
+    let (_, status) = common::http_get(r.observe, "/status").expect("status");
+    assert!(status.contains("\"replica\": true"), "{status}");
+}
+
+#[test]
+fn pool_exhaustion_is_an_error_not_a_hang() {
+    let db = MariaDb::start();
+    db.sql("CREATE DATABASE shopdb");
+    let r = router(&single(
+        &db,
+        APP,
+        "      max_con: 1\n      borrow_timeout: 1s\n",
+    ));
+    let addr = r.addr;
+    // This session holds the only connection inside a transaction.
+    let hold = std::thread::spawn(move || {
+        cli(
+            addr,
+            "app",
+            "s3cret",
+            Some("shop"),
+            "BEGIN; SELECT SLEEP(5); COMMIT",
+        )
+    });
+    let refused = wait_for(Duration::from_secs(10), || {
+        let start = std::time::Instant::now();
+        cli(r.addr, "app", "s3cret", Some("shop"), "SELECT 1 + 1")
+            .err()
+            .filter(|e| e.contains("1040"))
+            .map(|e| (e, start.elapsed()))
+    });
+    let (e, _took) = refused.expect("no pool exhaustion error");
+    assert!(
+        e.contains("no free connection") && e.contains("max_con"),
+        "{e}"
+    );
+    assert!(hold.join().expect("join").is_ok());
+    // Free again afterwards.
+    assert_eq!(
+        cli(r.addr, "app", "s3cret", Some("shop"), "SELECT 1 + 1").expect("after"),
+        "2"
+    );
+}
+
+fn sysbench(addr: SocketAddr, args: &[&str]) -> String {
+    let out = Command::new("sysbench")
+        .args(args)
+        .args([
+            "--mysql-host=127.0.0.1",
+            &format!("--mysql-port={}", addr.port()),
+            "--mysql-user=sb",
+            "--mysql-password=sbpw",
+            "--mysql-db=sbtest",
+            "--tables=2",
+            "--table-size=10000",
+            "--db-ps-mode=auto",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .expect("sysbench (apt-get install sysbench)");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && !text.contains("FATAL"),
+        "sysbench {args:?} failed:\n{text}"
+    );
+    text
+}
+
+#[test]
+fn sysbench_oltp_read_write_with_server_side_prepared_statements() {
+    let db = MariaDb::start();
+    db.sql("CREATE DATABASE sbdb");
+    let users = "    - { name: sb, password: sbpw, schemas: [sbtest] }\n";
+    let body = format!(
+        "  users:\n{users}  schemas:\n    - {{ name: sbtest, data_node: dn1 }}\n  data_nodes:\n    - {{ name: dn1, data_host: dh1, database: sbdb }}\n  data_hosts:\n    - name: dh1\n      min_con: 2\n      max_con: 16\n      write_hosts:\n        - {}\n",
+        host_yaml("m1", &db)
+    );
+    let r = router(&body);
+    sysbench(r.addr, &["oltp_read_write", "prepare"]);
+    let out = sysbench(
+        r.addr,
+        &[
+            "oltp_read_write",
+            "run",
+            "--threads=4",
+            "--events=400",
+            "--time=60",
+        ],
+    );
+    let errors = out
+        .lines()
+        .find(|l| l.contains("ignored errors:"))
+        .and_then(|l| l.split_whitespace().nth(2))
+        .and_then(|n| n.parse::<u64>().ok());
+    assert_eq!(errors, Some(0), "{out}");
+    assert!(
+        out.contains("total number of events:              400"),
+        "{out}"
+    );
+    sysbench(r.addr, &["oltp_read_write", "cleanup"]);
+    assert_eq!(
+        db.sql("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'sbdb'"),
+        "0"
+    );
+    // The server saw prepared statements (binary protocol), not text queries.
+    assert!(db.status("Com_stmt_execute") > 1000);
+}
+
+#[test]
+fn pymysql_and_connector_j_scripts() {
+    let db = MariaDb::start();
+    db.sql("CREATE DATABASE shopdb");
+    let r = router(&single(&db, APP, ""));
+    let (ok, out) = common::clients::run_pymysql(r.addr, "app", "s3cret", "shop", "py_smoke");
+    assert!(
+        ok,
+        "PyMySQL through the router:\n{out}\n{}",
+        r.daemon.logs()
+    );
+    let (ok, out) = common::clients::run_connector_j(r.addr, "app", "s3cret", "shop", "j_smoke");
+    assert!(
+        ok,
+        "Connector/J through the router:\n{out}\n{}",
+        r.daemon.logs()
+    );
+    assert!(db.status("Com_stmt_prepare") > 0);
+}
+
+#[test]
+fn admin_port_commands() {
+    let w1 = marked("w1");
+    let w2 = marked("w2");
+    let body = format!(
+        "  users:\n    - {{ name: u, password: pw, schemas: [shop] }}\n    - {{ name: root, password: adm, admin: true }}\n  schemas:\n    - {{ name: shop, data_node: dn1 }}\n  data_nodes:\n    - {{ name: dn1, data_host: dh1, database: shopdb }}\n  data_hosts:\n    - name: dh1\n      switch_type: -1\n      heartbeat_interval: 500ms\n      min_con: 1\n      write_hosts:\n        - {}\n        - {}\n",
+        host_yaml("w1", &w1),
+        host_yaml("w2", &w2)
+    );
+    let r = router(&body);
+    let adm = |s: &str| {
+        let mut cmd = Command::new("mariadb");
+        cmd.arg("--no-defaults")
+            .arg(format!("--host={}", r.admin.ip()))
+            .arg(format!("--port={}", r.admin.port()))
+            .args([
+                "--user=root",
+                "--password=adm",
+                "--protocol=TCP",
+                "--batch",
+                "--connect-timeout=10",
+                "-e",
+                s,
+            ])
+            .stdin(Stdio::null());
+        let out = cmd.output().expect("mariadb");
+        assert!(
+            out.status.success(),
+            "{s}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let help = adm("show @@help");
+    assert!(help.starts_with("STATEMENT\tDESCRIPTION"), "{help}");
+    let ds = adm("show @@datasource");
+    assert!(
+        ds.starts_with("DATANODE\tNAME\tTYPE\tHOST\tPORT\tW/R\tACTIVE\tIDLE\tSIZE\tEXECUTE"),
+        "{ds}"
+    );
+    assert!(ds.contains("\tw1\t") && ds.contains("\tw2\t"), "{ds}");
+    let dn = adm("show @@datanode");
+    assert!(dn.contains("dn1\tdh1/shopdb\t0"), "{dn}");
+    let hb = adm("show @@heartbeat");
+    assert!(hb.starts_with("NAME\tTYPE\tHOST\tPORT\tRS_CODE"), "{hb}");
+    assert!(adm("show @@sysparam").contains("PARAM_NAME"));
+    // switch @@datasource moves writes.
+    let q = |s: &str| cli(r.addr, "u", "pw", Some("shop"), s);
+    assert_eq!(q("SELECT v FROM who").expect("w1"), "w1");
+    adm("switch @@datasource dh1:1");
+    assert_eq!(q("SELECT v FROM who").expect("w2"), "w2");
+    assert!(r.daemon.logs().contains("admin: switch @@datasource"));
+    // kill @@connection ends a client session.
+    let addr = r.addr;
+    let victim = std::thread::spawn(move || cli(addr, "u", "pw", Some("shop"), "SELECT SLEEP(20)"));
+    let id = wait_for(Duration::from_secs(10), || {
+        adm("show @@connection")
+            .lines()
+            .find(|l| l.contains("\tu\t"))
+            .and_then(|l| l.split('\t').nth(1).map(str::to_string))
+    })
+    .expect("victim session listed");
+    adm(&format!("kill @@connection {id}"));
+    let res = victim.join().expect("join");
+    assert!(res.is_err(), "killed session still answered: {res:?}");
+    // reload @@config picks up a new user without touching pools.
+    let text = std::fs::read_to_string(&r.config).expect("config");
+    std::fs::write(&r.config, text.replace("    - { name: u, password: pw, schemas: [shop] }\n", "    - { name: u, password: pw, schemas: [shop] }\n    - { name: v, password: pw2, schemas: [shop] }\n")).expect("write");
+    adm("reload @@config");
+    assert_eq!(
+        cli(r.addr, "v", "pw2", Some("shop"), "SELECT 7").expect("new user"),
+        "7"
+    );
+    let bad = cli(r.admin, "root", "adm", None, "reload @@nothing").expect_err("unknown");
+    assert!(bad.contains("1064"), "{bad}");
+    let _ = Path::new("/");
+}
