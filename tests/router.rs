@@ -137,6 +137,9 @@ fn cli_round_trip_local_answers_and_session_state() {
     // Session variables are replayed onto whichever connection runs the next statement.
     let out = q("SET SESSION sql_mode = 'ANSI_QUOTES'; SELECT @@SESSION.sql_mode; SELECT \"name\" FROM item WHERE id = 1").expect("set");
     assert_eq!(out, "ANSI_QUOTES\napple");
+    // An expression is evaluated by the server and replayed as its result.
+    let out = q("SET SESSION sql_mode = CONCAT('ANSI_QUOTES', ',', 'NO_ZERO_DATE'); SELECT 1; SELECT @@SESSION.sql_mode").expect("expr set");
+    assert_eq!(out, "1\nANSI_QUOTES,NO_ZERO_DATE");
     // A bad value gets the server's error.
     let e = q("SET SESSION sql_mode = 'NO_SUCH_MODE'").expect_err("bad set");
     assert!(e.contains("1231"), "{e}");
@@ -226,6 +229,13 @@ fn access_control() {
     let addr = r.addr;
     let hold =
         std::thread::spawn(move || cli(addr, "one", "one-pw", Some("shop"), "SELECT SLEEP(3)"));
+    // Only once the holder's session is open (polling earlier could take the slot).
+    let open = wait_for(Duration::from_secs(10), || {
+        common::http_get(r.observe, "/status")
+            .ok()
+            .filter(|(_, b)| b.contains("\"sessions\": 1"))
+    });
+    assert!(open.is_some(), "the holding session never opened");
     let busy = wait_for(Duration::from_secs(10), || {
         cli(r.addr, "one", "one-pw", Some("shop"), "SELECT 1")
             .err()

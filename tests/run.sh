@@ -11,8 +11,19 @@ need_root "$@"
 # gcc: the linker for Rust; systemd: systemd-analyze verify of the unit file;
 # iproute2: network namespaces for the VRRP tests; keepalived and haproxy: the peers
 # tandem is compared with; mariadb-server and mariadb-client: real MySQL servers the
-# tests spawn in temporary directories, and the client that talks to them.
-apt_install gcc libc6-dev systemd iproute2 git keepalived haproxy mariadb-server mariadb-client
+# tests spawn in temporary directories, and the client that talks to them;
+# libmariadb-java and default-jdk-headless: MariaDB Connector/J and the java that runs
+# tests/clients/ConnectorJSmoke.java; python3-pip: installs PyMySQL below; sysbench: load
+# against the router.
+apt_install gcc libc6-dev systemd iproute2 git keepalived haproxy mariadb-server mariadb-client \
+    libmariadb-java default-jdk-headless python3-pip sysbench
+# PyMySQL from PyPI (not Debian's python3-pymysql), into a directory that
+# tests/common/clients.rs puts on PYTHONPATH, so it does not matter which python3 the
+# tests find first (--target also keeps pip away from Debian's system packages).
+if [ ! -d target/test-deps/python/PyMySQL-1.1.1.dist-info ]; then
+    python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+        --upgrade --target target/test-deps/python 'PyMySQL==1.1.1'
+fi
 ensure_rust
 
 echo "==> cargo fmt --check"

@@ -66,6 +66,9 @@ pub struct Session {
     stmts: HashMap<u32, PreparedStmt>,
     next_stmt: u32,
     nonce: [u8; 20],
+    /// Keep the connection of the next forwarded statement pinned (to read back what a
+    /// SET did).
+    hold_next: bool,
 }
 
 fn names_for(collation: u8) -> String {
@@ -197,6 +200,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, adm
         stmts: HashMap::new(),
         next_stmt: 1,
         nonce,
+        hold_next: false,
     };
     let db = hello
         .database
@@ -926,6 +930,14 @@ impl Session {
             self.count("local", "router");
             return self.send_ok(1).await;
         }
+        let exprs: Vec<String> = items
+            .iter()
+            .filter_map(|i| match i {
+                SetItem::Expr { name } => Some(name.clone()),
+                _ => None,
+            })
+            .collect();
+        self.hold_next = !exprs.is_empty();
         // Validate on a real server (a bad value gets the server's error), then record.
         let out = self
             .forward(Fwd {
@@ -937,10 +949,41 @@ impl Session {
                 kind: "write",
             })
             .await?;
+        self.hold_next = false;
         if out.is_some_and(|o| o.error.is_none()) {
+            let mut items = items;
+            if !exprs.is_empty() {
+                items.extend(self.read_back(&exprs).await);
+            }
             self.record_set(&items);
         }
+        if !exprs.is_empty() && !self.in_trans && self.autocommit && self.sticky.is_none() {
+            self.release_pinned();
+        }
         Ok(())
+    }
+
+    /// Reads the values expression-valued SETs produced, as replayable constants. If
+    /// that fails the session keeps its connection for good instead.
+    async fn read_back(&mut self, names: &[String]) -> Vec<SetItem> {
+        let Some(p) = self.pinned.as_mut() else {
+            return Vec::new();
+        };
+        let cols: Vec<String> = names.iter().map(|n| format!("@@SESSION.{n}")).collect();
+        match p.conn.query(&format!("SELECT {}", cols.join(", "))).await {
+            Ok(r) if r.rows.len() == 1 => names
+                .iter()
+                .zip(&r.rows[0])
+                .map(|(n, v)| SetItem::Var {
+                    name: n.clone(),
+                    value: sql_literal(v.as_deref()),
+                })
+                .collect(),
+            _ => {
+                self.sticky = Some("SET the router could not read back");
+                Vec::new()
+            }
+        }
     }
 
     fn record_set(&mut self, items: &[SetItem]) {
@@ -967,7 +1010,7 @@ impl Session {
                     }
                 }
                 SetItem::SessionTransaction(t) => self.txn = Some(t.clone()),
-                SetItem::Sticky | SetItem::Refused(_) => {}
+                SetItem::Sticky | SetItem::Refused(_) | SetItem::Expr { .. } => {}
             }
         }
         // The connection that ran the SET now has exactly this state.
@@ -1119,7 +1162,11 @@ impl Session {
                 self.in_trans = o.in_trans();
                 let is_writer = matches!(pc.host.role, backend::Role::Writer(_));
                 let keep = is_writer
-                    && (self.in_trans || !self.autocommit || self.sticky.is_some() || o.cursor());
+                    && (self.in_trans
+                        || !self.autocommit
+                        || self.sticky.is_some()
+                        || o.cursor()
+                        || std::mem::take(&mut self.hold_next));
                 if o.cursor() && self.sticky.is_none() {
                     self.sticky = Some("cursor");
                 }
@@ -1446,6 +1493,22 @@ impl Session {
         q[1..5].copy_from_slice(&bid.to_le_bytes());
         let r = relay(&mut pc.conn, &mut self.io, &q, Expect::Results, None).await;
         self.finish(pc, r, None).await.map(|_| ())
+    }
+}
+
+/// A value read from the server as SQL text: numbers bare, strings quoted.
+fn sql_literal(v: Option<&str>) -> String {
+    match v {
+        None => "NULL".into(),
+        Some(v)
+            if !v.is_empty()
+                && v.bytes()
+                    .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-')
+                && v.parse::<f64>().is_ok() =>
+        {
+            v.to_string()
+        }
+        Some(v) => format!("'{}'", v.replace('\\', "\\\\").replace('\'', "''")),
     }
 }
 

@@ -213,6 +213,11 @@ pub enum SetItem {
         name: String,
         value: String,
     },
+    /// A session variable set from an expression: evaluated by the server, then read back
+    /// and replayed as the resulting constant.
+    Expr {
+        name: String,
+    },
     /// `SET SESSION TRANSACTION ...` (replayed as written).
     SessionTransaction(String),
     /// Something the router cannot replay: `SET @x`, expressions, `SET TRANSACTION`
@@ -515,7 +520,12 @@ fn parse_set_item(sql: &str, p: &[Token<'_>]) -> SetItem {
         };
     }
     if !constant {
-        return SetItem::Sticky;
+        // An expression (`CONCAT(@@sql_mode, ',X')`): the server evaluates it, the
+        // router reads the result back. User variables make it unreplayable.
+        if v.iter().any(|x| x.tok == Tok::UserVar) {
+            return SetItem::Sticky;
+        }
+        return SetItem::Expr { name: raw };
     }
     SetItem::Var {
         name: raw,

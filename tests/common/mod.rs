@@ -3,9 +3,11 @@
 #![allow(dead_code)]
 
 pub mod backend;
+pub mod clients;
 pub mod mariadb;
 pub mod netns;
 pub mod pcap;
+pub mod replication;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};

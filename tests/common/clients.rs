@@ -1,0 +1,241 @@
+//! Real MySQL client libraries driven against a server (MariaDB, or tandem's router):
+//! tests/clients/pymysql_smoke.py (PyMySQL, text protocol only) and
+//! tests/clients/ConnectorJSmoke.java (MariaDB Connector/J, server-side prepared
+//! statements). Each runs a short script and prints OK; see the programs for what they
+//! check.
+//!
+//! Needs: PyMySQL installed by pip into target/test-deps/python (put on PYTHONPATH
+//! here, so any python3 ≥ 3.7 works); Java 11+ and the Connector/J jar (Debian packages
+//! default-jdk-headless and libmariadb-java). tests/run.sh installs all of them.
+//! `TANDEM_TEST_PYTHON`, `TANDEM_TEST_JAVA` and `TANDEM_TEST_CONNECTOR_J` override the
+//! python3, java and jar paths.
+#![allow(dead_code)]
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+
+use super::mariadb::MariaDb;
+use super::repo_root;
+
+/// A client program is killed after this long (a bound against hangs).
+pub const CLIENT_LIMIT: Duration = Duration::from_secs(120);
+
+/// Where tests/run.sh installs PyMySQL (`pip install --target`).
+pub fn python_deps_dir() -> PathBuf {
+    repo_root().join("target/test-deps/python")
+}
+
+/// The Connector/J jar from Debian's libmariadb-java.
+pub fn connector_j_jar() -> PathBuf {
+    std::env::var_os("TANDEM_TEST_CONNECTOR_J")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/share/java/mariadb-java-client.jar"))
+}
+
+/// Runs tests/clients/pymysql_smoke.py against `addr`; returns (exited 0 and printed
+/// OK, combined stdout and stderr).
+pub fn run_pymysql(
+    addr: SocketAddr,
+    user: &str,
+    password: &str,
+    db: &str,
+    table: &str,
+) -> (bool, String) {
+    let deps = python_deps_dir();
+    if !deps.join("pymysql").is_dir() {
+        return (
+            false,
+            format!(
+                "PyMySQL is not installed in {}; run tests/run.sh, or: python3 -m pip \
+                 install --target {} 'PyMySQL==1.1.1'",
+                deps.display(),
+                deps.display()
+            ),
+        );
+    }
+    let python = std::env::var("TANDEM_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let mut cmd = Command::new(python);
+    cmd.arg(repo_root().join("tests/clients/pymysql_smoke.py"))
+        .arg(format!("--host={}", addr.ip()))
+        .arg(format!("--port={}", addr.port()))
+        .arg(format!("--user={user}"))
+        .arg(format!("--password={password}"))
+        .arg(format!("--database={db}"))
+        .arg(format!("--table={table}"))
+        .env("PYTHONPATH", &deps)
+        .env("PYTHONDONTWRITEBYTECODE", "1");
+    run_bounded(cmd, CLIENT_LIMIT)
+}
+
+/// Runs tests/clients/ConnectorJSmoke.java (single-file source launch) against `addr`
+/// with `jdbc:mariadb://ADDR/DB?useServerPrepStmts=true`; returns (exited 0 and printed
+/// OK, combined stdout and stderr).
+pub fn run_connector_j(
+    addr: SocketAddr,
+    user: &str,
+    password: &str,
+    db: &str,
+    table: &str,
+) -> (bool, String) {
+    let jar = connector_j_jar();
+    if !jar.is_file() {
+        return (
+            false,
+            format!(
+                "{} is missing (apt-get install libmariadb-java)",
+                jar.display()
+            ),
+        );
+    }
+    let java = std::env::var("TANDEM_TEST_JAVA").unwrap_or_else(|_| "java".into());
+    let mut cmd = Command::new(java);
+    cmd.arg("-cp")
+        .arg(&jar)
+        .arg(repo_root().join("tests/clients/ConnectorJSmoke.java"))
+        .arg(format!(
+            "jdbc:mariadb://{}:{}/{db}?useServerPrepStmts=true",
+            addr.ip(),
+            addr.port()
+        ))
+        .args([user, password, table]);
+    run_bounded(cmd, CLIENT_LIMIT)
+}
+
+/// Runs `cmd` with stdin closed, killing it after `limit`. Success means exit status 0
+/// and a last output line of `OK`.
+pub fn run_bounded(mut cmd: Command, limit: Duration) -> (bool, String) {
+    let what = format!("{cmd:?}");
+    // One pipe for both streams keeps the output in the order it was written.
+    let (mut reader, writer) = match std::io::pipe() {
+        Ok(p) => p,
+        Err(e) => return (false, format!("pipe: {e}")),
+    };
+    let writer2 = match writer.try_clone() {
+        Ok(w) => w,
+        Err(e) => return (false, format!("pipe: {e}")),
+    };
+    // Its own process group, so a timeout kills anything it started as well (and the
+    // pipe's last writer goes away).
+    cmd.stdin(Stdio::null())
+        .stdout(writer)
+        .stderr(writer2)
+        .process_group(0);
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => return (false, format!("spawn {what}: {e}")),
+    };
+    // The parent's copies of the write end went into `cmd`; drop them so the reader sees
+    // EOF when the child (and anything it started) exits.
+    drop(cmd);
+    let collector = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = reader.read_to_end(&mut buf);
+        String::from_utf8_lossy(&buf).into_owned()
+    });
+    let group = Pid::from_raw(child.id() as i32);
+    let start = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(st)) => break Some(st),
+            Ok(None) if start.elapsed() <= limit => std::thread::sleep(Duration::from_millis(50)),
+            _ => {
+                let _ = killpg(group, Signal::SIGKILL);
+                let _ = child.wait();
+                break None;
+            }
+        }
+    };
+    // Whatever the program left behind in its group must not keep the pipe open.
+    let _ = killpg(group, Signal::SIGKILL);
+    let mut out = collector.join().unwrap_or_default();
+    match status {
+        None => {
+            out.push_str(&format!("\n[killed after {limit:?}: {what}]\n"));
+            (false, out)
+        }
+        Some(st) => {
+            let ok = st.success() && out.lines().last().map(str::trim) == Some("OK");
+            if !st.success() {
+                out.push_str(&format!("\n[{what} exited with {st}]\n"));
+            }
+            (ok, out)
+        }
+    }
+}
+
+/// Turns on the general query log of `db` into a file in its temporary directory and
+/// returns the file's path (every statement every client sends, with its command:
+/// Connect, Query, Prepare, Execute, Close stmt, Quit).
+pub fn enable_general_log(db: &MariaDb) -> PathBuf {
+    let path = db.dir().join("general.log");
+    db.sql(&format!(
+        "SET GLOBAL general_log_file = '{}'; SET GLOBAL general_log = 1",
+        path.display()
+    ));
+    path
+}
+
+/// One general log entry: connection id, command (`Connect`, `Query`, `Prepare`,
+/// `Execute`, `Close stmt`, `Quit`, ...), argument.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEntry {
+    pub id: u64,
+    pub command: String,
+    pub arg: String,
+}
+
+/// Parses a general log file: lines `[YYMMDD HH:MM:SS]\t[\t]   ID Command\tArgument`;
+/// a line without that shape continues the previous entry's argument.
+pub fn parse_general_log(log: &str) -> Vec<LogEntry> {
+    let mut entries: Vec<LogEntry> = Vec::new();
+    for line in log.lines() {
+        let fields: Vec<&str> = line.split('\t').collect();
+        let parsed = fields.iter().enumerate().find_map(|(i, f)| {
+            let (id, command) = f.trim().split_once(' ')?;
+            let id = id.parse::<u64>().ok()?;
+            let command = command.trim();
+            let known = command.chars().all(|c| c.is_ascii_alphabetic() || c == ' ');
+            (known && !command.is_empty()).then(|| LogEntry {
+                id,
+                command: command.to_string(),
+                arg: fields[i + 1..].join("\t"),
+            })
+        });
+        match parsed {
+            Some(e) => entries.push(e),
+            None => {
+                if let Some(last) = entries.last_mut() {
+                    last.arg.push('\n');
+                    last.arg.push_str(line);
+                }
+            }
+        }
+    }
+    entries
+}
+
+/// The entries of connection `id`, as `Command\tArgument` lines, in order.
+pub fn general_log_of(log: &str, id: u64) -> Vec<String> {
+    parse_general_log(log)
+        .into_iter()
+        .filter(|e| e.id == id)
+        .map(|e| format!("{}\t{}", e.command, e.arg))
+        .collect()
+}
+
+/// Connection ids whose Connect entry names `user` (`user@host on db ...`).
+pub fn general_log_connections(log: &str, user: &str) -> Vec<u64> {
+    let prefix = format!("{user}@");
+    parse_general_log(log)
+        .into_iter()
+        .filter(|e| e.command == "Connect" && e.arg.starts_with(&prefix))
+        .map(|e| e.id)
+        .collect()
+}
