@@ -132,7 +132,12 @@ impl Daemon {
                         m
                     }
                 };
-                let r = Router::start(cfg, metrics, Some(self.reload_tx.clone()))?;
+                let r = Router::start(
+                    cfg,
+                    metrics,
+                    Some(self.reload_tx.clone()),
+                    Some(self.tracking.hub.clone()),
+                )?;
                 self.status.register("router", r.status_provider());
                 self.router = Some(r);
             }

@@ -9,9 +9,15 @@ use common::{Daemon, free_port, http_get, tandem, wait_for, write};
 use nix::sys::signal::Signal;
 use serde_json::Value;
 
-/// A subsystem this build does not run yet (the daemon must say so, not fake it).
-const ROUTER: &str = "router:
-  users: [{ name: app, password: x, schemas: [s] }]
+/// A router section (its listener on a free port, no admin port).
+fn router_section() -> String {
+    format!(
+        "router:\n  listen: 127.0.0.1:{}\n  admin_listen: off\n{ROUTER_BODY}",
+        common::free_port()
+    )
+}
+
+const ROUTER_BODY: &str = "  users: [{ name: app, password: x, schemas: [s] }]
   schemas: [{ name: s, data_node: dn1 }]
   data_nodes: [{ name: dn1, data_host: h, database: d }]
   data_hosts: [{ name: h, write_hosts: [{ host: M, url: \"127.0.0.1:3306\", user: u }] }]
@@ -175,7 +181,7 @@ fn run_serves_metrics_and_status_reloads_and_stops() {
     write(
         dir.path(),
         "tandem.yaml",
-        &observe_config(port, ROUTER).replace("test-box", "renamed-box"),
+        &observe_config(port, &router_section()).replace("test-box", "renamed-box"),
     );
     d.signal(Signal::SIGHUP);
     let v = wait_for(Duration::from_secs(20), || {
@@ -187,6 +193,7 @@ fn run_serves_metrics_and_status_reloads_and_stops() {
     assert_eq!(v["node"], "renamed-box");
     assert_eq!(v["config"]["last_reload"]["result"], "applied");
     assert_eq!(v["subsystems"]["router"]["enabled"], true);
+    assert_eq!(v["subsystems"]["router"]["running"], true);
     assert!(d.wait_log("config reloaded: now running generation 2"));
 
     // A bad reload is refused; the running config stays.

@@ -587,8 +587,9 @@ fn notify_hooks_run_in_order_and_a_hanging_hook_is_killed() {
 }
 
 /// The built-in trackers: a tracked balancer listener with no healthy server puts the
-/// instance in FAULT until a server comes up; with no router in this build, the router
-/// tracker counts as failing (its weight applies).
+/// instance in FAULT until a server comes up; the router runs but reaches no write host
+/// (nothing listens on 127.0.0.1:3306 in the namespace), so the router tracker counts as
+/// failing (its weight applies).
 #[test]
 fn built_in_trackers_follow_the_balancer() {
     let lab = Lab::new(&["a"]);
@@ -599,6 +600,8 @@ fn built_in_trackers_follow_the_balancer() {
       check: { type: tcp, inter: 100ms, rise: 1, fall: 1 }
       servers: [{ name: r1, address: 127.0.0.1:8067 }]
 router:
+  listen: 127.0.0.1:18067
+  admin_listen: off
   users: [{ name: app, password: x, schemas: [shop] }]
   schemas: [{ name: shop, data_node: dn1 }]
   data_nodes: [{ name: dn1, data_host: db1, database: shop }]

@@ -231,6 +231,7 @@ pub struct Router {
     admin_accept: Option<JoinHandle<()>>,
     heartbeats: HashMap<String, (Arc<DataHostRt>, watch::Sender<bool>)>,
     keep_pools: AtomicBool,
+    health: Option<JoinHandle<()>>,
 }
 
 fn bind(addr: SocketAddr) -> Result<TcpListener, RouterError> {
@@ -254,6 +255,7 @@ impl Router {
         cfg: &RouterConfig,
         metrics: RouterMetrics,
         reload: Option<mpsc::Sender<ReloadRequest>>,
+        hub: Option<crate::track::TrackHub>,
     ) -> Result<Router, RouterError> {
         let listener = bind(cfg.listen)?;
         let admin_listener = cfg.admin_listen.map(bind).transpose()?;
@@ -276,8 +278,12 @@ impl Router {
             shared,
             heartbeats: HashMap::new(),
             keep_pools: AtomicBool::new(false),
+            health: None,
         };
         r.apply_data_hosts(cfg, false);
+        if let Some(hub) = hub {
+            r.health = Some(tokio::spawn(publish_health(r.shared.clone(), hub)));
+        }
         tracing::info!(
             listen = %cfg.listen,
             admin = ?cfg.admin_listen,
@@ -370,6 +376,9 @@ impl Router {
     }
 
     pub fn stop(self) {
+        if let Some(h) = self.health {
+            h.abort();
+        }
         self.accept.abort();
         if let Some(a) = self.admin_accept {
             a.abort();
@@ -436,6 +445,53 @@ pub fn status(shared: &Shared) -> Value {
         "sessions": sessions,
         "data_hosts": dhs,
     })
+}
+
+/// Publishes `track_router` health: up while every data host's active write host
+/// answers its heartbeat.
+async fn publish_health(shared: Arc<Shared>, hub: crate::track::TrackHub) {
+    struct Clear(crate::track::TrackHub);
+    impl Drop for Clear {
+        fn drop(&mut self) {
+            self.0.remove(crate::track::ROUTER_KEY);
+        }
+    }
+    let _clear = Clear(hub.clone());
+    loop {
+        let mut down = Vec::new();
+        let dhs = shared.all_data_hosts();
+        for dh in &dhs {
+            let w = dh.writer();
+            let h = w.health();
+            if h.last_check.is_none() {
+                down.push(format!(
+                    "data host {}: write host {} not checked yet",
+                    dh.cfg.name, w.name
+                ));
+            } else if !h.up {
+                down.push(format!(
+                    "data host {}: write host {} is down",
+                    dh.cfg.name, w.name
+                ));
+            }
+        }
+        if dhs.is_empty() {
+            hub.set(
+                crate::track::ROUTER_KEY,
+                Some(false),
+                "the router has no data hosts",
+            );
+        } else if down.is_empty() {
+            hub.set(
+                crate::track::ROUTER_KEY,
+                Some(true),
+                "every data host has a write host up",
+            );
+        } else {
+            hub.set(crate::track::ROUTER_KEY, Some(false), &down.join("; "));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
 }
 
 async fn accept_loop(l: TcpListener, shared: Arc<Shared>, admin: bool) {

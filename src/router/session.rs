@@ -1040,6 +1040,20 @@ impl Session {
     async fn acquire(&mut self, read: bool) -> Result<(Pooled, String), SqlError> {
         let (dh, db) = self.target()?;
         if let Some(p) = self.pinned.take() {
+            if !dh.hosts.iter().any(|h| Arc::ptr_eq(h, &p.host)) {
+                let e = SqlError::new(
+                    1105,
+                    "HY000",
+                    format!(
+                        "this session is bound to a connection to host {} ({}); statements for data host {} cannot use it: finish the transaction first",
+                        p.host.name,
+                        self.sticky.map_or("open transaction", |w| w),
+                        dh.cfg.name
+                    ),
+                );
+                self.pinned = Some(p);
+                return Err(e);
+            }
             return Ok((p, db));
         }
         let host = if read && self.autocommit && self.sticky.is_none() {

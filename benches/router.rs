@@ -1,0 +1,704 @@
+//! The MySQL router against direct MariaDB and haproxy 2.6 (`mode tcp`), with sysbench,
+//! in one run on one MariaDB server.
+//!
+//!   sudo apt-get install -y mariadb-server mariadb-client sysbench haproxy
+//!   sudo cargo bench --bench router
+//!
+//! One MariaDB server (temporary data directory, free loopback port; buffer pool large
+//! enough for the whole data set), database `sbtest` prepared by `sysbench
+//! oltp_read_only prepare` (4 tables of 10,000 rows), user `sb`@`127.0.0.1`. Three
+//! targets, all on loopback:
+//! - direct: sysbench straight to MariaDB;
+//! - haproxy: `mode tcp`, one frontend, one backend server = MariaDB, `nbthread` = the
+//!   number of CPUs (tandem's tokio runtime also runs one worker per CPU), timeouts 1m;
+//! - router: `tandem run` with a `router:` section: one schema on one data node on one
+//!   data host whose write host is MariaDB (`balance: 0`, `switch_type: -1`, pool 16..64).
+//!
+//! Nothing is pinned: sysbench, MariaDB and the proxy share all CPUs, so a proxy's cost
+//! shows as lower QPS and higher latency. Each target first gets a short unmeasured
+//! warm-up (which also checks that it works); then for each workload (`oltp_point_select`,
+//! `oltp_read_only`; server-side prepared statements, 16 threads) every target runs once
+//! per round, the order rotating from round to round so that no target always runs
+//! first. Medians over the rounds are reported, with the ratios between targets.
+//!
+//! Environment: `TANDEM_BENCH_SECS` (seconds per measured run, default 20),
+//! `TANDEM_BENCH_ROUNDS` (default 1), `TANDEM_BENCH_THREADS` (sysbench threads, default
+//! 16).
+//!
+//! When the router does not come up or a sysbench run through it fails, its rows say
+//! `router failed: <reason>`, direct and haproxy are still reported, and the exit
+//! status is 1.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::io::Read;
+use std::path::Path;
+use std::process::{Child, Command, ExitCode, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use common::mariadb::MariaDb;
+use common::{Daemon, free_port, tandem_bin};
+
+const TABLES: u32 = 4;
+const TABLE_SIZE: u32 = 10_000;
+const USER: &str = "sb";
+const PASSWORD: &str = "sbpw";
+const DB: &str = "sbtest";
+const WORKLOADS: [&str; 2] = ["oltp_point_select", "oltp_read_only"];
+/// Unmeasured run per target before the rounds.
+const WARMUP_SECS: u64 = 5;
+/// How long a target may take to accept a MySQL login.
+const READY_LIMIT: Duration = Duration::from_secs(30);
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .filter(|v| *v > 0)
+        .unwrap_or(default)
+}
+
+/// A child process that is killed when dropped (also when unwinding from a panic).
+struct Guard(Option<Child>);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+struct Output {
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs `cmd` with its output collected, killing it after `limit`.
+fn run_bounded(mut cmd: Command, limit: Duration) -> Result<Output, String> {
+    let name = cmd.get_program().to_string_lossy().into_owned();
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().map_err(|e| format!("{name}: {e}"))?;
+    let out = drain(child.stdout.take());
+    let err = drain(child.stderr.take());
+    let mut guard = Guard(Some(child));
+    let start = Instant::now();
+    let status = loop {
+        let Some(c) = guard.0.as_mut() else {
+            return Err(format!("{name}: lost the child"));
+        };
+        match c.try_wait() {
+            Ok(Some(st)) => break st,
+            Ok(None) if start.elapsed() > limit => {
+                drop(guard);
+                let (o, e) = (
+                    out.join().unwrap_or_default(),
+                    err.join().unwrap_or_default(),
+                );
+                return Err(format!(
+                    "{name}: no result within {} s (killed){}",
+                    limit.as_secs(),
+                    tail(&format!("{o}{e}"), 3)
+                ));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(50)),
+            Err(e) => return Err(format!("{name}: {e}")),
+        }
+    };
+    guard.0 = None;
+    Ok(Output {
+        status,
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+    })
+}
+
+/// Reads a child's pipe to the end on a thread.
+fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(mut p) = pipe {
+            let _ = p.read_to_end(&mut buf);
+        }
+        String::from_utf8_lossy(&buf).into_owned()
+    })
+}
+
+/// The last `n` non-empty lines of `s`, as `: a | b | c` (empty when there are none).
+fn tail(s: &str, n: usize) -> String {
+    let lines: Vec<&str> = s.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    if lines.is_empty() {
+        return String::new();
+    }
+    format!(": {}", lines[lines.len().saturating_sub(n)..].join(" | "))
+}
+
+/// `select 1` as the benchmark user through `port`, bounded.
+fn login_ok(port: u16) -> Result<(), String> {
+    let mut cmd = Command::new("mariadb");
+    cmd.arg("--no-defaults")
+        .args(["--host=127.0.0.1", "--protocol=TCP"])
+        .arg(format!("--port={port}"))
+        .arg(format!("--user={USER}"))
+        .arg(format!("--password={PASSWORD}"))
+        .arg(format!("--database={DB}"))
+        .args(["--batch", "--skip-column-names", "--connect-timeout=5"])
+        .args(["-e", "select 1"]);
+    let out = run_bounded(cmd, Duration::from_secs(15))?;
+    if out.status.success() && out.stdout.trim() == "1" {
+        Ok(())
+    } else {
+        Err(format!(
+            "mariadb client: {}",
+            format!("{}{}", out.stderr, out.stdout).trim()
+        ))
+    }
+}
+
+/// Waits until `port` accepts a MySQL login; `dead` says whether the process behind it
+/// has exited (then there is no point waiting).
+fn wait_login(port: u16, mut dead: impl FnMut() -> Option<String>) -> Result<(), String> {
+    let start = Instant::now();
+    let mut last;
+    loop {
+        match login_ok(port) {
+            Ok(()) => return Ok(()),
+            Err(e) => last = e,
+        }
+        if let Some(exit) = dead() {
+            return Err(format!("exited ({exit}) before accepting a login; {last}"));
+        }
+        if start.elapsed() > READY_LIMIT {
+            return Err(format!(
+                "no MySQL login on 127.0.0.1:{port} within {} s; last attempt: {last}",
+                READY_LIMIT.as_secs()
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+fn sysbench_args(cmd: &mut Command, port: u16) {
+    cmd.args(["--db-driver=mysql", "--mysql-host=127.0.0.1"])
+        .arg(format!("--mysql-port={port}"))
+        .arg(format!("--mysql-user={USER}"))
+        .arg(format!("--mysql-password={PASSWORD}"))
+        .arg(format!("--mysql-db={DB}"))
+        .arg(format!("--tables={TABLES}"))
+        .arg(format!("--table-size={TABLE_SIZE}"));
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Sample {
+    qps: f64,
+    queries: u64,
+    p95_ms: f64,
+    errors: u64,
+    reconnects: u64,
+    /// The proxy's CPU time (user + system) per query, µs; None for direct.
+    cpu_us_per_query: Option<f64>,
+}
+
+/// The number after `label` on the line that starts with it, and the "(X per sec.)"
+/// figure on that line if any.
+fn field(out: &str, label: &str) -> Option<(f64, Option<f64>)> {
+    let line = out.lines().map(str::trim).find(|l| l.starts_with(label))?;
+    let rest = line[label.len()..].trim();
+    let first = rest.split_whitespace().next()?.parse().ok()?;
+    let rate = rest
+        .split_once('(')
+        .and_then(|(_, r)| r.split_whitespace().next())
+        .and_then(|v| v.parse().ok());
+    Some((first, rate))
+}
+
+fn parse_sysbench(out: &str) -> Result<Sample, String> {
+    let (queries, qps) = field(out, "queries:").ok_or("no `queries:` line")?;
+    let qps = qps.ok_or("no queries per second")?;
+    let (p95_ms, _) = field(out, "95th percentile:").ok_or("no 95th percentile")?;
+    let errors = field(out, "ignored errors:").map_or(0, |(v, _)| v as u64);
+    let reconnects = field(out, "reconnects:").map_or(0, |(v, _)| v as u64);
+    Ok(Sample {
+        qps,
+        queries: queries as u64,
+        p95_ms,
+        errors,
+        reconnects,
+        cpu_us_per_query: None,
+    })
+}
+
+/// utime + stime of a process, in microseconds.
+fn cpu_us(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let rest = stat.rsplit(") ").next().unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let field = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    // SAFETY: sysconf is always safe to call.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    (field(11) + field(12)) * 1_000_000 / hz
+}
+
+/// One sysbench run of `workload` against `port` for `secs`; `pid` is the proxy's.
+fn sysbench_run(
+    workload: &str,
+    port: u16,
+    secs: u64,
+    threads: u64,
+    pid: Option<u32>,
+) -> Result<Sample, String> {
+    let mut cmd = Command::new("sysbench");
+    cmd.arg(workload);
+    sysbench_args(&mut cmd, port);
+    cmd.arg(format!("--threads={threads}"))
+        .arg(format!("--time={secs}"))
+        .args([
+            "--events=0",
+            "--db-ps-mode=auto",
+            "--report-interval=0",
+            "--percentile=95",
+        ])
+        .arg("run");
+    let cpu0 = pid.map(cpu_us);
+    // sysbench stops issuing queries at --time; a hung target is killed a minute later.
+    let out = run_bounded(cmd, Duration::from_secs(secs + 60))?;
+    let cpu = pid.zip(cpu0).map(|(p, c0)| cpu_us(p).saturating_sub(c0));
+    let all = format!("{}\n{}", out.stdout, out.stderr);
+    if !out.status.success() {
+        let fatal: Vec<&str> = all
+            .lines()
+            .filter(|l| l.contains("FATAL") || l.contains("error"))
+            .take(3)
+            .collect();
+        return Err(if fatal.is_empty() {
+            format!("sysbench exited with {}{}", out.status, tail(&all, 3))
+        } else {
+            format!("sysbench exited with {}: {}", out.status, fatal.join(" | "))
+        });
+    }
+    let mut s = parse_sysbench(&out.stdout).map_err(|e| format!("sysbench output: {e}"))?;
+    if let Some(c) = cpu {
+        s.cpu_us_per_query = Some(c as f64 / s.queries.max(1) as f64);
+    }
+    Ok(s)
+}
+
+struct Haproxy {
+    _child: Guard,
+    pid: u32,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+fn start_haproxy(backend_port: u16, nbthread: usize) -> Result<Haproxy, String> {
+    let dir = tempfile::tempdir().map_err(|e| format!("tempdir: {e}"))?;
+    let port = free_port();
+    let cfg = format!(
+        "global\n  maxconn 2000\n  nbthread {nbthread}\n\
+         defaults\n  mode tcp\n  timeout connect 1m\n  timeout client 1m\n  timeout server 1m\n\
+         frontend mysql\n  bind 127.0.0.1:{port}\n  default_backend mariadb\n\
+         backend mariadb\n  server m1 127.0.0.1:{backend_port}\n"
+    );
+    let path = dir.path().join("haproxy.cfg");
+    std::fs::write(&path, cfg).map_err(|e| format!("write {}: {e}", path.display()))?;
+    let log = dir.path().join("haproxy.log");
+    let log_file = std::fs::File::create(&log).map_err(|e| format!("haproxy log: {e}"))?;
+    let child = Command::new("haproxy")
+        .arg("-db")
+        .arg("-f")
+        .arg(&path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log_file)
+        .spawn()
+        .map_err(|e| format!("haproxy: {e} (apt-get install haproxy)"))?;
+    let pid = child.id();
+    let mut child = Guard(Some(child));
+    wait_login(port, || {
+        let c = child.0.as_mut()?;
+        let st = c.try_wait().ok().flatten()?;
+        let log = std::fs::read_to_string(&log).unwrap_or_default();
+        Some(format!("{st}{}", tail(&log, 3)))
+    })?;
+    Ok(Haproxy {
+        _child: child,
+        pid,
+        port,
+        _dir: dir,
+    })
+}
+
+struct Router {
+    daemon: Daemon,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+fn router_config(port: u16, state_dir: &Path, backend_port: u16) -> String {
+    format!(
+        r#"node: bench
+log: {{ level: warn }}
+admin: {{ socket: off }}
+router:
+  listen: 127.0.0.1:{port}
+  admin_listen: off
+  state_dir: "{state}"
+  users:
+    - {{ name: {USER}, password: {PASSWORD}, schemas: [{DB}] }}
+  schemas:
+    - {{ name: {DB}, data_node: dn1 }}
+  data_nodes:
+    - {{ name: dn1, data_host: dh1, database: {DB} }}
+  data_hosts:
+    - name: dh1
+      balance: 0
+      switch_type: -1
+      min_con: 16
+      max_con: 64
+      write_hosts:
+        - {{ host: m1, url: "127.0.0.1:{backend_port}", user: root, password: "" }}
+"#,
+        state = state_dir.display()
+    )
+}
+
+fn start_router(backend_port: u16) -> Result<Router, String> {
+    let dir = tempfile::tempdir().map_err(|e| format!("tempdir: {e}"))?;
+    let state = dir.path().join("state");
+    std::fs::create_dir(&state).map_err(|e| format!("state dir: {e}"))?;
+    let port = free_port();
+    let path = dir.path().join("tandem.yaml");
+    std::fs::write(&path, router_config(port, &state, backend_port))
+        .map_err(|e| format!("write {}: {e}", path.display()))?;
+    let mut check = Command::new(tandem_bin());
+    check.args(["check", "-c"]).arg(&path);
+    let out = run_bounded(check, Duration::from_secs(30))?;
+    if !out.status.success() {
+        return Err(format!(
+            "`tandem check` rejects the config ({}){}",
+            out.status,
+            tail(&format!("{}{}", out.stdout, out.stderr), 5)
+        ));
+    }
+    let mut daemon = Daemon::start(&path);
+    let ready = wait_login(port, || {
+        daemon
+            .child
+            .try_wait()
+            .ok()
+            .flatten()
+            .map(|st| st.to_string())
+    });
+    if let Err(e) = ready {
+        return Err(format!("{e}; tandem log{}", tail(&daemon.logs(), 3)));
+    }
+    Ok(Router {
+        daemon,
+        port,
+        _dir: dir,
+    })
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Direct,
+    Haproxy,
+    Router,
+}
+
+const TARGETS: [Target; 3] = [Target::Direct, Target::Haproxy, Target::Router];
+
+impl Target {
+    fn name(self) -> &'static str {
+        match self {
+            Target::Direct => "direct",
+            Target::Haproxy => "haproxy",
+            Target::Router => "router",
+        }
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    match v.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+/// The result of one target and workload over all rounds.
+enum Summary {
+    Ok {
+        qps: f64,
+        p95_ms: f64,
+        errors: u64,
+        reconnects: u64,
+        cpu: Option<f64>,
+    },
+    Failed(String),
+}
+
+fn summarize(runs: &[Result<Sample, String>]) -> Summary {
+    if let Some(Err(e)) = runs.iter().find(|r| r.is_err()) {
+        return Summary::Failed(e.clone());
+    }
+    let ok: Vec<Sample> = runs
+        .iter()
+        .filter_map(|r| r.as_ref().ok().copied())
+        .collect();
+    if ok.is_empty() {
+        return Summary::Failed("not run".into());
+    }
+    let cpu: Vec<f64> = ok.iter().filter_map(|s| s.cpu_us_per_query).collect();
+    Summary::Ok {
+        qps: median(ok.iter().map(|s| s.qps).collect()),
+        p95_ms: median(ok.iter().map(|s| s.p95_ms).collect()),
+        errors: ok.iter().map(|s| s.errors).sum(),
+        reconnects: ok.iter().map(|s| s.reconnects).sum(),
+        cpu: (!cpu.is_empty()).then(|| median(cpu)),
+    }
+}
+
+fn ratio(a: &Summary, b: &Summary, f: fn(&Summary) -> Option<f64>) -> String {
+    match (f(a), f(b)) {
+        (Some(x), Some(y)) if y > 0.0 => format!("{:.2}", x / y),
+        _ => "-".into(),
+    }
+}
+
+fn qps_of(s: &Summary) -> Option<f64> {
+    match s {
+        Summary::Ok { qps, .. } => Some(*qps),
+        Summary::Failed(_) => None,
+    }
+}
+
+fn p95_of(s: &Summary) -> Option<f64> {
+    match s {
+        Summary::Ok { p95_ms, .. } => Some(*p95_ms),
+        Summary::Failed(_) => None,
+    }
+}
+
+fn version(cmd: &str, arg: &str) -> String {
+    let mut c = Command::new(cmd);
+    c.arg(arg);
+    run_bounded(c, Duration::from_secs(10))
+        .map(|o| o.stdout.lines().next().unwrap_or("").trim().to_string())
+        .unwrap_or_else(|e| e)
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("router bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The whole benchmark; every process it starts is owned here and killed when it
+/// returns (or unwinds). Ok(false): the router (or another target) failed.
+fn run() -> Result<bool, String> {
+    let secs = env_u64("TANDEM_BENCH_SECS", 20);
+    let rounds = env_u64("TANDEM_BENCH_ROUNDS", 1) as usize;
+    let threads = env_u64("TANDEM_BENCH_THREADS", 16);
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+
+    eprintln!("== MariaDB");
+    let db = MariaDb::start_with(&[
+        "--innodb-buffer-pool-size=256M",
+        "--innodb-log-file-size=64M",
+        "--max-connections=1000",
+        "--max-prepared-stmt-count=100000",
+    ]);
+    db.sql(&format!(
+        "CREATE DATABASE {DB}; CREATE USER '{USER}'@'127.0.0.1' IDENTIFIED BY '{PASSWORD}'; \
+         GRANT ALL PRIVILEGES ON {DB}.* TO '{USER}'@'127.0.0.1'"
+    ));
+    let mariadb_version = db.sql("SELECT VERSION()");
+
+    eprintln!("== sysbench oltp_read_only prepare ({TABLES} tables x {TABLE_SIZE} rows)");
+    let mut prep = Command::new("sysbench");
+    prep.arg("oltp_read_only");
+    sysbench_args(&mut prep, db.port);
+    prep.arg(format!("--threads={TABLES}")).arg("prepare");
+    let out = run_bounded(prep, Duration::from_secs(600))
+        .map_err(|e| format!("{e} (apt-get install sysbench)"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "sysbench prepare: {}{}",
+            out.status,
+            tail(&format!("{}{}", out.stdout, out.stderr), 5)
+        ));
+    }
+
+    eprintln!("== haproxy (nbthread {cpus})");
+    let haproxy = start_haproxy(db.port, cpus);
+    if let Err(e) = &haproxy {
+        eprintln!("  haproxy failed: {e}");
+    }
+
+    eprintln!("== tandem router ({})", tandem_bin().display());
+    let router = start_router(db.port);
+    match &router {
+        Ok(_) => eprintln!("  router accepts logins"),
+        Err(e) => eprintln!("  router failed: {e}"),
+    }
+
+    // Per target: its port and proxy pid, or why it is out of the run.
+    let mut up: Vec<Result<(u16, Option<u32>), String>> = TARGETS
+        .iter()
+        .map(|t| match t {
+            Target::Direct => Ok((db.port, None)),
+            Target::Haproxy => haproxy
+                .as_ref()
+                .map(|h| (h.port, Some(h.pid)))
+                .map_err(Clone::clone),
+            Target::Router => router
+                .as_ref()
+                .map(|r| (r.port, Some(r.daemon.child.id())))
+                .map_err(Clone::clone),
+        })
+        .collect();
+
+    // Warm-up: the buffer pool (first run), the proxies' connection pools and code
+    // paths; a target that fails here is not measured.
+    for (t, slot) in TARGETS.iter().zip(up.iter_mut()) {
+        let Ok((port, _)) = *slot else { continue };
+        let secs = WARMUP_SECS.min(secs);
+        eprintln!("== warm-up: {} (oltp_read_only, {secs} s)", t.name());
+        if let Err(e) = sysbench_run("oltp_read_only", port, secs, threads, None) {
+            eprintln!("  {} failed in the warm-up: {e}", t.name());
+            *slot = Err(format!("warm-up: {e}"));
+        }
+    }
+
+    // results[workload][target] = one entry per round.
+    let mut results: Vec<Vec<Vec<Result<Sample, String>>>> =
+        vec![vec![Vec::new(); TARGETS.len()]; WORKLOADS.len()];
+    for round in 0..rounds {
+        for (w, workload) in WORKLOADS.iter().enumerate() {
+            for k in 0..TARGETS.len() {
+                let i = (k + round) % TARGETS.len();
+                let t = TARGETS[i];
+                let Ok((port, pid)) = up[i] else { continue };
+                eprintln!(
+                    "== round {}/{rounds}: {workload} via {} ({secs} s, {threads} threads)",
+                    round + 1,
+                    t.name()
+                );
+                let r = sysbench_run(workload, port, secs, threads, pid);
+                match &r {
+                    Ok(s) => eprintln!(
+                        "  {:.0} qps, p95 {:.2} ms, {} errors, {} reconnects",
+                        s.qps, s.p95_ms, s.errors, s.reconnects
+                    ),
+                    Err(e) => eprintln!("  failed: {e}"),
+                }
+                results[w][i].push(r);
+            }
+        }
+    }
+    if let Ok(r) = &router {
+        let logs = r.daemon.logs();
+        if !logs.trim().is_empty() {
+            eprintln!("== tandem log (level warn){}", tail(&logs, 10));
+        }
+    }
+
+    let summaries: Vec<Vec<Summary>> = results
+        .iter()
+        .map(|per_target| {
+            per_target
+                .iter()
+                .zip(&up)
+                .map(|(runs, u)| match u {
+                    Err(e) => Summary::Failed(e.clone()),
+                    Ok(_) => summarize(runs),
+                })
+                .collect()
+        })
+        .collect();
+
+    println!(
+        "router vs haproxy vs direct MariaDB: sysbench {threads} threads, {secs} s per run, \
+         {rounds} round(s), medians; {TABLES} tables x {TABLE_SIZE} rows, --db-ps-mode=auto"
+    );
+    println!(
+        "{cpus} CPUs, nothing pinned; MariaDB {mariadb_version}; {}; {}; haproxy nbthread {cpus}",
+        version("sysbench", "--version"),
+        version("haproxy", "-v")
+            .split(" - ")
+            .next()
+            .unwrap_or("")
+            .trim()
+    );
+    println!(
+        "{:<8} {:<18} {:>10} {:>9} {:>7} {:>11}",
+        "target", "workload", "QPS", "p95 ms", "errors", "CPU us/q"
+    );
+    for (w, workload) in WORKLOADS.iter().enumerate() {
+        for (i, t) in TARGETS.iter().enumerate() {
+            match &summaries[w][i] {
+                Summary::Ok {
+                    qps,
+                    p95_ms,
+                    errors,
+                    reconnects,
+                    cpu,
+                } => println!(
+                    "{:<8} {:<18} {:>10.0} {:>9.2} {:>7} {:>11}{}",
+                    t.name(),
+                    workload,
+                    qps,
+                    p95_ms,
+                    errors,
+                    cpu.map_or("-".into(), |c| format!("{c:.1}")),
+                    if *reconnects > 0 {
+                        format!("  ({reconnects} reconnects)")
+                    } else {
+                        String::new()
+                    }
+                ),
+                Summary::Failed(e) => {
+                    println!("{:<8} {:<18} {} failed: {e}", t.name(), workload, t.name())
+                }
+            }
+        }
+    }
+    println!(
+        "(p95: latency of one sysbench event: one query for oltp_point_select, one \
+         transaction of 16 queries for oltp_read_only; errors: sysbench's ignored errors; \
+         CPU us/q: the proxy process's user + system CPU time per query)"
+    );
+    for (w, workload) in WORKLOADS.iter().enumerate() {
+        let [d, h, r] = [&summaries[w][0], &summaries[w][1], &summaries[w][2]];
+        println!(
+            "ratio {workload}: QPS router/direct {} router/haproxy {} haproxy/direct {}; \
+             p95 router/direct {} router/haproxy {} haproxy/direct {}",
+            ratio(r, d, qps_of),
+            ratio(r, h, qps_of),
+            ratio(h, d, qps_of),
+            ratio(r, d, p95_of),
+            ratio(r, h, p95_of),
+            ratio(h, d, p95_of),
+        );
+    }
+    let all_ok = summaries
+        .iter()
+        .flatten()
+        .all(|s| matches!(s, Summary::Ok { .. }));
+    drop(router);
+    drop(haproxy);
+    drop(db);
+    Ok(all_ok)
+}
