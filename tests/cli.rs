@@ -238,10 +238,9 @@ fn run_serves_metrics_and_status_reloads_and_stops() {
     assert!(out.starts_with("node     renamed-box  (tandem "), "{out}");
     assert!(out.contains("generation 2"), "{out}");
     assert!(out.contains("reload   refused at "), "{out}");
-    assert!(
-        out.contains("router\n  detail   configured, but this build does not include it yet"),
-        "{out}"
-    );
+    // The router runs; its write host (nothing on 127.0.0.1:3306) is down.
+    assert!(out.contains("router   127.0.0.1:"), "{out}");
+    assert!(out.contains("DATA HOST"), "{out}");
     let (code, out, _) = tandem(&["status", "--json", "--addr", &format!("127.0.0.1:{port}")]);
     assert_eq!(code, 0);
     let v: Value = serde_json::from_str(&out).expect("JSON");

@@ -183,6 +183,9 @@ fn render_subsystem(name: &str, v: &Value) -> String {
     if name == "track" && v["scripts"].is_object() {
         return render_track(v);
     }
+    if name == "router" && v["data_hosts"].is_array() {
+        return render_router(v);
+    }
     let mut out = format!("{name}\n");
     flatten("  ", v, &mut out);
     out
@@ -252,6 +255,64 @@ fn render_vrrp(v: &Value) -> String {
         out.push_str(&d);
         out.push('\n');
     }
+    out
+}
+
+/// Router: listener, sessions, and one row per backend host.
+fn render_router(v: &Value) -> String {
+    let mut out = format!(
+        "router   {} (admin {}), {} session(s), version {}\n",
+        s(&v["listen"]),
+        s(&v["admin_listen"]),
+        s(&v["sessions"]),
+        s(&v["server_version"])
+    );
+    let mut rows = vec![
+        [
+            "DATA HOST",
+            "HOST",
+            "ROLE",
+            "STATE",
+            "LAG",
+            "POOL",
+            "LAST ERROR",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    for dh in v["data_hosts"].as_array().into_iter().flatten() {
+        let active = s(&dh["active_write_host"]);
+        for h in dh["hosts"].as_array().into_iter().flatten() {
+            let name = s(&h["name"]);
+            let role = match (h["role"].as_str(), name == active) {
+                (Some("write"), true) => "write (active)",
+                (Some("write"), false) => "write (standby)",
+                _ => "read",
+            };
+            let lag = if h["replica"].as_bool() == Some(true) {
+                match h["lag_seconds"].as_u64() {
+                    Some(l) => format!("{l}s"),
+                    None => "NULL".into(),
+                }
+            } else {
+                "-".into()
+            };
+            rows.push(vec![
+                s(&dh["name"]),
+                name,
+                role.into(),
+                if h["up"].as_bool() == Some(true) {
+                    "up".into()
+                } else {
+                    "DOWN".into()
+                },
+                lag,
+                format!("{}/{}", s(&h["pool"]["open"]), s(&h["pool"]["max_con"])),
+                h["last_error"].as_str().unwrap_or("").to_string(),
+            ]);
+        }
+    }
+    out.push_str(&table(&rows, "  "));
     out
 }
 

@@ -69,6 +69,8 @@ pub struct Session {
     /// Keep the connection of the next forwarded statement pinned (to read back what a
     /// SET did).
     hold_next: bool,
+    /// Resolved `queries_total` counters (label lookups are not free per statement).
+    counters: Vec<(&'static str, String, prometheus::IntCounter)>,
 }
 
 fn names_for(collation: u8) -> String {
@@ -201,6 +203,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, adm
         next_stmt: 1,
         nonce,
         hold_next: false,
+        counters: Vec::new(),
     };
     let db = hello
         .database
@@ -883,12 +886,24 @@ impl Session {
         .map(|_| ())
     }
 
-    fn count(&self, kind: &str, target: &str) {
-        self.shared
+    fn count(&mut self, kind: &'static str, target: &str) {
+        if let Some((_, _, c)) = self
+            .counters
+            .iter()
+            .find(|(k, t, _)| *k == kind && t == target)
+        {
+            c.inc();
+            return;
+        }
+        let c = self
+            .shared
             .metrics
             .queries
-            .with_label_values(&[kind, target])
-            .inc();
+            .with_label_values(&[kind, target]);
+        c.inc();
+        if self.counters.len() < 32 {
+            self.counters.push((kind, target.to_string(), c));
+        }
     }
 
     async fn set(&mut self, p: &[u8], items: Vec<SetItem>) -> Res<()> {

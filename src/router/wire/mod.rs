@@ -37,8 +37,10 @@ pub const COM_RESET_CONNECTION: u8 = 0x1f;
 /// A buffered packet connection over any byte stream.
 pub struct PacketIo<S> {
     pub stream: S,
+    /// Always fully initialised; bytes `rpos..rend` are read but not consumed.
     rbuf: Vec<u8>,
     rpos: usize,
+    rend: usize,
     pub wbuf: Vec<u8>,
 }
 
@@ -58,54 +60,54 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PacketIo<S> {
     pub fn new(stream: S) -> Self {
         PacketIo {
             stream,
-            rbuf: Vec::with_capacity(16 * 1024),
+            rbuf: vec![0; 16 * 1024],
             rpos: 0,
+            rend: 0,
             wbuf: Vec::with_capacity(16 * 1024),
         }
     }
 
     /// Bytes read but not consumed yet.
     pub fn buffered(&self) -> &[u8] {
-        &self.rbuf[self.rpos..]
+        &self.rbuf[self.rpos..self.rend]
     }
 
     pub fn buffered_mut(&mut self) -> &mut [u8] {
-        &mut self.rbuf[self.rpos..]
+        &mut self.rbuf[self.rpos..self.rend]
     }
 
     pub fn consume(&mut self, n: usize) {
-        self.rpos += n;
-        if self.rpos == self.rbuf.len() {
-            self.rbuf.clear();
+        self.rpos = (self.rpos + n).min(self.rend);
+        if self.rpos == self.rend {
             self.rpos = 0;
+            self.rend = 0;
+            if self.rbuf.len() > 1 << 20 {
+                // After a huge packet, give the memory back.
+                self.rbuf.truncate(16 * 1024);
+                self.rbuf.shrink_to_fit();
+            }
         }
     }
 
     /// Reads more bytes from the stream into the buffer; `Closed` at EOF.
     pub async fn fill(&mut self) -> Result<usize, WireError> {
-        if self.rpos > 0 && self.rpos == self.rbuf.len() {
-            self.rbuf.clear();
-            self.rpos = 0;
-        } else if self.rpos > 64 * 1024 && self.rpos * 2 > self.rbuf.len() {
-            self.rbuf.drain(..self.rpos);
-            self.rpos = 0;
-        }
-        let len = self.rbuf.len();
-        let want = (self.rbuf.capacity() - len).max(16 * 1024);
-        self.rbuf.reserve(want);
-        let spare = self.rbuf.capacity() - len;
-        self.rbuf.resize(len + spare, 0);
-        let n = match self.stream.read(&mut self.rbuf[len..]).await {
-            Ok(n) => n,
-            Err(e) => {
-                self.rbuf.truncate(len);
-                return Err(e.into());
+        if self.rend == self.rbuf.len() {
+            if self.rpos > 0 {
+                // Move the unconsumed tail to the front.
+                self.rbuf.copy_within(self.rpos..self.rend, 0);
+                self.rend -= self.rpos;
+                self.rpos = 0;
+            } else {
+                // A packet larger than the buffer: grow (initialised once).
+                let n = self.rbuf.len() * 2;
+                self.rbuf.resize(n, 0);
             }
-        };
-        self.rbuf.truncate(len + n);
+        }
+        let n = self.stream.read(&mut self.rbuf[self.rend..]).await?;
         if n == 0 {
             return Err(WireError::Closed);
         }
+        self.rend += n;
         Ok(n)
     }
 
