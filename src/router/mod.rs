@@ -141,6 +141,22 @@ impl Shared {
         FALLBACK_VERSION.to_string()
     }
 
+    /// The handshake version; right after start it waits (at most 2 s) for the first
+    /// heartbeat to learn the write host's real version.
+    pub async fn server_version_at_login(&self) -> String {
+        let deadline = Instant::now() + std::time::Duration::from_secs(2);
+        loop {
+            let v = self.server_version();
+            if v != FALLBACK_VERSION
+                || Instant::now() >= deadline
+                || self.started.elapsed().as_secs() > 10
+            {
+                return v;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     pub fn register(&self, ctl: Arc<SessionCtl>) {
         if let Ok(mut s) = self.sessions.lock() {
             s.insert(ctl.id, ctl);

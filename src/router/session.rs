@@ -123,7 +123,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, adm
     let mut io = PacketIo::new(stream);
     let id = shared.next_conn_id();
     let nonce = nonce();
-    let version = shared.server_version();
+    let version = shared.server_version_at_login().await;
     let be_eof = shared
         .all_data_hosts()
         .first()

@@ -33,7 +33,14 @@ impl Token<'_> {
         match self.tok {
             Tok::QuotedIdent | Tok::Str => {
                 let t = self.text;
-                if t.len() >= 2 { &t[1..t.len() - 1] } else { t }
+                let b = t.as_bytes();
+                // Quotes are ASCII, so these cuts are on char boundaries; an unterminated
+                // quote keeps its tail.
+                if b.len() >= 2 && b[b.len() - 1] == b[0] {
+                    &t[1..t.len() - 1]
+                } else {
+                    t.get(1..).unwrap_or(t)
+                }
             }
             _ => self.text,
         }
@@ -95,7 +102,11 @@ pub fn lex(sql: &str) -> Vec<Token<'_>> {
                     }
                     i += 1;
                 }
-                let end = i.min(b.len());
+                // A backslash escape may have stepped into a multi-byte character.
+                let mut end = i.min(b.len());
+                while !sql.is_char_boundary(end) {
+                    end += 1;
+                }
                 out.push(Token {
                     tok: if c == b'`' {
                         Tok::QuotedIdent
@@ -674,7 +685,16 @@ mod tests {
             Kind::Set(vec![SetItem::Refused("SET GLOBAL")])
         );
         assert_eq!(
-            k("set sql_mode = concat(@@sql_mode, ',X')"),
+            k("set autocommit=1, sql_mode = concat(@@sql_mode,',STRICT_TRANS_TABLES')"),
+            Kind::Set(vec![
+                SetItem::Autocommit(true),
+                SetItem::Expr {
+                    name: "sql_mode".into()
+                }
+            ])
+        );
+        assert_eq!(
+            k("set sql_mode = concat(@m, 'X')"),
             Kind::Set(vec![SetItem::Sticky])
         );
         assert_eq!(
@@ -749,7 +769,23 @@ mod tests {
     #[test]
     fn lexer_never_panics_on_odd_input() {
         for s in [
-            "'", "\"\\", "`", "/*", "/*!", "@", "@'", "--", "1.", "é", "*/", "@@",
+            "'",
+            "\"\\",
+            "`",
+            "/*",
+            "/*!",
+            "@",
+            "@'",
+            "--",
+            "1.",
+            "é",
+            "*/",
+            "@@",
+            "'\\é",
+            "`é",
+            "SET SESSION autocommit = '\\ü",
+            "set x = `ab\u{1F600}",
+            "use 'é",
         ] {
             let _ = analyze(s);
             let _ = local_select(s);
