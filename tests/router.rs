@@ -625,3 +625,69 @@ fn admin_port_commands() {
     assert!(bad.contains("1064"), "{bad}");
     let _ = Path::new("/");
 }
+
+/// The mariadb CLI starting with a given auth plugin.
+fn cli_auth(addr: SocketAddr, user: &str, pw: &str, plugin: &str) -> Result<String, String> {
+    let out = Command::new("mariadb")
+        .arg("--no-defaults")
+        .arg(format!("--host={}", addr.ip()))
+        .arg(format!("--port={}", addr.port()))
+        .arg(format!("--user={user}"))
+        .arg(format!("--password={pw}"))
+        .arg(format!("--default-auth={plugin}"))
+        .args([
+            "--protocol=TCP",
+            "--batch",
+            "--skip-column-names",
+            "--connect-timeout=10",
+        ])
+        .args(["-e", "SELECT CURRENT_USER()"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("mariadb");
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+    }
+}
+
+#[test]
+fn auth_plugins_and_auth_switch_both_ways() {
+    let db = MariaDb::start();
+    db.sql("CREATE DATABASE shopdb");
+    // Default: the router asks for mysql_native_password.
+    let native = router(&single(&db, APP, ""));
+    for plugin in [
+        "mysql_native_password",
+        "caching_sha2_password",
+        "client_ed25519",
+    ] {
+        assert_eq!(
+            cli_auth(native.addr, "app", "s3cret", plugin).as_deref(),
+            Ok("app@%"),
+            "client starting with {plugin}"
+        );
+    }
+    let e = cli_auth(native.addr, "app", "nope", "caching_sha2_password").expect_err("bad pw");
+    assert!(e.contains("1045"), "{e}");
+    // caching_sha2_password: the fast path, and a native client switched to it.
+    let body = single(&db, APP, "").replacen(
+        "  users:\n",
+        "  auth_plugin: caching_sha2_password\n  users:\n",
+        1,
+    );
+    let sha2 = router(&body);
+    for plugin in ["caching_sha2_password", "mysql_native_password"] {
+        assert_eq!(
+            cli_auth(sha2.addr, "app", "s3cret", plugin).as_deref(),
+            Ok("app@%"),
+            "client starting with {plugin}"
+        );
+    }
+    let e = cli_auth(sha2.addr, "app", "nope", "mysql_native_password").expect_err("bad pw");
+    assert!(e.contains("1045"), "{e}");
+    // PyMySQL and Connector/J follow the switch too.
+    let (ok, out) = common::clients::run_pymysql(sha2.addr, "app", "s3cret", "shop", "py_sha2");
+    assert!(ok, "PyMySQL with caching_sha2_password:\n{out}");
+}

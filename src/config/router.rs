@@ -22,6 +22,8 @@ pub struct RouterConfig {
     /// Where the active write host of each data host is remembered across restarts.
     pub state_dir: PathBuf,
     pub handle_distributed_transactions: DistributedTx,
+    /// What the greeting asks for; a client answering with another plugin is switched.
+    pub auth_plugin: AuthPlugin,
     pub users: Vec<RouterUser>,
     pub firewall: Firewall,
     pub schemas: Vec<Schema>,
@@ -42,6 +44,23 @@ fn serialize_admin_listen<S: serde::Serializer>(
 
 config_enum! {
     pub enum DistributedTx { Allow => "allow", Reject => "reject", Log => "log" }
+}
+
+config_enum! {
+    /// The authentication plugin the router asks clients for.
+    pub enum AuthPlugin {
+        Native => "mysql_native_password",
+        CachingSha2 => "caching_sha2_password",
+    }
+}
+
+impl AuthPlugin {
+    pub fn name(self) -> &'static str {
+        match self {
+            AuthPlugin::Native => "mysql_native_password",
+            AuthPlugin::CachingSha2 => "caching_sha2_password",
+        }
+    }
 }
 
 impl Decode for RouterConfig {
@@ -65,6 +84,7 @@ impl Decode for RouterConfig {
         let dtx = m
             .get(cx, "handle_distributed_transactions")
             .or(DistributedTx::Log);
+        let auth_plugin = m.get(cx, "auth_plugin").or(AuthPlugin::Native);
         let users = m.get::<Vec<RouterUser>>(cx, "users").or_else(Vec::new);
         let firewall = m.get::<Firewall>(cx, "firewall").or_else(Firewall::default);
         let schemas = m.get::<Vec<Schema>>(cx, "schemas").or_else(Vec::new);
@@ -80,6 +100,7 @@ impl Decode for RouterConfig {
             server_version: server_version?,
             state_dir: PathBuf::from(state_dir?),
             handle_distributed_transactions: dtx?,
+            auth_plugin: auth_plugin?,
             users: users?,
             firewall: firewall?,
             schemas: schemas?,

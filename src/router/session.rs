@@ -131,7 +131,15 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, adm
     let caps = handshake::server_caps(be_eof);
     let snap = shared.snapshot();
     let status = StatusFlags::SERVER_STATUS_AUTOCOMMIT.bits();
-    let g = handshake::greeting(&version, id, &nonce, caps, 45, status, NATIVE);
+    let g = handshake::greeting(
+        &version,
+        id,
+        &nonce,
+        caps,
+        45,
+        status,
+        snap.cfg.auth_plugin.name(),
+    );
     if io.send(0, &g).await.is_err() {
         return;
     }
@@ -306,23 +314,19 @@ async fn login(
         }
     }
     let user = snap.user(&hello.user).cloned();
-    // Which plugin the client answered with, and the auth data to check.
+    // Which plugin the client answered with, and the auth data to check. A client that
+    // answered with another plugin than the router asked for is switched to it.
+    let want = snap.cfg.auth_plugin.name();
     let mut plugin = hello.plugin.clone().unwrap_or_else(|| NATIVE.into());
     let mut auth = hello.auth.clone();
-    let want = if plugin == CACHING_SHA2 {
-        CACHING_SHA2
-    } else {
-        NATIVE
-    };
-    if plugin != NATIVE && plugin != CACHING_SHA2 || hello.plugin.is_some() && plugin != want {
-        // Ask the client to answer with mysql_native_password.
-        io.send(seq, &handshake::auth_switch(NATIVE, nonce))
+    if plugin != want {
+        io.send(seq, &handshake::auth_switch(want, nonce))
             .await
             .ok()?;
         let (s, p) = io.read_packet(1 << 16).await.ok()?;
         seq = s.wrapping_add(1);
         auth = p;
-        plugin = NATIVE.into();
+        plugin = want.into();
     }
     let password = user.as_ref().map(|u| u.password.as_str()).unwrap_or("");
     let expected = handshake::expected_scramble(&plugin, nonce, password);
@@ -739,15 +743,16 @@ impl Session {
         let mut seq = 1u8;
         let mut auth = h.auth.clone();
         let mut plugin = h.plugin.clone().unwrap_or_else(|| NATIVE.into());
-        if plugin != NATIVE && plugin != CACHING_SHA2 {
+        let want = self.snap.cfg.auth_plugin.name();
+        if plugin != want {
             self.io
-                .send(seq, &handshake::auth_switch(NATIVE, &self.nonce))
+                .send(seq, &handshake::auth_switch(want, &self.nonce))
                 .await
                 .map_err(|_| Fatal)?;
             let (s, p) = self.io.read_packet(1 << 16).await.map_err(|_| Fatal)?;
             seq = s.wrapping_add(1);
             auth = p;
-            plugin = NATIVE.into();
+            plugin = want.into();
         }
         let user = self.snap.user(&h.user).cloned();
         let good = user.as_ref().is_some_and(|u| {
@@ -774,6 +779,10 @@ impl Session {
             self.io.send(seq, &e.packet()).await.map_err(|_| Fatal)?;
             return Err(Fatal);
         };
+        if plugin == CACHING_SHA2 {
+            // Fast authentication succeeded.
+            seq = self.io.send(seq, &[0x01, 0x03]).await.map_err(|_| Fatal)?;
+        }
         self.reset();
         self.user = user;
         if h.collation != 0 {
