@@ -40,24 +40,37 @@ impl MariaDb {
     pub fn start_with(extra: &[&str]) -> MariaDb {
         let dir = tempfile::tempdir().expect("tempdir");
         let datadir = dir.path().join("data");
-        let out = Command::new("mariadb-install-db")
-            .arg("--no-defaults")
-            .arg(format!("--datadir={}", datadir.display()))
-            .args([
-                "--user=root",
-                "--auth-root-authentication-method=normal",
-                "--skip-test-db",
-            ])
-            .args(SMALL)
-            .stdin(Stdio::null())
-            .output()
-            .expect("mariadb-install-db (apt-get install mariadb-server)");
-        assert!(
-            out.status.success(),
-            "mariadb-install-db: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        // mariadb-install-db occasionally fails when many servers bootstrap at once on a
+        // loaded machine; a fresh attempt succeeds, so it gets three.
+        let mut last = String::new();
+        for attempt in 0..3 {
+            if attempt > 0 {
+                let _ = std::fs::remove_dir_all(&datadir);
+                std::thread::sleep(Duration::from_millis(300));
+            }
+            let out = Command::new("mariadb-install-db")
+                .arg("--no-defaults")
+                .arg(format!("--datadir={}", datadir.display()))
+                .args([
+                    "--user=root",
+                    "--auth-root-authentication-method=normal",
+                    "--skip-test-db",
+                ])
+                .args(SMALL)
+                .stdin(Stdio::null())
+                .output()
+                .expect("mariadb-install-db (apt-get install mariadb-server)");
+            if out.status.success() {
+                last.clear();
+                break;
+            }
+            last = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        assert!(last.is_empty(), "mariadb-install-db failed 3 times: {last}");
         let port = free_port();
         let mut db = MariaDb {
             addr: format!("127.0.0.1:{port}").parse().expect("addr"),
