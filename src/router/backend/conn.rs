@@ -133,7 +133,7 @@ impl BackendConn {
             .map_err(|err| BackendError::Connect { addr, err })?;
         let _ = stream.set_nodelay(true);
         let w = |err| BackendError::Wire { addr, err };
-        let mut io = PacketIo::new(stream);
+        let mut io = PacketIo::with_buffer(stream, 64 * 1024);
         let (seq, hello) = io.read_packet(1 << 16).await.map_err(w)?;
         if hello.first() == Some(&0xff) {
             let (code, _, msg) = parse_err(&hello).unwrap_or_default();

@@ -58,9 +58,14 @@ pub enum WireError {
 
 impl<S: AsyncRead + AsyncWrite + Unpin> PacketIo<S> {
     pub fn new(stream: S) -> Self {
+        Self::with_buffer(stream, 16 * 1024)
+    }
+
+    /// With a read buffer of `size` bytes (backend connections read whole result sets).
+    pub fn with_buffer(stream: S, size: usize) -> Self {
         PacketIo {
             stream,
-            rbuf: vec![0; 16 * 1024],
+            rbuf: vec![0; size.max(1024)],
             rpos: 0,
             rend: 0,
             wbuf: Vec::with_capacity(16 * 1024),
@@ -83,7 +88,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PacketIo<S> {
             self.rend = 0;
             if self.rbuf.len() > 1 << 20 {
                 // After a huge packet, give the memory back.
-                self.rbuf.truncate(16 * 1024);
+                self.rbuf.truncate(64 * 1024);
                 self.rbuf.shrink_to_fit();
             }
         }
