@@ -691,3 +691,30 @@ fn auth_plugins_and_auth_switch_both_ways() {
     let (ok, out) = common::clients::run_pymysql(sha2.addr, "app", "s3cret", "shop", "py_sha2");
     assert!(ok, "PyMySQL with caching_sha2_password:\n{out}");
 }
+
+/// The statements MySQL Connector/J 8.0 and 5.1 send when they connect (the driver is not
+/// packaged in Debian; its startup probes are replayed here as it sends them).
+#[test]
+fn mysql_connector_j_startup_probes() {
+    let db = MariaDb::start();
+    db.sql("CREATE DATABASE shopdb");
+    let r = router(&single(&db, APP, ""));
+    let probe8 = "/* mysql-connector-j-8.0.33 (Revision: 7d6b0800528b6b25c68b52dc10d6c1c8429c100c) */SELECT  @@session.auto_increment_increment AS auto_increment_increment, @@character_set_client AS character_set_client, @@character_set_connection AS character_set_connection, @@character_set_results AS character_set_results, @@character_set_server AS character_set_server, @@collation_server AS collation_server, @@collation_connection AS collation_connection, @@init_connect AS init_connect, @@interactive_timeout AS interactive_timeout, @@license AS license, @@lower_case_table_names AS lower_case_table_names, @@max_allowed_packet AS max_allowed_packet, @@net_write_timeout AS net_write_timeout, @@performance_schema AS performance_schema, @@sql_mode AS sql_mode, @@system_time_zone AS system_time_zone, @@time_zone AS time_zone, @@tx_isolation AS transaction_isolation, @@wait_timeout AS wait_timeout";
+    let script = format!(
+        "{probe8}; SET character_set_results = NULL; SET autocommit=1; SELECT @@session.tx_read_only; \
+         SHOW VARIABLES WHERE Variable_name = 'language' OR Variable_name = 'net_write_timeout'; \
+         SET NAMES utf8mb4; SET sql_mode='STRICT_TRANS_TABLES'; SELECT @@session.auto_increment_increment; \
+         SELECT @@session.sql_mode; SELECT DATABASE()"
+    );
+    let out = cli(r.addr, "app", "s3cret", Some("shop"), &script).expect("Connector/J probes");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0].split('\t').count(), 19, "{out}");
+    assert!(lines.contains(&"0"), "tx_read_only answered: {out}");
+    assert!(
+        lines.iter().any(|l| l.starts_with("net_write_timeout\t")),
+        "{out}"
+    );
+    // The session's sql_mode followed it, and the schema is the router's name.
+    assert_eq!(lines[lines.len() - 2], "STRICT_TRANS_TABLES", "{out}");
+    assert_eq!(lines[lines.len() - 1], "shop", "{out}");
+}
