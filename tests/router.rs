@@ -718,3 +718,63 @@ fn mysql_connector_j_startup_probes() {
     assert_eq!(lines[lines.len() - 2], "STRICT_TRANS_TABLES", "{out}");
     assert_eq!(lines[lines.len() - 1], "shop", "{out}");
 }
+
+#[test]
+fn kill_query_statistics_and_ping() {
+    let db = MariaDb::start();
+    db.sql("CREATE DATABASE shopdb");
+    let users = "    - { name: app, password: s3cret, schemas: [shop] }\n    - { name: root, password: adm, admin: true }\n";
+    let r = router(&single(&db, users, ""));
+    // A long statement in one session...
+    let addr = r.addr;
+    let victim = std::thread::spawn(move || {
+        let start = std::time::Instant::now();
+        let out = cli(addr, "app", "s3cret", Some("shop"), "SELECT SLEEP(30)");
+        (out, start.elapsed())
+    });
+    // ...found through the router's own connection ids...
+    let id = wait_for(Duration::from_secs(10), || {
+        cli(r.admin, "root", "adm", None, "show @@connection")
+            .ok()?
+            .lines()
+            .find(|l| l.contains("\tapp\t"))
+            .and_then(|l| l.split('\t').nth(1).map(str::to_string))
+    })
+    .expect("victim listed");
+    // ...and stopped by KILL QUERY from another session.
+    std::thread::sleep(Duration::from_millis(300));
+    cli(
+        r.addr,
+        "app",
+        "s3cret",
+        Some("shop"),
+        &format!("KILL QUERY {id}"),
+    )
+    .expect("kill query");
+    let (out, took) = victim.join().expect("join");
+    // MariaDB reports the interruption (1317); MySQL's SLEEP() returns 1.
+    let interrupted = match &out {
+        Ok(v) => v == "1",
+        Err(e) => e.contains("1317"),
+    };
+    assert!(interrupted, "{out:?}");
+    assert!(took < Duration::from_secs(30), "{took:?}");
+    let e = cli(r.addr, "app", "s3cret", Some("shop"), "KILL 999999").expect_err("unknown id");
+    assert!(e.contains("1094"), "{e}");
+    // COM_STATISTICS and COM_PING through mariadb-admin.
+    for (cmd, want) in [("status", "Uptime:"), ("ping", "mysqld is alive")] {
+        let out = Command::new("mariadb-admin")
+            .args(["--no-defaults", "--protocol=TCP", "-h127.0.0.1"])
+            .arg(format!("-P{}", r.addr.port()))
+            .args(["-uapp", "-ps3cret", cmd])
+            .stdin(Stdio::null())
+            .output()
+            .expect("mariadb-admin");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && text.contains(want),
+            "{cmd}: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
