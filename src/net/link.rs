@@ -21,6 +21,9 @@ pub enum NetError {
 #[derive(Clone)]
 pub struct Netlink {
     pub handle: Handle,
+    /// The kernel runs one dump at a time per netlink socket and answers a second one
+    /// with EBUSY; instances sharing this connection take turns.
+    dump: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Netlink {
@@ -28,10 +31,14 @@ impl Netlink {
     pub fn open() -> Result<Netlink, NetError> {
         let (conn, handle, _) = rtnetlink::new_connection().map_err(NetError::Open)?;
         tokio::spawn(conn);
-        Ok(Netlink { handle })
+        Ok(Netlink {
+            handle,
+            dump: Default::default(),
+        })
     }
 
     pub async fn link(&self, name: &str) -> Result<LinkInfo, NetError> {
+        let _turn = self.dump.lock().await;
         let mut s = self
             .handle
             .link()
@@ -50,6 +57,7 @@ impl Netlink {
 
     /// Every address on interface `index`, with its prefix length and label.
     pub async fn addresses(&self, index: u32) -> Result<Vec<IfAddr>, NetError> {
+        let _turn = self.dump.lock().await;
         let mut s = self
             .handle
             .address()

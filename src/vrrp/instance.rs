@@ -895,9 +895,27 @@ impl Inst {
             Some(io) => io.vips.clone(),
             None => return,
         };
+        let mut removed = Vec::new();
         for v in &vips {
-            if let Err(e) = self.net.remove_vip(v).await {
-                tracing::error!(instance = %self.cfg.name, vip = %v.address, "({}) cannot remove VIP {} from {}: {e}", self.cfg.name, v.address, v.ifname);
+            // A VIP left behind means two holders: a failed removal is retried.
+            let mut last = None;
+            for attempt in 0..5 {
+                if attempt > 0 {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                match self.net.remove_vip(v).await {
+                    Ok(_) => {
+                        last = None;
+                        break;
+                    }
+                    Err(e) => last = Some(e),
+                }
+            }
+            match last {
+                None => removed.push(v.address.to_string()),
+                Some(e) => {
+                    tracing::error!(instance = %self.cfg.name, vip = %v.address, "({}) cannot remove VIP {} from {}: {e}", self.cfg.name, v.address, v.ifname)
+                }
             }
         }
         self.vips_held = false;
@@ -905,7 +923,9 @@ impl Inst {
             .vips_held
             .with_label_values(&[&self.cfg.name])
             .set(0);
-        tracing::info!(instance = %self.cfg.name, "({}) removed VIP(s): {}", self.cfg.name, vips.iter().map(|v| v.address.to_string()).collect::<Vec<_>>().join(", "));
+        if !removed.is_empty() {
+            tracing::info!(instance = %self.cfg.name, "({}) removed VIP(s): {}", self.cfg.name, removed.join(", "));
+        }
     }
 
     /// `repeat` rounds of gratuitous ARP / unsolicited NA over all VIPs.
