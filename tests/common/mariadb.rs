@@ -85,28 +85,58 @@ impl MariaDb {
     }
 
     fn launch(&mut self) {
-        let d = self.dir.path();
-        let child = Command::new("mariadbd")
-            .arg("--no-defaults")
-            .arg(format!("--datadir={}", self.datadir.display()))
-            .arg(format!("--port={}", self.port))
-            .arg("--bind-address=127.0.0.1")
-            .arg(format!("--socket={}", d.join("mysqld.sock").display()))
-            .arg(format!("--pid-file={}", d.join("mysqld.pid").display()))
-            .arg(format!("--log-error={}", d.join("error.log").display()))
-            .arg("--user=root")
-            .args(self.small_options())
-            .args(&self.extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("mariadbd");
-        self.child = Some(child);
-        let up = wait_for(Duration::from_secs(60), || {
-            self.try_sql("root", "SELECT 1").ok().filter(|r| r == "1")
-        });
-        assert!(up.is_some(), "mariadbd did not start: {}", self.error_log());
+        self.launch_on(false);
+    }
+
+    /// Starts mariadbd and checks that the server answering on the port is this one
+    /// (its datadir): another test may have taken the port between `free_port()` and the
+    /// bind. On the first start such a clash picks a new port and tries again.
+    fn launch_on(&mut self, restart: bool) {
+        for _ in 0..5 {
+            let d = self.dir.path();
+            let child = Command::new("mariadbd")
+                .arg("--no-defaults")
+                .arg(format!("--datadir={}", self.datadir.display()))
+                .arg(format!("--port={}", self.port))
+                .arg("--bind-address=127.0.0.1")
+                .arg(format!("--socket={}", d.join("mysqld.sock").display()))
+                .arg(format!("--pid-file={}", d.join("mysqld.pid").display()))
+                .arg(format!("--log-error={}", d.join("error.log").display()))
+                .arg("--user=root")
+                .args(self.small_options())
+                .args(&self.extra)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("mariadbd");
+            self.child = Some(child);
+            let ours = format!("{}/", self.datadir.display());
+            let up = wait_for(Duration::from_secs(60), || {
+                if let Some(c) = self.child.as_mut()
+                    && let Ok(Some(_)) = c.try_wait()
+                {
+                    return Some(false);
+                }
+                let dir = self.try_sql("root", "SELECT @@datadir").ok()?;
+                Some(dir.trim_end_matches('/') == ours.trim_end_matches('/'))
+            });
+            match up {
+                Some(true) => return,
+                Some(false) if !restart => {
+                    // Someone else's server on our port, or ours could not bind it.
+                    self.kill();
+                    self.port = free_port();
+                    self.addr = format!("127.0.0.1:{}", self.port).parse().expect("addr");
+                }
+                _ => break,
+            }
+        }
+        panic!(
+            "mariadbd did not start on 127.0.0.1:{}: {}",
+            self.port,
+            self.error_log()
+        );
     }
 
     /// SMALL, without `--skip-log-bin` when the extra options turn the binary log on
@@ -160,7 +190,7 @@ impl MariaDb {
     /// Starts the killed server again on the same port and data directory.
     pub fn restart(&mut self) {
         self.kill();
-        self.launch();
+        self.launch_on(true);
     }
 
     /// Whether the server accepts TCP connections now.
