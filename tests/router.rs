@@ -499,6 +499,31 @@ fn sysbench_oltp_read_write_with_server_side_prepared_statements() {
     );
     let r = router(&body);
     sysbench(r.addr, &["oltp_read_write", "prepare"]);
+    let ignored = |out: &str| {
+        out.lines()
+            .find(|l| l.contains("ignored errors:"))
+            .and_then(|l| l.split_whitespace().nth(2))
+            .and_then(|n| n.parse::<u64>().ok())
+    };
+    // One thread: nothing can deadlock, so any error would be the router's.
+    let out = sysbench(
+        r.addr,
+        &[
+            "oltp_read_write",
+            "run",
+            "--threads=1",
+            "--events=150",
+            "--time=60",
+        ],
+    );
+    assert_eq!(ignored(&out), Some(0), "{out}");
+    assert!(
+        out.contains("total number of events:              150"),
+        "{out}"
+    );
+    // Four threads: every transaction completes; the only errors sysbench tolerates are
+    // the server's deadlock/lock-wait answers (InnoDB picks a victim now and then, as it
+    // does without the router), and they stay rare.
     let out = sysbench(
         r.addr,
         &[
@@ -509,12 +534,7 @@ fn sysbench_oltp_read_write_with_server_side_prepared_statements() {
             "--time=60",
         ],
     );
-    let errors = out
-        .lines()
-        .find(|l| l.contains("ignored errors:"))
-        .and_then(|l| l.split_whitespace().nth(2))
-        .and_then(|n| n.parse::<u64>().ok());
-    assert_eq!(errors, Some(0), "{out}");
+    assert!(ignored(&out).is_some_and(|n| n <= 4), "{out}");
     assert!(
         out.contains("total number of events:              400"),
         "{out}"
