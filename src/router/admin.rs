@@ -11,7 +11,6 @@ use tokio::sync::oneshot;
 use super::backend::Role;
 use super::wire::*;
 use super::{ReloadKind, Shared};
-use crate::config::router::RouterUser;
 
 const HELP: &[(&str, &str)] = &[
     ("show @@help", "Report usage"),
@@ -42,8 +41,7 @@ const HELP: &[(&str, &str)] = &[
     ),
 ];
 
-pub async fn run(io: &mut PacketIo<TcpStream>, shared: &Arc<Shared>, user: &RouterUser, id: u32) {
-    let _ = (user, id);
+pub async fn run(io: &mut PacketIo<TcpStream>, shared: &Arc<Shared>) {
     loop {
         let Ok((_, p)) = io.read_packet(1 << 20).await else {
             return;

@@ -31,7 +31,8 @@ struct Fwd<'a> {
 }
 
 struct PreparedStmt {
-    sql: String,
+    /// Shared: every execute looks it up in the backend connection's cache.
+    sql: Arc<str>,
     read: bool,
     params: u16,
     types: Option<Vec<u8>>,
@@ -145,7 +146,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, adm
     }
     let login = tokio::time::timeout(
         std::time::Duration::from_secs(10),
-        login(&mut io, &shared, &snap, peer, &nonce, caps.bits(), admin),
+        login(&mut io, &shared, &snap, peer, &nonce, admin),
     )
     .await;
     let Ok(Some((hello, user, seq))) = login else {
@@ -235,7 +236,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, adm
         if s.io.send(seq, &ok_packet(0, 0, st, 0)).await.is_ok() {
             tracing::debug!(id, user = %s.user.name, peer = %peer, "router: session {id} opened");
             if admin {
-                super::admin::run(&mut s.io, &shared, &s.user, id).await;
+                super::admin::run(&mut s.io, &shared).await;
             } else {
                 s.run().await;
             }
@@ -253,11 +254,10 @@ async fn login(
     snap: &Snapshot,
     peer: SocketAddr,
     nonce: &[u8; 20],
-    server_caps: u32,
     admin: bool,
 ) -> Option<(handshake::ClientHello, RouterUser, u8)> {
     let (seq, p) = io.read_packet(1 << 16).await.ok()?;
-    let mut seq = seq.wrapping_add(1);
+    let seq = seq.wrapping_add(1);
     let fail = |reason: &str| {
         shared
             .metrics
@@ -289,73 +289,94 @@ async fn login(
             return None;
         }
     };
-    let _ = server_caps;
+    let (user, seq) = authenticate(
+        io,
+        shared,
+        snap,
+        peer,
+        nonce,
+        seq,
+        &hello.user,
+        hello.plugin.as_deref(),
+        hello.auth.clone(),
+        admin,
+    )
+    .await?;
+    Some((hello, user, seq))
+}
+
+/// Checks a login, from the handshake or COM_CHANGE_USER: the whitelist (before the
+/// password), an auth switch to the configured plugin, the scramble compared in constant
+/// time (against a dummy for unknown users, so timing does not tell which names exist),
+/// the admin flag. Returns the user and the next sequence id; on failure the client has
+/// its ERR packet and the reason is counted.
+#[allow(clippy::too_many_arguments)]
+async fn authenticate(
+    io: &mut PacketIo<TcpStream>,
+    shared: &Shared,
+    snap: &Snapshot,
+    peer: SocketAddr,
+    nonce: &[u8; 20],
+    mut seq: u8,
+    name: &str,
+    plugin: Option<&str>,
+    mut auth: Vec<u8>,
+    admin: bool,
+) -> Option<(RouterUser, u8)> {
     let ip = peer.ip();
+    let fail = |reason: &str| {
+        shared
+            .metrics
+            .login_failures
+            .with_label_values(&[reason])
+            .inc();
+    };
     let deny = |why: &str| {
         SqlError::new(
             1045,
             "28000",
-            format!("Access denied for user '{}'@'{ip}' ({why})", hello.user),
+            format!("Access denied for user '{name}'@'{ip}' ({why})"),
         )
     };
-    // Whitelist first: a host not on it learns nothing about users or passwords.
     let wl = &snap.cfg.firewall.whitelist;
-    if !wl.is_empty() {
-        let allowed = wl.iter().any(|e| {
-            host_matches(&e.host, ip) && (e.users.is_empty() || e.users.contains(&hello.user))
-        });
-        if !allowed {
-            fail("whitelist");
-            tracing::warn!(peer = %peer, user = %hello.user, "router: login of {} from {ip} refused by the whitelist", hello.user);
-            let _ = io
-                .send(seq, &deny("host not in the router's whitelist").packet())
-                .await;
-            return None;
-        }
+    if !wl.is_empty()
+        && !wl.iter().any(|e| {
+            host_matches(&e.host, ip) && (e.users.is_empty() || e.users.iter().any(|u| u == name))
+        })
+    {
+        fail("whitelist");
+        tracing::warn!(peer = %peer, user = %name, "router: login of {name} from {ip} refused by the whitelist");
+        let _ = io
+            .send(seq, &deny("host not in the router's whitelist").packet())
+            .await;
+        return None;
     }
-    let user = snap.user(&hello.user).cloned();
-    // Which plugin the client answered with, and the auth data to check. A client that
-    // answered with another plugin than the router asked for is switched to it.
     let want = snap.cfg.auth_plugin.name();
-    let mut plugin = hello.plugin.clone().unwrap_or_else(|| NATIVE.into());
-    let mut auth = hello.auth.clone();
-    if plugin != want {
+    if plugin.unwrap_or(NATIVE) != want {
         io.send(seq, &handshake::auth_switch(want, nonce))
             .await
             .ok()?;
         let (s, p) = io.read_packet(1 << 16).await.ok()?;
         seq = s.wrapping_add(1);
         auth = p;
-        plugin = want.into();
     }
-    let password = user.as_ref().map(|u| u.password.as_str()).unwrap_or("");
-    let expected = handshake::expected_scramble(&plugin, nonce, password);
-    // Compare even for unknown users (against a dummy), so timing does not tell which
-    // user names exist.
-    let dummy = handshake::expected_scramble(&plugin, nonce, "\u{1}unknown-user");
-    let good = match &user {
-        Some(_) => ct_eq(&auth, &expected),
-        None => {
-            let _ = ct_eq(&auth, &dummy);
-            false
-        }
-    };
-    let using = if auth.is_empty() { "NO" } else { "YES" };
-    if !good {
+    let user = snap.user(name).cloned();
+    let password = user
+        .as_ref()
+        .map_or("\u{1}unknown-user", |u| u.password.as_str());
+    let good = ct_eq(&auth, &handshake::expected_scramble(want, nonce, password)) && user.is_some();
+    let Some(user) = user.filter(|_| good) else {
         fail("password");
-        tracing::warn!(peer = %peer, user = %hello.user, "router: login of {} from {ip} failed (wrong password or unknown user)", hello.user);
+        tracing::warn!(peer = %peer, user = %name, "router: login of {name} from {ip} failed (wrong password or unknown user)");
+        let using = if auth.is_empty() { "NO" } else { "YES" };
         let e = SqlError::new(
             1045,
             "28000",
-            format!(
-                "Access denied for user '{}'@'{ip}' (using password: {using})",
-                hello.user
-            ),
+            format!("Access denied for user '{name}'@'{ip}' (using password: {using})"),
         );
         let _ = io.send(seq, &e.packet()).await;
         return None;
-    }
-    let user = user?;
+    };
     if admin && !user.admin {
         fail("not_admin");
         let _ = io
@@ -363,11 +384,11 @@ async fn login(
             .await;
         return None;
     }
-    if plugin == CACHING_SHA2 {
+    if want == CACHING_SHA2 {
         // Fast authentication succeeded.
         seq = io.send(seq, &[0x01, 0x03]).await.ok()?;
     }
-    Some((hello, user, seq))
+    Some((user, seq))
 }
 
 impl Session {
@@ -740,49 +761,22 @@ impl Session {
                     .await;
             }
         };
-        let mut seq = 1u8;
-        let mut auth = h.auth.clone();
-        let mut plugin = h.plugin.clone().unwrap_or_else(|| NATIVE.into());
-        let want = self.snap.cfg.auth_plugin.name();
-        if plugin != want {
-            self.io
-                .send(seq, &handshake::auth_switch(want, &self.nonce))
-                .await
-                .map_err(|_| Fatal)?;
-            let (s, p) = self.io.read_packet(1 << 16).await.map_err(|_| Fatal)?;
-            seq = s.wrapping_add(1);
-            auth = p;
-            plugin = want.into();
-        }
-        let user = self.snap.user(&h.user).cloned();
-        let good = user.as_ref().is_some_and(|u| {
-            ct_eq(
-                &auth,
-                &handshake::expected_scramble(&plugin, &self.nonce, &u.password),
-            )
-        });
-        let Some(user) = user.filter(|_| good) else {
-            self.shared
-                .metrics
-                .login_failures
-                .with_label_values(&["password"])
-                .inc();
-            let e = SqlError::new(
-                1045,
-                "28000",
-                format!(
-                    "Access denied for user '{}'@'{}' (using password: YES)",
-                    h.user,
-                    self.peer.ip()
-                ),
-            );
-            self.io.send(seq, &e.packet()).await.map_err(|_| Fatal)?;
+        let Some((user, seq)) = authenticate(
+            &mut self.io,
+            &self.shared,
+            &self.snap,
+            self.peer,
+            &self.nonce,
+            1,
+            &h.user,
+            h.plugin.as_deref(),
+            h.auth.clone(),
+            false,
+        )
+        .await
+        else {
             return Err(Fatal);
         };
-        if plugin == CACHING_SHA2 {
-            // Fast authentication succeeded.
-            seq = self.io.send(seq, &[0x01, 0x03]).await.map_err(|_| Fatal)?;
-        }
         self.reset();
         self.user = user;
         if h.collation != 0 {
@@ -1169,7 +1163,7 @@ impl Session {
         self.set_current(Some((pc.host.clone(), pc.conn.thread_id)));
         let r = relay(&mut pc.conn, &mut self.io, f.payload, f.expect, f.stmt_id).await;
         self.set_current(None);
-        self.finish(pc, r, f.stmt_id).await
+        self.finish(pc, r).await
     }
 
     fn set_current(&self, v: Option<(Arc<backend::Host>, u32)>) {
@@ -1183,9 +1177,7 @@ impl Session {
         &mut self,
         mut pc: Pooled,
         r: Result<Outcome, RelayError>,
-        sql_for_stmt: Option<u32>,
     ) -> Res<Option<Outcome>> {
-        let _ = sql_for_stmt;
         match r {
             Ok(o) => {
                 if o.last_insert_id != 0 {
@@ -1387,7 +1379,7 @@ impl Session {
             self.stmts.insert(
                 id,
                 PreparedStmt {
-                    sql,
+                    sql: sql.into(),
                     read,
                     params,
                     types: None,
@@ -1395,7 +1387,7 @@ impl Session {
                 },
             );
         }
-        self.finish(pc, r, None).await.map(|_| ())
+        self.finish(pc, r).await.map(|_| ())
     }
 
     async fn execute(&mut self, p: &[u8]) -> Res<()> {
@@ -1424,7 +1416,7 @@ impl Session {
             Ok(()) => pc.conn.ensure_prepared(&sql).await,
             Err(e) => Err(e),
         };
-        let cached = match prep {
+        let backend_id = match prep {
             Ok(c) => c,
             Err(e) => {
                 let host = pc.host.name.clone();
@@ -1446,7 +1438,7 @@ impl Session {
         for (param, data) in long {
             let mut q = Vec::with_capacity(7 + data.len());
             q.push(COM_STMT_SEND_LONG_DATA);
-            q.extend_from_slice(&cached.id.to_le_bytes());
+            q.extend_from_slice(&backend_id.to_le_bytes());
             q.extend_from_slice(&param.to_le_bytes());
             q.extend_from_slice(&data);
             if pc.conn.io.send(0, &q).await.is_err() {
@@ -1463,38 +1455,31 @@ impl Session {
                     .await;
             }
         }
-        let session_types = self.stmts.get(&id).and_then(|s| s.types.clone());
         let mut q = p.to_vec();
         if q.len() >= 5 {
-            q[1..5].copy_from_slice(&cached.id.to_le_bytes());
+            q[1..5].copy_from_slice(&backend_id.to_le_bytes());
         }
         if params > 0
-            && !bound
-            && q.len() > types_at
-            && let Some(t) = &session_types
-            && cached.types.as_ref() != Some(t)
+            && let Some(t) = self.stmts.get(&id).and_then(|s| s.types.as_deref())
         {
-            // The client relies on types it sent on another connection: send them.
-            q[types_at] = 1;
-            let tail = q.split_off(types_at + 1);
-            q.extend_from_slice(t);
-            q.extend_from_slice(&tail);
-        }
-        let sent_types = if bound || (params > 0 && session_types.is_some()) {
-            session_types
-        } else {
-            None
-        };
-        if let Some(t) = sent_types
-            && let Some(c) = pc.conn.stmts.get_mut(&sql)
-        {
-            c.types = Some(t);
+            let conn_stmt = pc.conn.stmts.get_mut(&*sql);
+            let conn_has = conn_stmt.as_ref().and_then(|c| c.types.as_deref()) == Some(t);
+            if !bound && !conn_has && q.len() > types_at {
+                // The client relies on types it sent on another connection: send them.
+                q[types_at] = 1;
+                let tail = q.split_off(types_at + 1);
+                q.extend_from_slice(t);
+                q.extend_from_slice(&tail);
+            }
+            if !conn_has && let Some(c) = conn_stmt {
+                c.types = Some(t.to_vec());
+            }
         }
         self.count(if read { "read" } else { "write" }, &pc.host.name);
         self.set_current(Some((pc.host.clone(), pc.conn.thread_id)));
         let r = relay(&mut pc.conn, &mut self.io, &q, Expect::Results, None).await;
         self.set_current(None);
-        self.finish(pc, r, None).await.map(|_| ())
+        self.finish(pc, r).await.map(|_| ())
     }
 
     fn finish_quiet(&mut self, pc: Pooled) {
@@ -1518,7 +1503,7 @@ impl Session {
                 )
                 .await;
         };
-        let Some(bid) = pc.conn.stmts.get(&sql).map(|c| c.id) else {
+        let Some(bid) = pc.conn.stmts.get(&*sql).map(|c| c.id) else {
             self.pinned = Some(pc);
             return self
                 .send_err(
@@ -1530,7 +1515,7 @@ impl Session {
         let mut q = p.to_vec();
         q[1..5].copy_from_slice(&bid.to_le_bytes());
         let r = relay(&mut pc.conn, &mut self.io, &q, Expect::Results, None).await;
-        self.finish(pc, r, None).await.map(|_| ())
+        self.finish(pc, r).await.map(|_| ())
     }
 }
 

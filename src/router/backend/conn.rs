@@ -326,12 +326,12 @@ impl BackendConn {
     }
 
     /// Prepares `sql` here unless it already is; returns the server's statement id.
-    pub async fn ensure_prepared(&mut self, sql: &str) -> Result<CachedStmt, BackendError> {
+    pub async fn ensure_prepared(&mut self, sql: &str) -> Result<u32, BackendError> {
         self.stmt_clock += 1;
         let clock = self.stmt_clock;
         if let Some(s) = self.stmts.get_mut(sql) {
             s.last_use = clock;
-            return Ok(s.clone());
+            return Ok(s.id);
         }
         if self.stmts.len() >= MAX_CACHED_STMTS {
             self.evict_stmt().await?;
@@ -343,14 +343,16 @@ impl BackendConn {
             addr: self.addr,
             what: "prepare answered without a statement id".into(),
         })?;
-        let s = CachedStmt {
-            id,
-            params,
-            types: None,
-            last_use: clock,
-        };
-        self.stmts.insert(sql.to_string(), s.clone());
-        Ok(s)
+        self.stmts.insert(
+            sql.to_string(),
+            CachedStmt {
+                id,
+                params,
+                types: None,
+                last_use: clock,
+            },
+        );
+        Ok(id)
     }
 
     /// Records a statement the client's prepare created on this connection.

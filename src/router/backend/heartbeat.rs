@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use futures_util::future::join_all;
 use tokio::sync::watch;
 
-use super::{BackendConn, DataHostRt, Host, Role};
+use super::{BackendConn, DataHostRt, Host};
 
 /// Replication status of a host (`SHOW SLAVE STATUS`), when it is a replica.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -65,14 +65,13 @@ pub async fn run(dh: Arc<DataHostRt>, mut stop: watch::Receiver<bool>) {
         })
         .collect();
     loop {
-        let results = join_all(
+        join_all(
             dh.hosts
                 .iter()
                 .zip(probes.iter_mut())
                 .map(|(h, p)| round(&dh, h, p, timeout)),
         )
         .await;
-        let _ = results;
         decide(&dh, &probes);
         for h in &dh.hosts {
             h.pool.reap();
@@ -261,7 +260,6 @@ fn decide(dh: &DataHostRt, probes: &[Probe]) {
             if dh.cfg.switch_type == 2 { " (none is up and caught up)" } else { "" }
         );
     }
-    let _ = Role::Writer(0);
 }
 
 #[cfg(test)]
