@@ -357,6 +357,12 @@ fn switch_type_1_fails_over_and_remembers_across_restart() {
         .ok()
     });
     assert_eq!(moved.as_deref(), Some("after,w2"), "{}", r.daemon.logs());
+    let switched = wait_for(Duration::from_secs(5), || {
+        let (_, m) = common::http_get(r.observe, "/metrics").ok()?;
+        m.contains("tandem_router_write_host_switches_total{data_host=\"dh1\"} 1")
+            .then_some(())
+    });
+    assert!(switched.is_some(), "the switch was not counted in /metrics");
     assert!(
         r.daemon
             .logs()

@@ -156,14 +156,7 @@ async fn command(shared: &Arc<Shared>, sql: &str) -> Reply {
                 ));
             };
             match dh.switch_to(i, "admin: switch @@datasource") {
-                Ok(()) => {
-                    shared
-                        .metrics
-                        .failovers
-                        .with_label_values(&[&dh.cfg.name])
-                        .inc();
-                    Reply::Ok(1)
-                }
+                Ok(()) => Reply::Ok(1),
                 Err(e) => Reply::Err(SqlError::new(1105, "HY000", e)),
             }
         }

@@ -204,6 +204,11 @@ impl Shared {
             m.active_writer
                 .with_label_values(&[n])
                 .set(dh.active_index() as i64);
+            let total = dh.switches_total.load(Ordering::Relaxed);
+            let seen = dh.switches_reported.swap(total, Ordering::Relaxed);
+            if total > seen {
+                m.failovers.with_label_values(&[n]).inc_by(total - seen);
+            }
             for h in &dh.hosts {
                 let hl = h.health();
                 m.host_up
@@ -297,9 +302,7 @@ impl Router {
             health: None,
         };
         r.apply_data_hosts(cfg, false);
-        if let Some(hub) = hub {
-            r.health = Some(tokio::spawn(publish_health(r.shared.clone(), hub)));
-        }
+        r.health = Some(tokio::spawn(maintain(r.shared.clone(), hub)));
         tracing::info!(
             listen = %cfg.listen,
             admin = ?cfg.admin_listen,
@@ -463,50 +466,59 @@ pub fn status(shared: &Shared) -> Value {
     })
 }
 
-/// Publishes `track_router` health: up while every data host's active write host
-/// answers its heartbeat.
-async fn publish_health(shared: Arc<Shared>, hub: crate::track::TrackHub) {
-    struct Clear(crate::track::TrackHub);
+/// Keeps the pool/host gauges current for /metrics, and publishes `track_router`
+/// health: up while every data host's active write host answers its heartbeat.
+async fn maintain(shared: Arc<Shared>, hub: Option<crate::track::TrackHub>) {
+    struct Clear(Option<crate::track::TrackHub>);
     impl Drop for Clear {
         fn drop(&mut self) {
-            self.0.remove(crate::track::ROUTER_KEY);
+            if let Some(h) = &self.0 {
+                h.remove(crate::track::ROUTER_KEY);
+            }
         }
     }
     let _clear = Clear(hub.clone());
     loop {
-        let mut down = Vec::new();
-        let dhs = shared.all_data_hosts();
-        for dh in &dhs {
-            let w = dh.writer();
-            let h = w.health();
-            if h.last_check.is_none() {
-                down.push(format!(
-                    "data host {}: write host {} not checked yet",
-                    dh.cfg.name, w.name
-                ));
-            } else if !h.up {
-                down.push(format!(
-                    "data host {}: write host {} is down",
-                    dh.cfg.name, w.name
-                ));
-            }
-        }
-        if dhs.is_empty() {
-            hub.set(
-                crate::track::ROUTER_KEY,
-                Some(false),
-                "the router has no data hosts",
-            );
-        } else if down.is_empty() {
-            hub.set(
-                crate::track::ROUTER_KEY,
-                Some(true),
-                "every data host has a write host up",
-            );
-        } else {
-            hub.set(crate::track::ROUTER_KEY, Some(false), &down.join("; "));
+        shared.refresh_gauges();
+        if let Some(hub) = &hub {
+            publish_health(&shared, hub);
         }
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+}
+
+fn publish_health(shared: &Shared, hub: &crate::track::TrackHub) {
+    let mut down = Vec::new();
+    let dhs = shared.all_data_hosts();
+    for dh in &dhs {
+        let w = dh.writer();
+        let h = w.health();
+        if h.last_check.is_none() {
+            down.push(format!(
+                "data host {}: write host {} not checked yet",
+                dh.cfg.name, w.name
+            ));
+        } else if !h.up {
+            down.push(format!(
+                "data host {}: write host {} is down",
+                dh.cfg.name, w.name
+            ));
+        }
+    }
+    if dhs.is_empty() {
+        hub.set(
+            crate::track::ROUTER_KEY,
+            Some(false),
+            "the router has no data hosts",
+        );
+    } else if down.is_empty() {
+        hub.set(
+            crate::track::ROUTER_KEY,
+            Some(true),
+            "every data host has a write host up",
+        );
+    } else {
+        hub.set(crate::track::ROUTER_KEY, Some(false), &down.join("; "));
     }
 }
 

@@ -206,12 +206,6 @@ impl Pool {
             }
         }
     }
-
-    pub fn clear_idle(&self) {
-        if let Ok(mut idle) = self.idle.lock() {
-            idle.clear();
-        }
-    }
 }
 
 /// Borrows a connection with the client's capability profile from `host`'s pool.
@@ -300,6 +294,8 @@ pub struct DataHostRt {
     pub writers: Vec<usize>,
     active: AtomicUsize,
     pub switches_total: AtomicU64,
+    /// How many of them the metrics counter has seen.
+    pub switches_reported: AtomicU64,
     state_file: PathBuf,
     rng: Mutex<u64>,
 }
@@ -379,6 +375,7 @@ impl DataHostRt {
             writers,
             active: AtomicUsize::new(active),
             switches_total: AtomicU64::new(0),
+            switches_reported: AtomicU64::new(0),
             state_file,
             rng: Mutex::new(u64::from_le_bytes(seed) | 1),
         })
