@@ -77,6 +77,18 @@ enum Command {
         #[arg(required = true)]
         command: Vec<String>,
     },
+    /// Show where the router sends a statement (data nodes, SQL per node, merge steps)
+    /// as JSON, without connecting anywhere. With no SQL argument, reads statements from
+    /// stdin, one per line, and prints one JSON object per line.
+    Explain {
+        #[arg(short, long, default_value = config::DEFAULT_PATH)]
+        config: PathBuf,
+        /// Schema the statements run in (default: the only schema, or the first).
+        #[arg(long)]
+        schema: Option<String>,
+        /// The statement.
+        sql: Option<String>,
+    },
     /// Print the version.
     Version,
 }
@@ -125,6 +137,11 @@ fn main() -> ExitCode {
             socket,
             command,
         } => cli::admin::main(&config, socket.as_deref(), &command.join(" ")),
+        Command::Explain {
+            config,
+            schema,
+            sql,
+        } => cli::explain::main(&config, schema.as_deref(), sql.as_deref()),
         Command::Version => {
             println!(
                 "tandem {} (commit {})",

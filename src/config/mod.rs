@@ -88,7 +88,29 @@ fn check_str_with(src: &str, file: &str, base_dir: &Path, elections: bool) -> Ch
             None => None,
         },
     };
-    let config = config.filter(|_| !cx.has_errors());
+    let mut config = config.filter(|_| !cx.has_errors());
+    if let Some(r) = config.as_mut().and_then(|c| c.router.as_mut()) {
+        // Map files are read relative to the config file, wherever tandem runs from.
+        for rule in &mut r.rules {
+            for f in [
+                &mut rule.function.map_file,
+                &mut rule.function.weight_map_file,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                if f.is_relative() {
+                    *f = base_dir.join(&*f);
+                }
+            }
+        }
+        // So is the local_file sequence file.
+        if let Some(f) = r.sequence.as_mut().and_then(|s| s.file.as_mut())
+            && f.is_relative()
+        {
+            *f = base_dir.join(&*f);
+        }
+    }
     Checked {
         file: file.to_string(),
         config,

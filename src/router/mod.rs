@@ -3,7 +3,11 @@
 
 pub mod admin;
 pub mod backend;
+pub mod merge;
 pub mod metrics;
+pub mod plan;
+pub mod rules;
+pub mod sequence;
 pub mod session;
 pub mod sql;
 pub mod wire;
@@ -33,25 +37,32 @@ pub enum RouterError {
         addr: SocketAddr,
         err: std::io::Error,
     },
+    #[error("router: {0}")]
+    Config(String),
 }
 
 /// The parts of the config sessions read; swapped whole on reload.
 pub struct Snapshot {
     pub cfg: RouterConfig,
+    /// Tables, rules and data nodes as the sharding planner sees them.
+    pub catalog: plan::Catalog,
     /// data node → (data host, database)
     pub nodes: HashMap<String, (String, String)>,
 }
 
 impl Snapshot {
-    fn new(cfg: &RouterConfig) -> Snapshot {
-        Snapshot {
+    fn new(cfg: &RouterConfig) -> Result<Snapshot, String> {
+        // Map file paths were made absolute when the config was read.
+        let catalog = plan::Catalog::build(cfg, std::path::Path::new("/"))?;
+        Ok(Snapshot {
+            catalog,
             nodes: cfg
                 .data_nodes
                 .iter()
                 .map(|n| (n.name.clone(), (n.data_host.clone(), n.database.clone())))
                 .collect(),
             cfg: cfg.clone(),
-        }
+        })
     }
     pub fn user(&self, name: &str) -> Option<&RouterUser> {
         self.cfg.users.iter().find(|u| u.name == name)
@@ -278,10 +289,11 @@ impl Router {
         reload: Option<mpsc::Sender<ReloadRequest>>,
         hub: Option<crate::track::TrackHub>,
     ) -> Result<Router, RouterError> {
+        let snap = Snapshot::new(cfg).map_err(RouterError::Config)?;
         let listener = bind(cfg.listen)?;
         let admin_listener = cfg.admin_listen.map(bind).transpose()?;
         let shared = Arc::new(Shared {
-            snap: RwLock::new(Arc::new(Snapshot::new(cfg))),
+            snap: RwLock::new(Arc::new(snap)),
             data_hosts: RwLock::new(HashMap::new()),
             sessions: Mutex::new(HashMap::new()),
             next_id: AtomicU32::new(1),
@@ -376,8 +388,16 @@ impl Router {
                 }
             }
         }
-        if let Ok(mut s) = self.shared.snap.write() {
-            *s = Arc::new(Snapshot::new(cfg));
+        match Snapshot::new(cfg) {
+            Ok(snap) => {
+                if let Ok(mut s) = self.shared.snap.write() {
+                    *s = Arc::new(snap);
+                }
+            }
+            Err(e) => {
+                errors.push(e);
+                return errors;
+            }
         }
         let all = self.shared.force_rebuild.swap(false, Ordering::AcqRel);
         if self.keep_pools.swap(false, Ordering::AcqRel) {

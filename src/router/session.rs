@@ -18,6 +18,8 @@ use super::wire::*;
 use super::{SessionCtl, Shared, Snapshot};
 use crate::config::router::{Dml, RouterUser};
 
+mod shard;
+
 /// Statement handed to a backend: what to send and how to read the answer.
 struct Fwd<'a> {
     payload: &'a [u8],
@@ -63,6 +65,15 @@ pub struct Session {
     last_insert_id: u64,
     in_trans: bool,
     pinned: Option<Pooled>,
+    /// Connections to other data hosts held by a transaction that spans several.
+    pinned_more: Vec<Pooled>,
+    /// The data node the statement being run goes to (sharding); `None` = the schema's.
+    route_node: Option<String>,
+    /// The current transaction's multi-host warning was logged.
+    dtx_logged: bool,
+    /// The connection being acquired joins a running transaction: start one on it
+    /// after its session state is synced.
+    begin_pending: bool,
     sticky: Option<&'static str>,
     stmts: HashMap<u32, PreparedStmt>,
     next_stmt: u32,
@@ -207,6 +218,10 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, adm
         last_insert_id: 0,
         in_trans: false,
         pinned: None,
+        pinned_more: Vec::new(),
+        route_node: None,
+        dtx_logged: false,
+        begin_pending: false,
         sticky: None,
         stmts: HashMap::new(),
         next_stmt: 1,
@@ -470,13 +485,17 @@ impl Session {
             .snap
             .schema(&schema)
             .ok_or_else(|| SqlError::new(1049, "42000", format!("Unknown database '{schema}'")))?;
-        let node = sc.data_node.as_ref().ok_or_else(|| {
-            SqlError::new(
-                1105,
-                "HY000",
-                format!("schema '{schema}' has no data_node: this build routes a schema that lives on one data node"),
-            )
-        })?;
+        let node = self
+            .route_node
+            .as_ref()
+            .or(sc.data_node.as_ref())
+            .ok_or_else(|| {
+                SqlError::new(
+                    1105,
+                    "HY000",
+                    format!("schema '{schema}' has no data_node for statements that name no configured table"),
+                )
+            })?;
         let (dh, db) = self.snap.nodes.get(node).ok_or_else(|| {
             SqlError::new(
                 1105,
@@ -747,6 +766,7 @@ impl Session {
         // A pinned connection may hold a transaction, locks or temporary tables:
         // closing it is the only way to be sure they are gone.
         self.pinned = None;
+        self.pinned_more.clear();
     }
 
     async fn change_user(&mut self, p: &[u8]) -> Res<()> {
@@ -848,6 +868,10 @@ impl Session {
                 let (q, id) = (*query, *id);
                 return self.kill(u32::try_from(id).unwrap_or(0), q).await;
             }
+            Kind::Commit | Kind::Rollback if !self.pinned_more.is_empty() => {
+                let commit = matches!(a.kind, Kind::Commit);
+                return self.end_distributed(commit).await;
+            }
             Kind::Commit | Kind::Rollback if self.pinned.is_none() => {
                 self.count("local", "router");
                 return self.send_ok(1).await;
@@ -859,11 +883,11 @@ impl Session {
             }
             _ => {}
         }
-        if let Err(e) = self
-            .check_access(sql, &a)
-            .and_then(|_| self.check_tables(sql))
-        {
+        if let Err(e) = self.check_access(sql, &a) {
             return self.send_err(1, &e).await;
+        }
+        if let Some(planned) = self.shard_plan(sql) {
+            return self.run_planned(p, sql, &a, planned).await;
         }
         if let Some(why) = a.sticky
             && self.sticky.is_none()
@@ -1046,6 +1070,14 @@ impl Session {
         }
     }
 
+    /// Keeps `pc` for the next statements; a connection already kept for another data
+    /// host stays kept too (a transaction over several).
+    fn pin(&mut self, pc: Pooled) {
+        if let Some(old) = self.pinned.replace(pc) {
+            self.pinned_more.push(old);
+        }
+    }
+
     fn release_pinned(&mut self) {
         if let Some(p) = self.pinned.take() {
             let host = p.host.clone();
@@ -1057,8 +1089,26 @@ impl Session {
     /// the read or write host.
     async fn acquire(&mut self, read: bool) -> Result<(Pooled, String), SqlError> {
         let (dh, db) = self.target()?;
+        if let Some(i) = self
+            .pinned_more
+            .iter()
+            .position(|p| dh.hosts.iter().any(|h| Arc::ptr_eq(h, &p.host)))
+        {
+            return Ok((self.pinned_more.swap_remove(i), db));
+        }
         if let Some(p) = self.pinned.take() {
-            if !dh.hosts.iter().any(|h| Arc::ptr_eq(h, &p.host)) {
+            if dh.hosts.iter().any(|h| Arc::ptr_eq(h, &p.host)) {
+                return Ok((p, db));
+            }
+            if self.sticky.is_none() && (self.in_trans || !self.autocommit) {
+                // A transaction reaching a second data host.
+                if let Err(e) = self.second_host(&p, &dh) {
+                    self.pinned = Some(p);
+                    return Err(e);
+                }
+                self.pinned_more.push(p);
+                self.begin_pending = self.autocommit;
+            } else {
                 let e = SqlError::new(
                     1105,
                     "HY000",
@@ -1072,9 +1122,8 @@ impl Session {
                 self.pinned = Some(p);
                 return Err(e);
             }
-            return Ok((p, db));
         }
-        let host = if read && self.autocommit && self.sticky.is_none() {
+        let host = if read && self.autocommit && !self.in_trans && self.sticky.is_none() {
             dh.reader()
         } else {
             dh.writer()
@@ -1092,7 +1141,7 @@ impl Session {
 
     /// Brings a backend connection's session state in line with the client's.
     async fn sync(
-        &self,
+        &mut self,
         c: &mut BackendConn,
         db: &str,
         needs_last_id: bool,
@@ -1132,6 +1181,9 @@ impl Session {
             });
             c.query(&t).await?;
             c.txn = self.txn.clone();
+        }
+        if std::mem::take(&mut self.begin_pending) {
+            c.query("START TRANSACTION").await?;
         }
         if needs_last_id && c.last_insert_id != self.last_insert_id {
             c.query(&format!("SELECT LAST_INSERT_ID({})", self.last_insert_id))
@@ -1201,7 +1253,7 @@ impl Session {
                     self.sticky = Some("cursor");
                 }
                 if keep {
-                    self.pinned = Some(pc);
+                    self.pin(pc);
                 } else {
                     pc.host.clone().pool.put(pc);
                 }

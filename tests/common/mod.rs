@@ -8,6 +8,7 @@ pub mod mariadb;
 pub mod netns;
 pub mod pcap;
 pub mod replication;
+pub mod shard;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};

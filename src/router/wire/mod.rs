@@ -159,6 +159,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PacketIo<S> {
         }
     }
 
+    /// Bytes queued and not flushed yet.
+    pub fn wbuf_len(&self) -> usize {
+        self.wbuf.len()
+    }
+
     pub async fn flush(&mut self) -> Result<(), WireError> {
         if !self.wbuf.is_empty() {
             self.stream.write_all(&self.wbuf).await?;

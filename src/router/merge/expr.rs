@@ -1,0 +1,204 @@
+//! HAVING evaluation with MySQL's types and three-valued logic.
+
+use std::cmp::Ordering;
+
+use super::value::{ColKind, Collation, DIV_INCREMENT, Dec, MAX_DEC_SCALE, parse_f64, str_key};
+use super::{BinOp, Expr, Row};
+
+/// A value during evaluation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Val {
+    Null,
+    /// Integers and decimals (integers have scale 0).
+    Exact(Dec),
+    Float(f64),
+    /// Text with its column's collation, or None for a literal (which yields to the
+    /// column's collation, like MySQL's coercibility rules).
+    Str(Vec<u8>, Option<Collation>),
+    /// DATE/DATETIME/TIMESTAMP/TIME text.
+    Temporal(Vec<u8>),
+}
+
+/// True when `e` holds for `row` (MySQL: not NULL and not zero).
+pub fn holds(e: &Expr, row: &Row, kinds: &[ColKind]) -> bool {
+    truth(&eval(e, row, kinds)) == Some(true)
+}
+
+pub fn eval(e: &Expr, row: &Row, kinds: &[ColKind]) -> Val {
+    match e {
+        Expr::Col(i) => {
+            let Some(v) = row.get(*i).and_then(|v| v.as_deref()) else {
+                return Val::Null;
+            };
+            match kinds
+                .get(*i)
+                .copied()
+                .unwrap_or(ColKind::Str(Collation::Binary))
+            {
+                ColKind::Exact => Val::Exact(Dec::parse(v)),
+                ColKind::Float => Val::Float(parse_f64(v)),
+                ColKind::Time | ColKind::Temporal => Val::Temporal(v.to_vec()),
+                ColKind::Str(c) => Val::Str(v.to_vec(), Some(c)),
+            }
+        }
+        Expr::Null => Val::Null,
+        Expr::Int(i) => Val::Exact(Dec::from_i128(i128::from(*i))),
+        Expr::Dec(s) => {
+            // MySQL: a literal with an exponent is a DOUBLE, otherwise exact.
+            if s.bytes().any(|b| b == b'e' || b == b'E') {
+                Val::Float(parse_f64(s.as_bytes()))
+            } else {
+                Val::Exact(Dec::parse(s.as_bytes()))
+            }
+        }
+        Expr::Str(s) => Val::Str(s.as_bytes().to_vec(), None),
+        Expr::Not(a) => match truth(&eval(a, row, kinds)) {
+            None => Val::Null,
+            Some(t) => bool_val(!t),
+        },
+        Expr::Neg(a) => match eval(a, row, kinds) {
+            Val::Null => Val::Null,
+            Val::Exact(d) => Val::Exact(d.negate()),
+            Val::Float(f) => Val::Float(-f),
+            Val::Str(s, _) => Val::Float(-parse_f64(&s)),
+            Val::Temporal(t) => Val::Exact(Dec::from_temporal(&t).negate()),
+        },
+        Expr::IsNull(a, negated) => {
+            let null = eval(a, row, kinds) == Val::Null;
+            bool_val(null != *negated)
+        }
+        Expr::Bin(a, op, b) => {
+            let (a, b) = (eval(a, row, kinds), eval(b, row, kinds));
+            match op {
+                BinOp::And => match (truth(&a), truth(&b)) {
+                    (Some(false), _) | (_, Some(false)) => bool_val(false),
+                    (Some(true), Some(true)) => bool_val(true),
+                    _ => Val::Null,
+                },
+                BinOp::Or => match (truth(&a), truth(&b)) {
+                    (Some(true), _) | (_, Some(true)) => bool_val(true),
+                    (Some(false), Some(false)) => bool_val(false),
+                    _ => Val::Null,
+                },
+                BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
+                    let Some(o) = compare(&a, &b) else {
+                        return Val::Null;
+                    };
+                    bool_val(match op {
+                        BinOp::Eq => o == Ordering::Equal,
+                        BinOp::Ne => o != Ordering::Equal,
+                        BinOp::Lt => o == Ordering::Less,
+                        BinOp::Le => o != Ordering::Greater,
+                        BinOp::Gt => o == Ordering::Greater,
+                        _ => o != Ordering::Less,
+                    })
+                }
+                BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div => arith(&a, *op, &b),
+            }
+        }
+    }
+}
+
+fn bool_val(b: bool) -> Val {
+    Val::Exact(Dec::from_i128(i128::from(b)))
+}
+
+/// MySQL truth: NULL is unknown, numbers are true when not zero, text is converted to a
+/// number first.
+pub fn truth(v: &Val) -> Option<bool> {
+    match v {
+        Val::Null => None,
+        Val::Exact(d) => Some(!d.is_zero()),
+        Val::Float(f) => Some(*f != 0.0),
+        Val::Str(s, _) => Some(parse_f64(s) != 0.0),
+        Val::Temporal(t) => Some(!Dec::from_temporal(t).is_zero()),
+    }
+}
+
+/// The exact value of a number or date/time; None for text and doubles.
+fn exact(v: &Val) -> Option<Dec> {
+    match v {
+        Val::Exact(d) => Some(d.clone()),
+        Val::Temporal(t) => Some(Dec::from_temporal(t)),
+        _ => None,
+    }
+}
+
+fn float(v: &Val) -> f64 {
+    match v {
+        Val::Null => 0.0,
+        Val::Exact(d) => d.to_f64(),
+        Val::Float(f) => *f,
+        Val::Str(s, _) => parse_f64(s),
+        Val::Temporal(t) => Dec::from_temporal(t).to_f64(),
+    }
+}
+
+/// MySQL's comparison rules: text with text by collation (a column's collation beats a
+/// literal's; binary beats `_bin` beats `_ci`), dates with dates or text as text, exact
+/// numbers exactly, anything else (a double, or text against a number) as doubles.
+pub fn compare(a: &Val, b: &Val) -> Option<Ordering> {
+    match (a, b) {
+        (Val::Null, _) | (_, Val::Null) => None,
+        (Val::Str(x, cx), Val::Str(y, cy)) => {
+            let c = pick(*cx, *cy);
+            Some(str_key(x, c).cmp(&str_key(y, c)))
+        }
+        (Val::Temporal(x), Val::Temporal(y))
+        | (Val::Temporal(x), Val::Str(y, _))
+        | (Val::Str(x, _), Val::Temporal(y)) => Some(x.cmp(y)),
+        _ => match (exact(a), exact(b)) {
+            (Some(x), Some(y)) => Some(x.cmp_num(&y)),
+            _ => float(a).partial_cmp(&float(b)),
+        },
+    }
+}
+
+fn pick(a: Option<Collation>, b: Option<Collation>) -> Collation {
+    match (a, b) {
+        (Some(c), None) | (None, Some(c)) => c,
+        (None, None) => Collation::GeneralCi,
+        (Some(x), Some(y)) => {
+            let rank = |c: Collation| match c {
+                Collation::Binary => 4,
+                Collation::BinNoPad => 3,
+                Collation::Bin => 2,
+                Collation::GeneralCiNoPad => 1,
+                Collation::GeneralCi => 0,
+            };
+            if rank(y) > rank(x) { y } else { x }
+        }
+    }
+}
+
+/// Arithmetic: exact when both sides are exact (division: the dividend's scale + 4,
+/// rounded half away from zero), else double; NULL propagates, division by zero is NULL.
+fn arith(a: &Val, op: BinOp, b: &Val) -> Val {
+    if *a == Val::Null || *b == Val::Null {
+        return Val::Null;
+    }
+    if let (Some(x), Some(y)) = (exact(a), exact(b)) {
+        return match op {
+            BinOp::Add => Val::Exact(x.add(&y)),
+            BinOp::Sub => Val::Exact(x.sub(&y)),
+            BinOp::Mul => Val::Exact(x.mul(&y)),
+            _ => {
+                let scale = x.scale().saturating_add(DIV_INCREMENT).min(MAX_DEC_SCALE);
+                x.div(&y, scale).map_or(Val::Null, Val::Exact)
+            }
+        };
+    }
+    let (x, y) = (float(a), float(b));
+    let r = match op {
+        BinOp::Add => x + y,
+        BinOp::Sub => x - y,
+        BinOp::Mul => x * y,
+        _ if y == 0.0 => return Val::Null,
+        _ => x / y,
+    };
+    if r.is_finite() {
+        Val::Float(r)
+    } else {
+        Val::Null
+    }
+}

@@ -1,0 +1,836 @@
+//! Cross-shard result merging (pure, streaming, sans-IO).
+//!
+//! The router sends one rewritten SELECT to several data nodes; [`Merger`] combines their
+//! text-protocol result sets into what one MariaDB holding all the rows would return.
+//! The planner describes the rewrite in a [`MergeSpec`]; the IO layer feeds rows with
+//! [`Merger::push`]/[`Merger::end`], asks [`Merger::want`] which source to read next and
+//! writes out what [`Merger::next_row`] returns.
+//!
+//! Three shapes:
+//! - **concatenation** (no grouping, aggregates or ORDER BY): rows pass through as they
+//!   arrive, after HAVING/DISTINCT/OFFSET/LIMIT;
+//! - **sorted merge** (ORDER BY without grouping): every node ran the ORDER BY, so a k-way
+//!   heap merge emits a row once each unfinished source has a row buffered; memory is
+//!   the buffered rows only;
+//! - **grouping** (GROUP BY or aggregates): hash aggregation over all rows, then HAVING,
+//!   ORDER BY (default: the GROUP BY keys ascending, MariaDB's implicit order),
+//!   DISTINCT, OFFSET/LIMIT.
+//!
+//! Values compare the way MariaDB compares them (see [`ColKind`] and [`Collation`]); the
+//! column kinds come from the column definitions given to [`Merger::new`]:
+//! - NULL sorts first ascending, last descending; integers, YEAR and DECIMAL compare
+//!   exactly (arbitrary precision), FLOAT/DOUBLE as f64, TIME as a signed duration,
+//!   other date/time types as text;
+//! - text: charset 63 compares bytes; `BINARY_FLAG` (the server sets it for `_bin`
+//!   collations, whose id it does not report) compares bytes ignoring trailing spaces;
+//!   anything else uses the `utf8mb4_general_ci` weights (case- and accent-insensitive,
+//!   trailing spaces ignored). GROUP BY, DISTINCT, MIN/MAX and ORDER BY all use this one
+//!   comparison; a group shows the first value seen.
+//! - text that is not a number in a numeric column counts as its numeric prefix (or 0),
+//!   like MySQL; nothing derived from row data can panic.
+//!
+//! What the planner must send (see also [`AggFn`]):
+//! - sorted merge: every node orders by the same keys; keys that are not selected go in
+//!   hidden columns after the `visible` ones. `LIMIT o,n` becomes `LIMIT 0,o+n`.
+//! - grouping: nodes return every (partial) group — no LIMIT, no HAVING, no ORDER BY
+//!   needed; COUNT merges by adding, so COUNT(DISTINCT x) is only mergeable when x places
+//!   rows (the shard key). AVG(x) is sent as SUM(x) in the AVG's place plus a hidden
+//!   COUNT(x) named by `count_col`; the client's column definition must then announce
+//!   AVG's scale ([`Merger::output_columns`], [`patch_column_def`]), and the SUM should be
+//!   aliased to the name the client expects.
+
+mod expr;
+mod fold;
+mod value;
+
+#[cfg(test)]
+mod tests;
+
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
+
+pub use value::{BINARY_FLAG, ColKind, Collation, Dec, fmt_double};
+use value::{DIV_INCREMENT, FLOAT_NOT_FIXED, Key, MAX_DEC_SCALE, parse_f64};
+
+use super::wire::{Reader, put_lenenc_str};
+
+/// One row as text-protocol values (None = SQL NULL), in the node's column order.
+pub type Row = Vec<Option<Vec<u8>>>;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnMeta {
+    pub name: String,
+    /// MySQL field type code, e.g. 0x03 LONG, 0xf6 NEWDECIMAL, 0xfd VAR_STRING.
+    pub ty: u8,
+    pub flags: u16,
+    pub decimals: u8,
+    /// Collation id; 63 = binary.
+    pub charset: u16,
+}
+
+/// Parses a protocol-41 column definition packet payload (catalog, schema, table,
+/// org_table, name, org_name lenenc strings, 0x0c, charset u16, length u32, type u8,
+/// flags u16, decimals u8, 2 filler). MariaDB's extended metadata (one more lenenc
+/// string before the 0x0c) is skipped.
+pub fn parse_column_def(p: &[u8]) -> Option<ColumnMeta> {
+    let mut r = Reader::new(p);
+    let mut name = None;
+    for i in 0..6 {
+        let s = r.lenenc_str()?;
+        if i == 4 {
+            name = Some(String::from_utf8_lossy(s.unwrap_or_default()).into_owned());
+        }
+    }
+    let at = r.pos;
+    if r.lenenc_int()? < 10 || r.remaining() < 10 {
+        // MARIADB_CLIENT_EXTENDED_METADATA: a lenenc string precedes the fixed fields.
+        r.pos = at;
+        r.lenenc_str()?;
+        if r.lenenc_int()? < 10 || r.remaining() < 10 {
+            return None;
+        }
+    }
+    let charset = r.u16()?;
+    r.u32()?;
+    let ty = r.u8()?;
+    let flags = r.u16()?;
+    let decimals = r.u8()?;
+    Some(ColumnMeta {
+        name: name.unwrap_or_default(),
+        ty,
+        flags,
+        decimals,
+        charset,
+    })
+}
+
+/// A column definition payload with `m`'s charset, type, flags and decimals written over
+/// the original's (names and length kept); None when `p` does not parse. For the IO
+/// layer to announce [`Merger::output_columns`] (AVG's scale differs from the SUM a node
+/// returns).
+pub fn patch_column_def(p: &[u8], m: &ColumnMeta) -> Option<Vec<u8>> {
+    parse_column_def(p)?;
+    let mut r = Reader::new(p);
+    for _ in 0..6 {
+        r.lenenc_str()?;
+    }
+    let at = r.pos;
+    if r.lenenc_int()? < 10 || r.remaining() < 10 {
+        r.pos = at;
+        r.lenenc_str()?;
+        r.lenenc_int()?;
+    }
+    let f = r.pos;
+    let mut out = p.to_vec();
+    out.get_mut(f..f + 2)?
+        .copy_from_slice(&m.charset.to_le_bytes());
+    *out.get_mut(f + 6)? = m.ty;
+    out.get_mut(f + 7..f + 9)?
+        .copy_from_slice(&m.flags.to_le_bytes());
+    *out.get_mut(f + 9)? = m.decimals;
+    Some(out)
+}
+
+/// Decodes a text-protocol row packet with `n` columns (lenenc strings, 0xfb = NULL).
+/// None when the payload does not hold exactly `n` values.
+pub fn parse_text_row(p: &[u8], n: usize) -> Option<Row> {
+    let mut r = Reader::new(p);
+    let mut row = Vec::with_capacity(n);
+    for _ in 0..n {
+        row.push(r.lenenc_str()?.map(<[u8]>::to_vec));
+    }
+    (r.remaining() == 0).then_some(row)
+}
+
+/// Encodes a row as a text-protocol row packet payload.
+pub fn encode_text_row(r: &Row) -> Vec<u8> {
+    let mut p = Vec::with_capacity(
+        r.iter()
+            .map(|v| v.as_ref().map_or(1, |v| v.len() + 9))
+            .sum(),
+    );
+    for v in r {
+        match v {
+            None => p.push(0xfb),
+            Some(v) => put_lenenc_str(&mut p, v),
+        }
+    }
+    p
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SortKey {
+    pub col: usize,
+    pub desc: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum AggFn {
+    Count,
+    Sum,
+    Min,
+    Max,
+    /// `col` holds the node's SUM(x); `count_col` the node's COUNT(x) (a hidden column).
+    Avg {
+        count_col: usize,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Agg {
+    pub col: usize,
+    pub func: AggFn,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    Col(usize),
+    Null,
+    Int(i64),
+    /// Decimal literal text (with an exponent it is a DOUBLE literal, as in MySQL).
+    Dec(String),
+    Str(String),
+    Bin(Box<Expr>, BinOp, Box<Expr>),
+    Not(Box<Expr>),
+    Neg(Box<Expr>),
+    /// `IS NULL`, or `IS NOT NULL` when the flag (negated) is set.
+    IsNull(Box<Expr>, bool),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum BinOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    And,
+    Or,
+    Add,
+    Sub,
+    Mul,
+    Div,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MergeSpec {
+    /// Columns the client sees: the first `visible` of each node row (the planner appends
+    /// hidden columns after them, e.g. AVG's count or ORDER BY keys not selected).
+    /// 0 is taken as "all columns".
+    pub visible: usize,
+    /// GROUP BY columns. Empty with non-empty `aggregates` = one group over all rows
+    /// (SELECT COUNT(*) FROM t): exactly one row when at least one source produced a row.
+    pub group_by: Vec<usize>,
+    /// Every aggregate column; other non-group columns take the first value seen in the
+    /// group.
+    pub aggregates: Vec<Agg>,
+    pub distinct: bool,
+    /// Evaluated on merged (grouped) rows, before DISTINCT/ORDER/LIMIT; a row is kept only
+    /// when it is TRUE (not NULL, not 0). Without grouping it filters the merged stream.
+    pub having: Option<Expr>,
+    pub order_by: Vec<SortKey>,
+    pub offset: u64,
+    pub limit: Option<u64>,
+}
+
+/// A sort key value with its direction (descending reverses, so NULL comes last).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Dir(Key, bool);
+
+impl Ord for Dir {
+    fn cmp(&self, o: &Dir) -> Ordering {
+        let c = self.0.cmp(&o.0);
+        if self.1 { c.reverse() } else { c }
+    }
+}
+
+impl PartialOrd for Dir {
+    fn partial_cmp(&self, o: &Dir) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+fn cell(row: &Row, col: usize) -> Option<&[u8]> {
+    row.get(col).and_then(|v| v.as_deref())
+}
+
+fn kind(kinds: &[ColKind], col: usize) -> ColKind {
+    kinds
+        .get(col)
+        .copied()
+        .unwrap_or(ColKind::Str(Collation::Binary))
+}
+
+fn sort_keys(row: &Row, order: &[SortKey], kinds: &[ColKind]) -> Vec<Dir> {
+    order
+        .iter()
+        .map(|k| Dir(Key::of(cell(row, k.col), kind(kinds, k.col)), k.desc))
+        .collect()
+}
+
+/// The current first row of one source in the sorted merge.
+struct Head {
+    keys: Vec<Dir>,
+    src: usize,
+    row: Row,
+}
+
+impl Ord for Head {
+    /// Reversed, so the max-heap pops the smallest (ties: lowest source first).
+    fn cmp(&self, o: &Head) -> Ordering {
+        o.keys.cmp(&self.keys).then_with(|| o.src.cmp(&self.src))
+    }
+}
+
+impl PartialOrd for Head {
+    fn partial_cmp(&self, o: &Head) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+impl PartialEq for Head {
+    fn eq(&self, o: &Head) -> bool {
+        self.cmp(o) == Ordering::Equal
+    }
+}
+
+impl Eq for Head {}
+
+/// One aggregate's running state within a group.
+enum AggState {
+    Count(Dec),
+    SumExact(Option<Dec>),
+    SumFloat(Option<f64>),
+    Best {
+        max: bool,
+        best: Option<(Key, Vec<u8>)>,
+    },
+    AvgExact {
+        sum: Option<Dec>,
+        count: Dec,
+    },
+    AvgFloat {
+        sum: Option<f64>,
+        count: Dec,
+    },
+}
+
+impl AggState {
+    fn new(a: &Agg, kinds: &[ColKind]) -> AggState {
+        let exact = kind(kinds, a.col) == ColKind::Exact;
+        match (a.func, exact) {
+            (AggFn::Count, _) => AggState::Count(Dec::zero()),
+            (AggFn::Sum, true) => AggState::SumExact(None),
+            (AggFn::Sum, false) => AggState::SumFloat(None),
+            (AggFn::Min | AggFn::Max, _) => AggState::Best {
+                max: a.func == AggFn::Max,
+                best: None,
+            },
+            (AggFn::Avg { .. }, true) => AggState::AvgExact {
+                sum: None,
+                count: Dec::zero(),
+            },
+            (AggFn::Avg { .. }, false) => AggState::AvgFloat {
+                sum: None,
+                count: Dec::zero(),
+            },
+        }
+    }
+
+    fn add(&mut self, a: &Agg, row: &Row, kinds: &[ColKind]) {
+        let v = cell(row, a.col);
+        let count = match a.func {
+            AggFn::Avg { count_col } => cell(row, count_col).map(Dec::parse),
+            _ => None,
+        };
+        let add_dec = |s: &mut Option<Dec>| {
+            if let Some(v) = v {
+                let d = Dec::parse(v);
+                *s = Some(match s.take() {
+                    Some(acc) => acc.add(&d),
+                    None => d,
+                });
+            }
+        };
+        let add_f64 = |s: &mut Option<f64>| {
+            if let Some(v) = v {
+                let f = parse_f64(v);
+                *s = Some(s.map_or(f, |acc| acc + f));
+            }
+        };
+        match self {
+            AggState::Count(c) => {
+                if let Some(v) = v {
+                    *c = c.add(&Dec::parse(v));
+                }
+            }
+            AggState::SumExact(s) => add_dec(s),
+            AggState::SumFloat(s) => add_f64(s),
+            AggState::AvgExact { sum, count: n } => {
+                add_dec(sum);
+                if let Some(c) = count {
+                    *n = n.add(&c);
+                }
+            }
+            AggState::AvgFloat { sum, count: n } => {
+                add_f64(sum);
+                if let Some(c) = count {
+                    *n = n.add(&c);
+                }
+            }
+            AggState::Best { max, best } => {
+                if let Some(v) = v {
+                    let k = Key::of(Some(v), kind(kinds, a.col));
+                    let better = best
+                        .as_ref()
+                        .is_none_or(|(b, _)| if *max { k > *b } else { k < *b });
+                    if better {
+                        *best = Some((k, v.to_vec()));
+                    }
+                }
+            }
+        }
+    }
+
+    /// The merged value as MariaDB prints it.
+    fn finish(self, meta: Option<&ColumnMeta>) -> Option<Vec<u8>> {
+        // The scale of a decimal SUM: the declared one, else the largest seen.
+        let scale = |seen: u32| match meta {
+            Some(m) if u32::from(m.decimals) <= MAX_DEC_SCALE => u32::from(m.decimals),
+            _ => seen,
+        };
+        let decimals = meta.map_or(FLOAT_NOT_FIXED, |m| m.decimals);
+        let text = match self {
+            AggState::Count(c) => c.to_text(0),
+            AggState::SumExact(s) => {
+                let s = s?;
+                s.to_text(scale(s.scale()))
+            }
+            AggState::SumFloat(s) => fmt_double(s?, decimals)?,
+            AggState::Best { best, .. } => return best.map(|(_, v)| v),
+            AggState::AvgExact { sum, count } => {
+                let s = sum?;
+                let out = scale(s.scale())
+                    .saturating_add(DIV_INCREMENT)
+                    .min(MAX_DEC_SCALE);
+                s.div(&count, out)?.to_text(out)
+            }
+            AggState::AvgFloat { sum, count } => {
+                if count.is_zero() {
+                    return None;
+                }
+                let d = decimals
+                    .saturating_add(DIV_INCREMENT as u8)
+                    .min(FLOAT_NOT_FIXED);
+                fmt_double(sum? / count.to_f64(), d)?
+            }
+        };
+        Some(text.into_bytes())
+    }
+
+    /// AVG's merged count, to show in its (hidden) count column.
+    fn avg_count(&self) -> Option<&Dec> {
+        match self {
+            AggState::AvgExact { count, .. } | AggState::AvgFloat { count, .. } => Some(count),
+            _ => None,
+        }
+    }
+}
+
+struct Group {
+    /// The group's first row: group keys and non-aggregate columns as first seen.
+    row: Row,
+    aggs: Vec<AggState>,
+}
+
+enum Mode {
+    Concat,
+    Sorted {
+        heads: BinaryHeap<Head>,
+        /// Rows behind each source's head.
+        bufs: Vec<VecDeque<Row>>,
+        has_head: Vec<bool>,
+        /// Unfinished sources without a head: the merge waits for them.
+        missing: usize,
+    },
+    Grouped {
+        index: HashMap<Vec<Key>, usize>,
+        groups: Vec<Group>,
+        finished: bool,
+    },
+}
+
+/// The streaming merger of several sources' result rows. See the module documentation.
+pub struct Merger {
+    spec: MergeSpec,
+    cols: Vec<ColumnMeta>,
+    kinds: Vec<ColKind>,
+    visible: usize,
+    mode: Mode,
+    ended: Vec<bool>,
+    open: usize,
+    out: VecDeque<Row>,
+    seen: HashSet<Vec<Key>>,
+    skipped: u64,
+    emitted: u64,
+}
+
+impl Merger {
+    pub fn new(spec: MergeSpec, cols: Vec<ColumnMeta>, sources: usize) -> Merger {
+        let kinds = cols.iter().map(ColKind::from_meta).collect();
+        let visible = if spec.visible == 0 {
+            cols.len()
+        } else {
+            spec.visible
+        };
+        let mode = if !spec.group_by.is_empty() || !spec.aggregates.is_empty() {
+            Mode::Grouped {
+                index: HashMap::new(),
+                groups: Vec::new(),
+                finished: false,
+            }
+        } else if !spec.order_by.is_empty() {
+            Mode::Sorted {
+                heads: BinaryHeap::with_capacity(sources),
+                bufs: (0..sources).map(|_| VecDeque::new()).collect(),
+                has_head: vec![false; sources],
+                missing: sources,
+            }
+        } else {
+            Mode::Concat
+        };
+        let mut m = Merger {
+            spec,
+            cols,
+            kinds,
+            visible,
+            mode,
+            ended: vec![false; sources],
+            open: sources,
+            out: VecDeque::new(),
+            seen: HashSet::new(),
+            skipped: 0,
+            emitted: 0,
+        };
+        if sources == 0 {
+            m.finalize();
+        }
+        m
+    }
+
+    /// Overrides how column `col` compares (before the first push): for text whose
+    /// collation the column definition does not reveal (e.g. a `_nopad_` one).
+    pub fn set_collation(&mut self, col: usize, c: Collation) {
+        if let Some(k) = self.kinds.get_mut(col) {
+            *k = ColKind::Str(c);
+        }
+    }
+
+    /// How each column compares (from the column definitions).
+    pub fn kinds(&self) -> &[ColKind] {
+        &self.kinds
+    }
+
+    /// The column definitions the client should see: the first `visible` ones, with
+    /// AVG columns' `decimals` raised from the node's SUM to MariaDB's AVG scale
+    /// (DECIMAL: +4, at most 38; DOUBLE: +4, at most 31).
+    pub fn output_columns(&self) -> Vec<ColumnMeta> {
+        let mut out: Vec<ColumnMeta> = self.cols.iter().take(self.visible).cloned().collect();
+        for a in &self.spec.aggregates {
+            if let (AggFn::Avg { .. }, Some(m)) = (a.func, out.get_mut(a.col)) {
+                m.decimals = if ColKind::from_meta(m) == ColKind::Exact {
+                    (u32::from(m.decimals) + DIV_INCREMENT).min(MAX_DEC_SCALE) as u8
+                } else {
+                    m.decimals
+                        .saturating_add(DIV_INCREMENT as u8)
+                        .min(FLOAT_NOT_FIXED)
+                };
+            }
+        }
+        out
+    }
+
+    pub fn push(&mut self, src: usize, row: Row) {
+        if self.ended.get(src) != Some(&false) || self.limit_reached() {
+            return;
+        }
+        if matches!(self.mode, Mode::Concat) {
+            if let Some(r) = self.offer(row) {
+                self.out.push_back(r);
+            }
+            return;
+        }
+        let Merger {
+            spec, kinds, mode, ..
+        } = self;
+        match mode {
+            Mode::Concat => {}
+            Mode::Sorted {
+                heads,
+                bufs,
+                has_head,
+                missing,
+            } => {
+                if has_head[src] {
+                    bufs[src].push_back(row);
+                } else {
+                    heads.push(Head {
+                        keys: sort_keys(&row, &spec.order_by, kinds),
+                        src,
+                        row,
+                    });
+                    has_head[src] = true;
+                    *missing -= 1;
+                }
+            }
+            Mode::Grouped { index, groups, .. } => {
+                let key: Vec<Key> = spec
+                    .group_by
+                    .iter()
+                    .map(|&c| Key::of(cell(&row, c), kind(kinds, c)))
+                    .collect();
+                let at = match index.get(&key) {
+                    Some(&i) => i,
+                    None => {
+                        groups.push(Group {
+                            row: row.clone(),
+                            aggs: spec
+                                .aggregates
+                                .iter()
+                                .map(|a| AggState::new(a, kinds))
+                                .collect(),
+                        });
+                        index.insert(key, groups.len() - 1);
+                        groups.len() - 1
+                    }
+                };
+                let g = &mut groups[at];
+                for (st, a) in g.aggs.iter_mut().zip(&spec.aggregates) {
+                    st.add(a, &row, kinds);
+                }
+            }
+        }
+    }
+
+    /// Source `src` sent its last row.
+    pub fn end(&mut self, src: usize) {
+        if self.ended.get(src) != Some(&false) {
+            return;
+        }
+        self.ended[src] = true;
+        self.open -= 1;
+        if let Mode::Sorted {
+            has_head, missing, ..
+        } = &mut self.mode
+            && !has_head[src]
+        {
+            *missing -= 1;
+        }
+        if self.open == 0 {
+            self.finalize();
+        }
+    }
+
+    /// The next output row (truncated to `visible` columns) when it is certain, else None.
+    pub fn next_row(&mut self) -> Option<Row> {
+        loop {
+            if let Some(r) = self.out.pop_front() {
+                return Some(r);
+            }
+            if self.limit_reached() {
+                self.release();
+                return None;
+            }
+            let Merger {
+                spec,
+                kinds,
+                mode,
+                ended,
+                ..
+            } = self;
+            let Mode::Sorted {
+                heads,
+                bufs,
+                has_head,
+                missing,
+            } = mode
+            else {
+                return None;
+            };
+            if *missing > 0 {
+                return None;
+            }
+            let head = heads.pop()?;
+            let src = head.src;
+            match bufs[src].pop_front() {
+                Some(row) => heads.push(Head {
+                    keys: sort_keys(&row, &spec.order_by, kinds),
+                    src,
+                    row,
+                }),
+                None => {
+                    has_head[src] = false;
+                    if !ended[src] {
+                        *missing += 1;
+                    }
+                }
+            }
+            if let Some(r) = self.offer(head.row) {
+                return Some(r);
+            }
+        }
+    }
+
+    /// The source that must deliver (or end) before more output is possible; None when
+    /// output is possible now or everything ended. Concatenation and grouping ask for the
+    /// lowest unfinished source; the sorted merge for the lowest unfinished source with
+    /// no buffered row.
+    pub fn want(&self) -> Option<usize> {
+        if !self.out.is_empty() || self.done() {
+            return None;
+        }
+        let unfinished = |s: &usize| !self.ended[*s];
+        match &self.mode {
+            Mode::Sorted {
+                has_head, missing, ..
+            } => {
+                if *missing == 0 {
+                    return None;
+                }
+                (0..self.ended.len()).find(|s| unfinished(s) && !has_head[*s])
+            }
+            _ => (0..self.ended.len()).find(unfinished),
+        }
+    }
+
+    /// True once every output row has been returned (all sources ended, or the LIMIT is
+    /// reached — the caller then stops reading and discards the rest).
+    pub fn done(&self) -> bool {
+        if !self.out.is_empty() {
+            return false;
+        }
+        if self.limit_reached() {
+            return true;
+        }
+        match &self.mode {
+            Mode::Concat => self.open == 0,
+            Mode::Sorted { heads, .. } => self.open == 0 && heads.is_empty(),
+            Mode::Grouped { finished, .. } => *finished,
+        }
+    }
+
+    fn limit_reached(&self) -> bool {
+        self.spec.limit.is_some_and(|l| self.emitted >= l)
+    }
+
+    /// Drops buffered input once the LIMIT is reached.
+    fn release(&mut self) {
+        match &mut self.mode {
+            Mode::Sorted { heads, bufs, .. } => {
+                heads.clear();
+                bufs.iter_mut().for_each(VecDeque::clear);
+            }
+            Mode::Grouped { index, groups, .. } => {
+                index.clear();
+                groups.clear();
+            }
+            Mode::Concat => {}
+        }
+        self.seen.clear();
+    }
+
+    /// HAVING (outside grouping, where it ran already), the visible width, DISTINCT,
+    /// OFFSET and LIMIT; Some(row) when the row is output.
+    fn offer(&mut self, mut row: Row) -> Option<Row> {
+        if self.limit_reached() {
+            return None;
+        }
+        if !matches!(self.mode, Mode::Grouped { .. })
+            && let Some(h) = &self.spec.having
+            && !expr::holds(h, &row, &self.kinds)
+        {
+            return None;
+        }
+        row.resize(self.visible, None);
+        if self.spec.distinct {
+            let key: Vec<Key> = row
+                .iter()
+                .enumerate()
+                .map(|(i, v)| Key::of(v.as_deref(), kind(&self.kinds, i)))
+                .collect();
+            if !self.seen.insert(key) {
+                return None;
+            }
+        }
+        if self.skipped < self.spec.offset {
+            self.skipped += 1;
+            return None;
+        }
+        self.emitted += 1;
+        Some(row)
+    }
+
+    /// Every source ended: grouping produces its rows.
+    fn finalize(&mut self) {
+        let Mode::Grouped {
+            index,
+            groups,
+            finished,
+        } = &mut self.mode
+        else {
+            return;
+        };
+        if *finished {
+            return;
+        }
+        *finished = true;
+        let mut order: Vec<(Vec<Key>, usize)> = std::mem::take(index).into_iter().collect();
+        order.sort();
+        let mut groups: Vec<Option<Group>> = std::mem::take(groups).into_iter().map(Some).collect();
+        let mut rows = Vec::with_capacity(order.len());
+        for (_, i) in order {
+            let Some(g) = groups.get_mut(i).and_then(Option::take) else {
+                continue;
+            };
+            let mut row = g.row;
+            for (st, a) in g.aggs.into_iter().zip(&self.spec.aggregates) {
+                if let AggFn::Avg { count_col } = a.func
+                    && !self.spec.aggregates.iter().any(|b| b.col == count_col)
+                    && let Some(n) = st.avg_count()
+                {
+                    if count_col >= row.len() {
+                        row.resize(count_col + 1, None);
+                    }
+                    row[count_col] = Some(n.to_text(0).into_bytes());
+                }
+                let v = st.finish(self.cols.get(a.col));
+                if a.col >= row.len() {
+                    row.resize(a.col + 1, None);
+                }
+                row[a.col] = v;
+            }
+            if let Some(h) = &self.spec.having
+                && !expr::holds(h, &row, &self.kinds)
+            {
+                continue;
+            }
+            rows.push(row);
+        }
+        if !self.spec.order_by.is_empty() {
+            let mut keyed: Vec<(Vec<Dir>, Row)> = rows
+                .into_iter()
+                .map(|r| (sort_keys(&r, &self.spec.order_by, &self.kinds), r))
+                .collect();
+            keyed.sort_by(|a, b| a.0.cmp(&b.0));
+            rows = keyed.into_iter().map(|(_, r)| r).collect();
+        }
+        for row in rows {
+            match self.offer(row) {
+                Some(r) => self.out.push_back(r),
+                None if self.limit_reached() => break,
+                None => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,1611 @@
+use proptest::prelude::*;
+
+use super::expr::{self, Val};
+use super::value::{Key, parse_f64, str_key};
+use super::*;
+
+// ---- helpers ----------------------------------------------------------------------------
+
+fn col(ty: u8, charset: u16, flags: u16, decimals: u8) -> ColumnMeta {
+    ColumnMeta {
+        name: String::new(),
+        ty,
+        flags,
+        decimals,
+        charset,
+    }
+}
+fn int() -> ColumnMeta {
+    col(0x03, 63, 0x80 | 0x8000, 0)
+}
+fn bigint() -> ColumnMeta {
+    col(0x08, 63, 0x80 | 0x8000, 0)
+}
+fn dec(d: u8) -> ColumnMeta {
+    col(0xf6, 63, 0x80 | 0x8000, d)
+}
+fn dbl(d: u8) -> ColumnMeta {
+    col(0x05, 63, 0x80 | 0x8000, d)
+}
+fn text() -> ColumnMeta {
+    col(0xfd, 45, 0, 0)
+}
+fn text_bin() -> ColumnMeta {
+    col(0xfd, 33, BINARY_FLAG, 0)
+}
+fn bytes() -> ColumnMeta {
+    col(0xfc, 63, BINARY_FLAG | 0x10, 0)
+}
+
+/// A row from text values; "NULL" is SQL NULL.
+fn r(v: &[&str]) -> Row {
+    v.iter()
+        .map(|s| (*s != "NULL").then(|| s.as_bytes().to_vec()))
+        .collect()
+}
+fn rows(v: &[&[&str]]) -> Vec<Row> {
+    v.iter().map(|x| r(x)).collect()
+}
+fn show(rows: &[Row]) -> Vec<Vec<String>> {
+    rows.iter()
+        .map(|r| {
+            r.iter()
+                .map(|v| {
+                    v.as_ref()
+                        .map_or("NULL".to_string(), |v| String::from_utf8_lossy(v).into())
+                })
+                .collect()
+        })
+        .collect()
+}
+fn s(v: &[&[&str]]) -> Vec<Vec<String>> {
+    show(&rows(v))
+}
+
+/// Drives the merger the way the IO layer does: output what is ready, else read one row
+/// from the source `want()` names. Checks that a merger that is not done always names one.
+fn drive(m: &mut Merger, sources: Vec<Vec<Row>>) -> Vec<Row> {
+    let mut its: Vec<_> = sources.into_iter().map(|v| v.into_iter()).collect();
+    let mut out = Vec::new();
+    loop {
+        while let Some(r) = m.next_row() {
+            out.push(r);
+        }
+        if m.done() {
+            assert_eq!(m.want(), None);
+            assert_eq!(m.next_row(), None);
+            return out;
+        }
+        let src = m.want().expect("a merger that is not done wants a source");
+        match its[src].next() {
+            Some(row) => m.push(src, row),
+            None => m.end(src),
+        }
+    }
+}
+
+fn merge(spec: MergeSpec, cols: Vec<ColumnMeta>, sources: Vec<Vec<Row>>) -> Vec<Vec<String>> {
+    let mut m = Merger::new(spec, cols, sources.len());
+    show(&drive(&mut m, sources))
+}
+
+/// Pushes everything at once, then ends every source (the order the IO layer may use
+/// when it reads eagerly).
+fn merge_eager(spec: MergeSpec, cols: Vec<ColumnMeta>, sources: Vec<Vec<Row>>) -> Vec<Vec<String>> {
+    let mut m = Merger::new(spec, cols, sources.len());
+    let n = sources.len();
+    let mut out = Vec::new();
+    for (i, src) in sources.into_iter().enumerate() {
+        for row in src {
+            m.push(i, row);
+        }
+    }
+    for i in 0..n {
+        m.end(i);
+        while let Some(r) = m.next_row() {
+            out.push(r);
+        }
+    }
+    assert!(m.done());
+    show(&out)
+}
+
+fn asc(col: usize) -> SortKey {
+    SortKey { col, desc: false }
+}
+fn desc(col: usize) -> SortKey {
+    SortKey { col, desc: true }
+}
+
+// ---- codec ------------------------------------------------------------------------------
+
+fn column_def(name: &str, ext: Option<&[u8]>, m: &ColumnMeta) -> Vec<u8> {
+    let mut p = Vec::new();
+    for s in ["def", "db", "t", "t", name, name] {
+        put_lenenc_str(&mut p, s.as_bytes());
+    }
+    if let Some(e) = ext {
+        put_lenenc_str(&mut p, e);
+    }
+    p.push(0x0c);
+    p.extend_from_slice(&m.charset.to_le_bytes());
+    p.extend_from_slice(&255u32.to_le_bytes());
+    p.push(m.ty);
+    p.extend_from_slice(&m.flags.to_le_bytes());
+    p.push(m.decimals);
+    p.extend_from_slice(&[0, 0]);
+    p
+}
+
+#[test]
+fn column_definitions_parse() {
+    let m = ColumnMeta {
+        name: "sum(x)".into(),
+        ty: 0xf6,
+        flags: 0x80,
+        decimals: 2,
+        charset: 63,
+    };
+    assert_eq!(
+        parse_column_def(&column_def("sum(x)", None, &m)),
+        Some(m.clone())
+    );
+    let ext = column_def("sum(x)", Some(b"\x00\x04json"), &m);
+    assert_eq!(parse_column_def(&ext), Some(m.clone()));
+    let p = column_def("sum(x)", None, &m);
+    for n in 0..p.len() - 2 {
+        assert_eq!(parse_column_def(&p[..n]), None, "truncated at {n}");
+    }
+    assert_eq!(parse_column_def(&[0xff; 40]), None);
+
+    let mut m2 = m.clone();
+    m2.decimals = 6;
+    let patched = patch_column_def(&p, &m2).expect("patch");
+    assert_eq!(parse_column_def(&patched), Some(m2.clone()));
+    assert_eq!(patched.len(), p.len());
+    let patched = patch_column_def(&ext, &m2).expect("patch ext");
+    assert_eq!(parse_column_def(&patched), Some(m2));
+}
+
+#[test]
+fn text_rows_round_trip() {
+    let big = "x".repeat(70_000);
+    let row = r(&["1", "NULL", "", "héllo", &big]);
+    let p = encode_text_row(&row);
+    assert_eq!(parse_text_row(&p, 5), Some(row));
+    assert_eq!(parse_text_row(&p, 4), None, "bytes left over");
+    assert_eq!(parse_text_row(&p, 6), None, "too few values");
+    assert_eq!(parse_text_row(&p[..p.len() - 1], 5), None);
+    assert_eq!(encode_text_row(&r(&["ab", "NULL"])), b"\x02ab\xfb".to_vec());
+    assert_eq!(parse_text_row(b"", 0), Some(vec![]));
+}
+
+// ---- concatenation ----------------------------------------------------------------------
+
+#[test]
+fn concatenation_streams_rows_as_pushed() {
+    let spec = MergeSpec {
+        visible: 1,
+        ..Default::default()
+    };
+    let mut m = Merger::new(spec, vec![int(), int()], 2);
+    assert_eq!(m.want(), Some(0));
+    assert!(!m.done());
+    m.push(1, r(&["b", "hidden"]));
+    assert_eq!(m.next_row(), Some(r(&["b"])));
+    assert_eq!(m.next_row(), None);
+    m.push(0, r(&["a", "hidden"]));
+    assert_eq!(m.want(), None, "output is ready");
+    assert_eq!(m.next_row(), Some(r(&["a"])));
+    m.end(0);
+    assert_eq!(m.want(), Some(1));
+    m.end(1);
+    assert!(m.done());
+    assert_eq!(m.want(), None);
+}
+
+#[test]
+fn concatenation_offset_limit_and_early_done() {
+    let spec = MergeSpec {
+        visible: 1,
+        offset: 2,
+        limit: Some(3),
+        ..Default::default()
+    };
+    let src = vec![
+        rows(&[&["1"], &["2"]]),
+        rows(&[&["3"]]),
+        rows(&[&["4"], &["5"], &["6"], &["7"]]),
+    ];
+    assert_eq!(
+        merge(spec.clone(), vec![int()], src.clone()),
+        s(&[&["3"], &["4"], &["5"]])
+    );
+    // done() before the last source ended: the caller stops reading.
+    let mut m = Merger::new(spec, vec![int()], 3);
+    for (i, s) in src.into_iter().enumerate() {
+        for row in s {
+            m.push(i, row);
+        }
+    }
+    assert_eq!(m.want(), None);
+    assert!(!m.done());
+    let out: Vec<Row> = std::iter::from_fn(|| m.next_row()).collect();
+    assert_eq!(show(&out), s(&[&["3"], &["4"], &["5"]]));
+    assert!(m.done());
+    assert_eq!(m.want(), None);
+    m.push(2, r(&["8"]));
+    assert_eq!(m.next_row(), None);
+}
+
+#[test]
+fn limit_zero_is_done_at_once() {
+    let spec = MergeSpec {
+        limit: Some(0),
+        order_by: vec![asc(0)],
+        ..Default::default()
+    };
+    let m = Merger::new(spec, vec![int()], 2);
+    assert!(m.done());
+    assert_eq!(m.want(), None);
+}
+
+#[test]
+fn zero_sources() {
+    let m = Merger::new(MergeSpec::default(), vec![int()], 0);
+    assert!(m.done());
+    let spec = MergeSpec {
+        aggregates: vec![Agg {
+            col: 0,
+            func: AggFn::Count,
+        }],
+        ..Default::default()
+    };
+    assert_eq!(merge(spec, vec![bigint()], vec![]), s(&[]));
+}
+
+// ---- sorted merge -----------------------------------------------------------------------
+
+#[test]
+fn sorted_merge_waits_for_every_source() {
+    let spec = MergeSpec {
+        visible: 1,
+        order_by: vec![asc(0)],
+        ..Default::default()
+    };
+    let mut m = Merger::new(spec, vec![int()], 3);
+    assert_eq!(m.want(), Some(0));
+    m.push(0, r(&["1"]));
+    m.push(0, r(&["4"])); // several rows at once: buffered
+    assert_eq!(m.next_row(), None);
+    assert_eq!(m.want(), Some(1));
+    m.push(1, r(&["2"]));
+    assert_eq!(m.want(), Some(2));
+    m.push(2, r(&["3"]));
+    assert_eq!(m.want(), None);
+    assert_eq!(m.next_row(), Some(r(&["1"])));
+    assert_eq!(m.next_row(), Some(r(&["2"])));
+    // Source 1's buffer is empty now: nothing is certain until it answers.
+    assert_eq!(m.next_row(), None);
+    assert_eq!(m.want(), Some(1));
+    m.end(1);
+    assert_eq!(m.next_row(), Some(r(&["3"])));
+    assert_eq!(m.want(), Some(2));
+    m.push(2, r(&["5"]));
+    assert_eq!(m.next_row(), Some(r(&["4"])));
+    assert_eq!(m.want(), Some(0));
+    m.end(0);
+    assert_eq!(m.next_row(), Some(r(&["5"])));
+    assert!(!m.done());
+    assert_eq!(m.want(), Some(2));
+    m.end(2);
+    assert_eq!(m.next_row(), None);
+    assert!(m.done());
+}
+
+#[test]
+fn sorted_merge_numeric_not_lexical() {
+    let spec = MergeSpec {
+        order_by: vec![asc(0)],
+        ..Default::default()
+    };
+    let src = vec![
+        rows(&[&["-10"], &["9"], &["100"]]),
+        rows(&[&["-9"], &["10"], &["99"]]),
+    ];
+    let want = s(&[&["-10"], &["-9"], &["9"], &["10"], &["99"], &["100"]]);
+    assert_eq!(merge(spec.clone(), vec![int()], src.clone()), want);
+    assert_eq!(merge_eager(spec, vec![int()], src), want);
+
+    let spec = MergeSpec {
+        order_by: vec![asc(0)],
+        ..Default::default()
+    };
+    let src = vec![
+        rows(&[&["-1.50"], &["0.05"], &["2.000"]]),
+        rows(&[&["-1.25"], &["0.5"], &["10"]]),
+    ];
+    assert_eq!(
+        merge(spec, vec![dec(3)], src),
+        s(&[
+            &["-1.50"],
+            &["-1.25"],
+            &["0.05"],
+            &["0.5"],
+            &["2.000"],
+            &["10"]
+        ])
+    );
+
+    let spec = MergeSpec {
+        order_by: vec![desc(0)],
+        ..Default::default()
+    };
+    let src = vec![
+        rows(&[&["1e20"], &["2.5"], &["-0"]]),
+        rows(&[&["3"], &["1e-5"], &["-1e300"]]),
+    ];
+    assert_eq!(
+        merge(spec, vec![dbl(31)], src),
+        s(&[&["1e20"], &["3"], &["2.5"], &["1e-5"], &["-0"], &["-1e300"]])
+    );
+}
+
+#[test]
+fn nulls_first_ascending_last_descending() {
+    let spec = MergeSpec {
+        order_by: vec![asc(0)],
+        ..Default::default()
+    };
+    let src = vec![
+        rows(&[&["NULL"], &["b"], &["d"]]),
+        rows(&[&["NULL"], &["a"], &["c"]]),
+    ];
+    assert_eq!(
+        merge(spec, vec![text()], src),
+        s(&[&["NULL"], &["NULL"], &["a"], &["b"], &["c"], &["d"]])
+    );
+    let spec = MergeSpec {
+        order_by: vec![desc(0)],
+        ..Default::default()
+    };
+    let src = vec![
+        rows(&[&["5"], &["1"], &["NULL"]]),
+        rows(&[&["4"], &["NULL"]]),
+        rows(&[]),
+    ];
+    assert_eq!(
+        merge(spec, vec![int()], src),
+        s(&[&["5"], &["4"], &["1"], &["NULL"], &["NULL"]])
+    );
+}
+
+#[test]
+fn multi_key_order_and_hidden_sort_column() {
+    // SELECT name FROM t ORDER BY grp ASC, score DESC: grp and score are hidden.
+    let spec = MergeSpec {
+        visible: 1,
+        order_by: vec![asc(1), desc(2)],
+        ..Default::default()
+    };
+    let cols = vec![text(), int(), dec(1)];
+    let src = vec![
+        rows(&[&["a", "1", "9.5"], &["b", "1", "2.0"], &["c", "2", "7.0"]]),
+        rows(&[&["d", "1", "5.0"], &["e", "2", "8.0"], &["f", "2", "NULL"]]),
+    ];
+    assert_eq!(
+        merge(spec, cols, src),
+        s(&[&["a"], &["d"], &["b"], &["e"], &["c"], &["f"]])
+    );
+}
+
+#[test]
+fn ties_keep_source_then_arrival_order() {
+    let spec = MergeSpec {
+        order_by: vec![asc(0)],
+        ..Default::default()
+    };
+    let src = vec![
+        rows(&[&["1", "s0a"], &["1", "s0b"], &["2", "s0c"]]),
+        rows(&[&["1", "s1a"], &["2", "s1b"]]),
+    ];
+    let want = s(&[
+        &["1", "s0a"],
+        &["1", "s0b"],
+        &["1", "s1a"],
+        &["2", "s0c"],
+        &["2", "s1b"],
+    ]);
+    assert_eq!(merge(spec.clone(), vec![int(), text()], src.clone()), want);
+    assert_eq!(merge_eager(spec, vec![int(), text()], src), want);
+}
+
+#[test]
+fn sorted_limit_offset_across_sources_and_early_done() {
+    // LIMIT 2,3: each node was sent LIMIT 0,5.
+    let spec = MergeSpec {
+        order_by: vec![asc(0)],
+        offset: 2,
+        limit: Some(3),
+        ..Default::default()
+    };
+    let src = vec![
+        rows(&[&["1"], &["4"], &["7"], &["8"], &["9"]]),
+        rows(&[&["2"], &["3"], &["5"], &["10"], &["11"]]),
+        rows(&[&["6"]]),
+    ];
+    assert_eq!(
+        merge(spec.clone(), vec![int()], src.clone()),
+        s(&[&["3"], &["4"], &["5"]])
+    );
+
+    let mut m = Merger::new(spec, vec![int()], 3);
+    let mut out = Vec::new();
+    let mut its: Vec<_> = src.into_iter().map(|v| v.into_iter()).collect();
+    let mut reads = 0;
+    while !m.done() {
+        while let Some(r) = m.next_row() {
+            out.push(r);
+        }
+        if let Some(w) = m.want() {
+            reads += 1;
+            match its[w].next() {
+                Some(row) => m.push(w, row),
+                None => m.end(w),
+            }
+        }
+    }
+    assert_eq!(show(&out), s(&[&["3"], &["4"], &["5"]]));
+    assert!(reads < 11, "stopped reading at the limit ({reads} reads)");
+    assert!(its[1].next().is_some(), "rows left unread");
+}
+
+#[test]
+fn sorted_distinct_and_having_filter_the_stream() {
+    let spec = MergeSpec {
+        visible: 1,
+        distinct: true,
+        order_by: vec![asc(0)],
+        limit: Some(3),
+        ..Default::default()
+    };
+    let src = vec![
+        rows(&[&["a", "1"], &["b", "2"], &["c", "3"]]),
+        rows(&[&["A ", "4"], &["B", "5"], &["d", "6"]]),
+    ];
+    assert_eq!(
+        merge(spec, vec![text(), int()], src.clone()),
+        s(&[&["a"], &["b"], &["c"]])
+    );
+    let spec = MergeSpec {
+        visible: 1,
+        having: Some(Expr::Bin(
+            Box::new(Expr::Col(1)),
+            BinOp::Gt,
+            Box::new(Expr::Int(2)),
+        )),
+        order_by: vec![asc(0)],
+        ..Default::default()
+    };
+    assert_eq!(
+        merge(spec, vec![text(), int()], src),
+        s(&[&["A "], &["B"], &["c"], &["d"]])
+    );
+}
+
+#[test]
+fn time_sorts_as_duration_dates_as_text() {
+    let spec = MergeSpec {
+        order_by: vec![asc(0)],
+        ..Default::default()
+    };
+    let src = vec![
+        rows(&[&["-01:00:00"], &["09:59:59.5"], &["100:00:00"]]),
+        rows(&[&["-00:00:01"], &["10:00:00"]]),
+    ];
+    assert_eq!(
+        merge(spec.clone(), vec![col(0x0b, 63, 0x80, 1)], src),
+        s(&[
+            &["-01:00:00"],
+            &["-00:00:01"],
+            &["09:59:59.5"],
+            &["10:00:00"],
+            &["100:00:00"]
+        ])
+    );
+    let src = vec![
+        rows(&[&["2020-01-02 00:00:00"], &["2021-01-01 00:00:00"]]),
+        rows(&[&["0000-00-00 00:00:00"], &["2020-12-31 23:59:59"]]),
+    ];
+    assert_eq!(
+        merge(spec, vec![col(0x0c, 63, 0x80, 0)], src),
+        s(&[
+            &["0000-00-00 00:00:00"],
+            &["2020-01-02 00:00:00"],
+            &["2020-12-31 23:59:59"],
+            &["2021-01-01 00:00:00"]
+        ])
+    );
+}
+
+#[test]
+fn thirty_digit_decimals_order_exactly() {
+    let spec = MergeSpec {
+        order_by: vec![asc(0)],
+        ..Default::default()
+    };
+    let a = "12345678901234567890123456789012345.123456789012345678901234567890";
+    let b = "12345678901234567890123456789012345.123456789012345678901234567891";
+    let c = "-99999999999999999999999999999999999.999999999999999999999999999999";
+    let src = vec![rows(&[&[c], &[b]]), rows(&[&[a]])];
+    assert_eq!(merge(spec, vec![dec(30)], src), s(&[&[c], &[a], &[b]]));
+}
+
+// ---- grouping ---------------------------------------------------------------------------
+
+fn agg(col: usize, func: AggFn) -> Agg {
+    Agg { col, func }
+}
+
+#[test]
+fn group_by_every_aggregate() {
+    // SELECT k, COUNT(*), SUM(v), SUM(x), MIN(x), MAX(k2), AVG(v), other FROM g GROUP BY k
+    // per node: k, COUNT(*), SUM(v), SUM(x), MIN(x), MAX(k2), SUM(v), other | COUNT(v)
+    let spec = MergeSpec {
+        visible: 8,
+        group_by: vec![0],
+        aggregates: vec![
+            agg(1, AggFn::Count),
+            agg(2, AggFn::Sum),
+            agg(3, AggFn::Sum),
+            agg(4, AggFn::Min),
+            agg(5, AggFn::Max),
+            agg(6, AggFn::Avg { count_col: 8 }),
+        ],
+        ..Default::default()
+    };
+    let cols = vec![
+        text(),
+        bigint(),
+        dec(0),
+        dec(2),
+        dec(2),
+        text(),
+        dec(0),
+        text(),
+        bigint(),
+    ];
+    let src = vec![
+        rows(&[
+            &["b", "1", "1", "1.10", "1.10", "x", "1", "first-b", "1"],
+            &["a", "1", "2", "NULL", "NULL", "q", "2", "first-a", "1"],
+        ]),
+        rows(&[
+            &["A ", "1", "3", "2.20", "2.20", "Q", "3", "later-a", "1"],
+            &["NULL", "1", "4", "NULL", "NULL", "z", "4", "null", "1"],
+            &["B", "1", "5", "-1.05", "-1.05", "y", "5", "later-b", "1"],
+        ]),
+    ];
+    let want = s(&[
+        &["NULL", "1", "4", "NULL", "NULL", "z", "4.0000", "null"],
+        &["a", "2", "5", "2.20", "2.20", "q", "2.5000", "first-a"],
+        &["b", "2", "6", "0.05", "-1.05", "y", "3.0000", "first-b"],
+    ]);
+    assert_eq!(merge(spec.clone(), cols.clone(), src.clone()), want);
+    assert_eq!(merge_eager(spec, cols, src), want);
+}
+
+#[test]
+fn group_order_by_aggregate_desc_with_limit() {
+    // SELECT k, COUNT(*) c FROM t GROUP BY k ORDER BY c DESC LIMIT 2
+    let spec = MergeSpec {
+        visible: 2,
+        group_by: vec![0],
+        aggregates: vec![agg(1, AggFn::Count)],
+        order_by: vec![desc(1)],
+        limit: Some(2),
+        ..Default::default()
+    };
+    let src = vec![
+        rows(&[&["a", "5"], &["b", "1"], &["c", "7"]]),
+        rows(&[&["a", "5"], &["b", "2"], &["d", "9"]]),
+    ];
+    assert_eq!(
+        merge(spec, vec![text(), bigint()], src),
+        s(&[&["a", "10"], &["d", "9"]])
+    );
+}
+
+#[test]
+fn group_keys_ascending_numerically_by_default() {
+    let spec = MergeSpec {
+        visible: 2,
+        group_by: vec![0],
+        aggregates: vec![agg(1, AggFn::Sum)],
+        ..Default::default()
+    };
+    let src = vec![
+        rows(&[&["10", "1"], &["9", "1"]]),
+        rows(&[&["-3", "1"], &["10", "2"], &["100", "0"]]),
+    ];
+    assert_eq!(
+        merge(spec, vec![int(), dec(0)], src),
+        s(&[&["-3", "1"], &["9", "1"], &["10", "3"], &["100", "0"]])
+    );
+}
+
+#[test]
+fn avg_formatting() {
+    let avg = |cols: Vec<ColumnMeta>, src: Vec<Vec<Row>>| {
+        let spec = MergeSpec {
+            visible: 1,
+            aggregates: vec![agg(0, AggFn::Avg { count_col: 1 })],
+            ..Default::default()
+        };
+        merge(spec, cols, src)
+    };
+    // AVG(int) of 1 and 2: the nodes return SUM DECIMAL(.,0) and COUNT.
+    assert_eq!(
+        avg(
+            vec![dec(0), bigint()],
+            vec![rows(&[&["1", "1"]]), rows(&[&["2", "1"]])]
+        ),
+        s(&[&["1.5000"]])
+    );
+    // 2/3 and -5/3: rounded half away from zero.
+    assert_eq!(
+        avg(
+            vec![dec(0), bigint()],
+            vec![rows(&[&["1", "2"]]), rows(&[&["1", "1"]])]
+        ),
+        s(&[&["0.6667"]])
+    );
+    assert_eq!(
+        avg(
+            vec![dec(0), bigint()],
+            vec![rows(&[&["-4", "2"]]), rows(&[&["-1", "1"]])]
+        ),
+        s(&[&["-1.6667"]])
+    );
+    // AVG(DECIMAL(10,2)): scale 6 (MariaDB: 0.025000 for 1.10 and -1.05).
+    assert_eq!(
+        avg(
+            vec![dec(2), bigint()],
+            vec![rows(&[&["1.10", "1"]]), rows(&[&["-1.05", "1"]])]
+        ),
+        s(&[&["0.025000"]])
+    );
+    // AVG(DECIMAL(65,30)): scale 34 (MariaDB 10.11 caps at 38, not 30).
+    assert_eq!(
+        avg(
+            vec![dec(30), bigint()],
+            vec![
+                rows(&[&["1.500000000000000000000000000000", "1"]]),
+                rows(&[&["2.250000000000000000000000000000", "1"]])
+            ]
+        ),
+        s(&[&["1.8750000000000000000000000000000000"]])
+    );
+    // AVG(DECIMAL(65,36)): 38 (MariaDB: 1.50000000000000000000000000000000000050).
+    assert_eq!(
+        avg(
+            vec![dec(36), bigint()],
+            vec![rows(&[&["3.000000000000000000000000000000000001", "2"]])]
+        ),
+        s(&[&["1.50000000000000000000000000000000000050"]])
+    );
+    // AVG(DOUBLE): f64, printed like MariaDB (1e20 and 2 → 5e19).
+    assert_eq!(
+        avg(
+            vec![dbl(31), bigint()],
+            vec![rows(&[&["1e20", "1"]]), rows(&[&["2", "1"]])]
+        ),
+        s(&[&["5e19"]])
+    );
+    assert_eq!(
+        avg(
+            vec![dbl(31), bigint()],
+            vec![rows(&[&["1", "2"]]), rows(&[&["NULL", "0"]])]
+        ),
+        s(&[&["0.5"]])
+    );
+    // AVG(DOUBLE(10,2)): 6 fixed decimals (MariaDB: 1.875000).
+    assert_eq!(
+        avg(
+            vec![dbl(2), bigint()],
+            vec![rows(&[&["1.25", "1"]]), rows(&[&["2.50", "1"]])]
+        ),
+        s(&[&["1.875000"]])
+    );
+    // Total count 0 → NULL.
+    assert_eq!(
+        avg(
+            vec![dec(0), bigint()],
+            vec![rows(&[&["NULL", "0"]]), rows(&[&["NULL", "0"]])]
+        ),
+        s(&[&["NULL"]])
+    );
+    assert_eq!(
+        avg(vec![dbl(31), bigint()], vec![rows(&[&["NULL", "0"]])]),
+        s(&[&["NULL"]])
+    );
+}
+
+#[test]
+fn avg_hidden_count_is_merged_and_output_columns_scaled() {
+    let spec = MergeSpec {
+        visible: 2,
+        group_by: vec![0],
+        aggregates: vec![agg(1, AggFn::Avg { count_col: 2 })],
+        having: Some(Expr::Bin(
+            Box::new(Expr::Col(2)),
+            BinOp::Ge,
+            Box::new(Expr::Int(3)),
+        )),
+        ..Default::default()
+    };
+    let cols = vec![text(), dec(2), bigint()];
+    let m = Merger::new(spec.clone(), cols.clone(), 2);
+    let out = m.output_columns();
+    assert_eq!(out.len(), 2);
+    assert_eq!(out[1].decimals, 6);
+    let src = vec![
+        rows(&[&["a", "3.00", "2"], &["b", "1.00", "1"]]),
+        rows(&[&["a", "1.00", "1"], &["b", "1.00", "1"]]),
+    ];
+    assert_eq!(merge(spec, cols, src), s(&[&["a", "1.333333"]]));
+
+    let spec = MergeSpec {
+        visible: 1,
+        aggregates: vec![agg(0, AggFn::Avg { count_col: 1 })],
+        ..Default::default()
+    };
+    let m = Merger::new(spec.clone(), vec![dbl(31), bigint()], 1);
+    assert_eq!(m.output_columns()[0].decimals, 31);
+    let m = Merger::new(spec.clone(), vec![dbl(2), bigint()], 1);
+    assert_eq!(m.output_columns()[0].decimals, 6);
+    let m = Merger::new(spec, vec![dec(36), bigint()], 1);
+    assert_eq!(m.output_columns()[0].decimals, 38);
+}
+
+#[test]
+fn sum_scale_and_nulls() {
+    let sum = |cols: Vec<ColumnMeta>, src: Vec<Vec<Row>>| {
+        let spec = MergeSpec {
+            visible: 1,
+            aggregates: vec![agg(0, AggFn::Sum)],
+            ..Default::default()
+        };
+        merge(spec, cols, src)
+    };
+    assert_eq!(
+        sum(vec![dec(2)], vec![rows(&[&["1.50"]]), rows(&[&["2.25"]])]),
+        s(&[&["3.75"]])
+    );
+    assert_eq!(
+        sum(vec![dec(1)], vec![rows(&[&["1.5"]]), rows(&[&["2"]])]),
+        s(&[&["3.5"]])
+    );
+    // Unknown declared scale: the largest seen.
+    assert_eq!(
+        sum(vec![dec(39)], vec![rows(&[&["1.5"]]), rows(&[&["2.125"]])]),
+        s(&[&["3.625"]])
+    );
+    // Integer sums print as integers; they do not overflow 64 bits.
+    assert_eq!(
+        sum(
+            vec![dec(0)],
+            vec![
+                rows(&[&["18446744073709551615"]]),
+                rows(&[&["18446744073709551615"]])
+            ]
+        ),
+        s(&[&["36893488147419103230"]])
+    );
+    assert_eq!(
+        sum(vec![dec(2)], vec![rows(&[&["1.50"]]), rows(&[&["-1.50"]])]),
+        s(&[&["0.00"]])
+    );
+    assert_eq!(
+        sum(vec![dec(2)], vec![rows(&[&["NULL"]]), rows(&[&["NULL"]])]),
+        s(&[&["NULL"]])
+    );
+    assert_eq!(
+        sum(vec![dec(2)], vec![rows(&[&["NULL"]]), rows(&[&["-0.01"]])]),
+        s(&[&["-0.01"]])
+    );
+    // Doubles: f64, MariaDB's text.
+    assert_eq!(
+        sum(vec![dbl(31)], vec![rows(&[&["0.1"]]), rows(&[&["0.2"]])]),
+        s(&[&["0.30000000000000004"]])
+    );
+    assert_eq!(
+        sum(vec![dbl(31)], vec![rows(&[&["1e20"]]), rows(&[&["2"]])]),
+        s(&[&["1e20"]])
+    );
+    assert_eq!(
+        sum(vec![dbl(2)], vec![rows(&[&["1.25"]]), rows(&[&["2.50"]])]),
+        s(&[&["3.75"]])
+    );
+}
+
+#[test]
+fn thirty_digit_and_negative_decimal_sums() {
+    let spec = MergeSpec {
+        visible: 1,
+        aggregates: vec![agg(0, AggFn::Sum)],
+        ..Default::default()
+    };
+    let a = "99999999999999999999999999999999999.999999999999999999999999999999";
+    let b = "0.000000000000000000000000000001";
+    assert_eq!(
+        merge(
+            spec.clone(),
+            vec![dec(30)],
+            vec![rows(&[&[a]]), rows(&[&[b]])]
+        ),
+        s(&[&["100000000000000000000000000000000000.000000000000000000000000000000"]])
+    );
+    assert_eq!(
+        merge(
+            spec.clone(),
+            vec![dec(30)],
+            vec![rows(&[&[&format!("-{a}")]]), rows(&[&[b]])]
+        ),
+        s(&[&["-99999999999999999999999999999999999.999999999999999999999999999998"]])
+    );
+    assert_eq!(
+        merge(
+            spec,
+            vec![dec(3)],
+            vec![
+                rows(&[&["-1.005"], &["-2.5"]]),
+                rows(&[&["3.000"], &["-0.001"]])
+            ]
+        ),
+        s(&[&["-0.506"]])
+    );
+}
+
+#[test]
+fn min_max_keep_original_text() {
+    let spec = MergeSpec {
+        visible: 4,
+        aggregates: vec![
+            agg(0, AggFn::Min),
+            agg(1, AggFn::Max),
+            agg(2, AggFn::Min),
+            agg(3, AggFn::Max),
+        ],
+        ..Default::default()
+    };
+    let cols = vec![dec(2), dbl(31), text(), text()];
+    let src = vec![
+        rows(&[&["10.00", "1e3", "b", "a"]]),
+        rows(&[&["9.50", "999.5", "B ", "A"]]),
+        rows(&[&["NULL", "NULL", "NULL", "NULL"]]),
+    ];
+    assert_eq!(merge(spec, cols, src), s(&[&["9.50", "1e3", "b", "a"]]));
+}
+
+#[test]
+fn global_aggregate_over_empty_sources() {
+    // SELECT COUNT(*), SUM(v), MIN(v), AVG(v) FROM t on empty shards.
+    let spec = MergeSpec {
+        visible: 4,
+        aggregates: vec![
+            agg(0, AggFn::Count),
+            agg(1, AggFn::Sum),
+            agg(2, AggFn::Min),
+            agg(3, AggFn::Avg { count_col: 4 }),
+        ],
+        ..Default::default()
+    };
+    let cols = vec![bigint(), dec(0), int(), dec(0), bigint()];
+    let empty = || rows(&[&["0", "NULL", "NULL", "NULL", "0"]]);
+    assert_eq!(
+        merge(spec.clone(), cols.clone(), vec![empty(), empty(), empty()]),
+        s(&[&["0", "NULL", "NULL", "NULL"]])
+    );
+    assert_eq!(
+        merge(
+            spec.clone(),
+            cols.clone(),
+            vec![empty(), rows(&[&["2", "7", "3", "7", "2"]]), empty()]
+        ),
+        s(&[&["2", "7", "3", "3.5000"]])
+    );
+    // No source produced any row at all: no row.
+    assert_eq!(merge(spec, cols, vec![vec![], vec![]]), s(&[]));
+}
+
+#[test]
+fn having_three_valued_logic() {
+    let gt = |c: usize, v: i64| {
+        Box::new(Expr::Bin(
+            Box::new(Expr::Col(c)),
+            BinOp::Gt,
+            Box::new(Expr::Int(v)),
+        ))
+    };
+    // SELECT k, COUNT(*), SUM(v) ... GROUP BY k HAVING COUNT(*) > 1 AND SUM(v) > 5
+    let spec = |h: Expr| MergeSpec {
+        visible: 3,
+        group_by: vec![0],
+        aggregates: vec![agg(1, AggFn::Count), agg(2, AggFn::Sum)],
+        having: Some(h),
+        ..Default::default()
+    };
+    let cols = vec![text(), bigint(), dec(0)];
+    let src = vec![
+        rows(&[&["a", "1", "5"], &["b", "1", "NULL"], &["c", "2", "1"]]),
+        rows(&[&["a", "1", "1"], &["b", "1", "NULL"], &["d", "1", "9"]]),
+    ];
+    let and = Expr::Bin(gt(1, 1), BinOp::And, gt(2, 5));
+    assert_eq!(
+        merge(spec(and), cols.clone(), src.clone()),
+        s(&[&["a", "2", "6"]])
+    );
+    // b: COUNT > 1 is true, SUM is NULL → NULL AND ... stays NULL → dropped; OR → true.
+    let or = Expr::Bin(gt(1, 1), BinOp::Or, gt(2, 5));
+    assert_eq!(
+        merge(spec(or), cols.clone(), src.clone()),
+        s(&[
+            &["a", "2", "6"],
+            &["b", "2", "NULL"],
+            &["c", "2", "1"],
+            &["d", "1", "9"]
+        ])
+    );
+    let not_null = Expr::Not(Box::new(Expr::IsNull(Box::new(Expr::Col(2)), false)));
+    assert_eq!(
+        merge(spec(not_null), cols.clone(), src.clone()),
+        s(&[&["a", "2", "6"], &["c", "2", "1"], &["d", "1", "9"]])
+    );
+    let is_not_null = Expr::IsNull(Box::new(Expr::Col(2)), true);
+    assert_eq!(merge(spec(is_not_null), cols.clone(), src.clone()).len(), 3);
+    // NOT (SUM(v) > 5): NULL for b → dropped.
+    let not = Expr::Not(gt(2, 5));
+    assert_eq!(
+        merge(spec(not), cols.clone(), src.clone()),
+        s(&[&["c", "2", "1"]])
+    );
+    // HAVING NULL keeps nothing; HAVING 1 keeps everything.
+    assert_eq!(merge(spec(Expr::Null), cols.clone(), src.clone()), s(&[]));
+    assert_eq!(merge(spec(Expr::Int(1)), cols, src).len(), 4);
+}
+
+#[test]
+fn having_arithmetic_and_comparisons() {
+    let row = r(&["7", "2", "abc", "1.50", "2.5", "NULL", "2020-01-02"]);
+    let kinds = [
+        ColKind::Exact,
+        ColKind::Exact,
+        ColKind::Str(Collation::GeneralCi),
+        ColKind::Exact,
+        ColKind::Float,
+        ColKind::Exact,
+        ColKind::Temporal,
+    ];
+    let c = |i| Box::new(Expr::Col(i));
+    let lit = |e: Expr| Box::new(e);
+    let ev = |e: Expr| expr::eval(&e, &row, &kinds);
+    let ex = |t: &str| Val::Exact(Dec::parse(t.as_bytes()));
+    // 7 / 2 = 3.5000 (scale + 4); 1.50 / 3 = 0.500000.
+    let d = ev(Expr::Bin(c(0), BinOp::Div, c(1)));
+    assert_eq!(d, ex("3.5000"));
+    let Val::Exact(d) = d else { panic!() };
+    assert_eq!(d.to_text(d.scale()), "3.5000");
+    let Val::Exact(d) = ev(Expr::Bin(c(3), BinOp::Div, lit(Expr::Int(3)))) else {
+        panic!()
+    };
+    assert_eq!(d.to_text(d.scale()), "0.500000");
+    let Val::Exact(d) = ev(Expr::Bin(lit(Expr::Int(2)), BinOp::Div, lit(Expr::Int(3)))) else {
+        panic!()
+    };
+    assert_eq!(d.to_text(d.scale()), "0.6667");
+    // Division by zero, NULL operands → NULL.
+    assert_eq!(
+        ev(Expr::Bin(c(0), BinOp::Div, lit(Expr::Int(0)))),
+        Val::Null
+    );
+    assert_eq!(ev(Expr::Bin(c(0), BinOp::Add, c(5))), Val::Null);
+    assert_eq!(
+        ev(Expr::Bin(c(4), BinOp::Div, lit(Expr::Dec("0.0".into())))),
+        Val::Null
+    );
+    // Exact arithmetic: 1.50 * 7 - 2 = 8.50; 0.1 + 0.2 = 0.3 exactly.
+    let e = Expr::Bin(
+        Box::new(Expr::Bin(c(3), BinOp::Mul, c(0))),
+        BinOp::Sub,
+        c(1),
+    );
+    let Val::Exact(d) = ev(e) else { panic!() };
+    assert_eq!(d.to_text(d.scale()), "8.50");
+    let sum = Expr::Bin(
+        lit(Expr::Dec("0.1".into())),
+        BinOp::Add,
+        lit(Expr::Dec("0.2".into())),
+    );
+    assert_eq!(
+        ev(Expr::Bin(
+            Box::new(sum),
+            BinOp::Eq,
+            lit(Expr::Dec("0.3".into()))
+        )),
+        ex("1")
+    );
+    // A double on either side: f64.
+    assert_eq!(ev(Expr::Bin(c(4), BinOp::Mul, c(1))), Val::Float(5.0));
+    assert_eq!(ev(Expr::Dec("1e3".into())), Val::Float(1000.0));
+    // Text against a number compares as doubles: 'abc' = 0.
+    assert_eq!(ev(Expr::Bin(c(2), BinOp::Eq, lit(Expr::Int(0)))), ex("1"));
+    assert_eq!(
+        ev(Expr::Bin(lit(Expr::Str("1.50".into())), BinOp::Eq, c(3))),
+        ex("1")
+    );
+    // Text against text: the column's collation (general_ci): 'abc' = 'ABC  '.
+    assert_eq!(
+        ev(Expr::Bin(c(2), BinOp::Eq, lit(Expr::Str("ABC  ".into())))),
+        ex("1")
+    );
+    assert_eq!(
+        ev(Expr::Bin(
+            lit(Expr::Str("1.50".into())),
+            BinOp::Eq,
+            lit(Expr::Str("1.5".into()))
+        )),
+        ex("0")
+    );
+    // Dates compare with text as text.
+    assert_eq!(
+        ev(Expr::Bin(
+            c(6),
+            BinOp::Gt,
+            lit(Expr::Str("2020-01-01".into()))
+        )),
+        ex("1")
+    );
+    // Neg, Not, three-valued AND/OR.
+    assert_eq!(ev(Expr::Neg(c(3))), ex("-1.50"));
+    assert_eq!(ev(Expr::Neg(c(4))), Val::Float(-2.5));
+    assert_eq!(ev(Expr::Not(c(2))), ex("1"));
+    assert_eq!(ev(Expr::Not(c(5))), Val::Null);
+    let and = |a: Expr, b: Expr| ev(Expr::Bin(Box::new(a), BinOp::And, Box::new(b)));
+    let or = |a: Expr, b: Expr| ev(Expr::Bin(Box::new(a), BinOp::Or, Box::new(b)));
+    assert_eq!(and(Expr::Int(0), Expr::Null), ex("0"));
+    assert_eq!(and(Expr::Int(1), Expr::Null), Val::Null);
+    assert_eq!(or(Expr::Int(1), Expr::Null), ex("1"));
+    assert_eq!(or(Expr::Int(0), Expr::Null), Val::Null);
+    assert_eq!(expr::truth(&Val::Str(b"0.0".to_vec(), None)), Some(false));
+    assert_eq!(expr::truth(&Val::Str(b"2x".to_vec(), None)), Some(true));
+    // Out-of-range column: NULL, not a panic.
+    assert_eq!(ev(Expr::Col(99)), Val::Null);
+}
+
+// ---- DISTINCT and collations ------------------------------------------------------------
+
+#[test]
+fn distinct_case_insensitive_keeps_first_seen() {
+    let spec = MergeSpec {
+        visible: 1,
+        distinct: true,
+        ..Default::default()
+    };
+    let src = vec![
+        rows(&[&["a"], &["é"], &["x"]]),
+        rows(&[
+            &["A "],
+            &["E"],
+            &["ß"],
+            &["s"],
+            &["NULL"],
+            &["NULL"],
+            &["😀"],
+            &["😁"],
+        ]),
+    ];
+    assert_eq!(
+        merge(spec.clone(), vec![text()], src.clone()),
+        s(&[&["a"], &["é"], &["x"], &["ß"], &["NULL"], &["😀"]])
+    );
+    // _bin (BINARY_FLAG): case matters, trailing spaces do not.
+    let src = vec![
+        rows(&[&["a"], &["A"]]),
+        rows(&[&["a  "], &["A"], &["é"], &["e"]]),
+    ];
+    assert_eq!(
+        merge(spec.clone(), vec![text_bin()], src.clone()),
+        s(&[&["a"], &["A"], &["é"], &["e"]])
+    );
+    // binary: every byte matters.
+    assert_eq!(
+        merge(spec.clone(), vec![bytes()], src.clone()),
+        s(&[&["a"], &["A"], &["a  "], &["é"], &["e"]])
+    );
+    // Numbers: 1.5 = 1.50.
+    let src = vec![rows(&[&["1.50"], &["2"]]), rows(&[&["1.5"], &["2.00"]])];
+    assert_eq!(
+        merge(spec.clone(), vec![dec(2)], src),
+        s(&[&["1.50"], &["2"]])
+    );
+    // Grouped DISTINCT over visible columns only.
+    let spec = MergeSpec {
+        visible: 1,
+        distinct: true,
+        group_by: vec![1],
+        aggregates: vec![agg(0, AggFn::Count)],
+        ..Default::default()
+    };
+    let src = vec![rows(&[&["1", "x"], &["2", "y"]]), rows(&[&["1", "z"]])];
+    assert_eq!(
+        merge(spec, vec![bigint(), text()], src),
+        s(&[&["1"], &["2"]])
+    );
+}
+
+#[test]
+fn group_by_collations() {
+    let spec = MergeSpec {
+        visible: 2,
+        group_by: vec![0],
+        aggregates: vec![agg(1, AggFn::Count)],
+        ..Default::default()
+    };
+    let src = vec![
+        rows(&[&["b", "1"], &["a", "1"], &["Ä", "1"]]),
+        rows(&[&["A ", "2"], &["B", "1"], &["a\t", "1"]]),
+    ];
+    // general_ci: a = A = Ä; 'a\t' sorts before 'a' (PAD SPACE: tab < space).
+    assert_eq!(
+        merge(spec.clone(), vec![text(), bigint()], src.clone()),
+        s(&[&["a\t", "1"], &["a", "4"], &["b", "2"]])
+    );
+    assert_eq!(
+        merge(spec.clone(), vec![text_bin(), bigint()], src.clone()),
+        s(&[
+            &["A ", "2"],
+            &["B", "1"],
+            &["a\t", "1"],
+            &["a", "1"],
+            &["b", "1"],
+            &["Ä", "1"]
+        ])
+    );
+    // An explicit override (e.g. a NO PAD collation the column definition hides).
+    let mut m = Merger::new(spec, vec![text(), bigint()], 1);
+    m.set_collation(0, Collation::GeneralCiNoPad);
+    let out = drive(
+        &mut m,
+        vec![rows(&[&["a", "1"], &["A ", "1"], &["A", "1"]])],
+    );
+    assert_eq!(show(&out), s(&[&["a", "2"], &["A ", "1"]]));
+}
+
+#[test]
+fn collation_from_column_definition() {
+    assert_eq!(Collation::from_meta(&text()), Collation::GeneralCi);
+    assert_eq!(Collation::from_meta(&text_bin()), Collation::Bin);
+    assert_eq!(Collation::from_meta(&bytes()), Collation::Binary);
+    assert_eq!(Collation::from_meta(&col(0xfd, 46, 0, 0)), Collation::Bin);
+    assert_eq!(Collation::from_meta(&col(0xfd, 83, 0, 0)), Collation::Bin);
+    assert_eq!(
+        Collation::from_meta(&col(0xfd, 1070, 0, 0)),
+        Collation::BinNoPad
+    );
+    assert_eq!(
+        Collation::from_meta(&col(0xfd, 1069, 0, 0)),
+        Collation::GeneralCiNoPad
+    );
+    assert_eq!(
+        Collation::from_meta(&col(0xfd, 8, 0, 0)),
+        Collation::GeneralCi
+    );
+    assert_eq!(ColKind::from_meta(&col(0x0d, 63, 0, 0)), ColKind::Exact);
+    assert_eq!(ColKind::from_meta(&col(0x04, 63, 0, 31)), ColKind::Float);
+    assert_eq!(ColKind::from_meta(&col(0x13, 63, 0, 0)), ColKind::Time);
+    assert_eq!(ColKind::from_meta(&col(0x0a, 63, 0, 0)), ColKind::Temporal);
+    assert_eq!(
+        ColKind::from_meta(&col(0x10, 63, 0, 0)),
+        ColKind::Str(Collation::Binary)
+    );
+}
+
+#[test]
+fn general_ci_weights_match_mariadb() {
+    // Each pair compared equal under utf8mb4_general_ci on MariaDB 10.11.
+    let eq = [
+        ("a", "A"),
+        ("é", "E"),
+        ("ß", "s"),
+        ("Ā", "a"),
+        ("ǅ", "ǆ"),
+        ("ǅ", "Ǆ"),
+        ("ſ", "S"),
+        ("ı", "i"),
+        ("İ", "i"),
+        ("µ", "μ"),
+        ("ÿ", "Y"),
+        ("Ÿ", "ÿ"),
+        ("Æ", "æ"),
+        ("Ð", "ð"),
+        ("Þ", "þ"),
+        ("😀", "😁"),
+        ("ä", "A"),
+        ("ω", "Ω"),
+        ("ё", "Е"),
+        ("a ", "A"),
+    ];
+    for (a, b) in eq {
+        assert_eq!(
+            str_key(a.as_bytes(), Collation::GeneralCi),
+            str_key(b.as_bytes(), Collation::GeneralCi),
+            "{a} = {b}"
+        );
+    }
+    let ne = [
+        ("ß", "ss"),
+        ("Æ", "A"),
+        ("Ø", "O"),
+        ("a", "b"),
+        ("a\t", "a"),
+    ];
+    for (a, b) in ne {
+        assert_ne!(
+            str_key(a.as_bytes(), Collation::GeneralCi),
+            str_key(b.as_bytes(), Collation::GeneralCi),
+            "{a} != {b}"
+        );
+    }
+    let k = |v: &str| str_key(v.as_bytes(), Collation::GeneralCi);
+    assert!(k("a\t") < k("a"));
+    assert!(k("a") < k("ab"));
+    assert!(k("ä b") < k("Z"));
+    // Invalid UTF-8 does not panic and keeps its bytes.
+    assert_ne!(
+        str_key(b"a\xff", Collation::GeneralCi),
+        str_key(b"a\xfe", Collation::GeneralCi)
+    );
+}
+
+// ---- values -----------------------------------------------------------------------------
+
+#[test]
+fn decimal_arithmetic() {
+    let d = |t: &str| Dec::parse(t.as_bytes());
+    let t = |x: Dec| x.to_text(x.scale());
+    assert_eq!(t(d("1.50").add(&d("2.25"))), "3.75");
+    assert_eq!(t(d("1.5").add(&d("-2"))), "-0.5");
+    assert_eq!(t(d("-1.5").sub(&d("-1.5"))), "0.0");
+    assert_eq!(t(d("0.001").sub(&d("1000"))), "-999.999");
+    assert_eq!(t(d("1.5").mul(&d("2.25"))), "3.375");
+    assert_eq!(t(d("-0.5").mul(&d("0.2"))), "-0.10");
+    assert_eq!(t(d("0").mul(&d("-3.5"))), "0.0");
+    assert_eq!(d("10").div(&d("4"), 4).map(t).as_deref(), Some("2.5000"));
+    assert_eq!(d("1").div(&d("3"), 4).map(t).as_deref(), Some("0.3333"));
+    assert_eq!(d("2").div(&d("3"), 4).map(t).as_deref(), Some("0.6667"));
+    assert_eq!(d("-2").div(&d("3"), 4).map(t).as_deref(), Some("-0.6667"));
+    assert_eq!(d("1").div(&d("-8"), 2).map(t).as_deref(), Some("-0.13"));
+    assert_eq!(
+        d("0.05").div(&d("2"), 6).map(t).as_deref(),
+        Some("0.025000")
+    );
+    assert_eq!(
+        d("123").div(&d("0.001"), 0).map(t).as_deref(),
+        Some("123000")
+    );
+    assert_eq!(d("1").div(&d("0.000"), 4), None);
+    assert_eq!(d("2.5").round(0).to_text(0), "3");
+    assert_eq!(d("-2.5").round(0).to_text(0), "-3");
+    assert_eq!(d("-0.004").to_text(2), "0.00");
+    assert_eq!(d("0.995").to_text(2), "1.00");
+    assert_eq!(d("7").to_text(3), "7.000");
+    assert_eq!(d(".5").to_text(1), "0.5");
+    assert_eq!(d("00012.3400").to_text(4), "12.3400");
+    // MySQL's lenient conversion.
+    assert_eq!(t(d("  -12abc")), "-12");
+    assert_eq!(t(d("abc")), "0");
+    assert_eq!(t(d("")), "0");
+    assert_eq!(t(d("-")), "0");
+    assert_eq!(t(d("1.2.3")), "1.2");
+    // Comparisons across scales and signs.
+    use std::cmp::Ordering::*;
+    assert_eq!(d("1.5").cmp_num(&d("1.50")), Equal);
+    assert_eq!(d("-0").cmp_num(&d("0.00")), Equal);
+    assert_eq!(d("0.05").cmp_num(&d("0.5")), Less);
+    assert_eq!(d("-0.05").cmp_num(&d("-0.5")), Greater);
+    assert_eq!(d("10").cmp_num(&d("9.999")), Greater);
+    assert_eq!(d("-10").cmp_num(&d("9")), Less);
+    assert_eq!(d("0.000").cmp_num(&d("0.001")), Less);
+    assert_eq!(Dec::from_i128(i128::MIN).to_text(0), i128::MIN.to_string());
+    assert_eq!(d("1.50").normalized(), d("1.5"));
+    assert_eq!(d("0.00").normalized(), Dec::zero());
+    assert_eq!(Dec::from_temporal(b"-838:59:59.5").to_text(1), "-8385959.5");
+}
+
+#[test]
+fn double_text_like_mariadb() {
+    // Each checked with SELECT ...e0 on MariaDB 10.11.
+    let cases: [(f64, &str); 20] = [
+        (1e14, "100000000000000"),
+        (1e15, "1e15"),
+        (1e16, "1e16"),
+        (123456789012345.0, "123456789012345"),
+        (1234567890123456.0, "1.234567890123456e15"),
+        (12345678901234567.0, "1.2345678901234568e16"),
+        (1234567890123456.7, "1234567890123456.8"),
+        (1e-4, "0.0001"),
+        (1e-5, "0.00001"),
+        (1e-14, "0.00000000000001"),
+        (1e-15, "0.000000000000001"),
+        (1e-16, "1e-16"),
+        (1.5e-15, "0.0000000000000015"),
+        (0.1 + 0.2, "0.30000000000000004"),
+        (1.0 / 3.0, "0.3333333333333333"),
+        (1.5e300, "1.5e300"),
+        (-1e20, "-1e20"),
+        (123.456, "123.456"),
+        (-0.0, "0"),
+        (100.0, "100"),
+    ];
+    for (v, want) in cases {
+        assert_eq!(fmt_double(v, 31).as_deref(), Some(want), "{v:e}");
+    }
+    assert_eq!(fmt_double(3.75, 2).as_deref(), Some("3.75"));
+    assert_eq!(fmt_double(1.875, 6).as_deref(), Some("1.875000"));
+    assert_eq!(fmt_double(f64::NAN, 31), None);
+    assert_eq!(fmt_double(f64::INFINITY, 2), None);
+}
+
+#[test]
+fn text_to_double_prefix() {
+    assert_eq!(parse_f64(b"12abc"), 12.0);
+    assert_eq!(parse_f64(b"1e3x"), 1000.0);
+    assert_eq!(parse_f64(b" -2.5e-1"), -0.25);
+    assert_eq!(parse_f64(b"1e"), 1.0);
+    assert_eq!(parse_f64(b"abc"), 0.0);
+    assert_eq!(parse_f64(b".5"), 0.5);
+    assert_eq!(parse_f64(b"-"), 0.0);
+    assert_eq!(parse_f64(b"inf"), 0.0);
+    assert_eq!(parse_f64(b"NaN"), 0.0);
+    assert_eq!(parse_f64(b"1e999"), f64::MAX);
+}
+
+// ---- malformed input --------------------------------------------------------------------
+
+#[test]
+fn malformed_rows_do_not_panic() {
+    let spec = MergeSpec {
+        visible: 3,
+        group_by: vec![0],
+        aggregates: vec![
+            agg(1, AggFn::Sum),
+            agg(2, AggFn::Avg { count_col: 3 }),
+            agg(9, AggFn::Max),
+        ],
+        having: Some(Expr::Bin(
+            Box::new(Expr::Col(42)),
+            BinOp::Eq,
+            Box::new(Expr::Null),
+        )),
+        order_by: vec![asc(7)],
+        ..Default::default()
+    };
+    let cols = vec![int(), dec(2), dec(0), bigint()];
+    let src = vec![
+        rows(&[&["1", "abc", "x", "y"], &["1"], &[]]),
+        rows(&[
+            &["1", "2.5", "4", "2", "extra", "extra"],
+            &["zz", "1e5", "", "-"],
+        ]),
+    ];
+    // HAVING col42 = NULL is NULL: nothing, but no panic.
+    let _ = merge(spec.clone(), cols.clone(), src.clone());
+    let spec = MergeSpec {
+        having: None,
+        ..spec
+    };
+    let out = merge(spec, cols.clone(), src.clone());
+    // Groups: NULL (the empty row), 'zz' (= 0 as an INT), 1. Unparsable numbers are 0:
+    // 'abc' + 2.5 = 2.50; 'x' + 4 over 'y' + 2 counts = 2.0000; '1e5' is 1 (decimal text
+    // stops at the exponent); a count of '-' is 0, so that AVG is NULL.
+    assert_eq!(
+        out,
+        s(&[
+            &["NULL", "NULL", "NULL"],
+            &["zz", "1.00", "NULL"],
+            &["1", "2.50", "2.0000"]
+        ])
+    );
+    // Every shape with rows shorter and longer than the columns.
+    for order in [vec![], vec![asc(5)]] {
+        for distinct in [false, true] {
+            let spec = MergeSpec {
+                visible: 2,
+                distinct,
+                order_by: order.clone(),
+                having: Some(Expr::Bin(
+                    Box::new(Expr::Col(3)),
+                    BinOp::Div,
+                    Box::new(Expr::Col(0)),
+                )),
+                ..Default::default()
+            };
+            let _ = merge(spec.clone(), cols.clone(), src.clone());
+            let _ = merge(spec, vec![], src.clone());
+        }
+    }
+    // Pushes to unknown or ended sources, double ends.
+    let mut m = Merger::new(MergeSpec::default(), vec![int()], 2);
+    m.push(5, r(&["1"]));
+    m.end(5);
+    m.end(0);
+    m.end(0);
+    m.push(0, r(&["2"]));
+    assert_eq!(m.next_row(), None);
+    assert_eq!(m.want(), Some(1));
+    m.end(1);
+    assert!(m.done());
+}
+
+#[test]
+fn visible_pads_short_rows() {
+    let spec = MergeSpec {
+        visible: 3,
+        ..Default::default()
+    };
+    assert_eq!(
+        merge(spec, vec![int(), int(), int()], vec![rows(&[&["1"]])]),
+        s(&[&["1", "NULL", "NULL"]])
+    );
+}
+
+// ---- properties -------------------------------------------------------------------------
+
+fn cell_strategy() -> impl Strategy<Value = Option<i64>> {
+    prop_oneof![1 => Just(None), 6 => (-20i64..20).prop_map(Some)]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// k sorted partitions merged with ORDER BY + LIMIT equal the sorted union (ties by
+    /// source, then arrival), however many rows each push delivers.
+    #[test]
+    fn sorted_merge_equals_sorting_the_union(
+        parts in prop::collection::vec(
+            prop::collection::vec((cell_strategy(), cell_strategy()), 0..12), 1..5),
+        desc0 in any::<bool>(),
+        desc1 in any::<bool>(),
+        offset in 0u64..6,
+        limit in prop::option::of(0u64..15),
+        burst in 1usize..4,
+    ) {
+        let order = vec![SortKey { col: 0, desc: desc0 }, SortKey { col: 1, desc: desc1 }];
+        let cmp = |a: &(Option<i64>, Option<i64>), b: &(Option<i64>, Option<i64>)| {
+            let c0 = (a.0.is_some(), a.0).cmp(&(b.0.is_some(), b.0));
+            let c0 = if desc0 { c0.reverse() } else { c0 };
+            let c1 = (a.1.is_some(), a.1).cmp(&(b.1.is_some(), b.1));
+            let c1 = if desc1 { c1.reverse() } else { c1 };
+            c0.then(c1)
+        };
+        let mut parts = parts;
+        for p in &mut parts {
+            p.sort_by(cmp);
+        }
+        // The union with (source, arrival) positions, stably sorted.
+        let mut all: Vec<_> = parts.iter().enumerate()
+            .flat_map(|(s, p)| p.iter().enumerate().map(move |(i, v)| (*v, s, i)))
+            .collect();
+        all.sort_by(|a, b| cmp(&a.0, &b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+        let want: Vec<Row> = all.iter()
+            .skip(offset as usize)
+            .take(limit.map_or(usize::MAX, |l| l as usize))
+            .map(|((a, b), s, i)| vec![
+                a.map(|v| v.to_string().into_bytes()),
+                b.map(|v| v.to_string().into_bytes()),
+                Some(format!("{s}:{i}").into_bytes()),
+            ])
+            .collect();
+
+        let spec = MergeSpec { visible: 3, order_by: order, offset, limit, ..Default::default() };
+        let mut m = Merger::new(spec, vec![int(), dec(0), text()], parts.len());
+        let mut its: Vec<_> = parts.iter().enumerate()
+            .map(|(s, p)| p.iter().enumerate().map(move |(i, (a, b))| vec![
+                a.map(|v| v.to_string().into_bytes()),
+                b.map(|v| v.to_string().into_bytes()),
+                Some(format!("{s}:{i}").into_bytes()),
+            ]).collect::<Vec<_>>().into_iter())
+            .collect();
+        let mut out = Vec::new();
+        loop {
+            while let Some(r) = m.next_row() {
+                out.push(r);
+            }
+            if m.done() {
+                break;
+            }
+            let w = m.want();
+            prop_assert!(w.is_some(), "not done, nothing ready, but no source wanted");
+            let w = w.unwrap_or(0);
+            // The IO layer may deliver several rows at once.
+            for _ in 0..burst {
+                match its[w].next() {
+                    Some(row) => m.push(w, row),
+                    None => { m.end(w); break; }
+                }
+            }
+        }
+        prop_assert_eq!(show(&out), show(&want));
+        prop_assert!(m.done());
+    }
+
+    /// Node-side partial aggregation merged equals aggregating the union directly.
+    #[test]
+    fn grouped_merge_equals_aggregating_the_union(
+        parts in prop::collection::vec(
+            prop::collection::vec((0i64..5, prop::option::of(-1000i64..1000)), 0..15), 1..5),
+    ) {
+        // Each node answers SELECT k, COUNT(v), SUM(v)/100 (scale 2), MIN(v), MAX(v), COUNT(*)
+        // GROUP BY k, with AVG(v) = SUM col 2 + COUNT col 1.
+        let cents = |v: i64| Dec::from_i128(i128::from(v)).div(&Dec::from_i128(100), 2)
+            .map(|d| d.to_text(2)).unwrap_or_default();
+        let node = |rows: &[(i64, Option<i64>)]| -> Vec<Row> {
+            let mut ks: Vec<i64> = rows.iter().map(|r| r.0).collect();
+            ks.sort();
+            ks.dedup();
+            ks.iter().map(|k| {
+                let vs: Vec<i64> = rows.iter().filter(|r| r.0 == *k).filter_map(|r| r.1).collect();
+                let n = rows.iter().filter(|r| r.0 == *k).count();
+                vec![
+                    Some(k.to_string().into_bytes()),
+                    Some(vs.len().to_string().into_bytes()),
+                    (!vs.is_empty()).then(|| cents(vs.iter().sum()).into_bytes()),
+                    vs.iter().min().map(|v| cents(*v).into_bytes()),
+                    vs.iter().max().map(|v| cents(*v).into_bytes()),
+                    (!vs.is_empty()).then(|| cents(vs.iter().sum()).into_bytes()),
+                    Some(n.to_string().into_bytes()),
+                ]
+            }).collect()
+        };
+        let all: Vec<(i64, Option<i64>)> = parts.iter().flatten().copied().collect();
+        let mut want = node(&all);
+        for row in &mut want {
+            // AVG = SUM / COUNT(v) at scale 2 + 4.
+            let n = Dec::parse(row[1].as_deref().unwrap_or(b"0"));
+            row[5] = row[5].as_ref().and_then(|s| Dec::parse(s).div(&n, 6)).map(|d| d.to_text(6).into_bytes());
+        }
+        let spec = MergeSpec {
+            visible: 7,
+            group_by: vec![0],
+            aggregates: vec![
+                agg(1, AggFn::Count),
+                agg(2, AggFn::Sum),
+                agg(3, AggFn::Min),
+                agg(4, AggFn::Max),
+                agg(5, AggFn::Avg { count_col: 1 }),
+                agg(6, AggFn::Count),
+            ],
+            ..Default::default()
+        };
+        let cols = vec![int(), bigint(), dec(2), dec(2), dec(2), dec(2), bigint()];
+        let src: Vec<Vec<Row>> = parts.iter().map(|p| node(p)).collect();
+        prop_assert_eq!(merge(spec.clone(), cols.clone(), src.clone()), show(&want));
+        prop_assert_eq!(merge_eager(spec, cols, src), show(&want));
+    }
+
+    /// Decimal addition, subtraction and comparison agree with i128 arithmetic.
+    #[test]
+    fn decimal_matches_integers(a in any::<i64>(), b in any::<i64>(), sa in 0u32..5, sb in 0u32..5) {
+        let at = |v: i64, s: u32| Dec::from_i128(i128::from(v)).div(&Dec::from_i128(10i128.pow(s)), s);
+        let (x, y) = (at(a, sa).unwrap_or_default(), at(b, sb).unwrap_or_default());
+        let s = sa.max(sb);
+        let scaled = |v: i64, sv: u32| i128::from(v) * 10i128.pow(s - sv);
+        let sum = scaled(a, sa) + scaled(b, sb);
+        prop_assert_eq!(x.add(&y), Dec::from_i128(sum).div(&Dec::from_i128(10i128.pow(s)), s).unwrap_or_default());
+        prop_assert_eq!(x.cmp_num(&y), scaled(a, sa).cmp(&scaled(b, sb)));
+        let prod = x.mul(&y);
+        prop_assert_eq!(prod.cmp_num(&Dec::from_i128(i128::from(a) * i128::from(b)).div(&Dec::from_i128(10i128.pow(sa + sb)), sa + sb).unwrap_or_default()), std::cmp::Ordering::Equal);
+        prop_assert!(Key::Num(x.clone().normalized()) == Key::Num(Dec::parse(x.to_text(x.scale() + 2).as_bytes()).normalized()));
+    }
+}

@@ -1,0 +1,417 @@
+//! Which data nodes rows matching a WHERE clause can live on, and which tables of a
+//! statement live together.
+
+use std::collections::BTreeSet;
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{
+    BinaryOperator, Expr, JoinConstraint, JoinOperator, ObjectName, Statement, TableFactor,
+    TableWithJoins, UnaryOperator, Value, visit_relations,
+};
+
+use super::{SchemaCat, TableCat, TableKind, refuse};
+use crate::router::wire::SqlError;
+
+/// The last part of a (possibly schema-qualified) name, unquoted.
+pub fn object_table(n: &ObjectName) -> String {
+    n.0.last()
+        .and_then(|p| p.as_ident())
+        .map(|i| i.value.clone())
+        .unwrap_or_default()
+}
+
+/// Every table named anywhere in the statement (subqueries included).
+pub fn tables_in_statement(s: &Statement) -> Vec<String> {
+    let mut out = Vec::new();
+    let _ = visit_relations(s, |r| {
+        out.push(object_table(r));
+        ControlFlow::<()>::Continue(())
+    });
+    out
+}
+
+/// A table in a FROM clause.
+#[derive(Clone)]
+pub struct TRef<'a> {
+    pub name: String,
+    pub alias: Option<String>,
+    pub cat: Option<&'a TableCat>,
+}
+
+impl TRef<'_> {
+    /// Does qualifier `q` (alias or table name) name this table?
+    pub fn named(&self, q: &str) -> bool {
+        match &self.alias {
+            Some(a) => a.eq_ignore_ascii_case(q),
+            None => self.name.eq_ignore_ascii_case(q),
+        }
+    }
+}
+
+/// The tables of a FROM list, the ON conditions of its joins, and whether any of them
+/// is a derived table (a subquery in FROM).
+pub struct From<'a> {
+    pub refs: Vec<TRef<'a>>,
+    /// ON conditions of inner joins: they restrict rows like WHERE does.
+    pub inner_on: Vec<&'a Expr>,
+    /// Every ON condition (outer joins too): they tell which tables are joined on what.
+    pub all_on: Vec<&'a Expr>,
+    pub derived: bool,
+    pub using: bool,
+    /// Outer joins: (indices of refs on the preserved side, indices on the side that
+    /// may be NULL-extended).
+    pub outer: Vec<(Vec<usize>, Vec<usize>)>,
+}
+
+pub fn from_clause<'a>(sc: &'a SchemaCat, from: &'a [TableWithJoins]) -> From<'a> {
+    let mut f = From {
+        refs: Vec::new(),
+        inner_on: Vec::new(),
+        all_on: Vec::new(),
+        derived: false,
+        using: false,
+        outer: Vec::new(),
+    };
+    for twj in from {
+        add_factor(sc, &twj.relation, &mut f);
+        for j in &twj.joins {
+            let before: Vec<usize> = (0..f.refs.len()).collect();
+            add_factor(sc, &j.relation, &mut f);
+            let joined: Vec<usize> = (before.len()..f.refs.len()).collect();
+            match &j.join_operator {
+                JoinOperator::Left(_) | JoinOperator::LeftOuter(_) => {
+                    f.outer.push((before.clone(), joined.clone()))
+                }
+                JoinOperator::Right(_) | JoinOperator::RightOuter(_) => {
+                    f.outer.push((joined.clone(), before.clone()))
+                }
+                JoinOperator::FullOuter(_) => {
+                    f.outer.push((before.clone(), joined.clone()));
+                    f.outer.push((joined.clone(), before.clone()));
+                }
+                _ => {}
+            }
+            let (c, inner) = match &j.join_operator {
+                JoinOperator::Join(c) | JoinOperator::Inner(c) | JoinOperator::StraightJoin(c) => {
+                    (Some(c), true)
+                }
+                JoinOperator::Left(c)
+                | JoinOperator::LeftOuter(c)
+                | JoinOperator::Right(c)
+                | JoinOperator::RightOuter(c)
+                | JoinOperator::FullOuter(c) => (Some(c), false),
+                JoinOperator::CrossJoin(c) => (Some(c), true),
+                _ => (None, false),
+            };
+            match c {
+                Some(JoinConstraint::On(e)) => {
+                    f.all_on.push(e);
+                    if inner {
+                        f.inner_on.push(e);
+                    }
+                }
+                Some(JoinConstraint::Using(_)) | Some(JoinConstraint::Natural) => f.using = true,
+                _ => {}
+            }
+        }
+    }
+    f
+}
+
+fn add_factor<'a>(sc: &'a SchemaCat, t: &'a TableFactor, f: &mut From<'a>) {
+    match t {
+        TableFactor::Table { name, alias, .. } => {
+            let n = object_table(name);
+            f.refs.push(TRef {
+                cat: sc.table(&n),
+                name: n,
+                alias: alias.as_ref().map(|a| a.name.value.clone()),
+            });
+        }
+        TableFactor::NestedJoin {
+            table_with_joins, ..
+        } => {
+            let inner = from_clause(sc, std::slice::from_ref(table_with_joins));
+            let inner_len = inner.refs.len();
+            f.refs.extend(inner.refs);
+            f.inner_on.extend(inner.inner_on);
+            f.all_on.extend(inner.all_on);
+            f.derived |= inner.derived;
+            f.using |= inner.using;
+            let base = f.refs.len() - inner_len;
+            f.outer.extend(inner.outer.into_iter().map(|(a, b)| {
+                (
+                    a.into_iter().map(|i| i + base).collect(),
+                    b.into_iter().map(|i| i + base).collect(),
+                )
+            }));
+        }
+        _ => f.derived = true,
+    }
+}
+
+/// `a AND b AND c` -> [a, b, c] (parentheses looked through).
+pub fn conjuncts<'a>(e: &'a Expr, out: &mut Vec<&'a Expr>) {
+    match e {
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::And,
+            right,
+        } => {
+            conjuncts(left, out);
+            conjuncts(right, out);
+        }
+        Expr::Nested(inner) => conjuncts(inner, out),
+        _ => out.push(e),
+    }
+}
+
+/// A literal's text as the partition function sees it (MyCat passes the literal's
+/// string value): `Some(None)` for NULL, `None` when `e` is not a literal.
+pub fn literal(e: &Expr) -> Option<Option<String>> {
+    match e {
+        Expr::Value(v) => match &v.value {
+            Value::Number(n, _) => Some(Some(n.clone())),
+            Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => Some(Some(s.clone())),
+            Value::Boolean(b) => Some(Some(if *b { "1" } else { "0" }.to_string())),
+            Value::Null => Some(None),
+            _ => None,
+        },
+        Expr::UnaryOp {
+            op: UnaryOperator::Minus,
+            expr,
+        } => match literal(expr)? {
+            Some(n) if n.bytes().next().is_some_and(|c| c.is_ascii_digit()) => {
+                Some(Some(format!("-{n}")))
+            }
+            _ => None,
+        },
+        Expr::UnaryOp {
+            op: UnaryOperator::Plus,
+            expr,
+        } => literal(expr),
+        Expr::Nested(inner) => literal(inner),
+        _ => None,
+    }
+}
+
+/// `col` or `q.col` or `schema.q.col` -> (qualifier, column).
+pub fn column_ref(e: &Expr) -> Option<(Option<&str>, &str)> {
+    match e {
+        Expr::Identifier(i) => Some((None, i.value.as_str())),
+        Expr::CompoundIdentifier(parts) if parts.len() >= 2 => {
+            let n = parts.len();
+            Some((
+                Some(parts[n - 2].value.as_str()),
+                parts[n - 1].value.as_str(),
+            ))
+        }
+        Expr::Nested(inner) => column_ref(inner),
+        _ => None,
+    }
+}
+
+/// Does `e` name column `col` of table `r` (among `refs`)?
+pub fn is_column_of(e: &Expr, col: &str, r: &TRef<'_>, refs: &[TRef<'_>]) -> bool {
+    let Some((q, c)) = column_ref(e) else {
+        return false;
+    };
+    if !c.eq_ignore_ascii_case(col) {
+        return false;
+    }
+    match q {
+        Some(q) => r.named(q),
+        // Unqualified: only when no other table routes on a column of that name.
+        None => {
+            refs.len() == 1
+                || !refs.iter().any(|o| {
+                    !(std::ptr::eq(o, r)
+                        || (o.name.eq_ignore_ascii_case(&r.name) && o.alias == r.alias))
+                        && o.cat.is_some_and(|t| {
+                            t.route_key
+                                .as_ref()
+                                .is_some_and(|(k, _)| k.eq_ignore_ascii_case(c))
+                                || t.primary_key
+                                    .as_ref()
+                                    .is_some_and(|k| k.eq_ignore_ascii_case(c))
+                        })
+                })
+        }
+    }
+}
+
+/// Node index of one value of a table's routing column.
+pub fn node_of(t: &TableCat, col: &str, value: Option<&str>) -> Result<usize, SqlError> {
+    let Some((_, f)) = &t.route_key else {
+        return Err(refuse(format!("table `{}` has no routing column", t.name)));
+    };
+    let Some(v) = value else {
+        return Err(refuse(format!(
+            "table `{}`: the sharding column `{col}` is NULL, which no data node takes",
+            t.name
+        )));
+    };
+    match f.calculate(v) {
+        Ok(Some(i)) if i >= 0 && (i as usize) < t.nodes.len() => Ok(i as usize),
+        Ok(Some(i)) => Err(refuse(format!(
+            "table `{}`: `{col}` = {v} maps to node index {i}, but the table has {} data nodes ({})",
+            t.name,
+            t.nodes.len(),
+            t.nodes.join(",")
+        ))),
+        Ok(None) => Err(refuse(format!(
+            "can't find a data node for table `{}`: `{col}` = {v} is outside every range of its rule",
+            t.name
+        ))),
+        Err(e) => Err(refuse(format!(
+            "can't find a data node for table `{}`: `{col}` = {v}: {e}",
+            t.name
+        ))),
+    }
+}
+
+/// Node indices of table `r` that rows satisfying `e` can be on; `None` = all of them.
+pub fn candidates(
+    e: &Expr,
+    r: &TRef<'_>,
+    refs: &[TRef<'_>],
+) -> Result<Option<BTreeSet<usize>>, SqlError> {
+    let Some(t) = r.cat else {
+        return Ok(None);
+    };
+    let Some((col, f)) = &t.route_key else {
+        return Ok(None);
+    };
+    let n = t.nodes.len();
+    Ok(match e {
+        Expr::Nested(inner) => candidates(inner, r, refs)?,
+        Expr::BinaryOp { left, op, right } => match op {
+            BinaryOperator::And => {
+                match (candidates(left, r, refs)?, candidates(right, r, refs)?) {
+                    (Some(a), Some(b)) => Some(a.intersection(&b).copied().collect()),
+                    (Some(a), None) | (None, Some(a)) => Some(a),
+                    (None, None) => None,
+                }
+            }
+            BinaryOperator::Or => match (candidates(left, r, refs)?, candidates(right, r, refs)?) {
+                (Some(a), Some(b)) => Some(a.union(&b).copied().collect()),
+                _ => None,
+            },
+            BinaryOperator::Eq => {
+                let (c, v) = if is_column_of(left, col, r, refs) {
+                    (left, right)
+                } else if is_column_of(right, col, r, refs) {
+                    (right, left)
+                } else {
+                    return Ok(None);
+                };
+                let _ = c;
+                match literal(v) {
+                    // `col = NULL` is never true: no node.
+                    Some(None) => Some(BTreeSet::new()),
+                    Some(Some(v)) => Some(BTreeSet::from([node_of(t, col, Some(&v))?])),
+                    None => None,
+                }
+            }
+            _ => None,
+        },
+        Expr::InList {
+            expr,
+            list,
+            negated: false,
+        } if is_column_of(expr, col, r, refs) => {
+            let mut out = BTreeSet::new();
+            for v in list {
+                match literal(v) {
+                    Some(None) => {}
+                    Some(Some(v)) => {
+                        out.insert(node_of(t, col, Some(&v))?);
+                    }
+                    None => return Ok(None),
+                }
+            }
+            Some(out)
+        }
+        Expr::Between {
+            expr,
+            negated: false,
+            low,
+            high,
+        } if is_column_of(expr, col, r, refs) => match (literal(low), literal(high)) {
+            (Some(Some(a)), Some(Some(b))) => f.calculate_range(&a, &b).map(|v| {
+                v.into_iter()
+                    .filter(|i| *i >= 0 && (*i as usize) < n)
+                    .map(|i| i as usize)
+                    .collect()
+            }),
+            (Some(None), _) | (_, Some(None)) => Some(BTreeSet::new()),
+            _ => None,
+        },
+        _ => None,
+    })
+}
+
+/// Union-find over table refs: which ones are joined so that matching rows share a node.
+pub fn colocated(refs: &[TRef<'_>], conds: &[&Expr]) -> Vec<usize> {
+    let mut parent: Vec<usize> = (0..refs.len()).collect();
+    fn find(p: &mut [usize], i: usize) -> usize {
+        let mut i = i;
+        while p[i] != i {
+            p[i] = p[p[i]];
+            i = p[i];
+        }
+        i
+    }
+    for c in conds {
+        let Expr::BinaryOp {
+            left,
+            op: BinaryOperator::Eq,
+            right,
+        } = c
+        else {
+            continue;
+        };
+        for (a, ta) in refs.iter().enumerate() {
+            for (b, tb) in refs.iter().enumerate() {
+                if a == b || !same_place(ta, tb, left, right, refs) {
+                    continue;
+                }
+                let (x, y) = (find(&mut parent, a), find(&mut parent, b));
+                parent[x] = y;
+            }
+        }
+    }
+    (0..refs.len()).map(|i| find(&mut parent, i)).collect()
+}
+
+/// Does `left = right` join `a` and `b` so that matching rows live on the same node?
+fn same_place(a: &TRef<'_>, b: &TRef<'_>, left: &Expr, right: &Expr, refs: &[TRef<'_>]) -> bool {
+    let (Some(ta), Some(tb)) = (a.cat, b.cat) else {
+        return false;
+    };
+    let eq = |ca: &str, cb: &str| {
+        (is_column_of(left, ca, a, refs) && is_column_of(right, cb, b, refs))
+            || (is_column_of(right, ca, a, refs) && is_column_of(left, cb, b, refs))
+    };
+    // ER: a child joined to its parent on join_key = parent_key.
+    if let TableKind::Child {
+        parent,
+        join_key,
+        parent_key,
+    } = &ta.kind
+        && parent.eq_ignore_ascii_case(&tb.name)
+        && eq(join_key, parent_key)
+    {
+        return true;
+    }
+    // Two tables placed by the same rule on the same nodes, joined on their routing
+    // columns.
+    if let (Some((ka, fa)), Some((kb, fb))) = (&ta.route_key, &tb.route_key)
+        && std::sync::Arc::ptr_eq(fa, fb)
+        && ta.nodes == tb.nodes
+        && eq(ka, kb)
+    {
+        return true;
+    }
+    false
+}

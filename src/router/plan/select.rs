@@ -1,0 +1,1016 @@
+//! SELECT: which nodes, and for several nodes the per-node rewrite and the merge.
+
+use std::collections::BTreeSet;
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{
+    BinaryOperator, Distinct, DuplicateTreatment, Expr, FunctionArg, FunctionArgExpr,
+    FunctionArguments, GroupByExpr, LimitClause, OrderByKind, Query, Select, SelectItem, SetExpr,
+    Spanned, UnaryOperator, Value, visit_expressions,
+};
+
+use super::route::{self, TRef};
+use super::text::{self, Edits, Toks, quote_ident, span};
+use super::{
+    AggT, Catalog, Col, HIDDEN_BASE, MergeTemplate, Plan, SchemaCat, TableKind, Target, refuse,
+};
+use crate::router::merge::{BinOp, Expr as MExpr};
+use crate::router::wire::SqlError;
+
+const AGGREGATES: &[&str] = &[
+    "COUNT",
+    "SUM",
+    "MIN",
+    "MAX",
+    "AVG",
+    "GROUP_CONCAT",
+    "STD",
+    "STDDEV",
+    "STDDEV_POP",
+    "STDDEV_SAMP",
+    "VARIANCE",
+    "VAR_POP",
+    "VAR_SAMP",
+    "BIT_AND",
+    "BIT_OR",
+    "BIT_XOR",
+    "JSON_ARRAYAGG",
+    "JSON_OBJECTAGG",
+];
+
+fn func_name(e: &Expr) -> Option<String> {
+    match e {
+        Expr::Function(f) => Some(route::object_table(&f.name).to_ascii_uppercase()),
+        _ => None,
+    }
+}
+
+fn contains_aggregate(e: &Expr) -> bool {
+    visit_expressions(e, |x| {
+        if func_name(x).is_some_and(|n| AGGREGATES.contains(&n.as_str())) {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    })
+    .is_break()
+}
+
+fn contains_subquery(e: &Expr) -> bool {
+    visit_expressions(e, |x| match x {
+        Expr::Subquery(_) | Expr::InSubquery { .. } | Expr::Exists { .. } => ControlFlow::Break(()),
+        _ => ControlFlow::Continue(()),
+    })
+    .is_break()
+}
+
+/// A mergeable aggregate call: (kind, argument text or `*`).
+struct AggCall {
+    kind: &'static str,
+    /// The argument's text, or `*`.
+    arg: String,
+}
+
+fn agg_call(sql: &str, e: &Expr) -> Result<Option<AggCall>, SqlError> {
+    let Expr::Function(f) = e else {
+        return Ok(None);
+    };
+    let name = route::object_table(&f.name).to_ascii_uppercase();
+    if !AGGREGATES.contains(&name.as_str()) {
+        return Ok(None);
+    }
+    let kind = match name.as_str() {
+        "COUNT" => "COUNT",
+        "SUM" => "SUM",
+        "MIN" => "MIN",
+        "MAX" => "MAX",
+        "AVG" => "AVG",
+        other => {
+            return Err(refuse(format!(
+                "{other}() over rows on several data nodes cannot be merged by the router; route the statement to one node (WHERE on the sharding column or a hint)"
+            )));
+        }
+    };
+    if f.over.is_some() || f.filter.is_some() {
+        return Err(refuse(format!(
+            "window or filtered {kind}() over several data nodes is not supported"
+        )));
+    }
+    let FunctionArguments::List(list) = &f.args else {
+        return Err(refuse(format!("{kind}() without arguments")));
+    };
+    if matches!(list.duplicate_treatment, Some(DuplicateTreatment::Distinct))
+        && !matches!(kind, "MIN" | "MAX")
+    {
+        return Err(refuse(format!(
+            "{kind}(DISTINCT ...) over rows on several data nodes cannot be merged (a value may be on more than one node); route it to one node or count distinct values per node"
+        )));
+    }
+    let [arg] = list.args.as_slice() else {
+        return Err(refuse(format!(
+            "{kind}() with several arguments cannot be merged"
+        )));
+    };
+    let arg = match arg {
+        FunctionArg::Unnamed(FunctionArgExpr::Wildcard) => "*".to_string(),
+        FunctionArg::Unnamed(FunctionArgExpr::Expr(a)) => {
+            if contains_aggregate(a) {
+                return Err(refuse("nested aggregates cannot be merged"));
+            }
+            expr_text(sql, a)
+        }
+        _ => return Err(refuse(format!("{kind}() argument cannot be merged"))),
+    };
+    Ok(Some(AggCall { kind, arg }))
+}
+
+/// The original text of an expression (from the parser's positions), or its printed
+/// form when positions are missing.
+pub fn expr_text(sql: &str, e: &Expr) -> String {
+    let sp = e.span();
+    if let (Some(a), Some(b)) = (
+        offset(sql, sp.start.line, sp.start.column),
+        offset(sql, sp.end.line, sp.end.column),
+    ) && a < b
+        && let Some(t) = sql.get(a..b)
+    {
+        return t.to_string();
+    }
+    e.to_string()
+}
+
+/// Byte offset of a 1-based line/column (columns count characters).
+fn offset(sql: &str, line: u64, col: u64) -> Option<usize> {
+    if line == 0 || col == 0 {
+        return None;
+    }
+    let mut cur_line = 1;
+    let mut line_start = 0;
+    if line > 1 {
+        for (i, c) in sql.char_indices() {
+            if c == '\n' {
+                cur_line += 1;
+                if cur_line == line {
+                    line_start = i + 1;
+                    break;
+                }
+            }
+        }
+        if cur_line != line {
+            return None;
+        }
+    }
+    let rest = &sql[line_start..];
+    let n = usize::try_from(col - 1).ok()?;
+    match rest.char_indices().nth(n) {
+        Some((i, _)) => Some(line_start + i),
+        None if rest.chars().count() == n => Some(sql.len()),
+        None => None,
+    }
+}
+
+/// One item of the outer select list.
+struct Item {
+    expr: Option<Expr>,
+    alias: Option<String>,
+    wildcard: bool,
+}
+
+fn items_of(sel: &Select) -> Vec<Item> {
+    sel.projection
+        .iter()
+        .map(|p| match p {
+            SelectItem::UnnamedExpr(e) => Item {
+                expr: Some(e.clone()),
+                alias: None,
+                wildcard: false,
+            },
+            SelectItem::ExprWithAlias { expr, alias } => Item {
+                expr: Some(expr.clone()),
+                alias: Some(alias.value.clone()),
+                wildcard: false,
+            },
+            _ => Item {
+                expr: None,
+                alias: None,
+                wildcard: true,
+            },
+        })
+        .collect()
+}
+
+pub fn plan_query(
+    _cat: &Catalog,
+    sc: &SchemaCat,
+    t: &Toks<'_>,
+    q: &Query,
+    read: bool,
+) -> Result<Plan, SqlError> {
+    let sql = t.sql;
+    if q.with.is_some() {
+        return Err(refuse(
+            "WITH (common table expressions) over sharded or global tables is not routed",
+        ));
+    }
+    let sel = match q.body.as_ref() {
+        SetExpr::Select(s) => s,
+        SetExpr::SetOperation { .. } => {
+            return Err(refuse(
+                "UNION/INTERSECT/EXCEPT over sharded or global tables is not routed: run each SELECT separately",
+            ));
+        }
+        _ => {
+            return Err(refuse(
+                "this form of query over sharded or global tables is not routed",
+            ));
+        }
+    };
+    let from = route::from_clause(sc, &sel.from);
+    if from.derived {
+        return Err(refuse(
+            "a subquery in FROM over sharded or global tables is not routed",
+        ));
+    }
+    if from.using {
+        return Err(refuse(
+            "JOIN ... USING / NATURAL JOIN over sharded tables is not routed: write the join condition with ON",
+        ));
+    }
+    // Tables read by subqueries (WHERE, select list, HAVING, ON).
+    let mut sub_tables: Vec<String> = Vec::new();
+    {
+        let mut add = |e: &Expr| {
+            let _ = visit_expressions(e, |x| {
+                match x {
+                    Expr::Subquery(q)
+                    | Expr::InSubquery { subquery: q, .. }
+                    | Expr::Exists { subquery: q, .. } => {
+                        sub_tables.extend(route::tables_in_statement(
+                            &sqlparser::ast::Statement::Query(q.clone()),
+                        ));
+                    }
+                    _ => {}
+                }
+                ControlFlow::<()>::Continue(())
+            });
+        };
+        if let Some(w) = &sel.selection {
+            add(w);
+        }
+        if let Some(h) = &sel.having {
+            add(h);
+        }
+        for p in &sel.projection {
+            if let SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } = p {
+                add(e);
+            }
+        }
+        for on in &from.all_on {
+            add(on);
+        }
+    }
+    let sub_sharded: Vec<&String> = sub_tables
+        .iter()
+        .filter(|n| sc.table(n).is_some_and(|t| t.is_sharded()))
+        .collect();
+    if let Some(n) = sub_sharded.first() {
+        return Err(refuse(format!(
+            "a subquery over sharded table `{n}` would only see the rows of one data node: not routed"
+        )));
+    }
+    let mut where_conds: Vec<&Expr> = Vec::new();
+    if let Some(w) = &sel.selection {
+        route::conjuncts(w, &mut where_conds);
+    }
+    for on in &from.inner_on {
+        route::conjuncts(on, &mut where_conds);
+    }
+    let mut join_conds = where_conds.clone();
+    for on in &from.all_on {
+        route::conjuncts(on, &mut join_conds);
+    }
+    let nodes = route_nodes(sc, &from.refs, &where_conds, &join_conds, sel, read)?;
+    let has_subquery = sel.selection.as_ref().is_some_and(contains_subquery)
+        || sel.projection.iter().any(|p| match p {
+            SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
+                contains_subquery(e)
+            }
+            _ => false,
+        });
+    let _ = has_subquery;
+    let clauses = text::select_clauses(t);
+    let max_limit = sc.sql_max_limit.filter(|_| q.limit_clause.is_none());
+    match nodes {
+        RouteNodes::One(node, note) => {
+            let mut e = Edits::default();
+            if let (Some(m), Some(c)) = (max_limit, &clauses) {
+                add_limit(t, c, &mut e, m);
+            }
+            let sql_out = if e.is_empty() { None } else { e.apply(sql) };
+            let mut p = Plan::one(node, sql_out, read);
+            p.note = note;
+            Ok(p)
+        }
+        RouteNodes::AnyOf(nodes) => {
+            let mut e = Edits::default();
+            if let (Some(m), Some(c)) = (max_limit, &clauses) {
+                add_limit(t, c, &mut e, m);
+            }
+            let sql_out = if e.is_empty() { None } else { e.apply(sql) };
+            Ok(Plan {
+                targets: nodes
+                    .into_iter()
+                    .map(|node| Target {
+                        node,
+                        sql: sql_out.clone(),
+                    })
+                    .collect(),
+                read,
+                any_one: true,
+                merge: None,
+                affected: super::Affected::First,
+                avg_items: Vec::new(),
+                note: Some("global tables: any one copy".into()),
+            })
+        }
+        RouteNodes::Many(nodes) => {
+            // An outer join that NULL-extends a sharded table for rows of a table every
+            // node has would produce those rows once per node.
+            for (keep, nullable) in &from.outer {
+                let sharded = |i: &usize| from.refs[*i].cat.is_some_and(|t| t.is_sharded());
+                if nullable.iter().any(sharded)
+                    && let Some(k) = keep.iter().find(|i| !sharded(i))
+                {
+                    let s = nullable
+                        .iter()
+                        .find(|i| sharded(i))
+                        .map_or("?", |i| from.refs[*i].name.as_str());
+                    return Err(refuse(format!(
+                        "an outer join keeping all rows of `{}` and NULL-extending sharded table `{s}` spans several data nodes, so unmatched rows would come back once per node: not routed (restrict it to one node or swap the join)",
+                        from.refs[*k].name
+                    )));
+                }
+            }
+            let Some(c) = clauses else {
+                return Err(refuse("the router could not find the select list"));
+            };
+            let (text, merge, avg_items) = multi_node(sql, t, &c, q, sel, sc.sql_max_limit)?;
+            Ok(Plan {
+                targets: nodes
+                    .into_iter()
+                    .map(|node| Target {
+                        node,
+                        sql: Some(text.clone()),
+                    })
+                    .collect(),
+                read,
+                any_one: false,
+                merge: Some(merge),
+                affected: super::Affected::Sum,
+                avg_items,
+                note: None,
+            })
+        }
+    }
+}
+
+pub enum RouteNodes {
+    One(String, Option<String>),
+    /// Global tables only: any one of these.
+    AnyOf(Vec<String>),
+    Many(Vec<String>),
+}
+
+/// The nodes a statement over `refs` runs on, checking that the tables live together.
+pub fn route_nodes(
+    sc: &SchemaCat,
+    refs: &[TRef<'_>],
+    where_conds: &[&Expr],
+    join_conds: &[&Expr],
+    _sel: &Select,
+    _read: bool,
+) -> Result<RouteNodes, SqlError> {
+    let sharded: Vec<usize> = (0..refs.len())
+        .filter(|&i| refs[i].cat.is_some_and(|t| t.is_sharded()))
+        .collect();
+    let unlisted: Vec<&TRef<'_>> = refs.iter().filter(|r| r.cat.is_none()).collect();
+    let singles: Vec<&TRef<'_>> = refs
+        .iter()
+        .filter(|r| {
+            r.cat
+                .is_some_and(|t| matches!(t.kind, TableKind::Single) && t.nodes.len() == 1)
+        })
+        .collect();
+    let globals: Vec<&TRef<'_>> = refs
+        .iter()
+        .filter(|r| r.cat.is_some_and(|t| matches!(t.kind, TableKind::Global)))
+        .collect();
+    // Nodes that every non-sharded table forces.
+    let mut fixed: Option<String> = None;
+    for r in &unlisted {
+        let dn = sc.default_node.clone().ok_or_else(|| {
+            refuse(format!(
+                "table `{}` is not configured in schema '{}', which has no data_node",
+                r.name, sc.name
+            ))
+        })?;
+        fixed = Some(dn);
+    }
+    for r in &singles {
+        let dn = r
+            .cat
+            .and_then(|t| t.nodes.first().cloned())
+            .unwrap_or_default();
+        if let Some(f) = &fixed
+            && *f != dn
+        {
+            return Err(refuse(format!(
+                "tables `{}` and `{}` live on different data nodes ({f} and {dn}): a join between them is not routed",
+                unlisted.first().map_or(&r.name, |u| &u.name),
+                r.name
+            )));
+        }
+        fixed = Some(dn);
+    }
+    let covered_by_globals = |n: &str| {
+        globals
+            .iter()
+            .all(|g| g.cat.is_some_and(|t| t.nodes.iter().any(|x| x == n)))
+    };
+    if sharded.is_empty() {
+        if let Some(f) = fixed {
+            if let Some(g) = globals.iter().find(|_| !covered_by_globals(&f)) {
+                return Err(refuse(format!(
+                    "global table `{}` has no copy on data node {f}, where the other tables live",
+                    g.name
+                )));
+            }
+            return Ok(RouteNodes::One(f, None));
+        }
+        // Globals only: a node holding every one of them.
+        let mut common: Vec<String> = globals
+            .first()
+            .and_then(|g| g.cat)
+            .map(|t| t.nodes.clone())
+            .unwrap_or_default();
+        common.retain(|n| covered_by_globals(n));
+        if common.is_empty() {
+            return Err(refuse("these global tables have no data node in common"));
+        }
+        return Ok(RouteNodes::AnyOf(common));
+    }
+    // Sharded tables must all be joined so that matching rows share a node.
+    let groups = route::colocated(refs, join_conds);
+    let g0 = groups[sharded[0]];
+    if let Some(&other) = sharded.iter().find(|&&i| groups[i] != g0) {
+        return Err(refuse(format!(
+            "tables `{}` and `{}` do not live together (not global, not ER parent/child joined on their keys, not the same rule joined on the sharding column): a join between them across data nodes is not supported",
+            refs[sharded[0]].name, refs[other].name
+        )));
+    }
+    let Some(t0) = refs[sharded[0]].cat else {
+        return Err(refuse("internal: sharded table without config"));
+    };
+    let mut cand: BTreeSet<usize> = (0..t0.nodes.len()).collect();
+    for &i in &sharded {
+        let Some(t) = refs[i].cat else { continue };
+        if t.nodes != t0.nodes {
+            return Err(refuse(format!(
+                "tables `{}` and `{}` are on different data node lists",
+                t0.name, t.name
+            )));
+        }
+        for c in where_conds {
+            if let Some(s) = route::candidates(c, &refs[i], refs)? {
+                cand = cand.intersection(&s).copied().collect();
+            }
+        }
+    }
+    let mut nodes: Vec<String> = cand.iter().map(|&i| t0.nodes[i].clone()).collect();
+    let mut note = None;
+    if nodes.is_empty() {
+        // The WHERE clause can match no row: any node answers with the right columns.
+        nodes.push(t0.nodes[0].clone());
+        note = Some("the conditions on the sharding column match no data node".to_string());
+    }
+    if let Some(f) = &fixed
+        && (nodes.len() != 1 || nodes[0] != *f)
+    {
+        {
+            let r = unlisted
+                .first()
+                .or(singles.first())
+                .map_or("?", |r| r.name.as_str());
+            return Err(refuse(format!(
+                "table `{r}` lives only on data node {f}, but sharded table `{}` rows are on {}: a join between them is not routed",
+                t0.name,
+                nodes.join(",")
+            )));
+        }
+    }
+    for g in &globals {
+        if let Some(n) = nodes.iter().find(|n| !covered_by_globals(n)) {
+            return Err(refuse(format!(
+                "global table `{}` has no copy on data node {n}",
+                g.name
+            )));
+        }
+    }
+    Ok(if nodes.len() == 1 {
+        RouteNodes::One(nodes.remove(0), note)
+    } else {
+        RouteNodes::Many(nodes)
+    })
+}
+
+/// Appends (or keeps) `LIMIT n` at the end of the outermost SELECT.
+fn add_limit(t: &Toks<'_>, c: &text::SelectClauses, e: &mut Edits, n: u64) {
+    if c.limit.is_some() {
+        return;
+    }
+    let at = match c.tail {
+        Some(i) => t.start_of(i),
+        None => t.end(),
+    };
+    if c.tail.is_some() {
+        e.insert(at, format!("LIMIT {n} "));
+    } else {
+        e.insert(at, format!(" LIMIT {n}"));
+    }
+}
+
+fn limit_value(e: &Expr) -> Result<u64, SqlError> {
+    match e {
+        Expr::Value(v) => match &v.value {
+            Value::Number(n, _) => n
+                .parse::<u64>()
+                .map_err(|_| refuse(format!("LIMIT {n} is not a row count"))),
+            _ => Err(refuse(
+                "LIMIT with a placeholder or expression cannot be merged across nodes",
+            )),
+        },
+        _ => Err(refuse(
+            "LIMIT with a placeholder or expression cannot be merged across nodes",
+        )),
+    }
+}
+
+/// Expressions are compared by their printed form, case-insensitively.
+fn same_expr(a: &Expr, b: &Expr) -> bool {
+    if let (Some((qa, ca)), Some((qb, cb))) = (route::column_ref(a), route::column_ref(b)) {
+        return ca.eq_ignore_ascii_case(cb)
+            && match (qa, qb) {
+                (Some(x), Some(y)) => x.eq_ignore_ascii_case(y),
+                _ => true,
+            };
+    }
+    a.to_string().eq_ignore_ascii_case(&b.to_string())
+}
+
+struct Builder<'a> {
+    sql: &'a str,
+    items: Vec<Item>,
+    wildcard: bool,
+    /// Hidden columns appended to the select list: text.
+    hidden: Vec<String>,
+    aggregates: Vec<(Col, AggT)>,
+}
+
+impl Builder<'_> {
+    fn hide(&mut self, text: String) -> Col {
+        let h = self.hidden.len();
+        self.hidden.push(format!("{text} AS `__tandem_{h}`"));
+        Col::Hidden(h)
+    }
+
+    /// The item an ORDER BY / GROUP BY / HAVING expression refers to.
+    fn find_item(&self, e: &Expr) -> Option<usize> {
+        if self.wildcard {
+            // Items after a `*` have unknown positions; only leading explicit items count.
+            let first_wild = self.items.iter().position(|i| i.wildcard).unwrap_or(0);
+            return self.items[..first_wild]
+                .iter()
+                .position(|it| it.expr.as_ref().is_some_and(|x| same_expr(x, e)));
+        }
+        if let Expr::Value(v) = e
+            && let Value::Number(n, _) = &v.value
+            && let Ok(k) = n.parse::<usize>()
+            && k >= 1
+            && k <= self.items.len()
+        {
+            return Some(k - 1);
+        }
+        if let Expr::Identifier(id) = e
+            && let Some(i) = self.items.iter().position(|it| {
+                it.alias
+                    .as_ref()
+                    .is_some_and(|a| a.eq_ignore_ascii_case(&id.value))
+            })
+        {
+            return Some(i);
+        }
+        self.items
+            .iter()
+            .position(|it| it.expr.as_ref().is_some_and(|x| same_expr(x, e)))
+    }
+
+    /// Column of an aggregate call used in HAVING/ORDER BY: an item computing the same,
+    /// else a hidden column.
+    fn agg_col(&mut self, e: &Expr) -> Result<Col, SqlError> {
+        if let Some(i) = self.find_item(e)
+            && self.aggregates.iter().any(|(c, _)| *c == Col::Item(i))
+        {
+            return Ok(Col::Item(i));
+        }
+        let Some(call) = agg_call(self.sql, e)? else {
+            return Err(refuse("internal: not an aggregate"));
+        };
+        self.add_agg(call)
+    }
+
+    fn add_agg(&mut self, call: AggCall) -> Result<Col, SqlError> {
+        let AggCall { kind, arg } = call;
+        Ok(match kind {
+            "AVG" => {
+                let s = self.hide(format!("SUM({arg})"));
+                let c = self.hide(format!("COUNT({arg})"));
+                self.aggregates.push((s, AggT::Avg { count: c }));
+                s
+            }
+            k => {
+                let col = self.hide(format!("{k}({arg})"));
+                let a = match k {
+                    "COUNT" => AggT::Count,
+                    "SUM" => AggT::Sum,
+                    "MIN" => AggT::Min,
+                    _ => AggT::Max,
+                };
+                self.aggregates.push((col, a));
+                col
+            }
+        })
+    }
+
+    /// HAVING -> a merge expression over the merged columns.
+    fn having(&mut self, e: &Expr, grouped: &[(Expr, Col)]) -> Result<MExpr, SqlError> {
+        let col = |c: Col| match c {
+            Col::Item(i) => MExpr::Col(i),
+            Col::Hidden(h) => MExpr::Col(HIDDEN_BASE - h),
+        };
+        Ok(match e {
+            Expr::Nested(x) => self.having(x, grouped)?,
+            Expr::BinaryOp { left, op, right } => {
+                let op = match op {
+                    BinaryOperator::Eq => BinOp::Eq,
+                    BinaryOperator::NotEq => BinOp::Ne,
+                    BinaryOperator::Lt => BinOp::Lt,
+                    BinaryOperator::LtEq => BinOp::Le,
+                    BinaryOperator::Gt => BinOp::Gt,
+                    BinaryOperator::GtEq => BinOp::Ge,
+                    BinaryOperator::And => BinOp::And,
+                    BinaryOperator::Or => BinOp::Or,
+                    BinaryOperator::Plus => BinOp::Add,
+                    BinaryOperator::Minus => BinOp::Sub,
+                    BinaryOperator::Multiply => BinOp::Mul,
+                    BinaryOperator::Divide => BinOp::Div,
+                    other => {
+                        return Err(refuse(format!(
+                            "HAVING with operator {other} over several data nodes is not supported"
+                        )));
+                    }
+                };
+                MExpr::Bin(
+                    Box::new(self.having(left, grouped)?),
+                    op,
+                    Box::new(self.having(right, grouped)?),
+                )
+            }
+            Expr::UnaryOp {
+                op: UnaryOperator::Not,
+                expr,
+            } => MExpr::Not(Box::new(self.having(expr, grouped)?)),
+            Expr::UnaryOp {
+                op: UnaryOperator::Minus,
+                expr,
+            } => MExpr::Neg(Box::new(self.having(expr, grouped)?)),
+            Expr::Between {
+                expr,
+                negated,
+                low,
+                high,
+            } => {
+                let x = self.having(expr, grouped)?;
+                let b = MExpr::Bin(
+                    Box::new(MExpr::Bin(
+                        Box::new(x.clone()),
+                        BinOp::Ge,
+                        Box::new(self.having(low, grouped)?),
+                    )),
+                    BinOp::And,
+                    Box::new(MExpr::Bin(
+                        Box::new(x),
+                        BinOp::Le,
+                        Box::new(self.having(high, grouped)?),
+                    )),
+                );
+                if *negated { MExpr::Not(Box::new(b)) } else { b }
+            }
+            Expr::InList {
+                expr,
+                list,
+                negated,
+            } => {
+                let x = self.having(expr, grouped)?;
+                let mut acc: Option<MExpr> = None;
+                for v in list {
+                    let eq = MExpr::Bin(
+                        Box::new(x.clone()),
+                        BinOp::Eq,
+                        Box::new(self.having(v, grouped)?),
+                    );
+                    acc = Some(match acc {
+                        None => eq,
+                        Some(a) => MExpr::Bin(Box::new(a), BinOp::Or, Box::new(eq)),
+                    });
+                }
+                let b = acc.ok_or_else(|| refuse("empty IN list"))?;
+                if *negated { MExpr::Not(Box::new(b)) } else { b }
+            }
+            Expr::IsNull(x) => MExpr::IsNull(Box::new(self.having(x, grouped)?), false),
+            Expr::IsNotNull(x) => MExpr::IsNull(Box::new(self.having(x, grouped)?), true),
+            Expr::Value(v) => match &v.value {
+                Value::Number(n, _) => match n.parse::<i64>() {
+                    Ok(i) => MExpr::Int(i),
+                    Err(_) => MExpr::Dec(n.clone()),
+                },
+                Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => {
+                    MExpr::Str(s.clone())
+                }
+                Value::Null => MExpr::Null,
+                Value::Boolean(b) => MExpr::Int(i64::from(*b)),
+                _ => {
+                    return Err(refuse(
+                        "HAVING with this literal is not supported across nodes",
+                    ));
+                }
+            },
+            e if func_name(e).is_some_and(|n| AGGREGATES.contains(&n.as_str())) => {
+                col(self.agg_col(e)?)
+            }
+            e => {
+                if let Some((_, c)) = grouped.iter().find(|(g, _)| same_expr(g, e)) {
+                    col(*c)
+                } else if let Some(i) = self.find_item(e) {
+                    col(Col::Item(i))
+                } else {
+                    return Err(refuse(format!(
+                        "HAVING refers to `{e}`, which is neither a selected column nor a GROUP BY expression: not supported across nodes"
+                    )));
+                }
+            }
+        })
+    }
+}
+
+/// The per-node text and the merge of a SELECT that runs on several nodes.
+fn multi_node(
+    sql: &str,
+    t: &Toks<'_>,
+    c: &text::SelectClauses,
+    q: &Query,
+    sel: &Select,
+    max_limit: Option<u64>,
+) -> Result<(String, MergeTemplate, Vec<usize>), SqlError> {
+    if sel.into.is_some() {
+        return Err(refuse(
+            "SELECT ... INTO over several data nodes is not supported",
+        ));
+    }
+    if c.items.len() != sel.projection.len() {
+        return Err(refuse(
+            "the router could not line up the select list with its parse: not routed",
+        ));
+    }
+    let items = items_of(sel);
+    let wildcard = items.iter().any(|i| i.wildcard);
+    let mut b = Builder {
+        sql,
+        items,
+        wildcard,
+        hidden: Vec::new(),
+        aggregates: Vec::new(),
+    };
+    let mut edits = Edits::default();
+    let mut avg_items = Vec::new();
+    // Select items: aggregates (AVG rewritten to SUM + hidden COUNT).
+    for (i, (a, z)) in c.items.iter().enumerate() {
+        let Some(e) = b.items[i].expr.clone() else {
+            continue;
+        };
+        let is_agg = func_name(&e).is_some_and(|n| AGGREGATES.contains(&n.as_str()));
+        if !is_agg {
+            if contains_aggregate(&e) {
+                return Err(refuse(format!(
+                    "`{}`: an aggregate inside an expression cannot be merged across data nodes; select the aggregate itself",
+                    expr_text(sql, &e)
+                )));
+            }
+            continue;
+        }
+        let Some(call) = agg_call(sql, &e)? else {
+            continue;
+        };
+        if wildcard {
+            return Err(refuse(
+                "aggregates next to `*` over several data nodes are not supported: name the columns",
+            ));
+        }
+        match call.kind {
+            "AVG" => {
+                let name = b.items[i].alias.clone().unwrap_or_else(|| {
+                    let (s, e) = span(t, *a, *z);
+                    sql[s..e].to_string()
+                });
+                edits.replace(
+                    span(t, *a, *z),
+                    format!("SUM({}) AS {}", call.arg, quote_ident(&name)),
+                );
+                let cnt = b.hide(format!("COUNT({})", call.arg));
+                b.aggregates.push((Col::Item(i), AggT::Avg { count: cnt }));
+                avg_items.push(i);
+            }
+            k => {
+                let a = match k {
+                    "COUNT" => AggT::Count,
+                    "SUM" => AggT::Sum,
+                    "MIN" => AggT::Min,
+                    _ => AggT::Max,
+                };
+                b.aggregates.push((Col::Item(i), a));
+            }
+        }
+    }
+    // GROUP BY.
+    let mut grouped: Vec<(Expr, Col)> = Vec::new();
+    match &sel.group_by {
+        GroupByExpr::Expressions(exprs, modifiers) => {
+            if !modifiers.is_empty() {
+                return Err(refuse(
+                    "GROUP BY ... WITH ROLLUP across data nodes is not supported",
+                ));
+            }
+            for g in exprs {
+                if wildcard {
+                    return Err(refuse(
+                        "GROUP BY next to `*` over several data nodes is not supported: name the columns",
+                    ));
+                }
+                let col = match b.find_item(g) {
+                    Some(i) => Col::Item(i),
+                    None => b.hide(expr_text(sql, g)),
+                };
+                grouped.push((g.clone(), col));
+            }
+        }
+        GroupByExpr::All(_) => return Err(refuse("GROUP BY ALL is not supported")),
+    }
+    let grouping = !grouped.is_empty() || !b.aggregates.is_empty();
+    if grouping {
+        // Non-aggregate items must be grouped (or constant per group): MySQL's loose
+        // mode would return any row's value; across nodes we keep the first.
+    }
+    // HAVING: evaluated after the merge; removed from the node text.
+    let having = match &sel.having {
+        Some(h) => {
+            if !grouping {
+                return Err(refuse(
+                    "HAVING without GROUP BY or aggregates across nodes is not supported",
+                ));
+            }
+            let Some(hpos) = c.having else {
+                return Err(refuse("the router could not find the HAVING clause"));
+            };
+            let end = [c.order, c.limit, c.tail]
+                .into_iter()
+                .flatten()
+                .filter(|&x| x > hpos)
+                .min()
+                .unwrap_or(t.toks.len());
+            edits.delete(span(t, hpos, end));
+            Some(b.having(h, &grouped)?)
+        }
+        None => None,
+    };
+    // ORDER BY.
+    let mut order_by = Vec::new();
+    if let Some(ob) = &q.order_by {
+        let OrderByKind::Expressions(exprs) = &ob.kind else {
+            return Err(refuse("ORDER BY ALL is not supported"));
+        };
+        for o in exprs {
+            let desc = matches!(o.options.sort, Some(sqlparser::ast::OrderBySort::Desc));
+            let is_agg = func_name(&o.expr).is_some_and(|n| AGGREGATES.contains(&n.as_str()));
+            let col = if is_agg {
+                if !grouping {
+                    return Err(refuse(
+                        "ORDER BY an aggregate without GROUP BY is not supported",
+                    ));
+                }
+                b.agg_col(&o.expr)?
+            } else if contains_aggregate(&o.expr) {
+                return Err(refuse(
+                    "ORDER BY an expression over aggregates across nodes is not supported: select it with an alias and order by the alias",
+                ));
+            } else if let Some((_, c)) = grouped.iter().find(|(g, _)| same_expr(g, &o.expr)) {
+                *c
+            } else {
+                match b.find_item(&o.expr) {
+                    Some(i) => Col::Item(i),
+                    None => {
+                        let distinct = matches!(sel.distinct, Some(Distinct::Distinct));
+                        if distinct {
+                            return Err(refuse(
+                                "SELECT DISTINCT ordered by a column it does not select is not supported across nodes",
+                            ));
+                        }
+                        b.hide(expr_text(sql, &o.expr))
+                    }
+                }
+            };
+            order_by.push((col, desc));
+        }
+    }
+    // LIMIT.
+    let (offset, limit) = match &q.limit_clause {
+        None => (0, max_limit),
+        Some(LimitClause::LimitOffset {
+            limit,
+            offset,
+            limit_by,
+        }) => {
+            if !limit_by.is_empty() {
+                return Err(refuse("LIMIT BY is not supported"));
+            }
+            let l = match limit {
+                Some(e) => Some(limit_value(e)?),
+                None => None,
+            };
+            let o = match offset {
+                Some(o) => limit_value(&o.value)?,
+                None => 0,
+            };
+            (o, l)
+        }
+        Some(LimitClause::OffsetCommaLimit { offset, limit }) => {
+            (limit_value(offset)?, Some(limit_value(limit)?))
+        }
+    };
+    let distinct = matches!(sel.distinct, Some(Distinct::Distinct));
+    if matches!(sel.distinct, Some(Distinct::On(_))) {
+        return Err(refuse("DISTINCT ON is not supported"));
+    }
+    // The node's LIMIT: first offset+count rows when each node's rows are final;
+    // none when the router still groups or deduplicates.
+    let node_limit = if grouping || distinct {
+        None
+    } else {
+        limit.map(|l| l.saturating_add(offset))
+    };
+    match c.limit {
+        Some(lpos) => {
+            let end = match c.tail {
+                Some(x) if x > lpos => x,
+                _ => t.toks.len(),
+            };
+            let (s, e) = span(t, lpos, end);
+            match node_limit {
+                Some(n) => edits.replace((s, e), format!("LIMIT {n}")),
+                None => edits.delete((s, e)),
+            }
+        }
+        None => {
+            if let Some(n) = node_limit {
+                add_limit(t, c, &mut edits, n);
+            }
+        }
+    }
+    // Hidden columns after the last item.
+    if !b.hidden.is_empty() {
+        let at = span(t, c.items_start, c.items_end).1;
+        edits.insert(at, format!(", {}", b.hidden.join(", ")));
+    }
+    let text = edits
+        .apply(sql)
+        .ok_or_else(|| refuse("internal: overlapping rewrites"))?;
+    let merge = MergeTemplate {
+        hidden: b.hidden.len(),
+        group_by: grouped.iter().map(|(_, c)| *c).collect(),
+        aggregates: b.aggregates,
+        distinct,
+        having,
+        order_by,
+        offset,
+        limit,
+    };
+    Ok((text, merge, avg_items))
+}

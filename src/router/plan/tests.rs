@@ -1,0 +1,269 @@
+//! Planner tests on the MyCat tutorial schema.
+
+use super::*;
+
+const CFG: &str = r#"
+node: t
+router:
+  listen: 127.0.0.1:18067
+  admin_listen: off
+  users:
+    - { name: app, password: x, schemas: [shop] }
+  schemas:
+    - name: shop
+      data_node: dn0
+      check_sql_schema: true
+      tables:
+        - { name: customer, primary_key: id, data_nodes: "dn$0-1", rule: by-id }
+        - { name: product, data_nodes: "dn0,dn1", rule: by-mod }
+        - { name: user_info, data_nodes: "dn0,dn1", rule: by-province }
+        - { name: province, data_nodes: "dn0,dn1", type: global }
+        - name: my_order
+          data_nodes: "dn0,dn1"
+          rule: by-id
+          children:
+            - name: order_item
+              join_key: order_id
+              parent_key: id
+              children: [ { name: item_note, join_key: item_id, parent_key: id } ]
+  data_nodes:
+    - { name: dn0, data_host: h0, database: shop_0 }
+    - { name: dn1, data_host: h1, database: shop_1 }
+  data_hosts:
+    - { name: h0, write_hosts: [ { host: m0, url: "127.0.0.1:3306", user: root } ] }
+    - { name: h1, write_hosts: [ { host: m1, url: "127.0.0.1:3307", user: root } ] }
+  rules:
+    - { name: by-id, column: id, function: { type: range-long, map: ["0-500M=0", "500M-1000M=1"] } }
+    - { name: by-mod, column: id, function: { type: mod-long, count: 2 } }
+    - { name: by-province, column: province_id, function: { type: file-map, key_type: int, map: ["10000=0", "10010=1"], default_node: 0 } }
+"#;
+
+fn cat() -> Catalog {
+    let checked = crate::config::check_str(CFG, "t.yaml", std::path::Path::new("/"));
+    let (cfg, _) = checked.into_result().expect("valid config");
+    Catalog::build(
+        cfg.router.as_ref().expect("router"),
+        std::path::Path::new("/"),
+    )
+    .expect("catalog")
+}
+
+fn route(sql: &str) -> Plan {
+    match plan(&cat(), "shop", sql, &Lookups::new()) {
+        Ok(Planned::Route(p)) => p,
+        other => panic!("{sql}: {other:?}"),
+    }
+}
+
+fn refused(sql: &str) -> String {
+    match plan(&cat(), "shop", sql, &Lookups::new()) {
+        Err(e) => e.msg,
+        other => panic!("{sql} should be refused: {other:?}"),
+    }
+}
+
+#[test]
+fn point_and_range_routing() {
+    assert_eq!(
+        route("SELECT * FROM customer WHERE id = 1").nodes(),
+        ["dn0"]
+    );
+    assert_eq!(
+        route("SELECT * FROM customer WHERE id = 5000001").nodes(),
+        ["dn1"]
+    );
+    assert_eq!(
+        route("select * from customer where id in (1, 5000001)").nodes(),
+        ["dn0", "dn1"]
+    );
+    assert_eq!(
+        route("SELECT * FROM customer WHERE id = 1 OR id = 2").nodes(),
+        ["dn0"]
+    );
+    assert_eq!(
+        route("SELECT * FROM customer WHERE name = 'x'").nodes(),
+        ["dn0", "dn1"]
+    );
+    assert_eq!(
+        route("SELECT * FROM customer WHERE id = 1 AND name = 'x'").nodes(),
+        ["dn0"]
+    );
+    assert_eq!(
+        route("SELECT * FROM customer WHERE id = 1 OR name = 'x'").nodes(),
+        ["dn0", "dn1"]
+    );
+    assert_eq!(
+        route("SELECT * FROM user_info WHERE province_id = 10010").nodes(),
+        ["dn1"]
+    );
+    assert_eq!(route("SELECT * FROM product WHERE id = 3").nodes(), ["dn1"]);
+    // Unlisted tables and table-less statements: the schema's node, text untouched.
+    let p = route("SELECT * FROM other WHERE id = 1");
+    assert_eq!(p.nodes(), ["dn0"]);
+    assert_eq!(p.targets[0].sql, None);
+    // Schema prefix stripped.
+    let p = route("SELECT * FROM shop.customer WHERE id = 5000001");
+    assert_eq!(
+        p.targets[0].sql.as_deref(),
+        Some("SELECT * FROM customer WHERE id = 5000001")
+    );
+}
+
+#[test]
+fn global_and_er() {
+    let p = route("SELECT * FROM province");
+    assert!(p.any_one);
+    let p = route("INSERT INTO province (id, name) VALUES (1, 'x')");
+    assert_eq!(p.nodes(), ["dn0", "dn1"]);
+    assert_eq!(p.affected, Affected::First);
+    // ER: item rows follow the order's rule through order_id.
+    assert_eq!(
+        route("INSERT INTO order_item (id, order_id) VALUES (1, 6000000)").nodes(),
+        ["dn1"]
+    );
+    assert_eq!(
+        route(
+            "SELECT * FROM my_order o JOIN order_item i ON i.order_id = o.id WHERE o.id = 6000000"
+        )
+        .nodes(),
+        ["dn1"]
+    );
+    assert_eq!(
+        route("SELECT * FROM customer c JOIN province p ON p.id = c.province_id WHERE c.id = 1")
+            .nodes(),
+        ["dn0"]
+    );
+    // Grandchild: placed by looking its parent row up.
+    match plan(
+        &cat(),
+        "shop",
+        "INSERT INTO item_note (id, item_id) VALUES (1, 7)",
+        &Lookups::new(),
+    ) {
+        Ok(Planned::Lookup(l)) => {
+            assert_eq!(l[0].table, "order_item");
+            let mut ans = Lookups::new();
+            ans.insert(l[0].clone(), Some("dn1".to_string()));
+            match plan(
+                &cat(),
+                "shop",
+                "INSERT INTO item_note (id, item_id) VALUES (1, 7)",
+                &ans,
+            ) {
+                Ok(Planned::Route(p)) => assert_eq!(p.nodes(), ["dn1"]),
+                other => panic!("{other:?}"),
+            }
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn refusals_name_the_problem() {
+    let m = refused("SELECT * FROM customer c JOIN product p ON p.id = c.id");
+    assert!(m.contains("customer") && m.contains("product"), "{m}");
+    let m = refused("UPDATE customer SET id = 7 WHERE id = 1");
+    assert!(m.contains("Sharding column"), "{m}");
+    assert_eq!(
+        route("UPDATE customer SET id = 1, name = 'x' WHERE id = 1").nodes(),
+        ["dn0"]
+    );
+    let m = refused("INSERT INTO customer (name) VALUES ('x')");
+    assert!(m.contains("sharding column"), "{m}");
+    refused("SELECT COUNT(DISTINCT name) FROM customer");
+    refused("SELECT * FROM customer WHERE id IN (SELECT id FROM product)");
+    refused("SELECT id FROM customer UNION SELECT id FROM product");
+    refused("SELECT * FROM customer WHERE id = 99999999");
+}
+
+#[test]
+fn multi_row_insert_is_split() {
+    let p = route("INSERT INTO customer (id, name) VALUES (1, 'a'), (5000001, 'b'), (2, 'c')");
+    assert_eq!(p.nodes(), ["dn0", "dn1"]);
+    assert_eq!(
+        p.targets[0].sql.as_deref(),
+        Some("INSERT INTO customer (id, name) VALUES (1, 'a'), (2, 'c')")
+    );
+    assert_eq!(
+        p.targets[1].sql.as_deref(),
+        Some("INSERT INTO customer (id, name) VALUES (5000001, 'b')")
+    );
+}
+
+#[test]
+fn scatter_rewrites_and_merges() {
+    let p = route("SELECT id, name FROM customer ORDER BY name DESC, id LIMIT 10, 5");
+    assert_eq!(
+        p.targets[0].sql.as_deref(),
+        Some("SELECT id, name FROM customer ORDER BY name DESC, id LIMIT 15")
+    );
+    let m = p.merge.expect("merge");
+    assert_eq!(
+        m.order_by,
+        vec![(Col::Item(1), true), (Col::Item(0), false)]
+    );
+    assert_eq!((m.offset, m.limit), (10, Some(5)));
+
+    let p = route(
+        "SELECT province_id, AVG(age) AS a, COUNT(*) FROM customer GROUP BY province_id HAVING SUM(age) > 10 ORDER BY a LIMIT 3",
+    );
+    let sql = p.targets[0].sql.clone().expect("sql");
+    assert_eq!(
+        sql,
+        "SELECT province_id, SUM(age) AS `a`, COUNT(*), COUNT(age) AS `__tandem_0`, SUM(age) AS `__tandem_1` FROM customer GROUP BY province_id  ORDER BY a "
+    );
+    let m = p.merge.expect("merge");
+    assert_eq!(m.group_by, vec![Col::Item(0)]);
+    assert_eq!(m.hidden, 2);
+    assert!(m.having.is_some());
+    assert_eq!(p.avg_items, vec![1]);
+    let spec = m.resolve(5).expect("resolve");
+    assert_eq!(spec.visible, 3);
+
+    // ORDER BY a column not selected: a hidden column carries it.
+    let p = route("SELECT name FROM customer ORDER BY id");
+    assert_eq!(
+        p.targets[0].sql.as_deref(),
+        Some("SELECT name, id AS `__tandem_0` FROM customer ORDER BY id")
+    );
+    let p = route("SELECT * FROM customer ORDER BY id LIMIT 2");
+    assert_eq!(
+        p.targets[0].sql.as_deref(),
+        Some("SELECT *, id AS `__tandem_0` FROM customer ORDER BY id LIMIT 2")
+    );
+    assert_eq!(
+        p.merge.expect("m").resolve(4).expect("r").order_by[0].col,
+        3
+    );
+}
+
+#[test]
+fn hints() {
+    assert_eq!(
+        route("/*!mycat: datanode=dn1 */ SELECT COUNT(*) FROM customer").nodes(),
+        ["dn1"]
+    );
+    let p = route(
+        "/*!mycat: sql=SELECT id FROM customer WHERE id = 5000001 */ SELECT COUNT(*) FROM customer",
+    );
+    assert_eq!(p.nodes(), ["dn1"]);
+    assert_eq!(
+        p.targets[0].sql.as_deref(),
+        Some(" SELECT COUNT(*) FROM customer")
+    );
+    assert!(!route("/*#mycat: db_type=master */ SELECT * FROM customer WHERE id = 1").read);
+}
+
+#[test]
+fn ddl_broadcast() {
+    assert_eq!(
+        route("ALTER TABLE customer ADD COLUMN x INT").nodes(),
+        ["dn0", "dn1"]
+    );
+    assert_eq!(
+        route("CREATE TABLE IF NOT EXISTS customer (id INT)").nodes(),
+        ["dn0", "dn1"]
+    );
+    assert_eq!(route("DROP TABLE customer").nodes(), ["dn0", "dn1"]);
+    assert_eq!(route("CREATE TABLE other (id INT)").nodes(), ["dn0"]);
+}

@@ -1,0 +1,557 @@
+//! INSERT, UPDATE, DELETE and DDL on configured tables.
+
+use std::collections::BTreeSet;
+
+use sqlparser::ast::{
+    AssignmentTarget, Delete, Expr, FromTable, Insert, OnInsert, SetExpr, TableObject, Update,
+};
+
+use super::route::{self, TRef};
+use super::text::{Edits, Toks, span, values_rows};
+use super::{
+    Affected, Lookup, Lookups, Plan, Planned, SchemaCat, TableCat, TableKind, Target, refuse,
+};
+use crate::router::wire::SqlError;
+
+fn all_nodes(t: &TableCat, sql: Option<String>, affected: Affected) -> Plan {
+    Plan {
+        targets: t
+            .nodes
+            .iter()
+            .map(|n| Target {
+                node: n.clone(),
+                sql: sql.clone(),
+            })
+            .collect(),
+        read: false,
+        any_one: false,
+        merge: None,
+        affected,
+        avg_items: Vec::new(),
+        note: None,
+    }
+}
+
+/// DDL on a configured table runs on all of its nodes; on an unlisted table, on the
+/// schema's data node. `None` when this is not DDL the planner handles.
+pub fn plan_ddl(sc: &SchemaCat, t: &Toks<'_>) -> Result<Option<Plan>, SqlError> {
+    let k = &t.toks;
+    let Some(first) = k.first() else {
+        return Ok(None);
+    };
+    let word = |i: usize, w: &str| k.get(i).is_some_and(|x| x.is(w));
+    // Index of the table name token.
+    let mut names: Vec<String> = Vec::new();
+    let skip = |mut i: usize, ws: &[&str]| {
+        while k.get(i).is_some_and(|x| ws.iter().any(|w| x.is(w))) {
+            i += 1;
+        }
+        i
+    };
+    let name_at = |i: usize| -> Option<(String, usize)> {
+        let a = k.get(i)?;
+        if k.get(i + 1).is_some_and(|d| d.punct(b'.')) {
+            let b = k.get(i + 2)?;
+            return Some((b.ident().to_string(), i + 3));
+        }
+        Some((a.ident().to_string(), i + 1))
+    };
+    if first.is("CREATE") {
+        let mut i = skip(1, &["OR", "REPLACE", "TEMPORARY"]);
+        if word(i, "TABLE") {
+            i = skip(i + 1, &["IF", "NOT", "EXISTS"]);
+            if let Some((n, _)) = name_at(i) {
+                names.push(n);
+            }
+        } else {
+            i = skip(i, &["UNIQUE", "FULLTEXT", "SPATIAL", "ONLINE", "OFFLINE"]);
+            if word(i, "INDEX") {
+                let on = (i..k.len()).find(|&j| k[j].is("ON"));
+                if let Some((n, _)) = on.and_then(|j| name_at(j + 1)) {
+                    names.push(n);
+                }
+            } else {
+                return Ok(None);
+            }
+        }
+    } else if first.is("ALTER") {
+        let i = skip(1, &["ONLINE", "IGNORE"]);
+        if !word(i, "TABLE") {
+            return Ok(None);
+        }
+        if let Some((n, _)) = name_at(i + 1) {
+            names.push(n);
+        }
+    } else if first.is("DROP") {
+        let i = skip(1, &["TEMPORARY"]);
+        if word(i, "TABLE") {
+            let mut j = skip(i + 1, &["IF", "EXISTS"]);
+            while let Some((n, next)) = name_at(j) {
+                names.push(n);
+                if k.get(next).is_some_and(|x| x.punct(b',')) {
+                    j = next + 1;
+                } else {
+                    break;
+                }
+            }
+        } else if word(i, "INDEX") {
+            let on = (i..k.len()).find(|&j| k[j].is("ON"));
+            if let Some((n, _)) = on.and_then(|j| name_at(j + 1)) {
+                names.push(n);
+            }
+        } else {
+            return Ok(None);
+        }
+    } else if first.is("TRUNCATE") {
+        let i = skip(1, &["TABLE"]);
+        if let Some((n, _)) = name_at(i) {
+            names.push(n);
+        }
+    } else if first.is("RENAME") {
+        return Err(refuse(
+            "RENAME TABLE on configured tables is not routed: rename on every data node and update the router config",
+        ));
+    } else {
+        return Ok(None);
+    }
+    if names.is_empty() {
+        return Ok(None);
+    }
+    let configured: Vec<&TableCat> = names.iter().filter_map(|n| sc.table(n)).collect();
+    if configured.is_empty() {
+        return Ok(None);
+    }
+    if configured.len() != names.len() {
+        return Err(refuse(
+            "this DDL names configured and unconfigured tables together: run it per table",
+        ));
+    }
+    let mut nodes: Vec<String> = Vec::new();
+    for t in &configured {
+        for n in &t.nodes {
+            if !nodes.contains(n) {
+                nodes.push(n.clone());
+            }
+        }
+    }
+    if configured.iter().any(|t| t.nodes.len() != nodes.len()) {
+        return Err(refuse(
+            "these tables are on different data nodes: run the DDL per table",
+        ));
+    }
+    Ok(Some(Plan {
+        targets: nodes
+            .into_iter()
+            .map(|node| Target { node, sql: None })
+            .collect(),
+        read: false,
+        any_one: false,
+        merge: None,
+        affected: Affected::First,
+        avg_items: Vec::new(),
+        note: Some(format!("DDL on every data node of {}", names.join(", "))),
+    }))
+}
+
+fn table_of(sc: &SchemaCat, name: &str) -> Option<TableCat> {
+    sc.table(name).cloned()
+}
+
+fn default_node(sc: &SchemaCat, table: &str) -> Result<String, SqlError> {
+    sc.default_node.clone().ok_or_else(|| {
+        refuse(format!(
+            "table `{table}` is not configured in schema '{}', which has no data_node",
+            sc.name
+        ))
+    })
+}
+
+pub fn plan_insert(
+    sc: &SchemaCat,
+    t: &Toks<'_>,
+    ins: &Insert,
+    lookups: &Lookups,
+) -> Result<Planned, SqlError> {
+    let TableObject::TableName(name) = &ins.table else {
+        return Err(refuse("INSERT into a table function is not routed"));
+    };
+    let tname = route::object_table(name);
+    let Some(tc) = table_of(sc, &tname) else {
+        return Ok(Planned::Route(Plan::one(
+            default_node(sc, &tname)?,
+            None,
+            false,
+        )));
+    };
+    if let Some(src) = &ins.source
+        && !matches!(src.body.as_ref(), SetExpr::Values(_))
+    {
+        return Err(refuse(format!(
+            "INSERT ... SELECT into configured table `{}` is not routed: the router cannot place rows computed by a query",
+            tc.name
+        )));
+    }
+    match &tc.kind {
+        TableKind::Global => {
+            let mut p = all_nodes(&tc, None, Affected::First);
+            p.note = Some(format!("global table `{}`: every copy", tc.name));
+            return Ok(Planned::Route(p));
+        }
+        TableKind::Single if tc.nodes.len() == 1 => {
+            return Ok(Planned::Route(Plan::one(tc.nodes[0].clone(), None, false)));
+        }
+        _ => {}
+    }
+    // Sharded or ER child: place each row.
+    let (key_col, via_parent): (String, Option<(String, String)>) = match (&tc.route_key, &tc.kind)
+    {
+        (Some((c, _)), _) => (c.clone(), None),
+        (
+            None,
+            TableKind::Child {
+                parent,
+                join_key,
+                parent_key,
+            },
+        ) => (join_key.clone(), Some((parent.clone(), parent_key.clone()))),
+        _ => {
+            return Err(refuse(format!(
+                "table `{}` is on several data nodes without a rule",
+                tc.name
+            )));
+        }
+    };
+    let row_values: Vec<Vec<Expr>> = if !ins.assignments.is_empty() {
+        // INSERT ... SET a = 1, b = 2
+        let mut cols = Vec::new();
+        let mut vals = Vec::new();
+        for a in &ins.assignments {
+            if let AssignmentTarget::ColumnName(n) = &a.target {
+                cols.push(route::object_table(n));
+                vals.push(a.value.clone());
+            }
+        }
+        let Some(k) = cols.iter().position(|c| c.eq_ignore_ascii_case(&key_col)) else {
+            return Err(missing_key(&tc, &key_col));
+        };
+        vec![vec![vals[k].clone()]]
+    } else {
+        let Some(src) = &ins.source else {
+            return Err(refuse("INSERT without VALUES"));
+        };
+        let SetExpr::Values(values) = src.body.as_ref() else {
+            return Err(refuse("INSERT without VALUES"));
+        };
+        if ins.columns.is_empty() {
+            return Err(refuse(format!(
+                "INSERT into sharded table `{}` must list its columns, including the sharding column `{key_col}`",
+                tc.name
+            )));
+        }
+        let Some(k) = ins
+            .columns
+            .iter()
+            .position(|c| route::object_table(c).eq_ignore_ascii_case(&key_col))
+        else {
+            return Err(missing_key(&tc, &key_col));
+        };
+        let mut rows = Vec::new();
+        for r in &values.rows {
+            let Some(v) = r.content.get(k) else {
+                return Err(refuse("a VALUES row has fewer values than columns"));
+            };
+            rows.push(vec![v.clone()]);
+        }
+        rows
+    };
+    if let Some(OnInsert::DuplicateKeyUpdate(assigns)) = &ins.on {
+        for a in assigns {
+            if let AssignmentTarget::ColumnName(n) = &a.target
+                && route::object_table(n).eq_ignore_ascii_case(&key_col)
+            {
+                return Err(refuse(format!(
+                    "ON DUPLICATE KEY UPDATE of the sharding column `{key_col}` of table `{}` is not allowed: the row would have to move to another data node",
+                    tc.name
+                )));
+            }
+        }
+    }
+    // Node of every row.
+    let mut row_nodes: Vec<usize> = Vec::with_capacity(row_values.len());
+    let mut missing: Vec<Lookup> = Vec::new();
+    for r in &row_values {
+        let v = &r[0];
+        let Some(lit) = route::literal(v) else {
+            return Err(refuse(format!(
+                "the value of sharding column `{key_col}` of table `{}` must be a literal (not `{v}`) so the router can place the row",
+                tc.name
+            )));
+        };
+        match &via_parent {
+            None => row_nodes.push(route::node_of(&tc, &key_col, lit.as_deref())?),
+            Some((parent, parent_key)) => {
+                let Some(value) = lit else {
+                    return Err(refuse(format!(
+                        "child table `{}`: `{key_col}` is NULL, so there is no parent row to follow",
+                        tc.name
+                    )));
+                };
+                let l = Lookup {
+                    table: parent.clone(),
+                    column: parent_key.clone(),
+                    value: sql_quote(&value),
+                    nodes: tc.nodes.clone(),
+                };
+                match lookups.get(&l) {
+                    Some(Some(node)) => match tc.nodes.iter().position(|n| n == node) {
+                        Some(i) => row_nodes.push(i),
+                        None => return Err(refuse("internal: lookup answered an unknown node")),
+                    },
+                    Some(None) => {
+                        return Err(refuse(format!(
+                            "child table `{}`: no parent row in `{parent}` has `{parent_key}` = {value}; insert the parent first",
+                            tc.name
+                        )));
+                    }
+                    None => {
+                        if !missing.contains(&l) {
+                            missing.push(l);
+                        }
+                        row_nodes.push(0);
+                    }
+                }
+            }
+        }
+    }
+    if !missing.is_empty() {
+        return Ok(Planned::Lookup(missing));
+    }
+    let distinct: BTreeSet<usize> = row_nodes.iter().copied().collect();
+    if distinct.len() == 1 {
+        let i = row_nodes[0];
+        return Ok(Planned::Route(Plan::one(tc.nodes[i].clone(), None, false)));
+    }
+    // Split the VALUES rows by node, keeping everything around them.
+    let Some((_, rows, _)) = values_rows(t) else {
+        return Err(refuse("the router could not find the VALUES rows to split"));
+    };
+    if rows.len() != row_nodes.len() {
+        return Err(refuse(
+            "the router could not line up the VALUES rows with its parse",
+        ));
+    }
+    let all = span(t, rows[0].0, rows[rows.len() - 1].1);
+    let mut targets = Vec::new();
+    for n in distinct {
+        let texts: Vec<&str> = rows
+            .iter()
+            .zip(&row_nodes)
+            .filter(|(_, rn)| **rn == n)
+            .map(|((a, b), _)| {
+                let (s, e) = span(t, *a, *b);
+                &t.sql[s..e]
+            })
+            .collect();
+        let mut e = Edits::default();
+        e.replace(all, texts.join(", "));
+        let sql = e
+            .apply(t.sql)
+            .ok_or_else(|| refuse("internal: INSERT split failed"))?;
+        targets.push(Target {
+            node: tc.nodes[n].clone(),
+            sql: Some(sql),
+        });
+    }
+    Ok(Planned::Route(Plan {
+        targets,
+        read: false,
+        any_one: false,
+        merge: None,
+        affected: Affected::Sum,
+        avg_items: Vec::new(),
+        note: Some(format!("rows split over data nodes by `{key_col}`")),
+    }))
+}
+
+fn sql_quote(v: &str) -> String {
+    let mut s = String::with_capacity(v.len() + 2);
+    s.push('\'');
+    for c in v.chars() {
+        match c {
+            '\'' => s.push_str("''"),
+            '\\' => s.push_str("\\\\"),
+            c => s.push(c),
+        }
+    }
+    s.push('\'');
+    s
+}
+
+fn missing_key(tc: &TableCat, key: &str) -> SqlError {
+    refuse(format!(
+        "INSERT into sharded table `{}` must give the sharding column `{key}`: without it the router cannot tell which data node the row belongs to",
+        tc.name
+    ))
+}
+
+/// Where an UPDATE/DELETE on one table runs.
+fn write_nodes(
+    sc: &SchemaCat,
+    tname: &str,
+    alias: Option<String>,
+    selection: Option<&Expr>,
+    ordered_or_limited: bool,
+) -> Result<Plan, SqlError> {
+    let Some(tc) = sc.table(tname) else {
+        return Ok(Plan::one(default_node(sc, tname)?, None, false));
+    };
+    match &tc.kind {
+        TableKind::Global => {
+            let mut p = all_nodes(tc, None, Affected::First);
+            p.note = Some(format!("global table `{}`: every copy", tc.name));
+            return Ok(p);
+        }
+        TableKind::Single if tc.nodes.len() == 1 => {
+            return Ok(Plan::one(tc.nodes[0].clone(), None, false));
+        }
+        _ => {}
+    }
+    let r = TRef {
+        name: tname.to_string(),
+        alias,
+        cat: Some(tc),
+    };
+    let refs = [r];
+    let mut cand: Option<BTreeSet<usize>> = None;
+    if let Some(w) = selection {
+        cand = route::candidates(w, &refs[0], &refs)?;
+    }
+    let nodes: Vec<String> = match cand {
+        Some(s) if s.is_empty() => vec![tc.nodes[0].clone()],
+        Some(s) => s.iter().map(|&i| tc.nodes[i].clone()).collect(),
+        None => tc.nodes.clone(),
+    };
+    if nodes.len() > 1 && ordered_or_limited {
+        return Err(refuse(format!(
+            "ORDER BY / LIMIT on an UPDATE or DELETE of sharded table `{}` spanning several data nodes is not supported: restrict it to one node with the sharding column",
+            tc.name
+        )));
+    }
+    Ok(Plan {
+        targets: nodes
+            .into_iter()
+            .map(|node| Target { node, sql: None })
+            .collect(),
+        read: false,
+        any_one: false,
+        merge: None,
+        affected: Affected::Sum,
+        avg_items: Vec::new(),
+        note: None,
+    })
+}
+
+pub fn plan_update(sc: &SchemaCat, _t: &Toks<'_>, u: &Update) -> Result<Plan, SqlError> {
+    if !u.table.joins.is_empty() || u.from.is_some() {
+        let from = route::from_clause(sc, std::slice::from_ref(&u.table));
+        if from.refs.iter().any(|r| {
+            r.cat
+                .is_some_and(|t| t.is_sharded() || matches!(t.kind, TableKind::Global))
+        }) {
+            return Err(refuse(
+                "multi-table UPDATE over sharded or global tables is not routed",
+            ));
+        }
+    }
+    let sqlparser::ast::TableFactor::Table { name, alias, .. } = &u.table.relation else {
+        return Err(refuse("UPDATE of a derived table is not routed"));
+    };
+    let tname = route::object_table(name);
+    let alias = alias.as_ref().map(|a| a.name.value.clone());
+    if let Some(tc) = sc.table(&tname)
+        && let Some((key, _)) = &tc.route_key
+    {
+        for a in &u.assignments {
+            let col = match &a.target {
+                AssignmentTarget::ColumnName(n) => route::object_table(n),
+                AssignmentTarget::Tuple(_) => {
+                    return Err(refuse("UPDATE with a tuple assignment is not routed"));
+                }
+            };
+            if !col.eq_ignore_ascii_case(key) {
+                continue;
+            }
+            // Allowed only when it keeps the value the WHERE clause pins.
+            let new = route::literal(&a.value).flatten();
+            let pinned = u.selection.as_ref().and_then(|w| {
+                let mut cs = Vec::new();
+                route::conjuncts(w, &mut cs);
+                cs.iter().find_map(|c| match c {
+                    Expr::BinaryOp {
+                        left,
+                        op: sqlparser::ast::BinaryOperator::Eq,
+                        right,
+                    } => {
+                        let is_key = |e: &Expr| {
+                            route::column_ref(e).is_some_and(|(_, c)| c.eq_ignore_ascii_case(key))
+                        };
+                        if is_key(left) {
+                            route::literal(right).flatten()
+                        } else if is_key(right) {
+                            route::literal(left).flatten()
+                        } else {
+                            None
+                        }
+                    }
+                    _ => None,
+                })
+            });
+            let same = match (&new, &pinned) {
+                (Some(a), Some(b)) => {
+                    a == b
+                        || matches!((a.parse::<i128>(), b.parse::<i128>()), (Ok(x), Ok(y)) if x == y)
+                }
+                _ => false,
+            };
+            if !same {
+                return Err(SqlError::new(
+                    1105,
+                    "HY000",
+                    format!(
+                        "Sharding column `{key}` of table `{}` can't be updated: the row would have to move to another data node (delete and insert it instead)",
+                        tc.name
+                    ),
+                ));
+            }
+        }
+    }
+    write_nodes(
+        sc,
+        &tname,
+        alias,
+        u.selection.as_ref(),
+        !u.order_by.is_empty() || u.limit.is_some(),
+    )
+}
+
+pub fn plan_delete(sc: &SchemaCat, _t: &Toks<'_>, d: &Delete) -> Result<Plan, SqlError> {
+    let from = match &d.from {
+        FromTable::WithFromKeyword(f) | FromTable::WithoutKeyword(f) => f,
+    };
+    if !d.tables.is_empty() || from.len() != 1 || !from[0].joins.is_empty() || d.using.is_some() {
+        return Err(refuse(
+            "multi-table DELETE over sharded or global tables is not routed",
+        ));
+    }
+    let sqlparser::ast::TableFactor::Table { name, alias, .. } = &from[0].relation else {
+        return Err(refuse("DELETE from a derived table is not routed"));
+    };
+    let tname = route::object_table(name);
+    write_nodes(
+        sc,
+        &tname,
+        alias.as_ref().map(|a| a.name.value.clone()),
+        d.selection.as_ref(),
+        !d.order_by.is_empty() || d.limit.is_some(),
+    )
+}

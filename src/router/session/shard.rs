@@ -1,0 +1,735 @@
+//! Running planned statements: one node (raw forwarding), several nodes (merged
+//! results or summed writes), ER-child lookups, and transactions over several data hosts.
+
+use std::sync::Arc;
+
+use super::*;
+use crate::config::router::DistributedTx;
+use crate::router::merge::{self, Merger, Row};
+use crate::router::plan::{self, Affected, Lookups, Plan, Planned};
+
+/// One node's answer being read.
+struct Source {
+    pc: Pooled,
+    node: String,
+    tracker: Tracker,
+    /// Column definitions still to come before the rows.
+    defs_left: u64,
+    /// The EOF after the column definitions is still to come.
+    eof_left: bool,
+    ended: bool,
+}
+
+/// What a node answered first.
+enum Head {
+    Rows { cols: Vec<Vec<u8>> },
+    Ok(OkInfo),
+    Err(SqlError),
+}
+
+impl Source {
+    fn new(pc: Pooled, node: String) -> Source {
+        let dep = pc.conn.deprecate_eof();
+        Source {
+            pc,
+            node,
+            tracker: Tracker::new(Expect::Results, dep),
+            defs_left: 0,
+            eof_left: false,
+            ended: false,
+        }
+    }
+
+    async fn packet(&mut self) -> Result<Vec<u8>, String> {
+        let (_, p) = self
+            .pc
+            .conn
+            .io
+            .read_packet(MAX_LOGICAL)
+            .await
+            .map_err(|e| format!("data node {} ({}): {e}", self.node, self.pc.host.name))?;
+        self.tracker
+            .feed(&p)
+            .map_err(|e| format!("data node {}: {e}", self.node))?;
+        if self.tracker.done() {
+            self.ended = true;
+        }
+        Ok(p)
+    }
+
+    /// Reads up to the first row: the column definitions, or an OK/ERR.
+    async fn head(&mut self) -> Result<Head, String> {
+        let p = self.packet().await?;
+        match p.first() {
+            Some(0xff) => {
+                let (code, state, msg) =
+                    parse_err(&p).unwrap_or((1105, "HY000".into(), "error".into()));
+                let _ = state;
+                return Ok(Head::Err(SqlError::new(
+                    code,
+                    "HY000",
+                    format!("{msg} (data node {})", self.node),
+                )));
+            }
+            Some(0x00) => {
+                let ok = parse_ok(&p).unwrap_or_default();
+                // A statement that answers with several results (CALL) is drained.
+                while !self.ended {
+                    self.packet().await?;
+                }
+                return Ok(Head::Ok(ok));
+            }
+            _ => {}
+        }
+        let n = Reader::new(&p).lenenc_int().unwrap_or(0);
+        self.defs_left = n;
+        self.eof_left = !self.pc.conn.deprecate_eof();
+        let mut cols = Vec::with_capacity(n as usize);
+        while self.defs_left > 0 {
+            cols.push(self.packet().await?);
+            self.defs_left -= 1;
+        }
+        if self.eof_left {
+            self.packet().await?;
+            self.eof_left = false;
+        }
+        Ok(Head::Rows { cols })
+    }
+
+    /// The next row, or `None` at the end of the result (an ERR mid-way is returned as
+    /// `Err(Ok(e))`; a broken connection as `Err(Err(msg))`).
+    async fn row(&mut self) -> Result<Option<Vec<u8>>, Result<SqlError, String>> {
+        if self.ended {
+            return Ok(None);
+        }
+        let p = self.packet().await.map_err(Err)?;
+        if self.ended {
+            if let Some((code, msg)) = &self.tracker.outcome.error {
+                return Err(Ok(SqlError::new(
+                    *code,
+                    "HY000",
+                    format!("{msg} (data node {})", self.node),
+                )));
+            }
+            // A SELECT with more results after this one (not expected): drain them.
+            return Ok(None);
+        }
+        Ok(Some(p))
+    }
+
+    async fn drain(&mut self) -> Result<(), String> {
+        while !self.ended {
+            self.packet().await?;
+        }
+        Ok(())
+    }
+}
+
+/// A COM_QUERY packet payload for `sql`.
+fn query_payload(sql: &str) -> Vec<u8> {
+    let mut v = Vec::with_capacity(sql.len() + 1);
+    v.push(COM_QUERY);
+    v.extend_from_slice(sql.as_bytes());
+    v
+}
+
+fn status_in_trans(status: u16) -> bool {
+    status & StatusFlags::SERVER_STATUS_IN_TRANS.bits() != 0
+}
+
+impl Session {
+    /// The sharding plan for a text statement; `None` when the statement is not a
+    /// sharding matter (it goes to the schema's data node as before).
+    pub(super) fn shard_plan(&self, sql: &str) -> Option<Result<Planned, SqlError>> {
+        let schema = self.effective_schema().ok()?;
+        let sc = self.snap.catalog.schema(&schema)?;
+        let hinted = {
+            let t = sql.trim_start();
+            t.starts_with("/*!mycat:") || t.starts_with("/*#mycat:") || t.starts_with("/* mycat:")
+        };
+        if !hinted && sc.default_node.is_some() && !plan::mentions_configured(sc, sql) {
+            return None;
+        }
+        Some(plan::plan(
+            &self.snap.catalog,
+            &schema,
+            sql,
+            &Lookups::new(),
+        ))
+    }
+
+    /// Runs lookups until the plan is final, then the plan.
+    pub(super) async fn run_planned(
+        &mut self,
+        payload: &[u8],
+        sql: &str,
+        a: &sql::Analysis,
+        planned: Result<Planned, SqlError>,
+    ) -> Res<()> {
+        let mut planned = planned;
+        let mut answers = Lookups::new();
+        for _ in 0..3 {
+            match planned {
+                Ok(Planned::Lookup(ls)) => {
+                    for l in ls {
+                        match self.lookup(&l).await {
+                            Ok(n) => {
+                                answers.insert(l, n);
+                            }
+                            Err(e) => return self.send_err(1, &e).await,
+                        }
+                    }
+                    let schema = match self.effective_schema() {
+                        Ok(s) => s,
+                        Err(e) => return self.send_err(1, &e).await,
+                    };
+                    planned = plan::plan(&self.snap.catalog, &schema, sql, &answers);
+                }
+                _ => break,
+            }
+        }
+        let p = match planned {
+            Ok(Planned::Route(p)) => p,
+            Ok(Planned::Lookup(_)) => {
+                let e = SqlError::new(1105, "HY000", "the parent rows could not be located");
+                return self.send_err(1, &e).await;
+            }
+            Err(e) => {
+                self.shared
+                    .metrics
+                    .errors
+                    .with_label_values(&["unroutable"])
+                    .inc();
+                return self.send_err(1, &e).await;
+            }
+        };
+        tracing::trace!(id = self.ctl.id, nodes = ?p.nodes(), "router: planned");
+        if p.targets.len() == 1 || p.any_one {
+            let t = if p.any_one {
+                self.pick_copy(&p)
+            } else {
+                p.targets[0].clone()
+            };
+            let owned = t.sql.as_deref().map(query_payload);
+            let body: &[u8] = owned.as_deref().unwrap_or(payload);
+            let read = p.read && a.is_read();
+            self.route_node = Some(t.node.clone());
+            let r = self
+                .forward(Fwd {
+                    payload: body,
+                    expect: Expect::Results,
+                    read,
+                    stmt_id: None,
+                    needs_last_id: a.last_insert_id,
+                    kind: if read { "read" } else { "write" },
+                })
+                .await;
+            self.route_node = None;
+            return r.map(|_| ());
+        }
+        if p.merge.is_some() {
+            self.multi_read(payload, p).await
+        } else {
+            self.multi_write(payload, p).await
+        }
+    }
+
+    /// A copy of a global table to read: the schema's own node when it has one, else
+    /// the first whose write host is up.
+    fn pick_copy(&self, p: &Plan) -> plan::Target {
+        let schema_node = self.effective_schema().ok().and_then(|s| {
+            self.snap
+                .catalog
+                .schema(&s)
+                .and_then(|sc| sc.default_node.clone())
+        });
+        if let Some(t) = p
+            .targets
+            .iter()
+            .find(|t| Some(&t.node) == schema_node.as_ref())
+        {
+            return t.clone();
+        }
+        for t in &p.targets {
+            if let Some((dh, _)) = self.snap.nodes.get(&t.node)
+                && let Some(rt) = self.shared.data_host(dh)
+                && rt.writer().health().up
+            {
+                return t.clone();
+            }
+        }
+        p.targets[0].clone()
+    }
+
+    /// Finds the node holding an ER parent row.
+    async fn lookup(&mut self, l: &plan::Lookup) -> Result<Option<String>, SqlError> {
+        let q = l.sql();
+        for node in &l.nodes {
+            self.route_node = Some(node.clone());
+            let r = self.acquire(true).await;
+            self.route_node = None;
+            let (mut pc, db) = r?;
+            if let Err(e) = self.sync(&mut pc.conn, &db, false).await {
+                return Err(e.to_sql(&pc.host.name));
+            }
+            let res = pc.conn.query(&q).await;
+            let host = pc.host.name.clone();
+            self.give_back(pc);
+            match res {
+                Ok(r) if !r.rows.is_empty() => return Ok(Some(node.clone())),
+                Ok(_) => {}
+                Err(e) => return Err(e.to_sql(&host)),
+            }
+        }
+        Ok(None)
+    }
+
+    /// After a statement on several nodes: keep the connection when a transaction or
+    /// session state holds it, else back to its pool.
+    fn give_back(&mut self, pc: Pooled) {
+        let writer = matches!(pc.host.role, backend::Role::Writer(_));
+        if writer && (self.in_trans || !self.autocommit || self.sticky.is_some()) {
+            self.pin(pc);
+        } else {
+            pc.host.clone().pool.put(pc);
+        }
+    }
+
+    /// A transaction is about to use a second data host.
+    pub(super) fn second_host(
+        &mut self,
+        held: &Pooled,
+        dh: &Arc<DataHostRt>,
+    ) -> Result<(), SqlError> {
+        let policy = self.snap.cfg.handle_distributed_transactions;
+        match policy {
+            DistributedTx::Reject => Err(SqlError::new(
+                1105,
+                "HY000",
+                format!(
+                    "this transaction already runs on data host {} ({}); handle_distributed_transactions: reject refuses to extend it to data host {}: commit first",
+                    held.host.name,
+                    self.snap
+                        .nodes
+                        .iter()
+                        .find(|(_, (h, _))| dh.cfg.name != *h)
+                        .map_or("", |(n, _)| n.as_str()),
+                    dh.cfg.name
+                ),
+            )),
+            DistributedTx::Log => {
+                if !std::mem::replace(&mut self.dtx_logged, true) {
+                    tracing::warn!(
+                        id = self.ctl.id,
+                        first = %held.host.name,
+                        second = %dh.cfg.name,
+                        "router: session {}: transaction spans data hosts {} and {}: it will be committed on each in turn (not atomic)",
+                        self.ctl.id,
+                        held.host.name,
+                        dh.cfg.name
+                    );
+                }
+                Ok(())
+            }
+            DistributedTx::Allow => Ok(()),
+        }
+    }
+
+    /// COMMIT / ROLLBACK of a transaction held on several data hosts: each in turn.
+    pub(super) async fn end_distributed(&mut self, commit: bool) -> Res<()> {
+        let word = if commit { "COMMIT" } else { "ROLLBACK" };
+        let mut conns: Vec<Pooled> = Vec::new();
+        conns.extend(self.pinned.take());
+        conns.append(&mut self.pinned_more);
+        let hosts: Vec<String> = conns.iter().map(|c| c.host.name.clone()).collect();
+        let mut done: Vec<String> = Vec::new();
+        let mut failure: Option<(String, String)> = None;
+        for mut pc in conns {
+            if failure.is_some() {
+                // After a failed COMMIT the rest is rolled back.
+                let _ = pc.conn.query("ROLLBACK").await;
+                pc.host.clone().pool.put(pc);
+                continue;
+            }
+            match pc.conn.query(word).await {
+                Ok(_) => {
+                    done.push(pc.host.name.clone());
+                    pc.host.clone().pool.put(pc);
+                }
+                Err(e) => {
+                    failure = Some((pc.host.name.clone(), e.to_string()));
+                }
+            }
+        }
+        self.in_trans = false;
+        self.dtx_logged = false;
+        if self.snap.cfg.handle_distributed_transactions != DistributedTx::Allow
+            || failure.is_some()
+        {
+            tracing::warn!(
+                id = self.ctl.id,
+                hosts = ?hosts,
+                "router: session {}: {word} of a transaction over data hosts {} ({})",
+                self.ctl.id,
+                hosts.join(", "),
+                match &failure {
+                    None => "done on each".to_string(),
+                    Some((h, e)) => format!("failed on {h}: {e}; done on: {}", done.join(", ")),
+                }
+            );
+        }
+        match failure {
+            None => self.send_ok(1).await,
+            Some((h, e)) => {
+                let msg = if done.is_empty() {
+                    format!(
+                        "{word} failed on data host {h}: {e}; the transaction was rolled back on the other hosts"
+                    )
+                } else {
+                    format!(
+                        "{word} failed on data host {h} after it succeeded on {}: {e}; the transaction is only partly committed",
+                        done.join(", ")
+                    )
+                };
+                self.send_err(1, &SqlError::new(1180, "HY000", msg)).await
+            }
+        }
+    }
+
+    /// Connections for every target, synced and sent the statement.
+    async fn start_all(
+        &mut self,
+        payload: &[u8],
+        p: &Plan,
+        read: bool,
+    ) -> Result<Vec<Source>, SqlError> {
+        let mut sources: Vec<Source> = Vec::with_capacity(p.targets.len());
+        for t in &p.targets {
+            self.route_node = Some(t.node.clone());
+            let r = self.acquire(read).await;
+            self.route_node = None;
+            let (mut pc, db) = match r {
+                Ok(x) => x,
+                Err(e) => {
+                    self.abandon(sources).await;
+                    return Err(e);
+                }
+            };
+            if let Err(e) = self.sync(&mut pc.conn, &db, false).await {
+                let host = pc.host.name.clone();
+                drop(pc);
+                self.abandon(sources).await;
+                return Err(e.to_sql(&host));
+            }
+            self.count(if read { "read" } else { "write" }, &pc.host.name.clone());
+            let owned = t.sql.as_deref().map(query_payload);
+            let body: &[u8] = owned.as_deref().unwrap_or(payload);
+            if let Err(e) = pc.conn.io.send(0, body).await {
+                let host = pc.host.name.clone();
+                drop(pc);
+                self.abandon(sources).await;
+                return Err(SqlError::new(
+                    2013,
+                    "HY000",
+                    format!("Lost connection to backend {host}: {e}"),
+                ));
+            }
+            sources.push(Source::new(pc, t.node.clone()));
+        }
+        Ok(sources)
+    }
+
+    /// Reads what is left of each source and returns the connections.
+    async fn abandon(&mut self, sources: Vec<Source>) {
+        for mut s in sources {
+            let sent = s.tracker.outcome.result_sets > 0 || s.ended || s.defs_left > 0;
+            let _ = sent;
+            match s.drain().await {
+                Ok(()) => {
+                    if status_in_trans(s.tracker.outcome.status) {
+                        self.in_trans = true;
+                    }
+                    self.give_back(s.pc)
+                }
+                Err(_) => drop(s.pc),
+            }
+        }
+    }
+
+    /// A SELECT on several nodes, merged.
+    async fn multi_read(&mut self, payload: &[u8], p: Plan) -> Res<()> {
+        let read = p.read;
+        let mut sources = match self.start_all(payload, &p, read).await {
+            Ok(s) => s,
+            Err(e) => return self.send_err(1, &e).await,
+        };
+        // Heads.
+        let mut cols: Option<Vec<Vec<u8>>> = None;
+        let mut first_err: Option<SqlError> = None;
+        for s in sources.iter_mut() {
+            match s.head().await {
+                Ok(Head::Rows { cols: c }) => {
+                    if cols.is_none() {
+                        cols = Some(c);
+                    }
+                }
+                Ok(Head::Ok(_)) => {
+                    if first_err.is_none() {
+                        first_err = Some(SqlError::new(
+                            1105,
+                            "HY000",
+                            format!("data node {} answered without rows", s.node),
+                        ));
+                    }
+                }
+                Ok(Head::Err(e)) => {
+                    if first_err.is_none() {
+                        first_err = Some(e);
+                    }
+                }
+                Err(msg) => {
+                    if first_err.is_none() {
+                        first_err = Some(SqlError::new(2013, "HY000", msg));
+                    }
+                    s.ended = true;
+                }
+            }
+        }
+        let cols = match (first_err, cols) {
+            (None, Some(c)) => c,
+            (e, _) => {
+                self.abandon(sources).await;
+                let e = e.unwrap_or_else(|| SqlError::new(1105, "HY000", "no result"));
+                return self.send_err(1, &e).await;
+            }
+        };
+        let ncols = cols.len();
+        let template = p.merge.clone().unwrap_or_default();
+        let Some(spec) = template.resolve(ncols) else {
+            self.abandon(sources).await;
+            let e = SqlError::new(
+                1105,
+                "HY000",
+                "the data nodes answered with fewer columns than the merge needs",
+            );
+            return self.send_err(1, &e).await;
+        };
+        let visible = spec.visible;
+        let metas: Vec<merge::ColumnMeta> = cols
+            .iter()
+            .map(|c| {
+                merge::parse_column_def(c).unwrap_or(merge::ColumnMeta {
+                    name: String::new(),
+                    ty: TYPE_VAR_STRING,
+                    flags: 0,
+                    decimals: 0,
+                    charset: 33,
+                })
+            })
+            .collect();
+        let n_src = sources.len();
+        let concat = template.is_concat();
+        let mut m = Merger::new(spec, metas.clone(), n_src);
+        // Column definitions to the client (AVG columns get the scale MariaDB reports).
+        let out_cols = m.output_columns();
+        let mut seq: u8 = 1;
+        let mut cc = Vec::new();
+        put_lenenc_int(&mut cc, visible as u64);
+        seq = self.io.queue(seq, &cc);
+        for (i, c) in cols.iter().take(visible).enumerate() {
+            match out_cols.get(i) {
+                Some(o) if Some(o) != metas.get(i) => {
+                    let patched = merge::patch_column_def(c, o).unwrap_or_else(|| c.clone());
+                    seq = self.io.queue(seq, &patched);
+                }
+                _ => seq = self.io.queue(seq, c),
+            }
+        }
+        if !self.deprecate_eof {
+            seq = self.io.queue(seq, &eof_packet(self.status(), 0));
+        }
+        let mut mid_err: Option<SqlError> = None;
+        let mut broken = false;
+        let mut sent_rows = 0u64;
+        'outer: loop {
+            while let Some(row) = m.next_row() {
+                seq = self.io.queue(seq, &merge::encode_text_row(&row));
+                sent_rows += 1;
+                if self.io.wbuf_len() > 64 * 1024 && self.io.flush().await.is_err() {
+                    broken = true;
+                    break 'outer;
+                }
+            }
+            if m.done() {
+                break;
+            }
+            let want = match m.want() {
+                Some(w) => w,
+                None => match sources.iter().position(|s| !s.ended) {
+                    Some(w) if concat => w,
+                    _ => break,
+                },
+            };
+            let Some(src) = sources.get_mut(want) else {
+                break;
+            };
+            if concat && visible == ncols {
+                // Plain concatenation: rows pass through as they are.
+                match src.row().await {
+                    Ok(Some(raw)) => {
+                        seq = self.io.queue(seq, &raw);
+                        sent_rows += 1;
+                        if self.io.wbuf_len() > 64 * 1024 && self.io.flush().await.is_err() {
+                            broken = true;
+                            break 'outer;
+                        }
+                    }
+                    Ok(None) => m.end(want),
+                    Err(Ok(e)) => {
+                        mid_err = Some(e);
+                        m.end(want);
+                        break;
+                    }
+                    Err(Err(msg)) => {
+                        mid_err = Some(SqlError::new(2013, "HY000", msg));
+                        src.ended = true;
+                        broken = true;
+                        break;
+                    }
+                }
+                continue;
+            }
+            match src.row().await {
+                Ok(Some(raw)) => match merge::parse_text_row(&raw, ncols) {
+                    Some(r) => m.push(want, r),
+                    None => {
+                        mid_err = Some(SqlError::new(
+                            1105,
+                            "HY000",
+                            format!("data node {} sent a malformed row", src.node),
+                        ));
+                        break;
+                    }
+                },
+                Ok(None) => m.end(want),
+                Err(Ok(e)) => {
+                    mid_err = Some(e);
+                    break;
+                }
+                Err(Err(msg)) => {
+                    mid_err = Some(SqlError::new(2013, "HY000", msg));
+                    src.ended = true;
+                    broken = true;
+                    break;
+                }
+            }
+        }
+        let _ = sent_rows;
+        let _: Option<Row> = None;
+        // Whatever the nodes still send is read and dropped (LIMIT reached early).
+        let mut in_trans = false;
+        for mut s in sources {
+            if broken && !s.ended {
+                drop(s.pc);
+                continue;
+            }
+            match s.drain().await {
+                Ok(()) => {
+                    in_trans |= status_in_trans(s.tracker.outcome.status);
+                    self.give_back(s.pc);
+                }
+                Err(_) => drop(s.pc),
+            }
+        }
+        if in_trans {
+            self.in_trans = true;
+        }
+        if let Some(e) = mid_err {
+            self.io.queue(seq, &e.packet());
+        } else {
+            let end = if self.deprecate_eof {
+                let mut ok = ok_packet(0, 0, self.status(), 0);
+                ok[0] = 0xfe;
+                ok
+            } else {
+                eof_packet(self.status(), 0)
+            };
+            self.io.queue(seq, &end);
+        }
+        self.io.flush().await.map_err(|_| Fatal)
+    }
+
+    /// A write (or DDL) on several nodes: affected rows added up (or one copy's count
+    /// for global tables); the first error is reported with the nodes it reached.
+    async fn multi_write(&mut self, payload: &[u8], p: Plan) -> Res<()> {
+        let mut sources = match self.start_all(payload, &p, false).await {
+            Ok(s) => s,
+            Err(e) => return self.send_err(1, &e).await,
+        };
+        let mut affected: u64 = 0;
+        let mut first_affected: Option<u64> = None;
+        let mut last_id = 0;
+        let mut warnings: u16 = 0;
+        let mut ok_nodes: Vec<String> = Vec::new();
+        let mut err: Option<(String, SqlError)> = None;
+        for s in sources.iter_mut() {
+            match s.head().await {
+                Ok(Head::Ok(o)) => {
+                    affected = affected.saturating_add(o.affected);
+                    first_affected.get_or_insert(o.affected);
+                    if o.last_insert_id != 0 {
+                        last_id = o.last_insert_id;
+                    }
+                    warnings = warnings.saturating_add(o.warnings);
+                    ok_nodes.push(s.node.clone());
+                }
+                Ok(Head::Rows { .. }) => ok_nodes.push(s.node.clone()),
+                Ok(Head::Err(e)) => {
+                    if err.is_none() {
+                        err = Some((s.node.clone(), e));
+                    }
+                }
+                Err(msg) => {
+                    if err.is_none() {
+                        err = Some((s.node.clone(), SqlError::new(2013, "HY000", msg)));
+                    }
+                    s.ended = true;
+                }
+            }
+        }
+        let mut in_trans = false;
+        for mut s in sources {
+            match s.drain().await {
+                Ok(()) => {
+                    in_trans |= status_in_trans(s.tracker.outcome.status);
+                    self.give_back(s.pc);
+                }
+                Err(_) => drop(s.pc),
+            }
+        }
+        self.in_trans = in_trans || (self.in_trans && !self.autocommit);
+        if let Some((node, mut e)) = err {
+            if !ok_nodes.is_empty() {
+                e.msg.push_str(&format!(
+                    " — the statement failed on {node} but was applied on {}{}",
+                    ok_nodes.join(", "),
+                    if self.in_trans {
+                        " (inside the open transaction: ROLLBACK undoes it)"
+                    } else {
+                        ""
+                    }
+                ));
+            }
+            return self.send_err(1, &e).await;
+        }
+        if last_id != 0 {
+            self.last_insert_id = last_id;
+        }
+        let n = match p.affected {
+            Affected::Sum => affected,
+            Affected::First => first_affected.unwrap_or(0),
+        };
+        let ok = ok_packet(n, last_id, self.status(), warnings);
+        self.io.send(1, &ok).await.map(|_| ()).map_err(|_| Fatal)
+    }
+}

@@ -1,0 +1,315 @@
+# Differential corpus for tests/sharding_diff.rs: one SELECT per line, run through the
+# router (schema shop) and directly on the unsharded reference database; outputs (header
+# and rows) must be identical: in order when the statement has a top-level ORDER BY, as
+# multisets otherwise. `!refuse ` = the router must answer with an error (pushing the
+# statement down to the nodes would give a wrong answer).
+#
+# Data (see dataset() in tests/sharding_diff.rs): customer ids 1 + 3389*i (i < 1450, dn0),
+# 4999951..5000050 (both sides of the 5,000,000 boundary), 5000100 + 3413*i (dn1);
+# my_order ids 10 + 4871*i (i < 1000), 4999981..5000020, 5000500 + 5101*i (i < 960);
+# order_item 1..5000 (order_id an existing order); product 1..2000 (mod 2);
+# user_info 1..1500 (province_id 10000/10010/10001/10086); province 1..30 (global).
+# customer.name and user_info.name are mixed case with duplicates (utf8mb4_general_ci);
+# city, category, status, note, region have one spelling each.
+# Every ORDER BY is a total order (it ends with a unique column or the group key).
+
+# == point lookups on the sharding column (=, IN, BETWEEN, OR) ==
+SELECT * FROM customer WHERE id = 1
+SELECT * FROM customer WHERE id = 5000001
+SELECT id, name, city FROM customer WHERE id = 5000000
+SELECT id, name, balance FROM customer WHERE id = 9945537
+SELECT id, name FROM customer WHERE id = 2
+SELECT id, name FROM customer WHERE id IN (1, 3390, 5000100, 5003513)
+SELECT id, name, level FROM customer WHERE id IN (4999999, 5000000, 5000001, 5000002) ORDER BY id
+SELECT id, city FROM customer WHERE id BETWEEN 4999990 AND 5000010 ORDER BY id
+SELECT id, balance FROM customer WHERE id BETWEEN 1 AND 50000
+SELECT id, balance FROM customer WHERE id BETWEEN 9000000 AND 9100000 ORDER BY id
+SELECT id, name FROM customer WHERE id = 6779 OR id = 5006926
+SELECT id, name FROM customer WHERE id = 10168 OR id = 20336 OR id = 3390
+SELECT COUNT(*) FROM customer WHERE id IN (1, 2, 3, 3390, 5000001, 7)
+SELECT id, level FROM customer WHERE id >= 4999995 AND id <= 5000005 ORDER BY id DESC
+SELECT * FROM my_order WHERE id = 10
+SELECT * FROM my_order WHERE id = 5000500
+SELECT id, status, total FROM my_order WHERE id IN (10, 4881, 5000500, 5005601) ORDER BY id
+SELECT id, status FROM my_order WHERE id BETWEEN 4999975 AND 5000025 ORDER BY id
+SELECT * FROM product WHERE id = 7
+SELECT id, name, price FROM product WHERE id IN (1, 2, 3, 4, 100, 1999) ORDER BY id
+SELECT id, name FROM product WHERE id = 10 OR id = 11
+SELECT id, name, province_id FROM user_info WHERE province_id = 10010 AND id < 60 ORDER BY id
+SELECT COUNT(*) FROM user_info WHERE province_id = 10000
+SELECT COUNT(*) FROM user_info WHERE province_id = 10086
+SELECT province_id, COUNT(*) FROM user_info WHERE province_id IN (10000, 10010) GROUP BY province_id
+SELECT id, order_id, qty FROM order_item WHERE order_id = 9752 ORDER BY id
+SELECT id, order_id FROM order_item WHERE order_id IN (4999990, 5000010) ORDER BY id
+SELECT COUNT(*), SUM(qty) FROM order_item WHERE order_id IN (10, 5000500)
+
+# == non-key filters (scatter) ==
+SELECT id, name FROM customer WHERE level = 10 AND city = 'Wuhan'
+SELECT id, balance FROM customer WHERE balance > 49000
+SELECT id FROM customer WHERE balance < 0
+SELECT id, name, level FROM customer WHERE level >= 9 AND province_id = 5
+SELECT id, city FROM customer WHERE city IN ('Xian', 'Tianjin') AND level = 1
+SELECT id FROM customer WHERE province_id = 12 AND balance BETWEEN 1000 AND 20000
+SELECT * FROM customer WHERE level = 3 AND city = 'Beijing' AND province_id < 5
+SELECT id FROM customer WHERE id % 1000 = 1
+SELECT id, status, total FROM my_order WHERE status = 'cancelled' AND total > 19000
+SELECT id, customer_id FROM my_order WHERE customer_id = 3233107
+SELECT id, total FROM my_order WHERE total < 200
+SELECT id, name, price FROM product WHERE price > 990
+SELECT id, name FROM product WHERE category = 'toys' AND stock < 3
+SELECT id, weight_g FROM product WHERE weight_g > 4900000000000
+SELECT id, order_id, qty FROM order_item WHERE qty = 10 AND price > 490
+SELECT id, order_id FROM order_item WHERE product_id = 1042
+SELECT id, name, score FROM user_info WHERE score = 100
+SELECT id, email FROM user_info WHERE email LIKE '%corp.test' AND score > 95
+
+# == ORDER BY + LIMIT, LIMIT offset,count ==
+SELECT id, name FROM customer ORDER BY id LIMIT 5
+SELECT id, name FROM customer ORDER BY id DESC LIMIT 5
+SELECT id, balance FROM customer ORDER BY balance DESC, id LIMIT 10
+SELECT id, balance FROM customer ORDER BY balance, id LIMIT 10
+SELECT id FROM customer ORDER BY id LIMIT 1445, 10
+SELECT id FROM customer ORDER BY id LIMIT 10 OFFSET 1540
+SELECT id, name FROM customer WHERE city = 'Wuhan' ORDER BY id DESC LIMIT 3, 4
+SELECT id, created FROM customer ORDER BY created DESC, id DESC LIMIT 8
+SELECT name FROM customer ORDER BY id LIMIT 7
+SELECT id, level FROM customer ORDER BY level DESC, id LIMIT 20, 5
+SELECT id, name FROM customer ORDER BY id LIMIT 2990, 20
+SELECT id, name FROM customer ORDER BY 1 DESC LIMIT 3
+SELECT id AS cid, balance AS b FROM customer ORDER BY b DESC, cid LIMIT 5
+SELECT id, total FROM my_order ORDER BY total DESC, id LIMIT 10
+SELECT id, order_date FROM my_order ORDER BY order_date, id LIMIT 12
+SELECT id, customer_id FROM my_order ORDER BY customer_id DESC, id LIMIT 4, 6
+SELECT id, price FROM product ORDER BY price DESC, id LIMIT 5
+SELECT id, price FROM product ORDER BY price, id LIMIT 100, 5
+SELECT id, qty, price FROM order_item ORDER BY price DESC, id LIMIT 6
+SELECT id, score FROM user_info ORDER BY score DESC, id LIMIT 10
+
+# == GROUP BY with COUNT/SUM/MIN/MAX/AVG ==
+SELECT city, COUNT(*) FROM customer GROUP BY city
+SELECT city, COUNT(*), COUNT(level), SUM(balance), MIN(balance), MAX(balance) FROM customer GROUP BY city
+SELECT level, COUNT(*) AS n, AVG(balance) AS avg_balance FROM customer GROUP BY level
+SELECT province_id, SUM(level) AS s, AVG(level) AS a FROM customer GROUP BY province_id
+SELECT city, level, COUNT(*) FROM customer GROUP BY city, level
+SELECT level, COUNT(*) FROM customer WHERE id < 5000000 GROUP BY level
+SELECT city, COUNT(*) FROM customer WHERE id BETWEEN 4999951 AND 5000050 GROUP BY city
+SELECT status, COUNT(*), SUM(total), AVG(total) FROM my_order GROUP BY status
+SELECT status, MIN(order_date), MAX(order_date) FROM my_order GROUP BY status
+SELECT province_id, status, COUNT(*) FROM my_order GROUP BY province_id, status
+SELECT customer_id, COUNT(*) AS n, SUM(total) AS s FROM my_order GROUP BY customer_id
+SELECT category, COUNT(*), MIN(price), MAX(price), AVG(price) FROM product GROUP BY category
+SELECT category, SUM(stock), AVG(stock) FROM product GROUP BY category
+SELECT category, SUM(weight_g), MAX(weight_g) FROM product GROUP BY category
+SELECT province_id, COUNT(*), AVG(score) FROM user_info GROUP BY province_id
+SELECT note, COUNT(*), SUM(qty) FROM order_item GROUP BY note
+SELECT qty, COUNT(*), SUM(price) FROM order_item GROUP BY qty
+SELECT order_id, COUNT(*), SUM(qty), MAX(price) FROM order_item GROUP BY order_id
+
+# == GROUP BY + HAVING ==
+SELECT city, COUNT(*) AS n FROM customer GROUP BY city HAVING n > 275
+SELECT city, COUNT(*) FROM customer GROUP BY city HAVING COUNT(*) > 275
+SELECT level, SUM(balance) FROM customer GROUP BY level HAVING SUM(balance) > 7000000
+SELECT province_id, COUNT(*) AS n FROM customer GROUP BY province_id HAVING n < 85
+SELECT city, level, COUNT(*) AS n FROM customer GROUP BY city, level HAVING n > 30
+SELECT level, COUNT(*) AS n FROM customer GROUP BY level HAVING n BETWEEN 250 AND 270
+SELECT status, AVG(total) AS a FROM my_order GROUP BY status HAVING a > 10300
+SELECT customer_id, COUNT(*) AS n FROM my_order GROUP BY customer_id HAVING n >= 3
+SELECT customer_id, SUM(total) AS s FROM my_order GROUP BY customer_id HAVING s > 40000
+SELECT order_id, COUNT(*) AS n FROM order_item GROUP BY order_id HAVING n >= 7
+SELECT product_id, COUNT(*) AS n, SUM(qty) AS q FROM order_item GROUP BY product_id HAVING n >= 7
+SELECT note, COUNT(*) FROM order_item GROUP BY note HAVING COUNT(*) < 1000
+SELECT qty, AVG(price) AS a FROM order_item GROUP BY qty HAVING a > 250
+SELECT category, MAX(price) AS m FROM product GROUP BY category HAVING m > 999
+SELECT category, COUNT(*) AS n FROM product GROUP BY category HAVING n > 300 ORDER BY n DESC, category
+SELECT province_id, MIN(score) AS lo, MAX(score) AS hi FROM user_info GROUP BY province_id HAVING lo = 0
+
+# == GROUP BY + ORDER BY aggregate ==
+SELECT city, COUNT(*) AS n FROM customer GROUP BY city ORDER BY n DESC, city
+SELECT city, COUNT(*) AS n FROM customer GROUP BY city ORDER BY n DESC, city LIMIT 3
+SELECT city, SUM(balance) AS s FROM customer GROUP BY city ORDER BY s, city
+SELECT level, AVG(balance) AS a FROM customer GROUP BY level ORDER BY a DESC, level
+SELECT city, MAX(balance) AS m FROM customer GROUP BY city ORDER BY m DESC, city LIMIT 4
+SELECT level, MIN(created) AS first FROM customer GROUP BY level ORDER BY first, level
+SELECT city, COUNT(*) FROM customer GROUP BY city ORDER BY COUNT(*) DESC, city
+SELECT status, COUNT(*) AS n FROM my_order GROUP BY status ORDER BY n, status
+SELECT status, SUM(total) AS s FROM my_order GROUP BY status ORDER BY s DESC, status LIMIT 2
+SELECT customer_id, COUNT(*) AS n FROM my_order GROUP BY customer_id ORDER BY n DESC, customer_id LIMIT 10
+SELECT customer_id, SUM(total) AS s FROM my_order GROUP BY customer_id ORDER BY s DESC, customer_id LIMIT 5
+SELECT product_id, SUM(qty) AS q FROM order_item GROUP BY product_id ORDER BY q DESC, product_id LIMIT 10
+SELECT product_id, COUNT(*) AS n FROM order_item GROUP BY product_id ORDER BY n DESC, product_id LIMIT 5, 5
+SELECT order_id, SUM(qty) AS q FROM order_item GROUP BY order_id ORDER BY q DESC, order_id LIMIT 10
+SELECT note, SUM(price) FROM order_item GROUP BY note ORDER BY SUM(price) DESC, note
+SELECT category, AVG(price) AS a FROM product GROUP BY category ORDER BY a DESC, category
+SELECT province_id, COUNT(*) AS n FROM user_info GROUP BY province_id ORDER BY n DESC, province_id
+SELECT province_id, AVG(score) AS a FROM user_info GROUP BY province_id ORDER BY a, province_id
+
+# == DISTINCT ==
+SELECT DISTINCT city FROM customer
+SELECT DISTINCT city FROM customer ORDER BY city
+SELECT DISTINCT level FROM customer ORDER BY level DESC
+SELECT DISTINCT city, level FROM customer ORDER BY city, level
+SELECT DISTINCT city FROM customer WHERE level = 10 ORDER BY city LIMIT 3
+SELECT DISTINCT YEAR(created) AS y FROM customer ORDER BY y
+SELECT DISTINCT status FROM my_order
+SELECT DISTINCT province_id FROM my_order ORDER BY province_id
+SELECT DISTINCT customer_id FROM my_order WHERE total > 19500 ORDER BY customer_id
+SELECT DISTINCT status, province_id FROM my_order WHERE province_id < 4 ORDER BY status, province_id
+SELECT DISTINCT category FROM product ORDER BY category
+SELECT DISTINCT category, stock FROM product WHERE stock < 5 ORDER BY category, stock
+SELECT DISTINCT price FROM product WHERE price > 980 ORDER BY price DESC
+SELECT DISTINCT province_id FROM user_info
+SELECT DISTINCT qty FROM order_item ORDER BY qty
+SELECT DISTINCT note FROM order_item
+SELECT DISTINCT product_id FROM order_item WHERE qty = 10 AND price > 450 ORDER BY product_id
+SELECT DISTINCT region FROM province ORDER BY region
+
+# == global table; sharded JOIN global ==
+SELECT * FROM province ORDER BY id
+SELECT * FROM province
+SELECT COUNT(*) FROM province
+SELECT region, COUNT(*) FROM province GROUP BY region
+SELECT id, name FROM province WHERE region = 'North' ORDER BY name
+SELECT name FROM province WHERE id = 13
+SELECT c.id, c.name, p.name FROM customer c JOIN province p ON c.province_id = p.id WHERE c.id IN (1, 3390, 5000001, 5003513)
+SELECT c.id, p.name AS province FROM customer c JOIN province p ON c.province_id = p.id WHERE c.id BETWEEN 4999990 AND 5000010 ORDER BY c.id
+SELECT p.name, COUNT(*) AS n FROM customer c JOIN province p ON c.province_id = p.id GROUP BY p.name ORDER BY n DESC, p.name
+SELECT p.region, SUM(c.balance) AS s FROM customer c JOIN province p ON c.province_id = p.id GROUP BY p.region
+SELECT c.id, p.name FROM customer c LEFT JOIN province p ON c.province_id = p.id WHERE c.id < 40000 ORDER BY c.id
+SELECT COUNT(*) FROM customer c JOIN province p ON c.province_id = p.id WHERE p.region IS NULL
+SELECT p.name, AVG(c.level) AS a FROM customer c JOIN province p ON c.province_id = p.id WHERE p.region = 'West' GROUP BY p.name ORDER BY p.name
+SELECT c.id, c.balance FROM customer c JOIN province p ON c.province_id = p.id WHERE p.name = 'Hubei' ORDER BY c.balance DESC, c.id LIMIT 5
+SELECT p.region, COUNT(*) AS n FROM my_order o JOIN province p ON o.province_id = p.id GROUP BY p.region ORDER BY p.region
+SELECT o.id, o.status, p.name FROM my_order o JOIN province p ON p.id = o.province_id WHERE o.id = 5000500
+SELECT o.id, p.name FROM my_order o JOIN province p ON o.province_id = p.id WHERE o.total > 19800 ORDER BY o.id
+# A subquery on a global table is answered on each node alike: pushing it down is correct.
+SELECT COUNT(*) FROM customer WHERE province_id IN (SELECT id FROM province WHERE region = 'East')
+
+# == ER joins: my_order JOIN order_item ON o.id = i.order_id ==
+SELECT o.id, i.id, i.qty FROM my_order o JOIN order_item i ON o.id = i.order_id WHERE o.id = 9752 ORDER BY i.id
+SELECT o.id, i.id FROM my_order o JOIN order_item i ON o.id = i.order_id WHERE o.id = 5000500 ORDER BY i.id
+SELECT o.id, o.status, i.product_id FROM my_order o JOIN order_item i ON o.id = i.order_id WHERE o.id IN (10, 4881, 5000500, 5005601)
+SELECT o.id, COUNT(*) AS items FROM my_order o JOIN order_item i ON o.id = i.order_id WHERE o.id BETWEEN 4999981 AND 5000020 GROUP BY o.id ORDER BY o.id
+SELECT o.customer_id, i.product_id FROM my_order o, order_item i WHERE o.id = i.order_id AND o.id = 4881
+SELECT o.id, i.id FROM my_order o JOIN order_item i ON o.id = i.order_id WHERE o.id BETWEEN 9000000 AND 9100000 ORDER BY o.id, i.id
+SELECT COUNT(*) FROM my_order o JOIN order_item i ON o.id = i.order_id
+SELECT o.status, COUNT(*) AS n, SUM(i.qty) AS q FROM my_order o JOIN order_item i ON o.id = i.order_id GROUP BY o.status
+SELECT o.status, SUM(i.price) AS s FROM my_order o JOIN order_item i ON o.id = i.order_id GROUP BY o.status ORDER BY s DESC, o.status
+SELECT o.id, SUM(i.qty) AS q FROM my_order o JOIN order_item i ON i.order_id = o.id GROUP BY o.id ORDER BY q DESC, o.id LIMIT 10
+SELECT o.id, i.id, i.price FROM my_order o JOIN order_item i ON o.id = i.order_id WHERE i.price > 495 ORDER BY i.price DESC, i.id
+SELECT o.id, o.total, COUNT(i.id) AS n FROM my_order o LEFT JOIN order_item i ON o.id = i.order_id WHERE o.id < 60000 GROUP BY o.id, o.total ORDER BY o.id
+SELECT COUNT(*) FROM my_order o LEFT JOIN order_item i ON o.id = i.order_id WHERE i.id IS NULL
+SELECT i.note, COUNT(*) FROM my_order o JOIN order_item i ON o.id = i.order_id WHERE o.status = 'done' GROUP BY i.note
+SELECT o.id, o.order_date, i.qty FROM my_order o JOIN order_item i ON o.id = i.order_id WHERE o.order_date = '2022-02-02' ORDER BY o.id, i.id
+SELECT MAX(i.price), MIN(i.price) FROM my_order o JOIN order_item i ON o.id = i.order_id WHERE o.status = 'new'
+SELECT AVG(i.qty) FROM my_order o JOIN order_item i ON o.id = i.order_id WHERE o.total > 10000
+SELECT o.id, p.name, i.qty FROM my_order o JOIN order_item i ON o.id = i.order_id JOIN province p ON o.province_id = p.id WHERE o.id IN (10, 4881, 9752, 4999990, 5000010) ORDER BY o.id, i.id
+
+# == aggregates without GROUP BY ==
+SELECT COUNT(*) FROM customer
+SELECT COUNT(*), SUM(balance), MIN(balance), MAX(balance), AVG(balance) FROM customer
+SELECT SUM(level), AVG(level), MIN(level), MAX(level) FROM customer
+SELECT MIN(id), MAX(id) FROM customer
+SELECT MIN(created), MAX(created) FROM customer
+SELECT COUNT(*), SUM(balance) FROM customer WHERE id < 100000
+SELECT SUM(balance), AVG(balance) FROM customer WHERE id > 5000000
+SELECT COUNT(*), SUM(balance), MIN(name), MAX(level) FROM customer WHERE name = 'nobody'
+SELECT MAX(balance) FROM customer WHERE city = 'Wuhan'
+SELECT COUNT(*) AS n, SUM(total) AS s, AVG(total) AS a FROM my_order
+SELECT MIN(order_date), MAX(order_date) FROM my_order
+SELECT COUNT(*), SUM(qty), AVG(qty), MAX(price), MIN(price), AVG(price) FROM order_item
+SELECT COUNT(*) FROM order_item WHERE price > 400
+SELECT COUNT(*), SUM(price), AVG(price) FROM product
+SELECT SUM(weight_g), MIN(weight_g), MAX(weight_g), AVG(weight_g) FROM product
+SELECT SUM(stock), AVG(stock) FROM product
+SELECT COUNT(*), AVG(score), MIN(birthday), MAX(birthday) FROM user_info
+
+# == string comparisons ==
+SELECT COUNT(*) FROM customer WHERE name = 'alice'
+SELECT COUNT(*) FROM customer WHERE BINARY name = 'ALICE'
+SELECT id, name FROM customer WHERE name LIKE 'Z%' AND level = 10 ORDER BY id
+SELECT id, name FROM customer WHERE name LIKE '%o%' AND city = 'Xian' AND level > 8 ORDER BY id
+SELECT COUNT(*) FROM customer WHERE name > 'M'
+SELECT COUNT(*) FROM customer WHERE name BETWEEN 'b' AND 'e'
+SELECT id, city FROM customer WHERE city IN ('Xian', 'Wuhan') AND level = 1 ORDER BY id
+SELECT id, city FROM customer WHERE city < 'C' AND balance > 45000 ORDER BY id
+SELECT id, name FROM customer WHERE name = 'eve' AND id BETWEEN 5000100 AND 5200000 ORDER BY id
+# The next two merge by name under utf8mb4_general_ci: 'alice' = 'Alice', ties by id.
+SELECT id, name FROM customer WHERE level = 7 AND city = 'Nanjing' ORDER BY name, id
+SELECT id, name FROM customer WHERE balance > 48000 ORDER BY name DESC, id
+SELECT MIN(city), MAX(city) FROM customer
+SELECT id, name FROM product WHERE name LIKE 'Blue%' AND price < 50 ORDER BY id
+SELECT COUNT(*) FROM product WHERE name = 'smart phone'
+SELECT category, COUNT(*) FROM product WHERE category >= 'g' GROUP BY category
+SELECT MIN(category), MAX(category) FROM product
+SELECT id, email FROM user_info WHERE email LIKE 'user1%@mail.test' ORDER BY id
+SELECT COUNT(*) FROM user_info WHERE email NOT LIKE '%example.com'
+SELECT id, name FROM user_info WHERE name IN ('Trent', 'Judy') AND province_id = 10010 ORDER BY id
+SELECT status, COUNT(*) FROM my_order WHERE status <> 'done' GROUP BY status
+SELECT id, note FROM order_item WHERE note = 'fragile' AND qty = 1 ORDER BY id
+
+# == date ranges ==
+SELECT COUNT(*) FROM customer WHERE created BETWEEN '2020-01-01' AND '2020-12-31'
+SELECT id, created FROM customer WHERE created = '2021-06-15' ORDER BY id
+SELECT id, created FROM customer WHERE created >= '2022-12-25' ORDER BY created, id
+SELECT id, created FROM customer WHERE created < '2019-01-05' ORDER BY created DESC, id
+SELECT MIN(created), MAX(created) FROM customer WHERE city = 'Chengdu'
+SELECT id, created FROM customer WHERE created > '2022-06-01' AND id BETWEEN 4999951 AND 5000050 ORDER BY id
+SELECT COUNT(*) FROM customer WHERE created IS NOT NULL AND created <> '2020-02-29'
+SELECT id, created FROM customer WHERE created IN ('2019-03-03', '2020-02-29', '2022-07-04') ORDER BY created, id
+SELECT COUNT(*) FROM my_order WHERE order_date >= '2022-01-01'
+SELECT id, order_date, total FROM my_order WHERE order_date BETWEEN '2021-03-01' AND '2021-03-07' ORDER BY order_date, id
+SELECT status, COUNT(*) FROM my_order WHERE order_date < '2021-02-01' GROUP BY status
+SELECT order_date, COUNT(*) AS n FROM my_order GROUP BY order_date ORDER BY n DESC, order_date LIMIT 5
+SELECT YEAR(order_date) AS y, COUNT(*) AS n, SUM(total) AS s FROM my_order GROUP BY YEAR(order_date) ORDER BY y
+SELECT id, order_date FROM my_order WHERE order_date = '2022-10-10' ORDER BY id
+SELECT id, birthday FROM user_info WHERE birthday < '1961-01-01' ORDER BY birthday, id
+SELECT COUNT(*) FROM user_info WHERE birthday BETWEEN '1980-01-01' AND '1989-12-31'
+SELECT MAX(birthday) FROM user_info WHERE province_id = 10010
+
+# == NULL handling ==
+SELECT COUNT(*) FROM customer WHERE city IS NULL
+SELECT COUNT(*), COUNT(city), COUNT(level), COUNT(balance), COUNT(created) FROM customer
+SELECT id, city FROM customer WHERE city IS NULL AND level = 5 ORDER BY id
+SELECT id, level FROM customer WHERE level IS NULL ORDER BY id DESC LIMIT 7
+SELECT COUNT(*) FROM customer WHERE balance IS NOT NULL AND province_id IS NULL
+SELECT level, COUNT(*), COUNT(balance) FROM customer GROUP BY level
+SELECT city, COUNT(city), COUNT(*) FROM customer GROUP BY city
+SELECT id, level FROM customer ORDER BY level, id LIMIT 15
+SELECT id, level FROM customer WHERE id > 9000000 ORDER BY level DESC, id LIMIT 260, 20
+SELECT MIN(level), MAX(level), AVG(level) FROM customer WHERE city IS NULL
+SELECT id FROM customer WHERE level <=> NULL AND city <=> NULL ORDER BY id
+SELECT COUNT(*), COUNT(total) FROM my_order
+SELECT id, total FROM my_order WHERE total IS NULL ORDER BY id
+SELECT status, COUNT(total), SUM(total) FROM my_order GROUP BY status
+SELECT COUNT(note), COUNT(*) FROM order_item
+SELECT COUNT(*) FROM order_item WHERE note IS NULL AND qty > 8
+SELECT category, COUNT(*) FROM product WHERE category IS NULL GROUP BY category
+SELECT id, stock FROM product WHERE stock IS NULL ORDER BY id LIMIT 10
+SELECT COUNT(email), COUNT(score), COUNT(birthday) FROM user_info
+SELECT id, region FROM province WHERE region IS NULL ORDER BY id
+
+# == refused: not answerable by pushing down to the nodes ==
+# Joins of tables sharded by different rules (not co-located, not ER).
+!refuse SELECT c.id, p.name FROM customer c JOIN product p ON c.id = p.id
+!refuse SELECT COUNT(*) FROM customer c JOIN product p ON c.level = p.stock
+!refuse SELECT c.name, p.name FROM customer c, product p WHERE c.id = p.id AND c.id < 100
+!refuse SELECT u.id, c.id FROM user_info u JOIN customer c ON u.id = c.id
+!refuse SELECT i.id, p.name FROM order_item i JOIN product p ON i.product_id = p.id WHERE i.qty = 10
+# Same rule, but not joined on both sharding columns: a customer's orders are anywhere.
+!refuse SELECT c.id, o.id FROM customer c JOIN my_order o ON c.id = o.customer_id WHERE c.city = 'Wuhan'
+# A global table LEFT JOIN a sharded one: every node adds its own NULL-extended row for
+# the provinces it has no matching customer for.
+!refuse SELECT p.id, c.id FROM province p LEFT JOIN customer c ON c.province_id = p.id AND c.city = 'Wuhan' AND c.level = 10 ORDER BY p.id, c.id
+# COUNT(DISTINCT) cannot be summed over nodes.
+!refuse SELECT COUNT(DISTINCT city) FROM customer
+!refuse SELECT COUNT(DISTINCT customer_id) FROM my_order
+!refuse SELECT status, COUNT(DISTINCT customer_id) FROM my_order GROUP BY status
+!refuse SELECT COUNT(DISTINCT product_id) FROM order_item
+# Subqueries over sharded tables that need every node's rows.
+!refuse SELECT id, name FROM customer WHERE level IN (SELECT stock FROM product WHERE stock < 11)
+!refuse SELECT id, balance FROM customer WHERE balance = (SELECT MAX(balance) FROM customer)
+!refuse SELECT COUNT(*) FROM my_order WHERE customer_id IN (SELECT id FROM customer WHERE city = 'Xian')
+!refuse SELECT MAX(n) FROM (SELECT city, COUNT(*) AS n FROM customer GROUP BY city) t
+# UNION (distinct) across differently sharded tables.
+!refuse SELECT id FROM customer WHERE id < 1000000 UNION SELECT id FROM product
+!refuse SELECT city FROM customer UNION SELECT category FROM product

@@ -1,0 +1,511 @@
+//! The sharding router against two real MariaDB data nodes, as in MyCat 1.6's tutorial:
+//! row placement per partition rule (range-long, file-map with a default node, mod-long, a
+//! global table, an ER parent/child pair), multi-row INSERT split, refused statements, DDL
+//! broadcast, MyCat hints, cross-shard merging, and `tandem explain`.
+//!
+//! Config (tests/common/shard.rs): dn0 = server A database shop_0, dn1 = server B database
+//! shop_1; `customer` and `my_order` range-long on `id` (0-5,000,000 → dn0,
+//! 5,000,000-10,000,000 → dn1), `order_item` the ER child of `my_order` (order_id = id),
+//! `user_info` file-map on `province_id` (10000 → dn0, 10010 → dn1, default dn0),
+//! `product` and `audit` mod-long 2 on `id`, `province` global; other tables on dn0.
+//! Tables are created directly on the nodes unless a test says otherwise.
+
+mod common;
+
+use std::time::Duration;
+
+use common::shard::{Shard, config_text, router_body, tandem_stdin};
+use common::write;
+
+/// Lines sorted, for results whose order is not specified.
+fn sorted(s: &str) -> Vec<String> {
+    let mut v: Vec<String> = s.lines().map(str::to_string).collect();
+    v.sort();
+    v
+}
+
+/// Every customer row on each node, to show that a refused statement changed nothing.
+fn customers(s: &Shard) -> (String, String) {
+    let q = "SELECT id, name, city, balance FROM customer ORDER BY id";
+    (s.on0(q), s.on1(q))
+}
+
+#[test]
+fn rows_land_on_the_node_their_rule_picks_and_read_back() {
+    let s = Shard::start();
+    let q = |sql: &str| {
+        s.q(sql)
+            .unwrap_or_else(|e| panic!("{sql}: {e}\n{}", s.logs()))
+    };
+
+    // customer: range-long on id.
+    q("INSERT INTO customer (id, name) VALUES (1, 'a')");
+    q("INSERT INTO customer (id, name) VALUES (5000001, 'b')");
+    assert_eq!(s.on0("SELECT id, name FROM customer"), "1\ta");
+    assert_eq!(s.on1("SELECT id, name FROM customer"), "5000001\tb");
+
+    // user_info: file-map on province_id; an unmapped value goes to default_node 0.
+    q("INSERT INTO user_info (id, province_id, name) VALUES (1, 10000, 'u1')");
+    q("INSERT INTO user_info (id, province_id, name) VALUES (2, 10010, 'u2')");
+    q("INSERT INTO user_info (id, province_id, name) VALUES (3, 10086, 'u3')");
+    assert_eq!(
+        s.on0("SELECT id, province_id FROM user_info ORDER BY id"),
+        "1\t10000\n3\t10086"
+    );
+    assert_eq!(
+        s.on1("SELECT id, province_id FROM user_info ORDER BY id"),
+        "2\t10010"
+    );
+
+    // product: mod-long 2 on id.
+    q("INSERT INTO product (id, name, price) VALUES (4, 'even', 1.00)");
+    q("INSERT INTO product (id, name, price) VALUES (7, 'odd', 2.00)");
+    assert_eq!(s.on0("SELECT id FROM product"), "4");
+    assert_eq!(s.on1("SELECT id FROM product"), "7");
+
+    // province: global, a copy on every node; read back once.
+    q(
+        "INSERT INTO province (id, name, region) VALUES (1, 'Beijing', 'North'), (2, 'Sichuan', 'West')",
+    );
+    let both = "1\tBeijing\n2\tSichuan";
+    assert_eq!(s.on0("SELECT id, name FROM province ORDER BY id"), both);
+    assert_eq!(s.on1("SELECT id, name FROM province ORDER BY id"), both);
+    assert_eq!(q("SELECT id, name FROM province ORDER BY id"), both);
+    assert_eq!(sorted(&q("SELECT id, name FROM province")), sorted(both));
+    assert_eq!(q("SELECT COUNT(*) FROM province"), "2");
+
+    // ER: an order_item goes where its my_order is.
+    q(
+        "INSERT INTO my_order (id, customer_id, status, order_date) VALUES (6000000, 5000001, 'new', '2024-01-02')",
+    );
+    q(
+        "INSERT INTO my_order (id, customer_id, status, order_date) VALUES (1, 1, 'paid', '2024-01-03')",
+    );
+    q(
+        "INSERT INTO order_item (id, order_id, product_id, qty, price) VALUES (10, 6000000, 7, 2, 9.99)",
+    );
+    q("INSERT INTO order_item (id, order_id, product_id, qty, price) VALUES (11, 1, 4, 1, 5.00)");
+    assert_eq!(s.on1("SELECT id FROM my_order"), "6000000");
+    assert_eq!(s.on1("SELECT id, order_id FROM order_item"), "10\t6000000");
+    assert_eq!(s.on0("SELECT id FROM my_order"), "1");
+    assert_eq!(s.on0("SELECT id, order_id FROM order_item"), "11\t1");
+    assert_eq!(
+        q("SELECT id, order_id FROM order_item ORDER BY id"),
+        "10\t6000000\n11\t1"
+    );
+    assert_eq!(
+        q(
+            "SELECT o.id, i.id, i.qty FROM my_order o JOIN order_item i ON o.id = i.order_id ORDER BY o.id"
+        ),
+        "1\t11\t1\n6000000\t10\t2"
+    );
+    assert_eq!(
+        q(
+            "SELECT i.id, o.status FROM my_order o JOIN order_item i ON o.id = i.order_id WHERE o.id = 6000000"
+        ),
+        "10\tnew"
+    );
+
+    // Reads: point, IN, BETWEEN, unfiltered.
+    q("INSERT INTO customer (id, name) VALUES (3, 'c')");
+    q("INSERT INTO customer (id, name) VALUES (7000000, 'd')");
+    assert_eq!(
+        q("SELECT id, name FROM customer WHERE id = 5000001"),
+        "5000001\tb"
+    );
+    assert_eq!(q("SELECT id, name FROM customer WHERE id = 1"), "1\ta");
+    assert_eq!(
+        q("SELECT id, name FROM customer WHERE id IN (1, 5000001) ORDER BY id"),
+        "1\ta\n5000001\tb"
+    );
+    assert_eq!(
+        sorted(&q("SELECT id, name FROM customer WHERE id IN (1, 5000001)")),
+        sorted("1\ta\n5000001\tb")
+    );
+    assert_eq!(
+        q("SELECT id, name FROM customer WHERE id BETWEEN 1 AND 5000001 ORDER BY id"),
+        "1\ta\n3\tc\n5000001\tb"
+    );
+    assert_eq!(
+        q("SELECT id, name FROM customer ORDER BY id"),
+        "1\ta\n3\tc\n5000001\tb\n7000000\td"
+    );
+    assert_eq!(
+        sorted(&q("SELECT id, name FROM customer")),
+        sorted("1\ta\n3\tc\n5000001\tb\n7000000\td")
+    );
+
+    // A point read goes to the one node the rule picks: a stray copy planted on the
+    // other node is not seen.
+    s.on0("INSERT INTO customer (id, name) VALUES (5000001, 'stray')");
+    s.on1("INSERT INTO customer (id, name) VALUES (1, 'stray')");
+    assert_eq!(q("SELECT name FROM customer WHERE id = 5000001"), "b");
+    assert_eq!(q("SELECT name FROM customer WHERE id = 1"), "a");
+}
+
+#[test]
+fn multi_row_insert_is_split_per_node_and_counted_once() {
+    let s = Shard::start();
+    let n = s
+        .affected(
+            "INSERT INTO customer (id, name, balance) VALUES \
+             (1, 'a', 1.00), (5000001, 'b', 2.00), (2, 'c', 3.00), (9000000, 'd', 4.00), (5000000, 'e', 5.00)",
+        )
+        .unwrap_or_else(|e| panic!("insert: {e}\n{}", s.logs()));
+    assert_eq!(n, 5, "affected rows of a split INSERT");
+    // 5,000,000 is the end of the first range ("0-500M=0"): both ends of a range belong
+    // to it, and the first matching range wins (MyCat AutoPartitionByLong).
+    assert_eq!(
+        s.on0("SELECT id, name, balance FROM customer ORDER BY id"),
+        "1\ta\t1.00\n2\tc\t3.00\n5000000\te\t5.00"
+    );
+    assert_eq!(
+        s.on1("SELECT id, name, balance FROM customer ORDER BY id"),
+        "5000001\tb\t2.00\n9000000\td\t4.00"
+    );
+    assert_eq!(s.q("SELECT COUNT(*) FROM customer").expect("count"), "5");
+
+    // file-map with a default node: three rows to dn0, two to dn1.
+    let n = s
+        .affected(
+            "INSERT INTO user_info (id, province_id, name) VALUES \
+             (1, 10010, 'x'), (2, 10000, 'y'), (3, 99999, 'z'), (4, 10010, 'w'), (5, 10000, 'v')",
+        )
+        .expect("user_info insert");
+    assert_eq!(n, 5);
+    assert_eq!(s.on0("SELECT id FROM user_info ORDER BY id"), "2\n3\n5");
+    assert_eq!(s.on1("SELECT id FROM user_info ORDER BY id"), "1\n4");
+
+    // A global table: every node gets every row, the client is told about them once.
+    let n = s
+        .affected(
+            "INSERT INTO province (id, name) VALUES (1, 'Beijing'), (2, 'Sichuan'), (3, 'Hubei')",
+        )
+        .expect("province insert");
+    assert_eq!(n, 3, "affected rows of a global-table INSERT");
+    assert_eq!(s.on0("SELECT COUNT(*) FROM province"), "3");
+    assert_eq!(s.on1("SELECT COUNT(*) FROM province"), "3");
+
+    // ER parent and children in multi-row INSERTs.
+    let n = s
+        .affected(
+            "INSERT INTO my_order (id, customer_id, status, order_date) VALUES \
+             (10, 1, 'new', '2024-01-01'), (6000000, 5000001, 'new', '2024-01-02')",
+        )
+        .expect("order insert");
+    assert_eq!(n, 2);
+    let n = s
+        .affected(
+            "INSERT INTO order_item (id, order_id, product_id, qty, price) VALUES \
+             (1, 10, 1, 1, 1.00), (2, 6000000, 1, 1, 1.00), (3, 10, 2, 3, 2.50)",
+        )
+        .unwrap_or_else(|e| panic!("order_item insert: {e}\n{}", s.logs()));
+    assert_eq!(n, 3);
+    assert_eq!(s.on0("SELECT id FROM order_item ORDER BY id"), "1\n3");
+    assert_eq!(s.on1("SELECT id FROM order_item ORDER BY id"), "2");
+}
+
+#[test]
+fn statements_a_sharded_table_cannot_take_are_refused() {
+    let s = Shard::start();
+    s.on0("INSERT INTO customer (id, name) VALUES (1, 'a')");
+    s.on1("INSERT INTO customer (id, name) VALUES (5000001, 'b')");
+    s.on0("INSERT INTO product (id, name, price) VALUES (2, 'p2', 1.00)");
+    s.on1("INSERT INTO product (id, name, price) VALUES (1, 'p1', 1.00)");
+    let before = customers(&s);
+
+    // Changing the sharding column would strand the row on the wrong node.
+    let e = s
+        .q("UPDATE customer SET id = 7 WHERE id = 1")
+        .expect_err("UPDATE of the sharding column accepted");
+    assert!(!e.is_empty());
+    assert_eq!(customers(&s), before, "a refused UPDATE changed rows");
+    let e = s
+        .q("UPDATE customer SET id = 5000002 WHERE id = 5000001")
+        .expect_err("UPDATE of the sharding column accepted");
+    assert!(!e.is_empty());
+    assert_eq!(customers(&s), before, "a refused UPDATE changed rows");
+
+    // An INSERT without the sharding column has no node (the column is AUTO_INCREMENT,
+    // so a server would have taken the row).
+    let e = s
+        .q("INSERT INTO customer (name) VALUES ('nokey')")
+        .expect_err("INSERT without the sharding column accepted");
+    assert!(!e.is_empty());
+    assert_eq!(customers(&s), before, "a refused INSERT changed rows");
+
+    // A join of two tables sharded by different rules and not ER-related.
+    let e = s
+        .q("SELECT c.id, p.id FROM customer c JOIN product p ON c.id = p.id")
+        .expect_err("cross-rule JOIN accepted");
+    let low = e.to_lowercase();
+    assert!(
+        low.contains("customer") && low.contains("product"),
+        "the error should name both tables: {e}"
+    );
+    assert_eq!(customers(&s), before);
+
+    // Allowed: SET of the sharding column to the value the WHERE pins, and non-key SETs.
+    s.q("UPDATE customer SET id = 1, name = 'x' WHERE id = 1")
+        .unwrap_or_else(|e| panic!("same-value UPDATE refused: {e}\n{}", s.logs()));
+    s.q("UPDATE customer SET name = 'y' WHERE id = 5000001")
+        .unwrap_or_else(|e| panic!("UPDATE refused: {e}\n{}", s.logs()));
+    assert_eq!(s.on0("SELECT id, name FROM customer"), "1\tx");
+    assert_eq!(s.on1("SELECT id, name FROM customer"), "5000001\ty");
+}
+
+fn table_count(db: &common::mariadb::MariaDb, schema: &str, table: &str) -> String {
+    db.sql(&format!(
+        "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = '{schema}' AND table_name = '{table}'"
+    ))
+}
+
+fn column_count(db: &common::mariadb::MariaDb, schema: &str, table: &str, col: &str) -> String {
+    db.sql(&format!(
+        "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = '{schema}' AND table_name = '{table}' AND column_name = '{col}'"
+    ))
+}
+
+#[test]
+fn ddl_on_a_sharded_table_runs_on_every_node() {
+    let s = Shard::start();
+    let q = |sql: &str| {
+        s.q(sql)
+            .unwrap_or_else(|e| panic!("{sql}: {e}\n{}", s.logs()))
+    };
+    // `audit` is configured (mod-long on id) but exists on no node yet.
+    assert_eq!(table_count(&s.a, "shop_0", "audit"), "0");
+    q("CREATE TABLE audit (id INT NOT NULL PRIMARY KEY, msg VARCHAR(40))");
+    assert_eq!(table_count(&s.a, "shop_0", "audit"), "1");
+    assert_eq!(table_count(&s.b, "shop_1", "audit"), "1");
+
+    q("ALTER TABLE audit ADD COLUMN note VARCHAR(20) NULL");
+    assert_eq!(column_count(&s.a, "shop_0", "audit", "note"), "1");
+    assert_eq!(column_count(&s.b, "shop_1", "audit", "note"), "1");
+    // The new column is usable on both nodes through the router.
+    q("INSERT INTO audit (id, msg, note) VALUES (1, 'one', 'n1'), (2, 'two', 'n2')");
+    assert_eq!(s.on0("SELECT id, note FROM audit"), "2\tn2");
+    assert_eq!(s.on1("SELECT id, note FROM audit"), "1\tn1");
+    assert_eq!(q("SELECT id, note FROM audit ORDER BY id"), "1\tn1\n2\tn2");
+
+    q("DROP TABLE audit");
+    assert_eq!(table_count(&s.a, "shop_0", "audit"), "0");
+    assert_eq!(table_count(&s.b, "shop_1", "audit"), "0");
+
+    // A global table's DDL also goes everywhere.
+    q("ALTER TABLE province ADD COLUMN code VARCHAR(8) NULL");
+    assert_eq!(column_count(&s.a, "shop_0", "province", "code"), "1");
+    assert_eq!(column_count(&s.b, "shop_1", "province", "code"), "1");
+
+    // A table the schema does not list lives on the schema's data node only.
+    q("CREATE TABLE misc (id INT)");
+    assert_eq!(table_count(&s.a, "shop_0", "misc"), "1");
+    assert_eq!(table_count(&s.b, "shop_1", "misc"), "0");
+}
+
+#[test]
+fn mycat_hints_pick_the_node() {
+    let s = Shard::start();
+    s.on0("INSERT INTO customer (id, name) VALUES (1, 'a'), (2, 'b'), (3, 'c')");
+    s.on1("INSERT INTO customer (id, name) VALUES (5000001, 'd'), (5000002, 'e')");
+    let h = |sql: &str| {
+        s.hinted(sql)
+            .unwrap_or_else(|e| panic!("{sql}: {e}\n{}", s.logs()))
+    };
+    // Without a hint: both nodes.
+    assert_eq!(h("SELECT COUNT(*) FROM customer"), "5");
+    // datanode=: the statement runs on that node only.
+    assert_eq!(
+        h("/*!mycat: datanode=dn1 */ SELECT COUNT(*) FROM customer"),
+        "2"
+    );
+    assert_eq!(
+        h("/*!mycat:datanode=dn1*/ SELECT COUNT(*) FROM customer"),
+        "2"
+    );
+    assert_eq!(
+        h("/*#mycat: datanode=dn0 */ SELECT COUNT(*) FROM customer"),
+        "3"
+    );
+    assert_eq!(
+        h("/* mycat: datanode=dn0 */ SELECT COUNT(*) FROM customer"),
+        "3"
+    );
+    // sql=: the outer statement runs where the inner one routes.
+    assert_eq!(
+        h(
+            "/*!mycat: sql=SELECT id FROM customer WHERE id = 5000001 */ SELECT COUNT(*) FROM customer"
+        ),
+        "2"
+    );
+    assert_eq!(
+        h("/*!mycat: sql=SELECT id FROM customer WHERE id = 1 */ SELECT COUNT(*) FROM customer"),
+        "3"
+    );
+    // A hinted DDL statement runs on the hinted node only.
+    h("/*!mycat: datanode=dn1 */ CREATE TABLE hint_only (id INT)");
+    assert_eq!(table_count(&s.b, "shop_1", "hint_only"), "1");
+    assert_eq!(table_count(&s.a, "shop_0", "hint_only"), "0");
+}
+
+#[test]
+fn cross_shard_reads_are_merged() {
+    let s = Shard::start();
+    s.on0(
+        "INSERT INTO customer (id, name, city, level, balance) VALUES \
+         (1, 'a', 'x', 1, 10.00), (2, 'b', 'y', 2, 20.50), (3, 'c', 'x', NULL, 30.25)",
+    );
+    s.on1(
+        "INSERT INTO customer (id, name, city, level, balance) VALUES \
+         (5000001, 'd', 'x', 4, 40.00), (6000000, 'e', 'y', 5, 50.75)",
+    );
+    let q = |sql: &str| {
+        s.q(sql)
+            .unwrap_or_else(|e| panic!("{sql}: {e}\n{}", s.logs()))
+    };
+    assert_eq!(q("SELECT COUNT(*) FROM customer"), "5");
+    assert_eq!(q("SELECT COUNT(level) FROM customer"), "4");
+    assert_eq!(q("SELECT SUM(balance) FROM customer"), "151.50");
+    assert_eq!(q("SELECT SUM(level) FROM customer"), "12");
+    assert_eq!(
+        q("SELECT MIN(balance), MAX(balance) FROM customer"),
+        "10.00\t50.75"
+    );
+    // AVG is the total over the total count, not an average of the nodes' averages.
+    assert_eq!(q("SELECT AVG(balance) FROM customer"), "30.300000");
+    assert_eq!(
+        q("SELECT id FROM customer ORDER BY id DESC LIMIT 2"),
+        "6000000\n5000001"
+    );
+    assert_eq!(q("SELECT id FROM customer ORDER BY id LIMIT 1,2"), "2\n3");
+    assert_eq!(
+        q("SELECT id FROM customer ORDER BY id LIMIT 2 OFFSET 2"),
+        "3\n5000001"
+    );
+    assert_eq!(
+        q("SELECT id FROM customer ORDER BY balance DESC LIMIT 3"),
+        "6000000\n5000001\n3"
+    );
+    assert_eq!(
+        q("SELECT city, COUNT(*), SUM(balance) FROM customer GROUP BY city ORDER BY city"),
+        "x\t3\t80.25\ny\t2\t71.25"
+    );
+    assert_eq!(
+        q("SELECT city, COUNT(*) AS n FROM customer GROUP BY city HAVING n > 2"),
+        "x\t3"
+    );
+    assert_eq!(
+        sorted(&q("SELECT DISTINCT city FROM customer")),
+        sorted("x\ny")
+    );
+}
+
+/// The JSON objects in `out`: the whole text as one document, else one per line.
+fn json_docs(out: &str) -> Vec<serde_json::Value> {
+    if let Ok(v) = serde_json::from_str::<serde_json::Value>(out) {
+        return vec![v];
+    }
+    out.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+        .collect()
+}
+
+/// The sorted `nodes` of an explain document.
+fn nodes_of(v: &serde_json::Value) -> Vec<String> {
+    let mut n: Vec<String> = v
+        .get("nodes")
+        .and_then(|n| n.as_array())
+        .unwrap_or_else(|| panic!("no `nodes` array: {v}"))
+        .iter()
+        .map(|x| {
+            x.as_str()
+                .unwrap_or_else(|| panic!("node name: {x}"))
+                .to_string()
+        })
+        .collect();
+    n.sort();
+    n
+}
+
+#[test]
+fn explain_prints_the_plan_without_servers() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Nothing listens on these ports: explain must not need the servers.
+    let body = router_body(
+        "127.0.0.1:1".parse().expect("addr"),
+        "127.0.0.1:2".parse().expect("addr"),
+    );
+    let (text, _) = config_text(dir.path(), &body);
+    let config = write(dir.path(), "tandem.yaml", &text);
+    let config = config.to_str().expect("utf8");
+    let limit = Duration::from_secs(30);
+
+    let explain = |sql: &str| {
+        let (code, out, err) = tandem_stdin(
+            &["explain", "-c", config, "--schema", "shop", sql],
+            "",
+            limit,
+        );
+        assert_eq!(code, 0, "explain {sql}: {out}{err}");
+        let docs = json_docs(&out);
+        assert_eq!(docs.len(), 1, "one statement, one plan: {out}");
+        docs.into_iter().next().expect("one")
+    };
+    let v = explain("SELECT * FROM customer WHERE id = 5000001");
+    assert_eq!(nodes_of(&v), ["dn1"], "{v}");
+    assert!(v.get("sql").is_some(), "no `sql`: {v}");
+    let v = explain("SELECT * FROM customer WHERE id BETWEEN 1 AND 100");
+    assert_eq!(nodes_of(&v), ["dn0"], "{v}");
+    let v = explain("SELECT * FROM customer");
+    assert_eq!(nodes_of(&v), ["dn0", "dn1"], "{v}");
+
+    // One statement per line on stdin, one JSON object per line out.
+    let script = "\
+SELECT * FROM customer WHERE id = 1
+SELECT COUNT(*) FROM customer
+INSERT INTO user_info (id, province_id, name) VALUES (7, 10010, 'x')
+INSERT INTO user_info (id, province_id, name) VALUES (8, 12345, 'y')
+SELECT * FROM product WHERE id = 3
+SELECT * FROM order_item WHERE order_id = 6000000
+SELECT * FROM not_listed
+UPDATE customer SET name = 'z' WHERE id IN (1, 5000001)
+INSERT INTO province (id, name) VALUES (9, 'Hubei')
+SELECT name FROM province WHERE id = 9
+";
+    let want: [&[&str]; 10] = [
+        &["dn0"],
+        &["dn0", "dn1"],
+        &["dn1"],
+        &["dn0"],
+        &["dn1"],
+        &["dn1"],
+        &["dn0"],
+        &["dn0", "dn1"],
+        &["dn0", "dn1"],
+        &[],
+    ];
+    let (code, out, err) = tandem_stdin(
+        &["explain", "-c", config, "--schema", "shop"],
+        script,
+        limit,
+    );
+    assert_eq!(code, 0, "explain from stdin: {out}{err}");
+    let lines: Vec<&str> = out.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), want.len(), "one JSON object per line:\n{out}");
+    for ((line, want), sql) in lines.iter().zip(want).zip(script.lines()) {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON: {line}: {e}"));
+        let nodes = nodes_of(&v);
+        if want.is_empty() {
+            // A read of a global table: any one copy (the plan may list the candidates).
+            assert!(
+                !nodes.is_empty() && nodes.iter().all(|n| n == "dn0" || n == "dn1"),
+                "{sql}: {v}"
+            );
+        } else {
+            assert_eq!(nodes, want, "{sql}: {v}");
+        }
+        assert!(v.get("sql").is_some(), "{sql}: no `sql`: {v}");
+    }
+}

@@ -1,0 +1,617 @@
+//! Differential test of the sharding router: the same deterministic data set is loaded
+//! through the router (multi-row INSERTs that it splits over two data nodes) and into one
+//! plain reference database; then every SELECT of tests/data/sharding/corpus.sql runs
+//! through the router and directly on the reference, and the outputs (column header and
+//! rows) must be identical — in order when the statement has a top-level ORDER BY, as
+//! multisets otherwise. Statements marked `!refuse ` must get an error from the router
+//! (they are valid SQL the reference answers, but a sharding router cannot answer them
+//! correctly by pushing them down). Every mismatch is listed at the end.
+//!
+//! The router config is the one of tests/sharding.rs (tests/common/shard.rs): customer and
+//! my_order range-long on id (5,000,000 is the boundary), order_item ER child of my_order,
+//! user_info file-map on province_id, product mod-long 2, province global.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use common::mariadb::MariaDb;
+use common::shard::{DDL, Mysql, PASSWORD, SCHEMA, USER, router_body, start_router, two_servers};
+
+/// Rows per INSERT statement.
+const BATCH: usize = 100;
+
+/// Knuth's MMIX LCG; deterministic, no dependency.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    /// True `pct` percent of the time.
+    /// Below `n` for `n` above 2^31 too.
+    fn wide(&mut self, n: u64) -> u64 {
+        ((self.next() << 31) | self.next()) % n
+    }
+
+    fn chance(&mut self, pct: u64) -> bool {
+        self.below(100) < pct
+    }
+
+    fn pick<'a>(&mut self, v: &[&'a str]) -> &'a str {
+        v[self.below(v.len() as u64) as usize]
+    }
+}
+
+/// A table's rows as SQL literals.
+struct Table {
+    name: &'static str,
+    cols: &'static [&'static str],
+    rows: Vec<Vec<String>>,
+}
+
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// Cents as a DECIMAL(12,2) literal.
+fn money(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let c = cents.unsigned_abs();
+    format!("{sign}{}.{:02}", c / 100, c % 100)
+}
+
+/// `days` after 1970-01-01 as a quoted DATE literal (Howard Hinnant's civil_from_days).
+fn date(days: i64) -> String {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("'{y:04}-{m:02}-{d:02}'")
+}
+
+/// Days from 1970-01-01 to 2019-01-01, 2021-01-01 and 1960-01-01.
+const D2019: i64 = 17_897;
+const D2021: i64 = 18_628;
+const D1960: i64 = -3_653;
+
+fn opt(r: &mut Lcg, null_pct: u64, v: impl FnOnce(&mut Lcg) -> String) -> String {
+    if r.chance(null_pct) {
+        "NULL".into()
+    } else {
+        v(r)
+    }
+}
+
+/// Mixed case and duplicates on purpose (customer.name, user_info.name).
+const NAMES: &[&str] = &[
+    "Alice", "alice", "ALICE", "Bob", "bob", "Carol", "carol", "Dave", "Eve", "eve", "Frank",
+    "Grace", "grace", "Heidi", "Ivan", "Judy", "Mallory", "Oscar", "Peggy", "Trent", "Victor",
+    "Walter", "Zoe", "zoe",
+];
+/// One spelling each: safe to GROUP BY and DISTINCT.
+const CITIES: &[&str] = &[
+    "Beijing",
+    "Shanghai",
+    "Guangzhou",
+    "Shenzhen",
+    "Chengdu",
+    "Hangzhou",
+    "Wuhan",
+    "Xian",
+    "Nanjing",
+    "Tianjin",
+];
+const PROVINCES: &[&str] = &[
+    "Anhui",
+    "Beijing",
+    "Chongqing",
+    "Fujian",
+    "Gansu",
+    "Guangdong",
+    "Guangxi",
+    "Guizhou",
+    "Hainan",
+    "Hebei",
+    "Heilongjiang",
+    "Henan",
+    "Hubei",
+    "Hunan",
+    "Jiangsu",
+    "Jiangxi",
+    "Jilin",
+    "Liaoning",
+    "Ningxia",
+    "Qinghai",
+    "Shaanxi",
+    "Shandong",
+    "Shanghai",
+    "Shanxi",
+    "Sichuan",
+    "Tianjin",
+    "Tibet",
+    "Xinjiang",
+    "Yunnan",
+    "Zhejiang",
+];
+const REGIONS: &[&str] = &["North", "South", "East", "West", "Central"];
+const ADJECTIVES: &[&str] = &["Blue", "Red", "Small", "Large", "Smart", "Quiet", "Fast"];
+const NOUNS: &[&str] = &[
+    "Lamp", "Chair", "Phone", "Kettle", "Book", "Drill", "Tent", "Ball",
+];
+const CATEGORIES: &[&str] = &["books", "toys", "garden", "tools", "food", "sports"];
+const STATUSES: &[&str] = &["new", "paid", "shipped", "done", "cancelled"];
+const NOTES: &[&str] = &["gift", "fragile", "express", "bulk"];
+const DOMAINS: &[&str] = &["example.com", "mail.test", "corp.test"];
+
+/// The range-long boundary: ids up to it go to dn0, above it to dn1.
+const BOUNDARY: i64 = 5_000_000;
+
+fn customer_ids() -> Vec<i64> {
+    let mut v: Vec<i64> = (0..1450).map(|i| 1 + i * 3389).collect();
+    v.extend(4_999_951..=5_000_050);
+    v.extend((0..1450).map(|i| 5_000_100 + i * 3413));
+    v
+}
+
+fn order_ids() -> Vec<i64> {
+    let mut v: Vec<i64> = (0..1000).map(|i| 10 + i * 4871).collect();
+    v.extend(4_999_981..=5_000_020);
+    v.extend((0..960).map(|i| 5_000_500 + i * 5101));
+    v
+}
+
+/// province_id of user_info row `id`: 10000 (dn0), 10010 (dn1), or unmapped (dn0).
+fn user_province(r: &mut Lcg) -> i64 {
+    match r.below(10) {
+        0..=3 => 10000,
+        4..=7 => 10010,
+        8 => 10001,
+        _ => 10086,
+    }
+}
+
+/// The data set, parents before children.
+fn dataset() -> Vec<Table> {
+    let mut r = Lcg(0x005e_ed0f_5a4d_1e57);
+    let province = Table {
+        name: "province",
+        cols: &["id", "name", "region"],
+        rows: PROVINCES
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let id = i as i64 + 1;
+                let region = if id % 7 == 0 {
+                    "NULL".into()
+                } else {
+                    quote(REGIONS[id as usize % REGIONS.len()])
+                };
+                vec![id.to_string(), quote(n), region]
+            })
+            .collect(),
+    };
+    let cids = customer_ids();
+    let customer = Table {
+        name: "customer",
+        cols: &[
+            "id",
+            "name",
+            "city",
+            "province_id",
+            "level",
+            "balance",
+            "created",
+        ],
+        rows: cids
+            .iter()
+            .map(|id| {
+                vec![
+                    id.to_string(),
+                    quote(r.pick(NAMES)),
+                    opt(&mut r, 10, |r| quote(r.pick(CITIES))),
+                    opt(&mut r, 8, |r| (1 + r.below(30)).to_string()),
+                    opt(&mut r, 12, |r| (1 + r.below(10)).to_string()),
+                    opt(&mut r, 7, |r| money(r.below(5_050_000) as i64 - 50_000)),
+                    opt(&mut r, 5, |r| date(D2019 + r.below(1461) as i64)),
+                ]
+            })
+            .collect(),
+    };
+    let user_info = Table {
+        name: "user_info",
+        cols: &["id", "province_id", "name", "email", "score", "birthday"],
+        rows: (1..=1500i64)
+            .map(|id| {
+                vec![
+                    id.to_string(),
+                    user_province(&mut r).to_string(),
+                    quote(r.pick(NAMES)),
+                    opt(&mut r, 20, |r| {
+                        quote(&format!("user{id}@{}", r.pick(DOMAINS)))
+                    }),
+                    opt(&mut r, 10, |r| r.below(101).to_string()),
+                    opt(&mut r, 15, |r| date(D1960 + r.below(15_000) as i64)),
+                ]
+            })
+            .collect(),
+    };
+    let product = Table {
+        name: "product",
+        cols: &["id", "name", "category", "price", "stock", "weight_g"],
+        rows: (1..=2000i64)
+            .map(|id| {
+                let name = format!("{} {}", r.pick(ADJECTIVES), r.pick(NOUNS));
+                vec![
+                    id.to_string(),
+                    quote(&name),
+                    opt(&mut r, 8, |r| quote(r.pick(CATEGORIES))),
+                    money(99 + r.below(99_901) as i64),
+                    opt(&mut r, 10, |r| r.below(501).to_string()),
+                    opt(&mut r, 10, |r| (1 + r.wide(5_000_000_000_000)).to_string()),
+                ]
+            })
+            .collect(),
+    };
+    let oids = order_ids();
+    let my_order = Table {
+        name: "my_order",
+        cols: &[
+            "id",
+            "customer_id",
+            "province_id",
+            "status",
+            "total",
+            "order_date",
+        ],
+        rows: oids
+            .iter()
+            .map(|id| {
+                vec![
+                    id.to_string(),
+                    cids[r.below(cids.len() as u64) as usize].to_string(),
+                    opt(&mut r, 10, |r| (1 + r.below(30)).to_string()),
+                    quote(r.pick(STATUSES)),
+                    opt(&mut r, 6, |r| money(100 + r.below(2_000_000) as i64)),
+                    date(D2021 + r.below(730) as i64),
+                ]
+            })
+            .collect(),
+    };
+    let order_item = Table {
+        name: "order_item",
+        cols: &["id", "order_id", "product_id", "qty", "price", "note"],
+        rows: (1..=5000i64)
+            .map(|id| {
+                vec![
+                    id.to_string(),
+                    oids[r.below(oids.len() as u64) as usize].to_string(),
+                    (1 + r.below(2000)).to_string(),
+                    (1 + r.below(10)).to_string(),
+                    money(50 + r.below(49_951) as i64),
+                    opt(&mut r, 75, |r| quote(r.pick(NOTES))),
+                ]
+            })
+            .collect(),
+    };
+    vec![province, customer, user_info, product, my_order, order_item]
+}
+
+/// Multi-row INSERTs of `BATCH` rows, one per line.
+fn insert_script(tables: &[Table]) -> String {
+    let mut s = String::new();
+    for t in tables {
+        for chunk in t.rows.chunks(BATCH) {
+            let values: Vec<String> = chunk
+                .iter()
+                .map(|row| format!("({})", row.join(", ")))
+                .collect();
+            s += &format!(
+                "INSERT INTO {} ({}) VALUES {};\n",
+                t.name,
+                t.cols.join(", "),
+                values.join(", ")
+            );
+        }
+    }
+    s
+}
+
+/// Whether `sql` has an ORDER BY outside parentheses and string literals.
+fn top_level(sql: &str, keyword: &str) -> bool {
+    let low = sql.to_ascii_lowercase();
+    let b = low.as_bytes();
+    let kw = keyword.as_bytes();
+    let mut depth = 0i32;
+    let mut quote: Option<u8> = None;
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if let Some(q) = quote {
+            if c == b'\\' {
+                i += 1;
+            } else if c == q {
+                quote = None;
+            }
+        } else {
+            match c {
+                b'\'' | b'"' | b'`' => quote = Some(c),
+                b'(' => depth += 1,
+                b')' => depth -= 1,
+                _ => {
+                    let word_start =
+                        i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_');
+                    if depth == 0 && word_start && b[i..].starts_with(kw) {
+                        let end = i + kw.len();
+                        if end == b.len() || !(b[end].is_ascii_alphanumeric() || b[end] == b'_') {
+                            return true;
+                        }
+                    }
+                }
+            }
+        }
+        i += 1;
+    }
+    false
+}
+
+/// ORDER BY written with any whitespace between the words.
+fn has_top_level_order_by(sql: &str) -> bool {
+    let norm: String = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+    top_level(&norm, "order by")
+}
+
+/// A corpus statement.
+struct Case {
+    line: usize,
+    sql: String,
+    refuse: bool,
+}
+
+fn corpus() -> Vec<Case> {
+    let path = common::repo_root().join("tests/data/sharding/corpus.sql");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines()
+        .enumerate()
+        .filter_map(|(i, l)| {
+            let l = l.trim();
+            if l.is_empty() || l.starts_with('#') {
+                return None;
+            }
+            let (refuse, sql) = match l.strip_prefix("!refuse ") {
+                Some(rest) => (true, rest.trim()),
+                None => (false, l),
+            };
+            Some(Case {
+                line: i + 1,
+                sql: sql.trim_end_matches(';').to_string(),
+                refuse,
+            })
+        })
+        .collect()
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        let cut: String = s.chars().take(n).collect();
+        format!("{cut}… ({} chars)", s.chars().count())
+    }
+}
+
+/// A client result for a failure message: truncated, continuation lines indented.
+fn show(r: &Result<Vec<String>, String>) -> String {
+    let text = match r {
+        Ok(lines) => truncate(&lines.join("\n"), 800),
+        Err(e) => format!("ERROR: {}", truncate(e, 800)),
+    };
+    text.replace('\n', "\n          ")
+}
+
+/// Whether the two outputs agree: header line equal, rows equal (in order when
+/// `ordered`, as multisets otherwise).
+fn same(router: &[String], direct: &[String], ordered: bool) -> bool {
+    if router.first() != direct.first() {
+        return false;
+    }
+    let (mut a, mut b) = (router.to_vec(), direct.to_vec());
+    if !ordered {
+        let (ka, kb) = (a.len().min(1), b.len().min(1));
+        a[ka..].sort();
+        b[kb..].sort();
+    }
+    a == b
+}
+
+/// The expected placement on each node: (node 0 query result, node 1 query result).
+fn placement_checks(tables: &[Table]) -> Vec<(&'static str, String, String)> {
+    let rows = |name: &str| &tables.iter().find(|t| t.name == name).expect("table").rows;
+    let id_of = |row: &Vec<String>, col: usize| row[col].parse::<i64>().expect("int");
+    let range = |ids: Vec<i64>| {
+        let show = |v: Vec<i64>| {
+            format!(
+                "{}\t{}\t{}",
+                v.len(),
+                v.iter().min().map_or("NULL".into(), |x| x.to_string()),
+                v.iter().max().map_or("NULL".into(), |x| x.to_string())
+            )
+        };
+        let (lo, hi): (Vec<i64>, Vec<i64>) = ids.into_iter().partition(|id| *id <= BOUNDARY);
+        (show(lo), show(hi))
+    };
+    let mut out = Vec::new();
+    let (a, b) = range(rows("customer").iter().map(|r| id_of(r, 0)).collect());
+    out.push(("SELECT COUNT(*), MIN(id), MAX(id) FROM customer", a, b));
+    let (a, b) = range(rows("my_order").iter().map(|r| id_of(r, 0)).collect());
+    out.push(("SELECT COUNT(*), MIN(id), MAX(id) FROM my_order", a, b));
+    let (a, b) = range(rows("order_item").iter().map(|r| id_of(r, 1)).collect());
+    out.push((
+        "SELECT COUNT(*), MIN(order_id), MAX(order_id) FROM order_item",
+        a,
+        b,
+    ));
+    out.push((
+        "SELECT COUNT(*) FROM order_item i LEFT JOIN my_order o ON o.id = i.order_id WHERE o.id IS NULL",
+        "0".into(),
+        "0".into(),
+    ));
+    let on1 = rows("user_info").iter().filter(|r| r[1] == "10010").count();
+    out.push((
+        "SELECT COUNT(*), SUM(province_id = 10010) FROM user_info",
+        format!("{}\t0", rows("user_info").len() - on1),
+        format!("{on1}\t{on1}"),
+    ));
+    let odd = rows("product")
+        .iter()
+        .filter(|r| id_of(r, 0) % 2 == 1)
+        .count();
+    out.push((
+        "SELECT COUNT(*), SUM(id % 2) FROM product",
+        format!("{}\t0", rows("product").len() - odd),
+        format!("{odd}\t{odd}"),
+    ));
+    let n = rows("province").len();
+    out.push((
+        "SELECT COUNT(*) FROM province",
+        n.to_string(),
+        n.to_string(),
+    ));
+    out
+}
+
+#[test]
+fn router_answers_like_one_unsharded_database() {
+    let cases = corpus();
+    let selects = cases.iter().filter(|c| !c.refuse).count();
+    assert!(
+        selects >= 200,
+        "the corpus should have at least 200 compared SELECTs, has {selects}"
+    );
+    let (a, b): (MariaDb, MariaDb) = two_servers();
+    a.sql(&format!(
+        "CREATE DATABASE shop_0; CREATE DATABASE ref; USE shop_0; {DDL} USE ref; {DDL}"
+    ));
+    b.sql(&format!("CREATE DATABASE shop_1; USE shop_1; {DDL}"));
+    let router = start_router(&router_body(a.addr, b.addr));
+    let long = Duration::from_secs(300);
+    let via_router = Mysql::new(router.addr, USER, PASSWORD).db(SCHEMA);
+    let direct = Mysql::new(a.addr, "root", "").db("ref");
+
+    let tables = dataset();
+    let script = insert_script(&tables);
+    direct
+        .clone()
+        .timeout(long)
+        .script(&script)
+        .unwrap_or_else(|e| panic!("loading the reference database: {}", truncate(&e, 3000)));
+    if let Err(e) = via_router.clone().timeout(long).script(&script) {
+        panic!(
+            "loading through the router (multi-row INSERTs of {BATCH} rows): {}\n{}",
+            truncate(&e, 3000),
+            tail(&router.daemon.logs(), 4000)
+        );
+    }
+
+    let mut problems: Vec<String> = Vec::new();
+    // Rows are where the rules put them, and nowhere else.
+    for (sql, want0, want1) in placement_checks(&tables) {
+        let got0 = a.sql(&format!("USE shop_0; {sql}"));
+        let got1 = b.sql(&format!("USE shop_1; {sql}"));
+        if got0 != want0 || got1 != want1 {
+            problems.push(format!(
+                "placement: {sql}\n  dn0: {got0:?}, expected {want0:?}\n  dn1: {got1:?}, expected {want1:?}"
+            ));
+        }
+    }
+
+    let (mut compared, mut ordered_n, mut refused) = (0, 0, 0);
+    for case in &cases {
+        let ordered = has_top_level_order_by(&case.sql);
+        if !ordered && top_level(&case.sql, "limit") {
+            problems.push(format!(
+                "corpus line {}: LIMIT without ORDER BY has no single right answer: {}",
+                case.line, case.sql
+            ));
+            continue;
+        }
+        let want = direct.clone().header().lines(&case.sql);
+        let got = via_router.clone().header().lines(&case.sql);
+        if case.refuse {
+            refused += 1;
+            if want.is_err() {
+                problems.push(format!(
+                    "corpus line {}: the reference database rejects a !refuse statement, so a refusal proves nothing: {}\n  {}",
+                    case.line,
+                    case.sql,
+                    show(&want)
+                ));
+            }
+            if got.is_ok() {
+                problems.push(format!(
+                    "line {}: expected the router to refuse\n  SQL:    {}\n  router: {}\n  direct: {}",
+                    case.line,
+                    case.sql,
+                    show(&got),
+                    show(&want)
+                ));
+            }
+            continue;
+        }
+        compared += 1;
+        if ordered {
+            ordered_n += 1;
+        }
+        let ok = match (&got, &want) {
+            (Ok(g), Ok(w)) => same(g, w, ordered),
+            _ => false,
+        };
+        if !ok {
+            problems.push(format!(
+                "line {}: {} mismatch\n  SQL:    {}\n  router: {}\n  direct: {}",
+                case.line,
+                if ordered { "ordered" } else { "unordered" },
+                case.sql,
+                show(&got),
+                show(&want)
+            ));
+        }
+    }
+    let distinct_sql: BTreeSet<&str> = cases.iter().map(|c| c.sql.as_str()).collect();
+    println!(
+        "sharding diff: {compared} compared ({ordered_n} in order), {refused} refused, {} distinct statements, {} problems",
+        distinct_sql.len(),
+        problems.len()
+    );
+    assert!(
+        problems.is_empty(),
+        "{} problems ({compared} compared, {refused} expected refusals):\n\n{}\n\nrouter log (tail):\n{}",
+        problems.len(),
+        problems.join("\n\n"),
+        tail(&router.daemon.logs(), 4000)
+    );
+}
+
+fn tail(s: &str, n: usize) -> String {
+    let count = s.chars().count();
+    if count <= n {
+        s.to_string()
+    } else {
+        s.chars().skip(count - n).collect()
+    }
+}
