@@ -509,3 +509,134 @@ SELECT name FROM province WHERE id = 9
         assert!(v.get("sql").is_some(), "{sql}: no `sql`: {v}");
     }
 }
+
+/// A transaction over both nodes: ROLLBACK undoes both sides, COMMIT keeps both
+/// (MyCat's weak XA: committed on each node in turn, with a warning in the log).
+#[test]
+fn transactions_over_two_nodes_commit_and_roll_back_on_each() {
+    let s = Shard::start();
+    let count = |s: &Shard| {
+        (
+            s.on0("SELECT COUNT(*) FROM customer"),
+            s.on1("SELECT COUNT(*) FROM customer"),
+        )
+    };
+    s.q("BEGIN; INSERT INTO customer (id, name) VALUES (11, 'a'); INSERT INTO customer (id, name) VALUES (5000011, 'b'); ROLLBACK")
+        .unwrap_or_else(|e| panic!("{e}\n{}", s.logs()));
+    assert_eq!(count(&s), ("0".to_string(), "0".to_string()));
+    // Inside the transaction both rows are visible through the router.
+    let seen = s
+        .q("START TRANSACTION; INSERT INTO customer (id, name) VALUES (12, 'a'); INSERT INTO customer (id, name) VALUES (5000012, 'b'); SELECT COUNT(*) FROM customer; COMMIT")
+        .unwrap_or_else(|e| panic!("{e}\n{}", s.logs()));
+    assert_eq!(seen.trim(), "2");
+    assert_eq!(count(&s), ("1".to_string(), "1".to_string()));
+    assert!(
+        common::wait_for(Duration::from_secs(5), || s
+            .logs()
+            .contains("transaction spans data hosts")
+            .then_some(()))
+        .is_some(),
+        "{}",
+        s.logs()
+    );
+}
+
+/// sysbench through the router on a table sharded by id: prepare (DDL broadcast,
+/// multi-row INSERT split, CREATE INDEX on both nodes), then point selects with
+/// server-side prepared statements, each execute routed by its parameter.
+#[test]
+fn sysbench_point_select_with_prepared_statements_on_a_sharded_table() {
+    let (a, b) = common::shard::two_servers();
+    a.sql("CREATE DATABASE sb_0");
+    b.sql("CREATE DATABASE sb_1");
+    let host = |n: &str, db: &common::mariadb::MariaDb| {
+        format!(
+            "{{ host: {n}, url: \"{}\", user: root, password: \"\" }}",
+            db.addr
+        )
+    };
+    let body = format!(
+        "  users:
+    - {{ name: sb, password: sbpw, schemas: [sbtest] }}
+  schemas:
+    - name: sbtest
+      data_node: dn0
+      tables:
+        - {{ name: sbtest1, primary_key: id, data_nodes: \"dn0,dn1\", rule: by-id }}
+  data_nodes:
+    - {{ name: dn0, data_host: h0, database: sb_0 }}
+    - {{ name: dn1, data_host: h1, database: sb_1 }}
+  data_hosts:
+    - {{ name: h0, min_con: 1, max_con: 16, write_hosts: [ {} ] }}
+    - {{ name: h1, min_con: 1, max_con: 16, write_hosts: [ {} ] }}
+  rules:
+    - {{ name: by-id, column: id, function: {{ type: mod-long, count: 2 }} }}
+",
+        host("a", &a),
+        host("b", &b)
+    );
+    let r = common::shard::start_router(&body);
+    let sysbench = |args: &[&str]| {
+        let out = std::process::Command::new("sysbench")
+            .args(args)
+            .args([
+                "--mysql-host=127.0.0.1",
+                &format!("--mysql-port={}", r.addr.port()),
+                "--mysql-user=sb",
+                "--mysql-password=sbpw",
+                "--mysql-db=sbtest",
+                "--tables=1",
+                "--table-size=2000",
+                "--auto-inc=off",
+                "--db-ps-mode=auto",
+            ])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("sysbench");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.status.success() && !text.contains("FATAL"),
+            "sysbench {args:?}:\n{text}\n{}",
+            r.daemon.logs()
+        );
+        text
+    };
+    sysbench(&["oltp_point_select", "prepare"]);
+    assert_eq!(
+        a.sql("SELECT COUNT(*), SUM(id % 2) FROM sb_0.sbtest1")
+            .trim(),
+        "1000\t0"
+    );
+    assert_eq!(
+        b.sql("SELECT COUNT(*), SUM(id % 2) FROM sb_1.sbtest1")
+            .trim(),
+        "1000\t1000"
+    );
+    assert!(a.sql("SHOW INDEX FROM sb_0.sbtest1").contains("k_1"));
+    assert!(b.sql("SHOW INDEX FROM sb_1.sbtest1").contains("k_1"));
+    let out = sysbench(&[
+        "oltp_point_select",
+        "run",
+        "--threads=2",
+        "--events=2000",
+        "--time=60",
+    ]);
+    assert!(
+        out.contains("ignored errors:                      0"),
+        "{out}"
+    );
+    // Both nodes answered executes of server-side prepared statements.
+    for db in [&a, &b] {
+        let n: u64 = db
+            .sql("SHOW GLOBAL STATUS LIKE 'Com_stmt_execute'")
+            .split_whitespace()
+            .nth(1)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        assert!(n > 100, "Com_stmt_execute = {n}");
+    }
+}

@@ -15,7 +15,7 @@ use super::sql::{self, Kind, LocalItem, SetItem};
 use super::wire::handshake::{self, CACHING_SHA2, NATIVE};
 use super::wire::response::{Expect, Outcome, Tracker};
 use super::wire::*;
-use super::{SessionCtl, Shared, Snapshot};
+use super::{SessionCtl, Shared, Snapshot, plan};
 use crate::config::router::{Dml, RouterUser};
 
 mod shard;
@@ -39,6 +39,8 @@ struct PreparedStmt {
     params: u16,
     types: Option<Vec<u8>>,
     long_data: Vec<(u16, Vec<u8>)>,
+    /// Names configured tables: each execute is routed by its parameter values.
+    sharded: bool,
 }
 
 /// A failure that ends the session.
@@ -507,42 +509,6 @@ impl Session {
             SqlError::new(1105, "HY000", format!("data host '{dh}' is not running"))
         })?;
         Ok((rt, db.clone()))
-    }
-
-    /// Refuses statements that name a table configured on other data nodes.
-    fn check_tables(&self, sql: &str) -> Result<(), SqlError> {
-        let Ok(schema) = self.effective_schema() else {
-            return Ok(());
-        };
-        let Some(sc) = self.snap.schema(&schema) else {
-            return Ok(());
-        };
-        if sc.tables.is_empty() {
-            return Ok(());
-        }
-        for t in sql::lex(sql) {
-            if !matches!(t.tok, sql::Tok::Word | sql::Tok::QuotedIdent) {
-                continue;
-            }
-            let name = t.ident();
-            if let Some(tb) = sc
-                .tables
-                .iter()
-                .find(|tb| tb.name.eq_ignore_ascii_case(name))
-                && (tb.data_nodes.len() != 1 || sc.data_node.as_deref() != Some(&tb.data_nodes[0]))
-            {
-                return Err(SqlError::new(
-                    1105,
-                    "HY000",
-                    format!(
-                        "table '{}' lives on data nodes {}: statements on sharded or global tables are not routed by this build",
-                        tb.name,
-                        tb.data_nodes.join(",")
-                    ),
-                ));
-            }
-        }
-        Ok(())
     }
 
     /// read_only users and DML privilege bits.
@@ -1399,12 +1365,23 @@ impl Session {
     async fn prepare(&mut self, p: &[u8]) -> Res<()> {
         let sql = String::from_utf8_lossy(&p[1..]).into_owned();
         let a = sql::analyze(&sql);
-        if let Err(e) = self
-            .check_access(&sql, &a)
-            .and_then(|_| self.check_tables(&sql))
-        {
+        if let Err(e) = self.check_access(&sql, &a) {
             return self.send_err(1, &e).await;
         }
+        // On configured tables: prepare on a node that has them (the metadata is the
+        // same on each); executes are routed by their parameters.
+        let sharded = match self.shard_plan(&sql) {
+            None => false,
+            Some(Err(e)) => return self.send_err(1, &e).await,
+            Some(Ok(plan::Planned::Route(p))) => {
+                self.route_node = p.targets.first().map(|t| t.node.clone());
+                true
+            }
+            Some(Ok(plan::Planned::Lookup(l))) => {
+                self.route_node = l.first().and_then(|l| l.nodes.first().cloned());
+                true
+            }
+        };
         if let Some(why) = a.sticky
             && self.sticky.is_none()
         {
@@ -1413,7 +1390,9 @@ impl Session {
         let id = self.next_stmt;
         self.next_stmt = self.next_stmt.wrapping_add(1).max(1);
         let read = a.is_read();
-        let (mut pc, db) = match self.acquire(read).await {
+        let acquired = self.acquire(read).await;
+        self.route_node = None;
+        let (mut pc, db) = match acquired {
             Ok(x) => x,
             Err(e) => return self.send_err(1, &e).await,
         };
@@ -1436,6 +1415,7 @@ impl Session {
                     params,
                     types: None,
                     long_data: Vec::new(),
+                    sharded,
                 },
             );
         }
@@ -1443,6 +1423,39 @@ impl Session {
     }
 
     async fn execute(&mut self, p: &[u8]) -> Res<()> {
+        let id = Reader::new(&p[1..]).u32().unwrap_or(0);
+        let Some(st) = self.stmts.get(&id) else {
+            return self.send_err(1, &unknown_stmt(id)).await;
+        };
+        if !st.sharded {
+            return self.execute_on(p).await;
+        }
+        let (sql, params) = (st.sql.clone(), st.params);
+        let types_at = 1 + 4 + 1 + 4 + usize::from(params).div_ceil(8);
+        let types = if params > 0 && p.get(types_at) == Some(&1) {
+            p.get(types_at + 1..types_at + 1 + 2 * usize::from(params))
+                .map(<[u8]>::to_vec)
+        } else {
+            st.types.clone()
+        };
+        match self
+            .execute_sharded(p, &sql, params, types.as_deref())
+            .await
+        {
+            Ok(None) => {
+                let r = self.execute_on(p).await;
+                self.route_node = None;
+                r
+            }
+            Ok(Some(plan)) => self.write_text(plan).await,
+            Err(e) => {
+                self.route_node = None;
+                self.send_err(1, &e).await
+            }
+        }
+    }
+
+    async fn execute_on(&mut self, p: &[u8]) -> Res<()> {
         let mut r = Reader::new(&p[1..]);
         let id = r.u32().unwrap_or(0);
         let Some(st) = self.stmts.get(&id) else {

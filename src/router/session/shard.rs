@@ -166,34 +166,8 @@ impl Session {
         a: &sql::Analysis,
         planned: Result<Planned, SqlError>,
     ) -> Res<()> {
-        let mut planned = planned;
-        let mut answers = Lookups::new();
-        for _ in 0..3 {
-            match planned {
-                Ok(Planned::Lookup(ls)) => {
-                    for l in ls {
-                        match self.lookup(&l).await {
-                            Ok(n) => {
-                                answers.insert(l, n);
-                            }
-                            Err(e) => return self.send_err(1, &e).await,
-                        }
-                    }
-                    let schema = match self.effective_schema() {
-                        Ok(s) => s,
-                        Err(e) => return self.send_err(1, &e).await,
-                    };
-                    planned = plan::plan(&self.snap.catalog, &schema, sql, &answers);
-                }
-                _ => break,
-            }
-        }
-        let p = match planned {
-            Ok(Planned::Route(p)) => p,
-            Ok(Planned::Lookup(_)) => {
-                let e = SqlError::new(1105, "HY000", "the parent rows could not be located");
-                return self.send_err(1, &e).await;
-            }
+        let p = match self.resolve(sql, planned).await {
+            Ok(p) => p,
             Err(e) => {
                 self.shared
                     .metrics
@@ -232,6 +206,87 @@ impl Session {
         } else {
             self.multi_write(payload, p).await
         }
+    }
+
+    /// Runs the lookups a plan asks for (ER parents) until it is final.
+    pub(super) async fn resolve(
+        &mut self,
+        sql: &str,
+        planned: Result<Planned, SqlError>,
+    ) -> Result<Plan, SqlError> {
+        let mut planned = planned?;
+        let mut answers = Lookups::new();
+        for _ in 0..3 {
+            let Planned::Lookup(ls) = planned else { break };
+            for l in ls {
+                let n = self.lookup(&l).await?;
+                answers.insert(l, n);
+            }
+            let schema = self.effective_schema()?;
+            planned = plan::plan(&self.snap.catalog, &schema, sql, &answers)?;
+        }
+        match planned {
+            Planned::Route(p) => Ok(p),
+            Planned::Lookup(_) => Err(SqlError::new(
+                1105,
+                "HY000",
+                "the parent rows could not be located",
+            )),
+        }
+    }
+
+    /// COM_STMT_EXECUTE of a statement on configured tables: the parameter values
+    /// decide the node. One node: the statement runs there natively. Writes on several
+    /// nodes run as text with the values filled in; reads on several are refused (their
+    /// rows would have to be merged in the binary protocol).
+    pub(super) async fn execute_sharded(
+        &mut self,
+        p: &[u8],
+        sql: &str,
+        params: u16,
+        types: Option<&[u8]>,
+    ) -> Result<Option<Plan>, SqlError> {
+        let lits = decode_params(p, params, types);
+        let text = fill_placeholders(sql, &lits);
+        let schema = self.effective_schema()?;
+        let planned = plan::plan(&self.snap.catalog, &schema, &text, &Lookups::new());
+        let plan = self.resolve(&text, planned).await?;
+        if plan.targets.len() == 1 || plan.any_one {
+            let t = if plan.any_one {
+                self.pick_copy(&plan)
+            } else {
+                plan.targets[0].clone()
+            };
+            self.route_node = Some(t.node);
+            return Ok(None);
+        }
+        if plan.read || plan.merge.is_some() {
+            return Err(SqlError::new(
+                1105,
+                "HY000",
+                format!(
+                    "this prepared SELECT reaches data nodes {} with these parameters; the router merges results of several nodes for text queries only: send it as a plain query (e.g. useServerPrepStmts=false) or pin the sharding column",
+                    plan.nodes().join(",")
+                ),
+            ));
+        }
+        let mut plan = plan;
+        for t in &mut plan.targets {
+            if t.sql.is_none() {
+                t.sql = Some(text.clone());
+            }
+        }
+        Ok(Some(plan))
+    }
+
+    pub(super) async fn write_text(&mut self, plan: Plan) -> Res<()> {
+        let payload = query_payload(
+            plan.targets
+                .first()
+                .and_then(|t| t.sql.as_deref())
+                .unwrap_or(""),
+        );
+        self.multi_write(&payload, plan).await
     }
 
     /// A copy of a global table to read: the schema's own node when it has one, else
@@ -731,5 +786,179 @@ impl Session {
         };
         let ok = ok_packet(n, last_id, self.status(), warnings);
         self.io.send(1, &ok).await.map(|_| ()).map_err(|_| Fatal)
+    }
+}
+
+/// SQL literals of the parameters of a COM_STMT_EXECUTE packet (`None` = unknown: NULL
+/// is rendered, values sent as long data or of types not decoded stay placeholders).
+pub(super) fn decode_params(
+    p: &[u8],
+    params: u16,
+    remembered: Option<&[u8]>,
+) -> Vec<Option<String>> {
+    let n = usize::from(params);
+    let mut out = vec![None; n];
+    let mut r = Reader::new(p.get(1..).unwrap_or(&[]));
+    if r.u32().is_none() || r.u8().is_none() || r.u32().is_none() {
+        return out;
+    }
+    let Some(nulls) = r.bytes(n.div_ceil(8)) else {
+        return out;
+    };
+    let nulls = nulls.to_vec();
+    let bound = r.u8() == Some(1);
+    let types: Vec<u8> = if bound {
+        match r.bytes(2 * n) {
+            Some(t) => t.to_vec(),
+            None => return out,
+        }
+    } else {
+        match remembered {
+            Some(t) if t.len() == 2 * n => t.to_vec(),
+            _ => return out,
+        }
+    };
+    for (i, slot) in out.iter_mut().enumerate() {
+        if nulls[i / 8] & (1 << (i % 8)) != 0 {
+            *slot = Some("NULL".into());
+            continue;
+        }
+        let (ty, unsigned) = (types[2 * i], types[2 * i + 1] & 0x80 != 0);
+        let v = match ty {
+            0x01 => r.u8().map(|b| {
+                if unsigned {
+                    b.to_string()
+                } else {
+                    (b as i8).to_string()
+                }
+            }),
+            0x02 | 0x0d => r.u16().map(|b| {
+                if unsigned {
+                    b.to_string()
+                } else {
+                    (b as i16).to_string()
+                }
+            }),
+            0x03 | 0x09 => r.u32().map(|b| {
+                if unsigned {
+                    b.to_string()
+                } else {
+                    (b as i32).to_string()
+                }
+            }),
+            0x08 => r.bytes(8).map(|b| {
+                let mut a = [0u8; 8];
+                a.copy_from_slice(b);
+                if unsigned {
+                    u64::from_le_bytes(a).to_string()
+                } else {
+                    i64::from_le_bytes(a).to_string()
+                }
+            }),
+            0x04 => r.bytes(4).map(|b| {
+                let mut a = [0u8; 4];
+                a.copy_from_slice(b);
+                f32::from_le_bytes(a).to_string()
+            }),
+            0x05 => r.bytes(8).map(|b| {
+                let mut a = [0u8; 8];
+                a.copy_from_slice(b);
+                f64::from_le_bytes(a).to_string()
+            }),
+            0x06 => Some("NULL".into()),
+            0x07 | 0x0a | 0x0c => {
+                let Some(len) = r.u8() else { break };
+                let Some(b) = r.bytes(usize::from(len)) else {
+                    break;
+                };
+                let g = |i: usize| b.get(i).copied().unwrap_or(0);
+                let year = u16::from(g(0)) | u16::from(g(1)) << 8;
+                let mut s = format!("'{year:04}-{:02}-{:02}", g(2), g(3));
+                if len >= 7 {
+                    s.push_str(&format!(" {:02}:{:02}:{:02}", g(4), g(5), g(6)));
+                }
+                s.push('\'');
+                Some(s)
+            }
+            0x0f | 0xf5 | 0xf6 | 0xf7 | 0xf8 | 0xf9 | 0xfa | 0xfb | 0xfc | 0xfd | 0xfe | 0x00 => {
+                match r.lenenc_str() {
+                    Some(Some(b)) => Some(quote_literal(&String::from_utf8_lossy(b))),
+                    _ => break,
+                }
+            }
+            // TIME, BIT and anything else: stop decoding (positions after it are unknown).
+            _ => break,
+        };
+        match v {
+            Some(v) => *slot = Some(v),
+            None => break,
+        }
+    }
+    out
+}
+
+fn quote_literal(v: &str) -> String {
+    let mut s = String::with_capacity(v.len() + 2);
+    s.push('\'');
+    for c in v.chars() {
+        match c {
+            '\'' => s.push_str("''"),
+            '\\' => s.push_str("\\\\"),
+            c => s.push(c),
+        }
+    }
+    s.push('\'');
+    s
+}
+
+/// `sql` with its `?` placeholders replaced by the known literals.
+pub(super) fn fill_placeholders(sql: &str, lits: &[Option<String>]) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut pos = 0;
+    let mut k = 0;
+    for t in sql::lex(sql) {
+        if t.punct(b'?') {
+            if let Some(Some(v)) = lits.get(k) {
+                out.push_str(&sql[pos..t.start]);
+                out.push_str(v);
+                pos = t.end;
+            }
+            k += 1;
+        }
+    }
+    out.push_str(&sql[pos..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn execute_parameters_become_literals() {
+        // stmt 1, flags 0, iteration 1, null bitmap (param 2 NULL), bound, types.
+        let mut p = vec![COM_STMT_EXECUTE, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0b0000_0100, 1];
+        p.extend_from_slice(&[0x08, 0x00, 0xfd, 0x00, 0x03, 0x00]);
+        p.extend_from_slice(&5_000_001i64.to_le_bytes());
+        p.extend_from_slice(&[3, b'a', b'\'', b'b']);
+        let lits = decode_params(&p, 3, None);
+        assert_eq!(
+            lits,
+            vec![
+                Some("5000001".into()),
+                Some("'a''b'".into()),
+                Some("NULL".into())
+            ]
+        );
+        assert_eq!(
+            fill_placeholders(
+                "SELECT c FROM t WHERE id = ? AND s = '?' AND x IN (?, ?)",
+                &lits
+            ),
+            "SELECT c FROM t WHERE id = 5000001 AND s = '?' AND x IN ('a''b', NULL)"
+        );
+        // Types not sent and none remembered: nothing known.
+        let q = vec![COM_STMT_EXECUTE, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0];
+        assert_eq!(decode_params(&q, 1, None), vec![None]);
     }
 }
