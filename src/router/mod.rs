@@ -48,14 +48,23 @@ pub struct Snapshot {
     pub catalog: plan::Catalog,
     /// data node → (data host, database)
     pub nodes: HashMap<String, (String, String)>,
+    /// Global sequences (`router.sequence`).
+    pub sequences: Option<Arc<sequence::Sequences>>,
 }
 
 impl Snapshot {
     fn new(cfg: &RouterConfig) -> Result<Snapshot, String> {
         // Map file paths were made absolute when the config was read.
         let catalog = plan::Catalog::build(cfg, std::path::Path::new("/"))?;
+        let sequences = match &cfg.sequence {
+            Some(s) => Some(Arc::new(
+                sequence::Sequences::new(s).map_err(|e| format!("router.sequence: {e}"))?,
+            )),
+            None => None,
+        };
         Ok(Snapshot {
             catalog,
+            sequences,
             nodes: cfg
                 .data_nodes
                 .iter()

@@ -852,6 +852,22 @@ impl Session {
         if let Err(e) = self.check_access(sql, &a) {
             return self.send_err(1, &e).await;
         }
+        // Global sequences: `next value for MYCATSEQ_X` becomes the id.
+        let filled;
+        let (p, sql): (std::borrow::Cow<'_, [u8]>, &str) =
+            if sql.len() > 9 && sql.to_ascii_lowercase().contains("mycatseq_") {
+                match self.fill_nextval(sql).await {
+                    Ok(Some(text)) => {
+                        filled = text;
+                        (shard::query_payload(&filled).into(), filled.as_str())
+                    }
+                    Ok(None) => (p.into(), sql),
+                    Err(e) => return self.send_err(1, &e).await,
+                }
+            } else {
+                (p.into(), sql)
+            };
+        let p: &[u8] = &p;
         if let Some(planned) = self.shard_plan(sql) {
             return self.run_planned(p, sql, &a, planned).await;
         }
@@ -1380,6 +1396,14 @@ impl Session {
             Some(Ok(plan::Planned::Lookup(l))) => {
                 self.route_node = l.first().and_then(|l| l.nodes.first().cloned());
                 true
+            }
+            Some(Ok(plan::Planned::Ids { .. })) => {
+                let e = SqlError::new(
+                    1105,
+                    "HY000",
+                    "a prepared INSERT into an auto_increment table must give the primary key (the router fills it only for text statements)",
+                );
+                return self.send_err(1, &e).await;
             }
         };
         if let Some(why) = a.sticky

@@ -458,14 +458,37 @@ impl Lookup {
     }
 }
 
-/// Answers to lookups: lookup -> the node holding the parent row (None = nowhere).
-pub type Lookups = HashMap<Lookup, Option<String>>;
+/// What the executor found out for a plan: the node holding each looked-up parent row
+/// (`None` = nowhere), and sequence ids for an `auto_increment` INSERT.
+#[derive(Debug, Clone, Default)]
+pub struct Lookups {
+    parents: HashMap<Lookup, Option<String>>,
+    pub ids: Option<Vec<i64>>,
+}
+
+impl Lookups {
+    pub fn new() -> Lookups {
+        Lookups::default()
+    }
+    pub fn insert(&mut self, l: Lookup, node: Option<String>) {
+        self.parents.insert(l, node);
+    }
+    pub fn get(&self, l: &Lookup) -> Option<&Option<String>> {
+        self.parents.get(l)
+    }
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Planned {
     Route(Plan),
     /// Run these lookups and plan again with the answers.
     Lookup(Vec<Lookup>),
+    /// An INSERT into an `auto_increment` table needs `count` ids of `sequence`: get
+    /// them and plan again with [`Lookups::ids`].
+    Ids {
+        sequence: String,
+        count: usize,
+    },
 }
 
 pub fn refuse(msg: impl Into<String>) -> SqlError {
@@ -521,7 +544,7 @@ pub fn plan(
         Some(Hint::Sql(inner)) => {
             let p = match plan(cat, schema, &inner, lookups)? {
                 Planned::Route(p) => p,
-                Planned::Lookup(l) => return Ok(Planned::Lookup(l)),
+                other => return Ok(other),
             };
             let read = super::sql::analyze(text).is_read();
             let mut nodes: Vec<String> = p.targets.iter().map(|t| t.node.clone()).collect();
@@ -620,6 +643,27 @@ fn plan_text(
     let [stmt] = stmts.as_slice() else {
         return Err(refuse("expected exactly one statement"));
     };
+    if let Statement::Insert(ins) = stmt {
+        match write::fill_ids(sc, &t, ins, lookups)? {
+            write::Ids::None => {}
+            write::Ids::Need(sequence, count) => return Ok(Planned::Ids { sequence, count }),
+            write::Ids::Filled(text) => {
+                let rest = Lookups {
+                    parents: lookups.parents.clone(),
+                    ids: None,
+                };
+                let mut planned = plan_text(cat, sc, &text, &rest)?;
+                if let Planned::Route(p) = &mut planned {
+                    for t in &mut p.targets {
+                        if t.sql.is_none() {
+                            t.sql = Some(text.clone());
+                        }
+                    }
+                }
+                return Ok(planned);
+            }
+        }
+    }
     match stmt {
         Statement::Query(q) => select::plan_query(cat, sc, &t, q, read).map(Planned::Route),
         Statement::Insert(ins) => write::plan_insert(sc, &t, ins, lookups),
@@ -700,6 +744,12 @@ pub fn explain(cat: &Catalog, schema: &str, sql: &str) -> Value {
             }
             v
         }
+        Ok(Planned::Ids { sequence, count }) => json!({
+            "statement": sql,
+            "nodes": Value::Null,
+            "sequence": { "name": sequence, "ids": count },
+            "note": "auto_increment table: the router fills the primary key from the global sequence, then routes by the new values",
+        }),
         Ok(Planned::Lookup(l)) => json!({
             "statement": sql,
             "nodes": Value::Null,

@@ -127,16 +127,18 @@ fn agg_call(sql: &str, e: &Expr) -> Result<Option<AggCall>, SqlError> {
 /// The original text of an expression (from the parser's positions), or its printed
 /// form when positions are missing.
 pub fn expr_text(sql: &str, e: &Expr) -> String {
-    let sp = e.span();
-    if let (Some(a), Some(b)) = (
-        offset(sql, sp.start.line, sp.start.column),
-        offset(sql, sp.end.line, sp.end.column),
-    ) && a < b
-        && let Some(t) = sql.get(a..b)
-    {
-        return t.to_string();
+    match expr_span(sql, e).and_then(|(a, b)| sql.get(a..b)) {
+        Some(t) => t.to_string(),
+        None => e.to_string(),
     }
-    e.to_string()
+}
+
+/// Byte range of an expression in `sql`, from the parser's positions.
+pub fn expr_span(sql: &str, e: &Expr) -> Option<(usize, usize)> {
+    let sp = e.span();
+    let a = offset(sql, sp.start.line, sp.start.column)?;
+    let b = offset(sql, sp.end.line, sp.end.column)?;
+    (a < b && sql.get(a..b).is_some()).then_some((a, b))
 }
 
 /// Byte offset of a 1-based line/column (columns count characters).

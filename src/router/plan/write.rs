@@ -7,7 +7,7 @@ use sqlparser::ast::{
 };
 
 use super::route::{self, TRef};
-use super::text::{Edits, Toks, span, values_rows};
+use super::text::{Edits, Toks, quote_ident, span, values_rows};
 use super::{
     Affected, Lookup, Lookups, Plan, Planned, SchemaCat, TableCat, TableKind, Target, refuse,
 };
@@ -554,4 +554,112 @@ pub fn plan_delete(sc: &SchemaCat, _t: &Toks<'_>, d: &Delete) -> Result<Plan, Sq
         d.selection.as_ref(),
         !d.order_by.is_empty() || d.limit.is_some(),
     )
+}
+
+/// Primary keys an INSERT into an `auto_increment` table leaves to the router.
+pub enum Ids {
+    /// Nothing to fill.
+    None,
+    /// This many ids of this sequence are needed.
+    Need(String, usize),
+    /// The statement text with the ids filled in.
+    Filled(String),
+}
+
+/// MyCat `autoIncrement`: an INSERT that omits the primary key (or gives NULL) gets ids
+/// from the global sequence named after the table.
+pub fn fill_ids(
+    sc: &SchemaCat,
+    t: &Toks<'_>,
+    ins: &Insert,
+    lookups: &Lookups,
+) -> Result<Ids, SqlError> {
+    let TableObject::TableName(name) = &ins.table else {
+        return Ok(Ids::None);
+    };
+    let Some(tc) = sc.table(&route::object_table(name)) else {
+        return Ok(Ids::None);
+    };
+    let (true, Some(pk)) = (tc.auto_increment, tc.primary_key.as_ref()) else {
+        return Ok(Ids::None);
+    };
+    let sequence = tc.name.to_ascii_uppercase();
+    if !ins.assignments.is_empty() {
+        let given = ins.assignments.iter().any(|a| {
+            matches!(&a.target, AssignmentTarget::ColumnName(n) if route::object_table(n).eq_ignore_ascii_case(pk))
+        });
+        if given {
+            return Ok(Ids::None);
+        }
+        return Err(refuse(format!(
+            "INSERT ... SET into auto_increment table `{}` must give `{pk}`; use INSERT ... (columns) VALUES to let the router fill it",
+            tc.name
+        )));
+    }
+    let Some(src) = &ins.source else {
+        return Ok(Ids::None);
+    };
+    let SetExpr::Values(values) = src.body.as_ref() else {
+        return Ok(Ids::None);
+    };
+    if ins.columns.is_empty() {
+        return Ok(Ids::None);
+    }
+    let pos = ins
+        .columns
+        .iter()
+        .position(|c| route::object_table(c).eq_ignore_ascii_case(pk));
+    // Rows that need an id.
+    let need: Vec<usize> = match pos {
+        None => (0..values.rows.len()).collect(),
+        Some(k) => values
+            .rows
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| matches!(r.content.get(k).map(route::literal), Some(Some(None))))
+            .map(|(i, _)| i)
+            .collect(),
+    };
+    if need.is_empty() {
+        return Ok(Ids::None);
+    }
+    let Some(ids) = lookups.ids.as_ref().filter(|ids| ids.len() >= need.len()) else {
+        return Ok(Ids::Need(sequence, need.len()));
+    };
+    let mut e = Edits::default();
+    match pos {
+        None => {
+            let Some((v, rows, _)) = values_rows(t) else {
+                return Err(refuse("the router could not find the VALUES rows"));
+            };
+            let Some(open) = (0..v).find(|&i| t.depth[i] == 0 && t.toks[i].punct(b'(')) else {
+                return Err(refuse("the router could not find the column list"));
+            };
+            e.insert(t.toks[open].end, format!("{}, ", quote_ident(pk)));
+            if rows.len() != values.rows.len() {
+                return Err(refuse(
+                    "the router could not line up the VALUES rows with its parse",
+                ));
+            }
+            for ((a, _), id) in rows.iter().zip(ids) {
+                e.insert(t.toks[*a].end, format!("{id}, "));
+            }
+        }
+        Some(k) => {
+            for (row, id) in need.iter().zip(ids) {
+                let Some(v) = values.rows.get(*row).and_then(|r| r.content.get(k)) else {
+                    continue;
+                };
+                let Some(sp) = super::select::expr_span(t.sql, v) else {
+                    return Err(refuse(
+                        "the router could not find the NULL primary key to fill",
+                    ));
+                };
+                e.replace(sp, id.to_string());
+            }
+        }
+    }
+    e.apply(t.sql)
+        .map(Ids::Filled)
+        .ok_or_else(|| refuse("internal: id filling failed"))
 }

@@ -125,8 +125,62 @@ impl Source {
     }
 }
 
+/// Sequence statements on a data node's write host, on a pooled connection outside any
+/// client transaction.
+struct PoolSeqDb {
+    shared: Arc<Shared>,
+    snap: Arc<Snapshot>,
+    profile: u32,
+}
+
+impl crate::router::sequence::SeqDb for PoolSeqDb {
+    fn query<'a>(
+        &'a self,
+        data_node: &'a str,
+        sql: &'a str,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Option<String>, String>> + Send + 'a>,
+    > {
+        Box::pin(async move {
+            let (dh, db) = self
+                .snap
+                .nodes
+                .get(data_node)
+                .ok_or_else(|| format!("data node {data_node} is not configured"))?;
+            let rt = self
+                .shared
+                .data_host(dh)
+                .ok_or_else(|| format!("data host {dh} is not running"))?;
+            let host = rt.writer();
+            let mut pc = backend::borrow(&host, self.profile)
+                .await
+                .map_err(|e| e.msg)?;
+            let r = async {
+                if !pc.conn.autocommit {
+                    pc.conn.query("SET autocommit=1").await?;
+                    pc.conn.autocommit = true;
+                }
+                if pc.conn.db.as_deref() != Some(db.as_str()) {
+                    pc.conn.init_db(db).await?;
+                }
+                pc.conn.query(sql).await
+            }
+            .await;
+            match r {
+                Ok(r) => {
+                    host.pool.put(pc);
+                    Ok(r.rows
+                        .first()
+                        .and_then(|row| row.first().cloned().flatten()))
+                }
+                Err(e) => Err(e.to_string()),
+            }
+        })
+    }
+}
+
 /// A COM_QUERY packet payload for `sql`.
-fn query_payload(sql: &str) -> Vec<u8> {
+pub(super) fn query_payload(sql: &str) -> Vec<u8> {
     let mut v = Vec::with_capacity(sql.len() + 1);
     v.push(COM_QUERY);
     v.extend_from_slice(sql.as_bytes());
@@ -208,6 +262,44 @@ impl Session {
         }
     }
 
+    /// `count` ids of a global sequence.
+    async fn sequence_ids(&self, name: &str, count: usize) -> Result<Vec<i64>, SqlError> {
+        let Some(seqs) = self.snap.sequences.clone() else {
+            return Err(SqlError::new(
+                1105,
+                "HY000",
+                format!("sequence {name} is needed but router.sequence is not configured"),
+            ));
+        };
+        let db = PoolSeqDb {
+            shared: self.shared.clone(),
+            snap: self.snap.clone(),
+            profile: self.profile,
+        };
+        seqs.next_n(name, count, &db)
+            .await
+            .map_err(|e| SqlError::new(1105, "HY000", format!("sequence {name}: {e}")))
+    }
+
+    /// `next value for MYCATSEQ_<NAME>` replaced by ids; `None` when there is none.
+    pub(super) async fn fill_nextval(&self, sql: &str) -> Result<Option<String>, SqlError> {
+        let found = crate::router::sequence::find_nextval(sql);
+        if found.is_empty() {
+            return Ok(None);
+        }
+        let mut out = String::with_capacity(sql.len());
+        let mut pos = 0;
+        for ((a, b), name) in found {
+            let id = self.sequence_ids(&name, 1).await?;
+            let id = id.first().copied().unwrap_or(0);
+            out.push_str(&sql[pos..a]);
+            out.push_str(&id.to_string());
+            pos = b;
+        }
+        out.push_str(&sql[pos..]);
+        Ok(Some(out))
+    }
+
     /// Runs the lookups a plan asks for (ER parents) until it is final.
     pub(super) async fn resolve(
         &mut self,
@@ -216,21 +308,28 @@ impl Session {
     ) -> Result<Plan, SqlError> {
         let mut planned = planned?;
         let mut answers = Lookups::new();
-        for _ in 0..3 {
-            let Planned::Lookup(ls) = planned else { break };
-            for l in ls {
-                let n = self.lookup(&l).await?;
-                answers.insert(l, n);
+        for _ in 0..4 {
+            match planned {
+                Planned::Lookup(ls) => {
+                    for l in ls {
+                        let n = self.lookup(&l).await?;
+                        answers.insert(l, n);
+                    }
+                }
+                Planned::Ids { sequence, count } => {
+                    answers.ids = Some(self.sequence_ids(&sequence, count).await?);
+                }
+                Planned::Route(p) => return Ok(p),
             }
             let schema = self.effective_schema()?;
             planned = plan::plan(&self.snap.catalog, &schema, sql, &answers)?;
         }
         match planned {
             Planned::Route(p) => Ok(p),
-            Planned::Lookup(_) => Err(SqlError::new(
+            _ => Err(SqlError::new(
                 1105,
                 "HY000",
-                "the parent rows could not be located",
+                "the parent rows or sequence ids could not be found",
             )),
         }
     }
