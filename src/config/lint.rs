@@ -8,10 +8,11 @@ use super::decode::{Ctx, Severity, suggest};
 use std::net::IpAddr;
 
 use super::model::{Config, Failed};
-use super::router::{ChildTable, RouterConfig, TableType};
+use super::router::{ChildTable, RouterConfig, SequenceConfig, SequenceHandlerType, TableType};
 use super::types::Dur;
 use super::vrrp::{TrackRef, UnicastPeer, Vip};
 use super::vrrp::{VrrpInstance, VrrpVersion};
+use crate::router::rules::Partition;
 
 /// Another box's view of one of our VRRP instances: its name and base priority.
 #[derive(Debug, Clone)]
@@ -931,6 +932,13 @@ fn lint_router(r: &RouterConfig, cx: &mut Ctx, base_dir: &Path) {
                     );
                 }
             }
+            if table.auto_increment && r.sequence.is_none() {
+                warn(
+                    cx,
+                    &format!("{tp}.auto_increment"),
+                    "auto_increment fills primary keys from router.sequence, which is not configured: such INSERTs will fail",
+                );
+            }
             let mut dn_seen = HashSet::new();
             for n in &table.data_nodes {
                 if !dn_seen.insert(n) {
@@ -947,6 +955,10 @@ fn lint_router(r: &RouterConfig, cx: &mut Ctx, base_dir: &Path) {
             table_names.iter().map(|(p, n)| (p.clone(), *n)),
             "table",
         );
+    }
+
+    if let Some(seq) = &r.sequence {
+        lint_sequence(seq, &node_names, &mut used_nodes, cx, base_dir);
     }
 
     unique(
@@ -1024,6 +1036,8 @@ fn lint_router(r: &RouterConfig, cx: &mut Ctx, base_dir: &Path) {
             .map(|(i, x)| (format!("router.rules[{i}].name"), x.name.as_str())),
         "rule",
     );
+    // Each rule's function, built as the router will build it.
+    let mut built: HashMap<&str, Partition> = HashMap::new();
     for (i, rule) in r.rules.iter().enumerate() {
         let rp = format!("router.rules[{i}]");
         if !used_rules.contains(rule.name.as_str()) {
@@ -1033,6 +1047,11 @@ fn lint_router(r: &RouterConfig, cx: &mut Ctx, base_dir: &Path) {
                 format!("rule `{}` is not used by any table", rule.name),
             );
         }
+        // The decoder already reported problems with this rule: building it would only
+        // repeat them.
+        let mut reported = cx.diags.iter().any(|d| {
+            d.severity == Severity::Error && (d.path == rp || d.path.starts_with(&format!("{rp}.")))
+        });
         for (key, file) in [
             ("map_file", &rule.function.map_file),
             ("weight_map_file", &rule.function.weight_map_file),
@@ -1045,6 +1064,7 @@ fn lint_router(r: &RouterConfig, cx: &mut Ctx, base_dir: &Path) {
                         &format!("{rp}.function.{key}"),
                         format!("cannot read {}", full.display()),
                     );
+                    reported = true;
                 }
             }
         }
@@ -1054,6 +1074,143 @@ fn lint_router(r: &RouterConfig, cx: &mut Ctx, base_dir: &Path) {
                 &format!("{rp}.function.map"),
                 "give `map` or `map_file`, not both",
             );
+            reported = true;
+        }
+        if reported {
+            continue;
+        }
+        match Partition::build_located(&rule.function, base_dir) {
+            Ok(p) => {
+                built.entry(rule.name.as_str()).or_insert(p);
+            }
+            Err(e) => {
+                let path = if e.key.is_empty() {
+                    format!("{rp}.function")
+                } else {
+                    format!("{rp}.function.{}", e.key)
+                };
+                err(cx, &path, e.message);
+            }
+        }
+    }
+    // A rule must not place rows on a node the table does not have.
+    for (i, s) in r.schemas.iter().enumerate() {
+        for (t, table) in s.tables.iter().enumerate() {
+            if table.kind != TableType::Sharded {
+                continue;
+            }
+            let Some(rule) = &table.rule else { continue };
+            let Some(max) = built.get(rule.as_str()).and_then(Partition::max_node) else {
+                continue;
+            };
+            let k = table.data_nodes.len();
+            if max >= k as i64 {
+                err(
+                    cx,
+                    &format!("router.schemas[{i}].tables[{t}].rule"),
+                    format!(
+                        "rule `{rule}` can place rows on node index {max} but table `{}` has only {k} data nodes",
+                        table.name
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// `router.sequence`: the keys of its handler and no others, data nodes that exist, a
+/// readable local file. Data nodes holding sequences count as used.
+fn lint_sequence<'a>(
+    seq: &SequenceConfig,
+    node_names: &[&'a str],
+    used_nodes: &mut HashSet<&'a str>,
+    cx: &mut Ctx,
+    base_dir: &Path,
+) {
+    let p = "router.sequence";
+    let h = seq.handler;
+    let given = [
+        ("file", seq.file.is_some()),
+        ("data_node", seq.data_node.is_some()),
+        ("nodes", !seq.nodes.is_empty()),
+        ("worker_id", seq.worker_id.is_some()),
+        ("datacenter_id", seq.datacenter_id.is_some()),
+    ];
+    let applies: &[&str] = match h {
+        SequenceHandlerType::LocalFile => &["file"],
+        SequenceHandlerType::Database => &["data_node", "nodes"],
+        SequenceHandlerType::Time => &["worker_id", "datacenter_id"],
+    };
+    for (key, set) in given {
+        if set && !applies.contains(&key) {
+            err_hint(
+                cx,
+                &format!("{p}.{key}"),
+                format!("`{key}` does not apply to the `{h}` sequence handler"),
+                Some(format!("`{h}` takes: {}", applies.join(", "))),
+            );
+        }
+    }
+    let missing = |cx: &mut Ctx, what: &str| {
+        err(
+            cx,
+            &format!("{p}.handler"),
+            format!("a `{h}` sequence needs {what}"),
+        )
+    };
+    match h {
+        SequenceHandlerType::LocalFile => match &seq.file {
+            None => missing(cx, "`file` (a MyCat sequence_conf.properties)"),
+            Some(f) => {
+                let full = base_dir.join(f);
+                if let Err(e) = crate::router::sequence::check_local_file(&full) {
+                    err(cx, &format!("{p}.file"), format!("{}: {e}", full.display()));
+                }
+            }
+        },
+        SequenceHandlerType::Database => {
+            if seq.data_node.is_none() && seq.nodes.is_empty() {
+                missing(cx, "`data_node` or `nodes`");
+            }
+            let refs = seq
+                .data_node
+                .iter()
+                .map(|n| (format!("{p}.data_node"), n))
+                .chain(seq.nodes.iter().map(|(k, n)| (format!("{p}.nodes.{k}"), n)));
+            for (path, n) in refs {
+                match node_names.iter().find(|x| **x == n.as_str()) {
+                    Some(x) => {
+                        used_nodes.insert(x);
+                    }
+                    None => err_hint(
+                        cx,
+                        &path,
+                        format!("data node `{n}` is not defined in router.data_nodes"),
+                        did_you_mean(n, node_names.iter().copied()),
+                    ),
+                }
+            }
+            for k in seq.nodes.keys() {
+                if !crate::router::sequence::is_name(k) {
+                    err(
+                        cx,
+                        &format!("{p}.nodes.{k}"),
+                        format!(
+                            "`{k}` is not a sequence name: 1 to 64 letters, digits and underscores"
+                        ),
+                    );
+                }
+            }
+        }
+        SequenceHandlerType::Time => {
+            for (key, v) in [
+                ("worker_id", seq.worker_id),
+                ("datacenter_id", seq.datacenter_id),
+            ] {
+                if v.is_none() {
+                    missing(cx, &format!("`{key}` (0 to 31, unique per router)"));
+                }
+            }
         }
     }
 }

@@ -30,6 +30,10 @@ pub struct RouterConfig {
     pub data_nodes: Vec<DataNode>,
     pub data_hosts: Vec<DataHost>,
     pub rules: Vec<Rule>,
+    /// Global sequences (`next value for MYCATSEQ_<NAME>`, MyCat `sequnceHandlerType`);
+    /// `None` = off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<SequenceConfig>,
 }
 
 fn serialize_admin_listen<S: serde::Serializer>(
@@ -93,6 +97,7 @@ impl Decode for RouterConfig {
             .or_else(Vec::new);
         let data_hosts = m.get::<Vec<DataHost>>(cx, "data_hosts").or_else(Vec::new);
         let rules = m.get::<Vec<Rule>>(cx, "rules").or_else(Vec::new);
+        let sequence = m.get::<SequenceConfig>(cx, "sequence").opt();
         m.finish(cx);
         Some(RouterConfig {
             listen: listen?,
@@ -107,6 +112,63 @@ impl Decode for RouterConfig {
             data_nodes: data_nodes?,
             data_hosts: data_hosts?,
             rules: rules?,
+            sequence: sequence?,
+        })
+    }
+}
+
+config_enum! {
+    /// Where global sequence ids come from (MyCat `sequnceHandlerType` 0, 1, 2).
+    pub enum SequenceHandlerType {
+        LocalFile => "local_file",
+        Database => "database",
+        Time => "time",
+    }
+}
+
+/// `router.sequence`. Which keys apply depends on `handler`; the lint refuses the others.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SequenceConfig {
+    pub handler: SequenceHandlerType,
+    /// local_file: a MyCat `sequence_conf.properties` (relative paths are resolved
+    /// against the config file's directory once the config is read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<PathBuf>,
+    /// database: the data node holding `MYCAT_SEQUENCE` for names not in `nodes`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_node: Option<String>,
+    /// database: sequence name → data node (MyCat `sequence_db_conf.properties`).
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub nodes: std::collections::BTreeMap<String, String>,
+    /// time: snowflake worker id, 0..=31.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub worker_id: Option<u8>,
+    /// time: snowflake datacenter id, 0..=31.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub datacenter_id: Option<u8>,
+}
+
+impl Decode for SequenceConfig {
+    fn decode(node: &Node, cx: &mut Ctx) -> Option<Self> {
+        let mut m = MapReader::new(node, cx)?;
+        let handler = m.req::<SequenceHandlerType>(cx, "handler");
+        let file = m.get::<String>(cx, "file").opt();
+        let data_node = m.get::<String>(cx, "data_node").opt();
+        let nodes = m
+            .get_with(cx, "nodes", |n, cx| {
+                decode_named_map(n, cx, |name, n, cx| Some((name, String::decode(n, cx)?)))
+            })
+            .or_else(Vec::new);
+        let worker_id = m.int::<u8>(cx, "worker_id", 0, 31).opt();
+        let datacenter_id = m.int::<u8>(cx, "datacenter_id", 0, 31).opt();
+        m.finish(cx);
+        Some(SequenceConfig {
+            handler: handler?,
+            file: file?.map(PathBuf::from),
+            data_node: data_node?,
+            nodes: nodes?.into_iter().collect(),
+            worker_id: worker_id?,
+            datacenter_id: datacenter_id?,
         })
     }
 }

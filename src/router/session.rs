@@ -1341,7 +1341,7 @@ impl Session {
                 if self.pinned.is_none() && self.sticky.is_none() && !self.in_trans {
                     pc.host.clone().pool.put(pc);
                 } else {
-                    self.pinned = Some(pc);
+                    self.pin(pc);
                 }
                 let mut cols: Vec<String> = res.columns.clone();
                 if let Some(c) = cols.first_mut() {

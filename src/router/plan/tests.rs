@@ -267,3 +267,104 @@ fn ddl_broadcast() {
     assert_eq!(route("DROP TABLE customer").nodes(), ["dn0", "dn1"]);
     assert_eq!(route("CREATE TABLE other (id INT)").nodes(), ["dn0"]);
 }
+
+#[test]
+fn sql_max_limit_is_opt_in() {
+    let text = CFG.replace(
+        "check_sql_schema: true",
+        "check_sql_schema: true\n      sql_max_limit: 100",
+    );
+    let checked = crate::config::check_str(&text, "t.yaml", std::path::Path::new("/"));
+    let (cfg, _) = checked.into_result().expect("valid config");
+    let cat = Catalog::build(
+        cfg.router.as_ref().expect("router"),
+        std::path::Path::new("/"),
+    )
+    .expect("catalog");
+    let p = match plan(
+        &cat,
+        "shop",
+        "SELECT * FROM customer WHERE id = 1",
+        &Lookups::new(),
+    ) {
+        Ok(Planned::Route(p)) => p,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        p.targets[0].sql.as_deref(),
+        Some("SELECT * FROM customer WHERE id = 1 LIMIT 100")
+    );
+    let p = match plan(
+        &cat,
+        "shop",
+        "SELECT name FROM customer ORDER BY name",
+        &Lookups::new(),
+    ) {
+        Ok(Planned::Route(p)) => p,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        p.targets[1].sql.as_deref(),
+        Some("SELECT name FROM customer ORDER BY name LIMIT 100")
+    );
+    assert_eq!(p.merge.expect("merge").limit, Some(100));
+    // Without the option nothing is added.
+    assert_eq!(
+        route("SELECT * FROM customer WHERE id = 1").targets[0].sql,
+        None
+    );
+}
+
+#[test]
+fn auto_increment_asks_for_ids_then_fills_them() {
+    let text = CFG.replace(
+        "{ name: product, data_nodes: \"dn0,dn1\", rule: by-mod }",
+        "{ name: product, primary_key: id, auto_increment: true, data_nodes: \"dn0,dn1\", rule: by-mod }",
+    );
+    let checked = crate::config::check_str(&text, "t.yaml", std::path::Path::new("/"));
+    let (cfg, _) = checked.into_result().expect("valid config");
+    let cat = Catalog::build(
+        cfg.router.as_ref().expect("router"),
+        std::path::Path::new("/"),
+    )
+    .expect("catalog");
+    let sql = "INSERT INTO product (name) VALUES ('a'), ('b')";
+    match plan(&cat, "shop", sql, &Lookups::new()) {
+        Ok(Planned::Ids { sequence, count }) => {
+            assert_eq!((sequence.as_str(), count), ("PRODUCT", 2))
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut ans = Lookups::new();
+    ans.ids = Some(vec![10, 11]);
+    match plan(&cat, "shop", sql, &ans) {
+        Ok(Planned::Route(p)) => {
+            assert_eq!(p.nodes(), ["dn0", "dn1"]);
+            assert_eq!(
+                p.targets[0].sql.as_deref(),
+                Some("INSERT INTO product (`id`, name) VALUES (10, 'a')")
+            );
+            assert_eq!(
+                p.targets[1].sql.as_deref(),
+                Some("INSERT INTO product (`id`, name) VALUES (11, 'b')")
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    ans.ids = Some(vec![7]);
+    match plan(
+        &cat,
+        "shop",
+        "INSERT INTO product (id, name) VALUES (NULL, 'c')",
+        &ans,
+    ) {
+        Ok(Planned::Route(p)) => {
+            assert_eq!(
+                p.targets[0].sql.as_deref(),
+                Some("INSERT INTO product (id, name) VALUES (7, 'c')")
+            );
+            assert_eq!(p.nodes(), ["dn1"]);
+        }
+        other => panic!("{other:?}"),
+    }
+}
