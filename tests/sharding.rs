@@ -714,3 +714,31 @@ fn sequence_ids_from_two_routers_are_unique_and_routed() {
         "60\t60\t1"
     );
 }
+
+/// `handle_distributed_transactions: reject`: the statement that would take a
+/// transaction to a second data host is refused and the transaction stays usable.
+#[test]
+fn reject_policy_refuses_a_transaction_reaching_a_second_host() {
+    let s = Shard::start();
+    let body = format!(
+        "  handle_distributed_transactions: reject\n{}",
+        router_body(s.a.addr, s.b.addr)
+    );
+    let r = common::shard::start_router(&body);
+    let m = common::shard::Mysql::new(r.addr, common::shard::USER, common::shard::PASSWORD)
+        .db(common::shard::SCHEMA);
+    let err = m
+        .run("BEGIN; INSERT INTO customer (id, name) VALUES (21, 'a'); INSERT INTO customer (id, name) VALUES (5000021, 'b')")
+        .expect_err("second host refused");
+    assert!(
+        err.contains("handle_distributed_transactions: reject"),
+        "{err}"
+    );
+    // Nothing committed on either node (the client disconnected mid-transaction).
+    assert_eq!(s.on0("SELECT COUNT(*) FROM customer").trim(), "0");
+    assert_eq!(s.on1("SELECT COUNT(*) FROM customer").trim(), "0");
+    // One host per transaction is fine.
+    m.run("BEGIN; INSERT INTO customer (id, name) VALUES (22, 'a'); INSERT INTO customer (id, name) VALUES (23, 'b'); COMMIT")
+        .expect("single-host transaction");
+    assert_eq!(s.on0("SELECT COUNT(*) FROM customer").trim(), "2");
+}
