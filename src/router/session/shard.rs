@@ -350,7 +350,13 @@ impl Session {
         let schema = self.effective_schema()?;
         let planned = plan::plan(&self.snap.catalog, &schema, &text, &Lookups::new());
         let plan = self.resolve(&text, planned).await?;
-        if plan.targets.len() == 1 || plan.any_one {
+        // A write the planner rewrote (ids filled in, rows split) runs as that text.
+        let rewritten = !plan.read
+            && plan
+                .targets
+                .iter()
+                .any(|t| t.sql.as_deref().is_some_and(|s| s != text));
+        if (plan.targets.len() == 1 || plan.any_one) && !rewritten {
             let t = if plan.any_one {
                 self.pick_copy(&plan)
             } else {
