@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # The two-box lab on one machine (the README's main job), in network namespaces:
 #
-#   sudo deploy/lab.sh up                  # build tandem, create the lab, start both boxes
+#   sudo deploy/lab.sh up                  # install, build tandem, create the lab, start it
 #   sudo deploy/lab.sh status              # tandem status of both boxes, who holds the VIP
-#   sudo deploy/lab.sh drill kill-master   # kill -9 the master, time the takeover, restart it
-#   sudo deploy/lab.sh drill stop-master   # graceful stop of the master, then restart it
+#   sudo deploy/lab.sh drill kill-master   # client workload + kill -9 the VIP holder
+#   sudo deploy/lab.sh drill stop-master   # ... graceful stop of the VIP holder
+#   sudo deploy/lab.sh drill kill-router   # ... kill -9 the other box (its router)
+#   sudo deploy/lab.sh drill kill-balancer-backend  # ... freeze the other box's router
+#   sudo deploy/lab.sh drill partition     # ... cut the VIP holder's link, then restore it
 #   sudo deploy/lab.sh down                # remove everything the lab made, nothing else
 #
 # Layout (addresses from 198.18.0.0/15, only on the lab's own bridge):
@@ -12,13 +15,14 @@
 #   tandem-lab-a       box A, eth0 198.18.0.1, tandem with config/lab/box-a.yaml (priority 150)
 #   tandem-lab-b       box B, eth0 198.18.0.2, tandem with config/lab/box-b.yaml (priority 100)
 #   tandem-lab-client  eth0 198.18.0.10
-#   VIP 198.18.0.100 floats between A and B.
-#
-# This build's lab runs VRRP only: the balancer, the router and the MariaDB tier join it
-# when those subsystems land.
+#   tandem-lab-db      eth0 198.18.0.21 db1 (shard 0 primary), .22 db1r (replica of db1),
+#                      .23 db2 (shard 1 primary): three mariadbd, datadirs under the run dir
+#   VIP 198.18.0.100 floats between A and B. Each box runs vrrp + balancer (VIP:3306, over
+#   both routers) + router (:8067, shards shop over shop_0 on db1 and shop_1 on db2).
 #
 # Environment: TANDEM_BIN (use this binary, skip the build), LAB_PREFIX (namespace name
-# prefix, default tandem-lab), LAB_RUN (state directory, default /run/<prefix>).
+# prefix, default tandem-lab), LAB_RUN (state directory, default /run/<prefix>),
+# DRILL_OPS / DRILL_SECS (bounds of the drill workload, default 400 operations / 30 s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . deploy/common.sh
@@ -27,7 +31,11 @@ P="${LAB_PREFIX:-tandem-lab}"
 RUN="${LAB_RUN:-/run/$P}"
 VIP=198.18.0.100
 BOXES=(a b)
-declare -A IP=([a]=198.18.0.1 [b]=198.18.0.2 [client]=198.18.0.10)
+DBS=(db1 db1r db2)
+declare -A IP=([a]=198.18.0.1 [b]=198.18.0.2 [client]=198.18.0.10
+    [db1]=198.18.0.21 [db1r]=198.18.0.22 [db2]=198.18.0.23)
+declare -A SID=([db1]=1 [db1r]=2 [db2]=3)
+APP=(-u app -papp-pw)
 
 ns() { echo "$P-$1"; }
 have_ns() { ip netns list | awk '{print $1}' | grep -qx "$(ns "$1")"; }
@@ -48,25 +56,105 @@ make_net() {
         ip -n "$(ns br)" link add br0 type bridge mcast_snooping 0
         ip -n "$(ns br)" link set br0 up
     fi
-    local i=0
-    for n in a b client; do
-        i=$((i + 1))
-        if have_ns "$n"; then continue; fi
+    for n in a b client db; do
+        # An interrupted `drill partition` may have left a link down.
+        if have_ns "$n"; then ip -n "$(ns br)" link set "v$n" up; continue; fi
         ip netns add "$(ns "$n")"
         ip -n "$(ns br)" link add "v$n" type veth peer name eth0 netns "$(ns "$n")"
         ip -n "$(ns br)" link set "v$n" master br0 up
         ip -n "$(ns "$n")" link set lo up
-        ip -n "$(ns "$n")" addr add "${IP[$n]}/24" dev eth0
+        if [ "$n" = db ]; then
+            for d in "${DBS[@]}"; do ip -n "$(ns db)" addr add "${IP[$d]}/24" dev eth0; done
+        else
+            ip -n "$(ns "$n")" addr add "${IP[$n]}/24" dev eth0
+        fi
         ip -n "$(ns "$n")" link set eth0 up
     done
 }
 
+# --- the MariaDB tier ------------------------------------------------------------------
+
+SMALL=(--innodb-buffer-pool-size=16M --innodb-log-file-size=4M --skip-name-resolve
+    --performance-schema=OFF)
+
+dbsql() { # dbsql NAME SQL: as root over the server's socket
+    mariadb --no-defaults -uroot --socket="$RUN/db/$1/sock" -N -B -e "$2"
+}
+
+start_db() {
+    local d=$1 dir="$RUN/db/$1"
+    if running "$d"; then return; fi
+    mkdir -p "$dir"
+    if [ ! -d "$dir/data/mysql" ]; then
+        rm -rf "$dir/data"
+        mariadb-install-db --no-defaults --datadir="$dir/data" --user=root \
+            --auth-root-authentication-method=normal --skip-test-db --skip-log-bin \
+            "${SMALL[@]}" >"$dir/install.log" 2>&1 </dev/null
+    fi
+    local extra=(--log-bin="$d-bin" --binlog-format=ROW)
+    if [ "$d" = db1r ]; then extra=(--relay-log=db1r-relay-bin --skip-log-bin --read-only); fi
+    ip netns exec "$(ns db)" setsid mariadbd --no-defaults --datadir="$dir/data" \
+        --port=3306 --bind-address="${IP[$d]}" --socket="$dir/sock" \
+        --pid-file="$dir/mariadbd.pid" --log-error="$dir/error.log" --user=root \
+        --server-id="${SID[$d]}" "${SMALL[@]}" "${extra[@]}" \
+        >/dev/null 2>&1 </dev/null &
+    echo $! >"$RUN/$d.pid"
+}
+
+wait_db() {
+    local d=$1
+    for _ in $(seq 600); do
+        if dbsql "$d" "SELECT 1" >/dev/null 2>&1; then return 0; fi
+        if ! running "$d"; then break; fi
+        sleep 0.1
+    done
+    echo "lab: MariaDB $d did not start; see $RUN/db/$d/error.log" >&2
+    tail -20 "$RUN/db/$d/error.log" >&2 || true
+    return 1
+}
+
+SCHEMA="CREATE TABLE IF NOT EXISTS customer (id BIGINT PRIMARY KEY, name VARCHAR(64));
+CREATE TABLE IF NOT EXISTS province (id INT PRIMARY KEY, name VARCHAR(64));
+CREATE TABLE IF NOT EXISTS drill (id BIGINT PRIMARY KEY, v VARCHAR(32),
+  at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3));
+INSERT IGNORE INTO province VALUES (1, 'Beijing'), (2, 'Shanghai'), (3, 'Guangdong');"
+
+# Users, the shop_0/shop_1 databases and replication db1 -> db1r, once.
+setup_db() {
+    if [ -e "$RUN/db/setup.done" ]; then return; fi
+    local users="CREATE USER IF NOT EXISTS 'tandem'@'198.18.0.%' IDENTIFIED BY 'db-pw';
+GRANT ALL ON *.* TO 'tandem'@'198.18.0.%';
+CREATE USER IF NOT EXISTS 'repl'@'198.18.0.%' IDENTIFIED BY 'repl-pw';
+GRANT REPLICATION SLAVE ON *.* TO 'repl'@'198.18.0.%';"
+    dbsql db1 "$users CREATE DATABASE IF NOT EXISTS shop_0; USE shop_0; $SCHEMA
+INSERT IGNORE INTO customer VALUES (1, 'alice'), (2, 'bob');"
+    dbsql db2 "$users CREATE DATABASE IF NOT EXISTS shop_1; USE shop_1; $SCHEMA
+INSERT IGNORE INTO customer VALUES (5000001, 'carol');"
+    # The replica starts from db1's first binary log: users and shop_0 arrive by replication.
+    dbsql db1r "CHANGE MASTER TO MASTER_HOST='${IP[db1]}', MASTER_PORT=3306,
+MASTER_USER='repl', MASTER_PASSWORD='repl-pw', MASTER_CONNECT_RETRY=1,
+MASTER_USE_GTID=slave_pos; START SLAVE;"
+    for _ in $(seq 300); do
+        if [ "$(dbsql db1r "SELECT COUNT(*) FROM shop_0.customer" 2>/dev/null)" = 2 ]; then
+            touch "$RUN/db/setup.done"
+            return 0
+        fi
+        sleep 0.1
+    done
+    echo "lab: replication db1 -> db1r did not catch up:" >&2
+    dbsql db1r "SHOW SLAVE STATUS\G" >&2 || true
+    return 1
+}
+
+# --- the boxes -------------------------------------------------------------------------
+
 start_box() {
     local b=$1
     if running "$b"; then return; fi
-    mkdir -p "$RUN"
-    ip netns exec "$(ns "$b")" setsid "$(bin)" run -c "config/lab/box-$b.yaml" \
-        >"$RUN/$b.log" 2>&1 </dev/null &
+    mkdir -p "$RUN/state-$b"
+    # The router's state_dir (state-a, state-b) is relative: tandem runs in $RUN.
+    (cd "$RUN" && exec ip netns exec "$(ns "$b")" setsid "$(bin)" run \
+        -c "$OLDPWD/config/lab/box-$b.yaml" >>"$RUN/$b.log" 2>&1 </dev/null) &
     echo $! >"$RUN/$b.pid"
 }
 
@@ -78,7 +166,7 @@ holder() {
     done
 }
 
-wait_holder() {
+wait_holder() { # wait_holder BOX TENTHS
     local want=$1 limit=$2 t=0
     while [ "$t" -lt "$limit" ]; do
         if [ "$(holder | tr '\n' ' ')" = "$want " ]; then return 0; fi
@@ -90,6 +178,20 @@ wait_holder() {
 
 now_ms() { date +%s%3N; }
 
+# client SQL...: the mariadb client in the client namespace, through the VIP (bounded).
+client() {
+    timeout 5 ip netns exec "$(ns client)" mariadb --no-defaults -h "$VIP" -P 3306 \
+        "${APP[@]}" --connect-timeout=2 -N -B shop -e "$*"
+}
+
+wait_vip_sql() { # wait_vip_sql TENTHS
+    for _ in $(seq "$1"); do
+        if client "SELECT 1" >/dev/null 2>&1; then return 0; fi
+        sleep 0.1
+    done
+    return 1
+}
+
 status() {
     for b in "${BOXES[@]}"; do
         echo "== box $b ($(ns "$b"), ${IP[$b]})"
@@ -99,51 +201,77 @@ status() {
             echo "tandem is not running"
         fi
     done
+    for d in "${DBS[@]}"; do
+        if running "$d"; then echo "== MariaDB $d ${IP[$d]}:3306 running"; else echo "== MariaDB $d ${IP[$d]}:3306 NOT running"; fi
+    done
     echo "== VIP $VIP held by: $(holder | tr '\n' ' ')"
 }
 
 up() {
     need_root "$@"
+    apt_install iproute2 mariadb-server mariadb-client
     if [ -z "${TANDEM_BIN:-}" ]; then
-        apt_install gcc libc6-dev iproute2 git
+        apt_install gcc libc6-dev git
         ensure_rust
         echo "==> building tandem (release)"
         build_tandem release >/dev/null
     fi
     "$(bin)" check -c config/lab/box-a.yaml -c config/lab/box-b.yaml
-    echo "==> creating network namespaces $P-{br,a,b,client}"
+    echo "==> creating network namespaces $P-{br,a,b,client,db}"
     make_net
+    mkdir -p "$RUN"
+    echo "==> starting MariaDB db1, db1r, db2 in $P-db (datadirs in $RUN/db)"
+    for d in "${DBS[@]}"; do start_db "$d"; done
+    for d in "${DBS[@]}"; do wait_db "$d"; done
+    setup_db
     for b in "${BOXES[@]}"; do start_box "$b"; done
     echo "==> waiting for the election"
     if ! wait_holder a 200; then
         echo "lab: box a did not become master; see $RUN/a.log and $RUN/b.log" >&2
         exit 1
     fi
+    echo "==> waiting for the router to answer through the VIP"
+    if ! wait_vip_sql 300; then
+        echo "lab: no answer through $VIP:3306; see $RUN/a.log and $RUN/b.log" >&2
+        exit 1
+    fi
+    echo "==> through the VIP: SELECT id, name FROM customer ORDER BY id"
+    client "SELECT id, name FROM customer ORDER BY id"
     status
     cat <<TXT
 
-The lab is up (VRRP only in this build: the balancer, router and MariaDB tier join the
-lab when those subsystems land).
+The lab is up: VIP $VIP:3306 -> balancer -> routers on both boxes -> MariaDB shards.
 
-  Reach the VIP from the client:   ip netns exec $P-client ping -c1 $VIP
-  Watch box a:                     tail -f $RUN/a.log
-  Status:                          sudo deploy/lab.sh status
-  Failover drill:                  sudo deploy/lab.sh drill kill-master
-  Remove everything:               sudo deploy/lab.sh down
+  Connect:        ip netns exec $P-client mariadb -h $VIP -P 3306 -u app -papp-pw shop
+  Router admin:   ip netns exec $P-a mariadb -h 127.0.0.1 -P 9066 -u admin -padmin-pw
+  A shard:        mariadb -uroot --socket=$RUN/db/db1/sock shop_0
+  Status:         sudo deploy/lab.sh status    (or: ip netns exec $P-a $(bin) status --addr 127.0.0.1:9188)
+  Logs:           tail -f $RUN/a.log $RUN/b.log      (MariaDB: $RUN/db/*/error.log)
+  Failover drill: sudo deploy/lab.sh drill kill-master|stop-master|kill-router|kill-balancer-backend|partition
+  Remove all:     sudo deploy/lab.sh down
 TXT
+}
+
+stop_pids() { # stop_pids NAME...: TERM all, wait up to 10 s, KILL what is left
+    local p ps=()
+    for n in "$@"; do
+        p=$(pid_of "$n")
+        if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then ps+=("$p"); kill -CONT "$p" 2>/dev/null || true; kill -TERM "$p" 2>/dev/null || true; fi
+    done
+    for _ in $(seq 100); do
+        local left=0
+        for p in "${ps[@]}"; do if kill -0 "$p" 2>/dev/null; then left=1; fi; done
+        [ "$left" = 1 ] || return 0
+        sleep 0.1
+    done
+    for p in "${ps[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
 }
 
 down() {
     need_root "$@"
-    for b in "${BOXES[@]}"; do
-        local p; p=$(pid_of "$b")
-        if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then
-            kill -TERM "$p" 2>/dev/null || true
-            for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-            kill -KILL "$p" 2>/dev/null || true
-        fi
-    done
-    for n in a b client br; do
+    stop_pids workload
+    stop_pids "${BOXES[@]}" "${DBS[@]}"
+    for n in client a b db br; do
         if have_ns "$n"; then
             for p in $(ip netns pids "$(ns "$n")"); do kill -KILL "$p" 2>/dev/null || true; done
             ip netns del "$(ns "$n")"
@@ -153,32 +281,191 @@ down() {
     echo "lab: removed"
 }
 
+# --- the failover drill ----------------------------------------------------------------
+
+# workload OUT BASE OPS SECS: in the client namespace, up to OPS inserts with ids BASE+i
+# into the sharded `drill` table through the VIP, each followed by a read, for at most
+# SECS seconds. One line per insert, `ok|err <id> <epoch ms> [message]`, and `rerr` for a
+# failed read.
+workload() {
+    local out=$1 base=$2 ops=$3 secs=$4 end i id t msg
+    end=$(( $(now_ms) + secs * 1000 ))
+    for ((i = 1; i <= ops; i++)); do
+        [ "$(now_ms)" -lt "$end" ] || break
+        id=$((base + i))
+        if msg=$(client "INSERT INTO drill (id, v) VALUES ($id, 'drill')" 2>&1); then
+            echo "ok $id $(now_ms)" >>"$out"
+            if ! msg=$(client "SELECT v FROM drill WHERE id = $id" 2>&1); then
+                echo "rerr $id $(now_ms) $(echo "$msg" | tr '\n' ' ' | cut -c1-160)" >>"$out"
+            fi
+        else
+            t=$?
+            [ -n "$msg" ] || msg="no answer within 5 s (killed, exit $t)"
+            t=$(now_ms)
+            echo "err $id $t $(echo "$msg" | tr '\n' ' ' | cut -c1-160)" >>"$out"
+            sleep 0.1
+        fi
+    done
+    echo "done $(now_ms)" >>"$out"
+}
+
+# wait_lines FILE N MS: until FILE has N lines, or MS milliseconds passed.
+wait_lines() {
+    local end=$(( $(now_ms) + $3 ))
+    while [ "$(now_ms)" -lt "$end" ]; do
+        [ "$(wc -l <"$1" 2>/dev/null || echo 0)" -ge "$2" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# log_events BOX FROM_LINE: "<epoch ms> box X: message (reason)" for the VRRP transitions
+# and balancer/router server state changes in the box's log since FROM_LINE.
+log_events() {
+    local stamp rest msg reason
+    tail -n +"$(($2 + 1))" "$RUN/$1.log" 2>/dev/null \
+        | grep -E "Entering (MASTER|BACKUP|FAULT)|is DOWN|is UP|write host switched" \
+        | while read -r stamp _ _ rest; do
+            msg=$(echo "$rest" | sed -E 's/ [a-z_]+=.*$//')
+            reason=$(echo "$rest" | sed -nE 's/.* reason="([^"]*)".*/\1/p')
+            echo "$(date -d "$stamp" +%s%3N) box $1: $msg${reason:+ ($reason)}"
+        done
+}
+
 drill() {
     need_root "$@"
     local kind=${1:-kill-master}
+    case "$kind" in
+    kill-master | stop-master | kill-router | kill-balancer-backend | partition) ;;
+    *)
+        echo "drill: unknown fault $kind (kill-master, stop-master, kill-router, kill-balancer-backend, partition)" >&2
+        exit 2
+        ;;
+    esac
     local master; master=$(holder)
     if [ "$(echo "$master" | wc -w)" -ne 1 ]; then
         echo "drill: expected exactly one VIP holder, found: ${master:-none}" >&2
         exit 1
     fi
     local other=a; [ "$master" = a ] && other=b
-    local t0; t0=$(now_ms)
+    if ! wait_vip_sql 100; then echo "drill: no answer through the VIP before the fault" >&2; exit 1; fi
+    local ops=${DRILL_OPS:-400} secs=${DRILL_SECS:-30}
+    local base=$(( $(date +%s) * 100000 ))
+    local out="$RUN/drill-$kind-$base.log"
+    : >"$out"
+    local master_lines other_lines
+    master_lines=$(wc -l <"$RUN/$master.log"); other_lines=$(wc -l <"$RUN/$other.log")
+    echo "==> drill $kind: workload of up to $ops inserts (ids $((base + 1))..) for at most ${secs}s through $VIP"
+    local start; start=$(now_ms)
+    workload "$out" "$base" "$ops" "$secs" &
+    echo $! >"$RUN/workload.pid"
+    # Interrupted: undo what a fault leaves behind (a frozen process, a cut link).
+    # shellcheck disable=SC2064 # the names are expanded now, on purpose
+    trap "kill -CONT \$(pid_of $other) 2>/dev/null || true
+          ip -n $(ns br) link set v$master up 2>/dev/null || true" EXIT
+    # The fault after a third of the operations or a third of the time, whichever is first.
+    wait_lines "$out" $((ops / 3)) $((secs * 1000 / 3)) || true
+    local t0 ev=()
+    t0=$(now_ms)
     case "$kind" in
-    kill-master) kill -KILL "$(pid_of "$master")"; echo "+0ms fault: kill -9 tandem on box $master" ;;
-    stop-master) kill -TERM "$(pid_of "$master")"; echo "+0ms fault: SIGTERM tandem on box $master" ;;
-    *) echo "drill: unknown fault $kind (this build: kill-master, stop-master)" >&2; exit 2 ;;
+    kill-master)
+        kill -KILL "$(pid_of "$master")"
+        ev+=("$t0 fault: kill -9 tandem on box $master (the VIP holder)") ;;
+    stop-master)
+        kill -TERM "$(pid_of "$master")"
+        ev+=("$t0 fault: SIGTERM tandem on box $master (the VIP holder)") ;;
+    kill-router)
+        kill -KILL "$(pid_of "$other")"
+        ev+=("$t0 fault: kill -9 tandem on box $other (its router, a balancer backend)") ;;
+    kill-balancer-backend)
+        kill -STOP "$(pid_of "$other")"
+        ev+=("$t0 fault: SIGSTOP tandem on box $other (its router hangs, connections time out)") ;;
+    partition)
+        ip -n "$(ns br)" link set "v$master" down
+        ev+=("$t0 fault: link of box $master (the VIP holder) cut at the bridge") ;;
     esac
-    local t=0
-    until ip -n "$(ns "$other")" -br addr show dev eth0 | grep -q " $VIP/"; do
-        sleep 0.01; t=$((t + 1))
-        if [ "$t" -gt 3000 ]; then echo "drill: box $other never took the VIP" >&2; exit 1; fi
+    local t
+    case "$kind" in
+    kill-master | stop-master | partition)
+        t=0
+        until ip -n "$(ns "$other")" -br addr show dev eth0 | grep -q " $VIP/"; do
+            sleep 0.01; t=$((t + 1))
+            if [ "$t" -gt 3000 ]; then echo "drill: box $other never took the VIP" >&2; break; fi
+        done
+        ev+=("$(now_ms) box $other holds the VIP")
+        ;;
+    esac
+    t=0
+    until client "SELECT 1" >/dev/null 2>&1; do
+        sleep 0.05; t=$((t + 1))
+        if [ "$t" -gt 400 ]; then echo "drill: the VIP did not answer again" >&2; break; fi
     done
-    echo "+$(( $(now_ms) - t0 ))ms box $other holds the VIP"
-    grep "Entering MASTER STATE" "$RUN/$other.log" | tail -1
-    echo "==> restarting tandem on box $master"
-    sleep 1
-    start_box "$master"
+    ev+=("$(now_ms) VIP answered again (SELECT 1 through $VIP:3306)")
+    # Repair, with the workload still running.
+    sleep 3
+    local tr; tr=$(now_ms)
+    case "$kind" in
+    kill-master | stop-master)
+        sleep 1; tr=$(now_ms); start_box "$master"
+        ev+=("$tr repair: tandem restarted on box $master") ;;
+    kill-router)
+        tr=$(now_ms); start_box "$other"
+        ev+=("$tr repair: tandem restarted on box $other") ;;
+    kill-balancer-backend)
+        sleep 3; tr=$(now_ms); kill -CONT "$(pid_of "$other")"
+        ev+=("$tr repair: SIGCONT tandem on box $other") ;;
+    partition)
+        sleep 3; tr=$(now_ms); ip -n "$(ns br)" link set "v$master" up
+        ev+=("$tr repair: link of box $master restored") ;;
+    esac
+    case "$kind" in
+    kill-master | stop-master | partition)
+        if wait_holder "$master" 300; then ev+=("$(now_ms) box $master holds the VIP again (preempts)"); fi ;;
+    esac
+    wait "$(pid_of workload)" || true
+    rm -f "$RUN/workload.pid"
+    local tend; tend=$(now_ms)
+
+    local line
+    while IFS= read -r line; do ev+=("$line"); done < <(log_events "$master" "$master_lines"; log_events "$other" "$other_lines")
+
+    local oks errs rerrs first_err last_err first_ok_after
+    oks=$(grep -c '^ok ' "$out" || true)
+    errs=$(grep -c '^err ' "$out" || true)
+    rerrs=$(grep -c '^rerr ' "$out" || true)
+    first_err=$(awk '$1 == "err" { print $3; exit }' "$out")
+    last_err=$(awk '$1 == "err" { t = $3 } END { print t }' "$out")
+    first_ok_after=$(awk -v t0="$t0" '$1 == "ok" && $3 > t0 { print $3; exit }' "$out")
+    [ -n "$first_err" ] && ev+=("$first_err first client error: $(awk '$1 == "err" { $1 = $2 = $3 = ""; print; exit }' "$out" | sed 's/^ *//')")
+    [ -n "$last_err" ] && [ "$last_err" != "$first_err" ] && ev+=("$last_err last client error")
+    [ -n "$first_ok_after" ] && ev+=("$first_ok_after first acknowledged write after the fault")
+    ev+=("$tend workload done: $oks writes acknowledged, $errs failed, $rerrs reads failed")
+
+    echo "==> timeline (ms relative to the fault)"
+    printf '%s\n' "${ev[@]}" | sort -n | while read -r ts rest; do
+        printf '  %+8dms  %s\n' "$((ts - t0))" "$rest"
+    done
+    # Every acknowledged id must be on its shard's primary.
+    echo "==> checking the $oks acknowledged writes on db1 (shop_0) and db2 (shop_1)"
+    local have missing
+    have=$( { dbsql db1 "SELECT id FROM shop_0.drill WHERE id > $base AND id <= $((base + ops))";
+        dbsql db2 "SELECT id FROM shop_1.drill WHERE id > $base AND id <= $((base + ops))"; } | sort -u)
+    missing=$(awk '$1 == "ok" { print $2 }' "$out" | sort -u | comm -23 - <(echo "$have"))
+    local rows; rows=$(echo "$have" | grep -c . || true)
+    echo "  rows present: $rows (errors may or may not have been applied)"
+    if [ "$kind" = kill-master ] || [ "$kind" = stop-master ] || [ "$kind" = partition ]; then
+        wait_holder "$master" 100 || true
+    fi
     status
+    if [ "$oks" -eq 0 ]; then
+        echo "drill: FAILED: the workload got no write acknowledged (see $out)" >&2
+        exit 1
+    fi
+    if [ -n "$missing" ]; then
+        echo "drill: FAILED: acknowledged writes missing: $(echo "$missing" | tr '\n' ' ')" >&2
+        exit 1
+    fi
+    echo "drill $kind: OK, 0 of $oks acknowledged writes lost (workload log: $out)"
 }
 
 case "${1:-up}" in
@@ -186,5 +473,5 @@ up) shift || true; up "$@" ;;
 down) shift || true; down "$@" ;;
 status) status ;;
 drill) shift; drill "$@" ;;
-*) echo "usage: $0 up|down|status|drill [kill-master|stop-master]" >&2; exit 2 ;;
+*) echo "usage: $0 up|down|status|drill [kill-master|stop-master|kill-router|kill-balancer-backend|partition]" >&2; exit 2 ;;
 esac

@@ -1,19 +1,27 @@
-//! deploy/lab.sh, the README's main job: up, a failover drill, down — with the debug
+//! deploy/lab.sh, the README's main job: up (two boxes with vrrp + balancer + router, a
+//! MariaDB tier with a replica, a client), a query through the VIP, two failover drills
+//! under a client workload (zero acknowledged writes may be lost), down — with the debug
 //! binary and a unique namespace prefix so it cannot touch a lab someone is running.
 
 mod common;
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::{repo_root, tandem_bin};
 
-fn lab(prefix: &str, run_dir: &std::path::Path, args: &[&str]) -> (bool, String) {
+const VIP: &str = "198.18.0.100";
+
+fn lab(prefix: &str, run_dir: &Path, args: &[&str]) -> (bool, String) {
     let out = Command::new("bash")
         .arg(repo_root().join("deploy/lab.sh"))
         .args(args)
         .env("TANDEM_BIN", tandem_bin())
         .env("LAB_PREFIX", prefix)
         .env("LAB_RUN", run_dir)
+        // Bounds of the drill workload: at most 300 operations in at most 20 s.
+        .env("DRILL_OPS", "300")
+        .env("DRILL_SECS", "20")
         .output()
         .expect("run deploy/lab.sh");
     let text = format!(
@@ -37,8 +45,49 @@ fn namespaces(prefix: &str) -> Vec<String> {
         .collect()
 }
 
+/// The mariadb client in the lab's client namespace, through the VIP.
+fn client_sql(prefix: &str, sql: &str) -> (bool, String) {
+    let out = Command::new("timeout")
+        .args(["10", "ip", "netns", "exec", &format!("{prefix}-client")])
+        .args(["mariadb", "--no-defaults", "-h", VIP, "-P", "3306"])
+        .args(["-u", "app", "-papp-pw", "--connect-timeout=3", "-N", "-B", "shop"])
+        .args(["-e", sql])
+        .output()
+        .expect("mariadb client");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+/// Pids the lab recorded (tandem on both boxes, the three mariadbd).
+fn lab_pids(run_dir: &Path) -> Vec<(String, u32)> {
+    ["a", "b", "db1", "db1r", "db2"]
+        .iter()
+        .filter_map(|n| {
+            let p = std::fs::read_to_string(run_dir.join(format!("{n}.pid"))).ok()?;
+            Some((n.to_string(), p.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+/// The number in "0 of N acknowledged writes lost".
+fn acknowledged(out: &str) -> u64 {
+    let line = out
+        .lines()
+        .find(|l| l.contains("acknowledged writes lost"))
+        .unwrap_or_else(|| panic!("no verdict line:\n{out}"));
+    line.split(" of ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("cannot read the verdict: {line}"))
+}
+
 /// Removes the lab even when an assertion fails.
-struct Guard(String, std::path::PathBuf);
+struct Guard(String, PathBuf);
 
 impl Drop for Guard {
     fn drop(&mut self) {
@@ -57,19 +106,53 @@ fn lab_up_drill_down() {
     assert!(ok, "{out}");
     assert!(out.contains("== VIP 198.18.0.100 held by: a"), "{out}");
     assert!(out.contains("VI_1      MASTER"), "{out}");
-    assert_eq!(namespaces(&prefix).len(), 4);
+    // The customer table is sharded: ids 1 and 2 on shop_0 (db1), 5000001 on shop_1 (db2).
+    assert!(out.contains("1\talice\n2\tbob\n5000001\tcarol"), "{out}");
+    assert!(out.contains("ip netns exec"), "{out}");
+    assert_eq!(namespaces(&prefix).len(), 5, "{:?}", namespaces(&prefix));
 
     // up again is a no-op that reports the same state.
     let (ok, out) = lab(&prefix, &run_dir, &["up"]);
     assert!(ok, "{out}");
     assert!(out.contains("held by: a"), "{out}");
 
+    // Queries through the VIP from the client namespace: balancer -> router -> shards.
+    let (ok, out) = client_sql(&prefix, "SELECT COUNT(*) FROM province");
+    assert!(ok, "{out}");
+    assert_eq!(out.trim(), "3");
+    let (ok, out) = client_sql(
+        &prefix,
+        "INSERT INTO customer (id, name) VALUES (3, 'dave'), (5000002, 'erin')",
+    );
+    assert!(ok, "{out}");
+    let (ok, out) = client_sql(
+        &prefix,
+        "SELECT id FROM customer WHERE id IN (3, 5000002) ORDER BY id",
+    );
+    assert!(ok, "{out}");
+    assert_eq!(out.trim(), "3\n5000002");
+
     let (ok, out) = lab(&prefix, &run_dir, &["drill", "kill-master"]);
     assert!(ok, "{out}");
     assert!(out.contains("fault: kill -9 tandem on box a"), "{out}");
     assert!(out.contains("box b holds the VIP"), "{out}");
-    assert!(out.contains("(VI_1) Entering MASTER STATE"), "{out}");
+    assert!(out.contains("box b: (VI_1) Entering MASTER STATE"), "{out}");
+    assert!(out.contains("VIP answered again"), "{out}");
+    assert!(out.contains("first acknowledged write after the fault"), "{out}");
+    assert!(out.contains("box a holds the VIP again"), "{out}");
+    assert!(acknowledged(&out) > 0, "{out}");
+    assert!(!out.contains("FAILED"), "{out}");
 
+    let (ok, out) = lab(&prefix, &run_dir, &["drill", "kill-router"]);
+    assert!(ok, "{out}");
+    assert!(out.contains("fault: kill -9 tandem on box b"), "{out}");
+    assert!(out.contains("server mysql/router_b is DOWN"), "{out}");
+    assert!(out.contains("server mysql/router_b is UP"), "{out}");
+    assert!(acknowledged(&out) > 0, "{out}");
+    assert!(!out.contains("FAILED"), "{out}");
+
+    let pids = lab_pids(&run_dir);
+    assert_eq!(pids.len(), 5, "{pids:?}");
     let (ok, out) = lab(&prefix, &run_dir, &["down"]);
     assert!(ok, "{out}");
     assert!(
@@ -78,4 +161,10 @@ fn lab_up_drill_down() {
         namespaces(&prefix)
     );
     assert!(!run_dir.exists());
+    for (name, pid) in pids {
+        assert!(
+            !Path::new(&format!("/proc/{pid}")).exists(),
+            "{name} (pid {pid}) still runs after down"
+        );
+    }
 }

@@ -207,17 +207,6 @@ fn lint_vrrp(cfg: &Config, cx: &mut Ctx, elections: bool, failed: Failed) {
     }
 }
 
-/// Built-in trackers of subsystems this build does not run yet: they count as failing.
-fn not_yet(inst: &VrrpInstance, p: &str, cx: &mut Ctx) {
-    if inst.track_router.is_some() {
-        warn(
-            cx,
-            &format!("{p}.track_router"),
-            "the router is not part of this build yet: the router tracker counts as failing",
-        );
-    }
-}
-
 /// `script_security` and identities: every command tracking or notify hooks would run.
 fn lint_commands(cfg: &Config, cx: &mut Ctx) {
     use crate::track::{process, security};
@@ -283,7 +272,6 @@ fn lint_commands(cfg: &Config, cx: &mut Ctx) {
 }
 
 fn lint_instance(cfg: &Config, inst: &VrrpInstance, p: &str, cx: &mut Ctx, failed: Failed) {
-    not_yet(inst, p, cx);
     // Trackers.
     for (k, t) in inst.track_scripts.iter().enumerate() {
         if !failed.track_scripts && cfg.track_script(&t.name).is_none() {
