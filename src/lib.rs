@@ -4,6 +4,7 @@ pub mod admin;
 pub mod balancer;
 pub mod config;
 pub mod daemon;
+pub mod import;
 pub mod net;
 pub mod observe;
 pub mod router;

@@ -89,6 +89,23 @@ enum Command {
         /// The statement.
         sql: Option<String>,
     },
+    /// Convert keepalived.conf, haproxy.cfg and/or a MyCat conf/ directory into one tandem
+    /// YAML file (on stdout), warn on stderr about everything without an equivalent, then
+    /// validate it: exit 0 valid, 1 the result has errors, 2 an input cannot be read.
+    Import {
+        /// keepalived.conf to convert (global_defs, vrrp_script, vrrp_instance, vrrp_sync_group).
+        #[arg(long, value_name = "FILE")]
+        keepalived: Option<PathBuf>,
+        /// haproxy.cfg to convert (`mode tcp` listen/frontend/backend).
+        #[arg(long, value_name = "FILE")]
+        haproxy: Option<PathBuf>,
+        /// MyCat's conf/ directory (server.xml, schema.xml, rule.xml and map files).
+        #[arg(long, value_name = "DIR")]
+        mycat_dir: Option<PathBuf>,
+        /// The `node` name (default: keepalived's router_id).
+        #[arg(long)]
+        node: Option<String>,
+    },
     /// Print the version.
     Version,
 }
@@ -142,6 +159,12 @@ fn main() -> ExitCode {
             schema,
             sql,
         } => cli::explain::main(&config, schema.as_deref(), sql.as_deref()),
+        Command::Import {
+            keepalived,
+            haproxy,
+            mycat_dir,
+            node,
+        } => cli::import::main(keepalived, haproxy, mycat_dir, node),
         Command::Version => {
             println!(
                 "tandem {} (commit {})",

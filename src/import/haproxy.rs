@@ -1,0 +1,763 @@
+//! haproxy.cfg (`mode tcp`) → `balancer`.
+
+use super::{Warning, Warnings, Y};
+
+/// One configuration line: words (quotes removed, comments dropped) and its number.
+#[derive(Debug, Clone)]
+struct Line {
+    words: Vec<String>,
+    line: usize,
+}
+
+fn split_line(raw: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut have = false;
+    let mut quote: Option<char> = None;
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => cur.push(c),
+            None => match c {
+                '#' => break,
+                '\\' => {
+                    if let Some(n) = chars.next() {
+                        cur.push(n);
+                        have = true;
+                    }
+                }
+                '"' | '\'' => {
+                    quote = Some(c);
+                    have = true;
+                }
+                c if c.is_whitespace() => {
+                    if have || !cur.is_empty() {
+                        out.push(std::mem::take(&mut cur));
+                        have = false;
+                    }
+                }
+                c => cur.push(c),
+            },
+        }
+    }
+    if have || !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// A section: `listen mysql` and its lines.
+#[derive(Debug, Clone)]
+struct Section {
+    kind: String,
+    name: String,
+    args: Vec<String>,
+    line: usize,
+    body: Vec<Line>,
+}
+
+fn sections(text: &str) -> (Vec<Section>, Vec<Line>) {
+    const KINDS: &[&str] = &[
+        "global",
+        "defaults",
+        "listen",
+        "frontend",
+        "backend",
+        "userlist",
+        "peers",
+        "resolvers",
+        "mailers",
+        "program",
+        "http-errors",
+        "ring",
+        "cache",
+        "fcgi-app",
+        "crt-store",
+        "traces",
+    ];
+    let mut out: Vec<Section> = Vec::new();
+    let mut stray = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let words = split_line(raw);
+        let Some(first) = words.first() else { continue };
+        if KINDS.contains(&first.as_str()) {
+            out.push(Section {
+                kind: first.clone(),
+                name: words.get(1).cloned().unwrap_or_default(),
+                args: words.get(2..).map(|a| a.to_vec()).unwrap_or_default(),
+                line: i + 1,
+                body: Vec::new(),
+            });
+            continue;
+        }
+        let l = Line { words, line: i + 1 };
+        match out.last_mut() {
+            Some(s) => s.body.push(l),
+            None => stray.push(l),
+        }
+    }
+    (out, stray)
+}
+
+/// haproxy time (`5000` = ms, `5s`, `1m`, `30us`) as a tandem duration.
+fn duration(v: &str) -> Option<String> {
+    let split = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
+    let (num, unit) = v.split_at(split);
+    let n: u64 = num.parse().ok()?;
+    match unit {
+        "" | "ms" => Some(format!("{n}ms")),
+        "us" | "s" | "m" | "h" | "d" => Some(format!("{n}{unit}")),
+        _ => None,
+    }
+}
+
+/// Settings of a proxy; `defaults` sections produce the starting values.
+#[derive(Debug, Clone, Default)]
+struct Proxy {
+    mode: Option<(String, usize)>,
+    balance: Option<String>,
+    timeouts: Vec<(String, String)>,
+    check_timeout: Option<String>,
+    retries: Option<i64>,
+    redispatch: Option<bool>,
+    allbackups: bool,
+    maxconn: Option<i64>,
+    backlog: Option<i64>,
+    tcpka: bool,
+    log: Option<bool>,
+    source: Option<String>,
+    /// `tcp`, `mysql` or `http`, with a user or a path.
+    check_type: Option<String>,
+    check_user: Option<String>,
+    check_path: Option<String>,
+    expect_status: Option<i64>,
+    /// `default-server` options.
+    default_server: Vec<String>,
+    binds: Vec<(String, usize)>,
+    accept_proxy: bool,
+    servers: Vec<Line>,
+    default_backend: Option<String>,
+}
+
+/// Applies one line of a defaults/listen/frontend/backend section. Returns false when
+/// the keyword is not known here (the caller warns).
+fn apply(p: &mut Proxy, l: &Line, w: &mut Warnings, sect: &str) {
+    let words: Vec<&str> = l.words.iter().map(String::as_str).collect();
+    let no = |w: &mut Warnings, why: &str| w.no_equivalent(l.line, &l.words.join(" "), why);
+    match words.as_slice() {
+        ["mode", m, ..] => p.mode = Some((m.to_string(), l.line)),
+        ["balance", algo, rest @ ..] => {
+            if !rest.is_empty() {
+                no(w, "balance arguments");
+            }
+            match *algo {
+                "roundrobin" | "static-rr" | "leastconn" | "source" | "first" => {
+                    p.balance = Some(algo.to_string())
+                }
+                other => w.warn(
+                    l.line,
+                    format!(
+                        "`balance {other}` has no tandem equivalent (roundrobin, static-rr, leastconn, source, first); using roundrobin"
+                    ),
+                ),
+            }
+        }
+        ["timeout", kind, v] => {
+            let Some(d) = duration(v) else {
+                w.warn(
+                    l.line,
+                    format!("`timeout {kind} {v}`: not a duration; ignored"),
+                );
+                return;
+            };
+            match *kind {
+                "connect" | "client" | "server" | "tunnel" | "client-fin" | "server-fin" => {
+                    p.timeouts.retain(|(k, _)| k != kind);
+                    p.timeouts.push((kind.replace('-', "_"), d));
+                }
+                "check" => p.check_timeout = Some(d),
+                "queue" => no(
+                    w,
+                    "a connection waits for a server slot up to `timeouts.connect`",
+                ),
+                _ => no(w, "not a TCP timeout tandem has"),
+            }
+        }
+        ["contimeout", v] | ["srvtimeout", v] | ["clitimeout", v] => {
+            let kind = match words[0] {
+                "contimeout" => "connect",
+                "srvtimeout" => "server",
+                _ => "client",
+            };
+            if let Some(d) = duration(v) {
+                p.timeouts.retain(|(k, _)| k != kind);
+                p.timeouts.push((kind.to_string(), d));
+            }
+        }
+        ["retries", n] => match n.parse() {
+            Ok(n) => p.retries = Some(n),
+            Err(_) => w.warn(l.line, format!("`retries {n}`: not a number; ignored")),
+        },
+        ["option", "redispatch"] => p.redispatch = Some(true),
+        ["no", "option", "redispatch"] => p.redispatch = Some(false),
+        ["option", "allbackups"] => p.allbackups = true,
+        ["option", "tcplog"] => p.log = Some(true),
+        ["option", "tcpka"] | ["option", "clitcpka"] | ["option", "srvtcpka"] => {
+            p.tcpka = true;
+            if words[1] != "tcpka" {
+                w.warn(
+                    l.line,
+                    format!(
+                        "`option {}`: tandem's `tcp_keepalive: true` sets SO_KEEPALIVE on both sides",
+                        words[1]
+                    ),
+                );
+            }
+        }
+        ["option", "dontlognull"] => no(w, "tandem logs every connection with `log: true`"),
+        ["log", "global"] => p.log = Some(true),
+        ["no", "log"] => p.log = Some(false),
+        ["log", ..] => no(
+            w,
+            "tandem writes its connection log to its own log (stderr/journal)",
+        ),
+        ["option", "tcp-check"] => p.check_type = Some("tcp".into()),
+        ["tcp-check", ..] => no(
+            w,
+            "tcp-check scripts; the tcp check only connects (use `type: mysql` for MySQL)",
+        ),
+        ["option", "mysql-check", rest @ ..] => {
+            p.check_type = Some("mysql".into());
+            match rest {
+                ["user", u, tail @ ..] => {
+                    p.check_user = Some(u.to_string());
+                    if !tail.is_empty() {
+                        w.no_equivalent(
+                            l.line,
+                            &tail.join(" "),
+                            "tandem speaks the 4.1+ protocol only",
+                        );
+                    }
+                }
+                [] => {}
+                other => w.no_equivalent(l.line, &other.join(" "), ""),
+            }
+        }
+        ["option", "httpchk", rest @ ..] => {
+            p.check_type = Some("http".into());
+            let path = match rest {
+                [] => None,
+                [uri] if uri.starts_with('/') => Some(uri.to_string()),
+                [_meth, uri, ..] => Some(uri.to_string()),
+                [_] => None,
+            };
+            if rest.len() > 2 || rest.first().is_some_and(|m| *m != "GET" && rest.len() > 1) {
+                w.warn(
+                    l.line,
+                    "tandem's http check always sends `GET <path> HTTP/1.0`; method, version and headers are not imported",
+                );
+            }
+            p.check_path = path;
+        }
+        ["http-check", "expect", "status", code] => match code.parse() {
+            Ok(c) => p.expect_status = Some(c),
+            Err(_) => no(w, "only a single status code"),
+        },
+        ["http-check", ..] => no(w, "only `http-check expect status <code>`"),
+        ["maxconn", n] => match n.parse() {
+            Ok(n) => p.maxconn = Some(n),
+            Err(_) => w.warn(l.line, format!("`maxconn {n}`: not a number; ignored")),
+        },
+        ["backlog", n] => p.backlog = n.parse().ok(),
+        ["source", addr, rest @ ..] => {
+            p.source = Some(addr.split(':').next().unwrap_or(addr).to_string());
+            if !rest.is_empty() || addr.contains(':') {
+                no(w, "only the source address (no port or usesrc)");
+            }
+        }
+        ["default-server", rest @ ..] => {
+            p.default_server = rest.iter().map(|s| s.to_string()).collect();
+        }
+        ["bind", addrs, opts @ ..] => {
+            for a in addrs.split(',') {
+                p.binds.push((a.to_string(), l.line));
+            }
+            for o in opts.iter() {
+                match *o {
+                    "accept-proxy" => p.accept_proxy = true,
+                    other => w.no_equivalent(l.line, &format!("bind ... {other}"), "bind option"),
+                }
+            }
+        }
+        ["server", ..] => p.servers.push(l.clone()),
+        ["default_backend", b] => p.default_backend = Some(b.to_string()),
+        ["use_backend", ..] | ["acl", ..] | ["tcp-request", ..] => no(
+            w,
+            "content-based routing; tandem listeners have one server list (the frontend's `default_backend` was used)",
+        ),
+        ["stats", ..] => no(
+            w,
+            "use `tandem balancer stat` (the admin socket) or the observe endpoint",
+        ),
+        ["fullconn", ..] | ["hash-type", ..] | ["option", "abortonclose"] => no(w, ""),
+        _ => no(w, &format!("in `{sect}`")),
+    }
+}
+
+fn address(a: &str) -> String {
+    // `*:3306` and `:3306` listen on every address; `:::3306` on every IPv6 one.
+    let Some((host, port)) = a.rsplit_once(':') else {
+        return a.to_string();
+    };
+    match host {
+        "" | "*" | "0.0.0.0" => format!("0.0.0.0:{port}"),
+        h if h.contains(':') && !h.starts_with('[') => format!("[{h}]:{port}"),
+        _ => a.to_string(),
+    }
+}
+
+/// Per-server check parameters that tandem keeps per listener.
+const CHECK_PARAMS: &[&str] = &["inter", "fastinter", "downinter", "rise", "fall", "port"];
+
+fn server(
+    l: &Line,
+    defaults: &[String],
+    listener_port: Option<&str>,
+    w: &mut Warnings,
+    check: &mut Vec<(String, String)>,
+    on_marked_down: &mut Option<String>,
+) -> Option<(Y, bool)> {
+    let (name, addr) = match l.words.as_slice() {
+        [_, name, addr, ..] => (name.clone(), addr.clone()),
+        _ => {
+            w.warn(l.line, "`server` needs a name and an address; ignored");
+            return None;
+        }
+    };
+    let mut opts: Vec<String> = defaults.to_vec();
+    opts.extend(l.words[3..].iter().cloned());
+    let mut y = Y::map();
+    y.set("name", Y::s(name.clone()));
+    let addr = match addr.rsplit_once(':') {
+        Some((_, p)) if !p.is_empty() => addr.clone(),
+        _ => {
+            let port = listener_port.unwrap_or("0");
+            w.warn(
+                l.line,
+                format!(
+                    "server {name} has no port (haproxy then uses the client's destination port); using the bind port {port}"
+                ),
+            );
+            format!("{}:{port}", addr.trim_end_matches(':'))
+        }
+    };
+    y.set("address", Y::s(addr));
+    let mut checked = false;
+    let mut i = 0;
+    while i < opts.len() {
+        let o = opts[i].as_str();
+        let v = opts.get(i + 1).cloned();
+        let mut two = |w: &mut Warnings| -> Option<String> {
+            if v.is_none() {
+                w.warn(l.line, format!("server {name}: `{o}` needs a value"));
+            }
+            i += 1;
+            v.clone()
+        };
+        match o {
+            "check" => checked = true,
+            "no-check" => checked = false,
+            "weight" => {
+                if let Some(v) = two(w).and_then(|v| v.parse::<i64>().ok()) {
+                    y.set("weight", Y::Int(v));
+                }
+            }
+            "maxconn" => {
+                if let Some(v) = two(w).and_then(|v| v.parse::<i64>().ok()) {
+                    y.set("maxconn", Y::Int(v));
+                }
+            }
+            "backup" => y.set("backup", Y::Bool(true)),
+            "send-proxy" => y.set("send_proxy", Y::s("v1")),
+            "send-proxy-v2" => y.set("send_proxy", Y::s("v2")),
+            "on-marked-down" => {
+                if let Some(v) = two(w) {
+                    if v == "shutdown-sessions" {
+                        *on_marked_down = Some("shutdown_sessions".into());
+                    } else {
+                        w.no_equivalent(l.line, &format!("on-marked-down {v}"), "");
+                    }
+                }
+            }
+            p if CHECK_PARAMS.contains(&p) => {
+                if let Some(v) = two(w) {
+                    let v = if p == "rise" || p == "fall" || p == "port" {
+                        v
+                    } else {
+                        duration(&v).unwrap_or(v)
+                    };
+                    match check.iter().find(|(k, _)| k == p) {
+                        Some((_, old)) if *old != v => w.warn(
+                            l.line,
+                            format!(
+                                "server {name}: `{p}` differs from another server's ({old}); tandem has one check per listener, the first value is kept"
+                            ),
+                        ),
+                        Some(_) => {}
+                        None => check.push((p.to_string(), v)),
+                    }
+                }
+            }
+            "disabled" => w.warn(
+                l.line,
+                format!(
+                    "server {name} is `disabled`: imported as a normal server; put it in maintenance with `tandem balancer maint <listener>/{name}`"
+                ),
+            ),
+            "id" | "cookie" | "slowstart" | "addr" | "resolvers" | "init-addr" | "observe"
+            | "error-limit" | "agent-check" | "agent-port" | "agent-inter" | "track"
+            | "check-send-proxy" | "ssl" | "verify" | "source" | "on-error" | "on-marked-up"
+            | "maxqueue" | "minconn" | "ca-file" | "sni" => {
+                let takes_value = !matches!(o, "agent-check" | "check-send-proxy" | "ssl");
+                let shown = if takes_value {
+                    format!("{o} {}", two(w).unwrap_or_default())
+                } else {
+                    o.to_string()
+                };
+                w.no_equivalent(l.line, &format!("server {name} {shown}"), "server option");
+            }
+            other => w.no_equivalent(l.line, &format!("server {name} {other}"), "server option"),
+        }
+        i += 1;
+    }
+    if !checked {
+        y.set("check", Y::Bool(false));
+    }
+    Some((y, checked))
+}
+
+/// Builds the listeners of one proxy (one per bind address).
+fn listeners(name: &str, p: &Proxy, w: &mut Warnings) -> Vec<Y> {
+    let bind_port = p
+        .binds
+        .first()
+        .and_then(|(a, _)| a.rsplit_once(':').map(|(_, port)| port.to_string()));
+    let mut check = Vec::new();
+    let mut any_checked = false;
+    let mut on_marked_down = None;
+    let mut servers = Vec::new();
+    for s in &p.servers {
+        if let Some((y, checked)) = server(
+            s,
+            &p.default_server,
+            bind_port.as_deref(),
+            w,
+            &mut check,
+            &mut on_marked_down,
+        ) {
+            any_checked |= checked;
+            servers.push(y);
+        }
+    }
+    let mut out = Vec::new();
+    for (i, (bind, line)) in p.binds.iter().enumerate() {
+        let lname = if i == 0 {
+            name.to_string()
+        } else {
+            let n = format!("{name}_{}", i + 1);
+            w.warn(
+                *line,
+                format!(
+                    "`{name}` binds several addresses: {bind} becomes its own listener `{n}` (same servers)"
+                ),
+            );
+            n
+        };
+        let mut y = Y::map();
+        y.set("name", Y::s(lname));
+        y.set("bind", Y::s(address(bind)));
+        if let Some(b) = &p.balance
+            && b != "roundrobin"
+        {
+            y.set("balance", Y::s(b.clone()));
+            if b == "source" && i == 0 {
+                w.warn(
+                    p.binds[0].1,
+                    format!(
+                        "listener {name}: `balance source` uses tandem's hashing (same server on both boxes, minimal movement); add `source_compat: haproxy` if clients must keep the server haproxy gave them"
+                    ),
+                );
+            }
+        }
+        if let Some(m) = p.maxconn {
+            y.set("maxconn", Y::Int(m));
+        }
+        if let Some(b) = p.backlog {
+            y.set("backlog", Y::Int(b));
+        }
+        if !p.timeouts.is_empty() {
+            let mut t = Y::map();
+            for key in [
+                "connect",
+                "client",
+                "server",
+                "tunnel",
+                "client_fin",
+                "server_fin",
+            ] {
+                if let Some((_, v)) = p.timeouts.iter().find(|(k, _)| k == key) {
+                    t.set(key, Y::Raw(v.clone()));
+                }
+            }
+            y.set("timeouts", t);
+        }
+        if let Some(r) = p.retries {
+            y.set("retries", Y::Int(r));
+        }
+        if let Some(r) = p.redispatch {
+            y.set("redispatch", Y::Bool(r));
+        }
+        if any_checked {
+            let mut c = Y::map();
+            c.set(
+                "type",
+                Y::s(p.check_type.clone().unwrap_or_else(|| "tcp".into())),
+            );
+            if let Some(u) = &p.check_user {
+                c.set("user", Y::s(u.clone()));
+            }
+            if p.check_type.as_deref() == Some("http") {
+                if let Some(path) = &p.check_path {
+                    c.set("path", Y::s(path.clone()));
+                }
+                if let Some(s) = p.expect_status {
+                    c.set("expect_status", Y::Int(s));
+                }
+            }
+            for key in CHECK_PARAMS {
+                if let Some((_, v)) = check.iter().find(|(k, _)| k == key) {
+                    let val = match *key {
+                        "rise" | "fall" | "port" => match v.parse::<i64>() {
+                            Ok(n) => Y::Int(n),
+                            Err(_) => Y::s(v.clone()),
+                        },
+                        _ => Y::Raw(v.clone()),
+                    };
+                    c.set(key, val);
+                }
+            }
+            if let Some(t) = &p.check_timeout {
+                c.set("timeout", Y::Raw(t.clone()));
+            }
+            y.set("check", c);
+        }
+        if p.allbackups {
+            y.set("allbackups", Y::Bool(true));
+        }
+        if let Some(o) = &on_marked_down {
+            y.set("on_marked_down", Y::s(o.clone()));
+        }
+        if p.accept_proxy {
+            y.set("accept_proxy", Y::Bool(true));
+        }
+        if p.tcpka {
+            y.set("tcp_keepalive", Y::Bool(true));
+        }
+        if p.log == Some(false) {
+            y.set("log", Y::Bool(false));
+        }
+        if let Some(s) = &p.source {
+            y.set("source", Y::s(s.clone()));
+        }
+        y.set("servers", Y::Seq(servers.clone()));
+        out.push(y);
+    }
+    out
+}
+
+/// Converts haproxy.cfg text; `file` names it in warnings.
+pub fn convert(text: &str, file: &str) -> (Option<Y>, Vec<Warning>) {
+    let mut w = Warnings::new(file);
+    let (sects, stray) = sections(text);
+    for l in &stray {
+        w.warn(
+            l.line,
+            format!("`{}` outside any section; ignored", l.words.join(" ")),
+        );
+    }
+    let mut global_maxconn = None;
+    let mut defaults = Proxy::default();
+    let mut backends: Vec<(String, Proxy, usize)> = Vec::new();
+    let mut frontends: Vec<(String, Proxy, usize)> = Vec::new();
+    let mut listens: Vec<(String, Proxy, usize)> = Vec::new();
+    for s in &sects {
+        match s.kind.as_str() {
+            "global" => {
+                for l in &s.body {
+                    match l.words.first().map(String::as_str) {
+                        Some("maxconn") => {
+                            global_maxconn = l.words.get(1).and_then(|v| v.parse::<i64>().ok())
+                        }
+                        Some("stats") => w.no_equivalent(
+                            l.line,
+                            &l.words.join(" "),
+                            "tandem's admin socket is `admin.socket` (`tandem balancer stat`)",
+                        ),
+                        Some(
+                            k @ ("daemon" | "user" | "group" | "chroot" | "pidfile" | "nbproc"
+                            | "nbthread" | "uid" | "gid"),
+                        ) => w.no_equivalent(
+                            l.line,
+                            k,
+                            "systemd runs tandem (see systemd/tandem.service)",
+                        ),
+                        Some("log") => w.no_equivalent(
+                            l.line,
+                            &l.words.join(" "),
+                            "tandem logs to stderr/the journal; see `log.format`",
+                        ),
+                        _ => w.no_equivalent(l.line, &l.words.join(" "), "in `global`"),
+                    }
+                }
+            }
+            "defaults" => {
+                let mut d = Proxy::default();
+                for l in &s.body {
+                    apply(&mut d, l, &mut w, "defaults");
+                }
+                defaults = d;
+            }
+            "listen" | "frontend" | "backend" => {
+                let mut p = defaults.clone();
+                p.binds.clear();
+                p.servers.clear();
+                if s.kind != "backend"
+                    && let Some(a) = s.args.first()
+                {
+                    for a in a.split(',') {
+                        p.binds.push((a.to_string(), s.line));
+                    }
+                }
+                for l in &s.body {
+                    apply(&mut p, l, &mut w, &s.kind);
+                }
+                let mode = p.mode.clone();
+                if let Some((m, line)) = &mode
+                    && m != "tcp"
+                {
+                    w.warn(
+                        *line,
+                        format!(
+                            "{} {}: `mode {m}` has no tandem equivalent (the balancer is haproxy's `mode tcp`); section skipped",
+                            s.kind, s.name
+                        ),
+                    );
+                    continue;
+                }
+                match s.kind.as_str() {
+                    "listen" => listens.push((s.name.clone(), p, s.line)),
+                    "frontend" => frontends.push((s.name.clone(), p, s.line)),
+                    _ => backends.push((s.name.clone(), p, s.line)),
+                }
+            }
+            other => w.no_equivalent(
+                s.line,
+                &format!("{other} {}", s.name),
+                "section type tandem does not have",
+            ),
+        }
+    }
+    let mut out = Vec::new();
+    for (name, p, line) in &listens {
+        if p.binds.is_empty() {
+            w.warn(*line, format!("listen {name} has no `bind`; skipped"));
+            continue;
+        }
+        out.extend(listeners(name, p, &mut w));
+    }
+    let mut used = Vec::new();
+    for (name, f, line) in &frontends {
+        let Some(bname) = &f.default_backend else {
+            w.warn(
+                *line,
+                format!("frontend {name} has no `default_backend`; skipped"),
+            );
+            continue;
+        };
+        let Some((_, b, _)) = backends.iter().find(|(n, _, _)| n == bname) else {
+            w.warn(
+                *line,
+                format!(
+                    "frontend {name}: backend `{bname}` is not a `mode tcp` backend in this file; skipped"
+                ),
+            );
+            continue;
+        };
+        used.push(bname.clone());
+        // The frontend's side (bind, client timeouts, maxconn) over the backend's.
+        let mut p = b.clone();
+        p.binds = f.binds.clone();
+        p.accept_proxy = f.accept_proxy;
+        p.maxconn = f.maxconn.or(b.maxconn);
+        p.backlog = f.backlog;
+        for (k, v) in &f.timeouts {
+            if k == "client" || k == "client_fin" || !p.timeouts.iter().any(|(bk, _)| bk == k) {
+                p.timeouts.retain(|(bk, _)| bk != k);
+                p.timeouts.push((k.clone(), v.clone()));
+            }
+        }
+        if p.binds.is_empty() {
+            w.warn(*line, format!("frontend {name} has no `bind`; skipped"));
+            continue;
+        }
+        out.extend(listeners(name, &p, &mut w));
+    }
+    for (name, _, line) in &backends {
+        if !used.contains(name) {
+            w.warn(
+                *line,
+                format!(
+                    "backend {name} is not the default_backend of any tcp frontend; not imported"
+                ),
+            );
+        }
+    }
+    if out.is_empty() && global_maxconn.is_none() {
+        return (None, w.list);
+    }
+    let mut b = Y::map();
+    if let Some(m) = global_maxconn {
+        b.set("maxconn", Y::Int(m));
+    }
+    b.set("listeners", Y::Seq(out));
+    (Some(b), w.list)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_default_to_milliseconds() {
+        assert_eq!(duration("5000").as_deref(), Some("5000ms"));
+        assert_eq!(duration("8h").as_deref(), Some("8h"));
+        assert_eq!(duration("10x"), None);
+    }
+
+    #[test]
+    fn bind_addresses() {
+        assert_eq!(address("*:3306"), "0.0.0.0:3306");
+        assert_eq!(address(":3306"), "0.0.0.0:3306");
+        assert_eq!(address(":::3306"), "[::]:3306");
+        assert_eq!(address("10.0.0.1:3306"), "10.0.0.1:3306");
+    }
+
+    #[test]
+    fn words_and_comments() {
+        assert_eq!(
+            split_line("  server a 1.2.3.4:5 check # x"),
+            vec!["server", "a", "1.2.3.4:5", "check"]
+        );
+    }
+}

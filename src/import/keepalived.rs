@@ -1,0 +1,822 @@
+//! keepalived.conf → `node`, `script_security`, `track_scripts` and `vrrp`.
+
+use super::{Warnings, Y, seconds, shell_words};
+
+/// One statement: a keyword, its arguments and, for `keyword { ... }`, a block.
+#[derive(Debug, Clone)]
+pub struct Stmt {
+    pub key: String,
+    pub args: Vec<String>,
+    pub line: usize,
+    pub block: Option<Vec<Stmt>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    Word(String),
+    Open,
+    Close,
+}
+
+/// Tokens with their line numbers; a new line starts a new statement.
+fn tokenize(text: &str) -> Vec<(Tok, usize)> {
+    let mut out = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = i + 1;
+        let mut chars = raw.chars().peekable();
+        let mut cur = String::new();
+        let mut quoted = false;
+        let flush = |cur: &mut String, quoted: &mut bool, out: &mut Vec<(Tok, usize)>| {
+            if !cur.is_empty() || *quoted {
+                out.push((Tok::Word(std::mem::take(cur)), line));
+                *quoted = false;
+            }
+        };
+        while let Some(c) = chars.next() {
+            match c {
+                '"' => {
+                    // A quoted string is one word (keepalived keeps it whole).
+                    quoted = true;
+                    for d in chars.by_ref() {
+                        if d == '"' {
+                            break;
+                        }
+                        cur.push(d);
+                    }
+                }
+                '#' | '!' if cur.is_empty() && !quoted => break,
+                '{' => {
+                    flush(&mut cur, &mut quoted, &mut out);
+                    out.push((Tok::Open, line));
+                }
+                '}' => {
+                    flush(&mut cur, &mut quoted, &mut out);
+                    out.push((Tok::Close, line));
+                }
+                c if c.is_whitespace() => flush(&mut cur, &mut quoted, &mut out),
+                c => cur.push(c),
+            }
+        }
+        flush(&mut cur, &mut quoted, &mut out);
+    }
+    out
+}
+
+/// Parses the brace syntax into statements. Unbalanced braces are reported as warnings.
+pub fn parse(text: &str, w: &mut Warnings) -> Vec<Stmt> {
+    let toks = tokenize(text);
+    let mut pos = 0;
+    let stmts = parse_block(&toks, &mut pos, w, 0);
+    if pos < toks.len() {
+        w.warn(
+            toks[pos].1,
+            "unexpected `}`; the rest of the file is ignored",
+        );
+    }
+    stmts
+}
+
+fn parse_block(
+    toks: &[(Tok, usize)],
+    pos: &mut usize,
+    w: &mut Warnings,
+    depth: usize,
+) -> Vec<Stmt> {
+    let mut out: Vec<Stmt> = Vec::new();
+    while *pos < toks.len() {
+        let (tok, line) = &toks[*pos];
+        match tok {
+            Tok::Close => {
+                if depth == 0 {
+                    return out;
+                }
+                *pos += 1;
+                return out;
+            }
+            Tok::Open => {
+                // `{` on its own line opens the block of the previous statement.
+                *pos += 1;
+                let block = parse_block(toks, pos, w, depth + 1);
+                match out.last_mut() {
+                    Some(s) if s.block.is_none() => s.block = Some(block),
+                    _ => w.warn(*line, "a `{` block without a keyword; ignored"),
+                }
+            }
+            Tok::Word(first) => {
+                let mut s = Stmt {
+                    key: first.clone(),
+                    args: Vec::new(),
+                    line: *line,
+                    block: None,
+                };
+                *pos += 1;
+                while let Some((Tok::Word(a), l)) = toks.get(*pos) {
+                    if l != line {
+                        break;
+                    }
+                    s.args.push(a.clone());
+                    *pos += 1;
+                }
+                if let Some((Tok::Open, l)) = toks.get(*pos)
+                    && l == line
+                {
+                    *pos += 1;
+                    s.block = Some(parse_block(toks, pos, w, depth + 1));
+                }
+                out.push(s);
+            }
+        }
+    }
+    if depth > 0 {
+        let last = toks.last().map(|t| t.1).unwrap_or(1);
+        w.warn(last, "a `{` block is not closed at the end of the file");
+    }
+    out
+}
+
+/// What keepalived.conf contributes to the document.
+#[derive(Debug, Default)]
+pub struct Parts {
+    pub node: Option<String>,
+    pub script_security: Option<bool>,
+    pub track_scripts: Vec<(String, Y)>,
+    pub vrrp: Option<Y>,
+}
+
+struct Globals {
+    script_user: Option<String>,
+    script_group: Option<String>,
+    version: Option<i64>,
+    garp: Vec<(String, Y)>,
+}
+
+/// Converts keepalived.conf text; `file` names it in warnings.
+pub fn convert(text: &str, file: &str) -> (Parts, Vec<super::Warning>) {
+    let mut w = Warnings::new(file);
+    let stmts = parse(text, &mut w);
+    let mut parts = Parts::default();
+    let mut g = Globals {
+        script_user: None,
+        script_group: None,
+        version: None,
+        garp: Vec::new(),
+    };
+    let mut notify_fifo = None;
+    // global_defs first: its defaults apply to every instance and script.
+    for s in stmts.iter().filter(|s| s.key == "global_defs") {
+        for d in s.block.iter().flatten() {
+            global_def(d, &mut g, &mut parts, &mut notify_fifo, &mut w);
+        }
+    }
+    let mut instances = Vec::new();
+    let mut groups = Vec::new();
+    for s in &stmts {
+        match s.key.as_str() {
+            "global_defs" => {}
+            "vrrp_script" => {
+                if let Some((name, y)) = vrrp_script(s, &g, &mut w) {
+                    parts.track_scripts.push((name, y));
+                }
+            }
+            "vrrp_instance" => {
+                if let Some(y) = vrrp_instance(s, &g, &mut w) {
+                    instances.push(y);
+                }
+            }
+            "vrrp_sync_group" => {
+                if let Some(y) = sync_group(s, &mut w) {
+                    groups.push(y);
+                }
+            }
+            "virtual_server" | "virtual_server_group" => w.no_equivalent(
+                s.line,
+                &s.key,
+                "LVS/IPVS load balancing; tandem balances TCP with `balancer.listeners` (haproxy-style), import the haproxy.cfg with --haproxy",
+            ),
+            "include" => w.warn(
+                s.line,
+                format!(
+                    "`include {}` is not followed; import the included file separately",
+                    s.args.join(" ")
+                ),
+            ),
+            "vrrp_track_process" => w.no_equivalent(
+                s.line,
+                &s.key,
+                "use `track_listeners` (balancer) or `track_router` (router), the built-in trackers, or a track script",
+            ),
+            "static_ipaddress" | "static_routes" | "static_rules" => w.no_equivalent(
+                s.line,
+                &s.key,
+                "tandem does not manage static addresses or routes; configure them with the system's network tools",
+            ),
+            other => w.no_equivalent(s.line, other, ""),
+        }
+    }
+    if !instances.is_empty() || !groups.is_empty() || notify_fifo.is_some() {
+        let mut v = Y::map();
+        v.set("instances", Y::Seq(instances));
+        if !groups.is_empty() {
+            v.set("sync_groups", Y::Seq(groups));
+        }
+        if let Some(f) = notify_fifo {
+            v.set("notify_fifo", Y::Str(f));
+        }
+        parts.vrrp = Some(v);
+    }
+    (parts, w.list)
+}
+
+fn arg1<'a>(s: &'a Stmt, w: &mut Warnings) -> Option<&'a str> {
+    match s.args.first() {
+        Some(a) => Some(a.as_str()),
+        None => {
+            w.warn(s.line, format!("`{}` has no value; ignored", s.key));
+            None
+        }
+    }
+}
+
+fn int_arg(s: &Stmt, w: &mut Warnings) -> Option<i64> {
+    let a = arg1(s, w)?;
+    match a.parse::<i64>() {
+        Ok(v) => Some(v),
+        Err(_) => {
+            w.warn(
+                s.line,
+                format!("`{} {a}`: not a whole number; ignored", s.key),
+            );
+            None
+        }
+    }
+}
+
+fn secs_arg(s: &Stmt, w: &mut Warnings) -> Option<Y> {
+    let a = arg1(s, w)?;
+    match seconds(a) {
+        Some(d) => Some(Y::Raw(d)),
+        None => {
+            w.warn(
+                s.line,
+                format!("`{} {a}`: not a number of seconds; ignored", s.key),
+            );
+            None
+        }
+    }
+}
+
+fn global_def(
+    d: &Stmt,
+    g: &mut Globals,
+    parts: &mut Parts,
+    fifo: &mut Option<String>,
+    w: &mut Warnings,
+) {
+    let garp_key = match d.key.as_str() {
+        "vrrp_garp_master_delay" => Some(("master_delay", true)),
+        "vrrp_garp_master_repeat" => Some(("master_repeat", false)),
+        "vrrp_garp_master_refresh" => Some(("master_refresh", true)),
+        "vrrp_garp_master_refresh_repeat" => Some(("master_refresh_repeat", false)),
+        _ => None,
+    };
+    if let Some((k, is_dur)) = garp_key {
+        let v = if is_dur {
+            secs_arg(d, w)
+        } else {
+            int_arg(d, w).map(Y::Int)
+        };
+        if let Some(v) = v {
+            g.garp.push((k.to_string(), v));
+        }
+        return;
+    }
+    match d.key.as_str() {
+        "router_id" => parts.node = arg1(d, w).map(str::to_string),
+        "script_user" => {
+            g.script_user = d.args.first().cloned();
+            g.script_group = d.args.get(1).cloned();
+        }
+        "enable_script_security" => parts.script_security = Some(true),
+        "vrrp_version" => g.version = int_arg(d, w),
+        "vrrp_notify_fifo" | "notify_fifo" => {
+            *fifo = arg1(d, w).map(str::to_string);
+            if d.key == "notify_fifo" {
+                w.warn(
+                    d.line,
+                    "`notify_fifo` also receives LVS/checker lines in keepalived; tandem's `vrrp.notify_fifo` gets the VRRP lines",
+                );
+            }
+            if d.args.len() > 1 {
+                w.no_equivalent(
+                    d.line,
+                    &format!("{} ... {}", d.key, d.args[1..].join(" ")),
+                    "the FIFO script and user options; run the reader yourself",
+                );
+            }
+        }
+        "notification_email"
+        | "notification_email_from"
+        | "smtp_server"
+        | "smtp_connect_timeout"
+        | "smtp_alert" => w.no_equivalent(
+            d.line,
+            &d.key,
+            "tandem sends no mail; alert on `tandem_vrrp_state` or use notify hooks",
+        ),
+        "vrrp_skip_check_adv_addr" => w.no_equivalent(
+            d.line,
+            &d.key,
+            "tandem accepts adverts whose address list differs and logs it",
+        ),
+        "vrrp_strict" => w.no_equivalent(
+            d.line,
+            &d.key,
+            "tandem follows RFC 3768/5798 elections; no iptables rules are added",
+        ),
+        _ => w.no_equivalent(d.line, &format!("global_defs {}", d.key), ""),
+    }
+}
+
+/// Which built-in tracker replaces a process check, by the process it looks for.
+fn builtin_for(script: &str) -> Option<&'static str> {
+    let l = script.to_ascii_lowercase();
+    if l.contains("haproxy") {
+        Some(
+            "`track_listeners: [<listener>]` (the VIP leaves a box whose balancer listener has no healthy server, nothing forked)",
+        )
+    } else if l.contains("mycat") || l.contains("java") {
+        Some(
+            "`track_router: true` (the VIP leaves a box whose router reaches no write host, nothing forked)",
+        )
+    } else {
+        None
+    }
+}
+
+fn is_shell_snippet(script: &str) -> bool {
+    script.contains(['|', '&', ';', '<', '>', '$', '`', '(', ')', '*'])
+}
+
+fn vrrp_script(s: &Stmt, g: &Globals, w: &mut Warnings) -> Option<(String, Y)> {
+    let Some(name) = s.args.first().cloned() else {
+        w.warn(s.line, "`vrrp_script` without a name; ignored");
+        return None;
+    };
+    let mut y = Y::map();
+    let mut has_user = false;
+    let mut script_line = s.line;
+    for d in s.block.iter().flatten() {
+        match d.key.as_str() {
+            "script" => {
+                script_line = d.line;
+                let text = d.args.join(" ");
+                let words = shell_words(&text);
+                let sh_c = words.len() == 3
+                    && matches!(words[0].as_str(), "/bin/sh" | "sh" | "/bin/bash" | "bash")
+                    && words[1] == "-c";
+                if sh_c {
+                    y.set("command", Y::s(words[2].clone()));
+                    y.set("shell", Y::Bool(true));
+                } else if is_shell_snippet(&text) {
+                    // keepalived runs it without a shell, so `|` and `$(...)` would be
+                    // literal arguments there: it only worked through `sh -c`.
+                    y.set("command", Y::s(text.clone()));
+                    y.set("shell", Y::Bool(true));
+                    w.warn(
+                        d.line,
+                        format!(
+                            "vrrp_script {name}: `{text}` is a shell snippet: imported with `shell: true` (run through /bin/sh -c)"
+                        ),
+                    );
+                } else {
+                    y.set("command", Y::s(text.clone()));
+                }
+                let first = words.first().map(String::as_str).unwrap_or("");
+                let process_check = matches!(first, "killall" | "pidof" | "pgrep")
+                    || ["kill -0", "ps ", "pgrep", "pidof", "netstat", "ss -", "nc "]
+                        .iter()
+                        .any(|p| text.contains(p));
+                if process_check || builtin_for(&text).is_some() {
+                    let hint = builtin_for(&text)
+                        .unwrap_or("`track_listeners` (balancer) or `track_router` (router)");
+                    w.warn(
+                        d.line,
+                        format!(
+                            "vrrp_script {name}: `{text}` only checks that a process runs or a port listens; imported as a track script, but tandem's built-in tracker {hint} replaces it"
+                        ),
+                    );
+                }
+            }
+            "interval" => {
+                if let Some(v) = secs_arg(d, w) {
+                    y.set("interval", v);
+                }
+            }
+            "timeout" => {
+                if let Some(v) = secs_arg(d, w) {
+                    y.set("timeout", v);
+                }
+            }
+            "weight" => {
+                if let Some(v) = int_arg(d, w) {
+                    y.set("weight", Y::Int(v));
+                }
+                if d.args.get(1).map(String::as_str) == Some("reverse") {
+                    w.no_equivalent(
+                        d.line,
+                        "weight ... reverse",
+                        "invert the script's exit status instead",
+                    );
+                }
+            }
+            "rise" | "fall" => {
+                if let Some(v) = int_arg(d, w) {
+                    y.set(&d.key, Y::Int(v));
+                }
+            }
+            "user" => {
+                has_user = true;
+                if let Some(u) = d.args.first() {
+                    y.set("user", Y::s(u.clone()));
+                }
+                if let Some(gr) = d.args.get(1) {
+                    y.set("group", Y::s(gr.clone()));
+                }
+            }
+            "init_fail" => w.no_equivalent(
+                d.line,
+                "init_fail",
+                "the first run decides the initial state in tandem",
+            ),
+            other => w.no_equivalent(d.line, &format!("vrrp_script {other}"), ""),
+        }
+    }
+    if y.get("command").is_none() {
+        w.warn(
+            script_line,
+            format!("vrrp_script {name} has no `script`; not imported"),
+        );
+        return None;
+    }
+    if !has_user {
+        if let Some(u) = &g.script_user {
+            y.set("user", Y::s(u.clone()));
+        }
+        if let Some(gr) = &g.script_group {
+            y.set("group", Y::s(gr.clone()));
+        }
+    }
+    Some((name, y))
+}
+
+/// Entries of a `{ ... }` list block: `name [weight N]`.
+fn track_refs(d: &Stmt, w: &mut Warnings) -> Vec<Y> {
+    let mut out = Vec::new();
+    // `track_script chk` on one line (old syntax) or a block.
+    let mut entries: Vec<(String, Vec<String>, usize)> = d
+        .block
+        .iter()
+        .flatten()
+        .map(|e| (e.key.clone(), e.args.clone(), e.line))
+        .collect();
+    if d.block.is_none() && !d.args.is_empty() {
+        entries.push((d.args[0].clone(), d.args[1..].to_vec(), d.line));
+    }
+    for (name, args, line) in entries {
+        match args.as_slice() {
+            [] => out.push(Y::s(name)),
+            [k, v] if k == "weight" => match v.parse::<i64>() {
+                Ok(n) => {
+                    let mut m = Y::map();
+                    m.set("name", Y::s(name));
+                    m.set("weight", Y::Int(n));
+                    out.push(m);
+                }
+                Err(_) => {
+                    w.warn(line, format!("`{name} weight {v}`: not a whole number"));
+                    out.push(Y::s(name));
+                }
+            },
+            rest => {
+                w.no_equivalent(line, &format!("{} {name} {}", d.key, rest.join(" ")), "");
+                out.push(Y::s(name));
+            }
+        }
+    }
+    out
+}
+
+fn vip(e: &Stmt, w: &mut Warnings) -> Y {
+    let mut dev = None;
+    let mut label = None;
+    let mut i = 0;
+    while i < e.args.len() {
+        let k = e.args[i].as_str();
+        let v = e.args.get(i + 1).cloned();
+        match (k, v) {
+            ("dev", Some(v)) => dev = Some(v),
+            ("label", Some(v)) => label = Some(v),
+            (k, Some(v)) if matches!(k, "brd" | "scope" | "broadcast" | "preferred_lft") => {
+                w.no_equivalent(
+                    e.line,
+                    &format!("{k} {v}"),
+                    "tandem adds the address with the kernel's defaults",
+                );
+            }
+            (k, _) => {
+                w.no_equivalent(e.line, &format!("virtual_ipaddress ... {k}"), "");
+                i += 1;
+                continue;
+            }
+        }
+        i += 2;
+    }
+    if dev.is_none() && label.is_none() {
+        return Y::s(e.key.clone());
+    }
+    let mut m = Y::map();
+    m.set("address", Y::s(e.key.clone()));
+    if let Some(d) = dev {
+        m.set("dev", Y::s(d));
+    }
+    if let Some(l) = label {
+        m.set("label", Y::s(l));
+    }
+    m
+}
+
+fn vrrp_instance(s: &Stmt, g: &Globals, w: &mut Warnings) -> Option<Y> {
+    let Some(name) = s.args.first().cloned() else {
+        w.warn(s.line, "`vrrp_instance` without a name; ignored");
+        return None;
+    };
+    let body = s.block.clone().unwrap_or_default();
+    let version = body
+        .iter()
+        .find(|d| d.key == "version")
+        .and_then(|d| d.args.first())
+        .and_then(|v| v.parse::<i64>().ok())
+        .or(g.version);
+    let mut y = Y::map();
+    y.set("name", Y::s(name.clone()));
+    let mut garp = Y::Map(g.garp.clone());
+    let mut notify = Y::map();
+    let mut vips = Vec::new();
+    let mut peers = Vec::new();
+    let mut scripts = Vec::new();
+    let mut ifaces = Vec::new();
+    for d in &body {
+        let garp_key = match d.key.as_str() {
+            "garp_master_delay" => Some(("master_delay", true)),
+            "garp_master_repeat" => Some(("master_repeat", false)),
+            "garp_master_refresh" => Some(("master_refresh", true)),
+            "garp_master_refresh_repeat" => Some(("master_refresh_repeat", false)),
+            _ => None,
+        };
+        if let Some((k, is_dur)) = garp_key {
+            let v = if is_dur {
+                secs_arg(d, w)
+            } else {
+                int_arg(d, w).map(Y::Int)
+            };
+            if let Some(v) = v {
+                garp.set(k, v);
+            }
+            continue;
+        }
+        match d.key.as_str() {
+            "state" => {
+                let st = d.args.first().map(String::as_str).unwrap_or("");
+                w.warn(
+                    d.line,
+                    format!(
+                        "vrrp_instance {name}: `state {st}` has no equivalent: every box starts as backup and the priorities elect the master (keepalived does the same after its first advert); not imported"
+                    ),
+                );
+            }
+            "interface" => {
+                if let Some(a) = arg1(d, w) {
+                    y.set("interface", Y::s(a));
+                }
+            }
+            "virtual_router_id" | "priority" => {
+                if let Some(v) = int_arg(d, w) {
+                    y.set(&d.key, Y::Int(v));
+                }
+            }
+            "version" => {
+                if let Some(v) = int_arg(d, w) {
+                    y.set("version", Y::Int(v));
+                }
+            }
+            "advert_int" => {
+                if let Some(v) = secs_arg(d, w) {
+                    y.set("advert_int", v);
+                }
+            }
+            "nopreempt" => y.set("nopreempt", Y::Bool(true)),
+            "preempt" => {}
+            "preempt_delay" => {
+                if let Some(v) = secs_arg(d, w) {
+                    y.set("preempt_delay", v);
+                }
+            }
+            "unicast_src_ip" | "mcast_src_ip" => {
+                if let Some(a) = arg1(d, w) {
+                    y.set(&d.key, Y::s(a));
+                }
+            }
+            "unicast_peer" => {
+                for e in d.block.iter().flatten() {
+                    peers.push(Y::s(e.key.clone()));
+                    if !e.args.is_empty() {
+                        w.no_equivalent(
+                            e.line,
+                            &format!("unicast_peer ... {}", e.args.join(" ")),
+                            "peer options such as min_ttl/max_ttl",
+                        );
+                    }
+                }
+            }
+            "authentication" => {
+                let mut pass = None;
+                let mut ah = false;
+                for e in d.block.iter().flatten() {
+                    match (e.key.as_str(), e.args.first().map(String::as_str)) {
+                        ("auth_type", Some("PASS")) => {}
+                        ("auth_type", Some(t)) => {
+                            ah = true;
+                            w.no_equivalent(
+                                e.line,
+                                &format!("auth_type {t}"),
+                                "only simple passwords (auth_type PASS) exist in tandem; the instance is imported without authentication",
+                            )
+                        }
+                        ("auth_pass", Some(p)) => pass = Some(p.to_string()),
+                        (k, _) => w.no_equivalent(e.line, &format!("authentication {k}"), ""),
+                    }
+                }
+                if let Some(p) = pass.filter(|_| !ah) {
+                    y.set("auth_pass", Y::s(p));
+                }
+            }
+            "virtual_ipaddress" => {
+                for e in d.block.iter().flatten() {
+                    vips.push(vip(e, w));
+                }
+            }
+            "virtual_ipaddress_excluded" => {
+                w.warn(
+                    d.line,
+                    "`virtual_ipaddress_excluded`: the addresses are imported as ordinary VIPs (tandem has no excluded list: they are also sent in adverts)",
+                );
+                for e in d.block.iter().flatten() {
+                    vips.push(vip(e, w));
+                }
+            }
+            "track_script" => scripts.extend(track_refs(d, w)),
+            "track_interface" => ifaces.extend(track_refs(d, w)),
+            "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" | "notify" => {
+                let key = match d.key.as_str() {
+                    "notify" => "any",
+                    k => &k["notify_".len()..],
+                };
+                // keepalived 2: `notify_master "/path/script arg" [username [groupname]]`.
+                let Some(script) = arg1(d, w) else { continue };
+                notify.set(key, Y::s(script));
+                if let Some(u) = d.args.get(1) {
+                    notify.set("user", Y::s(u.clone()));
+                }
+                if let Some(gr) = d.args.get(2) {
+                    notify.set("group", Y::s(gr.clone()));
+                }
+            }
+            "notify_master_rx_lower_pri" => w.no_equivalent(
+                d.line,
+                &d.key,
+                "a master re-advertises at once when it hears a lower priority",
+            ),
+            "smtp_alert" => w.no_equivalent(d.line, &d.key, "tandem sends no mail"),
+            "dont_track_primary" => w.no_equivalent(
+                d.line,
+                &d.key,
+                "the instance's own interface going down always means FAULT",
+            ),
+            "track_process" => w.no_equivalent(
+                d.line,
+                &d.key,
+                "use `track_listeners` or `track_router`, the built-in trackers, or a track script",
+            ),
+            "virtual_routes" | "virtual_rules" => w.no_equivalent(
+                d.line,
+                &d.key,
+                "tandem moves addresses only; add routes in a notify hook",
+            ),
+            "use_vmac" | "vmac_xmit_base" => w.no_equivalent(
+                d.line,
+                &d.key,
+                "tandem announces the VIP with the interface's MAC and gratuitous ARP",
+            ),
+            "accept"
+            | "no_accept"
+            | "strict_mode"
+            | "native_ipv6"
+            | "debug"
+            | "lvs_sync_daemon_interface"
+            | "garp_lower_prio_delay"
+            | "garp_lower_prio_repeat"
+            | "garp_interval"
+            | "gna_interval"
+            | "skip_check_adv_addr" => w.no_equivalent(d.line, &d.key, ""),
+            other => w.no_equivalent(d.line, &format!("vrrp_instance {other}"), ""),
+        }
+    }
+    if let Some(v) = version
+        && y.get("version").is_none()
+        && v != 2
+    {
+        y.set("version", Y::Int(v));
+    }
+    if !peers.is_empty() {
+        y.set("unicast_peers", Y::Seq(peers));
+    }
+    if !vips.is_empty() {
+        y.set("virtual_ipaddresses", Y::Seq(vips));
+    }
+    if !scripts.is_empty() {
+        y.set("track_scripts", Y::Seq(scripts));
+    }
+    if !ifaces.is_empty() {
+        y.set("track_interfaces", Y::Seq(ifaces));
+    }
+    if matches!(&garp, Y::Map(m) if !m.is_empty()) {
+        y.set("garp", garp);
+    }
+    if matches!(&notify, Y::Map(m) if !m.is_empty()) {
+        // keepalived runs notify scripts as `script_user` too.
+        if notify.get("user").is_none()
+            && let Some(u) = &g.script_user
+        {
+            notify.set("user", Y::s(u.clone()));
+            if let Some(gr) = &g.script_group {
+                notify.set("group", Y::s(gr.clone()));
+            }
+        }
+        y.set("notify", notify);
+    }
+    Some(y)
+}
+
+fn sync_group(s: &Stmt, w: &mut Warnings) -> Option<Y> {
+    let Some(name) = s.args.first().cloned() else {
+        w.warn(s.line, "`vrrp_sync_group` without a name; ignored");
+        return None;
+    };
+    let mut members = Vec::new();
+    for d in s.block.iter().flatten() {
+        match d.key.as_str() {
+            "group" => {
+                for e in d.block.iter().flatten() {
+                    members.push(Y::s(e.key.clone()));
+                    members.extend(e.args.iter().map(|a| Y::s(a.clone())));
+                }
+            }
+            k if k.starts_with("notify") => w.no_equivalent(
+                d.line,
+                &format!("vrrp_sync_group {k}"),
+                "set the notify hooks on the member instances (`notify:`) instead",
+            ),
+            "track_script" | "track_interface" => w.no_equivalent(
+                d.line,
+                &format!("vrrp_sync_group {}", d.key),
+                "track on the member instances instead",
+            ),
+            other => w.no_equivalent(d.line, &format!("vrrp_sync_group {other}"), ""),
+        }
+    }
+    let mut y = Y::map();
+    y.set("name", Y::s(name));
+    y.set("instances", Y::Seq(members));
+    Some(y)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_blocks_on_one_line_and_across_lines() {
+        let mut w = Warnings::new("k");
+        let s = parse(
+            "vrrp_instance VI_1 {\n  unicast_peer { 10.0.0.2 }\n  state MASTER # c\n}\n! x\nglobal_defs\n{\n router_id a\n}\n",
+            &mut w,
+        );
+        assert_eq!(s.len(), 2);
+        let b = s[0].block.as_ref().expect("block");
+        assert_eq!(b[0].key, "unicast_peer");
+        assert_eq!(b[0].block.as_ref().expect("peers")[0].key, "10.0.0.2");
+        assert_eq!(b[1].args, vec!["MASTER"]);
+        assert_eq!(s[1].block.as_ref().expect("global")[0].line, 8);
+        assert!(w.list.is_empty(), "{:?}", w.list);
+    }
+}

@@ -1,0 +1,461 @@
+//! `tandem import`: the classic keepalived + haproxy + MyCat pair (tests/data/import/)
+//! becomes one tandem YAML that validates, keeps every setting that has an equivalent,
+//! warns with file:line about the rest, and places rows on the same shards as MyCat.
+
+mod common;
+
+use std::path::Path;
+
+use common::{tandem, write};
+use tandem::config::{self, Config};
+
+fn data(name: &str) -> String {
+    common::repo_root()
+        .join("tests/data/import")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// The 1-based line of the first line of `file` that contains `needle`.
+fn line_of(file: &str, needle: &str) -> usize {
+    let text = std::fs::read_to_string(file).expect("fixture");
+    text.lines()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("`{needle}` not in {file}"))
+        + 1
+}
+
+/// Runs the import of all three fixtures: (exit code, YAML, stderr).
+fn import_all() -> (i32, String, String) {
+    tandem(&[
+        "import",
+        "--keepalived",
+        &data("keepalived.conf"),
+        "--haproxy",
+        &data("haproxy.cfg"),
+        "--mycat-dir",
+        &data("conf"),
+    ])
+}
+
+fn parse(yaml: &str) -> Config {
+    match config::check_str(yaml, "imported.yaml", Path::new("/")).into_result() {
+        Ok((c, _)) => c,
+        Err(d) => panic!(
+            "the imported YAML is invalid:\n{}\n{yaml}",
+            d.iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        ),
+    }
+}
+
+#[test]
+fn the_classic_setup_imports_and_passes_tandem_check() {
+    let (code, out, err) = import_all();
+    assert_eq!(code, 0, "{err}\n{out}");
+    assert!(err.contains("the generated config is valid"), "{err}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = write(dir.path(), "imported.yaml", &out);
+    let (code, check_out, check_err) = tandem(&["check", "-c", &p.to_string_lossy()]);
+    assert_eq!(code, 0, "{check_out}{check_err}\n{out}");
+}
+
+#[test]
+fn keepalived_settings_are_kept() {
+    let (code, out, err) = import_all();
+    assert_eq!(code, 0, "{err}");
+    let c = parse(&out);
+    assert_eq!(c.node, "mycat-a");
+    assert!(c.script_security);
+    let chk = c.track_script("chk_haproxy").expect("chk_haproxy");
+    assert_eq!(chk.command.0, ["killall", "-0", "haproxy"]);
+    assert!(!chk.shell);
+    assert_eq!(chk.weight, -20);
+    assert_eq!(chk.interval, config::types::Dur::secs(2));
+    let mycat = c.track_script("chk_mycat").expect("chk_mycat");
+    assert!(mycat.shell, "an `sh -c` snippet runs through the shell");
+    assert_eq!(mycat.command.0.join(" "), "ss -ltn | grep -q :8066");
+    assert_eq!((mycat.rise, mycat.fall, mycat.weight), (2, 3, -30));
+    assert_eq!(mycat.timeout, config::types::Dur::secs(2));
+
+    let v = c.vrrp.as_ref().expect("vrrp");
+    let i = &v.instances[0];
+    assert_eq!(i.name, "VI_1");
+    assert_eq!(i.interface, "eth0");
+    assert_eq!(i.virtual_router_id, 51);
+    assert_eq!(i.priority, 150);
+    assert!(i.nopreempt);
+    assert_eq!(
+        i.unicast_src_ip,
+        Some("192.168.156.138".parse().expect("ip"))
+    );
+    let peers: Vec<String> = i
+        .unicast_peers
+        .iter()
+        .map(|p| p.address.to_string())
+        .collect();
+    assert_eq!(peers, ["192.168.156.140"]);
+    assert_eq!(i.auth_pass.as_deref(), Some("1111"));
+    assert_eq!(i.virtual_ipaddresses.len(), 1);
+    let vip = &i.virtual_ipaddresses[0];
+    assert_eq!(vip.address.to_string(), "192.168.156.161/24");
+    assert_eq!(vip.dev.as_deref(), Some("eth0"));
+    assert_eq!(vip.label.as_deref(), Some("eth0:vip"));
+    let tracks: Vec<(String, Option<i32>)> = i
+        .track_scripts
+        .iter()
+        .map(|t| (t.name.clone(), t.weight))
+        .collect();
+    assert_eq!(
+        tracks,
+        [
+            ("chk_haproxy".to_string(), None),
+            ("chk_mycat".to_string(), Some(-40))
+        ]
+    );
+    assert_eq!(i.track_interfaces[0].name, "eth1");
+    assert_eq!(
+        i.notify.master.as_ref().map(|c| c.0.join(" ")).as_deref(),
+        Some("/etc/keepalived/notify.sh master")
+    );
+    assert_eq!(i.notify.user.as_deref(), Some("root"), "script_user");
+    assert_eq!(i.garp.master_delay, config::types::Dur::secs(2));
+    assert_eq!(i.garp.master_repeat, 3);
+    assert_eq!(v.instances[1].name, "VI_2");
+    assert!(!v.instances[1].nopreempt);
+    assert_eq!(v.sync_groups[0].name, "VG_1");
+    assert_eq!(v.sync_groups[0].instances, ["VI_1", "VI_2"]);
+}
+
+#[test]
+fn haproxy_listeners_are_kept() {
+    let (code, out, err) = import_all();
+    assert_eq!(code, 0, "{err}");
+    let c = parse(&out);
+    let b = c.balancer.as_ref().expect("balancer");
+    assert_eq!(b.maxconn, Some(4096));
+    let names: Vec<&str> = b.listeners.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(names, ["mysql", "ro"], "the mode http frontend is skipped");
+    let m = &b.listeners[0];
+    assert_eq!(m.bind.to_string(), "192.168.156.161:3306");
+    assert_eq!(m.balance.to_string(), "roundrobin");
+    assert_eq!(m.timeouts.connect, config::types::Dur::secs(5), "5000 = ms");
+    assert_eq!(m.timeouts.client, config::types::Dur::secs(8 * 3600));
+    assert_eq!(m.timeouts.server, config::types::Dur::secs(8 * 3600));
+    assert_eq!(m.retries, 3);
+    assert!(m.redispatch);
+    let chk = m.check.as_ref().expect("check");
+    assert_eq!(chk.kind.to_string(), "tcp");
+    assert_eq!(chk.port, Some(48700));
+    assert_eq!(chk.inter, config::types::Dur::secs(2), "inter 2000 = ms");
+    assert_eq!((chk.rise, chk.fall), (2, 3));
+    let servers: Vec<(String, String)> = m
+        .servers
+        .iter()
+        .map(|s| (s.name.clone(), s.address.to_string()))
+        .collect();
+    assert_eq!(
+        servers,
+        [
+            ("s1".to_string(), "10.0.0.1:8066".to_string()),
+            ("s2".to_string(), "10.0.0.2:8066".to_string())
+        ]
+    );
+    assert!(m.servers.iter().all(|s| s.check));
+
+    let ro = &b.listeners[1];
+    assert_eq!(ro.balance.to_string(), "source");
+    let chk = ro.check.as_ref().expect("check");
+    assert_eq!(chk.kind.to_string(), "mysql");
+    assert_eq!(chk.user.as_deref(), Some("haproxy"));
+    assert_eq!(chk.inter, config::types::Dur::secs(3));
+    assert_eq!(chk.timeout, Some(config::types::Dur::secs(1)));
+    assert_eq!(ro.servers[0].weight, 2);
+    assert!(ro.servers[1].backup);
+}
+
+#[test]
+fn mycat_router_is_kept() {
+    let (code, out, err) = import_all();
+    assert_eq!(code, 0, "{err}");
+    let c = parse(&out);
+    let r = c.router.as_ref().expect("router");
+    assert_eq!(r.listen.to_string(), "0.0.0.0:8066");
+    assert_eq!(
+        r.admin_listen.map(|a| a.to_string()).as_deref(),
+        Some("127.0.0.1:9066")
+    );
+    let users: Vec<&str> = r.users.iter().map(|u| u.name.as_str()).collect();
+    assert_eq!(users, ["root", "app", "report"]);
+    let app = &r.users[1];
+    assert_eq!(app.password, "app_pw");
+    assert_eq!(app.schemas, ["TESTDB"]);
+    assert_eq!(app.max_connections, Some(500));
+    assert_eq!(app.privileges[0].schema, "TESTDB");
+    assert_eq!(String::from(app.privileges[0].dml), "1110");
+    assert_eq!(app.privileges[0].tables[0].0, "company");
+    assert_eq!(String::from(app.privileges[0].tables[0].1), "0010");
+    assert!(r.users[2].read_only);
+    let wl: Vec<(String, Vec<String>)> = r
+        .firewall
+        .whitelist
+        .iter()
+        .map(|e| (e.host.clone(), e.users.clone()))
+        .collect();
+    assert_eq!(
+        wl[0],
+        ("127.0.0.1".to_string(), vec!["root".into(), "app".into()])
+    );
+    assert_eq!(wl[1].0, "10.0.1.*");
+
+    let s = &r.schemas[0];
+    assert_eq!(s.name, "TESTDB");
+    assert_eq!(s.sql_max_limit, Some(100));
+    assert_eq!(s.data_node.as_deref(), Some("dn1"));
+    let t = |n: &str| s.tables.iter().find(|t| t.name == n).expect(n);
+    assert_eq!(
+        t("travelrecord").rule.as_deref(),
+        Some("auto-sharding-long")
+    );
+    assert_eq!(t("travelrecord").data_nodes, ["dn1", "dn2", "dn3"]);
+    assert_eq!(t("company").kind.to_string(), "global");
+    let orders = t("orders");
+    assert_eq!(orders.data_nodes, ["dn1", "dn2", "dn3"], "dn$1-3 expanded");
+    assert!(orders.auto_increment);
+    assert_eq!(orders.children[0].name, "order_items");
+    assert_eq!(orders.children[0].join_key, "order_id");
+    assert_eq!(orders.children[0].children[0].name, "order_item_notes");
+
+    let h = &r.data_hosts[0];
+    assert_eq!((h.balance, h.switch_type, h.max_con), (1, 1, 1000));
+    assert_eq!(h.write_hosts.len(), 2);
+    assert_eq!(h.write_hosts[0].read_hosts[0].host, "hostS1");
+    assert_eq!(h.write_hosts[0].read_hosts[0].weight, 2);
+
+    let rule = |n: &str| r.rules.iter().find(|x| x.name == n).expect(n);
+    let range = rule("auto-sharding-long");
+    assert_eq!(range.column, "id");
+    assert_eq!(
+        range.function.map,
+        ["0-500M=0", "500M-1000M=1", "1000M-1500M=2"]
+    );
+    assert!(range.function.map_file.is_none(), "the map is inline");
+    assert_eq!(
+        rule("sharding-by-intfile").function.map,
+        ["10000=0", "10010=1"]
+    );
+    assert_eq!(rule("mod-long").function.count, Some(3));
+    assert!(r.rules.iter().all(|x| x.name != "crc32slot"), "unused rule");
+    let seq = r.sequence.as_ref().expect("sequence");
+    assert_eq!(seq.handler.to_string(), "local_file");
+    assert!(
+        seq.file
+            .as_ref()
+            .expect("file")
+            .ends_with("conf/sequence_conf.properties")
+    );
+}
+
+#[test]
+fn keywords_without_an_equivalent_are_warned_with_their_line() {
+    let (code, _, err) = import_all();
+    assert_eq!(code, 0, "{err}");
+    let ka = data("keepalived.conf");
+    let vs = line_of(&ka, "virtual_server 192.168.156.161");
+    assert!(
+        err.contains(&format!("{ka}:{vs}: warning: keyword `virtual_server`")),
+        "{err}"
+    );
+    let smtp = line_of(&ka, "smtp_server");
+    assert!(
+        err.contains(&format!("{ka}:{smtp}: warning: keyword `smtp_server`")),
+        "{err}"
+    );
+    let state = line_of(&ka, "state MASTER");
+    assert!(
+        err.contains(&format!(
+            "{ka}:{state}: warning: vrrp_instance VI_1: `state MASTER`"
+        )),
+        "{err}"
+    );
+    // The killall check suggests the built-in tracker that replaces it.
+    let killall = line_of(&ka, "killall -0 haproxy");
+    let line = err
+        .lines()
+        .find(|l| l.starts_with(&format!("{ka}:{killall}:")))
+        .unwrap_or_else(|| panic!("no warning for the killall script: {err}"));
+    assert!(line.contains("track_listeners"), "{line}");
+
+    let ha = data("haproxy.cfg");
+    let http = line_of(&ha, "mode http");
+    assert!(
+        err.contains(&format!("{ha}:{http}: warning: frontend web: `mode http`")),
+        "{err}"
+    );
+    let dontlog = line_of(&ha, "dontlognull");
+    assert!(
+        err.contains(&format!(
+            "{ha}:{dontlog}: warning: keyword `option dontlognull`"
+        )),
+        "{err}"
+    );
+
+    let server = data("conf/server.xml");
+    let processors = line_of(&server, "processors");
+    assert!(
+        err.contains(&format!(
+            "{server}:{processors}: warning: keyword `system property processors`"
+        )),
+        "{err}"
+    );
+    let rules = data("conf/rule.xml");
+    let crc = line_of(&rules, "tableRule name=\"crc32slot\"");
+    assert!(
+        err.contains(&format!("{rules}:{crc}: warning: tableRule crc32slot")),
+        "{err}"
+    );
+}
+
+/// The sorted `nodes` of `tandem explain`.
+fn nodes(config: &str, sql: &str) -> Vec<String> {
+    let (code, out, err) = tandem(&["explain", "-c", config, "--schema", "TESTDB", sql]);
+    assert_eq!(code, 0, "explain {sql}: {out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    let mut n: Vec<String> = v["nodes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no nodes: {v}"))
+        .iter()
+        .map(|x| x.as_str().expect("name").to_string())
+        .collect();
+    n.sort();
+    n
+}
+
+#[test]
+fn same_shard_for_the_same_key_as_the_hand_written_config() {
+    let (code, out, err) = tandem(&["import", "--mycat-dir", &data("conf")]);
+    assert_eq!(code, 0, "{err}\n{out}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let imported = write(dir.path(), "imported.yaml", &out);
+    let imported = imported.to_string_lossy().into_owned();
+    let expected = data("expected-router.yaml");
+    // (statement, where MyCat puts it)
+    let cases = [
+        ("SELECT * FROM travelrecord WHERE id = 1", "dn1"),
+        ("SELECT * FROM travelrecord WHERE id = 4999999", "dn1"),
+        ("SELECT * FROM travelrecord WHERE id = 5000001", "dn2"),
+        ("SELECT * FROM travelrecord WHERE id = 10000001", "dn3"),
+        ("SELECT * FROM employee WHERE sharding_id = 10000", "dn1"),
+        ("SELECT * FROM employee WHERE sharding_id = 10010", "dn2"),
+        ("SELECT * FROM orders WHERE id = 3", "dn1"),
+        ("SELECT * FROM orders WHERE id = 4", "dn2"),
+        ("SELECT * FROM orders WHERE id = 5", "dn3"),
+        ("SELECT * FROM order_items WHERE order_id = 4", "dn2"),
+    ];
+    for (sql, node) in cases {
+        let got = nodes(&imported, sql);
+        assert_eq!(got, nodes(&expected, sql), "{sql}");
+        assert_eq!(got, [node], "{sql}");
+    }
+    // A global table is read from one node and written to all.
+    assert_eq!(
+        nodes(&imported, "INSERT INTO company (ID, name) VALUES (1, 'x')"),
+        ["dn1", "dn2", "dn3"]
+    );
+}
+
+#[test]
+fn any_subset_imports_alone() {
+    let (code, out, err) = tandem(&[
+        "import",
+        "--keepalived",
+        &data("keepalived.conf"),
+        "--node",
+        "box-a",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let c = parse(&out);
+    assert_eq!(c.node, "box-a", "--node overrides router_id");
+    assert!(c.vrrp.is_some() && c.balancer.is_none() && c.router.is_none());
+
+    let (code, out, err) = tandem(&["import", "--haproxy", &data("haproxy.cfg")]);
+    assert_eq!(code, 0, "{err}");
+    let c = parse(&out);
+    assert!(c.vrrp.is_none() && c.balancer.is_some() && c.router.is_none());
+}
+
+#[test]
+fn unreadable_input_exits_2_and_an_invalid_result_exits_1() {
+    let (code, _, err) = tandem(&["import"]);
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = tandem(&["import", "--keepalived", "/nonexistent/keepalived.conf"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("/nonexistent/keepalived.conf"), "{err}");
+    let (code, _, err) = tandem(&["import", "--mycat-dir", "/nonexistent"]);
+    assert_eq!(code, 2, "{err}");
+
+    // keepalived accepts nothing above 255 either: the checker says where.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = write(
+        dir.path(),
+        "keepalived.conf",
+        "vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 300\n  virtual_ipaddress {\n    10.0.0.1/24\n  }\n}\n",
+    );
+    let (code, out, err) = tandem(&["import", "--keepalived", &bad.to_string_lossy()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(out.contains("virtual_router_id: 300"), "{out}");
+    assert!(
+        err.contains("virtual_router_id") && err.contains("out of range"),
+        "{err}"
+    );
+}
+
+#[test]
+fn haproxy_frontend_backend_pairs_become_one_listener() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = write(
+        dir.path(),
+        "haproxy.cfg",
+        "defaults\n  mode tcp\n  timeout connect 3s\n  timeout client 1m\n  timeout server 1m\n\n\
+frontend db\n  bind :3306\n  maxconn 500\n  use_backend other if { src 10.0.0.0/8 }\n  default_backend pool\n\n\
+backend pool\n  balance leastconn\n  option httpchk GET /health\n  http-check expect status 200\n  \
+default-server inter 1s fall 2 rise 1\n  server a 10.0.0.1:3306 check port 9200 send-proxy-v2\n  \
+server b 10.0.0.2:3306 check port 9200 maxconn 100 slowstart 10s\n\n\
+backend other\n  server c 10.0.0.3:3306\n",
+    );
+    let (code, out, err) = tandem(&["import", "--haproxy", &cfg.to_string_lossy()]);
+    assert_eq!(code, 0, "{err}\n{out}");
+    let c = parse(&out);
+    let l = &c.balancer.as_ref().expect("balancer").listeners[0];
+    assert_eq!(l.name, "db");
+    assert_eq!(l.bind.to_string(), "0.0.0.0:3306");
+    assert_eq!(l.maxconn, 500);
+    assert_eq!(l.balance.to_string(), "leastconn");
+    let chk = l.check.as_ref().expect("check");
+    assert_eq!(chk.kind.to_string(), "http");
+    assert_eq!(chk.path, "/health");
+    assert_eq!((chk.port, chk.rise, chk.fall), (Some(9200), 1, 2));
+    assert_eq!(chk.inter, config::types::Dur::secs(1));
+    assert_eq!(
+        l.servers[0]
+            .send_proxy
+            .as_ref()
+            .map(|p| p.to_string())
+            .as_deref(),
+        Some("v2")
+    );
+    assert_eq!(l.servers[1].maxconn, Some(100));
+    let file = cfg.to_string_lossy();
+    assert!(
+        err.contains(&format!("{file}:10: warning: keyword `use_backend")),
+        "{err}"
+    );
+    assert!(err.contains("slowstart"), "{err}");
+    assert!(
+        err.contains("backend other is not the default_backend"),
+        "{err}"
+    );
+}
