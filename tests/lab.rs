@@ -50,7 +50,15 @@ fn client_sql(prefix: &str, sql: &str) -> (bool, String) {
     let out = Command::new("timeout")
         .args(["10", "ip", "netns", "exec", &format!("{prefix}-client")])
         .args(["mariadb", "--no-defaults", "-h", VIP, "-P", "3306"])
-        .args(["-u", "app", "-papp-pw", "--connect-timeout=3", "-N", "-B", "shop"])
+        .args([
+            "-u",
+            "app",
+            "-papp-pw",
+            "--connect-timeout=3",
+            "-N",
+            "-B",
+            "shop",
+        ])
         .args(["-e", sql])
         .output()
         .expect("mariadb client");
@@ -138,7 +146,10 @@ fn lab_up_drill_down() {
     assert!(out.contains("box b holds the VIP"), "{out}");
     assert!(out.contains("box b: (VI_1) Entering MASTER STATE"), "{out}");
     assert!(out.contains("VIP answered again"), "{out}");
-    assert!(out.contains("first acknowledged write after the fault"), "{out}");
+    assert!(
+        out.contains("first acknowledged write after the fault"),
+        "{out}"
+    );
     assert!(out.contains("box a holds the VIP again"), "{out}");
     assert!(acknowledged(&out) > 0, "{out}");
     assert!(!out.contains("FAILED"), "{out}");
