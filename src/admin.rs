@@ -18,6 +18,7 @@ use crate::balancer::server::Admin;
 #[derive(Clone, Default)]
 pub struct Targets {
     pub balancer: Arc<RwLock<Option<BalancerAdmin>>>,
+    pub vrrp: Arc<RwLock<Option<crate::vrrp::VrrpAdmin>>>,
 }
 
 pub const HELP: &str = "\
@@ -29,6 +30,9 @@ commands:
   set server <listener>/<server> weight <0-256>
   disable server <listener>/<server>          = state maint
   enable server <listener>/<server>           = state ready
+  vrrp resign [instance]                      planned switchover: FAULT until resumed (a
+                                              master hands its VIPs over with priority 0)
+  vrrp resume [instance]                      back to normal elections
 ";
 
 /// Runs one command; the reply ends with a newline.
@@ -44,6 +48,13 @@ pub fn execute(targets: &Targets, line: &str) -> String {
     };
     let r: Result<String, String> = match words.as_slice() {
         [] | ["help"] => Ok(HELP.to_string()),
+        ["vrrp", verb @ ("resign" | "resume"), rest @ ..] if rest.len() <= 1 => targets
+            .vrrp
+            .read()
+            .ok()
+            .and_then(|v| v.clone())
+            .ok_or_else(|| "VRRP is not configured".to_string())
+            .and_then(|v| v.resign(rest.first().copied(), *verb == "resign")),
         ["show", "stat"] => balancer().map(|b| b.show_stat()),
         ["show", "servers"] => balancer().map(|b| b.show_servers()),
         ["set", "server", t, "state", st] => {
@@ -121,6 +132,7 @@ impl AdminSocket {
                     let cmd = line.trim().to_string();
                     let reply = execute(&targets, &cmd);
                     if cmd.starts_with("set ")
+                        || cmd.starts_with("vrrp ")
                         || cmd.starts_with("enable ")
                         || cmd.starts_with("disable ")
                     {

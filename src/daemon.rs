@@ -168,12 +168,18 @@ impl Daemon {
                 self.status.register("vrrp", v.status_provider());
                 self.status
                     .register("track", self.tracking.status_provider());
+                if let Ok(mut t) = self.targets.vrrp.write() {
+                    *t = Some(v.admin());
+                }
                 self.vrrp = Some(v);
             }
             (Some(v), Some(_)) => v.apply(&self.config).await,
             (Some(_), None) => {
                 if let Some(v) = self.vrrp.take() {
                     v.stop().await;
+                }
+                if let Ok(mut t) = self.targets.vrrp.write() {
+                    *t = None;
                 }
                 self.status.unregister("vrrp");
                 self.status.unregister("track");

@@ -67,6 +67,17 @@ enum Command {
         #[command(subcommand)]
         action: BalancerAction,
     },
+    /// VRRP operations through the daemon's admin socket.
+    Vrrp {
+        /// Config file, to find the admin socket.
+        #[arg(short, long, default_value = config::DEFAULT_PATH, global = true)]
+        config: PathBuf,
+        /// The admin socket, instead of reading it from the config.
+        #[arg(long, global = true)]
+        socket: Option<PathBuf>,
+        #[command(subcommand)]
+        action: VrrpAction,
+    },
     /// Send a raw command to the daemon's admin socket (`tandem admin help`).
     Admin {
         #[arg(short, long, default_value = config::DEFAULT_PATH)]
@@ -111,6 +122,16 @@ enum Command {
 }
 
 #[derive(Subcommand)]
+enum VrrpAction {
+    /// Planned switchover / maintenance: hold the instance(s) in FAULT; a master sends
+    /// priority 0 and drops its VIPs so the peer takes over at once.
+    Resign { instance: Option<String> },
+    /// End `resign`: take part in elections again (a preempting higher priority takes
+    /// the VIPs back).
+    Resume { instance: Option<String> },
+}
+
+#[derive(Subcommand)]
 enum BalancerAction {
     /// No new connections to the server; established ones stay; checks go on.
     Drain { server: String },
@@ -148,6 +169,21 @@ fn main() -> ExitCode {
                 BalancerAction::Servers => "show servers".into(),
             };
             cli::admin::main(&config, socket.as_deref(), &cmd)
+        }
+        Command::Vrrp {
+            config,
+            socket,
+            action,
+        } => {
+            let cmd = match action {
+                VrrpAction::Resign { instance } => {
+                    format!("vrrp resign {}", instance.unwrap_or_default())
+                }
+                VrrpAction::Resume { instance } => {
+                    format!("vrrp resume {}", instance.unwrap_or_default())
+                }
+            };
+            cli::admin::main(&config, socket.as_deref(), cmd.trim())
         }
         Command::Admin {
             config,

@@ -646,3 +646,72 @@ fn reload_applies_priority_and_vips_in_place() {
         db.logs()
     );
 }
+
+/// Planned switchover: `tandem vrrp resign` holds the master in FAULT (it hands the VIP
+/// over with priority 0 at once), `tandem vrrp resume` brings it back and, preempting,
+/// it takes the VIP back.
+#[test]
+fn resign_hands_over_and_resume_takes_back() {
+    let (lab, a, b, _) = ab_lab();
+    let sock = lab.dir.path().join("a-admin.sock");
+    let admin = format!("admin: {{ socket: {} }}\n", sock.display());
+    let da = lab.tandem(
+        a,
+        &format!(
+            "{admin}{}",
+            config(
+                "a",
+                &Inst {
+                    priority: 150,
+                    ..FAST
+                },
+            )
+        ),
+    );
+    let db = lab.tandem(
+        b,
+        &config(
+            "b",
+            &Inst {
+                priority: 100,
+                ..FAST
+            },
+        ),
+    );
+    assert!(lab.wait_state(a, "VI_1", "MASTER"));
+    assert!(lab.wait_state(b, "VI_1", "BACKUP"));
+    only_holder(&lab, VIP, "a");
+    assert!(
+        wait_for(Duration::from_secs(10), || sock.exists().then_some(())).is_some(),
+        "{}",
+        da.logs()
+    );
+    let s = sock.to_string_lossy().to_string();
+    let (code, out, err) = common::tandem(&["vrrp", "resign", "--socket", &s]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("resigned: VI_1"), "{out}");
+    assert!(lab.wait_state(a, "VI_1", "FAULT"));
+    assert!(lab.wait_state(b, "VI_1", "MASTER"));
+    only_holder(&lab, VIP, "b");
+    assert!(
+        db.logs().contains("reason=\"priority 0 from 198.18.0.1\""),
+        "{}",
+        db.logs()
+    );
+    assert!(
+        da.logs().contains("resigned by the operator"),
+        "{}",
+        da.logs()
+    );
+    // A resigned box stays out, even with the higher priority.
+    std::thread::sleep(Duration::from_millis(800));
+    only_holder(&lab, VIP, "b");
+    let (code, out, _) = common::tandem(&["vrrp", "resign", "NOPE", "--socket", &s]);
+    assert_ne!(code, 0);
+    assert!(out.contains("no VRRP instance `NOPE`"), "{out}");
+    let (code, out, err) = common::tandem(&["vrrp", "resume", "VI_1", "--socket", &s]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(lab.wait_state(a, "VI_1", "MASTER"));
+    assert!(lab.wait_state(b, "VI_1", "BACKUP"));
+    only_holder(&lab, VIP, "a");
+}

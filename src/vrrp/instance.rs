@@ -33,6 +33,9 @@ const RETRY: Duration = Duration::from_secs(1);
 pub enum Command {
     Stop(oneshot::Sender<()>),
     Reconfigure(Box<VrrpInstance>, Vec<TrackerRef>),
+    /// Operator maintenance: `Some(reason)` holds the instance in FAULT (a master hands
+    /// the VIP over with priority 0 first); `None` resumes.
+    Resign(Option<String>),
 }
 
 /// One health signal an instance tracks: weight 0 means FAULT while it fails.
@@ -128,6 +131,12 @@ impl Handle {
             let _ = tokio::time::timeout(limit, wait).await;
         }
         self.task.abort();
+    }
+
+    /// Operator maintenance (`Some(reason)`) or back to normal (`None`); false when the
+    /// instance task is gone or busy.
+    pub fn resign(&self, reason: Option<String>) -> bool {
+        self.tx.try_send(Command::Resign(reason)).is_ok()
     }
 
     pub async fn reconfigure(&mut self, cfg: VrrpInstance, trackers: Vec<TrackerRef>) {
@@ -228,6 +237,8 @@ struct Inst {
     trackers: Vec<TrackerRef>,
     health: watch::Receiver<HealthMap>,
     own_fault: Option<String>,
+    /// Held in FAULT by the operator (`tandem vrrp resign`).
+    resigned: Option<String>,
     group: Option<Group>,
     group_fault: Option<String>,
     notifier: Option<Notifier>,
@@ -289,6 +300,7 @@ async fn run(
         trackers,
         health: ctx.hub.subscribe(),
         own_fault: None,
+        resigned: None,
         group: ctx.group,
         group_fault: None,
         notifier: Some(notifier),
@@ -331,6 +343,7 @@ async fn run(
                                 inst.cfg = *new;
                                 inst.trackers = trackers;
                             }
+                            Some(Command::Resign(r)) => inst.resigned = r,
                         },
                         _ = tokio::time::sleep(RETRY) => {}
                     }
@@ -351,6 +364,7 @@ async fn run(
                     return;
                 }
                 Some(Command::Reconfigure(new, trackers)) => inst.reconfigure(*new, trackers).await,
+                Some(Command::Resign(r)) => inst.resign(r).await,
             },
             Some(p) = inbound.recv() => inst.on_packet(p).await,
             _ = sleep_until(deadline) => inst.on_timer().await,
@@ -521,7 +535,7 @@ impl Inst {
         let mut m = Machine::new(machine_config(&self.cfg, src), now);
         // Trackers decide the starting priority and whether we start in FAULT.
         let ev = self.evaluate();
-        self.own_fault = ev.fault.clone();
+        self.own_fault = self.resigned.clone().or(ev.fault.clone());
         if let Some(g) = &self.group {
             self.group_fault = g
                 .faulted_other(&self.cfg.name)
@@ -1094,11 +1108,30 @@ impl Inst {
         }
     }
 
+    /// Operator maintenance in or out.
+    async fn resign(&mut self, r: Option<String>) {
+        match &r {
+            Some(why) => tracing::warn!(
+                instance = %self.cfg.name,
+                "({}) resigned by the operator: {why}; it stays in FAULT until `tandem vrrp resume`",
+                self.cfg.name
+            ),
+            None if self.resigned.is_some() => tracing::info!(
+                instance = %self.cfg.name,
+                "({}) resumed by the operator",
+                self.cfg.name
+            ),
+            None => {}
+        }
+        self.resigned = r;
+        self.apply_tracking().await;
+    }
+
     /// Applies the trackers: effective priority, and FAULT in or out.
     async fn apply_tracking(&mut self) {
         let ev = self.evaluate();
         self.publish_trackers(&ev);
-        self.own_fault = ev.fault.clone();
+        self.own_fault = self.resigned.clone().or(ev.fault.clone());
         let now = Instant::now();
         let Some(m) = self.machine.as_mut() else {
             return;

@@ -39,6 +39,53 @@ pub struct Vrrp {
     instances: Arc<Mutex<Vec<Handle>>>,
 }
 
+/// What the admin socket can ask of the VRRP instances.
+#[derive(Clone)]
+pub struct VrrpAdmin {
+    instances: Arc<Mutex<Vec<Handle>>>,
+}
+
+impl VrrpAdmin {
+    /// `tandem vrrp resign|resume [instance]`: every instance, or the named one.
+    pub fn resign(&self, instance: Option<&str>, resign: bool) -> Result<String, String> {
+        let list = self
+            .instances
+            .lock()
+            .map_err(|_| "the VRRP instances are not available".to_string())?;
+        let mut done = Vec::new();
+        for h in list.iter() {
+            if instance.is_some_and(|n| n != h.name) {
+                continue;
+            }
+            let reason = resign.then(|| "operator maintenance (tandem vrrp resign)".to_string());
+            if !h.resign(reason) {
+                return Err(format!("instance {} is busy; try again", h.name));
+            }
+            done.push(h.name.clone());
+        }
+        if done.is_empty() {
+            return Err(match instance {
+                Some(n) => format!(
+                    "no VRRP instance `{n}`; instances: {}",
+                    list.iter()
+                        .map(|h| h.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                None => "no VRRP instance is configured".into(),
+            });
+        }
+        Ok(if resign {
+            format!(
+                "resigned: {} (FAULT: a master hands its VIPs to the peer with priority 0; `tandem vrrp resume` ends it)\n",
+                done.join(", ")
+            )
+        } else {
+            format!("resumed: {}\n", done.join(", "))
+        })
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum VrrpError {
     #[error(transparent)]
@@ -147,6 +194,13 @@ impl Vrrp {
     }
 
     /// A status provider for `/status`.
+    /// The handle the admin socket uses (`tandem vrrp resign|resume`).
+    pub fn admin(&self) -> VrrpAdmin {
+        VrrpAdmin {
+            instances: self.instances.clone(),
+        }
+    }
+
     pub fn status_provider(&self) -> impl Fn() -> Value + Send + Sync + 'static {
         let instances = self.instances.clone();
         move || {
