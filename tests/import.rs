@@ -459,3 +459,69 @@ backend other\n  server c 10.0.0.3:3306\n",
         "{err}"
     );
 }
+
+/// A keepalived pair imported with `tandem import`, run in network namespaces, elects the
+/// same master and fails over like the hand-written tandem configs of the same pair.
+#[test]
+fn imported_keepalived_pair_behaves_like_the_hand_written_one() {
+    use common::netns::Lab;
+    use std::time::Duration;
+    let imported = |b: &str| {
+        let (code, yaml, err) = tandem(&[
+            "import",
+            "--keepalived",
+            &data(&format!("lab/keepalived-{b}.conf")),
+        ]);
+        assert_eq!(code, 0, "{err}");
+        format!("observe: {{ listen: 127.0.0.1:9188 }}\n{yaml}")
+    };
+    let hand = |b: &str, me: &str, peer: &str, prio: u8| {
+        format!(
+            "node: box-{b}
+observe: {{ listen: 127.0.0.1:9188 }}
+track_scripts:
+  chk_alive: {{ command: [\"/bin/true\"], interval: 1s, weight: -60, fall: 2, rise: 1, user: root }}
+vrrp:
+  instances:
+    - name: VI_1
+      interface: eth0
+      virtual_router_id: 51
+      priority: {prio}
+      advert_int: 1s
+      unicast_src_ip: {me}
+      unicast_peers: [{peer}]
+      auth_pass: \"lab\"
+      virtual_ipaddresses: [\"198.18.0.100/24\"]
+      track_scripts: [chk_alive]
+"
+        )
+    };
+    let vip = "198.18.0.100/24";
+    let run = |a_cfg: String, b_cfg: String| -> (Vec<String>, Vec<String>) {
+        let lab = Lab::new(&["a", "b"]);
+        let mut da = lab.tandem(0, &a_cfg);
+        let _db = lab.tandem(1, &b_cfg);
+        assert!(lab.wait_state(0, "VI_1", "MASTER"), "{}", da.logs());
+        assert!(lab.wait_state(1, "VI_1", "BACKUP"));
+        let before = common::wait_for(Duration::from_secs(20), || {
+            let h = lab.holders(vip);
+            (h.len() == 1).then_some(h)
+        })
+        .unwrap_or_default();
+        da.signal(nix::sys::signal::Signal::SIGKILL);
+        assert!(lab.wait_state(1, "VI_1", "MASTER"));
+        let after = common::wait_for(Duration::from_secs(20), || {
+            let h = lab.holders(vip);
+            (h == vec!["b".to_string()]).then_some(h)
+        })
+        .unwrap_or_default();
+        (before, after)
+    };
+    let from_import = run(imported("a"), imported("b"));
+    let by_hand = run(
+        hand("a", "198.18.0.1", "198.18.0.2", 150),
+        hand("b", "198.18.0.2", "198.18.0.1", 100),
+    );
+    assert_eq!(from_import.0, vec!["a".to_string()]);
+    assert_eq!(from_import, by_hand);
+}
