@@ -499,7 +499,7 @@ vrrp:
     let vip = "198.18.0.100/24";
     let run = |a_cfg: String, b_cfg: String| -> (Vec<String>, Vec<String>) {
         let lab = Lab::new(&["a", "b"]);
-        let mut da = lab.tandem(0, &a_cfg);
+        let da = lab.tandem(0, &a_cfg);
         let _db = lab.tandem(1, &b_cfg);
         assert!(lab.wait_state(0, "VI_1", "MASTER"), "{}", da.logs());
         assert!(lab.wait_state(1, "VI_1", "BACKUP"));
