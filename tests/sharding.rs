@@ -530,6 +530,22 @@ fn transactions_over_two_nodes_commit_and_roll_back_on_each() {
         .unwrap_or_else(|e| panic!("{e}\n{}", s.logs()));
     assert_eq!(seen.trim(), "2");
     assert_eq!(count(&s), ("1".to_string(), "1".to_string()));
+    // A statement on both nodes inside a transaction is part of it on each node.
+    let names = |s: &Shard| {
+        (
+            s.on0("SELECT name FROM customer"),
+            s.on1("SELECT name FROM customer"),
+        )
+    };
+    s.q("BEGIN; UPDATE customer SET name = 'zz'; ROLLBACK")
+        .unwrap_or_else(|e| panic!("{e}\n{}", s.logs()));
+    assert_eq!(names(&s), ("a".to_string(), "b".to_string()));
+    s.q("SET autocommit = 0; UPDATE customer SET name = 'yy'; ROLLBACK")
+        .unwrap_or_else(|e| panic!("{e}\n{}", s.logs()));
+    assert_eq!(names(&s), ("a".to_string(), "b".to_string()));
+    s.q("START TRANSACTION; INSERT INTO customer (id, name) VALUES (13, 'c'); UPDATE customer SET name = 'ww'; COMMIT")
+        .unwrap_or_else(|e| panic!("{e}\n{}", s.logs()));
+    assert_eq!(names(&s), ("ww\nww".to_string(), "ww".to_string()));
     assert!(
         common::wait_for(Duration::from_secs(5), || s
             .logs()

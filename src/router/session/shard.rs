@@ -456,6 +456,42 @@ impl Session {
     }
 
     /// A transaction is about to use a second data host.
+    /// Does pooled connection `c` belong to data host `dh`?
+    fn host_of_dh(&self, c: &Pooled, dh: &str) -> bool {
+        self.shared
+            .data_host(dh)
+            .is_some_and(|rt| rt.hosts.iter().any(|h| Arc::ptr_eq(h, &c.host)))
+    }
+
+    /// `handle_distributed_transactions` for a transaction that holds a connection to
+    /// host `first` and is about to reach data host `dh`.
+    fn join_policy(&mut self, first: &str, dh: &str) -> Result<(), SqlError> {
+        match self.snap.cfg.handle_distributed_transactions {
+            DistributedTx::Reject => Err(SqlError::new(
+                1105,
+                "HY000",
+                format!(
+                    "this transaction already runs on host {first}; handle_distributed_transactions: reject refuses to extend it to data host {dh}: commit first, or restrict the statement to one data node"
+                ),
+            )),
+            DistributedTx::Log => {
+                if !std::mem::replace(&mut self.dtx_logged, true) {
+                    tracing::warn!(
+                        id = self.ctl.id,
+                        first = %first,
+                        second = %dh,
+                        "router: session {}: transaction spans data hosts {} and {}: it will be committed on each in turn (not atomic)",
+                        self.ctl.id,
+                        first,
+                        dh
+                    );
+                }
+                Ok(())
+            }
+            DistributedTx::Allow => Ok(()),
+        }
+    }
+
     pub(super) fn second_host(
         &mut self,
         held: &Pooled,
@@ -564,13 +600,40 @@ impl Session {
         read: bool,
     ) -> Result<Vec<Source>, SqlError> {
         let mut sources: Vec<Source> = Vec::with_capacity(p.targets.len());
+        let txn = self.in_trans || !self.autocommit;
         for t in &p.targets {
+            // Inside a transaction, a data host the session holds no connection to joins
+            // it: the policy decides, and the new connection starts a transaction too.
+            let dh_name = self.snap.nodes.get(&t.node).map(|(dh, _)| dh.clone());
+            let held = |c: &Pooled| dh_name.as_deref().is_some_and(|d| self.host_of_dh(c, d));
+            let holds = self.pinned.as_ref().is_some_and(held)
+                || self.pinned_more.iter().any(held)
+                || sources.iter().any(|s| held(&s.pc));
+            let others =
+                self.pinned.is_some() || !self.pinned_more.is_empty() || !sources.is_empty();
+            if txn && !holds && self.sticky.is_none() {
+                if others && let Some(dh) = dh_name.as_deref() {
+                    let first = self
+                        .pinned
+                        .as_ref()
+                        .or(self.pinned_more.first())
+                        .or(sources.first().map(|s| &s.pc))
+                        .map(|c| c.host.name.clone())
+                        .unwrap_or_default();
+                    if let Err(e) = self.join_policy(&first, dh) {
+                        self.abandon(sources).await;
+                        return Err(e);
+                    }
+                }
+                self.begin_pending = self.autocommit;
+            }
             self.route_node = Some(t.node.clone());
             let r = self.acquire(read).await;
             self.route_node = None;
             let (mut pc, db) = match r {
                 Ok(x) => x,
                 Err(e) => {
+                    self.begin_pending = false;
                     self.abandon(sources).await;
                     return Err(e);
                 }
