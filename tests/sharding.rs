@@ -758,3 +758,56 @@ fn reject_policy_refuses_a_transaction_reaching_a_second_host() {
         .expect("single-host transaction");
     assert_eq!(s.on0("SELECT COUNT(*) FROM customer").trim(), "2");
 }
+
+/// An ER grandchild whose parent key is not its parent's routing column: each row goes
+/// where its parent row is found (a lookup on the parent's nodes) — also inside a
+/// transaction that inserted the parent moments before, and never onto a node without
+/// the parent.
+#[test]
+fn er_grandchild_rows_follow_their_parent_found_by_lookup() {
+    let ddl = format!(
+        "{}CREATE TABLE item_note (id BIGINT PRIMARY KEY, item_id BIGINT NOT NULL, txt VARCHAR(20));",
+        common::shard::DDL
+    );
+    let (a, b) = common::shard::two_servers();
+    a.sql(&format!("CREATE DATABASE shop_0; USE shop_0; {ddl}"));
+    b.sql(&format!("CREATE DATABASE shop_1; USE shop_1; {ddl}"));
+    let body = router_body(a.addr, b.addr).replace(
+        "children: [ { name: order_item, join_key: order_id, parent_key: id } ]",
+        "children: [ { name: order_item, join_key: order_id, parent_key: id, children: [ { name: item_note, join_key: item_id, parent_key: id } ] } ]",
+    );
+    assert!(body.contains("item_note"), "{body}");
+    let r = common::shard::start_router(&body);
+    let m = common::shard::Mysql::new(r.addr, common::shard::USER, common::shard::PASSWORD)
+        .db(common::shard::SCHEMA);
+    let run = |sql: &str| {
+        m.run(sql)
+            .unwrap_or_else(|e| panic!("{sql}: {e}\n{}", r.daemon.logs()))
+    };
+    run(
+        "INSERT INTO my_order (id, customer_id, status, total, order_date) VALUES (7, 1, 'new', 1.00, '2024-01-01'), (6000007, 1, 'new', 2.00, '2024-01-01')",
+    );
+    run(
+        "INSERT INTO order_item (id, order_id, product_id, qty, price) VALUES (70, 7, 1, 1, 1.00), (71, 6000007, 1, 1, 2.00)",
+    );
+    // Item 71 lives on node 1 (its order's node): the note follows it there.
+    run("INSERT INTO item_note (id, item_id, txt) VALUES (1, 71, 'n1'), (2, 70, 'n0')");
+    assert_eq!(a.sql("SELECT id FROM shop_0.item_note").trim(), "2");
+    assert_eq!(b.sql("SELECT id FROM shop_1.item_note").trim(), "1");
+    // Inside a transaction: the parent inserted in it is found on the transaction's
+    // own connection.
+    run(
+        "BEGIN; INSERT INTO order_item (id, order_id, product_id, qty, price) VALUES (72, 6000007, 1, 1, 2.00); INSERT INTO item_note (id, item_id, txt) VALUES (3, 72, 'n3'); COMMIT",
+    );
+    assert_eq!(
+        b.sql("SELECT id FROM shop_1.item_note ORDER BY id").trim(),
+        "1\n3"
+    );
+    // No parent anywhere: refused, nothing written.
+    let e = m
+        .run("INSERT INTO item_note (id, item_id, txt) VALUES (4, 999, 'x')")
+        .expect_err("no parent");
+    assert!(e.contains("no parent row"), "{e}");
+    assert_eq!(a.sql("SELECT COUNT(*) FROM shop_0.item_note").trim(), "1");
+    assert_eq!(b.sql("SELECT COUNT(*) FROM shop_1.item_note").trim(), "2");
+}

@@ -425,16 +425,59 @@ impl Session {
     async fn lookup(&mut self, l: &plan::Lookup) -> Result<Option<String>, SqlError> {
         let q = l.sql();
         for node in &l.nodes {
-            self.route_node = Some(node.clone());
-            let r = self.acquire(true).await;
-            self.route_node = None;
-            let (mut pc, db) = r?;
-            if let Err(e) = self.sync(&mut pc.conn, &db, false).await {
+            let Some((dh, _)) = self.snap.nodes.get(node).cloned() else {
+                return Err(SqlError::new(
+                    1105,
+                    "HY000",
+                    format!("data node {node} is not configured"),
+                ));
+            };
+            let held = self
+                .pinned
+                .as_ref()
+                .is_some_and(|c| self.host_of_dh(c, &dh))
+                || self.pinned_more.iter().any(|c| self.host_of_dh(c, &dh));
+            // A connection this session holds (its transaction may hold the parent row);
+            // else a pooled one of the write host (a replica may lag behind the parent),
+            // which goes straight back: a lookup never joins a transaction.
+            let (mut pc, db) = if held {
+                self.route_node = Some(node.clone());
+                let r = self.acquire(false).await;
+                self.route_node = None;
+                r?
+            } else {
+                self.route_node = Some(node.clone());
+                let t = self.target();
+                self.route_node = None;
+                let (rt, db) = t?;
+                (backend::borrow(&rt.writer(), self.profile).await?, db)
+            };
+            let synced = if held {
+                self.sync(&mut pc.conn, &db, false).await
+            } else {
+                // Autocommit, so the pooled connection keeps no snapshot or transaction.
+                async {
+                    if !pc.conn.autocommit {
+                        pc.conn.query("SET autocommit=1").await?;
+                        pc.conn.autocommit = true;
+                    }
+                    if pc.conn.db.as_deref() != Some(db.as_str()) {
+                        pc.conn.init_db(&db).await?;
+                    }
+                    Ok(())
+                }
+                .await
+            };
+            if let Err(e) = synced {
                 return Err(e.to_sql(&pc.host.name));
             }
             let res = pc.conn.query(&q).await;
             let host = pc.host.name.clone();
-            self.give_back(pc);
+            if held {
+                self.pin(pc);
+            } else {
+                pc.host.clone().pool.put(pc);
+            }
             match res {
                 Ok(r) if !r.rows.is_empty() => return Ok(Some(node.clone())),
                 Ok(_) => {}
