@@ -90,18 +90,18 @@ fn keepalived_settings_are_kept() {
     assert!(i.nopreempt);
     assert_eq!(
         i.unicast_src_ip,
-        Some("192.168.156.138".parse().expect("ip"))
+        Some("198.18.156.138".parse().expect("ip"))
     );
     let peers: Vec<String> = i
         .unicast_peers
         .iter()
         .map(|p| p.address.to_string())
         .collect();
-    assert_eq!(peers, ["192.168.156.140"]);
+    assert_eq!(peers, ["198.18.156.140"]);
     assert_eq!(i.auth_pass.as_deref(), Some("1111"));
     assert_eq!(i.virtual_ipaddresses.len(), 1);
     let vip = &i.virtual_ipaddresses[0];
-    assert_eq!(vip.address.to_string(), "192.168.156.161/24");
+    assert_eq!(vip.address.to_string(), "198.18.156.161/24");
     assert_eq!(vip.dev.as_deref(), Some("eth0"));
     assert_eq!(vip.label.as_deref(), Some("eth0:vip"));
     let tracks: Vec<(String, Option<i32>)> = i
@@ -140,7 +140,7 @@ fn haproxy_listeners_are_kept() {
     let names: Vec<&str> = b.listeners.iter().map(|l| l.name.as_str()).collect();
     assert_eq!(names, ["mysql", "ro"], "the mode http frontend is skipped");
     let m = &b.listeners[0];
-    assert_eq!(m.bind.to_string(), "192.168.156.161:3306");
+    assert_eq!(m.bind.to_string(), "198.18.156.161:3306");
     assert_eq!(m.balance.to_string(), "roundrobin");
     assert_eq!(m.timeouts.connect, config::types::Dur::secs(5), "5000 = ms");
     assert_eq!(m.timeouts.client, config::types::Dur::secs(8 * 3600));
@@ -160,8 +160,8 @@ fn haproxy_listeners_are_kept() {
     assert_eq!(
         servers,
         [
-            ("s1".to_string(), "10.0.0.1:8066".to_string()),
-            ("s2".to_string(), "10.0.0.2:8066".to_string())
+            ("s1".to_string(), "198.19.0.1:8066".to_string()),
+            ("s2".to_string(), "198.19.0.2:8066".to_string())
         ]
     );
     assert!(m.servers.iter().all(|s| s.check));
@@ -264,7 +264,7 @@ fn keywords_without_an_equivalent_are_warned_with_their_line() {
     let (code, _, err) = import_all();
     assert_eq!(code, 0, "{err}");
     let ka = data("keepalived.conf");
-    let vs = line_of(&ka, "virtual_server 192.168.156.161");
+    let vs = line_of(&ka, "virtual_server 198.18.156.161");
     assert!(
         err.contains(&format!("{ka}:{vs}: warning: keyword `virtual_server`")),
         "{err}"
@@ -402,7 +402,7 @@ fn unreadable_input_exits_2_and_an_invalid_result_exits_1() {
     let bad = write(
         dir.path(),
         "keepalived.conf",
-        "vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 300\n  virtual_ipaddress {\n    10.0.0.1/24\n  }\n}\n",
+        "vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 300\n  virtual_ipaddress {\n    198.19.0.1/24\n  }\n}\n",
     );
     let (code, out, err) = tandem(&["import", "--keepalived", &bad.to_string_lossy()]);
     assert_eq!(code, 1, "{err}");
@@ -420,11 +420,11 @@ fn haproxy_frontend_backend_pairs_become_one_listener() {
         dir.path(),
         "haproxy.cfg",
         "defaults\n  mode tcp\n  timeout connect 3s\n  timeout client 1m\n  timeout server 1m\n\n\
-frontend db\n  bind :3306\n  maxconn 500\n  use_backend other if { src 10.0.0.0/8 }\n  default_backend pool\n\n\
+frontend db\n  bind :3306\n  maxconn 500\n  use_backend other if { src 198.19.0.0/16 }\n  default_backend pool\n\n\
 backend pool\n  balance leastconn\n  option httpchk GET /health\n  http-check expect status 200\n  \
-default-server inter 1s fall 2 rise 1\n  server a 10.0.0.1:3306 check port 9200 send-proxy-v2\n  \
-server b 10.0.0.2:3306 check port 9200 maxconn 100 slowstart 10s\n\n\
-backend other\n  server c 10.0.0.3:3306\n",
+default-server inter 1s fall 2 rise 1\n  server a 198.19.0.1:3306 check port 9200 send-proxy-v2\n  \
+server b 198.19.0.2:3306 check port 9200 maxconn 100 slowstart 10s\n\n\
+backend other\n  server c 198.19.0.3:3306\n",
     );
     let (code, out, err) = tandem(&["import", "--haproxy", &cfg.to_string_lossy()]);
     assert_eq!(code, 0, "{err}\n{out}");

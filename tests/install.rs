@@ -32,7 +32,7 @@ fn install(root: &Path, extra: &[&str]) -> (bool, String) {
 
 fn box_a() -> String {
     repo_root()
-        .join("config/two-box/box-a.yaml")
+        .join("config/lab/box-a.yaml")
         .to_string_lossy()
         .into_owned()
 }
@@ -270,7 +270,7 @@ fn dry_run_touches_nothing() {
         "etc/systemd/system/tandem.service",
         "etc/sysctl.d/60-tandem.conf",
         // The rule for box A's peer, box B.
-        "nft insert rule inet filter input ip saddr 192.168.156.140 ip protocol vrrp accept",
+        "nft insert rule inet filter input ip saddr 198.18.0.2 ip protocol vrrp accept",
         "nothing was changed",
     ] {
         assert!(out.contains(want), "missing {want:?} in:\n{out}");
@@ -281,7 +281,7 @@ fn dry_run_touches_nothing() {
     );
     assert!(ok, "{out}");
     assert!(
-        out.contains("iptables -I INPUT -s 192.168.156.140 -p vrrp"),
+        out.contains("iptables -I INPUT -s 198.18.0.2 -p vrrp"),
         "{out}"
     );
     assert_eq!(before, snapshot(root), "--dry-run changed files:\n{out}");

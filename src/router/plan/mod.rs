@@ -8,7 +8,7 @@
 mod hint;
 mod route;
 mod select;
-mod text;
+pub mod text;
 mod write;
 
 use std::collections::HashMap;

@@ -224,6 +224,21 @@ pub fn schema_prefixes(t: &Toks<'_>, schema: &str) -> Vec<Span> {
     out
 }
 
+/// A string literal in single quotes, with quotes and backslashes escaped.
+pub fn sql_quote(v: &str) -> String {
+    let mut s = String::with_capacity(v.len() + 2);
+    s.push('\'');
+    for c in v.chars() {
+        match c {
+            '\'' => s.push_str("''"),
+            '\\' => s.push_str("\\\\"),
+            c => s.push(c),
+        }
+    }
+    s.push('\'');
+    s
+}
+
 /// Quotes an identifier with backticks.
 pub fn quote_ident(s: &str) -> String {
     format!("`{}`", s.replace('`', "``"))

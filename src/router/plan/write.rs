@@ -7,7 +7,7 @@ use sqlparser::ast::{
 };
 
 use super::route::{self, TRef};
-use super::text::{Edits, Toks, quote_ident, span, values_rows};
+use super::text::{Edits, Toks, quote_ident, span, sql_quote, values_rows};
 use super::{
     Affected, Lookup, Lookups, Plan, Planned, SchemaCat, TableCat, TableKind, Target, refuse,
 };
@@ -371,20 +371,6 @@ pub fn plan_insert(
         avg_items: Vec::new(),
         note: Some(format!("rows split over data nodes by `{key_col}`")),
     }))
-}
-
-fn sql_quote(v: &str) -> String {
-    let mut s = String::with_capacity(v.len() + 2);
-    s.push('\'');
-    for c in v.chars() {
-        match c {
-            '\'' => s.push_str("''"),
-            '\\' => s.push_str("\\\\"),
-            c => s.push(c),
-        }
-    }
-    s.push('\'');
-    s
 }
 
 fn missing_key(tc: &TableCat, key: &str) -> SqlError {

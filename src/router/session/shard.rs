@@ -1093,7 +1093,7 @@ pub(super) fn decode_params(
             }
             0x0f | 0xf5 | 0xf6 | 0xf7 | 0xf8 | 0xf9 | 0xfa | 0xfb | 0xfc | 0xfd | 0xfe | 0x00 => {
                 match r.lenenc_str() {
-                    Some(Some(b)) => Some(quote_literal(&String::from_utf8_lossy(b))),
+                    Some(Some(b)) => Some(plan::text::sql_quote(&String::from_utf8_lossy(b))),
                     _ => break,
                 }
             }
@@ -1106,20 +1106,6 @@ pub(super) fn decode_params(
         }
     }
     out
-}
-
-fn quote_literal(v: &str) -> String {
-    let mut s = String::with_capacity(v.len() + 2);
-    s.push('\'');
-    for c in v.chars() {
-        match c {
-            '\'' => s.push_str("''"),
-            '\\' => s.push_str("\\\\"),
-            c => s.push(c),
-        }
-    }
-    s.push('\'');
-    s
 }
 
 /// `sql` with its `?` placeholders replaced by the known literals.
