@@ -34,13 +34,15 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use std::io::Read;
 use std::path::Path;
-use std::process::{Child, Command, ExitCode, ExitStatus, Stdio};
+use std::process::{Command, ExitCode, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use common::mariadb::MariaDb;
 use common::{Daemon, free_port, tandem_bin};
+
+mod bench_util;
+use bench_util::{Guard, drain, env_u64, field};
 
 const USER: &str = "sb";
 const PASSWORD: &str = "sb";
@@ -58,26 +60,7 @@ const NODE_DDL: &str = "CREATE TABLE sbtest1 (id INT NOT NULL AUTO_INCREMENT PRI
 const COUNT_SQL: &str = "SELECT COUNT(*) FROM sbtest1";
 const TOPK_SQL: &str = "SELECT id, k FROM sbtest1 ORDER BY k DESC, id LIMIT 10";
 
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .filter(|v| *v > 0)
-        .unwrap_or(default)
-}
-
 /// A child process that is killed when dropped (also when unwinding from a panic).
-struct Guard(Option<Child>);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.0.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
 struct Output {
     status: ExitStatus,
     stdout: String,
@@ -139,16 +122,6 @@ fn run_bounded(mut cmd: Command, limit: Duration) -> Result<Output, String> {
 }
 
 /// Reads a child's pipe to the end on a thread.
-fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinHandle<String> {
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        if let Some(mut p) = pipe {
-            let _ = p.read_to_end(&mut buf);
-        }
-        String::from_utf8_lossy(&buf).into_owned()
-    })
-}
-
 /// The last `n` non-empty lines of `s`, as `: a | b | c` (empty when there are none).
 fn tail(s: &str, n: usize) -> String {
     let lines: Vec<&str> = s.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
@@ -239,17 +212,6 @@ struct Sample {
 
 /// The number after `label` on the line that starts with it, and the "(X per sec.)"
 /// figure on that line if any.
-fn field(out: &str, label: &str) -> Option<(f64, Option<f64>)> {
-    let line = out.lines().map(str::trim).find(|l| l.starts_with(label))?;
-    let rest = line[label.len()..].trim();
-    let first = rest.split_whitespace().next()?.parse().ok()?;
-    let rate = rest
-        .split_once('(')
-        .and_then(|(_, r)| r.split_whitespace().next())
-        .and_then(|v| v.parse().ok());
-    Some((first, rate))
-}
-
 fn parse_sysbench(out: &str) -> Result<Sample, String> {
     let (queries, qps) = field(out, "queries:").ok_or("no `queries:` line")?;
     let qps = qps.ok_or("no queries per second")?;
