@@ -655,6 +655,29 @@ fn run() -> Result<bool, String> {
             ratio(h, d, p95_of),
         );
     }
+    // The machine's speed drifts over minutes; router and haproxy run next to each
+    // other in every round, so the ratio within a round is the steadier figure.
+    for (w, workload) in WORKLOADS.iter().enumerate() {
+        let per: Vec<f64> = results[w][2]
+            .iter()
+            .zip(&results[w][1])
+            .filter_map(|(r, h)| match (r, h) {
+                (Ok(r), Ok(h)) if h.qps > 0.0 => Some(r.qps / h.qps),
+                _ => None,
+            })
+            .collect();
+        if per.is_empty() {
+            continue;
+        }
+        let list: Vec<String> = per.iter().map(|x| format!("{x:.2}")).collect();
+        let lo = per.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = per.iter().copied().fold(0.0, f64::max);
+        println!(
+            "per-round QPS router/haproxy {workload}: {} (median {:.2}, range {lo:.2}..{hi:.2})",
+            list.join(" "),
+            median(per.clone()),
+        );
+    }
     let all_ok = summaries
         .iter()
         .flatten()

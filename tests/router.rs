@@ -804,3 +804,36 @@ fn kill_query_statistics_and_ping() {
         );
     }
 }
+
+#[test]
+fn sessions_keep_their_backend_connection_while_it_is_free() {
+    let db = MariaDb::start();
+    db.sql("CREATE DATABASE shopdb");
+    let r = router(&single(&db, APP, ""));
+    // Two clients interleave statements; each one's statements run on one server thread
+    // (after the first two, while the pool still sorts itself out), and not the same
+    // one for both.
+    let script: String = (0..25)
+        .map(|_| "SELECT @@pseudo_thread_id; DO SLEEP(0.01);")
+        .collect();
+    let clients: Vec<_> = (0..2)
+        .map(|_| {
+            let (addr, script) = (r.addr, script.clone());
+            std::thread::spawn(move || cli(addr, "app", "s3cret", Some("shop"), &script))
+        })
+        .collect();
+    let mut steady = Vec::new();
+    for c in clients {
+        let out = c.join().expect("join").expect("client script");
+        let ids: Vec<&str> = out.lines().collect();
+        assert_eq!(ids.len(), 25, "{out}");
+        let later: std::collections::BTreeSet<&str> = ids[2..].iter().copied().collect();
+        assert_eq!(
+            later.len(),
+            1,
+            "one session moved between server threads: {ids:?}"
+        );
+        steady.push(ids[24].to_string());
+    }
+    assert_ne!(steady[0], steady[1], "both sessions on one server thread");
+}

@@ -1,7 +1,8 @@
 //! One client session: login, access control, session state, routing of each command
 //! to a pooled backend connection, raw forwarding of the response.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
+use foldhash::HashMapExt;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -85,6 +86,8 @@ pub struct Session {
     hold_next: bool,
     /// Resolved `queries_total` counters (label lookups are not free per statement).
     counters: Vec<(&'static str, String, prometheus::IntCounter)>,
+    /// Server thread id of the backend connection the last statement used.
+    last_backend: u32,
 }
 
 fn names_for(collation: u8) -> String {
@@ -230,6 +233,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, adm
         nonce,
         hold_next: false,
         counters: Vec::new(),
+        last_backend: 0,
     };
     let db = hello
         .database
@@ -468,24 +472,28 @@ impl Session {
 
     /// The schema statements run in: the selected one, else the user's only one.
     fn effective_schema(&self) -> Result<String, SqlError> {
+        self.schema_name().map(str::to_string)
+    }
+
+    fn schema_name(&self) -> Result<&str, SqlError> {
         if let Some(s) = &self.schema {
-            return Ok(s.clone());
+            return Ok(s);
         }
         if let Some(d) = &self.user.default_schema {
-            return Ok(d.clone());
+            return Ok(d);
         }
         if self.user.schemas.len() == 1 {
-            return Ok(self.user.schemas[0].clone());
+            return Ok(&self.user.schemas[0]);
         }
         Err(SqlError::new(1046, "3D000", "No database selected"))
     }
 
     /// The data host and database of the current schema.
     fn target(&self) -> Result<(Arc<DataHostRt>, String), SqlError> {
-        let schema = self.effective_schema()?;
+        let schema = self.schema_name()?;
         let sc = self
             .snap
-            .schema(&schema)
+            .schema(schema)
             .ok_or_else(|| SqlError::new(1049, "42000", format!("Unknown database '{schema}'")))?;
         let node = self
             .route_node
@@ -574,17 +582,26 @@ impl Session {
     }
 
     async fn run(&mut self) {
+        // One registration for the whole session (not one per command).
+        let ctl = self.ctl.clone();
+        let killed = ctl.kill.notified();
+        tokio::pin!(killed);
+        let mut p = Vec::new();
         loop {
-            let ctl = self.ctl.clone();
+            if p.capacity() > 1 << 20 {
+                // After a huge statement, give the memory back.
+                p = Vec::new();
+            }
             let r = tokio::select! {
-                r = self.io.read_packet(MAX_LOGICAL) => r,
-                _ = ctl.kill.notified() => break,
+                biased;
+                r = self.io.read_packet_into(MAX_LOGICAL, &mut p) => r,
+                _ = &mut killed => break,
             };
             if self.ctl.killed.load(Ordering::Acquire) {
                 break;
             }
-            let (seq, p) = match r {
-                Ok(x) => x,
+            match r {
+                Ok(_seq) => {}
                 Err(WireError::TooLarge(n)) => {
                     let e = SqlError::new(
                         1153,
@@ -595,8 +612,7 @@ impl Session {
                     break;
                 }
                 Err(_) => break,
-            };
-            let _ = seq;
+            }
             if self.command(&p).await.is_err() {
                 break;
             }
@@ -1110,7 +1126,7 @@ impl Session {
         } else {
             dh.writer()
         };
-        let r = backend::borrow(&host, self.profile).await;
+        let r = backend::borrow_prefer(&host, self.profile, self.last_backend).await;
         if r.is_err() {
             self.shared
                 .metrics
@@ -1214,6 +1230,7 @@ impl Session {
     ) -> Res<Option<Outcome>> {
         match r {
             Ok(o) => {
+                self.last_backend = pc.conn.thread_id;
                 if o.last_insert_id != 0 {
                     self.last_insert_id = o.last_insert_id;
                     pc.conn.last_insert_id = o.last_insert_id;
@@ -1544,29 +1561,35 @@ impl Session {
                     .await;
             }
         }
-        let mut q = p.to_vec();
-        if q.len() >= 5 {
-            q[1..5].copy_from_slice(&backend_id.to_le_bytes());
-        }
+        // The execute goes out as the client sent it, with the backend's statement id;
+        // it is written into the backend's send buffer directly (no copy per statement).
+        let mut with_types = None;
         if params > 0
             && let Some(t) = self.stmts.get(&id).and_then(|s| s.types.as_deref())
         {
             let conn_stmt = pc.conn.stmts.get_mut(&*sql);
             let conn_has = conn_stmt.as_ref().and_then(|c| c.types.as_deref()) == Some(t);
-            if !bound && !conn_has && q.len() > types_at {
+            if !bound && !conn_has && p.len() > types_at {
                 // The client relies on types it sent on another connection: send them.
-                q[types_at] = 1;
-                let tail = q.split_off(types_at + 1);
+                let mut q = Vec::with_capacity(p.len() + t.len());
+                q.extend_from_slice(&p[..types_at]);
+                q.push(1);
                 q.extend_from_slice(t);
-                q.extend_from_slice(&tail);
+                q.extend_from_slice(&p[types_at + 1..]);
+                with_types = Some(q);
             }
             if !conn_has && let Some(c) = conn_stmt {
                 c.types = Some(t.to_vec());
             }
         }
+        let at = pc.conn.io.wbuf_len() + 4;
+        pc.conn.io.queue(0, with_types.as_deref().unwrap_or(p));
+        if let Some(idb) = pc.conn.io.wbuf.get_mut(at + 1..at + 5) {
+            idb.copy_from_slice(&backend_id.to_le_bytes());
+        }
         self.count(if read { "read" } else { "write" }, &pc.host.name);
         self.set_current(Some((pc.host.clone(), pc.conn.thread_id)));
-        let r = relay(&mut pc.conn, &mut self.io, &q, Expect::Results, None).await;
+        let r = relay_queued(&mut pc.conn, &mut self.io, Expect::Results, None).await;
         self.set_current(None);
         self.finish(pc, r).await.map(|_| ())
     }
@@ -1677,7 +1700,18 @@ async fn relay(
     expect: Expect,
     stmt_id: Option<u32>,
 ) -> Result<Outcome, RelayError> {
-    if let Err(e) = be.io.send(0, payload).await {
+    be.io.queue(0, payload);
+    relay_queued(be, client, expect, stmt_id).await
+}
+
+/// `relay` for a command already queued in the backend's send buffer.
+async fn relay_queued(
+    be: &mut BackendConn,
+    client: &mut PacketIo<TcpStream>,
+    expect: Expect,
+    stmt_id: Option<u32>,
+) -> Result<Outcome, RelayError> {
+    if let Err(e) = be.io.flush().await {
         return Err(RelayError::Backend {
             forwarded: false,
             err: e.to_string(),

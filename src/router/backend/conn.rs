@@ -1,7 +1,8 @@
 //! One connection from the router to a MySQL/MariaDB server: login, internal queries,
 //! and the session state the router has applied on it.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
+use foldhash::HashMapExt;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 

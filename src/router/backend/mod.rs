@@ -110,7 +110,9 @@ impl Host {
 /// A pooled connection: returned to its host's pool with `Pool::put`, closed when
 /// dropped.
 pub struct Pooled {
-    pub conn: BackendConn,
+    /// Boxed: a pooled connection moves between the pool and sessions on every
+    /// statement, and a pointer is cheaper to move than the whole state.
+    pub conn: Box<BackendConn>,
     pub host: Arc<Host>,
     _permit: OwnedSemaphorePermit,
 }
@@ -156,9 +158,14 @@ impl Pool {
         self.max_con as usize - self.permits.available_permits()
     }
 
-    fn take_idle(&self, profile: u32) -> Option<Pooled> {
+    /// The idle connection with the server thread id `prefer` if it has the profile,
+    /// else the most recently returned one with the profile.
+    fn take_idle(&self, profile: u32, prefer: u32) -> Option<Pooled> {
         let mut idle = self.idle.lock().ok()?;
-        let i = idle.iter().rposition(|p| p.conn.profile == profile)?;
+        let i = idle
+            .iter()
+            .rposition(|p| p.conn.thread_id == prefer && p.conn.profile == profile)
+            .or_else(|| idle.iter().rposition(|p| p.conn.profile == profile))?;
         Some(idle.swap_remove(i))
     }
 
@@ -210,10 +217,23 @@ impl Pool {
 
 /// Borrows a connection with the client's capability profile from `host`'s pool.
 pub async fn borrow(host: &Arc<Host>, profile: u32) -> Result<Pooled, SqlError> {
+    borrow_prefer(host, profile, 0).await
+}
+
+/// `borrow`, preferring the idle connection whose server thread id is `prefer` (the one
+/// the session used last): a client keeps talking to the same server thread while the
+/// pool allows, as it would over a direct connection.
+pub async fn borrow_prefer(
+    host: &Arc<Host>,
+    profile: u32,
+    prefer: u32,
+) -> Result<Pooled, SqlError> {
     let pool = &host.pool;
-    let deadline = tokio::time::Instant::now() + pool.borrow_timeout;
+    // Taken when the borrow first has to wait or connect (an idle connection is the
+    // common case and needs no clock).
+    let mut started = None;
     loop {
-        while let Some(mut p) = pool.take_idle(profile) {
+        while let Some(mut p) = pool.take_idle(profile, prefer) {
             if p.conn.looks_alive() {
                 return Ok(p);
             }
@@ -226,6 +246,8 @@ pub async fn borrow(host: &Arc<Host>, profile: u32) -> Result<Pooled, SqlError> 
                     continue;
                 }
                 let notified = pool.returned.notified();
+                let deadline =
+                    *started.get_or_insert_with(tokio::time::Instant::now) + pool.borrow_timeout;
                 tokio::select! {
                     p = pool.permits.clone().acquire_owned() => p.ok(),
                     _ = notified => None,
@@ -246,6 +268,8 @@ pub async fn borrow(host: &Arc<Host>, profile: u32) -> Result<Pooled, SqlError> 
         if let Some(permit) = permit {
             pool.warm_profile
                 .store(u64::from(profile), Ordering::Relaxed);
+            let deadline =
+                *started.get_or_insert_with(tokio::time::Instant::now) + pool.borrow_timeout;
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             let conn = host
                 .connect(
@@ -256,7 +280,7 @@ pub async fn borrow(host: &Arc<Host>, profile: u32) -> Result<Pooled, SqlError> 
                 .map_err(|e| e.to_sql(&host.name))?;
             pool.created_total.fetch_add(1, Ordering::Relaxed);
             return Ok(Pooled {
-                conn,
+                conn: Box::new(conn),
                 host: host.clone(),
                 _permit: permit,
             });
@@ -276,7 +300,7 @@ pub async fn warm(host: &Arc<Host>) {
             Ok(conn) => {
                 pool.created_total.fetch_add(1, Ordering::Relaxed);
                 pool.put(Pooled {
-                    conn,
+                    conn: Box::new(conn),
                     host: host.clone(),
                     _permit: permit,
                 });

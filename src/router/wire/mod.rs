@@ -120,6 +120,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PacketIo<S> {
     /// of its last physical packet and its payload.
     pub async fn read_packet(&mut self, limit: usize) -> Result<(u8, Vec<u8>), WireError> {
         let mut payload = Vec::new();
+        let seq = self.read_packet_into(limit, &mut payload).await?;
+        Ok((seq, payload))
+    }
+
+    /// `read_packet` into a buffer the caller reuses (cleared first).
+    pub async fn read_packet_into(
+        &mut self,
+        limit: usize,
+        payload: &mut Vec<u8>,
+    ) -> Result<u8, WireError> {
+        payload.clear();
         loop {
             let (seq, len) = loop {
                 let b = self.buffered();
@@ -137,7 +148,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PacketIo<S> {
             payload.extend_from_slice(&self.buffered()[4..4 + len]);
             self.consume(4 + len);
             if len < MAX_PAYLOAD {
-                return Ok((seq, payload));
+                return Ok(seq);
             }
         }
     }
