@@ -633,7 +633,8 @@ impl Session {
             COM_QUIT => Err(Fatal),
             COM_PING => self.send_ok(1).await,
             COM_QUERY => {
-                let sql = String::from_utf8_lossy(&p[1..]).into_owned();
+                // Borrowed unless the text is not UTF-8.
+                let sql = String::from_utf8_lossy(&p[1..]);
                 self.query(p, &sql).await
             }
             COM_INIT_DB => {
@@ -870,19 +871,22 @@ impl Session {
         }
         // Global sequences: `next value for MYCATSEQ_X` becomes the id.
         let filled;
-        let (p, sql): (std::borrow::Cow<'_, [u8]>, &str) =
-            if sql.len() > 9 && sql.to_ascii_lowercase().contains("mycatseq_") {
-                match self.fill_nextval(sql).await {
-                    Ok(Some(text)) => {
-                        filled = text;
-                        (shard::query_payload(&filled).into(), filled.as_str())
-                    }
-                    Ok(None) => (p.into(), sql),
-                    Err(e) => return self.send_err(1, &e).await,
+        let (p, sql): (std::borrow::Cow<'_, [u8]>, &str) = if sql
+            .as_bytes()
+            .windows(9)
+            .any(|w| w.eq_ignore_ascii_case(b"mycatseq_"))
+        {
+            match self.fill_nextval(sql).await {
+                Ok(Some(text)) => {
+                    filled = text;
+                    (shard::query_payload(&filled).into(), filled.as_str())
                 }
-            } else {
-                (p.into(), sql)
-            };
+                Ok(None) => (p.into(), sql),
+                Err(e) => return self.send_err(1, &e).await,
+            }
+        } else {
+            (p.into(), sql)
+        };
         let p: &[u8] = &p;
         if let Some(planned) = self.shard_plan(sql) {
             return self.run_planned(p, sql, &a, planned).await;
