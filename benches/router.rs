@@ -33,14 +33,14 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, ExitCode, ExitStatus, Stdio};
+use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use common::mariadb::MariaDb;
 use common::{Daemon, free_port, tandem_bin};
 
 mod bench_util;
-use bench_util::{Guard, drain, env_u64, field};
+use bench_util::{Guard, cpu_us, env_u64, field, median, run_bounded, tail, version};
 
 const TABLES: u32 = 4;
 const TABLE_SIZE: u32 = 10_000;
@@ -52,64 +52,6 @@ const WORKLOADS: [&str; 2] = ["oltp_point_select", "oltp_read_only"];
 const WARMUP_SECS: u64 = 5;
 /// How long a target may take to accept a MySQL login.
 const READY_LIMIT: Duration = Duration::from_secs(30);
-
-/// A child process that is killed when dropped (also when unwinding from a panic).
-struct Output {
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs `cmd` with its output collected, killing it after `limit`.
-fn run_bounded(mut cmd: Command, limit: Duration) -> Result<Output, String> {
-    let name = cmd.get_program().to_string_lossy().into_owned();
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().map_err(|e| format!("{name}: {e}"))?;
-    let out = drain(child.stdout.take());
-    let err = drain(child.stderr.take());
-    let mut guard = Guard(Some(child));
-    let start = Instant::now();
-    let status = loop {
-        let Some(c) = guard.0.as_mut() else {
-            return Err(format!("{name}: lost the child"));
-        };
-        match c.try_wait() {
-            Ok(Some(st)) => break st,
-            Ok(None) if start.elapsed() > limit => {
-                drop(guard);
-                let (o, e) = (
-                    out.join().unwrap_or_default(),
-                    err.join().unwrap_or_default(),
-                );
-                return Err(format!(
-                    "{name}: no result within {} s (killed){}",
-                    limit.as_secs(),
-                    tail(&format!("{o}{e}"), 3)
-                ));
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(50)),
-            Err(e) => return Err(format!("{name}: {e}")),
-        }
-    };
-    guard.0 = None;
-    Ok(Output {
-        status,
-        stdout: out.join().unwrap_or_default(),
-        stderr: err.join().unwrap_or_default(),
-    })
-}
-
-/// Reads a child's pipe to the end on a thread.
-/// The last `n` non-empty lines of `s`, as `: a | b | c` (empty when there are none).
-fn tail(s: &str, n: usize) -> String {
-    let lines: Vec<&str> = s.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-    if lines.is_empty() {
-        return String::new();
-    }
-    format!(": {}", lines[lines.len().saturating_sub(n)..].join(" | "))
-}
 
 /// `select 1` as the benchmark user through `port`, bounded.
 fn login_ok(port: u16) -> Result<(), String> {
@@ -193,17 +135,6 @@ fn parse_sysbench(out: &str) -> Result<Sample, String> {
         reconnects,
         cpu_us_per_query: None,
     })
-}
-
-/// utime + stime of a process, in microseconds.
-fn cpu_us(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let rest = stat.rsplit(") ").next().unwrap_or("");
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let field = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-    // SAFETY: sysconf is always safe to call.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
-    (field(11) + field(12)) * 1_000_000 / hz
 }
 
 /// One sysbench run of `workload` against `port` for `secs`; `pid` is the proxy's.
@@ -385,15 +316,6 @@ impl Target {
     }
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
-    match v.len() {
-        0 => 0.0,
-        n if n % 2 == 1 => v[n / 2],
-        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
-    }
-}
-
 /// The result of one target and workload over all rounds.
 enum Summary {
     Ok {
@@ -446,14 +368,6 @@ fn p95_of(s: &Summary) -> Option<f64> {
         Summary::Ok { p95_ms, .. } => Some(*p95_ms),
         Summary::Failed(_) => None,
     }
-}
-
-fn version(cmd: &str, arg: &str) -> String {
-    let mut c = Command::new(cmd);
-    c.arg(arg);
-    run_bounded(c, Duration::from_secs(10))
-        .map(|o| o.stdout.lines().next().unwrap_or("").trim().to_string())
-        .unwrap_or_else(|e| e)
 }
 
 fn main() -> ExitCode {

@@ -35,14 +35,16 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, ExitCode, ExitStatus, Stdio};
+use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use common::mariadb::MariaDb;
 use common::{Daemon, free_port, tandem_bin};
 
 mod bench_util;
-use bench_util::{Guard, drain, env_u64, field};
+use bench_util::{
+    Guard, cpu_us, drain, env_u64, field, median, run_bounded, tail, version, wait_bounded,
+};
 
 const USER: &str = "sb";
 const PASSWORD: &str = "sb";
@@ -59,77 +61,6 @@ const NODE_DDL: &str = "CREATE TABLE sbtest1 (id INT NOT NULL AUTO_INCREMENT PRI
      pad CHAR(60) NOT NULL DEFAULT '', KEY k_1(k)) ENGINE=InnoDB";
 const COUNT_SQL: &str = "SELECT COUNT(*) FROM sbtest1";
 const TOPK_SQL: &str = "SELECT id, k FROM sbtest1 ORDER BY k DESC, id LIMIT 10";
-
-/// A child process that is killed when dropped (also when unwinding from a panic).
-struct Output {
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
-}
-
-/// Waits for a guarded child for at most `limit`; None (child killed) on timeout.
-fn wait_bounded(guard: &mut Guard, limit: Duration) -> Result<Option<ExitStatus>, String> {
-    let start = Instant::now();
-    loop {
-        let Some(c) = guard.0.as_mut() else {
-            return Err("lost the child".into());
-        };
-        match c.try_wait() {
-            Ok(Some(st)) => {
-                guard.0 = None;
-                return Ok(Some(st));
-            }
-            Ok(None) if start.elapsed() > limit => {
-                if let Some(mut c) = guard.0.take() {
-                    let _ = c.kill();
-                    let _ = c.wait();
-                }
-                return Ok(None);
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(50)),
-            Err(e) => return Err(e.to_string()),
-        }
-    }
-}
-
-/// Runs `cmd` with its output collected, killing it after `limit`.
-fn run_bounded(mut cmd: Command, limit: Duration) -> Result<Output, String> {
-    let name = cmd.get_program().to_string_lossy().into_owned();
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().map_err(|e| format!("{name}: {e}"))?;
-    let out = drain(child.stdout.take());
-    let err = drain(child.stderr.take());
-    let mut guard = Guard(Some(child));
-    let status = wait_bounded(&mut guard, limit).map_err(|e| format!("{name}: {e}"))?;
-    let (o, e) = (
-        out.join().unwrap_or_default(),
-        err.join().unwrap_or_default(),
-    );
-    match status {
-        Some(status) => Ok(Output {
-            status,
-            stdout: o,
-            stderr: e,
-        }),
-        None => Err(format!(
-            "{name}: no result within {} s (killed){}",
-            limit.as_secs(),
-            tail(&format!("{o}{e}"), 3)
-        )),
-    }
-}
-
-/// Reads a child's pipe to the end on a thread.
-/// The last `n` non-empty lines of `s`, as `: a | b | c` (empty when there are none).
-fn tail(s: &str, n: usize) -> String {
-    let lines: Vec<&str> = s.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-    if lines.is_empty() {
-        return String::new();
-    }
-    format!(": {}", lines[lines.len().saturating_sub(n)..].join(" | "))
-}
 
 /// The `mariadb` client against 127.0.0.1:`port` (no statement yet).
 fn client(port: u16, user: &str, password: &str, db: Option<&str>) -> Command {
@@ -228,17 +159,6 @@ fn parse_sysbench(out: &str) -> Result<Sample, String> {
         net_cpu_s_per_kq: None,
         load: 0.0,
     })
-}
-
-/// utime + stime of a process, in microseconds.
-fn cpu_us(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let rest = stat.rsplit(") ").next().unwrap_or("");
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let field = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-    // SAFETY: sysconf is always safe to call.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
-    (field(11) + field(12)) * 1_000_000 / hz
 }
 
 /// The 1-minute load average (other work on the machine shows up here).
@@ -561,15 +481,6 @@ fn verify(router: u16, direct: u16, rows: u64) -> Result<(), String> {
     Ok(())
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
-    match v.len() {
-        0 => 0.0,
-        n if n % 2 == 1 => v[n / 2],
-        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
-    }
-}
-
 /// The result of one target and workload over all rounds.
 enum Summary {
     Ok {
@@ -602,14 +513,6 @@ fn summarize(runs: &[Result<Sample, String>]) -> Summary {
         cpu: (!cpu.is_empty()).then(|| median(cpu)),
         net_cpu: (!net.is_empty()).then(|| median(net)),
     }
-}
-
-fn version(cmd: &str, arg: &str) -> String {
-    let mut c = Command::new(cmd);
-    c.arg(arg);
-    run_bounded(c, Duration::from_secs(10))
-        .map(|o| o.stdout.lines().next().unwrap_or("").trim().to_string())
-        .unwrap_or_else(|e| e)
 }
 
 fn main() -> ExitCode {
