@@ -34,13 +34,15 @@ mod common;
 
 use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::mariadb::MariaDb;
 use common::{Daemon, free_port, tandem_bin};
 
 mod bench_util;
-use bench_util::{Guard, cpu_us, env_u64, field, median, run_bounded, tail, version};
+use bench_util::{
+    Guard, cpu_us, env_u64, field, median, run_bounded, tail, version, wait_login_with,
+};
 
 const TABLES: u32 = 4;
 const TABLE_SIZE: u32 = 10_000;
@@ -78,24 +80,7 @@ fn login_ok(port: u16) -> Result<(), String> {
 /// Waits until `port` accepts a MySQL login; `dead` says whether the process behind it
 /// has exited (then there is no point waiting).
 fn wait_login(port: u16, mut dead: impl FnMut() -> Option<String>) -> Result<(), String> {
-    let start = Instant::now();
-    let mut last;
-    loop {
-        match login_ok(port) {
-            Ok(()) => return Ok(()),
-            Err(e) => last = e,
-        }
-        if let Some(exit) = dead() {
-            return Err(format!("exited ({exit}) before accepting a login; {last}"));
-        }
-        if start.elapsed() > READY_LIMIT {
-            return Err(format!(
-                "no MySQL login on 127.0.0.1:{port} within {} s; last attempt: {last}",
-                READY_LIMIT.as_secs()
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
+    wait_login_with(port, READY_LIMIT, || login_ok(port), &mut dead)
 }
 
 fn sysbench_args(cmd: &mut Command, port: u16) {

@@ -44,6 +44,7 @@ use common::{Daemon, free_port, tandem_bin};
 mod bench_util;
 use bench_util::{
     Guard, cpu_us, drain, env_u64, field, median, run_bounded, tail, version, wait_bounded,
+    wait_login_with,
 };
 
 const USER: &str = "sb";
@@ -97,25 +98,12 @@ fn query(port: u16, sql: &str) -> Result<String, String> {
 /// Waits until `port` accepts a MySQL login; `dead` says whether the process behind it
 /// has exited (then there is no point waiting).
 fn wait_login(port: u16, mut dead: impl FnMut() -> Option<String>) -> Result<(), String> {
-    let start = Instant::now();
-    let mut last;
-    loop {
-        match query(port, "select 1") {
-            Ok(v) if v.trim() == "1" => return Ok(()),
-            Ok(v) => last = format!("`select 1` answered {v:?}"),
-            Err(e) => last = e,
-        }
-        if let Some(exit) = dead() {
-            return Err(format!("exited ({exit}) before accepting a login; {last}"));
-        }
-        if start.elapsed() > READY_LIMIT {
-            return Err(format!(
-                "no MySQL login on 127.0.0.1:{port} within {} s; last attempt: {last}",
-                READY_LIMIT.as_secs()
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
+    let probe = || match query(port, "select 1") {
+        Ok(v) if v.trim() == "1" => Ok(()),
+        Ok(v) => Err(format!("`select 1` answered {v:?}")),
+        Err(e) => Err(e),
+    };
+    wait_login_with(port, READY_LIMIT, probe, &mut dead)
 }
 
 fn sysbench_conn_args(cmd: &mut Command, port: u16) {

@@ -142,3 +142,30 @@ pub fn version(cmd: &str, arg: &str) -> String {
         .map(|o| o.stdout.lines().next().unwrap_or("").trim().to_string())
         .unwrap_or_else(|e| e)
 }
+
+/// Retries `probe` (a MySQL login on 127.0.0.1:`port`) every 250 ms until it succeeds,
+/// `dead` reports that the process behind the port exited, or `limit` passes.
+pub fn wait_login_with(
+    port: u16,
+    limit: Duration,
+    mut probe: impl FnMut() -> Result<(), String>,
+    mut dead: impl FnMut() -> Option<String>,
+) -> Result<(), String> {
+    let start = Instant::now();
+    loop {
+        let last = match probe() {
+            Ok(()) => return Ok(()),
+            Err(e) => e,
+        };
+        if let Some(exit) = dead() {
+            return Err(format!("exited ({exit}) before accepting a login; {last}"));
+        }
+        if start.elapsed() > limit {
+            return Err(format!(
+                "no MySQL login on 127.0.0.1:{port} within {} s; last attempt: {last}",
+                limit.as_secs()
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
