@@ -77,6 +77,8 @@ struct Daemon {
     tracking: Tracking,
     balancer: Option<Balancer>,
     balancer_metrics: Option<BalancerMetrics>,
+    /// Listening sockets a reload bound before changing anything.
+    balancer_prepared: Option<crate::balancer::Prepared>,
     admin: Option<AdminSocket>,
     targets: admin::Targets,
     router: Option<Router>,
@@ -99,7 +101,12 @@ impl Daemon {
                         m
                     }
                 };
-                let b = Balancer::start(cfg, metrics, self.tracking.hub.clone())?;
+                let b = Balancer::start(
+                    cfg,
+                    metrics,
+                    self.tracking.hub.clone(),
+                    self.balancer_prepared.take(),
+                )?;
                 self.status.register("balancer", b.status_provider());
                 if let Ok(mut t) = self.targets.balancer.write() {
                     *t = Some(b.admin());
@@ -107,9 +114,7 @@ impl Daemon {
                 self.balancer = Some(b);
             }
             (Some(b), Some(cfg)) => {
-                for e in b.apply(cfg).await {
-                    tracing::error!("reload: {e}");
-                }
+                b.apply(cfg, self.balancer_prepared.take()).await?;
             }
             (Some(_), None) => {
                 if let Some(b) = self.balancer.take() {
@@ -323,6 +328,19 @@ impl Daemon {
     /// Switches to a validated config. Fails (changing nothing) when a resource of the
     /// new config cannot be had, e.g. the new observe address cannot be bound.
     async fn apply(&mut self, new: Config) -> Result<(), DaemonError> {
+        let r = self.apply_inner(new).await;
+        // Sockets bound for a reload that then failed elsewhere are closed, not kept.
+        self.balancer_prepared = None;
+        r
+    }
+
+    async fn apply_inner(&mut self, new: Config) -> Result<(), DaemonError> {
+        // The balancer's new addresses first: one that cannot be bound refuses the reload
+        // while everything still runs as before.
+        self.balancer_prepared = match &new.balancer {
+            Some(cfg) => Some(Balancer::prepare(self.balancer.as_ref(), cfg)?),
+            None => None,
+        };
         let old_listen = self.config.observe.as_ref().map(|o| o.listen);
         let new_listen = new.observe.as_ref().map(|o| o.listen);
         if old_listen != new_listen {
@@ -438,6 +456,7 @@ pub async fn run(path: &Path, config: Config, log: LogHandle) -> Result<(), Daem
         tracking,
         balancer: None,
         balancer_metrics: None,
+        balancer_prepared: None,
         admin: None,
         targets: admin::Targets::default(),
         router: None,

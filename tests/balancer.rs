@@ -1061,3 +1061,322 @@ balancer:
     drop(c2);
     drop(d);
 }
+
+/// The value of the first series of `name` whose labels include all of `labels`.
+fn metric_with(lb: &Lb, name: &str, labels: &[&str]) -> Option<f64> {
+    let (_, body) = http_get(lb.observe, "/metrics").ok()?;
+    body.lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")))
+        .find(|l| labels.iter().all(|x| l.contains(x)))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+/// The next line from `s` if one arrives within `limit`.
+fn line_within(mut s: &TcpStream, limit: Duration) -> Option<String> {
+    s.set_read_timeout(Some(limit)).ok()?;
+    let mut out = Vec::new();
+    let mut b = [0u8; 1];
+    loop {
+        match s.read(&mut b) {
+            Ok(0) => return None,
+            Ok(_) if b[0] == b'\n' => return Some(String::from_utf8_lossy(&out).into_owned()),
+            Ok(_) => out.push(b[0]),
+            Err(_) => return None,
+        }
+    }
+}
+
+/// A column of a server's row in `show stat`.
+fn stat_col(lb: &Lb, svname: &str, col: &str) -> String {
+    let csv = lb.admin(&["show", "stat"]);
+    let lines: Vec<&str> = csv.lines().collect();
+    let names: Vec<&str> = lines[0].trim_start_matches("# ").split(',').collect();
+    let i = names.iter().position(|n| *n == col).expect("column");
+    lines
+        .iter()
+        .find(|l| l.starts_with(&format!("l,{svname},")))
+        .and_then(|row| row.split(',').nth(i))
+        .unwrap_or("")
+        .to_string()
+}
+
+fn wait_checked(lb: &Lb, server: usize) -> bool {
+    wait_for(Duration::from_secs(10), || {
+        let st = lb.status();
+        (st["subsystems"]["balancer"]["listeners"][0]["servers"][server]["last_check"]
+            == "succeeded")
+            .then_some(())
+    })
+    .is_some()
+}
+
+/// A reload that changes a checked server's weight keeps it the same server: its health
+/// check still decides whether it gets traffic, and its counters carry over.
+#[test]
+fn reload_keeps_a_changed_server_checked_and_counted() {
+    let mut a = Backend::start("a", Behavior::Name);
+    let b = Backend::start("b", Behavior::Name);
+    let lb = lb(
+        "      check: { type: tcp, inter: 100ms, rise: 1, fall: 2 }\n",
+        &[server("a", &a, ""), server("b", &b, "")],
+    );
+    assert!(wait_checked(&lb, 0), "{}", lb.daemon.logs());
+    let m = counts(&lb, 4);
+    assert_eq!((m.get("a"), m.get("b")), (Some(&2), Some(&2)), "{m:?}");
+    let base = std::fs::read_to_string(&lb.config).expect("cfg");
+    lb.reload(&base.replace(
+        &format!("address: \"{}\" }}", a.addr),
+        &format!("address: \"{}\", weight: 3 }}", a.addr),
+    ));
+    assert!(
+        lb.daemon.wait_log("config reloaded"),
+        "{}",
+        lb.daemon.logs()
+    );
+    assert_eq!(stat_col(&lb, "a", "weight"), "3");
+    assert_eq!(stat_col(&lb, "a", "stot"), "2", "counters carried over");
+    a.stop();
+    assert!(
+        lb.daemon
+            .wait_log("server l/a is DOWN (check: connection refused, 2/2)"),
+        "{}",
+        lb.daemon.logs()
+    );
+    assert_eq!(stat_col(&lb, "a", "status"), "DOWN");
+    assert_eq!(
+        lb.metric("tandem_balancer_server_up{listener=\"l\",server=\"a\"}"),
+        0.0
+    );
+    let m = counts(&lb, 6);
+    assert_eq!(m.get("b"), Some(&6), "{m:?}");
+    assert!(
+        !lb.daemon.logs().contains(" SC "),
+        "no connection was tried on the dead server: {}",
+        lb.daemon.logs()
+    );
+}
+
+/// A reload whose new listener cannot be bound is refused before anything changes: the
+/// running listeners keep their settings and keep serving.
+#[test]
+fn reload_that_cannot_bind_changes_nothing() {
+    let a = Backend::start("a", Behavior::Name);
+    let b = Backend::start("b", Behavior::Name);
+    let lb = lb("", &[server("a", &a, ""), server("b", &b, "")]);
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let taken_addr = taken.local_addr().expect("addr");
+    let base = std::fs::read_to_string(&lb.config).expect("cfg");
+    let changed = base.replace(
+        &format!("address: \"{}\" }}", a.addr),
+        &format!("address: \"{}\", weight: 0 }}", a.addr),
+    );
+    let with_l2 = format!(
+        "{changed}    - name: l2\n      bind: {taken_addr}\n      servers: [{{ name: a, address: \"{}\" }}]\n",
+        a.addr
+    );
+    lb.reload(&with_l2);
+    assert!(lb.daemon.wait_log("reload refused"), "{}", lb.daemon.logs());
+    assert!(
+        lb.daemon.logs().contains(&format!("{taken_addr}")),
+        "the refusal names the address: {}",
+        lb.daemon.logs()
+    );
+    assert_eq!(
+        lb.metric("tandem_config_last_reload_successful"),
+        0.0,
+        "{}",
+        lb.daemon.logs()
+    );
+    // Nothing changed: a keeps weight 1 and gets its share.
+    let m = counts(&lb, 4);
+    assert_eq!((m.get("a"), m.get("b")), (Some(&2), Some(&2)), "{m:?}");
+    assert_eq!(
+        lb.status()["subsystems"]["balancer"]["listeners"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+    // Once the address is free, the same config applies.
+    drop(taken);
+    lb.reload(&with_l2);
+    assert!(
+        lb.daemon.wait_log("config reloaded"),
+        "{}",
+        lb.daemon.logs()
+    );
+    let m = counts(&lb, 4);
+    assert_eq!(m.get("b"), Some(&4), "weight 0 applied: {m:?}");
+    assert_eq!(first_line(taken_addr, None).expect("l2 serves"), "a");
+}
+
+/// A server's `maxconn` counts connections from the moment they are sent to it, so a
+/// burst does not overshoot it; the rest wait in the listener's queue (shown in
+/// `show stat`) and are served as slots free.
+#[test]
+fn server_maxconn_holds_under_a_burst_and_queues() {
+    let a = Backend::start("a", Behavior::Name);
+    let lb = lb(
+        "      timeouts: { connect: 3s }\n",
+        &[server("a", &a, ", maxconn: 2")],
+    );
+    let addr = lb.addr;
+    let clients: Vec<_> = (0..6)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let s = connect_from(addr, None).expect("connect");
+                let served = line_within(&s, Duration::from_millis(700)).as_deref() == Some("a");
+                (s, served)
+            })
+        })
+        .collect();
+    let results: Vec<(TcpStream, bool)> = clients
+        .into_iter()
+        .map(|c| c.join().expect("client"))
+        .collect();
+    let served = results.iter().filter(|(_, ok)| *ok).count();
+    assert_eq!(served, 2, "only maxconn connections are served at once");
+    assert_eq!(a.accepted.load(std::sync::atomic::Ordering::SeqCst), 2);
+    let csv = lb.admin(&["show", "stat"]);
+    let backend = csv
+        .lines()
+        .find(|l| l.starts_with("l,BACKEND,"))
+        .expect("backend row");
+    let qcur: u32 = backend
+        .split(',')
+        .nth(2)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    assert_eq!(qcur, 4, "{csv}{}", lb.daemon.logs());
+    // Closing the served two lets two waiting clients in.
+    let (served_now, waiting): (Vec<_>, Vec<_>) = results.into_iter().partition(|(_, ok)| *ok);
+    drop(served_now);
+    let mut next = 0;
+    for (s, _) in &waiting {
+        if line_within(s, Duration::from_millis(500)).as_deref() == Some("a") {
+            next += 1;
+        }
+        if next == 2 {
+            break;
+        }
+    }
+    assert_eq!(next, 2, "{}", lb.daemon.logs());
+    // The last two wait out the connect timeout and are logged as queue timeouts.
+    assert!(lb.daemon.wait_log(" sQ "), "{}", lb.daemon.logs());
+    assert_eq!(a.accepted.load(std::sync::atomic::Ordering::SeqCst), 4);
+}
+
+/// Lowering `maxconn` by reload while connections hold every slot takes effect as they
+/// end: no new connection is served until fewer than the new limit are open.
+#[test]
+fn lowering_maxconn_by_reload_takes_effect_as_connections_end() {
+    let a = Backend::start("a", Behavior::Name);
+    let lb = lb("      maxconn: 3\n", &[server("a", &a, "")]);
+    let held: Vec<TcpStream> = (0..3)
+        .map(|_| {
+            let s = connect_from(lb.addr, None).expect("connect");
+            assert_eq!(read_line(&s).expect("line"), "a");
+            s
+        })
+        .collect();
+    let base = std::fs::read_to_string(&lb.config).expect("cfg");
+    lb.reload(&base.replace("      maxconn: 3\n", "      maxconn: 1\n"));
+    assert!(
+        lb.daemon.wait_log("config reloaded"),
+        "{}",
+        lb.daemon.logs()
+    );
+    let mut held = held.into_iter();
+    drop(held.next());
+    let waiting = connect_from(lb.addr, None).expect("connect");
+    waiting
+        .set_read_timeout(Some(Duration::from_millis(600)))
+        .expect("t");
+    let mut buf = [0u8; 4];
+    assert!(
+        (&waiting).read(&mut buf).is_err(),
+        "served with 2 open and maxconn 1"
+    );
+    drop(held.next());
+    assert!(
+        (&waiting).read(&mut buf).is_err(),
+        "served with 1 open and maxconn 1"
+    );
+    drop(held.next());
+    waiting
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("t");
+    assert_eq!(read_line(&waiting).expect("served once none is open"), "a");
+    assert_eq!(stat_col(&lb, "FRONTEND", "slim"), "1");
+}
+
+/// `maint` with `on_marked_down: shutdown_sessions` closes the server's sessions, like a
+/// check failure does; `ready` checks at once, and a server that was down before
+/// maintenance shows up again in the metrics once its check passes.
+#[test]
+fn maintenance_shuts_sessions_and_ready_rechecks() {
+    let mut a = Backend::start("a", Behavior::Name);
+    let a_addr = a.addr;
+    let lb = lb(
+        "      check: { type: tcp, inter: 200ms, rise: 1, fall: 2 }\n      on_marked_down: shutdown_sessions\n",
+        &[server("a", &a, "")],
+    );
+    assert!(wait_checked(&lb, 0), "{}", lb.daemon.logs());
+    let s = connect_from(lb.addr, None).expect("connect");
+    assert_eq!(read_line(&s).expect("line"), "a");
+    lb.admin(&["set", "server", "l/a", "state", "maint"]);
+    s.set_read_timeout(Some(Duration::from_secs(5))).expect("t");
+    assert_eq!(read_line(&s).expect("closed by maint"), "");
+    assert!(lb.daemon.wait_log(" KD "), "{}", lb.daemon.logs());
+    lb.admin(&["set", "server", "l/a", "state", "ready"]);
+    assert_eq!(first_line(lb.addr, None).expect("served"), "a");
+    // Down, then maintenance, then back: the gauge follows.
+    a.stop();
+    assert!(
+        lb.daemon.wait_log("server l/a is DOWN"),
+        "{}",
+        lb.daemon.logs()
+    );
+    assert_eq!(
+        lb.metric("tandem_balancer_server_up{listener=\"l\",server=\"a\"}"),
+        0.0
+    );
+    lb.admin(&["set", "server", "l/a", "state", "maint"]);
+    let _a2 = Backend::start_on(&a_addr.to_string(), "a", Behavior::Name);
+    lb.admin(&["set", "server", "l/a", "state", "ready"]);
+    let up = wait_for(Duration::from_secs(10), || {
+        (lb.metric("tandem_balancer_server_up{listener=\"l\",server=\"a\"}") == 1.0).then_some(())
+    });
+    assert!(up.is_some(), "{}", lb.daemon.logs());
+    assert_eq!(stat_col(&lb, "a", "status"), "UP");
+}
+
+/// Traffic shows in the byte counters while a session is still open.
+#[test]
+fn bytes_are_counted_while_the_session_runs() {
+    let a = Backend::start("a", Behavior::Name);
+    let lb = lb("", &[server("a", &a, "")]);
+    let s = connect_from(lb.addr, None).expect("connect");
+    assert_eq!(read_line(&s).expect("line"), "a");
+    let msg = [b'x'; 99];
+    (&s).write_all(&msg).expect("w");
+    (&s).write_all(b"\n").expect("w");
+    assert_eq!(read_line(&s).expect("echo").len(), 99);
+    let seen = wait_for(Duration::from_secs(5), || {
+        let i = metric_with(&lb, "tandem_balancer_bytes_total", &["direction=\"in\""])?;
+        let o = metric_with(&lb, "tandem_balancer_bytes_total", &["direction=\"out\""])?;
+        (i >= 100.0 && o >= 102.0).then_some((i, o))
+    });
+    assert_eq!(
+        seen,
+        Some((100.0, 102.0)),
+        "in: 99 + newline; out: \"a\\n\" + echo"
+    );
+    assert_eq!(stat_col(&lb, "a", "bin"), "100");
+    let (_, body) = http_get(lb.observe, "/metrics").expect("metrics");
+    assert!(
+        body.contains("\ntandem_balancer_splice_fallbacks_total 0\n"),
+        "splice worked, no fallback: {body}"
+    );
+    drop(s);
+}

@@ -1,8 +1,10 @@
 //! Health checks of balancer servers: `tcp` (a connection is accepted), `http` (a status
 //! line with the expected code, the xinetd `check port 48700` pattern) and `mysql` (the
 //! server's greeting; an ERR such as 1040 "Too many connections" or 1129 "host blocked"
-//! means down; with a `user`, a login and COM_QUIT so the server does not count an
-//! aborted connect).
+//! means down; with a `user`, a login with an empty password and COM_QUIT so the server
+//! does not count an aborted connect). The login names the auth plugin the server
+//! announced (MySQL 8's `caching_sha2_password` included), answers an auth switch with
+//! an empty password and follows caching_sha2_password's fast-auth success.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -76,23 +78,38 @@ async fn http(s: &mut TcpStream, check: &Check, target: SocketAddr) -> Result<()
     }
 }
 
-/// Reads one MySQL packet: (sequence id, payload).
-async fn read_packet(s: &mut TcpStream) -> Result<(u8, Vec<u8>), Failure> {
-    let mut h = [0u8; 4];
-    s.read_exact(&mut h).await.map_err(|e| {
+/// Reads one MySQL packet: (sequence id, payload). `what` names the awaited packet for
+/// the reason when the server closes the connection ("greeting", "login reply").
+async fn read_packet(s: &mut TcpStream, what: &str) -> Result<(u8, Vec<u8>), Failure> {
+    let eof = |e: std::io::Error| {
         if e.kind() == std::io::ErrorKind::UnexpectedEof {
-            "connection closed before the greeting".to_string()
+            format!("connection closed before the {what}")
         } else {
             io_reason(&e)
         }
-    })?;
+    };
+    let mut h = [0u8; 4];
+    s.read_exact(&mut h).await.map_err(eof)?;
     let len = usize::from(h[0]) | usize::from(h[1]) << 8 | usize::from(h[2]) << 16;
     if len > 1 << 16 {
         return Err(format!("oversized packet ({len} bytes)"));
     }
     let mut p = vec![0u8; len];
-    s.read_exact(&mut p).await.map_err(|e| io_reason(&e))?;
+    s.read_exact(&mut p).await.map_err(eof)?;
     Ok((h[3], p))
+}
+
+/// Writes one MySQL packet with sequence id `seq`.
+async fn write_packet(s: &mut TcpStream, seq: u8, body: &[u8]) -> Result<(), Failure> {
+    let len = u32::try_from(body.len())
+        .ok()
+        .filter(|&l| l < 1 << 24)
+        .ok_or_else(|| format!("oversized packet ({} bytes)", body.len()))?;
+    let mut pkt = Vec::with_capacity(body.len() + 4);
+    pkt.extend_from_slice(&len.to_le_bytes()[..3]);
+    pkt.push(seq);
+    pkt.extend_from_slice(body);
+    s.write_all(&pkt).await.map_err(|e| io_reason(&e))
 }
 
 /// "1040 Too many connections" from an ERR packet payload.
@@ -111,11 +128,111 @@ fn err_text(p: &[u8]) -> String {
 }
 
 const CLIENT_LONG_PASSWORD: u32 = 0x1;
+#[cfg(test)]
+const CLIENT_CONNECT_WITH_DB: u32 = 0x8;
 const CLIENT_PROTOCOL_41: u32 = 0x200;
 const CLIENT_SECURE_CONNECTION: u32 = 0x8000;
+const CLIENT_PLUGIN_AUTH: u32 = 0x8_0000;
+
+/// The authentication plugin assumed when the server announces none.
+const NATIVE_PASSWORD: &[u8] = b"mysql_native_password";
+
+/// Round trips allowed after the login packet (auth switch, fast-auth, OK).
+const MAX_AUTH_ROUNDS: usize = 4;
+
+/// A bounds-checked reader over a packet payload.
+struct Cursor<'a>(&'a [u8]);
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        if self.0.len() < n {
+            return None;
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Some(head)
+    }
+
+    fn u8(&mut self) -> Option<u8> {
+        self.take(1).map(|b| b[0])
+    }
+
+    fn u16(&mut self) -> Option<u16> {
+        self.take(2).map(|b| u16::from_le_bytes([b[0], b[1]]))
+    }
+
+    /// A NUL-terminated string, without the NUL.
+    fn cstr(&mut self) -> Option<&'a [u8]> {
+        let end = self.0.iter().position(|&b| b == 0)?;
+        let s = self.take(end)?;
+        self.take(1)?;
+        Some(s)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Parses a protocol-10 greeting payload (Protocol::HandshakeV10): the authentication
+/// plugin the server announced, if it has CLIENT_PLUGIN_AUTH.
+fn greeting_plugin(p: &[u8]) -> Result<Option<Vec<u8>>, Failure> {
+    let bad = |what: &str| format!("malformed greeting ({what})");
+    let mut c = Cursor(p);
+    if c.u8() != Some(10) {
+        return Err(bad("protocol"));
+    }
+    c.cstr().ok_or_else(|| bad("server version"))?;
+    c.take(4).ok_or_else(|| bad("connection id"))?;
+    c.take(8).ok_or_else(|| bad("auth data"))?;
+    c.u8().ok_or_else(|| bad("filler"))?;
+    let mut caps = u32::from(c.u16().ok_or_else(|| bad("capabilities"))?);
+    let mut plugin = None;
+    // Servers older than 4.1 may end the greeting here.
+    if !c.is_empty() {
+        c.u8().ok_or_else(|| bad("character set"))?;
+        c.u16().ok_or_else(|| bad("status"))?;
+        caps |= u32::from(c.u16().ok_or_else(|| bad("capabilities"))?) << 16;
+        let auth_len = c.u8().ok_or_else(|| bad("auth data length"))?;
+        c.take(10).ok_or_else(|| bad("reserved bytes"))?;
+        if caps & CLIENT_SECURE_CONNECTION != 0 {
+            let n = usize::from(auth_len).saturating_sub(8).max(13);
+            c.take(n).ok_or_else(|| bad("auth data"))?;
+        }
+        if caps & CLIENT_PLUGIN_AUTH != 0 {
+            // Some servers omit the final NUL (MySQL bug #59453).
+            let name = c.cstr().unwrap_or(c.0);
+            if !name.is_empty() {
+                plugin = Some(name.to_vec());
+            }
+        }
+    }
+    if caps & CLIENT_PROTOCOL_41 == 0 {
+        return Err("the server does not support the 4.1 protocol".into());
+    }
+    Ok(plugin)
+}
+
+/// HandshakeResponse41 for `user` with an empty password and the auth plugin `plugin`.
+fn login_packet(user: &str, plugin: &[u8]) -> Vec<u8> {
+    // No CLIENT_CONNECT_WITH_DB: the check user needs no database.
+    let caps =
+        CLIENT_LONG_PASSWORD | CLIENT_PROTOCOL_41 | CLIENT_SECURE_CONNECTION | CLIENT_PLUGIN_AUTH;
+    let mut body = Vec::with_capacity(64 + user.len() + plugin.len());
+    body.extend_from_slice(&caps.to_le_bytes());
+    body.extend_from_slice(&(1u32 << 24).to_le_bytes());
+    body.push(33); // utf8_general_ci
+    body.extend_from_slice(&[0u8; 23]);
+    body.extend_from_slice(user.as_bytes());
+    body.push(0);
+    body.push(0); // auth response length: empty password
+    body.extend_from_slice(plugin);
+    body.push(0);
+    body
+}
 
 async fn mysql(s: &mut TcpStream, user: Option<&str>) -> Result<(), Failure> {
-    let (_, greeting) = read_packet(s).await?;
+    let (_, greeting) = read_packet(s, "greeting").await?;
     match greeting.first() {
         Some(0xff) => return Err(err_text(&greeting)),
         Some(10) => {}
@@ -125,35 +242,52 @@ async fn mysql(s: &mut TcpStream, user: Option<&str>) -> Result<(), Failure> {
     let Some(user) = user else {
         return Ok(());
     };
-    // HandshakeResponse41 with an empty password.
-    let caps = CLIENT_LONG_PASSWORD | CLIENT_PROTOCOL_41 | CLIENT_SECURE_CONNECTION;
-    let mut body = Vec::with_capacity(64);
-    body.extend_from_slice(&caps.to_le_bytes());
-    body.extend_from_slice(&(1u32 << 24).to_le_bytes());
-    body.push(33); // utf8_general_ci
-    body.extend_from_slice(&[0u8; 23]);
-    body.extend_from_slice(user.as_bytes());
-    body.push(0);
-    body.push(0); // auth response length
-    let mut pkt = Vec::with_capacity(body.len() + 4);
-    pkt.extend_from_slice(&(body.len() as u32).to_le_bytes()[..3]);
-    pkt.push(1);
-    pkt.extend_from_slice(&body);
-    s.write_all(&pkt).await.map_err(|e| io_reason(&e))?;
-    let (_, reply) = read_packet(s).await?;
-    let result = match reply.first() {
-        Some(0x00) => Ok(()),
-        Some(0xff) => Err(err_text(&reply)),
-        Some(0xfe) => Err(format!(
-            "the server asks user {user} for another authentication method"
-        )),
-        _ => Err("unexpected reply to the login".into()),
-    };
+    let announced = greeting_plugin(&greeting)?;
+    let plugin = announced.as_deref().unwrap_or(NATIVE_PASSWORD);
+    write_packet(s, 1, &login_packet(user, plugin)).await?;
+    let result = login_replies(s, user).await;
     if result.is_ok() {
         // COM_QUIT, sequence 0.
         let _ = s.write_all(&[1, 0, 0, 0, 0x01]).await;
     }
     result
+}
+
+/// Reads the server's replies to the login until OK or a failure, answering an auth
+/// switch with an empty password and following caching_sha2_password's fast auth.
+async fn login_replies(s: &mut TcpStream, user: &str) -> Result<(), Failure> {
+    for _ in 0..MAX_AUTH_ROUNDS {
+        let (seq, reply) = read_packet(s, "login reply").await?;
+        match reply.first() {
+            Some(0x00) => return Ok(()),
+            Some(0xff) => return Err(err_text(&reply)),
+            // Old (pre-4.1) password method switch: no plugin name.
+            Some(0xfe) if reply.len() == 1 => {
+                return Err(format!(
+                    "the server asks user {user} for an old (pre-4.1) password"
+                ));
+            }
+            // AuthSwitchRequest: plugin name + data; answer with an empty password.
+            Some(0xfe) => write_packet(s, seq.wrapping_add(1), &[]).await?,
+            // AuthMoreData from caching_sha2_password.
+            Some(0x01) => match reply.get(1) {
+                Some(0x03) => {} // fast auth success, an OK follows
+                Some(0x04) => {
+                    return Err(
+                        "the check user needs an empty password (the server asks for full \
+                         authentication)"
+                            .into(),
+                    );
+                }
+                _ => return Err("unexpected authentication data from the server".into()),
+            },
+            Some(b) => return Err(format!("unexpected reply to the login (0x{b:02x})")),
+            None => return Err("empty reply to the login".into()),
+        }
+    }
+    Err(format!(
+        "no OK after {MAX_AUTH_ROUNDS} authentication round trips"
+    ))
 }
 
 /// The interval to wait before the next check, haproxy-style: `inter` while stable and
@@ -240,6 +374,253 @@ mod tests {
             run(&check(CheckType::Mysql), a).await,
             Err("MySQL error 1040: Too many connections".into())
         );
+    }
+
+    /// A step of a scripted fake MySQL server, after the greeting and the login.
+    enum Step {
+        /// Send a packet: sequence id and payload.
+        Send(u8, Vec<u8>),
+        /// Read one packet from the client.
+        Recv,
+    }
+
+    async fn read_raw(s: &mut TcpStream) -> Option<(u8, Vec<u8>)> {
+        let mut h = [0u8; 4];
+        s.read_exact(&mut h).await.ok()?;
+        let len = usize::from(h[0]) | usize::from(h[1]) << 8 | usize::from(h[2]) << 16;
+        let mut p = vec![0u8; len];
+        s.read_exact(&mut p).await.ok()?;
+        Some((h[3], p))
+    }
+
+    async fn write_raw(s: &mut TcpStream, seq: u8, p: &[u8]) {
+        let mut pkt = (p.len() as u32).to_le_bytes()[..3].to_vec();
+        pkt.push(seq);
+        pkt.extend_from_slice(p);
+        let _ = s.write_all(&pkt).await;
+    }
+
+    /// A fake MySQL server for one connection: sends `greeting` (raw bytes, header
+    /// included), reads the login, runs `steps`, then reads until the client closes.
+    /// Returns the packets it received, in order.
+    async fn fake_mysql(
+        greeting: Vec<u8>,
+        steps: Vec<Step>,
+    ) -> (SocketAddr, tokio::task::JoinHandle<Vec<(u8, Vec<u8>)>>) {
+        let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let a = l.local_addr().expect("addr");
+        let h = tokio::spawn(async move {
+            let mut got = Vec::new();
+            let Ok((mut s, _)) = l.accept().await else {
+                return got;
+            };
+            let _ = s.write_all(&greeting).await;
+            let wait = Duration::from_millis(300);
+            if let Ok(Some(p)) = tokio::time::timeout(wait, read_raw(&mut s)).await {
+                got.push(p);
+            }
+            for step in steps {
+                match step {
+                    Step::Send(seq, p) => write_raw(&mut s, seq, &p).await,
+                    Step::Recv => {
+                        if let Ok(Some(p)) = tokio::time::timeout(wait, read_raw(&mut s)).await {
+                            got.push(p);
+                        }
+                    }
+                }
+            }
+            while let Ok(Some(p)) = tokio::time::timeout(wait, read_raw(&mut s)).await {
+                got.push(p);
+            }
+            got
+        });
+        (a, h)
+    }
+
+    /// A MySQL-8-like v10 greeting (header included) announcing `plugin`.
+    fn greeting(plugin: &str) -> Vec<u8> {
+        let caps: u32 = 0xdfff_ffff; // includes CLIENT_PLUGIN_AUTH and CLIENT_PROTOCOL_41
+        let mut p = vec![10];
+        p.extend_from_slice(b"8.4.0\0");
+        p.extend_from_slice(&7u32.to_le_bytes());
+        p.extend_from_slice(b"abcdefgh");
+        p.push(0);
+        p.extend_from_slice(&(caps as u16).to_le_bytes());
+        p.push(255); // utf8mb4_0900_ai_ci
+        p.extend_from_slice(&2u16.to_le_bytes());
+        p.extend_from_slice(&((caps >> 16) as u16).to_le_bytes());
+        p.push(21);
+        p.extend_from_slice(&[0u8; 10]);
+        p.extend_from_slice(b"ijklmnopqrst\0");
+        p.extend_from_slice(plugin.as_bytes());
+        p.push(0);
+        let mut pkt = (p.len() as u32).to_le_bytes()[..3].to_vec();
+        pkt.push(0);
+        pkt.extend_from_slice(&p);
+        pkt
+    }
+
+    fn ok_packet() -> Vec<u8> {
+        vec![0, 0, 0, 2, 0, 0, 0]
+    }
+
+    fn user_check() -> Check {
+        let mut c = check(CheckType::Mysql);
+        c.user = Some("tandem_check".into());
+        c
+    }
+
+    /// (capabilities, user, auth response, plugin name) of a HandshakeResponse41.
+    fn parse_login(p: &[u8]) -> (u32, Vec<u8>, Vec<u8>, Vec<u8>) {
+        let caps = u32::from_le_bytes(p[..4].try_into().expect("caps"));
+        let rest = &p[32..];
+        let nul = rest.iter().position(|&b| b == 0).expect("user NUL");
+        let user = rest[..nul].to_vec();
+        let rest = &rest[nul + 1..];
+        let n = usize::from(rest[0]);
+        let auth = rest[1..1 + n].to_vec();
+        let rest = &rest[1 + n..];
+        let nul = rest.iter().position(|&b| b == 0).expect("plugin NUL");
+        (caps, user, auth, rest[..nul].to_vec())
+    }
+
+    #[tokio::test]
+    async fn mysql_login_caching_sha2_ok() {
+        let (a, h) = fake_mysql(
+            greeting("caching_sha2_password"),
+            vec![Step::Send(2, ok_packet())],
+        )
+        .await;
+        assert_eq!(run(&user_check(), a).await, Ok(()));
+        let got = h.await.expect("fake");
+        let (seq, login) = &got[0];
+        assert_eq!(*seq, 1);
+        let (caps, user, auth, plugin) = parse_login(login);
+        assert_ne!(caps & CLIENT_PLUGIN_AUTH, 0);
+        assert_ne!(caps & CLIENT_PROTOCOL_41, 0);
+        assert_ne!(caps & CLIENT_SECURE_CONNECTION, 0);
+        assert_eq!(caps & CLIENT_CONNECT_WITH_DB, 0);
+        assert_eq!(user, b"tandem_check");
+        assert!(auth.is_empty());
+        assert_eq!(plugin, b"caching_sha2_password");
+        // Then COM_QUIT, sequence 0.
+        assert_eq!(got.get(1), Some(&(0, vec![0x01])));
+    }
+
+    #[tokio::test]
+    async fn mysql_login_auth_switch_then_ok() {
+        let mut switch = vec![0xfe];
+        switch.extend_from_slice(b"caching_sha2_password\0");
+        switch.extend_from_slice(b"01234567890123456789\0");
+        let (a, h) = fake_mysql(
+            greeting("mysql_native_password"),
+            vec![
+                Step::Send(2, switch),
+                Step::Recv,
+                Step::Send(4, ok_packet()),
+            ],
+        )
+        .await;
+        assert_eq!(run(&user_check(), a).await, Ok(()));
+        let got = h.await.expect("fake");
+        let (_, _, _, plugin) = parse_login(&got[0].1);
+        assert_eq!(plugin, b"mysql_native_password");
+        assert_eq!(got.get(1), Some(&(3, vec![])), "empty switch response");
+        assert_eq!(got.get(2), Some(&(0, vec![0x01])), "COM_QUIT");
+    }
+
+    #[tokio::test]
+    async fn mysql_login_fast_auth_then_ok() {
+        let (a, h) = fake_mysql(
+            greeting("caching_sha2_password"),
+            vec![Step::Send(2, vec![0x01, 0x03]), Step::Send(3, ok_packet())],
+        )
+        .await;
+        assert_eq!(run(&user_check(), a).await, Ok(()));
+        let got = h.await.expect("fake");
+        assert_eq!(got.len(), 2, "login and COM_QUIT only: {got:?}");
+        assert_eq!(got[1], (0, vec![0x01]));
+    }
+
+    #[tokio::test]
+    async fn mysql_login_full_auth_fails() {
+        let (a, h) = fake_mysql(
+            greeting("caching_sha2_password"),
+            vec![Step::Send(2, vec![0x01, 0x04])],
+        )
+        .await;
+        let r = run(&user_check(), a).await;
+        let e = r.expect_err("full authentication is a failure");
+        assert!(e.contains("the check user needs an empty password"), "{e}");
+        let got = h.await.expect("fake");
+        assert_eq!(got.len(), 1, "no COM_QUIT after a failure: {got:?}");
+    }
+
+    #[tokio::test]
+    async fn mysql_login_access_denied() {
+        let mut err = vec![0xff];
+        err.extend_from_slice(&1045u16.to_le_bytes());
+        err.extend_from_slice(b"#28000Access denied for user 'tandem_check'@'127.0.0.1'");
+        let (a, _h) = fake_mysql(greeting("caching_sha2_password"), vec![Step::Send(2, err)]).await;
+        assert_eq!(
+            run(&user_check(), a).await,
+            Err("MySQL error 1045: Access denied for user 'tandem_check'@'127.0.0.1'".into())
+        );
+    }
+
+    #[tokio::test]
+    async fn mysql_login_unexpected_reply_and_round_trips() {
+        let (a, _h) = fake_mysql(
+            greeting("caching_sha2_password"),
+            vec![Step::Send(2, vec![0x42])],
+        )
+        .await;
+        let e = run(&user_check(), a).await.expect_err("unexpected reply");
+        assert!(e.contains("unexpected reply to the login"), "{e}");
+        // Endless fast-auth packets: bounded.
+        let steps = (2..10).map(|i| Step::Send(i, vec![0x01, 0x03])).collect();
+        let (a, _h) = fake_mysql(greeting("caching_sha2_password"), steps).await;
+        let e = run(&user_check(), a).await.expect_err("bounded");
+        assert!(e.contains("round trips"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn mysql_bad_greetings_fail() {
+        let good = greeting("caching_sha2_password");
+        let body = &good[4..];
+        // Every truncation of a good greeting, a few garbage payloads.
+        let mut bodies: Vec<Vec<u8>> = (1..body.len() - 1).map(|n| body[..n].to_vec()).collect();
+        bodies.push(b"\x0a\xff\xff\xff".to_vec());
+        bodies.push(b"\x0a".to_vec());
+        bodies.push(vec![]);
+        bodies.push(b"\x09garbage".to_vec());
+        for b in bodies {
+            let mut pkt = (b.len() as u32).to_le_bytes()[..3].to_vec();
+            pkt.push(0);
+            pkt.extend_from_slice(&b);
+            // A server that would accept any login: a failure can only come from the
+            // greeting itself.
+            let (a, _h) = fake_mysql(pkt, vec![Step::Send(2, ok_packet())]).await;
+            match run(&user_check(), a).await {
+                Err(e) => assert!(!e.is_empty()),
+                // A pre-4.1-style greeting (ending after the capabilities), or one
+                // whose plugin name lacks its NUL or is cut, is still usable.
+                Ok(()) => assert!(b.len() == 22 || b.len() >= 51, "{b:?} accepted"),
+            }
+        }
+        // Specific reasons.
+        let (a, _h) = fake_mysql(b"\x03\x00\x00\x00\x0a8.4".to_vec(), vec![]).await;
+        assert_eq!(
+            run(&user_check(), a).await,
+            Err("malformed greeting (server version)".into())
+        );
+        let (a, _h) = fake_mysql(b"\x01\x00\x00\x00\x0a".to_vec(), vec![]).await;
+        let e = run(&user_check(), a).await.expect_err("truncated");
+        assert!(e.starts_with("malformed greeting"), "{e}");
+        // Header announcing more bytes than sent, then close.
+        let (a, _h) = fake_mysql(b"\x40\x00\x00\x00\x0a8.4".to_vec(), vec![]).await;
+        let e = run(&user_check(), a).await.expect_err("short packet");
+        assert!(!e.is_empty());
     }
 
     #[test]

@@ -19,8 +19,8 @@ use super::metrics::BalancerMetrics;
 use super::pick::{Candidate, Picker};
 use super::proxy_proto::{self, Header};
 use super::relay::{self, End, Mode, Timeouts};
-use super::server::ServerState;
-use crate::config::balancer::{Listener, ProxyVersion, Relay};
+use super::server::{Active, ServerState};
+use crate::config::balancer::{Listener, ProxyVersion, Relay, Server};
 
 /// Everything a session needs from the listener's current config (swapped on reload).
 pub struct Runtime {
@@ -50,22 +50,29 @@ impl Runtime {
         }
     }
 
-    /// Picks a server for `client`, never `skip`.
-    pub fn pick(&self, client: IpAddr, skip: Option<usize>) -> Option<usize> {
+    /// Picks a server for `client`, never `skip`, and takes a slot on it while still
+    /// holding the picker's lock, so concurrent picks see each other's connections in
+    /// progress (server `maxconn`, leastconn).
+    pub fn pick(&self, client: IpAddr, skip: Option<usize>) -> Option<(usize, Active)> {
+        let mut picker = self.picker.lock().ok()?;
+        let cfgs: Vec<Arc<Server>> = self.servers.iter().map(|s| s.cfg()).collect();
         let cands: Vec<Candidate<'_>> = self
             .servers
             .iter()
-            .map(|s| Candidate {
+            .zip(&cfgs)
+            .map(|(s, c)| Candidate {
                 name: s.name(),
                 weight: s.effective_weight(),
-                static_weight: u32::from(s.cfg.weight),
+                static_weight: u32::from(c.weight),
                 available: s.available(),
-                backup: s.cfg.backup,
+                backup: c.backup,
                 active: s.active.load(Ordering::Relaxed),
-                maxconn: s.cfg.maxconn,
+                maxconn: c.maxconn,
             })
             .collect();
-        self.picker.lock().ok()?.pick(&cands, client, skip)
+        let i = picker.pick(&cands, client, skip)?;
+        let slot = self.servers.get(i)?.reserve();
+        Some((i, slot))
     }
 
     /// Whether a new connection could be served now (for `track_listeners`).
@@ -96,6 +103,9 @@ pub struct LogLine {
     pub redispatched: bool,
     /// Connections across all listeners when this one was accepted.
     pub actconn: u32,
+    /// Clients already waiting for a server slot when this one had to wait (haproxy's
+    /// `%bq`).
+    pub queue_ahead: u32,
 }
 
 /// Shared by a listener's sessions.
@@ -113,8 +123,13 @@ pub struct Shared {
     /// This listener's series.
     pub m: super::metrics::ListenerMetrics,
     pub log: mpsc::Sender<LogLine>,
-    /// Signalled when a session ends (a server slot may be free for a queued client).
+    /// Signalled when a server slot may have freed for a queued client: a session ended,
+    /// a connect failed, a server came up or back from maintenance, a weight or the
+    /// config changed.
     pub freed: tokio::sync::Notify,
+    /// Clients waiting for a server slot now (haproxy's `qcur`), and the most seen.
+    pub queued: std::sync::atomic::AtomicU32,
+    pub max_queued: std::sync::atomic::AtomicU32,
 }
 
 impl Shared {
@@ -165,16 +180,139 @@ fn accept_one(socket: &Socket) -> io::Result<(TcpStream, SocketAddr)> {
     Ok((stream, peer))
 }
 
+/// A connection limit (`maxconn`) that a reload can change while connections hold
+/// slots: raising it frees slots at once; lowering it takes free slots back at once and
+/// the rest as connections end (each returning slot is retired until the debt is paid).
+#[derive(Debug)]
+pub struct Limit {
+    sem: Arc<Semaphore>,
+    /// The configured number of slots; `None`: no limit.
+    cap: Mutex<Option<u32>>,
+    /// Slots still to retire as they come back.
+    debt: std::sync::atomic::AtomicUsize,
+}
+
+/// Slots a limit without a configured number has (never reached in practice).
+const UNLIMITED: usize = 1 << 28;
+
+fn slots_of(cap: Option<u32>) -> usize {
+    cap.map_or(UNLIMITED, |c| c as usize)
+}
+
+impl Limit {
+    pub fn new(cap: Option<u32>) -> Arc<Limit> {
+        Arc::new(Limit {
+            sem: Arc::new(Semaphore::new(slots_of(cap))),
+            cap: Mutex::new(cap),
+            debt: std::sync::atomic::AtomicUsize::new(0),
+        })
+    }
+
+    pub fn cap(&self) -> Option<u32> {
+        self.cap.lock().map(|c| *c).unwrap_or(None)
+    }
+
+    /// Changes the number of slots.
+    pub fn set(&self, new: Option<u32>) {
+        let Ok(mut cap) = self.cap.lock() else {
+            return;
+        };
+        let (from, to) = (slots_of(*cap), slots_of(new));
+        *cap = new;
+        if to > from {
+            // Cancel debt first, then hand out the rest.
+            let mut grow = to - from;
+            let _ = self
+                .debt
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |d| {
+                    let paid = d.min(grow);
+                    Some(d - paid)
+                })
+                .map(|d| grow -= d.min(grow));
+            if grow > 0 {
+                self.sem.add_permits(grow);
+            }
+        } else if to < from {
+            let want = from - to;
+            let taken = self.sem.forget_permits(want);
+            if taken < want {
+                self.debt.fetch_add(want - taken, Ordering::AcqRel);
+            }
+        }
+    }
+
+    /// Waits for a slot.
+    pub async fn acquire(self: &Arc<Self>) -> Option<Slot> {
+        let p = self.sem.clone().acquire_owned().await.ok()?;
+        Some(Slot {
+            permit: Some(p),
+            limit: self.clone(),
+        })
+    }
+
+    /// Slots in use (for status).
+    pub fn in_use(&self) -> usize {
+        let total = slots_of(self.cap()) + self.debt.load(Ordering::Acquire);
+        total.saturating_sub(self.sem.available_permits())
+    }
+}
+
+/// A held slot of a [`Limit`]; given back (or retired, while the limit is in debt) when
+/// dropped.
+#[derive(Debug)]
+pub struct Slot {
+    permit: Option<OwnedSemaphorePermit>,
+    limit: Arc<Limit>,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let Some(p) = self.permit.take() else {
+            return;
+        };
+        let retired = self
+            .limit
+            .debt
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |d| d.checked_sub(1))
+            .is_ok();
+        if retired {
+            p.forget();
+        }
+    }
+}
+
+/// accept(2) errors that concern only the connection being accepted (it was reset or
+/// refused by a filter before we took it): accept the next one at once.
+fn per_connection_error(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(
+            libc::ECONNABORTED
+                | libc::EPROTO
+                | libc::EPERM
+                | libc::EINTR
+                | libc::ENETDOWN
+                | libc::ENETUNREACH
+                | libc::EHOSTDOWN
+                | libc::EHOSTUNREACH
+                | libc::ENONET
+                | libc::ENOPROTOOPT
+                | libc::EOPNOTSUPP
+        )
+    )
+}
+
 /// The accept loop. A connection is accepted only once it has its slots (listener and
 /// global `maxconn`), so connections beyond a limit stay in the kernel backlog until a
 /// slot frees. The listener's own slot is taken first; the global one only when a
 /// connection is waiting, so an idle listener never sits on a global slot that another
-/// listener's client could use.
+/// listener's client could use. Running out of descriptors or memory backs off (logged
+/// once per 10 s); an error that concerns only the connection being accepted does not.
 pub fn spawn_accept(
     socket: Arc<ListenSocket>,
     shared: Arc<Shared>,
-    slots: Arc<Semaphore>,
-    global: Option<Arc<Semaphore>>,
+    slots: Arc<Limit>,
+    global: Arc<Limit>,
     mut stop: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
@@ -182,19 +320,16 @@ pub fn spawn_accept(
         let mut backoff = Duration::from_millis(10);
         loop {
             let own = tokio::select! {
-                p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
+                p = slots.acquire() => match p { Some(p) => p, None => return },
                 _ = stop.changed() => return,
             };
             let mut ready = tokio::select! {
                 r = socket.readable() => match r { Ok(r) => r, Err(_) => return },
                 _ = stop.changed() => return,
             };
-            let shared_slot = match &global {
-                Some(g) => tokio::select! {
-                    p = g.clone().acquire_owned() => match p { Ok(p) => Some(p), Err(_) => return },
-                    _ = stop.changed() => return,
-                },
-                None => None,
+            let shared_slot = tokio::select! {
+                p = global.acquire() => match p { Some(p) => p, None => return },
+                _ = stop.changed() => return,
             };
             let accepted = match ready.try_io(|s| accept_one(s.get_ref())) {
                 Ok(r) => r,
@@ -207,6 +342,14 @@ pub fn spawn_accept(
                     backoff = Duration::from_millis(10);
                     let shared = shared.clone();
                     tokio::spawn(session(stream, peer, shared, permits));
+                }
+                Err(e) if per_connection_error(&e) => {
+                    shared
+                        .metrics
+                        .accept_errors
+                        .with_label_values(&[&shared.name, "aborted"])
+                        .inc();
+                    tracing::debug!(listener = %shared.name, "listener {}: a connection failed while being accepted: {e}", shared.name);
                 }
                 Err(e) => {
                     let kind = match e.raw_os_error() {
@@ -339,12 +482,7 @@ fn retry_delay(took: Duration, connect_timeout: Duration) -> Duration {
     }
 }
 
-async fn session(
-    client: TcpStream,
-    peer: SocketAddr,
-    shared: Arc<Shared>,
-    permits: (OwnedSemaphorePermit, Option<OwnedSemaphorePermit>),
-) {
+async fn session(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permits: (Slot, Slot)) {
     let accepted_at = Instant::now();
     let accepted = SystemTime::now();
     let rt = shared.runtime();
@@ -377,6 +515,7 @@ async fn session(
         retries: 0,
         redispatched: false,
         actconn,
+        queue_ahead: 0,
     };
     let mut src = peer;
     // The address the client reached (for PROXY headers), looked up only if needed.
@@ -421,24 +560,28 @@ async fn session(
         let usable = rt.has_usable_server();
         let left = connect_timeout.saturating_sub(queued_at.elapsed());
         if !usable || left.is_zero() {
-            shared
-                .metrics
-                .no_server
-                .with_label_values(&[&shared.name])
-                .inc();
+            shared.m.no_server.inc();
             line.term = if usable { "sQ" } else { "SC" };
             line.tw = ms(queued_at.elapsed());
             line.tt = ms(accepted_at.elapsed());
             emit(&shared, line);
             return;
         }
+        let q = shared.queued.fetch_add(1, Ordering::Relaxed) + 1;
+        shared.max_queued.fetch_max(q, Ordering::Relaxed);
+        if line.queue_ahead == 0 {
+            line.queue_ahead = q - 1;
+        }
         let _ = tokio::time::timeout(left, freed).await;
+        shared.queued.fetch_sub(1, Ordering::Relaxed);
     }
     line.tw = ms(queued_at.elapsed());
-    let Some(mut idx) = picked else { return };
+    let Some((mut idx, mut slot)) = picked else {
+        return;
+    };
     let mut attempt = 0u32;
-    let server = loop {
-        let s = rt.servers[idx].clone();
+    let conn = loop {
+        let s = slot.server().clone();
         let t0 = Instant::now();
         match connect(
             s.addr(),
@@ -451,11 +594,11 @@ async fn session(
             Ok(conn) => {
                 shared.m.connect.observe(t0.elapsed().as_secs_f64());
                 line.tc = ms(t0.elapsed());
-                break Some((s, conn));
+                break Some(conn);
             }
             Err(e) => {
                 s.counters.connect_errors.fetch_add(1, Ordering::Relaxed);
-                if let Some(m) = s.metrics.get() {
+                if let Some(m) = s.metrics() {
                     m.connect_errors.inc();
                 }
                 tracing::debug!(listener = %shared.name, server = %s.name(), "listener {}: connect to {}/{} ({}) failed: {e}", shared.name, shared.name, s.name(), s.addr());
@@ -471,49 +614,56 @@ async fn session(
                 attempt += 1;
                 line.retries = attempt;
                 s.counters.retries.fetch_add(1, Ordering::Relaxed);
-                shared
-                    .metrics
-                    .retries
-                    .with_label_values(&[&shared.name])
-                    .inc();
+                shared.m.retries.inc();
                 tokio::time::sleep(retry_delay(t0.elapsed(), connect_timeout)).await;
                 let move_on = rt.cfg.redispatch && (attempt == rt.cfg.retries || !s.available());
-                if move_on && let Some(other) = rt.pick(src.ip(), Some(idx)).filter(|&o| o != idx) {
+                if move_on
+                    && let Some((other, other_slot)) =
+                        rt.pick(src.ip(), Some(idx)).filter(|(o, _)| *o != idx)
+                {
                     s.counters.redispatches.fetch_add(1, Ordering::Relaxed);
-                    shared
-                        .metrics
-                        .redispatches
-                        .with_label_values(&[&shared.name])
-                        .inc();
+                    shared.m.redispatches.inc();
                     line.redispatched = true;
                     idx = other;
+                    // The old server's slot goes back; a queued client may take it.
+                    slot = other_slot;
+                    shared.freed.notify_waiters();
                 }
             }
         }
     };
-    let Some((server, conn)) = server else {
+    let Some(conn) = conn else {
+        drop(slot);
         line.tt = ms(accepted_at.elapsed());
         emit(&shared, line);
         return;
     };
+    let server = slot.server().clone();
+    server.counters.connections.fetch_add(1, Ordering::Relaxed);
     line.server = server.name().to_string();
-    let _active = server.enter();
     line.server_conns = server.active.load(Ordering::Relaxed);
-    let sm = server.metrics.get().cloned();
+    let sm = server.metrics();
     if let Some(m) = &sm {
         m.connections.inc();
         m.active.inc();
     }
-    if let Some(v) = server.cfg.send_proxy {
+    // Un-counts the server's active gauge on every path out of the session.
+    struct GaugeGuard(Option<super::metrics::ServerMetrics>);
+    impl Drop for GaugeGuard {
+        fn drop(&mut self) {
+            if let Some(m) = &self.0 {
+                m.active.dec();
+            }
+        }
+    }
+    let _gauge = GaugeGuard(sm);
+    if let Some(v) = server.cfg().send_proxy {
         let dst = dst.unwrap_or_else(|| client.local_addr().unwrap_or(peer));
         let header = match v {
             ProxyVersion::V1 => proxy_proto::v1(src, dst),
             ProxyVersion::V2 => proxy_proto::v2(src, dst),
         };
         if write_all(&conn, &header).await.is_err() {
-            if let Some(m) = &sm {
-                m.active.dec();
-            }
             line.term = "SC";
             line.tt = ms(accepted_at.elapsed());
             emit(&shared, line);
@@ -524,30 +674,19 @@ async fn session(
         Relay::Splice => Mode::Splice,
         Relay::Buffered => Mode::Buffered,
     };
-    let out = relay::relay(&client, &conn, mode, rt.timeouts(), server.kill_signal()).await;
-    if let Some(m) = &sm {
-        m.active.dec();
-    }
-    server
-        .counters
-        .bytes_in
-        .fetch_add(out.bytes_in, Ordering::Relaxed);
-    server
-        .counters
-        .bytes_out
-        .fetch_add(out.bytes_out, Ordering::Relaxed);
-    shared.bytes_in.fetch_add(out.bytes_in, Ordering::Relaxed);
-    shared.bytes_out.fetch_add(out.bytes_out, Ordering::Relaxed);
-    shared
-        .metrics
-        .bytes
-        .with_label_values(&[&shared.name, "in"])
-        .inc_by(out.bytes_in);
-    shared
-        .metrics
-        .bytes
-        .with_label_values(&[&shared.name, "out"])
-        .inc_by(out.bytes_out);
+    let meter = SessionMeter {
+        shared: &shared,
+        server: &server,
+    };
+    let out = relay::relay(
+        &client,
+        &conn,
+        mode,
+        rt.timeouts(),
+        server.kill_signal(),
+        &meter,
+    )
+    .await;
     line.bytes_in = out.bytes_in;
     line.bytes_out = out.bytes_out;
     line.term = out.end.code();
@@ -556,6 +695,33 @@ async fn session(
         tracing::trace!(listener = %shared.name, "session from {peer} ended: {}", out.end.code());
     }
     emit(&shared, line);
+}
+
+/// Counts bytes as the relay moves them (listener, server and metrics), so a long
+/// session's traffic shows while it runs, not only when it ends.
+struct SessionMeter<'a> {
+    shared: &'a Shared,
+    server: &'a ServerState,
+}
+
+impl relay::Meter for SessionMeter<'_> {
+    fn moved(&self, upstream: bool, bytes: u64) {
+        if upstream {
+            self.server
+                .counters
+                .bytes_in
+                .fetch_add(bytes, Ordering::Relaxed);
+            self.shared.bytes_in.fetch_add(bytes, Ordering::Relaxed);
+            self.shared.m.bytes_in.inc_by(bytes);
+        } else {
+            self.server
+                .counters
+                .bytes_out
+                .fetch_add(bytes, Ordering::Relaxed);
+            self.shared.bytes_out.fetch_add(bytes, Ordering::Relaxed);
+            self.shared.m.bytes_out.inc_by(bytes);
+        }
+    }
 }
 
 async fn write_all(s: &TcpStream, mut buf: &[u8]) -> io::Result<()> {

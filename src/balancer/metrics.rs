@@ -120,7 +120,49 @@ impl BalancerMetrics {
         r.register(Box::new(m.accept_errors.clone()))?;
         r.register(Box::new(m.no_server.clone()))?;
         r.register(Box::new(m.log_dropped.clone()))?;
+        r.register(Box::new(SpliceFallbacks::new()?))?;
         Ok(m)
+    }
+}
+
+/// `tandem_balancer_splice_fallbacks_total`, read from the relay's counter at scrape time.
+struct SpliceFallbacks {
+    desc: prometheus::core::Desc,
+}
+
+const SPLICE_FALLBACKS: &str = "tandem_balancer_splice_fallbacks_total";
+const SPLICE_FALLBACKS_HELP: &str =
+    "Session directions relayed with buffers because splice(2) could not be used.";
+
+impl SpliceFallbacks {
+    fn new() -> prometheus::Result<SpliceFallbacks> {
+        Ok(SpliceFallbacks {
+            desc: prometheus::core::Desc::new(
+                SPLICE_FALLBACKS.into(),
+                SPLICE_FALLBACKS_HELP.into(),
+                Vec::new(),
+                std::collections::HashMap::new(),
+            )?,
+        })
+    }
+}
+
+impl prometheus::core::Collector for SpliceFallbacks {
+    fn desc(&self) -> Vec<&prometheus::core::Desc> {
+        vec![&self.desc]
+    }
+
+    fn collect(&self) -> Vec<prometheus::proto::MetricFamily> {
+        let mut c = prometheus::proto::Counter::default();
+        c.set_value(super::relay::splice_fallbacks() as f64);
+        let mut m = prometheus::proto::Metric::default();
+        m.set_counter(c);
+        let mut f = prometheus::proto::MetricFamily::default();
+        f.set_name(SPLICE_FALLBACKS.into());
+        f.set_help(SPLICE_FALLBACKS_HELP.into());
+        f.set_field_type(prometheus::proto::MetricType::COUNTER);
+        f.set_metric(vec![m]);
+        vec![f]
     }
 }
 

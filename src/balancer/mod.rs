@@ -21,13 +21,13 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::config::balancer::{BalancerConfig, Check, Listener, OnMarkedDown};
 use crate::track::hysteresis::Hysteresis;
 use crate::track::{TrackHub, listener_key};
-use listener::{LogLine, Runtime, Shared};
+use listener::{Limit, LogLine, Runtime, Shared};
 use metrics::BalancerMetrics;
 use server::{Admin, ServerState};
 
@@ -38,22 +38,30 @@ struct Live {
     bind: SocketAddr,
     shared: Arc<Shared>,
     socket: Arc<listener::ListenSocket>,
-    slots: Arc<Semaphore>,
-    maxconn: u32,
+    slots: Arc<Limit>,
     stop: watch::Sender<bool>,
     accept: JoinHandle<()>,
     /// Health-check tasks by server name, with the check they run.
     checks: HashMap<String, (Check, JoinHandle<()>)>,
 }
 
-impl Live {
-    fn shutdown(self) {
+impl Drop for Live {
+    /// A listener that goes away (removed, replaced, or its balancer stopped or never
+    /// finished starting) stops accepting and stops its health checks.
+    fn drop(&mut self) {
         let _ = self.stop.send(true);
         self.accept.abort();
-        for (_, (_, h)) in self.checks {
+        for (_, (_, h)) in self.checks.drain() {
             h.abort();
         }
     }
+}
+
+/// Listening sockets bound ahead of a (re)start, so a config whose addresses cannot all
+/// be bound is refused before anything changes.
+#[derive(Default)]
+pub struct Prepared {
+    sockets: HashMap<SocketAddr, Arc<listener::ListenSocket>>,
 }
 
 /// Everything a health-check task updates.
@@ -68,9 +76,10 @@ pub struct Balancer {
     metrics: BalancerMetrics,
     hub: TrackHub,
     live: Arc<Mutex<Vec<Live>>>,
-    global: Option<(Arc<Semaphore>, u32)>,
+    /// The global `maxconn`, shared by every listener's accept loop (a reload changes it
+    /// in place).
+    global: Arc<Limit>,
     log_tx: mpsc::Sender<LogLine>,
-    _logger: JoinHandle<()>,
     actconn: Arc<AtomicU32>,
 }
 
@@ -83,8 +92,10 @@ pub struct BindError {
     pub source: std::io::Error,
 }
 
-/// Publishes whether `shared`'s listener could serve a new connection now.
+/// Publishes whether `shared`'s listener could serve a new connection now, and wakes
+/// its queued clients (a server may have become usable).
 fn publish(hub: &TrackHub, shared: &Shared) {
+    shared.freed.notify_waiters();
     let rt = shared.runtime();
     if rt.has_usable_server() {
         hub.set(&listener_key(&shared.name), Some(true), "serving");
@@ -130,10 +141,19 @@ fn spawn_check(check: Check, server: Arc<ServerState>, ctx: CheckCtx) -> JoinHan
         up_gauge.set(i64::from(server.is_up()));
         loop {
             if server.admin() == Admin::Maint {
-                // Out of maintenance the server is up, and the next check decides.
+                // No checks in maintenance. Out of it the server counts as up and is
+                // checked at once; the check decides.
                 hyst = Hysteresis::new(check.rise, check.fall);
-                server.set_up(true);
-                tokio::time::sleep(check.inter.get()).await;
+                if server.set_up(true) {
+                    up_gauge.set(1);
+                    publish(&ctx.hub, &ctx.shared);
+                }
+                let changed = server.admin_changed.notified();
+                tokio::pin!(changed);
+                changed.as_mut().enable();
+                if server.admin() == Admin::Maint {
+                    let _ = tokio::time::timeout(check.inter.get(), changed).await;
+                }
                 continue;
             }
             let t0 = Instant::now();
@@ -160,16 +180,17 @@ fn spawn_check(check: Check, server: Arc<ServerState>, ctx: CheckCtx) -> JoinHan
             {
                 server.set_up(up);
                 up_gauge.set(i64::from(up));
+                let cfg_of = |s: &ServerState| s.cfg().backup;
                 let rt = ctx.shared.runtime();
                 let left_active = rt
                     .servers
                     .iter()
-                    .filter(|s| !s.cfg.backup && s.available())
+                    .filter(|s| !cfg_of(s) && s.available())
                     .count();
                 let left_backup = rt
                     .servers
                     .iter()
-                    .filter(|s| s.cfg.backup && s.available())
+                    .filter(|s| cfg_of(s) && s.available())
                     .count();
                 let (n, of) = (before.0 + 1, before.1);
                 if up {
@@ -221,7 +242,8 @@ fn haproxy_date(t: std::time::SystemTime) -> String {
 }
 
 /// haproxy's `option tcplog` line:
-/// `%ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq`.
+/// `%ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq` (the queue is
+/// the listener's, so `%sq` is always 0).
 fn format_line(l: &LogLine) -> String {
     let t = haproxy_date(l.accepted);
     let rc = if l.redispatched {
@@ -230,7 +252,7 @@ fn format_line(l: &LogLine) -> String {
         l.retries.to_string()
     };
     format!(
-        "{} [{}] {} {}/{} {}/{}/{} {} {} {}/{}/{}/{}/{} 0/0",
+        "{} [{}] {} {}/{} {}/{}/{} {} {} {}/{}/{}/{}/{} 0/{}",
         l.client,
         t,
         l.listener,
@@ -245,22 +267,19 @@ fn format_line(l: &LogLine) -> String {
         l.listener_conns,
         l.listener_conns,
         l.server_conns,
-        rc
+        rc,
+        l.queue_ahead
     )
 }
 
-impl Balancer {
-    /// Binds every listener (an address that cannot be bound is an error) and starts
-    /// the health checks.
-    pub fn start(
-        cfg: &BalancerConfig,
-        metrics: BalancerMetrics,
-        hub: TrackHub,
-    ) -> Result<Balancer, BindError> {
-        let (log_tx, mut log_rx) = mpsc::channel::<LogLine>(LOG_QUEUE);
-        let actconn = Arc::new(AtomicU32::new(0));
-        let logger = tokio::spawn(async move {
-            while let Some(l) = log_rx.recv().await {
+/// The connection logger: its own thread, so a log sink that stalls (a blocked stderr
+/// pipe, a busy journal) stalls only this thread; the queue in front of it fills and
+/// further lines are dropped and counted, and the relay never waits.
+fn spawn_logger(mut rx: mpsc::Receiver<LogLine>) {
+    let spawned = std::thread::Builder::new()
+        .name("tandem-connlog".into())
+        .spawn(move || {
+            while let Some(l) = rx.blocking_recv() {
                 let line = format_line(&l);
                 tracing::info!(
                     target: "tandem::balancer::connection",
@@ -274,34 +293,114 @@ impl Balancer {
                 );
             }
         });
-        let global = cfg
-            .maxconn
-            .map(|m| (Arc::new(Semaphore::new(m as usize)), m));
-        let mut b = Balancer {
+    if let Err(e) = spawned {
+        tracing::error!(
+            "balancer: cannot start the connection logger thread: {e}; connection log lines will be dropped and counted"
+        );
+    }
+}
+
+impl Balancer {
+    /// Binds the listening sockets `cfg` needs that `current` does not already hold. An
+    /// address that cannot be bound is an error, and nothing has changed yet.
+    pub fn prepare(
+        current: Option<&Balancer>,
+        cfg: &BalancerConfig,
+    ) -> Result<Prepared, BindError> {
+        let held: Vec<(String, SocketAddr)> = current
+            .and_then(|b| {
+                b.live
+                    .lock()
+                    .ok()
+                    .map(|v| v.iter().map(|l| (l.shared.name.clone(), l.bind)).collect())
+            })
+            .unwrap_or_default();
+        let mut p = Prepared::default();
+        for l in &cfg.listeners {
+            if held.iter().any(|(_, b)| *b == l.bind) || p.sockets.contains_key(&l.bind) {
+                continue;
+            }
+            match listener::bind(l.bind, l.backlog) {
+                Ok(s) => {
+                    p.sockets.insert(l.bind, Arc::new(s));
+                }
+                Err(e) => {
+                    // The usual cause on a reload: a running listener holds the port on
+                    // an overlapping address (0.0.0.0:3306 and now VIP:3306).
+                    let holder = held.iter().find(|(_, b)| {
+                        b.port() == l.bind.port()
+                            && b.is_ipv4() == l.bind.is_ipv4()
+                            && (b.ip().is_unspecified() || l.bind.ip().is_unspecified())
+                    });
+                    let source = match holder {
+                        Some((name, b)) if e.kind() == std::io::ErrorKind::AddrInUse => {
+                            std::io::Error::new(
+                                e.kind(),
+                                format!(
+                                    "{e}: the running listener `{name}` holds {b}; a listener cannot move between a wildcard and a specific address on the same port by reload (restart tandem instead)"
+                                ),
+                            )
+                        }
+                        _ => e,
+                    };
+                    return Err(BindError {
+                        name: l.name.clone(),
+                        bind: l.bind,
+                        source,
+                    });
+                }
+            }
+        }
+        Ok(p)
+    }
+
+    /// Binds every listener (an address that cannot be bound is an error, and then
+    /// nothing runs) and starts the health checks. `prepared`: sockets bound already.
+    pub fn start(
+        cfg: &BalancerConfig,
+        metrics: BalancerMetrics,
+        hub: TrackHub,
+        prepared: Option<Prepared>,
+    ) -> Result<Balancer, BindError> {
+        let mut prepared = match prepared {
+            Some(p) => p,
+            None => Balancer::prepare(None, cfg)?,
+        };
+        let (log_tx, log_rx) = mpsc::channel::<LogLine>(LOG_QUEUE);
+        spawn_logger(log_rx);
+        let actconn = Arc::new(AtomicU32::new(0));
+        let b = Balancer {
             metrics,
             hub,
             live: Arc::new(Mutex::new(Vec::new())),
-            global,
+            global: Limit::new(cfg.maxconn),
             log_tx,
-            _logger: logger,
             actconn,
         };
+        let mut started = Vec::new();
         for l in &cfg.listeners {
-            let socket = listener::bind(l.bind, l.backlog).map_err(|source| BindError {
-                name: l.name.clone(),
-                bind: l.bind,
-                source,
-            })?;
-            let live = b.start_listener(l.clone(), Arc::new(socket), HashMap::new());
-            if let Ok(mut v) = b.live.lock() {
-                v.push(live);
-            }
+            let socket = match prepared.sockets.remove(&l.bind) {
+                Some(s) => s,
+                None => {
+                    Arc::new(
+                        listener::bind(l.bind, l.backlog).map_err(|source| BindError {
+                            name: l.name.clone(),
+                            bind: l.bind,
+                            source,
+                        })?,
+                    )
+                }
+            };
+            started.push(b.start_listener(l.clone(), socket, HashMap::new(), None));
+        }
+        if let Ok(mut v) = b.live.lock() {
+            *v = started;
         }
         b.log_started();
         Ok(b)
     }
 
-    fn log_started(&mut self) {
+    fn log_started(&self) {
         if let Ok(v) = self.live.lock() {
             for l in v.iter() {
                 let rt = l.shared.runtime();
@@ -310,20 +409,39 @@ impl Balancer {
         }
     }
 
+    /// The servers of `cfg`: the ones in `reuse` with the same name and address are kept
+    /// (updated in place), the others are new.
+    fn servers_for(
+        &self,
+        listener: &str,
+        cfg: &Listener,
+        reuse: &mut HashMap<String, Arc<ServerState>>,
+    ) -> Vec<Arc<ServerState>> {
+        let servers: Vec<Arc<ServerState>> = cfg
+            .servers
+            .iter()
+            .map(|s| match reuse.remove(&s.name) {
+                Some(old) if old.addr() == s.address => {
+                    old.update_cfg(s.clone());
+                    old
+                }
+                _ => Arc::new(ServerState::new(s.clone())),
+            })
+            .collect();
+        for s in &servers {
+            s.set_metrics(self.metrics.server(listener, s.name()));
+        }
+        servers
+    }
+
     fn start_listener(
         &self,
         cfg: Listener,
         socket: Arc<listener::ListenSocket>,
         mut reuse: HashMap<String, Arc<ServerState>>,
+        slots: Option<Arc<Limit>>,
     ) -> Live {
-        let servers: Vec<Arc<ServerState>> = cfg
-            .servers
-            .iter()
-            .map(|s| match reuse.remove(&s.name) {
-                Some(old) if old.cfg.address == s.address => adopt(old, s.clone()),
-                _ => Arc::new(ServerState::new(s.clone())),
-            })
-            .collect();
+        let servers = self.servers_for(&cfg.name, &cfg, &mut reuse);
         let shared = Arc::new(Shared {
             name: cfg.name.clone(),
             runtime: RwLock::new(Arc::new(Runtime::new(cfg.clone(), servers.clone()))),
@@ -337,17 +455,22 @@ impl Balancer {
             m: self.metrics.listener(&cfg.name),
             log: self.log_tx.clone(),
             freed: tokio::sync::Notify::new(),
+            queued: AtomicU32::new(0),
+            max_queued: AtomicU32::new(0),
         });
-        for s in &servers {
-            let _ = s.metrics.set(self.metrics.server(&cfg.name, s.name()));
-        }
-        let slots = Arc::new(Semaphore::new(cfg.maxconn as usize));
+        let slots = match slots {
+            Some(l) => {
+                l.set(Some(cfg.maxconn));
+                l
+            }
+            None => Limit::new(Some(cfg.maxconn)),
+        };
         let (stop, stop_rx) = watch::channel(false);
         let accept = listener::spawn_accept(
             socket.clone(),
             shared.clone(),
             slots.clone(),
-            self.global.as_ref().map(|g| g.0.clone()),
+            self.global.clone(),
             stop_rx,
         );
         let ctx = CheckCtx {
@@ -357,7 +480,7 @@ impl Balancer {
         };
         let mut checks = HashMap::new();
         if let Some(c) = &cfg.check {
-            for s in servers.iter().filter(|s| s.cfg.check) {
+            for s in servers.iter().filter(|s| s.cfg().check) {
                 checks.insert(
                     s.name().to_string(),
                     (c.clone(), spawn_check(c.clone(), s.clone(), ctx.clone())),
@@ -365,6 +488,10 @@ impl Balancer {
             }
         }
         for s in &servers {
+            if cfg.check.is_none() || !s.cfg().check {
+                // Unchecked servers count as up.
+                s.set_up(true);
+            }
             self.metrics
                 .server_up
                 .with_label_values(&[&cfg.name, s.name()])
@@ -376,7 +503,6 @@ impl Balancer {
             shared,
             socket,
             slots,
-            maxconn: cfg.maxconn,
             stop,
             accept,
             checks,
@@ -384,26 +510,31 @@ impl Balancer {
     }
 
     /// Applies a reloaded config. Listening sockets on unchanged addresses are kept, so no
-    /// connection is refused; server state (health, drain/maint, counters) carries over
-    /// for servers that keep their name and address. Returns the listeners that failed.
-    pub async fn apply(&mut self, cfg: &BalancerConfig) -> Vec<BindError> {
-        let mut errors = Vec::new();
-        let old: Vec<Live> = match self.live.lock() {
-            Ok(mut v) => std::mem::take(&mut *v),
-            Err(_) => return errors,
+    /// connection is refused; a server that keeps its name and address is the same server
+    /// (health, drain/maint, counters, sessions and its health check carry over; a
+    /// changed weight, maxconn, backup or send_proxy applies to it in place). New
+    /// addresses come bound in `prepared` (see [`Balancer::prepare`]); one that is not
+    /// and cannot be bound is an error, and then nothing has changed.
+    pub async fn apply(
+        &mut self,
+        cfg: &BalancerConfig,
+        prepared: Option<Prepared>,
+    ) -> Result<(), BindError> {
+        let mut prepared = match prepared {
+            Some(p) => p,
+            None => Balancer::prepare(Some(self), cfg)?,
         };
-        // Global maxconn.
-        match (&mut self.global, cfg.maxconn) {
-            (Some((sem, cur)), Some(new)) if *cur != new => {
-                resize(sem, *cur, new);
-                *cur = new;
-            }
-            (None, Some(new)) => self.global = Some((Arc::new(Semaphore::new(new as usize)), new)),
-            (Some(_), None) => self.global = None,
-            _ => {}
-        }
-        let mut old_by_bind: HashMap<SocketAddr, Live> =
-            old.into_iter().map(|l| (l.bind, l)).collect();
+        self.global.set(cfg.maxconn);
+        let live = self.live.clone();
+        // Held for the whole switch (no await inside): admin commands and status wait a
+        // moment instead of seeing no listeners.
+        let Ok(mut guard) = live.lock() else {
+            return Ok(());
+        };
+        let mut old_by_bind: HashMap<SocketAddr, Live> = std::mem::take(&mut *guard)
+            .into_iter()
+            .map(|l| (l.bind, l))
+            .collect();
         let mut next = Vec::new();
         for l in &cfg.listeners {
             match old_by_bind.remove(&l.bind) {
@@ -412,59 +543,63 @@ impl Balancer {
                     next.push(live);
                 }
                 Some(live) => {
-                    // Renamed: new name, same socket.
+                    // Renamed: new name, same socket, same slots (its sessions hold them).
+                    tracing::info!(listener = %l.name, "listener {} renamed {} on {}", live.shared.name, l.name, l.bind);
                     let socket = live.socket.clone();
+                    let slots = live.slots.clone();
                     let reuse = servers_by_name(&live.shared);
+                    self.forget_series(&live.shared.name, reuse.keys());
                     self.hub.remove(&listener_key(&live.shared.name));
-                    live.shutdown();
-                    next.push(self.start_listener(l.clone(), socket, reuse));
+                    drop(live);
+                    next.push(self.start_listener(l.clone(), socket, reuse, Some(slots)));
                 }
-                None => match listener::bind(l.bind, l.backlog) {
-                    Ok(s) => next.push(self.start_listener(l.clone(), Arc::new(s), HashMap::new())),
-                    Err(source) => {
-                        tracing::error!(listener = %l.name, "listener {}: cannot listen on {}: {source}", l.name, l.bind);
-                        self.hub.set(
-                            &listener_key(&l.name),
-                            Some(false),
-                            &format!("not bound: {source}"),
-                        );
-                        errors.push(BindError {
-                            name: l.name.clone(),
-                            bind: l.bind,
-                            source,
-                        });
-                    }
-                },
+                None => {
+                    let socket = match prepared.sockets.remove(&l.bind) {
+                        Some(s) => s,
+                        None => match listener::bind(l.bind, l.backlog) {
+                            Ok(s) => Arc::new(s),
+                            Err(source) => {
+                                // Put everything back as it was.
+                                next.extend(old_by_bind.into_values());
+                                *guard = next;
+                                return Err(BindError {
+                                    name: l.name.clone(),
+                                    bind: l.bind,
+                                    source,
+                                });
+                            }
+                        },
+                    };
+                    tracing::info!(listener = %l.name, bind = %l.bind, "listener {} added on {}", l.name, l.bind);
+                    next.push(self.start_listener(l.clone(), socket, HashMap::new(), None));
+                }
             }
         }
         for (_, live) in old_by_bind {
             tracing::info!(listener = %live.shared.name, "listener {} removed: no new connections on {}", live.shared.name, live.bind);
+            let names = servers_by_name(&live.shared);
+            self.forget_series(&live.shared.name, names.keys());
             self.hub.remove(&listener_key(&live.shared.name));
-            live.shutdown();
         }
-        if let Ok(mut v) = self.live.lock() {
-            *v = next;
+        *guard = next;
+        Ok(())
+    }
+
+    /// Removes the per-server series of servers that are gone from `listener`.
+    fn forget_series<'a>(&self, listener: &str, servers: impl Iterator<Item = &'a String>) {
+        for s in servers {
+            let _ = self.metrics.server_up.remove_label_values(&[listener, s]);
+            let _ = self
+                .metrics
+                .server_active
+                .remove_label_values(&[listener, s]);
         }
-        errors
     }
 
     fn update_listener(&self, live: &mut Live, cfg: Listener) {
         let mut reuse = servers_by_name(&live.shared);
-        let servers: Vec<Arc<ServerState>> = cfg
-            .servers
-            .iter()
-            .map(|s| match reuse.remove(&s.name) {
-                Some(old) if old.cfg.address == s.address => adopt(old, s.clone()),
-                _ => Arc::new(ServerState::new(s.clone())),
-            })
-            .collect();
-        for s in &servers {
-            let _ = s.metrics.set(self.metrics.server(&cfg.name, s.name()));
-        }
-        if cfg.maxconn != live.maxconn {
-            resize(&live.slots, live.maxconn, cfg.maxconn);
-            live.maxconn = cfg.maxconn;
-        }
+        let servers = self.servers_for(&cfg.name, &cfg, &mut reuse);
+        live.slots.set(Some(cfg.maxconn));
         // Checks: keep the unchanged ones, restart changed ones, stop removed ones.
         let ctx = CheckCtx {
             shared: live.shared.clone(),
@@ -474,7 +609,7 @@ impl Balancer {
         let mut checks = std::mem::take(&mut live.checks);
         let mut next_checks = HashMap::new();
         for s in &servers {
-            let want = cfg.check.clone().filter(|_| s.cfg.check);
+            let want = cfg.check.clone().filter(|_| s.cfg().check);
             match (checks.remove(s.name()), want) {
                 (Some((c, h)), Some(w)) if c == w && !h.is_finished() => {
                     next_checks.insert(s.name().to_string(), (c, h));
@@ -491,19 +626,20 @@ impl Balancer {
                     // Unchecked servers count as up.
                     s.set_up(true);
                 }
-                (None, None) => s.set_up(true),
+                (None, None) => {
+                    s.set_up(true);
+                }
             }
+            self.metrics
+                .server_up
+                .with_label_values(&[&cfg.name, s.name()])
+                .set(i64::from(s.is_up()));
         }
         for (_, (_, h)) in checks {
             h.abort();
         }
         live.checks = next_checks;
-        for s in &reuse {
-            let _ = self
-                .metrics
-                .server_up
-                .remove_label_values(&[&live.shared.name, s.0]);
-        }
+        self.forget_series(&live.shared.name, reuse.keys());
         if let Ok(mut rt) = live.shared.runtime.write() {
             *rt = Arc::new(Runtime::new(cfg, servers));
         }
@@ -515,7 +651,6 @@ impl Balancer {
         if let Ok(mut v) = self.live.lock() {
             for l in v.drain(..) {
                 self.hub.remove(&listener_key(&l.shared.name));
-                l.shutdown();
             }
         }
     }
@@ -576,6 +711,14 @@ impl BalancerAdmin {
         let (shared, server) = self.find(target)?;
         let before = server.admin();
         server.set_admin(state);
+        // Maintenance takes the server out like a failed check does, so
+        // `on_marked_down: shutdown_sessions` closes its sessions then too (haproxy).
+        if state == Admin::Maint
+            && before != Admin::Maint
+            && shared.runtime().cfg.on_marked_down == OnMarkedDown::ShutdownSessions
+        {
+            server.kill_sessions();
+        }
         tracing::warn!(listener = %shared.name, server = %server.name(), from = before.name(), to = state.name(), "server {target} set to {} by the operator (was {})", state.name(), before.name());
         publish(&self.hub, &shared);
         Ok(format!(
@@ -618,7 +761,7 @@ impl BalancerAdmin {
         for l in v.iter() {
             let rt = l.shared.runtime();
             for s in &rt.servers {
-                let checked = rt.cfg.check.is_some() && s.cfg.check;
+                let checked = rt.cfg.check.is_some() && s.cfg().check;
                 out.push_str(&format!(
                     "{}/{} {} {} weight {} active {}\n",
                     l.shared.name,
@@ -634,23 +777,6 @@ impl BalancerAdmin {
     }
 }
 
-/// A surviving server gets the new config; its live state stays (the Arc is shared with
-/// sessions, so a changed weight goes in through the runtime weight).
-fn adopt(old: Arc<ServerState>, new: crate::config::balancer::Server) -> Arc<ServerState> {
-    if old.cfg == new {
-        return old;
-    }
-    let s = ServerState::new(new.clone());
-    s.set_up(old.is_up());
-    s.set_admin(old.admin());
-    if old.cfg.weight != new.weight {
-        s.set_weight(u32::from(new.weight));
-    } else {
-        s.set_weight(old.weight());
-    }
-    Arc::new(s)
-}
-
 fn servers_by_name(shared: &Shared) -> HashMap<String, Arc<ServerState>> {
     shared
         .runtime()
@@ -658,19 +784,4 @@ fn servers_by_name(shared: &Shared) -> HashMap<String, Arc<ServerState>> {
         .iter()
         .map(|s| (s.name().to_string(), s.clone()))
         .collect()
-}
-
-/// Grows or shrinks a semaphore's capacity (shrinking takes effect as slots free up).
-fn resize(sem: &Semaphore, from: u32, to: u32) {
-    if to > from {
-        sem.add_permits((to - from) as usize);
-    } else {
-        let want = (from - to) as usize;
-        let forgotten = sem.forget_permits(want);
-        if forgotten < want {
-            tracing::debug!(
-                "maxconn lowered by {want}, {forgotten} slots taken back now; the rest as connections end"
-            );
-        }
-    }
 }

@@ -3,10 +3,15 @@
 //! until a socket is ready; no busy loop. Half-closes are forwarded: when one side sends
 //! FIN, the other side's write half is shut once everything before the FIN is delivered,
 //! and the other direction keeps flowing.
+//!
+//! When splice(2) cannot be used (no pipe can be had, or the kernel refuses splice for
+//! these descriptors), the direction falls back to buffers for the rest of the session
+//! without losing a byte.
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use tokio::io::Interest;
@@ -22,8 +27,68 @@ const POOL_MAX: usize = 1024;
 /// Moves per direction before yielding to the other (fairness).
 const BUDGET: usize = 16;
 
+/// Stands for "no deadline" when a timeout is too large to add to an instant.
+const FAR: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+/// At most one fallback warning per this many seconds, process-wide.
+const WARN_EVERY_SECS: u64 = 10;
+
 static PIPES: Mutex<Vec<Pipe>> = Mutex::new(Vec::new());
 static BUFFERS: Mutex<Vec<Box<[u8]>>> = Mutex::new(Vec::new());
+
+/// Directions that fell back from splice to buffers (once per direction and session).
+pub static SPLICE_FALLBACKS: AtomicU64 = AtomicU64::new(0);
+/// When the last fallback warning was logged: seconds since `EPOCH`, plus one (0: never).
+static LAST_FALLBACK_WARN: AtomicU64 = AtomicU64::new(0);
+static EPOCH: OnceLock<Instant> = OnceLock::new();
+
+/// How many directions fell back from splice to buffered relaying since start.
+pub fn splice_fallbacks() -> u64 {
+    SPLICE_FALLBACKS.load(Ordering::Relaxed)
+}
+
+/// Counts a fallback and warns, at most every `WARN_EVERY_SECS` process-wide.
+fn note_fallback(err: &io::Error) {
+    SPLICE_FALLBACKS.fetch_add(1, Ordering::Relaxed);
+    let now = EPOCH.get_or_init(Instant::now).elapsed().as_secs() + 1;
+    let last = LAST_FALLBACK_WARN.load(Ordering::Relaxed);
+    if (last == 0 || now >= last.saturating_add(WARN_EVERY_SECS))
+        && LAST_FALLBACK_WARN
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    {
+        tracing::warn!("relay: splice unavailable ({err}); relaying this session buffered");
+    }
+}
+
+/// An error about splice itself or the pipe rather than the socket: EINVAL (these
+/// descriptors cannot splice), ENOSYS, EOPNOTSUPP, EBADF (no usable pipe end).
+fn splice_unusable(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP | libc::EBADF)
+    )
+}
+
+/// Told about bytes as they move, so counters do not wait for a long session to end.
+pub trait Meter: Send + Sync {
+    /// `upstream`: client → server. Called after each successful move with the bytes moved.
+    fn moved(&self, upstream: bool, bytes: u64);
+}
+
+/// A meter that counts nothing.
+pub struct NoMeter;
+
+impl Meter for NoMeter {
+    fn moved(&self, _: bool, _: u64) {}
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Test hook: `Pipe::get` fails with EMFILE.
+    static FAIL_PIPE_GET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// Test hook: splicing out of a pipe fails with EINVAL (data stays in the pipe).
+    static FAIL_SPLICE_OUT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
 
 fn get_buffer() -> Box<[u8]> {
     BUFFERS
@@ -34,6 +99,10 @@ fn get_buffer() -> Box<[u8]> {
 }
 
 fn put_buffer(b: Box<[u8]>) {
+    if b.len() != BUF {
+        // An odd-sized buffer (a pipe drained on fallback) is not pooled.
+        return;
+    }
     if let Ok(mut v) = BUFFERS.lock()
         && v.len() < POOL_MAX
     {
@@ -48,6 +117,10 @@ struct Pipe {
 
 impl Pipe {
     fn get() -> io::Result<Pipe> {
+        #[cfg(test)]
+        if FAIL_PIPE_GET.with(|f| f.get()) {
+            return Err(io::Error::from_raw_os_error(libc::EMFILE));
+        }
         if let Some(p) = PIPES.lock().ok().and_then(|mut v| v.pop()) {
             return Ok(p);
         }
@@ -93,6 +166,15 @@ fn splice(from: RawFd, to: RawFd, len: usize) -> io::Result<usize> {
     } else {
         Ok(n as usize)
     }
+}
+
+/// Splices out of a pipe into the destination socket.
+fn splice_out(pipe: RawFd, to: RawFd, len: usize) -> io::Result<usize> {
+    #[cfg(test)]
+    if FAIL_SPLICE_OUT.with(|f| f.get()) {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    splice(pipe, to, len)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,7 +234,8 @@ pub struct Outcome {
 
 /// One direction's state.
 struct Dir {
-    /// splice allowed (Mode::Splice); it is used while the transfer is bulky.
+    /// splice allowed (Mode::Splice, and splice has not failed in this direction); it
+    /// is used while the transfer is bulky.
     splice_ok: bool,
     /// The last buffered read filled the buffer: switch to splice.
     bulk: bool,
@@ -167,7 +250,10 @@ struct Dir {
     eof: bool,
     /// FIN forwarded (write half shut): this direction is finished.
     done: bool,
+    /// Bytes read from the source (the session total).
     moved: u64,
+    /// Bytes delivered to the destination not yet told to the meter.
+    delivered: u64,
 }
 
 enum Step {
@@ -200,12 +286,30 @@ impl Dir {
             eof: false,
             done: false,
             moved: 0,
+            delivered: 0,
         }
+    }
+
+    /// `step_io`, then tells the meter what that step delivered (once per step).
+    async fn step(
+        &mut self,
+        src: &TcpStream,
+        dst: &TcpStream,
+        other_done: bool,
+        upstream: bool,
+        meter: &dyn Meter,
+    ) -> Result<Step, (Side, io::Error)> {
+        let r = self.step_io(src, dst, other_done).await;
+        let n = std::mem::take(&mut self.delivered);
+        if n > 0 {
+            meter.moved(upstream, n);
+        }
+        r
     }
 
     /// Waits for readiness and moves what it can. Cancel-safe: all waiting happens
     /// before any data is touched.
-    async fn step(
+    async fn step_io(
         &mut self,
         src: &TcpStream,
         dst: &TcpStream,
@@ -256,19 +360,37 @@ impl Dir {
     /// buffer costs fewer system calls, for a stream splice copies nothing. A short
     /// buffered read means the socket is drained, so its readiness is cleared right
     /// away instead of paying for a read that would say EAGAIN.
+    ///
+    /// Called with nothing pending. If splice cannot be used (no pipe, or the kernel
+    /// refuses it), the direction falls back to buffers and reads through one at once.
     fn fill(&mut self, src: &TcpStream) -> io::Result<usize> {
-        let n = if self.splice_ok && self.bulk {
-            if self.pipe.is_none() {
-                self.pipe = Some(Pipe::get()?);
+        if self.splice_ok && self.bulk && self.pipe.is_none() {
+            match Pipe::get() {
+                Ok(p) => self.pipe = Some(p),
+                Err(e) => self.fall_back(&e),
             }
+        }
+        if self.splice_ok && self.bulk {
             let w = self.pipe.as_ref().map(|p| p.w.as_raw_fd()).unwrap_or(-1);
-            let n = src.try_io(Interest::READABLE, || splice(src.as_raw_fd(), w, CHUNK))?;
-            if n < BUF {
-                self.bulk = false;
+            match src.try_io(Interest::READABLE, || splice(src.as_raw_fd(), w, CHUNK)) {
+                Ok(n) => {
+                    if n < BUF {
+                        self.bulk = false;
+                    }
+                    self.in_pipe = true;
+                    self.pending = n;
+                    self.moved += n as u64;
+                    return Ok(n);
+                }
+                Err(e) if splice_unusable(&e) => {
+                    // Nothing moved and the pipe is empty: close it, go buffered.
+                    self.pipe = None;
+                    self.fall_back(&e);
+                }
+                Err(e) => return Err(e),
             }
-            self.in_pipe = true;
-            n
-        } else {
+        }
+        let n = {
             let buf = self.buf.get_or_insert_with(get_buffer);
             let fd = src.as_raw_fd();
             let mut got = 0usize;
@@ -307,9 +429,19 @@ impl Dir {
             let r = match self.in_pipe {
                 true => {
                     let r = self.pipe.as_ref().map(|p| p.r.as_raw_fd()).unwrap_or(-1);
-                    dst.try_io(Interest::WRITABLE, || {
-                        splice(r, dst.as_raw_fd(), self.pending)
-                    })
+                    let pending = self.pending;
+                    match dst.try_io(Interest::WRITABLE, || {
+                        splice_out(r, dst.as_raw_fd(), pending)
+                    }) {
+                        Err(e) if splice_unusable(&e) => {
+                            // The pipe still holds the data: move it into a buffer and
+                            // deliver it from there, buffered from now on.
+                            self.fall_back(&e);
+                            self.drain_pipe().map_err(|e| (Side::Dst, e))?;
+                            continue;
+                        }
+                        r => r,
+                    }
                 }
                 false => match &self.buf {
                     Some(b) => dst.try_write(&b[self.start..self.start + self.pending]),
@@ -321,12 +453,68 @@ impl Dir {
                 Ok(n) => {
                     self.pending -= n;
                     self.start += n;
+                    self.delivered += n as u64;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(e) => return Err((Side::Dst, e)),
             }
         }
         self.release();
+        Ok(())
+    }
+
+    /// Splice is unusable in this direction: buffered relaying from now on.
+    fn fall_back(&mut self, e: &io::Error) {
+        if self.splice_ok {
+            self.splice_ok = false;
+            self.bulk = false;
+            note_fallback(e);
+        }
+    }
+
+    /// Moves the bytes pending in the pipe into a buffer (read(2) on the pipe needs no
+    /// splice), then closes the pipe. Errors only if the pipe itself fails.
+    fn drain_pipe(&mut self) -> io::Result<()> {
+        let Some(pipe) = self.pipe.take() else {
+            return Err(io::Error::from_raw_os_error(libc::EBADF));
+        };
+        let want = self.pending;
+        let mut buf = match self.buf.take() {
+            Some(b) if b.len() >= want => b,
+            Some(b) => {
+                put_buffer(b);
+                vec![0u8; want].into_boxed_slice()
+            }
+            None if want <= BUF => get_buffer(),
+            None => vec![0u8; want].into_boxed_slice(),
+        };
+        let mut got = 0usize;
+        while got < want {
+            // SAFETY: read into our buffer, within its length (want <= buf.len()).
+            let n = unsafe {
+                libc::read(
+                    pipe.r.as_raw_fd(),
+                    buf[got..].as_mut_ptr().cast(),
+                    want - got,
+                )
+            };
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e);
+            }
+            if n == 0 {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            got += n as usize;
+        }
+        // Empty now, but it is the pipe splice failed with: closed, not pooled.
+        drop(pipe);
+        self.buf = Some(buf);
+        self.start = 0;
+        self.in_pipe = false;
         Ok(())
     }
 
@@ -343,13 +531,41 @@ impl Dir {
     }
 }
 
+/// `at + d`, or `None` (no deadline) when that is beyond what an `Instant` holds.
+fn deadline(at: Instant, d: Duration) -> Option<Instant> {
+    at.checked_add(d)
+}
+
+/// The earlier of two deadlines; `None` is never.
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, None) => a,
+        (None, b) => b,
+    }
+}
+
+/// When the session timer should fire: the deadline, or far away if there is none.
+fn timer_at(d: Option<Instant>) -> tokio::time::Instant {
+    let at = d.unwrap_or_else(|| {
+        let now = Instant::now();
+        now.checked_add(FAR)
+            .or_else(|| now.checked_add(Duration::from_secs(24 * 3600)))
+            .unwrap_or(now)
+    });
+    tokio::time::Instant::from_std(at)
+}
+
 /// Relays until both directions are closed, a side fails, a timeout, or `kill` fires.
+/// `meter` is told about bytes as they are delivered (at most once per wakeup and
+/// direction); the totals are in the `Outcome` too.
 pub async fn relay(
     client: &TcpStream,
     server: &TcpStream,
     mode: Mode,
     t: Timeouts,
     mut kill: watch::Receiver<u64>,
+    meter: &dyn Meter,
 ) -> Outcome {
     let mut up = Dir::new(mode);
     let mut down = Dir::new(mode);
@@ -371,7 +587,7 @@ pub async fn relay(
         (c, s)
     };
     let (c0, s0) = idle_limits(&up, &down);
-    let timer = tokio::time::sleep_until(tokio::time::Instant::from_std(client_seen + c0.min(s0)));
+    let timer = tokio::time::sleep_until(timer_at(deadline(client_seen, c0.min(s0))));
     tokio::pin!(timer);
     let end = loop {
         if up.done && down.done {
@@ -383,7 +599,7 @@ pub async fn relay(
         // read timer).
         let (up_done, down_done) = (up.done, down.done);
         tokio::select! {
-            r = up.step(client, server, down_done), if !up_done => match r {
+            r = up.step(client, server, down_done, true, meter), if !up_done => match r {
                 Ok(Step::Moved | Step::Eof) => {
                     client_seen = Instant::now();
                     server_seen = client_seen;
@@ -392,13 +608,13 @@ pub async fn relay(
                 Ok(Step::Done) => {
                     // A *_fin timeout may now be due sooner than the armed timer.
                     let (ci, si) = idle_limits(&up, &down);
-                    let d = (client_seen + ci).min(server_seen + si);
-                    timer.as_mut().reset(tokio::time::Instant::from_std(d));
+                    let d = earliest(deadline(client_seen, ci), deadline(server_seen, si));
+                    timer.as_mut().reset(timer_at(d));
                 }
                 Err((Side::Src, _)) => break End::ClientAbort,
                 Err((Side::Dst, _)) => break End::ServerAbort,
             },
-            r = down.step(server, client, up_done), if !down_done => match r {
+            r = down.step(server, client, up_done, false, meter), if !down_done => match r {
                 Ok(Step::Moved | Step::Eof) => {
                     server_seen = Instant::now();
                     client_seen = server_seen;
@@ -406,23 +622,23 @@ pub async fn relay(
                 Ok(Step::Idle) => {}
                 Ok(Step::Done) => {
                     let (ci, si) = idle_limits(&up, &down);
-                    let d = (client_seen + ci).min(server_seen + si);
-                    timer.as_mut().reset(tokio::time::Instant::from_std(d));
+                    let d = earliest(deadline(client_seen, ci), deadline(server_seen, si));
+                    timer.as_mut().reset(timer_at(d));
                 }
                 Err((Side::Src, _)) => break End::ServerAbort,
                 Err((Side::Dst, _)) => break End::ClientAbort,
             },
             () = &mut timer => {
                 let (ci, si) = idle_limits(&up, &down);
-                let (cd, sd) = (client_seen + ci, server_seen + si);
+                let (cd, sd) = (deadline(client_seen, ci), deadline(server_seen, si));
                 let now = Instant::now();
-                if now >= cd {
+                if cd.is_some_and(|cd| now >= cd) {
                     break End::ClientTimeout;
                 }
-                if now >= sd {
+                if sd.is_some_and(|sd| now >= sd) {
                     break End::ServerTimeout;
                 }
-                timer.as_mut().reset(tokio::time::Instant::from_std(cd.min(sd)));
+                timer.as_mut().reset(timer_at(earliest(cd, sd)));
             }
             r = kill.changed() => if r.is_ok() { break End::Killed },
         }
@@ -468,12 +684,169 @@ mod tests {
         (client, a, b, server)
     }
 
+    fn payload(len: u32, salt: u32) -> Vec<u8> {
+        (0..len).map(|i| ((i + salt) % 251) as u8).collect()
+    }
+
+    /// Bulky transfers both ways, each followed by a half-close: every byte arrives, in
+    /// order, and each FIN is forwarded while the other direction keeps flowing.
+    async fn bulk_both_ways(mode: Mode, t: Timeouts) -> Outcome {
+        let (mut client, a, b, mut server) = pair().await;
+        let (_k, kill) = watch::channel(0u64);
+        let relay = tokio::spawn(async move { relay(&a, &b, mode, t, kill, &NoMeter).await });
+        let up = payload(300_000, 0);
+        let down = payload(200_000, 7);
+        client.write_all(&up).await.expect("write");
+        client.shutdown().await.expect("client FIN");
+        let mut got = Vec::new();
+        server
+            .read_to_end(&mut got)
+            .await
+            .expect("server reads to EOF");
+        assert!(got == up, "{mode:?}: upstream bytes differ");
+        server.write_all(&down).await.expect("reply");
+        server.shutdown().await.expect("server FIN");
+        let mut back = Vec::new();
+        client.read_to_end(&mut back).await.expect("client reads");
+        assert!(back == down, "{mode:?}: downstream bytes differ");
+        let out = relay.await.expect("relay");
+        assert_eq!(out.end, End::Normal);
+        assert_eq!(out.bytes_in, 300_000);
+        assert_eq!(out.bytes_out, 200_000);
+        out
+    }
+
+    /// No pipe can be had (EMFILE): both directions relay buffered, nothing lost.
+    #[tokio::test]
+    async fn splice_falls_back_when_no_pipe() {
+        FAIL_PIPE_GET.with(|f| f.set(true));
+        let before = splice_fallbacks();
+        bulk_both_ways(Mode::Splice, t(10)).await;
+        FAIL_PIPE_GET.with(|f| f.set(false));
+        // Once per direction (other tests may add theirs concurrently).
+        assert!(splice_fallbacks() >= before + 2);
+    }
+
+    /// splice out of the pipe fails (EINVAL) while the pipe holds data: the data is
+    /// drained into a buffer and delivered, then the direction stays buffered.
+    #[tokio::test]
+    async fn splice_falls_back_with_data_in_pipe() {
+        FAIL_SPLICE_OUT.with(|f| f.set(true));
+        let before = splice_fallbacks();
+        bulk_both_ways(Mode::Splice, t(10)).await;
+        FAIL_SPLICE_OUT.with(|f| f.set(false));
+        assert!(splice_fallbacks() >= before + 2);
+    }
+
+    #[test]
+    fn splice_errors_are_told_from_socket_errors() {
+        for e in [libc::EINVAL, libc::ENOSYS, libc::EOPNOTSUPP, libc::EBADF] {
+            assert!(splice_unusable(&io::Error::from_raw_os_error(e)), "{e}");
+        }
+        for e in [libc::ECONNRESET, libc::EPIPE, libc::ETIMEDOUT, libc::EAGAIN] {
+            assert!(!splice_unusable(&io::Error::from_raw_os_error(e)), "{e}");
+        }
+    }
+
+    /// Timeouts too large to add to an instant mean "no deadline", not a panic.
+    #[tokio::test]
+    async fn huge_timeouts_do_not_panic() {
+        let huge = Duration::from_secs(u64::MAX);
+        let mut tt = Timeouts {
+            client: huge,
+            server: huge,
+            tunnel: None,
+            client_fin: huge,
+            server_fin: huge,
+        };
+        for mode in [Mode::Splice, Mode::Buffered] {
+            bulk_both_ways(mode, tt).await;
+        }
+        tt.tunnel = Some(huge);
+        bulk_both_ways(Mode::Splice, tt).await;
+    }
+
+    #[derive(Default)]
+    struct Counting {
+        up: AtomicU64,
+        down: AtomicU64,
+        calls: AtomicU64,
+    }
+
+    impl Meter for Counting {
+        fn moved(&self, upstream: bool, bytes: u64) {
+            let c = if upstream { &self.up } else { &self.down };
+            c.fetch_add(bytes, Ordering::SeqCst);
+            self.calls.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Waits (briefly) for a counter to reach `want`.
+    async fn reaches(c: &AtomicU64, want: u64) -> u64 {
+        for _ in 0..200 {
+            if c.load(Ordering::SeqCst) >= want {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        c.load(Ordering::SeqCst)
+    }
+
+    /// The meter sees the bytes delivered each way while the session is still open,
+    /// and in the end exactly the session's totals.
+    #[tokio::test]
+    async fn meter_counts_bytes_while_open() {
+        for mode in [Mode::Splice, Mode::Buffered] {
+            let (mut client, a, b, mut server) = pair().await;
+            let (_k, kill) = watch::channel(0u64);
+            let m = std::sync::Arc::new(Counting::default());
+            let m2 = m.clone();
+            let relay = tokio::spawn(async move { relay(&a, &b, mode, t(10), kill, &*m2).await });
+
+            let up = payload(250_000, 1);
+            client.write_all(&up).await.expect("write");
+            let mut got = vec![0u8; up.len()];
+            server.read_exact(&mut got).await.expect("server reads");
+            assert!(got == up);
+            assert_eq!(reaches(&m.up, 250_000).await, 250_000, "{mode:?}");
+            assert_eq!(m.down.load(Ordering::SeqCst), 0);
+
+            let down = payload(70_000, 3);
+            server.write_all(&down).await.expect("reply");
+            let mut back = vec![0u8; down.len()];
+            client.read_exact(&mut back).await.expect("client reads");
+            assert!(back == down);
+            assert_eq!(reaches(&m.down, 70_000).await, 70_000, "{mode:?}");
+            // Seen while both sides are still open.
+            assert!(!relay.is_finished(), "{mode:?}");
+            // Batched: far fewer calls than bytes (at most once per step).
+            assert!(m.calls.load(Ordering::SeqCst) < 320_000 / 1024);
+
+            client.write_all(b"bye").await.expect("bye");
+            client.shutdown().await.expect("client FIN");
+            let mut rest = Vec::new();
+            server.read_to_end(&mut rest).await.expect("server EOF");
+            assert_eq!(rest, b"bye");
+            server.shutdown().await.expect("server FIN");
+            let mut rest = Vec::new();
+            client.read_to_end(&mut rest).await.expect("client EOF");
+            assert!(rest.is_empty());
+            let out = relay.await.expect("relay");
+            assert_eq!(out.end, End::Normal);
+            assert_eq!(out.bytes_in, 250_003);
+            assert_eq!(out.bytes_out, 70_000);
+            assert_eq!(m.up.load(Ordering::SeqCst), out.bytes_in, "{mode:?}");
+            assert_eq!(m.down.load(Ordering::SeqCst), out.bytes_out, "{mode:?}");
+        }
+    }
+
     #[tokio::test]
     async fn both_modes_forward_bytes_and_half_close() {
         for mode in [Mode::Splice, Mode::Buffered] {
             let (mut client, a, b, mut server) = pair().await;
             let (_k, kill) = watch::channel(0u64);
-            let relay = tokio::spawn(async move { relay(&a, &b, mode, t(10), kill).await });
+            let relay =
+                tokio::spawn(async move { relay(&a, &b, mode, t(10), kill, &NoMeter).await });
             let payload: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
             client.write_all(&payload).await.expect("write");
             client.shutdown().await.expect("client FIN");
@@ -502,12 +875,13 @@ mod tests {
         let (_k, kill) = watch::channel(0u64);
         let mut tt = t(10);
         tt.server = Duration::from_millis(200);
-        let out = relay(&a, &b, Mode::Splice, tt, kill).await;
+        let out = relay(&a, &b, Mode::Splice, tt, kill, &NoMeter).await;
         assert_eq!(out.end, End::ServerTimeout);
 
         let (_client, a, b, _server) = pair().await;
         let (k, kill) = watch::channel(0u64);
-        let h = tokio::spawn(async move { relay(&a, &b, Mode::Buffered, t(10), kill).await });
+        let h =
+            tokio::spawn(async move { relay(&a, &b, Mode::Buffered, t(10), kill, &NoMeter).await });
         let _ = k.send(1);
         assert_eq!(h.await.expect("join").end, End::Killed);
     }
@@ -516,7 +890,8 @@ mod tests {
     async fn reset_is_reported_on_the_right_side() {
         let (client, a, b, _server) = pair().await;
         let (_k, kill) = watch::channel(0u64);
-        let h = tokio::spawn(async move { relay(&a, &b, Mode::Splice, t(10), kill).await });
+        let h =
+            tokio::spawn(async move { relay(&a, &b, Mode::Splice, t(10), kill, &NoMeter).await });
         // RST from the client.
         let s = socket2::SockRef::from(&client);
         s.set_linger(Some(Duration::ZERO)).expect("linger");

@@ -4,10 +4,10 @@
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Instant, SystemTime};
 
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 
 use crate::config::balancer::Server;
 
@@ -72,7 +72,12 @@ pub struct CheckInfo {
 
 #[derive(Debug)]
 pub struct ServerState {
-    pub cfg: Server,
+    /// Identity: a server that keeps its name and address across a reload is the same
+    /// object (health, admin state, counters, sessions and its check task carry over).
+    name: String,
+    address: SocketAddr,
+    /// The rest of its config, updated in place by a reload.
+    cfg: RwLock<Arc<Server>>,
     up: AtomicBool,
     admin: AtomicU8,
     weight: AtomicU32,
@@ -81,8 +86,10 @@ pub struct ServerState {
     pub check: Mutex<CheckInfo>,
     /// Bumped to close this server's sessions (shutdown_sessions, maint).
     kill: watch::Sender<u64>,
-    /// Its metric series, set when its listener adopts it.
-    pub metrics: OnceLock<super::metrics::ServerMetrics>,
+    /// Its metric series (labelled with its listener's name; replaced on a rename).
+    metrics: RwLock<Option<super::metrics::ServerMetrics>>,
+    /// Signalled when the operator changes its admin state (the check loop reacts at once).
+    pub admin_changed: Notify,
 }
 
 impl ServerState {
@@ -99,17 +106,58 @@ impl ServerState {
                 ..CheckInfo::default()
             }),
             kill,
-            cfg,
-            metrics: OnceLock::new(),
+            name: cfg.name.clone(),
+            address: cfg.address,
+            cfg: RwLock::new(Arc::new(cfg)),
+            metrics: RwLock::new(None),
+            admin_changed: Notify::new(),
         }
     }
 
     pub fn name(&self) -> &str {
-        &self.cfg.name
+        &self.name
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.cfg.address
+        self.address
+    }
+
+    /// Its current config (weight, maxconn, backup, check, send_proxy).
+    pub fn cfg(&self) -> Arc<Server> {
+        match self.cfg.read() {
+            Ok(c) => c.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// A reload's new config for this server (same name and address). A changed
+    /// configured weight replaces the runtime one; otherwise a `set weight` stays.
+    pub fn update_cfg(&self, new: Server) {
+        let old = self.cfg();
+        if *old == new {
+            return;
+        }
+        if old.weight != new.weight {
+            self.set_weight(u32::from(new.weight));
+        }
+        match self.cfg.write() {
+            Ok(mut c) => *c = Arc::new(new),
+            Err(p) => *p.into_inner() = Arc::new(new),
+        }
+    }
+
+    pub fn metrics(&self) -> Option<super::metrics::ServerMetrics> {
+        match self.metrics.read() {
+            Ok(m) => m.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    pub fn set_metrics(&self, m: super::metrics::ServerMetrics) {
+        match self.metrics.write() {
+            Ok(mut g) => *g = Some(m),
+            Err(p) => *p.into_inner() = Some(m),
+        }
     }
 
     /// Health (true until checks say otherwise, as haproxy starts servers up).
@@ -117,7 +165,8 @@ impl ServerState {
         self.up.load(Ordering::Relaxed)
     }
 
-    pub fn set_up(&self, up: bool) {
+    /// Records the health; returns whether it changed.
+    pub fn set_up(&self, up: bool) -> bool {
         let was = self.up.swap(up, Ordering::Relaxed);
         if was != up {
             if let Ok(mut c) = self.check.lock() {
@@ -134,6 +183,7 @@ impl ServerState {
                 self.counters.downs.fetch_add(1, Ordering::Relaxed);
             }
         }
+        was != up
     }
 
     pub fn admin(&self) -> Admin {
@@ -142,6 +192,7 @@ impl ServerState {
 
     pub fn set_admin(&self, a: Admin) {
         self.admin.store(a.to_u8(), Ordering::Relaxed);
+        self.admin_changed.notify_waiters();
     }
 
     /// The runtime weight (`set weight`), before drain is applied.
@@ -176,17 +227,24 @@ impl ServerState {
         self.kill.send_modify(|g| *g += 1);
     }
 
-    /// Counts a new session; returns a guard that un-counts it.
-    pub fn enter(self: &std::sync::Arc<Self>) -> Active {
+    /// Takes one of its connection slots for a session about to connect (counted in
+    /// `active` from the pick on, so `maxconn` and leastconn see connections in progress);
+    /// the guard gives it back.
+    pub fn reserve(self: &Arc<Self>) -> Active {
         let n = self.active.fetch_add(1, Ordering::Relaxed) + 1;
         self.counters.max_active.fetch_max(n, Ordering::Relaxed);
-        self.counters.connections.fetch_add(1, Ordering::Relaxed);
         Active(self.clone())
     }
 }
 
-/// A live session on a server.
-pub struct Active(std::sync::Arc<ServerState>);
+/// A session's slot on a server (connecting or connected).
+pub struct Active(Arc<ServerState>);
+
+impl Active {
+    pub fn server(&self) -> &Arc<ServerState> {
+        &self.0
+    }
+}
 
 impl Drop for Active {
     fn drop(&mut self) {

@@ -202,13 +202,13 @@ pub fn csv(listeners: &[Arc<Shared>]) -> String {
         for (si, s) in rt.servers.iter().enumerate() {
             let c = &s.counters;
             let info = s.check.lock().map(|c| c.clone()).unwrap_or_default();
-            let is_checked = checked && s.cfg.check;
+            let is_checked = checked && s.cfg().check;
             let mut r = Row::new();
             r.set("pxname", &l.name);
             r.set("svname", s.name());
             r.set("scur", s.active.load(Ordering::Relaxed));
             r.set("smax", c.max_active.load(Ordering::Relaxed));
-            if let Some(m) = s.cfg.maxconn {
+            if let Some(m) = s.cfg().maxconn {
                 r.set("slim", m);
             }
             r.set("stot", c.connections.load(Ordering::Relaxed));
@@ -219,8 +219,8 @@ pub fn csv(listeners: &[Arc<Shared>]) -> String {
             r.set("wredis", c.redispatches.load(Ordering::Relaxed));
             r.set("status", server_status(s, is_checked));
             r.set("weight", s.effective_weight());
-            r.set("act", u8::from(!s.cfg.backup));
-            r.set("bck", u8::from(s.cfg.backup));
+            r.set("act", u8::from(!s.cfg().backup));
+            r.set("bck", u8::from(s.cfg().backup));
             r.set("chkfail", c.check_failures.load(Ordering::Relaxed));
             r.set("chkdown", c.downs.load(Ordering::Relaxed));
             r.set("lastchg", secs_since(info.last_change));
@@ -252,7 +252,7 @@ pub fn csv(listeners: &[Arc<Shared>]) -> String {
             out.push_str(&r.line());
             out.push('\n');
             if s.available() && s.effective_weight() > 0 {
-                if s.cfg.backup {
+                if s.cfg().backup {
                     bck += 1;
                 } else {
                     act += 1;
@@ -267,6 +267,8 @@ pub fn csv(listeners: &[Arc<Shared>]) -> String {
         let mut b = Row::new();
         b.set("pxname", &l.name);
         b.set("svname", "BACKEND");
+        b.set("qcur", l.queued.load(Ordering::Relaxed));
+        b.set("qmax", l.max_queued.load(Ordering::Relaxed));
         b.set("scur", l.active.load(Ordering::Relaxed));
         b.set("smax", l.max_active.load(Ordering::Relaxed));
         b.set("stot", l.total.load(Ordering::Relaxed));
@@ -303,11 +305,11 @@ pub fn listener_json(l: &Shared, bind: SocketAddr) -> Value {
             json!({
                 "name": s.name(),
                 "address": s.addr().to_string(),
-                "status": server_status(s, checked && s.cfg.check),
+                "status": server_status(s, checked && s.cfg().check),
                 "admin": s.admin().name(),
                 "weight": s.effective_weight(),
-                "configured_weight": s.cfg.weight,
-                "backup": s.cfg.backup,
+                "configured_weight": s.cfg().weight,
+                "backup": s.cfg().backup,
                 "active": s.active.load(Ordering::Relaxed),
                 "connections": s.counters.connections.load(Ordering::Relaxed),
                 "connect_errors": s.counters.connect_errors.load(Ordering::Relaxed),
