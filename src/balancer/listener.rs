@@ -208,10 +208,6 @@ impl Limit {
         })
     }
 
-    pub fn cap(&self) -> Option<u32> {
-        self.cap.lock().map(|c| *c).unwrap_or(None)
-    }
-
     /// Changes the number of slots.
     pub fn set(&self, new: Option<u32>) {
         let Ok(mut cap) = self.cap.lock() else {
@@ -248,12 +244,6 @@ impl Limit {
             permit: Some(p),
             limit: self.clone(),
         })
-    }
-
-    /// Slots in use (for status).
-    pub fn in_use(&self) -> usize {
-        let total = slots_of(self.cap()) + self.debt.load(Ordering::Acquire);
-        total.saturating_sub(self.sem.available_permits())
     }
 }
 
@@ -761,5 +751,47 @@ impl Drop for Counted {
             .with_label_values(&[&self.0.name])
             .dec();
         self.0.freed.notify_waiters();
+    }
+}
+
+#[cfg(test)]
+mod limit_tests {
+    use super::*;
+
+    fn free(l: &Limit) -> usize {
+        l.sem.available_permits()
+    }
+
+    #[tokio::test]
+    async fn lowering_retires_slots_as_they_come_back_and_raising_cancels_debt() {
+        let l = Limit::new(Some(3));
+        let mut held = Vec::new();
+        for _ in 0..3 {
+            held.push(l.acquire().await.expect("slot"));
+        }
+        l.set(Some(1));
+        held.pop();
+        assert_eq!(
+            free(&l),
+            0,
+            "3 → 1 with 3 held: the first two returns are retired"
+        );
+        held.pop();
+        assert_eq!(free(&l), 0);
+        held.pop();
+        assert_eq!(free(&l), 1);
+        // Debt cancelled by a raise before it is paid.
+        let a = l.acquire().await.expect("slot");
+        l.set(Some(0));
+        assert_eq!(free(&l), 0);
+        l.set(Some(2));
+        assert_eq!(free(&l), 1, "debt of 1 cancelled, 1 new slot");
+        drop(a);
+        assert_eq!(free(&l), 2);
+        // No limit, then a limit again.
+        l.set(None);
+        assert!(free(&l) > 1_000_000);
+        l.set(Some(2));
+        assert_eq!(free(&l), 2);
     }
 }
