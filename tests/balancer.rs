@@ -1164,7 +1164,8 @@ fn reload_that_cannot_bind_changes_nothing() {
     let a = Backend::start("a", Behavior::Name);
     let b = Backend::start("b", Behavior::Name);
     let lb = lb("", &[server("a", &a, ""), server("b", &b, "")]);
-    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    // Outside the ephemeral range (free_port), so no other connection takes it once freed.
+    let taken = std::net::TcpListener::bind(("127.0.0.1", free_port())).expect("bind");
     let taken_addr = taken.local_addr().expect("addr");
     let base = std::fs::read_to_string(&lb.config).expect("cfg");
     let changed = base.replace(
@@ -1379,4 +1380,161 @@ fn bytes_are_counted_while_the_session_runs() {
         "splice worked, no fallback: {body}"
     );
     drop(s);
+}
+
+/// The TCP sockets of process `pid`, duplicated into this one with pidfd_getfd(2) (root)
+/// so their options can be read with getsockopt.
+fn sockets_of(pid: i32) -> Vec<socket2::Socket> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: plain syscalls; the returned descriptors are new and owned here.
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as libc::c_int;
+    assert!(
+        pidfd >= 0,
+        "pidfd_open: {}",
+        std::io::Error::last_os_error()
+    );
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .expect("fd dir")
+        .flatten()
+    {
+        let is_socket = std::fs::read_link(e.path())
+            .map(|t| t.to_string_lossy().starts_with("socket:"))
+            .unwrap_or(false);
+        let Some(fd) = e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+            continue;
+        };
+        if !is_socket {
+            continue;
+        }
+        let dup = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd, fd, 0) } as libc::c_int;
+        if dup < 0 {
+            // Closed meanwhile; anything else means this test cannot look.
+            let err = std::io::Error::last_os_error();
+            assert_eq!(err.raw_os_error(), Some(libc::EBADF), "pidfd_getfd: {err}");
+            continue;
+        }
+        out.push(unsafe { socket2::Socket::from_raw_fd(dup) });
+    }
+    unsafe { libc::close(pidfd) };
+    out
+}
+
+/// `tcp_keepalive` per side: the balancer's accepted socket has keepalive with the
+/// configured idle/interval/count, its socket to the server has none (seen by `ss` and
+/// read back with getsockopt on the daemon's own sockets).
+#[test]
+fn tcp_keepalive_is_set_per_side_on_live_sockets() {
+    let a = Backend::start("a", Behavior::Name);
+    let lb = lb(
+        "      tcp_keepalive: { client: true, server: false, idle: 7s, interval: 3s, count: 4 }\n",
+        &[server("a", &a, "")],
+    );
+    let s = connect_from(lb.addr, None).expect("connect");
+    assert_eq!(read_line(&s).expect("line"), "a");
+    let client_addr = s.local_addr().expect("local");
+
+    // ss: `timer:(keepalive,…)` on the accepted socket (local = the listener, peer = our
+    // client), none on the outgoing one (peer = the backend).
+    let (accepted, outgoing) = wait_for(Duration::from_secs(5), || {
+        let out = std::process::Command::new("ss")
+            .args(["-Htnoe", "state", "established"])
+            .output()
+            .ok()?;
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let find = |pred: &dyn Fn(&str, &str) -> bool| {
+            text.lines()
+                .find(|l| {
+                    let w: Vec<&str> = l.split_whitespace().collect();
+                    w.len() > 3 && pred(w[2], w[3])
+                })
+                .map(str::to_string)
+        };
+        let accepted =
+            find(&|local, peer| local == lb.addr.to_string() && peer == client_addr.to_string())?;
+        let outgoing = find(&|_, peer| peer == a.addr.to_string())?;
+        Some((accepted, outgoing))
+    })
+    .expect("both sockets of the session in `ss`");
+    assert!(accepted.contains("timer:(keepalive,"), "{accepted}");
+    assert!(!outgoing.contains("keepalive"), "{outgoing}");
+
+    // getsockopt on the daemon's sockets.
+    let peer = |s: &socket2::Socket| s.peer_addr().ok().and_then(|a| a.as_socket());
+    let local = |s: &socket2::Socket| s.local_addr().ok().and_then(|a| a.as_socket());
+    let socks = sockets_of(lb.daemon.pid());
+    let acc = socks
+        .iter()
+        .find(|s| local(s) == Some(lb.addr) && peer(s) == Some(client_addr))
+        .expect("the accepted socket among the daemon's");
+    assert!(acc.keepalive().expect("SO_KEEPALIVE"));
+    assert_eq!(acc.tcp_keepalive_time().ok(), Some(Duration::from_secs(7)));
+    assert_eq!(
+        acc.tcp_keepalive_interval().ok(),
+        Some(Duration::from_secs(3))
+    );
+    assert_eq!(acc.tcp_keepalive_retries().ok(), Some(4));
+    let out = socks
+        .iter()
+        .find(|s| peer(s) == Some(a.addr))
+        .expect("the socket to the server among the daemon's");
+    assert!(!out.keepalive().expect("SO_KEEPALIVE"));
+
+    // `true` still means both sides (60 s idle, the kernel's interval and count).
+    lb.reload(&std::fs::read_to_string(&lb.config).expect("cfg").replace(
+        "{ client: true, server: false, idle: 7s, interval: 3s, count: 4 }",
+        "true",
+    ));
+    assert!(
+        lb.daemon.wait_log("config reloaded"),
+        "{}",
+        lb.daemon.logs()
+    );
+    let s2 = connect_from(lb.addr, None).expect("connect");
+    assert_eq!(read_line(&s2).expect("line"), "a");
+    let client2 = s2.local_addr().expect("local");
+    let socks = sockets_of(lb.daemon.pid());
+    let acc = socks
+        .iter()
+        .find(|s| local(s) == Some(lb.addr) && peer(s) == Some(client2))
+        .expect("the second accepted socket");
+    assert!(acc.keepalive().expect("SO_KEEPALIVE"));
+    assert_eq!(acc.tcp_keepalive_time().ok(), Some(Duration::from_secs(60)));
+    let outs: Vec<&socket2::Socket> = socks.iter().filter(|s| peer(s) == Some(a.addr)).collect();
+    assert_eq!(outs.len(), 2, "both sessions' sockets to the server");
+    let keepalive: Vec<bool> = outs
+        .iter()
+        .map(|s| s.keepalive().expect("SO_KEEPALIVE"))
+        .collect();
+    assert!(
+        keepalive.contains(&true) && keepalive.contains(&false),
+        "the new session's server socket has keepalive, the old one's not: {keepalive:?}"
+    );
+    drop((s, s2));
+}
+
+/// As in haproxy, a listener with a static weight map (`static-rr`) takes only 0 or the
+/// configured weight at run time; other values are refused with the reason.
+#[test]
+fn static_map_takes_only_zero_or_the_configured_weight() {
+    let (a, b) = (
+        Backend::start("a", Behavior::Name),
+        Backend::start("b", Behavior::Name),
+    );
+    let lb = lb(
+        "      balance: static-rr\n",
+        &[server("a", &a, ", weight: 2"), server("b", &b, "")],
+    );
+    let sock = lb.socket.to_string_lossy().to_string();
+    let (code, out, _) = tandem(&["balancer", "--socket", &sock, "weight", "l/a", "5"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("static weight map"), "{out}");
+    let (code, out, _) = tandem(&["balancer", "--socket", &sock, "weight", "l/a", "0"]);
+    assert_eq!((code, out.as_str()), (0, "l/a: weight 0 (was 2)\n"));
+    let m = counts(&lb, 4);
+    assert_eq!(m.get("b"), Some(&4), "{m:?}");
+    let (code, out, _) = tandem(&["balancer", "--socket", &sock, "weight", "l/a", "2"]);
+    assert_eq!((code, out.as_str()), (0, "l/a: weight 2 (was 0)\n"));
+    let m = counts(&lb, 6);
+    assert_eq!((m.get("a"), m.get("b")), (Some(&4), Some(&2)), "{m:?}");
 }

@@ -511,3 +511,35 @@ fn a_warning_does_not_invalidate() {
     assert_eq!(w[0].severity, Severity::Warning);
     assert!(w[0].message.contains("no subsystem is configured"));
 }
+
+#[test]
+fn tcp_keepalive_errors_in_both_forms() {
+    let src = |ka: &str| {
+        format!(
+            "balancer:\n  listeners:\n    - name: l\n      bind: 127.0.0.1:3306\n      tcp_keepalive: {ka}\n      servers: [{{ name: a, address: \"127.0.0.1:1\" }}]\n"
+        )
+    };
+    assert!(errors(&src("true")).is_empty());
+    assert!(
+        errors(&src(
+            "{ client: true, server: false, idle: 7s, interval: 3s, count: 4 }"
+        ))
+        .is_empty()
+    );
+    assert_eq!(
+        errors(&src("on")),
+        vec![
+            "t.yaml:5:22: balancer.listeners[0].tcp_keepalive: expected true or false, found `on`; write `true` or `false`"
+        ]
+    );
+    assert_eq!(
+        errors(&src(
+            "{ client: true, idle: 500ms, count: 0, intervall: 3s }"
+        )),
+        vec![
+            "t.yaml:5:44: balancer.listeners[0].tcp_keepalive.idle: 500ms: TCP keepalive times are whole seconds",
+            "t.yaml:5:58: balancer.listeners[0].tcp_keepalive.count: 0 is out of range: must be between 1 and 127",
+            "t.yaml:5:61: balancer.listeners[0].tcp_keepalive.intervall: unknown key `intervall`; did you mean `interval`?",
+        ]
+    );
+}

@@ -525,3 +525,84 @@ vrrp:
     assert_eq!(from_import.0, vec!["a".to_string()]);
     assert_eq!(from_import, by_hand);
 }
+
+/// `option tcpka`/`clitcpka`/`srvtcpka` and `clitcpka-*`/`srvtcpka-*` become
+/// `tcp_keepalive`: per side, `tcpka` in a frontend or backend covering only its side,
+/// the client side from the frontend and the server side from the backend.
+#[test]
+fn haproxy_tcp_keepalive_options_map_per_side() {
+    use tandem::config::balancer::TcpKeepalive;
+    use tandem::config::types::Dur;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = write(
+        dir.path(),
+        "haproxy.cfg",
+        "defaults\n  mode tcp\n  timeout connect 3s\n  timeout client 1m\n  timeout server 1m\n\n\
+listen both\n  bind :3306\n  option tcpka\n  clitcpka-idle 45s\n  srvtcpka-idle 30\n  clitcpka-intvl 5\n  clitcpka-cnt 4\n  server a 198.19.0.1:3306\n\n\
+listen legacy\n  bind :3307\n  option tcpka\n  server a 198.19.0.1:3306\n\n\
+listen cli\n  bind :3308\n  option clitcpka\n  srvtcpka-idle 30\n  server a 198.19.0.1:3306\n\n\
+listen off\n  bind :3309\n  option tcpka\n  no option tcpka\n  server a 198.19.0.1:3306\n\n\
+frontend fe\n  bind :3310\n  option tcpka\n  clitcpka-idle 1500ms\n  default_backend be\n\n\
+backend be\n  option srvtcpka\n  srvtcpka-cnt 300\n  server a 198.19.0.1:3306\n\n\
+frontend fe2\n  bind :3311\n  default_backend be2\n\n\
+backend be2\n  option tcpka\n  srvtcpka-intvl 10\n  server a 198.19.0.1:3306\n",
+    );
+    let (code, out, err) = tandem(&["import", "--haproxy", &cfg.to_string_lossy()]);
+    assert_eq!(code, 0, "{err}\n{out}");
+    let c = parse(&out);
+    let ka = |name: &str| -> TcpKeepalive {
+        c.balancer
+            .as_ref()
+            .expect("balancer")
+            .listeners
+            .iter()
+            .find(|l| l.name == name)
+            .unwrap_or_else(|| panic!("listener {name}:\n{out}"))
+            .tcp_keepalive
+    };
+    let tuned =
+        |client, server, idle: u64, interval: Option<u64>, count: Option<u32>| TcpKeepalive {
+            client,
+            server,
+            idle: Dur::secs(idle),
+            interval: interval.map(Dur::secs),
+            count,
+        };
+    assert_eq!(ka("both"), tuned(true, true, 45, Some(5), Some(4)));
+    assert_eq!(ka("legacy"), TcpKeepalive::BOTH);
+    assert!(
+        out.contains("tcp_keepalive: true"),
+        "the untuned form stays a bool:\n{out}"
+    );
+    assert_eq!(ka("cli"), tuned(true, false, 60, None, None));
+    assert_eq!(ka("off"), TcpKeepalive::OFF);
+    assert_eq!(ka("fe"), tuned(true, true, 2, None, None));
+    assert_eq!(ka("fe2"), tuned(false, true, 60, Some(10), None));
+
+    let file = cfg.to_string_lossy().into_owned();
+    assert!(
+        err.contains(&format!(
+            "{file}:{}: warning: listener both: `clitcpka-idle 45s` and `srvtcpka-idle 30s` differ",
+            line_of(&file, "clitcpka-idle 45s")
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "{file}:{}: warning: `clitcpka-idle 1500ms`: keepalive times are whole seconds; using 2s",
+            line_of(&file, "clitcpka-idle 1500ms")
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "{file}:{}: warning: `srvtcpka-cnt 300`: not a probe count from 1 to 127; ignored",
+            line_of(&file, "srvtcpka-cnt 300")
+        )),
+        "{err}"
+    );
+    assert!(
+        !err.contains("SO_KEEPALIVE on both sides"),
+        "no more both-sides warning: {err}"
+    );
+}

@@ -413,7 +413,7 @@ async fn read_proxy_header(s: &TcpStream, limit: Duration) -> Result<Header, Str
 async fn connect(
     addr: SocketAddr,
     limit: Duration,
-    keepalive: bool,
+    keepalive: crate::config::balancer::TcpKeepalive,
     source: Option<IpAddr>,
 ) -> io::Result<TcpStream> {
     let sock = if addr.is_ipv6() {
@@ -429,8 +429,9 @@ async fn connect(
             set_bind_address_no_port(&s)?;
             sock.bind(SocketAddr::new(ip, 0))?;
         }
-        if keepalive {
-            let _ = s.set_tcp_keepalive(&TcpKeepalive::new().with_time(Duration::from_secs(60)));
+        if keepalive.server {
+            let params: TcpKeepalive = keepalive.params();
+            let _ = s.set_tcp_keepalive(&params);
         }
     }
     let s = tokio::time::timeout(limit, sock.connect(addr))
@@ -527,9 +528,9 @@ async fn session(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permi
             }
         }
     }
-    if rt.cfg.tcp_keepalive {
-        let _ = socket2::SockRef::from(&client)
-            .set_tcp_keepalive(&TcpKeepalive::new().with_time(Duration::from_secs(60)));
+    if rt.cfg.tcp_keepalive.client {
+        let params: TcpKeepalive = rt.cfg.tcp_keepalive.params();
+        let _ = socket2::SockRef::from(&client).set_tcp_keepalive(&params);
     }
 
     // Pick (waiting for a slot when every usable server is at its maxconn, up to the

@@ -24,7 +24,9 @@ use serde_json::{Value, json};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::config::balancer::{BalancerConfig, Check, Listener, OnMarkedDown};
+use crate::config::balancer::{
+    Balance, BalancerConfig, Check, Listener, OnMarkedDown, SourceCompat,
+};
 use crate::track::hysteresis::Hysteresis;
 use crate::track::{TrackHub, listener_key};
 use listener::{Limit, LogLine, Runtime, Shared};
@@ -734,6 +736,23 @@ impl BalancerAdmin {
             return Err(format!("weight {weight} is out of range 0..256"));
         }
         let (shared, server) = self.find(target)?;
+        let rt = shared.runtime();
+        let static_map = rt.cfg.balance == Balance::StaticRr
+            || (rt.cfg.balance == Balance::Source && rt.cfg.source_compat == SourceCompat::Haproxy);
+        let configured = u32::from(server.cfg().weight);
+        if static_map && weight != 0 && weight != configured {
+            // As haproxy: a static map is built from the configured weights.
+            return Err(format!(
+                "listener `{}` uses a static weight map (balance {}{}): only 0 or the configured weight {configured} can be set; change `weight` in the config and reload",
+                shared.name,
+                rt.cfg.balance,
+                if rt.cfg.balance == Balance::Source {
+                    ", source_compat haproxy"
+                } else {
+                    ""
+                }
+            ));
+        }
         let before = server.weight();
         server.set_weight(weight);
         tracing::warn!(listener = %shared.name, server = %server.name(), from = before, to = weight, "server {target} weight set to {weight} by the operator (was {before})");

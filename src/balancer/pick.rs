@@ -48,6 +48,47 @@ pub struct Picker {
     current: Vec<i64>,
     /// static-rr and leastconn tie-break position.
     cursor: usize,
+    /// The last haproxy weight map built (static-rr, `source_compat: haproxy`).
+    map: SlotMap,
+}
+
+/// A haproxy weight map with the inputs it was built from: every server's configured
+/// weight (the GCD spans them all) and the pool's (index, map weight). Building one costs
+/// O(total weight × servers); the inputs change only with the pool or the weights.
+#[derive(Debug, Clone, Default)]
+struct SlotMap {
+    all: Vec<u32>,
+    chosen: Vec<(usize, u32)>,
+    /// Positions in `chosen` (and so in the pool), one per slot.
+    slots: Vec<usize>,
+}
+
+impl SlotMap {
+    /// The slots for these inputs, rebuilt only when they differ from the last ones.
+    fn get(
+        &mut self,
+        c: &[Candidate<'_>],
+        pool: &[usize],
+        weight: impl Fn(&Candidate<'_>) -> u32,
+    ) -> &[usize] {
+        let same = self
+            .all
+            .iter()
+            .copied()
+            .eq(c.iter().map(|x| x.static_weight))
+            && self
+                .chosen
+                .iter()
+                .copied()
+                .eq(pool.iter().map(|&i| (i, weight(&c[i]))));
+        if !same {
+            self.all = c.iter().map(|x| x.static_weight).collect();
+            self.chosen = pool.iter().map(|&i| (i, weight(&c[i]))).collect();
+            let chosen: Vec<u32> = self.chosen.iter().map(|&(_, w)| w).collect();
+            self.slots = haproxy_slots(&haproxy_weights(&self.all, &chosen));
+        }
+        &self.slots
+    }
 }
 
 impl Picker {
@@ -58,6 +99,7 @@ impl Picker {
             allbackups,
             current: Vec::new(),
             cursor: 0,
+            map: SlotMap::default(),
         }
     }
 
@@ -102,7 +144,7 @@ impl Picker {
             Balance::First => pool.into_iter().find(|&i| !c[i].full()),
             Balance::Source => match self.compat {
                 SourceCompat::Tandem => rendezvous(c, &pool, client),
-                SourceCompat::Haproxy => haproxy_map(c, &pool, client),
+                SourceCompat::Haproxy => self.haproxy_map(c, &pool, client),
             },
         }
     }
@@ -133,9 +175,7 @@ impl Picker {
     /// haproxy's static-rr: walk the weight map (as `source_compat: haproxy` builds it)
     /// with a persistent position, skipping full servers.
     fn static_rr(&mut self, c: &[Candidate<'_>], pool: &[usize]) -> Option<usize> {
-        let all: Vec<u32> = c.iter().map(|x| x.static_weight).collect();
-        let chosen: Vec<u32> = pool.iter().map(|&i| c[i].static_weight.max(1)).collect();
-        let slots = haproxy_slots(&haproxy_weights(&all, &chosen));
+        let slots = self.map.get(c, pool, |x| x.static_weight.max(1));
         for k in 0..slots.len() {
             let i = pool[slots[(self.cursor + k) % slots.len()]];
             if !c[i].full() {
@@ -144,6 +184,31 @@ impl Picker {
             }
         }
         None
+    }
+
+    /// haproxy's map-based `balance source`: the address folded into 32 bits, indexed
+    /// into a table of `total weight` slots filled by weight (see `haproxy_slots`).
+    fn haproxy_map(
+        &mut self,
+        c: &[Candidate<'_>],
+        pool: &[usize],
+        client: IpAddr,
+    ) -> Option<usize> {
+        let slots = self.map.get(c, pool, |x| x.static_weight);
+        if slots.is_empty() {
+            return pool.first().copied();
+        }
+        // With one server in use haproxy skips hashing (slot 0).
+        let h = if pool.len() == 1 {
+            0
+        } else {
+            haproxy_source_hash(client)
+        };
+        let chosen = pool[slots[(h as usize) % slots.len()]];
+        if c[chosen].full() {
+            return pool.iter().copied().find(|&i| !c[i].full());
+        }
+        Some(chosen)
     }
 
     /// haproxy's leastconn key: 0 when idle, else (n + 1) × 4096 / (weight × 16); the
@@ -211,28 +276,6 @@ fn rendezvous(c: &[Candidate<'_>], pool: &[usize], client: IpAddr) -> Option<usi
             .then_with(|| c[a.1].name.cmp(c[b.1].name))
     });
     scored.into_iter().map(|(_, i)| i).find(|&i| !c[i].full())
-}
-
-/// haproxy's map-based `balance source`: the address folded into 32 bits, indexed into a
-/// table of `total weight` slots filled by weight (see `haproxy_slots`).
-fn haproxy_map(c: &[Candidate<'_>], pool: &[usize], client: IpAddr) -> Option<usize> {
-    let all: Vec<u32> = c.iter().map(|x| x.static_weight).collect();
-    let chosen: Vec<u32> = pool.iter().map(|&i| c[i].static_weight).collect();
-    let slots = haproxy_slots(&haproxy_weights(&all, &chosen));
-    if slots.is_empty() {
-        return pool.first().copied();
-    }
-    // With one server in use haproxy skips hashing (slot 0).
-    let h = if pool.len() == 1 {
-        0
-    } else {
-        haproxy_source_hash(client)
-    };
-    let chosen = pool[slots[(h as usize) % slots.len()]];
-    if c[chosen].full() {
-        return pool.iter().copied().find(|&i| !c[i].full());
-    }
-    Some(chosen)
 }
 
 /// haproxy's source hash: the address as big-endian 32-bit words XORed together
@@ -484,5 +527,71 @@ mod tests {
             seq,
             vec!["a", "c", "b", "c", "b", "c", "a", "c", "b", "c", "b", "c"]
         );
+    }
+
+    #[test]
+    fn cached_weight_map_matches_a_fresh_picker_after_changes() {
+        fn seq(p: &mut Picker, c: &[Candidate<'_>], n: u32) -> Vec<Option<usize>> {
+            (0..n).map(|i| p.pick(c, ip(i), None)).collect()
+        }
+        let set = |c: &mut Vec<Candidate<'_>>, i: usize, w: u32| {
+            c[i].weight = w;
+            c[i].static_weight = w;
+        };
+        // static-rr: a full turn of the 6-slot map brings the cursor back to 0, so a
+        // fresh picker (cursor 0, map built anew) must agree from there on.
+        let mut c = vec![cand("a", 1), cand("b", 2), cand("c", 3)];
+        let mut p = Picker::new(Balance::StaticRr, SourceCompat::Tandem, false);
+        let first = seq(&mut p, &c, 6);
+        assert_eq!(
+            first,
+            seq(
+                &mut Picker::new(Balance::StaticRr, SourceCompat::Tandem, false),
+                &c,
+                6
+            )
+        );
+        set(&mut c, 0, 4); // 9 slots
+        let mut fresh = Picker::new(Balance::StaticRr, SourceCompat::Tandem, false);
+        assert_eq!(
+            seq(&mut p, &c, 18),
+            seq(&mut fresh, &c, 18),
+            "weight raised"
+        );
+        set(&mut c, 0, 1); // back to 6 slots; the cursor is at 0 again after 18 of 9
+        let mut fresh = Picker::new(Balance::StaticRr, SourceCompat::Tandem, false);
+        assert_eq!(
+            seq(&mut p, &c, 12),
+            seq(&mut fresh, &c, 12),
+            "weight restored"
+        );
+        assert_eq!(seq(&mut p, &c, 6), first);
+        // A server leaving the pool changes the map too (4 slots: a, c, c, c → b gone).
+        c[1].available = false;
+        let mut fresh = Picker::new(Balance::StaticRr, SourceCompat::Tandem, false);
+        assert_eq!(seq(&mut p, &c, 8), seq(&mut fresh, &c, 8), "b down");
+        assert!(!seq(&mut p, &c, 8).contains(&Some(1)));
+
+        // source_compat: haproxy: the map decides each client's server.
+        let mut c = vec![cand("s1", 1), cand("s2", 2), cand("s3", 3)];
+        let mut p = Picker::new(Balance::Source, SourceCompat::Haproxy, false);
+        let before = seq(&mut p, &c, 500);
+        for (i, w) in [(1, 5), (2, 1), (0, 0), (0, 1)] {
+            set(&mut c, i, w);
+            let mut fresh = Picker::new(Balance::Source, SourceCompat::Haproxy, false);
+            assert_eq!(
+                seq(&mut p, &c, 500),
+                seq(&mut fresh, &c, 500),
+                "s{} = {w}",
+                i + 1
+            );
+        }
+        set(&mut c, 1, 2);
+        set(&mut c, 2, 3);
+        assert_eq!(seq(&mut p, &c, 500), before, "same weights, same map");
+        // Another candidate list with the same length but other weights is another map.
+        let other = vec![cand("s1", 1), cand("s2", 1), cand("s3", 1)];
+        let mut fresh = Picker::new(Balance::Source, SourceCompat::Haproxy, false);
+        assert_eq!(seq(&mut p, &other, 500), seq(&mut fresh, &other, 500));
     }
 }

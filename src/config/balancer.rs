@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::decode::{Ctx, Decode, MapReader};
 use super::types::Dur;
-use super::yaml::Node;
+use super::yaml::{Kind, Node};
 use crate::config_enum;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -97,8 +97,8 @@ pub struct Listener {
     pub relay: Relay,
     /// Accept a PROXY protocol header (v1 or v2) from clients.
     pub accept_proxy: bool,
-    /// SO_KEEPALIVE on both sides.
-    pub tcp_keepalive: bool,
+    /// SO_KEEPALIVE per side (haproxy `option clitcpka`/`srvtcpka`).
+    pub tcp_keepalive: TcpKeepalive,
     /// One `tcplog`-style line per connection.
     pub log: bool,
     /// Source address of connections to the servers (haproxy `source`).
@@ -124,7 +124,9 @@ impl Decode for Listener {
         let on_marked_down = m.get(cx, "on_marked_down").or(OnMarkedDown::Keep);
         let relay = m.get(cx, "relay").or(Relay::Splice);
         let accept_proxy = m.get::<bool>(cx, "accept_proxy").or(false);
-        let tcp_keepalive = m.get::<bool>(cx, "tcp_keepalive").or(false);
+        let tcp_keepalive = m
+            .get::<TcpKeepalive>(cx, "tcp_keepalive")
+            .or(TcpKeepalive::OFF);
         let log = m.get::<bool>(cx, "log").or(true);
         let source = m.get::<std::net::IpAddr>(cx, "source").opt();
         let servers = m.req::<Vec<Server>>(cx, "servers");
@@ -148,6 +150,150 @@ impl Decode for Listener {
             log: log?,
             source: source?,
             servers: servers?,
+        })
+    }
+}
+
+/// TCP keepalive probes on the client side (accepted connections) and the server side
+/// (connections to the servers): haproxy's `option clitcpka`/`srvtcpka` (`tcpka` for
+/// both) with `clitcpka-idle`/`-intvl`/`-cnt` and `srvtcpka-*`, the tuning shared by both
+/// sides. Written `true`/`false` (both sides, 60 s idle) or as a mapping
+/// `{ client: true, server: false, idle: 60s, interval: 10s, count: 6 }`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcpKeepalive {
+    /// SO_KEEPALIVE on the accepted (client) socket.
+    pub client: bool,
+    /// SO_KEEPALIVE on the socket to the server.
+    pub server: bool,
+    /// Idle time before the first probe (TCP_KEEPIDLE).
+    pub idle: Dur,
+    /// Between probes (TCP_KEEPINTVL); `None` keeps the kernel's (`tcp_keepalive_intvl`).
+    pub interval: Option<Dur>,
+    /// Unanswered probes before the connection is dropped (TCP_KEEPCNT); `None` keeps
+    /// the kernel's (`tcp_keepalive_probes`).
+    pub count: Option<u32>,
+}
+
+impl TcpKeepalive {
+    /// The idle time used when none is given (the kernel's 2 h is too long for a VIP).
+    pub const DEFAULT_IDLE: Dur = Dur::secs(60);
+    /// The kernel's limit for TCP_KEEPIDLE and TCP_KEEPINTVL, in seconds.
+    pub const MAX_SECS: u64 = 32767;
+    /// The kernel's limit for TCP_KEEPCNT.
+    pub const MAX_COUNT: u32 = 127;
+
+    pub const OFF: TcpKeepalive = TcpKeepalive {
+        client: false,
+        server: false,
+        idle: Self::DEFAULT_IDLE,
+        interval: None,
+        count: None,
+    };
+
+    /// `tcp_keepalive: true`: both sides, 60 s idle, the kernel's interval and count.
+    pub const BOTH: TcpKeepalive = TcpKeepalive {
+        client: true,
+        server: true,
+        ..Self::OFF
+    };
+
+    /// Whether the tuning is the default one (what `true`/`false` stand for).
+    fn default_tuning(&self) -> bool {
+        self.idle == Self::DEFAULT_IDLE && self.interval.is_none() && self.count.is_none()
+    }
+
+    /// The socket option values: the idle time, and interval/count when set.
+    pub fn params(&self) -> socket2::TcpKeepalive {
+        let mut k = socket2::TcpKeepalive::new().with_time(self.idle.get());
+        if let Some(i) = self.interval {
+            k = k.with_interval(i.get());
+        }
+        if let Some(n) = self.count {
+            k = k.with_retries(n);
+        }
+        k
+    }
+}
+
+/// `true`/`false` for the forms those words stand for, the mapping otherwise.
+impl Serialize for TcpKeepalive {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        if self.default_tuning() && self.client == self.server {
+            return s.serialize_bool(self.client);
+        }
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("client", &self.client)?;
+        m.serialize_entry("server", &self.server)?;
+        m.serialize_entry("idle", &self.idle)?;
+        if let Some(i) = &self.interval {
+            m.serialize_entry("interval", i)?;
+        }
+        if let Some(n) = &self.count {
+            m.serialize_entry("count", n)?;
+        }
+        m.end()
+    }
+}
+
+/// A keepalive time: whole seconds from 1s to the kernel's 32767s.
+fn keepalive_secs(d: &Dur) -> Result<(), String> {
+    let max = TcpKeepalive::MAX_SECS;
+    if d.get().subsec_nanos() != 0 {
+        Err(format!("{d}: TCP keepalive times are whole seconds"))
+    } else if d.get().as_secs() < 1 || d.get().as_secs() > max {
+        Err(format!(
+            "{d} is out of range: must be between 1s and {max}s (the kernel's limit)"
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+impl Decode for TcpKeepalive {
+    fn decode(node: &Node, cx: &mut Ctx) -> Option<Self> {
+        let expected = "true or false, or a mapping of client, server, idle, interval, count";
+        match &node.kind {
+            Kind::Map(_) => {}
+            Kind::Scalar { text, plain: true }
+                if matches!(
+                    text.to_ascii_lowercase().as_str(),
+                    "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n"
+                ) =>
+            {
+                let on = bool::decode(node, cx)?;
+                return Some(if on { Self::BOTH } else { Self::OFF });
+            }
+            _ => {
+                cx.expected(node, expected);
+                return None;
+            }
+        }
+        let mut m = MapReader::new(node, cx)?;
+        let sides_named = m.has("client") || m.has("server");
+        let client = m.get::<bool>(cx, "client").or(false);
+        let server = m.get::<bool>(cx, "server").or(false);
+        let idle = m
+            .get::<Dur>(cx, "idle")
+            .check(cx, keepalive_secs)
+            .or(Self::DEFAULT_IDLE);
+        let interval = m.get::<Dur>(cx, "interval").check(cx, keepalive_secs).opt();
+        let count = m.int::<u32>(cx, "count", 1, Self::MAX_COUNT).opt();
+        m.finish(cx);
+        if !sides_named {
+            cx.error_hint(
+                node.mark,
+                "the mapping form names the sides that get keepalive",
+                "add `client: true` and/or `server: true`",
+            );
+            return None;
+        }
+        Some(TcpKeepalive {
+            client: client?,
+            server: server?,
+            idle: idle?,
+            interval: interval?,
+            count: count?,
         })
     }
 }
@@ -319,5 +465,177 @@ impl Decode for Server {
             check: check?,
             send_proxy: send_proxy?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::config::check_str;
+
+    /// A one-listener config with `tcp_keepalive: {ka}` on line 6, column 22.
+    fn src(ka: &str) -> String {
+        format!(
+            "node: t\nbalancer:\n  listeners:\n    - name: l\n      bind: 127.0.0.1:3306\n      tcp_keepalive: {ka}\n      servers: [{{ name: a, address: \"127.0.0.1:3307\" }}]\n"
+        )
+    }
+
+    fn decoded(ka: &str) -> TcpKeepalive {
+        match check_str(&src(ka), "t.yaml", Path::new(".")).into_result() {
+            Ok((c, _)) => c.balancer.expect("balancer").listeners[0].tcp_keepalive,
+            Err(d) => panic!("{ka}: {d:?}"),
+        }
+    }
+
+    fn errors(ka: &str) -> Vec<String> {
+        check_str(&src(ka), "t.yaml", Path::new("."))
+            .errors()
+            .iter()
+            .map(|d| d.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn tcp_keepalive_bool_form_is_both_sides() {
+        assert_eq!(decoded("false"), TcpKeepalive::OFF);
+        let on = decoded("true");
+        assert_eq!(on, TcpKeepalive::BOTH);
+        assert!(on.client && on.server);
+        assert_eq!(on.idle, Dur::secs(60));
+        assert_eq!((on.interval, on.count), (None, None));
+        // Absent: off.
+        let none = "node: t\nbalancer:\n  listeners:\n    - name: l\n      bind: 127.0.0.1:3306\n      servers: [{ name: a, address: \"127.0.0.1:3307\" }]\n";
+        let (c, _) = check_str(none, "t.yaml", Path::new("."))
+            .into_result()
+            .expect("valid");
+        assert_eq!(
+            c.balancer.expect("b").listeners[0].tcp_keepalive,
+            TcpKeepalive::OFF
+        );
+    }
+
+    #[test]
+    fn tcp_keepalive_mapping_form() {
+        let k = decoded("{ client: true, server: false, idle: 7s, interval: 3s, count: 4 }");
+        assert_eq!(
+            k,
+            TcpKeepalive {
+                client: true,
+                server: false,
+                idle: Dur::secs(7),
+                interval: Some(Dur::secs(3)),
+                count: Some(4),
+            }
+        );
+        // The socket options it sets.
+        let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+            .expect("socket");
+        sock.set_tcp_keepalive(&k.params()).expect("setsockopt");
+        assert!(sock.keepalive().expect("SO_KEEPALIVE"));
+        assert_eq!(sock.tcp_keepalive_time().ok(), Some(Duration::from_secs(7)));
+        assert_eq!(
+            sock.tcp_keepalive_interval().ok(),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(sock.tcp_keepalive_retries().ok(), Some(4));
+        // Unset tuning: 60 s idle, the kernel's interval and count.
+        let k = decoded("{ server: true }");
+        assert_eq!(
+            (k.client, k.server, k.idle, k.interval, k.count),
+            (false, true, Dur::secs(60), None, None)
+        );
+        assert_eq!(
+            decoded("{ client: true, idle: 2m }").idle.get(),
+            Duration::from_secs(120)
+        );
+        // Both sides named off with tuning: allowed (switched off for now).
+        let off = decoded("{ client: false, server: false, idle: 30s }");
+        assert!(!off.client && !off.server);
+    }
+
+    #[test]
+    fn tcp_keepalive_serializes_to_the_shortest_form() {
+        let json = |k: TcpKeepalive| serde_json::to_string(&k).expect("json");
+        assert_eq!(json(TcpKeepalive::OFF), "false");
+        assert_eq!(json(TcpKeepalive::BOTH), "true");
+        assert_eq!(
+            json(decoded(
+                "{ client: true, server: false, idle: 7s, interval: 3s, count: 4 }"
+            )),
+            r#"{"client":true,"server":false,"idle":"7s","interval":"3s","count":4}"#
+        );
+        assert_eq!(
+            json(decoded("{ client: true, server: true, idle: 10s }")),
+            r#"{"client":true,"server":true,"idle":"10s"}"#
+        );
+    }
+
+    #[test]
+    fn tcp_keepalive_errors() {
+        let at = "t.yaml:6:22: balancer.listeners[0].tcp_keepalive";
+        assert_eq!(
+            errors("yes"),
+            vec![format!(
+                "{at}: expected true or false, found `yes`; write `true` or `false`"
+            )]
+        );
+        assert_eq!(
+            errors("\"true\""),
+            vec![format!(
+                "{at}: expected true or false, or a mapping of client, server, idle, interval, count, found the string \"true\"; remove the quotes"
+            )]
+        );
+        assert_eq!(
+            errors("60s"),
+            vec![format!(
+                "{at}: expected true or false, or a mapping of client, server, idle, interval, count, found `60s`"
+            )]
+        );
+        // A flow mapping's position is its first key.
+        assert_eq!(
+            errors("{ idle: 30s }"),
+            vec![format!(
+                "t.yaml:6:24: balancer.listeners[0].tcp_keepalive: the mapping form names the sides that get keepalive; add `client: true` and/or `server: true`"
+            )]
+        );
+        assert_eq!(
+            errors("{ client: true, idle: 1500ms }"),
+            vec![format!(
+                "t.yaml:6:44: balancer.listeners[0].tcp_keepalive.idle: 1500ms: TCP keepalive times are whole seconds"
+            )]
+        );
+        assert_eq!(
+            errors("{ client: true, interval: 0s }"),
+            vec![format!(
+                "t.yaml:6:48: balancer.listeners[0].tcp_keepalive.interval: 0s is out of range: must be between 1s and 32767s (the kernel's limit)"
+            )]
+        );
+        assert_eq!(
+            errors("{ client: true, idle: 10h }"),
+            vec![format!(
+                "t.yaml:6:44: balancer.listeners[0].tcp_keepalive.idle: 10h is out of range: must be between 1s and 32767s (the kernel's limit)"
+            )]
+        );
+        assert_eq!(
+            errors("{ server: true, count: 128 }"),
+            vec![format!(
+                "t.yaml:6:45: balancer.listeners[0].tcp_keepalive.count: 128 is out of range: must be between 1 and 127"
+            )]
+        );
+        assert_eq!(
+            errors("{ server: on }"),
+            vec![format!(
+                "t.yaml:6:32: balancer.listeners[0].tcp_keepalive.server: expected true or false, found `on`; write `true` or `false`"
+            )]
+        );
+        assert_eq!(
+            errors("{ client: true, intreval: 3s }"),
+            vec![format!(
+                "t.yaml:6:38: balancer.listeners[0].tcp_keepalive.intreval: unknown key `intreval`; did you mean `interval`?"
+            )]
+        );
     }
 }

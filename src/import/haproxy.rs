@@ -124,7 +124,14 @@ struct Proxy {
     allbackups: bool,
     maxconn: Option<i64>,
     backlog: Option<i64>,
-    tcpka: bool,
+    /// `option clitcpka` (or `tcpka` outside a backend).
+    clitcpka: bool,
+    /// `option srvtcpka` (or `tcpka` outside a frontend).
+    srvtcpka: bool,
+    /// `clitcpka-idle`/`-intvl`/`-cnt`.
+    cli_ka: KaTuning,
+    /// `srvtcpka-idle`/`-intvl`/`-cnt`.
+    srv_ka: KaTuning,
     log: Option<bool>,
     source: Option<String>,
     /// `tcp`, `mysql` or `http`, with a user or a path.
@@ -203,18 +210,50 @@ fn apply(p: &mut Proxy, l: &Line, w: &mut Warnings, sect: &str) {
         ["no", "option", "redispatch"] => p.redispatch = Some(false),
         ["option", "allbackups"] => p.allbackups = true,
         ["option", "tcplog"] => p.log = Some(true),
-        ["option", "tcpka"] | ["option", "clitcpka"] | ["option", "srvtcpka"] => {
-            p.tcpka = true;
-            if words[1] != "tcpka" {
-                w.warn(
-                    l.line,
-                    format!(
-                        "`option {}`: tandem's `tcp_keepalive: true` sets SO_KEEPALIVE on both sides",
-                        words[1]
-                    ),
-                );
+        ["option", o @ ("tcpka" | "clitcpka" | "srvtcpka")]
+        | ["no", "option", o @ ("tcpka" | "clitcpka" | "srvtcpka")] => {
+            let on = words[0] != "no";
+            // haproxy: `tcpka` in a frontend covers the client side only, in a backend
+            // the server side only.
+            if *o == "clitcpka" || (*o == "tcpka" && sect != "backend") {
+                p.clitcpka = on;
+            }
+            if *o == "srvtcpka" || (*o == "tcpka" && sect != "frontend") {
+                p.srvtcpka = on;
             }
         }
+        [
+            k @ ("clitcpka-idle" | "clitcpka-intvl" | "srvtcpka-idle" | "srvtcpka-intvl"),
+            v,
+        ] => {
+            let Some(d) = keepalive_time(v, l.line, k, w) else {
+                return;
+            };
+            let t = if k.starts_with("cli") {
+                &mut p.cli_ka
+            } else {
+                &mut p.srv_ka
+            };
+            if k.ends_with("-idle") {
+                t.idle = Some((d, l.line));
+            } else {
+                t.interval = Some((d, l.line));
+            }
+        }
+        [k @ ("clitcpka-cnt" | "srvtcpka-cnt"), n] => match n.parse::<i64>() {
+            Ok(c) if (1..=127).contains(&c) => {
+                let t = if k.starts_with("cli") {
+                    &mut p.cli_ka
+                } else {
+                    &mut p.srv_ka
+                };
+                t.count = Some((c, l.line));
+            }
+            _ => w.warn(
+                l.line,
+                format!("`{k} {n}`: not a probe count from 1 to 127; ignored"),
+            ),
+        },
         ["option", "dontlognull"] => no(w, "tandem logs every connection with `log: true`"),
         ["log", "global"] => p.log = Some(true),
         ["no", "log"] => p.log = Some(false),
@@ -303,6 +342,97 @@ fn apply(p: &mut Proxy, l: &Line, w: &mut Warnings, sect: &str) {
         ["fullconn", ..] | ["hash-type", ..] | ["option", "abortonclose"] => no(w, ""),
         _ => no(w, &format!("in `{sect}`")),
     }
+}
+
+/// TCP keepalive tuning from one side's `*tcpka-idle`/`-intvl`/`-cnt`, with the lines.
+#[derive(Debug, Clone, Default)]
+struct KaTuning {
+    idle: Option<(String, usize)>,
+    interval: Option<(String, usize)>,
+    count: Option<(i64, usize)>,
+}
+
+/// A `*tcpka-idle`/`-intvl` value (seconds unless a unit is given) as whole seconds,
+/// which is what the socket options take.
+fn keepalive_time(v: &str, line: usize, key: &str, w: &mut Warnings) -> Option<String> {
+    let d = if v.bytes().all(|b| b.is_ascii_digit()) {
+        Some(format!("{v}s"))
+    } else {
+        duration(v)
+    };
+    let Some(d) = d.and_then(|d| crate::config::types::Dur::parse(&d).ok()) else {
+        w.warn(line, format!("`{key} {v}`: not a duration; ignored"));
+        return None;
+    };
+    let secs = d.get().as_secs() + u64::from(d.get().subsec_nanos() > 0);
+    if !(1..=crate::config::balancer::TcpKeepalive::MAX_SECS).contains(&secs) {
+        w.warn(
+            line,
+            format!("`{key} {v}`: keepalive times go from 1s to 32767s; ignored"),
+        );
+        return None;
+    }
+    if d.get().subsec_nanos() > 0 {
+        w.warn(
+            line,
+            format!("`{key} {v}`: keepalive times are whole seconds; using {secs}s"),
+        );
+    }
+    Some(format!("{secs}s"))
+}
+
+/// `tcp_keepalive` for a proxy: `true` for both sides untuned, a mapping otherwise.
+/// tandem tunes both sides alike: with both on, a value set for the server side only is
+/// used for both, and where the sides disagree the client's wins (with a warning).
+fn keepalive(name: &str, p: &Proxy, w: &mut Warnings) -> Option<Y> {
+    if !p.clitcpka && !p.srvtcpka {
+        return None;
+    }
+    let pick = |w: &mut Warnings,
+                what: &str,
+                cli: Option<(Y, String, usize)>,
+                srv: Option<(Y, String, usize)>|
+     -> Option<Y> {
+        let cli = cli.filter(|_| p.clitcpka);
+        let srv = srv.filter(|_| p.srvtcpka);
+        match (cli, srv) {
+            (Some((c, cs, line)), Some((_, ss, _))) => {
+                if cs != ss {
+                    w.warn(
+                        line,
+                        format!(
+                            "listener {name}: `clitcpka-{what} {cs}` and `srvtcpka-{what} {ss}` differ; tandem's `tcp_keepalive` tunes both sides alike, the client's value is kept"
+                        ),
+                    );
+                }
+                Some(c)
+            }
+            (Some((c, ..)), None) => Some(c),
+            (None, Some((s, ..))) => Some(s),
+            (None, None) => None,
+        }
+    };
+    let time = |t: &KaTuning, idle: bool| {
+        let v = if idle { &t.idle } else { &t.interval };
+        v.as_ref()
+            .map(|(d, line)| (Y::Raw(d.clone()), d.clone(), *line))
+    };
+    let count = |t: &KaTuning| t.count.map(|(n, line)| (Y::Int(n), n.to_string(), line));
+    let idle = pick(w, "idle", time(&p.cli_ka, true), time(&p.srv_ka, true));
+    let interval = pick(w, "intvl", time(&p.cli_ka, false), time(&p.srv_ka, false));
+    let cnt = pick(w, "cnt", count(&p.cli_ka), count(&p.srv_ka));
+    if p.clitcpka && p.srvtcpka && idle.is_none() && interval.is_none() && cnt.is_none() {
+        return Some(Y::Bool(true));
+    }
+    let mut k = Y::map();
+    k.set("client", Y::Bool(p.clitcpka));
+    k.set("server", Y::Bool(p.srvtcpka));
+    for (key, v) in [("idle", idle), ("interval", interval), ("count", cnt)] {
+        if let Some(v) = v {
+            k.set(key, v);
+        }
+    }
+    Some(k)
 }
 
 fn address(a: &str) -> String {
@@ -460,6 +590,7 @@ fn listeners(name: &str, p: &Proxy, w: &mut Warnings) -> Vec<Y> {
             servers.push(y);
         }
     }
+    let ka = keepalive(name, p, w);
     let mut out = Vec::new();
     for (i, (bind, line)) in p.binds.iter().enumerate() {
         let lname = if i == 0 {
@@ -561,8 +692,8 @@ fn listeners(name: &str, p: &Proxy, w: &mut Warnings) -> Vec<Y> {
         if p.accept_proxy {
             y.set("accept_proxy", Y::Bool(true));
         }
-        if p.tcpka {
-            y.set("tcp_keepalive", Y::Bool(true));
+        if let Some(k) = &ka {
+            y.set("tcp_keepalive", k.clone());
         }
         if p.log == Some(false) {
             y.set("log", Y::Bool(false));
@@ -699,6 +830,9 @@ pub fn convert(text: &str, file: &str) -> (Option<Y>, Vec<Warning>) {
         let mut p = b.clone();
         p.binds = f.binds.clone();
         p.accept_proxy = f.accept_proxy;
+        // Client-side keepalive is the frontend's, server-side the backend's.
+        p.clitcpka = f.clitcpka;
+        p.cli_ka = f.cli_ka.clone();
         p.maxconn = f.maxconn.or(b.maxconn);
         p.backlog = f.backlog;
         for (k, v) in &f.timeouts {

@@ -25,8 +25,30 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// A loopback port that was free a moment ago.
+/// A loopback port that was free a moment ago. Taken below the kernel's ephemeral range,
+/// so that no outgoing connection of a test running in parallel can be given the port
+/// between this check and the bind of the daemon it is meant for; the ports handed out
+/// by one test process never repeat.
 pub fn free_port() -> u16 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<u32>().ok())
+        .unwrap_or(32768);
+    if low > 12_000 {
+        let (lo, span) = (low - 10_000, 10_000u32);
+        // Different test binaries start at different places; 7919 is prime to the span,
+        // so the walk visits every port once.
+        let start = std::process::id().wrapping_mul(2_654_435_761) % span;
+        for _ in 0..span {
+            let n = NEXT.fetch_add(1, Ordering::Relaxed);
+            let port = lo + (start + n.wrapping_mul(7919)) % span;
+            if TcpListener::bind(("127.0.0.1", port as u16)).is_ok() {
+                return port as u16;
+            }
+        }
+    }
     let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
     l.local_addr().expect("local addr").port()
 }
