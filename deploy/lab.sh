@@ -84,16 +84,18 @@ dbsql() { # dbsql NAME SQL: as root over the server's socket
 start_db() {
     local d=$1 dir="$RUN/db/$1"
     if running "$d"; then return; fi
-    mkdir -p "$dir"
+    # Its own tmpdir: a starting mariadbd deletes every #sql* file in its tmpdir, which in a
+    # shared /tmp includes the temporary tables of another server's bootstrap or query.
+    mkdir -p "$dir/tmp"
     if [ ! -d "$dir/data/mysql" ]; then
         rm -rf "$dir/data"
-        mariadb-install-db --no-defaults --datadir="$dir/data" --user=root \
+        mariadb-install-db --no-defaults --datadir="$dir/data" --tmpdir="$dir/tmp" --user=root \
             --auth-root-authentication-method=normal --skip-test-db --skip-log-bin \
             "${SMALL[@]}" >"$dir/install.log" 2>&1 </dev/null
     fi
     local extra=(--log-bin="$d-bin" --binlog-format=ROW)
     if [ "$d" = db1r ]; then extra=(--relay-log=db1r-relay-bin --skip-log-bin --read-only); fi
-    ip netns exec "$(ns db)" setsid mariadbd --no-defaults --datadir="$dir/data" \
+    ip netns exec "$(ns db)" setsid mariadbd --no-defaults --datadir="$dir/data" --tmpdir="$dir/tmp" \
         --port=3306 --bind-address="${IP[$d]}" --socket="$dir/sock" \
         --pid-file="$dir/mariadbd.pid" --log-error="$dir/error.log" --user=root \
         --server-id="${SID[$d]}" "${SMALL[@]}" "${extra[@]}" \

@@ -40,8 +40,14 @@ impl MariaDb {
     pub fn start_with(extra: &[&str]) -> MariaDb {
         let dir = tempfile::tempdir().expect("tempdir");
         let datadir = dir.path().join("data");
-        // mariadb-install-db occasionally fails when many servers bootstrap at once on a
-        // loaded machine; a fresh attempt succeeds, so it gets three.
+        // Each server has its own tmpdir: a starting mariadbd deletes every `#sql*` file in
+        // its tmpdir, which in a shared /tmp includes the temporary tables of another
+        // test's mariadb-install-db running at that moment (its bootstrap then fails with
+        // "Unknown table 'mysql.tmp_user_sys'").
+        let tmpdir = dir.path().join("tmp");
+        std::fs::create_dir_all(&tmpdir).expect("tmpdir");
+        // Should mariadb-install-db still fail on a loaded machine, a fresh attempt gets
+        // two more tries.
         let mut last = String::new();
         for attempt in 0..3 {
             if attempt > 0 {
@@ -51,6 +57,7 @@ impl MariaDb {
             let out = Command::new("mariadb-install-db")
                 .arg("--no-defaults")
                 .arg(format!("--datadir={}", datadir.display()))
+                .arg(format!("--tmpdir={}", tmpdir.display()))
                 .args([
                     "--user=root",
                     "--auth-root-authentication-method=normal",
@@ -97,6 +104,7 @@ impl MariaDb {
             let child = Command::new("mariadbd")
                 .arg("--no-defaults")
                 .arg(format!("--datadir={}", self.datadir.display()))
+                .arg(format!("--tmpdir={}", d.join("tmp").display()))
                 .arg(format!("--port={}", self.port))
                 .arg("--bind-address=127.0.0.1")
                 .arg(format!("--socket={}", d.join("mysqld.sock").display()))
