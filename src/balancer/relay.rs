@@ -716,26 +716,27 @@ mod tests {
         out
     }
 
+    /// Relays bulk data both ways with `fault` switched on; both directions must fall back.
+    async fn with_fault(fault: &'static std::thread::LocalKey<std::cell::Cell<bool>>) {
+        fault.with(|f| f.set(true));
+        let before = splice_fallbacks();
+        bulk_both_ways(Mode::Splice, t(10)).await;
+        fault.with(|f| f.set(false));
+        // Once per direction (other tests may add theirs concurrently).
+        assert!(splice_fallbacks() >= before + 2);
+    }
+
     /// No pipe can be had (EMFILE): both directions relay buffered, nothing lost.
     #[tokio::test]
     async fn splice_falls_back_when_no_pipe() {
-        FAIL_PIPE_GET.with(|f| f.set(true));
-        let before = splice_fallbacks();
-        bulk_both_ways(Mode::Splice, t(10)).await;
-        FAIL_PIPE_GET.with(|f| f.set(false));
-        // Once per direction (other tests may add theirs concurrently).
-        assert!(splice_fallbacks() >= before + 2);
+        with_fault(&FAIL_PIPE_GET).await;
     }
 
     /// splice out of the pipe fails (EINVAL) while the pipe holds data: the data is
     /// drained into a buffer and delivered, then the direction stays buffered.
     #[tokio::test]
     async fn splice_falls_back_with_data_in_pipe() {
-        FAIL_SPLICE_OUT.with(|f| f.set(true));
-        let before = splice_fallbacks();
-        bulk_both_ways(Mode::Splice, t(10)).await;
-        FAIL_SPLICE_OUT.with(|f| f.set(false));
-        assert!(splice_fallbacks() >= before + 2);
+        with_fault(&FAIL_SPLICE_OUT).await;
     }
 
     #[test]
