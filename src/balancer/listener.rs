@@ -20,7 +20,7 @@ use super::pick::{Candidate, Picker};
 use super::proxy_proto::{self, Header};
 use super::relay::{self, End, Mode, Timeouts};
 use super::server::{Active, ServerState};
-use crate::config::balancer::{Listener, ProxyVersion, Relay, Server};
+use crate::config::balancer::{Listener, ProxyVersion, Relay};
 
 /// Everything a session needs from the listener's current config (swapped on reload).
 pub struct Runtime {
@@ -55,19 +55,21 @@ impl Runtime {
     /// progress (server `maxconn`, leastconn).
     pub fn pick(&self, client: IpAddr, skip: Option<usize>) -> Option<(usize, Active)> {
         let mut picker = self.picker.lock().ok()?;
-        let cfgs: Vec<Arc<Server>> = self.servers.iter().map(|s| s.cfg()).collect();
         let cands: Vec<Candidate<'_>> = self
             .servers
             .iter()
-            .zip(&cfgs)
-            .map(|(s, c)| Candidate {
-                name: s.name(),
-                weight: s.effective_weight(),
-                static_weight: u32::from(c.weight),
-                available: s.available(),
-                backup: c.backup,
-                active: s.active.load(Ordering::Relaxed),
-                maxconn: c.maxconn,
+            .map(|s| {
+                let (static_weight, backup, maxconn) =
+                    s.with_cfg(|c| (u32::from(c.weight), c.backup, c.maxconn));
+                Candidate {
+                    name: s.name(),
+                    weight: s.effective_weight(),
+                    static_weight,
+                    available: s.available(),
+                    backup,
+                    active: s.active.load(Ordering::Relaxed),
+                    maxconn,
+                }
             })
             .collect();
         let i = picker.pick(&cands, client, skip)?;
@@ -697,21 +699,19 @@ struct SessionMeter<'a> {
 
 impl relay::Meter for SessionMeter<'_> {
     fn moved(&self, upstream: bool, bytes: u64) {
-        if upstream {
-            self.server
-                .counters
-                .bytes_in
-                .fetch_add(bytes, Ordering::Relaxed);
-            self.shared.bytes_in.fetch_add(bytes, Ordering::Relaxed);
-            self.shared.m.bytes_in.inc_by(bytes);
+        let c = &self.server.counters;
+        let (server, listener, metric) = if upstream {
+            (&c.bytes_in, &self.shared.bytes_in, &self.shared.m.bytes_in)
         } else {
-            self.server
-                .counters
-                .bytes_out
-                .fetch_add(bytes, Ordering::Relaxed);
-            self.shared.bytes_out.fetch_add(bytes, Ordering::Relaxed);
-            self.shared.m.bytes_out.inc_by(bytes);
-        }
+            (
+                &c.bytes_out,
+                &self.shared.bytes_out,
+                &self.shared.m.bytes_out,
+            )
+        };
+        server.fetch_add(bytes, Ordering::Relaxed);
+        listener.fetch_add(bytes, Ordering::Relaxed);
+        metric.inc_by(bytes);
     }
 }
 

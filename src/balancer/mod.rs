@@ -182,17 +182,16 @@ fn spawn_check(check: Check, server: Arc<ServerState>, ctx: CheckCtx) -> JoinHan
             {
                 server.set_up(up);
                 up_gauge.set(i64::from(up));
-                let cfg_of = |s: &ServerState| s.cfg().backup;
                 let rt = ctx.shared.runtime();
                 let left_active = rt
                     .servers
                     .iter()
-                    .filter(|s| !cfg_of(s) && s.available())
+                    .filter(|s| s.available() && !s.with_cfg(|c| c.backup))
                     .count();
                 let left_backup = rt
                     .servers
                     .iter()
-                    .filter(|s| cfg_of(s) && s.available())
+                    .filter(|s| s.available() && s.with_cfg(|c| c.backup))
                     .count();
                 let (n, of) = (before.0 + 1, before.1);
                 if up {

@@ -130,6 +130,14 @@ impl ServerState {
         }
     }
 
+    /// Reads its current config in place (the picker's path: no clone, no allocation).
+    pub fn with_cfg<R>(&self, f: impl FnOnce(&Server) -> R) -> R {
+        match self.cfg.read() {
+            Ok(c) => f(&c),
+            Err(p) => f(&p.into_inner()),
+        }
+    }
+
     /// A reload's new config for this server (same name and address). A changed
     /// configured weight replaces the runtime one; otherwise a `set weight` stays.
     pub fn update_cfg(&self, new: Server) {
