@@ -837,3 +837,120 @@ fn sessions_keep_their_backend_connection_while_it_is_free() {
     }
     assert_ne!(steady[0], steady[1], "both sessions on one server thread");
 }
+
+/// One data host with a single backend connection, so that consecutive clients share it.
+fn one_connection(db: &MariaDb) -> Router {
+    router(&single(db, APP, "      max_con: 1\n"))
+}
+
+#[test]
+fn session_state_does_not_leak_to_the_next_client_of_a_pooled_connection() {
+    let db = MariaDb::start();
+    db.sql("CREATE DATABASE shopdb; CREATE TABLE shopdb.t (id INT PRIMARY KEY)");
+    let r = one_connection(&db);
+    let q = |s: &str| cli(r.addr, "app", "s3cret", Some("shop"), s);
+    let default_mode = q("SELECT @@SESSION.sql_mode").expect("mode");
+    assert!(!default_mode.contains("ANSI_QUOTES"), "{default_mode}");
+    // Client A changes its session, with constants (the router replays them itself).
+    q("SET SESSION sql_mode = 'ANSI_QUOTES'; SET SESSION TRANSACTION ISOLATION LEVEL SERIALIZABLE; SET NAMES latin1").expect("a");
+    // Client B, next on the same server connection, has a fresh session.
+    let out =
+        q("SELECT @@SESSION.sql_mode, @@SESSION.tx_isolation, @@SESSION.character_set_client")
+            .expect("b");
+    let default_cs = q("SELECT @@SESSION.character_set_client").expect("cs");
+    assert_eq!(
+        out,
+        format!("{default_mode}\tREPEATABLE-READ\t{default_cs}")
+    );
+    assert_ne!(default_cs, "latin1");
+    // autocommit=0 together with another variable goes to the server: the connection
+    // is not handed to the next client in that state.
+    q("SET autocommit = 0, sql_mode = 'NO_ZERO_DATE'; INSERT INTO t VALUES (7)").expect("ac0");
+    assert_eq!(
+        q("SELECT @@autocommit, @@SESSION.sql_mode").expect("c"),
+        format!("1\t{default_mode}")
+    );
+    q("INSERT INTO t VALUES (8)").expect("insert");
+    // 7 was never committed (client A quit inside its transaction); 8 was.
+    assert_eq!(db.sql("SELECT GROUP_CONCAT(id) FROM shopdb.t"), "8");
+}
+
+#[test]
+fn an_error_inside_a_transaction_keeps_it_on_its_connection_until_rollback() {
+    let db = MariaDb::start();
+    db.sql("CREATE DATABASE shopdb; CREATE TABLE shopdb.t (id INT PRIMARY KEY)");
+    let r = one_connection(&db);
+    let (ok, out) =
+        common::clients::run_router_session_checks(r.addr, "app", "s3cret", "txn-error");
+    assert!(ok, "{out}\n{}", r.daemon.logs());
+    // The ROLLBACK after the duplicate-key error reached the server: row 1 is gone, row
+    // 2 (autocommit) is committed, and no transaction is left open in the pool.
+    assert_eq!(db.sql("SELECT GROUP_CONCAT(id) FROM shopdb.t"), "2");
+    assert_eq!(
+        db.sql("SELECT COUNT(*) FROM information_schema.innodb_trx"),
+        "0"
+    );
+}
+
+#[test]
+fn prepared_statements_are_closed_on_the_server_and_bound_to_their_database() {
+    let db = MariaDb::start();
+    db.sql(
+        "CREATE DATABASE db_one; CREATE TABLE db_one.t (id INT PRIMARY KEY, name TEXT); \
+         INSERT INTO db_one.t VALUES (1, 'one'); \
+         CREATE DATABASE db_two; CREATE TABLE db_two.t (id INT PRIMARY KEY, name TEXT); \
+         INSERT INTO db_two.t VALUES (1, 'two'); CREATE DATABASE shopdb",
+    );
+    let body = format!(
+        "  users:\n    - {{ name: app, password: s3cret, schemas: [shop, one, two] }}\n  schemas:\n    - {{ name: shop, data_node: dn0 }}\n    - {{ name: one, data_node: dn1 }}\n    - {{ name: two, data_node: dn2 }}\n  data_nodes:\n    - {{ name: dn0, data_host: dh1, database: shopdb }}\n    - {{ name: dn1, data_host: dh1, database: db_one }}\n    - {{ name: dn2, data_host: dh1, database: db_two }}\n  data_hosts:\n    - name: dh1\n      min_con: 1\n      max_con: 1\n      write_hosts:\n        - {}\n",
+        host_yaml("m1", &db)
+    );
+    let r = router(&body);
+    // prepare / execute / close, 3,000 times: the server does not pile up statements.
+    let (ok, out) =
+        common::clients::run_router_session_checks(r.addr, "app", "s3cret", "stmt-loop");
+    assert!(ok, "{out}\n{}", r.daemon.logs());
+    let held = db.status("Prepared_stmt_count");
+    assert!(held <= 300, "{held} prepared statements held on the server");
+    // The same text prepared in two databases on one server connection: each execute
+    // reads its own database.
+    let (ok, out) = common::clients::run_router_session_checks(r.addr, "app", "s3cret", "stmt-db");
+    assert!(ok, "{out}\n{}", r.daemon.logs());
+}
+
+#[test]
+fn a_command_of_16_mib_or_more_is_answered_in_sequence() {
+    let db = MariaDb::start_with(&["--max-allowed-packet=64M"]);
+    db.sql("CREATE DATABASE shopdb; CREATE TABLE shopdb.b (id INT PRIMARY KEY, v LONGTEXT)");
+    let r = router(&single(&db, APP, ""));
+    // 17 MiB of statement text: two physical packets from the client, so the answer
+    // must start at sequence id 2 (the client reports "Packets out of order" otherwise).
+    let dir = tempfile::tempdir().expect("tempdir");
+    let n = 17 * 1024 * 1024;
+    let script = format!(
+        "INSERT INTO b VALUES (1, '{}');\nSELECT id, LENGTH(v) FROM b;\n",
+        "x".repeat(n)
+    );
+    let path = write(dir.path(), "big.sql", &script);
+    let out = Command::new("mariadb")
+        .args([
+            "--no-defaults",
+            "--protocol=TCP",
+            "--batch",
+            "--skip-column-names",
+        ])
+        .arg("--host=127.0.0.1")
+        .arg(format!("--port={}", r.addr.port()))
+        .args(["--user=app", "--password=s3cret", "--database=shop"])
+        .arg("--max-allowed-packet=64M")
+        .stdin(std::fs::File::open(&path).expect("open script"))
+        .output()
+        .expect("mariadb client");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}\n{}", r.daemon.logs());
+    assert_eq!(text.trim(), format!("1\t{n}"));
+}

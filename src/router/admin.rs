@@ -41,7 +41,9 @@ const HELP: &[(&str, &str)] = &[
     ),
 ];
 
-pub async fn run(io: &mut PacketIo<TcpStream>, shared: &Arc<Shared>) {
+/// Serves admin commands; `deprecate_eof` as negotiated at login (result sets then end
+/// with an OK packet instead of EOF).
+pub async fn run(io: &mut PacketIo<TcpStream>, shared: &Arc<Shared>, deprecate_eof: bool) {
     loop {
         let Ok((_, p)) = io.read_packet(1 << 20).await else {
             return;
@@ -63,7 +65,7 @@ pub async fn run(io: &mut PacketIo<TcpStream>, shared: &Arc<Shared>) {
             Reply::Ok(n) => io.send(1, &ok_packet(n, 0, 2, 0)).await.map(|_| ()),
             Reply::Err(e) => io.send(1, &e.packet()).await.map(|_| ()),
             Reply::Rows(rs) => {
-                rs.queue(io, 1, false, 2);
+                rs.queue(io, 1, deprecate_eof, 2);
                 io.flush().await
             }
         };

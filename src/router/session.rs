@@ -257,7 +257,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, adm
         if s.io.send(seq, &ok_packet(0, 0, st, 0)).await.is_ok() {
             tracing::debug!(id, user = %s.user.name, peer = %peer, "router: session {id} opened");
             if admin {
-                super::admin::run(&mut s.io, &shared).await;
+                super::admin::run(&mut s.io, &shared, s.deprecate_eof).await;
             } else {
                 s.run().await;
             }
@@ -601,7 +601,8 @@ impl Session {
                 break;
             }
             match r {
-                Ok(_seq) => {}
+                // Answers continue the command's sequence.
+                Ok(seq) => self.io.seq_shift = seq,
                 Err(WireError::TooLarge(n)) => {
                     let e = SqlError::new(
                         1153,
@@ -981,7 +982,10 @@ impl Session {
                 _ => None,
             })
             .collect();
-        self.hold_next = !exprs.is_empty();
+        // Keep the connection until its recorded state matches what the SET did: a
+        // connection back in the pool with unrecorded session state would hand that
+        // state (sql_mode, charset, isolation, autocommit=0) to the next client.
+        self.hold_next = true;
         // Validate on a real server (a bad value gets the server's error), then record.
         let out = self
             .forward(Fwd {
@@ -1001,7 +1005,8 @@ impl Session {
             }
             self.record_set(&items);
         }
-        if !exprs.is_empty() && !self.in_trans && self.autocommit && self.sticky.is_none() {
+        if !self.in_trans && self.autocommit && self.sticky.is_none() && self.pinned_more.is_empty()
+        {
             self.release_pinned();
         }
         Ok(())
@@ -1244,7 +1249,14 @@ impl Session {
                     drop(pc);
                     return Err(Fatal);
                 }
-                self.in_trans = o.in_trans();
+                // An ERR packet carries no status flags: an error inside a transaction
+                // leaves the transaction open on the server (a deadlock rolls it back,
+                // which the next statement's status then tells), so it stays pinned.
+                self.in_trans = if o.error.is_some() {
+                    self.in_trans || o.in_trans()
+                } else {
+                    o.in_trans()
+                };
                 let is_writer = matches!(pc.host.role, backend::Role::Writer(_));
                 let keep = is_writer
                     && (self.in_trans
@@ -1451,7 +1463,11 @@ impl Session {
         if let Ok(o) = &r
             && let Some((backend_id, _cols, params)) = o.prepared
         {
-            pc.conn.remember_stmt(&sql, backend_id, params);
+            if let Err(e) = pc.conn.remember_stmt(&sql, backend_id, params).await {
+                // Only a failed send: the next statement on this connection reports the
+                // lost connection (and the pool does not take a dead one back).
+                tracing::debug!(id = self.ctl.id, "router: closing a statement failed: {e}");
+            }
             self.stmts.insert(
                 id,
                 PreparedStmt {
@@ -1476,6 +1492,8 @@ impl Session {
             return self.execute_on(p).await;
         }
         let (sql, params) = (st.sql.clone(), st.params);
+        let mut long: Vec<u16> = st.long_data.iter().map(|(i, _)| *i).collect();
+        long.dedup();
         let types_at = 1 + 4 + 1 + 4 + usize::from(params).div_ceil(8);
         let types = if params > 0 && p.get(types_at) == Some(&1) {
             p.get(types_at + 1..types_at + 1 + 2 * usize::from(params))
@@ -1484,7 +1502,7 @@ impl Session {
             st.types.clone()
         };
         match self
-            .execute_sharded(p, &sql, params, types.as_deref())
+            .execute_sharded(p, &sql, params, types.as_deref(), &long)
             .await
         {
             Ok(None) => {
@@ -1571,7 +1589,7 @@ impl Session {
         if params > 0
             && let Some(t) = self.stmts.get(&id).and_then(|s| s.types.as_deref())
         {
-            let conn_stmt = pc.conn.stmts.get_mut(&*sql);
+            let conn_stmt = pc.conn.cached_stmt(&sql);
             let conn_has = conn_stmt.as_ref().and_then(|c| c.types.as_deref()) == Some(t);
             if !bound && !conn_has && p.len() > types_at {
                 // The client relies on types it sent on another connection: send them.
@@ -1619,7 +1637,7 @@ impl Session {
                 )
                 .await;
         };
-        let Some(bid) = pc.conn.stmts.get(&*sql).map(|c| c.id) else {
+        let Some(bid) = pc.conn.cached_stmt(&sql).map(|c| c.id) else {
             self.pinned = Some(pc);
             return self
                 .send_err(
@@ -1722,7 +1740,7 @@ async fn relay_queued(
         });
     }
     let mut t = Tracker::new(expect, be.deprecate_eof());
-    let mut seq: u8 = 1;
+    let mut seq: u8 = client.seq_shift.wrapping_add(1);
     let mut forwarded = false;
     let mut first = true;
     loop {

@@ -239,3 +239,31 @@ pub fn general_log_connections(log: &str, user: &str) -> Vec<u64> {
         .map(|e| e.id)
         .collect()
 }
+
+/// Runs tests/clients/RouterSessionChecks.java against `addr` in `mode` (see the file);
+/// returns (exited 0 and printed OK, combined stdout and stderr).
+pub fn run_router_session_checks(
+    addr: SocketAddr,
+    user: &str,
+    password: &str,
+    mode: &str,
+) -> (bool, String) {
+    let jar = connector_j_jar();
+    if !jar.is_file() {
+        return (
+            false,
+            format!(
+                "{} is missing (apt-get install libmariadb-java)",
+                jar.display()
+            ),
+        );
+    }
+    let java = std::env::var("TANDEM_TEST_JAVA").unwrap_or_else(|_| "java".into());
+    let mut cmd = Command::new(java);
+    cmd.arg("-cp")
+        .arg(&jar)
+        .arg(repo_root().join("tests/clients/RouterSessionChecks.java"))
+        .arg(addr.to_string())
+        .args([user, password, mode]);
+    run_bounded(cmd, CLIENT_LIMIT)
+}

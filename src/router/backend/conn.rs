@@ -92,7 +92,9 @@ pub struct BackendConn {
     pub vars: Vec<(String, String)>,
     pub txn: Option<String>,
     pub last_insert_id: u64,
-    pub stmts: HashMap<String, CachedStmt>,
+    /// Server-side statements by (default database when prepared, SQL text): a
+    /// statement resolves unqualified table names in the database it was prepared in.
+    stmts: HashMap<(Option<String>, String), CachedStmt>,
     pub stmt_clock: u64,
     pub idle_since: Instant,
     pub created: Instant,
@@ -326,11 +328,21 @@ impl BackendConn {
         Ok(())
     }
 
+    fn stmt_key(&self, sql: &str) -> (Option<String>, String) {
+        (self.db.clone(), sql.to_string())
+    }
+
+    /// The statement prepared for `sql` in the current database, if any.
+    pub fn cached_stmt(&mut self, sql: &str) -> Option<&mut CachedStmt> {
+        let key = self.stmt_key(sql);
+        self.stmts.get_mut(&key)
+    }
+
     /// Prepares `sql` here unless it already is; returns the server's statement id.
     pub async fn ensure_prepared(&mut self, sql: &str) -> Result<u32, BackendError> {
         self.stmt_clock += 1;
         let clock = self.stmt_clock;
-        if let Some(s) = self.stmts.get_mut(sql) {
+        if let Some(s) = self.cached_stmt(sql) {
             s.last_use = clock;
             return Ok(s.id);
         }
@@ -345,7 +357,7 @@ impl BackendConn {
             what: "prepare answered without a statement id".into(),
         })?;
         self.stmts.insert(
-            sql.to_string(),
+            self.stmt_key(sql),
             CachedStmt {
                 id,
                 params,
@@ -356,11 +368,24 @@ impl BackendConn {
         Ok(id)
     }
 
-    /// Records a statement the client's prepare created on this connection.
-    pub fn remember_stmt(&mut self, sql: &str, id: u32, params: u16) {
+    /// Records a statement the client's prepare created on this connection. The same
+    /// text prepared before in the same database is closed on the server (clients that
+    /// prepare, execute and close every time would otherwise pile up statements until
+    /// the server's max_prepared_stmt_count refuses all prepares); past the cache size
+    /// the least recently used statement is closed.
+    pub async fn remember_stmt(
+        &mut self,
+        sql: &str,
+        id: u32,
+        params: u16,
+    ) -> Result<(), BackendError> {
         self.stmt_clock += 1;
-        self.stmts.insert(
-            sql.to_string(),
+        let key = self.stmt_key(sql);
+        if !self.stmts.contains_key(&key) && self.stmts.len() >= MAX_CACHED_STMTS {
+            self.evict_stmt().await?;
+        }
+        let old = self.stmts.insert(
+            key,
             CachedStmt {
                 id,
                 params,
@@ -368,6 +393,18 @@ impl BackendConn {
                 last_use: self.stmt_clock,
             },
         );
+        match old {
+            Some(o) if o.id != id => self.close_stmt(o.id).await,
+            _ => Ok(()),
+        }
+    }
+
+    async fn close_stmt(&mut self, id: u32) -> Result<(), BackendError> {
+        let mut p = vec![COM_STMT_CLOSE];
+        p.extend_from_slice(&id.to_le_bytes());
+        let w = self.w();
+        self.io.send(0, &p).await.map_err(w)?;
+        Ok(())
     }
 
     async fn evict_stmt(&mut self) -> Result<(), BackendError> {
@@ -380,11 +417,7 @@ impl BackendConn {
             return Ok(());
         };
         self.stmts.remove(&sql);
-        let mut p = vec![COM_STMT_CLOSE];
-        p.extend_from_slice(&id.to_le_bytes());
-        let w = self.w();
-        self.io.send(0, &p).await.map_err(w)?;
-        Ok(())
+        self.close_stmt(id).await
     }
 
     /// Is the idle connection still usable? A readable socket means the server closed

@@ -344,8 +344,9 @@ impl Session {
         sql: &str,
         params: u16,
         types: Option<&[u8]>,
+        long: &[u16],
     ) -> Result<Option<Plan>, SqlError> {
-        let lits = decode_params(p, params, types);
+        let lits = decode_params(p, params, types, long);
         let text = fill_placeholders(sql, &lits);
         let schema = self.effective_schema()?;
         let planned = plan::plan(&self.snap.catalog, &schema, &text, &Lookups::new());
@@ -371,6 +372,18 @@ impl Session {
                 "HY000",
                 format!(
                     "this prepared SELECT reaches data nodes {} with these parameters; the router merges results of several nodes for text queries only: send it as a plain query (e.g. useServerPrepStmts=false) or pin the sharding column",
+                    plan.nodes().join(",")
+                ),
+            ));
+        }
+        if lits.iter().any(Option::is_none) {
+            // A value the router could not read (long data, a type it does not decode)
+            // cannot be written into statement text.
+            return Err(SqlError::new(
+                1105,
+                "HY000",
+                format!(
+                    "this prepared write reaches data nodes {} and has parameters the router cannot render as text (long data or an undecoded type): pin the sharding column to one node or send it as a plain query",
                     plan.nodes().join(",")
                 ),
             ));
@@ -1002,10 +1015,14 @@ impl Session {
 
 /// SQL literals of the parameters of a COM_STMT_EXECUTE packet (`None` = unknown: NULL
 /// is rendered, values sent as long data or of types not decoded stay placeholders).
+///
+/// `long` lists the parameters sent with COM_STMT_SEND_LONG_DATA: the execute packet
+/// carries no value for them (the server skips them too), so they are not read.
 pub(super) fn decode_params(
     p: &[u8],
     params: u16,
     remembered: Option<&[u8]>,
+    long: &[u16],
 ) -> Vec<Option<String>> {
     let n = usize::from(params);
     let mut out = vec![None; n];
@@ -1030,6 +1047,9 @@ pub(super) fn decode_params(
         }
     };
     for (i, slot) in out.iter_mut().enumerate() {
+        if long.iter().any(|&l| usize::from(l) == i) {
+            continue;
+        }
         if nulls[i / 8] & (1 << (i % 8)) != 0 {
             *slot = Some("NULL".into());
             continue;
@@ -1138,7 +1158,7 @@ mod tests {
         p.extend_from_slice(&[0x08, 0x00, 0xfd, 0x00, 0x03, 0x00]);
         p.extend_from_slice(&5_000_001i64.to_le_bytes());
         p.extend_from_slice(&[3, b'a', b'\'', b'b']);
-        let lits = decode_params(&p, 3, None);
+        let lits = decode_params(&p, 3, None, &[]);
         assert_eq!(
             lits,
             vec![
@@ -1156,6 +1176,20 @@ mod tests {
         );
         // Types not sent and none remembered: nothing known.
         let q = vec![COM_STMT_EXECUTE, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0];
-        assert_eq!(decode_params(&q, 1, None), vec![None]);
+        assert_eq!(decode_params(&q, 1, None, &[]), vec![None]);
+    }
+
+    #[test]
+    fn long_data_parameters_have_no_value_in_the_execute_packet() {
+        // UPDATE t SET doc = ? WHERE id = ? AND ver = ?: doc sent as long data, so the
+        // packet holds only id and ver.
+        let mut p = vec![COM_STMT_EXECUTE, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1];
+        p.extend_from_slice(&[0xfc, 0x00, 0x08, 0x00, 0x08, 0x00]);
+        p.extend_from_slice(&3i64.to_le_bytes());
+        p.extend_from_slice(&5_000_001i64.to_le_bytes());
+        assert_eq!(
+            decode_params(&p, 3, None, &[0]),
+            vec![None, Some("3".into()), Some("5000001".into())]
+        );
     }
 }

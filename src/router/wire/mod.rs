@@ -42,6 +42,9 @@ pub struct PacketIo<S> {
     rpos: usize,
     rend: usize,
     pub wbuf: Vec<u8>,
+    /// Added to every sequence id written: a command that came in as n+1 physical packets
+    /// (16 MiB or more) is answered from n+1, not from 1.
+    pub seq_shift: u8,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +72,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PacketIo<S> {
             rpos: 0,
             rend: 0,
             wbuf: Vec::with_capacity(16 * 1024),
+            seq_shift: 0,
         }
     }
 
@@ -153,8 +157,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PacketIo<S> {
         }
     }
 
-    /// Queues a logical packet (split at 16 MiB); returns the next sequence id.
-    pub fn queue(&mut self, mut seq: u8, payload: &[u8]) -> u8 {
+    /// Queues a logical packet (split at 16 MiB); returns the next sequence id (both
+    /// before `seq_shift` is added).
+    pub fn queue(&mut self, seq: u8, payload: &[u8]) -> u8 {
+        let mut seq = seq.wrapping_add(self.seq_shift);
         let mut rest = payload;
         loop {
             let n = rest.len().min(MAX_PAYLOAD);
@@ -165,7 +171,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PacketIo<S> {
             seq = seq.wrapping_add(1);
             rest = &rest[n..];
             if n < MAX_PAYLOAD {
-                return seq;
+                return seq.wrapping_sub(self.seq_shift);
             }
         }
     }
