@@ -79,6 +79,8 @@ struct Daemon {
     balancer_metrics: Option<BalancerMetrics>,
     /// Listening sockets a reload bound before changing anything.
     balancer_prepared: Option<crate::balancer::Prepared>,
+    /// The router's part of a reload, likewise prepared before anything changes.
+    router_prepared: Option<crate::router::Prepared>,
     admin: Option<AdminSocket>,
     targets: admin::Targets,
     router: Option<Router>,
@@ -139,6 +141,7 @@ impl Daemon {
                 };
                 let r = Router::start(
                     cfg,
+                    self.router_prepared.take(),
                     metrics,
                     Some(self.reload_tx.clone()),
                     Some(self.tracking.hub.clone()),
@@ -147,9 +150,7 @@ impl Daemon {
                 self.router = Some(r);
             }
             (Some(r), Some(cfg)) => {
-                for e in r.apply(cfg).await {
-                    tracing::error!("reload: router: {e}");
-                }
+                r.apply(cfg, self.router_prepared.take()).await?;
             }
             (Some(_), None) => {
                 if let Some(r) = self.router.take() {
@@ -331,6 +332,7 @@ impl Daemon {
         let r = self.apply_inner(new).await;
         // Sockets bound for a reload that then failed elsewhere are closed, not kept.
         self.balancer_prepared = None;
+        self.router_prepared = None;
         r
     }
 
@@ -339,6 +341,11 @@ impl Daemon {
         // while everything still runs as before.
         self.balancer_prepared = match &new.balancer {
             Some(cfg) => Some(Balancer::prepare(self.balancer.as_ref(), cfg)?),
+            None => None,
+        };
+        // The router's likewise (its catalog, new listen and admin addresses).
+        self.router_prepared = match &new.router {
+            Some(cfg) => Some(Router::prepare(self.router.as_ref(), cfg)?),
             None => None,
         };
         let old_listen = self.config.observe.as_ref().map(|o| o.listen);
@@ -457,6 +464,7 @@ pub async fn run(path: &Path, config: Config, log: LogHandle) -> Result<(), Daem
         balancer: None,
         balancer_metrics: None,
         balancer_prepared: None,
+        router_prepared: None,
         admin: None,
         targets: admin::Targets::default(),
         router: None,

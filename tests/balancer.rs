@@ -1211,6 +1211,64 @@ fn reload_that_cannot_bind_changes_nothing() {
     assert_eq!(first_line(taken_addr, None).expect("l2 serves"), "a");
 }
 
+/// A reload that also adds a router whose address is taken is refused as a whole: the
+/// balancer part of it is not applied either (nothing half-applied).
+#[test]
+fn reload_whose_router_cannot_bind_changes_nothing() {
+    let a = Backend::start("a", Behavior::Name);
+    let b = Backend::start("b", Behavior::Name);
+    let lb = lb("", &[server("a", &a, ""), server("b", &b, "")]);
+    let taken = std::net::TcpListener::bind(("127.0.0.1", free_port())).expect("bind");
+    let taken_addr = taken.local_addr().expect("addr");
+    let base = std::fs::read_to_string(&lb.config).expect("cfg");
+    let dir = lb
+        .config
+        .parent()
+        .expect("config dir")
+        .display()
+        .to_string();
+    let changed = base.replace(
+        &format!("address: \"{}\" }}", a.addr),
+        &format!("address: \"{}\", weight: 0 }}", a.addr),
+    );
+    let with_router = format!(
+        "{changed}router:\n  listen: {taken_addr}\n  state_dir: {dir}/state\n  users: [ {{ name: app, password: x, schemas: [shop] }} ]\n  schemas: [ {{ name: shop, data_node: dn1 }} ]\n  data_nodes: [ {{ name: dn1, data_host: dh1, database: shop }} ]\n  data_hosts:\n    - {{ name: dh1, min_con: 0, write_hosts: [ {{ host: m1, url: \"{}\", user: root, password: \"\" }} ] }}\n",
+        b.addr
+    );
+    lb.reload(&with_router);
+    assert!(lb.daemon.wait_log("reload refused"), "{}", lb.daemon.logs());
+    assert!(
+        lb.daemon.logs().contains(&format!("{taken_addr}")),
+        "the refusal names the address: {}",
+        lb.daemon.logs()
+    );
+    assert_eq!(
+        lb.metric("tandem_config_last_reload_successful"),
+        0.0,
+        "{}",
+        lb.daemon.logs()
+    );
+    // The balancer part was not applied: a keeps weight 1.
+    let m = counts(&lb, 4);
+    assert_eq!((m.get("a"), m.get("b")), (Some(&2), Some(&2)), "{m:?}");
+    assert!(!lb.daemon.logs().contains("router listening"));
+    // Once the address is free, the same config applies, both parts.
+    drop(taken);
+    lb.reload(&with_router);
+    assert!(
+        lb.daemon.wait_log("router listening"),
+        "{}",
+        lb.daemon.logs()
+    );
+    assert!(
+        lb.daemon.wait_log("config reloaded"),
+        "{}",
+        lb.daemon.logs()
+    );
+    let m = counts(&lb, 4);
+    assert_eq!(m.get("b"), Some(&4), "weight 0 applied: {m:?}");
+}
+
 /// A server's `maxconn` counts connections from the moment they are sent to it, so a
 /// burst does not overshoot it; the rest wait in the listener's queue (shown in
 /// `show stat`) and are served as slots free.

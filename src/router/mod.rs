@@ -276,6 +276,27 @@ pub struct Router {
     health: Option<JoinHandle<()>>,
 }
 
+/// A bind failure while the router already listens on `old`: moving between a wildcard
+/// and a specific address on one port needs a restart (both cannot be bound at once).
+fn moved_hint(e: RouterError, old: Option<SocketAddr>) -> RouterError {
+    match (e, old) {
+        (RouterError::Bind { addr, err }, Some(old))
+            if old.port() == addr.port() && err.kind() == std::io::ErrorKind::AddrInUse =>
+        {
+            RouterError::Bind {
+                addr,
+                err: std::io::Error::new(
+                    err.kind(),
+                    format!(
+                        "{err} (the router listens on {old} now: moving between a wildcard and a specific address on one port needs a restart)"
+                    ),
+                ),
+            }
+        }
+        (e, _) => e,
+    }
+}
+
 fn bind(addr: SocketAddr) -> Result<TcpListener, RouterError> {
     let e = |err| RouterError::Bind { addr, err };
     let s = socket2::Socket::new(
@@ -292,16 +313,59 @@ fn bind(addr: SocketAddr) -> Result<TcpListener, RouterError> {
     TcpListener::from_std(s.into()).map_err(e)
 }
 
+/// What a (re)start of the router needs that can fail, had before anything changes: the
+/// catalog built from the config and the sockets of new listen addresses. A reload whose
+/// router part cannot be prepared is refused with everything still running as before.
+pub struct Prepared {
+    snap: Snapshot,
+    /// Bound when the router is new or its `listen` address changed.
+    listener: Option<TcpListener>,
+    /// Bound when `admin_listen` is set and new or changed.
+    admin: Option<TcpListener>,
+}
+
 impl Router {
+    /// Builds the catalog and binds the addresses `cfg` adds to `current` (all of them
+    /// when there is no router yet).
+    pub fn prepare(current: Option<&Router>, cfg: &RouterConfig) -> Result<Prepared, RouterError> {
+        let snap = Snapshot::new(cfg).map_err(RouterError::Config)?;
+        let listener = match current {
+            Some(r) if r.listen == cfg.listen => None,
+            _ => Some(bind(cfg.listen).map_err(|e| moved_hint(e, current.map(|r| r.listen)))?),
+        };
+        let admin = match (cfg.admin_listen, current.and_then(|r| r.admin_listen)) {
+            (Some(new), Some(old)) if new == old => None,
+            (Some(new), old) => Some(bind(new).map_err(|e| moved_hint(e, old))?),
+            (None, _) => None,
+        };
+        Ok(Prepared {
+            snap,
+            listener,
+            admin,
+        })
+    }
+
     pub fn start(
         cfg: &RouterConfig,
+        prepared: Option<Prepared>,
         metrics: RouterMetrics,
         reload: Option<mpsc::Sender<ReloadRequest>>,
         hub: Option<crate::track::TrackHub>,
     ) -> Result<Router, RouterError> {
-        let snap = Snapshot::new(cfg).map_err(RouterError::Config)?;
-        let listener = bind(cfg.listen)?;
-        let admin_listener = cfg.admin_listen.map(bind).transpose()?;
+        let prepared = match prepared {
+            Some(p) => p,
+            None => Router::prepare(None, cfg)?,
+        };
+        let snap = prepared.snap;
+        let listener = match prepared.listener {
+            Some(l) => l,
+            None => bind(cfg.listen)?,
+        };
+        let admin_listener = match (prepared.admin, cfg.admin_listen) {
+            (Some(l), _) => Some(l),
+            (None, Some(addr)) => Some(bind(addr)?),
+            (None, None) => None,
+        };
         let shared = Arc::new(Shared {
             snap: RwLock::new(Arc::new(snap)),
             data_hosts: RwLock::new(HashMap::new()),
@@ -370,53 +434,50 @@ impl Router {
 
     /// Applies a reloaded config: users, schemas and rules at once; changed data hosts get
     /// new pools (old connections finish their statements and close).
-    pub async fn apply(&mut self, cfg: &RouterConfig) -> Vec<String> {
-        let mut errors = Vec::new();
+    /// `prepared` comes from [`Router::prepare`] with this router and `cfg`; without it
+    /// the preparation happens here (and a failure changes nothing).
+    pub async fn apply(
+        &mut self,
+        cfg: &RouterConfig,
+        prepared: Option<Prepared>,
+    ) -> Result<(), RouterError> {
+        let prepared = match prepared {
+            Some(p) => p,
+            None => Router::prepare(Some(self), cfg)?,
+        };
         if cfg.listen != self.listen {
-            match bind(cfg.listen) {
-                Ok(l) => {
-                    self.accept.abort();
-                    self.accept = tokio::spawn(accept_loop(l, self.shared.clone(), false));
-                    self.listen = cfg.listen;
-                }
-                Err(e) => errors.push(e.to_string()),
-            }
+            let l = match prepared.listener {
+                Some(l) => l,
+                None => bind(cfg.listen)?,
+            };
+            self.accept.abort();
+            self.accept = tokio::spawn(accept_loop(l, self.shared.clone(), false));
+            self.listen = cfg.listen;
         }
         if cfg.admin_listen != self.admin_listen {
+            let fresh = match (prepared.admin, cfg.admin_listen) {
+                (Some(l), _) => Some(l),
+                (None, Some(addr)) => Some(bind(addr)?),
+                (None, None) => None,
+            };
             if let Some(a) = self.admin_accept.take() {
                 a.abort();
             }
-            self.admin_listen = None;
-            if let Some(addr) = cfg.admin_listen {
-                match bind(addr) {
-                    Ok(l) => {
-                        self.admin_accept =
-                            Some(tokio::spawn(accept_loop(l, self.shared.clone(), true)));
-                        self.admin_listen = Some(addr);
-                    }
-                    Err(e) => errors.push(e.to_string()),
-                }
-            }
+            self.admin_accept =
+                fresh.map(|l| tokio::spawn(accept_loop(l, self.shared.clone(), true)));
+            self.admin_listen = cfg.admin_listen;
         }
-        match Snapshot::new(cfg) {
-            Ok(snap) => {
-                if let Ok(mut s) = self.shared.snap.write() {
-                    *s = Arc::new(snap);
-                }
-            }
-            Err(e) => {
-                errors.push(e);
-                return errors;
-            }
+        if let Ok(mut s) = self.shared.snap.write() {
+            *s = Arc::new(prepared.snap);
         }
         let all = self.shared.force_rebuild.swap(false, Ordering::AcqRel);
         if self.keep_pools.swap(false, Ordering::AcqRel) {
             // `reload @@config`: users, schemas and rules only.
             tracing::info!("router: users, schemas and rules reloaded; data hosts and pools kept");
-            return errors;
+            return Ok(());
         }
         self.apply_data_hosts(cfg, all);
-        errors
+        Ok(())
     }
 
     /// The next `apply` changes users/schemas/rules only (`reload @@config`).
