@@ -18,7 +18,9 @@
 //!
 //! To iterate on one part: `BENCH_ONLY=conn` (any of `throughput,conn,latency,memory`)
 //! and `BENCH_BALANCERS=haproxy,splice` (any of `haproxy,splice,buffered`); `BENCH_SECS`
-//! sets the short-connection run length (default 5).
+//! sets the short-connection run length (default 5); `BENCH_RATE=N` opens N connections
+//! per second in all (paced, spread over the 32 workers) instead of as many as the
+//! balancer takes, to compare CPU per connection below saturation.
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -255,22 +257,35 @@ fn iperf(b: &Balancer, iperf_port: u16, reverse: bool) -> f64 {
 }
 
 /// Short connections for `secs`; returns (connections/s, balancer CPU µs per connection).
-async fn short_connections(b_addr: SocketAddr, pid: u32, secs: u64) -> (f64, f64) {
+async fn short_connections(b_addr: SocketAddr, pid: u32, secs: u64, rate: u64) -> (f64, f64) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    const WORKERS: u64 = 32;
     let done = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let (u0, s0) = cpu_split(pid);
     let cpu0 = u0 + s0;
     let t0 = Instant::now();
-    let workers: Vec<_> = (0..32)
-        .map(|_| {
+    let workers: Vec<_> = (0..WORKERS)
+        .map(|w| {
             let (done, stop) = (done.clone(), stop.clone());
             tokio::spawn(async move {
                 let mut buf = [0u8; 1];
+                // With a rate, each worker opens one connection per tick (ticks of the
+                // workers staggered); without, as fast as the balancer allows.
+                let mut tick = (rate > 0).then(|| {
+                    let period = Duration::from_nanos(WORKERS * 1_000_000_000 / rate.max(1));
+                    let start = tokio::time::Instant::now() + period * (w as u32) / WORKERS as u32;
+                    let mut t = tokio::time::interval_at(start, period);
+                    t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                    t
+                });
                 // Bounded by time (stopped by the caller) and by count.
                 for _ in 0..10_000_000u64 {
                     if stop.load(Ordering::Relaxed) {
                         break;
+                    }
+                    if let Some(t) = tick.as_mut() {
+                        t.tick().await;
                     }
                     let Ok(mut s) = tokio::net::TcpStream::connect(b_addr).await else {
                         continue;
@@ -415,6 +430,10 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(5);
+    let conn_rate: u64 = std::env::var("BENCH_RATE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     let makers: Vec<_> = makers
         .into_iter()
         .filter(|(label, _)| {
@@ -451,7 +470,8 @@ fn main() {
             eprintln!("== {label}: round {round}/{ROUNDS}");
             let b = make(echo);
             if phase("conn") {
-                let (rate, cpu) = rt.block_on(short_connections(b.addr, b.child.id(), secs));
+                let (rate, cpu) =
+                    rt.block_on(short_connections(b.addr, b.child.id(), secs, conn_rate));
                 smp[0].push(rate);
                 smp[1].push(cpu);
             }
