@@ -193,6 +193,8 @@ fn mycat_router_is_kept() {
     let app = &r.users[1];
     assert_eq!(app.password, "app_pw");
     assert_eq!(app.schemas, ["TESTDB"]);
+    assert_eq!(app.default_schema.as_deref(), Some("TESTDB"));
+    assert_eq!(r.users[0].default_schema, None);
     assert_eq!(app.max_connections, Some(500));
     assert_eq!(app.privileges[0].schema, "TESTDB");
     assert_eq!(String::from(app.privileges[0].dml), "1110");
@@ -310,6 +312,10 @@ fn keywords_without_an_equivalent_are_warned_with_their_line() {
             "{server}:{processors}: warning: keyword `system property processors`"
         )),
         "{err}"
+    );
+    assert!(
+        !err.contains("defaultSchema"),
+        "defaultSchema is imported: {err}"
     );
     let rules = data("conf/rule.xml");
     let crc = line_of(&rules, "tableRule name=\"crc32slot\"");
@@ -605,4 +611,167 @@ backend be2\n  option tcpka\n  srvtcpka-intvl 10\n  server a 198.19.0.1:3306\n",
         !err.contains("SO_KEEPALIVE on both sides"),
         "no more both-sides warning: {err}"
     );
+}
+
+/// A conf/ directory with one user, one table on `nodes` data nodes using `rule`, and
+/// `rule_xml` as rule.xml.
+fn mycat_dir(dir: &Path, user_props: &str, nodes: usize, rule: &str, rule_xml: &str) -> String {
+    write(
+        dir,
+        "server.xml",
+        &format!(
+            "<?xml version=\"1.0\"?>\n<mycat:server xmlns:mycat=\"http://io.mycat/\">\n\
+<user name=\"app\">\n<property name=\"password\">pw</property>\n{user_props}</user>\n</mycat:server>\n"
+        ),
+    );
+    write(
+        dir,
+        "schema.xml",
+        &format!(
+            "<?xml version=\"1.0\"?>\n<mycat:schema xmlns:mycat=\"http://io.mycat/\">\n\
+<schema name=\"TESTDB\" dataNode=\"dn1\">\n\
+<table name=\"logs\" dataNode=\"dn$1-{nodes}\" rule=\"{rule}\" />\n</schema>\n\
+<dataNode name=\"dn$1-{nodes}\" dataHost=\"h\" database=\"db$1-{nodes}\" />\n\
+<dataHost name=\"h\" maxCon=\"10\" minCon=\"1\" balance=\"0\" writeType=\"0\" dbType=\"mysql\" dbDriver=\"native\" switchType=\"1\">\n\
+<heartbeat>select user()</heartbeat>\n\
+<writeHost host=\"M\" url=\"198.19.0.11:3306\" user=\"root\" password=\"pw\" />\n</dataHost>\n\
+</mycat:schema>\n"
+        ),
+    );
+    write(dir, "rule.xml", rule_xml);
+    dir.to_string_lossy().into_owned()
+}
+
+/// MyCat 1.6's `sNaturalDay=1` (its bean property; `naturalDay` too) needs neither
+/// `sBeginDate` nor `sPartionDay`: the node is the day of the month - 1.
+#[test]
+fn mycat_natural_day_date_rule_imports_without_begin_date() {
+    for prop in ["sNaturalDay", "naturalDay"] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let conf = mycat_dir(
+            dir.path(),
+            "<property name=\"schemas\">TESTDB</property>\n",
+            31,
+            "by-day",
+            &format!(
+                "<?xml version=\"1.0\"?>\n<mycat:rule xmlns:mycat=\"http://io.mycat/\">\n\
+<tableRule name=\"by-day\">\n<rule>\n<columns>create_date</columns>\n<algorithm>natural</algorithm>\n</rule>\n</tableRule>\n\
+<function name=\"natural\" class=\"io.mycat.route.function.PartitionByDate\">\n\
+<property name=\"dateFormat\">yyyy-MM-dd</property>\n\
+<property name=\"{prop}\">1</property>\n</function>\n</mycat:rule>\n"
+            ),
+        );
+        let (code, out, err) = tandem(&["import", "--mycat-dir", &conf]);
+        assert_eq!(code, 0, "{prop}: {err}\n{out}");
+        assert!(!err.contains(prop), "{prop} is imported: {err}");
+        let c = parse(&out);
+        let f = &c.router.as_ref().expect("router").rules[0].function;
+        assert_eq!(f.natural_day, Some(true), "{out}");
+        assert_eq!((&f.begin_date, f.partition_day), (&None, None));
+        let out_dir = tempfile::tempdir().expect("tempdir");
+        let p = write(out_dir.path(), "imported.yaml", &out);
+        let p = p.to_string_lossy().into_owned();
+        assert_eq!(
+            nodes(&p, "SELECT * FROM logs WHERE create_date = '2014-01-20'"),
+            ["dn20"]
+        );
+        assert_eq!(
+            nodes(&p, "SELECT * FROM logs WHERE create_date = '2018-03-31'"),
+            ["dn31"]
+        );
+    }
+}
+
+/// server.xml's `defaultSchema` becomes `default_schema`, unless it is not one of the
+/// user's schemas (tandem rejects that), which is left out with a warning.
+#[test]
+fn mycat_default_schema_is_imported() {
+    let rule = "<?xml version=\"1.0\"?>\n<mycat:rule xmlns:mycat=\"http://io.mycat/\">\n\
+<tableRule name=\"m\">\n<rule>\n<columns>id</columns>\n<algorithm>mod</algorithm>\n</rule>\n</tableRule>\n\
+<function name=\"mod\" class=\"io.mycat.route.function.PartitionByMod\">\n\
+<property name=\"count\">2</property>\n</function>\n</mycat:rule>\n";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let conf = mycat_dir(
+        dir.path(),
+        "<property name=\"defaultSchema\">TESTDB</property>\n<property name=\"schemas\">TESTDB</property>\n",
+        2,
+        "m",
+        rule,
+    );
+    let (code, out, err) = tandem(&["import", "--mycat-dir", &conf]);
+    assert_eq!(code, 0, "{err}\n{out}");
+    assert!(!err.contains("defaultSchema"), "{err}");
+    let c = parse(&out);
+    let u = &c.router.as_ref().expect("router").users[0];
+    assert_eq!(u.default_schema.as_deref(), Some("TESTDB"));
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let conf = mycat_dir(
+        dir.path(),
+        "<property name=\"schemas\">TESTDB</property>\n<property name=\"defaultSchema\">OTHER</property>\n",
+        2,
+        "m",
+        rule,
+    );
+    let (code, out, err) = tandem(&["import", "--mycat-dir", &conf]);
+    assert_eq!(code, 0, "{err}\n{out}");
+    let server = format!("{conf}/server.xml");
+    assert!(
+        err.contains(&format!(
+            "{server}:{}: warning: user app: defaultSchema `OTHER` is not one of the user's schemas; not imported",
+            line_of(&server, "defaultSchema")
+        )),
+        "{err}"
+    );
+    assert_eq!(
+        parse(&out).router.as_ref().expect("router").users[0].default_schema,
+        None
+    );
+}
+
+/// haproxy's `bind :::PORT` takes IPv4 clients too (unless `v6only`); tandem's `[::]`
+/// listeners are IPv6-only, so the import adds a `0.0.0.0:PORT` listener next to it.
+#[test]
+fn haproxy_dual_stack_bind_becomes_two_listeners() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = write(
+        dir.path(),
+        "haproxy.cfg",
+        "defaults\n  mode tcp\n  timeout connect 3s\n  timeout client 1m\n  timeout server 1m\n\n\
+listen db\n  bind :::3308\n  server a 198.19.0.1:3306\n\n\
+listen v6\n  bind :::3309 v6only\n  server a 198.19.0.1:3306\n",
+    );
+    let (code, out, err) = tandem(&["import", "--haproxy", &cfg.to_string_lossy()]);
+    assert_eq!(code, 0, "{err}\n{out}");
+    let c = parse(&out);
+    let binds: Vec<(String, String)> = c
+        .balancer
+        .as_ref()
+        .expect("balancer")
+        .listeners
+        .iter()
+        .map(|l| (l.name.clone(), l.bind.to_string()))
+        .collect();
+    let pair = |n: &str, b: &str| (n.to_string(), b.to_string());
+    assert_eq!(
+        binds,
+        [
+            pair("db", "[::]:3308"),
+            pair("db_2", "0.0.0.0:3308"),
+            pair("v6", "[::]:3309")
+        ]
+    );
+    let file = cfg.to_string_lossy();
+    assert!(
+        err.contains(&format!(
+            "{file}:{}: warning: `db`: haproxy's IPv6 wildcard bind also takes IPv4 clients",
+            line_of(&file, ":::3308")
+        )),
+        "{err}"
+    );
+    assert!(
+        !err.contains("bind ... v6only"),
+        "v6only is understood: {err}"
+    );
+    assert_eq!(err.matches("warning:").count(), 1, "{err}");
 }

@@ -18,9 +18,17 @@ fn unit_file_verifies() {
         "ProtectSystem=strict",
         "NoNewPrivileges=yes",
         "WatchdogSec=",
+        "ExecStart=/usr/local/bin/tandem run -c /etc/tandem/tandem.yaml",
+        "RestartPreventExitStatus=78",
     ] {
         assert!(unit.contains(want), "missing {want}");
     }
+    // An invalid config must stop the restarts: `tandem run` exits 78 (EX_CONFIG) for it,
+    // but a `tandem check` before it would exit 1, which Restart=on-failure retries.
+    assert!(
+        !unit.lines().any(|l| l.starts_with("ExecStartPre=")),
+        "ExecStartPre would fail with status 1 on an invalid config, defeating RestartPreventExitStatus=78"
+    );
     // Verify a copy whose binary path points at the test build (verify checks that the
     // executables exist).
     let dir = tempfile::tempdir().expect("tempdir");

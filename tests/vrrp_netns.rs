@@ -715,3 +715,211 @@ fn resign_hands_over_and_resume_takes_back() {
     assert!(lab.wait_state(b, "VI_1", "BACKUP"));
     only_holder(&lab, VIP, "a");
 }
+
+/// `config` with the VIP list replaced by `vips`.
+fn with_vips(cfg: String, vips: &[&str]) -> String {
+    let list: Vec<String> = vips.iter().map(|v| format!("\"{v}\"")).collect();
+    cfg.replace(&format!("[\"{VIP}\"]"), &format!("[{}]", list.join(", ")))
+}
+
+/// What node `i`'s status says about `reason` drops.
+fn dropped(lab: &Lab, i: usize, reason: &str) -> u64 {
+    lab.status(i)
+        .and_then(|st| st["subsystems"]["vrrp"]["instances"][0]["dropped"][reason].as_u64())
+        .unwrap_or(0)
+}
+
+/// Waits until node `i` has dropped more than `after` adverts for `reason`.
+fn wait_dropped(lab: &Lab, i: usize, reason: &str, after: u64) -> Option<u64> {
+    wait_for(Duration::from_secs(20), || {
+        let n = metric(
+            lab,
+            i,
+            &format!("tandem_vrrp_adverts_dropped_total{{reason=\"{reason}\"}}"),
+        );
+        (n >= after + 3).then_some(n)
+    })
+}
+
+#[test]
+fn adverts_with_other_vips_are_dropped_and_counted() {
+    let lab = Lab::new(&["a", "b"]);
+    let (a, b) = (0, 1);
+    let a_cfg = config(
+        "a",
+        &Inst {
+            priority: 100,
+            ..FAST
+        },
+    );
+    let b_cfg = |vips: &[&str]| {
+        with_vips(
+            config(
+                "b",
+                &Inst {
+                    priority: 200,
+                    ..FAST
+                },
+            ),
+            vips,
+        )
+    };
+    let da = lab.tandem(a, &a_cfg);
+    assert!(lab.wait_state(a, "VI_1", "MASTER"));
+
+    // Same count, another address: a higher priority does not take MASTER from a.
+    let db = lab.tandem(b, &b_cfg(&["198.18.0.101/24"]));
+    assert!(lab.wait_state(b, "VI_1", "MASTER"), "{}", db.logs());
+    let n = wait_dropped(&lab, a, "vip_mismatch", 0);
+    assert!(n.is_some(), "a counts VIP-list drops: {}", da.logs());
+    assert!(dropped(&lab, a, "vip_mismatch") >= 3, "{:?}", lab.status(a));
+    assert_eq!(lab.vrrp_state(a, "VI_1").as_deref(), Some("MASTER"));
+    assert!(lab.has(a, VIP));
+    assert!(da.wait_log("lists VIPs [198.18.0.101], ours are [198.18.0.100]"));
+    drop(db);
+
+    // Another count (ours plus one): dropped too.
+    let before = n.unwrap_or(0);
+    let db = lab.tandem(b, &b_cfg(&[VIP, "198.18.0.101/24"]));
+    assert!(lab.wait_state(b, "VI_1", "MASTER"), "{}", db.logs());
+    let n = wait_dropped(&lab, a, "vip_mismatch", before);
+    assert!(n.is_some(), "a counts VIP-count drops: {}", da.logs());
+    assert_eq!(lab.vrrp_state(a, "VI_1").as_deref(), Some("MASTER"));
+    assert!(lab.has(a, VIP));
+}
+
+#[test]
+fn vip_lists_in_another_order_still_elect() {
+    let lab = Lab::new(&["a", "b"]);
+    let (a, b) = (0, 1);
+    let second = "198.18.0.101/24";
+    let a_cfg = with_vips(
+        config(
+            "a",
+            &Inst {
+                priority: 100,
+                ..FAST
+            },
+        ),
+        &[VIP, second],
+    );
+    let b_cfg = with_vips(
+        config(
+            "b",
+            &Inst {
+                priority: 200,
+                ..FAST
+            },
+        ),
+        &[second, VIP],
+    );
+    let da = lab.tandem(a, &a_cfg);
+    assert!(lab.wait_state(a, "VI_1", "MASTER"));
+    let db = lab.tandem(b, &b_cfg);
+    assert!(lab.wait_state(b, "VI_1", "MASTER"), "{}", db.logs());
+    assert!(lab.wait_state(a, "VI_1", "BACKUP"), "{}", da.logs());
+    only_holder(&lab, VIP, "b");
+    only_holder(&lab, second, "b");
+    assert_eq!(dropped(&lab, a, "vip_mismatch"), 0);
+}
+
+/// Deletes node `i`'s eth0 (and its bridge end), then makes it again under the same name,
+/// with the same addresses: the kernel gives it a new ifindex.
+fn recreate_eth0(lab: &Lab, i: usize) {
+    use common::netns::sh;
+    let ns = lab.ns(i).to_string();
+    let veth = format!("v{i}");
+    sh(&["ip", "-n", &ns, "link", "del", "eth0"]);
+    std::thread::sleep(Duration::from_millis(500));
+    sh(&[
+        "ip",
+        "-n",
+        &lab.bridge,
+        "link",
+        "add",
+        &veth,
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "eth0",
+        "netns",
+        &ns,
+    ]);
+    sh(&[
+        "ip",
+        "-n",
+        &lab.bridge,
+        "link",
+        "set",
+        &veth,
+        "master",
+        "br0",
+        "up",
+    ]);
+    sh(&[
+        "ip",
+        "-n",
+        &ns,
+        "addr",
+        "add",
+        &format!("198.18.0.{}/24", i + 1),
+        "dev",
+        "eth0",
+    ]);
+    sh(&["ip", "-n", &ns, "link", "set", "eth0", "up"]);
+}
+
+fn ifindex(lab: &Lab, i: usize) -> Option<u64> {
+    let out = lab.exec(i, &["ip", "-j", "link", "show", "dev", "eth0"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+    v[0]["ifindex"].as_u64()
+}
+
+#[test]
+fn recreated_interface_gets_the_vip_back() {
+    let (lab, a, b, _) = ab_lab();
+    let da = lab.tandem(
+        a,
+        &config(
+            "a",
+            &Inst {
+                priority: 150,
+                ..FAST
+            },
+        ),
+    );
+    let db = lab.tandem(
+        b,
+        &config(
+            "b",
+            &Inst {
+                priority: 100,
+                ..FAST
+            },
+        ),
+    );
+    assert!(lab.wait_state(a, "VI_1", "MASTER"));
+    assert!(lab.wait_state(b, "VI_1", "BACKUP"));
+    only_holder(&lab, VIP, "a");
+    let before = ifindex(&lab, a);
+
+    recreate_eth0(&lab, a);
+    assert_ne!(ifindex(&lab, a), before, "eth0 kept its index");
+    // b took over while a's interface was gone; a preempts once it is back.
+    assert!(lab.wait_state(a, "VI_1", "MASTER"), "{}", da.logs());
+    assert!(lab.wait_state(b, "VI_1", "BACKUP"), "{}", db.logs());
+    only_holder(&lab, VIP, "a");
+    let held = wait_for(Duration::from_secs(10), || {
+        let st = lab.status(a)?;
+        st["subsystems"]["vrrp"]["instances"][0]["vips_held"]
+            .as_bool()
+            .filter(|h| *h)
+    });
+    assert!(held.is_some(), "{:?}", lab.status(a));
+    assert!(
+        !da.logs().contains("No such device"),
+        "VIP add hit the old interface: {}",
+        da.logs()
+    );
+}

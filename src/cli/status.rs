@@ -1,6 +1,6 @@
 //! `tandem status`: fetches `/status` from the running daemon and prints it.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -14,16 +14,16 @@ use tandem::config;
 const TIMEOUT: Duration = Duration::from_secs(5);
 
 pub fn main(config_path: &Path, addr: Option<&str>, as_json: bool) -> ExitCode {
-    let target = match addr {
-        Some(a) => match a.parse::<SocketAddr>() {
-            Ok(a) => a,
-            Err(_) => {
-                eprintln!("tandem status: `{a}` is not host:port, e.g. 127.0.0.1:9188");
+    let (shown, targets) = match addr {
+        Some(a) => match resolve(a) {
+            Ok(t) => (a.to_string(), t),
+            Err(msg) => {
+                eprintln!("tandem status: {msg}");
                 return ExitCode::FAILURE;
             }
         },
         None => match observe_addr(config_path) {
-            Ok(a) => a,
+            Ok(a) => (a.to_string(), vec![a]),
             Err(msg) => {
                 eprintln!("tandem status: {msg}");
                 return ExitCode::FAILURE;
@@ -40,10 +40,19 @@ pub fn main(config_path: &Path, addr: Option<&str>, as_json: bool) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let body = match rt.block_on(fetch(target, "/status")) {
+    // A name may resolve to several addresses (localhost: ::1 and 127.0.0.1): the first
+    // that answers.
+    let mut result = Err(String::new());
+    for t in &targets {
+        result = rt.block_on(fetch(*t, "/status"));
+        if result.is_ok() {
+            break;
+        }
+    }
+    let body = match result {
         Ok(b) => b,
         Err(e) => {
-            eprintln!("tandem status: cannot reach the daemon at http://{target}/status: {e}");
+            eprintln!("tandem status: cannot reach the daemon at http://{shown}/status: {e}");
             eprintln!("  is tandem running, and is `observe` enabled in its config?");
             return ExitCode::FAILURE;
         }
@@ -62,6 +71,27 @@ pub fn main(config_path: &Path, addr: Option<&str>, as_json: bool) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `--addr HOST:PORT`: an IP address (`127.0.0.1:9188`, `[::1]:9188`) or a name
+/// (`localhost:9188`), with every address the name resolves to.
+fn resolve(a: &str) -> Result<Vec<SocketAddr>, String> {
+    if let Ok(sa) = a.parse::<SocketAddr>() {
+        return Ok(vec![sa]);
+    }
+    let usage = || format!("`{a}` is not host:port, e.g. 127.0.0.1:9188 or localhost:9188");
+    match a.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {}
+        _ => return Err(usage()),
+    }
+    let addrs: Vec<SocketAddr> = a
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve `{a}`: {e}"))?
+        .collect();
+    if addrs.is_empty() {
+        return Err(format!("`{a}` resolves to no address"));
+    }
+    Ok(addrs)
 }
 
 /// The observe address from the config; a wildcard bind is reached over loopback.
@@ -404,5 +434,39 @@ fn flatten(indent: &str, v: &Value, out: &mut String) {
             }
         }
         other => out.push_str(&format!("{indent}{}\n", s(other))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addr_takes_ip_addresses_and_names() {
+        assert_eq!(
+            resolve("127.0.0.1:9188"),
+            Ok(vec![SocketAddr::from(([127, 0, 0, 1], 9188))])
+        );
+        assert_eq!(
+            resolve("[::1]:9188"),
+            Ok(vec![SocketAddr::from((Ipv6Addr::LOCALHOST, 9188))])
+        );
+        let local = resolve("localhost:9188").expect("localhost resolves");
+        assert!(
+            local
+                .iter()
+                .all(|a| a.ip().is_loopback() && a.port() == 9188),
+            "{local:?}"
+        );
+        for bad in [
+            "localhost",
+            "localhost:",
+            ":9188",
+            "localhost:http",
+            "localhost:70000",
+        ] {
+            let e = resolve(bad).unwrap_err();
+            assert!(e.contains("is not host:port"), "{bad}: {e}");
+        }
     }
 }

@@ -912,6 +912,8 @@ pub struct Function {
 
 impl FunctionType {
     /// (properties that apply, properties that are required; `map|map_file` means one of them).
+    /// `date` also needs `begin_date` and `partition_day` unless `natural_day` is on (checked
+    /// in [`Function::decode`]).
     fn properties(self) -> (&'static [&'static str], &'static [&'static str]) {
         use FunctionType::*;
         match self {
@@ -943,7 +945,7 @@ impl FunctionType {
                     "partition_day",
                     "natural_day",
                 ],
-                &["date_format", "begin_date", "partition_day"],
+                &["date_format"],
             ),
             Month => (
                 &["date_format", "begin_date", "end_date"],
@@ -1041,6 +1043,22 @@ impl Decode for Function {
         let pattern_value = m.int::<u32>(cx, "pattern_value", 1, u32::MAX).opt();
         let split_one_day = m.int::<u32>(cx, "split_one_day", 1, 24).opt();
         let total_buckets = m.int::<u32>(cx, "total_buckets", 1, 1_000_000).opt();
+        // MyCat's natural-day mode places by the day of the month alone.
+        if kind == Some(FunctionType::Date)
+            && let Some(natural) = natural_day
+            && natural != Some(true)
+        {
+            for p in ["begin_date", "partition_day"] {
+                if !m.has(p) {
+                    cx.error(
+                        m.mark(),
+                        format!(
+                            "a `date` function needs `{p}` (or `natural_day: true`: the node of a row is then its day of the month - 1)"
+                        ),
+                    );
+                }
+            }
+        }
         m.finish(cx);
         Some(Function {
             kind: Some(kind?),

@@ -141,10 +141,29 @@ struct Proxy {
     expect_status: Option<i64>,
     /// `default-server` options.
     default_server: Vec<String>,
-    binds: Vec<(String, usize)>,
+    binds: Vec<Bind>,
     accept_proxy: bool,
     servers: Vec<Line>,
     default_backend: Option<String>,
+}
+
+/// One address of a `bind` line (or of a `listen`/`frontend` section line).
+#[derive(Debug, Clone)]
+struct Bind {
+    addr: String,
+    line: usize,
+    /// The `v6only` bind option: `:::PORT` then takes IPv6 clients only.
+    v6only: bool,
+}
+
+impl Bind {
+    fn new(addr: &str, line: usize) -> Self {
+        Bind {
+            addr: addr.to_string(),
+            line,
+            v6only: false,
+        }
+    }
 }
 
 /// Applies one line of a defaults/listen/frontend/backend section. Returns false when
@@ -319,14 +338,20 @@ fn apply(p: &mut Proxy, l: &Line, w: &mut Warnings, sect: &str) {
             p.default_server = rest.iter().map(|s| s.to_string()).collect();
         }
         ["bind", addrs, opts @ ..] => {
-            for a in addrs.split(',') {
-                p.binds.push((a.to_string(), l.line));
-            }
+            let mut v6only = false;
             for o in opts.iter() {
                 match *o {
                     "accept-proxy" => p.accept_proxy = true,
+                    "v6only" => v6only = true,
+                    // haproxy's default on Linux (net.ipv6.bindv6only=0): dual-stack.
+                    "v4v6" => v6only = false,
                     other => w.no_equivalent(l.line, &format!("bind ... {other}"), "bind option"),
                 }
+            }
+            for a in addrs.split(',') {
+                let mut b = Bind::new(a, l.line);
+                b.v6only = v6only;
+                p.binds.push(b);
             }
         }
         ["server", ..] => p.servers.push(l.clone()),
@@ -435,8 +460,10 @@ fn keepalive(name: &str, p: &Proxy, w: &mut Warnings) -> Option<Y> {
     Some(k)
 }
 
+/// The tandem `bind` for a haproxy bind address. `*:3306` and `:3306` listen on every
+/// IPv4 address; `:::3306` on every IPv6 one (and, unless `v6only`, on IPv4 too: see
+/// [`dual_stack_port`]).
 fn address(a: &str) -> String {
-    // `*:3306` and `:3306` listen on every address; `:::3306` on every IPv6 one.
     let Some((host, port)) = a.rsplit_once(':') else {
         return a.to_string();
     };
@@ -445,6 +472,34 @@ fn address(a: &str) -> String {
         h if h.contains(':') && !h.starts_with('[') => format!("[{h}]:{port}"),
         _ => a.to_string(),
     }
+}
+
+/// The port of a haproxy bind on the IPv6 wildcard (`:::3306`, `[::]:3306`). haproxy
+/// leaves such a socket dual-stack (IPv4 clients arrive as `::ffff:a.b.c.d`) unless the
+/// bind has `v6only`; tandem's listeners on `[::]` set IPV6_V6ONLY, so the importer adds
+/// an IPv4 listener on `0.0.0.0:PORT` next to it.
+fn dual_stack_port(b: &Bind) -> Option<&str> {
+    if b.v6only {
+        return None;
+    }
+    let (host, port) = b.addr.rsplit_once(':')?;
+    matches!(host, "::" | "[::]").then_some(port)
+}
+
+/// The binds of a proxy with an IPv4 `0.0.0.0:PORT` bind added after every dual-stack
+/// IPv6 wildcard one (unless the proxy binds that already); `true` marks the added ones.
+fn expand_binds(binds: &[Bind]) -> Vec<(String, usize, bool)> {
+    let mut out = Vec::new();
+    for b in binds {
+        out.push((b.addr.clone(), b.line, false));
+        if let Some(port) = dual_stack_port(b) {
+            let v4 = format!("0.0.0.0:{port}");
+            if !binds.iter().any(|o| address(&o.addr) == v4) {
+                out.push((v4, b.line, true));
+            }
+        }
+    }
+    out
 }
 
 /// Per-server check parameters that tandem keeps per listener.
@@ -572,7 +627,7 @@ fn listeners(name: &str, p: &Proxy, w: &mut Warnings) -> Vec<Y> {
     let bind_port = p
         .binds
         .first()
-        .and_then(|(a, _)| a.rsplit_once(':').map(|(_, port)| port.to_string()));
+        .and_then(|b| b.addr.rsplit_once(':').map(|(_, port)| port.to_string()));
     let mut check = Vec::new();
     let mut any_checked = false;
     let mut on_marked_down = None;
@@ -592,17 +647,26 @@ fn listeners(name: &str, p: &Proxy, w: &mut Warnings) -> Vec<Y> {
     }
     let ka = keepalive(name, p, w);
     let mut out = Vec::new();
-    for (i, (bind, line)) in p.binds.iter().enumerate() {
+    for (i, (bind, line, added)) in expand_binds(&p.binds).iter().enumerate() {
         let lname = if i == 0 {
             name.to_string()
         } else {
             let n = format!("{name}_{}", i + 1);
-            w.warn(
-                *line,
-                format!(
-                    "`{name}` binds several addresses: {bind} becomes its own listener `{n}` (same servers)"
-                ),
-            );
+            if *added {
+                w.warn(
+                    *line,
+                    format!(
+                        "`{name}`: haproxy's IPv6 wildcard bind also takes IPv4 clients (no `v6only`), while a tandem listener on [::] is IPv6-only; {bind} becomes its own listener `{n}` (same servers)"
+                    ),
+                );
+            } else {
+                w.warn(
+                    *line,
+                    format!(
+                        "`{name}` binds several addresses: {bind} becomes its own listener `{n}` (same servers)"
+                    ),
+                );
+            }
             n
         };
         let mut y = Y::map();
@@ -614,7 +678,7 @@ fn listeners(name: &str, p: &Proxy, w: &mut Warnings) -> Vec<Y> {
             y.set("balance", Y::s(b.clone()));
             if b == "source" && i == 0 {
                 w.warn(
-                    p.binds[0].1,
+                    p.binds[0].line,
                     format!(
                         "listener {name}: `balance source` uses tandem's hashing (same server on both boxes, minimal movement); add `source_compat: haproxy` if clients must keep the server haproxy gave them"
                     ),
@@ -767,7 +831,7 @@ pub fn convert(text: &str, file: &str) -> (Option<Y>, Vec<Warning>) {
                     && let Some(a) = s.args.first()
                 {
                     for a in a.split(',') {
-                        p.binds.push((a.to_string(), s.line));
+                        p.binds.push(Bind::new(a, s.line));
                     }
                 }
                 for l in &s.body {
@@ -883,8 +947,80 @@ mod tests {
     fn bind_addresses() {
         assert_eq!(address("*:3306"), "0.0.0.0:3306");
         assert_eq!(address(":3306"), "0.0.0.0:3306");
+        // The IPv6 listener only: the IPv4 side of haproxy's dual-stack `:::3306` is a
+        // listener of its own (`expand_binds`).
         assert_eq!(address(":::3306"), "[::]:3306");
         assert_eq!(address("10.0.0.1:3306"), "10.0.0.1:3306");
+        let expanded = |b: Bind| {
+            expand_binds(&[b])
+                .into_iter()
+                .map(|(a, _, added)| (address(&a), added))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            expanded(Bind::new(":::3306", 1)),
+            [
+                ("[::]:3306".to_string(), false),
+                ("0.0.0.0:3306".to_string(), true)
+            ]
+        );
+        let mut v6 = Bind::new(":::3306", 1);
+        v6.v6only = true;
+        assert_eq!(expanded(v6), [("[::]:3306".to_string(), false)]);
+    }
+
+    fn binds_of(cfg: &str) -> (Vec<(String, String)>, Vec<Warning>) {
+        let (b, w) = convert(cfg, "haproxy.cfg");
+        let b = b.expect("balancer");
+        let Some(Y::Seq(ls)) = b.get("listeners") else {
+            panic!("no listeners")
+        };
+        let s = |y: Option<&Y>| match y {
+            Some(Y::Str(s)) => s.clone(),
+            other => panic!("{other:?}"),
+        };
+        let ls = ls
+            .iter()
+            .map(|l| (s(l.get("name")), s(l.get("bind"))))
+            .collect();
+        (ls, w)
+    }
+
+    #[test]
+    fn ipv6_wildcard_binds_are_dual_stack_unless_v6only() {
+        let pair = |n: &str, b: &str| (n.to_string(), b.to_string());
+        // haproxy's `:::3306` takes IPv4 clients too; a tandem [::] listener does not.
+        let (ls, w) = binds_of("listen db\n  bind :::3306\n  server a 198.19.0.1:3306\n");
+        assert_eq!(ls, [pair("db", "[::]:3306"), pair("db_2", "0.0.0.0:3306")]);
+        assert!(
+            w.iter()
+                .any(|w| w.line == 2 && w.message.contains("also takes IPv4 clients")),
+            "{w:?}"
+        );
+        let (ls, _) = binds_of("listen db\n  bind [::]:3306 v4v6\n  server a 198.19.0.1:3306\n");
+        assert_eq!(ls, [pair("db", "[::]:3306"), pair("db_2", "0.0.0.0:3306")]);
+        // `v6only`: IPv6 only in both.
+        let (ls, w) = binds_of("listen db\n  bind :::3306 v6only\n  server a 198.19.0.1:3306\n");
+        assert_eq!(ls, [pair("db", "[::]:3306")]);
+        assert!(w.is_empty(), "{w:?}");
+        // An IPv4 bind on that port already: no second one.
+        let (ls, _) =
+            binds_of("listen db\n  bind :::3306\n  bind *:3306\n  server a 198.19.0.1:3306\n");
+        assert_eq!(ls, [pair("db", "[::]:3306"), pair("db_2", "0.0.0.0:3306")]);
+        // A section-line bind and a further address keep unique names.
+        let (ls, _) =
+            binds_of("listen db :::3306\n  bind 10.0.0.1:3307\n  server a 198.19.0.1:3306\n");
+        assert_eq!(
+            ls,
+            [
+                pair("db", "[::]:3306"),
+                pair("db_2", "0.0.0.0:3306"),
+                pair("db_3", "10.0.0.1:3307")
+            ]
+        );
+        // A specific IPv6 address is not a wildcard.
+        let (ls, _) = binds_of("listen db\n  bind 2001:db8::1:3306\n  server a 198.19.0.1:3306\n");
+        assert_eq!(ls, [pair("db", "[2001:db8::1]:3306")]);
     }
 
     #[test]

@@ -353,6 +353,44 @@ fn builtin_for(script: &str) -> Option<&'static str> {
     }
 }
 
+/// Whether a check command only looks for a running process or a listening port, in a
+/// form this importer recognises: `killall -0 P`, `kill -0 PID`, `pgrep P`, `pidof P`,
+/// `nc -z HOST PORT` (or `ncat`), or `ps …`/`ss …`/`netstat …` piped into `grep`/`wc`.
+/// Anything else (a script file, a query…) may check more, so it is not second-guessed.
+fn is_probe(command: &str) -> bool {
+    let normalized = command
+        .replace("&&", "|")
+        .replace("||", "|")
+        .replace(';', "|");
+    let segments: Vec<Vec<String>> = normalized
+        .split('|')
+        .map(shell_words)
+        .filter(|w| !w.is_empty())
+        .collect();
+    let Some((first, rest)) = segments.split_first() else {
+        return false;
+    };
+    let base = |w: &[String]| {
+        let c = w.first().map(String::as_str).unwrap_or("");
+        c.rsplit('/').next().unwrap_or(c).to_string()
+    };
+    let has = |w: &[String], flag: &str| w.iter().skip(1).any(|a| a == flag);
+    let filters_only = rest
+        .iter()
+        .all(|w| matches!(base(w).as_str(), "grep" | "egrep" | "fgrep" | "wc"));
+    let probe = match base(first).as_str() {
+        "killall" | "kill" => has(first, "-0"),
+        "pgrep" | "pidof" => true,
+        "nc" | "ncat" => first.iter().skip(1).any(|a| {
+            (a.starts_with('-') && !a.starts_with("--") && a.contains('z')) || a == "--zero"
+        }),
+        // A listing is a probe only when something greps it.
+        "ps" | "ss" | "netstat" => !rest.is_empty(),
+        _ => false,
+    };
+    probe && filters_only
+}
+
 fn is_shell_snippet(script: &str) -> bool {
     script.contains(['|', '&', ';', '<', '>', '$', '`', '(', ')', '*'])
 }
@@ -391,18 +429,26 @@ fn vrrp_script(s: &Stmt, g: &Globals, w: &mut Warnings) -> Option<(String, Y)> {
                 } else {
                     y.set("command", Y::s(text.clone()));
                 }
-                let first = words.first().map(String::as_str).unwrap_or("");
-                let process_check = matches!(first, "killall" | "pidof" | "pgrep")
-                    || ["kill -0", "ps ", "pgrep", "pidof", "netstat", "ss -", "nc "]
-                        .iter()
-                        .any(|p| text.contains(p));
-                if process_check || builtin_for(&text).is_some() {
+                let command = if sh_c {
+                    words[2].as_str()
+                } else {
+                    text.as_str()
+                };
+                if is_probe(command) {
                     let hint = builtin_for(&text)
                         .unwrap_or("`track_listeners` (balancer) or `track_router` (router)");
                     w.warn(
                         d.line,
                         format!(
                             "vrrp_script {name}: `{text}` only checks that a process runs or a port listens; imported as a track script, but tandem's built-in tracker {hint} replaces it"
+                        ),
+                    );
+                } else if builtin_for(&text).is_some() {
+                    // A script of its own (say check_mycat.sh) may check more than that.
+                    w.warn(
+                        d.line,
+                        format!(
+                            "vrrp_script {name}: `{text}` is imported as a track script as is (tandem runs it like keepalived: exit 0 is success)"
                         ),
                     );
                 }
@@ -818,5 +864,68 @@ mod tests {
         assert_eq!(b[1].args, vec!["MASTER"]);
         assert_eq!(s[1].block.as_ref().expect("global")[0].line, 8);
         assert!(w.list.is_empty(), "{:?}", w.list);
+    }
+
+    #[test]
+    fn recognised_probes() {
+        for probe in [
+            "killall -0 haproxy",
+            "/usr/bin/killall -0 java",
+            "kill -0 $(cat /run/haproxy.pid)",
+            "pgrep -f io.mycat.MycatStartup",
+            "pidof haproxy",
+            "nc -z 127.0.0.1 8066",
+            "ncat -zw2 127.0.0.1 8066",
+            "ss -ltn | grep -q :8066",
+            "netstat -lnt | grep 3306 | wc -l",
+            "ps -ef | grep -v grep | grep mycat",
+        ] {
+            assert!(is_probe(probe), "{probe}");
+        }
+        for other in [
+            "/etc/keepalived/check_mycat.sh",
+            "killall haproxy",
+            "nc 127.0.0.1 8066",
+            "ss -ltn",
+            "pidof haproxy || systemctl restart haproxy",
+            "mysql -h 127.0.0.1 -P 8066 -e 'select 1'",
+        ] {
+            assert!(!is_probe(other), "{other}");
+        }
+    }
+
+    /// The built-in tracker is suggested for a process or port probe only; a script file
+    /// that names MyCat may check more, and is just imported as it is.
+    #[test]
+    fn script_advice_only_for_probes() {
+        let conf = |script: &str| {
+            format!(
+                "vrrp_script chk {{\n  script \"{script}\"\n  interval 2\n}}\nvrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n  priority 100\n  virtual_ipaddress {{\n    198.19.0.1/24\n  }}\n  track_script {{\n    chk\n  }}\n}}\n"
+            )
+        };
+        let script_warnings = |script: &str| -> Vec<String> {
+            let (_, w) = convert(&conf(script), "k");
+            w.into_iter()
+                .filter(|w| w.line == 2)
+                .map(|w| w.message)
+                .collect()
+        };
+        let w = script_warnings("/etc/keepalived/check_mycat.sh");
+        assert_eq!(
+            w,
+            [
+                "vrrp_script chk: `/etc/keepalived/check_mycat.sh` is imported as a track script as is (tandem runs it like keepalived: exit 0 is success)"
+            ]
+        );
+        let w = script_warnings("pgrep -f io.mycat.MycatStartup");
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(
+            w[0].contains("only checks that a process runs") && w[0].contains("track_router: true"),
+            "{w:?}"
+        );
+        let w = script_warnings("/bin/sh -c 'ss -ltn | grep -q :3306'");
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].contains("only checks that a process runs"), "{w:?}");
+        assert!(script_warnings("/usr/local/bin/check_disk.sh").is_empty());
     }
 }

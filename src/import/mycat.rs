@@ -240,6 +240,7 @@ fn user(doc: &Document, el: Node, w: &mut Warnings) -> Option<Y> {
     };
     let mut y = Y::map();
     y.set("name", Y::s(name));
+    let mut default_schema: Option<(String, usize)> = None;
     for a in el.attributes() {
         if a.name() != "name" {
             w.no_equivalent(line, &format!("user attribute {}", a.name()), "");
@@ -262,6 +263,10 @@ fn user(doc: &Document, el: Node, w: &mut Warnings) -> Option<Y> {
                             .collect();
                         y.set("schemas", Y::Seq(list));
                     }
+                    "defaultSchema" if !v.trim().is_empty() => {
+                        default_schema = Some((v.trim().to_string(), l));
+                    }
+                    "defaultSchema" => {}
                     "readOnly" => y.set("read_only", Y::Bool(boolean(&v))),
                     "benchmark" => match int(&v) {
                         Some(n) if n > 0 => y.set("max_connections", Y::Int(n)),
@@ -306,6 +311,19 @@ fn user(doc: &Document, el: Node, w: &mut Warnings) -> Option<Y> {
                 y.set("privileges", p);
             }
             other => w.no_equivalent(l, &format!("user {other}"), ""),
+        }
+    }
+    if let Some((d, l)) = default_schema {
+        let listed = matches!(y.get("schemas"), Some(Y::Seq(s)) if s.iter().any(|s| matches!(s, Y::Str(s) if *s == d)));
+        if listed {
+            y.set("default_schema", Y::s(d));
+        } else {
+            w.warn(
+                l,
+                format!(
+                    "user {name}: defaultSchema `{d}` is not one of the user's schemas; not imported"
+                ),
+            );
         }
     }
     if y.get("password").is_none() {
@@ -687,7 +705,8 @@ fn property_key(p: &str) -> Option<&'static str> {
         "sBeginDate" => "begin_date",
         "sEndDate" => "end_date",
         "sPartionDay" => "partition_day",
-        "naturalDay" => "natural_day",
+        // MyCat 1.6's bean property (setter `setsNaturalDay`); `naturalDay` in later forks.
+        "sNaturalDay" | "naturalDay" => "natural_day",
         "startIndex" => "start_index",
         "size" => "size",
         "defaultPartition" => "default_partition",
@@ -751,7 +770,19 @@ fn convert_function(
                 y.set(key, Y::s(dir.join(&v).display().to_string()));
             }
             "key_type" => y.set(key, Y::s(if v.trim() == "0" { "int" } else { "string" })),
-            "natural_day" => y.set(key, Y::Bool(boolean(&v))),
+            // MyCat turns natural days on for exactly `1`.
+            "natural_day" => {
+                let v = v.trim();
+                if !matches!(v, "" | "0" | "1") {
+                    w.warn(
+                        l,
+                        format!(
+                            "function {name}: {k}=`{v}`: MyCat turns natural days on only for `1`; imported as `natural_day: false`"
+                        ),
+                    );
+                }
+                y.set(key, Y::Bool(v == "1"));
+            }
             "hash_slice" | "date_format" | "begin_date" | "end_date" => y.set(key, Y::s(v)),
             "partition_count" | "partition_length" => match int(&v) {
                 Some(n) => y.set(key, Y::Int(n)),
@@ -857,6 +888,8 @@ mod tests {
         );
         assert_eq!(function_type("io.mycat.route.function.Nope"), None);
         assert_eq!(property_key("sPartionDay"), Some("partition_day"));
+        assert_eq!(property_key("sNaturalDay"), Some("natural_day"));
+        assert_eq!(property_key("naturalDay"), Some("natural_day"));
     }
 
     #[test]

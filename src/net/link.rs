@@ -17,6 +17,19 @@ pub enum NetError {
     Netlink(#[from] rtnetlink::Error),
 }
 
+impl NetError {
+    /// The interface is gone (deleted, or re-created under a new index): ENODEV/ENXIO.
+    pub fn is_no_device(&self) -> bool {
+        let code = match self {
+            NetError::NoSuchInterface(_) => return true,
+            NetError::Open(e) => e.raw_os_error(),
+            NetError::Netlink(rtnetlink::Error::NetlinkError(e)) => Some(-e.raw_code()),
+            NetError::Netlink(_) => None,
+        };
+        matches!(code, Some(libc::ENODEV) | Some(libc::ENXIO))
+    }
+}
+
 /// A netlink connection; its IO runs on a task of its own.
 #[derive(Clone)]
 pub struct Netlink {

@@ -120,9 +120,19 @@ pub async fn run(argv: &[String], id: Identity, timeout: Duration) -> Run {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
-    if let Some(g) = id.gid {
+    let switch = Switch::plan(id);
+    if let Some(why) = switch.impossible() {
+        return done(Outcome::ExecFailed(why), String::new());
+    }
+    if let Some(g) = switch.gid {
         cmd.gid(g);
-        // Drop supplementary groups too when switching identity.
+    }
+    if let Some(u) = switch.uid {
+        // std drops the supplementary groups itself before setuid when running as root.
+        cmd.uid(u);
+    } else if switch.gid.is_some() && switch.root {
+        // A group-only switch as root: drop the supplementary groups too (std only does
+        // that together with a uid switch). Closures run after std's setgid, still as root.
         // SAFETY: setgroups is async-signal-safe; no allocation in the closure.
         unsafe {
             cmd.pre_exec(|| {
@@ -132,9 +142,6 @@ pub async fn run(argv: &[String], id: Identity, timeout: Duration) -> Run {
                 Ok(())
             });
         }
-    }
-    if let Some(u) = id.uid {
-        cmd.uid(u);
     }
     // SAFETY: prctl is async-signal-safe. Scripts do not inherit the daemon's ambient
     // capabilities (CAP_NET_ADMIN, CAP_NET_RAW) under systemd.
@@ -155,7 +162,13 @@ pub async fn run(argv: &[String], id: Identity, timeout: Duration) -> Run {
         .spawn()
     {
         Ok(c) => c,
-        Err(e) => return done(Outcome::ExecFailed(e.to_string()), String::new()),
+        Err(e) => {
+            let why = match e.raw_os_error() {
+                Some(libc::EPERM) if switch.any() => switch.denied(),
+                _ => e.to_string(),
+            };
+            return done(Outcome::ExecFailed(why), String::new());
+        }
     };
     let pgid = child.id().map(|p| Pid::from_raw(p as i32));
     let mut pipes = Pipes {
@@ -180,12 +193,14 @@ pub async fn run(argv: &[String], id: Identity, timeout: Duration) -> Run {
         })
         .await;
     }
-    // The whole group goes: leftovers after an exit, everything after a timeout.
-    if let Some(p) = pgid {
-        let _ = killpg(p, Signal::SIGKILL);
-    }
     let outcome = match status {
         None => {
+            // Timed out: the whole group goes, while the leader is not reaped yet (so the
+            // pgid cannot have been reused). After a normal exit nothing is killed: a hook
+            // may leave background processes running (`cmd &`), as under keepalived.
+            if let Some(p) = pgid {
+                let _ = killpg(p, Signal::SIGKILL);
+            }
             // Reap the killed child now.
             let _ = child.wait().await;
             Outcome::TimedOut
@@ -199,6 +214,92 @@ pub async fn run(argv: &[String], id: Identity, timeout: Duration) -> Run {
     };
     let text = String::from_utf8_lossy(&pipes.kept).into_owned();
     done(outcome, text)
+}
+
+/// The identity switch a run needs: only the ids that differ from the daemon's own.
+#[derive(Debug, Clone, Copy)]
+struct Switch {
+    uid: Option<u32>,
+    gid: Option<u32>,
+    /// The daemon runs with euid 0.
+    root: bool,
+}
+
+/// CAP_SETGID and CAP_SETUID bits in /proc/self/status `CapEff`.
+const CAP_SETGID: u64 = 1 << 6;
+const CAP_SETUID: u64 = 1 << 7;
+
+impl Switch {
+    fn plan(id: Identity) -> Switch {
+        let (ruid, euid) = (Uid::current().as_raw(), Uid::effective().as_raw());
+        let (rgid, egid) = (Gid::current().as_raw(), Gid::effective().as_raw());
+        Switch {
+            uid: id.uid.filter(|&u| u != ruid || u != euid),
+            gid: id.gid.filter(|&g| g != rgid || g != egid),
+            root: euid == 0,
+        }
+    }
+
+    fn any(&self) -> bool {
+        self.uid.is_some() || self.gid.is_some()
+    }
+
+    /// Why the switch cannot work, when the daemon plainly lacks the capabilities.
+    fn impossible(&self) -> Option<String> {
+        if !self.any() || self.root {
+            return None;
+        }
+        let Some(caps) = effective_caps() else {
+            // Unknown: try, and explain an EPERM afterwards.
+            return None;
+        };
+        let missing = (self.uid.is_some() && caps & CAP_SETUID == 0)
+            || (self.gid.is_some() && caps & CAP_SETGID == 0);
+        missing.then(|| self.denied())
+    }
+
+    /// The message for a switch the kernel refused.
+    fn denied(&self) -> String {
+        let target = match (self.uid, self.gid) {
+            (Some(u), Some(g)) => format!("user {} (group {})", user_name(u), group_name(g)),
+            (Some(u), None) => format!("user {}", user_name(u)),
+            (None, Some(g)) => format!("group {}", group_name(g)),
+            (None, None) => "another identity".to_string(),
+        };
+        let me = format!(
+            "{} (group {})",
+            user_name(Uid::effective().as_raw()),
+            group_name(Gid::effective().as_raw())
+        );
+        format!(
+            "cannot run as {target}: tandem runs as {me} without CAP_SETUID/CAP_SETGID; \
+             drop `user`/`group`, or give tandem those capabilities"
+        )
+    }
+}
+
+fn user_name(uid: u32) -> String {
+    match User::from_uid(Uid::from_raw(uid)) {
+        Ok(Some(u)) => u.name,
+        _ => uid.to_string(),
+    }
+}
+
+fn group_name(gid: u32) -> String {
+    match Group::from_gid(Gid::from_raw(gid)) {
+        Ok(Some(g)) => g.name,
+        _ => gid.to_string(),
+    }
+}
+
+/// The effective capability set of this process, if /proc tells.
+fn effective_caps() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let hex = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))?
+        .trim();
+    u64::from_str_radix(hex, 16).ok()
 }
 
 struct Pipes {
@@ -317,6 +418,150 @@ mod tests {
         .await;
         assert!(r.outcome.ok());
         assert_eq!(r.output.len(), OUTPUT_LIMIT);
+    }
+
+    /// Set for the unprivileged child run of `unprivileged_child`.
+    const CHILD_ENV: &str = "TANDEM_TEST_PROCESS_CHILD";
+
+    fn pid_alive(pid: i32) -> bool {
+        nix::sys::signal::kill(Pid::from_raw(pid), None).is_ok()
+            && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .map(|s| s.contains(") Z "))
+                .unwrap_or(true)
+    }
+
+    /// Kills a background process a test left behind, also when an assertion fails.
+    struct KillOnDrop(i32);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = nix::sys::signal::kill(Pid::from_raw(self.0), Signal::SIGKILL);
+        }
+    }
+
+    #[tokio::test]
+    async fn background_children_survive_a_successful_exit() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pidfile = dir.path().join("bg.pid");
+        let script = format!("sleep 30 & echo $! > {}; exit 0", pidfile.display());
+        let r = run(
+            &argv(&["/bin/sh", "-c", &script]),
+            Identity::default(),
+            Duration::from_secs(5),
+        )
+        .await;
+        assert_eq!(r.outcome, Outcome::Exited(0));
+        let pid: i32 = std::fs::read_to_string(&pidfile)
+            .expect("pid")
+            .trim()
+            .parse()
+            .expect("number");
+        let _cleanup = KillOnDrop(pid);
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(
+            pid_alive(pid),
+            "the hook's background process {pid} was killed after a successful exit"
+        );
+    }
+
+    /// The daemon as a plain user without CAP_SETGID/CAP_SETUID (the shipped systemd unit):
+    /// `user:` naming that same user must run, another user must fail with a clear message.
+    /// Runs this test binary's `unprivileged_child` under `setpriv` as nobody.
+    #[test]
+    fn same_user_runs_without_setgid_capability() {
+        // The same test binary, started unprivileged by the parent role below, runs the
+        // checks as that child.
+        if std::env::var_os(CHILD_ENV).is_some() {
+            unprivileged_child_checks();
+            return;
+        }
+        assert!(
+            Uid::effective().is_root(),
+            "the test suite runs as root (it starts an unprivileged child)"
+        );
+        let Ok(exe) = std::env::current_exe() else {
+            panic!("no current_exe");
+        };
+        let out = std::process::Command::new("setpriv")
+            .args([
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                "--inh-caps=-all",
+            ])
+            .arg(&exe)
+            .args([
+                "--exact",
+                "track::process::tests::same_user_runs_without_setgid_capability",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD_ENV, "1")
+            .current_dir("/")
+            .output();
+        let out = match out {
+            Ok(o) => o,
+            Err(e) => panic!("setpriv (util-linux): {e}"),
+        };
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "child failed:\n{text}");
+        assert!(text.contains("1 passed"), "child did not run:\n{text}");
+    }
+
+    /// The child role of `same_user_runs_without_setgid_capability`.
+    fn unprivileged_child_checks() {
+        assert_eq!(
+            effective_caps(),
+            Some(0),
+            "the child still has capabilities"
+        );
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let me = Identity {
+            uid: Some(Uid::current().as_raw()),
+            gid: Some(Gid::current().as_raw()),
+        };
+        let t = Duration::from_secs(5);
+        let r = rt.block_on(run(&argv(&["/bin/sh", "-c", "id -u"]), me, t));
+        assert_eq!(r.outcome, Outcome::Exited(0), "as myself: {}", r.outcome);
+        assert_eq!(r.output.trim(), Uid::current().as_raw().to_string());
+        // Switching to root cannot work; the message says why.
+        let root = Identity {
+            uid: Some(0),
+            gid: Some(0),
+        };
+        let r = rt.block_on(run(&argv(&["/bin/true"]), root, t));
+        let Outcome::ExecFailed(why) = &r.outcome else {
+            panic!("switched to root?! {:?}", r.outcome);
+        };
+        assert!(
+            why.contains("cannot run as user root") && why.contains("without CAP_SETUID"),
+            "{why}"
+        );
+    }
+
+    /// As root, switching to another user works (std drops the supplementary groups).
+    #[tokio::test]
+    async fn root_switches_to_another_user() {
+        assert!(Uid::effective().is_root(), "the test suite runs as root");
+        let nobody = Identity {
+            uid: Some(65534),
+            gid: Some(65534),
+        };
+        let r = run(
+            &argv(&["/bin/sh", "-c", "id -u; id -g; id -G"]),
+            nobody,
+            Duration::from_secs(5),
+        )
+        .await;
+        assert_eq!(r.outcome, Outcome::Exited(0), "{}", r.output);
+        let lines: Vec<&str> = r.output.lines().collect();
+        assert_eq!(lines, ["65534", "65534", "65534"], "{}", r.output);
     }
 
     #[test]

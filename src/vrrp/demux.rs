@@ -28,6 +28,9 @@ struct Port {
     routes: Routes,
     task: JoinHandle<()>,
     multicast: bool,
+    /// The interface's index when the socket was opened: a re-created interface (same
+    /// name, new index) needs a new socket.
+    ifindex: u32,
 }
 
 /// The shared receive side. Cheap to clone.
@@ -65,13 +68,16 @@ impl Demux {
             .map_err(|_| std::io::Error::other("demux lock poisoned"))?;
         let key = (ifname.to_string(), v6);
         if let Some(p) = ports.get_mut(&key) {
-            if multicast && !p.multicast {
-                // Reopen with the group joined; the old task ends when its socket goes.
-                let socket = Arc::new(VrrpSocket::open(ifname, ifindex, v6, true)?);
+            if (multicast && !p.multicast) || ifindex != p.ifindex {
+                // Reopen with the group joined, or on the re-created interface; the old
+                // task ends when its socket goes.
+                let want = multicast || p.multicast;
+                let socket = Arc::new(VrrpSocket::open(ifname, ifindex, v6, want)?);
                 p.task.abort();
                 p.task = spawn_reader(socket.clone(), p.routes.clone(), self.metrics.clone());
                 p.socket = socket;
-                p.multicast = true;
+                p.multicast = want;
+                p.ifindex = ifindex;
             }
             let mut routes = p
                 .routes
@@ -96,6 +102,7 @@ impl Demux {
                 routes,
                 task,
                 multicast,
+                ifindex,
             },
         );
         Ok(socket)

@@ -217,6 +217,8 @@ struct Evaluation {
 /// Resolved IO state of a running instance.
 struct Io {
     socket: Arc<VrrpSocket>,
+    /// The index `interface` had when the socket was opened.
+    ifindex: u32,
     src: IpAddr,
     vips: Vec<VipSpec>,
     /// Per VIP interface: (sender, MAC).
@@ -231,7 +233,16 @@ struct Inst {
     status: Arc<Mutex<InstanceStatus>>,
     machine: Option<Machine>,
     io: Option<Io>,
+    /// Every VIP was added (what /status shows).
     vips_held: bool,
+    /// At least one VIP was added: there is something to remove.
+    vips_added: bool,
+    /// Why the IO state must be rebuilt (an interface went away under it).
+    io_stale: Option<String>,
+    /// The health of the interfaces the IO state uses, as last seen.
+    links_seen: Vec<(String, Option<bool>)>,
+    /// Where the receive side delivers this instance's adverts.
+    inbound: mpsc::Sender<Inbound>,
     warned: HashMap<String, (Instant, u64)>,
     silence_warned: bool,
     trackers: Vec<TrackerRef>,
@@ -277,6 +288,35 @@ fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// Why an advert's address list is not ours: another count, or another set (order does
+/// not matter, as in keepalived, which looks each of its addresses up in the advert).
+fn vip_mismatch(src: IpAddr, theirs: &[IpAddr], ours: &[IpAddr]) -> Option<String> {
+    let list = |v: &[IpAddr]| {
+        v.iter()
+            .map(|x| x.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if theirs.len() != ours.len() {
+        return Some(format!(
+            "advert from {src} lists {} VIPs [{}], we have {} [{}]: dropped (the VIP lists must match on all boxes)",
+            theirs.len(),
+            list(theirs),
+            ours.len(),
+            list(ours)
+        ));
+    }
+    let mine: std::collections::HashSet<&IpAddr> = ours.iter().collect();
+    let other: std::collections::HashSet<&IpAddr> = theirs.iter().collect();
+    (mine != other).then(|| {
+        format!(
+            "advert from {src} lists VIPs [{}], ours are [{}]: dropped (the VIP lists must match on all boxes)",
+            list(theirs),
+            list(ours)
+        )
+    })
+}
+
 async fn run(
     cfg: VrrpInstance,
     trackers: Vec<TrackerRef>,
@@ -286,6 +326,7 @@ async fn run(
 ) {
     let notifier = Notifier::spawn(&cfg.name, cfg.notify.clone(), ctx.fifo.clone());
     let mut group_rx = ctx.group.as_ref().map(|g| g.subscribe());
+    let (tx, mut inbound) = mpsc::channel::<Inbound>(QUEUE);
     let mut inst = Inst {
         cfg,
         net: ctx.net,
@@ -295,6 +336,10 @@ async fn run(
         machine: None,
         io: None,
         vips_held: false,
+        vips_added: false,
+        io_stale: None,
+        links_seen: Vec::new(),
+        inbound: tx,
         warned: HashMap::new(),
         silence_warned: false,
         trackers,
@@ -306,7 +351,6 @@ async fn run(
         notifier: Some(notifier),
         stopping: false,
     };
-    let (tx, mut inbound) = mpsc::channel::<Inbound>(QUEUE);
     inst.metrics
         .state
         .with_label_values(&[&inst.cfg.name])
@@ -318,7 +362,7 @@ async fn run(
     let mut setup_error: Option<String> = None;
     loop {
         if inst.io.is_none() {
-            match inst.setup(tx.clone()).await {
+            match inst.setup().await {
                 Ok(()) => {
                     if setup_error.take().is_some() {
                         tracing::info!(instance = %inst.cfg.name, "({}) interface {} is ready", inst.cfg.name, inst.cfg.interface);
@@ -370,10 +414,16 @@ async fn run(
             _ = sleep_until(deadline) => inst.on_timer().await,
             r = inst.health.changed() => {
                 if r.is_ok() {
-                    inst.apply_tracking().await;
+                    inst.check_links().await;
+                    if inst.io.is_some() {
+                        inst.apply_tracking().await;
+                    }
                 }
             }
             Some(change) = recv_group(&mut group_rx) => inst.on_group_change(change).await,
+        }
+        if let Some(why) = inst.io_stale.take() {
+            inst.rebuild_io(&why).await;
         }
     }
 }
@@ -406,7 +456,8 @@ impl Inst {
 
     /// Resolves the interface, our source address and the VIPs' interfaces, and joins
     /// the receive side.
-    async fn setup(&mut self, tx: mpsc::Sender<Inbound>) -> Result<(), String> {
+    async fn setup(&mut self) -> Result<(), String> {
+        let tx = self.inbound.clone();
         let link = self
             .net
             .link(&self.cfg.interface)
@@ -456,8 +507,10 @@ impl Inst {
         if let Ok(mut st) = self.status.lock() {
             st.source = Some(src);
         }
+        self.links_seen = self.link_health(&vips);
         self.io = Some(Io {
             socket,
+            ifindex: link.index,
             src,
             vips,
             senders,
@@ -495,6 +548,102 @@ impl Inst {
             });
         }
         Ok((vips, senders))
+    }
+
+    /// The hub's view of the interfaces the IO state uses (ours and the VIPs').
+    fn link_health(&self, vips: &[VipSpec]) -> Vec<(String, Option<bool>)> {
+        let map = self.health.borrow().clone();
+        let mut names = vec![self.cfg.interface.clone()];
+        for v in vips {
+            if !names.contains(&v.ifname) {
+                names.push(v.ifname.clone());
+            }
+        }
+        names
+            .into_iter()
+            .map(|n| {
+                let up = map.get(&crate::track::interface_key(&n)).and_then(|h| h.up);
+                (n, up)
+            })
+            .collect()
+    }
+
+    /// After an interface's health changed: if it came back under a new index (deleted
+    /// and re-created), the sockets and senders point at a device that is gone.
+    async fn check_links(&mut self) {
+        let Some(io) = &self.io else { return };
+        let seen = self.link_health(&io.vips);
+        if seen == self.links_seen {
+            return;
+        }
+        self.links_seen = seen;
+        let mut used = vec![(self.cfg.interface.clone(), io.ifindex)];
+        for v in &io.vips {
+            if !used.iter().any(|(n, _)| *n == v.ifname) {
+                used.push((v.ifname.clone(), v.ifindex));
+            }
+        }
+        for (name, index) in used {
+            if let Ok(l) = self.net.link(&name).await
+                && l.index != index
+            {
+                self.io_stale = Some(format!(
+                    "interface {name} was re-created (index {index} is now {})",
+                    l.index
+                ));
+                break;
+            }
+        }
+        if let Some(why) = self.io_stale.take() {
+            self.rebuild_io(&why).await;
+        }
+    }
+
+    /// Reopens the sockets and senders on the interfaces as they are now. The state
+    /// machine carries on; a master puts its VIPs on the new devices. If that cannot work
+    /// yet, the instance goes to FAULT and starts over once the interface is usable.
+    async fn rebuild_io(&mut self, why: &str) {
+        let Some(old) = self.io.take() else { return };
+        tracing::warn!(instance = %self.cfg.name, "({}) {why}: reopening the VRRP socket and VIP senders", self.cfg.name);
+        self.demux.unregister(
+            &self.cfg.interface,
+            self.cfg.is_ipv6(),
+            self.cfg.virtual_router_id,
+        );
+        match self.setup().await {
+            Ok(()) => {
+                let now = Instant::now();
+                if let Some(io) = &self.io
+                    && io.src != old.src
+                    && let Some(m) = self.machine.as_mut()
+                {
+                    let a = m.reconfigure(now, machine_config(&self.cfg, io.src));
+                    self.perform(a).await;
+                }
+                if self.machine.as_ref().map(|m| m.state()) == Some(State::Master) {
+                    self.add_vips().await;
+                    self.announce(self.cfg.garp.master_repeat);
+                }
+                self.refresh_status();
+            }
+            Err(e) => {
+                tracing::error!(instance = %self.cfg.name, "({}) cannot reopen on {}: {e}", self.cfg.name, self.cfg.interface);
+                // Leave MASTER (and the VIPs) through FAULT with the old IO state, then
+                // retry the setup from scratch.
+                self.io = Some(old);
+                let now = Instant::now();
+                if let Some(m) = self.machine.as_mut() {
+                    let a =
+                        m.set_fault(now, Some(format!("interface {}: {e}", self.cfg.interface)));
+                    self.perform(a).await;
+                }
+                if self.vips_held || self.vips_added {
+                    self.remove_vips().await;
+                }
+                self.refresh_status();
+                self.io = None;
+            }
+        }
     }
 
     /// Removes VIPs a crashed predecessor left behind, then starts the machine.
@@ -555,7 +704,7 @@ impl Inst {
             let a = m.shutdown(Instant::now());
             self.perform(a).await;
         }
-        if self.vips_held {
+        if self.vips_held || self.vips_added {
             // Never leave addresses behind, whatever state we were in.
             self.remove_vips().await;
         }
@@ -621,7 +770,7 @@ impl Inst {
         let Some(io) = self.io.as_mut() else { return };
         let old = std::mem::replace(&mut io.vips, vips.clone());
         io.senders = senders;
-        if !self.vips_held {
+        if !self.vips_held && !self.vips_added {
             return;
         }
         for v in old.iter().filter(|o| !vips.contains(o)) {
@@ -737,7 +886,11 @@ impl Inst {
                 ),
             ))
         } else {
-            None
+            // keepalived's vrrp_in_chk: a different address count, or an address of ours
+            // missing from the advert, is an addr_list_err and the advert is dropped (there
+            // is no skip_check_adv_addr here), whatever its priority.
+            let ours: Vec<IpAddr> = io.vips.iter().map(|v| v.addr()).collect();
+            vip_mismatch(src, &a.addrs, &ours).map(|text| ("vip_mismatch", text))
         };
         if let Some((reason, text)) = drop {
             self.metrics.drop_reason(reason);
@@ -749,19 +902,6 @@ impl Inst {
         }
         if p.style == ChecksumStyle::MessageOnly && a.version == Version::V3 && src.is_ipv4() {
             tracing::debug!(instance = %self.cfg.name, "({}) {src} uses the RFC 9568 checksum", self.cfg.name);
-        }
-        let ours: Vec<IpAddr> = io.vips.iter().map(|v| v.addr()).collect();
-        if a.addrs != ours && a.priority != 0 {
-            let theirs: Vec<String> = a.addrs.iter().map(|x| x.to_string()).collect();
-            let mine: Vec<String> = ours.iter().map(|x| x.to_string()).collect();
-            self.warn_limited(
-                "vip_mismatch",
-                &format!(
-                    "advert from {src} lists VIPs [{}], ours are [{}] (keepalived 2.2 drops such adverts)",
-                    theirs.join(", "),
-                    mine.join(", ")
-                ),
-            );
         }
         let Some(m) = self.machine.as_mut() else {
             return;
@@ -875,6 +1015,9 @@ impl Inst {
                         .send_errors
                         .with_label_values(&[&self.cfg.name])
                         .inc();
+                    if matches!(e.raw_os_error(), Some(libc::ENODEV) | Some(libc::ENXIO)) {
+                        self.io_stale = Some(format!("sending an advert failed: {e}"));
+                    }
                     errors.push(format!("cannot send an advert to {dst}: {e}"));
                 }
             }
@@ -892,15 +1035,19 @@ impl Inst {
             match self.net.add_vip(v).await {
                 Ok(()) => held += 1,
                 Err(e) => {
+                    if e.is_no_device() {
+                        self.io_stale = Some(format!("adding VIP {} failed: {e}", v.address));
+                    }
                     tracing::error!(instance = %self.cfg.name, vip = %v.address, "({}) cannot add VIP {} on {}: {e}", self.cfg.name, v.address, v.ifname)
                 }
             }
         }
-        self.vips_held = true;
+        self.vips_held = held == vips.len();
+        self.vips_added |= held > 0;
         self.metrics
             .vips_held
             .with_label_values(&[&self.cfg.name])
-            .set(held);
+            .set(held as i64);
         tracing::info!(instance = %self.cfg.name, "({}) added {held} VIP(s): {}", self.cfg.name, vips.iter().map(|v| v.address.to_string()).collect::<Vec<_>>().join(", "));
     }
 
@@ -933,6 +1080,7 @@ impl Inst {
             }
         }
         self.vips_held = false;
+        self.vips_added = false;
         self.metrics
             .vips_held
             .with_label_values(&[&self.cfg.name])
@@ -1189,5 +1337,34 @@ impl Inst {
             }
         }
         self.perform(actions).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ips(v: &[&str]) -> Vec<IpAddr> {
+        v.iter().filter_map(|x| x.parse().ok()).collect()
+    }
+
+    #[test]
+    fn vip_lists_compare_as_sets() {
+        let src = IpAddr::from([198, 18, 0, 2]);
+        let ours = ips(&["198.18.0.100", "198.18.0.101"]);
+        assert_eq!(ours.len(), 2);
+        assert_eq!(vip_mismatch(src, &ours, &ours), None);
+        let reordered = ips(&["198.18.0.101", "198.18.0.100"]);
+        assert_eq!(vip_mismatch(src, &reordered, &ours), None);
+        let fewer = ips(&["198.18.0.100"]);
+        let why = vip_mismatch(src, &fewer, &ours).unwrap_or_default();
+        assert!(why.contains("lists 1 VIPs"), "{why}");
+        let other = ips(&["198.18.0.100", "198.18.0.102"]);
+        let why = vip_mismatch(src, &other, &ours).unwrap_or_default();
+        assert!(why.contains("198.18.0.102"), "{why}");
+        let dup = ips(&["198.18.0.100", "198.18.0.100"]);
+        assert!(vip_mismatch(src, &dup, &ours).is_some());
+        assert!(vip_mismatch(src, &[], &[]).is_none());
+        assert!(vip_mismatch(src, &fewer, &[]).is_some());
     }
 }

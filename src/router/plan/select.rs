@@ -6,7 +6,7 @@ use std::ops::ControlFlow;
 use sqlparser::ast::{
     BinaryOperator, Distinct, DuplicateTreatment, Expr, FunctionArg, FunctionArgExpr,
     FunctionArguments, GroupByExpr, LimitClause, OrderByKind, Query, Select, SelectItem, SetExpr,
-    Spanned, UnaryOperator, Value, visit_expressions,
+    Spanned, TableFactor, UnaryOperator, Value, Visit, Visitor, visit_expressions,
 };
 
 use super::route::{self, TRef};
@@ -292,6 +292,56 @@ pub fn plan_query(
         route::conjuncts(on, &mut join_conds);
     }
     let nodes = route_nodes(sc, &from.refs, &where_conds, &join_conds, sel, read)?;
+    // Subqueries over unlisted or single-node tables need the statement on their node;
+    // over global tables, a copy on each node.
+    let mut sub_exprs: Vec<&Expr> = Vec::new();
+    sub_exprs.extend(sel.selection.as_ref());
+    sub_exprs.extend(sel.having.as_ref());
+    for p in &sel.projection {
+        if let SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } = p {
+            sub_exprs.push(e);
+        }
+    }
+    sub_exprs.extend(from.all_on.iter().copied());
+    let subs_on = |ns: &[String]| -> Result<(), SqlError> {
+        for e in &sub_exprs {
+            check_subqueries(sc, *e, ns, None)?;
+        }
+        Ok(())
+    };
+    let nodes = match nodes {
+        RouteNodes::AnyOf(ns) => {
+            // Any copy that also holds what the subqueries read.
+            let ok: Vec<String> = ns
+                .iter()
+                .filter(|n| subs_on(std::slice::from_ref(*n)).is_ok())
+                .cloned()
+                .collect();
+            if ok.is_empty() {
+                return Err(subs_on(&ns).err().unwrap_or_else(|| {
+                    refuse("no copy of these global tables holds what the subqueries read")
+                }));
+            }
+            RouteNodes::AnyOf(ok)
+        }
+        RouteNodes::One(n, note) => {
+            subs_on(std::slice::from_ref(&n))?;
+            RouteNodes::One(n, note)
+        }
+        RouteNodes::Many(ns) => {
+            subs_on(&ns)?;
+            if sel
+                .select_modifiers
+                .as_ref()
+                .is_some_and(|m| m.sql_calc_found_rows)
+            {
+                return Err(refuse(
+                    "SQL_CALC_FOUND_ROWS on a SELECT over several data nodes is not supported: the following FOUND_ROWS() could not be answered; run SELECT COUNT(*) with the same WHERE instead",
+                ));
+            }
+            RouteNodes::Many(ns)
+        }
+    };
     let has_subquery = sel.selection.as_ref().is_some_and(contains_subquery)
         || sel.projection.iter().any(|p| match p {
             SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
@@ -585,25 +635,84 @@ impl Builder<'_> {
         Col::Hidden(h)
     }
 
-    /// The item an ORDER BY / GROUP BY / HAVING expression refers to.
-    fn find_item(&self, e: &Expr) -> Option<usize> {
+    /// The items whose positions are known: all of them, or those before the first
+    /// `*` (a `*` hides how many columns it brings).
+    fn known_items(&self) -> &[Item] {
         if self.wildcard {
-            // Items after a `*` have unknown positions; only leading explicit items count.
             let first_wild = self.items.iter().position(|i| i.wildcard).unwrap_or(0);
-            return self.items[..first_wild]
-                .iter()
-                .position(|it| it.expr.as_ref().is_some_and(|x| same_expr(x, e)));
+            &self.items[..first_wild]
+        } else {
+            &self.items
         }
-        if let Expr::Value(v) = e
-            && let Value::Number(n, _) = &v.value
-            && let Ok(k) = n.parse::<usize>()
-            && k >= 1
-            && k <= self.items.len()
+    }
+
+    /// A numeric ORDER BY / GROUP BY position: the result column it names (`None`
+    /// when `e` is not a number). MySQL counts positions over the expanded select
+    /// list, so with a `*` position k is still result column k (the merge checks it
+    /// against the columns the nodes send). A position the router cannot place is
+    /// refused: it must never become a constant sort or group key.
+    fn position(&self, e: &Expr, clause: &str) -> Result<Option<usize>, SqlError> {
+        let Expr::Value(v) = e else {
+            return Ok(None);
+        };
+        let Value::Number(n, _) = &v.value else {
+            return Ok(None);
+        };
+        let known = self.known_items().len();
+        match n.parse::<usize>() {
+            Ok(k) if k >= 1 && (k <= known || self.wildcard) => Ok(Some(k - 1)),
+            Ok(_) => Err(SqlError::new(
+                1054,
+                "42S22",
+                format!(
+                    "Unknown column '{n}' in '{} clause'",
+                    clause.to_ascii_lowercase().replace(" by", "")
+                ),
+            )),
+            Err(_) => Err(refuse(format!(
+                "{clause} the constant {n} over several data nodes is not supported: remove it, or name a column"
+            ))),
+        }
+    }
+
+    /// The item a GROUP BY expression refers to. MySQL resolves a GROUP BY name to a
+    /// table column before a select alias (unlike ORDER BY), and the router does not
+    /// know the tables' columns: a name that is an alias of another expression is
+    /// ambiguous.
+    fn group_item(&self, g: &Expr) -> Result<Option<usize>, SqlError> {
+        let Expr::Identifier(id) = g else {
+            return Ok(self.find_item(g));
+        };
+        if let Some(i) = self
+            .items
+            .iter()
+            .position(|it| it.expr.as_ref().is_some_and(|x| same_expr(x, g)))
         {
-            return Some(k - 1);
+            return Ok(Some(i));
         }
+        if let Some(it) = self.items.iter().find(|it| {
+            it.alias
+                .as_ref()
+                .is_some_and(|a| a.eq_ignore_ascii_case(&id.value))
+        }) {
+            let what = it
+                .expr
+                .as_ref()
+                .map_or_else(String::new, |x| expr_text(self.sql, x));
+            return Err(refuse(format!(
+                "GROUP BY `{}` is ambiguous over several data nodes: it is the alias of `{what}`, but MySQL groups by a table column of that name when there is one; group by the expression or its position, or rename the alias",
+                id.value
+            )));
+        }
+        Ok(None)
+    }
+
+    /// The item an ORDER BY / GROUP BY / HAVING expression refers to (an alias first,
+    /// as ORDER BY does, then the same expression).
+    fn find_item(&self, e: &Expr) -> Option<usize> {
+        let items = self.known_items();
         if let Expr::Identifier(id) = e
-            && let Some(i) = self.items.iter().position(|it| {
+            && let Some(i) = items.iter().position(|it| {
                 it.alias
                     .as_ref()
                     .is_some_and(|a| a.eq_ignore_ascii_case(&id.value))
@@ -611,7 +720,7 @@ impl Builder<'_> {
         {
             return Some(i);
         }
-        self.items
+        items
             .iter()
             .position(|it| it.expr.as_ref().is_some_and(|x| same_expr(x, e)))
     }
@@ -867,7 +976,11 @@ fn multi_node(
                         "GROUP BY next to `*` over several data nodes is not supported: name the columns",
                     ));
                 }
-                let col = match b.find_item(g) {
+                let found = match b.position(g, "GROUP BY")? {
+                    Some(i) => Some(i),
+                    None => b.group_item(g)?,
+                };
+                let col = match found {
                     Some(i) => Col::Item(i),
                     None => b.hide(expr_text(sql, g)),
                 };
@@ -912,7 +1025,9 @@ fn multi_node(
         for o in exprs {
             let desc = matches!(o.options.sort, Some(sqlparser::ast::OrderBySort::Desc));
             let is_agg = func_name(&o.expr).is_some_and(|n| AGGREGATES.contains(&n.as_str()));
-            let col = if is_agg {
+            let col = if let Some(i) = b.position(&o.expr, "ORDER BY")? {
+                Col::Item(i)
+            } else if is_agg {
                 if !grouping {
                     return Err(refuse(
                         "ORDER BY an aggregate without GROUP BY is not supported",
@@ -1015,4 +1130,191 @@ fn multi_node(
         limit,
     };
     Ok((text, merge, avg_items))
+}
+
+/// Table names and aliases of every table factor inside `v`; `None` when some table
+/// factor has no name the router can see.
+fn factor_names<V: Visit>(v: &V) -> Option<Vec<String>> {
+    struct Names(Vec<String>, bool);
+    impl Visitor for Names {
+        type Break = ();
+        fn pre_visit_table_factor(&mut self, t: &TableFactor) -> ControlFlow<()> {
+            match t {
+                TableFactor::Table { name, alias, .. } => {
+                    self.0.push(route::object_table(name));
+                    if let Some(a) = alias {
+                        self.0.push(a.name.value.clone());
+                    }
+                }
+                TableFactor::Derived { alias, .. } => {
+                    if let Some(a) = alias {
+                        self.0.push(a.name.value.clone());
+                    }
+                }
+                TableFactor::NestedJoin { .. } => {}
+                _ => self.1 = true,
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut n = Names(Vec::new(), false);
+    let _ = v.visit(&mut n);
+    (!n.1).then_some(n.0)
+}
+
+/// Checks that every subquery inside `v` (nested ones included) reads only rows that
+/// each of `nodes` holds, so that running the statement on each of `nodes` gives the
+/// right answer. `outer` is the table the statement writes: a subquery over a sharded
+/// table joined to it on the columns that place both (same rule, or ER parent/child,
+/// with qualified columns) reads, on each node, exactly the rows it needs.
+pub fn check_subqueries<V: Visit>(
+    sc: &SchemaCat,
+    v: &V,
+    nodes: &[String],
+    outer: Option<&TRef<'_>>,
+) -> Result<(), SqlError> {
+    // The write table's name must not be reused inside the subqueries: otherwise a
+    // qualified column could mean an inner table.
+    let outer = outer.filter(|o| {
+        let q = o.alias.as_deref().unwrap_or(&o.name);
+        o.cat.is_some_and(|t| t.is_sharded())
+            && factor_names(v).is_some_and(|ns| !ns.iter().any(|n| n.eq_ignore_ascii_case(q)))
+    });
+    let r = visit_expressions(v, |x| match x {
+        Expr::Subquery(q)
+        | Expr::InSubquery { subquery: q, .. }
+        | Expr::Exists { subquery: q, .. } => match query_reads(sc, q, nodes, outer) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(e) => ControlFlow::Break(e),
+        },
+        _ => ControlFlow::Continue(()),
+    });
+    match r {
+        ControlFlow::Break(e) => Err(e),
+        ControlFlow::Continue(()) => Ok(()),
+    }
+}
+
+/// Does a column reference in `e` lack a qualifier?
+fn unqualified_side(e: &Expr) -> bool {
+    match e {
+        Expr::BinaryOp { left, right, .. } => {
+            route::column_ref(left).is_some_and(|(q, _)| q.is_none())
+                || route::column_ref(right).is_some_and(|(q, _)| q.is_none())
+        }
+        _ => false,
+    }
+}
+
+/// A non-sharded table read by a query running on each of `nodes`: it must be on every
+/// one of them.
+pub fn table_on(sc: &SchemaCat, name: &str, nodes: &[String]) -> Result<(), SqlError> {
+    if name.eq_ignore_ascii_case("dual") && sc.table(name).is_none() {
+        return Ok(());
+    }
+    let here: Vec<String> = match sc.table(name) {
+        Some(t) if t.is_sharded() => {
+            return Err(refuse(format!(
+                "this statement reads sharded table `{name}` in a form the router does not place, so each data node would only see its own rows: not routed (run that query first and use its result)"
+            )));
+        }
+        Some(t) => t.nodes.clone(),
+        None => vec![sc.default_node.clone().ok_or_else(|| {
+            refuse(format!(
+                "table `{name}` is not configured in schema '{}', which has no data_node",
+                sc.name
+            ))
+        })?],
+    };
+    if let Some(n) = nodes.iter().find(|n| !here.contains(n)) {
+        return Err(refuse(format!(
+            "table `{name}` is read by this statement but has no copy on data node {n}, where the statement runs: not routed (run the read first and use its result)"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks the rows `q` itself reads (its FROM clause; nested subqueries are checked by
+/// [`check_subqueries`]) for a statement that runs on each of `nodes`.
+pub fn query_reads(
+    sc: &SchemaCat,
+    q: &Query,
+    nodes: &[String],
+    outer: Option<&TRef<'_>>,
+) -> Result<(), SqlError> {
+    let sel = match q.body.as_ref() {
+        SetExpr::Select(s) if q.with.is_none() => Some(s),
+        _ => None,
+    };
+    // Anything but a plain SELECT: every table it names must be on every node.
+    let every_table = || -> Result<(), SqlError> {
+        let s = sqlparser::ast::Statement::Query(Box::new(q.clone()));
+        for n in route::tables_in_statement(&s) {
+            table_on(sc, &n, nodes)?;
+        }
+        Ok(())
+    };
+    let Some(sel) = sel else {
+        if matches!(q.body.as_ref(), SetExpr::Values(_)) && q.with.is_none() {
+            return Ok(());
+        }
+        return every_table();
+    };
+    let from = route::from_clause(sc, &sel.from);
+    if from.derived || from.using {
+        return every_table();
+    }
+    let sharded: Vec<usize> = (0..from.refs.len())
+        .filter(|&i| from.refs[i].cat.is_some_and(|t| t.is_sharded()))
+        .collect();
+    for r in from
+        .refs
+        .iter()
+        .filter(|r| !r.cat.is_some_and(|t| t.is_sharded()))
+    {
+        table_on(sc, &r.name, nodes)?;
+    }
+    let Some(&first) = sharded.first() else {
+        return Ok(());
+    };
+    let mut where_conds: Vec<&Expr> = Vec::new();
+    if let Some(w) = &sel.selection {
+        route::conjuncts(w, &mut where_conds);
+    }
+    for on in &from.inner_on {
+        route::conjuncts(on, &mut where_conds);
+    }
+    let mut join_conds = where_conds.clone();
+    for on in &from.all_on {
+        route::conjuncts(on, &mut join_conds);
+    }
+    // Correlated with the written row on the columns that place both: each node has
+    // the rows the subquery needs for its own rows.
+    if let Some(o) = outer {
+        let mut all = vec![o.clone()];
+        all.extend(from.refs.iter().cloned());
+        let conds: Vec<&Expr> = join_conds
+            .iter()
+            .copied()
+            .filter(|c| !unqualified_side(c))
+            .collect();
+        let groups = route::colocated(&all, &conds);
+        if sharded.iter().all(|&i| groups[i + 1] == groups[0]) {
+            return Ok(());
+        }
+    }
+    // Otherwise the subquery's own conditions must pin it to the one node the statement
+    // runs on.
+    let name = &from.refs[first].name;
+    match route_nodes(sc, &from.refs, &where_conds, &join_conds, sel, true)? {
+        RouteNodes::One(n, _) if !nodes.is_empty() && nodes.iter().all(|x| *x == n) => Ok(()),
+        RouteNodes::One(n, _) => Err(refuse(format!(
+            "this statement runs on data node(s) {} but reads sharded table `{name}` rows that live on {n}: not routed (run that query first and use its result)",
+            nodes.join(",")
+        ))),
+        _ => Err(refuse(format!(
+            "this statement runs on data node(s) {} but reads sharded table `{name}` rows on several data nodes, and each node would only see its own: not routed (restrict the read to the statement's node with the sharding column, or run it first and use its result)",
+            nodes.join(",")
+        ))),
+    }
 }

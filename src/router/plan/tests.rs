@@ -162,7 +162,7 @@ fn global_and_er() {
 fn refusals_name_the_problem() {
     let m = refused("SELECT * FROM customer c JOIN product p ON p.id = c.id");
     assert!(m.contains("customer") && m.contains("product"), "{m}");
-    let m = refused("UPDATE customer SET id = 7 WHERE id = 1");
+    let m = refused("UPDATE customer SET id = 5000007 WHERE id = 1");
     assert!(m.contains("Sharding column"), "{m}");
     assert_eq!(
         route("UPDATE customer SET id = 1, name = 'x' WHERE id = 1").nodes(),
@@ -367,4 +367,212 @@ fn auto_increment_asks_for_ids_then_fills_them() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+fn cat_of(text: &str) -> Catalog {
+    let checked = crate::config::check_str(text, "t.yaml", std::path::Path::new("/"));
+    let (cfg, _) = checked.into_result().expect("valid config");
+    Catalog::build(
+        cfg.router.as_ref().expect("router"),
+        std::path::Path::new("/"),
+    )
+    .expect("catalog")
+}
+
+#[test]
+fn writes_refuse_subqueries_over_other_nodes() {
+    // A subquery over a sharded table would see one node's rows on each node.
+    let m = refused("DELETE FROM customer WHERE id IN (SELECT order_id FROM my_order)");
+    assert!(m.contains("my_order"), "{m}");
+    refused("UPDATE customer SET name = 'x' WHERE id IN (SELECT id FROM product)");
+    refused("UPDATE customer SET n = (SELECT COUNT(*) FROM my_order) WHERE id = 1");
+    refused("DELETE FROM province WHERE id IN (SELECT province_id FROM customer)");
+    refused("INSERT INTO customer (id, n) VALUES (1, (SELECT MAX(id) FROM product))");
+    refused(
+        "INSERT INTO customer (id, n) VALUES (1, 2) ON DUPLICATE KEY UPDATE n = (SELECT COUNT(*) FROM product)",
+    );
+    // Pinned to another node than the write.
+    let m = refused(
+        "DELETE FROM customer WHERE id = 1 AND x IN (SELECT id FROM my_order WHERE id = 5000001)",
+    );
+    assert!(m.contains("dn1"), "{m}");
+    // Nested subqueries are checked too.
+    refused(
+        "DELETE FROM customer WHERE id = 1 AND x IN (SELECT id FROM province WHERE id IN (SELECT id FROM product))",
+    );
+    // An unlisted table lives on the default node only.
+    let m = refused("UPDATE customer SET n = (SELECT MAX(v) FROM other) WHERE id IN (1, 5000001)");
+    assert!(m.contains("other") && m.contains("dn1"), "{m}");
+    assert_eq!(
+        route("DELETE FROM customer WHERE x IN (SELECT 1 FROM dual)").nodes(),
+        ["dn0", "dn1"]
+    );
+    // Allowed: pinned to the write's node, global tables, unlisted on the default node,
+    // and sharded tables correlated with the written row on their routing columns.
+    assert_eq!(
+        route("DELETE FROM customer WHERE id = 1 AND x IN (SELECT id FROM my_order WHERE id = 2)")
+            .nodes(),
+        ["dn0"]
+    );
+    assert_eq!(
+        route("UPDATE customer SET n = 1 WHERE province_id IN (SELECT id FROM province)").nodes(),
+        ["dn0", "dn1"]
+    );
+    assert_eq!(
+        route("UPDATE customer SET n = (SELECT MAX(v) FROM other) WHERE id = 1").nodes(),
+        ["dn0"]
+    );
+    assert_eq!(
+        route(
+            "DELETE FROM my_order WHERE NOT EXISTS (SELECT 1 FROM order_item i WHERE i.order_id = my_order.id)"
+        )
+        .nodes(),
+        ["dn0", "dn1"]
+    );
+    assert_eq!(
+        route("UPDATE customer c SET n = (SELECT COUNT(*) FROM my_order o WHERE o.id = c.id)")
+            .nodes(),
+        ["dn0", "dn1"]
+    );
+    // ... but not when the name is reused inside (it would mean the inner table), nor
+    // with an unqualified column, nor on a column that does not place the rows.
+    refused(
+        "DELETE FROM my_order WHERE EXISTS (SELECT 1 FROM my_order WHERE my_order.id = my_order.id)",
+    );
+    refused("UPDATE customer c SET n = (SELECT COUNT(*) FROM my_order o WHERE o.id = id)");
+    refused("UPDATE customer c SET n = (SELECT COUNT(*) FROM my_order o WHERE o.cid = c.id)");
+    refused("UPDATE customer c SET n = (SELECT COUNT(*) FROM product p WHERE p.id = c.id)");
+}
+
+#[test]
+fn writes_to_unlisted_tables_refuse_sharded_reads() {
+    let m = refused("INSERT INTO report SELECT * FROM customer");
+    assert!(m.contains("customer"), "{m}");
+    refused("UPDATE report SET x = (SELECT COUNT(*) FROM customer)");
+    refused("DELETE FROM report WHERE id IN (SELECT id FROM product)");
+    refused("INSERT INTO report (n) VALUES ((SELECT COUNT(*) FROM customer))");
+    refused("INSERT INTO report SELECT * FROM customer WHERE id = 5000001");
+    refused("UPDATE report r JOIN (SELECT id FROM customer) c ON c.id = r.id SET r.x = 1");
+    refused("INSERT INTO report SELECT id FROM customer UNION SELECT id FROM other");
+    // Rows that all live on the default node, and global tables, are fine.
+    assert_eq!(
+        route("INSERT INTO report SELECT * FROM customer WHERE id = 1").nodes(),
+        ["dn0"]
+    );
+    assert_eq!(
+        route("UPDATE report SET x = (SELECT COUNT(*) FROM province)").nodes(),
+        ["dn0"]
+    );
+    // A global-table read with a subquery over an unlisted table: a copy next to it.
+    let p = route("SELECT * FROM province WHERE id IN (SELECT pid FROM report)");
+    assert_eq!(p.nodes(), ["dn0"]);
+    refused("SELECT * FROM customer WHERE province_id IN (SELECT pid FROM report)");
+}
+
+#[test]
+fn order_by_position_next_to_a_wildcard() {
+    // Positions count result columns: with `*` first, position k is column k.
+    let p = route("SELECT * FROM customer ORDER BY 1 LIMIT 3");
+    assert_eq!(
+        p.targets[0].sql.as_deref(),
+        Some("SELECT * FROM customer ORDER BY 1 LIMIT 3")
+    );
+    let m = p.merge.expect("merge");
+    assert_eq!(m.hidden, 0);
+    assert_eq!(m.order_by, vec![(Col::Item(0), false)]);
+    let p = route("SELECT id, c.* FROM customer c ORDER BY 3 DESC, 1");
+    let m = p.merge.expect("merge");
+    assert_eq!(m.hidden, 0);
+    assert_eq!(
+        m.order_by,
+        vec![(Col::Item(2), true), (Col::Item(0), false)]
+    );
+    // Never a constant sort or group key.
+    let m = refused("SELECT id, name FROM customer ORDER BY 3");
+    assert!(m.contains("Unknown column '3'"), "{m}");
+    refused("SELECT id, COUNT(*) FROM customer GROUP BY 0");
+    refused("SELECT id FROM customer ORDER BY 1.5");
+    let p = route("SELECT name, COUNT(*) FROM customer GROUP BY 1 ORDER BY 2 DESC");
+    let m = p.merge.expect("merge");
+    assert_eq!(m.hidden, 0);
+    assert_eq!(m.group_by, vec![Col::Item(0)]);
+    assert_eq!(m.order_by, vec![(Col::Item(1), true)]);
+}
+
+#[test]
+fn group_by_name_that_is_also_an_alias() {
+    let m = refused("SELECT a % 2 AS a, COUNT(*) FROM customer GROUP BY a");
+    assert!(m.contains("GROUP BY `a`"), "{m}");
+    // The column itself is selected: group by it.
+    let p = route("SELECT b AS a, a AS b, COUNT(*) FROM customer GROUP BY a");
+    assert_eq!(p.merge.expect("merge").group_by, vec![Col::Item(1)]);
+    // An alias of the same column is fine.
+    let p = route("SELECT c.a AS a, COUNT(*) FROM customer c GROUP BY a");
+    assert_eq!(p.merge.expect("merge").group_by, vec![Col::Item(0)]);
+    // ORDER BY still prefers the alias (as MySQL does).
+    let p = route("SELECT a % 2 AS a, name FROM customer ORDER BY a");
+    let m = p.merge.expect("merge");
+    assert_eq!((m.hidden, m.order_by), (0, vec![(Col::Item(0), false)]));
+}
+
+#[test]
+fn er_child_join_key_is_not_updatable() {
+    let m = refused("UPDATE item_note SET item_id = 77 WHERE id = 3");
+    assert!(m.contains("item_id") && m.contains("item_note"), "{m}");
+    refused("UPDATE order_item SET order_id = 5000001 WHERE order_id = 1");
+    // Not a move: the same value.
+    assert_eq!(
+        route("UPDATE item_note SET item_id = 7, x = 1 WHERE item_id = 7").nodes(),
+        ["dn0", "dn1"]
+    );
+    match plan(
+        &cat(),
+        "shop",
+        "INSERT INTO item_note (id, item_id) VALUES (1, 7) ON DUPLICATE KEY UPDATE item_id = 8",
+        &Lookups::new(),
+    ) {
+        Err(e) => assert!(e.msg.contains("item_id"), "{}", e.msg),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn sharding_key_update_only_as_a_no_op() {
+    let text = CFG
+        .replace(
+            "        - { name: province,",
+            "        - { name: coded, data_nodes: \"dn0,dn1\", rule: by-code }\n        - { name: province,",
+        )
+        .replace(
+            "  rules:\n",
+            "  rules:\n    - { name: by-code, column: code, function: { type: file-map, key_type: string, map: [\"5=0\", \"05=1\"] } }\n",
+        );
+    let cat = cat_of(&text);
+    let run = |sql: &str| plan(&cat, "shop", sql, &Lookups::new());
+    match run("UPDATE coded SET code = '05' WHERE code = '5'") {
+        Err(e) => assert!(e.msg.contains("Sharding column"), "{}", e.msg),
+        other => panic!("{other:?}"),
+    }
+    match run("UPDATE coded SET code = '5', x = 1 WHERE code = '5'") {
+        Ok(Planned::Route(p)) => assert_eq!(p.nodes(), ["dn0"]),
+        other => panic!("{other:?}"),
+    }
+    // As MyCat: any other value is refused, even one the rule keeps on the same node.
+    refused("UPDATE customer SET id = 7 WHERE id = 1");
+    refused("UPDATE customer SET id = '01' WHERE id = 1");
+    refused("UPDATE customer SET id = 5000007 WHERE id = 1");
+    assert_eq!(
+        route("UPDATE customer SET id = 1, name = 'x' WHERE id = 1").nodes(),
+        ["dn0"]
+    );
+}
+
+#[test]
+fn sql_calc_found_rows_needs_one_node() {
+    let m = refused("SELECT SQL_CALC_FOUND_ROWS * FROM customer LIMIT 10");
+    assert!(m.contains("SQL_CALC_FOUND_ROWS"), "{m}");
+    assert_eq!(
+        route("SELECT SQL_CALC_FOUND_ROWS * FROM customer WHERE id = 1 LIMIT 10").nodes(),
+        ["dn0"]
+    );
 }

@@ -172,6 +172,33 @@ pub fn plan_insert(
     ins: &Insert,
     lookups: &Lookups,
 ) -> Result<Planned, SqlError> {
+    let planned = insert_rows(sc, t, ins, lookups)?;
+    if let Planned::Route(p) = &planned {
+        // What the INSERT reads (INSERT ... SELECT, subqueries in its values) must be
+        // on each node it runs on.
+        let nodes: Vec<String> = p.targets.iter().map(|t| t.node.clone()).collect();
+        if let Some(src) = &ins.source {
+            super::select::query_reads(sc, src, &nodes, None)?;
+            super::select::check_subqueries(sc, src.as_ref(), &nodes, None)?;
+        }
+        for a in &ins.assignments {
+            super::select::check_subqueries(sc, &a.value, &nodes, None)?;
+        }
+        if let Some(OnInsert::DuplicateKeyUpdate(assigns)) = &ins.on {
+            for a in assigns {
+                super::select::check_subqueries(sc, &a.value, &nodes, None)?;
+            }
+        }
+    }
+    Ok(planned)
+}
+
+fn insert_rows(
+    sc: &SchemaCat,
+    t: &Toks<'_>,
+    ins: &Insert,
+    lookups: &Lookups,
+) -> Result<Planned, SqlError> {
     let TableObject::TableName(name) = &ins.table else {
         return Err(refuse("INSERT into a table function is not routed"));
     };
@@ -269,8 +296,13 @@ pub fn plan_insert(
             if let AssignmentTarget::ColumnName(n) = &a.target
                 && route::object_table(n).eq_ignore_ascii_case(&key_col)
             {
+                let what = if via_parent.is_some() {
+                    "the parent join key"
+                } else {
+                    "the sharding column"
+                };
                 return Err(refuse(format!(
-                    "ON DUPLICATE KEY UPDATE of the sharding column `{key_col}` of table `{}` is not allowed: the row would have to move to another data node",
+                    "ON DUPLICATE KEY UPDATE of {what} `{key_col}` of table `{}` is not allowed: the row would have to move to another data node",
                     tc.name
                 )));
             }
@@ -380,16 +412,38 @@ fn missing_key(tc: &TableCat, key: &str) -> SqlError {
     ))
 }
 
-/// Where an UPDATE/DELETE on one table runs.
+/// Where an UPDATE/DELETE on one table runs. `reads` are the expressions whose
+/// subqueries must find their rows on the nodes the write runs on.
 fn write_nodes(
     sc: &SchemaCat,
     tname: &str,
     alias: Option<String>,
     selection: Option<&Expr>,
     ordered_or_limited: bool,
+    reads: &[&Expr],
 ) -> Result<Plan, SqlError> {
-    let Some(tc) = sc.table(tname) else {
-        return Ok(Plan::one(default_node(sc, tname)?, None, false));
+    let tc = sc.table(tname);
+    let r = TRef {
+        name: tname.to_string(),
+        alias,
+        cat: tc,
+    };
+    let p = write_plan(sc, &r, selection, ordered_or_limited)?;
+    let nodes: Vec<String> = p.targets.iter().map(|t| t.node.clone()).collect();
+    for e in reads {
+        super::select::check_subqueries(sc, *e, &nodes, Some(&r))?;
+    }
+    Ok(p)
+}
+
+fn write_plan(
+    sc: &SchemaCat,
+    r: &TRef<'_>,
+    selection: Option<&Expr>,
+    ordered_or_limited: bool,
+) -> Result<Plan, SqlError> {
+    let Some(tc) = r.cat else {
+        return Ok(Plan::one(default_node(sc, &r.name)?, None, false));
     };
     match &tc.kind {
         TableKind::Global => {
@@ -402,15 +456,9 @@ fn write_nodes(
         }
         _ => {}
     }
-    let r = TRef {
-        name: tname.to_string(),
-        alias,
-        cat: Some(tc),
-    };
-    let refs = [r];
     let mut cand: Option<BTreeSet<usize>> = None;
     if let Some(w) = selection {
-        cand = route::candidates(w, &refs[0], &refs)?;
+        cand = route::candidates(w, r, std::slice::from_ref(r))?;
     }
     let nodes: Vec<String> = match cand {
         Some(s) if s.is_empty() => vec![tc.nodes[0].clone()],
@@ -454,70 +502,127 @@ pub fn plan_update(sc: &SchemaCat, _t: &Toks<'_>, u: &Update) -> Result<Plan, Sq
     };
     let tname = route::object_table(name);
     let alias = alias.as_ref().map(|a| a.name.value.clone());
-    if let Some(tc) = sc.table(&tname)
-        && let Some((key, _)) = &tc.route_key
-    {
-        for a in &u.assignments {
-            let col = match &a.target {
-                AssignmentTarget::ColumnName(n) => route::object_table(n),
-                AssignmentTarget::Tuple(_) => {
-                    return Err(refuse("UPDATE with a tuple assignment is not routed"));
-                }
-            };
-            if !col.eq_ignore_ascii_case(key) {
-                continue;
-            }
-            // Allowed only when it keeps the value the WHERE clause pins.
-            let new = route::literal(&a.value).flatten();
-            let pinned = u.selection.as_ref().and_then(|w| {
-                let mut cs = Vec::new();
-                route::conjuncts(w, &mut cs);
-                cs.iter().find_map(|c| match c {
-                    Expr::BinaryOp {
-                        left,
-                        op: sqlparser::ast::BinaryOperator::Eq,
-                        right,
-                    } => {
-                        let is_key = |e: &Expr| {
-                            route::column_ref(e).is_some_and(|(_, c)| c.eq_ignore_ascii_case(key))
-                        };
-                        if is_key(left) {
-                            route::literal(right).flatten()
-                        } else if is_key(right) {
-                            route::literal(left).flatten()
-                        } else {
-                            None
-                        }
-                    }
-                    _ => None,
-                })
-            });
-            let same = match (&new, &pinned) {
-                (Some(a), Some(b)) => {
-                    a == b
-                        || matches!((a.parse::<i128>(), b.parse::<i128>()), (Ok(x), Ok(y)) if x == y)
-                }
-                _ => false,
-            };
-            if !same {
-                return Err(SqlError::new(
-                    1105,
-                    "HY000",
-                    format!(
-                        "Sharding column `{key}` of table `{}` can't be updated: the row would have to move to another data node (delete and insert it instead)",
-                        tc.name
-                    ),
-                ));
-            }
-        }
+    if let Some(tc) = sc.table(&tname) {
+        check_key_updates(tc, u)?;
     }
-    write_nodes(
+    let mut reads: Vec<&Expr> = u.assignments.iter().map(|a| &a.value).collect();
+    reads.extend(u.selection.as_ref());
+    reads.extend(u.order_by.iter().map(|o| &o.expr));
+    let p = write_nodes(
         sc,
         &tname,
         alias,
         u.selection.as_ref(),
         !u.order_by.is_empty() || u.limit.is_some(),
-    )
+        &reads,
+    )?;
+    // Tables joined to the written one (multi-table UPDATE of unlisted tables, derived
+    // tables included) must live where the UPDATE runs.
+    if !u.table.joins.is_empty() || u.from.is_some() {
+        let nodes: Vec<String> = p.targets.iter().map(|t| t.node.clone()).collect();
+        let mut names = Vec::new();
+        let _ = sqlparser::ast::visit_relations(&u.table, |r| {
+            names.push(route::object_table(r));
+            std::ops::ControlFlow::<()>::Continue(())
+        });
+        let _ = sqlparser::ast::visit_relations(&u.from, |r| {
+            names.push(route::object_table(r));
+            std::ops::ControlFlow::<()>::Continue(())
+        });
+        for n in names {
+            super::select::table_on(sc, &n, &nodes)?;
+        }
+        super::select::check_subqueries(sc, &u.table, &nodes, None)?;
+    }
+    Ok(p)
+}
+
+/// The columns that place a row of `tc` (its sharding column, or an ER child's join
+/// key) can't be changed by an UPDATE unless the row stays on its node.
+fn check_key_updates(tc: &TableCat, u: &Update) -> Result<(), SqlError> {
+    let mut keys: Vec<&str> = Vec::new();
+    if let Some((k, _)) = &tc.route_key {
+        keys.push(k);
+    }
+    if let TableKind::Child { join_key, .. } = &tc.kind
+        && !keys.iter().any(|k| k.eq_ignore_ascii_case(join_key))
+    {
+        keys.push(join_key);
+    }
+    if keys.is_empty() {
+        return Ok(());
+    }
+    for a in &u.assignments {
+        let col = match &a.target {
+            AssignmentTarget::ColumnName(n) => route::object_table(n),
+            AssignmentTarget::Tuple(_) => {
+                return Err(refuse("UPDATE with a tuple assignment is not routed"));
+            }
+        };
+        let Some(key) = keys.iter().find(|k| k.eq_ignore_ascii_case(&col)) else {
+            continue;
+        };
+        // As MyCat: allowed only when the new value is literally the one the WHERE
+        // clause pins (a no-op), refused otherwise, even where the rule would happen to
+        // keep the row on its node ('05' and '5' are one number but not one string key).
+        let new = route::literal(&a.value).flatten();
+        let pinned = u.selection.as_ref().and_then(|w| pinned_value(w, key));
+        let routed = tc
+            .route_key
+            .as_ref()
+            .is_some_and(|(k, _)| k.eq_ignore_ascii_case(key));
+        let same = matches!((&new, &pinned), (Some(a), Some(b)) if a == b);
+        if same {
+            continue;
+        }
+        if routed {
+            return Err(SqlError::new(
+                1105,
+                "HY000",
+                format!(
+                    "Sharding column `{key}` of table `{}` can't be updated: the row would have to move to another data node (delete and insert it instead)",
+                    tc.name
+                ),
+            ));
+        }
+        let parent = match &tc.kind {
+            TableKind::Child { parent, .. } => parent.as_str(),
+            _ => "?",
+        };
+        return Err(SqlError::new(
+            1105,
+            "HY000",
+            format!(
+                "Parent relevant column `{key}` of ER child table `{}` can't be updated: the row would have to follow another `{parent}` row, possibly on another data node (delete and insert it instead)",
+                tc.name
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The literal a top-level `key = literal` conjunct of `w` pins `key` to.
+fn pinned_value(w: &Expr, key: &str) -> Option<String> {
+    let mut cs = Vec::new();
+    route::conjuncts(w, &mut cs);
+    cs.iter().find_map(|c| match c {
+        Expr::BinaryOp {
+            left,
+            op: sqlparser::ast::BinaryOperator::Eq,
+            right,
+        } => {
+            let is_key =
+                |e: &Expr| route::column_ref(e).is_some_and(|(_, c)| c.eq_ignore_ascii_case(key));
+            if is_key(left) {
+                route::literal(right).flatten()
+            } else if is_key(right) {
+                route::literal(left).flatten()
+            } else {
+                None
+            }
+        }
+        _ => None,
+    })
 }
 
 pub fn plan_delete(sc: &SchemaCat, _t: &Toks<'_>, d: &Delete) -> Result<Plan, SqlError> {
@@ -533,12 +638,15 @@ pub fn plan_delete(sc: &SchemaCat, _t: &Toks<'_>, d: &Delete) -> Result<Plan, Sq
         return Err(refuse("DELETE from a derived table is not routed"));
     };
     let tname = route::object_table(name);
+    let mut reads: Vec<&Expr> = d.selection.iter().collect();
+    reads.extend(d.order_by.iter().map(|o| &o.expr));
     write_nodes(
         sc,
         &tname,
         alias.as_ref().map(|a| a.name.value.clone()),
         d.selection.as_ref(),
         !d.order_by.is_empty() || d.limit.is_some(),
+        &reads,
     )
 }
 

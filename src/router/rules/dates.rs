@@ -47,7 +47,9 @@ fn not_a_date(value: &str, pattern: &str, function: &'static str) -> PartitionEr
 
 /// PartitionByDate: `(int)((t - begin) / (partition_day days))`; after `end_date`, modulo
 /// the number of partitions up to it. With `natural_day`, the day of the month - 1 (unless
-/// `end_date` gives fewer than 28 days, which turns it off, as in MyCat).
+/// `end_date` gives fewer than 28 days, which turns it off, as in MyCat). Natural days need
+/// neither `begin_date` nor `partition_day` (MyCat's `sNaturalDay=1` alone); without
+/// `begin_date`, `end_date` is not read (MyCat's begin is then 0).
 #[derive(Debug)]
 pub(crate) struct ByDate {
     fmt: DateFormat,
@@ -62,20 +64,33 @@ pub(crate) struct ByDate {
 impl ByDate {
     pub(crate) fn build(f: &Function) -> Result<ByDate, BuildError> {
         let (fmt, pattern) = compile(f, None)?;
-        let day = i64::from(
-            f.partition_day
-                .ok_or_else(|| BuildError::new("", "a `date` function needs `partition_day`"))?,
-        );
-        if day < 1 {
-            return Err(BuildError::new("partition_day", "must be at least 1"));
-        }
         let mut natural = f.natural_day == Some(true);
-        let mut partition_time = if natural { ONE_DAY } else { day * ONE_DAY };
+        let day = match f.partition_day {
+            Some(d) if d < 1 => {
+                return Err(BuildError::new("partition_day", "must be at least 1"));
+            }
+            Some(d) => Some(i64::from(d)),
+            None if natural => None,
+            None => {
+                return Err(BuildError::new(
+                    "",
+                    "a `date` function needs `partition_day`",
+                ));
+            }
+        };
+        let mut partition_time = match day {
+            Some(d) if !natural => d * ONE_DAY,
+            _ => ONE_DAY,
+        };
         let begin_s = f.begin_date.as_deref().unwrap_or("");
-        if begin_s.is_empty() {
-            return Err(BuildError::new("", "a `date` function needs `begin_date`"));
-        }
-        let begin = parse_prop(&fmt, &pattern, "begin_date", begin_s)?;
+        let begin = if begin_s.is_empty() {
+            if !natural {
+                return Err(BuildError::new("", "a `date` function needs `begin_date`"));
+            }
+            0
+        } else {
+            parse_prop(&fmt, &pattern, "begin_date", begin_s)?
+        };
         let mut end = 0;
         let mut n_count = 0;
         // MyCat reads end_date only when begin_date is after 1970-01-01.
@@ -85,6 +100,13 @@ impl ByDate {
             end = parse_prop(&fmt, &pattern, "end_date", e)?;
             n_count = ((end.wrapping_sub(begin) / partition_time) as i32).wrapping_add(1);
             if natural && n_count < 28 {
+                // MyCat then falls back to partition_day (and fails without it).
+                let Some(day) = day else {
+                    return Err(BuildError::new(
+                        "",
+                        "`end_date` is fewer than 28 days after `begin_date`, which turns `natural_day` off (as in MyCat); then the function needs `partition_day`",
+                    ));
+                };
                 natural = false;
                 partition_time = day * ONE_DAY;
                 n_count = ((end.wrapping_sub(begin) / partition_time) as i32).wrapping_add(1);

@@ -364,6 +364,50 @@ fn dates() {
     let p = nat(Some("2014-01-20"));
     assert_eq!(node(&p, "2014-05-31"), Some(1));
 
+    // MyCat's `sNaturalDay=1` alone: no begin_date or partition_day needed.
+    let only = |begin: Option<&str>, end: Option<&str>| {
+        Partition::build(
+            &Function {
+                date_format: Some("yyyy-MM-dd".into()),
+                begin_date: begin.map(Into::into),
+                end_date: end.map(Into::into),
+                natural_day: Some(true),
+                ..func(T::Date)
+            },
+            Path::new("."),
+        )
+    };
+    let p = only(None, None).expect("natural days alone");
+    assert_eq!(node(&p, "2014-01-01"), Some(0));
+    assert_eq!(node(&p, "2014-01-20"), Some(19));
+    assert_eq!(node(&p, "2014-03-01"), Some(0));
+    assert_eq!(node(&p, "2018-03-31"), Some(30));
+    assert_eq!(p.max_node(), Some(30));
+    assert_eq!(
+        p.calculate_range("2014-02-27", "2014-03-02"),
+        Some(vec![0, 1, 26, 27])
+    );
+    // Without begin_date MyCat does not read end_date: still natural days.
+    let p = only(None, Some("2014-01-20")).expect("end_date ignored");
+    assert_eq!(node(&p, "2014-05-31"), Some(30));
+    let p = only(Some("2014-01-02"), None).expect("begin_date alone");
+    assert_eq!(node(&p, "2014-01-20"), Some(19));
+    // A short end_date turns natural days off; then partition_day is needed.
+    let e = only(Some("2014-01-01"), Some("2014-01-20")).unwrap_err();
+    assert!(e.contains("needs `partition_day`"), "{e}");
+    // Natural days off: both are needed, as before.
+    let e = Partition::build(
+        &Function {
+            date_format: Some("yyyy-MM-dd".into()),
+            natural_day: Some(false),
+            partition_day: Some(1),
+            ..func(T::Date)
+        },
+        Path::new("."),
+    )
+    .unwrap_err();
+    assert!(e.contains("needs `begin_date`"), "{e}");
+
     let p = build(Function {
         date_format: Some("yyyy-MM-dd".into()),
         begin_date: Some("2014-01-01".into()),
@@ -470,6 +514,28 @@ router:
     );
     assert!(errors("      function: { type: mod-long, count: 2 }\n").is_empty());
     assert!(errors("      function: { type: date, date_format: yyyy-MM-dd, begin_date: \"2014-01-01\", partition_day: 1 }\n").is_empty());
+    // Natural days need neither begin_date nor partition_day, but 31 nodes.
+    assert_eq!(
+        errors("      function: { type: date, date_format: yyyy-MM-dd, natural_day: true }\n"),
+        vec![
+            "t.yaml:3:72: router.schemas[0].tables[0].rule: rule `r` can place rows on node index 30 but table `t` has only 2 data nodes"
+        ]
+    );
+    assert_eq!(
+        errors("      function: { type: date, date_format: yyyy-MM-dd, natural_day: false }\n"),
+        vec![
+            "t.yaml:9:19: router.rules[0].function: a `date` function needs `begin_date` (or `natural_day: true`: the node of a row is then its day of the month - 1)",
+            "t.yaml:9:19: router.rules[0].function: a `date` function needs `partition_day` (or `natural_day: true`: the node of a row is then its day of the month - 1)"
+        ]
+    );
+    assert_eq!(
+        errors(
+            "      function: { type: date, date_format: yyyy-MM-dd, natural_day: true, begin_date: \"2014-01-01\", end_date: \"2014-01-10\" }\n"
+        ),
+        vec![
+            "t.yaml:9:19: router.rules[0].function: `end_date` is fewer than 28 days after `begin_date`, which turns `natural_day` off (as in MyCat); then the function needs `partition_day`"
+        ]
+    );
 }
 
 /// `calculate_range` against brute force: exactly the nodes of the values in between.
