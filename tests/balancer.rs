@@ -1157,29 +1157,27 @@ fn reload_keeps_a_changed_server_checked_and_counted() {
     );
 }
 
-/// A reload whose new listener cannot be bound is refused before anything changes: the
-/// running listeners keep their settings and keep serving.
-#[test]
-fn reload_that_cannot_bind_changes_nothing() {
+/// For the refused-reload tests: servers a and b behind one listener, an address held by
+/// the test, and the config text with a's weight changed to 0.
+fn refusable_reload() -> (Backend, Backend, Lb, std::net::TcpListener, String) {
     let a = Backend::start("a", Behavior::Name);
     let b = Backend::start("b", Behavior::Name);
     let lb = lb("", &[server("a", &a, ""), server("b", &b, "")]);
     // Outside the ephemeral range (free_port), so no other connection takes it once freed.
     let taken = std::net::TcpListener::bind(("127.0.0.1", free_port())).expect("bind");
-    let taken_addr = taken.local_addr().expect("addr");
     let base = std::fs::read_to_string(&lb.config).expect("cfg");
     let changed = base.replace(
         &format!("address: \"{}\" }}", a.addr),
         &format!("address: \"{}\", weight: 0 }}", a.addr),
     );
-    let with_l2 = format!(
-        "{changed}    - name: l2\n      bind: {taken_addr}\n      servers: [{{ name: a, address: \"{}\" }}]\n",
-        a.addr
-    );
-    lb.reload(&with_l2);
+    (a, b, lb, taken, changed)
+}
+
+/// The reload was refused, naming `taken`, and the metric says so.
+fn assert_refused(lb: &Lb, taken: std::net::SocketAddr) {
     assert!(lb.daemon.wait_log("reload refused"), "{}", lb.daemon.logs());
     assert!(
-        lb.daemon.logs().contains(&format!("{taken_addr}")),
+        lb.daemon.logs().contains(&format!("{taken}")),
         "the refusal names the address: {}",
         lb.daemon.logs()
     );
@@ -1189,6 +1187,20 @@ fn reload_that_cannot_bind_changes_nothing() {
         "{}",
         lb.daemon.logs()
     );
+}
+
+/// A reload whose new listener cannot be bound is refused before anything changes: the
+/// running listeners keep their settings and keep serving.
+#[test]
+fn reload_that_cannot_bind_changes_nothing() {
+    let (a, _b, lb, taken, changed) = refusable_reload();
+    let taken_addr = taken.local_addr().expect("addr");
+    let with_l2 = format!(
+        "{changed}    - name: l2\n      bind: {taken_addr}\n      servers: [{{ name: a, address: \"{}\" }}]\n",
+        a.addr
+    );
+    lb.reload(&with_l2);
+    assert_refused(&lb, taken_addr);
     // Nothing changed: a keeps weight 1 and gets its share.
     let m = counts(&lb, 4);
     assert_eq!((m.get("a"), m.get("b")), (Some(&2), Some(&2)), "{m:?}");
@@ -1215,39 +1227,20 @@ fn reload_that_cannot_bind_changes_nothing() {
 /// balancer part of it is not applied either (nothing half-applied).
 #[test]
 fn reload_whose_router_cannot_bind_changes_nothing() {
-    let a = Backend::start("a", Behavior::Name);
-    let b = Backend::start("b", Behavior::Name);
-    let lb = lb("", &[server("a", &a, ""), server("b", &b, "")]);
-    let taken = std::net::TcpListener::bind(("127.0.0.1", free_port())).expect("bind");
+    let (_a, b, lb, taken, changed) = refusable_reload();
     let taken_addr = taken.local_addr().expect("addr");
-    let base = std::fs::read_to_string(&lb.config).expect("cfg");
     let dir = lb
         .config
         .parent()
         .expect("config dir")
         .display()
         .to_string();
-    let changed = base.replace(
-        &format!("address: \"{}\" }}", a.addr),
-        &format!("address: \"{}\", weight: 0 }}", a.addr),
-    );
     let with_router = format!(
         "{changed}router:\n  listen: {taken_addr}\n  state_dir: {dir}/state\n  users: [ {{ name: app, password: x, schemas: [shop] }} ]\n  schemas: [ {{ name: shop, data_node: dn1 }} ]\n  data_nodes: [ {{ name: dn1, data_host: dh1, database: shop }} ]\n  data_hosts:\n    - {{ name: dh1, min_con: 0, write_hosts: [ {{ host: m1, url: \"{}\", user: root, password: \"\" }} ] }}\n",
         b.addr
     );
     lb.reload(&with_router);
-    assert!(lb.daemon.wait_log("reload refused"), "{}", lb.daemon.logs());
-    assert!(
-        lb.daemon.logs().contains(&format!("{taken_addr}")),
-        "the refusal names the address: {}",
-        lb.daemon.logs()
-    );
-    assert_eq!(
-        lb.metric("tandem_config_last_reload_successful"),
-        0.0,
-        "{}",
-        lb.daemon.logs()
-    );
+    assert_refused(&lb, taken_addr);
     // The balancer part was not applied: a keeps weight 1.
     let m = counts(&lb, 4);
     assert_eq!((m.get("a"), m.get("b")), (Some(&2), Some(&2)), "{m:?}");

@@ -84,6 +84,17 @@ pub fn run_connector_j(
     db: &str,
     table: &str,
 ) -> (bool, String) {
+    let url = format!(
+        "jdbc:mariadb://{}:{}/{db}?useServerPrepStmts=true",
+        addr.ip(),
+        addr.port()
+    );
+    run_java_client("ConnectorJSmoke.java", &[&url, user, password, table])
+}
+
+/// Runs the single-file Java program tests/clients/`file` with Connector/J on the class
+/// path and `args`; returns (exited 0 and printed OK, combined stdout and stderr).
+fn run_java_client(file: &str, args: &[&str]) -> (bool, String) {
     let jar = connector_j_jar();
     if !jar.is_file() {
         return (
@@ -98,13 +109,8 @@ pub fn run_connector_j(
     let mut cmd = Command::new(java);
     cmd.arg("-cp")
         .arg(&jar)
-        .arg(repo_root().join("tests/clients/ConnectorJSmoke.java"))
-        .arg(format!(
-            "jdbc:mariadb://{}:{}/{db}?useServerPrepStmts=true",
-            addr.ip(),
-            addr.port()
-        ))
-        .args([user, password, table]);
+        .arg(repo_root().join("tests/clients").join(file))
+        .args(args);
     run_bounded(cmd, CLIENT_LIMIT)
 }
 
@@ -248,22 +254,8 @@ pub fn run_router_session_checks(
     password: &str,
     mode: &str,
 ) -> (bool, String) {
-    let jar = connector_j_jar();
-    if !jar.is_file() {
-        return (
-            false,
-            format!(
-                "{} is missing (apt-get install libmariadb-java)",
-                jar.display()
-            ),
-        );
-    }
-    let java = std::env::var("TANDEM_TEST_JAVA").unwrap_or_else(|_| "java".into());
-    let mut cmd = Command::new(java);
-    cmd.arg("-cp")
-        .arg(&jar)
-        .arg(repo_root().join("tests/clients/RouterSessionChecks.java"))
-        .arg(addr.to_string())
-        .args([user, password, mode]);
-    run_bounded(cmd, CLIENT_LIMIT)
+    run_java_client(
+        "RouterSessionChecks.java",
+        &[&addr.to_string(), user, password, mode],
+    )
 }
