@@ -63,6 +63,25 @@ pub struct From<'a> {
     pub outer: Vec<(Vec<usize>, Vec<usize>)>,
 }
 
+impl<'a> From<'a> {
+    /// The conditions that restrict rows (the conjuncts of `selection` and of the inner
+    /// joins' ON) and those that also tell how tables are joined (plus outer joins' ON).
+    pub fn conditions(&self, selection: Option<&'a Expr>) -> (Vec<&'a Expr>, Vec<&'a Expr>) {
+        let mut restrict: Vec<&Expr> = Vec::new();
+        if let Some(w) = selection {
+            conjuncts(w, &mut restrict);
+        }
+        for on in &self.inner_on {
+            conjuncts(on, &mut restrict);
+        }
+        let mut joins = restrict.clone();
+        for on in &self.all_on {
+            conjuncts(on, &mut joins);
+        }
+        (restrict, joins)
+    }
+}
+
 pub fn from_clause<'a>(sc: &'a SchemaCat, from: &'a [TableWithJoins]) -> From<'a> {
     let mut f = From {
         refs: Vec::new(),

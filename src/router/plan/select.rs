@@ -280,17 +280,7 @@ pub fn plan_query(
             "a subquery over sharded table `{n}` would only see the rows of one data node: not routed"
         )));
     }
-    let mut where_conds: Vec<&Expr> = Vec::new();
-    if let Some(w) = &sel.selection {
-        route::conjuncts(w, &mut where_conds);
-    }
-    for on in &from.inner_on {
-        route::conjuncts(on, &mut where_conds);
-    }
-    let mut join_conds = where_conds.clone();
-    for on in &from.all_on {
-        route::conjuncts(on, &mut join_conds);
-    }
+    let (where_conds, join_conds) = from.conditions(sel.selection.as_ref());
     let nodes = route_nodes(sc, &from.refs, &where_conds, &join_conds, sel, read)?;
     // Subqueries over unlisted or single-node tables need the statement on their node;
     // over global tables, a copy on each node.
@@ -1277,17 +1267,7 @@ pub fn query_reads(
     let Some(&first) = sharded.first() else {
         return Ok(());
     };
-    let mut where_conds: Vec<&Expr> = Vec::new();
-    if let Some(w) = &sel.selection {
-        route::conjuncts(w, &mut where_conds);
-    }
-    for on in &from.inner_on {
-        route::conjuncts(on, &mut where_conds);
-    }
-    let mut join_conds = where_conds.clone();
-    for on in &from.all_on {
-        route::conjuncts(on, &mut join_conds);
-    }
+    let (where_conds, join_conds) = from.conditions(sel.selection.as_ref());
     // Correlated with the written row on the columns that place both: each node has
     // the rows the subquery needs for its own rows.
     if let Some(o) = outer {
