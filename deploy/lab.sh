@@ -220,6 +220,8 @@ up() {
     fi
     "$(bin)" check -c config/lab/box-a.yaml -c config/lab/box-b.yaml
     echo "==> creating network namespaces $P-{br,a,b,client,db}"
+    # On a failure from here on, what was started stays for inspection; say so.
+    trap 'rc=$?; [ "$rc" = 0 ] || echo "lab: up failed; namespaces $P-* and the processes started so far are left for inspection (logs in $RUN); remove them with: sudo deploy/lab.sh down" >&2' EXIT
     make_net
     mkdir -p "$RUN"
     echo "==> starting MariaDB db1, db1r, db2 in $P-db (datadirs in $RUN/db)"
@@ -239,6 +241,7 @@ up() {
     fi
     echo "==> through the VIP: SELECT id, name FROM customer ORDER BY id"
     client "SELECT id, name FROM customer ORDER BY id"
+    trap - EXIT
     status
     cat <<TXT
 
