@@ -954,3 +954,383 @@ fn a_command_of_16_mib_or_more_is_answered_in_sequence() {
     assert!(out.status.success(), "{text}\n{}", r.daemon.logs());
     assert_eq!(text.trim(), format!("1\t{n}"));
 }
+
+/// A router with two write hosts (no automatic switching) and an admin user.
+fn two_writers(w1: &MariaDb, w2: &MariaDb) -> Router {
+    let body = format!(
+        "  users:\n    - {{ name: u, password: pw, schemas: [shop] }}\n    - {{ name: root, password: adm, admin: true }}\n  schemas:\n    - {{ name: shop, data_node: dn1 }}\n  data_nodes:\n    - {{ name: dn1, data_host: dh1, database: shopdb }}\n  data_hosts:\n    - name: dh1\n      switch_type: -1\n      heartbeat_interval: 500ms\n      min_con: 1\n      write_hosts:\n        - {}\n        - {}\n",
+        host_yaml("w1", w1),
+        host_yaml("w2", w2)
+    );
+    router(&body)
+}
+
+fn admin(r: &Router, stmt: &str) {
+    if let Err(e) = cli(r.admin, "root", "adm", None, stmt) {
+        panic!("{stmt}: {e}\n{}", r.daemon.logs());
+    }
+}
+
+fn session(r: &Router, user: &str, pw: &str) -> common::wire::Conn {
+    common::wire::Conn::connect(r.addr, user, pw, Some("shop"))
+        .unwrap_or_else(|e| panic!("login: {e}\n{}", r.daemon.logs()))
+}
+
+#[test]
+fn a_writer_switch_ends_sessions_pinned_to_the_old_writer() {
+    let w1 = marked("w1");
+    let w2 = marked("w2");
+    for w in [&w1, &w2] {
+        w.sql("CREATE TABLE shopdb.t (id INT PRIMARY KEY) ENGINE=InnoDB");
+    }
+    let r = two_writers(&w1, &w2);
+    // An open transaction and a session holding a user variable, both on w1.
+    let mut txn = session(&r, "u", "pw");
+    txn.query("BEGIN").expect("begin");
+    txn.query("INSERT INTO t VALUES (1)").expect("insert 1");
+    let mut sticky = session(&r, "u", "pw");
+    sticky.query("SET @x = 41").expect("set @x");
+    assert_eq!(
+        sticky.value("SELECT @x + 1").expect("@x"),
+        Some("42".into())
+    );
+    admin(&r, "switch @@datasource dh1:1");
+    // The transaction's next statement does not reach w1: the client is told its
+    // transaction was rolled back (retryable), and COMMIT commits nothing there.
+    let e = txn
+        .query("INSERT INTO t VALUES (2)")
+        .expect_err("statement after the switch");
+    assert_eq!((e.code, e.state.as_str()), (1213, "40001"), "{e}");
+    assert!(e.msg.contains("switched to w2"), "{e}");
+    txn.query("COMMIT").expect("commit");
+    let rolled_back = wait_for(Duration::from_secs(20), || {
+        (w1.sql("SELECT COUNT(*) FROM shopdb.t") == "0"
+            && w1.sql("SELECT COUNT(*) FROM information_schema.innodb_trx") == "0")
+            .then_some(())
+    });
+    assert!(
+        rolled_back.is_some(),
+        "w1 still has the transaction's rows: {}",
+        w1.sql("SELECT GROUP_CONCAT(id) FROM shopdb.t")
+    );
+    // The same client carries on, on w2.
+    txn.query("BEGIN").expect("begin again");
+    txn.query("INSERT INTO t VALUES (3)").expect("insert 3");
+    txn.query("COMMIT").expect("commit 3");
+    assert_eq!(w2.sql("SELECT GROUP_CONCAT(id) FROM shopdb.t"), "3");
+    assert_eq!(w1.sql("SELECT COUNT(*) FROM shopdb.t"), "0");
+    assert_eq!(
+        txn.value("SELECT v FROM who").expect("who"),
+        Some("w2".into())
+    );
+    // The sticky session learns that its variable is gone, then works on w2.
+    let e = sticky.query("SELECT @x + 1").expect_err("state lost");
+    assert_eq!(e.code, 1105, "{e}");
+    assert!(
+        e.msg.contains("Session state lost") && e.msg.contains("w2"),
+        "{e}"
+    );
+    assert_eq!(
+        sticky.value("SELECT v FROM who").expect("who"),
+        Some("w2".into())
+    );
+    sticky.query("SET @y = 6").expect("set @y");
+    assert_eq!(
+        sticky.value("SELECT @y * 7").expect("@y"),
+        Some("42".into())
+    );
+    // A pinned ROLLBACK after a switch is simply done.
+    txn.query("BEGIN").expect("begin");
+    txn.query("INSERT INTO t VALUES (4)").expect("insert 4");
+    admin(&r, "switch @@datasource dh1:0");
+    txn.query("ROLLBACK").expect("rollback after the switch");
+    assert_eq!(
+        txn.value("SELECT v FROM who").expect("who"),
+        Some("w1".into())
+    );
+    let logs = r.daemon.logs();
+    assert!(logs.contains("on the old connection is lost"), "{logs}");
+    let (_, m) = common::http_get(r.observe, "/metrics").expect("metrics");
+    assert!(
+        m.contains("tandem_router_errors_total{reason=\"session_lost\"} 2"),
+        "{m}"
+    );
+}
+
+#[test]
+fn reload_config_all_keeps_sessions_on_unchanged_hosts_and_ends_them_on_replaced_ones() {
+    let w1 = marked("w1");
+    let w2 = marked("w2");
+    w1.sql("CREATE TABLE shopdb.t (id INT PRIMARY KEY) ENGINE=InnoDB");
+    let body = format!(
+        "  users:\n    - {{ name: u, password: pw, schemas: [shop] }}\n    - {{ name: root, password: adm, admin: true }}\n  schemas:\n    - {{ name: shop, data_node: dn1 }}\n  data_nodes:\n    - {{ name: dn1, data_host: dh1, database: shopdb }}\n  data_hosts:\n    - name: dh1\n      heartbeat_interval: 500ms\n      min_con: 1\n      write_hosts:\n        - {}\n",
+        host_yaml("m1", &w1)
+    );
+    let r = router(&body);
+    let mut sticky = session(&r, "u", "pw");
+    sticky.query("SET @x = 41").expect("set @x");
+    let mut txn = session(&r, "u", "pw");
+    txn.query("BEGIN").expect("begin");
+    txn.query("INSERT INTO t VALUES (1)").expect("insert 1");
+    // Every data host gets new pools; the server behind m1 is the same one.
+    admin(&r, "reload @@config_all");
+    assert_eq!(
+        sticky.value("SELECT @x + 1").expect("@x after the reload"),
+        Some("42".into())
+    );
+    txn.query("INSERT INTO t VALUES (2)").expect("insert 2");
+    txn.query("COMMIT").expect("commit");
+    assert_eq!(
+        w1.sql("SELECT GROUP_CONCAT(id ORDER BY id) FROM shopdb.t"),
+        "1,2"
+    );
+    // Now m1 points at another server: the old connections are retired.
+    txn.query("BEGIN").expect("begin");
+    txn.query("INSERT INTO t VALUES (3)").expect("insert 3");
+    let text = std::fs::read_to_string(&r.config).expect("config");
+    std::fs::write(
+        &r.config,
+        text.replace(&w1.addr.to_string(), &w2.addr.to_string()),
+    )
+    .expect("write config");
+    admin(&r, "reload @@config_all");
+    let e = sticky.query("SELECT @x + 1").expect_err("state lost");
+    assert_eq!(e.code, 1105, "{e}");
+    assert!(e.msg.contains("reload"), "{e}");
+    assert_eq!(
+        sticky.value("SELECT v FROM who").expect("who"),
+        Some("w2".into())
+    );
+    sticky.query("SET @y = 1").expect("set @y");
+    assert_eq!(sticky.value("SELECT @y").expect("@y"), Some("1".into()));
+    let e = txn.query("COMMIT").expect_err("commit after the reload");
+    assert_eq!((e.code, e.state.as_str()), (1213, "40001"), "{e}");
+    let rolled_back = wait_for(Duration::from_secs(20), || {
+        (w1.sql("SELECT COUNT(*) FROM information_schema.innodb_trx") == "0").then_some(())
+    });
+    assert!(
+        rolled_back.is_some(),
+        "the transaction on the old server stayed open"
+    );
+    assert_eq!(
+        w1.sql("SELECT GROUP_CONCAT(id ORDER BY id) FROM shopdb.t"),
+        "1,2"
+    );
+}
+
+/// Duplicates a socket of process `pid` whose peer is `peer` (pidfd_getfd, Linux 5.6).
+fn socket_of(pid: i32, peer: SocketAddr) -> Option<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    assert!(
+        pidfd >= 0,
+        "pidfd_open: {}",
+        std::io::Error::last_os_error()
+    );
+    let pidfd = unsafe { std::os::fd::OwnedFd::from_raw_fd(pidfd as i32) };
+    use std::os::fd::AsRawFd;
+    for entry in std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.flatten() {
+        let Ok(link) = std::fs::read_link(entry.path()) else {
+            continue;
+        };
+        if !link.to_string_lossy().starts_with("socket:") {
+            continue;
+        }
+        let Some(n) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), n, 0) };
+        if fd < 0 {
+            panic!("pidfd_getfd: {}", std::io::Error::last_os_error());
+        }
+        let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) };
+        let s = socket2::SockRef::from(&fd);
+        if s.peer_addr().ok().and_then(|a| a.as_socket()) == Some(peer) {
+            return Some(fd);
+        }
+    }
+    None
+}
+
+#[test]
+fn backend_sockets_get_keepalive_and_a_user_timeout() {
+    let db = MariaDb::start();
+    db.sql("CREATE DATABASE shopdb");
+    let tuned = single(&db, APP, "").replacen(
+        "  users:\n",
+        "  backend_keepalive: { idle: 17s, interval: 7s, count: 4 }\n  backend_user_timeout: 45s\n  users:\n",
+        1,
+    );
+    for (body, idle, intvl, cnt, ut) in [
+        (single(&db, APP, ""), 30, 10, 3, 60_000),
+        (tuned, 17, 7, 4, 45_000),
+    ] {
+        let r = router(&body);
+        assert_eq!(
+            cli(r.addr, "app", "s3cret", Some("shop"), "SELECT 1").expect("query"),
+            "1"
+        );
+        let fd = socket_of(r.daemon.pid(), db.addr)
+            .unwrap_or_else(|| panic!("no socket to {} in the daemon", db.addr));
+        let s = socket2::SockRef::from(&fd);
+        assert!(s.keepalive().expect("SO_KEEPALIVE"));
+        assert_eq!(
+            s.tcp_keepalive_time().expect("idle"),
+            Duration::from_secs(idle)
+        );
+        assert_eq!(
+            s.tcp_keepalive_interval().expect("interval"),
+            Duration::from_secs(intvl)
+        );
+        assert_eq!(s.tcp_keepalive_retries().expect("count"), cnt);
+        assert_eq!(
+            s.tcp_user_timeout().expect("TCP_USER_TIMEOUT"),
+            Some(Duration::from_millis(ut))
+        );
+    }
+}
+
+/// Long data over the limit, then executes, a reset and an execute: the error codes
+/// and SQLSTATEs seen (0 for success).
+fn long_data_overflow(c: &mut common::wire::Conn) -> Vec<(u16, String)> {
+    let st = c.prepare("INSERT INTO t VALUES (?, ?)").expect("prepare");
+    c.send_long_data(st, 1, &[b'a'; 600]).expect("long data");
+    c.send_long_data(st, 1, &[b'b'; 600]).expect("long data");
+    let mut seen = Vec::new();
+    let mut note = |r: Result<(), common::wire::Err>| {
+        seen.push(r.map_or_else(|e| (e.code, e.state), |()| (0, String::new())));
+    };
+    note(c.execute(st, 0, &[Some("10"), None], &[1]).map(|_| ()));
+    // Still refused without long data, until COM_STMT_RESET.
+    note(c.execute(st, 0, &[Some("11"), Some("x")], &[]).map(|_| ()));
+    note(c.reset(st));
+    note(c.execute(st, 0, &[Some("12"), Some("x")], &[]).map(|_| ()));
+    c.close_stmt(st).expect("close");
+    seen
+}
+
+#[test]
+fn long_data_is_capped_and_statement_reset_clears_it_and_closes_the_cursor() {
+    // The server's own limit matches the router's, to compare their answers.
+    let db = MariaDb::start_with(&["--max-allowed-packet=1024"]);
+    db.sql("CREATE DATABASE shopdb; CREATE TABLE shopdb.t (id INT PRIMARY KEY, v TEXT)");
+    let body =
+        single(&db, APP, "").replacen("  users:\n", "  max_long_data_size: 1K\n  users:\n", 1);
+    let r = router(&body);
+    let mut c = session(&r, "app", "s3cret");
+    let ins = c.prepare("INSERT INTO t VALUES (?, ?)").expect("prepare");
+    // Within the limit: the long data is the value.
+    c.send_long_data(ins, 1, &[b'a'; 500]).expect("long data");
+    c.send_long_data(ins, 1, &[b'b'; 500]).expect("long data");
+    c.execute(ins, 0, &[Some("1"), None], &[1])
+        .expect("execute 1");
+    assert_eq!(
+        db.sql("SELECT LENGTH(v) FROM shopdb.t WHERE id = 1"),
+        "1000"
+    );
+    // Over it: the execute gets the server's error, again until COM_STMT_RESET; the
+    // same sequence straight against MariaDB gets the same answers.
+    c.send_long_data(ins, 1, &[b'a'; 600]).expect("long data");
+    c.send_long_data(ins, 1, &[b'b'; 600]).expect("long data");
+    let e = c
+        .execute(ins, 0, &[Some("2"), None], &[1])
+        .expect_err("over max_long_data_size");
+    assert_eq!((e.code, e.state.as_str()), (1105, "HY000"), "{e}");
+    assert!(
+        e.msg.contains("mysql_send_long_data()") && e.msg.contains("max_long_data_size"),
+        "{e}"
+    );
+    c.reset(ins).expect("reset");
+    let via_router = long_data_overflow(&mut c);
+    db.sql("DELETE FROM shopdb.t WHERE id >= 10");
+    let mut direct =
+        common::wire::Conn::connect(db.addr, "root", "", Some("shopdb")).expect("direct login");
+    assert_eq!(via_router, long_data_overflow(&mut direct));
+    assert_eq!(
+        via_router.iter().map(|(c, _)| *c).collect::<Vec<_>>(),
+        [1105, 1105, 0, 0]
+    );
+    db.sql("DELETE FROM shopdb.t WHERE id >= 10");
+    c.execute(ins, 0, &[Some("2"), Some("bound")], &[])
+        .expect("execute after reset");
+    // Long data then reset: the execute's own value counts.
+    c.send_long_data(ins, 1, b"long data").expect("long data");
+    c.reset(ins).expect("reset");
+    c.execute(ins, 0, &[Some("3"), Some("plain")], &[])
+        .expect("execute 3");
+    assert_eq!(
+        db.sql("SELECT GROUP_CONCAT(v ORDER BY id) FROM shopdb.t WHERE id > 1"),
+        "bound,plain"
+    );
+    let e = c
+        .reset(common::wire::Stmt {
+            id: 999,
+            params: 0,
+            columns: 0,
+        })
+        .expect_err("unknown");
+    assert!(e.code == 1243 && e.msg.contains("mysqld_stmt_reset"), "{e}");
+    // A cursor: reset closes it, as on the server.
+    let sel = c
+        .prepare("SELECT id FROM t ORDER BY id")
+        .expect("prepare select");
+    c.execute(sel, common::wire::CURSOR_READ_ONLY, &[], &[])
+        .expect("open cursor");
+    assert_eq!(c.fetch(sel, 1).expect("fetch"), 1);
+    c.reset(sel).expect("reset cursor");
+    let e = c.fetch(sel, 1).expect_err("fetch after reset");
+    assert_eq!(e.code, 1421, "{e}");
+    c.execute(sel, common::wire::CURSOR_READ_ONLY, &[], &[])
+        .expect("open cursor again");
+    assert_eq!(c.fetch(sel, 10).expect("fetch all"), 3);
+    c.close_stmt(sel).expect("close");
+    assert_eq!(
+        c.value("SELECT COUNT(*) FROM t").expect("count"),
+        Some("3".into())
+    );
+}
+
+#[test]
+fn set_names_replay_resets_the_character_set_variables() {
+    let db = MariaDb::start();
+    db.sql("CREATE DATABASE shopdb");
+    // One backend connection: the sessions' statements take turns on it.
+    let r = one_connection(&db);
+    let mut a = session(&r, "app", "s3cret");
+    let mut b = session(&r, "app", "s3cret");
+    b.query("SET NAMES utf8mb4").expect("b names");
+    b.query("SET character_set_results = NULL")
+        .expect("b results");
+    a.query("SET NAMES latin1").expect("a names");
+    a.query("SET character_set_results = NULL")
+        .expect("a results");
+    // b's SET NAMES is replayed on the connection, and its character_set_results after it.
+    assert_eq!(
+        b.query("SELECT @@character_set_results, @@character_set_client")
+            .expect("b reads"),
+        vec![vec![None, Some("utf8mb4".to_string())]]
+    );
+    assert_eq!(
+        a.query("SELECT @@character_set_results, @@character_set_client")
+            .expect("a reads"),
+        vec![vec![None, Some("latin1".to_string())]]
+    );
+    // A new session (utf8mb4 from its handshake) gets what SET NAMES utf8mb4 gives, not
+    // the server's global default.
+    let mut c = session(&r, "app", "s3cret");
+    assert_eq!(
+        c.query(
+            "SELECT @@character_set_results, @@character_set_connection, @@collation_connection"
+        )
+        .expect("c reads"),
+        vec![vec![
+            Some("utf8mb4".to_string()),
+            Some("utf8mb4".to_string()),
+            Some("utf8mb4_general_ci".to_string())
+        ]]
+    );
+}

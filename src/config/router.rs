@@ -24,6 +24,15 @@ pub struct RouterConfig {
     pub handle_distributed_transactions: DistributedTx,
     /// What the greeting asks for; a client answering with another plugin is switched.
     pub auth_plugin: AuthPlugin,
+    /// TCP keepalive probes on connections to the data hosts; `None` = off.
+    #[serde(serialize_with = "serialize_backend_keepalive")]
+    pub backend_keepalive: Option<BackendKeepalive>,
+    /// TCP_USER_TIMEOUT on connections to the data hosts; `None` = the kernel's.
+    #[serde(serialize_with = "serialize_user_timeout")]
+    pub backend_user_timeout: Option<Dur>,
+    /// Bytes of COM_STMT_SEND_LONG_DATA a prepared statement may accumulate before its
+    /// execute (MariaDB's `max_long_data_size`).
+    pub max_long_data_size: u64,
     pub users: Vec<RouterUser>,
     pub firewall: Firewall,
     pub schemas: Vec<Schema>,
@@ -34,6 +43,105 @@ pub struct RouterConfig {
     /// `None` = off.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sequence: Option<SequenceConfig>,
+}
+
+/// Keepalive probes on backend sockets: idle time before the first, interval, count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct BackendKeepalive {
+    pub idle: Dur,
+    pub interval: Dur,
+    pub count: u32,
+}
+
+impl BackendKeepalive {
+    /// A server gone silent is noticed within about idle + interval × count (60 s).
+    pub const DEFAULT: BackendKeepalive = BackendKeepalive {
+        idle: Dur::secs(30),
+        interval: Dur::secs(10),
+        count: 3,
+    };
+}
+
+/// The default `backend_user_timeout`.
+pub const DEFAULT_BACKEND_USER_TIMEOUT: Dur = Dur::secs(60);
+
+/// The default `max_long_data_size` (64 MiB).
+pub const DEFAULT_MAX_LONG_DATA: u64 = 64 << 20;
+
+fn serialize_backend_keepalive<S: serde::Serializer>(
+    k: &Option<BackendKeepalive>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match k {
+        Some(k) => k.serialize(s),
+        None => s.serialize_bool(false),
+    }
+}
+
+fn serialize_user_timeout<S: serde::Serializer>(d: &Option<Dur>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => d.serialize(s),
+        None => s.serialize_str("0s"),
+    }
+}
+
+/// `false`, `true` (the defaults) or `{ idle, interval, count }`.
+fn decode_backend_keepalive(node: &Node, cx: &mut Ctx) -> Option<Option<BackendKeepalive>> {
+    if let Kind::Scalar { plain: true, .. } = &node.kind {
+        return bool::decode(node, cx).map(|on| on.then_some(BackendKeepalive::DEFAULT));
+    }
+    let d = BackendKeepalive::DEFAULT;
+    let secs = |v: &Dur| {
+        if v.get().subsec_nanos() != 0 || !(1..=32767).contains(&v.get().as_secs()) {
+            Err(format!(
+                "{v}: keepalive times are whole seconds from 1s to 32767s (the kernel's limit)"
+            ))
+        } else {
+            Ok(())
+        }
+    };
+    let mut m = MapReader::new(node, cx)?;
+    let idle = m.get::<Dur>(cx, "idle").check(cx, secs).or(d.idle);
+    let interval = m.get::<Dur>(cx, "interval").check(cx, secs).or(d.interval);
+    let count = m.int::<u32>(cx, "count", 1, 127).or(d.count);
+    m.finish(cx);
+    Some(Some(BackendKeepalive {
+        idle: idle?,
+        interval: interval?,
+        count: count?,
+    }))
+}
+
+/// A byte count: a number, or one with a K, M or G suffix (powers of 1024), as in
+/// my.cnf (`16M`).
+fn decode_bytes(node: &Node, cx: &mut Ctx) -> Option<u64> {
+    let Some((text, _)) = node.scalar() else {
+        cx.expected(node, "a size such as 16M or 1048576");
+        return None;
+    };
+    let t = text.trim();
+    let (num, mult) = match t.char_indices().last() {
+        Some((i, c)) if c.eq_ignore_ascii_case(&'k') => (&t[..i], 1u64 << 10),
+        Some((i, c)) if c.eq_ignore_ascii_case(&'m') => (&t[..i], 1 << 20),
+        Some((i, c)) if c.eq_ignore_ascii_case(&'g') => (&t[..i], 1 << 30),
+        _ => (t, 1),
+    };
+    match num
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+    {
+        Some(n) if n > 0 => Some(n),
+        _ => {
+            cx.error_hint(
+                node.mark,
+                format!("`{t}` is not a size"),
+                "a positive number of bytes, or with K, M or G: 64M",
+            );
+            None
+        }
+    }
 }
 
 fn serialize_admin_listen<S: serde::Serializer>(
@@ -89,6 +197,22 @@ impl Decode for RouterConfig {
             .get(cx, "handle_distributed_transactions")
             .or(DistributedTx::Log);
         let auth_plugin = m.get(cx, "auth_plugin").or(AuthPlugin::Native);
+        let backend_keepalive = m
+            .get_with(cx, "backend_keepalive", decode_backend_keepalive)
+            .or(Some(BackendKeepalive::DEFAULT));
+        let backend_user_timeout = m
+            .get::<Dur>(cx, "backend_user_timeout")
+            .check(cx, |d| {
+                if d.get() > std::time::Duration::from_secs(u64::from(u32::MAX / 1000)) {
+                    Err(format!("{d} is too long for TCP_USER_TIMEOUT"))
+                } else {
+                    Ok(())
+                }
+            })
+            .or(DEFAULT_BACKEND_USER_TIMEOUT);
+        let max_long_data_size = m
+            .get_with(cx, "max_long_data_size", decode_bytes)
+            .or(DEFAULT_MAX_LONG_DATA);
         let users = m.get::<Vec<RouterUser>>(cx, "users").or_else(Vec::new);
         let firewall = m.get::<Firewall>(cx, "firewall").or_else(Firewall::default);
         let schemas = m.get::<Vec<Schema>>(cx, "schemas").or_else(Vec::new);
@@ -106,6 +230,9 @@ impl Decode for RouterConfig {
             state_dir: PathBuf::from(state_dir?),
             handle_distributed_transactions: dtx?,
             auth_plugin: auth_plugin?,
+            backend_keepalive: backend_keepalive?,
+            backend_user_timeout: backend_user_timeout.map(|d| (!d.is_zero()).then_some(d))?,
+            max_long_data_size: max_long_data_size?,
             users: users?,
             firewall: firewall?,
             schemas: schemas?,

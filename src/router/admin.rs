@@ -157,7 +157,7 @@ async fn command(shared: &Arc<Shared>, sql: &str) -> Reply {
                     format!("'{idx}' is not an index"),
                 ));
             };
-            match dh.switch_to(i, "admin: switch @@datasource") {
+            match dh.switch_to(i, "admin: switch @@datasource").await {
                 Ok(()) => Reply::Ok(1),
                 Err(e) => Reply::Err(SqlError::new(1105, "HY000", e)),
             }

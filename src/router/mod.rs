@@ -251,6 +251,48 @@ impl Shared {
     }
 }
 
+/// A reload replaced (or removed) data host `old`: its idle connections close, and
+/// connections in use move to the same server in the same role in `new` (so sessions
+/// holding one keep their transaction or session state) or are closed when their
+/// session next uses them.
+fn retire_replaced(old: &DataHostRt, new: Option<&Arc<DataHostRt>>) {
+    let old_active = old.active_index();
+    for h in &old.hosts {
+        let successor = new.and_then(|n| {
+            n.hosts
+                .iter()
+                .find(|c| {
+                    c.name == h.name
+                        && c.target == h.target
+                        && c.port == h.port
+                        && c.user == h.user
+                        && c.password == h.password
+                        && match (h.role, c.role) {
+                            // A writer's connections follow only if it keeps the write
+                            // role.
+                            (backend::Role::Writer(a), backend::Role::Writer(b)) => {
+                                a == old_active && b == n.active_index()
+                            }
+                            (backend::Role::Reader { .. }, backend::Role::Reader { .. }) => true,
+                            _ => false,
+                        }
+                })
+                .cloned()
+        });
+        let why = match new {
+            Some(_) => format!(
+                "host {} of data host {} was replaced by a reload (reload @@config_all or SIGHUP)",
+                h.name, old.cfg.name
+            ),
+            None => format!(
+                "data host {} was removed from the configuration by a reload",
+                old.cfg.name
+            ),
+        };
+        h.retire(why, successor);
+    }
+}
+
 /// `KILL QUERY` on a backend thread, over a fresh connection.
 pub async fn kill_backend_query(host: &Arc<Host>, thread: u32) {
     match host.connect(0, backend::CONNECT_TIMEOUT).await {
@@ -401,19 +443,21 @@ impl Router {
     }
 
     fn apply_data_hosts(&mut self, cfg: &RouterConfig, rebuild_all: bool) {
+        let tcp = backend::BackendTcp::from_config(cfg);
         let mut map = HashMap::new();
         let mut keep = HashMap::new();
         for dh in &cfg.data_hosts {
             match self.heartbeats.remove(&dh.name) {
-                Some((rt, stop)) if rt.cfg == *dh && !rebuild_all => {
+                Some((rt, stop)) if rt.cfg == *dh && rt.tcp == tcp && !rebuild_all => {
                     map.insert(dh.name.clone(), rt.clone());
                     keep.insert(dh.name.clone(), (rt, stop));
                 }
                 old => {
-                    if let Some((_, stop)) = old {
+                    let rt = DataHostRt::new(dh, &cfg.state_dir, tcp);
+                    if let Some((old, stop)) = old {
                         let _ = stop.send(true);
+                        retire_replaced(&old, Some(&rt));
                     }
-                    let rt = DataHostRt::new(dh, &cfg.state_dir);
                     let (tx, rx) = watch::channel(false);
                     tokio::spawn(backend::heartbeat::run(rt.clone(), rx));
                     map.insert(dh.name.clone(), rt.clone());
@@ -421,10 +465,11 @@ impl Router {
                 }
             }
         }
-        // Data hosts no longer configured: stop their heartbeats; their pools close as
-        // the sessions using them let go.
-        for (_, (_, stop)) in self.heartbeats.drain() {
+        // Data hosts no longer configured: stop their heartbeats and retire their
+        // connections (sessions holding one get an error at their next statement).
+        for (_, (old, stop)) in self.heartbeats.drain() {
             let _ = stop.send(true);
+            retire_replaced(&old, None);
         }
         self.heartbeats = keep;
         if let Ok(mut d) = self.shared.data_hosts.write() {

@@ -40,8 +40,41 @@ struct PreparedStmt {
     params: u16,
     types: Option<Vec<u8>>,
     long_data: Vec<(u16, Vec<u8>)>,
+    /// Bytes in `long_data`.
+    long_len: usize,
+    /// More long data came than `max_long_data_size`: executes are refused until
+    /// COM_STMT_RESET, as the server does.
+    long_overflow: bool,
+    /// An execute opened a cursor on the session's pinned connection.
+    cursor: bool,
     /// Names configured tables: each execute is routed by its parameter values.
     sharded: bool,
+}
+
+/// The sticky reason of an open cursor: it ends with the cursor (other reasons last for
+/// the session).
+const CURSOR: &str = "cursor";
+
+/// Session variables a `SET NAMES` sets on the server.
+fn is_names_var(name: &str) -> bool {
+    matches!(
+        name,
+        "character_set_client"
+            | "character_set_connection"
+            | "character_set_results"
+            | "collation_connection"
+    )
+}
+
+/// What the server answers an execute of a statement whose long data overflowed.
+fn long_data_too_long(cap: u64) -> SqlError {
+    SqlError::new(
+        1105,
+        "HY000",
+        format!(
+            "Parameter of prepared statement which is set through mysql_send_long_data() is longer than 'max_allowed_packet' bytes (the router's max_long_data_size: {cap} bytes)"
+        ),
+    )
 }
 
 /// A failure that ends the session.
@@ -430,10 +463,14 @@ impl Session {
     }
 
     async fn send_err(&mut self, seq: u8, e: &SqlError) -> Res<()> {
+        self.send_err_as(seq, e, reason_of(e.code)).await
+    }
+
+    async fn send_err_as(&mut self, seq: u8, e: &SqlError, reason: &str) -> Res<()> {
         self.shared
             .metrics
             .errors
-            .with_label_values(&[reason_of(e.code)])
+            .with_label_values(&[reason])
             .inc();
         self.io
             .send(seq, &e.packet())
@@ -630,6 +667,18 @@ impl Session {
                 .send_err(1, &SqlError::new(1047, "08S01", "Unknown command"))
                 .await;
         };
+        if matches!(
+            cmd,
+            COM_FIELD_LIST
+                | COM_STATISTICS
+                | COM_STMT_PREPARE
+                | COM_STMT_EXECUTE
+                | COM_STMT_FETCH
+                | COM_STMT_RESET
+        ) && let Some(e) = self.check_pins()
+        {
+            return self.send_err_as(1, &e, "session_lost").await;
+        }
         match cmd {
             COM_QUIT => Err(Fatal),
             COM_PING => self.send_ok(1).await,
@@ -703,30 +752,20 @@ impl Session {
             COM_STMT_PREPARE => self.prepare(p).await,
             COM_STMT_EXECUTE => self.execute(p).await,
             COM_STMT_SEND_LONG_DATA => {
-                let mut r = Reader::new(&p[1..]);
-                if let (Some(id), Some(param)) = (r.u32(), r.u16())
-                    && let Some(s) = self.stmts.get_mut(&id)
-                {
-                    s.long_data.push((param, r.rest().to_vec()));
-                }
+                // No answer, as from the server; an overflow is reported at execute.
+                self.long_data(p);
                 Ok(())
             }
             COM_STMT_CLOSE => {
-                if let Some(id) = Reader::new(&p[1..]).u32() {
-                    self.stmts.remove(&id);
+                if let Some(id) = Reader::new(&p[1..]).u32()
+                    && let Some(st) = self.stmts.remove(&id)
+                    && st.cursor
+                {
+                    self.close_cursor(&st.sql).await;
                 }
                 Ok(())
             }
-            COM_STMT_RESET => {
-                let id = Reader::new(&p[1..]).u32().unwrap_or(0);
-                match self.stmts.get_mut(&id) {
-                    Some(s) => {
-                        s.long_data.clear();
-                        self.send_ok(1).await
-                    }
-                    None => self.send_err(1, &unknown_stmt(id)).await,
-                }
-            }
+            COM_STMT_RESET => self.stmt_reset(p).await,
             COM_STMT_FETCH => self.fetch(p).await,
             _ => {
                 self.send_err(
@@ -736,6 +775,193 @@ impl Session {
                 .await
             }
         }
+    }
+
+    /// COM_STMT_SEND_LONG_DATA: kept until the execute, up to `max_long_data_size`
+    /// bytes per statement.
+    fn long_data(&mut self, p: &[u8]) {
+        let cap = self.snap.cfg.max_long_data_size;
+        let mut r = Reader::new(p.get(1..).unwrap_or_default());
+        let (Some(id), Some(param)) = (r.u32(), r.u16()) else {
+            return;
+        };
+        let Some(s) = self.stmts.get_mut(&id) else {
+            return;
+        };
+        if s.long_overflow {
+            return;
+        }
+        let data = r.rest();
+        if (s.long_len as u64).saturating_add(data.len() as u64) > cap {
+            s.long_overflow = true;
+            s.long_data = Vec::new();
+            s.long_len = 0;
+            tracing::warn!(
+                id = self.ctl.id,
+                user = %self.user.name,
+                "router: session {}: long data of prepared statement {id} is over max_long_data_size ({cap} bytes); its execute is refused until COM_STMT_RESET",
+                self.ctl.id
+            );
+            return;
+        }
+        s.long_len += data.len();
+        s.long_data.push((param, data.to_vec()));
+    }
+
+    /// COM_STMT_RESET: forgets the statement's long data and error, and closes its
+    /// cursor on the server (a fetch then gets the server's "no open cursor").
+    async fn stmt_reset(&mut self, p: &[u8]) -> Res<()> {
+        let id = Reader::new(p.get(1..).unwrap_or_default())
+            .u32()
+            .unwrap_or(0);
+        let Some(s) = self.stmts.get_mut(&id) else {
+            return self
+                .send_err(1, &unknown_stmt(id, "mysqld_stmt_reset"))
+                .await;
+        };
+        s.long_data = Vec::new();
+        s.long_len = 0;
+        s.long_overflow = false;
+        let cursor = std::mem::take(&mut s.cursor);
+        let sql = s.sql.clone();
+        if cursor && let Some(mut pc) = self.pinned.take() {
+            if let Some(bid) = pc.conn.cached_stmt(&sql).map(|c| c.id) {
+                let mut q = vec![COM_STMT_RESET];
+                q.extend_from_slice(&bid.to_le_bytes());
+                self.unstick_cursor();
+                let r = relay(&mut pc.conn, &mut self.io, &q, Expect::Single, None).await;
+                return self.finish(pc, r).await.map(|_| ());
+            }
+            self.pinned = Some(pc);
+        }
+        self.unstick_cursor();
+        self.send_ok(1).await
+    }
+
+    /// A closed statement's cursor is closed on the server too (it holds a temporary
+    /// table there until then).
+    async fn close_cursor(&mut self, sql: &str) {
+        if let Some(mut pc) = self.pinned.take() {
+            if let Some(bid) = pc.conn.cached_stmt(sql).map(|c| c.id) {
+                let mut q = vec![COM_STMT_RESET];
+                q.extend_from_slice(&bid.to_le_bytes());
+                if let Err(e) = pc.conn.command(&q, Expect::Single).await
+                    && !matches!(e, backend::BackendError::Sql { .. })
+                {
+                    tracing::debug!(id = self.ctl.id, "router: closing a cursor failed: {e}");
+                    // The connection is gone; a transaction on it too.
+                    self.in_trans = false;
+                    self.unstick_cursor();
+                    return;
+                }
+            }
+            self.pinned = Some(pc);
+        }
+        self.unstick_cursor();
+        if !self.in_trans && self.autocommit && self.sticky.is_none() && self.pinned_more.is_empty()
+        {
+            self.release_pinned();
+        }
+    }
+
+    /// No statement has an open cursor any more: a session pinned only for its cursor
+    /// is free again.
+    fn unstick_cursor(&mut self) {
+        if self.sticky == Some(CURSOR) && !self.stmts.values().any(|s| s.cursor) {
+            self.sticky = None;
+        }
+    }
+
+    /// Sets a lasting sticky reason (it replaces a cursor's, which ends with the cursor).
+    fn stick(&mut self, why: &'static str) {
+        if self.sticky.is_none_or(|s| s == CURSOR) {
+            self.sticky = Some(why);
+        }
+    }
+
+    /// Checks the backend connections this session holds against writer switches and
+    /// reloads. A retired connection (its host lost the write role, or a reload
+    /// replaced it by a different server) is closed, which rolls back what it held on
+    /// the server; when that was a transaction or sticky session state the client gets
+    /// an error for the statement it sent, the session forgets that state, and later
+    /// statements go to the current write host. A reload that kept the same server moves
+    /// the connection over silently.
+    fn check_pins(&mut self) -> Option<SqlError> {
+        if self.pinned.is_none() && self.pinned_more.is_empty() {
+            return None;
+        }
+        let mut why: Option<String> = None;
+        let mut check = |p: Pooled| match p.revalidate() {
+            backend::Revalidated::Current(p) => Some(p),
+            backend::Revalidated::Retired(w) => {
+                why.get_or_insert(w);
+                None
+            }
+        };
+        let main = self.pinned.take().and_then(&mut check);
+        let more: Vec<Pooled> = std::mem::take(&mut self.pinned_more)
+            .into_iter()
+            .filter_map(&mut check)
+            .collect();
+        let Some(why) = why else {
+            self.pinned = main;
+            self.pinned_more = more;
+            return None;
+        };
+        let txn = self.in_trans || !more.is_empty();
+        let sticky = self.sticky;
+        if !txn && sticky.is_none() {
+            // Held for autocommit=0 before any statement, or between the two halves of
+            // a SET: nothing on it is lost.
+            self.pinned = main;
+            self.pinned_more = more;
+            self.release_pinned();
+            return None;
+        }
+        // Closing the others rolls back the rest of a transaction over several hosts.
+        drop(main);
+        drop(more);
+        self.in_trans = false;
+        self.sticky = None;
+        self.dtx_logged = false;
+        self.begin_pending = false;
+        self.hold_next = false;
+        self.last_backend = 0;
+        for s in self.stmts.values_mut() {
+            s.cursor = false;
+        }
+        let lost = match (txn, sticky) {
+            (true, Some(s)) => format!("its open transaction and session state ({s})"),
+            (true, None) => "its open transaction".to_string(),
+            (false, Some(s)) => format!("its session state ({s})"),
+            (false, None) => String::new(),
+        };
+        tracing::warn!(
+            id = self.ctl.id,
+            user = %self.user.name,
+            reason = %why,
+            "router: session {}: {why}: {lost} on the old connection is lost; the client gets an error",
+            self.ctl.id
+        );
+        Some(if txn {
+            // A rollback the client can retry: JDBC maps SQLSTATE 40001 to
+            // SQLTransactionRollbackException and keeps the connection.
+            SqlError::new(
+                1213,
+                "40001",
+                format!(
+                    "Transaction rolled back by the router: {why}; nothing of it was committed: restart the transaction"
+                ),
+            )
+        } else {
+            SqlError::new(
+                1105,
+                "HY000",
+                format!(
+                    "Session state lost: {why}; {lost} (user variables, temporary tables, locks, cursors) is gone and this statement was not run; the next statements run on the current write host"
+                ),
+            )
+        })
     }
 
     fn reset(&mut self) {
@@ -829,6 +1055,14 @@ impl Session {
 
     async fn query(&mut self, p: &[u8], sql: &str) -> Res<()> {
         let a = sql::analyze(sql);
+        if let Some(e) = self.check_pins() {
+            if matches!(a.kind, Kind::Rollback) && !a.multi {
+                // What ROLLBACK asks for has happened.
+                self.count("local", "router");
+                return self.send_ok(1).await;
+            }
+            return self.send_err_as(1, &e, "session_lost").await;
+        }
         match &a.kind {
             Kind::Empty => {
                 return self
@@ -893,7 +1127,7 @@ impl Session {
             return self.run_planned(p, sql, &a, planned).await;
         }
         if let Some(why) = a.sticky
-            && self.sticky.is_none()
+            && self.sticky.is_none_or(|s| s == CURSOR)
         {
             tracing::debug!(
                 id = self.ctl.id,
@@ -950,9 +1184,7 @@ impl Session {
             return self.send_err(1, &e).await;
         }
         if items.iter().any(|i| matches!(i, SetItem::Sticky)) {
-            if self.sticky.is_none() {
-                self.sticky = Some("SET the router cannot replay");
-            }
+            self.stick("SET the router cannot replay");
             return self
                 .forward(Fwd {
                     payload: p,
@@ -1029,7 +1261,7 @@ impl Session {
                 })
                 .collect(),
             _ => {
-                self.sticky = Some("SET the router could not read back");
+                self.stick("SET the router could not read back");
                 Vec::new()
             }
         }
@@ -1130,20 +1362,32 @@ impl Session {
                 return Err(e);
             }
         }
-        let host = if read && self.autocommit && !self.in_trans && self.sticky.is_none() {
-            dh.reader()
-        } else {
-            dh.writer()
-        };
-        let r = backend::borrow_prefer(&host, self.profile, self.last_backend).await;
-        if r.is_err() {
-            self.shared
-                .metrics
-                .borrow_timeouts
-                .with_label_values(&[&dh.cfg.name, &host.name])
-                .inc();
+        let write = !(read && self.autocommit && !self.in_trans && self.sticky.is_none());
+        let mut host = if write { dh.writer() } else { dh.reader() };
+        let mut tries = 0;
+        loop {
+            let r = backend::borrow_prefer(&host, self.profile, self.last_backend).await;
+            let p = match r {
+                Ok(p) => p,
+                Err(e) => {
+                    self.shared
+                        .metrics
+                        .borrow_timeouts
+                        .with_label_values(&[&dh.cfg.name, &host.name])
+                        .inc();
+                    return Err(e);
+                }
+            };
+            // The write role moved while the connection was being borrowed.
+            let now = dh.writer();
+            if write && !Arc::ptr_eq(&now, &p.host) && tries < 2 {
+                tries += 1;
+                host = now;
+                p.host.clone().pool.put(p);
+                continue;
+            }
+            return Ok((p, db));
         }
-        r.map(|p| (p, db))
     }
 
     /// Brings a backend connection's session state in line with the client's.
@@ -1157,10 +1401,21 @@ impl Session {
             c.init_db(db).await?;
         }
         let mut sets: Vec<String> = Vec::new();
-        if c.names != self.names {
-            // SET NAMES is its own statement.
+        // A character set variable the connection has and the session has not (or with
+        // another value) is undone by SET NAMES, not by `=DEFAULT` (the server's global
+        // default is not what the session's SET NAMES gave it).
+        let names_vars_differ = c
+            .vars
+            .iter()
+            .any(|(k, v)| is_names_var(k) && !self.vars.iter().any(|(n, w)| n == k && w == v));
+        if c.names != self.names || names_vars_differ {
+            // SET NAMES is its own statement; it sets character_set_client,
+            // character_set_connection, character_set_results and collation_connection,
+            // so the values recorded for those are gone (the session's own are set again
+            // below).
             c.query(&format!("SET NAMES {}", self.names)).await?;
             c.names = self.names.clone();
+            c.vars.retain(|(k, _)| !is_names_var(k));
         }
         if c.autocommit != self.autocommit {
             sets.push(format!("autocommit={}", u8::from(self.autocommit)));
@@ -1265,7 +1520,7 @@ impl Session {
                         || o.cursor()
                         || std::mem::take(&mut self.hold_next));
                 if o.cursor() && self.sticky.is_none() {
-                    self.sticky = Some("cursor");
+                    self.sticky = Some(CURSOR);
                 }
                 if keep {
                     self.pin(pc);
@@ -1288,6 +1543,9 @@ impl Session {
                 if was_pinned {
                     msg.push_str(" (the transaction or session state on it is lost)");
                     self.sticky = None;
+                    for s in self.stmts.values_mut() {
+                        s.cursor = false;
+                    }
                 }
                 self.send_err(1, &SqlError::new(2013, "HY000", msg)).await?;
                 Ok(None)
@@ -1439,10 +1697,8 @@ impl Session {
                 return self.send_err(1, &e).await;
             }
         };
-        if let Some(why) = a.sticky
-            && self.sticky.is_none()
-        {
-            self.sticky = Some(why);
+        if let Some(why) = a.sticky {
+            self.stick(why);
         }
         let id = self.next_stmt;
         self.next_stmt = self.next_stmt.wrapping_add(1).max(1);
@@ -1476,6 +1732,9 @@ impl Session {
                     params,
                     types: None,
                     long_data: Vec::new(),
+                    long_len: 0,
+                    long_overflow: false,
+                    cursor: false,
                     sharded,
                 },
             );
@@ -1486,7 +1745,28 @@ impl Session {
     async fn execute(&mut self, p: &[u8]) -> Res<()> {
         let id = Reader::new(&p[1..]).u32().unwrap_or(0);
         let Some(st) = self.stmts.get(&id) else {
-            return self.send_err(1, &unknown_stmt(id)).await;
+            return self
+                .send_err(1, &unknown_stmt(id, "mysqld_stmt_execute"))
+                .await;
+        };
+        if st.long_overflow {
+            let e = long_data_too_long(self.snap.cfg.max_long_data_size);
+            return self.send_err(1, &e).await;
+        }
+        let r = self.execute_routed(p, id).await;
+        // The server forgets a statement's long data after each execute.
+        if let Some(s) = self.stmts.get_mut(&id) {
+            s.long_data = Vec::new();
+            s.long_len = 0;
+        }
+        r
+    }
+
+    async fn execute_routed(&mut self, p: &[u8], id: u32) -> Res<()> {
+        let Some(st) = self.stmts.get(&id) else {
+            return self
+                .send_err(1, &unknown_stmt(id, "mysqld_stmt_execute"))
+                .await;
         };
         if !st.sharded {
             return self.execute_on(p).await;
@@ -1522,7 +1802,9 @@ impl Session {
         let mut r = Reader::new(&p[1..]);
         let id = r.u32().unwrap_or(0);
         let Some(st) = self.stmts.get(&id) else {
-            return self.send_err(1, &unknown_stmt(id)).await;
+            return self
+                .send_err(1, &unknown_stmt(id, "mysqld_stmt_execute"))
+                .await;
         };
         let (sql, read, params) = (st.sql.clone(), st.read, st.params);
         // Remember the parameter types when the client sends them.
@@ -1613,6 +1895,14 @@ impl Session {
         self.set_current(Some((pc.host.clone(), pc.conn.thread_id)));
         let r = relay_queued(&mut pc.conn, &mut self.io, Expect::Results, None).await;
         self.set_current(None);
+        // A new execute closes the statement's previous cursor on the server.
+        let cursor = matches!(&r, Ok(o) if o.cursor());
+        if let Some(s) = self.stmts.get_mut(&id) {
+            s.cursor = cursor;
+        }
+        if !cursor {
+            self.unstick_cursor();
+        }
         self.finish(pc, r).await.map(|_| ())
     }
 
@@ -1627,7 +1917,9 @@ impl Session {
     async fn fetch(&mut self, p: &[u8]) -> Res<()> {
         let id = Reader::new(&p[1..]).u32().unwrap_or(0);
         let Some(sql) = self.stmts.get(&id).map(|s| s.sql.clone()) else {
-            return self.send_err(1, &unknown_stmt(id)).await;
+            return self
+                .send_err(1, &unknown_stmt(id, "mysqld_stmt_fetch"))
+                .await;
         };
         let Some(mut pc) = self.pinned.take() else {
             return self
@@ -1648,7 +1940,15 @@ impl Session {
         };
         let mut q = p.to_vec();
         q[1..5].copy_from_slice(&bid.to_le_bytes());
-        let r = relay(&mut pc.conn, &mut self.io, &q, Expect::Results, None).await;
+        let r = relay(&mut pc.conn, &mut self.io, &q, Expect::Rows, None).await;
+        // After the last row the server closes the cursor.
+        let last = StatusFlags::SERVER_STATUS_LAST_ROW_SENT.bits();
+        if matches!(&r, Ok(o) if o.error.is_none() && o.status & last != 0)
+            && let Some(s) = self.stmts.get_mut(&id)
+        {
+            s.cursor = false;
+            self.unstick_cursor();
+        }
         self.finish(pc, r).await.map(|_| ())
     }
 }
@@ -1669,11 +1969,11 @@ fn sql_literal(v: Option<&str>) -> String {
     }
 }
 
-fn unknown_stmt(id: u32) -> SqlError {
+fn unknown_stmt(id: u32, to: &str) -> SqlError {
     SqlError::new(
         1243,
         "HY000",
-        format!("Unknown prepared statement handler ({id}) given to mysqld_stmt_execute"),
+        format!("Unknown prepared statement handler ({id}) given to {to}"),
     )
 }
 

@@ -9,6 +9,7 @@ pub mod netns;
 pub mod pcap;
 pub mod replication;
 pub mod shard;
+pub mod wire;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};

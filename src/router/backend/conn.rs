@@ -112,9 +112,13 @@ impl BackendConn {
         password: &str,
         profile: u32,
         timeout: Duration,
+        tcp: &super::BackendTcp,
     ) -> Result<BackendConn, BackendError> {
-        match tokio::time::timeout(timeout, Self::connect_inner(addr, user, password, profile))
-            .await
+        match tokio::time::timeout(
+            timeout,
+            Self::connect_inner(addr, user, password, profile, tcp),
+        )
+        .await
         {
             Ok(r) => r,
             Err(_) => Err(BackendError::Timeout {
@@ -130,11 +134,17 @@ impl BackendConn {
         user: &str,
         password: &str,
         profile: u32,
+        tcp: &super::BackendTcp,
     ) -> Result<BackendConn, BackendError> {
         let stream = TcpStream::connect(addr)
             .await
             .map_err(|err| BackendError::Connect { addr, err })?;
         let _ = stream.set_nodelay(true);
+        // Keepalive probes and TCP_USER_TIMEOUT end a connection to a server that went
+        // away without a word (a partition, a powered-off box); no read timeout, so long
+        // statements still run as long as they need.
+        tcp.apply(socket2::SockRef::from(&stream))
+            .map_err(|err| BackendError::Connect { addr, err })?;
         let w = |err| BackendError::Wire { addr, err };
         let mut io = PacketIo::with_buffer(stream, 64 * 1024);
         let (seq, hello) = io.read_packet(1 << 16).await.map_err(w)?;

@@ -72,7 +72,7 @@ pub async fn run(dh: Arc<DataHostRt>, mut stop: watch::Receiver<bool>) {
                 .map(|(h, p)| round(&dh, h, p, timeout)),
         )
         .await;
-        decide(&dh, &probes);
+        decide(&dh, &probes).await;
         for h in &dh.hosts {
             h.pool.reap();
             if h.health().up {
@@ -218,7 +218,7 @@ async fn check(
     }))
 }
 
-fn decide(dh: &DataHostRt, probes: &[Probe]) {
+async fn decide(dh: &DataHostRt, probes: &[Probe]) {
     let th = u64::from(dh.cfg.slave_threshold);
     let views: Vec<WriterView> = dh
         .writers
@@ -244,13 +244,11 @@ fn decide(dh: &DataHostRt, probes: &[Probe]) {
             .health()
             .last_error
             .unwrap_or_default();
-        let _ = dh.switch_to(
-            to,
-            &format!(
-                "write host {name} failed its heartbeat {} time(s): {err}",
-                dh.cfg.max_retry
-            ),
+        let why = format!(
+            "write host {name} failed its heartbeat {} time(s): {err}",
+            dh.cfg.max_retry
         );
+        let _ = dh.switch_to(to, &why).await;
     } else if views.get(active).is_some_and(|v| !v.up) && dh.cfg.switch_type != -1 {
         tracing::error!(
             data_host = %dh.cfg.name,

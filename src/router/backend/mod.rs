@@ -55,9 +55,88 @@ pub struct Host {
     pub health: Mutex<Health>,
     pub version: Mutex<Option<String>>,
     pub deprecate_eof: AtomicBool,
+    /// Socket options of connections to the host.
+    pub tcp: BackendTcp,
+    /// Bumped when the host's connections are retired (its write role moved away, or a
+    /// reload replaced it): a connection opened in an older epoch is not used again.
+    epoch: AtomicU64,
+    retirement: Mutex<Option<Retirement>>,
+}
+
+/// Why and into what a host's connections were retired.
+#[derive(Clone)]
+pub struct Retirement {
+    /// For the error the client of a detached session gets, e.g. "write host w1 of data
+    /// host dh1 was switched to w2 (admin: switch @@datasource)".
+    pub why: String,
+    /// A reload kept the same server (same address, user, password and role) under a
+    /// new host object: (that host, its epoch then). Connections may move over to it.
+    pub successor: Option<(Arc<Host>, u64)>,
+}
+
+/// TCP keepalive and TCP_USER_TIMEOUT of backend sockets (`router.backend_keepalive`,
+/// `router.backend_user_timeout`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BackendTcp {
+    /// (idle, interval, count); `None` = no keepalive probes.
+    pub keepalive: Option<(Duration, Duration, u32)>,
+    /// `None` = the kernel's default.
+    pub user_timeout: Option<Duration>,
+}
+
+impl BackendTcp {
+    pub fn from_config(cfg: &crate::config::router::RouterConfig) -> BackendTcp {
+        BackendTcp {
+            keepalive: cfg
+                .backend_keepalive
+                .map(|k| (k.idle.get(), k.interval.get(), k.count)),
+            user_timeout: cfg.backend_user_timeout.map(|d| d.get()),
+        }
+    }
+
+    /// Sets the options on a connected socket.
+    pub fn apply(&self, s: socket2::SockRef<'_>) -> std::io::Result<()> {
+        match self.keepalive {
+            Some((idle, interval, count)) => s.set_tcp_keepalive(
+                &socket2::TcpKeepalive::new()
+                    .with_time(idle)
+                    .with_interval(interval)
+                    .with_retries(count),
+            )?,
+            None => s.set_keepalive(false)?,
+        }
+        if let Some(t) = self.user_timeout {
+            s.set_tcp_user_timeout(Some(t))?;
+        }
+        Ok(())
+    }
 }
 
 impl Host {
+    /// The epoch connections opened now belong to.
+    pub fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
+    }
+
+    /// Retires every connection to this host opened so far: idle ones are closed now,
+    /// busy ones when they come back (or, pinned by a session, at its next statement).
+    pub fn retire(&self, why: String, successor: Option<Arc<Host>>) {
+        let successor = successor.map(|h| {
+            let e = h.epoch();
+            (h, e)
+        });
+        if let Ok(mut r) = self.retirement.lock() {
+            *r = Some(Retirement { why, successor });
+        }
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        self.pool.close_idle();
+    }
+
+    /// Why the host's older connections were retired.
+    pub fn retirement(&self) -> Option<Retirement> {
+        self.retirement.lock().ok().and_then(|r| r.clone())
+    }
+
     pub fn health(&self) -> Health {
         self.health.lock().map(|h| h.clone()).unwrap_or_default()
     }
@@ -82,7 +161,15 @@ impl Host {
         timeout: Duration,
     ) -> Result<BackendConn, BackendError> {
         let addr = self.resolve().await?;
-        let c = BackendConn::connect(addr, &self.user, &self.password, profile, timeout).await?;
+        let c = BackendConn::connect(
+            addr,
+            &self.user,
+            &self.password,
+            profile,
+            timeout,
+            &self.tcp,
+        )
+        .await?;
         if let Ok(mut v) = self.version.lock() {
             *v = Some(c.version.clone());
         }
@@ -114,7 +201,58 @@ pub struct Pooled {
     /// statement, and a pointer is cheaper to move than the whole state.
     pub conn: Box<BackendConn>,
     pub host: Arc<Host>,
+    /// The host's epoch when the connection was opened (or moved to it).
+    epoch: u64,
     _permit: OwnedSemaphorePermit,
+}
+
+/// What became of a connection whose host was retired.
+pub enum Revalidated {
+    /// Still current (possibly moved to the host that replaced its own on a reload).
+    Current(Pooled),
+    /// Retired: the connection is closed; the reason is for the client.
+    Retired(String),
+}
+
+impl Pooled {
+    /// Opened before its host was retired?
+    pub fn retired(&self) -> bool {
+        self.epoch != self.host.epoch()
+    }
+
+    /// A retired connection moves to the host a reload put in its host's place when
+    /// that is the same server in the same role and has not been retired since;
+    /// otherwise it is closed.
+    pub fn revalidate(self) -> Revalidated {
+        let mut p = self;
+        // Reloads can chain (a → a' → a''); a handful of hops is plenty.
+        for _ in 0..8 {
+            if !p.retired() {
+                return Revalidated::Current(p);
+            }
+            let Some(r) = p.host.retirement() else {
+                return Revalidated::Retired(format!("host {} was retired", p.host.name));
+            };
+            match r.successor {
+                Some((next, epoch)) if next.epoch() == epoch => {
+                    let permit = match next.pool.permits.clone().try_acquire_owned() {
+                        Ok(permit) => permit,
+                        // The new pool is full: the connection keeps counting against
+                        // the old one until it closes.
+                        Err(_) => p._permit,
+                    };
+                    p = Pooled {
+                        conn: p.conn,
+                        host: next,
+                        epoch,
+                        _permit: permit,
+                    };
+                }
+                _ => return Revalidated::Retired(r.why),
+            }
+        }
+        Revalidated::Retired(format!("host {} was retired", p.host.name))
+    }
 }
 
 pub struct Pool {
@@ -188,7 +326,18 @@ impl Pool {
         true
     }
 
+    /// Closes every idle connection.
+    pub fn close_idle(&self) {
+        let closed = self.idle.lock().map(|mut i| std::mem::take(&mut *i));
+        // Dropped outside the lock.
+        drop(closed);
+    }
+
     pub fn put(&self, mut p: Pooled) {
+        if p.retired() {
+            // Its host was retired while it was in use: closed, not pooled.
+            return;
+        }
         p.conn.idle_since = Instant::now();
         if let Ok(mut idle) = self.idle.lock() {
             idle.push(p);
@@ -234,7 +383,7 @@ pub async fn borrow_prefer(
     let mut started = None;
     loop {
         while let Some(mut p) = pool.take_idle(profile, prefer) {
-            if p.conn.looks_alive() {
+            if !p.retired() && p.conn.looks_alive() {
                 return Ok(p);
             }
             // Dead idle connection: dropped here, its permit freed.
@@ -268,6 +417,7 @@ pub async fn borrow_prefer(
         if let Some(permit) = permit {
             pool.warm_profile
                 .store(u64::from(profile), Ordering::Relaxed);
+            let epoch = host.epoch();
             let deadline =
                 *started.get_or_insert_with(tokio::time::Instant::now) + pool.borrow_timeout;
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
@@ -282,6 +432,7 @@ pub async fn borrow_prefer(
             return Ok(Pooled {
                 conn: Box::new(conn),
                 host: host.clone(),
+                epoch,
                 _permit: permit,
             });
         }
@@ -296,12 +447,14 @@ pub async fn warm(host: &Arc<Host>) {
             return;
         };
         let profile = pool.warm_profile.load(Ordering::Relaxed) as u32;
+        let epoch = host.epoch();
         match host.connect(profile, CONNECT_TIMEOUT).await {
             Ok(conn) => {
                 pool.created_total.fetch_add(1, Ordering::Relaxed);
                 pool.put(Pooled {
                     conn: Box::new(conn),
                     host: host.clone(),
+                    epoch,
                     _permit: permit,
                 });
             }
@@ -321,11 +474,14 @@ pub struct DataHostRt {
     /// How many of them the metrics counter has seen.
     pub switches_reported: AtomicU64,
     state_file: PathBuf,
+    /// Serializes writes of `state_file`.
+    save: tokio::sync::Mutex<()>,
+    pub tcp: BackendTcp,
     rng: Mutex<u64>,
 }
 
 impl DataHostRt {
-    pub fn new(cfg: &DataHost, state_dir: &Path) -> Arc<DataHostRt> {
+    pub fn new(cfg: &DataHost, state_dir: &Path, tcp: BackendTcp) -> Arc<DataHostRt> {
         let mut hosts = Vec::new();
         let mut writers = Vec::new();
         let host = |name: &str,
@@ -349,6 +505,9 @@ impl DataHostRt {
                 }),
                 version: Mutex::new(None),
                 deprecate_eof: AtomicBool::new(false),
+                tcp,
+                epoch: AtomicU64::new(0),
+                retirement: Mutex::new(None),
             })
         };
         for (wi, w) in cfg.write_hosts.iter().enumerate() {
@@ -401,6 +560,8 @@ impl DataHostRt {
             switches_total: AtomicU64::new(0),
             switches_reported: AtomicU64::new(0),
             state_file,
+            save: tokio::sync::Mutex::new(()),
+            tcp,
             rng: Mutex::new(u64::from_le_bytes(seed) | 1),
         })
     }
@@ -469,8 +630,10 @@ impl DataHostRt {
         self.writer()
     }
 
-    /// Makes write host `to` active, remembers it on disk and logs why.
-    pub fn switch_to(&self, to: usize, why: &str) -> Result<(), String> {
+    /// Makes write host `to` active, retires the connections to the one it replaces
+    /// (as MyCat closes the old source's connections), remembers the index on disk and
+    /// logs why.
+    pub async fn switch_to(&self, to: usize, why: &str) -> Result<(), String> {
         if to >= self.writers.len() {
             return Err(format!(
                 "data host {} has {} write host(s); index {to} does not exist",
@@ -483,25 +646,51 @@ impl DataHostRt {
             return Ok(());
         }
         self.switches_total.fetch_add(1, Ordering::Relaxed);
+        let (from_name, to_name) = (
+            &self.cfg.write_hosts[from].host,
+            &self.cfg.write_hosts[to].host,
+        );
         tracing::warn!(
             data_host = %self.cfg.name,
-            from = %self.cfg.write_hosts[from].host,
-            to = %self.cfg.write_hosts[to].host,
+            from = %from_name,
+            to = %to_name,
             index = to,
             reason = why,
-            "data host {}: write host switched from {} to {} (index {to}): {why}",
+            "data host {}: write host switched from {from_name} to {to_name} (index {to}): {why}",
             self.cfg.name,
-            self.cfg.write_hosts[from].host,
-            self.cfg.write_hosts[to].host
         );
-        if let Err(e) = save_index(&self.state_file, &self.cfg.name, to) {
-            tracing::error!(
-                data_host = %self.cfg.name,
-                "cannot save the active write host in {}: {e}; a restart will start on the saved/first one",
-                self.state_file.display()
-            );
-        }
+        self.hosts[self.writers[from]].retire(
+            format!(
+                "write host {from_name} of data host {} was switched to {to_name} ({why})",
+                self.cfg.name
+            ),
+            None,
+        );
+        self.save_active().await;
         Ok(())
+    }
+
+    /// Writes the active index to `state_file` off the async threads. Saves are
+    /// serialized and each writes the index active when it runs, so the file ends with
+    /// the latest one.
+    async fn save_active(&self) {
+        let _one_at_a_time = self.save.lock().await;
+        let (path, name, index) = (
+            self.state_file.clone(),
+            self.cfg.name.clone(),
+            self.active_index(),
+        );
+        let r = tokio::task::spawn_blocking(move || save_index(&path, &name, index)).await;
+        let err = match r {
+            Ok(Ok(())) => return,
+            Ok(Err(e)) => e.to_string(),
+            Err(e) => e.to_string(),
+        };
+        tracing::error!(
+            data_host = %self.cfg.name,
+            "cannot save the active write host in {}: {err}; a restart will start on the saved/first one",
+            self.state_file.display()
+        );
     }
 }
 
@@ -565,5 +754,74 @@ mod tests {
         assert_eq!(load_index(&f, "dh1"), Some(2));
         assert_eq!(load_index(&f, "dh2"), Some(0));
         let _ = std::fs::remove_dir_all(&d);
+    }
+
+    fn two_writer_host(name: &str) -> DataHost {
+        let src = format!(
+            "router:\n  users: [ {{ name: u, password: p, schemas: [s] }} ]\n  schemas: [ {{ name: s, data_node: dn }} ]\n  data_nodes: [ {{ name: dn, data_host: {name}, database: d }} ]\n  data_hosts:\n    - name: {name}\n      write_hosts:\n        - {{ host: w1, url: \"127.0.0.1:1\", user: u, password: p }}\n        - {{ host: w2, url: \"127.0.0.1:2\", user: u, password: p }}\n"
+        );
+        let checked = crate::config::check_str(&src, "t.yaml", Path::new("/"));
+        let (cfg, _) = checked
+            .into_result()
+            .map_err(|d| format!("{d:?}"))
+            .expect("config");
+        let r = cfg.router.expect("router");
+        r.data_hosts[0].clone()
+    }
+
+    #[tokio::test]
+    async fn switches_retire_the_old_writer_and_the_file_keeps_the_last_index() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let dh = DataHostRt::new(&two_writer_host("dhs"), d.path(), BackendTcp::default());
+        let (w1, w2) = (
+            dh.hosts[dh.writers[0]].clone(),
+            dh.hosts[dh.writers[1]].clone(),
+        );
+        assert_eq!((w1.epoch(), w2.epoch()), (0, 0));
+        // Concurrent switches: saves run one at a time off the async threads, each with
+        // the index active when it runs.
+        let (a, b, c) = tokio::join!(
+            dh.switch_to(1, "test a"),
+            dh.switch_to(0, "test b"),
+            dh.switch_to(1, "test c")
+        );
+        assert!(a.is_ok() && b.is_ok() && c.is_ok());
+        assert_eq!(dh.active_index(), 1);
+        let f = d.path().join("dnindex.properties");
+        assert_eq!(load_index(&f, "dhs"), Some(1));
+        // w1 lost the write role twice, w2 once.
+        assert_eq!((w1.epoch(), w2.epoch()), (2, 1));
+        let why = w1.retirement().map(|r| r.why).unwrap_or_default();
+        assert!(why.contains("switched to w2 (test c)"), "{why}");
+        assert!(dh.switch_to(5, "x").await.is_err());
+    }
+
+    #[test]
+    fn backend_socket_options() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let s = std::net::TcpStream::connect(l.local_addr().expect("addr")).expect("connect");
+        let tcp = BackendTcp {
+            keepalive: Some((Duration::from_secs(21), Duration::from_secs(4), 5)),
+            user_timeout: Some(Duration::from_secs(33)),
+        };
+        tcp.apply(socket2::SockRef::from(&s)).expect("apply");
+        let r = socket2::SockRef::from(&s);
+        assert!(r.keepalive().expect("keepalive"));
+        assert_eq!(
+            r.tcp_keepalive_time().expect("idle"),
+            Duration::from_secs(21)
+        );
+        assert_eq!(
+            r.tcp_keepalive_interval().expect("intvl"),
+            Duration::from_secs(4)
+        );
+        assert_eq!(r.tcp_keepalive_retries().expect("cnt"), 5);
+        assert_eq!(
+            r.tcp_user_timeout().expect("user timeout"),
+            Some(Duration::from_secs(33))
+        );
+        let off = BackendTcp::default();
+        off.apply(socket2::SockRef::from(&s)).expect("apply");
+        assert!(!r.keepalive().expect("keepalive"));
     }
 }

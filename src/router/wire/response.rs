@@ -15,6 +15,8 @@ pub enum Expect {
     FieldList,
     /// COM_STATISTICS and other single-packet answers.
     Single,
+    /// COM_STMT_FETCH: binary rows up to EOF (or OK with CLIENT_DEPRECATE_EOF), or ERR.
+    Rows,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +80,7 @@ impl Tracker {
             Expect::Results | Expect::Single => State::Start,
             Expect::Prepare => State::PrepParams(0, 0),
             Expect::FieldList => State::FieldList,
+            Expect::Rows => State::Rows,
         };
         Tracker {
             state,
