@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod balancer;
+pub mod civil;
 pub mod config;
 pub mod daemon;
 pub mod import;

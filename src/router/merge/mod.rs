@@ -26,6 +26,10 @@
 //!   anything else uses the `utf8mb4_general_ci` weights (case- and accent-insensitive,
 //!   trailing spaces ignored). GROUP BY, DISTINCT, MIN/MAX and ORDER BY all use this one
 //!   comparison; a group shows the first value seen.
+//! - sort/group keys with a helper column ([`MergeSpec::helpers`]): an ENUM/SET compares
+//!   by member position/bits, text by the node's `WEIGHT_STRING` in the column's own
+//!   collation (PAD SPACE or NO PAD as the node says); a server orders an ENUM/SET key
+//!   without a helper by a member order the router cannot know: [`Merger::refusal`].
 //! - text that is not a number in a numeric column counts as its numeric prefix (or 0),
 //!   like MySQL; nothing derived from row data can panic.
 //!
@@ -49,10 +53,12 @@ mod tests;
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
 
-pub use value::{BINARY_FLAG, ColKind, Collation, Dec, fmt_double};
-use value::{DIV_INCREMENT, FLOAT_NOT_FIXED, Key, MAX_DEC_SCALE, parse_f64};
+pub use value::{
+    BINARY_FLAG, ColKind, Collation, Dec, ENUM_FLAG, SET_FLAG, fmt_double, helper_sql,
+};
+use value::{DIV_INCREMENT, FLOAT_NOT_FIXED, Key, MAX_DEC_SCALE, helper_key, parse_f64};
 
-use super::wire::{Reader, put_lenenc_str};
+use super::wire::{Reader, SqlError, put_lenenc_str};
 
 /// One row as text-protocol values (None = SQL NULL), in the node's column order.
 pub type Row = Vec<Option<Vec<u8>>>;
@@ -232,6 +238,52 @@ pub struct MergeSpec {
     pub order_by: Vec<SortKey>,
     pub offset: u64,
     pub limit: Option<u64>,
+    /// `(value column, helper column)`: a hidden [`helper_sql`] column the nodes computed
+    /// for a sort/group key that is a plain column. When the value column arrives as an
+    /// ENUM or SET, keys compare by its position/bits; when it is text, by the node's
+    /// `WEIGHT_STRING` in the column's own collation (which column definitions do not
+    /// reveal). Other columns ignore their helper.
+    pub helpers: Vec<(usize, usize)>,
+}
+
+/// Where a column's comparison key comes from, when not from its own value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Via {
+    /// An ENUM/SET: the helper's numeric part.
+    Index(usize),
+    /// Text: the helper's collation weights.
+    Weights(usize),
+}
+
+/// How to turn a row's cells into comparison keys.
+struct Keyer {
+    kinds: Vec<ColKind>,
+    via: Vec<Option<Via>>,
+}
+
+impl Keyer {
+    fn key(&self, row: &Row, col: usize) -> Key {
+        let helped = match self.via.get(col).copied().flatten() {
+            Some(Via::Index(h)) => helper_key(cell(row, h), true),
+            Some(Via::Weights(h)) => helper_key(cell(row, h), false),
+            None => None,
+        };
+        match helped {
+            // A NULL helper for a non-NULL value (not text after all): the value decides.
+            Some(Key::Null) if cell(row, col).is_some() => {
+                Key::of(cell(row, col), kind(&self.kinds, col))
+            }
+            Some(k) => k,
+            None => Key::of(cell(row, col), kind(&self.kinds, col)),
+        }
+    }
+
+    fn sort_keys(&self, row: &Row, order: &[SortKey]) -> Vec<Dir> {
+        order
+            .iter()
+            .map(|k| Dir(self.key(row, k.col), k.desc))
+            .collect()
+    }
 }
 
 /// A sort key value with its direction (descending reverses, so NULL comes last).
@@ -260,13 +312,6 @@ fn kind(kinds: &[ColKind], col: usize) -> ColKind {
         .get(col)
         .copied()
         .unwrap_or(ColKind::Str(Collation::Binary))
-}
-
-fn sort_keys(row: &Row, order: &[SortKey], kinds: &[ColKind]) -> Vec<Dir> {
-    order
-        .iter()
-        .map(|k| Dir(Key::of(cell(row, k.col), kind(kinds, k.col)), k.desc))
-        .collect()
 }
 
 /// The current first row of one source in the sorted merge.
@@ -466,6 +511,8 @@ pub struct Merger {
     spec: MergeSpec,
     cols: Vec<ColumnMeta>,
     kinds: Vec<ColKind>,
+    keyer: Keyer,
+    refusal: Option<String>,
     visible: usize,
     mode: Mode,
     ended: Vec<bool>,
@@ -478,7 +525,8 @@ pub struct Merger {
 
 impl Merger {
     pub fn new(spec: MergeSpec, cols: Vec<ColumnMeta>, sources: usize) -> Merger {
-        let kinds = cols.iter().map(ColKind::from_meta).collect();
+        let kinds: Vec<ColKind> = cols.iter().map(ColKind::from_meta).collect();
+        let (keyer, refusal) = Merger::keyer(&spec, &cols, &kinds);
         let visible = if spec.visible == 0 {
             cols.len()
         } else {
@@ -504,6 +552,8 @@ impl Merger {
             spec,
             cols,
             kinds,
+            keyer,
+            refusal,
             visible,
             mode,
             ended: vec![false; sources],
@@ -519,11 +569,70 @@ impl Merger {
         m
     }
 
+    /// How sort and group keys compare (see [`MergeSpec::helpers`]), and why the merge
+    /// must be refused: an ENUM or SET sort/group key without a helper (a position into
+    /// `*`, an expression) sorts by member position on a server, which the router cannot
+    /// know. MIN()/MAX() of an ENUM compare as text on the server too: no refusal.
+    fn keyer(spec: &MergeSpec, cols: &[ColumnMeta], kinds: &[ColKind]) -> (Keyer, Option<String>) {
+        let mut via = vec![None; cols.len()];
+        for &(c, h) in &spec.helpers {
+            let (Some(m), true) = (cols.get(c), h < cols.len()) else {
+                continue;
+            };
+            if m.flags & (ENUM_FLAG | SET_FLAG) != 0 {
+                via[c] = Some(Via::Index(h));
+            } else if matches!(kinds.get(c), Some(ColKind::Str(cl)) if *cl != Collation::Binary) {
+                via[c] = Some(Via::Weights(h));
+            }
+        }
+        let aggregate = |c: usize| spec.aggregates.iter().any(|a| a.col == c);
+        let refusal = spec
+            .order_by
+            .iter()
+            .map(|k| k.col)
+            .chain(spec.group_by.iter().copied())
+            .find(|&c| {
+                cols.get(c)
+                    .is_some_and(|m| m.flags & (ENUM_FLAG | SET_FLAG) != 0)
+                    && via[c].is_none()
+                    && !aggregate(c)
+            })
+            .map(|c| {
+                let name = cols.get(c).map_or("", |m| m.name.as_str());
+                format!(
+                    "column {} (`{name}`) is an ENUM or SET: a server orders it by member position, which the router cannot see across data nodes for a position into `*` or an expression; ORDER BY / GROUP BY the column by its name",
+                    c + 1
+                )
+            });
+        (
+            Keyer {
+                kinds: kinds.to_vec(),
+                via,
+            },
+            refusal,
+        )
+    }
+
+    /// Why this merge cannot give the order one server would (see [`MergeSpec::helpers`]).
+    /// The IO layer must check it right after [`Merger::new`], before any column
+    /// definition goes out, and answer with this error instead of the rows.
+    pub fn refusal(&self) -> Option<SqlError> {
+        self.refusal
+            .as_ref()
+            .map(|m| SqlError::new(1105, "HY000", m.clone()))
+    }
+
     /// Overrides how column `col` compares (before the first push): for text whose
     /// collation the column definition does not reveal (e.g. a `_nopad_` one).
     pub fn set_collation(&mut self, col: usize, c: Collation) {
         if let Some(k) = self.kinds.get_mut(col) {
             *k = ColKind::Str(c);
+        }
+        if let Some(k) = self.keyer.kinds.get_mut(col) {
+            *k = ColKind::Str(c);
+        }
+        if let Some(v) = self.keyer.via.get_mut(col) {
+            *v = None;
         }
     }
 
@@ -562,7 +671,11 @@ impl Merger {
             return;
         }
         let Merger {
-            spec, kinds, mode, ..
+            spec,
+            kinds,
+            keyer,
+            mode,
+            ..
         } = self;
         match mode {
             Mode::Concat => {}
@@ -576,7 +689,7 @@ impl Merger {
                     bufs[src].push_back(row);
                 } else {
                     heads.push(Head {
-                        keys: sort_keys(&row, &spec.order_by, kinds),
+                        keys: keyer.sort_keys(&row, &spec.order_by),
                         src,
                         row,
                     });
@@ -585,11 +698,7 @@ impl Merger {
                 }
             }
             Mode::Grouped { index, groups, .. } => {
-                let key: Vec<Key> = spec
-                    .group_by
-                    .iter()
-                    .map(|&c| Key::of(cell(&row, c), kind(kinds, c)))
-                    .collect();
+                let key: Vec<Key> = spec.group_by.iter().map(|&c| keyer.key(&row, c)).collect();
                 let at = match index.get(&key) {
                     Some(&i) => i,
                     None => {
@@ -644,7 +753,7 @@ impl Merger {
             }
             let Merger {
                 spec,
-                kinds,
+                keyer,
                 mode,
                 ended,
                 ..
@@ -665,7 +774,7 @@ impl Merger {
             let src = head.src;
             match bufs[src].pop_front() {
                 Some(row) => heads.push(Head {
-                    keys: sort_keys(&row, &spec.order_by, kinds),
+                    keys: keyer.sort_keys(&row, &spec.order_by),
                     src,
                     row,
                 }),
@@ -752,17 +861,13 @@ impl Merger {
         {
             return None;
         }
-        row.resize(self.visible, None);
         if self.spec.distinct {
-            let key: Vec<Key> = row
-                .iter()
-                .enumerate()
-                .map(|(i, v)| Key::of(v.as_deref(), kind(&self.kinds, i)))
-                .collect();
+            let key: Vec<Key> = (0..self.visible).map(|i| self.keyer.key(&row, i)).collect();
             if !self.seen.insert(key) {
                 return None;
             }
         }
+        row.resize(self.visible, None);
         if self.skipped < self.spec.offset {
             self.skipped += 1;
             return None;
@@ -820,7 +925,7 @@ impl Merger {
         if !self.spec.order_by.is_empty() {
             let mut keyed: Vec<(Vec<Dir>, Row)> = rows
                 .into_iter()
-                .map(|r| (sort_keys(&r, &self.spec.order_by, &self.kinds), r))
+                .map(|r| (self.keyer.sort_keys(&r, &self.spec.order_by), r))
                 .collect();
             keyed.sort_by(|a, b| a.0.cmp(&b.0));
             rows = keyed.into_iter().map(|(_, r)| r).collect();

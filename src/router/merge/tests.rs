@@ -1609,3 +1609,223 @@ proptest! {
         prop_assert!(Key::Num(x.clone().normalized()) == Key::Num(Dec::parse(x.to_text(x.scale() + 2).as_bytes()).normalized()));
     }
 }
+
+// ---- ENUM/SET positions and collation weights (helper columns) -------------------------
+
+fn enum_col() -> ColumnMeta {
+    col(0xfe, 45, ENUM_FLAG, 0)
+}
+fn set_col() -> ColumnMeta {
+    col(0xfe, 45, SET_FLAG, 0)
+}
+/// A helper column value as a node computes it (`helper_sql`).
+fn helper(index: &str, pad_hex: &str, weights: &[u8]) -> Vec<u8> {
+    let mut v = format!("{index}:{pad_hex}:").into_bytes();
+    v.extend_from_slice(weights);
+    v
+}
+
+#[test]
+fn enum_sorts_by_member_position_with_a_helper() {
+    // ENUM('z','a','m'): a server orders z < a < m.
+    let spec = MergeSpec {
+        visible: 1,
+        order_by: vec![asc(0)],
+        helpers: vec![(0, 1)],
+        ..Default::default()
+    };
+    let a = vec![
+        vec![Some(b"z".to_vec()), Some(helper("1", "20", b"Z"))],
+        vec![Some(b"m".to_vec()), Some(helper("3", "20", b"M"))],
+    ];
+    let b = vec![
+        vec![None, None],
+        vec![Some(b"a".to_vec()), Some(helper("2", "20", b"A"))],
+    ];
+    let m = Merger::new(spec.clone(), vec![enum_col(), text()], 2);
+    assert!(m.refusal().is_none());
+    assert_eq!(
+        merge(
+            spec.clone(),
+            vec![enum_col(), text()],
+            vec![a.clone(), b.clone()]
+        ),
+        s(&[&["NULL"], &["z"], &["a"], &["m"]])
+    );
+    // Descending, and GROUP BY's implicit order.
+    let d = MergeSpec {
+        order_by: vec![desc(0)],
+        ..spec.clone()
+    };
+    let rev = |v: &Vec<Row>| v.iter().rev().cloned().collect::<Vec<Row>>();
+    assert_eq!(
+        merge(d, vec![enum_col(), text()], vec![rev(&a), rev(&b)]),
+        s(&[&["m"], &["a"], &["z"], &["NULL"]])
+    );
+    let g = MergeSpec {
+        visible: 1,
+        group_by: vec![0],
+        helpers: vec![(0, 1)],
+        ..Default::default()
+    };
+    assert_eq!(
+        merge(g, vec![enum_col(), text()], vec![a.clone(), b.clone()]),
+        s(&[&["NULL"], &["z"], &["a"], &["m"]])
+    );
+    // A text column (not ENUM) uses the helper's weights, not its number.
+    let m = Merger::new(spec, vec![text(), text()], 2);
+    assert!(m.refusal().is_none());
+    let k = m
+        .keyer
+        .key(&vec![Some(b"z".to_vec()), Some(helper("1", "20", b"Z"))], 0);
+    assert_eq!(k, Key::Weights(b"Z".to_vec(), vec![0x20]));
+}
+
+#[test]
+fn set_sorts_by_bits_as_unsigned() {
+    // A SET with its 64th member set prints negative in numeric context.
+    let spec = MergeSpec {
+        visible: 1,
+        order_by: vec![asc(0)],
+        helpers: vec![(0, 1)],
+        ..Default::default()
+    };
+    let a = vec![
+        vec![Some(b"a2".to_vec()), Some(helper("2", "20", b"A2"))],
+        vec![
+            Some(b"a64".to_vec()),
+            Some(helper("-9223372036854775808", "20", b"A64")),
+        ],
+    ];
+    let b = vec![vec![
+        Some(b"a63".to_vec()),
+        Some(helper("4611686018427387904", "20", b"A63")),
+    ]];
+    assert_eq!(
+        merge(spec, vec![set_col(), text()], vec![a, b]),
+        s(&[&["a2"], &["a63"], &["a64"]])
+    );
+}
+
+#[test]
+fn enum_key_without_helper_is_refused_but_min_max_are_text() {
+    let spec = MergeSpec {
+        visible: 1,
+        order_by: vec![asc(0)],
+        ..Default::default()
+    };
+    let m = Merger::new(spec, vec![enum_col()], 2);
+    let e = m.refusal().expect("refused");
+    assert_eq!(e.code, 1105);
+    assert!(e.msg.contains("ENUM or SET"), "{}", e.msg);
+    let g = MergeSpec {
+        visible: 1,
+        group_by: vec![0],
+        ..Default::default()
+    };
+    assert!(Merger::new(g, vec![set_col()], 2).refusal().is_some());
+    // ORDER BY MAX(enum): the server compares MIN/MAX of an ENUM as text, and so does
+    // the merge.
+    let spec = MergeSpec {
+        visible: 2,
+        group_by: vec![0],
+        aggregates: vec![Agg {
+            col: 1,
+            func: AggFn::Max,
+        }],
+        order_by: vec![asc(1)],
+        helpers: vec![(0, 2)],
+        ..Default::default()
+    };
+    let m = Merger::new(spec.clone(), vec![int(), enum_col(), text()], 2);
+    assert!(m.refusal().is_none());
+    let a = vec![
+        vec![Some(b"1".to_vec()), Some(b"z".to_vec()), None],
+        vec![Some(b"2".to_vec()), Some(b"a".to_vec()), None],
+    ];
+    let b = vec![vec![Some(b"1".to_vec()), Some(b"m".to_vec()), None]];
+    assert_eq!(
+        merge(spec, vec![int(), enum_col(), text()], vec![a, b]),
+        s(&[&["2", "a"], &["1", "z"]])
+    );
+}
+
+#[test]
+fn text_compares_by_the_nodes_collation_weights() {
+    // utf8mb4_unicode_ci weights (space = 0x0209): 'ß' = 'ss' (between 'sa' and 'st'),
+    // where utf8mb4_general_ci says 'ß' = 's'.
+    let w = |v: &str, ws: &[u8]| vec![Some(v.as_bytes().to_vec()), Some(helper("0", "0209", ws))];
+    let a = vec![
+        w("sa", &[0x10, 0x00, 0x0e, 0x33]),
+        w("ß", &[0x10, 0x00, 0x10, 0x00]),
+    ];
+    let b = vec![
+        w("ss", &[0x10, 0x00, 0x10, 0x00]),
+        w("st", &[0x10, 0x00, 0x10, 0x20]),
+    ];
+    let spec = MergeSpec {
+        visible: 1,
+        order_by: vec![asc(0)],
+        helpers: vec![(0, 1)],
+        ..Default::default()
+    };
+    assert_eq!(
+        merge(spec, vec![text(), bytes()], vec![a.clone(), b.clone()]),
+        s(&[&["sa"], &["ß"], &["ss"], &["st"]])
+    );
+    // GROUP BY: 'ß' and 'ss' are one group (the first value seen shows).
+    let g = MergeSpec {
+        visible: 2,
+        group_by: vec![0],
+        aggregates: vec![Agg {
+            col: 1,
+            func: AggFn::Count,
+        }],
+        helpers: vec![(0, 2)],
+        ..Default::default()
+    };
+    let cnt = |r: &Row| vec![r[0].clone(), Some(b"1".to_vec()), r[1].clone()];
+    let out = merge(
+        g,
+        vec![text(), int(), bytes()],
+        vec![a.iter().map(cnt).collect(), b.iter().map(cnt).collect()],
+    );
+    assert_eq!(out, s(&[&["sa", "1"], &["ß", "2"], &["st", "1"]]));
+}
+
+#[test]
+fn weights_pad_with_the_space_weight_unless_no_pad() {
+    // 'a', 'a ' and 'a\t' (unicode_ci weights: a = 0E33, space = 0209, tab = 0201).
+    // Each node sends its rows in its own (collation) order.
+    let rows = |pad: &str| {
+        let w = |v: &str, ws: &[u8]| vec![Some(v.as_bytes().to_vec()), Some(helper("0", pad, ws))];
+        let a = w("a", &[0x0e, 0x33]);
+        let tab = w("a\t", &[0x0e, 0x33, 0x02, 0x01]);
+        let b = if pad.is_empty() {
+            vec![a, tab]
+        } else {
+            vec![tab, a]
+        };
+        (vec![w("a ", &[0x0e, 0x33, 0x02, 0x09])], b)
+    };
+    let spec = MergeSpec {
+        visible: 1,
+        order_by: vec![asc(0)],
+        helpers: vec![(0, 1)],
+        distinct: true,
+        ..Default::default()
+    };
+    // PAD SPACE: 'a\t' < 'a' = 'a ' (DISTINCT keeps one of the equal two, the first
+    // source's on a tie).
+    let (a, b) = rows("0209");
+    assert_eq!(
+        merge(spec.clone(), vec![text(), bytes()], vec![a, b]),
+        s(&[&["a\t"], &["a "]])
+    );
+    // NO PAD: 'a' < 'a\t' < 'a '.
+    let (a, b) = rows("");
+    assert_eq!(
+        merge(spec, vec![text(), bytes()], vec![a, b]),
+        s(&[&["a"], &["a\t"], &["a "]])
+    );
+}

@@ -465,6 +465,10 @@ pub enum Collation {
 /// `BINARY_FLAG` of a column definition: set on string columns whose collation sorts
 /// by bytes (`_bin` or binary).
 pub const BINARY_FLAG: u16 = 0x0080;
+/// `ENUM_FLAG` of a column definition: an ENUM column (sorts by member position).
+pub const ENUM_FLAG: u16 = 0x0100;
+/// `SET_FLAG` of a column definition: a SET column (sorts by its bits as a number).
+pub const SET_FLAG: u16 = 0x0800;
 
 /// The `_bin` collation ids of MariaDB 10.11 (information_schema.COLLATIONS), plus MySQL's
 /// gb18030_bin (249).
@@ -556,6 +560,10 @@ pub enum Key {
     Bytes(Vec<u8>),
     /// Trailing spaces removed; compared as if the shorter were padded with spaces.
     Padded(Vec<u8>),
+    /// A data node's `WEIGHT_STRING` of the value (its collation's sort key), with the
+    /// weight of a space for PAD SPACE collations (empty for NO PAD): trailing space
+    /// weights removed, compared as if the shorter were padded with space weights.
+    Weights(Vec<u8>, Vec<u8>),
 }
 
 impl Key {
@@ -566,6 +574,7 @@ impl Key {
             Key::Float(_) => 2,
             Key::Bytes(_) => 3,
             Key::Padded(_) => 4,
+            Key::Weights(..) => 5,
         }
     }
 
@@ -613,18 +622,82 @@ pub fn str_key(v: &[u8], c: Collation) -> Key {
 
 /// PAD SPACE comparison of two space-trimmed byte strings.
 fn pad_cmp(a: &[u8], b: &[u8]) -> Ordering {
+    pad_cmp_unit(a, b, b" ")
+}
+
+/// Compares `a` and `b` as if the shorter were padded with copies of `unit` (plain
+/// byte order when `unit` is empty).
+fn pad_cmp_unit(a: &[u8], b: &[u8], unit: &[u8]) -> Ordering {
     let n = a.len().min(b.len());
     match a[..n].cmp(&b[..n]) {
         Ordering::Equal => {}
         o => return o,
     }
-    if let Some(&x) = a[n..].iter().find(|x| **x != b' ') {
-        return x.cmp(&b' ');
+    if unit.is_empty() {
+        return a.len().cmp(&b.len());
     }
-    if let Some(&y) = b[n..].iter().find(|y| **y != b' ') {
-        return b' '.cmp(&y);
+    let pad = |i: usize| unit[i % unit.len()];
+    for (i, &x) in a[n..].iter().enumerate() {
+        if x != pad(i) {
+            return x.cmp(&pad(i));
+        }
+    }
+    for (i, &y) in b[n..].iter().enumerate() {
+        if y != pad(i) {
+            return pad(i).cmp(&y);
+        }
     }
     Ordering::Equal
+}
+
+/// The sort key a data node computed for a value (the planner's hidden
+/// [`helper_sql`] column): `index:pad:weights`, where `index` is the value in numeric
+/// context (an ENUM's position in its definition, a SET's bits), `pad` the hex weight of
+/// a space in the value's collation when it pads (empty for NO PAD) and `weights` its
+/// `WEIGHT_STRING`. `enum_or_set` picks the index, else the weights. None when the
+/// helper is missing or malformed (the caller then compares the value itself).
+pub fn helper_key(h: Option<&[u8]>, enum_or_set: bool) -> Option<Key> {
+    let Some(h) = h else { return Some(Key::Null) };
+    let c1 = h.iter().position(|b| *b == b':')?;
+    let (index, rest) = (&h[..c1], &h[c1 + 1..]);
+    if enum_or_set {
+        // A SET with its 64th member prints as a negative (signed) number; it sorts
+        // as unsigned.
+        let mut v = parse_f64(index);
+        if v < 0.0 {
+            v += 18_446_744_073_709_551_616.0;
+        }
+        return Some(Key::Float(float_bits(v)));
+    }
+    let c2 = rest.iter().position(|b| *b == b':')?;
+    let unit = unhex(&rest[..c2])?;
+    let mut w = rest[c2 + 1..].to_vec();
+    if !unit.is_empty() {
+        while w.len() >= unit.len() && w.len().is_multiple_of(unit.len()) && w.ends_with(&unit) {
+            w.truncate(w.len() - unit.len());
+        }
+    }
+    Some(Key::Weights(w, unit))
+}
+
+fn unhex(h: &[u8]) -> Option<Vec<u8>> {
+    if !h.len().is_multiple_of(2) {
+        return None;
+    }
+    let digit = |c: u8| char::from(c).to_digit(16);
+    h.chunks(2)
+        .map(|p| Some((digit(p[0])? * 16 + digit(p[1])?) as u8))
+        .collect()
+}
+
+/// The hidden select item whose value [`helper_key`] reads, for a sort or group key
+/// that is the column (or column expression) `x`. Every part is valid for any column
+/// type (`x+0` is not: INET6, UUID and geometry refuse it; `ELT(1, x)` passes `x` on in
+/// numeric context unchanged).
+pub fn helper_sql(x: &str) -> String {
+    format!(
+        "CONCAT(ELT(1,{x})+0,':',HEX(IF(CONCAT(LEFT({x},0),'a')=CONCAT(LEFT({x},0),'a '),WEIGHT_STRING(CONCAT(LEFT({x},0),' ')),'')),':',WEIGHT_STRING({x}))"
+    )
 }
 
 impl Ord for Key {
@@ -635,6 +708,7 @@ impl Ord for Key {
             (Key::Float(a), Key::Float(b)) => a.cmp(b),
             (Key::Bytes(a), Key::Bytes(b)) => a.cmp(b),
             (Key::Padded(a), Key::Padded(b)) => pad_cmp(a, b),
+            (Key::Weights(a, unit), Key::Weights(b, _)) => pad_cmp_unit(a, b, unit),
             _ => self.rank().cmp(&o.rank()),
         }
     }

@@ -216,6 +216,9 @@ pub struct MergeTemplate {
     pub order_by: Vec<(Col, bool)>,
     pub offset: u64,
     pub limit: Option<u64>,
+    /// `(key column, hidden helper column)` for sort/group keys that are plain columns
+    /// (see [`crate::router::merge::MergeSpec::helpers`]).
+    pub helpers: Vec<(Col, Col)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -292,6 +295,11 @@ impl MergeTemplate {
                 .collect::<Option<_>>()?,
             offset: self.offset,
             limit: self.limit,
+            helpers: self
+                .helpers
+                .iter()
+                .filter_map(|(c, h)| Some((col(*c)?, col(*h)?)))
+                .collect(),
         })
     }
 
@@ -459,16 +467,27 @@ impl Lookup {
 }
 
 /// What the executor found out for a plan: the node holding each looked-up parent row
-/// (`None` = nowhere), and sequence ids for an `auto_increment` INSERT.
+/// (`None` = nowhere), sequence ids for an `auto_increment` INSERT, and the statement's
+/// clock reading.
 #[derive(Debug, Clone, Default)]
 pub struct Lookups {
     parents: HashMap<Lookup, Option<String>>,
     pub ids: Option<Vec<i64>>,
+    /// Time since the Unix epoch when the statement arrived: a write to a global table
+    /// gets `NOW()` and its relatives as this one value, so that every copy stores the
+    /// same. `None` (the `Default`) refuses such writes.
+    pub now: Option<std::time::Duration>,
 }
 
 impl Lookups {
+    /// No answers yet; `now` read from the system clock.
     pub fn new() -> Lookups {
-        Lookups::default()
+        Lookups {
+            now: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok(),
+            ..Lookups::default()
+        }
     }
     pub fn insert(&mut self, l: Lookup, node: Option<String>) {
         self.parents.insert(l, node);
@@ -478,6 +497,8 @@ impl Lookups {
     }
 }
 
+// `Route` is the common case; boxing it would only add an allocation per statement.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Planned {
     Route(Plan),
@@ -651,6 +672,7 @@ fn plan_text(
                 let rest = Lookups {
                     parents: lookups.parents.clone(),
                     ids: None,
+                    now: lookups.now,
                 };
                 let mut planned = plan_text(cat, sc, &text, &rest)?;
                 if let Planned::Route(p) = &mut planned {
@@ -667,8 +689,8 @@ fn plan_text(
     match stmt {
         Statement::Query(q) => select::plan_query(cat, sc, &t, q, read).map(Planned::Route),
         Statement::Insert(ins) => write::plan_insert(sc, &t, ins, lookups),
-        Statement::Update(u) => write::plan_update(sc, &t, u).map(Planned::Route),
-        Statement::Delete(d) => write::plan_delete(sc, &t, d).map(Planned::Route),
+        Statement::Update(u) => write::plan_update(sc, &t, u, lookups).map(Planned::Route),
+        Statement::Delete(d) => write::plan_delete(sc, &t, d, lookups).map(Planned::Route),
         Statement::ExplainTable { table_name, .. } => {
             let name = route::object_table(table_name);
             first_node_of(sc, &name, read)

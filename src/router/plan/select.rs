@@ -14,7 +14,7 @@ use super::text::{self, Edits, Toks, quote_ident, span};
 use super::{
     AggT, Catalog, Col, HIDDEN_BASE, MergeTemplate, Plan, SchemaCat, TableKind, Target, refuse,
 };
-use crate::router::merge::{BinOp, Expr as MExpr};
+use crate::router::merge::{BinOp, Expr as MExpr, helper_sql};
 use crate::router::wire::SqlError;
 
 const AGGREGATES: &[&str] = &[
@@ -618,7 +618,29 @@ struct Builder<'a> {
     aggregates: Vec<(Col, AggT)>,
 }
 
+/// `e` when it is a plain column reference (parentheses allowed).
+fn plain_column(e: &Expr) -> Option<&Expr> {
+    match e {
+        Expr::Nested(x) => plain_column(x),
+        Expr::Identifier(_) | Expr::CompoundIdentifier(_) => Some(e),
+        _ => None,
+    }
+}
+
 impl Builder<'_> {
+    /// The expression a sort/group key column computes: the select item's expression
+    /// for an item (unknown for a position into `*`), else the key's own expression.
+    fn source(&self, col: Col, key: &Expr) -> Option<Expr> {
+        match col {
+            Col::Item(i) => match self.known_items().get(i) {
+                Some(it) => it.expr.clone(),
+                None if self.wildcard => None,
+                None => Some(key.clone()),
+            },
+            Col::Hidden(_) => Some(key.clone()),
+        }
+    }
+
     fn hide(&mut self, text: String) -> Col {
         let h = self.hidden.len();
         self.hidden.push(format!("{text} AS `__tandem_{h}`"));
@@ -953,6 +975,8 @@ fn multi_node(
     }
     // GROUP BY.
     let mut grouped: Vec<(Expr, Col)> = Vec::new();
+    // Sort and group keys with the expression they compute (for helper columns).
+    let mut key_src: Vec<(Col, Option<Expr>)> = Vec::new();
     match &sel.group_by {
         GroupByExpr::Expressions(exprs, modifiers) => {
             if !modifiers.is_empty() {
@@ -974,6 +998,7 @@ fn multi_node(
                     Some(i) => Col::Item(i),
                     None => b.hide(expr_text(sql, g)),
                 };
+                key_src.push((col, b.source(col, g)));
                 grouped.push((g.clone(), col));
             }
         }
@@ -1015,7 +1040,9 @@ fn multi_node(
         for o in exprs {
             let desc = matches!(o.options.sort, Some(sqlparser::ast::OrderBySort::Desc));
             let is_agg = func_name(&o.expr).is_some_and(|n| AGGREGATES.contains(&n.as_str()));
+            let mut src = None;
             let col = if let Some(i) = b.position(&o.expr, "ORDER BY")? {
+                src = b.source(Col::Item(i), &o.expr);
                 Col::Item(i)
             } else if is_agg {
                 if !grouping {
@@ -1029,10 +1056,14 @@ fn multi_node(
                     "ORDER BY an expression over aggregates across nodes is not supported: select it with an alias and order by the alias",
                 ));
             } else if let Some((_, c)) = grouped.iter().find(|(g, _)| same_expr(g, &o.expr)) {
+                src = b.source(*c, &o.expr);
                 *c
             } else {
                 match b.find_item(&o.expr) {
-                    Some(i) => Col::Item(i),
+                    Some(i) => {
+                        src = b.source(Col::Item(i), &o.expr);
+                        Col::Item(i)
+                    }
                     None => {
                         let distinct = matches!(sel.distinct, Some(Distinct::Distinct));
                         if distinct {
@@ -1040,10 +1071,13 @@ fn multi_node(
                                 "SELECT DISTINCT ordered by a column it does not select is not supported across nodes",
                             ));
                         }
-                        b.hide(expr_text(sql, &o.expr))
+                        let c = b.hide(expr_text(sql, &o.expr));
+                        src = b.source(c, &o.expr);
+                        c
                     }
                 }
             };
+            key_src.push((col, src));
             order_by.push((col, desc));
         }
     }
@@ -1101,6 +1135,19 @@ fn multi_node(
             }
         }
     }
+    // A helper column for each sort/group key that is a plain column: ENUM/SET positions
+    // and collation weights as the node computes them (used when the column definition
+    // shows an ENUM/SET or text).
+    let mut helpers: Vec<(Col, Col)> = Vec::new();
+    for (col, src) in key_src {
+        if helpers.iter().any(|(c, _)| *c == col) {
+            continue;
+        }
+        if let Some(e) = src.as_ref().and_then(plain_column) {
+            let h = b.hide(helper_sql(&expr_text(sql, e)));
+            helpers.push((col, h));
+        }
+    }
     // Hidden columns after the last item.
     if !b.hidden.is_empty() {
         let at = span(t, c.items_start, c.items_end).1;
@@ -1118,6 +1165,7 @@ fn multi_node(
         order_by,
         offset,
         limit,
+        helpers,
     };
     Ok((text, merge, avg_items))
 }

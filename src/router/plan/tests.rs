@@ -1,6 +1,7 @@
 //! Planner tests on the MyCat tutorial schema.
 
 use super::*;
+use crate::router::merge::helper_sql;
 
 const CFG: &str = r#"
 node: t
@@ -194,13 +195,25 @@ fn multi_row_insert_is_split() {
 fn scatter_rewrites_and_merges() {
     let p = route("SELECT id, name FROM customer ORDER BY name DESC, id LIMIT 10, 5");
     assert_eq!(
-        p.targets[0].sql.as_deref(),
-        Some("SELECT id, name FROM customer ORDER BY name DESC, id LIMIT 15")
+        p.targets[0].sql.clone(),
+        Some(format!(
+            "SELECT id, name, {} AS `__tandem_0`, {} AS `__tandem_1` FROM customer ORDER BY name DESC, id LIMIT 15",
+            helper_sql("name"),
+            helper_sql("id")
+        ))
     );
     let m = p.merge.expect("merge");
     assert_eq!(
         m.order_by,
         vec![(Col::Item(1), true), (Col::Item(0), false)]
+    );
+    // Each plain-column key carries a helper (ENUM position, collation weights).
+    assert_eq!(
+        m.helpers,
+        vec![
+            (Col::Item(1), Col::Hidden(0)),
+            (Col::Item(0), Col::Hidden(1))
+        ]
     );
     assert_eq!((m.offset, m.limit), (10, Some(5)));
 
@@ -210,30 +223,53 @@ fn scatter_rewrites_and_merges() {
     let sql = p.targets[0].sql.clone().expect("sql");
     assert_eq!(
         sql,
-        "SELECT province_id, SUM(age) AS `a`, COUNT(*), COUNT(age) AS `__tandem_0`, SUM(age) AS `__tandem_1` FROM customer GROUP BY province_id  ORDER BY a "
+        format!(
+            "SELECT province_id, SUM(age) AS `a`, COUNT(*), COUNT(age) AS `__tandem_0`, SUM(age) AS `__tandem_1`, {} AS `__tandem_2` FROM customer GROUP BY province_id  ORDER BY a ",
+            helper_sql("province_id")
+        )
     );
     let m = p.merge.expect("merge");
     assert_eq!(m.group_by, vec![Col::Item(0)]);
-    assert_eq!(m.hidden, 2);
+    // No helper for the AVG sort key: aggregates compare by value.
+    assert_eq!(m.helpers, vec![(Col::Item(0), Col::Hidden(2))]);
+    assert_eq!(m.hidden, 3);
     assert!(m.having.is_some());
     assert_eq!(p.avg_items, vec![1]);
-    let spec = m.resolve(5).expect("resolve");
+    let spec = m.resolve(6).expect("resolve");
     assert_eq!(spec.visible, 3);
+    assert_eq!(spec.helpers, vec![(0, 5)]);
 
     // ORDER BY a column not selected: a hidden column carries it.
     let p = route("SELECT name FROM customer ORDER BY id");
     assert_eq!(
-        p.targets[0].sql.as_deref(),
-        Some("SELECT name, id AS `__tandem_0` FROM customer ORDER BY id")
+        p.targets[0].sql.clone(),
+        Some(format!(
+            "SELECT name, id AS `__tandem_0`, {} AS `__tandem_1` FROM customer ORDER BY id",
+            helper_sql("id")
+        ))
     );
     let p = route("SELECT * FROM customer ORDER BY id LIMIT 2");
     assert_eq!(
-        p.targets[0].sql.as_deref(),
-        Some("SELECT *, id AS `__tandem_0` FROM customer ORDER BY id LIMIT 2")
+        p.targets[0].sql.clone(),
+        Some(format!(
+            "SELECT *, id AS `__tandem_0`, {} AS `__tandem_1` FROM customer ORDER BY id LIMIT 2",
+            helper_sql("id")
+        ))
     );
+    let spec = p.merge.expect("m").resolve(5).expect("r");
+    assert_eq!(spec.order_by[0].col, 3);
+    assert_eq!(spec.helpers, vec![(3, 4)]);
+    // Expressions and positions into `*` get no helper (the merge refuses an ENUM
+    // there); an alias of a column does.
+    let p = route("SELECT id FROM customer ORDER BY LOWER(name)");
+    assert!(p.merge.expect("m").helpers.is_empty());
+    let p = route("SELECT name AS n FROM customer ORDER BY n");
     assert_eq!(
-        p.merge.expect("m").resolve(4).expect("r").order_by[0].col,
-        3
+        p.targets[0].sql.clone(),
+        Some(format!(
+            "SELECT name AS n, {} AS `__tandem_0` FROM customer ORDER BY n",
+            helper_sql("name")
+        ))
     );
 }
 
@@ -304,8 +340,11 @@ fn sql_max_limit_is_opt_in() {
         other => panic!("{other:?}"),
     };
     assert_eq!(
-        p.targets[1].sql.as_deref(),
-        Some("SELECT name FROM customer ORDER BY name LIMIT 100")
+        p.targets[1].sql.clone(),
+        Some(format!(
+            "SELECT name, {} AS `__tandem_0` FROM customer ORDER BY name LIMIT 100",
+            helper_sql("name")
+        ))
     );
     assert_eq!(p.merge.expect("merge").limit, Some(100));
     // Without the option nothing is added.
@@ -482,7 +521,10 @@ fn order_by_position_next_to_a_wildcard() {
     assert_eq!(m.order_by, vec![(Col::Item(0), false)]);
     let p = route("SELECT id, c.* FROM customer c ORDER BY 3 DESC, 1");
     let m = p.merge.expect("merge");
-    assert_eq!(m.hidden, 0);
+    // Column 3 is inside `*` (no helper: an ENUM there is refused by the merge); column
+    // 1 is `id`.
+    assert_eq!(m.hidden, 1);
+    assert_eq!(m.helpers, vec![(Col::Item(0), Col::Hidden(0))]);
     assert_eq!(
         m.order_by,
         vec![(Col::Item(2), true), (Col::Item(0), false)]
@@ -494,7 +536,8 @@ fn order_by_position_next_to_a_wildcard() {
     refused("SELECT id FROM customer ORDER BY 1.5");
     let p = route("SELECT name, COUNT(*) FROM customer GROUP BY 1 ORDER BY 2 DESC");
     let m = p.merge.expect("merge");
-    assert_eq!(m.hidden, 0);
+    assert_eq!(m.hidden, 1);
+    assert_eq!(m.helpers, vec![(Col::Item(0), Col::Hidden(0))]);
     assert_eq!(m.group_by, vec![Col::Item(0)]);
     assert_eq!(m.order_by, vec![(Col::Item(1), true)]);
 }
@@ -575,4 +618,92 @@ fn sql_calc_found_rows_needs_one_node() {
         route("SELECT SQL_CALC_FOUND_ROWS * FROM customer WHERE id = 1 LIMIT 10").nodes(),
         ["dn0"]
     );
+}
+
+fn at(sql: &str, now: std::time::Duration) -> Result<Plan, String> {
+    let mut l = Lookups::new();
+    l.now = Some(now);
+    match plan(&cat(), "shop", sql, &l) {
+        Ok(Planned::Route(p)) => Ok(p),
+        Ok(other) => panic!("{sql}: {other:?}"),
+        Err(e) => Err(e.msg),
+    }
+}
+
+#[test]
+fn global_writes_refuse_per_node_functions() {
+    let now = std::time::Duration::from_secs(1_700_000_000);
+    for sql in [
+        "INSERT INTO province (id, name) VALUES (1, UUID())",
+        "INSERT INTO province (id, name) VALUES (1, uuid_short())",
+        "UPDATE province SET name = RAND() WHERE id = 1",
+        "UPDATE province SET name = SYSDATE()",
+        "DELETE FROM province WHERE id = CONNECTION_ID()",
+        "INSERT INTO province (id, name) VALUES (LAST_INSERT_ID(), 'x')",
+        "INSERT INTO province SET id = 2, name = DATABASE()",
+    ] {
+        let m = at(sql, now).expect_err(sql);
+        assert!(
+            m.contains("global table") && m.contains("different value"),
+            "{sql}: {m}"
+        );
+    }
+    // The same functions are fine where one node runs the write, in strings, as
+    // qualified names, and LAST_INSERT_ID(expr) is deterministic.
+    at("INSERT INTO customer (id, name) VALUES (1, UUID())", now).expect("sharded");
+    at("INSERT INTO province (id, name) VALUES (1, 'UUID()')", now).expect("string");
+    at(
+        "UPDATE province SET name = LAST_INSERT_ID(7) WHERE id = 1",
+        now,
+    )
+    .expect("arg");
+    let p = at("INSERT INTO province (id, name) VALUES (1, 'x')", now).expect("plain");
+    assert!(p.targets.iter().all(|t| t.sql.is_none()), "{p:?}");
+}
+
+#[test]
+fn global_writes_get_one_clock_reading() {
+    let now = std::time::Duration::new(1_700_000_000, 123_456_789);
+    let p = at(
+        "INSERT INTO province (id, name, created, ts6, d, t, u) VALUES (1, 'x', NOW(), CURRENT_TIMESTAMP(6), CURDATE(), CURTIME(3), UNIX_TIMESTAMP())",
+        now,
+    )
+    .expect("routed");
+    assert_eq!(p.nodes(), ["dn0", "dn1"]);
+    let want = "INSERT INTO province (id, name, created, ts6, d, t, u) VALUES (1, 'x', FROM_UNIXTIME(1700000000), FROM_UNIXTIME(1700000000.123456), DATE(FROM_UNIXTIME(1700000000)), TIME(FROM_UNIXTIME(1700000000.123)), 1700000000)";
+    for t in &p.targets {
+        assert_eq!(t.sql.as_deref(), Some(want));
+    }
+    let p = at(
+        "UPDATE province SET region = CURRENT_TIMESTAMP, name = UTC_TIMESTAMP(), d = UTC_DATE WHERE created < now() - INTERVAL 1 DAY AND u > UNIX_TIMESTAMP('2020-01-01')",
+        now,
+    )
+    .expect("routed");
+    assert_eq!(
+        p.targets[1].sql.as_deref(),
+        Some(
+            "UPDATE province SET region = FROM_UNIXTIME(1700000000), name = TIMESTAMP'2023-11-14 22:13:20', d = DATE'2023-11-14' WHERE created < FROM_UNIXTIME(1700000000) - INTERVAL 1 DAY AND u > UNIX_TIMESTAMP('2020-01-01')"
+        )
+    );
+    let p = at("DELETE FROM province WHERE created < NOW(2)", now).expect("routed");
+    assert_eq!(
+        p.targets[0].sql.as_deref(),
+        Some("DELETE FROM province WHERE created < FROM_UNIXTIME(1700000000.12)")
+    );
+    // A column named like a function is left alone; a sharded table keeps NOW().
+    let p = at("UPDATE province SET now = 1 WHERE id = 1", now).expect("column");
+    assert!(p.targets.iter().all(|t| t.sql.is_none()), "{p:?}");
+    let p = at("UPDATE customer SET created = NOW() WHERE id = 1", now).expect("sharded");
+    assert_eq!(p.targets[0].sql, None);
+    // Without a clock reading the write is refused rather than left to diverge.
+    let m = match plan(
+        &cat(),
+        "shop",
+        "UPDATE province SET region = NOW()",
+        &Lookups::default(),
+    ) {
+        Err(e) => e.msg,
+        other => panic!("{other:?}"),
+    };
+    assert!(m.contains("clock"), "{m}");
 }

@@ -220,7 +220,7 @@ fn insert_rows(
     }
     match &tc.kind {
         TableKind::Global => {
-            let mut p = all_nodes(&tc, None, Affected::First);
+            let mut p = all_nodes(&tc, global_text(t, lookups.now)?, Affected::First);
             p.note = Some(format!("global table `{}`: every copy", tc.name));
             return Ok(Planned::Route(p));
         }
@@ -485,7 +485,12 @@ fn write_plan(
     })
 }
 
-pub fn plan_update(sc: &SchemaCat, _t: &Toks<'_>, u: &Update) -> Result<Plan, SqlError> {
+pub fn plan_update(
+    sc: &SchemaCat,
+    t: &Toks<'_>,
+    u: &Update,
+    lookups: &Lookups,
+) -> Result<Plan, SqlError> {
     if !u.table.joins.is_empty() || u.from.is_some() {
         let from = route::from_clause(sc, std::slice::from_ref(&u.table));
         if from.refs.iter().any(|r| {
@@ -508,7 +513,7 @@ pub fn plan_update(sc: &SchemaCat, _t: &Toks<'_>, u: &Update) -> Result<Plan, Sq
     let mut reads: Vec<&Expr> = u.assignments.iter().map(|a| &a.value).collect();
     reads.extend(u.selection.as_ref());
     reads.extend(u.order_by.iter().map(|o| &o.expr));
-    let p = write_nodes(
+    let mut p = write_nodes(
         sc,
         &tname,
         alias,
@@ -516,6 +521,7 @@ pub fn plan_update(sc: &SchemaCat, _t: &Toks<'_>, u: &Update) -> Result<Plan, Sq
         !u.order_by.is_empty() || u.limit.is_some(),
         &reads,
     )?;
+    global_write(sc, &tname, t, lookups, &mut p)?;
     // Tables joined to the written one (multi-table UPDATE of unlisted tables, derived
     // tables included) must live where the UPDATE runs.
     if !u.table.joins.is_empty() || u.from.is_some() {
@@ -625,7 +631,12 @@ fn pinned_value(w: &Expr, key: &str) -> Option<String> {
     })
 }
 
-pub fn plan_delete(sc: &SchemaCat, _t: &Toks<'_>, d: &Delete) -> Result<Plan, SqlError> {
+pub fn plan_delete(
+    sc: &SchemaCat,
+    t: &Toks<'_>,
+    d: &Delete,
+    lookups: &Lookups,
+) -> Result<Plan, SqlError> {
     let from = match &d.from {
         FromTable::WithFromKeyword(f) | FromTable::WithoutKeyword(f) => f,
     };
@@ -640,13 +651,196 @@ pub fn plan_delete(sc: &SchemaCat, _t: &Toks<'_>, d: &Delete) -> Result<Plan, Sq
     let tname = route::object_table(name);
     let mut reads: Vec<&Expr> = d.selection.iter().collect();
     reads.extend(d.order_by.iter().map(|o| &o.expr));
-    write_nodes(
+    let mut p = write_nodes(
         sc,
         &tname,
         alias.as_ref().map(|a| a.name.value.clone()),
         d.selection.as_ref(),
         !d.order_by.is_empty() || d.limit.is_some(),
         &reads,
+    )?;
+    global_write(sc, &tname, t, lookups, &mut p)?;
+    Ok(p)
+}
+
+/// An UPDATE/DELETE of a global table: the text every copy gets (see [`global_text`]).
+fn global_write(
+    sc: &SchemaCat,
+    table: &str,
+    t: &Toks<'_>,
+    lookups: &Lookups,
+    p: &mut Plan,
+) -> Result<(), SqlError> {
+    if !sc
+        .table(table)
+        .is_some_and(|tc| matches!(tc.kind, TableKind::Global))
+    {
+        return Ok(());
+    }
+    if let Some(text) = global_text(t, lookups.now)? {
+        for target in &mut p.targets {
+            target.sql = Some(text.clone());
+        }
+    }
+    Ok(())
+}
+
+/// Functions whose value differs from one data node to the next: a write to a global
+/// table using them would leave its copies different.
+const PER_NODE: &[&str] = &[
+    "UUID",
+    "UUID_SHORT",
+    "SYS_GUID",
+    "RAND",
+    "RANDOM_BYTES",
+    "SYSDATE",
+    "CONNECTION_ID",
+    "DATABASE",
+    "SCHEMA",
+    "FOUND_ROWS",
+    "ROW_COUNT",
+];
+
+/// Clock functions (also callable without parentheses when in `BARE`).
+const CLOCK: &[&str] = &[
+    "NOW",
+    "CURRENT_TIMESTAMP",
+    "LOCALTIME",
+    "LOCALTIMESTAMP",
+    "UNIX_TIMESTAMP",
+    "CURDATE",
+    "CURRENT_DATE",
+    "CURTIME",
+    "CURRENT_TIME",
+    "UTC_TIMESTAMP",
+    "UTC_DATE",
+    "UTC_TIME",
+];
+const BARE: &[&str] = &[
+    "CURRENT_TIMESTAMP",
+    "LOCALTIME",
+    "LOCALTIMESTAMP",
+    "CURRENT_DATE",
+    "CURRENT_TIME",
+    "UTC_TIMESTAMP",
+    "UTC_DATE",
+    "UTC_TIME",
+];
+
+/// The text of a write to a global table that leaves every copy the same: `None` when
+/// the statement can go as it is. Functions that differ per node (UUID(), RAND(),
+/// SYSDATE(), CONNECTION_ID(), LAST_INSERT_ID() without argument, ...) are refused;
+/// the clock functions (NOW(), CURRENT_TIMESTAMP, CURDATE(), UNIX_TIMESTAMP(), UTC_*) are
+/// replaced by the router's one reading `now`: `NOW(p)` by `FROM_UNIXTIME(<epoch>)`
+/// with p decimals, which each node converts in the session's time_zone exactly as its
+/// NOW() would; CURDATE()/CURTIME() by DATE()/TIME() of that; UNIX_TIMESTAMP() by the
+/// number; UTC_* by literals.
+pub fn global_text(
+    t: &Toks<'_>,
+    now: Option<std::time::Duration>,
+) -> Result<Option<String>, SqlError> {
+    use crate::router::sql::Tok;
+    let k = &t.toks;
+    let mut e = Edits::default();
+    let mut i = 0;
+    while i < k.len() {
+        let tok = &k[i];
+        let call = k.get(i + 1).is_some_and(|n| n.punct(b'('));
+        let qualified = i > 0 && k[i - 1].punct(b'.');
+        if tok.tok != Tok::Word || qualified {
+            i += 1;
+            continue;
+        }
+        let name = tok.text.to_ascii_uppercase();
+        if call && PER_NODE.contains(&name.as_str())
+            || call && name == "LAST_INSERT_ID" && k.get(i + 2).is_some_and(|n| n.punct(b')'))
+        {
+            return Err(refuse(format!(
+                "{name}() in a write to a global table would give each data node's copy a different value: not routed (compute the value first and write it as a literal)"
+            )));
+        }
+        if !(CLOCK.contains(&name.as_str()) && (call || BARE.contains(&name.as_str()))) {
+            i += 1;
+            continue;
+        }
+        // The argument list: `()` or `(p)`.
+        let (end, arg) = if call {
+            let Some(close) = (i + 2..k.len()).find(|&j| k[j].punct(b')')) else {
+                return Err(refuse(format!("{name}( without a closing parenthesis")));
+            };
+            let arg: Vec<&str> = k[i + 2..close].iter().map(|x| x.text).collect();
+            (close, arg)
+        } else {
+            (i, Vec::new())
+        };
+        if name == "UNIX_TIMESTAMP" && !arg.is_empty() {
+            // UNIX_TIMESTAMP(expr) converts its argument: the same on every node.
+            i += 1;
+            continue;
+        }
+        let prec: usize = match arg.as_slice() {
+            [] => 0,
+            [p] => match p.parse::<usize>() {
+                Ok(p) if p <= 6 => p,
+                _ => {
+                    return Err(refuse(format!(
+                        "{name}({}) in a write to a global table: the precision must be a number 0..6",
+                        arg.join("")
+                    )));
+                }
+            },
+            _ => {
+                return Err(refuse(format!(
+                    "{name}({}) in a write to a global table is not routed",
+                    arg.join("")
+                )));
+            }
+        };
+        let Some(now) = now else {
+            return Err(refuse(format!(
+                "{name} in a write to a global table needs the router's clock, which is not available here"
+            )));
+        };
+        let secs = now.as_secs();
+        let micros = now.subsec_micros();
+        let epoch = if prec == 0 {
+            secs.to_string()
+        } else {
+            format!("{secs}.{}", &format!("{micros:06}")[..prec])
+        };
+        let (date, time) = utc_parts(secs);
+        let frac = if prec == 0 {
+            String::new()
+        } else {
+            format!(".{}", &format!("{micros:06}")[..prec])
+        };
+        let with = match name.as_str() {
+            "UNIX_TIMESTAMP" => epoch,
+            "CURDATE" | "CURRENT_DATE" => format!("DATE(FROM_UNIXTIME({secs}))"),
+            "CURTIME" | "CURRENT_TIME" => format!("TIME(FROM_UNIXTIME({epoch}))"),
+            "UTC_TIMESTAMP" => format!("TIMESTAMP'{date} {time}{frac}'"),
+            "UTC_DATE" => format!("DATE'{date}'"),
+            "UTC_TIME" => format!("TIME'{time}{frac}'"),
+            _ => format!("FROM_UNIXTIME({epoch})"),
+        };
+        e.replace(span(t, i, end + 1), with);
+        i = end + 1;
+    }
+    if e.is_empty() {
+        return Ok(None);
+    }
+    e.apply(t.sql)
+        .map(Some)
+        .ok_or_else(|| refuse("internal: overlapping rewrites"))
+}
+
+/// `YYYY-MM-DD` and `HH:MM:SS` of a Unix time in UTC.
+fn utc_parts(secs: u64) -> (String, String) {
+    let rem = secs % 86_400;
+    let (y, m, d) = crate::civil::from_days((secs / 86_400) as i64);
+    (
+        format!("{y:04}-{m:02}-{d:02}"),
+        format!("{:02}:{:02}:{:02}", rem / 3600, rem / 60 % 60, rem % 60),
     )
 }
 

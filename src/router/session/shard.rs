@@ -809,6 +809,12 @@ impl Session {
         let n_src = sources.len();
         let concat = template.is_concat();
         let mut m = Merger::new(spec, metas.clone(), n_src);
+        // An ENUM/SET key the merge cannot order as the server would: refused before
+        // any row reaches the client.
+        if let Some(e) = m.refusal() {
+            self.abandon(sources).await;
+            return self.send_err(1, &e).await;
+        }
         // Column definitions to the client (AVG columns get the scale MariaDB reports).
         let out_cols = m.output_columns();
         let mut seq: u8 = 1;
