@@ -74,6 +74,10 @@ struct Daemon {
     log: LogHandle,
     vrrp: Option<Vrrp>,
     vrrp_metrics: Option<VrrpMetrics>,
+    /// For a reload that enables VRRP (see `Vrrp::prepare`).
+    vrrp_prepared: Option<crate::vrrp::Prepared>,
+    /// VRRP a reload disabled, still running its STOP hooks.
+    vrrp_stopping: Option<crate::vrrp::Stopped>,
     tracking: Tracking,
     balancer: Option<Balancer>,
     balancer_metrics: Option<BalancerMetrics>,
@@ -170,7 +174,17 @@ impl Daemon {
                         m
                     }
                 };
-                let v = Vrrp::start(&self.config, metrics, self.tracking.hub.clone())?;
+                let prepared = match self.vrrp_prepared.take() {
+                    Some(p) => p,
+                    None => Vrrp::prepare()?,
+                };
+                let v = Vrrp::start_after(
+                    &self.config,
+                    metrics,
+                    self.tracking.hub.clone(),
+                    prepared,
+                    self.vrrp_stopping.take(),
+                );
                 self.status.register("vrrp", v.status_provider());
                 self.status
                     .register("track", self.tracking.status_provider());
@@ -181,8 +195,10 @@ impl Daemon {
             }
             (Some(v), Some(_)) => v.apply(&self.config).await,
             (Some(_), None) => {
+                // Off the main loop: STOP hooks may take their time (bounded), and a
+                // VRRP enabled again later waits for them.
                 if let Some(v) = self.vrrp.take() {
-                    v.stop().await;
+                    self.vrrp_stopping = Some(v.stop_detached());
                 }
                 if let Ok(mut t) = self.targets.vrrp.write() {
                     *t = None;
@@ -333,6 +349,7 @@ impl Daemon {
         // Sockets bound for a reload that then failed elsewhere are closed, not kept.
         self.balancer_prepared = None;
         self.router_prepared = None;
+        self.vrrp_prepared = None;
         r
     }
 
@@ -347,6 +364,11 @@ impl Daemon {
         self.router_prepared = match &new.router {
             Some(cfg) => Some(Router::prepare(self.router.as_ref(), cfg)?),
             None => None,
+        };
+        // VRRP newly enabled: its netlink socket.
+        self.vrrp_prepared = match (&new.vrrp, &self.vrrp) {
+            (Some(_), None) => Some(Vrrp::prepare()?),
+            _ => None,
         };
         let old_listen = self.config.observe.as_ref().map(|o| o.listen);
         let new_listen = new.observe.as_ref().map(|o| o.listen);
@@ -416,6 +438,9 @@ impl Daemon {
         if let Some(v) = self.vrrp.take() {
             v.stop().await;
         }
+        if let Some(s) = self.vrrp_stopping.take() {
+            s.wait().await;
+        }
         if let Some(b) = self.balancer.take() {
             b.stop();
         }
@@ -460,6 +485,8 @@ pub async fn run(path: &Path, config: Config, log: LogHandle) -> Result<(), Daem
         log,
         vrrp: None,
         vrrp_metrics: None,
+        vrrp_prepared: None,
+        vrrp_stopping: None,
         tracking,
         balancer: None,
         balancer_metrics: None,

@@ -923,3 +923,83 @@ fn recreated_interface_gets_the_vip_back() {
         da.logs()
     );
 }
+
+/// A changed `unicast_peers` list is applied in place, as keepalived does: the master
+/// keeps its VIP (no restart, no failover), its adverts go to the new list, and adverts
+/// from a peer it no longer lists are dropped.
+#[test]
+fn reload_changes_unicast_peers_in_place() {
+    let lab = Lab::new(&["a", "b", "c"]);
+    let (a, b, c) = (0, 1, 2);
+    let mk = |priority: u8, src: &'static str, peers: &'static [&'static str]| Inst {
+        priority,
+        unicast: Some((src, peers)),
+        ..FAST
+    };
+    let da = lab.tandem(a, &config("a", &mk(150, "198.18.0.1", &["198.18.0.2"])));
+    let _db = lab.tandem(b, &config("b", &mk(100, "198.18.0.2", &["198.18.0.1"])));
+    assert!(lab.wait_state(a, "VI_1", "MASTER"));
+    assert!(lab.wait_state(b, "VI_1", "BACKUP"));
+    only_holder(&lab, VIP, "a");
+
+    // a learns about c; c (lower priority) then hears a and follows it.
+    lab.file(
+        "a.yaml",
+        &config("a", &mk(150, "198.18.0.1", &["198.18.0.2", "198.18.0.3"])),
+    );
+    da.signal(Signal::SIGHUP);
+    assert!(da.wait_log("config reloaded"), "{}", da.logs());
+    assert_eq!(lab.vrrp_state(a, "VI_1").as_deref(), Some("MASTER"));
+    assert!(!da.logs().contains("restarting"), "{}", da.logs());
+    let dc = lab.tandem(
+        c,
+        &config("c", &mk(50, "198.18.0.3", &["198.18.0.1", "198.18.0.2"])),
+    );
+    let follows = wait_for(Duration::from_secs(30), || {
+        let st = lab.status(c)?;
+        let i = &st["subsystems"]["vrrp"]["instances"][0];
+        (i["state"] == "BACKUP" && i["master"] == "198.18.0.1").then_some(())
+    });
+    assert!(follows.is_some(), "c does not hear a: {}", dc.logs());
+    only_holder(&lab, VIP, "a");
+
+    // a drops b from its list: b's adverts (b takes over, no longer hearing a) are now
+    // dropped by a as coming from an unknown peer.
+    let before = metric(
+        &lab,
+        a,
+        "tandem_vrrp_adverts_dropped_total{reason=\"unknown_peer\"}",
+    );
+    lab.file(
+        "a.yaml",
+        &config("a", &mk(150, "198.18.0.1", &["198.18.0.3"])),
+    );
+    da.signal(Signal::SIGHUP);
+    assert!(
+        da.wait_log("config reloaded: now running generation 3"),
+        "{}",
+        da.logs()
+    );
+    let dropped = wait_for(Duration::from_secs(30), || {
+        let n = metric(
+            &lab,
+            a,
+            "tandem_vrrp_adverts_dropped_total{reason=\"unknown_peer\"}",
+        );
+        (n > before).then_some(n)
+    });
+    assert!(dropped.is_some(), "{}", da.logs());
+    assert_eq!(lab.vrrp_state(a, "VI_1").as_deref(), Some("MASTER"));
+    assert!(lab.has(a, VIP));
+    let logs = da.logs();
+    assert!(!logs.contains("restarting"), "{logs}");
+    assert_eq!(
+        logs.matches("(VI_1) Entering MASTER STATE").count(),
+        1,
+        "{logs}"
+    );
+    assert!(
+        logs.contains("(VI_1) unicast peers changed from [198.18.0.2] to [198.18.0.2, 198.18.0.3]"),
+        "{logs}"
+    );
+}

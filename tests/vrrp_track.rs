@@ -2,7 +2,7 @@
 
 mod common;
 
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -648,4 +648,429 @@ router:
     assert!(lab.has(0, VIP));
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     let _ = server.join();
+}
+
+/// The instances of `d`'s `/status`, by name.
+fn instance_status(lab: &Lab, i: usize, name: &str) -> Option<serde_json::Value> {
+    lab.status(i)?["subsystems"]["vrrp"]["instances"]
+        .as_array()?
+        .iter()
+        .find(|x| x["name"] == name)
+        .cloned()
+}
+
+/// A reload that changes only `notify` (the hooks) and `notify_fifo` applies them in
+/// place: no restart, no state change, and the next transition (here the stop) runs the
+/// new hooks and writes to the new FIFO.
+#[test]
+fn reload_applies_notify_hooks_and_fifo_in_place() {
+    let lab = Lab::new(&["a"]);
+    let dir = lab.dir.path().to_path_buf();
+    let log = dir.join("hooks.log");
+    let hook = script(
+        &dir,
+        "hook.sh",
+        &format!("echo \"$*\" >> {}", log.display()),
+    );
+    let notify = |tag: &str| {
+        format!(
+            "      notify: {{ master: [\"{h}\", {tag}-master], stop: [\"{h}\", {tag}-stop] }}\n",
+            h = hook.display()
+        )
+    };
+    let with_fifo = |cfg: String, fifo: &Path| {
+        cfg.replace(
+            "vrrp:\n",
+            &format!("vrrp:\n  notify_fifo: {}\n", fifo.display()),
+        )
+    };
+    let first_fifo = dir.join("first.fifo");
+    let second_fifo = dir.join("second.fifo");
+    // The second FIFO exists before the reload and the test holds it open (read-write,
+    // as keepalived's readers may), so what is written stays in the pipe.
+    nix::unistd::mkfifo(
+        &second_fifo,
+        nix::sys::stat::Mode::from_bits_truncate(0o600),
+    )
+    .expect("mkfifo");
+    let mut pipe = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&second_fifo)
+        .expect("open fifo");
+    let mut d = lab.tandem(
+        0,
+        &with_fifo(config("a", 150, "", &notify("old")), &first_fifo),
+    );
+    assert!(lab.wait_state(0, "VI_1", "MASTER"));
+    assert!(
+        wait_for(Duration::from_secs(20), || {
+            std::fs::read_to_string(&log)
+                .ok()?
+                .contains("old-master INSTANCE VI_1 MASTER 150")
+                .then_some(())
+        })
+        .is_some(),
+        "{}",
+        d.logs()
+    );
+    lab.file(
+        "a.yaml",
+        &with_fifo(config("a", 150, "", &notify("new")), &second_fifo),
+    );
+    d.signal(Signal::SIGHUP);
+    assert!(d.wait_log("config reloaded"), "{}", d.logs());
+    assert_eq!(lab.vrrp_state(0, "VI_1").as_deref(), Some("MASTER"));
+    assert!(lab.has(0, VIP));
+    let logs = d.logs();
+    assert!(!logs.contains("restarting"), "{logs}");
+    assert_eq!(
+        logs.matches("(VI_1) Entering MASTER STATE").count(),
+        1,
+        "{logs}"
+    );
+    d.signal(Signal::SIGTERM);
+    assert!(
+        d.wait_exit(Duration::from_secs(30)).is_some(),
+        "{}",
+        d.logs()
+    );
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(text.contains("new-stop INSTANCE VI_1 STOP 150"), "{text}");
+    assert!(!text.contains("old-stop"), "{text}");
+    let mut buf = [0u8; 4096];
+    let n = std::io::Read::read(&mut pipe, &mut buf).unwrap_or(0);
+    let lines = String::from_utf8_lossy(&buf[..n]).into_owned();
+    assert!(lines.contains("INSTANCE \"VI_1\" STOP 150"), "{lines:?}");
+    assert!(
+        d.logs().contains("(VI_1) notify hooks updated"),
+        "{}",
+        d.logs()
+    );
+}
+
+/// A STOP hook that logs `begin`, blocks until `release` exists, then logs `end`.
+struct BlockingHook {
+    hook: std::path::PathBuf,
+    log: std::path::PathBuf,
+    release: std::path::PathBuf,
+}
+
+impl BlockingHook {
+    fn new(dir: &std::path::Path) -> BlockingHook {
+        let log = dir.join("stop.log");
+        let release = dir.join("release");
+        let hook = script(
+            dir,
+            "stop.sh",
+            &format!(
+                "echo \"begin $*\" >> {log}\nwhile [ ! -e {rel} ]; do sleep 0.1; done\necho \"end $*\" >> {log}",
+                log = log.display(),
+                rel = release.display()
+            ),
+        );
+        BlockingHook { hook, log, release }
+    }
+
+    fn text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits until the hook started for `instance`'s STOP.
+    fn began(&self, instance: &str) -> bool {
+        let line = format!("begin INSTANCE {instance} STOP");
+        wait_for(Duration::from_secs(20), || {
+            self.text().contains(&line).then_some(())
+        })
+        .is_some()
+    }
+
+    fn release(&self) {
+        std::fs::write(&self.release, "").expect("release");
+    }
+}
+
+/// A reload that removes an instance stops it in the background: the reload completes
+/// (and the daemon applies the next one) while the removed instance's STOP hook still
+/// runs, which under systemd could otherwise outlast WatchdogSec.
+#[test]
+fn reload_does_not_wait_for_the_stop_hooks_of_removed_instances() {
+    let lab = Lab::new(&["a"]);
+    let stop = BlockingHook::new(lab.dir.path());
+    let second = format!(
+        "    - name: VI_2
+      interface: eth0
+      virtual_router_id: 52
+      priority: 150
+      version: 3
+      advert_int: 100ms
+      virtual_ipaddresses: [\"198.18.0.101/24\"]
+      notify: {{ stop: [\"{}\"], timeout: 120s }}
+",
+        stop.hook.display()
+    );
+    let both = |prio: u8| config("a", prio, "", &second);
+    let d = lab.tandem(0, &both(150));
+    assert!(lab.wait_state(0, "VI_1", "MASTER"));
+    assert!(lab.wait_state(0, "VI_2", "MASTER"));
+    assert!(lab.has(0, "198.18.0.101/24"));
+    lab.file("a.yaml", &config("a", 150, "", ""));
+    d.signal(Signal::SIGHUP);
+    assert!(
+        d.wait_log("config reloaded: now running generation 2"),
+        "the reload waited for the STOP hook: {}",
+        d.logs()
+    );
+    // The hook is still blocked (nothing released it), yet VI_2 has let its VIP go.
+    assert!(stop.began("VI_2"), "{}", d.logs());
+    assert!(
+        wait_for(Duration::from_secs(20), || (!lab.has(0, "198.18.0.101/24"))
+            .then_some(()))
+        .is_some()
+    );
+    // The main loop is free: the next reload is applied too.
+    lab.file("a.yaml", &config("a", 160, "", ""));
+    d.signal(Signal::SIGHUP);
+    assert!(
+        d.wait_log("config reloaded: now running generation 3"),
+        "{}",
+        d.logs()
+    );
+    assert!(
+        wait_for(Duration::from_secs(20), || {
+            (instance_status(&lab, 0, "VI_1")?["priority"] == 160).then_some(())
+        })
+        .is_some()
+    );
+    assert_eq!(lab.vrrp_state(0, "VI_1").as_deref(), Some("MASTER"));
+    let text = stop.text();
+    assert!(
+        !text.contains("end"),
+        "the hook was not released yet: {text}"
+    );
+    stop.release();
+    assert!(d.wait_log("(VI_2) stopped"), "{}", d.logs());
+    let text = stop.text();
+    assert!(text.contains("end INSTANCE VI_2 STOP"), "{text}");
+}
+
+/// A reload that removes the whole `vrrp` section does not wait for the STOP hooks
+/// either, and VRRP enabled again by the next reload starts once they are done.
+#[test]
+fn reload_that_disables_vrrp_stops_it_off_the_main_loop() {
+    let lab = Lab::new(&["a"]);
+    let stop = BlockingHook::new(lab.dir.path());
+    let hooked = config(
+        "a",
+        150,
+        "",
+        &format!(
+            "      notify: {{ stop: [\"{}\"], timeout: 120s }}\n",
+            stop.hook.display()
+        ),
+    );
+    let d = lab.tandem(0, &hooked);
+    assert!(lab.wait_state(0, "VI_1", "MASTER"));
+    assert!(lab.has(0, VIP));
+    lab.file(
+        "a.yaml",
+        "node: a\nlog: { level: debug }\nobserve: { listen: 127.0.0.1:9188 }\n",
+    );
+    d.signal(Signal::SIGHUP);
+    assert!(
+        d.wait_log("config reloaded: now running generation 2"),
+        "the reload waited for the STOP hook: {}",
+        d.logs()
+    );
+    assert!(stop.began("VI_1"), "{}", d.logs());
+    assert!(
+        wait_for(Duration::from_secs(20), || (!lab.has(0, VIP)).then_some(())).is_some(),
+        "VI_1 kept its VIP"
+    );
+    // VRRP back while the old instance still runs its hook: applied at once, started
+    // after the hook.
+    lab.file("a.yaml", &config("a", 150, "", ""));
+    d.signal(Signal::SIGHUP);
+    assert!(
+        d.wait_log("config reloaded: now running generation 3"),
+        "{}",
+        d.logs()
+    );
+    let text = stop.text();
+    assert!(
+        !text.contains("end"),
+        "the hook was not released yet: {text}"
+    );
+    assert!(
+        !lab.has(0, VIP),
+        "the new VI_1 started before the old one stopped"
+    );
+    stop.release();
+    assert!(d.wait_log("vrrp stopped"), "{}", d.logs());
+    assert!(lab.wait_state(0, "VI_1", "MASTER"), "{}", d.logs());
+    assert!(
+        wait_for(Duration::from_secs(20), || lab.has(0, VIP).then_some(())).is_some(),
+        "{}",
+        d.logs()
+    );
+    let text = stop.text();
+    assert!(text.contains("end INSTANCE VI_1 STOP"), "{text}");
+}
+
+/// A reload that changes a track script's definition (interval, command, weight) keeps
+/// its state: a script that is up but failing toward its `fall` stays up, instead of
+/// starting over and going down on its first failure (which would move the priority).
+#[test]
+fn reload_of_a_changed_track_script_keeps_its_state() {
+    let lab = Lab::new(&["a"]);
+    let flag = lab.dir.path().join("healthy");
+    std::fs::write(&flag, "").expect("flag");
+    let top = |cmd: &str, interval: &str, weight: i32| {
+        format!(
+            "track_scripts:\n  chk: {{ command: [{cmd}, -e, \"{}\"], interval: {interval}, rise: 2, fall: 1000, weight: {weight} }}\n",
+            flag.display()
+        )
+    };
+    let inst = "      track_scripts: [chk]\n";
+    let d = lab.tandem(0, &config("a", 150, &top("test", "100ms", -100), inst));
+    assert!(lab.wait_state(0, "VI_1", "MASTER"));
+    let script_status = |lab: &Lab| {
+        lab.status(0)
+            .map(|s| s["subsystems"]["track"]["scripts"]["chk"].clone())
+    };
+    assert!(
+        wait_for(Duration::from_secs(20), || {
+            (script_status(&lab)?["state"] == "ok").then_some(())
+        })
+        .is_some(),
+        "{}",
+        d.logs()
+    );
+    // Failing now, but far from `fall`: still up.
+    std::fs::remove_file(&flag).expect("rm");
+    let failures = |lab: &Lab| script_status(lab).and_then(|s| s["failures"].as_u64());
+    assert!(
+        wait_for(Duration::from_secs(20), || (failures(&lab)? >= 2)
+            .then_some(()))
+        .is_some(),
+        "{}",
+        d.logs()
+    );
+    lab.file(
+        "a.yaml",
+        &config("a", 150, &top("/usr/bin/test", "200ms", -90), inst),
+    );
+    d.signal(Signal::SIGHUP);
+    assert!(
+        d.wait_log("track script chk changed: restarted, still OK"),
+        "{}",
+        d.logs()
+    );
+    assert!(d.wait_log("config reloaded"), "{}", d.logs());
+    let seen = failures(&lab).unwrap_or(0);
+    // Several failures of the new definition later, it is still up and the priority
+    // never moved.
+    assert!(
+        wait_for(Duration::from_secs(30), || (failures(&lab)? >= seen + 3)
+            .then_some(()))
+        .is_some(),
+        "{}",
+        d.logs()
+    );
+    assert_eq!(
+        script_status(&lab).map(|s| s["state"].clone()),
+        Some("ok".into())
+    );
+    let logs = d.logs();
+    assert!(!logs.contains("track script chk is now FAILING"), "{logs}");
+    assert!(!logs.contains("Changing effective priority"), "{logs}");
+    assert_eq!(
+        instance_status(&lab, 0, "VI_1").map(|s| s["priority"].clone()),
+        Some(150.into())
+    );
+    assert_eq!(lab.vrrp_state(0, "VI_1").as_deref(), Some("MASTER"));
+}
+
+/// Joining and leaving a sync group by reload is applied in place: the members keep
+/// their state, and the group's rule (one member in FAULT, all in FAULT) applies from
+/// then on — and no longer once the group is gone.
+#[test]
+fn reload_changes_sync_group_membership_in_place() {
+    let lab = Lab::new(&["a"]);
+    let flag = lab.dir.path().join("healthy");
+    std::fs::write(&flag, "").expect("flag");
+    let cfg = |group: bool| {
+        format!(
+            "node: a
+log: {{ level: debug }}
+observe: {{ listen: 127.0.0.1:9188 }}
+track_scripts:
+  chk: {{ command: [test, -e, \"{}\"], interval: 100ms, weight: 0 }}
+vrrp:
+{}  instances:
+    - name: VI_1
+      interface: eth0
+      virtual_router_id: 51
+      priority: 150
+      version: 3
+      advert_int: 100ms
+      virtual_ipaddresses: [\"198.18.0.100/24\"]
+      track_scripts: [chk]
+    - name: VI_2
+      interface: eth0
+      virtual_router_id: 52
+      priority: 150
+      version: 3
+      advert_int: 100ms
+      virtual_ipaddresses: [\"198.18.0.101/24\"]
+",
+            flag.display(),
+            if group {
+                "  sync_groups: [{ name: G, instances: [VI_1, VI_2] }]\n"
+            } else {
+                ""
+            }
+        )
+    };
+    let d = lab.tandem(0, &cfg(false));
+    assert!(lab.wait_state(0, "VI_1", "MASTER"));
+    assert!(lab.wait_state(0, "VI_2", "MASTER"));
+    lab.file("a.yaml", &cfg(true));
+    d.signal(Signal::SIGHUP);
+    assert!(d.wait_log("config reloaded"), "{}", d.logs());
+    for name in ["VI_1", "VI_2"] {
+        let ok = wait_for(Duration::from_secs(20), || {
+            let st = instance_status(&lab, 0, name)?;
+            (st["sync_group"] == "G" && st["state"] == "MASTER").then_some(())
+        });
+        assert!(ok.is_some(), "{name}: {}", d.logs());
+    }
+    let logs = d.logs();
+    assert!(!logs.contains("restarting"), "{logs}");
+    assert_eq!(
+        logs.matches("(VI_2) Entering MASTER STATE").count(),
+        1,
+        "{logs}"
+    );
+    assert!(logs.contains("(VI_2) now in sync group G"), "{logs}");
+    // The group works: VI_1's failure takes VI_2 along.
+    std::fs::remove_file(&flag).expect("rm");
+    assert!(lab.wait_state(0, "VI_1", "FAULT"));
+    assert!(lab.wait_state(0, "VI_2", "FAULT"));
+    assert!(
+        d.logs().contains("sync group G: VI_1 is in FAULT"),
+        "{}",
+        d.logs()
+    );
+    // Out of the group again, VI_2 no longer follows VI_1.
+    lab.file("a.yaml", &cfg(false));
+    d.signal(Signal::SIGHUP);
+    assert!(d.wait_log("(VI_2) left sync group G"), "{}", d.logs());
+    assert!(lab.wait_state(0, "VI_2", "MASTER"));
+    assert_eq!(lab.vrrp_state(0, "VI_1").as_deref(), Some("FAULT"));
+    assert_eq!(
+        instance_status(&lab, 0, "VI_2").map(|s| s["sync_group"].clone()),
+        Some(serde_json::Value::Null)
+    );
 }

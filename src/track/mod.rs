@@ -163,24 +163,52 @@ impl Tracking {
         let wanted = cfg.tracked_scripts();
         let security_changed = self.security != cfg.script_security;
         self.security = cfg.script_security;
-        self.scripts.retain(|name, t| {
-            let wanted_still = wanted.contains(name.as_str());
-            if !wanted_still {
-                self.hub.remove(&script_key(name));
+        // A script that is no longer tracked stops and its signal goes. One whose
+        // definition changed restarts from its current state: a reload does not flap the
+        // priority of the instances tracking it (see `Hysteresis::carried`); a changed
+        // weight alone does not even restart it.
+        let mut changed: HashMap<String, ScriptTracker> = HashMap::new();
+        let names: Vec<String> = self.scripts.keys().cloned().collect();
+        for name in names {
+            if !wanted.contains(name.as_str()) {
+                self.scripts.remove(&name);
+                self.hub.remove(&script_key(&name));
+                continue;
             }
-            // A changed script restarts; its last state stands until the new one reports.
-            wanted_still && !security_changed && cfg.track_script(name) == Some(&t.config)
-        });
+            let Some(new) = cfg.track_script(&name) else {
+                continue;
+            };
+            let Some(t) = self.scripts.get_mut(&name) else {
+                continue;
+            };
+            if !security_changed && script::same_run(&t.config, new) {
+                t.config = new.clone();
+                continue;
+            }
+            if let Some(t) = self.scripts.remove(&name) {
+                changed.insert(name, t);
+            }
+        }
         for name in wanted {
             if self.scripts.contains_key(name) {
                 continue;
             }
             if let Some(sc) = cfg.track_script(name) {
+                let prior = changed.remove(name);
+                if let Some(p) = &prior {
+                    let state = match p.up() {
+                        Some(true) => "OK",
+                        Some(false) => "FAILING",
+                        None => "not known yet",
+                    };
+                    tracing::info!(script = %name, "track script {name} changed: restarted, still {state} (rise/fall progress kept)");
+                }
                 let t = ScriptTracker::spawn(
                     sc.clone(),
                     cfg.script_security,
                     self.hub.clone(),
                     self.metrics.clone(),
+                    prior,
                 );
                 self.scripts.insert(name.to_string(), t);
             }

@@ -171,6 +171,11 @@ pub async fn run(argv: &[String], id: Identity, timeout: Duration) -> Run {
         }
     };
     let pgid = child.id().map(|p| Pid::from_raw(p as i32));
+    // If this future is dropped before the leader is reaped (the task running the hook or
+    // script was aborted), the whole group goes: `kill_on_drop` alone only kills the
+    // leader and would leave its children running. Declared after `child`, so it is
+    // dropped first, while the leader is not reaped and the pgid cannot be reused.
+    let mut group = GroupGuard(pgid);
     let mut pipes = Pipes {
         out: child.stdout.take(),
         err: child.stderr.take(),
@@ -187,6 +192,9 @@ pub async fn run(argv: &[String], id: Identity, timeout: Duration) -> Run {
         }
     };
     if status.is_some() {
+        // Reaped: from here on the pgid may be reused, and after an exit a hook's
+        // background processes may stay (see below).
+        group.disarm();
         // What is already in the pipes, briefly.
         let _ = tokio::time::timeout(Duration::from_millis(50), async {
             while pipes.read_some().await {}
@@ -203,6 +211,7 @@ pub async fn run(argv: &[String], id: Identity, timeout: Duration) -> Run {
             }
             // Reap the killed child now.
             let _ = child.wait().await;
+            group.disarm();
             Outcome::TimedOut
         }
         Some(Err(e)) => Outcome::ExecFailed(e.to_string()),
@@ -214,6 +223,23 @@ pub async fn run(argv: &[String], id: Identity, timeout: Duration) -> Run {
     };
     let text = String::from_utf8_lossy(&pipes.kept).into_owned();
     done(outcome, text)
+}
+
+/// Kills a run's process group with SIGKILL when dropped armed (see `run`).
+struct GroupGuard(Option<Pid>);
+
+impl GroupGuard {
+    fn disarm(&mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = killpg(p, Signal::SIGKILL);
+        }
+    }
 }
 
 /// The identity switch a run needs: only the ids that differ from the daemon's own.
@@ -418,6 +444,46 @@ mod tests {
         .await;
         assert!(r.outcome.ok());
         assert_eq!(r.output.len(), OUTPUT_LIMIT);
+    }
+
+    /// A run whose future is dropped (its task aborted, e.g. an instance stopped in the
+    /// middle of a hook) takes its whole process group with it.
+    #[tokio::test]
+    async fn abort_kills_the_whole_group() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pidfile = dir.path().join("grandchild.pid");
+        let script = format!("sleep 30 & echo $! > {}; wait", pidfile.display());
+        let task = tokio::spawn(async move {
+            run(
+                &argv(&["/bin/sh", "-c", &script]),
+                Identity::default(),
+                Duration::from_secs(60),
+            )
+            .await
+        });
+        let mut pid = None;
+        for _ in 0..500 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            pid = std::fs::read_to_string(&pidfile)
+                .ok()
+                .and_then(|s| s.trim().parse::<i32>().ok());
+            if pid.is_some() {
+                break;
+            }
+        }
+        let pid = pid.expect("the script wrote its child's pid");
+        let _cleanup = KillOnDrop(pid);
+        task.abort();
+        let _ = task.await;
+        let mut gone = false;
+        for _ in 0..250 {
+            if !pid_alive(pid) {
+                gone = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(gone, "grandchild {pid} survived the abort of its run");
     }
 
     /// Set for the unprivileged child run of `unprivileged_child`.

@@ -83,7 +83,17 @@ impl ScriptStatus {
 pub struct ScriptTracker {
     pub config: TrackScript,
     pub status: Arc<Mutex<ScriptStatus>>,
+    /// The rise/fall state, carried over when a reload changes the definition.
+    hyst: Arc<Mutex<Hysteresis>>,
     task: JoinHandle<()>,
+}
+
+/// Whether two definitions run the same way (the weight only matters to the VRRP
+/// instances, which apply a changed weight themselves).
+pub fn same_run(a: &TrackScript, b: &TrackScript) -> bool {
+    let mut b = b.clone();
+    b.weight = a.weight;
+    *a == b
 }
 
 impl Drop for ScriptTracker {
@@ -93,19 +103,51 @@ impl Drop for ScriptTracker {
 }
 
 impl ScriptTracker {
+    /// Starts a script. `prior` is the running tracker of the same name whose definition
+    /// changed: it is stopped, and the new one goes on from its state (see
+    /// `Hysteresis::carried`) and counters instead of starting over.
     pub fn spawn(
         cfg: TrackScript,
         security: bool,
         hub: TrackHub,
         metrics: TrackMetrics,
+        prior: Option<ScriptTracker>,
     ) -> ScriptTracker {
-        let status = Arc::new(Mutex::new(ScriptStatus::default()));
-        let task = tokio::spawn(run(cfg.clone(), security, hub, metrics, status.clone()));
+        let (status, hyst) = match prior {
+            Some(p) => {
+                p.task.abort();
+                let h = p
+                    .hyst
+                    .lock()
+                    .map(|h| h.carried(cfg.rise, cfg.fall))
+                    .unwrap_or_else(|_| Hysteresis::new(cfg.rise, cfg.fall));
+                (p.status.clone(), h)
+            }
+            None => (
+                Arc::new(Mutex::new(ScriptStatus::default())),
+                Hysteresis::new(cfg.rise, cfg.fall),
+            ),
+        };
+        let hyst = Arc::new(Mutex::new(hyst));
+        let task = tokio::spawn(run(
+            cfg.clone(),
+            security,
+            hub,
+            metrics,
+            status.clone(),
+            hyst.clone(),
+        ));
         ScriptTracker {
             config: cfg,
             status,
+            hyst,
             task,
         }
+    }
+
+    /// The state it counts as now: `None` before its first result.
+    pub fn up(&self) -> Option<bool> {
+        self.hyst.lock().ok().and_then(|h| h.up())
     }
 }
 
@@ -115,10 +157,14 @@ async fn run(
     hub: TrackHub,
     metrics: TrackMetrics,
     status: Arc<Mutex<ScriptStatus>>,
+    shared: Arc<Mutex<Hysteresis>>,
 ) {
     let key = script_key(&cfg.name);
     let argv = cfg.argv();
-    let mut hyst = Hysteresis::new(cfg.rise, cfg.fall);
+    let mut hyst = shared
+        .lock()
+        .map(|h| h.clone())
+        .unwrap_or_else(|_| Hysteresis::new(cfg.rise, cfg.fall));
     let id = process::identity(cfg.user.as_deref(), cfg.group.as_deref());
     let mut tick = tokio::time::interval(cfg.interval.get());
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -163,6 +209,9 @@ async fn run(
         tracing::debug!(script = %cfg.name, result = kind, took_ms = took.as_millis() as u64, output = %output.trim_end(), "track script {} {outcome}", cfg.name);
         let before = hyst.progress();
         let changed = hyst.observe(ok);
+        if let Ok(mut h) = shared.lock() {
+            *h = hyst.clone();
+        }
         if let Ok(mut st) = status.lock() {
             st.runs += 1;
             if !ok {

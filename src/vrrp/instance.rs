@@ -13,7 +13,7 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use super::demux::{Demux, Inbound, QUEUE};
 use super::machine::{Action, GarpTiming, Machine, MachineConfig, Reason, State};
 use super::metrics::VrrpMetrics;
-use super::notify::{Fifo, Notifier};
+use super::notify::{FifoSlot, Notifier};
 use super::packet::{Advert, Auth, ChecksumStyle, Version};
 use super::socket::{VrrpSocket, group, is_group};
 use super::sync::{Change, Group, MemberView};
@@ -36,6 +36,9 @@ pub enum Command {
     /// Operator maintenance: `Some(reason)` holds the instance in FAULT (a master hands
     /// the VIP over with priority 0 first); `None` resumes.
     Resign(Option<String>),
+    /// The instance's sync group changed (joined, left, or the group's members changed):
+    /// applied in place, the state stays.
+    SetGroup(Option<Group>),
 }
 
 /// One health signal an instance tracks: weight 0 means FAULT while it fails.
@@ -54,7 +57,7 @@ pub struct Context {
     pub metrics: VrrpMetrics,
     pub hub: TrackHub,
     pub group: Option<Group>,
-    pub fifo: Option<Fifo>,
+    pub fifo: FifoSlot,
 }
 
 /// What `/status` shows of an instance.
@@ -139,6 +142,11 @@ impl Handle {
         self.tx.try_send(Command::Resign(reason)).is_ok()
     }
 
+    /// Moves the instance to another sync group (or out of any), in place.
+    pub async fn set_group(&self, group: Option<Group>) {
+        let _ = self.tx.send(Command::SetGroup(group)).await;
+    }
+
     pub async fn reconfigure(&mut self, cfg: VrrpInstance, trackers: Vec<TrackerRef>) {
         self.config = cfg.clone();
         self.trackers = trackers.clone();
@@ -149,7 +157,9 @@ impl Handle {
     }
 }
 
-/// The parts of an instance that cannot change without restarting it.
+/// The parts of an instance that cannot change without restarting it. The unicast peer
+/// list is not one of them (only unicast versus multicast is): a changed list is applied
+/// in place, as keepalived does, without giving up the VIPs.
 pub fn identity(c: &VrrpInstance) -> impl PartialEq + use<> {
     (
         c.interface.clone(),
@@ -157,15 +167,20 @@ pub fn identity(c: &VrrpInstance) -> impl PartialEq + use<> {
         c.version,
         c.is_ipv6(),
         c.unicast_src_ip,
-        c.unicast_peers
-            .iter()
-            .map(|p| p.address)
-            .collect::<Vec<_>>(),
+        c.is_unicast(),
         c.mcast_src_ip,
     )
 }
 
-pub fn spawn(cfg: VrrpInstance, trackers: Vec<TrackerRef>, ctx: Context) -> Handle {
+/// Starts an instance. Its task first waits for `after` (instances being stopped that it
+/// must not overlap with: the previous run of the same instance, or one on the same VRID
+/// or VIPs) to be done, each signalling `true` (or dropping its sender).
+pub fn spawn(
+    cfg: VrrpInstance,
+    trackers: Vec<TrackerRef>,
+    ctx: Context,
+    after: Vec<watch::Receiver<bool>>,
+) -> Handle {
     let status = Arc::new(Mutex::new(InstanceStatus {
         name: cfg.name.clone(),
         interface: cfg.interface.clone(),
@@ -194,7 +209,14 @@ pub fn spawn(cfg: VrrpInstance, trackers: Vec<TrackerRef>, ctx: Context) -> Hand
     }));
     let (tx, rx) = mpsc::channel(16);
     let name = cfg.name.clone();
-    let task = tokio::spawn(run(cfg.clone(), trackers.clone(), ctx, status.clone(), rx));
+    let task = tokio::spawn(run(
+        cfg.clone(),
+        trackers.clone(),
+        ctx,
+        status.clone(),
+        rx,
+        after,
+    ));
     Handle {
         name,
         config: cfg,
@@ -323,7 +345,12 @@ async fn run(
     ctx: Context,
     status: Arc<Mutex<InstanceStatus>>,
     mut commands: mpsc::Receiver<Command>,
+    after: Vec<watch::Receiver<bool>>,
 ) {
+    for mut w in after {
+        // A sender dropped without `true` (its stop was aborted) is done as well.
+        let _ = w.wait_for(|done| *done).await;
+    }
     let notifier = Notifier::spawn(&cfg.name, cfg.notify.clone(), ctx.fifo.clone());
     let mut group_rx = ctx.group.as_ref().map(|g| g.subscribe());
     let (tx, mut inbound) = mpsc::channel::<Inbound>(QUEUE);
@@ -384,10 +411,15 @@ async fn run(
                             }
                             None => return,
                             Some(Command::Reconfigure(new, trackers)) => {
-                                inst.cfg = *new;
+                                let old = std::mem::replace(&mut inst.cfg, *new);
                                 inst.trackers = trackers;
+                                inst.adopt_in_place(&old);
                             }
                             Some(Command::Resign(r)) => inst.resigned = r,
+                            Some(Command::SetGroup(g)) => {
+                                group_rx = g.as_ref().map(|g| g.subscribe());
+                                inst.set_group(g).await;
+                            }
                         },
                         _ = tokio::time::sleep(RETRY) => {}
                     }
@@ -409,6 +441,10 @@ async fn run(
                 }
                 Some(Command::Reconfigure(new, trackers)) => inst.reconfigure(*new, trackers).await,
                 Some(Command::Resign(r)) => inst.resign(r).await,
+                Some(Command::SetGroup(g)) => {
+                    group_rx = g.as_ref().map(|g| g.subscribe());
+                    inst.set_group(g).await;
+                }
             },
             Some(p) = inbound.recv() => inst.on_packet(p).await,
             _ = sleep_until(deadline) => inst.on_timer().await,
@@ -728,6 +764,7 @@ impl Inst {
         let old = std::mem::replace(&mut self.cfg, new);
         self.trackers = trackers;
         tracing::info!(instance = %self.cfg.name, "({}) configuration updated", self.cfg.name);
+        self.adopt_in_place(&old);
         if let Ok(mut st) = self.status.lock() {
             st.base_priority = self.cfg.priority;
             st.vips = self
@@ -747,6 +784,70 @@ impl Inst {
             self.perform(a).await;
         }
         // The configured priority may have changed: re-apply the trackers' weights.
+        self.apply_tracking().await;
+    }
+
+    /// What a reload changes without touching the state machine: the notify hooks (later
+    /// transitions run the new ones) and the unicast peers (`send` and `on_packet` read
+    /// `self.cfg`, so the next advert goes to the new list and only the new peers are
+    /// accepted).
+    fn adopt_in_place(&mut self, old: &VrrpInstance) {
+        if old.notify != self.cfg.notify
+            && let Some(n) = self.notifier.as_mut()
+            && n.set_config(self.cfg.notify.clone())
+        {
+            tracing::info!(instance = %self.cfg.name, "({}) notify hooks updated", self.cfg.name);
+        }
+        let peers = |c: &VrrpInstance| {
+            c.unicast_peers
+                .iter()
+                .map(|p| p.address)
+                .collect::<Vec<_>>()
+        };
+        let (was, now) = (peers(old), peers(&self.cfg));
+        if was != now {
+            let list = |v: &[IpAddr]| {
+                v.iter()
+                    .map(|a| a.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            tracing::info!(
+                instance = %self.cfg.name,
+                "({}) unicast peers changed from [{}] to [{}]",
+                self.cfg.name,
+                list(&was),
+                list(&now)
+            );
+        }
+    }
+
+    /// Joins another sync group (or leaves its group), keeping its state; the group's
+    /// rules apply from now on (a member in FAULT puts this one in FAULT).
+    async fn set_group(&mut self, group: Option<Group>) {
+        let from = self.group.as_ref().map(|g| g.name.clone());
+        let to = group.as_ref().map(|g| g.name.clone());
+        self.group = group;
+        if from != to {
+            match (&from, &to) {
+                (_, Some(g)) => {
+                    tracing::info!(instance = %self.cfg.name, group = g.as_str(), "({}) now in sync group {g}", self.cfg.name)
+                }
+                (Some(g), None) => {
+                    tracing::info!(instance = %self.cfg.name, group = g.as_str(), "({}) left sync group {g}", self.cfg.name)
+                }
+                (None, None) => {}
+            }
+        }
+        if let Ok(mut st) = self.status.lock() {
+            st.sync_group = to;
+        }
+        self.group_fault = self.group.as_ref().and_then(|g| {
+            g.faulted_other(&self.cfg.name)
+                .map(|o| format!("sync group {}: {o} is in FAULT", g.name))
+        });
+        // Publishes our view in the new group, then applies its verdict.
+        self.refresh_status();
         self.apply_tracking().await;
     }
 

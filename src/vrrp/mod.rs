@@ -24,8 +24,64 @@ use crate::track::{ROUTER_KEY, TrackHub, interface_key, listener_key, script_key
 use demux::Demux;
 use instance::{Context, Handle, TrackerRef};
 use metrics::VrrpMetrics;
-use notify::Fifo;
+use notify::{Fifo, FifoSlot};
 use sync::Group;
+use tokio::sync::watch;
+
+/// An instance being stopped in the background (removed from the config, or restarted).
+struct Stopping {
+    config: VrrpInstance,
+    /// `true` once it is gone (VIPs removed, socket closed, STOP hooks run or timed out).
+    done: watch::Receiver<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Stopping {
+    fn is_done(&self) -> bool {
+        *self.done.borrow() || self.task.is_finished()
+    }
+}
+
+/// Whether instance `new` must wait for `old` to be stopped before it starts: the same
+/// instance (its STOP hooks run before the new run's hooks), the same VRID on the same
+/// interface and family (one socket route per VRID), or a VIP in common (the old one
+/// removes its VIPs on the way out).
+pub fn must_wait_for(new: &VrrpInstance, old: &VrrpInstance) -> bool {
+    let vips = |c: &VrrpInstance| {
+        c.virtual_ipaddresses
+            .iter()
+            .map(|v| v.address.addr())
+            .collect::<Vec<_>>()
+    };
+    let old_vips = vips(old);
+    new.name == old.name
+        || (new.interface == old.interface
+            && new.virtual_router_id == old.virtual_router_id
+            && new.is_ipv6() == old.is_ipv6())
+        || vips(new).iter().any(|a| old_vips.contains(a))
+}
+
+/// The sync groups of a reloaded config, by member: a group whose name and members are
+/// unchanged keeps its running `Group` (its members need no change), any other is new.
+fn regroup(
+    old_config: &[crate::config::vrrp::SyncGroup],
+    old: &HashMap<String, Group>,
+    new_config: &[crate::config::vrrp::SyncGroup],
+) -> HashMap<String, Group> {
+    let mut out = HashMap::new();
+    for g in new_config {
+        let kept = old_config
+            .contains(g)
+            .then(|| g.instances.first().and_then(|m| old.get(m)).cloned())
+            .flatten()
+            .filter(|running| running.name == g.name);
+        let group = kept.unwrap_or_else(|| Group::new(&g.name, &g.instances));
+        for m in &g.instances {
+            out.insert(m.clone(), group.clone());
+        }
+    }
+    out
+}
 
 /// The running VRRP subsystem.
 pub struct Vrrp {
@@ -33,10 +89,34 @@ pub struct Vrrp {
     demux: Demux,
     metrics: VrrpMetrics,
     hub: TrackHub,
-    fifo: Option<Fifo>,
+    fifo: FifoSlot,
     groups: HashMap<String, Group>,
     group_config: Vec<crate::config::vrrp::SyncGroup>,
     instances: Arc<Mutex<Vec<Handle>>>,
+    /// Instances a reload stops, off the main loop.
+    stopping: Vec<Stopping>,
+    /// A previous VRRP subsystem still stopping (see `start_after`).
+    prior: Option<watch::Receiver<bool>>,
+}
+
+/// A VRRP subsystem stopping in the background (see `Vrrp::stop_detached`).
+#[derive(Clone)]
+pub struct Stopped(watch::Receiver<bool>);
+
+/// See [`Vrrp::prepare`].
+pub struct Prepared {
+    net: Netlink,
+}
+
+impl Stopped {
+    pub fn is_done(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    /// Waits until it is gone (its STOP hooks run or timed out).
+    pub async fn wait(mut self) {
+        let _ = self.0.wait_for(|done| *done).await;
+    }
 }
 
 /// What the admin socket can ask of the VRRP instances.
@@ -147,15 +227,36 @@ pub fn trackers_for(inst: &VrrpInstance, scripts: &[TrackScript]) -> Vec<Tracker
 impl Vrrp {
     /// Starts every instance (each retries on its own while its interface is missing).
     pub fn start(cfg: &Config, metrics: VrrpMetrics, hub: TrackHub) -> Result<Vrrp, VrrpError> {
+        Ok(Vrrp::start_after(cfg, metrics, hub, Vrrp::prepare()?, None))
+    }
+
+    /// What starting VRRP needs that can fail (the netlink socket), obtained before a
+    /// reload that enables VRRP changes anything else.
+    pub fn prepare() -> Result<Prepared, VrrpError> {
+        Ok(Prepared {
+            net: Netlink::open()?,
+        })
+    }
+
+    /// `start` with a [`Prepared`], every instance first waiting until `after` (a VRRP
+    /// subsystem a reload disabled and that is still stopping, see `stop_detached`) is
+    /// gone.
+    pub fn start_after(
+        cfg: &Config,
+        metrics: VrrpMetrics,
+        hub: TrackHub,
+        prepared: Prepared,
+        after: Option<Stopped>,
+    ) -> Vrrp {
         let empty = VrrpConfig {
             instances: Vec::new(),
             sync_groups: Vec::new(),
             notify_fifo: None,
         };
         let vc = cfg.vrrp.as_ref().unwrap_or(&empty);
-        let net = Netlink::open()?;
+        let net = prepared.net;
         let demux = Demux::new(metrics.clone());
-        let fifo = vc.notify_fifo.clone().map(Fifo::open);
+        let fifo = FifoSlot::new(vc.notify_fifo.clone().map(Fifo::open));
         let groups = sync::by_member(&vc.sync_groups);
         let v = Vrrp {
             net,
@@ -166,6 +267,8 @@ impl Vrrp {
             groups,
             group_config: vc.sync_groups.clone(),
             instances: Arc::new(Mutex::new(Vec::new())),
+            stopping: Vec::new(),
+            prior: after.map(|s| s.0),
         };
         let handles = vc
             .instances
@@ -175,10 +278,18 @@ impl Vrrp {
         if let Ok(mut list) = v.instances.lock() {
             *list = handles;
         }
-        Ok(v)
+        v
     }
 
+    /// Starts an instance once the instances being stopped that it overlaps with are gone.
     fn spawn(&self, inst: &VrrpInstance, scripts: &[TrackScript]) -> Handle {
+        let after = self
+            .stopping
+            .iter()
+            .filter(|s| !s.is_done() && must_wait_for(inst, &s.config))
+            .map(|s| s.done.clone())
+            .chain(self.prior.clone().filter(|p| !*p.borrow()))
+            .collect();
         instance::spawn(
             inst.clone(),
             trackers_for(inst, scripts),
@@ -190,7 +301,26 @@ impl Vrrp {
                 group: self.groups.get(&inst.name).cloned(),
                 fifo: self.fifo.clone(),
             },
+            after,
         )
+    }
+
+    /// Stops an instance in a task of its own: the caller (the daemon's main loop) goes
+    /// on at once, however long the STOP hooks take. `Handle::stop` bounds the wait.
+    fn stop_in_background(&mut self, h: Handle, forget: bool) {
+        let (tx, done) = watch::channel(false);
+        let config = h.config.clone();
+        let metrics = self.metrics.clone();
+        let task = tokio::spawn(async move {
+            let name = h.name.clone();
+            h.stop().await;
+            if forget {
+                metrics.forget(&name);
+            }
+            tracing::info!(instance = %name, "({name}) stopped");
+            let _ = tx.send(true);
+        });
+        self.stopping.push(Stopping { config, done, task });
     }
 
     /// A status provider for `/status`.
@@ -216,18 +346,27 @@ impl Vrrp {
         }
     }
 
-    /// Applies a reloaded config: new instances start, removed ones stop gracefully,
-    /// changed ones are updated in place (or restarted when their interface, VRID,
-    /// version, addressing or sync group changed).
+    /// Applies a reloaded config: new instances start, removed ones stop gracefully in
+    /// the background (the caller does not wait for their STOP hooks), changed ones are
+    /// updated in place — including their notify hooks, unicast peers and sync group —
+    /// or restarted when their interface, VRID, version or addressing changed.
     pub async fn apply(&mut self, cfg: &Config) {
         let Some(vc) = cfg.vrrp.as_ref() else { return };
-        let groups_changed = vc.sync_groups != self.group_config;
-        if groups_changed {
-            self.groups = sync::by_member(&vc.sync_groups);
-            self.group_config = vc.sync_groups.clone();
+        self.stopping.retain(|s| !s.is_done());
+        if self.fifo.path() != vc.notify_fifo {
+            match &vc.notify_fifo {
+                Some(p) => tracing::info!("notify FIFO is now {}", p.display()),
+                None => tracing::info!("notify FIFO closed (no `notify_fifo`)"),
+            }
+            self.fifo.set(vc.notify_fifo.as_deref());
         }
-        let in_group = |name: &str, list: &[crate::config::vrrp::SyncGroup]| {
-            list.iter().any(|g| g.instances.iter().any(|i| i == name))
+        let groups = regroup(&self.group_config, &self.groups, &vc.sync_groups);
+        let old_groups = std::mem::replace(&mut self.groups, groups);
+        self.group_config = vc.sync_groups.clone();
+        let same_group = |a: Option<&Group>, b: Option<&Group>| match (a, b) {
+            (None, None) => true,
+            (Some(a), Some(b)) => a.same(b),
+            _ => false,
         };
         let old: Vec<Handle> = match self.instances.lock() {
             Ok(mut v) => std::mem::take(&mut *v),
@@ -235,31 +374,25 @@ impl Vrrp {
         };
         let mut keep = Vec::new();
         for mut h in old {
-            let regroup = groups_changed
-                && (in_group(&h.name, &vc.sync_groups)
-                    || h.status
-                        .lock()
-                        .map(|s| s.sync_group.is_some())
-                        .unwrap_or(false));
             match vc.instances.iter().find(|i| i.name == h.name) {
                 None => {
                     tracing::info!(instance = %h.name, "({}) removed from the config: stopping", h.name);
-                    let name = h.name.clone();
-                    h.stop().await;
-                    self.metrics.forget(&name);
+                    self.stop_in_background(h, true);
                 }
-                Some(new)
-                    if !regroup && instance::identity(new) == instance::identity(&h.config) =>
-                {
+                Some(new) if instance::identity(new) == instance::identity(&h.config) => {
                     let trackers = trackers_for(new, &cfg.track_scripts);
                     if *new != h.config || trackers != h.trackers {
                         h.reconfigure(new.clone(), trackers).await;
                     }
+                    let group = self.groups.get(&h.name);
+                    if !same_group(old_groups.get(&h.name), group) {
+                        h.set_group(group.cloned()).await;
+                    }
                     keep.push(h);
                 }
                 Some(new) => {
-                    tracing::info!(instance = %h.name, "({}) interface, VRID, version, addressing or sync group changed: restarting", h.name);
-                    h.stop().await;
+                    tracing::info!(instance = %h.name, "({}) interface, VRID, version or addressing changed: restarting", h.name);
+                    self.stop_in_background(h, false);
                     keep.push(self.spawn(new, &cfg.track_scripts));
                 }
             }
@@ -274,6 +407,18 @@ impl Vrrp {
         }
     }
 
+    /// `stop` in a task of its own, for a reload that disables VRRP: the caller goes on
+    /// at once, however long the STOP hooks take.
+    pub fn stop_detached(self) -> Stopped {
+        let (tx, rx) = watch::channel(false);
+        tokio::spawn(async move {
+            self.stop().await;
+            tracing::info!("vrrp stopped (its instances' STOP hooks are done)");
+            let _ = tx.send(true);
+        });
+        Stopped(rx)
+    }
+
     /// Stops every instance gracefully: masters send priority 0 and drop their VIPs.
     pub async fn stop(self) {
         let handles: Vec<Handle> = match self.instances.lock() {
@@ -281,6 +426,86 @@ impl Vrrp {
             Err(_) => return,
         };
         let stops: Vec<_> = handles.into_iter().map(|h| h.stop()).collect();
-        futures_util::future::join_all(stops).await;
+        // Instances a reload was still stopping finish too (each is bounded).
+        let background = self.stopping.into_iter().map(|s| async move {
+            let _ = s.task.await;
+        });
+        futures_util::future::join(
+            futures_util::future::join_all(stops),
+            futures_util::future::join_all(background),
+        )
+        .await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::vrrp::SyncGroup;
+
+    fn instances(yaml: &str) -> Vec<VrrpInstance> {
+        let src = format!("node: t\nvrrp:\n  instances:\n{yaml}");
+        match crate::config::check_str(&src, "t.yaml", std::path::Path::new("/")).into_result() {
+            Ok((cfg, _)) => cfg.vrrp.map(|v| v.instances).unwrap_or_default(),
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+
+    fn inst(name: &str, iface: &str, vrid: u8, vip: &str) -> String {
+        format!(
+            "    - {{ name: {name}, interface: {iface}, virtual_router_id: {vrid}, priority: 100, virtual_ipaddresses: [\"{vip}\"] }}\n"
+        )
+    }
+
+    #[test]
+    fn a_new_instance_waits_only_for_overlapping_stops() {
+        let v = instances(
+            &[
+                inst("VI_1", "eth0", 51, "198.18.0.100/24"),
+                inst("VI_2", "eth0", 52, "198.18.0.101/24"),
+                inst("VI_3", "eth1", 51, "198.18.1.100/24"),
+            ]
+            .concat(),
+        );
+        assert_eq!(v.len(), 3);
+        // (Two instances of one config cannot share a VIP; one of a later config can.)
+        let shares = instances(&inst("VI_4", "eth0", 53, "198.18.0.100/24"));
+        // Itself (its STOP hooks before its new run).
+        assert!(must_wait_for(&v[0], &v[0]));
+        // Another VRID, other VIPs: independent.
+        assert!(!must_wait_for(&v[1], &v[0]));
+        // Same VRID on another interface: independent.
+        assert!(!must_wait_for(&v[2], &v[0]));
+        // A VIP in common.
+        assert!(must_wait_for(&shares[0], &v[0]));
+        // Same VRID and interface, under another name.
+        let renamed = instances(&inst("VI_X", "eth0", 51, "198.18.0.200/24"));
+        assert!(must_wait_for(&renamed[0], &v[0]));
+    }
+
+    #[test]
+    fn unchanged_groups_keep_running_changed_ones_are_new() {
+        let g = |name: &str, m: &[&str]| SyncGroup {
+            name: name.into(),
+            instances: m.iter().map(|s| s.to_string()).collect(),
+        };
+        let old_cfg = vec![g("A", &["VI_1", "VI_2"]), g("B", &["VI_3", "VI_4"])];
+        let old = sync::by_member(&old_cfg);
+        let new_cfg = vec![g("A", &["VI_1", "VI_2"]), g("B", &["VI_3", "VI_5"])];
+        let new = regroup(&old_cfg, &old, &new_cfg);
+        let same = |a: Option<&Group>, b: Option<&Group>| match (a, b) {
+            (Some(a), Some(b)) => a.same(b),
+            _ => false,
+        };
+        assert!(same(old.get("VI_1"), new.get("VI_1")));
+        assert!(same(old.get("VI_2"), new.get("VI_2")));
+        // B's members changed: a new group for all of its members.
+        assert!(!same(old.get("VI_3"), new.get("VI_3")));
+        assert!(same(new.get("VI_3"), new.get("VI_5")));
+        assert!(!new.contains_key("VI_4"));
+        // A renamed group is a new one.
+        let renamed = regroup(&old_cfg, &old, &[g("C", &["VI_1", "VI_2"])]);
+        assert!(!same(old.get("VI_1"), renamed.get("VI_1")));
+        assert_eq!(renamed.get("VI_1").map(|g| g.name.as_str()), Some("C"));
     }
 }

@@ -3,7 +3,9 @@
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::sync::mpsc;
 
@@ -26,9 +28,25 @@ pub fn state_word(to: State, shutdown: bool) -> &'static str {
     }
 }
 
+/// The hooks of one `notify` config, with the identity they run as.
+struct Hooks {
+    cfg: Notify,
+    id: Result<process::Identity, String>,
+}
+
+impl Hooks {
+    fn new(cfg: Notify) -> Arc<Hooks> {
+        let id = process::identity(cfg.user.as_deref(), cfg.group.as_deref());
+        Arc::new(Hooks { cfg, id })
+    }
+}
+
 struct Event {
     word: &'static str,
     priority: u8,
+    /// The hooks configured when the transition happened (a reload in between does not
+    /// change what a queued transition runs).
+    hooks: Arc<Hooks>,
 }
 
 /// One instance's hook runner.
@@ -36,23 +54,17 @@ pub struct Notifier {
     tx: mpsc::Sender<Event>,
     instance: String,
     task: tokio::task::JoinHandle<()>,
-    timeout: std::time::Duration,
+    hooks: Arc<Hooks>,
+    fifo: FifoSlot,
 }
 
 impl Notifier {
-    pub fn spawn(instance: &str, cfg: Notify, fifo: Option<Fifo>) -> Notifier {
+    pub fn spawn(instance: &str, cfg: Notify, fifo: FifoSlot) -> Notifier {
         let (tx, mut rx) = mpsc::channel::<Event>(QUEUE);
         let name = instance.to_string();
-        let timeout = cfg.timeout.get();
         let task = tokio::spawn(async move {
-            let id = process::identity(cfg.user.as_deref(), cfg.group.as_deref());
             while let Some(ev) = rx.recv().await {
-                if let Some(f) = &fifo {
-                    f.write(&format!(
-                        "INSTANCE \"{name}\" {} {}\n",
-                        ev.word, ev.priority
-                    ));
-                }
+                let cfg = &ev.hooks.cfg;
                 let specific = match ev.word {
                     "MASTER" => cfg.master.as_ref(),
                     "BACKUP" => cfg.backup.as_ref(),
@@ -66,7 +78,7 @@ impl Notifier {
                         &name,
                         kind,
                         cmd,
-                        &id,
+                        &ev.hooks.id,
                         ev.word,
                         ev.priority,
                         cfg.timeout.get(),
@@ -79,28 +91,58 @@ impl Notifier {
             tx,
             instance: instance.to_string(),
             task,
-            timeout,
+            hooks: Hooks::new(cfg),
+            fifo,
         }
     }
 
+    /// A reload changed the hooks: later transitions run the new ones, in place (the
+    /// instance keeps its state). Returns whether anything changed.
+    pub fn set_config(&mut self, cfg: Notify) -> bool {
+        if self.hooks.cfg == cfg {
+            return false;
+        }
+        self.hooks = Hooks::new(cfg);
+        true
+    }
+
     /// Runs what is queued (the STOP hooks on shutdown), bounded by the hook timeout per
-    /// queued hook.
+    /// queued hook. Past the bound — or when this future is dropped, e.g. the instance
+    /// task is aborted — the hook runner is aborted, which kills a running hook's whole
+    /// process group (see `process::run`).
     pub async fn finish(self) {
         let pending = QUEUE as u32 - self.tx.capacity() as u32;
         drop(self.tx);
-        let limit = self.timeout * 2 * (pending + 1) + std::time::Duration::from_secs(1);
-        let _ = tokio::time::timeout(limit, self.task).await;
+        let limit = self.hooks.cfg.timeout.get() * 2 * (pending + 1) + Duration::from_secs(1);
+        let mut task = AbortOnDrop(self.task);
+        let _ = tokio::time::timeout(limit, &mut task.0).await;
     }
 
-    /// Queues the hooks for a transition; never blocks.
+    /// Writes the FIFO line at once (never waiting for hooks still running) and queues
+    /// the hooks for a transition; never blocks.
     pub fn notify(&self, to: State, shutdown: bool, priority: u8) {
+        let word = state_word(to, shutdown);
+        self.fifo.write(&format!(
+            "INSTANCE \"{}\" {word} {priority}\n",
+            self.instance
+        ));
         let ev = Event {
-            word: state_word(to, shutdown),
+            word,
             priority,
+            hooks: self.hooks.clone(),
         };
         if self.tx.try_send(ev).is_err() {
             tracing::warn!(instance = %self.instance, "({}) notify queue full: hooks for this transition are skipped", self.instance);
         }
+    }
+}
+
+/// Aborts the task when dropped (a no-op once it finished).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -177,5 +219,211 @@ impl Fifo {
         if let Err(e) = (&**f).write_all(line.as_bytes()) {
             tracing::warn!("notify FIFO {}: line dropped: {e}", self.path.display());
         }
+    }
+}
+
+/// The notify FIFO every instance writes to; a reload may open another one (or none) in
+/// place, without restarting the instances. Cheap to clone.
+#[derive(Clone, Default)]
+pub struct FifoSlot(Arc<Mutex<Option<Fifo>>>);
+
+impl FifoSlot {
+    pub fn new(fifo: Option<Fifo>) -> FifoSlot {
+        FifoSlot(Arc::new(Mutex::new(fifo)))
+    }
+
+    /// The FIFO's path, if one is configured.
+    pub fn path(&self) -> Option<PathBuf> {
+        self.0
+            .lock()
+            .ok()
+            .and_then(|f| f.as_ref().map(|f| f.path.clone()))
+    }
+
+    /// Switches to `path` (None: no FIFO); the old one is closed.
+    pub fn set(&self, path: Option<&Path>) {
+        let fifo = path.map(|p| Fifo::open(p.to_path_buf()));
+        if let Ok(mut f) = self.0.lock() {
+            *f = fifo;
+        }
+    }
+
+    fn write(&self, line: &str) {
+        if let Ok(f) = self.0.lock()
+            && let Some(f) = f.as_ref()
+        {
+            f.write(line);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    fn sh(script: &str) -> Option<Command> {
+        Some(Command(vec![
+            "/bin/sh".into(),
+            "-c".into(),
+            script.into(),
+            "hook".into(),
+        ]))
+    }
+
+    /// Opens `path` (a FIFO) for reading without blocking.
+    fn reader(path: &Path) -> std::fs::File {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)
+            .expect("open the FIFO for reading")
+    }
+
+    /// Waits (bounded) until what was read from `r` contains `needle`.
+    async fn read_until(r: &mut std::fs::File, seen: &mut String, needle: &str) -> bool {
+        for _ in 0..500 {
+            let mut buf = [0u8; 4096];
+            if let Ok(n) = r.read(&mut buf) {
+                seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+            if seen.contains(needle) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        false
+    }
+
+    async fn wait_file(path: &Path, needle: &str) -> bool {
+        for _ in 0..500 {
+            if std::fs::read_to_string(path).is_ok_and(|t| t.contains(needle)) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        false
+    }
+
+    /// A FIFO line is written when the transition happens, not after the hooks of
+    /// earlier transitions finished.
+    #[tokio::test]
+    async fn fifo_lines_do_not_wait_for_running_hooks() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let fifo_path = dir.path().join("notify.fifo");
+        let started = dir.path().join("started");
+        let slot = FifoSlot::new(Some(Fifo::open(fifo_path.clone())));
+        let mut r = reader(&fifo_path);
+        let cfg = Notify {
+            backup: sh(&format!("touch {}; sleep 60", started.display())),
+            timeout: crate::config::types::Dur::secs(120),
+            ..Notify::default()
+        };
+        let n = Notifier::spawn("VI_T", cfg, slot);
+        n.notify(State::Backup, false, 100);
+        assert!(wait_file(&started, "").await, "the BACKUP hook started");
+        n.notify(State::Master, false, 100);
+        let mut seen = String::new();
+        assert!(
+            read_until(&mut r, &mut seen, "INSTANCE \"VI_T\" MASTER 100\n").await,
+            "the MASTER line waited for the BACKUP hook: {seen:?}"
+        );
+        assert!(
+            seen.starts_with("INSTANCE \"VI_T\" BACKUP 100\n"),
+            "{seen:?}"
+        );
+        // Dropping the notifier's task (as an abort would) kills the hanging hook.
+        n.task.abort();
+    }
+
+    /// A stop that is cut short (the instance task aborted while its STOP hook runs)
+    /// kills the hook's process group instead of leaving it running.
+    #[tokio::test]
+    async fn an_aborted_finish_kills_the_running_hook() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pidfile = dir.path().join("hook.pid");
+        let cfg = Notify {
+            stop: sh(&format!("sleep 60 & echo $! > {}; wait", pidfile.display())),
+            timeout: crate::config::types::Dur::secs(120),
+            ..Notify::default()
+        };
+        let n = Notifier::spawn("VI_T", cfg, FifoSlot::default());
+        n.notify(State::Init, true, 100);
+        assert!(wait_file(&pidfile, "\n").await, "the STOP hook started");
+        let pid: i32 = std::fs::read_to_string(&pidfile)
+            .unwrap_or_default()
+            .trim()
+            .parse()
+            .unwrap_or(0);
+        assert!(pid > 0);
+        struct Kill(i32);
+        impl Drop for Kill {
+            fn drop(&mut self) {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(self.0),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+        }
+        let _cleanup = Kill(pid);
+        // The caller gives up on the stop (as `Handle::stop` aborting the instance does).
+        let _ = tokio::time::timeout(Duration::from_millis(200), n.finish()).await;
+        let alive = |pid: i32| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .map(|s| !s.contains(") Z "))
+                .unwrap_or(false)
+        };
+        let mut gone = false;
+        for _ in 0..250 {
+            if !alive(pid) {
+                gone = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(gone, "the hook's process {pid} survived");
+    }
+
+    /// `set_config` switches the hooks (and a `FifoSlot::set` the FIFO) of a running
+    /// notifier.
+    #[tokio::test]
+    async fn hooks_and_fifo_change_in_place() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = dir.path().join("hooks.log");
+        let first = dir.path().join("first.fifo");
+        let second = dir.path().join("second.fifo");
+        let slot = FifoSlot::new(Some(Fifo::open(first.clone())));
+        let mut r1 = reader(&first);
+        let hook = |tag: &str| sh(&format!("echo {tag} \"$@\" >> {}", log.display()));
+        let old = Notify {
+            master: hook("old"),
+            ..Notify::default()
+        };
+        let new = Notify {
+            master: hook("new"),
+            ..Notify::default()
+        };
+        let mut n = Notifier::spawn("VI_T", old.clone(), slot.clone());
+        n.notify(State::Master, false, 150);
+        assert!(wait_file(&log, "old INSTANCE VI_T MASTER 150").await);
+        let mut seen = String::new();
+        assert!(read_until(&mut r1, &mut seen, "MASTER 150").await);
+        assert!(!n.set_config(old), "an unchanged config is no change");
+        assert!(n.set_config(new));
+        slot.set(Some(&second));
+        assert_eq!(slot.path(), Some(second.clone()));
+        let mut r2 = reader(&second);
+        n.notify(State::Backup, false, 150);
+        n.notify(State::Master, false, 151);
+        assert!(wait_file(&log, "new INSTANCE VI_T MASTER 151").await);
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        assert_eq!(text.matches("old ").count(), 1, "{text}");
+        let mut seen2 = String::new();
+        assert!(
+            read_until(&mut r2, &mut seen2, "MASTER 151").await,
+            "{seen2:?}"
+        );
+        assert!(seen2.contains("BACKUP 150"), "{seen2:?}");
+        n.finish().await;
     }
 }

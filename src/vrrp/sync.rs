@@ -56,6 +56,11 @@ impl Group {
         }
     }
 
+    /// The same running group (not just an equal config).
+    pub fn same(&self, other: &Group) -> bool {
+        Arc::ptr_eq(&self.members, &other.members)
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<Change> {
         self.events.subscribe()
     }
