@@ -1057,6 +1057,57 @@ fn a_writer_switch_ends_sessions_pinned_to_the_old_writer() {
     );
 }
 
+/// IDLE of host `name` in `show @@datasource`.
+fn idle_of(r: &Router, name: &str) -> Option<usize> {
+    let ds = cli(r.admin, "root", "adm", None, "show @@datasource").ok()?;
+    let line = ds.lines().find(|l| l.split('\t').nth(1) == Some(name))?;
+    line.split('\t').nth(7)?.parse().ok()
+}
+
+/// A connection that a reload moved to the new pool while that pool was full holds
+/// the old pool's permit: given back, it is closed, so the new pool never keeps more
+/// than `max_con` connections.
+#[test]
+fn a_connection_moved_into_a_full_pool_by_a_reload_is_closed_when_given_back() {
+    let w1 = marked("w1");
+    w1.sql("CREATE TABLE shopdb.t (id INT PRIMARY KEY) ENGINE=InnoDB");
+    let body = format!(
+        "  users:\n    - {{ name: u, password: pw, schemas: [shop] }}\n    - {{ name: root, password: adm, admin: true }}\n  schemas:\n    - {{ name: shop, data_node: dn1 }}\n  data_nodes:\n    - {{ name: dn1, data_host: dh1, database: shopdb }}\n  data_hosts:\n    - name: dh1\n      heartbeat_interval: 500ms\n      min_con: 1\n      max_con: 1\n      borrow_timeout: 2s\n      write_hosts:\n        - {}\n",
+        host_yaml("m1", &w1)
+    );
+    let r = router(&body);
+    let mut txn = session(&r, "u", "pw");
+    txn.query("BEGIN").expect("begin");
+    txn.query("INSERT INTO t VALUES (1)").expect("insert 1");
+    // New pools; the new one of m1 gets its only connection (given back: idle).
+    admin(&r, "reload @@config_all");
+    let mut other = session(&r, "u", "pw");
+    assert_eq!(
+        other.value("SELECT COUNT(*) FROM t").expect("count"),
+        Some("0".into())
+    );
+    // The transaction's connection moves over (the same server) though the pool is
+    // full, and goes back to it after the COMMIT.
+    txn.query("INSERT INTO t VALUES (2)").expect("insert 2");
+    txn.query("COMMIT").expect("commit");
+    assert_eq!(
+        other.value("SELECT COUNT(*) FROM t").expect("count"),
+        Some("2".into())
+    );
+    let settled = wait_for(Duration::from_secs(10), || {
+        (idle_of(&r, "m1") == Some(1)).then_some(())
+    });
+    assert!(
+        settled.is_some(),
+        "m1 keeps {:?} idle connections with max_con 1",
+        idle_of(&r, "m1")
+    );
+    assert_eq!(
+        w1.sql("SELECT GROUP_CONCAT(id ORDER BY id) FROM shopdb.t"),
+        "1,2"
+    );
+}
+
 #[test]
 fn reload_config_all_keeps_sessions_on_unchanged_hosts_and_ends_them_on_replaced_ones() {
     let w1 = marked("w1");

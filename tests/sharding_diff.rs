@@ -698,6 +698,15 @@ fn enum_set_and_collations_merge_like_one_server() {
         "SELECT COUNT(*), MIN(id) FROM audit GROUP BY l",
         "SELECT id, g FROM audit ORDER BY g, id",
         "SELECT COUNT(*), MIN(id) FROM audit GROUP BY g",
+        // Sort keys and aggregate arguments whose parser positions cover only part of
+        // them: the hidden columns carry the whole expression.
+        "SELECT id, e FROM audit ORDER BY e IS NULL, e, id",
+        "SELECT id FROM audit ORDER BY IFNULL(e, 'alpha'), id",
+        "SELECT id, g FROM audit ORDER BY BINARY g, id",
+        "SELECT e, AVG(IFNULL(id, 0)) FROM audit GROUP BY e ORDER BY e",
+        "SELECT id, e, s FROM audit ORDER BY e, s, id",
+        "SELECT a.id, a.e FROM audit a ORDER BY a.e DESC, a.id LIMIT 5",
+        "SELECT DISTINCT e FROM audit ORDER BY e",
     ];
     let mut bad = Vec::new();
     for sql in cases {

@@ -446,6 +446,7 @@ impl Router {
         let tcp = backend::BackendTcp::from_config(cfg);
         let mut map = HashMap::new();
         let mut keep = HashMap::new();
+        let mut replaced: Vec<(Arc<DataHostRt>, Option<Arc<DataHostRt>>)> = Vec::new();
         for dh in &cfg.data_hosts {
             match self.heartbeats.remove(&dh.name) {
                 Some((rt, stop)) if rt.cfg == *dh && rt.tcp == tcp && !rebuild_all => {
@@ -456,7 +457,7 @@ impl Router {
                     let rt = DataHostRt::new(dh, &cfg.state_dir, tcp);
                     if let Some((old, stop)) = old {
                         let _ = stop.send(true);
-                        retire_replaced(&old, Some(&rt));
+                        replaced.push((old, Some(rt.clone())));
                     }
                     let (tx, rx) = watch::channel(false);
                     tokio::spawn(backend::heartbeat::run(rt.clone(), rx));
@@ -469,12 +470,21 @@ impl Router {
         // connections (sessions holding one get an error at their next statement).
         for (_, (old, stop)) in self.heartbeats.drain() {
             let _ = stop.send(true);
-            retire_replaced(&old, None);
+            replaced.push((old, None));
         }
         self.heartbeats = keep;
-        if let Ok(mut d) = self.shared.data_hosts.write() {
-            *d = map;
+        // The old hosts are retired together with the switch to the new data hosts (under
+        // the same lock): a session that borrowed from an old host and read its epoch
+        // after the retirement finds the new data host when it checks after borrowing,
+        // instead of keeping a connection that counts as current and is never retired.
+        let mut d = self.shared.data_hosts.write();
+        if let Ok(d) = d.as_mut() {
+            **d = map;
         }
+        for (old, new) in replaced {
+            retire_replaced(&old, new.as_ref());
+        }
+        drop(d);
     }
 
     /// Applies a reloaded config: users, schemas and rules at once; changed data hosts get

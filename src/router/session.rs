@@ -1327,7 +1327,7 @@ impl Session {
     /// Gets the connection for a statement: the pinned one, else one from the pool of
     /// the read or write host.
     async fn acquire(&mut self, read: bool) -> Result<(Pooled, String), SqlError> {
-        let (dh, db) = self.target()?;
+        let (mut dh, db) = self.target()?;
         if let Some(i) = self
             .pinned_more
             .iter()
@@ -1378,6 +1378,18 @@ impl Session {
                     return Err(e);
                 }
             };
+            // A reload replaced the data host while the connection was being borrowed
+            // (its old hosts are retired as the new ones are put in place).
+            if tries < 2
+                && let Some(cur) = self.shared.data_host(&dh.cfg.name)
+                && !Arc::ptr_eq(&cur, &dh)
+            {
+                tries += 1;
+                drop(p);
+                dh = cur;
+                host = if write { dh.writer() } else { dh.reader() };
+                continue;
+            }
             // The write role moved while the connection was being borrowed.
             let now = dh.writer();
             if write && !Arc::ptr_eq(&now, &p.host) && tries < 2 {

@@ -238,7 +238,8 @@ impl Pooled {
                     let permit = match next.pool.permits.clone().try_acquire_owned() {
                         Ok(permit) => permit,
                         // The new pool is full: the connection keeps counting against
-                        // the old one until it closes.
+                        // the old one until it closes, which is when it is given back
+                        // (`Pool::put` does not pool it).
                         Err(_) => p._permit,
                     };
                     p = Pooled {
@@ -336,6 +337,12 @@ impl Pool {
     pub fn put(&self, mut p: Pooled) {
         if p.retired() {
             // Its host was retired while it was in use: closed, not pooled.
+            return;
+        }
+        if !Arc::ptr_eq(p._permit.semaphore(), &self.permits) {
+            // Moved here by a reload while this pool was full (see
+            // [`Pooled::revalidate`]): it holds a permit of the old pool, so pooling it
+            // would keep more than `max_con` connections open; closed instead.
             return;
         }
         p.conn.idle_since = Instant::now();

@@ -126,10 +126,41 @@ fn agg_call(sql: &str, e: &Expr) -> Result<Option<AggCall>, SqlError> {
 
 /// The original text of an expression (from the parser's positions), or its printed
 /// form when positions are missing.
+///
+/// The parser's positions cover only part of some expressions (`f(x, 'a'` without its
+/// closing parenthesis, `x` of `x IS NULL`): the text is extended over the next tokens
+/// until it parses as the expression. When that fails (`x` of `BINARY x`) the printed
+/// form is used.
 pub fn expr_text(sql: &str, e: &Expr) -> String {
-    match expr_span(sql, e).and_then(|(a, b)| sql.get(a..b)) {
-        Some(t) => t.to_string(),
-        None => e.to_string(),
+    let Some((a, b)) = expr_span(sql, e) else {
+        return e.to_string();
+    };
+    let ends = std::iter::once(b).chain(
+        crate::router::sql::lex(sql)
+            .into_iter()
+            .filter(|t| t.start >= b)
+            .take(8)
+            .map(|t| t.end),
+    );
+    for end in ends {
+        if let Some(t) = sql.get(a..end)
+            && reparses_as(t, e)
+        {
+            return t.to_string();
+        }
+    }
+    e.to_string()
+}
+
+/// Is `text` exactly expression `e`?
+fn reparses_as(text: &str, e: &Expr) -> bool {
+    let dialect = sqlparser::dialect::MySqlDialect {};
+    let Ok(mut p) = sqlparser::parser::Parser::new(&dialect).try_with_sql(text) else {
+        return false;
+    };
+    match p.parse_expr() {
+        Ok(x) => x == *e && p.peek_token().token == sqlparser::tokenizer::Token::EOF,
+        Err(_) => false,
     }
 }
 

@@ -707,3 +707,41 @@ fn global_writes_get_one_clock_reading() {
     };
     assert!(m.contains("clock"), "{m}");
 }
+
+#[test]
+fn hidden_columns_carry_whole_expressions() {
+    // The parser's positions end early for function calls (`IFNULL(name, 'a'`) and
+    // `x IS NULL` (just `x`), and start late for `BINARY x`.
+    let hidden = |sql: &str| {
+        let p = route(sql);
+        p.targets[0].sql.clone().unwrap_or_default()
+    };
+    let s = hidden("SELECT id FROM customer ORDER BY IFNULL(name, 'a'), id");
+    assert!(
+        s.starts_with("SELECT id, IFNULL(name, 'a') AS `__tandem_0`, "),
+        "{s}"
+    );
+    let s = hidden("SELECT id, name FROM customer ORDER BY name IS NULL, name");
+    assert!(
+        s.starts_with("SELECT id, name, name IS NULL AS `__tandem_0`, "),
+        "{s}"
+    );
+    let s = hidden("SELECT id FROM customer ORDER BY BINARY name, id");
+    assert!(
+        s.starts_with("SELECT id, CAST(name AS BINARY) AS `__tandem_0`, "),
+        "{s}"
+    );
+    let s = hidden("SELECT id, AVG(IFNULL(age, 0)) FROM customer GROUP BY id");
+    assert!(
+        s.starts_with(
+            "SELECT id, SUM(IFNULL(age, 0)) AS `AVG(IFNULL(age, 0))`, COUNT(IFNULL(age, 0)) AS `__tandem_0`, "
+        ),
+        "{s}"
+    );
+    // Original text kept where the positions are right (escapes included).
+    let s = hidden(r"SELECT id FROM customer ORDER BY CONCAT(name, 'a\\b'), id");
+    assert!(
+        s.starts_with(r"SELECT id, CONCAT(name, 'a\\b') AS `__tandem_0`, "),
+        "{s}"
+    );
+}
