@@ -1074,3 +1074,135 @@ vrrp:
         Some(serde_json::Value::Null)
     );
 }
+
+/// An instance removed, re-added and removed again while its first run is still in its
+/// STOP hook: the re-added run, which was still waiting for that hook, stops at once and
+/// never starts (no second round of hooks, no VIP) once the first run is done.
+#[test]
+fn instance_removed_again_while_waiting_for_its_previous_stop_never_starts() {
+    let lab = Lab::new(&["a"]);
+    let stop = BlockingHook::new(lab.dir.path());
+    let backups = lab.dir.path().join("backup.log");
+    let backup = script(
+        lab.dir.path(),
+        "backup.sh",
+        &format!("echo \"$*\" >> {}", backups.display()),
+    );
+    let second = format!(
+        "    - name: VI_2
+      interface: eth0
+      virtual_router_id: 52
+      priority: 150
+      version: 3
+      advert_int: 100ms
+      virtual_ipaddresses: [\"198.18.0.101/24\"]
+      notify: {{ stop: [\"{}\"], backup: [\"{}\"], timeout: 120s }}
+",
+        stop.hook.display(),
+        backup.display()
+    );
+    let with = config("a", 150, "", &second);
+    let without = config("a", 150, "", "");
+    let d = lab.tandem(0, &with);
+    assert!(lab.wait_state(0, "VI_2", "MASTER"));
+    let reload = |text: &str, generation: u32| {
+        lab.file("a.yaml", text);
+        d.signal(Signal::SIGHUP);
+        assert!(
+            d.wait_log(&format!(
+                "config reloaded: now running generation {generation}"
+            )),
+            "{}",
+            d.logs()
+        );
+    };
+    reload(&without, 2);
+    assert!(stop.began("VI_2"), "{}", d.logs());
+    reload(&with, 3);
+    reload(&without, 4);
+    // The second run never started: its stop is done while the first run's hook still
+    // blocks.
+    assert!(d.wait_log("(VI_2) stopped"), "{}", d.logs());
+    assert!(!stop.text().contains("end"), "{}", stop.text());
+    stop.release();
+    assert!(
+        wait_for(Duration::from_secs(20), || {
+            (d.logs().matches("(VI_2) stopped").count() == 2).then_some(())
+        })
+        .is_some(),
+        "{}",
+        d.logs()
+    );
+    let text = stop.text();
+    assert_eq!(text.matches("begin").count(), 1, "{text}");
+    assert!(text.contains("end INSTANCE VI_2 STOP"), "{text}");
+    let backup_runs = std::fs::read_to_string(&backups).unwrap_or_default();
+    assert_eq!(backup_runs.matches("BACKUP").count(), 1, "{backup_runs}");
+    assert!(!lab.has(0, "198.18.0.101/24"));
+    let logs = d.logs();
+    assert_eq!(logs.matches("(VI_2) started on").count(), 1, "{logs}");
+}
+
+/// A reload that restarts an instance onto the VRID of another instance it removes: the
+/// new run waits for that other instance's stop too (its STOP hook included), whatever
+/// the order of the instances in the config, instead of racing it for the VRID.
+#[test]
+fn a_restarted_instance_waits_for_the_removed_instance_with_its_vrid() {
+    let lab = Lab::new(&["a"]);
+    let stop = BlockingHook::new(lab.dir.path());
+    let vi1 = |vrid: u8| {
+        format!(
+            "    - name: VI_1
+      interface: eth0
+      virtual_router_id: {vrid}
+      priority: 150
+      version: 3
+      advert_int: 100ms
+      virtual_ipaddresses: [\"{VIP}\"]
+"
+        )
+    };
+    let vi2 = format!(
+        "    - name: VI_2
+      interface: eth0
+      virtual_router_id: 52
+      priority: 150
+      version: 3
+      advert_int: 100ms
+      virtual_ipaddresses: [\"198.18.0.101/24\"]
+      notify: {{ stop: [\"{}\"], timeout: 120s }}
+",
+        stop.hook.display()
+    );
+    let top = "node: a\nlog: { level: debug }\nobserve: { listen: 127.0.0.1:9188 }\nvrrp:\n  instances:\n";
+    let d = lab.tandem(0, &format!("{top}{}{vi2}", vi1(51)));
+    assert!(lab.wait_state(0, "VI_1", "MASTER"));
+    assert!(lab.wait_state(0, "VI_2", "MASTER"));
+    lab.file("a.yaml", &format!("{top}{}", vi1(52)));
+    d.signal(Signal::SIGHUP);
+    assert!(
+        d.wait_log("config reloaded: now running generation 2"),
+        "{}",
+        d.logs()
+    );
+    assert!(stop.began("VI_2"), "{}", d.logs());
+    let waiting = wait_for(Duration::from_secs(20), || {
+        let st = instance_status(&lab, 0, "VI_1")?;
+        (st["virtual_router_id"] == 52
+            && st["detail"]
+                .as_str()?
+                .contains("waiting for a previous run"))
+        .then_some(())
+    });
+    assert!(waiting.is_some(), "{}", d.logs());
+    let logs = d.logs();
+    assert_eq!(logs.matches("(VI_1) started on").count(), 1, "{logs}");
+    stop.release();
+    assert!(d.wait_log("(VI_2) stopped"), "{}", d.logs());
+    assert!(lab.wait_state(0, "VI_1", "MASTER"), "{}", d.logs());
+    let logs = d.logs();
+    assert_eq!(logs.matches("(VI_1) started on").count(), 2, "{logs}");
+    assert!(!logs.contains("(VI_1) cannot start"), "{logs}");
+    assert!(lab.has(0, VIP));
+    assert!(!lab.has(0, "198.18.0.101/24"));
+}

@@ -85,7 +85,8 @@ pub struct ScriptTracker {
     pub status: Arc<Mutex<ScriptStatus>>,
     /// The rise/fall state, carried over when a reload changes the definition.
     hyst: Arc<Mutex<Hysteresis>>,
-    task: JoinHandle<()>,
+    /// `None` only once a changed definition's tracker took it over (see `spawn`).
+    task: Option<JoinHandle<()>>,
 }
 
 /// Whether two definitions run the same way (the weight only matters to the VRRP
@@ -98,7 +99,9 @@ pub fn same_run(a: &TrackScript, b: &TrackScript) -> bool {
 
 impl Drop for ScriptTracker {
     fn drop(&mut self) {
-        self.task.abort();
+        if let Some(t) = &self.task {
+            t.abort();
+        }
     }
 }
 
@@ -113,35 +116,50 @@ impl ScriptTracker {
         metrics: TrackMetrics,
         prior: Option<ScriptTracker>,
     ) -> ScriptTracker {
-        let (status, hyst) = match prior {
-            Some(p) => {
-                p.task.abort();
+        let (status, hyst, before) = match prior {
+            Some(mut p) => {
+                let old = p.task.take();
+                if let Some(t) = &old {
+                    t.abort();
+                }
                 let h = p
                     .hyst
                     .lock()
                     .map(|h| h.carried(cfg.rise, cfg.fall))
                     .unwrap_or_else(|_| Hysteresis::new(cfg.rise, cfg.fall));
-                (p.status.clone(), h)
+                (p.status.clone(), h, Some((old, p.hyst.clone())))
             }
             None => (
                 Arc::new(Mutex::new(ScriptStatus::default())),
                 Hysteresis::new(cfg.rise, cfg.fall),
+                None,
             ),
         };
         let hyst = Arc::new(Mutex::new(hyst));
-        let task = tokio::spawn(run(
-            cfg.clone(),
-            security,
-            hub,
-            metrics,
-            status.clone(),
-            hyst.clone(),
-        ));
+        let task = tokio::spawn({
+            let (cfg, status, hyst) = (cfg.clone(), status.clone(), hyst.clone());
+            async move {
+                // An abort takes effect at the old task's next await: until it is gone it
+                // may still record (and publish) a result that was just in. Carry its
+                // final state, not the one read above.
+                if let Some((old, prior)) = before {
+                    if let Some(t) = old {
+                        let _ = t.await;
+                    }
+                    if let Ok(p) = prior.lock()
+                        && let Ok(mut h) = hyst.lock()
+                    {
+                        *h = p.carried(cfg.rise, cfg.fall);
+                    }
+                }
+                run(cfg, security, hub, metrics, status, hyst).await
+            }
+        });
         ScriptTracker {
             config: cfg,
             status,
             hyst,
-            task,
+            task: Some(task),
         }
     }
 
@@ -244,5 +262,62 @@ async fn run(
             // Keep the reason current while failing.
             hub.set(&key, Some(false), &outcome.to_string());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::types::{Command, Dur};
+
+    fn slow(rise: u32, fall: u32) -> TrackScript {
+        TrackScript {
+            name: "chk".into(),
+            command: Command(vec!["/bin/sleep".into(), "60".into()]),
+            shell: false,
+            interval: Dur::secs(60),
+            timeout: Dur::secs(120),
+            rise,
+            fall,
+            weight: 0,
+            user: None,
+            group: None,
+        }
+    }
+
+    /// The tracker replacing a changed definition goes on from the state its predecessor
+    /// had when it was really gone: a result the old task recorded after the reload read
+    /// its state (the abort not effective yet) is carried, not lost.
+    #[tokio::test]
+    async fn a_changed_script_carries_the_final_state_of_the_old_one() {
+        let hub = TrackHub::new();
+        let metrics = match TrackMetrics::register(&Registry::new()) {
+            Ok(m) => m,
+            Err(e) => panic!("{e}"),
+        };
+        let old = ScriptTracker::spawn(slow(1, 1), false, hub.clone(), metrics.clone(), None);
+        if let Ok(mut h) = old.hyst.lock() {
+            h.observe(true);
+        }
+        let old_state = old.hyst.clone();
+        let new = ScriptTracker::spawn(slow(1, 3), false, hub, metrics, Some(old));
+        // What the old task does with a result that came in just before its abort
+        // took effect: the script went down.
+        if let Ok(mut h) = old_state.lock() {
+            h.observe(false);
+        }
+        let mut carried = None;
+        for _ in 0..250 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            carried = new.up();
+            if carried == Some(false) {
+                break;
+            }
+        }
+        assert_eq!(
+            carried,
+            Some(false),
+            "the old tracker's last result was lost"
+        );
     }
 }

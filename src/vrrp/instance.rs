@@ -340,16 +340,59 @@ fn vip_mismatch(src: IpAddr, theirs: &[IpAddr], ours: &[IpAddr]) -> Option<Strin
 }
 
 async fn run(
-    cfg: VrrpInstance,
-    trackers: Vec<TrackerRef>,
-    ctx: Context,
+    mut cfg: VrrpInstance,
+    mut trackers: Vec<TrackerRef>,
+    mut ctx: Context,
     status: Arc<Mutex<InstanceStatus>>,
     mut commands: mpsc::Receiver<Command>,
     after: Vec<watch::Receiver<bool>>,
 ) {
-    for mut w in after {
-        // A sender dropped without `true` (its stop was aborted) is done as well.
-        let _ = w.wait_for(|done| *done).await;
+    // Until the overlapping stops are done, commands still apply: a stop (the instance
+    // removed again, or the daemon shutting down) ends it before it ever started (no
+    // hooks, no adverts, no VIPs), and a reload's changes are what it starts with.
+    let mut resigned = None;
+    if !after.is_empty()
+        && let Ok(mut st) = status.lock()
+    {
+        st.detail =
+            Some("waiting for a previous run (this instance, its VRID or a VIP) to stop".into());
+    }
+    let mut waiting = std::pin::pin!(async move {
+        for mut w in after {
+            // A sender dropped without `true` (its stop was aborted) is done as well.
+            let _ = w.wait_for(|done| *done).await;
+        }
+    });
+    loop {
+        tokio::select! {
+            _ = &mut waiting => break,
+            c = commands.recv() => match c {
+                Some(Command::Stop(done)) => {
+                    let _ = done.send(());
+                    return;
+                }
+                None => return,
+                Some(Command::Reconfigure(new, t)) => {
+                    cfg = *new;
+                    trackers = t;
+                    if let Ok(mut st) = status.lock() {
+                        st.base_priority = cfg.priority;
+                        st.vips = cfg
+                            .virtual_ipaddresses
+                            .iter()
+                            .map(|v| v.address.to_string())
+                            .collect();
+                    }
+                }
+                Some(Command::Resign(r)) => resigned = r,
+                Some(Command::SetGroup(g)) => {
+                    if let Ok(mut st) = status.lock() {
+                        st.sync_group = g.as_ref().map(|g| g.name.clone());
+                    }
+                    ctx.group = g;
+                }
+            },
+        }
     }
     let notifier = Notifier::spawn(&cfg.name, cfg.notify.clone(), ctx.fifo.clone());
     let mut group_rx = ctx.group.as_ref().map(|g| g.subscribe());
@@ -372,7 +415,7 @@ async fn run(
         trackers,
         health: ctx.hub.subscribe(),
         own_fault: None,
-        resigned: None,
+        resigned,
         group: ctx.group,
         group_fault: None,
         notifier: Some(notifier),

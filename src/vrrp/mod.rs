@@ -359,6 +359,12 @@ impl Vrrp {
                 None => tracing::info!("notify FIFO closed (no `notify_fifo`)"),
             }
             self.fifo.set(vc.notify_fifo.as_deref());
+        } else if let Some(p) = &vc.notify_fifo
+            && self.fifo.stale()
+        {
+            // Same path, but it could not be opened before, or it was replaced since.
+            tracing::info!("notify FIFO {} reopened", p.display());
+            self.fifo.set(Some(p));
         }
         let groups = regroup(&self.group_config, &self.groups, &vc.sync_groups);
         let old_groups = std::mem::replace(&mut self.groups, groups);
@@ -390,10 +396,12 @@ impl Vrrp {
                     }
                     keep.push(h);
                 }
-                Some(new) => {
+                Some(_) => {
                     tracing::info!(instance = %h.name, "({}) interface, VRID, version or addressing changed: restarting", h.name);
+                    // Started below, once every stop of this reload is known: the new
+                    // run may overlap with another instance this reload stops (its VRID
+                    // or VIPs), not only with its own previous run.
                     self.stop_in_background(h, false);
-                    keep.push(self.spawn(new, &cfg.track_scripts));
                 }
             }
         }
@@ -402,6 +410,7 @@ impl Vrrp {
                 keep.push(self.spawn(i, &cfg.track_scripts));
             }
         }
+        keep.sort_by_key(|h| vc.instances.iter().position(|i| i.name == h.name));
         if let Ok(mut v) = self.instances.lock() {
             *v = keep;
         }
@@ -435,6 +444,12 @@ impl Vrrp {
             futures_util::future::join_all(background),
         )
         .await;
+        // And so does a VRRP subsystem a reload disabled before this one was enabled:
+        // stopped only once that one is too, so whatever waits for this stop (a VRRP
+        // enabled again, the daemon's shutdown) also waits for that one's STOP hooks.
+        if let Some(mut p) = self.prior {
+            let _ = p.wait_for(|done| *done).await;
+        }
     }
 }
 
@@ -455,6 +470,43 @@ mod tests {
         format!(
             "    - {{ name: {name}, interface: {iface}, virtual_router_id: {vrid}, priority: 100, virtual_ipaddresses: [\"{vip}\"] }}\n"
         )
+    }
+
+    /// Disabled, enabled and disabled again while the first run's STOP hooks still run:
+    /// the second run's stop is not done before the first one is (a VRRP enabled again
+    /// waits for it alone, and the daemon's shutdown too).
+    #[tokio::test]
+    async fn a_stop_waits_for_the_run_a_reload_disabled_before() {
+        let cfg = match crate::config::check_str("node: t\n", "t.yaml", std::path::Path::new("/"))
+            .into_result()
+        {
+            Ok((cfg, _)) => cfg,
+            Err(e) => panic!("{e:?}"),
+        };
+        let metrics = match VrrpMetrics::register(&prometheus::Registry::new()) {
+            Ok(m) => m,
+            Err(e) => panic!("{e}"),
+        };
+        let prepared = match Vrrp::prepare() {
+            Ok(p) => p,
+            Err(e) => panic!("{e}"),
+        };
+        let (first, first_done) = watch::channel(false);
+        let second = Vrrp::start_after(
+            &cfg,
+            metrics,
+            TrackHub::new(),
+            prepared,
+            Some(Stopped(first_done)),
+        )
+        .stop_detached();
+        for _ in 0..20 {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert!(!second.is_done(), "stopped before the first run");
+        let _ = first.send(true);
+        let done = tokio::time::timeout(std::time::Duration::from_secs(10), second.wait()).await;
+        assert!(done.is_ok(), "not stopped once the first run was");
     }
 
     #[test]

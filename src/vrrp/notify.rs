@@ -240,6 +240,21 @@ impl FifoSlot {
             .and_then(|f| f.as_ref().map(|f| f.path.clone()))
     }
 
+    /// Whether the configured FIFO is not open, or its path now names another file (it
+    /// was removed, or removed and created again): a reload then opens it again.
+    pub fn stale(&self) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        let Ok(f) = self.0.lock() else { return false };
+        let Some(fifo) = f.as_ref() else {
+            return false;
+        };
+        let Some(file) = &fifo.file else { return true };
+        match (file.metadata(), std::fs::metadata(&fifo.path)) {
+            (Ok(open), Ok(now)) => open.dev() != now.dev() || open.ino() != now.ino(),
+            _ => true,
+        }
+    }
+
     /// Switches to `path` (None: no FIFO); the old one is closed.
     pub fn set(&self, path: Option<&Path>) {
         let fifo = path.map(|p| Fifo::open(p.to_path_buf()));
@@ -382,6 +397,37 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         assert!(gone, "the hook's process {pid} survived");
+    }
+
+    /// A FIFO that could not be opened (its directory missing), or that was removed and
+    /// created again, is stale: a reload with the same `notify_fifo` opens it again.
+    #[tokio::test]
+    async fn a_stale_fifo_is_reopened() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let sub = dir.path().join("run");
+        let path = sub.join("notify.fifo");
+        let slot = FifoSlot::new(Some(Fifo::open(path.clone())));
+        assert!(slot.stale(), "not open");
+        std::fs::create_dir(&sub).expect("mkdir");
+        slot.set(Some(&path));
+        assert!(!slot.stale());
+        let mut r = reader(&path);
+        slot.write("one\n");
+        let mut seen = String::new();
+        assert!(read_until(&mut r, &mut seen, "one\n").await);
+        // Replaced under the same name: the lines would go to the old, unlinked pipe.
+        std::fs::remove_file(&path).expect("rm");
+        assert!(slot.stale(), "removed");
+        nix::unistd::mkfifo(&path, nix::sys::stat::Mode::from_bits_truncate(0o600))
+            .expect("mkfifo");
+        assert!(slot.stale(), "another FIFO under the same name");
+        slot.set(Some(&path));
+        assert!(!slot.stale());
+        let mut r2 = reader(&path);
+        slot.write("two\n");
+        let mut seen2 = String::new();
+        assert!(read_until(&mut r2, &mut seen2, "two\n").await);
+        assert!(!FifoSlot::default().stale(), "none configured");
     }
 
     /// `set_config` switches the hooks (and a `FifoSlot::set` the FIFO) of a running
