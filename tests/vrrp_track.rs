@@ -789,6 +789,22 @@ impl BlockingHook {
     fn release(&self) {
         std::fs::write(&self.release, "").expect("release");
     }
+
+    /// Instance VI_2 (VRID 52, 198.18.0.101/24) with this hook as its STOP hook.
+    fn vi2(&self) -> String {
+        format!(
+            "    - name: VI_2
+      interface: eth0
+      virtual_router_id: 52
+      priority: 150
+      version: 3
+      advert_int: 100ms
+      virtual_ipaddresses: [\"198.18.0.101/24\"]
+      notify: {{ stop: [\"{}\"], timeout: 120s }}
+",
+            self.hook.display()
+        )
+    }
 }
 
 /// A reload that removes an instance stops it in the background: the reload completes
@@ -798,18 +814,7 @@ impl BlockingHook {
 fn reload_does_not_wait_for_the_stop_hooks_of_removed_instances() {
     let lab = Lab::new(&["a"]);
     let stop = BlockingHook::new(lab.dir.path());
-    let second = format!(
-        "    - name: VI_2
-      interface: eth0
-      virtual_router_id: 52
-      priority: 150
-      version: 3
-      advert_int: 100ms
-      virtual_ipaddresses: [\"198.18.0.101/24\"]
-      notify: {{ stop: [\"{}\"], timeout: 120s }}
-",
-        stop.hook.display()
-    );
+    let second = stop.vi2();
     let both = |prio: u8| config("a", prio, "", &second);
     let d = lab.tandem(0, &both(150));
     assert!(lab.wait_state(0, "VI_1", "MASTER"));
@@ -1162,18 +1167,7 @@ fn a_restarted_instance_waits_for_the_removed_instance_with_its_vrid() {
 "
         )
     };
-    let vi2 = format!(
-        "    - name: VI_2
-      interface: eth0
-      virtual_router_id: 52
-      priority: 150
-      version: 3
-      advert_int: 100ms
-      virtual_ipaddresses: [\"198.18.0.101/24\"]
-      notify: {{ stop: [\"{}\"], timeout: 120s }}
-",
-        stop.hook.display()
-    );
+    let vi2 = stop.vi2();
     let top = "node: a\nlog: { level: debug }\nobserve: { listen: 127.0.0.1:9188 }\nvrrp:\n  instances:\n";
     let d = lab.tandem(0, &format!("{top}{}{vi2}", vi1(51)));
     assert!(lab.wait_state(0, "VI_1", "MASTER"));

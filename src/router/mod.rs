@@ -457,6 +457,7 @@ impl Router {
                     let rt = DataHostRt::new(dh, &cfg.state_dir, tcp);
                     if let Some((old, stop)) = old {
                         let _ = stop.send(true);
+                        rt.carry_active_from(&old);
                         replaced.push((old, Some(rt.clone())));
                     }
                     let (tx, rx) = watch::channel(false);

@@ -577,6 +577,35 @@ impl DataHostRt {
         self.active.load(Ordering::Acquire)
     }
 
+    /// A reload replaced `old` by this data host: when the write hosts are the same
+    /// servers in the same order, the write host active in `old` stays active. (The
+    /// state file can lag behind a switch that is still saving it, and must not send
+    /// writes back to the write host just switched away from.)
+    pub fn carry_active_from(&self, old: &DataHostRt) {
+        let same = |a: &DataHostRt, b: &DataHostRt| {
+            a.cfg.write_hosts.len() == b.cfg.write_hosts.len()
+                && a.cfg
+                    .write_hosts
+                    .iter()
+                    .zip(&b.cfg.write_hosts)
+                    .all(|(x, y)| x.host == y.host && x.url == y.url)
+        };
+        if !same(self, old) {
+            return;
+        }
+        let (was, now) = (self.active_index(), old.active_index());
+        if was != now && now < self.writers.len() {
+            self.active.store(now, Ordering::Release);
+            tracing::info!(
+                data_host = %self.cfg.name,
+                index = now,
+                "data host {}: write host {} stays active across the reload",
+                self.cfg.name,
+                self.cfg.write_hosts[now].host
+            );
+        }
+    }
+
     pub fn writer(&self) -> Arc<Host> {
         self.hosts[self.writers[self.active_index()]].clone()
     }
@@ -801,6 +830,24 @@ mod tests {
         let why = w1.retirement().map(|r| r.why).unwrap_or_default();
         assert!(why.contains("switched to w2 (test c)"), "{why}");
         assert!(dh.switch_to(5, "x").await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_reload_keeps_the_active_write_host_even_before_it_is_saved() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let old = DataHostRt::new(&two_writer_host("dhc"), d.path(), BackendTcp::default());
+        // Switched in memory; the state file still says 0 (its save has not run yet).
+        old.active.store(1, Ordering::Release);
+        let new = DataHostRt::new(&two_writer_host("dhc"), d.path(), BackendTcp::default());
+        assert_eq!(new.active_index(), 0);
+        new.carry_active_from(&old);
+        assert_eq!(new.active_index(), 1);
+        // Other write hosts: the index means something else, not carried.
+        let mut other = two_writer_host("dhc");
+        other.write_hosts.swap(0, 1);
+        let moved = DataHostRt::new(&other, d.path(), BackendTcp::default());
+        moved.carry_active_from(&old);
+        assert_eq!(moved.active_index(), 0);
     }
 
     #[test]
