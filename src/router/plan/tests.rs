@@ -641,6 +641,8 @@ fn global_writes_refuse_per_node_functions() {
         "DELETE FROM province WHERE id = CONNECTION_ID()",
         "INSERT INTO province (id, name) VALUES (LAST_INSERT_ID(), 'x')",
         "INSERT INTO province SET id = 2, name = DATABASE()",
+        "INSERT INTO province (id, name) VALUES (3, @@hostname)",
+        "UPDATE province SET name = @@GLOBAL.server_id WHERE id = 1",
     ] {
         let m = at(sql, now).expect_err(sql);
         assert!(
@@ -652,6 +654,7 @@ fn global_writes_refuse_per_node_functions() {
     // qualified names, and LAST_INSERT_ID(expr) is deterministic.
     at("INSERT INTO customer (id, name) VALUES (1, UUID())", now).expect("sharded");
     at("INSERT INTO province (id, name) VALUES (1, 'UUID()')", now).expect("string");
+    at("UPDATE province SET name = @@sql_mode WHERE id = 1", now).expect("same variable");
     at(
         "UPDATE province SET name = LAST_INSERT_ID(7) WHERE id = 1",
         now,

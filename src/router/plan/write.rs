@@ -687,6 +687,23 @@ fn global_write(
 
 /// Functions whose value differs from one data node to the next: a write to a global
 /// table using them would leave its copies different.
+/// Server variables whose value differs from one data node to the next.
+const PER_NODE_VARS: &[&str] = &[
+    "hostname",
+    "server_id",
+    "server_uuid",
+    "port",
+    "socket",
+    "datadir",
+    "pid_file",
+    "report_host",
+    "gtid_domain_id",
+    "gtid_current_pos",
+    "gtid_binlog_pos",
+    "gtid_slave_pos",
+    "log_bin_basename",
+];
+
 const PER_NODE: &[&str] = &[
     "UUID",
     "UUID_SHORT",
@@ -747,6 +764,21 @@ pub fn global_text(
         let tok = &k[i];
         let call = k.get(i + 1).is_some_and(|n| n.punct(b'('));
         let qualified = i > 0 && k[i - 1].punct(b'.');
+        if tok.tok == Tok::SysVar {
+            let var = tok.text.trim_start_matches('@').to_ascii_lowercase();
+            let var = ["global.", "session.", "local."]
+                .iter()
+                .find_map(|p| var.strip_prefix(p))
+                .unwrap_or(&var);
+            if PER_NODE_VARS.contains(&var) {
+                return Err(refuse(format!(
+                    "{} in a write to a global table would give each data node's copy a different value: not routed (write the value as a literal)",
+                    tok.text
+                )));
+            }
+            i += 1;
+            continue;
+        }
         if tok.tok != Tok::Word || qualified {
             i += 1;
             continue;
