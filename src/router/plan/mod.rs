@@ -390,6 +390,10 @@ pub struct Plan {
     pub avg_items: Vec<usize>,
     /// Why the plan looks the way it does (explain output, debug logs).
     pub note: Option<String>,
+    /// A write to every copy of a global table: the clock reading its copies share. The
+    /// executor runs it on MariaDB nodes as `SET STATEMENT timestamp=… FOR …`, so column
+    /// defaults and `ON UPDATE CURRENT_TIMESTAMP` agree too.
+    pub clock: Option<std::time::Duration>,
 }
 
 impl Plan {
@@ -402,6 +406,7 @@ impl Plan {
             affected: Affected::Sum,
             avg_items: Vec::new(),
             note: None,
+            clock: None,
         }
     }
     fn note(mut self, n: impl Into<String>) -> Plan {
@@ -586,6 +591,7 @@ pub fn plan(
                 affected: Affected::Sum,
                 avg_items: Vec::new(),
                 note: Some(format!("sql hint: routed like `{inner}`")),
+                clock: None,
             }));
         }
         Some(Hint::Master(master)) => {

@@ -404,6 +404,7 @@ pub fn plan_query(
                 affected: super::Affected::First,
                 avg_items: Vec::new(),
                 note: Some("global tables: any one copy".into()),
+                clock: None,
             })
         }
         RouteNodes::Many(nodes) => {
@@ -442,6 +443,7 @@ pub fn plan_query(
                 affected: super::Affected::Sum,
                 avg_items,
                 note: None,
+                clock: None,
             })
         }
     }

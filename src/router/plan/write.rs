@@ -29,6 +29,7 @@ fn all_nodes(t: &TableCat, sql: Option<String>, affected: Affected) -> Plan {
         affected,
         avg_items: Vec::new(),
         note: None,
+        clock: None,
     }
 }
 
@@ -150,6 +151,7 @@ pub fn plan_ddl(sc: &SchemaCat, t: &Toks<'_>) -> Result<Option<Plan>, SqlError> 
         affected: Affected::First,
         avg_items: Vec::new(),
         note: Some(format!("DDL on every data node of {}", names.join(", "))),
+        clock: None,
     }))
 }
 
@@ -222,6 +224,7 @@ fn insert_rows(
         TableKind::Global => {
             let mut p = all_nodes(&tc, global_text(t, lookups.now)?, Affected::First);
             p.note = Some(format!("global table `{}`: every copy", tc.name));
+            p.clock = lookups.now;
             return Ok(Planned::Route(p));
         }
         TableKind::Single if tc.nodes.len() == 1 => {
@@ -402,6 +405,7 @@ fn insert_rows(
         affected: Affected::Sum,
         avg_items: Vec::new(),
         note: Some(format!("rows split over data nodes by `{key_col}`")),
+        clock: None,
     }))
 }
 
@@ -482,6 +486,7 @@ fn write_plan(
         affected: Affected::Sum,
         avg_items: Vec::new(),
         note: None,
+        clock: None,
     })
 }
 
@@ -682,11 +687,10 @@ fn global_write(
             target.sql = Some(text.clone());
         }
     }
+    p.clock = lookups.now;
     Ok(())
 }
 
-/// Functions whose value differs from one data node to the next: a write to a global
-/// table using them would leave its copies different.
 /// Server variables whose value differs from one data node to the next.
 const PER_NODE_VARS: &[&str] = &[
     "hostname",
@@ -704,6 +708,8 @@ const PER_NODE_VARS: &[&str] = &[
     "log_bin_basename",
 ];
 
+/// Functions whose value differs from one data node to the next: a write to a global
+/// table using them would leave its copies different.
 const PER_NODE: &[&str] = &[
     "UUID",
     "UUID_SHORT",

@@ -187,6 +187,22 @@ pub(super) fn query_payload(sql: &str) -> Vec<u8> {
     v
 }
 
+/// A COM_QUERY run with the server's clock set to `clock` (MariaDB's `SET STATEMENT
+/// timestamp=… FOR`): NOW(), column defaults and ON UPDATE CURRENT_TIMESTAMP all read it.
+fn with_clock(query: &[u8], clock: std::time::Duration) -> Vec<u8> {
+    let prefix = format!(
+        "SET STATEMENT timestamp={}.{:06} FOR ",
+        clock.as_secs(),
+        clock.subsec_micros()
+    );
+    let sql = query.get(1..).unwrap_or_default();
+    let mut v = Vec::with_capacity(1 + prefix.len() + sql.len());
+    v.push(COM_QUERY);
+    v.extend_from_slice(prefix.as_bytes());
+    v.extend_from_slice(sql);
+    v
+}
+
 fn status_in_trans(status: u16) -> bool {
     status & StatusFlags::SERVER_STATUS_IN_TRANS.bits() != 0
 }
@@ -702,7 +718,15 @@ impl Session {
             }
             self.count(if read { "read" } else { "write" }, &pc.host.name.clone());
             let owned = t.sql.as_deref().map(query_payload);
-            let body: &[u8] = owned.as_deref().unwrap_or(payload);
+            let mut body: &[u8] = owned.as_deref().unwrap_or(payload);
+            let clocked;
+            if let Some(clock) = p.clock
+                && body.first() == Some(&COM_QUERY)
+                && pc.conn.version.contains("MariaDB")
+            {
+                clocked = with_clock(body, clock);
+                body = &clocked;
+            }
             if let Err(e) = pc.conn.io.send(0, body).await {
                 let host = pc.host.name.clone();
                 drop(pc);
