@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use common::netns::{Lab, Sniffer};
-use common::wait_for;
+use common::{Daemon, wait_for};
 use nix::sys::signal::Signal;
 
 const VIP: &str = "198.18.0.100/24";
@@ -179,32 +179,22 @@ const FAST: Inst<'static> = Inst {
     unicast: None,
 };
 
+/// `a` at priority 150 and `b` at 100 (fast adverts), started and settled: a MASTER
+/// holding the VIP, b BACKUP.
+fn fast_pair(lab: &Lab, a: usize, b: usize) -> (Daemon, Daemon) {
+    let fast = |node: &str, priority: u8| config(node, &Inst { priority, ..FAST });
+    let da = lab.tandem(a, &fast("a", 150));
+    let db = lab.tandem(b, &fast("b", 100));
+    assert!(lab.wait_state(a, "VI_1", "MASTER"));
+    assert!(lab.wait_state(b, "VI_1", "BACKUP"));
+    only_holder(lab, VIP, "a");
+    (da, db)
+}
+
 #[test]
 fn v3_graceful_stop_hands_over_and_preempt_fails_back() {
     let (lab, a, b, _) = ab_lab();
-    let mut da = lab.tandem(
-        a,
-        &config(
-            "a",
-            &Inst {
-                priority: 150,
-                ..FAST
-            },
-        ),
-    );
-    let db = lab.tandem(
-        b,
-        &config(
-            "b",
-            &Inst {
-                priority: 100,
-                ..FAST
-            },
-        ),
-    );
-    assert!(lab.wait_state(a, "VI_1", "MASTER"));
-    assert!(lab.wait_state(b, "VI_1", "BACKUP"));
-    only_holder(&lab, VIP, "a");
+    let (mut da, db) = fast_pair(&lab, a, b);
 
     da.signal(Signal::SIGTERM);
     let st = da.wait_exit(Duration::from_secs(5)).expect("a exits");
@@ -879,29 +869,7 @@ fn ifindex(lab: &Lab, i: usize) -> Option<u64> {
 #[test]
 fn recreated_interface_gets_the_vip_back() {
     let (lab, a, b, _) = ab_lab();
-    let da = lab.tandem(
-        a,
-        &config(
-            "a",
-            &Inst {
-                priority: 150,
-                ..FAST
-            },
-        ),
-    );
-    let db = lab.tandem(
-        b,
-        &config(
-            "b",
-            &Inst {
-                priority: 100,
-                ..FAST
-            },
-        ),
-    );
-    assert!(lab.wait_state(a, "VI_1", "MASTER"));
-    assert!(lab.wait_state(b, "VI_1", "BACKUP"));
-    only_holder(&lab, VIP, "a");
+    let (da, db) = fast_pair(&lab, a, b);
     let before = ifindex(&lab, a);
 
     recreate_eth0(&lab, a);
