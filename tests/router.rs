@@ -1057,6 +1057,46 @@ fn a_writer_switch_ends_sessions_pinned_to_the_old_writer() {
     );
 }
 
+/// A switch ends a statement running on the old write host at once (its connection is
+/// shut down, as MyCat closes the old source's connections) instead of letting it run
+/// on there, or wait for the TCP timeouts when that host is unreachable; the client's
+/// next statement runs on the new write host.
+#[test]
+fn a_writer_switch_ends_statements_in_flight_on_the_old_writer() {
+    let w1 = marked("w1");
+    let w2 = marked("w2");
+    let r = two_writers(&w1, &w2);
+    let mut s = session(&r, "u", "pw");
+    let running = std::thread::spawn(move || {
+        let res = s.query("SELECT SLEEP(120)");
+        (s, res)
+    });
+    let on_w1 = wait_for(Duration::from_secs(20), || {
+        (w1.sql(
+            "SELECT COUNT(*) FROM information_schema.processlist WHERE info = 'SELECT SLEEP(120)'",
+        ) == "1")
+            .then_some(())
+    });
+    assert!(on_w1.is_some(), "the statement never reached w1");
+    admin(&r, "switch @@datasource dh1:1");
+    let (mut s, res) = running.join().expect("join");
+    let e = res.expect_err("the switch ends the statement");
+    assert_eq!((e.code, e.state.as_str()), (2013, "HY000"), "{e}");
+    assert!(
+        e.msg.contains("Lost connection to backend w1") && e.msg.contains("was switched to w2"),
+        "{e}"
+    );
+    assert_eq!(
+        s.value("SELECT v FROM who").expect("who"),
+        Some("w2".into())
+    );
+    let logs = r.daemon.logs();
+    assert!(
+        logs.contains("router: host w1: 1 connection(s) in use shut down"),
+        "{logs}"
+    );
+}
+
 /// IDLE of host `name` in `show @@datasource`.
 fn idle_of(r: &Router, name: &str) -> Option<usize> {
     let ds = cli(r.admin, "root", "adm", None, "show @@datasource").ok()?;

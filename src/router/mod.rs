@@ -289,7 +289,7 @@ fn retire_replaced(old: &DataHostRt, new: Option<&Arc<DataHostRt>>) {
                 old.cfg.name
             ),
         };
-        h.retire(why, successor);
+        h.retire(why, successor, false);
     }
 }
 

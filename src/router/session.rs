@@ -1544,6 +1544,9 @@ impl Session {
             Err(RelayError::Client) => Err(Fatal),
             Err(RelayError::Backend { forwarded, err }) => {
                 let host = pc.host.name.clone();
+                // Shut down by a write-host switch: the switch is what the client needs
+                // to read, not the socket error it caused.
+                let err = pc.switched_away().unwrap_or(err);
                 drop(pc);
                 let was_pinned = self.in_trans || self.sticky.is_some();
                 self.in_trans = false;

@@ -4,6 +4,8 @@
 use foldhash::HashMap;
 use foldhash::HashMapExt;
 use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, RawFd};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::net::TcpStream;
@@ -98,6 +100,53 @@ pub struct BackendConn {
     pub stmt_clock: u64,
     pub idle_since: Instant,
     pub created: Instant,
+    /// Shuts the socket down from another task (see [`Abort`]).
+    pub abort: Arc<Abort>,
+}
+
+/// A handle that shuts a backend connection's socket down while a session is using it:
+/// a write-host switch ends statements in flight on the old write host at once (as
+/// MyCat's clearCons closes the old source's connections) instead of leaving them to
+/// the TCP timeouts when that host is unreachable. The read or write in progress then
+/// fails like any lost connection. Disarmed before the connection's socket closes, so
+/// it never touches a reused descriptor.
+#[derive(Debug)]
+pub struct Abort {
+    fd: Mutex<Option<RawFd>>,
+}
+
+impl Abort {
+    fn new(fd: RawFd) -> Abort {
+        Abort {
+            fd: Mutex::new(Some(fd)),
+        }
+    }
+
+    /// Shuts both directions of the socket down; false when the connection is gone.
+    pub fn abort(&self) -> bool {
+        let Ok(fd) = self.fd.lock() else {
+            return false;
+        };
+        match *fd {
+            // SAFETY: the descriptor is open: the connection clears it (under this
+            // lock) before its socket is closed.
+            Some(fd) => unsafe { libc::shutdown(fd, libc::SHUT_RDWR) == 0 },
+            None => false,
+        }
+    }
+
+    fn disarm(&self) {
+        if let Ok(mut fd) = self.fd.lock() {
+            *fd = None;
+        }
+    }
+}
+
+impl Drop for BackendConn {
+    fn drop(&mut self) {
+        // Runs before the fields (and so the socket) are dropped.
+        self.abort.disarm();
+    }
 }
 
 impl BackendConn {
@@ -237,7 +286,9 @@ impl BackendConn {
             }
         }
         let now = Instant::now();
+        let abort = Arc::new(Abort::new(io.stream.as_raw_fd()));
         Ok(BackendConn {
+            abort,
             io,
             addr,
             thread_id: sh.conn_id,

@@ -7,7 +7,7 @@ pub mod heartbeat;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
@@ -61,6 +61,9 @@ pub struct Host {
     /// reload replaced it): a connection opened in an older epoch is not used again.
     epoch: AtomicU64,
     retirement: Mutex<Option<Retirement>>,
+    /// The pool connections opened to this host (or moved to it by a reload), idle or
+    /// in use, for a switch to end the statements in flight on them.
+    live: Mutex<Vec<Weak<conn::Abort>>>,
 }
 
 /// Why and into what a host's connections were retired.
@@ -120,16 +123,58 @@ impl Host {
 
     /// Retires every connection to this host opened so far: idle ones are closed now,
     /// busy ones when they come back (or, pinned by a session, at its next statement).
-    pub fn retire(&self, why: String, successor: Option<Arc<Host>>) {
+    /// With `abort_busy` (a write-host switch) the busy and pinned ones are also shut
+    /// down now, so a statement in flight on them ends at once with a lost-connection
+    /// error and the server rolls back what they held.
+    pub fn retire(&self, why: String, successor: Option<Arc<Host>>, abort_busy: bool) {
         let successor = successor.map(|h| {
             let e = h.epoch();
             (h, e)
         });
+        let heirs = successor.as_ref().map(|(h, _)| h.clone());
         if let Ok(mut r) = self.retirement.lock() {
             *r = Some(Retirement { why, successor });
         }
         self.epoch.fetch_add(1, Ordering::AcqRel);
         self.pool.close_idle();
+        let live = self
+            .live
+            .lock()
+            .map(|mut l| std::mem::take(&mut *l))
+            .unwrap_or_default();
+        if abort_busy {
+            let n = live
+                .iter()
+                .filter_map(Weak::upgrade)
+                .filter(|a| a.abort())
+                .count();
+            if n > 0 {
+                tracing::info!(
+                    host = %self.name,
+                    connections = n,
+                    "router: host {}: {n} connection(s) in use shut down",
+                    self.name
+                );
+            }
+        } else if let Some(h) = heirs {
+            // Connections that may still move over: a later switch of the host that
+            // replaced this one must find them.
+            for a in live.iter().filter_map(Weak::upgrade) {
+                h.track(&a);
+            }
+        }
+    }
+
+    /// Remembers a pool connection for [`Host::retire`].
+    fn track(&self, a: &Arc<conn::Abort>) {
+        if let Ok(mut l) = self.live.lock() {
+            if l.len() == l.capacity() {
+                // Pruned before the vector grows: amortized O(1), bounded by twice the
+                // live connections.
+                l.retain(|w| w.strong_count() > 0);
+            }
+            l.push(Arc::downgrade(a));
+        }
     }
 
     /// Why the host's older connections were retired.
@@ -220,6 +265,18 @@ impl Pooled {
         self.epoch != self.host.epoch()
     }
 
+    /// Why the connection was shut down under its user, when its host's switch (not a
+    /// reload that kept the server) retired it.
+    pub fn switched_away(&self) -> Option<String> {
+        if !self.retired() {
+            return None;
+        }
+        self.host
+            .retirement()
+            .filter(|r| r.successor.is_none())
+            .map(|r| r.why)
+    }
+
     /// A retired connection moves to the host a reload put in its host's place when
     /// that is the same server in the same role and has not been retired since;
     /// otherwise it is closed.
@@ -242,6 +299,7 @@ impl Pooled {
                         // (`Pool::put` does not pool it).
                         Err(_) => p._permit,
                     };
+                    next.track(&p.conn.abort);
                     p = Pooled {
                         conn: p.conn,
                         host: next,
@@ -436,6 +494,7 @@ pub async fn borrow_prefer(
                 .await
                 .map_err(|e| e.to_sql(&host.name))?;
             pool.created_total.fetch_add(1, Ordering::Relaxed);
+            host.track(&conn.abort);
             return Ok(Pooled {
                 conn: Box::new(conn),
                 host: host.clone(),
@@ -458,6 +517,7 @@ pub async fn warm(host: &Arc<Host>) {
         match host.connect(profile, CONNECT_TIMEOUT).await {
             Ok(conn) => {
                 pool.created_total.fetch_add(1, Ordering::Relaxed);
+                host.track(&conn.abort);
                 pool.put(Pooled {
                     conn: Box::new(conn),
                     host: host.clone(),
@@ -515,6 +575,7 @@ impl DataHostRt {
                 tcp,
                 epoch: AtomicU64::new(0),
                 retirement: Mutex::new(None),
+                live: Mutex::new(Vec::new()),
             })
         };
         for (wi, w) in cfg.write_hosts.iter().enumerate() {
@@ -701,6 +762,7 @@ impl DataHostRt {
                 self.cfg.name
             ),
             None,
+            true,
         );
         self.save_active().await;
         Ok(())
