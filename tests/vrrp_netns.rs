@@ -813,53 +813,6 @@ fn vip_lists_in_another_order_still_elect() {
     assert_eq!(dropped(&lab, a, "vip_mismatch"), 0);
 }
 
-/// Deletes node `i`'s eth0 (and its bridge end), then makes it again under the same name,
-/// with the same addresses: the kernel gives it a new ifindex.
-fn recreate_eth0(lab: &Lab, i: usize) {
-    use common::netns::sh;
-    let ns = lab.ns(i).to_string();
-    let veth = format!("v{i}");
-    sh(&["ip", "-n", &ns, "link", "del", "eth0"]);
-    std::thread::sleep(Duration::from_millis(500));
-    sh(&[
-        "ip",
-        "-n",
-        &lab.bridge,
-        "link",
-        "add",
-        &veth,
-        "type",
-        "veth",
-        "peer",
-        "name",
-        "eth0",
-        "netns",
-        &ns,
-    ]);
-    sh(&[
-        "ip",
-        "-n",
-        &lab.bridge,
-        "link",
-        "set",
-        &veth,
-        "master",
-        "br0",
-        "up",
-    ]);
-    sh(&[
-        "ip",
-        "-n",
-        &ns,
-        "addr",
-        "add",
-        &format!("198.18.0.{}/24", i + 1),
-        "dev",
-        "eth0",
-    ]);
-    sh(&["ip", "-n", &ns, "link", "set", "eth0", "up"]);
-}
-
 fn ifindex(lab: &Lab, i: usize) -> Option<u64> {
     let out = lab.exec(i, &["ip", "-j", "link", "show", "dev", "eth0"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
@@ -872,7 +825,7 @@ fn recreated_interface_gets_the_vip_back() {
     let (da, db) = fast_pair(&lab, a, b);
     let before = ifindex(&lab, a);
 
-    recreate_eth0(&lab, a);
+    lab.recreate_eth0(a, true);
     assert_ne!(ifindex(&lab, a), before, "eth0 kept its index");
     // b took over while a's interface was gone; a preempts once it is back.
     assert!(lab.wait_state(a, "VI_1", "MASTER"), "{}", da.logs());

@@ -750,6 +750,52 @@ fn reload_applies_notify_hooks_and_fifo_in_place() {
     );
 }
 
+/// An instance whose interface came back without its address goes to FAULT and keeps
+/// retrying its setup; stopping the daemon then still runs its STOP hook (keepalived's
+/// `notify_stop`) — it was skipped while the instance waited.
+#[test]
+fn stop_while_the_interface_lacks_its_address_runs_the_stop_hook() {
+    let lab = Lab::new(&["a"]);
+    let dir = lab.dir.path().to_path_buf();
+    let log = dir.join("hooks.log");
+    let hook = script(
+        &dir,
+        "hook.sh",
+        &format!("echo \"$*\" >> {}", log.display()),
+    );
+    let inst = format!(
+        "      notify: {{ master: [\"{h}\", master], fault: [\"{h}\", fault], stop: [\"{h}\", stop] }}\n",
+        h = hook.display()
+    );
+    let mut d = lab.tandem(0, &config("a", 150, "", &inst));
+    assert!(lab.wait_state(0, "VI_1", "MASTER"), "{}", d.logs());
+    lab.recreate_eth0(0, false);
+    assert!(d.wait_log("(VI_1) cannot start"), "{}", d.logs());
+    let hooks = |needle: &str| {
+        wait_for(Duration::from_secs(20), || {
+            std::fs::read_to_string(&log)
+                .ok()?
+                .contains(needle)
+                .then_some(())
+        })
+        .is_some()
+    };
+    assert!(hooks("fault INSTANCE VI_1 FAULT"), "{}", d.logs());
+    assert!(!lab.has(0, VIP));
+    d.signal(Signal::SIGTERM);
+    assert!(
+        d.wait_exit(Duration::from_secs(30)).is_some(),
+        "{}",
+        d.logs()
+    );
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        text.contains("stop INSTANCE VI_1 STOP"),
+        "{text}\n{}",
+        d.logs()
+    );
+}
+
 /// A STOP hook that logs `begin`, blocks until `release` exists, then logs `end`.
 struct BlockingHook {
     hook: std::path::PathBuf,

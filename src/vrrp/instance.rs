@@ -447,12 +447,18 @@ async fn run(
                     }
                     tokio::select! {
                         c = commands.recv() => match c {
+                            // Through `stop` like a running instance: an instance that
+                            // ran before (its interface went away and came back without
+                            // its address) still owes its STOP hooks.
                             Some(Command::Stop(done)) => {
-                                inst.set_state_metric(State::Init);
+                                inst.stop().await;
                                 let _ = done.send(());
                                 return;
                             }
-                            None => return,
+                            None => {
+                                inst.stop().await;
+                                return;
+                            }
                             Some(Command::Reconfigure(new, trackers)) => {
                                 let old = std::mem::replace(&mut inst.cfg, *new);
                                 inst.trackers = trackers;

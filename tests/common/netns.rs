@@ -143,6 +143,54 @@ impl Lab {
         lab
     }
 
+    /// Deletes node `i`'s eth0 (and its bridge end), then makes it again under the same
+    /// name, with its IPv4 address when `with_address`: the kernel gives it a new ifindex.
+    pub fn recreate_eth0(&self, i: usize, with_address: bool) {
+        let ns = self.ns(i).to_string();
+        let veth = format!("v{i}");
+        sh(&["ip", "-n", &ns, "link", "del", "eth0"]);
+        std::thread::sleep(Duration::from_millis(500));
+        sh(&[
+            "ip",
+            "-n",
+            &self.bridge,
+            "link",
+            "add",
+            &veth,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "eth0",
+            "netns",
+            &ns,
+        ]);
+        sh(&[
+            "ip",
+            "-n",
+            &self.bridge,
+            "link",
+            "set",
+            &veth,
+            "master",
+            "br0",
+            "up",
+        ]);
+        if with_address {
+            sh(&[
+                "ip",
+                "-n",
+                &ns,
+                "addr",
+                "add",
+                &format!("198.18.0.{}/24", i + 1),
+                "dev",
+                "eth0",
+            ]);
+        }
+        sh(&["ip", "-n", &ns, "link", "set", "eth0", "up"]);
+    }
+
     pub fn node(&self, label: &str) -> usize {
         self.nodes
             .iter()
