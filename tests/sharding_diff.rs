@@ -708,6 +708,17 @@ fn enum_set_and_collations_merge_like_one_server() {
         "SELECT id, e, s FROM audit ORDER BY e, s, id",
         "SELECT a.id, a.e FROM audit a ORDER BY a.e DESC, a.id LIMIT 5",
         "SELECT DISTINCT e FROM audit ORDER BY e",
+        // Expression keys compare in the expression's collation (the nodes' weights).
+        "SELECT id, LOWER(u) FROM audit ORDER BY LOWER(u), id",
+        "SELECT id FROM audit ORDER BY CONCAT(u, '!') DESC, id LIMIT 12",
+        "SELECT id FROM audit ORDER BY CONCAT(l, 'x'), id",
+        "SELECT id FROM audit ORDER BY TRIM(n), id",
+        "SELECT id, REPLACE(n, 'a', 'b') AS k FROM audit ORDER BY k, id",
+        "SELECT id FROM audit ORDER BY g COLLATE utf8mb4_bin, id",
+        "SELECT id FROM audit ORDER BY u COLLATE utf8mb4_general_ci DESC, id",
+        "SELECT COUNT(*), MIN(id) FROM audit GROUP BY UPPER(u)",
+        "SELECT COUNT(*), MIN(id) FROM audit GROUP BY CONCAT(l, '')",
+        "SELECT id FROM audit ORDER BY LENGTH(u), id",
     ];
     let mut bad = Vec::new();
     for sql in cases {

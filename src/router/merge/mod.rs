@@ -55,6 +55,7 @@ use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
 
 pub use value::{
     BINARY_FLAG, ColKind, Collation, Dec, ENUM_FLAG, SET_FLAG, fmt_double, helper_sql,
+    text_helper_sql,
 };
 use value::{DIV_INCREMENT, FLOAT_NOT_FIXED, Key, MAX_DEC_SCALE, helper_key, parse_f64};
 
@@ -244,6 +245,12 @@ pub struct MergeSpec {
     /// `WEIGHT_STRING` in the column's own collation (which column definitions do not
     /// reveal). Other columns ignore their helper.
     pub helpers: Vec<(usize, usize)>,
+    /// `(value column, helper column)`: a hidden [`text_helper_sql`] column for a
+    /// sort/group key that is an expression (`LOWER(name)`, `CONCAT(a, b)`): when the
+    /// value arrives as text, keys compare by the node's `WEIGHT_STRING` in the
+    /// expression's collation. Never an ENUM/SET position (an expression's result is
+    /// not the column's member list), so such keys stay refused.
+    pub text_helpers: Vec<(usize, usize)>,
 }
 
 /// Where a column's comparison key comes from, when not from its own value.
@@ -582,6 +589,17 @@ impl Merger {
             if m.flags & (ENUM_FLAG | SET_FLAG) != 0 {
                 via[c] = Some(Via::Index(h));
             } else if matches!(kinds.get(c), Some(ColKind::Str(cl)) if *cl != Collation::Binary) {
+                via[c] = Some(Via::Weights(h));
+            }
+        }
+        for &(c, h) in &spec.text_helpers {
+            if via.get(c) == Some(&None)
+                && h < cols.len()
+                && cols
+                    .get(c)
+                    .is_some_and(|m| m.flags & (ENUM_FLAG | SET_FLAG) == 0)
+                && matches!(kinds.get(c), Some(ColKind::Str(cl)) if *cl != Collation::Binary)
+            {
                 via[c] = Some(Via::Weights(h));
             }
         }

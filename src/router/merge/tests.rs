@@ -1682,6 +1682,40 @@ fn enum_sorts_by_member_position_with_a_helper() {
 }
 
 #[test]
+fn expression_keys_sort_by_their_text_helper_weights() {
+    // ORDER BY LOWER(u) in a collation where 'ss' = 'ß' < 'st' (weights as a node
+    // computes them; general_ci on the values would put 'ß' after 'st').
+    let spec = MergeSpec {
+        visible: 1,
+        order_by: vec![asc(0)],
+        text_helpers: vec![(0, 1)],
+        ..Default::default()
+    };
+    let a = vec![
+        vec![
+            Some("ss".as_bytes().to_vec()),
+            Some(helper("", "20", b"SS")),
+        ],
+        vec![
+            Some("st".as_bytes().to_vec()),
+            Some(helper("", "20", b"ST")),
+        ],
+    ];
+    let b = vec![vec![
+        Some("ß".as_bytes().to_vec()),
+        Some(helper("", "20", b"SS")),
+    ]];
+    assert_eq!(
+        merge(spec.clone(), vec![text(), text()], vec![a, b]),
+        s(&[&["ss"], &["ß"], &["st"]])
+    );
+    // An expression that arrives as an ENUM gets no position from a text helper: the
+    // merge is refused as without one.
+    let m = Merger::new(spec, vec![enum_col(), text()], 2);
+    assert!(m.refusal().is_some());
+}
+
+#[test]
 fn set_sorts_by_bits_as_unsigned() {
     // A SET with its 64th member set prints negative in numeric context.
     let spec = MergeSpec {

@@ -700,6 +700,14 @@ pub fn helper_sql(x: &str) -> String {
     )
 }
 
+/// [`helper_sql`] without the ENUM/SET index (empty): for a sort or group key that is an
+/// expression, whose text weights in its own collation are all the merge needs.
+pub fn text_helper_sql(x: &str) -> String {
+    format!(
+        "CONCAT(':',HEX(IF(CONCAT(LEFT({x},0),'a')=CONCAT(LEFT({x},0),'a '),WEIGHT_STRING(CONCAT(LEFT({x},0),' ')),'')),':',WEIGHT_STRING({x}))"
+    )
+}
+
 impl Ord for Key {
     fn cmp(&self, o: &Key) -> Ordering {
         match (self, o) {

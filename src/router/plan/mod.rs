@@ -219,6 +219,9 @@ pub struct MergeTemplate {
     /// `(key column, hidden helper column)` for sort/group keys that are plain columns
     /// (see [`crate::router::merge::MergeSpec::helpers`]).
     pub helpers: Vec<(Col, Col)>,
+    /// `(key column, hidden helper column)` for other sort/group key expressions
+    /// (see [`crate::router::merge::MergeSpec::text_helpers`]).
+    pub text_helpers: Vec<(Col, Col)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -297,6 +300,11 @@ impl MergeTemplate {
             limit: self.limit,
             helpers: self
                 .helpers
+                .iter()
+                .filter_map(|(c, h)| Some((col(*c)?, col(*h)?)))
+                .collect(),
+            text_helpers: self
+                .text_helpers
                 .iter()
                 .filter_map(|(c, h)| Some((col(*c)?, col(*h)?)))
                 .collect(),

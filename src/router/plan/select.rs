@@ -14,7 +14,7 @@ use super::text::{self, Edits, Toks, quote_ident, span};
 use super::{
     AggT, Catalog, Col, HIDDEN_BASE, MergeTemplate, Plan, SchemaCat, TableKind, Target, refuse,
 };
-use crate::router::merge::{BinOp, Expr as MExpr, helper_sql};
+use crate::router::merge::{BinOp, Expr as MExpr, helper_sql, text_helper_sql};
 use crate::router::wire::SqlError;
 
 const AGGREGATES: &[&str] = &[
@@ -651,6 +651,81 @@ struct Builder<'a> {
     aggregates: Vec<(Col, AggT)>,
 }
 
+/// Functions whose value changes from one call to the next within a statement, or that
+/// act (locks, sequences, sleeps): a key over them cannot be evaluated again for its
+/// helper column.
+const VOLATILE: &[&str] = &[
+    "RAND",
+    "UUID",
+    "UUID_SHORT",
+    "SYS_GUID",
+    "RANDOM_BYTES",
+    "SYSDATE",
+    "SLEEP",
+    "BENCHMARK",
+    "GET_LOCK",
+    "RELEASE_LOCK",
+    "RELEASE_ALL_LOCKS",
+    "NEXTVAL",
+    "LASTVAL",
+    "SETVAL",
+    "LAST_INSERT_ID",
+    "MASTER_POS_WAIT",
+    "MASTER_GTID_WAIT",
+    "LOAD_FILE",
+];
+
+/// Whether a sort/group key expression can be evaluated again in a hidden helper
+/// column with the same result: no aggregate, subquery, window function, volatile
+/// function, variable assignment or statement parameter.
+fn repeatable(e: &Expr) -> bool {
+    !visit_expressions(e, |x| match x {
+        Expr::Subquery(_) | Expr::InSubquery { .. } | Expr::Exists { .. } => ControlFlow::Break(()),
+        Expr::Value(v) if matches!(v.value, Value::Placeholder(_)) => ControlFlow::Break(()),
+        Expr::BinaryOp {
+            op: sqlparser::ast::BinaryOperator::Assignment,
+            ..
+        } => ControlFlow::Break(()),
+        Expr::Function(f)
+            if f.over.is_some()
+                || func_name(x).is_some_and(|n| {
+                    AGGREGATES.contains(&n.as_str()) || VOLATILE.contains(&n.as_str())
+                }) =>
+        {
+            ControlFlow::Break(())
+        }
+        _ => ControlFlow::Continue(()),
+    })
+    .is_break()
+}
+
+/// An expression whose value is a number or a boolean whatever its operands (no text
+/// helper needed): arithmetic, comparisons, logic, numeric literals.
+fn clearly_not_text(e: &Expr) -> bool {
+    use sqlparser::ast::BinaryOperator as B;
+    match e {
+        Expr::Nested(x) => clearly_not_text(x),
+        Expr::BinaryOp { op, .. } => !matches!(
+            op,
+            B::StringConcat | B::Assignment | B::Custom(_) | B::PGCustomBinaryOperator(_)
+        ),
+        Expr::UnaryOp { .. }
+        | Expr::IsNull(_)
+        | Expr::IsNotNull(_)
+        | Expr::IsTrue(_)
+        | Expr::IsFalse(_)
+        | Expr::IsNotTrue(_)
+        | Expr::IsNotFalse(_)
+        | Expr::Between { .. }
+        | Expr::InList { .. }
+        | Expr::Like { .. }
+        | Expr::ILike { .. }
+        | Expr::RLike { .. } => true,
+        Expr::Value(v) => matches!(v.value, Value::Number(..) | Value::Boolean(_)),
+        _ => false,
+    }
+}
+
 /// `e` when it is a plain column reference (parentheses allowed).
 fn plain_column(e: &Expr) -> Option<&Expr> {
     match e {
@@ -1170,15 +1245,21 @@ fn multi_node(
     }
     // A helper column for each sort/group key that is a plain column: ENUM/SET positions
     // and collation weights as the node computes them (used when the column definition
-    // shows an ENUM/SET or text).
+    // shows an ENUM/SET or text); for a key that is another expression the node can
+    // evaluate again, its collation weights (used when it turns out to be text).
     let mut helpers: Vec<(Col, Col)> = Vec::new();
+    let mut text_helpers: Vec<(Col, Col)> = Vec::new();
     for (col, src) in key_src {
-        if helpers.iter().any(|(c, _)| *c == col) {
+        if helpers.iter().chain(&text_helpers).any(|(c, _)| *c == col) {
             continue;
         }
-        if let Some(e) = src.as_ref().and_then(plain_column) {
+        let Some(e) = src.as_ref() else { continue };
+        if let Some(e) = plain_column(e) {
             let h = b.hide(helper_sql(&expr_text(sql, e)));
             helpers.push((col, h));
+        } else if !clearly_not_text(e) && repeatable(e) {
+            let h = b.hide(text_helper_sql(&expr_text(sql, e)));
+            text_helpers.push((col, h));
         }
     }
     // Hidden columns after the last item.
@@ -1199,6 +1280,7 @@ fn multi_node(
         offset,
         limit,
         helpers,
+        text_helpers,
     };
     Ok((text, merge, avg_items))
 }

@@ -1,7 +1,7 @@
 //! Planner tests on the MyCat tutorial schema.
 
 use super::*;
-use crate::router::merge::helper_sql;
+use crate::router::merge::{helper_sql, text_helper_sql};
 
 const CFG: &str = r#"
 node: t
@@ -259,10 +259,34 @@ fn scatter_rewrites_and_merges() {
     let spec = p.merge.expect("m").resolve(5).expect("r");
     assert_eq!(spec.order_by[0].col, 3);
     assert_eq!(spec.helpers, vec![(3, 4)]);
-    // Expressions and positions into `*` get no helper (the merge refuses an ENUM
-    // there); an alias of a column does.
+    // Expressions and positions into `*` get no ENUM/SET helper (the merge refuses an
+    // ENUM there); an expression gets a text helper (its collation weights); an alias of
+    // a column gets the full helper.
     let p = route("SELECT id FROM customer ORDER BY LOWER(name)");
-    assert!(p.merge.expect("m").helpers.is_empty());
+    assert_eq!(
+        p.targets[0].sql.clone(),
+        Some(format!(
+            "SELECT id, LOWER(name) AS `__tandem_0`, {} AS `__tandem_1` FROM customer ORDER BY LOWER(name)",
+            text_helper_sql("LOWER(name)")
+        ))
+    );
+    let m = p.merge.expect("m");
+    assert!(m.helpers.is_empty());
+    assert_eq!(m.text_helpers, vec![(Col::Hidden(0), Col::Hidden(1))]);
+    // None for keys that cannot be evaluated again or are never text.
+    for sql in [
+        "SELECT id FROM customer ORDER BY CONCAT(name, RAND())",
+        "SELECT id FROM customer ORDER BY CONCAT(name, UUID())",
+        "SELECT id FROM customer ORDER BY CONCAT(name, (SELECT 1))",
+        "SELECT id FROM customer ORDER BY CONCAT(name, @v := 1)",
+        "SELECT id FROM customer ORDER BY CONCAT(name, ?)",
+        "SELECT id FROM customer ORDER BY id % 3",
+        "SELECT id FROM customer ORDER BY -id",
+        "SELECT id FROM customer ORDER BY name IS NULL, name",
+    ] {
+        let m = route(sql).merge.expect("m");
+        assert!(m.text_helpers.is_empty(), "{sql}: {:?}", m.text_helpers);
+    }
     let p = route("SELECT name AS n FROM customer ORDER BY n");
     assert_eq!(
         p.targets[0].sql.clone(),
