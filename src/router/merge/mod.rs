@@ -285,6 +285,14 @@ impl Keyer {
         }
     }
 
+    /// The helper column that decides how `col` compares, if any.
+    fn helper_col(&self, col: usize) -> Option<usize> {
+        match self.via.get(col).copied().flatten() {
+            Some(Via::Index(h) | Via::Weights(h)) => Some(h),
+            None => None,
+        }
+    }
+
     fn sort_keys(&self, row: &Row, order: &[SortKey]) -> Vec<Dir> {
         order
             .iter()
@@ -354,9 +362,11 @@ enum AggState {
     Count(Dec),
     SumExact(Option<Dec>),
     SumFloat(Option<f64>),
+    /// MIN/MAX: the best key, its value and its helper cell (text compared by the
+    /// node's collation weights, see [`MergeSpec::text_helpers`]).
     Best {
         max: bool,
-        best: Option<(Key, Vec<u8>)>,
+        best: Option<(Key, Vec<u8>, Option<Vec<u8>>)>,
     },
     AvgExact {
         sum: Option<Dec>,
@@ -390,7 +400,7 @@ impl AggState {
         }
     }
 
-    fn add(&mut self, a: &Agg, row: &Row, kinds: &[ColKind]) {
+    fn add(&mut self, a: &Agg, row: &Row, keyer: &Keyer) {
         let v = cell(row, a.col);
         let count = match a.func {
             AggFn::Avg { count_col } => cell(row, count_col).map(Dec::parse),
@@ -433,12 +443,15 @@ impl AggState {
             }
             AggState::Best { max, best } => {
                 if let Some(v) = v {
-                    let k = Key::of(Some(v), kind(kinds, a.col));
+                    let k = keyer.key(row, a.col);
                     let better = best
                         .as_ref()
-                        .is_none_or(|(b, _)| if *max { k > *b } else { k < *b });
+                        .is_none_or(|(b, _, _)| if *max { k > *b } else { k < *b });
                     if better {
-                        *best = Some((k, v.to_vec()));
+                        let helper = keyer
+                            .helper_col(a.col)
+                            .and_then(|h| cell(row, h).map(<[u8]>::to_vec));
+                        *best = Some((k, v.to_vec(), helper));
                     }
                 }
             }
@@ -460,7 +473,7 @@ impl AggState {
                 s.to_text(scale(s.scale()))
             }
             AggState::SumFloat(s) => fmt_double(s?, decimals)?,
-            AggState::Best { best, .. } => return best.map(|(_, v)| v),
+            AggState::Best { best, .. } => return best.map(|(_, v, _)| v),
             AggState::AvgExact { sum, count } => {
                 let s = sum?;
                 let out = scale(s.scale())
@@ -479,6 +492,17 @@ impl AggState {
             }
         };
         Some(text.into_bytes())
+    }
+
+    /// MIN/MAX's helper cell for the best value (for a later ORDER BY of the column).
+    fn best_helper(&self) -> Option<Vec<u8>> {
+        match self {
+            AggState::Best {
+                best: Some((_, _, h)),
+                ..
+            } => h.clone(),
+            _ => None,
+        }
     }
 
     /// AVG's merged count, to show in its (hidden) count column.
@@ -734,7 +758,7 @@ impl Merger {
                 };
                 let g = &mut groups[at];
                 for (st, a) in g.aggs.iter_mut().zip(&spec.aggregates) {
-                    st.add(a, &row, kinds);
+                    st.add(a, &row, keyer);
                 }
             }
         }
@@ -926,6 +950,11 @@ impl Merger {
                         row.resize(count_col + 1, None);
                     }
                     row[count_col] = Some(n.to_text(0).into_bytes());
+                }
+                if let Some(h) = self.keyer.helper_col(a.col)
+                    && h < row.len()
+                {
+                    row[h] = st.best_helper();
                 }
                 let v = st.finish(self.cols.get(a.col));
                 if a.col >= row.len() {

@@ -1713,6 +1713,29 @@ fn expression_keys_sort_by_their_text_helper_weights() {
     // merge is refused as without one.
     let m = Merger::new(spec, vec![enum_col(), text()], 2);
     assert!(m.refusal().is_some());
+    // MAX per group by the weights (latin1_swedish_ci: 'Ö' after 'Z'), and the merged
+    // row carries the winner's helper for ORDER BY the aggregate.
+    let g = MergeSpec {
+        visible: 2,
+        group_by: vec![0],
+        aggregates: vec![agg(1, AggFn::Max)],
+        order_by: vec![desc(1)],
+        text_helpers: vec![(1, 2)],
+        ..Default::default()
+    };
+    let row = |k: &str, v: &str, w: &[u8]| {
+        vec![
+            Some(k.as_bytes().to_vec()),
+            Some(v.as_bytes().to_vec()),
+            Some(helper("", "20", w)),
+        ]
+    };
+    let a = vec![row("k1", "Öst", b"\x5d"), row("k2", "Zeta", b"Z")];
+    let b = vec![row("k1", "Zeta", b"Z"), row("k2", "Alpha", b"A")];
+    assert_eq!(
+        merge(g, vec![text(), text(), text()], vec![a, b]),
+        s(&[&["k1", "Öst"], &["k2", "Zeta"]])
+    );
 }
 
 #[test]

@@ -69,6 +69,9 @@ struct AggCall {
     kind: &'static str,
     /// The argument's text, or `*`.
     arg: String,
+    /// MIN/MAX over an argument that may be text and can be evaluated again: its
+    /// result gets a text helper column (see `Builder::text_helped`).
+    text_helper: bool,
 }
 
 fn agg_call(sql: &str, e: &Expr) -> Result<Option<AggCall>, SqlError> {
@@ -111,17 +114,23 @@ fn agg_call(sql: &str, e: &Expr) -> Result<Option<AggCall>, SqlError> {
             "{kind}() with several arguments cannot be merged"
         )));
     };
+    let mut text_helper = false;
     let arg = match arg {
         FunctionArg::Unnamed(FunctionArgExpr::Wildcard) => "*".to_string(),
         FunctionArg::Unnamed(FunctionArgExpr::Expr(a)) => {
             if contains_aggregate(a) {
                 return Err(refuse("nested aggregates cannot be merged"));
             }
+            text_helper = matches!(kind, "MIN" | "MAX") && !clearly_not_text(a) && repeatable(a);
             expr_text(sql, a)
         }
         _ => return Err(refuse(format!("{kind}() argument cannot be merged"))),
     };
-    Ok(Some(AggCall { kind, arg }))
+    Ok(Some(AggCall {
+        kind,
+        arg,
+        text_helper,
+    }))
 }
 
 /// The original text of an expression (from the parser's positions), or its printed
@@ -649,6 +658,9 @@ struct Builder<'a> {
     /// Hidden columns appended to the select list: text.
     hidden: Vec<String>,
     aggregates: Vec<(Col, AggT)>,
+    /// MIN/MAX columns whose text compares by collation weights: (column, the
+    /// aggregate's text for its helper).
+    text_helped: Vec<(Col, String)>,
 }
 
 /// Functions whose value changes from one call to the next within a statement, or that
@@ -860,7 +872,11 @@ impl Builder<'_> {
     }
 
     fn add_agg(&mut self, call: AggCall) -> Result<Col, SqlError> {
-        let AggCall { kind, arg } = call;
+        let AggCall {
+            kind,
+            arg,
+            text_helper,
+        } = call;
         Ok(match kind {
             "AVG" => {
                 let s = self.hide(format!("SUM({arg})"));
@@ -877,6 +893,9 @@ impl Builder<'_> {
                     _ => AggT::Max,
                 };
                 self.aggregates.push((col, a));
+                if text_helper {
+                    self.text_helped.push((col, format!("{k}({arg})")));
+                }
                 col
             }
         })
@@ -1030,6 +1049,7 @@ fn multi_node(
         wildcard,
         hidden: Vec::new(),
         aggregates: Vec::new(),
+        text_helped: Vec::new(),
     };
     let mut edits = Edits::default();
     let mut avg_items = Vec::new();
@@ -1078,6 +1098,10 @@ fn multi_node(
                     _ => AggT::Max,
                 };
                 b.aggregates.push((Col::Item(i), a));
+                if call.text_helper {
+                    b.text_helped
+                        .push((Col::Item(i), format!("{k}({})", call.arg)));
+                }
             }
         }
     }
@@ -1259,6 +1283,14 @@ fn multi_node(
             helpers.push((col, h));
         } else if !clearly_not_text(e) && repeatable(e) {
             let h = b.hide(text_helper_sql(&expr_text(sql, e)));
+            text_helpers.push((col, h));
+        }
+    }
+    // MIN/MAX of text: the best value per node is by the node's collation; across
+    // nodes, by its weights.
+    for (col, call) in std::mem::take(&mut b.text_helped) {
+        if !helpers.iter().chain(&text_helpers).any(|(c, _)| *c == col) {
+            let h = b.hide(text_helper_sql(&call));
             text_helpers.push((col, h));
         }
     }
