@@ -1273,6 +1273,17 @@ fn multi_node(
     // evaluate again, its collation weights (used when it turns out to be text).
     let mut helpers: Vec<(Col, Col)> = Vec::new();
     let mut text_helpers: Vec<(Col, Col)> = Vec::new();
+    if distinct {
+        // DISTINCT compares every selected column: the same helpers decide which
+        // values are one (`'ß'` and `'ss'` under utf8mb4_unicode_ci).
+        let items: Vec<(Col, Option<Expr>)> = b
+            .known_items()
+            .iter()
+            .enumerate()
+            .map(|(i, it)| (Col::Item(i), it.expr.clone()))
+            .collect();
+        key_src.extend(items);
+    }
     for (col, src) in key_src {
         if helpers.iter().chain(&text_helpers).any(|(c, _)| *c == col) {
             continue;

@@ -273,6 +273,12 @@ fn scatter_rewrites_and_merges() {
     let m = p.merge.expect("m");
     assert!(m.helpers.is_empty());
     assert_eq!(m.text_helpers, vec![(Col::Hidden(0), Col::Hidden(1))]);
+    // DISTINCT compares every selected column by its helper.
+    let m = route("SELECT DISTINCT name, LOWER(name), id + 1 FROM customer")
+        .merge
+        .expect("m");
+    assert_eq!(m.helpers, vec![(Col::Item(0), Col::Hidden(0))]);
+    assert_eq!(m.text_helpers, vec![(Col::Item(1), Col::Hidden(1))]);
     // None for keys that cannot be evaluated again or are never text.
     for sql in [
         "SELECT id FROM customer ORDER BY CONCAT(name, RAND())",
