@@ -41,13 +41,17 @@ impl Source {
     }
 
     async fn packet(&mut self) -> Result<Vec<u8>, String> {
-        let (_, p) = self
-            .pc
-            .conn
-            .io
-            .read_packet(MAX_LOGICAL)
-            .await
-            .map_err(|e| format!("data node {} ({}): {e}", self.node, self.pc.host.name))?;
+        let (_, p) = match self.pc.conn.io.read_packet(MAX_LOGICAL).await {
+            Ok(x) => x,
+            Err(e) => {
+                // Shut down by a write-host switch: say so rather than the socket error.
+                let why = self.pc.switched_away().unwrap_or_else(|| e.to_string());
+                return Err(format!(
+                    "data node {} ({}): {why}",
+                    self.node, self.pc.host.name
+                ));
+            }
+        };
         self.tracker
             .feed(&p)
             .map_err(|e| format!("data node {}: {e}", self.node))?;
