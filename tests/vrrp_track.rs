@@ -1126,6 +1126,76 @@ vrrp:
     );
 }
 
+/// A reload that puts a MASTER and a BACKUP that follows the other box's master into one
+/// sync group: the master follows to BACKUP (as on the member's own transition), so the
+/// group's VIPs end up on one box; it stays there (does not preempt back while its group
+/// member follows a master).
+#[test]
+fn reload_joining_a_master_to_a_following_member_moves_it_to_backup() {
+    let lab = Lab::new(&["a", "b"]);
+    let cfg = |node: &str, p1: u8, p2: u8, group: bool| {
+        format!(
+            "node: {node}
+log: {{ level: debug }}
+observe: {{ listen: 127.0.0.1:9188 }}
+vrrp:
+{}  instances:
+    - name: VI_1
+      interface: eth0
+      virtual_router_id: 51
+      priority: {p1}
+      version: 3
+      advert_int: 100ms
+      virtual_ipaddresses: [\"198.18.0.100/24\"]
+    - name: VI_2
+      interface: eth0
+      virtual_router_id: 52
+      priority: {p2}
+      version: 3
+      advert_int: 100ms
+      virtual_ipaddresses: [\"198.18.0.101/24\"]
+",
+            if group {
+                "  sync_groups: [{ name: G, instances: [VI_1, VI_2] }]\n"
+            } else {
+                ""
+            }
+        )
+    };
+    let da = lab.tandem(0, &cfg("a", 150, 100, false));
+    let db = lab.tandem(1, &cfg("b", 100, 150, false));
+    for (i, name, state) in [
+        (0, "VI_1", "MASTER"),
+        (0, "VI_2", "BACKUP"),
+        (1, "VI_1", "BACKUP"),
+        (1, "VI_2", "MASTER"),
+    ] {
+        assert!(
+            lab.wait_state(i, name, state),
+            "{name} on {i}: {}{}",
+            da.logs(),
+            db.logs()
+        );
+    }
+    lab.file("a.yaml", &cfg("a", 150, 100, true));
+    da.signal(Signal::SIGHUP);
+    assert!(da.wait_log("config reloaded"), "{}", da.logs());
+    assert!(lab.wait_state(0, "VI_1", "BACKUP"), "{}", da.logs());
+    assert!(lab.wait_state(1, "VI_1", "MASTER"), "{}", db.logs());
+    only_holder_of(&lab, "198.18.0.100/24", "b");
+    assert!(
+        da.logs().contains("VI_2 of group G follows another master"),
+        "{}",
+        da.logs()
+    );
+    // Still there after many adverts from b's lower-priority VI_1: no preemption while
+    // VI_2 follows b.
+    assert!(db.wait_log("(VI_1) Entering MASTER STATE"));
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(lab.vrrp_state(0, "VI_1").as_deref(), Some("BACKUP"));
+    assert_eq!(lab.vrrp_state(1, "VI_1").as_deref(), Some("MASTER"));
+}
+
 /// An instance removed, re-added and removed again while its first run is still in its
 /// STOP hook: the re-added run, which was still waiting for that hook, stops at once and
 /// never starts (no second round of hooks, no VIP) once the first run is done.

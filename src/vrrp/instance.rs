@@ -898,6 +898,19 @@ impl Inst {
         // Publishes our view in the new group, then applies its verdict.
         self.refresh_status();
         self.apply_tracking().await;
+        // A master joining a group in which another member follows a live master
+        // follows it to BACKUP, as it would have on that member's transition.
+        if let Some(g) = self.group.clone()
+            && let Some(o) = g.follower_other(&self.cfg.name)
+            && let Some(m) = self.machine.as_mut()
+            && m.state() == State::Master
+        {
+            let a = m.force_backup(
+                Instant::now(),
+                format!("{o} of group {} follows another master", g.name),
+            );
+            self.perform(a).await;
+        }
     }
 
     /// Switches to a changed VIP list; while master, the addresses that went are
@@ -1483,6 +1496,15 @@ impl Inst {
                 actions.extend(m.force_backup(
                     now,
                     format!("{} of group {} left MASTER", change.member, g.name),
+                ));
+            } else if m.state() == State::Master
+                && let Some(o) = g.follower_other(&self.cfg.name)
+            {
+                // The member's MASTER → BACKUP edge may have been announced in a group
+                // object we had not joined yet (a reload changing membership).
+                actions.extend(m.force_backup(
+                    now,
+                    format!("{o} of group {} follows another master", g.name),
                 ));
             }
         }

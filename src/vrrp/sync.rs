@@ -92,10 +92,22 @@ impl Group {
 
     /// Whether another member follows a live master (so we must not become master).
     pub fn other_follows_master(&self, me: &str) -> bool {
-        self.members
-            .lock()
-            .map(|m| m.iter().any(|(n, v)| n.as_str() != me && v.follows_master))
-            .unwrap_or(false)
+        self.follower_other(me).is_some()
+    }
+
+    /// Another member in BACKUP following a live master: a member that is MASTER must
+    /// follow it to BACKUP (the group is split otherwise, e.g. after a reload put
+    /// members that were in different states into one group, or when the member's
+    /// MASTER → BACKUP change was announced before we joined).
+    pub fn follower_other(&self, me: &str) -> Option<String> {
+        let m = self.members.lock().ok()?;
+        let mut names: Vec<&String> = m
+            .iter()
+            .filter(|(n, v)| n.as_str() != me && v.follows_master && v.state == State::Backup)
+            .map(|(n, _)| n)
+            .collect();
+        names.sort();
+        names.first().map(|n| (*n).clone())
     }
 }
 
@@ -109,4 +121,34 @@ pub fn by_member(groups: &[crate::config::vrrp::SyncGroup]) -> HashMap<String, G
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view(state: State, follows_master: bool) -> MemberView {
+        MemberView {
+            state,
+            follows_master,
+            own_fault: false,
+        }
+    }
+
+    #[test]
+    fn follower_is_another_member_in_backup_following_a_master() {
+        let g = Group::new("G", &["VI_1".into(), "VI_2".into(), "VI_3".into()]);
+        g.update("VI_1", view(State::Master, false));
+        g.update("VI_2", view(State::Backup, false));
+        assert_eq!(g.follower_other("VI_1"), None);
+        assert!(!g.other_follows_master("VI_1"));
+        g.update("VI_2", view(State::Backup, true));
+        g.update("VI_3", view(State::Backup, true));
+        assert_eq!(g.follower_other("VI_1").as_deref(), Some("VI_2"));
+        assert_eq!(g.follower_other("VI_2").as_deref(), Some("VI_3"));
+        assert!(g.other_follows_master("VI_1"));
+        // Only itself: no other follower.
+        g.update("VI_3", view(State::Fault, false));
+        assert_eq!(g.follower_other("VI_2"), None);
+    }
 }
