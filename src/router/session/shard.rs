@@ -228,7 +228,7 @@ impl Session {
             &self.snap.catalog,
             &schema,
             sql,
-            &Lookups::new(),
+            &self.statement_lookups(),
         ))
     }
 
@@ -320,6 +320,21 @@ impl Session {
         Ok(Some(out))
     }
 
+    /// [`Lookups::new`] with the statement's clock: the client's `SET timestamp` when it
+    /// set one (as a server's `NOW()` would use), else the router's clock.
+    fn statement_lookups(&self) -> Lookups {
+        let mut l = Lookups::new();
+        if let Some(t) = self
+            .vars
+            .iter()
+            .find(|(k, _)| k == "timestamp")
+            .and_then(|(_, v)| session_timestamp(v))
+        {
+            l.now = Some(t);
+        }
+        l
+    }
+
     /// Runs the lookups a plan asks for (ER parents) until it is final.
     pub(super) async fn resolve(
         &mut self,
@@ -327,7 +342,7 @@ impl Session {
         planned: Result<Planned, SqlError>,
     ) -> Result<Plan, SqlError> {
         let mut planned = planned?;
-        let mut answers = Lookups::new();
+        let mut answers = self.statement_lookups();
         for _ in 0..4 {
             match planned {
                 Planned::Lookup(ls) => {
@@ -369,7 +384,12 @@ impl Session {
         let lits = decode_params(p, params, types, long);
         let text = fill_placeholders(sql, &lits);
         let schema = self.effective_schema()?;
-        let planned = plan::plan(&self.snap.catalog, &schema, &text, &Lookups::new());
+        let planned = plan::plan(
+            &self.snap.catalog,
+            &schema,
+            &text,
+            &self.statement_lookups(),
+        );
         let plan = self.resolve(&text, planned).await?;
         // A write the planner rewrote (ids filled in, rows split) runs as that text.
         let rewritten = !plan.read
@@ -1181,6 +1201,28 @@ pub(super) fn fill_placeholders(sql: &str, lits: &[Option<String>]) -> String {
     out
 }
 
+/// The value of a session's `SET timestamp = v` as time since the epoch; `None` for
+/// `DEFAULT` or 0 (the server's clock again) and for what is not a plain number.
+fn session_timestamp(v: &str) -> Option<std::time::Duration> {
+    let v = v.trim().trim_matches('\'');
+    let (secs, frac) = v.split_once('.').unwrap_or((v, ""));
+    if secs.is_empty() && frac.is_empty() {
+        return None;
+    }
+    let secs: u64 = if secs.is_empty() {
+        0
+    } else {
+        secs.parse().ok()?
+    };
+    if !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let digits: String = frac.chars().take(9).collect();
+    let nanos: u32 = format!("{digits:0<9}").parse().ok()?;
+    let t = std::time::Duration::new(secs, nanos);
+    (!t.is_zero()).then_some(t)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1225,5 +1267,25 @@ mod tests {
             decode_params(&p, 3, None, &[0]),
             vec![None, Some("3".into()), Some("5000001".into())]
         );
+    }
+
+    #[test]
+    fn session_timestamps() {
+        use std::time::Duration;
+        assert_eq!(
+            session_timestamp("1000000000"),
+            Some(Duration::from_secs(1_000_000_000))
+        );
+        assert_eq!(
+            session_timestamp("'1.25'"),
+            Some(Duration::from_millis(1250))
+        );
+        assert_eq!(
+            session_timestamp("1700000000.000001"),
+            Some(Duration::new(1_700_000_000, 1000))
+        );
+        for v in ["DEFAULT", "0", "0.0", "", "x", "1e9", "-5", "1.2.3"] {
+            assert_eq!(session_timestamp(v), None, "{v}");
+        }
     }
 }
