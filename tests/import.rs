@@ -775,3 +775,44 @@ listen v6\n  bind :::3309 v6only\n  server a 198.19.0.1:3306\n",
     );
     assert_eq!(err.matches("warning:").count(), 1, "{err}");
 }
+
+/// MyCat listens on 8066 when server.xml has no `serverPort` (its stock server.xml has
+/// the line commented out); tandem's own default is 8067, so the import writes 8066.
+#[test]
+fn mycat_server_port_defaults_to_8066() {
+    let rule = "<?xml version=\"1.0\"?>\n<mycat:rule xmlns:mycat=\"http://io.mycat/\">\n\
+<tableRule name=\"m\">\n<rule>\n<columns>id</columns>\n<algorithm>mod</algorithm>\n</rule>\n</tableRule>\n\
+<function name=\"mod\" class=\"io.mycat.route.function.PartitionByMod\">\n\
+<property name=\"count\">2</property>\n</function>\n</mycat:rule>\n";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let conf = mycat_dir(
+        dir.path(),
+        "<property name=\"schemas\">TESTDB</property>\n",
+        2,
+        "m",
+        rule,
+    );
+    let (code, out, err) = tandem(&["import", "--mycat-dir", &conf]);
+    assert_eq!(code, 0, "{err}\n{out}");
+    let r = parse(&out).router.expect("router");
+    assert_eq!(r.listen.to_string(), "0.0.0.0:8066", "{out}");
+}
+
+/// A malformed XML file is reported as FILE:LINE:COL, like every other finding.
+#[test]
+fn mycat_xml_syntax_error_names_file_and_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        "schema.xml",
+        "<?xml version=\"1.0\"?>\n<!DOCTYPE mycat:schema SYSTEM \"schema.dtd\">\n\
+<mycat:schema xmlns:mycat=\"http://io.mycat/\">\n\
+<dataNode name=\"dn1\" dataHost=\"h\" database=\"db1\" />\n\
+<dataHost name=\"h\"><writeHost host=\"M\" url=\"198.19.0.11:3306\" user=\"root\" password=\"a<b\" /></dataHost>\n\
+</mycat:schema>\n",
+    );
+    let conf = dir.path().to_string_lossy().into_owned();
+    let (code, _, err) = tandem(&["import", "--mycat-dir", &conf]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains(&format!("{conf}/schema.xml:5:")), "{err}");
+}

@@ -288,9 +288,10 @@ fn apply(p: &mut Proxy, l: &Line, w: &mut Warnings, sect: &str) {
         ["option", "mysql-check", rest @ ..] => {
             p.check_type = Some("mysql".into());
             match rest {
+                // `post-41` is the 4.1 protocol, the one tandem's check speaks.
                 ["user", u, tail @ ..] => {
                     p.check_user = Some(u.to_string());
-                    if !tail.is_empty() {
+                    if !tail.is_empty() && tail != ["post-41"] {
                         w.no_equivalent(
                             l.line,
                             &tail.join(" "),
@@ -304,19 +305,31 @@ fn apply(p: &mut Proxy, l: &Line, w: &mut Warnings, sect: &str) {
         }
         ["option", "httpchk", rest @ ..] => {
             p.check_type = Some("http".into());
-            let path = match rest {
+            let uri = match rest {
                 [] => None,
-                [uri] if uri.starts_with('/') => Some(uri.to_string()),
-                [_meth, uri, ..] => Some(uri.to_string()),
+                [uri] if uri.starts_with('/') => Some(*uri),
+                [_meth, uri, ..] => Some(*uri),
                 [_] => None,
             };
+            // `OPTIONS *` (or an absolute URI) is no path tandem can request.
+            let path = uri.filter(|u| u.starts_with('/') && !u.contains(char::is_whitespace));
+            if let Some(u) = uri
+                && path.is_none()
+            {
+                w.warn(
+                    l.line,
+                    format!(
+                        "`option httpchk`: `{u}` is not a request path; the check requests `/`"
+                    ),
+                );
+            }
             if rest.len() > 2 || rest.first().is_some_and(|m| *m != "GET" && rest.len() > 1) {
                 w.warn(
                     l.line,
                     "tandem's http check always sends `GET <path> HTTP/1.0`; method, version and headers are not imported",
                 );
             }
-            p.check_path = path;
+            p.check_path = path.map(str::to_string);
         }
         ["http-check", "expect", "status", code] => match code.parse() {
             Ok(c) => p.expect_status = Some(c),
@@ -334,17 +347,35 @@ fn apply(p: &mut Proxy, l: &Line, w: &mut Warnings, sect: &str) {
                 no(w, "only the source address (no port or usesrc)");
             }
         }
+        // Each `default-server` line adds to (or overrides) the ones before it, those of
+        // the `defaults` section included.
         ["default-server", rest @ ..] => {
-            p.default_server = rest.iter().map(|s| s.to_string()).collect();
+            p.default_server.extend(rest.iter().map(|s| s.to_string()));
         }
         ["bind", addrs, opts @ ..] => {
             let mut v6only = false;
-            for o in opts.iter() {
+            let mut opts = opts.iter();
+            while let Some(o) = opts.next() {
                 match *o {
                     "accept-proxy" => p.accept_proxy = true,
                     "v6only" => v6only = true,
                     // haproxy's default on Linux (net.ipv6.bindv6only=0): dual-stack.
                     "v4v6" => v6only = false,
+                    "backlog" => match opts.next().map(|v| v.parse::<i64>()) {
+                        Some(Ok(n)) => p.backlog = Some(n),
+                        _ => w.warn(l.line, "`bind ... backlog`: not a number; ignored"),
+                    },
+                    // Options with a value: the value is no option of its own.
+                    other @ ("name" | "id" | "process" | "thread" | "interface" | "mss"
+                    | "maxconn" | "nice" | "namespace" | "tcp-ut" | "user" | "group"
+                    | "uid" | "gid" | "mode" | "level" | "severity-output" | "crt"
+                    | "crt-list" | "ca-file" | "crl-file" | "ciphers" | "ciphersuites"
+                    | "alpn" | "npn" | "curves" | "ecdhe" | "ssl-min-ver"
+                    | "ssl-max-ver" | "verify" | "tcp-md5sig" | "idle-ping" | "shards"
+                    | "label") => {
+                        let v = opts.next().copied().unwrap_or("");
+                        w.no_equivalent(l.line, &format!("bind ... {other} {v}"), "bind option");
+                    }
                     other => w.no_equivalent(l.line, &format!("bind ... {other}"), "bind option"),
                 }
             }
@@ -539,6 +570,9 @@ fn server(
     };
     y.set("address", Y::s(addr));
     let mut checked = false;
+    // This server's check parameters: its own options come after the `default-server`
+    // ones, so a later value replaces an earlier one, as in haproxy.
+    let mut own_check: Vec<(String, String)> = Vec::new();
     let mut i = 0;
     while i < opts.len() {
         let o = opts[i].as_str();
@@ -582,16 +616,8 @@ fn server(
                     } else {
                         duration(&v).unwrap_or(v)
                     };
-                    match check.iter().find(|(k, _)| k == p) {
-                        Some((_, old)) if *old != v => w.warn(
-                            l.line,
-                            format!(
-                                "server {name}: `{p}` differs from another server's ({old}); tandem has one check per listener, the first value is kept"
-                            ),
-                        ),
-                        Some(_) => {}
-                        None => check.push((p.to_string(), v)),
-                    }
+                    own_check.retain(|(k, _)| k != p);
+                    own_check.push((p.to_string(), v));
                 }
             }
             "disabled" => w.warn(
@@ -618,6 +644,19 @@ fn server(
     }
     if !checked {
         y.set("check", Y::Bool(false));
+    }
+    // A server that is not checked does not set the listener's check parameters.
+    for (p, v) in own_check.into_iter().filter(|_| checked) {
+        match check.iter().find(|(k, _)| *k == p) {
+            Some((_, old)) if *old != v => w.warn(
+                l.line,
+                format!(
+                    "server {name}: `{p}` differs from another server's ({old}); tandem has one check per listener, the first value is kept"
+                ),
+            ),
+            Some(_) => {}
+            None => check.push((p, v)),
+        }
     }
     Some((y, checked))
 }
@@ -899,6 +938,8 @@ pub fn convert(text: &str, file: &str) -> (Option<Y>, Vec<Warning>) {
         p.cli_ka = f.cli_ka.clone();
         p.maxconn = f.maxconn.or(b.maxconn);
         p.backlog = f.backlog;
+        // haproxy logs connections in the frontend (`no log` there silences them).
+        p.log = f.log;
         for (k, v) in &f.timeouts {
             if k == "client" || k == "client_fin" || !p.timeouts.iter().any(|(bk, _)| bk == k) {
                 p.timeouts.retain(|(bk, _)| bk != k);
@@ -1028,6 +1069,76 @@ mod tests {
         assert_eq!(
             split_line("  server a 1.2.3.4:5 check # x"),
             vec!["server", "a", "1.2.3.4:5", "check"]
+        );
+    }
+
+    /// haproxy.cfg alone as a validated tandem config, with the warnings.
+    fn checked(cfg: &str) -> (crate::config::Config, Vec<Warning>) {
+        let (b, w) = convert(cfg, "h");
+        let mut top = Y::map();
+        top.set("balancer", b.expect("balancer"));
+        let text = top.render();
+        let (c, _) = crate::config::check_str(&text, "t.yaml", std::path::Path::new("/"))
+            .into_result()
+            .unwrap_or_else(|d| panic!("{text}: {d:?}"));
+        (c, w)
+    }
+
+    /// A server's own `inter` overrides `default-server inter` (it used to keep the
+    /// default and warn that the servers differ), and `default-server` lines add up,
+    /// those of `defaults` included.
+    #[test]
+    fn server_check_options_override_default_server() {
+        let (c, w) = checked(
+            "defaults\n  mode tcp\n  default-server rise 4 fall 5\n\
+             listen db\n  bind 198.19.0.100:3306\n  default-server inter 3s maxconn 100\n\
+             server a 198.19.0.1:3306 check inter 1s\n  server b 198.19.0.2:3306 check inter 1s\n\
+             server c 198.19.0.3:3306 inter 9s\n",
+        );
+        let l = &c.balancer.expect("balancer").listeners[0];
+        let check = l.check.as_ref().expect("check");
+        assert_eq!(check.inter, crate::config::types::Dur::secs(1));
+        assert_eq!((check.rise, check.fall), (4, 5));
+        assert_eq!(l.servers[0].maxconn, Some(100));
+        assert!(w.is_empty(), "{w:?}");
+    }
+
+    /// `option httpchk OPTIONS * HTTP/1.1` has no request path: the check requests `/`
+    /// (the path `*` made `tandem check` fail).
+    #[test]
+    fn httpchk_without_a_path_requests_root() {
+        let (c, w) = checked(
+            "listen db\n  bind 198.19.0.100:3306\n  option httpchk OPTIONS * HTTP/1.1\\r\\nHost:\\ www\n\
+             server a 198.19.0.1:3306 check port 9200\n",
+        );
+        let check = c.balancer.expect("balancer").listeners[0]
+            .check
+            .clone()
+            .expect("check");
+        assert_eq!(check.path, "/");
+        assert_eq!(check.port, Some(9200));
+        assert!(
+            w.iter()
+                .any(|w| w.line == 3 && w.message.contains("`*` is not a request path")),
+            "{w:?}"
+        );
+    }
+
+    /// A frontend's `no log` silences the listener (haproxy logs in the frontend); bind
+    /// options with a value are one option, `backlog` is kept, `post-41` is not warned.
+    #[test]
+    fn frontend_log_and_bind_options() {
+        let (c, w) = checked(
+            "frontend fe\n  bind 198.19.0.100:3306 name mysql backlog 512\n  no log\n  default_backend be\n\
+             backend be\n  option mysql-check user haproxy post-41\n  server a 198.19.0.1:3306 check\n",
+        );
+        let l = &c.balancer.expect("balancer").listeners[0];
+        assert!(!l.log);
+        assert_eq!(l.backlog, Some(512));
+        let msgs: Vec<&str> = w.iter().map(|w| w.message.as_str()).collect();
+        assert_eq!(
+            msgs,
+            ["keyword `bind ... name mysql` has no tandem equivalent (bind option); not imported"]
         );
     }
 }

@@ -395,6 +395,28 @@ fn is_shell_snippet(script: &str) -> bool {
     script.contains(['|', '&', ';', '<', '>', '$', '`', '(', ')', '*'])
 }
 
+/// The command line of `script ...`, to be split like keepalived splits it. One word (a
+/// quoted string, `script "killall -0 haproxy"`) is the whole line; several words
+/// (`script /bin/sh -c "ss -ltn | grep -q :3306"`) are already keepalived's argument
+/// list, so a word with spaces or quotes is quoted again to stay one argument.
+fn script_text(args: &[String]) -> String {
+    if let [one] = args {
+        return one.clone();
+    }
+    args.iter()
+        .map(|a| {
+            if !a.is_empty() && !a.contains(|c: char| c.is_whitespace() || c == '\'' || c == '"') {
+                a.clone()
+            } else if !a.contains('\'') {
+                format!("'{a}'")
+            } else {
+                format!("\"{a}\"")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn vrrp_script(s: &Stmt, g: &Globals, w: &mut Warnings) -> Option<(String, Y)> {
     let Some(name) = s.args.first().cloned() else {
         w.warn(s.line, "`vrrp_script` without a name; ignored");
@@ -407,7 +429,7 @@ fn vrrp_script(s: &Stmt, g: &Globals, w: &mut Warnings) -> Option<(String, Y)> {
         match d.key.as_str() {
             "script" => {
                 script_line = d.line;
-                let text = d.args.join(" ");
+                let text = script_text(&d.args);
                 let words = shell_words(&text);
                 let sh_c = words.len() == 3
                     && matches!(words[0].as_str(), "/bin/sh" | "sh" | "/bin/bash" | "bash")
@@ -611,6 +633,7 @@ fn vrrp_instance(s: &Stmt, g: &Globals, w: &mut Warnings) -> Option<Y> {
     let mut peers = Vec::new();
     let mut scripts = Vec::new();
     let mut ifaces = Vec::new();
+    let mut auth: Option<(String, usize)> = None;
     for d in &body {
         let garp_key = match d.key.as_str() {
             "garp_master_delay" => Some(("master_delay", true)),
@@ -703,7 +726,7 @@ fn vrrp_instance(s: &Stmt, g: &Globals, w: &mut Warnings) -> Option<Y> {
                     }
                 }
                 if let Some(p) = pass.filter(|_| !ah) {
-                    y.set("auth_pass", Y::s(p));
+                    auth = Some((p, d.line));
                 }
             }
             "virtual_ipaddress" => {
@@ -782,6 +805,36 @@ fn vrrp_instance(s: &Stmt, g: &Globals, w: &mut Warnings) -> Option<Y> {
         && v != 2
     {
         y.set("version", Y::Int(v));
+    }
+    // keepalived runs an IPv6 instance as VRRPv3 whatever `version` says ("cannot use
+    // IPv6 with VRRP version 2; setting version 3").
+    let ipv6 = vips.iter().any(|v| match v {
+        Y::Str(a) => a.contains(':'),
+        m => matches!(m.get("address"), Some(Y::Str(a)) if a.contains(':')),
+    }) || ["unicast_src_ip", "mcast_src_ip"]
+        .iter()
+        .any(|k| matches!(y.get(k), Some(Y::Str(a)) if a.contains(':')));
+    if ipv6 && y.get("version") != Some(&Y::Int(3)) {
+        y.set("version", Y::Int(3));
+        w.warn(
+            s.line,
+            format!(
+                "vrrp_instance {name} uses IPv6 addresses: imported with `version: 3` (keepalived switches IPv6 instances to VRRPv3 too)"
+            ),
+        );
+    }
+    if let Some((p, line)) = auth {
+        if y.get("version") == Some(&Y::Int(3)) {
+            // keepalived ignores authentication under VRRPv3 (RFC 5798 has none).
+            w.warn(
+                line,
+                format!(
+                    "vrrp_instance {name}: `authentication` has no effect with VRRP version 3 (keepalived ignores it too); not imported"
+                ),
+            );
+        } else {
+            y.set("auth_pass", Y::s(p));
+        }
     }
     if !peers.is_empty() {
         y.set("unicast_peers", Y::Seq(peers));
@@ -927,5 +980,81 @@ mod tests {
         assert_eq!(w.len(), 1, "{w:?}");
         assert!(w[0].contains("only checks that a process runs"), "{w:?}");
         assert!(script_warnings("/usr/local/bin/check_disk.sh").is_empty());
+    }
+
+    /// The document keepalived.conf alone imports to, validated like `tandem check`.
+    fn checked(conf: &str) -> (crate::config::Config, Vec<crate::import::Warning>) {
+        let (parts, w) = convert(conf, "k");
+        let mut top = Y::map();
+        if !parts.track_scripts.is_empty() {
+            top.set("track_scripts", Y::Map(parts.track_scripts));
+        }
+        if let Some(v) = parts.vrrp {
+            top.set("vrrp", v);
+        }
+        let text = top.render();
+        let (cfg, _) = crate::config::check_str(&text, "t.yaml", std::path::Path::new("/"))
+            .into_result()
+            .unwrap_or_else(|d| panic!("{text}: {d:?}"));
+        (cfg, w)
+    }
+
+    /// `script /bin/sh -c "..."` (several words, the quoted one a single argument) keeps
+    /// keepalived's arguments; joining them lost the quotes, so `sh -c` ran `ss` alone.
+    #[test]
+    fn multi_word_script_keeps_quoted_arguments() {
+        let (cfg, _) = checked(
+            "vrrp_script a {\n  script /bin/sh -c \"ss -ltn | grep -q :3306\"\n}\n\
+             vrrp_script b {\n  script /usr/bin/mysql -e \"select 1\"\n}\n\
+             vrrp_script c {\n  script \"/usr/bin/mysql -e 'select 1'\"\n}\n",
+        );
+        let a = cfg.track_script("a").expect("a");
+        assert!(a.shell);
+        assert_eq!(a.command.0, ["ss -ltn | grep -q :3306"]);
+        let b = cfg.track_script("b").expect("b");
+        assert!(!b.shell);
+        assert_eq!(b.command.0, ["/usr/bin/mysql", "-e", "select 1"]);
+        let c = cfg.track_script("c").expect("c");
+        assert_eq!(c.command.0, ["/usr/bin/mysql", "-e", "select 1"]);
+    }
+
+    /// keepalived runs an instance with IPv6 addresses as VRRPv3, and VRRPv3 has no
+    /// authentication: both used to give a config that `tandem check` rejects.
+    #[test]
+    fn ipv6_instance_is_v3_and_v3_has_no_authentication() {
+        let inst = |name: &str, vrid: u8, extra: &str, vip: &str| {
+            format!(
+                "vrrp_instance {name} {{\n  interface eth0\n  virtual_router_id {vrid}\n{extra}  authentication {{\n    auth_type PASS\n    auth_pass 1111\n  }}\n  virtual_ipaddress {{\n    {vip}\n  }}\n}}\n"
+            )
+        };
+        let conf = format!(
+            "{}{}{}",
+            inst("V6", 61, "", "fd00::100/64"),
+            inst("V3", 62, "  version 3\n", "198.19.0.1/24"),
+            inst("V2", 63, "", "198.19.0.2/24"),
+        );
+        let (cfg, w) = checked(&conf);
+        let vrrp = cfg.vrrp.expect("vrrp");
+        use crate::config::vrrp::VrrpVersion;
+        let v6 = &vrrp.instances[0];
+        assert_eq!(v6.version, VrrpVersion::V3);
+        assert_eq!(v6.auth_pass, None);
+        assert_eq!(vrrp.instances[1].version, VrrpVersion::V3);
+        assert_eq!(vrrp.instances[1].auth_pass, None);
+        assert_eq!(vrrp.instances[2].version, VrrpVersion::V2);
+        assert_eq!(vrrp.instances[2].auth_pass.as_deref(), Some("1111"));
+        let msgs: Vec<(usize, &str)> = w.iter().map(|w| (w.line, w.message.as_str())).collect();
+        assert!(
+            msgs.iter().any(|(l, m)| *l == 1
+                && m.contains("V6 uses IPv6 addresses: imported with `version: 3`")),
+            "{msgs:?}"
+        );
+        assert_eq!(
+            msgs.iter()
+                .filter(|(_, m)| m.contains("`authentication` has no effect with VRRP version 3"))
+                .count(),
+            2,
+            "{msgs:?}"
+        );
     }
 }

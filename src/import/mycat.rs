@@ -38,7 +38,13 @@ fn parse_xml<'i>(text: &'i str, file: &str) -> Result<Document<'i>, ReadError> {
         allow_dtd: true,
         ..ParsingOptions::default()
     };
-    Document::parse_with_options(text, opts).map_err(|e| ReadError(format!("{file}: {e}")))
+    Document::parse_with_options(text, opts).map_err(|e| {
+        let pos = e.pos();
+        let msg = e.to_string();
+        let suffix = format!(" at {}:{}", pos.row, pos.col);
+        let msg = msg.strip_suffix(&suffix).unwrap_or(&msg);
+        ReadError(format!("{file}:{}:{}: {msg}", pos.row, pos.col))
+    })
 }
 
 fn int(v: &str) -> Option<i64> {
@@ -104,6 +110,9 @@ pub fn convert(dir: &Path) -> Result<(Option<Y>, Vec<Warning>), ReadError> {
     }
     Ok((Some(r), warnings))
 }
+
+/// MyCat's `serverPort` when server.xml has none.
+const MYCAT_SERVER_PORT: i64 = 8066;
 
 fn server(doc: &Document, dir: &Path, r: &mut Y, w: &mut Warnings) -> Result<Option<Y>, ReadError> {
     let root = doc.root_element();
@@ -211,9 +220,10 @@ fn server(doc: &Document, dir: &Path, r: &mut Y, w: &mut Warnings) -> Result<Opt
             other => w.no_equivalent(line, other, ""),
         }
     }
-    if let Some(p) = server_port {
-        r.set("listen", Y::s(format!("{bind_ip}:{p}")));
-    }
+    // MyCat listens on 8066 when server.xml does not say (its stock file has the port
+    // commented out); tandem's own default is 8067, so the port is always written.
+    let port = server_port.unwrap_or(MYCAT_SERVER_PORT);
+    r.set("listen", Y::s(format!("{bind_ip}:{port}")));
     if let Some((p, l)) = manager_port {
         r.set("admin_listen", Y::s(format!("127.0.0.1:{p}")));
         w.warn(
