@@ -1096,9 +1096,8 @@ fn stat_col(lb: &Lb, svname: &str, col: &str) -> String {
     lines
         .iter()
         .find(|l| l.starts_with(&format!("l,{svname},")))
-        .and_then(|row| row.split(',').nth(i))
-        .unwrap_or("")
-        .to_string()
+        .and_then(|row| csv_fields(row).into_iter().nth(i))
+        .unwrap_or_default()
 }
 
 fn wait_checked(lb: &Lb, server: usize) -> bool {
@@ -1588,4 +1587,229 @@ fn static_map_takes_only_zero_or_the_configured_weight() {
     assert_eq!((code, out.as_str()), (0, "l/a: weight 2 (was 0)\n"));
     let m = counts(&lb, 6);
     assert_eq!((m.get("a"), m.get("b")), (Some(&4), Some(&2)), "{m:?}");
+}
+
+/// Splits a `show stat` CSV row into fields, honouring RFC 4180 quotes.
+fn csv_fields(row: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = row.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                cur.push('"');
+            }
+            (true, '"') => quoted = false,
+            (false, '"') if cur.is_empty() => quoted = true,
+            (false, ',') => out.push(std::mem::take(&mut cur)),
+            (_, c) => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out
+}
+
+/// A client that sends part of a PROXY header and then its FIN is gone: its session
+/// ends at once (`CR`) and gives its `maxconn` slot back, instead of holding it until
+/// the client timeout.
+#[test]
+fn proxy_header_cut_by_fin_frees_the_slot() {
+    let a = Backend::start("a", Behavior::Name);
+    let lb = lb(
+        "      maxconn: 1\n      accept_proxy: true\n      timeouts: { client: 120s }\n",
+        &[server("a", &a, "")],
+    );
+    for cut in [&b"PROXY TCP4 198.18.7.7"[..], &proxy_v2_sig()[..7]] {
+        let mut s = connect_from(lb.addr, None).expect("c");
+        s.write_all(cut).expect("w");
+        s.shutdown(std::net::Shutdown::Write).expect("FIN");
+        s.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        let mut buf = [0u8; 8];
+        let r = s.read(&mut buf);
+        // Closed (FIN, or RST for the unread bytes), not left waiting.
+        assert!(
+            matches!(&r, Ok(0))
+                || matches!(&r, Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset),
+            "closed by the balancer: {r:?} {}",
+            lb.daemon.logs()
+        );
+        // The only slot is free again: the next client is served.
+        let c = connect_from(lb.addr, None).expect("c2");
+        (&c).write_all(b"PROXY TCP4 198.18.7.8 198.18.0.100 40000 3306\r\n")
+            .expect("w");
+        assert_eq!(read_line(&c).expect("served"), "a", "{}", lb.daemon.logs());
+    }
+    assert!(lb.daemon.wait_log(" CR "), "{}", lb.daemon.logs());
+    assert_eq!(a.accepted.load(std::sync::atomic::Ordering::SeqCst), 2);
+}
+
+fn proxy_v2_sig() -> Vec<u8> {
+    vec![
+        0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a,
+    ]
+}
+
+/// A PROXY v2 header with TLVs longer than a first read (here 1 KiB of TLV, as a sender
+/// adding SSL or cloud TLVs writes) is accepted; its address is used.
+#[test]
+fn proxy_v2_header_with_large_tlvs_is_accepted() {
+    let a = Backend::start("a", Behavior::Name);
+    let lb = lb("      accept_proxy: true\n", &[server("a", &a, "")]);
+    let tlv_len = 1000u16;
+    let mut h = proxy_v2_sig();
+    h.extend_from_slice(&[0x21, 0x11]);
+    h.extend_from_slice(&(12 + 3 + tlv_len).to_be_bytes());
+    h.extend_from_slice(&[198, 18, 7, 9, 198, 18, 0, 100]);
+    h.extend_from_slice(&40001u16.to_be_bytes());
+    h.extend_from_slice(&3306u16.to_be_bytes());
+    h.push(0xe0);
+    h.extend_from_slice(&tlv_len.to_be_bytes());
+    h.extend(std::iter::repeat_n(b'x', usize::from(tlv_len)));
+    h.extend_from_slice(b"hello\n");
+    let s = connect_from(lb.addr, None).expect("c");
+    (&s).write_all(&h).expect("w");
+    assert_eq!(read_line(&s).expect("l"), "a", "{}", lb.daemon.logs());
+    assert_eq!(read_line(&s).expect("echo"), "hello");
+    drop(s);
+    assert!(
+        lb.daemon.wait_log("198.18.7.9:40001 ["),
+        "{}",
+        lb.daemon.logs()
+    );
+}
+
+/// A reload that moves a listener to another address under the same name keeps its
+/// servers (their admin state) and its per-server series (the removed socket's cleanup
+/// must not take the new listener's).
+#[test]
+fn reload_moving_a_listener_keeps_its_servers_and_series() {
+    let a = Backend::start("a", Behavior::Name);
+    let b = Backend::start("b", Behavior::Name);
+    let lb = lb("", &[server("a", &a, ""), server("b", &b, "")]);
+    let up = "tandem_balancer_server_up";
+    assert_eq!(
+        metric_with(&lb, up, &["listener=\"l\"", "server=\"a\""]),
+        Some(1.0)
+    );
+    let sock = lb.socket.to_string_lossy().to_string();
+    let (code, out, err) = tandem(&["balancer", "--socket", &sock, "maint", "l/b"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let port2 = free_port();
+    let base = std::fs::read_to_string(&lb.config).expect("cfg");
+    lb.reload(&base.replace(
+        &format!("bind: {}", lb.addr),
+        &format!("bind: 127.0.0.1:{port2}"),
+    ));
+    assert!(
+        lb.daemon.wait_log("listener l added"),
+        "{}",
+        lb.daemon.logs()
+    );
+    assert!(
+        lb.daemon.wait_log("config reloaded"),
+        "{}",
+        lb.daemon.logs()
+    );
+    let new: SocketAddr = format!("127.0.0.1:{port2}").parse().expect("addr");
+    assert_eq!(
+        stat_col(&lb, "b", "status"),
+        "MAINT",
+        "b stays in maintenance"
+    );
+    for _ in 0..3 {
+        assert_eq!(first_line(new, None).expect("c"), "a");
+    }
+    let s = connect_from(new, None).expect("c");
+    assert_eq!(read_line(&s).expect("l"), "a");
+    assert_eq!(
+        metric_with(&lb, up, &["listener=\"l\"", "server=\"a\""]),
+        Some(1.0),
+        "server_up of the moved listener"
+    );
+    assert_eq!(
+        metric_with(
+            &lb,
+            "tandem_balancer_server_active_connections",
+            &["listener=\"l\"", "server=\"a\""]
+        ),
+        Some(1.0),
+        "server_active of the moved listener"
+    );
+    drop(s);
+}
+
+/// A reload that gives a checked server another address (same name) checks the new
+/// address: a dead one is taken down, not left up on the old address's checks.
+#[test]
+fn reload_changing_a_server_address_checks_the_new_one() {
+    let a = Backend::start("a", Behavior::Name);
+    let b = Backend::start("b", Behavior::Name);
+    let lb = lb(
+        "      check: { type: tcp, inter: 100ms, rise: 1, fall: 1 }\n",
+        &[server("a", &a, ""), server("b", &b, "")],
+    );
+    assert!(wait_checked(&lb, 0), "{}", lb.daemon.logs());
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let dead_addr = dead.local_addr().expect("addr");
+    drop(dead);
+    let base = std::fs::read_to_string(&lb.config).expect("cfg");
+    lb.reload(&base.replace(
+        &format!("address: \"{}\"", a.addr),
+        &format!("address: \"{dead_addr}\""),
+    ));
+    assert!(
+        lb.daemon.wait_log("config reloaded"),
+        "{}",
+        lb.daemon.logs()
+    );
+    assert!(
+        lb.daemon.wait_log("server l/a is DOWN"),
+        "the new address is checked: {}",
+        lb.daemon.logs()
+    );
+    assert_eq!(stat_col(&lb, "a", "status"), "DOWN");
+    let m = counts(&lb, 4);
+    assert_eq!(m.get("b"), Some(&4), "{m:?}");
+}
+
+/// `show stat` quotes a field with a comma (a check's reason), so every row keeps its
+/// columns.
+#[test]
+fn show_stat_quotes_fields_with_commas() {
+    let a = Backend::start("a", Behavior::Name);
+    let health = Backend::start("health", Behavior::Http);
+    health
+        .http_status
+        .store(503, std::sync::atomic::Ordering::SeqCst);
+    let lb = lb(
+        &format!(
+            "      check: {{ type: http, port: {}, inter: 100ms, rise: 1, fall: 1 }}\n",
+            health.port()
+        ),
+        &[server("a", &a, "")],
+    );
+    assert!(
+        lb.daemon.wait_log("server l/a is DOWN"),
+        "{}",
+        lb.daemon.logs()
+    );
+    let csv = lb.admin(&["show", "stat"]);
+    let lines: Vec<&str> = csv.lines().collect();
+    let names = csv_fields(lines[0].trim_start_matches("# "));
+    let row = lines
+        .iter()
+        .find(|l| l.starts_with("l,a,"))
+        .expect("row of a");
+    let fields = csv_fields(row);
+    assert_eq!(fields.len(), names.len(), "{row}");
+    let col = |c: &str| {
+        let i = names.iter().position(|n| n == c).expect("column");
+        fields[i].clone()
+    };
+    assert_eq!(col("check_desc"), "HTTP status 503, expected 200");
+    assert_eq!(col("addr"), a.addr.to_string());
+    assert_eq!(col("mode"), "tcp");
 }

@@ -372,20 +372,68 @@ fn ms(d: Duration) -> i64 {
     d.as_millis() as i64
 }
 
+/// What one look at the start of a client's data found.
+enum Peeked {
+    /// A whole header of this length.
+    Header(Header, usize),
+    /// Incomplete, and the buffer is full: it must grow to see more.
+    Full,
+    /// Incomplete, and the client sent its FIN (or nothing at all): no more will come.
+    Closed,
+    /// Not a valid header.
+    Bad(proxy_proto::ParseError),
+}
+
+/// The most a PROXY header can take: a v2 header with 64 KiB of address and TLVs.
+const PROXY_MAX: usize = 16 + u16::MAX as usize;
+
 /// Reads a PROXY header without consuming the data after it (peek, then read exactly
-/// the header), so the rest can be spliced.
+/// the header), so the rest can be spliced. Waits for more data only when the header is
+/// incomplete and the client is still sending: a client that closes inside the header
+/// ends at once. A v2 header longer than a first look (TLVs) is read whole.
 async fn read_proxy_header(s: &TcpStream, limit: Duration) -> Result<Header, String> {
     let work = async {
         let mut buf = vec![0u8; 536];
         loop {
-            s.readable().await.map_err(|e| e.to_string())?;
-            let n = match s.peek(&mut buf).await {
-                Ok(0) => return Err("connection closed before the PROXY header".to_string()),
-                Ok(n) => n,
-                Err(e) => return Err(e.to_string()),
-            };
-            match proxy_proto::parse(&buf[..n]) {
-                Ok((h, len)) => {
+            let ready = s
+                .ready(Interest::READABLE)
+                .await
+                .map_err(|e| e.to_string())?;
+            let peeked = s.try_io(Interest::READABLE, || {
+                // SAFETY: recv into our buffer, within its length; MSG_PEEK leaves the
+                // data in the socket.
+                let n = unsafe {
+                    libc::recv(
+                        std::os::fd::AsRawFd::as_raw_fd(s),
+                        buf.as_mut_ptr().cast(),
+                        buf.len(),
+                        libc::MSG_PEEK,
+                    )
+                };
+                if n < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                let n = n as usize;
+                if n == 0 {
+                    return Ok(Peeked::Closed);
+                }
+                match proxy_proto::parse(&buf[..n]) {
+                    Ok((h, len)) => Ok(Peeked::Header(h, len)),
+                    Err(proxy_proto::ParseError::Incomplete) if n == buf.len() => Ok(Peeked::Full),
+                    // Everything the client sent before its FIN is in the socket already.
+                    Err(proxy_proto::ParseError::Incomplete) if ready.is_read_closed() => {
+                        Ok(Peeked::Closed)
+                    }
+                    // Wait for more: clears the readiness, so the next wait sleeps until
+                    // new data (or the FIN) arrives.
+                    Err(proxy_proto::ParseError::Incomplete) => {
+                        Err(io::ErrorKind::WouldBlock.into())
+                    }
+                    Err(e) => Ok(Peeked::Bad(e)),
+                }
+            });
+            match peeked {
+                Ok(Peeked::Header(h, len)) => {
                     let mut skip = vec![0u8; len];
                     let mut got = 0;
                     while got < len {
@@ -399,10 +447,25 @@ async fn read_proxy_header(s: &TcpStream, limit: Duration) -> Result<Header, Str
                     }
                     return Ok(h);
                 }
-                Err(proxy_proto::ParseError::Incomplete) if n < buf.len() => {
-                    // Wait for more than what we have seen.
-                    tokio::time::sleep(Duration::from_millis(5)).await;
+                Ok(Peeked::Full) => {
+                    // Only a v2 header can be longer than the first look: its length is
+                    // in its first 16 bytes.
+                    let want = match buf.get(14..16) {
+                        Some(l) if buf.starts_with(&proxy_proto::V2_SIG) => {
+                            16 + usize::from(u16::from_be_bytes([l[0], l[1]]))
+                        }
+                        _ => 0,
+                    };
+                    if want <= buf.len() || want > PROXY_MAX {
+                        return Err("PROXY header too long".into());
+                    }
+                    buf.resize(want, 0);
                 }
+                Ok(Peeked::Closed) => {
+                    return Err("connection closed inside the PROXY header".into());
+                }
+                Ok(Peeked::Bad(e)) => return Err(e.to_string()),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) => return Err(e.to_string()),
             }
         }

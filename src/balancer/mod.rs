@@ -528,9 +528,20 @@ impl Balancer {
             .map(|l| (l.bind, l))
             .collect();
         let mut next = Vec::new();
+        // Listener names that lost their listener, with their servers' names.
+        let mut gone: Vec<(String, Vec<String>)> = Vec::new();
+        // The running servers by listener name, each set taken by one new listener at
+        // most: the one on the same address, or the renamed one, or the same name on a
+        // new address (a moved listener keeps its servers' health, admin state, weights
+        // and counters).
+        let mut pool: HashMap<String, HashMap<String, Arc<ServerState>>> = old_by_bind
+            .values()
+            .map(|l| (l.shared.name.clone(), servers_by_name(&l.shared)))
+            .collect();
         for l in &cfg.listeners {
             match old_by_bind.remove(&l.bind) {
                 Some(mut live) if live.shared.name == l.name => {
+                    pool.remove(&l.name);
                     self.update_listener(&mut live, l.clone());
                     next.push(live);
                 }
@@ -539,9 +550,11 @@ impl Balancer {
                     tracing::info!(listener = %l.name, "listener {} renamed {} on {}", live.shared.name, l.name, l.bind);
                     let socket = live.socket.clone();
                     let slots = live.slots.clone();
-                    let reuse = servers_by_name(&live.shared);
-                    self.forget_series(&live.shared.name, reuse.keys());
-                    self.hub.remove(&listener_key(&live.shared.name));
+                    let reuse = pool.remove(&live.shared.name).unwrap_or_default();
+                    gone.push((
+                        live.shared.name.clone(),
+                        reuse.keys().cloned().collect::<Vec<_>>(),
+                    ));
                     drop(live);
                     next.push(self.start_listener(l.clone(), socket, reuse, Some(slots)));
                 }
@@ -563,15 +576,36 @@ impl Balancer {
                         },
                     };
                     tracing::info!(listener = %l.name, bind = %l.bind, "listener {} added on {}", l.name, l.bind);
-                    next.push(self.start_listener(l.clone(), socket, HashMap::new(), None));
+                    let reuse = pool.remove(&l.name).unwrap_or_default();
+                    next.push(self.start_listener(l.clone(), socket, reuse, None));
                 }
             }
         }
         for (_, live) in old_by_bind {
             tracing::info!(listener = %live.shared.name, "listener {} removed: no new connections on {}", live.shared.name, live.bind);
             let names = servers_by_name(&live.shared);
-            self.forget_series(&live.shared.name, names.keys());
-            self.hub.remove(&listener_key(&live.shared.name));
+            gone.push((live.shared.name.clone(), names.into_keys().collect()));
+        }
+        // The series and track signal of a listener name that is gone. A name still in
+        // use (a listener moved to another address, or a rename onto an old name) keeps
+        // what its new listener published, and so do the servers it still has.
+        for (name, servers) in gone {
+            let now = next.iter().find(|l| l.shared.name == name).map(|l| {
+                l.shared
+                    .runtime()
+                    .servers
+                    .iter()
+                    .map(|s| s.name().to_string())
+                    .collect::<Vec<_>>()
+            });
+            let stale: Vec<String> = servers
+                .into_iter()
+                .filter(|s| now.as_ref().is_none_or(|n| !n.contains(s)))
+                .collect();
+            self.forget_series(&name, stale.iter());
+            if now.is_none() {
+                self.hub.remove(&listener_key(&name));
+            }
         }
         *guard = next;
         Ok(())
@@ -590,6 +624,7 @@ impl Balancer {
 
     fn update_listener(&self, live: &mut Live, cfg: Listener) {
         let mut reuse = servers_by_name(&live.shared);
+        let before = reuse.clone();
         let servers = self.servers_for(&cfg.name, &cfg, &mut reuse);
         live.slots.set(Some(cfg.maxconn));
         // Checks: keep the unchanged ones, restart changed ones, stop removed ones.
@@ -602,8 +637,11 @@ impl Balancer {
         let mut next_checks = HashMap::new();
         for s in &servers {
             let want = cfg.check.clone().filter(|_| s.cfg().check);
+            // A running check belongs to the server object it was started for: a server
+            // whose address changed is a new one, and its old check must not go on.
+            let same = before.get(s.name()).is_some_and(|o| Arc::ptr_eq(o, s));
             match (checks.remove(s.name()), want) {
-                (Some((c, h)), Some(w)) if c == w && !h.is_finished() => {
+                (Some((c, h)), Some(w)) if same && c == w && !h.is_finished() => {
                     next_checks.insert(s.name().to_string(), (c, h));
                 }
                 (old, Some(w)) => {

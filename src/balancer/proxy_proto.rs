@@ -172,6 +172,8 @@ fn parse_v2(buf: &[u8]) -> Result<(Header, usize), ParseError> {
                 total,
             ))
         }
+        // An address block too short for its family (haproxy rejects it too).
+        0x11 | 0x12 | 0x21 | 0x22 => Err(ParseError::Bad("v2 address block too short")),
         // Other families (UNIX, unspecified): fall back to the connection's addresses.
         _ => Ok((Header::Local, total)),
     }
@@ -225,6 +227,41 @@ mod tests {
         assert_eq!(parse(b"GET / HTTP/1.0\r\n"), Err(ParseError::NotProxy));
         assert!(matches!(
             parse(b"PROXY TCP4 x y 1 2\r\n"),
+            Err(ParseError::Bad(_))
+        ));
+    }
+
+    /// A v2 PROXY command whose address block is shorter than its family needs is a bad
+    /// header, not a LOCAL one; LOCAL itself, and UNSPEC, keep the connection's
+    /// addresses; an IPv6 block parses.
+    #[test]
+    fn v2_address_block_lengths() {
+        let h = |cmd: u8, fam: u8, body: &[u8]| {
+            let mut b = V2_SIG.to_vec();
+            b.extend_from_slice(&[cmd, fam]);
+            b.extend_from_slice(&(body.len() as u16).to_be_bytes());
+            b.extend_from_slice(body);
+            b
+        };
+        for (fam, len) in [(0x11, 11), (0x11, 0), (0x21, 35), (0x21, 12)] {
+            assert_eq!(
+                parse(&h(0x21, fam, &vec![0u8; len])),
+                Err(ParseError::Bad("v2 address block too short")),
+                "family {fam:#x}, {len} bytes"
+            );
+        }
+        assert_eq!(parse(&h(0x20, 0x11, &[])), Ok((Header::Local, 16)));
+        assert_eq!(parse(&h(0x20, 0x00, &[1, 2])), Ok((Header::Local, 18)));
+        assert_eq!(parse(&h(0x21, 0x00, &[])), Ok((Header::Local, 16)));
+        let (s, d) = (sa("[2001:db8::1]:5"), sa("[2001:db8::2]:6"));
+        let b = v2(s, d);
+        assert_eq!(parse(&b), Ok((Header::Proxy { src: s, dst: d }, b.len())));
+        assert!(matches!(
+            parse(&h(0x23, 0x11, &[0u8; 12])),
+            Err(ParseError::Bad(_))
+        ));
+        assert!(matches!(
+            parse(&h(0x11, 0x11, &[0u8; 12])),
             Err(ParseError::Bad(_))
         ));
     }

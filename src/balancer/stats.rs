@@ -130,10 +130,33 @@ impl Row {
     }
 
     fn line(&self) -> String {
-        let mut s = self.0.join(",");
-        s.push(',');
+        let mut s = String::new();
+        for f in &self.0 {
+            s.push_str(&csv_field(f));
+            s.push(',');
+        }
         s
     }
+}
+
+/// One CSV field as haproxy writes it: quoted (inner quotes doubled) when it holds a
+/// comma, a quote or a line break, so a check's reason ("HTTP status 503, expected
+/// 200") stays one column. A line break becomes a space: one row per line.
+fn csv_field(f: &str) -> std::borrow::Cow<'_, str> {
+    if !f.contains([',', '"', '\r', '\n']) {
+        return std::borrow::Cow::Borrowed(f);
+    }
+    let mut q = String::with_capacity(f.len() + 2);
+    q.push('"');
+    for c in f.chars() {
+        match c {
+            '"' => q.push_str("\"\""),
+            '\r' | '\n' => q.push(' '),
+            c => q.push(c),
+        }
+    }
+    q.push('"');
+    std::borrow::Cow::Owned(q)
 }
 
 fn secs_since(t: Option<SystemTime>) -> String {
