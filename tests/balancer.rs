@@ -146,6 +146,25 @@ fn roundrobin_weights_are_exact() {
     assert_eq!((m["a"], m["b"], m["c"]), (100, 200, 300), "{m:?}");
 }
 
+/// A server written as `host:port` (haproxy configs often name their servers) is
+/// resolved when the configuration is loaded and takes traffic like an address.
+#[test]
+fn server_given_by_host_name() {
+    let a = Backend::start("a", Behavior::Name);
+    let lb = lb(
+        "",
+        &[format!(
+            "        - {{ name: named, address: \"localhost:{}\" }}\n",
+            a.addr.port()
+        )],
+    );
+    assert_eq!(
+        first_line(lb.addr, None).expect("through the balancer"),
+        "a"
+    );
+    assert_eq!(stat_col(&lb, "named", "addr"), a.addr.to_string());
+}
+
 #[test]
 fn source_affinity_is_the_same_on_two_boxes_and_after_restart() {
     let bs: Vec<Backend> = ["r1", "r2", "r3"]

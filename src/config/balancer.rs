@@ -4,8 +4,8 @@ use std::net::SocketAddr;
 
 use serde::Serialize;
 
-use super::decode::{Ctx, Decode, MapReader};
-use super::types::Dur;
+use super::decode::{Ctx, Decode, MapReader, parse_scalar};
+use super::types::{Dur, HostPort};
 use super::yaml::{Kind, Node};
 use crate::config_enum;
 
@@ -432,7 +432,12 @@ impl Decode for Check {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Server {
     pub name: String,
+    /// Where connections go: the address as written, or what its host name resolved to
+    /// when the configuration was loaded.
     pub address: SocketAddr,
+    /// The host name `address` was written with (`db1.example:3306`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
     /// 0..256; 0 takes no new connections.
     pub weight: u16,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -445,20 +450,68 @@ pub struct Server {
     pub send_proxy: Option<ProxyVersion>,
 }
 
+/// A server's `address`: `IP:port`, or `host:port` resolved now (start, reload,
+/// `tandem check`), as haproxy resolves `server` lines without a `resolvers` section.
+struct ServerAddr {
+    addr: SocketAddr,
+    hostname: Option<String>,
+}
+
+impl Decode for ServerAddr {
+    fn decode(node: &Node, cx: &mut Ctx) -> Option<Self> {
+        parse_scalar(node, cx, "an address:port or host:port", |s| {
+            if let Ok(addr) = s.trim().parse::<SocketAddr>() {
+                return Ok(ServerAddr {
+                    addr,
+                    hostname: None,
+                });
+            }
+            if s.trim().parse::<std::net::IpAddr>().is_ok() {
+                return Err(format!(
+                    "`{s}` has no port: write `{s}:PORT` (IPv6: `[{s}]:PORT`)"
+                ));
+            }
+            let hp = HostPort::parse(s)?;
+            let addr = resolve(&hp.host, hp.port)?;
+            Ok(ServerAddr {
+                addr,
+                hostname: Some(hp.host),
+            })
+        })
+    }
+}
+
+/// The first IPv4 address of `host` (else the first IPv6 one), from the system resolver
+/// (`/etc/hosts`, then DNS).
+fn resolve(host: &str, port: u16) -> Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    let all: Vec<SocketAddr> = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve `{host}`: {e}"))?
+        .collect();
+    all.iter()
+        .find(|a| a.is_ipv4())
+        .or_else(|| all.first())
+        .copied()
+        .ok_or_else(|| format!("`{host}` resolves to no address"))
+}
+
 impl Decode for Server {
     fn decode(node: &Node, cx: &mut Ctx) -> Option<Self> {
         let mut m = MapReader::new(node, cx)?;
         let name = m.req::<String>(cx, "name");
-        let address = m.req::<SocketAddr>(cx, "address");
+        let address = m.req::<ServerAddr>(cx, "address");
         let weight = m.int::<u16>(cx, "weight", 0, 256).or(1);
         let maxconn = m.int::<u32>(cx, "maxconn", 1, 10_000_000).opt();
         let backup = m.get::<bool>(cx, "backup").or(false);
         let check = m.get::<bool>(cx, "check").or(true);
         let send_proxy = m.get(cx, "send_proxy").opt();
         m.finish(cx);
+        let address = address?;
         Some(Server {
             name: name?,
-            address: address?,
+            address: address.addr,
+            hostname: address.hostname,
             weight: weight?,
             maxconn: maxconn?,
             backup: backup?,
@@ -496,6 +549,45 @@ mod tests {
             .iter()
             .map(|d| d.to_string())
             .collect()
+    }
+
+    #[test]
+    fn server_addresses_may_be_host_names_resolved_at_load() {
+        let cfg = |addr: &str| {
+            format!(
+                "node: t\nbalancer:\n  listeners:\n    - name: l\n      bind: 127.0.0.1:3306\n      servers: [{{ name: a, address: \"{addr}\" }}]\n"
+            )
+        };
+        let (c, _) = check_str(&cfg("localhost:3307"), "t.yaml", Path::new("."))
+            .into_result()
+            .expect("valid");
+        let s = &c.balancer.expect("b").listeners[0].servers[0];
+        assert_eq!(s.address, "127.0.0.1:3307".parse().expect("addr"));
+        assert_eq!(s.hostname.as_deref(), Some("localhost"));
+        let (c, _) = check_str(&cfg("[::1]:3307"), "t.yaml", Path::new("."))
+            .into_result()
+            .expect("valid");
+        assert_eq!(
+            c.balancer.expect("b").listeners[0].servers[0].hostname,
+            None
+        );
+        let e: Vec<String> = check_str(&cfg("db1.invalid:3306"), "t.yaml", Path::new("."))
+            .errors()
+            .iter()
+            .map(|d| d.to_string())
+            .collect();
+        assert!(
+            e.len() == 1
+                && e[0].starts_with("t.yaml:6:")
+                && e[0].contains("cannot resolve `db1.invalid`"),
+            "{e:?}"
+        );
+        let e: Vec<String> = check_str(&cfg("10.0.0.1"), "t.yaml", Path::new("."))
+            .errors()
+            .iter()
+            .map(|d| d.to_string())
+            .collect();
+        assert!(e.len() == 1 && e[0].contains("has no port"), "{e:?}");
     }
 
     #[test]
