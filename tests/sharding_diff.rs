@@ -791,7 +791,11 @@ fn enum_set_and_collations_merge_like_one_server() {
     shard
         .q("SET timestamp = 1000000000.5; INSERT INTO province (id, name, created, stamp) VALUES (5, 'five', NOW(6), UNIX_TIMESTAMP())")
         .expect("insert with the session's timestamp");
-    let five = "SELECT stamp, UNIX_TIMESTAMP(created), UNIX_TIMESTAMP(touched) FROM province WHERE id = 5";
-    assert_eq!(shard.on0(five), "1000000000\t1000000000.500000\t1000000000.500000");
+    let five =
+        "SELECT stamp, UNIX_TIMESTAMP(created), UNIX_TIMESTAMP(touched) FROM province WHERE id = 5";
+    assert_eq!(
+        shard.on0(five),
+        "1000000000\t1000000000.500000\t1000000000.500000"
+    );
     assert_eq!(shard.on1(five), shard.on0(five));
 }
