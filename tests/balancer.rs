@@ -1663,6 +1663,11 @@ fn proxy_header_cut_by_fin_frees_the_slot() {
     }
     assert!(lb.daemon.wait_log(" CR "), "{}", lb.daemon.logs());
     assert_eq!(a.accepted.load(std::sync::atomic::Ordering::SeqCst), 2);
+    // Counted, also with the connection log off.
+    assert_eq!(
+        lb.metric("tandem_balancer_proxy_header_errors_total{listener=\"l\"}"),
+        2.0
+    );
 }
 
 fn proxy_v2_sig() -> Vec<u8> {

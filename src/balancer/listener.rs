@@ -585,6 +585,7 @@ async fn session(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permi
             }
             Ok(Header::Local) => {}
             Err(e) => {
+                shared.m.proxy_errors.inc();
                 tracing::debug!(listener = %shared.name, "listener {}: bad PROXY header from {peer}: {e}", shared.name);
                 line.term = "CR";
                 line.tt = ms(accepted_at.elapsed());

@@ -17,6 +17,7 @@ pub struct BalancerMetrics {
     pub connect_errors: IntCounterVec,
     pub accept_errors: IntCounterVec,
     pub no_server: IntCounterVec,
+    pub proxy_errors: IntCounterVec,
     pub log_dropped: IntCounter,
 }
 
@@ -103,6 +104,13 @@ impl BalancerMetrics {
                 ),
                 &["listener"],
             )?,
+            proxy_errors: IntCounterVec::new(
+                Opts::new(
+                    "tandem_balancer_proxy_header_errors_total",
+                    "Client connections closed because their PROXY header was malformed, incomplete or late (accept_proxy).",
+                ),
+                &["listener"],
+            )?,
             log_dropped: IntCounter::new(
                 "tandem_balancer_log_lines_dropped_total",
                 "Connection log lines dropped because the log sink was slow.",
@@ -119,6 +127,7 @@ impl BalancerMetrics {
         r.register(Box::new(m.connect_errors.clone()))?;
         r.register(Box::new(m.accept_errors.clone()))?;
         r.register(Box::new(m.no_server.clone()))?;
+        r.register(Box::new(m.proxy_errors.clone()))?;
         r.register(Box::new(m.log_dropped.clone()))?;
         r.register(Box::new(SpliceFallbacks::new()?))?;
         Ok(m)
@@ -176,6 +185,7 @@ pub struct ListenerMetrics {
     pub retries: prometheus::IntCounter,
     pub redispatches: prometheus::IntCounter,
     pub no_server: prometheus::IntCounter,
+    pub proxy_errors: prometheus::IntCounter,
 }
 
 /// A server's series.
@@ -196,6 +206,7 @@ impl BalancerMetrics {
             retries: self.retries.with_label_values(&[l]),
             redispatches: self.redispatches.with_label_values(&[l]),
             no_server: self.no_server.with_label_values(&[l]),
+            proxy_errors: self.proxy_errors.with_label_values(&[l]),
         }
     }
 
