@@ -40,14 +40,7 @@ impl Runtime {
     }
 
     fn timeouts(&self) -> Timeouts {
-        let t = &self.cfg.timeouts;
-        Timeouts {
-            client: t.client.get(),
-            server: t.server.get(),
-            tunnel: t.tunnel.map(|d| d.get()),
-            client_fin: t.client_fin.unwrap_or(t.client).get(),
-            server_fin: t.server_fin.unwrap_or(t.server).get(),
-        }
+        relay_timeouts(&self.cfg.timeouts)
     }
 
     /// Picks a server for `client`, never `skip`, and takes a slot on it while still
@@ -370,6 +363,19 @@ pub fn spawn_accept(
 
 fn ms(d: Duration) -> i64 {
     d.as_millis() as i64
+}
+
+/// The relay's timeouts from a listener's: as haproxy, an unset `client_fin`/`server_fin`
+/// is the timeout that side had before the half-close (`tunnel` when set, else
+/// `client`/`server`).
+fn relay_timeouts(t: &crate::config::balancer::Timeouts) -> Timeouts {
+    Timeouts {
+        client: t.client.get(),
+        server: t.server.get(),
+        tunnel: t.tunnel.map(|d| d.get()),
+        client_fin: t.client_fin.or(t.tunnel).unwrap_or(t.client).get(),
+        server_fin: t.server_fin.or(t.tunnel).unwrap_or(t.server).get(),
+    }
 }
 
 /// What one look at the start of a client's data found.
@@ -822,6 +828,33 @@ impl Drop for Counted {
 #[cfg(test)]
 mod limit_tests {
     use super::*;
+
+    #[test]
+    fn fin_timeouts_default_to_the_side_s_timeout_before_the_half_close() {
+        use crate::config::balancer::Timeouts as Cfg;
+        use crate::config::types::Dur;
+        let s = Duration::from_secs;
+        let base = Cfg {
+            client: Dur::secs(30),
+            server: Dur::secs(40),
+            ..Cfg::default()
+        };
+        let t = relay_timeouts(&base);
+        assert_eq!((t.client_fin, t.server_fin, t.tunnel), (s(30), s(40), None));
+        let tunnel = Cfg {
+            tunnel: Some(Dur::secs(28800)),
+            ..base.clone()
+        };
+        let t = relay_timeouts(&tunnel);
+        assert_eq!((t.client_fin, t.server_fin), (s(28800), s(28800)));
+        let own = Cfg {
+            client_fin: Some(Dur::secs(1)),
+            server_fin: Some(Dur::secs(2)),
+            ..tunnel
+        };
+        let t = relay_timeouts(&own);
+        assert_eq!((t.client_fin, t.server_fin), (s(1), s(2)));
+    }
 
     #[test]
     fn a_refused_connect_is_retried_after_a_pause_a_timed_out_one_at_once() {

@@ -308,10 +308,10 @@ pub struct Timeouts {
     /// Inactivity once both sides have spoken (default: the larger of client and server).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tunnel: Option<Dur>,
-    /// Inactivity after the client half-closed (default: client).
+    /// Inactivity after the client half-closed (default: tunnel if set, else client).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_fin: Option<Dur>,
-    /// Inactivity after the server half-closed (default: server).
+    /// Inactivity after the server half-closed (default: tunnel if set, else server).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub server_fin: Option<Dur>,
 }
