@@ -238,7 +238,211 @@ fn duplicate_keys_are_errors() {
     let e = errors("node: a\nnode: b\n");
     assert_eq!(
         e,
-        vec!["t.yaml:2:1: YAML syntax error: duplicate key `node` (first given at line 1)"]
+        vec![
+            "t.yaml:2:1: node: duplicate key `node` (first given at line 1, column 1); remove one of them"
+        ]
+    );
+}
+
+#[test]
+fn duplicate_keys_do_not_hide_other_errors() {
+    // Every duplicate, with its key path, and the errors after it, in one run.
+    let src = "\
+node: a
+node: b
+log: { formt: text }
+vrrp:
+  instances:
+    - name: VI_1
+      interface: eth0
+      virtual_router_id: 51
+      priority: 100
+      priority: 200
+      virtual_ipaddresses: [198.18.0.100/24]
+      advert_int: 10
+";
+    assert_eq!(
+        errors(src),
+        vec![
+            "t.yaml:2:1: node: duplicate key `node` (first given at line 1, column 1); remove one of them",
+            "t.yaml:3:8: log.formt: unknown key `formt`; did you mean `format`?",
+            "t.yaml:10:7: vrrp.instances[0].priority: duplicate key `priority` (first given at line 9, column 7); remove one of them",
+            "t.yaml:12:19: vrrp.instances[0].advert_int: `10` has no unit: write e.g. `10s` or `10ms` (units: ms, s, m, h, d)",
+        ]
+    );
+    assert!(!check(src).is_valid());
+}
+
+#[test]
+fn non_utf8_byte_has_line_and_column() {
+    let dir = std::env::temp_dir().join(format!("tandem-cfg-utf8-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("bad.yaml");
+    std::fs::write(&path, b"node: a\nlog: { level: \"inf\xe9\" }\n").expect("write");
+    let c = config::check_file(&path);
+    let e: Vec<String> = c.errors().iter().map(|d| d.to_string()).collect();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(
+        e,
+        vec![format!(
+            "{}:2:19: not UTF-8 text: invalid byte 0xe9 (byte offset 26); save the file as UTF-8",
+            path.display()
+        )]
+    );
+}
+
+#[test]
+fn tab_in_indentation_points_at_the_tab() {
+    assert_eq!(
+        errors("node: a\n\tlog: {}\n"),
+        vec![
+            "t.yaml:2:1: YAML syntax error: a tab in the indentation: YAML indents with spaces only"
+        ]
+    );
+    assert_eq!(
+        errors("log:\n  format: text\n \tlevel: info\n"),
+        vec![
+            "t.yaml:3:2: YAML syntax error: a tab in the indentation: YAML indents with spaces only"
+        ]
+    );
+}
+
+#[test]
+fn empty_names_are_errors() {
+    let src = "\
+track_scripts:
+  \"\": { command: [/bin/true] }
+vrrp:
+  instances:
+    - { name: \"\", interface: eth0, virtual_router_id: 51, virtual_ipaddresses: [198.18.0.100] }
+  sync_groups: [{ name: \" \", instances: [a, b] }]
+balancer:
+  listeners:
+    - { name: \"\", bind: 127.0.0.1:3306, servers: [{ name: \"\", address: \"127.0.0.1:1\" }] }
+router:
+  users: [{ name: \"\", password: x, schemas: [s] }]
+  schemas: [{ name: s, data_node: dn1, tables: [{ name: \"\", data_nodes: dn1 }] }]
+  data_nodes: [{ name: dn1, data_host: h, database: \"\" }]
+  data_hosts: [{ name: h, write_hosts: [{ host: \"\", url: \"127.0.0.1:3306\", user: u }] }]
+";
+    assert_eq!(
+        errors(src),
+        vec![
+            "t.yaml:2:3: track_scripts: a name must not be empty",
+            "t.yaml:5:15: vrrp.instances[0].name: must not be empty",
+            "t.yaml:6:25: vrrp.sync_groups[0].name: must not be empty",
+            "t.yaml:9:15: balancer.listeners[0].name: must not be empty",
+            "t.yaml:9:59: balancer.listeners[0].servers[0].name: must not be empty",
+            "t.yaml:11:19: router.users[0].name: must not be empty",
+            "t.yaml:12:57: router.schemas[0].tables[0].name: must not be empty",
+            "t.yaml:13:53: router.data_nodes[0].database: must not be empty",
+            "t.yaml:14:49: router.data_hosts[0].write_hosts[0].host: must not be empty",
+        ]
+    );
+}
+
+#[test]
+fn vip_that_is_a_unicast_peer_or_our_own_address() {
+    let src = |vip: &str, prio: u8| {
+        format!(
+            "{VRRP_HEAD}      virtual_router_id: 51\n      priority: {prio}\n      unicast_src_ip: 198.18.0.1\n      unicast_peers: [198.18.0.2]\n      virtual_ipaddresses: [{vip}]\n"
+        )
+    };
+    assert_eq!(
+        errors(&src("198.18.0.2/24", 100)),
+        vec![
+            "t.yaml:9:29: vrrp.instances[0].virtual_ipaddresses[0]: 198.18.0.2 is also listed in unicast_peers: a peer's own address cannot be a virtual address (this box would take it when it becomes master)"
+        ]
+    );
+    assert_eq!(
+        errors(&src("198.18.0.1/24", 100)),
+        vec![
+            "t.yaml:9:29: vrrp.instances[0].virtual_ipaddresses[0]: 198.18.0.1 is also this box's unicast_src_ip: a virtual address must be an extra address, or this box loses its own address when it is not master; use a free address for the VIP (only an address owner, priority 255, may use its own)"
+        ]
+    );
+    // An address owner (priority 255) may carry its own address.
+    assert!(errors(&src("198.18.0.1/24", 255)).is_empty());
+    assert!(errors(&src("198.18.0.100/24", 100)).is_empty());
+}
+
+#[test]
+fn tracker_listed_twice() {
+    let src = "\
+track_scripts:
+  chk: { command: [/bin/true], weight: -20 }
+vrrp:
+  instances:
+    - name: VI_1
+      interface: eth0
+      virtual_router_id: 51
+      virtual_ipaddresses: [198.18.0.100/24]
+      track_scripts: [chk, { name: chk, weight: -30 }]
+      track_listeners: [l, l]
+balancer:
+  listeners:
+    - { name: l, bind: 127.0.0.1:3306, servers: [{ name: a, address: \"127.0.0.1:1\" }] }
+";
+    assert_eq!(
+        errors(src),
+        vec![
+            "t.yaml:9:30: vrrp.instances[0].track_scripts[1]: `chk` is listed twice",
+            "t.yaml:10:28: vrrp.instances[0].track_listeners[1]: `l` is listed twice",
+        ]
+    );
+}
+
+#[test]
+fn listen_addresses_must_not_clash_across_sections() {
+    let src = "\
+observe: { listen: 127.0.0.1:9066 }
+balancer:
+  listeners:
+    - { name: a, bind: 0.0.0.0:3306, servers: [{ name: s, address: \"127.0.0.1:1\" }] }
+    - { name: b, bind: 198.18.0.100:3306, servers: [{ name: s, address: \"127.0.0.1:1\" }] }
+    - { name: c, bind: 198.18.0.100:3307, servers: [{ name: s, address: \"127.0.0.1:1\" }] }
+    - { name: d, bind: \"[::]:3306\", servers: [{ name: s, address: \"127.0.0.1:1\" }] }
+router:
+  listen: 198.18.0.100:3307
+  users: [{ name: app, password: x, schemas: [s] }]
+  schemas: [{ name: s, data_node: dn1 }]
+  data_nodes: [{ name: dn1, data_host: h, database: d }]
+  data_hosts: [{ name: h, write_hosts: [{ host: M, url: \"127.0.0.1:3306\", user: u }] }]
+";
+    assert_eq!(
+        errors(src),
+        vec![
+            "t.yaml:5:24: balancer.listeners[1].bind: 198.18.0.100:3306 overlaps 0.0.0.0:3306 of balancer listener `a` (line 4): a wildcard address takes port 3306 on every address",
+            // admin_listen is not written: its default clashes, and the message says so.
+            "t.yaml:9:3: router.admin_listen: 127.0.0.1:9066 is also where observe.listen listens (line 1): two sockets cannot listen on one address; 127.0.0.1:9066 is the default of router.admin_listen: set router.admin_listen to another address",
+            "t.yaml:9:11: router.listen: 198.18.0.100:3307 is also where balancer listener `c` listens (line 6): two sockets cannot listen on one address",
+        ]
+    );
+}
+
+#[test]
+fn server_port_zero() {
+    let src = "balancer:\n  listeners:\n    - { name: l, bind: 127.0.0.1:3306, servers: [{ name: a, address: \"127.0.0.1:0\" }] }\n";
+    assert_eq!(
+        errors(src),
+        vec![
+            "t.yaml:3:70: balancer.listeners[0].servers[0].address: `127.0.0.1:0`: port 0 cannot be connected to; write the server's port"
+        ]
+    );
+}
+
+#[test]
+fn duplicate_names_say_where_the_first_one_is() {
+    let src = "\
+vrrp:
+  instances:
+    - { name: VI_1, interface: eth0, virtual_router_id: 51, virtual_ipaddresses: [198.18.0.100] }
+    - { name: VI_1, interface: eth0, virtual_router_id: 52, virtual_ipaddresses: [198.18.0.101] }
+";
+    assert_eq!(
+        errors(src),
+        vec![
+            "t.yaml:4:15: vrrp.instances[1].name: duplicate instance name `VI_1` (also at line 3, vrrp.instances[0].name)"
+        ]
     );
 }
 

@@ -110,7 +110,7 @@ pub struct Listener {
 impl Decode for Listener {
     fn decode(node: &Node, cx: &mut Ctx) -> Option<Self> {
         let mut m = MapReader::new(node, cx)?;
-        let name = m.req::<String>(cx, "name");
+        let name = m.req_name(cx, "name");
         let bind = m.req::<SocketAddr>(cx, "bind");
         let balance = m.get(cx, "balance").or(Balance::RoundRobin);
         let source_compat = m.get(cx, "source_compat").or(SourceCompat::Tandem);
@@ -461,6 +461,11 @@ impl Decode for ServerAddr {
     fn decode(node: &Node, cx: &mut Ctx) -> Option<Self> {
         parse_scalar(node, cx, "an address:port or host:port", |s| {
             if let Ok(addr) = s.trim().parse::<SocketAddr>() {
+                if addr.port() == 0 {
+                    return Err(format!(
+                        "`{s}`: port 0 cannot be connected to; write the server's port"
+                    ));
+                }
                 return Ok(ServerAddr {
                     addr,
                     hostname: None,
@@ -499,7 +504,7 @@ fn resolve(host: &str, port: u16) -> Result<SocketAddr, String> {
 impl Decode for Server {
     fn decode(node: &Node, cx: &mut Ctx) -> Option<Self> {
         let mut m = MapReader::new(node, cx)?;
-        let name = m.req::<String>(cx, "name");
+        let name = m.req_name(cx, "name");
         let address = m.req::<ServerAddr>(cx, "address");
         let weight = m.int::<u16>(cx, "weight", 0, 256).or(1);
         let maxconn = m.int::<u32>(cx, "maxconn", 1, 10_000_000).opt();

@@ -129,6 +129,23 @@ impl Ctx {
         );
     }
 
+    /// An error at `mark` about an explicit key path (found before decoding, such as a
+    /// duplicate key).
+    pub fn error_at_path(
+        &mut self,
+        mark: Mark,
+        path: impl Into<String>,
+        message: impl Into<String>,
+    ) {
+        self.push_diag(
+            Severity::Error,
+            Some(mark),
+            path.into(),
+            message.into(),
+            None,
+        );
+    }
+
     /// An error about the file as a whole (cannot read it, syntax).
     pub fn file_error(&mut self, mark: Option<Mark>, message: impl Into<String>) {
         self.push_diag(Severity::Error, mark, String::new(), message.into(), None);
@@ -421,6 +438,19 @@ impl<'n> MapReader<'n> {
         self.required(cx, f)
     }
 
+    /// A key that must be present and hold a non-blank string: a name, or a word
+    /// other keys refer to.
+    pub fn req_name(&mut self, cx: &mut Ctx, key: &'static str) -> Option<String> {
+        let f = self.get::<String>(cx, key).check(cx, |s| {
+            if s.trim().is_empty() {
+                Err("must not be empty".into())
+            } else {
+                Ok(())
+            }
+        });
+        self.required(cx, f)
+    }
+
     /// Turns a field that must be present into its value, reporting it when absent.
     pub fn required<T>(&mut self, cx: &mut Ctx, f: Field<T>) -> Option<T> {
         match f.state {
@@ -489,6 +519,11 @@ pub fn decode_named_map<T>(
             ok = false;
             continue;
         };
+        if name.trim().is_empty() {
+            cx.error(k.mark, "a name must not be empty");
+            ok = false;
+            continue;
+        }
         let name = name.to_string();
         match cx.with_key(&name.clone(), |cx| {
             cx.record(v.mark);

@@ -44,10 +44,14 @@ fn unique<'a>(cx: &mut Ctx, items: impl IntoIterator<Item = (String, &'a str)>, 
     let mut seen: HashMap<&str, String> = HashMap::new();
     for (path, name) in items {
         if let Some(first) = seen.get(name) {
+            let at = match cx.mark_of(first) {
+                Some(m) => format!("line {}, {first}", m.line),
+                None => first.clone(),
+            };
             err(
                 cx,
                 &path,
-                format!("duplicate {what} `{name}` (also at {first})"),
+                format!("duplicate {what} `{name}` (also at {at})"),
             );
         } else {
             seen.insert(name, path);
@@ -73,6 +77,7 @@ pub fn lint(cfg: &Config, cx: &mut Ctx, base_dir: &Path, elections: bool, failed
     }
     lint_vrrp(cfg, cx, elections, failed);
     lint_balancer(cfg, cx);
+    lint_listen_addresses(cfg, cx);
     if let Some(r) = &cfg.router {
         lint_router(r, cx, base_dir);
     }
@@ -272,7 +277,22 @@ fn lint_commands(cfg: &Config, cx: &mut Ctx) {
 }
 
 fn lint_instance(cfg: &Config, inst: &VrrpInstance, p: &str, cx: &mut Ctx, failed: Failed) {
-    // Trackers.
+    // Trackers: each at most once (twice would apply its weight twice).
+    for (key, list) in [
+        ("track_scripts", &inst.track_scripts),
+        ("track_listeners", &inst.track_listeners),
+    ] {
+        let mut seen = HashSet::new();
+        for (k, t) in list.iter().enumerate() {
+            if !seen.insert(t.name.as_str()) {
+                err(
+                    cx,
+                    &format!("{p}.{key}[{k}]"),
+                    format!("`{}` is listed twice", t.name),
+                );
+            }
+        }
+    }
     for (k, t) in inst.track_scripts.iter().enumerate() {
         if !failed.track_scripts && cfg.track_script(&t.name).is_none() {
             err_hint(
@@ -397,6 +417,36 @@ pub fn instance_local(f: &InstanceFields<'_>, p: &str, cx: &mut Ctx) {
             }
             if a.is_unspecified() || a.is_multicast() || a.is_loopback() {
                 err(cx, &vp, format!("{a} cannot be a virtual address"));
+            }
+            if f.unicast_peers
+                .unwrap_or(&[])
+                .iter()
+                .any(|x| x.address == a)
+            {
+                err(
+                    cx,
+                    &vp,
+                    format!(
+                        "{a} is also listed in unicast_peers: a peer's own address cannot be a \
+                         virtual address (this box would take it when it becomes master)"
+                    ),
+                );
+            }
+            for (key, own) in [
+                ("unicast_src_ip", f.unicast_src_ip),
+                ("mcast_src_ip", f.mcast_src_ip),
+            ] {
+                if own == Some(Some(a)) && f.priority.is_some_and(|p| p != 255) {
+                    err_hint(
+                        cx,
+                        &vp,
+                        format!(
+                            "{a} is also this box's {key}: a virtual address must be an extra \
+                             address, or this box loses its own address when it is not master"
+                        ),
+                        Some("use a free address for the VIP (only an address owner, priority 255, may use its own)".into()),
+                    );
+                }
             }
             if let (Some(label), Some(dev)) = (&vip.label, vip.dev.as_deref().or(f.interface)) {
                 if a.is_ipv6() {
@@ -671,6 +721,64 @@ pub fn lint_pair(a: &VrrpInstance, pa: &str, b: &VrrpInstance, b_file: &str, cx:
     }
 }
 
+/// Every socket tandem listens on (observe, router, router admin, balancer listeners)
+/// must have an address of its own: the second bind would fail at start. A wildcard
+/// address (`0.0.0.0`, `::`) takes the port on every address of its family.
+fn lint_listen_addresses(cfg: &Config, cx: &mut Ctx) {
+    let mut socks: Vec<(String, String, std::net::SocketAddr)> = Vec::new();
+    if let Some(o) = &cfg.observe {
+        socks.push(("observe.listen".into(), "observe.listen".into(), o.listen));
+    }
+    if let Some(r) = &cfg.router {
+        socks.push(("router.listen".into(), "router.listen".into(), r.listen));
+        if let Some(a) = r.admin_listen {
+            socks.push((
+                "router.admin_listen".into(),
+                "router.admin_listen".into(),
+                a,
+            ));
+        }
+    }
+    if let Some(b) = &cfg.balancer {
+        for (i, l) in b.listeners.iter().enumerate() {
+            socks.push((
+                format!("balancer.listeners[{i}].bind"),
+                format!("balancer listener `{}`", l.name),
+                l.bind,
+            ));
+        }
+    }
+    // In file order, so the later of two is the one reported.
+    socks.sort_by_key(|(p, _, _)| cx.mark_of(p).map(|m| (m.line, m.col)));
+    for (j, (path, _, addr)) in socks.iter().enumerate() {
+        let clash = socks[..j].iter().find(|(_, _, a)| {
+            a.port() == addr.port()
+                && addr.port() != 0
+                && a.is_ipv4() == addr.is_ipv4()
+                && (a.ip() == addr.ip() || a.ip().is_unspecified() || addr.ip().is_unspecified())
+        });
+        if let Some((first_path, first_what, first)) = clash {
+            let line = cx
+                .mark_of(first_path)
+                .map(|m| format!(" (line {})", m.line))
+                .unwrap_or_default();
+            let msg = if first == addr {
+                format!(
+                    "{addr} is also where {first_what} listens{line}: two sockets cannot listen on one address"
+                )
+            } else {
+                format!(
+                    "{addr} overlaps {first} of {first_what}{line}: a wildcard address takes port {} on every address",
+                    addr.port()
+                )
+            };
+            let hint = (!cx.was_set(path))
+                .then(|| format!("{addr} is the default of {path}: set {path} to another address"));
+            err_hint(cx, path, msg, hint);
+        }
+    }
+}
+
 fn lint_balancer(cfg: &Config, cx: &mut Ctx) {
     let Some(b) = &cfg.balancer else { return };
     if b.listeners.is_empty() {
@@ -688,16 +796,8 @@ fn lint_balancer(cfg: &Config, cx: &mut Ctx) {
             .map(|(i, l)| (format!("balancer.listeners[{i}].name"), l.name.as_str())),
         "listener name",
     );
-    let mut binds: HashMap<std::net::SocketAddr, &str> = HashMap::new();
     for (i, l) in b.listeners.iter().enumerate() {
         let lp = format!("balancer.listeners[{i}]");
-        if let Some(first) = binds.insert(l.bind, &l.name) {
-            err(
-                cx,
-                &format!("{lp}.bind"),
-                format!("{} is also the bind address of listener `{first}`", l.bind),
-            );
-        }
         if l.servers.is_empty() {
             err(
                 cx,

@@ -75,18 +75,25 @@ pub fn check_str(src: &str, file: &str, base_dir: &Path) -> Checked {
 
 fn check_str_with(src: &str, file: &str, base_dir: &Path, elections: bool) -> Checked {
     let mut cx = Ctx::new(file);
-    let config = match yaml::parse(src) {
+    let config = match yaml::parse_document(src) {
         Err(e) => {
-            cx.file_error(Some(e.mark), format!("YAML syntax error: {}", e.message));
+            let (mark, message) = explain_syntax_error(src, e);
+            cx.file_error(Some(mark), format!("YAML syntax error: {message}"));
             None
         }
-        Ok(root) => match model::decode_config(&root, &mut cx) {
-            Some((c, failed)) => {
-                lint::lint(&c, &mut cx, base_dir, elections, failed);
-                (!failed.any()).then_some(c)
+        Ok((root, dups)) => {
+            // A repeated key keeps its first value; the rest of the file is still checked.
+            for d in dups {
+                cx.error_at_path(d.mark, d.path, d.message);
             }
-            None => None,
-        },
+            match model::decode_config(&root, &mut cx) {
+                Some((c, failed)) => {
+                    lint::lint(&c, &mut cx, base_dir, elections, failed);
+                    (!failed.any()).then_some(c)
+                }
+                None => None,
+            }
+        }
     };
     let mut config = config.filter(|_| !cx.has_errors());
     if let Some(r) = config.as_mut().and_then(|c| c.router.as_mut()) {
@@ -118,6 +125,52 @@ fn check_str_with(src: &str, file: &str, base_dir: &Path, elections: bool) -> Ch
     }
 }
 
+/// The parser's words for some mistakes are cryptic or point elsewhere: a tab in the
+/// indentation is reported at the start of the scalar before it. Point at the tab.
+fn explain_syntax_error(src: &str, e: yaml::SyntaxError) -> (yaml::Mark, String) {
+    if e.message.contains("tab") {
+        // The offending tab is on the error's line or a following one.
+        for (i, line) in src
+            .lines()
+            .enumerate()
+            .skip(e.mark.line.saturating_sub(1))
+            .take(3)
+        {
+            let indent: String = line
+                .chars()
+                .take_while(|c| *c == ' ' || *c == '\t')
+                .collect();
+            if let Some(col) = indent.find('\t') {
+                return (
+                    yaml::Mark {
+                        line: i + 1,
+                        col: col + 1,
+                    },
+                    "a tab in the indentation: YAML indents with spaces only".to_string(),
+                );
+            }
+        }
+    }
+    (e.mark, e.message)
+}
+
+/// Where byte `offset` of `bytes` is, as a 1-based line and column (in characters).
+fn mark_at(bytes: &[u8], offset: usize) -> yaml::Mark {
+    let before = &bytes[..offset.min(bytes.len())];
+    let line_start = before
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |i| i + 1);
+    let col = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count()
+        + 1;
+    yaml::Mark {
+        line: before.iter().filter(|b| **b == b'\n').count() + 1,
+        col,
+    }
+}
+
 /// Reads and checks one file.
 pub fn check_file(path: &Path) -> Checked {
     check_file_with(path, true)
@@ -131,9 +184,9 @@ fn check_file_with(path: &Path, elections: bool) -> Checked {
         .unwrap_or_else(|| PathBuf::from("."));
     match read_config(path) {
         Ok(src) => check_str_with(&src, &file, &base_dir, elections),
-        Err(msg) => {
+        Err((mark, msg)) => {
             let mut cx = Ctx::new(file.clone());
-            cx.file_error(None, msg);
+            cx.file_error(mark, msg);
             Checked {
                 file,
                 config: None,
@@ -143,26 +196,33 @@ fn check_file_with(path: &Path, elections: bool) -> Checked {
     }
 }
 
-fn read_config(path: &Path) -> Result<String, String> {
+/// The file's text, or where (when known) and what went wrong.
+fn read_config(path: &Path) -> Result<String, (Option<yaml::Mark>, String)> {
     use std::io::Read;
-    let f = std::fs::File::open(path).map_err(|e| format!("cannot read: {e}"))?;
-    let meta = f.metadata().map_err(|e| format!("cannot read: {e}"))?;
+    let cannot = |e: std::io::Error| (None, format!("cannot read: {e}"));
+    let f = std::fs::File::open(path).map_err(cannot)?;
+    let meta = f.metadata().map_err(cannot)?;
     if meta.is_dir() {
-        return Err("is a directory, not a config file".into());
+        return Err((None, "is a directory, not a config file".into()));
     }
     let mut bytes = Vec::new();
     f.take(MAX_FILE_BYTES + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read: {e}"))?;
+        .map_err(cannot)?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(format!(
-            "larger than {MAX_FILE_BYTES} bytes; not a config file"
+        return Err((
+            None,
+            format!("larger than {MAX_FILE_BYTES} bytes; not a config file"),
         ));
     }
     String::from_utf8(bytes).map_err(|e| {
-        format!(
-            "not UTF-8 text (invalid byte at offset {})",
-            e.utf8_error().valid_up_to()
+        let offset = e.utf8_error().valid_up_to();
+        let bad = e.as_bytes().get(offset).copied().unwrap_or(0);
+        (
+            Some(mark_at(e.as_bytes(), offset)),
+            format!(
+                "not UTF-8 text: invalid byte 0x{bad:02x} (byte offset {offset}); save the file as UTF-8"
+            ),
         )
     })
 }

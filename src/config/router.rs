@@ -414,7 +414,7 @@ pub struct RouterUser {
 impl Decode for RouterUser {
     fn decode(node: &Node, cx: &mut Ctx) -> Option<Self> {
         let mut m = MapReader::new(node, cx)?;
-        let name = m.req::<String>(cx, "name");
+        let name = m.req_name(cx, "name");
         let password = m.req::<String>(cx, "password");
         let schemas = m.get::<Vec<String>>(cx, "schemas").or_else(Vec::new);
         let default_schema = m.get::<String>(cx, "default_schema").opt();
@@ -529,7 +529,7 @@ pub struct Schema {
 impl Decode for Schema {
     fn decode(node: &Node, cx: &mut Ctx) -> Option<Self> {
         let mut m = MapReader::new(node, cx)?;
-        let name = m.req::<String>(cx, "name");
+        let name = m.req_name(cx, "name");
         let check_sql_schema = m.get::<bool>(cx, "check_sql_schema").or(false);
         let sql_max_limit = m.int::<u64>(cx, "sql_max_limit", 1, u64::MAX).opt();
         let data_node = m.get::<String>(cx, "data_node").opt();
@@ -564,7 +564,7 @@ pub struct Table {
 impl Decode for Table {
     fn decode(node: &Node, cx: &mut Ctx) -> Option<Self> {
         let mut m = MapReader::new(node, cx)?;
-        let name = m.req::<String>(cx, "name");
+        let name = m.req_name(cx, "name");
         let kind = m.get(cx, "type").or(TableType::Sharded);
         let primary_key = m.get::<String>(cx, "primary_key").opt();
         let data_nodes = m.get_with(cx, "data_nodes", decode_node_list);
@@ -601,9 +601,9 @@ pub struct ChildTable {
 impl Decode for ChildTable {
     fn decode(node: &Node, cx: &mut Ctx) -> Option<Self> {
         let mut m = MapReader::new(node, cx)?;
-        let name = m.req::<String>(cx, "name");
-        let join_key = m.req::<String>(cx, "join_key");
-        let parent_key = m.req::<String>(cx, "parent_key");
+        let name = m.req_name(cx, "name");
+        let join_key = m.req_name(cx, "join_key");
+        let parent_key = m.req_name(cx, "parent_key");
         let primary_key = m.get::<String>(cx, "primary_key").opt();
         let auto_increment = m.get::<bool>(cx, "auto_increment").or(false);
         let children = m.get::<Vec<ChildTable>>(cx, "children").or_else(Vec::new);
@@ -694,9 +694,9 @@ fn decode_data_nodes(node: &Node, cx: &mut Ctx) -> Option<Vec<DataNode>> {
     impl Decode for Raw {
         fn decode(node: &Node, cx: &mut Ctx) -> Option<Self> {
             let mut m = MapReader::new(node, cx)?;
-            let name = m.req::<String>(cx, "name");
-            let data_host = m.req::<String>(cx, "data_host");
-            let database = m.req::<String>(cx, "database");
+            let name = m.req_name(cx, "name");
+            let data_host = m.req_name(cx, "data_host");
+            let database = m.req_name(cx, "database");
             m.finish(cx);
             Some(Raw {
                 name: name?,
@@ -744,8 +744,16 @@ fn decode_data_nodes(node: &Node, cx: &mut Ctx) -> Option<Vec<DataNode>> {
                     ok = false;
                 }
             }
-            (Err(e), _) | (_, Err(e)) => {
-                cx.error(item.mark, e);
+            (Err(e), _) => {
+                let p = format!("{}.name", cx.path_string());
+                let mark = cx.mark_of(&p).unwrap_or(item.mark);
+                cx.error_at_path(mark, p, e);
+                ok = false;
+            }
+            (_, Err(e)) => {
+                let p = format!("{}.database", cx.path_string());
+                let mark = cx.mark_of(&p).unwrap_or(item.mark);
+                cx.error_at_path(mark, p, e);
                 ok = false;
             }
         });
@@ -778,7 +786,7 @@ pub struct DataHost {
 impl Decode for DataHost {
     fn decode(node: &Node, cx: &mut Ctx) -> Option<Self> {
         let mut m = MapReader::new(node, cx)?;
-        let name = m.req::<String>(cx, "name");
+        let name = m.req_name(cx, "name");
         let balance = m.int::<u8>(cx, "balance", 0, 3).or(0);
         let write_type = m
             .get::<u8>(cx, "write_type")
@@ -872,9 +880,9 @@ pub struct ReadHost {
 impl Decode for WriteHost {
     fn decode(node: &Node, cx: &mut Ctx) -> Option<Self> {
         let mut m = MapReader::new(node, cx)?;
-        let host = m.req::<String>(cx, "host");
+        let host = m.req_name(cx, "host");
         let url = m.req::<HostPort>(cx, "url");
-        let user = m.req::<String>(cx, "user");
+        let user = m.req_name(cx, "user");
         let password = m.get::<String>(cx, "password").or_else(String::new);
         let read_hosts = m.get::<Vec<ReadHost>>(cx, "read_hosts").or_else(Vec::new);
         m.finish(cx);
@@ -891,9 +899,9 @@ impl Decode for WriteHost {
 impl Decode for ReadHost {
     fn decode(node: &Node, cx: &mut Ctx) -> Option<Self> {
         let mut m = MapReader::new(node, cx)?;
-        let host = m.req::<String>(cx, "host");
+        let host = m.req_name(cx, "host");
         let url = m.req::<HostPort>(cx, "url");
-        let user = m.req::<String>(cx, "user");
+        let user = m.req_name(cx, "user");
         let password = m.get::<String>(cx, "password").or_else(String::new);
         let weight = m.int::<u32>(cx, "weight", 0, 1000).or(1);
         m.finish(cx);
@@ -918,8 +926,8 @@ pub struct Rule {
 impl Decode for Rule {
     fn decode(node: &Node, cx: &mut Ctx) -> Option<Self> {
         let mut m = MapReader::new(node, cx)?;
-        let name = m.req::<String>(cx, "name");
-        let column = m.req::<String>(cx, "column");
+        let name = m.req_name(cx, "name");
+        let column = m.req_name(cx, "column");
         let function = m.req::<Function>(cx, "function");
         m.finish(cx);
         Some(Rule {

@@ -135,7 +135,7 @@ impl VrrpInstance {
 impl Decode for VrrpInstance {
     fn decode(node: &Node, cx: &mut Ctx) -> Option<Self> {
         let mut m = MapReader::new(node, cx)?;
-        let name = m.req::<String>(cx, "name");
+        let name = m.req_name(cx, "name");
         let interface = m.get::<String>(cx, "interface").check(cx, valid_ifname);
         let interface = m.required(cx, interface);
         let vrid = m.int::<u8>(cx, "virtual_router_id", 1, 255);
@@ -361,7 +361,7 @@ impl Decode for TrackRef {
     fn decode(node: &Node, cx: &mut Ctx) -> Option<Self> {
         if let Kind::Map(_) = node.kind {
             let mut m = MapReader::new(node, cx)?;
-            let name = m.req::<String>(cx, "name");
+            let name = m.req_name(cx, "name");
             let weight = m.int::<i32>(cx, "weight", -253, 253).opt();
             m.finish(cx);
             return Some(TrackRef {
@@ -525,7 +525,7 @@ pub struct SyncGroup {
 impl Decode for SyncGroup {
     fn decode(node: &Node, cx: &mut Ctx) -> Option<Self> {
         let mut m = MapReader::new(node, cx)?;
-        let name = m.req::<String>(cx, "name");
+        let name = m.req_name(cx, "name");
         let instances = m.req::<Vec<String>>(cx, "instances");
         m.finish(cx);
         Some(SyncGroup {

@@ -85,20 +85,64 @@ pub struct SyntaxError {
 const MAX_NODES: usize = 200_000;
 const MAX_DEPTH: usize = 128;
 
-/// Parses one YAML document. An empty document is `Kind::Null`.
+/// A key given twice in one mapping. Not fatal: the first value is kept and the
+/// duplicate reported with the other errors.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DuplicateKey {
+    /// Where the second occurrence of the key is.
+    pub mark: Mark,
+    /// Its key path, e.g. `vrrp.instances[0].priority`.
+    pub path: String,
+    pub message: String,
+}
+
+/// Parses one YAML document. An empty document is `Kind::Null`. A duplicate key is
+/// an error here; [`parse_document`] reports duplicates without stopping.
 pub fn parse(src: &str) -> Result<Node, SyntaxError> {
+    let (node, dups) = parse_document(src)?;
+    match dups.into_iter().next() {
+        Some(d) => Err(SyntaxError {
+            mark: d.mark,
+            message: d.message,
+        }),
+        None => Ok(node),
+    }
+}
+
+/// Parses one YAML document, returning every duplicate key alongside the tree (each
+/// mapping keeps the first value of a repeated key).
+pub fn parse_document(src: &str) -> Result<(Node, Vec<DuplicateKey>), SyntaxError> {
     let mut b = Builder {
         parser: Parser::new_from_str(src),
         anchors: HashMap::new(),
         nodes: 0,
+        path: Vec::new(),
+        dups: Vec::new(),
     };
-    b.document()
+    let node = b.document()?;
+    Ok((node, b.dups))
 }
 
 struct Builder<'a> {
     parser: Parser<std::str::Chars<'a>>,
     anchors: HashMap<usize, Node>,
     nodes: usize,
+    /// Key path of the node being built, in the decoder's `a.b[0].c` spelling.
+    path: Vec<String>,
+    dups: Vec<DuplicateKey>,
+}
+
+impl Builder<'_> {
+    fn path_with(&self, last: &str) -> String {
+        let mut s = String::new();
+        for seg in self.path.iter().map(String::as_str).chain([last]) {
+            if !s.is_empty() && !seg.starts_with('[') {
+                s.push('.');
+            }
+            s.push_str(seg);
+        }
+        s
+    }
 }
 
 impl Builder<'_> {
@@ -188,7 +232,10 @@ impl Builder<'_> {
                     if ev == Event::SequenceEnd {
                         break;
                     }
-                    items.push(self.node_from(ev, m, depth + 1)?);
+                    self.path.push(format!("[{}]", items.len()));
+                    let item = self.node_from(ev, m, depth + 1);
+                    self.path.pop();
+                    items.push(item?);
                 }
                 (
                     Node {
@@ -207,20 +254,33 @@ impl Builder<'_> {
                         break;
                     }
                     let key = self.node_from(ev, m, depth + 1)?;
-                    let value = self.node(depth + 1)?;
+                    let seg = match &key.kind {
+                        Kind::Scalar { text, .. } => text.clone(),
+                        _ => "?".to_string(),
+                    };
+                    self.path.push(seg);
+                    let value = self.node(depth + 1);
+                    self.path.pop();
+                    let value = value?;
                     if matches!(&key.kind, Kind::Scalar { text, plain: true } if text == "<<") {
                         self.merge(&mut merged, value)?;
                         continue;
                     }
                     if let Some(dup) = entries.iter().find(|(k, _)| same_key(k, &key)) {
-                        return Err(SyntaxError {
+                        let first = dup.0.mark;
+                        let seg = key.scalar().map(|s| s.0).unwrap_or("?");
+                        self.dups.push(DuplicateKey {
                             mark: key.mark,
+                            path: self.path_with(seg),
                             message: format!(
-                                "duplicate key {} (first given at line {})",
+                                "duplicate key {} (first given at line {}, column {}); \
+                                 remove one of them",
                                 key.describe(),
-                                dup.0.mark.line
+                                first.line,
+                                first.col
                             ),
                         });
+                        continue;
                     }
                     entries.push((key, value));
                 }
