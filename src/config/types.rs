@@ -14,6 +14,9 @@ use super::yaml::{Kind, Node};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Dur(pub Duration);
 
+/// The longest duration a setting may have: ten years.
+const MAX_DUR_SECS: u64 = 3650 * 86_400;
+
 impl Dur {
     pub const ZERO: Dur = Dur(Duration::ZERO);
 
@@ -105,6 +108,14 @@ impl Dur {
                 .and_then(|v| v.checked_add(total))
                 .ok_or_else(|| format!("`{text}` is too large"))?;
             rest = next;
+        }
+        // Timers add durations to the clock; far beyond any sensible setting they would
+        // overflow it.
+        if total > MAX_DUR_SECS as u128 * 1_000_000_000 {
+            return Err(format!(
+                "`{text}` is too large: at most {}d",
+                MAX_DUR_SECS / 86_400
+            ));
         }
         let secs =
             u64::try_from(total / 1_000_000_000).map_err(|_| format!("`{text}` is too large"))?;
@@ -374,6 +385,10 @@ mod tests {
         assert!(Dur::parse("1..2s").is_err());
         assert!(Dur::parse("").is_err());
         assert!(Dur::parse("99999999999999999999999d").is_err());
+        assert_eq!(Dur::parse("3650d"), Ok(Dur::secs(3650 * 86_400)));
+        let e = Dur::parse("3651d").unwrap_err();
+        assert!(e.contains("at most 3650d"), "{e}");
+        assert!(Dur::parse("99999999999999d").is_err());
     }
 
     #[test]
