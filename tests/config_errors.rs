@@ -747,3 +747,26 @@ fn tcp_keepalive_errors_in_both_forms() {
         ]
     );
 }
+
+#[test]
+fn intervals_of_periodic_work_are_at_least_10ms_and_durations_at_most_3650d() {
+    let src = "\
+track_scripts:
+  chk: { command: [/bin/true], interval: 5ns }
+balancer:
+  listeners:
+    - name: l
+      bind: 127.0.0.1:3306
+      timeouts: { tunnel: 4000d }
+      check: { type: tcp, inter: 1ms }
+      servers: [{ name: a, address: \"127.0.0.1:3307\" }]
+";
+    assert_eq!(
+        errors(src),
+        vec![
+            "t.yaml:2:42: track_scripts.chk.interval: 5ns is too short: at least 10ms",
+            "t.yaml:7:27: balancer.listeners[0].timeouts.tunnel: `4000d` is too large: at most 3650d",
+            "t.yaml:8:34: balancer.listeners[0].check.inter: 1ms is too short: at least 10ms",
+        ]
+    );
+}

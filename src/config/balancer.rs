@@ -406,9 +406,18 @@ impl Decode for Check {
             .or_else(|| "/".into());
         let expect_status = m.int::<u16>(cx, "expect_status", 100, 599).or(200);
         let user = m.get::<String>(cx, "user").opt();
-        let inter = m.get(cx, "inter").check(cx, nonzero).or(Dur::secs(2));
-        let fastinter = m.get(cx, "fastinter").check(cx, nonzero).opt();
-        let downinter = m.get(cx, "downinter").check(cx, nonzero).opt();
+        let inter = m
+            .get(cx, "inter")
+            .check(cx, super::types::interval_check)
+            .or(Dur::secs(2));
+        let fastinter = m
+            .get(cx, "fastinter")
+            .check(cx, super::types::interval_check)
+            .opt();
+        let downinter = m
+            .get(cx, "downinter")
+            .check(cx, super::types::interval_check)
+            .opt();
         let rise = m.int::<u32>(cx, "rise", 1, 1000).or(2);
         let fall = m.int::<u32>(cx, "fall", 1, 1000).or(3);
         let timeout = m.get(cx, "timeout").check(cx, nonzero).opt();

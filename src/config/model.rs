@@ -368,7 +368,7 @@ impl TrackScript {
         };
         let interval = m
             .get::<Dur>(cx, "interval")
-            .check(cx, positive)
+            .check(cx, super::types::interval_check)
             .or(Dur::secs(1));
         let timeout = m.get::<Dur>(cx, "timeout").check(cx, positive).opt();
         let rise = m.int::<u32>(cx, "rise", 1, 1000).or(1);

@@ -816,13 +816,7 @@ impl Decode for DataHost {
         let max_retry = m.int::<u32>(cx, "max_retry", 1, 100).or(3);
         let heartbeat_interval = m
             .get::<Dur>(cx, "heartbeat_interval")
-            .check(cx, |d| {
-                if d.is_zero() {
-                    Err("must be greater than zero".into())
-                } else {
-                    Ok(())
-                }
-            })
+            .check(cx, super::types::interval_check)
             .or(Dur::secs(10));
         let min_con = m.int::<u32>(cx, "min_con", 0, 100_000).or(10);
         let max_con = m.int::<u32>(cx, "max_con", 1, 100_000).or(1000);

@@ -14,6 +14,16 @@ use super::yaml::{Kind, Node};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Dur(pub Duration);
 
+/// For intervals of periodic work (track scripts, health checks, heartbeats): at least
+/// 10ms, so a typo such as `5ns` cannot spin a process or a connection loop.
+pub fn interval_check(d: &Dur) -> Result<(), String> {
+    if d.0 < Duration::from_millis(10) {
+        Err(format!("{d} is too short: at least 10ms"))
+    } else {
+        Ok(())
+    }
+}
+
 /// The longest duration a setting may have: ten years.
 const MAX_DUR_SECS: u64 = 3650 * 86_400;
 
