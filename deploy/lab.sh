@@ -24,8 +24,13 @@
 # prefix, default tandem-lab), LAB_RUN (state directory, default /run/<prefix>),
 # DRILL_OPS / DRILL_SECS (bounds of the drill workload, default 400 operations / 30 s).
 set -euo pipefail
+# A relative TANDEM_BIN is relative to where the script was started from.
+if [ -n "${TANDEM_BIN:-}" ] && [[ "$TANDEM_BIN" == */* ]] && [[ "$TANDEM_BIN" != /* ]]; then
+    TANDEM_BIN="$PWD/$TANDEM_BIN"
+fi
 cd "$(dirname "$0")/.."
 . deploy/common.sh
+ARGS=("$@") # the whole command line, for need_root's message
 
 P="${LAB_PREFIX:-tandem-lab}"
 RUN="${LAB_RUN:-/run/$P}"
@@ -151,11 +156,16 @@ MASTER_USE_GTID=slave_pos; START SLAVE;"
 # --- the boxes -------------------------------------------------------------------------
 
 start_box() {
-    local b=$1
+    local b=$1 exe
     if running "$b"; then return; fi
-    mkdir -p "$RUN/state-$b"
+    exe=$(bin) # before the cd: the default binary is under the checkout
+    mkdir -p "$RUN/state-$b" "$RUN/run-$b"
     # The router's state_dir (state-a, state-b) is relative: tandem runs in $RUN.
-    (cd "$RUN" && exec ip netns exec "$(ns "$b")" setsid "$(bin)" run \
+    # Each box sees $RUN/run-$b as /run (a bind mount inside the mount namespace of
+    # `ip netns exec`): its admin socket /run/tandem/admin.sock is
+    # $RUN/run-$b/tandem/admin.sock, not the machine's (nor the other box's).
+    (cd "$RUN" && exec ip netns exec "$(ns "$b")" setsid sh -c \
+        'mount --bind "$1" /run && shift && exec "$@"' sh "$RUN/run-$b" "$exe" run \
         -c "$OLDPWD/config/lab/box-$b.yaml" >>"$RUN/$b.log" 2>&1 </dev/null) &
     echo $! >"$RUN/$b.pid"
 }
@@ -195,6 +205,7 @@ wait_vip_sql() { # wait_vip_sql TENTHS
 }
 
 status() {
+    need_root "${ARGS[@]}"
     for b in "${BOXES[@]}"; do
         echo "== box $b ($(ns "$b"), ${IP[$b]})"
         if running "$b"; then
@@ -210,7 +221,7 @@ status() {
 }
 
 up() {
-    need_root "$@"
+    need_root "${ARGS[@]}"
     apt_install iproute2 mariadb-server mariadb-client
     if [ -z "${TANDEM_BIN:-}" ]; then
         apt_install gcc libc6-dev git
@@ -232,6 +243,9 @@ up() {
     echo "==> waiting for the election"
     if ! wait_holder a 200; then
         echo "lab: box a did not become master; see $RUN/a.log and $RUN/b.log" >&2
+        for b in "${BOXES[@]}"; do
+            running "$b" || { echo "lab: tandem on box $b is not running; $RUN/$b.log ends:" >&2; tail -5 "$RUN/$b.log" >&2 || true; }
+        done
         exit 1
     fi
     echo "==> waiting for the router to answer through the VIP"
@@ -251,6 +265,7 @@ The lab is up: VIP $VIP:3306 -> balancer -> routers on both boxes -> MariaDB sha
   Router admin:   ip netns exec $P-a mariadb -h 127.0.0.1 -P 9066 -u admin -padmin-pw
   A shard:        mariadb -uroot --socket=$RUN/db/db1/sock shop_0
   Status:         sudo deploy/lab.sh status    (or: ip netns exec $P-a $(bin) status --addr 127.0.0.1:9188)
+  Admin socket:   $(bin) vrrp resign --socket $RUN/run-a/tandem/admin.sock   (box b: run-b)
   Logs:           tail -f $RUN/a.log $RUN/b.log      (MariaDB: $RUN/db/*/error.log)
   Failover drill: sudo deploy/lab.sh drill kill-master|stop-master|kill-router|kill-balancer-backend|partition
   Remove all:     sudo deploy/lab.sh down
@@ -273,7 +288,7 @@ stop_pids() { # stop_pids NAME...: TERM all, wait up to 10 s, KILL what is left
 }
 
 down() {
-    need_root "$@"
+    need_root "${ARGS[@]}"
     stop_pids workload
     stop_pids "${BOXES[@]}" "${DBS[@]}"
     for n in client a b db br; do
@@ -338,7 +353,7 @@ log_events() {
 }
 
 drill() {
-    need_root "$@"
+    need_root "${ARGS[@]}"
     local kind=${1:-kill-master}
     case "$kind" in
     kill-master | stop-master | kill-router | kill-balancer-backend | partition) ;;
