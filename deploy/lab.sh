@@ -29,6 +29,7 @@ if [ -n "${TANDEM_BIN:-}" ] && [[ "$TANDEM_BIN" == */* ]] && [[ "$TANDEM_BIN" !=
     TANDEM_BIN="$PWD/$TANDEM_BIN"
 fi
 cd "$(dirname "$0")/.."
+ROOT=$PWD # the checkout; commands below may run elsewhere (the boxes run in $RUN)
 . deploy/common.sh
 ARGS=("$@") # the whole command line, for need_root's message
 
@@ -51,7 +52,7 @@ bin() {
     if [ -n "${TANDEM_BIN:-}" ]; then
         echo "$TANDEM_BIN"
     else
-        echo "$PWD/target/release/tandem"
+        echo "$ROOT/target/release/tandem"
     fi
 }
 
@@ -158,7 +159,7 @@ MASTER_USE_GTID=slave_pos; START SLAVE;"
 start_box() {
     local b=$1 exe
     if running "$b"; then return; fi
-    exe=$(bin) # before the cd: the default binary is under the checkout
+    exe=$(bin)
     mkdir -p "$RUN/state-$b" "$RUN/run-$b"
     # The router's state_dir (state-a, state-b) is relative: tandem runs in $RUN.
     # Each box sees $RUN/run-$b as /run (a bind mount inside the mount namespace of
@@ -166,7 +167,7 @@ start_box() {
     # $RUN/run-$b/tandem/admin.sock, not the machine's (nor the other box's).
     (cd "$RUN" && exec ip netns exec "$(ns "$b")" setsid sh -c \
         'mount --bind "$1" /run && shift && exec "$@"' sh "$RUN/run-$b" "$exe" run \
-        -c "$OLDPWD/config/lab/box-$b.yaml" >>"$RUN/$b.log" 2>&1 </dev/null) &
+        -c "$ROOT/config/lab/box-$b.yaml" >>"$RUN/$b.log" 2>&1 </dev/null) &
     echo $! >"$RUN/$b.pid"
 }
 
