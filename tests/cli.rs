@@ -366,3 +366,124 @@ fn sd_notify_ready_reloading_stopping_and_watchdog() {
         Some(0)
     );
 }
+
+/// A one-shot TCP server on a free port that answers the first connection with `answer`.
+fn one_shot_server(answer: &'static [u8]) -> u16 {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        if let Ok((mut c, _)) = l.accept() {
+            let _ = c.set_read_timeout(Some(Duration::from_millis(200)));
+            let mut buf = [0u8; 1024];
+            let _ = c.read(&mut buf);
+            let _ = c.write_all(answer);
+        }
+    });
+    port
+}
+
+#[test]
+fn status_pointed_at_another_protocol_says_so() {
+    // A MySQL greeting (what the router's port sends), not HTTP.
+    let port = one_shot_server(b"J\0\0\0\x0a5.7.44-tandem\0\x01\0\0\0abcdefgh\0");
+    let (code, out, err) = tandem(&["status", "--addr", &format!("127.0.0.1:{port}")]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("the answer is not HTTP"), "{err}");
+    assert!(err.contains("tandem's observe address"), "{err}");
+}
+
+#[test]
+fn status_refuses_json_that_is_not_a_status_document() {
+    let answer = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\n[1,2]";
+    for json in [false, true] {
+        let port = one_shot_server(answer);
+        let addr = format!("127.0.0.1:{port}");
+        let mut args = vec!["status", "--addr", &addr];
+        if json {
+            args.push("--json");
+        }
+        let (code, out, err) = tandem(&args);
+        assert_eq!(code, 1, "--json {json}: {out}{err}");
+        assert!(out.is_empty(), "{out}");
+        assert!(err.contains("not tandem's /status document"), "{err}");
+    }
+}
+
+#[test]
+fn explain_from_stdin_skips_a_line_that_is_not_utf8_and_fails() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = write(dir.path(), "tandem.yaml", &router_section());
+    let mut child = Command::new(common::tandem_bin())
+        .args(["explain", "-c", &cfg.to_string_lossy()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn tandem");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"SELECT 1\n\xff\xfe\nSELECT 2\n")
+        .expect("write stdin");
+    let out = child.wait_with_output().expect("wait");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    let plans: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON plan per line"))
+        .collect();
+    assert_eq!(
+        plans.len(),
+        2,
+        "the statement after the bad line is planned: {stdout}"
+    );
+    assert_eq!(plans[1]["statement"], "SELECT 2");
+    assert!(stderr.contains("stdin line 2 is not UTF-8"), "{stderr}");
+}
+
+#[test]
+fn admin_commands_explain_a_wrong_socket() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // No daemon: the socket does not exist.
+    let missing = dir.path().join("admin.sock").to_string_lossy().to_string();
+    let (code, _, err) = tandem(&["balancer", "--socket", &missing, "servers"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("cannot reach the daemon"), "{err}");
+    assert!(err.contains("does not exist: is tandem running"), "{err}");
+    // The config file given as the socket.
+    let cfg = write(dir.path(), "tandem.yaml", "observe: {}\n");
+    let cfg = cfg.to_string_lossy().to_string();
+    let (code, _, err) = tandem(&["vrrp", "resign", "--socket", &cfg]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("is not a Unix socket"), "{err}");
+    // An unreadable config: the default socket is tried, and the operator is told why.
+    let (code, _, err) = tandem(&["balancer", "-c", "/nonexistent/tandem.yaml", "servers"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("could not be read from /nonexistent/tandem.yaml"),
+        "{err}"
+    );
+    // Something that accepts and closes without an answer.
+    let sock = dir.path().join("mute.sock");
+    let l = std::os::unix::net::UnixListener::bind(&sock).expect("bind");
+    std::thread::spawn(move || {
+        use std::io::Read;
+        if let Ok((mut c, _)) = l.accept() {
+            let mut buf = [0u8; 64];
+            let _ = c.read(&mut buf);
+        }
+    });
+    let (code, out, err) = tandem(&["admin", "--socket", &sock.to_string_lossy(), "help"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("closed the connection without an answer"),
+        "{err}"
+    );
+}

@@ -1,11 +1,14 @@
 //! `tandem balancer ...` and `tandem admin ...`: one command to the daemon's admin socket.
 
-use std::path::Path;
+use std::os::unix::fs::FileTypeExt;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use tandem::config;
 
 pub fn main(config_path: &Path, socket: Option<&Path>, command: &str) -> ExitCode {
+    // Why the socket is the default one although -c was used: the config could not be read.
+    let mut fallback_note = None;
     let path = match socket {
         Some(p) => p.to_path_buf(),
         None => match config::check_file(config_path).into_result() {
@@ -19,7 +22,15 @@ pub fn main(config_path: &Path, socket: Option<&Path>, command: &str) -> ExitCod
                     return ExitCode::FAILURE;
                 }
             },
-            Err(_) => std::path::PathBuf::from(config::model::DEFAULT_ADMIN_SOCKET),
+            Err(diags) => {
+                let first = diags.first().map(|d| d.to_string()).unwrap_or_default();
+                fallback_note = Some(format!(
+                    "the admin socket could not be read from {} ({first}), so the default {} was tried; give it with --socket",
+                    config_path.display(),
+                    config::model::DEFAULT_ADMIN_SOCKET
+                ));
+                PathBuf::from(config::model::DEFAULT_ADMIN_SOCKET)
+            }
         },
     };
     let rt = match tokio::runtime::Builder::new_current_thread()
@@ -34,16 +45,94 @@ pub fn main(config_path: &Path, socket: Option<&Path>, command: &str) -> ExitCod
     };
     match rt.block_on(tandem::admin::send(&path, command)) {
         Ok(reply) => {
-            print!("{reply}");
-            if reply.starts_with("error:") {
-                ExitCode::FAILURE
+            // The daemon's replies, `error: ...` included, go to stdout as they came.
+            let empty = reply.trim().is_empty();
+            let (code, out) = judge_reply(&path, reply);
+            if empty {
+                eprint!("{out}");
             } else {
-                ExitCode::SUCCESS
+                print!("{out}");
             }
+            code
         }
         Err(e) => {
             eprintln!("tandem: {e}");
+            if let Some(hint) = unreachable_hint(&path) {
+                eprintln!("  {hint}");
+            }
+            if let Some(note) = fallback_note {
+                eprintln!("  {note}");
+            }
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The exit status and the text to print for a reply: `error: ...` and an empty reply
+/// (the other end closed without answering) are failures.
+fn judge_reply(path: &Path, reply: String) -> (ExitCode, String) {
+    if reply.trim().is_empty() {
+        return (
+            ExitCode::FAILURE,
+            format!(
+                "tandem: {} closed the connection without an answer (is it tandem's admin socket?)\n",
+                path.display()
+            ),
+        );
+    }
+    if reply.starts_with("error:") {
+        (ExitCode::FAILURE, reply)
+    } else {
+        (ExitCode::SUCCESS, reply)
+    }
+}
+
+/// Why a socket path cannot be connected to, in the operator's words.
+fn unreachable_hint(path: &Path) -> Option<String> {
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(format!(
+            "{} does not exist: is tandem running, with admin.socket at this path?",
+            path.display()
+        )),
+        Ok(m) if !m.file_type().is_socket() => Some(format!(
+            "{} is not a Unix socket: give the admin socket (admin.socket, default {})",
+            path.display(),
+            config::model::DEFAULT_ADMIN_SOCKET
+        )),
+        Ok(_) => Some(format!(
+            "nothing answers on {}: is tandem running?",
+            path.display()
+        )),
+        Err(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_reply_is_a_failure() {
+        let p = Path::new("/run/x.sock");
+        let (code, out) = judge_reply(p, String::new());
+        assert_eq!(code, ExitCode::FAILURE);
+        assert!(
+            out.contains("closed the connection without an answer"),
+            "{out}"
+        );
+        assert_eq!(judge_reply(p, "error: no\n".into()).0, ExitCode::FAILURE);
+        assert_eq!(judge_reply(p, "ok\n".into()).0, ExitCode::SUCCESS);
+    }
+
+    #[test]
+    fn hints_say_what_is_wrong_with_the_path() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let missing = dir.path().join("none.sock");
+        let hint = unreachable_hint(&missing).unwrap_or_default();
+        assert!(hint.contains("does not exist"), "{hint}");
+        let file = dir.path().join("tandem.yaml");
+        std::fs::write(&file, "x").expect("write");
+        let hint = unreachable_hint(&file).unwrap_or_default();
+        assert!(hint.contains("is not a Unix socket"), "{hint}");
     }
 }

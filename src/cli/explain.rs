@@ -1,6 +1,6 @@
 //! `tandem explain`: where the router would send statements, as JSON.
 
-use std::io::BufRead;
+use std::io::{BufRead, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -43,7 +43,6 @@ pub fn main(path: &Path, schema: Option<&str>, sql: Option<&str>) -> ExitCode {
         eprintln!("tandem explain: schema `{schema}` is not configured");
         return ExitCode::from(2);
     }
-    let one = |s: &str| serde_json::to_string(&plan::explain(&cat, &schema, s)).unwrap_or_default();
     match sql {
         Some(s) => {
             let v = plan::explain(&cat, &schema, s);
@@ -51,17 +50,56 @@ pub fn main(path: &Path, schema: Option<&str>, sql: Option<&str>) -> ExitCode {
             if v.get("error").is_some() {
                 return ExitCode::FAILURE;
             }
+            ExitCode::SUCCESS
         }
         None => {
-            for line in std::io::stdin().lock().lines() {
-                let Ok(line) = line else { break };
-                let l = line.trim();
-                if l.is_empty() || l.starts_with('#') || l.starts_with("-- ") {
-                    continue;
+            let stdin = std::io::stdin();
+            let mut out = std::io::stdout().lock();
+            match explain_lines(&cat, &schema, stdin.lock(), &mut out) {
+                Ok(true) => ExitCode::SUCCESS,
+                Ok(false) => ExitCode::FAILURE,
+                Err(e) => {
+                    eprintln!("tandem explain: {e}");
+                    ExitCode::from(2)
                 }
-                println!("{}", one(l));
             }
         }
     }
-    ExitCode::SUCCESS
+}
+
+/// One JSON object per statement line of `input`. A line that is not UTF-8 is reported
+/// (with its number) and skipped, never the end of the input. Ok(false) when any line
+/// could not be read or planned.
+fn explain_lines(
+    cat: &Catalog,
+    schema: &str,
+    mut input: impl BufRead,
+    out: &mut impl Write,
+) -> Result<bool, String> {
+    let mut all_ok = true;
+    let mut buf = Vec::new();
+    let mut n = 0usize;
+    loop {
+        buf.clear();
+        let read = input
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| format!("cannot read stdin: {e}"))?;
+        if read == 0 {
+            return Ok(all_ok);
+        }
+        n += 1;
+        let Ok(line) = std::str::from_utf8(&buf) else {
+            eprintln!("tandem explain: stdin line {n} is not UTF-8; skipped");
+            all_ok = false;
+            continue;
+        };
+        let l = line.trim();
+        if l.is_empty() || l.starts_with('#') || l.starts_with("-- ") {
+            continue;
+        }
+        let v = plan::explain(cat, schema, l);
+        all_ok &= v.get("error").is_none();
+        writeln!(out, "{}", serde_json::to_string(&v).unwrap_or_default())
+            .map_err(|e| format!("cannot write stdout: {e}"))?;
+    }
 }

@@ -42,7 +42,7 @@ pub fn main(config_path: &Path, addr: Option<&str>, as_json: bool) -> ExitCode {
     };
     // A name may resolve to several addresses (localhost: ::1 and 127.0.0.1): the first
     // that answers.
-    let mut result = Err(String::new());
+    let mut result = Err(FetchError::Unreachable(String::new()));
     for t in &targets {
         result = rt.block_on(fetch(*t, "/status"));
         if result.is_ok() {
@@ -51,26 +51,43 @@ pub fn main(config_path: &Path, addr: Option<&str>, as_json: bool) -> ExitCode {
     }
     let body = match result {
         Ok(b) => b,
-        Err(e) => {
+        Err(FetchError::Unreachable(e)) => {
             eprintln!("tandem status: cannot reach the daemon at http://{shown}/status: {e}");
             eprintln!("  is tandem running, and is `observe` enabled in its config?");
+            return ExitCode::FAILURE;
+        }
+        Err(FetchError::BadAnswer(e)) => {
+            eprintln!("tandem status: http://{shown}/status: {e}");
+            eprintln!("  is {shown} tandem's observe address (`observe.listen`)?");
+            return ExitCode::FAILURE;
+        }
+    };
+    let doc = match parse_status(&body) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("tandem status: http://{shown}/status: {e}");
+            eprintln!("  is {shown} tandem's observe address (`observe.listen`)?");
             return ExitCode::FAILURE;
         }
     };
     if as_json {
         print!("{body}");
-        return ExitCode::SUCCESS;
+    } else {
+        print!("{}", render(&doc));
     }
-    match serde_json::from_str::<Value>(&body) {
-        Ok(v) => {
-            print!("{}", render(&v));
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("tandem status: the daemon answered something that is not JSON: {e}");
-            ExitCode::FAILURE
-        }
+    ExitCode::SUCCESS
+}
+
+/// The `/status` document: a JSON object with `subsystems`, or why the answer is not one.
+fn parse_status(body: &str) -> Result<Value, String> {
+    let v: Value = serde_json::from_str(body)
+        .map_err(|e| format!("the answer is not JSON ({e}), so not tandem's /status"))?;
+    if !v["subsystems"].is_object() {
+        return Err(
+            "the answer is JSON but not tandem's /status document (no `subsystems`)".into(),
+        );
     }
+    Ok(v)
 }
 
 /// `--addr HOST:PORT`: an IP address (`127.0.0.1:9188`, `[::1]:9188`) or a name
@@ -119,36 +136,62 @@ fn observe_addr(path: &Path) -> Result<SocketAddr, String> {
     Ok(a)
 }
 
+/// Why `fetch` got no document.
+#[derive(Debug, PartialEq)]
+pub enum FetchError {
+    /// Nothing answered (connection refused, timeout, ...).
+    Unreachable(String),
+    /// Something answered, but not with a 200 HTTP answer.
+    BadAnswer(String),
+}
+
 /// GET `path` from `addr`, returning the body of a 200 answer.
-pub async fn fetch(addr: SocketAddr, path: &str) -> Result<String, String> {
+pub async fn fetch(addr: SocketAddr, path: &str) -> Result<String, FetchError> {
+    use FetchError::{BadAnswer, Unreachable};
     let work = async {
         let stream = tokio::net::TcpStream::connect(addr)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| Unreachable(e.to_string()))?;
         let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
-            .map_err(|e| e.to_string())?;
-        tokio::spawn(conn);
+            .map_err(|e| Unreachable(e.to_string()))?;
+        let conn = tokio::spawn(conn);
         let req = hyper::Request::get(path)
             .header(hyper::header::HOST, addr.to_string())
             .body(Empty::<Bytes>::new())
-            .map_err(|e| e.to_string())?;
-        let resp = sender.send_request(req).await.map_err(|e| e.to_string())?;
+            .map_err(|e| BadAnswer(e.to_string()))?;
+        let resp = match sender.send_request(req).await {
+            Ok(r) => r,
+            Err(e) => {
+                // The request only says "canceled": the connection task knows why (a
+                // server that speaks another protocol, one that closed at once, ...).
+                let e = match tokio::time::timeout(Duration::from_secs(1), conn).await {
+                    Ok(Ok(Err(ce))) => ce,
+                    _ => e,
+                };
+                return Err(BadAnswer(if e.is_parse() {
+                    format!("the answer is not HTTP ({e})")
+                } else {
+                    e.to_string()
+                }));
+            }
+        };
         let status = resp.status();
         let body = resp
             .into_body()
             .collect()
             .await
-            .map_err(|e| e.to_string())?
+            .map_err(|e| BadAnswer(e.to_string()))?
             .to_bytes();
         if !status.is_success() {
-            return Err(format!("HTTP {status}"));
+            return Err(BadAnswer(format!("HTTP {status}")));
         }
-        String::from_utf8(body.to_vec()).map_err(|e| e.to_string())
+        String::from_utf8(body.to_vec())
+            .map_err(|e| BadAnswer(format!("the answer is not UTF-8: {e}")))
     };
     tokio::time::timeout(TIMEOUT, work)
         .await
-        .map_err(|_| format!("no answer within {TIMEOUT:?}"))?
+        .map_err(|_| Unreachable(format!("no answer within {TIMEOUT:?}")))?
 }
 
 fn s(v: &Value) -> String {
@@ -215,6 +258,9 @@ fn render_subsystem(name: &str, v: &Value) -> String {
     }
     if name == "router" && v["data_hosts"].is_array() {
         return render_router(v);
+    }
+    if name == "balancer" && v["listeners"].is_array() {
+        return render_balancer(v);
     }
     let mut out = format!("{name}\n");
     flatten("  ", v, &mut out);
@@ -284,6 +330,76 @@ fn render_vrrp(v: &Value) -> String {
     for d in details {
         out.push_str(&d);
         out.push('\n');
+    }
+    out
+}
+
+/// Balancer: one line per listener, then a table of its servers (what a failover drill
+/// watches: which servers are UP, in maintenance or draining, and why the last check failed).
+fn render_balancer(v: &Value) -> String {
+    let mut out = String::from("balancer\n");
+    for l in v["listeners"].as_array().into_iter().flatten() {
+        let serving = match l["serving"].as_bool() {
+            Some(true) => "serving",
+            Some(false) => "NOT SERVING (no server is up and ready)",
+            None => "-",
+        };
+        out.push_str(&format!(
+            "  {} on {} ({}): {} active of {}, {} connection(s), {}\n",
+            s(&l["name"]),
+            s(&l["bind"]),
+            s(&l["balance"]),
+            s(&l["active"]),
+            s(&l["maxconn"]),
+            s(&l["connections"]),
+            serving
+        ));
+        let mut rows = vec![
+            [
+                "SERVER",
+                "ADDRESS",
+                "STATUS",
+                "ADMIN",
+                "WEIGHT",
+                "ACTIVE",
+                "CONNS",
+                "ERRORS",
+                "CHANGED",
+                "LAST CHECK",
+            ]
+            .map(String::from)
+            .to_vec(),
+        ];
+        for sv in l["servers"].as_array().into_iter().flatten() {
+            let weight =
+                if sv["configured_weight"].is_null() || sv["weight"] == sv["configured_weight"] {
+                    s(&sv["weight"])
+                } else {
+                    format!("{} ({})", s(&sv["weight"]), s(&sv["configured_weight"]))
+                };
+            let name = if sv["backup"] == true {
+                format!("{} (backup)", s(&sv["name"]))
+            } else {
+                s(&sv["name"])
+            };
+            let changed = sv["last_change_seconds_ago"]
+                .as_u64()
+                .map(|a| format!("{} ago", duration(a)))
+                .unwrap_or_else(|| "-".into());
+            rows.push(vec![
+                name,
+                s(&sv["address"]),
+                s(&sv["status"]),
+                s(&sv["admin"]),
+                weight,
+                s(&sv["active"]),
+                s(&sv["connections"]),
+                s(&sv["connect_errors"]),
+                changed,
+                sv["last_check"].as_str().unwrap_or("").to_string(),
+            ]);
+        }
+        out.push_str(&table(&rows, "    "));
     }
     out
 }
@@ -468,5 +584,62 @@ mod tests {
             let e = resolve(bad).unwrap_err();
             assert!(e.contains("is not host:port"), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn only_a_status_document_is_accepted() {
+        assert!(parse_status("not json").unwrap_err().contains("not JSON"));
+        for other in ["[1,2]", "null", "5", "{\"a\": 1}", "{\"subsystems\": 3}"] {
+            let e = parse_status(other).unwrap_err();
+            assert!(e.contains("not tandem's /status document"), "{other}: {e}");
+        }
+        assert!(parse_status("{\"node\": \"a\", \"subsystems\": {}}").is_ok());
+    }
+
+    #[test]
+    fn balancer_is_a_table_of_servers() {
+        let v: Value = serde_json::json!({
+            "node": "a",
+            "subsystems": { "balancer": { "enabled": true, "running": true, "listeners": [{
+                "name": "mysql", "bind": "198.18.0.100:3306", "balance": "roundrobin",
+                "maxconn": 2000, "active": 3, "connections": 40, "serving": true,
+                "servers": [
+                    { "name": "router_a", "address": "198.18.0.1:8067", "status": "UP",
+                      "admin": "ready", "weight": 1, "configured_weight": 1, "backup": false,
+                      "active": 3, "connections": 30, "connect_errors": 0,
+                      "last_check": "succeeded", "last_change_seconds_ago": 75 },
+                    { "name": "router_b", "address": "198.18.0.2:8067", "status": "MAINT",
+                      "admin": "maint", "weight": 0, "configured_weight": 1, "backup": true,
+                      "active": 0, "connections": 10, "connect_errors": 2,
+                      "last_check": "connection refused", "last_change_seconds_ago": null }
+                ]
+            }]}}
+        });
+        let out = render(&v);
+        assert!(
+            out.contains("  mysql on 198.18.0.100:3306 (roundrobin): 3 active of 2000, 40 connection(s), serving\n"),
+            "{out}"
+        );
+        let lines: Vec<&str> = out.lines().collect();
+        let header = lines
+            .iter()
+            .position(|l| l.trim_start().starts_with("SERVER"))
+            .unwrap_or_else(|| panic!("no server table: {out}"));
+        let cells = |i: usize| lines[i].split_whitespace().collect::<Vec<_>>().join(" ");
+        assert_eq!(
+            cells(header),
+            "SERVER ADDRESS STATUS ADMIN WEIGHT ACTIVE CONNS ERRORS CHANGED LAST CHECK"
+        );
+        assert_eq!(
+            cells(header + 1),
+            "router_a 198.18.0.1:8067 UP ready 1 3 30 0 1m 15s ago succeeded"
+        );
+        assert_eq!(
+            cells(header + 2),
+            "router_b (backup) 198.18.0.2:8067 MAINT maint 0 (1) 0 10 2 - connection refused"
+        );
+        // Garbage in the listener list does not panic.
+        let odd = serde_json::json!({ "subsystems": { "balancer": { "listeners": [1, { "servers": 7 }] } } });
+        assert!(render(&odd).starts_with("node"));
     }
 }
