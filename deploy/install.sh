@@ -8,7 +8,8 @@
 #   /usr/local/bin/tandem           the release binary (built here unless --binary/--no-build)
 #   tandem user and group           system account, no home, no shell (the unit's User=)
 #   /etc/tandem/tandem.yaml         from --config, validated with `tandem check`; an existing
-#                                   file is never overwritten (root:tandem 0640, dir 0750)
+#                                   file is never overwritten, only its mode and owner set
+#                                   (root:tandem 0640, dir 0750)
 #   /var/lib/tandem                 the router's dnindex.properties and sequence files
 #   /etc/systemd/system/tandem.service   systemd/tandem.service as is
 #   /etc/sysctl.d/60-tandem.conf    what tandem needs from the kernel (nothing; see the file)
@@ -150,13 +151,17 @@ elif [ -f "$ROOT/etc/passwd" ] && [ -f "$ROOT/etc/group" ]; then
         same "user tandem in $ROOT/etc/passwd"
     else
         uid="$(first_free_id)"
-        did "add the system user tandem (uid/gid $uid) to $ROOT/etc/passwd, group, shadow"
+        did "add the system user tandem (uid/gid $uid) to $ROOT/etc/passwd, group, shadow, gshadow"
         if [ "$DRY" = 0 ]; then
             grep -q '^tandem:' "$ROOT/etc/group" || echo "tandem:x:$uid:" >>"$ROOT/etc/group"
             gid="$(grep '^tandem:' "$ROOT/etc/group" | cut -d: -f3)"
             echo "tandem:x:$uid:$gid:tandem daemon:/nonexistent:/usr/sbin/nologin" >>"$ROOT/etc/passwd"
             if [ -f "$ROOT/etc/shadow" ] && ! grep -q '^tandem:' "$ROOT/etc/shadow"; then
                 echo "tandem:!:$(($(date +%s) / 86400))::::::" >>"$ROOT/etc/shadow"
+            fi
+            # As groupadd does (Debian has /etc/gshadow; grpck complains without the line).
+            if [ -f "$ROOT/etc/gshadow" ] && ! grep -q '^tandem:' "$ROOT/etc/gshadow"; then
+                echo "tandem:!::" >>"$ROOT/etc/gshadow"
             fi
         fi
     fi
@@ -205,20 +210,28 @@ owner_ids() {
     echo "$u:$g"
 }
 
+# perms DEST MODE OWNER: sets the mode and owner of the existing file DEST (OWNER may be
+# empty). Returns 0 when something changed.
+perms() {
+    local dest="$1" mode="$2" owner="$3"
+    if [ "$(stat -c %a "$dest")" != "${mode#0}" ] \
+        || { [ -n "$owner" ] && [ "$(stat -c %u:%g "$dest")" != "$(owner_ids "$owner")" ]; }; then
+        did "set mode $mode${owner:+, owner $owner} on $dest"
+        run chmod "$mode" "$dest"
+        if [ -n "$owner" ]; then run chown "$owner" "$dest"; fi
+        return 0
+    fi
+    same "$dest"
+    return 1
+}
+
 # file SRC DEST MODE OWNER: copies SRC to DEST when the content differs; sets mode/owner.
 # Returns 0 when something changed.
 file() {
     local src="$1" dest="$2" mode="$3" owner="$4"
     if [ -f "$dest" ] && cmp -s "$src" "$dest"; then
-        if [ "$(stat -c %a "$dest")" != "${mode#0}" ] \
-            || { [ -n "$owner" ] && [ "$(stat -c %u:%g "$dest")" != "$(owner_ids "$owner")" ]; }; then
-            did "set mode $mode${owner:+, owner $owner} on $dest"
-            run chmod "$mode" "$dest"
-            if [ -n "$owner" ]; then run chown "$owner" "$dest"; fi
-            return 0
-        fi
-        same "$dest"
-        return 1
+        perms "$dest" "$mode" "$owner"
+        return
     fi
     if [ -e "$dest" ]; then did "update $dest"; else did "install $dest"; fi
     if [ "$DRY" = 0 ]; then
@@ -246,8 +259,13 @@ dir "$CONF_DIR" 0750 "$GROUP_OWNER"
 if [ -e "$CONF" ]; then
     if [ -n "$CONFIG" ] && ! cmp -s "$CONFIG" "$CONF"; then
         say "$CONF exists and differs from $CONFIG: kept (never overwritten; edit it, then systemctl reload tandem)"
+    fi
+    # Its content is the operator's, its mode is not: it holds passwords (not for everyone)
+    # and the daemon and `tandem check` in ExecReload=, running as tandem, must read it.
+    if [ -L "$CONF" ]; then
+        same "$CONF (a symbolic link: mode and owner left to its target)"
     else
-        same "$CONF"
+        perms "$CONF" 0640 "$GROUP_OWNER" || true
     fi
 else
     file "$CONFIG" "$CONF" 0640 "$GROUP_OWNER" || true

@@ -45,7 +45,16 @@ fn root_with_accounts() -> tempfile::TempDir {
     std::fs::write(etc.join("passwd"), "root:x:0:0:root:/root:/bin/bash\n").expect("passwd");
     std::fs::write(etc.join("group"), "root:x:0:\n").expect("group");
     std::fs::write(etc.join("shadow"), "root:*:19000:0:99999:7:::\n").expect("shadow");
+    std::fs::write(etc.join("gshadow"), "root:*::\n").expect("gshadow");
     dir
+}
+
+/// The value of `key=` in systemd/tandem.service.
+fn unit_value(key: &str) -> Option<String> {
+    let unit = std::fs::read_to_string(repo_root().join("systemd/tandem.service")).expect("unit");
+    unit.lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+        .map(|v| v.trim().to_string())
 }
 
 /// Every entry below `root`: mode, owner, mtime and (for files) length and a content hash.
@@ -141,6 +150,8 @@ fn installs_into_a_root_and_a_second_run_changes_nothing() {
         shadow.lines().any(|l| l.starts_with("tandem:!:")),
         "{shadow}"
     );
+    let gshadow = std::fs::read_to_string(root.join("etc/gshadow")).expect("gshadow");
+    assert!(gshadow.lines().any(|l| l == "tandem:!::"), "{gshadow}");
 
     // The config, readable by the group only; its directory 0750 root:tandem.
     let conf = root.join("etc/tandem/tandem.yaml");
@@ -160,6 +171,21 @@ fn installs_into_a_root_and_a_second_run_changes_nothing() {
     if nix::unistd::geteuid().is_root() {
         assert_eq!((sm.uid(), sm.gid()), (uid, gid));
         assert_eq!((cm.uid(), cm.gid()), (0, gid));
+    }
+    // systemd applies StateDirectoryMode= (default 0755) to the state directory at every
+    // start, and warns at every start when ConfigurationDirectoryMode= (default 0755)
+    // differs from /etc/tandem's: the unit must say what the script does, or each start
+    // undoes it and each later run of the script redoes it.
+    for (key, m) in [
+        ("StateDirectoryMode", &sm),
+        ("ConfigurationDirectoryMode", &dm),
+    ] {
+        let v = unit_value(key).unwrap_or_else(|| "0755".into());
+        assert_eq!(
+            u32::from_str_radix(&v, 8).expect("octal mode"),
+            m.mode() & 0o7777,
+            "{key}={v} in the unit"
+        );
     }
 
     // The sysctl file: explanations only, nothing set.
@@ -223,6 +249,47 @@ fn an_existing_config_is_kept() {
     assert!(out.contains("user tandem: skipped"), "{out}");
     assert!(!root.join("etc/passwd").exists());
     assert!(root.join("usr/local/bin/tandem").is_file());
+    assert_eq!(host, host_state(), "the script touched this machine");
+}
+
+#[test]
+fn an_existing_config_keeps_its_content_but_not_a_world_readable_mode() {
+    let host = host_state();
+    let dir = root_with_accounts();
+    let root = dir.path();
+    let conf_dir = root.join("etc/tandem");
+    std::fs::create_dir_all(&conf_dir).expect("conf dir");
+    let conf = conf_dir.join("tandem.yaml");
+    // Written by hand with umask 022: the passwords in it readable by everyone.
+    let mine = std::fs::read_to_string(box_a()).expect("box-a") + "# edited by hand\n";
+    std::fs::write(&conf, &mine).expect("write config");
+    std::fs::set_permissions(&conf, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let (ok, out) = install(root, &["--config", &box_a()]);
+    assert!(ok, "{out}");
+    assert!(out.contains("kept (never overwritten"), "{out}");
+    assert_eq!(std::fs::read_to_string(&conf).expect("config"), mine);
+    let cm = std::fs::metadata(&conf).expect("config meta");
+    assert_eq!(cm.mode() & 0o7777, 0o640, "{out}");
+    if nix::unistd::geteuid().is_root() {
+        // Group tandem: the daemon and ExecReload's `tandem check` run as tandem.
+        let group = std::fs::read_to_string(root.join("etc/group")).expect("group");
+        let gid: u32 = group
+            .lines()
+            .find_map(|l| l.strip_prefix("tandem:x:"))
+            .and_then(|r| r.trim_end_matches(':').parse().ok())
+            .unwrap_or_else(|| panic!("no tandem group in {group}"));
+        assert_eq!((cm.uid(), cm.gid()), (0, gid));
+    }
+    // And then it stays as it is.
+    let before = snapshot(root);
+    let (ok, out2) = install(root, &[]);
+    assert!(ok, "{out2}");
+    assert!(out2.contains("nothing changed"), "{out2}");
+    assert_eq!(
+        before,
+        snapshot(root),
+        "the second run changed files:\n{out2}"
+    );
     assert_eq!(host, host_state(), "the script touched this machine");
 }
 
