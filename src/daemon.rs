@@ -275,7 +275,23 @@ impl Daemon {
     async fn reload(&mut self) {
         systemd::reloading();
         tracing::info!(file = %self.path.display(), "SIGHUP: reloading {}", self.path.display());
-        let checked = config::check_file(&self.path);
+        // Off the async threads: reading the file and resolving server host names may
+        // block (a slow DNS server), and the relays must not wait for it.
+        let path = self.path.clone();
+        let checked = match tokio::task::spawn_blocking(move || config::check_file(&path)).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(
+                    "reload refused: checking {} failed: {e}",
+                    self.path.display()
+                );
+                self.refused(
+                    SystemTime::now(),
+                    vec![format!("checking the file failed: {e}")],
+                );
+                return;
+            }
+        };
         let now = SystemTime::now();
         match checked.into_result() {
             Err(diags) => {
@@ -517,9 +533,9 @@ pub async fn run(path: &Path, config: Config, log: LogHandle) -> Result<(), Daem
         tokio::select! {
             _ = term.recv() => break "SIGTERM",
             _ = int.recv() => break "SIGINT",
-            _ = hup.recv() => d.reload().await,
+            _ = hup.recv() => with_watchdog(d.reload(), &mut watchdog, systemd::watchdog_ping).await,
             Some((kind, answer)) = reload_rx.recv() => {
-                let r = d.admin_reload(kind).await;
+                let r = with_watchdog(d.admin_reload(kind), &mut watchdog, systemd::watchdog_ping).await;
                 let _ = answer.send(r);
             }
             _ = async { match watchdog.as_mut() { Some(w) => { w.tick().await; } None => std::future::pending().await } } => {
@@ -537,4 +553,64 @@ pub async fn run(path: &Path, config: Config, log: LogHandle) -> Result<(), Daem
     }
     tracing::info!("tandem stopped");
     Ok(())
+}
+
+/// How long a reload keeps the systemd watchdog fed. A reload that waits on the network
+/// (DNS, netlink, stopping hooks) is not a hung daemon, but one stuck for longer than
+/// this should let the watchdog restart it.
+const RELOAD_WATCHDOG_GRACE: Duration = Duration::from_secs(120);
+
+/// Runs `f` (a reload) while pinging the watchdog, for at most [`RELOAD_WATCHDOG_GRACE`].
+async fn with_watchdog<F: std::future::Future>(
+    f: F,
+    watchdog: &mut Option<tokio::time::Interval>,
+    mut ping: impl FnMut(),
+) -> F::Output {
+    tokio::pin!(f);
+    let grace = tokio::time::sleep(RELOAD_WATCHDOG_GRACE);
+    tokio::pin!(grace);
+    let mut feeding = watchdog.is_some();
+    loop {
+        tokio::select! {
+            r = &mut f => return r,
+            _ = async {
+                match watchdog.as_mut() {
+                    Some(w) => {
+                        w.tick().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            }, if feeding => ping(),
+            _ = &mut grace, if feeding => {
+                feeding = false;
+                tracing::warn!(
+                    "reload still running after {RELOAD_WATCHDOG_GRACE:?}: no more watchdog pings until it ends"
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn pings_during(reload: Duration) -> u32 {
+        let mut wd = Some(tokio::time::interval(Duration::from_secs(10)));
+        let mut n = 0;
+        with_watchdog(tokio::time::sleep(reload), &mut wd, || n += 1).await;
+        n
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_reload_feeds_the_watchdog_for_a_while_but_not_forever() {
+        // An interval ticks at once, then every 10 s: a 35 s reload gets 4 pings.
+        assert_eq!(pings_during(Duration::from_secs(35)).await, 4);
+        // A reload stuck for 10 minutes gets pings for the first 120 s only.
+        assert_eq!(pings_during(Duration::from_secs(600)).await, 13);
+        // Without a watchdog nothing is pinged and the reload's result comes back.
+        let mut none = None;
+        let r = with_watchdog(async { 7 }, &mut none, || panic!("no watchdog")).await;
+        assert_eq!(r, 7);
+    }
 }
