@@ -414,6 +414,21 @@ fn switch_type_2_reads_leave_a_lagging_replica() {
     for _ in 0..10 {
         assert_eq!(server_id().as_deref(), Some(primary_id.as_str()));
     }
+    // Its lag is unknown: no lag series (not a sentinel value).
+    let lag_series = "tandem_router_replication_lag_seconds{data_host=\"dh1\",host=\"r\"}";
+    let metrics = || {
+        common::http_get(r.observe, "/metrics")
+            .map(|(_, m)| m)
+            .unwrap_or_default()
+    };
+    assert!(
+        wait_for(Duration::from_secs(20), || (!metrics()
+            .contains(lag_series))
+        .then_some(()))
+        .is_some(),
+        "{}",
+        metrics()
+    );
     pair.start_sql_thread();
     pair.wait_caught_up();
     assert!(
@@ -421,6 +436,15 @@ fn switch_type_2_reads_leave_a_lagging_replica() {
             .filter(|s| *s == replica_id))
         .is_some(),
         "reads did not come back to the replica"
+    );
+    assert!(
+        wait_for(Duration::from_secs(20), || metrics()
+            .lines()
+            .any(|l| l.starts_with(lag_series))
+            .then_some(()))
+        .is_some(),
+        "{}",
+        metrics()
     );
     let (_, status) = common::http_get(r.observe, "/status").expect("status");
     assert!(status.contains("\"replica\": true"), "{status}");

@@ -69,7 +69,7 @@ impl RouterMetrics {
             lag: IntGaugeVec::new(
                 Opts::new(
                     "tandem_router_replication_lag_seconds",
-                    "Seconds_Behind_Master of a replica (-1 when unknown).",
+                    "Seconds_Behind_Master of a replica; absent while unknown (replication stopped).",
                 ),
                 &["data_host", "host"],
             )?,

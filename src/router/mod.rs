@@ -236,9 +236,17 @@ impl Shared {
                     .with_label_values(&[n, &h.name])
                     .set(i64::from(hl.up));
                 if hl.is_replica {
-                    m.lag
-                        .with_label_values(&[n, &h.name])
-                        .set(hl.lag.map_or(-1, |l| l as i64));
+                    // No series while the lag is unknown (replication stopped or broken):
+                    // a sentinel value would mislead max()/alerts on the gauge.
+                    match hl.lag {
+                        Some(l) => m
+                            .lag
+                            .with_label_values(&[n, &h.name])
+                            .set(i64::try_from(l).unwrap_or(i64::MAX)),
+                        None => {
+                            let _ = m.lag.remove_label_values(&[n, &h.name]);
+                        }
+                    }
                 }
                 let idle = h.pool.idle_count() as i64;
                 let open = h.pool.open_count() as i64;
