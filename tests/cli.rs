@@ -294,6 +294,37 @@ fn status_without_a_daemon_fails_clearly() {
     assert!(err.contains("cannot reach the daemon"), "{err}");
 }
 
+/// After an edit whose reload was refused, `tandem status -c FILE` still finds the
+/// running daemon through the file's `observe.listen`, and shows the refusal.
+#[test]
+fn status_reads_observe_listen_from_a_file_with_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let cfg = write(dir.path(), "tandem.yaml", &observe_config(port, ""));
+    let d = Daemon::start(&cfg);
+    assert!(d.wait_log("started on test-box"), "{}", d.logs());
+    write(
+        dir.path(),
+        "tandem.yaml",
+        &observe_config(port, "balancr: {}\n"),
+    );
+    d.signal(Signal::SIGHUP);
+    assert!(d.wait_log("reload refused"), "{}", d.logs());
+    let path = cfg.to_string_lossy().to_string();
+    let (code, out, err) = tandem(&["status", "-c", &path]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        err.contains("has errors") && err.contains(&format!("127.0.0.1:{port}")),
+        "{err}"
+    );
+    assert!(out.contains("refused"), "{out}");
+    // A file that is not YAML at all still needs --addr.
+    write(dir.path(), "tandem.yaml", "observe: [\n");
+    let (code, _, err) = tandem(&["status", "-c", &path]);
+    assert_eq!(code, 1);
+    assert!(err.contains("give it with --addr"), "{err}");
+}
+
 #[test]
 fn json_logs() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -111,22 +111,41 @@ fn resolve(a: &str) -> Result<Vec<SocketAddr>, String> {
     Ok(addrs)
 }
 
-/// The observe address from the config; a wildcard bind is reached over loopback.
+/// The observe address from the config; a wildcard bind is reached over loopback. A
+/// file with errors elsewhere (an edit whose reload was refused) still gives its
+/// `observe.listen`, so the status of the running daemon, and its refusal, can be seen.
 fn observe_addr(path: &Path) -> Result<SocketAddr, String> {
-    let (cfg, _) = config::check_file(path).into_result().map_err(|d| {
-        let first = d.first().map(|d| d.to_string()).unwrap_or_default();
-        format!(
-            "cannot read the observe address from {} ({first}); give it with --addr",
-            path.display()
-        )
-    })?;
-    let o = cfg.observe.ok_or_else(|| {
+    let listen = match config::check_file(path).into_result() {
+        Ok((cfg, _)) => cfg.observe.map(|o| o.listen),
+        Err(d) => {
+            let first = d.first().map(|d| d.to_string()).unwrap_or_default();
+            match lenient_observe_listen(path) {
+                Some(listen) => {
+                    eprintln!(
+                        "tandem status: note: {} has errors ({first}); asking the daemon at its observe.listen {}",
+                        path.display(),
+                        listen.map_or_else(
+                            || config::model::DEFAULT_OBSERVE_LISTEN.to_string(),
+                            |a| a.to_string()
+                        )
+                    );
+                    listen.or(Some(config::model::DEFAULT_OBSERVE_LISTEN))
+                }
+                None => {
+                    return Err(format!(
+                        "cannot read the observe address from {} ({first}); give it with --addr",
+                        path.display()
+                    ));
+                }
+            }
+        }
+    };
+    let mut a = listen.ok_or_else(|| {
         format!(
             "{} has no `observe` section: the daemon serves no status (add `observe: {{}}`)",
             path.display()
         )
     })?;
-    let mut a = o.listen;
     if a.ip().is_unspecified() {
         a.set_ip(match a.ip() {
             IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
@@ -134,6 +153,32 @@ fn observe_addr(path: &Path) -> Result<SocketAddr, String> {
         });
     }
     Ok(a)
+}
+
+/// `observe.listen` read from a file that does not pass `tandem check`: `Some(None)`
+/// when `observe` is there without `listen` (the default), `None` when the file cannot be
+/// parsed as YAML, has no `observe` section or an unreadable `listen`.
+fn lenient_observe_listen(path: &Path) -> Option<Option<SocketAddr>> {
+    use config::yaml::Kind;
+    let text = std::fs::read_to_string(path).ok()?;
+    let root = config::yaml::parse_document(&text).ok()?.0;
+    let Kind::Map(top) = &root.kind else {
+        return None;
+    };
+    let (_, observe) = top
+        .iter()
+        .find(|(k, _)| k.scalar().map(|s| s.0) == Some("observe"))?;
+    match &observe.kind {
+        Kind::Null => Some(None),
+        Kind::Map(m) => match m
+            .iter()
+            .find(|(k, _)| k.scalar().map(|s| s.0) == Some("listen"))
+        {
+            None => Some(None),
+            Some((_, v)) => v.scalar()?.0.trim().parse().ok().map(Some),
+        },
+        _ => None,
+    }
 }
 
 /// Why `fetch` got no document.
