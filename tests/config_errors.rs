@@ -770,3 +770,18 @@ balancer:
         ]
     );
 }
+
+#[test]
+fn notify_fifo_must_be_an_absolute_path() {
+    for (fifo, col) in [("notify.fifo", 16), ("\"\"", 16)] {
+        let src = format!("vrrp:\n  notify_fifo: {fifo}\n");
+        let e = errors(&src);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            e[0].starts_with(&format!("t.yaml:2:{col}: vrrp.notify_fifo:"))
+                && e[0].contains("not an absolute path"),
+            "{e:?}"
+        );
+    }
+    assert!(errors("vrrp:\n  notify_fifo: /run/tandem/notify.fifo\n").is_empty());
+}

@@ -27,7 +27,18 @@ impl Decode for VrrpConfig {
             .get::<Vec<VrrpInstance>>(cx, "instances")
             .or_else(Vec::new);
         let sync_groups = m.get::<Vec<SyncGroup>>(cx, "sync_groups").or_else(Vec::new);
-        let notify_fifo = m.get::<String>(cx, "notify_fifo").opt();
+        let notify_fifo = m
+            .get::<String>(cx, "notify_fifo")
+            .check(cx, |p| {
+                if p.starts_with('/') {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "`{p}` is not an absolute path: write the FIFO's full path, e.g. /run/tandem/notify.fifo"
+                    ))
+                }
+            })
+            .opt();
         m.finish(cx);
         Some(VrrpConfig {
             instances: instances?,
