@@ -596,7 +596,9 @@ mod tests {
     use super::*;
 
     async fn pings_during(reload: Duration) -> u32 {
-        let mut wd = Some(tokio::time::interval(Duration::from_secs(10)));
+        // 7 s: no tick falls on the same instant as the reload's end or the 120 s grace
+        // (two timers due at once would let `select!` pick either).
+        let mut wd = Some(tokio::time::interval(Duration::from_secs(7)));
         let mut n = 0;
         with_watchdog(tokio::time::sleep(reload), &mut wd, || n += 1).await;
         n
@@ -604,10 +606,10 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_reload_feeds_the_watchdog_for_a_while_but_not_forever() {
-        // An interval ticks at once, then every 10 s: a 35 s reload gets 4 pings.
-        assert_eq!(pings_during(Duration::from_secs(35)).await, 4);
-        // A reload stuck for 10 minutes gets pings for the first 120 s only.
-        assert_eq!(pings_during(Duration::from_secs(600)).await, 13);
+        // An interval ticks at once, then every 7 s: a 33 s reload gets 5 pings (0..28 s).
+        assert_eq!(pings_during(Duration::from_secs(33)).await, 5);
+        // A reload stuck for 10 minutes gets pings for the first 120 s only (0..119 s).
+        assert_eq!(pings_during(Duration::from_secs(600)).await, 18);
         // Without a watchdog nothing is pinged and the reload's result comes back.
         let mut none = None;
         let r = with_watchdog(async { 7 }, &mut none, || panic!("no watchdog")).await;
