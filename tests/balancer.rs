@@ -107,6 +107,15 @@ impl Lb {
         std::fs::write(&self.config, text).expect("write config");
         self.daemon.signal(Signal::SIGHUP);
     }
+
+    /// Waits until the daemon logged that a reload took effect.
+    fn reloaded(&self) {
+        assert!(
+            self.daemon.wait_log("config reloaded"),
+            "{}",
+            self.daemon.logs()
+        );
+    }
 }
 
 fn counts(lb: &Lb, n: usize) -> HashMap<String, usize> {
@@ -1147,11 +1156,7 @@ fn reload_keeps_a_changed_server_checked_and_counted() {
         &format!("address: \"{}\" }}", a.addr),
         &format!("address: \"{}\", weight: 3 }}", a.addr),
     ));
-    assert!(
-        lb.daemon.wait_log("config reloaded"),
-        "{}",
-        lb.daemon.logs()
-    );
+    lb.reloaded();
     assert_eq!(stat_col(&lb, "a", "weight"), "3");
     assert_eq!(stat_col(&lb, "a", "stot"), "2", "counters carried over");
     a.stop();
@@ -1231,11 +1236,7 @@ fn reload_that_cannot_bind_changes_nothing() {
     // Once the address is free, the same config applies.
     drop(taken);
     lb.reload(&with_l2);
-    assert!(
-        lb.daemon.wait_log("config reloaded"),
-        "{}",
-        lb.daemon.logs()
-    );
+    lb.reloaded();
     let m = counts(&lb, 4);
     assert_eq!(m.get("b"), Some(&4), "weight 0 applied: {m:?}");
     assert_eq!(first_line(taken_addr, None).expect("l2 serves"), "a");
@@ -1271,11 +1272,7 @@ fn reload_whose_router_cannot_bind_changes_nothing() {
         "{}",
         lb.daemon.logs()
     );
-    assert!(
-        lb.daemon.wait_log("config reloaded"),
-        "{}",
-        lb.daemon.logs()
-    );
+    lb.reloaded();
     let m = counts(&lb, 4);
     assert_eq!(m.get("b"), Some(&4), "weight 0 applied: {m:?}");
 }
@@ -1351,11 +1348,7 @@ fn lowering_maxconn_by_reload_takes_effect_as_connections_end() {
         .collect();
     let base = std::fs::read_to_string(&lb.config).expect("cfg");
     lb.reload(&base.replace("      maxconn: 3\n", "      maxconn: 1\n"));
-    assert!(
-        lb.daemon.wait_log("config reloaded"),
-        "{}",
-        lb.daemon.logs()
-    );
+    lb.reloaded();
     let mut held = held.into_iter();
     drop(held.next());
     let waiting = connect_from(lb.addr, None).expect("connect");
@@ -1554,11 +1547,7 @@ fn tcp_keepalive_is_set_per_side_on_live_sockets() {
         "{ client: true, server: false, idle: 7s, interval: 3s, count: 4 }",
         "true",
     ));
-    assert!(
-        lb.daemon.wait_log("config reloaded"),
-        "{}",
-        lb.daemon.logs()
-    );
+    lb.reloaded();
     let s2 = connect_from(lb.addr, None).expect("connect");
     assert_eq!(read_line(&s2).expect("line"), "a");
     let client2 = s2.local_addr().expect("local");
@@ -1732,11 +1721,7 @@ fn reload_moving_a_listener_keeps_its_servers_and_series() {
         "{}",
         lb.daemon.logs()
     );
-    assert!(
-        lb.daemon.wait_log("config reloaded"),
-        "{}",
-        lb.daemon.logs()
-    );
+    lb.reloaded();
     let new: SocketAddr = format!("127.0.0.1:{port2}").parse().expect("addr");
     assert_eq!(
         stat_col(&lb, "b", "status"),
@@ -1784,11 +1769,7 @@ fn reload_changing_a_server_address_checks_the_new_one() {
         &format!("address: \"{}\"", a.addr),
         &format!("address: \"{dead_addr}\""),
     ));
-    assert!(
-        lb.daemon.wait_log("config reloaded"),
-        "{}",
-        lb.daemon.logs()
-    );
+    lb.reloaded();
     assert!(
         lb.daemon.wait_log("server l/a is DOWN"),
         "the new address is checked: {}",

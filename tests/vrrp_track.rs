@@ -19,6 +19,11 @@ fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
     p
 }
 
+/// A hook that appends its arguments to `log`.
+fn log_hook(dir: &Path, name: &str, log: &Path) -> PathBuf {
+    script(dir, name, &format!("echo \"$*\" >> {}", log.display()))
+}
+
 /// A box config: VRRPv3 at 100ms, with extra top-level and instance keys.
 fn config(node: &str, prio: u8, top: &str, inst: &str) -> String {
     format!(
@@ -495,11 +500,7 @@ fn notify_hooks_run_in_order_and_a_hanging_hook_is_killed() {
     let lab = Lab::new(&["a"]);
     let dir = lab.dir.path().to_path_buf();
     let log = dir.join("notify.log");
-    let hook = script(
-        &dir,
-        "hook.sh",
-        &format!("echo \"$*\" >> {}", log.display()),
-    );
+    let hook = log_hook(&dir, "hook.sh", &log);
     let hang = script(
         &dir,
         "hang.sh",
@@ -667,11 +668,7 @@ fn reload_applies_notify_hooks_and_fifo_in_place() {
     let lab = Lab::new(&["a"]);
     let dir = lab.dir.path().to_path_buf();
     let log = dir.join("hooks.log");
-    let hook = script(
-        &dir,
-        "hook.sh",
-        &format!("echo \"$*\" >> {}", log.display()),
-    );
+    let hook = log_hook(&dir, "hook.sh", &log);
     let notify = |tag: &str| {
         format!(
             "      notify: {{ master: [\"{h}\", {tag}-master], stop: [\"{h}\", {tag}-stop] }}\n",
@@ -758,11 +755,7 @@ fn stop_while_the_interface_lacks_its_address_runs_the_stop_hook() {
     let lab = Lab::new(&["a"]);
     let dir = lab.dir.path().to_path_buf();
     let log = dir.join("hooks.log");
-    let hook = script(
-        &dir,
-        "hook.sh",
-        &format!("echo \"$*\" >> {}", log.display()),
-    );
+    let hook = log_hook(&dir, "hook.sh", &log);
     let inst = format!(
         "      notify: {{ master: [\"{h}\", master], fault: [\"{h}\", fault], stop: [\"{h}\", stop] }}\n",
         h = hook.display()
