@@ -785,3 +785,52 @@ fn notify_fifo_must_be_an_absolute_path() {
     }
     assert!(errors("vrrp:\n  notify_fifo: /run/tandem/notify.fifo\n").is_empty());
 }
+
+#[test]
+fn names_with_control_characters_are_refused() {
+    let src = "node: \"box\\ta\"\ntrack_scripts:\n  \"chk\\n\": { command: [/bin/true] }\nbalancer:\n  listeners:\n    - { name: \"l\\u001b[31m\", bind: 127.0.0.1:3306, servers: [{ name: a, address: \"127.0.0.1:1\" }] }\n";
+    assert_eq!(
+        errors(src),
+        vec![
+            "t.yaml:1:7: node: must not contain control characters (found '\\t')",
+            "t.yaml:3:3: track_scripts: a name must not contain control characters (found '\\n')",
+            "t.yaml:6:15: balancer.listeners[0].name: must not contain control characters (found '\\u{1b}')",
+        ]
+    );
+}
+
+#[test]
+fn vip_on_a_broadcast_address_is_refused_and_on_a_network_address_warned() {
+    let src = format!(
+        "{VRRP_HEAD}      virtual_router_id: 51\n      virtual_ipaddresses: [198.18.0.255/24, 198.18.1.0/24, 198.18.2.0/31, 198.18.3.255/32]\n"
+    );
+    assert_eq!(
+        errors(&src),
+        vec![
+            "t.yaml:6:29: vrrp.instances[0].virtual_ipaddresses[0]: 198.18.0.255 is the broadcast address of 198.18.0.0/24: packets to it go to every host on the subnet; use a host address of the subnet, or a /32",
+        ]
+    );
+    let w = warnings(&src);
+    assert!(
+        w.iter().any(|w| w
+            == "t.yaml:6:46: warning: vrrp.instances[0].virtual_ipaddresses[1]: 198.18.1.0 is the network address of 198.18.1.0/24: some hosts and routers treat it as a broadcast address and will not reach it"),
+        "{w:?}"
+    );
+    assert!(
+        !w.iter().any(|w| w.contains("[2]") || w.contains("[3]")),
+        "{w:?}"
+    );
+}
+
+#[test]
+fn two_servers_with_one_address_are_warned() {
+    let src = "balancer:\n  listeners:\n    - name: l\n      bind: 127.0.0.1:3306\n      servers:\n        - { name: a, address: \"127.0.0.1:1\" }\n        - { name: b, address: \"127.0.0.1:2\" }\n        - { name: c, address: \"127.0.0.1:1\" }\n";
+    let c = check(src);
+    assert!(c.is_valid());
+    assert_eq!(
+        warnings(src),
+        vec![
+            "t.yaml:8:31: warning: balancer.listeners[0].servers[2].address: 127.0.0.1:1 is also server `a`'s address: both get their own share and health check but reach the same process (to give it more traffic, raise its weight)"
+        ]
+    );
+}

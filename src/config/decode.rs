@@ -441,13 +441,7 @@ impl<'n> MapReader<'n> {
     /// A key that must be present and hold a non-blank string: a name, or a word
     /// other keys refer to.
     pub fn req_name(&mut self, cx: &mut Ctx, key: &'static str) -> Option<String> {
-        let f = self.get::<String>(cx, key).check(cx, |s| {
-            if s.trim().is_empty() {
-                Err("must not be empty".into())
-            } else {
-                Ok(())
-            }
-        });
+        let f = self.get::<String>(cx, key).check(cx, |s| name_problem(s));
         self.required(cx, f)
     }
 
@@ -519,8 +513,8 @@ pub fn decode_named_map<T>(
             ok = false;
             continue;
         };
-        if name.trim().is_empty() {
-            cx.error(k.mark, "a name must not be empty");
+        if let Err(why) = name_problem(name) {
+            cx.error(k.mark, format!("a name {why}"));
             ok = false;
             continue;
         }
@@ -759,6 +753,18 @@ pub fn decode_enum<T>(
         None => cx.error(node.mark, msg),
     }
     None
+}
+
+/// What is wrong with a name, if anything: names show up in logs, metric labels, the
+/// stats CSV and admin commands, so they must be visible and printable.
+pub fn name_problem(s: &str) -> Result<(), String> {
+    if s.trim().is_empty() {
+        Err("must not be empty".into())
+    } else if let Some(c) = s.chars().find(|c| c.is_control()) {
+        Err(format!("must not contain control characters (found {c:?})"))
+    } else {
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -418,6 +418,30 @@ pub fn instance_local(f: &InstanceFields<'_>, p: &str, cx: &mut Ctx) {
             if a.is_unspecified() || a.is_multicast() || a.is_loopback() {
                 err(cx, &vp, format!("{a} cannot be a virtual address"));
             }
+            if let ipnet::IpNet::V4(net) = vip.address.0 {
+                // /31 (RFC 3021) and /32 have no network or broadcast address.
+                let subnet = format!("{}/{}", net.network(), net.prefix_len());
+                if net.prefix_len() < 31 && a == net.broadcast() {
+                    err_hint(
+                        cx,
+                        &vp,
+                        format!(
+                            "{a} is the broadcast address of {subnet}: packets to it go to every \
+                             host on the subnet"
+                        ),
+                        Some("use a host address of the subnet, or a /32".into()),
+                    );
+                } else if net.prefix_len() < 31 && a == net.network() {
+                    warn(
+                        cx,
+                        &vp,
+                        format!(
+                            "{a} is the network address of {subnet}: some hosts and routers \
+                             treat it as a broadcast address and will not reach it"
+                        ),
+                    );
+                }
+            }
             if f.unicast_peers
                 .unwrap_or(&[])
                 .iter()
@@ -813,7 +837,20 @@ fn lint_balancer(cfg: &Config, cx: &mut Ctx) {
                 .map(|(k, s)| (format!("{lp}.servers[{k}].name"), s.name.as_str())),
             "server name",
         );
+        let mut seen: HashMap<std::net::SocketAddr, &str> = HashMap::new();
         for (k, s) in l.servers.iter().enumerate() {
+            if let Some(first) = seen.insert(s.address, &s.name) {
+                warn(
+                    cx,
+                    &format!("{lp}.servers[{k}].address"),
+                    format!(
+                        "{} is also server `{first}`'s address: both get their own share and \
+                         health check but reach the same process (to give it more traffic, \
+                         raise its weight)",
+                        s.address
+                    ),
+                );
+            }
             if s.address == l.bind {
                 err(
                     cx,

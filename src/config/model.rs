@@ -97,13 +97,7 @@ pub fn decode_config(node: &Node, cx: &mut Ctx) -> Option<(Config, Failed)> {
     let mut failed = Failed::default();
     let name = m
         .get::<String>(cx, "node")
-        .check(cx, |n| {
-            if n.trim().is_empty() {
-                Err("must not be empty".into())
-            } else {
-                Ok(())
-            }
-        })
+        .check(cx, |n| super::decode::name_problem(n))
         .or_else(default_node_name);
     let log = m.get::<LogConfig>(cx, "log").or_else(LogConfig::default);
     let observe = m.get::<ObserveConfig>(cx, "observe").opt();
