@@ -573,6 +573,22 @@ vrrp:
     );
     // -60 does flip it: 90 < 100.
     assert!(flip(warnings(&src.replace("weight: -20", "weight: -60"))).is_empty());
+    // reverse: -60 is added while failing (210) and nothing while ok (150): never flips.
+    assert_eq!(
+        flip(warnings(
+            &src.replace("weight: -20", "weight: -60, reverse: true")
+        )),
+        vec![
+            "t.yaml:8:17: warning: vrrp.instances[0].priority: weight -60 reverse of track script `chk` can never move mastership: this node stays above peer 198.18.0.2 (100) either way (effective priority 150 when healthy, 210 when failing)"
+        ]
+    );
+    // reverse +60 is subtracted while ok (90 < 100): it flips.
+    assert!(
+        flip(warnings(
+            &src.replace("weight: -20", "weight: 60, reverse: true")
+        ))
+        .is_empty()
+    );
 }
 
 #[test]

@@ -181,6 +181,48 @@ fn negative_weight_fails_over_and_back() {
     );
 }
 
+/// keepalived's `weight -60 reverse`: the weight is *added* while the script fails, so
+/// the box whose script fails (here: a standby flag is gone) takes the VIP.
+#[test]
+fn reverse_weight_counts_the_other_way() {
+    let lab = Lab::new(&["a", "b"]);
+    let flag = lab.dir.path().join("standby");
+    std::fs::write(&flag, "").expect("flag");
+    let top = format!(
+        "track_scripts:\n  standby:\n    command: [test, -e, \"{}\"]\n    interval: 100ms\n    weight: -60\n    reverse: true\n",
+        flag.display()
+    );
+    let da = lab.tandem(
+        0,
+        &config("a", 100, &top, "      track_scripts: [standby]\n"),
+    );
+    let _db = lab.tandem(1, &config("b", 150, "", ""));
+    assert!(lab.wait_state(1, "VI_1", "MASTER"));
+    assert!(lab.wait_state(0, "VI_1", "BACKUP"));
+    std::fs::remove_file(&flag).expect("rm flag");
+    assert!(lab.wait_state(0, "VI_1", "MASTER"));
+    assert!(lab.wait_state(1, "VI_1", "BACKUP"));
+    only_holder(&lab, "a");
+    assert!(
+        da.logs()
+            .contains("(VI_1) Changing effective priority from 100 to 160"),
+        "{}",
+        da.logs()
+    );
+    let st = lab.status(0).expect("status");
+    let inst = &st["subsystems"]["vrrp"]["instances"][0];
+    assert_eq!(inst["priority"], 160);
+    std::fs::write(&flag, "").expect("flag");
+    assert!(lab.wait_state(1, "VI_1", "MASTER"));
+    only_holder(&lab, "b");
+    assert!(
+        da.logs()
+            .contains("(VI_1) Changing effective priority from 160 to 100"),
+        "{}",
+        da.logs()
+    );
+}
+
 #[test]
 fn weight_zero_is_fault_with_priority_zero_handover() {
     let lab = Lab::new(&["a", "b"]);

@@ -331,7 +331,7 @@ fn lint_instance(cfg: &Config, inst: &VrrpInstance, p: &str, cx: &mut Ctx, faile
             "tracks the router, but the router is not configured",
         );
     }
-    if inst.priority == 255 && weighted_trackers(cfg, inst).any(|(_, w)| w != 0) {
+    if inst.priority == 255 && weighted_trackers(cfg, inst).any(|(_, w, _)| w != 0) {
         warn(
             cx,
             &format!("{p}.priority"),
@@ -553,29 +553,34 @@ pub fn instance_local(f: &InstanceFields<'_>, p: &str, cx: &mut Ctx) {
     }
 }
 
-/// (tracker label, weight) of every tracker of an instance.
+/// (tracker label, weight, reverse) of every tracker of an instance.
 fn weighted_trackers<'a>(
     cfg: &'a Config,
     inst: &'a VrrpInstance,
-) -> impl Iterator<Item = (String, i32)> + 'a {
+) -> impl Iterator<Item = (String, i32, bool)> + 'a {
     let scripts = inst.track_scripts.iter().map(move |t| {
-        let w = t
-            .weight
-            .or_else(|| cfg.track_script(&t.name).map(|s| s.weight))
-            .unwrap_or(0);
-        (format!("track script `{}`", t.name), w)
+        let def = cfg.track_script(&t.name);
+        let w = t.weight.or_else(|| def.map(|s| s.weight)).unwrap_or(0);
+        let r = t.reverse.unwrap_or(def.is_some_and(|s| s.reverse));
+        (format!("track script `{}`", t.name), w, r)
     });
-    let ifs = inst
-        .track_interfaces
-        .iter()
-        .map(|t| (format!("interface `{}`", t.name), t.weight.unwrap_or(0)));
-    let ls = inst
-        .track_listeners
-        .iter()
-        .map(|t| (format!("listener `{}`", t.name), t.weight.unwrap_or(0)));
+    let ifs = inst.track_interfaces.iter().map(|t| {
+        (
+            format!("interface `{}`", t.name),
+            t.weight.unwrap_or(0),
+            t.reverse.unwrap_or(false),
+        )
+    });
+    let ls = inst.track_listeners.iter().map(|t| {
+        (
+            format!("listener `{}`", t.name),
+            t.weight.unwrap_or(0),
+            t.reverse.unwrap_or(false),
+        )
+    });
     let r = inst
         .track_router
-        .map(|w| ("the router tracker".to_string(), w));
+        .map(|w| ("the router tracker".to_string(), w, false));
     scripts.chain(ifs).chain(ls).chain(r)
 }
 
@@ -616,22 +621,30 @@ pub fn lint_election(cfg: &Config, inst: &VrrpInstance, p: &str, peers: &[Peer],
     let q = i32::from(top.priority);
     let base = i32::from(own);
     let top_node = base > q;
-    for (label, w) in weighted_trackers(cfg, inst) {
+    for (label, w, reverse) in weighted_trackers(cfg, inst) {
         if w == 0 {
             continue;
         }
-        // Positive weights count while the tracker succeeds, negative ones while it fails.
+        // Positive weights count while the tracker succeeds, negative ones while it fails;
+        // `reverse` subtracts the positive ones and adds the negative ones.
+        let signed = if reverse { -w } else { w };
         let (ok, failing) = if w > 0 {
-            ((base + w).clamp(1, 254), base)
+            ((base + signed).clamp(1, 254), base)
         } else {
-            (base, (base + w).clamp(1, 254))
+            (base, (base + signed).clamp(1, 254))
         };
-        // A negative weight on a lower node matters when the top node degrades too, so
+        // A tracker that lowers a lower node matters when the top node degrades too, so
         // only the cases that can never matter are reported.
         let never = if top_node {
             ok > q && failing > q
         } else {
-            w > 0 && ok < q
+            let high = ok.max(failing);
+            high > base && high < q
+        };
+        let w = if reverse {
+            format!("{w:+} reverse")
+        } else {
+            format!("{w:+}")
         };
         if never {
             let verdict = if top_node {
@@ -643,7 +656,7 @@ pub fn lint_election(cfg: &Config, inst: &VrrpInstance, p: &str, peers: &[Peer],
                 cx,
                 &format!("{p}.priority"),
                 format!(
-                    "weight {w:+} of {label} can never move mastership: {verdict} {} ({}) either way \
+                    "weight {w} of {label} can never move mastership: {verdict} {} ({}) either way \
                      (effective priority {ok} when healthy, {failing} when failing)",
                     top.label, top.priority
                 ),

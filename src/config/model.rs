@@ -288,6 +288,8 @@ pub struct TrackScript {
     pub fall: u32,
     /// -253..253; 0 puts the instances tracking it in FAULT while it fails.
     pub weight: i32,
+    /// keepalived's `weight N reverse`: the weight counts in the other direction.
+    pub reverse: bool,
     pub user: Option<String>,
     pub group: Option<String>,
 }
@@ -308,6 +310,9 @@ impl Serialize for TrackScript {
         m.serialize_entry("rise", &self.rise)?;
         m.serialize_entry("fall", &self.fall)?;
         m.serialize_entry("weight", &self.weight)?;
+        if self.reverse {
+            m.serialize_entry("reverse", &true)?;
+        }
         if let Some(u) = &self.user {
             m.serialize_entry("user", u)?;
         }
@@ -368,6 +373,7 @@ impl TrackScript {
         let rise = m.int::<u32>(cx, "rise", 1, 1000).or(1);
         let fall = m.int::<u32>(cx, "fall", 1, 1000).or(1);
         let weight = m.int::<i32>(cx, "weight", -253, 253).or(0);
+        let reverse = m.get::<bool>(cx, "reverse").or(false);
         let user = m.get::<String>(cx, "user").opt();
         let group = m.get::<String>(cx, "group").opt();
         m.finish(cx);
@@ -381,6 +387,7 @@ impl TrackScript {
             rise: rise?,
             fall: fall?,
             weight: weight?,
+            reverse: reverse?,
             user: user?,
             group: group?,
         })

@@ -360,12 +360,16 @@ impl Decode for Vip {
     }
 }
 
-/// A reference to a tracker, with an optional weight: `chk` or `{ name: chk, weight: -20 }`.
+/// A reference to a tracker, with an optional weight: `chk` or `{ name: chk, weight: -20 }`,
+/// and `reverse` (keepalived's `weight -20 reverse`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TrackRef {
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub weight: Option<i32>,
+    /// Unset: the track script's own `reverse` (false for other trackers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reverse: Option<bool>,
 }
 
 impl Decode for TrackRef {
@@ -374,15 +378,18 @@ impl Decode for TrackRef {
             let mut m = MapReader::new(node, cx)?;
             let name = m.req_name(cx, "name");
             let weight = m.int::<i32>(cx, "weight", -253, 253).opt();
+            let reverse = m.get::<bool>(cx, "reverse").opt();
             m.finish(cx);
             return Some(TrackRef {
                 name: name?,
                 weight: weight?,
+                reverse: reverse?,
             });
         }
         Some(TrackRef {
             name: String::decode(node, cx)?,
             weight: None,
+            reverse: None,
         })
     }
 }

@@ -489,12 +489,13 @@ fn vrrp_script(s: &Stmt, g: &Globals, w: &mut Warnings) -> Option<(String, Y)> {
                 if let Some(v) = int_arg(d, w) {
                     y.set("weight", Y::Int(v));
                 }
-                if d.args.get(1).map(String::as_str) == Some("reverse") {
-                    w.no_equivalent(
+                match d.args.get(1).map(String::as_str) {
+                    Some("reverse") => y.set("reverse", Y::Bool(true)),
+                    None | Some("noreverse") => {}
+                    Some(other) => w.warn(
                         d.line,
-                        "weight ... reverse",
-                        "invert the script's exit status instead",
-                    );
+                        format!("vrrp_script {name}: `weight ... {other}` not understood, ignored"),
+                    ),
                 }
             }
             "rise" | "fall" => {
@@ -537,7 +538,7 @@ fn vrrp_script(s: &Stmt, g: &Globals, w: &mut Warnings) -> Option<(String, Y)> {
     Some((name, y))
 }
 
-/// Entries of a `{ ... }` list block: `name [weight N]`.
+/// Entries of a `{ ... }` list block: `name [weight N [reverse|noreverse]]`.
 fn track_refs(d: &Stmt, w: &mut Warnings) -> Vec<Y> {
     let mut out = Vec::new();
     // `track_script chk` on one line (old syntax) or a block.
@@ -551,22 +552,36 @@ fn track_refs(d: &Stmt, w: &mut Warnings) -> Vec<Y> {
         entries.push((d.args[0].clone(), d.args[1..].to_vec(), d.line));
     }
     for (name, args, line) in entries {
-        match args.as_slice() {
-            [] => out.push(Y::s(name)),
-            [k, v] if k == "weight" => match v.parse::<i64>() {
-                Ok(n) => {
-                    let mut m = Y::map();
-                    m.set("name", Y::s(name));
-                    m.set("weight", Y::Int(n));
-                    out.push(m);
-                }
-                Err(_) => {
-                    w.warn(line, format!("`{name} weight {v}`: not a whole number"));
-                    out.push(Y::s(name));
-                }
-            },
+        let (k, v, dir) = match args.as_slice() {
+            [] => {
+                out.push(Y::s(name));
+                continue;
+            }
+            [k, v] => (k, v, None),
+            [k, v, dir] if dir == "reverse" || dir == "noreverse" => (k, v, Some(dir == "reverse")),
             rest => {
                 w.no_equivalent(line, &format!("{} {name} {}", d.key, rest.join(" ")), "");
+                out.push(Y::s(name));
+                continue;
+            }
+        };
+        if k != "weight" {
+            w.no_equivalent(line, &format!("{} {name} {}", d.key, args.join(" ")), "");
+            out.push(Y::s(name));
+            continue;
+        }
+        match v.parse::<i64>() {
+            Ok(n) => {
+                let mut m = Y::map();
+                m.set("name", Y::s(name));
+                m.set("weight", Y::Int(n));
+                if let Some(r) = dir {
+                    m.set("reverse", Y::Bool(r));
+                }
+                out.push(m);
+            }
+            Err(_) => {
+                w.warn(line, format!("`{name} weight {v}`: not a whole number"));
                 out.push(Y::s(name));
             }
         }
@@ -1016,6 +1031,50 @@ mod tests {
         assert_eq!(b.command.0, ["/usr/bin/mysql", "-e", "select 1"]);
         let c = cfg.track_script("c").expect("c");
         assert_eq!(c.command.0, ["/usr/bin/mysql", "-e", "select 1"]);
+    }
+
+    /// `weight N reverse` on a vrrp_script (the default for its users), on a track_script
+    /// entry (overriding it either way) and on a track_interface entry.
+    #[test]
+    fn weight_reverse_is_kept() {
+        let (cfg, w) = checked(
+            "vrrp_script a {\n  script /bin/true\n  weight -20 reverse\n}\n\
+             vrrp_script b {\n  script /bin/true\n  weight 10\n}\n\
+             vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n  priority 100\n\
+             virtual_ipaddress {\n    198.19.0.1/24\n  }\n\
+             track_script {\n    a\n    b weight 30 reverse\n  }\n\
+             track_interface {\n    eth1 weight -5 reverse\n    eth2 weight 5 noreverse\n  }\n}\n\
+             vrrp_instance VI_2 {\n  interface eth0\n  virtual_router_id 52\n  priority 100\n\
+             virtual_ipaddress {\n    198.19.0.2/24\n  }\n\
+             track_script {\n    a weight -7 noreverse\n  }\n}\n",
+        );
+        assert!(w.iter().all(|w| !w.message.contains("reverse")), "{w:?}");
+        let a = cfg.track_script("a").expect("a");
+        assert_eq!((a.weight, a.reverse), (-20, true));
+        let b = cfg.track_script("b").expect("b");
+        assert_eq!((b.weight, b.reverse), (10, false));
+        let vrrp = cfg.vrrp.as_ref().expect("vrrp");
+        let t = |i: usize| crate::vrrp::trackers_for(&vrrp.instances[i], &cfg.track_scripts);
+        let got: Vec<(String, i32, bool)> = t(0)
+            .into_iter()
+            .map(|t| (t.label, t.weight, t.reverse))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("interface eth0".to_string(), 0, false),
+                ("interface eth1".to_string(), -5, true),
+                ("interface eth2".to_string(), 5, false),
+                ("track script `a`".to_string(), -20, true),
+                ("track script `b`".to_string(), 30, true),
+            ]
+        );
+        let got: Vec<(i32, bool)> = t(1)
+            .into_iter()
+            .skip(1)
+            .map(|t| (t.weight, t.reverse))
+            .collect();
+        assert_eq!(got, vec![(-7, false)]);
     }
 
     /// keepalived runs an instance with IPv6 addresses as VRRPv3, and VRRPv3 has no

@@ -89,11 +89,12 @@ pub struct ScriptTracker {
     task: Option<JoinHandle<()>>,
 }
 
-/// Whether two definitions run the same way (the weight only matters to the VRRP
-/// instances, which apply a changed weight themselves).
+/// Whether two definitions run the same way (the weight and its direction only matter
+/// to the VRRP instances, which apply a changed weight themselves).
 pub fn same_run(a: &TrackScript, b: &TrackScript) -> bool {
     let mut b = b.clone();
     b.weight = a.weight;
+    b.reverse = a.reverse;
     *a == b
 }
 
@@ -280,6 +281,7 @@ mod tests {
             rise,
             fall,
             weight: 0,
+            reverse: false,
             user: None,
             group: None,
         }

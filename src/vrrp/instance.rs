@@ -2,7 +2,7 @@
 //! checks keepalived does, sends adverts, moves the VIPs and announces them, and keeps
 //! the log, metrics and status up to date.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
@@ -21,7 +21,7 @@ use crate::config::vrrp::{V3Checksum, VrrpInstance, VrrpVersion};
 use crate::net::addr::VipSpec;
 use crate::net::announce::{FrameSender, garp_frame, na_frame};
 use crate::net::link::{Netlink, link_local_ipv6, primary_ipv4};
-use crate::track::{HealthMap, TrackHub, default_health};
+use crate::track::{Health, HealthMap, TrackHub, default_health};
 
 /// How long a master may go without hearing any advert before it says so.
 const SILENCE_WARNING: Duration = Duration::from_secs(30);
@@ -47,6 +47,8 @@ pub struct TrackerRef {
     pub key: String,
     pub label: String,
     pub weight: i32,
+    /// keepalived's `weight N reverse`: the weight counts in the other direction.
+    pub reverse: bool,
 }
 
 /// What an instance needs besides its config.
@@ -1366,51 +1368,7 @@ impl Inst {
     /// The trackers' verdict: effective priority, FAULT reason, and a note per tracker.
     fn evaluate(&self) -> Evaluation {
         let map = self.health.borrow().clone();
-        let mut delta: i32 = 0;
-        let mut faults = Vec::new();
-        let mut notes = Vec::new();
-        let mut items = Vec::new();
-        for t in &self.trackers {
-            let h = map
-                .get(&t.key)
-                .cloned()
-                .unwrap_or_else(|| default_health(&t.key));
-            let state = match h.up {
-                Some(true) => "ok",
-                Some(false) => "failing",
-                None => "unknown",
-            };
-            items.push(json!({
-                "tracker": t.label,
-                "weight": t.weight,
-                "state": state,
-                "detail": h.detail,
-            }));
-            match (t.weight, h.up) {
-                (0, Some(false)) => faults.push(format!("{} is failing ({})", t.label, h.detail)),
-                (w, Some(false)) if w < 0 => {
-                    delta += w;
-                    notes.push(format!("{} failing ({w:+})", t.label));
-                }
-                (w, Some(true)) if w > 0 => {
-                    delta += w;
-                    notes.push(format!("{} ok ({w:+})", t.label));
-                }
-                _ => {}
-            }
-        }
-        let base = self.cfg.priority;
-        let priority = if base == OWNER_PRIORITY {
-            base
-        } else {
-            (i32::from(base) + delta).clamp(1, 254) as u8
-        };
-        Evaluation {
-            priority,
-            fault: (!faults.is_empty()).then(|| faults.join("; ")),
-            notes,
-            items,
-        }
+        evaluate_trackers(self.cfg.priority, &self.trackers, &map)
     }
 
     fn publish_trackers(&self, ev: &Evaluation) {
@@ -1512,6 +1470,77 @@ impl Inst {
     }
 }
 
+/// The trackers' verdict for an instance configured with priority `base`.
+///
+/// As keepalived: a negative weight is added while the tracker fails, a positive one
+/// while it is ok, weight 0 means FAULT while it fails. `reverse` flips both the sign and
+/// the sense (keepalived's `weight N reverse`): a positive weight is subtracted while the
+/// tracker is ok, a negative one added while it fails, and weight 0 means FAULT while it
+/// is ok. The address owner (255) keeps its priority.
+fn evaluate_trackers(
+    base: u8,
+    trackers: &[TrackerRef],
+    map: &BTreeMap<String, Health>,
+) -> Evaluation {
+    let mut delta: i32 = 0;
+    let mut faults = Vec::new();
+    let mut notes = Vec::new();
+    let mut items = Vec::new();
+    for t in trackers {
+        let h = map
+            .get(&t.key)
+            .cloned()
+            .unwrap_or_else(|| default_health(&t.key));
+        let state = match h.up {
+            Some(true) => "ok",
+            Some(false) => "failing",
+            None => "unknown",
+        };
+        let mut item = json!({
+            "tracker": t.label,
+            "weight": t.weight,
+            "state": state,
+            "detail": h.detail,
+        });
+        if t.reverse {
+            item["reverse"] = json!(true);
+        }
+        items.push(item);
+        let sign = if t.reverse { -1 } else { 1 };
+        match (t.weight, h.up) {
+            (0, Some(false)) if !t.reverse => {
+                faults.push(format!("{} is failing ({})", t.label, h.detail))
+            }
+            (0, Some(true)) if t.reverse => faults.push(format!(
+                "{} is ok and tracked with reverse ({})",
+                t.label, h.detail
+            )),
+            (w, Some(false)) if w < 0 => {
+                let w = w * sign;
+                delta += w;
+                notes.push(format!("{} failing ({w:+})", t.label));
+            }
+            (w, Some(true)) if w > 0 => {
+                let w = w * sign;
+                delta += w;
+                notes.push(format!("{} ok ({w:+})", t.label));
+            }
+            _ => {}
+        }
+    }
+    let priority = if base == OWNER_PRIORITY {
+        base
+    } else {
+        (i32::from(base) + delta).clamp(1, 254) as u8
+    };
+    Evaluation {
+        priority,
+        fault: (!faults.is_empty()).then(|| faults.join("; ")),
+        notes,
+        items,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1538,5 +1567,77 @@ mod tests {
         assert!(vip_mismatch(src, &dup, &ours).is_some());
         assert!(vip_mismatch(src, &[], &[]).is_none());
         assert!(vip_mismatch(src, &fewer, &[]).is_some());
+    }
+
+    fn tracker(key: &str, weight: i32, reverse: bool) -> TrackerRef {
+        TrackerRef {
+            key: key.into(),
+            label: format!("track script `{key}`"),
+            weight,
+            reverse,
+        }
+    }
+
+    fn health(states: &[(&str, bool)]) -> BTreeMap<String, Health> {
+        states
+            .iter()
+            .map(|(k, up)| {
+                let h = Health {
+                    up: Some(*up),
+                    detail: if *up { "exited 0" } else { "exited 1" }.into(),
+                    since: std::time::SystemTime::UNIX_EPOCH,
+                };
+                (k.to_string(), h)
+            })
+            .collect()
+    }
+
+    /// keepalived's arithmetic: process_script_update_priority with multiplier -1 for
+    /// `reverse`.
+    #[test]
+    fn tracker_weights_count_as_keepalived_including_reverse() {
+        let eval = |w: i32, reverse: bool, up: bool| {
+            let t = [tracker("a", w, reverse)];
+            let ev = evaluate_trackers(100, &t, &health(&[("a", up)]));
+            (ev.priority, ev.fault.is_some())
+        };
+        // weight > 0: added while ok; reverse: subtracted while ok.
+        assert_eq!(eval(20, false, true), (120, false));
+        assert_eq!(eval(20, false, false), (100, false));
+        assert_eq!(eval(20, true, true), (80, false));
+        assert_eq!(eval(20, true, false), (100, false));
+        // weight < 0: subtracted while failing; reverse: added while failing.
+        assert_eq!(eval(-20, false, false), (80, false));
+        assert_eq!(eval(-20, false, true), (100, false));
+        assert_eq!(eval(-20, true, false), (120, false));
+        assert_eq!(eval(-20, true, true), (100, false));
+        // weight 0: FAULT while failing; reverse: FAULT while ok.
+        assert_eq!(eval(0, false, false), (100, true));
+        assert_eq!(eval(0, false, true), (100, false));
+        assert_eq!(eval(0, true, true), (100, true));
+        assert_eq!(eval(0, true, false), (100, false));
+
+        let t = [tracker("a", 0, true)];
+        let ev = evaluate_trackers(100, &t, &health(&[("a", true)]));
+        assert_eq!(
+            ev.fault.as_deref(),
+            Some("track script `a` is ok and tracked with reverse (exited 0)")
+        );
+        assert_eq!(ev.items[0]["reverse"], json!(true));
+        let ev = evaluate_trackers(100, &[tracker("a", 20, true)], &health(&[("a", true)]));
+        assert_eq!(ev.notes, vec!["track script `a` ok (-20)".to_string()]);
+
+        // Several add up, clamped to 1..254; an address owner keeps 255.
+        let t = [tracker("a", -90, false), tracker("b", -90, true)];
+        let both = health(&[("a", false), ("b", false)]);
+        assert_eq!(evaluate_trackers(100, &t, &both).priority, 100);
+        let t = [tracker("a", 200, false), tracker("b", -200, true)];
+        let both = health(&[("a", true), ("b", false)]);
+        assert_eq!(evaluate_trackers(100, &t, &both).priority, 254);
+        assert_eq!(evaluate_trackers(255, &t, &both).priority, 255);
+        // Unknown (no result yet): no change, no FAULT, in either direction.
+        let t = [tracker("x", 0, true), tracker("y", 0, false)];
+        let ev = evaluate_trackers(100, &t, &BTreeMap::new());
+        assert_eq!((ev.priority, ev.fault), (100, None));
     }
 }

@@ -186,6 +186,7 @@ pub fn trackers_for(inst: &VrrpInstance, scripts: &[TrackScript]) -> Vec<Tracker
             key: interface_key(&inst.interface),
             label: format!("interface {}", inst.interface),
             weight: 0,
+            reverse: false,
         });
     }
     for t in &inst.track_interfaces {
@@ -193,18 +194,16 @@ pub fn trackers_for(inst: &VrrpInstance, scripts: &[TrackScript]) -> Vec<Tracker
             key: interface_key(&t.name),
             label: format!("interface {}", t.name),
             weight: t.weight.unwrap_or(0),
+            reverse: t.reverse.unwrap_or(false),
         });
     }
     for t in &inst.track_scripts {
-        let default = scripts
-            .iter()
-            .find(|s| s.name == t.name)
-            .map(|s| s.weight)
-            .unwrap_or(0);
+        let script = scripts.iter().find(|s| s.name == t.name);
         out.push(TrackerRef {
             key: script_key(&t.name),
             label: format!("track script `{}`", t.name),
-            weight: t.weight.unwrap_or(default),
+            weight: t.weight.unwrap_or(script.map_or(0, |s| s.weight)),
+            reverse: t.reverse.unwrap_or(script.is_some_and(|s| s.reverse)),
         });
     }
     for t in &inst.track_listeners {
@@ -212,6 +211,7 @@ pub fn trackers_for(inst: &VrrpInstance, scripts: &[TrackScript]) -> Vec<Tracker
             key: listener_key(&t.name),
             label: format!("listener `{}`", t.name),
             weight: t.weight.unwrap_or(0),
+            reverse: t.reverse.unwrap_or(false),
         });
     }
     if let Some(w) = inst.track_router {
@@ -219,6 +219,7 @@ pub fn trackers_for(inst: &VrrpInstance, scripts: &[TrackScript]) -> Vec<Tracker
             key: ROUTER_KEY.to_string(),
             label: "router".to_string(),
             weight: w,
+            reverse: false,
         });
     }
     out
