@@ -9,6 +9,7 @@
 #   sudo deploy/lab.sh drill kill-balancer-backend  # ... freeze the other box's router
 #   sudo deploy/lab.sh drill partition     # ... cut the VIP holder's link, then restore it
 #   sudo deploy/lab.sh down                # remove everything the lab made, nothing else
+#   deploy/lab.sh where                    # the commands, logs and binary of the lab
 #
 # Layout (addresses from 198.18.0.0/15, only on the lab's own bridge):
 #   tandem-lab-br      bridge br0
@@ -258,9 +259,14 @@ up() {
     client "SELECT id, name FROM customer ORDER BY id"
     trap - EXIT
     status
-    cat <<TXT
+    echo
+    echo "The lab is up: VIP $VIP:3306 -> balancer -> routers on both boxes -> MariaDB shards."
+    where
+}
 
-The lab is up: VIP $VIP:3306 -> balancer -> routers on both boxes -> MariaDB shards.
+# Where things are: the commands to reach the lab, its logs and the binary it runs.
+where() {
+    cat <<TXT
 
   Connect:        ip netns exec $P-client mariadb -h $VIP -P 3306 -u app -papp-pw shop
   Router admin:   ip netns exec $P-a mariadb -h 127.0.0.1 -P 9066 -u admin -padmin-pw
@@ -493,6 +499,7 @@ case "${1:-up}" in
 up) shift || true; up "$@" ;;
 down) shift || true; down "$@" ;;
 status) status ;;
+where) where ;;
 drill) shift; drill "$@" ;;
-*) echo "usage: $0 up|down|status|drill [kill-master|stop-master|kill-router|kill-balancer-backend|partition]" >&2; exit 2 ;;
+*) echo "usage: $0 up|down|status|where|drill [kill-master|stop-master|kill-router|kill-balancer-backend|partition]" >&2; exit 2 ;;
 esac

@@ -179,3 +179,52 @@ fn lab_up_drill_down() {
         );
     }
 }
+
+/// Without TANDEM_BIN the lab runs the release binary of its own checkout, wherever the
+/// script is started from; a relative TANDEM_BIN is relative to the caller's directory.
+/// `where` prints the paths without touching anything (and needs no root).
+#[test]
+fn lab_finds_its_binary_from_any_directory() {
+    let root = repo_root();
+    let script = root.join("deploy/lab.sh");
+    let run = |cwd: &Path, bin: Option<&str>| {
+        let mut c = Command::new("bash");
+        c.arg(&script)
+            .arg("where")
+            .current_dir(cwd)
+            .env_remove("TANDEM_BIN")
+            .env("LAB_PREFIX", "tl-where")
+            .env("LAB_RUN", "/nonexistent/tl-where");
+        if let Some(b) = bin {
+            c.env("TANDEM_BIN", b);
+        }
+        let out = c.output().expect("run deploy/lab.sh where");
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let elsewhere = tempfile::tempdir().expect("tempdir");
+    let release = root.join("target/release/tandem");
+    for cwd in [elsewhere.path(), root.as_path(), &root.join("deploy")] {
+        let text = run(cwd, None);
+        assert!(
+            text.contains(&format!(
+                "Admin socket:   {} vrrp resign --socket /nonexistent/tl-where/run-a/tandem/admin.sock",
+                release.display()
+            )),
+            "{text}"
+        );
+        assert!(
+            text.contains("ip netns exec tl-where-client mariadb -h 198.18.0.100"),
+            "{text}"
+        );
+    }
+    let text = run(elsewhere.path(), Some("bin/tandem"));
+    assert!(
+        text.contains(&format!(
+            "Admin socket:   {}/bin/tandem vrrp resign",
+            elsewhere.path().display()
+        )),
+        "{text}"
+    );
+    assert!(!Path::new("/nonexistent/tl-where").exists());
+}
