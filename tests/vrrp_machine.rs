@@ -568,3 +568,119 @@ proptest! {
         let _ = sim.version;
     }
 }
+
+/// `master()` (the `/status` "master" field) names the router we follow; a box that left
+/// MASTER must not report itself as master while it is BACKUP.
+#[test]
+fn a_backup_never_reports_itself_as_master() {
+    let t0 = Instant::now();
+    // Master → FAULT → BACKUP: no master known until an advert is accepted.
+    let mut m = Machine::new(cfg(150, Version::V2, 100), t0);
+    m.start(t0);
+    m.on_timeout(t0 + m.master_down_interval());
+    assert_eq!(m.state(), State::Master);
+    assert_eq!(m.master(), Some(ip(1)));
+    m.set_fault(t0 + ms(5000), Some("chk".into()));
+    m.set_fault(t0 + ms(6000), None);
+    assert_eq!(m.state(), State::Backup);
+    assert_eq!(m.master(), None);
+    m.on_advert(t0 + ms(6500), ip(2), 200, 100);
+    assert_eq!(m.master(), Some(ip(2)));
+
+    // Master → BACKUP because a sync-group member left MASTER.
+    let mut m = Machine::new(cfg(150, Version::V2, 100), t0);
+    m.start(t0);
+    m.on_timeout(t0 + m.master_down_interval());
+    m.force_backup(t0 + ms(5000), "VI_2 left MASTER".into());
+    assert_eq!(m.state(), State::Backup);
+    assert_eq!(m.master(), None);
+
+    // Master → BACKUP on a higher-priority advert: that sender is the master.
+    let mut m = Machine::new(cfg(150, Version::V2, 100), t0);
+    m.start(t0);
+    m.on_timeout(t0 + m.master_down_interval());
+    m.on_advert(t0 + ms(5000), ip(3), 200, 100);
+    assert_eq!(m.state(), State::Backup);
+    assert_eq!(m.master(), Some(ip(3)));
+}
+
+/// keepalived (vrrp_set_effective_priority) moves a backup's running master-down timer
+/// when the effective priority changes, so the skew of the new priority decides which
+/// backup takes over first: no double failover through the lower one.
+#[test]
+fn a_priority_change_in_backup_moves_the_down_timer_by_the_skew_difference() {
+    let t0 = Instant::now();
+    let mut b1 = Machine::new(cfg(100, Version::V2, 100), t0);
+    let mut c2 = cfg(150, Version::V2, 100);
+    c2.primary = ip(2);
+    let mut b2 = Machine::new(c2, t0);
+    b1.start(t0);
+    b2.start(t0);
+    // Both follow a master at .9 (priority 250), which then dies silently.
+    let heard = t0 + ms(500);
+    b1.on_advert(heard, ip(9), 250, 100);
+    b2.on_advert(heard, ip(9), 250, 100);
+    // A tracker raises b1 to 200 (skew 56/256 s instead of 156/256 s).
+    assert!(b1.set_priority(t0 + ms(900), 200).is_empty());
+    assert_eq!(
+        b1.next_deadline(),
+        Some(heard + Duration::from_secs(3) + Duration::from_micros(218_750))
+    );
+    assert!(b1.next_deadline() < b2.next_deadline());
+    // And lowered to 50: later than b2.
+    b1.set_priority(t0 + ms(1000), 50);
+    assert_eq!(
+        b1.next_deadline(),
+        Some(heard + Duration::from_secs(3) + Duration::from_nanos(804_687_500))
+    );
+    assert!(b1.next_deadline() > b2.next_deadline());
+    // After a priority-0 advert the timer is the skew alone, moved the same way.
+    let left = t0 + ms(1500);
+    b1.on_advert(t0 + ms(1200), ip(9), 250, 100);
+    b1.on_advert(left, ip(9), 0, 100);
+    let skew50 = b1.skew_time();
+    assert_eq!(b1.next_deadline(), Some(left + skew50));
+    b1.set_priority(t0 + ms(1600), 200);
+    assert_eq!(b1.next_deadline(), Some(left + b1.skew_time()));
+    let a = b1.on_timeout(left + b1.skew_time());
+    assert_eq!(transitions(&a), vec![(State::Backup, State::Master)]);
+}
+
+/// An address owner always preempts: keepalived clears `nopreempt` and `preempt_delay`
+/// for priority 255 (and `tandem check` says they have no effect). After a FAULT it comes
+/// back as BACKUP and must take over from the lower-priority master.
+#[test]
+fn an_address_owner_ignores_nopreempt_and_preempt_delay() {
+    for (nopreempt, delay) in [(true, 0u64), (false, 60), (true, 60)] {
+        let t0 = Instant::now();
+        let mut c = cfg(255, Version::V2, 100);
+        c.preempt = !nopreempt;
+        c.preempt_delay = Duration::from_secs(delay);
+        let mut m = Machine::new(c, t0);
+        m.start(t0);
+        m.set_fault(t0 + ms(100), Some("eth0 down".into()));
+        m.set_fault(t0 + ms(200), None);
+        assert_eq!(m.state(), State::Backup);
+        let down = t0 + ms(200) + m.master_down_interval();
+        // The peer (priority 100) took over meanwhile and advertises every second.
+        let mut became = None;
+        for s in 0..20u64 {
+            let now = t0 + ms(300) + Duration::from_secs(s);
+            if let Some(d) = m.next_deadline()
+                && d <= now
+            {
+                let a = m.on_timeout(d);
+                if transitions(&a).contains(&(State::Backup, State::Master)) {
+                    became = Some(d);
+                    break;
+                }
+            }
+            m.on_advert(now, ip(2), 100, 100);
+        }
+        assert_eq!(
+            became,
+            Some(down),
+            "nopreempt {nopreempt}, preempt_delay {delay}s"
+        );
+    }
+}

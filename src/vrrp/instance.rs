@@ -278,6 +278,9 @@ struct Inst {
     group_fault: Option<String>,
     notifier: Option<Notifier>,
     stopping: bool,
+    /// A unicast peer sent the VRRPv3 checksum of keepalived ≤ 1.3.6: we send that form
+    /// too from then on, as keepalived 2.2.7 does (it could not hear us otherwise).
+    old_unicast_checksum: bool,
 }
 
 fn version(c: &VrrpInstance) -> Version {
@@ -422,6 +425,7 @@ async fn run(
         group_fault: None,
         notifier: Some(notifier),
         stopping: false,
+        old_unicast_checksum: false,
     };
     inst.metrics
         .state
@@ -498,7 +502,18 @@ async fn run(
                 }
             },
             Some(p) = inbound.recv() => inst.on_packet(p).await,
-            _ = sleep_until(deadline) => inst.on_timer().await,
+            _ = sleep_until(deadline) => {
+                // Adverts that arrived before the deadline but are still queued (the loop
+                // ran late) count first: otherwise a backup could take over from a
+                // master it has heard, and flap straight back. Bounded by the queue.
+                for _ in 0..QUEUE {
+                    match inbound.try_recv() {
+                        Ok(p) => inst.on_packet(p).await,
+                        Err(_) => break,
+                    }
+                }
+                inst.on_timer().await
+            }
             r = inst.health.changed() => {
                 if r.is_ok() {
                     inst.check_links().await;
@@ -1068,6 +1083,13 @@ impl Inst {
         if p.style == ChecksumStyle::MessageOnly && a.version == Version::V3 && src.is_ipv4() {
             tracing::debug!(instance = %self.cfg.name, "({}) {src} uses the RFC 9568 checksum", self.cfg.name);
         }
+        if p.style == ChecksumStyle::MulticastPseudoHeader
+            && self.cfg.v3_checksum == V3Checksum::Keepalived
+            && !self.old_unicast_checksum
+        {
+            self.old_unicast_checksum = true;
+            tracing::info!(instance = %self.cfg.name, peer = %src, "({}) {src} uses the unicast VRRPv3 checksum of keepalived <= 1.3.6: sending it too", self.cfg.name);
+        }
         let Some(m) = self.machine.as_mut() else {
             return;
         };
@@ -1157,6 +1179,9 @@ impl Inst {
             },
         };
         let style = match self.cfg.v3_checksum {
+            V3Checksum::Keepalived if self.old_unicast_checksum => {
+                ChecksumStyle::MulticastPseudoHeader
+            }
             V3Checksum::Keepalived => ChecksumStyle::PseudoHeader,
             V3Checksum::Rfc9568 => ChecksumStyle::MessageOnly,
         };

@@ -352,6 +352,8 @@ impl Machine {
         self.preempt_at = None;
         self.left = None;
         self.last_accepted = None;
+        // Whoever was master (possibly ourselves) is unknown until an advert is accepted.
+        self.master = None;
         self.master_down_timer = Some(now + self.master_down_interval());
     }
 
@@ -470,12 +472,15 @@ impl Machine {
             return;
         }
         let lower = priority < self.priority;
-        let accept = if !lower || !self.cfg.preempt {
+        // keepalived clears nopreempt and preempt_delay for an address owner: it always
+        // takes over (here: a 255 back from FAULT, which starts in BACKUP).
+        let owner = self.cfg.priority == OWNER;
+        let accept = if !lower || (!self.cfg.preempt && !owner) {
             if !lower {
                 self.preempt_at = None;
             }
             true
-        } else if !self.cfg.preempt_delay.is_zero() {
+        } else if !self.cfg.preempt_delay.is_zero() && !owner {
             // preempt_delay counts from the first sighting of a lower-priority master;
             // until it runs out that master is accepted.
             let at = *self.preempt_at.get_or_insert(now + self.cfg.preempt_delay);
@@ -524,8 +529,8 @@ impl Machine {
         match higher {
             Some(reason) => {
                 self.adopt_interval(from, interval_cs, out);
-                self.master = Some(from);
                 self.become_backup(now, reason, out);
+                self.master = Some(from);
                 self.last_accepted = Some(now);
             }
             None => {
@@ -543,6 +548,24 @@ impl Machine {
         }
     }
 
+    /// Sets the effective priority. As keepalived does, a running master-down timer (or
+    /// the skew alone after a priority-0 advert) moves by the change in Skew_Time, so
+    /// that the backup with the higher priority still takes over first.
+    fn change_priority(&mut self, p: u8) {
+        let old_skew = self.skew_time();
+        self.priority = p;
+        if self.state == State::Backup
+            && let Some(t) = self.master_down_timer
+        {
+            let new_skew = self.skew_time();
+            self.master_down_timer = Some(if new_skew >= old_skew {
+                t + (new_skew - old_skew)
+            } else {
+                t.checked_sub(old_skew - new_skew).unwrap_or(t)
+            });
+        }
+    }
+
     /// Changes the effective priority (configured priority plus tracker weights). An
     /// address owner keeps 255.
     pub fn set_priority(&mut self, now: Instant, priority: u8) -> Vec<Action> {
@@ -554,7 +577,7 @@ impl Machine {
         if p == self.priority {
             return out;
         }
-        self.priority = p;
+        self.change_priority(p);
         if self.state == State::Master {
             // Tell the backups now rather than at the next advert.
             out.push(Action::Send { priority: p });
@@ -601,7 +624,7 @@ impl Machine {
             }
         }
         if old.priority != self.cfg.priority {
-            self.priority = self.cfg.priority;
+            self.change_priority(self.cfg.priority);
             if self.state == State::Master {
                 out.push(Action::Send {
                     priority: self.priority,

@@ -17,7 +17,8 @@
 //!
 //! Checksums: v2 covers the VRRP message; v3 over IPv6 adds the IPv6 pseudo-header; v3
 //! over IPv4 is computed by keepalived with the IPv4 pseudo-header while RFC 9568 says
-//! message only — we send either and accept both.
+//! message only — we send either and accept both, and, as keepalived 2.2.7 does, the form
+//! of keepalived ≤ 1.3.6 for unicast (the multicast group in the pseudo-header).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -82,6 +83,10 @@ pub enum ChecksumStyle {
     PseudoHeader,
     /// Over the VRRP message only (RFC 9568).
     MessageOnly,
+    /// Unicast adverts of keepalived up to 1.3.6 (and of later ones configured with
+    /// `old_unicast_checksum`, or that heard such a peer): the IPv4 pseudo-header names
+    /// the multicast group 224.0.0.18 as destination instead of the peer.
+    MulticastPseudoHeader,
 }
 
 /// One advertisement.
@@ -218,6 +223,9 @@ impl Advert {
                     internet_checksum(&[&pseudo_header(src, dst, b.len()), &b])
                 }
                 ChecksumStyle::MessageOnly => internet_checksum(&[&b]),
+                ChecksumStyle::MulticastPseudoHeader => {
+                    internet_checksum(&[&pseudo_header(src, IpAddr::V4(MCAST_V4), b.len()), &b])
+                }
             },
         };
         b[6..8].copy_from_slice(&sum.to_be_bytes());
@@ -251,10 +259,10 @@ impl Advert {
         let alen = if v6 { 16 } else { 4 };
         let need =
             HEADER_LEN + alen * usize::from(count) + if version == V2 { AUTH_LEN } else { 0 };
-        // RFC 3768 allows trailing bytes in v2 (auth data of other types); we require at
-        // least the declared length and checksum exactly what is declared plus, for
-        // VRRPv2, the whole buffer as keepalived does.
-        if buf.len() < need {
+        // The packet must be exactly what Count IPvX Addr declares, as keepalived checks
+        // ("vrrp packet too short/long"): a count smaller than the addresses carried is
+        // a malformed advert, whatever its checksum over the declared part says.
+        if buf.len() != need {
             return Err(DecodeError::BadLength {
                 count,
                 need,
@@ -279,6 +287,14 @@ impl Advert {
                     ChecksumStyle::PseudoHeader
                 } else if !v6 && internet_checksum(&[msg]) == 0 {
                     ChecksumStyle::MessageOnly
+                } else if !v6
+                    && dst != IpAddr::V4(MCAST_V4)
+                    && internet_checksum(&[
+                        &pseudo_header(src, IpAddr::V4(MCAST_V4), msg.len()),
+                        msg,
+                    ]) == 0
+                {
+                    ChecksumStyle::MulticastPseudoHeader
                 } else {
                     return Err(DecodeError::BadChecksum {
                         got,
@@ -447,6 +463,93 @@ mod tests {
         let mut t2 = good.clone();
         t2[0] = 0x32;
         assert_eq!(Advert::decode(&t2, H1, MC), Err(DecodeError::BadType(2)));
+    }
+
+    /// Sets a message-only checksum (VRRPv2, or VRRPv3 the RFC 9568 way).
+    fn with_checksum(mut b: Vec<u8>) -> Vec<u8> {
+        b[6] = 0;
+        b[7] = 0;
+        let sum = internet_checksum(&[&b]);
+        b[6..8].copy_from_slice(&sum.to_be_bytes());
+        b
+    }
+
+    #[test]
+    fn a_count_smaller_than_the_addresses_carried_is_a_length_error() {
+        // keepalived drops any advert whose length is not exactly what Count IPvX Addr
+        // declares ("vrrp packet too long"). Here the sender's checksum covers the whole
+        // packet, and the extra address is 0.0.0.0, which adds nothing to the sum: the
+        // checksum over the declared part alone still verifies, so only the length check
+        // can catch it.
+        let v2 = with_checksum(hex("2133640100010000c6130164000000000000000000000000"));
+        let e = Advert::decode(&v2, H1, MC);
+        assert!(
+            matches!(
+                e,
+                Err(DecodeError::BadLength {
+                    count: 1,
+                    need: 20,
+                    len: 24
+                })
+            ),
+            "{e:?}"
+        );
+        let v3 = with_checksum(hex("3133640100640000c613016400000000"));
+        let e = Advert::decode(&v3, H1, MC);
+        assert!(
+            matches!(
+                e,
+                Err(DecodeError::BadLength {
+                    count: 1,
+                    need: 12,
+                    len: 16
+                })
+            ),
+            "{e:?}"
+        );
+        assert_eq!(
+            DecodeError::BadLength {
+                count: 1,
+                need: 12,
+                len: 16
+            }
+            .reason(),
+            "bad_length"
+        );
+        // Any trailing byte at all is refused, as keepalived does.
+        let mut long = hex("31339601000ac9a5c6130164");
+        long.push(0);
+        assert!(matches!(
+            Advert::decode(&long, H1, MC),
+            Err(DecodeError::BadLength { .. })
+        ));
+    }
+
+    #[test]
+    fn old_keepalived_unicast_checksum_is_accepted() {
+        // keepalived up to 1.3.6 (and 2.2.7 with `old_unicast_checksum`, or after it
+        // heard such a peer) puts the multicast group, not the unicast peer, into the
+        // IPv4 pseudo-header of a unicast VRRPv3 advert; keepalived 2.2.7 accepts both.
+        let peer = IpAddr::V4(Ipv4Addr::new(198, 19, 1, 2));
+        let mut b = hex("31339601000a0000c6130164");
+        let sum = internet_checksum(&[&pseudo_header(H1, MC, b.len()), &b]);
+        b[6..8].copy_from_slice(&sum.to_be_bytes());
+        let (a, style) = Advert::decode(&b, H1, peer).expect("old unicast checksum");
+        assert_eq!(style, ChecksumStyle::MulticastPseudoHeader);
+        assert_eq!(a.priority, 150);
+        assert_eq!(a.encode(H1, peer, style), b);
+        // The current form still decodes as such, and a corrupt one is still refused.
+        let new = a.encode(H1, peer, ChecksumStyle::PseudoHeader);
+        assert_ne!(new, b);
+        assert_eq!(
+            Advert::decode(&new, H1, peer).map(|(_, s)| s),
+            Ok(ChecksumStyle::PseudoHeader)
+        );
+        b[2] = 151;
+        assert!(matches!(
+            Advert::decode(&b, H1, peer),
+            Err(DecodeError::BadChecksum { .. })
+        ));
     }
 
     #[test]
