@@ -371,7 +371,7 @@ fn connections(shared: &Shared) -> ResultSet {
             } else {
                 snap.cfg.listen.port()
             }),
-            s(&c.user),
+            s(c.user()),
             schema,
             s(c.started.elapsed().as_secs()),
             s(c.admin),

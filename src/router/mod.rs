@@ -85,7 +85,8 @@ impl Snapshot {
 /// A live client session as others see it (admin, KILL).
 pub struct SessionCtl {
     pub id: u32,
-    pub user: String,
+    /// The logged-in user (COM_CHANGE_USER changes it): read with [`SessionCtl::user`].
+    pub user: Mutex<String>,
     pub peer: SocketAddr,
     pub started: Instant,
     pub schema: Mutex<Option<String>>,
@@ -94,6 +95,17 @@ pub struct SessionCtl {
     /// The backend connection a statement is running on now: (host, thread id).
     pub current: Mutex<Option<(Arc<Host>, u32)>>,
     pub admin: bool,
+}
+
+impl SessionCtl {
+    /// The user the session is logged in as now.
+    pub fn user(&self) -> String {
+        self.user.lock().map(|u| u.clone()).unwrap_or_default()
+    }
+
+    fn is_user(&self, name: &str) -> bool {
+        self.user.lock().is_ok_and(|u| *u == name)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -197,7 +209,7 @@ impl Shared {
     pub fn sessions_of(&self, user: &str) -> usize {
         self.sessions
             .lock()
-            .map(|s| s.values().filter(|c| c.user == user && !c.admin).count())
+            .map(|s| s.values().filter(|c| c.is_user(user) && !c.admin).count())
             .unwrap_or(0)
     }
 

@@ -51,6 +51,10 @@ struct PreparedStmt {
     sharded: bool,
 }
 
+/// COM_STMT_EXECUTE flags that ask for a cursor (CURSOR_TYPE_READ_ONLY, _FOR_UPDATE,
+/// _SCROLLABLE).
+const CURSOR_FLAGS: u8 = 0x01 | 0x02 | 0x04;
+
 /// The sticky reason of an open cursor: it ends with the cursor (other reasons last for
 /// the session).
 const CURSOR: &str = "cursor";
@@ -203,7 +207,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, adm
     };
     let ctl = Arc::new(SessionCtl {
         id,
-        user: user.name.clone(),
+        user: Mutex::new(user.name.clone()),
         peer,
         started: Instant::now(),
         schema: Mutex::new(None),
@@ -355,15 +359,16 @@ async fn login(
         hello.auth.clone(),
         admin,
     )
-    .await?;
+    .await
+    .ok()?;
     Some((hello, user, seq))
 }
 
 /// Checks a login, from the handshake or COM_CHANGE_USER: the whitelist (before the
 /// password), an auth switch to the configured plugin, the scramble compared in constant
 /// time (against a dummy for unknown users, so timing does not tell which names exist),
-/// the admin flag. Returns the user and the next sequence id; on failure the client has
-/// its ERR packet and the reason is counted.
+/// the admin flag. Returns the user and the next sequence id; when the login is refused
+/// the client has its ERR packet and the reason is counted.
 #[allow(clippy::too_many_arguments)]
 async fn authenticate(
     io: &mut PacketIo<TcpStream>,
@@ -376,7 +381,7 @@ async fn authenticate(
     plugin: Option<&str>,
     mut auth: Vec<u8>,
     admin: bool,
-) -> Option<(RouterUser, u8)> {
+) -> Result<(RouterUser, u8), AuthFail> {
     let ip = peer.ip();
     let fail = |reason: &str| {
         shared
@@ -400,17 +405,14 @@ async fn authenticate(
     {
         fail("whitelist");
         tracing::warn!(peer = %peer, user = %name, "router: login of {name} from {ip} refused by the whitelist");
-        let _ = io
-            .send(seq, &deny("host not in the router's whitelist").packet())
-            .await;
-        return None;
+        io.send(seq, &deny("host not in the router's whitelist").packet())
+            .await?;
+        return Err(AuthFail::Refused);
     }
     let want = snap.cfg.auth_plugin.name();
     if plugin.unwrap_or(NATIVE) != want {
-        io.send(seq, &handshake::auth_switch(want, nonce))
-            .await
-            .ok()?;
-        let (s, p) = io.read_packet(1 << 16).await.ok()?;
+        io.send(seq, &handshake::auth_switch(want, nonce)).await?;
+        let (s, p) = io.read_packet(1 << 16).await?;
         seq = s.wrapping_add(1);
         auth = p;
     }
@@ -428,21 +430,57 @@ async fn authenticate(
             "28000",
             format!("Access denied for user '{name}'@'{ip}' (using password: {using})"),
         );
-        let _ = io.send(seq, &e.packet()).await;
-        return None;
+        io.send(seq, &e.packet()).await?;
+        return Err(AuthFail::Refused);
     };
     if admin && !user.admin {
         fail("not_admin");
-        let _ = io
-            .send(seq, &deny("not an admin user: set admin: true").packet())
-            .await;
-        return None;
+        io.send(seq, &deny("not an admin user: set admin: true").packet())
+            .await?;
+        return Err(AuthFail::Refused);
     }
     if want == CACHING_SHA2 {
         // Fast authentication succeeded.
-        seq = io.send(seq, &[0x01, 0x03]).await.ok()?;
+        seq = io.send(seq, &[0x01, 0x03]).await?;
     }
-    Some((user, seq))
+    Ok((user, seq))
+}
+
+/// Why [`authenticate`] did not let a client in.
+enum AuthFail {
+    /// Refused: the client has its ERR packet and the connection is in step.
+    Refused,
+    /// The connection failed during the exchange.
+    Wire,
+}
+
+impl From<WireError> for AuthFail {
+    fn from(_: WireError) -> Self {
+        AuthFail::Wire
+    }
+}
+
+/// Whether `user` may use schema `db`: 1049 for an unknown schema, 1044 for one not
+/// granted.
+fn schema_error(snap: &Snapshot, user: &RouterUser, db: &str) -> Option<SqlError> {
+    if snap.schema(db).is_none() {
+        return Some(SqlError::new(
+            1049,
+            "42000",
+            format!("Unknown database '{db}'"),
+        ));
+    }
+    if !user.schemas.iter().any(|s| s == db) {
+        return Some(SqlError::new(
+            1044,
+            "42000",
+            format!(
+                "Access denied for user '{}'@'%' to database '{db}'",
+                user.name
+            ),
+        ));
+    }
+    None
 }
 
 impl Session {
@@ -487,24 +525,10 @@ impl Session {
     }
 
     fn check_schema(&self, db: &str) -> Result<(), SqlError> {
-        if self.snap.schema(db).is_none() {
-            return Err(SqlError::new(
-                1049,
-                "42000",
-                format!("Unknown database '{db}'"),
-            ));
+        match schema_error(&self.snap, &self.user, db) {
+            Some(e) => Err(e),
+            None => Ok(()),
         }
-        if !self.user.schemas.iter().any(|s| s == db) {
-            return Err(SqlError::new(
-                1044,
-                "42000",
-                format!(
-                    "Access denied for user '{}'@'%' to database '{db}'",
-                    self.user.name
-                ),
-            ));
-        }
-        Ok(())
     }
 
     /// The schema statements run in: the selected one, else the user's only one.
@@ -991,7 +1015,10 @@ impl Session {
                     .await;
             }
         };
-        let Some((user, seq)) = authenticate(
+        // As the server does: the session is reset whether or not the new login works
+        // (its transaction rolled back, its variables and statements gone).
+        self.reset();
+        let (user, seq) = match authenticate(
             &mut self.io,
             &self.shared,
             &self.snap,
@@ -1004,24 +1031,51 @@ impl Session {
             false,
         )
         .await
-        else {
-            return Err(Fatal);
+        {
+            Ok(x) => x,
+            // The client has its error and goes on as the user it was (as with MariaDB,
+            // whose client libraries keep the old user after a failed change).
+            Err(AuthFail::Refused) => return Ok(()),
+            Err(AuthFail::Wire) => return Err(Fatal),
         };
-        self.reset();
+        // A schema the new user may not use fails the whole change: the old user and
+        // schema stay (not the new user in the old user's schema).
+        let db = h.database.or_else(|| user.default_schema.clone());
+        if let Some(db) = &db
+            && let Some(e) = schema_error(&self.snap, &user, db)
+        {
+            return self.send_err(seq, &e).await;
+        }
+        // The new user's max_connections counts this session (as the server's
+        // max_user_connections does on a change of user).
+        if user.name != self.user.name
+            && let Some(max) = user.max_connections
+            && self.shared.sessions_of(&user.name) >= max as usize
+        {
+            self.shared
+                .metrics
+                .login_failures
+                .with_label_values(&["max_connections"])
+                .inc();
+            let e = SqlError::new(
+                1203,
+                "42000",
+                format!(
+                    "User {} already has more than 'max_user_connections' active connections",
+                    user.name
+                ),
+            );
+            return self.send_err(seq, &e).await;
+        }
+        if let Ok(mut u) = self.ctl.user.lock() {
+            u.clone_from(&user.name);
+        }
         self.user = user;
         if h.collation != 0 {
             self.handshake_names = names_for(h.collation);
             self.names = self.handshake_names.clone();
         }
-        let db = h.database.or_else(|| self.user.default_schema.clone());
-        if let Some(db) = db {
-            if let Err(e) = self.check_schema(&db) {
-                return self.send_err(seq, &e).await;
-            }
-            self.set_schema(Some(db));
-        } else {
-            self.set_schema(None);
-        }
+        self.set_schema(db);
         self.send_ok(seq).await
     }
 
@@ -1039,7 +1093,7 @@ impl Session {
                 )
                 .await
             }
-            Some(c) if c.user != self.user.name && !self.user.admin => {
+            Some(c) if c.user() != self.user.name && !self.user.admin => {
                 self.send_err(
                     1,
                     &SqlError::new(1095, "HY000", format!("You are not owner of thread {id}")),
@@ -1063,6 +1117,11 @@ impl Session {
             }
             return self.send_err_as(1, &e, "session_lost").await;
         }
+        if a.multi
+            && let Some(e) = self.multi_refused(&a.kind)
+        {
+            return self.send_err(1, &e).await;
+        }
         match &a.kind {
             Kind::Empty => {
                 return self
@@ -1081,7 +1140,14 @@ impl Session {
             }
             Kind::ShowDatabases => return self.show_databases().await,
             Kind::ShowTables => return self.show_tables(sql).await,
-            Kind::Set(items) => return self.set(p, items.clone()).await,
+            // In a multi-statement text the SET goes to the server with the rest (the
+            // session keeps that connection: what the other statements did is not
+            // recorded); a refused SET is refused either way.
+            Kind::Set(items)
+                if !a.multi || items.iter().any(|i| matches!(i, SetItem::Refused(_))) =>
+            {
+                return self.set(p, items.clone()).await;
+            }
             Kind::Kill { query, id } => {
                 let (q, id) = (*query, *id);
                 return self.kill(u32::try_from(id).unwrap_or(0), q).await;
@@ -1090,7 +1156,7 @@ impl Session {
                 let commit = matches!(a.kind, Kind::Commit);
                 return self.end_distributed(commit).await;
             }
-            Kind::Commit | Kind::Rollback if self.pinned.is_none() => {
+            Kind::Commit | Kind::Rollback if self.pinned.is_none() && !a.multi => {
                 self.count("local", "router");
                 return self.send_ok(1).await;
             }
@@ -1148,6 +1214,30 @@ impl Session {
         })
         .await
         .map(|_| ())
+    }
+
+    /// A multi-statement text runs on the server as a whole, with one answer per
+    /// statement; one starting with a statement the router answers or tracks itself
+    /// (which it cannot split off) gets an error instead of an answer to that statement
+    /// alone.
+    fn multi_refused(&self, kind: &Kind) -> Option<SqlError> {
+        let what = match kind {
+            Kind::Use(_) => "USE",
+            Kind::ShowDatabases => "SHOW DATABASES",
+            Kind::ShowTables => "SHOW TABLES",
+            Kind::Kill { .. } => "KILL",
+            Kind::Commit | Kind::Rollback if !self.pinned_more.is_empty() => {
+                "COMMIT or ROLLBACK of a transaction over several data hosts"
+            }
+            _ => return None,
+        };
+        Some(SqlError::new(
+            1105,
+            "HY000",
+            format!(
+                "{what} is answered by the router and cannot be part of a multi-statement text: send it as a statement of its own (nothing of this text was run)"
+            ),
+        ))
     }
 
     fn count(&mut self, kind: &'static str, target: &str) {
@@ -1822,6 +1912,10 @@ impl Session {
                 .await;
         };
         let (sql, read, params) = (st.sql.clone(), st.read, st.params);
+        // An execute that opens a cursor runs on the write host, whose connection the
+        // session keeps for COM_STMT_FETCH (a read host's would go back to the pool
+        // with the cursor on it).
+        let read = read && p.get(5).is_none_or(|f| f & CURSOR_FLAGS == 0);
         // Remember the parameter types when the client sends them.
         let types_at = 1 + 4 + 1 + 4 + usize::from(params).div_ceil(8);
         let bound = params > 0 && p.get(types_at) == Some(&1);
