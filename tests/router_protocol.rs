@@ -102,6 +102,17 @@ fn ok_status(p: &[u8]) -> u16 {
 impl Raw {
     /// Connects and logs in with mysql_native_password and `caps` (plus the base ones).
     fn connect(addr: SocketAddr, user: &str, pw: &str, db: Option<&str>, caps: u32) -> Raw {
+        let mut c = Raw::greet(addr, caps);
+        let auth = scramble(&c.nonce, pw);
+        c.hello(user, db, &auth, "mysql_native_password");
+        match c.auth_reply(pw) {
+            Res::Ok => c,
+            other => panic!("login of {user} failed: {other:?}"),
+        }
+    }
+
+    /// Connects and reads the server's greeting (its nonce and capabilities).
+    fn greet(addr: SocketAddr, caps: u32) -> Raw {
         let s = TcpStream::connect_timeout(&addr, Duration::from_secs(10)).expect("connect");
         // A bound against hangs, not a timing assertion.
         s.set_read_timeout(Some(Duration::from_secs(60)))
@@ -128,25 +139,26 @@ impl Raw {
         let server_caps = u32::from(lo) | u32::from(hi) << 16;
         c.caps = (BASE_CAPS | caps) & server_caps;
         c.nonce = nonce;
-        let auth = scramble(&c.nonce, pw);
+        c
+    }
+
+    /// Sends the handshake response with `auth` as the answer for `plugin`.
+    fn hello(&mut self, user: &str, db: Option<&str>, auth: &[u8], plugin: &str) {
         let mut h = Vec::new();
-        h.extend_from_slice(&c.caps.to_le_bytes());
+        h.extend_from_slice(&self.caps.to_le_bytes());
         h.extend_from_slice(&(1u32 << 24).to_le_bytes());
         h.push(45);
         h.extend_from_slice(&[0; 23]);
         h.extend_from_slice(user.as_bytes());
         h.push(0);
         h.push(auth.len() as u8);
-        h.extend_from_slice(&auth);
+        h.extend_from_slice(auth);
         h.extend_from_slice(db.unwrap_or("").as_bytes());
         h.push(0);
-        h.extend_from_slice(b"mysql_native_password\0");
-        let seq = c.seq;
-        c.write(seq, &h);
-        match c.auth_reply(pw) {
-            Res::Ok => c,
-            other => panic!("login of {user} failed: {other:?}"),
-        }
+        h.extend_from_slice(plugin.as_bytes());
+        h.push(0);
+        let seq = self.seq;
+        self.write(seq, &h);
     }
 
     /// Reads the answer to a login or COM_CHANGE_USER, following an auth switch.
@@ -344,10 +356,16 @@ fn router(db: &MariaDb, extra: &str) -> Router {
 
 /// [`router`] with `host_extra` added to the write host's map (e.g. its read hosts).
 fn router_with(db: &MariaDb, extra: &str, host_extra: &str) -> Router {
+    router_full(db, "", extra, host_extra)
+}
+
+/// [`router_with`] with `router_extra` added to the `router` section (e.g. `auth_plugin`).
+/// It also has user `nopw`, whose password is empty.
+fn router_full(db: &MariaDb, router_extra: &str, extra: &str, host_extra: &str) -> Router {
     let dir = tempfile::tempdir().expect("tempdir");
     let port = free_port();
     let text = format!(
-        "node: rt\nadmin: {{ socket: {d}/admin.sock }}\nrouter:\n  listen: 127.0.0.1:{port}\n  admin_listen: 127.0.0.1:{admin}\n  state_dir: {d}/state\n  users:\n    - {{ name: app, password: s3cret, schemas: [shop, other] }}\n    - {{ name: solo, password: solo-pw, schemas: [shop], max_connections: 1 }}\n  schemas:\n    - {{ name: shop, data_node: dn1 }}\n    - {{ name: other, data_node: dn2 }}\n  data_nodes:\n    - {{ name: dn1, data_host: dh1, database: shopdb }}\n    - {{ name: dn2, data_host: dh1, database: otherdb }}\n  data_hosts:\n    - name: dh1\n      min_con: 1\n{extra}      write_hosts:\n        - {{ host: m1, url: \"{addr}\", user: root, password: \"\"{host_extra} }}\n",
+        "node: rt\nadmin: {{ socket: {d}/admin.sock }}\nrouter:\n  listen: 127.0.0.1:{port}\n  admin_listen: 127.0.0.1:{admin}\n  state_dir: {d}/state\n{router_extra}  users:\n    - {{ name: app, password: s3cret, schemas: [shop, other] }}\n    - {{ name: solo, password: solo-pw, schemas: [shop], max_connections: 1 }}\n    - {{ name: nopw, password: \"\", schemas: [shop] }}\n  schemas:\n    - {{ name: shop, data_node: dn1 }}\n    - {{ name: other, data_node: dn2 }}\n  data_nodes:\n    - {{ name: dn1, data_host: dh1, database: shopdb }}\n    - {{ name: dn2, data_host: dh1, database: otherdb }}\n  data_hosts:\n    - name: dh1\n      min_con: 1\n{extra}      write_hosts:\n        - {{ host: m1, url: \"{addr}\", user: root, password: \"\"{host_extra} }}\n",
         d = dir.path().display(),
         admin = free_port(),
         addr = db.addr,
@@ -543,6 +561,29 @@ fn change_user_moves_the_session_to_the_new_user() {
         second.value("SELECT CURRENT_USER()").as_deref(),
         Some("solo@%")
     );
+}
+
+/// caching_sha2_password with an empty password: MySQL's client library sends one zero
+/// byte, others nothing; either logs in, and the OK comes without the fast-auth packet
+/// (as from MySQL, whose clients would otherwise answer that packet). A user with a
+/// password who sends either is refused with "using password: NO".
+#[test]
+fn caching_sha2_empty_password_as_mysql_clients_send_it() {
+    let db = server();
+    let r = router_full(&db, "  auth_plugin: caching_sha2_password\n", "", "");
+    for auth in [&[0u8][..], &[]] {
+        let mut c = Raw::greet(r.addr, DEPRECATE_EOF);
+        c.hello("nopw", Some("shop"), auth, "caching_sha2_password");
+        let p = c.read();
+        assert_eq!(p[0], 0x00, "auth {auth:?}: expected OK, got {p:?}");
+        assert_eq!(c.value("SELECT 1").as_deref(), Some("1"));
+        let mut c = Raw::greet(r.addr, DEPRECATE_EOF);
+        c.hello("app", Some("shop"), auth, "caching_sha2_password");
+        match err_of(&c.read()) {
+            Res::Err(1045, m) => assert!(m.contains("using password: NO"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+    }
 }
 
 /// COM_RESET_CONNECTION: the transaction is rolled back, user variables, autocommit=0,
