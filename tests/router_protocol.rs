@@ -688,6 +688,22 @@ fn simple_commands_and_unknown_commands_answer_like_mariadb() {
                 matches!(c.simple(&bad), Res::Err(1049, _)),
                 "{name}: COM_INIT_DB"
             );
+            // COM_SET_OPTION: 0 and 1 switch multi-statements on and off (an EOF or
+            // OK answers), another value is an unknown command.
+            for (v, ok) in [(0u16, true), (1, true), (2, false), (0xffff, false)] {
+                let mut o = vec![0x1b];
+                o.extend_from_slice(&v.to_le_bytes());
+                c.send(&o);
+                let p = c.read();
+                if ok {
+                    assert!(matches!(p[0], 0x00 | 0xfe), "{name}: set option {v}: {p:?}");
+                } else {
+                    assert!(
+                        matches!(err_of(&p), Res::Err(1047, _)),
+                        "{name}: set option {v}: {p:?}"
+                    );
+                }
+            }
             assert_eq!(c.value("SELECT 7").as_deref(), Some("7"), "{name}");
         }
     }

@@ -758,7 +758,17 @@ impl Session {
             }
             COM_CHANGE_USER => self.change_user(p).await,
             COM_SET_OPTION => {
-                let on = Reader::new(&p[1..]).u16() == Some(0);
+                // 0: MYSQL_OPTION_MULTI_STATEMENTS_ON, 1: _OFF; anything else is refused
+                // as the server refuses it.
+                let on = match Reader::new(&p[1..]).u16() {
+                    Some(0) => true,
+                    Some(1) => false,
+                    _ => {
+                        return self
+                            .send_err(1, &SqlError::new(1047, "08S01", "Unknown command"))
+                            .await;
+                    }
+                };
                 let bit = Caps::CLIENT_MULTI_STATEMENTS.bits();
                 if on {
                     self.profile |= bit;
