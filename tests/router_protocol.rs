@@ -464,6 +464,13 @@ fn multi_statement_text_runs_every_statement() {
         "USE other; SELECT * FROM secret",
         "SHOW DATABASES; SELECT 1",
         "KILL 1; SELECT 1",
+        // Nor later in the text: the server would run them in the router's place (a
+        // KILL with the router's id would hit an unrelated server thread).
+        "SELECT 1; USE other",
+        "SELECT 1; KILL 1",
+        "SELECT 1;\nkill query 7",
+        "SELECT 1; SHOW DATABASES",
+        "SELECT 1; SHOW FULL TABLES",
     ] {
         let got = b.query(sql);
         assert!(

@@ -1133,7 +1133,7 @@ impl Session {
             return self.send_err_as(1, &e, "session_lost").await;
         }
         if a.multi
-            && let Some(e) = self.multi_refused(&a.kind)
+            && let Some(e) = self.multi_refused(&a)
         {
             return self.send_err(1, &e).await;
         }
@@ -1232,19 +1232,26 @@ impl Session {
     }
 
     /// A multi-statement text runs on the server as a whole, with one answer per
-    /// statement; one starting with a statement the router answers or tracks itself
-    /// (which it cannot split off) gets an error instead of an answer to that statement
-    /// alone.
-    fn multi_refused(&self, kind: &Kind) -> Option<SqlError> {
-        let what = match kind {
+    /// statement; one holding a statement the router answers or tracks itself (which it
+    /// cannot split off, and the server must not run in its place: a `KILL` there would
+    /// take the router's id for a server thread id) gets an error instead.
+    fn multi_refused(&self, a: &sql::Analysis) -> Option<SqlError> {
+        let distributed = !self.pinned_more.is_empty();
+        let what = match &a.kind {
             Kind::Use(_) => "USE",
             Kind::ShowDatabases => "SHOW DATABASES",
             Kind::ShowTables => "SHOW TABLES",
             Kind::Kill { .. } => "KILL",
-            Kind::Commit | Kind::Rollback if !self.pinned_more.is_empty() => {
+            Kind::Commit | Kind::Rollback if distributed => {
                 "COMMIT or ROLLBACK of a transaction over several data hosts"
             }
-            _ => return None,
+            _ => match a.later_router {
+                Some(w) => w,
+                None if a.later_txn_end && distributed => {
+                    "COMMIT or ROLLBACK of a transaction over several data hosts"
+                }
+                None => return None,
+            },
         };
         Some(SqlError::new(
             1105,

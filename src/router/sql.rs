@@ -246,6 +246,13 @@ pub struct Analysis {
     pub last_insert_id: bool,
     /// More than one statement in the text.
     pub multi: bool,
+    /// In a multi-statement text: the first statement after the first one that the router
+    /// answers or tracks itself (`USE`, `KILL`, `SHOW DATABASES`, `SHOW TABLES`), which
+    /// the server must not run in its place.
+    pub later_router: Option<&'static str>,
+    /// In a multi-statement text: a later statement ends a transaction (`COMMIT`,
+    /// `ROLLBACK`).
+    pub later_txn_end: bool,
 }
 
 impl Analysis {
@@ -290,6 +297,8 @@ pub fn analyze(sql: &str) -> Analysis {
         sticky: None,
         last_insert_id: false,
         multi: false,
+        later_router: None,
+        later_txn_end: false,
     };
     // Statement boundaries.
     let first_end = toks
@@ -301,6 +310,28 @@ pub fn analyze(sql: &str) -> Analysis {
         a.sticky = Some("multi-statement");
     }
     let t = &toks[..first_end];
+    if a.multi {
+        for st in toks[first_end..].split(|x| x.tok == Tok::Semi) {
+            let Some(head) = st.first() else { continue };
+            let kw = |i: usize, k: &str| st.get(i).is_some_and(|x| x.is(k));
+            let j = if kw(1, "FULL") { 2 } else { 1 };
+            let what = if head.is("USE") {
+                Some("USE")
+            } else if head.is("KILL") {
+                Some("KILL")
+            } else if head.is("SHOW") && (kw(1, "DATABASES") || kw(1, "SCHEMAS")) {
+                Some("SHOW DATABASES")
+            } else if head.is("SHOW") && kw(j, "TABLES") {
+                Some("SHOW TABLES")
+            } else {
+                None
+            };
+            a.later_router = a.later_router.or(what);
+            if head.is("COMMIT") || (head.is("ROLLBACK") && !st.iter().any(|x| x.is("TO"))) {
+                a.later_txn_end = true;
+            }
+        }
+    }
     for (i, tk) in toks.iter().enumerate() {
         match tk.tok {
             Tok::UserVar => a.sticky = a.sticky.or(Some("user variable")),
@@ -637,6 +668,22 @@ mod tests {
         assert!(!analyze("select 'a;b'; select 2").is_read());
         assert_eq!(analyze("select 'a;b';").kind, Kind::Select { lock: false });
         assert!(!analyze("select 'a;b';").multi);
+        let a = analyze("select 1; use other");
+        assert_eq!((a.later_router, a.later_txn_end), (Some("USE"), false));
+        let a = analyze("select 1; KILL QUERY 3; commit");
+        assert_eq!((a.later_router, a.later_txn_end), (Some("KILL"), true));
+        assert_eq!(
+            analyze("select 1; show full tables").later_router,
+            Some("SHOW TABLES")
+        );
+        assert_eq!(
+            analyze("select 1; show schemas").later_router,
+            Some("SHOW DATABASES")
+        );
+        let a = analyze("select 1; rollback to sp; select 'use x; kill 1'");
+        assert_eq!((a.later_router, a.later_txn_end), (None, false));
+        let a = analyze("use other; select 1");
+        assert_eq!((a.later_router, a.later_txn_end), (None, false));
         assert_eq!(
             analyze("/*!40101 SET NAMES utf8mb4 */").kind,
             Kind::Set(vec![SetItem::Names("utf8mb4".into())])
