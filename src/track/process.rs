@@ -165,7 +165,7 @@ pub async fn run(argv: &[String], id: Identity, timeout: Duration) -> Run {
         Err(e) => {
             let why = match e.raw_os_error() {
                 Some(libc::EPERM) if switch.any() => switch.denied(),
-                _ => e.to_string(),
+                _ => spawn_error(prog, &e),
             };
             return done(Outcome::ExecFailed(why), String::new());
         }
@@ -223,6 +223,35 @@ pub async fn run(argv: &[String], id: Identity, timeout: Duration) -> Run {
     };
     let text = String::from_utf8_lossy(&pipes.kept).into_owned();
     done(outcome, text)
+}
+
+/// Why `prog` could not be started, naming what is missing: the program, or the
+/// interpreter its `#!` line names (the kernel says ENOENT for both).
+fn spawn_error(prog: &str, e: &std::io::Error) -> String {
+    let plain = e.kind().to_string();
+    let path = crate::track::security::resolve(prog);
+    match (e.raw_os_error(), &path) {
+        (Some(libc::ENOENT), Some(p)) if p.is_file() => match interpreter(p) {
+            Some(interp) => format!("{prog}: bad interpreter {interp}: {plain}"),
+            None => format!("{prog}: {e}"),
+        },
+        (Some(libc::ENOENT), _) if prog.contains('/') => format!("{prog}: no such file"),
+        (Some(libc::ENOENT), _) => format!("{prog}: not found in PATH"),
+        (Some(libc::EACCES), _) => format!("{prog}: permission denied (not executable?)"),
+        (Some(libc::ENOEXEC), _) => format!("{prog}: exec format error (no #! line?)"),
+        _ => format!("{prog}: {e}"),
+    }
+}
+
+/// The interpreter a script's `#!` line names.
+fn interpreter(path: &std::path::Path) -> Option<String> {
+    use std::io::Read;
+    let mut head = [0u8; 256];
+    let n = std::fs::File::open(path).ok()?.read(&mut head).ok()?;
+    let line = head[..n].strip_prefix(b"#!")?;
+    let line = line.split(|&b| b == b'\n').next()?;
+    let text = String::from_utf8_lossy(line);
+    text.split_whitespace().next().map(str::to_string)
 }
 
 /// Kills a run's process group with SIGKILL when dropped armed (see `run`).
@@ -642,5 +671,41 @@ mod tests {
         );
         assert!(identity(Some("no-such-user-xyz"), None).is_err());
         assert!(identity(None, Some("no-such-group-xyz")).is_err());
+    }
+
+    /// A script that cannot be executed fails with a message that names what is wrong:
+    /// the missing program, the missing interpreter of its `#!` line, or the missing
+    /// execute permission.
+    #[tokio::test]
+    async fn exec_failures_say_what_is_missing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let t = Duration::from_secs(5);
+        let why = |o: Outcome| match o {
+            Outcome::ExecFailed(w) => w,
+            other => panic!("not an exec failure: {other:?}"),
+        };
+        let r = run(&argv(&["/nonexistent/script"]), Identity::default(), t).await;
+        let w = why(r.outcome);
+        assert!(w.contains("/nonexistent/script: no such file"), "{w}");
+        let bad = dir.path().join("bad.sh");
+        std::fs::write(&bad, "#!/nonexistent/interp -e\nexit 0\n").expect("write");
+        std::fs::set_permissions(&bad, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .expect("chmod");
+        let r = run(&argv(&[&bad.display().to_string()]), Identity::default(), t).await;
+        let w = why(r.outcome);
+        assert!(w.contains("bad interpreter /nonexistent/interp"), "{w}");
+        assert!(w.contains("bad.sh"), "{w}");
+        let noexec = dir.path().join("noexec.sh");
+        std::fs::write(&noexec, "#!/bin/sh\nexit 0\n").expect("write");
+        std::fs::set_permissions(&noexec, std::os::unix::fs::PermissionsExt::from_mode(0o644))
+            .expect("chmod");
+        let r = run(
+            &argv(&[&noexec.display().to_string()]),
+            Identity::default(),
+            t,
+        )
+        .await;
+        let w = why(r.outcome);
+        assert!(w.contains("noexec.sh: permission denied"), "{w}");
     }
 }

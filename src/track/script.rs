@@ -185,6 +185,9 @@ async fn run(
         .map(|h| h.clone())
         .unwrap_or_else(|_| Hysteresis::new(cfg.rise, cfg.fall));
     let id = process::identity(cfg.user.as_deref(), cfg.group.as_deref());
+    // The last reason the script could not be run, warned about once (not every
+    // interval) until it runs again.
+    let mut exec_error: Option<String> = None;
     let mut tick = tokio::time::interval(cfg.interval.get());
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -242,6 +245,17 @@ async fn run(
             st.last_took_ms = took.as_millis() as u64;
             st.up = hyst.up();
         }
+        // A script that cannot be run at all is worth a warning of its own, once per
+        // cause, also when it was failing already (the state-change line below says it
+        // when the state changes).
+        let cannot_run = match &outcome {
+            Outcome::ExecFailed(why) => Some(why.clone()),
+            _ => None,
+        };
+        if cannot_run.is_some() && cannot_run != exec_error && changed != Some(false) {
+            tracing::warn!(script = %cfg.name, result = kind, "track script {} {outcome} (counts as failing)", cfg.name);
+        }
+        exec_error = cannot_run;
         if let Some(up) = changed {
             let (n, of) = (before.0 + 1, before.1);
             let detail = if up {
@@ -321,5 +335,88 @@ mod tests {
             Some(false),
             "the old tracker's last result was lost"
         );
+    }
+
+    /// Collects what is logged on this thread.
+    #[derive(Clone, Default)]
+    struct Logs(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Logs {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            if let Ok(mut v) = self.0.lock() {
+                v.extend_from_slice(b);
+            }
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A failing script that then cannot be executed at all (removed) says so with a
+    /// warning, once, not every interval, and the warning names the missing file.
+    #[test]
+    fn a_script_that_cannot_be_executed_is_warned_about_once() {
+        let logs = Logs::default();
+        let sink = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::INFO)
+            .with_ansi(false)
+            .with_writer(move || sink.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let rt = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => panic!("{e}"),
+        };
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("chk.sh");
+        std::fs::write(&path, "#!/bin/sh\nexit 1\n").expect("write");
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .expect("chmod");
+        let cfg = TrackScript {
+            command: Command(vec![path.display().to_string()]),
+            interval: Dur::millis(20),
+            timeout: Dur::secs(5),
+            ..slow(1, 1)
+        };
+        let runs = |t: &ScriptTracker| t.status.lock().map(|s| s.runs).unwrap_or(0);
+        rt.block_on(async {
+            let metrics = match TrackMetrics::register(&Registry::new()) {
+                Ok(m) => m,
+                Err(e) => panic!("{e}"),
+            };
+            let t = ScriptTracker::spawn(cfg, false, TrackHub::new(), metrics, None);
+            for _ in 0..500 {
+                if runs(&t) >= 2 {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            assert_eq!(t.up(), Some(false), "the script fails first");
+            std::fs::remove_file(&path).expect("rm");
+            let from = runs(&t);
+            for _ in 0..500 {
+                if runs(&t) >= from + 6 {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            assert!(runs(&t) >= from + 6, "the script stopped running");
+        });
+        let text = logs
+            .0
+            .lock()
+            .map(|v| String::from_utf8_lossy(&v).into_owned())
+            .unwrap_or_default();
+        let warned: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains("WARN") && l.contains("cannot be executed"))
+            .collect();
+        assert_eq!(warned.len(), 1, "{text}");
+        assert!(warned[0].contains("chk.sh"), "{text}");
     }
 }

@@ -199,14 +199,28 @@ impl Fifo {
         {
             tracing::error!("cannot create notify FIFO {}: {e}", path.display());
         }
+        // Not through a symbolic link (as keepalived), and only a FIFO: lines written into
+        // a regular file that happens to have the name would overwrite it from the start.
         let file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
-            .custom_flags(libc::O_NONBLOCK)
-            .open(&path);
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
+            .open(&path)
+            .and_then(|f| {
+                use std::os::unix::fs::FileTypeExt;
+                if f.metadata()?.file_type().is_fifo() {
+                    Ok(f)
+                } else {
+                    Err(std::io::Error::other("it exists and is not a FIFO"))
+                }
+            });
         let file = match file {
             Ok(f) => Some(std::sync::Arc::new(f)),
             Err(e) => {
+                let e = match e.raw_os_error() {
+                    Some(libc::ELOOP) => "it is a symbolic link".to_string(),
+                    _ => e.to_string(),
+                };
                 tracing::error!("cannot open notify FIFO {}: {e}", path.display());
                 None
             }
@@ -471,5 +485,36 @@ mod tests {
         );
         assert!(seen2.contains("BACKUP 150"), "{seen2:?}");
         n.finish().await;
+    }
+
+    /// A `notify_fifo` path naming a regular file (or a link) is not written to: the
+    /// lines would overwrite the file from its start.
+    #[tokio::test]
+    async fn a_regular_file_is_not_used_as_the_fifo() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("important.conf");
+        std::fs::write(&path, "precious contents\n").expect("write");
+        let slot = FifoSlot::new(Some(Fifo::open(path.clone())));
+        slot.write("INSTANCE \"VI_1\" MASTER 150\n");
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap_or_default(),
+            "precious contents\n"
+        );
+        assert!(slot.stale(), "not open: a reload tries again");
+        // A symbolic link to a FIFO is not followed either.
+        let real = dir.path().join("real.fifo");
+        nix::unistd::mkfifo(&real, nix::sys::stat::Mode::from_bits_truncate(0o600))
+            .expect("mkfifo");
+        let link = dir.path().join("link.fifo");
+        std::os::unix::fs::symlink(&real, &link).expect("symlink");
+        let slot = FifoSlot::new(Some(Fifo::open(link)));
+        assert!(slot.stale(), "opened through a link");
+        // A real FIFO still works.
+        let slot = FifoSlot::new(Some(Fifo::open(real.clone())));
+        assert!(!slot.stale());
+        let mut r = reader(&real);
+        slot.write("INSTANCE \"VI_1\" BACKUP 100\n");
+        let mut seen = String::new();
+        assert!(read_until(&mut r, &mut seen, "INSTANCE \"VI_1\" BACKUP 100\n").await);
     }
 }

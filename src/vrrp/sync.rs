@@ -65,15 +65,20 @@ impl Group {
         self.events.subscribe()
     }
 
-    /// Records a member's view; announces a state change to the others.
+    /// Records a member's view; announces a change of its state, or of whether it is in
+    /// FAULT by its own trackers, to the others. The latter can change without a state
+    /// change (a member already in FAULT because of the group gets a fault of its own),
+    /// and the others must hear it: a member that left FAULT in the meantime would
+    /// otherwise stay out of FAULT (and may become master) while this one stays in it.
     pub fn update(&self, member: &str, view: MemberView) {
-        let from = match self.members.lock() {
-            Ok(mut m) => m.insert(member.to_string(), view).map(|v| v.state),
+        let before = match self.members.lock() {
+            Ok(mut m) => m.insert(member.to_string(), view),
             Err(_) => return,
         };
-        if let Some(from) = from
-            && from != view.state
+        if let Some(before) = before
+            && (before.state != view.state || before.own_fault != view.own_fault)
         {
+            let from = before.state;
             let _ = self.events.send(Change {
                 member: member.to_string(),
                 from,
@@ -150,5 +155,36 @@ mod tests {
         // Only itself: no other follower.
         g.update("VI_3", view(State::Fault, false));
         assert_eq!(g.follower_other("VI_2"), None);
+    }
+
+    /// A member already in FAULT (because of the group) that gets a fault of its own
+    /// tells the others, although its state does not change: one that left FAULT
+    /// meanwhile must go back to it.
+    #[test]
+    fn a_fault_of_its_own_is_announced_without_a_state_change() {
+        let g = Group::new("G", &["VI_1".into(), "VI_2".into()]);
+        let mut rx = g.subscribe();
+        let fault = |own_fault| MemberView {
+            state: State::Fault,
+            follows_master: false,
+            own_fault,
+        };
+        g.update("VI_2", fault(false));
+        assert!(rx.try_recv().is_ok(), "INIT -> FAULT announced");
+        g.update("VI_2", fault(false));
+        assert!(rx.try_recv().is_err(), "nothing changed");
+        g.update("VI_2", fault(true));
+        match rx.try_recv() {
+            Ok(c) => assert_eq!(
+                (c.member.as_str(), c.from, c.to),
+                ("VI_2", State::Fault, State::Fault)
+            ),
+            Err(e) => panic!("the fault of its own was not announced: {e}"),
+        }
+        assert_eq!(g.faulted_other("VI_1").as_deref(), Some("VI_2"));
+        // Cleared again: announced too (the others may leave FAULT).
+        g.update("VI_2", fault(false));
+        assert!(rx.try_recv().is_ok());
+        assert_eq!(g.faulted_other("VI_1"), None);
     }
 }
