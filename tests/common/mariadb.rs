@@ -201,6 +201,11 @@ impl MariaDb {
         self.launch_on(true);
     }
 
+    /// The server process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Whether the server accepts TCP connections now.
     pub fn accepting(&self) -> bool {
         TcpStream::connect_timeout(&self.addr, Duration::from_millis(200)).is_ok()

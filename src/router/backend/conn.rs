@@ -66,6 +66,9 @@ pub fn base_caps() -> u32 {
         .bits()
 }
 
+/// `SERVER_STATUS_AUTOCOMMIT` of an OK packet's status flags.
+const SERVER_STATUS_AUTOCOMMIT: u16 = 0x0002;
+
 /// The collation backend connections log in with (utf8mb4_general_ci).
 pub const BACKEND_COLLATION: u8 = 45;
 pub const BACKEND_NAMES: &str = "utf8mb4";
@@ -220,11 +223,13 @@ impl BackendConn {
         io.send(seq.wrapping_add(1), &hello).await.map_err(w)?;
         let mut nonce = sh.nonce.clone();
         let mut plugin = plugin.to_string();
-        loop {
+        let status = loop {
             let (s, p) = io.read_packet(1 << 16).await.map_err(w)?;
             let seq = s.wrapping_add(1);
             match p.first() {
-                Some(0x00) => break,
+                // The status flags say whether the session starts in autocommit mode
+                // (a server running with `autocommit=0` starts it off).
+                Some(0x00) => break crate::router::wire::parse_ok(&p).map(|o| o.status),
                 Some(0xff) => {
                     let (code, _, msg) = parse_err(&p).unwrap_or_default();
                     return Err(BackendError::Auth {
@@ -284,7 +289,7 @@ impl BackendConn {
                     });
                 }
             }
-        }
+        };
         let now = Instant::now();
         let abort = Arc::new(Abort::new(io.stream.as_raw_fd()));
         Ok(BackendConn {
@@ -297,7 +302,8 @@ impl BackendConn {
             profile,
             db: None,
             names: BACKEND_NAMES.to_string(),
-            autocommit: true,
+            // Without readable flags assume it is off, so the session's setting is sent.
+            autocommit: status.is_some_and(|st| st & SERVER_STATUS_AUTOCOMMIT != 0),
             vars: Vec::new(),
             txn: None,
             last_insert_id: 0,

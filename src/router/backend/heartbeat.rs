@@ -64,6 +64,9 @@ pub async fn run(dh: Arc<DataHostRt>, mut stop: watch::Receiver<bool>) {
             last_lag: None,
         })
         .collect();
+    // The active write host is down with no write host to take over, and that was
+    // logged: once, not every round.
+    let mut stuck = false;
     loop {
         join_all(
             dh.hosts
@@ -72,7 +75,7 @@ pub async fn run(dh: Arc<DataHostRt>, mut stop: watch::Receiver<bool>) {
                 .map(|(h, p)| round(&dh, h, p, timeout)),
         )
         .await;
-        decide(&dh, &probes).await;
+        decide(&dh, &probes, &mut stuck).await;
         for h in &dh.hosts {
             h.pool.reap();
             if h.health().up {
@@ -180,27 +183,72 @@ async fn check(
     sql: &str,
     replication: bool,
 ) -> Result<Option<Repl>, String> {
+    // The probe connection kept from the last round may have been closed under it
+    // since (the server restarted, `wait_timeout`, a `KILL`): that says nothing about
+    // the server now, so it is replaced rather than counted as a failed attempt.
+    if p.conn.as_mut().is_some_and(|c| !c.looks_alive()) {
+        p.conn = None;
+    }
+    let reused = p.conn.is_some();
+    match check_on(h, p, sql, replication).await {
+        Err(CheckError::Lost(_)) if reused => {
+            // Lost between the liveness check and the statement: once more, on a
+            // new connection.
+            p.conn = None;
+            check_on(h, p, sql, replication)
+                .await
+                .map_err(CheckError::into_string)
+        }
+        r => r.map_err(CheckError::into_string),
+    }
+}
+
+enum CheckError {
+    /// The connection failed (nothing was answered).
+    Lost(String),
+    /// The server answered with an error, or the connection could not be made.
+    Failed(String),
+}
+
+impl CheckError {
+    fn into_string(self) -> String {
+        match self {
+            CheckError::Lost(e) | CheckError::Failed(e) => e,
+        }
+    }
+
+    fn of(e: super::BackendError) -> CheckError {
+        match e {
+            super::BackendError::Wire { .. } => CheckError::Lost(e.to_string()),
+            other => CheckError::Failed(other.to_string()),
+        }
+    }
+}
+
+async fn check_on(
+    h: &Arc<Host>,
+    p: &mut Probe,
+    sql: &str,
+    replication: bool,
+) -> Result<Option<Repl>, CheckError> {
     if p.conn.is_none() {
         p.conn = Some(
             h.connect(0, super::CONNECT_TIMEOUT)
                 .await
-                .map_err(|e| e.to_string())?,
+                .map_err(|e| CheckError::Failed(e.to_string()))?,
         );
     }
     let Some(c) = p.conn.as_mut() else {
-        return Err("no connection".into());
+        return Err(CheckError::Failed("no connection".into()));
     };
     let is_status = sql.trim().eq_ignore_ascii_case("show slave status");
     if !is_status {
-        c.query(sql).await.map_err(|e| e.to_string())?;
+        c.query(sql).await.map_err(CheckError::of)?;
     }
     if !(replication || is_status) {
         return Ok(None);
     }
-    let r = c
-        .query("SHOW SLAVE STATUS")
-        .await
-        .map_err(|e| e.to_string())?;
+    let r = c.query("SHOW SLAVE STATUS").await.map_err(CheckError::of)?;
     if r.rows.is_empty() {
         return Ok(None);
     }
@@ -218,7 +266,7 @@ async fn check(
     }))
 }
 
-async fn decide(dh: &DataHostRt, probes: &[Probe]) {
+async fn decide(dh: &DataHostRt, probes: &[Probe], stuck: &mut bool) {
     let th = u64::from(dh.cfg.slave_threshold);
     let views: Vec<WriterView> = dh
         .writers
@@ -249,7 +297,10 @@ async fn decide(dh: &DataHostRt, probes: &[Probe]) {
             dh.cfg.max_retry
         );
         let _ = dh.switch_to(to, &why).await;
-    } else if views.get(active).is_some_and(|v| !v.up) && dh.cfg.switch_type != -1 {
+        *stuck = false;
+    } else if views.get(active).is_none_or(|v| v.up) || dh.cfg.switch_type == -1 {
+        *stuck = false;
+    } else if !std::mem::replace(stuck, true) {
         tracing::error!(
             data_host = %dh.cfg.name,
             "data host {}: write host {} is down and no other write host can take over{}",

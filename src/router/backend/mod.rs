@@ -230,7 +230,10 @@ impl Host {
         if !h.up || self.weight == 0 {
             return false;
         }
-        if switch_type == 2 && h.is_replica {
+        // switch_type 2 (as MyCat's canSelectAsReadNode): a replica reads only while in
+        // sync, and a read host that reports no replication at all (replication reset or
+        // never set up, so nothing keeps it current) is not read from either.
+        if switch_type == 2 && (h.is_replica || matches!(self.role, Role::Reader { .. })) {
             return h.io_running == Some(true)
                 && h.sql_running == Some(true)
                 && h.lag.is_some_and(|l| l < u64::from(threshold));
@@ -410,22 +413,39 @@ impl Pool {
         self.returned.notify_one();
     }
 
-    /// Closes idle connections past the idle timeout, keeping `min_con`.
+    /// Closes idle connections the server has closed (its `wait_timeout`, a `KILL`, a
+    /// restart), so that the heartbeat's [`warm`] replaces them and `min_con` means
+    /// usable connections; then those past the idle timeout, keeping `min_con`.
     pub fn reap(&self) {
-        let Ok(mut idle) = self.idle.lock() else {
-            return;
-        };
-        let keep = self.min_con as usize;
-        let now = Instant::now();
-        let mut i = 0;
-        while i < idle.len() {
-            if idle.len() > keep && now.duration_since(idle[i].conn.idle_since) > self.idle_timeout
-            {
-                idle.swap_remove(i);
-            } else {
-                i += 1;
+        let mut gone = Vec::new();
+        {
+            let Ok(mut idle) = self.idle.lock() else {
+                return;
+            };
+            let mut i = 0;
+            while i < idle.len() {
+                let p = &mut idle[i];
+                if p.retired() || !p.conn.looks_alive() {
+                    gone.push(idle.swap_remove(i));
+                } else {
+                    i += 1;
+                }
+            }
+            let keep = self.min_con as usize;
+            let now = Instant::now();
+            let mut i = 0;
+            while i < idle.len() {
+                if idle.len() > keep
+                    && now.duration_since(idle[i].conn.idle_since) > self.idle_timeout
+                {
+                    gone.push(idle.swap_remove(i));
+                } else {
+                    i += 1;
+                }
             }
         }
+        // Closed outside the lock.
+        drop(gone);
     }
 }
 
@@ -794,7 +814,10 @@ impl DataHostRt {
 
 /// Reads `name=index` from a MyCat-style `dnindex.properties`.
 pub fn load_index(path: &Path, name: &str) -> Option<usize> {
-    let text = std::fs::read_to_string(path).ok()?;
+    // Lossy: a damaged byte on another line must not make every data host forget its
+    // write host (and fail back to the first one on a restart).
+    let bytes = std::fs::read(path).ok()?;
+    let text = String::from_utf8_lossy(&bytes);
     text.lines()
         .filter(|l| !l.trim_start().starts_with('#'))
         .filter_map(|l| l.split_once('='))
@@ -802,12 +825,25 @@ pub fn load_index(path: &Path, name: &str) -> Option<usize> {
         .and_then(|(_, v)| v.trim().parse().ok())
 }
 
-/// Writes `name=index` into the file, keeping other data hosts' lines (atomic rename).
+/// Serializes [`save_index`] across data hosts: they share one file, and two saves
+/// running at once (two data hosts failing over together when a server dies) would
+/// each rewrite it from the same old text, losing one update, and share one temporary
+/// file.
+static SAVE_INDEX: Mutex<()> = Mutex::new(());
+
+/// Writes `name=index` into the file, keeping other data hosts' lines: written to a
+/// temporary file, flushed to disk and renamed over the old one (then the directory is
+/// flushed), so a crash leaves either the old file or the new one, never a partial one.
 pub fn save_index(path: &Path, name: &str, index: usize) -> std::io::Result<()> {
+    use std::io::Write;
+    let _one_at_a_time = SAVE_INDEX.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let old = std::fs::read_to_string(path).unwrap_or_default();
+    // Lossy: a damaged byte must not cost the other data hosts their lines.
+    let old = std::fs::read(path)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
     let mut lines: Vec<String> = old
         .lines()
         .filter(|l| l.split_once('=').is_none_or(|(k, _)| k.trim() != name))
@@ -822,8 +858,24 @@ pub fn save_index(path: &Path, name: &str, index: usize) -> std::io::Result<()> 
     }
     lines.push(format!("{name}={index}"));
     let tmp = path.with_extension("properties.tmp");
-    std::fs::write(&tmp, lines.join("\n") + "\n")?;
-    std::fs::rename(&tmp, path)
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all((lines.join("\n") + "\n").as_bytes())?;
+    f.sync_all()?;
+    drop(f);
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent() {
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        // Makes the rename itself durable; best effort (not every file system allows
+        // opening a directory for this).
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+    Ok(())
 }
 
 impl Pool {
