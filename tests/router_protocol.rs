@@ -593,6 +593,73 @@ fn caching_sha2_empty_password_as_mysql_clients_send_it() {
     }
 }
 
+/// A pooled connection that served a session with its own isolation level goes back to
+/// the server's default for the next session (here READ COMMITTED, not REPEATABLE READ).
+#[test]
+fn the_next_session_gets_the_servers_default_isolation_level() {
+    let db = MariaDb::start_with(&["--transaction-isolation=READ-COMMITTED"]);
+    db.sql(
+        "CREATE DATABASE shopdb; CREATE TABLE shopdb.t (id INT PRIMARY KEY); \
+         CREATE DATABASE otherdb",
+    );
+    // One connection in the pool: the second session gets the first one's.
+    let r = router(&db, "      max_con: 1\n");
+    let mut a = Raw::connect(r.addr, "app", "s3cret", Some("shop"), 0);
+    assert_eq!(
+        a.query("SET SESSION TRANSACTION ISOLATION LEVEL SERIALIZABLE, READ ONLY"),
+        vec![Res::Ok]
+    );
+    assert_eq!(
+        a.value("SELECT @@tx_isolation").as_deref(),
+        Some("SERIALIZABLE")
+    );
+    drop(a);
+    let mut b = Raw::connect(r.addr, "app", "s3cret", Some("shop"), 0);
+    assert_eq!(
+        b.value("SELECT @@tx_isolation").as_deref(),
+        Some("READ-COMMITTED"),
+        "{}",
+        r.daemon.logs()
+    );
+    assert_eq!(b.value("SELECT @@tx_read_only").as_deref(), Some("0"));
+    assert_eq!(b.query("INSERT INTO t VALUES (1)"), vec![Res::Ok]);
+}
+
+/// A read host that died since its last heartbeat: the read (not started anywhere) is
+/// answered by the write host instead of failing with 2013.
+#[test]
+fn a_read_host_that_cannot_be_reached_sends_the_read_to_the_write_host() {
+    let writer = server();
+    writer.sql("INSERT INTO shopdb.t VALUES (1)");
+    let reader = server();
+    reader.sql("INSERT INTO shopdb.t VALUES (2)");
+    // balance 3: reads go to the read host; the heartbeat (1h) will not notice the death.
+    let r = router_with(
+        &writer,
+        "      balance: 3\n      heartbeat_interval: 1h\n",
+        &format!(
+            ", read_hosts: [ {{ host: r1, url: \"{}\", user: root, password: \"\" }} ]",
+            reader.addr
+        ),
+    );
+    let mut c = Raw::connect(r.addr, "app", "s3cret", Some("shop"), DEPRECATE_EOF);
+    assert_eq!(c.value("SELECT id FROM t").as_deref(), Some("2"));
+    drop(reader);
+    assert_eq!(
+        c.value("SELECT id FROM t").as_deref(),
+        Some("1"),
+        "{}",
+        r.daemon.logs()
+    );
+    assert!(
+        r.daemon
+            .logs()
+            .contains("read host r1 cannot be reached, read sent to write host m1"),
+        "{}",
+        r.daemon.logs()
+    );
+}
+
 /// COM_RESET_CONNECTION: the transaction is rolled back, user variables, autocommit=0,
 /// session variables and prepared statements are gone, the schema stays; as with
 /// MariaDB.

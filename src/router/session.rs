@@ -1481,6 +1481,28 @@ impl Session {
             let r = backend::borrow_prefer(&host, self.profile, self.last_backend).await;
             let p = match r {
                 Ok(p) => p,
+                // A read host that cannot be reached (it died since its last heartbeat):
+                // the statement has not started, so the write host answers it.
+                Err(e)
+                    if !write
+                        && e.code != 1040
+                        && tries < 2
+                        && !Arc::ptr_eq(&dh.writer(), &host) =>
+                {
+                    let writer = dh.writer();
+                    tracing::warn!(
+                        data_host = %dh.cfg.name,
+                        host = %host.name,
+                        "data host {}: read host {} cannot be reached, read sent to write host {}: {}",
+                        dh.cfg.name,
+                        host.name,
+                        writer.name,
+                        e.msg
+                    );
+                    tries += 1;
+                    host = writer;
+                    continue;
+                }
                 Err(e) => {
                     self.shared
                         .metrics
@@ -1562,8 +1584,15 @@ impl Session {
             c.vars = self.vars.clone();
         }
         if c.txn != self.txn {
+            // Without one of its own the session gets the server's defaults back (its
+            // global isolation level, which need not be REPEATABLE READ).
             let t = self.txn.clone().unwrap_or_else(|| {
-                "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ WRITE".into()
+                if c.version.contains("MariaDB") {
+                    "SET SESSION tx_isolation=DEFAULT, tx_read_only=DEFAULT".into()
+                } else {
+                    "SET SESSION transaction_isolation=DEFAULT, transaction_read_only=DEFAULT"
+                        .into()
+                }
             });
             c.query(&t).await?;
             c.txn = self.txn.clone();
