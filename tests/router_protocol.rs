@@ -12,6 +12,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 use common::mariadb::MariaDb;
+use common::wire::lenenc;
 use common::{Daemon, free_port, write};
 
 // ---- a raw protocol client --------------------------------------------------------------
@@ -61,25 +62,6 @@ fn scramble(nonce: &[u8], pw: &str) -> Vec<u8> {
     mysql_common::auth::plugins::mysql_native_password::scramble_native(nonce, pw.as_bytes())
         .map(|s| s.to_vec())
         .expect("scramble")
-}
-
-fn lenenc(r: &mut &[u8]) -> Option<u64> {
-    let (&b, rest) = r.split_first()?;
-    *r = rest;
-    let n = match b {
-        0xfc => 2,
-        0xfd => 3,
-        0xfe => 8,
-        0xfb => return None,
-        b => return Some(u64::from(b)),
-    };
-    let bytes = r.get(..n)?;
-    let mut v = 0u64;
-    for (i, x) in bytes.iter().enumerate() {
-        v |= u64::from(*x) << (8 * i);
-    }
-    *r = &r[n..];
-    Some(v)
 }
 
 fn err_of(p: &[u8]) -> Res {

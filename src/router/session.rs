@@ -217,23 +217,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, adm
         admin,
     });
     // max_connections is checked against live sessions at login.
-    if !admin
-        && let Some(max) = user.max_connections
-        && shared.sessions_of(&user.name) >= max as usize
-    {
-        shared
-            .metrics
-            .login_failures
-            .with_label_values(&["max_connections"])
-            .inc();
-        let e = SqlError::new(
-            1203,
-            "42000",
-            format!(
-                "User {} already has more than 'max_user_connections' active connections",
-                user.name
-            ),
-        );
+    if !admin && let Some(e) = over_max_connections(&shared, &user) {
         let _ = io.send(seq, &e.packet()).await;
         return;
     }
@@ -449,6 +433,27 @@ async fn authenticate(
         seq = io.send(seq, &[0x01, 0x03]).await?;
     }
     Ok((user, seq))
+}
+
+/// Error 1203 (counted) when `user` already has its `max_connections` sessions.
+fn over_max_connections(shared: &Shared, user: &RouterUser) -> Option<SqlError> {
+    let max = user.max_connections?;
+    if shared.sessions_of(&user.name) < max as usize {
+        return None;
+    }
+    shared
+        .metrics
+        .login_failures
+        .with_label_values(&["max_connections"])
+        .inc();
+    Some(SqlError::new(
+        1203,
+        "42000",
+        format!(
+            "User {} already has more than 'max_user_connections' active connections",
+            user.name
+        ),
+    ))
 }
 
 /// Why [`authenticate`] did not let a client in.
@@ -1064,22 +1069,8 @@ impl Session {
         // The new user's max_connections counts this session (as the server's
         // max_user_connections does on a change of user).
         if user.name != self.user.name
-            && let Some(max) = user.max_connections
-            && self.shared.sessions_of(&user.name) >= max as usize
+            && let Some(e) = over_max_connections(&self.shared, &user)
         {
-            self.shared
-                .metrics
-                .login_failures
-                .with_label_values(&["max_connections"])
-                .inc();
-            let e = SqlError::new(
-                1203,
-                "42000",
-                format!(
-                    "User {} already has more than 'max_user_connections' active connections",
-                    user.name
-                ),
-            );
             return self.send_err(seq, &e).await;
         }
         if let Ok(mut u) = self.ctl.user.lock() {

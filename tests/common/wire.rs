@@ -382,7 +382,8 @@ fn parse_err(p: &[u8]) -> Err {
     Err { code, state, msg }
 }
 
-fn lenenc(r: &mut &[u8]) -> Option<u64> {
+/// A length-encoded integer (`None` for NULL or a short buffer); advances `r`.
+pub fn lenenc(r: &mut &[u8]) -> Option<u64> {
     let (&b, rest) = r.split_first()?;
     *r = rest;
     let n = match b {
