@@ -10,94 +10,18 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::mariadb::MariaDb;
+// The mariadb CLI with a password; stdout trimmed, or stderr.
+use common::mariadb::mariadb_client_pw as cli;
 use common::replication::ReplicaPair;
-use common::{Daemon, free_port, wait_for, write};
+use common::router::{RouterDaemon, db_host_yaml as host_yaml, start_router_config};
+use common::{wait_for, write};
 
-/// The mariadb CLI with a password; stdout trimmed, or stderr.
-fn cli(
-    addr: SocketAddr,
-    user: &str,
-    pw: &str,
-    db: Option<&str>,
-    stmt: &str,
-) -> Result<String, String> {
-    common::mariadb::mariadb_client_pw(addr, user, pw, db, stmt)
-}
-
-struct Router {
-    daemon: Daemon,
-    addr: SocketAddr,
-    admin: SocketAddr,
-    observe: SocketAddr,
-    _dir: tempfile::TempDir,
-    config: std::path::PathBuf,
-}
+type Router = RouterDaemon;
 
 /// Starts `tandem run` with a router section; `body` is YAML indented for `router:`
 /// (users, schemas, data_nodes, data_hosts).
 fn router(body: &str) -> Router {
-    let dir = tempfile::tempdir().expect("tempdir");
-    router_in(dir, body)
-}
-
-fn router_in(dir: tempfile::TempDir, body: &str) -> Router {
-    let port = free_port();
-    let admin = free_port();
-    let obs = free_port();
-    let text = format!(
-        "node: rt\nobserve: {{ listen: 127.0.0.1:{obs} }}\nadmin: {{ socket: {d}/admin.sock }}\nrouter:\n  listen: 127.0.0.1:{port}\n  admin_listen: 127.0.0.1:{admin}\n  state_dir: {d}/state\n{body}",
-        d = dir.path().display()
-    );
-    let config = write(dir.path(), "tandem.yaml", &text);
-    let (code, out, err) = common::tandem(&["check", "-c", config.to_str().expect("utf8")]);
-    assert_eq!(code, 0, "config invalid: {out}{err}\n{text}");
-    let daemon = Daemon::start(&config);
-    assert!(
-        daemon.wait_log("router listening"),
-        "router did not start: {}",
-        daemon.logs()
-    );
-    Router {
-        daemon,
-        addr: format!("127.0.0.1:{port}").parse().expect("addr"),
-        admin: format!("127.0.0.1:{admin}").parse().expect("addr"),
-        observe: format!("127.0.0.1:{obs}").parse().expect("addr"),
-        _dir: dir,
-        config,
-    }
-}
-
-fn restart(r: Router) -> Router {
-    let Router {
-        daemon,
-        addr,
-        admin,
-        observe,
-        _dir,
-        config,
-    } = r;
-    drop(daemon);
-    let daemon = Daemon::start(&config);
-    assert!(
-        daemon.wait_log("router listening"),
-        "router did not restart: {}",
-        daemon.logs()
-    );
-    Router {
-        daemon,
-        addr,
-        admin,
-        observe,
-        _dir,
-        config,
-    }
-}
-
-fn host_yaml(name: &str, db: &MariaDb) -> String {
-    format!(
-        "{{ host: {name}, url: \"{}\", user: root, password: \"\" }}",
-        db.addr
-    )
+    start_router_config(body)
 }
 
 /// One schema `shop` on data node dn1 → data host dh1 (database shopdb).
@@ -372,7 +296,7 @@ fn switch_type_1_fails_over_and_remembers_across_restart() {
     );
     // The active index is on disk; a restart stays on w2 even with w1 back.
     w1.restart();
-    let r = restart(r);
+    let r = r.restart();
     std::thread::sleep(Duration::from_secs(1));
     assert_eq!(
         q(&r, "SELECT GROUP_CONCAT(v ORDER BY v) FROM who").expect("after restart"),

@@ -12,8 +12,8 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 use common::mariadb::MariaDb;
-use common::wire::lenenc;
-use common::{Daemon, free_port, write};
+use common::router::RouterDaemon;
+use common::wire::{frame, lenenc};
 
 // ---- a raw protocol client --------------------------------------------------------------
 
@@ -166,20 +166,7 @@ impl Raw {
     }
 
     fn write(&mut self, seq: u8, payload: &[u8]) {
-        let mut out = Vec::new();
-        let mut seq = seq;
-        let mut rest = payload;
-        loop {
-            let n = rest.len().min(0xFF_FFFF);
-            out.extend_from_slice(&(n as u32).to_le_bytes()[..3]);
-            out.push(seq);
-            out.extend_from_slice(&rest[..n]);
-            seq = seq.wrapping_add(1);
-            rest = &rest[n..];
-            if n < 0xFF_FFFF {
-                break;
-            }
-        }
+        let (out, seq) = frame(seq, payload);
         self.seq = seq;
         self.s.write_all(&out).expect("write");
     }
@@ -323,11 +310,7 @@ impl Raw {
 
 // ---- the router -------------------------------------------------------------------------
 
-struct Router {
-    daemon: Daemon,
-    addr: SocketAddr,
-    _dir: tempfile::TempDir,
-}
+type Router = RouterDaemon;
 
 /// A router with schema `shop` (database shopdb) and schema `other` (database otherdb) on
 /// `db`; users `app` (both schemas) and `solo` (`shop` only, one session at a time). `extra` is added to the
@@ -344,28 +327,12 @@ fn router_with(db: &MariaDb, extra: &str, host_extra: &str) -> Router {
 /// [`router_with`] with `router_extra` added to the `router` section (e.g. `auth_plugin`).
 /// It also has user `nopw`, whose password is empty.
 fn router_full(db: &MariaDb, router_extra: &str, extra: &str, host_extra: &str) -> Router {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let port = free_port();
-    let text = format!(
-        "node: rt\nadmin: {{ socket: {d}/admin.sock }}\nrouter:\n  listen: 127.0.0.1:{port}\n  admin_listen: 127.0.0.1:{admin}\n  state_dir: {d}/state\n{router_extra}  users:\n    - {{ name: app, password: s3cret, schemas: [shop, other] }}\n    - {{ name: solo, password: solo-pw, schemas: [shop], max_connections: 1 }}\n    - {{ name: nopw, password: \"\", schemas: [shop] }}\n  schemas:\n    - {{ name: shop, data_node: dn1 }}\n    - {{ name: other, data_node: dn2 }}\n  data_nodes:\n    - {{ name: dn1, data_host: dh1, database: shopdb }}\n    - {{ name: dn2, data_host: dh1, database: otherdb }}\n  data_hosts:\n    - name: dh1\n      min_con: 1\n{extra}      write_hosts:\n        - {{ host: m1, url: \"{addr}\", user: root, password: \"\"{host_extra} }}\n",
-        d = dir.path().display(),
-        admin = free_port(),
+    let body = format!(
+        "{router_extra}  users:\n    - {{ name: app, password: s3cret, schemas: [shop, other] }}\n    - {{ name: solo, password: solo-pw, schemas: [shop], max_connections: 1 }}\n    - {{ name: nopw, password: \"\", schemas: [shop] }}\n  schemas:\n    - {{ name: shop, data_node: dn1 }}\n    - {{ name: other, data_node: dn2 }}\n  data_nodes:\n    - {{ name: dn1, data_host: dh1, database: shopdb }}\n    - {{ name: dn2, data_host: dh1, database: otherdb }}\n  data_hosts:\n    - name: dh1\n      min_con: 1\n{extra}      write_hosts:\n        - {{ host: m1, url: \"{addr}\", user: root, password: \"\"{host_extra} }}\n",
         addr = db.addr,
     );
-    let config = write(dir.path(), "tandem.yaml", &text);
-    let (code, out, err) = common::tandem(&["check", "-c", config.to_str().expect("utf8")]);
-    assert_eq!(code, 0, "config invalid: {out}{err}\n{text}");
-    let daemon = Daemon::start(&config);
-    assert!(
-        daemon.wait_log("router listening"),
-        "router did not start: {}",
-        daemon.logs()
-    );
-    Router {
-        daemon,
-        addr: format!("127.0.0.1:{port}").parse().expect("addr"),
-        _dir: dir,
-    }
+    // Without an observe listener, as these tests always had.
+    RouterDaemon::start(&body, false)
 }
 
 fn server() -> MariaDb {

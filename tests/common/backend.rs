@@ -124,9 +124,7 @@ fn serve(
                 match c.read(&mut buf) {
                     Ok(0) => eof = true,
                     Ok(_) => {}
-                    Err(e)
-                        if e.kind() == std::io::ErrorKind::WouldBlock
-                            || e.kind() == std::io::ErrorKind::TimedOut => {}
+                    Err(e) if timed_out(&e) => {}
                     Err(_) => break,
                 }
             }
@@ -186,10 +184,7 @@ fn serve(
                             break;
                         }
                     }
-                    Err(e)
-                        if e.kind() == std::io::ErrorKind::WouldBlock
-                            || e.kind() == std::io::ErrorKind::TimedOut =>
-                    {
+                    Err(e) if timed_out(&e) => {
                         if stop.load(Ordering::SeqCst) {
                             break;
                         }
@@ -210,10 +205,7 @@ fn serve(
                 match c.read(&mut buf) {
                     Ok(0) => break,
                     Ok(_) => {}
-                    Err(e)
-                        if e.kind() == std::io::ErrorKind::WouldBlock
-                            || e.kind() == std::io::ErrorKind::TimedOut =>
-                    {
+                    Err(e) if timed_out(&e) => {
                         if stop.load(Ordering::SeqCst) {
                             break;
                         }
@@ -223,6 +215,14 @@ fn serve(
             }
         }
     }
+}
+
+/// A read that ended for its timeout (no data yet), not for an error of the connection.
+fn timed_out(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+    )
 }
 
 /// Connects (optionally from a given loopback source address) and reads the first line.

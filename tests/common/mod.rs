@@ -8,6 +8,7 @@ pub mod mariadb;
 pub mod netns;
 pub mod pcap;
 pub mod replication;
+pub mod router;
 pub mod shard;
 pub mod wire;
 

@@ -6,12 +6,13 @@
 
 use std::io::{Read, Write};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use super::mariadb::MariaDb;
-use super::{Daemon, free_port, wait_for, write};
+use super::router::{RouterDaemon, host_yaml, router_config_text, start_router_config};
+use super::wait_for;
 
 pub const USER: &str = "app";
 pub const PASSWORD: &str = "s3cret";
@@ -68,10 +69,6 @@ CREATE TABLE order_item (
   KEY (order_id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;
 ";
-
-fn host_yaml(name: &str, addr: SocketAddr) -> String {
-    format!("{{ host: {name}, url: \"{addr}\", user: root, password: \"\" }}")
-}
 
 /// The `router:` body (indented for it): user app/s3cret on schema `shop`; dn0 = h0
 /// (`a`) database shop_0, dn1 = h1 (`b`) database shop_1.
@@ -132,43 +129,16 @@ pub fn router_body(a: SocketAddr, b: SocketAddr) -> String {
 
 /// A whole config file with `body` under `router:`; returns (text, client port).
 pub fn config_text(dir: &Path, body: &str) -> (String, u16) {
-    let port = free_port();
-    let admin = free_port();
-    let obs = free_port();
-    let text = format!(
-        "node: rt\nobserve: {{ listen: 127.0.0.1:{obs} }}\nadmin: {{ socket: {d}/admin.sock }}\nrouter:\n  listen: 127.0.0.1:{port}\n  admin_listen: 127.0.0.1:{admin}\n  state_dir: {d}/state\n{body}",
-        d = dir.display()
-    );
-    (text, port)
+    let (text, ports) = router_config_text(dir, body, true);
+    (text, ports.sql)
 }
 
 /// A running `tandem run` with a router section.
-pub struct ShardRouter {
-    pub daemon: Daemon,
-    pub addr: SocketAddr,
-    pub config: PathBuf,
-    _dir: tempfile::TempDir,
-}
+pub type ShardRouter = RouterDaemon;
 
 /// Checks the config with `tandem check` and starts the router on it.
 pub fn start_router(body: &str) -> ShardRouter {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (text, port) = config_text(dir.path(), body);
-    let config = write(dir.path(), "tandem.yaml", &text);
-    let (code, out, err) = super::tandem(&["check", "-c", config.to_str().expect("utf8")]);
-    assert_eq!(code, 0, "config invalid: {out}{err}\n{text}");
-    let daemon = Daemon::start(&config);
-    assert!(
-        daemon.wait_log("router listening"),
-        "router did not start: {}",
-        daemon.logs()
-    );
-    ShardRouter {
-        daemon,
-        addr: format!("127.0.0.1:{port}").parse().expect("addr"),
-        config,
-        _dir: dir,
-    }
+    start_router_config(body)
 }
 
 /// Starts two MariaDB servers at once (A, B).
@@ -366,18 +336,8 @@ pub fn run_bounded(
             let _ = stdin.write_all(&data);
         })
     });
-    let mut out_pipe = child.stdout.take().expect("stdout pipe");
-    let mut err_pipe = child.stderr.take().expect("stderr pipe");
-    let out_t = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = out_pipe.read_to_end(&mut v);
-        v
-    });
-    let err_t = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = err_pipe.read_to_end(&mut v);
-        v
-    });
+    let out_t = drain(child.stdout.take().expect("stdout pipe"));
+    let err_t = drain(child.stderr.take().expect("stderr pipe"));
     let status = wait_for(limit, || child.try_wait().ok().flatten());
     let Some(status) = status else {
         let _ = child.kill();
@@ -413,18 +373,8 @@ pub fn tandem_stdin(args: &[&str], input: &str, limit: Duration) -> (i32, String
     let feeder = std::thread::spawn(move || {
         let _ = stdin.write_all(data.as_bytes());
     });
-    let mut out_pipe = child.stdout.take().expect("stdout");
-    let mut err_pipe = child.stderr.take().expect("stderr");
-    let out_t = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = out_pipe.read_to_string(&mut s);
-        s
-    });
-    let err_t = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = err_pipe.read_to_string(&mut s);
-        s
-    });
+    let out_t = drain(child.stdout.take().expect("stdout"));
+    let err_t = drain(child.stderr.take().expect("stderr"));
     let status = wait_for(limit, || child.try_wait().ok().flatten());
     let code = match status {
         Some(s) => s.code().unwrap_or(-1),
@@ -435,9 +385,18 @@ pub fn tandem_stdin(args: &[&str], input: &str, limit: Duration) -> (i32, String
         }
     };
     let _ = feeder.join();
-    (
-        code,
-        out_t.join().unwrap_or_default(),
-        err_t.join().unwrap_or_default(),
-    )
+    // Not UTF-8: empty, as `read_to_string` leaves it.
+    let text = |t: std::thread::JoinHandle<Vec<u8>>| {
+        String::from_utf8(t.join().unwrap_or_default()).unwrap_or_default()
+    };
+    (code, text(out_t), text(err_t))
+}
+
+/// Reads `pipe` to its end on a thread of its own.
+fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = pipe.read_to_end(&mut v);
+        v
+    })
 }

@@ -135,20 +135,7 @@ impl Conn {
     }
 
     fn write(&mut self, seq: u8, payload: &[u8]) -> Result<(), Err> {
-        let mut out = Vec::with_capacity(payload.len() + 8);
-        let mut seq = seq;
-        let mut rest = payload;
-        loop {
-            let n = rest.len().min(0xFF_FFFF);
-            out.extend_from_slice(&(n as u32).to_le_bytes()[..3]);
-            out.push(seq);
-            out.extend_from_slice(&rest[..n]);
-            seq = seq.wrapping_add(1);
-            rest = &rest[n..];
-            if n < 0xFF_FFFF {
-                break;
-            }
-        }
+        let (out, seq) = frame(seq, payload);
         self.seq = seq;
         self.s.write_all(&out).map_err(io_err)
     }
@@ -354,6 +341,26 @@ impl Conn {
             return Err(parse_err(&r));
         }
         Ok(())
+    }
+}
+
+/// `payload` as the packets that carry it, the first with sequence id `seq` (a payload
+/// of 16 MiB - 1 or more is split, and ends with a shorter, possibly empty, packet);
+/// returns the bytes and the sequence id that comes next.
+pub fn frame(seq: u8, payload: &[u8]) -> (Vec<u8>, u8) {
+    let mut out = Vec::with_capacity(payload.len() + 8);
+    let mut seq = seq;
+    let mut rest = payload;
+    loop {
+        let n = rest.len().min(0xFF_FFFF);
+        out.extend_from_slice(&(n as u32).to_le_bytes()[..3]);
+        out.push(seq);
+        out.extend_from_slice(&rest[..n]);
+        seq = seq.wrapping_add(1);
+        rest = &rest[n..];
+        if n < 0xFF_FFFF {
+            return (out, seq);
+        }
     }
 }
 
