@@ -3,53 +3,19 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use common::mariadb::MariaDb;
-use common::{Daemon, free_port, wait_for, write};
+use common::router::{RouterDaemon, db_host_yaml as host_yaml, start_router_config};
+use common::wait_for;
 
 use tandem::router::backend::{load_index, save_index};
 
-struct Router {
-    daemon: Daemon,
-    addr: SocketAddr,
-    observe: SocketAddr,
-    _dir: tempfile::TempDir,
-}
+type Router = RouterDaemon;
 
 /// Starts `tandem run` with a router section; `body` is YAML indented for `router:`.
 fn router(body: &str) -> Router {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let port = free_port();
-    let admin = free_port();
-    let obs = free_port();
-    let text = format!(
-        "node: rt\nobserve: {{ listen: 127.0.0.1:{obs} }}\nadmin: {{ socket: {d}/admin.sock }}\nrouter:\n  listen: 127.0.0.1:{port}\n  admin_listen: 127.0.0.1:{admin}\n  state_dir: {d}/state\n{body}",
-        d = dir.path().display()
-    );
-    let config = write(dir.path(), "tandem.yaml", &text);
-    let (code, out, err) = common::tandem(&["check", "-c", config.to_str().expect("utf8")]);
-    assert_eq!(code, 0, "config invalid: {out}{err}\n{text}");
-    let daemon = Daemon::start(&config);
-    assert!(
-        daemon.wait_log("router listening"),
-        "router did not start: {}",
-        daemon.logs()
-    );
-    Router {
-        daemon,
-        addr: format!("127.0.0.1:{port}").parse().expect("addr"),
-        observe: format!("127.0.0.1:{obs}").parse().expect("addr"),
-        _dir: dir,
-    }
-}
-
-fn host_yaml(name: &str, db: &MariaDb) -> String {
-    format!(
-        "{{ host: {name}, url: \"{}\", user: root, password: \"\" }}",
-        db.addr
-    )
+    start_router_config(body)
 }
 
 /// Users `u`/`pw`, schema `shop` on dn1 → dh1 (database shopdb) with `dh_extra` (YAML
@@ -169,6 +135,51 @@ fn a_server_with_autocommit_off_still_commits_autocommit_statements() {
         .unwrap_or_else(|e| panic!("insert: {e}\n{}", r.daemon.logs()));
     // Another connection (autocommit off too, so each SELECT starts a fresh snapshot)
     // sees the row only when it was committed.
+    let seen = wait_for(Duration::from_secs(5), || {
+        let n = db.sql("SELECT COUNT(*) FROM shopdb.who WHERE v = 'through the router'");
+        (n == "1").then_some(())
+    });
+    assert!(
+        seen.is_some(),
+        "the router's autocommit INSERT was not committed on the server"
+    );
+    assert_eq!(
+        q(&r, "SELECT @@autocommit").expect("select"),
+        "1",
+        "the backend connection does not run in autocommit mode"
+    );
+}
+
+/// `init_connect='SET autocommit=0'` (another way sites switch autocommit off) runs
+/// after the server has sent the login OK, whose flags still say autocommit is on, and
+/// only for users without SUPER: the router's backend user here has none. The router
+/// must see the real state before the first statement and commit the client's
+/// autocommit INSERT.
+#[test]
+fn init_connect_autocommit_off_still_commits_autocommit_statements() {
+    let db = marked("m1", &[]);
+    db.sql(
+        "CREATE USER 'rt'@'%' IDENTIFIED BY 'rtpw'; GRANT ALL ON shopdb.* TO 'rt'@'%'; \
+         GRANT PROCESS, REPLICATION CLIENT ON *.* TO 'rt'@'%'; \
+         SET GLOBAL init_connect = 'SET autocommit=0'",
+    );
+    // The server does run it for that user.
+    assert_eq!(
+        common::mariadb::mariadb_client_pw(db.addr, "rt", "rtpw", None, "SELECT @@autocommit")
+            .expect("direct"),
+        "0",
+        "init_connect did not switch autocommit off for the backend user"
+    );
+    let host = format!(
+        "{{ host: m1, url: \"{}\", user: rt, password: \"rtpw\" }}",
+        db.addr
+    );
+    let text = format!(
+        "  users:\n    - {{ name: u, password: pw, schemas: [shop] }}\n  schemas:\n    - {{ name: shop, data_node: dn1 }}\n  data_nodes:\n    - {{ name: dn1, data_host: dh1, database: shopdb }}\n  data_hosts:\n    - name: dh1\n      min_con: 1\n      heartbeat_interval: 500ms\n      write_hosts:\n        - {host}\n"
+    );
+    let r = router(&text);
+    q(&r, "INSERT INTO who VALUES ('through the router')")
+        .unwrap_or_else(|e| panic!("insert: {e}\n{}", r.daemon.logs()));
     let seen = wait_for(Duration::from_secs(5), || {
         let n = db.sql("SELECT COUNT(*) FROM shopdb.who WHERE v = 'through the router'");
         (n == "1").then_some(())

@@ -374,6 +374,14 @@ impl BackendConn {
                 err: SqlError::new(*code, "HY000", msg.clone()),
             });
         }
+        // Every final OK/EOF carries the session's autocommit flag (a prepare's answer
+        // does not): keep ours in line with the server's. The server runs
+        // `init_connect` (which may say `SET autocommit=0`) after it has sent the
+        // login OK, so the login's flag can be stale; a new connection's first
+        // command (its COM_INIT_DB) tells the truth before any statement runs.
+        if t.outcome.prepared.is_none() {
+            self.autocommit = t.outcome.status & SERVER_STATUS_AUTOCOMMIT != 0;
+        }
         Ok((t.outcome, res))
     }
 
