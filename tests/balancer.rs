@@ -422,9 +422,10 @@ fn retries_then_redispatch() {
         lb.metric("tandem_balancer_redispatches_total{listener=\"l\"}"),
         1.0
     );
+    // As haproxy: the retry that moved counts as a redispatch, the other as a retry.
     assert_eq!(
         lb.metric("tandem_balancer_retries_total{listener=\"l\"}"),
-        2.0
+        1.0
     );
     // Without redispatch the client is refused after the retries (SC).
     lb.reload(
@@ -437,6 +438,8 @@ fn retries_then_redispatch() {
     assert_eq!(r, "", "closed without a server");
     assert!(lb.daemon.wait_log(" l l/dead "), "{}", lb.daemon.logs());
     assert!(lb.daemon.logs().contains(" SC "), "{}", lb.daemon.logs());
+    // econ: the one session that could not connect (its three attempts are one error).
+    assert_eq!(stat_col(&lb, "dead", "econ"), "1");
 }
 
 /// A listener whose accept queue is full and never drained: SYNs to it go unanswered.
@@ -826,7 +829,7 @@ fn http_check_on_a_separate_port() {
         .store(503, std::sync::atomic::Ordering::SeqCst);
     assert!(
         lb.daemon
-            .wait_log("server l/a is DOWN (check: HTTP status 503, expected 200, 2/2)"),
+            .wait_log("server l/a is DOWN (check: HTTP status 503, expected 2xx or 3xx, 2/2)"),
         "{}",
         lb.daemon.logs()
     );
@@ -1791,7 +1794,7 @@ fn show_stat_quotes_fields_with_commas() {
         .store(503, std::sync::atomic::Ordering::SeqCst);
     let lb = lb(
         &format!(
-            "      check: {{ type: http, port: {}, inter: 100ms, rise: 1, fall: 1 }}\n",
+            "      check: {{ type: http, port: {}, expect_status: 200, inter: 100ms, rise: 1, fall: 1 }}\n",
             health.port()
         ),
         &[server("a", &a, "")],
@@ -1817,4 +1820,148 @@ fn show_stat_quotes_fields_with_commas() {
     assert_eq!(col("check_desc"), "HTTP status 503, expected 200");
     assert_eq!(col("addr"), a.addr.to_string());
     assert_eq!(col("mode"), "tcp");
+}
+
+/// A server that reads a request to its EOF, thinks for `delay`, then answers one line
+/// and closes (one connection per `accept`, for as many as `n`).
+fn slow_after_eof(delay: Duration, n: usize) -> (SocketAddr, std::thread::JoinHandle<()>) {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = l.local_addr().expect("addr");
+    let h = std::thread::spawn(move || {
+        for _ in 0..n {
+            let Ok((mut c, _)) = l.accept() else { return };
+            let _ = c.set_read_timeout(Some(Duration::from_secs(10)));
+            let mut buf = [0u8; 512];
+            while matches!(c.read(&mut buf), Ok(m) if m > 0) {}
+            std::thread::sleep(delay);
+            let _ = c.write_all(b"late answer\n");
+        }
+    });
+    (addr, h)
+}
+
+/// haproxy: once the client has sent its FIN nothing more is read from it, so `client`
+/// no longer runs while the session waits for the server (only `server` does); a
+/// client that half-closes after its request gets a slow answer.
+#[test]
+fn half_closed_client_waits_for_a_slow_server() {
+    let (addr, h) = slow_after_eof(Duration::from_millis(1200), 1);
+    let lb = lb(
+        "      timeouts: { client: 300ms, server: 10s }\n",
+        &[format!("        - {{ name: slow, address: \"{addr}\" }}\n")],
+    );
+    let s = connect_from(lb.addr, None).expect("c");
+    (&s).write_all(b"query").expect("w");
+    s.shutdown(std::net::Shutdown::Write).expect("client FIN");
+    assert_eq!(
+        read_line(&s).expect("answer"),
+        "late answer",
+        "{}",
+        lb.daemon.logs()
+    );
+    assert_eq!(read_line(&s).expect("closed"), "");
+    assert!(lb.daemon.wait_log(" l l/slow "), "{}", lb.daemon.logs());
+    assert!(lb.daemon.logs().contains(" -- "), "{}", lb.daemon.logs());
+    let _ = h.join();
+}
+
+/// haproxy: with `redispatch`, roundrobin and static-rr retry a failed connect on
+/// another server at once while more than one active server is up (no pause, no
+/// retrying the dead one until the last retry); the move counts as a redispatch.
+#[test]
+fn roundrobin_redispatches_on_the_first_retry() {
+    let dead = Backend::start("dead", Behavior::Name);
+    let dead_addr = dead.addr;
+    drop(dead); // refuses connections now
+    let good = Backend::start("good", Behavior::Name);
+    for balance in ["roundrobin", "static-rr"] {
+        let lb = lb(
+            &format!(
+                "      balance: {balance}\n      retries: 3\n      redispatch: true\n      timeouts: {{ connect: 5s }}\n"
+            ),
+            &[
+                format!("        - {{ name: dead, address: \"{dead_addr}\" }}\n"),
+                server("good", &good, ""),
+            ],
+        );
+        // The first pick is `dead` (first in the list); the retry goes to `good`.
+        assert_eq!(first_line(lb.addr, None).expect("c"), "good", "{balance}");
+        assert!(lb.daemon.wait_log(" l l/good "), "{}", lb.daemon.logs());
+        let logs = lb.daemon.logs();
+        let line = logs
+            .lines()
+            .find(|l| l.contains(" l l/good "))
+            .unwrap_or_default();
+        assert!(
+            line.contains("/+1 0/0"),
+            "{balance}: one retry, redispatched: {line}"
+        );
+        assert_eq!(stat_col(&lb, "dead", "wredis"), "1", "{balance}");
+        assert_eq!(stat_col(&lb, "dead", "wretr"), "0", "{balance}");
+        // haproxy's econ counts sessions that failed to connect, not attempts.
+        assert_eq!(stat_col(&lb, "dead", "econ"), "0", "{balance}");
+    }
+}
+
+/// haproxy's `chkfail` counts only the failed checks of a server that is up (or coming
+/// up): the failures of a server that is down already are not counted again and again.
+#[test]
+fn chkfail_counts_no_failures_while_down() {
+    let a = Backend::start("a", Behavior::Name);
+    let health = Backend::start("health", Behavior::Http);
+    health
+        .http_status
+        .store(503, std::sync::atomic::Ordering::SeqCst);
+    let lb = lb(
+        &format!(
+            "      check: {{ type: http, port: {}, inter: 50ms, rise: 1, fall: 1 }}\n",
+            health.port()
+        ),
+        &[server("a", &a, "")],
+    );
+    assert!(
+        lb.daemon.wait_log("server l/a is DOWN"),
+        "{}",
+        lb.daemon.logs()
+    );
+    let more = wait_for(Duration::from_secs(10), || {
+        (health.http_requests.lock().map(|r| r.len()).unwrap_or(0) >= 6).then_some(())
+    });
+    assert!(more.is_some(), "checks go on while down");
+    assert_eq!(stat_col(&lb, "a", "chkfail"), "1");
+    assert_eq!(stat_col(&lb, "a", "chkdown"), "1");
+}
+
+/// haproxy's BACKEND `weight` is the weight of the servers in use: the active ones, or
+/// the backup in use once no active server is left (not the sum of everything).
+#[test]
+fn backend_weight_counts_the_servers_in_use() {
+    let a = Backend::start("a", Behavior::Name);
+    let b1 = Backend::start("b1", Behavior::Name);
+    let b2 = Backend::start("b2", Behavior::Name);
+    let lb = lb(
+        "",
+        &[
+            server("a", &a, ", weight: 3"),
+            server("b1", &b1, ", weight: 5, backup: true"),
+            server("b2", &b2, ", weight: 7, backup: true"),
+        ],
+    );
+    assert_eq!(stat_col(&lb, "BACKEND", "weight"), "3");
+    assert_eq!(stat_col(&lb, "BACKEND", "act"), "1");
+    assert_eq!(stat_col(&lb, "BACKEND", "bck"), "2");
+    lb.admin(&["set", "server", "l/a", "state", "maint"]);
+    assert_eq!(first_line(lb.addr, None).expect("c"), "b1");
+    assert_eq!(
+        stat_col(&lb, "BACKEND", "weight"),
+        "5",
+        "the first backup only"
+    );
+    // No server at all: the refused session is a backend connection error (econ).
+    assert_eq!(stat_col(&lb, "BACKEND", "econ"), "0");
+    lb.admin(&["set", "server", "l/b1", "state", "maint"]);
+    lb.admin(&["set", "server", "l/b2", "state", "maint"]);
+    assert_eq!(first_line(lb.addr, None).unwrap_or_default(), "");
+    assert!(lb.daemon.wait_log(" l l/<NOSRV> "), "{}", lb.daemon.logs());
+    assert_eq!(stat_col(&lb, "BACKEND", "econ"), "1");
 }

@@ -71,10 +71,22 @@ async fn http(s: &mut TcpStream, check: &Check, target: SocketAddr) -> Result<()
         .and_then(|r| r.split_whitespace().nth(1))
         .and_then(|c| c.parse().ok());
     match code {
-        Some(c) if c == check.expect_status => Ok(()),
-        Some(c) => Err(format!("HTTP status {c}, expected {}", check.expect_status)),
+        Some(c) if status_passes(c, check.expect_status) => Ok(()),
+        Some(c) => Err(match check.expect_status {
+            Some(e) => format!("HTTP status {c}, expected {e}"),
+            None => format!("HTTP status {c}, expected 2xx or 3xx"),
+        }),
         None if line.is_empty() => Err("no HTTP response".into()),
         None => Err(format!("not an HTTP response: {:.40}", line)),
+    }
+}
+
+/// Whether an HTTP check's status means up: the configured `expect_status`, or, as
+/// haproxy's `option httpchk` without `http-check expect`, any 2xx or 3xx.
+fn status_passes(code: u16, expect: Option<u16>) -> bool {
+    match expect {
+        Some(e) => code == e,
+        None => (200..400).contains(&code),
     }
 }
 
@@ -314,7 +326,7 @@ mod tests {
             kind,
             port: None,
             path: "/".into(),
-            expect_status: 200,
+            expect_status: None,
             user: None,
             inter: Dur::secs(2),
             fastinter: None,
@@ -358,8 +370,28 @@ mod tests {
         let a = serve_once(b"HTTP/1.1 503 Service Unavailable\r\n\r\n").await;
         assert_eq!(
             run(&check(CheckType::Http), a).await,
-            Err("HTTP status 503, expected 200".into())
+            Err("HTTP status 503, expected 2xx or 3xx".into())
         );
+        // haproxy's `option httpchk` without `http-check expect`: 2xx and 3xx pass.
+        for reply in [
+            &b"HTTP/1.1 204 No Content\r\n\r\n"[..],
+            &b"HTTP/1.0 302 Found\r\nLocation: /x\r\n\r\n"[..],
+        ] {
+            let a = serve_once(reply).await;
+            assert_eq!(run(&check(CheckType::Http), a).await, Ok(()));
+        }
+        let a = serve_once(b"HTTP/1.1 404 Not Found\r\n\r\n").await;
+        assert!(run(&check(CheckType::Http), a).await.is_err());
+        // `expect_status` set: that status only.
+        let mut exact = check(CheckType::Http);
+        exact.expect_status = Some(200);
+        let a = serve_once(b"HTTP/1.1 204 No Content\r\n\r\n").await;
+        assert_eq!(
+            run(&exact, a).await,
+            Err("HTTP status 204, expected 200".into())
+        );
+        let a = serve_once(b"HTTP/1.1 200 OK\r\n\r\n").await;
+        assert_eq!(run(&exact, a).await, Ok(()));
     }
 
     #[tokio::test]

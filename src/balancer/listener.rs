@@ -20,7 +20,7 @@ use super::pick::{Candidate, Picker};
 use super::proxy_proto::{self, Header};
 use super::relay::{self, End, Mode, Timeouts};
 use super::server::{Active, ServerState};
-use crate::config::balancer::{Listener, ProxyVersion, Relay};
+use crate::config::balancer::{Balance, Listener, ProxyVersion, Relay};
 
 /// Everything a session needs from the listener's current config (swapped on reload).
 pub struct Runtime {
@@ -68,6 +68,15 @@ impl Runtime {
         let i = picker.pick(&cands, client, skip)?;
         let slot = self.servers.get(i)?.reserve();
         Some((i, slot))
+    }
+
+    /// Active (not backup) servers that could take a connection now (haproxy's
+    /// `srv_act`).
+    fn usable_active(&self) -> usize {
+        self.servers
+            .iter()
+            .filter(|s| s.available() && s.effective_weight() > 0 && !s.with_cfg(|c| c.backup))
+            .count()
     }
 
     /// Whether a new connection could be served now (for `track_listeners`).
@@ -666,6 +675,7 @@ async fn session(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permi
                 }
                 tracing::debug!(listener = %shared.name, server = %s.name(), "listener {}: connect to {}/{} ({}) failed: {e}", shared.name, shared.name, s.name(), s.addr());
                 if attempt >= rt.cfg.retries {
+                    s.counters.failed_conns.fetch_add(1, Ordering::Relaxed);
                     line.server = s.name().to_string();
                     line.term = if e.kind() == io::ErrorKind::TimedOut {
                         "sC"
@@ -676,21 +686,41 @@ async fn session(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permi
                 }
                 attempt += 1;
                 line.retries = attempt;
-                s.counters.retries.fetch_add(1, Ordering::Relaxed);
-                shared.m.retries.inc();
-                tokio::time::sleep(retry_delay(t0.elapsed(), connect_timeout)).await;
-                let move_on = rt.cfg.redispatch && (attempt == rt.cfg.retries || !s.available());
-                if move_on
-                    && let Some((other, other_slot)) =
-                        rt.pick(src.ip(), Some(idx)).filter(|(o, _)| *o != idx)
-                {
-                    s.counters.redispatches.fetch_add(1, Ordering::Relaxed);
-                    shared.m.redispatches.inc();
-                    line.redispatched = true;
-                    idx = other;
-                    // The old server's slot goes back; a queued client may take it.
-                    slot = other_slot;
-                    shared.freed.notify_waiters();
+                // haproxy (stream_choose_redispatch): with `redispatch`, a retry goes
+                // back to the balancing on the last retry, when the server is down, and
+                // on every retry for the round-robin algorithms while more than one
+                // active server is usable (no pause then: another server is tried). A
+                // retry that moves counts as a redispatch, one that stays as a retry.
+                let spread = matches!(rt.cfg.balance, Balance::RoundRobin | Balance::StaticRr)
+                    && rt.usable_active() > 1;
+                let move_on =
+                    rt.cfg.redispatch && (attempt == rt.cfg.retries || !s.available() || spread);
+                let pause = retry_delay(t0.elapsed(), connect_timeout);
+                if !(move_on && spread) {
+                    tokio::time::sleep(pause).await;
+                }
+                let moved = if move_on {
+                    rt.pick(src.ip(), Some(idx)).filter(|(o, _)| *o != idx)
+                } else {
+                    None
+                };
+                match moved {
+                    Some((other, other_slot)) => {
+                        s.counters.redispatches.fetch_add(1, Ordering::Relaxed);
+                        shared.m.redispatches.inc();
+                        line.redispatched = true;
+                        idx = other;
+                        // The old server's slot goes back; a queued client may take it.
+                        slot = other_slot;
+                        shared.freed.notify_waiters();
+                    }
+                    None => {
+                        s.counters.retries.fetch_add(1, Ordering::Relaxed);
+                        shared.m.retries.inc();
+                        if move_on && spread {
+                            tokio::time::sleep(pause).await;
+                        }
+                    }
                 }
             }
         }

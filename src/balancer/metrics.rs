@@ -72,7 +72,7 @@ impl BalancerMetrics {
             retries: IntCounterVec::new(
                 Opts::new(
                     "tandem_balancer_retries_total",
-                    "Connection attempts retried after a failure.",
+                    "Failed connection attempts retried on the same server (one that moves to another server counts as a redispatch, as haproxy's wretr/wredis).",
                 ),
                 &["listener"],
             )?,

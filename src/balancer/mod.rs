@@ -168,7 +168,10 @@ fn spawn_check(check: Check, server: Arc<ServerState>, ctx: CheckCtx) -> JoinHan
                 });
                 c.last_duration_ms = took.as_millis() as u64;
             }
-            if result.is_err() {
+            // haproxy's chkfail counts only failures that take health away: none while
+            // the server is fully down.
+            let fully_down = hyst.up() == Some(false) && hyst.progress().0 == 0;
+            if result.is_err() && !fully_down {
                 server
                     .counters
                     .check_failures

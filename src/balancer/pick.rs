@@ -205,10 +205,9 @@ impl Picker {
             haproxy_source_hash(client)
         };
         let chosen = pool[slots[(h as usize) % slots.len()]];
-        if c[chosen].full() {
-            return pool.iter().copied().find(|&i| !c[i].full());
-        }
-        Some(chosen)
+        // As haproxy: the hash decides the server; a full one keeps its clients waiting
+        // for a slot (its queue) instead of sending them elsewhere.
+        (!c[chosen].full()).then_some(chosen)
     }
 
     /// haproxy's leastconn key: 0 when idle, else (n + 1) × 4096 / (weight × 16); the
@@ -514,6 +513,19 @@ mod tests {
             p.pick(&c, "198.18.0.10".parse().unwrap_or(ip(0)), None),
             Some(1)
         );
+    }
+
+    #[test]
+    fn haproxy_map_waits_for_a_full_server_instead_of_moving_its_client() {
+        let client = "198.18.0.10".parse().unwrap_or(ip(0));
+        let mut c = vec![cand("s1", 1), cand("s2", 1), cand("s3", 1)];
+        let mut p = Picker::new(Balance::Source, SourceCompat::Haproxy, false);
+        assert_eq!(p.pick(&c, client, None), Some(1));
+        c[1].maxconn = Some(1);
+        c[1].active = 1;
+        assert_eq!(p.pick(&c, client, None), None, "s2 is full: wait for it");
+        c[1].active = 0;
+        assert_eq!(p.pick(&c, client, None), Some(1));
     }
 
     #[test]

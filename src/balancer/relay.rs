@@ -571,32 +571,54 @@ pub async fn relay(
     let mut down = Dir::new(mode);
     let mut client_seen = Instant::now();
     let mut server_seen = client_seen;
-    // One timer for the session, re-armed only when it fires early (activity moved the
-    // deadline): no timer churn per chunk of data.
+    // haproxy in TCP: `timeout tunnel` replaces client/server once connected; after a
+    // side's write half is shut, reading from it is limited by its *_fin timeout. Once a
+    // side has sent its FIN nothing more is read from it, so its timeout only limits
+    // writing to it: it runs while data waits to be delivered there, never while the
+    // session merely waits for the other side (a client that half-closes after its
+    // request waits for a slow answer as long as the server's timeout allows). Moving
+    // data either way refreshes both sides (a write refreshes that side's read timer).
     let idle_limits = |up: &Dir, down: &Dir| {
-        let c = if down.done {
-            t.client_fin
+        let c = if up.eof && down.pending == 0 {
+            None
+        } else if down.done {
+            Some(t.client_fin)
         } else {
-            t.tunnel.unwrap_or(t.client)
+            Some(t.tunnel.unwrap_or(t.client))
         };
-        let s = if up.done {
-            t.server_fin
+        let s = if down.eof && up.pending == 0 {
+            None
+        } else if up.done {
+            Some(t.server_fin)
         } else {
-            t.tunnel.unwrap_or(t.server)
+            Some(t.tunnel.unwrap_or(t.server))
         };
         (c, s)
     };
-    let (c0, s0) = idle_limits(&up, &down);
-    let timer = tokio::time::sleep_until(timer_at(deadline(client_seen, c0.min(s0))));
+    let due = |up: &Dir, down: &Dir, client_seen: Instant, server_seen: Instant| {
+        let (c, s) = idle_limits(up, down);
+        (
+            c.and_then(|c| deadline(client_seen, c)),
+            s.and_then(|s| deadline(server_seen, s)),
+        )
+    };
+    // One timer for the session, re-armed when it fires early (activity moved the
+    // deadline later) or when a deadline comes due sooner than the armed one (a
+    // half-close, data waiting for a side): no timer churn per chunk of data.
+    let (cd, sd) = due(&up, &down, client_seen, server_seen);
+    let mut armed = earliest(cd, sd);
+    let timer = tokio::time::sleep_until(timer_at(armed));
     tokio::pin!(timer);
     let end = loop {
         if up.done && down.done {
             break End::Normal;
         }
-        // haproxy: in a TCP stream `timeout tunnel` replaces client/server once
-        // connected; after a side's write half is shut, its timeout is the *_fin one.
-        // Moving data either way refreshes both sides (a write refreshes that side's
-        // read timer).
+        let (cd, sd) = due(&up, &down, client_seen, server_seen);
+        let next = earliest(cd, sd);
+        if next.is_some_and(|n| armed.is_none_or(|a| n < a)) {
+            armed = next;
+            timer.as_mut().reset(timer_at(armed));
+        }
         let (up_done, down_done) = (up.done, down.done);
         tokio::select! {
             r = up.step(client, server, down_done, true, meter), if !up_done => match r {
@@ -604,13 +626,7 @@ pub async fn relay(
                     client_seen = Instant::now();
                     server_seen = client_seen;
                 }
-                Ok(Step::Idle) => {}
-                Ok(Step::Done) => {
-                    // A *_fin timeout may now be due sooner than the armed timer.
-                    let (ci, si) = idle_limits(&up, &down);
-                    let d = earliest(deadline(client_seen, ci), deadline(server_seen, si));
-                    timer.as_mut().reset(timer_at(d));
-                }
+                Ok(Step::Idle | Step::Done) => {}
                 Err((Side::Src, _)) => break End::ClientAbort,
                 Err((Side::Dst, _)) => break End::ServerAbort,
             },
@@ -619,18 +635,11 @@ pub async fn relay(
                     server_seen = Instant::now();
                     client_seen = server_seen;
                 }
-                Ok(Step::Idle) => {}
-                Ok(Step::Done) => {
-                    let (ci, si) = idle_limits(&up, &down);
-                    let d = earliest(deadline(client_seen, ci), deadline(server_seen, si));
-                    timer.as_mut().reset(timer_at(d));
-                }
+                Ok(Step::Idle | Step::Done) => {}
                 Err((Side::Src, _)) => break End::ServerAbort,
                 Err((Side::Dst, _)) => break End::ClientAbort,
             },
             () = &mut timer => {
-                let (ci, si) = idle_limits(&up, &down);
-                let (cd, sd) = (deadline(client_seen, ci), deadline(server_seen, si));
                 let now = Instant::now();
                 if cd.is_some_and(|cd| now >= cd) {
                     break End::ClientTimeout;
@@ -638,7 +647,8 @@ pub async fn relay(
                 if sd.is_some_and(|sd| now >= sd) {
                     break End::ServerTimeout;
                 }
-                timer.as_mut().reset(timer_at(earliest(cd, sd)));
+                armed = next;
+                timer.as_mut().reset(timer_at(armed));
             }
             r = kill.changed() => if r.is_ok() { break End::Killed },
         }
@@ -885,6 +895,41 @@ mod tests {
             tokio::spawn(async move { relay(&a, &b, Mode::Buffered, t(10), kill, &NoMeter).await });
         let _ = k.send(1);
         assert_eq!(h.await.expect("join").end, End::Killed);
+    }
+
+    /// After the client's FIN its timeout runs only while data waits for it: a slow
+    /// server is waited for (the server's timeout), a client that stops reading the
+    /// answer is still dropped (its own timeout).
+    #[tokio::test]
+    async fn half_closed_client_times_out_only_on_writes_to_it() {
+        let mut tt = t(10);
+        tt.client = Duration::from_millis(200);
+        for mode in [Mode::Splice, Mode::Buffered] {
+            let (mut client, a, b, mut server) = pair().await;
+            let (_k, kill) = watch::channel(0u64);
+            let relay = tokio::spawn(async move { relay(&a, &b, mode, tt, kill, &NoMeter).await });
+            client.write_all(b"q").await.expect("write");
+            client.shutdown().await.expect("client FIN");
+            let mut got = Vec::new();
+            server.read_to_end(&mut got).await.expect("server EOF");
+            tokio::time::sleep(Duration::from_millis(600)).await;
+            assert!(!relay.is_finished(), "{mode:?}: the client timeout ran");
+            // The client never reads: the answer piles up and the client timeout ends it.
+            let big = vec![7u8; 1 << 20];
+            let writer = tokio::spawn(async move {
+                for _ in 0..64 {
+                    if server.write_all(&big).await.is_err() {
+                        break;
+                    }
+                }
+            });
+            let out = tokio::time::timeout(Duration::from_secs(10), relay)
+                .await
+                .expect("relay ends")
+                .expect("join");
+            assert_eq!(out.end, End::ClientTimeout, "{mode:?}");
+            writer.abort();
+        }
     }
 
     #[tokio::test]

@@ -53,7 +53,11 @@ pub struct Counters {
     pub max_active: AtomicU32,
     pub bytes_in: AtomicU64,
     pub bytes_out: AtomicU64,
+    /// Failed connection attempts (each retry counts).
     pub connect_errors: AtomicU64,
+    /// Sessions that could not connect once their retries were spent (haproxy's `econ`,
+    /// which counts a session that got through on a retry as no error).
+    pub failed_conns: AtomicU64,
     pub retries: AtomicU64,
     pub redispatches: AtomicU64,
     pub check_failures: AtomicU64,

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use super::listener::Shared;
 use super::server::{Admin, ServerState};
+use crate::config::balancer::CheckType;
 
 /// haproxy 2.6's column order.
 pub const COLUMNS: &[&str] = &[
@@ -176,14 +177,17 @@ pub fn server_status(s: &ServerState, checked: bool) -> &'static str {
     }
 }
 
-/// haproxy's check_status code for a check result text.
-fn check_status(last: Option<&str>, checked: bool) -> &'static str {
-    if !checked {
+/// haproxy's check_status code for a check result text; `kind`: the server's check
+/// (`None`: not checked). A passed check is `L4OK` for a `tcp` check and `L7OK` for the
+/// ones that read an answer (`http`, `mysql`), as haproxy reports them.
+fn check_status(last: Option<&str>, kind: Option<CheckType>) -> &'static str {
+    let Some(kind) = kind else {
         return "";
-    }
+    };
     match last {
         None => "INI",
-        Some("succeeded") => "L4OK",
+        Some("succeeded") if kind == CheckType::Tcp => "L4OK",
+        Some("succeeded") => "L7OK",
         Some(t) if t.starts_with("timeout") => "L4TOUT",
         Some(t) if t.starts_with("connection refused") || t.starts_with("connection reset") => {
             "L4CON"
@@ -220,7 +224,10 @@ pub fn csv(listeners: &[Arc<Shared>]) -> String {
         out.push_str(&f.line());
         out.push('\n');
         let checked = rt.cfg.check.is_some();
-        let (mut act, mut bck, mut weight) = (0, 0, 0u64);
+        let (mut act, mut bck) = (0, 0);
+        // The weights of the usable active servers, of the usable backups, and of the
+        // first usable backup (the one in use without `allbackups`).
+        let (mut w_act, mut w_bck, mut w_first_bck) = (0u64, 0u64, None::<u64>);
         let (mut econ, mut wretr, mut wredis, mut lbtot) = (0u64, 0u64, 0u64, 0u64);
         for (si, s) in rt.servers.iter().enumerate() {
             let c = &s.counters;
@@ -237,7 +244,7 @@ pub fn csv(listeners: &[Arc<Shared>]) -> String {
             r.set("stot", c.connections.load(Ordering::Relaxed));
             r.set("bin", c.bytes_in.load(Ordering::Relaxed));
             r.set("bout", c.bytes_out.load(Ordering::Relaxed));
-            r.set("econ", c.connect_errors.load(Ordering::Relaxed));
+            r.set("econ", c.failed_conns.load(Ordering::Relaxed));
             r.set("wretr", c.retries.load(Ordering::Relaxed));
             r.set("wredis", c.redispatches.load(Ordering::Relaxed));
             r.set("status", server_status(s, is_checked));
@@ -256,7 +263,10 @@ pub fn csv(listeners: &[Arc<Shared>]) -> String {
             r.set("type", 2);
             r.set(
                 "check_status",
-                check_status(info.last.as_deref(), is_checked),
+                check_status(
+                    info.last.as_deref(),
+                    rt.cfg.check.as_ref().filter(|_| is_checked).map(|c| c.kind),
+                ),
             );
             if is_checked {
                 r.set("check_duration", info.last_duration_ms);
@@ -275,18 +285,30 @@ pub fn csv(listeners: &[Arc<Shared>]) -> String {
             out.push_str(&r.line());
             out.push('\n');
             if s.available() && s.effective_weight() > 0 {
+                let w = u64::from(s.effective_weight());
                 if s.cfg().backup {
                     bck += 1;
+                    w_bck += w;
+                    w_first_bck.get_or_insert(w);
                 } else {
                     act += 1;
+                    w_act += w;
                 }
-                weight += u64::from(s.effective_weight());
             }
-            econ += c.connect_errors.load(Ordering::Relaxed);
+            econ += c.failed_conns.load(Ordering::Relaxed);
             wretr += c.retries.load(Ordering::Relaxed);
             wredis += c.redispatches.load(Ordering::Relaxed);
             lbtot += c.connections.load(Ordering::Relaxed);
         }
+        // haproxy: the weight of the servers in use, the active ones, or the backups
+        // when no active server is left (only the first without `allbackups`).
+        let weight = if act > 0 {
+            w_act
+        } else if rt.cfg.allbackups {
+            w_bck
+        } else {
+            w_first_bck.unwrap_or(0)
+        };
         let mut b = Row::new();
         b.set("pxname", &l.name);
         b.set("svname", "BACKEND");
@@ -297,7 +319,9 @@ pub fn csv(listeners: &[Arc<Shared>]) -> String {
         b.set("stot", l.total.load(Ordering::Relaxed));
         b.set("bin", l.bytes_in.load(Ordering::Relaxed));
         b.set("bout", l.bytes_out.load(Ordering::Relaxed));
-        b.set("econ", econ);
+        // haproxy's backend econ also counts the sessions that found no server (or no
+        // server slot in time).
+        b.set("econ", econ + l.m.no_server.get());
         b.set("wretr", wretr);
         b.set("wredis", wredis);
         b.set("status", if act + bck > 0 { "UP" } else { "DOWN" });
@@ -353,4 +377,27 @@ pub fn listener_json(l: &Shared, bind: SocketAddr) -> Value {
         "serving": rt.has_usable_server(),
         "servers": servers,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passed_checks_report_their_layer_as_haproxy() {
+        let ok = Some("succeeded");
+        assert_eq!(check_status(ok, Some(CheckType::Tcp)), "L4OK");
+        assert_eq!(check_status(ok, Some(CheckType::Http)), "L7OK");
+        assert_eq!(check_status(ok, Some(CheckType::Mysql)), "L7OK");
+        assert_eq!(check_status(ok, None), "");
+        assert_eq!(check_status(None, Some(CheckType::Http)), "INI");
+        assert_eq!(
+            check_status(Some("HTTP status 503, expected 200"), Some(CheckType::Http)),
+            "L7STS"
+        );
+        assert_eq!(
+            check_status(Some("connection refused"), Some(CheckType::Mysql)),
+            "L4CON"
+        );
+    }
 }

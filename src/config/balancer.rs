@@ -368,8 +368,10 @@ pub struct Check {
     pub port: Option<u16>,
     /// `http`: the request path.
     pub path: String,
-    /// `http`: the status that means up.
-    pub expect_status: u16,
+    /// `http`: the status that means up; unset, any 2xx or 3xx (haproxy's `option
+    /// httpchk` without `http-check expect`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expect_status: Option<u16>,
     /// `mysql`: log in as this user (no password) and send COM_QUIT.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
@@ -404,7 +406,7 @@ impl Decode for Check {
                 }
             })
             .or_else(|| "/".into());
-        let expect_status = m.int::<u16>(cx, "expect_status", 100, 599).or(200);
+        let expect_status = m.int::<u16>(cx, "expect_status", 100, 599).opt();
         let user = m.get::<String>(cx, "user").opt();
         let inter = m
             .get(cx, "inter")
