@@ -125,6 +125,35 @@ fn backup_becomes_master_when_the_down_timer_expires() {
     assert!(m.on_timeout(at).contains(&Action::Announce { repeat: 5 }));
 }
 
+/// Sync groups: a BACKUP held (another member follows a live master) re-arms instead of
+/// taking over; when the hold is lifted it takes over at once if its own timer ran out
+/// meanwhile, and not before (a live master of its own, or an unexpired timer).
+#[test]
+fn a_held_backup_takes_over_as_soon_as_the_hold_is_released() {
+    let t0 = Instant::now();
+    let mut m = Machine::new(cfg(100, Version::V2, 100), t0);
+    m.start(t0);
+    // Not run out yet: releasing does nothing.
+    m.set_hold(true);
+    assert!(m.release_hold(t0 + ms(10)).is_empty());
+    m.set_hold(true);
+    let down = m.master_down_interval();
+    assert!(m.on_timeout(t0 + down).is_empty(), "held: no takeover");
+    assert_eq!(m.state(), State::Backup);
+    let a = m.release_hold(t0 + down + ms(10));
+    assert_eq!(transitions(&a), vec![(State::Backup, State::Master)]);
+    // Held and run out, then an advert of its own master: releasing does nothing.
+    let mut m = Machine::new(cfg(100, Version::V2, 100), t0);
+    m.start(t0);
+    m.set_hold(true);
+    assert!(m.on_timeout(t0 + down).is_empty());
+    let heard = t0 + down + ms(10);
+    assert!(m.on_advert(heard, ip(2), 150, 100).is_empty());
+    assert!(m.release_hold(heard + ms(10)).is_empty());
+    assert_eq!(m.state(), State::Backup);
+    assert!(m.follows_master(heard + ms(10)));
+}
+
 #[test]
 fn backup_accepts_higher_or_equal_and_resets_the_timer() {
     let t0 = Instant::now();

@@ -1231,6 +1231,78 @@ vrrp:
     assert_eq!(lab.vrrp_state(1, "VI_1").as_deref(), Some("MASTER"));
 }
 
+/// A member that starts following a live master without changing state (a BACKUP that
+/// hears the other box's master for the first time) tells the group at once: the
+/// group's MASTER follows it to BACKUP instead of staying master beside it. Here VI_2 is
+/// added to a's group while a's VI_1 is already MASTER in it; VI_2 goes INIT → BACKUP
+/// (announced, nobody follows yet), then starts following b's VI_2 (BACKUP still).
+#[test]
+fn a_member_that_starts_following_a_master_moves_the_group_master_to_backup() {
+    let lab = Lab::new(&["a", "b"]);
+    let cfg = |node: &str, p1: u8, p2: Option<u8>, group: bool| {
+        let vi2 = match p2 {
+            Some(p2) => format!(
+                "    - name: VI_2
+      interface: eth0
+      virtual_router_id: 52
+      priority: {p2}
+      version: 3
+      advert_int: 100ms
+      virtual_ipaddresses: [\"198.18.0.101/24\"]
+"
+            ),
+            None => String::new(),
+        };
+        format!(
+            "node: {node}
+log: {{ level: debug }}
+observe: {{ listen: 127.0.0.1:9188 }}
+vrrp:
+{}  instances:
+    - name: VI_1
+      interface: eth0
+      virtual_router_id: 51
+      priority: {p1}
+      version: 3
+      advert_int: 100ms
+      virtual_ipaddresses: [\"198.18.0.100/24\"]
+{vi2}",
+            if group {
+                "  sync_groups: [{ name: G, instances: [VI_1, VI_2] }]\n"
+            } else {
+                ""
+            }
+        )
+    };
+    let da = lab.tandem(0, &cfg("a", 150, None, false));
+    let db = lab.tandem(1, &cfg("b", 100, Some(150), false));
+    for (i, name, state) in [
+        (0, "VI_1", "MASTER"),
+        (1, "VI_1", "BACKUP"),
+        (1, "VI_2", "MASTER"),
+    ] {
+        assert!(
+            lab.wait_state(i, name, state),
+            "{name} on {i}: {}{}",
+            da.logs(),
+            db.logs()
+        );
+    }
+    lab.file("a.yaml", &cfg("a", 150, Some(100), true));
+    da.signal(Signal::SIGHUP);
+    assert!(da.wait_log("config reloaded"), "{}", da.logs());
+    assert!(lab.wait_state(0, "VI_2", "BACKUP"), "{}", da.logs());
+    assert!(lab.wait_state(0, "VI_1", "BACKUP"), "{}", da.logs());
+    assert!(lab.wait_state(1, "VI_1", "MASTER"), "{}", db.logs());
+    only_holder_of(&lab, "198.18.0.100/24", "b");
+    only_holder_of(&lab, "198.18.0.101/24", "b");
+    assert!(
+        da.logs().contains("VI_2 of group G follows another master"),
+        "{}",
+        da.logs()
+    );
+}
+
 /// An instance removed, re-added and removed again while its first run is still in its
 /// STOP hook: the re-added run, which was still waiting for that hook, stops at once and
 /// never starts (no second round of hooks, no VIP) once the first run is done.

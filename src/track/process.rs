@@ -1,6 +1,8 @@
 //! Running a track script or notify hook: its own process group, optional user/group, a
 //! timeout after which the whole group is killed, output captured up to 4 KiB, always
-//! reaped (no zombies).
+//! reaped (no zombies). A killed process that does not exit at once (in uninterruptible
+//! sleep, e.g. on a hung NFS mount) does not hold up the result: it is reaped in the
+//! background (see `Reaping`).
 
 use std::fmt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -14,6 +16,10 @@ use tokio::io::AsyncReadExt;
 /// Output kept per run.
 pub const OUTPUT_LIMIT: usize = 4096;
 
+/// How long a process killed after its timeout gets to exit before the result is
+/// returned anyway and the process is reaped in the background.
+const REAP_GRACE: Duration = Duration::from_millis(100);
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Exited(i32),
@@ -21,6 +27,9 @@ pub enum Outcome {
     TimedOut,
     /// It could not be started (missing, not executable, bad user).
     ExecFailed(String),
+    /// Not started: the previous run, killed after timing out, has not exited yet (see
+    /// `Reaping`). Only callers that wait for it report this.
+    PreviousNotExited,
 }
 
 impl Outcome {
@@ -36,6 +45,7 @@ impl Outcome {
             Outcome::Signaled(_) => "signal",
             Outcome::TimedOut => "timeout",
             Outcome::ExecFailed(_) => "exec_error",
+            Outcome::PreviousNotExited => "stuck",
         }
     }
 }
@@ -51,6 +61,10 @@ impl fmt::Display for Outcome {
             },
             Outcome::TimedOut => write!(f, "timed out"),
             Outcome::ExecFailed(e) => write!(f, "cannot be executed: {e}"),
+            Outcome::PreviousNotExited => write!(
+                f,
+                "not run: its previous run, killed after timing out, has not exited yet"
+            ),
         }
     }
 }
@@ -102,8 +116,49 @@ pub fn identity(user: Option<&str>, group: Option<&str>) -> Result<Identity, Str
     Ok(id)
 }
 
-/// Runs `argv` to completion or until `timeout`.
+/// A process killed after its timeout that had not exited when its result was returned,
+/// reaped by a task of its own (which ends once it is). Dropping this does not stop the
+/// reaping.
+pub struct Reaping {
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Reaping {
+    /// Whether the process has exited and was reaped.
+    pub fn done(&self) -> bool {
+        self.task.is_finished()
+    }
+
+    /// Reaps `child` (its group killed already) in the background; `group` kills the
+    /// group again if the reaping task is dropped first (the runtime shutting down).
+    fn spawn(prog: &str, mut child: tokio::process::Child, mut group: GroupGuard) -> Reaping {
+        let prog = prog.to_string();
+        let pid = child.id().unwrap_or(0);
+        tracing::warn!(program = %prog, pid, "{prog} (pid {pid}) was killed after timing out but has not exited (uninterruptible sleep?); reaping it in the background");
+        let task = tokio::spawn(async move {
+            let since = Instant::now();
+            let _ = child.wait().await;
+            group.disarm();
+            tracing::info!(program = %prog, pid, "{prog} (pid {pid}), killed after timing out, has exited {}ms later", since.elapsed().as_millis());
+        });
+        Reaping { task }
+    }
+}
+
+/// Runs `argv` to completion or until `timeout`; a process killed after its timeout
+/// that does not exit at once is reaped in the background.
 pub async fn run(argv: &[String], id: Identity, timeout: Duration) -> Run {
+    run_reaping(argv, id, timeout).await.0
+}
+
+/// As `run`, and when the run timed out and its process has not exited yet, the
+/// `Reaping` that tells when it has (a caller running the same command again should not
+/// start another while this one lingers).
+pub async fn run_reaping(
+    argv: &[String],
+    id: Identity,
+    timeout: Duration,
+) -> (Run, Option<Reaping>) {
     let started = Instant::now();
     let done = |outcome: Outcome, output: String| Run {
         outcome,
@@ -112,7 +167,10 @@ pub async fn run(argv: &[String], id: Identity, timeout: Duration) -> Run {
         took: started.elapsed(),
     };
     let Some((prog, args)) = argv.split_first() else {
-        return done(Outcome::ExecFailed("empty command".into()), String::new());
+        return (
+            done(Outcome::ExecFailed("empty command".into()), String::new()),
+            None,
+        );
     };
     let mut cmd = std::process::Command::new(prog);
     cmd.args(args)
@@ -122,7 +180,7 @@ pub async fn run(argv: &[String], id: Identity, timeout: Duration) -> Run {
         .process_group(0);
     let switch = Switch::plan(id);
     if let Some(why) = switch.impossible() {
-        return done(Outcome::ExecFailed(why), String::new());
+        return (done(Outcome::ExecFailed(why), String::new()), None);
     }
     if let Some(g) = switch.gid {
         cmd.gid(g);
@@ -167,7 +225,7 @@ pub async fn run(argv: &[String], id: Identity, timeout: Duration) -> Run {
                 Some(libc::EPERM) if switch.any() => switch.denied(),
                 _ => spawn_error(prog, &e),
             };
-            return done(Outcome::ExecFailed(why), String::new());
+            return (done(Outcome::ExecFailed(why), String::new()), None);
         }
     };
     let pgid = child.id().map(|p| Pid::from_raw(p as i32));
@@ -201,6 +259,7 @@ pub async fn run(argv: &[String], id: Identity, timeout: Duration) -> Run {
         })
         .await;
     }
+    let mut reaping = None;
     let outcome = match status {
         None => {
             // Timed out: the whole group goes, while the leader is not reaped yet (so the
@@ -209,9 +268,13 @@ pub async fn run(argv: &[String], id: Identity, timeout: Duration) -> Run {
             if let Some(p) = pgid {
                 let _ = killpg(p, Signal::SIGKILL);
             }
-            // Reap the killed child now.
-            let _ = child.wait().await;
-            group.disarm();
+            // Reap the killed child now if it exits at once; one that does not (stuck in
+            // uninterruptible sleep, where SIGKILL waits) does not hold up the result.
+            if tokio::time::timeout(REAP_GRACE, child.wait()).await.is_ok() {
+                group.disarm();
+            } else {
+                reaping = Some(Reaping::spawn(prog, child, group));
+            }
             Outcome::TimedOut
         }
         Some(Err(e)) => Outcome::ExecFailed(e.to_string()),
@@ -222,7 +285,7 @@ pub async fn run(argv: &[String], id: Identity, timeout: Duration) -> Run {
         },
     };
     let text = String::from_utf8_lossy(&pipes.kept).into_owned();
-    done(outcome, text)
+    (done(outcome, text), reaping)
 }
 
 /// Why `prog` could not be started, naming what is missing: the program, or the
@@ -384,6 +447,24 @@ impl Pipes {
     }
 }
 
+/// A perl program for tests that simulates a process killed after its timeout that does
+/// not exit (as one in uninterruptible sleep would not): it appends its pid to the file
+/// `ARGV[0]`, exits 0 at once if the file `ARGV[1]` exists, and otherwise leaves its
+/// process group for its parent's (so the group kill misses it) and waits for `ARGV[1]`.
+#[cfg(test)]
+pub(crate) const LINGERING: &str = r#"
+use POSIX;
+my ($starts, $release) = @ARGV;
+open(my $f, ">>", $starts) or die "open: $!";
+print $f "$$\n";
+close $f;
+exit 0 if -e $release;
+POSIX::setpgid(0, getpgrp(getppid())) or die "setpgid: $!";
+$SIG{TERM} = "IGNORE";
+select(undef, undef, undef, 0.05) until -e $release;
+exit 0;
+"#;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -461,6 +542,53 @@ mod tests {
                     .unwrap_or(true)
         });
         assert!(gone, "grandchild {pid} survived the timeout");
+    }
+
+    /// A process killed after its timeout that does not exit does not hold up the
+    /// result: the timeout is returned with a `Reaping`, which completes once the process
+    /// has exited, and it is reaped (no zombie).
+    #[tokio::test]
+    async fn a_killed_process_that_lingers_is_reaped_in_the_background() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let starts = dir.path().join("starts");
+        let release = dir.path().join("release");
+        let cmd = argv(&[
+            "perl",
+            "-e",
+            LINGERING,
+            &starts.display().to_string(),
+            &release.display().to_string(),
+        ]);
+        let ran = tokio::time::timeout(
+            Duration::from_secs(20),
+            run_reaping(&cmd, Identity::default(), Duration::from_millis(300)),
+        )
+        .await;
+        let pid: i32 = std::fs::read_to_string(&starts)
+            .expect("pid")
+            .trim()
+            .parse()
+            .expect("number");
+        let _cleanup = KillOnDrop(pid);
+        let Ok((r, reaping)) = ran else {
+            panic!("the result waited for the lingering process {pid}");
+        };
+        assert_eq!(r.outcome, Outcome::TimedOut, "{}", r.output);
+        let reaping = reaping.expect("the lingering process is reaped in the background");
+        assert!(pid_alive(pid), "{pid} exited");
+        assert!(!reaping.done());
+        std::fs::write(&release, "").expect("release");
+        for _ in 0..500 {
+            if reaping.done() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(reaping.done(), "{pid} was not reaped after it exited");
+        let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|s| s.contains(") Z "))
+            .unwrap_or(false);
+        assert!(!zombie && !pid_alive(pid), "{pid} left behind");
     }
 
     #[tokio::test]

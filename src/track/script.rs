@@ -1,5 +1,8 @@
 //! Track scripts (keepalived `vrrp_script`): run every `interval`, never two at once; the
-//! result, through rise/fall hysteresis, is published in the hub.
+//! result, through rise/fall hysteresis, is published in the hub. A run that timed out
+//! counts as failing at once; if its killed process lingers (uninterruptible sleep), no
+//! new run starts until it has exited (they would pile up), and every interval until
+//! then counts as failing too.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -25,7 +28,8 @@ impl TrackMetrics {
         let script_runs = IntCounterVec::new(
             Opts::new(
                 "tandem_track_script_runs_total",
-                "Track script runs by result: ok, fail, signal, timeout, exec_error, unsafe.",
+                "Track script runs by result: ok, fail, signal, timeout, exec_error, unsafe, \
+                 stuck (not started: the previous run, killed after timing out, has not exited).",
             ),
             &["script", "result"],
         )?;
@@ -85,6 +89,9 @@ pub struct ScriptTracker {
     pub status: Arc<Mutex<ScriptStatus>>,
     /// The rise/fall state, carried over when a reload changes the definition.
     hyst: Arc<Mutex<Hysteresis>>,
+    /// The last run, killed after timing out, while its process has not exited yet;
+    /// carried over with the state, so a changed definition does not start another.
+    lingering: Arc<Mutex<Option<process::Reaping>>>,
     /// `None` only once a changed definition's tracker took it over (see `spawn`).
     task: Option<JoinHandle<()>>,
 }
@@ -117,7 +124,7 @@ impl ScriptTracker {
         metrics: TrackMetrics,
         prior: Option<ScriptTracker>,
     ) -> ScriptTracker {
-        let (status, hyst, before) = match prior {
+        let (status, lingering, hyst, before) = match prior {
             Some(mut p) => {
                 let old = p.task.take();
                 if let Some(t) = &old {
@@ -128,10 +135,16 @@ impl ScriptTracker {
                     .lock()
                     .map(|h| h.carried(cfg.rise, cfg.fall))
                     .unwrap_or_else(|_| Hysteresis::new(cfg.rise, cfg.fall));
-                (p.status.clone(), h, Some((old, p.hyst.clone())))
+                (
+                    p.status.clone(),
+                    p.lingering.clone(),
+                    h,
+                    Some((old, p.hyst.clone())),
+                )
             }
             None => (
                 Arc::new(Mutex::new(ScriptStatus::default())),
+                Arc::new(Mutex::new(None)),
                 Hysteresis::new(cfg.rise, cfg.fall),
                 None,
             ),
@@ -139,6 +152,7 @@ impl ScriptTracker {
         let hyst = Arc::new(Mutex::new(hyst));
         let task = tokio::spawn({
             let (cfg, status, hyst) = (cfg.clone(), status.clone(), hyst.clone());
+            let lingering = lingering.clone();
             async move {
                 // An abort takes effect at the old task's next await: until it is gone it
                 // may still record (and publish) a result that was just in. Carry its
@@ -153,13 +167,14 @@ impl ScriptTracker {
                         *h = p.carried(cfg.rise, cfg.fall);
                     }
                 }
-                run(cfg, security, hub, metrics, status, hyst).await
+                run(cfg, security, hub, metrics, status, hyst, lingering).await
             }
         });
         ScriptTracker {
             config: cfg,
             status,
             hyst,
+            lingering,
             task: Some(task),
         }
     }
@@ -177,6 +192,7 @@ async fn run(
     metrics: TrackMetrics,
     status: Arc<Mutex<ScriptStatus>>,
     shared: Arc<Mutex<Hysteresis>>,
+    lingering: Arc<Mutex<Option<process::Reaping>>>,
 ) {
     let key = script_key(&cfg.name);
     let argv = cfg.argv();
@@ -192,7 +208,19 @@ async fn run(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
+        // A new run does not start while the last one, killed after timing out, has not
+        // exited: stuck processes (uninterruptible sleep) would pile up one per interval.
+        let waiting = lingering
+            .lock()
+            .map(|mut l| {
+                if l.as_ref().is_some_and(|r| r.done()) {
+                    *l = None;
+                }
+                l.is_some()
+            })
+            .unwrap_or(false);
         let (outcome, output, took) = match (&id, security_on) {
+            _ if waiting => (Outcome::PreviousNotExited, String::new(), Duration::ZERO),
             (Err(e), _) => (
                 Outcome::ExecFailed(e.clone()),
                 String::new(),
@@ -211,7 +239,11 @@ async fn run(
                         Duration::ZERO,
                     ),
                     None => {
-                        let r = process::run(&argv, *id, cfg.timeout.get()).await;
+                        let (r, reaping) =
+                            process::run_reaping(&argv, *id, cfg.timeout.get()).await;
+                        if let Ok(mut l) = lingering.lock() {
+                            *l = reaping;
+                        }
                         (r.outcome, r.output, r.took)
                     }
                 }
@@ -335,6 +367,105 @@ mod tests {
             Some(false),
             "the old tracker's last result was lost"
         );
+    }
+
+    /// A run that timed out and whose killed process does not exit (simulated: it left
+    /// its process group, as a process in uninterruptible sleep would ignore the kill)
+    /// does not block the tracker: the timeout is reported at once, and every interval
+    /// after it counts as failing without starting another process, until the lingering
+    /// one has exited; then the script runs again.
+    #[tokio::test]
+    async fn a_timed_out_run_that_does_not_exit_does_not_block_the_tracker() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let starts = dir.path().join("starts");
+        let release = dir.path().join("release");
+        let cfg = TrackScript {
+            command: Command(vec![
+                "perl".into(),
+                "-e".into(),
+                process::LINGERING.into(),
+                starts.display().to_string(),
+                release.display().to_string(),
+            ]),
+            interval: Dur::millis(50),
+            timeout: Dur::millis(300),
+            ..slow(1, 1)
+        };
+        let metrics = match TrackMetrics::register(&Registry::new()) {
+            Ok(m) => m,
+            Err(e) => panic!("{e}"),
+        };
+        let t = ScriptTracker::spawn(cfg, false, TrackHub::new(), metrics.clone(), None);
+        let status = |t: &ScriptTracker| {
+            t.status
+                .lock()
+                .map(|s| (s.runs, s.last_result.clone()))
+                .unwrap_or_default()
+        };
+        let started = || {
+            std::fs::read_to_string(&starts)
+                .map(|s| s.lines().map(str::to_string).collect::<Vec<_>>())
+                .unwrap_or_default()
+        };
+        let mut first = None;
+        for _ in 0..1000 {
+            if first.is_none() {
+                first = started().first().and_then(|p| p.parse::<i32>().ok());
+            }
+            if status(&t).0 >= 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let pid = first.expect("the script started");
+        let _cleanup = KillOnDrop(pid);
+        let count = |result: &str| {
+            metrics
+                .script_runs
+                .with_label_values(&["chk", result])
+                .get()
+        };
+        assert_eq!(count("timeout"), 1, "{:?}", status(&t));
+        assert_eq!(t.up(), Some(false));
+        // It keeps reporting while the killed process lingers, without starting another.
+        for _ in 0..1000 {
+            if status(&t).0 >= 5 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let (runs, last) = status(&t);
+        assert!(runs >= 5, "the tracker stopped reporting after {runs} runs");
+        assert!(last.contains("has not exited yet"), "{last}");
+        assert_eq!(t.up(), Some(false));
+        assert_eq!(started().len(), 1, "another run started: {:?}", started());
+        assert!(count("stuck") >= 4, "{}", count("stuck"));
+        assert_eq!(count("timeout"), 1);
+        // Once it has exited, the script runs (and succeeds) again.
+        std::fs::write(&release, "").expect("release");
+        for _ in 0..1000 {
+            if t.up() == Some(true) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(t.up(), Some(true), "{:?}", status(&t));
+        assert!(started().len() >= 2);
+        let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|s| s.contains(") Z "))
+            .unwrap_or(false);
+        assert!(!zombie, "{pid} left as a zombie");
+    }
+
+    /// Kills a process a test left behind, also when an assertion fails.
+    struct KillOnDrop(i32);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(self.0),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
     }
 
     /// Collects what is logged on this thread.

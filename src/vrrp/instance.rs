@@ -1490,6 +1490,13 @@ impl Inst {
                     format!("{o} of group {} follows another master", g.name),
                 ));
             }
+            // No other member follows a live master any more: a BACKUP held only by
+            // that takes over now if its own master-down timer ran out meanwhile.
+            if g.other_follows_master(&self.cfg.name) {
+                m.set_hold(true);
+            } else {
+                actions.extend(m.release_hold(now));
+            }
         }
         self.perform(actions).await;
     }

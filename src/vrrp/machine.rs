@@ -187,6 +187,8 @@ pub struct Machine {
     last_accepted: Option<Instant>,
     /// Sync groups: do not become master while another member follows a live master.
     hold: bool,
+    /// Sync groups: the master-down timer ran out while held (re-armed instead).
+    held_over: bool,
 }
 
 impl Machine {
@@ -211,6 +213,7 @@ impl Machine {
             fault: None,
             last_accepted: None,
             hold: false,
+            held_over: false,
         }
     }
 
@@ -257,6 +260,18 @@ impl Machine {
     /// this instance master.
     pub fn set_hold(&mut self, hold: bool) {
         self.hold = hold;
+    }
+
+    /// Sync groups: the hold is lifted (the member that followed a master stopped doing
+    /// so). A master-down timer that already ran out while held fires now, instead of at
+    /// its next re-armed expiry.
+    pub fn release_hold(&mut self, now: Instant) -> Vec<Action> {
+        self.hold = false;
+        if self.state == State::Backup && self.held_over {
+            self.master_down_timer = Some(now);
+            return self.on_timeout(now);
+        }
+        Vec::new()
     }
 
     /// The fault reason, if in (or entering) FAULT.
@@ -311,6 +326,7 @@ impl Machine {
         let from = self.state;
         self.state = to;
         self.since = now;
+        self.held_over = false;
         if to != State::Master {
             self.adver_timer = None;
             self.garp_delay_timer = None;
@@ -393,6 +409,7 @@ impl Machine {
         let mut out = Vec::new();
         let due = |t: Option<Instant>| t.is_some_and(|t| t <= now);
         if self.state == State::Backup && due(self.master_down_timer) && self.hold {
+            self.held_over = true;
             self.master_down_timer = Some(now + cs(self.master_adver_interval_cs));
             return out;
         }
@@ -493,6 +510,7 @@ impl Machine {
             self.master = Some(from);
             self.left = None;
             self.last_accepted = Some(now);
+            self.held_over = false;
             self.master_down_timer = Some(now + self.master_down_interval());
         }
         // Otherwise the advert is ignored and the master down timer runs out: we preempt.

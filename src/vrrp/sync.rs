@@ -9,7 +9,7 @@ use tokio::sync::broadcast;
 
 use super::machine::State;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MemberView {
     pub state: State,
     /// In BACKUP following a live master (see `Machine::follows_master`).
@@ -65,18 +65,21 @@ impl Group {
         self.events.subscribe()
     }
 
-    /// Records a member's view; announces a change of its state, or of whether it is in
-    /// FAULT by its own trackers, to the others. The latter can change without a state
-    /// change (a member already in FAULT because of the group gets a fault of its own),
-    /// and the others must hear it: a member that left FAULT in the meantime would
-    /// otherwise stay out of FAULT (and may become master) while this one stays in it.
+    /// Records a member's view; announces any change of it to the others: its state,
+    /// whether it is in FAULT by its own trackers, and whether it follows a live master.
+    /// The latter two can change without a state change, and the others must hear them
+    /// at once: a member already in FAULT because of the group that gets a fault of its
+    /// own must take back to FAULT one that left it meanwhile; a BACKUP that starts
+    /// following a master again must take the group's MASTER to BACKUP; one whose master
+    /// went silent releases the others it held in BACKUP. An unchanged view (every
+    /// advert refreshes it) announces nothing, so there is no feedback between members.
     pub fn update(&self, member: &str, view: MemberView) {
         let before = match self.members.lock() {
             Ok(mut m) => m.insert(member.to_string(), view),
             Err(_) => return,
         };
         if let Some(before) = before
-            && (before.state != view.state || before.own_fault != view.own_fault)
+            && before != view
         {
             let from = before.state;
             let _ = self.events.send(Change {
@@ -186,5 +189,35 @@ mod tests {
         g.update("VI_2", fault(false));
         assert!(rx.try_recv().is_ok());
         assert_eq!(g.faulted_other("VI_1"), None);
+    }
+
+    /// A BACKUP that starts or stops following a live master tells the others, although
+    /// its state does not change; refreshing an unchanged view (every advert) does not.
+    #[test]
+    fn following_a_master_or_not_is_announced_without_a_state_change() {
+        let g = Group::new("G", &["VI_1".into(), "VI_2".into()]);
+        let mut rx = g.subscribe();
+        g.update("VI_2", view(State::Backup, false));
+        assert!(rx.try_recv().is_ok(), "INIT -> BACKUP announced");
+        g.update("VI_2", view(State::Backup, true));
+        match rx.try_recv() {
+            Ok(c) => assert_eq!(
+                (c.member.as_str(), c.from, c.to),
+                ("VI_2", State::Backup, State::Backup)
+            ),
+            Err(e) => panic!("following a master was not announced: {e}"),
+        }
+        assert_eq!(g.follower_other("VI_1").as_deref(), Some("VI_2"));
+        for _ in 0..10 {
+            g.update("VI_2", view(State::Backup, true));
+        }
+        assert!(rx.try_recv().is_err(), "an unchanged view was announced");
+        g.update("VI_2", view(State::Backup, false));
+        assert!(
+            rx.try_recv().is_ok(),
+            "the master going silent was not announced"
+        );
+        assert_eq!(g.follower_other("VI_1"), None);
+        assert!(rx.try_recv().is_err());
     }
 }
