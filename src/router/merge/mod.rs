@@ -554,10 +554,73 @@ pub struct Merger {
     emitted: u64,
 }
 
+/// What a HAVING operand is before any row arrives.
+#[derive(Clone, Copy, PartialEq)]
+enum Operand {
+    /// Text: a column's (with its name's position) or a literal (None).
+    Text(Option<(usize, Collation)>),
+    Other,
+}
+
+/// Why HAVING cannot be evaluated by the router: it compares text with text in a
+/// case-insensitive collation. Column definitions report the connection's collation,
+/// not the column's (`utf8mb4_unicode_ci`'s 'ß' = 'ss', `latin1_swedish_ci`'s 'Å' after
+/// 'Z', NO PAD trailing spaces), so such a comparison could keep the wrong groups.
+/// Binary and `_bin` text compare by bytes (code points) whatever the collation.
+fn having_text_comparison(e: &Expr, cols: &[ColumnMeta], kinds: &[ColKind]) -> Option<String> {
+    fn walk(e: &Expr, kinds: &[ColKind], bad: &mut Option<usize>) -> Operand {
+        match e {
+            Expr::Col(i) => match kinds.get(*i) {
+                Some(ColKind::Str(c)) => Operand::Text(Some((*i, *c))),
+                _ => Operand::Other,
+            },
+            Expr::Str(_) => Operand::Text(None),
+            Expr::Null | Expr::Int(_) | Expr::Dec(_) => Operand::Other,
+            Expr::Not(a) | Expr::Neg(a) | Expr::IsNull(a, _) => {
+                walk(a, kinds, bad);
+                Operand::Other
+            }
+            Expr::Bin(a, op, b) => {
+                let (x, y) = (walk(a, kinds, bad), walk(b, kinds, bad));
+                let cmp = matches!(
+                    op,
+                    BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge
+                );
+                if cmp && let (Operand::Text(p), Operand::Text(q)) = (x, y) {
+                    let exact = |o: Option<(usize, Collation)>| {
+                        o.is_some_and(|(_, c)| {
+                            matches!(c, Collation::Binary | Collation::Bin | Collation::BinNoPad)
+                        })
+                    };
+                    if !exact(p) && !exact(q) && bad.is_none() {
+                        *bad = Some(p.or(q).map_or(usize::MAX, |(i, _)| i));
+                    }
+                }
+                Operand::Other
+            }
+        }
+    }
+    let mut bad = None;
+    walk(e, kinds, &mut bad);
+    bad.map(|i| {
+        let what = cols
+            .get(i)
+            .map_or("two text literals".to_string(), |m| format!("column `{}`", m.name));
+        format!(
+            "HAVING compares text ({what}) across data nodes: the router cannot see the collation the server compares it in (utf8mb4_unicode_ci, latin1_swedish_ci, NO PAD...), so it could keep the wrong groups; filter a grouped column in WHERE instead, or route the statement to one node"
+        )
+    })
+}
+
 impl Merger {
     pub fn new(spec: MergeSpec, cols: Vec<ColumnMeta>, sources: usize) -> Merger {
         let kinds: Vec<ColKind> = cols.iter().map(ColKind::from_meta).collect();
         let (keyer, refusal) = Merger::keyer(&spec, &cols, &kinds);
+        let refusal = refusal.or_else(|| {
+            spec.having
+                .as_ref()
+                .and_then(|h| having_text_comparison(h, &cols, &kinds))
+        });
         let visible = if spec.visible == 0 {
             cols.len()
         } else {
@@ -646,6 +709,38 @@ impl Merger {
                     c + 1
                 )
             });
+        // Text keys without a helper (a position into `*`, an expression the nodes
+        // cannot evaluate twice) in a case-insensitive collation: the column definition
+        // reports the connection's collation, not the column's (utf8mb4_unicode_ci's
+        // 'ß' = 'ss', latin1_swedish_ci's 'Å' after 'Z'), so the merged order or the
+        // groups could differ from one server's. Bytes (binary, `_bin`) are safe.
+        let visible = if spec.visible == 0 {
+            cols.len()
+        } else {
+            spec.visible
+        };
+        let distinct = (0..visible).filter(|_| spec.distinct);
+        let refusal = refusal.or_else(|| {
+            spec.order_by
+                .iter()
+                .map(|k| k.col)
+                .chain(spec.group_by.iter().copied())
+                .chain(distinct)
+                .find(|&c| {
+                    matches!(
+                        kinds.get(c),
+                        Some(ColKind::Str(Collation::GeneralCi | Collation::GeneralCiNoPad))
+                    ) && via.get(c) == Some(&None)
+                        && !aggregate(c)
+                })
+                .map(|c| {
+                    let name = cols.get(c).map_or("", |m| m.name.as_str());
+                    format!(
+                        "column {} (`{name}`) is text sorted or grouped without its collation's weights (a position into `*`, or an expression the nodes cannot evaluate twice): the router cannot see which collation the server compares it in, across data nodes; ORDER BY / GROUP BY the column by its name",
+                        c + 1
+                    )
+                })
+        });
         (
             Keyer {
                 kinds: kinds.to_vec(),

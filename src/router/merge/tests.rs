@@ -1886,3 +1886,69 @@ fn weights_pad_with_the_space_weight_unless_no_pad() {
         s(&[&["a"], &["a\t"], &["a "]])
     );
 }
+
+#[test]
+fn having_refuses_text_comparisons_in_an_unknown_collation() {
+    let cmp = |a: Expr, op: BinOp, b: Expr| Expr::Bin(Box::new(a), op, Box::new(b));
+    // SELECT k, MAX(t), COUNT(*) ... GROUP BY k HAVING ...
+    let spec = |h: Expr| MergeSpec {
+        visible: 3,
+        group_by: vec![0],
+        aggregates: vec![agg(1, AggFn::Max), agg(2, AggFn::Count)],
+        having: Some(h),
+        ..Default::default()
+    };
+    let cols = |t: ColumnMeta| vec![bigint(), t, bigint()];
+    // `MAX(t) > 'Z'`: latin1_swedish_ci puts 'Å' after 'Z', which a `_ci` column
+    // definition does not reveal.
+    let h = cmp(Expr::Col(1), BinOp::Gt, Expr::Str("Z".into()));
+    let e = Merger::new(spec(h.clone()), cols(text()), 2)
+        .refusal()
+        .expect("refused");
+    assert!(e.msg.contains("HAVING"), "{}", e.msg);
+    // Under NOT, OR: still a text comparison.
+    let h2 = Expr::Not(Box::new(cmp(
+        cmp(Expr::Col(2), BinOp::Gt, Expr::Int(1)),
+        BinOp::Or,
+        cmp(Expr::Col(1), BinOp::Eq, Expr::Str("ss".into())),
+    )));
+    assert!(Merger::new(spec(h2), cols(text()), 2).refusal().is_some());
+    // Bytes compare the same in every `_bin` collation; numbers and counts are fine.
+    assert!(
+        Merger::new(spec(h), cols(text_bin()), 2)
+            .refusal()
+            .is_none()
+    );
+    let n = cmp(Expr::Col(2), BinOp::Gt, Expr::Str("2".into()));
+    assert!(Merger::new(spec(n), cols(text()), 2).refusal().is_none());
+}
+
+#[test]
+fn text_keys_without_weights_are_refused() {
+    // SELECT * ... ORDER BY 2: no helper column, and the `_ci` column definition does not
+    // say which collation the server sorts in.
+    let spec = MergeSpec {
+        order_by: vec![asc(1), asc(0)],
+        ..Default::default()
+    };
+    let e = Merger::new(spec.clone(), vec![bigint(), text()], 2)
+        .refusal()
+        .expect("refused");
+    assert!(e.msg.contains("collation"), "{}", e.msg);
+    assert!(
+        Merger::new(spec.clone(), vec![bigint(), text_bin()], 2)
+            .refusal()
+            .is_none()
+    );
+    // With the nodes' weights it merges.
+    let helped = MergeSpec {
+        visible: 2,
+        helpers: vec![(1, 2)],
+        ..spec
+    };
+    assert!(
+        Merger::new(helped, vec![bigint(), text(), text()], 2)
+            .refusal()
+            .is_none()
+    );
+}

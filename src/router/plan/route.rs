@@ -190,7 +190,7 @@ pub fn conjuncts<'a>(e: &'a Expr, out: &mut Vec<&'a Expr>) {
 pub fn literal(e: &Expr) -> Option<Option<String>> {
     match e {
         Expr::Value(v) => match &v.value {
-            Value::Number(n, _) => Some(Some(n.clone())),
+            Value::Number(n, _) => Some(Some(integral(n)?)),
             Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => Some(Some(s.clone())),
             Value::Boolean(b) => Some(Some(if *b { "1" } else { "0" }.to_string())),
             Value::Null => Some(None),
@@ -212,6 +212,49 @@ pub fn literal(e: &Expr) -> Option<Option<String>> {
         Expr::Nested(inner) => literal(inner),
         _ => None,
     }
+}
+
+/// A number literal as the partition function must see it: MySQL compares `7.0`,
+/// `7e0` and `0.7e1` with an integer column as 7, so they become `7` (MyCat's mod-long
+/// would hash the text `7e0` onto another node). A number that is not a whole one
+/// (`7.5`), or an exponent too large to expand, is no routing literal: all nodes.
+fn integral(n: &str) -> Option<String> {
+    if n.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(n.to_string());
+    }
+    let (mant, exp) = match n.find(['e', 'E']) {
+        Some(i) => (&n[..i], n[i + 1..].parse::<i32>().ok()?),
+        None => (n, 0),
+    };
+    if !(-64..=64).contains(&exp) {
+        return None;
+    }
+    let (int, frac) = mant.split_once('.').unwrap_or((mant, ""));
+    if !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) || int.len() + frac.len() == 0 {
+        return None;
+    }
+    // digits × 10^(exp - frac.len())
+    let digits = format!("{int}{frac}");
+    let shift = exp - i32::try_from(frac.len()).ok()?;
+    let whole = if shift >= 0 {
+        format!("{digits}{}", "0".repeat(usize::try_from(shift).ok()?))
+    } else {
+        let cut = usize::try_from(-shift).ok()?;
+        if cut > digits.len() {
+            if digits.bytes().any(|b| b != b'0') {
+                return None;
+            }
+            String::new()
+        } else {
+            let (w, f) = digits.split_at(digits.len() - cut);
+            if f.bytes().any(|b| b != b'0') {
+                return None;
+            }
+            w.to_string()
+        }
+    };
+    let t = whole.trim_start_matches('0');
+    Some(if t.is_empty() { "0".into() } else { t.into() })
 }
 
 /// `col` or `q.col` or `schema.q.col` -> (qualifier, column).

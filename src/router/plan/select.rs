@@ -121,6 +121,11 @@ fn agg_call(sql: &str, e: &Expr) -> Result<Option<AggCall>, SqlError> {
             if contains_aggregate(a) {
                 return Err(refuse("nested aggregates cannot be merged"));
             }
+            if matches!(kind, "SUM" | "AVG") && contains_division(a) {
+                return Err(refuse(format!(
+                    "{kind}() of a division over rows on several data nodes cannot be merged exactly (the nodes print their sums with fewer digits than they add up); route it to one node, or SUM the dividend and divide the result"
+                )));
+            }
             text_helper = matches!(kind, "MIN" | "MAX") && !clearly_not_text(a) && repeatable(a);
             expr_text(sql, a)
         }
@@ -310,6 +315,9 @@ pub fn plan_query(
         for on in &from.all_on {
             add(on);
         }
+        for e in group_and_order_exprs(q, sel) {
+            add(e);
+        }
     }
     let sub_sharded: Vec<&String> = sub_tables
         .iter()
@@ -333,6 +341,7 @@ pub fn plan_query(
         }
     }
     sub_exprs.extend(from.all_on.iter().copied());
+    sub_exprs.extend(group_and_order_exprs(q, sel));
     let subs_on = |ns: &[String]| -> Result<(), SqlError> {
         for e in &sub_exprs {
             check_subqueries(sc, *e, ns, None)?;
@@ -456,6 +465,20 @@ pub fn plan_query(
             })
         }
     }
+}
+
+/// The GROUP BY and ORDER BY expressions of a query (their subqueries read tables too).
+fn group_and_order_exprs<'a>(q: &'a Query, sel: &'a Select) -> Vec<&'a Expr> {
+    let mut out: Vec<&Expr> = Vec::new();
+    if let GroupByExpr::Expressions(exprs, _) = &sel.group_by {
+        out.extend(exprs);
+    }
+    if let Some(ob) = &q.order_by
+        && let OrderByKind::Expressions(exprs) = &ob.kind
+    {
+        out.extend(exprs.iter().map(|o| &o.expr));
+    }
+    out
 }
 
 pub enum RouteNodes {
@@ -686,6 +709,29 @@ const VOLATILE: &[&str] = &[
     "MASTER_GTID_WAIT",
     "LOAD_FILE",
 ];
+
+/// Whether a window function (`f(...) OVER ...`) appears anywhere in the query.
+fn has_window_function(q: &Query) -> bool {
+    visit_expressions(q, |x| match x {
+        Expr::Function(f) if f.over.is_some() => ControlFlow::Break(()),
+        _ => ControlFlow::Continue(()),
+    })
+    .is_break()
+}
+
+/// Whether `e` divides (`/`): MariaDB keeps a decimal quotient with more digits than it
+/// prints (`1.00 / 3` is 0.333333 on screen, 0.333333333 inside), so a SUM or AVG of it
+/// cannot be rebuilt from the nodes' printed sums.
+fn contains_division(e: &Expr) -> bool {
+    visit_expressions(e, |x| match x {
+        Expr::BinaryOp {
+            op: BinaryOperator::Divide,
+            ..
+        } => ControlFlow::Break(()),
+        _ => ControlFlow::Continue(()),
+    })
+    .is_break()
+}
 
 /// Whether a sort/group key expression can be evaluated again in a hidden helper
 /// column with the same result: no aggregate, subquery, window function, volatile
@@ -1036,6 +1082,13 @@ fn multi_node(
             "SELECT ... INTO over several data nodes is not supported",
         ));
     }
+    // A window function sees only its own node's rows (ROW_NUMBER() would restart on
+    // every node, SUM() OVER () would be a per-node total).
+    if !sel.named_window.is_empty() || sel.qualify.is_some() || has_window_function(q) {
+        return Err(refuse(
+            "window functions (OVER ...) over rows on several data nodes would see only one node's rows: not supported; route the statement to one node (WHERE on the sharding column or a hint)",
+        ));
+    }
     if c.items.len() != sel.projection.len() {
         return Err(refuse(
             "the router could not line up the select list with its parse: not routed",
@@ -1203,8 +1256,23 @@ fn multi_node(
                                 "SELECT DISTINCT ordered by a column it does not select is not supported across nodes",
                             ));
                         }
-                        let c = b.hide(expr_text(sql, &o.expr));
-                        src = b.source(c, &o.expr);
+                        // An alias of an item after a `*` (whose position is unknown):
+                        // ORDER BY means that item, not a table column of that name.
+                        let aliased = match &o.expr {
+                            Expr::Identifier(id) => b
+                                .items
+                                .iter()
+                                .find(|it| {
+                                    it.alias
+                                        .as_ref()
+                                        .is_some_and(|a| a.eq_ignore_ascii_case(&id.value))
+                                })
+                                .and_then(|it| it.expr.clone()),
+                            _ => None,
+                        };
+                        let key = aliased.unwrap_or_else(|| o.expr.clone());
+                        let c = b.hide(expr_text(sql, &key));
+                        src = b.source(c, &key);
                         c
                     }
                 }

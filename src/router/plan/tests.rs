@@ -178,6 +178,96 @@ fn refusals_name_the_problem() {
 }
 
 #[test]
+fn window_functions_and_sums_of_quotients_stay_on_one_node() {
+    // ROW_NUMBER() would restart on every node; SUM() OVER () would be a node's total.
+    for sql in [
+        "SELECT id, ROW_NUMBER() OVER (ORDER BY id) FROM customer ORDER BY id DESC LIMIT 5",
+        "SELECT id, LAG(id) OVER (ORDER BY id) AS prev FROM customer",
+        "SELECT id FROM customer ORDER BY RANK() OVER (ORDER BY name), id",
+        "SELECT id, RANK() OVER w FROM customer WINDOW w AS (ORDER BY id)",
+    ] {
+        let m = refused(sql);
+        assert!(m.contains("window"), "{sql}: {m}");
+    }
+    assert_eq!(
+        route("SELECT id, ROW_NUMBER() OVER (ORDER BY id) FROM customer WHERE id = 1").nodes(),
+        ["dn0"]
+    );
+    // A quotient has more digits inside the server than its printed SUM shows.
+    for sql in [
+        "SELECT SUM(total / 3) FROM customer",
+        "SELECT AVG(total / 3) FROM customer",
+        "SELECT name, SUM(a / b) AS s FROM customer GROUP BY name ORDER BY s",
+        "SELECT name FROM customer GROUP BY name HAVING AVG(x / 2) > 1",
+        "SELECT name FROM customer GROUP BY name ORDER BY SUM(x / 2)",
+    ] {
+        let m = refused(sql);
+        assert!(m.contains("division"), "{sql}: {m}");
+    }
+    route("SELECT SUM(total DIV 3), AVG(total * 3), MAX(total / 3) FROM customer");
+    // A subquery over a sharded table in GROUP BY or ORDER BY sees one node's rows.
+    for sql in [
+        "SELECT COUNT(*) FROM customer GROUP BY (SELECT COUNT(*) FROM my_order o WHERE o.cid = customer.id)",
+        "SELECT id FROM customer WHERE id = 1 GROUP BY id, (SELECT MAX(id) FROM product)",
+        "SELECT id FROM customer WHERE id < 100 ORDER BY (SELECT COUNT(*) FROM my_order o WHERE o.cid = customer.id)",
+    ] {
+        let m = refused(sql);
+        assert!(m.contains("subquery"), "{sql}: {m}");
+    }
+    route(
+        "SELECT COUNT(*) FROM customer GROUP BY (SELECT region FROM province p WHERE p.id = customer.pid)",
+    );
+    // ORDER BY the alias of an item after `*`: that item's expression, not a column.
+    let p = route(
+        "SELECT p.*, c.level AS balance FROM customer c JOIN province p ON c.pid = p.id ORDER BY balance",
+    );
+    let text = p.targets[0].sql.clone().unwrap_or_default();
+    assert!(text.contains("c.level AS `__tandem_0`"), "{text}");
+    assert_eq!(
+        route("SELECT SUM(total / 3) FROM customer WHERE id = 5000001").nodes(),
+        ["dn1"]
+    );
+}
+
+#[test]
+fn number_literals_route_by_their_value() {
+    // MySQL compares 7.0 and 7e0 with an integer column as 7 (mod-long: dn1); mod-long
+    // used to hash the text `7e0` onto dn0.
+    for v in ["7", "7.0", "7e0", "0.7e1", "70e-1", "+7", "007"] {
+        let sql = format!("SELECT * FROM product WHERE id = {v}");
+        assert_eq!(route(&sql).nodes(), ["dn1"], "{sql}");
+    }
+    assert_eq!(
+        route("SELECT * FROM customer WHERE id = 5.000001e6").nodes(),
+        ["dn1"]
+    );
+    // Not a whole number: no row of an integer column matches, any node may answer; the
+    // planner does not guess (all nodes).
+    assert_eq!(
+        route("SELECT * FROM product WHERE id = 7e-1").nodes().len(),
+        2
+    );
+    assert_eq!(
+        route("SELECT * FROM product WHERE id = 7.5").nodes().len(),
+        2
+    );
+    assert_eq!(
+        route("SELECT * FROM product WHERE id = 1e999")
+            .nodes()
+            .len(),
+        2
+    );
+    // The row goes where the server's integer 7 belongs; 7.5 (stored as 8) is refused.
+    let p = route("INSERT INTO product (id, name) VALUES (7.0, 'a'), (8e0, 'b')");
+    assert_eq!(p.nodes(), ["dn0", "dn1"]);
+    assert_eq!(
+        p.targets[1].sql.as_deref(),
+        Some("INSERT INTO product (id, name) VALUES (7.0, 'a')")
+    );
+    refused("INSERT INTO product (id, name) VALUES (7.5, 'a')");
+}
+
+#[test]
 fn multi_row_insert_is_split() {
     let p = route("INSERT INTO customer (id, name) VALUES (1, 'a'), (5000001, 'b'), (2, 'c')");
     assert_eq!(p.nodes(), ["dn0", "dn1"]);
