@@ -87,7 +87,13 @@ fn keepalived_settings_are_kept() {
     assert_eq!(i.interface, "eth0");
     assert_eq!(i.virtual_router_id, 51);
     assert_eq!(i.priority, 150);
-    assert!(i.nopreempt);
+    // `state MASTER` + `nopreempt`: keepalived clears nopreempt ("nopreempt will not work
+    // with initial state MASTER - clearing") and preempts, so the import does too.
+    assert!(!i.nopreempt);
+    assert!(
+        err.contains("vrrp_instance VI_1: `nopreempt` has no effect with `state MASTER`"),
+        "{err}"
+    );
     assert_eq!(
         i.unicast_src_ip,
         Some("198.18.156.138".parse().expect("ip"))
@@ -815,4 +821,168 @@ fn mycat_xml_syntax_error_names_file_and_line() {
     let (code, _, err) = tandem(&["import", "--mycat-dir", &conf]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains(&format!("{conf}/schema.xml:5:")), "{err}");
+}
+
+/// Imports one keepalived.conf text: (exit code, YAML, stderr, path of the file).
+fn import_keepalived(dir: &Path, text: &str) -> (i32, String, String, String) {
+    let p = write(dir, "keepalived.conf", text);
+    let file = p.to_string_lossy().into_owned();
+    let (code, out, err) = tandem(&["import", "--keepalived", &file]);
+    (code, out, err, file)
+}
+
+/// keepalived clears `nopreempt` (and `preempt_delay`) on an instance with `state MASTER`
+/// or priority 255 and preempts; importing `nopreempt: true` made the box stop preempting.
+#[test]
+fn keepalived_nopreempt_with_state_master_is_cleared() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (code, out, err, file) = import_keepalived(
+        dir.path(),
+        "vrrp_instance A {\n  state MASTER\n  interface eth0\n  virtual_router_id 51\n\
+  priority 150\n  nopreempt\n  preempt_delay 30\n  virtual_ipaddress {\n    198.19.0.1/24\n  }\n}\n\
+vrrp_instance B {\n  state BACKUP\n  interface eth0\n  virtual_router_id 52\n\
+  priority 100\n  nopreempt\n  virtual_ipaddress {\n    198.19.0.2/24\n  }\n}\n\
+vrrp_instance C {\n  interface eth0\n  virtual_router_id 53\n\
+  priority 255\n  nopreempt\n  virtual_ipaddress {\n    198.19.0.3/24\n  }\n}\n",
+    );
+    assert_eq!(code, 0, "{err}\n{out}");
+    let v = parse(&out).vrrp.expect("vrrp");
+    let got: Vec<(bool, u64)> = v
+        .instances
+        .iter()
+        .map(|i| (i.nopreempt, i.preempt_delay.get().as_secs()))
+        .collect();
+    assert_eq!(got, [(false, 0), (true, 0), (false, 0)], "{out}");
+    assert!(
+        err.contains(&format!(
+            "{file}:6: warning: vrrp_instance A: `nopreempt` has no effect with `state MASTER`"
+        )),
+        "{err}"
+    );
+    assert!(err.contains(&format!(
+        "{file}:7: warning: vrrp_instance A: `preempt_delay`"
+    )));
+    assert!(err.contains("vrrp_instance C: `nopreempt` has no effect with priority 255"));
+}
+
+/// Imports one haproxy.cfg text: (exit code, YAML, stderr, path of the file).
+fn import_haproxy(dir: &Path, text: &str) -> (i32, String, String, String) {
+    let p = write(dir, "haproxy.cfg", text);
+    let file = p.to_string_lossy().into_owned();
+    let (code, out, err) = tandem(&["import", "--haproxy", &file]);
+    (code, out, err, file)
+}
+
+/// A checked server without `inter` is checked every 2s by haproxy: when another server
+/// has `inter 5s`, tandem's one check per listener differs for one of them, which used
+/// to go unwarned (only explicit values were compared, and `2000` differed from `2s`).
+#[test]
+fn haproxy_check_defaults_count_when_servers_differ() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (code, out, err, file) = import_haproxy(
+        dir.path(),
+        "defaults\n  mode tcp\n  timeout connect 3s\n  timeout client 1m\n  timeout server 1m\n\
+listen db\n  bind 198.19.0.100:3306\n  server a 198.19.0.1:3306 check\n\
+  server b 198.19.0.2:3306 check inter 5s fall 3\n  server c 198.19.0.3:3306 check inter 2000\n\
+listen same\n  bind 198.19.0.100:3307\n  server a 198.19.0.1:3306 check inter 2000\n\
+  server b 198.19.0.2:3306 check inter 2s\n",
+    );
+    assert_eq!(code, 0, "{err}\n{out}");
+    let b = parse(&out).balancer.expect("balancer");
+    assert_eq!(
+        b.listeners[0].check.as_ref().expect("check").inter,
+        config::types::Dur::secs(2),
+        "{out}"
+    );
+    assert!(
+        err.contains(&format!(
+            "{file}:9: warning: server b: `inter` differs from another server's (5000ms here, 2000ms there)"
+        )),
+        "{err}"
+    );
+    assert_eq!(err.matches("differs").count(), 1, "{err}");
+}
+
+/// haproxy without `timeout client`/`server`/`connect` never times out; tandem applies
+/// its defaults (1h idle), which closes pooled connections haproxy kept: warned.
+#[test]
+fn haproxy_missing_timeouts_are_warned() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (code, out, err, file) = import_haproxy(
+        dir.path(),
+        "listen db\n  bind 198.19.0.100:3306\n  mode tcp\n  server a 198.19.0.1:3306\n\
+listen tunnel\n  bind 198.19.0.100:3307\n  timeout connect 5s\n  timeout tunnel 8h\n\
+  server a 198.19.0.1:3306\n",
+    );
+    assert_eq!(code, 0, "{err}\n{out}");
+    assert!(
+        err.contains(&format!(
+            "{file}:2: warning: listener db: no `timeout client`, `timeout server`, `timeout connect` (haproxy then never times out)"
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("listener tunnel: no"), "{err}");
+}
+
+/// `include conf.d/*.conf` (relative to the including file, a glob, sorted) is followed
+/// like keepalived does; it used to be skipped with a warning, so instances living in
+/// included files were missing from the output. Warnings name the included file.
+#[test]
+fn keepalived_include_globs_are_followed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("conf.d")).expect("mkdir");
+    let inst = |name: &str, vrid: u8, extra: &str| {
+        format!(
+            "vrrp_instance {name} {{\n  interface eth0\n  virtual_router_id {vrid}\n{extra}  virtual_ipaddress {{\n    198.19.0.{vrid}/24\n  }}\n}}\n"
+        )
+    };
+    write(
+        &dir.path().join("conf.d"),
+        "b.conf",
+        &inst("VI_B", 12, "  bogus_b 1\n"),
+    );
+    write(&dir.path().join("conf.d"), "a.conf", &inst("VI_A", 11, ""));
+    write(
+        &dir.path().join("conf.d"),
+        "a.conf.orig",
+        &inst("OLD", 13, ""),
+    );
+    write(
+        dir.path(),
+        "scripts.inc",
+        "vrrp_script chk {\n  script /bin/true\n}\n",
+    );
+    let (code, out, err, file) = import_keepalived(
+        dir.path(),
+        "global_defs {\n  router_id box-a\n}\ninclude scripts.inc\ninclude conf.d/*.conf\n\
+include /nonexistent/*.conf\n",
+    );
+    assert_eq!(code, 0, "{err}\n{out}");
+    let c = parse(&out);
+    assert_eq!(c.node, "box-a");
+    assert!(c.track_script("chk").is_some(), "{out}");
+    let names: Vec<&str> = c
+        .vrrp
+        .as_ref()
+        .expect("vrrp")
+        .instances
+        .iter()
+        .map(|i| i.name.as_str())
+        .collect();
+    assert_eq!(names, ["VI_A", "VI_B"], "{out}");
+    let b = dir.path().join("conf.d/b.conf");
+    assert!(
+        err.contains(&format!(
+            "{}:4: warning: keyword `vrrp_instance bogus_b`",
+            b.display()
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "{file}:6: warning: `include /nonexistent/*.conf`: no file matches"
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("is not followed"), "{err}");
 }

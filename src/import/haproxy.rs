@@ -534,6 +534,9 @@ fn expand_binds(binds: &[Bind]) -> Vec<(String, usize, bool)> {
 }
 
 /// Per-server check parameters that tandem keeps per listener.
+/// A server's own check parameters (`inter`, `rise`...), in the order given.
+type CheckParams = Vec<(String, String)>;
+
 const CHECK_PARAMS: &[&str] = &["inter", "fastinter", "downinter", "rise", "fall", "port"];
 
 fn server(
@@ -541,9 +544,8 @@ fn server(
     defaults: &[String],
     listener_port: Option<&str>,
     w: &mut Warnings,
-    check: &mut Vec<(String, String)>,
     on_marked_down: &mut Option<String>,
-) -> Option<(Y, bool)> {
+) -> Option<(Y, bool, CheckParams)> {
     let (name, addr) = match l.words.as_slice() {
         [_, name, addr, ..] => (name.clone(), addr.clone()),
         _ => {
@@ -645,20 +647,60 @@ fn server(
     if !checked {
         y.set("check", Y::Bool(false));
     }
-    // A server that is not checked does not set the listener's check parameters.
-    for (p, v) in own_check.into_iter().filter(|_| checked) {
-        match check.iter().find(|(k, _)| *k == p) {
-            Some((_, old)) if *old != v => w.warn(
-                l.line,
-                format!(
-                    "server {name}: `{p}` differs from another server's ({old}); tandem has one check per listener, the first value is kept"
-                ),
-            ),
-            Some(_) => {}
-            None => check.push((p, v)),
+    Some((y, checked, own_check))
+}
+
+/// A check parameter as haproxy applies it to one server: its own value, else haproxy's
+/// default (`inter 2s`, `rise 2`, `fall 3`; `fastinter`/`downinter` follow `inter`;
+/// `port` the server's), with times in milliseconds so `2000` and `2s` compare equal.
+fn effective_check(own: &[(String, String)], p: &str) -> String {
+    let get = |k: &str| own.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let ms = |v: String| {
+        crate::config::types::Dur::parse(&v)
+            .map(|d| format!("{}ms", d.get().as_millis()))
+            .unwrap_or(v)
+    };
+    match p {
+        "inter" => ms(get("inter").unwrap_or_else(|| "2s".into())),
+        "fastinter" | "downinter" => match get(p) {
+            Some(v) => ms(v),
+            None => effective_check(own, "inter"),
+        },
+        "rise" => get(p).unwrap_or_else(|| "2".into()),
+        "fall" => get(p).unwrap_or_else(|| "3".into()),
+        _ => get(p).unwrap_or_else(|| "the server's port".into()),
+    }
+}
+
+/// One check per listener, from the checked servers: the first one's parameters, and a
+/// warning for each server that haproxy checked otherwise (haproxy's defaults count: a
+/// server without `inter` was checked every 2s, not at another server's `inter 5s`).
+fn merge_checks(
+    checked: &[(&Line, String, CheckParams)],
+    w: &mut Warnings,
+) -> Vec<(String, String)> {
+    let Some((_, _, first)) = checked.first() else {
+        return Vec::new();
+    };
+    for (l, name, own) in &checked[1..] {
+        for p in CHECK_PARAMS {
+            let set = |c: &[(String, String)]| c.iter().any(|(k, _)| k == p);
+            if matches!(*p, "fastinter" | "downinter") && !set(first) && !set(own) {
+                // Both follow `inter`, which is compared on its own.
+                continue;
+            }
+            let (a, b) = (effective_check(first, p), effective_check(own, p));
+            if a != b {
+                w.warn(
+                    l.line,
+                    format!(
+                        "server {name}: `{p}` differs from another server's ({b} here, {a} there); tandem has one check per listener, the first server's value is kept"
+                    ),
+                );
+            }
         }
     }
-    Some((y, checked))
+    first.clone()
 }
 
 /// Builds the listeners of one proxy (one per bind address).
@@ -667,24 +709,53 @@ fn listeners(name: &str, p: &Proxy, w: &mut Warnings) -> Vec<Y> {
         .binds
         .first()
         .and_then(|b| b.addr.rsplit_once(':').map(|(_, port)| port.to_string()));
-    let mut check = Vec::new();
-    let mut any_checked = false;
+    let mut checked_servers = Vec::new();
     let mut on_marked_down = None;
     let mut servers = Vec::new();
     for s in &p.servers {
-        if let Some((y, checked)) = server(
+        if let Some((y, checked, own)) = server(
             s,
             &p.default_server,
             bind_port.as_deref(),
             w,
-            &mut check,
             &mut on_marked_down,
         ) {
-            any_checked |= checked;
+            // A server that is not checked does not set the listener's check parameters.
+            if checked {
+                let name = s.words.get(1).cloned().unwrap_or_default();
+                checked_servers.push((s, name, own));
+            }
             servers.push(y);
         }
     }
+    let any_checked = !checked_servers.is_empty();
+    let check = merge_checks(&checked_servers, w);
     let ka = keepalive(name, p, w);
+    // haproxy without `timeout client`/`server`/`connect` waits forever (and warns at
+    // startup); tandem applies its defaults, which would cut long-idle pooled connections.
+    let has = |k: &str| p.timeouts.iter().any(|(n, _)| n == k);
+    let mut missing: Vec<&str> = Vec::new();
+    if !has("tunnel") {
+        missing.extend(["client", "server"].into_iter().filter(|k| !has(k)));
+    }
+    if !has("connect") {
+        missing.push("connect");
+    }
+    if !missing.is_empty()
+        && let Some(b) = p.binds.first()
+    {
+        let list = missing
+            .iter()
+            .map(|k| format!("`timeout {k}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        w.warn(
+            b.line,
+            format!(
+                "listener {name}: no {list} (haproxy then never times out); tandem uses its defaults (connect 5s, client and server 1h): set `timeouts` on the listener if connections may stay idle longer"
+            ),
+        );
+    }
     let mut out = Vec::new();
     for (i, (bind, line, added)) in expand_binds(&p.binds).iter().enumerate() {
         let lname = if i == 0 {
@@ -1010,8 +1081,16 @@ mod tests {
         assert_eq!(expanded(v6), [("[::]:3306".to_string(), false)]);
     }
 
+    /// The warnings of a conversion but the missing-timeouts one (its own test covers
+    /// it; these inputs leave timeouts out for brevity).
+    fn convert_quiet(cfg: &str, file: &str) -> (Option<Y>, Vec<Warning>) {
+        let (b, mut w) = convert(cfg, file);
+        w.retain(|w| !w.message.contains("haproxy then never times out"));
+        (b, w)
+    }
+
     fn binds_of(cfg: &str) -> (Vec<(String, String)>, Vec<Warning>) {
-        let (b, w) = convert(cfg, "haproxy.cfg");
+        let (b, w) = convert_quiet(cfg, "haproxy.cfg");
         let b = b.expect("balancer");
         let Some(Y::Seq(ls)) = b.get("listeners") else {
             panic!("no listeners")
@@ -1074,7 +1153,7 @@ mod tests {
 
     /// haproxy.cfg alone as a validated tandem config, with the warnings.
     fn checked(cfg: &str) -> (crate::config::Config, Vec<Warning>) {
-        let (b, w) = convert(cfg, "h");
+        let (b, w) = convert_quiet(cfg, "h");
         let mut top = Y::map();
         top.set("balancer", b.expect("balancer"));
         let text = top.render();
@@ -1126,6 +1205,27 @@ mod tests {
 
     /// A frontend's `no log` silences the listener (haproxy logs in the frontend); bind
     /// options with a value are one option, `backlog` is kept, `post-41` is not warned.
+    /// A listener without timeouts is warned once, at its first bind.
+    #[test]
+    fn missing_timeouts_warned_once_per_listener() {
+        let (_, w) = convert(
+            "listen db\n  bind :3306\n  bind :3307\n  timeout client 1m\n  server a 198.19.0.1:3306\n",
+            "h",
+        );
+        let t: Vec<(usize, &str)> = w
+            .iter()
+            .filter(|w| w.message.contains("never times out"))
+            .map(|w| (w.line, w.message.as_str()))
+            .collect();
+        assert_eq!(t.len(), 1, "{w:?}");
+        assert_eq!(t[0].0, 2);
+        assert!(
+            t[0].1
+                .starts_with("listener db: no `timeout server`, `timeout connect` "),
+            "{t:?}"
+        );
+    }
+
     #[test]
     fn frontend_log_and_bind_options() {
         let (c, w) = checked(

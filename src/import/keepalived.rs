@@ -1,6 +1,8 @@
 //! keepalived.conf → `node`, `script_security`, `track_scripts` and `vrrp`.
 
-use super::{Warnings, Y, seconds, shell_words};
+use std::path::{Path, PathBuf};
+
+use super::{ReadError, Warnings, Y, seconds, shell_words};
 
 /// One statement: a keyword, its arguments and, for `keyword { ... }`, a block.
 #[derive(Debug, Clone)]
@@ -150,6 +152,162 @@ struct Globals {
     garp: Vec<(String, Y)>,
 }
 
+/// A keepalived.conf with its `include` files spliced in, as keepalived reads it: the
+/// lines in order and, for each, the file and line it came from.
+#[derive(Debug, Default)]
+pub struct Expanded {
+    pub text: String,
+    pub origin: Vec<(String, usize)>,
+    /// Findings about the includes themselves (no file matched, too deep...).
+    pub warnings: Vec<super::Warning>,
+}
+
+/// keepalived's limit on nested includes is far higher; this only stops a loop.
+const MAX_INCLUDE_DEPTH: usize = 16;
+
+/// Reads `path` and follows its `include PATTERN` lines (a path or a glob with `*`, `?`
+/// and `[...]`; relative to the including file's directory), like keepalived does.
+pub fn read_expanded(path: &Path) -> Result<Expanded, ReadError> {
+    let mut e = Expanded::default();
+    expand_into(path, 0, &mut e)?;
+    Ok(e)
+}
+
+fn expand_into(path: &Path, depth: usize, e: &mut Expanded) -> Result<(), ReadError> {
+    let text = super::read(path)?;
+    let file = path.display().to_string();
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    for (i, raw) in text.lines().enumerate() {
+        let words: Vec<String> = tokenize(raw)
+            .into_iter()
+            .filter_map(|(t, _)| match t {
+                Tok::Word(w) => Some(w),
+                _ => None,
+            })
+            .collect();
+        if words.first().map(String::as_str) == Some("include") && words.len() == 2 {
+            let pattern = &words[1];
+            let warn = |e: &mut Expanded, message: String| {
+                e.warnings.push(super::Warning {
+                    file: file.clone(),
+                    line: i + 1,
+                    message,
+                })
+            };
+            if depth >= MAX_INCLUDE_DEPTH {
+                warn(
+                    e,
+                    format!(
+                        "`include {pattern}`: includes nested too deeply (a loop?); not followed"
+                    ),
+                );
+                continue;
+            }
+            let full = if Path::new(pattern).is_absolute() {
+                PathBuf::from(pattern)
+            } else {
+                dir.join(pattern)
+            };
+            let files = glob(&full);
+            if files.is_empty() {
+                warn(
+                    e,
+                    format!("`include {pattern}`: no file matches (keepalived skips it too)"),
+                );
+            }
+            for f in files {
+                expand_into(&f, depth + 1, e)?;
+            }
+            continue;
+        }
+        e.text.push_str(raw);
+        e.text.push('\n');
+        e.origin.push((file.clone(), i + 1));
+    }
+    Ok(())
+}
+
+/// The files matching a path whose components may hold `*`, `?` and `[...]`, sorted.
+fn glob(pattern: &Path) -> Vec<PathBuf> {
+    let mut found = vec![PathBuf::new()];
+    for comp in pattern.components() {
+        let part = comp.as_os_str().to_string_lossy();
+        let wild = part.contains(['*', '?', '[']);
+        let mut next = Vec::new();
+        for base in &found {
+            if !wild {
+                next.push(base.join(comp));
+                continue;
+            }
+            let dir = if base.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                base.as_path()
+            };
+            let Ok(rd) = std::fs::read_dir(dir) else {
+                continue;
+            };
+            let mut names: Vec<String> = rd
+                .filter_map(|d| d.ok())
+                .map(|d| d.file_name().to_string_lossy().into_owned())
+                .filter(|n| !n.starts_with('.') || part.starts_with('.'))
+                .filter(|n| wildmatch(part.as_bytes(), n.as_bytes()))
+                .collect();
+            names.sort();
+            next.extend(names.into_iter().map(|n| base.join(n)));
+        }
+        found = next;
+    }
+    found.into_iter().filter(|p| p.is_file()).collect()
+}
+
+/// Shell wildcard matching of one path component (`*`, `?`, `[abc]`, `[a-z]`, `[!x]`).
+fn wildmatch(p: &[u8], n: &[u8]) -> bool {
+    match p.first() {
+        None => n.is_empty(),
+        Some(b'*') => (0..=n.len()).any(|i| wildmatch(&p[1..], &n[i..])),
+        Some(b'?') => !n.is_empty() && wildmatch(&p[1..], &n[1..]),
+        Some(b'[') => {
+            let Some(end) = p.iter().skip(2).position(|&c| c == b']').map(|i| i + 2) else {
+                return n.first() == Some(&b'[') && wildmatch(&p[1..], &n[1..]);
+            };
+            let Some(&c) = n.first() else { return false };
+            let (neg, set) = match &p[1..end] {
+                [b'!' | b'^', rest @ ..] => (true, rest),
+                set => (false, set),
+            };
+            let mut hit = false;
+            let mut i = 0;
+            while i < set.len() {
+                if i + 2 < set.len() && set[i + 1] == b'-' {
+                    hit |= (set[i]..=set[i + 2]).contains(&c);
+                    i += 3;
+                } else {
+                    hit |= set[i] == c;
+                    i += 1;
+                }
+            }
+            hit != neg && wildmatch(&p[end + 1..], &n[1..])
+        }
+        Some(&c) => n.first() == Some(&c) && wildmatch(&p[1..], &n[1..]),
+    }
+}
+
+/// Converts an [`Expanded`] keepalived.conf: warnings name the file and line each
+/// statement came from.
+pub fn convert_expanded(e: &Expanded) -> (Parts, Vec<super::Warning>) {
+    let (parts, list) = convert(&e.text, "");
+    let mut warnings = e.warnings.clone();
+    warnings.extend(list.into_iter().map(|mut w| {
+        if let Some((f, l)) = w.line.checked_sub(1).and_then(|i| e.origin.get(i)) {
+            w.file = f.clone();
+            w.line = *l;
+        }
+        w
+    }));
+    (parts, warnings)
+}
+
 /// Converts keepalived.conf text; `file` names it in warnings.
 pub fn convert(text: &str, file: &str) -> (Parts, Vec<super::Warning>) {
     let mut w = Warnings::new(file);
@@ -196,7 +354,7 @@ pub fn convert(text: &str, file: &str) -> (Parts, Vec<super::Warning>) {
             "include" => w.warn(
                 s.line,
                 format!(
-                    "`include {}` is not followed; import the included file separately",
+                    "`include {}` is not followed (one file or glob pattern expected); import the included file separately",
                     s.args.join(" ")
                 ),
             ),
@@ -649,6 +807,7 @@ fn vrrp_instance(s: &Stmt, g: &Globals, w: &mut Warnings) -> Option<Y> {
     let mut scripts = Vec::new();
     let mut ifaces = Vec::new();
     let mut auth: Option<(String, usize)> = None;
+    let mut initial_master = false;
     for d in &body {
         let garp_key = match d.key.as_str() {
             "garp_master_delay" => Some(("master_delay", true)),
@@ -671,6 +830,7 @@ fn vrrp_instance(s: &Stmt, g: &Globals, w: &mut Warnings) -> Option<Y> {
         match d.key.as_str() {
             "state" => {
                 let st = d.args.first().map(String::as_str).unwrap_or("");
+                initial_master = st == "MASTER";
                 w.warn(
                     d.line,
                     format!(
@@ -815,6 +975,31 @@ fn vrrp_instance(s: &Stmt, g: &Globals, w: &mut Warnings) -> Option<Y> {
             other => w.no_equivalent(d.line, &format!("vrrp_instance {other}"), ""),
         }
     }
+    // keepalived clears `nopreempt` (and `preempt_delay`) on an instance that starts as
+    // MASTER or owns the addresses (priority 255): it preempted, so must tandem.
+    let owner = y.get("priority") == Some(&Y::Int(255));
+    if initial_master || owner {
+        let why = if owner {
+            "priority 255 (address owner)"
+        } else {
+            "`state MASTER`"
+        };
+        for key in ["nopreempt", "preempt_delay"] {
+            if y.get(key).is_some() && (key == "nopreempt" || initial_master) {
+                y.remove(key);
+                let line = body
+                    .iter()
+                    .find(|d| d.key == key)
+                    .map_or(s.line, |d| d.line);
+                w.warn(
+                    line,
+                    format!(
+                        "vrrp_instance {name}: `{key}` has no effect with {why} (keepalived clears it and preempts); not imported"
+                    ),
+                );
+            }
+        }
+    }
     if let Some(v) = version
         && y.get("version").is_none()
         && v != 2
@@ -932,6 +1117,17 @@ mod tests {
         assert_eq!(b[1].args, vec!["MASTER"]);
         assert_eq!(s[1].block.as_ref().expect("global")[0].line, 8);
         assert!(w.list.is_empty(), "{:?}", w.list);
+    }
+
+    #[test]
+    fn include_wildcards() {
+        assert!(wildmatch(b"*.conf", b"vi_1.conf"));
+        assert!(!wildmatch(b"*.conf", b"vi_1.conf.orig"));
+        assert!(wildmatch(b"vi_?.conf", b"vi_2.conf"));
+        assert!(wildmatch(b"vi_[0-9].conf", b"vi_7.conf"));
+        assert!(!wildmatch(b"vi_[!0-9].conf", b"vi_7.conf"));
+        assert!(wildmatch(b"plain", b"plain"));
+        assert!(!wildmatch(b"[unclosed", b"x"));
     }
 
     #[test]
