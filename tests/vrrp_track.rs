@@ -597,9 +597,11 @@ fn notify_hooks_run_in_order_and_a_hanging_hook_is_killed() {
     assert_eq!(
         order,
         vec![
-            "hang backup INSTANCE VI_1 BACKUP 150",
+            // As keepalived: notify_backup/notify_master run as written, the
+            // generic notify (`any`) gets the transition appended.
+            "hang backup",
             "any INSTANCE VI_1 BACKUP 150",
-            "master INSTANCE VI_1 MASTER 150",
+            "master",
             "any INSTANCE VI_1 MASTER 150",
         ],
         "{text}"
@@ -747,7 +749,7 @@ fn reload_applies_notify_hooks_and_fifo_in_place() {
         wait_for(Duration::from_secs(20), || {
             std::fs::read_to_string(&log)
                 .ok()?
-                .contains("old-master INSTANCE VI_1 MASTER 150")
+                .contains("old-master\n")
                 .then_some(())
         })
         .is_some(),
@@ -776,7 +778,7 @@ fn reload_applies_notify_hooks_and_fifo_in_place() {
         d.logs()
     );
     let text = std::fs::read_to_string(&log).unwrap_or_default();
-    assert!(text.contains("new-stop INSTANCE VI_1 STOP 150"), "{text}");
+    assert!(text.contains("new-stop\n"), "{text}");
     assert!(!text.contains("old-stop"), "{text}");
     let mut buf = [0u8; 4096];
     let n = std::io::Read::read(&mut pipe, &mut buf).unwrap_or(0);
@@ -815,7 +817,7 @@ fn stop_while_the_interface_lacks_its_address_runs_the_stop_hook() {
         })
         .is_some()
     };
-    assert!(hooks("fault INSTANCE VI_1 FAULT"), "{}", d.logs());
+    assert!(hooks("fault\n"), "{}", d.logs());
     assert!(!lab.has(0, VIP));
     d.signal(Signal::SIGTERM);
     assert!(
@@ -824,11 +826,7 @@ fn stop_while_the_interface_lacks_its_address_runs_the_stop_hook() {
         d.logs()
     );
     let text = std::fs::read_to_string(&log).unwrap_or_default();
-    assert!(
-        text.contains("stop INSTANCE VI_1 STOP"),
-        "{text}\n{}",
-        d.logs()
-    );
+    assert!(text.contains("stop\n"), "{text}\n{}", d.logs());
 }
 
 /// A STOP hook that logs `begin`, blocks until `release` exists, then logs `end`.
@@ -881,7 +879,7 @@ impl BlockingHook {
       version: 3
       advert_int: 100ms
       virtual_ipaddresses: [\"198.18.0.101/24\"]
-      notify: {{ stop: [\"{}\"], timeout: 120s }}
+      notify: {{ stop: [\"{}\", INSTANCE, VI_2, STOP], timeout: 120s }}
 ",
             self.hook.display()
         )
@@ -952,7 +950,7 @@ fn reload_that_disables_vrrp_stops_it_off_the_main_loop() {
         150,
         "",
         &format!(
-            "      notify: {{ stop: [\"{}\"], timeout: 120s }}\n",
+            "      notify: {{ stop: [\"{}\", INSTANCE, VI_1, STOP], timeout: 120s }}\n",
             stop.hook.display()
         ),
     );
@@ -1324,7 +1322,7 @@ fn instance_removed_again_while_waiting_for_its_previous_stop_never_starts() {
       version: 3
       advert_int: 100ms
       virtual_ipaddresses: [\"198.18.0.101/24\"]
-      notify: {{ stop: [\"{}\"], backup: [\"{}\"], timeout: 120s }}
+      notify: {{ stop: [\"{}\", INSTANCE, VI_2, STOP], backup: [\"{}\", BACKUP], timeout: 120s }}
 ",
         stop.hook.display(),
         backup.display()

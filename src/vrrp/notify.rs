@@ -72,7 +72,7 @@ impl Notifier {
                     "STOP" => cfg.stop.as_ref(),
                     _ => None,
                 };
-                for (kind, cmd) in [("notify", specific), ("notify any", cfg.any.as_ref())] {
+                for (kind, cmd) in [("notify", specific), (ANY, cfg.any.as_ref())] {
                     let Some(cmd) = cmd else { continue };
                     run_hook(
                         &name,
@@ -146,6 +146,9 @@ impl Drop for AbortOnDrop {
     }
 }
 
+/// The kind of the generic hook (`notify.any`, keepalived's `notify`).
+const ANY: &str = "notify any";
+
 async fn run_hook(
     instance: &str,
     kind: &str,
@@ -156,12 +159,17 @@ async fn run_hook(
     timeout: std::time::Duration,
 ) {
     let mut argv = cmd.0.clone();
-    argv.extend([
-        "INSTANCE".to_string(),
-        instance.to_string(),
-        word.to_string(),
-        priority.to_string(),
-    ]);
+    // As keepalived: `notify_master`, `notify_backup`, `notify_fault` and `notify_stop`
+    // run exactly as written; only the generic `notify` (`any`) gets the transition
+    // appended, so a migrated `notify.sh master` that checks its arguments keeps working.
+    if kind == ANY {
+        argv.extend([
+            "INSTANCE".to_string(),
+            instance.to_string(),
+            word.to_string(),
+            priority.to_string(),
+        ]);
+    }
     let id = match id {
         Ok(i) => *i,
         Err(e) => {
@@ -454,18 +462,20 @@ mod tests {
         let second = dir.path().join("second.fifo");
         let slot = FifoSlot::new(Some(Fifo::open(first.clone())));
         let mut r1 = reader(&first);
-        let hook = |tag: &str| sh(&format!("echo {tag} \"$@\" >> {}", log.display()));
+        let hook = |tag: &str| sh(&format!("echo {tag} \"$#\" \"$@\" >> {}", log.display()));
         let old = Notify {
             master: hook("old"),
             ..Notify::default()
         };
         let new = Notify {
-            master: hook("new"),
+            master: hook("new-master"),
+            any: hook("new"),
             ..Notify::default()
         };
         let mut n = Notifier::spawn("VI_T", old.clone(), slot.clone());
         n.notify(State::Master, false, 150);
-        assert!(wait_file(&log, "old INSTANCE VI_T MASTER 150").await);
+        // As keepalived's notify_master: run as written, no arguments added.
+        assert!(wait_file(&log, "old 0\n").await);
         let mut seen = String::new();
         assert!(read_until(&mut r1, &mut seen, "MASTER 150").await);
         assert!(!n.set_config(old), "an unchanged config is no change");
@@ -475,9 +485,12 @@ mod tests {
         let mut r2 = reader(&second);
         n.notify(State::Backup, false, 150);
         n.notify(State::Master, false, 151);
-        assert!(wait_file(&log, "new INSTANCE VI_T MASTER 151").await);
+        // As keepalived's generic notify: the transition appended.
+        assert!(wait_file(&log, "new 4 INSTANCE VI_T MASTER 151").await);
         let text = std::fs::read_to_string(&log).unwrap_or_default();
         assert_eq!(text.matches("old ").count(), 1, "{text}");
+        assert!(text.contains("new-master 0\n"), "{text}");
+        assert!(text.contains("new 4 INSTANCE VI_T BACKUP 150"), "{text}");
         let mut seen2 = String::new();
         assert!(
             read_until(&mut r2, &mut seen2, "MASTER 151").await,
