@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::task::JoinHandle;
 
@@ -85,6 +85,9 @@ pub fn execute(targets: &Targets, line: &str) -> String {
     }
 }
 
+/// The longest command line the socket reads.
+const MAX_COMMAND: u64 = 4096;
+
 pub struct AdminSocket {
     path: PathBuf,
     task: JoinHandle<()>,
@@ -100,14 +103,34 @@ impl AdminSocket {
             std::fs::create_dir_all(dir)
                 .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         }
-        if path.exists() {
-            if UnixStream::connect(path).await.is_ok() {
+        // Only a socket that nothing listens on (connection refused) is stale and
+        // replaced; anything else at the path (a regular file, a socket we may not
+        // connect to, a busy daemon) is left alone.
+        if let Ok(meta) = std::fs::symlink_metadata(path) {
+            use std::os::unix::fs::FileTypeExt;
+            if !meta.file_type().is_socket() {
                 return Err(format!(
-                    "{} is in use by another running tandem",
+                    "{} exists and is not a socket; not replacing it (check admin.socket)",
                     path.display()
                 ));
             }
-            let _ = std::fs::remove_file(path);
+            match UnixStream::connect(path).await {
+                Ok(_) => {
+                    return Err(format!(
+                        "{} is in use by another running tandem",
+                        path.display()
+                    ));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                    let _ = std::fs::remove_file(path);
+                }
+                Err(e) => {
+                    return Err(format!(
+                        "{} exists and cannot be checked for a running tandem ({e}); not replacing it",
+                        path.display()
+                    ));
+                }
+            }
         }
         let listener =
             UnixListener::bind(path).map_err(|e| format!("cannot bind {}: {e}", path.display()))?;
@@ -122,11 +145,23 @@ impl AdminSocket {
                 tokio::spawn(async move {
                     let (r, mut w) = stream.into_split();
                     let mut line = String::new();
-                    let mut reader = BufReader::new(r);
+                    // One command line, bounded: a client that sends no newline cannot
+                    // make the daemon buffer without end.
+                    let mut reader = BufReader::new(r).take(MAX_COMMAND);
                     let read =
                         tokio::time::timeout(Duration::from_secs(10), reader.read_line(&mut line))
                             .await;
                     if !matches!(read, Ok(Ok(_))) {
+                        return;
+                    }
+                    if !line.ends_with('\n') && line.len() as u64 >= MAX_COMMAND {
+                        let _ = w
+                            .write_all(
+                                format!("error: command longer than {MAX_COMMAND} bytes\n")
+                                    .as_bytes(),
+                            )
+                            .await;
+                        let _ = w.shutdown().await;
                         return;
                     }
                     let cmd = line.trim().to_string();
@@ -162,7 +197,6 @@ impl AdminSocket {
 
 /// Sends one command to a daemon's admin socket and returns its reply (for the CLI).
 pub async fn send(path: &Path, command: &str) -> Result<String, String> {
-    use tokio::io::AsyncReadExt;
     let work = async {
         let mut s = UnixStream::connect(path)
             .await
@@ -178,5 +212,10 @@ pub async fn send(path: &Path, command: &str) -> Result<String, String> {
     };
     tokio::time::timeout(Duration::from_secs(10), work)
         .await
-        .unwrap_or_else(|_| Err("no answer within 10s".into()))
+        .unwrap_or_else(|_| {
+            Err(format!(
+                "no answer from {} within 10s: a process accepted the connection but did not reply (is the daemon hung or overloaded?)",
+                path.display()
+            ))
+        })
 }

@@ -438,7 +438,7 @@ impl Daemon {
             .copied()
             .filter(|s| enabled(&self.config, s))
             .collect();
-        format!(
+        let mut text = format!(
             "running config generation {} ({})",
             self.generation,
             if on.is_empty() {
@@ -446,7 +446,19 @@ impl Daemon {
             } else {
                 on.join(", ")
             }
-        )
+        );
+        // `systemctl reload` cannot fail on a refusal the daemon finds itself (a listener
+        // that cannot be bound, ...): `systemctl status` shows it here.
+        if let Some(errors) = self.status.last_reload_refusal() {
+            // One line: sd_notify reads a newline as the end of the assignment.
+            let first = errors
+                .first()
+                .map_or_else(|| "see the log".to_string(), |e| e.replace('\n', " "));
+            text.push_str(&format!(
+                "; last reload REFUSED: {first} (`tandem status` lists every error)"
+            ));
+        }
+        text
     }
 
     async fn stop(mut self) {
@@ -533,10 +545,23 @@ pub async fn run(path: &Path, config: Config, log: LogHandle) -> Result<(), Daem
         tokio::select! {
             _ = term.recv() => break "SIGTERM",
             _ = int.recv() => break "SIGINT",
-            _ = hup.recv() => with_watchdog(d.reload(), &mut watchdog, systemd::watchdog_ping).await,
+            // A stop signal during a reload (one stuck on DNS, say) abandons the reload:
+            // the stop must stay within its bound.
+            _ = hup.recv() => {
+                tokio::select! {
+                    _ = with_watchdog(d.reload(), &mut watchdog, systemd::watchdog_ping) => {}
+                    _ = term.recv() => break abandon("SIGTERM"),
+                    _ = int.recv() => break abandon("SIGINT"),
+                }
+            }
             Some((kind, answer)) = reload_rx.recv() => {
-                let r = with_watchdog(d.admin_reload(kind), &mut watchdog, systemd::watchdog_ping).await;
-                let _ = answer.send(r);
+                tokio::select! {
+                    r = with_watchdog(d.admin_reload(kind), &mut watchdog, systemd::watchdog_ping) => {
+                        let _ = answer.send(r);
+                    }
+                    _ = term.recv() => break abandon("SIGTERM"),
+                    _ = int.recv() => break abandon("SIGINT"),
+                }
             }
             _ = async { match watchdog.as_mut() { Some(w) => { w.tick().await; } None => std::future::pending().await } } => {
                 systemd::watchdog_ping();
@@ -553,6 +578,15 @@ pub async fn run(path: &Path, config: Config, log: LogHandle) -> Result<(), Daem
     }
     tracing::info!("tandem stopped");
     Ok(())
+}
+
+/// Logs that a reload in progress is given up for a stop signal.
+fn abandon(signal: &'static str) -> &'static str {
+    tracing::warn!(
+        signal,
+        "{signal} during a reload: abandoning the reload and stopping"
+    );
+    signal
 }
 
 /// How long a reload keeps the systemd watchdog fed. A reload that waits on the network

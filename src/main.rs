@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
@@ -241,12 +242,15 @@ fn run(path: PathBuf) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result: anyhow::Result<()> =
-        rt.block_on(async { Ok(tandem::daemon::run(&path, cfg, log).await?) });
+    let result = rt.block_on(tandem::daemon::run(&path, cfg, log));
+    // Blocking work still running (a DNS lookup, a config check) must not hold the exit
+    // past the documented stop bound.
+    rt.shutdown_timeout(Duration::from_secs(1));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!("tandem: {e:#}");
+            // The errors' messages already include their causes.
+            tracing::error!("tandem: {e}");
             ExitCode::FAILURE
         }
     }

@@ -518,3 +518,413 @@ fn admin_commands_explain_a_wrong_socket() {
         "{err}"
     );
 }
+
+/// A config with an observe port and an admin socket in `dir`.
+fn observe_and_admin_config(port: u16, sock: &std::path::Path) -> String {
+    observe_config(port, &format!("admin: {{ socket: {} }}\n", sock.display()))
+}
+
+/// Idle connections (slowloris, stuck scrapers) holding every slot of the observe
+/// endpoint must not keep `tandem status` (5 s timeout) from an answer.
+#[test]
+fn status_answers_while_idle_connections_hold_every_observe_slot() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    let cfg = write(dir.path(), "tandem.yaml", &observe_config(port, ""));
+    let d = Daemon::start(&cfg);
+    assert!(d.wait_log("started on test-box"), "{}", d.logs());
+    // More than the endpoint serves at once (64); they send nothing.
+    let idle: Vec<std::net::TcpStream> = (0..80)
+        .filter_map(|_| std::net::TcpStream::connect(addr).ok())
+        .collect();
+    assert_eq!(idle.len(), 80);
+    std::thread::sleep(Duration::from_millis(200));
+    let (code, out, err) = tandem(&["status", "--addr", &format!("127.0.0.1:{port}")]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("node     test-box"), "{out}");
+    drop(idle);
+}
+
+/// A second `tandem run` on the same config refuses to start, says why (with a hint),
+/// and leaves the first daemon's admin socket alone.
+#[test]
+fn a_second_daemon_on_the_same_config_refuses_clearly_and_steals_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sock = dir.path().join("admin.sock");
+    let cfg = write(
+        dir.path(),
+        "tandem.yaml",
+        &observe_and_admin_config(free_port(), &sock),
+    );
+    let d = Daemon::start(&cfg);
+    assert!(d.wait_log("started on test-box"), "{}", d.logs());
+    let mut other = Daemon::start(&cfg);
+    let status = other
+        .wait_exit(Duration::from_secs(20))
+        .expect("the second daemon exits");
+    assert_eq!(status.code(), Some(1), "{}", other.logs());
+    let logs = other.logs();
+    assert!(
+        logs.contains("Address already in use")
+            && logs.contains("another tandem with this config?"),
+        "{logs}"
+    );
+    assert!(!logs.contains("started on test-box"), "{logs}");
+    let (code, out, err) = tandem(&["admin", "--socket", &sock.to_string_lossy(), "help"]);
+    assert_eq!(code, 0, "the first daemon still answers: {out}{err}");
+    // Sharing only the admin socket: the second one runs without it, and says so.
+    let only_sock = write(
+        dir.path(),
+        "b.yaml",
+        &observe_and_admin_config(free_port(), &sock),
+    );
+    let other = Daemon::start(&only_sock);
+    assert!(
+        other.wait_log("is in use by another running tandem"),
+        "{}",
+        other.logs()
+    );
+    let (code, out, err) = tandem(&["admin", "--socket", &sock.to_string_lossy(), "help"]);
+    assert_eq!(code, 0, "the first daemon still answers: {out}{err}");
+    drop(other);
+    drop(d);
+}
+
+/// `admin.socket` pointing at a file that is not a socket (a typo such as the config
+/// file itself) must not delete that file.
+#[test]
+fn an_admin_socket_path_that_is_a_regular_file_is_not_deleted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let victim = write(dir.path(), "precious.txt", "keep me\n");
+    let cfg = write(
+        dir.path(),
+        "tandem.yaml",
+        &observe_and_admin_config(free_port(), &victim),
+    );
+    let d = Daemon::start(&cfg);
+    assert!(d.wait_log("started on test-box"), "{}", d.logs());
+    assert!(
+        d.logs().contains("exists and is not a socket"),
+        "{}",
+        d.logs()
+    );
+    assert_eq!(
+        std::fs::read_to_string(&victim).expect("the file is still there"),
+        "keep me\n"
+    );
+}
+
+/// An observe port taken by something else: exit 1 with the cause said once, and a hint.
+#[test]
+fn run_with_the_observe_port_taken_says_why_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port();
+    let cfg = write(dir.path(), "tandem.yaml", &observe_config(port, ""));
+    let mut d = Daemon::start(&cfg);
+    let status = d.wait_exit(Duration::from_secs(20)).expect("exits");
+    assert_eq!(status.code(), Some(1), "{}", d.logs());
+    let logs = d.logs();
+    assert_eq!(
+        logs.matches("Address already in use").count(),
+        1,
+        "the cause once: {logs}"
+    );
+    assert!(logs.contains("another tandem with this config?"), "{logs}");
+    drop(taken);
+}
+
+/// A socket the caller may not connect to: the hint says permission, not "not running".
+#[test]
+fn admin_command_on_a_socket_without_permission_says_so() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
+        .expect("chmod dir");
+    let sock = dir.path().join("admin.sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&sock).expect("bind");
+    let root = nix::unistd::geteuid().is_root();
+    let run = |bin: &std::path::Path| {
+        let mut cmd = std::process::Command::new(bin);
+        cmd.args(["admin", "--socket", &sock.to_string_lossy(), "help"]);
+        if root {
+            cmd.uid(65534).gid(65534);
+        }
+        cmd.stdin(std::process::Stdio::null()).output()
+    };
+    // Root passes every permission check: ask as nobody, socket root:root 0660.
+    let mode = if root { 0o660 } else { 0o000 };
+    std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    let out = match run(&common::tandem_bin()) {
+        // A target directory nobody cannot reach: a copy nobody can run.
+        Err(e) if root && e.kind() == std::io::ErrorKind::PermissionDenied => {
+            let copy = dir.path().join("tandem");
+            std::fs::copy(common::tandem_bin(), &copy).expect("copy the binary");
+            run(&copy)
+        }
+        r => r,
+    }
+    .expect("run tandem");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("Permission denied"), "{err}");
+    assert!(err.contains("permission denied on"), "{err}");
+    assert!(!err.contains("is tandem running"), "{err}");
+}
+
+/// A command line without an end is cut off at a bound with an error, not buffered.
+#[test]
+fn admin_socket_refuses_an_endless_command_line() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sock = dir.path().join("admin.sock");
+    let cfg = write(
+        dir.path(),
+        "tandem.yaml",
+        &observe_and_admin_config(free_port(), &sock),
+    );
+    let d = Daemon::start(&cfg);
+    assert!(d.wait_log("admin socket on"), "{}", d.logs());
+    let mut c = std::os::unix::net::UnixStream::connect(&sock).expect("connect");
+    c.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    // No newline, and the connection stays open.
+    let _ = c.write_all(&vec![b'x'; 64 * 1024]);
+    let mut reply = String::new();
+    let _ = c.read_to_string(&mut reply);
+    assert!(
+        reply.starts_with("error: command longer than"),
+        "reply: {reply:?}"
+    );
+    // The daemon still answers.
+    let (code, out, err) = tandem(&["admin", "--socket", &sock.to_string_lossy(), "help"]);
+    assert_eq!(code, 0, "{out}{err}");
+}
+
+/// A daemon that accepts on its admin socket but never answers (hung): exit 1 within the
+/// CLI's bound, and the message says so instead of "is tandem running?".
+#[test]
+fn admin_command_to_a_hung_daemon_times_out_and_says_so() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sock = dir.path().join("hung.sock");
+    let l = std::os::unix::net::UnixListener::bind(&sock).expect("bind");
+    let holder = std::thread::spawn(move || {
+        // Accept, read nothing back, hold the connection until the client gives up.
+        if let Ok((c, _)) = l.accept() {
+            let _ = c.set_read_timeout(Some(Duration::from_secs(30)));
+            let mut buf = [0u8; 64];
+            let mut c = c;
+            while matches!(std::io::Read::read(&mut c, &mut buf), Ok(n) if n > 0) {}
+        }
+    });
+    let (code, out, err) = tandem(&["admin", "--socket", &sock.to_string_lossy(), "help"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("did not reply"), "{err}");
+    assert!(!err.contains("is tandem running"), "{err}");
+    let _ = holder.join();
+}
+
+/// SIGTERM while a reload is stuck (here: the config path became a FIFO nobody writes,
+/// as a stand-in for a DNS lookup that hangs) still stops the daemon within its bound.
+#[test]
+fn sigterm_during_a_stuck_reload_still_stops() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let cfg = write(dir.path(), "tandem.yaml", &observe_config(port, ""));
+    let mut d = Daemon::start(&cfg);
+    assert!(d.wait_log("started on test-box"), "{}", d.logs());
+    std::fs::remove_file(&cfg).expect("remove config");
+    nix::unistd::mkfifo(&cfg, nix::sys::stat::Mode::from_bits_truncate(0o600)).expect("mkfifo");
+    d.signal(Signal::SIGHUP);
+    assert!(d.wait_log("SIGHUP: reloading"), "{}", d.logs());
+    d.signal(Signal::SIGTERM);
+    let status = d.wait_exit(Duration::from_secs(20));
+    // Unblock a reader that is still there, so nothing lingers after the test.
+    if status.is_none() {
+        let _ = std::fs::OpenOptions::new().write(true).open(&cfg);
+    }
+    let status = status.expect("the daemon exits although its reload is stuck");
+    assert_eq!(status.code(), Some(0), "{}", d.logs());
+    assert!(d.logs().contains("during a reload"), "{}", d.logs());
+}
+
+/// `/metrics` of a daemon running the balancer, the router and a tracked script is valid
+/// Prometheus text: HELP and TYPE before each family's samples, names
+/// `tandem_<area>_<what>[_unit]`, counters ending `_total`, no client addresses in labels.
+#[test]
+fn metrics_follow_the_prometheus_text_format_and_naming() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}").parse().expect("addr");
+    let balancer = format!(
+        "balancer:\n  listeners:\n    - name: mysql\n      bind: 127.0.0.1:{}\n      check: {{ type: tcp, inter: 1s }}\n      servers: [{{ name: a, address: \"127.0.0.1:{}\" }}]\n",
+        free_port(),
+        free_port()
+    );
+    let cfg = write(
+        dir.path(),
+        "tandem.yaml",
+        &observe_config(
+            port,
+            &format!(
+                "admin: {{ socket: {}/admin.sock }}\n{balancer}{}",
+                dir.path().display(),
+                router_section()
+            ),
+        ),
+    );
+    let d = Daemon::start(&cfg);
+    assert!(d.wait_log("started on test-box"), "{}", d.logs());
+    let text = wait_for(Duration::from_secs(20), || {
+        http_get(addr, "/metrics")
+            .ok()
+            .filter(|(s, b)| *s == 200 && b.contains("tandem_router_"))
+    })
+    .expect("/metrics with the router's metrics")
+    .1;
+    let valid_name = |n: &str| {
+        n.starts_with("tandem_")
+            && n.split('_').count() >= 3
+            && n.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    };
+    let mut help = std::collections::HashSet::new();
+    let mut types = std::collections::HashMap::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            let (name, doc) = rest.split_once(' ').expect("HELP name text");
+            assert!(valid_name(name), "{line}");
+            assert!(!doc.trim().is_empty(), "empty HELP: {line}");
+            assert!(help.insert(name.to_string()), "HELP twice: {line}");
+        } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').expect("TYPE name type");
+            assert!(help.contains(name), "TYPE before HELP: {line}");
+            assert!(
+                ["counter", "gauge", "histogram", "summary", "untyped"].contains(&kind),
+                "{line}"
+            );
+            if kind == "counter" {
+                assert!(name.ends_with("_total"), "a counter without _total: {line}");
+            } else {
+                assert!(!name.ends_with("_total"), "a {kind} named _total: {line}");
+            }
+            assert!(
+                types.insert(name.to_string(), kind.to_string()).is_none(),
+                "TYPE twice: {line}"
+            );
+        } else if !line.is_empty() {
+            assert!(!line.starts_with('#'), "unknown comment: {line}");
+            let name_end = line.find(['{', ' ']).expect("a sample");
+            let name = &line[..name_end];
+            let family = ["_bucket", "_sum", "_count"]
+                .iter()
+                .find_map(|s| {
+                    name.strip_suffix(s)
+                        .filter(|f| types.get(*f).is_some_and(|k| k == "histogram"))
+                })
+                .unwrap_or(name);
+            assert!(types.contains_key(family), "a sample without TYPE: {line}");
+            let value = line.rsplit(' ').next().unwrap_or_default();
+            assert!(
+                value.parse::<f64>().is_ok() || ["+Inf", "-Inf", "NaN"].contains(&value),
+                "{line}"
+            );
+            if let (Some(open), Some(close)) = (line.find('{'), line.rfind('}')) {
+                for pair in line[open + 1..close].split("\",").filter(|p| !p.is_empty()) {
+                    let (label, _) = pair.split_once('=').expect("label=value");
+                    assert!(
+                        ![
+                            "client",
+                            "client_ip",
+                            "ip",
+                            "addr",
+                            "address",
+                            "peer",
+                            "src"
+                        ]
+                        .contains(&label),
+                        "a client address as a label: {line}"
+                    );
+                }
+            }
+        }
+    }
+    for family in [
+        "tandem_balancer_connections_total",
+        "tandem_config_reloads_total",
+    ] {
+        assert!(types.contains_key(family), "{family} missing:\n{text}");
+    }
+}
+
+/// A daemon that accepts on its observe port but never answers (hung, SIGSTOPped): exit 1
+/// within the bound, with a message that says it is hung rather than not running.
+#[test]
+fn status_of_a_hung_daemon_times_out_and_says_so() {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    let holder = std::thread::spawn(move || {
+        // Accept, answer nothing, hold the connection until the client gives up.
+        if let Ok((mut c, _)) = l.accept() {
+            let _ = c.set_read_timeout(Some(Duration::from_secs(30)));
+            let mut buf = [0u8; 1024];
+            while matches!(std::io::Read::read(&mut c, &mut buf), Ok(n) if n > 0) {}
+        }
+    });
+    let (code, out, err) = tandem(&["status", "--addr", &format!("127.0.0.1:{port}")]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("connected, but no answer"), "{err}");
+    assert!(err.contains("hung"), "{err}");
+    assert!(!err.contains("is tandem running"), "{err}");
+    let _ = holder.join();
+}
+
+/// A refused reload shows in systemd's STATUS= (what `systemctl status` prints), since
+/// `systemctl reload` itself succeeds once the signal is sent; an applied one clears it.
+#[test]
+fn sd_notify_status_shows_a_refused_reload() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sock_path = dir.path().join("notify.sock");
+    let sock = UnixDatagram::bind(&sock_path).expect("notify socket");
+    sock.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    let port = free_port();
+    let cfg = write(dir.path(), "tandem.yaml", &observe_config(port, ""));
+    let sock_str = sock_path.to_string_lossy().to_string();
+    let d = Daemon::start_with_env(&cfg, &[("NOTIFY_SOCKET", &sock_str)]);
+    let mut buf = [0u8; 4096];
+    let mut next_ready = || -> String {
+        for _ in 0..50 {
+            let n = sock.recv(&mut buf).expect("a notify message");
+            let m = String::from_utf8_lossy(&buf[..n]).into_owned();
+            if m.lines().any(|l| l == "READY=1") {
+                return m;
+            }
+        }
+        panic!("no READY=1");
+    };
+    let first = next_ready();
+    assert!(!first.contains("REFUSED"), "{first}");
+    write(
+        dir.path(),
+        "tandem.yaml",
+        &observe_config(port, "balancer: 5\n"),
+    );
+    d.signal(Signal::SIGHUP);
+    let refused = next_ready();
+    assert!(
+        refused.contains("STATUS=running config generation 1")
+            && refused.contains("last reload REFUSED: ")
+            && refused.contains("balancer: expected a mapping"),
+        "{refused}"
+    );
+    write(dir.path(), "tandem.yaml", &observe_config(port, ""));
+    d.signal(Signal::SIGHUP);
+    let applied = next_ready();
+    assert!(
+        applied.contains("generation 2") && !applied.contains("REFUSED"),
+        "{applied}"
+    );
+}

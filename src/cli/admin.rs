@@ -53,11 +53,19 @@ pub fn main(config_path: &Path, socket: Option<&Path>, command: &str) -> ExitCod
             } else {
                 print!("{out}");
             }
+            // A refusal from the default socket's daemon may come from another daemon
+            // than the one meant: say why that socket was asked.
+            if code != ExitCode::SUCCESS
+                && let Some(note) = &fallback_note
+            {
+                eprintln!("tandem: note: {note}");
+            }
             code
         }
         Err(e) => {
             eprintln!("tandem: {e}");
-            if let Some(hint) = unreachable_hint(&path) {
+            // The hint explains a failed connect, not a daemon that accepted and hung.
+            if let Some(hint) = unreachable_hint(&path).filter(|_| e.starts_with("cannot reach")) {
                 eprintln!("  {hint}");
             }
             if let Some(note) = fallback_note {
@@ -99,6 +107,12 @@ fn unreachable_hint(path: &Path) -> Option<String> {
             path.display(),
             config::model::DEFAULT_ADMIN_SOCKET
         )),
+        Ok(_) if nix::unistd::access(path, nix::unistd::AccessFlags::W_OK).is_err() => {
+            Some(format!(
+                "permission denied on {}: run as root or as a member of the socket's group (the tandem user's group under systemd)",
+                path.display()
+            ))
+        }
         Ok(_) => Some(format!(
             "nothing answers on {}: is tandem running?",
             path.display()

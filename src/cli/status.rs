@@ -56,6 +56,11 @@ pub fn main(config_path: &Path, addr: Option<&str>, as_json: bool) -> ExitCode {
             eprintln!("  is tandem running, and is `observe` enabled in its config?");
             return ExitCode::FAILURE;
         }
+        Err(FetchError::Hung(e)) => {
+            eprintln!("tandem status: http://{shown}/status: {e}");
+            eprintln!("  its log and `systemctl status tandem` may say why");
+            return ExitCode::FAILURE;
+        }
         Err(FetchError::BadAnswer(e)) => {
             eprintln!("tandem status: http://{shown}/status: {e}");
             eprintln!("  is {shown} tandem's observe address (`observe.listen`)?");
@@ -188,15 +193,18 @@ pub enum FetchError {
     Unreachable(String),
     /// Something answered, but not with a 200 HTTP answer.
     BadAnswer(String),
+    /// The connection was accepted, but no answer came in time.
+    Hung(String),
 }
 
 /// GET `path` from `addr`, returning the body of a 200 answer.
 pub async fn fetch(addr: SocketAddr, path: &str) -> Result<String, FetchError> {
-    use FetchError::{BadAnswer, Unreachable};
+    use FetchError::{BadAnswer, Hung, Unreachable};
+    let stream = tokio::time::timeout(TIMEOUT, tokio::net::TcpStream::connect(addr))
+        .await
+        .map_err(|_| Unreachable(format!("no connection within {TIMEOUT:?}")))?
+        .map_err(|e| Unreachable(e.to_string()))?;
     let work = async {
-        let stream = tokio::net::TcpStream::connect(addr)
-            .await
-            .map_err(|e| Unreachable(e.to_string()))?;
         let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
             .map_err(|e| Unreachable(e.to_string()))?;
@@ -234,9 +242,12 @@ pub async fn fetch(addr: SocketAddr, path: &str) -> Result<String, FetchError> {
         String::from_utf8(body.to_vec())
             .map_err(|e| BadAnswer(format!("the answer is not UTF-8: {e}")))
     };
-    tokio::time::timeout(TIMEOUT, work)
-        .await
-        .map_err(|_| Unreachable(format!("no answer within {TIMEOUT:?}")))?
+    // Connected, but nothing came back: a hung or overloaded daemon, not a stopped one.
+    tokio::time::timeout(TIMEOUT, work).await.map_err(|_| {
+        Hung(format!(
+            "connected, but no answer within {TIMEOUT:?}: the daemon may be hung or overloaded"
+        ))
+    })?
 }
 
 fn s(v: &Value) -> String {

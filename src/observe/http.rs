@@ -22,12 +22,29 @@ use super::status::StatusHub;
 /// Connections served at once; more wait in the accept queue.
 const MAX_CONNECTIONS: usize = 64;
 
+/// How long a connection may take to send a request's headers, and how long an idle
+/// keep-alive connection stays open. Short, so that connections that send nothing
+/// (slowloris, a stuck scraper) cannot hold every slot for long: a request waiting in
+/// the accept queue gets one well within `tandem status`' 5 s and a scraper's timeout.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The longest a connection is kept, whatever it does.
+const CONNECTION_LIMIT: Duration = Duration::from_secs(20);
+
 #[derive(Debug, thiserror::Error)]
-#[error("cannot listen on {addr} for observe: {source}")]
+#[error("cannot listen on {addr} for observe: {source}{}", in_use_hint(.source))]
 pub struct BindError {
     pub addr: SocketAddr,
     #[source]
     pub source: std::io::Error,
+}
+
+fn in_use_hint(e: &std::io::Error) -> &'static str {
+    if e.kind() == std::io::ErrorKind::AddrInUse {
+        " (another process listens there: another tandem with this config? `tandem status` asks it)"
+    } else {
+        ""
+    }
 }
 
 /// A running endpoint; dropping it does not stop it, `stop` does.
@@ -81,11 +98,11 @@ impl Server {
                     });
                     let conn = http1::Builder::new()
                         .timer(TokioTimer::new())
-                        .header_read_timeout(Duration::from_secs(10))
+                        .header_read_timeout(HEADER_READ_TIMEOUT)
                         .keep_alive(true)
                         .serve_connection(TokioIo::new(stream), svc);
                     // A client that stalls mid-response is cut off.
-                    let _ = tokio::time::timeout(Duration::from_secs(60), conn).await;
+                    let _ = tokio::time::timeout(CONNECTION_LIMIT, conn).await;
                 });
             }
         });

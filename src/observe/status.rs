@@ -67,9 +67,14 @@ impl StatusHub {
 
     /// The errors of the last refused reload, joined.
     pub fn last_reload_errors(&self) -> Option<String> {
+        self.last_reload_refusal().map(|e| e.join("; "))
+    }
+
+    /// The errors of the last reload, when it was refused.
+    pub fn last_reload_refusal(&self) -> Option<Vec<String>> {
         let c = self.config.read().ok()?;
         match &c.last_reload {
-            Some((_, false, errors)) => Some(errors.join("; ")),
+            Some((_, false, errors)) => Some(errors.clone()),
             _ => None,
         }
     }
