@@ -512,9 +512,14 @@ vrrp:
     let run = |a_cfg: String, b_cfg: String| -> (Vec<String>, Vec<String>) {
         let lab = Lab::new(&["a", "b"]);
         let da = lab.tandem(0, &a_cfg);
-        let _db = lab.tandem(1, &b_cfg);
+        let db = lab.tandem(1, &b_cfg);
         assert!(lab.wait_state(0, "VI_1", "MASTER"), "{}", da.logs());
-        assert!(lab.wait_state(1, "VI_1", "BACKUP"));
+        assert!(
+            lab.wait_state(1, "VI_1", "BACKUP"),
+            "a:\n{}\nb:\n{}",
+            da.logs(),
+            db.logs()
+        );
         let before = common::wait_for(Duration::from_secs(20), || {
             let h = lab.holders(vip);
             (h.len() == 1).then_some(h)
