@@ -1373,3 +1373,139 @@ fn set_names_replay_resets_the_character_set_variables() {
         ]]
     );
 }
+
+/// What clients other than the mariadb CLI send the admin port: SETs at connect (OK, as
+/// from MyCat's manager port), `show @@version`, a COM_STMT_CLOSE (never answered), a
+/// prepare or a packet over the admin port's 1 MiB (errors); bad admin statements get
+/// MySQL errors and the connection goes on.
+#[test]
+fn admin_port_answers_driver_commands_and_bad_input_with_errors() {
+    let db = MariaDb::start();
+    db.sql("CREATE DATABASE shopdb");
+    let users = format!("{APP}    - {{ name: root, password: adm, admin: true }}\n");
+    let r = router(&single(&db, &users, ""));
+    let mut c = common::wire::Conn::connect(r.admin, "root", "adm", None)
+        .unwrap_or_else(|e| panic!("admin login: {e}\n{}", r.daemon.logs()));
+    c.query("SET NAMES utf8mb4").expect("SET NAMES");
+    c.query("SET autocommit=1, sql_mode='STRICT_TRANS_TABLES'")
+        .expect("SET");
+    let v = c.value("show @@version").expect("show @@version");
+    assert!(v.as_deref().is_some_and(|v| v.contains("tandem")), "{v:?}");
+    // COM_STMT_CLOSE gets no answer: the ping's answer is the next packet.
+    c.send(&[0x19, 1, 0, 0, 0]).expect("close");
+    c.send(&[0x18, 1, 0, 0, 0, 0, 0, b'x']).expect("long data");
+    c.ping().expect("ping after COM_STMT_CLOSE");
+    let e = c.prepare("show @@help").expect_err("no prepares");
+    assert_eq!(e.code, 1047, "{e}");
+    for bad in [
+        "",
+        "show @@",
+        "kill @@connection abc",
+        "kill @@connection 99999999999",
+        "switch @@datasource",
+        "switch @@datasource nosuch:0",
+        "switch @@datasource dh1:7",
+        "switch @@datasource dh1:x",
+        "switch @@datasource dh1",
+        "reload @@config extra",
+        "\u{0}\u{ff}",
+    ] {
+        let e = c.query(bad).expect_err(bad);
+        assert!(matches!(e.code, 1064 | 1105), "{bad}: {e}");
+    }
+    assert!(c.value("show @@version").is_ok());
+    // MyCat's filtered forms.
+    let ds = c
+        .query("show @@datasource where dataNode = dn1")
+        .expect("datasource where");
+    assert_eq!(ds.len(), 1, "{ds:?}");
+    assert_eq!(ds[0][0].as_deref(), Some("dn1"));
+    let none = c
+        .query("show @@datasource where dataNode = 'nosuch'")
+        .expect("datasource where, no node");
+    assert!(none.is_empty(), "{none:?}");
+    let dn = c
+        .query("show @@datanode where schema = shop")
+        .expect("datanode where");
+    assert_eq!(dn.len(), 1, "{dn:?}");
+    assert_eq!(dn[0][0].as_deref(), Some("dn1"));
+    let e = c
+        .query("show @@datanode where schema = nosuch")
+        .expect_err("unknown schema");
+    assert_eq!(e.code, 1049, "{e}");
+    for bad in [
+        "show @@datanode where",
+        "show @@datanode where table = t",
+        "show @@datasource where dataNode =",
+    ] {
+        let e = c.query(bad).expect_err(bad);
+        assert_eq!(e.code, 1064, "{bad}: {e}");
+    }
+    // A command over 1 MiB: an error, then the connection is closed.
+    let big = format!("show @@help /* {} */", "x".repeat(1 << 20));
+    let e = c.query(&big).expect_err("too big");
+    assert_eq!(e.code, 1153, "{e}");
+}
+
+/// `max_long_data_size` bounds the long data a session holds over all its statements:
+/// long data sent to many statements that are never executed does not pile up in the
+/// router (each statement alone within the cap, together over it).
+#[test]
+fn long_data_is_capped_per_session_over_all_statements() {
+    let db = MariaDb::start();
+    db.sql("CREATE DATABASE shopdb; CREATE TABLE shopdb.t (id INT PRIMARY KEY, v TEXT)");
+    let body =
+        single(&db, APP, "").replacen("  users:\n", "  max_long_data_size: 1K\n  users:\n", 1);
+    let r = router(&body);
+    let mut c = session(&r, "app", "s3cret");
+    let a = c.prepare("INSERT INTO t VALUES (?, ?)").expect("prepare a");
+    let b = c.prepare("INSERT INTO t VALUES (?, ?)").expect("prepare b");
+    c.send_long_data(a, 1, &[b'a'; 600]).expect("long data a");
+    c.send_long_data(b, 1, &[b'b'; 600]).expect("long data b");
+    c.execute(a, 0, &[Some("1"), None], &[1])
+        .expect("a within the cap");
+    let e = c
+        .execute(b, 0, &[Some("2"), None], &[1])
+        .expect_err("b over the session's cap");
+    assert_eq!(e.code, 1105, "{e}");
+    // a's execute gave its share back: after a reset, b's long data fits again.
+    c.reset(b).expect("reset");
+    c.send_long_data(b, 1, &[b'c'; 600])
+        .expect("long data b again");
+    c.execute(b, 0, &[Some("3"), None], &[1])
+        .expect("b after reset");
+    assert_eq!(
+        db.sql("SELECT GROUP_CONCAT(id, ':', LENGTH(v) ORDER BY id) FROM shopdb.t"),
+        "1:600,3:600"
+    );
+}
+
+/// A SET sent as a prepared statement (Go's `db.Exec("SET time_zone = ?", tz)`, PDO
+/// without emulated prepares) changes only its own session: the backend connection it
+/// ran on is not handed to the next client with that state.
+#[test]
+fn a_prepared_set_does_not_leak_to_the_next_client_of_a_pooled_connection() {
+    let db = MariaDb::start();
+    db.sql("CREATE DATABASE shopdb; CREATE TABLE shopdb.t (id INT PRIMARY KEY)");
+    let r = one_connection(&db);
+    let q = |s: &str| cli(r.addr, "app", "s3cret", Some("shop"), s);
+    let default_mode = q("SELECT @@SESSION.sql_mode").expect("mode");
+    assert!(!default_mode.contains("ANSI_QUOTES"), "{default_mode}");
+    {
+        let mut a = session(&r, "app", "s3cret");
+        let set = a.prepare("SET SESSION sql_mode = ?").expect("prepare SET");
+        a.execute(set, 0, &[Some("ANSI_QUOTES")], &[])
+            .expect("execute SET");
+        a.close_stmt(set).expect("close");
+        // The session itself has the mode.
+        assert_eq!(
+            a.value("SELECT @@SESSION.sql_mode").expect("a's mode"),
+            Some("ANSI_QUOTES".into())
+        );
+    }
+    // The next client (with the same capabilities, so the pool may hand it the same
+    // single server connection) does not.
+    let mut b = session(&r, "app", "s3cret");
+    let out = b.value("SELECT @@SESSION.sql_mode").expect("b");
+    assert_eq!(out, Some(default_mode), "{}", r.daemon.logs());
+}

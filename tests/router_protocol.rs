@@ -820,3 +820,335 @@ fn cursor_of_a_read_statement_survives_the_read_write_split() {
         assert_eq!(c.value("SELECT 5").as_deref(), Some("5"), "{name}");
     }
 }
+
+/// A prepared statement keeps the database it was prepared in, as on MariaDB: a later
+/// `USE` does not move its executes to the new schema.
+#[test]
+fn a_prepared_statement_keeps_the_schema_it_was_prepared_in() {
+    let db = server();
+    db.sql("CREATE TABLE otherdb.t (id INT PRIMARY KEY)");
+    let r = router(&db, "");
+    for (name, addr, user, pw, first, second) in [
+        ("MariaDB", db.addr, "root", "", "shopdb", "otherdb"),
+        ("router", r.addr, "app", "s3cret", "shop", "other"),
+    ] {
+        let mut c = common::wire::Conn::connect(addr, user, pw, Some(first))
+            .unwrap_or_else(|e| panic!("{name}: login: {e}"));
+        let ins = c.prepare("INSERT INTO t VALUES (?)").expect("prepare");
+        c.query(&format!("USE {second}")).expect("use");
+        c.execute(ins, 0, &[Some("7")], &[])
+            .unwrap_or_else(|e| panic!("{name}: execute: {e}\n{}", r.daemon.logs()));
+        // A statement prepared after the USE runs in the new schema.
+        let ins2 = c.prepare("INSERT INTO t VALUES (?)").expect("prepare 2");
+        c.execute(ins2, 0, &[Some("8")], &[]).expect("execute 2");
+        // And the first one still in its own, also on its second execute.
+        c.execute(ins, 0, &[Some("9")], &[]).expect("execute 3");
+        c.close_stmt(ins).expect("close");
+        c.close_stmt(ins2).expect("close");
+        assert_eq!(
+            db.sql("SELECT GROUP_CONCAT(id ORDER BY id) FROM shopdb.t"),
+            "7,9",
+            "{name}"
+        );
+        assert_eq!(
+            db.sql("SELECT GROUP_CONCAT(id ORDER BY id) FROM otherdb.t"),
+            "8",
+            "{name}"
+        );
+        db.sql("DELETE FROM shopdb.t; DELETE FROM otherdb.t");
+    }
+}
+
+/// A client that prepares statements and never closes them gets MySQL's error 1461
+/// at MySQL's default max_prepared_stmt_count (16382) instead of making the router
+/// hold them without bound; closing one makes room again.
+#[test]
+fn a_session_holds_at_most_16382_prepared_statements() {
+    let db = server();
+    let r = router(&db, "");
+    let mut c = common::wire::Conn::connect(r.addr, "app", "s3cret", Some("shop"))
+        .unwrap_or_else(|e| panic!("login: {e}"));
+    let mut first = None;
+    for i in 0..16_382 {
+        let st = c
+            .prepare("SELECT 1")
+            .unwrap_or_else(|e| panic!("prepare {i}: {e}\n{}", r.daemon.logs()));
+        first.get_or_insert(st);
+    }
+    let e = c.prepare("SELECT 1").expect_err("one statement too many");
+    assert_eq!((e.code, e.state.as_str()), (1461, "42000"), "{e}");
+    let first = first.expect("a statement");
+    c.close_stmt(first).expect("close");
+    let st = c.prepare("SELECT ?").expect("prepare after a close");
+    assert_eq!(st.params, 1);
+    c.execute(st, 0, &[Some("5")], &[]).expect("execute");
+    assert_eq!(c.value("SELECT 6").expect("query"), Some("6".into()));
+    // Closing the same id again, or an id never given: no answer, as from MariaDB.
+    c.close_stmt(first).expect("close again");
+    c.ping().expect("ping after closes");
+}
+
+/// COM_STMT_EXECUTE of two INT parameters; `types` false leaves them out
+/// (new_params_bound_flag 0, as PHP mysqlnd and Connector/C send a re-execute).
+fn execute_ints(stmt: u32, values: [i32; 2], types: bool) -> Vec<u8> {
+    let mut p = vec![0x17];
+    p.extend_from_slice(&stmt.to_le_bytes());
+    p.push(0);
+    p.extend_from_slice(&1u32.to_le_bytes());
+    p.push(0); // no NULLs
+    if types {
+        p.extend_from_slice(&[1, 0x03, 0, 0x03, 0]);
+    } else {
+        p.push(0);
+    }
+    for v in values {
+        p.extend_from_slice(&v.to_le_bytes());
+    }
+    p
+}
+
+/// A prepared write on a sharded table that reaches several data nodes runs there as
+/// text built from its parameters; its next execute may leave the parameter types out
+/// (they were sent with the first), and still gets its values.
+#[test]
+fn a_multi_node_prepared_write_keeps_its_parameter_types_for_the_next_execute() {
+    let db = MariaDb::start();
+    db.sql(
+        "CREATE DATABASE shard0; CREATE TABLE shard0.s (id INT PRIMARY KEY, v INT); \
+         INSERT INTO shard0.s VALUES (2, 1), (4, 1); \
+         CREATE DATABASE shard1; CREATE TABLE shard1.s (id INT PRIMARY KEY, v INT); \
+         INSERT INTO shard1.s VALUES (1, 1), (3, 1)",
+    );
+    let body = format!(
+        "  users:\n    - {{ name: app, password: s3cret, schemas: [shop] }}\n  schemas:\n    - name: shop\n      data_node: dn0\n      tables:\n        - {{ name: s, primary_key: id, data_nodes: \"dn0,dn1\", rule: by-id }}\n  data_nodes:\n    - {{ name: dn0, data_host: dh1, database: shard0 }}\n    - {{ name: dn1, data_host: dh1, database: shard1 }}\n  data_hosts:\n    - name: dh1\n      min_con: 1\n      write_hosts:\n        - {{ host: m1, url: \"{}\", user: root, password: \"\" }}\n  rules:\n    - {{ name: by-id, column: id, function: {{ type: mod-long, count: 2 }} }}\n",
+        db.addr
+    );
+    let r = RouterDaemon::start(&body, false);
+    let mut c = Raw::connect(r.addr, "app", "s3cret", Some("shop"), 0);
+    let mut prep = vec![0x16];
+    prep.extend_from_slice(b"UPDATE s SET v = ? WHERE v = ?");
+    c.send(&prep);
+    let ok = c.read();
+    assert_eq!(ok[0], 0, "prepare: {:?}\n{}", err_of(&ok), r.daemon.logs());
+    let stmt = u32::from_le_bytes([ok[1], ok[2], ok[3], ok[4]]);
+    let params = u16::from_le_bytes([ok[7], ok[8]]);
+    assert_eq!(params, 2);
+    for _ in 0..params + 1 {
+        c.read(); // parameter definitions and their EOF
+    }
+    for (values, types) in [([10, 1], true), ([20, 10], false), ([30, 20], false)] {
+        let got = c.query_raw(&execute_ints(stmt, values, types));
+        assert_eq!(got, vec![Res::Ok], "{values:?}\n{}", r.daemon.logs());
+    }
+    for d in ["shard0", "shard1"] {
+        assert_eq!(
+            db.sql(&format!("SELECT GROUP_CONCAT(v) FROM {d}.s")),
+            "30,30",
+            "{d}"
+        );
+    }
+}
+
+/// Executes a prepared statement without parameters that returns one string column and
+/// one row (binary protocol, EOF packets); its value.
+fn execute_one_string(c: &mut Raw, stmt: u32) -> Option<String> {
+    let mut p = vec![0x17];
+    p.extend_from_slice(&stmt.to_le_bytes());
+    p.extend_from_slice(&[0, 1, 0, 0, 0]);
+    c.send(&p);
+    let head = c.read();
+    assert_eq!(head, vec![1], "one column: {:?}", err_of(&head));
+    c.read(); // the column definition
+    assert_eq!(c.read()[0], 0xfe, "EOF after the columns");
+    let row = c.read();
+    assert_eq!(row[0], 0, "a binary row: {row:?}");
+    let v = if row[1] & 0x04 != 0 {
+        None
+    } else {
+        let mut r = &row[2..];
+        let n = lenenc(&mut r).expect("length") as usize;
+        Some(String::from_utf8_lossy(&r[..n]).into_owned())
+    };
+    assert_eq!(c.read()[0], 0xfe, "EOF after the row");
+    v
+}
+
+/// A prepared statement that reads LAST_INSERT_ID() sees the session's last insert id
+/// (as a text query does), also when it runs on another backend connection than the
+/// insert did (here a read host).
+#[test]
+fn a_prepared_statement_reads_the_sessions_last_insert_id() {
+    let db = server();
+    db.sql("CREATE TABLE shopdb.a (id INT AUTO_INCREMENT PRIMARY KEY, v INT)");
+    let r = router_with(
+        &db,
+        "      balance: 3\n",
+        &format!(
+            ", read_hosts: [ {{ host: r1, url: \"{}\", user: root, password: \"\" }} ]",
+            db.addr
+        ),
+    );
+    let mut direct = Raw::connect(db.addr, "root", "", Some("shopdb"), 0);
+    let mut routed = Raw::connect(r.addr, "app", "s3cret", Some("shop"), 0);
+    for (name, c) in [("MariaDB", &mut direct), ("router", &mut routed)] {
+        for v in 1..=3 {
+            assert_eq!(
+                c.query(&format!("INSERT INTO a (v) VALUES ({v})")),
+                vec![Res::Ok],
+                "{name}"
+            );
+        }
+        let want = c.value("SELECT LAST_INSERT_ID()");
+        let mut prep = vec![0x16];
+        prep.extend_from_slice(b"SELECT CAST(LAST_INSERT_ID() AS CHAR)");
+        c.send(&prep);
+        let ok = c.read();
+        assert_eq!(ok[0], 0, "{name}: prepare {:?}", err_of(&ok));
+        let stmt = u32::from_le_bytes([ok[1], ok[2], ok[3], ok[4]]);
+        c.read(); // the column definition
+        c.read(); // EOF
+        assert_eq!(execute_one_string(c, stmt), want, "{name}");
+        assert!(want.is_some(), "{name}");
+    }
+}
+
+/// COM_STMT_FETCH of up to `n` rows: how many came (panics on an error).
+fn fetch_rows(c: &mut Raw, stmt: u32, n: u32, name: &str) -> Result<usize, Res> {
+    let mut f = vec![0x1c];
+    f.extend_from_slice(&stmt.to_le_bytes());
+    f.extend_from_slice(&n.to_le_bytes());
+    c.send(&f);
+    let mut rows = 0;
+    for _ in 0..=n {
+        let p = c.read();
+        match p[0] {
+            0xff => return Err(err_of(&p)),
+            0xfe => return Ok(rows),
+            _ => rows += 1,
+        }
+    }
+    panic!("{name}: more rows than asked for");
+}
+
+/// A cursor opened in one schema keeps delivering rows after the client switched to
+/// another schema and ran a statement there (on the connection that holds the cursor).
+#[test]
+fn a_cursor_survives_a_use_of_another_schema() {
+    let db = server();
+    db.sql("INSERT INTO shopdb.t VALUES (1), (2), (3)");
+    let r = router(&db, "");
+    let mut direct = Raw::connect(db.addr, "root", "", Some("shopdb"), 0);
+    let mut routed = Raw::connect(r.addr, "app", "s3cret", Some("shop"), 0);
+    for (name, c, other) in [
+        ("MariaDB", &mut direct, "otherdb"),
+        ("router", &mut routed, "other"),
+    ] {
+        let mut prep = vec![0x16];
+        prep.extend_from_slice(b"SELECT id FROM t ORDER BY id");
+        c.send(&prep);
+        let ok = c.read();
+        assert_eq!(ok[0], 0, "{name}: prepare {:?}", err_of(&ok));
+        let stmt = u32::from_le_bytes([ok[1], ok[2], ok[3], ok[4]]);
+        c.read(); // the column definition
+        c.read(); // EOF
+        let mut exec = vec![0x17];
+        exec.extend_from_slice(&stmt.to_le_bytes());
+        exec.extend_from_slice(&[1, 1, 0, 0, 0]); // CURSOR_TYPE_READ_ONLY
+        c.send(&exec);
+        assert_eq!(c.read(), vec![1], "{name}: one column");
+        c.read();
+        assert_eq!(c.read()[0], 0xfe, "{name}");
+        assert_eq!(fetch_rows(c, stmt, 1, name), Ok(1), "{name}");
+        assert_eq!(c.query(&format!("USE {other}")), vec![Res::Ok], "{name}");
+        assert_eq!(c.value("SELECT v FROM secret").as_deref(), Some("hidden"));
+        assert_eq!(
+            fetch_rows(c, stmt, 5, name),
+            Ok(2),
+            "{name}\n{}",
+            r.daemon.logs()
+        );
+        // Closing it after the schema changed again leaves the session usable.
+        c.send(&[0x19, stmt as u8, (stmt >> 8) as u8, 0, 0]);
+        assert_eq!(c.value("SELECT 4").as_deref(), Some("4"), "{name}");
+    }
+}
+
+/// KILL with the router's connection ids cannot be prepared: the server would take the
+/// id for one of its own threads. The prepare gets MySQL's "not supported in the
+/// prepared statement protocol" (on which Connector/J prepares on the client side) and
+/// the text KILL still works.
+#[test]
+fn kill_is_not_prepared_on_the_server() {
+    let db = server();
+    let r = router(&db, "");
+    let mut c = Raw::connect(r.addr, "app", "s3cret", Some("shop"), 0);
+    let mut victim = Raw::connect(r.addr, "app", "s3cret", Some("shop"), 0);
+    let vid = victim.value("SELECT CONNECTION_ID()").expect("id");
+    for sql in [
+        format!("KILL {vid}"),
+        format!("KILL QUERY {vid}"),
+        "KILL ?".to_string(),
+        "  kill connection ?".to_string(),
+    ] {
+        let mut prep = vec![0x16];
+        prep.extend_from_slice(sql.as_bytes());
+        c.send(&prep);
+        let p = c.read();
+        assert_eq!(p[0], 0xff, "{sql}: prepared");
+        let Res::Err(code, _) = err_of(&p) else {
+            unreachable!()
+        };
+        assert_eq!(code, 1295, "{sql}");
+    }
+    assert_eq!(victim.value("SELECT 1").as_deref(), Some("1"));
+    assert_eq!(c.query(&format!("KILL {vid}")), vec![Res::Ok]);
+    assert_eq!(c.value("SELECT 2").as_deref(), Some("2"));
+}
+
+/// Two client statements with the same text, each with a cursor: a fetch from the first
+/// never returns the second one's rows (the router shares one server statement per text
+/// on a connection, so the second execute closed the first cursor there: the first gets
+/// "no open cursor" where MariaDB would go on; wrong rows would be worse).
+#[test]
+fn cursors_of_two_statements_with_the_same_text_never_mix_their_rows() {
+    let db = server();
+    db.sql("INSERT INTO shopdb.t VALUES (1), (2), (3)");
+    let r = router(&db, "");
+    let mut direct = Raw::connect(db.addr, "root", "", Some("shopdb"), 0);
+    let mut routed = Raw::connect(r.addr, "app", "s3cret", Some("shop"), 0);
+    for (name, c) in [("MariaDB", &mut direct), ("router", &mut routed)] {
+        let mut ids = Vec::new();
+        for _ in 0..2 {
+            let mut prep = vec![0x16];
+            prep.extend_from_slice(b"SELECT id FROM t ORDER BY id");
+            c.send(&prep);
+            let ok = c.read();
+            assert_eq!(ok[0], 0, "{name}: prepare {:?}", err_of(&ok));
+            ids.push(u32::from_le_bytes([ok[1], ok[2], ok[3], ok[4]]));
+            c.read(); // the column definition
+            c.read(); // EOF
+        }
+        let open = |c: &mut Raw, stmt: u32| {
+            let mut exec = vec![0x17];
+            exec.extend_from_slice(&stmt.to_le_bytes());
+            exec.extend_from_slice(&[1, 1, 0, 0, 0]); // CURSOR_TYPE_READ_ONLY
+            c.send(&exec);
+            assert_eq!(c.read(), vec![1], "{name}: one column");
+            c.read();
+            assert_eq!(c.read()[0], 0xfe, "{name}");
+        };
+        let (x, y) = (ids[0], ids[1]);
+        open(c, x);
+        assert_eq!(fetch_rows(c, x, 1, name), Ok(1), "{name}");
+        open(c, y);
+        assert_eq!(fetch_rows(c, y, 2, name), Ok(2), "{name}");
+        // x has two rows left on MariaDB; y has one.
+        match fetch_rows(c, x, 5, name) {
+            Ok(2) => {}
+            Err(Res::Err(1421, _)) if name == "router" => {}
+            other => panic!("{name}: fetch from x: {other:?}"),
+        }
+        assert_eq!(fetch_rows(c, y, 5, name), Ok(1), "{name}: y's last row");
+        assert_eq!(c.value("SELECT 4").as_deref(), Some("4"), "{name}");
+    }
+}

@@ -23,6 +23,7 @@ const HELP: &[(&str, &str)] = &[
     ("show @@connection", "Report client connections"),
     ("show @@backend", "Report backend connections"),
     ("show @@sysparam", "Report router parameters"),
+    ("show @@version", "Report the router's version"),
     (
         "kill @@connection id1,id2,...",
         "Kill the client connections",
@@ -45,11 +46,25 @@ const HELP: &[(&str, &str)] = &[
 /// with an OK packet instead of EOF).
 pub async fn run(io: &mut PacketIo<TcpStream>, shared: &Arc<Shared>, deprecate_eof: bool) {
     loop {
-        let Ok((_, p)) = io.read_packet(1 << 20).await else {
-            return;
+        let p = match io.read_packet(1 << 20).await {
+            Ok((_, p)) => p,
+            Err(WireError::TooLarge(n)) => {
+                // The rest of the packet is unread: answer, then close.
+                let e = SqlError::new(
+                    1153,
+                    "08S01",
+                    format!("Got a packet bigger than the admin port's 1 MiB ({n} bytes)"),
+                );
+                let _ = io.send(1, &e.packet()).await;
+                return;
+            }
+            Err(_) => return,
         };
         let reply = match p.first() {
             Some(&COM_QUIT) | None => return,
+            // Never answered, by a server either: an answer would be read as the
+            // answer to the client's next command.
+            Some(&COM_STMT_CLOSE) | Some(&COM_STMT_SEND_LONG_DATA) => continue,
             Some(&COM_PING) | Some(&COM_INIT_DB) => Reply::Ok(0),
             Some(&COM_QUERY) => {
                 let sql = String::from_utf8_lossy(&p[1..]).into_owned();
@@ -94,6 +109,18 @@ async fn command(shared: &Arc<Shared>, sql: &str) -> Reply {
             rs.row(vec![s("tandem router admin")]);
             Reply::Rows(rs)
         }
+        // As MyCat's manager port: clients (JDBC, GUI tools) send SETs when they
+        // connect; they are accepted and do nothing.
+        ["set", ..] => Reply::Ok(0),
+        ["show", "@@version"] => {
+            let mut rs = ResultSet::new(&["VERSION"]);
+            rs.row(vec![s(format!(
+                "{}-tandem-{}",
+                shared.server_version(),
+                env!("CARGO_PKG_VERSION")
+            ))]);
+            Reply::Rows(rs)
+        }
         ["show", "@@help"] => {
             let mut rs = ResultSet::new(&["STATEMENT", "DESCRIPTION"]);
             for (a, b) in HELP {
@@ -101,8 +128,37 @@ async fn command(shared: &Arc<Shared>, sql: &str) -> Reply {
             }
             Reply::Rows(rs)
         }
-        ["show", "@@datanode"] => Reply::Rows(datanodes(shared)),
-        ["show", "@@datasource"] => Reply::Rows(datasources(shared)),
+        ["show", "@@datanode"] => Reply::Rows(datanodes(shared, None)),
+        ["show", "@@datasource"] => Reply::Rows(datasources(shared, None)),
+        // MyCat's filtered forms: `show @@datanode where schema = shop`,
+        // `show @@datasource where dataNode = dn1`.
+        ["show", "@@datanode", "where", ..] => match where_value(sql, "schema") {
+            Ok(v) => {
+                let snap = shared.snapshot();
+                let Some(sc) = snap.catalog.schemas.get(&v).or_else(|| {
+                    snap.catalog
+                        .schemas
+                        .values()
+                        .find(|c| c.name.eq_ignore_ascii_case(&v))
+                }) else {
+                    return Reply::Err(SqlError::new(
+                        1049,
+                        "42000",
+                        format!("Unknown database '{v}'"),
+                    ));
+                };
+                let mut nodes: Vec<String> = sc.default_node.iter().cloned().collect();
+                for t in sc.tables.values() {
+                    nodes.extend(t.nodes.iter().cloned());
+                }
+                Reply::Rows(datanodes(shared, Some(&nodes)))
+            }
+            Err(e) => Reply::Err(e),
+        },
+        ["show", "@@datasource", "where", ..] => match where_value(sql, "datanode") {
+            Ok(v) => Reply::Rows(datasources(shared, Some(&v))),
+            Err(e) => Reply::Err(e),
+        },
         ["show", "@@heartbeat"] => Reply::Rows(heartbeats(shared)),
         ["show", "@@connection"] => Reply::Rows(connections(shared)),
         ["show", "@@backend"] => Reply::Rows(backends(shared)),
@@ -172,6 +228,21 @@ async fn command(shared: &Arc<Shared>, sql: &str) -> Reply {
     }
 }
 
+/// The value of `where <key> = <value>` at the end of an admin statement (key compared
+/// ignoring case, the value without quotes).
+fn where_value(sql: &str, key: &str) -> Result<String, SqlError> {
+    let usage = || SqlError::new(1064, "42000", format!("usage: ... where {key} = <name>"));
+    let lower = sql.to_ascii_lowercase();
+    let at = lower.find("where").ok_or_else(usage)?;
+    let cond = sql.get(at + "where".len()..).ok_or_else(usage)?;
+    let (k, v) = cond.split_once('=').ok_or_else(usage)?;
+    let v = v.trim().trim_matches(|c| matches!(c, '\'' | '"' | '`'));
+    if !k.trim().eq_ignore_ascii_case(key) || v.is_empty() || v.contains(char::is_whitespace) {
+        return Err(usage());
+    }
+    Ok(v.to_string())
+}
+
 async fn reload(shared: &Arc<Shared>, kind: ReloadKind) -> Reply {
     let Some(tx) = &shared.reload else {
         return Reply::Err(SqlError::new(1105, "HY000", "reload is not available here"));
@@ -191,7 +262,8 @@ async fn reload(shared: &Arc<Shared>, kind: ReloadKind) -> Reply {
     }
 }
 
-fn datanodes(shared: &Shared) -> ResultSet {
+/// Data nodes, only those in `only` when given.
+fn datanodes(shared: &Shared, only: Option<&[String]>) -> ResultSet {
     let snap = shared.snapshot();
     let mut rs = ResultSet::new(&[
         "NAME",
@@ -208,6 +280,9 @@ fn datanodes(shared: &Shared) -> ResultSet {
         "RECOVERY_TIME",
     ]);
     for n in &snap.cfg.data_nodes {
+        if only.is_some_and(|o| !o.contains(&n.name)) {
+            continue;
+        }
         let dh = shared.data_host(&n.data_host);
         let (idx, active, idle, size) = match &dh {
             Some(d) => {
@@ -240,7 +315,8 @@ fn datanodes(shared: &Shared) -> ResultSet {
     rs
 }
 
-fn datasources(shared: &Shared) -> ResultSet {
+/// Hosts, per data node `only` when given (MyCat's `where dataNode = ...`).
+fn datasources(shared: &Shared, only: Option<&str>) -> ResultSet {
     let snap = shared.snapshot();
     let mut rs = ResultSet::new(&[
         "DATANODE",
@@ -263,7 +339,11 @@ fn datasources(shared: &Shared) -> ResultSet {
             .iter()
             .filter(|n| n.data_host == dh.cfg.name)
             .map(|n| n.name.as_str())
+            .filter(|n| only.is_none_or(|o| o.eq_ignore_ascii_case(n)))
             .collect();
+        if only.is_some() && nodes.is_empty() {
+            continue;
+        }
         for h in &dh.hosts {
             let idle = h.pool.idle_count();
             let open = h.pool.open_count();

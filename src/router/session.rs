@@ -47,9 +47,25 @@ struct PreparedStmt {
     long_overflow: bool,
     /// An execute opened a cursor on the session's pinned connection.
     cursor: bool,
+    /// The backend database of the last execute: the cursor's statement is found on
+    /// the pinned connection under it (a later statement may have changed its database).
+    exec_db: Option<String>,
     /// Names configured tables: each execute is routed by its parameter values.
     sharded: bool,
+    /// The statement mentions LAST_INSERT_ID(): each execute syncs it first (the
+    /// connection it runs on need not be the one that did the session's last insert).
+    needs_last_id: bool,
+    /// The schema selected at prepare time: as on the server, the statement keeps
+    /// reading and writing there after a later `USE` (`None`: the user's default).
+    schema: Option<String>,
 }
+
+/// Prepared statements one session may hold (MySQL's default
+/// `max_prepared_stmt_count`); more get error 1461, as from the server.
+const MAX_SESSION_STMTS: usize = 16_382;
+
+/// Bytes of statement text one session's prepared statements may hold together.
+const MAX_SESSION_STMT_BYTES: usize = 128 << 20;
 
 /// COM_STMT_EXECUTE flags that ask for a cursor (CURSOR_TYPE_READ_ONLY, _FOR_UPDATE,
 /// _SCROLLABLE).
@@ -116,6 +132,8 @@ pub struct Session {
     begin_pending: bool,
     sticky: Option<&'static str>,
     stmts: HashMap<u32, PreparedStmt>,
+    /// Bytes of statement text in `stmts`.
+    stmt_bytes: usize,
     next_stmt: u32,
     nonce: [u8; 20],
     /// Keep the connection of the next forwarded statement pinned (to read back what a
@@ -250,6 +268,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, adm
         begin_pending: false,
         sticky: None,
         stmts: HashMap::new(),
+        stmt_bytes: 0,
         next_stmt: 1,
         nonce,
         hold_next: false,
@@ -803,9 +822,11 @@ impl Session {
             COM_STMT_CLOSE => {
                 if let Some(id) = Reader::new(&p[1..]).u32()
                     && let Some(st) = self.stmts.remove(&id)
-                    && st.cursor
                 {
-                    self.close_cursor(&st.sql).await;
+                    self.stmt_bytes = self.stmt_bytes.saturating_sub(st.sql.len());
+                    if st.cursor {
+                        self.close_cursor(&st.sql, st.exec_db.as_deref()).await;
+                    }
                 }
                 Ok(())
             }
@@ -822,13 +843,17 @@ impl Session {
     }
 
     /// COM_STMT_SEND_LONG_DATA: kept until the execute, up to `max_long_data_size`
-    /// bytes per statement.
+    /// bytes per session (all its statements together).
     fn long_data(&mut self, p: &[u8]) {
         let cap = self.snap.cfg.max_long_data_size;
         let mut r = Reader::new(p.get(1..).unwrap_or_default());
         let (Some(id), Some(param)) = (r.u32(), r.u16()) else {
             return;
         };
+        // The cap holds for the session's long data over all its statements (a client
+        // sending long data to thousands of statements never executed would otherwise
+        // hold that many times the cap).
+        let held: usize = self.stmts.values().map(|s| s.long_len).sum();
         let Some(s) = self.stmts.get_mut(&id) else {
             return;
         };
@@ -836,7 +861,7 @@ impl Session {
             return;
         }
         let data = r.rest();
-        if (s.long_len as u64).saturating_add(data.len() as u64) > cap {
+        if (held as u64).saturating_add(data.len() as u64) > cap {
             s.long_overflow = true;
             s.long_data = Vec::new();
             s.long_len = 0;
@@ -867,9 +892,9 @@ impl Session {
         s.long_len = 0;
         s.long_overflow = false;
         let cursor = std::mem::take(&mut s.cursor);
-        let sql = s.sql.clone();
+        let (sql, db) = (s.sql.clone(), s.exec_db.clone());
         if cursor && let Some(mut pc) = self.pinned.take() {
-            if let Some(bid) = pc.conn.cached_stmt(&sql).map(|c| c.id) {
+            if let Some(bid) = cursor_stmt_id(&mut pc.conn, &sql, db.as_deref()).await {
                 let mut q = vec![COM_STMT_RESET];
                 q.extend_from_slice(&bid.to_le_bytes());
                 self.unstick_cursor();
@@ -884,9 +909,9 @@ impl Session {
 
     /// A closed statement's cursor is closed on the server too (it holds a temporary
     /// table there until then).
-    async fn close_cursor(&mut self, sql: &str) {
+    async fn close_cursor(&mut self, sql: &str, db: Option<&str>) {
         if let Some(mut pc) = self.pinned.take() {
-            if let Some(bid) = pc.conn.cached_stmt(sql).map(|c| c.id) {
+            if let Some(bid) = cursor_stmt_id(&mut pc.conn, sql, db).await {
                 let mut q = vec![COM_STMT_RESET];
                 q.extend_from_slice(&bid.to_le_bytes());
                 if let Err(e) = pc.conn.command(&q, Expect::Single).await
@@ -1015,6 +1040,7 @@ impl Session {
         self.txn = None;
         self.last_insert_id = 0;
         self.stmts.clear();
+        self.stmt_bytes = 0;
         self.sticky = None;
         self.in_trans = false;
         // A pinned connection may hold a transaction, locks or temporary tables:
@@ -1819,6 +1845,19 @@ impl Session {
     async fn prepare(&mut self, p: &[u8]) -> Res<()> {
         let sql = String::from_utf8_lossy(&p[1..]).into_owned();
         let a = sql::analyze(&sql);
+        // KILL takes the router's connection ids, which the server would read as its own
+        // thread ids (killing some other connection): only the text protocol has it.
+        // Connector/J then prepares it on the client side (emulateUnsupportedPstmts).
+        if matches!(a.kind, Kind::Kill { .. })
+            || sql::lex(&sql).first().is_some_and(|t| t.is("KILL"))
+        {
+            let e = SqlError::new(
+                1295,
+                "HY000",
+                "This command is not supported in the prepared statement protocol yet",
+            );
+            return self.send_err(1, &e).await;
+        }
         if let Err(e) = self.check_access(&sql, &a) {
             return self.send_err(1, &e).await;
         }
@@ -1844,11 +1883,41 @@ impl Session {
                 return self.send_err(1, &e).await;
             }
         };
+        // A client that prepares without ever closing would hold router memory (and
+        // backend statements) without bound: refused past the server's default limit.
+        if self.stmts.len() >= MAX_SESSION_STMTS
+            || self.stmt_bytes.saturating_add(sql.len()) > MAX_SESSION_STMT_BYTES
+        {
+            self.route_node = None;
+            let e = SqlError::new(
+                1461,
+                "42000",
+                format!(
+                    "Can't create more than max_prepared_stmt_count statements (current value: {MAX_SESSION_STMTS}; the router also holds at most {} MiB of statement text per session): close statements with COM_STMT_CLOSE",
+                    MAX_SESSION_STMT_BYTES >> 20
+                ),
+            );
+            return self.send_err(1, &e).await;
+        }
         if let Some(why) = a.sticky {
             self.stick(why);
         }
-        let id = self.next_stmt;
-        self.next_stmt = self.next_stmt.wrapping_add(1).max(1);
+        // A prepared SET changes the session of whichever connection runs it, which the
+        // router does not record (it replays text SETs only): the session keeps that
+        // connection, so the change reaches neither the pool nor the next client.
+        if matches!(a.kind, Kind::Set(_)) {
+            self.stick("prepared SET");
+        }
+        // After a wrap of the counter, an id still in use is skipped (at most
+        // MAX_SESSION_STMTS are).
+        let mut id = self.next_stmt;
+        for _ in 0..=MAX_SESSION_STMTS {
+            if !self.stmts.contains_key(&id) {
+                break;
+            }
+            id = id.wrapping_add(1).max(1);
+        }
+        self.next_stmt = id.wrapping_add(1).max(1);
         let read = a.is_read();
         let acquired = self.acquire(read).await;
         self.route_node = None;
@@ -1871,7 +1940,8 @@ impl Session {
                 // lost connection (and the pool does not take a dead one back).
                 tracing::debug!(id = self.ctl.id, "router: closing a statement failed: {e}");
             }
-            self.stmts.insert(
+            self.stmt_bytes = self.stmt_bytes.saturating_add(sql.len());
+            if let Some(old) = self.stmts.insert(
                 id,
                 PreparedStmt {
                     sql: sql.into(),
@@ -1882,9 +1952,14 @@ impl Session {
                     long_len: 0,
                     long_overflow: false,
                     cursor: false,
+                    exec_db: None,
                     sharded,
+                    needs_last_id: a.last_insert_id,
+                    schema: self.schema.clone(),
                 },
-            );
+            ) {
+                self.stmt_bytes = self.stmt_bytes.saturating_sub(old.sql.len());
+            }
         }
         self.finish(pc, r).await.map(|_| ())
     }
@@ -1900,7 +1975,10 @@ impl Session {
             let e = long_data_too_long(self.snap.cfg.max_long_data_size);
             return self.send_err(1, &e).await;
         }
+        // The statement runs in the schema it was prepared in, whatever `USE` came since.
+        let saved = std::mem::replace(&mut self.schema, st.schema.clone());
         let r = self.execute_routed(p, id).await;
+        self.schema = saved;
         // The server forgets a statement's long data after each execute.
         if let Some(s) = self.stmts.get_mut(&id) {
             s.long_data = Vec::new();
@@ -1923,8 +2001,15 @@ impl Session {
         long.dedup();
         let types_at = 1 + 4 + 1 + 4 + usize::from(params).div_ceil(8);
         let types = if params > 0 && p.get(types_at) == Some(&1) {
-            p.get(types_at + 1..types_at + 1 + 2 * usize::from(params))
-                .map(<[u8]>::to_vec)
+            let t = p
+                .get(types_at + 1..types_at + 1 + 2 * usize::from(params))
+                .map(<[u8]>::to_vec);
+            // Remembered here too: an execute that runs on several nodes as text never
+            // reaches `execute_on`, and the next one may leave the types out.
+            if let Some(s) = self.stmts.get_mut(&id) {
+                s.types.clone_from(&t);
+            }
+            t
         } else {
             st.types.clone()
         };
@@ -1954,6 +2039,7 @@ impl Session {
                 .await;
         };
         let (sql, read, params) = (st.sql.clone(), st.read, st.params);
+        let needs_last_id = st.needs_last_id;
         // An execute that opens a cursor runs on the write host, whose connection the
         // session keeps for COM_STMT_FETCH (a read host's would go back to the pool
         // with the cursor on it).
@@ -1973,7 +2059,7 @@ impl Session {
             Ok(x) => x,
             Err(e) => return self.send_err(1, &e).await,
         };
-        let prep = match self.sync(&mut pc.conn, &db, false).await {
+        let prep = match self.sync(&mut pc.conn, &db, needs_last_id).await {
             Ok(()) => pc.conn.ensure_prepared(&sql).await,
             Err(e) => Err(e),
         };
@@ -2048,8 +2134,17 @@ impl Session {
         self.set_current(None);
         // A new execute closes the statement's previous cursor on the server.
         let cursor = matches!(&r, Ok(o) if o.cursor());
+        // Client statements with the same text share one server statement per
+        // connection: this execute closed the cursor another one had open there (its
+        // fetches must get "no open cursor", not this execute's rows).
+        for (k, s) in self.stmts.iter_mut() {
+            if *k != id && s.cursor && s.sql == sql && s.exec_db.as_deref() == Some(db.as_str()) {
+                s.cursor = false;
+            }
+        }
         if let Some(s) = self.stmts.get_mut(&id) {
             s.cursor = cursor;
+            s.exec_db = Some(db);
         }
         if !cursor {
             self.unstick_cursor();
@@ -2067,11 +2162,25 @@ impl Session {
 
     async fn fetch(&mut self, p: &[u8]) -> Res<()> {
         let id = Reader::new(&p[1..]).u32().unwrap_or(0);
-        let Some(sql) = self.stmts.get(&id).map(|s| s.sql.clone()) else {
+        let Some((sql, db, cursor)) = self
+            .stmts
+            .get(&id)
+            .map(|s| (s.sql.clone(), s.exec_db.clone(), s.cursor))
+        else {
             return self
                 .send_err(1, &unknown_stmt(id, "mysqld_stmt_fetch"))
                 .await;
         };
+        if !cursor {
+            // Without a cursor of its own the server statement may hold another client
+            // statement's cursor (same text): never fetch from that one.
+            return self
+                .send_err(
+                    1,
+                    &SqlError::new(1421, "HY000", "The statement has no open cursor"),
+                )
+                .await;
+        }
         let Some(mut pc) = self.pinned.take() else {
             return self
                 .send_err(
@@ -2080,7 +2189,7 @@ impl Session {
                 )
                 .await;
         };
-        let Some(bid) = pc.conn.cached_stmt(&sql).map(|c| c.id) else {
+        let Some(bid) = cursor_stmt_id(&mut pc.conn, &sql, db.as_deref()).await else {
             self.pinned = Some(pc);
             return self
                 .send_err(
@@ -2102,6 +2211,19 @@ impl Session {
         }
         self.finish(pc, r).await.map(|_| ())
     }
+}
+
+/// The backend's id of the statement `sql` last executed in database `db` on `conn`
+/// (which a cursor of it is on), after moving the connection back to `db` when a later
+/// statement changed its database (a cursor survives COM_INIT_DB).
+async fn cursor_stmt_id(conn: &mut BackendConn, sql: &str, db: Option<&str>) -> Option<u32> {
+    if let Some(db) = db
+        && conn.db.as_deref() != Some(db)
+        && conn.init_db(db).await.is_err()
+    {
+        return None;
+    }
+    conn.cached_stmt(sql).map(|c| c.id)
 }
 
 /// A value read from the server as SQL text: numbers bare, strings quoted.
@@ -2135,7 +2257,7 @@ fn reason_of(code: u16) -> &'static str {
         1046 | 1049 => "schema",
         2013 => "backend",
         1105 => "unroutable",
-        1243 | 1421 => "statement",
+        1243 | 1421 | 1461 => "statement",
         _ => "other",
     }
 }
