@@ -148,8 +148,20 @@ enum BalancerAction {
     Servers,
 }
 
+/// Rust ignores SIGPIPE, so `tandem status | head` would make `print!` panic on the closed
+/// pipe. The one-shot commands end quietly on a closed pipe, as other Unix tools do; the
+/// daemon keeps ignoring it (a vanished peer is an error on that one socket).
+fn restore_default_sigpipe() {
+    use nix::sys::signal::{SigHandler, Signal, signal};
+    // SAFETY: SIG_DFL is not a Rust handler, and nothing else runs yet (no threads).
+    let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) };
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Run { .. }) {
+        restore_default_sigpipe();
+    }
     match cli.command {
         Command::Run { config } => run(config),
         Command::Check { config, json } => cli::check::main(&config, json),

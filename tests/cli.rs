@@ -480,6 +480,39 @@ fn explain_from_stdin_skips_a_line_that_is_not_utf8_and_fails() {
 }
 
 #[test]
+fn a_closed_output_pipe_ends_a_command_quietly() {
+    use std::io::Write;
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = write(dir.path(), "tandem.yaml", &router_section());
+    let mut child = Command::new(common::tandem_bin())
+        .args(["explain", "-c", &cfg.to_string_lossy()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn tandem");
+    // The reader goes away before tandem writes anything (as with `| head -0`).
+    drop(child.stdout.take());
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"SELECT 1\nSELECT 2\n")
+        .expect("write stdin");
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.signal(),
+        Some(Signal::SIGPIPE as i32),
+        "ended by SIGPIPE like other Unix tools: {:?} {stderr}",
+        out.status
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
 fn admin_commands_explain_a_wrong_socket() {
     let dir = tempfile::tempdir().expect("tempdir");
     // No daemon: the socket does not exist.
