@@ -1152,3 +1152,68 @@ fn cursors_of_two_statements_with_the_same_text_never_mix_their_rows() {
         assert_eq!(c.value("SELECT 4").as_deref(), Some("4"), "{name}");
     }
 }
+
+/// Statements the router answers itself in the text protocol (SHOW DATABASES,
+/// SHOW TABLES, SELECT DATABASE() / CONNECTION_ID() ...) get the same answers when they
+/// are prepared, in the binary protocol: never the backend's databases or ids.
+#[test]
+fn prepared_statements_the_router_answers_itself() {
+    let db = server();
+    let r = router(&db, "");
+    let mut c = common::wire::Conn::connect(r.addr, "app", "s3cret", Some("shop"))
+        .unwrap_or_else(|e| panic!("login: {e}"));
+    let s = |v: &[&str]| -> Vec<Vec<Option<String>>> {
+        v.iter().map(|x| vec![Some(x.to_string())]).collect()
+    };
+
+    let dbs = c.prepare("SHOW DATABASES").expect("prepare SHOW DATABASES");
+    assert_eq!((dbs.columns, dbs.params), (1, 0));
+    let rows = c
+        .execute(dbs, 0, &[], &[])
+        .unwrap_or_else(|e| panic!("execute: {e}\n{}", r.daemon.logs()));
+    assert_eq!(rows, s(&["shop", "other"]));
+
+    let id = c.value("SELECT CONNECTION_ID()").expect("text id");
+    let sel = c
+        .prepare("SELECT DATABASE(), CONNECTION_ID() AS id")
+        .expect("prepare local select");
+    assert_eq!((sel.columns, sel.params), (2, 0));
+    let rows = c.execute(sel, 0, &[], &[]).expect("execute local select");
+    assert_eq!(rows, vec![vec![Some("shop".to_string()), id.clone()]]);
+
+    let tables = c.prepare("SHOW TABLES").expect("prepare SHOW TABLES");
+    let full = c
+        .prepare("SHOW FULL TABLES")
+        .expect("prepare SHOW FULL TABLES");
+    assert_eq!((tables.columns, full.columns), (1, 2));
+    assert_eq!(c.execute(tables, 0, &[], &[]).expect("tables"), s(&["t"]));
+    assert_eq!(
+        c.execute(full, 0, &[], &[]).expect("full tables"),
+        vec![vec![Some("t".to_string()), Some("BASE TABLE".to_string())]]
+    );
+
+    // As every prepared statement, they keep the schema they were prepared in.
+    c.query("USE other").expect("use");
+    assert_eq!(
+        c.execute(tables, 0, &[], &[]).expect("tables again"),
+        s(&["t"])
+    );
+    let rows = c.execute(sel, 0, &[], &[]).expect("local select again");
+    assert_eq!(rows, vec![vec![Some("shop".to_string()), id]]);
+    let other = c.prepare("SHOW TABLES").expect("prepare in other");
+    assert_eq!(
+        c.execute(other, 0, &[], &[]).expect("other"),
+        s(&["secret"])
+    );
+
+    // No cursor to fetch from; reset and close as for any statement.
+    let e = c.fetch(dbs, 1).expect_err("no cursor");
+    assert_eq!(e.code, 1421, "{e}");
+    c.reset(dbs).expect("reset");
+    for st in [dbs, sel, tables, full, other] {
+        c.close_stmt(st).expect("close");
+    }
+    let e = c.execute(dbs, 0, &[], &[]).expect_err("closed");
+    assert_eq!(e.code, 1243, "{e}");
+    c.ping().expect("ping");
+}

@@ -58,6 +58,17 @@ struct PreparedStmt {
     /// The schema selected at prepare time: as on the server, the statement keeps
     /// reading and writing there after a later `USE` (`None`: the user's default).
     schema: Option<String>,
+    /// A statement the router answers itself, as in the text protocol (the server
+    /// would answer with its own databases, tables or ids).
+    local: Option<Local>,
+}
+
+/// What a prepared statement the router answers itself returns.
+#[derive(Debug, Clone)]
+enum Local {
+    Databases,
+    Tables,
+    Select(Vec<(String, LocalItem)>),
 }
 
 /// Prepared statements one session may hold (MySQL's default
@@ -1728,6 +1739,14 @@ impl Session {
 
     async fn local_select(&mut self, items: Vec<(String, LocalItem)>) -> Res<()> {
         self.count("local", "router");
+        let rs = self.local_result(items);
+        let st = self.status();
+        rs.queue(&mut self.io, 1, self.deprecate_eof, st);
+        self.io.flush().await.map_err(|_| Fatal)
+    }
+
+    /// The one row of a SELECT the router answers itself.
+    fn local_result(&self, items: Vec<(String, LocalItem)>) -> ResultSet {
         let mut rs = ResultSet::default();
         let mut row = Vec::new();
         for (name, it) in items {
@@ -1766,34 +1785,43 @@ impl Session {
             row.push(v);
         }
         rs.rows.push(row);
+        rs
+    }
+
+    async fn show_databases(&mut self) -> Res<()> {
+        self.count("local", "router");
+        let rs = self.databases_result();
         let st = self.status();
         rs.queue(&mut self.io, 1, self.deprecate_eof, st);
         self.io.flush().await.map_err(|_| Fatal)
     }
 
-    async fn show_databases(&mut self) -> Res<()> {
-        self.count("local", "router");
+    /// SHOW DATABASES: the schemas the user may use.
+    fn databases_result(&self) -> ResultSet {
         let mut rs = ResultSet::new(&["Database"]);
         for s in &self.snap.cfg.schemas {
             if self.user.schemas.contains(&s.name) {
                 rs.row(vec![Some(s.name.clone())]);
             }
         }
-        let st = self.status();
-        rs.queue(&mut self.io, 1, self.deprecate_eof, st);
-        self.io.flush().await.map_err(|_| Fatal)
+        rs
     }
 
     /// SHOW [FULL] TABLES: the data node's tables under the schema's name.
     async fn show_tables(&mut self, sql: &str) -> Res<()> {
-        let schema = match self.effective_schema() {
-            Ok(s) => s,
-            Err(e) => return self.send_err(1, &e).await,
-        };
-        let (mut pc, db) = match self.acquire(true).await {
-            Ok(x) => x,
-            Err(e) => return self.send_err(1, &e).await,
-        };
+        match self.tables_result(sql).await {
+            Ok(rs) => {
+                let st = self.status();
+                rs.queue(&mut self.io, 1, self.deprecate_eof, st);
+                self.io.flush().await.map_err(|_| Fatal)
+            }
+            Err(e) => self.send_err(1, &e).await,
+        }
+    }
+
+    async fn tables_result(&mut self, sql: &str) -> Result<ResultSet, SqlError> {
+        let schema = self.effective_schema()?;
+        let (mut pc, db) = self.acquire(true).await?;
         let r = match self.sync(&mut pc.conn, &db, false).await {
             Ok(()) => pc.conn.query(sql).await,
             Err(e) => Err(e),
@@ -1831,15 +1859,84 @@ impl Session {
                         }
                     }
                 }
-                let st = self.status();
-                rs.queue(&mut self.io, 1, self.deprecate_eof, st);
-                self.io.flush().await.map_err(|_| Fatal)
+                Ok(rs)
             }
             Err(e) => {
                 drop(pc);
-                self.send_err(1, &e.to_sql(&host)).await
+                Err(e.to_sql(&host))
             }
         }
+    }
+
+    /// The columns (and, but for SHOW TABLES, the rows) of a statement the router
+    /// answers itself, or `None` for one the server answers.
+    fn local_stmt(&self, sql: &str, a: &sql::Analysis) -> Option<Result<Local, SqlError>> {
+        if a.multi {
+            return None;
+        }
+        match &a.kind {
+            Kind::ShowDatabases => Some(Ok(Local::Databases)),
+            Kind::ShowTables => Some(self.effective_schema().map(|_| Local::Tables)),
+            Kind::Select { lock: false } => sql::local_select(sql).map(|i| Ok(Local::Select(i))),
+            _ => None,
+        }
+    }
+
+    /// The columns a local prepared statement announces at prepare time.
+    fn local_columns(&self, sql: &str, l: &Local) -> ResultSet {
+        match l {
+            Local::Databases => self.databases_result(),
+            Local::Select(items) => {
+                let mut rs = self.local_result(items.clone());
+                rs.rows.clear();
+                rs
+            }
+            Local::Tables => {
+                let schema = self.effective_schema().unwrap_or_default();
+                let first = format!("Tables_in_{schema}");
+                let full = sql::lex(sql).get(1).is_some_and(|t| t.is("FULL"));
+                if full {
+                    ResultSet::new(&[&first, "Table_type"])
+                } else {
+                    ResultSet::new(&[&first])
+                }
+            }
+        }
+    }
+
+    /// COM_STMT_EXECUTE of a statement the router answers itself.
+    async fn execute_local(&mut self, sql: &str, l: Local) -> Res<()> {
+        let rs = match l {
+            Local::Databases => {
+                self.count("local", "router");
+                self.databases_result()
+            }
+            Local::Select(items) => {
+                self.count("local", "router");
+                self.local_result(items)
+            }
+            Local::Tables => match self.tables_result(sql).await {
+                Ok(rs) => rs,
+                Err(e) => return self.send_err(1, &e).await,
+            },
+        };
+        let st = self.status();
+        rs.queue_as(&mut self.io, 1, self.deprecate_eof, st, true);
+        self.io.flush().await.map_err(|_| Fatal)
+    }
+
+    /// The next statement id: after a wrap of the counter, an id still in use is
+    /// skipped (at most MAX_SESSION_STMTS are).
+    fn next_free_stmt_id(&mut self) -> u32 {
+        let mut id = self.next_stmt;
+        for _ in 0..=MAX_SESSION_STMTS {
+            if !self.stmts.contains_key(&id) {
+                break;
+            }
+            id = id.wrapping_add(1).max(1);
+        }
+        self.next_stmt = id.wrapping_add(1).max(1);
+        id
     }
 
     async fn prepare(&mut self, p: &[u8]) -> Res<()> {
@@ -1899,6 +1996,42 @@ impl Session {
             );
             return self.send_err(1, &e).await;
         }
+        let local = match self.local_stmt(&sql, &a) {
+            None => None,
+            Some(Ok(l)) => Some(l),
+            Some(Err(e)) => {
+                self.route_node = None;
+                return self.send_err(1, &e).await;
+            }
+        };
+        if let Some(l) = local {
+            self.route_node = None;
+            let id = self.next_free_stmt_id();
+            let rs = self.local_columns(&sql, &l);
+            self.count("prepare", "router");
+            self.stmt_bytes = self.stmt_bytes.saturating_add(sql.len());
+            self.stmts.insert(
+                id,
+                PreparedStmt {
+                    sql: sql.into(),
+                    read: true,
+                    params: 0,
+                    types: None,
+                    long_data: Vec::new(),
+                    long_len: 0,
+                    long_overflow: false,
+                    cursor: false,
+                    exec_db: None,
+                    sharded: false,
+                    needs_last_id: false,
+                    schema: self.schema.clone(),
+                    local: Some(l),
+                },
+            );
+            let st = self.status();
+            rs.queue_prepared(&mut self.io, id, self.deprecate_eof, st);
+            return self.io.flush().await.map_err(|_| Fatal);
+        }
         if let Some(why) = a.sticky {
             self.stick(why);
         }
@@ -1908,16 +2041,7 @@ impl Session {
         if matches!(a.kind, Kind::Set(_)) {
             self.stick("prepared SET");
         }
-        // After a wrap of the counter, an id still in use is skipped (at most
-        // MAX_SESSION_STMTS are).
-        let mut id = self.next_stmt;
-        for _ in 0..=MAX_SESSION_STMTS {
-            if !self.stmts.contains_key(&id) {
-                break;
-            }
-            id = id.wrapping_add(1).max(1);
-        }
-        self.next_stmt = id.wrapping_add(1).max(1);
+        let id = self.next_free_stmt_id();
         let read = a.is_read();
         let acquired = self.acquire(read).await;
         self.route_node = None;
@@ -1956,6 +2080,7 @@ impl Session {
                     sharded,
                     needs_last_id: a.last_insert_id,
                     schema: self.schema.clone(),
+                    local: None,
                 },
             ) {
                 self.stmt_bytes = self.stmt_bytes.saturating_sub(old.sql.len());
@@ -1993,6 +2118,10 @@ impl Session {
                 .send_err(1, &unknown_stmt(id, "mysqld_stmt_execute"))
                 .await;
         };
+        if let Some(l) = st.local.clone() {
+            let sql = st.sql.clone();
+            return self.execute_local(&sql, l).await;
+        }
         if !st.sharded {
             return self.execute_on(p).await;
         }

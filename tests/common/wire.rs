@@ -186,8 +186,9 @@ impl Conn {
                 _ => {
                     let cols = lenenc(&mut &p[..]).unwrap_or(0) as usize;
                     rows.clear();
+                    let mut types = Vec::with_capacity(cols);
                     for _ in 0..cols {
-                        self.read()?;
+                        types.push(column_type(&self.read()?));
                     }
                     let eof = self.read()?;
                     if eof_status(&eof) & 0x0040 != 0 {
@@ -203,7 +204,7 @@ impl Conn {
                             return Err(parse_err(&r));
                         }
                         rows.push(if binary {
-                            vec![Some(format!("{} bytes", r.len()))]
+                            binary_row(&r, &types)
                         } else {
                             text_row(&r, cols)
                         });
@@ -425,6 +426,68 @@ fn put_lenenc(out: &mut Vec<u8>, v: u64) {
             out.extend_from_slice(&v.to_le_bytes());
         }
     }
+}
+
+/// (type, unsigned) of a column definition packet.
+fn column_type(p: &[u8]) -> (u8, bool) {
+    let mut r = p;
+    for _ in 0..6 {
+        let n = lenenc(&mut r).unwrap_or(0) as usize;
+        r = r.get(n..).unwrap_or_default();
+    }
+    // Fixed fields: length 0x0c, charset (2), column length (4), type, flags (2).
+    let ty = r.get(7).copied().unwrap_or(0);
+    let flags = r.get(8..10).map_or(0, |b| u16::from_le_bytes([b[0], b[1]]));
+    (ty, flags & 0x0020 != 0)
+}
+
+/// A binary-protocol row: integers and strings as text; any other value is
+/// summarized as "N bytes" and ends the row (its length is not decoded here).
+fn binary_row(p: &[u8], types: &[(u8, bool)]) -> Vec<Option<String>> {
+    let mut out = Vec::with_capacity(types.len());
+    let bitmap = p.get(1..1 + (types.len() + 9) / 8).unwrap_or_default();
+    let mut r = p.get(1 + bitmap.len()..).unwrap_or_default();
+    for (i, &(ty, unsigned)) in types.iter().enumerate() {
+        if bitmap
+            .get((i + 2) / 8)
+            .is_some_and(|b| b & (1 << ((i + 2) % 8)) != 0)
+        {
+            out.push(None);
+            continue;
+        }
+        let width = match ty {
+            0x01 => 1,
+            0x02 | 0x0d => 2,
+            0x03 | 0x09 => 4,
+            0x08 => 8,
+            _ => 0,
+        };
+        if width > 0 {
+            let Some(b) = r.get(..width) else { break };
+            let mut v = 0u64;
+            for (k, x) in b.iter().enumerate() {
+                v |= u64::from(*x) << (8 * k);
+            }
+            let shift = 64 - 8 * width as u32;
+            let text = if unsigned {
+                v.to_string()
+            } else {
+                (((v << shift) as i64) >> shift).to_string()
+            };
+            out.push(Some(text));
+            r = &r[width..];
+            continue;
+        }
+        if matches!(ty, 0x0f | 0xf6 | 0xf9..=0xfe) {
+            let n = lenenc(&mut r).unwrap_or(0) as usize;
+            out.push(r.get(..n).map(|b| String::from_utf8_lossy(b).into_owned()));
+            r = r.get(n..).unwrap_or_default();
+            continue;
+        }
+        out.push(Some(format!("{} bytes", r.len())));
+        break;
+    }
+    out
 }
 
 fn text_row(p: &[u8], cols: usize) -> Vec<Option<String>> {

@@ -411,9 +411,45 @@ impl ResultSet {
     pub fn queue<S: AsyncRead + AsyncWrite + Unpin>(
         &self,
         io: &mut PacketIo<S>,
+        seq: u8,
+        deprecate_eof: bool,
+        status: u16,
+    ) -> u8 {
+        self.queue_as(io, seq, deprecate_eof, status, false)
+    }
+
+    /// The answer to COM_STMT_PREPARE of a statement the router answers itself: its id,
+    /// the columns, no parameters.
+    pub fn queue_prepared<S: AsyncRead + AsyncWrite + Unpin>(
+        &self,
+        io: &mut PacketIo<S>,
+        id: u32,
+        deprecate_eof: bool,
+        status: u16,
+    ) {
+        let mut p = vec![0x00];
+        p.extend_from_slice(&id.to_le_bytes());
+        let cols = u16::try_from(self.columns.len()).unwrap_or(u16::MAX);
+        p.extend_from_slice(&cols.to_le_bytes());
+        p.extend_from_slice(&[0, 0, 0, 0, 0]);
+        let mut seq = io.queue(1, &p);
+        for (name, ty) in &self.columns {
+            seq = io.queue(seq, &column_def("", "", name, *ty));
+        }
+        if cols > 0 && !deprecate_eof {
+            io.queue(seq, &eof_packet(status, 0));
+        }
+    }
+
+    /// Queues the result set in the text protocol, or with `binary` in the binary one
+    /// (the answer to COM_STMT_EXECUTE); returns the next sequence id.
+    pub fn queue_as<S: AsyncRead + AsyncWrite + Unpin>(
+        &self,
+        io: &mut PacketIo<S>,
         mut seq: u8,
         deprecate_eof: bool,
         status: u16,
+        binary: bool,
     ) -> u8 {
         let mut p = Vec::new();
         put_lenenc_int(&mut p, self.columns.len() as u64);
@@ -426,10 +462,14 @@ impl ResultSet {
         }
         for r in &self.rows {
             p.clear();
-            for v in r {
-                match v {
-                    Some(s) => put_lenenc_str(&mut p, s.as_bytes()),
-                    None => p.push(0xfb),
+            if binary {
+                binary_row(&mut p, &self.columns, r);
+            } else {
+                for v in r {
+                    match v {
+                        Some(s) => put_lenenc_str(&mut p, s.as_bytes()),
+                        None => p.push(0xfb),
+                    }
                 }
             }
             seq = io.queue(seq, &p);
@@ -440,6 +480,24 @@ impl ResultSet {
             io.queue(seq, &ok)
         } else {
             io.queue(seq, &eof_packet(status, 0))
+        }
+    }
+}
+
+/// A row in the binary protocol: a 0x00 header, the NULL bitmap (offset 2), then each
+/// value: TYPE_LONGLONG columns (unsigned, as `column_def` declares them) as 8 bytes,
+/// the others as length-encoded strings.
+fn binary_row(p: &mut Vec<u8>, columns: &[(String, u8)], row: &[Option<String>]) {
+    p.push(0x00);
+    let at = p.len();
+    p.resize(at + (columns.len() + 7 + 2) / 8, 0);
+    for (i, v) in row.iter().enumerate() {
+        match v {
+            None => p[at + (i + 2) / 8] |= 1 << ((i + 2) % 8),
+            Some(s) if columns.get(i).is_some_and(|c| c.1 == TYPE_LONGLONG) => {
+                p.extend_from_slice(&s.trim().parse::<u64>().unwrap_or(0).to_le_bytes());
+            }
+            Some(s) => put_lenenc_str(p, s.as_bytes()),
         }
     }
 }
