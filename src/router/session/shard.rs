@@ -1140,15 +1140,17 @@ pub(super) fn decode_params(
                     i64::from_le_bytes(a).to_string()
                 }
             }),
-            0x04 => r.bytes(4).map(|b| {
+            // A FLOAT is widened to DOUBLE on the server, as here; the exponent form
+            // is a DOUBLE literal with every digit that round-trips.
+            0x04 => r.bytes(4).and_then(|b| {
                 let mut a = [0u8; 4];
                 a.copy_from_slice(b);
-                f32::from_le_bytes(a).to_string()
+                double_literal(f64::from(f32::from_le_bytes(a)))
             }),
-            0x05 => r.bytes(8).map(|b| {
+            0x05 => r.bytes(8).and_then(|b| {
                 let mut a = [0u8; 8];
                 a.copy_from_slice(b);
-                f64::from_le_bytes(a).to_string()
+                double_literal(f64::from_le_bytes(a))
             }),
             0x06 => Some("NULL".into()),
             0x07 | 0x0a | 0x0c => {
@@ -1162,16 +1164,36 @@ pub(super) fn decode_params(
                 if len >= 7 {
                     s.push_str(&format!(" {:02}:{:02}:{:02}", g(4), g(5), g(6)));
                 }
+                if len >= 11 {
+                    s.push_str(&format!(".{:06}", le_u32(&b[7..11])));
+                }
                 s.push('\'');
                 Some(s)
             }
-            0x0f | 0xf5 | 0xf6 | 0xf7 | 0xf8 | 0xf9 | 0xfa | 0xfb | 0xfc | 0xfd | 0xfe | 0x00 => {
-                match r.lenenc_str() {
-                    Some(Some(b)) => Some(plan::text::sql_quote(&String::from_utf8_lossy(b))),
-                    _ => break,
-                }
+            // TIME: [negative, days (4), hours, minutes, seconds, [microseconds (4)]].
+            0x0b => {
+                let Some(len) = r.u8() else { break };
+                let Some(b) = r.bytes(usize::from(len)) else {
+                    break;
+                };
+                Some(time_literal(b))
             }
-            // TIME, BIT and anything else: stop decoding (positions after it are unknown).
+            // BIT and the BLOB types are bytes: a hex literal keeps every one of them,
+            // whatever the connection's character set.
+            0x10 | 0xf9 | 0xfa | 0xfb | 0xfc => match r.lenenc_str() {
+                Some(Some(b)) => Some(hex_literal(b)),
+                _ => break,
+            },
+            0x0f | 0xf5 | 0xf6 | 0xf7 | 0xf8 | 0xfd | 0xfe | 0x00 => match r.lenenc_str() {
+                // Text that is not UTF-8 (the statement text is) stays unknown: such a
+                // write is refused rather than stored with replacement characters.
+                Some(Some(b)) => match std::str::from_utf8(b) {
+                    Ok(t) => Some(plan::text::sql_quote(t)),
+                    Err(_) => break,
+                },
+                _ => break,
+            },
+            // Anything else: stop decoding (positions after it are unknown).
             _ => break,
         };
         match v {
@@ -1180,6 +1202,49 @@ pub(super) fn decode_params(
         }
     }
     out
+}
+
+fn le_u32(b: &[u8]) -> u32 {
+    b.iter()
+        .take(4)
+        .enumerate()
+        .fold(0, |v, (i, x)| v | u32::from(*x) << (8 * i))
+}
+
+/// A DOUBLE literal (`1.5e0`); `None` for NaN and infinities, which have none.
+fn double_literal(v: f64) -> Option<String> {
+    v.is_finite().then(|| format!("{v:e}"))
+}
+
+/// A binary-protocol TIME as a literal: `'-HHH:MM:SS[.ffffff]'`, days folded into the
+/// hours as the server prints them.
+fn time_literal(b: &[u8]) -> String {
+    let g = |i: usize| b.get(i).copied().unwrap_or(0);
+    let neg = g(0) == 1;
+    let days = b.get(1..5).map_or(0, le_u32);
+    let hours = u64::from(days) * 24 + u64::from(g(5));
+    let mut s = format!(
+        "'{}{hours:02}:{:02}:{:02}",
+        if neg { "-" } else { "" },
+        g(6),
+        g(7)
+    );
+    if b.len() >= 12 {
+        s.push_str(&format!(".{:06}", le_u32(&b[8..12])));
+    }
+    s.push('\'');
+    s
+}
+
+/// `X'...'`: bytes as a hex literal.
+fn hex_literal(b: &[u8]) -> String {
+    let mut s = String::with_capacity(3 + 2 * b.len());
+    s.push_str("X'");
+    for x in b {
+        s.push_str(&format!("{x:02X}"));
+    }
+    s.push('\'');
+    s
 }
 
 /// `sql` with its `?` placeholders replaced by the known literals.
@@ -1253,6 +1318,58 @@ mod tests {
         // Types not sent and none remembered: nothing known.
         let q = vec![COM_STMT_EXECUTE, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0];
         assert_eq!(decode_params(&q, 1, None, &[]), vec![None]);
+    }
+
+    #[test]
+    fn temporal_binary_and_float_parameters_keep_every_digit() {
+        // DATETIME with microseconds, TIME (negative, 1 day), BIT, BLOB with bytes that are
+        // not UTF-8, FLOAT, DOUBLE, VARCHAR that is not UTF-8.
+        let mut p = vec![COM_STMT_EXECUTE, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1];
+        p.extend_from_slice(&[0x0c, 0, 0x0b, 0, 0x10, 0, 0xfc, 0, 0x04, 0, 0x05, 0]);
+        p.extend_from_slice(&[0xfd, 0]);
+        p.extend_from_slice(&[11, 0xe4, 0x07, 2, 29, 23, 59, 58]);
+        p.extend_from_slice(&123_456u32.to_le_bytes());
+        p.extend_from_slice(&[12, 1, 1, 0, 0, 0, 2, 3, 4]);
+        p.extend_from_slice(&5u32.to_le_bytes());
+        p.extend_from_slice(&[2, 0x01, 0xff]);
+        p.extend_from_slice(&[3, 0x00, 0xc3, 0x28]);
+        p.extend_from_slice(&0.1f32.to_le_bytes());
+        p.extend_from_slice(&1e300f64.to_le_bytes());
+        p.extend_from_slice(&[1, 0xe9]);
+        assert_eq!(
+            decode_params(&p, 7, None, &[]),
+            vec![
+                Some("'2020-02-29 23:59:58.123456'".into()),
+                Some("'-26:03:04.000005'".into()),
+                Some("X'01FF'".into()),
+                Some("X'00C328'".into()),
+                Some("1.0000000149011612e-1".into()),
+                Some("1e300".into()),
+                None,
+            ]
+        );
+        // A TIME of zero length is 00:00:00.
+        let q = vec![
+            COM_STMT_EXECUTE,
+            1,
+            0,
+            0,
+            0,
+            0,
+            1,
+            0,
+            0,
+            0,
+            0,
+            1,
+            0x0b,
+            0,
+            0,
+        ];
+        assert_eq!(
+            decode_params(&q, 1, None, &[]),
+            vec![Some("'00:00:00'".into())]
+        );
     }
 
     #[test]
