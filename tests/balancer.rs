@@ -1965,3 +1965,36 @@ fn backend_weight_counts_the_servers_in_use() {
     assert!(lb.daemon.wait_log(" l l/<NOSRV> "), "{}", lb.daemon.logs());
     assert_eq!(stat_col(&lb, "BACKEND", "econ"), "1");
 }
+
+/// (backlog, inode) of the socket listening on `addr`, as `ss` reports them.
+fn listen_backlog(addr: SocketAddr) -> (u32, String) {
+    let out = std::process::Command::new("ss")
+        .args(["-Hltne", &format!("sport = :{}", addr.port())])
+        .output()
+        .expect("run ss");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let f: Vec<&str> = text.split_whitespace().collect();
+    let backlog = f.get(2).and_then(|b| b.parse().ok()).expect(&text);
+    let ino = f
+        .iter()
+        .find_map(|x| x.strip_prefix("ino:"))
+        .expect(&text)
+        .to_string();
+    (backlog, ino)
+}
+
+/// A reload applies a changed `backlog` to the listening socket it keeps (the same
+/// socket: nothing waiting in the old backlog is lost).
+#[test]
+fn reload_applies_a_changed_backlog_to_the_kept_socket() {
+    let a = Backend::start("a", Behavior::Name);
+    let lb = lb("      backlog: 17\n", &[server("a", &a, "")]);
+    let (backlog, ino) = listen_backlog(lb.addr);
+    assert_eq!(backlog, 17);
+    let base = std::fs::read_to_string(&lb.config).expect("cfg");
+    lb.reload(&base.replace("backlog: 17", "backlog: 33"));
+    lb.reloaded();
+    assert_eq!(listen_backlog(lb.addr), (33, ino.clone()));
+    let s = connect_from(lb.addr, None).expect("connect");
+    assert_eq!(read_line(&s).expect("line"), "a");
+}

@@ -168,10 +168,20 @@ pub fn bind(addr: SocketAddr, backlog: Option<u32>) -> io::Result<ListenSocket> 
     // Accepted sockets inherit TCP_NODELAY: one setsockopt per listener, not per client.
     s.set_tcp_nodelay(true)?;
     s.bind(&addr.into())?;
-    s.listen(backlog.map(|b| b as i32).unwrap_or(libc::SOMAXCONN))?;
+    s.listen(backlog_arg(backlog))?;
     // SAFETY: the Socket owns its descriptor, which stays open and the same until the
     // AsyncFd (and the Socket in it) is dropped.
     unsafe { AsyncFd::register_with_interest(s, Interest::READABLE) }.map_err(|e| e.into_parts().1)
+}
+
+/// Applies a reloaded `backlog` to a socket kept across the reload: listen(2) on a
+/// socket that already listens only changes its backlog (connections waiting in it stay).
+pub fn set_backlog(s: &ListenSocket, backlog: Option<u32>) -> io::Result<()> {
+    s.get_ref().listen(backlog_arg(backlog))
+}
+
+fn backlog_arg(backlog: Option<u32>) -> i32 {
+    backlog.map_or(libc::SOMAXCONN, |b| i32::try_from(b).unwrap_or(i32::MAX))
 }
 
 /// One accept4(2), non-blocking and close-on-exec like tokio's own accept.

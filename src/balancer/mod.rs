@@ -542,6 +542,11 @@ impl Balancer {
             .map(|l| (l.shared.name.clone(), servers_by_name(&l.shared)))
             .collect();
         for l in &cfg.listeners {
+            if let Some(live) = old_by_bind.get(&l.bind)
+                && let Err(e) = listener::set_backlog(&live.socket, l.backlog)
+            {
+                tracing::warn!(listener = %l.name, "listener {}: the new backlog is not applied: {e}", l.name);
+            }
             match old_by_bind.remove(&l.bind) {
                 Some(mut live) if live.shared.name == l.name => {
                     pool.remove(&l.name);
