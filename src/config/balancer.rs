@@ -305,7 +305,8 @@ pub struct Timeouts {
     pub client: Dur,
     /// Server inactivity.
     pub server: Dur,
-    /// Inactivity once both sides have spoken (default: the larger of client and server).
+    /// Inactivity once connected, replacing both client and server (haproxy `timeout
+    /// tunnel`); unset, client and server apply as they are.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tunnel: Option<Dur>,
     /// Inactivity after the client half-closed (default: tunnel if set, else client).

@@ -462,7 +462,8 @@ impl Decode for Garp {
     }
 }
 
-/// Commands run on state changes, as `<cmd> INSTANCE <name> <STATE> <priority>`.
+/// Commands run on state changes: `master`/`backup`/`fault`/`stop` exactly as written,
+/// `any` as `<cmd> INSTANCE <name> <STATE> <priority>` (as keepalived).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Notify {
     #[serde(skip_serializing_if = "Option::is_none")]
