@@ -730,6 +730,16 @@ fn a_warning_does_not_invalidate() {
     assert_eq!(w.len(), 1);
     assert_eq!(w[0].severity, Severity::Warning);
     assert!(w[0].message.contains("no subsystem is configured"));
+    assert!(w[0].message.ends_with("tandem will only serve `observe`"));
+    // Without `observe` either, nothing at all would run.
+    let w = check("node: a\n").warnings();
+    assert_eq!(w.len(), 1);
+    assert!(
+        w[0].message
+            .ends_with("tandem will do nothing (there is no `observe` section either)"),
+        "{}",
+        w[0].message
+    );
 }
 
 #[test]
@@ -847,6 +857,85 @@ fn two_servers_with_one_address_are_warned() {
         warnings(src),
         vec![
             "t.yaml:8:31: warning: balancer.listeners[0].servers[2].address: 127.0.0.1:1 is also server `a`'s address: both get their own share and health check but reach the same process (to give it more traffic, raise its weight)"
+        ]
+    );
+}
+
+const ROUTER_MIN: &str = "router:
+  state_dir: state
+  users: [{ name: app, password: x, schemas: [s] }]
+  schemas: [{ name: s, data_node: dn1 }]
+  data_nodes: [{ name: dn1, data_host: h, database: d }]
+  data_hosts:
+    - name: h
+      idle_timeout: 0s
+      borrow_timeout: 0s
+      write_hosts: [{ host: M, url: \"127.0.0.1:3306\", user: u }]
+";
+
+#[test]
+fn pool_timeouts_of_zero_are_refused() {
+    assert_eq!(
+        errors(ROUTER_MIN),
+        vec![
+            "t.yaml:8:21: router.data_hosts[0].idle_timeout: must be greater than zero",
+            "t.yaml:9:23: router.data_hosts[0].borrow_timeout: must be greater than zero",
+        ]
+    );
+}
+
+/// A relative `state_dir` is taken from the config file's directory (as map files are),
+/// not from wherever the daemon was started.
+#[test]
+fn a_relative_state_dir_is_taken_from_the_config_files_directory() {
+    let src = ROUTER_MIN.replace("      idle_timeout: 0s\n      borrow_timeout: 0s\n", "");
+    let c = config::check_str(&src, "/etc/tandem/tandem.yaml", Path::new("/etc/tandem"));
+    let cfg = c.config.expect("valid");
+    let r = cfg.router.expect("router");
+    assert_eq!(r.state_dir, Path::new("/etc/tandem/state"));
+}
+
+/// MyCat's `<dataNode name="dn$0-3" dataHost="h$1-2" database="db$0-1">`: every database
+/// on every host, host by host.
+#[test]
+fn data_nodes_expand_over_data_hosts_and_databases_as_mycat_does() {
+    let src = |nodes: &str| {
+        format!(
+            "router:
+  users: [{{ name: app, password: x, schemas: [s] }}]
+  schemas: [{{ name: s, data_node: dn0 }}]
+  data_nodes: [{nodes}]
+  data_hosts:
+    - {{ name: h1, write_hosts: [{{ host: M1, url: \"127.0.0.1:3306\", user: u }}] }}
+    - {{ name: h2, write_hosts: [{{ host: M2, url: \"127.0.0.1:3307\", user: u }}] }}
+"
+        )
+    };
+    let c = check(&src("{ name: dn$0-3, data_host: h$1-2, database: db$0-1 }"));
+    assert!(c.is_valid(), "{:?}", c.diagnostics());
+    let nodes: Vec<(String, String, String)> = c
+        .config
+        .expect("valid")
+        .router
+        .expect("router")
+        .data_nodes
+        .into_iter()
+        .map(|n| (n.name, n.data_host, n.database))
+        .collect();
+    let t = |a: &str, b: &str, c: &str| (a.to_string(), b.to_string(), c.to_string());
+    assert_eq!(
+        nodes,
+        vec![
+            t("dn0", "h1", "db0"),
+            t("dn1", "h1", "db1"),
+            t("dn2", "h2", "db0"),
+            t("dn3", "h2", "db1"),
+        ]
+    );
+    assert_eq!(
+        errors(&src("{ name: dn$0-2, data_host: h$1-2, database: db$0-1 }")),
+        vec![
+            "t.yaml:4:18: router.data_nodes[0]: `dn$0-2` names 3 data nodes but `db$0-1` names 2 databases on the 2 data hosts of `h$1-2` (data nodes = data hosts × databases)"
         ]
     );
 }

@@ -693,6 +693,36 @@ fn mycat_natural_day_date_rule_imports_without_begin_date() {
     }
 }
 
+/// MyCat 1.6's PartitionByMonth with neither `sBeginDate` nor `sEndDate` puts a row on
+/// the node of its month of the year (12 nodes); it imports and routes the same.
+#[test]
+fn mycat_month_rule_without_begin_date_routes_by_month_of_year() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let conf = mycat_dir(
+        dir.path(),
+        "<property name=\"schemas\">TESTDB</property>\n",
+        12,
+        "by-month",
+        "<?xml version=\"1.0\"?>\n<mycat:rule xmlns:mycat=\"http://io.mycat/\">\n\
+<tableRule name=\"by-month\">\n<rule>\n<columns>create_date</columns>\n<algorithm>m</algorithm>\n</rule>\n</tableRule>\n\
+<function name=\"m\" class=\"io.mycat.route.function.PartitionByMonth\">\n\
+<property name=\"dateFormat\">yyyy-MM-dd</property>\n</function>\n</mycat:rule>\n",
+    );
+    let (code, out, err) = tandem(&["import", "--mycat-dir", &conf]);
+    assert_eq!(code, 0, "{err}\n{out}");
+    let out_dir = tempfile::tempdir().expect("tempdir");
+    let p = write(out_dir.path(), "imported.yaml", &out);
+    let p = p.to_string_lossy().into_owned();
+    assert_eq!(
+        nodes(&p, "SELECT * FROM logs WHERE create_date = '2014-03-15'"),
+        ["dn3"]
+    );
+    assert_eq!(
+        nodes(&p, "SELECT * FROM logs WHERE create_date = '2019-12-31'"),
+        ["dn12"]
+    );
+}
+
 /// server.xml's `defaultSchema` becomes `default_schema`, unless it is not one of the
 /// user's schemas (tandem rejects that), which is left out with a warning.
 #[test]

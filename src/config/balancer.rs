@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use serde::Serialize;
 
 use super::decode::{Ctx, Decode, MapReader, parse_scalar};
-use super::types::{Dur, HostPort};
+use super::types::{Dur, HostPort, nonzero_check};
 use super::yaml::{Kind, Node};
 use crate::config_enum;
 
@@ -330,24 +330,16 @@ impl Default for Timeouts {
     }
 }
 
-fn nonzero(d: &Dur) -> Result<(), String> {
-    if d.is_zero() {
-        Err("must be greater than zero".into())
-    } else {
-        Ok(())
-    }
-}
-
 impl Decode for Timeouts {
     fn decode(node: &Node, cx: &mut Ctx) -> Option<Self> {
         let d = Timeouts::default();
         let mut m = MapReader::new(node, cx)?;
-        let connect = m.get(cx, "connect").check(cx, nonzero).or(d.connect);
-        let client = m.get(cx, "client").check(cx, nonzero).or(d.client);
-        let server = m.get(cx, "server").check(cx, nonzero).or(d.server);
-        let tunnel = m.get(cx, "tunnel").check(cx, nonzero).opt();
-        let client_fin = m.get(cx, "client_fin").check(cx, nonzero).opt();
-        let server_fin = m.get(cx, "server_fin").check(cx, nonzero).opt();
+        let connect = m.get(cx, "connect").check(cx, nonzero_check).or(d.connect);
+        let client = m.get(cx, "client").check(cx, nonzero_check).or(d.client);
+        let server = m.get(cx, "server").check(cx, nonzero_check).or(d.server);
+        let tunnel = m.get(cx, "tunnel").check(cx, nonzero_check).opt();
+        let client_fin = m.get(cx, "client_fin").check(cx, nonzero_check).opt();
+        let server_fin = m.get(cx, "server_fin").check(cx, nonzero_check).opt();
         m.finish(cx);
         Some(Timeouts {
             connect: connect?,
@@ -423,7 +415,7 @@ impl Decode for Check {
             .opt();
         let rise = m.int::<u32>(cx, "rise", 1, 1000).or(2);
         let fall = m.int::<u32>(cx, "fall", 1, 1000).or(3);
-        let timeout = m.get(cx, "timeout").check(cx, nonzero).opt();
+        let timeout = m.get(cx, "timeout").check(cx, nonzero_check).opt();
         m.finish(cx);
         Some(Check {
             kind: kind?,

@@ -63,10 +63,15 @@ fn unique<'a>(cx: &mut Ctx, items: impl IntoIterator<Item = (String, &'a str)>, 
 /// priorities annotated in `unicast_peers` (a cluster check does them itself).
 pub fn lint(cfg: &Config, cx: &mut Ctx, base_dir: &Path, elections: bool, failed: Failed) {
     if cfg.vrrp.is_none() && cfg.balancer.is_none() && cfg.router.is_none() && !failed.any() {
+        let what = if cfg.observe.is_some() {
+            "tandem will only serve `observe`"
+        } else {
+            "tandem will do nothing (there is no `observe` section either)"
+        };
         warn(
             cx,
             "",
-            "no subsystem is configured (vrrp, balancer, router): tandem will only serve `observe`",
+            format!("no subsystem is configured (vrrp, balancer, router): {what}"),
         );
     }
     if !failed.vrrp {

@@ -117,6 +117,10 @@ fn check_str_with(src: &str, file: &str, base_dir: &Path, elections: bool) -> Ch
         {
             *f = base_dir.join(&*f);
         }
+        // And the state directory (a daemon under systemd runs from /).
+        if r.state_dir.is_relative() {
+            r.state_dir = base_dir.join(&r.state_dir);
+        }
     }
     Checked {
         file: file.to_string(),

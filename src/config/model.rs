@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::balancer::BalancerConfig;
 use super::decode::{Ctx, Decode, MapReader, decode_named_map};
 use super::router::RouterConfig;
-use super::types::{Command, Dur};
+use super::types::{Command, Dur, nonzero_check};
 use super::vrrp::VrrpConfig;
 use super::yaml::Node;
 use crate::config_enum;
@@ -335,14 +335,6 @@ impl TrackScript {
     }
 }
 
-fn positive(d: &Dur) -> Result<(), String> {
-    if d.is_zero() {
-        Err("must be greater than zero".into())
-    } else {
-        Ok(())
-    }
-}
-
 impl TrackScript {
     fn decode_named(name: String, node: &Node, cx: &mut Ctx) -> Option<Self> {
         let mut m = MapReader::new(node, cx)?;
@@ -369,7 +361,7 @@ impl TrackScript {
             .get::<Dur>(cx, "interval")
             .check(cx, super::types::interval_check)
             .or(Dur::secs(1));
-        let timeout = m.get::<Dur>(cx, "timeout").check(cx, positive).opt();
+        let timeout = m.get::<Dur>(cx, "timeout").check(cx, nonzero_check).opt();
         let rise = m.int::<u32>(cx, "rise", 1, 1000).or(1);
         let fall = m.int::<u32>(cx, "fall", 1, 1000).or(1);
         let weight = m.int::<i32>(cx, "weight", -253, 253).or(0);

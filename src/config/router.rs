@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::decode::{Ctx, Decode, MapReader, decode_named_map};
-use super::types::{Dur, HostPort};
+use super::types::{Dur, HostPort, nonzero_check};
 use super::yaml::{Kind, Node};
 use crate::config_enum;
 
@@ -714,27 +714,38 @@ fn decode_data_nodes(node: &Node, cx: &mut Ctx) -> Option<Vec<DataNode>> {
     for (i, (raw, item)) in raws.into_iter().zip(items).enumerate() {
         let names = expand_names(&raw.name);
         let dbs = expand_names(&raw.database);
-        cx.with_index(i, |cx| match (names, dbs) {
-            (Ok(names), Ok(dbs)) => {
-                if dbs.len() == 1 && names.len() == 1 {
+        let hosts = expand_names(&raw.data_host);
+        cx.with_index(i, |cx| match (names, dbs, hosts) {
+            (Ok(names), Ok(dbs), Ok(hosts)) => {
+                if dbs.len() == 1 && names.len() == 1 && hosts.len() == 1 {
                     out.push(DataNode {
                         name: raw.name,
                         data_host: raw.data_host,
                         database: raw.database,
                     });
-                } else if dbs.len() == names.len() {
-                    for (n, d) in names.into_iter().zip(dbs) {
+                } else if hosts.len() * dbs.len() == names.len() {
+                    // As MyCat pairs them: every database of the first host, then of
+                    // the next host, ...
+                    let pairs = hosts
+                        .iter()
+                        .flat_map(|h| dbs.iter().map(move |d| (h.clone(), d.clone())));
+                    for (n, (h, d)) in names.into_iter().zip(pairs) {
                         out.push(DataNode {
                             name: n,
-                            data_host: raw.data_host.clone(),
+                            data_host: h,
                             database: d,
                         });
                     }
                 } else {
+                    let hosts_part = if hosts.len() > 1 {
+                        format!(" on the {} data hosts of `{}`", hosts.len(), raw.data_host)
+                    } else {
+                        String::new()
+                    };
                     cx.error(
                         item.mark,
                         format!(
-                            "`{}` names {} data nodes but `{}` names {} databases",
+                            "`{}` names {} data nodes but `{}` names {} databases{hosts_part} (data nodes = data hosts × databases)",
                             raw.name,
                             names.len(),
                             raw.database,
@@ -744,14 +755,20 @@ fn decode_data_nodes(node: &Node, cx: &mut Ctx) -> Option<Vec<DataNode>> {
                     ok = false;
                 }
             }
-            (Err(e), _) => {
+            (Err(e), _, _) => {
                 let p = format!("{}.name", cx.path_string());
                 let mark = cx.mark_of(&p).unwrap_or(item.mark);
                 cx.error_at_path(mark, p, e);
                 ok = false;
             }
-            (_, Err(e)) => {
+            (_, Err(e), _) => {
                 let p = format!("{}.database", cx.path_string());
+                let mark = cx.mark_of(&p).unwrap_or(item.mark);
+                cx.error_at_path(mark, p, e);
+                ok = false;
+            }
+            (_, _, Err(e)) => {
+                let p = format!("{}.data_host", cx.path_string());
                 let mark = cx.mark_of(&p).unwrap_or(item.mark);
                 cx.error_at_path(mark, p, e);
                 ok = false;
@@ -820,8 +837,14 @@ impl Decode for DataHost {
             .or(Dur::secs(10));
         let min_con = m.int::<u32>(cx, "min_con", 0, 100_000).or(10);
         let max_con = m.int::<u32>(cx, "max_con", 1, 100_000).or(1000);
-        let idle_timeout = m.get::<Dur>(cx, "idle_timeout").or(Dur::secs(1800));
-        let borrow_timeout = m.get::<Dur>(cx, "borrow_timeout").or(Dur::secs(5));
+        let idle_timeout = m
+            .get::<Dur>(cx, "idle_timeout")
+            .check(cx, nonzero_check)
+            .or(Dur::secs(1800));
+        let borrow_timeout = m
+            .get::<Dur>(cx, "borrow_timeout")
+            .check(cx, nonzero_check)
+            .or(Dur::secs(5));
         let write_hosts = m.req::<Vec<WriteHost>>(cx, "write_hosts");
         m.finish(cx);
         let (min_con, max_con) = (min_con?, max_con?);
@@ -1076,10 +1099,8 @@ impl FunctionType {
                 ],
                 &["date_format"],
             ),
-            Month => (
-                &["date_format", "begin_date", "end_date"],
-                &["date_format", "begin_date"],
-            ),
+            // Without begin_date (and end_date): MyCat's month-of-year mode, 12 nodes.
+            Month => (&["date_format", "begin_date", "end_date"], &["date_format"]),
             LatestMonth => (&["split_one_day"], &["split_one_day"]),
             Substring => (
                 &[
@@ -1091,9 +1112,10 @@ impl FunctionType {
                 &["start_index", "size", "partition_count"],
             ),
             RangeMod => (&["map", "map_file", "default_node"], &["map|map_file"]),
+            // pattern_value: 1024 unless given, as in MyCat.
             Pattern => (
                 &["pattern_value", "map", "map_file", "default_node"],
-                &["pattern_value", "map|map_file"],
+                &["map|map_file"],
             ),
         }
     }

@@ -24,6 +24,16 @@ pub fn interval_check(d: &Dur) -> Result<(), String> {
     }
 }
 
+/// For timeouts and other durations where zero would mean "at once" or "never" by
+/// accident: more than zero.
+pub fn nonzero_check(d: &Dur) -> Result<(), String> {
+    if d.is_zero() {
+        Err("must be greater than zero".into())
+    } else {
+        Ok(())
+    }
+}
+
 /// The longest duration a setting may have: ten years.
 const MAX_DUR_SECS: u64 = 3650 * 86_400;
 

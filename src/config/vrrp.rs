@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::decode::{Ctx, Decode, MapReader};
 use super::lint;
-use super::types::{Cidr, Command, Dur};
+use super::types::{Cidr, Command, Dur, nonzero_check};
 use super::yaml::{Kind, Node};
 use crate::config_enum;
 
@@ -512,13 +512,7 @@ impl Decode for Notify {
         let group = m.get(cx, "group").opt();
         let timeout = m
             .get::<Dur>(cx, "timeout")
-            .check(cx, |d| {
-                if d.is_zero() {
-                    Err("must be greater than zero".into())
-                } else {
-                    Ok(())
-                }
-            })
+            .check(cx, nonzero_check)
             .or(Dur::secs(10));
         m.finish(cx);
         Some(Notify {

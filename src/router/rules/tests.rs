@@ -596,3 +596,29 @@ fn partitions_can_be_shared_between_threads() {
     shared::<Partition>();
     shared::<PartitionError>();
 }
+
+#[test]
+fn month_without_begin_date_is_the_month_of_the_year() {
+    // MyCat's PartitionByMonth with neither sBeginDate nor sEndDate: 12 nodes, January
+    // on node 0; a range wraps through the months it covers.
+    let p = build(Function {
+        date_format: Some("yyyy-MM-dd".into()),
+        ..func(T::Month)
+    });
+    assert_eq!(node(&p, "2014-01-31"), Some(0));
+    assert_eq!(node(&p, "2014-03-15"), Some(2));
+    assert_eq!(node(&p, "2015-12-01"), Some(11));
+    assert!(p.calculate("15/03/2014").is_err());
+    assert_eq!(
+        p.calculate_range("2014-11-02", "2015-02-01"),
+        Some(vec![0, 1, 10, 11])
+    );
+    assert_eq!(
+        p.calculate_range("2014-01-01", "2014-12-31"),
+        Some((0..12).collect())
+    );
+    // A pattern rule without pattern_value takes MyCat's 1024.
+    let p = build(map(T::Pattern, &["0-511=0", "512-1023=1"]));
+    assert_eq!(node(&p, "1024"), Some(0));
+    assert_eq!(node(&p, "1536"), Some(1));
+}
