@@ -48,6 +48,9 @@ enum Res {
     Err(u16, String),
 }
 
+/// A result set: column names and rows.
+type Table = (Vec<String>, Vec<Vec<Option<String>>>);
+
 struct Raw {
     s: TcpStream,
     seq: u8,
@@ -278,6 +281,62 @@ impl Raw {
             [Res::Rows(r)] => r.first().and_then(|r| r.first()).cloned().flatten(),
             other => panic!("{sql}: {other:?}"),
         }
+    }
+
+    /// A one-statement query: its column names and rows, or its error.
+    fn table(&mut self, sql: &str) -> Result<Table, Res> {
+        let mut p = vec![0x03];
+        p.extend_from_slice(sql.as_bytes());
+        self.send(&p);
+        let first = self.read();
+        match first[0] {
+            0xff => return Err(err_of(&first)),
+            0x00 => return Err(Res::Ok),
+            _ => {}
+        }
+        let cols = lenenc(&mut &first[..]).expect("column count") as usize;
+        let mut names = Vec::new();
+        for _ in 0..cols {
+            let d = self.read();
+            let mut r = &d[..];
+            let mut field = || {
+                let n = lenenc(&mut r).expect("field") as usize;
+                let v = String::from_utf8_lossy(&r[..n]).into_owned();
+                r = &r[n..];
+                v
+            };
+            // catalog, schema, table, org_table, name
+            let name = (0..5).map(|_| field()).last().expect("name");
+            names.push(name);
+        }
+        if !self.deprecate_eof() {
+            self.read();
+        }
+        let mut rows = Vec::new();
+        loop {
+            let r = self.read();
+            if r[0] == 0xfe && r.len() < 0xFF_FFFF {
+                break;
+            }
+            if r[0] == 0xff {
+                return Err(err_of(&r));
+            }
+            let mut rr = &r[..];
+            let row = (0..cols)
+                .map(|_| {
+                    if rr.first() == Some(&0xfb) {
+                        rr = &rr[1..];
+                        return None;
+                    }
+                    let n = lenenc(&mut rr)? as usize;
+                    let v = String::from_utf8_lossy(&rr[..n]).into_owned();
+                    rr = &rr[n..];
+                    Some(v)
+                })
+                .collect();
+            rows.push(row);
+        }
+        Ok((names, rows))
     }
 
     /// COM_CHANGE_USER with mysql_native_password, collation utf8mb4_general_ci.
@@ -1310,4 +1369,454 @@ fn a_multi_node_prepared_write_stores_binary_values_exactly_as_the_server_does()
     }
     assert_eq!(db.sql("SELECT COUNT(*) FROM g0.g WHERE id = 2"), "0");
     assert_eq!(db.sql("SELECT COUNT(*) FROM g1.g WHERE id = 2"), "0");
+}
+
+// ---- metadata statements naming a schema ------------------------------------------------
+
+/// Schema `shop` on shopdb (dn1) with table `orders` sharded over shop_2 and shop_3 (not
+/// on dn1), schema `other` on otherdb (dn4) and schema `bare` without a data_node (its
+/// table `g` global on shop_2 and shop_3); user `app` may use shop, other and bare,
+/// `solo` only shop.
+fn meta_router(db: &MariaDb) -> Router {
+    db.sql(
+        "CREATE DATABASE shopdb; CREATE TABLE shopdb.t (id INT PRIMARY KEY, name VARCHAR(10), KEY k (name)); \
+         CREATE TABLE shopdb.Tab2 (x INT); CREATE VIEW shopdb.v AS SELECT id FROM shopdb.t; \
+         CREATE DATABASE shop_2; CREATE DATABASE shop_3; \
+         CREATE TABLE shop_2.orders (id INT PRIMARY KEY, total INT); \
+         CREATE TABLE shop_3.orders (id INT PRIMARY KEY, total INT); \
+         CREATE TABLE shop_2.g (k INT); CREATE TABLE shop_3.g (k INT); \
+         CREATE DATABASE otherdb; CREATE TABLE otherdb.secret (v TEXT)",
+    );
+    let body = format!(
+        "  users:\n    - {{ name: app, password: s3cret, schemas: [shop, other, bare] }}\n    - {{ name: solo, password: solo-pw, schemas: [shop] }}\n  schemas:\n    - name: shop\n      data_node: dn1\n      tables:\n        - {{ name: orders, primary_key: id, data_nodes: \"dn2,dn3\", rule: by-id-mod }}\n    - {{ name: other, data_node: dn4 }}\n    - name: bare\n      tables:\n        - {{ name: g, data_nodes: \"dn2,dn3\", type: global }}\n  data_nodes:\n    - {{ name: dn1, data_host: dh1, database: shopdb }}\n    - {{ name: dn2, data_host: dh1, database: shop_2 }}\n    - {{ name: dn3, data_host: dh1, database: shop_3 }}\n    - {{ name: dn4, data_host: dh1, database: otherdb }}\n  data_hosts:\n    - name: dh1\n      min_con: 1\n      write_hosts:\n        - {{ host: m1, url: \"{addr}\", user: root, password: \"\" }}\n  rules:\n    - name: by-id-mod\n      column: id\n      function: {{ type: mod-long, count: 2 }}\n",
+        addr = db.addr,
+    );
+    RouterDaemon::start(&body, false)
+}
+
+fn strs(v: &[&str]) -> Vec<Vec<Option<String>>> {
+    v.iter().map(|x| vec![Some(x.to_string())]).collect()
+}
+
+fn names(t: &Table) -> Vec<String> {
+    t.1.iter()
+        .map(|r| r[0].clone().unwrap_or_default())
+        .collect()
+}
+
+/// No backend database name in any column name or value.
+fn no_backend_names(sql: &str, t: &Table) {
+    let all = format!("{:?}{:?}", t.0, t.1);
+    for b in ["shopdb", "shop_2", "shop_3", "otherdb"] {
+        assert!(!all.contains(b), "{sql}: leaks {b}: {all}");
+    }
+}
+
+/// `SHOW DATABASES` / `SHOW SCHEMAS` with LIKE and WHERE list the user's schemas (never
+/// the servers' databases), filtered as MariaDB filters (LIKE case-sensitive, WHERE in
+/// the column's case-insensitive collation), with MariaDB's column header.
+#[test]
+fn show_databases_with_like_and_where_lists_the_schemas() {
+    let db = MariaDb::start();
+    let r = meta_router(&db);
+    let mut c = Raw::connect(r.addr, "app", "s3cret", None, 0);
+    let t = c.table("SHOW DATABASES").expect("bare");
+    assert_eq!(
+        t,
+        (
+            vec!["Database".to_string()],
+            strs(&["shop", "other", "bare"])
+        )
+    );
+    let t = c.table("SHOW DATABASES LIKE 'sh%'").expect("like");
+    assert_eq!(t, (vec!["Database (sh%)".to_string()], strs(&["shop"])));
+    let t = c
+        .table("SHOW SCHEMAS LIKE 'SH%'")
+        .expect("like is case-sensitive");
+    assert_eq!(t, (vec!["Database (SH%)".to_string()], vec![]));
+    let t = c.table("show databases like '%e%'").expect("like");
+    assert_eq!(names(&t), ["other", "bare"]);
+    let t = c
+        .table("SHOW SCHEMAS WHERE `Database` LIKE 'S%' OR `Database` = 'BARE'")
+        .expect("where");
+    assert_eq!(t, (vec!["Database".to_string()], strs(&["shop", "bare"])));
+    // The condition runs with the router's login: no subquery reaches past the
+    // user's privileges through it.
+    match c.table("SHOW DATABASES WHERE `Database` NOT IN (SELECT v FROM otherdb.secret)") {
+        Err(Res::Err(1105, m)) => assert!(m.contains("subquery"), "{m}"),
+        other => panic!("subquery: {other:?}"),
+    }
+    let t = c.table("SHOW DATABASES WHERE 0").expect("nothing");
+    assert_eq!(t.1.len(), 0);
+    match c.table("SHOW DATABASES WHERE nosuch = 1") {
+        Err(Res::Err(1054, m)) => assert!(m.contains("nosuch"), "{m}"),
+        other => panic!("unknown column: {other:?}"),
+    }
+    let mut solo = Raw::connect(r.addr, "solo", "solo-pw", None, 0);
+    let t = solo.table("SHOW DATABASES LIKE '%'").expect("solo");
+    assert_eq!(names(&t), ["shop"]);
+}
+
+/// `SHOW [FULL] TABLES {FROM|IN} schema [LIKE|WHERE]` (what Connector/J's getTables,
+/// DBeaver and Navicat send) lists the schema's tables under its name, with the
+/// configured sharded table that its data_node lacks, whatever schema is current; bare
+/// `SHOW TABLES LIKE` too. Unknown schemas get 1049, forbidden ones 1044.
+#[test]
+fn show_tables_from_a_schema_lists_it_under_its_name() {
+    let db = MariaDb::start();
+    let r = meta_router(&db);
+    let mut c = Raw::connect(r.addr, "app", "s3cret", Some("other"), 0);
+    for sql in [
+        "SHOW TABLES FROM shop",
+        "SHOW TABLES IN `shop`",
+        "show tables from shop;",
+    ] {
+        let t = c.table(sql).unwrap_or_else(|e| panic!("{sql}: {e:?}"));
+        assert_eq!(t.0, ["Tables_in_shop"], "{sql}");
+        assert_eq!(names(&t), ["Tab2", "orders", "t", "v"], "{sql}");
+    }
+    let t = c
+        .table("SHOW FULL TABLES FROM `shop` LIKE '%'")
+        .expect("jdbc");
+    assert_eq!(t.0, ["Tables_in_shop (%)", "Table_type"]);
+    assert_eq!(
+        t.1,
+        vec![
+            vec![Some("Tab2".to_string()), Some("BASE TABLE".to_string())],
+            vec![Some("orders".to_string()), Some("BASE TABLE".to_string())],
+            vec![Some("t".to_string()), Some("BASE TABLE".to_string())],
+            vec![Some("v".to_string()), Some("VIEW".to_string())],
+        ]
+    );
+    let t = c.table("SHOW TABLES FROM shop LIKE 'o%'").expect("like");
+    assert_eq!(
+        t,
+        (vec!["Tables_in_shop (o%)".to_string()], strs(&["orders"]))
+    );
+    let t = c
+        .table("SHOW TABLES FROM shop LIKE 'T%'")
+        .expect("case-sensitive");
+    assert_eq!(names(&t), ["Tab2"]);
+    let t = c
+        .table("SHOW FULL TABLES IN shop WHERE Table_type = 'VIEW' OR Tables_in_shop = 'ORDERS'")
+        .expect("where");
+    assert_eq!(t.0, ["Tables_in_shop", "Table_type"]);
+    assert_eq!(names(&t), ["orders", "v"]);
+    // The current schema, with a filter.
+    let t = c.table("SHOW TABLES LIKE 's%'").expect("current");
+    assert_eq!(
+        t,
+        (vec!["Tables_in_other (s%)".to_string()], strs(&["secret"]))
+    );
+    let t = c
+        .table("SHOW TABLES WHERE Tables_in_other <> 'x'")
+        .expect("current where");
+    assert_eq!(names(&t), ["secret"]);
+    // A schema without data_node: its configured tables.
+    let t = c.table("SHOW FULL TABLES FROM bare").expect("bare");
+    assert_eq!(
+        t.1,
+        vec![vec![Some("g".to_string()), Some("BASE TABLE".to_string())]]
+    );
+    let t = c
+        .table("SHOW TABLES FROM bare WHERE Tables_in_bare = 'x'")
+        .expect("bare where");
+    assert_eq!(t.1.len(), 0);
+    // information_schema is the server's, as before.
+    let t = c
+        .table("SHOW TABLES FROM information_schema LIKE 'SCHEMATA'")
+        .expect("information_schema");
+    assert_eq!(names(&t), ["SCHEMATA"]);
+    // Before any USE.
+    let mut none = Raw::connect(r.addr, "app", "s3cret", None, 0);
+    let t = none
+        .table("SHOW TABLES IN other")
+        .expect("no schema selected");
+    assert_eq!(names(&t), ["secret"]);
+    match none.table("SHOW TABLES") {
+        Err(Res::Err(1046, _)) => {}
+        other => panic!("no schema: {other:?}"),
+    }
+    match c.table("SHOW TABLES FROM shopdb") {
+        Err(Res::Err(1049, m)) => assert_eq!(m, "Unknown database 'shopdb'"),
+        other => panic!("backend name: {other:?}"),
+    }
+    let mut solo = Raw::connect(r.addr, "solo", "solo-pw", Some("shop"), 0);
+    match solo.table("SHOW FULL TABLES FROM other LIKE '%'") {
+        Err(Res::Err(1044, m)) => {
+            assert_eq!(m, "Access denied for user 'solo'@'%' to database 'other'")
+        }
+        other => panic!("forbidden: {other:?}"),
+    }
+    match c.table("SHOW TABLES FROM shop WHERE nosuch = 1") {
+        Err(Res::Err(1054, _)) => {}
+        other => panic!("unknown column: {other:?}"),
+    }
+    // The session is fine after the errors.
+    assert_eq!(c.value("SELECT 1").as_deref(), Some("1"));
+}
+
+/// SHOW COLUMNS / INDEX / CREATE TABLE / TABLE STATUS / CREATE DATABASE and DESCRIBE
+/// naming a schema (`FROM shop`, `shop.t`) run on the node holding the table with the
+/// node's database in place of the schema; answers carry no backend database name.
+#[test]
+fn statements_naming_a_schema_run_on_its_data_node() {
+    let db = MariaDb::start();
+    let r = meta_router(&db);
+    let mut c = Raw::connect(r.addr, "app", "s3cret", Some("other"), 0);
+    for sql in [
+        "SHOW COLUMNS FROM t FROM shop",
+        "SHOW FULL COLUMNS FROM `t` FROM `shop` LIKE '%'",
+        "SHOW COLUMNS FROM shop.t",
+        "SHOW FIELDS IN t IN shop",
+        "DESCRIBE shop.t",
+        "DESC `shop`.`t`",
+        "EXPLAIN shop.t",
+    ] {
+        let t = c.table(sql).unwrap_or_else(|e| panic!("{sql}: {e:?}"));
+        assert_eq!(names(&t), ["id", "name"], "{sql}");
+        no_backend_names(sql, &t);
+    }
+    let t = c.table("DESCRIBE shop.t name").expect("one column");
+    assert_eq!(names(&t), ["name"]);
+    for sql in [
+        "SHOW INDEX FROM t IN shop",
+        "SHOW KEYS FROM shop.t",
+        "SHOW INDEXES FROM t FROM shop WHERE Key_name = 'k'",
+    ] {
+        let t = c.table(sql).unwrap_or_else(|e| panic!("{sql}: {e:?}"));
+        assert!(!t.1.is_empty(), "{sql}");
+        assert!(
+            t.1.iter().all(|r| r[0].as_deref() == Some("t")),
+            "{sql}: {t:?}"
+        );
+        no_backend_names(sql, &t);
+    }
+    // The sharded table: from its first node.
+    for sql in [
+        "SHOW COLUMNS FROM orders FROM shop",
+        "DESCRIBE shop.orders",
+        "SHOW FULL COLUMNS FROM shop.orders",
+    ] {
+        let t = c.table(sql).unwrap_or_else(|e| panic!("{sql}: {e:?}"));
+        assert_eq!(names(&t), ["id", "total"], "{sql}");
+    }
+    let t = c.table("SHOW CREATE TABLE shop.orders").expect("create");
+    assert_eq!(t.1[0][0].as_deref(), Some("orders"));
+    assert!(
+        t.1[0][1].as_deref().unwrap_or_default().contains("`total`"),
+        "{t:?}"
+    );
+    let t = c.table("SHOW CREATE TABLE shop.t").expect("create t");
+    assert!(
+        t.1[0][1].as_deref().unwrap_or_default().contains("KEY `k`"),
+        "{t:?}"
+    );
+    // A view of the schema prints its tables unqualified, as the server does for the
+    // current database.
+    let t = c.table("SHOW CREATE VIEW shop.v").expect("create view");
+    no_backend_names("SHOW CREATE VIEW", &t);
+    let t = c
+        .table("SHOW TABLE STATUS FROM shop LIKE 't'")
+        .expect("status");
+    assert_eq!(t.0[0], "Name");
+    assert_eq!(names(&t), ["t"]);
+    let t = c
+        .table("SHOW TABLE STATUS IN shop WHERE Comment = 'VIEW'")
+        .expect("status where");
+    assert_eq!(names(&t), ["v"]);
+    // SHOW CREATE DATABASE: the schema's name.
+    for (sql, want) in [
+        ("SHOW CREATE DATABASE shop", "CREATE DATABASE `shop` /*"),
+        (
+            "SHOW CREATE SCHEMA IF NOT EXISTS `shop`",
+            "CREATE DATABASE /*!32312 IF NOT EXISTS*/ `shop` /*",
+        ),
+        ("SHOW CREATE DATABASE bare", "CREATE DATABASE `bare` /*"),
+    ] {
+        let t = c.table(sql).unwrap_or_else(|e| panic!("{sql}: {e:?}"));
+        assert_eq!(t.0, ["Database", "Create Database"], "{sql}");
+        let name = sql.rsplit(' ').next().unwrap_or_default().trim_matches('`');
+        assert_eq!(t.1[0][0].as_deref(), Some(name), "{sql}");
+        let create = t.1[0][1].clone().unwrap_or_default();
+        assert!(create.starts_with(want), "{sql}: {create}");
+        no_backend_names(sql, &t);
+    }
+    // Errors as the server gives them.
+    for (sql, code, msg) in [
+        (
+            "SHOW COLUMNS FROM t FROM nosuch",
+            1146,
+            "Table 'nosuch.t' doesn't exist",
+        ),
+        ("DESCRIBE nosuch.t", 1146, "Table 'nosuch.t' doesn't exist"),
+        (
+            "SHOW TABLE STATUS FROM nosuch",
+            1049,
+            "Unknown database 'nosuch'",
+        ),
+        (
+            "SHOW CREATE DATABASE nosuch",
+            1049,
+            "Unknown database 'nosuch'",
+        ),
+        (
+            "SHOW CREATE DATABASE shopdb",
+            1049,
+            "Unknown database 'shopdb'",
+        ),
+        (
+            "SHOW COLUMNS FROM nosuch FROM bare",
+            1146,
+            "Table 'bare.nosuch' doesn't exist",
+        ),
+    ] {
+        match c.table(sql) {
+            Err(Res::Err(n, m)) => assert_eq!((n, m.as_str()), (code, msg), "{sql}"),
+            other => panic!("{sql}: {other:?}"),
+        }
+    }
+    match c.table("SHOW TABLE STATUS FROM bare") {
+        Err(Res::Err(1105, m)) => assert!(m.contains("no data_node"), "{m}"),
+        other => panic!("status of bare: {other:?}"),
+    }
+    let mut solo = Raw::connect(r.addr, "solo", "solo-pw", Some("shop"), 0);
+    for (sql, code, msg) in [
+        (
+            "SHOW COLUMNS FROM secret FROM other",
+            1142,
+            "SELECT command denied to user 'solo'@'%' for table `other`.`secret`",
+        ),
+        (
+            "SHOW CREATE TABLE other.secret",
+            1142,
+            "SHOW command denied to user 'solo'@'%' for table `other`.`secret`",
+        ),
+        (
+            "SHOW TABLE STATUS FROM other",
+            1044,
+            "Access denied for user 'solo'@'%' to database 'other'",
+        ),
+        (
+            "SHOW CREATE DATABASE other",
+            1044,
+            "Access denied for user 'solo'@'%' to database 'other'",
+        ),
+    ] {
+        match solo.table(sql) {
+            Err(Res::Err(n, m)) => assert_eq!((n, m.as_str()), (code, msg), "{sql}"),
+            other => panic!("{sql}: {other:?}"),
+        }
+    }
+    // Unqualified forms still work in the current schema.
+    let mut s = Raw::connect(r.addr, "app", "s3cret", Some("shop"), 0);
+    assert_eq!(
+        names(&s.table("SHOW COLUMNS FROM t").expect("bare")),
+        ["id", "name"]
+    );
+    assert_eq!(
+        names(&s.table("DESCRIBE orders").expect("sharded")),
+        ["id", "total"]
+    );
+}
+
+/// In a multi-statement text these statements are refused as the other statements the
+/// router answers, and nothing of the text runs; prepared, they answer as in text.
+#[test]
+fn metadata_statements_in_multi_statement_text_and_prepared() {
+    let db = MariaDb::start();
+    let r = meta_router(&db);
+    let mut c = Raw::connect(r.addr, "app", "s3cret", Some("shop"), 0);
+    for sql in [
+        "SHOW TABLES LIKE 't'; SELECT 1",
+        "SELECT 1; SHOW FULL TABLES FROM shop LIKE '%'",
+        "SHOW DATABASES LIKE 's%'; SELECT 1",
+        "SELECT 1; SHOW COLUMNS FROM t FROM shop",
+        "DESCRIBE shop.t; SELECT 1",
+        "SELECT 1; SHOW CREATE DATABASE shop",
+    ] {
+        match c.query(sql).as_slice() {
+            [Res::Err(1105, m)] => assert!(m.contains("multi-statement"), "{sql}: {m}"),
+            other => panic!("{sql}: {other:?}"),
+        }
+    }
+    // Statements without a schema name still run as a whole on the server.
+    assert_eq!(
+        c.query("SELECT 1; SHOW COLUMNS FROM t").len(),
+        2,
+        "unqualified SHOW in multi-statement text"
+    );
+
+    let mut p = common::wire::Conn::connect(r.addr, "app", "s3cret", Some("other"))
+        .unwrap_or_else(|e| panic!("login: {e}"));
+    let st = p
+        .prepare("SHOW FULL TABLES FROM shop LIKE '%'")
+        .expect("prepare tables");
+    assert_eq!((st.columns, st.params), (2, 0));
+    let rows = p.execute(st, 0, &[], &[]).expect("execute tables");
+    let got: Vec<_> = rows
+        .iter()
+        .map(|r| r[0].clone().unwrap_or_default())
+        .collect();
+    assert_eq!(got, ["Tab2", "orders", "t", "v"]);
+    let st = p
+        .prepare("SHOW DATABASES WHERE `Database` <> 'other'")
+        .expect("prepare databases");
+    assert_eq!(
+        p.execute(st, 0, &[], &[]).expect("dbs"),
+        strs(&["shop", "bare"])
+    );
+    let st = p.prepare("SHOW DATABASES LIKE 'b%'").expect("prepare like");
+    assert_eq!(
+        p.execute(st, 0, &[], &[]).expect("dbs like"),
+        strs(&["bare"])
+    );
+    let st = p
+        .prepare("SHOW CREATE DATABASE shop")
+        .expect("prepare create db");
+    assert_eq!(st.columns, 2);
+    let rows = p.execute(st, 0, &[], &[]).expect("create db");
+    assert_eq!(rows[0][0].as_deref(), Some("shop"));
+    assert!(
+        rows[0][1]
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with("CREATE DATABASE `shop`"),
+        "{rows:?}"
+    );
+    for sql in ["SHOW COLUMNS FROM t FROM shop", "DESCRIBE shop.t"] {
+        let st = p
+            .prepare(sql)
+            .unwrap_or_else(|e| panic!("prepare {sql}: {e}"));
+        let rows = p
+            .execute(st, 0, &[], &[])
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let got: Vec<_> = rows
+            .iter()
+            .map(|r| r[0].clone().unwrap_or_default())
+            .collect();
+        assert_eq!(got, ["id", "name"], "{sql}");
+        // Again, after a USE of another schema (same node's statement).
+        p.query("USE bare").expect("use");
+        let rows = p
+            .execute(st, 0, &[], &[])
+            .unwrap_or_else(|e| panic!("{sql} again: {e}"));
+        assert_eq!(rows.len(), 2, "{sql}");
+        p.query("USE other").expect("use");
+    }
+    let st = p
+        .prepare("SHOW COLUMNS FROM orders FROM shop")
+        .expect("prepare sharded");
+    let rows = p.execute(st, 0, &[], &[]).expect("sharded columns");
+    assert_eq!(rows.len(), 2);
+    for (sql, code) in [
+        ("SHOW TABLES FROM nosuch", 1049),
+        ("SHOW COLUMNS FROM t FROM nosuch", 1146),
+        ("SHOW CREATE DATABASE nosuch", 1049),
+        ("SHOW TABLES WHERE Tables_in_other = ?", 1105),
+    ] {
+        let e = p.prepare(sql).expect_err(sql);
+        assert_eq!(e.code, code, "{sql}: {e}");
+    }
+    p.ping().expect("ping");
 }

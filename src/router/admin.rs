@@ -42,6 +42,10 @@ const HELP: &[(&str, &str)] = &[
     ),
 ];
 
+/// How long a connection closed for an oversize packet keeps reading what the client
+/// still sends, so that it reads the error instead of a reset.
+const LINGER: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Serves admin commands; `deprecate_eof` as negotiated at login (result sets then end
 /// with an OK packet instead of EOF).
 pub async fn run(io: &mut PacketIo<TcpStream>, shared: &Arc<Shared>, deprecate_eof: bool) {
@@ -56,6 +60,7 @@ pub async fn run(io: &mut PacketIo<TcpStream>, shared: &Arc<Shared>, deprecate_e
                     format!("Got a packet bigger than the admin port's 1 MiB ({n} bytes)"),
                 );
                 let _ = io.send(1, &e.packet()).await;
+                io.linger(n.saturating_add(64 * 1024), LINGER).await;
                 return;
             }
             Err(_) => return,

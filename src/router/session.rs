@@ -12,7 +12,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 use super::backend::{self, BackendConn, DataHostRt, Pooled};
-use super::sql::{self, Kind, LocalItem, SetItem};
+use super::sql::{self, Kind, LocalItem, MapKind, SetItem};
 use super::wire::handshake::{self, CACHING_SHA2, NATIVE};
 use super::wire::response::{Expect, Outcome, Tracker};
 use super::wire::*;
@@ -61,6 +61,9 @@ struct PreparedStmt {
     /// A statement the router answers itself, as in the text protocol (the server
     /// would answer with its own databases, tables or ids).
     local: Option<Local>,
+    /// A SHOW or DESCRIBE naming a database: the data node it runs on (its `sql` names
+    /// that node's database).
+    node: Option<String>,
 }
 
 /// What a prepared statement the router answers itself returns.
@@ -68,6 +71,7 @@ struct PreparedStmt {
 enum Local {
     Databases,
     Tables,
+    CreateDatabase,
     Select(Vec<(String, LocalItem)>),
 }
 
@@ -523,6 +527,118 @@ fn schema_error(snap: &Snapshot, user: &RouterUser, db: &str) -> Option<SqlError
     None
 }
 
+/// Databases every server has: statements naming them go to the server unchanged
+/// (unless a schema has that name).
+const SYSTEM_DBS: &[&str] = &["information_schema", "performance_schema", "mysql", "sys"];
+
+/// The text starts with a MyCat hint (the statement then runs as written).
+fn hinted(sql: &str) -> bool {
+    let t = sql.trim_start();
+    t.starts_with("/*!mycat:") || t.starts_with("/*#mycat:") || t.starts_with("/* mycat:")
+}
+
+/// A statement the router answers itself that its parser could not read.
+fn unreadable(what: &str) -> SqlError {
+    SqlError::new(
+        1064,
+        "42000",
+        format!("the router could not read this {what} statement"),
+    )
+}
+
+/// A parameter placeholder in a statement the router answers itself.
+fn no_params(what: &str) -> SqlError {
+    SqlError::new(
+        1105,
+        "HY000",
+        format!(
+            "{what} is answered by the router, which does not take `?` parameters in it: write the values into the statement"
+        ),
+    )
+}
+
+/// `text` with each of `spans` replaced by `with`.
+fn splice(text: &str, spans: &[(usize, usize)], with: &str) -> String {
+    let mut spans = spans.to_vec();
+    spans.sort_unstable();
+    let mut out = String::with_capacity(text.len() + with.len());
+    let mut at = 0;
+    for (a, b) in spans {
+        if a < at {
+            continue;
+        }
+        out.push_str(text.get(at..a).unwrap_or_default());
+        out.push_str(with);
+        at = b;
+    }
+    out.push_str(text.get(at..).unwrap_or_default());
+    out
+}
+
+/// `` CREATE DATABASE `shop_1` ... `` (SHOW CREATE DATABASE's second column) with the
+/// database name replaced by `name`, quoted as the server quoted it.
+fn rename_create_database(create: &str, name: &str) -> String {
+    let t = sql::lex(create);
+    let Some(at) = t.iter().position(|x| x.is("DATABASE") || x.is("SCHEMA")) else {
+        return create.to_string();
+    };
+    let Some(db) = t[at + 1..]
+        .iter()
+        .find(|x| !(x.is("IF") || x.is("NOT") || x.is("EXISTS")))
+    else {
+        return create.to_string();
+    };
+    let quoted = match db.text.as_bytes().first() {
+        Some(b'"') => format!("\"{}\"", name.replace('"', "\"\"")),
+        Some(b'`') => plan::text::quote_ident(name),
+        _ if name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$') =>
+        {
+            name.to_string()
+        }
+        _ => plan::text::quote_ident(name),
+    };
+    splice(create, &[(db.start, db.end)], &quoted)
+}
+
+/// The query that evaluates a SHOW statement's `WHERE cond` on a server: the listed
+/// rows as a derived table (values as hex literals, so no sql_mode changes their
+/// meaning), returning the 1-based numbers of the rows that meet `cond`.
+fn where_query(cols: &[String], rows: &[Vec<Option<String>>], cond: &str) -> String {
+    let lit = |v: &Option<String>| match v {
+        Some(v) if v.is_empty() => "CONVERT('' USING utf8mb4)".to_string(),
+        Some(v) => {
+            let hex: String = v.bytes().map(|b| format!("{b:02x}")).collect();
+            format!("CONVERT(X'{hex}' USING utf8mb4)")
+        }
+        None => "NULL".to_string(),
+    };
+    let mut sel = Vec::new();
+    for (i, r) in rows.iter().enumerate() {
+        let mut items = vec![format!("{} AS `__tandem_row`", i + 1)];
+        for (c, v) in cols.iter().zip(r) {
+            items.push(format!("{} AS {}", lit(v), plan::text::quote_ident(c)));
+        }
+        sel.push(format!("SELECT {}", items.join(", ")));
+    }
+    if sel.is_empty() {
+        // No rows: the condition is still checked (an unknown column is an error).
+        let mut items = vec!["0 AS `__tandem_row`".to_string()];
+        for c in cols {
+            items.push(format!(
+                "CONVERT('' USING utf8mb4) AS {}",
+                plan::text::quote_ident(c)
+            ));
+        }
+        sel.push(format!("SELECT {}", items.join(", ")));
+    }
+    format!(
+        "SELECT `__tandem_row` FROM ({}) AS `__tandem_show` WHERE ({cond}) ORDER BY 1",
+        sel.join(" UNION ALL ")
+    )
+}
+
 impl Session {
     fn status(&self) -> u16 {
         let mut s = 0;
@@ -591,22 +707,24 @@ impl Session {
 
     /// The data host and database of the current schema.
     fn target(&self) -> Result<(Arc<DataHostRt>, String), SqlError> {
-        let schema = self.schema_name()?;
-        let sc = self
-            .snap
-            .schema(schema)
-            .ok_or_else(|| SqlError::new(1049, "42000", format!("Unknown database '{schema}'")))?;
-        let node = self
-            .route_node
-            .as_ref()
-            .or(sc.data_node.as_ref())
-            .ok_or_else(|| {
-                SqlError::new(
-                    1105,
-                    "HY000",
-                    format!("schema '{schema}' has no data_node for statements that name no configured table"),
-                )
-            })?;
+        // A statement routed to a node needs no current schema (`SHOW TABLES FROM shop`
+        // before any `USE`).
+        let node = match &self.route_node {
+            Some(n) => n,
+            None => {
+                let schema = self.schema_name()?;
+                let sc = self.snap.schema(schema).ok_or_else(|| {
+                    SqlError::new(1049, "42000", format!("Unknown database '{schema}'"))
+                })?;
+                sc.data_node.as_ref().ok_or_else(|| {
+                    SqlError::new(
+                        1105,
+                        "HY000",
+                        format!("schema '{schema}' has no data_node for statements that name no configured table"),
+                    )
+                })?
+            }
+        };
         let (dh, db) = self.snap.nodes.get(node).ok_or_else(|| {
             SqlError::new(
                 1105,
@@ -711,6 +829,14 @@ impl Session {
                         format!("Got a packet bigger than 'max_allowed_packet' bytes ({n})"),
                     );
                     let _ = self.send_err(1, &e).await;
+                    // Read (and drop) what the client still sends, for a bounded time,
+                    // so it gets the error rather than a reset.
+                    self.io
+                        .linger(
+                            n.saturating_add(64 * 1024),
+                            std::time::Duration::from_secs(2),
+                        )
+                        .await;
                     break;
                 }
                 Err(_) => break,
@@ -1181,8 +1307,15 @@ impl Session {
                     Err(e) => self.send_err(1, &e).await,
                 };
             }
-            Kind::ShowDatabases => return self.show_databases().await,
-            Kind::ShowTables => return self.show_tables(sql).await,
+            Kind::ShowDatabases => return self.show_databases(sql).await,
+            Kind::ShowTables if !self.system_db_list(sql) => return self.show_tables(sql).await,
+            Kind::Show if !a.multi && !hinted(sql) => {
+                if let Some(m) = sql::mapped(sql)
+                    && !self.is_system_db(&m.db)
+                {
+                    return self.show_mapped(sql, m).await;
+                }
+            }
             // In a multi-statement text the SET goes to the server with the rest (the
             // session keeps that connection: what the other statements did is not
             // recorded); a refused SET is refused either way.
@@ -1269,6 +1402,7 @@ impl Session {
             Kind::Use(_) => "USE",
             Kind::ShowDatabases => "SHOW DATABASES",
             Kind::ShowTables => "SHOW TABLES",
+            Kind::Show if a.first_mapped => sql::MAPPED,
             Kind::Kill { .. } => "KILL",
             Kind::Commit | Kind::Rollback if distributed => {
                 "COMMIT or ROLLBACK of a transaction over several data hosts"
@@ -1788,40 +1922,130 @@ impl Session {
         rs
     }
 
-    async fn show_databases(&mut self) -> Res<()> {
-        self.count("local", "router");
-        let rs = self.databases_result();
+    async fn send_rs(&mut self, rs: ResultSet) -> Res<()> {
         let st = self.status();
         rs.queue(&mut self.io, 1, self.deprecate_eof, st);
         self.io.flush().await.map_err(|_| Fatal)
     }
 
-    /// SHOW DATABASES: the schemas the user may use.
-    fn databases_result(&self) -> ResultSet {
-        let mut rs = ResultSet::new(&["Database"]);
-        for s in &self.snap.cfg.schemas {
-            if self.user.schemas.contains(&s.name) {
-                rs.row(vec![Some(s.name.clone())]);
-            }
-        }
-        rs
-    }
-
-    /// SHOW [FULL] TABLES: the data node's tables under the schema's name.
-    async fn show_tables(&mut self, sql: &str) -> Res<()> {
-        match self.tables_result(sql).await {
-            Ok(rs) => {
-                let st = self.status();
-                rs.queue(&mut self.io, 1, self.deprecate_eof, st);
-                self.io.flush().await.map_err(|_| Fatal)
-            }
+    /// SHOW DATABASES [LIKE | WHERE]: the schemas the user may use.
+    async fn show_databases(&mut self, sql: &str) -> Res<()> {
+        self.count("local", "router");
+        match self.databases_result(sql).await {
+            Ok(rs) => self.send_rs(rs).await,
             Err(e) => self.send_err(1, &e).await,
         }
     }
 
-    async fn tables_result(&mut self, sql: &str) -> Result<ResultSet, SqlError> {
-        let schema = self.effective_schema()?;
-        let (mut pc, db) = self.acquire(true).await?;
+    fn databases_header(l: &sql::ShowList) -> String {
+        match &l.filter {
+            sql::Filter::Like(p) => format!("Database ({p})"),
+            _ => "Database".to_string(),
+        }
+    }
+
+    async fn databases_result(&mut self, sql: &str) -> Result<ResultSet, SqlError> {
+        let l = sql::show_list(sql).ok_or_else(|| unreadable("SHOW DATABASES"))?;
+        let col = Self::databases_header(&l);
+        let mut rows: Vec<Vec<Option<String>>> = self
+            .snap
+            .cfg
+            .schemas
+            .iter()
+            .filter(|s| self.user.schemas.contains(&s.name))
+            .map(|s| vec![Some(s.name.clone())])
+            .collect();
+        match &l.filter {
+            sql::Filter::None => {}
+            sql::Filter::Like(p) => {
+                rows.retain(|r| {
+                    r.first()
+                        .and_then(Option::as_deref)
+                        .is_some_and(|n| sql::wild_match(n, p))
+                });
+            }
+            sql::Filter::Where(cond) => {
+                let node = self.any_node()?;
+                rows = self
+                    .filter_where(&node, std::slice::from_ref(&col), rows, cond)
+                    .await?;
+            }
+        }
+        let mut rs = ResultSet::new(&[&col]);
+        rs.rows = rows;
+        Ok(rs)
+    }
+
+    /// A node to evaluate a condition on: the current schema's, else one of the user's
+    /// schemas'.
+    fn any_node(&self) -> Result<String, SqlError> {
+        let cur = self.schema_name().ok().map(str::to_string);
+        cur.iter()
+            .chain(self.user.schemas.iter())
+            .find_map(|s| {
+                self.snap
+                    .catalog
+                    .schema(s)
+                    .and_then(plan::SchemaCat::any_node)
+            })
+            .ok_or_else(|| {
+                SqlError::new(
+                    1105,
+                    "HY000",
+                    "no data node to evaluate the WHERE condition on",
+                )
+            })
+    }
+
+    /// The rows that meet a SHOW statement's `WHERE cond`, as the server evaluates it.
+    async fn filter_where(
+        &mut self,
+        node: &str,
+        cols: &[String],
+        rows: Vec<Vec<Option<String>>>,
+        cond: &str,
+    ) -> Result<Vec<Vec<Option<String>>>, SqlError> {
+        // The condition runs on a server with the router's own login: a subquery in it
+        // would read tables past the user's `privileges`, which a SELECT of them gets
+        // checked against. Conditions on the listed columns need none.
+        if sql::lex(cond).iter().any(|t| t.is("SELECT")) {
+            return Err(SqlError::new(
+                1105,
+                "HY000",
+                "a subquery in the WHERE of a SHOW the router answers is not supported: compare the listed columns with values, or use LIKE",
+            ));
+        }
+        let q = where_query(cols, &rows, cond);
+        let res = self.query_node(node, &q).await?;
+        let mut keep = vec![false; rows.len()];
+        for r in &res.rows {
+            if let Some(i) = r
+                .first()
+                .and_then(Option::as_deref)
+                .and_then(|v| v.parse::<usize>().ok())
+                .and_then(|i| i.checked_sub(1))
+                && let Some(k) = keep.get_mut(i)
+            {
+                *k = true;
+            }
+        }
+        Ok(rows
+            .into_iter()
+            .zip(keep)
+            .filter_map(|(r, k)| k.then_some(r))
+            .collect())
+    }
+
+    /// Runs `sql` (a read) on data node `node` and returns its result.
+    async fn query_node(
+        &mut self,
+        node: &str,
+        sql: &str,
+    ) -> Result<backend::conn::QueryResult, SqlError> {
+        self.route_node = Some(node.to_string());
+        let acquired = self.acquire(true).await;
+        self.route_node = None;
+        let (mut pc, db) = acquired?;
         let r = match self.sync(&mut pc.conn, &db, false).await {
             Ok(()) => pc.conn.query(sql).await,
             Err(e) => Err(e),
@@ -1830,42 +2054,254 @@ impl Session {
         self.count("read", &host);
         match r {
             Ok(res) => {
-                if self.pinned.is_none() && self.sticky.is_none() && !self.in_trans {
-                    pc.host.clone().pool.put(pc);
-                } else {
-                    self.pin(pc);
-                }
-                let mut cols: Vec<String> = res.columns.clone();
-                if let Some(c) = cols.first_mut() {
-                    *c = format!("Tables_in_{schema}");
-                }
-                let col_refs: Vec<&str> = cols.iter().map(String::as_str).collect();
-                let mut rs = ResultSet::new(&col_refs);
-                let mut seen: Vec<String> = Vec::new();
-                for r in res.rows {
-                    if let Some(Some(n)) = r.first() {
-                        seen.push(n.to_ascii_lowercase());
-                    }
-                    rs.row(r);
-                }
-                if let Some(sc) = self.snap.schema(&schema) {
-                    for t in &sc.tables {
-                        if !seen.contains(&t.name.to_ascii_lowercase()) {
-                            let mut row = vec![Some(t.name.clone())];
-                            if cols.len() > 1 {
-                                row.push(Some("BASE TABLE".into()));
-                            }
-                            rs.row(row);
-                        }
-                    }
-                }
-                Ok(rs)
+                self.finish_quiet(pc);
+                Ok(res)
             }
             Err(e) => {
-                drop(pc);
+                // A server-side error (an unknown column in WHERE) leaves the connection
+                // fine.
+                if matches!(e, backend::BackendError::Sql { .. }) {
+                    self.finish_quiet(pc);
+                } else {
+                    drop(pc);
+                }
                 Err(e.to_sql(&host))
             }
         }
+    }
+
+    /// SHOW [FULL] TABLES [FROM db] [LIKE | WHERE]: the data node's tables and the
+    /// schema's configured ones, under the schema's name.
+    async fn show_tables(&mut self, sql: &str) -> Res<()> {
+        match self.tables_result(sql).await {
+            Ok(rs) => self.send_rs(rs).await,
+            Err(e) => self.send_err(1, &e).await,
+        }
+    }
+
+    /// The schema a SHOW TABLES lists (checked) and its column names.
+    fn tables_columns(&self, l: &sql::ShowList) -> Result<(String, Vec<String>), SqlError> {
+        let schema = match &l.db {
+            Some(d) => {
+                self.check_schema(d)?;
+                d.clone()
+            }
+            None => self.effective_schema()?,
+        };
+        let mut first = format!("Tables_in_{schema}");
+        if let sql::Filter::Like(p) = &l.filter {
+            first = format!("{first} ({p})");
+        }
+        let mut cols = vec![first];
+        if l.full {
+            cols.push("Table_type".to_string());
+        }
+        Ok((schema, cols))
+    }
+
+    /// `SHOW TABLES FROM information_schema` and the like: the server answers.
+    fn system_db_list(&self, sql: &str) -> bool {
+        sql::show_list(sql)
+            .and_then(|l| l.db)
+            .is_some_and(|d| self.is_system_db(&d))
+    }
+
+    fn is_system_db(&self, db: &str) -> bool {
+        SYSTEM_DBS.iter().any(|s| s.eq_ignore_ascii_case(db)) && self.snap.schema(db).is_none()
+    }
+
+    async fn tables_result(&mut self, sql: &str) -> Result<ResultSet, SqlError> {
+        let l = sql::show_list(sql).ok_or_else(|| unreadable("SHOW TABLES"))?;
+        let (schema, cols) = self.tables_columns(&l)?;
+        let (default, configured, any) = match self.snap.catalog.schema(&schema) {
+            Some(sc) => {
+                let mut names: Vec<String> = sc.tables.values().map(|t| t.name.clone()).collect();
+                names.sort();
+                (sc.default_node.clone(), names, sc.any_node())
+            }
+            None => (None, Vec::new(), None),
+        };
+        let mut tables: Vec<(String, String)> = Vec::new();
+        if let Some(node) = &default {
+            let db = self.node_db(node)?;
+            let q = format!("SHOW FULL TABLES FROM {}", plan::text::quote_ident(&db));
+            let res = self.query_node(node, &q).await?;
+            for r in res.rows {
+                let mut r = r.into_iter();
+                if let Some(Some(n)) = r.next() {
+                    tables.push((n, r.next().flatten().unwrap_or_default()));
+                }
+            }
+        }
+        for t in configured {
+            if !tables.iter().any(|(n, _)| n.eq_ignore_ascii_case(&t)) {
+                tables.push((t, "BASE TABLE".to_string()));
+            }
+        }
+        // As the server lists them: by name.
+        tables.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut rows: Vec<Vec<Option<String>>> = tables
+            .into_iter()
+            .map(|(n, ty)| {
+                if l.full {
+                    vec![Some(n), Some(ty)]
+                } else {
+                    vec![Some(n)]
+                }
+            })
+            .collect();
+        match &l.filter {
+            sql::Filter::None => {}
+            sql::Filter::Like(p) => {
+                rows.retain(|r| {
+                    r.first()
+                        .and_then(Option::as_deref)
+                        .is_some_and(|n| sql::wild_match(n, p))
+                });
+            }
+            sql::Filter::Where(cond) => {
+                let node = default.or(any).ok_or_else(|| {
+                    SqlError::new(
+                        1105,
+                        "HY000",
+                        format!("schema '{schema}' has no data nodes"),
+                    )
+                })?;
+                rows = self.filter_where(&node, &cols, rows, cond).await?;
+            }
+        }
+        let refs: Vec<&str> = cols.iter().map(String::as_str).collect();
+        let mut rs = ResultSet::new(&refs);
+        rs.rows = rows;
+        Ok(rs)
+    }
+
+    /// Where a statement about `schema` (and `table`) runs: a node holding the configured
+    /// table, else the schema's data_node.
+    fn meta_node(&self, schema: &str, table: Option<&str>) -> Option<String> {
+        let sc = self.snap.catalog.schema(schema)?;
+        if let Some(tb) = table.and_then(|t| sc.table(t)) {
+            return tb.nodes.first().cloned();
+        }
+        sc.default_node.clone()
+    }
+
+    fn node_db(&self, node: &str) -> Result<String, SqlError> {
+        self.snap
+            .nodes
+            .get(node)
+            .map(|(_, db)| db.clone())
+            .ok_or_else(|| {
+                SqlError::new(
+                    1105,
+                    "HY000",
+                    format!("data node '{node}' is not configured"),
+                )
+            })
+    }
+
+    /// A SHOW or DESCRIBE naming a database: the node it runs on and its text there
+    /// (the schema's name replaced by the node's database). Errors as the server gives
+    /// them: 1146 / 1142 for a table of an unknown / forbidden schema, 1049 / 1044 for
+    /// the schema itself.
+    fn map_stmt(&self, sql: &str, m: &sql::Mapped) -> Result<(String, String), SqlError> {
+        let db = m.db.as_str();
+        let table = m.table.as_deref().unwrap_or_default();
+        let no_table =
+            || SqlError::new(1146, "42S02", format!("Table '{db}.{table}' doesn't exist"));
+        let node = match m.kind {
+            MapKind::Table { show } => {
+                if self.snap.schema(db).is_none() {
+                    return Err(no_table());
+                }
+                if !self.user.schemas.iter().any(|s| s == db) {
+                    return Err(SqlError::new(
+                        1142,
+                        "42000",
+                        format!(
+                            "{} command denied to user '{}'@'%' for table `{db}`.`{table}`",
+                            if show { "SHOW" } else { "SELECT" },
+                            self.user.name
+                        ),
+                    ));
+                }
+                self.meta_node(db, m.table.as_deref())
+                    .ok_or_else(no_table)?
+            }
+            MapKind::Database => {
+                self.check_schema(db)?;
+                self.meta_node(db, None).ok_or_else(|| {
+                    SqlError::new(
+                        1105,
+                        "HY000",
+                        format!(
+                            "schema '{db}' has no data_node, so its tables are on several data nodes: run this statement on the data nodes directly"
+                        ),
+                    )
+                })?
+            }
+            MapKind::CreateDatabase => {
+                self.check_schema(db)?;
+                self.snap
+                    .catalog
+                    .schema(db)
+                    .and_then(plan::SchemaCat::any_node)
+                    .ok_or_else(|| {
+                        SqlError::new(1105, "HY000", format!("schema '{db}' has no data nodes"))
+                    })?
+            }
+        };
+        let backend_db = self.node_db(&node)?;
+        let text = splice(sql, &m.spans, &plan::text::quote_ident(&backend_db));
+        Ok((node, text))
+    }
+
+    /// A SHOW or DESCRIBE naming a database (see [`sql::mapped`]).
+    async fn show_mapped(&mut self, sql: &str, m: sql::Mapped) -> Res<()> {
+        if m.kind == MapKind::CreateDatabase {
+            return match self.create_database_result(sql, &m).await {
+                Ok(rs) => self.send_rs(rs).await,
+                Err(e) => self.send_err(1, &e).await,
+            };
+        }
+        let (node, text) = match self.map_stmt(sql, &m) {
+            Ok(x) => x,
+            Err(e) => return self.send_err(1, &e).await,
+        };
+        let payload = shard::query_payload(&text);
+        self.route_node = Some(node);
+        let r = self
+            .forward(Fwd {
+                payload: &payload,
+                expect: Expect::Results,
+                read: true,
+                stmt_id: None,
+                needs_last_id: false,
+                kind: "read",
+            })
+            .await;
+        self.route_node = None;
+        r.map(|_| ())
+    }
+
+    /// SHOW CREATE DATABASE db: the node's answer under the schema's name.
+    async fn create_database_result(
+        &mut self,
+        sql: &str,
+        m: &sql::Mapped,
+    ) -> Result<ResultSet, SqlError> {
+        let (node, text) = self.map_stmt(sql, m)?;
+        let res = self.query_node(&node, &text).await?;
+        let mut rs = ResultSet::new(&["Database", "Create Database"]);
+        for r in res.rows {
+            let create = r
+                .get(1)
+                .cloned()
+                .flatten()
+                .map(|c| rename_create_database(&c, &m.db));
+            rs.row(vec![Some(m.db.clone()), create]);
+        }
+        Ok(rs)
     }
 
     /// The columns (and, but for SHOW TABLES, the rows) of a statement the router
@@ -1875,8 +2311,32 @@ impl Session {
             return None;
         }
         match &a.kind {
-            Kind::ShowDatabases => Some(Ok(Local::Databases)),
-            Kind::ShowTables => Some(self.effective_schema().map(|_| Local::Tables)),
+            Kind::ShowDatabases | Kind::ShowTables => {
+                let l = sql::show_list(sql)?;
+                let tables = matches!(a.kind, Kind::ShowTables);
+                if tables && l.db.as_deref().is_some_and(|d| self.is_system_db(d)) {
+                    return None;
+                }
+                let what = if tables {
+                    "SHOW TABLES"
+                } else {
+                    "SHOW DATABASES"
+                };
+                if l.params {
+                    return Some(Err(no_params(what)));
+                }
+                if !tables {
+                    return Some(Ok(Local::Databases));
+                }
+                Some(self.tables_columns(&l).map(|_| Local::Tables))
+            }
+            Kind::Show if !hinted(sql) => {
+                let m = sql::mapped(sql)?;
+                if m.kind != MapKind::CreateDatabase || self.is_system_db(&m.db) {
+                    return None;
+                }
+                Some(self.map_stmt(sql, &m).map(|_| Local::CreateDatabase))
+            }
             Kind::Select { lock: false } => sql::local_select(sql).map(|i| Ok(Local::Select(i))),
             _ => None,
         }
@@ -1885,40 +2345,48 @@ impl Session {
     /// The columns a local prepared statement announces at prepare time.
     fn local_columns(&self, sql: &str, l: &Local) -> ResultSet {
         match l {
-            Local::Databases => self.databases_result(),
+            Local::Databases => {
+                let col = sql::show_list(sql)
+                    .map_or_else(|| "Database".to_string(), |l| Self::databases_header(&l));
+                ResultSet::new(&[&col])
+            }
             Local::Select(items) => {
                 let mut rs = self.local_result(items.clone());
                 rs.rows.clear();
                 rs
             }
             Local::Tables => {
-                let schema = self.effective_schema().unwrap_or_default();
-                let first = format!("Tables_in_{schema}");
-                let full = sql::lex(sql).get(1).is_some_and(|t| t.is("FULL"));
-                if full {
-                    ResultSet::new(&[&first, "Table_type"])
-                } else {
-                    ResultSet::new(&[&first])
-                }
+                let cols = sql::show_list(sql)
+                    .and_then(|l| self.tables_columns(&l).ok())
+                    .map(|(_, c)| c)
+                    .unwrap_or_default();
+                let refs: Vec<&str> = cols.iter().map(String::as_str).collect();
+                ResultSet::new(&refs)
             }
+            Local::CreateDatabase => ResultSet::new(&["Database", "Create Database"]),
         }
     }
 
     /// COM_STMT_EXECUTE of a statement the router answers itself.
     async fn execute_local(&mut self, sql: &str, l: Local) -> Res<()> {
-        let rs = match l {
+        let r = match l {
             Local::Databases => {
                 self.count("local", "router");
-                self.databases_result()
+                self.databases_result(sql).await
             }
             Local::Select(items) => {
                 self.count("local", "router");
-                self.local_result(items)
+                Ok(self.local_result(items))
             }
-            Local::Tables => match self.tables_result(sql).await {
-                Ok(rs) => rs,
-                Err(e) => return self.send_err(1, &e).await,
+            Local::Tables => self.tables_result(sql).await,
+            Local::CreateDatabase => match sql::mapped(sql) {
+                Some(m) => self.create_database_result(sql, &m).await,
+                None => Err(unreadable("SHOW CREATE DATABASE")),
             },
+        };
+        let rs = match r {
+            Ok(rs) => rs,
+            Err(e) => return self.send_err(1, &e).await,
         };
         let st = self.status();
         rs.queue_as(&mut self.io, 1, self.deprecate_eof, st, true);
@@ -1958,9 +2426,35 @@ impl Session {
         if let Err(e) = self.check_access(&sql, &a) {
             return self.send_err(1, &e).await;
         }
+        // A SHOW or DESCRIBE naming a database: prepared (and executed) on the node it
+        // maps to, as the text with the node's database.
+        let mut stmt_node = None;
+        let mapped_payload;
+        let mapped = if matches!(a.kind, Kind::Show) && !a.multi && !hinted(&sql) {
+            sql::mapped(&sql)
+        } else {
+            None
+        };
+        let (sql, p): (String, &[u8]) = match mapped {
+            Some(m) if m.kind != MapKind::CreateDatabase && !self.is_system_db(&m.db) => {
+                match self.map_stmt(&sql, &m) {
+                    Ok((node, text)) => {
+                        let mut q = Vec::with_capacity(text.len() + 1);
+                        q.push(COM_STMT_PREPARE);
+                        q.extend_from_slice(text.as_bytes());
+                        mapped_payload = q;
+                        stmt_node = Some(node);
+                        (text, &mapped_payload)
+                    }
+                    Err(e) => return self.send_err(1, &e).await,
+                }
+            }
+            _ => (sql, p),
+        };
         // On configured tables: prepare on a node that has them (the metadata is the
         // same on each); executes are routed by their parameters.
         let sharded = match self.shard_plan(&sql) {
+            _ if stmt_node.is_some() => false,
             None => false,
             Some(Err(e)) => return self.send_err(1, &e).await,
             Some(Ok(plan::Planned::Route(p))) => {
@@ -2026,6 +2520,7 @@ impl Session {
                     needs_last_id: false,
                     schema: self.schema.clone(),
                     local: Some(l),
+                    node: None,
                 },
             );
             let st = self.status();
@@ -2043,6 +2538,9 @@ impl Session {
         }
         let id = self.next_free_stmt_id();
         let read = a.is_read();
+        if let Some(n) = &stmt_node {
+            self.route_node = Some(n.clone());
+        }
         let acquired = self.acquire(read).await;
         self.route_node = None;
         let (mut pc, db) = match acquired {
@@ -2081,6 +2579,7 @@ impl Session {
                     needs_last_id: a.last_insert_id,
                     schema: self.schema.clone(),
                     local: None,
+                    node: stmt_node,
                 },
             ) {
                 self.stmt_bytes = self.stmt_bytes.saturating_sub(old.sql.len());
@@ -2121,6 +2620,12 @@ impl Session {
         if let Some(l) = st.local.clone() {
             let sql = st.sql.clone();
             return self.execute_local(&sql, l).await;
+        }
+        if let Some(node) = st.node.clone() {
+            self.route_node = Some(node);
+            let r = self.execute_on(p).await;
+            self.route_node = None;
+            return r;
         }
         if !st.sharded {
             return self.execute_on(p).await;

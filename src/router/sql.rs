@@ -253,6 +253,9 @@ pub struct Analysis {
     /// In a multi-statement text: a later statement ends a transaction (`COMMIT`,
     /// `ROLLBACK`).
     pub later_txn_end: bool,
+    /// In a multi-statement text: the first statement is a SHOW or DESCRIBE naming a
+    /// database, which the router maps to the data node's database (see [`mapped`]).
+    pub first_mapped: bool,
 }
 
 impl Analysis {
@@ -299,6 +302,7 @@ pub fn analyze(sql: &str) -> Analysis {
         multi: false,
         later_router: None,
         later_txn_end: false,
+        first_mapped: false,
     };
     // Statement boundaries.
     let first_end = toks
@@ -323,6 +327,10 @@ pub fn analyze(sql: &str) -> Analysis {
                 Some("SHOW DATABASES")
             } else if head.is("SHOW") && kw(j, "TABLES") {
                 Some("SHOW TABLES")
+            } else if head.is("SHOW") && kw(1, "CREATE") && (kw(2, "DATABASE") || kw(2, "SCHEMA")) {
+                Some("SHOW CREATE DATABASE")
+            } else if mapped_toks(st).is_some() {
+                Some(MAPPED)
             } else {
                 None
             };
@@ -352,6 +360,9 @@ pub fn analyze(sql: &str) -> Analysis {
     let Some(head) = t.first() else {
         return a;
     };
+    if a.multi && mapped_toks(t).is_some() {
+        a.first_mapped = true;
+    }
     let kw = |i: usize, k: &str| t.get(i).is_some_and(|x| x.is(k));
     a.kind = if head.is("SELECT") || (head.punct(b'(') && kw(1, "SELECT")) {
         let lock = t.windows(2).any(|w| {
@@ -369,16 +380,10 @@ pub fn analyze(sql: &str) -> Analysis {
             Kind::Select { lock: false }
         }
     } else if head.is("SHOW") {
-        let mut j = 1;
-        if kw(j, "FULL") {
-            j += 1;
-        }
-        if (kw(1, "DATABASES") || kw(1, "SCHEMAS")) && t.len() == 2 {
-            Kind::ShowDatabases
-        } else if kw(j, "TABLES") && t.len() == j + 1 {
-            Kind::ShowTables
-        } else {
-            Kind::Show
+        match show_list_toks(sql, t) {
+            Some((false, _)) => Kind::ShowDatabases,
+            Some((true, _)) => Kind::ShowTables,
+            None => Kind::Show,
         }
     } else if head.is("DESC") || head.is("DESCRIBE") || head.is("EXPLAIN") || head.is("HELP") {
         if head.is("EXPLAIN") && t.iter().skip(1).any(|x| x.is("ANALYZE")) {
@@ -575,6 +580,353 @@ fn parse_set_item(sql: &str, p: &[Token<'_>]) -> SetItem {
     }
 }
 
+/// What `later_router` / the multi-statement refusal calls a statement of [`mapped`].
+pub const MAPPED: &str = "SHOW or DESCRIBE naming a database (mapped to the data node's database)";
+
+/// The `LIKE` or `WHERE` of a SHOW statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Filter {
+    None,
+    /// The pattern's value (quotes and escapes of the string literal undone; `\%` and
+    /// `\_` kept, as in the server).
+    Like(String),
+    /// The condition's text.
+    Where(String),
+}
+
+/// `SHOW {DATABASES|SCHEMAS} [filter]` or `SHOW [FULL] TABLES [{FROM|IN} db] [filter]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShowList {
+    pub full: bool,
+    pub db: Option<String>,
+    pub filter: Filter,
+    /// The text has a `?` placeholder.
+    pub params: bool,
+}
+
+/// The tokens of the first statement (trailing `;` dropped).
+fn first_statement(t: &[Token<'_>]) -> usize {
+    t.iter().position(|x| x.tok == Tok::Semi).unwrap_or(t.len())
+}
+
+/// [`ShowList`] of the first statement of `sql`, or `None` when it is none of those.
+pub fn show_list(sql: &str) -> Option<ShowList> {
+    let t = lex(sql);
+    let n = first_statement(&t);
+    show_list_toks(sql, &t[..n]).map(|(_, l)| l)
+}
+
+fn is_name(t: &Token<'_>) -> bool {
+    matches!(t.tok, Tok::Word | Tok::QuotedIdent)
+}
+
+/// `(true, ..)` for SHOW TABLES, `(false, ..)` for SHOW DATABASES.
+fn show_list_toks(sql: &str, t: &[Token<'_>]) -> Option<(bool, ShowList)> {
+    let kw = |i: usize, k: &str| t.get(i).is_some_and(|x| x.is(k));
+    if !kw(0, "SHOW") {
+        return None;
+    }
+    let params = t.iter().any(|x| x.punct(b'?'));
+    if kw(1, "DATABASES") || kw(1, "SCHEMAS") {
+        let filter = filter_of(sql, &t[2..])?;
+        return Some((
+            false,
+            ShowList {
+                full: false,
+                db: None,
+                filter,
+                params,
+            },
+        ));
+    }
+    let full = kw(1, "FULL");
+    let j = if full { 2 } else { 1 };
+    if !kw(j, "TABLES") {
+        return None;
+    }
+    let (db, k) = if kw(j + 1, "FROM") || kw(j + 1, "IN") {
+        let d = t.get(j + 2).filter(|x| is_name(x))?;
+        (Some(d.ident().to_string()), j + 3)
+    } else {
+        (None, j + 1)
+    };
+    let filter = filter_of(sql, t.get(k..)?)?;
+    Some((
+        true,
+        ShowList {
+            full,
+            db,
+            filter,
+            params,
+        },
+    ))
+}
+
+/// `[LIKE 'p' | WHERE cond]`; `None` for anything else.
+fn filter_of(sql: &str, t: &[Token<'_>]) -> Option<Filter> {
+    match t {
+        [] => Some(Filter::None),
+        [l, p] if l.is("LIKE") && p.tok == Tok::Str => Some(Filter::Like(unquote(p.text))),
+        [w, rest @ ..] if w.is("WHERE") && !rest.is_empty() => {
+            let (a, b) = (rest[0].start, rest[rest.len() - 1].end);
+            Some(Filter::Where(sql.get(a..b)?.to_string()))
+        }
+        _ => None,
+    }
+}
+
+/// The value of a string literal (`'it''s'`, `'a\nb'`); `\%` and `\_` keep their
+/// backslash, as in the server (they mean the literal characters in a pattern).
+pub fn unquote(lit: &str) -> String {
+    let mut c = lit.chars();
+    let Some(q) = c.next() else {
+        return String::new();
+    };
+    let body: Vec<char> = c.collect();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < body.len() {
+        let ch = body[i];
+        if ch == q {
+            if body.get(i + 1) == Some(&q) {
+                out.push(q);
+                i += 2;
+                continue;
+            }
+            break;
+        }
+        if ch == '\\'
+            && let Some(&n) = body.get(i + 1)
+        {
+            match n {
+                'n' => out.push('\n'),
+                't' => out.push('\t'),
+                'r' => out.push('\r'),
+                'b' => out.push('\u{8}'),
+                '0' => out.push('\0'),
+                'Z' => out.push('\u{1a}'),
+                '%' | '_' => {
+                    out.push('\\');
+                    out.push(n);
+                }
+                other => out.push(other),
+            }
+            i += 2;
+            continue;
+        }
+        out.push(ch);
+        i += 1;
+    }
+    out
+}
+
+/// The server's match of a name against a SHOW ... LIKE pattern (`wild_compare`): `%`
+/// any run, `_` one character, `\` takes the next one literally; case-sensitive, as for
+/// database and table names on a server with `lower_case_table_names=0`.
+pub fn wild_match(name: &str, pattern: &str) -> bool {
+    let s: Vec<char> = name.chars().collect();
+    let p: Vec<char> = pattern.chars().collect();
+    wild(&s, &p)
+}
+
+fn wild(s: &[char], p: &[char]) -> bool {
+    enum W {
+        Any,
+        One,
+        Lit(char),
+    }
+    let mut pat = Vec::new();
+    let mut i = 0;
+    while i < p.len() {
+        match p[i] {
+            '%' => pat.push(W::Any),
+            '_' => pat.push(W::One),
+            '\\' if i + 1 < p.len() => {
+                i += 1;
+                pat.push(W::Lit(p[i]));
+            }
+            c => pat.push(W::Lit(c)),
+        }
+        i += 1;
+    }
+    // ok[j]: the name so far matches the first j pattern items (O(name * pattern)).
+    let mut ok = vec![false; pat.len() + 1];
+    ok[0] = true;
+    for j in 0..pat.len() {
+        ok[j + 1] = ok[j] && matches!(pat[j], W::Any);
+    }
+    for c in s {
+        let mut next = vec![false; pat.len() + 1];
+        for j in 0..pat.len() {
+            next[j + 1] = match pat[j] {
+                W::Any => ok[j + 1] || next[j] || ok[j],
+                W::One => ok[j],
+                W::Lit(l) => ok[j] && l == *c,
+            };
+        }
+        ok = next;
+    }
+    ok[pat.len()]
+}
+
+/// How a [`Mapped`] statement is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MapKind {
+    /// About one table (`SHOW COLUMNS`, `SHOW INDEX`, `SHOW CREATE TABLE`, `DESCRIBE`):
+    /// runs on a node holding the table. `show`: the server's privilege word is SHOW
+    /// (else SELECT).
+    Table { show: bool },
+    /// About a database's tables (`SHOW TABLE STATUS`, `SHOW TRIGGERS`): the schema's
+    /// `data_node`.
+    Database,
+    /// `SHOW CREATE DATABASE`: answered by the router with the schema's name.
+    CreateDatabase,
+}
+
+/// A SHOW or DESCRIBE that names a database explicitly (`SHOW COLUMNS FROM t FROM db`,
+/// `DESCRIBE db.t`, `SHOW TABLE STATUS FROM db`, `SHOW CREATE DATABASE db`): the router
+/// replaces the name by the data node's database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mapped {
+    pub kind: MapKind,
+    /// The database the statement is about (a `FROM db` wins over a `db.` qualifier, as
+    /// on the server).
+    pub db: String,
+    pub table: Option<String>,
+    /// Byte ranges of the database names to replace.
+    pub spans: Vec<(usize, usize)>,
+}
+
+/// [`Mapped`] of the first statement of `sql`.
+pub fn mapped(sql: &str) -> Option<Mapped> {
+    let t = lex(sql);
+    let n = first_statement(&t);
+    mapped_toks(&t[..n])
+}
+
+/// `name` or `db.name` at `i`: (db token, table token, next index).
+fn qualified<'a, 'b>(
+    t: &'b [Token<'a>],
+    i: usize,
+) -> Option<(Option<&'b Token<'a>>, &'b Token<'a>, usize)> {
+    let a = t.get(i).filter(|x| is_name(x))?;
+    if t.get(i + 1).is_some_and(|x| x.punct(b'.')) {
+        let b = t.get(i + 2).filter(|x| is_name(x))?;
+        return Some((Some(a), b, i + 3));
+    }
+    Some((None, a, i + 1))
+}
+
+fn mapped_toks(t: &[Token<'_>]) -> Option<Mapped> {
+    let kw = |i: usize, k: &str| t.get(i).is_some_and(|x| x.is(k));
+    let from = |i: usize| kw(i, "FROM") || kw(i, "IN");
+    let span = |x: &Token<'_>| (x.start, x.end);
+    let head = t.first()?;
+    if head.is("DESC") || head.is("DESCRIBE") || head.is("EXPLAIN") {
+        // `DESCRIBE db.t [column]`; not `EXPLAIN SELECT ...`, `EXPLAIN EXTENDED ...`.
+        let (db, tb, _) = qualified(t, 1)?;
+        let db = db?;
+        const NOT_TABLES: &[&str] = &[
+            "SELECT",
+            "INSERT",
+            "UPDATE",
+            "DELETE",
+            "REPLACE",
+            "WITH",
+            "EXTENDED",
+            "PARTITIONS",
+            "FORMAT",
+            "ANALYZE",
+            "FOR",
+            "VALUES",
+            "TABLE",
+        ];
+        if db.tok == Tok::Word && NOT_TABLES.iter().any(|k| db.is(k)) {
+            return None;
+        }
+        return Some(Mapped {
+            kind: MapKind::Table { show: false },
+            db: db.ident().to_string(),
+            table: Some(tb.ident().to_string()),
+            spans: vec![span(db)],
+        });
+    }
+    if !head.is("SHOW") {
+        return None;
+    }
+    let mut j = 1;
+    while kw(j, "FULL") || kw(j, "EXTENDED") {
+        j += 1;
+    }
+    let on_table = ["COLUMNS", "FIELDS", "INDEX", "INDEXES", "KEYS"]
+        .iter()
+        .any(|k| kw(j, k));
+    if on_table && from(j + 1) {
+        let (q, tb, k) = qualified(t, j + 2)?;
+        let mut spans: Vec<(usize, usize)> = q.iter().map(|x| span(x)).collect();
+        let db = if from(k) {
+            let d = t.get(k + 1).filter(|x| is_name(x))?;
+            spans.push(span(d));
+            d
+        } else {
+            q?
+        };
+        return Some(Mapped {
+            kind: MapKind::Table { show: false },
+            db: db.ident().to_string(),
+            table: Some(tb.ident().to_string()),
+            spans,
+        });
+    }
+    if j != 1 {
+        return None;
+    }
+    if kw(1, "CREATE") && (kw(2, "TABLE") || kw(2, "VIEW") || kw(2, "SEQUENCE")) {
+        let (q, tb, _) = qualified(t, 3)?;
+        let db = q?;
+        return Some(Mapped {
+            kind: MapKind::Table { show: true },
+            db: db.ident().to_string(),
+            table: Some(tb.ident().to_string()),
+            spans: vec![span(db)],
+        });
+    }
+    if kw(1, "CREATE") && (kw(2, "DATABASE") || kw(2, "SCHEMA")) {
+        let k = if kw(3, "IF") && kw(4, "NOT") && kw(5, "EXISTS") {
+            6
+        } else {
+            3
+        };
+        let db = t.get(k).filter(|x| is_name(x))?;
+        if t.len() != k + 1 {
+            return None;
+        }
+        return Some(Mapped {
+            kind: MapKind::CreateDatabase,
+            db: db.ident().to_string(),
+            table: None,
+            spans: vec![span(db)],
+        });
+    }
+    let k = if kw(1, "TABLE") && kw(2, "STATUS") {
+        3
+    } else if kw(1, "TRIGGERS") {
+        2
+    } else {
+        return None;
+    };
+    if !from(k) {
+        return None;
+    }
+    let db = t.get(k + 1).filter(|x| is_name(x))?;
+    Some(Mapped {
+        kind: MapKind::Database,
+        db: db.ident().to_string(),
+        table: None,
+        spans: vec![span(db)],
+    })
+}
+
 /// An item of a SELECT the router answers itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LocalItem {
@@ -664,7 +1016,8 @@ mod tests {
         assert!(!analyze("select * from t lock in share mode").is_read());
         assert!(!analyze("select 1 into @x").is_read());
         assert!(analyze("insert into t values (1)").is_write());
-        assert!(analyze("show tables like 'x'").is_read());
+        assert!(analyze("show table status like 'x'").is_read());
+        assert!(!analyze("show tables like 'x'").is_write());
         assert!(!analyze("select 'a;b'; select 2").is_read());
         assert_eq!(analyze("select 'a;b';").kind, Kind::Select { lock: false });
         assert!(!analyze("select 'a;b';").multi);
@@ -814,6 +1167,135 @@ mod tests {
     }
 
     #[test]
+    fn show_lists_with_filters_and_databases() {
+        let k = |s: &str| analyze(s).kind;
+        assert_eq!(k("SHOW DATABASES LIKE 'sh%'"), Kind::ShowDatabases);
+        assert_eq!(
+            k("show schemas where `Database` = 'x'"),
+            Kind::ShowDatabases
+        );
+        assert_eq!(k("SHOW FULL TABLES FROM `shop` LIKE '%'"), Kind::ShowTables);
+        assert_eq!(
+            k("SHOW TABLES IN shop WHERE Tables_in_shop = 't'"),
+            Kind::ShowTables
+        );
+        assert_eq!(k("SHOW TABLES LIKE 'x';"), Kind::ShowTables);
+        assert_eq!(k("SHOW TABLE STATUS FROM shop"), Kind::Show);
+        assert_eq!(k("SHOW TABLES FROM"), Kind::Show);
+        assert_eq!(k("SHOW DATABASES LIKE x"), Kind::Show);
+        assert_eq!(
+            show_list("SHOW FULL TABLES FROM `shop` LIKE 't\\_%'"),
+            Some(ShowList {
+                full: true,
+                db: Some("shop".into()),
+                filter: Filter::Like("t\\_%".into()),
+                params: false,
+            })
+        );
+        assert_eq!(
+            show_list("SHOW DATABASES WHERE `Database` IN ('a', 'b') ; "),
+            Some(ShowList {
+                full: false,
+                db: None,
+                filter: Filter::Where("`Database` IN ('a', 'b')".into()),
+                params: false,
+            })
+        );
+        assert!(show_list("SHOW TABLES WHERE Tables_in_x = ?").is_some_and(|l| l.params));
+        assert_eq!(unquote("'it''s'"), "it's");
+        assert_eq!(unquote("'a\\'b\\\\c\\nd'"), "a'b\\c\nd");
+        assert_eq!(unquote("\"x\""), "x");
+        // Multi-statement texts: a later router-answered or mapped statement.
+        assert_eq!(
+            analyze("select 1; show tables from shop like 'x'").later_router,
+            Some("SHOW TABLES")
+        );
+        assert_eq!(
+            analyze("select 1; show create database shop").later_router,
+            Some("SHOW CREATE DATABASE")
+        );
+        assert_eq!(
+            analyze("select 1; describe shop.t").later_router,
+            Some(MAPPED)
+        );
+        assert_eq!(analyze("select 1; describe t").later_router, None);
+        assert!(analyze("show columns from t from shop; select 1").first_mapped);
+        assert!(!analyze("show columns from t; select 1").first_mapped);
+    }
+
+    #[test]
+    fn like_patterns_match_as_the_server_does() {
+        assert!(wild_match("shop", "sh%"));
+        assert!(!wild_match("Shop", "sh%"));
+        assert!(wild_match("shop", "%"));
+        assert!(wild_match("", "%"));
+        assert!(!wild_match("", "_"));
+        assert!(wild_match("t_1", "t\\_%"));
+        assert!(!wild_match("tx1", "t\\_%"));
+        assert!(wild_match("a%b", "a\\%b"));
+        assert!(!wild_match("axb", "a\\%b"));
+        assert!(wild_match("my_order", "%_or%er"));
+        assert!(wild_match("abc", "a_c"));
+        assert!(!wild_match("abcd", "a_c"));
+        assert!(wild_match("aaa", "%a%a%a%"));
+        assert!(!wild_match("aa", "%a%a%a%"));
+        assert!(wild_match("é", "_"));
+        // Long patterns do not take exponential time.
+        let name = "a".repeat(64);
+        let pat = format!("{}b", "%a".repeat(30));
+        assert!(!wild_match(&name, &pat));
+    }
+
+    #[test]
+    fn statements_naming_a_database() {
+        let m = |s: &str| mapped(s);
+        let spans = |s: &str, v: &Mapped| -> Vec<String> {
+            v.spans.iter().map(|(a, b)| s[*a..*b].to_string()).collect()
+        };
+        let s = "SHOW FULL COLUMNS FROM t FROM `shop` LIKE '%'";
+        let v = m(s).expect("columns");
+        assert_eq!(v.kind, MapKind::Table { show: false });
+        assert_eq!((v.db.as_str(), v.table.as_deref()), ("shop", Some("t")));
+        assert_eq!(spans(s, &v), ["`shop`"]);
+        let s = "show columns in shop.t";
+        let v = m(s).expect("qualified");
+        assert_eq!(
+            (v.db.as_str(), spans(s, &v)),
+            ("shop", vec!["shop".to_string()])
+        );
+        // FROM db wins over a qualifier, as on the server; both are replaced.
+        let s = "SHOW KEYS FROM a.t IN b";
+        let v = m(s).expect("both");
+        assert_eq!((v.db.as_str(), spans(s, &v).len()), ("b", 2));
+        let s = "SHOW INDEX FROM `t` IN shop WHERE Key_name = 'PRIMARY'";
+        assert_eq!(m(s).map(|v| v.db), Some("shop".into()));
+        let v = m("SHOW CREATE TABLE shop.`my order`").expect("create table");
+        assert_eq!(v.kind, MapKind::Table { show: true });
+        assert_eq!(v.table.as_deref(), Some("my order"));
+        let v = m("SHOW TABLE STATUS FROM shop LIKE 'u%'").expect("status");
+        assert_eq!((v.kind, v.db.as_str()), (MapKind::Database, "shop"));
+        let v = m("SHOW CREATE SCHEMA IF NOT EXISTS `shop`").expect("create db");
+        assert_eq!((v.kind, v.db.as_str()), (MapKind::CreateDatabase, "shop"));
+        let v = m("DESCRIBE shop.t id").expect("describe");
+        assert_eq!((v.db.as_str(), v.table.as_deref()), ("shop", Some("t")));
+        assert_eq!(m("desc `shop`.`t`").map(|v| v.db), Some("shop".into()));
+        for s in [
+            "DESCRIBE t",
+            "EXPLAIN SELECT * FROM shop.t",
+            "EXPLAIN EXTENDED SELECT 1",
+            "SHOW COLUMNS FROM t",
+            "SHOW CREATE TABLE t",
+            "SHOW TABLE STATUS",
+            "SHOW TABLE STATUS LIKE 'x'",
+            "SHOW CREATE DATABASE",
+            "SHOW TABLES FROM shop",
+            "SELECT * FROM shop.t",
+        ] {
+            assert_eq!(m(s), None, "{s}");
+        }
+    }
+
+    #[test]
     fn lexer_never_panics_on_odd_input() {
         for s in [
             "'",
@@ -833,9 +1315,17 @@ mod tests {
             "SET SESSION autocommit = '\\ü",
             "set x = `ab\u{1F600}",
             "use 'é",
+            "show tables like '\\",
+            "show databases like 'é\\",
+            "describe `é",
+            "show columns from a.",
         ] {
             let _ = analyze(s);
             let _ = local_select(s);
+            let _ = show_list(s);
+            let _ = mapped(s);
+            let _ = unquote(s);
+            let _ = wild_match(s, s);
         }
     }
 }

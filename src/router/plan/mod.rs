@@ -88,7 +88,7 @@ impl SchemaCat {
         self.tables.get(&name.to_ascii_lowercase())
     }
     /// Any node the schema uses (for statements that touch no table).
-    fn any_node(&self) -> Option<String> {
+    pub fn any_node(&self) -> Option<String> {
         self.default_node.clone().or_else(|| {
             let mut names: Vec<&TableCat> = self.tables.values().collect();
             names.sort_by(|a, b| a.name.cmp(&b.name));

@@ -98,6 +98,25 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PacketIo<S> {
         }
     }
 
+    /// After an error that ends the connection while the client may still be sending
+    /// (a packet over the limit): stop writing, then read and drop what comes, up to
+    /// `max` bytes or for `within`. Closing with unread data makes the kernel reset the
+    /// connection, and a client still writing would see the reset instead of the error.
+    pub async fn linger(&mut self, max: usize, within: std::time::Duration) {
+        let _ = self.stream.shutdown().await;
+        let mut left = max;
+        let mut scratch = vec![0u8; 64 * 1024];
+        let drain = async {
+            while left > 0 {
+                match self.stream.read(&mut scratch).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => left = left.saturating_sub(n),
+                }
+            }
+        };
+        let _ = tokio::time::timeout(within, drain).await;
+    }
+
     /// Reads more bytes from the stream into the buffer; `Closed` at EOF.
     pub async fn fill(&mut self) -> Result<usize, WireError> {
         if self.rend == self.rbuf.len() {
