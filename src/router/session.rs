@@ -66,6 +66,28 @@ struct PreparedStmt {
     node: Option<String>,
 }
 
+impl PreparedStmt {
+    /// A statement as prepared: no types, long data or cursor yet, routed as written.
+    fn new(sql: &str, read: bool, params: u16, schema: Option<String>) -> Self {
+        PreparedStmt {
+            sql: sql.into(),
+            read,
+            params,
+            types: None,
+            long_data: Vec::new(),
+            long_len: 0,
+            long_overflow: false,
+            cursor: false,
+            exec_db: None,
+            sharded: false,
+            needs_last_id: false,
+            schema,
+            local: None,
+            node: None,
+        }
+    }
+}
+
 /// What a prepared statement the router answers itself returns.
 #[derive(Debug, Clone)]
 enum Local {
@@ -2393,6 +2415,15 @@ impl Session {
         self.io.flush().await.map_err(|_| Fatal)
     }
 
+    /// Keeps a prepared statement under `id`, counting its text against the session's
+    /// limit.
+    fn add_stmt(&mut self, id: u32, st: PreparedStmt) {
+        self.stmt_bytes = self.stmt_bytes.saturating_add(st.sql.len());
+        if let Some(old) = self.stmts.insert(id, st) {
+            self.stmt_bytes = self.stmt_bytes.saturating_sub(old.sql.len());
+        }
+    }
+
     /// The next statement id: after a wrap of the counter, an id still in use is
     /// skipped (at most MAX_SESSION_STMTS are).
     fn next_free_stmt_id(&mut self) -> u32 {
@@ -2503,26 +2534,11 @@ impl Session {
             let id = self.next_free_stmt_id();
             let rs = self.local_columns(&sql, &l);
             self.count("prepare", "router");
-            self.stmt_bytes = self.stmt_bytes.saturating_add(sql.len());
-            self.stmts.insert(
-                id,
-                PreparedStmt {
-                    sql: sql.into(),
-                    read: true,
-                    params: 0,
-                    types: None,
-                    long_data: Vec::new(),
-                    long_len: 0,
-                    long_overflow: false,
-                    cursor: false,
-                    exec_db: None,
-                    sharded: false,
-                    needs_last_id: false,
-                    schema: self.schema.clone(),
-                    local: Some(l),
-                    node: None,
-                },
-            );
+            let st = PreparedStmt {
+                local: Some(l),
+                ..PreparedStmt::new(&sql, true, 0, self.schema.clone())
+            };
+            self.add_stmt(id, st);
             let st = self.status();
             rs.queue_prepared(&mut self.io, id, self.deprecate_eof, st);
             return self.io.flush().await.map_err(|_| Fatal);
@@ -2562,28 +2578,13 @@ impl Session {
                 // lost connection (and the pool does not take a dead one back).
                 tracing::debug!(id = self.ctl.id, "router: closing a statement failed: {e}");
             }
-            self.stmt_bytes = self.stmt_bytes.saturating_add(sql.len());
-            if let Some(old) = self.stmts.insert(
-                id,
-                PreparedStmt {
-                    sql: sql.into(),
-                    read,
-                    params,
-                    types: None,
-                    long_data: Vec::new(),
-                    long_len: 0,
-                    long_overflow: false,
-                    cursor: false,
-                    exec_db: None,
-                    sharded,
-                    needs_last_id: a.last_insert_id,
-                    schema: self.schema.clone(),
-                    local: None,
-                    node: stmt_node,
-                },
-            ) {
-                self.stmt_bytes = self.stmt_bytes.saturating_sub(old.sql.len());
-            }
+            let st = PreparedStmt {
+                sharded,
+                needs_last_id: a.last_insert_id,
+                node: stmt_node,
+                ..PreparedStmt::new(&sql, read, params, self.schema.clone())
+            };
+            self.add_stmt(id, st);
         }
         self.finish(pc, r).await.map(|_| ())
     }
