@@ -597,6 +597,15 @@ fn splice(text: &str, spans: &[(usize, usize)], with: &str) -> String {
     out
 }
 
+/// Keeps the rows whose first column matches the LIKE pattern `p` (SHOW ... LIKE).
+fn like_filter(rows: &mut Vec<Vec<Option<String>>>, p: &str) {
+    rows.retain(|r| {
+        r.first()
+            .and_then(Option::as_deref)
+            .is_some_and(|n| sql::wild_match(n, p))
+    });
+}
+
 /// `` CREATE DATABASE `shop_1` ... `` (SHOW CREATE DATABASE's second column) with the
 /// database name replaced by `name`, quoted as the server quoted it.
 fn rename_create_database(create: &str, name: &str) -> String {
@@ -1979,13 +1988,7 @@ impl Session {
             .collect();
         match &l.filter {
             sql::Filter::None => {}
-            sql::Filter::Like(p) => {
-                rows.retain(|r| {
-                    r.first()
-                        .and_then(Option::as_deref)
-                        .is_some_and(|n| sql::wild_match(n, p))
-                });
-            }
+            sql::Filter::Like(p) => like_filter(&mut rows, p),
             sql::Filter::Where(cond) => {
                 let node = self.any_node()?;
                 rows = self
@@ -2174,13 +2177,7 @@ impl Session {
             .collect();
         match &l.filter {
             sql::Filter::None => {}
-            sql::Filter::Like(p) => {
-                rows.retain(|r| {
-                    r.first()
-                        .and_then(Option::as_deref)
-                        .is_some_and(|n| sql::wild_match(n, p))
-                });
-            }
+            sql::Filter::Like(p) => like_filter(&mut rows, p),
             sql::Filter::Where(cond) => {
                 let node = default.or(any).ok_or_else(|| {
                     SqlError::new(
