@@ -1,9 +1,13 @@
 //! Interop with keepalived 2.2 from Debian, in network namespaces: tandem and keepalived
 //! elect each other correctly in both directions, for VRRPv2 with PASS auth, VRRPv3, in
 //! multicast and in unicast; either takes over when the other dies; never two masters.
+//! IPv6 likewise (VRRPv3 multicast from link-local sources, unicast between global and
+//! between link-local addresses), with the new master's unsolicited neighbour
+//! advertisement seen in a client's neighbour table.
 
 mod common;
 
+use std::net::IpAddr;
 use std::process::Command;
 use std::time::Duration;
 
@@ -150,19 +154,24 @@ fn crash(lab: &Lab, i: usize) {
 }
 
 fn only_holder(lab: &Lab, who: &str, context: &str) {
+    only_holder_of(lab, VIP, who, context);
+}
+
+/// Which node holds `vip` now; exactly `who`, and it stays that way: no second master
+/// appears over a few advert intervals.
+fn only_holder_of(lab: &Lab, vip: &str, who: &str, context: &str) {
     let ok = wait_for(Duration::from_secs(30), || {
-        (lab.holders(VIP) == vec![who.to_string()]).then_some(())
+        (lab.holders(vip) == vec![who.to_string()]).then_some(())
     });
     assert!(
         ok.is_some(),
-        "{context}: VIP held by {:?}, expected only {who}",
-        lab.holders(VIP)
+        "{context}: {vip} held by {:?}, expected only {who}",
+        lab.holders(vip)
     );
-    // And it stays that way: no second master appears over a few advert intervals.
     for _ in 0..10 {
         std::thread::sleep(Duration::from_millis(150));
         assert_eq!(
-            lab.holders(VIP),
+            lab.holders(vip),
             vec![who.to_string()],
             "{context}: dual master"
         );
@@ -289,4 +298,403 @@ fn preemption_between_tandem_and_keepalived() {
         ka.logs()
     );
     only_holder(&lab, "td", "tandem preempted");
+}
+
+// ---------------------------------------------------------------------------------------
+// IPv6: VRRPv3 over ff02::12 from link-local sources, and unicast between 2001:db8::/64
+// or link-local addresses. A third namespace, `client`, watches the VIP's neighbour entry: the new
+// master's unsolicited neighbour advertisement (Override flag) must move it.
+
+const VIP6: &str = "2001:db8::100/64";
+const VIP6_ADDR: &str = "2001:db8::100";
+
+/// How the two boxes reach each other.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum V6 {
+    /// To ff02::12, from each box's link-local address.
+    Multicast,
+    /// `unicast_src_ip` / `unicast_peers` from 2001:db8::/64.
+    Unicast,
+    /// `unicast_src_ip` / `unicast_peers` naming link-local addresses (sent with eth0 as
+    /// the scope).
+    UnicastLinkLocal,
+}
+
+const V6_MODES: [V6; 3] = [V6::Multicast, V6::Unicast, V6::UnicastLinkLocal];
+
+fn v6_ctx(mode: V6) -> String {
+    format!("IPv6 VRRPv3 {mode:?}")
+}
+
+/// The address node `i` sends its adverts from (and tandem's status names as master when
+/// node `i` is): its 2001:db8:: address in `Unicast`, else its link-local address.
+fn v6_address(lab: &Lab, mode: V6, i: usize) -> String {
+    match mode {
+        V6::Unicast => lab.nodes[i].ip6.to_string(),
+        V6::Multicast | V6::UnicastLinkLocal => {
+            lab.link_local(i).map(|a| a.to_string()).unwrap_or_default()
+        }
+    }
+}
+
+fn keepalived_conf6(lab: &Lab, mode: V6, node: usize, peer: usize, priority: u8) -> String {
+    let unicast = if mode == V6::Multicast {
+        String::new()
+    } else {
+        format!(
+            "    unicast_src_ip {}\n    unicast_peer {{\n        {}\n    }}\n",
+            v6_address(lab, mode, node),
+            v6_address(lab, mode, peer)
+        )
+    };
+    format!(
+        "global_defs {{
+    router_id ka{node}
+    vrrp_version 3
+    vrrp_garp_master_delay 2
+    vrrp_garp_master_repeat 3
+}}
+vrrp_instance VI_1 {{
+    state BACKUP
+    interface eth0
+    virtual_router_id 51
+    priority {priority}
+    advert_int 0.1
+{unicast}    virtual_ipaddress {{
+        {VIP6}
+    }}
+}}
+"
+    )
+}
+
+fn tandem_conf6(lab: &Lab, mode: V6, node: usize, peer: usize, priority: u8) -> String {
+    let unicast = if mode == V6::Multicast {
+        String::new()
+    } else {
+        format!(
+            "      unicast_src_ip: \"{}\"\n      unicast_peers: [\"{}\"]\n",
+            v6_address(lab, mode, node),
+            v6_address(lab, mode, peer)
+        )
+    };
+    format!(
+        "node: t{node}
+log: {{ level: debug }}
+observe: {{ listen: 127.0.0.1:9188 }}
+vrrp:
+  instances:
+    - name: VI_1
+      interface: eth0
+      virtual_router_id: 51
+      priority: {priority}
+      version: 3
+      advert_int: 100ms
+      virtual_ipaddresses: [\"{VIP6}\"]
+      garp: {{ master_delay: 2s, master_repeat: 3 }}
+{unicast}"
+    )
+}
+
+/// A lab with `labels[0]` and `labels[1]` as the VRRP boxes and a client. Duplicate
+/// address detection is switched on for the boxes' eth0 (the lab turns it off for its own
+/// addresses), so a VIP added without `nodad` would sit "tentative" and could fail DAD.
+fn lab6(labels: [&str; 2]) -> (Lab, usize) {
+    let lab = Lab::new(&[labels[0], labels[1], "client"]);
+    for i in 0..2 {
+        let out = lab.exec(i, &["sysctl", "-qw", "net.ipv6.conf.eth0.accept_dad=1"]);
+        assert!(out.status.success(), "sysctl: {out:?}");
+    }
+    (lab, 2)
+}
+
+fn only_holder6(lab: &Lab, who: &str, context: &str) {
+    only_holder_of(lab, VIP6, who, context);
+}
+
+/// The VIP on node `i` is usable at once: added with `nodad` (tandem does, as keepalived
+/// 2.2.7 does), so never "tentative" or "dadfailed" even with DAD on.
+fn vip6_usable(lab: &Lab, i: usize, context: &str) {
+    let entry = lab.addr_entry(i, VIP6_ADDR);
+    let ok = entry
+        .as_ref()
+        .is_some_and(|e| e["nodad"] == true && e["tentative"] != true && e["dadfailed"] != true);
+    assert!(
+        ok,
+        "{context}: VIP on {} not usable at once: {entry:?}",
+        lab.nodes[i].label
+    );
+}
+
+/// The client resolves the VIP now (to the current master's MAC).
+fn client_resolves(lab: &Lab, client: usize, owner: usize, context: &str) {
+    let ip: IpAddr = VIP6_ADDR.parse().unwrap_or(IpAddr::from([0u16; 8]));
+    let mac = lab.nodes[owner].mac.clone();
+    let ok = wait_for(Duration::from_secs(10), || {
+        lab.touch(client, ip);
+        (lab.neighbour(client, VIP6_ADDR).as_deref() == Some(mac.as_str())).then_some(())
+    });
+    assert!(
+        ok.is_some(),
+        "{context}: client resolves the VIP to {:?}, expected {mac}",
+        lab.neighbour(client, VIP6_ADDR)
+    );
+}
+
+/// Without sending anything, the client's entry for the VIP moves to `owner`'s MAC: only
+/// the new master's unsolicited NA (Override set) can do that.
+fn client_follows_na(lab: &Lab, client: usize, owner: usize, context: &str) {
+    let mac = lab.nodes[owner].mac.clone();
+    let ok = wait_for(Duration::from_secs(15), || {
+        (lab.neighbour(client, VIP6_ADDR).as_deref() == Some(mac.as_str())).then_some(())
+    });
+    assert!(
+        ok.is_some(),
+        "{context}: the client's entry for the VIP is {:?}, expected {mac} (no unsolicited NA?)",
+        lab.neighbour(client, VIP6_ADDR)
+    );
+}
+
+/// The box dies: every process in its namespace is killed and its link goes down (the
+/// kernel then drops its IPv6 addresses, as a powered-off box holds none).
+fn power_off(lab: &Lab, i: usize) {
+    crash(lab, i);
+    let out = Command::new("ip")
+        .args(["-n", lab.ns(i), "link", "set", "eth0", "down"])
+        .output()
+        .expect("ip link set down");
+    assert!(out.status.success(), "{out:?}");
+}
+
+#[test]
+fn ipv6_keepalived_master_tandem_backup_then_tandem_takes_over() {
+    for mode in V6_MODES {
+        let ctx = &v6_ctx(mode);
+        let (lab, client) = lab6(["ka", "td"]);
+        let ka = keepalived(&lab, 0, &keepalived_conf6(&lab, mode, 0, 1, 150));
+        assert!(
+            ka.wait_log("(VI_1) Entering MASTER STATE"),
+            "{ctx}: {}",
+            ka.logs()
+        );
+        only_holder6(&lab, "ka", ctx);
+        vip6_usable(&lab, 0, ctx);
+        // tandem joins an established master: it must hear it from the start.
+        let td = lab.tandem(1, &tandem_conf6(&lab, mode, 1, 0, 100));
+        assert!(lab.wait_state(1, "VI_1", "BACKUP"), "{ctx}: {}", td.logs());
+        only_holder6(&lab, "ka", ctx);
+        let st = lab.status(1).expect("status");
+        let inst = &st["subsystems"]["vrrp"]["instances"][0];
+        assert_eq!(
+            inst["adverts_sent"],
+            0,
+            "{ctx}: never master: {}",
+            td.logs()
+        );
+        assert_eq!(
+            inst["master"].as_str(),
+            Some(v6_address(&lab, mode, 0).as_str()),
+            "{ctx}: {st}"
+        );
+        // Every advert keepalived sent was accepted: checksum, hop limit, source, count.
+        assert!(
+            inst["dropped"].as_object().is_some_and(|d| d.is_empty()),
+            "{ctx}: {st}"
+        );
+        assert!(
+            inst["adverts_received"].as_u64().is_some_and(|n| n > 0),
+            "{ctx}: {st}"
+        );
+        client_resolves(&lab, client, 0, ctx);
+
+        // keepalived's box dies: tandem takes over, and tells the client.
+        power_off(&lab, 0);
+        drop(ka);
+        assert!(lab.wait_state(1, "VI_1", "MASTER"), "{ctx}: {}", td.logs());
+        only_holder6(&lab, "td", ctx);
+        vip6_usable(&lab, 1, ctx);
+        client_follows_na(&lab, client, 1, ctx);
+    }
+}
+
+#[test]
+fn ipv6_tandem_master_keepalived_backup_then_keepalived_takes_over() {
+    for mode in V6_MODES {
+        let ctx = &v6_ctx(mode);
+        let (lab, client) = lab6(["td", "ka"]);
+        let td = lab.tandem(0, &tandem_conf6(&lab, mode, 0, 1, 150));
+        assert!(lab.wait_state(0, "VI_1", "MASTER"), "{ctx}: {}", td.logs());
+        // keepalived joins an established master and accepts its adverts from the start
+        // (it would time out and enter MASTER otherwise).
+        let ka = keepalived(&lab, 1, &keepalived_conf6(&lab, mode, 1, 0, 100));
+        assert!(
+            ka.wait_log("(VI_1) Entering BACKUP STATE"),
+            "{ctx}: {}",
+            ka.logs()
+        );
+        only_holder6(&lab, "td", ctx);
+        vip6_usable(&lab, 0, ctx);
+        assert!(
+            !ka.logs().contains("Entering MASTER STATE"),
+            "{ctx}: {}",
+            ka.logs()
+        );
+        client_resolves(&lab, client, 0, ctx);
+
+        // tandem's box dies: keepalived takes over.
+        power_off(&lab, 0);
+        drop(td);
+        assert!(
+            ka.wait_log("(VI_1) Entering MASTER STATE"),
+            "{ctx}: {}",
+            ka.logs()
+        );
+        only_holder6(&lab, "ka", ctx);
+        vip6_usable(&lab, 1, ctx);
+        client_follows_na(&lab, client, 1, ctx);
+    }
+}
+
+#[test]
+fn ipv6_graceful_handover_both_ways() {
+    for mode in V6_MODES {
+        let ctx = &v6_ctx(mode);
+        // tandem master stops: priority 0, keepalived takes over, the client follows.
+        let (lab, client) = lab6(["td", "ka"]);
+        let mut td = lab.tandem(0, &tandem_conf6(&lab, mode, 0, 1, 150));
+        let ka = keepalived(&lab, 1, &keepalived_conf6(&lab, mode, 1, 0, 100));
+        assert!(lab.wait_state(0, "VI_1", "MASTER"), "{ctx}: {}", td.logs());
+        assert!(
+            ka.wait_log("(VI_1) Entering BACKUP STATE"),
+            "{ctx}: {}",
+            ka.logs()
+        );
+        only_holder6(&lab, "td", ctx);
+        client_resolves(&lab, client, 0, ctx);
+        td.signal(Signal::SIGTERM);
+        assert_eq!(
+            td.wait_exit(Duration::from_secs(5)).and_then(|s| s.code()),
+            Some(0),
+            "{ctx}"
+        );
+        assert!(
+            ka.wait_log("(VI_1) Entering MASTER STATE"),
+            "{ctx}: {}",
+            ka.logs()
+        );
+        assert!(ka.logs().contains("priority 0"), "{ctx}: {}", ka.logs());
+        only_holder6(&lab, "ka", ctx);
+        client_follows_na(&lab, client, 1, ctx);
+        drop(ka);
+        drop(lab);
+
+        // keepalived master stops: tandem takes over on the priority-0 advert.
+        let (lab, client) = lab6(["ka", "td"]);
+        let mut ka = keepalived(&lab, 0, &keepalived_conf6(&lab, mode, 0, 1, 150));
+        let td = lab.tandem(1, &tandem_conf6(&lab, mode, 1, 0, 100));
+        only_holder6(&lab, "ka", ctx);
+        assert!(lab.wait_state(1, "VI_1", "BACKUP"), "{ctx}: {}", td.logs());
+        client_resolves(&lab, client, 0, ctx);
+        ka.signal(Signal::SIGTERM);
+        let _ = ka.wait_exit(Duration::from_secs(10));
+        assert!(lab.wait_state(1, "VI_1", "MASTER"), "{ctx}: {}", td.logs());
+        let from = v6_address(&lab, mode, 0);
+        assert!(
+            td.logs()
+                .contains(&format!("reason=\"priority 0 from {from}\"")),
+            "{ctx}: {}",
+            td.logs()
+        );
+        only_holder6(&lab, "td", ctx);
+        vip6_usable(&lab, 1, ctx);
+        client_follows_na(&lab, client, 1, ctx);
+    }
+}
+
+#[test]
+fn ipv6_preemption_between_tandem_and_keepalived() {
+    // keepalived (100) is master alone; tandem (150) joins and preempts it.
+    for mode in V6_MODES {
+        let ctx = &v6_ctx(mode);
+        let (lab, client) = lab6(["ka", "td"]);
+        let ka = keepalived(&lab, 0, &keepalived_conf6(&lab, mode, 0, 1, 100));
+        only_holder6(&lab, "ka", ctx);
+        client_resolves(&lab, client, 0, ctx);
+        let td = lab.tandem(1, &tandem_conf6(&lab, mode, 1, 0, 150));
+        assert!(lab.wait_state(1, "VI_1", "MASTER"), "{ctx}: {}", td.logs());
+        let from = v6_address(&lab, mode, 1);
+        assert!(
+            ka.wait_log(&format!(
+                "(VI_1) Master received advert from {from} with higher priority 150, ours 100"
+            )),
+            "{ctx}: {}",
+            ka.logs()
+        );
+        only_holder6(&lab, "td", ctx);
+        vip6_usable(&lab, 1, ctx);
+        client_follows_na(&lab, client, 1, ctx);
+    }
+}
+
+#[test]
+fn ipv6_link_local_vip_first_and_leftovers_from_a_crash() {
+    // RFC 5798 §5.2.9 and keepalived ("the first IPv6 VIP address should be link local"):
+    // an IPv6 virtual router's first address is link-local. A crashed tandem left both VIPs
+    // on its interface; when it starts again it must send from the interface's own
+    // link-local address, never from the link-local VIP (which it removes at once, and
+    // which the peer then holds).
+    const LL_VIP: &str = "fe80::100/64";
+    let (lab, client) = lab6(["ka", "td"]);
+    let own_ll = lab.link_local(1).expect("link-local");
+    let ka_ll = lab.link_local(0).expect("link-local");
+    for vip in [LL_VIP, VIP6] {
+        let out = lab.exec(1, &["ip", "addr", "add", vip, "dev", "eth0", "nodad"]);
+        assert!(out.status.success(), "{out:?}");
+    }
+    // Both lists name the link-local VIP first.
+    let ka_conf = keepalived_conf6(&lab, V6::Multicast, 0, 1, 150).replace(
+        &format!("\n        {VIP6}"),
+        &format!("\n        {LL_VIP}\n        {VIP6}"),
+    );
+    let td_conf = tandem_conf6(&lab, V6::Multicast, 1, 0, 100).replace(
+        &format!("[\"{VIP6}\"]"),
+        &format!("[\"{LL_VIP}\", \"{VIP6}\"]"),
+    );
+    assert!(ka_conf.contains(LL_VIP) && td_conf.contains(LL_VIP));
+    let td = lab.tandem(1, &td_conf);
+    assert!(
+        td.wait_log("removed VIP fe80::100/64 left behind by a previous run"),
+        "{}",
+        td.logs()
+    );
+    let source = wait_for(Duration::from_secs(10), || {
+        lab.status(1)?["subsystems"]["vrrp"]["instances"][0]["source"]
+            .as_str()
+            .map(str::to_string)
+    });
+    assert_eq!(source, Some(own_ll.to_string()), "{}", td.logs());
+    // keepalived (150) joins and takes over; tandem backs off and hands both VIPs over.
+    let ka = keepalived(&lab, 0, &ka_conf);
+    assert!(lab.wait_state(1, "VI_1", "BACKUP"), "{}", td.logs());
+    only_holder6(&lab, "ka", "link-local VIP");
+    assert!(lab.has(0, LL_VIP), "{:?}", lab.addrs(0));
+    assert!(!lab.has(1, LL_VIP), "{:?}", lab.addrs(1));
+    let st = lab.status(1).expect("status");
+    let inst = &st["subsystems"]["vrrp"]["instances"][0];
+    assert!(
+        inst["dropped"].as_object().is_some_and(|d| d.is_empty()),
+        "{st}"
+    );
+    assert_eq!(
+        inst["master"].as_str(),
+        Some(ka_ll.to_string().as_str()),
+        "{st}"
+    );
+    client_resolves(&lab, client, 0, "link-local VIP");
+    power_off(&lab, 0);
+    drop(ka);
+    assert!(lab.wait_state(1, "VI_1", "MASTER"), "{}", td.logs());
+    only_holder6(&lab, "td", "link-local VIP");
+    assert!(lab.has(1, LL_VIP), "{:?}", lab.addrs(1));
+    client_follows_na(&lab, client, 1, "link-local VIP");
 }

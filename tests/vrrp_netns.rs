@@ -205,6 +205,12 @@ fn v3_graceful_stop_hands_over_and_preempt_fails_back() {
         da.logs()
     );
     assert!(da.logs().contains("reason=\"shutdown\""), "{}", da.logs());
+    // The leaving master says it handed over (keepalived's words).
+    assert!(
+        da.logs().contains("(VI_1) sent 0 priority"),
+        "{}",
+        da.logs()
+    );
     assert!(lab.wait_state(b, "VI_1", "MASTER"));
     // b took over because of a's priority-0 advert (after its skew time), not because
     // a's adverts stopped.

@@ -3,7 +3,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use futures_util::TryStreamExt;
-use netlink_packet_route::address::{AddressAttribute, AddressMessage};
+use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage};
 use netlink_packet_route::link::{LinkAttribute, LinkFlags};
 use rtnetlink::Handle;
 
@@ -163,10 +163,114 @@ pub fn primary_ipv4(addrs: &[IfAddr], exclude: &[IpAddr]) -> Option<Ipv4Addr> {
     })
 }
 
-/// The interface's link-local IPv6 address (VRRPv3 over IPv6 is sent from it).
-pub fn link_local_ipv6(addrs: &[IfAddr]) -> Option<Ipv6Addr> {
-    addrs.iter().find_map(|a| match a.addr {
-        IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80 => Some(v6),
-        _ => None,
-    })
+impl IfAddr {
+    /// IFA_FLAGS when the kernel sent them (all 32 bits), else the header's 8 bits.
+    fn flags(&self) -> AddressFlags {
+        self.message
+            .attributes
+            .iter()
+            .find_map(|a| match a {
+                AddressAttribute::Flags(f) => Some(*f),
+                _ => None,
+            })
+            .unwrap_or_else(|| {
+                AddressFlags::from_bits_retain(u32::from(self.message.header.flags.bits()))
+            })
+    }
+}
+
+/// The interface's own link-local IPv6 address: VRRPv3 over IPv6 is sent from it (RFC
+/// 5798 §5.1.2.1), and it breaks ties between equal priorities. Never one of `exclude`
+/// (the VIPs: RFC 5798 and keepalived want an IPv6 virtual router's first address to be
+/// link-local, and a crashed run may have left it on the interface), never one whose
+/// duplicate address detection failed; a tentative one only when there is no other.
+pub fn link_local_ipv6(addrs: &[IfAddr], exclude: &[IpAddr]) -> Option<Ipv6Addr> {
+    let mut tentative = None;
+    for a in addrs {
+        let IpAddr::V6(v6) = a.addr else { continue };
+        if v6.segments()[0] & 0xffc0 != 0xfe80 || exclude.contains(&a.addr) {
+            continue;
+        }
+        let flags = a.flags();
+        if flags.contains(AddressFlags::Dadfailed) {
+            continue;
+        }
+        if !flags.contains(AddressFlags::Tentative) {
+            return Some(v6);
+        }
+        tentative.get_or_insert(v6);
+    }
+    tentative
+}
+
+#[cfg(test)]
+mod tests {
+    use netlink_packet_route::address::AddressHeaderFlags;
+
+    use super::*;
+
+    fn v6(addr: &str, header: AddressHeaderFlags, attr: Option<AddressFlags>) -> IfAddr {
+        let mut message = AddressMessage::default();
+        message.header.flags = header;
+        if let Some(f) = attr {
+            message.attributes.push(AddressAttribute::Flags(f));
+        }
+        IfAddr {
+            addr: addr.parse().unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED)),
+            prefix_len: 64,
+            label: None,
+            message,
+        }
+    }
+
+    fn plain(addr: &str) -> IfAddr {
+        v6(addr, AddressHeaderFlags::empty(), None)
+    }
+
+    #[test]
+    fn link_local_source_is_the_interfaces_own() {
+        let own = "fe80::1c2d:3eff:fe4f:5a6b";
+        // The kernel lists a newer address of the same scope first: a link-local VIP
+        // left behind by a crashed run comes before the interface's own.
+        let addrs = [
+            plain("2001:db8::100"),
+            plain("2001:db8::2"),
+            plain("fe80::100"),
+            plain(own),
+        ];
+        let vips: Vec<IpAddr> = ["fe80::100", "2001:db8::100"]
+            .iter()
+            .filter_map(|s| s.parse().ok())
+            .collect();
+        assert_eq!(link_local_ipv6(&addrs, &vips), own.parse().ok());
+        // Without a VIP to exclude, the first link-local address.
+        assert_eq!(link_local_ipv6(&addrs, &[]), "fe80::100".parse().ok());
+        // Only VIPs and global addresses: none.
+        assert_eq!(link_local_ipv6(&addrs[..3], &vips), None);
+    }
+
+    #[test]
+    fn link_local_source_skips_failed_and_prefers_usable() {
+        let failed = v6(
+            "fe80::1",
+            AddressHeaderFlags::empty(),
+            Some(AddressFlags::Dadfailed | AddressFlags::Tentative | AddressFlags::Permanent),
+        );
+        let tentative = v6("fe80::2", AddressHeaderFlags::Tentative, None);
+        let ok = v6(
+            "fe80::3",
+            AddressHeaderFlags::empty(),
+            Some(AddressFlags::Permanent),
+        );
+        assert_eq!(
+            link_local_ipv6(&[failed.clone(), tentative.clone(), ok], &[]),
+            "fe80::3".parse().ok()
+        );
+        // A tentative address is still better than none (it is usable within a second).
+        assert_eq!(
+            link_local_ipv6(&[failed.clone(), tentative], &[]),
+            "fe80::2".parse().ok()
+        );
+        assert_eq!(link_local_ipv6(&[failed], &[]), None);
+    }
 }

@@ -29,6 +29,10 @@ const SILENCE_WARNING: Duration = Duration::from_secs(30);
 const WARN_EVERY: Duration = Duration::from_secs(60);
 /// Retry interval while the interface or its address is missing.
 const RETRY: Duration = Duration::from_secs(1);
+/// A timer that fires this late means the loop did not run (stopped or starved process).
+const STALLED: Duration = Duration::from_millis(100);
+/// How long a stalled timer waits for adverts still on their way from the socket.
+const STALL_GRACE: Duration = Duration::from_millis(100);
 
 pub enum Command {
     Stop(oneshot::Sender<()>),
@@ -503,6 +507,16 @@ async fn run(
             },
             Some(p) = inbound.recv() => inst.on_packet(p).await,
             _ = sleep_until(deadline) => {
+                // The timer fired long after its deadline: the process was stopped
+                // (SIGSTOP, a frozen VM) or starved. The peer's adverts of that time may
+                // still sit in the kernel socket, not yet handed over by the reader task,
+                // which wakes together with this timer; give it a moment, or a backup
+                // takes over from a live master, announces the VIP and flaps straight back.
+                if deadline.is_some_and(|d| Instant::now().saturating_duration_since(d) > STALLED)
+                    && let Ok(Some(p)) = tokio::time::timeout(STALL_GRACE, inbound.recv()).await
+                {
+                    inst.on_packet(p).await;
+                }
                 // Adverts that arrived before the deadline but are still queued (the loop
                 // ran late) count first: otherwise a backup could take over from a
                 // master it has heard, and flap straight back. Bounded by the queue.
@@ -579,7 +593,7 @@ impl Inst {
         let src = if self.v6() {
             match self.cfg.unicast_src_ip.or(self.cfg.mcast_src_ip) {
                 Some(s) => s,
-                None => IpAddr::V6(link_local_ipv6(&addrs).ok_or_else(|| {
+                None => IpAddr::V6(link_local_ipv6(&addrs, &vip_addrs).ok_or_else(|| {
                     format!("interface {} has no link-local IPv6 address", link.name)
                 })?),
             }
@@ -1148,7 +1162,13 @@ impl Inst {
     async fn perform(&mut self, actions: Vec<Action>) {
         for a in actions {
             match a {
-                Action::Send { priority } => self.send(priority),
+                Action::Send { priority } => {
+                    self.send(priority);
+                    if priority == 0 {
+                        // keepalived's words: the hand-over shows in the leaving box's log.
+                        tracing::info!(instance = %self.cfg.name, "({}) sent 0 priority", self.cfg.name);
+                    }
+                }
                 Action::AddVips => self.add_vips().await,
                 Action::RemoveVips => self.remove_vips().await,
                 Action::Announce { repeat } => self.announce(repeat),
