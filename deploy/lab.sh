@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The two-box lab on one machine (the README's main job), in network namespaces:
 #
-#   sudo deploy/lab.sh up                  # install, build tandem, create the lab, start it
+#   sudo deploy/lab.sh up                  # install, build tandem, create the lab, start it;
+#                                          # again: starts what is not running (a killed box)
 #   sudo deploy/lab.sh status              # tandem status of both boxes, who holds the VIP
 #   sudo deploy/lab.sh drill kill-master   # client workload + kill -9 the VIP holder
 #   sudo deploy/lab.sh drill stop-master   # ... graceful stop of the VIP holder
@@ -47,7 +48,12 @@ APP=(-u app -papp-pw)
 ns() { echo "$P-$1"; }
 have_ns() { ip netns list | awk '{print $1}' | grep -qx "$(ns "$1")"; }
 pid_of() { cat "$RUN/$1.pid" 2>/dev/null || true; }
-running() { local p; p=$(pid_of "$1"); [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
+running() { # running NAME: its recorded process exists and has not exited (a zombie has)
+    local p; p=$(pid_of "$1")
+    [ -n "$p" ] && kill -0 "$p" 2>/dev/null || return 1
+    [ "$(sed -E 's/^.*\) ([A-Za-z]).*$/\1/' "/proc/$p/stat" 2>/dev/null)" != Z ]
+}
+lab_exists() { have_ns a && have_ns b && have_ns client && have_ns db && have_ns br; }
 
 bin() {
     if [ -n "${TANDEM_BIN:-}" ]; then
@@ -172,6 +178,8 @@ start_box() {
     echo $! >"$RUN/$b.pid"
 }
 
+# holder: the boxes whose eth0 has the VIP. describe_holder: the same for people, saying
+# when it is only an address a killed tandem left behind (removed when it starts again).
 holder() {
     for b in "${BOXES[@]}"; do
         if ip -n "$(ns "$b")" -br addr show dev eth0 2>/dev/null | grep -q " $VIP/"; then
@@ -180,10 +188,35 @@ holder() {
     done
 }
 
+describe_holder() {
+    local b out=""
+    for b in $(holder); do
+        if running "$b"; then out+="$b "; else out+="$b (stale: tandem on box $b is not running; it removes the address when it starts) "; fi
+    done
+    out="${out% }"
+    echo "${out:-nobody}"
+}
+
 wait_holder() { # wait_holder BOX TENTHS
     local want=$1 limit=$2 t=0
     while [ "$t" -lt "$limit" ]; do
         if [ "$(holder | tr '\n' ' ')" = "$want " ]; then return 0; fi
+        sleep 0.1
+        t=$((t + 1))
+    done
+    return 1
+}
+
+# wait_master BOX TENTHS: the box's own tandem says MASTER and only it has the VIP. (The
+# address alone is not enough: a box whose tandem was killed keeps it until it starts.)
+wait_master() {
+    local t=0
+    while [ "$t" -lt "$2" ]; do
+        if running "$1" && [ "$(holder | tr '\n' ' ')" = "$1 " ] \
+            && ip netns exec "$(ns "$1")" "$(bin)" status --addr 127.0.0.1:9188 --json 2>/dev/null \
+            | grep -Eq '"state": *"MASTER"'; then
+            return 0
+        fi
         sleep 0.1
         t=$((t + 1))
     done
@@ -208,6 +241,10 @@ wait_vip_sql() { # wait_vip_sql TENTHS
 
 status() {
     need_root "${ARGS[@]}"
+    if ! have_ns a && ! have_ns b; then
+        echo "lab: not up (no namespaces $P-*); start it with: sudo deploy/lab.sh up" >&2
+        return 1
+    fi
     for b in "${BOXES[@]}"; do
         echo "== box $b ($(ns "$b"), ${IP[$b]})"
         if running "$b"; then
@@ -219,7 +256,7 @@ status() {
     for d in "${DBS[@]}"; do
         if running "$d"; then echo "== MariaDB $d ${IP[$d]}:3306 running"; else echo "== MariaDB $d ${IP[$d]}:3306 NOT running"; fi
     done
-    echo "== VIP $VIP held by: $(holder | tr '\n' ' ')"
+    echo "== VIP $VIP held by: $(describe_holder)"
 }
 
 up() {
@@ -232,7 +269,11 @@ up() {
         build_tandem release >/dev/null
     fi
     "$(bin)" check -c config/lab/box-a.yaml -c config/lab/box-b.yaml
-    echo "==> creating network namespaces $P-{br,a,b,client,db}"
+    if lab_exists; then
+        echo "==> network namespaces $P-{br,a,b,client,db} are there (up again: starting what is not running)"
+    else
+        echo "==> creating network namespaces $P-{br,a,b,client,db}"
+    fi
     # On a failure from here on, what was started stays for inspection; say so.
     trap 'rc=$?; [ "$rc" = 0 ] || echo "lab: up failed; namespaces $P-* and the processes started so far are left for inspection (logs in $RUN); remove them with: sudo deploy/lab.sh down" >&2' EXIT
     make_net
@@ -243,11 +284,12 @@ up() {
     setup_db
     for b in "${BOXES[@]}"; do start_box "$b"; done
     echo "==> waiting for the election"
-    if ! wait_holder a 200; then
+    if ! wait_master a 200; then
         echo "lab: box a did not become master; see $RUN/a.log and $RUN/b.log" >&2
         for b in "${BOXES[@]}"; do
             running "$b" || { echo "lab: tandem on box $b is not running; $RUN/$b.log ends:" >&2; tail -5 "$RUN/$b.log" >&2 || true; }
         done
+        status >&2 || true # e.g. box a held in FAULT by `tandem vrrp resign`: `tandem vrrp resume`
         exit 1
     fi
     echo "==> waiting for the router to answer through the VIP"
@@ -296,6 +338,9 @@ stop_pids() { # stop_pids NAME...: TERM all, wait up to 10 s, KILL what is left
 
 down() {
     need_root "${ARGS[@]}"
+    local any=""
+    for n in client a b db br; do have_ns "$n" && any=1; done
+    [ -d "$RUN" ] && any=1
     stop_pids workload
     stop_pids "${BOXES[@]}" "${DBS[@]}"
     for n in client a b db br; do
@@ -305,10 +350,17 @@ down() {
         fi
     done
     rm -rf "$RUN"
-    echo "lab: removed"
+    if [ -n "$any" ]; then echo "lab: removed"; else echo "lab: nothing to remove (it was not up)"; fi
 }
 
 # --- the failover drill ----------------------------------------------------------------
+
+# oneline MSG: a client error on one line, without the statement the mariadb client
+# echoes between dashed lines when the connection is lost during a query.
+oneline() {
+    echo "$1" | grep -v -e '^-\{5,\}$' -e '^INSERT INTO drill' -e '^SELECT v FROM drill' | tr '\n' ' ' \
+        | sed 's/ *$//' | cut -c1-160
+}
 
 # workload OUT BASE OPS SECS: in the client namespace, up to OPS inserts with ids BASE+i
 # into the sharded `drill` table through the VIP, each followed by a read, for at most
@@ -323,13 +375,13 @@ workload() {
         if msg=$(client "INSERT INTO drill (id, v) VALUES ($id, 'drill')" 2>&1); then
             echo "ok $id $(now_ms)" >>"$out"
             if ! msg=$(client "SELECT v FROM drill WHERE id = $id" 2>&1); then
-                echo "rerr $id $(now_ms) $(echo "$msg" | tr '\n' ' ' | cut -c1-160)" >>"$out"
+                echo "rerr $id $(now_ms) $(oneline "$msg")" >>"$out"
             fi
         else
             t=$?
             [ -n "$msg" ] || msg="no answer within 5 s (killed, exit $t)"
             t=$(now_ms)
-            echo "err $id $t $(echo "$msg" | tr '\n' ' ' | cut -c1-160)" >>"$out"
+            echo "err $id $t $(oneline "$msg")" >>"$out"
             sleep 0.1
         fi
     done
@@ -351,7 +403,7 @@ wait_lines() {
 log_events() {
     local stamp rest msg reason
     tail -n +"$(($2 + 1))" "$RUN/$1.log" 2>/dev/null \
-        | grep -E "Entering (MASTER|BACKUP|FAULT)|is DOWN|is UP|write host switched" \
+        | grep -E "Entering (MASTER|BACKUP|FAULT|INIT)|is DOWN|is UP|write host switched|left behind by a previous run" \
         | while read -r stamp _ _ rest; do
             msg=$(echo "$rest" | sed -E 's/ [a-z_]+=.*$//')
             reason=$(echo "$rest" | sed -nE 's/.* reason="([^"]*)".*/\1/p')
@@ -369,9 +421,23 @@ drill() {
         exit 2
         ;;
     esac
-    local master; master=$(holder)
+    if ! lab_exists; then
+        echo "drill: the lab is not up (no namespaces $P-*); start it with: sudo deploy/lab.sh up" >&2
+        exit 1
+    fi
+    local n down=()
+    for n in "${BOXES[@]}" "${DBS[@]}"; do running "$n" || down+=("$n"); done
+    if [ ${#down[@]} -gt 0 ]; then
+        echo "drill: not running: ${down[*]} (see $RUN/*.log); bring them back with: sudo deploy/lab.sh up" >&2
+        exit 1
+    fi
+    if running workload; then
+        echo "drill: another drill is running (workload pid $(pid_of workload))" >&2
+        exit 1
+    fi
+    local master; master=$(holder | tr '\n' ' '); master=${master% }
     if [ "$(echo "$master" | wc -w)" -ne 1 ]; then
-        echo "drill: expected exactly one VIP holder, found: ${master:-none}" >&2
+        echo "drill: expected exactly one VIP holder, found: ${master:-none} (wait for the election, see sudo deploy/lab.sh status)" >&2
         exit 1
     fi
     local other=a; [ "$master" = a ] && other=b
@@ -388,8 +454,12 @@ drill() {
     echo $! >"$RUN/workload.pid"
     # Interrupted: undo what a fault leaves behind (a frozen process, a cut link).
     # shellcheck disable=SC2064 # the names are expanded now, on purpose
-    trap "kill -CONT \$(pid_of $other) 2>/dev/null || true
-          ip -n $(ns br) link set v$master up 2>/dev/null || true" EXIT
+    trap "rc=\$?; kill -CONT \$(pid_of $other) 2>/dev/null || true
+          ip -n $(ns br) link set v$master up 2>/dev/null || true
+          kill \$(pid_of workload) 2>/dev/null || true; rm -f $RUN/workload.pid
+          [ \$rc = 0 ] || echo 'drill: stopped early: the workload is stopped, a cut link is up again, a frozen tandem continued; a killed tandem is restarted by: sudo deploy/lab.sh up' >&2" EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
     # The fault after a third of the operations or a third of the time, whichever is first.
     wait_lines "$out" $((ops / 3)) $((secs * 1000 / 3)) || true
     local t0 ev=()
@@ -469,7 +539,7 @@ drill() {
     ev+=("$tend workload done: $oks writes acknowledged, $errs failed, $rerrs reads failed")
 
     echo "==> timeline (ms relative to the fault)"
-    printf '%s\n' "${ev[@]}" | sort -n | while read -r ts rest; do
+    printf '%s\n' "${ev[@]}" | sort -s -n -k1,1 | while read -r ts rest; do
         printf '  %+8dms  %s\n' "$((ts - t0))" "$rest"
     done
     # Every acknowledged id must be on its shard's primary.

@@ -2,13 +2,15 @@
 //! MariaDB tier with a replica, a client), a query through the VIP, two failover drills
 //! under a client workload (zero acknowledged writes may be lost), down — with the debug
 //! binary and a unique namespace prefix so it cannot touch a lab someone is running.
+//! Steps run out of order (a drill before `up`, a drill with a box down) say what to do.
 
 mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
-use common::{repo_root, tandem_bin};
+use common::{repo_root, tandem_bin, wait_for};
 
 const VIP: &str = "198.18.0.100";
 
@@ -94,6 +96,16 @@ fn acknowledged(out: &str) -> u64 {
         .unwrap_or_else(|| panic!("cannot read the verdict: {line}"))
 }
 
+/// Whether the process is gone (or exited and not yet reaped).
+fn exited(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('Z')),
+    }
+}
+
 /// Removes the lab even when an assertion fails.
 struct Guard(String, PathBuf);
 
@@ -110,6 +122,16 @@ fn lab_up_drill_down() {
     let run_dir = dir.path().join("run");
     let _guard = Guard(prefix.clone(), run_dir.clone());
 
+    // Out of order: before `up` there is nothing to drill or show, and the script says so.
+    let (ok, out) = lab(&prefix, &run_dir, &["drill", "kill-master"]);
+    assert!(!ok, "{out}");
+    assert!(out.contains("the lab is not up"), "{out}");
+    assert!(out.contains("deploy/lab.sh up"), "{out}");
+    let (ok, out) = lab(&prefix, &run_dir, &["status"]);
+    assert!(!ok, "{out}");
+    assert!(out.contains("not up"), "{out}");
+    assert!(namespaces(&prefix).is_empty(), "{:?}", namespaces(&prefix));
+
     let (ok, out) = lab(&prefix, &run_dir, &["up"]);
     assert!(ok, "{out}");
     assert!(out.contains("== VIP 198.18.0.100 held by: a"), "{out}");
@@ -123,6 +145,7 @@ fn lab_up_drill_down() {
     let (ok, out) = lab(&prefix, &run_dir, &["up"]);
     assert!(ok, "{out}");
     assert!(out.contains("held by: a"), "{out}");
+    assert!(out.contains("are there (up again"), "{out}");
 
     // Queries through the VIP from the client namespace: balancer -> router -> shards.
     let (ok, out) = client_sql(&prefix, "SELECT COUNT(*) FROM province");
@@ -162,6 +185,54 @@ fn lab_up_drill_down() {
     assert!(acknowledged(&out) > 0, "{out}");
     assert!(!out.contains("FAILED"), "{out}");
 
+    // The backup frozen for seconds (SIGSTOP) and continued: it reads the master's adverts
+    // queued meanwhile before its overdue timer counts, so it never takes the VIP (which
+    // would announce it and send clients to a box that drops it a moment later).
+    let (ok, out) = lab(&prefix, &run_dir, &["drill", "kill-balancer-backend"]);
+    assert!(ok, "{out}");
+    assert!(out.contains("fault: SIGSTOP tandem on box b"), "{out}");
+    assert!(out.contains("server mysql/router_b is DOWN"), "{out}");
+    assert!(out.contains("repair: SIGCONT tandem on box b"), "{out}");
+    assert!(
+        !out.contains("box b: (VI_1) Entering MASTER STATE"),
+        "{out}"
+    );
+    assert!(out.contains("held by: a\n"), "{out}");
+    assert!(acknowledged(&out) > 0, "{out}");
+    assert!(!out.contains("FAILED"), "{out}");
+
+    // Box a killed by hand: its VIP stays on eth0 (nobody removed it), status says it is
+    // stale, a drill refuses to start, and `up` restarts box a, which takes the VIP back.
+    let a = lab_pids(&run_dir)
+        .into_iter()
+        .find(|(n, _)| n == "a")
+        .expect("a.pid")
+        .1;
+    assert!(
+        Command::new("kill")
+            .args(["-KILL", &a.to_string()])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    assert!(
+        wait_for(Duration::from_secs(30), || exited(a).then_some(())).is_some(),
+        "tandem on box a (pid {a}) did not die"
+    );
+    let (ok, out) = lab(&prefix, &run_dir, &["status"]);
+    assert!(ok, "{out}");
+    assert!(out.contains("tandem is not running"), "{out}");
+    assert!(
+        out.contains("(stale: tandem on box a is not running"),
+        "{out}"
+    );
+    let (ok, out) = lab(&prefix, &run_dir, &["drill", "kill-router"]);
+    assert!(!ok, "{out}");
+    assert!(out.contains("not running: a"), "{out}");
+    let (ok, out) = lab(&prefix, &run_dir, &["up"]);
+    assert!(ok, "{out}");
+    assert!(out.contains("== VIP 198.18.0.100 held by: a\n"), "{out}");
+
     let pids = lab_pids(&run_dir);
     assert_eq!(pids.len(), 5, "{pids:?}");
     let (ok, out) = lab(&prefix, &run_dir, &["down"]);
@@ -173,11 +244,12 @@ fn lab_up_drill_down() {
     );
     assert!(!run_dir.exists());
     for (name, pid) in pids {
-        assert!(
-            !Path::new(&format!("/proc/{pid}")).exists(),
-            "{name} (pid {pid}) still runs after down"
-        );
+        assert!(exited(pid), "{name} (pid {pid}) still runs after down");
     }
+    // down again has nothing to do, and says so.
+    let (ok, out) = lab(&prefix, &run_dir, &["down"]);
+    assert!(ok, "{out}");
+    assert!(out.contains("nothing to remove"), "{out}");
 }
 
 /// Without TANDEM_BIN the lab runs the release binary of its own checkout, wherever the
