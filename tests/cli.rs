@@ -441,19 +441,25 @@ fn status_refuses_json_that_is_not_a_status_document() {
     }
 }
 
-#[test]
-fn explain_from_stdin_skips_a_line_that_is_not_utf8_and_fails() {
-    use std::io::Write;
+/// `tandem explain` on a router config in `dir`, reading statements from a pipe, its
+/// output and errors piped too.
+fn explain_from_stdin(dir: &std::path::Path) -> std::process::Child {
     use std::process::{Command, Stdio};
-    let dir = tempfile::tempdir().expect("tempdir");
-    let cfg = write(dir.path(), "tandem.yaml", &router_section());
-    let mut child = Command::new(common::tandem_bin())
+    let cfg = write(dir, "tandem.yaml", &router_section());
+    Command::new(common::tandem_bin())
         .args(["explain", "-c", &cfg.to_string_lossy()])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("spawn tandem");
+        .expect("spawn tandem")
+}
+
+#[test]
+fn explain_from_stdin_skips_a_line_that_is_not_utf8_and_fails() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = explain_from_stdin(dir.path());
     child
         .stdin
         .take()
@@ -483,16 +489,8 @@ fn explain_from_stdin_skips_a_line_that_is_not_utf8_and_fails() {
 fn a_closed_output_pipe_ends_a_command_quietly() {
     use std::io::Write;
     use std::os::unix::process::ExitStatusExt;
-    use std::process::{Command, Stdio};
     let dir = tempfile::tempdir().expect("tempdir");
-    let cfg = write(dir.path(), "tandem.yaml", &router_section());
-    let mut child = Command::new(common::tandem_bin())
-        .args(["explain", "-c", &cfg.to_string_lossy()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn tandem");
+    let mut child = explain_from_stdin(dir.path());
     // The reader goes away before tandem writes anything (as with `| head -0`).
     drop(child.stdout.take());
     child
