@@ -250,10 +250,31 @@ fn iperf(b: &Balancer, iperf_port: u16, reverse: bool) -> f64 {
     let _ = iperf_port;
     let out = c.output().expect("iperf3");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
-    v["end"]["sum_received"]["bits_per_second"]
+    // A run that measured nothing is an error, never a 0 in the table.
+    let bps = v["end"]["sum_received"]["bits_per_second"]
         .as_f64()
-        .unwrap_or(0.0)
-        / 1e9
+        .unwrap_or_else(|| {
+            panic!(
+                "iperf3 through {} gave no result ({}): {}{}",
+                b.addr,
+                out.status,
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+    bps / 1e9
+}
+
+/// Stops the benchmark at once, with the package to install, when `program` is missing
+/// (a missing tool must not turn into zeros in the results).
+fn require(program: &str, package: &str) {
+    let found = Command::new(program)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok();
+    assert!(found, "{program} not found: apt-get install -y {package}");
 }
 
 /// Short connections for `secs`; returns (connections/s, balancer CPU µs per connection).
@@ -395,6 +416,8 @@ fn main() {
     pin_self(LOAD_CPU);
     let rt = load_runtime();
     let echo = rt.block_on(echo_backend());
+    require("haproxy", "haproxy");
+    require("iperf3", "iperf3");
     let iperf_port = free_port();
     let mut iperf_srv = Command::new("taskset")
         .args(["-c", &LOAD_CPU.to_string(), "iperf3", "-s", "-p"])
