@@ -22,7 +22,27 @@ fn io_reason(e: &std::io::Error) -> String {
         std::io::ErrorKind::ConnectionRefused => "connection refused".into(),
         std::io::ErrorKind::ConnectionReset => "connection reset".into(),
         std::io::ErrorKind::TimedOut => "timeout".into(),
-        _ => e.to_string(),
+        _ => os_words(e),
+    }
+}
+
+/// An OS error in the log's style: "no route to host", not "No route to host (os error
+/// 113)".
+fn os_words(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    let text = match text.rfind(" (os error ") {
+        Some(i) if text.ends_with(')') => &text[..i],
+        _ => &text,
+    };
+    let mut c = text.chars();
+    match c.next() {
+        Some(f)
+            if f.is_ascii_uppercase()
+                && c.clone().next().is_some_and(|n| n.is_ascii_lowercase()) =>
+        {
+            f.to_ascii_lowercase().to_string() + c.as_str()
+        }
+        _ => text.to_string(),
     }
 }
 
@@ -318,6 +338,18 @@ pub fn next_interval(check: &Check, up: bool, changing: bool) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn os_errors_read_as_the_other_reasons() {
+        let e = std::io::Error::from_raw_os_error(libc::EHOSTUNREACH);
+        assert_eq!(io_reason(&e), "no route to host");
+        let e = std::io::Error::from_raw_os_error(libc::ENETUNREACH);
+        assert_eq!(io_reason(&e), "network is unreachable");
+        let e = std::io::Error::from_raw_os_error(libc::ECONNREFUSED);
+        assert_eq!(io_reason(&e), "connection refused");
+        let e = std::io::Error::other("TLS handshake failed");
+        assert_eq!(io_reason(&e), "TLS handshake failed");
+    }
     use crate::config::types::Dur;
     use tokio::net::TcpListener;
 
