@@ -1643,71 +1643,67 @@ fn statements_naming_a_schema_run_on_its_data_node() {
         no_backend_names(sql, &t);
     }
     // Errors as the server gives them.
-    for (sql, code, msg) in [
-        (
-            "SHOW COLUMNS FROM t FROM nosuch",
-            1146,
-            "Table 'nosuch.t' doesn't exist",
-        ),
-        ("DESCRIBE nosuch.t", 1146, "Table 'nosuch.t' doesn't exist"),
-        (
-            "SHOW TABLE STATUS FROM nosuch",
-            1049,
-            "Unknown database 'nosuch'",
-        ),
-        (
-            "SHOW CREATE DATABASE nosuch",
-            1049,
-            "Unknown database 'nosuch'",
-        ),
-        (
-            "SHOW CREATE DATABASE shopdb",
-            1049,
-            "Unknown database 'shopdb'",
-        ),
-        (
-            "SHOW COLUMNS FROM nosuch FROM bare",
-            1146,
-            "Table 'bare.nosuch' doesn't exist",
-        ),
-    ] {
-        match c.table(sql) {
-            Err(Res::Err(n, m)) => assert_eq!((n, m.as_str()), (code, msg), "{sql}"),
-            other => panic!("{sql}: {other:?}"),
-        }
-    }
+    expect_errors(
+        &mut c,
+        &[
+            (
+                "SHOW COLUMNS FROM t FROM nosuch",
+                1146,
+                "Table 'nosuch.t' doesn't exist",
+            ),
+            ("DESCRIBE nosuch.t", 1146, "Table 'nosuch.t' doesn't exist"),
+            (
+                "SHOW TABLE STATUS FROM nosuch",
+                1049,
+                "Unknown database 'nosuch'",
+            ),
+            (
+                "SHOW CREATE DATABASE nosuch",
+                1049,
+                "Unknown database 'nosuch'",
+            ),
+            (
+                "SHOW CREATE DATABASE shopdb",
+                1049,
+                "Unknown database 'shopdb'",
+            ),
+            (
+                "SHOW COLUMNS FROM nosuch FROM bare",
+                1146,
+                "Table 'bare.nosuch' doesn't exist",
+            ),
+        ],
+    );
     match c.table("SHOW TABLE STATUS FROM bare") {
         Err(Res::Err(1105, m)) => assert!(m.contains("no data_node"), "{m}"),
         other => panic!("status of bare: {other:?}"),
     }
     let mut solo = Raw::connect(r.addr, "solo", "solo-pw", Some("shop"), 0);
-    for (sql, code, msg) in [
-        (
-            "SHOW COLUMNS FROM secret FROM other",
-            1142,
-            "SELECT command denied to user 'solo'@'%' for table `other`.`secret`",
-        ),
-        (
-            "SHOW CREATE TABLE other.secret",
-            1142,
-            "SHOW command denied to user 'solo'@'%' for table `other`.`secret`",
-        ),
-        (
-            "SHOW TABLE STATUS FROM other",
-            1044,
-            "Access denied for user 'solo'@'%' to database 'other'",
-        ),
-        (
-            "SHOW CREATE DATABASE other",
-            1044,
-            "Access denied for user 'solo'@'%' to database 'other'",
-        ),
-    ] {
-        match solo.table(sql) {
-            Err(Res::Err(n, m)) => assert_eq!((n, m.as_str()), (code, msg), "{sql}"),
-            other => panic!("{sql}: {other:?}"),
-        }
-    }
+    expect_errors(
+        &mut solo,
+        &[
+            (
+                "SHOW COLUMNS FROM secret FROM other",
+                1142,
+                "SELECT command denied to user 'solo'@'%' for table `other`.`secret`",
+            ),
+            (
+                "SHOW CREATE TABLE other.secret",
+                1142,
+                "SHOW command denied to user 'solo'@'%' for table `other`.`secret`",
+            ),
+            (
+                "SHOW TABLE STATUS FROM other",
+                1044,
+                "Access denied for user 'solo'@'%' to database 'other'",
+            ),
+            (
+                "SHOW CREATE DATABASE other",
+                1044,
+                "Access denied for user 'solo'@'%' to database 'other'",
+            ),
+        ],
+    );
     // Unqualified forms still work in the current schema.
     let mut s = Raw::connect(r.addr, "app", "s3cret", Some("shop"), 0);
     assert_eq!(
@@ -1819,4 +1815,14 @@ fn metadata_statements_in_multi_statement_text_and_prepared() {
         assert_eq!(e.code, code, "{sql}: {e}");
     }
     p.ping().expect("ping");
+}
+
+/// Each statement gets exactly this error (code and message).
+fn expect_errors(c: &mut Raw, cases: &[(&str, u16, &str)]) {
+    for &(sql, code, msg) in cases {
+        match c.table(sql) {
+            Err(Res::Err(n, m)) => assert_eq!((n, m.as_str()), (code, msg), "{sql}"),
+            other => panic!("{sql}: {other:?}"),
+        }
+    }
 }
