@@ -377,6 +377,22 @@ fn health_checks_mark_down_and_up_and_backups_take_over() {
         lb.metric("tandem_balancer_server_up{listener=\"l\",server=\"b\"}"),
         0.0
     );
+    // Counted as show stat counts them: the 3 failures that took b down (none after),
+    // one transition per DOWN/UP line.
+    let b_series = "listener=\"l\",server=\"b\"";
+    assert_eq!(
+        lb.metric(&format!(
+            "tandem_balancer_check_failures_total{{{b_series}}}"
+        )),
+        3.0
+    );
+    assert_eq!(stat_col(&lb, "b", "chkfail"), "3");
+    assert_eq!(
+        lb.metric(&format!(
+            "tandem_balancer_server_transitions_total{{{b_series},to=\"down\"}}"
+        )),
+        1.0
+    );
     // b comes back on the same port.
     let _b2 = Backend::start_on(&b_addr.to_string(), "b", Behavior::Name);
     assert!(
@@ -384,6 +400,19 @@ fn health_checks_mark_down_and_up_and_backups_take_over() {
             .wait_log("server l/b is UP (check: succeeded, 2/2)"),
         "{}",
         lb.daemon.logs()
+    );
+    assert_eq!(
+        lb.metric(&format!(
+            "tandem_balancer_server_transitions_total{{{b_series},to=\"up\"}}"
+        )),
+        1.0,
+        "the first successful check of a server that starts up is no transition"
+    );
+    assert_eq!(
+        lb.metric(&format!(
+            "tandem_balancer_check_failures_total{{{b_series}}}"
+        )),
+        3.0
     );
     let m = counts(&lb, 10);
     assert_eq!(m.get("b"), Some(&5), "{m:?}");

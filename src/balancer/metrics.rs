@@ -12,6 +12,8 @@ pub struct BalancerMetrics {
     pub bytes: IntCounterVec,
     pub connect_duration: HistogramVec,
     pub server_up: IntGaugeVec,
+    pub check_failures: IntCounterVec,
+    pub transitions: IntCounterVec,
     pub retries: IntCounterVec,
     pub redispatches: IntCounterVec,
     pub connect_errors: IntCounterVec,
@@ -69,6 +71,20 @@ impl BalancerMetrics {
                 ),
                 &["listener", "server"],
             )?,
+            check_failures: IntCounterVec::new(
+                Opts::new(
+                    "tandem_balancer_check_failures_total",
+                    "Failed health checks that took health away (haproxy's chkfail: none while the server is fully down).",
+                ),
+                &["listener", "server"],
+            )?,
+            transitions: IntCounterVec::new(
+                Opts::new(
+                    "tandem_balancer_server_transitions_total",
+                    "Servers marked UP or DOWN by their health checks (one per UP/DOWN log line).",
+                ),
+                &["listener", "server", "to"],
+            )?,
             retries: IntCounterVec::new(
                 Opts::new(
                     "tandem_balancer_retries_total",
@@ -122,6 +138,8 @@ impl BalancerMetrics {
         r.register(Box::new(m.bytes.clone()))?;
         r.register(Box::new(m.connect_duration.clone()))?;
         r.register(Box::new(m.server_up.clone()))?;
+        r.register(Box::new(m.check_failures.clone()))?;
+        r.register(Box::new(m.transitions.clone()))?;
         r.register(Box::new(m.retries.clone()))?;
         r.register(Box::new(m.redispatches.clone()))?;
         r.register(Box::new(m.connect_errors.clone()))?;

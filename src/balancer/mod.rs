@@ -141,6 +141,18 @@ fn spawn_check(check: Check, server: Arc<ServerState>, ctx: CheckCtx) -> JoinHan
             .server_up
             .with_label_values(&[&listener, server.name()]);
         up_gauge.set(i64::from(server.is_up()));
+        let failures = ctx
+            .metrics
+            .check_failures
+            .with_label_values(&[&listener, server.name()]);
+        let to_up = ctx
+            .metrics
+            .transitions
+            .with_label_values(&[&listener, server.name(), "up"]);
+        let to_down =
+            ctx.metrics
+                .transitions
+                .with_label_values(&[&listener, server.name(), "down"]);
         loop {
             if server.admin() == Admin::Maint {
                 // No checks in maintenance. Out of it the server counts as up and is
@@ -176,6 +188,7 @@ fn spawn_check(check: Check, server: Arc<ServerState>, ctx: CheckCtx) -> JoinHan
                     .counters
                     .check_failures
                     .fetch_add(1, Ordering::Relaxed);
+                failures.inc();
             }
             let before = hyst.progress();
             let first = hyst.up().is_none();
@@ -185,6 +198,11 @@ fn spawn_check(check: Check, server: Arc<ServerState>, ctx: CheckCtx) -> JoinHan
             {
                 server.set_up(up);
                 up_gauge.set(i64::from(up));
+                if up {
+                    to_up.inc()
+                } else {
+                    to_down.inc()
+                }
                 let rt = ctx.shared.runtime();
                 let left_active = rt
                     .servers
