@@ -1674,9 +1674,9 @@ fn statements_naming_a_schema_run_on_its_data_node() {
             ),
         ],
     );
-    match c.table("SHOW TABLE STATUS FROM bare") {
+    match c.table("SHOW TRIGGERS FROM bare") {
         Err(Res::Err(1105, m)) => assert!(m.contains("no data_node"), "{m}"),
-        other => panic!("status of bare: {other:?}"),
+        other => panic!("triggers of bare: {other:?}"),
     }
     let mut solo = Raw::connect(r.addr, "solo", "solo-pw", Some("shop"), 0);
     expect_errors(
@@ -1810,6 +1810,474 @@ fn metadata_statements_in_multi_statement_text_and_prepared() {
         ("SHOW COLUMNS FROM t FROM nosuch", 1146),
         ("SHOW CREATE DATABASE nosuch", 1049),
         ("SHOW TABLES WHERE Tables_in_other = ?", 1105),
+    ] {
+        let e = p.prepare(sql).expect_err(sql);
+        assert_eq!(e.code, code, "{sql}: {e}");
+    }
+    p.ping().expect("ping");
+}
+
+/// The rows of `sql` sent to the MariaDB server directly, as root.
+fn direct_table(db: &MariaDb, sql: &str) -> Table {
+    let mut d = Raw::connect(db.addr, "root", "", None, 0);
+    d.table(sql)
+        .unwrap_or_else(|e| panic!("{sql} on the server: {e:?}"))
+}
+
+/// `SHOW TABLE STATUS [{FROM|IN} schema] [LIKE|WHERE]` lists the tables SHOW TABLES
+/// lists (also the sharded and global ones the schema's data_node lacks), each row
+/// exactly as the server has it on a node holding the table (a sharded table's first
+/// node), under the logical name; LIKE is case-sensitive as on MariaDB, WHERE is the
+/// server's; prepared, it answers the same in the binary protocol.
+#[test]
+fn show_table_status_lists_every_table_of_the_schema() {
+    let db = MariaDb::start();
+    let r = meta_router(&db);
+    // Tell the nodes' copies apart.
+    db.sql(
+        "ALTER TABLE shop_2.orders COMMENT 'orders on dn2'; \
+         ALTER TABLE shop_3.orders COMMENT 'orders on dn3'; \
+         ALTER TABLE shop_2.g COMMENT 'g on dn2'; ALTER TABLE shop_3.g COMMENT 'g on dn3'",
+    );
+    let mut c = Raw::connect(r.addr, "app", "s3cret", Some("other"), 0);
+    let status = |c: &mut Raw, sql: &str| -> Table {
+        let t = c.table(sql).unwrap_or_else(|e| panic!("{sql}: {e:?}"));
+        no_backend_names(sql, &t);
+        t
+    };
+    let tables = names(&c.table("SHOW TABLES FROM shop").expect("tables"));
+    let server = direct_table(&db, "SHOW TABLE STATUS FROM shopdb LIKE 't'");
+    let comment = server
+        .0
+        .iter()
+        .position(|n| n == "Comment")
+        .expect("Comment");
+    for sql in [
+        "SHOW TABLE STATUS FROM shop",
+        "show table status in `shop`",
+        "SHOW TABLE STATUS FROM shop;",
+    ] {
+        let t = status(&mut c, sql);
+        assert_eq!(t.0, server.0, "{sql}: the server's columns");
+        assert_eq!(names(&t), tables, "{sql}: the names SHOW TABLES lists");
+    }
+    assert_eq!(tables, ["Tab2", "orders", "t", "v"]);
+    // Each row is the server's row of one node holding the table.
+    let t = status(&mut c, "SHOW TABLE STATUS FROM shop");
+    let on = |sql: &str| direct_table(&db, sql).1;
+    assert_eq!(t.1[2..3], on("SHOW TABLE STATUS FROM shopdb LIKE 't'")[..]);
+    assert_eq!(t.1[3..4], on("SHOW TABLE STATUS FROM shopdb LIKE 'v'")[..]);
+    assert_eq!(
+        t.1[1..2],
+        on("SHOW TABLE STATUS FROM shop_2 LIKE 'orders'")[..]
+    );
+    assert_eq!(t.1[1][comment].as_deref(), Some("orders on dn2"));
+    // LIKE on the logical names, case-sensitive as on the server.
+    for (sql, want) in [
+        ("SHOW TABLE STATUS FROM shop LIKE 'o%'", &["orders"][..]),
+        ("SHOW TABLE STATUS FROM shop LIKE 'ORDERS'", &[]),
+        ("SHOW TABLE STATUS IN shop LIKE 'T%'", &["Tab2"]),
+        ("SHOW TABLE STATUS FROM shop LIKE 't%'", &["t"]),
+        ("SHOW TABLE STATUS FROM shop LIKE '_'", &["t", "v"]),
+        ("SHOW TABLE STATUS FROM shop LIKE 'nosuch'", &[]),
+    ] {
+        let t = status(&mut c, sql);
+        assert_eq!(t.0, server.0, "{sql}");
+        assert_eq!(names(&t), want, "{sql}");
+    }
+    // WHERE: the server's types and collations (`Name = 'T'` finds `t`).
+    for (sql, want) in [
+        (
+            "SHOW TABLE STATUS FROM shop WHERE Comment LIKE 'orders%' OR Name = 'T'",
+            &["orders", "t"][..],
+        ),
+        (
+            "SHOW TABLE STATUS FROM shop WHERE `Rows` >= 0 AND Engine = 'InnoDB'",
+            &["Tab2", "orders", "t"],
+        ),
+        ("SHOW TABLE STATUS IN shop WHERE Comment = 'VIEW'", &["v"]),
+        (
+            "SHOW TABLE STATUS FROM shop WHERE Comment = 'orders on dn3'",
+            &[],
+        ),
+        ("SHOW TABLE STATUS FROM shop WHERE 0", &[]),
+    ] {
+        assert_eq!(names(&status(&mut c, sql)), want, "{sql}");
+    }
+    // The current schema; a schema without data_node (its global table from its first
+    // node); another schema.
+    let mut s = Raw::connect(r.addr, "app", "s3cret", Some("shop"), 0);
+    assert_eq!(names(&status(&mut s, "SHOW TABLE STATUS")), tables);
+    assert_eq!(
+        names(&status(&mut s, "SHOW TABLE STATUS LIKE '%r%'")),
+        ["orders"]
+    );
+    let t = status(&mut c, "SHOW TABLE STATUS FROM bare");
+    assert_eq!(names(&t), ["g"]);
+    assert_eq!(t.1[0][comment].as_deref(), Some("g on dn2"));
+    assert_eq!(
+        names(&status(
+            &mut c,
+            "SHOW TABLE STATUS FROM bare WHERE Name = 'x'"
+        )),
+        Vec::<String>::new()
+    );
+    assert_eq!(names(&status(&mut c, "SHOW TABLE STATUS")), ["secret"]);
+    // The servers' own databases pass through.
+    let t = c
+        .table("SHOW TABLE STATUS FROM information_schema LIKE 'SCHEMATA'")
+        .expect("information_schema");
+    assert_eq!(names(&t), ["SCHEMATA"]);
+    expect_errors(
+        &mut c,
+        &[
+            (
+                "SHOW TABLE STATUS FROM nosuch",
+                1049,
+                "Unknown database 'nosuch'",
+            ),
+            (
+                "SHOW TABLE STATUS FROM shopdb",
+                1049,
+                "Unknown database 'shopdb'",
+            ),
+            (
+                "SHOW TABLE STATUS FROM shop WHERE nosuch = 1",
+                1054,
+                "Unknown column 'nosuch' in 'WHERE'",
+            ),
+        ],
+    );
+    match c.table("SHOW TABLE STATUS FROM shop WHERE Name IN (SELECT v FROM otherdb.secret)") {
+        Err(Res::Err(1105, m)) => assert!(m.contains("subquery"), "{m}"),
+        other => panic!("subquery: {other:?}"),
+    }
+    match c.query("SELECT 1; SHOW TABLE STATUS").as_slice() {
+        [Res::Err(1105, m)] => assert!(m.contains("multi-statement"), "{m}"),
+        other => panic!("multi-statement: {other:?}"),
+    }
+    let mut solo = Raw::connect(r.addr, "solo", "solo-pw", Some("shop"), 0);
+    expect_errors(
+        &mut solo,
+        &[(
+            "SHOW TABLE STATUS IN other LIKE '%'",
+            1044,
+            "Access denied for user 'solo'@'%' to database 'other'",
+        )],
+    );
+    let mut none = Raw::connect(r.addr, "app", "s3cret", None, 0);
+    expect_errors(
+        &mut none,
+        &[("SHOW TABLE STATUS", 1046, "No database selected")],
+    );
+    assert_eq!(
+        names(&status(&mut none, "SHOW TABLE STATUS IN other")),
+        ["secret"]
+    );
+
+    // Prepared: the same rows in the binary protocol as MariaDB sends them for the
+    // node's table (the test client decodes up to the first DATETIME, Create_time, and
+    // sums up the bytes after it).
+    let mut p = common::wire::Conn::connect(r.addr, "app", "s3cret", Some("other"))
+        .unwrap_or_else(|e| panic!("login: {e}"));
+    let mut d = common::wire::Conn::connect(db.addr, "root", "", None)
+        .unwrap_or_else(|e| panic!("server login: {e}"));
+    for (sql, direct) in [
+        (
+            "SHOW TABLE STATUS FROM shop LIKE 'orders'",
+            "SHOW TABLE STATUS FROM shop_2 LIKE 'orders'",
+        ),
+        (
+            "SHOW TABLE STATUS FROM shop WHERE Name = 't'",
+            "SHOW TABLE STATUS FROM shopdb WHERE Name = 't'",
+        ),
+    ] {
+        let st = p
+            .prepare(sql)
+            .unwrap_or_else(|e| panic!("prepare {sql}: {e}"));
+        let ds = d
+            .prepare(direct)
+            .unwrap_or_else(|e| panic!("prepare {direct}: {e}"));
+        assert_eq!((st.columns, st.params), (ds.columns, 0), "{sql}");
+        let rows = p
+            .execute(st, 0, &[], &[])
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let want = d
+            .execute(ds, 0, &[], &[])
+            .unwrap_or_else(|e| panic!("{direct}: {e}"));
+        assert_eq!(rows.len(), 1, "{sql}");
+        assert_eq!(rows, want, "{sql}");
+        // Again after a USE: the schema it was prepared in.
+        p.query("USE shop").expect("use");
+        assert_eq!(p.execute(st, 0, &[], &[]).expect("again"), want, "{sql}");
+        p.query("USE other").expect("use");
+    }
+    let st = p.prepare("SHOW TABLE STATUS").expect("prepare in other");
+    let rows = p.execute(st, 0, &[], &[]).expect("other");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0][0].as_deref(), Some("secret"));
+    for (sql, code) in [
+        ("SHOW TABLE STATUS FROM nosuch", 1049),
+        ("SHOW TABLE STATUS FROM shop WHERE Name = ?", 1105),
+        ("SHOW TABLE STATUS FROM shop WHERE nosuch = 1", 1054),
+    ] {
+        let e = p.prepare(sql).expect_err(sql);
+        assert_eq!(e.code, code, "{sql}: {e}");
+    }
+    p.ping().expect("ping");
+}
+
+/// With MariaDB's default `lower_case_table_names=0` on Linux, `SHOW DATABASES LIKE`
+/// and `SHOW TABLES LIKE` match names case-sensitively (`LIKE 'SHOP%'` finds no
+/// `shop`), while `WHERE ... LIKE` compares in the column's case-insensitive collation:
+/// the router answers as the server does.
+#[test]
+fn show_like_is_case_sensitive_as_on_mariadb() {
+    let db = MariaDb::start();
+    let r = meta_router(&db);
+    let mut d = Raw::connect(db.addr, "root", "", None, 0);
+    assert_eq!(
+        d.value("SELECT @@lower_case_table_names").as_deref(),
+        Some("0")
+    );
+    let mut c = Raw::connect(r.addr, "app", "s3cret", Some("other"), 0);
+    // The server: databases shopdb, shop_2, shop_3, otherdb; otherdb's table `secret`.
+    for (server, router, want) in [
+        (
+            "SHOW DATABASES LIKE 'SHOPDB%'",
+            "SHOW DATABASES LIKE 'SHOP%'",
+            &[][..],
+        ),
+        (
+            "SHOW DATABASES LIKE 'shopdb%'",
+            "SHOW DATABASES LIKE 'shop%'",
+            &["shop"],
+        ),
+        (
+            "SHOW SCHEMAS LIKE 'OTHERDB'",
+            "SHOW SCHEMAS LIKE 'OTHER'",
+            &[],
+        ),
+        (
+            "SHOW TABLES FROM otherdb LIKE 'SECRET'",
+            "SHOW TABLES LIKE 'SECRET'",
+            &[],
+        ),
+        (
+            "SHOW TABLES FROM otherdb LIKE 'Sec%'",
+            "SHOW TABLES LIKE 'Sec%'",
+            &[],
+        ),
+        (
+            "SHOW TABLES FROM otherdb LIKE 'sec%'",
+            "SHOW TABLES LIKE 'sec%'",
+            &["secret"],
+        ),
+        (
+            "SHOW FULL TABLES FROM otherdb LIKE '%ECRET'",
+            "SHOW FULL TABLES FROM other LIKE '%ECRET'",
+            &[],
+        ),
+        (
+            "SHOW TABLE STATUS FROM otherdb LIKE 'SECRET'",
+            "SHOW TABLE STATUS LIKE 'SECRET'",
+            &[],
+        ),
+        (
+            "SHOW DATABASES WHERE `Database` LIKE 'SHOPDB%'",
+            "SHOW DATABASES WHERE `Database` LIKE 'SHOP%'",
+            &["shop"],
+        ),
+        (
+            "SHOW TABLES FROM otherdb WHERE Tables_in_otherdb LIKE 'SECRET'",
+            "SHOW TABLES WHERE Tables_in_other LIKE 'SECRET'",
+            &["secret"],
+        ),
+    ] {
+        let on_server = d
+            .table(server)
+            .unwrap_or_else(|e| panic!("{server}: {e:?}"));
+        let got = c
+            .table(router)
+            .unwrap_or_else(|e| panic!("{router}: {e:?}"));
+        assert_eq!(
+            on_server.1.is_empty(),
+            want.is_empty(),
+            "{server}: {on_server:?}"
+        );
+        assert_eq!(names(&got), want, "{router}");
+    }
+}
+
+/// SHOW EVENTS and SHOW PROCEDURE|FUNCTION STATUS list the objects of the user's
+/// schemas (from the database of each schema's data_node) with the schema's name as
+/// Db, never the servers' other databases or their names; LIKE ignores case as on the
+/// server. SHOW OPEN TABLES (a server's table cache) is refused but for the servers'
+/// own databases.
+#[test]
+fn events_and_routines_are_listed_under_the_schemas_name() {
+    let db = MariaDb::start();
+    let r = meta_router(&db);
+    db.sql(
+        "CREATE EVENT shopdb.ev1 ON SCHEDULE EVERY 1 DAY DISABLE DO SELECT 1; \
+         CREATE EVENT otherdb.Hidden_ev ON SCHEDULE EVERY 1 DAY DISABLE DO SELECT 1; \
+         CREATE PROCEDURE shopdb.p_shop() SELECT 1; \
+         CREATE FUNCTION shopdb.F_shop() RETURNS INT RETURN 1; \
+         CREATE PROCEDURE otherdb.p_other() SELECT 1; \
+         CREATE PROCEDURE shop_2.p_node2() SELECT 1; \
+         CREATE DATABASE stray; CREATE PROCEDURE stray.p_stray() SELECT 1; \
+         CREATE EVENT stray.e_stray ON SCHEDULE EVERY 1 DAY DISABLE DO SELECT 1",
+    );
+    let mut c = Raw::connect(r.addr, "app", "s3cret", Some("shop"), 0);
+    let two = |t: &Table| -> Vec<(String, String)> {
+        t.1.iter()
+            .map(|r| {
+                (
+                    r[0].clone().unwrap_or_default(),
+                    r[1].clone().unwrap_or_default(),
+                )
+            })
+            .collect()
+    };
+    let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+        v.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    };
+    let events_cols = direct_table(&db, "SHOW EVENTS FROM shopdb").0;
+    let routine_cols = direct_table(&db, "SHOW PROCEDURE STATUS WHERE Db = 'shopdb'").0;
+    let ask = |c: &mut Raw, sql: &str| -> Table {
+        let t = c.table(sql).unwrap_or_else(|e| panic!("{sql}: {e:?}"));
+        no_backend_names(sql, &t);
+        let all = format!("{t:?}");
+        assert!(
+            !all.contains("stray") && !all.contains("sys"),
+            "{sql}: {all}"
+        );
+        t
+    };
+    for (sql, want) in [
+        ("SHOW EVENTS", &[("shop", "ev1")][..]),
+        ("SHOW EVENTS FROM other", &[("other", "Hidden_ev")]),
+        ("SHOW EVENTS IN `shop` LIKE 'EV%'", &[("shop", "ev1")]),
+        (
+            "SHOW EVENTS FROM other LIKE 'hidden%'",
+            &[("other", "Hidden_ev")],
+        ),
+        ("SHOW EVENTS LIKE 'x%'", &[]),
+        ("SHOW EVENTS FROM bare", &[]),
+        (
+            "SHOW EVENTS WHERE Db = 'shop' AND Status = 'DISABLED'",
+            &[("shop", "ev1")],
+        ),
+        ("SHOW EVENTS WHERE Db = 'shopdb'", &[]),
+    ] {
+        let t = ask(&mut c, sql);
+        assert_eq!(t.0, events_cols, "{sql}");
+        assert_eq!(two(&t), pairs(want), "{sql}");
+    }
+    for (sql, want) in [
+        (
+            "SHOW PROCEDURE STATUS",
+            &[("other", "p_other"), ("shop", "p_shop")][..],
+        ),
+        ("SHOW PROCEDURE STATUS LIKE 'P\\_S%'", &[("shop", "p_shop")]),
+        (
+            "SHOW PROCEDURE STATUS WHERE Db = 'other'",
+            &[("other", "p_other")],
+        ),
+        ("SHOW FUNCTION STATUS", &[("shop", "F_shop")]),
+        ("SHOW FUNCTION STATUS LIKE 'f%'", &[("shop", "F_shop")]),
+        ("SHOW FUNCTION STATUS WHERE Name = 'nosuch'", &[]),
+    ] {
+        let t = ask(&mut c, sql);
+        assert_eq!(t.0, routine_cols, "{sql}");
+        assert_eq!(two(&t), pairs(want), "{sql}");
+    }
+    // A user with one schema sees its routines only.
+    let mut solo = Raw::connect(r.addr, "solo", "solo-pw", Some("shop"), 0);
+    assert_eq!(
+        two(&ask(&mut solo, "SHOW PROCEDURE STATUS")),
+        pairs(&[("shop", "p_shop")])
+    );
+    expect_errors(
+        &mut solo,
+        &[(
+            "SHOW EVENTS FROM other",
+            1044,
+            "Access denied for user 'solo'@'%' to database 'other'",
+        )],
+    );
+    let open = "SHOW OPEN TABLES lists a server's table cache, which the router's schemas do not map to: run it on the data nodes' servers directly";
+    expect_errors(
+        &mut c,
+        &[
+            ("SHOW EVENTS FROM nosuch", 1049, "Unknown database 'nosuch'"),
+            (
+                "SHOW EVENTS FROM otherdb",
+                1049,
+                "Unknown database 'otherdb'",
+            ),
+            ("SHOW OPEN TABLES", 1105, open),
+            ("SHOW OPEN TABLES FROM shop LIKE 't'", 1105, open),
+            ("SHOW OPEN TABLES WHERE `Database` = 'shop'", 1105, open),
+            (
+                "SHOW EVENTS WHERE nosuch = 1",
+                1054,
+                "Unknown column 'nosuch' in 'WHERE'",
+            ),
+        ],
+    );
+    // The servers' own databases are theirs.
+    let t = c
+        .table("SHOW OPEN TABLES FROM mysql")
+        .expect("open tables of mysql");
+    assert!(
+        t.1.iter().all(|r| r[0].as_deref() == Some("mysql")),
+        "{t:?}"
+    );
+    let mut none = Raw::connect(r.addr, "app", "s3cret", None, 0);
+    expect_errors(&mut none, &[("SHOW EVENTS", 1046, "No database selected")]);
+    assert_eq!(
+        two(&ask(&mut none, "SHOW PROCEDURE STATUS")),
+        pairs(&[("other", "p_other"), ("shop", "p_shop")])
+    );
+    for sql in ["SHOW EVENTS; SELECT 1", "SELECT 1; SHOW FUNCTION STATUS"] {
+        match c.query(sql).as_slice() {
+            [Res::Err(1105, m)] => assert!(m.contains("multi-statement"), "{sql}: {m}"),
+            other => panic!("{sql}: {other:?}"),
+        }
+    }
+    // Prepared: the same answers (the test client decodes up to the first DATETIME).
+    let mut p = common::wire::Conn::connect(r.addr, "app", "s3cret", Some("shop"))
+        .unwrap_or_else(|e| panic!("login: {e}"));
+    let st = p
+        .prepare("SHOW PROCEDURE STATUS LIKE 'p%'")
+        .expect("prepare routines");
+    assert_eq!((st.columns, st.params), (11, 0));
+    let rows = p.execute(st, 0, &[], &[]).expect("routines");
+    let got: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            (
+                r[0].clone().unwrap_or_default(),
+                r[1].clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(got, pairs(&[("other", "p_other"), ("shop", "p_shop")]));
+    let st = p.prepare("SHOW EVENTS FROM other").expect("prepare events");
+    assert_eq!(st.columns, 15);
+    let rows = p.execute(st, 0, &[], &[]).expect("events");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        (rows[0][0].as_deref(), rows[0][1].as_deref()),
+        (Some("other"), Some("Hidden_ev"))
+    );
+    for (sql, code) in [
+        ("SHOW OPEN TABLES", 1105),
+        ("SHOW EVENTS FROM nosuch", 1049),
+        ("SHOW FUNCTION STATUS LIKE ?", 1105),
     ] {
         let e = p.prepare(sql).expect_err(sql);
         assert_eq!(e.code, code, "{sql}: {e}");

@@ -12,7 +12,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 use super::backend::{self, BackendConn, DataHostRt, Pooled};
-use super::sql::{self, Kind, LocalItem, MapKind, SetItem};
+use super::sql::{self, Kind, LocalItem, MapKind, Meta, SetItem};
 use super::wire::handshake::{self, CACHING_SHA2, NATIVE};
 use super::wire::response::{Expect, Outcome, Tracker};
 use super::wire::*;
@@ -95,6 +95,7 @@ enum Local {
     Tables,
     CreateDatabase,
     Select(Vec<(String, LocalItem)>),
+    Meta(Meta),
 }
 
 /// Prepared statements one session may hold (MySQL's default
@@ -595,6 +596,133 @@ fn splice(text: &str, spans: &[(usize, usize)], with: &str) -> String {
     }
     out.push_str(text.get(at..).unwrap_or_default());
     out
+}
+
+/// The WHERE of a SHOW the router answers runs on a server with the router's own login:
+/// a subquery in it would read tables past the user's `privileges`, which a SELECT of
+/// them gets checked against. Conditions on the listed columns need none.
+fn no_subquery(cond: &str) -> Result<(), SqlError> {
+    if sql::lex(cond).iter().any(|t| t.is("SELECT")) {
+        return Err(SqlError::new(
+            1105,
+            "HY000",
+            "a subquery in the WHERE of a SHOW the router answers is not supported: compare the listed columns with values, or use LIKE",
+        ));
+    }
+    Ok(())
+}
+
+/// SHOW OPEN TABLES is refused: a server's table cache has no counterpart in the
+/// router's schemas.
+fn open_tables_refused() -> SqlError {
+    SqlError::new(
+        1105,
+        "HY000",
+        "SHOW OPEN TABLES lists a server's table cache, which the router's schemas do not map to: run it on the data nodes' servers directly",
+    )
+}
+
+/// MariaDB's columns of SHOW TABLE STATUS, for a schema without any data node to ask.
+const TABLE_STATUS_COLUMNS: &[&str] = &[
+    "Name",
+    "Engine",
+    "Version",
+    "Row_format",
+    "Rows",
+    "Avg_row_length",
+    "Data_length",
+    "Max_data_length",
+    "Index_length",
+    "Data_free",
+    "Auto_increment",
+    "Create_time",
+    "Update_time",
+    "Check_time",
+    "Collation",
+    "Checksum",
+    "Create_options",
+    "Comment",
+    "Max_index_length",
+    "Temporary",
+];
+
+/// MariaDB's (and MySQL's) columns of SHOW EVENTS.
+const EVENTS_COLUMNS: &[&str] = &[
+    "Db",
+    "Name",
+    "Definer",
+    "Time zone",
+    "Type",
+    "Execute at",
+    "Interval value",
+    "Interval field",
+    "Starts",
+    "Ends",
+    "Status",
+    "Originator",
+    "character_set_client",
+    "collation_connection",
+    "Database Collation",
+];
+
+/// MariaDB's (and MySQL's) columns of SHOW PROCEDURE|FUNCTION STATUS.
+const ROUTINES_COLUMNS: &[&str] = &[
+    "Db",
+    "Name",
+    "Type",
+    "Definer",
+    "Modified",
+    "Created",
+    "Security_type",
+    "Comment",
+    "character_set_client",
+    "collation_connection",
+    "Database Collation",
+];
+
+/// A result set with the columns of a [`Meta`] statement typed as the server types
+/// them: counts and sizes BIGINT, times DATETIME, the rest text.
+fn meta_result_set<S: AsRef<str>>(cols: &[S]) -> ResultSet {
+    const NUMBERS: &[&str] = &[
+        "Version",
+        "Rows",
+        "Avg_row_length",
+        "Data_length",
+        "Max_data_length",
+        "Index_length",
+        "Data_free",
+        "Auto_increment",
+        "Checksum",
+        "Max_index_length",
+        "Originator",
+    ];
+    const TIMES: &[&str] = &[
+        "Create_time",
+        "Update_time",
+        "Check_time",
+        "Execute at",
+        "Starts",
+        "Ends",
+        "Modified",
+        "Created",
+    ];
+    ResultSet {
+        columns: cols
+            .iter()
+            .map(|c| {
+                let c = c.as_ref();
+                let ty = if NUMBERS.contains(&c) {
+                    TYPE_LONGLONG
+                } else if TIMES.contains(&c) {
+                    TYPE_DATETIME
+                } else {
+                    TYPE_VAR_STRING
+                };
+                (c.to_string(), ty)
+            })
+            .collect(),
+        rows: Vec::new(),
+    }
 }
 
 /// Keeps the rows whose first column matches the LIKE pattern `p` (SHOW ... LIKE).
@@ -1340,6 +1468,12 @@ impl Session {
             }
             Kind::ShowDatabases => return self.show_databases(sql).await,
             Kind::ShowTables if !self.system_db_list(sql) => return self.show_tables(sql).await,
+            Kind::ShowMeta(m) if !self.system_db_list(sql) => {
+                return match self.meta_result(sql, *m).await {
+                    Ok(rs) => self.send_rs(rs).await,
+                    Err(e) => self.send_err(1, &e).await,
+                };
+            }
             Kind::Show if !a.multi && !hinted(sql) => {
                 if let Some(m) = sql::mapped(sql)
                     && !self.is_system_db(&m.db)
@@ -1433,6 +1567,7 @@ impl Session {
             Kind::Use(_) => "USE",
             Kind::ShowDatabases => "SHOW DATABASES",
             Kind::ShowTables => "SHOW TABLES",
+            Kind::ShowMeta(m) => m.what(),
             Kind::Show if a.first_mapped => sql::MAPPED,
             Kind::Kill { .. } => "KILL",
             Kind::Commit | Kind::Rollback if distributed => {
@@ -2030,16 +2165,7 @@ impl Session {
         rows: Vec<Vec<Option<String>>>,
         cond: &str,
     ) -> Result<Vec<Vec<Option<String>>>, SqlError> {
-        // The condition runs on a server with the router's own login: a subquery in it
-        // would read tables past the user's `privileges`, which a SELECT of them gets
-        // checked against. Conditions on the listed columns need none.
-        if sql::lex(cond).iter().any(|t| t.is("SELECT")) {
-            return Err(SqlError::new(
-                1105,
-                "HY000",
-                "a subquery in the WHERE of a SHOW the router answers is not supported: compare the listed columns with values, or use LIKE",
-            ));
-        }
+        no_subquery(cond)?;
         let q = where_query(cols, &rows, cond);
         let res = self.query_node(node, &q).await?;
         let mut keep = vec![false; rows.len()];
@@ -2106,13 +2232,7 @@ impl Session {
 
     /// The schema a SHOW TABLES lists (checked) and its column names.
     fn tables_columns(&self, l: &sql::ShowList) -> Result<(String, Vec<String>), SqlError> {
-        let schema = match &l.db {
-            Some(d) => {
-                self.check_schema(d)?;
-                d.clone()
-            }
-            None => self.effective_schema()?,
-        };
+        let schema = self.listed_schema(l)?;
         let mut first = format!("Tables_in_{schema}");
         if let sql::Filter::Like(p) = &l.filter {
             first = format!("{first} ({p})");
@@ -2135,16 +2255,37 @@ impl Session {
         SYSTEM_DBS.iter().any(|s| s.eq_ignore_ascii_case(db)) && self.snap.schema(db).is_none()
     }
 
-    async fn tables_result(&mut self, sql: &str) -> Result<ResultSet, SqlError> {
-        let l = sql::show_list(sql).ok_or_else(|| unreadable("SHOW TABLES"))?;
-        let (schema, cols) = self.tables_columns(&l)?;
-        let (default, configured, any) = match self.snap.catalog.schema(&schema) {
+    /// The schema a SHOW names (checked), else the current one.
+    fn listed_schema(&self, l: &sql::ShowList) -> Result<String, SqlError> {
+        match &l.db {
+            Some(d) => {
+                self.check_schema(d)?;
+                Ok(d.clone())
+            }
+            None => self.effective_schema(),
+        }
+    }
+
+    /// The schema's data_node, and a node to evaluate a WHERE on (that one, else a
+    /// configured table's).
+    fn schema_nodes(&self, schema: &str) -> (Option<String>, Option<String>) {
+        match self.snap.catalog.schema(schema) {
+            Some(sc) => (sc.default_node.clone(), sc.any_node()),
+            None => (None, None),
+        }
+    }
+
+    /// The tables of `schema` as SHOW TABLES lists them, by name: (name, Table_type) of
+    /// its data_node's tables and of its configured tables that node lacks.
+    async fn schema_tables(&mut self, schema: &str) -> Result<Vec<(String, String)>, SqlError> {
+        let (default, _) = self.schema_nodes(schema);
+        let configured = match self.snap.catalog.schema(schema) {
             Some(sc) => {
                 let mut names: Vec<String> = sc.tables.values().map(|t| t.name.clone()).collect();
                 names.sort();
-                (sc.default_node.clone(), names, sc.any_node())
+                names
             }
-            None => (None, Vec::new(), None),
+            None => Vec::new(),
         };
         let mut tables: Vec<(String, String)> = Vec::new();
         if let Some(node) = &default {
@@ -2165,6 +2306,14 @@ impl Session {
         }
         // As the server lists them: by name.
         tables.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(tables)
+    }
+
+    async fn tables_result(&mut self, sql: &str) -> Result<ResultSet, SqlError> {
+        let l = sql::show_list(sql).ok_or_else(|| unreadable("SHOW TABLES"))?;
+        let (schema, cols) = self.tables_columns(&l)?;
+        let (default, any) = self.schema_nodes(&schema);
+        let tables = self.schema_tables(&schema).await?;
         let mut rows: Vec<Vec<Option<String>>> = tables
             .into_iter()
             .map(|(n, ty)| {
@@ -2191,6 +2340,208 @@ impl Session {
         }
         let refs: Vec<&str> = cols.iter().map(String::as_str).collect();
         let mut rs = ResultSet::new(&refs);
+        rs.rows = rows;
+        Ok(rs)
+    }
+
+    /// The answer to a [`Meta`] statement (SHOW TABLE STATUS, SHOW EVENTS, SHOW
+    /// {PROCEDURE|FUNCTION|PACKAGE [BODY]} STATUS; SHOW OPEN TABLES is refused).
+    async fn meta_result(&mut self, sql: &str, m: Meta) -> Result<ResultSet, SqlError> {
+        if sql::lex(sql).iter().any(|t| t.punct(b'?')) {
+            return Err(no_params(m.what()));
+        }
+        let l = sql::show_list(sql).ok_or_else(|| unreadable(m.what()))?;
+        match m {
+            Meta::TableStatus => self.table_status_result(&l).await,
+            Meta::Events => self.events_result(&l).await,
+            Meta::Routines(words) => self.routines_result(words, &l).await,
+            Meta::OpenTables => Err(open_tables_refused()),
+        }
+    }
+
+    /// SHOW TABLE STATUS [{FROM|IN} schema] [LIKE | WHERE]: a row for each table SHOW
+    /// TABLES lists (the same names, in the same order), each the row of one data node
+    /// that holds the table: the schema's data_node for its own tables and for a
+    /// configured table on that node, else the configured table's first data node. For
+    /// a sharded table every column is that one node's: Rows, Avg_row_length,
+    /// Data_length, Index_length, Data_free and Auto_increment describe its shard there,
+    /// not the whole table (nothing is added up over the nodes). A configured table its
+    /// node lacks is not listed. LIKE matches the names as the server does
+    /// (case-sensitive); WHERE is evaluated by each node on its own rows, so with the
+    /// server's column types and collations.
+    async fn table_status_result(&mut self, l: &sql::ShowList) -> Result<ResultSet, SqlError> {
+        let schema = self.listed_schema(l)?;
+        let cond = match &l.filter {
+            sql::Filter::Where(c) => {
+                no_subquery(c)?;
+                Some(c.clone())
+            }
+            _ => None,
+        };
+        let (default, any) = self.schema_nodes(&schema);
+        let mut tables = self.schema_tables(&schema).await?;
+        if let sql::Filter::Like(p) = &l.filter {
+            tables.retain(|(n, _)| sql::wild_match(n, p));
+        }
+        // (table, the node its row comes from)
+        let mut wanted: Vec<(String, String)> = Vec::new();
+        for (name, _) in tables {
+            let configured = self
+                .snap
+                .catalog
+                .schema(&schema)
+                .and_then(|sc| sc.table(&name));
+            let node = match configured {
+                Some(tb) => match &default {
+                    Some(d) if tb.nodes.contains(d) => Some(d.clone()),
+                    _ => tb.nodes.first().cloned(),
+                },
+                None => default.clone(),
+            };
+            if let Some(n) = node {
+                wanted.push((name, n));
+            }
+        }
+        let mut nodes: Vec<String> = Vec::new();
+        for (_, n) in &wanted {
+            if !nodes.contains(n) {
+                nodes.push(n.clone());
+            }
+        }
+        if nodes.is_empty() {
+            // Nothing to list: a node still answers, for its columns (and the server's
+            // error for an unknown column in WHERE).
+            nodes.extend(default.or(any));
+        }
+        let mut columns: Vec<String> = Vec::new();
+        let mut found: Vec<(String, Vec<Vec<Option<String>>>)> = Vec::new();
+        for node in nodes {
+            let db = self.node_db(&node)?;
+            let mut q = format!("SHOW TABLE STATUS FROM {}", plan::text::quote_ident(&db));
+            if let Some(c) = &cond {
+                q = format!("{q} WHERE {c}");
+            }
+            let res = self.query_node(&node, &q).await?;
+            if columns.is_empty() {
+                columns = res.columns;
+            }
+            found.push((node, res.rows));
+        }
+        let mut rs = if columns.is_empty() {
+            meta_result_set(TABLE_STATUS_COLUMNS)
+        } else {
+            meta_result_set(&columns)
+        };
+        let name_of = |r: &Vec<Option<String>>| r.first().cloned().flatten();
+        for (name, node) in wanted {
+            let Some((_, rows)) = found.iter().find(|(n, _)| *n == node) else {
+                continue;
+            };
+            // The node's own spelling first; a configured name may differ in case.
+            let row = rows
+                .iter()
+                .find(|r| name_of(r).as_deref() == Some(name.as_str()))
+                .or_else(|| {
+                    rows.iter()
+                        .find(|r| name_of(r).is_some_and(|n| n.eq_ignore_ascii_case(&name)))
+                });
+            if let Some(r) = row {
+                let mut r = r.clone();
+                if let Some(c) = r.first_mut() {
+                    *c = Some(name);
+                }
+                rs.row(r);
+            }
+        }
+        Ok(rs)
+    }
+
+    /// SHOW EVENTS [{FROM|IN} schema] [LIKE | WHERE]: the events of the database of the
+    /// schema's data_node (where a CREATE EVENT sent in the schema runs), with the
+    /// schema's name as Db; a schema without data_node has none.
+    async fn events_result(&mut self, l: &sql::ShowList) -> Result<ResultSet, SqlError> {
+        let schema = self.listed_schema(l)?;
+        let (default, any) = self.schema_nodes(&schema);
+        let mut cols: Vec<String> = EVENTS_COLUMNS.iter().map(|c| c.to_string()).collect();
+        let mut rows = Vec::new();
+        if let Some(node) = &default {
+            let db = self.node_db(node)?;
+            let q = format!("SHOW EVENTS FROM {}", plan::text::quote_ident(&db));
+            let res = self.query_node(node, &q).await?;
+            cols = res.columns;
+            rows = res.rows;
+            for r in &mut rows {
+                if let Some(c) = r.first_mut() {
+                    *c = Some(schema.clone());
+                }
+            }
+        }
+        let node = default.or(any).map_or_else(|| self.any_node(), Ok)?;
+        self.named_filter(&node, cols, rows, &l.filter).await
+    }
+
+    /// SHOW {PROCEDURE|FUNCTION|PACKAGE [BODY]} STATUS [LIKE | WHERE]: the stored
+    /// routines of each of the user's schemas, read from the database of its data_node
+    /// (where a CREATE PROCEDURE sent in the schema runs), with the schema's name as Db;
+    /// never those of the servers' other databases. By Db, then as the server orders
+    /// them.
+    async fn routines_result(
+        &mut self,
+        words: &str,
+        l: &sql::ShowList,
+    ) -> Result<ResultSet, SqlError> {
+        let mut schemas = self.user.schemas.clone();
+        schemas.sort();
+        let mut cols: Vec<String> = ROUTINES_COLUMNS.iter().map(|c| c.to_string()).collect();
+        let mut rows = Vec::new();
+        let mut first = true;
+        for schema in schemas {
+            let (Some(node), _) = self.schema_nodes(&schema) else {
+                continue;
+            };
+            let db = self.node_db(&node)?;
+            // A hex literal compares bytes, whatever the session's sql_mode and collation.
+            let hex: String = db.bytes().map(|b| format!("{b:02x}")).collect();
+            let q = format!("SHOW {words} STATUS WHERE `Db` = X'{hex}'");
+            let res = self.query_node(&node, &q).await?;
+            if std::mem::take(&mut first) {
+                cols = res.columns;
+            }
+            for mut r in res.rows {
+                if let Some(c) = r.first_mut()
+                    && c.as_deref() == Some(db.as_str())
+                {
+                    *c = Some(schema.clone());
+                    rows.push(r);
+                }
+            }
+        }
+        let node = self.any_node()?;
+        self.named_filter(&node, cols, rows, &l.filter).await
+    }
+
+    /// Rows of SHOW EVENTS / SHOW ... STATUS filtered as the server filters them: LIKE
+    /// on Name (the second column) ignoring case, WHERE evaluated by a server (on
+    /// `node`) on these rows.
+    async fn named_filter(
+        &mut self,
+        node: &str,
+        cols: Vec<String>,
+        mut rows: Vec<Vec<Option<String>>>,
+        filter: &sql::Filter,
+    ) -> Result<ResultSet, SqlError> {
+        match filter {
+            sql::Filter::None => {}
+            sql::Filter::Like(p) => rows.retain(|r| {
+                r.get(1)
+                    .and_then(Option::as_deref)
+                    .is_some_and(|n| sql::wild_match_ci(n, p))
+            }),
+            sql::Filter::Where(cond) => {
+                rows = self.filter_where(node, &cols, rows, cond).await?;
+            }
+        }
+        let mut rs = meta_result_set(&cols);
         rs.rows = rows;
         Ok(rs)
     }
@@ -2349,6 +2700,21 @@ impl Session {
                 }
                 Some(self.tables_columns(&l).map(|_| Local::Tables))
             }
+            Kind::ShowMeta(m) => {
+                let l = sql::show_list(sql);
+                if let Some(d) = l.as_ref().and_then(|l| l.db.as_deref())
+                    && self.is_system_db(d)
+                {
+                    return None;
+                }
+                let params = sql::lex(sql).iter().any(|t| t.punct(b'?'));
+                Some(match l {
+                    _ if params => Err(no_params(m.what())),
+                    None => Err(unreadable(m.what())),
+                    Some(_) if *m == Meta::OpenTables => Err(open_tables_refused()),
+                    Some(_) => Ok(Local::Meta(*m)),
+                })
+            }
             Kind::Show if !hinted(sql) => {
                 let m = sql::mapped(sql)?;
                 if m.kind != MapKind::CreateDatabase || self.is_system_db(&m.db) {
@@ -2362,8 +2728,8 @@ impl Session {
     }
 
     /// The columns a local prepared statement announces at prepare time.
-    fn local_columns(&self, sql: &str, l: &Local) -> ResultSet {
-        match l {
+    async fn local_columns(&mut self, sql: &str, l: &Local) -> Result<ResultSet, SqlError> {
+        Ok(match l {
             Local::Databases => {
                 let col = sql::show_list(sql)
                     .map_or_else(|| "Database".to_string(), |l| Self::databases_header(&l));
@@ -2383,7 +2749,13 @@ impl Session {
                 ResultSet::new(&refs)
             }
             Local::CreateDatabase => ResultSet::new(&["Database", "Create Database"]),
-        }
+            // The columns of the servers' answer (the servers check the statement too).
+            Local::Meta(m) => {
+                let mut rs = self.meta_result(sql, *m).await?;
+                rs.rows.clear();
+                rs
+            }
+        })
     }
 
     /// COM_STMT_EXECUTE of a statement the router answers itself.
@@ -2398,6 +2770,7 @@ impl Session {
                 Ok(self.local_result(items))
             }
             Local::Tables => self.tables_result(sql).await,
+            Local::Meta(m) => self.meta_result(sql, m).await,
             Local::CreateDatabase => match sql::mapped(sql) {
                 Some(m) => self.create_database_result(sql, &m).await,
                 None => Err(unreadable("SHOW CREATE DATABASE")),
@@ -2483,6 +2856,8 @@ impl Session {
         // same on each); executes are routed by their parameters.
         let sharded = match self.shard_plan(&sql) {
             _ if stmt_node.is_some() => false,
+            // Answered by the router (below).
+            _ if matches!(a.kind, Kind::ShowMeta(_)) && !self.system_db_list(&sql) => false,
             None => false,
             Some(Err(e)) => return self.send_err(1, &e).await,
             Some(Ok(plan::Planned::Route(p))) => {
@@ -2529,7 +2904,10 @@ impl Session {
         if let Some(l) = local {
             self.route_node = None;
             let id = self.next_free_stmt_id();
-            let rs = self.local_columns(&sql, &l);
+            let rs = match self.local_columns(&sql, &l).await {
+                Ok(rs) => rs,
+                Err(e) => return self.send_err(1, &e).await,
+            };
             self.count("prepare", "router");
             let st = PreparedStmt {
                 local: Some(l),

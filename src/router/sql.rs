@@ -198,6 +198,10 @@ pub enum Kind {
     Show,
     ShowDatabases,
     ShowTables,
+    /// SHOW TABLE STATUS, SHOW OPEN TABLES, SHOW EVENTS, SHOW {PROCEDURE|FUNCTION|PACKAGE
+    /// [BODY]} STATUS: about a database's objects, answered by the router (never by a
+    /// server under its own database names).
+    ShowMeta(Meta),
     Use(String),
     Set(Vec<SetItem>),
     Begin,
@@ -261,8 +265,10 @@ pub struct Analysis {
 impl Analysis {
     /// May go to a read host.
     pub fn is_read(&self) -> bool {
-        matches!(self.kind, Kind::Select { lock: false } | Kind::Show)
-            && self.sticky.is_none()
+        matches!(
+            self.kind,
+            Kind::Select { lock: false } | Kind::Show | Kind::ShowMeta(_)
+        ) && self.sticky.is_none()
             && !self.multi
     }
     pub fn is_write(&self) -> bool {
@@ -272,6 +278,7 @@ impl Analysis {
                 | Kind::Show
                 | Kind::ShowDatabases
                 | Kind::ShowTables
+                | Kind::ShowMeta(_)
                 | Kind::Use(_)
                 | Kind::Set(_)
                 | Kind::Begin
@@ -327,6 +334,8 @@ pub fn analyze(sql: &str) -> Analysis {
                 Some("SHOW DATABASES")
             } else if head.is("SHOW") && kw(j, "TABLES") {
                 Some("SHOW TABLES")
+            } else if let Some((m, _)) = meta_of(st) {
+                Some(m.what())
             } else if head.is("SHOW") && kw(1, "CREATE") && (kw(2, "DATABASE") || kw(2, "SCHEMA")) {
                 Some("SHOW CREATE DATABASE")
             } else if mapped_toks(st).is_some() {
@@ -380,10 +389,14 @@ pub fn analyze(sql: &str) -> Analysis {
             Kind::Select { lock: false }
         }
     } else if head.is("SHOW") {
-        match show_list_toks(sql, t) {
-            Some((false, _)) => Kind::ShowDatabases,
-            Some((true, _)) => Kind::ShowTables,
-            None => Kind::Show,
+        match (meta_of(t), show_list_toks(sql, t)) {
+            // Also when its tail is unreadable: the router answers (with an error), the
+            // server must not (it would list its own databases' objects).
+            (Some((m, _)), _) => Kind::ShowMeta(m),
+            (None, Some((List::Databases, _))) => Kind::ShowDatabases,
+            (None, Some((List::Tables, _))) => Kind::ShowTables,
+            (None, Some((List::Meta(m), _))) => Kind::ShowMeta(m),
+            (None, None) => Kind::Show,
         }
     } else if head.is("DESC") || head.is("DESCRIBE") || head.is("EXPLAIN") || head.is("HELP") {
         if head.is("EXPLAIN") && t.iter().skip(1).any(|x| x.is("ANALYZE")) {
@@ -594,7 +607,8 @@ pub enum Filter {
     Where(String),
 }
 
-/// `SHOW {DATABASES|SCHEMAS} [filter]` or `SHOW [FULL] TABLES [{FROM|IN} db] [filter]`.
+/// `SHOW {DATABASES|SCHEMAS} [filter]`, `SHOW [FULL] TABLES [{FROM|IN} db] [filter]` or
+/// a [`Meta`] statement (`SHOW TABLE STATUS [{FROM|IN} db] [filter]`, ...).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShowList {
     pub full: bool,
@@ -620,8 +634,72 @@ fn is_name(t: &Token<'_>) -> bool {
     matches!(t.tok, Tok::Word | Tok::QuotedIdent)
 }
 
-/// `(true, ..)` for SHOW TABLES, `(false, ..)` for SHOW DATABASES.
-fn show_list_toks(sql: &str, t: &[Token<'_>]) -> Option<(bool, ShowList)> {
+/// The SHOW statements about a database's objects that the router answers itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Meta {
+    /// `SHOW TABLE STATUS [{FROM|IN} db] [filter]`: a row for each table SHOW TABLES lists.
+    TableStatus,
+    /// `SHOW OPEN TABLES [{FROM|IN} db] [filter]`: a server's table cache (refused).
+    OpenTables,
+    /// `SHOW EVENTS [{FROM|IN} db] [filter]`.
+    Events,
+    /// `SHOW {PROCEDURE|FUNCTION|PACKAGE|PACKAGE BODY} STATUS [filter]`: the words
+    /// between SHOW and STATUS.
+    Routines(&'static str),
+}
+
+impl Meta {
+    /// The statement's name in messages.
+    pub fn what(self) -> &'static str {
+        match self {
+            Meta::TableStatus => "SHOW TABLE STATUS",
+            Meta::OpenTables => "SHOW OPEN TABLES",
+            Meta::Events => "SHOW EVENTS",
+            Meta::Routines("PROCEDURE") => "SHOW PROCEDURE STATUS",
+            Meta::Routines("FUNCTION") => "SHOW FUNCTION STATUS",
+            Meta::Routines("PACKAGE") => "SHOW PACKAGE STATUS",
+            Meta::Routines(_) => "SHOW PACKAGE BODY STATUS",
+        }
+    }
+    /// Whether the statement takes `{FROM|IN} db`.
+    fn takes_db(self) -> bool {
+        !matches!(self, Meta::Routines(_))
+    }
+}
+
+/// The [`Meta`] statement `t` starts as, and the index of the token after its words.
+fn meta_of(t: &[Token<'_>]) -> Option<(Meta, usize)> {
+    let kw = |i: usize, k: &str| t.get(i).is_some_and(|x| x.is(k));
+    if !kw(0, "SHOW") {
+        return None;
+    }
+    if kw(1, "TABLE") && kw(2, "STATUS") {
+        Some((Meta::TableStatus, 3))
+    } else if kw(1, "OPEN") && kw(2, "TABLES") {
+        Some((Meta::OpenTables, 3))
+    } else if kw(1, "EVENTS") {
+        Some((Meta::Events, 2))
+    } else if kw(1, "PROCEDURE") && kw(2, "STATUS") {
+        Some((Meta::Routines("PROCEDURE"), 3))
+    } else if kw(1, "FUNCTION") && kw(2, "STATUS") {
+        Some((Meta::Routines("FUNCTION"), 3))
+    } else if kw(1, "PACKAGE") && kw(2, "STATUS") {
+        Some((Meta::Routines("PACKAGE"), 3))
+    } else if kw(1, "PACKAGE") && kw(2, "BODY") && kw(3, "STATUS") {
+        Some((Meta::Routines("PACKAGE BODY"), 4))
+    } else {
+        None
+    }
+}
+
+/// What a SHOW statement lists.
+enum List {
+    Databases,
+    Tables,
+    Meta(Meta),
+}
+
+fn show_list_toks(sql: &str, t: &[Token<'_>]) -> Option<(List, ShowList)> {
     let kw = |i: usize, k: &str| t.get(i).is_some_and(|x| x.is(k));
     if !kw(0, "SHOW") {
         return None;
@@ -630,7 +708,7 @@ fn show_list_toks(sql: &str, t: &[Token<'_>]) -> Option<(bool, ShowList)> {
     if kw(1, "DATABASES") || kw(1, "SCHEMAS") {
         let filter = filter_of(sql, &t[2..])?;
         return Some((
-            false,
+            List::Databases,
             ShowList {
                 full: false,
                 db: None,
@@ -640,19 +718,24 @@ fn show_list_toks(sql: &str, t: &[Token<'_>]) -> Option<(bool, ShowList)> {
         ));
     }
     let full = kw(1, "FULL");
-    let j = if full { 2 } else { 1 };
-    if !kw(j, "TABLES") {
-        return None;
-    }
-    let (db, k) = if kw(j + 1, "FROM") || kw(j + 1, "IN") {
-        let d = t.get(j + 2).filter(|x| is_name(x))?;
-        (Some(d.ident().to_string()), j + 3)
+    let (what, j) = match meta_of(t) {
+        Some((m, k)) => (List::Meta(m), k),
+        None if kw(if full { 2 } else { 1 }, "TABLES") => (List::Tables, if full { 3 } else { 2 }),
+        None => return None,
+    };
+    let takes_db = match what {
+        List::Meta(m) => m.takes_db(),
+        _ => true,
+    };
+    let (db, k) = if takes_db && (kw(j, "FROM") || kw(j, "IN")) {
+        let d = t.get(j + 1).filter(|x| is_name(x))?;
+        (Some(d.ident().to_string()), j + 2)
     } else {
-        (None, j + 1)
+        (None, j)
     };
     let filter = filter_of(sql, t.get(k..)?)?;
     Some((
-        true,
+        what,
         ShowList {
             full,
             db,
@@ -729,6 +812,14 @@ pub fn wild_match(name: &str, pattern: &str) -> bool {
     wild(&s, &p)
 }
 
+/// [`wild_match`] ignoring case, as the server matches the names of events and stored
+/// routines (`SHOW EVENTS LIKE 'EV%'` lists `ev1`).
+pub fn wild_match_ci(name: &str, pattern: &str) -> bool {
+    let s: Vec<char> = name.chars().flat_map(char::to_lowercase).collect();
+    let p: Vec<char> = pattern.chars().flat_map(char::to_lowercase).collect();
+    wild(&s, &p)
+}
+
 fn wild(s: &[char], p: &[char]) -> bool {
     enum W {
         Any,
@@ -776,15 +867,14 @@ pub enum MapKind {
     /// runs on a node holding the table. `show`: the server's privilege word is SHOW
     /// (else SELECT).
     Table { show: bool },
-    /// About a database's tables (`SHOW TABLE STATUS`, `SHOW TRIGGERS`): the schema's
-    /// `data_node`.
+    /// About a database's tables (`SHOW TRIGGERS`): the schema's `data_node`.
     Database,
     /// `SHOW CREATE DATABASE`: answered by the router with the schema's name.
     CreateDatabase,
 }
 
 /// A SHOW or DESCRIBE that names a database explicitly (`SHOW COLUMNS FROM t FROM db`,
-/// `DESCRIBE db.t`, `SHOW TABLE STATUS FROM db`, `SHOW CREATE DATABASE db`): the router
+/// `DESCRIBE db.t`, `SHOW TRIGGERS FROM db`, `SHOW CREATE DATABASE db`): the router
 /// replaces the name by the data node's database.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mapped {
@@ -908,14 +998,9 @@ fn mapped_toks(t: &[Token<'_>]) -> Option<Mapped> {
             spans: vec![span(db)],
         });
     }
-    let k = if kw(1, "TABLE") && kw(2, "STATUS") {
-        3
-    } else if kw(1, "TRIGGERS") {
-        2
-    } else {
-        return None;
-    };
-    if !from(k) {
+    // (SHOW TABLE STATUS is a [`Meta`] statement: the router answers it.)
+    let k = 2;
+    if !kw(1, "TRIGGERS") || !from(k) {
         return None;
     }
     let db = t.get(k + 1).filter(|x| is_name(x))?;
@@ -1180,7 +1265,10 @@ mod tests {
             Kind::ShowTables
         );
         assert_eq!(k("SHOW TABLES LIKE 'x';"), Kind::ShowTables);
-        assert_eq!(k("SHOW TABLE STATUS FROM shop"), Kind::Show);
+        assert_eq!(
+            k("SHOW TABLE STATUS FROM shop"),
+            Kind::ShowMeta(Meta::TableStatus)
+        );
         assert_eq!(k("SHOW TABLES FROM"), Kind::Show);
         assert_eq!(k("SHOW DATABASES LIKE x"), Kind::Show);
         assert_eq!(
@@ -1224,7 +1312,75 @@ mod tests {
     }
 
     #[test]
+    fn show_statements_about_a_databases_objects() {
+        let k = |s: &str| analyze(s).kind;
+        let l = |s: &str| show_list(s).expect(s);
+        for (sql, meta) in [
+            ("show table status", Meta::TableStatus),
+            ("SHOW TABLE STATUS FROM `shop` LIKE 'o%'", Meta::TableStatus),
+            ("SHOW OPEN TABLES IN shop", Meta::OpenTables),
+            ("SHOW EVENTS WHERE Name = 'e'", Meta::Events),
+            (
+                "show procedure status like 'p%'",
+                Meta::Routines("PROCEDURE"),
+            ),
+            ("SHOW FUNCTION STATUS", Meta::Routines("FUNCTION")),
+            ("SHOW PACKAGE STATUS", Meta::Routines("PACKAGE")),
+            ("SHOW PACKAGE BODY STATUS", Meta::Routines("PACKAGE BODY")),
+            // Unreadable tails are still the router's (it answers with an error).
+            ("SHOW TABLE STATUS LIKE _utf8'x'", Meta::TableStatus),
+            (
+                "SHOW PROCEDURE STATUS FROM shop",
+                Meta::Routines("PROCEDURE"),
+            ),
+        ] {
+            assert_eq!(k(sql), Kind::ShowMeta(meta), "{sql}");
+            assert!(!analyze(sql).is_write(), "{sql}");
+        }
+        assert_eq!(
+            l("SHOW TABLE STATUS IN `shop` WHERE `Rows` > 1"),
+            ShowList {
+                full: false,
+                db: Some("shop".into()),
+                filter: Filter::Where("`Rows` > 1".into()),
+                params: false,
+            }
+        );
+        assert_eq!(l("SHOW TABLE STATUS").db, None);
+        assert_eq!(
+            l("SHOW EVENTS FROM shop LIKE 'e%'").filter,
+            Filter::Like("e%".into())
+        );
+        assert_eq!(l("SHOW OPEN TABLES").db, None);
+        assert_eq!(
+            l("SHOW FUNCTION STATUS LIKE 'f'").filter,
+            Filter::Like("f".into())
+        );
+        for s in [
+            "SHOW TABLE STATUS LIKE _utf8'x'",
+            "SHOW PROCEDURE STATUS FROM shop",
+            "SHOW EVENTS FROM",
+        ] {
+            assert_eq!(show_list(s), None, "{s}");
+        }
+        assert_eq!(k("SHOW TABLE"), Kind::Show);
+        assert_eq!(k("SHOW PROCEDURE CODE p"), Kind::Show);
+        assert_eq!(
+            analyze("select 1; show table status").later_router,
+            Some("SHOW TABLE STATUS")
+        );
+        assert_eq!(
+            analyze("select 1; SHOW FUNCTION STATUS").later_router,
+            Some("SHOW FUNCTION STATUS")
+        );
+        assert_eq!(analyze("select 1; show triggers").later_router, None);
+    }
+
+    #[test]
     fn like_patterns_match_as_the_server_does() {
+        assert!(wild_match_ci("Ev2", "ev%"));
+        assert!(wild_match_ci("p1", "P_"));
+        assert!(!wild_match_ci("p12", "P_"));
         assert!(wild_match("shop", "sh%"));
         assert!(!wild_match("Shop", "sh%"));
         assert!(wild_match("shop", "%"));
@@ -1272,7 +1428,7 @@ mod tests {
         let v = m("SHOW CREATE TABLE shop.`my order`").expect("create table");
         assert_eq!(v.kind, MapKind::Table { show: true });
         assert_eq!(v.table.as_deref(), Some("my order"));
-        let v = m("SHOW TABLE STATUS FROM shop LIKE 'u%'").expect("status");
+        let v = m("SHOW TRIGGERS FROM shop LIKE 'u%'").expect("triggers");
         assert_eq!((v.kind, v.db.as_str()), (MapKind::Database, "shop"));
         let v = m("SHOW CREATE SCHEMA IF NOT EXISTS `shop`").expect("create db");
         assert_eq!((v.kind, v.db.as_str()), (MapKind::CreateDatabase, "shop"));
@@ -1287,6 +1443,8 @@ mod tests {
             "SHOW CREATE TABLE t",
             "SHOW TABLE STATUS",
             "SHOW TABLE STATUS LIKE 'x'",
+            "SHOW TABLE STATUS FROM shop",
+            "SHOW EVENTS FROM shop",
             "SHOW CREATE DATABASE",
             "SHOW TABLES FROM shop",
             "SELECT * FROM shop.t",

@@ -374,6 +374,7 @@ impl std::fmt::Display for SqlError {
 /// Column types the router uses in the result sets it builds.
 pub const TYPE_LONGLONG: u8 = 0x08;
 pub const TYPE_VAR_STRING: u8 = 0xfd;
+pub const TYPE_DATETIME: u8 = 0x0c;
 
 /// A column definition (protocol 41) for a result set built by the router.
 pub fn column_def(schema: &str, table: &str, name: &str, ty: u8) -> Vec<u8> {
@@ -385,10 +386,10 @@ pub fn column_def(schema: &str, table: &str, name: &str, ty: u8) -> Vec<u8> {
     put_lenenc_str(&mut p, name.as_bytes());
     put_lenenc_str(&mut p, name.as_bytes());
     p.push(0x0c);
-    let (charset, len, flags): (u16, u32, u16) = if ty == TYPE_LONGLONG {
-        (63, 20, 0x0080 | 0x0020)
-    } else {
-        (45, 1024, 0)
+    let (charset, len, flags): (u16, u32, u16) = match ty {
+        TYPE_LONGLONG => (63, 20, 0x0080 | 0x0020),
+        TYPE_DATETIME => (63, 19, 0x0080),
+        _ => (45, 1024, 0),
     };
     p.extend_from_slice(&charset.to_le_bytes());
     p.extend_from_slice(&len.to_le_bytes());
@@ -505,7 +506,8 @@ impl ResultSet {
 
 /// A row in the binary protocol: a 0x00 header, the NULL bitmap (offset 2), then each
 /// value: TYPE_LONGLONG columns (unsigned, as `column_def` declares them) as 8 bytes,
-/// the others as length-encoded strings.
+/// TYPE_DATETIME ones (text `YYYY-MM-DD hh:mm:ss[.ffffff]`) as the binary DATETIME, the
+/// others as length-encoded strings.
 fn binary_row(p: &mut Vec<u8>, columns: &[(String, u8)], row: &[Option<String>]) {
     p.push(0x00);
     let at = p.len();
@@ -516,8 +518,53 @@ fn binary_row(p: &mut Vec<u8>, columns: &[(String, u8)], row: &[Option<String>])
             Some(s) if columns.get(i).is_some_and(|c| c.1 == TYPE_LONGLONG) => {
                 p.extend_from_slice(&s.trim().parse::<u64>().unwrap_or(0).to_le_bytes());
             }
+            Some(s) if columns.get(i).is_some_and(|c| c.1 == TYPE_DATETIME) => {
+                binary_datetime(p, s);
+            }
             Some(s) => put_lenenc_str(p, s.as_bytes()),
         }
+    }
+}
+
+/// A DATETIME value in the binary protocol: its length (0, 7 or 11), then year (2
+/// bytes), month, day, hour, minute, second and microseconds (4 bytes) when not 0. Text
+/// that is no DATETIME goes as the zero date (length 0).
+fn binary_datetime(p: &mut Vec<u8>, s: &str) {
+    let num = |a: usize, b: usize| s.get(a..b).and_then(|v| v.parse::<u32>().ok());
+    let parts = (
+        num(0, 4),
+        num(5, 7),
+        num(8, 10),
+        num(11, 13),
+        num(14, 16),
+        num(17, 19),
+    );
+    let (Some(y), Some(mo), Some(d), Some(h), Some(mi), Some(se)) = parts else {
+        p.push(0);
+        return;
+    };
+    let micro = match s.get(19..) {
+        Some(f) if f.starts_with('.') && f.len() > 1 => {
+            let digits: String = f[1..]
+                .chars()
+                .chain(std::iter::repeat('0'))
+                .take(6)
+                .collect();
+            digits.parse::<u32>().unwrap_or(0)
+        }
+        _ => 0,
+    };
+    if y == 0 && mo == 0 && d == 0 && h == 0 && mi == 0 && se == 0 && micro == 0 {
+        p.push(0);
+        return;
+    }
+    p.push(if micro == 0 { 7 } else { 11 });
+    p.extend_from_slice(&u16::try_from(y).unwrap_or(0).to_le_bytes());
+    for v in [mo, d, h, mi, se] {
+        p.push(u8::try_from(v).unwrap_or(0));
+    }
+    if micro != 0 {
+        p.extend_from_slice(&micro.to_le_bytes());
     }
 }
 
@@ -647,6 +694,33 @@ mod tests {
             parse_err(&e),
             Some((1045, "28000".into(), "Access denied".into()))
         );
+    }
+
+    #[test]
+    fn datetimes_in_binary_rows() {
+        let enc = |s: &str| {
+            let mut p = Vec::new();
+            binary_datetime(&mut p, s);
+            p
+        };
+        assert_eq!(enc("2030-01-02 03:04:05"), [7, 0xee, 0x07, 1, 2, 3, 4, 5]);
+        assert_eq!(
+            enc("2030-01-02 03:04:05.5"),
+            [11, 0xee, 0x07, 1, 2, 3, 4, 5, 0x20, 0xa1, 0x07, 0]
+        );
+        assert_eq!(enc("0000-00-00 00:00:00"), [0]);
+        assert_eq!(enc("not a date"), [0]);
+        let cols = vec![
+            ("a".to_string(), TYPE_DATETIME),
+            ("b".to_string(), TYPE_VAR_STRING),
+        ];
+        let mut p = Vec::new();
+        binary_row(
+            &mut p,
+            &cols,
+            &[Some("2030-01-02 03:04:05".into()), Some("x".into())],
+        );
+        assert_eq!(p, [0, 0, 7, 0xee, 0x07, 1, 2, 3, 4, 5, 1, b'x']);
     }
 
     #[test]
