@@ -2294,3 +2294,52 @@ fn expect_errors(c: &mut Raw, cases: &[(&str, u16, &str)]) {
         }
     }
 }
+
+/// Every command that gets an answer is timed in
+/// `tandem_router_command_duration_seconds{command}`: queries, prepares, executes and the
+/// rest (here a ping); COM_STMT_CLOSE, which gets none, is not.
+#[test]
+fn commands_are_timed_by_kind() {
+    let db = server();
+    let body = format!(
+        "  users:\n    - {{ name: app, password: s3cret, schemas: [shop] }}\n  schemas:\n    - {{ name: shop, data_node: dn1 }}\n  data_nodes:\n    - {{ name: dn1, data_host: dh1, database: shopdb }}\n  data_hosts:\n    - name: dh1\n      write_hosts:\n        - {{ host: m1, url: \"{}\", user: root, password: \"\" }}\n",
+        db.addr
+    );
+    let r = RouterDaemon::start(&body, true);
+    let mut c = Raw::connect(r.addr, "app", "s3cret", Some("shop"), 0);
+    for i in 1..=3 {
+        assert_eq!(c.value(&format!("SELECT {i}")), Some(i.to_string()));
+    }
+    let mut prep = vec![0x16];
+    prep.extend_from_slice(b"SELECT CAST(41 + 1 AS CHAR)");
+    c.send(&prep);
+    let ok = c.read();
+    assert_eq!(ok[0], 0, "prepare {:?}", err_of(&ok));
+    let stmt = u32::from_le_bytes([ok[1], ok[2], ok[3], ok[4]]);
+    c.read(); // the column definition
+    c.read(); // EOF
+    for _ in 0..2 {
+        assert_eq!(execute_one_string(&mut c, stmt), Some("42".into()));
+    }
+    assert_eq!(c.simple(&[0x0e]), Res::Ok, "ping");
+    let mut close = vec![0x19];
+    close.extend_from_slice(&stmt.to_le_bytes());
+    c.send(&close);
+    // A ping after the close: its answer shows the close was handled.
+    assert_eq!(c.simple(&[0x0e]), Res::Ok, "ping");
+    let (_, m) = common::http_get(r.observe, "/metrics").expect("metrics");
+    for (command, n) in [
+        ("query", 3),
+        ("prepare", 1),
+        ("execute", 2),
+        ("fetch", 0),
+        ("other", 2),
+    ] {
+        let count =
+            format!("tandem_router_command_duration_seconds_count{{command=\"{command}\"}} {n}\n");
+        let inf = format!(
+            "tandem_router_command_duration_seconds_bucket{{command=\"{command}\",le=\"+Inf\"}} {n}\n"
+        );
+        assert!(m.contains(&count) && m.contains(&inf), "{count}{m}");
+    }
+}

@@ -1,6 +1,8 @@
 //! Router metrics.
 
-use prometheus::{IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
+use prometheus::{
+    Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+};
 
 #[derive(Clone)]
 pub struct RouterMetrics {
@@ -15,10 +17,34 @@ pub struct RouterMetrics {
     pub pool: IntGaugeVec,
     pub failovers: IntCounterVec,
     pub borrow_timeouts: IntCounterVec,
+    pub command_duration: HistogramVec,
+    /// `command_duration`'s series, looked up once (not per command).
+    pub durations: CommandDurations,
+}
+
+/// `tandem_router_command_duration_seconds` by command class.
+#[derive(Clone)]
+pub struct CommandDurations {
+    pub query: Histogram,
+    pub prepare: Histogram,
+    pub execute: Histogram,
+    pub fetch: Histogram,
+    pub other: Histogram,
 }
 
 impl RouterMetrics {
     pub fn register(r: &Registry) -> prometheus::Result<RouterMetrics> {
+        let command_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "tandem_router_command_duration_seconds",
+                "Time from a client command's arrival to the end of the router's answer, by command (query, prepare, execute, fetch, other).",
+            )
+            .buckets(vec![
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                10.0,
+            ]),
+            &["command"],
+        )?;
         let m = RouterMetrics {
             connections: IntCounterVec::new(
                 Opts::new(
@@ -94,7 +120,16 @@ impl RouterMetrics {
                 ),
                 &["data_host", "host"],
             )?,
+            command_duration: command_duration.clone(),
+            durations: CommandDurations {
+                query: command_duration.with_label_values(&["query"]),
+                prepare: command_duration.with_label_values(&["prepare"]),
+                execute: command_duration.with_label_values(&["execute"]),
+                fetch: command_duration.with_label_values(&["fetch"]),
+                other: command_duration.with_label_values(&["other"]),
+            },
         };
+        r.register(Box::new(m.command_duration.clone()))?;
         r.register(Box::new(m.connections.clone()))?;
         r.register(Box::new(m.active.clone()))?;
         r.register(Box::new(m.login_failures.clone()))?;

@@ -1000,7 +1000,22 @@ impl Session {
                 }
                 Err(_) => break,
             }
-            if self.command(&p).await.is_err() {
+            let t0 = std::time::Instant::now();
+            let done = self.command(&p).await;
+            let d = &self.shared.metrics.durations;
+            let h = match p.first().copied() {
+                Some(COM_QUERY) => Some(&d.query),
+                Some(COM_STMT_PREPARE) => Some(&d.prepare),
+                Some(COM_STMT_EXECUTE) => Some(&d.execute),
+                Some(COM_STMT_FETCH) => Some(&d.fetch),
+                // No answer to time.
+                Some(COM_QUIT | COM_STMT_CLOSE | COM_STMT_SEND_LONG_DATA) => None,
+                _ => Some(&d.other),
+            };
+            if let (Some(h), Ok(())) = (h, &done) {
+                h.observe(t0.elapsed().as_secs_f64());
+            }
+            if done.is_err() {
                 break;
             }
             if self.ctl.killed.load(Ordering::Acquire) {
