@@ -3,7 +3,8 @@
 //! multicast and in unicast; either takes over when the other dies; never two masters.
 //! IPv6 likewise (VRRPv3 multicast from link-local sources, unicast between global and
 //! between link-local addresses), with the new master's unsolicited neighbour
-//! advertisement seen in a client's neighbour table.
+//! advertisement seen in a client's neighbour table; and IPv6 unicast without
+//! `unicast_src_ip` (keepalived checking the source with `check_unicast_src`).
 
 mod common;
 
@@ -697,4 +698,245 @@ fn ipv6_link_local_vip_first_and_leftovers_from_a_crash() {
     only_holder6(&lab, "td", "link-local VIP");
     assert!(lab.has(1, LL_VIP), "{:?}", lab.addrs(1));
     client_follows_na(&lab, client, 1, "link-local VIP");
+}
+
+// ---------------------------------------------------------------------------------------
+// IPv6 unicast without `unicast_src_ip`. keepalived 2.2.7 then sends from the interface's
+// link-local address (the first non-VIP one) with the kernel's default hop limit, and
+// binds its receive socket to that same address: it hears unicast adverts sent to its
+// link-local address only, never to a global one. It accepts any source unless
+// `check_unicast_src` is set. tandem sends from its link-local address to link-local
+// peers, and from its own global address to global peers (the address the peer lists,
+// so that the peer's source check passes).
+
+/// Which addresses the two boxes list as each other's `unicast_peers`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum NoSrc {
+    /// Link-local addresses, and neither box sets `unicast_src_ip`: the one setup where
+    /// keepalived needs none.
+    LinkLocalPeers,
+    /// 2001:db8:: addresses; tandem without `unicast_src_ip`. keepalived must set its own
+    /// (without one it listens on its link-local address only, so nothing sent to its
+    /// global address reaches it, even from another keepalived).
+    GlobalPeers,
+}
+
+impl NoSrc {
+    /// The address node `i` is listed under by its peer, and sends from.
+    fn address(self, lab: &Lab, i: usize) -> String {
+        let mode = match self {
+            NoSrc::LinkLocalPeers => V6::UnicastLinkLocal,
+            NoSrc::GlobalPeers => V6::Unicast,
+        };
+        v6_address(lab, mode, i)
+    }
+}
+
+/// keepalived with `check_unicast_src`: it drops ("unicast source address ... not a
+/// unicast peer") any advert whose source is not in its `unicast_peer` list.
+fn keepalived_conf6_nosrc(lab: &Lab, mode: NoSrc, node: usize, peer: usize, prio: u8) -> String {
+    let src = match mode {
+        NoSrc::LinkLocalPeers => String::new(),
+        NoSrc::GlobalPeers => format!("    unicast_src_ip {}\n", mode.address(lab, node)),
+    };
+    let unicast = format!(
+        "    advert_int 0.1\n{src}    check_unicast_src\n    unicast_peer {{\n        {}\n    }}\n",
+        mode.address(lab, peer)
+    );
+    let conf = keepalived_conf6(lab, V6::Multicast, node, peer, prio);
+    assert!(conf.contains("    advert_int 0.1\n"), "{conf}");
+    conf.replace("    advert_int 0.1\n", &unicast)
+}
+
+/// tandem with `unicast_peers` only.
+fn tandem_conf6_nosrc(lab: &Lab, mode: NoSrc, node: usize, peer: usize, prio: u8) -> String {
+    let conf = tandem_conf6(lab, V6::Multicast, node, peer, prio);
+    assert!(!conf.contains("unicast"), "{conf}");
+    format!(
+        "{conf}      unicast_peers: [\"{}\"]\n",
+        mode.address(lab, peer)
+    )
+}
+
+/// The VRRPv3 checksum over the IPv6 pseudo-header (src, dst, length, next header 112)
+/// is right.
+fn v6_checksum_ok(src: IpAddr, dst: IpAddr, payload: &[u8]) -> bool {
+    let (IpAddr::V6(s), IpAddr::V6(d)) = (src, dst) else {
+        return false;
+    };
+    let mut bytes = Vec::new();
+    bytes.extend_from_slice(&s.octets());
+    bytes.extend_from_slice(&d.octets());
+    bytes.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+    bytes.extend_from_slice(&[0, 0, 0, 112]);
+    bytes.extend_from_slice(payload);
+    if bytes.len() % 2 == 1 {
+        bytes.push(0);
+    }
+    let mut sum: u32 = bytes
+        .chunks(2)
+        .map(|c| u32::from(u16::from_be_bytes([c[0], c[1]])))
+        .sum();
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    sum == 0xffff
+}
+
+/// tandem's adverts as keepalived's box sees them on the wire: at least one, each from
+/// `src` to `dst`, hop limit 255, VRRPv3 for VRID 51 with a valid pseudo-header checksum.
+fn tandem_adverts_on_the_wire(
+    frames: &[common::pcap::Frame],
+    tandem_mac: &str,
+    src: &str,
+    dst: &str,
+    ctx: &str,
+) {
+    let mac: Vec<u8> = tandem_mac
+        .split(':')
+        .filter_map(|b| u8::from_str_radix(b, 16).ok())
+        .collect();
+    let adverts: Vec<_> = frames
+        .iter()
+        .filter(|f| f.eth_src().as_slice() == mac.as_slice())
+        .filter_map(|f| f.ip())
+        .filter(|p| p.protocol == 112)
+        .collect();
+    assert!(!adverts.is_empty(), "{ctx}: no advert from tandem captured");
+    for p in &adverts {
+        let what = format!(
+            "{ctx}: advert {} -> {} hop limit {} {:02x?}",
+            p.src, p.dst, p.ttl, p.payload
+        );
+        assert_eq!(p.src.to_string(), src, "{what}");
+        assert_eq!(p.dst.to_string(), dst, "{what}");
+        assert_eq!(p.ttl, 255, "{what}");
+        assert_eq!(p.payload.first(), Some(&0x31), "{what}");
+        assert_eq!(p.payload.get(1), Some(&51), "{what}");
+        assert!(v6_checksum_ok(p.src, p.dst, p.payload), "{what}: checksum");
+    }
+}
+
+#[test]
+fn ipv6_unicast_without_unicast_src_ip() {
+    for mode in [NoSrc::LinkLocalPeers, NoSrc::GlobalPeers] {
+        let ctx = &format!("IPv6 VRRPv3 unicast without unicast_src_ip, {mode:?}");
+
+        // keepalived (150) is master; tandem (100) joins as backup, accepts its adverts
+        // (source = the address tandem lists), and takes over when keepalived's box dies.
+        let (lab, _client) = lab6(["ka", "td"]);
+        let ka = keepalived(&lab, 0, &keepalived_conf6_nosrc(&lab, mode, 0, 1, 150));
+        assert!(
+            ka.wait_log("(VI_1) Entering MASTER STATE"),
+            "{ctx}: {}",
+            ka.logs()
+        );
+        let td = lab.tandem(1, &tandem_conf6_nosrc(&lab, mode, 1, 0, 100));
+        assert!(lab.wait_state(1, "VI_1", "BACKUP"), "{ctx}: {}", td.logs());
+        only_holder6(&lab, "ka", ctx);
+        assert_eq!(
+            lab.vrrp_state(1, "VI_1").as_deref(),
+            Some("BACKUP"),
+            "{ctx}"
+        );
+        let st = lab.status(1).expect("status");
+        let inst = &st["subsystems"]["vrrp"]["instances"][0];
+        assert_eq!(
+            inst["source"].as_str(),
+            Some(mode.address(&lab, 1).as_str()),
+            "{ctx}: {st}"
+        );
+        assert_eq!(
+            inst["master"].as_str(),
+            Some(mode.address(&lab, 0).as_str()),
+            "{ctx}: {st}"
+        );
+        assert_eq!(inst["adverts_sent"], 0, "{ctx}: {}", td.logs());
+        assert!(
+            inst["adverts_received"].as_u64().is_some_and(|n| n > 0),
+            "{ctx}: {st}"
+        );
+        assert!(
+            inst["dropped"].as_object().is_some_and(|d| d.is_empty()),
+            "{ctx}: {st}"
+        );
+        power_off(&lab, 0);
+        drop(ka);
+        assert!(lab.wait_state(1, "VI_1", "MASTER"), "{ctx}: {}", td.logs());
+        only_holder6(&lab, "td", ctx);
+        vip6_usable(&lab, 1, ctx);
+        drop(td);
+        drop(lab);
+
+        // tandem (150) is master; keepalived (100) joins as backup: with
+        // check_unicast_src it accepts tandem's adverts only from the address it lists.
+        let (lab, _client) = lab6(["td", "ka"]);
+        let mut td = lab.tandem(0, &tandem_conf6_nosrc(&lab, mode, 0, 1, 150));
+        assert!(lab.wait_state(0, "VI_1", "MASTER"), "{ctx}: {}", td.logs());
+        let sniff = common::netns::Sniffer::start(&lab, 1);
+        let ka = keepalived(&lab, 1, &keepalived_conf6_nosrc(&lab, mode, 1, 0, 100));
+        assert!(
+            ka.wait_log("(VI_1) Entering BACKUP STATE"),
+            "{ctx}: {}",
+            ka.logs()
+        );
+        only_holder6(&lab, "td", ctx);
+        let frames = sniff.stop();
+        tandem_adverts_on_the_wire(
+            &frames,
+            &lab.nodes[0].mac,
+            &mode.address(&lab, 0),
+            &mode.address(&lab, 1),
+            ctx,
+        );
+        assert!(
+            !ka.logs().contains("Entering MASTER STATE"),
+            "{ctx}: {}",
+            ka.logs()
+        );
+        // A graceful stop: keepalived takes over on tandem's priority-0 advert.
+        td.signal(Signal::SIGTERM);
+        assert_eq!(
+            td.wait_exit(Duration::from_secs(5)).and_then(|s| s.code()),
+            Some(0),
+            "{ctx}"
+        );
+        assert!(
+            ka.wait_log("(VI_1) Entering MASTER STATE"),
+            "{ctx}: {}",
+            ka.logs()
+        );
+        only_holder6(&lab, "ka", ctx);
+        // tandem comes back and preempts: keepalived names the source it saw.
+        let td = lab.tandem(0, &tandem_conf6_nosrc(&lab, mode, 0, 1, 150));
+        assert!(lab.wait_state(0, "VI_1", "MASTER"), "{ctx}: {}", td.logs());
+        assert!(
+            ka.wait_log(&format!(
+                "(VI_1) Master received advert from {} with higher priority 150, ours 100",
+                mode.address(&lab, 0)
+            )),
+            "{ctx}: {}",
+            ka.logs()
+        );
+        only_holder6(&lab, "td", ctx);
+        // tandem's box dies: keepalived takes over.
+        let before = ka.logs().matches("Entering MASTER STATE").count();
+        power_off(&lab, 0);
+        drop(td);
+        assert!(
+            wait_for(Duration::from_secs(20), || {
+                (ka.logs().matches("Entering MASTER STATE").count() > before).then_some(())
+            })
+            .is_some(),
+            "{ctx}: {}",
+            ka.logs()
+        );
+        only_holder6(&lab, "ka", ctx);
+        vip6_usable(&lab, 1, ctx);
+        assert!(
+            !ka.logs().contains("not a unicast peer"),
+            "{ctx}: {}",
+            ka.logs()
+        );
+    }
 }

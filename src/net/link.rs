@@ -188,7 +188,7 @@ pub fn link_local_ipv6(addrs: &[IfAddr], exclude: &[IpAddr]) -> Option<Ipv6Addr>
     let mut tentative = None;
     for a in addrs {
         let IpAddr::V6(v6) = a.addr else { continue };
-        if v6.segments()[0] & 0xffc0 != 0xfe80 || exclude.contains(&a.addr) {
+        if !is_link_local_v6(v6) || exclude.contains(&a.addr) {
             continue;
         }
         let flags = a.flags();
@@ -201,6 +201,54 @@ pub fn link_local_ipv6(addrs: &[IfAddr], exclude: &[IpAddr]) -> Option<Ipv6Addr>
         tentative.get_or_insert(v6);
     }
     tentative
+}
+
+/// Whether `a` is an IPv6 link-local unicast address (fe80::/10).
+pub fn is_link_local_v6(a: Ipv6Addr) -> bool {
+    a.segments()[0] & 0xffc0 == 0xfe80
+}
+
+/// Whether `a` and `b` share their first `prefix_len` bits.
+fn same_prefix(a: Ipv6Addr, b: Ipv6Addr, prefix_len: u8) -> bool {
+    let n = u32::from(prefix_len.min(128));
+    let mask = u128::MAX.checked_shl(128 - n).unwrap_or(0);
+    u128::from(a) & mask == u128::from(b) & mask
+}
+
+/// The interface's own global IPv6 address to send unicast adverts to `peer` (a global
+/// address) from, when no `unicast_src_ip` is set: a peer that lists this box by its
+/// global address then sees that address as the source (a link-local source is not in
+/// its list, and cannot leave the link). Never one of `exclude` (the VIPs), never a
+/// link-local, temporary (privacy) or failed (DAD) address. Preferred: an address in the
+/// peer's subnet, then one that is neither tentative nor deprecated, then the oldest (the
+/// kernel lists the newest address first, so a VIP another instance added a moment ago
+/// comes before the interface's own).
+pub fn global_ipv6(addrs: &[IfAddr], exclude: &[IpAddr], peer: Ipv6Addr) -> Option<Ipv6Addr> {
+    let mut best: Option<((bool, bool), Ipv6Addr)> = None;
+    for a in addrs {
+        let IpAddr::V6(v6) = a.addr else { continue };
+        if is_link_local_v6(v6)
+            || v6.is_loopback()
+            || v6.is_multicast()
+            || v6.is_unspecified()
+            || exclude.contains(&a.addr)
+        {
+            continue;
+        }
+        let flags = a.flags();
+        // IFA_F_SECONDARY is IFA_F_TEMPORARY for IPv6.
+        if flags.intersects(AddressFlags::Dadfailed | AddressFlags::Secondary) {
+            continue;
+        }
+        let score = (
+            same_prefix(v6, peer, a.prefix_len),
+            !flags.intersects(AddressFlags::Tentative | AddressFlags::Deprecated),
+        );
+        if best.is_none_or(|(s, _)| score >= s) {
+            best = Some((score, v6));
+        }
+    }
+    best.map(|(_, a)| a)
 }
 
 #[cfg(test)]
@@ -272,5 +320,105 @@ mod tests {
             "fe80::2".parse().ok()
         );
         assert_eq!(link_local_ipv6(&[failed], &[]), None);
+    }
+
+    fn with_prefix(mut a: IfAddr, prefix_len: u8) -> IfAddr {
+        a.prefix_len = prefix_len;
+        a
+    }
+
+    #[test]
+    fn global_source_is_the_interfaces_own_in_the_peers_subnet() {
+        let peer: Ipv6Addr = "2001:db8::2".parse().unwrap_or(Ipv6Addr::UNSPECIFIED);
+        let vips: Vec<IpAddr> = ["2001:db8::100"]
+            .iter()
+            .filter_map(|s| s.parse().ok())
+            .collect();
+        // Newest first, as the kernel lists them: another instance's VIP (not in
+        // `exclude`), ours, an address in another subnet, the box's own, link-local.
+        let addrs = [
+            plain("2001:db8::200"),
+            plain("2001:db8::100"),
+            plain("2001:db8:1::5"),
+            plain("2001:db8::1"),
+            plain("fe80::1"),
+        ];
+        // The oldest in the peer's subnet that is not our VIP.
+        assert_eq!(global_ipv6(&addrs, &vips, peer), "2001:db8::1".parse().ok());
+        // The peer's subnet wins over age.
+        let addrs2 = [plain("2001:db8::1"), plain("2001:db8:1::5")];
+        assert_eq!(
+            global_ipv6(&addrs2, &vips, peer),
+            "2001:db8::1".parse().ok()
+        );
+        // No address in the peer's subnet (a routed peer): the oldest global one.
+        let far: Ipv6Addr = "2001:db8:ffff::2".parse().unwrap_or(Ipv6Addr::UNSPECIFIED);
+        assert_eq!(global_ipv6(&addrs, &vips, far), "2001:db8::1".parse().ok());
+        // Only link-local and VIPs: none.
+        assert_eq!(
+            global_ipv6(&[plain("2001:db8::100"), plain("fe80::1")], &vips, peer),
+            None
+        );
+    }
+
+    #[test]
+    fn global_source_skips_temporary_failed_and_prefers_usable() {
+        let peer: Ipv6Addr = "2001:db8::2".parse().unwrap_or(Ipv6Addr::UNSPECIFIED);
+        let temporary = v6(
+            "2001:db8::aaaa",
+            AddressHeaderFlags::empty(),
+            Some(AddressFlags::Secondary),
+        );
+        let failed = v6(
+            "2001:db8::bbbb",
+            AddressHeaderFlags::empty(),
+            Some(AddressFlags::Dadfailed | AddressFlags::Tentative),
+        );
+        let deprecated = v6(
+            "2001:db8::cccc",
+            AddressHeaderFlags::empty(),
+            Some(AddressFlags::Deprecated),
+        );
+        let ok = plain("2001:db8::1");
+        assert_eq!(
+            global_ipv6(
+                &[
+                    ok.clone(),
+                    temporary.clone(),
+                    failed.clone(),
+                    deprecated.clone()
+                ],
+                &[],
+                peer
+            ),
+            "2001:db8::1".parse().ok()
+        );
+        // A deprecated address still beats none.
+        assert_eq!(
+            global_ipv6(&[temporary.clone(), failed.clone(), deprecated], &[], peer),
+            "2001:db8::cccc".parse().ok()
+        );
+        assert_eq!(global_ipv6(&[temporary, failed], &[], peer), None);
+        // The prefix length decides what "the peer's subnet" is.
+        let wide = with_prefix(plain("2001:db8:0:1::1"), 48);
+        let narrow = with_prefix(plain("2001:db8:0:2::1"), 64);
+        assert_eq!(
+            global_ipv6(&[wide, narrow], &[], peer),
+            "2001:db8:0:1::1".parse().ok()
+        );
+    }
+
+    #[test]
+    fn prefixes() {
+        let a: Ipv6Addr = "2001:db8::1".parse().unwrap_or(Ipv6Addr::UNSPECIFIED);
+        let b: Ipv6Addr = "2001:db8::2".parse().unwrap_or(Ipv6Addr::UNSPECIFIED);
+        assert!(same_prefix(a, b, 64));
+        assert!(same_prefix(a, b, 126));
+        assert!(!same_prefix(a, b, 127));
+        assert!(!same_prefix(a, b, 128));
+        assert!(same_prefix(a, a, 128));
+        assert!(same_prefix(a, b, 0));
+        assert!(same_prefix(a, "::1".parse().unwrap_or(a), 0));
+        assert!(!same_prefix(a, b, 200));
     }
 }

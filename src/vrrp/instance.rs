@@ -20,7 +20,9 @@ use super::sync::{Change, Group, MemberView};
 use crate::config::vrrp::{V3Checksum, VrrpInstance, VrrpVersion};
 use crate::net::addr::VipSpec;
 use crate::net::announce::{FrameSender, garp_frame, na_frame};
-use crate::net::link::{Netlink, link_local_ipv6, primary_ipv4};
+use crate::net::link::{
+    IfAddr, Netlink, global_ipv6, is_link_local_v6, link_local_ipv6, primary_ipv4,
+};
 use crate::track::{Health, HealthMap, TrackHub, default_health};
 
 /// How long a master may go without hearing any advert before it says so.
@@ -163,6 +165,54 @@ impl Handle {
     }
 }
 
+/// The first unicast peer that is an IPv6 address beyond the link (not link-local).
+fn global_peer(c: &VrrpInstance) -> Option<std::net::Ipv6Addr> {
+    c.unicast_peers.iter().find_map(|p| match p.address {
+        IpAddr::V6(a) if !is_link_local_v6(a) => Some(a),
+        _ => None,
+    })
+}
+
+/// The source address of adverts: `unicast_src_ip` (or `mcast_src_ip`) when set. Else,
+/// over IPv4, the interface's primary address; over IPv6, the interface's own
+/// link-local address (RFC 5798 §5.1.2.1, and what keepalived sends), except in unicast
+/// mode towards a global peer address: then the interface's own global address (the
+/// one in the peer's subnet), so that the source is the address the peer lists in its
+/// own `unicast_peers` (its unknown-peer check, or keepalived's `check_unicast_src`,
+/// drops a link-local source), and one that a router forwards. With no usable global
+/// address, the link-local one. Never a VIP.
+fn source_address(
+    cfg: &VrrpInstance,
+    addrs: &[IfAddr],
+    vips: &[IpAddr],
+    ifname: &str,
+) -> Result<IpAddr, String> {
+    if let Some(s) = cfg.unicast_src_ip.or(cfg.mcast_src_ip) {
+        return Ok(s);
+    }
+    if cfg.is_ipv6() {
+        if let Some(g) = global_peer(cfg).and_then(|peer| global_ipv6(addrs, vips, peer)) {
+            return Ok(IpAddr::V6(g));
+        }
+        return link_local_ipv6(addrs, vips)
+            .map(IpAddr::V6)
+            .ok_or_else(|| format!("interface {ifname} has no link-local IPv6 address"));
+    }
+    primary_ipv4(addrs, vips).map(IpAddr::V4).ok_or_else(|| {
+        format!(
+            "interface {ifname} has no IPv4 address to send adverts from (set unicast_src_ip or mcast_src_ip)"
+        )
+    })
+}
+
+/// Whether `src` is the link-local address an IPv6 instance without a configured source
+/// falls back to while its interface has no global address for its global peers.
+fn is_fallback_source(cfg: &VrrpInstance, src: IpAddr) -> bool {
+    global_peer(cfg).is_some()
+        && cfg.unicast_src_ip.or(cfg.mcast_src_ip).is_none()
+        && matches!(src, IpAddr::V6(s) if is_link_local_v6(s))
+}
+
 /// The parts of an instance that cannot change without restarting it. The unicast peer
 /// list is not one of them (only unicast versus multicast is): a changed list is applied
 /// in place, as keepalived does, without giving up the VIPs.
@@ -285,6 +335,10 @@ struct Inst {
     /// A unicast peer sent the VRRPv3 checksum of keepalived ≤ 1.3.6: we send that form
     /// too from then on, as keepalived 2.2.7 does (it could not hear us otherwise).
     old_unicast_checksum: bool,
+    /// IPv6 unicast to a global peer without `unicast_src_ip`, while the interface had no
+    /// global address yet (adverts go out from the link-local one): when to look again
+    /// (an address from SLAAC or DHCPv6 may come after the daemon started).
+    source_recheck: Option<Instant>,
 }
 
 fn version(c: &VrrpInstance) -> Version {
@@ -430,6 +484,7 @@ async fn run(
         notifier: Some(notifier),
         stopping: false,
         old_unicast_checksum: false,
+        source_recheck: None,
     };
     inst.metrics
         .state
@@ -590,24 +645,18 @@ impl Inst {
             .iter()
             .map(|v| v.address.addr())
             .collect();
-        let src = if self.v6() {
-            match self.cfg.unicast_src_ip.or(self.cfg.mcast_src_ip) {
-                Some(s) => s,
-                None => IpAddr::V6(link_local_ipv6(&addrs, &vip_addrs).ok_or_else(|| {
-                    format!("interface {} has no link-local IPv6 address", link.name)
-                })?),
-            }
-        } else {
-            match self.cfg.unicast_src_ip.or(self.cfg.mcast_src_ip) {
-                Some(s) => s,
-                None => IpAddr::V4(primary_ipv4(&addrs, &vip_addrs).ok_or_else(|| {
-                    format!(
-                        "interface {} has no IPv4 address to send adverts from (set unicast_src_ip or mcast_src_ip)",
-                        link.name
-                    )
-                })?),
-            }
-        };
+        let src = source_address(&self.cfg, &addrs, &vip_addrs, &link.name)?;
+        self.source_recheck = is_fallback_source(&self.cfg, src).then(|| Instant::now() + RETRY);
+        if let Some(peer) = global_peer(&self.cfg)
+            && self.source_recheck.is_some()
+        {
+            tracing::warn!(
+                instance = %self.cfg.name,
+                "({}) interface {} has no global IPv6 address: unicast adverts to {peer} go out from the link-local {src} (a peer that checks the source, or one beyond a router, drops them; set unicast_src_ip)",
+                self.cfg.name,
+                link.name
+            );
+        }
         let (vips, senders) = self.resolve_vips(&link).await?;
         let socket = self
             .demux
@@ -632,6 +681,53 @@ impl Inst {
             senders,
         });
         Ok(())
+    }
+
+    /// Re-reads the interface's addresses and chooses the source of adverts again: after
+    /// a reload changed the unicast peers (an IPv6 instance without a configured source
+    /// sends from a global address to global peers and from the link-local one to
+    /// link-local peers, see `source_address`), and while a global address is awaited
+    /// (`source_recheck`). Returns whether the source changed (the caller reconfigures
+    /// the machine).
+    async fn refresh_source(&mut self) -> bool {
+        let Some(io) = &self.io else { return false };
+        let ifindex = io.ifindex;
+        let addrs = match self.net.addresses(ifindex).await {
+            Ok(a) => a,
+            Err(e) => {
+                self.io_stale = Some(format!(
+                    "cannot read the addresses of {}: {e}",
+                    self.cfg.interface
+                ));
+                return false;
+            }
+        };
+        let vip_addrs: Vec<IpAddr> = self
+            .cfg
+            .virtual_ipaddresses
+            .iter()
+            .map(|v| v.address.addr())
+            .collect();
+        let src = match source_address(&self.cfg, &addrs, &vip_addrs, &self.cfg.interface) {
+            Ok(s) => s,
+            Err(e) => {
+                self.io_stale = Some(e);
+                return false;
+            }
+        };
+        self.source_recheck = is_fallback_source(&self.cfg, src).then(|| Instant::now() + RETRY);
+        let Some(io) = self.io.as_mut() else {
+            return false;
+        };
+        if io.src == src {
+            return false;
+        }
+        tracing::info!(instance = %self.cfg.name, source = %src, "({}) adverts are now sent from {src} (was {})", self.cfg.name, io.src);
+        io.src = src;
+        if let Ok(mut st) = self.status.lock() {
+            st.source = Some(src);
+        }
+        true
     }
 
     /// Each VIP with its interface, and a frame sender per interface.
@@ -857,6 +953,10 @@ impl Inst {
         if old.virtual_ipaddresses != self.cfg.virtual_ipaddresses {
             self.replace_vips().await;
         }
+        if global_peer(&old) != global_peer(&self.cfg) {
+            // The machine is reconfigured with the new source just below.
+            self.refresh_source().await;
+        }
         let Some(io) = &self.io else { return };
         let cfg = machine_config(&self.cfg, io.src);
         if let Some(m) = self.machine.as_mut() {
@@ -993,6 +1093,14 @@ impl Inst {
 
     async fn on_timer(&mut self) {
         let now = Instant::now();
+        if self.source_recheck.is_some_and(|t| now >= t)
+            && self.refresh_source().await
+            && let Some(io) = &self.io
+            && let Some(m) = self.machine.as_mut()
+        {
+            let a = m.reconfigure(now, machine_config(&self.cfg, io.src));
+            self.perform(a).await;
+        }
         let hold = self
             .group
             .as_ref()
@@ -1619,6 +1727,82 @@ mod tests {
         assert!(vip_mismatch(src, &dup, &ours).is_some());
         assert!(vip_mismatch(src, &[], &[]).is_none());
         assert!(vip_mismatch(src, &fewer, &[]).is_some());
+    }
+
+    fn instance(extra: &str) -> VrrpInstance {
+        let src = format!(
+            "node: t\nvrrp:\n  instances:\n    - {{ name: VI_6, interface: eth0, virtual_router_id: 51, version: 3, virtual_ipaddresses: [\"2001:db8::100/64\"]{extra} }}\n"
+        );
+        match crate::config::check_str(&src, "t.yaml", std::path::Path::new("/")).into_result() {
+            Ok((cfg, _)) => cfg
+                .vrrp
+                .and_then(|v| v.instances.into_iter().next())
+                .unwrap_or_else(|| panic!("no instance in {src}")),
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+
+    fn if_addrs(v: &[&str]) -> Vec<IfAddr> {
+        ips(v)
+            .into_iter()
+            .map(|addr| IfAddr {
+                addr,
+                prefix_len: 64,
+                label: None,
+                message: Default::default(),
+            })
+            .collect()
+    }
+
+    /// IPv6 without `unicast_src_ip`: link-local to ff02::12 and to link-local peers (as
+    /// keepalived), the interface's own global address to global peers (the address
+    /// they list); never a VIP.
+    #[test]
+    fn ipv6_source_follows_the_peers_scope() {
+        // Newest first, as the kernel lists them: a leftover VIP, the box's own global
+        // address, its link-local one.
+        let addrs = if_addrs(&["2001:db8::100", "2001:db8::1", "fe80::1"]);
+        let vips = ips(&["2001:db8::100"]);
+        let src = |extra: &str, addrs: &[IfAddr]| {
+            source_address(&instance(extra), addrs, &vips, "eth0").map(|a| a.to_string())
+        };
+        let ok = |a: &str| Ok(a.to_string());
+        assert_eq!(src("", &addrs), ok("fe80::1"));
+        assert_eq!(src(", unicast_peers: [\"fe80::2\"]", &addrs), ok("fe80::1"));
+        assert_eq!(
+            src(", unicast_peers: [\"2001:db8::2\"]", &addrs),
+            ok("2001:db8::1")
+        );
+        // A mixed list: the global address.
+        assert_eq!(
+            src(", unicast_peers: [\"fe80::2\", \"2001:db8::2\"]", &addrs),
+            ok("2001:db8::1")
+        );
+        // No global address of our own: link-local after all.
+        assert_eq!(
+            src(", unicast_peers: [\"2001:db8::2\"]", &addrs[..1]),
+            Err("interface eth0 has no link-local IPv6 address".to_string())
+        );
+        let no_global = if_addrs(&["2001:db8::100", "fe80::1"]);
+        assert_eq!(
+            src(", unicast_peers: [\"2001:db8::2\"]", &no_global),
+            ok("fe80::1")
+        );
+        // A configured source wins.
+        assert_eq!(
+            src(
+                ", unicast_src_ip: \"fe80::1\", unicast_peers: [\"2001:db8::2\"]",
+                &addrs
+            ),
+            ok("fe80::1")
+        );
+        assert_eq!(
+            src(
+                ", unicast_src_ip: \"2001:db8::7\", unicast_peers: [\"fe80::2\"]",
+                &addrs
+            ),
+            ok("2001:db8::7")
+        );
     }
 
     fn tracker(key: &str, weight: i32, reverse: bool) -> TrackerRef {
