@@ -1021,3 +1021,146 @@ include /nonexistent/*.conf\n",
     );
     assert!(!err.contains("is not followed"), "{err}");
 }
+
+/// A production-style pair written the way people do (tests/data/import/prod/): every
+/// place where keepalived or MyCat behave otherwise than the config reads is imported as
+/// they behave, or warned with the line, and the result passes `tandem check`.
+#[test]
+fn production_style_configs_import_as_the_originals_behave() {
+    let ka = data("prod/keepalived.conf");
+    let ha = data("prod/haproxy.cfg");
+    let conf = data("prod/conf");
+    let (code, out, err) = tandem(&[
+        "import",
+        "--keepalived",
+        &ka,
+        "--haproxy",
+        &ha,
+        "--mycat-dir",
+        &conf,
+    ]);
+    assert_eq!(code, 0, "{err}\n{out}");
+    let c = parse(&out);
+    let warned = |file: &str, needle: &str, text: &str| {
+        let at = format!("{file}:{}: warning: ", line_of(file, needle));
+        assert!(
+            err.lines().any(|l| l.starts_with(&at) && l.contains(text)),
+            "no `{text}` at {at}\n{err}"
+        );
+    };
+
+    // keepalived rounds a VRRPv2 `advert_int 0.5` to 1s.
+    let i = &c.vrrp.as_ref().expect("vrrp").instances[0];
+    assert_eq!(i.advert_int.get().as_millis(), 1000);
+    warned(&ka, "advert_int 0.5", "keepalived rounds it to 1s");
+    // `script /bin/sh -c "..."` ran `/bin/sh` alone in keepalived.
+    let s = c.track_script("chk_port").expect("chk_port");
+    assert_eq!(s.command.0, ["ss -ltn | grep -q :8066"]);
+    warned(&ka, "script /bin/sh", "keepalived ran only `/bin/sh`");
+    // `notify_master /x.sh MASTER` names a user that does not exist: never ran there.
+    let words = |c: &Option<tandem::config::types::Command>| c.as_ref().map(|c| c.0.clone());
+    let n = &i.notify;
+    assert_eq!(
+        words(&n.master),
+        Some(vec![
+            "/etc/keepalived/scripts/notify.sh".to_string(),
+            "MASTER".to_string()
+        ])
+    );
+    assert_eq!(n.user.as_deref(), Some("root"), "script_user");
+    warned(
+        &ka,
+        "notify_master",
+        "there is no such user, so keepalived never ran this hook",
+    );
+
+    // haproxy: the `mode http` stats page is one warning, not one per `stats` line.
+    warned(&ha, "mode http", "section skipped");
+    assert!(!err.contains("stats enable"), "{err}");
+    let b = c.balancer.as_ref().expect("balancer");
+    let l = &b.listeners[0];
+    assert_eq!(l.timeouts.client.get().as_secs(), 8 * 3600);
+    // Bare milliseconds are written in the unit a reader would use.
+    assert!(
+        out.contains("client: 8h\n") && out.contains("inter: 2s\n"),
+        "{out}"
+    );
+
+    // MyCat: no switchType is -1 (never switch), switchType 2 without slaveThreshold
+    // has no lag limit, a read host without a weight among weighted ones gets no reads,
+    // and read hosts all of weight 0 are read from alike.
+    let schema = format!("{conf}/schema.xml");
+    let r = c.router.as_ref().expect("router");
+    let h = |n: &str| r.data_hosts.iter().find(|h| h.name == n).expect(n);
+    let order = h("dh_order");
+    assert_eq!((order.switch_type, order.slave_threshold), (2, u32::MAX));
+    let weights: Vec<u32> = order.write_hosts[0]
+        .read_hosts
+        .iter()
+        .map(|r| r.weight)
+        .collect();
+    assert_eq!(weights, [0, 2]);
+    warned(
+        &schema,
+        "dataHost name=\"dh_order\"",
+        "read host(s) hostS1 have no weight",
+    );
+    warned(
+        &schema,
+        "dataHost name=\"dh_order\"",
+        "switchType 2 without a slaveThreshold",
+    );
+    let user = h("dh_user");
+    assert_eq!(user.switch_type, -1);
+    let weights: Vec<u32> = user.write_hosts[0]
+        .read_hosts
+        .iter()
+        .map(|r| r.weight)
+        .collect();
+    assert_eq!(weights, [1, 1], "weight 0 everywhere: all alike");
+    warned(
+        &schema,
+        "dataHost name=\"dh_user\"",
+        "has no switchType: MyCat then never switches",
+    );
+
+    // Warnings come in file order within each file.
+    let lines: Vec<usize> = err
+        .lines()
+        .filter_map(|l| l.strip_prefix(&format!("{ka}:")))
+        .filter_map(|l| l.split(':').next()?.parse().ok())
+        .collect();
+    assert!(lines.windows(2).all(|p| p[0] <= p[1]), "{lines:?}");
+}
+
+/// MyCat's `slaveThreshold="-1"` (its "no limit") with `switchType="1"` used to become
+/// `slave_threshold: -1`, which `tandem check` rejects; it only matters with switchType
+/// 2, so it is left out.
+#[test]
+fn mycat_negative_slave_threshold_is_not_an_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        "schema.xml",
+        "<?xml version=\"1.0\"?>\n<mycat:schema xmlns:mycat=\"http://io.mycat/\">\n\
+<schema name=\"S\" dataNode=\"dn1\" />\n\
+<dataNode name=\"dn1\" dataHost=\"h\" database=\"db1\" />\n\
+<dataHost name=\"h\" maxCon=\"10\" minCon=\"1\" balance=\"0\" writeType=\"0\" dbType=\"mysql\" dbDriver=\"native\" switchType=\"1\" slaveThreshold=\"-1\">\n\
+<heartbeat>select user()</heartbeat>\n\
+<writeHost host=\"M\" url=\"198.19.0.11:3306\" user=\"root\" password=\"pw\" />\n</dataHost>\n\
+</mycat:schema>\n",
+    );
+    write(
+        dir.path(),
+        "server.xml",
+        "<?xml version=\"1.0\"?>\n<mycat:server xmlns:mycat=\"http://io.mycat/\">\n\
+<user name=\"app\">\n<property name=\"password\">pw</property>\n<property name=\"schemas\">S</property>\n</user>\n</mycat:server>\n",
+    );
+    let conf = dir.path().to_string_lossy().into_owned();
+    let (code, out, err) = tandem(&["import", "--mycat-dir", &conf]);
+    assert_eq!(code, 0, "{err}\n{out}");
+    let c = parse(&out);
+    let h = &c.router.expect("router").data_hosts[0];
+    assert_eq!((h.switch_type, h.slave_threshold), (1, 100));
+    assert!(!err.contains("switchType"), "{err}");
+}

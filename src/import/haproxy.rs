@@ -100,13 +100,28 @@ fn sections(text: &str) -> (Vec<Section>, Vec<Line>) {
     (out, stray)
 }
 
-/// haproxy time (`5000` = ms, `5s`, `1m`, `30us`) as a tandem duration.
+/// haproxy time (`5000` = ms, `5s`, `1m`, `30us`) as a tandem duration. Milliseconds
+/// are written in the largest unit that holds them exactly (`28800000` → `8h`, `2000` →
+/// `2s`), as a reader would.
 fn duration(v: &str) -> Option<String> {
     let split = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
     let (num, unit) = v.split_at(split);
     let n: u64 = num.parse().ok()?;
     match unit {
-        "" | "ms" => Some(format!("{n}ms")),
+        "" | "ms" => {
+            let units = [
+                (86_400_000, "d"),
+                (3_600_000, "h"),
+                (60_000, "m"),
+                (1000, "s"),
+            ];
+            Some(
+                units
+                    .iter()
+                    .find(|(ms, _)| n > 0 && n.is_multiple_of(*ms))
+                    .map_or_else(|| format!("{n}ms"), |(ms, u)| format!("{}{u}", n / ms)),
+            )
+        }
         "us" | "s" | "m" | "h" | "d" => Some(format!("{n}{unit}")),
         _ => None,
     }
@@ -944,8 +959,11 @@ pub fn convert(text: &str, file: &str) -> (Option<Y>, Vec<Warning>) {
                         p.binds.push(Bind::new(a, s.line));
                     }
                 }
+                // The section's own findings, dropped when the whole section is skipped
+                // (a `mode http` stats page would list every `stats` line first).
+                let mut sw = Warnings::new(file);
                 for l in &s.body {
-                    apply(&mut p, l, &mut w, &s.kind);
+                    apply(&mut p, l, &mut sw, &s.kind);
                 }
                 let mode = p.mode.clone();
                 if let Some((m, line)) = &mode
@@ -960,6 +978,7 @@ pub fn convert(text: &str, file: &str) -> (Option<Y>, Vec<Warning>) {
                     );
                     continue;
                 }
+                w.list.extend(sw.list);
                 match s.kind.as_str() {
                     "listen" => listens.push((s.name.clone(), p, s.line)),
                     "frontend" => frontends.push((s.name.clone(), p, s.line)),
@@ -1034,6 +1053,7 @@ pub fn convert(text: &str, file: &str) -> (Option<Y>, Vec<Warning>) {
         }
     }
     if out.is_empty() && global_maxconn.is_none() {
+        w.list.sort_by_key(|w| w.line);
         return (None, w.list);
     }
     let mut b = Y::map();
@@ -1041,6 +1061,8 @@ pub fn convert(text: &str, file: &str) -> (Option<Y>, Vec<Warning>) {
         b.set("maxconn", Y::Int(m));
     }
     b.set("listeners", Y::Seq(out));
+    // In file order: some findings are only known at the end of their section.
+    w.list.sort_by_key(|w| w.line);
     (Some(b), w.list)
 }
 
@@ -1050,7 +1072,11 @@ mod tests {
 
     #[test]
     fn durations_default_to_milliseconds() {
-        assert_eq!(duration("5000").as_deref(), Some("5000ms"));
+        assert_eq!(duration("5000").as_deref(), Some("5s"));
+        assert_eq!(duration("28800000").as_deref(), Some("8h"));
+        assert_eq!(duration("1500").as_deref(), Some("1500ms"));
+        assert_eq!(duration("90000ms").as_deref(), Some("90s"));
+        assert_eq!(duration("0").as_deref(), Some("0ms"));
         assert_eq!(duration("8h").as_deref(), Some("8h"));
         assert_eq!(duration("10x"), None);
     }

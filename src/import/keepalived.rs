@@ -382,6 +382,8 @@ pub fn convert(text: &str, file: &str) -> (Parts, Vec<super::Warning>) {
         }
         parts.vrrp = Some(v);
     }
+    // In file order: some findings are only known at the end of their block.
+    w.list.sort_by_key(|w| w.line);
     (parts, w.list)
 }
 
@@ -588,6 +590,18 @@ fn vrrp_script(s: &Stmt, g: &Globals, w: &mut Warnings) -> Option<(String, Y)> {
             "script" => {
                 script_line = d.line;
                 let text = script_text(&d.args);
+                if let [first, _, ..] = d.args.as_slice() {
+                    // keepalived takes the first word of `script` (or the one quoted
+                    // string) as the whole command line and drops the rest silently:
+                    // its dump shows `Command = '/usr/bin/sh'` for `script /bin/sh -c "…"`.
+                    let ran = shell_words(first).join(" ");
+                    w.warn(
+                        d.line,
+                        format!(
+                            "vrrp_script {name}: `script {text}` is not quoted as a whole, so keepalived ran only `{ran}` (it ignores the words after the first); imported as the whole command, which tandem will run: test it before relying on it (in keepalived: quote the whole command)"
+                        ),
+                    );
+                }
                 let words = shell_words(&text);
                 let sh_c = words.len() == 3
                     && matches!(words[0].as_str(), "/bin/sh" | "sh" | "/bin/bash" | "bash")
@@ -801,7 +815,8 @@ fn vrrp_instance(s: &Stmt, g: &Globals, w: &mut Warnings) -> Option<Y> {
     let mut y = Y::map();
     y.set("name", Y::s(name.clone()));
     let mut garp = Y::Map(g.garp.clone());
-    let mut notify = Y::map();
+    let mut hooks: Vec<Hook> = Vec::new();
+    let mut advert: Option<(f64, usize)> = None;
     let mut vips = Vec::new();
     let mut peers = Vec::new();
     let mut scripts = Vec::new();
@@ -856,6 +871,11 @@ fn vrrp_instance(s: &Stmt, g: &Globals, w: &mut Warnings) -> Option<Y> {
             "advert_int" => {
                 if let Some(v) = secs_arg(d, w) {
                     y.set("advert_int", v);
+                    advert = d
+                        .args
+                        .first()
+                        .and_then(|a| a.parse::<f64>().ok())
+                        .map(|f| (f, d.line));
                 }
             }
             "nopreempt" => y.set("nopreempt", Y::Bool(true)),
@@ -925,14 +945,11 @@ fn vrrp_instance(s: &Stmt, g: &Globals, w: &mut Warnings) -> Option<Y> {
                     "notify" => "any",
                     k => &k["notify_".len()..],
                 };
-                // keepalived 2: `notify_master "/path/script arg" [username [groupname]]`.
-                let Some(script) = arg1(d, w) else { continue };
-                notify.set(key, Y::s(script));
-                if let Some(u) = d.args.get(1) {
-                    notify.set("user", Y::s(u.clone()));
+                if arg1(d, w).is_none() {
+                    continue;
                 }
-                if let Some(gr) = d.args.get(2) {
-                    notify.set("group", Y::s(gr.clone()));
+                if let Some(h) = notify_hook(d, key, &name, w) {
+                    hooks.push(h);
                 }
             }
             "notify_master_rx_lower_pri" => w.no_equivalent(
@@ -1023,6 +1040,22 @@ fn vrrp_instance(s: &Stmt, g: &Globals, w: &mut Warnings) -> Option<Y> {
             ),
         );
     }
+    // keepalived rounds a VRRPv2 interval to whole seconds ("VRRPv2 advertisement
+    // interval 0.500000s must be an integer. rounding"), half up, at least 1s.
+    if let Some((f, line)) = advert
+        && y.get("version") != Some(&Y::Int(3))
+        && f.fract() != 0.0
+    {
+        let ms = (f * 1000.0).round() as u64;
+        let secs = ((ms + 500) / 1000).max(1);
+        y.set("advert_int", Y::Raw(format!("{secs}s")));
+        w.warn(
+            line,
+            format!(
+                "vrrp_instance {name}: `advert_int {f}` is not whole seconds, which VRRPv2 needs: keepalived rounds it to {secs}s (\"must be an integer. rounding\"), imported as `advert_int: {secs}s` (use `version: 3` for sub-second adverts, on both boxes)"
+            ),
+        );
+    }
     if let Some((p, line)) = auth {
         if y.get("version") == Some(&Y::Int(3)) {
             // keepalived ignores authentication under VRRPv3 (RFC 5798 has none).
@@ -1051,19 +1084,152 @@ fn vrrp_instance(s: &Stmt, g: &Globals, w: &mut Warnings) -> Option<Y> {
     if matches!(&garp, Y::Map(m) if !m.is_empty()) {
         y.set("garp", garp);
     }
-    if matches!(&notify, Y::Map(m) if !m.is_empty()) {
-        // keepalived runs notify scripts as `script_user` too.
-        if notify.get("user").is_none()
-            && let Some(u) = &g.script_user
-        {
-            notify.set("user", Y::s(u.clone()));
-            if let Some(gr) = &g.script_group {
-                notify.set("group", Y::s(gr.clone()));
-            }
-        }
-        y.set("notify", notify);
+    if let Some(n) = notify_section(&hooks, g, &name, w) {
+        y.set("notify", n);
     }
     Some(y)
+}
+
+/// One `notify_*` line: the hook key, its command and the user/group it runs as.
+struct Hook {
+    key: String,
+    command: String,
+    user: Option<String>,
+    group: Option<String>,
+    line: usize,
+}
+
+/// Whether `user` names a user of this machine (as keepalived looks it up).
+fn user_exists(user: &str) -> bool {
+    crate::track::process::identity(Some(user), None).is_ok()
+}
+
+/// keepalived 2: `notify_master "/path/script arg" [username [groupname]]`: the words
+/// after the script (one word, or one quoted string) are a user and a group, not
+/// arguments. `notify_master /etc/keepalived/notify.sh master` therefore names the user
+/// `master`; keepalived skips the hook when no such user exists ("Script user 'master'
+/// does not exist").
+fn notify_hook(d: &Stmt, key: &str, inst: &str, w: &mut Warnings) -> Option<Hook> {
+    let script = d.args.first()?.clone();
+    let kw = &d.key;
+    let mut h = Hook {
+        key: key.to_string(),
+        command: script.clone(),
+        user: None,
+        group: None,
+        line: d.line,
+    };
+    match d.args.get(1) {
+        None => {}
+        Some(u) if user_exists(u) => {
+            h.user = Some(u.clone());
+            h.group = d.args.get(2).cloned();
+            if d.args.len() > 3 {
+                w.no_equivalent(
+                    d.line,
+                    &format!("{kw} ... {}", d.args[3..].join(" ")),
+                    "keepalived takes a script, a user and a group",
+                );
+            }
+            if !script.contains(char::is_whitespace) {
+                w.warn(
+                    d.line,
+                    format!(
+                        "vrrp_instance {inst}: `{kw} {}`: keepalived runs `{script}` as the user `{u}` (the words after an unquoted script are `user [group]`); imported so. If `{u}` was meant as an argument, write `{key}: \"{}\"` (in keepalived: quote the whole command)",
+                        d.args.join(" "),
+                        script_text(&d.args),
+                    ),
+                );
+            }
+        }
+        Some(u) => {
+            // No such user: keepalived did not run this hook at all. The words were
+            // surely meant as arguments, so the command is imported with them.
+            h.command = script_text(&d.args);
+            w.warn(
+                d.line,
+                format!(
+                    "vrrp_instance {inst}: `{kw} {}`: keepalived reads `{u}` as the user to run `{script}` as; there is no such user, so keepalived never ran this hook (\"Script user '{u}' does not exist\"). Imported as the command `{}` with its arguments, which tandem will run: check the script before relying on it, or remove the hook",
+                    d.args.join(" "),
+                    h.command,
+                ),
+            );
+        }
+    }
+    Some(h)
+}
+
+/// The instance's `notify`: tandem runs every hook of an instance as one user and
+/// group, keepalived each as its own (its `user [group]`, else `script_user`).
+fn notify_section(hooks: &[Hook], g: &Globals, inst: &str, w: &mut Warnings) -> Option<Y> {
+    if hooks.is_empty() {
+        return None;
+    }
+    let mut notify = Y::map();
+    for h in hooks {
+        notify.set(&h.key, Y::s(h.command.clone()));
+    }
+    // Without `script_user`, keepalived runs scripts as `keepalived_script` when that
+    // user exists, else as root.
+    let default_user = g.script_user.clone().unwrap_or_else(|| {
+        if user_exists("keepalived_script") {
+            "keepalived_script".into()
+        } else {
+            "root".into()
+        }
+    });
+    let effective = |h: &Hook| match &h.user {
+        Some(u) => (u.clone(), h.group.clone()),
+        None => (default_user.clone(), g.script_group.clone()),
+    };
+    // The first hook with a user of its own decides; else `script_user`.
+    let chosen = hooks
+        .iter()
+        .find(|h| h.user.is_some())
+        .map(|h| (h.user.clone(), h.group.clone()))
+        .unwrap_or_else(|| (g.script_user.clone(), g.script_group.clone()));
+    let chosen_eff = (
+        chosen.0.clone().unwrap_or_else(|| default_user.clone()),
+        chosen.1.clone(),
+    );
+    // Compared by uid and gid (a group left out is the user's own), by name when the
+    // names do not resolve here.
+    let same = |a: &(String, Option<String>), b: &(String, Option<String>)| {
+        let id = |(u, g): &(String, Option<String>)| {
+            crate::track::process::identity(Some(u), g.as_deref())
+                .map(|i| (i.uid, i.gid))
+                .ok()
+        };
+        match (id(a), id(b)) {
+            (Some(x), Some(y)) => x == y,
+            _ => a == b,
+        }
+    };
+    for h in hooks {
+        let (u, gr) = effective(h);
+        if !same(&(u.clone(), gr.clone()), &chosen_eff) {
+            let who = |u: &str, gr: &Option<String>| match gr {
+                Some(gr) => format!("user `{u}`, group `{gr}`"),
+                None => format!("user `{u}`"),
+            };
+            w.warn(
+                h.line,
+                format!(
+                    "vrrp_instance {inst}: keepalived runs the {} hook as {}, but tandem runs all notify hooks of an instance as one user: imported with {} for all",
+                    h.key,
+                    who(&u, &gr),
+                    who(&chosen_eff.0, &chosen_eff.1),
+                ),
+            );
+        }
+    }
+    if let Some(u) = chosen.0 {
+        notify.set("user", Y::s(u));
+    }
+    if let Some(gr) = chosen.1 {
+        notify.set("group", Y::s(gr));
+    }
+    Some(notify)
 }
 
 fn sync_group(s: &Stmt, w: &mut Warnings) -> Option<Y> {
@@ -1210,8 +1376,9 @@ mod tests {
         (cfg, w)
     }
 
-    /// `script /bin/sh -c "..."` (several words, the quoted one a single argument) keeps
-    /// keepalived's arguments; joining them lost the quotes, so `sh -c` ran `ss` alone.
+    /// `script /bin/sh -c "..."` (several words, the quoted one a single argument) is
+    /// imported as the whole command; joining them lost the quotes, so `sh -c` ran `ss`
+    /// alone. (keepalived itself runs only the first word: see the next test.)
     #[test]
     fn multi_word_script_keeps_quoted_arguments() {
         let (cfg, _) = checked(
@@ -1310,6 +1477,166 @@ mod tests {
                 .count(),
             2,
             "{msgs:?}"
+        );
+    }
+
+    /// keepalived 2.2.7 takes only the first word of an unquoted `script` line (its
+    /// config dump shows `Command = '/usr/bin/sh'` for `script /bin/sh -c "exit 3"`), so
+    /// such a check ran `/bin/sh` alone, which always succeeds. The whole command is
+    /// imported, with a warning that says keepalived never ran it so.
+    #[test]
+    fn unquoted_multi_word_script_is_warned() {
+        let (cfg, w) = checked(
+            "vrrp_script a {\n  script /bin/sh -c \"ss -ltn | grep -q :3306\"\n}\n\
+             vrrp_script b {\n  script \"/bin/sh -c 'ss -ltn | grep -q :3306'\"\n}\n",
+        );
+        for n in ["a", "b"] {
+            let s = cfg.track_script(n).expect(n);
+            assert!(s.shell, "{n}");
+            assert_eq!(s.command.0, ["ss -ltn | grep -q :3306"], "{n}");
+        }
+        let on = |line: usize| -> Vec<&str> {
+            w.iter()
+                .filter(|w| w.line == line)
+                .map(|w| w.message.as_str())
+                .collect()
+        };
+        let a = on(2);
+        assert!(
+            a.iter().any(|m| m.contains(
+                "`script /bin/sh -c 'ss -ltn | grep -q :3306'` is not quoted as a whole, so keepalived ran only `/bin/sh`"
+            )),
+            "{a:?}"
+        );
+        assert!(
+            on(5).iter().all(|m| !m.contains("not quoted as a whole")),
+            "{w:?}"
+        );
+    }
+
+    /// keepalived rounds a fractional VRRPv2 `advert_int` to whole seconds, half up and
+    /// at least 1s ("VRRPv2 advertisement interval 0.500000s must be an integer.
+    /// rounding"); `500ms` made `tandem check` fail. VRRPv3 keeps it.
+    #[test]
+    fn fractional_v2_advert_int_is_rounded_like_keepalived() {
+        let inst = |name: &str, vrid: u8, adv: &str, extra: &str| {
+            format!(
+                "vrrp_instance {name} {{\n  interface eth0\n  virtual_router_id {vrid}\n{extra}  advert_int {adv}\n  virtual_ipaddress {{\n    198.19.0.{vrid}/24\n  }}\n}}\n"
+            )
+        };
+        let conf = [
+            inst("A", 1, "0.5", ""),
+            inst("B", 2, "1.5", ""),
+            inst("C", 3, "0.4", ""),
+            inst("D", 4, "2", ""),
+            inst("E", 5, "0.5", "  version 3\n"),
+        ]
+        .concat();
+        let (cfg, w) = checked(&conf);
+        let got: Vec<u128> = cfg
+            .vrrp
+            .expect("vrrp")
+            .instances
+            .iter()
+            .map(|i| i.advert_int.get().as_millis())
+            .collect();
+        assert_eq!(got, [1000, 2000, 1000, 2000, 500]);
+        let rounded: Vec<(usize, &str)> = w
+            .iter()
+            .filter(|w| w.message.contains("keepalived rounds it"))
+            .map(|w| (w.line, w.message.as_str()))
+            .collect();
+        assert_eq!(rounded.len(), 3, "{rounded:?}");
+        assert_eq!(rounded[0].0, 4);
+        assert!(
+            rounded[1]
+                .1
+                .contains("`advert_int 1.5` is not whole seconds, which VRRPv2 needs: keepalived rounds it to 2s"),
+            "{rounded:?}"
+        );
+    }
+
+    /// `notify_master SCRIPT [user [group]]`: an unquoted `notify_master /x.sh MASTER`
+    /// names the user `MASTER`, which does not exist, so keepalived never ran the hook
+    /// (and the import used to give every hook `user: MASTER`, which `tandem check`
+    /// rejects). Such words are imported as arguments, warned; a real user stays the
+    /// user; hooks that keepalived runs as different users are warned.
+    #[test]
+    fn notify_words_after_the_script_are_user_and_group() {
+        let conf = "vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n\
+                    virtual_ipaddress {\n    198.19.0.1/24\n  }\n\
+                    notify_master /etc/keepalived/notify.sh MASTER\n\
+                    notify_backup \"/etc/keepalived/notify.sh BACKUP\"\n\
+                    notify_fault /etc/keepalived/fault.sh root root\n}\n";
+        let (cfg, w) = checked(conf);
+        let n = &cfg.vrrp.expect("vrrp").instances[0].notify;
+        let words = |c: &Option<crate::config::types::Command>| {
+            c.as_ref().map(|c| c.0.clone()).unwrap_or_default()
+        };
+        assert_eq!(words(&n.master), ["/etc/keepalived/notify.sh", "MASTER"]);
+        assert_eq!(words(&n.backup), ["/etc/keepalived/notify.sh", "BACKUP"]);
+        assert_eq!(words(&n.fault), ["/etc/keepalived/fault.sh"]);
+        assert_eq!(
+            (n.user.as_deref(), n.group.as_deref()),
+            (Some("root"), Some("root"))
+        );
+        let on = |line: usize| -> Vec<&str> {
+            w.iter()
+                .filter(|w| w.line == line)
+                .map(|w| w.message.as_str())
+                .collect()
+        };
+        let m = on(7);
+        assert_eq!(m.len(), 1, "{w:?}");
+        assert!(
+            m[0].contains("keepalived reads `MASTER` as the user to run `/etc/keepalived/notify.sh` as; there is no such user, so keepalived never ran this hook"),
+            "{m:?}"
+        );
+        let f = on(9);
+        assert!(
+            f.iter().any(|m| m.contains(
+                "keepalived runs `/etc/keepalived/fault.sh` as the user `root` (the words after an unquoted script are `user [group]`)"
+            )),
+            "{f:?}"
+        );
+        // Without `script_user`, the master and backup hooks ran as keepalived's default
+        // user; tandem runs them as root, group root: no warning when that is root too.
+        let default_is_root = !user_exists("keepalived_script");
+        let differ = w
+            .iter()
+            .filter(|w| {
+                w.message
+                    .contains("tandem runs all notify hooks of an instance as one user")
+            })
+            .count();
+        assert_eq!(differ, if default_is_root { 0 } else { 2 }, "{w:?}");
+    }
+
+    /// Hooks with different users of their own: the first one's user is kept, the
+    /// others are warned on their lines.
+    #[test]
+    fn notify_hooks_with_different_users_are_warned() {
+        let conf = "global_defs {\n  script_user root\n}\n\
+                    vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n\
+                    virtual_ipaddress {\n    198.19.0.1/24\n  }\n\
+                    notify_master \"/etc/keepalived/notify.sh master\"\n\
+                    notify_backup \"/etc/keepalived/notify.sh backup\"\n\
+                    notify_stop \"/etc/keepalived/stop.sh\" nobody\n}\n";
+        let (cfg, w) = checked(conf);
+        let n = &cfg.vrrp.expect("vrrp").instances[0].notify;
+        assert_eq!(n.user.as_deref(), Some("nobody"));
+        let differ: Vec<(usize, &str)> = w
+            .iter()
+            .filter(|w| w.message.contains("as one user"))
+            .map(|w| (w.line, w.message.as_str()))
+            .collect();
+        assert_eq!(differ.len(), 2, "{w:?}");
+        assert_eq!((differ[0].0, differ[1].0), (10, 11));
+        assert!(
+            differ[0].1.contains(
+                "keepalived runs the master hook as user `root`, but tandem runs all notify hooks of an instance as one user: imported with user `nobody` for all"
+            ),
+            "{differ:?}"
         );
     }
 }

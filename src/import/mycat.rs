@@ -76,6 +76,7 @@ pub fn convert(dir: &Path) -> Result<(Option<Y>, Vec<Warning>), ReadError> {
         let mut w = Warnings::new(&name);
         let doc = parse_xml(&text, &name)?;
         seq = server(&doc, &dir_abs, &mut r, &mut w)?;
+        w.list.sort_by_key(|w| w.line);
         warnings.extend(w.list);
     } else {
         warnings.push(Warning {
@@ -91,6 +92,7 @@ pub fn convert(dir: &Path) -> Result<(Option<Y>, Vec<Warning>), ReadError> {
         let mut w = Warnings::new(&name);
         let doc = parse_xml(&text, &name)?;
         schema(&doc, &mut r, &mut used_rules, &mut w);
+        w.list.sort_by_key(|w| w.line);
         warnings.extend(w.list);
     }
     if rule_p.exists() {
@@ -103,6 +105,7 @@ pub fn convert(dir: &Path) -> Result<(Option<Y>, Vec<Warning>), ReadError> {
         if !rules.is_empty() {
             r.set("rules", Y::Seq(rules));
         }
+        w.list.sort_by_key(|w| w.line);
         warnings.extend(w.list);
     }
     if let Some(s) = seq {
@@ -582,7 +585,20 @@ fn host_url(url: &str, line: usize, w: &mut Warnings) -> String {
 fn data_host(doc: &Document, el: Node, w: &mut Warnings) -> Option<Y> {
     let line = line_of(doc, el);
     let mut h = Y::map();
-    h.set("name", Y::s(el.attribute("name").unwrap_or("")));
+    let name = el.attribute("name").unwrap_or("");
+    h.set("name", Y::s(name));
+    // MyCat's XMLSchemaLoader: `switchType` and `slaveThreshold` default to -1 when the
+    // attribute is missing (never switch; no replication lag limit), not to the 1 and
+    // 100 of its stock schema.xml (tandem's defaults).
+    if el.attribute("switchType").is_none() {
+        h.set("switch_type", Y::Int(-1));
+        w.warn(
+            line,
+            format!(
+                "dataHost {name} has no switchType: MyCat then never switches to another write host (-1, not the 1 of its stock schema.xml); imported as `switch_type: -1` (tandem's default is 1)"
+            ),
+        );
+    }
     for a in el.attributes() {
         let v = a.value();
         match a.name() {
@@ -638,8 +654,74 @@ fn data_host(doc: &Document, el: Node, w: &mut Warnings) -> Option<Y> {
             other => w.no_equivalent(l, other, ""),
         }
     }
+    let zero: Vec<String> = read_weights(&mut writes);
+    if !zero.is_empty() {
+        w.warn(
+            line,
+            format!(
+                "dataHost {name}: read host(s) {} have no weight (MyCat's 0) while others have one, so MyCat sends them no reads; imported as `weight: 0` (tandem's default is 1)",
+                zero.join(", ")
+            ),
+        );
+    }
+    let lag_limited = el
+        .attribute("slaveThreshold")
+        .and_then(int)
+        .is_some_and(|n| n >= 0);
+    if !lag_limited && h.get("switch_type") == Some(&Y::Int(2)) {
+        h.set("slave_threshold", Y::Int(i64::from(u32::MAX)));
+        w.warn(
+            line,
+            format!(
+                "dataHost {name}: switchType 2 without a slaveThreshold of 0 or more: MyCat then reads from read hosts whatever their replication state (it checks replication only with a slaveThreshold); imported as `slave_threshold: {}` (no lag limit; tandem's default is 100 seconds), but tandem still gives no reads to a read host whose replication threads are stopped",
+                u32::MAX
+            ),
+        );
+    } else if !lag_limited {
+        // Used with switchType 2 only: leave tandem's default.
+        h.remove("slave_threshold");
+    }
     h.set("write_hosts", Y::Seq(writes));
     Some(h)
+}
+
+/// MyCat picks a read host at random, weighted by `weight` (missing = 0) unless all
+/// candidates have the same weight, when each is equally likely (all 0 included); a
+/// host of weight 0 among others with weights gets no reads (`randomSelect`). tandem's
+/// read hosts weigh 1 when the weight is left out and 0 means no reads, so: when no
+/// read host has a positive weight, the weights are left out (all equally likely, as in
+/// MyCat); otherwise a missing weight is written as 0.
+/// Returns the read hosts that had no weight and now weigh 0.
+fn read_weights(writes: &mut [Y]) -> Vec<String> {
+    let weight = |r: &Y| match r.get("weight") {
+        Some(Y::Int(n)) => *n,
+        _ => 0,
+    };
+    let all: Vec<i64> = writes
+        .iter()
+        .filter_map(|wh| match wh.get("read_hosts") {
+            Some(Y::Seq(rs)) => Some(rs.iter().map(weight).collect::<Vec<_>>()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    let unweighted = all.iter().all(|&n| n <= 0);
+    let mut zero = Vec::new();
+    for wh in writes.iter_mut() {
+        if let Some(Y::Seq(rs)) = wh.get_mut("read_hosts") {
+            for r in rs.iter_mut() {
+                if unweighted {
+                    r.remove("weight");
+                } else if r.get("weight").is_none() {
+                    if let Some(Y::Str(h)) = r.get("host") {
+                        zero.push(h.clone());
+                    }
+                    r.set("weight", Y::Int(0));
+                }
+            }
+        }
+    }
+    zero
 }
 
 fn host_attrs(doc: &Document, c: Node, y: &mut Y, read: bool, w: &mut Warnings) {
