@@ -9,6 +9,8 @@
 #   sudo deploy/lab.sh drill kill-router   # ... kill -9 the other box (its router)
 #   sudo deploy/lab.sh drill kill-balancer-backend  # ... freeze the other box's router
 #   sudo deploy/lab.sh drill partition     # ... cut the VIP holder's link, then restore it
+#   sudo deploy/lab.sh drill kill-replica  # ... kill -9 shard 0's replica (reads move to db1)
+#   sudo deploy/lab.sh drill stop-replication  # ... STOP SLAVE on it (same, by switch_type 2)
 #   sudo deploy/lab.sh down                # remove everything the lab made, nothing else
 #   deploy/lab.sh where                    # the commands, logs and binary of the lab
 #
@@ -316,7 +318,7 @@ where() {
   Status:         sudo deploy/lab.sh status    (or: ip netns exec $P-a $(bin) status --addr 127.0.0.1:9188)
   Admin socket:   $(bin) vrrp resign --socket $RUN/run-a/tandem/admin.sock   (box b: run-b)
   Logs:           tail -f $RUN/a.log $RUN/b.log      (MariaDB: $RUN/db/*/error.log)
-  Failover drill: sudo deploy/lab.sh drill kill-master|stop-master|kill-router|kill-balancer-backend|partition
+  Failover drill: sudo deploy/lab.sh drill kill-master|stop-master|kill-router|kill-balancer-backend|partition|kill-replica|stop-replication
   Remove all:     sudo deploy/lab.sh down
 TXT
 }
@@ -398,12 +400,23 @@ wait_lines() {
     return 1
 }
 
+# wait_log BOX FROM_LINE TEXT TENTHS: until the box's log has TEXT after FROM_LINE, for at
+# most TENTHS tenths of a second.
+wait_log() {
+    local i
+    for ((i = 0; i < $4; i++)); do
+        tail -n +"$(($2 + 1))" "$RUN/$1.log" 2>/dev/null | grep -qF "$3" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
 # log_events BOX FROM_LINE: "<epoch ms> box X: message (reason)" for the VRRP transitions
 # and balancer/router server state changes in the box's log since FROM_LINE.
 log_events() {
     local stamp rest msg reason
     tail -n +"$(($2 + 1))" "$RUN/$1.log" 2>/dev/null \
-        | grep -E "Entering (MASTER|BACKUP|FAULT|INIT)|is DOWN|is UP|write host switched|left behind by a previous run" \
+        | grep -E "Entering (MASTER|BACKUP|FAULT|INIT)|is DOWN|is UP|write host switched|gets no reads|gets reads again|left behind by a previous run" \
         | while read -r stamp _ _ rest; do
             msg=$(echo "$rest" | sed -E 's/ [a-z_]+=.*$//')
             reason=$(echo "$rest" | sed -nE 's/.* reason="([^"]*)".*/\1/p')
@@ -415,9 +428,9 @@ drill() {
     need_root "${ARGS[@]}"
     local kind=${1:-kill-master}
     case "$kind" in
-    kill-master | stop-master | kill-router | kill-balancer-backend | partition) ;;
+    kill-master | stop-master | kill-router | kill-balancer-backend | partition | kill-replica | stop-replication) ;;
     *)
-        echo "drill: unknown fault $kind (kill-master, stop-master, kill-router, kill-balancer-backend, partition)" >&2
+        echo "drill: unknown fault $kind (kill-master, stop-master, kill-router, kill-balancer-backend, partition, kill-replica, stop-replication)" >&2
         exit 2
         ;;
     esac
@@ -452,12 +465,16 @@ drill() {
     local start; start=$(now_ms)
     workload "$out" "$base" "$ops" "$secs" &
     echo $! >"$RUN/workload.pid"
-    # Interrupted: undo what a fault leaves behind (a frozen process, a cut link).
+    # Interrupted: undo what a fault leaves behind (a frozen process, a cut link, a
+    # stopped replication).
+    local undo_repl=true
+    [ "$kind" = stop-replication ] && undo_repl="dbsql db1r 'START SLAVE' 2>/dev/null || true"
     # shellcheck disable=SC2064 # the names are expanded now, on purpose
     trap "rc=\$?; kill -CONT \$(pid_of $other) 2>/dev/null || true
           ip -n $(ns br) link set v$master up 2>/dev/null || true
+          $undo_repl
           kill \$(pid_of workload) 2>/dev/null || true; rm -f $RUN/workload.pid
-          [ \$rc = 0 ] || echo 'drill: stopped early: the workload is stopped, a cut link is up again, a frozen tandem continued; a killed tandem is restarted by: sudo deploy/lab.sh up' >&2" EXIT
+          [ \$rc = 0 ] || echo 'drill: stopped early: the workload is stopped, a cut link is up again, a frozen tandem continued, a stopped replication started; a killed tandem or MariaDB is restarted by: sudo deploy/lab.sh up' >&2" EXIT
     trap 'exit 130' INT
     trap 'exit 143' TERM
     # The fault after a third of the operations or a third of the time, whichever is first.
@@ -480,6 +497,12 @@ drill() {
     partition)
         ip -n "$(ns br)" link set "v$master" down
         ev+=("$t0 fault: link of box $master (the VIP holder) cut at the bridge") ;;
+    kill-replica)
+        kill -KILL "$(pid_of db1r)"
+        ev+=("$t0 fault: kill -9 MariaDB db1r (shard 0's replica, which takes its reads)") ;;
+    stop-replication)
+        dbsql db1r "STOP SLAVE"
+        ev+=("$t0 fault: STOP SLAVE on db1r (shard 0's replica, which takes its reads)") ;;
     esac
     local t
     case "$kind" in
@@ -522,6 +545,18 @@ drill() {
     partition)
         sleep 3; tr=$(now_ms); ip -n "$(ns br)" link set "v$master" up
         ev+=("$tr repair: link of box $master restored") ;;
+    kill-replica)
+        # Until the routers' heartbeats (every 2 s) have seen it down.
+        wait_log "$master" "$master_lines" "host db1r is DOWN" 100 || true
+        tr=$(now_ms); start_db db1r
+        ev+=("$tr repair: MariaDB db1r restarted (replication resumes)")
+        wait_db db1r || true
+        wait_log "$master" "$master_lines" "host db1r is UP" 200 || true ;;
+    stop-replication)
+        wait_log "$master" "$master_lines" "host db1r gets no reads" 100 || true
+        tr=$(now_ms); dbsql db1r "START SLAVE"
+        ev+=("$tr repair: START SLAVE on db1r")
+        wait_log "$master" "$master_lines" "host db1r gets reads again" 200 || true ;;
     esac
     case "$kind" in
     kill-master | stop-master | partition)
@@ -579,5 +614,5 @@ down) shift || true; down "$@" ;;
 status) status ;;
 where) where ;;
 drill) shift; drill "$@" ;;
-*) echo "usage: $0 up|down|status|where|drill [kill-master|stop-master|kill-router|kill-balancer-backend|partition]" >&2; exit 2 ;;
+*) echo "usage: $0 up|down|status|where|drill [kill-master|stop-master|kill-router|kill-balancer-backend|partition|kill-replica|stop-replication]" >&2; exit 2 ;;
 esac

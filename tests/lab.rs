@@ -206,6 +206,41 @@ fn lab_up_drill_down() {
     assert!(acknowledged(&out) > 0, "{out}");
     assert!(!out.contains("FAILED"), "{out}");
 
+    // Shard 0's replica (a read host, switch_type 2): its replication stopped, then the
+    // server killed. Both routers stop reading from it, say why, and read from it again
+    // once it is back; no acknowledged write is lost.
+    let (ok, out) = lab(&prefix, &run_dir, &["drill", "stop-replication"]);
+    assert!(ok, "{out}");
+    assert!(out.contains("fault: STOP SLAVE on db1r"), "{out}");
+    assert!(
+        out.contains(
+            "box a: data host dh0: host db1r gets no reads (replication IO thread not running)"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("repair: START SLAVE on db1r"), "{out}");
+    assert!(
+        out.contains("box a: data host dh0: host db1r gets reads again"),
+        "{out}"
+    );
+    assert!(out.contains("VIP still answers"), "{out}");
+    assert!(acknowledged(&out) > 0, "{out}");
+    assert!(!out.contains("FAILED"), "{out}");
+    let (ok, out) = lab(&prefix, &run_dir, &["drill", "kill-replica"]);
+    assert!(ok, "{out}");
+    assert!(out.contains("fault: kill -9 MariaDB db1r"), "{out}");
+    assert!(
+        out.contains("box a: data host dh0: host db1r is DOWN"),
+        "{out}"
+    );
+    assert!(out.contains("repair: MariaDB db1r restarted"), "{out}");
+    assert!(
+        out.contains("box a: data host dh0: host db1r is UP"),
+        "{out}"
+    );
+    assert!(acknowledged(&out) > 0, "{out}");
+    assert!(!out.contains("FAILED"), "{out}");
+
     // Box a killed by hand: its VIP stays on eth0 (nobody removed it), status says it is
     // stale, a drill refuses to start, and `up` restarts box a, which takes the VIP back.
     let a = lab_pids(&run_dir)

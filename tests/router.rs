@@ -338,6 +338,9 @@ fn switch_type_2_reads_leave_a_lagging_replica() {
     for _ in 0..10 {
         assert_eq!(server_id().as_deref(), Some(primary_id.as_str()));
     }
+    // The operator reads why, once.
+    let no_reads = "data host dh1: host r gets no reads (replication SQL thread not running)";
+    assert!(r.daemon.wait_log(no_reads), "{}", r.daemon.logs());
     // Its lag is unknown: no lag series (not a sentinel value).
     let lag_series = "tandem_router_replication_lag_seconds{data_host=\"dh1\",host=\"r\"}";
     let metrics = || {
@@ -360,6 +363,18 @@ fn switch_type_2_reads_leave_a_lagging_replica() {
             .filter(|s| *s == replica_id))
         .is_some(),
         "reads did not come back to the replica"
+    );
+    assert!(
+        r.daemon
+            .wait_log("data host dh1: host r gets reads again (replication running, lag "),
+        "{}",
+        r.daemon.logs()
+    );
+    assert_eq!(
+        r.daemon.logs().matches(no_reads).count(),
+        1,
+        "{}",
+        r.daemon.logs()
     );
     assert!(
         wait_for(Duration::from_secs(20), || metrics()

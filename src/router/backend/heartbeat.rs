@@ -49,6 +49,8 @@ struct Probe {
     conn: Option<BackendConn>,
     failed_rounds: u32,
     last_lag: Option<u64>,
+    /// Why replication keeps reads away from the host, as last logged.
+    read_block: Option<String>,
 }
 
 /// Runs until `stop` turns true.
@@ -62,6 +64,7 @@ pub async fn run(dh: Arc<DataHostRt>, mut stop: watch::Receiver<bool>) {
             conn: None,
             failed_rounds: 0,
             last_lag: None,
+            read_block: None,
         })
         .collect();
     // The active write host is down with no write host to take over, and that was
@@ -157,6 +160,33 @@ async fn round(dh: &DataHostRt, h: &Arc<Host>, p: &mut Probe, timeout: Duration)
                 hl.relay_applied = None;
             }
         }
+        // A replica leaving or rejoining the reads (switch_type 2), once per change;
+        // with balance 0 nothing is read from it anyway.
+        // Not for the active write host, which takes reads whatever its replication.
+        let active_writer = matches!(h.role, super::Role::Writer(w) if w == dh.active_index());
+        let block = h
+            .replication_block(&hl, cfg.switch_type, cfg.slave_threshold)
+            .filter(|_| !active_writer);
+        if cfg.balance != 0 && h.weight != 0 && block != p.read_block {
+            match &block {
+                Some(why) => tracing::warn!(
+                    data_host = %cfg.name,
+                    host = %h.name,
+                    "data host {}: host {} gets no reads ({why})",
+                    cfg.name,
+                    h.name
+                ),
+                None => tracing::info!(
+                    data_host = %cfg.name,
+                    host = %h.name,
+                    "data host {}: host {} gets reads again (replication running, lag {}s)",
+                    cfg.name,
+                    h.name,
+                    hl.lag.unwrap_or(0)
+                ),
+            }
+        }
+        p.read_block = block;
     } else {
         p.failed_rounds += 1;
         hl.failures = hl.failures.saturating_add(cfg.max_retry);

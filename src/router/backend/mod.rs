@@ -227,18 +227,33 @@ impl Host {
 
     pub fn usable_for_reads(&self, switch_type: i8, threshold: u32) -> bool {
         let h = self.health();
-        if !h.up || self.weight == 0 {
-            return false;
+        h.up && self.weight != 0 && self.replication_block(&h, switch_type, threshold).is_none()
+    }
+
+    /// Why replication keeps reads away from this host, if it does: with switch_type 2
+    /// (as MyCat's canSelectAsReadNode) a replica reads only while in sync, and a read
+    /// host that reports no replication at all (replication reset or never set up, so
+    /// nothing keeps it current) is not read from either.
+    pub fn replication_block(&self, h: &Health, switch_type: i8, threshold: u32) -> Option<String> {
+        if switch_type != 2 || !(h.is_replica || matches!(self.role, Role::Reader { .. })) {
+            return None;
         }
-        // switch_type 2 (as MyCat's canSelectAsReadNode): a replica reads only while in
-        // sync, and a read host that reports no replication at all (replication reset or
-        // never set up, so nothing keeps it current) is not read from either.
-        if switch_type == 2 && (h.is_replica || matches!(self.role, Role::Reader { .. })) {
-            return h.io_running == Some(true)
-                && h.sql_running == Some(true)
-                && h.lag.is_some_and(|l| l < u64::from(threshold));
+        if !h.is_replica {
+            return Some("it reports no replication (SHOW SLAVE STATUS is empty)".into());
         }
-        true
+        if h.io_running != Some(true) {
+            return Some("replication IO thread not running".into());
+        }
+        if h.sql_running != Some(true) {
+            return Some("replication SQL thread not running".into());
+        }
+        match h.lag {
+            None => Some("replication lag unknown".into()),
+            Some(l) if l >= u64::from(threshold) => Some(format!(
+                "replication lag {l}s, slave_threshold {threshold}s"
+            )),
+            Some(_) => None,
+        }
     }
 }
 
