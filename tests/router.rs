@@ -341,6 +341,11 @@ fn switch_type_2_reads_leave_a_lagging_replica() {
     // The operator reads why, once.
     let no_reads = "data host dh1: host r gets no reads (replication SQL thread not running)";
     assert!(r.daemon.wait_log(no_reads), "{}", r.daemon.logs());
+    let (_, status) = common::http_get(r.observe, "/status").expect("status");
+    assert!(
+        status.contains("\"no_reads_reason\": \"replication SQL thread not running\""),
+        "{status}"
+    );
     // Its lag is unknown: no lag series (not a sentinel value).
     let lag_series = "tandem_router_replication_lag_seconds{data_host=\"dh1\",host=\"r\"}";
     let metrics = || {

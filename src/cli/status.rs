@@ -475,6 +475,7 @@ fn render_router(v: &Value) -> String {
             "HOST",
             "ROLE",
             "STATE",
+            "READS",
             "LAG",
             "POOL",
             "LAST ERROR",
@@ -507,6 +508,13 @@ fn render_router(v: &Value) -> String {
                     "up".into()
                 } else {
                     "DOWN".into()
+                },
+                match (h["reads"].as_bool(), h["no_reads_reason"].as_str()) {
+                    (Some(true), _) => "yes".into(),
+                    (Some(false), Some(why)) => format!("no: {why}"),
+                    (Some(false), None) => "no".into(),
+                    // A daemon from before this field.
+                    (None, _) => "-".into(),
                 },
                 lag,
                 format!("{}/{}", s(&h["pool"]["open"]), s(&h["pool"]["max_con"])),
@@ -697,5 +705,50 @@ mod tests {
         // Garbage in the listener list does not panic.
         let odd = serde_json::json!({ "subsystems": { "balancer": { "listeners": [1, { "servers": 7 }] } } });
         assert!(render(&odd).starts_with("node"));
+    }
+
+    /// The router's hosts: whether reads go to each, and why not when replication keeps
+    /// them away.
+    #[test]
+    fn router_hosts_show_where_reads_go() {
+        let host = |name: &str, role: &str, reads: bool, why: Option<&str>| {
+            serde_json::json!({
+                "name": name, "role": role, "up": true, "last_error": null,
+                "replica": role == "read", "lag_seconds": if why.is_some() { None } else { Some(0) },
+                "reads": reads, "no_reads_reason": why,
+                "pool": { "open": 2, "max_con": 100 }
+            })
+        };
+        let v: Value = serde_json::json!({
+            "node": "a",
+            "subsystems": { "router": { "enabled": true, "running": true,
+                "listen": "0.0.0.0:8067", "sessions": 1, "server_version": "10.11",
+                "data_hosts": [{
+                    "name": "dh0", "active_write_host": "db1",
+                    "hosts": [
+                        host("db1", "write", false, None),
+                        host("db1r", "read", false, Some("replication IO thread not running")),
+                        host("db1s", "read", true, None),
+                    ]
+                }]
+            }}
+        });
+        let out = render(&v);
+        let lines: Vec<&str> = out.lines().collect();
+        let header = lines
+            .iter()
+            .position(|l| l.trim_start().starts_with("DATA HOST"))
+            .unwrap_or_else(|| panic!("no host table: {out}"));
+        let cells = |i: usize| lines[i].split_whitespace().collect::<Vec<_>>().join(" ");
+        assert_eq!(
+            cells(header),
+            "DATA HOST HOST ROLE STATE READS LAG POOL LAST ERROR"
+        );
+        assert_eq!(cells(header + 1), "dh0 db1 write (active) up no - 2/100");
+        assert_eq!(
+            cells(header + 2),
+            "dh0 db1r read up no: replication IO thread not running NULL 2/100"
+        );
+        assert_eq!(cells(header + 3), "dh0 db1s read up yes 0s 2/100");
     }
 }

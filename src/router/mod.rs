@@ -605,6 +605,10 @@ pub fn status(shared: &Shared) -> Value {
                 "switches": dh.switches_total.load(Ordering::Relaxed),
                 "hosts": dh.hosts.iter().map(|h| {
                     let hl = h.health();
+                    let is_active = matches!(h.role, backend::Role::Writer(w) if w == active);
+                    let no_reads = h
+                        .replication_block(&hl, dh.cfg.switch_type, dh.cfg.slave_threshold)
+                        .filter(|_| !is_active);
                     json!({
                         "name": h.name,
                         "address": format!("{}:{}", h.target, h.port),
@@ -615,6 +619,8 @@ pub fn status(shared: &Shared) -> Value {
                         "lag_seconds": hl.lag,
                         "io_running": hl.io_running,
                         "sql_running": hl.sql_running,
+                        "reads": readable.contains(&h.name),
+                        "no_reads_reason": no_reads,
                         "pool": { "open": h.pool.open_count(), "idle": h.pool.idle_count(), "max_con": h.pool.max_con },
                     })
                 }).collect::<Vec<_>>(),
