@@ -778,7 +778,7 @@ fn haproxy_dual_stack_bind_becomes_two_listeners() {
     let cfg = write(
         dir.path(),
         "haproxy.cfg",
-        "defaults\n  mode tcp\n  timeout connect 3s\n  timeout client 1m\n  timeout server 1m\n\n\
+        "defaults\n  mode tcp\n  no log\n  timeout connect 3s\n  timeout client 1m\n  timeout server 1m\n\n\
 listen db\n  bind :::3308\n  server a 198.19.0.1:3306\n\n\
 listen v6\n  bind :::3309 v6only\n  server a 198.19.0.1:3306\n",
     );
@@ -1110,6 +1110,13 @@ fn production_style_configs_import_as_the_originals_behave() {
         "dataHost name=\"dh_order\"",
         "switchType 2 without a slaveThreshold",
     );
+    // balance="1": MyCat never read from the standby hostM2 (no weight: 0) next to
+    // weighted read hosts; tandem's write hosts weigh 1.
+    warned(
+        &schema,
+        "dataHost name=\"dh_order\"",
+        "MyCat also reads from the standby write host(s) hostM2 (no weight: 0)",
+    );
     let user = h("dh_user");
     assert_eq!(user.switch_type, -1);
     let weights: Vec<u32> = user.write_hosts[0]
@@ -1163,4 +1170,522 @@ fn mycat_negative_slave_threshold_is_not_an_error() {
     let h = &c.router.expect("router").data_hosts[0];
     assert_eq!((h.switch_type, h.slave_threshold), (1, 100));
     assert!(!err.contains("switchType"), "{err}");
+}
+
+/// keepalived drops a `vrrp_script` whose `script` is empty or missing ("No script set
+/// for vrrp_script N - removing") and ignores `track_script` entries naming it, or
+/// naming no script at all ("track script N not found, ignoring..."). `script ""` used
+/// to become `command: ""`, and the entries unknown scripts, both rejected by `tandem
+/// check`: they are left out, warned on their lines.
+#[test]
+fn keepalived_empty_scripts_and_their_references_are_dropped() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (code, out, err, file) = import_keepalived(
+        dir.path(),
+        "vrrp_script empty {\n  script \"\"\n  interval 2\n}\n\
+vrrp_script none {\n  interval 2\n  weight -20\n}\n\
+vrrp_script blank {\n  script \"   \"\n}\n\
+vrrp_script ok {\n  script /bin/true\n}\n\
+vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n  priority 100\n\
+  virtual_ipaddress {\n    198.19.0.1/24\n  }\n\
+  track_script {\n    empty\n    none weight -10\n    blank\n    ok\n    ghost\n  }\n}\n",
+    );
+    assert_eq!(code, 0, "{err}\n{out}");
+    let c = parse(&out);
+    let names: Vec<&str> = c.track_scripts.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["ok"], "{out}");
+    let tracked: Vec<&str> = c.vrrp.as_ref().expect("vrrp").instances[0]
+        .track_scripts
+        .iter()
+        .map(|t| t.name.as_str())
+        .collect();
+    assert_eq!(tracked, ["ok"], "{out}");
+    assert!(!out.contains("command: \"\""), "{out}");
+    let at = |needle: &str, text: &str| {
+        let prefix = format!("{file}:{}: warning: ", line_of(&file, needle));
+        assert!(
+            err.lines()
+                .any(|l| l.starts_with(&prefix) && l.contains(text)),
+            "no `{text}` at {prefix}\n{err}"
+        );
+    };
+    at(
+        "script \"\"",
+        "vrrp_script empty has an empty `script`: keepalived drops such a script",
+    );
+    at("vrrp_script none", "vrrp_script none has no `script`");
+    at("script \"   \"", "vrrp_script blank has an empty `script`");
+    for entry in ["    empty", "none weight -10", "    blank"] {
+        at(entry, "keepalived dropped that vrrp_script");
+    }
+    at(
+        "    ghost",
+        "track_script `ghost`: there is no such vrrp_script",
+    );
+}
+
+/// `vrrp_garp_interval 0` / `vrrp_gna_interval 0` (and `garp_interval 0` in a
+/// `garp_group`) are keepalived's default, no delay between gratuitous ARPs / NAs,
+/// which is what tandem does: not warned. Another value is.
+#[test]
+fn keepalived_default_garp_intervals_are_not_warned() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (code, out, err, file) = import_keepalived(
+        dir.path(),
+        "global_defs {\n  vrrp_garp_interval 0\n  vrrp_gna_interval 0.000\n}\n\
+garp_group {\n  garp_interval 0\n  gna_interval 0\n  interface eth0\n}\n\
+garp_group {\n  garp_interval 0.001\n  interface eth1\n}\n\
+vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n  priority 100\n\
+  virtual_ipaddress {\n    198.19.0.1/24\n  }\n}\n",
+    );
+    assert_eq!(code, 0, "{err}\n{out}");
+    let warned: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with(&format!("{file}:")))
+        .collect();
+    assert_eq!(warned.len(), 1, "{err}");
+    assert!(
+        warned[0].starts_with(&format!(
+            "{file}:{}: warning: keyword `garp_interval 0.001` has no tandem equivalent (tandem sends its gratuitous ARPs / unsolicited NAs back to back",
+            line_of(&file, "garp_interval 0.001")
+        )),
+        "{err}"
+    );
+
+    let (code, _, err, file) = import_keepalived(
+        dir.path(),
+        "global_defs {\n  vrrp_garp_interval 0.5\n  vrrp_gna_interval 0\n}\n",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains(&format!(
+            "{file}:2: warning: keyword `vrrp_garp_interval 0.5` has no tandem equivalent"
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("vrrp_gna_interval"), "{err}");
+}
+
+/// A check using bash-only syntax (`</dev/tcp/…`, `[[ ]]`, …) ran under bash on the old
+/// box (keepalived runs `sh -c …` and a script starting with `</` through /bin/sh, bash on
+/// RHEL/CentOS; `bash -c …` runs bash). tandem's `shell: true` runs /bin/sh, dash on
+/// Debian, where `/dev/tcp` does not exist and the check always fails: such a script is
+/// imported as `[/bin/bash, -c, …]`, and the command then succeeds against an open port.
+#[test]
+fn keepalived_bash_only_scripts_run_under_bash() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let open = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = open.local_addr().expect("addr").port();
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let (code, out, err, file) = import_keepalived(
+        dir.path(),
+        &format!(
+            "vrrp_script tcp {{\n  script \"</dev/tcp/127.0.0.1/{port}\"\n}}\n\
+vrrp_script shc {{\n  script \"/bin/sh -c '[[ -e /dev/null ]] && exec 3<>/dev/tcp/127.0.0.1/{port}'\"\n}}\n\
+vrrp_script bashc {{\n  script \"/bin/bash -c '[[ -e /dev/null ]]'\"\n}}\n\
+vrrp_script posix {{\n  script \"ss -ltn | grep -q :{port}\"\n}}\n\
+vrrp_script down {{\n  script \"</dev/tcp/127.0.0.1/{closed}\"\n}}\n"
+        ),
+    );
+    assert_eq!(code, 0, "{err}\n{out}");
+    let c = parse(&out);
+    let script = |n: &str| c.track_script(n).unwrap_or_else(|| panic!("{n}: {out}"));
+    let tcp = script("tcp");
+    assert!(!tcp.shell);
+    assert_eq!(
+        tcp.command.0,
+        ["/bin/bash", "-c", &format!("</dev/tcp/127.0.0.1/{port}")]
+    );
+    assert_eq!(
+        script("shc").command.0,
+        [
+            "/bin/bash",
+            "-c",
+            &format!("[[ -e /dev/null ]] && exec 3<>/dev/tcp/127.0.0.1/{port}")
+        ]
+    );
+    let bashc = script("bashc");
+    assert!(!bashc.shell, "`bash -c` used to run under /bin/sh");
+    assert_eq!(bashc.command.0, ["/bin/bash", "-c", "[[ -e /dev/null ]]"]);
+    let posix = script("posix");
+    assert!(posix.shell, "POSIX snippets keep `shell: true`");
+    let at = |needle: &str| format!("{file}:{}: warning: ", line_of(&file, needle));
+    let tcp_warning = err
+        .lines()
+        .find(|l| l.starts_with(&at("</dev/tcp/127.0.0.1/")) && l.contains("bash-only"))
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(
+        tcp_warning.contains("`/dev/tcp/HOST/PORT` redirection")
+            && tcp_warning.contains("bash must be installed on this box")
+            && tcp_warning.contains("keepalived ran it through /bin/sh"),
+        "{tcp_warning}"
+    );
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with(&at("/bin/sh -c '[[")) && l.contains("bash-only syntax")),
+        "{err}"
+    );
+    assert!(
+        !err.lines()
+            .any(|l| l.starts_with(&at("/bin/bash -c")) && l.contains("bash-only")),
+        "{err}"
+    );
+
+    // The imported commands behave as the check did under bash.
+    let run = |argv: &[String]| {
+        std::process::Command::new(&argv[0])
+            .args(&argv[1..])
+            .status()
+            .expect("run")
+            .success()
+    };
+    assert!(run(&tcp.argv()), "port {port} is open");
+    assert!(run(&script("shc").argv()));
+    assert!(!run(&script("down").argv()), "port {closed} is closed");
+    // What `shell: true` would have run where /bin/sh is dash.
+    if Path::new("/bin/dash").exists() {
+        let dash = [
+            "/bin/dash".to_string(),
+            "-c".into(),
+            tcp.command.0[2].clone(),
+        ];
+        assert!(!run(&dash), "dash has no /dev/tcp");
+    }
+    drop(open);
+}
+
+/// haproxy ignores the server-side timeouts (`connect`, `server`, …) in a `frontend`
+/// and the client-side ones in a `backend` ("'timeout server' will be ignored because
+/// frontend 'fe' has no backend capability"); the import used to take a frontend's
+/// `timeout connect`/`server` when the backend had none. Each side's come from its own
+/// section (or the defaults before it), the others are warned.
+#[test]
+fn haproxy_timeouts_of_the_other_side_are_ignored() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (code, out, err, file) = import_haproxy(
+        dir.path(),
+        "global\n  log /dev/log local0\n\
+defaults\n  mode tcp\n  log global\n  timeout server 1m\n\
+frontend fe\n  bind 198.19.0.100:3306\n  timeout client 30s\n  timeout connect 9s\n\
+  timeout server 9m\n  default_backend be\n\
+backend be\n  timeout client 5m\n  timeout connect 2s\n  server a 198.19.0.1:3306\n\
+frontend fe2\n  bind 198.19.0.100:3307\n  timeout client 30s\n  timeout connect 4s\n\
+  default_backend be2\n\
+backend be2\n  server a 198.19.0.1:3306\n",
+    );
+    assert_eq!(code, 0, "{err}\n{out}");
+    let b = parse(&out).balancer.expect("balancer");
+    let t = &b.listeners[0].timeouts;
+    assert_eq!(
+        (
+            t.connect.get().as_secs(),
+            t.server.get().as_secs(),
+            t.client.get().as_secs()
+        ),
+        (2, 60, 30),
+        "{out}"
+    );
+    // fe2: the frontend's `timeout connect 4s` is not used; tandem's default is.
+    assert_eq!(b.listeners[1].timeouts.connect.get().as_secs(), 5, "{out}");
+    let at = |needle: &str, text: &str| {
+        let prefix = format!("{file}:{}: warning: ", line_of(&file, needle));
+        assert!(
+            err.lines()
+                .any(|l| l.starts_with(&prefix) && l.contains(text)),
+            "no `{text}` at {prefix}\n{err}"
+        );
+    };
+    at(
+        "timeout connect 9s",
+        "`timeout connect` in a frontend: haproxy ignores it there (a server-side timeout, and a frontend has no backend capability)",
+    );
+    at("timeout server 9m", "`timeout server` in a frontend");
+    at(
+        "timeout client 5m",
+        "`timeout client` in a backend: haproxy ignores it there (a client-side timeout, and a backend has no frontend capability)",
+    );
+    at("timeout connect 4s", "`timeout connect` in a frontend");
+    at(
+        "bind 198.19.0.100:3307",
+        "listener fe2: no `timeout connect` (haproxy then never times out)",
+    );
+}
+
+/// haproxy logs a connection only to the proxy's loggers: none without a `log` line,
+/// with `log global` when `global` has no `log`, or with `option tcplog` alone (the
+/// format only). tandem logs every connection by default: such proxies become
+/// `log: false`, warned; proxies that log stay `log: true`. In a frontend + backend
+/// pair the frontend's loggers count.
+#[test]
+fn haproxy_proxies_without_loggers_import_with_logging_off() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let listen = |name: &str, port: u16, extra: &str| {
+        format!("listen {name}\n  bind 198.19.0.100:{port}\n{extra}  server a 198.19.0.1:3306\n")
+    };
+    let body = [
+        listen("nolog", 3301, ""),
+        listen("global_only", 3302, "  log global\n"),
+        listen("tcplog", 3303, "  option tcplog\n"),
+        listen("target", 3304, "  log 127.0.0.1 local0\n"),
+        listen("off", 3305, "  log 127.0.0.1 local0\n  no log\n"),
+    ]
+    .concat();
+    let defaults =
+        "defaults\n  mode tcp\n  timeout connect 5s\n  timeout client 1m\n  timeout server 1m\n";
+    let (code, out, err, file) = import_haproxy(dir.path(), &format!("{defaults}{body}"));
+    assert_eq!(code, 0, "{err}\n{out}");
+    let b = parse(&out).balancer.expect("balancer");
+    let logs: Vec<(&str, bool)> = b
+        .listeners
+        .iter()
+        .map(|l| (l.name.as_str(), l.log))
+        .collect();
+    assert_eq!(
+        logs,
+        [
+            ("nolog", false),
+            ("global_only", false),
+            ("tcplog", false),
+            ("target", true),
+            ("off", false)
+        ],
+        "{out}"
+    );
+    let at = |needle: &str, text: &str| {
+        let prefix = format!("{file}:{}: warning: ", line_of(&file, needle));
+        assert!(
+            err.lines()
+                .any(|l| l.starts_with(&prefix) && l.contains(text)),
+            "no `{text}` at {prefix}\n{err}"
+        );
+    };
+    at(
+        "listen nolog",
+        "listener nolog: haproxy logs no connection for this proxy (it has no `log` line",
+    );
+    at(
+        "listen global_only",
+        "its `log global` refers to a `global` section without `log`",
+    );
+    at("listen tcplog", "haproxy logs no connection");
+    assert!(!err.contains("listener off: haproxy logs no"), "{err}");
+    assert!(!err.contains("listener target: haproxy logs no"), "{err}");
+
+    // With a `log` in `global`, `log global` (from `defaults`) logs; a frontend's
+    // loggers decide for its backend.
+    let (code, out, err, _) = import_haproxy(
+        dir.path(),
+        &format!(
+            "global\n  log /dev/log local0\n{defaults}  log global\n  option tcplog\n{}\
+frontend quiet\n  bind 198.19.0.100:3310\n  no log\n  default_backend be\n\
+backend be\n  log 127.0.0.1 local1\n  server a 198.19.0.1:3306\n",
+            listen("logged", 3309, "")
+        ),
+    );
+    assert_eq!(code, 0, "{err}\n{out}");
+    let b = parse(&out).balancer.expect("balancer");
+    let logs: Vec<(&str, bool)> = b
+        .listeners
+        .iter()
+        .map(|l| (l.name.as_str(), l.log))
+        .collect();
+    assert_eq!(logs, [("logged", true), ("quiet", false)], "{out}");
+    assert!(!err.contains("haproxy logs no connection"), "{err}");
+}
+
+/// Writes a MyCat conf/ with one schema on the data host `h` given as XML, and a user.
+fn mycat_conf(dir: &Path, data_host: &str) -> String {
+    write(
+        dir,
+        "schema.xml",
+        &format!(
+            "<?xml version=\"1.0\"?>\n<mycat:schema xmlns:mycat=\"http://io.mycat/\">\n\
+<schema name=\"S\" dataNode=\"dn1\" />\n\
+<dataNode name=\"dn1\" dataHost=\"h\" database=\"db1\" />\n{data_host}</mycat:schema>\n"
+        ),
+    );
+    write(
+        dir,
+        "server.xml",
+        "<?xml version=\"1.0\"?>\n<mycat:server xmlns:mycat=\"http://io.mycat/\">\n\
+<user name=\"app\">\n<property name=\"password\">pw</property>\n<property name=\"schemas\">S</property>\n</user>\n</mycat:server>\n",
+    );
+    dir.to_string_lossy().into_owned()
+}
+
+/// MyCat 1.6.7.5+ `maxRetryCount` counts heartbeats in a row (one per
+/// dataNodeHeartbeatPeriod) before a host fails; tandem's `max_retry` counts quick
+/// attempts within one round. Not the same thing: left out, and the warning says how
+/// they differ.
+#[test]
+fn mycat_max_retry_count_is_warned_with_the_difference() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let conf = mycat_conf(
+        dir.path(),
+        "<dataHost name=\"h\" maxCon=\"10\" minCon=\"1\" balance=\"0\" writeType=\"0\" dbType=\"mysql\" dbDriver=\"native\" switchType=\"1\" maxRetryCount=\"5\">\n\
+<heartbeat>select user()</heartbeat>\n\
+<writeHost host=\"M\" url=\"198.19.0.11:3306\" user=\"root\" password=\"pw\" />\n</dataHost>\n",
+    );
+    let (code, out, err) = tandem(&["import", "--mycat-dir", &conf]);
+    assert_eq!(code, 0, "{err}\n{out}");
+    let c = parse(&out);
+    assert_eq!(c.router.expect("router").data_hosts[0].max_retry, 3);
+    let schema = format!("{conf}/schema.xml");
+    let prefix = format!("{schema}:{}: warning: ", line_of(&schema, "maxRetryCount"));
+    let w = err
+        .lines()
+        .find(|l| l.starts_with(&prefix))
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(
+        w.contains("dataHost h: maxRetryCount=\"5\" has no tandem equivalent")
+            && w.contains(
+                "only after 5 heartbeats in a row failed, one per dataNodeHeartbeatPeriod"
+            )
+            && w.contains(
+                "tandem's `max_retry` counts attempts within one heartbeat round (200 ms apart)"
+            ),
+        "{w}"
+    );
+    assert!(!err.contains("dataHost attribute maxRetryCount"), "{err}");
+}
+
+/// With balance 1 (2) MyCat also reads from the standby (all) write hosts, weighted
+/// like read hosts, a writeHost without `weight` weighing 0: no reads once a read host
+/// has a weight. tandem's write hosts always weigh 1: warned with their share. When
+/// MyCat reads from all alike the weights are left out (all 1, as in tandem); when the
+/// reading write hosts all weigh k and the read weights divide by k, they are divided.
+#[test]
+fn mycat_write_host_read_weights() {
+    let data_host = |name: &str, balance: u8, hosts: &str| {
+        format!(
+            "<dataHost name=\"{name}\" maxCon=\"10\" minCon=\"1\" balance=\"{balance}\" writeType=\"0\" dbType=\"mysql\" dbDriver=\"native\" switchType=\"1\">\n\
+<heartbeat>select user()</heartbeat>\n{hosts}</dataHost>\n"
+        )
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let xml = [
+        // Read weights, standby without: MyCat never reads from M2.
+        data_host(
+            "h",
+            1,
+            "<writeHost host=\"M1\" url=\"198.19.0.11:3306\" user=\"u\" password=\"p\">\n\
+<readHost host=\"S1\" url=\"198.19.0.12:3306\" user=\"u\" password=\"p\" weight=\"1\" />\n\
+<readHost host=\"S2\" url=\"198.19.0.13:3306\" user=\"u\" password=\"p\" weight=\"2\" />\n</writeHost>\n\
+<writeHost host=\"M2\" url=\"198.19.0.21:3306\" user=\"u\" password=\"p\" />\n",
+        ),
+        // No weights anywhere: all alike, in MyCat and in tandem.
+        data_host(
+            "alike",
+            1,
+            "<writeHost host=\"M1\" url=\"198.19.0.11:3306\" user=\"u\" password=\"p\">\n\
+<readHost host=\"S1\" url=\"198.19.0.12:3306\" user=\"u\" password=\"p\" />\n</writeHost>\n\
+<writeHost host=\"M2\" url=\"198.19.0.21:3306\" user=\"u\" password=\"p\" />\n",
+        ),
+        // balance 2, write hosts of weight 2: read weights 4 and 2 become 2 and 1.
+        data_host(
+            "scaled",
+            2,
+            "<writeHost host=\"M1\" url=\"198.19.0.11:3306\" user=\"u\" password=\"p\" weight=\"2\">\n\
+<readHost host=\"S1\" url=\"198.19.0.12:3306\" user=\"u\" password=\"p\" weight=\"4\" />\n\
+<readHost host=\"S2\" url=\"198.19.0.13:3306\" user=\"u\" password=\"p\" weight=\"2\" />\n</writeHost>\n\
+<writeHost host=\"M2\" url=\"198.19.0.21:3306\" user=\"u\" password=\"p\" weight=\"2\" />\n",
+        ),
+        // balance 0: a write host's weight has no effect.
+        data_host(
+            "none",
+            0,
+            "<writeHost host=\"M1\" url=\"198.19.0.11:3306\" user=\"u\" password=\"p\" weight=\"3\" />\n",
+        ),
+    ]
+    .concat();
+    let conf = mycat_conf(dir.path(), &xml);
+    let (code, out, err) = tandem(&["import", "--mycat-dir", &conf]);
+    assert_eq!(code, 0, "{err}\n{out}");
+    let c = parse(&out);
+    let r = c.router.as_ref().expect("router");
+    let weights = |n: &str| -> Vec<u32> {
+        r.data_hosts
+            .iter()
+            .find(|h| h.name == n)
+            .expect(n)
+            .write_hosts
+            .iter()
+            .flat_map(|w| w.read_hosts.iter().map(|r| r.weight))
+            .collect()
+    };
+    assert_eq!(weights("h"), [1, 2]);
+    assert_eq!(weights("alike"), [1]);
+    assert_eq!(weights("scaled"), [2, 1]);
+    let schema = format!("{conf}/schema.xml");
+    let at = |needle: &str, text: &str| {
+        let prefix = format!("{schema}:{}: warning: ", line_of(&schema, needle));
+        assert!(
+            err.lines()
+                .any(|l| l.starts_with(&prefix) && l.contains(text)),
+            "no `{text}` at {prefix}\n{err}"
+        );
+    };
+    at(
+        "dataHost name=\"h\"",
+        "dataHost h: with balance=1 MyCat also reads from the standby write host(s) M2 (no weight: 0), weighted against the read hosts",
+    );
+    at("dataHost name=\"h\"", "each gets about 1 in 4 reads");
+    at(
+        "dataHost name=\"scaled\"",
+        "the read hosts' weights are divided by 2 to keep MyCat's shares",
+    );
+    at(
+        "weight=\"3\"",
+        "writeHost M1: weight=\"3\" counts only with balance 1 or 2",
+    );
+    assert!(!err.contains("dataHost alike"), "{err}");
+    assert!(!err.contains("writeHost attribute weight"), "{err}");
+    assert_eq!(err.matches("dataHost scaled").count(), 1, "{err}");
+}
+
+/// keepalived without `unicast_src_ip` sends IPv6 adverts from its link-local address
+/// and only receives those sent to it, so peers listing global addresses never worked
+/// with keepalived; tandem sends from the global address. Imported as is, warned.
+#[test]
+fn keepalived_ipv6_unicast_to_global_peers_without_src_is_warned() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let inst = |name: &str, vrid: u8, extra: &str, peer: &str| {
+        format!(
+            "vrrp_instance {name} {{\n  interface eth0\n  virtual_router_id {vrid}\n  priority 100\n{extra}\
+  unicast_peer {{\n    {peer}\n  }}\n  virtual_ipaddress {{\n    fd00::{vrid}/64\n  }}\n}}\n"
+        )
+    };
+    let (code, out, err, file) = import_keepalived(
+        dir.path(),
+        &[
+            inst("GLOBAL", 61, "", "2001:db8::2"),
+            inst("SRC", 62, "  unicast_src_ip 2001:db8::1\n", "2001:db8::2"),
+            inst("LINKLOCAL", 63, "", "fe80::2"),
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 0, "{err}\n{out}");
+    let v = parse(&out).vrrp.expect("vrrp");
+    let peers: Vec<String> = v.instances[0]
+        .unicast_peers
+        .iter()
+        .map(|p| p.address.to_string())
+        .collect();
+    assert_eq!(peers, ["2001:db8::2"]);
+    assert_eq!(v.instances[0].unicast_src_ip, None);
+    let warned: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("IPv6 unicast to global peer"))
+        .collect();
+    assert_eq!(warned.len(), 1, "{err}");
+    assert!(
+        warned[0].starts_with(&format!(
+            "{file}:{}: warning: vrrp_instance GLOBAL: IPv6 unicast to global peer address(es) 2001:db8::2 without `unicast_src_ip`: keepalived sends from the interface's link-local address",
+            line_of(&file, "2001:db8::2")
+        )) && warned[0].contains("tandem sends from the interface's own global address"),
+        "{err}"
+    );
 }

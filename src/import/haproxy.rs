@@ -147,7 +147,12 @@ struct Proxy {
     cli_ka: KaTuning,
     /// `srvtcpka-idle`/`-intvl`/`-cnt`.
     srv_ka: KaTuning,
-    log: Option<bool>,
+    /// `log global` (logs only when `global` has a `log` line).
+    log_global: bool,
+    /// `log <target> ...`.
+    log_targets: bool,
+    /// `no log` (after which nothing above is set).
+    no_log: bool,
     source: Option<String>,
     /// `tcp`, `mysql` or `http`, with a user or a path.
     check_type: Option<String>,
@@ -212,6 +217,9 @@ fn apply(p: &mut Proxy, l: &Line, w: &mut Warnings, sect: &str) {
                 );
                 return;
             };
+            if ignored_timeout(kind, sect, l.line, w) {
+                return;
+            }
             match *kind {
                 "connect" | "client" | "server" | "tunnel" | "client-fin" | "server-fin" => {
                     p.timeouts.retain(|(k, _)| k != kind);
@@ -231,6 +239,9 @@ fn apply(p: &mut Proxy, l: &Line, w: &mut Warnings, sect: &str) {
                 "srvtimeout" => "server",
                 _ => "client",
             };
+            if ignored_timeout(kind, sect, l.line, w) {
+                return;
+            }
             if let Some(d) = duration(v) {
                 p.timeouts.retain(|(k, _)| k != kind);
                 p.timeouts.push((kind.to_string(), d));
@@ -243,7 +254,8 @@ fn apply(p: &mut Proxy, l: &Line, w: &mut Warnings, sect: &str) {
         ["option", "redispatch"] => p.redispatch = Some(true),
         ["no", "option", "redispatch"] => p.redispatch = Some(false),
         ["option", "allbackups"] => p.allbackups = true,
-        ["option", "tcplog"] => p.log = Some(true),
+        // The log line format only: whether anything is logged depends on `log`.
+        ["option", "tcplog"] => {}
         ["option", o @ ("tcpka" | "clitcpka" | "srvtcpka")]
         | ["no", "option", o @ ("tcpka" | "clitcpka" | "srvtcpka")] => {
             let on = words[0] != "no";
@@ -289,12 +301,26 @@ fn apply(p: &mut Proxy, l: &Line, w: &mut Warnings, sect: &str) {
             ),
         },
         ["option", "dontlognull"] => no(w, "tandem logs every connection with `log: true`"),
-        ["log", "global"] => p.log = Some(true),
-        ["no", "log"] => p.log = Some(false),
-        ["log", ..] => no(
-            w,
-            "tandem writes its connection log to its own log (stderr/journal)",
-        ),
+        ["log", "global"] => {
+            p.log_global = true;
+            p.no_log = false;
+        }
+        ["no", "log"] => {
+            p.log_global = false;
+            p.log_targets = false;
+            p.no_log = true;
+        }
+        ["log", ..] => {
+            p.log_targets = true;
+            p.no_log = false;
+            w.warn(
+                l.line,
+                format!(
+                    "`{}`: tandem writes its connection log to its own log (stderr/the journal), not to syslog targets; the listener logs its connections (`log: true`, the default)",
+                    l.words.join(" ")
+                ),
+            );
+        }
         ["option", "tcp-check"] => p.check_type = Some("tcp".into()),
         ["tcp-check", ..] => no(
             w,
@@ -413,6 +439,34 @@ fn apply(p: &mut Proxy, l: &Line, w: &mut Warnings, sect: &str) {
         ["fullconn", ..] | ["hash-type", ..] | ["option", "abortonclose"] => no(w, ""),
         _ => no(w, &format!("in `{sect}`")),
     }
+}
+
+/// Timeouts of the client side, which haproxy takes from the frontend; all the others
+/// (`connect`, `server`, `tunnel`, `server-fin`, `check`, `queue`) are the backend's.
+const CLIENT_TIMEOUTS: &[&str] = &["client", "client-fin", "client_fin"];
+
+/// Whether haproxy ignores `timeout KIND` in a section of type `sect` ("'timeout server'
+/// will be ignored because frontend 'fe' has no backend capability"): the server-side
+/// ones in a `frontend`, the client-side ones in a `backend`. Warns when it does.
+fn ignored_timeout(kind: &str, sect: &str, line: usize, w: &mut Warnings) -> bool {
+    let client = CLIENT_TIMEOUTS.contains(&kind);
+    let (side, lacks) = match (sect, client) {
+        ("frontend", false) => ("server-side", "backend"),
+        ("backend", true) => ("client-side", "frontend"),
+        _ => return false,
+    };
+    let used = if client {
+        "the frontend's (or the defaults')"
+    } else {
+        "the backend's (or the defaults')"
+    };
+    w.warn(
+        line,
+        format!(
+            "`timeout {kind}` in a {sect}: haproxy ignores it there (a {side} timeout, and a {sect} has no {lacks} capability); not imported, the listener uses {used}"
+        ),
+    );
+    true
 }
 
 /// TCP keepalive tuning from one side's `*tcpka-idle`/`-intvl`/`-cnt`, with the lines.
@@ -718,8 +772,26 @@ fn merge_checks(
     first.clone()
 }
 
-/// Builds the listeners of one proxy (one per bind address).
-fn listeners(name: &str, p: &Proxy, w: &mut Warnings) -> Vec<Y> {
+/// Builds the listeners of one proxy (one per bind address). `global_log`: the `global`
+/// section has a `log` line (what `log global` refers to); `line` is the proxy's.
+fn listeners(name: &str, p: &Proxy, global_log: bool, line: usize, w: &mut Warnings) -> Vec<Y> {
+    // haproxy logs a connection only to the proxy's loggers: none without a `log`
+    // line (`option tcplog` alone sets only the format), or with `log global` when
+    // `global` has no `log`. tandem logs every connection unless `log: false`.
+    let logs = p.log_targets || (p.log_global && global_log);
+    if !logs && !p.no_log {
+        let why = if p.log_global {
+            "its `log global` refers to a `global` section without `log`"
+        } else {
+            "it has no `log` line (in the section or its `defaults`)"
+        };
+        w.warn(
+            line,
+            format!(
+                "listener {name}: haproxy logs no connection for this proxy ({why}); imported as `log: false`, where tandem's default logs every connection"
+            ),
+        );
+    }
     let bind_port = p
         .binds
         .first()
@@ -884,7 +956,7 @@ fn listeners(name: &str, p: &Proxy, w: &mut Warnings) -> Vec<Y> {
         if let Some(k) = &ka {
             y.set("tcp_keepalive", k.clone());
         }
-        if p.log == Some(false) {
+        if !logs {
             y.set("log", Y::Bool(false));
         }
         if let Some(s) = &p.source {
@@ -907,6 +979,7 @@ pub fn convert(text: &str, file: &str) -> (Option<Y>, Vec<Warning>) {
         );
     }
     let mut global_maxconn = None;
+    let mut global_log = false;
     let mut defaults = Proxy::default();
     let mut backends: Vec<(String, Proxy, usize)> = Vec::new();
     let mut frontends: Vec<(String, Proxy, usize)> = Vec::new();
@@ -932,11 +1005,14 @@ pub fn convert(text: &str, file: &str) -> (Option<Y>, Vec<Warning>) {
                             k,
                             "systemd runs tandem (see systemd/tandem.service)",
                         ),
-                        Some("log") => w.no_equivalent(
-                            l.line,
-                            &l.words.join(" "),
-                            "tandem logs to stderr/the journal; see `log.format`",
-                        ),
+                        Some("log") => {
+                            global_log = true;
+                            w.no_equivalent(
+                                l.line,
+                                &l.words.join(" "),
+                                "tandem logs to stderr/the journal; see `log.format`",
+                            )
+                        }
                         _ => w.no_equivalent(l.line, &l.words.join(" "), "in `global`"),
                     }
                 }
@@ -998,7 +1074,7 @@ pub fn convert(text: &str, file: &str) -> (Option<Y>, Vec<Warning>) {
             w.warn(*line, format!("listen {name} has no `bind`; skipped"));
             continue;
         }
-        out.extend(listeners(name, p, &mut w));
+        out.extend(listeners(name, p, global_log, *line, &mut w));
     }
     let mut used = Vec::new();
     for (name, f, line) in &frontends {
@@ -1021,6 +1097,20 @@ pub fn convert(text: &str, file: &str) -> (Option<Y>, Vec<Warning>) {
         used.push(bname.clone());
         // The frontend's side (bind, client timeouts, maxconn) over the backend's.
         let mut p = b.clone();
+        // haproxy takes the client-side timeouts from the frontend only and the others
+        // from the backend only (each inherits its `defaults`), never one side's from
+        // the other section.
+        p.timeouts = b
+            .timeouts
+            .iter()
+            .filter(|(k, _)| !CLIENT_TIMEOUTS.contains(&k.as_str()))
+            .chain(
+                f.timeouts
+                    .iter()
+                    .filter(|(k, _)| CLIENT_TIMEOUTS.contains(&k.as_str())),
+            )
+            .cloned()
+            .collect();
         p.binds = f.binds.clone();
         p.accept_proxy = f.accept_proxy;
         // Client-side keepalive is the frontend's, server-side the backend's.
@@ -1028,19 +1118,15 @@ pub fn convert(text: &str, file: &str) -> (Option<Y>, Vec<Warning>) {
         p.cli_ka = f.cli_ka.clone();
         p.maxconn = f.maxconn.or(b.maxconn);
         p.backlog = f.backlog;
-        // haproxy logs connections in the frontend (`no log` there silences them).
-        p.log = f.log;
-        for (k, v) in &f.timeouts {
-            if k == "client" || k == "client_fin" || !p.timeouts.iter().any(|(bk, _)| bk == k) {
-                p.timeouts.retain(|(bk, _)| bk != k);
-                p.timeouts.push((k.clone(), v.clone()));
-            }
-        }
+        // haproxy logs connections with the frontend's loggers.
+        p.log_global = f.log_global;
+        p.log_targets = f.log_targets;
+        p.no_log = f.no_log;
         if p.binds.is_empty() {
             w.warn(*line, format!("frontend {name} has no `bind`; skipped"));
             continue;
         }
-        out.extend(listeners(name, &p, &mut w));
+        out.extend(listeners(name, &p, global_log, *line, &mut w));
     }
     for (name, _, line) in &backends {
         if !used.contains(name) {
@@ -1107,11 +1193,15 @@ mod tests {
         assert_eq!(expanded(v6), [("[::]:3306".to_string(), false)]);
     }
 
-    /// The warnings of a conversion but the missing-timeouts one (its own test covers
-    /// it; these inputs leave timeouts out for brevity).
+    /// The warnings of a conversion but the missing-timeouts and the no-logging ones
+    /// (their own tests cover them; these inputs leave timeouts and `log` out for
+    /// brevity).
     fn convert_quiet(cfg: &str, file: &str) -> (Option<Y>, Vec<Warning>) {
         let (b, mut w) = convert(cfg, file);
-        w.retain(|w| !w.message.contains("haproxy then never times out"));
+        w.retain(|w| {
+            !w.message.contains("haproxy then never times out")
+                && !w.message.contains("haproxy logs no connection")
+        });
         (b, w)
     }
 

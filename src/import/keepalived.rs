@@ -145,6 +145,13 @@ pub struct Parts {
     pub vrrp: Option<Y>,
 }
 
+/// The `vrrp_script` names an instance may track: those imported, and those keepalived
+/// drops (no or an empty `script`).
+struct Scripts {
+    defined: Vec<String>,
+    dropped: Vec<String>,
+}
+
 struct Globals {
     script_user: Option<String>,
     script_group: Option<String>,
@@ -328,19 +335,28 @@ pub fn convert(text: &str, file: &str) -> (Parts, Vec<super::Warning>) {
     }
     let mut instances = Vec::new();
     let mut groups = Vec::new();
+    // The scripts first: an instance's `track_script` entries naming a script keepalived
+    // dropped (or one that does not exist) are ignored by keepalived, so left out here.
+    let mut dropped = Vec::new();
+    for s in stmts.iter().filter(|s| s.key == "vrrp_script") {
+        match vrrp_script(s, &g, &mut w) {
+            Some((name, y)) => parts.track_scripts.push((name, y)),
+            None => dropped.extend(s.args.first().cloned()),
+        }
+    }
+    let scripts = Scripts {
+        defined: parts.track_scripts.iter().map(|(n, _)| n.clone()).collect(),
+        dropped,
+    };
     for s in &stmts {
         match s.key.as_str() {
-            "global_defs" => {}
-            "vrrp_script" => {
-                if let Some((name, y)) = vrrp_script(s, &g, &mut w) {
-                    parts.track_scripts.push((name, y));
-                }
-            }
+            "global_defs" | "vrrp_script" => {}
             "vrrp_instance" => {
-                if let Some(y) = vrrp_instance(s, &g, &mut w) {
+                if let Some(y) = vrrp_instance(s, &g, &scripts, &mut w) {
                     instances.push(y);
                 }
             }
+            "garp_group" => garp_group(s, &mut w),
             "vrrp_sync_group" => {
                 if let Some(y) = sync_group(s, &mut w) {
                     groups.push(y);
@@ -451,6 +467,7 @@ fn global_def(
         return;
     }
     match d.key.as_str() {
+        "vrrp_garp_interval" | "vrrp_gna_interval" => garp_interval(d, w),
         "router_id" => parts.node = arg1(d, w).map(str::to_string),
         "script_user" => {
             g.script_user = d.args.first().cloned();
@@ -494,6 +511,34 @@ fn global_def(
             "tandem follows RFC 3768/5798 elections; no iptables rules are added",
         ),
         _ => w.no_equivalent(d.line, &format!("global_defs {}", d.key), ""),
+    }
+}
+
+/// `vrrp_garp_interval`/`vrrp_gna_interval` (global), `garp_interval`/`gna_interval` (in
+/// a `garp_group`): the delay between two gratuitous ARPs / unsolicited NAs. keepalived's
+/// default, 0, sends them back to back, as tandem always does: only another value is
+/// worth a warning.
+fn garp_interval(d: &Stmt, w: &mut Warnings) {
+    let v = d.args.first().map(String::as_str).unwrap_or("");
+    if v.parse::<f64>().is_ok_and(|f| f == 0.0) {
+        return;
+    }
+    w.no_equivalent(
+        d.line,
+        &format!("{} {v}", d.key),
+        "tandem sends its gratuitous ARPs / unsolicited NAs back to back, as keepalived does with its default 0",
+    );
+}
+
+/// `garp_group { garp_interval N; gna_interval N; interface(s) }`: only a delay other
+/// than 0 makes a difference (see [`garp_interval`]).
+fn garp_group(s: &Stmt, w: &mut Warnings) {
+    for d in s.block.iter().flatten() {
+        match d.key.as_str() {
+            "garp_interval" | "gna_interval" => garp_interval(d, w),
+            "interface" | "interfaces" => {}
+            other => w.no_equivalent(d.line, &format!("garp_group {other}"), ""),
+        }
     }
 }
 
@@ -551,6 +596,38 @@ fn is_probe(command: &str) -> bool {
     probe && filters_only
 }
 
+/// The first bash-only construct in a shell snippet, named: dash (Debian's /bin/sh) has
+/// none of these.
+fn bash_only(script: &str) -> Option<&'static str> {
+    const FEATURES: &[(&str, &str)] = &[
+        ("/dev/tcp/", "`/dev/tcp/HOST/PORT` redirection"),
+        ("/dev/udp/", "`/dev/udp/HOST/PORT` redirection"),
+        ("[[", "`[[ … ]]` tests"),
+        ("$'", "`$'…'` quoting"),
+        ("<(", "`<(…)` process substitution"),
+        (">(", "`>(…)` process substitution"),
+        ("<<<", "`<<<` here-strings"),
+        ("&>", "`&>` redirection"),
+        ("|&", "`|&` pipes"),
+    ];
+    if let Some((_, name)) = FEATURES.iter().find(|(pat, _)| script.contains(pat)) {
+        return Some(name);
+    }
+    // `(( … ))` arithmetic commands; `$(( … ))` is POSIX.
+    let b = script.as_bytes();
+    let arith = (0..b.len().saturating_sub(1))
+        .any(|i| b[i] == b'(' && b[i + 1] == b'(' && (i == 0 || b[i - 1] != b'$'));
+    if arith {
+        return Some("`(( … ))` arithmetic");
+    }
+    // Builtins dash does not have, as the first word of a command.
+    let builtin = script
+        .split([';', '|', '&', '(', '{', '\n'])
+        .filter_map(|c| c.split_whitespace().next())
+        .find(|w| matches!(*w, "source" | "shopt" | "declare" | "function"));
+    builtin.map(|_| "the `source`/`shopt`/`declare`/`function` builtins")
+}
+
 fn is_shell_snippet(script: &str) -> bool {
     script.contains(['|', '&', ';', '<', '>', '$', '`', '(', ')', '*'])
 }
@@ -584,12 +661,20 @@ fn vrrp_script(s: &Stmt, g: &Globals, w: &mut Warnings) -> Option<(String, Y)> {
     };
     let mut y = Y::map();
     let mut has_user = false;
+    let mut empty_script = false;
     let mut script_line = s.line;
     for d in s.block.iter().flatten() {
         match d.key.as_str() {
             "script" => {
                 script_line = d.line;
                 let text = script_text(&d.args);
+                if shell_words(&text).is_empty() {
+                    // keepalived: "No script set for vrrp_script N - removing" (or, for
+                    // `script ""`, "Cannot find script  in path - disabling"): either way
+                    // the script is gone and instances do not track it.
+                    empty_script = true;
+                    continue;
+                }
                 if let [first, _, ..] = d.args.as_slice() {
                     // keepalived takes the first word of `script` (or the one quoted
                     // string) as the whole command line and drops the rest silently:
@@ -606,28 +691,67 @@ fn vrrp_script(s: &Stmt, g: &Globals, w: &mut Warnings) -> Option<(String, Y)> {
                 let sh_c = words.len() == 3
                     && matches!(words[0].as_str(), "/bin/sh" | "sh" | "/bin/bash" | "bash")
                     && words[1] == "-c";
-                if sh_c {
-                    y.set("command", Y::s(words[2].clone()));
-                    y.set("shell", Y::Bool(true));
+                let bash_c = sh_c && words[0].ends_with("bash");
+                // The shell text, when one runs it.
+                let snippet = if sh_c {
+                    Some(words[2].clone())
                 } else if is_shell_snippet(&text) {
-                    // keepalived runs it without a shell, so `|` and `$(...)` would be
-                    // literal arguments there: it only worked through `sh -c`.
-                    y.set("command", Y::s(text.clone()));
-                    y.set("shell", Y::Bool(true));
-                    w.warn(
-                        d.line,
-                        format!(
-                            "vrrp_script {name}: `{text}` is a shell snippet: imported with `shell: true` (run through /bin/sh -c)"
-                        ),
-                    );
+                    Some(text.clone())
                 } else {
-                    y.set("command", Y::s(text.clone()));
-                }
-                let command = if sh_c {
-                    words[2].as_str()
-                } else {
-                    text.as_str()
+                    None
                 };
+                match &snippet {
+                    // `bash -c '…'`: keepalived ran bash itself; so does tandem.
+                    Some(sn) if bash_c => y.set(
+                        "command",
+                        Y::Seq(vec![Y::s(words[0].clone()), Y::s("-c"), Y::s(sn.clone())]),
+                    ),
+                    Some(sn) => match bash_only(sn) {
+                        Some(feature) => {
+                            // tandem's `shell: true` runs /bin/sh, which is dash on
+                            // Debian: no `/dev/tcp`, no `[[ ]]`..., so the check would
+                            // always fail.
+                            y.set(
+                                "command",
+                                Y::Seq(vec![Y::s("/bin/bash"), Y::s("-c"), Y::s(sn.clone())]),
+                            );
+                            // keepalived runs `sh -c …` and a script starting with
+                            // `</` (system()) through /bin/sh; anything else it executes
+                            // as words, without a shell.
+                            let rest = text.trim_start().strip_prefix('<');
+                            let system =
+                                sh_c || rest.is_some_and(|r| r.trim_start().starts_with('/'));
+                            let how = if system {
+                                "keepalived ran it through /bin/sh, so it worked only where /bin/sh is bash (RHEL, CentOS)"
+                            } else {
+                                "keepalived did not run it through a shell at all (it executes the first word with the others as its arguments): test it before relying on it"
+                            };
+                            w.warn(
+                                d.line,
+                                format!(
+                                    "vrrp_script {name}: `{sn}` uses bash-only syntax ({feature}), which /bin/sh lacks where it is dash (Debian, Ubuntu): with `shell: true` (/bin/sh -c) it would always fail. Imported as `command: [/bin/bash, -c, \"…\"]`; bash must be installed on this box. {how}"
+                                ),
+                            );
+                        }
+                        None => {
+                            y.set("command", Y::s(sn.clone()));
+                            y.set("shell", Y::Bool(true));
+                            if !sh_c {
+                                // keepalived runs it without a shell, so `|` and `$(...)`
+                                // would be literal arguments there: it only worked
+                                // through `sh -c`.
+                                w.warn(
+                                    d.line,
+                                    format!(
+                                        "vrrp_script {name}: `{text}` is a shell snippet: imported with `shell: true` (run through /bin/sh -c)"
+                                    ),
+                                );
+                            }
+                        }
+                    },
+                    None => y.set("command", Y::s(text.clone())),
+                }
+                let command = snippet.as_deref().unwrap_or(text.as_str());
                 if is_probe(command) {
                     let hint = builtin_for(&text)
                         .unwrap_or("`track_listeners` (balancer) or `track_router` (router)");
@@ -693,9 +817,16 @@ fn vrrp_script(s: &Stmt, g: &Globals, w: &mut Warnings) -> Option<(String, Y)> {
         }
     }
     if y.get("command").is_none() {
+        let what = if empty_script {
+            "an empty `script`"
+        } else {
+            "no `script`"
+        };
         w.warn(
             script_line,
-            format!("vrrp_script {name} has no `script`; not imported"),
+            format!(
+                "vrrp_script {name} has {what}: keepalived drops such a script (\"No script set for vrrp_script {name} - removing\") and ignores the track_script entries naming it; not imported, nor are those entries"
+            ),
         );
         return None;
     }
@@ -710,8 +841,9 @@ fn vrrp_script(s: &Stmt, g: &Globals, w: &mut Warnings) -> Option<(String, Y)> {
     Some((name, y))
 }
 
-/// Entries of a `{ ... }` list block: `name [weight N [reverse|noreverse]]`.
-fn track_refs(d: &Stmt, w: &mut Warnings) -> Vec<Y> {
+/// Entries of a `{ ... }` list block: `name [weight N [reverse|noreverse]]`, each with
+/// its line.
+fn track_refs(d: &Stmt, w: &mut Warnings) -> Vec<(Y, usize)> {
     let mut out = Vec::new();
     // `track_script chk` on one line (old syntax) or a block.
     let mut entries: Vec<(String, Vec<String>, usize)> = d
@@ -726,20 +858,20 @@ fn track_refs(d: &Stmt, w: &mut Warnings) -> Vec<Y> {
     for (name, args, line) in entries {
         let (k, v, dir) = match args.as_slice() {
             [] => {
-                out.push(Y::s(name));
+                out.push((Y::s(name), line));
                 continue;
             }
             [k, v] => (k, v, None),
             [k, v, dir] if dir == "reverse" || dir == "noreverse" => (k, v, Some(dir == "reverse")),
             rest => {
                 w.no_equivalent(line, &format!("{} {name} {}", d.key, rest.join(" ")), "");
-                out.push(Y::s(name));
+                out.push((Y::s(name), line));
                 continue;
             }
         };
         if k != "weight" {
             w.no_equivalent(line, &format!("{} {name} {}", d.key, args.join(" ")), "");
-            out.push(Y::s(name));
+            out.push((Y::s(name), line));
             continue;
         }
         match v.parse::<i64>() {
@@ -750,11 +882,11 @@ fn track_refs(d: &Stmt, w: &mut Warnings) -> Vec<Y> {
                 if let Some(r) = dir {
                     m.set("reverse", Y::Bool(r));
                 }
-                out.push(m);
+                out.push((m, line));
             }
             Err(_) => {
                 w.warn(line, format!("`{name} weight {v}`: not a whole number"));
-                out.push(Y::s(name));
+                out.push((Y::s(name), line));
             }
         }
     }
@@ -800,7 +932,7 @@ fn vip(e: &Stmt, w: &mut Warnings) -> Y {
     m
 }
 
-fn vrrp_instance(s: &Stmt, g: &Globals, w: &mut Warnings) -> Option<Y> {
+fn vrrp_instance(s: &Stmt, g: &Globals, known: &Scripts, w: &mut Warnings) -> Option<Y> {
     let Some(name) = s.args.first().cloned() else {
         w.warn(s.line, "`vrrp_instance` without a name; ignored");
         return None;
@@ -819,6 +951,7 @@ fn vrrp_instance(s: &Stmt, g: &Globals, w: &mut Warnings) -> Option<Y> {
     let mut advert: Option<(f64, usize)> = None;
     let mut vips = Vec::new();
     let mut peers = Vec::new();
+    let mut global_v6_peers: Vec<(String, usize)> = Vec::new();
     let mut scripts = Vec::new();
     let mut ifaces = Vec::new();
     let mut auth: Option<(String, usize)> = None;
@@ -892,6 +1025,11 @@ fn vrrp_instance(s: &Stmt, g: &Globals, w: &mut Warnings) -> Option<Y> {
             }
             "unicast_peer" => {
                 for e in d.block.iter().flatten() {
+                    if let Ok(a) = e.key.parse::<std::net::Ipv6Addr>()
+                        && (a.segments()[0] & 0xffc0) != 0xfe80
+                    {
+                        global_v6_peers.push((e.key.clone(), e.line));
+                    }
                     peers.push(Y::s(e.key.clone()));
                     if !e.args.is_empty() {
                         w.no_equivalent(
@@ -938,8 +1076,34 @@ fn vrrp_instance(s: &Stmt, g: &Globals, w: &mut Warnings) -> Option<Y> {
                     vips.push(vip(e, w));
                 }
             }
-            "track_script" => scripts.extend(track_refs(d, w)),
-            "track_interface" => ifaces.extend(track_refs(d, w)),
+            "track_script" => {
+                for (r, line) in track_refs(d, w) {
+                    let tracked = match &r {
+                        Y::Str(n) => n.clone(),
+                        m => match m.get("name") {
+                            Some(Y::Str(n)) => n.clone(),
+                            _ => String::new(),
+                        },
+                    };
+                    if known.defined.contains(&tracked) {
+                        scripts.push(r);
+                        continue;
+                    }
+                    // keepalived: "(VI_1) track script chk not found, ignoring...".
+                    let why = if known.dropped.contains(&tracked) {
+                        "keepalived dropped that vrrp_script (it has no command), so it ignores this entry"
+                    } else {
+                        "there is no such vrrp_script; keepalived ignores this entry (\"track script not found, ignoring\")"
+                    };
+                    w.warn(
+                        line,
+                        format!(
+                            "vrrp_instance {name}: track_script `{tracked}`: {why}; not imported"
+                        ),
+                    );
+                }
+            }
+            "track_interface" => ifaces.extend(track_refs(d, w).into_iter().map(|(y, _)| y)),
             "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" | "notify" => {
                 let key = match d.key.as_str() {
                     "notify" => "any",
@@ -986,9 +1150,8 @@ fn vrrp_instance(s: &Stmt, g: &Globals, w: &mut Warnings) -> Option<Y> {
             | "lvs_sync_daemon_interface"
             | "garp_lower_prio_delay"
             | "garp_lower_prio_repeat"
-            | "garp_interval"
-            | "gna_interval"
             | "skip_check_adv_addr" => w.no_equivalent(d.line, &d.key, ""),
+            "garp_interval" | "gna_interval" => garp_interval(d, w),
             other => w.no_equivalent(d.line, &format!("vrrp_instance {other}"), ""),
         }
     }
@@ -1068,6 +1231,24 @@ fn vrrp_instance(s: &Stmt, g: &Globals, w: &mut Warnings) -> Option<Y> {
         } else {
             y.set("auth_pass", Y::s(p));
         }
+    }
+    // keepalived without `unicast_src_ip` sends IPv6 adverts from the interface's
+    // link-local address and binds its socket to it, so it only receives adverts sent to
+    // that address: peers listing its global address never reached it.
+    if let Some((_, line)) = global_v6_peers.first()
+        && y.get("unicast_src_ip").is_none()
+    {
+        let list = global_v6_peers
+            .iter()
+            .map(|(a, _)| a.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        w.warn(
+            *line,
+            format!(
+                "vrrp_instance {name}: IPv6 unicast to global peer address(es) {list} without `unicast_src_ip`: keepalived sends from the interface's link-local address and, as it binds its socket to that address, only receives adverts sent to it, so a peer listing this box's global address did not reach it (two such keepalived boxes both become master). Imported as is: tandem sends from the interface's own global address in the peer's subnet (the link-local one until such an address exists), the address a peer lists. While the other box still runs keepalived without `unicast_src_ip`, it sends from and listens on its link-local address: list that address in `unicast_peers` here, or set `unicast_src_ip` on that box to the address listed here (README: \"keepalived and IPv6 unicast without `unicast_src_ip`\")"
+            ),
+        );
     }
     if !peers.is_empty() {
         y.set("unicast_peers", Y::Seq(peers));
@@ -1321,6 +1502,36 @@ mod tests {
             "mysql -h 127.0.0.1 -P 8066 -e 'select 1'",
         ] {
             assert!(!is_probe(other), "{other}");
+        }
+    }
+
+    /// Constructs dash (Debian's /bin/sh) lacks are recognised; POSIX ones, `$((…))`
+    /// included, are not.
+    #[test]
+    fn bash_only_syntax() {
+        for (script, feature) in [
+            ("</dev/tcp/127.0.0.1/8066", "/dev/tcp"),
+            ("exec 3<>/dev/udp/10.0.0.1/53", "/dev/udp"),
+            ("[[ -S /run/mycat.sock ]]", "[[ … ]]"),
+            ("printf $'a\\tb' | grep -q a", "$'…'"),
+            ("diff <(cat a) <(cat b)", "process substitution"),
+            ("grep -q x <<< \"$(cat f)\"", "here-strings"),
+            ("pgrep java &>/dev/null", "`&>`"),
+            ("ss -ltn |& grep -q 8066", "`|&`"),
+            ("n=$(pgrep -c java); (( n > 0 ))", "arithmetic"),
+            ("source /etc/default/mycat; pgrep -f \"$MYCAT\"", "builtins"),
+        ] {
+            let got = bash_only(script).unwrap_or_else(|| panic!("{script}"));
+            assert!(got.contains(feature), "{script}: {got}");
+        }
+        for posix in [
+            "ss -ltn | grep -q :8066",
+            "kill -0 $(cat /run/haproxy.pid) 2>&1 >/dev/null",
+            "test $(( $(pgrep -c java) + 0 )) -gt 0",
+            "[ -S /run/mycat.sock ] && echo ok",
+            "grep -q source /etc/x || exit 1",
+        ] {
+            assert_eq!(bash_only(posix), None, "{posix}");
         }
     }
 

@@ -617,6 +617,12 @@ fn data_host(doc: &Document, el: Node, w: &mut Warnings) -> Option<Y> {
                     None => w.warn(line, format!("{}=\"{v}\": not a number; ignored", a.name())),
                 }
             }
+            "maxRetryCount" => w.warn(
+                line,
+                format!(
+                    "dataHost {name}: maxRetryCount=\"{v}\" has no tandem equivalent: MyCat (1.6.7.5 and later; older 1.6 releases ignore the attribute and retry a failed heartbeat at once, up to 5 times) marks a host failed, and switches writes away from it, only after {v} heartbeats in a row failed, one per dataNodeHeartbeatPeriod (10 s by default), i.e. after about {v} periods. tandem's `max_retry` counts attempts within one heartbeat round (200 ms apart): one failed round marks the host down and switches writes, within one `heartbeat_interval`. Not imported (`max_retry` stays 3): a backend outage shorter than MyCat tolerated now fails the write host over"
+                ),
+            ),
             "dbType" if v.eq_ignore_ascii_case("mysql") => {}
             "dbDriver" if v == "native" => {}
             "dbDriver" if v == "jdbc" => w.warn(
@@ -632,11 +638,18 @@ fn data_host(doc: &Document, el: Node, w: &mut Warnings) -> Option<Y> {
         }
     }
     let mut writes = Vec::new();
+    let mut writer_weights: Vec<(String, Option<i64>, usize)> = Vec::new();
     for c in el.children().filter(|c| c.is_element()) {
         let l = line_of(doc, c);
         match c.tag_name().name() {
             "heartbeat" => h.set("heartbeat", Y::s(text_of(c))),
             "writeHost" => {
+                // MyCat's weight for reads on a write host (balance 1 and 2): missing is 0.
+                writer_weights.push((
+                    c.attribute("host").unwrap_or("").to_string(),
+                    c.attribute("weight").and_then(int),
+                    l,
+                ));
                 let mut wh = Y::map();
                 host_attrs(doc, c, &mut wh, false, w);
                 let reads: Vec<Y> = elements(c, "readHost")
@@ -654,7 +667,64 @@ fn data_host(doc: &Document, el: Node, w: &mut Warnings) -> Option<Y> {
             other => w.no_equivalent(l, other, ""),
         }
     }
-    let zero: Vec<String> = read_weights(&mut writes);
+    let balance = el.attribute("balance").and_then(int).unwrap_or(0);
+    // The write hosts MyCat also reads from: the standby ones with balance 1, all with 2.
+    let reading_writers: &[(String, Option<i64>, usize)] = match balance {
+        1 => writer_weights.get(1..).unwrap_or(&[]),
+        2 => &writer_weights,
+        _ => &[],
+    };
+    if !matches!(balance, 1 | 2) {
+        for (host, wt, l) in &writer_weights {
+            if let Some(n) = wt {
+                w.warn(
+                    *l,
+                    format!(
+                        "writeHost {host}: weight=\"{n}\" counts only with balance 1 or 2 (reads on write hosts); with balance={balance} neither MyCat nor tandem uses it; not imported"
+                    ),
+                );
+            }
+        }
+    }
+    let mycat: Vec<i64> = reading_writers
+        .iter()
+        .map(|(_, n, _)| n.unwrap_or(0))
+        .collect();
+    let Weights {
+        zero,
+        scaled,
+        differs,
+    } = read_weights(&mut writes, &mycat);
+    if let Some(k) = scaled {
+        w.warn(
+            line,
+            format!(
+                "dataHost {name}: the write hosts taking reads (balance={balance}) have weight {k} in MyCat, but 1 in tandem (write hosts have no `weight`): the read hosts' weights are divided by {k} to keep MyCat's shares"
+            ),
+        );
+    }
+    if differs {
+        let total = read_weight_total(&writes).saturating_add(reading_writers.len() as i64);
+        let which = if balance == 1 {
+            "the standby write host(s)"
+        } else {
+            "the write host(s)"
+        };
+        let list = reading_writers
+            .iter()
+            .map(|(h, n, _)| match n {
+                Some(n) => format!("{h} (weight {n})"),
+                None => format!("{h} (no weight: 0)"),
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        w.warn(
+            line,
+            format!(
+                "dataHost {name}: with balance={balance} MyCat also reads from {which} {list}, weighted against the read hosts (a writeHost without `weight` weighs 0, so gets no reads while a read host has a weight); tandem has no `weight` for write hosts, each weighs 1, so each gets about 1 in {total} reads while all hosts are up, a share it did not have in MyCat. Raise the read hosts' weights to shrink it"
+            ),
+        );
+    }
     if !zero.is_empty() {
         w.warn(
             line,
@@ -685,28 +755,75 @@ fn data_host(doc: &Document, el: Node, w: &mut Warnings) -> Option<Y> {
     Some(h)
 }
 
-/// MyCat picks a read host at random, weighted by `weight` (missing = 0) unless all
-/// candidates have the same weight, when each is equally likely (all 0 included); a
-/// host of weight 0 among others with weights gets no reads (`randomSelect`). tandem's
-/// read hosts weigh 1 when the weight is left out and 0 means no reads, so: when no
-/// read host has a positive weight, the weights are left out (all equally likely, as in
-/// MyCat); otherwise a missing weight is written as 0.
-/// Returns the read hosts that had no weight and now weigh 0.
-fn read_weights(writes: &mut [Y]) -> Vec<String> {
-    let weight = |r: &Y| match r.get("weight") {
+/// What [`read_weights`] did.
+struct Weights {
+    /// Read hosts that had no weight and now weigh 0.
+    zero: Vec<String>,
+    /// The read hosts' weights were divided by this, the MyCat weight of every write
+    /// host taking reads (tandem's is 1).
+    scaled: Option<i64>,
+    /// The write hosts taking reads get another share than in MyCat.
+    differs: bool,
+}
+
+fn read_weight(r: &Y) -> i64 {
+    match r.get("weight") {
         Some(Y::Int(n)) => *n,
         _ => 0,
-    };
-    let all: Vec<i64> = writes
+    }
+}
+
+/// The sum of the read hosts' weights as tandem reads them (1 when left out).
+fn read_weight_total(writes: &[Y]) -> i64 {
+    writes
         .iter()
         .filter_map(|wh| match wh.get("read_hosts") {
-            Some(Y::Seq(rs)) => Some(rs.iter().map(weight).collect::<Vec<_>>()),
+            Some(Y::Seq(rs)) => Some(rs.iter().map(|r| match r.get("weight") {
+                Some(Y::Int(n)) => *n,
+                _ => 1,
+            })),
+            _ => None,
+        })
+        .flatten()
+        .fold(0, i64::saturating_add)
+}
+
+/// MyCat picks a read host at random, weighted by `weight` (missing = 0) unless all
+/// candidates have the same weight or none has a positive one, when each is equally
+/// likely; a host of weight 0 among others with weights gets no reads (`randomSelect`,
+/// `RandomLoadBalance`). With balance 1 (2) the standby (all) write hosts are candidates
+/// too, with their own `weight` (`writers`, MyCat's values). tandem's read hosts weigh 1
+/// when the weight is left out and 0 means no reads; its write hosts always weigh 1. So:
+/// when MyCat reads from all candidates alike, the weights are left out (all 1);
+/// otherwise a missing weight is written as 0, and when the reading write hosts all
+/// weigh k in MyCat the read weights are divided by k when that is exact (else the
+/// write hosts' share differs).
+fn read_weights(writes: &mut [Y], writers: &[i64]) -> Weights {
+    let readers: Vec<i64> = writes
+        .iter()
+        .filter_map(|wh| match wh.get("read_hosts") {
+            Some(Y::Seq(rs)) => Some(rs.iter().map(read_weight).collect::<Vec<_>>()),
             _ => None,
         })
         .flatten()
         .collect();
-    let unweighted = all.iter().all(|&n| n <= 0);
-    let mut zero = Vec::new();
+    let all: Vec<i64> = readers.iter().chain(writers).copied().collect();
+    let unweighted = all.iter().all(|&n| n <= 0)
+        || (!writers.is_empty() && all.windows(2).all(|p| p[0] == p[1]));
+    let mut out = Weights {
+        zero: Vec::new(),
+        scaled: None,
+        differs: false,
+    };
+    let k = writers.first().copied().unwrap_or(1);
+    if !unweighted && !writers.is_empty() {
+        let exact = k > 0 && writers.iter().all(|&n| n == k) && readers.iter().all(|n| n % k == 0);
+        if !exact {
+            out.differs = true;
+        } else if k > 1 && readers.iter().any(|&n| n != 0) {
+            out.scaled = Some(k);
+        }
+    }
     for wh in writes.iter_mut() {
         if let Some(Y::Seq(rs)) = wh.get_mut("read_hosts") {
             for r in rs.iter_mut() {
@@ -714,14 +831,17 @@ fn read_weights(writes: &mut [Y]) -> Vec<String> {
                     r.remove("weight");
                 } else if r.get("weight").is_none() {
                     if let Some(Y::Str(h)) = r.get("host") {
-                        zero.push(h.clone());
+                        out.zero.push(h.clone());
                     }
                     r.set("weight", Y::Int(0));
+                } else if let Some(k) = out.scaled {
+                    let n = read_weight(r);
+                    r.set("weight", Y::Int(n / k));
                 }
             }
         }
     }
-    zero
+    out
 }
 
 fn host_attrs(doc: &Document, c: Node, y: &mut Y, read: bool, w: &mut Warnings) {
@@ -743,6 +863,8 @@ fn host_attrs(doc: &Document, c: Node, y: &mut Y, read: bool, w: &mut Warnings) 
                     y.set("weight", Y::Int(n));
                 }
             }
+            // A write host's weight for reads: see `data_host`.
+            "weight" => {}
             "usingDecrypt" if a.value() == "1" => w.no_equivalent(
                 l,
                 "usingDecrypt",
@@ -971,6 +1093,90 @@ fn rules(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Read hosts as `read_weights` sees them: one write host with these read weights.
+    fn reads(weights: &[Option<i64>]) -> Vec<Y> {
+        let rs = weights
+            .iter()
+            .enumerate()
+            .map(|(i, w)| {
+                let mut r = Y::map();
+                r.set("host", Y::s(format!("S{i}")));
+                if let Some(w) = w {
+                    r.set("weight", Y::Int(*w));
+                }
+                r
+            })
+            .collect();
+        let mut wh = Y::map();
+        wh.set("read_hosts", Y::Seq(rs));
+        vec![wh]
+    }
+
+    fn weights_of(writes: &[Y]) -> Vec<Option<i64>> {
+        match writes[0].get("read_hosts") {
+            Some(Y::Seq(rs)) => rs
+                .iter()
+                .map(|r| match r.get("weight") {
+                    Some(Y::Int(n)) => Some(*n),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// MyCat's `RandomLoadBalance` over read hosts and the write hosts taking reads,
+    /// against tandem's fixed write-host weight 1.
+    #[test]
+    fn read_weights_with_reading_write_hosts() {
+        let run = |readers: &[Option<i64>], writers: &[i64]| {
+            let mut w = reads(readers);
+            let out = read_weights(&mut w, writers);
+            (weights_of(&w), out.zero.len(), out.scaled, out.differs)
+        };
+        // No write host reads: as before (all unweighted → left out; else 0 filled in).
+        assert_eq!(run(&[None, None], &[]), (vec![None, None], 0, None, false));
+        assert_eq!(
+            run(&[Some(2), None], &[]),
+            (vec![Some(2), Some(0)], 1, None, false)
+        );
+        assert_eq!(
+            run(&[Some(2), Some(2)], &[]),
+            (vec![Some(2), Some(2)], 0, None, false)
+        );
+        // A standby without weight (0) among weighted read hosts: no reads in MyCat.
+        assert_eq!(
+            run(&[Some(1), Some(2)], &[0]),
+            (vec![Some(1), Some(2)], 0, None, true)
+        );
+        // All alike (all 0, or all the same weight): uniform in both.
+        assert_eq!(run(&[None], &[0]), (vec![None], 0, None, false));
+        assert_eq!(
+            run(&[Some(3), Some(3)], &[3]),
+            (vec![None, None], 0, None, false)
+        );
+        // Writers weigh 1 as in tandem: exact.
+        assert_eq!(
+            run(&[Some(1), Some(3)], &[1]),
+            (vec![Some(1), Some(3)], 0, None, false)
+        );
+        // Writers weigh 2, reads divide by 2: scaled; otherwise not expressible.
+        assert_eq!(
+            run(&[Some(4), Some(2)], &[2, 2]),
+            (vec![Some(2), Some(1)], 0, Some(2), false)
+        );
+        assert_eq!(
+            run(&[Some(3), Some(2)], &[2]),
+            (vec![Some(3), Some(2)], 0, None, true)
+        );
+        assert_eq!(run(&[Some(4)], &[2, 4]), (vec![Some(4)], 0, None, true));
+        // Weighted write hosts, read hosts without: MyCat reads only from the writers.
+        assert_eq!(
+            run(&[None, None], &[5]),
+            (vec![Some(0), Some(0)], 2, None, false)
+        );
+    }
 
     #[test]
     fn classes_map_to_types() {
