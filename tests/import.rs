@@ -1119,6 +1119,7 @@ fn production_style_configs_import_as_the_originals_behave() {
     );
     let user = h("dh_user");
     assert_eq!(user.switch_type, -1);
+    assert!(user.temp_read_host_available && !order.temp_read_host_available);
     let weights: Vec<u32> = user.write_hosts[0]
         .read_hosts
         .iter()

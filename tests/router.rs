@@ -306,6 +306,61 @@ fn switch_type_1_fails_over_and_remembers_across_restart() {
     assert!(a.contains("1045"), "{a}");
 }
 
+/// As MyCat 1.6: when a write host's heartbeat fails, its read hosts (which replicate
+/// from it, so they fall behind) get no reads either, unless `temp_read_host_available`.
+#[test]
+fn a_down_write_host_takes_its_read_hosts_with_it_unless_temp_read_host_available() {
+    let mut w = marked("writer");
+    let rd = marked("reader");
+    let mut body = String::from(
+        "  users:\n    - { name: u, password: pw, schemas: [plain, temp] }\n  schemas:\n    - { name: plain, data_node: dn_plain }\n    - { name: temp, data_node: dn_temp }\n  data_nodes:\n    - { name: dn_plain, data_host: dh_plain, database: shopdb }\n    - { name: dn_temp, data_host: dh_temp, database: shopdb }\n  data_hosts:\n",
+    );
+    for (name, extra) in [
+        ("plain", ""),
+        ("temp", "      temp_read_host_available: true\n"),
+    ] {
+        body += &format!(
+            "    - name: dh_{name}\n      balance: 3\n      switch_type: -1\n      heartbeat_interval: 300ms\n      min_con: 0\n{extra}      write_hosts:\n        - {{ host: w_{name}, url: \"{}\", user: root, password: \"\", read_hosts: [ {{ host: r_{name}, url: \"{}\", user: root, password: \"\" }} ] }}\n",
+            w.addr, rd.addr
+        );
+    }
+    let r = router(&body);
+    let reads = "SELECT v FROM who;".repeat(5);
+    for schema in ["plain", "temp"] {
+        assert_eq!(who_counts(r.addr, "u", schema, &reads), (0, 5), "{schema}");
+    }
+    w.kill();
+    assert!(
+        r.daemon
+            .wait_log("data host dh_plain: host w_plain is DOWN"),
+        "{}",
+        r.daemon.logs()
+    );
+    assert!(
+        r.daemon.wait_log("data host dh_temp: host w_temp is DOWN"),
+        "{}",
+        r.daemon.logs()
+    );
+    // temp_read_host_available: the read host goes on serving.
+    assert_eq!(who_counts(r.addr, "u", "temp", &reads), (0, 5));
+    // Otherwise the read goes to the (dead) write host: an error, never the stale replica.
+    let e = cli(r.addr, "u", "pw", Some("plain"), "SELECT v FROM who").expect_err("no host");
+    assert!(!e.contains("reader"), "{e}");
+    let (_, status) = common::http_get(r.observe, "/status").expect("status");
+    assert!(
+        status.contains("\"no_reads_reason\": \"its write host w_plain is down\""),
+        "{status}"
+    );
+    // Back: the read host serves again.
+    w.restart();
+    let back = wait_for(Duration::from_secs(20), || {
+        cli(r.addr, "u", "pw", Some("plain"), "SELECT v FROM who")
+            .ok()
+            .filter(|v| v == "reader")
+    });
+    assert!(back.is_some(), "{}", r.daemon.logs());
+}
+
 #[test]
 fn switch_type_2_reads_leave_a_lagging_replica() {
     let pair = ReplicaPair::start();

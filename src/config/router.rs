@@ -788,6 +788,9 @@ pub struct DataHost {
     pub switch_type: i8,
     /// Replication lag (seconds) above which a read host is not used (switch_type 2).
     pub slave_threshold: u32,
+    /// MyCat's `tempReadHostAvailable`: the read hosts of a write host that is down
+    /// still take reads (otherwise they go with it).
+    pub temp_read_host_available: bool,
     pub heartbeat: String,
     /// Heartbeat failures in a row before switching to the next write host.
     pub max_retry: u32,
@@ -827,6 +830,7 @@ impl Decode for DataHost {
             })
             .or(1);
         let slave_threshold = m.get::<u32>(cx, "slave_threshold").or(100);
+        let temp_read_host_available = m.get::<bool>(cx, "temp_read_host_available").or(false);
         let heartbeat = m
             .get::<String>(cx, "heartbeat")
             .or_else(|| "select user()".into());
@@ -864,6 +868,7 @@ impl Decode for DataHost {
             write_type: write_type?,
             switch_type: switch_type?,
             slave_threshold: slave_threshold?,
+            temp_read_host_available: temp_read_host_available?,
             heartbeat: heartbeat?,
             max_retry: max_retry?,
             heartbeat_interval: heartbeat_interval?,

@@ -617,6 +617,9 @@ fn data_host(doc: &Document, el: Node, w: &mut Warnings) -> Option<Y> {
                     None => w.warn(line, format!("{}=\"{v}\": not a number; ignored", a.name())),
                 }
             }
+            // MyCat: `tempReadHostAvailable="1"` keeps a down write host's read hosts
+            // reading; anything else (or none) does not.
+            "tempReadHostAvailable" => h.set("temp_read_host_available", Y::Bool(v.trim() == "1")),
             "maxRetryCount" => w.warn(
                 line,
                 format!(

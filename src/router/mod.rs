@@ -606,9 +606,19 @@ pub fn status(shared: &Shared) -> Value {
                 "hosts": dh.hosts.iter().map(|h| {
                     let hl = h.health();
                     let is_active = matches!(h.role, backend::Role::Writer(w) if w == active);
+                    let writer_down = match h.role {
+                        backend::Role::Reader { writer } if !dh.cfg.temp_read_host_available => dh
+                            .writers
+                            .get(writer)
+                            .and_then(|&i| dh.hosts.get(i))
+                            .filter(|w| !w.health().up)
+                            .map(|w| format!("its write host {} is down", w.name)),
+                        _ => None,
+                    };
                     let no_reads = h
                         .replication_block(&hl, dh.cfg.switch_type, dh.cfg.slave_threshold)
-                        .filter(|_| !is_active);
+                        .filter(|_| !is_active)
+                        .or(writer_down);
                     json!({
                         "name": h.name,
                         "address": format!("{}:{}", h.target, h.port),

@@ -719,18 +719,29 @@ impl DataHostRt {
         x.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
 
-    /// Hosts a read may go to under the data host's `balance`.
+    /// Hosts a read may go to under the data host's `balance`, as MyCat 1.6's
+    /// getAllActiveRWSources: `1` the standby write hosts and every write host's read
+    /// hosts, `2` the write hosts and the read hosts, `3` the read hosts only. The read
+    /// hosts of a write host that is down go with it (they replicate from it, so they
+    /// fall behind), unless `temp_read_host_available`.
     pub fn read_candidates(&self) -> Vec<Arc<Host>> {
         let active = self.active_index();
         let st = self.cfg.switch_type;
         let th = self.cfg.slave_threshold;
+        let writer_up = |w: usize| {
+            self.writers
+                .get(w)
+                .and_then(|&i| self.hosts.get(i))
+                .is_some_and(|h| h.health().up)
+        };
         self.hosts
             .iter()
             .filter(|h| match (self.cfg.balance, h.role) {
                 (1, Role::Writer(w)) => w != active,
-                (1, Role::Reader { .. }) => true,
-                (2, _) => true,
-                (3, Role::Reader { writer }) => writer == active,
+                (2, Role::Writer(_)) => true,
+                (1..=3, Role::Reader { writer }) => {
+                    self.cfg.temp_read_host_available || writer_up(writer)
+                }
                 _ => false,
             })
             .filter(|h| match h.role {
@@ -932,6 +943,74 @@ mod tests {
             .expect("config");
         let r = cfg.router.expect("router");
         r.data_hosts[0].clone()
+    }
+
+    /// Two write hosts with a read host each; `extra` is added to the data host.
+    fn read_split_host(extra: &str) -> DataHost {
+        let src = format!(
+            "router:\n  users: [ {{ name: u, password: p, schemas: [s] }} ]\n  schemas: [ {{ name: s, data_node: dn }} ]\n  data_nodes: [ {{ name: dn, data_host: dh, database: d }} ]\n  data_hosts:\n    - name: dh\n{extra}      write_hosts:\n        - {{ host: w1, url: \"127.0.0.1:1\", user: u, password: p, read_hosts: [ {{ host: r1, url: \"127.0.0.1:3\", user: u, password: p }} ] }}\n        - {{ host: w2, url: \"127.0.0.1:2\", user: u, password: p, read_hosts: [ {{ host: r2, url: \"127.0.0.1:4\", user: u, password: p }} ] }}\n"
+        );
+        let checked = crate::config::check_str(&src, "t.yaml", Path::new("/"));
+        let (cfg, _) = checked
+            .into_result()
+            .map_err(|d| format!("{d:?}"))
+            .expect("config");
+        cfg.router.expect("router").data_hosts[0].clone()
+    }
+
+    /// Read candidates as MyCat 1.6's getAllActiveRWSources picks them: balance 1 the
+    /// standby write hosts and all read hosts, 2 all, 3 every write host's read hosts
+    /// (not only the active one's); a write host that is down takes its read hosts with
+    /// it unless temp_read_host_available.
+    #[test]
+    fn read_candidates_follow_mycat() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let names = |dh: &DataHostRt| {
+            let mut v: Vec<String> = dh
+                .read_candidates()
+                .iter()
+                .map(|h| h.name.clone())
+                .collect();
+            v.sort();
+            v.join(",")
+        };
+        let set_up = |dh: &DataHostRt, name: &str, up: bool| {
+            let h = dh.hosts.iter().find(|h| h.name == name).expect("host");
+            h.health.lock().expect("health").up = up;
+        };
+        for (balance, all_up, w2_down, w1_down) in [
+            (0, "", "", ""),
+            (1, "r1,r2,w2", "r1", "r2,w2"),
+            (2, "r1,r2,w1,w2", "r1,w1", "r2,w2"),
+            (3, "r1,r2", "r1", "r2"),
+        ] {
+            let dh = DataHostRt::new(
+                &read_split_host(&format!("      balance: {balance}\n")),
+                d.path(),
+                BackendTcp::default(),
+            );
+            for h in ["w1", "w2", "r1", "r2"] {
+                set_up(&dh, h, true);
+            }
+            assert_eq!(names(&dh), all_up, "balance {balance}, all up");
+            set_up(&dh, "w2", false);
+            assert_eq!(names(&dh), w2_down, "balance {balance}, w2 down");
+            set_up(&dh, "w2", true);
+            set_up(&dh, "w1", false);
+            assert_eq!(names(&dh), w1_down, "balance {balance}, w1 (active) down");
+        }
+        // temp_read_host_available: the read hosts stay with their write host down.
+        let dh = DataHostRt::new(
+            &read_split_host("      balance: 3\n      temp_read_host_available: true\n"),
+            d.path(),
+            BackendTcp::default(),
+        );
+        for h in ["w1", "w2", "r1", "r2"] {
+            set_up(&dh, h, true);
+        }
+        set_up(&dh, "w1", false);
+        set_up(&dh, "w2", false);
+        assert_eq!(names(&dh), "r1,r2");
     }
 
     #[tokio::test]
