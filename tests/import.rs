@@ -938,6 +938,35 @@ listen same\n  bind 198.19.0.100:3307\n  server a 198.19.0.1:3306 check inter 20
     assert_eq!(err.matches("differs").count(), 1, "{err}");
 }
 
+/// A time haproxy would not parse (`inter [x`, `contimeout 5q`) is warned and left out;
+/// it used to be written into the YAML as it stood, which made the output unparsable.
+#[test]
+fn haproxy_unparsable_times_are_warned_and_left_out() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (code, out, err, file) = import_haproxy(
+        dir.path(),
+        "listen db\n  bind :3306\n  mode tcp\n  contimeout 5q\n  timeout client 1m\n  timeout server 1m\n\
+  server s1 10.0.0.1:3306 check inter [x fastinter 500\n",
+    );
+    assert_eq!(code, 0, "{err}\n{out}");
+    assert!(
+        err.contains(&format!(
+            "{file}:4: warning: `contimeout 5q`: not a duration; ignored"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "{file}:7: warning: server s1 `inter [x`: not a duration; ignored"
+        )),
+        "{err}"
+    );
+    let b = parse(&out).balancer.expect("balancer");
+    let chk = b.listeners[0].check.as_ref().expect("check");
+    assert_eq!(chk.inter, config::types::Dur::secs(2), "haproxy's default");
+    assert_eq!(chk.fastinter, Some(config::types::Dur::millis(500)));
+}
+
 /// haproxy without `timeout client`/`server`/`connect` never times out; tandem applies
 /// its defaults (1h idle), which closes pooled connections haproxy kept: warned.
 #[test]

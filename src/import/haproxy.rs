@@ -242,9 +242,15 @@ fn apply(p: &mut Proxy, l: &Line, w: &mut Warnings, sect: &str) {
             if ignored_timeout(kind, sect, l.line, w) {
                 return;
             }
-            if let Some(d) = duration(v) {
-                p.timeouts.retain(|(k, _)| k != kind);
-                p.timeouts.push((kind.to_string(), d));
+            match duration(v) {
+                Some(d) => {
+                    p.timeouts.retain(|(k, _)| k != kind);
+                    p.timeouts.push((kind.to_string(), d));
+                }
+                None => w.warn(
+                    l.line,
+                    format!("`{} {v}`: not a duration; ignored", words[0]),
+                ),
             }
         }
         ["retries", n] => match n.parse() {
@@ -684,8 +690,15 @@ fn server(
                 if let Some(v) = two(w) {
                     let v = if p == "rise" || p == "fall" || p == "port" {
                         v
+                    } else if let Some(d) = duration(&v) {
+                        d
                     } else {
-                        duration(&v).unwrap_or(v)
+                        w.warn(
+                            l.line,
+                            format!("server {name} `{p} {v}`: not a duration; ignored"),
+                        );
+                        i += 1;
+                        continue;
                     };
                     own_check.retain(|(k, _)| k != p);
                     own_check.push((p.to_string(), v));

@@ -270,13 +270,30 @@ fn glob(pattern: &Path) -> Vec<PathBuf> {
 
 /// Shell wildcard matching of one path component (`*`, `?`, `[abc]`, `[a-z]`, `[!x]`).
 fn wildmatch(p: &[u8], n: &[u8]) -> bool {
+    wm(p, n, &mut std::collections::HashSet::new())
+}
+
+/// [`wildmatch`], remembering the (pattern, name) suffixes that failed: each is tried
+/// once, so `*a*a*a…b` costs polynomial, not exponential, time.
+fn wm(p: &[u8], n: &[u8], failed: &mut std::collections::HashSet<(usize, usize)>) -> bool {
+    if failed.contains(&(p.len(), n.len())) {
+        return false;
+    }
+    let r = wm_step(p, n, failed);
+    if !r {
+        failed.insert((p.len(), n.len()));
+    }
+    r
+}
+
+fn wm_step(p: &[u8], n: &[u8], failed: &mut std::collections::HashSet<(usize, usize)>) -> bool {
     match p.first() {
         None => n.is_empty(),
-        Some(b'*') => (0..=n.len()).any(|i| wildmatch(&p[1..], &n[i..])),
-        Some(b'?') => !n.is_empty() && wildmatch(&p[1..], &n[1..]),
+        Some(b'*') => (0..=n.len()).any(|i| wm(&p[1..], &n[i..], failed)),
+        Some(b'?') => !n.is_empty() && wm(&p[1..], &n[1..], failed),
         Some(b'[') => {
             let Some(end) = p.iter().skip(2).position(|&c| c == b']').map(|i| i + 2) else {
-                return n.first() == Some(&b'[') && wildmatch(&p[1..], &n[1..]);
+                return n.first() == Some(&b'[') && wm(&p[1..], &n[1..], failed);
             };
             let Some(&c) = n.first() else { return false };
             let (neg, set) = match &p[1..end] {
@@ -294,9 +311,9 @@ fn wildmatch(p: &[u8], n: &[u8]) -> bool {
                     i += 1;
                 }
             }
-            hit != neg && wildmatch(&p[end + 1..], &n[1..])
+            hit != neg && wm(&p[end + 1..], &n[1..], failed)
         }
-        Some(&c) => n.first() == Some(&c) && wildmatch(&p[1..], &n[1..]),
+        Some(&c) => n.first() == Some(&c) && wm(&p[1..], &n[1..], failed),
     }
 }
 
@@ -1475,6 +1492,11 @@ mod tests {
         assert!(!wildmatch(b"vi_[!0-9].conf", b"vi_7.conf"));
         assert!(wildmatch(b"plain", b"plain"));
         assert!(!wildmatch(b"[unclosed", b"x"));
+        // Many stars against a long name that does not match: every suffix pair is tried
+        // once (this took exponential time before).
+        let pattern = format!("{}b", "*a".repeat(40));
+        assert!(!wildmatch(pattern.as_bytes(), "a".repeat(200).as_bytes()));
+        assert!(wildmatch(pattern.as_bytes(), format!("{}b", "a".repeat(200)).as_bytes()));
     }
 
     #[test]

@@ -21,6 +21,10 @@ use crate::config::router::{Dml, RouterUser};
 
 mod shard;
 
+// For the fuzz targets (fuzz/): the decoding of COM_STMT_EXECUTE parameters.
+#[doc(hidden)]
+pub use shard::{decode_params, fill_placeholders, sent_types, with_types};
+
 /// Statement handed to a backend: what to send and how to read the answer.
 struct Fwd<'a> {
     payload: &'a [u8],
@@ -3024,11 +3028,8 @@ impl Session {
         let (sql, params) = (st.sql.clone(), st.params);
         let mut long: Vec<u16> = st.long_data.iter().map(|(i, _)| *i).collect();
         long.dedup();
-        let types_at = 1 + 4 + 1 + 4 + usize::from(params).div_ceil(8);
-        let types = if params > 0 && p.get(types_at) == Some(&1) {
-            let t = p
-                .get(types_at + 1..types_at + 1 + 2 * usize::from(params))
-                .map(<[u8]>::to_vec);
+        let types = if let Some(t) = shard::sent_types(p, params) {
+            let t = t.map(<[u8]>::to_vec);
             // Remembered here too: an execute that runs on several nodes as text never
             // reaches `execute_on`, and the next one may leave the types out.
             if let Some(s) = self.stmts.get_mut(&id) {
@@ -3070,15 +3071,10 @@ impl Session {
         // with the cursor on it).
         let read = read && p.get(5).is_none_or(|f| f & CURSOR_FLAGS == 0);
         // Remember the parameter types when the client sends them.
-        let types_at = 1 + 4 + 1 + 4 + usize::from(params).div_ceil(8);
-        let bound = params > 0 && p.get(types_at) == Some(&1);
-        if bound {
-            let t = p
-                .get(types_at + 1..types_at + 1 + 2 * usize::from(params))
-                .map(<[u8]>::to_vec);
-            if let Some(s) = self.stmts.get_mut(&id) {
-                s.types = t;
-            }
+        if let Some(t) = shard::sent_types(p, params)
+            && let Some(s) = self.stmts.get_mut(&id)
+        {
+            s.types = t.map(<[u8]>::to_vec);
         }
         let (mut pc, db) = match self.acquire(read).await {
             Ok(x) => x,
@@ -3135,14 +3131,9 @@ impl Session {
         {
             let conn_stmt = pc.conn.cached_stmt(&sql);
             let conn_has = conn_stmt.as_ref().and_then(|c| c.types.as_deref()) == Some(t);
-            if !bound && !conn_has && p.len() > types_at {
+            if !conn_has {
                 // The client relies on types it sent on another connection: send them.
-                let mut q = Vec::with_capacity(p.len() + t.len());
-                q.extend_from_slice(&p[..types_at]);
-                q.push(1);
-                q.extend_from_slice(t);
-                q.extend_from_slice(&p[types_at + 1..]);
-                with_types = Some(q);
+                with_types = shard::with_types(p, params, t);
             }
             if !conn_has && let Some(c) = conn_stmt {
                 c.types = Some(t.to_vec());

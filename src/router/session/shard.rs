@@ -1067,12 +1067,42 @@ impl Session {
     }
 }
 
+/// Where a COM_STMT_EXECUTE packet (command byte included) of a statement with
+/// `params` parameters has its new-params-bound flag.
+fn types_at(params: u16) -> usize {
+    1 + 4 + 1 + 4 + usize::from(params).div_ceil(8)
+}
+
+/// The parameter types a COM_STMT_EXECUTE packet carries: `None` when it has none (the
+/// new-params-bound flag is not set, or the statement has no parameters), `Some(None)`
+/// when it says it has but is too short to hold them.
+pub fn sent_types(p: &[u8], params: u16) -> Option<Option<&[u8]>> {
+    let at = types_at(params);
+    (params > 0 && p.get(at) == Some(&1)).then(|| p.get(at + 1..at + 1 + 2 * usize::from(params)))
+}
+
+/// The execute packet `p` with `types` spliced in (new-params-bound flag set), for a
+/// client that left them out because it sent them with an earlier execute, on another
+/// backend connection; `None` when `p` carries types itself or is too short.
+pub fn with_types(p: &[u8], params: u16, types: &[u8]) -> Option<Vec<u8>> {
+    let at = types_at(params);
+    if params == 0 || sent_types(p, params).is_some() || p.len() <= at {
+        return None;
+    }
+    let mut q = Vec::with_capacity(p.len() + types.len());
+    q.extend_from_slice(&p[..at]);
+    q.push(1);
+    q.extend_from_slice(types);
+    q.extend_from_slice(&p[at + 1..]);
+    Some(q)
+}
+
 /// SQL literals of the parameters of a COM_STMT_EXECUTE packet (`None` = unknown: NULL
 /// is rendered, values sent as long data or of types not decoded stay placeholders).
 ///
 /// `long` lists the parameters sent with COM_STMT_SEND_LONG_DATA: the execute packet
 /// carries no value for them (the server skips them too), so they are not read.
-pub(super) fn decode_params(
+pub fn decode_params(
     p: &[u8],
     params: u16,
     remembered: Option<&[u8]>,
@@ -1247,8 +1277,16 @@ fn hex_literal(b: &[u8]) -> String {
     s
 }
 
-/// `sql` with its `?` placeholders replaced by the known literals.
-pub(super) fn fill_placeholders(sql: &str, lits: &[Option<String>]) -> String {
+/// `sql` with its `?` placeholders replaced by the known literals. A literal written
+/// against a word or a quote (`?'abc'`, `x?`) gets a space there, so that it stays a
+/// token of its own as the placeholder was (`'x''abc'` would be one string).
+pub fn fill_placeholders(sql: &str, lits: &[Option<String>]) -> String {
+    let sticks = |b: Option<&u8>| {
+        b.is_some_and(|&b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'_' | b'$' | b'\'' | b'"' | b'`') || b >= 0x80
+        })
+    };
+    let bytes = sql.as_bytes();
     let mut out = String::with_capacity(sql.len() + 16);
     let mut pos = 0;
     let mut k = 0;
@@ -1256,7 +1294,13 @@ pub(super) fn fill_placeholders(sql: &str, lits: &[Option<String>]) -> String {
         if t.punct(b'?') {
             if let Some(Some(v)) = lits.get(k) {
                 out.push_str(&sql[pos..t.start]);
+                if t.start > 0 && sticks(bytes.get(t.start - 1)) {
+                    out.push(' ');
+                }
                 out.push_str(v);
+                if sticks(bytes.get(t.end)) {
+                    out.push(' ');
+                }
                 pos = t.end;
             }
             k += 1;
@@ -1318,6 +1362,23 @@ mod tests {
         // Types not sent and none remembered: nothing known.
         let q = vec![COM_STMT_EXECUTE, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0];
         assert_eq!(decode_params(&q, 1, None, &[]), vec![None]);
+        // A literal against a quote or a word stays a token of its own.
+        let x = [Some("'x'".to_string()), Some("7".to_string())];
+        assert_eq!(
+            fill_placeholders("VALUES (1, ?'abc', a?)", &x),
+            "VALUES (1, 'x' 'abc', a 7)"
+        );
+        // Types: sent, sent but cut short, not sent; spliced in when not sent.
+        let mut b = q.clone();
+        b[11] = 1;
+        b.extend_from_slice(&[0x08, 0x00, 1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(sent_types(&b, 1), Some(Some(&[0x08, 0x00][..])));
+        assert_eq!(sent_types(&b[..12], 1), Some(None));
+        assert_eq!(sent_types(&q, 1), None);
+        let mut plain = q.clone();
+        plain.extend_from_slice(&[1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(with_types(&plain, 1, &[0x08, 0x00]), Some(b.clone()));
+        assert_eq!(with_types(&b, 1, &[0x08, 0x00]), None);
     }
 
     #[test]
