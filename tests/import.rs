@@ -946,7 +946,7 @@ fn haproxy_unparsable_times_are_warned_and_left_out() {
     let (code, out, err, file) = import_haproxy(
         dir.path(),
         "listen db\n  bind :3306\n  mode tcp\n  contimeout 5q\n  timeout client 1m\n  timeout server 1m\n\
-  server s1 10.0.0.1:3306 check inter [x fastinter 500\n",
+  server s1 198.19.0.1:3306 check inter [x fastinter 500\n",
     );
     assert_eq!(code, 0, "{err}\n{out}");
     assert!(
