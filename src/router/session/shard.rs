@@ -1278,13 +1278,12 @@ fn hex_literal(b: &[u8]) -> String {
 }
 
 /// `sql` with its `?` placeholders replaced by the known literals. A literal written
-/// against a word or a quote (`?'abc'`, `x?`) gets a space there, so that it stays a
-/// token of its own as the placeholder was (`'x''abc'` would be one string).
+/// against anything but a space, a parenthesis, a comma or a semicolon (`?'abc'`, `x?`,
+/// `@?`) gets a space there, so that it stays a token of its own as the placeholder
+/// was (`'x''abc'` would be one string, `@NULL` a user variable).
 pub fn fill_placeholders(sql: &str, lits: &[Option<String>]) -> String {
     let sticks = |b: Option<&u8>| {
-        b.is_some_and(|&b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'_' | b'$' | b'\'' | b'"' | b'`') || b >= 0x80
-        })
+        b.is_some_and(|&b| !b.is_ascii_whitespace() && !matches!(b, b'(' | b')' | b',' | b';'))
     };
     let bytes = sql.as_bytes();
     let mut out = String::with_capacity(sql.len() + 16);
@@ -1368,6 +1367,7 @@ mod tests {
             fill_placeholders("VALUES (1, ?'abc', a?)", &x),
             "VALUES (1, 'x' 'abc', a 7)"
         );
+        assert_eq!(fill_placeholders("SET @?=?", &x), "SET @ 'x' = 7");
         // Types: sent, sent but cut short, not sent; spliced in when not sent.
         let mut b = q.clone();
         b[11] = 1;
