@@ -1,0 +1,141 @@
+//! `tandem import` on arbitrary text: the keepalived.conf, haproxy.cfg and MyCat XML
+//! importers must answer (a document, or a read/parse error for MyCat), never panic, and
+//! the YAML document they build must go through `config::check_str` without a panic
+//! (valid or not).
+//!
+//! Input: the first byte selects the importer (`sel % 8`), the rest is the file text
+//! (lossy UTF-8). Several files are separated by NUL bytes:
+//!
+//! | sel % 8 | input after the selector byte |
+//! |---|---|
+//! | 0 | keepalived.conf |
+//! | 1 | haproxy.cfg |
+//! | 2 | MyCat server.xml |
+//! | 3 | MyCat schema.xml |
+//! | 4 | MyCat rule.xml |
+//! | 5 | schema.xml NUL rule.xml |
+//! | 6 | server.xml NUL schema.xml NUL rule.xml |
+//! | 7 | keepalived.conf NUL haproxy.cfg |
+//!
+//! The MyCat importer only reads a directory: the files are written into a per-process
+//! directory under the temp dir, next to copies of the map and sequence files of
+//! tests/data/import/conf (so `mapFile` references resolve there).
+//!
+//! `keepalived::convert` is used rather than `read_expanded`: `include` lines would make
+//! the importer glob the file system.
+//!
+//! Run it without a network (`unshare -n`): `check_str` resolves host names of balancer
+//! servers through the system resolver.
+//!
+//! With `TANDEM_FUZZ_STRICT_YAML=1` the target also asserts that the emitted document is
+//! valid YAML (the emitter is meant to quote every string that needs it).
+#![no_main]
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use libfuzzer_sys::fuzz_target;
+use tandem::import::{Y, haproxy, keepalived, mycat};
+
+const MAP_FILES: &[(&str, &str)] = &[
+    (
+        "partition-hash-int.txt",
+        include_str!("../../tests/data/import/conf/partition-hash-int.txt"),
+    ),
+    (
+        "autopartition-long.txt",
+        include_str!("../../tests/data/import/conf/autopartition-long.txt"),
+    ),
+    (
+        "sequence_conf.properties",
+        include_str!("../../tests/data/import/conf/sequence_conf.properties"),
+    ),
+];
+
+const XML_NAMES: [&str; 3] = ["server.xml", "schema.xml", "rule.xml"];
+
+fn conf_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let d = std::env::temp_dir().join(format!("tandem-fuzz-import-{}", std::process::id()));
+        std::fs::create_dir_all(&d).expect("temp dir");
+        for (name, text) in MAP_FILES {
+            std::fs::write(d.join(name), text).expect("map file");
+        }
+        d
+    })
+}
+
+fn strict_yaml() -> bool {
+    static S: OnceLock<bool> = OnceLock::new();
+    *S.get_or_init(|| std::env::var_os("TANDEM_FUZZ_STRICT_YAML").is_some_and(|v| v == "1"))
+}
+
+/// The MyCat files of the input (`None` = absent): writes them into the conf dir and
+/// removes the others.
+fn mycat_router(files: [Option<&str>; 3]) -> Option<Y> {
+    let dir = conf_dir();
+    for (name, text) in XML_NAMES.iter().zip(files) {
+        let p = dir.join(name);
+        match text {
+            Some(t) => std::fs::write(&p, t).expect("write xml"),
+            None => {
+                let _ = std::fs::remove_file(&p);
+            }
+        }
+    }
+    match mycat::convert(dir) {
+        Ok((r, _warnings)) => r,
+        Err(_) => None,
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&sel, rest)) = data.split_first() else {
+        return;
+    };
+    let text = String::from_utf8_lossy(rest);
+    let parts: Vec<&str> = text.splitn(3, '\0').collect();
+    let part = |i: usize| parts.get(i).copied().unwrap_or("");
+    let sel = sel % 8;
+    // Local-only guard: MyCat map files and `sequence` files are read from whatever
+    // path the XML names (absolute, or `..`); keep the fuzzer off device files
+    // (/dev/zero, FIFOs) that would block or never end.
+    if (2..=6).contains(&sel) && ["/dev", "/proc", "/sys"].iter().any(|s| text.contains(s)) {
+        return;
+    }
+
+    let (ka, balancer, router) = match sel {
+        0 => (Some(keepalived::convert(&text, "keepalived.conf").0), None, None),
+        1 => (None, haproxy::convert(&text, "haproxy.cfg").0, None),
+        2 => (None, None, mycat_router([Some(&text), None, None])),
+        3 => (None, None, mycat_router([None, Some(&text), None])),
+        4 => (None, None, mycat_router([None, None, Some(&text)])),
+        5 => (None, None, mycat_router([None, Some(part(0)), Some(part(1))])),
+        6 => (
+            None,
+            None,
+            mycat_router([Some(part(0)), Some(part(1)), Some(part(2))]),
+        ),
+        _ => {
+            let (ka_text, ha_text) = text.split_once('\0').unwrap_or((&text, ""));
+            (
+                Some(keepalived::convert(ka_text, "keepalived.conf").0),
+                haproxy::convert(ha_text, "haproxy.cfg").0,
+                None,
+            )
+        }
+    };
+
+    // The document as `tandem::import::import` assembles it.
+    let top = tandem::import::assemble(None, ka, balancer, router);
+    let yaml = format!("# Generated by the import_configs fuzz target.\n{}", top.render());
+    if strict_yaml() {
+        if let Err(e) = tandem::config::yaml::parse(&yaml) {
+            panic!("importer emitted invalid YAML: {}\n{yaml}", e.message);
+        }
+    }
+    let checked = tandem::config::check_str(&yaml, "import.yaml", conf_dir());
+    let _ = checked.is_valid();
+    let _ = checked.diagnostics();
+});
