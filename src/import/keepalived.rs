@@ -1496,7 +1496,10 @@ mod tests {
         // once (this took exponential time before).
         let pattern = format!("{}b", "*a".repeat(40));
         assert!(!wildmatch(pattern.as_bytes(), "a".repeat(200).as_bytes()));
-        assert!(wildmatch(pattern.as_bytes(), format!("{}b", "a".repeat(200)).as_bytes()));
+        assert!(wildmatch(
+            pattern.as_bytes(),
+            format!("{}b", "a".repeat(200)).as_bytes()
+        ));
     }
 
     #[test]
