@@ -341,6 +341,23 @@ fn a_down_write_host_takes_its_read_hosts_with_it_unless_temp_read_host_availabl
         "{}",
         r.daemon.logs()
     );
+    // Where reads go now, per /status: dh_plain's to its (dead) write host, which has
+    // them when no host qualifies; dh_temp's to its read host.
+    let (_, status) = common::http_get(r.observe, "/status").expect("status");
+    let v: serde_json::Value = serde_json::from_str(&status).expect("json");
+    let takes = |dh: usize, host: usize| {
+        v["subsystems"]["router"]["data_hosts"][dh]["hosts"][host]["reads"].as_bool()
+    };
+    assert_eq!(
+        (takes(0, 0), takes(0, 1)),
+        (Some(true), Some(false)),
+        "{status}"
+    );
+    assert_eq!(
+        (takes(1, 0), takes(1, 1)),
+        (Some(false), Some(true)),
+        "{status}"
+    );
     // temp_read_host_available: the read host goes on serving.
     assert_eq!(who_counts(r.addr, "u", "temp", &reads), (0, 5));
     // Otherwise the read goes to the (dead) write host: an error, never the stale replica.

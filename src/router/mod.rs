@@ -629,7 +629,9 @@ pub fn status(shared: &Shared) -> Value {
                         "lag_seconds": hl.lag,
                         "io_running": hl.io_running,
                         "sql_running": hl.sql_running,
-                        "reads": readable.contains(&h.name),
+                        // With no candidate (balance 0, or none up) the active write
+                        // host takes the reads.
+                        "reads": readable.contains(&h.name) || (is_active && readable.is_empty()),
                         "no_reads_reason": no_reads,
                         "pool": { "open": h.pool.open_count(), "idle": h.pool.idle_count(), "max_con": h.pool.max_con },
                     })
