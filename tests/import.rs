@@ -1148,6 +1148,15 @@ fn production_style_configs_import_as_the_originals_behave() {
     );
     let user = h("dh_user");
     assert_eq!(user.switch_type, -1);
+    // server.xml's dataNodeHeartbeatPeriod (5000 ms), on every data host.
+    for dh in [&order, &user] {
+        assert_eq!(
+            dh.heartbeat_interval,
+            config::types::Dur::secs(5),
+            "{}",
+            dh.name
+        );
+    }
     assert!(user.temp_read_host_available && !order.temp_read_host_available);
     let weights: Vec<u32> = user.write_hosts[0]
         .read_hosts

@@ -69,13 +69,13 @@ pub fn convert(dir: &Path) -> Result<(Option<Y>, Vec<Warning>), ReadError> {
         )));
     }
     let mut r = Y::map();
-    let mut seq = None;
+    let mut extra = ServerExtra::default();
     if server_p.exists() {
         let text = read(&server_p)?;
         let name = server_p.display().to_string();
         let mut w = Warnings::new(&name);
         let doc = parse_xml(&text, &name)?;
-        seq = server(&doc, &dir_abs, &mut r, &mut w)?;
+        extra = server(&doc, &dir_abs, &mut r, &mut w)?;
         w.list.sort_by_key(|w| w.line);
         warnings.extend(w.list);
     } else {
@@ -108,8 +108,21 @@ pub fn convert(dir: &Path) -> Result<(Option<Y>, Vec<Warning>), ReadError> {
         w.list.sort_by_key(|w| w.line);
         warnings.extend(w.list);
     }
-    if let Some(s) = seq {
+    if let Some(s) = extra.sequence {
         r.set("sequence", s);
+    }
+    // MyCat's one heartbeat period applies to every data host (tandem has one each).
+    if let Some(ms) = extra.heartbeat_ms
+        && let Some(Y::Seq(hosts)) = r.get_mut("data_hosts")
+    {
+        let d = if ms % 1000 == 0 {
+            format!("{}s", ms / 1000)
+        } else {
+            format!("{ms}ms")
+        };
+        for h in hosts {
+            h.set("heartbeat_interval", Y::Raw(d.clone()));
+        }
     }
     Ok((Some(r), warnings))
 }
@@ -117,9 +130,23 @@ pub fn convert(dir: &Path) -> Result<(Option<Y>, Vec<Warning>), ReadError> {
 /// MyCat's `serverPort` when server.xml has none.
 const MYCAT_SERVER_PORT: i64 = 8066;
 
-fn server(doc: &Document, dir: &Path, r: &mut Y, w: &mut Warnings) -> Result<Option<Y>, ReadError> {
+/// What server.xml says beyond the `router` keys it sets itself.
+#[derive(Default)]
+struct ServerExtra {
+    sequence: Option<Y>,
+    /// `dataNodeHeartbeatPeriod` (milliseconds): MyCat's one heartbeat period for every
+    /// data host.
+    heartbeat_ms: Option<i64>,
+}
+
+fn server(
+    doc: &Document,
+    dir: &Path,
+    r: &mut Y,
+    w: &mut Warnings,
+) -> Result<ServerExtra, ReadError> {
     let root = doc.root_element();
-    let mut seq = None;
+    let mut extra = ServerExtra::default();
     let mut users = Vec::new();
     let mut whitelist = Vec::new();
     let mut bind_ip = "0.0.0.0".to_string();
@@ -135,8 +162,17 @@ fn server(doc: &Document, dir: &Path, r: &mut Y, w: &mut Warnings) -> Result<Opt
                         "managerPort" => manager_port = int(&v).map(|p| (p, l)),
                         "bindIp" => bind_ip = v,
                         "sequnceHandlerType" | "sequenceHandlerType" => {
-                            seq = sequence(&v, dir, l, w)?;
+                            extra.sequence = sequence(&v, dir, l, w)?;
                         }
+                        "dataNodeHeartbeatPeriod" => match int(&v) {
+                            Some(ms) if ms >= 10 => extra.heartbeat_ms = Some(ms),
+                            _ => w.warn(
+                                l,
+                                format!(
+                                    "system property dataNodeHeartbeatPeriod=\"{v}\": not a number of milliseconds (10 or more); ignored"
+                                ),
+                            ),
+                        },
                         "defaultSqlParser"
                         | "charset"
                         | "processors"
@@ -242,7 +278,7 @@ fn server(doc: &Document, dir: &Path, r: &mut Y, w: &mut Warnings) -> Result<Opt
         f.set("whitelist", Y::Seq(whitelist));
         r.set("firewall", f);
     }
-    Ok(seq)
+    Ok(extra)
 }
 
 fn user(doc: &Document, el: Node, w: &mut Warnings) -> Option<Y> {
