@@ -1305,6 +1305,36 @@ vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n  priority 100\n
     assert!(!err.contains("vrrp_gna_interval"), "{err}");
 }
 
+/// keepalived looks a tracked script up as it reads the `track_script` entry: a
+/// vrrp_script further down the file is not found, and the entry is ignored there, so it
+/// is not imported either (warned, with the fix).
+#[test]
+fn keepalived_scripts_defined_after_their_instance_are_not_tracked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (code, out, err, file) = import_keepalived(
+        dir.path(),
+        "vrrp_script early {\n  script /bin/true\n}\n\
+vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n  priority 100\n\
+  virtual_ipaddress {\n    198.19.0.1/24\n  }\n\
+  track_script {\n    early\n    late\n  }\n}\n\
+vrrp_script late {\n  script /bin/false\n}\n",
+    );
+    assert_eq!(code, 0, "{err}\n{out}");
+    let c = parse(&out);
+    let tracked: Vec<&str> = c.vrrp.as_ref().expect("vrrp").instances[0]
+        .track_scripts
+        .iter()
+        .map(|t| t.name.as_str())
+        .collect();
+    assert_eq!(tracked, ["early"], "{out}");
+    let prefix = format!("{file}:{}: warning: ", line_of(&file, "    late"));
+    assert!(
+        err.lines().any(|l| l.starts_with(&prefix)
+            && l.contains("track_script `late`: its vrrp_script comes later in the configuration")),
+        "{err}"
+    );
+}
+
 /// A check using bash-only syntax (`</dev/tcp/…`, `[[ ]]`, …) ran under bash on the old
 /// box (keepalived runs `sh -c …` and a script starting with `</` through /bin/sh, bash on
 /// RHEL/CentOS; `bash -c …` runs bash). tandem's `shell: true` runs /bin/sh, dash on

@@ -148,7 +148,8 @@ pub struct Parts {
 /// The `vrrp_script` names an instance may track: those imported, and those keepalived
 /// drops (no or an empty `script`).
 struct Scripts {
-    defined: Vec<String>,
+    /// Imported scripts, with the line of their `vrrp_script`.
+    defined: Vec<(String, usize)>,
     dropped: Vec<String>,
 }
 
@@ -355,16 +356,17 @@ pub fn convert(text: &str, file: &str) -> (Parts, Vec<super::Warning>) {
     // The scripts first: an instance's `track_script` entries naming a script keepalived
     // dropped (or one that does not exist) are ignored by keepalived, so left out here.
     let mut dropped = Vec::new();
+    let mut defined = Vec::new();
     for s in stmts.iter().filter(|s| s.key == "vrrp_script") {
         match vrrp_script(s, &g, &mut w) {
-            Some((name, y)) => parts.track_scripts.push((name, y)),
+            Some((name, y)) => {
+                defined.push((name.clone(), s.line));
+                parts.track_scripts.push((name, y));
+            }
             None => dropped.extend(s.args.first().cloned()),
         }
     }
-    let scripts = Scripts {
-        defined: parts.track_scripts.iter().map(|(n, _)| n.clone()).collect(),
-        dropped,
-    };
+    let scripts = Scripts { defined, dropped };
     for s in &stmts {
         match s.key.as_str() {
             "global_defs" | "vrrp_script" => {}
@@ -1102,12 +1104,21 @@ fn vrrp_instance(s: &Stmt, g: &Globals, known: &Scripts, w: &mut Warnings) -> Op
                             _ => String::new(),
                         },
                     };
-                    if known.defined.contains(&tracked) {
+                    let defined_at = known
+                        .defined
+                        .iter()
+                        .find(|(n, _)| *n == tracked)
+                        .map(|(_, l)| *l);
+                    if defined_at.is_some_and(|l| l < line) {
                         scripts.push(r);
                         continue;
                     }
-                    // keepalived: "(VI_1) track script chk not found, ignoring...".
-                    let why = if known.dropped.contains(&tracked) {
+                    // keepalived: "(VI_1) track script chk not found, ignoring...". It
+                    // looks the name up as it reads the entry, so a vrrp_script further
+                    // down the file is not found either.
+                    let why = if defined_at.is_some() {
+                        "its vrrp_script comes later in the configuration, and keepalived looks a tracked script up as it reads the entry, so it ignored this one (\"track script not found, ignoring\"); move the vrrp_script above the instance in keepalived.conf if it was meant to count"
+                    } else if known.dropped.contains(&tracked) {
                         "keepalived dropped that vrrp_script (it has no command), so it ignores this entry"
                     } else {
                         "there is no such vrrp_script; keepalived ignores this entry (\"track script not found, ignoring\")"
