@@ -1070,11 +1070,84 @@ fn marked_down_sessions_kept_or_shut() {
     }
     // shutdown_sessions: closed, logged as killed.
     assert_eq!(read_line(&ss).expect("closed"), "");
-    assert!(shut.daemon.wait_log(" KD "), "{}", shut.daemon.logs());
+    assert!(shut.daemon.wait_log(" DD "), "{}", shut.daemon.logs());
     // keep: the session still carries data.
     (&sk).write_all(b"still there\n").expect("w");
     assert_eq!(read_line(&sk).expect("echo"), "still there");
-    assert!(!keep.daemon.logs().contains(" KD "));
+    assert!(!keep.daemon.logs().contains(" DD "));
+}
+
+/// `on_marked_up: shutdown_backup_sessions` closes the sessions of the backup servers when
+/// an active server comes back, by its check or out of maintenance (haproxy's `UD`); by
+/// default (`keep`) they stay.
+#[test]
+fn active_server_back_closes_backup_sessions_or_keeps_them() {
+    let mut a = Backend::start("a", Behavior::Name);
+    let bk = Backend::start("bk", Behavior::Name);
+    let a_addr = a.addr;
+    let check = "      check: { type: tcp, inter: 100ms, rise: 1, fall: 1 }\n";
+    let servers = [server("a", &a, ""), server("bk", &bk, ", backup: true")];
+    let keep = lb(check, &servers);
+    let shut = lb(
+        &format!("{check}      on_marked_up: shutdown_backup_sessions\n"),
+        &servers,
+    );
+    assert!(wait_checked(&keep, 0) && wait_checked(&shut, 0));
+    a.stop();
+    for l in [&keep, &shut] {
+        assert!(
+            l.daemon.wait_log("server l/a is DOWN"),
+            "{}",
+            l.daemon.logs()
+        );
+    }
+    // Only the backup is left: sessions go there.
+    let sk = connect_from(keep.addr, None).expect("c");
+    let ss = connect_from(shut.addr, None).expect("c");
+    assert_eq!(read_line(&sk).expect("bk"), "bk");
+    assert_eq!(read_line(&ss).expect("bk"), "bk");
+    let _a2 = Backend::start_on(&a_addr.to_string(), "a", Behavior::Name);
+    for l in [&keep, &shut] {
+        assert!(l.daemon.wait_log("server l/a is UP"), "{}", l.daemon.logs());
+    }
+    // shutdown_backup_sessions: the backup's session is closed, logged as `UD`, and the
+    // client's next connection reaches the active server.
+    ss.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("t");
+    assert_eq!(read_line(&ss).expect("closed"), "");
+    assert!(shut.daemon.wait_log(" UD "), "{}", shut.daemon.logs());
+    assert!(
+        shut.daemon.wait_log(
+            "listener l: active server l/a is up: closing 1 sessions of backup servers (on_marked_up: shutdown_backup_sessions)"
+        ),
+        "{}",
+        shut.daemon.logs()
+    );
+    assert_eq!(first_line(shut.addr, None).expect("served"), "a");
+    // keep: the backup's session still carries data, new ones go to the active server.
+    (&sk).write_all(b"still there\n").expect("w");
+    assert_eq!(read_line(&sk).expect("echo"), "still there");
+    assert_eq!(first_line(keep.addr, None).expect("served"), "a");
+    assert!(!keep.daemon.logs().contains(" UD "));
+
+    // Out of maintenance counts as coming up: a session that went to the backup while
+    // the active server was in maintenance is closed when the operator sets it ready.
+    shut.admin(&["set", "server", "l/a", "state", "maint"]);
+    let s2 = connect_from(shut.addr, None).expect("c");
+    assert_eq!(read_line(&s2).expect("bk"), "bk");
+    shut.admin(&["set", "server", "l/a", "state", "drain"]);
+    // Draining (weight 0) takes no new connections: the backup keeps its session.
+    (&s2).write_all(b"drain\n").expect("w");
+    assert_eq!(read_line(&s2).expect("echo"), "drain");
+    shut.admin(&["set", "server", "l/a", "state", "maint"]);
+    shut.admin(&["set", "server", "l/a", "state", "ready"]);
+    s2.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("t");
+    assert_eq!(read_line(&s2).expect("closed by ready"), "");
+    let ud = wait_for(Duration::from_secs(5), || {
+        (shut.daemon.logs().matches(" UD ").count() == 2).then_some(())
+    });
+    assert!(ud.is_some(), "{}", shut.daemon.logs());
 }
 
 /// The global `balancer.maxconn` caps connections across listeners: a client of the
@@ -1422,7 +1495,7 @@ fn maintenance_shuts_sessions_and_ready_rechecks() {
     lb.admin(&["set", "server", "l/a", "state", "maint"]);
     s.set_read_timeout(Some(Duration::from_secs(5))).expect("t");
     assert_eq!(read_line(&s).expect("closed by maint"), "");
-    assert!(lb.daemon.wait_log(" KD "), "{}", lb.daemon.logs());
+    assert!(lb.daemon.wait_log(" DD "), "{}", lb.daemon.logs());
     lb.admin(&["set", "server", "l/a", "state", "ready"]);
     assert_eq!(first_line(lb.addr, None).expect("served"), "a");
     // Down, then maintenance, then back: the gauge follows.

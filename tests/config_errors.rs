@@ -939,3 +939,27 @@ fn data_nodes_expand_over_data_hosts_and_databases_as_mycat_does() {
         ]
     );
 }
+
+/// `on_marked_up: shutdown_backup_sessions` closes backup servers' sessions: without a
+/// backup server it does nothing, which is warned.
+#[test]
+fn on_marked_up_without_a_backup_server_is_warned() {
+    let src = "balancer:\n  listeners:\n    - name: l\n      bind: 127.0.0.1:3306\n      on_marked_up: shutdown_backup_sessions\n      servers: [{ name: a, address: \"127.0.0.1:1\" }]\n";
+    assert!(errors(src).is_empty(), "{:?}", errors(src));
+    assert_eq!(
+        warnings(src),
+        vec![
+            "t.yaml:5:21: warning: balancer.listeners[0].on_marked_up: the listener has no backup server: `shutdown_backup_sessions` has nothing to close"
+        ]
+    );
+    let with_backup = src.replace(
+        "servers: [{ name: a, address: \"127.0.0.1:1\" }]",
+        "servers: [{ name: a, address: \"127.0.0.1:1\" }, { name: b, address: \"127.0.0.1:2\", backup: true }]",
+    );
+    assert!(
+        warnings(&with_backup).is_empty(),
+        "{:?}",
+        warnings(&with_backup)
+    );
+    assert!(errors(&src.replace("shutdown_backup_sessions", "shutdown_sessions")).len() == 1);
+}

@@ -938,6 +938,64 @@ listen same\n  bind 198.19.0.100:3307\n  server a 198.19.0.1:3306 check inter 20
     assert_eq!(err.matches("differs").count(), 1, "{err}");
 }
 
+/// The MySQL writer pattern: one active server, a backup, and `on-marked-up
+/// shutdown-backup-sessions` so that writes move back together. haproxy sets these
+/// actions per server, tandem per listener: servers that differ are warned.
+#[test]
+fn haproxy_on_marked_up_and_down_become_listener_actions() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (code, out, err, file) = import_haproxy(
+        dir.path(),
+        "defaults\n  mode tcp\n  timeout connect 3s\n  timeout client 1m\n  timeout server 1m\n\
+listen writer\n  bind 198.19.0.100:3306\n\
+  server db1 198.19.0.1:3306 check on-marked-up shutdown-backup-sessions on-marked-down shutdown-sessions\n\
+  server db2 198.19.0.2:3306 check backup on-marked-down shutdown-sessions\n\
+listen mixed\n  bind 198.19.0.100:3307\n\
+  server a 198.19.0.1:3306 check on-marked-up shutdown-backup-sessions\n\
+  server b 198.19.0.2:3306 check on-marked-down shutdown-sessions\n\
+  server c 198.19.0.3:3306 check backup on-marked-up shutdown-backup-sessions\n",
+    );
+    assert_eq!(code, 0, "{err}\n{out}");
+    let b = parse(&out).balancer.expect("balancer");
+    use config::balancer::{OnMarkedDown, OnMarkedUp};
+    let (w, m) = (&b.listeners[0], &b.listeners[1]);
+    assert_eq!(w.on_marked_up, OnMarkedUp::ShutdownBackupSessions);
+    assert_eq!(w.on_marked_down, OnMarkedDown::ShutdownSessions);
+    assert_eq!(m.on_marked_up, OnMarkedUp::ShutdownBackupSessions);
+    assert_eq!(m.on_marked_down, OnMarkedDown::ShutdownSessions);
+    assert!(
+        !err.contains("writer: server"),
+        "nothing to warn for writer: {err}"
+    );
+    for (line, what) in [
+        (
+            13,
+            "listener mixed: server b has no `on-marked-up shutdown-backup-sessions` where other active servers have it",
+        ),
+        (
+            12,
+            "listener mixed: server a has no `on-marked-down shutdown-sessions` where other servers have it",
+        ),
+        (
+            14,
+            "listener mixed: server c has no `on-marked-down shutdown-sessions` where other servers have it",
+        ),
+        (
+            14,
+            "listener mixed: server c is a backup: haproxy ignores its `on-marked-up shutdown-backup-sessions`",
+        ),
+    ] {
+        assert!(
+            err.contains(&format!("{file}:{line}: warning: {what}")),
+            "{err}"
+        );
+    }
+    assert!(
+        !err.contains("on-marked-up shutdown-backup-sessions` has no equivalent"),
+        "{err}"
+    );
+}
+
 /// A time haproxy would not parse (`inter [x`, `contimeout 5q`) is warned and left out;
 /// it used to be written into the YAML as it stood, which made the output unparsable.
 #[test]

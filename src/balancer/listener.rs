@@ -664,6 +664,9 @@ async fn session(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permi
     let mut attempt = 0u32;
     let conn = loop {
         let s = slot.server().clone();
+        // Subscribed before connecting: a kill while the connection is made (server
+        // marked down, an active server back for a backup's session) still ends it.
+        let kill = s.kill_signal();
         let t0 = Instant::now();
         match connect(
             s.addr(),
@@ -676,7 +679,7 @@ async fn session(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permi
             Ok(conn) => {
                 shared.m.connect.observe(t0.elapsed().as_secs_f64());
                 line.tc = ms(t0.elapsed());
-                break Some(conn);
+                break Some((conn, kill));
             }
             Err(e) => {
                 s.counters.connect_errors.fetch_add(1, Ordering::Relaxed);
@@ -735,7 +738,7 @@ async fn session(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permi
             }
         }
     };
-    let Some(conn) = conn else {
+    let Some((conn, kill)) = conn else {
         drop(slot);
         line.tt = ms(accepted_at.elapsed());
         emit(&shared, line);
@@ -781,15 +784,7 @@ async fn session(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permi
         shared: &shared,
         server: &server,
     };
-    let out = relay::relay(
-        &client,
-        &conn,
-        mode,
-        rt.timeouts(),
-        server.kill_signal(),
-        &meter,
-    )
-    .await;
+    let out = relay::relay(&client, &conn, mode, rt.timeouts(), kill, &meter).await;
     line.bytes_in = out.bytes_in;
     line.bytes_out = out.bytes_out;
     line.term = out.end.code();

@@ -25,12 +25,13 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::config::balancer::{
-    Balance, BalancerConfig, Check, Listener, OnMarkedDown, SourceCompat,
+    Balance, BalancerConfig, Check, Listener, OnMarkedDown, OnMarkedUp, SourceCompat,
 };
 use crate::track::hysteresis::Hysteresis;
 use crate::track::{TrackHub, listener_key};
 use listener::{Limit, LogLine, Runtime, Shared};
 use metrics::BalancerMetrics;
+use relay::KillCause;
 use server::{Admin, ServerState};
 
 /// Connection log lines waiting for the logger; beyond this they are dropped and counted.
@@ -217,11 +218,12 @@ fn spawn_check(check: Check, server: Arc<ServerState>, ctx: CheckCtx) -> JoinHan
                 let (n, of) = (before.0 + 1, before.1);
                 if up {
                     tracing::info!(listener = %listener, server = %server.name(), "server {listener}/{} is UP (check: succeeded, {n}/{of}); {left_active} active and {left_backup} backup servers online", server.name());
+                    shut_backup_sessions(&ctx.shared, &server);
                 } else {
                     let why = result.as_ref().err().cloned().unwrap_or_default();
                     tracing::warn!(listener = %listener, server = %server.name(), reason = %why, "server {listener}/{} is DOWN (check: {why}, {n}/{of}); {left_active} active and {left_backup} backup servers left", server.name());
                     if rt.cfg.on_marked_down == OnMarkedDown::ShutdownSessions {
-                        server.kill_sessions();
+                        server.kill_sessions(KillCause::Down);
                     }
                 }
                 publish(&ctx.hub, &ctx.shared);
@@ -231,6 +233,33 @@ fn spawn_check(check: Check, server: Arc<ServerState>, ctx: CheckCtx) -> JoinHan
             tokio::time::sleep(check::next_interval(&check, up, changing)).await;
         }
     })
+}
+
+/// `on_marked_up: shutdown_backup_sessions`: an active server that takes new connections
+/// again (its check brought it up, or it left maintenance while up) closes the sessions
+/// of every backup server, so that all clients move back to the active servers (haproxy's
+/// `on-marked-up shutdown-backup-sessions`, termination state `UD`).
+fn shut_backup_sessions(shared: &Shared, up: &ServerState) {
+    let rt = shared.runtime();
+    if rt.cfg.on_marked_up != OnMarkedUp::ShutdownBackupSessions
+        || up.with_cfg(|c| c.backup)
+        || !up.available()
+        || up.effective_weight() == 0
+    {
+        return;
+    }
+    let mut closed = 0u32;
+    for s in rt.servers.iter().filter(|s| s.with_cfg(|c| c.backup)) {
+        let n = s.active.load(Ordering::Relaxed);
+        if n > 0 {
+            s.kill_sessions(KillCause::BackupLeft);
+            closed += n;
+        }
+    }
+    if closed > 0 {
+        let l = &shared.name;
+        tracing::warn!(listener = %l, server = %up.name(), sessions = closed, "listener {l}: active server {l}/{} is up: closing {closed} sessions of backup servers (on_marked_up: shutdown_backup_sessions)", up.name());
+    }
 }
 
 /// haproxy's `[%t]`: `22/Nov/2026:16:00:00.123` (UTC).
@@ -773,9 +802,14 @@ impl BalancerAdmin {
             && before != Admin::Maint
             && shared.runtime().cfg.on_marked_down == OnMarkedDown::ShutdownSessions
         {
-            server.kill_sessions();
+            server.kill_sessions(KillCause::Down);
         }
         tracing::warn!(listener = %shared.name, server = %server.name(), from = before.name(), to = state.name(), "server {target} set to {} by the operator (was {})", state.name(), before.name());
+        // Out of maintenance an up server takes connections again, as after a check
+        // (haproxy runs on-marked-up when a server leaves maintenance too).
+        if before == Admin::Maint && state != Admin::Maint {
+            shut_backup_sessions(&shared, &server);
+        }
         publish(&self.hub, &shared);
         Ok(format!(
             "{target}: {} (was {})",

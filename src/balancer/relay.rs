@@ -193,6 +193,25 @@ pub struct Timeouts {
     pub server_fin: Duration,
 }
 
+/// Why the balancer closed a session itself (haproxy's first termination letter).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KillCause {
+    /// Its server was marked down (check or `maint`) with `on_marked_down:
+    /// shutdown_sessions`: `D`.
+    #[default]
+    Down,
+    /// It ran on a backup server and an active server came up, with `on_marked_up:
+    /// shutdown_backup_sessions`: `U`.
+    BackupLeft,
+}
+
+/// A server's kill signal: bumped (with its cause) to close the server's sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Kill {
+    pub generation: u64,
+    pub cause: KillCause,
+}
+
 /// Who ended the session, as haproxy's two-letter termination state (first letter).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum End {
@@ -206,8 +225,9 @@ pub enum End {
     ClientTimeout,
     /// Server inactivity: `sD`.
     ServerTimeout,
-    /// Killed: server marked down with shutdown_sessions, admin, or stop: `KD`.
-    Killed,
+    /// Closed by the balancer: `DD` (server marked down) or `UD` (an active server came
+    /// up while this session used a backup).
+    Killed(KillCause),
 }
 
 impl End {
@@ -218,7 +238,8 @@ impl End {
             End::ServerAbort => "SD",
             End::ClientTimeout => "cD",
             End::ServerTimeout => "sD",
-            End::Killed => "KD",
+            End::Killed(KillCause::Down) => "DD",
+            End::Killed(KillCause::BackupLeft) => "UD",
         }
     }
 }
@@ -564,7 +585,7 @@ pub async fn relay(
     server: &TcpStream,
     mode: Mode,
     t: Timeouts,
-    mut kill: watch::Receiver<u64>,
+    mut kill: watch::Receiver<Kill>,
     meter: &dyn Meter,
 ) -> Outcome {
     let mut up = Dir::new(mode);
@@ -650,7 +671,7 @@ pub async fn relay(
                 armed = next;
                 timer.as_mut().reset(timer_at(armed));
             }
-            r = kill.changed() => if r.is_ok() { break End::Killed },
+            r = kill.changed() => if r.is_ok() { break End::Killed(kill.borrow().cause) },
         }
     };
     // Pipes with data still in them are closed, not pooled.
@@ -702,7 +723,7 @@ mod tests {
     /// order, and each FIN is forwarded while the other direction keeps flowing.
     async fn bulk_both_ways(mode: Mode, t: Timeouts) -> Outcome {
         let (mut client, a, b, mut server) = pair().await;
-        let (_k, kill) = watch::channel(0u64);
+        let (_k, kill) = watch::channel(Kill::default());
         let relay = tokio::spawn(async move { relay(&a, &b, mode, t, kill, &NoMeter).await });
         let up = payload(300_000, 0);
         let down = payload(200_000, 7);
@@ -809,7 +830,7 @@ mod tests {
     async fn meter_counts_bytes_while_open() {
         for mode in [Mode::Splice, Mode::Buffered] {
             let (mut client, a, b, mut server) = pair().await;
-            let (_k, kill) = watch::channel(0u64);
+            let (_k, kill) = watch::channel(Kill::default());
             let m = std::sync::Arc::new(Counting::default());
             let m2 = m.clone();
             let relay = tokio::spawn(async move { relay(&a, &b, mode, t(10), kill, &*m2).await });
@@ -855,7 +876,7 @@ mod tests {
     async fn both_modes_forward_bytes_and_half_close() {
         for mode in [Mode::Splice, Mode::Buffered] {
             let (mut client, a, b, mut server) = pair().await;
-            let (_k, kill) = watch::channel(0u64);
+            let (_k, kill) = watch::channel(Kill::default());
             let relay =
                 tokio::spawn(async move { relay(&a, &b, mode, t(10), kill, &NoMeter).await });
             let payload: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
@@ -883,18 +904,23 @@ mod tests {
     #[tokio::test]
     async fn idle_timeout_and_kill() {
         let (_client, a, b, _server) = pair().await;
-        let (_k, kill) = watch::channel(0u64);
+        let (_k, kill) = watch::channel(Kill::default());
         let mut tt = t(10);
         tt.server = Duration::from_millis(200);
         let out = relay(&a, &b, Mode::Splice, tt, kill, &NoMeter).await;
         assert_eq!(out.end, End::ServerTimeout);
 
         let (_client, a, b, _server) = pair().await;
-        let (k, kill) = watch::channel(0u64);
+        let (k, kill) = watch::channel(Kill::default());
         let h =
             tokio::spawn(async move { relay(&a, &b, Mode::Buffered, t(10), kill, &NoMeter).await });
-        let _ = k.send(1);
-        assert_eq!(h.await.expect("join").end, End::Killed);
+        let _ = k.send(Kill {
+            generation: 1,
+            cause: KillCause::BackupLeft,
+        });
+        let end = h.await.expect("join").end;
+        assert_eq!(end, End::Killed(KillCause::BackupLeft));
+        assert_eq!(end.code(), "UD");
     }
 
     /// After the client's FIN its timeout runs only while data waits for it: a slow
@@ -906,7 +932,7 @@ mod tests {
         tt.client = Duration::from_millis(200);
         for mode in [Mode::Splice, Mode::Buffered] {
             let (mut client, a, b, mut server) = pair().await;
-            let (_k, kill) = watch::channel(0u64);
+            let (_k, kill) = watch::channel(Kill::default());
             let relay = tokio::spawn(async move { relay(&a, &b, mode, tt, kill, &NoMeter).await });
             client.write_all(b"q").await.expect("write");
             client.shutdown().await.expect("client FIN");
@@ -935,7 +961,7 @@ mod tests {
     #[tokio::test]
     async fn reset_is_reported_on_the_right_side() {
         let (client, a, b, _server) = pair().await;
-        let (_k, kill) = watch::channel(0u64);
+        let (_k, kill) = watch::channel(Kill::default());
         let h =
             tokio::spawn(async move { relay(&a, &b, Mode::Splice, t(10), kill, &NoMeter).await });
         // RST from the client.

@@ -88,8 +88,9 @@ pub struct ServerState {
     pub active: AtomicU32,
     pub counters: Counters,
     pub check: Mutex<CheckInfo>,
-    /// Bumped to close this server's sessions (shutdown_sessions, maint).
-    kill: watch::Sender<u64>,
+    /// Bumped to close this server's sessions (shutdown_sessions, maint,
+    /// shutdown_backup_sessions).
+    kill: watch::Sender<super::relay::Kill>,
     /// Its metric series (labelled with its listener's name; replaced on a rename).
     metrics: RwLock<Option<super::metrics::ServerMetrics>>,
     /// Signalled when the operator changes its admin state (the check loop reacts at once).
@@ -98,7 +99,7 @@ pub struct ServerState {
 
 impl ServerState {
     pub fn new(cfg: Server) -> ServerState {
-        let (kill, _) = watch::channel(0u64);
+        let (kill, _) = watch::channel(super::relay::Kill::default());
         ServerState {
             up: AtomicBool::new(true),
             admin: AtomicU8::new(0),
@@ -230,13 +231,16 @@ impl ServerState {
     }
 
     /// A receiver that changes when this server's sessions must close.
-    pub fn kill_signal(&self) -> watch::Receiver<u64> {
+    pub fn kill_signal(&self) -> watch::Receiver<super::relay::Kill> {
         self.kill.subscribe()
     }
 
-    /// Closes the established sessions of this server.
-    pub fn kill_sessions(&self) {
-        self.kill.send_modify(|g| *g += 1);
+    /// Closes the established sessions of this server, logged with `cause`.
+    pub fn kill_sessions(&self, cause: super::relay::KillCause) {
+        self.kill.send_modify(|k| {
+            k.generation += 1;
+            k.cause = cause;
+        });
     }
 
     /// Takes one of its connection slots for a session about to connect (counted in

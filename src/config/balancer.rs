@@ -70,6 +70,15 @@ config_enum! {
 }
 
 config_enum! {
+    pub enum OnMarkedUp {
+        /// Sessions on backup servers stay (haproxy default).
+        Keep => "keep",
+        /// Close the sessions of every backup server when an active server comes up.
+        ShutdownBackupSessions => "shutdown_backup_sessions",
+    }
+}
+
+config_enum! {
     pub enum ProxyVersion { V1 => "v1", V2 => "v2" }
 }
 
@@ -94,6 +103,7 @@ pub struct Listener {
     pub check: Option<Check>,
     pub allbackups: bool,
     pub on_marked_down: OnMarkedDown,
+    pub on_marked_up: OnMarkedUp,
     pub relay: Relay,
     /// Accept a PROXY protocol header (v1 or v2) from clients.
     pub accept_proxy: bool,
@@ -122,6 +132,7 @@ impl Decode for Listener {
         let check = m.get::<Check>(cx, "check").opt();
         let allbackups = m.get::<bool>(cx, "allbackups").or(false);
         let on_marked_down = m.get(cx, "on_marked_down").or(OnMarkedDown::Keep);
+        let on_marked_up = m.get(cx, "on_marked_up").or(OnMarkedUp::Keep);
         let relay = m.get(cx, "relay").or(Relay::Splice);
         let accept_proxy = m.get::<bool>(cx, "accept_proxy").or(false);
         let tcp_keepalive = m
@@ -144,6 +155,7 @@ impl Decode for Listener {
             check: check?,
             allbackups: allbackups?,
             on_marked_down: on_marked_down?,
+            on_marked_up: on_marked_up?,
             relay: relay?,
             accept_proxy: accept_proxy?,
             tcp_keepalive: tcp_keepalive?,

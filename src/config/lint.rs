@@ -896,6 +896,15 @@ fn lint_balancer(cfg: &Config, cx: &mut Ctx) {
                 "every active server has weight 0: no new connection will reach them",
             );
         }
+        if l.on_marked_up == super::balancer::OnMarkedUp::ShutdownBackupSessions
+            && !l.servers.iter().any(|s| s.backup)
+        {
+            warn(
+                cx,
+                &format!("{lp}.on_marked_up"),
+                "the listener has no backup server: `shutdown_backup_sessions` has nothing to close",
+            );
+        }
         let set = |key: &str| cx.was_set(&format!("{lp}.{key}"));
         if l.balance != super::balancer::Balance::Source && set("source_compat") {
             warn(

@@ -619,7 +619,7 @@ fn server(
     defaults: &[String],
     listener_port: Option<&str>,
     w: &mut Warnings,
-    on_marked_down: &mut Option<String>,
+    marks: &mut Vec<Marks>,
 ) -> Option<(Y, bool, CheckParams)> {
     let (name, addr) = match l.words.as_slice() {
         [_, name, addr, ..] => (name.clone(), addr.clone()),
@@ -647,6 +647,11 @@ fn server(
     };
     y.set("address", Y::s(addr));
     let mut checked = false;
+    let mut mark = Marks {
+        line: l.line,
+        name: name.clone(),
+        ..Marks::default()
+    };
     // This server's check parameters: its own options come after the `default-server`
     // ones, so a later value replaces an earlier one, as in haproxy.
     let mut own_check: Vec<(String, String)> = Vec::new();
@@ -674,15 +679,27 @@ fn server(
                     y.set("maxconn", Y::Int(v));
                 }
             }
-            "backup" => y.set("backup", Y::Bool(true)),
+            "backup" => {
+                mark.backup = true;
+                y.set("backup", Y::Bool(true))
+            }
             "send-proxy" => y.set("send_proxy", Y::s("v1")),
             "send-proxy-v2" => y.set("send_proxy", Y::s("v2")),
             "on-marked-down" => {
                 if let Some(v) = two(w) {
                     if v == "shutdown-sessions" {
-                        *on_marked_down = Some("shutdown_sessions".into());
+                        mark.down = true;
                     } else {
                         w.no_equivalent(l.line, &format!("on-marked-down {v}"), "");
+                    }
+                }
+            }
+            "on-marked-up" => {
+                if let Some(v) = two(w) {
+                    if v == "shutdown-backup-sessions" {
+                        mark.up = true;
+                    } else {
+                        w.no_equivalent(l.line, &format!("on-marked-up {v}"), "");
                     }
                 }
             }
@@ -712,8 +729,7 @@ fn server(
             ),
             "id" | "cookie" | "slowstart" | "addr" | "resolvers" | "init-addr" | "observe"
             | "error-limit" | "agent-check" | "agent-port" | "agent-inter" | "track"
-            | "check-send-proxy" | "ssl" | "verify" | "source" | "on-error" | "on-marked-up"
-            | "maxqueue" | "minconn" | "ca-file" | "sni" => {
+            | "check-send-proxy" | "ssl" | "verify" | "source" | "on-error" | "maxqueue" | "minconn" | "ca-file" | "sni" => {
                 let takes_value = !matches!(o, "agent-check" | "check-send-proxy" | "ssl");
                 let shown = if takes_value {
                     format!("{o} {}", two(w).unwrap_or_default())
@@ -729,7 +745,61 @@ fn server(
     if !checked {
         y.set("check", Y::Bool(false));
     }
+    marks.push(mark);
     Some((y, checked, own_check))
+}
+
+/// A server's `on-marked-down` / `on-marked-up` actions, which haproxy sets per server
+/// and tandem per listener.
+#[derive(Default)]
+struct Marks {
+    line: usize,
+    name: String,
+    backup: bool,
+    /// `on-marked-down shutdown-sessions`.
+    down: bool,
+    /// `on-marked-up shutdown-backup-sessions`.
+    up: bool,
+}
+
+/// The listener's `on_marked_down` / `on_marked_up` from its servers' actions, warning
+/// where haproxy applied them to only some servers (tandem applies them to all).
+fn marked_actions(name: &str, marks: &[Marks], w: &mut Warnings) -> (bool, bool) {
+    let down = marks.iter().any(|m| m.down);
+    if down {
+        for m in marks.iter().filter(|m| !m.down) {
+            w.warn(
+                m.line,
+                format!(
+                    "listener {name}: server {} has no `on-marked-down shutdown-sessions` where other servers have it; tandem's `on_marked_down: shutdown_sessions` applies to every server of the listener, this one too",
+                    m.name
+                ),
+            );
+        }
+    }
+    // haproxy acts on `on-marked-up` for active servers only.
+    for m in marks.iter().filter(|m| m.up && m.backup) {
+        w.warn(
+            m.line,
+            format!(
+                "listener {name}: server {} is a backup: haproxy ignores its `on-marked-up shutdown-backup-sessions`",
+                m.name
+            ),
+        );
+    }
+    let up = marks.iter().any(|m| m.up && !m.backup);
+    if up {
+        for m in marks.iter().filter(|m| !m.up && !m.backup) {
+            w.warn(
+                m.line,
+                format!(
+                    "listener {name}: server {} has no `on-marked-up shutdown-backup-sessions` where other active servers have it; tandem's `on_marked_up: shutdown_backup_sessions` applies to every active server, so this one coming up closes the backup servers' sessions too",
+                    m.name
+                ),
+            );
+        }
+    }
+    (down, up)
 }
 
 /// A check parameter as haproxy applies it to one server: its own value, else haproxy's
@@ -810,16 +880,12 @@ fn listeners(name: &str, p: &Proxy, global_log: bool, line: usize, w: &mut Warni
         .first()
         .and_then(|b| b.addr.rsplit_once(':').map(|(_, port)| port.to_string()));
     let mut checked_servers = Vec::new();
-    let mut on_marked_down = None;
+    let mut marks = Vec::new();
     let mut servers = Vec::new();
     for s in &p.servers {
-        if let Some((y, checked, own)) = server(
-            s,
-            &p.default_server,
-            bind_port.as_deref(),
-            w,
-            &mut on_marked_down,
-        ) {
+        if let Some((y, checked, own)) =
+            server(s, &p.default_server, bind_port.as_deref(), w, &mut marks)
+        {
             // A server that is not checked does not set the listener's check parameters.
             if checked {
                 let name = s.words.get(1).cloned().unwrap_or_default();
@@ -828,6 +894,7 @@ fn listeners(name: &str, p: &Proxy, global_log: bool, line: usize, w: &mut Warni
             servers.push(y);
         }
     }
+    let (on_marked_down, on_marked_up) = marked_actions(name, &marks, w);
     let any_checked = !checked_servers.is_empty();
     let check = merge_checks(&checked_servers, w);
     let ka = keepalive(name, p, w);
@@ -960,8 +1027,11 @@ fn listeners(name: &str, p: &Proxy, global_log: bool, line: usize, w: &mut Warni
         if p.allbackups {
             y.set("allbackups", Y::Bool(true));
         }
-        if let Some(o) = &on_marked_down {
-            y.set("on_marked_down", Y::s(o.clone()));
+        if on_marked_down {
+            y.set("on_marked_down", Y::s("shutdown_sessions"));
+        }
+        if on_marked_up {
+            y.set("on_marked_up", Y::s("shutdown_backup_sessions"));
         }
         if p.accept_proxy {
             y.set("accept_proxy", Y::Bool(true));
