@@ -1150,6 +1150,65 @@ fn active_server_back_closes_backup_sessions_or_keeps_them() {
     assert!(ud.is_some(), "{}", shut.daemon.logs());
 }
 
+/// `slowstart`: a server that comes back (by its check, or out of maintenance) starts
+/// with a small share that grows to its full weight over the ramp; at startup every
+/// server has its full weight at once (haproxy).
+#[test]
+fn slowstart_ramps_a_returning_server_up() {
+    let a = Backend::start("a", Behavior::Name);
+    let mut b = Backend::start("b", Behavior::Name);
+    let b_addr = b.addr;
+    let lb1 = lb(
+        "      check: { type: tcp, inter: 100ms, rise: 1, fall: 1 }\n",
+        &[
+            server("a", &a, ", weight: 100"),
+            server("b", &b, ", weight: 100, slowstart: 60s"),
+        ],
+    );
+    let m = counts(&lb1, 20);
+    assert_eq!((m.get("a"), m.get("b")), (Some(&10), Some(&10)), "{m:?}");
+    assert!(wait_checked(&lb1, 1), "{}", lb1.daemon.logs());
+    b.stop();
+    assert!(
+        lb1.daemon.wait_log("server l/b is DOWN"),
+        "{}",
+        lb1.daemon.logs()
+    );
+    let _b2 = Backend::start_on(&b_addr.to_string(), "b", Behavior::Name);
+    assert!(
+        lb1.daemon.wait_log("server l/b is UP"),
+        "{}",
+        lb1.daemon.logs()
+    );
+    // Seconds into a 60 s ramp b weighs a few units of its 100 (never less than 1): a
+    // few percent of the connections, where it had half.
+    let m = counts(&lb1, 22);
+    let nb = m.get("b").copied().unwrap_or(0);
+    assert!(nb <= 4, "b ramps up slowly: {m:?}");
+    let w: u32 = stat_col(&lb1, "b", "weight").parse().expect("weight");
+    assert!((1..100).contains(&w), "effective weight while ramping: {w}");
+    assert_eq!(stat_col(&lb1, "b", "uweight"), "100");
+
+    // Out of maintenance: the ramp starts again and ends at the full weight.
+    let lb2 = lb(
+        "",
+        &[
+            server("a", &a, ", weight: 10"),
+            server("b", &_b2, ", weight: 10, slowstart: 5s"),
+        ],
+    );
+    lb2.admin(&["set", "server", "l/b", "state", "maint"]);
+    lb2.admin(&["set", "server", "l/b", "state", "ready"]);
+    let w: u32 = stat_col(&lb2, "b", "weight").parse().expect("weight");
+    assert!((1..10).contains(&w), "ramping after maintenance: {w}");
+    let full = wait_for(Duration::from_secs(30), || {
+        (stat_col(&lb2, "b", "weight") == "10").then_some(())
+    });
+    assert!(full.is_some(), "full weight once the ramp is over");
+    let m = counts(&lb2, 20);
+    assert_eq!((m.get("a"), m.get("b")), (Some(&10), Some(&10)), "{m:?}");
+}
+
 /// The global `balancer.maxconn` caps connections across listeners: a client of the
 /// second listener waits while the first holds every slot.
 #[test]

@@ -465,7 +465,11 @@ backend other\n  server c 198.19.0.3:3306\n",
         err.contains(&format!("{file}:10: warning: keyword `use_backend")),
         "{err}"
     );
-    assert!(err.contains("slowstart"), "{err}");
+    assert_eq!(
+        l.servers[1].slowstart,
+        Some(config::types::Dur::secs(10)),
+        "{out}"
+    );
     assert!(
         err.contains("backend other is not the default_backend"),
         "{err}"
@@ -993,6 +997,37 @@ listen mixed\n  bind 198.19.0.100:3307\n\
     assert!(
         !err.contains("on-marked-up shutdown-backup-sessions` has no equivalent"),
         "{err}"
+    );
+}
+
+/// haproxy's `slowstart` (a server option, often in `default-server`) is the server's
+/// `slowstart`; `slowstart 0` is no ramp, tandem's default.
+#[test]
+fn haproxy_slowstart_is_kept_per_server() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (code, out, err, _) = import_haproxy(
+        dir.path(),
+        "defaults\n  mode tcp\n  timeout connect 3s\n  timeout client 1m\n  timeout server 1m\n\
+  default-server slowstart 30s\n\
+listen db\n  bind 198.19.0.100:3306\n  server a 198.19.0.1:3306 check\n\
+  server b 198.19.0.2:3306 check slowstart 1500\n  server c 198.19.0.3:3306 check slowstart 0\n",
+    );
+    assert_eq!(code, 0, "{err}\n{out}");
+    assert!(!err.contains("slowstart"), "{err}");
+    let b = parse(&out).balancer.expect("balancer");
+    let got: Vec<Option<std::time::Duration>> = b.listeners[0]
+        .servers
+        .iter()
+        .map(|s| s.slowstart.map(|d| d.get()))
+        .collect();
+    use std::time::Duration;
+    assert_eq!(
+        got,
+        [
+            Some(Duration::from_secs(30)),
+            Some(Duration::from_millis(1500)),
+            None
+        ]
     );
 }
 

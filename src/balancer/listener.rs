@@ -52,8 +52,7 @@ impl Runtime {
             .servers
             .iter()
             .map(|s| {
-                let (static_weight, backup, maxconn) =
-                    s.with_cfg(|c| (u32::from(c.weight), c.backup, c.maxconn));
+                let (static_weight, backup) = s.with_cfg(|c| (u32::from(c.weight), c.backup));
                 Candidate {
                     name: s.name(),
                     weight: s.effective_weight(),
@@ -61,7 +60,7 @@ impl Runtime {
                     available: s.available(),
                     backup,
                     active: s.active.load(Ordering::Relaxed),
-                    maxconn,
+                    maxconn: s.effective_maxconn(),
                 }
             })
             .collect();

@@ -95,6 +95,25 @@ pub struct ServerState {
     metrics: RwLock<Option<super::metrics::ServerMetrics>>,
     /// Signalled when the operator changes its admin state (the check loop reacts at once).
     pub admin_changed: Notify,
+    /// When its `slowstart` began (nanoseconds after [`epoch`], 0: not ramping): it came
+    /// up, or out of maintenance. Read on every pick, hence an atomic.
+    ramp_from: AtomicU64,
+}
+
+/// The process's reference instant for [`ServerState::ramp_from`].
+fn epoch() -> Instant {
+    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+/// haproxy's `slowstart`: `full` scaled by how far into the ramp the server is, rounded
+/// up, at least 1 (0 stays 0), `full` once the ramp is over.
+pub fn ramped(full: u32, elapsed: std::time::Duration, slowstart: std::time::Duration) -> u32 {
+    if full == 0 || elapsed >= slowstart || slowstart.is_zero() {
+        return full;
+    }
+    let scaled = (u128::from(full) * elapsed.as_nanos()).div_ceil(slowstart.as_nanos());
+    u32::try_from(scaled).unwrap_or(full).clamp(1, full)
 }
 
 impl ServerState {
@@ -116,6 +135,7 @@ impl ServerState {
             cfg: RwLock::new(Arc::new(cfg)),
             metrics: RwLock::new(None),
             admin_changed: Notify::new(),
+            ramp_from: AtomicU64::new(0),
         }
     }
 
@@ -192,11 +212,46 @@ impl ServerState {
                     c.down_since = Some(Instant::now());
                 }
             }
-            if !up {
+            if up {
+                self.start_ramp();
+            } else {
                 self.counters.downs.fetch_add(1, Ordering::Relaxed);
             }
         }
         was != up
+    }
+
+    /// Starts its `slowstart` ramp now (a no-op without `slowstart`).
+    fn start_ramp(&self) {
+        let at = epoch().elapsed().as_nanos();
+        let at = u64::try_from(at).unwrap_or(u64::MAX).max(1);
+        self.ramp_from.store(at, Ordering::Relaxed);
+    }
+
+    /// How far into its `slowstart` ramp the server is: (elapsed, slowstart), or `None`
+    /// when it is not ramping (no `slowstart`, never came up since start, or done).
+    fn ramp(&self) -> Option<(std::time::Duration, std::time::Duration)> {
+        let from = self.ramp_from.load(Ordering::Relaxed);
+        if from == 0 {
+            return None;
+        }
+        let slowstart = self.with_cfg(|c| c.slowstart)?.get();
+        let now = u64::try_from(epoch().elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let elapsed = std::time::Duration::from_nanos(now.saturating_sub(from));
+        if elapsed >= slowstart {
+            self.ramp_from.store(0, Ordering::Relaxed);
+            return None;
+        }
+        Some((elapsed, slowstart))
+    }
+
+    /// Its `maxconn`, lowered while it ramps up after `slowstart` (at least 1).
+    pub fn effective_maxconn(&self) -> Option<u32> {
+        let max = self.with_cfg(|c| c.maxconn)?;
+        Some(match self.ramp() {
+            Some((elapsed, slowstart)) => ramped(max, elapsed, slowstart),
+            None => max,
+        })
     }
 
     pub fn admin(&self) -> Admin {
@@ -204,7 +259,11 @@ impl ServerState {
     }
 
     pub fn set_admin(&self, a: Admin) {
-        self.admin.store(a.to_u8(), Ordering::Relaxed);
+        let before = Admin::from_u8(self.admin.swap(a.to_u8(), Ordering::Relaxed));
+        // Out of maintenance a server starts slowly again, as after coming up.
+        if before == Admin::Maint && a != Admin::Maint && self.is_up() {
+            self.start_ramp();
+        }
         self.admin_changed.notify_waiters();
     }
 
@@ -217,10 +276,14 @@ impl ServerState {
         self.weight.store(w, Ordering::Relaxed);
     }
 
-    /// What the picker uses: 0 while draining.
+    /// What the picker uses: 0 while draining, lowered while it ramps up after
+    /// `slowstart`.
     pub fn effective_weight(&self) -> u32 {
         match self.admin() {
-            Admin::Ready => self.weight(),
+            Admin::Ready => match self.ramp() {
+                Some((elapsed, slowstart)) => ramped(self.weight(), elapsed, slowstart),
+                None => self.weight(),
+            },
             _ => 0,
         }
     }
@@ -265,5 +328,32 @@ impl Active {
 impl Drop for Active {
     fn drop(&mut self) {
         self.0.active.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::ramped;
+
+    #[test]
+    fn slowstart_ramps_the_weight_up_rounded_up_from_one() {
+        let ss = Duration::from_secs(10);
+        assert_eq!(ramped(100, Duration::ZERO, ss), 1);
+        assert_eq!(ramped(100, Duration::from_millis(1), ss), 1);
+        assert_eq!(ramped(100, Duration::from_secs(1), ss), 10);
+        assert_eq!(ramped(100, Duration::from_millis(1001), ss), 11);
+        assert_eq!(ramped(100, Duration::from_secs(5), ss), 50);
+        assert_eq!(ramped(100, Duration::from_secs(10), ss), 100);
+        assert_eq!(ramped(100, Duration::from_secs(60), ss), 100);
+        assert_eq!(ramped(3, Duration::from_secs(4), ss), 2);
+        // Weight 0 (no new connections) stays 0; 1 stays 1.
+        assert_eq!(ramped(0, Duration::from_secs(1), ss), 0);
+        assert_eq!(ramped(1, Duration::ZERO, ss), 1);
+        assert_eq!(
+            ramped(u32::MAX, Duration::from_secs(5), ss),
+            u32::MAX / 2 + 1
+        );
     }
 }

@@ -464,6 +464,10 @@ pub struct Server {
     pub check: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub send_proxy: Option<ProxyVersion>,
+    /// haproxy `slowstart`: after coming up (or out of maintenance) the server's weight
+    /// and `maxconn` grow from almost nothing to full over this time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slowstart: Option<Dur>,
 }
 
 /// A server's `address`: `IP:port`, or `host:port` resolved now (start, reload,
@@ -527,6 +531,7 @@ impl Decode for Server {
         let backup = m.get::<bool>(cx, "backup").or(false);
         let check = m.get::<bool>(cx, "check").or(true);
         let send_proxy = m.get(cx, "send_proxy").opt();
+        let slowstart = m.get(cx, "slowstart").check(cx, nonzero_check).opt();
         m.finish(cx);
         let address = address?;
         Some(Server {
@@ -538,6 +543,7 @@ impl Decode for Server {
             backup: backup?,
             check: check?,
             send_proxy: send_proxy?,
+            slowstart: slowstart?,
         })
     }
 }

@@ -727,7 +727,28 @@ fn server(
                     "server {name} is `disabled`: imported as a normal server; put it in maintenance with `tandem balancer maint <listener>/{name}`"
                 ),
             ),
-            "id" | "cookie" | "slowstart" | "addr" | "resolvers" | "init-addr" | "observe"
+            "slowstart" => {
+                if let Some(v) = two(w) {
+                    match duration(&v) {
+                        Some(d)
+                            if crate::config::types::Dur::parse(&d)
+                                .is_ok_and(|d| !d.get().is_zero()) =>
+                        {
+                            y.set("slowstart", Y::Raw(d))
+                        }
+                        // `slowstart 0`: no ramp (tandem's default), also over a
+                        // `default-server` value.
+                        Some(_) => {
+                            y.remove("slowstart");
+                        }
+                        None => w.warn(
+                            l.line,
+                            format!("server {name} `slowstart {v}`: not a duration; ignored"),
+                        ),
+                    }
+                }
+            }
+            "id" | "cookie" | "addr" | "resolvers" | "init-addr" | "observe"
             | "error-limit" | "agent-check" | "agent-port" | "agent-inter" | "track"
             | "check-send-proxy" | "ssl" | "verify" | "source" | "on-error" | "maxqueue" | "minconn" | "ca-file" | "sni" => {
                 let takes_value = !matches!(o, "agent-check" | "check-send-proxy" | "ssl");
