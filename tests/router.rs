@@ -341,6 +341,16 @@ fn a_down_write_host_takes_its_read_hosts_with_it_unless_temp_read_host_availabl
         "{}",
         r.daemon.logs()
     );
+    // The reason reads as the README quotes it: no "(os error 111)".
+    let logs = r.daemon.logs();
+    let down = logs
+        .lines()
+        .find(|l| l.contains("host w_plain is DOWN"))
+        .unwrap_or_default();
+    assert!(
+        down.contains(": Connection refused, ") && !down.contains("os error"),
+        "{down}"
+    );
     // Where reads go now, per /status: dh_plain's to its (dead) write host, which has
     // them when no host qualifies; dh_temp's to its read host.
     let (_, status) = common::http_get(r.observe, "/status").expect("status");
@@ -356,6 +366,12 @@ fn a_down_write_host_takes_its_read_hosts_with_it_unless_temp_read_host_availabl
     assert_eq!(
         (takes(1, 0), takes(1, 1)),
         (Some(false), Some(true)),
+        "{status}"
+    );
+    // Every host has had its heartbeat by now (`checked`; `tandem status` shows "not
+    // checked yet" before).
+    assert_eq!(
+        v["subsystems"]["router"]["data_hosts"][0]["hosts"][0]["checked"], true,
         "{status}"
     );
     // temp_read_host_available: the read host goes on serving.

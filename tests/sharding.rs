@@ -546,14 +546,28 @@ fn transactions_over_two_nodes_commit_and_roll_back_on_each() {
     s.q("START TRANSACTION; INSERT INTO customer (id, name) VALUES (13, 'c'); UPDATE customer SET name = 'ww'; COMMIT")
         .unwrap_or_else(|e| panic!("{e}\n{}", s.logs()));
     assert_eq!(names(&s), ("ww\nww".to_string(), "ww".to_string()));
+    // Logged with the data hosts' names (and the servers), as in the config.
     assert!(
         common::wait_for(Duration::from_secs(5), || s
             .logs()
-            .contains("transaction spans data hosts")
+            .contains("transaction spans data hosts h0 (host a)")
             .then_some(()))
         .is_some(),
         "{}",
         s.logs()
+    );
+    let logs = s.logs();
+    assert!(
+        logs.contains(" and h1: it will be committed on each in turn"),
+        "{logs}"
+    );
+    let commit = logs
+        .lines()
+        .find(|l| l.contains("COMMIT of a transaction over data hosts "))
+        .unwrap_or_default();
+    assert!(
+        commit.contains("h0 (host a)") && commit.contains("h1 (host b)"),
+        "{logs}"
     );
 }
 
@@ -747,7 +761,9 @@ fn reject_policy_refuses_a_transaction_reaching_a_second_host() {
         .run("BEGIN; INSERT INTO customer (id, name) VALUES (21, 'a'); INSERT INTO customer (id, name) VALUES (5000021, 'b')")
         .expect_err("second host refused");
     assert!(
-        err.contains("handle_distributed_transactions: reject"),
+        err.contains("handle_distributed_transactions: reject")
+            && err.contains("already runs on data host h0 (host a)")
+            && err.contains("to extend it to data host h1"),
         "{err}"
     );
     // Nothing committed on either node (the client disconnected mid-transaction).

@@ -29,11 +29,7 @@ fn io_reason(e: &std::io::Error) -> String {
 /// An OS error in the log's style: "no route to host", not "No route to host (os error
 /// 113)".
 fn os_words(e: &std::io::Error) -> String {
-    let text = e.to_string();
-    let text = match text.rfind(" (os error ") {
-        Some(i) if text.ends_with(')') => &text[..i],
-        _ => &text,
-    };
+    let text = crate::observe::logging::io_text(e);
     let mut c = text.chars();
     match c.next() {
         Some(f)

@@ -351,10 +351,15 @@ fn render_vrrp(v: &Value) -> String {
         } else {
             format!("{} ({})", s(&i["priority"]), s(&i["base_priority"]))
         };
-        let age = i["last_advert_age_seconds"]
-            .as_f64()
-            .map(|a| format!("{a:.1}s ago"))
-            .unwrap_or_else(|| "-".into());
+        // The age of the last advert heard; a master sends them, so it says so (an
+        // advert it still hears comes from a box that lost the election to it).
+        let heard = i["last_advert_age_seconds"].as_f64();
+        let age = match (i["state"].as_str(), heard) {
+            (Some("MASTER"), Some(a)) => format!("sending (heard one {a:.1}s ago)"),
+            (Some("MASTER"), None) => "sending".into(),
+            (_, Some(a)) => format!("{a:.1}s ago"),
+            (_, None) => "-".into(),
+        };
         let since = i["since"]
             .as_str()
             .and_then(|t| humantime::parse_rfc3339(t).ok())
@@ -452,7 +457,12 @@ fn render_balancer(v: &Value) -> String {
                 s(&sv["connections"]),
                 s(&sv["connect_errors"]),
                 changed,
-                sv["last_check"].as_str().unwrap_or("").to_string(),
+                // No checks run in maintenance: the last result is old news.
+                match (sv["admin"].as_str(), sv["last_check"].as_str()) {
+                    (Some("maint"), Some(c)) => format!("paused in maint (last: {c})"),
+                    (Some("maint"), None) => "paused in maint".into(),
+                    (_, c) => c.unwrap_or("").to_string(),
+                },
             ]);
         }
         out.push_str(&table(&rows, "    "));
@@ -504,10 +514,10 @@ fn render_router(v: &Value) -> String {
                 s(&dh["name"]),
                 name,
                 role.into(),
-                if h["up"].as_bool() == Some(true) {
-                    "up".into()
-                } else {
-                    "DOWN".into()
+                match (h["up"].as_bool(), h["checked"].as_bool()) {
+                    (_, Some(false)) => "not checked yet".into(),
+                    (Some(true), _) => "up".into(),
+                    _ => "DOWN".into(),
                 },
                 match (h["reads"].as_bool(), h["no_reads_reason"].as_str()) {
                     (Some(true), _) => "yes".into(),
@@ -621,6 +631,40 @@ fn flatten(indent: &str, v: &Value, out: &mut String) {
 mod tests {
     use super::*;
 
+    /// A master sends adverts: its LAST ADVERT column says so rather than showing the age
+    /// of the last one it heard, which read as if it had stopped advertising.
+    #[test]
+    fn vrrp_last_advert_of_a_master_says_sending() {
+        let inst = |state: &str, age: Option<f64>| {
+            serde_json::json!({ "name": format!("VI_{state}"), "state": state, "priority": 100,
+                "base_priority": 100, "master": "198.18.0.1", "last_advert_age_seconds": age,
+                "vips": ["198.18.0.100/24"], "vips_held": state == "MASTER" })
+        };
+        let v = serde_json::json!({ "node": "a", "subsystems": { "vrrp": { "instances": [
+            inst("MASTER", Some(10.2)), inst("MASTER", None), inst("BACKUP", Some(0.4)), inst("FAULT", None)
+        ] } } });
+        let out = render(&v);
+        let row = |name: &str| {
+            out.lines()
+                .find(|l| l.trim_start().starts_with(name))
+                .unwrap_or_else(|| panic!("{name}: {out}"))
+                .to_string()
+        };
+        assert!(
+            row("VI_MASTER").contains("sending (heard one 10.2s ago)"),
+            "{out}"
+        );
+        assert!(
+            !row("VI_BACKUP").contains("sending") && row("VI_BACKUP").contains("0.4s ago"),
+            "{out}"
+        );
+        assert!(
+            out.lines().filter(|l| l.contains(" sending ")).count() >= 1,
+            "{out}"
+        );
+        assert!(row("VI_FAULT").contains(" - "), "{out}");
+    }
+
     #[test]
     fn addr_takes_ip_addresses_and_names() {
         assert_eq!(
@@ -700,7 +744,7 @@ mod tests {
         );
         assert_eq!(
             cells(header + 2),
-            "router_b (backup) 198.18.0.2:8067 MAINT maint 0 (1) 0 10 2 - connection refused"
+            "router_b (backup) 198.18.0.2:8067 MAINT maint 0 (1) 0 10 2 - paused in maint (last: connection refused)"
         );
         // Garbage in the listener list does not panic.
         let odd = serde_json::json!({ "subsystems": { "balancer": { "listeners": [1, { "servers": 7 }] } } });
@@ -750,5 +794,15 @@ mod tests {
             "dh0 db1r read up no: replication IO thread not running NULL 2/100"
         );
         assert_eq!(cells(header + 3), "dh0 db1s read up yes 0s 2/100");
+        // Before its first heartbeat a host is not called up.
+        let mut v = v;
+        v["subsystems"]["router"]["data_hosts"][0]["hosts"][2]["checked"] = false.into();
+        let out = render(&v);
+        assert!(
+            out.lines()
+                .any(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")
+                    == "dh0 db1s read not checked yet yes 0s 2/100"),
+            "{out}"
+        );
     }
 }

@@ -117,3 +117,24 @@ mod tests {
         assert!(validate_level("").is_err());
     }
 }
+
+/// An OS error as a log line shows it: "Connection refused", not "Connection refused (os
+/// error 111)" (the number says nothing the words do not).
+pub fn io_text(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" (os error ") {
+        Some(i) if text.ends_with(')') => text[..i].to_string(),
+        _ => text,
+    }
+}
+
+#[cfg(test)]
+mod io_text_tests {
+    #[test]
+    fn the_os_error_number_is_left_out() {
+        let e = std::io::Error::from_raw_os_error(libc::ECONNREFUSED);
+        assert_eq!(super::io_text(&e), "Connection refused");
+        let e = std::io::Error::other("no (os error here");
+        assert_eq!(super::io_text(&e), "no (os error here");
+    }
+}

@@ -451,11 +451,15 @@ impl Router {
         };
         r.apply_data_hosts(cfg, false);
         r.health = Some(tokio::spawn(maintain(r.shared.clone(), hub)));
+        let admin = cfg
+            .admin_listen
+            .map_or_else(|| "off".to_string(), |a| a.to_string());
         tracing::info!(
             listen = %cfg.listen,
-            admin = ?cfg.admin_listen,
-            "router listening on {} ({} data host(s), {} user(s))",
+            admin = %admin,
+            "router listening on {}, admin port {} ({} data host(s), {} user(s))",
             cfg.listen,
+            admin,
             cfg.data_hosts.len(),
             cfg.users.len()
         );
@@ -624,6 +628,9 @@ pub fn status(shared: &Shared) -> Value {
                         "address": format!("{}:{}", h.target, h.port),
                         "role": match h.role { backend::Role::Writer(_) => "write", backend::Role::Reader { .. } => "read" },
                         "up": hl.up,
+                        // No heartbeat has answered or failed yet (just started or
+                        // reloaded): `up` is the starting assumption, not a result.
+                        "checked": hl.last_check.is_some(),
                         "last_error": hl.last_error,
                         "replica": hl.is_replica,
                         "lag_seconds": hl.lag,

@@ -19,7 +19,7 @@ use crate::router::wire::{
 
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
-    #[error("cannot connect to {addr}: {err}")]
+    #[error("cannot connect to {addr}: {}", crate::observe::logging::io_text(.err))]
     Connect {
         addr: SocketAddr,
         err: std::io::Error,

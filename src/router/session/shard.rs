@@ -559,15 +559,30 @@ impl Session {
             .is_some_and(|rt| rt.hosts.iter().any(|h| Arc::ptr_eq(h, &c.host)))
     }
 
-    /// `handle_distributed_transactions` for a transaction that holds a connection to
-    /// host `first` and is about to reach data host `dh`.
+    /// "data host dh0 (host db1)" for pooled connection `c`: the data host it belongs to,
+    /// and the server.
+    fn where_is(&self, c: &Pooled) -> String {
+        let dh = self
+            .shared
+            .all_data_hosts()
+            .into_iter()
+            .find(|rt| rt.hosts.iter().any(|h| Arc::ptr_eq(h, &c.host)));
+        match dh {
+            Some(dh) => format!("{} (host {})", dh.cfg.name, c.host.name),
+            None => format!("? (host {})", c.host.name),
+        }
+    }
+
+    /// `handle_distributed_transactions` for a transaction that holds a connection on
+    /// `first` ("dh0 (host db1)", see [`Self::where_is`]) and is about to reach data host
+    /// `dh`.
     fn join_policy(&mut self, first: &str, dh: &str) -> Result<(), SqlError> {
         match self.snap.cfg.handle_distributed_transactions {
             DistributedTx::Reject => Err(SqlError::new(
                 1105,
                 "HY000",
                 format!(
-                    "this transaction already runs on host {first}; handle_distributed_transactions: reject refuses to extend it to data host {dh}: commit first, or restrict the statement to one data node"
+                    "this transaction already runs on data host {first}; handle_distributed_transactions: reject refuses to extend it to data host {dh}: commit first, or restrict the statement to one data node"
                 ),
             )),
             DistributedTx::Log => {
@@ -593,38 +608,8 @@ impl Session {
         held: &Pooled,
         dh: &Arc<DataHostRt>,
     ) -> Result<(), SqlError> {
-        let policy = self.snap.cfg.handle_distributed_transactions;
-        match policy {
-            DistributedTx::Reject => Err(SqlError::new(
-                1105,
-                "HY000",
-                format!(
-                    "this transaction already runs on data host {} ({}); handle_distributed_transactions: reject refuses to extend it to data host {}: commit first",
-                    held.host.name,
-                    self.snap
-                        .nodes
-                        .iter()
-                        .find(|(_, (h, _))| dh.cfg.name != *h)
-                        .map_or("", |(n, _)| n.as_str()),
-                    dh.cfg.name
-                ),
-            )),
-            DistributedTx::Log => {
-                if !std::mem::replace(&mut self.dtx_logged, true) {
-                    tracing::warn!(
-                        id = self.ctl.id,
-                        first = %held.host.name,
-                        second = %dh.cfg.name,
-                        "router: session {}: transaction spans data hosts {} and {}: it will be committed on each in turn (not atomic)",
-                        self.ctl.id,
-                        held.host.name,
-                        dh.cfg.name
-                    );
-                }
-                Ok(())
-            }
-            DistributedTx::Allow => Ok(()),
-        }
+        let first = self.where_is(held);
+        self.join_policy(&first, &dh.cfg.name)
     }
 
     /// COMMIT / ROLLBACK of a transaction held on several data hosts: each in turn.
@@ -633,7 +618,7 @@ impl Session {
         let mut conns: Vec<Pooled> = Vec::new();
         conns.extend(self.pinned.take());
         conns.append(&mut self.pinned_more);
-        let hosts: Vec<String> = conns.iter().map(|c| c.host.name.clone()).collect();
+        let hosts: Vec<String> = conns.iter().map(|c| self.where_is(c)).collect();
         let mut done: Vec<String> = Vec::new();
         let mut failure: Option<(String, String)> = None;
         for mut pc in conns {
@@ -645,11 +630,11 @@ impl Session {
             }
             match pc.conn.query(word).await {
                 Ok(_) => {
-                    done.push(pc.host.name.clone());
+                    done.push(self.where_is(&pc));
                     pc.host.clone().pool.put(pc);
                 }
                 Err(e) => {
-                    failure = Some((pc.host.name.clone(), e.to_string()));
+                    failure = Some((self.where_is(&pc), e.to_string()));
                 }
             }
         }
@@ -714,7 +699,7 @@ impl Session {
                         .as_ref()
                         .or(self.pinned_more.first())
                         .or(sources.first().map(|s| &s.pc))
-                        .map(|c| c.host.name.clone())
+                        .map(|c| self.where_is(c))
                         .unwrap_or_default();
                     if let Err(e) = self.join_policy(&first, dh) {
                         self.abandon(sources).await;

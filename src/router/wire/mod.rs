@@ -49,7 +49,7 @@ pub struct PacketIo<S> {
 
 #[derive(Debug, thiserror::Error)]
 pub enum WireError {
-    #[error("{0}")]
+    #[error("{}", crate::observe::logging::io_text(.0))]
     Io(#[from] io::Error),
     #[error("connection closed")]
     Closed,
