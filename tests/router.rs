@@ -97,6 +97,17 @@ fn access_control() {
     db.sql("CREATE DATABASE shopdb; CREATE TABLE shopdb.item (id INT PRIMARY KEY, v INT); CREATE TABLE shopdb.user (id INT PRIMARY KEY)");
     let users = "    - { name: app, password: s3cret, schemas: [shop] }\n    - { name: ro, password: ro-pw, schemas: [shop], read_only: true }\n    - { name: limited, password: l-pw, schemas: [shop], privileges: { shop: { dml: \"0110\", tables: { user: \"0010\" } } } }\n    - { name: one, password: one-pw, schemas: [shop], max_connections: 1 }\n    - { name: outsider, password: o-pw, schemas: [shop] }\n  firewall:\n    whitelist:\n      - { host: \"127.0.0.*\", users: [app, ro, limited, one] }\n";
     let r = router(&single(&db, users, ""));
+    // Before any event, the counters an alert watches exist at 0: every login-failure
+    // reason, each data host's write-host switches, each host's borrow timeouts.
+    let (_, fresh) = common::http_get(r.observe, "/metrics").expect("metrics");
+    for series in [
+        "tandem_router_login_failures_total{reason=\"password\"} 0",
+        "tandem_router_login_failures_total{reason=\"max_connections\"} 0",
+        "tandem_router_write_host_switches_total{data_host=\"dh1\"} 0",
+        "tandem_router_pool_borrow_timeouts_total{data_host=\"dh1\",host=\"m1\"} 0",
+    ] {
+        assert!(fresh.contains(series), "{series}: {fresh}");
+    }
     // Wrong password, unknown user: 1045, counted.
     let e = cli(r.addr, "app", "wrong", Some("shop"), "SELECT 1").expect_err("wrong pw");
     assert!(e.contains("1045") && e.contains("Access denied"), "{e}");

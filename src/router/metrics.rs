@@ -129,6 +129,11 @@ impl RouterMetrics {
                 other: command_duration.with_label_values(&["other"]),
             },
         };
+        // Every refusal reason has its series from the start, so that an alert on
+        // `increase(...) > 0` sees the first one.
+        for reason in LOGIN_FAILURE_REASONS {
+            m.login_failures.with_label_values(&[reason]);
+        }
         r.register(Box::new(m.command_duration.clone()))?;
         r.register(Box::new(m.connections.clone()))?;
         r.register(Box::new(m.active.clone()))?;
@@ -144,3 +149,13 @@ impl RouterMetrics {
         Ok(m)
     }
 }
+
+/// The `reason` labels of `tandem_router_login_failures_total`.
+pub const LOGIN_FAILURE_REASONS: [&str; 6] = [
+    "password",
+    "whitelist",
+    "not_admin",
+    "max_connections",
+    "ssl_requested",
+    "bad_handshake",
+];

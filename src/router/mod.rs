@@ -239,10 +239,14 @@ impl Shared {
                 .set(dh.active_index() as i64);
             let total = dh.switches_total.load(Ordering::Relaxed);
             let seen = dh.switches_reported.swap(total, Ordering::Relaxed);
+            // Touched every time, so each data host's series exists (at 0) before its
+            // first switch.
+            let switches = m.failovers.with_label_values(&[n]);
             if total > seen {
-                m.failovers.with_label_values(&[n]).inc_by(total - seen);
+                switches.inc_by(total - seen);
             }
             for h in &dh.hosts {
+                m.borrow_timeouts.with_label_values(&[n, &h.name]);
                 let hl = h.health();
                 m.host_up
                     .with_label_values(&[n, &h.name])
