@@ -930,3 +930,339 @@ fn reload_changes_unicast_peers_in_place() {
         "{logs}"
     );
 }
+
+/// VIPs the daemon in node `i` put back after something else removed them.
+fn restored(lab: &Lab, i: usize) -> u64 {
+    metric(lab, i, "tandem_vrrp_vips_restored_total{instance=\"VI_1\"}")
+}
+
+/// The gratuitous ARPs for 198.18.0.100 among `frames`, sent from `mac`.
+fn garps_from(frames: &[common::pcap::Frame], mac: &str) -> usize {
+    let mac: Vec<u8> = mac
+        .split(':')
+        .filter_map(|h| u8::from_str_radix(h, 16).ok())
+        .collect();
+    frames
+        .iter()
+        .filter(|f| {
+            f.eth_src()[..] == mac[..]
+                && f.arp().is_some_and(|a| {
+                    a[14..18] == [198, 18, 0, 100] && a[24..28] == [198, 18, 0, 100]
+                })
+        })
+        .count()
+}
+
+/// Polls for a while that `cidr` stays with `who` alone (a stability check, not a timing
+/// assertion: it would fail on any moment it does not hold).
+fn stays_with(lab: &Lab, cidr: &str, who: &str) {
+    for _ in 0..10 {
+        assert_eq!(lab.holders(cidr), vec![who.to_string()], "{cidr}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// `ip addr del` of the VIP on the master (an administrator, NetworkManager, a DHCP
+/// client…): the master adds it back at once and announces it again, stays MASTER (the
+/// backup does not take over), counts it and says so. A master leaving MASTER (stopped,
+/// or preempted) removes its VIP without putting it back. A VIP added by hand on the
+/// backup is left alone (as keepalived does) and logged.
+#[test]
+fn vip_removed_from_the_master_is_put_back_and_announced() {
+    let (lab, a, b, client) = ab_lab();
+    let (mut da, db) = fast_pair(&lab, a, b);
+    // Both GARP bursts of becoming master (master_repeat 3, again after master_delay 2s)
+    // are out before we listen.
+    let settled = wait_for(Duration::from_secs(20), || {
+        (garps_seen(&lab, a) >= 6).then_some(())
+    });
+    assert!(settled.is_some(), "{}", da.logs());
+    let before = garps_seen(&lab, a);
+    let sniff = Sniffer::start(&lab, client);
+
+    common::netns::sh(&["ip", "-n", lab.ns(a), "addr", "del", VIP, "dev", "eth0"]);
+    let back = wait_for(Duration::from_secs(10), || lab.has(a, VIP).then_some(()));
+    assert!(back.is_some(), "{}", da.logs());
+    let counted = wait_for(Duration::from_secs(10), || {
+        (restored(&lab, a) == 1 && garps_seen(&lab, a) >= before + 3).then_some(())
+    });
+    assert!(counted.is_some(), "{}", da.logs());
+    assert!(
+        da.wait_log(
+            "(VI_1) VIP 198.18.0.100/24 was removed from eth0 while MASTER, not by tandem: added back and announced"
+        ),
+        "{}",
+        da.logs()
+    );
+    // The GARPs reach the LAN.
+    let seen = wait_for(Duration::from_secs(10), || {
+        lab.touch(client, vip_ip());
+        (lab.neighbour(client, "198.18.0.100").as_deref() == Some(lab.nodes[a].mac.as_str()))
+            .then_some(())
+    });
+    assert!(seen.is_some(), "the client reaches the VIP at a's MAC");
+    let frames = sniff.stop();
+    assert!(
+        garps_from(&frames, &lab.nodes[a].mac) >= 1,
+        "a gratuitous ARP for the VIP after it was put back: {} frames",
+        frames.len()
+    );
+    // No hand-over: a stayed MASTER throughout, b BACKUP.
+    assert_eq!(lab.vrrp_state(a, "VI_1").as_deref(), Some("MASTER"));
+    assert_eq!(lab.vrrp_state(b, "VI_1").as_deref(), Some("BACKUP"));
+    assert_eq!(da.logs().matches("Entering MASTER STATE").count(), 1);
+    assert!(
+        !db.logs().contains("Entering MASTER STATE"),
+        "{}",
+        db.logs()
+    );
+    assert!(!da.logs().contains("sent 0 priority"), "{}", da.logs());
+    only_holder(&lab, VIP, "a");
+    let st = lab.status(a).expect("status");
+    assert_eq!(st["subsystems"]["vrrp"]["instances"][0]["vips_held"], true);
+    assert_eq!(restored(&lab, a), 1);
+
+    // Added by hand on the backup: left there, as keepalived does, and said.
+    common::netns::sh(&["ip", "-n", lab.ns(b), "addr", "add", VIP, "dev", "eth0"]);
+    assert!(
+        db.wait_log(
+            "(VI_1) VIP 198.18.0.100/24 was added to eth0 while BACKUP, not by tandem: left in place"
+        ),
+        "{}",
+        db.logs()
+    );
+    assert!(lab.has(b, VIP));
+    common::netns::sh(&["ip", "-n", lab.ns(b), "addr", "del", VIP, "dev", "eth0"]);
+    assert_eq!(lab.vrrp_state(b, "VI_1").as_deref(), Some("BACKUP"));
+    assert_eq!(restored(&lab, b), 0);
+
+    // A normal failover: a stops (priority 0, VIP removed); b takes over. a's own
+    // removal is not "put back".
+    da.signal(Signal::SIGTERM);
+    assert_eq!(
+        da.wait_exit(Duration::from_secs(10)).and_then(|s| s.code()),
+        Some(0)
+    );
+    assert!(lab.wait_state(b, "VI_1", "MASTER"));
+    only_holder(&lab, VIP, "b");
+    assert_eq!(da.logs().matches("added back and announced").count(), 1);
+
+    // a comes back and preempts: b leaves MASTER while running and removes its VIP
+    // without putting it back.
+    let da2 = lab.tandem(
+        a,
+        &config(
+            "a",
+            &Inst {
+                priority: 150,
+                ..FAST
+            },
+        ),
+    );
+    assert!(lab.wait_state(a, "VI_1", "MASTER"));
+    assert!(lab.wait_state(b, "VI_1", "BACKUP"));
+    only_holder(&lab, VIP, "a");
+    stays_with(&lab, VIP, "a");
+    assert_eq!(restored(&lab, b), 0);
+    assert_eq!(restored(&lab, a), 0);
+    assert!(!db.logs().contains("added back"), "{}", db.logs());
+    assert!(!da2.logs().contains("added back"), "{}", da2.logs());
+}
+
+/// The same over IPv6: the VIP comes back (without DAD) and is announced with an
+/// unsolicited neighbour advertisement.
+#[test]
+fn ipv6_vip_removed_from_the_master_is_put_back_with_na() {
+    let (lab, a, b, client) = ab_lab();
+    let vip6 = "2001:db8::100/64";
+    let v6 = |node: &str, priority: u8| {
+        config(
+            node,
+            &Inst {
+                priority,
+                extra: "IPV6",
+                ..FAST
+            },
+        )
+    };
+    let da = lab.tandem(a, &v6("a", 150));
+    let db = lab.tandem(b, &v6("b", 100));
+    assert!(lab.wait_state(a, "VI_1", "MASTER"));
+    assert!(lab.wait_state(b, "VI_1", "BACKUP"));
+    only_holder(&lab, vip6, "a");
+    let settled = wait_for(Duration::from_secs(20), || {
+        (garps_seen(&lab, a) >= 6).then_some(())
+    });
+    assert!(settled.is_some(), "{}", da.logs());
+    let before = garps_seen(&lab, a);
+    let sniff = Sniffer::start(&lab, client);
+
+    common::netns::sh(&["ip", "-n", lab.ns(a), "addr", "del", vip6, "dev", "eth0"]);
+    let back = wait_for(Duration::from_secs(10), || lab.has(a, vip6).then_some(()));
+    assert!(back.is_some(), "{}", da.logs());
+    let entry = lab.addr_entry(a, "2001:db8::100").expect("VIP entry");
+    assert_eq!(entry["nodad"], true, "{entry}");
+    let counted = wait_for(Duration::from_secs(10), || {
+        (restored(&lab, a) == 1 && garps_seen(&lab, a) >= before + 3).then_some(())
+    });
+    assert!(counted.is_some(), "{}", da.logs());
+    assert!(
+        da.wait_log(
+            "(VI_1) VIP 2001:db8::100/64 was removed from eth0 while MASTER, not by tandem: added back and announced"
+        ),
+        "{}",
+        da.logs()
+    );
+    // The NA went out before the counter moved; give the bridge a moment to deliver it.
+    let nas = |frames: &[common::pcap::Frame]| {
+        frames
+            .iter()
+            .filter(|f| {
+                f.ip().is_some_and(|ip| {
+                    ip.protocol == 58
+                        && ip.payload.first() == Some(&136)
+                        && ip.src.to_string() == "2001:db8::100"
+                })
+            })
+            .count()
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    let frames = sniff.stop();
+    assert!(
+        nas(&frames) >= 1,
+        "an unsolicited NA after the VIP came back"
+    );
+    assert_eq!(lab.vrrp_state(a, "VI_1").as_deref(), Some("MASTER"));
+    assert_eq!(lab.vrrp_state(b, "VI_1").as_deref(), Some("BACKUP"));
+    assert_eq!(da.logs().matches("Entering MASTER STATE").count(), 1);
+    assert!(
+        !db.logs().contains("Entering MASTER STATE"),
+        "{}",
+        db.logs()
+    );
+    only_holder(&lab, vip6, "a");
+}
+
+/// Something that keeps removing the VIP (a misconfigured NetworkManager, a script) is
+/// not fought in a loop: the VIP still comes back each time (at once, then held back a
+/// little longer each time it goes again within a minute), each time is counted, and
+/// the log says it once a minute at most.
+#[test]
+fn vip_removed_again_and_again_comes_back_without_a_fight() {
+    let (lab, a, b, _) = ab_lab();
+    let (da, db) = fast_pair(&lab, a, b);
+    for n in 1..=3u64 {
+        common::netns::sh(&["ip", "-n", lab.ns(a), "addr", "del", VIP, "dev", "eth0"]);
+        let back = wait_for(Duration::from_secs(20), || {
+            (lab.has(a, VIP) && restored(&lab, a) == n).then_some(())
+        });
+        assert!(back.is_some(), "removal {n}: {}", da.logs());
+    }
+    assert_eq!(
+        da.logs().matches("added back and announced").count(),
+        1,
+        "{}",
+        da.logs()
+    );
+    assert_eq!(lab.vrrp_state(a, "VI_1").as_deref(), Some("MASTER"));
+    assert_eq!(lab.vrrp_state(b, "VI_1").as_deref(), Some("BACKUP"));
+    assert!(
+        !db.logs().contains("Entering MASTER STATE"),
+        "{}",
+        db.logs()
+    );
+    only_holder(&lab, VIP, "a");
+}
+
+/// Address notifications can be lost: when the kernel finds the monitor socket's buffer
+/// full it drops them and says so (ENOBUFS). A VIP removed then is found all the same:
+/// the master looks at its VIPs again on the overrun.
+#[test]
+fn vip_removed_while_notifications_were_lost_is_found_by_the_resync() {
+    let lab = Lab::new(&["a"]);
+    let a = 0;
+    let da = lab.tandem(
+        a,
+        &config(
+            "a",
+            &Inst {
+                priority: 150,
+                ..FAST
+            },
+        ),
+    );
+    assert!(lab.wait_state(a, "VI_1", "MASTER"));
+    only_holder(&lab, VIP, "a");
+    let ns = lab.ns(a).to_string();
+    common::netns::sh(&[
+        "ip", "-n", &ns, "link", "add", "x0", "type", "veth", "peer", "name", "x1",
+    ]);
+    // While the daemon does not read, far more address notifications than its socket
+    // buffer holds (at most 2 MiB), then the VIP's removal, which is lost with the rest.
+    let batch: String = (0..8000u32)
+        .map(|i| format!("addr add 198.19.{}.{}/32 dev x0\n", i / 250, i % 250 + 1))
+        .collect();
+    let file = lab.file("flood.batch", &batch);
+    da.signal(Signal::SIGSTOP);
+    let flood = lab.exec(a, &["ip", "-batch", &file.to_string_lossy()]);
+    common::netns::sh(&["ip", "-n", &ns, "addr", "del", VIP, "dev", "eth0"]);
+    da.signal(Signal::SIGCONT);
+    assert!(flood.status.success(), "{flood:?}");
+    let back = wait_for(Duration::from_secs(20), || {
+        (lab.has(a, VIP) && restored(&lab, a) == 1).then_some(())
+    });
+    assert!(back.is_some(), "{}", da.logs());
+    assert!(
+        da.wait_log("netlink address notifications were lost"),
+        "{}",
+        da.logs()
+    );
+    assert!(
+        da.wait_log("(VI_1) VIP 198.18.0.100/24 was removed from eth0 while MASTER"),
+        "{}",
+        da.logs()
+    );
+    assert_eq!(lab.vrrp_state(a, "VI_1").as_deref(), Some("MASTER"));
+}
+
+/// An interface set down takes its IPv6 addresses with it. A master that stays MASTER
+/// (its interface tracked with a weight, not FAULT) puts the VIP back when the interface
+/// is up again, and says why it was gone.
+#[test]
+fn ipv6_vip_gone_with_its_interface_comes_back_with_it() {
+    let lab = Lab::new(&["a"]);
+    let a = 0;
+    let vip6 = "2001:db8::100/64";
+    let da = lab.tandem(
+        a,
+        &config(
+            "a",
+            &Inst {
+                priority: 150,
+                extra: "IPV6      track_interfaces: [{ name: eth0, weight: -10 }]\n",
+                ..FAST
+            },
+        ),
+    );
+    assert!(lab.wait_state(a, "VI_1", "MASTER"));
+    only_holder(&lab, vip6, "a");
+    let ns = lab.ns(a).to_string();
+    common::netns::sh(&["ip", "-n", &ns, "link", "set", "eth0", "down"]);
+    assert!(
+        da.wait_log("(VI_1) VIP 2001:db8::100/64 went away with interface eth0 going down"),
+        "{}",
+        da.logs()
+    );
+    assert!(!lab.has(a, vip6));
+    common::netns::sh(&["ip", "-n", &ns, "link", "set", "eth0", "up"]);
+    let back = wait_for(Duration::from_secs(20), || lab.has(a, vip6).then_some(()));
+    assert!(back.is_some(), "{}", da.logs());
+    assert!(
+        da.wait_log("(VI_1) VIP 2001:db8::100/64 added back on eth0 now that it is up"),
+        "{}",
+        da.logs()
+    );
+    assert_eq!(lab.vrrp_state(a, "VI_1").as_deref(), Some("MASTER"));
+    assert_eq!(da.logs().matches("Entering MASTER STATE").count(), 1);
+    assert!(!da.logs().contains("not by tandem"), "{}", da.logs());
+}

@@ -131,7 +131,8 @@ pub struct IfAddr {
 }
 
 impl IfAddr {
-    fn from_message(msg: &AddressMessage) -> Option<IfAddr> {
+    /// The address an RTM_NEWADDR / RTM_DELADDR (or a dump entry) is about.
+    pub fn from_message(msg: &AddressMessage) -> Option<IfAddr> {
         let mut addr = None;
         let mut local = None;
         let mut label = None;

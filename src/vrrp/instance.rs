@@ -2,7 +2,7 @@
 //! checks keepalived does, sends adverts, moves the VIPs and announces them, and keeps
 //! the log, metrics and status up to date.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
@@ -18,7 +18,7 @@ use super::packet::{Advert, Auth, ChecksumStyle, Version};
 use super::socket::{VrrpSocket, group, is_group};
 use super::sync::{Change, Group, MemberView};
 use crate::config::vrrp::{V3Checksum, VrrpInstance, VrrpVersion};
-use crate::net::addr::VipSpec;
+use crate::net::addr::{AddrEvent, AddrEvents, AddrWatch, RestoreBackoff, VipSpec};
 use crate::net::announce::{FrameSender, garp_frame, na_frame};
 use crate::net::link::{
     IfAddr, Netlink, global_ipv6, is_link_local_v6, link_local_ipv6, primary_ipv4,
@@ -61,6 +61,7 @@ pub struct TrackerRef {
 #[derive(Clone)]
 pub struct Context {
     pub net: Netlink,
+    pub addrs: AddrWatch,
     pub demux: Demux,
     pub metrics: VrrpMetrics,
     pub hub: TrackHub,
@@ -315,6 +316,17 @@ struct Inst {
     vips_held: bool,
     /// At least one VIP was added: there is something to remove.
     vips_added: bool,
+    /// The VIPs (addresses) this instance put on and has not removed since: while MASTER,
+    /// one of them missing from its interface was removed by someone else.
+    held: HashSet<IpAddr>,
+    /// Address notifications (RTM_NEWADDR / RTM_DELADDR).
+    addr_events: AddrEvents,
+    /// When to look at the VIPs again (a put-back that failed, was held back, or waits
+    /// for its interface to come up).
+    vip_check: Option<Instant>,
+    restore: RestoreBackoff,
+    /// Held VIPs that went away with their interface going down (IPv6 addresses do).
+    gone_with_link: HashSet<IpAddr>,
     /// Why the IO state must be rebuilt (an interface went away under it).
     io_stale: Option<String>,
     /// The health of the interfaces the IO state uses, as last seen.
@@ -470,6 +482,11 @@ async fn run(
         io: None,
         vips_held: false,
         vips_added: false,
+        held: HashSet::new(),
+        addr_events: ctx.addrs.subscribe(),
+        vip_check: None,
+        restore: RestoreBackoff::default(),
+        gone_with_link: HashSet::new(),
         io_stale: None,
         links_seen: Vec::new(),
         inbound: tx,
@@ -561,6 +578,7 @@ async fn run(
                 }
             },
             Some(p) = inbound.recv() => inst.on_packet(p).await,
+            ev = inst.addr_events.next() => inst.on_addr_event(ev).await,
             _ = sleep_until(deadline) => {
                 // The timer fired long after its deadline: the process was stopped
                 // (SIGSTOP, a frozen VM) or starved. The peer's adverts of that time may
@@ -588,6 +606,10 @@ async fn run(
                     inst.check_links().await;
                     if inst.io.is_some() {
                         inst.apply_tracking().await;
+                    }
+                    // A VIP waiting for its interface: it may be up now.
+                    if !inst.gone_with_link.is_empty() {
+                        inst.check_vips().await;
                     }
                 }
             }
@@ -1068,13 +1090,20 @@ impl Inst {
             return;
         }
         for v in old.iter().filter(|o| !vips.contains(o)) {
+            // Dropped by the reload: its removal is not one to undo.
+            self.held.remove(&v.addr());
             if let Err(e) = self.net.remove_vip(v).await {
                 tracing::error!(instance = %self.cfg.name, "({}) cannot remove VIP {}: {e}", self.cfg.name, v.address);
             }
         }
         for v in vips.iter().filter(|n| !old.contains(n)) {
-            if let Err(e) = self.net.add_vip(v).await {
-                tracing::error!(instance = %self.cfg.name, "({}) cannot add VIP {}: {e}", self.cfg.name, v.address);
+            match self.net.add_vip(v).await {
+                Ok(()) => {
+                    self.held.insert(v.addr());
+                }
+                Err(e) => {
+                    tracing::error!(instance = %self.cfg.name, "({}) cannot add VIP {}: {e}", self.cfg.name, v.address);
+                }
             }
         }
         self.metrics
@@ -1088,11 +1117,18 @@ impl Inst {
         let m = self.machine.as_ref()?;
         let silence = (m.state() == State::Master && !self.silence_warned)
             .then(|| m.since() + SILENCE_WARNING);
-        [m.next_deadline(), silence].into_iter().flatten().min()
+        let vips = self.vip_check.filter(|_| m.state() == State::Master);
+        [m.next_deadline(), silence, vips]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     async fn on_timer(&mut self) {
         let now = Instant::now();
+        if self.vip_check.is_some_and(|t| now >= t) {
+            self.check_vips().await;
+        }
         if self.source_recheck.is_some_and(|t| now >= t)
             && self.refresh_source().await
             && let Some(io) = &self.io
@@ -1247,8 +1283,9 @@ impl Inst {
         }
     }
 
-    /// Logs at most once a minute per kind, with how many were suppressed.
-    fn warn_limited(&mut self, kind: &str, text: &str) {
+    /// Whether a message of `kind` may be logged now (at most once a minute per kind):
+    /// `Some` with how many were suppressed since the last one, else `None` (counted).
+    fn limited(&mut self, kind: &str) -> Option<u64> {
         let now = Instant::now();
         let e = self
             .warned
@@ -1257,13 +1294,235 @@ impl Inst {
         if now.duration_since(e.0) >= WARN_EVERY {
             let suppressed = e.1;
             *e = (now, 0);
-            if suppressed > 0 {
-                tracing::warn!(instance = %self.cfg.name, reason = kind, "({}) {text} (and {suppressed} more in the last minute)", self.cfg.name);
-            } else {
-                tracing::warn!(instance = %self.cfg.name, reason = kind, "({}) {text}", self.cfg.name);
-            }
+            Some(suppressed)
         } else {
             e.1 += 1;
+            None
+        }
+    }
+
+    /// Logs at most once a minute per kind, with how many were suppressed.
+    fn warn_limited(&mut self, kind: &str, text: &str) {
+        match self.limited(kind) {
+            Some(0) => {
+                tracing::warn!(instance = %self.cfg.name, reason = kind, "({}) {text}", self.cfg.name)
+            }
+            Some(suppressed) => {
+                tracing::warn!(instance = %self.cfg.name, reason = kind, "({}) {text} (and {suppressed} more in the last minute)", self.cfg.name)
+            }
+            None => {}
+        }
+    }
+
+    fn is_master(&self) -> bool {
+        !self.stopping && self.machine.as_ref().map(|m| m.state()) == Some(State::Master)
+    }
+
+    /// An address appeared on or went from an interface of the box. Only a VIP of ours
+    /// matters; the notification only says where to look (it may be stale: we may have
+    /// put the address back, or removed it, since), the interface says what is true.
+    async fn on_addr_event(&mut self, ev: AddrEvent) {
+        let Some(io) = &self.io else { return };
+        let ours = |ifindex: u32, addr: IpAddr| {
+            io.vips
+                .iter()
+                .find(|v| v.ifindex == ifindex && v.addr() == addr)
+                .cloned()
+        };
+        match ev {
+            AddrEvent::Removed { ifindex, addr } => {
+                if self.is_master() && self.held.contains(&addr) && ours(ifindex, addr).is_some() {
+                    self.check_vips().await;
+                }
+            }
+            AddrEvent::Resync => {
+                if self.is_master() && !self.held.is_empty() {
+                    self.check_vips().await;
+                }
+            }
+            AddrEvent::Added { ifindex, addr } => {
+                // As keepalived, a VIP someone adds by hand while we are not MASTER is
+                // left alone; but it is said, once a minute at most.
+                if !self.is_master()
+                    && !self.stopping
+                    && self.held.is_empty()
+                    && let Some(v) = ours(ifindex, addr)
+                {
+                    self.check_foreign_vip(v).await;
+                }
+            }
+        }
+    }
+
+    /// While MASTER: puts back the VIPs we added that are no longer on their interface
+    /// (someone ran `ip addr del` or `flush`, NetworkManager or ifupdown reapplied a
+    /// profile, a DHCP client reset the interface…), announces them again, and counts
+    /// them. keepalived 2.2.7 goes to BACKUP instead (priority 0 advert, all VIPs
+    /// removed) and becomes master again after its skew time, which adds them back; here
+    /// the state stays, nothing is handed over, and only the missing VIPs are touched.
+    async fn check_vips(&mut self) {
+        self.vip_check = None;
+        if !self.is_master() {
+            return;
+        }
+        let Some(io) = &self.io else { return };
+        let vips: Vec<VipSpec> = io
+            .vips
+            .iter()
+            .filter(|v| self.held.contains(&v.addr()))
+            .cloned()
+            .collect();
+        if vips.is_empty() {
+            return;
+        }
+        let present = match self.net.vips_present(&vips).await {
+            Ok(p) => p,
+            Err(e) => {
+                if e.is_no_device() {
+                    self.io_stale = Some(format!("checking the VIPs failed: {e}"));
+                } else {
+                    self.warn_limited("vip_check", &format!("cannot check the VIPs: {e}"));
+                    self.vip_check = Some(Instant::now() + RETRY);
+                }
+                return;
+            }
+        };
+        let mut up = present.iter().filter(|p| **p).count();
+        let missing: Vec<VipSpec> = vips
+            .into_iter()
+            .zip(present)
+            .filter(|(_, p)| !p)
+            .map(|(v, _)| v)
+            .collect();
+        let mut restored = Vec::new();
+        for v in &missing {
+            if self.io_stale.is_some() {
+                break;
+            }
+            if self.restore_one(v).await {
+                restored.push(v.addr());
+                up += 1;
+            }
+        }
+        if !restored.is_empty() {
+            self.announce_some(self.cfg.garp.master_repeat, Some(&restored));
+        }
+        let total = self.io.as_ref().map_or(0, |io| io.vips.len());
+        self.vips_held = up == total;
+        self.metrics
+            .vips_held
+            .with_label_values(&[&self.cfg.name])
+            .set(up as i64);
+        self.refresh_status();
+    }
+
+    /// Puts back one VIP found missing while MASTER, unless its interface is down or it
+    /// was put back a moment ago (then `vip_check` says when to look again). Returns
+    /// whether it is back.
+    async fn restore_one(&mut self, v: &VipSpec) -> bool {
+        let name = self.cfg.name.clone();
+        let now = Instant::now();
+        let later = |this: &mut Self, at: Instant| {
+            this.vip_check = Some(this.vip_check.map_or(at, |t| t.min(at)));
+        };
+        match self.net.link(&v.ifname).await {
+            Ok(l) if l.index != v.ifindex => {
+                self.io_stale = Some(format!(
+                    "interface {} was re-created (index {} is now {})",
+                    v.ifname, v.ifindex, l.index
+                ));
+                return false;
+            }
+            // An interface set down takes its IPv6 addresses with it: what goes on with
+            // the interface (FAULT while ours is down) decides; the VIP comes back when
+            // it is up again if we are still MASTER then.
+            Ok(l) if !l.up => {
+                if self.gone_with_link.insert(v.addr()) {
+                    tracing::info!(instance = %name, vip = %v.address, interface = %v.ifname, "({name}) VIP {} went away with interface {} going down: it is added back when the interface is up, if still MASTER", v.address, v.ifname);
+                }
+                later(self, now + RETRY);
+                return false;
+            }
+            Ok(_) => {}
+            // Deleted (maybe being re-created): the interface tracking deals with it.
+            Err(e) if e.is_no_device() => {
+                tracing::debug!(instance = %name, vip = %v.address, "({name}) VIP {} went away with interface {}: {e}", v.address, v.ifname);
+                later(self, now + RETRY);
+                return false;
+            }
+            Err(e) => {
+                if self
+                    .limited(&format!("vip_restore_failed:{}", v.address))
+                    .is_some()
+                {
+                    tracing::error!(instance = %name, vip = %v.address, interface = %v.ifname, "({name}) VIP {} is gone from {}, and the interface cannot be read: {e}; retrying every {}s", v.address, v.ifname, RETRY.as_secs());
+                }
+                later(self, now + RETRY);
+                return false;
+            }
+        }
+        let due = self.restore.due(v.addr(), now);
+        if due > now {
+            tracing::debug!(instance = %name, vip = %v.address, interface = %v.ifname, "({name}) VIP {} removed from {} again: adding it back in {}ms", v.address, v.ifname, due.duration_since(now).as_millis());
+            later(self, due);
+            return false;
+        }
+        match self.net.add_vip(v).await {
+            Ok(()) => {
+                let times = self.restore.restored(v.addr(), now);
+                self.metrics.vips_restored.with_label_values(&[&name]).inc();
+                if self.gone_with_link.remove(&v.addr()) {
+                    tracing::info!(instance = %name, vip = %v.address, interface = %v.ifname, "({name}) VIP {} added back on {} now that it is up, and announced", v.address, v.ifname);
+                } else if let Some(suppressed) =
+                    self.limited(&format!("vip_restored:{}", v.address))
+                {
+                    let again = if times > 1 {
+                        format!(
+                            " ({times} times in a row: something keeps removing it; NetworkManager, ifupdown or a DHCP client managing {}?)",
+                            v.ifname
+                        )
+                    } else {
+                        String::new()
+                    };
+                    let more = and_more(suppressed);
+                    tracing::warn!(instance = %name, vip = %v.address, interface = %v.ifname, "({name}) VIP {} was removed from {} while MASTER, not by tandem: added back and announced{again}{more}", v.address, v.ifname);
+                }
+                true
+            }
+            Err(e) => {
+                if e.is_no_device() {
+                    self.io_stale = Some(format!("adding back VIP {} failed: {e}", v.address));
+                } else {
+                    if let Some(suppressed) =
+                        self.limited(&format!("vip_restore_failed:{}", v.address))
+                    {
+                        let more = and_more(suppressed);
+                        tracing::error!(instance = %name, vip = %v.address, interface = %v.ifname, "({name}) VIP {} was removed from {} while MASTER and cannot be added back: {e}; retrying every {}s{more}", v.address, v.ifname, RETRY.as_secs());
+                    }
+                    later(self, now + RETRY);
+                }
+                false
+            }
+        }
+    }
+
+    /// A VIP of ours appeared while we are not MASTER: if it is really there (the
+    /// notification may be about our own add just before we left MASTER), says so.
+    async fn check_foreign_vip(&mut self, v: VipSpec) {
+        let Ok(present) = self.net.vips_present(std::slice::from_ref(&v)).await else {
+            return;
+        };
+        if present != [true] || !self.held.is_empty() || self.is_master() {
+            return;
+        }
+        let state = self
+            .machine
+            .as_ref()
+            .map_or(State::Init, |m| m.state())
+            .name();
+        if let Some(suppressed) = self.limited(&format!("vip_foreign:{}", v.address)) {
+            let more = and_more(suppressed);
+            tracing::warn!(instance = %self.cfg.name, vip = %v.address, interface = %v.ifname, "({}) VIP {} was added to {} while {state}, not by tandem: left in place, but if the master holds it too both boxes answer for it{more}", self.cfg.name, v.address, v.ifname);
         }
     }
 
@@ -1351,8 +1610,12 @@ impl Inst {
         let mut held = 0;
         for v in &vips {
             match self.net.add_vip(v).await {
-                Ok(()) => held += 1,
+                Ok(()) => {
+                    held += 1;
+                    self.held.insert(v.addr());
+                }
                 Err(e) => {
+                    self.held.remove(&v.addr());
                     if e.is_no_device() {
                         self.io_stale = Some(format!("adding VIP {} failed: {e}", v.address));
                     }
@@ -1399,6 +1662,10 @@ impl Inst {
         }
         self.vips_held = false;
         self.vips_added = false;
+        // From here on a VIP going away is our own doing, not something to put back.
+        self.held.clear();
+        self.gone_with_link.clear();
+        self.vip_check = None;
         self.metrics
             .vips_held
             .with_label_values(&[&self.cfg.name])
@@ -1410,11 +1677,21 @@ impl Inst {
 
     /// `repeat` rounds of gratuitous ARP / unsolicited NA over all VIPs.
     fn announce(&mut self, repeat: u32) {
+        self.announce_some(repeat, None);
+    }
+
+    /// `repeat` rounds of gratuitous ARP / unsolicited NA over the VIPs in `only` (all
+    /// when `None`).
+    fn announce_some(&mut self, repeat: u32, only: Option<&[IpAddr]>) {
         let Some(io) = &self.io else { return };
         let mut sent = 0u64;
         let mut errors = Vec::new();
         for _ in 0..repeat {
-            for v in &io.vips {
+            for v in io
+                .vips
+                .iter()
+                .filter(|v| only.is_none_or(|o| o.contains(&v.addr())))
+            {
                 let Some((sender, mac)) = io.senders.get(&v.ifindex) else {
                     continue;
                 };
@@ -1627,6 +1904,15 @@ impl Inst {
             }
         }
         self.perform(actions).await;
+    }
+}
+
+/// What a rate-limited line adds about the ones it stood for.
+fn and_more(suppressed: u64) -> String {
+    if suppressed > 0 {
+        format!(" (and {suppressed} more in the last minute)")
+    } else {
+        String::new()
     }
 }
 

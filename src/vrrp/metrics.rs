@@ -13,6 +13,7 @@ pub struct VrrpMetrics {
     pub transitions: IntCounterVec,
     pub send_errors: IntCounterVec,
     pub announcements: IntCounterVec,
+    pub vips_restored: IntCounterVec,
 }
 
 fn gauge(r: &Registry, name: &str, help: &str, labels: &[&str]) -> prometheus::Result<IntGaugeVec> {
@@ -89,6 +90,12 @@ impl VrrpMetrics {
                 "Gratuitous ARP and unsolicited NA packets sent.",
                 &["instance"],
             )?,
+            vips_restored: counter(
+                r,
+                "tandem_vrrp_vips_restored_total",
+                "VIPs added back (and announced) after something other than tandem removed them while MASTER.",
+                &["instance"],
+            )?,
         })
     }
 
@@ -101,6 +108,7 @@ impl VrrpMetrics {
         let _ = self.received.remove_label_values(&[instance]);
         let _ = self.send_errors.remove_label_values(&[instance]);
         let _ = self.announcements.remove_label_values(&[instance]);
+        let _ = self.vips_restored.remove_label_values(&[instance]);
         for to in ["INIT", "BACKUP", "MASTER", "FAULT"] {
             let _ = self.transitions.remove_label_values(&[instance, to]);
         }

@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 
 use crate::config::model::{Config, TrackScript};
 use crate::config::vrrp::{VrrpConfig, VrrpInstance};
+use crate::net::addr::AddrWatch;
 use crate::net::link::{NetError, Netlink};
 use crate::track::{ROUTER_KEY, TrackHub, interface_key, listener_key, script_key};
 use demux::Demux;
@@ -86,6 +87,8 @@ fn regroup(
 /// The running VRRP subsystem.
 pub struct Vrrp {
     net: Netlink,
+    /// Address notifications: a master puts back a VIP someone else removed.
+    addrs: AddrWatch,
     demux: Demux,
     metrics: VrrpMetrics,
     hub: TrackHub,
@@ -106,6 +109,7 @@ pub struct Stopped(watch::Receiver<bool>);
 /// See [`Vrrp::prepare`].
 pub struct Prepared {
     net: Netlink,
+    addrs: AddrWatch,
 }
 
 impl Stopped {
@@ -231,11 +235,12 @@ impl Vrrp {
         Ok(Vrrp::start_after(cfg, metrics, hub, Vrrp::prepare()?, None))
     }
 
-    /// What starting VRRP needs that can fail (the netlink socket), obtained before a
+    /// What starting VRRP needs that can fail (the netlink sockets), obtained before a
     /// reload that enables VRRP changes anything else.
     pub fn prepare() -> Result<Prepared, VrrpError> {
         Ok(Prepared {
             net: Netlink::open()?,
+            addrs: AddrWatch::start()?,
         })
     }
 
@@ -255,12 +260,13 @@ impl Vrrp {
             notify_fifo: None,
         };
         let vc = cfg.vrrp.as_ref().unwrap_or(&empty);
-        let net = prepared.net;
+        let Prepared { net, addrs } = prepared;
         let demux = Demux::new(metrics.clone());
         let fifo = FifoSlot::new(vc.notify_fifo.clone().map(Fifo::open));
         let groups = sync::by_member(&vc.sync_groups);
         let v = Vrrp {
             net,
+            addrs,
             demux,
             metrics,
             hub,
@@ -296,6 +302,7 @@ impl Vrrp {
             trackers_for(inst, scripts),
             Context {
                 net: self.net.clone(),
+                addrs: self.addrs.clone(),
                 demux: self.demux.clone(),
                 metrics: self.metrics.clone(),
                 hub: self.hub.clone(),
