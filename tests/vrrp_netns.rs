@@ -377,6 +377,16 @@ fn auth_mismatch_and_wrong_vrid_are_dropped_and_counted() {
     });
     assert!(wrong.is_some(), "a counts wrong-VRID drops");
     assert!(metric(&lab, a, "tandem_vrrp_adverts_sent_total{instance=\"VI_1\"}") >= 2);
+    // Reasons that never happened have their series at 0 (alerts see the first drop).
+    let text = lab.in_ns(a, || {
+        common::http_get("127.0.0.1:9188".parse().expect("addr"), "/metrics")
+            .map(|(_, b)| b)
+            .unwrap_or_default()
+    });
+    for reason in ["ttl", "vip_mismatch", "queue_full"] {
+        let line = format!("tandem_vrrp_adverts_dropped_total{{reason=\"{reason}\"}} 0");
+        assert!(text.lines().any(|l| l == line), "{line}: {text}");
+    }
 }
 
 /// Announcements sent by node `i`'s daemon, per its metrics.
@@ -683,9 +693,15 @@ fn resign_hands_over_and_resume_takes_back() {
         da.logs()
     );
     let s = sock.to_string_lossy().to_string();
+    // Resuming what was never resigned says so.
+    let (code, out, err) = common::tandem(&["vrrp", "resume", "--socket", &s]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(out.trim(), "not resigned, nothing to resume: VI_1");
     let (code, out, err) = common::tandem(&["vrrp", "resign", "--socket", &s]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("resigned: VI_1"), "{out}");
+    let (code, out, _) = common::tandem(&["vrrp", "resign", "--socket", &s]);
+    assert_eq!((code, out.trim()), (0, "already resigned: VI_1"));
     assert!(lab.wait_state(a, "VI_1", "FAULT"));
     assert!(lab.wait_state(b, "VI_1", "MASTER"));
     only_holder(&lab, VIP, "b");
@@ -707,6 +723,7 @@ fn resign_hands_over_and_resume_takes_back() {
     assert!(out.contains("no VRRP instance `NOPE`"), "{out}");
     let (code, out, err) = common::tandem(&["vrrp", "resume", "VI_1", "--socket", &s]);
     assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(out.trim(), "resumed: VI_1");
     assert!(lab.wait_state(a, "VI_1", "MASTER"));
     assert!(lab.wait_state(b, "VI_1", "BACKUP"));
     only_holder(&lab, VIP, "a");

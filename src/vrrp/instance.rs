@@ -25,8 +25,6 @@ use crate::net::link::{
 };
 use crate::track::{Health, HealthMap, TrackHub, default_health};
 
-/// How long a master may go without hearing any advert before it says so.
-const SILENCE_WARNING: Duration = Duration::from_secs(30);
 /// Rate limit of repeated warnings (drops, send errors).
 const WARN_EVERY: Duration = Duration::from_secs(60);
 /// Retry interval while the interface or its address is missing.
@@ -131,6 +129,8 @@ pub struct Handle {
     pub status: Arc<Mutex<InstanceStatus>>,
     tx: mpsc::Sender<Command>,
     task: tokio::task::JoinHandle<()>,
+    /// Resigned by the operator (`tandem vrrp resign`) and not resumed since.
+    resigned: std::sync::atomic::AtomicBool,
 }
 
 impl Handle {
@@ -145,10 +145,15 @@ impl Handle {
         self.task.abort();
     }
 
-    /// Operator maintenance (`Some(reason)`) or back to normal (`None`); false when the
-    /// instance task is gone or busy.
-    pub fn resign(&self, reason: Option<String>) -> bool {
-        self.tx.try_send(Command::Resign(reason)).is_ok()
+    /// Operator maintenance (`Some(reason)`) or back to normal (`None`): whether it was
+    /// resigned before, or `None` when the instance task is gone or busy.
+    pub fn resign(&self, reason: Option<String>) -> Option<bool> {
+        let resign = reason.is_some();
+        self.tx.try_send(Command::Resign(reason)).ok()?;
+        Some(
+            self.resigned
+                .swap(resign, std::sync::atomic::Ordering::Relaxed),
+        )
     }
 
     /// Moves the instance to another sync group (or out of any), in place.
@@ -281,6 +286,7 @@ pub fn spawn(
         status,
         tx,
         task,
+        resigned: std::sync::atomic::AtomicBool::new(false),
     }
 }
 
@@ -334,7 +340,6 @@ struct Inst {
     /// Where the receive side delivers this instance's adverts.
     inbound: mpsc::Sender<Inbound>,
     warned: HashMap<String, (Instant, u64)>,
-    silence_warned: bool,
     trackers: Vec<TrackerRef>,
     health: watch::Receiver<HealthMap>,
     own_fault: Option<String>,
@@ -491,7 +496,6 @@ async fn run(
         links_seen: Vec::new(),
         inbound: tx,
         warned: HashMap::new(),
-        silence_warned: false,
         trackers,
         health: ctx.hub.subscribe(),
         own_fault: None,
@@ -1115,13 +1119,8 @@ impl Inst {
 
     fn next_deadline(&self) -> Option<Instant> {
         let m = self.machine.as_ref()?;
-        let silence = (m.state() == State::Master && !self.silence_warned)
-            .then(|| m.since() + SILENCE_WARNING);
         let vips = self.vip_check.filter(|_| m.state() == State::Master);
-        [m.next_deadline(), silence, vips]
-            .into_iter()
-            .flatten()
-            .min()
+        [m.next_deadline(), vips].into_iter().flatten().min()
     }
 
     async fn on_timer(&mut self) {
@@ -1146,18 +1145,6 @@ impl Inst {
         };
         m.set_hold(hold);
         let a = m.on_timeout(now);
-        if m.state() == State::Master && !self.silence_warned && now >= m.since() + SILENCE_WARNING
-        {
-            self.silence_warned = true;
-            if m.last_advert().is_none_or(|t| t < m.since()) {
-                tracing::warn!(
-                    instance = %self.cfg.name,
-                    "({}) no advert heard from any peer for {}s: if the other box is also MASTER, VRRP packets are not getting through (firewall? IP protocol 112, multicast, or a different VRID/auth/advert_int)",
-                    self.cfg.name,
-                    SILENCE_WARNING.as_secs()
-                );
-            }
-        }
         self.perform(a).await;
     }
 
@@ -1737,9 +1724,6 @@ impl Inst {
             self.cfg.name,
             to.name()
         );
-        if to == State::Master {
-            self.silence_warned = false;
-        }
         if let Some(n) = &self.notifier {
             n.notify(to, self.stopping, priority);
         }

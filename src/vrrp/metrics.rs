@@ -35,7 +35,7 @@ fn counter(
 
 impl VrrpMetrics {
     pub fn register(r: &Registry) -> prometheus::Result<VrrpMetrics> {
-        Ok(VrrpMetrics {
+        let m = VrrpMetrics {
             state: gauge(
                 r,
                 "tandem_vrrp_state",
@@ -96,7 +96,9 @@ impl VrrpMetrics {
                 "VIPs added back (and announced) after something other than tandem removed them while MASTER.",
                 &["instance"],
             )?,
-        })
+        };
+        m.zero_drop_reasons();
+        Ok(m)
     }
 
     /// Forgets an instance's series (it was removed by a reload).
@@ -114,7 +116,35 @@ impl VrrpMetrics {
         }
     }
 
+    /// Creates every drop reason's series at 0 (called once the counter is registered),
+    /// so that an alert on `increase(...) > 0` sees the first drop.
+    fn zero_drop_reasons(&self) {
+        for reason in DROP_REASONS {
+            self.dropped.with_label_values(&[reason]);
+        }
+    }
+
     pub fn drop_reason(&self, reason: &str) {
         self.dropped.with_label_values(&[reason]).inc();
     }
 }
+
+/// The `reason` labels of `tandem_vrrp_adverts_dropped_total` (README: "Dropped packets").
+pub const DROP_REASONS: [&str; 16] = [
+    "bad_length",
+    "bad_version",
+    "bad_type",
+    "bad_checksum",
+    "bad_interval",
+    "wrong_vrid",
+    "ttl",
+    "version",
+    "mode_mismatch",
+    "unknown_peer",
+    "auth_type",
+    "auth",
+    "interval",
+    "own_address",
+    "vip_mismatch",
+    "queue_full",
+];

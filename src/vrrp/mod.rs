@@ -137,17 +137,20 @@ impl VrrpAdmin {
             .lock()
             .map_err(|_| "the VRRP instances are not available".to_string())?;
         let mut done = Vec::new();
+        // Already in the state asked for: resigned twice, or resumed without a resign.
+        let mut already = Vec::new();
         for h in list.iter() {
             if instance.is_some_and(|n| n != h.name) {
                 continue;
             }
             let reason = resign.then(|| "operator maintenance (tandem vrrp resign)".to_string());
-            if !h.resign(reason) {
-                return Err(format!("instance {} is busy; try again", h.name));
+            match h.resign(reason) {
+                None => return Err(format!("instance {} is busy; try again", h.name)),
+                Some(was) if was == resign => already.push(h.name.clone()),
+                Some(_) => done.push(h.name.clone()),
             }
-            done.push(h.name.clone());
         }
-        if done.is_empty() {
+        if done.is_empty() && already.is_empty() {
             return Err(match instance {
                 Some(n) => format!(
                     "no VRRP instance `{n}`; instances: {}",
@@ -159,14 +162,25 @@ impl VrrpAdmin {
                 None => "no VRRP instance is configured".into(),
             });
         }
-        Ok(if resign {
-            format!(
-                "resigned: {} (FAULT: a master hands its VIPs to the peer with priority 0; `tandem vrrp resume` ends it)\n",
-                done.join(", ")
-            )
-        } else {
-            format!("resumed: {}\n", done.join(", "))
-        })
+        let mut out = String::new();
+        if !done.is_empty() {
+            out.push_str(&if resign {
+                format!(
+                    "resigned: {} (FAULT: a master hands its VIPs to the peer with priority 0; `tandem vrrp resume` ends it)\n",
+                    done.join(", ")
+                )
+            } else {
+                format!("resumed: {}\n", done.join(", "))
+            });
+        }
+        if !already.is_empty() {
+            out.push_str(&if resign {
+                format!("already resigned: {}\n", already.join(", "))
+            } else {
+                format!("not resigned, nothing to resume: {}\n", already.join(", "))
+            });
+        }
+        Ok(out)
     }
 }
 
