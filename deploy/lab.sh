@@ -3,6 +3,7 @@
 #
 #   sudo deploy/lab.sh up                  # install, build tandem, create the lab, start it;
 #                                          # again: starts what is not running (a killed box)
+#                                          # and restarts a box running another binary
 #   sudo deploy/lab.sh status              # tandem status of both boxes, who holds the VIP
 #   sudo deploy/lab.sh drill kill-master   # client workload + kill -9 the VIP holder
 #   sudo deploy/lab.sh drill stop-master   # ... graceful stop of the VIP holder
@@ -11,6 +12,8 @@
 #   sudo deploy/lab.sh drill partition     # ... cut the VIP holder's link, then restore it
 #   sudo deploy/lab.sh drill kill-replica  # ... kill -9 shard 0's replica (reads move to db1)
 #   sudo deploy/lab.sh drill stop-replication  # ... STOP SLAVE on it (same, by switch_type 2)
+#                                          # (each drill first checks that both boxes are
+#                                          # healthy, and ends OK or FAILED, exit 1)
 #   sudo deploy/lab.sh down                # remove everything the lab made, nothing else
 #   deploy/lab.sh where                    # the commands, logs and binary of the lab
 #
@@ -26,7 +29,9 @@
 #
 # Environment: TANDEM_BIN (use this binary, skip the build), LAB_PREFIX (namespace name
 # prefix, default tandem-lab), LAB_RUN (state directory, default /run/<prefix>),
-# DRILL_OPS / DRILL_SECS (bounds of the drill workload, default 400 operations / 30 s).
+# DRILL_OPS / DRILL_SECS (bounds of the drill workload, default 400 operations / 30 s),
+# DRILL_WAIT_SECS (how long a drill waits for the takeover and for the VIP to answer
+# again, default 30), DRILL_FORCE=1 (drill a lab the pre-flight finds unhealthy).
 set -euo pipefail
 # A relative TANDEM_BIN is relative to where the script was started from.
 if [ -n "${TANDEM_BIN:-}" ] && [[ "$TANDEM_BIN" == */* ]] && [[ "$TANDEM_BIN" != /* ]]; then
@@ -34,6 +39,7 @@ if [ -n "${TANDEM_BIN:-}" ] && [[ "$TANDEM_BIN" == */* ]] && [[ "$TANDEM_BIN" !=
 fi
 cd "$(dirname "$0")/.."
 ROOT=$PWD # the checkout; commands below may run elsewhere (the boxes run in $RUN)
+# shellcheck source=common.sh source-path=SCRIPTDIR
 . deploy/common.sh
 ARGS=("$@") # the whole command line, for need_root's message
 
@@ -56,6 +62,7 @@ running() { # running NAME: its recorded process exists and has not exited (a zo
     [ "$(sed -E 's/^.*\) ([A-Za-z]).*$/\1/' "/proc/$p/stat" 2>/dev/null)" != Z ]
 }
 lab_exists() { have_ns a && have_ns b && have_ns client && have_ns db && have_ns br; }
+now_ms() { date +%s%3N; }
 
 bin() {
     if [ -n "${TANDEM_BIN:-}" ]; then
@@ -118,10 +125,10 @@ start_db() {
     echo $! >"$RUN/$d.pid"
 }
 
-wait_db() {
-    local d=$1
-    for _ in $(seq 600); do
-        if dbsql "$d" "SELECT 1" >/dev/null 2>&1; then return 0; fi
+wait_db() { # wait_db NAME: until it answers, at most 60 s
+    local d=$1 end=$(($(now_ms) + 60000))
+    while [ "$(now_ms)" -lt "$end" ]; do
+        if timeout 5 mariadb --no-defaults -uroot --socket="$RUN/db/$d/sock" -N -B -e "SELECT 1" >/dev/null 2>&1; then return 0; fi
         if ! running "$d"; then break; fi
         sleep 0.1
     done
@@ -151,7 +158,8 @@ INSERT IGNORE INTO customer VALUES (5000001, 'carol');"
     dbsql db1r "CHANGE MASTER TO MASTER_HOST='${IP[db1]}', MASTER_PORT=3306,
 MASTER_USER='repl', MASTER_PASSWORD='repl-pw', MASTER_CONNECT_RETRY=1,
 MASTER_USE_GTID=slave_pos; START SLAVE;"
-    for _ in $(seq 300); do
+    local end=$(($(now_ms) + 30000))
+    while [ "$(now_ms)" -lt "$end" ]; do
         if [ "$(dbsql db1r "SELECT COUNT(*) FROM shop_0.customer" 2>/dev/null)" = 2 ]; then
             touch "$RUN/db/setup.done"
             return 0
@@ -169,11 +177,13 @@ start_box() {
     local b=$1 exe
     if running "$b"; then return; fi
     exe=$(bin)
-    mkdir -p "$RUN/state-$b" "$RUN/run-$b"
-    # The router's state_dir (state-a, state-b) is relative: tandem runs in $RUN.
     # Each box sees $RUN/run-$b as /run (a bind mount inside the mount namespace of
     # `ip netns exec`): its admin socket /run/tandem/admin.sock is
-    # $RUN/run-$b/tandem/admin.sock, not the machine's (nor the other box's).
+    # $RUN/run-$b/tandem/admin.sock, not the machine's (nor the other box's), and the
+    # router's state_dir /run/router-state (dnindex.properties) is $RUN/run-$b/router-state,
+    # which `down` removes with the rest of $RUN.
+    mkdir -p "$RUN/run-$b/router-state"
+    # shellcheck disable=SC2016 # $1 and $@ are the inner sh's
     (cd "$RUN" && exec ip netns exec "$(ns "$b")" setsid sh -c \
         'mount --bind "$1" /run && shift && exec "$@"' sh "$RUN/run-$b" "$exe" run \
         -c "$ROOT/config/lab/box-$b.yaml" >>"$RUN/$b.log" 2>&1 </dev/null) &
@@ -184,11 +194,11 @@ start_box() {
 # when it is only an address a killed tandem left behind (removed when it starts again).
 holder() {
     for b in "${BOXES[@]}"; do
-        if ip -n "$(ns "$b")" -br addr show dev eth0 2>/dev/null | grep -q " $VIP/"; then
-            echo "$b"
-        fi
+        if has_vip "$b"; then echo "$b"; fi
     done
 }
+
+has_vip() { ip -n "$(ns "$1")" -br addr show dev eth0 2>/dev/null | grep -q " $VIP/"; }
 
 describe_holder() {
     local b out=""
@@ -199,46 +209,192 @@ describe_holder() {
     echo "${out:-nobody}"
 }
 
-wait_holder() { # wait_holder BOX TENTHS
-    local want=$1 limit=$2 t=0
-    while [ "$t" -lt "$limit" ]; do
-        if [ "$(holder | tr '\n' ' ')" = "$want " ]; then return 0; fi
-        sleep 0.1
-        t=$((t + 1))
-    done
-    return 1
+# box_status BOX: the /status document (JSON) of the box's tandem, within 5 s.
+box_status() {
+    timeout 5 ip netns exec "$(ns "$1")" "$(bin)" status --addr 127.0.0.1:9188 --json 2>/dev/null
 }
 
-# wait_master BOX TENTHS: the box's own tandem says MASTER and only it has the VIP. (The
-# address alone is not enough: a box whose tandem was killed keeps it until it starts.)
+# is_master BOX: the box's own tandem says MASTER.
+is_master() { running "$1" && box_status "$1" | grep -Eq '"state": *"MASTER"'; }
+
+# wait_master BOX MS: until the box's own tandem says MASTER and only it has the VIP, for
+# at most MS milliseconds. (The address alone is not enough: a box whose tandem was
+# killed keeps it until it starts again.)
 wait_master() {
-    local t=0
-    while [ "$t" -lt "$2" ]; do
-        if running "$1" && [ "$(holder | tr '\n' ' ')" = "$1 " ] \
-            && ip netns exec "$(ns "$1")" "$(bin)" status --addr 127.0.0.1:9188 --json 2>/dev/null \
-            | grep -Eq '"state": *"MASTER"'; then
-            return 0
-        fi
+    local end=$(($(now_ms) + $2))
+    while [ "$(now_ms)" -lt "$end" ]; do
+        if running "$1" && [ "$(holder | tr '\n' ' ')" = "$1 " ] && is_master "$1"; then return 0; fi
         sleep 0.1
-        t=$((t + 1))
     done
     return 1
 }
 
-now_ms() { date +%s%3N; }
+# wait_takeover BOX MS: until tandem on BOX is MASTER and has put the VIP on its eth0 (an
+# address left on the other box by a killed tandem may still be there), for at most MS
+# milliseconds; prints when the VIP was first seen on BOX's eth0.
+wait_takeover() {
+    local end=$(($(now_ms) + $2)) seen=""
+    while [ "$(now_ms)" -lt "$end" ]; do
+        if running "$1" && has_vip "$1"; then
+            [ -n "$seen" ] || seen=$(now_ms)
+            if is_master "$1"; then echo "$seen"; return 0; fi
+        else
+            seen=""
+        fi
+        sleep 0.01
+    done
+    return 1
+}
+
+# What keeps a box from being fit for a drill, from its /status document on stdin
+# (arguments: the box, its admin socket, the tandem binary). One line each: `master
+# INSTANCE` for an instance in MASTER, `problem TEXT`, or `stuck TEXT` for a state that
+# lasts until an operator ends it (`tandem vrrp resign`, a balancer server set to drain
+# or maint by hand). Perl and JSON::PP come with mariadb-server.
+# shellcheck disable=SC2016 # Perl, not shell
+HEALTH_PL='
+use strict; use warnings; use JSON::PP;
+my ($box, $sock, $bin) = @ARGV;
+my $d = eval { local $/; decode_json(<STDIN>) };
+if (!$d) { print "problem box $box: tandem answers no status document\n"; exit 0; }
+my $s = $d->{subsystems} || {};
+sub on { my $x = shift; return $x && (!exists $x->{enabled} || $x->{enabled}); }
+my $v = $s->{vrrp};
+if (on($v)) {
+    print "problem box $box: its VRRP is not running\n" unless $v->{running};
+    for my $i (@{ $v->{instances} || [] }) {
+        my ($n, $st, $f) = ($i->{name}, $i->{state} // "?", $i->{fault});
+        if ($st eq "MASTER") { print "master $n\n"; }
+        elsif ($st eq "BACKUP") { }
+        elsif (defined $f && $f =~ /vrrp resign/) {
+            print "stuck box $box: VRRP instance $n is resigned ($st: $f); end it with: $bin vrrp resume --socket $sock\n";
+        } elsif ($st eq "FAULT") {
+            print "problem box $box: VRRP instance $n is in FAULT (" . ($f // "no reason given") . ")\n";
+        } else { print "problem box $box: VRRP instance $n is $st\n"; }
+    }
+}
+my $bl = $s->{balancer};
+if (on($bl)) {
+    print "problem box $box: its balancer is not running\n" unless $bl->{running};
+    for my $l (@{ $bl->{listeners} || [] }) {
+        print "problem box $box: balancer listener $l->{name} is not serving\n" unless $l->{serving};
+        for my $sv (@{ $l->{servers} || [] }) {
+            my ($adm, $st) = ($sv->{admin} // "ready", $sv->{status} // "?");
+            if ($adm ne "ready") {
+                print "stuck box $box: balancer server $l->{name}/$sv->{name} is set to $adm; end it with: $bin balancer ready $sv->{name} --socket $sock\n";
+            } elsif ($st ne "UP") {
+                print "problem box $box: balancer server $l->{name}/$sv->{name} is $st (last check: " . ($sv->{last_check} // "none") . ")\n";
+            }
+        }
+    }
+}
+my $r = $s->{router};
+if (on($r)) {
+    print "problem box $box: its router is not running\n" unless $r->{running};
+    for my $dh (@{ $r->{data_hosts} || [] }) {
+        for my $h (@{ $dh->{hosts} || [] }) {
+            if (!$h->{up}) {
+                print "problem box $box: router data host $dh->{name}: host $h->{name} is down" . ($h->{last_error} ? " ($h->{last_error})" : "") . "\n";
+            } elsif ($h->{replica} && !$h->{reads}) {
+                print "problem box $box: router data host $dh->{name}: replica $h->{name} gets no reads" . ($h->{no_reads_reason} ? " ($h->{no_reads_reason})" : "") . "\n";
+            }
+        }
+    }
+}
+'
+
+# check_lab: sets PROBLEMS (what keeps the lab from being healthy: a tandem not running
+# or not answering its status, a VRRP instance not MASTER or BACKUP (in FAULT, resigned),
+# not exactly one MASTER box or the VIP on another box, a balancer server not UP, a router
+# host down or the replica taking no reads), STUCK (1 when one of them lasts until an
+# operator ends it) and LAB_MASTER (the box whose tandem is MASTER and which alone holds
+# the VIP; empty when there is none).
+check_lab() {
+    PROBLEMS=()
+    STUCK=0
+    LAB_MASTER=""
+    local b line json masters=() held
+    for b in "${BOXES[@]}"; do
+        if ! running "$b"; then PROBLEMS+=("box $b: tandem is not running"); continue; fi
+        if ! json=$(box_status "$b"); then
+            PROBLEMS+=("box $b: tandem does not answer \`tandem status\` (see $RUN/$b.log)")
+            continue
+        fi
+        while IFS= read -r line; do
+            case "$line" in
+            "master "*) masters+=("$b") ;;
+            "stuck "*) STUCK=1; PROBLEMS+=("${line#stuck }") ;;
+            "problem "*) PROBLEMS+=("${line#problem }") ;;
+            esac
+        done < <(printf '%s' "$json" | perl -e "$HEALTH_PL" "$b" "$RUN/run-$b/tandem/admin.sock" "$(bin)")
+    done
+    held=$(holder | tr '\n' ' ')
+    held=${held% }
+    case ${#masters[@]} in
+    1)
+        if [ "$held" = "${masters[0]}" ]; then
+            LAB_MASTER=${masters[0]}
+        else
+            PROBLEMS+=("box ${masters[0]} is MASTER but the VIP is on: ${held:-no box}")
+        fi ;;
+    0) PROBLEMS+=("no box is MASTER (the VIP is on: ${held:-no box})") ;;
+    *) PROBLEMS+=("both boxes are MASTER (dual master: see the README's Troubleshooting)") ;;
+    esac
+}
+
+# wait_healthy MS: check_lab until it finds no problem, for at most MS milliseconds; a
+# stuck problem (one only an operator ends) fails at once.
+wait_healthy() {
+    local end=$(($(now_ms) + $1))
+    while :; do
+        check_lab
+        [ ${#PROBLEMS[@]} -gt 0 ] || return 0
+        [ "$STUCK" = 0 ] || return 1
+        [ "$(now_ms)" -lt "$end" ] || return 1
+        sleep 0.2
+    done
+}
 
 # client SQL...: the mariadb client in the client namespace, through the VIP (bounded).
-client() {
-    timeout 5 ip netns exec "$(ns client)" mariadb --no-defaults -h "$VIP" -P 3306 \
+client() { client_within 5 "$@"; }
+
+# client_within SECS SQL...: the same, given up after SECS seconds (1..5).
+client_within() {
+    local s=$1
+    shift
+    timeout "$s" ip netns exec "$(ns client)" mariadb --no-defaults -h "$VIP" -P 3306 \
         "${APP[@]}" --connect-timeout=2 -N -B shop -e "$*"
 }
 
-wait_vip_sql() { # wait_vip_sql TENTHS
-    for _ in $(seq "$1"); do
-        if client "SELECT 1" >/dev/null 2>&1; then return 0; fi
-        sleep 0.1
+# wait_vip_sql MS: until `SELECT 1` through the VIP answers, for at most MS milliseconds
+# (an attempt is cut short at the limit).
+wait_vip_sql() {
+    local end=$(($(now_ms) + $1)) left
+    while :; do
+        left=$(((end - $(now_ms) + 999) / 1000))
+        [ "$left" -gt 0 ] || return 1
+        [ "$left" -le 5 ] || left=5
+        if client_within "$left" "SELECT 1" >/dev/null 2>&1; then return 0; fi
+        sleep 0.05
     done
-    return 1
+}
+
+# same_exe NAME: the running process NAME runs the file $(bin), or a file with the same
+# bytes (/proc/PID/exe still reads the file it started from when a build replaced it).
+same_exe() {
+    local p
+    p=$(pid_of "$1")
+    [ -n "$p" ] && { [ "/proc/$p/exe" -ef "$(bin)" ] || cmp -s "/proc/$p/exe" "$(bin)"; }
+}
+
+# exe_of NAME: the file the running process NAME was started from, for people.
+exe_of() {
+    local e
+    e=$(readlink "/proc/$(pid_of "$1")/exe" 2>/dev/null) || { echo "?"; return; }
+    case "$e" in
+    *" (deleted)") echo "an earlier build of ${e% (deleted)} (replaced since it started)" ;;
+    *) echo "$e" ;;
+    esac
 }
 
 status() {
@@ -251,6 +407,9 @@ status() {
         echo "== box $b ($(ns "$b"), ${IP[$b]})"
         if running "$b"; then
             ip netns exec "$(ns "$b")" "$(bin)" status --addr 127.0.0.1:9188 || true
+            if ! same_exe "$b"; then
+                echo "note: box $b runs $(exe_of "$b"), not $(bin); sudo deploy/lab.sh up restarts it on $(bin)"
+            fi
         else
             echo "tandem is not running"
         fi
@@ -261,14 +420,21 @@ status() {
     echo "== VIP $VIP held by: $(describe_holder)"
 }
 
+# up: creates what is missing and starts what is not running; on a lab that is up it
+# changes nothing else, and says so, except that both boxes must run the same binary:
+# $(bin), just built (cargo rebuilds only what changed) or given as TANDEM_BIN. A box
+# running another one (the sources changed since it started) is restarted on it, so that
+# a drill never runs between two builds; a box already on it is left alone.
 up() {
     need_root "${ARGS[@]}"
     apt_install iproute2 mariadb-server mariadb-client
     if [ -z "${TANDEM_BIN:-}" ]; then
         apt_install gcc libc6-dev git
         ensure_rust
-        echo "==> building tandem (release)"
+        echo "==> building tandem (release; cargo rebuilds only what changed)"
         build_tandem release >/dev/null
+    else
+        echo "==> using TANDEM_BIN=$TANDEM_BIN (no build)"
     fi
     "$(bin)" check -c config/lab/box-a.yaml -c config/lab/box-b.yaml
     if lab_exists; then
@@ -277,26 +443,53 @@ up() {
         echo "==> creating network namespaces $P-{br,a,b,client,db}"
     fi
     # On a failure from here on, what was started stays for inspection; say so.
+    # shellcheck disable=SC2154 # rc is the trap's own
     trap 'rc=$?; [ "$rc" = 0 ] || echo "lab: up failed; namespaces $P-* and the processes started so far are left for inspection (logs in $RUN); remove them with: sudo deploy/lab.sh down" >&2' EXIT
     make_net
     mkdir -p "$RUN"
-    echo "==> starting MariaDB db1, db1r, db2 in $P-db (datadirs in $RUN/db)"
-    for d in "${DBS[@]}"; do start_db "$d"; done
+    local d b start=() already=() stale=()
+    for d in "${DBS[@]}"; do
+        if running "$d"; then already+=("$d"); else start+=("$d"); fi
+    done
+    if [ ${#start[@]} -eq 0 ]; then
+        echo "==> MariaDB ${already[*]}: already running"
+    else
+        echo "==> starting MariaDB ${start[*]} in $P-db (datadirs in $RUN/db)${already[*]:+; already running: ${already[*]}}"
+    fi
+    for d in "${start[@]}"; do start_db "$d"; done
     for d in "${DBS[@]}"; do wait_db "$d"; done
     setup_db
-    for b in "${BOXES[@]}"; do start_box "$b"; done
-    echo "==> waiting for the election"
-    if ! wait_master a 200; then
-        echo "lab: box a did not become master; see $RUN/a.log and $RUN/b.log" >&2
+    for b in "${BOXES[@]}"; do
+        if running "$b" && ! same_exe "$b"; then stale+=("$b"); fi
+    done
+    if [ ${#stale[@]} -gt 0 ]; then
+        for b in "${stale[@]}"; do
+            echo "==> box $b runs $(exe_of "$b"), not $(bin): restarting it (both boxes must run the same binary)"
+        done
+        stop_pids "${stale[@]}"
+    fi
+    for b in "${BOXES[@]}"; do
+        if running "$b"; then
+            echo "==> box $b: tandem already running (pid $(pid_of "$b"), $(bin))"
+        else
+            echo "==> box $b: starting tandem ($(bin))"
+            start_box "$b"
+        fi
+    done
+    echo "==> waiting for box a's tandem to be MASTER with the VIP"
+    if ! wait_master a 20000; then
+        echo "lab: box a did not become master within 20 s; see $RUN/a.log and $RUN/b.log" >&2
         for b in "${BOXES[@]}"; do
             running "$b" || { echo "lab: tandem on box $b is not running; $RUN/$b.log ends:" >&2; tail -5 "$RUN/$b.log" >&2 || true; }
         done
-        status >&2 || true # e.g. box a held in FAULT by `tandem vrrp resign`: `tandem vrrp resume`
+        check_lab # e.g. box a held in FAULT by `tandem vrrp resign`: `tandem vrrp resume`
+        for d in "${PROBLEMS[@]}"; do echo "lab: $d" >&2; done
+        status >&2 || true
         exit 1
     fi
     echo "==> waiting for the router to answer through the VIP"
-    if ! wait_vip_sql 300; then
-        echo "lab: no answer through $VIP:3306; see $RUN/a.log and $RUN/b.log" >&2
+    if ! wait_vip_sql 30000; then
+        echo "lab: no answer through $VIP:3306 within 30 s; see $RUN/a.log and $RUN/b.log" >&2
         exit 1
     fi
     echo "==> through the VIP: SELECT id, name FROM customer ORDER BY id"
@@ -400,15 +593,15 @@ wait_lines() {
     return 1
 }
 
-# wait_log BOX FROM_LINE TEXT TENTHS: until the box's log has TEXT after FROM_LINE, for at
-# most TENTHS tenths of a second.
+# wait_log BOX FROM_LINE TEXT MS: until the box's log has TEXT after FROM_LINE, for at
+# most MS milliseconds.
 wait_log() {
-    local i
-    for ((i = 0; i < $4; i++)); do
+    local end=$(($(now_ms) + $4))
+    while :; do
         tail -n +"$(($2 + 1))" "$RUN/$1.log" 2>/dev/null | grep -qF "$3" && return 0
+        [ "$(now_ms)" -lt "$end" ] || return 1
         sleep 0.1
     done
-    return 1
 }
 
 # log_events BOX FROM_LINE: "<epoch ms> box X: message (reason)" for the VRRP transitions
@@ -434,6 +627,15 @@ drill() {
         exit 2
         ;;
     esac
+    local ops=${DRILL_OPS:-400} secs=${DRILL_SECS:-30} wait_s=${DRILL_WAIT_SECS:-30}
+    local v
+    for v in "$ops" "$secs" "$wait_s"; do
+        if ! [[ "$v" =~ ^[0-9]+$ ]] || [ "$v" -lt 1 ]; then
+            echo "drill: DRILL_OPS, DRILL_SECS and DRILL_WAIT_SECS are whole numbers from 1 (got $v)" >&2
+            exit 2
+        fi
+    done
+    local wait_ms=$((wait_s * 1000))
     if ! lab_exists; then
         echo "drill: the lab is not up (no namespaces $P-*); start it with: sudo deploy/lab.sh up" >&2
         exit 1
@@ -448,21 +650,33 @@ drill() {
         echo "drill: another drill is running (workload pid $(pid_of workload))" >&2
         exit 1
     fi
-    local master; master=$(holder | tr '\n' ' '); master=${master% }
-    if [ "$(echo "$master" | wc -w)" -ne 1 ]; then
-        echo "drill: expected exactly one VIP holder, found: ${master:-none} (wait for the election, see sudo deploy/lab.sh status)" >&2
+    # Pre-flight: a drill on a degraded lab (the peer resigned or in FAULT, a router or
+    # the replica down) measures the degradation, not the fault. A state that heals by
+    # itself (a box restarted by the last drill, whose checks are not UP yet) gets 15 s.
+    if wait_healthy 15000; then
+        echo "==> pre-flight: box $LAB_MASTER is MASTER and alone holds the VIP; VRRP, balancers and routers of both boxes healthy"
+    elif [ "${DRILL_FORCE:-0}" = 1 ] && [ -n "$LAB_MASTER" ]; then
+        echo "drill: warning: the lab is not healthy; drilling it anyway (DRILL_FORCE=1):" >&2
+        printf 'drill:   %s\n' "${PROBLEMS[@]}" >&2
+    else
+        echo "drill: the lab is not ready for a drill:" >&2
+        printf 'drill:   %s\n' "${PROBLEMS[@]}" >&2
+        if [ "${DRILL_FORCE:-0}" = 1 ]; then
+            echo "drill: even with DRILL_FORCE=1 a drill needs one box that is MASTER and alone holds the VIP" >&2
+        else
+            echo "drill: fix the above (sudo deploy/lab.sh status shows the lab), or drill the degraded lab anyway with DRILL_FORCE=1" >&2
+        fi
         exit 1
     fi
-    local other=a; [ "$master" = a ] && other=b
-    if ! wait_vip_sql 100; then echo "drill: no answer through the VIP before the fault" >&2; exit 1; fi
-    local ops=${DRILL_OPS:-400} secs=${DRILL_SECS:-30}
+    local master=$LAB_MASTER other=a
+    [ "$master" = a ] && other=b
+    if ! wait_vip_sql 10000; then echo "drill: no answer through the VIP before the fault (within 10 s)" >&2; exit 1; fi
     local base=$(( $(date +%s) * 100000 ))
     local out="$RUN/drill-$kind-$base.log"
     : >"$out"
     local master_lines other_lines
     master_lines=$(wc -l <"$RUN/$master.log"); other_lines=$(wc -l <"$RUN/$other.log")
     echo "==> drill $kind: workload of up to $ops inserts (ids $((base + 1))..) for at most ${secs}s through $VIP"
-    local start; start=$(now_ms)
     workload "$out" "$base" "$ops" "$secs" &
     echo $! >"$RUN/workload.pid"
     # Interrupted: undo what a fault leaves behind (a frozen process, a cut link, a
@@ -479,7 +693,7 @@ drill() {
     trap 'exit 143' TERM
     # The fault after a third of the operations or a third of the time, whichever is first.
     wait_lines "$out" $((ops / 3)) $((secs * 1000 / 3)) || true
-    local t0 ev=()
+    local t0 ev=() fails=()
     t0=$(now_ms)
     case "$kind" in
     kill-master)
@@ -504,66 +718,98 @@ drill() {
         dbsql db1r "STOP SLAVE"
         ev+=("$t0 fault: STOP SLAVE on db1r (shard 0's replica, which takes its reads)") ;;
     esac
-    local t
-    case "$kind" in
-    kill-master | stop-master | partition)
-        t=0
-        until ip -n "$(ns "$other")" -br addr show dev eth0 | grep -q " $VIP/"; do
-            sleep 0.01; t=$((t + 1))
-            if [ "$t" -gt 3000 ]; then echo "drill: box $other never took the VIP" >&2; break; fi
-        done
-        ev+=("$(now_ms) box $other holds the VIP")
-        ;;
-    esac
-    # A fault that leaves the VIP where it is may never interrupt it: then say so
-    # rather than "again".
-    local moved=0
+    # The VIP moves (the peer must take over) or stays where it is (it may never stop
+    # answering: then say "still", not "again").
+    local moved=0 served=1 t
     case "$kind" in kill-master | stop-master | partition) moved=1 ;; esac
-    t=0
-    until client "SELECT 1" >/dev/null 2>&1; do
-        sleep 0.05; t=$((t + 1))
-        if [ "$t" -gt 400 ]; then echo "drill: the VIP did not answer again" >&2; break; fi
-    done
-    if [ "$t" -eq 0 ] && [ "$moved" = 0 ]; then
+    if [ "$moved" = 1 ]; then
+        if t=$(wait_takeover "$other" "$wait_ms"); then
+            ev+=("$t box $other holds the VIP (its tandem is MASTER, the VIP is on its eth0)")
+        else
+            served=0
+            ev+=("$(now_ms) box $other is still not MASTER with the VIP: gave up after ${wait_s}s")
+            fails+=("box $other did not take over (its tandem was not MASTER with the VIP within ${wait_s}s of the fault)")
+        fi
+    fi
+    if [ "$served" = 0 ]; then
+        : # nobody serves the VIP: no answer to wait for
+    elif [ "$moved" = 0 ] && client "SELECT 1" >/dev/null 2>&1; then
         ev+=("$(now_ms) VIP still answers (SELECT 1 through $VIP:3306)")
-    else
+    elif wait_vip_sql "$wait_ms"; then
         ev+=("$(now_ms) VIP answered again (SELECT 1 through $VIP:3306)")
+    else
+        ev+=("$(now_ms) VIP still not answering: gave up after ${wait_s}s")
+        fails+=("the VIP did not answer SELECT 1 again within ${wait_s}s")
     fi
     # Repair, with the workload still running.
     sleep 3
-    local tr; tr=$(now_ms)
     case "$kind" in
-    kill-master | stop-master)
-        sleep 1; tr=$(now_ms); start_box "$master"
-        ev+=("$tr repair: tandem restarted on box $master") ;;
-    kill-router)
-        tr=$(now_ms); start_box "$other"
-        ev+=("$tr repair: tandem restarted on box $other") ;;
-    kill-balancer-backend)
-        sleep 3; tr=$(now_ms); kill -CONT "$(pid_of "$other")"
-        ev+=("$tr repair: SIGCONT tandem on box $other") ;;
-    partition)
-        sleep 3; tr=$(now_ms); ip -n "$(ns br)" link set "v$master" up
-        ev+=("$tr repair: link of box $master restored") ;;
+    kill-router | kill-balancer-backend)
+        # Until the VIP holder's balancer has taken the router out (checks: inter 1s, fall 2).
+        wait_log "$master" "$master_lines" "server mysql/router_$other is DOWN" 10000 \
+            || fails+=("box $master's balancer did not mark router_$other DOWN within 13 s of the fault") ;;
     kill-replica)
         # Until the routers' heartbeats (every 2 s) have seen it down.
-        wait_log "$master" "$master_lines" "host db1r is DOWN" 100 || true
-        tr=$(now_ms); start_db db1r
-        ev+=("$tr repair: MariaDB db1r restarted (replication resumes)")
-        wait_db db1r || true
-        wait_log "$master" "$master_lines" "host db1r is UP" 200 || true ;;
+        wait_log "$master" "$master_lines" "host db1r is DOWN" 10000 \
+            || fails+=("box $master's router did not mark db1r DOWN within 13 s of the fault") ;;
     stop-replication)
-        wait_log "$master" "$master_lines" "host db1r gets no reads" 100 || true
-        tr=$(now_ms); dbsql db1r "START SLAVE"
-        ev+=("$tr repair: START SLAVE on db1r")
-        wait_log "$master" "$master_lines" "host db1r gets reads again" 200 || true ;;
+        wait_log "$master" "$master_lines" "host db1r gets no reads" 10000 \
+            || fails+=("box $master's router did not stop reading from db1r within 13 s of the fault") ;;
     esac
+    local tr repair_lines
+    case "$kind" in
+    kill-master | stop-master) sleep 1 ;;
+    kill-balancer-backend | partition) sleep 3 ;;
+    esac
+    tr=$(now_ms)
+    repair_lines=$(wc -l <"$RUN/$master.log")
+    case "$kind" in
+    kill-master | stop-master)
+        start_box "$master"
+        ev+=("$tr repair: tandem restarted on box $master") ;;
+    kill-router)
+        start_box "$other"
+        ev+=("$tr repair: tandem restarted on box $other") ;;
+    kill-balancer-backend)
+        kill -CONT "$(pid_of "$other")"
+        ev+=("$tr repair: SIGCONT tandem on box $other") ;;
+    partition)
+        ip -n "$(ns br)" link set "v$master" up
+        ev+=("$tr repair: link of box $master restored") ;;
+    kill-replica)
+        start_db db1r
+        ev+=("$tr repair: MariaDB db1r restarted (replication resumes)")
+        wait_db db1r || fails+=("MariaDB db1r did not start again") ;;
+    stop-replication)
+        dbsql db1r "START SLAVE"
+        ev+=("$tr repair: START SLAVE on db1r") ;;
+    esac
+    # What the repair must bring back.
     case "$kind" in
     kill-master | stop-master | partition)
-        if wait_holder "$master" 300; then ev+=("$(now_ms) box $master holds the VIP again (preempts)"); fi ;;
+        if wait_master "$master" 30000; then
+            ev+=("$(now_ms) box $master holds the VIP again (its tandem is MASTER, the VIP on no other box)")
+        else
+            ev+=("$(now_ms) box $master still does not hold the VIP: gave up after 30s")
+            fails+=("box $master did not take the VIP back within 30s of the repair")
+        fi ;;
+    kill-router | kill-balancer-backend)
+        wait_log "$master" "$repair_lines" "server mysql/router_$other is UP" 20000 \
+            || fails+=("box $master's balancer did not mark router_$other UP within 20s of the repair") ;;
+    kill-replica)
+        wait_log "$master" "$repair_lines" "host db1r is UP" 20000 \
+            || fails+=("box $master's router did not mark db1r UP within 20s of the repair") ;;
+    stop-replication)
+        wait_log "$master" "$repair_lines" "host db1r gets reads again" 20000 \
+            || fails+=("box $master's router did not read from db1r again within 20s of the repair") ;;
     esac
+    if [ "$moved" = 0 ] && ! wait_master "$master" 10000; then
+        ev+=("$(now_ms) box $master is not MASTER alone with the VIP any more (VIP on: $(describe_holder))")
+        fails+=("the VIP left box $master although this fault should not move it")
+    fi
     wait "$(pid_of workload)" || true
     rm -f "$RUN/workload.pid"
+    trap - EXIT # the fault is repaired: nothing left to undo
     local tend; tend=$(now_ms)
 
     local line
@@ -587,22 +833,20 @@ drill() {
     done
     # Every acknowledged id must be on its shard's primary.
     echo "==> checking the $oks acknowledged writes on db1 (shop_0) and db2 (shop_1)"
-    local have missing
+    local have missing lost
     have=$( { dbsql db1 "SELECT id FROM shop_0.drill WHERE id > $base AND id <= $((base + ops))";
         dbsql db2 "SELECT id FROM shop_1.drill WHERE id > $base AND id <= $((base + ops))"; } | sort -u)
     missing=$(awk '$1 == "ok" { print $2 }' "$out" | sort -u | comm -23 - <(echo "$have"))
+    lost=$(echo "$missing" | grep -c . || true)
     local rows; rows=$(echo "$have" | grep -c . || true)
     echo "  rows present: $rows (errors may or may not have been applied)"
-    if [ "$kind" = kill-master ] || [ "$kind" = stop-master ] || [ "$kind" = partition ]; then
-        wait_holder "$master" 100 || true
-    fi
     status
-    if [ "$oks" -eq 0 ]; then
-        echo "drill: FAILED: the workload got no write acknowledged (see $out)" >&2
-        exit 1
-    fi
-    if [ -n "$missing" ]; then
-        echo "drill: FAILED: acknowledged writes missing: $(echo "$missing" | tr '\n' ' ')" >&2
+    [ "$oks" -gt 0 ] || fails+=("the workload got no write acknowledged")
+    [ -z "$missing" ] || fails+=("acknowledged writes missing: $(echo "$missing" | tr '\n' ' ' | sed 's/ $//')")
+    if [ ${#fails[@]} -gt 0 ]; then
+        local joined
+        joined=$(printf '%s; ' "${fails[@]}")
+        echo "drill $kind: FAILED: ${joined%; } ($lost of $oks acknowledged writes lost; workload log: $out)" >&2
         exit 1
     fi
     echo "drill $kind: OK, 0 of $oks acknowledged writes lost (workload log: $out)"

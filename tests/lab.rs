@@ -1,8 +1,10 @@
 //! deploy/lab.sh, the README's main job: up (two boxes with vrrp + balancer + router, a
-//! MariaDB tier with a replica, a client), a query through the VIP, two failover drills
-//! under a client workload (zero acknowledged writes may be lost), down — with the debug
-//! binary and a unique namespace prefix so it cannot touch a lab someone is running.
-//! Steps run out of order (a drill before `up`, a drill with a box down) say what to do.
+//! MariaDB tier with a replica, a client), a query through the VIP, failover drills under
+//! a client workload (zero acknowledged writes may be lost), down — with a copy of the
+//! debug binary (a concurrent `cargo build` must not change what the lab runs) and a
+//! unique namespace prefix and run directory, so it cannot touch a lab someone is running.
+//! Steps run out of order (a drill before `up`, a drill with a box down or resigned) say
+//! what to do; a drill whose failover does not happen says FAILED.
 
 mod common;
 
@@ -14,24 +16,96 @@ use common::{repo_root, tandem_bin, wait_for};
 
 const VIP: &str = "198.18.0.100";
 
-fn lab(prefix: &str, run_dir: &Path, args: &[&str]) -> (bool, String) {
-    let out = Command::new("bash")
-        .arg(repo_root().join("deploy/lab.sh"))
-        .args(args)
-        .env("TANDEM_BIN", tandem_bin())
-        .env("LAB_PREFIX", prefix)
-        .env("LAB_RUN", run_dir)
-        // Bounds of the drill workload: at most 300 operations in at most 20 s.
-        .env("DRILL_OPS", "300")
-        .env("DRILL_SECS", "20")
-        .output()
-        .expect("run deploy/lab.sh");
+/// One lab: its namespace prefix, run directory and binary (TANDEM_BIN).
+#[derive(Clone)]
+struct Lab {
+    prefix: String,
+    run_dir: PathBuf,
+    bin: PathBuf,
+}
+
+impl Lab {
+    fn run(&self, args: &[&str]) -> (bool, String) {
+        self.run_env(&[], args)
+    }
+
+    /// deploy/lab.sh with extra environment (DRILL_FORCE, TANDEM_BIN, ...).
+    fn run_env(&self, env: &[(&str, &str)], args: &[&str]) -> (bool, String) {
+        let mut c = Command::new("bash");
+        c.arg(repo_root().join("deploy/lab.sh"))
+            .args(args)
+            .env("TANDEM_BIN", &self.bin)
+            .env("LAB_PREFIX", &self.prefix)
+            .env("LAB_RUN", &self.run_dir)
+            // Bounds of the drill workload: at most 300 operations in at most 20 s.
+            .env("DRILL_OPS", "300")
+            .env("DRILL_SECS", "20")
+            .env_remove("DRILL_FORCE")
+            .env_remove("DRILL_WAIT_SECS");
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        output(c.output().expect("run deploy/lab.sh"))
+    }
+
+    /// The pid deploy/lab.sh recorded for NAME (a, b, db1, ...).
+    fn pid(&self, name: &str) -> u32 {
+        let p = std::fs::read_to_string(self.run_dir.join(format!("{name}.pid")))
+            .unwrap_or_else(|e| panic!("{name}.pid: {e}"));
+        p.trim().parse().expect("a pid")
+    }
+
+    /// `tandem vrrp resign|resume` through box B's admin socket.
+    fn vrrp(&self, b: &str, verb: &str) -> (bool, String) {
+        let sock = self.run_dir.join(format!("run-{b}/tandem/admin.sock"));
+        let out = Command::new(&self.bin)
+            .args(["vrrp", verb, "--socket"])
+            .arg(&sock)
+            .output()
+            .expect("tandem vrrp");
+        output(out)
+    }
+}
+
+fn output(out: std::process::Output) -> (bool, String) {
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
     (out.status.success(), text)
+}
+
+/// Every path under `dir`, relative to it, sorted.
+fn tree(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).expect("read_dir").flatten() {
+            let p = e.path();
+            out.push(p.strip_prefix(dir).expect("under dir").to_path_buf());
+            if p.is_dir() {
+                todo.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A copy of `from` at `to` with one byte more: the same program, another binary.
+fn copy_binary(from: &Path, to: &Path, extra: &[u8]) {
+    let mut bytes = std::fs::read(from).expect("read the binary");
+    bytes.extend_from_slice(extra);
+    std::fs::write(to, bytes).expect("write the copy");
+    let mut perm = std::fs::metadata(to).expect("copy").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
+    std::fs::set_permissions(to, perm).expect("chmod");
+}
+
+/// The file the process runs, as the kernel shows it.
+fn exe(pid: u32) -> PathBuf {
+    std::fs::read_link(format!("/proc/{pid}/exe")).expect("/proc/PID/exe")
 }
 
 fn namespaces(prefix: &str) -> Vec<String> {
@@ -107,11 +181,11 @@ fn exited(pid: u32) -> bool {
 }
 
 /// Removes the lab even when an assertion fails.
-struct Guard(String, PathBuf);
+struct Guard(Lab);
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        let _ = lab(&self.0, &self.1, &["down"]);
+        let _ = self.0.run(&["down"]);
     }
 }
 
@@ -120,19 +194,30 @@ fn lab_up_drill_down() {
     let prefix = format!("tl{}", std::process::id());
     let dir = tempfile::tempdir().expect("tempdir");
     let run_dir = dir.path().join("run");
-    let _guard = Guard(prefix.clone(), run_dir.clone());
+    // The lab runs a copy: another `cargo build` replacing target/debug/tandem meanwhile
+    // would otherwise make `up` restart the boxes on the new binary (as it should).
+    let bin = dir.path().join("tandem");
+    copy_binary(&tandem_bin(), &bin, b"");
+    let lab = Lab {
+        prefix: prefix.clone(),
+        run_dir: run_dir.clone(),
+        bin: bin.clone(),
+    };
+    let _guard = Guard(lab.clone());
+    let config_lab = repo_root().join("config/lab");
+    let config_lab_before = tree(&config_lab);
 
     // Out of order: before `up` there is nothing to drill or show, and the script says so.
-    let (ok, out) = lab(&prefix, &run_dir, &["drill", "kill-master"]);
+    let (ok, out) = lab.run(&["drill", "kill-master"]);
     assert!(!ok, "{out}");
     assert!(out.contains("the lab is not up"), "{out}");
     assert!(out.contains("deploy/lab.sh up"), "{out}");
-    let (ok, out) = lab(&prefix, &run_dir, &["status"]);
+    let (ok, out) = lab.run(&["status"]);
     assert!(!ok, "{out}");
     assert!(out.contains("not up"), "{out}");
     assert!(namespaces(&prefix).is_empty(), "{:?}", namespaces(&prefix));
 
-    let (ok, out) = lab(&prefix, &run_dir, &["up"]);
+    let (ok, out) = lab.run(&["up"]);
     assert!(ok, "{out}");
     assert!(out.contains("== VIP 198.18.0.100 held by: a"), "{out}");
     assert!(out.contains("VI_1      MASTER"), "{out}");
@@ -141,11 +226,56 @@ fn lab_up_drill_down() {
     assert!(out.contains("ip netns exec"), "{out}");
     assert_eq!(namespaces(&prefix).len(), 5, "{:?}", namespaces(&prefix));
 
-    // up again is a no-op that reports the same state.
-    let (ok, out) = lab(&prefix, &run_dir, &["up"]);
+    // up again changes nothing, says so and reports the same state.
+    let pids = lab_pids(&run_dir);
+    let (ok, out) = lab.run(&["up"]);
     assert!(ok, "{out}");
     assert!(out.contains("held by: a"), "{out}");
     assert!(out.contains("are there (up again"), "{out}");
+    assert!(
+        out.contains("MariaDB db1 db1r db2: already running"),
+        "{out}"
+    );
+    assert!(out.contains("box a: tandem already running"), "{out}");
+    assert!(out.contains("box b: tandem already running"), "{out}");
+    assert!(!out.contains("starting MariaDB"), "{out}");
+    assert!(!out.contains("starting tandem"), "{out}");
+    assert_eq!(pids, lab_pids(&run_dir));
+
+    // The router's state_dir is the box's own /run/router-state: <run dir>/run-a/...
+    // (removed by `down`), not a directory of the checkout.
+    let out = Command::new("timeout")
+        .args(["10", "ip", "netns", "exec", &format!("{prefix}-a")])
+        .args(["mariadb", "--no-defaults", "-h", "127.0.0.1", "-P", "9066"])
+        .args([
+            "-u",
+            "admin",
+            "-padmin-pw",
+            "-N",
+            "-B",
+            "-e",
+            "show @@sysparam",
+        ])
+        .output()
+        .expect("mariadb client");
+    let (ok, sysparam) = output(out);
+    assert!(ok, "{sysparam}");
+    assert!(
+        sysparam.contains("state_dir\t/run/router-state\t"),
+        "{sysparam}"
+    );
+    let marker = run_dir.join("run-a/router-state/marker");
+    std::fs::write(&marker, "").expect("marker");
+    assert!(
+        Path::new(&format!(
+            "/proc/{}/root/run/router-state/marker",
+            lab.pid("a")
+        ))
+        .exists(),
+        "box a's /run/router-state is not {}",
+        marker.display()
+    );
+    std::fs::remove_file(&marker).expect("marker");
 
     // Queries through the VIP from the client namespace: balancer -> router -> shards.
     let (ok, out) = client_sql(&prefix, "SELECT COUNT(*) FROM province");
@@ -163,8 +293,9 @@ fn lab_up_drill_down() {
     assert!(ok, "{out}");
     assert_eq!(out.trim(), "3\n5000002");
 
-    let (ok, out) = lab(&prefix, &run_dir, &["drill", "kill-master"]);
+    let (ok, out) = lab.run(&["drill", "kill-master"]);
     assert!(ok, "{out}");
+    assert!(out.contains("==> pre-flight: box a is MASTER"), "{out}");
     assert!(out.contains("fault: kill -9 tandem on box a"), "{out}");
     assert!(out.contains("box b holds the VIP"), "{out}");
     assert!(out.contains("box b: (VI_1) Entering MASTER STATE"), "{out}");
@@ -177,7 +308,65 @@ fn lab_up_drill_down() {
     assert!(acknowledged(&out) > 0, "{out}");
     assert!(!out.contains("FAILED"), "{out}");
 
-    let (ok, out) = lab(&prefix, &run_dir, &["drill", "kill-router"]);
+    // Box b resigned (held in FAULT): it could not take over, so a drill refuses to start
+    // and says how to end it.
+    let (ok, out) = lab.vrrp("b", "resign");
+    assert!(ok, "{out}");
+    let (a, b) = (lab.pid("a"), lab.pid("b"));
+    let (ok, out) = lab.run(&["drill", "kill-master"]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("box b: VRRP instance VI_1 is resigned"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "vrrp resume --socket {}",
+            run_dir.join("run-b/tandem/admin.sock").display()
+        )),
+        "{out}"
+    );
+    assert!(out.contains("DRILL_FORCE=1"), "{out}");
+    assert!(!out.contains("fault:"), "{out}");
+    assert!(
+        !exited(a) && !exited(b),
+        "a drill that refused killed a box"
+    );
+    // Forced, it kills box a and nobody takes over: the drill gives up within its limit
+    // (DRILL_WAIT_SECS), claims no takeover and no answer, restarts box a and says FAILED.
+    let started = std::time::Instant::now();
+    let (ok, out) = lab.run_env(
+        &[
+            ("DRILL_FORCE", "1"),
+            ("DRILL_WAIT_SECS", "3"),
+            ("DRILL_OPS", "30"),
+            ("DRILL_SECS", "6"),
+        ],
+        &["drill", "kill-master"],
+    );
+    assert!(!ok, "{out}");
+    assert!(out.contains("drilling it anyway (DRILL_FORCE=1)"), "{out}");
+    assert!(out.contains("fault: kill -9 tandem on box a"), "{out}");
+    assert!(
+        out.contains("box b is still not MASTER with the VIP: gave up after 3s"),
+        "{out}"
+    );
+    assert!(!out.contains("box b holds the VIP"), "{out}");
+    assert!(!out.contains("VIP answered again"), "{out}");
+    assert!(out.contains("box a holds the VIP again"), "{out}");
+    assert!(
+        out.contains("drill kill-master: FAILED: box b did not take over"),
+        "{out}"
+    );
+    assert!(!out.contains("drill kill-master: OK"), "{out}");
+    assert!(!out.contains("stopped early"), "{out}");
+    assert!(started.elapsed() < Duration::from_secs(40), "{out}");
+    let (ok, out) = lab.vrrp("b", "resume");
+    assert!(ok, "{out}");
+
+    // The pre-flight waits for box b to be BACKUP again and the balancers to have
+    // router_a back.
+    let (ok, out) = lab.run(&["drill", "kill-router"]);
     assert!(ok, "{out}");
     assert!(out.contains("fault: kill -9 tandem on box b"), "{out}");
     assert!(out.contains("server mysql/router_b is DOWN"), "{out}");
@@ -193,7 +382,7 @@ fn lab_up_drill_down() {
     // The backup frozen for seconds (SIGSTOP) and continued: it reads the master's adverts
     // queued meanwhile before its overdue timer counts, so it never takes the VIP (which
     // would announce it and send clients to a box that drops it a moment later).
-    let (ok, out) = lab(&prefix, &run_dir, &["drill", "kill-balancer-backend"]);
+    let (ok, out) = lab.run(&["drill", "kill-balancer-backend"]);
     assert!(ok, "{out}");
     assert!(out.contains("fault: SIGSTOP tandem on box b"), "{out}");
     assert!(out.contains("server mysql/router_b is DOWN"), "{out}");
@@ -209,7 +398,7 @@ fn lab_up_drill_down() {
     // Shard 0's replica (a read host, switch_type 2): its replication stopped, then the
     // server killed. Both routers stop reading from it, say why, and read from it again
     // once it is back; no acknowledged write is lost.
-    let (ok, out) = lab(&prefix, &run_dir, &["drill", "stop-replication"]);
+    let (ok, out) = lab.run(&["drill", "stop-replication"]);
     assert!(ok, "{out}");
     assert!(out.contains("fault: STOP SLAVE on db1r"), "{out}");
     assert!(
@@ -226,7 +415,7 @@ fn lab_up_drill_down() {
     assert!(out.contains("VIP still answers"), "{out}");
     assert!(acknowledged(&out) > 0, "{out}");
     assert!(!out.contains("FAILED"), "{out}");
-    let (ok, out) = lab(&prefix, &run_dir, &["drill", "kill-replica"]);
+    let (ok, out) = lab.run(&["drill", "kill-replica"]);
     assert!(ok, "{out}");
     assert!(out.contains("fault: kill -9 MariaDB db1r"), "{out}");
     assert!(
@@ -242,12 +431,10 @@ fn lab_up_drill_down() {
     assert!(!out.contains("FAILED"), "{out}");
 
     // Box a killed by hand: its VIP stays on eth0 (nobody removed it), status says it is
-    // stale, a drill refuses to start, and `up` restarts box a, which takes the VIP back.
-    let a = lab_pids(&run_dir)
-        .into_iter()
-        .find(|(n, _)| n == "a")
-        .expect("a.pid")
-        .1;
+    // stale, a drill refuses to start, and `up` restarts box a alone, which takes the VIP
+    // back.
+    let a = lab.pid("a");
+    let b = lab.pid("b");
     assert!(
         Command::new("kill")
             .args(["-KILL", &a.to_string()])
@@ -259,23 +446,57 @@ fn lab_up_drill_down() {
         wait_for(Duration::from_secs(30), || exited(a).then_some(())).is_some(),
         "tandem on box a (pid {a}) did not die"
     );
-    let (ok, out) = lab(&prefix, &run_dir, &["status"]);
+    let (ok, out) = lab.run(&["status"]);
     assert!(ok, "{out}");
     assert!(out.contains("tandem is not running"), "{out}");
     assert!(
         out.contains("(stale: tandem on box a is not running"),
         "{out}"
     );
-    let (ok, out) = lab(&prefix, &run_dir, &["drill", "kill-router"]);
+    let (ok, out) = lab.run(&["drill", "kill-router"]);
     assert!(!ok, "{out}");
     assert!(out.contains("not running: a"), "{out}");
-    let (ok, out) = lab(&prefix, &run_dir, &["up"]);
+    let (ok, out) = lab.run(&["up"]);
     assert!(ok, "{out}");
+    assert!(out.contains("box a: starting tandem"), "{out}");
+    assert!(out.contains("box b: tandem already running"), "{out}");
     assert!(out.contains("== VIP 198.18.0.100 held by: a\n"), "{out}");
+    assert_eq!(lab.pid("b"), b, "{out}");
+
+    // Another binary (a rebuild): `up` says which box runs what and restarts both on it,
+    // so that the boxes never run different binaries; status notes the difference.
+    let other = dir.path().join("tandem-rebuilt");
+    copy_binary(&bin, &other, b"\0");
+    let (a, b) = (lab.pid("a"), lab.pid("b"));
+    let (ok, out) = lab.run_env(&[("TANDEM_BIN", other.to_str().expect("utf-8"))], &["up"]);
+    assert!(ok, "{out}");
+    for x in ["a", "b"] {
+        assert!(
+            out.contains(&format!(
+                "box {x} runs {}, not {}: restarting it",
+                bin.display(),
+                other.display()
+            )),
+            "{out}"
+        );
+        assert_eq!(exe(lab.pid(x)), other, "box {x}\n{out}");
+    }
+    assert!(exited(a) && exited(b), "{out}");
+    assert!(out.contains("== VIP 198.18.0.100 held by: a\n"), "{out}");
+    let (ok, out) = lab.run(&["status"]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains(&format!(
+            "note: box a runs {}, not {}",
+            other.display(),
+            bin.display()
+        )),
+        "{out}"
+    );
 
     let pids = lab_pids(&run_dir);
     assert_eq!(pids.len(), 5, "{pids:?}");
-    let (ok, out) = lab(&prefix, &run_dir, &["down"]);
+    let (ok, out) = lab.run(&["down"]);
     assert!(ok, "{out}");
     assert!(
         namespaces(&prefix).is_empty(),
@@ -287,9 +508,11 @@ fn lab_up_drill_down() {
         assert!(exited(pid), "{name} (pid {pid}) still runs after down");
     }
     // down again has nothing to do, and says so.
-    let (ok, out) = lab(&prefix, &run_dir, &["down"]);
+    let (ok, out) = lab.run(&["down"]);
     assert!(ok, "{out}");
     assert!(out.contains("nothing to remove"), "{out}");
+    // Nothing of the lab was written into the checkout.
+    assert_eq!(tree(&config_lab), config_lab_before, "config/lab/ changed");
 }
 
 /// Without TANDEM_BIN the lab runs the release binary of its own checkout, wherever the
