@@ -827,3 +827,233 @@ fn er_grandchild_rows_follow_their_parent_found_by_lookup() {
     assert_eq!(a.sql("SELECT COUNT(*) FROM shop_0.item_note").trim(), "1");
     assert_eq!(b.sql("SELECT COUNT(*) FROM shop_1.item_note").trim(), "2");
 }
+
+/// The layout of MyCat's tutorials, two data nodes of one schema on one server (dn0 =
+/// A/shop_0, dn1 = A/shop_1), plus schema `hr` on B (its database is also named `hr`,
+/// `check_sql_schema` off), schema `legacy` on B (database `legacy_db`, off too), and a
+/// database `secret` on A that is no schema. The router logs in as root, so only the
+/// router stands between a client and `secret`.
+fn qualified_layout(a: &common::mariadb::MariaDb, b: &common::mariadb::MariaDb) -> String {
+    format!(
+        "  users:
+    - {{ name: app, password: s3cret, schemas: [shop, hr, legacy], default_schema: shop }}
+    - {{ name: shop_only, password: s3cret, schemas: [shop] }}
+  schemas:
+    - name: shop
+      data_node: dn0
+      check_sql_schema: true
+      tables:
+        - {{ name: customer, primary_key: id, data_nodes: \"dn0,dn1\", rule: by-id-range }}
+    - {{ name: hr, data_node: dn2 }}
+    - {{ name: legacy, data_node: dn3 }}
+  data_nodes:
+    - {{ name: dn0, data_host: h0, database: shop_0 }}
+    - {{ name: dn1, data_host: h0, database: shop_1 }}
+    - {{ name: dn2, data_host: h1, database: hr }}
+    - {{ name: dn3, data_host: h1, database: legacy_db }}
+  data_hosts:
+    - {{ name: h0, heartbeat_interval: 500ms, min_con: 1, write_hosts: [ {} ] }}
+    - {{ name: h1, heartbeat_interval: 500ms, min_con: 1, write_hosts: [ {} ] }}
+  rules:
+    - name: by-id-range
+      column: id
+      function: {{ type: range-long, map: [\"0-500M=0\", \"500M-1000M=1\"] }}
+",
+        common::router::db_host_yaml("a", a),
+        common::router::db_host_yaml("b", b)
+    )
+}
+
+/// Statements that reached server `db` and mention `word` (its general log, which the
+/// test switched on), this query excepted.
+fn logged(db: &common::mariadb::MariaDb, word: &str) -> String {
+    db.sql(&format!(
+        "SELECT argument FROM mysql.general_log WHERE argument LIKE '%{word}%' AND argument NOT LIKE '%general_log%'"
+    ))
+}
+
+#[test]
+fn database_qualifiers_are_checked_before_anything_runs() {
+    let (a, b) = common::shard::two_servers();
+    let table = "CREATE TABLE customer (id BIGINT PRIMARY KEY, name VARCHAR(20))";
+    a.sql(&format!(
+        "CREATE DATABASE shop_0; CREATE DATABASE shop_1; CREATE DATABASE secret;
+         USE shop_0; {table}; USE shop_1; {table};
+         CREATE TABLE secret.t (id INT PRIMARY KEY, v VARCHAR(20)); INSERT INTO secret.t VALUES (1, 'top')"
+    ));
+    b.sql(
+        "CREATE DATABASE hr; CREATE DATABASE legacy_db;
+         CREATE TABLE hr.emp (id INT PRIMARY KEY, name VARCHAR(20));
+         INSERT INTO hr.emp VALUES (1, 'ann'), (2, 'bob');
+         CREATE TABLE legacy_db.t (id INT)",
+    );
+    let r = common::shard::start_router(&qualified_layout(&a, &b));
+    let as_user = |user: &str| {
+        common::shard::Mysql::new(r.addr, user, "s3cret")
+            .db("shop")
+            .comments()
+    };
+    let app = as_user("app");
+    let q = |sql: &str| {
+        app.run(sql)
+            .map(|s| s.trim_end().to_string())
+            .unwrap_or_else(|e| panic!("{sql}: {e}\n{}", r.logs()))
+    };
+    q("INSERT INTO customer (id, name) VALUES (1, 'a'), (5000001, 'b')");
+    assert_eq!(a.sql("SELECT id FROM shop_0.customer"), "1");
+    assert_eq!(a.sql("SELECT id FROM shop_1.customer"), "5000001");
+    // One row each: the sharded table, with or without the schema's qualifier.
+    assert_eq!(q("SELECT id FROM customer ORDER BY id"), "1\n5000001");
+    assert_eq!(q("SELECT id FROM shop.customer ORDER BY id"), "1\n5000001");
+    assert_eq!(
+        q("SELECT c.id FROM shop . customer c WHERE c.id = 5000001"),
+        "5000001"
+    );
+
+    // From here on server A logs every statement it gets.
+    a.sql("SET GLOBAL log_output = 'TABLE'; SET GLOBAL general_log = 1");
+    // A data node's database is no name for clients: before, `shop_1.customer` ran on
+    // both nodes of the one server (5000001 twice) and this DELETE on dn1 as well.
+    for sql in [
+        "SELECT id, name FROM shop_1.customer",
+        "SELECT id FROM `shop_0`.customer WHERE id = 1",
+        "DELETE FROM shop_0.customer WHERE id = 5000001",
+        "UPDATE shop_1.customer SET name = 'x' WHERE id = 5000001",
+    ] {
+        let e = app.run(sql).expect_err(sql);
+        assert!(
+            e.contains("ERROR 1044 (42000)")
+                && e.contains("is the database of data node")
+                && e.contains("use schema 'shop'"),
+            "{sql}: {e}"
+        );
+    }
+    // Another database of the server: 1044, as from a server to a user without grants.
+    for sql in [
+        "SELECT * FROM secret.t",
+        "SELECT id FROM customer WHERE id IN (SELECT id FROM secret.t)",
+        "SELECT secret.t.v FROM customer",
+        "INSERT INTO secret.t VALUES (2, 'new')",
+        "UPDATE secret.t SET v = 'changed'",
+        "REPLACE INTO secret.t VALUES (1, 'replaced')",
+        "DELETE FROM secret.t",
+        "DROP TABLE secret.t",
+        "CREATE TABLE secret.t2 (id INT)",
+        "SET @x = (SELECT v FROM secret.t)",
+        "SELECT 1 /*!, (SELECT v FROM secret.t) */",
+        "SELECT 1 /*M!, (SELECT v FROM secret.t) */",
+        "/*!mycat: datanode=dn0 */ SELECT * FROM secret.t",
+        "SELECT * FROM `secret`.`t` PROCEDURE ANALYSE() OOPS",
+        "SELECT 1; SELECT v FROM secret.t",
+        "SHOW CREATE PROCEDURE secret.p",
+        "EXPLAIN SELECT * FROM secret.t",
+    ] {
+        let e = app.run(sql).expect_err(sql);
+        assert!(
+            e.contains("ERROR 1044 (42000)")
+                && e.contains("Access denied for user 'app'@'%' to database 'secret'"),
+            "{sql}: {e}"
+        );
+    }
+    // SHOW and DESCRIBE naming a database: answered or refused by the router.
+    for sql in [
+        "SHOW TABLES FROM secret",
+        "SHOW TABLE STATUS FROM secret",
+        "SHOW COLUMNS FROM secret.t",
+        "SHOW INDEX FROM t FROM secret",
+        "SHOW CREATE TABLE secret.t",
+        "DESCRIBE secret.t",
+        "SHOW TRIGGERS FROM secret",
+    ] {
+        let e = app.run(sql).expect_err(sql);
+        assert!(e.contains("'secret"), "{sql}: {e}");
+    }
+    // Text the server would build: refused, whatever it holds.
+    let e = app
+        .run("SET @q = CONCAT('SELECT v FROM sec', 'ret.t'); PREPARE s FROM @q; EXECUTE s")
+        .expect_err("PREPARE FROM @q");
+    assert!(
+        e.contains("ERROR 1105") && e.contains("string literal"),
+        "{e}"
+    );
+    // Nothing of it reached the server.
+    assert_eq!(logged(&a, "secret"), "");
+    assert_eq!(logged(&a, "shop_1"), "");
+    // The servers' own databases pass through.
+    assert_eq!(
+        q("SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = 'shop_0'"),
+        "1"
+    );
+
+    // Another schema of the user: planned there, its qualifier as written (its
+    // database has the schema's name, check_sql_schema is off).
+    assert_eq!(
+        q("SELECT id, name FROM hr.emp ORDER BY id"),
+        "1\tann\n2\tbob"
+    );
+    q("INSERT INTO hr.emp VALUES (3, 'cy')");
+    assert_eq!(b.sql("SELECT name FROM hr.emp WHERE id = 3"), "cy");
+    assert_eq!(q("SELECT DATABASE()"), "shop");
+    let e = app
+        .run("SELECT * FROM hr.emp e JOIN customer c ON c.id = e.id")
+        .expect_err("two schemas");
+    assert!(e.contains("ERROR 1105") && e.contains("`customer`"), "{e}");
+    // Not for a user without it; nor does a datanode hint open hr's node to that user.
+    let other = as_user("shop_only");
+    let e = other.run("SELECT * FROM hr.emp").expect_err("not granted");
+    assert!(
+        e.contains("ERROR 1044 (42000)")
+            && e.contains("Access denied for user 'shop_only'@'%' to database 'hr'"),
+        "{e}"
+    );
+    let e = other
+        .run("/*!mycat: datanode=dn2 */ SELECT COUNT(*) FROM emp")
+        .expect_err("hint");
+    assert!(e.contains("datanode=dn2"), "{e}");
+    assert_eq!(q("/*!mycat: datanode=dn2 */ SELECT COUNT(*) FROM emp"), "3");
+    // check_sql_schema off and a database named otherwise: refused, not sent as written.
+    let e = common::shard::Mysql::new(r.addr, "app", "s3cret")
+        .db("legacy")
+        .run("SELECT * FROM legacy.t")
+        .expect_err("legacy.");
+    assert!(
+        e.contains("check_sql_schema") && e.contains("legacy_db"),
+        "{e}"
+    );
+
+    // Prepared statements get the same checks; the server prepares the text without
+    // the qualifiers the router removes.
+    let mut c = common::wire::Conn::connect(r.addr, "app", "s3cret", Some("shop")).expect("login");
+    for (sql, code) in [
+        ("SELECT v FROM secret.t WHERE id = ?", 1044),
+        ("SELECT name FROM shop_1.customer WHERE id = ?", 1044),
+        (
+            "SELECT name FROM hr.emp e JOIN customer c ON c.id = e.id WHERE e.id = ?",
+            1105,
+        ),
+    ] {
+        let e = c.prepare(sql).expect_err(sql);
+        assert_eq!(e.code, code, "{sql}: {e}");
+    }
+    let st = c
+        .prepare("SELECT name FROM shop.customer WHERE id = ?")
+        .expect("prepare shop.customer");
+    let rows = c.execute(st, 0, &[Some("5000001")], &[]).expect("execute");
+    assert_eq!(rows, vec![vec![Some("b".to_string())]]);
+    let st = c
+        .prepare("SELECT name FROM hr.emp WHERE id = ?")
+        .expect("prepare hr.emp");
+    let rows = c.execute(st, 0, &[Some("2")], &[]).expect("execute");
+    assert_eq!(rows, vec![vec![Some("bob".to_string())]]);
+    assert_eq!(
+        c.value("SELECT DATABASE()").expect("database"),
+        Some("shop".into())
+    );
+    assert_eq!(logged(&a, "secret"), "");
+    assert_eq!(logged(&a, "shop_1.customer"), "");
+    // And the data is as it was.
+    a.sql("SET GLOBAL general_log = 0");
+    assert_eq!(a.sql("SELECT id, v FROM secret.t"), "1\ttop");
+    assert_eq!(a.sql("SHOW TABLES FROM secret"), "t");
+    assert_eq!(a.sql("SELECT id, name FROM shop_1.customer"), "5000001\tb");
+}

@@ -850,6 +850,35 @@ impl Session {
         }
     }
 
+    /// [`plan::qualify`] for this session's user and schema.
+    fn qualify(&self, sql: &str) -> Result<plan::Qualified, SqlError> {
+        plan::qualify(
+            &self.snap.catalog,
+            &plan::Grants::user(&self.user.name, &self.user.schemas),
+            self.schema_name().ok(),
+            sql,
+        )
+    }
+
+    /// [`plan::check_kept`] for a statement that runs on the schema's data node.
+    fn check_kept_default(&self, kept: &[String]) -> Result<(), SqlError> {
+        if kept.is_empty() {
+            return Ok(());
+        }
+        let Ok(schema) = self.schema_name() else {
+            return Ok(());
+        };
+        let Some(node) = self
+            .snap
+            .catalog
+            .schema(schema)
+            .and_then(|sc| sc.default_node.as_deref())
+        else {
+            return Ok(());
+        };
+        plan::check_kept(&self.snap.catalog, schema, kept, [node])
+    }
+
     /// The schema statements run in: the selected one, else the user's only one.
     fn effective_schema(&self) -> Result<String, SqlError> {
         self.schema_name().map(str::to_string)
@@ -1506,7 +1535,28 @@ impl Session {
             Kind::Set(items)
                 if !a.multi || items.iter().any(|i| matches!(i, SetItem::Refused(_))) =>
             {
-                return self.set(p, items.clone()).await;
+                // A SET reading a table (`SET @x = (SELECT ...)`) runs on the session's
+                // connection: the same qualifiers as any statement, but not planned. (A
+                // refused SET is refused as such.)
+                let refused = items.iter().any(|i| matches!(i, SetItem::Refused(_)));
+                let q = match self.qualify(sql) {
+                    _ if refused => Ok(plan::Qualified::default()),
+                    Ok(q) if q.schema.is_some() => Err(SqlError::new(
+                        1105,
+                        "HY000",
+                        "a SET runs in the session's schema: read the tables of another schema in a statement of its own",
+                    )),
+                    Ok(q) => self.check_kept_default(&q.kept).map(|()| q),
+                    Err(e) => Err(e),
+                };
+                return match q {
+                    Ok(q) => {
+                        let rewritten = q.text.as_deref().map(shard::query_payload);
+                        self.set(rewritten.as_deref().unwrap_or(p), items.clone())
+                            .await
+                    }
+                    Err(e) => self.send_err(1, &e).await,
+                };
             }
             Kind::Kill { query, id } => {
                 let (q, id) = (*query, *id);
@@ -1527,7 +1577,36 @@ impl Session {
             }
             _ => {}
         }
-        if let Err(e) = self.check_access(sql, &a) {
+        // Database qualifiers: refused, removed, or the statement moves to the schema
+        // all its tables are in (for its duration, as an execute runs in the schema it
+        // was prepared in).
+        let q = match self.qualify(sql) {
+            Ok(q) => q,
+            Err(e) => return self.send_err(1, &e).await,
+        };
+        let rewritten = q.text.as_deref().map(shard::query_payload);
+        let (p, sql) = match (&rewritten, &q.text) {
+            (Some(payload), Some(text)) => (payload.as_slice(), text.as_str()),
+            _ => (p, sql),
+        };
+        let saved = q.schema.clone().map(|h| self.schema.replace(h));
+        let r = self.query_routed(p, sql, &a, &q.kept).await;
+        if let Some(s) = saved {
+            self.schema = s;
+        }
+        r
+    }
+
+    /// [`Session::query`] of a statement the router does not answer itself, its
+    /// qualifiers dealt with (`kept`: [`plan::Qualified::kept`]).
+    async fn query_routed(
+        &mut self,
+        p: &[u8],
+        sql: &str,
+        a: &sql::Analysis,
+        kept: &[String],
+    ) -> Res<()> {
+        if let Err(e) = self.check_access(sql, a) {
             return self.send_err(1, &e).await;
         }
         // Global sequences: `next value for MYCATSEQ_X` becomes the id.
@@ -1550,7 +1629,10 @@ impl Session {
         };
         let p: &[u8] = &p;
         if let Some(planned) = self.shard_plan(sql) {
-            return self.run_planned(p, sql, &a, planned).await;
+            return self.run_planned(p, sql, a, planned).await;
+        }
+        if let Err(e) = self.check_kept_default(kept) {
+            return self.send_err(1, &e).await;
         }
         if let Some(why) = a.sticky
             && self.sticky.is_none_or(|s| s == CURSOR)
@@ -2843,9 +2925,6 @@ impl Session {
             );
             return self.send_err(1, &e).await;
         }
-        if let Err(e) = self.check_access(&sql, &a) {
-            return self.send_err(1, &e).await;
-        }
         // A SHOW or DESCRIBE naming a database: prepared (and executed) on the node it
         // maps to, as the text with the node's database.
         let mut stmt_node = None;
@@ -2871,6 +2950,53 @@ impl Session {
             }
             _ => (sql, p),
         };
+        // Database qualifiers, as for a text statement: the server prepares the text
+        // without the ones the router removes, and a statement on another schema's
+        // tables keeps that schema for its executes.
+        let q = if stmt_node.is_none() {
+            match self.qualify(&sql) {
+                Ok(q) => q,
+                Err(e) => return self.send_err(1, &e).await,
+            }
+        } else {
+            plan::Qualified::default()
+        };
+        let plan::Qualified {
+            schema: in_schema,
+            text,
+            kept,
+        } = q;
+        let qualified_payload;
+        let (sql, p): (String, &[u8]) = match text {
+            Some(t) => {
+                let mut v = Vec::with_capacity(t.len() + 1);
+                v.push(COM_STMT_PREPARE);
+                v.extend_from_slice(t.as_bytes());
+                qualified_payload = v;
+                (t, &qualified_payload)
+            }
+            None => (sql, p),
+        };
+        let saved = in_schema.map(|h| self.schema.replace(h));
+        let r = self.prepare_routed(p, sql, &a, stmt_node, &kept).await;
+        if let Some(s) = saved {
+            self.schema = s;
+        }
+        r
+    }
+
+    /// [`Session::prepare`] once the statement's text and schema are settled.
+    async fn prepare_routed(
+        &mut self,
+        p: &[u8],
+        sql: String,
+        a: &sql::Analysis,
+        stmt_node: Option<String>,
+        kept: &[String],
+    ) -> Res<()> {
+        if let Err(e) = self.check_access(&sql, a) {
+            return self.send_err(1, &e).await;
+        }
         // On configured tables: prepare on a node that has them (the metadata is the
         // same on each); executes are routed by their parameters.
         let sharded = match self.shard_plan(&sql) {
@@ -2896,6 +3022,13 @@ impl Session {
                 return self.send_err(1, &e).await;
             }
         };
+        if !sharded
+            && stmt_node.is_none()
+            && let Err(e) = self.check_kept_default(kept)
+        {
+            self.route_node = None;
+            return self.send_err(1, &e).await;
+        }
         // A client that prepares without ever closing would hold router memory (and
         // backend statements) without bound: refused past the server's default limit.
         if self.stmts.len() >= MAX_SESSION_STMTS
@@ -2912,7 +3045,7 @@ impl Session {
             );
             return self.send_err(1, &e).await;
         }
-        let local = match self.local_stmt(&sql, &a) {
+        let local = match self.local_stmt(&sql, a) {
             None => None,
             Some(Ok(l)) => Some(l),
             Some(Err(e)) => {

@@ -21,7 +21,7 @@ pub struct Token<'a> {
     pub end: usize,
 }
 
-impl Token<'_> {
+impl<'a> Token<'a> {
     pub fn is(&self, kw: &str) -> bool {
         self.tok == Tok::Word && self.text.eq_ignore_ascii_case(kw)
     }
@@ -29,7 +29,7 @@ impl Token<'_> {
         self.tok == Tok::Punct(c)
     }
     /// The identifier text without quotes.
-    pub fn ident(&self) -> &str {
+    pub fn ident(&self) -> &'a str {
         match self.tok {
             Tok::QuotedIdent | Tok::Str => {
                 let t = self.text;
@@ -47,8 +47,15 @@ impl Token<'_> {
     }
 }
 
-/// Splits `sql` into tokens; comments are skipped, the contents of `/*! ... */` are code.
+/// Splits `sql` into tokens; comments are skipped, the contents of `/*! ... */` (and
+/// MariaDB's `/*M! ... */`) are code.
 pub fn lex(sql: &str) -> Vec<Token<'_>> {
+    lex_with(sql, true)
+}
+
+/// [`lex`] with or without backslash escapes in string literals (a session with
+/// `sql_mode` `NO_BACKSLASH_ESCAPES` reads `'a\'` as a whole string).
+pub fn lex_with(sql: &str, backslash_escapes: bool) -> Vec<Token<'_>> {
     let b = sql.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
@@ -70,9 +77,12 @@ pub fn lex(sql: &str) -> Vec<Token<'_>> {
                 }
             }
             b'/' if b.get(i + 1) == Some(&b'*') => {
-                if b.get(i + 2) == Some(&b'!') {
-                    // Executable comment: skip the marker and version, lex the inside.
-                    i += 3;
+                if b.get(i + 2) == Some(&b'!')
+                    || (b.get(i + 2) == Some(&b'M') && b.get(i + 3) == Some(&b'!'))
+                {
+                    // Executable comment (`/*!`, MariaDB's `/*M!`): skip the marker and
+                    // version, lex the inside.
+                    i += if b[i + 2] == b'M' { 4 } else { 3 };
                     while i < b.len() && b[i].is_ascii_digit() {
                         i += 1;
                     }
@@ -88,7 +98,7 @@ pub fn lex(sql: &str) -> Vec<Token<'_>> {
             b'\'' | b'"' | b'`' => {
                 i += 1;
                 while i < b.len() {
-                    if b[i] == b'\\' && c != b'`' {
+                    if b[i] == b'\\' && c != b'`' && backslash_escapes {
                         i += 2;
                         continue;
                     }

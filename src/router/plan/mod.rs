@@ -87,6 +87,14 @@ impl SchemaCat {
     pub fn table(&self, name: &str) -> Option<&TableCat> {
         self.tables.get(&name.to_ascii_lowercase())
     }
+    /// Does the schema keep rows on data node `dn` (its `data_node`, or a table's)?
+    pub fn uses_node(&self, dn: &str) -> bool {
+        self.default_node.as_deref() == Some(dn)
+            || self
+                .tables
+                .values()
+                .any(|t| t.nodes.iter().any(|n| n == dn))
+    }
     /// Any node the schema uses (for statements that touch no table).
     pub fn any_node(&self) -> Option<String> {
         self.default_node.clone().or_else(|| {
@@ -103,6 +111,8 @@ pub struct Catalog {
     pub schemas: HashMap<String, SchemaCat>,
     /// Every configured data node name.
     pub nodes: Vec<String>,
+    /// Data node -> its database on the servers.
+    pub databases: HashMap<String, String>,
 }
 
 impl Catalog {
@@ -162,13 +172,43 @@ impl Catalog {
         Ok(Catalog {
             schemas,
             nodes: cfg.data_nodes.iter().map(|n| n.name.clone()).collect(),
+            databases: cfg
+                .data_nodes
+                .iter()
+                .map(|n| (n.name.clone(), n.database.clone()))
+                .collect(),
         })
     }
 
     pub fn schema(&self, name: &str) -> Option<&SchemaCat> {
         self.schemas.get(name)
     }
+
+    /// The schema a qualifier names: its exact name, else one that differs in case only.
+    fn schema_named(&self, name: &str) -> Option<&SchemaCat> {
+        self.schemas.get(name).or_else(|| {
+            let mut found: Vec<&SchemaCat> = self
+                .schemas
+                .values()
+                .filter(|s| s.name.eq_ignore_ascii_case(name))
+                .collect();
+            found.sort_by(|a, b| a.name.cmp(&b.name));
+            found.first().copied()
+        })
+    }
+
+    /// A server's own database (`information_schema`, `performance_schema`, `mysql`,
+    /// `sys`) that no schema is named after: statements on it pass through.
+    pub fn is_system_database(&self, name: &str) -> bool {
+        SYSTEM_DATABASES
+            .iter()
+            .any(|d| d.eq_ignore_ascii_case(name))
+            && self.schema_named(name).is_none()
+    }
 }
+
+/// Databases every server has.
+pub const SYSTEM_DATABASES: &[&str] = &["information_schema", "performance_schema", "mysql", "sys"];
 
 fn add_children(out: &mut HashMap<String, TableCat>, children: &[ChildTable], parent: &TableCat) {
     for c in children {
@@ -540,6 +580,301 @@ pub fn mentions_configured(sc: &SchemaCat, sql: &str) -> bool {
         .any(|t| matches!(t.tok, Tok::Word | Tok::QuotedIdent) && sc.table(t.ident()).is_some())
 }
 
+/// Who a statement runs for: the schemas its qualifiers may name.
+#[derive(Debug, Clone, Copy)]
+pub struct Grants<'a> {
+    /// The login, for error messages (`None`: `tandem explain`).
+    pub user: Option<&'a str>,
+    /// The schemas the user may use (`None`: every schema).
+    pub schemas: Option<&'a [String]>,
+}
+
+impl<'a> Grants<'a> {
+    /// Every schema (`tandem explain`, [`plan`]).
+    pub const ALL: Grants<'static> = Grants {
+        user: None,
+        schemas: None,
+    };
+
+    pub fn user(name: &'a str, schemas: &'a [String]) -> Grants<'a> {
+        Grants {
+            user: Some(name),
+            schemas: Some(schemas),
+        }
+    }
+
+    fn may_use(&self, schema: &str) -> bool {
+        self.schemas.is_none_or(|s| s.iter().any(|x| x == schema))
+    }
+
+    /// The error a server gives a user for a database it has no grant on (the same
+    /// whether the database exists or not: a server does not tell such a user).
+    fn denied(&self, db: &str, why: Option<String>) -> SqlError {
+        let head = match self.user {
+            Some(u) => format!("Access denied for user '{u}'@'%' to database '{db}'"),
+            None => format!("Access denied to database '{db}'"),
+        };
+        let why = why.or_else(|| {
+            self.user.is_none().then(|| {
+                "it is no schema of the router (only the servers' own information_schema, performance_schema, mysql and sys pass through)".to_string()
+            })
+        });
+        SqlError::new(
+            1044,
+            "42000",
+            match why {
+                Some(w) => format!("{head}: {w}"),
+                None => head,
+            },
+        )
+    }
+}
+
+/// What the qualified names of a statement mean for its session ([`qualify`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Qualified {
+    /// Plan in this schema instead of the session's: the statement names only tables of
+    /// it, each written `schema.table`.
+    pub schema: Option<String>,
+    /// The text without the qualifiers naming the schema it runs in (`check_sql_schema`);
+    /// `None` = unchanged.
+    pub text: Option<String>,
+    /// Qualifiers naming the schema that go to the servers as written
+    /// (`check_sql_schema: false`): each data node the statement runs on must have a
+    /// database of exactly this name ([`check_kept`]).
+    pub kept: Vec<String>,
+}
+
+/// Checks the database qualifiers of `sql` (`db.t`, `db.t.col`, `db.f()`) for a session
+/// in `schema` (`None`: no schema selected): a statement may name its own schema, a
+/// server's system database, or another schema of the user when every table it names is
+/// in that one (it is then planned there, as MyCat 1.6 routes `other.t` in schema
+/// `other`). Anything else would run with the router's login on the servers and is
+/// refused: a database the user has no grant on gets 1044, as from a server, and the
+/// database of a data node (`shop_1`) the same, naming the schema to use instead.
+/// Statements without a dot cost one pass over their bytes.
+pub fn qualify(
+    cat: &Catalog,
+    grants: &Grants<'_>,
+    schema: Option<&str>,
+    sql: &str,
+) -> Result<Qualified, SqlError> {
+    let hinted = sql.trim_start().starts_with("/*");
+    if !hinted && !text::may_qualify(sql) {
+        return Ok(Qualified::default());
+    }
+    let (hint, body) = match strip_hint(sql).map_err(|e| SqlError::new(1064, "42000", e))? {
+        Some((h, b)) => (Some(h), b),
+        None => (None, sql),
+    };
+    let offset = sql.len() - body.len();
+    match &hint {
+        Some(Hint::DataNode(dn)) => check_hint_node(cat, grants, dn)?,
+        // Routes only, but a name it may not use is refused all the same.
+        Some(Hint::Sql(inner)) => {
+            qualify(cat, grants, schema, inner)?;
+        }
+        _ => {}
+    }
+    if !text::may_qualify(body) {
+        return Ok(Qualified::default());
+    }
+    let scan = text::scan(body);
+    if scan.opaque {
+        return Err(refuse(
+            "PREPARE ... FROM and EXECUTE IMMEDIATE take a string literal through the router: a text the server builds from an expression or variable could name any database, which the router cannot check",
+        ));
+    }
+    for d in &scan.dynamic {
+        if qualify(cat, grants, schema, d)? != Qualified::default() {
+            return Err(refuse(
+                "the text of PREPARE ... FROM or EXECUTE IMMEDIATE runs as written: leave the schema qualifiers out of it",
+            ));
+        }
+    }
+    let here = schema.and_then(|s| cat.schema(s));
+    let mut own: Vec<&text::Qualifier<'_>> = Vec::new();
+    let mut other: Vec<(&str, &text::Qualifier<'_>)> = Vec::new();
+    for q in &scan.qualifiers {
+        if let Some(sc) = here
+            && q.name.eq_ignore_ascii_case(&sc.name)
+        {
+            if q.alt && q.database && sc.check_sql_schema {
+                return Err(alt_refused(q.name));
+            }
+            own.push(q);
+            continue;
+        }
+        if !q.database || cat.is_system_database(q.name) {
+            continue;
+        }
+        match cat.schema_named(q.name) {
+            Some(h) if grants.may_use(&h.name) => {
+                if q.alt {
+                    return Err(alt_refused(q.name));
+                }
+                other.push((h.name.as_str(), q));
+            }
+            Some(_) => return Err(grants.denied(q.name, None)),
+            None => return Err(backend_or_denied(cat, grants, q.name)),
+        }
+    }
+    if let Some(&(h, q)) = other.first() {
+        if let Some((h2, _)) = other.iter().find(|(x, _)| *x != h) {
+            return Err(refuse(format!(
+                "this statement names tables of schemas '{h}' and '{h2}': a statement runs in one schema (their data nodes differ), send one statement per schema"
+            )));
+        }
+        let s = here.map_or("(none selected)", |sc| sc.name.as_str());
+        if let Some(o) = own.iter().find(|o| o.database) {
+            return Err(refuse(format!(
+                "this statement names tables of schemas '{}' and '{h}': a statement runs in one schema (their data nodes differ), send one statement per schema",
+                o.name
+            )));
+        }
+        if matches!(hint, Some(Hint::DataNode(_) | Hint::Sql(_))) {
+            return Err(refuse(format!(
+                "a statement with a mycat datanode or sql hint runs as written in the session's schema '{s}': leave out the qualifier `{}.`, or USE {h} first",
+                q.name
+            )));
+        }
+        if scan.multi {
+            return Err(refuse(format!(
+                "a multi-statement text runs in the session's schema '{s}': send the statement on schema '{h}' ({}.) on its own",
+                q.name
+            )));
+        }
+        let outside = route::tables_outside(body, h, |n| cat.is_system_database(n)).map_err(|e| {
+            refuse(format!(
+                "this statement names schema '{h}' while the session is in '{s}', and the router cannot parse it to check that every table it names is in '{h}' ({e}): USE {h} first"
+            ))
+        })?;
+        if let Some(t) = outside.first() {
+            return Err(refuse(format!(
+                "this statement names tables of schema '{h}' and the table `{t}`, which is not written {h}.{t}: a statement runs in one schema, so qualify every table with `{h}.` (or USE {h} first)"
+            )));
+        }
+        // In `h` its qualifiers are the statement's own.
+        let mut q = qualify(cat, grants, Some(h), sql)?;
+        q.schema = Some(h.to_string());
+        return Ok(q);
+    }
+    let Some(sc) = here else {
+        return Ok(Qualified::default());
+    };
+    if own.is_empty() {
+        return Ok(Qualified::default());
+    }
+    let mut out = Qualified::default();
+    if sc.check_sql_schema {
+        let mut e = Edits::default();
+        let mut spans: Vec<text::Span> = own.iter().filter(|q| !q.alt).map(|q| q.span).collect();
+        spans.sort_unstable();
+        spans.dedup();
+        if spans.is_empty() {
+            return Ok(out);
+        }
+        for (a, b) in spans {
+            e.delete((a + offset, b + offset));
+        }
+        out.text = Some(e.apply(sql).ok_or_else(|| {
+            refuse(format!(
+                "the router could not remove the qualifiers `{}.` from this statement",
+                sc.name
+            ))
+        })?);
+    } else {
+        for q in own.iter().filter(|q| q.database) {
+            if !out.kept.iter().any(|k| k == q.name) {
+                out.kept.push(q.name.to_string());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A qualifier found only when backslashes do not escape (`NO_BACKSLASH_ESCAPES`).
+fn alt_refused(name: &str) -> SqlError {
+    refuse(format!(
+        "this statement names `{name}.` only when backslashes in its strings do not escape (sql_mode NO_BACKSLASH_ESCAPES): write the string without a backslash before its closing quote"
+    ))
+}
+
+/// 1044 for a qualifier naming no schema of the user; when it is a data node's database
+/// on the servers, the message names the user's schema that holds the node.
+fn backend_or_denied(cat: &Catalog, grants: &Grants<'_>, name: &str) -> SqlError {
+    let mut nodes: Vec<&str> = cat
+        .databases
+        .iter()
+        .filter(|(_, db)| db.eq_ignore_ascii_case(name))
+        .map(|(n, _)| n.as_str())
+        .collect();
+    nodes.sort_unstable();
+    let mut schemas: Vec<&str> = cat
+        .schemas
+        .values()
+        .filter(|sc| grants.may_use(&sc.name) && nodes.iter().any(|n| sc.uses_node(n)))
+        .map(|sc| sc.name.as_str())
+        .collect();
+    schemas.sort_unstable();
+    let Some(first) = schemas.first() else {
+        return grants.denied(name, None);
+    };
+    let list = schemas
+        .iter()
+        .map(|s| format!("'{s}'"))
+        .collect::<Vec<_>>()
+        .join(" or ");
+    grants.denied(
+        name,
+        Some(format!(
+            "'{name}' is the database of data node {} on the servers, which clients do not name: use schema {list} (write {first}.<table>, or no qualifier in that schema)",
+            nodes.join(", ")
+        )),
+    )
+}
+
+/// A `datanode=` hint chooses where a statement runs, not who may read there: the node
+/// must hold one of the user's schemas.
+fn check_hint_node(cat: &Catalog, grants: &Grants<'_>, dn: &str) -> Result<(), SqlError> {
+    let Some(mine) = grants.schemas else {
+        return Ok(());
+    };
+    // An unknown node gets the planner's own error.
+    if !cat.nodes.iter().any(|n| n == dn)
+        || mine
+            .iter()
+            .filter_map(|s| cat.schema(s))
+            .any(|sc| sc.uses_node(dn))
+    {
+        return Ok(());
+    }
+    Err(refuse(format!(
+        "mycat hint datanode={dn}: data node {dn} holds none of the schemas user '{}' may use ({})",
+        grants.user.unwrap_or_default(),
+        mine.join(", ")
+    )))
+}
+
+/// Qualifiers sent as written ([`Qualified::kept`]) must name the database of every
+/// data node the statement runs on: elsewhere they would read another database.
+pub fn check_kept<'n>(
+    cat: &Catalog,
+    schema: &str,
+    kept: &[String],
+    nodes: impl IntoIterator<Item = &'n str>,
+) -> Result<(), SqlError> {
+    for n in nodes {
+        let db = cat.databases.get(n).map_or("", String::as_str);
+        if let Some(k) = kept.iter().find(|k| k.as_str() != db) {
+            return Err(refuse(format!(
+                "check_sql_schema is false for schema '{schema}', so `{k}.` would reach data node {n} as written, where the schema's database is '{db}': leave the qualifier out, or set check_sql_schema: true to have the router remove it"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Plans `sql` for a session in `schema`.
 pub fn plan(
     cat: &Catalog,
@@ -550,14 +885,52 @@ pub fn plan(
     let sc = cat
         .schema(schema)
         .ok_or_else(|| SqlError::new(1049, "42000", format!("Unknown database '{schema}'")))?;
-    let (hint, body) = match strip_hint(sql).map_err(|e| SqlError::new(1064, "42000", e))? {
+    let q = qualify(cat, &Grants::ALL, Some(schema), sql)?;
+    let text = q.text.as_deref().unwrap_or(sql);
+    if let Some(h) = &q.schema {
+        let mut planned = plan(cat, h, text, lookups)?;
+        if let Planned::Route(p) = &mut planned {
+            for t in &mut p.targets {
+                if t.sql.is_none() && q.text.is_some() {
+                    t.sql = Some(text.to_string());
+                }
+            }
+            if p.note.is_none() {
+                p.note = Some(format!("every table is in schema {h}: planned there"));
+            }
+        }
+        return Ok(planned);
+    }
+    let planned = plan_in(cat, sc, text, q.text.is_some(), lookups)?;
+    if !q.kept.is_empty()
+        && let Planned::Route(p) = &planned
+    {
+        check_kept(
+            cat,
+            schema,
+            &q.kept,
+            p.targets.iter().map(|t| t.node.as_str()),
+        )?;
+    }
+    Ok(planned)
+}
+
+/// [`plan`] of a text whose qualifiers are dealt with (`rewritten`: it is not the
+/// client's text).
+fn plan_in(
+    cat: &Catalog,
+    sc: &SchemaCat,
+    sql: &str,
+    rewritten: bool,
+    lookups: &Lookups,
+) -> Result<Planned, SqlError> {
+    let schema = sc.name.as_str();
+    let (hint, text) = match strip_hint(sql).map_err(|e| SqlError::new(1064, "42000", e))? {
         Some((h, b)) => (Some(h), b),
         None => (None, sql),
     };
-    let stripped = strip_schema(sc, body);
-    let text: &str = stripped.as_deref().unwrap_or(body);
     let rewritten = |s: &str| -> Option<String> {
-        if hint.is_some() || stripped.is_some() {
+        if hint.is_some() || rewritten {
             Some(s.to_string())
         } else {
             None
@@ -626,28 +999,6 @@ pub fn plan(
         }
     }
     Ok(planned)
-}
-
-/// The text without `schema.` qualifiers for this schema (`check_sql_schema`); `None`
-/// when nothing changes.
-fn strip_schema(sc: &SchemaCat, sql: &str) -> Option<String> {
-    if !sc.check_sql_schema
-        || !sql
-            .to_ascii_lowercase()
-            .contains(&sc.name.to_ascii_lowercase())
-    {
-        return None;
-    }
-    let t = Toks::new(sql);
-    let spans = text::schema_prefixes(&t, &sc.name);
-    if spans.is_empty() {
-        return None;
-    }
-    let mut e = Edits::default();
-    for s in spans {
-        e.delete(s);
-    }
-    e.apply(sql)
 }
 
 fn plan_text(

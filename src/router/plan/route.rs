@@ -5,9 +5,11 @@ use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    BinaryOperator, Expr, JoinConstraint, JoinOperator, ObjectName, Statement, TableFactor,
-    TableWithJoins, UnaryOperator, Value, visit_relations,
+    BinaryOperator, Expr, JoinConstraint, JoinOperator, ObjectName, Query, Statement, TableFactor,
+    TableWithJoins, UnaryOperator, Value, Visit, Visitor, visit_relations,
 };
+use sqlparser::dialect::MySqlDialect;
+use sqlparser::parser::Parser;
 
 use super::{SchemaCat, TableCat, TableKind, refuse};
 use crate::router::wire::SqlError;
@@ -28,6 +30,53 @@ pub fn tables_in_statement(s: &Statement) -> Vec<String> {
         ControlFlow::<()>::Continue(())
     });
     out
+}
+
+/// The tables a statement names without the qualifier `schema` (nor one `pass`
+/// accepts, such as a server's system database), its WITH names excepted: on a server
+/// they would be read in the session's database. `Err` (the parser's message) when
+/// the statement cannot be parsed.
+pub fn tables_outside(
+    sql: &str,
+    schema: &str,
+    pass: impl Fn(&str) -> bool,
+) -> Result<Vec<String>, String> {
+    #[derive(Default)]
+    struct Names {
+        relations: Vec<Vec<String>>,
+        with: Vec<String>,
+    }
+    impl Visitor for Names {
+        type Break = ();
+        fn pre_visit_query(&mut self, q: &Query) -> ControlFlow<()> {
+            if let Some(w) = &q.with {
+                self.with
+                    .extend(w.cte_tables.iter().map(|c| c.alias.name.value.clone()));
+            }
+            ControlFlow::Continue(())
+        }
+        fn pre_visit_relation(&mut self, r: &ObjectName) -> ControlFlow<()> {
+            self.relations.push(
+                r.0.iter()
+                    .map(|p| p.as_ident().map(|i| i.value.clone()).unwrap_or_default())
+                    .collect(),
+            );
+            ControlFlow::Continue(())
+        }
+    }
+    let stmts = Parser::parse_sql(&MySqlDialect {}, sql).map_err(|e| e.to_string())?;
+    let mut names = Names::default();
+    let _ = stmts.visit(&mut names);
+    let Names { relations, with } = names;
+    Ok(relations
+        .into_iter()
+        .filter(|parts| match parts.as_slice() {
+            [] => false,
+            [one] => !with.iter().any(|w| w.eq_ignore_ascii_case(one)),
+            [.., q, _] => !(q.eq_ignore_ascii_case(schema) || pass(q)),
+        })
+        .map(|parts| parts.join("."))
+        .collect())
 }
 
 /// A table in a FROM clause.

@@ -868,3 +868,369 @@ fn hidden_columns_carry_whole_expressions() {
         "{s}"
     );
 }
+
+/// Three schemas over four nodes: `shop` (check_sql_schema, sharded `customer`), `hr`
+/// (check_sql_schema, sharded `emp`) and `plain` (check_sql_schema off, on a node whose
+/// database has the schema's name, and `wide`, spread over nodes whose databases do
+/// not).
+const QUALIFIED: &str = r#"
+node: t
+router:
+  listen: 127.0.0.1:18067
+  admin_listen: off
+  users:
+    - { name: app, password: x, schemas: [shop, hr] }
+    - { name: shop_only, password: x, schemas: [shop] }
+  schemas:
+    - name: shop
+      data_node: dn0
+      check_sql_schema: true
+      tables:
+        - { name: customer, data_nodes: "dn0,dn1", rule: by-id }
+    - name: hr
+      data_node: dn2
+      check_sql_schema: true
+      tables:
+        - { name: emp, data_nodes: "dn1,dn2", rule: by-id }
+    - name: plain
+      data_node: dn3
+      tables:
+        - { name: wide, data_nodes: "dn0,dn3", rule: by-id }
+  data_nodes:
+    - { name: dn0, data_host: h0, database: shop_0 }
+    - { name: dn1, data_host: h0, database: shop_1 }
+    - { name: dn2, data_host: h1, database: hr_db }
+    - { name: dn3, data_host: h1, database: plain }
+  data_hosts:
+    - { name: h0, write_hosts: [ { host: m0, url: "127.0.0.1:3306", user: root } ] }
+    - { name: h1, write_hosts: [ { host: m1, url: "127.0.0.1:3307", user: root } ] }
+  rules:
+    - { name: by-id, column: id, function: { type: range-long, map: ["0-500M=0", "500M-1000M=1"] } }
+"#;
+
+fn qualified_route(schema: &str, sql: &str) -> Plan {
+    match plan(&cat_of(QUALIFIED), schema, sql, &Lookups::new()) {
+        Ok(Planned::Route(p)) => p,
+        other => panic!("{sql}: {other:?}"),
+    }
+}
+
+fn qualified_err(schema: &str, sql: &str) -> SqlError {
+    match plan(&cat_of(QUALIFIED), schema, sql, &Lookups::new()) {
+        Err(e) => e,
+        other => panic!("{sql} should be refused: {other:?}"),
+    }
+}
+
+/// [`qualify`] as user `user` in `schema`.
+fn qualify_as(user: &str, schema: Option<&str>, sql: &str) -> Result<Qualified, SqlError> {
+    let cat = cat_of(QUALIFIED);
+    let schemas: Vec<String> = if user == "app" {
+        vec!["shop".into(), "hr".into()]
+    } else {
+        vec!["shop".into()]
+    };
+    qualify(&cat, &Grants::user(user, &schemas), schema, sql)
+}
+
+#[test]
+fn backend_database_names_are_refused() {
+    // `shop_1` is dn1's database: it never runs as the sharded `customer` on both nodes
+    // (both nodes on one server would each read shop_1), nor on the default node.
+    for sql in [
+        "SELECT * FROM shop_1.customer",
+        "SELECT * FROM `shop_1`.`customer` WHERE id = 1",
+        "DELETE FROM shop_0.customer WHERE id = 5000001",
+        "UPDATE shop_0.customer SET name = 'x' WHERE id = 1",
+        "INSERT INTO shop_1.customer (id) VALUES (5000001)",
+        "REPLACE INTO shop_1.customer (id) VALUES (5000001)",
+        "SELECT * FROM customer c JOIN shop_1.other o ON o.id = c.id",
+        "SELECT * FROM customer WHERE id IN (SELECT id FROM shop_1.other)",
+        "SELECT shop_1.customer.id FROM customer",
+        "CREATE TABLE shop_1.x (id INT)",
+        "DROP TABLE IF EXISTS shop_0.customer",
+        "ALTER TABLE shop_0.customer ADD COLUMN x INT",
+        "TRUNCATE shop_0.other",
+        "SHOW CREATE PROCEDURE shop_0.p",
+        "CALL shop_0.p(1)",
+        "SELECT shop_0.f(1)",
+        "/*!mycat: datanode=dn1 */ SELECT * FROM shop_1.customer",
+        "/*!mycat: sql=SELECT * FROM customer WHERE id = 1 */ SELECT * FROM shop_1.customer",
+        "/*!mycat: sql=SELECT * FROM shop_1.customer */ SELECT 1",
+        "SELECT * FROM shop_0 . other",
+        "SELECT 1; SELECT * FROM shop_1.other",
+    ] {
+        let e = qualified_err("shop", sql);
+        assert_eq!(e.code, 1044, "{sql}: {}", e.msg);
+        assert!(
+            e.msg.contains("use schema ") && e.msg.contains("'shop'"),
+            "{sql}: {}",
+            e.msg
+        );
+    }
+    // As a user: the MySQL message, then which schema to use.
+    let e = qualify_as("app", Some("shop"), "SELECT * FROM shop_1.customer").expect_err("refused");
+    assert!(
+        e.msg.starts_with("Access denied for user 'app'@'%' to database 'shop_1': 'shop_1' is the database of data node dn1"),
+        "{}",
+        e.msg
+    );
+    // A node of a schema the user may not use: no hint about it.
+    let e = qualify_as("shop_only", Some("shop"), "SELECT * FROM hr_db.emp").expect_err("refused");
+    assert_eq!(
+        (e.code, e.msg.as_str()),
+        (
+            1044,
+            "Access denied for user 'shop_only'@'%' to database 'hr_db'"
+        )
+    );
+}
+
+#[test]
+fn other_databases_are_refused_with_1044() {
+    for sql in [
+        "SELECT * FROM otherdb.t",
+        "SELECT * FROM otherdb.t WHERE id = 1",
+        "SELECT a FROM t WHERE b IN (SELECT b FROM otherdb.t)",
+        "INSERT INTO otherdb.t VALUES (1)",
+        "INSERT INTO t SELECT * FROM otherdb.t",
+        "UPDATE t JOIN otherdb.u ON u.id = t.id SET t.a = u.a",
+        "DELETE t FROM t JOIN otherdb.u ON u.id = t.id",
+        "SELECT otherdb.t.a FROM t",
+        "SELECT * FROM t, otherdb.t2",
+        "CREATE VIEW v AS SELECT * FROM otherdb.t",
+        "RENAME TABLE t TO otherdb.t",
+        "LOCK TABLES otherdb.t READ",
+        "SELECT NEXTVAL(otherdb.s)",
+        "EXPLAIN SELECT * FROM otherdb.t",
+        "SELECT 1 /*!, (SELECT a FROM otherdb.t) */",
+        "SELECT * FROM `otherdb`.t",
+        "SELECT * FROM 1db.t",
+        "SELECT * FROM customer WHERE id = 1 UNION SELECT * FROM otherdb.t",
+        "/*!mycat: db_type=master */ SELECT * FROM otherdb.t",
+        "PREPARE s FROM 'SELECT * FROM otherdb.t'",
+        // Text the parser cannot read is checked by its tokens.
+        "SELECT * FROM otherdb.t PROCEDURE ANALYSE() WITH ROLLUP OOPS",
+    ] {
+        let e = qualified_err("shop", sql);
+        assert_eq!(e.code, 1044, "{sql}: {}", e.msg);
+        assert!(
+            e.msg.contains("'otherdb'") || e.msg.contains("'1db'"),
+            "{sql}: {}",
+            e.msg
+        );
+        let e = qualify_as("app", Some("shop"), sql).expect_err(sql);
+        assert_eq!(e.code, 1044, "{sql}: {}", e.msg);
+    }
+    // A schema of the router the user may not use.
+    let e = qualify_as("shop_only", Some("shop"), "SELECT * FROM hr.emp").expect_err("refused");
+    assert_eq!(
+        (e.code, e.msg.as_str()),
+        (
+            1044,
+            "Access denied for user 'shop_only'@'%' to database 'hr'"
+        )
+    );
+    // Without a schema selected too.
+    let e = qualify_as("shop_only", None, "SELECT * FROM hr.emp").expect_err("refused");
+    assert_eq!(e.code, 1044);
+    // Text a server would build: refused, not guessed.
+    for sql in [
+        "PREPARE s FROM @q",
+        "EXECUTE IMMEDIATE CONCAT('SELECT * FROM other', 'db.t')",
+    ] {
+        let e = qualify_as("app", Some("shop"), sql).expect_err(sql);
+        assert_eq!(e.code, 1105, "{sql}");
+    }
+    assert_eq!(
+        qualify_as(
+            "app",
+            Some("shop"),
+            "PREPARE s FROM 'SELECT * FROM t WHERE id = ?'"
+        ),
+        Ok(Qualified::default())
+    );
+}
+
+#[test]
+fn table_and_alias_qualifiers_are_not_databases() {
+    for sql in [
+        "SELECT c.id, c.name FROM customer c WHERE c.id = 5000001",
+        "SELECT customer.id FROM customer WHERE customer.id = 5000001",
+        "SELECT c.* FROM customer AS c WHERE c.id = 5000001",
+        "SELECT TRIM(BOTH ' ' FROM c.name) FROM customer c WHERE c.id = 5000001",
+        "SELECT EXTRACT(YEAR FROM c.created) FROM customer c WHERE c.id = 5000001",
+        "UPDATE customer c SET c.name = 'x' WHERE c.id = 5000001",
+        "SELECT price * 1.5 FROM customer WHERE id = 5000001 AND name = 'a.b'",
+        "SELECT id FROM customer WHERE id = 5000001 AND note = 'otherdb.t'",
+    ] {
+        let p = qualified_route("shop", sql);
+        assert_eq!(p.nodes(), ["dn1"], "{sql}");
+        assert_eq!(
+            qualify_as("app", Some("shop"), sql),
+            Ok(Qualified::default()),
+            "{sql}"
+        );
+    }
+    let p = qualified_route("shop", "SELECT x.id FROM (SELECT o.id FROM other o) x");
+    assert_eq!((p.nodes(), p.targets[0].sql.clone()), (vec!["dn0"], None));
+    // The servers' system databases pass through as written.
+    let p = qualified_route("shop", "SELECT * FROM information_schema.tables");
+    assert_eq!((p.nodes(), p.targets[0].sql.clone()), (vec!["dn0"], None));
+    for sql in [
+        "SELECT * FROM mysql.user",
+        "SELECT * FROM performance_schema.threads",
+        "SELECT * FROM sys.version",
+        "SELECT * FROM INFORMATION_SCHEMA.TABLES t JOIN other o ON o.n = t.table_name",
+    ] {
+        assert_eq!(
+            qualify_as("shop_only", Some("shop"), sql),
+            Ok(Qualified::default()),
+            "{sql}"
+        );
+    }
+}
+
+#[test]
+fn another_schema_of_the_user_is_planned_there() {
+    // MyCat 1.6 (ServerConnection.execute, checkSQLschema) routes a statement on
+    // `hr.emp` in schema hr; tandem does when every table is in hr.
+    let p = qualified_route("shop", "SELECT * FROM hr.emp WHERE id = 5000001");
+    assert_eq!(p.nodes(), ["dn2"]);
+    assert_eq!(
+        p.targets[0].sql.as_deref(),
+        Some("SELECT * FROM emp WHERE id = 5000001")
+    );
+    let p = qualified_route("shop", "SELECT e.name FROM hr.emp e WHERE e.id = 1");
+    assert_eq!(p.nodes(), ["dn1"]);
+    assert_eq!(
+        p.targets[0].sql.as_deref(),
+        Some("SELECT e.name FROM emp e WHERE e.id = 1")
+    );
+    // Unlisted tables of hr: its data node.
+    let p = qualified_route("shop", "SELECT * FROM hr.dept");
+    assert_eq!(
+        (p.nodes(), p.targets[0].sql.as_deref()),
+        (vec!["dn2"], Some("SELECT * FROM dept"))
+    );
+    let p = qualified_route("shop", "DELETE FROM hr.emp WHERE id = 1");
+    assert_eq!(
+        (p.nodes(), p.targets[0].sql.as_deref()),
+        (vec!["dn1"], Some("DELETE FROM emp WHERE id = 1"))
+    );
+    let p = qualified_route(
+        "shop",
+        "SELECT COUNT(*) FROM hr.dept JOIN information_schema.tables t ON t.table_name = 'dept'",
+    );
+    assert_eq!(
+        (p.nodes(), p.targets[0].sql.as_deref()),
+        (
+            vec!["dn2"],
+            Some(
+                "SELECT COUNT(*) FROM dept JOIN information_schema.tables t ON t.table_name = 'dept'"
+            )
+        )
+    );
+    // For a session: the schema and text to plan.
+    assert_eq!(
+        qualify_as("app", Some("shop"), "INSERT INTO hr.emp (id) VALUES (7)"),
+        Ok(Qualified {
+            schema: Some("hr".into()),
+            text: Some("INSERT INTO emp (id) VALUES (7)".into()),
+            kept: Vec::new(),
+        })
+    );
+    assert_eq!(
+        qualify_as("app", None, "SELECT * FROM hr.emp WHERE id = ?").map(|q| q.schema),
+        Ok(Some("hr".into()))
+    );
+    // Tables of two schemas, or an unqualified one (the session's): refused.
+    for (sql, word) in [
+        (
+            "SELECT * FROM hr.emp JOIN customer c ON c.id = emp.id",
+            "`customer`",
+        ),
+        (
+            "SELECT * FROM hr.emp e JOIN shop.customer c ON c.id = e.id",
+            "schemas",
+        ),
+        (
+            "SELECT * FROM hr.emp WHERE id IN (SELECT id FROM customer)",
+            "`customer`",
+        ),
+        ("/*!mycat: datanode=dn2 */ SELECT * FROM hr.emp", "hint"),
+        ("SELECT 1; SELECT * FROM hr.emp", "multi-statement"),
+        (
+            "SELECT * FROM hr.emp PROCEDURE ANALYSE() OOPS",
+            "cannot parse",
+        ),
+    ] {
+        let e = qualified_err("shop", sql);
+        assert_eq!(e.code, 1105, "{sql}");
+        assert!(e.msg.contains(word), "{sql}: {}", e.msg);
+    }
+    // WITH names are not tables.
+    let p = qualified_route("shop", "WITH x AS (SELECT * FROM hr.dept) SELECT * FROM x");
+    assert_eq!(
+        (p.nodes(), p.targets[0].sql.as_deref()),
+        (
+            vec!["dn2"],
+            Some("WITH x AS (SELECT * FROM dept) SELECT * FROM x")
+        )
+    );
+}
+
+#[test]
+fn own_schema_qualifier_without_check_sql_schema() {
+    // check_sql_schema off: `plain.` goes to the servers as written, which is right on
+    // dn3 (database `plain`) and wrong on dn0 (database shop_0).
+    let p = qualified_route("plain", "SELECT * FROM plain.other");
+    assert_eq!((p.nodes(), p.targets[0].sql.clone()), (vec!["dn3"], None));
+    let p = qualified_route("plain", "SELECT * FROM plain.wide WHERE id = 5000001");
+    assert_eq!(p.nodes(), ["dn3"]);
+    let e = qualified_err("plain", "SELECT * FROM plain.wide WHERE id = 1");
+    assert!(e.msg.contains("data node dn0"), "{}", e.msg);
+    let e = qualified_err("plain", "SELECT * FROM plain.wide");
+    assert!(e.msg.contains("check_sql_schema"), "{}", e.msg);
+    // An alias that happens to have the schema's name is no qualifier of it.
+    let p = qualified_route(
+        "plain",
+        "SELECT plain.id FROM wide plain WHERE plain.id = 1",
+    );
+    assert_eq!(p.nodes(), ["dn0"]);
+    let q = qualify_as("app", Some("plain"), "SELECT * FROM `plain`.other").expect("ok");
+    assert_eq!(q.kept, ["plain"]);
+    // check_sql_schema on: removed, also with spaces and in every statement of a text.
+    assert_eq!(
+        qualify_as(
+            "app",
+            Some("shop"),
+            "SELECT * FROM shop . other; SELECT shop.t.a FROM shop.t"
+        )
+        .map(|q| q.text),
+        Ok(Some("SELECT * FROM  other; SELECT t.a FROM t".into()))
+    );
+}
+
+#[test]
+fn datanode_hints_stay_within_the_users_schemas() {
+    // The hint picks a node; it does not open the nodes of other schemas.
+    let e = qualify_as(
+        "shop_only",
+        Some("shop"),
+        "/*!mycat: datanode=dn2 */ SELECT * FROM emp",
+    )
+    .expect_err("refused");
+    assert!(e.msg.contains("datanode=dn2"), "{}", e.msg);
+    assert_eq!(
+        qualify_as(
+            "shop_only",
+            Some("shop"),
+            "/*!mycat: datanode=dn1 */ SELECT * FROM t"
+        ),
+        Ok(Qualified::default())
+    );
+    // With the schema's own qualifier (check_sql_schema: removed).
+    let p = qualified_route("shop", "/*!mycat: datanode=dn1 */ SELECT * FROM shop.t");
+    assert_eq!(p.targets[0].sql.as_deref(), Some(" SELECT * FROM t"));
+}

@@ -2,7 +2,7 @@
 //! splicing. Rewrites edit the original text at token offsets so comments, spacing and
 //! everything the router does not touch reach the server unchanged.
 
-use crate::router::sql::{Tok, Token, lex};
+use crate::router::sql::{Tok, Token, lex, lex_with};
 
 /// A byte range of the statement text.
 pub type Span = (usize, usize);
@@ -207,21 +207,415 @@ pub fn values_rows(t: &Toks<'_>) -> Option<ValuesRows> {
     Some((v, rows, i))
 }
 
-/// Spans of `schema.` qualifiers (the name and the dot) naming `schema`.
-pub fn schema_prefixes(t: &Toks<'_>, schema: &str) -> Vec<Span> {
-    let mut out = Vec::new();
-    for i in 0..t.toks.len().saturating_sub(1) {
-        let a = &t.toks[i];
-        if matches!(a.tok, Tok::Word | Tok::QuotedIdent)
-            && a.ident().eq_ignore_ascii_case(schema)
-            && t.toks[i + 1].punct(b'.')
-            && t.toks[i + 1].start == a.end
-            && (i == 0 || !t.toks[i - 1].punct(b'.'))
-        {
-            out.push((a.start, t.toks[i + 1].end));
+/// The first name of a qualified name in a statement's text: `db` of `db.t`, `db.t.col`,
+/// `db.t.*` or `db.f(...)`, or `t` of `t.col` (in every statement of a multi-statement
+/// text, `/*! ... */` included).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Qualifier<'a> {
+    /// The name, unquoted.
+    pub name: &'a str,
+    /// From the name through its dot: what removing the qualifier deletes.
+    pub span: Span,
+    /// Certainly a database: the first of three names (`db.t.col`, `db.t.*`), before a
+    /// parenthesis (a routine, or a table with its column list), after a word that
+    /// introduces a table or routine (`FROM`, `JOIN`, `INTO`, `TABLE`, `UPDATE`, `CALL`,
+    /// ...), or a name the statement declares nowhere else (`t` of `t.col` must be a
+    /// table or alias the statement names). Otherwise the name is taken for the table
+    /// or alias of `t.col` / `t.*`.
+    pub database: bool,
+    /// Found only when backslashes do not escape in string literals (a session with
+    /// `NO_BACKSLASH_ESCAPES`): the text reads differently in that mode.
+    pub alt: bool,
+}
+
+/// What [`scan`] finds in a statement's text.
+#[derive(Debug, Default)]
+pub struct Scan<'a> {
+    pub qualifiers: Vec<Qualifier<'a>>,
+    /// The statement texts of `PREPARE s FROM '...'` and `EXECUTE IMMEDIATE '...'`.
+    pub dynamic: Vec<String>,
+    /// A `PREPARE ... FROM` or `EXECUTE IMMEDIATE` whose text is not one string literal
+    /// (`FROM @q`): the server builds it when it runs.
+    pub opaque: bool,
+    /// More than one statement.
+    pub multi: bool,
+}
+
+/// Whether [`scan`] can find anything in `sql`: a dot, `PREPARE` or `IMMEDIATE`. One
+/// pass over the bytes, so that statements without a qualified name cost no lexing.
+pub fn may_qualify(sql: &str) -> bool {
+    let b = sql.as_bytes();
+    for (i, &c) in b.iter().enumerate() {
+        match c | 0x20 {
+            b'.' if c == b'.' => return true,
+            b'p' if b
+                .get(i..i + 7)
+                .is_some_and(|w| w.eq_ignore_ascii_case(b"prepare")) =>
+            {
+                return true;
+            }
+            b'i' if b
+                .get(i..i + 9)
+                .is_some_and(|w| w.eq_ignore_ascii_case(b"immediate")) =>
+            {
+                return true;
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
+/// The qualified names and dynamic SQL of `sql`. Lexed as the server reads it by default
+/// and, when the text has a backslash, also as a `NO_BACKSLASH_ESCAPES` session would
+/// read it (qualifiers only that reading finds are marked `alt`).
+pub fn scan(sql: &str) -> Scan<'_> {
+    let toks = lex_with(sql, true);
+    let mut out = Scan {
+        multi: toks
+            .iter()
+            .skip_while(|t| t.tok != Tok::Semi)
+            .any(|t| t.tok != Tok::Semi),
+        ..Scan::default()
+    };
+    scan_toks(&toks, &mut out, false);
+    if sql.as_bytes().contains(&b'\\') {
+        let alt = lex_with(sql, false);
+        let mut more = Scan::default();
+        scan_toks(&alt, &mut more, true);
+        for q in more.qualifiers {
+            if !out
+                .qualifiers
+                .iter()
+                .any(|o| o.span == q.span && o.name == q.name)
+            {
+                out.qualifiers.push(q);
+            }
+        }
+        out.dynamic.extend(more.dynamic);
+        out.opaque |= more.opaque;
+    }
+    out
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Atom {
+    Name,
+    Dot,
+    Star,
+    Other,
+}
+
+/// A name, dot or `*` of the text, with the token it comes from (a word such as
+/// `1db.t`, which the lexer keeps whole, gives several).
+struct Part<'a> {
+    atom: Atom,
+    name: &'a str,
+    start: usize,
+    end: usize,
+    tok: usize,
+}
+
+/// Words before a table or routine name.
+const OBJECT_WORDS: &[&str] = &[
+    "FROM",
+    "JOIN",
+    "STRAIGHT_JOIN",
+    "INTO",
+    "TABLE",
+    "TABLES",
+    "UPDATE",
+    "REFERENCES",
+    "CALL",
+    "TRUNCATE",
+    "VIEW",
+    "TRIGGER",
+    "PROCEDURE",
+    "FUNCTION",
+    "EVENT",
+    "SEQUENCE",
+    "PACKAGE",
+    "HANDLER",
+    "USING",
+    "EXISTS",
+    "TO",
+    "DESCRIBE",
+    "EXPLAIN",
+];
+
+/// Functions whose arguments have a `FROM` of their own (`EXTRACT(YEAR FROM t.d)`).
+const FROM_FUNCTIONS: &[&str] = &["EXTRACT", "TRIM", "SUBSTRING", "SUBSTR", "OVERLAY"];
+
+fn parts<'a>(toks: &[Token<'a>]) -> Vec<Part<'a>> {
+    let mut out = Vec::with_capacity(toks.len());
+    for (i, t) in toks.iter().enumerate() {
+        let one = |atom, name| Part {
+            atom,
+            name,
+            start: t.start,
+            end: t.end,
+            tok: i,
+        };
+        match t.tok {
+            Tok::Word => {
+                let b = t.text.as_bytes();
+                if b.first().is_some_and(u8::is_ascii_digit) {
+                    // `1.5` is a number; `1db.t` a qualified name the lexer kept whole.
+                    let head = t.text.split('.').next().unwrap_or_default();
+                    if head.bytes().all(|c| c.is_ascii_digit()) {
+                        out.push(one(Atom::Other, ""));
+                        continue;
+                    }
+                    let mut at = t.start;
+                    for (k, seg) in t.text.split('.').enumerate() {
+                        if k > 0 {
+                            out.push(Part {
+                                atom: Atom::Dot,
+                                name: "",
+                                start: at,
+                                end: at + 1,
+                                tok: i,
+                            });
+                            at += 1;
+                        }
+                        if !seg.is_empty() {
+                            out.push(Part {
+                                atom: Atom::Name,
+                                name: seg,
+                                start: at,
+                                end: at + seg.len(),
+                                tok: i,
+                            });
+                        }
+                        at += seg.len();
+                    }
+                } else {
+                    out.push(one(Atom::Name, t.text));
+                }
+            }
+            Tok::QuotedIdent => out.push(one(Atom::Name, t.ident())),
+            // With ANSI_QUOTES a double-quoted text is an identifier.
+            Tok::Str if t.text.starts_with('"') => out.push(one(Atom::Name, t.ident())),
+            Tok::Punct(b'.') => out.push(one(Atom::Dot, "")),
+            Tok::Punct(b'*') => out.push(one(Atom::Star, "")),
+            _ => out.push(one(Atom::Other, "")),
         }
     }
     out
+}
+
+/// Is the `FROM` token at `f` one of a function's arguments (`TRIM(x FROM t.c)`)?
+fn from_in_function(toks: &[Token<'_>], f: usize) -> bool {
+    let mut depth = 0i32;
+    for j in (0..f).rev() {
+        if toks[j].punct(b')') {
+            depth += 1;
+        } else if toks[j].punct(b'(') {
+            if depth == 0 {
+                return j > 0 && FROM_FUNCTIONS.iter().any(|k| toks[j - 1].is(k));
+            }
+            depth -= 1;
+        }
+    }
+    false
+}
+
+/// Words that end a walk back through a table list: the list is not one of tables.
+const EXPRESSION_WORDS: &[&str] = &[
+    "SELECT",
+    "WHERE",
+    "ON",
+    "SET",
+    "BY",
+    "HAVING",
+    "VALUES",
+    "VALUE",
+    "WHEN",
+    "THEN",
+    "ELSE",
+    "AND",
+    "OR",
+    "NOT",
+    "IN",
+    "LIMIT",
+    "RETURNING",
+    "CASE",
+    "DISTINCT",
+    "INTERVAL",
+    "KEY",
+];
+
+/// Is the comma at `c` one of a list of tables (`FROM a, db.b`, `LOCK TABLES a READ,
+/// db.b WRITE`, `DROP TABLE a, db.b`)? Walks back over the list at the comma's depth.
+fn comma_in_table_list(toks: &[Token<'_>], c: usize) -> bool {
+    let mut depth = 0i32;
+    for j in (0..c).rev() {
+        let t = &toks[j];
+        if t.punct(b')') {
+            depth += 1;
+            continue;
+        }
+        if t.punct(b'(') {
+            if depth == 0 {
+                return false;
+            }
+            depth -= 1;
+            continue;
+        }
+        if depth > 0 {
+            continue;
+        }
+        match t.tok {
+            Tok::Word
+                if [
+                    "FROM",
+                    "JOIN",
+                    "STRAIGHT_JOIN",
+                    "TABLE",
+                    "TABLES",
+                    "USING",
+                    "UPDATE",
+                ]
+                .iter()
+                .any(|k| t.is(k)) =>
+            {
+                return !(t.is("FROM") && from_in_function(toks, j));
+            }
+            Tok::Word if EXPRESSION_WORDS.iter().any(|k| t.is(k)) => return false,
+            Tok::Word | Tok::QuotedIdent | Tok::Punct(b'.') | Tok::Punct(b',') => {}
+            _ => return false,
+        }
+    }
+    false
+}
+
+/// Does the token before `i` introduce a table or routine name?
+fn object_position(toks: &[Token<'_>], i: usize) -> bool {
+    let Some(p) = i.checked_sub(1).and_then(|p| toks.get(p).map(|t| (p, t))) else {
+        return false;
+    };
+    let (p, t) = p;
+    let before = |k: &str| p > 0 && toks[p - 1].is(k);
+    if t.is("DESC") {
+        return p == 0 || toks[p - 1].tok == Tok::Semi;
+    }
+    // Sequences: NEXT VALUE FOR db.s, NEXTVAL(db.s).
+    if t.is("FOR") && before("VALUE") {
+        return true;
+    }
+    if t.punct(b'(') && ["NEXTVAL", "LASTVAL", "SETVAL"].iter().any(|k| before(k)) {
+        return true;
+    }
+    if t.punct(b',') {
+        return comma_in_table_list(toks, p);
+    }
+    if !OBJECT_WORDS.iter().any(|k| t.is(k)) {
+        return false;
+    }
+    if t.is("UPDATE") && before("KEY") {
+        // ON DUPLICATE KEY UPDATE t.col = ...
+        return false;
+    }
+    !(t.is("FROM") && from_in_function(toks, p))
+}
+
+fn scan_toks<'a>(toks: &[Token<'a>], out: &mut Scan<'a>, alt: bool) {
+    // Dynamic SQL: the text a PREPARE or EXECUTE IMMEDIATE runs.
+    for (i, t) in toks.iter().enumerate() {
+        let next_is_end = |k: usize| {
+            toks.get(k)
+                .is_none_or(|x| x.tok == Tok::Semi || x.is("USING"))
+        };
+        let source = if t.is("PREPARE")
+            && toks
+                .get(i + 1)
+                .is_some_and(|n| matches!(n.tok, Tok::Word | Tok::QuotedIdent))
+            && toks.get(i + 2).is_some_and(|f| f.is("FROM"))
+            && (i == 0
+                || toks[i - 1].tok == Tok::Semi
+                || toks[i - 1].punct(b':')
+                || ["BEGIN", "THEN", "ELSE", "DO", "LOOP", "REPEAT"]
+                    .iter()
+                    .any(|k| toks[i - 1].is(k)))
+        {
+            Some(i + 3)
+        } else if t.is("EXECUTE") && toks.get(i + 1).is_some_and(|n| n.is("IMMEDIATE")) {
+            Some(i + 2)
+        } else {
+            None
+        };
+        if let Some(k) = source {
+            match toks.get(k) {
+                Some(s) if s.tok == Tok::Str && next_is_end(k + 1) => {
+                    out.dynamic.push(crate::router::sql::unquote(s.text));
+                }
+                _ => out.opaque = true,
+            }
+        }
+    }
+    let ps = parts(toks);
+    let is = |k: usize, a: Atom| ps.get(k).is_some_and(|p| p.atom == a);
+    // Qualified names: name (. name)+ [. *]
+    let mut chains: Vec<(usize, usize, usize)> = Vec::new();
+    let mut i = 0;
+    while i < ps.len() {
+        if is(i, Atom::Name)
+            && (i == 0 || !is(i - 1, Atom::Dot))
+            && is(i + 1, Atom::Dot)
+            && (is(i + 2, Atom::Name) || is(i + 2, Atom::Star))
+        {
+            let mut j = i + 2;
+            let mut n = 2;
+            while is(j, Atom::Name)
+                && is(j + 1, Atom::Dot)
+                && (is(j + 2, Atom::Name) || is(j + 2, Atom::Star))
+            {
+                j += 2;
+                n += 1;
+            }
+            chains.push((i, j, n));
+            i = j + 1;
+            continue;
+        }
+        i += 1;
+    }
+    if chains.is_empty() {
+        return;
+    }
+    // Names the statement declares: those outside qualified names, and the last name of
+    // each (`FROM db.t` declares `t`).
+    let mut in_chain = vec![false; ps.len()];
+    let mut tail = vec![false; ps.len()];
+    for &(a, b, _) in &chains {
+        for x in in_chain.iter_mut().take(b + 1).skip(a) {
+            *x = true;
+        }
+        tail[b] = true;
+    }
+    let declared: Vec<&str> = ps
+        .iter()
+        .enumerate()
+        .filter(|(k, p)| p.atom == Atom::Name && (!in_chain[*k] || tail[*k]))
+        .map(|(_, p)| p.name)
+        .collect();
+    for &(a, b, n) in &chains {
+        let head = &ps[a];
+        let tail = &ps[b];
+        let routine =
+            tail.atom == Atom::Name && toks.get(tail.tok + 1).is_some_and(|t| t.punct(b'('));
+        let trigger_row =
+            head.name.eq_ignore_ascii_case("NEW") || head.name.eq_ignore_ascii_case("OLD");
+        let database = n >= 3
+            || routine
+            || (head.start == toks[head.tok].start && object_position(toks, head.tok))
+            || (!trigger_row && !declared.iter().any(|d| d.eq_ignore_ascii_case(head.name)));
+        out.qualifiers.push(Qualifier {
+            name: head.name,
+            span: (head.start, ps[a + 1].end),
+            database,
+            alt,
+        });
+    }
 }
 
 /// A string literal in single quotes, with quotes and backslashes escaped.
@@ -279,16 +673,114 @@ mod tests {
     }
 
     #[test]
-    fn schema_prefix_spans() {
+    fn qualified_names() {
+        let q = |sql: &str| -> Vec<(String, bool)> {
+            scan(sql)
+                .qualifiers
+                .iter()
+                .map(|q| (q.name.to_string(), q.database))
+                .collect()
+        };
         let sql = "SELECT shop.t.a FROM `shop`.t JOIN other.shop x";
-        let t = Toks::new(sql);
-        let mut ed = Edits::default();
-        for s in schema_prefixes(&t, "shop") {
-            ed.delete(s);
-        }
+        let s = scan(sql);
+        let spans: Vec<&str> = s
+            .qualifiers
+            .iter()
+            .map(|q| &sql[q.span.0..q.span.1])
+            .collect();
+        assert_eq!(spans, ["shop.", "`shop`.", "other."]);
+        // Aliases and tables of the statement are not databases.
         assert_eq!(
-            ed.apply(sql).expect("apply"),
-            "SELECT t.a FROM t JOIN other.shop x"
+            q("SELECT c.id, o.* FROM customer c JOIN my_order o ON o.cid = c.id"),
+            [
+                ("c".into(), false),
+                ("o".into(), false),
+                ("o".into(), false),
+                ("c".into(), false)
+            ]
         );
+        assert_eq!(
+            q("SELECT t.a FROM db1.t"),
+            [("t".into(), false), ("db1".into(), true)]
+        );
+        // Three names, a routine, a table position, an undeclared qualifier.
+        assert_eq!(q("SELECT x.t.a FROM t"), [("x".into(), true)]);
+        assert_eq!(q("SELECT other.f(1)"), [("other".into(), true)]);
+        assert_eq!(q("CALL other.p()"), [("other".into(), true)]);
+        assert_eq!(
+            q("SELECT * FROM t, customer.customer WHERE customer.a = 1"),
+            [("customer".into(), true), ("customer".into(), false)]
+        );
+        assert_eq!(q("LOCK TABLES t READ, t.t WRITE"), [("t".into(), true)]);
+        assert_eq!(
+            q("SELECT a, t.b FROM t GROUP BY a, t.c"),
+            [("t".into(), false), ("t".into(), false)]
+        );
+        assert_eq!(
+            q("SELECT * FROM t JOIN customer.customer ON customer.a = t.a"),
+            [
+                ("customer".into(), true),
+                ("customer".into(), false),
+                ("t".into(), false)
+            ]
+        );
+        assert_eq!(q("SELECT NEXT VALUE FOR s1.seq"), [("s1".into(), true)]);
+        assert_eq!(
+            q("SELECT s1, NEXTVAL(s1.seq) FROM t"),
+            [("s1".into(), true)]
+        );
+        assert_eq!(
+            q("GRANT SELECT ON secret.* TO u"),
+            [("secret".into(), true)]
+        );
+        // Functions with a FROM of their own, ON DUPLICATE KEY UPDATE, trigger rows.
+        assert_eq!(
+            q("SELECT TRIM(LEADING 'x' FROM c.name) FROM customer c"),
+            [("c".into(), false)]
+        );
+        assert_eq!(
+            q("INSERT INTO t (a) VALUES (1) ON DUPLICATE KEY UPDATE t.a = 2"),
+            [("t".into(), false)]
+        );
+        assert_eq!(
+            q("CREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW SET NEW.a = OLD.a"),
+            [("NEW".into(), false), ("OLD".into(), false)]
+        );
+        // Spacing around the dot, quoting, digits.
+        assert_eq!(q("SELECT * FROM other . t"), [("other".into(), true)]);
+        assert_eq!(q("SELECT * FROM `o.k`.`t`"), [("o.k".into(), true)]);
+        assert_eq!(q("SELECT * FROM 1db.t"), [("1db".into(), true)]);
+        assert_eq!(q("SELECT * FROM \"o\".\"t\""), [("o".into(), true)]);
+        assert!(q("SELECT 1.5, .5, 1e3, 'a.b', @x.y, @@session.sql_mode FROM t").is_empty());
+        // Executable comments are code; later statements count too.
+        assert_eq!(
+            q("SELECT 1 /*!, (SELECT a FROM o.t) */"),
+            [("o".into(), true)]
+        );
+        assert_eq!(
+            q("SELECT 1 /*M!, (SELECT a FROM o.t) */"),
+            [("o".into(), true)]
+        );
+        assert_eq!(q("SELECT 1 /* o.t */"), []);
+        let s = scan("SELECT 1; SELECT * FROM o.t");
+        assert!(s.multi);
+        assert_eq!(s.qualifiers.len(), 1);
+        // A backslash that does not escape with NO_BACKSLASH_ESCAPES.
+        let s = scan("SELECT 'a\\', (SELECT b FROM o.t), '' FROM t");
+        assert_eq!(s.qualifiers.len(), 1);
+        assert!(s.qualifiers[0].alt && s.qualifiers[0].database);
+        // Dynamic SQL.
+        let s = scan("PREPARE s FROM 'SELECT * FROM o.t'");
+        assert_eq!(
+            (s.dynamic, s.opaque),
+            (vec!["SELECT * FROM o.t".to_string()], false)
+        );
+        assert!(scan("PREPARE s FROM @q").opaque);
+        assert!(scan("EXECUTE IMMEDIATE CONCAT('SELECT 1')").opaque);
+        assert!(scan("EXECUTE IMMEDIATE 'SELECT ' 'x'").opaque);
+        assert!(!scan("SELECT prepare x FROM t").opaque);
+        assert!(may_qualify("select a.b"));
+        assert!(may_qualify("Prepare s from @q"));
+        assert!(!may_qualify("SELECT c FROM sbtest1 WHERE id = ?"));
     }
 }
