@@ -959,3 +959,95 @@ fn sd_notify_status_shows_a_refused_reload() {
         "{applied}"
     );
 }
+
+/// A daemon that cannot switch to a script's or hook's `user:` (here it runs as nobody,
+/// without CAP_SETUID/CAP_SETGID, as the shipped unit runs it as `tandem`) says so once per
+/// tracked script and per instance's notify hooks, at start and again at each reload; a
+/// script running as the daemon's own user is not named.
+#[test]
+fn run_warns_at_start_and_reload_about_users_it_cannot_switch_to() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
+        .expect("chmod dir");
+    // `lo` as nobody: no packet socket, so nothing is sent and no VIP is added.
+    let cfg = write(
+        dir.path(),
+        "t.yaml",
+        "admin: { socket: off }
+track_scripts:
+  as_root: { command: [/bin/true], user: root, interval: 1s }
+  as_daemon: { command: [/bin/true], interval: 1s }
+vrrp:
+  instances:
+    - name: VI_1
+      interface: lo
+      virtual_router_id: 51
+      virtual_ipaddresses: [\"198.18.0.100/24\"]
+      track_scripts: [as_root, as_daemon]
+      notify: { master: /bin/true, fault: /bin/true, user: root }
+",
+    );
+    std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let nobody = if nix::unistd::geteuid().is_root() {
+        let u = nix::unistd::User::from_name("nobody")
+            .ok()
+            .flatten()
+            .expect("a `nobody` user");
+        Some((u.uid.as_raw(), u.gid.as_raw()))
+    } else {
+        None
+    };
+    let command = |bin: &std::path::Path| {
+        let mut cmd = std::process::Command::new(bin);
+        if let Some((uid, gid)) = nobody {
+            cmd.uid(uid).gid(gid);
+        }
+        cmd
+    };
+    // A binary nobody can run: the build's, or a copy where nobody cannot reach it.
+    let probe = command(&common::tandem_bin())
+        .arg("version")
+        .stdin(std::process::Stdio::null())
+        .output();
+    let bin = match probe {
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            let copy = dir.path().join("tandem");
+            std::fs::copy(common::tandem_bin(), &copy).expect("copy the binary");
+            copy
+        }
+        r => {
+            r.expect("run tandem version");
+            common::tandem_bin()
+        }
+    };
+    let mut cmd = command(&bin);
+    cmd.args(["run", "-c"]).arg(&cfg);
+    let d = Daemon::spawn(cmd);
+    let script = "track script `as_root`: every run will fail: cannot run as user root (group root): tandem runs as ";
+    let hooks = "notify hooks (master, fault) of vrrp instance `VI_1`: every run will fail: cannot run as user root (group root): tandem runs as ";
+    assert!(d.wait_log(script), "{}", d.logs());
+    assert!(d.wait_log(hooks), "{}", d.logs());
+    assert!(
+        d.logs()
+            .lines()
+            .any(|l| l.contains(script) && l.contains("without CAP_SETUID/CAP_SETGID")),
+        "{}",
+        d.logs()
+    );
+    d.signal(Signal::SIGHUP);
+    assert!(
+        d.wait_log("config reloaded: now running generation 2"),
+        "{}",
+        d.logs()
+    );
+    let logs = d.logs();
+    let count = |needle: &str| logs.lines().filter(|l| l.contains(needle)).count();
+    assert_eq!((count(script), count(hooks)), (2, 2), "{logs}");
+    assert_eq!(
+        count("track script `as_daemon`: every run will fail"),
+        0,
+        "{logs}"
+    );
+}

@@ -963,3 +963,60 @@ fn on_marked_up_without_a_backup_server_is_warned() {
     );
     assert!(errors(&src.replace("shutdown_backup_sessions", "shutdown_sessions")).len() == 1);
 }
+
+/// A router with sequence `seq` (flow YAML), on port `port`.
+fn router_with_sequence(port: u16, seq: &str) -> String {
+    format!(
+        "router:
+  listen: 127.0.0.1:{port}
+  sequence: {seq}
+  users: [{{ name: app, password: x, schemas: [s] }}]
+  schemas: [{{ name: s, data_node: dn1 }}]
+  data_nodes: [{{ name: dn1, data_host: h, database: d }}]
+  data_hosts: [{{ name: h, write_hosts: [{{ host: M, url: \"127.0.0.1:3306\", user: u }}] }}]
+"
+    )
+}
+
+/// `tandem check -c a.yaml -c b.yaml`: two routers with `time` sequences (snowflake ids)
+/// and the same `worker_id`/`datacenter_id` pair hand out the same ids, which is an error
+/// (once per pair of files, in the first); another pair, another handler, or one file
+/// alone is not.
+#[test]
+fn two_routers_with_the_same_time_sequence_pair_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cluster = |a: &str, b: &str| -> Vec<Vec<String>> {
+        let pa = dir.path().join("a.yaml");
+        let pb = dir.path().join("b.yaml");
+        std::fs::write(&pa, a).expect("write a");
+        std::fs::write(&pb, b).expect("write b");
+        config::check_cluster(&[pa, pb])
+            .iter()
+            .map(|c| c.errors().iter().map(|d| d.to_string()).collect())
+            .collect()
+    };
+    let time = |w: u8, d: u8| {
+        router_with_sequence(
+            3307,
+            &format!("{{ handler: time, worker_id: {w}, datacenter_id: {d} }}"),
+        )
+    };
+    let b_file = dir.path().join("b.yaml").to_string_lossy().into_owned();
+    let a_file = dir.path().join("a.yaml").to_string_lossy().into_owned();
+    assert_eq!(
+        cluster(&time(1, 1), &time(1, 1)),
+        vec![
+            vec![format!(
+                "{a_file}:3:41: router.sequence.worker_id: worker_id 1 with datacenter_id 1 is also the `time` sequence pair of {b_file}: both routers would hand out the same ids (duplicate keys for `auto_increment` tables and `next value for MYCATSEQ_...`); give each router its own pair, e.g. worker_id 1 here and 2 there"
+            )],
+            vec![],
+        ]
+    );
+    let none: Vec<Vec<String>> = vec![vec![], vec![]];
+    assert_eq!(cluster(&time(1, 1), &time(2, 1)), none);
+    assert_eq!(cluster(&time(1, 1), &time(1, 2)), none);
+    let db = router_with_sequence(3307, "{ handler: database, data_node: dn1 }");
+    assert_eq!(cluster(&time(1, 1), &db), none);
+    // One file: nothing to compare with.
+    assert!(errors(&time(1, 1)).is_empty(), "{:?}", errors(&time(1, 1)));
+}

@@ -63,9 +63,11 @@ fn the_classic_setup_imports_and_passes_tandem_check() {
     assert_eq!(code, 0, "{check_out}{check_err}\n{out}");
 }
 
+/// keepalived.conf alone: its scripts stay track scripts (haproxy and MyCat may stay too),
+/// see `haproxy_and_mycat_checks_become_built_in_trackers` for the whole setup.
 #[test]
 fn keepalived_settings_are_kept() {
-    let (code, out, err) = import_all();
+    let (code, out, err) = tandem(&["import", "--keepalived", &data("keepalived.conf")]);
     assert_eq!(code, 0, "{err}");
     let c = parse(&out);
     assert_eq!(c.node, "mycat-a");
@@ -127,7 +129,8 @@ fn keepalived_settings_are_kept() {
         i.notify.master.as_ref().map(|c| c.0.join(" ")).as_deref(),
         Some("/etc/keepalived/notify.sh master")
     );
-    assert_eq!(i.notify.user.as_deref(), Some("root"), "script_user");
+    assert_eq!(i.notify.user, None, "`script_user root` is not imported");
+    assert!(c.track_scripts.iter().all(|s| s.user.is_none()));
     assert_eq!(i.garp.master_delay, config::types::Dur::secs(2));
     assert_eq!(i.garp.master_repeat, 3);
     assert_eq!(v.instances[1].name, "VI_2");
@@ -1175,10 +1178,37 @@ fn production_style_configs_import_as_the_originals_behave() {
     let i = &c.vrrp.as_ref().expect("vrrp").instances[0];
     assert_eq!(i.advert_int.get().as_millis(), 1000);
     warned(&ka, "advert_int 0.5", "keepalived rounds it to 1s");
-    // `script /bin/sh -c "..."` ran `/bin/sh` alone in keepalived.
-    let s = c.track_script("chk_port").expect("chk_port");
-    assert_eq!(s.command.0, ["ss -ltn | grep -q :8066"]);
+    // The haproxy and MyCat checks become built-in trackers: `killall -0 haproxy` the
+    // listener on the VIP (not the one in front of MyCat's admin port, which the router
+    // serves on loopback), the curl to MyCat's xinetd status port 48700 the router; the
+    // `ss | grep :8066` port check is a MyCat check too, folded into the same
+    // `track_router`. `script /bin/sh -c "..."` ran `/bin/sh` alone in keepalived.
+    assert!(c.track_scripts.is_empty(), "{out}");
+    assert!(i.track_scripts.is_empty());
+    let listeners: Vec<(&str, Option<i32>)> = i
+        .track_listeners
+        .iter()
+        .map(|t| (t.name.as_str(), t.weight))
+        .collect();
+    assert_eq!(listeners, [("mycat_servers", Some(-20))]);
+    assert_eq!(i.track_router, Some(-30));
+    warned(
+        &ka,
+        "killall -0 haproxy",
+        "Replaced by the built-in tracker",
+    );
+    warned(
+        &ka,
+        "http://127.0.0.1:48700/",
+        "`track_router: { weight: -30 }`",
+    );
     warned(&ka, "script /bin/sh", "keepalived ran only `/bin/sh`");
+    warned(&ka, "script /bin/sh", "tracks the router already");
+    warned(
+        &ha,
+        "frontend mycat_admin",
+        "listener mycat_admin: its servers `198.19.30.11:9066`, `198.19.30.12:9066` are MyCat's admin port",
+    );
     // `notify_master /x.sh MASTER` names a user that does not exist: never ran there.
     let words = |c: &Option<tandem::config::types::Command>| c.as_ref().map(|c| c.0.clone());
     let n = &i.notify;
@@ -1189,7 +1219,7 @@ fn production_style_configs_import_as_the_originals_behave() {
             "MASTER".to_string()
         ])
     );
-    assert_eq!(n.user.as_deref(), Some("root"), "script_user");
+    assert_eq!(n.user, None, "`script_user root` is not imported");
     warned(
         &ka,
         "notify_master",
@@ -1848,6 +1878,335 @@ fn keepalived_ipv6_unicast_to_global_peers_without_src_is_warned() {
             "{file}:{}: warning: vrrp_instance GLOBAL: IPv6 unicast to global peer address(es) 2001:db8::2 without `unicast_src_ip`: keepalived sends from the interface's link-local address",
             line_of(&file, "2001:db8::2")
         )) && warned[0].contains("tandem sends from the interface's own global address"),
+        "{err}"
+    );
+}
+
+/// The whole classic setup: `killall -0 haproxy` and the MyCat port check would fail for
+/// ever (or check nothing) once tandem replaces haproxy and MyCat, so they become the
+/// built-in trackers with the same weights: the balancer listeners on the VIP, and
+/// `track_router`. keepalived.conf alone keeps them, saying what to write.
+#[test]
+fn haproxy_and_mycat_checks_become_built_in_trackers() {
+    let (code, out, err) = import_all();
+    assert_eq!(code, 0, "{err}\n{out}");
+    let c = parse(&out);
+    assert!(c.track_scripts.is_empty(), "{out}");
+    let i = &c.vrrp.as_ref().expect("vrrp").instances[0];
+    assert!(i.track_scripts.is_empty());
+    let listeners: Vec<(&str, Option<i32>)> = i
+        .track_listeners
+        .iter()
+        .map(|t| (t.name.as_str(), t.weight))
+        .collect();
+    assert_eq!(listeners, [("mysql", Some(-20)), ("ro", Some(-20))]);
+    assert_eq!(i.track_router, Some(-40), "the entry's own weight");
+    let ka = data("keepalived.conf");
+    let at = |needle: &str| format!("{ka}:{}: warning: ", line_of(&ka, needle));
+    let line = |needle: &str| -> String {
+        let at = at(needle);
+        err.lines()
+            .find(|l| l.starts_with(&at))
+            .unwrap_or_else(|| panic!("nothing at {at}\n{err}"))
+            .to_string()
+    };
+    let haproxy = line("killall -0 haproxy");
+    assert!(
+        haproxy.contains("vrrp_script chk_haproxy: `killall -0 haproxy` checks haproxy, which tandem's balancer replaces in this import: haproxy will not run any more, so this script would fail for ever on both boxes. Replaced by the built-in tracker: `track_listeners: [{ name: mysql, weight: -20 }, { name: ro, weight: -20 }]` in vrrp_instance VI_1; the script is not imported"),
+        "{haproxy}"
+    );
+    let mycat = line("ss -ltn | grep -q :8066");
+    assert!(
+        mycat.contains("checks MyCat, which tandem's router replaces in this import")
+            && mycat.contains("`track_router: { weight: -40 }` in vrrp_instance VI_1"),
+        "{mycat}"
+    );
+
+    // keepalived.conf alone: kept, with the concrete replacement to write.
+    let (code, out, err) = tandem(&["import", "--keepalived", &ka]);
+    assert_eq!(code, 0, "{err}");
+    let c = parse(&out);
+    assert!(c.track_script("chk_haproxy").is_some() && c.track_script("chk_mycat").is_some());
+    let kept = err
+        .lines()
+        .find(|l| l.starts_with(&at("killall -0 haproxy")))
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(
+        kept.contains("checks haproxy: imported as a track script (weight -20 in vrrp_instance VI_1), which is right only while haproxy runs")
+            && kept.contains("import the haproxy.cfg in the same run (`--haproxy`)")
+            && kept.contains("`track_listeners: [{ name: <listener>, weight: -20 }]` in vrrp_instance VI_1"),
+        "{kept}"
+    );
+}
+
+/// haproxy in front of MyCat's admin port (managerPort) on both boxes: the import serves
+/// that port on loopback (`admin_listen: 127.0.0.1:9066`), so the listener's servers
+/// would refuse every connection while its checks on 48700 keep them UP. The listener
+/// is kept (opening the admin port to the network is the operator's call) and warned on
+/// its line with what to set; the MyCat warning points there; `killall -0 haproxy`
+/// becomes a tracker of the MySQL listener only.
+#[test]
+fn haproxy_listener_to_the_mycat_admin_port_is_warned() {
+    let ka = data("admin/keepalived.conf");
+    let ha = data("admin/haproxy.cfg");
+    let conf = data("admin/conf");
+    let (code, out, err) = tandem(&[
+        "import",
+        "--keepalived",
+        &ka,
+        "--haproxy",
+        &ha,
+        "--mycat-dir",
+        &conf,
+    ]);
+    assert_eq!(code, 0, "{err}\n{out}");
+    let c = parse(&out);
+    let r = c.router.as_ref().expect("router");
+    assert_eq!(
+        r.admin_listen.map(|a| a.to_string()).as_deref(),
+        Some("127.0.0.1:9066")
+    );
+    let b = c.balancer.as_ref().expect("balancer");
+    let names: Vec<&str> = b.listeners.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(names, ["mycat", "mycat_admin"], "kept");
+    let i = &c.vrrp.as_ref().expect("vrrp").instances[0];
+    let tracked: Vec<&str> = i.track_listeners.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(
+        tracked,
+        ["mycat"],
+        "not the listener that refuses everything"
+    );
+
+    let listen = line_of(&ha, "listen mycat_admin");
+    let warning = err
+        .lines()
+        .find(|l| {
+            l.starts_with(&format!(
+                "{ha}:{listen}: warning: listener mycat_admin: its servers"
+            ))
+        })
+        .unwrap_or_else(|| panic!("no warning at {ha}:{listen}\n{err}"));
+    assert_eq!(
+        warning,
+        format!(
+            "{ha}:{listen}: warning: listener mycat_admin: its servers `198.18.200.11:9066`, `198.18.200.12:9066` are MyCat's admin port (managerPort), which the imported router serves as `admin_listen: 127.0.0.1:9066`, on loopback only: nothing will listen on those addresses, so every connection through this listener is refused (its health checks connect to port 48700, so they keep the servers UP and the listener looks healthy). To reach the admin port through this listener, set `router.admin_listen` on each box to that box's own address among `198.18.200.11:9066`, `198.18.200.12:9066`; this opens the admin port to the network as MyCat's managerPort was (logins of users with `admin: true`, who can `switch @@datasource`, `kill @@connection`, `reload @@config`), so let only the operators' hosts reach it (a firewall). Or remove this listener and use the admin port on each box (`mariadb -h127.0.0.1 -P9066`)"
+        )
+    );
+    let server = format!("{conf}/server.xml");
+    let manager = line_of(&server, "managerPort");
+    assert!(
+        err.lines().any(|l| l.starts_with(&format!("{server}:{manager}: warning: managerPort 9066"))
+            && l.ends_with(&format!("the haproxy listener `mycat_admin` ({ha}:{listen}) forwards to this port on the boxes' addresses, where nothing will listen: see the warning there"))),
+        "{err}"
+    );
+    // The MySQL listener (to the router's own address and port) is not warned.
+    assert!(!err.contains("listener mycat: its servers"), "{err}");
+
+    // The suggested fix validates: box a's admin port on its own address.
+    let fixed = out.replace(
+        "admin_listen: \"127.0.0.1:9066\"",
+        "admin_listen: \"198.18.200.11:9066\"",
+    );
+    assert_ne!(fixed, out, "{out}");
+    let c = parse(&fixed);
+    assert_eq!(
+        c.router
+            .as_ref()
+            .and_then(|r| r.admin_listen)
+            .map(|a| a.to_string())
+            .as_deref(),
+        Some("198.18.200.11:9066")
+    );
+
+    // Without the MyCat conf/ nothing says where the admin port is: no such warning.
+    let (code, _, err) = tandem(&["import", "--haproxy", &ha]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("its servers"), "{err}");
+}
+
+/// A MyCat conf/ with `sequnceHandlerType` 2 and `props` as sequence_time_conf.properties
+/// (`None`: no such file).
+fn time_sequence_conf(dir: &Path, props: Option<&str>) -> String {
+    let conf = mycat_dir(
+        dir,
+        "<property name=\"schemas\">TESTDB</property>\n",
+        2,
+        "by-mod",
+        "<?xml version=\"1.0\"?>\n<mycat:rule xmlns:mycat=\"http://io.mycat/\">\n\
+<tableRule name=\"by-mod\"><rule><columns>id</columns><algorithm>mod2</algorithm></rule></tableRule>\n\
+<function name=\"mod2\" class=\"io.mycat.route.function.PartitionByMod\"><property name=\"count\">2</property></function>\n\
+</mycat:rule>\n",
+    );
+    write(
+        dir,
+        "server.xml",
+        "<?xml version=\"1.0\"?>\n<mycat:server xmlns:mycat=\"http://io.mycat/\">\n<system>\n\
+<property name=\"sequnceHandlerType\">2</property>\n</system>\n\
+<user name=\"app\">\n<property name=\"password\">pw</property>\n<property name=\"schemas\">TESTDB</property>\n</user>\n</mycat:server>\n",
+    );
+    if let Some(p) = props {
+        write(dir, "sequence_time_conf.properties", p);
+    }
+    conf
+}
+
+/// `sequnceHandlerType 2` (snowflake ids): MyCat 1.6 does not start without
+/// sequence_time_conf.properties (IncrSequenceTimeHandler: "time sequnce properties not
+/// found") or without WORKID/DATAACENTERID in it, so the import does not make a pair up
+/// (it used to write 1/1 on both boxes): it leaves them out, the generated config has
+/// errors, and the warning names the file and asks for a pair per box. With the file,
+/// the pair is imported and `tandem check` of both boxes refuses the same pair.
+#[test]
+fn mycat_time_sequence_pair_is_never_made_up_and_must_differ_per_box() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let conf = time_sequence_conf(dir.path(), None);
+    let (code, out, err) = tandem(&["import", "--mycat-dir", &conf]);
+    assert_eq!(code, 1, "{err}\n{out}");
+    assert!(
+        out.contains("handler: time") && !out.contains("worker_id"),
+        "{out}"
+    );
+    let server = format!("{conf}/server.xml");
+    let at = format!(
+        "{server}:{}: warning: sequnceHandlerType 2 (time) but {conf}/sequence_time_conf.properties is missing: MyCat 1.6 reads WORKID and DATAACENTERID from it and does not start without it",
+        line_of(&server, "sequnceHandlerType")
+    );
+    let w = err
+        .lines()
+        .find(|l| l.starts_with(&at))
+        .unwrap_or_else(|| panic!("no `{at}`\n{err}"));
+    assert!(w.contains("each box needs its own pair"), "{w}");
+    assert!(
+        err.contains("router.sequence.handler: a `time` sequence needs `worker_id`"),
+        "{err}"
+    );
+
+    // A file without DATAACENTERID: the one value is imported, the other left out.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let conf = time_sequence_conf(dir.path(), Some("WORKID=02\n"));
+    let (code, out, err) = tandem(&["import", "--mycat-dir", &conf]);
+    assert_eq!(code, 1, "{err}\n{out}");
+    assert!(
+        out.contains("worker_id: 2") && !out.contains("datacenter_id"),
+        "{out}"
+    );
+    assert!(
+        err.contains("sequence_time_conf.properties has no DATAACENTERID"),
+        "{err}"
+    );
+
+    // MyCat's stock file (01/01) on both boxes: both imports get the same pair, which
+    // `tandem check` of the two boxes refuses; another pair on box b passes.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let conf = time_sequence_conf(
+        dir.path(),
+        Some("#sequence depend on TIME\nWORKID=01\nDATAACENTERID=01\n"),
+    );
+    let (code, out, err) = tandem(&["import", "--mycat-dir", &conf]);
+    assert_eq!(code, 0, "{err}\n{out}");
+    let seq = parse(&out)
+        .router
+        .expect("router")
+        .sequence
+        .expect("sequence");
+    assert_eq!((seq.worker_id, seq.datacenter_id), (Some(1), Some(1)));
+    assert!(err.contains("each box needs its own pair"), "{err}");
+    let a = write(dir.path(), "a.yaml", &out);
+    let b = write(dir.path(), "b.yaml", &out);
+    let (a, b) = (a.to_string_lossy(), b.to_string_lossy());
+    let (code, check, _) = tandem(&["check", "-c", &a, "-c", &b]);
+    assert_eq!(code, 1, "{check}");
+    assert!(
+        check.contains(&format!("router.sequence.worker_id: worker_id 1 with datacenter_id 1 is also the `time` sequence pair of {b}: both routers would hand out the same ids")),
+        "{check}"
+    );
+    write(
+        dir.path(),
+        "b.yaml",
+        &out.replace("worker_id: 1", "worker_id: 2"),
+    );
+    let (code, check, _) = tandem(&["check", "-c", &a, "-c", &b]);
+    assert_eq!(code, 0, "{check}");
+}
+
+/// `script_user root` (in most keepalived.conf files: keepalived warns without a
+/// script_user) is not imported: under the shipped systemd unit tandem runs as `tandem`
+/// without CAP_SETUID, so `user: root` would fail every run. Other users are kept, with
+/// what they need.
+#[test]
+fn keepalived_script_user_root_is_not_imported_and_other_users_are_warned() {
+    let inst = "vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n\
+  virtual_ipaddress {\n    198.18.0.100/24\n  }\n  track_script {\n    chk\n    own\n  }\n\
+  notify_master \"/etc/keepalived/notify.sh master\"\n}\n";
+    let scripts = "vrrp_script chk {\n  script \"/bin/true\"\n}\n\
+vrrp_script own {\n  script \"/bin/true\"\n  user nobody\n}\n";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (code, out, err, file) = import_keepalived(
+        dir.path(),
+        &format!("global_defs {{\n  script_user root\n}}\n{scripts}{inst}"),
+    );
+    assert_eq!(code, 0, "{err}\n{out}");
+    let c = parse(&out);
+    assert_eq!(c.track_script("chk").and_then(|s| s.user.clone()), None);
+    assert_eq!(
+        c.track_script("own")
+            .and_then(|s| s.user.clone())
+            .as_deref(),
+        Some("nobody"),
+        "a script's own user is kept"
+    );
+    let n = &c.vrrp.as_ref().expect("vrrp").instances[0].notify;
+    assert_eq!((n.user.as_deref(), n.group.as_deref()), (None, None));
+    assert!(
+        err.contains(&format!(
+            "{file}:2: warning: `script_user root`: the track scripts and notify hooks are imported without `user`, so they run as tandem's own user (`tandem` under the shipped systemd unit, which cannot switch to root"
+        )) && err.contains("give tandem CAP_SETUID and CAP_SETGID with a drop-in (README, \"systemd\")"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "{file}:9: warning: vrrp_script own: `user nobody`: tandem can switch to `nobody` only with CAP_SETUID and CAP_SETGID, which the shipped systemd unit leaves out"
+        )),
+        "{err}"
+    );
+
+    // Another script_user: kept, warned.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (code, out, err, file) = import_keepalived(
+        dir.path(),
+        &format!("global_defs {{\n  script_user nobody\n}}\n{scripts}{inst}"),
+    );
+    assert_eq!(code, 0, "{err}\n{out}");
+    let c = parse(&out);
+    assert_eq!(
+        c.track_script("chk")
+            .and_then(|s| s.user.clone())
+            .as_deref(),
+        Some("nobody")
+    );
+    let n = &c.vrrp.as_ref().expect("vrrp").instances[0].notify;
+    assert_eq!(n.user.as_deref(), Some("nobody"));
+    assert!(
+        err.contains(&format!(
+            "{file}:2: warning: `script_user nobody`: imported as the `user` of every track script without its own and of the notify hooks; tandem can switch to `nobody` only with CAP_SETUID and CAP_SETGID"
+        )),
+        "{err}"
+    );
+
+    // A hook with a user of its own: kept, warned on its line.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (code, out, err, file) = import_keepalived(
+        dir.path(),
+        &format!("{scripts}{}", inst.replace("master\"\n", "master\" root\n")),
+    );
+    assert_eq!(code, 0, "{err}\n{out}");
+    let n = &parse(&out).vrrp.expect("vrrp").instances[0].notify;
+    assert_eq!(n.user.as_deref(), Some("root"));
+    assert!(
+        err.contains(&format!(
+            "{file}:{}: warning: vrrp_instance VI_1: the notify hooks are imported with `notify.user: root`: tandem can switch to `root` only with CAP_SETUID and CAP_SETGID",
+            line_of(&file, "notify_master")
+        )),
         "{err}"
     );
 }

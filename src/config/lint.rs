@@ -763,6 +763,34 @@ pub fn lint_pair(a: &VrrpInstance, pa: &str, b: &VrrpInstance, b_file: &str, cx:
     }
 }
 
+/// Consistency between two boxes' routers: `time` sequences (snowflake ids) need a
+/// `worker_id`/`datacenter_id` pair of their own on each router, or both hand out the
+/// same ids (duplicate primary keys once inserts reach both routers).
+pub fn lint_router_pair(a: &RouterConfig, b: &RouterConfig, b_file: &str, cx: &mut Ctx) {
+    let (Some(sa), Some(sb)) = (&a.sequence, &b.sequence) else {
+        return;
+    };
+    if sa.handler != SequenceHandlerType::Time || sb.handler != SequenceHandlerType::Time {
+        return;
+    }
+    if let (Some(w), Some(d)) = (sa.worker_id, sa.datacenter_id)
+        && sb.worker_id == Some(w)
+        && sb.datacenter_id == Some(d)
+    {
+        err_hint(
+            cx,
+            "router.sequence.worker_id",
+            format!(
+                "worker_id {w} with datacenter_id {d} is also the `time` sequence pair of {b_file}: both routers would hand out the same ids (duplicate keys for `auto_increment` tables and `next value for MYCATSEQ_...`)"
+            ),
+            Some(format!(
+                "give each router its own pair, e.g. worker_id {w} here and {} there",
+                if w == 31 { 30 } else { w + 1 }
+            )),
+        );
+    }
+}
+
 /// Every socket tandem listens on (observe, router, router admin, balancer listeners)
 /// must have an address of its own: the second bind would fail at start. A wildcard
 /// address (`0.0.0.0`, `::`) takes the port on every address of its family.

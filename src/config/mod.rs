@@ -291,6 +291,19 @@ pub fn check_cluster(paths: &[PathBuf]) -> Vec<Checked> {
             lint::lint_election(&cfg, inst, &path, &peers, &mut all[*f].cx);
         }
     }
+    // Routers: each pair of files once, reported in the first.
+    for f in 0..all.len() {
+        for g in f + 1..all.len() {
+            let (head, tail) = all.split_at_mut(g);
+            let (this, that) = (&mut head[f], &tail[0]);
+            if let (Some(a), Some(b)) = (
+                this.config.as_ref().and_then(|c| c.router.as_ref()),
+                that.config.as_ref().and_then(|c| c.router.as_ref()),
+            ) {
+                lint::lint_router_pair(a, b, &that.file, &mut this.cx);
+            }
+        }
+    }
     for c in &mut all {
         if c.cx.has_errors() {
             c.config = None;

@@ -1074,7 +1074,15 @@ fn listeners(name: &str, p: &Proxy, global_log: bool, line: usize, w: &mut Warni
 
 /// Converts haproxy.cfg text; `file` names it in warnings.
 pub fn convert(text: &str, file: &str) -> (Option<Y>, Vec<Warning>) {
+    let (b, w, _) = convert_with_lines(text, file);
+    (b, w)
+}
+
+/// [`convert`], and for each listener of the balancer the line of the `listen` or
+/// `frontend` section it comes from (in the order of the listeners).
+pub fn convert_with_lines(text: &str, file: &str) -> (Option<Y>, Vec<Warning>, Vec<usize>) {
     let mut w = Warnings::new(file);
+    let mut lines = Vec::new();
     let (sects, stray) = sections(text);
     for l in &stray {
         w.warn(
@@ -1178,7 +1186,9 @@ pub fn convert(text: &str, file: &str) -> (Option<Y>, Vec<Warning>) {
             w.warn(*line, format!("listen {name} has no `bind`; skipped"));
             continue;
         }
-        out.extend(listeners(name, p, global_log, *line, &mut w));
+        let ls = listeners(name, p, global_log, *line, &mut w);
+        lines.extend(ls.iter().map(|_| *line));
+        out.extend(ls);
     }
     let mut used = Vec::new();
     for (name, f, line) in &frontends {
@@ -1230,7 +1240,9 @@ pub fn convert(text: &str, file: &str) -> (Option<Y>, Vec<Warning>) {
             w.warn(*line, format!("frontend {name} has no `bind`; skipped"));
             continue;
         }
-        out.extend(listeners(name, &p, global_log, *line, &mut w));
+        let ls = listeners(name, &p, global_log, *line, &mut w);
+        lines.extend(ls.iter().map(|_| *line));
+        out.extend(ls);
     }
     for (name, _, line) in &backends {
         if !used.contains(name) {
@@ -1244,7 +1256,7 @@ pub fn convert(text: &str, file: &str) -> (Option<Y>, Vec<Warning>) {
     }
     if out.is_empty() && global_maxconn.is_none() {
         w.list.sort_by_key(|w| w.line);
-        return (None, w.list);
+        return (None, w.list, lines);
     }
     let mut b = Y::map();
     if let Some(m) = global_maxconn {
@@ -1253,7 +1265,7 @@ pub fn convert(text: &str, file: &str) -> (Option<Y>, Vec<Warning>) {
     b.set("listeners", Y::Seq(out));
     // In file order: some findings are only known at the end of their section.
     w.list.sort_by_key(|w| w.line);
-    (Some(b), w.list)
+    (Some(b), w.list, lines)
 }
 
 #[cfg(test)]

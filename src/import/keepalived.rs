@@ -156,6 +156,9 @@ struct Scripts {
 struct Globals {
     script_user: Option<String>,
     script_group: Option<String>,
+    /// `script_user root`: the scripts and hooks are imported without `user`/`group`, so
+    /// they run as tandem's own user (see [`script_user_advice`]).
+    script_user_root: bool,
     version: Option<i64>,
     garp: Vec<(String, Y)>,
 }
@@ -321,7 +324,12 @@ fn wm_step(p: &[u8], n: &[u8], failed: &mut std::collections::HashSet<(usize, us
 /// Converts an [`Expanded`] keepalived.conf: warnings name the file and line each
 /// statement came from.
 pub fn convert_expanded(e: &Expanded) -> (Parts, Vec<super::Warning>) {
-    let (parts, list) = convert(&e.text, "");
+    convert_expanded_with(e, &Context::default())
+}
+
+/// [`convert_expanded`], knowing what else the same import brings (`ctx`).
+pub fn convert_expanded_with(e: &Expanded, ctx: &Context) -> (Parts, Vec<super::Warning>) {
+    let (parts, list) = convert_with(&e.text, "", ctx);
     let mut warnings = e.warnings.clone();
     warnings.extend(list.into_iter().map(|mut w| {
         if let Some((f, l)) = w.line.checked_sub(1).and_then(|i| e.origin.get(i)) {
@@ -335,12 +343,18 @@ pub fn convert_expanded(e: &Expanded) -> (Parts, Vec<super::Warning>) {
 
 /// Converts keepalived.conf text; `file` names it in warnings.
 pub fn convert(text: &str, file: &str) -> (Parts, Vec<super::Warning>) {
+    convert_with(text, file, &Context::default())
+}
+
+/// Converts keepalived.conf text, knowing what else the same import brings (`ctx`).
+pub fn convert_with(text: &str, file: &str, ctx: &Context) -> (Parts, Vec<super::Warning>) {
     let mut w = Warnings::new(file);
     let stmts = parse(text, &mut w);
     let mut parts = Parts::default();
     let mut g = Globals {
         script_user: None,
         script_group: None,
+        script_user_root: false,
         version: None,
         garp: Vec::new(),
     };
@@ -357,13 +371,22 @@ pub fn convert(text: &str, file: &str) -> (Parts, Vec<super::Warning>) {
     // dropped (or one that does not exist) are ignored by keepalived, so left out here.
     let mut dropped = Vec::new();
     let mut defined = Vec::new();
+    let mut infos = Vec::new();
     for s in stmts.iter().filter(|s| s.key == "vrrp_script") {
-        match vrrp_script(s, &g, &mut w) {
-            Some((name, y)) => {
+        // A script's own findings wait until it is known whether a built-in tracker
+        // replaces it (then they are moot).
+        let mut sw = Warnings::new(file);
+        match vrrp_script(s, &g, &mut sw) {
+            Some((name, y, mut info)) => {
                 defined.push((name.clone(), s.line));
                 parts.track_scripts.push((name, y));
+                info.warnings = sw.list;
+                infos.push(info);
             }
-            None => dropped.extend(s.args.first().cloned()),
+            None => {
+                dropped.extend(s.args.first().cloned());
+                w.list.extend(sw.list);
+            }
         }
     }
     let scripts = Scripts { defined, dropped };
@@ -404,6 +427,15 @@ pub fn convert(text: &str, file: &str) -> (Parts, Vec<super::Warning>) {
                 "tandem does not manage static addresses or routes; configure them with the system's network tools",
             ),
             other => w.no_equivalent(s.line, other, ""),
+        }
+    }
+    let replaced = replace_checks(&mut instances, &infos, ctx, &mut w);
+    parts
+        .track_scripts
+        .retain(|(name, _)| !replaced.contains(name));
+    for info in infos {
+        if !replaced.contains(&info.name) {
+            w.list.extend(info.warnings);
         }
     }
     if !instances.is_empty() || !groups.is_empty() || notify_fifo.is_some() {
@@ -491,6 +523,12 @@ fn global_def(
         "script_user" => {
             g.script_user = d.args.first().cloned();
             g.script_group = d.args.get(1).cloned();
+            if let Some(u) = &g.script_user {
+                g.script_user_root = is_root(u);
+                if let Some(m) = script_user_advice(u, g.script_group.as_deref()) {
+                    w.warn(d.line, m);
+                }
+            }
         }
         "enable_script_security" => parts.script_security = Some(true),
         "vrrp_version" => g.version = int_arg(d, w),
@@ -533,6 +571,43 @@ fn global_def(
     }
 }
 
+/// Whether a `script_user`/`user` names root.
+fn is_root(user: &str) -> bool {
+    user == "root" || user == "0"
+}
+
+/// The user the shipped systemd unit runs tandem as: scripts running as it need no switch.
+const UNIT_USER: &str = "tandem";
+
+/// Why a script or hook with `user: U` fails under the shipped systemd unit, and what to do.
+fn setuid_note(user: &str) -> String {
+    format!(
+        "tandem can switch to `{user}` only with CAP_SETUID and CAP_SETGID, which the shipped systemd unit leaves out (it runs tandem as user `{UNIT_USER}`), so there every run would fail with \"cannot run as user {user}\": add them with a drop-in (README, \"systemd\"), or drop `user` to run as tandem's own user"
+    )
+}
+
+/// The warning for `script_user U [G]`. keepalived wants `script_user` set (it warns
+/// "script_user not set" otherwise), so `script_user root` is in most configs; tandem runs
+/// scripts as its own user by default, and `user: root` would fail under the shipped
+/// unit, so root is dropped. Another user is kept.
+fn script_user_advice(user: &str, group: Option<&str>) -> Option<String> {
+    let group_too = group
+        .map(|g| format!(" (and group `{g}`)"))
+        .unwrap_or_default();
+    Some(if is_root(user) {
+        format!(
+            "`script_user {user}`: the track scripts and notify hooks are imported without `user`{group_too}, so they run as tandem's own user (`{UNIT_USER}` under the shipped systemd unit, which cannot switch to root: with `user: root` every run would fail with \"cannot run as user root\"). keepalived only wants `script_user` set, which is why it is usually root. A script that really needs root: give tandem CAP_SETUID and CAP_SETGID with a drop-in (README, \"systemd\") and set `user: root` on that script, or run tandem as root (`User=root` in a drop-in); `sudo` does not work under the unit (NoNewPrivileges)"
+        )
+    } else if user == UNIT_USER && group.is_none_or(|g| g == UNIT_USER) {
+        return None;
+    } else {
+        format!(
+            "`script_user {user}`: imported as the `user`{group_too} of every track script without its own and of the notify hooks; {}",
+            setuid_note(user)
+        )
+    })
+}
+
 /// `vrrp_garp_interval`/`vrrp_gna_interval` (global), `garp_interval`/`gna_interval` (in
 /// a `garp_group`): the delay between two gratuitous ARPs / unsolicited NAs. keepalived's
 /// default, 0, sends them back to back, as tandem always does: only another value is
@@ -561,20 +636,512 @@ fn garp_group(s: &Stmt, w: &mut Warnings) {
     }
 }
 
-/// Which built-in tracker replaces a process check, by the process it looks for.
-fn builtin_for(script: &str) -> Option<&'static str> {
-    let l = script.to_ascii_lowercase();
-    if l.contains("haproxy") {
-        Some(
-            "`track_listeners: [<listener>]` (the VIP leaves a box whose balancer listener has no healthy server, nothing forked)",
-        )
-    } else if l.contains("mycat") || l.contains("java") {
-        Some(
-            "`track_router: true` (the VIP leaves a box whose router reaches no write host, nothing forked)",
-        )
-    } else {
-        None
+/// What the other inputs of the same `tandem import` bring, for the keepalived part: a
+/// `vrrp_script` checking haproxy or MyCat is replaced by a built-in tracker only when
+/// tandem replaces that program in the same document.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    /// The balancer listeners imported from haproxy.cfg that a VIP's health may follow;
+    /// `None` without `--haproxy`.
+    pub listeners: Option<Vec<ListenerRef>>,
+    /// A router is imported from MyCat (`--mycat-dir`).
+    pub router: bool,
+    /// Ports that mark a check as a MyCat check besides MyCat's defaults (the router's
+    /// `listen` and `admin_listen` ports, haproxy's check ports for those servers).
+    pub mycat_ports: Vec<u16>,
+}
+
+/// A balancer listener, as [`Context`] knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenerRef {
+    pub name: String,
+    /// `198.18.0.1:3306`, `0.0.0.0:3306`, `[::]:3306`.
+    pub bind: String,
+}
+
+/// MyCat's own ports, which mark a check as a MyCat check: `serverPort` and `managerPort`
+/// defaults, and 48700, the xinetd `mycat_status` port of the usual MyCat HA setup (which
+/// haproxy's `check port 48700` asks).
+const MYCAT_PORTS: [u16; 3] = [8066, 9066, 48700];
+
+/// A program tandem replaces, which a `vrrp_script` checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Checks {
+    Haproxy,
+    Mycat,
+}
+
+/// A `vrrp_script` as imported, with what deciding on its replacement needs.
+struct ScriptInfo {
+    name: String,
+    /// The line of its `script`.
+    line: usize,
+    text: String,
+    /// Only looks for a process or a listening port (see [`is_probe`]).
+    probe: bool,
+    /// keepalived ran only this first word of an unquoted multi-word `script`.
+    ran_only: Option<String>,
+    weight: i64,
+    reverse: bool,
+    /// The findings of its conversion: moot when a built-in tracker replaces it.
+    warnings: Vec<super::Warning>,
+}
+
+/// Whether `text` mentions one of `ports` as a number of its own (`:8066`, `-P8066`).
+fn mentions_port(text: &str, ports: &[u16]) -> bool {
+    text.split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse::<u16>().ok())
+        .any(|n| ports.contains(&n))
+}
+
+/// Which program tandem replaces a check looks at: haproxy when it names haproxy (its
+/// process, service, pid file or a `check_haproxy.sh`), MyCat when it names MyCat, probes
+/// a `java` process, or talks to one of MyCat's ports. Naming both: neither.
+fn checks_what(text: &str, probe: bool, ctx: &Context) -> Option<Checks> {
+    let l = text.to_ascii_lowercase();
+    let ports: Vec<u16> = MYCAT_PORTS
+        .iter()
+        .chain(&ctx.mycat_ports)
+        .copied()
+        .collect();
+    let haproxy = l.contains("haproxy");
+    let mycat = l.contains("mycat") || (probe && l.contains("java")) || mentions_port(&l, &ports);
+    match (haproxy, mycat) {
+        (true, false) => Some(Checks::Haproxy),
+        (false, true) => Some(Checks::Mycat),
+        _ => None,
     }
+}
+
+/// The addresses of an imported instance's VIPs.
+fn vip_addrs(inst: &Y) -> Vec<std::net::IpAddr> {
+    let Some(Y::Seq(vips)) = inst.get("virtual_ipaddresses") else {
+        return Vec::new();
+    };
+    vips.iter()
+        .filter_map(|v| match v {
+            Y::Str(a) => Some(a.as_str()),
+            m => match m.get("address") {
+                Some(Y::Str(a)) => Some(a.as_str()),
+                _ => None,
+            },
+        })
+        .filter_map(|a| a.split('/').next()?.parse().ok())
+        .collect()
+}
+
+/// Whether a listener bound to `bind` takes connections to one of `vips`.
+fn serves(bind: &str, vips: &[std::net::IpAddr]) -> bool {
+    let Some((host, _)) = bind.rsplit_once(':') else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    match host.parse::<std::net::IpAddr>() {
+        Ok(ip) if ip.is_unspecified() => vips.iter().any(|v| v.is_ipv4() == ip.is_ipv4()),
+        Ok(ip) => vips.contains(&ip),
+        Err(_) => false,
+    }
+}
+
+/// The name of a `track_*` entry (`chk` or `{ name: chk, ... }`).
+fn entry_name(e: &Y) -> Option<&str> {
+    match e {
+        Y::Str(n) => Some(n),
+        m => match m.get("name") {
+            Some(Y::Str(n)) => Some(n),
+            _ => None,
+        },
+    }
+}
+
+/// Sets `key` in an instance, right after the first of `after` present (else at the end),
+/// so the trackers stay together in the output.
+fn set_after(inst: &mut Y, key: &str, v: Y, after: &[&str]) {
+    if inst.get(key).is_some() {
+        inst.set(key, v);
+        return;
+    }
+    if let Y::Map(m) = inst
+        && let Some(i) = after
+            .iter()
+            .find_map(|a| m.iter().position(|(k, _)| k == a))
+    {
+        m.insert(i + 1, (key.to_string(), v));
+        return;
+    }
+    inst.set(key, v);
+}
+
+/// What became of one instance's reference to a replaceable script.
+enum Fate {
+    /// Replaced by `track_listeners` entries (the listeners it already tracked: skipped).
+    Listeners {
+        inst: String,
+        added: Vec<Y>,
+        already: Vec<String>,
+    },
+    /// Replaced by `track_router` (written as `y`).
+    Router { inst: String, y: Y },
+    /// The instance tracks the router already, from the script named.
+    RouterTaken {
+        inst: String,
+        by: String,
+        weight: i64,
+    },
+    /// Kept as a track script: why not replaced.
+    Kept {
+        inst: String,
+        weight: i64,
+        why: &'static str,
+    },
+}
+
+/// A `track_router` value for `weight`.
+fn router_y(weight: i64) -> Y {
+    if weight == 0 {
+        Y::Bool(true)
+    } else {
+        let mut m = Y::map();
+        m.set("weight", Y::Int(weight));
+        m
+    }
+}
+
+/// A `track_*` entry for `name` with `weight` and `reverse`.
+fn track_entry(name: &str, weight: i64, reverse: bool) -> Y {
+    if weight == 0 && !reverse {
+        return Y::s(name);
+    }
+    let mut m = Y::map();
+    m.set("name", Y::s(name));
+    m.set("weight", Y::Int(weight));
+    if reverse {
+        m.set("reverse", Y::Bool(true));
+    }
+    m
+}
+
+/// Replaces the instances' references to scripts checking haproxy or MyCat by the
+/// built-in trackers (`track_listeners`, `track_router`) when the same import replaces
+/// that program, and warns about every such script at its `script` line: what replaced it,
+/// or why it is kept and what to do. Returns the names of the scripts no instance tracks
+/// any more, which are left out of the document.
+fn replace_checks(
+    instances: &mut [Y],
+    scripts: &[ScriptInfo],
+    ctx: &Context,
+    w: &mut Warnings,
+) -> std::collections::HashSet<String> {
+    let kinds: Vec<Option<Checks>> = scripts
+        .iter()
+        .map(|s| checks_what(&s.text, s.probe, ctx))
+        .collect();
+    let mut fates: Vec<Vec<Fate>> = scripts.iter().map(|_| Vec::new()).collect();
+    for inst in instances.iter_mut() {
+        let iname = match inst.get("name") {
+            Some(Y::Str(n)) => n.clone(),
+            _ => String::new(),
+        };
+        let Some(Y::Seq(entries)) = inst.get("track_scripts").cloned() else {
+            continue;
+        };
+        let vips = vip_addrs(inst);
+        let mut kept = Vec::new();
+        let mut router_by: Option<String> = None;
+        for e in entries {
+            let Some(i) = entry_name(&e).and_then(|n| scripts.iter().position(|s| s.name == n))
+            else {
+                kept.push(e);
+                continue;
+            };
+            let (sc, kind) = (&scripts[i], kinds[i]);
+            let weight = match e.get("weight") {
+                Some(Y::Int(v)) => *v,
+                _ => sc.weight,
+            };
+            let reverse = match e.get("reverse") {
+                Some(Y::Bool(r)) => *r,
+                _ => sc.reverse,
+            };
+            let keep = |why| Fate::Kept {
+                inst: iname.clone(),
+                weight,
+                why,
+            };
+            let fate = match kind {
+                None => {
+                    kept.push(e);
+                    continue;
+                }
+                Some(Checks::Haproxy) => match &ctx.listeners {
+                    None => keep("no haproxy.cfg"),
+                    Some(all) if all.is_empty() => keep("no listener"),
+                    Some(all) => {
+                        // The listeners on the instance's VIPs; else (none binds one) all.
+                        let on_vip: Vec<&ListenerRef> =
+                            all.iter().filter(|l| serves(&l.bind, &vips)).collect();
+                        let chosen = if on_vip.is_empty() {
+                            all.iter().collect()
+                        } else {
+                            on_vip
+                        };
+                        let mut have = match inst.get("track_listeners") {
+                            Some(Y::Seq(v)) => v.clone(),
+                            _ => Vec::new(),
+                        };
+                        let mut added = Vec::new();
+                        let mut already = Vec::new();
+                        for l in chosen {
+                            if have.iter().any(|x| entry_name(x) == Some(l.name.as_str())) {
+                                already.push(l.name.clone());
+                            } else {
+                                let y = track_entry(&l.name, weight, reverse);
+                                have.push(y.clone());
+                                added.push(y);
+                            }
+                        }
+                        set_after(
+                            inst,
+                            "track_listeners",
+                            Y::Seq(have),
+                            &["track_interfaces", "track_scripts"],
+                        );
+                        Fate::Listeners {
+                            inst: iname.clone(),
+                            added,
+                            already,
+                        }
+                    }
+                },
+                Some(Checks::Mycat) if !ctx.router => keep("no MyCat conf"),
+                Some(Checks::Mycat) if reverse => keep("reverse"),
+                Some(Checks::Mycat) => match &router_by {
+                    Some(by) => Fate::RouterTaken {
+                        inst: iname.clone(),
+                        by: by.clone(),
+                        weight,
+                    },
+                    None => {
+                        router_by = Some(sc.name.clone());
+                        let y = router_y(weight);
+                        set_after(
+                            inst,
+                            "track_router",
+                            y.clone(),
+                            &["track_listeners", "track_interfaces", "track_scripts"],
+                        );
+                        Fate::Router {
+                            inst: iname.clone(),
+                            y,
+                        }
+                    }
+                },
+            };
+            if matches!(fate, Fate::Kept { .. }) {
+                kept.push(e);
+            }
+            fates[i].push(fate);
+        }
+        if kept.is_empty() {
+            inst.remove("track_scripts");
+        } else {
+            inst.set("track_scripts", Y::Seq(kept));
+        }
+    }
+    let mut gone = std::collections::HashSet::new();
+    for ((sc, kind), fates) in scripts.iter().zip(kinds).zip(&fates) {
+        let still_tracked = fates.iter().any(|f| matches!(f, Fate::Kept { .. }));
+        let replaced_somewhere = fates.iter().any(|f| !matches!(f, Fate::Kept { .. }));
+        // Not tracked at all, while tandem replaces the program: it could only fail.
+        let untracked_replaced = fates.is_empty()
+            && match kind {
+                Some(Checks::Haproxy) => ctx.listeners.as_ref().is_some_and(|l| !l.is_empty()),
+                Some(Checks::Mycat) => ctx.router,
+                None => false,
+            };
+        if (replaced_somewhere && !still_tracked) || untracked_replaced {
+            gone.insert(sc.name.clone());
+        }
+        if let Some(m) = check_message(sc, kind, fates, untracked_replaced) {
+            w.warn(sc.line, m);
+        }
+    }
+    gone
+}
+
+/// The warning for a `vrrp_script`: what replaced it, or why it stays a track script.
+fn check_message(
+    sc: &ScriptInfo,
+    kind: Option<Checks>,
+    fates: &[Fate],
+    untracked_replaced: bool,
+) -> Option<String> {
+    let (name, text) = (&sc.name, &sc.text);
+    let Some(kind) = kind else {
+        return sc.probe.then(|| {
+            format!(
+                "vrrp_script {name}: `{text}` only checks that a process runs or a port listens; imported as a track script, but tandem's built-in trackers `track_listeners` (balancer) or `track_router` (router) replace it"
+            )
+        });
+    };
+    let (program, replacer, gone, builtin) = match kind {
+        Checks::Haproxy => (
+            "haproxy",
+            "tandem's balancer",
+            "haproxy will not run any more, so this script would fail for ever on both boxes",
+            "`track_listeners`",
+        ),
+        Checks::Mycat => (
+            "MyCat",
+            "tandem's router",
+            "MyCat will not run any more, so a process or status check would fail for ever on both boxes, and a port check would only see tandem itself",
+            "`track_router`",
+        ),
+    };
+    let ran_only = sc
+        .ran_only
+        .as_ref()
+        .map(|r| format!(" (keepalived ran only `{r}` of this line, so it never failed there)"))
+        .unwrap_or_default();
+    let head = format!("vrrp_script {name}: `{text}`{ran_only} checks {program}");
+    let more = if sc.probe {
+        String::new()
+    } else {
+        format!("; if it checked more than {program}, add that part back as a track script")
+    };
+    let mut parts = Vec::new();
+    let mut notes = Vec::new();
+    let mut kept = Vec::new();
+    let mut why_kept = None;
+    for f in fates {
+        match f {
+            Fate::Listeners {
+                inst,
+                added,
+                already,
+            } => {
+                if !added.is_empty() {
+                    parts.push(format!(
+                        "`track_listeners: {}` in vrrp_instance {inst}",
+                        super::scalar_or_flow(&Y::Seq(added.clone()))
+                    ));
+                }
+                if added.len() > 1 && added.iter().any(|a| !matches!(a, Y::Str(_))) {
+                    notes.push(format!(
+                        "in vrrp_instance {inst} each failing listener counts its weight"
+                    ));
+                }
+                if !already.is_empty() {
+                    notes.push(format!(
+                        "vrrp_instance {inst} tracks {} already",
+                        already.join(", ")
+                    ));
+                }
+            }
+            Fate::Router { inst, y } => {
+                parts.push(format!(
+                    "`track_router: {}` in vrrp_instance {inst}",
+                    super::scalar_or_flow(y)
+                ));
+                if *y == Y::Bool(true) {
+                    notes.push(format!(
+                        "with weight 0, vrrp_instance {inst} goes to FAULT on both boxes (the VIP on neither) while both routers see a data host's write host down: give it a weight (`track_router: {{ weight: -50 }}`) if the VIP should stay up then"
+                    ));
+                }
+            }
+            Fate::RouterTaken { inst, by, weight } => notes.push(format!(
+                "vrrp_instance {inst} tracks the router already (for `{by}`), so weight {weight} of this script is not added there"
+            )),
+            Fate::Kept { inst, weight, why } => {
+                why_kept.get_or_insert(*why);
+                kept.push((inst, *weight));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if kept.len() < fates.len() || untracked_replaced {
+        let mut said = Vec::new();
+        if !parts.is_empty() {
+            said.push(format!(
+                "replaced by the built-in tracker: {}",
+                parts.join(", ")
+            ));
+        }
+        if untracked_replaced {
+            said.push("no instance tracks it; not imported".to_string());
+        } else if kept.is_empty() {
+            said.push("the script is not imported".to_string());
+        }
+        said.extend(notes);
+        let said = said.join("; ");
+        let mut chars = said.chars();
+        let said: String = chars
+            .next()
+            .map(|c| c.to_ascii_uppercase())
+            .into_iter()
+            .chain(chars)
+            .collect();
+        out.push(format!(
+            "{head}, which {replacer} replaces in this import: {gone}. {said}{more}"
+        ));
+    }
+    if !kept.is_empty() {
+        let on: Vec<String> = kept
+            .iter()
+            .map(|(inst, weight)| format!("weight {weight} in vrrp_instance {inst}"))
+            .collect();
+        let fault: Vec<String> = kept
+            .iter()
+            .filter(|(_, weight)| *weight == 0)
+            .map(|(inst, _)| format!("vrrp_instance {inst}"))
+            .collect();
+        let fault = if fault.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " (with weight 0: {} in FAULT on both boxes, the VIP on neither)",
+                fault.join(", ")
+            )
+        };
+        let fix: Vec<String> = kept
+            .iter()
+            .map(|(inst, weight)| match kind {
+                Checks::Haproxy => format!(
+                    "`track_listeners: [{}]` in vrrp_instance {inst}",
+                    super::scalar_or_flow(&track_entry("<listener>", *weight, false))
+                        .replace("\"<listener>\"", "<listener>")
+                ),
+                Checks::Mycat => format!(
+                    "`track_router: {}` in vrrp_instance {inst}",
+                    super::scalar_or_flow(&router_y(*weight))
+                ),
+            })
+            .collect();
+        let fix = fix.join(", ");
+        let how = match (kind, why_kept) {
+            (Checks::Haproxy, Some("no haproxy.cfg")) => format!(
+                "import the haproxy.cfg in the same run (`--haproxy`) to have it replaced by {builtin}, or replace it yourself by {fix} (naming the balancer listeners on the VIP: haproxy's `listen`/`frontend` names) and delete the script"
+            ),
+            (Checks::Haproxy, _) => format!(
+                "the imported balancer has no listener that can stand in for it (none, or only ones whose servers refuse connections): if tandem's balancer takes over, replace it by {fix} and delete the script"
+            ),
+            (Checks::Mycat, Some("reverse")) => format!(
+                "it is not replaced as `track_router` has no `reverse`: if tandem's router takes over, replace it by {fix} (which counts while failing) and delete the script"
+            ),
+            (Checks::Mycat, _) => format!(
+                "import the MyCat conf/ in the same run (`--mycat-dir`) to have it replaced by {builtin}, or replace it yourself by {fix} and delete the script"
+            ),
+        };
+        out.push(format!(
+            "{head}: imported as a track script ({}), which is right only while {program} runs: once {replacer} replaces it, {gone}{fault}. To migrate, {how}",
+            on.join("; ")
+        ));
+    } else if fates.is_empty() && !untracked_replaced {
+        out.push(format!(
+            "{head}: once {replacer} replaces {program}, {gone}; use {builtin} instead"
+        ));
+    }
+    (!out.is_empty()).then(|| out.join(". "))
 }
 
 /// Whether a check command only looks for a running process or a listening port, in a
@@ -602,9 +1169,16 @@ fn is_probe(command: &str) -> bool {
     let filters_only = rest
         .iter()
         .all(|w| matches!(base(w).as_str(), "grep" | "egrep" | "fgrep" | "wc"));
-    let probe = match base(first).as_str() {
+    let b = base(first);
+    let probe = match b.as_str() {
         "killall" | "kill" => has(first, "-0"),
         "pgrep" | "pidof" => true,
+        // Service state and pid files: `systemctl is-active haproxy`, `service haproxy
+        // status`, `/etc/init.d/haproxy status`, `[ -f /var/run/haproxy.pid ]`.
+        "systemctl" => has(first, "is-active"),
+        "service" => first.get(2).is_some_and(|a| a == "status"),
+        _ if first.first().is_some_and(|c| c.contains("/init.d/")) => has(first, "status"),
+        "[" | "test" => ["-f", "-e", "-s"].iter().any(|f| has(first, f)),
         "nc" | "ncat" => first.iter().skip(1).any(|a| {
             (a.starts_with('-') && !a.starts_with("--") && a.contains('z')) || a == "--zero"
         }),
@@ -673,10 +1247,20 @@ fn script_text(args: &[String]) -> String {
         .join(" ")
 }
 
-fn vrrp_script(s: &Stmt, g: &Globals, w: &mut Warnings) -> Option<(String, Y)> {
+fn vrrp_script(s: &Stmt, g: &Globals, w: &mut Warnings) -> Option<(String, Y, ScriptInfo)> {
     let Some(name) = s.args.first().cloned() else {
         w.warn(s.line, "`vrrp_script` without a name; ignored");
         return None;
+    };
+    let mut info = ScriptInfo {
+        name: name.clone(),
+        line: s.line,
+        text: String::new(),
+        probe: false,
+        ran_only: None,
+        weight: 0,
+        reverse: false,
+        warnings: Vec::new(),
     };
     let mut y = Y::map();
     let mut has_user = false;
@@ -771,23 +1355,11 @@ fn vrrp_script(s: &Stmt, g: &Globals, w: &mut Warnings) -> Option<(String, Y)> {
                     None => y.set("command", Y::s(text.clone())),
                 }
                 let command = snippet.as_deref().unwrap_or(text.as_str());
-                if is_probe(command) {
-                    let hint = builtin_for(&text)
-                        .unwrap_or("`track_listeners` (balancer) or `track_router` (router)");
-                    w.warn(
-                        d.line,
-                        format!(
-                            "vrrp_script {name}: `{text}` only checks that a process runs or a port listens; imported as a track script, but tandem's built-in tracker {hint} replaces it"
-                        ),
-                    );
-                } else if builtin_for(&text).is_some() {
-                    // A script of its own (say check_mycat.sh) may check more than that.
-                    w.warn(
-                        d.line,
-                        format!(
-                            "vrrp_script {name}: `{text}` is imported as a track script as is (tandem runs it like keepalived: exit 0 is success)"
-                        ),
-                    );
+                info.probe = is_probe(command);
+                info.text = text.clone();
+                info.line = d.line;
+                if let [first, _, ..] = d.args.as_slice() {
+                    info.ran_only = Some(shell_words(first).join(" "));
                 }
             }
             "interval" => {
@@ -803,9 +1375,13 @@ fn vrrp_script(s: &Stmt, g: &Globals, w: &mut Warnings) -> Option<(String, Y)> {
             "weight" => {
                 if let Some(v) = int_arg(d, w) {
                     y.set("weight", Y::Int(v));
+                    info.weight = v;
                 }
                 match d.args.get(1).map(String::as_str) {
-                    Some("reverse") => y.set("reverse", Y::Bool(true)),
+                    Some("reverse") => {
+                        y.set("reverse", Y::Bool(true));
+                        info.reverse = true;
+                    }
                     None | Some("noreverse") => {}
                     Some(other) => w.warn(
                         d.line,
@@ -822,6 +1398,12 @@ fn vrrp_script(s: &Stmt, g: &Globals, w: &mut Warnings) -> Option<(String, Y)> {
                 has_user = true;
                 if let Some(u) = d.args.first() {
                     y.set("user", Y::s(u.clone()));
+                    if u != UNIT_USER {
+                        w.warn(
+                            d.line,
+                            format!("vrrp_script {name}: `user {u}`: {}", setuid_note(u)),
+                        );
+                    }
                 }
                 if let Some(gr) = d.args.get(1) {
                     y.set("group", Y::s(gr.clone()));
@@ -849,7 +1431,7 @@ fn vrrp_script(s: &Stmt, g: &Globals, w: &mut Warnings) -> Option<(String, Y)> {
         );
         return None;
     }
-    if !has_user {
+    if !has_user && !g.script_user_root {
         if let Some(u) = &g.script_user {
             y.set("user", Y::s(u.clone()));
         }
@@ -857,7 +1439,7 @@ fn vrrp_script(s: &Stmt, g: &Globals, w: &mut Warnings) -> Option<(String, Y)> {
             y.set("group", Y::s(gr.clone()));
         }
     }
-    Some((name, y))
+    Some((name, y, info))
 }
 
 /// Entries of a `{ ... }` list block: `name [weight N [reverse|noreverse]]`, each with
@@ -1392,9 +1974,8 @@ fn notify_section(hooks: &[Hook], g: &Globals, inst: &str, w: &mut Warnings) -> 
         None => (default_user.clone(), g.script_group.clone()),
     };
     // The first hook with a user of its own decides; else `script_user`.
-    let chosen = hooks
-        .iter()
-        .find(|h| h.user.is_some())
+    let own = hooks.iter().find(|h| h.user.is_some());
+    let chosen = own
         .map(|h| (h.user.clone(), h.group.clone()))
         .unwrap_or_else(|| (g.script_user.clone(), g.script_group.clone()));
     let chosen_eff = (
@@ -1432,10 +2013,28 @@ fn notify_section(hooks: &[Hook], g: &Globals, inst: &str, w: &mut Warnings) -> 
             );
         }
     }
-    if let Some(u) = chosen.0 {
+    // `script_user root` is not imported (see `script_user_advice`): the hooks then run
+    // as tandem's own user. A hook's own user is kept, with what it needs.
+    let (user, group) = match own {
+        None if g.script_user_root => (None, None),
+        _ => chosen,
+    };
+    if let Some(h) = own
+        && let Some(u) = &user
+        && u != UNIT_USER
+    {
+        w.warn(
+            h.line,
+            format!(
+                "vrrp_instance {inst}: the notify hooks are imported with `notify.user: {u}`: {}",
+                setuid_note(u)
+            ),
+        );
+    }
+    if let Some(u) = user {
         notify.set("user", Y::s(u));
     }
-    if let Some(gr) = chosen.1 {
+    if let Some(gr) = group {
         notify.set("group", Y::s(gr));
     }
     Some(notify)
@@ -1526,6 +2125,11 @@ mod tests {
             "ss -ltn | grep -q :8066",
             "netstat -lnt | grep 3306 | wc -l",
             "ps -ef | grep -v grep | grep mycat",
+            "systemctl is-active --quiet haproxy",
+            "service haproxy status",
+            "/etc/init.d/haproxy status",
+            "[ -f /var/run/haproxy.pid ]",
+            "test -e /run/haproxy.sock",
         ] {
             assert!(is_probe(probe), "{probe}");
         }
@@ -1536,6 +2140,8 @@ mod tests {
             "ss -ltn",
             "pidof haproxy || systemctl restart haproxy",
             "mysql -h 127.0.0.1 -P 8066 -e 'select 1'",
+            "systemctl restart haproxy",
+            "/etc/init.d/haproxy restart",
         ] {
             assert!(!is_probe(other), "{other}");
         }
@@ -1571,39 +2177,198 @@ mod tests {
         }
     }
 
-    /// The built-in tracker is suggested for a process or port probe only; a script file
-    /// that names MyCat may check more, and is just imported as it is.
+    /// keepalived.conf alone: a check of haproxy or MyCat stays a track script, with a
+    /// warning saying what happens once tandem replaces the program and what to write
+    /// instead (the instance and the weight); another probe gets the general advice; a
+    /// script of its own that names neither, none.
     #[test]
-    fn script_advice_only_for_probes() {
+    fn script_advice_without_the_other_inputs() {
         let conf = |script: &str| {
             format!(
-                "vrrp_script chk {{\n  script \"{script}\"\n  interval 2\n}}\nvrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n  priority 100\n  virtual_ipaddress {{\n    198.19.0.1/24\n  }}\n  track_script {{\n    chk\n  }}\n}}\n"
+                "vrrp_script chk {{\n  script \"{script}\"\n  interval 2\n}}\nvrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n  priority 100\n  virtual_ipaddress {{\n    198.19.0.1/24\n  }}\n  track_script {{\n    chk weight -30\n  }}\n}}\n"
             )
         };
         let script_warnings = |script: &str| -> Vec<String> {
-            let (_, w) = convert(&conf(script), "k");
+            let (parts, w) = convert(&conf(script), "k");
+            assert_eq!(parts.track_scripts.len(), 1, "{script}: kept");
             w.into_iter()
                 .filter(|w| w.line == 2)
                 .map(|w| w.message)
                 .collect()
         };
         let w = script_warnings("/etc/keepalived/check_mycat.sh");
-        assert_eq!(
-            w,
-            [
-                "vrrp_script chk: `/etc/keepalived/check_mycat.sh` is imported as a track script as is (tandem runs it like keepalived: exit 0 is success)"
-            ]
-        );
-        let w = script_warnings("pgrep -f io.mycat.MycatStartup");
         assert_eq!(w.len(), 1, "{w:?}");
         assert!(
-            w[0].contains("only checks that a process runs") && w[0].contains("track_router: true"),
+            w[0].starts_with("vrrp_script chk: `/etc/keepalived/check_mycat.sh` checks MyCat: imported as a track script (weight -30 in vrrp_instance VI_1), which is right only while MyCat runs")
+                && w[0].contains("import the MyCat conf/ in the same run (`--mycat-dir`)")
+                && w[0].contains("`track_router: { weight: -30 }` in vrrp_instance VI_1"),
             "{w:?}"
         );
+        let w = script_warnings("pgrep -f io.mycat.MycatStartup");
+        assert!(w[0].contains("`track_router: { weight: -30 }`"), "{w:?}");
+        for haproxy in [
+            "killall -0 haproxy",
+            "systemctl is-active --quiet haproxy",
+            "/etc/init.d/haproxy status",
+            "test -f /var/run/haproxy.pid",
+            "/etc/keepalived/check_haproxy.sh",
+        ] {
+            let w = script_warnings(haproxy);
+            assert_eq!(w.len(), 1, "{w:?}");
+            assert!(
+                w[0].contains("checks haproxy: imported as a track script (weight -30 in vrrp_instance VI_1)")
+                    && w[0].contains("haproxy will not run any more, so this script would fail for ever on both boxes")
+                    && w[0].contains("`track_listeners: [{ name: <listener>, weight: -30 }]` in vrrp_instance VI_1"),
+                "{w:?}"
+            );
+        }
         let w = script_warnings("/bin/sh -c 'ss -ltn | grep -q :3306'");
         assert_eq!(w.len(), 1, "{w:?}");
         assert!(w[0].contains("only checks that a process runs"), "{w:?}");
         assert!(script_warnings("/usr/local/bin/check_disk.sh").is_empty());
+        // Weight 0: FAULT on both boxes once the program is gone.
+        let (_, w) = convert(&conf("killall -0 haproxy").replace(" weight -30", ""), "k");
+        assert!(
+            w.iter().any(|w| w.line == 2
+                && w.message.contains(
+                    "(with weight 0: vrrp_instance VI_1 in FAULT on both boxes, the VIP on neither)"
+                )
+                && w.message.contains("`track_listeners: [<listener>]`")),
+            "{w:?}"
+        );
+    }
+
+    /// With the haproxy.cfg and the MyCat conf/ in the same import, the checks of those
+    /// programs are replaced by the built-in trackers with the same weight: haproxy's by
+    /// the listeners on the instance's VIPs, MyCat's by `track_router` (once per
+    /// instance); a `reverse` MyCat check stays (track_router has no reverse), and so do
+    /// other scripts; a replaced script no instance tracks any more is left out.
+    #[test]
+    fn checks_of_replaced_programs_become_built_in_trackers() {
+        let conf = "vrrp_script chk_haproxy {\n  script \"killall -0 haproxy\"\n  weight -20\n}\n\
+vrrp_script chk_mycat {\n  script \"/etc/keepalived/check_mycat.sh\"\n}\n\
+vrrp_script chk_port {\n  script \"nc -z 127.0.0.1 8066\"\n  weight -10\n}\n\
+vrrp_script chk_java {\n  script \"pidof java\"\n  weight 5 reverse\n}\n\
+vrrp_script chk_disk {\n  script \"/usr/local/bin/check_disk.sh\"\n}\n\
+vrrp_script chk_unused {\n  script \"pidof haproxy\"\n}\n\
+vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n  priority 150\n\
+  virtual_ipaddress {\n    198.19.0.100/24\n  }\n\
+  track_script {\n    chk_haproxy\n    chk_mycat weight -40\n    chk_port\n    chk_disk\n  }\n}\n\
+vrrp_instance VI_2 {\n  interface eth1\n  virtual_router_id 52\n  priority 150\n\
+  virtual_ipaddress {\n    198.19.1.100/24\n  }\n\
+  track_script {\n    chk_haproxy weight 0\n    chk_java\n  }\n}\n";
+        let ctx = Context {
+            listeners: Some(vec![
+                ListenerRef {
+                    name: "mysql".into(),
+                    bind: "198.19.0.100:3306".into(),
+                },
+                ListenerRef {
+                    name: "any".into(),
+                    bind: "0.0.0.0:3308".into(),
+                },
+                ListenerRef {
+                    name: "elsewhere".into(),
+                    bind: "198.19.2.1:3307".into(),
+                },
+            ]),
+            router: true,
+            mycat_ports: vec![8066, 9066],
+        };
+        let (parts, w) = convert_with(conf, "k", &ctx);
+        let names: Vec<&str> = parts
+            .track_scripts
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect();
+        assert_eq!(names, ["chk_java", "chk_disk"], "{w:?}");
+        let mut top = Y::map();
+        top.set("track_scripts", Y::Map(parts.track_scripts));
+        if let Some(v) = parts.vrrp {
+            top.set("vrrp", v);
+        }
+        // The trackers need a balancer and a router to check; any will do here.
+        let text = format!(
+            "{}balancer:\n  listeners:\n{}router:\n  users: [{{ name: u, password: p }}]\n",
+            top.render(),
+            ["mysql", "any", "elsewhere"]
+                .iter()
+                .enumerate()
+                .map(|(i, n)| format!(
+                    "    - {{ name: {n}, bind: \"127.0.0.1:{}\", servers: [{{ name: s, address: \"127.0.0.1:1\" }}] }}\n",
+                    4000 + i
+                ))
+                .collect::<String>()
+        );
+        let (cfg, _) = crate::config::check_str(&text, "t.yaml", std::path::Path::new("/"))
+            .into_result()
+            .unwrap_or_else(|d| panic!("{text}: {d:?}"));
+        let v = cfg.vrrp.expect("vrrp");
+        let tracked = |i: usize| -> Vec<(String, Option<i32>)> {
+            v.instances[i]
+                .track_listeners
+                .iter()
+                .map(|t| (t.name.clone(), t.weight))
+                .collect()
+        };
+        let scripts = |i: usize| -> Vec<String> {
+            v.instances[i]
+                .track_scripts
+                .iter()
+                .map(|t| t.name.clone())
+                .collect()
+        };
+        // VI_1: the listeners on its VIP (its own address, the wildcard), not the other.
+        assert_eq!(
+            tracked(0),
+            [
+                ("mysql".to_string(), Some(-20)),
+                ("any".to_string(), Some(-20))
+            ]
+        );
+        assert_eq!(
+            v.instances[0].track_router,
+            Some(-40),
+            "the first MyCat check"
+        );
+        assert_eq!(scripts(0), ["chk_disk"]);
+        // VI_2: the entry's weight 0 (FAULT); the reverse MyCat check stays.
+        assert_eq!(tracked(1), [("any".to_string(), None)]);
+        assert_eq!(v.instances[1].track_router, None);
+        assert_eq!(scripts(1), ["chk_java"]);
+        let at = |line: usize| -> String {
+            w.iter()
+                .filter(|w| w.line == line)
+                .map(|w| w.message.clone())
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let haproxy = at(2);
+        assert!(
+            haproxy.starts_with("vrrp_script chk_haproxy: `killall -0 haproxy` checks haproxy, which tandem's balancer replaces in this import: haproxy will not run any more, so this script would fail for ever on both boxes. Replaced by the built-in tracker: `track_listeners: [{ name: mysql, weight: -20 }, { name: any, weight: -20 }]` in vrrp_instance VI_1, `track_listeners: [any]` in vrrp_instance VI_2; the script is not imported; in vrrp_instance VI_1 each failing listener counts its weight"),
+            "{haproxy}"
+        );
+        let mycat = at(6);
+        assert!(
+            mycat.contains("Replaced by the built-in tracker: `track_router: { weight: -40 }` in vrrp_instance VI_1; the script is not imported; if it checked more than MyCat, add that part back as a track script"),
+            "{mycat}"
+        );
+        assert!(
+            at(9).contains("vrrp_instance VI_1 tracks the router already (for `chk_mycat`), so weight -10 of this script is not added there"),
+            "{}",
+            at(9)
+        );
+        assert!(
+            at(13).contains("it is not replaced as `track_router` has no `reverse`"),
+            "{}",
+            at(13)
+        );
+        assert_eq!(at(17), "", "not a check of haproxy or MyCat");
+        assert!(
+            at(20).contains("No instance tracks it; not imported"),
+            "{}",
+            at(20)
+        );
     }
 
     /// The document keepalived.conf alone imports to, validated like `tandem check`.

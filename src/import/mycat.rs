@@ -432,21 +432,7 @@ fn sequence(v: &str, dir: &Path, line: usize, w: &mut Warnings) -> Result<Option
         }
         "2" => {
             y.set("handler", Y::s("time"));
-            let f = dir.join("sequence_time_conf.properties");
-            let props = if f.exists() {
-                properties_file(&f)?
-            } else {
-                Vec::new()
-            };
-            let get = |k: &str| {
-                props
-                    .iter()
-                    .find(|(pk, _)| pk == k)
-                    .and_then(|(_, v)| int(v))
-                    .unwrap_or(1)
-            };
-            y.set("worker_id", Y::Int(get("WORKID")));
-            y.set("datacenter_id", Y::Int(get("DATAACENTERID")));
+            time_sequence(&mut y, dir, line, w)?;
         }
         other => {
             w.no_equivalent(
@@ -458,6 +444,63 @@ fn sequence(v: &str, dir: &Path, line: usize, w: &mut Warnings) -> Result<Option
         }
     }
     Ok(Some(y))
+}
+
+/// `sequnceHandlerType 2`: MyCat 1.6's IncrSequenceTimeHandler reads `WORKID` and
+/// `DATAACENTERID` from conf/sequence_time_conf.properties (`Long.parseLong`, 0..31).
+/// Without the file it throws "time sequnce properties not found" while loading the
+/// config, and without a key `parseLong(null)` fails, so MyCat does not start: there is
+/// no default to carry over. A missing value is left out (the generated config then has
+/// errors until it is set), since any value picked here would be the same on both boxes,
+/// and two routers with the same pair hand out the same ids.
+fn time_sequence(y: &mut Y, dir: &Path, line: usize, w: &mut Warnings) -> Result<(), ReadError> {
+    let f = dir.join("sequence_time_conf.properties");
+    let own_pair = "each box needs its own pair (say worker_id 1 on one box and 2 on the other, 0 to 31 each): two routers with the same pair hand out the same ids, duplicate keys for `auto_increment` tables behind a balancer sending inserts to both (`tandem check -c a.yaml -c b.yaml` refuses that)";
+    if !f.exists() {
+        w.warn(
+            line,
+            format!(
+                "sequnceHandlerType 2 (time) but {} is missing: MyCat 1.6 reads WORKID and DATAACENTERID from it and does not start without it (\"time sequnce properties not found\"), so there is nothing to carry over; `sequence.worker_id` and `sequence.datacenter_id` are left out and the generated config has errors until you set them: {own_pair}",
+                f.display()
+            ),
+        );
+        return Ok(());
+    }
+    let props = properties_file(&f)?;
+    let mut missing = Vec::new();
+    let mut pair = Vec::new();
+    for (prop, key) in [("WORKID", "worker_id"), ("DATAACENTERID", "datacenter_id")] {
+        match props.iter().find(|(k, _)| k == prop).map(|(_, v)| v) {
+            Some(v) => match int(v) {
+                Some(n) => {
+                    y.set(key, Y::Int(n));
+                    pair.push(format!("{key} {n}"));
+                }
+                None => missing.push(format!("{prop}={v} (not a number)")),
+            },
+            None => missing.push(format!("no {prop}")),
+        }
+    }
+    if missing.is_empty() {
+        w.warn(
+            line,
+            format!(
+                "sequnceHandlerType 2 (time): {} from {}; {own_pair}",
+                pair.join(", "),
+                f.display()
+            ),
+        );
+    } else {
+        w.warn(
+            line,
+            format!(
+                "sequnceHandlerType 2 (time) but {} has {}: MyCat 1.6 does not start that way (it parses both WORKID and DATAACENTERID), so there is nothing to carry over; the missing value is left out and the generated config has errors until you set it: {own_pair}",
+                f.display(),
+                missing.join(", ")
+            ),
+        );
+    }
+    Ok(())
 }
 
 fn schema(doc: &Document, r: &mut Y, used_rules: &mut Vec<String>, w: &mut Warnings) {

@@ -129,6 +129,57 @@ use crate::config::model::Config;
 use link::LinkWatch;
 use script::{ScriptStatus, ScriptTracker, TrackMetrics};
 
+/// The tracked scripts and the VRRP instances' notify hooks that a daemon running with
+/// `me` cannot run as their `user`/`group` (see [`process::switch_refused`]): one entry
+/// per script and one per instance with hooks, as (what, why). Unknown users are left to
+/// the config check, which refuses them.
+pub fn identity_warnings(cfg: &Config, me: &process::Credentials) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let refused = |user: Option<&str>, group: Option<&str>| {
+        if user.is_none() && group.is_none() {
+            return None;
+        }
+        let id = process::identity(user, group).ok()?;
+        process::switch_refused(id, me)
+    };
+    let tracked = cfg.tracked_scripts();
+    for s in &cfg.track_scripts {
+        if tracked.contains(s.name.as_str())
+            && let Some(why) = refused(s.user.as_deref(), s.group.as_deref())
+        {
+            out.push((format!("track script `{}`", s.name), why));
+        }
+    }
+    for inst in cfg.vrrp.iter().flat_map(|v| &v.instances) {
+        let n = &inst.notify;
+        let hooks: Vec<&str> = [
+            ("master", &n.master),
+            ("backup", &n.backup),
+            ("fault", &n.fault),
+            ("stop", &n.stop),
+            ("any", &n.any),
+        ]
+        .into_iter()
+        .filter(|(_, c)| c.is_some())
+        .map(|(k, _)| k)
+        .collect();
+        if hooks.is_empty() {
+            continue;
+        }
+        if let Some(why) = refused(n.user.as_deref(), n.group.as_deref()) {
+            out.push((
+                format!(
+                    "notify hooks ({}) of vrrp instance `{}`",
+                    hooks.join(", "),
+                    inst.name
+                ),
+                why,
+            ));
+        }
+    }
+    out
+}
+
 /// The trackers the config asks for: the scripts VRRP instances reference and the
 /// interfaces they sit on or track.
 pub struct Tracking {
@@ -155,6 +206,11 @@ impl Tracking {
     /// Starts, restarts (changed config) or stops trackers to match `cfg`. Unchanged
     /// trackers keep running and keep their state.
     pub async fn apply(&mut self, cfg: &Config) {
+        // At start and at every reload: a script or hook this daemon cannot run as its
+        // `user` fails at every run; say so once, up front.
+        for (what, why) in identity_warnings(cfg, &process::Credentials::current()) {
+            tracing::warn!("{what}: every run will fail: {why}");
+        }
         let instances = cfg
             .vrrp
             .as_ref()
@@ -269,5 +325,78 @@ impl Tracking {
                 .collect();
             json!({ "scripts": scripts, "signals": health })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(text: &str) -> Config {
+        let (cfg, _) = crate::config::check_str(text, "t.yaml", std::path::Path::new("/"))
+            .into_result()
+            .unwrap_or_else(|d| panic!("{text}: {d:?}"));
+        cfg
+    }
+
+    const CONFIG: &str = "script_security: false
+track_scripts:
+  as_root: { command: [/bin/true], user: root }
+  as_daemon: { command: [/bin/true] }
+  untracked: { command: [/bin/true], user: root }
+vrrp:
+  instances:
+    - name: VI_1
+      interface: eth0
+      virtual_router_id: 51
+      virtual_ipaddresses: [\"198.18.0.100/24\"]
+      track_scripts: [as_root, as_daemon]
+      notify: { master: /bin/true, backup: /bin/true, user: root }
+    - name: VI_2
+      interface: eth0
+      virtual_router_id: 52
+      virtual_ipaddresses: [\"198.18.0.101/24\"]
+      notify: { user: root }
+";
+
+    /// One warning per tracked script and per instance with hooks that a daemon without
+    /// CAP_SETUID/CAP_SETGID cannot run as their user; none for scripts no instance
+    /// tracks, for an instance without hooks, or for a daemon that can switch.
+    #[test]
+    fn identity_warnings_name_each_script_and_hook_the_daemon_cannot_switch_for() {
+        let cfg = config(CONFIG);
+        let unprivileged = process::Credentials {
+            ruid: 1000,
+            euid: 1000,
+            rgid: 1000,
+            egid: 1000,
+            caps: Some(0),
+        };
+        let w = identity_warnings(&cfg, &unprivileged);
+        let what: Vec<&str> = w.iter().map(|(what, _)| what.as_str()).collect();
+        assert_eq!(
+            what,
+            [
+                "track script `as_root`",
+                "notify hooks (master, backup) of vrrp instance `VI_1`"
+            ]
+        );
+        assert!(
+            w.iter()
+                .all(|(_, why)| why.starts_with("cannot run as user root"))
+        );
+        let capable = process::Credentials {
+            caps: Some((1 << 6) | (1 << 7)),
+            ..unprivileged
+        };
+        assert!(identity_warnings(&cfg, &capable).is_empty());
+        let root = process::Credentials {
+            ruid: 0,
+            euid: 0,
+            rgid: 0,
+            egid: 0,
+            caps: Some(0),
+        };
+        assert!(identity_warnings(&cfg, &root).is_empty());
     }
 }

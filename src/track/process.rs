@@ -334,6 +334,39 @@ impl Drop for GroupGuard {
     }
 }
 
+/// The daemon's own ids and effective capabilities: what decides whether it can run a
+/// script or hook as another user or group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Credentials {
+    pub ruid: u32,
+    pub euid: u32,
+    pub rgid: u32,
+    pub egid: u32,
+    /// The effective capability set (`CapEff`); `None` when /proc does not tell.
+    pub caps: Option<u64>,
+}
+
+impl Credentials {
+    /// This process's.
+    pub fn current() -> Credentials {
+        Credentials {
+            ruid: Uid::current().as_raw(),
+            euid: Uid::effective().as_raw(),
+            rgid: Gid::current().as_raw(),
+            egid: Gid::effective().as_raw(),
+            caps: effective_caps(),
+        }
+    }
+}
+
+/// Why a daemon running with `me` cannot run a script or hook as `id`: it must switch
+/// user or group (they differ from its own), is not root, and lacks CAP_SETUID (for a
+/// user) or CAP_SETGID (for a group). `None` when it can, or when its capabilities are
+/// unknown (the run will tell).
+pub fn switch_refused(id: Identity, me: &Credentials) -> Option<String> {
+    Switch::plan_as(id, me).impossible()
+}
+
 /// The identity switch a run needs: only the ids that differ from the daemon's own.
 #[derive(Debug, Clone, Copy)]
 struct Switch {
@@ -341,6 +374,8 @@ struct Switch {
     gid: Option<u32>,
     /// The daemon runs with euid 0.
     root: bool,
+    /// The daemon's ids and capabilities.
+    me: Credentials,
 }
 
 /// CAP_SETGID and CAP_SETUID bits in /proc/self/status `CapEff`.
@@ -349,12 +384,28 @@ const CAP_SETUID: u64 = 1 << 7;
 
 impl Switch {
     fn plan(id: Identity) -> Switch {
-        let (ruid, euid) = (Uid::current().as_raw(), Uid::effective().as_raw());
-        let (rgid, egid) = (Gid::current().as_raw(), Gid::effective().as_raw());
+        let mut me = Credentials {
+            ruid: Uid::current().as_raw(),
+            euid: Uid::effective().as_raw(),
+            rgid: Gid::current().as_raw(),
+            egid: Gid::effective().as_raw(),
+            caps: None,
+        };
+        let plan = Switch::plan_as(id, &me);
+        // /proc is read only when a switch is needed and the daemon is not root.
+        if plan.any() && !plan.root {
+            me.caps = effective_caps();
+            return Switch::plan_as(id, &me);
+        }
+        plan
+    }
+
+    fn plan_as(id: Identity, me: &Credentials) -> Switch {
         Switch {
-            uid: id.uid.filter(|&u| u != ruid || u != euid),
-            gid: id.gid.filter(|&g| g != rgid || g != egid),
-            root: euid == 0,
+            uid: id.uid.filter(|&u| u != me.ruid || u != me.euid),
+            gid: id.gid.filter(|&g| g != me.rgid || g != me.egid),
+            root: me.euid == 0,
+            me: *me,
         }
     }
 
@@ -367,10 +418,8 @@ impl Switch {
         if !self.any() || self.root {
             return None;
         }
-        let Some(caps) = effective_caps() else {
-            // Unknown: try, and explain an EPERM afterwards.
-            return None;
-        };
+        // Unknown: try, and explain an EPERM afterwards.
+        let caps = self.me.caps?;
         let missing = (self.uid.is_some() && caps & CAP_SETUID == 0)
             || (self.gid.is_some() && caps & CAP_SETGID == 0);
         missing.then(|| self.denied())
@@ -386,8 +435,8 @@ impl Switch {
         };
         let me = format!(
             "{} (group {})",
-            user_name(Uid::effective().as_raw()),
-            group_name(Gid::effective().as_raw())
+            user_name(self.me.euid),
+            group_name(self.me.egid)
         );
         format!(
             "cannot run as {target}: tandem runs as {me} without CAP_SETUID/CAP_SETGID; \
@@ -468,6 +517,73 @@ exit 0;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A daemon running as uid/gid 1000 with the effective capabilities `caps`.
+    fn daemon_1000(caps: Option<u64>) -> Credentials {
+        Credentials {
+            ruid: 1000,
+            euid: 1000,
+            rgid: 1000,
+            egid: 1000,
+            caps,
+        }
+    }
+
+    /// The start-up warning's decision: a switch is refused only when the daemon must
+    /// change its user (or group), is not root, and plainly lacks the capability for it.
+    #[test]
+    fn switch_refused_needs_a_switch_no_root_and_no_capability() {
+        let root = Identity {
+            uid: Some(0),
+            gid: Some(0),
+        };
+        let why = switch_refused(root, &daemon_1000(Some(0))).expect("refused");
+        assert!(
+            why.starts_with("cannot run as user root (group root): tandem runs as ")
+                && why.contains("without CAP_SETUID/CAP_SETGID"),
+            "{why}"
+        );
+        // CAP_SETUID alone is not enough for a user and its group.
+        assert!(switch_refused(root, &daemon_1000(Some(CAP_SETUID))).is_some());
+        assert_eq!(
+            switch_refused(root, &daemon_1000(Some(CAP_SETUID | CAP_SETGID))),
+            None
+        );
+        // A group only needs CAP_SETGID.
+        let group_only = Identity {
+            uid: None,
+            gid: Some(0),
+        };
+        assert_eq!(
+            switch_refused(group_only, &daemon_1000(Some(CAP_SETGID))),
+            None
+        );
+        assert!(switch_refused(group_only, &daemon_1000(Some(CAP_SETUID))).is_some());
+        // Its own user and group: no switch at all.
+        let same = Identity {
+            uid: Some(1000),
+            gid: Some(1000),
+        };
+        assert_eq!(switch_refused(same, &daemon_1000(Some(0))), None);
+        assert_eq!(
+            switch_refused(Identity::default(), &daemon_1000(Some(0))),
+            None
+        );
+        // Root may switch to anyone; unknown capabilities are left to the run.
+        let as_root = Credentials {
+            ruid: 0,
+            euid: 0,
+            rgid: 0,
+            egid: 0,
+            caps: Some(0),
+        };
+        let nobody = Identity {
+            uid: Some(65534),
+            gid: Some(65534),
+        };
+        assert_eq!(switch_refused(nobody, &as_root), None);
+        assert_eq!(switch_refused(root, &daemon_1000(None)), None);
+    }
 
     fn argv(s: &[&str]) -> Vec<String> {
         s.iter().map(|x| x.to_string()).collect()
