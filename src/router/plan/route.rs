@@ -16,10 +16,28 @@ use crate::router::wire::SqlError;
 
 /// The last part of a (possibly schema-qualified) name, unquoted.
 pub fn object_table(n: &ObjectName) -> String {
-    n.0.last()
-        .and_then(|p| p.as_ident())
-        .map(|i| i.value.clone())
-        .unwrap_or_default()
+    let name =
+        n.0.last()
+            .and_then(|p| p.as_ident())
+            .map(|i| i.value.clone())
+            .unwrap_or_default();
+    // A server's own table (`mysql.user`, `information_schema.tables`) is never a
+    // configured table of the same name: `db.name` matches none.
+    let qualifier =
+        n.0.len()
+            .checked_sub(2)
+            .and_then(|i| n.0.get(i))
+            .and_then(|p| p.as_ident());
+    match qualifier {
+        Some(q)
+            if super::SYSTEM_DATABASES
+                .iter()
+                .any(|d| d.eq_ignore_ascii_case(&q.value)) =>
+        {
+            format!("{}.{name}", q.value)
+        }
+        _ => name,
+    }
 }
 
 /// Every table named anywhere in the statement (subqueries included).

@@ -64,6 +64,18 @@ fn refused(sql: &str) -> String {
 }
 
 #[test]
+fn a_servers_own_table_is_not_the_configured_table_of_that_name() {
+    // `customer` is sharded over dn0 and dn1; performance_schema.customer (say, a system
+    // table with that name) is the server's own: the default node, as written.
+    let p = route("SELECT * FROM performance_schema.customer WHERE id = 5000001");
+    let nodes: Vec<&str> = p.targets.iter().map(|t| t.node.as_str()).collect();
+    assert_eq!(nodes, ["dn0"]);
+    let p = route("SELECT * FROM customer WHERE id = 5000001");
+    let nodes: Vec<&str> = p.targets.iter().map(|t| t.node.as_str()).collect();
+    assert_eq!(nodes, ["dn1"]);
+}
+
+#[test]
 fn point_and_range_routing() {
     assert_eq!(
         route("SELECT * FROM customer WHERE id = 1").nodes(),
