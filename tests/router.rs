@@ -58,6 +58,10 @@ fn cli_round_trip_local_answers_and_session_state() {
     assert_eq!(out, "item");
     let v = q("SELECT VERSION()").expect("version");
     assert!(v.contains("MariaDB") && !v.starts_with("5.5.5-"), "{v}");
+    // @@version with the identity functions: all from the router (the schema, the
+    // client's login), none from the server (shopdb, root).
+    let out = q("SELECT @@version, DATABASE(), USER()").expect("identity");
+    assert_eq!(out, format!("{v}\tshop\tapp@127.0.0.1"));
     // Session variables are replayed onto whichever connection runs the next statement.
     let out = q("SET SESSION sql_mode = 'ANSI_QUOTES'; SELECT @@SESSION.sql_mode; SELECT \"name\" FROM item WHERE id = 1").expect("set");
     assert_eq!(out, "ANSI_QUOTES\napple");

@@ -1076,6 +1076,7 @@ fn local_item(e: &[Token<'_>]) -> Option<LocalItem> {
             let n = n.strip_prefix("session.").unwrap_or(&n);
             match n {
                 "version_comment" => Some(VersionComment),
+                "version" => Some(Version),
                 "auto_increment_increment" => Some(AutoIncrementIncrement),
                 "tx_read_only" | "transaction_read_only" => Some(TxReadOnly),
                 "identity" | "last_insert_id" => Some(LastInsertId),
@@ -1249,6 +1250,13 @@ mod tests {
                 ("u".into(), User),
                 ("CONNECTION_ID()".into(), ConnectionId)
             ])
+        );
+        // The whole identity set a client asks at connect is answered by the router, not
+        // half by a server (the backend's database, login and thread id).
+        assert_eq!(
+            local_select("select @@version, version(), database(), user(), connection_id()")
+                .map(|v| v.into_iter().map(|(_, i)| i).collect::<Vec<_>>()),
+            Some(vec![Version, Version, Database, User, ConnectionId])
         );
         assert_eq!(local_select("select @@version_comment, now()"), None);
         assert_eq!(local_select("select database() from t"), None);
