@@ -1003,6 +1003,23 @@ listen mixed\n  bind 198.19.0.100:3307\n\
     );
 }
 
+/// keepalived's per-VIP `no_track` (keep MASTER when the address is removed) is warned
+/// with what tandem does instead.
+#[test]
+fn keepalived_vip_no_track_is_warned_with_what_tandem_does() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (code, out, err, file) = import_keepalived(
+        dir.path(),
+        "vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n  priority 100\n  advert_int 1\n  virtual_ipaddress {\n    198.19.0.100/24 dev eth0 no_track\n  }\n}\n",
+    );
+    assert_eq!(code, 0, "{err}\n{out}");
+    assert!(
+        err.contains(&format!("{file}:7: warning: keyword `virtual_ipaddress ... no_track` has no tandem equivalent (keepalived leaves such a VIP out of its removal check; tandem puts any VIP removed behind its back while MASTER back in place); not imported")),
+        "{err}"
+    );
+    assert!(out.contains("198.19.0.100/24"), "{out}");
+}
+
 /// haproxy's `slowstart` (a server option, often in `default-server`) is the server's
 /// `slowstart`; `slowstart 0` is no ramp, tandem's default.
 #[test]

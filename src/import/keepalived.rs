@@ -1511,6 +1511,15 @@ fn vip(e: &Stmt, w: &mut Warnings) -> Y {
                     "tandem adds the address with the kernel's defaults",
                 );
             }
+            ("no_track", _) => {
+                w.no_equivalent(
+                    e.line,
+                    "virtual_ipaddress ... no_track",
+                    "keepalived leaves such a VIP out of its removal check; tandem puts any VIP removed behind its back while MASTER back in place",
+                );
+                i += 1;
+                continue;
+            }
             (k, _) => {
                 w.no_equivalent(e.line, &format!("virtual_ipaddress ... {k}"), "");
                 i += 1;
