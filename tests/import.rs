@@ -28,14 +28,20 @@ fn line_of(file: &str, needle: &str) -> usize {
 
 /// Runs the import of all three fixtures: (exit code, YAML, stderr).
 fn import_all() -> (i32, String, String) {
+    import_set("")
+}
+
+/// Imports the keepalived.conf, haproxy.cfg and conf/ of fixture set `dir` ("" for the
+/// classic set, "prod/", "admin/").
+fn import_set(dir: &str) -> (i32, String, String) {
     tandem(&[
         "import",
         "--keepalived",
-        &data("keepalived.conf"),
+        &data(&format!("{dir}keepalived.conf")),
         "--haproxy",
-        &data("haproxy.cfg"),
+        &data(&format!("{dir}haproxy.cfg")),
         "--mycat-dir",
-        &data("conf"),
+        &data(&format!("{dir}conf")),
     ])
 }
 
@@ -1169,18 +1175,12 @@ include /nonexistent/*.conf\n",
 /// they behave, or warned with the line, and the result passes `tandem check`.
 #[test]
 fn production_style_configs_import_as_the_originals_behave() {
-    let ka = data("prod/keepalived.conf");
-    let ha = data("prod/haproxy.cfg");
-    let conf = data("prod/conf");
-    let (code, out, err) = tandem(&[
-        "import",
-        "--keepalived",
-        &ka,
-        "--haproxy",
-        &ha,
-        "--mycat-dir",
-        &conf,
-    ]);
+    let (ka, ha, conf) = (
+        data("prod/keepalived.conf"),
+        data("prod/haproxy.cfg"),
+        data("prod/conf"),
+    );
+    let (code, out, err) = import_set("prod/");
     assert_eq!(code, 0, "{err}\n{out}");
     let c = parse(&out);
     let warned = |file: &str, needle: &str, text: &str| {
@@ -1964,18 +1964,8 @@ fn haproxy_and_mycat_checks_become_built_in_trackers() {
 /// becomes a tracker of the MySQL listener only.
 #[test]
 fn haproxy_listener_to_the_mycat_admin_port_is_warned() {
-    let ka = data("admin/keepalived.conf");
-    let ha = data("admin/haproxy.cfg");
-    let conf = data("admin/conf");
-    let (code, out, err) = tandem(&[
-        "import",
-        "--keepalived",
-        &ka,
-        "--haproxy",
-        &ha,
-        "--mycat-dir",
-        &conf,
-    ]);
+    let (ha, conf) = (data("admin/haproxy.cfg"), data("admin/conf"));
+    let (code, out, err) = import_set("admin/");
     assert_eq!(code, 0, "{err}\n{out}");
     let c = parse(&out);
     let r = c.router.as_ref().expect("router");
