@@ -1152,7 +1152,7 @@ fn a_writer_switch_ends_statements_in_flight_on_the_old_writer() {
     admin(&r, "switch @@datasource dh1:1");
     let (mut s, res) = running.join().expect("join");
     let e = res.expect_err("the switch ends the statement");
-    assert_eq!((e.code, e.state.as_str()), (2013, "HY000"), "{e}");
+    assert_eq!((e.code, e.state.as_str()), (1158, "08S01"), "{e}");
     assert!(
         e.msg.contains("Lost connection to backend w1") && e.msg.contains("was switched to w2"),
         "{e}"

@@ -634,7 +634,7 @@ fn the_next_session_gets_the_servers_default_isolation_level() {
 }
 
 /// A read host that died since its last heartbeat: the read (not started anywhere) is
-/// answered by the write host instead of failing with 2013.
+/// answered by the write host instead of failing with 1158.
 #[test]
 fn a_read_host_that_cannot_be_reached_sends_the_read_to_the_write_host() {
     let writer = server();

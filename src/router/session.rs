@@ -2132,7 +2132,8 @@ impl Session {
                         s.cursor = false;
                     }
                 }
-                self.send_err(1, &SqlError::new(2013, "HY000", msg)).await?;
+                self.send_err(1, &SqlError::new(BACKEND_LOST, BACKEND_LOST_STATE, msg))
+                    .await?;
                 Ok(None)
             }
         }
@@ -3248,8 +3249,8 @@ impl Session {
                     .send_err(
                         1,
                         &SqlError::new(
-                            2013,
-                            "HY000",
+                            BACKEND_LOST,
+                            BACKEND_LOST_STATE,
                             "Lost connection to backend while sending long data",
                         ),
                     )
@@ -3404,7 +3405,7 @@ fn reason_of(code: u16) -> &'static str {
         1040 => "pool_exhausted",
         1044 | 1045 | 1142 | 1290 | 1227 => "access",
         1046 | 1049 => "schema",
-        2013 => "backend",
+        BACKEND_LOST => "backend",
         1105 => "unroutable",
         1243 | 1421 | 1461 => "statement",
         _ => "other",

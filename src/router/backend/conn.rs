@@ -13,8 +13,8 @@ use tokio::net::TcpStream;
 use crate::router::wire::handshake::{self, CACHING_SHA2, NATIVE};
 use crate::router::wire::response::{Expect, Tracker};
 use crate::router::wire::{
-    COM_INIT_DB, COM_QUERY, COM_STMT_CLOSE, COM_STMT_PREPARE, Caps, MAX_LOGICAL, PacketIo, Reader,
-    SqlError, WireError, parse_err,
+    BACKEND_LOST, BACKEND_LOST_STATE, COM_INIT_DB, COM_QUERY, COM_STMT_CLOSE, COM_STMT_PREPARE,
+    Caps, MAX_LOGICAL, PacketIo, Reader, SqlError, WireError, parse_err,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -45,7 +45,11 @@ impl BackendError {
     pub fn to_sql(&self, host: &str) -> SqlError {
         match self {
             BackendError::Sql { err, .. } => err.clone(),
-            other => SqlError::new(2013, "HY000", format!("backend {host}: {other}")),
+            other => SqlError::new(
+                BACKEND_LOST,
+                BACKEND_LOST_STATE,
+                format!("backend {host}: {other}"),
+            ),
         }
     }
 }

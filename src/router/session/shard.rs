@@ -741,8 +741,8 @@ impl Session {
                 drop(pc);
                 self.abandon(sources).await;
                 return Err(SqlError::new(
-                    2013,
-                    "HY000",
+                    BACKEND_LOST,
+                    BACKEND_LOST_STATE,
                     format!("Lost connection to backend {host}: {e}"),
                 ));
             }
@@ -801,7 +801,7 @@ impl Session {
                 }
                 Err(msg) => {
                     if first_err.is_none() {
-                        first_err = Some(SqlError::new(2013, "HY000", msg));
+                        first_err = Some(SqlError::new(BACKEND_LOST, BACKEND_LOST_STATE, msg));
                     }
                     s.ended = true;
                 }
@@ -909,7 +909,7 @@ impl Session {
                         break;
                     }
                     Err(Err(msg)) => {
-                        mid_err = Some(SqlError::new(2013, "HY000", msg));
+                        mid_err = Some(SqlError::new(BACKEND_LOST, BACKEND_LOST_STATE, msg));
                         src.ended = true;
                         broken = true;
                         break;
@@ -935,7 +935,7 @@ impl Session {
                     break;
                 }
                 Err(Err(msg)) => {
-                    mid_err = Some(SqlError::new(2013, "HY000", msg));
+                    mid_err = Some(SqlError::new(BACKEND_LOST, BACKEND_LOST_STATE, msg));
                     src.ended = true;
                     broken = true;
                     break;
@@ -1009,7 +1009,10 @@ impl Session {
                 }
                 Err(msg) => {
                     if err.is_none() {
-                        err = Some((s.node.clone(), SqlError::new(2013, "HY000", msg)));
+                        err = Some((
+                            s.node.clone(),
+                            SqlError::new(BACKEND_LOST, BACKEND_LOST_STATE, msg),
+                        ));
                     }
                     s.ended = true;
                 }

@@ -17,6 +17,14 @@ pub const MAX_PAYLOAD: usize = 0xFF_FFFF;
 /// ceiling).
 pub const MAX_LOGICAL: usize = 1 << 30;
 
+/// The error a client gets when the router lost (or could not open) its connection to a
+/// server: MariaDB's ER_NET_READ_ERROR with SQLSTATE 08S01 (communication link
+/// failure), so drivers treat it as a connection error. Not 2013: codes 2000-2999 are the
+/// client libraries' own, and MariaDB Connector/C (the mariadb CLI, sysbench, mysqlclient)
+/// replaces one sent by a server with "Received malformed packet", hiding the message.
+pub const BACKEND_LOST: u16 = 1158;
+pub const BACKEND_LOST_STATE: &str = "08S01";
+
 pub const COM_QUIT: u8 = 0x01;
 pub const COM_INIT_DB: u8 = 0x02;
 pub const COM_QUERY: u8 = 0x03;
