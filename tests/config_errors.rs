@@ -1020,3 +1020,127 @@ fn two_routers_with_the_same_time_sequence_pair_are_refused() {
     // One file: nothing to compare with.
     assert!(errors(&time(1, 1)).is_empty(), "{:?}", errors(&time(1, 1)));
 }
+
+#[test]
+fn router_tls_settings() {
+    let with = |tls: &str, user_extra: &str| {
+        format!(
+            "\
+router:
+  tls: {tls}
+  users: [{{ name: app, password: x, schemas: [shop]{user_extra} }}]
+  schemas: [{{ name: shop, data_node: dn1 }}]
+  data_nodes: [{{ name: dn1, data_host: db1, database: shop }}]
+  data_hosts:
+    - {{ name: db1, write_hosts: [{{ host: M1, url: \"127.0.0.1:3306\", user: root }}] }}
+"
+        )
+    };
+    // The default (on, self-signed) and its spellings are valid.
+    for tls in ["on", "true", "off", "{ require_secure_transport: true }"] {
+        assert_eq!(lines(&with(tls, "")), Vec::<String>::new(), "tls: {tls}");
+    }
+    assert_eq!(
+        errors(&with("maybe", "")),
+        vec![
+            "t.yaml:2:8: router.tls: `maybe` is not a TLS setting; off, on, or a map { cert, key, require_secure_transport }"
+        ]
+    );
+    assert_eq!(
+        errors(&with("{ cert: /nonexistent/router.pem }", "")),
+        vec![
+            "t.yaml:2:10: router.tls: needs both `cert` and `key`; `key` is missing; give both, or neither for a self-signed certificate made at start"
+        ]
+    );
+    assert_eq!(
+        errors(&with(
+            "{ cert: /nonexistent/router.pem, key: /nonexistent/router.key }",
+            ""
+        )),
+        vec![
+            "t.yaml:2:16: router.tls.cert: cannot read /nonexistent/router.pem: No such file or directory"
+        ]
+    );
+    assert_eq!(
+        errors(&with("off", ", require_tls: true")),
+        vec![
+            "t.yaml:3:67: router.users[0].require_tls: this user must use TLS, but router.tls is off; turn router.tls on (the default), or drop require_tls"
+        ]
+    );
+}
+
+#[test]
+fn a_balancer_check_login_is_warned_where_the_router_requires_tls() {
+    let src = "\
+balancer:
+  listeners:
+    - name: mysql
+      bind: 127.0.0.1:3306
+      check: { type: mysql, user: haproxy }
+      servers: [{ name: r1, address: \"127.0.0.1:8067\" }]
+router:
+  listen: 127.0.0.1:8067
+  tls: { require_secure_transport: true }
+  users: [{ name: app, password: x, schemas: [shop] }]
+  schemas: [{ name: shop, data_node: dn1 }]
+  data_nodes: [{ name: dn1, data_host: db1, database: shop }]
+  data_hosts:
+    - { name: db1, write_hosts: [{ host: M1, url: \"127.0.0.1:3306\", user: root }] }
+";
+    assert_eq!(
+        warnings(src),
+        vec![
+            "t.yaml:5:35: warning: balancer.listeners[0].check.user: this check logs in without TLS, and a tandem router on port 8067 with router.tls.require_secure_transport refuses it (error 3159): the server would be marked DOWN; drop `user` (the greeting alone shows the router is up)"
+        ]
+    );
+    assert!(
+        warnings(&src.replace(
+            "require_secure_transport: true",
+            "require_secure_transport: false"
+        ))
+        .is_empty()
+    );
+}
+
+#[test]
+fn data_host_tls_settings() {
+    let with = |tls: &str| {
+        format!(
+            "\
+router:
+  users: [{{ name: app, password: x, schemas: [shop] }}]
+  schemas: [{{ name: shop, data_node: dn1 }}]
+  data_nodes: [{{ name: dn1, data_host: db1, database: shop }}]
+  data_hosts:
+    - {{ name: db1, tls: {tls}, write_hosts: [{{ host: M1, url: \"127.0.0.1:3306\", user: root }}] }}
+"
+        )
+    };
+    for tls in ["off", "preferred", "required", "{ mode: required }"] {
+        assert_eq!(lines(&with(tls)), Vec::<String>::new(), "tls: {tls}");
+    }
+    assert_eq!(
+        errors(&with("verify_identity")),
+        vec![
+            "t.yaml:6:25: router.data_hosts[0].tls: mode verify_identity needs `ca`; { mode: ..., ca: FILE }, FILE the PEM certificate of the CA that signed the servers' certificates"
+        ]
+    );
+    assert_eq!(
+        errors(&with("{ mode: required, ca: ca.pem }")),
+        vec![
+            "t.yaml:6:27: router.data_hosts[0].tls: `ca` is only used by verify_ca and verify_identity, not required; mode: verify_ca (the chain) or verify_identity (the chain and the host name)"
+        ]
+    );
+    assert_eq!(
+        errors(&with("{ mode: verify_ca, ca: /nonexistent/ca.pem }")),
+        vec![
+            "t.yaml:6:48: router.data_hosts[0].tls.ca: cannot read /nonexistent/ca.pem: No such file or directory"
+        ]
+    );
+    assert_eq!(
+        errors(&with("sometimes")),
+        vec![
+            "t.yaml:6:25: router.data_hosts[0].tls: unknown value `sometimes`: expected one of off, preferred, required, verify_ca, verify_identity"
+        ]
+    );
+}

@@ -538,31 +538,19 @@ fn pool_exhaustion_is_an_error_not_a_hang() {
 }
 
 fn sysbench(addr: SocketAddr, args: &[&str]) -> String {
-    let out = Command::new("sysbench")
-        .args(args)
-        .args([
-            "--mysql-host=127.0.0.1",
-            &format!("--mysql-port={}", addr.port()),
-            "--mysql-user=sb",
-            "--mysql-password=sbpw",
-            "--mysql-db=sbtest",
-            "--tables=2",
-            "--table-size=10000",
-            "--db-ps-mode=auto",
-        ])
-        .stdin(Stdio::null())
-        .output()
-        .expect("sysbench (apt-get install sysbench)");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success() && !text.contains("FATAL"),
-        "sysbench {args:?} failed:\n{text}"
-    );
-    text
+    let port = format!("--mysql-port={}", addr.port());
+    let mut all = args.to_vec();
+    all.extend([
+        "--mysql-host=127.0.0.1",
+        &port,
+        "--mysql-user=sb",
+        "--mysql-password=sbpw",
+        "--mysql-db=sbtest",
+        "--tables=2",
+        "--table-size=10000",
+        "--db-ps-mode=auto",
+    ]);
+    common::clients::sysbench_in(None, &all)
 }
 
 #[test]

@@ -14,15 +14,31 @@ need_root "$@"
 # tests spawn in temporary directories, and the client that talks to them;
 # libmariadb-java and default-jdk-headless: MariaDB Connector/J and the java that runs
 # tests/clients/ConnectorJSmoke.java; python3-pip: installs PyMySQL below; sysbench: load
-# against the router.
+# against the router; openssl: `s_client -starttls mysql` shows the certificate the
+# router serves.
 apt_install gcc libc6-dev systemd iproute2 git keepalived haproxy mariadb-server mariadb-client \
-    libmariadb-java default-jdk-headless python3-pip sysbench
+    libmariadb-java default-jdk-headless python3-pip sysbench openssl
+# Node.js and npm run MariaDB Connector/Node.js (tests/clients/node_tls_check.js), the
+# client that checks a self-signed certificate the way MariaDB 11.4+ clients do. Debian's
+# packages unless the machine already has a node and npm (NodeSource's nodejs package
+# bundles npm and conflicts with Debian's).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    apt_install nodejs npm
+fi
 # PyMySQL from PyPI (not Debian's python3-pymysql), into a directory that
 # tests/common/clients.rs puts on PYTHONPATH, so it does not matter which python3 the
 # tests find first (--target also keeps pip away from Debian's system packages).
 if [ ! -d target/test-deps/python/PyMySQL-1.1.1.dist-info ]; then
     python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
         --upgrade --target target/test-deps/python 'PyMySQL==1.1.1'
+fi
+# Connector/Node.js at the version tests/clients/package-lock.json pins, into
+# target/test-deps/node (tests/common/clients.rs puts its node_modules on NODE_PATH).
+if ! cmp -s tests/clients/package-lock.json target/test-deps/node/package-lock.json \
+    || [ ! -d target/test-deps/node/node_modules/mariadb ]; then
+    mkdir -p target/test-deps/node
+    cp tests/clients/package.json tests/clients/package-lock.json target/test-deps/node/
+    npm ci --prefix target/test-deps/node --no-audit --no-fund --loglevel=error
 fi
 ensure_rust
 

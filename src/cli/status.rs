@@ -479,6 +479,28 @@ fn render_router(v: &Value) -> String {
         s(&v["sessions"]),
         s(&v["server_version"])
     );
+    let t = &v["tls"];
+    if t.is_object() {
+        let source = match t["source"].as_str() {
+            Some("file") => s(&t["cert"]),
+            _ => "self-signed, made at start".to_string(),
+        };
+        let days = t["expires_in_days"].as_i64().unwrap_or(0);
+        let soon = if days < 30 { "  EXPIRES SOON" } else { "" };
+        let required = if t["require_secure_transport"].as_bool() == Some(true) {
+            ", required"
+        } else {
+            ""
+        };
+        out.push_str(&format!(
+            "  tls    {source}{required}: {} until {} ({days} days), SHA-256 {}{soon}\n",
+            s(&t["subject"]),
+            s(&t["not_after"]),
+            s(&t["sha256"]),
+        ));
+    } else if t.as_str() == Some("off") {
+        out.push_str("  tls    off\n");
+    }
     let mut rows = vec![
         [
             "DATA HOST",

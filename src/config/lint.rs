@@ -866,8 +866,29 @@ fn lint_balancer(cfg: &Config, cx: &mut Ctx) {
             .map(|(i, l)| (format!("balancer.listeners[{i}].name"), l.name.as_str())),
         "listener name",
     );
+    let router_port = cfg.router.as_ref().and_then(|r| {
+        r.tls
+            .as_ref()
+            .is_some_and(|t| t.require_secure_transport)
+            .then_some(r.listen.port())
+    });
     for (i, l) in b.listeners.iter().enumerate() {
         let lp = format!("balancer.listeners[{i}]");
+        if let (Some(port), Some(c)) = (router_port, &l.check)
+            && c.kind == super::balancer::CheckType::Mysql
+            && c.user.is_some()
+            && l.servers
+                .iter()
+                .any(|s| c.port.unwrap_or(s.address.port()) == port)
+        {
+            warn(
+                cx,
+                &format!("{lp}.check.user"),
+                format!(
+                    "this check logs in without TLS, and a tandem router on port {port} with router.tls.require_secure_transport refuses it (error 3159): the server would be marked DOWN; drop `user` (the greeting alone shows the router is up)"
+                ),
+            );
+        }
         if l.servers.is_empty() {
             err(
                 cx,
@@ -959,6 +980,38 @@ fn lint_balancer(cfg: &Config, cx: &mut Ctx) {
     }
 }
 
+/// `router.tls`: the certificate and key load as the router will load them, and the
+/// certificate is not about to expire.
+fn lint_router_tls(r: &RouterConfig, cx: &mut Ctx, base_dir: &Path) {
+    let Some(t) = &r.tls else {
+        return;
+    };
+    let mut t = t.clone();
+    for f in [&mut t.cert, &mut t.key].into_iter().flatten() {
+        if f.is_relative() {
+            *f = base_dir.join(&*f);
+        }
+    }
+    let path = if t.cert.is_some() {
+        "router.tls.cert"
+    } else {
+        "router.tls"
+    };
+    match crate::router::tls::TlsState::load(&t) {
+        Err(e) => err(cx, path, e),
+        Ok(s) if s.expires_in() < 30 * 86_400 => warn(
+            cx,
+            path,
+            format!(
+                "the certificate expires on {} (in {} days)",
+                s.not_after_text(),
+                s.expires_in().div_euclid(86_400)
+            ),
+        ),
+        Ok(_) => {}
+    }
+}
+
 fn lint_router(r: &RouterConfig, cx: &mut Ctx, base_dir: &Path) {
     let schema_names: Vec<&str> = r.schemas.iter().map(|s| s.name.as_str()).collect();
     let node_names: Vec<&str> = r.data_nodes.iter().map(|n| n.name.as_str()).collect();
@@ -976,8 +1029,17 @@ fn lint_router(r: &RouterConfig, cx: &mut Ctx, base_dir: &Path) {
             .map(|(i, u)| (format!("router.users[{i}].name"), u.name.as_str())),
         "user",
     );
+    lint_router_tls(r, cx, base_dir);
     for (i, u) in r.users.iter().enumerate() {
         let up = format!("router.users[{i}]");
+        if u.require_tls && r.tls.is_none() {
+            err_hint(
+                cx,
+                &format!("{up}.require_tls"),
+                "this user must use TLS, but router.tls is off",
+                Some("turn router.tls on (the default), or drop require_tls".into()),
+            );
+        }
         for (k, s) in u.schemas.iter().enumerate() {
             if !schema_names.contains(&s.as_str()) {
                 err_hint(
@@ -1181,6 +1243,15 @@ fn lint_router(r: &RouterConfig, cx: &mut Ctx, base_dir: &Path) {
         let hp = format!("router.data_hosts[{i}]");
         if h.write_hosts.is_empty() {
             err(cx, &format!("{hp}.write_hosts"), "no write hosts");
+        }
+        let mut tls = h.tls.clone();
+        if let Some(f) = tls.ca.as_mut()
+            && f.is_relative()
+        {
+            *f = base_dir.join(&*f);
+        }
+        if let Err(e) = crate::router::tls::BackendTlsSetup::check(&tls) {
+            err(cx, &format!("{hp}.tls.ca"), e);
         }
         let mut names: Vec<(String, &str)> = Vec::new();
         for (w, wh) in h.write_hosts.iter().enumerate() {

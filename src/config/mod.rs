@@ -117,6 +117,22 @@ fn check_str_with(src: &str, file: &str, base_dir: &Path, elections: bool) -> Ch
         {
             *f = base_dir.join(&*f);
         }
+        // And the TLS certificate and key.
+        if let Some(t) = r.tls.as_mut() {
+            for f in [&mut t.cert, &mut t.key].into_iter().flatten() {
+                if f.is_relative() {
+                    *f = base_dir.join(&*f);
+                }
+            }
+        }
+        // And the data hosts' CA files.
+        for dh in &mut r.data_hosts {
+            if let Some(f) = dh.tls.ca.as_mut()
+                && f.is_relative()
+            {
+                *f = base_dir.join(&*f);
+            }
+        }
         // And the state directory (a daemon under systemd runs from /).
         if r.state_dir.is_relative() {
             r.state_dir = base_dir.join(&r.state_dir);

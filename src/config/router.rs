@@ -33,6 +33,9 @@ pub struct RouterConfig {
     /// Bytes of COM_STMT_SEND_LONG_DATA a prepared statement may accumulate before its
     /// execute (MariaDB's `max_long_data_size`).
     pub max_long_data_size: u64,
+    /// TLS offered to clients (the MySQL SSLRequest upgrade); `None` = `tls: off`.
+    #[serde(serialize_with = "serialize_tls")]
+    pub tls: Option<RouterTls>,
     pub users: Vec<RouterUser>,
     pub firewall: Firewall,
     pub schemas: Vec<Schema>,
@@ -60,6 +63,66 @@ impl BackendKeepalive {
         interval: Dur::secs(10),
         count: 3,
     };
+}
+
+/// `router.tls`: the certificate clients see, and whether they must use it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct RouterTls {
+    /// PEM certificate chain, leaf first; with `key`. Neither = a self-signed certificate
+    /// made at start (MariaDB 11.4's zero-configuration TLS).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cert: Option<PathBuf>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) of `cert`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<PathBuf>,
+    /// Refuse logins that did not start TLS (MySQL's `require_secure_transport`).
+    pub require_secure_transport: bool,
+}
+
+fn serialize_tls<S: serde::Serializer>(t: &Option<RouterTls>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => t.serialize(s),
+        None => s.serialize_str("off"),
+    }
+}
+
+/// `off`, `on` (the default: a self-signed certificate) or
+/// `{ cert, key, require_secure_transport }`.
+fn decode_tls(node: &Node, cx: &mut Ctx) -> Option<Option<RouterTls>> {
+    if let Kind::Scalar { text, .. } = &node.kind {
+        return match text.as_str() {
+            "off" | "false" => Some(None),
+            "on" | "true" => Some(Some(RouterTls::default())),
+            _ => {
+                cx.error_hint(
+                    node.mark,
+                    format!("`{text}` is not a TLS setting"),
+                    "off, on, or a map { cert, key, require_secure_transport }",
+                );
+                None
+            }
+        };
+    }
+    let mut m = MapReader::new(node, cx)?;
+    let cert = m.get::<String>(cx, "cert").opt();
+    let key = m.get::<String>(cx, "key").opt();
+    let require = m.get::<bool>(cx, "require_secure_transport").or(false);
+    m.finish(cx);
+    let (cert, key) = (cert?, key?);
+    if cert.is_some() != key.is_some() {
+        let missing = if cert.is_some() { "key" } else { "cert" };
+        cx.error_hint(
+            node.mark,
+            format!("needs both `cert` and `key`; `{missing}` is missing"),
+            "give both, or neither for a self-signed certificate made at start",
+        );
+        return None;
+    }
+    Some(Some(RouterTls {
+        cert: cert.map(PathBuf::from),
+        key: key.map(PathBuf::from),
+        require_secure_transport: require?,
+    }))
 }
 
 /// The default `backend_user_timeout`.
@@ -213,6 +276,9 @@ impl Decode for RouterConfig {
         let max_long_data_size = m
             .get_with(cx, "max_long_data_size", decode_bytes)
             .or(DEFAULT_MAX_LONG_DATA);
+        let tls = m
+            .get_with(cx, "tls", decode_tls)
+            .or(Some(RouterTls::default()));
         let users = m.get::<Vec<RouterUser>>(cx, "users").or_else(Vec::new);
         let firewall = m.get::<Firewall>(cx, "firewall").or_else(Firewall::default);
         let schemas = m.get::<Vec<Schema>>(cx, "schemas").or_else(Vec::new);
@@ -233,6 +299,7 @@ impl Decode for RouterConfig {
             backend_keepalive: backend_keepalive?,
             backend_user_timeout: backend_user_timeout.map(|d| (!d.is_zero()).then_some(d))?,
             max_long_data_size: max_long_data_size?,
+            tls: tls?,
             users: users?,
             firewall: firewall?,
             schemas: schemas?,
@@ -409,6 +476,8 @@ pub struct RouterUser {
     /// Concurrent connections of this user (MyCat `benchmark`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_connections: Option<u32>,
+    /// Refuse this user's logins that did not start TLS (MySQL's `REQUIRE SSL`).
+    pub require_tls: bool,
 }
 
 impl Decode for RouterUser {
@@ -440,6 +509,7 @@ impl Decode for RouterUser {
             })
             .or_else(Vec::new);
         let max_connections = m.int::<u32>(cx, "max_connections", 1, 1_000_000).opt();
+        let require_tls = m.get::<bool>(cx, "require_tls").or(false);
         m.finish(cx);
         Some(RouterUser {
             name: name?,
@@ -450,6 +520,7 @@ impl Decode for RouterUser {
             admin: admin?,
             privileges: privileges?,
             max_connections: max_connections?,
+            require_tls: require_tls?,
         })
     }
 }
@@ -800,7 +871,80 @@ pub struct DataHost {
     pub idle_timeout: Dur,
     /// How long a statement waits for a pooled connection before an error.
     pub borrow_timeout: Dur,
+    /// TLS on the router's connections to this data host's servers.
+    pub tls: BackendTls,
     pub write_hosts: Vec<WriteHost>,
+}
+
+config_enum! {
+    /// `data_hosts[].tls.mode`, MySQL's `--ssl-mode` values.
+    pub enum BackendTlsMode {
+        Off => "off",
+        Preferred => "preferred",
+        Required => "required",
+        VerifyCa => "verify_ca",
+        VerifyIdentity => "verify_identity",
+    }
+}
+
+/// `data_hosts[].tls`: `off` (the default), a mode, or `{ mode, ca }`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BackendTls {
+    pub mode: BackendTlsMode,
+    /// PEM CA certificates the servers' certificates are checked against (`verify_ca`,
+    /// `verify_identity`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca: Option<PathBuf>,
+}
+
+impl Default for BackendTls {
+    fn default() -> Self {
+        BackendTls {
+            mode: BackendTlsMode::Off,
+            ca: None,
+        }
+    }
+}
+
+fn decode_backend_tls(node: &Node, cx: &mut Ctx) -> Option<BackendTls> {
+    let (mode, ca) = if let Kind::Scalar { .. } = &node.kind {
+        (BackendTlsMode::decode(node, cx)?, None)
+    } else {
+        let mut m = MapReader::new(node, cx)?;
+        let mode = m
+            .get::<BackendTlsMode>(cx, "mode")
+            .or(BackendTlsMode::Required);
+        let ca = m.get::<String>(cx, "ca").opt();
+        m.finish(cx);
+        (mode?, ca?)
+    };
+    let verify = matches!(
+        mode,
+        BackendTlsMode::VerifyCa | BackendTlsMode::VerifyIdentity
+    );
+    if verify && ca.is_none() {
+        cx.error_hint(
+            node.mark,
+            format!("mode {} needs `ca`", mode.as_str()),
+            "{ mode: ..., ca: FILE }, FILE the PEM certificate of the CA that signed the servers' certificates",
+        );
+        return None;
+    }
+    if !verify && ca.is_some() {
+        cx.error_hint(
+            node.mark,
+            format!(
+                "`ca` is only used by verify_ca and verify_identity, not {}",
+                mode.as_str()
+            ),
+            "mode: verify_ca (the chain) or verify_identity (the chain and the host name)",
+        );
+        return None;
+    }
+    Some(BackendTls {
+        mode,
+        ca: ca.map(PathBuf::from),
+    })
 }
 
 impl Decode for DataHost {
@@ -849,6 +993,9 @@ impl Decode for DataHost {
             .get::<Dur>(cx, "borrow_timeout")
             .check(cx, nonzero_check)
             .or(Dur::secs(5));
+        let tls = m
+            .get_with(cx, "tls", decode_backend_tls)
+            .or_else(BackendTls::default);
         let write_hosts = m.req::<Vec<WriteHost>>(cx, "write_hosts");
         m.finish(cx);
         let (min_con, max_con) = (min_con?, max_con?);
@@ -876,6 +1023,7 @@ impl Decode for DataHost {
             max_con,
             idle_timeout: idle_timeout?,
             borrow_timeout: borrow_timeout?,
+            tls: tls?,
             write_hosts: write_hosts?,
         })
     }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use tokio::net::TcpStream;
+use super::tls::ClientStream;
 use tokio::sync::oneshot;
 
 use super::backend::Role;
@@ -48,7 +48,7 @@ const LINGER: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Serves admin commands; `deprecate_eof` as negotiated at login (result sets then end
 /// with an OK packet instead of EOF).
-pub async fn run(io: &mut PacketIo<TcpStream>, shared: &Arc<Shared>, deprecate_eof: bool) {
+pub async fn run(io: &mut PacketIo<ClientStream>, shared: &Arc<Shared>, deprecate_eof: bool) {
     loop {
         let p = match io.read_packet(1 << 20).await {
             Ok((_, p)) => p,

@@ -1,7 +1,8 @@
 //! Router metrics.
 
 use prometheus::{
-    Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry,
 };
 
 #[derive(Clone)]
@@ -9,6 +10,8 @@ pub struct RouterMetrics {
     pub connections: IntCounterVec,
     pub active: IntGauge,
     pub login_failures: IntCounterVec,
+    pub tls_sessions: IntCounter,
+    pub tls_expiry: IntGauge,
     pub queries: IntCounterVec,
     pub errors: IntCounterVec,
     pub host_up: IntGaugeVec,
@@ -63,6 +66,14 @@ impl RouterMetrics {
                     "Refused logins, by reason.",
                 ),
                 &["reason"],
+            )?,
+            tls_sessions: IntCounter::new(
+                "tandem_router_tls_sessions_total",
+                "Client connections that started TLS (SSLRequest) and completed the TLS handshake.",
+            )?,
+            tls_expiry: IntGauge::new(
+                "tandem_router_tls_cert_expiry_timestamp_seconds",
+                "When the certificate offered to clients expires (Unix time); 0 with tls: off.",
             )?,
             queries: IntCounterVec::new(
                 Opts::new(
@@ -138,6 +149,8 @@ impl RouterMetrics {
         r.register(Box::new(m.connections.clone()))?;
         r.register(Box::new(m.active.clone()))?;
         r.register(Box::new(m.login_failures.clone()))?;
+        r.register(Box::new(m.tls_sessions.clone()))?;
+        r.register(Box::new(m.tls_expiry.clone()))?;
         r.register(Box::new(m.queries.clone()))?;
         r.register(Box::new(m.errors.clone()))?;
         r.register(Box::new(m.host_up.clone()))?;
@@ -151,11 +164,14 @@ impl RouterMetrics {
 }
 
 /// The `reason` labels of `tandem_router_login_failures_total`.
-pub const LOGIN_FAILURE_REASONS: [&str; 6] = [
+pub const LOGIN_FAILURE_REASONS: [&str; 9] = [
     "password",
     "whitelist",
     "not_admin",
     "max_connections",
     "ssl_requested",
     "bad_handshake",
+    "tls_handshake",
+    "insecure_transport",
+    "tls_required",
 ];

@@ -10,6 +10,7 @@ pub mod rules;
 pub mod sequence;
 pub mod session;
 pub mod sql;
+pub mod tls;
 pub mod wire;
 
 use foldhash::HashMap;
@@ -51,6 +52,8 @@ pub struct Snapshot {
     pub nodes: HashMap<String, (String, String)>,
     /// Global sequences (`router.sequence`).
     pub sequences: Option<Arc<sequence::Sequences>>,
+    /// The certificate offered to clients; `None` = `tls: off`.
+    pub tls: Option<Arc<tls::TlsState>>,
 }
 
 impl Snapshot {
@@ -63,9 +66,16 @@ impl Snapshot {
             )),
             None => None,
         };
+        let tls = match &cfg.tls {
+            Some(t) => Some(Arc::new(
+                tls::TlsState::load(t).map_err(|e| format!("router.tls: {e}"))?,
+            )),
+            None => None,
+        };
         Ok(Snapshot {
             catalog,
             sequences,
+            tls,
             nodes: cfg
                 .data_nodes
                 .iter()
@@ -291,6 +301,7 @@ fn retire_replaced(old: &DataHostRt, new: Option<&Arc<DataHostRt>>) {
                         && c.port == h.port
                         && c.user == h.user
                         && c.password == h.password
+                        && old.cfg.tls == n.cfg.tls
                         && match (h.role, c.role) {
                             // A writer's connections follow only if it keeps the write
                             // role.
@@ -467,6 +478,8 @@ impl Router {
             cfg.data_hosts.len(),
             cfg.users.len()
         );
+        let snap = r.shared.snapshot();
+        log_tls(None, snap.tls.as_deref(), &r.shared.metrics);
         Ok(r)
     }
 
@@ -551,9 +564,16 @@ impl Router {
                 fresh.map(|l| tokio::spawn(accept_loop(l, self.shared.clone(), true)));
             self.admin_listen = cfg.admin_listen;
         }
+        let old = self.shared.snapshot();
+        let fresh = Arc::new(prepared.snap);
         if let Ok(mut s) = self.shared.snap.write() {
-            *s = Arc::new(prepared.snap);
+            *s = fresh.clone();
         }
+        log_tls(
+            Some(old.tls.as_deref()),
+            fresh.tls.as_deref(),
+            &self.shared.metrics,
+        );
         let all = self.shared.force_rebuild.swap(false, Ordering::AcqRel);
         if self.keep_pools.swap(false, Ordering::AcqRel) {
             // `reload @@config`: users, schemas and rules only.
@@ -657,9 +677,61 @@ pub fn status(shared: &Shared) -> Value {
         "listen": snap.cfg.listen.to_string(),
         "admin_listen": snap.cfg.admin_listen.map(|a| a.to_string()),
         "server_version": shared.server_version(),
+        "tls": snap.tls.as_ref().map_or_else(|| json!("off"), |t| t.status_json()),
         "sessions": sessions,
         "data_hosts": dhs,
     })
+}
+
+/// Logs the certificate clients are offered (at start, and on a reload when it changed:
+/// `prev` is `Some` on reload), warns when it expires within 30 days, and sets the expiry
+/// gauge.
+fn log_tls(prev: Option<Option<&tls::TlsState>>, now: Option<&tls::TlsState>, m: &RouterMetrics) {
+    m.tls_expiry.set(now.map_or(0, |t| t.not_after));
+    let Some(t) = now else {
+        if matches!(prev, None | Some(Some(_))) {
+            tracing::info!(
+                "router: TLS is off (router.tls: off): clients that ask for TLS are refused"
+            );
+        }
+        return;
+    };
+    if let Some(Some(p)) = prev
+        && p.fingerprint == t.fingerprint
+        && p.require_secure_transport == t.require_secure_transport
+    {
+        return;
+    }
+    let what = match &t.source {
+        tls::CertSource::SelfSigned => {
+            "a self-signed certificate made at start (MariaDB 11.4+ clients verify it through the password)".to_string()
+        }
+        tls::CertSource::Files { cert, .. } => format!("certificate {}", cert.display()),
+    };
+    let verb = if prev.is_some() {
+        "now offers"
+    } else {
+        "offers"
+    };
+    let require = if t.require_secure_transport {
+        "; clients without TLS are refused"
+    } else {
+        ""
+    };
+    tracing::info!(
+        sha256 = %t.fingerprint_text(),
+        "router: TLS {verb} {what}: {}, SHA-256 {}, valid until {}{require}",
+        t.subject,
+        t.fingerprint_text(),
+        t.not_after_text()
+    );
+    if t.expires_in() < 30 * 86_400 {
+        tracing::warn!(
+            "router: the TLS certificate expires on {} (in {} days): replace it and reload",
+            t.not_after_text(),
+            t.expires_in().div_euclid(86_400)
+        );
+    }
 }
 
 /// Keeps the pool/host gauges current for /metrics, and publishes `track_router`

@@ -11,6 +11,8 @@ use std::time::Instant;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
+use super::tls::{ClientStream, Prefixed, TlsState};
+
 use super::backend::{self, BackendConn, DataHostRt, Pooled};
 use super::sql::{self, Kind, LocalItem, MapKind, Meta, SetItem};
 use super::wire::handshake::{self, CACHING_SHA2, NATIVE};
@@ -148,7 +150,7 @@ pub struct Session {
     shared: Arc<Shared>,
     snap: Arc<Snapshot>,
     ctl: Arc<SessionCtl>,
-    io: PacketIo<TcpStream>,
+    io: PacketIo<ClientStream>,
     peer: SocketAddr,
     caps: u32,
     profile: u32,
@@ -185,6 +187,8 @@ pub struct Session {
     counters: Vec<(&'static str, String, prometheus::IntCounter)>,
     /// Server thread id of the backend connection the last statement used.
     last_backend: u32,
+    /// The client started TLS.
+    tls: bool,
 }
 
 fn names_for(collation: u8) -> String {
@@ -234,7 +238,7 @@ pub fn host_matches(pattern: &str, ip: std::net::IpAddr) -> bool {
 
 /// Entry point for an accepted connection.
 pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, admin: bool) {
-    let mut io = PacketIo::new(stream);
+    let mut io = PacketIo::new(ClientStream::Plain(stream));
     let id = shared.next_conn_id();
     let nonce = nonce();
     let version = shared.server_version_at_login().await;
@@ -242,8 +246,11 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, adm
         .all_data_hosts()
         .first()
         .is_some_and(|dh| dh.writer().deprecate_eof.load(Ordering::Relaxed));
-    let caps = handshake::server_caps(be_eof);
     let snap = shared.snapshot();
+    let mut caps = handshake::server_caps(be_eof);
+    if snap.tls.is_some() {
+        caps |= Caps::CLIENT_SSL;
+    }
     let status = StatusFlags::SERVER_STATUS_AUTOCOMMIT.bits();
     let g = handshake::greeting(
         &version,
@@ -262,7 +269,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, adm
         login(&mut io, &shared, &snap, peer, &nonce, admin),
     )
     .await;
-    let Ok(Some((hello, user, seq))) = login else {
+    let Ok(Some((hello, user, seq, tls))) = login else {
         return;
     };
     let ctl = Arc::new(SessionCtl {
@@ -316,6 +323,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, adm
         hold_next: false,
         counters: Vec::new(),
         last_backend: 0,
+        tls: tls.is_some(),
     };
     let db = hello
         .database
@@ -336,7 +344,15 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, adm
     };
     if ok {
         let st = s.status();
-        if s.io.send(seq, &ok_packet(0, 0, st, 0)).await.is_ok() {
+        let mut ok = ok_packet(0, 0, st, 0);
+        // A MariaDB 11.4+ client checks a certificate it cannot verify against this.
+        if let Some(proof) = tls
+            .as_ref()
+            .and_then(|t| t.proof(s.snap.cfg.auth_plugin.name(), &s.user.password, &s.nonce))
+        {
+            put_lenenc_str(&mut ok, &proof);
+        }
+        if s.io.send(seq, &ok).await.is_ok() {
             tracing::debug!(id, user = %s.user.name, peer = %peer, "router: session {id} opened");
             if admin {
                 super::admin::run(&mut s.io, &shared, s.deprecate_eof).await;
@@ -349,18 +365,24 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, adm
     shared.metrics.active.dec();
 }
 
-/// Reads the client's handshake response and authenticates it. Returns the hello, the
-/// user and the sequence id for the final OK.
+/// Reads the client's handshake response (after starting TLS if the client asks) and
+/// authenticates it. Returns the hello, the user, the sequence id for the final OK and
+/// the TLS state the connection uses.
 async fn login(
-    io: &mut PacketIo<TcpStream>,
+    io: &mut PacketIo<ClientStream>,
     shared: &Shared,
     snap: &Snapshot,
     peer: SocketAddr,
     nonce: &[u8; 20],
     admin: bool,
-) -> Option<(handshake::ClientHello, RouterUser, u8)> {
-    let (seq, p) = io.read_packet(1 << 16).await.ok()?;
-    let seq = seq.wrapping_add(1);
+) -> Option<(
+    handshake::ClientHello,
+    RouterUser,
+    u8,
+    Option<Arc<TlsState>>,
+)> {
+    let (seq, mut p) = io.read_packet(1 << 16).await.ok()?;
+    let mut seq = seq.wrapping_add(1);
     let fail = |reason: &str| {
         shared
             .metrics
@@ -368,14 +390,35 @@ async fn login(
             .with_label_values(&[reason])
             .inc();
     };
-    let hello = match handshake::parse_hello(&p) {
-        Ok(h) if h.ssl_request => {
+    let mut tls = None;
+    if let Ok(h) = handshake::parse_hello(&p)
+        && h.ssl_request
+    {
+        let Some(state) = snap.tls.clone() else {
             fail("ssl_requested");
             let e = SqlError::new(
                 1043,
                 "08S01",
-                "TLS was requested, but the router does not offer it (connect with --ssl=0 / sslMode=DISABLED)",
+                "TLS was requested, but the router does not offer it (router.tls is off; connect with --ssl=0 / sslMode=DISABLED)",
             );
+            let _ = io.send(seq, &e.packet()).await;
+            return None;
+        };
+        if let Err(e) = start_tls(io, &state).await {
+            fail("tls_handshake");
+            tracing::warn!(peer = %peer, "router: TLS handshake with {peer} failed: {e}");
+            return None;
+        }
+        shared.metrics.tls_sessions.inc();
+        tls = Some(state);
+        let (s, q) = io.read_packet(1 << 16).await.ok()?;
+        seq = s.wrapping_add(1);
+        p = q;
+    }
+    let hello = match handshake::parse_hello(&p) {
+        Ok(h) if h.ssl_request => {
+            fail("bad_handshake");
+            let e = SqlError::new(1043, "08S01", "Bad handshake: a second SSLRequest");
             let _ = io.send(seq, &e.packet()).await;
             return None;
         }
@@ -392,6 +435,22 @@ async fn login(
             return None;
         }
     };
+    if tls.is_none()
+        && snap
+            .tls
+            .as_ref()
+            .is_some_and(|t| t.require_secure_transport)
+    {
+        fail("insecure_transport");
+        tracing::warn!(peer = %peer, user = %hello.user, "router: login of {} from {} refused: router.tls.require_secure_transport is on and the client did not start TLS", hello.user, peer.ip());
+        let e = SqlError::new(
+            3159,
+            "HY000",
+            "Connections using insecure transport are prohibited while --require_secure_transport=ON.",
+        );
+        let _ = io.send(seq, &e.packet()).await;
+        return None;
+    }
     let (user, seq) = authenticate(
         io,
         shared,
@@ -403,10 +462,25 @@ async fn login(
         hello.plugin.as_deref(),
         hello.auth.clone(),
         admin,
+        tls.is_some(),
     )
     .await
     .ok()?;
-    Some((hello, user, seq))
+    Some((hello, user, seq, tls))
+}
+
+/// Upgrades the client connection to TLS after its SSLRequest. Bytes of the ClientHello
+/// already in the packet buffer are handed to the TLS layer first.
+async fn start_tls(io: &mut PacketIo<ClientStream>, state: &TlsState) -> std::io::Result<()> {
+    let ClientStream::Plain(tcp) = std::mem::replace(&mut io.stream, ClientStream::Taken) else {
+        return Err(std::io::Error::other("TLS started twice"));
+    };
+    let early = io.buffered().to_vec();
+    let n = early.len();
+    io.consume(n);
+    let tls = state.acceptor.accept(Prefixed::new(early, tcp)).await?;
+    io.stream = ClientStream::Tls(Box::new(tls));
+    Ok(())
 }
 
 /// Checks a login, from the handshake or COM_CHANGE_USER: the whitelist (before the
@@ -416,7 +490,7 @@ async fn login(
 /// the client has its ERR packet and the reason is counted.
 #[allow(clippy::too_many_arguments)]
 async fn authenticate(
-    io: &mut PacketIo<TcpStream>,
+    io: &mut PacketIo<ClientStream>,
     shared: &Shared,
     snap: &Snapshot,
     peer: SocketAddr,
@@ -426,6 +500,7 @@ async fn authenticate(
     plugin: Option<&str>,
     mut auth: Vec<u8>,
     admin: bool,
+    tls: bool,
 ) -> Result<(RouterUser, u8), AuthFail> {
     let ip = peer.ip();
     let fail = |reason: &str| {
@@ -482,6 +557,17 @@ async fn authenticate(
         io.send(seq, &e.packet()).await?;
         return Err(AuthFail::Refused);
     };
+    if user.require_tls && !tls {
+        fail("tls_required");
+        tracing::warn!(peer = %peer, user = %name, "router: login of {name} from {ip} refused: the user has require_tls and the client did not start TLS");
+        let e = SqlError::new(
+            1045,
+            "28000",
+            format!("Access denied for user '{name}'@'{ip}' (using password: YES)"),
+        );
+        io.send(seq, &e.packet()).await?;
+        return Err(AuthFail::Refused);
+    }
     if admin && !user.admin {
         fail("not_admin");
         io.send(seq, &deny("not an admin user: set admin: true").packet())
@@ -1419,6 +1505,7 @@ impl Session {
             h.plugin.as_deref(),
             h.auth.clone(),
             false,
+            self.tls,
         )
         .await
         {
@@ -3440,7 +3527,7 @@ enum RelayError {
 /// ids renumbered, bytes untouched otherwise) until the response tracker says it ended.
 async fn relay(
     be: &mut BackendConn,
-    client: &mut PacketIo<TcpStream>,
+    client: &mut PacketIo<ClientStream>,
     payload: &[u8],
     expect: Expect,
     stmt_id: Option<u32>,
@@ -3452,7 +3539,7 @@ async fn relay(
 /// `relay` for a command already queued in the backend's send buffer.
 async fn relay_queued(
     be: &mut BackendConn,
-    client: &mut PacketIo<TcpStream>,
+    client: &mut PacketIo<ClientStream>,
     expect: Expect,
     stmt_id: Option<u32>,
 ) -> Result<Outcome, RelayError> {

@@ -1,14 +1,17 @@
 //! Real MySQL client libraries driven against a server (MariaDB, or tandem's router):
-//! tests/clients/pymysql_smoke.py (PyMySQL, text protocol only) and
+//! tests/clients/pymysql_smoke.py (PyMySQL, text protocol only),
 //! tests/clients/ConnectorJSmoke.java (MariaDB Connector/J, server-side prepared
-//! statements). Each runs a short script and prints OK; see the programs for what they
-//! check.
+//! statements) and tests/clients/node_tls_check.js (MariaDB Connector/Node.js: TLS with
+//! a CA, MariaDB 11.4 zero-configuration TLS, or no TLS). Each runs a short script and
+//! prints OK; see the programs for what they check.
 //!
 //! Needs: PyMySQL installed by pip into target/test-deps/python (put on PYTHONPATH
 //! here, so any python3 ≥ 3.7 works); Java 11+ and the Connector/J jar (Debian packages
-//! default-jdk-headless and libmariadb-java). tests/run.sh installs all of them.
-//! `TANDEM_TEST_PYTHON`, `TANDEM_TEST_JAVA` and `TANDEM_TEST_CONNECTOR_J` override the
-//! python3, java and jar paths.
+//! default-jdk-headless and libmariadb-java); Node.js and the `mariadb` npm package
+//! pinned by tests/clients/package-lock.json, installed by `npm ci` into
+//! target/test-deps/node (put on NODE_PATH here). tests/run.sh installs all of them.
+//! `TANDEM_TEST_PYTHON`, `TANDEM_TEST_JAVA`, `TANDEM_TEST_CONNECTOR_J` and
+//! `TANDEM_TEST_NODE` override the python3, java, jar and node paths.
 #![allow(dead_code)]
 
 use std::io::Read;
@@ -74,6 +77,53 @@ pub fn run_pymysql(
     run_bounded(cmd, CLIENT_LIMIT)
 }
 
+/// Where tests/run.sh installs the `mariadb` npm package: a copy of
+/// tests/clients/package.json and package-lock.json, then `npm ci` there.
+pub fn node_deps_dir() -> PathBuf {
+    repo_root().join("target/test-deps/node")
+}
+
+/// Runs tests/clients/node_tls_check.js (MariaDB Connector/Node.js) against `addr`;
+/// `mode` is `zero-config` (`ssl: true`, verification on, no CA: a self-signed
+/// certificate passes only with MariaDB 11.4's password-based proof in the final OK
+/// packet), `ca=PATH` (verification against that CA file) or `plain` (no TLS). Returns
+/// (exited 0 and printed OK, combined stdout and stderr).
+pub fn run_node_mariadb(
+    addr: SocketAddr,
+    user: &str,
+    password: &str,
+    db: &str,
+    mode: &str,
+) -> (bool, String) {
+    let deps = node_deps_dir();
+    let modules = deps.join("node_modules");
+    if !modules.join("mariadb").is_dir() {
+        return (
+            false,
+            format!(
+                "the mariadb npm package is not installed in {}; run tests/run.sh, or: \
+                 mkdir -p {} && cp tests/clients/package.json tests/clients/package-lock.json \
+                 {} && npm ci --prefix {} --no-audit --no-fund",
+                modules.display(),
+                deps.display(),
+                deps.display(),
+                deps.display()
+            ),
+        );
+    }
+    let node = std::env::var("TANDEM_TEST_NODE").unwrap_or_else(|_| "node".into());
+    let mut cmd = Command::new(node);
+    cmd.arg(repo_root().join("tests/clients/node_tls_check.js"))
+        .arg(format!("--host={}", addr.ip()))
+        .arg(format!("--port={}", addr.port()))
+        .arg(format!("--user={user}"))
+        .arg(format!("--password={password}"))
+        .arg(format!("--database={db}"))
+        .arg(format!("--mode={mode}"))
+        .env("NODE_PATH", &modules);
+    run_bounded(cmd, CLIENT_LIMIT)
+}
+
 /// Runs tests/clients/ConnectorJSmoke.java (single-file source launch) against `addr`
 /// with `jdbc:mariadb://ADDR/DB?useServerPrepStmts=true`; returns (exited 0 and printed
 /// OK, combined stdout and stderr).
@@ -90,6 +140,12 @@ pub fn run_connector_j(
         addr.port()
     );
     run_java_client("ConnectorJSmoke.java", &[&url, user, password, table])
+}
+
+/// Runs tests/clients/ConnectorJSmoke.java with the JDBC URL `url` as given (e.g. with
+/// TLS options); returns (exited 0 and printed OK, combined stdout and stderr).
+pub fn run_connector_j_url(url: &str, user: &str, password: &str, table: &str) -> (bool, String) {
+    run_java_client("ConnectorJSmoke.java", &[url, user, password, table])
 }
 
 /// Runs the single-file Java program tests/clients/`file` with Connector/J on the class
@@ -112,6 +168,31 @@ fn run_java_client(file: &str, args: &[&str]) -> (bool, String) {
         .arg(repo_root().join("tests/clients").join(file))
         .args(args);
     run_bounded(cmd, CLIENT_LIMIT)
+}
+
+/// Runs sysbench with `args` in `dir` (sysbench 1.0's `--mysql-ssl=on` reads its
+/// certificates from the working directory); returns the output, panicking with it when
+/// sysbench fails.
+pub fn sysbench_in(dir: Option<&std::path::Path>, args: &[&str]) -> String {
+    let mut cmd = Command::new("sysbench");
+    if let Some(d) = dir {
+        cmd.current_dir(d);
+    }
+    let out = cmd
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("sysbench (apt-get install sysbench)");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && !text.contains("FATAL"),
+        "sysbench {args:?} failed:\n{text}"
+    );
+    text
 }
 
 /// Runs `cmd` with stdin closed, killing it after `limit`. Success means exit status 0

@@ -241,6 +241,18 @@ pub fn mariadb_client_pw(
     database: Option<&str>,
     stmt: &str,
 ) -> Result<String, String> {
+    mariadb_client_args(addr, user, password, database, &[], stmt)
+}
+
+/// [`mariadb_client_pw`] with more client options (e.g. `--ssl-ca=...`).
+pub fn mariadb_client_args(
+    addr: SocketAddr,
+    user: &str,
+    password: &str,
+    database: Option<&str>,
+    args: &[&str],
+    stmt: &str,
+) -> Result<String, String> {
     let mut cmd = Command::new("mariadb");
     cmd.arg("--no-defaults")
         .arg(format!("--host={}", addr.ip()))
@@ -255,6 +267,7 @@ pub fn mariadb_client_pw(
         cmd.arg(format!("--database={db}"));
     }
     let out = cmd
+        .args(args)
         .arg("-e")
         .arg(stmt)
         .stdin(Stdio::null())

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use tokio::net::TcpStream;
 
+use crate::router::tls::{BackendStream, BackendTlsSetup};
+
 use crate::router::wire::handshake::{self, CACHING_SHA2, NATIVE};
 use crate::router::wire::response::{Expect, Tracker};
 use crate::router::wire::{
@@ -38,6 +40,8 @@ pub enum BackendError {
     Sql { addr: SocketAddr, err: SqlError },
     #[error("{addr}: protocol error: {what}")]
     Protocol { addr: SocketAddr, what: String },
+    #[error("{addr}: TLS: {msg}")]
+    Tls { addr: SocketAddr, msg: String },
 }
 
 impl BackendError {
@@ -88,7 +92,7 @@ pub struct CachedStmt {
 }
 
 pub struct BackendConn {
-    pub io: PacketIo<TcpStream>,
+    pub io: PacketIo<BackendStream>,
     pub addr: SocketAddr,
     pub thread_id: u32,
     pub version: String,
@@ -169,10 +173,11 @@ impl BackendConn {
         profile: u32,
         timeout: Duration,
         tcp: &super::BackendTcp,
+        tls: Option<(&BackendTlsSetup, &str)>,
     ) -> Result<BackendConn, BackendError> {
         match tokio::time::timeout(
             timeout,
-            Self::connect_inner(addr, user, password, profile, tcp),
+            Self::connect_inner(addr, user, password, profile, tcp, tls),
         )
         .await
         {
@@ -191,6 +196,7 @@ impl BackendConn {
         password: &str,
         profile: u32,
         tcp: &super::BackendTcp,
+        tls: Option<(&BackendTlsSetup, &str)>,
     ) -> Result<BackendConn, BackendError> {
         let stream = TcpStream::connect(addr)
             .await
@@ -202,7 +208,7 @@ impl BackendConn {
         tcp.apply(socket2::SockRef::from(&stream))
             .map_err(|err| BackendError::Connect { addr, err })?;
         let w = |err| BackendError::Wire { addr, err };
-        let mut io = PacketIo::with_buffer(stream, 64 * 1024);
+        let mut io = PacketIo::with_buffer(BackendStream::Plain(stream), 64 * 1024);
         let (seq, hello) = io.read_packet(1 << 16).await.map_err(w)?;
         if hello.first() == Some(&0xff) {
             let (code, _, msg) = parse_err(&hello).unwrap_or_default();
@@ -216,7 +222,25 @@ impl BackendConn {
             what: "unreadable server greeting".into(),
         })?;
         let profile = profile & sh.caps;
-        let caps = (base_caps() | profile) & (sh.caps | Caps::CLIENT_CONNECT_ATTRS.bits());
+        let mut caps = (base_caps() | profile) & (sh.caps | Caps::CLIENT_CONNECT_ATTRS.bits());
+        let mut seq = seq.wrapping_add(1);
+        let encrypted = match tls {
+            Some((t, target)) if sh.caps & Caps::CLIENT_SSL.bits() != 0 => {
+                caps |= Caps::CLIENT_SSL.bits();
+                seq = start_tls(&mut io, addr, t, target, caps, seq).await?;
+                true
+            }
+            Some((t, _)) if t.required() => {
+                return Err(BackendError::Tls {
+                    addr,
+                    msg: format!(
+                        "the server does not offer TLS (have_ssl is not YES), and data_hosts[].tls is {}",
+                        t.mode.as_str()
+                    ),
+                });
+            }
+            _ => false,
+        };
         let plugin = if sh.plugin == CACHING_SHA2 {
             CACHING_SHA2
         } else {
@@ -224,7 +248,7 @@ impl BackendConn {
         };
         let auth = handshake::client_scramble(plugin, &sh.nonce, password);
         let hello = handshake::client_hello(caps, BACKEND_COLLATION, user, &auth, plugin);
-        io.send(seq.wrapping_add(1), &hello).await.map_err(w)?;
+        io.send(seq, &hello).await.map_err(w)?;
         let mut nonce = sh.nonce.clone();
         let mut plugin = plugin.to_string();
         let status = loop {
@@ -260,6 +284,12 @@ impl BackendConn {
                 }
                 Some(0x01) if plugin == CACHING_SHA2 => match p.get(1) {
                     Some(3) => {} // fast auth OK; the OK packet follows
+                    Some(4) if encrypted => {
+                        // Full authentication over TLS: the password itself.
+                        let mut pw = password.as_bytes().to_vec();
+                        pw.push(0);
+                        io.send(seq, &pw).await.map_err(w)?;
+                    }
                     Some(4) => {
                         // Full authentication without TLS: ask for the RSA key.
                         io.send(seq, &[2]).await.map_err(w)?;
@@ -295,7 +325,8 @@ impl BackendConn {
             }
         };
         let now = Instant::now();
-        let abort = Arc::new(Abort::new(io.stream.as_raw_fd()));
+        let fd = io.stream.tcp().map_or(-1, |t| t.as_raw_fd());
+        let abort = Arc::new(Abort::new(fd));
         Ok(BackendConn {
             abort,
             io,
@@ -505,8 +536,7 @@ impl BackendConn {
         if !self.io.buffered().is_empty() {
             return false;
         }
-        let mut b = [0u8; 1];
-        matches!(self.io.stream.try_read(&mut b), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+        !self.io.stream.peer_spoke()
     }
 }
 
@@ -542,4 +572,44 @@ impl QueryResult {
         let i = self.col(name)?;
         self.rows.get(row)?.get(i)?.as_deref()
     }
+}
+
+/// Sends the SSLRequest (sequence id `seq`) and starts TLS on a backend connection;
+/// returns the sequence id of the handshake response that follows.
+async fn start_tls(
+    io: &mut PacketIo<BackendStream>,
+    addr: SocketAddr,
+    t: &BackendTlsSetup,
+    target: &str,
+    caps: u32,
+    seq: u8,
+) -> Result<u8, BackendError> {
+    let tls_err = |msg: String| BackendError::Tls { addr, msg };
+    let connector = t.connector().map_err(tls_err)?;
+    let mut req = Vec::with_capacity(32);
+    req.extend_from_slice(&caps.to_le_bytes());
+    req.extend_from_slice(&(16u32 << 20).to_le_bytes());
+    req.push(BACKEND_COLLATION);
+    req.extend_from_slice(&[0u8; 23]);
+    io.send(seq, &req)
+        .await
+        .map_err(|err| BackendError::Wire { addr, err })?;
+    if !io.buffered().is_empty() {
+        return Err(BackendError::Protocol {
+            addr,
+            what: "data before the TLS handshake".into(),
+        });
+    }
+    let BackendStream::Plain(tcp) = std::mem::replace(&mut io.stream, BackendStream::Taken) else {
+        return Err(tls_err("TLS started twice".into()));
+    };
+    let name = crate::router::tls::server_name(target, addr.ip());
+    let tls = connector.connect(name, tcp).await.map_err(|e| {
+        tls_err(format!(
+            "TLS handshake: {}",
+            crate::observe::logging::io_text(&e)
+        ))
+    })?;
+    io.stream = BackendStream::Tls(Box::new(tls));
+    Ok(seq.wrapping_add(1))
 }

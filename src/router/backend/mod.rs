@@ -57,6 +57,8 @@ pub struct Host {
     pub deprecate_eof: AtomicBool,
     /// Socket options of connections to the host.
     pub tcp: BackendTcp,
+    /// TLS on connections to the host (`data_hosts[].tls`); `None` = off.
+    pub tls: Option<Arc<crate::router::tls::BackendTlsSetup>>,
     /// Bumped when the host's connections are retired (its write role moved away, or a
     /// reload replaced it): a connection opened in an older epoch is not used again.
     epoch: AtomicU64,
@@ -213,6 +215,7 @@ impl Host {
             profile,
             timeout,
             &self.tcp,
+            self.tls.as_deref().map(|t| (t, self.target.as_str())),
         )
         .await?;
         if let Ok(mut v) = self.version.lock() {
@@ -586,6 +589,7 @@ impl DataHostRt {
     pub fn new(cfg: &DataHost, state_dir: &Path, tcp: BackendTcp) -> Arc<DataHostRt> {
         let mut hosts = Vec::new();
         let mut writers = Vec::new();
+        let tls = crate::router::tls::BackendTlsSetup::new(&cfg.tls);
         let host = |name: &str,
                     url: &crate::config::types::HostPort,
                     user: &str,
@@ -608,6 +612,7 @@ impl DataHostRt {
                 version: Mutex::new(None),
                 deprecate_eof: AtomicBool::new(false),
                 tcp,
+                tls: tls.clone(),
                 epoch: AtomicU64::new(0),
                 retirement: Mutex::new(None),
                 live: Mutex::new(Vec::new()),
