@@ -23,7 +23,10 @@
 //!
 //! Environment: `TANDEM_BENCH_SECS` (seconds per measured run, default 20),
 //! `TANDEM_BENCH_ROUNDS` (default 1), `TANDEM_BENCH_THREADS` (sysbench threads, default
-//! 16).
+//! 16), `TANDEM_BENCH_TLS=1` (every client connection uses TLS: MariaDB gets a
+//! certificate, sysbench `--mysql-ssl=on`; direct and haproxy carry TLS to MariaDB,
+//! which decrypts; the router decrypts itself (`router.tls` with the same certificate)
+//! and talks plain TCP to MariaDB, its default).
 //!
 //! When the router does not come up or a sysbench run through it fails, its rows say
 //! `router failed: <reason>`, direct and haproxy are still reported, and the exit
@@ -55,6 +58,47 @@ const WARMUP_SECS: u64 = 5;
 /// How long a target may take to accept a MySQL login.
 const READY_LIMIT: Duration = Duration::from_secs(30);
 
+/// With `TANDEM_BENCH_TLS=1`: the directory with the certificate (`server.pem`,
+/// `server.key`) and the files sysbench 1.0's `--mysql-ssl=on` loads from its working
+/// directory (`cacert.pem`, `client-cert.pem`, `client-key.pem`).
+static TLS_DIR: std::sync::OnceLock<Option<std::path::PathBuf>> = std::sync::OnceLock::new();
+
+fn tls_dir() -> Option<&'static Path> {
+    TLS_DIR.get().and_then(|d| d.as_deref())
+}
+
+/// A CA and a certificate it signed for 127.0.0.1, written into `dir` under the names
+/// above.
+fn make_certs(dir: &Path) -> Result<(), String> {
+    let e = |x: rcgen::Error| format!("certificate: {x}");
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(e)?;
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.key_usages = vec![rcgen::KeyUsagePurpose::KeyCertSign];
+    // Distinct names: a leaf whose subject equals its issuer's looks self-signed to OpenSSL.
+    ca.distinguished_name = rcgen::DistinguishedName::new();
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, "tandem bench CA");
+    let ca_key = rcgen::KeyPair::generate().map_err(e)?;
+    let ca_cert = ca.self_signed(&ca_key).map_err(e)?;
+    let issuer = rcgen::Issuer::new(ca, ca_key);
+    let mut leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()]).map_err(e)?;
+    leaf.distinguished_name = rcgen::DistinguishedName::new();
+    leaf.distinguished_name
+        .push(rcgen::DnType::CommonName, "tandem bench server");
+    let key = rcgen::KeyPair::generate().map_err(e)?;
+    let cert = leaf.signed_by(&key, &issuer).map_err(e)?;
+    for (name, text) in [
+        ("cacert.pem", ca_cert.pem()),
+        ("server.pem", cert.pem()),
+        ("server.key", key.serialize_pem()),
+        ("client-cert.pem", cert.pem()),
+        ("client-key.pem", key.serialize_pem()),
+    ] {
+        std::fs::write(dir.join(name), text).map_err(|x| format!("write {name}: {x}"))?;
+    }
+    Ok(())
+}
+
 /// `select 1` as the benchmark user through `port`, bounded.
 fn login_ok(port: u16) -> Result<(), String> {
     let mut cmd = Command::new("mariadb");
@@ -84,6 +128,9 @@ fn wait_login(port: u16, mut dead: impl FnMut() -> Option<String>) -> Result<(),
 }
 
 fn sysbench_args(cmd: &mut Command, port: u16) {
+    if let Some(d) = tls_dir() {
+        cmd.current_dir(d).arg("--mysql-ssl=on");
+    }
     cmd.args(["--db-driver=mysql", "--mysql-host=127.0.0.1"])
         .arg(format!("--mysql-port={port}"))
         .arg(format!("--mysql-user={USER}"))
@@ -218,6 +265,13 @@ struct Router {
 }
 
 fn router_config(port: u16, state_dir: &Path, backend_port: u16) -> String {
+    let tls = tls_dir().map_or(String::new(), |d| {
+        format!(
+            "  tls: {{ cert: \"{}\", key: \"{}\" }}\n",
+            d.join("server.pem").display(),
+            d.join("server.key").display()
+        )
+    });
     format!(
         r#"node: bench
 log: {{ level: warn }}
@@ -226,7 +280,7 @@ router:
   listen: 127.0.0.1:{port}
   admin_listen: off
   state_dir: "{state}"
-  users:
+{tls}  users:
     - {{ name: {USER}, password: {PASSWORD}, schemas: [{DB}] }}
   schemas:
     - {{ name: {DB}, data_node: dn1 }}
@@ -374,13 +428,27 @@ fn run() -> Result<bool, String> {
     let threads = env_u64("TANDEM_BENCH_THREADS", 16);
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
 
-    eprintln!("== MariaDB");
-    let db = MariaDb::start_with(&[
-        "--innodb-buffer-pool-size=256M",
-        "--innodb-log-file-size=64M",
-        "--max-connections=1000",
-        "--max-prepared-stmt-count=100000",
-    ]);
+    let tls_tmp = tempfile::tempdir().map_err(|e| format!("tempdir: {e}"))?;
+    let tls = env_u64("TANDEM_BENCH_TLS", 0) == 1;
+    if tls {
+        make_certs(tls_tmp.path())?;
+    }
+    let _ = TLS_DIR.set(tls.then(|| tls_tmp.path().to_path_buf()));
+    let mut opts = vec![
+        "--innodb-buffer-pool-size=256M".to_string(),
+        "--innodb-log-file-size=64M".to_string(),
+        "--max-connections=1000".to_string(),
+        "--max-prepared-stmt-count=100000".to_string(),
+    ];
+    if let Some(d) = tls_dir() {
+        opts.push(format!("--ssl-cert={}", d.join("server.pem").display()));
+        opts.push(format!("--ssl-key={}", d.join("server.key").display()));
+        // sysbench sends client-cert.pem: MariaDB checks it against the CA.
+        opts.push(format!("--ssl-ca={}", d.join("cacert.pem").display()));
+    }
+    eprintln!("== MariaDB{}", if tls { " (TLS)" } else { "" });
+    let opts: Vec<&str> = opts.iter().map(String::as_str).collect();
+    let db = MariaDb::start_with(&opts);
     db.sql(&format!(
         "CREATE DATABASE {DB}; CREATE USER '{USER}'@'127.0.0.1' IDENTIFIED BY '{PASSWORD}'; \
          GRANT ALL PRIVILEGES ON {DB}.* TO '{USER}'@'127.0.0.1'"
@@ -394,7 +462,8 @@ fn run() -> Result<bool, String> {
     prep.arg(format!("--threads={TABLES}")).arg("prepare");
     let out = run_bounded(prep, Duration::from_secs(600))
         .map_err(|e| format!("{e} (apt-get install sysbench)"))?;
-    if !out.status.success() {
+    // sysbench may exit 0 after a FATAL in one of its threads.
+    if !out.status.success() || out.stdout.contains("FATAL") || out.stderr.contains("FATAL") {
         return Err(format!(
             "sysbench prepare: {}{}",
             out.status,
@@ -492,7 +561,12 @@ fn run() -> Result<bool, String> {
 
     println!(
         "router vs haproxy vs direct MariaDB: sysbench {threads} threads, {secs} s per run, \
-         {rounds} round(s), medians; {TABLES} tables x {TABLE_SIZE} rows, --db-ps-mode=auto"
+         {rounds} round(s), medians; {TABLES} tables x {TABLE_SIZE} rows, --db-ps-mode=auto{}",
+        if tls {
+            "; clients over TLS (--mysql-ssl=on): direct and haproxy to MariaDB's TLS, the router's own"
+        } else {
+            ""
+        }
     );
     println!(
         "{cpus} CPUs, nothing pinned; MariaDB {mariadb_version}; {}; {}; haproxy nbthread {cpus}",
