@@ -978,6 +978,25 @@ fn router_with_sequence(port: u16, seq: &str) -> String {
     )
 }
 
+/// `tandem check -c DIR/a.yaml -c DIR/b.yaml` with `a` and `b` as the files: each file's
+/// diagnostics of `severity`.
+fn cluster_diags(dir: &Path, a: &str, b: &str, severity: Severity) -> Vec<Vec<String>> {
+    let pa = dir.join("a.yaml");
+    let pb = dir.join("b.yaml");
+    std::fs::write(&pa, a).expect("write a");
+    std::fs::write(&pb, b).expect("write b");
+    config::check_cluster(&[pa, pb])
+        .iter()
+        .map(|c| {
+            c.diagnostics()
+                .iter()
+                .filter(|d| d.severity == severity)
+                .map(|d| d.to_string())
+                .collect()
+        })
+        .collect()
+}
+
 /// `tandem check -c a.yaml -c b.yaml`: two routers with `time` sequences (snowflake ids)
 /// and the same `worker_id`/`datacenter_id` pair hand out the same ids, which is an error
 /// (once per pair of files, in the first); another pair, another handler, or one file
@@ -985,16 +1004,7 @@ fn router_with_sequence(port: u16, seq: &str) -> String {
 #[test]
 fn two_routers_with_the_same_time_sequence_pair_are_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let cluster = |a: &str, b: &str| -> Vec<Vec<String>> {
-        let pa = dir.path().join("a.yaml");
-        let pb = dir.path().join("b.yaml");
-        std::fs::write(&pa, a).expect("write a");
-        std::fs::write(&pb, b).expect("write b");
-        config::check_cluster(&[pa, pb])
-            .iter()
-            .map(|c| c.errors().iter().map(|d| d.to_string()).collect())
-            .collect()
-    };
+    let cluster = |a: &str, b: &str| cluster_diags(dir.path(), a, b, Severity::Error);
     let time = |w: u8, d: u8| {
         router_with_sequence(
             3307,
@@ -1019,6 +1029,42 @@ fn two_routers_with_the_same_time_sequence_pair_are_refused() {
     assert_eq!(cluster(&time(1, 1), &db), none);
     // One file: nothing to compare with.
     assert!(errors(&time(1, 1)).is_empty(), "{:?}", errors(&time(1, 1)));
+}
+
+/// `tandem check -c a.yaml -c b.yaml`: the two routers behind one VIP with different TLS
+/// rules are warned (a failover would change what clients may do).
+#[test]
+fn two_routers_with_different_tls_rules_are_warned() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cluster = |a: &str, b: &str| cluster_diags(dir.path(), a, b, Severity::Warning);
+    let with = |tls: &str| {
+        router_with_sequence(3307, "{ handler: local_file }").replace(
+            "  sequence: { handler: local_file }\n",
+            &format!("  tls: {tls}\n"),
+        )
+    };
+    let b_file = dir.path().join("b.yaml").to_string_lossy().into_owned();
+    let a_file = dir.path().join("a.yaml").to_string_lossy().into_owned();
+    assert_eq!(
+        cluster(&with("off"), &with("on")),
+        vec![
+            vec![format!(
+                "{a_file}:3:8: warning: router.tls: TLS is off here and on in {b_file}: after a failover, clients that ask for TLS (MariaDB 11.4+ clients always do) are refused by the router without it"
+            )],
+            vec![],
+        ]
+    );
+    assert_eq!(
+        cluster(&with("on"), &with("{ require_secure_transport: true }")),
+        vec![
+            vec![format!(
+                "{a_file}:3:8: warning: router.tls.require_secure_transport: require_secure_transport is false here and true in {b_file}: clients without TLS work on one box and are refused on the other"
+            )],
+            vec![],
+        ]
+    );
+    let none: Vec<Vec<String>> = vec![vec![], vec![]];
+    assert_eq!(cluster(&with("on"), &with("on")), none);
 }
 
 #[test]

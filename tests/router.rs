@@ -538,19 +538,9 @@ fn pool_exhaustion_is_an_error_not_a_hang() {
 }
 
 fn sysbench(addr: SocketAddr, args: &[&str]) -> String {
-    let port = format!("--mysql-port={}", addr.port());
     let mut all = args.to_vec();
-    all.extend([
-        "--mysql-host=127.0.0.1",
-        &port,
-        "--mysql-user=sb",
-        "--mysql-password=sbpw",
-        "--mysql-db=sbtest",
-        "--tables=2",
-        "--table-size=10000",
-        "--db-ps-mode=auto",
-    ]);
-    common::clients::sysbench_in(None, &all)
+    all.extend(["--tables=2", "--table-size=10000", "--db-ps-mode=auto"]);
+    common::clients::sysbench_sb(None, addr, &all)
 }
 
 #[test]

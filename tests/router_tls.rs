@@ -14,7 +14,7 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 use serde_json::Value;
 
-use common::clients::{run_bounded, run_connector_j_url, run_node_mariadb, sysbench_in};
+use common::clients::{run_bounded, run_connector_j_url, run_node_mariadb, sysbench_sb};
 use common::mariadb::{MariaDb, mariadb_client_args};
 use common::router::{RouterDaemon, db_host_yaml};
 use common::{http_get, tandem, wait_for, write};
@@ -258,17 +258,12 @@ fn an_operators_certificate_is_verified_by_every_client() {
     std::fs::copy(&p.ca, sbdir.path().join("cacert.pem")).expect("copy");
     std::fs::copy(&p.cert, sbdir.path().join("client-cert.pem")).expect("copy");
     std::fs::copy(&p.key, sbdir.path().join("client-key.pem")).expect("copy");
-    let port = format!("--mysql-port={}", r.addr.port());
     let sb = |cmd: &str| {
-        sysbench_in(
+        sysbench_sb(
             Some(sbdir.path()),
+            r.addr,
             &[
                 "oltp_point_select",
-                "--mysql-host=127.0.0.1",
-                &port,
-                "--mysql-user=sb",
-                "--mysql-password=sbpw",
-                "--mysql-db=sbtest",
                 "--mysql-ssl=on",
                 "--tables=1",
                 "--table-size=1000",

@@ -606,21 +606,15 @@ fn sysbench_point_select_with_prepared_statements_on_a_sharded_table() {
         host("b", &b)
     );
     let r = common::shard::start_router(&body);
-    let port = format!("--mysql-port={}", r.addr.port());
     let sysbench = |args: &[&str]| {
         let mut all = args.to_vec();
         all.extend([
-            "--mysql-host=127.0.0.1",
-            &port,
-            "--mysql-user=sb",
-            "--mysql-password=sbpw",
-            "--mysql-db=sbtest",
             "--tables=1",
             "--table-size=2000",
             "--auto-inc=off",
             "--db-ps-mode=auto",
         ]);
-        common::clients::sysbench_in(None, &all)
+        common::clients::sysbench_sb(None, r.addr, &all)
     };
     sysbench(&["oltp_point_select", "prepare"]);
     assert_eq!(

@@ -827,4 +827,42 @@ mod tests {
             "{out}"
         );
     }
+
+    /// The router's TLS line: the certificate in use, its expiry, its fingerprint, and a
+    /// flag when it expires within 30 days; `off` when TLS is off.
+    #[test]
+    fn router_tls_line_shows_the_certificate() {
+        let with = |tls: Value| {
+            let v: Value = serde_json::json!({
+                "node": "a",
+                "subsystems": { "router": { "enabled": true, "running": true,
+                    "listen": "0.0.0.0:8067", "sessions": 0, "server_version": "10.11",
+                    "tls": tls, "data_hosts": [] }}
+            });
+            render(&v)
+                .lines()
+                .find(|l| l.trim_start().starts_with("tls "))
+                .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+                .unwrap_or_default()
+        };
+        let file = serde_json::json!({
+            "source": "file", "cert": "/etc/tandem/router.pem", "subject": "CN=db.example",
+            "sha256": "AB:CD", "not_after": "2027-01-01 00:00:00 UTC", "expires_in_days": 12,
+            "require_secure_transport": true
+        });
+        assert_eq!(
+            with(file),
+            "tls /etc/tandem/router.pem, required: CN=db.example until 2027-01-01 00:00:00 UTC (12 days), SHA-256 AB:CD EXPIRES SOON"
+        );
+        let auto = serde_json::json!({
+            "source": "self-signed", "cert": null, "subject": "CN=tandem router a",
+            "sha256": "01:02", "not_after": "2036-11-21 00:00:00 UTC", "expires_in_days": 3650,
+            "require_secure_transport": false
+        });
+        assert_eq!(
+            with(auto),
+            "tls self-signed, made at start: CN=tandem router a until 2036-11-21 00:00:00 UTC (3650 days), SHA-256 01:02"
+        );
+        assert_eq!(with("off".into()), "tls off");
+    }
 }

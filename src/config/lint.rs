@@ -767,6 +767,32 @@ pub fn lint_pair(a: &VrrpInstance, pa: &str, b: &VrrpInstance, b_file: &str, cx:
 /// `worker_id`/`datacenter_id` pair of their own on each router, or both hand out the
 /// same ids (duplicate primary keys once inserts reach both routers).
 pub fn lint_router_pair(a: &RouterConfig, b: &RouterConfig, b_file: &str, cx: &mut Ctx) {
+    // Clients reach whichever router holds the VIP: the same TLS rules on both, or a
+    // failover changes what a client may do.
+    let on = |r: &RouterConfig| r.tls.is_some();
+    let required = |r: &RouterConfig| r.tls.as_ref().is_some_and(|t| t.require_secure_transport);
+    if on(a) != on(b) {
+        warn(
+            cx,
+            "router.tls",
+            format!(
+                "TLS is {} here and {} in {b_file}: after a failover, clients that ask for TLS (MariaDB 11.4+ clients always do) {}",
+                if on(a) { "on" } else { "off" },
+                if on(b) { "on" } else { "off" },
+                "are refused by the router without it",
+            ),
+        );
+    } else if required(a) != required(b) {
+        warn(
+            cx,
+            "router.tls.require_secure_transport",
+            format!(
+                "require_secure_transport is {} here and {} in {b_file}: clients without TLS work on one box and are refused on the other",
+                required(a),
+                required(b)
+            ),
+        );
+    }
     let (Some(sa), Some(sb)) = (&a.sequence, &b.sequence) else {
         return;
     };

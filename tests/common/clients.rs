@@ -195,6 +195,22 @@ pub fn sysbench_in(dir: Option<&std::path::Path>, args: &[&str]) -> String {
     text
 }
 
+/// [`sysbench_in`] against `addr` as user `sb` (password `sbpw`) on database `sbtest`,
+/// the account every sysbench test sets up; `args` adds the workload, table options and
+/// command.
+pub fn sysbench_sb(dir: Option<&std::path::Path>, addr: SocketAddr, args: &[&str]) -> String {
+    let port = format!("--mysql-port={}", addr.port());
+    let mut all = args.to_vec();
+    all.extend([
+        "--mysql-host=127.0.0.1",
+        &port,
+        "--mysql-user=sb",
+        "--mysql-password=sbpw",
+        "--mysql-db=sbtest",
+    ]);
+    sysbench_in(dir, &all)
+}
+
 /// Runs `cmd` with stdin closed, killing it after `limit`. Success means exit status 0
 /// and a last output line of `OK`.
 pub fn run_bounded(mut cmd: Command, limit: Duration) -> (bool, String) {
