@@ -710,6 +710,31 @@ mod tests {
 
     const PROOF_SECRET: &str = "898E71C1FCB08113181A2C88E9891E379F4C410BD8C72F41E3F05ED8CB60315F";
 
+    /// Bytes the packet reader took from the socket before the upgrade come first, then
+    /// the socket's own, split wherever the reader's buffer ends.
+    #[tokio::test]
+    async fn prefixed_stream_reads_the_early_bytes_first() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = l.local_addr().expect("addr");
+        let client = tokio::spawn(async move {
+            let mut c = TcpStream::connect(addr).await.expect("connect");
+            c.write_all(b"world").await.expect("write");
+            c
+        });
+        let (s, _) = l.accept().await.expect("accept");
+        let _c = client.await.expect("client");
+        let mut p = Prefixed::new(b"hello ".to_vec(), s);
+        let mut small = [0u8; 4];
+        let n = p.read(&mut small).await.expect("read");
+        assert_eq!(&small[..n], b"hell");
+        let mut rest = vec![0u8; 7];
+        p.read_exact(&mut rest).await.expect("read rest");
+        assert_eq!(&rest, b"o world");
+    }
+
     #[test]
     fn missing_and_mismatched_files_are_named() {
         let dir = tempfile::tempdir().expect("tempdir");
