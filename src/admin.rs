@@ -28,6 +28,8 @@ commands:
   show servers                                one line per server
   set server <listener>/<server> state ready|drain|maint
   set server <listener>/<server> weight <0-256>
+  show table [listener]                       stick table entries (key, server, idle, expiry)
+  clear table <listener> [key <ip>]           forget one or every stick table entry
   disable server <listener>/<server>          = state maint
   enable server <listener>/<server>           = state ready
   vrrp resign [instance]                      planned switchover: FAULT until resumed (a
@@ -69,6 +71,13 @@ pub fn execute(targets: &Targets, line: &str) -> String {
         ["set", "server", t, "weight", w] | ["set", "weight", t, w] => match w.parse::<u32>() {
             Ok(w) => balancer().and_then(|b| b.set_weight(t, w)),
             Err(_) => Err(format!("`{w}` is not a weight (0..256)")),
+        },
+        ["show", "table"] => balancer().and_then(|b| b.show_table(None)),
+        ["show", "table", l] => balancer().and_then(|b| b.show_table(Some(l))),
+        ["clear", "table", l] => balancer().and_then(|b| b.clear_table(l, None)),
+        ["clear", "table", l, "key", k] => match k.parse() {
+            Ok(ip) => balancer().and_then(|b| b.clear_table(l, Some(ip))),
+            Err(_) => Err(format!("`{k}` is not an IP address")),
         },
         ["disable", "server", t] => balancer().and_then(|b| b.set_state(t, Admin::Maint)),
         ["enable", "server", t] => balancer().and_then(|b| b.set_state(t, Admin::Ready)),

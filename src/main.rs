@@ -146,6 +146,15 @@ enum BalancerAction {
     Stat,
     /// One line per server.
     Servers,
+    /// Stick table entries: the listener's, or every listener's.
+    Table { listener: Option<String> },
+    /// Forget the stick table entries of a listener (all, or the one for `--key`).
+    ClearTable {
+        listener: String,
+        /// Only this IP address's entry.
+        #[arg(long)]
+        key: Option<std::net::IpAddr>,
+    },
 }
 
 /// Rust ignores SIGPIPE, so `tandem status | head` would make `print!` panic on the closed
@@ -180,6 +189,14 @@ fn main() -> ExitCode {
                 }
                 BalancerAction::Stat => "show stat".into(),
                 BalancerAction::Servers => "show servers".into(),
+                BalancerAction::Table { listener } => match listener {
+                    Some(l) => format!("show table {l}"),
+                    None => "show table".into(),
+                },
+                BalancerAction::ClearTable { listener, key } => match key {
+                    Some(k) => format!("clear table {listener} key {k}"),
+                    None => format!("clear table {listener}"),
+                },
             };
             cli::admin::main(&config, socket.as_deref(), &cmd)
         }

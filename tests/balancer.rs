@@ -108,6 +108,18 @@ impl Lb {
         self.daemon.signal(Signal::SIGHUP);
     }
 
+    /// Waits until the daemon logged that its `n`-th reload took effect.
+    fn reloaded_times(&self, n: usize) {
+        assert!(
+            wait_for(Duration::from_secs(20), || {
+                (self.daemon.logs().matches("config reloaded").count() >= n).then_some(())
+            })
+            .is_some(),
+            "{}",
+            self.daemon.logs()
+        );
+    }
+
     /// Waits until the daemon logged that a reload took effect.
     fn reloaded(&self) {
         assert!(
@@ -2158,4 +2170,142 @@ fn reload_applies_a_changed_backlog_to_the_kept_socket() {
     assert_eq!(listen_backlog(lb.addr), (33, ino.clone()));
     let s = connect_from(lb.addr, None).expect("connect");
     assert_eq!(read_line(&s).expect("line"), "a");
+}
+
+/// The server every one of `n` new connections from `from` reaches (panics when they
+/// differ).
+fn one_server(lb: &Lb, from: Option<&str>, n: usize) -> String {
+    let names: Vec<String> = (0..n)
+        .map(|_| first_line(lb.addr, from).expect("connect through the balancer"))
+        .collect();
+    assert!(names.iter().all(|x| *x == names[0]), "{names:?}");
+    names[0].clone()
+}
+
+#[test]
+fn stick_on_dst_keeps_one_writer_without_failing_back() {
+    let mut backends: Vec<Backend> = ["a", "b", "c"]
+        .iter()
+        .map(|n| Backend::start(n, Behavior::Name))
+        .collect();
+    let servers: Vec<String> = backends
+        .iter()
+        .zip(["a", "b", "c"])
+        .map(|(b, n)| server(n, b, ""))
+        .collect();
+    let extra =
+        "      check: { type: tcp, inter: 100ms, rise: 2, fall: 2 }\n      stick: { on: dst }\n";
+    let lb = lb(extra, &servers);
+    // Round robin alone would spread these over a, b, c: the table keeps them on one.
+    let first = one_server(&lb, None, 6);
+    let table = lb.admin(&["show", "table", "l"]);
+    assert!(
+        table.starts_with("# table: l, on: dst, size: 100000, used: 1\n"),
+        "{table}"
+    );
+    assert!(
+        table.contains(&format!("key=127.0.0.1 server={first} idle=")),
+        "{table}"
+    );
+    let st = lb.status();
+    let stick = &st["subsystems"]["balancer"]["listeners"][0]["stick"];
+    assert_eq!(stick["on"], "dst");
+    assert_eq!(stick["used"], 1);
+    assert_eq!(stick["entries"][0]["server"], first.as_str());
+    // The writer fails: every new connection moves to one other server.
+    let i = ["a", "b", "c"]
+        .iter()
+        .position(|n| *n == first)
+        .expect("a known server");
+    let addr = backends[i].addr;
+    backends[i].stop();
+    assert!(
+        lb.daemon.wait_log(&format!("server l/{first} is DOWN")),
+        "{}",
+        lb.daemon.logs()
+    );
+    let second = one_server(&lb, None, 6);
+    assert_ne!(second, first);
+    // It comes back: no fail-back, the clients stay with the second writer (haproxy).
+    let _back = Backend::start_on(&addr.to_string(), &first, Behavior::Name);
+    assert!(
+        lb.daemon.wait_log(&format!("server l/{first} is UP")),
+        "{}",
+        lb.daemon.logs()
+    );
+    assert_eq!(one_server(&lb, None, 6), second);
+    // Draining keeps sticky clients (haproxy's drain: persistent connections only);
+    // a reload with the same `stick` keeps the table.
+    lb.admin(&["set", "server", &format!("l/{second}"), "state", "drain"]);
+    assert_eq!(one_server(&lb, None, 3), second);
+    let text = std::fs::read_to_string(&lb.config).expect("config");
+    lb.reload(&text.replace("inter: 100ms", "inter: 150ms"));
+    lb.reloaded_times(1);
+    assert_eq!(one_server(&lb, None, 3), second);
+    // Maintenance moves them, and the new server is stored.
+    lb.admin(&["set", "server", &format!("l/{second}"), "state", "maint"]);
+    let third = one_server(&lb, None, 4);
+    assert_ne!(third, second);
+    lb.admin(&["set", "server", &format!("l/{second}"), "state", "ready"]);
+    assert_eq!(one_server(&lb, None, 3), third);
+    // Clearing the table lets the algorithm pick again.
+    assert_eq!(lb.admin(&["clear", "table", "l"]), "l: 1 entries cleared\n");
+    assert!(
+        lb.daemon
+            .wait_log("stick table entries cleared by the operator"),
+        "{}",
+        lb.daemon.logs()
+    );
+    let sock = lb.socket.to_string_lossy().to_string();
+    let (code, out, _) = tandem(&["balancer", "--socket", &sock, "table", "l"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out, "# table: l, on: dst, size: 100000, used: 0\n");
+    one_server(&lb, None, 2);
+    // Without `stick` the table is gone after a reload.
+    let text = std::fs::read_to_string(&lb.config).expect("config");
+    lb.reload(&text.replace("      stick: { on: dst }\n", ""));
+    lb.reloaded_times(2);
+    let (code, out, _) = tandem(&["balancer", "--socket", &sock, "table", "l"]);
+    assert_eq!(
+        (code, out.as_str()),
+        (1, "error: listener `l` has no stick table\n")
+    );
+    let m = counts(&lb, 6);
+    assert_eq!(m.len(), 3, "round robin again: {m:?}");
+}
+
+#[test]
+fn stick_on_src_keeps_each_client_on_its_server() {
+    let (a, b) = (
+        Backend::start("a", Behavior::Name),
+        Backend::start("b", Behavior::Name),
+    );
+    let lb = lb(
+        "      stick: { on: src, expire: 30m, size: 10 }\n",
+        &[server("a", &a, ""), server("b", &b, "")],
+    );
+    let two = one_server(&lb, Some("127.0.0.2"), 5);
+    let three = one_server(&lb, Some("127.0.0.3"), 5);
+    assert_ne!(
+        two, three,
+        "round robin gave the second client the other server"
+    );
+    assert_eq!(one_server(&lb, Some("127.0.0.2"), 3), two);
+    let table = lb.admin(&["show", "table"]);
+    assert!(
+        table.contains(&format!("key=127.0.0.2 server={two} ")),
+        "{table}"
+    );
+    assert!(
+        table.contains(&format!("key=127.0.0.3 server={three} ")),
+        "{table}"
+    );
+    assert!(table.contains(" exp="), "{table}");
+    assert_eq!(
+        lb.admin(&["clear", "table", "l", "key", "127.0.0.2"]),
+        "l: 1 entries cleared\n"
+    );
+    let table = lb.admin(&["show", "table", "l"]);
+    assert!(!table.contains("key=127.0.0.2"), "{table}");
+    assert!(table.contains("used: 1\n"), "{table}");
 }

@@ -1190,3 +1190,26 @@ router:
         ]
     );
 }
+
+#[test]
+fn stick_errors_name_the_key() {
+    let src = |st: &str| {
+        format!(
+            "balancer:\n  listeners:\n    - name: l\n      bind: 127.0.0.1:3306\n      stick: {st}\n      servers: [{{ name: a, address: \"127.0.0.1:1\" }}]\n"
+        )
+    };
+    assert!(errors(&src("{ on: dst }")).is_empty());
+    assert!(errors(&src("{ on: src, expire: 30m, size: 1 }")).is_empty());
+    assert_eq!(
+        errors(&src("{ on: sni, expire: 0s, size: 0 }")),
+        vec![
+            "t.yaml:5:20: balancer.listeners[0].stick.on: unknown value `sni`: expected one of src, dst; did you mean `src`?",
+            "t.yaml:5:33: balancer.listeners[0].stick.expire: must be greater than zero",
+            "t.yaml:5:43: balancer.listeners[0].stick.size: 0 is out of range: must be between 1 and 100000000",
+        ]
+    );
+    assert_eq!(
+        errors(&src("{ expire: 1m }")),
+        vec!["t.yaml:5:16: balancer.listeners[0].stick: missing required key `on`"]
+    );
+}

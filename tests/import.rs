@@ -2217,3 +2217,79 @@ vrrp_script own {\n  script \"/bin/true\"\n  user nobody\n}\n";
         "{err}"
     );
 }
+
+/// The "single writer" pattern of Galera/PXC setups (`stick-table type ip size 1` +
+/// `stick on dst`) becomes the listener's `stick`, so writes keep going to one node;
+/// `timeout X 0` (no timeout in haproxy) no longer yields an invalid `0ms`;
+/// `option redispatch <n>` and `hash-type consistent` are read, not dropped.
+#[test]
+fn haproxy_stick_zero_timeouts_redispatch_interval_and_hash_type() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (code, out, err, file) = import_haproxy(
+        dir.path(),
+        "defaults\n  mode tcp\n  timeout connect 5s\n  timeout client 50s\n  timeout server 50s\n\
+listen galera\n  bind 198.19.0.100:3306\n  timeout client 0\n  option redispatch 1\n\
+  stick-table type ip size 1 expire 30m peers mypeers\n  stick on dst\n\
+  server a 198.19.0.1:3306 check\n  server b 198.19.0.2:3306 check backup\n\
+listen src\n  bind 198.19.0.100:3307\n  balance source\n  hash-type consistent\n\
+  option redispatch 0\n  stick-table type string len 32 size 200k\n  stick on req.payload(0,4)\n\
+  server a 198.19.0.1:3306\n\
+listen plain\n  bind 198.19.0.100:3308\n  stick-table type ipv6 size 2k\n  stick on src\n\
+  server a 198.19.0.1:3306\n",
+    );
+    assert_eq!(code, 0, "{err}\n{out}");
+    let b = parse(&out).balancer.expect("balancer");
+    let galera = &b.listeners[0];
+    let st = galera.stick.expect("stick");
+    assert_eq!(st.on, config::balancer::StickOn::Dst);
+    assert_eq!(st.size, 1);
+    assert_eq!(st.expire, Some(config::types::Dur::secs(1800)));
+    assert!(galera.redispatch);
+    assert_eq!(
+        galera.timeouts.client,
+        config::balancer::Timeouts::default().client,
+        "tandem's default, warned"
+    );
+    assert!(
+        err.contains(&format!(
+            "{file}:8: warning: `timeout client 0`: 0 means no timeout in haproxy"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "{file}:9: warning: `option redispatch 1`: imported as `redispatch: true`"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "{file}:10: warning: `stick-table ... peers mypeers`: tandem's stick table is not shared between the boxes"
+        )),
+        "{err}"
+    );
+    let src = &b.listeners[1];
+    assert_eq!(src.stick, None, "a string table is not imported");
+    assert!(!src.redispatch);
+    assert!(
+        err.contains(&format!("{file}:17: warning: `hash-type consistent`: tandem's `balance: source` is consistent too")),
+        "{err}"
+    );
+    assert!(
+        !err.contains("add `source_compat: haproxy`"),
+        "no map-based advice with hash-type consistent: {err}"
+    );
+    assert!(
+        err.contains(&format!("{file}:19: warning: `stick-table type string`")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{file}:20: warning: `stick on req.payload(0,4)`")),
+        "{err}"
+    );
+    let plain = b.listeners[2].stick.expect("stick");
+    assert_eq!(
+        (plain.on, plain.size, plain.expire),
+        (config::balancer::StickOn::Src, 2048, None)
+    );
+}

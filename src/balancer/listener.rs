@@ -20,7 +20,8 @@ use super::pick::{Candidate, Picker};
 use super::proxy_proto::{self, Header};
 use super::relay::{self, End, Mode, Timeouts};
 use super::server::{Active, ServerState};
-use crate::config::balancer::{Balance, Listener, ProxyVersion, Relay};
+use super::stick::StickTable;
+use crate::config::balancer::{Balance, Listener, ProxyVersion, Relay, Stick, StickOn};
 
 /// Everything a session needs from the listener's current config (swapped on reload).
 pub struct Runtime {
@@ -45,9 +46,29 @@ impl Runtime {
 
     /// Picks a server for `client`, never `skip`, and takes a slot on it while still
     /// holding the picker's lock, so concurrent picks see each other's connections in
-    /// progress (server `maxconn`, leastconn).
-    pub fn pick(&self, client: IpAddr, skip: Option<usize>) -> Option<(usize, Active)> {
+    /// progress (server `maxconn`, leastconn). `stuck`: the server the stick table holds
+    /// for this connection; it is used while it is up and not in maintenance (a
+    /// draining server still takes its sticky clients, as in haproxy), and when it is
+    /// at its `maxconn` the client waits for it (`None`), as haproxy queues persistent
+    /// connections on their server.
+    pub fn pick(
+        &self,
+        client: IpAddr,
+        skip: Option<usize>,
+        stuck: Option<&str>,
+    ) -> Option<(usize, Active)> {
         let mut picker = self.picker.lock().ok()?;
+        if skip.is_none()
+            && let Some(name) = stuck
+            && let Some(i) = self.servers.iter().position(|s| s.name() == name)
+            && let Some(s) = self.servers.get(i)
+            && s.available()
+        {
+            let full = s
+                .effective_maxconn()
+                .is_some_and(|m| s.active.load(Ordering::Relaxed) >= m);
+            return if full { None } else { Some((i, s.reserve())) };
+        }
         let cands: Vec<Candidate<'_>> = self
             .servers
             .iter()
@@ -133,9 +154,57 @@ pub struct Shared {
     /// Clients waiting for a server slot now (haproxy's `qcur`), and the most seen.
     pub queued: std::sync::atomic::AtomicU32,
     pub max_queued: std::sync::atomic::AtomicU32,
+    /// The stick table, when the listener has `stick` (kept across reloads).
+    pub stick: Mutex<Option<StickState>>,
+}
+
+/// A listener's stick table and what it is keyed on.
+pub struct StickState {
+    pub on: StickOn,
+    pub table: StickTable,
+}
+
+impl StickState {
+    pub fn for_config(cfg: Option<Stick>) -> Option<StickState> {
+        cfg.map(|c| StickState {
+            on: c.on,
+            table: StickTable::new(c.size, c.expire.map(|d| d.get())),
+        })
+    }
 }
 
 impl Shared {
+    /// The server stored for `key`.
+    fn stick_lookup(&self, key: IpAddr) -> Option<Arc<str>> {
+        let mut g = self.stick.lock().ok()?;
+        g.as_mut()?.table.lookup(key, Instant::now())
+    }
+
+    fn stick_store(&self, key: IpAddr, server: &str) {
+        if let Ok(mut g) = self.stick.lock()
+            && let Some(st) = g.as_mut()
+        {
+            st.table.store(key, server, Instant::now());
+        }
+    }
+
+    /// Applies a reloaded `stick`: the same key keeps its entries (those of servers
+    /// still configured), another key or none starts over.
+    pub fn reconfigure_stick(&self, cfg: Option<Stick>, servers: &[Arc<ServerState>]) {
+        let Ok(mut g) = self.stick.lock() else {
+            return;
+        };
+        match (g.as_mut(), cfg) {
+            (Some(st), Some(c)) if st.on == c.on => {
+                st.table
+                    .resize(c.size, c.expire.map(|d| d.get()), Instant::now());
+                st.table
+                    .retain_servers(|n| servers.iter().any(|s| s.name() == n));
+            }
+            (_, c) => *g = StickState::for_config(c),
+        }
+    }
+
     pub fn runtime(&self) -> Arc<Runtime> {
         match self.runtime.read() {
             Ok(r) => r.clone(),
@@ -623,18 +692,28 @@ async fn session(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permi
         let _ = socket2::SockRef::from(&client).set_tcp_keepalive(&params);
     }
 
+    // The stick table's key and the server it holds for it.
+    let stick_key = rt.cfg.stick.map(|st| match st.on {
+        StickOn::Src => src.ip(),
+        StickOn::Dst => dst
+            .or_else(|| client.local_addr().ok())
+            .map_or(peer.ip(), |d| d.ip()),
+    });
+    let stuck = stick_key.and_then(|k| shared.stick_lookup(k));
+    let stuck = stuck.as_deref();
+
     // Pick (waiting for a slot when every usable server is at its maxconn, up to the
     // connect timeout, haproxy's default `timeout queue`), connect, retry (the last retry
     // goes elsewhere with `redispatch`, as does any retry once the server is down).
     let connect_timeout = rt.cfg.timeouts.connect.get();
     let queued_at = Instant::now();
-    let mut picked = rt.pick(src.ip(), None);
+    let mut picked = rt.pick(src.ip(), None, stuck);
     while picked.is_none() {
         // Register for "a slot freed" first, then look again, so no release is missed.
         let freed = shared.freed.notified();
         tokio::pin!(freed);
         freed.as_mut().enable();
-        picked = rt.pick(src.ip(), None);
+        picked = rt.pick(src.ip(), None, stuck);
         if picked.is_some() {
             break;
         }
@@ -712,7 +791,8 @@ async fn session(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permi
                     tokio::time::sleep(pause).await;
                 }
                 let moved = if move_on {
-                    rt.pick(src.ip(), Some(idx)).filter(|(o, _)| *o != idx)
+                    rt.pick(src.ip(), Some(idx), None)
+                        .filter(|(o, _)| *o != idx)
                 } else {
                     None
                 };
@@ -744,6 +824,9 @@ async fn session(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permi
         return;
     };
     let server = slot.server().clone();
+    if let Some(k) = stick_key {
+        shared.stick_store(k, server.name());
+    }
     server.counters.connections.fetch_add(1, Ordering::Relaxed);
     line.server = server.name().to_string();
     line.server_conns = server.active.load(Ordering::Relaxed);

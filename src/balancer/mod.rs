@@ -13,9 +13,10 @@ pub mod proxy_proto;
 pub mod relay;
 pub mod server;
 pub mod stats;
+pub mod stick;
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -499,6 +500,7 @@ impl Balancer {
             freed: tokio::sync::Notify::new(),
             queued: AtomicU32::new(0),
             max_queued: AtomicU32::new(0),
+            stick: Mutex::new(listener::StickState::for_config(cfg.stick)),
         });
         let slots = match slots {
             Some(l) => {
@@ -725,6 +727,7 @@ impl Balancer {
         }
         live.checks = next_checks;
         self.forget_series(&live.shared.name, reuse.keys());
+        live.shared.reconfigure_stick(cfg.stick, &servers);
         if let Ok(mut rt) = live.shared.runtime.write() {
             *rt = Arc::new(Runtime::new(cfg, servers));
         }
@@ -856,6 +859,76 @@ impl BalancerAdmin {
         };
         let shared: Vec<Arc<Shared>> = v.iter().map(|l| l.shared.clone()).collect();
         stats::csv(&shared)
+    }
+
+    /// haproxy `show table [listener]`: the stick tables and their entries.
+    pub fn show_table(&self, listener: Option<&str>) -> Result<String, String> {
+        let v = self.live.lock().map_err(|_| "internal error".to_string())?;
+        if let Some(l) = listener
+            && !v.iter().any(|x| x.shared.name == l)
+        {
+            return Err(format!("no listener `{l}`"));
+        }
+        let now = std::time::Instant::now();
+        let mut out = String::new();
+        for live in v.iter() {
+            if listener.is_some_and(|l| l != live.shared.name) {
+                continue;
+            }
+            let Ok(g) = live.shared.stick.lock() else {
+                continue;
+            };
+            let Some(st) = g.as_ref() else {
+                if listener.is_some() {
+                    return Err(format!(
+                        "listener `{}` has no stick table",
+                        live.shared.name
+                    ));
+                }
+                continue;
+            };
+            let entries = st.table.entries(now);
+            let cfg = live.shared.runtime().cfg.stick;
+            out.push_str(&format!(
+                "# table: {}, on: {}, size: {}, used: {}\n",
+                live.shared.name,
+                st.on,
+                cfg.map_or(0, |c| c.size),
+                entries.len()
+            ));
+            for e in entries {
+                out.push_str(&format!(
+                    "key={} server={} idle={}ms{}\n",
+                    e.key,
+                    e.server,
+                    e.idle.as_millis(),
+                    e.left
+                        .map(|l| format!(" exp={}ms", l.as_millis()))
+                        .unwrap_or_default()
+                ));
+            }
+        }
+        Ok(out)
+    }
+
+    /// haproxy `clear table <listener> [key <ip>]`.
+    pub fn clear_table(&self, listener: &str, key: Option<IpAddr>) -> Result<String, String> {
+        let v = self.live.lock().map_err(|_| "internal error".to_string())?;
+        let live = v
+            .iter()
+            .find(|x| x.shared.name == listener)
+            .ok_or_else(|| format!("no listener `{listener}`"))?;
+        let mut g = live
+            .shared
+            .stick
+            .lock()
+            .map_err(|_| "internal error".to_string())?;
+        let st = g
+            .as_mut()
+            .ok_or_else(|| format!("listener `{listener}` has no stick table"))?;
+        let n = st.table.clear(key);
+        tracing::warn!(listener = %listener, "listener {listener}: {n} stick table entries cleared by the operator{}", key.map(|k| format!(" (key {k})")).unwrap_or_default());
+        Ok(format!("{listener}: {n} entries cleared"))
     }
 
     /// One line per server: listener/server status weight active.

@@ -375,8 +375,36 @@ pub fn listener_json(l: &Shared, bind: SocketAddr) -> Value {
         "bytes_in": l.bytes_in.load(Ordering::Relaxed),
         "bytes_out": l.bytes_out.load(Ordering::Relaxed),
         "serving": rt.has_usable_server(),
+        "stick": stick_json(l),
         "servers": servers,
     })
+}
+
+/// The stick table's key, size and entries (`null` without `stick`).
+fn stick_json(l: &Shared) -> Value {
+    let Ok(g) = l.stick.lock() else {
+        return Value::Null;
+    };
+    let Some(st) = g.as_ref() else {
+        return Value::Null;
+    };
+    let all = st.table.entries(std::time::Instant::now());
+    let used = all.len();
+    // A `stick on src` table can hold many clients: /status shows the first 100 (by
+    // key); `show table` lists them all.
+    let entries: Vec<Value> = all
+        .into_iter()
+        .take(100)
+        .map(|e| {
+            json!({
+                "key": e.key.to_string(),
+                "server": e.server,
+                "idle_ms": e.idle.as_millis() as u64,
+                "expires_in_ms": e.left.map(|d| d.as_millis() as u64),
+            })
+        })
+        .collect();
+    json!({ "on": st.on.as_str(), "used": used, "entries": entries })
 }
 
 #[cfg(test)]

@@ -86,6 +86,51 @@ config_enum! {
     pub enum CheckType { Tcp => "tcp", Http => "http", Mysql => "mysql" }
 }
 
+config_enum! {
+    pub enum StickOn {
+        /// The client's IP address (haproxy `stick on src`).
+        Src => "src",
+        /// The address the client connected to (haproxy `stick on dst`): one entry per
+        /// listener address, so every client goes to the same server.
+        Dst => "dst",
+    }
+}
+
+/// Server persistence through a stick table (haproxy `stick-table type ip` + `stick on`):
+/// a connection whose key has an entry goes to that entry's server while the server is
+/// usable; otherwise the algorithm picks, and the server used is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Stick {
+    pub on: StickOn,
+    /// Entries not used for this long are forgotten (haproxy `expire`); `None`: kept
+    /// until the table is full.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expire: Option<Dur>,
+    /// Entries at most (haproxy `size`); when full, the least recently used go.
+    pub size: u32,
+}
+
+impl Stick {
+    pub const DEFAULT_SIZE: u32 = 100_000;
+}
+
+impl Decode for Stick {
+    fn decode(node: &Node, cx: &mut Ctx) -> Option<Self> {
+        let mut m = MapReader::new(node, cx)?;
+        let on = m.req::<StickOn>(cx, "on");
+        let expire = m.get(cx, "expire").check(cx, nonzero_check).opt();
+        let size = m
+            .int::<u32>(cx, "size", 1, 100_000_000)
+            .or(Stick::DEFAULT_SIZE);
+        m.finish(cx);
+        Some(Stick {
+            on: on?,
+            expire: expire?,
+            size: size?,
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Listener {
     pub name: String,
@@ -114,6 +159,9 @@ pub struct Listener {
     /// Source address of connections to the servers (haproxy `source`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<std::net::IpAddr>,
+    /// Server persistence (haproxy stick table).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stick: Option<Stick>,
     pub servers: Vec<Server>,
 }
 
@@ -140,6 +188,7 @@ impl Decode for Listener {
             .or(TcpKeepalive::OFF);
         let log = m.get::<bool>(cx, "log").or(true);
         let source = m.get::<std::net::IpAddr>(cx, "source").opt();
+        let stick = m.get::<Stick>(cx, "stick").opt();
         let servers = m.req::<Vec<Server>>(cx, "servers");
         m.finish(cx);
         Some(Listener {
@@ -161,6 +210,7 @@ impl Decode for Listener {
             tcp_keepalive: tcp_keepalive?,
             log: log?,
             source: source?,
+            stick: stick?,
             servers: servers?,
         })
     }

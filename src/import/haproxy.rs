@@ -127,6 +127,12 @@ fn duration(v: &str) -> Option<String> {
     }
 }
 
+/// A haproxy time of zero (`0`, `0s`, `0ms`): no timeout at all.
+fn zero_duration(v: &str) -> bool {
+    let digits = v.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    !digits.is_empty() && digits.bytes().all(|b| b == b'0')
+}
+
 /// Settings of a proxy; `defaults` sections produce the starting values.
 #[derive(Debug, Clone, Default)]
 struct Proxy {
@@ -165,6 +171,23 @@ struct Proxy {
     accept_proxy: bool,
     servers: Vec<Line>,
     default_backend: Option<String>,
+    /// `stick-table type ip|ipv6`: size and expire, with its line.
+    stick_table: Option<(i64, Option<String>, usize)>,
+    /// `stick on src|dst`, with its line.
+    stick_on: Option<(String, usize)>,
+    /// `hash-type consistent`.
+    hash_consistent: bool,
+}
+
+/// haproxy's size suffixes (`stick-table ... size 200k`): powers of 1024.
+fn table_size(v: &str) -> Option<i64> {
+    let (num, mul) = match v.char_indices().last()? {
+        (i, 'k' | 'K') => (&v[..i], 1024),
+        (i, 'm' | 'M') => (&v[..i], 1024 * 1024),
+        (i, 'g' | 'G') => (&v[..i], 1024 * 1024 * 1024),
+        _ => (v, 1),
+    };
+    num.parse::<i64>().ok()?.checked_mul(mul)
 }
 
 /// One address of a `bind` line (or of a `listen`/`frontend` section line).
@@ -220,6 +243,20 @@ fn apply(p: &mut Proxy, l: &Line, w: &mut Warnings, sect: &str) {
             if ignored_timeout(kind, sect, l.line, w) {
                 return;
             }
+            if zero_duration(v) {
+                // haproxy: 0 = no timeout (it warns at startup for client/server/connect).
+                p.timeouts.retain(|(k, _)| *k != kind.replace('-', "_"));
+                if *kind == "check" {
+                    p.check_timeout = None;
+                }
+                w.warn(
+                    l.line,
+                    format!(
+                        "`timeout {kind} {v}`: 0 means no timeout in haproxy; tandem has no unlimited timeout, so its default applies (see the listener's note on missing timeouts)"
+                    ),
+                );
+                return;
+            }
             match *kind {
                 "connect" | "client" | "server" | "tunnel" | "client-fin" | "server-fin" => {
                     p.timeouts.retain(|(k, _)| k != kind);
@@ -242,6 +279,17 @@ fn apply(p: &mut Proxy, l: &Line, w: &mut Warnings, sect: &str) {
             if ignored_timeout(kind, sect, l.line, w) {
                 return;
             }
+            if zero_duration(v) {
+                p.timeouts.retain(|(k, _)| k != kind);
+                w.warn(
+                    l.line,
+                    format!(
+                        "`{} {v}`: 0 means no timeout in haproxy; tandem has no unlimited timeout, so its default applies (see the listener's note on missing timeouts)",
+                        words[0]
+                    ),
+                );
+                return;
+            }
             match duration(v) {
                 Some(d) => {
                     p.timeouts.retain(|(k, _)| k != kind);
@@ -258,6 +306,25 @@ fn apply(p: &mut Proxy, l: &Line, w: &mut Warnings, sect: &str) {
             Err(_) => w.warn(l.line, format!("`retries {n}`: not a number; ignored")),
         },
         ["option", "redispatch"] => p.redispatch = Some(true),
+        ["option", "redispatch", n] => match n.parse::<i64>() {
+            // haproxy 2.6: 0 disables redispatch; -1 (the default) redispatches on the
+            // last retry, P > 0 on every P-th retry, -N on the N-th retry before the last.
+            Ok(0) => p.redispatch = Some(false),
+            Ok(-1) => p.redispatch = Some(true),
+            Ok(n) => {
+                p.redispatch = Some(true);
+                w.warn(
+                    l.line,
+                    format!(
+                        "`option redispatch {n}`: imported as `redispatch: true`, where tandem redispatches on the last retry, on every retry for roundrobin/static-rr with more than one usable server, and as soon as the server is down (haproxy's default interval -1); the interval itself is not configurable"
+                    ),
+                );
+            }
+            Err(_) => w.warn(
+                l.line,
+                format!("`option redispatch {n}`: not a number; ignored"),
+            ),
+        },
         ["no", "option", "redispatch"] => p.redispatch = Some(false),
         ["option", "allbackups"] => p.allbackups = true,
         // The log line format only: whether anything is logged depends on `log`.
@@ -442,6 +509,84 @@ fn apply(p: &mut Proxy, l: &Line, w: &mut Warnings, sect: &str) {
             w,
             "use `tandem balancer stat` (the admin socket) or the observe endpoint",
         ),
+        ["stick-table", rest @ ..] => {
+            let mut ty = None;
+            let mut size = None;
+            let mut expire = None;
+            let mut it = rest.iter();
+            while let Some(k) = it.next() {
+                match *k {
+                    "type" => ty = it.next().copied(),
+                    "size" => size = it.next().and_then(|v| table_size(v)),
+                    "expire" => expire = it.next().and_then(|v| duration(v)),
+                    "peers" => {
+                        let peers = it.next().copied().unwrap_or("");
+                        w.warn(
+                            l.line,
+                            format!(
+                                "`stick-table ... peers {peers}`: tandem's stick table is not shared between the boxes; after a VIP failover the other box's table starts empty and its first connection picks a server by the `balance` algorithm (with `balance: first`, both boxes pick the same server)"
+                            ),
+                        );
+                    }
+                    "nopurge" => w.no_equivalent(
+                        l.line,
+                        "stick-table ... nopurge",
+                        "a full table forgets its least recently used entries",
+                    ),
+                    "store" | "srvkey" | "write-to" | "recv-only" | "len" => {
+                        let v = it.next().copied().unwrap_or("");
+                        w.no_equivalent(
+                            l.line,
+                            &format!("stick-table ... {k} {v}"),
+                            "the table stores the server only",
+                        );
+                    }
+                    other => w.no_equivalent(l.line, &format!("stick-table ... {other}"), ""),
+                }
+            }
+            match ty {
+                Some("ip" | "ipv6") => {
+                    p.stick_table = Some((size.unwrap_or(100_000), expire, l.line));
+                }
+                other => w.warn(
+                    l.line,
+                    format!(
+                        "`stick-table type {}`: tandem's stick table is keyed on an IP address (`type ip`/`ipv6`) only; not imported",
+                        other.unwrap_or("?")
+                    ),
+                ),
+            }
+        }
+        ["stick", "on", pattern, rest @ ..] => {
+            if !rest.is_empty() {
+                w.no_equivalent(
+                    l.line,
+                    &format!("stick on {pattern} {}", rest.join(" ")),
+                    "conditions and other tables; the rule applies to every connection",
+                );
+            }
+            match *pattern {
+                "src" | "dst" => p.stick_on = Some((pattern.to_string(), l.line)),
+                other => w.warn(
+                    l.line,
+                    format!(
+                        "`stick on {other}`: tandem sticks on `src` or `dst` only; not imported, so connections are spread by the `balance` algorithm"
+                    ),
+                ),
+            }
+        }
+        ["stick", ..] => no(
+            w,
+            "only `stick on src|dst` (which matches and stores); connections are spread by the `balance` algorithm",
+        ),
+        ["hash-type", "map-based", ..] => p.hash_consistent = false,
+        ["hash-type", "consistent", ..] => {
+            p.hash_consistent = true;
+            w.warn(
+                l.line,
+                "`hash-type consistent`: tandem's `balance: source` is consistent too (rendezvous hashing over the server names: only a failed server's clients move, and both boxes agree), but it gives clients other servers than haproxy's consistent hash did; `source_compat: haproxy` reproduces haproxy's map-based hash only, not this one",
+            );
+        }
         ["fullconn", ..] | ["hash-type", ..] | ["option", "abortonclose"] => no(w, ""),
         _ => no(w, &format!("in `{sect}`")),
     }
@@ -974,7 +1119,7 @@ fn listeners(name: &str, p: &Proxy, global_log: bool, line: usize, w: &mut Warni
             && b != "roundrobin"
         {
             y.set("balance", Y::s(b.clone()));
-            if b == "source" && i == 0 {
+            if b == "source" && i == 0 && !p.hash_consistent {
                 w.warn(
                     p.binds[0].line,
                     format!(
@@ -1010,6 +1155,35 @@ fn listeners(name: &str, p: &Proxy, global_log: bool, line: usize, w: &mut Warni
         }
         if let Some(r) = p.redispatch {
             y.set("redispatch", Y::Bool(r));
+        }
+        if let Some((on, sline)) = &p.stick_on {
+            let mut st = Y::map();
+            st.set("on", Y::s(on.clone()));
+            match &p.stick_table {
+                Some((size, expire, _)) => {
+                    if let Some(e) = expire {
+                        st.set("expire", Y::Raw(e.clone()));
+                    }
+                    st.set("size", Y::Int((*size).clamp(1, 100_000_000)));
+                }
+                None if i == 0 => w.warn(
+                    *sline,
+                    format!(
+                        "listener {name}: `stick on {on}` without a `stick-table` in this section; imported with tandem's table (100000 entries, no expiry)"
+                    ),
+                ),
+                None => {}
+            }
+            y.set("stick", st);
+        } else if let Some((_, _, tline)) = p.stick_table
+            && i == 0
+        {
+            w.warn(
+                tline,
+                format!(
+                    "listener {name}: a `stick-table` without a `stick on src|dst` rule is not used; not imported"
+                ),
+            );
         }
         if any_checked {
             let mut c = Y::map();
