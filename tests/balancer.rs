@@ -2309,3 +2309,47 @@ fn stick_on_src_keeps_each_client_on_its_server() {
     assert!(!table.contains("key=127.0.0.2"), "{table}");
     assert!(table.contains("used: 1\n"), "{table}");
 }
+
+/// haproxy's `tcp-check send` + `tcp-check expect string` (the ClusterControl role
+/// check): a port that accepts is not enough, the reply must hold the text.
+#[test]
+fn tcp_check_sends_and_expects_a_text() {
+    let a = Backend::start("a", Behavior::Name);
+    let health = Backend::start("health", Behavior::Http);
+    let lb = lb(
+        &format!(
+            "      check: {{ type: tcp, port: {}, send: \"GET / HTTP/1.0\\r\\n\\r\\n\", expect: \"HTTP/1.1 200\", inter: 100ms, rise: 2, fall: 2 }}\n",
+            health.port()
+        ),
+        &[server("a", &a, "")],
+    );
+    let up = wait_for(Duration::from_secs(10), || {
+        let st = lb.status();
+        let srv = &st["subsystems"]["balancer"]["listeners"][0]["servers"][0];
+        (srv["last_check"] == "succeeded").then_some(())
+    });
+    assert!(up.is_some(), "{}", lb.daemon.logs());
+    assert_eq!(
+        health.http_requests.lock().expect("lock")[0],
+        "GET / HTTP/1.0\r\n\r\n"
+    );
+    health
+        .http_status
+        .store(503, std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        lb.daemon.wait_log(
+            "server l/a is DOWN (check: reply without `HTTP/1.1 200` (got: \"HTTP/1.1 503 X  Content-Length: 11  Connection: close    not\"), 2/2)"
+        ),
+        "{}",
+        lb.daemon.logs()
+    );
+    health
+        .http_status
+        .store(200, std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        lb.daemon
+            .wait_log("server l/a is UP (check: succeeded, 2/2)"),
+        "{}",
+        lb.daemon.logs()
+    );
+}

@@ -1213,3 +1213,24 @@ fn stick_errors_name_the_key() {
         vec!["t.yaml:5:16: balancer.listeners[0].stick: missing required key `on`"]
     );
 }
+
+#[test]
+fn tcp_check_expect_must_say_something() {
+    let src = |c: &str| {
+        format!(
+            "balancer:\n  listeners:\n    - name: l\n      bind: 127.0.0.1:3306\n      check: {c}\n      servers: [{{ name: a, address: \"127.0.0.1:1\" }}]\n"
+        )
+    };
+    assert!(
+        errors(&src(
+            "{ type: tcp, send: \"x\\r\\n\", expect: \"MySQL master\" }"
+        ))
+        .is_empty()
+    );
+    assert_eq!(
+        errors(&src("{ type: tcp, expect: \"\" }")),
+        vec![
+            "t.yaml:5:35: balancer.listeners[0].check.expect: an empty `expect` matches anything; leave it out"
+        ]
+    );
+}

@@ -2293,3 +2293,36 @@ listen plain\n  bind 198.19.0.100:3308\n  stick-table type ipv6 size 2k\n  stick
         (config::balancer::StickOn::Src, 2048, None)
     );
 }
+
+/// ClusterControl's role checks: `option tcp-check` + `tcp-check expect string MySQL\
+/// master` on the xinetd port; dropping the expect made every open port pass.
+#[test]
+fn haproxy_tcp_check_send_expect_and_connect_port() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (code, out, err, file) = import_haproxy(
+        dir.path(),
+        "defaults\n  mode tcp\n  timeout connect 5s\n  timeout client 1m\n  timeout server 1m\n\
+listen writer\n  bind 198.19.0.100:3306\n  option tcp-check\n  tcp-check connect port 9200\n\
+  tcp-check send GET\\ /\\ HTTP/1.0\\r\\n\\r\\n\n  tcp-check expect string MySQL\\ master\n\
+  server a 198.19.0.1:3306 check\n\
+listen reader\n  bind 198.19.0.100:3307\n  option tcp-check\n  tcp-check expect rstring is\\ running.\n\
+  default-server port 9200\n  server a 198.19.0.1:3306 check\n",
+    );
+    assert_eq!(code, 0, "{err}\n{out}");
+    let b = parse(&out).balancer.expect("balancer");
+    let c = b.listeners[0].check.as_ref().expect("check");
+    assert_eq!(c.kind, config::balancer::CheckType::Tcp);
+    assert_eq!(c.port, Some(9200));
+    assert_eq!(c.send.as_deref(), Some("GET / HTTP/1.0\r\n\r\n"));
+    assert_eq!(c.expect.as_deref(), Some("MySQL master"));
+    let r = b.listeners[1].check.as_ref().expect("check");
+    assert_eq!((r.port, r.expect.as_deref()), (Some(9200), None));
+    assert!(
+        err.contains(&format!("{file}:16: warning: keyword `tcp-check expect rstring is running.` has no tandem equivalent")),
+        "{err}"
+    );
+    assert!(
+        err.contains("listener reader: its `tcp-check` rules were imported only in part (see above): the check now only connects, so every server whose port accepts connections counts as up"),
+        "{err}"
+    );
+}

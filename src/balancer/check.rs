@@ -42,24 +42,93 @@ fn os_words(e: &std::io::Error) -> String {
     }
 }
 
-/// Runs one check against `addr` (its port replaced by the check's `port`).
-pub async fn run(check: &Check, addr: SocketAddr) -> Result<(), Failure> {
+/// Runs one check against `addr` (its port replaced by the check's `port`), from the
+/// listener's `source` address when it has one (as haproxy checks from `source`, so
+/// grants and firewall rules written for the balancer's traffic hold for its checks).
+pub async fn run(
+    check: &Check,
+    addr: SocketAddr,
+    source: Option<std::net::IpAddr>,
+) -> Result<(), Failure> {
     let target = SocketAddr::new(addr.ip(), check.port.unwrap_or(addr.port()));
     let timeout = check.timeout.unwrap_or(check.inter).get();
-    match tokio::time::timeout(timeout, probe(check, target)).await {
+    match tokio::time::timeout(timeout, probe(check, target, source)).await {
         Ok(r) => r,
         Err(_) => Err(format!("timeout after {}ms", timeout.as_millis())),
     }
 }
 
-async fn probe(check: &Check, target: SocketAddr) -> Result<(), Failure> {
-    let mut s = TcpStream::connect(target)
-        .await
-        .map_err(|e| io_reason(&e))?;
+async fn connect(
+    target: SocketAddr,
+    source: Option<std::net::IpAddr>,
+) -> Result<TcpStream, Failure> {
+    let Some(src) = source else {
+        return TcpStream::connect(target).await.map_err(|e| io_reason(&e));
+    };
+    let sock = if target.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()
+    } else {
+        tokio::net::TcpSocket::new_v6()
+    }
+    .map_err(|e| io_reason(&e))?;
+    sock.bind(SocketAddr::new(src, 0))
+        .map_err(|e| format!("cannot bind the source address {src}: {}", io_reason(&e)))?;
+    sock.connect(target).await.map_err(|e| io_reason(&e))
+}
+
+async fn probe(
+    check: &Check,
+    target: SocketAddr,
+    source: Option<std::net::IpAddr>,
+) -> Result<(), Failure> {
+    let mut s = connect(target, source).await?;
     match check.kind {
-        CheckType::Tcp => Ok(()),
+        CheckType::Tcp => tcp(&mut s, check).await,
         CheckType::Http => http(&mut s, check, target).await,
         CheckType::Mysql => mysql(&mut s, check.user.as_deref()).await,
+    }
+}
+
+/// The most of a reply a `tcp` check reads looking for its `expect` text.
+const EXPECT_READ_MAX: usize = 16 * 1024;
+
+/// `tcp`: connected is up; with `send`, that is written first; with `expect`, the reply
+/// must contain that text (read until it shows, the server closes, or 16 KiB came).
+async fn tcp(s: &mut TcpStream, check: &Check) -> Result<(), Failure> {
+    if let Some(d) = &check.send {
+        s.write_all(d.as_bytes()).await.map_err(|e| io_reason(&e))?;
+    }
+    let Some(want) = &check.expect else {
+        return Ok(());
+    };
+    let want = want.as_bytes();
+    let mut got: Vec<u8> = Vec::with_capacity(512);
+    let mut buf = [0u8; 1024];
+    loop {
+        if got.windows(want.len()).any(|w| w == want) {
+            return Ok(());
+        }
+        if got.len() >= EXPECT_READ_MAX {
+            return Err(format!(
+                "no `{}` in the first {EXPECT_READ_MAX} bytes of the reply",
+                String::from_utf8_lossy(want)
+            ));
+        }
+        let n = s.read(&mut buf).await.map_err(|e| io_reason(&e))?;
+        if n == 0 {
+            let seen = String::from_utf8_lossy(&got);
+            let seen: String = seen
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .take(60)
+                .collect();
+            return Err(format!(
+                "reply without `{}` (got: {:?})",
+                String::from_utf8_lossy(want),
+                seen.trim()
+            ));
+        }
+        got.extend_from_slice(&buf[..n]);
     }
 }
 
@@ -356,6 +425,8 @@ mod tests {
             path: "/".into(),
             expect_status: None,
             user: None,
+            send: None,
+            expect: None,
             inter: Dur::secs(2),
             fastinter: None,
             downinter: None,
@@ -378,15 +449,84 @@ mod tests {
         a
     }
 
+    /// With the listener's `source`, the check comes from that address (haproxy).
+    #[tokio::test]
+    async fn checks_come_from_the_source_address() {
+        let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let a = l.local_addr().expect("addr");
+        let seen = tokio::spawn(async move {
+            let mut from = Vec::new();
+            for _ in 0..2 {
+                if let Ok((_, peer)) = l.accept().await {
+                    from.push(peer.ip());
+                }
+            }
+            from
+        });
+        let src: std::net::IpAddr = "127.0.0.2".parse().expect("ip");
+        assert_eq!(run(&check(CheckType::Tcp), a, Some(src)).await, Ok(()));
+        assert_eq!(run(&check(CheckType::Tcp), a, None).await, Ok(()));
+        let from = seen.await.expect("accepts");
+        assert_eq!(
+            from,
+            vec![src, "127.0.0.1".parse::<std::net::IpAddr>().expect("ip")]
+        );
+        // An address the box does not hold is the check's failure, said as such.
+        let e = run(
+            &check(CheckType::Tcp),
+            a,
+            Some("192.0.2.1".parse().expect("ip")),
+        )
+        .await
+        .expect_err("cannot bind");
+        assert!(
+            e.starts_with("cannot bind the source address 192.0.2.1: "),
+            "{e}"
+        );
+    }
+
+    /// haproxy's `tcp-check expect string` (the ClusterControl `mysqlchk` pattern): an
+    /// open port alone does not pass; the reply must hold the text.
+    #[tokio::test]
+    async fn tcp_send_and_expect() {
+        let mut c = check(CheckType::Tcp);
+        c.expect = Some("MySQL master".into());
+        let a = serve_once(b"HTTP/1.1 200 OK\r\n\r\nMySQL master is running.\r\n").await;
+        assert_eq!(run(&c, a, None).await, Ok(()));
+        let a = serve_once(b"HTTP/1.1 503 Service Unavailable\r\n\r\nMySQL slave is running.\r\n")
+            .await;
+        assert_eq!(
+            run(&c, a, None).await,
+            Err(
+                "reply without `MySQL master` (got: \"HTTP/1.1 503 Service Unavailable    MySQL slave is running.\")"
+                    .into()
+            )
+        );
+        // `send` goes first; the reply echoes it here.
+        let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let a = l.local_addr().expect("addr");
+        tokio::spawn(async move {
+            if let Ok((mut s, _)) = l.accept().await {
+                let mut buf = [0u8; 64];
+                if let Ok(n) = s.read(&mut buf).await {
+                    let _ = s.write_all(&buf[..n]).await;
+                }
+            }
+        });
+        c.send = Some("PING\r\n".into());
+        c.expect = Some("PING".into());
+        assert_eq!(run(&c, a, None).await, Ok(()));
+    }
+
     #[tokio::test]
     async fn tcp_and_refused() {
         let a = serve_once(b"").await;
-        assert_eq!(run(&check(CheckType::Tcp), a).await, Ok(()));
+        assert_eq!(run(&check(CheckType::Tcp), a, None).await, Ok(()));
         let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let closed = l.local_addr().expect("addr");
         drop(l);
         assert_eq!(
-            run(&check(CheckType::Tcp), closed).await,
+            run(&check(CheckType::Tcp), closed, None).await,
             Err("connection refused".into())
         );
     }
@@ -394,10 +534,10 @@ mod tests {
     #[tokio::test]
     async fn http_status() {
         let a = serve_once(b"HTTP/1.1 200 OK\r\n\r\n").await;
-        assert_eq!(run(&check(CheckType::Http), a).await, Ok(()));
+        assert_eq!(run(&check(CheckType::Http), a, None).await, Ok(()));
         let a = serve_once(b"HTTP/1.1 503 Service Unavailable\r\n\r\n").await;
         assert_eq!(
-            run(&check(CheckType::Http), a).await,
+            run(&check(CheckType::Http), a, None).await,
             Err("HTTP status 503, expected 2xx or 3xx".into())
         );
         // haproxy's `option httpchk` without `http-check expect`: 2xx and 3xx pass.
@@ -406,20 +546,20 @@ mod tests {
             &b"HTTP/1.0 302 Found\r\nLocation: /x\r\n\r\n"[..],
         ] {
             let a = serve_once(reply).await;
-            assert_eq!(run(&check(CheckType::Http), a).await, Ok(()));
+            assert_eq!(run(&check(CheckType::Http), a, None).await, Ok(()));
         }
         let a = serve_once(b"HTTP/1.1 404 Not Found\r\n\r\n").await;
-        assert!(run(&check(CheckType::Http), a).await.is_err());
+        assert!(run(&check(CheckType::Http), a, None).await.is_err());
         // `expect_status` set: that status only.
         let mut exact = check(CheckType::Http);
         exact.expect_status = Some(200);
         let a = serve_once(b"HTTP/1.1 204 No Content\r\n\r\n").await;
         assert_eq!(
-            run(&exact, a).await,
+            run(&exact, a, None).await,
             Err("HTTP status 204, expected 200".into())
         );
         let a = serve_once(b"HTTP/1.1 200 OK\r\n\r\n").await;
-        assert_eq!(run(&exact, a).await, Ok(()));
+        assert_eq!(run(&exact, a, None).await, Ok(()));
     }
 
     #[tokio::test]
@@ -427,11 +567,11 @@ mod tests {
         // A minimal v10 greeting.
         static GREETING: &[u8] = b"\x0b\x00\x00\x00\x0a5.5.5-test\x00";
         let a = serve_once(GREETING).await;
-        assert_eq!(run(&check(CheckType::Mysql), a).await, Ok(()));
+        assert_eq!(run(&check(CheckType::Mysql), a, None).await, Ok(()));
         static TOO_MANY: &[u8] = b"\x17\x00\x00\x00\xff\x10\x04Too many connections";
         let a = serve_once(TOO_MANY).await;
         assert_eq!(
-            run(&check(CheckType::Mysql), a).await,
+            run(&check(CheckType::Mysql), a, None).await,
             Err("MySQL error 1040: Too many connections".into())
         );
     }
@@ -551,7 +691,7 @@ mod tests {
             vec![Step::Send(2, ok_packet())],
         )
         .await;
-        assert_eq!(run(&user_check(), a).await, Ok(()));
+        assert_eq!(run(&user_check(), a, None).await, Ok(()));
         let got = h.await.expect("fake");
         let (seq, login) = &got[0];
         assert_eq!(*seq, 1);
@@ -581,7 +721,7 @@ mod tests {
             ],
         )
         .await;
-        assert_eq!(run(&user_check(), a).await, Ok(()));
+        assert_eq!(run(&user_check(), a, None).await, Ok(()));
         let got = h.await.expect("fake");
         let (_, _, _, plugin) = parse_login(&got[0].1);
         assert_eq!(plugin, b"mysql_native_password");
@@ -596,7 +736,7 @@ mod tests {
             vec![Step::Send(2, vec![0x01, 0x03]), Step::Send(3, ok_packet())],
         )
         .await;
-        assert_eq!(run(&user_check(), a).await, Ok(()));
+        assert_eq!(run(&user_check(), a, None).await, Ok(()));
         let got = h.await.expect("fake");
         assert_eq!(got.len(), 2, "login and COM_QUIT only: {got:?}");
         assert_eq!(got[1], (0, vec![0x01]));
@@ -609,7 +749,7 @@ mod tests {
             vec![Step::Send(2, vec![0x01, 0x04])],
         )
         .await;
-        let r = run(&user_check(), a).await;
+        let r = run(&user_check(), a, None).await;
         let e = r.expect_err("full authentication is a failure");
         assert!(e.contains("the check user needs an empty password"), "{e}");
         let got = h.await.expect("fake");
@@ -623,7 +763,7 @@ mod tests {
         err.extend_from_slice(b"#28000Access denied for user 'tandem_check'@'127.0.0.1'");
         let (a, _h) = fake_mysql(greeting("caching_sha2_password"), vec![Step::Send(2, err)]).await;
         assert_eq!(
-            run(&user_check(), a).await,
+            run(&user_check(), a, None).await,
             Err("MySQL error 1045: Access denied for user 'tandem_check'@'127.0.0.1'".into())
         );
     }
@@ -635,12 +775,14 @@ mod tests {
             vec![Step::Send(2, vec![0x42])],
         )
         .await;
-        let e = run(&user_check(), a).await.expect_err("unexpected reply");
+        let e = run(&user_check(), a, None)
+            .await
+            .expect_err("unexpected reply");
         assert!(e.contains("unexpected reply to the login"), "{e}");
         // Endless fast-auth packets: bounded.
         let steps = (2..10).map(|i| Step::Send(i, vec![0x01, 0x03])).collect();
         let (a, _h) = fake_mysql(greeting("caching_sha2_password"), steps).await;
-        let e = run(&user_check(), a).await.expect_err("bounded");
+        let e = run(&user_check(), a, None).await.expect_err("bounded");
         assert!(e.contains("round trips"), "{e}");
     }
 
@@ -661,7 +803,7 @@ mod tests {
             // A server that would accept any login: a failure can only come from the
             // greeting itself.
             let (a, _h) = fake_mysql(pkt, vec![Step::Send(2, ok_packet())]).await;
-            match run(&user_check(), a).await {
+            match run(&user_check(), a, None).await {
                 Err(e) => assert!(!e.is_empty()),
                 // A pre-4.1-style greeting (ending after the capabilities), or one
                 // whose plugin name lacks its NUL or is cut, is still usable.
@@ -671,15 +813,15 @@ mod tests {
         // Specific reasons.
         let (a, _h) = fake_mysql(b"\x03\x00\x00\x00\x0a8.4".to_vec(), vec![]).await;
         assert_eq!(
-            run(&user_check(), a).await,
+            run(&user_check(), a, None).await,
             Err("malformed greeting (server version)".into())
         );
         let (a, _h) = fake_mysql(b"\x01\x00\x00\x00\x0a".to_vec(), vec![]).await;
-        let e = run(&user_check(), a).await.expect_err("truncated");
+        let e = run(&user_check(), a, None).await.expect_err("truncated");
         assert!(e.starts_with("malformed greeting"), "{e}");
         // Header announcing more bytes than sent, then close.
         let (a, _h) = fake_mysql(b"\x40\x00\x00\x00\x0a8.4".to_vec(), vec![]).await;
-        let e = run(&user_check(), a).await.expect_err("short packet");
+        let e = run(&user_check(), a, None).await.expect_err("short packet");
         assert!(!e.is_empty());
     }
 

@@ -173,7 +173,8 @@ fn spawn_check(check: Check, server: Arc<ServerState>, ctx: CheckCtx) -> JoinHan
                 continue;
             }
             let t0 = Instant::now();
-            let result = check::run(&check, server.addr()).await;
+            let source = ctx.shared.runtime().cfg.source;
+            let result = check::run(&check, server.addr(), source).await;
             let took = t0.elapsed();
             if let Ok(mut c) = server.check.lock() {
                 c.last = Some(match &result {

@@ -430,6 +430,12 @@ pub struct Check {
     /// `mysql`: log in as this user (no password) and send COM_QUIT.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
+    /// `tcp`: sent once connected (haproxy `tcp-check send`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub send: Option<String>,
+    /// `tcp`: the reply must contain this text (haproxy `tcp-check expect string`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expect: Option<String>,
     pub inter: Dur,
     /// Interval while a server is changing state (default: inter).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -443,6 +449,9 @@ pub struct Check {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout: Option<Dur>,
 }
+
+/// The longest `check.expect` (a reply is read up to 16 KiB looking for it).
+pub const EXPECT_MAX: usize = 1024;
 
 impl Decode for Check {
     fn decode(node: &Node, cx: &mut Ctx) -> Option<Self> {
@@ -463,6 +472,19 @@ impl Decode for Check {
             .or_else(|| "/".into());
         let expect_status = m.int::<u16>(cx, "expect_status", 100, 599).opt();
         let user = m.get::<String>(cx, "user").opt();
+        let send = m.get::<String>(cx, "send").opt();
+        let expect = m
+            .get::<String>(cx, "expect")
+            .check(cx, |e| {
+                if e.is_empty() {
+                    Err("an empty `expect` matches anything; leave it out".into())
+                } else if e.len() > EXPECT_MAX {
+                    Err(format!("longer than {EXPECT_MAX} bytes"))
+                } else {
+                    Ok(())
+                }
+            })
+            .opt();
         let inter = m
             .get(cx, "inter")
             .check(cx, super::types::interval_check)
@@ -485,6 +507,8 @@ impl Decode for Check {
             path: path?,
             expect_status: expect_status?,
             user: user?,
+            send: send?,
+            expect: expect?,
             inter: inter?,
             fastinter: fastinter?,
             downinter: downinter?,

@@ -1002,6 +1002,10 @@ fn lint_balancer(cfg: &Config, cx: &mut Ctx) {
             if c.kind != super::balancer::CheckType::Mysql && c.user.is_some() {
                 warn(cx, &format!("{cp}.user"), "only applies to `type: mysql`");
             }
+            if c.kind != super::balancer::CheckType::Tcp && (c.send.is_some() || c.expect.is_some())
+            {
+                warn(cx, &cp, "`send` and `expect` only apply to `type: tcp`");
+            }
         }
     }
 }

@@ -9,6 +9,29 @@ struct Line {
     line: usize,
 }
 
+/// haproxy's backslash escapes (outside single quotes): `\r`, `\n`, `\t`, `\xHH`, and
+/// any other character stands for itself (`\ ` a space, `\#`, `\\`).
+fn escaped(chars: &mut std::str::Chars<'_>) -> Option<char> {
+    let n = chars.next()?;
+    Some(match n {
+        'r' => '\r',
+        'n' => '\n',
+        't' => '\t',
+        'x' => {
+            let hex: String = chars.clone().take(2).collect();
+            match u8::from_str_radix(&hex, 16) {
+                Ok(b) if hex.len() == 2 => {
+                    chars.next();
+                    chars.next();
+                    char::from(b)
+                }
+                _ => 'x',
+            }
+        }
+        other => other,
+    })
+}
+
 fn split_line(raw: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
@@ -18,11 +41,16 @@ fn split_line(raw: &str) -> Vec<String> {
     while let Some(c) = chars.next() {
         match quote {
             Some(q) if c == q => quote = None,
+            Some('"') if c == '\\' => {
+                if let Some(n) = escaped(&mut chars) {
+                    cur.push(n);
+                }
+            }
             Some(_) => cur.push(c),
             None => match c {
                 '#' => break,
                 '\\' => {
-                    if let Some(n) = chars.next() {
+                    if let Some(n) = escaped(&mut chars) {
                         cur.push(n);
                         have = true;
                     }
@@ -177,6 +205,14 @@ struct Proxy {
     stick_on: Option<(String, usize)>,
     /// `hash-type consistent`.
     hash_consistent: bool,
+    /// `tcp-check send <text>` (the first, before any expect).
+    tcp_send: Option<String>,
+    /// `tcp-check expect string <text>` (the first).
+    tcp_expect: Option<String>,
+    /// `tcp-check connect port <n>`.
+    tcp_check_port: Option<i64>,
+    /// A `tcp-check` step was not imported.
+    tcp_check_lossy: bool,
 }
 
 /// haproxy's size suffixes (`stick-table ... size 200k`): powers of 1024.
@@ -395,10 +431,36 @@ fn apply(p: &mut Proxy, l: &Line, w: &mut Warnings, sect: &str) {
             );
         }
         ["option", "tcp-check"] => p.check_type = Some("tcp".into()),
-        ["tcp-check", ..] => no(
-            w,
-            "tcp-check scripts; the tcp check only connects (use `type: mysql` for MySQL)",
-        ),
+        ["tcp-check", "connect", rest @ ..] => {
+            let mut it = rest.iter();
+            while let Some(k) = it.next() {
+                match *k {
+                    "port" => match it.next().and_then(|v| v.parse::<i64>().ok()) {
+                        Some(n) => p.tcp_check_port = Some(n),
+                        None => w.warn(l.line, "`tcp-check connect port`: not a port; ignored"),
+                    },
+                    other => w.no_equivalent(
+                        l.line,
+                        &format!("tcp-check connect ... {other}"),
+                        "the check connects to the server's address (or `port`)",
+                    ),
+                }
+            }
+        }
+        ["tcp-check", "send", data] if p.tcp_send.is_none() && p.tcp_expect.is_none() => {
+            p.tcp_send = Some(data.to_string());
+        }
+        ["tcp-check", "expect", "string", text] if p.tcp_expect.is_none() => {
+            p.tcp_expect = Some(text.to_string());
+        }
+        ["tcp-check", "comment", ..] => {}
+        ["tcp-check", ..] => {
+            p.tcp_check_lossy = true;
+            no(
+                w,
+                "tandem's tcp check sends one `send` text and then expects one `expect` text (`tcp-check send <text>`, `tcp-check expect string <text>`); other steps, negated and regex expects and binary data are not imported",
+            )
+        }
         ["option", "mysql-check", rest @ ..] => {
             p.check_type = Some("mysql".into());
             match rest {
@@ -1202,6 +1264,14 @@ fn listeners(name: &str, p: &Proxy, global_log: bool, line: usize, w: &mut Warni
                     c.set("expect_status", Y::Int(s));
                 }
             }
+            if p.check_type.as_deref() == Some("tcp") {
+                if let Some(d) = &p.tcp_send {
+                    c.set("send", Y::s(d.clone()));
+                }
+                if let Some(e) = &p.tcp_expect {
+                    c.set("expect", Y::s(e.clone()));
+                }
+            }
             for key in CHECK_PARAMS {
                 if let Some((_, v)) = check.iter().find(|(k, _)| k == key) {
                     let val = match *key {
@@ -1216,6 +1286,24 @@ fn listeners(name: &str, p: &Proxy, global_log: bool, line: usize, w: &mut Warni
             }
             if let Some(t) = &p.check_timeout {
                 c.set("timeout", Y::Raw(t.clone()));
+            }
+            if p.check_type.as_deref() == Some("tcp")
+                && let Some(port) = p.tcp_check_port
+            {
+                c.set("port", Y::Int(port));
+            }
+            if p.tcp_check_lossy && i == 0 && p.check_type.as_deref() == Some("tcp") {
+                w.warn(
+                    *line,
+                    format!(
+                        "listener {name}: its `tcp-check` rules were imported only in part (see above): {}",
+                        if p.tcp_expect.is_some() {
+                            "check that the imported `send`/`expect` still tells a healthy server from a failing one"
+                        } else {
+                            "the check now only connects, so every server whose port accepts connections counts as up (a role check such as `expect string MySQL\\ master` no longer tells primary from replica)"
+                        }
+                    ),
+                );
             }
             y.set("check", c);
         }
