@@ -2353,3 +2353,24 @@ fn tcp_check_sends_and_expects_a_text() {
         lb.daemon.logs()
     );
 }
+
+/// A query that runs longer than `timeouts.client` (nothing moves either way meanwhile)
+/// still gets its answer, as through haproxy 2.6: the client's timeout half-closes
+/// toward the server instead of ending the session, and the line says `cD`.
+#[test]
+fn a_query_longer_than_the_client_timeout_gets_its_answer() {
+    let db = common::mariadb::MariaDb::start();
+    let dbs = format!("        - {{ name: db, address: \"{}\" }}\n", db.addr);
+    let lb = lb("      timeouts: { client: 1s, server: 30s }\n", &[dbs]);
+    let out = common::mariadb::mariadb_client(lb.addr, "root", None, "SELECT SLEEP(3), 42");
+    assert_eq!(out, Ok("0\t42".to_string()), "{}", lb.daemon.logs());
+    assert!(lb.daemon.wait_log(" cD "), "{}", lb.daemon.logs());
+    // An idle client is still let go after its timeout (the server closes on the FIN).
+    let s = connect_from(lb.addr, None).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    let mut greeting = [0u8; 4];
+    (&s).read_exact(&mut greeting).expect("greeting");
+    let mut rest = Vec::new();
+    assert!((&s).read_to_end(&mut rest).is_ok(), "closed, not timed out");
+}

@@ -630,9 +630,16 @@ pub async fn relay(
     let mut armed = earliest(cd, sd);
     let timer = tokio::time::sleep_until(timer_at(armed));
     tokio::pin!(timer);
+    // The client's timeout expired while the server could still answer: the session
+    // goes on half-closed and is logged `cD` however it ends.
+    let mut client_timed_out = false;
     let end = loop {
         if up.done && down.done {
-            break End::Normal;
+            break if client_timed_out {
+                End::ClientTimeout
+            } else {
+                End::Normal
+            };
         }
         let (cd, sd) = due(&up, &down, client_seen, server_seen);
         let next = earliest(cd, sd);
@@ -663,6 +670,22 @@ pub async fn relay(
             () = &mut timer => {
                 let now = Instant::now();
                 if cd.is_some_and(|cd| now >= cd) {
+                    // haproxy 2.6: the client's timeout stops reading from the client
+                    // and forwards a FIN to the server (a read timeout shuts the read
+                    // side only); what the server still sends reaches the client under
+                    // the server-side timeouts (`server_fin` from now on), so a query
+                    // running longer than `timeout client` still gets its answer.
+                    // With nothing more to come from the server, or data from the
+                    // client still waiting for it, the session ends here.
+                    if !up.done && !up.eof && up.pending == 0 && !down.eof {
+                        client_timed_out = true;
+                        up.eof = true;
+                        up.release();
+                        let _ = socket2::SockRef::from(server).shutdown(std::net::Shutdown::Write);
+                        up.done = true;
+                        tracing::trace!("client timeout: FIN forwarded to the server, waiting for the rest of its answer");
+                        continue;
+                    }
                     break End::ClientTimeout;
                 }
                 if sd.is_some_and(|sd| now >= sd) {
@@ -955,6 +978,39 @@ mod tests {
                 .expect("join");
             assert_eq!(out.end, End::ClientTimeout, "{mode:?}");
             writer.abort();
+        }
+    }
+
+    /// haproxy 2.6: the client's timeout during a long query (nothing moves either way)
+    /// half-closes toward the server; the answer that comes later still reaches the
+    /// client, and the session is logged `cD`.
+    #[tokio::test]
+    async fn client_timeout_lets_a_late_answer_through() {
+        let mut tt = t(10);
+        tt.client = Duration::from_millis(200);
+        for mode in [Mode::Splice, Mode::Buffered] {
+            let (mut client, a, b, mut server) = pair().await;
+            let (_k, kill) = watch::channel(Kill::default());
+            let relay = tokio::spawn(async move { relay(&a, &b, mode, tt, kill, &NoMeter).await });
+            client.write_all(b"SELECT SLEEP(1)").await.expect("write");
+            let mut q = [0u8; 15];
+            server.read_exact(&mut q).await.expect("query");
+            // The client's timeout passes: the server gets the FIN, the session stays.
+            let mut rest = Vec::new();
+            server.read_to_end(&mut rest).await.expect("server EOF");
+            assert!(rest.is_empty());
+            assert!(!relay.is_finished(), "{mode:?}");
+            server.write_all(b"the answer").await.expect("answer");
+            server.shutdown().await.expect("server FIN");
+            let mut got = Vec::new();
+            client.read_to_end(&mut got).await.expect("client reads");
+            assert_eq!(got, b"the answer", "{mode:?}");
+            let out = tokio::time::timeout(Duration::from_secs(10), relay)
+                .await
+                .expect("relay ends")
+                .expect("join");
+            assert_eq!(out.end, End::ClientTimeout, "{mode:?}");
+            assert_eq!((out.bytes_in, out.bytes_out), (15, 10));
         }
     }
 
