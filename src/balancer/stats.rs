@@ -114,8 +114,69 @@ pub const COLUMNS: &[&str] = &[
     "used_conn_cur",
     "need_conn_est",
     "uweight",
+    "agg_server_status",
     "agg_server_check_status",
+    "agg_check_status",
+    // The stats modules' columns follow a `-` column in haproxy 2.6.12; TCP listeners
+    // have no SSL, HTTP/2 or HTTP/1 traffic here, so they read 0.
+    "-",
+    "ssl_sess",
+    "ssl_reused_sess",
+    "ssl_failed_handshake",
+    "h2_headers_rcvd",
+    "h2_data_rcvd",
+    "h2_settings_rcvd",
+    "h2_rst_stream_rcvd",
+    "h2_goaway_rcvd",
+    "h2_detected_conn_protocol_errors",
+    "h2_detected_strm_protocol_errors",
+    "h2_rst_stream_resp",
+    "h2_goaway_resp",
+    "h2_open_connections",
+    "h2_backend_open_streams",
+    "h2_total_connections",
+    "h2_backend_total_streams",
+    "h1_open_connections",
+    "h1_open_streams",
+    "h1_total_connections",
+    "h1_total_streams",
+    "h1_bytes_in",
+    "h1_bytes_out",
+    "h1_spliced_bytes_in",
+    "h1_spliced_bytes_out",
 ];
+
+/// The stats modules' columns haproxy fills on a server row (the SSL ones); proxy rows
+/// (FRONTEND, BACKEND) fill them all.
+const SERVER_MODULE_COLUMNS: &[&str] = &["ssl_sess", "ssl_reused_sess", "ssl_failed_handshake"];
+
+/// Fills the `-` separator and the modules' counters (0) as haproxy 2.6.12 does.
+fn modules(r: &mut Row, server: bool) {
+    r.set("-", "-");
+    let first = COLUMNS
+        .iter()
+        .position(|c| *c == "-")
+        .map_or(COLUMNS.len(), |i| i + 1);
+    for c in &COLUMNS[first..] {
+        if !server || SERVER_MODULE_COLUMNS.contains(c) {
+            r.set(c, 0);
+        }
+    }
+}
+
+/// haproxy's `check_desc` for a `check_status` code.
+fn check_desc(status: &str) -> &'static str {
+    match status {
+        "INI" => "Initializing",
+        "L4OK" => "Layer4 check passed",
+        "L7OK" => "Layer7 check passed",
+        "L4TOUT" => "Layer4 timeout",
+        "L4CON" => "Layer4 connection problem",
+        "L7STS" => "Layer7 wrong status",
+        "L7RSP" => "Layer7 invalid response",
+        _ => "",
+    }
+}
 
 struct Row(Vec<String>);
 
@@ -221,6 +282,7 @@ pub fn csv(listeners: &[Arc<Shared>]) -> String {
         f.set("type", 0);
         f.set("conn_tot", l.total.load(Ordering::Relaxed));
         f.set("mode", "tcp");
+        modules(&mut f, false);
         out.push_str(&f.line());
         out.push('\n');
         let checked = rt.cfg.check.is_some();
@@ -248,7 +310,16 @@ pub fn csv(listeners: &[Arc<Shared>]) -> String {
             r.set("wretr", c.retries.load(Ordering::Relaxed));
             r.set("wredis", c.redispatches.load(Ordering::Relaxed));
             r.set("status", server_status(s, is_checked));
-            r.set("weight", s.effective_weight());
+            // haproxy keeps showing a server's weight in maintenance (draining is
+            // weight 0).
+            r.set(
+                "weight",
+                if s.admin() == Admin::Maint {
+                    s.weight()
+                } else {
+                    s.effective_weight()
+                },
+            );
             r.set("act", u8::from(!s.cfg().backup));
             r.set("bck", u8::from(s.cfg().backup));
             r.set("chkfail", c.check_failures.load(Ordering::Relaxed));
@@ -261,19 +332,19 @@ pub fn csv(listeners: &[Arc<Shared>]) -> String {
             r.set("sid", si + 1);
             r.set("lbtot", c.connections.load(Ordering::Relaxed));
             r.set("type", 2);
-            r.set(
-                "check_status",
-                check_status(
-                    info.last.as_deref(),
-                    rt.cfg.check.as_ref().filter(|_| is_checked).map(|c| c.kind),
-                ),
+            let status = check_status(
+                info.last.as_deref(),
+                rt.cfg.check.as_ref().filter(|_| is_checked).map(|c| c.kind),
             );
+            r.set("check_status", status);
             if is_checked {
                 r.set("check_duration", info.last_duration_ms);
-                r.set(
-                    "check_desc",
-                    info.last.clone().unwrap_or_else(|| "Initializing".into()),
-                );
+                // haproxy: the code's description in `check_desc`, what the check
+                // saw in `last_chk` (here tandem's reason, as in its log lines).
+                r.set("check_desc", check_desc(status));
+                if let Some(last) = &info.last {
+                    r.set("last_chk", last);
+                }
                 if let Some(ch) = &rt.cfg.check {
                     r.set("check_rise", ch.rise);
                     r.set("check_fall", ch.fall);
@@ -282,6 +353,7 @@ pub fn csv(listeners: &[Arc<Shared>]) -> String {
             r.set("addr", s.addr());
             r.set("mode", "tcp");
             r.set("uweight", s.weight());
+            modules(&mut r, true);
             out.push_str(&r.line());
             out.push('\n');
             if s.available() && s.effective_weight() > 0 {
@@ -335,6 +407,7 @@ pub fn csv(listeners: &[Arc<Shared>]) -> String {
         b.set("type", 1);
         b.set("mode", "tcp");
         b.set("algo", rt.cfg.balance);
+        modules(&mut b, false);
         out.push_str(&b.line());
         out.push('\n');
     }
