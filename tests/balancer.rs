@@ -2401,3 +2401,42 @@ fn a_query_longer_than_the_client_timeout_gets_its_answer() {
     let mut rest = Vec::new();
     assert!((&s).read_to_end(&mut rest).is_ok(), "closed, not timed out");
 }
+
+/// The operator's lines say what is left, and losing the last server raises haproxy's
+/// `has no server available!` alert (by a check or by the operator).
+#[test]
+fn losing_the_last_server_is_an_alert() {
+    let mut a = Backend::start("a", Behavior::Name);
+    let b = Backend::start("b", Behavior::Name);
+    let lb = lb(
+        "      check: { type: tcp, inter: 100ms, rise: 1, fall: 1 }\n",
+        &[server("a", &a, ""), server("b", &b, ", backup: true")],
+    );
+    assert!(
+        wait_checked(&lb, 0) && wait_checked(&lb, 1),
+        "{}",
+        lb.daemon.logs()
+    );
+    lb.admin(&["set", "server", "l/b", "state", "drain"]);
+    assert!(
+        lb.daemon.wait_log(
+            "server l/b set to drain by the operator (was ready); 1 active and 0 backup servers left"
+        ),
+        "{}",
+        lb.daemon.logs()
+    );
+    assert!(!lb.daemon.logs().contains("has no server available"));
+    a.stop();
+    assert!(
+        lb.daemon
+            .wait_log("server l/a is DOWN (check: connection refused, 1/1); 0 active and 0 backup servers left"),
+        "{}",
+        lb.daemon.logs()
+    );
+    assert!(
+        lb.daemon
+            .wait_log("ERROR tandem::balancer: listener l has no server available!"),
+        "{}",
+        lb.daemon.logs()
+    );
+}

@@ -207,16 +207,7 @@ fn spawn_check(check: Check, server: Arc<ServerState>, ctx: CheckCtx) -> JoinHan
                     to_down.inc()
                 }
                 let rt = ctx.shared.runtime();
-                let left_active = rt
-                    .servers
-                    .iter()
-                    .filter(|s| s.available() && !s.with_cfg(|c| c.backup))
-                    .count();
-                let left_backup = rt
-                    .servers
-                    .iter()
-                    .filter(|s| s.available() && s.with_cfg(|c| c.backup))
-                    .count();
+                let (left_active, left_backup) = servers_left(&rt);
                 let (n, of) = (before.0 + 1, before.1);
                 if up {
                     tracing::info!(listener = %listener, server = %server.name(), "server {listener}/{} is UP (check: succeeded, {n}/{of}); {left_active} active and {left_backup} backup servers online", server.name());
@@ -227,6 +218,7 @@ fn spawn_check(check: Check, server: Arc<ServerState>, ctx: CheckCtx) -> JoinHan
                     if rt.cfg.on_marked_down == OnMarkedDown::ShutdownSessions {
                         server.kill_sessions(KillCause::Down);
                     }
+                    alert_if_no_server(&listener, left_active + left_backup);
                 }
                 publish(&ctx.hub, &ctx.shared);
             }
@@ -235,6 +227,27 @@ fn spawn_check(check: Check, server: Arc<ServerState>, ctx: CheckCtx) -> JoinHan
             tokio::time::sleep(check::next_interval(&check, up, changing)).await;
         }
     })
+}
+
+/// Active and backup servers that take new connections now (up, not in maintenance,
+/// weight above 0: haproxy's `srv_act`/`srv_bck`).
+fn servers_left(rt: &Runtime) -> (usize, usize) {
+    let avail = |backup: bool| {
+        rt.servers
+            .iter()
+            .filter(|s| {
+                s.available() && s.effective_weight() > 0 && s.with_cfg(|c| c.backup) == backup
+            })
+            .count()
+    };
+    (avail(false), avail(true))
+}
+
+/// haproxy's `proxy 'mysql' has no server available!` alert, when the last server went.
+fn alert_if_no_server(listener: &str, left: usize) {
+    if left == 0 {
+        tracing::error!(listener = %listener, "listener {listener} has no server available!");
+    }
 }
 
 /// `on_marked_up: shutdown_backup_sessions`: an active server that takes new connections
@@ -808,7 +821,11 @@ impl BalancerAdmin {
         {
             server.kill_sessions(KillCause::Down);
         }
-        tracing::warn!(listener = %shared.name, server = %server.name(), from = before.name(), to = state.name(), "server {target} set to {} by the operator (was {})", state.name(), before.name());
+        let (left_active, left_backup) = servers_left(&shared.runtime());
+        tracing::warn!(listener = %shared.name, server = %server.name(), from = before.name(), to = state.name(), "server {target} set to {} by the operator (was {}); {left_active} active and {left_backup} backup servers left", state.name(), before.name());
+        if state != Admin::Ready && before == Admin::Ready && server.is_up() {
+            alert_if_no_server(&shared.name, left_active + left_backup);
+        }
         // Out of maintenance an up server takes connections again, as after a check
         // (haproxy runs on-marked-up when a server leaves maintenance too).
         if before == Admin::Maint && state != Admin::Maint {
