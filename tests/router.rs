@@ -1033,12 +1033,16 @@ fn a_writer_switch_ends_sessions_pinned_to_the_old_writer() {
         w.sql("CREATE TABLE shopdb.t (id INT PRIMARY KEY) ENGINE=InnoDB");
     }
     let r = two_writers(&w1, &w2);
-    // An open transaction and a session holding a user variable, both on w1.
+    // An open transaction and a session holding a user variable only w1 knows (set
+    // from a query: the router cannot replay it), both on w1.
     let mut txn = session(&r, "u", "pw");
     txn.query("BEGIN").expect("begin");
     txn.query("INSERT INTO t VALUES (1)").expect("insert 1");
     let mut sticky = session(&r, "u", "pw");
-    sticky.query("SET @x = 41").expect("set @x");
+    sticky.query("SET @x = (SELECT 41)").expect("set @x");
+    // One set to a literal is replayed: it survives the switch.
+    let mut replayed = session(&r, "u", "pw");
+    replayed.query("SET @z = 41").expect("set @z");
     assert_eq!(
         sticky.value("SELECT @x + 1").expect("@x"),
         Some("42".into())
@@ -1070,6 +1074,16 @@ fn a_writer_switch_ends_sessions_pinned_to_the_old_writer() {
     assert_eq!(w1.sql("SELECT COUNT(*) FROM shopdb.t"), "0");
     assert_eq!(
         txn.value("SELECT v FROM who").expect("who"),
+        Some("w2".into())
+    );
+    assert_eq!(
+        replayed
+            .value("SELECT @z + 1, v FROM who")
+            .expect("@z on w2"),
+        Some("42".into())
+    );
+    assert_eq!(
+        replayed.value("SELECT v FROM who").expect("who"),
         Some("w2".into())
     );
     // The sticky session learns that its variable is gone, then works on w2.
@@ -1208,7 +1222,8 @@ fn reload_config_all_keeps_sessions_on_unchanged_hosts_and_ends_them_on_replaced
     );
     let r = router(&body);
     let mut sticky = session(&r, "u", "pw");
-    sticky.query("SET @x = 41").expect("set @x");
+    // A user variable only this connection knows (the router cannot replay it).
+    sticky.query("SET @x = (SELECT 41)").expect("set @x");
     let mut txn = session(&r, "u", "pw");
     txn.query("BEGIN").expect("begin");
     txn.query("INSERT INTO t VALUES (1)").expect("insert 1");

@@ -1038,3 +1038,448 @@ fn database_qualifiers_are_checked_before_anything_runs() {
     assert_eq!(a.sql("SHOW TABLES FROM secret"), "t");
     assert_eq!(a.sql("SELECT id, name FROM shop_1.customer"), "5000001\tb");
 }
+
+/// Servers A and B with the [`common::shard::DDL`] tables plus `item_note` (an ER
+/// grandchild found by lookup), a plain table `plain` on A, MyCat's sequence tables on
+/// A; the router with `audit` as an `auto_increment` table (sequence AUDIT) and
+/// `item_note` under `order_item`.
+fn session_fixture() -> Shard {
+    let ddl = format!(
+        "{}CREATE TABLE item_note (id BIGINT PRIMARY KEY, item_id BIGINT NOT NULL, txt VARCHAR(20));
+CREATE TABLE audit (id BIGINT PRIMARY KEY, note VARCHAR(40));",
+        common::shard::DDL
+    );
+    let (a, b) = common::shard::two_servers();
+    a.sql(&format!(
+        "CREATE DATABASE shop_0; USE shop_0; {ddl} CREATE TABLE plain (id INT PRIMARY KEY);"
+    ));
+    b.sql(&format!("CREATE DATABASE shop_1; USE shop_1; {ddl}"));
+    common::mariadb::mariadb_client(
+        a.addr,
+        "root",
+        Some("shop_0"),
+        include_str!("data/sequence/dbseq.sql"),
+    )
+    .expect("dbseq.sql");
+    a.sql("INSERT INTO shop_0.MYCAT_SEQUENCE VALUES ('AUDIT', 1000, 1)");
+    let body = router_body(a.addr, b.addr)
+        .replace(
+            "children: [ { name: order_item, join_key: order_id, parent_key: id } ]",
+            "children: [ { name: order_item, join_key: order_id, parent_key: id, children: [ { name: item_note, join_key: item_id, parent_key: id } ] } ]",
+        )
+        .replace(
+            "{ name: audit, primary_key: id, data_nodes: \"dn0,dn1\", rule: by-id-mod }",
+            "{ name: audit, primary_key: id, auto_increment: true, data_nodes: \"dn0,dn1\", rule: by-id-mod }",
+        )
+        .replace(
+            "  data_nodes:\n",
+            "  sequence: { handler: database, data_node: dn0 }\n  data_nodes:\n",
+        );
+    assert!(
+        body.contains("item_note") && body.contains("auto_increment"),
+        "{body}"
+    );
+    let router = common::shard::start_router(&body);
+    Shard { a, b, router }
+}
+
+fn session(s: &Shard) -> common::wire::Conn {
+    common::wire::Conn::connect(
+        s.router.addr,
+        common::shard::USER,
+        common::shard::PASSWORD,
+        Some(common::shard::SCHEMA),
+    )
+    .expect("login")
+}
+
+/// A prepared INSERT with `?` in the sharding column (mysql-connector's
+/// `cursor(prepared=True)`, PDO without emulated prepares, mysqli, Connector/J
+/// `useServerPrepStmts`) is prepared, and each execute places its rows by its values:
+/// one row natively on its node, several rows split over the nodes, an ER grandchild
+/// where the parent lookup finds its parent, ids from the sequence for an
+/// `auto_increment` table, every copy of a global table. A value no node takes is a
+/// MySQL error at that execute, and the statement stays usable.
+#[test]
+fn prepared_inserts_are_placed_by_each_executes_values() {
+    let s = session_fixture();
+    let mut c = session(&s);
+    let fail = |what: &str, e: common::wire::Err| -> ! {
+        panic!("{what}: {e}\n{}", s.logs());
+    };
+    // One row per execute, on the node of its id.
+    let one = c
+        .prepare("INSERT INTO my_order (id, customer_id, status, order_date) VALUES (?, ?, 'new', '2024-01-01')")
+        .unwrap_or_else(|e| fail("prepare single-row", e));
+    for (id, cust) in [("301", "1"), ("6000301", "2")] {
+        c.execute(one, 0, &[Some(id), Some(cust)], &[])
+            .unwrap_or_else(|e| fail("execute single-row", e));
+    }
+    assert_eq!(
+        s.on0("SELECT id, customer_id FROM my_order").trim(),
+        "301\t1"
+    );
+    assert_eq!(
+        s.on1("SELECT id, customer_id FROM my_order").trim(),
+        "6000301\t2"
+    );
+    // Several rows over both nodes.
+    let two = c
+        .prepare("INSERT INTO my_order (id, customer_id, status, order_date) VALUES (?, 3, 'new', '2024-01-01'), (?, 4, 'new', '2024-01-01'), (?, 5, 'new', '2024-01-01')")
+        .unwrap_or_else(|e| fail("prepare multi-row", e));
+    c.execute(two, 0, &[Some("302"), Some("6000302"), Some("303")], &[])
+        .unwrap_or_else(|e| fail("execute multi-row", e));
+    assert_eq!(
+        s.on0("SELECT id FROM my_order ORDER BY id").trim(),
+        "301\n302\n303"
+    );
+    assert_eq!(
+        s.on1("SELECT id FROM my_order ORDER BY id").trim(),
+        "6000301\n6000302"
+    );
+    // An ER child placed by its parent's rule, and a grandchild by looking its parent up.
+    let item = c
+        .prepare("INSERT INTO order_item (id, order_id, product_id, qty, price) VALUES (?, ?, 1, 1, 1.00)")
+        .unwrap_or_else(|e| fail("prepare child", e));
+    c.execute(item, 0, &[Some("71"), Some("6000301")], &[])
+        .unwrap_or_else(|e| fail("execute child", e));
+    c.execute(item, 0, &[Some("70"), Some("301")], &[])
+        .unwrap_or_else(|e| fail("execute child", e));
+    let note = c
+        .prepare("INSERT INTO item_note (id, item_id, txt) VALUES (?, ?, ?)")
+        .unwrap_or_else(|e| fail("prepare grandchild", e));
+    c.execute(note, 0, &[Some("1"), Some("71"), Some("on b")], &[])
+        .unwrap_or_else(|e| fail("execute grandchild", e));
+    c.execute(note, 0, &[Some("2"), Some("70"), Some("on a")], &[])
+        .unwrap_or_else(|e| fail("execute grandchild", e));
+    assert_eq!(s.on0("SELECT id, txt FROM item_note").trim(), "2\ton a");
+    assert_eq!(s.on1("SELECT id, txt FROM item_note").trim(), "1\ton b");
+    let e = c
+        .execute(note, 0, &[Some("3"), Some("999"), Some("x")], &[])
+        .expect_err("no parent");
+    assert!(e.code == 1105 && e.msg.contains("no parent row"), "{e}");
+    // An auto_increment table: the ids come from the sequence at each execute, for a
+    // left-out key and for a NULL one; each row on the node its id picks.
+    let aut = c
+        .prepare("INSERT INTO audit (note) VALUES (?)")
+        .unwrap_or_else(|e| fail("prepare auto_increment", e));
+    let aut_null = c
+        .prepare("INSERT INTO audit (id, note) VALUES (?, ?)")
+        .unwrap_or_else(|e| fail("prepare auto_increment with id", e));
+    for n in ["a", "b", "c"] {
+        c.execute(aut, 0, &[Some(n)], &[])
+            .unwrap_or_else(|e| fail("execute auto_increment", e));
+    }
+    c.execute(aut_null, 0, &[None, Some("d")], &[])
+        .unwrap_or_else(|e| fail("execute auto_increment NULL", e));
+    let ids0 = s.on0("SELECT id FROM audit");
+    let ids1 = s.on1("SELECT id FROM audit");
+    let mut all: Vec<u64> = Vec::new();
+    for (ids, rem) in [(&ids0, 0), (&ids1, 1)] {
+        for id in ids.split_whitespace() {
+            let id: u64 = id.parse().expect("id");
+            assert_eq!(id % 2, rem, "{ids0} / {ids1}");
+            assert!(id > 1000, "{id}");
+            all.push(id);
+        }
+    }
+    all.sort_unstable();
+    all.dedup();
+    assert_eq!(all.len(), 4, "{ids0} / {ids1}");
+    // A global table: every copy.
+    let prov = c
+        .prepare("INSERT INTO province (id, name) VALUES (?, ?)")
+        .unwrap_or_else(|e| fail("prepare global", e));
+    c.execute(prov, 0, &[Some("10000"), Some("north")], &[])
+        .unwrap_or_else(|e| fail("execute global", e));
+    assert_eq!(
+        s.on0("SELECT id, name FROM province").trim(),
+        "10000\tnorth"
+    );
+    assert_eq!(
+        s.on1("SELECT id, name FROM province").trim(),
+        "10000\tnorth"
+    );
+    // A value outside every range: an error at that execute; nothing written, and the
+    // statement and the session go on.
+    let e = c
+        .execute(one, 0, &[Some("2000000000"), Some("9")], &[])
+        .expect_err("outside every range");
+    assert!(
+        e.code == 1105 && e.msg.contains("outside every range"),
+        "{e}"
+    );
+    c.execute(one, 0, &[Some("304"), Some("9")], &[])
+        .unwrap_or_else(|e| fail("execute after the error", e));
+    assert_eq!(s.on0("SELECT COUNT(*) FROM my_order").trim(), "4");
+    assert_eq!(s.on1("SELECT COUNT(*) FROM my_order").trim(), "2");
+}
+
+/// State the router tracks does not bind a session to one host: Laravel's connect
+/// sequence with PDO native prepares (prepared SET NAMES ... COLLATE and SET sql_mode),
+/// user variables set to literals (text and prepared), a multi-statement text without
+/// a SET. Each is replayed on the other data host's connection. What cannot be replayed
+/// still binds, and the error then says what bound it, since which statement, and
+/// never that a transaction is open when none is.
+#[test]
+fn tracked_session_state_follows_the_session_to_every_data_host() {
+    let s = session_fixture();
+    s.on0("INSERT INTO my_order (id, customer_id, status, order_date) VALUES (1, 1, 'a', '2024-01-01')");
+    s.on1("INSERT INTO my_order (id, customer_id, status, order_date) VALUES (6000001, 2, 'b', '2024-01-01')");
+    let mut c = session(&s);
+    let fail = |what: &str, e: common::wire::Err| -> ! {
+        panic!("{what}: {e}\n{}", s.logs());
+    };
+    for set in [
+        "set names 'utf8mb4' collate 'utf8mb4_unicode_ci'",
+        "set session sql_mode='NO_ENGINE_SUBSTITUTION,STRICT_TRANS_TABLES,ANSI_QUOTES'",
+    ] {
+        let st = c.prepare(set).unwrap_or_else(|e| fail(set, e));
+        c.execute(st, 0, &[], &[]).unwrap_or_else(|e| fail(set, e));
+        c.close_stmt(st).expect("close");
+    }
+    let sel = c
+        .prepare("select id, status from my_order where id = ?")
+        .unwrap_or_else(|e| fail("prepare select", e));
+    for (id, status) in [("6000001", "b"), ("1", "a")] {
+        let rows = c
+            .execute(sel, 0, &[Some(id)], &[])
+            .unwrap_or_else(|e| fail("select on each host", e));
+        assert_eq!(
+            rows,
+            vec![vec![Some(id.to_string()), Some(status.to_string())]]
+        );
+    }
+    // Both hosts' connections have the session's settings.
+    for id in ["1", "6000001"] {
+        let rows = c
+            .query(&format!(
+                "SELECT @@collation_connection, @@SESSION.sql_mode LIKE '%ANSI_QUOTES%' FROM my_order WHERE id = {id}"
+            ))
+            .unwrap_or_else(|e| fail("settings", e));
+        assert_eq!(
+            rows,
+            vec![vec![Some("utf8mb4_unicode_ci".into()), Some("1".into())]],
+            "id {id}"
+        );
+    }
+    // User variables set to literals, as text and as a prepared SET, are replayed on
+    // each host; a transaction then reaches both hosts.
+    c.exec("SET @x = 5, @s = 'it''s'")
+        .unwrap_or_else(|e| fail("SET @x", e));
+    let setp = c
+        .prepare("SET @p = ?")
+        .unwrap_or_else(|e| fail("prepare SET @p", e));
+    c.execute(setp, 0, &[Some("seven")], &[])
+        .unwrap_or_else(|e| fail("execute SET @p", e));
+    for id in ["6000001", "1"] {
+        let rows = c
+            .query(&format!("SELECT @x, @s, @p FROM my_order WHERE id = {id}"))
+            .unwrap_or_else(|e| fail("read user variables", e));
+        assert_eq!(
+            rows,
+            vec![vec![
+                Some("5".into()),
+                Some("it's".into()),
+                Some("seven".into())
+            ]],
+            "id {id}"
+        );
+    }
+    for sql in [
+        "BEGIN",
+        "UPDATE my_order SET total = @x WHERE id = 1",
+        "UPDATE my_order SET total = @x + 1 WHERE id = 6000001",
+        "COMMIT",
+    ] {
+        c.exec(sql).unwrap_or_else(|e| fail(sql, e));
+    }
+    assert_eq!(s.on0("SELECT total FROM my_order").trim(), "5.00");
+    assert_eq!(s.on1("SELECT total FROM my_order").trim(), "6.00");
+    // A multi-statement text without a SET binds nothing either.
+    let mut m = common::wire::Conn::connect_multi(
+        s.router.addr,
+        common::shard::USER,
+        common::shard::PASSWORD,
+        Some(common::shard::SCHEMA),
+    )
+    .expect("login");
+    m.query("INSERT INTO plain VALUES (1); INSERT INTO plain VALUES (2)")
+        .unwrap_or_else(|e| fail("multi-statement", e));
+    assert_eq!(
+        m.value("SELECT status FROM my_order WHERE id = 6000001")
+            .unwrap_or_else(|e| fail("other host after multi-statement", e)),
+        Some("b".into())
+    );
+    // One with a SET does bind; the error says so, and names no transaction.
+    m.query("SET @m = 1; INSERT INTO plain VALUES (3)")
+        .unwrap_or_else(|e| fail("multi-statement with SET", e));
+    let e = m
+        .value("SELECT status FROM my_order WHERE id = 6000001")
+        .expect_err("bound by the multi-statement SET");
+    assert!(
+        e.code == 1105
+            && e.msg.contains("multi-statement text with a SET")
+            && e.msg
+                .contains("since `SET @m = 1; INSERT INTO plain VALUES (3)`")
+            && e.msg.contains("data host h1")
+            && !e.msg.contains("transaction"),
+        "{e}"
+    );
+    // A user variable the server computes binds too.
+    c.exec("SET @y = (SELECT COUNT(*) FROM plain)")
+        .unwrap_or_else(|e| fail("SET @y", e));
+    assert_eq!(
+        c.value("SELECT @y").unwrap_or_else(|e| fail("@y", e)),
+        Some("3".into())
+    );
+    let e = c
+        .value("SELECT status FROM my_order WHERE id = 6000001")
+        .expect_err("bound by SET @y");
+    assert!(
+        e.code == 1105
+            && e.msg
+                .contains("since `SET @y = (SELECT COUNT(*) FROM plain)`")
+            && e.msg.contains("SET the router cannot replay")
+            && e.msg.contains("COM_RESET_CONNECTION")
+            && !e.msg.contains("transaction"),
+        "{e}"
+    );
+    // The same host is fine.
+    assert_eq!(
+        c.value("SELECT status FROM my_order WHERE id = 1")
+            .unwrap_or_else(|e| fail("same host", e)),
+        Some("a".into())
+    );
+}
+
+/// Writes on several nodes answer as one server would: `RETURNING` rows (each node's
+/// in turn, one copy's for a global table), the info string of an UPDATE and a
+/// multi-row INSERT with the counts added up (in MariaDB's format, compared with a
+/// server's own), and `SELECT ROW_COUNT()` right after gives the affected rows the
+/// client was told. A prepared write with RETURNING that would run as text on several
+/// nodes is refused before anything is written.
+#[test]
+fn multi_node_writes_return_rows_info_and_row_count() {
+    let s = session_fixture();
+    let mut c = session(&s);
+    let fail = |what: &str, e: common::wire::Err| -> ! {
+        panic!("{what}: {e}\n{}", s.logs());
+    };
+    let rows = c
+        .query("INSERT INTO my_order (id, customer_id, status, order_date) VALUES (7101, 1, 'n', '2024-01-01'), (6007102, 2, 'n', '2024-01-01'), (7103, 3, 'n', '2024-01-01') RETURNING id, customer_id")
+        .unwrap_or_else(|e| fail("INSERT RETURNING", e));
+    let s2 = |a: &str, b: &str| vec![Some(a.to_string()), Some(b.to_string())];
+    assert_eq!(
+        rows,
+        vec![s2("7101", "1"), s2("7103", "3"), s2("6007102", "2")]
+    );
+    let rows = c
+        .query("INSERT INTO province (id, name) VALUES (1, 'a'), (2, 'b') RETURNING id, name")
+        .unwrap_or_else(|e| fail("global INSERT RETURNING", e));
+    assert_eq!(rows, vec![s2("1", "a"), s2("2", "b")]);
+    assert_eq!(s.on1("SELECT COUNT(*) FROM province").trim(), "2");
+    // A server's own info strings, for the format.
+    let mut direct =
+        common::wire::Conn::connect(s.a.addr, "root", "", Some("shop_0")).expect("direct login");
+    let (_, server_insert) = direct
+        .exec("INSERT INTO plain VALUES (1), (2), (3)")
+        .expect("direct insert");
+    assert_eq!(server_insert, "Records: 3  Duplicates: 0  Warnings: 0");
+    let (_, server_update) = direct
+        .exec("UPDATE plain SET id = id + 10")
+        .expect("direct update");
+    assert_eq!(server_update, "Rows matched: 3  Changed: 3  Warnings: 0");
+    let (n, info) = c
+        .exec("INSERT INTO my_order (id, customer_id, status, order_date) VALUES (7104, 4, 'n', '2024-01-01'), (6007105, 5, 'n', '2024-01-01'), (7106, 6, 'n', '2024-01-01')")
+        .unwrap_or_else(|e| fail("multi-node INSERT", e));
+    assert_eq!(
+        (n, info.as_str()),
+        (3, "Records: 3  Duplicates: 0  Warnings: 0")
+    );
+    assert_eq!(
+        c.value("SELECT ROW_COUNT()")
+            .unwrap_or_else(|e| fail("ROW_COUNT", e)),
+        Some("3".into())
+    );
+    let (n, info) = c
+        .exec("UPDATE my_order SET status = 'x' WHERE id IN (7101, 6007102, 7103, 7104, 6007105)")
+        .unwrap_or_else(|e| fail("multi-node UPDATE", e));
+    assert_eq!(
+        (n, info.as_str()),
+        (5, "Rows matched: 5  Changed: 5  Warnings: 0")
+    );
+    assert_eq!(
+        c.value("SELECT ROW_COUNT() AS n")
+            .unwrap_or_else(|e| fail("ROW_COUNT", e)),
+        Some("5".into())
+    );
+    let rows = c
+        .query("DELETE FROM my_order WHERE id IN (7101, 6007102) RETURNING id")
+        .unwrap_or_else(|e| fail("DELETE RETURNING", e));
+    assert_eq!(
+        rows,
+        vec![vec![Some("7101".into())], vec![Some("6007102".into())]]
+    );
+    // Prepared, several nodes: refused, nothing written.
+    let st = c
+        .prepare("INSERT INTO my_order (id, customer_id, status, order_date) VALUES (?, 1, 'n', '2024-01-01'), (?, 2, 'n', '2024-01-01') RETURNING id")
+        .unwrap_or_else(|e| fail("prepare RETURNING", e));
+    let e = c
+        .execute(st, 0, &[Some("7201"), Some("6007202")], &[])
+        .expect_err("binary RETURNING over two nodes");
+    assert!(e.code == 1105 && e.msg.contains("RETURNING"), "{e}");
+    assert_eq!(
+        s.on0("SELECT COUNT(*) FROM my_order WHERE id = 7201")
+            .trim(),
+        "0"
+    );
+    // On one node it runs natively.
+    let rows = c
+        .execute(st, 0, &[Some("7203"), Some("7204")], &[])
+        .unwrap_or_else(|e| fail("prepared RETURNING on one node", e));
+    assert_eq!(
+        rows,
+        vec![vec![Some("7203".into())], vec![Some("7204".into())]]
+    );
+}
+
+/// KILL QUERY of a session whose statement runs on several nodes stops it on every
+/// node: a merged SELECT and an UPDATE.
+#[test]
+fn kill_query_stops_a_statement_on_every_node() {
+    let s = session_fixture();
+    s.on0("INSERT INTO my_order (id, customer_id, status, order_date) VALUES (1, 1, 'a', '2024-01-01')");
+    s.on1("INSERT INTO my_order (id, customer_id, status, order_date) VALUES (6000001, 2, 'b', '2024-01-01')");
+    let running = |db: &common::mariadb::MariaDb| {
+        db.sql("SELECT COUNT(*) FROM information_schema.processlist WHERE info LIKE '%SLEEP(60)%' AND info NOT LIKE '%processlist%'")
+            .trim()
+            == "1"
+    };
+    for sql in [
+        "SELECT id, SLEEP(60) FROM my_order WHERE id IN (1, 6000001)",
+        "UPDATE my_order SET status = IF(SLEEP(60), 'y', 'z') WHERE id IN (1, 6000001)",
+    ] {
+        let mut victim = session(&s);
+        let id = victim.id;
+        let t = std::thread::spawn(move || victim.query(sql));
+        common::wait_for(Duration::from_secs(30), || {
+            (running(&s.a) && running(&s.b)).then_some(())
+        })
+        .unwrap_or_else(|| panic!("{sql} is not running on both nodes\n{}", s.logs()));
+        let mut killer = session(&s);
+        killer
+            .exec(&format!("KILL QUERY {id}"))
+            .unwrap_or_else(|e| panic!("KILL QUERY: {e}"));
+        let out = t.join().expect("victim");
+        let e = out.expect_err(sql);
+        assert_eq!(e.code, 1317, "{sql}: {e}");
+        // Neither node is still running it.
+        common::wait_for(Duration::from_secs(30), || {
+            (!running(&s.a) && !running(&s.b)).then_some(())
+        })
+        .unwrap_or_else(|| panic!("{sql} still runs on a node"));
+    }
+    assert_eq!(s.on0("SELECT status FROM my_order").trim(), "a");
+    assert_eq!(s.on1("SELECT status FROM my_order").trim(), "b");
+}

@@ -104,6 +104,8 @@ pub struct SessionCtl {
     pub kill: Notify,
     /// The backend connection a statement is running on now: (host, thread id).
     pub current: Mutex<Option<(Arc<Host>, u32)>>,
+    /// The backend connections a statement on several data nodes is running on now.
+    pub fanout: Mutex<Vec<(Arc<Host>, u32)>>,
     pub admin: bool,
 }
 
@@ -228,8 +230,12 @@ impl Shared {
         let Some(ctl) = self.session(id) else {
             return false;
         };
-        let cur = ctl.current.lock().ok().and_then(|c| c.clone());
-        if let Some((host, thread)) = cur {
+        // The statement's connection, or every connection of a statement on several
+        // data nodes.
+        let mut running: Vec<(Arc<Host>, u32)> =
+            ctl.fanout.lock().map(|f| f.clone()).unwrap_or_default();
+        running.extend(ctl.current.lock().ok().and_then(|c| c.clone()));
+        for (host, thread) in running {
             kill_backend_query(&host, thread).await;
         }
         if !query {

@@ -70,6 +70,9 @@ struct PreparedStmt {
     /// A SHOW or DESCRIBE naming a database: the data node it runs on (its `sql` names
     /// that node's database).
     node: Option<String>,
+    /// A SET: each execute runs as the text SET with its values filled in, tracked and
+    /// replayed as the text form is.
+    set: bool,
 }
 
 impl PreparedStmt {
@@ -90,6 +93,7 @@ impl PreparedStmt {
             schema,
             local: None,
             node: None,
+            set: false,
         }
     }
 }
@@ -161,6 +165,9 @@ pub struct Session {
     names: String,
     autocommit: bool,
     vars: Vec<(String, String)>,
+    /// User variables set to literals (`SET @x = 1`): (name as written, literal),
+    /// replayed on every connection the session uses.
+    user_vars: Vec<(String, String)>,
     txn: Option<String>,
     last_insert_id: u64,
     in_trans: bool,
@@ -175,6 +182,8 @@ pub struct Session {
     /// after its session state is synced.
     begin_pending: bool,
     sticky: Option<&'static str>,
+    /// The statement that made the session sticky (an excerpt), for error messages.
+    sticky_since: String,
     stmts: HashMap<u32, PreparedStmt>,
     /// Bytes of statement text in `stmts`.
     stmt_bytes: usize,
@@ -189,6 +198,12 @@ pub struct Session {
     last_backend: u32,
     /// The client started TLS.
     tls: bool,
+    /// Affected rows the client was told for a write the router ran on several nodes
+    /// (no single server knows the total): `SELECT ROW_COUNT()` right after it is
+    /// answered with this.
+    row_count_told: Option<u64>,
+    /// [`Self::row_count_told`] of the previous command, for the current one.
+    prev_row_count: Option<u64>,
 }
 
 fn names_for(collation: u8) -> String {
@@ -281,6 +296,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, adm
         killed: Default::default(),
         kill: Default::default(),
         current: Mutex::new(None),
+        fanout: Mutex::new(Vec::new()),
         admin,
     });
     // max_connections is checked against live sessions at login.
@@ -307,6 +323,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, adm
         names,
         autocommit: true,
         vars: Vec::new(),
+        user_vars: Vec::new(),
         txn: None,
         last_insert_id: 0,
         in_trans: false,
@@ -316,6 +333,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, adm
         dtx_logged: false,
         begin_pending: false,
         sticky: None,
+        sticky_since: String::new(),
         stmts: HashMap::new(),
         stmt_bytes: 0,
         next_stmt: 1,
@@ -324,6 +342,8 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, adm
         counters: Vec::new(),
         last_backend: 0,
         tls: tls.is_some(),
+        row_count_told: None,
+        prev_row_count: None,
     };
     let db = hello
         .database
@@ -1145,6 +1165,10 @@ impl Session {
     }
 
     async fn command(&mut self, p: &[u8]) -> Res<()> {
+        // Commands without an answer leave the server's ROW_COUNT() alone too.
+        if !matches!(p.first(), Some(&(COM_STMT_CLOSE | COM_STMT_SEND_LONG_DATA))) {
+            self.prev_row_count = self.row_count_told.take();
+        }
         let Some(&cmd) = p.first() else {
             return self
                 .send_err(1, &SqlError::new(1047, "08S01", "Unknown command"))
@@ -1371,11 +1395,44 @@ impl Session {
         }
     }
 
-    /// Sets a lasting sticky reason (it replaces a cursor's, which ends with the cursor).
-    fn stick(&mut self, why: &'static str) {
+    /// Sets a lasting sticky reason (it replaces a cursor's, which ends with the cursor);
+    /// `stmt` is the statement that does it.
+    fn stick(&mut self, why: &'static str, stmt: &str) {
         if self.sticky.is_none_or(|s| s == CURSOR) {
+            tracing::debug!(
+                id = self.ctl.id,
+                reason = why,
+                "router: session {} now uses one backend connection for good ({why})",
+                self.ctl.id
+            );
             self.sticky = Some(why);
+            self.sticky_since = excerpt(stmt);
         }
+    }
+
+    /// Why the session cannot use data host `dh` while it holds its connection to
+    /// `held`: what binds it, since which statement, and what to do.
+    fn bound_error(&self, held: &Pooled, dh: &DataHostRt) -> SqlError {
+        let host = &held.host.name;
+        let other = &dh.cfg.name;
+        let msg = match self.sticky {
+            Some(CURSOR) => format!(
+                "this session keeps its connection to host {host} for an open cursor of a prepared statement; statements for data host {other} cannot run until it is closed: fetch all its rows, or close or reset the statement (COM_STMT_CLOSE / COM_STMT_RESET)"
+            ),
+            Some(why) => format!(
+                "this session is bound to its connection to host {host} since `{}` ({why}): that state exists only on that connection, so statements for data host {other} cannot run in this session{}; keep such sessions on one data host, or end the binding with COM_RESET_CONNECTION or a new connection",
+                self.sticky_since,
+                if self.in_trans {
+                    " (a transaction is open too)"
+                } else {
+                    ""
+                }
+            ),
+            None => format!(
+                "this session's open transaction holds a connection to host {host}; statements for data host {other} cannot join it: commit or roll back first"
+            ),
+        };
+        SqlError::new(1105, "HY000", msg)
     }
 
     /// Checks the backend connections this session holds against writer switches and
@@ -1465,6 +1522,7 @@ impl Session {
 
     fn reset(&mut self) {
         self.vars.clear();
+        self.user_vars.clear();
         self.names = self.handshake_names.clone();
         self.autocommit = true;
         self.txn = None;
@@ -1661,6 +1719,15 @@ impl Session {
                 if let Some(items) = sql::local_select(sql) {
                     return self.local_select(items).await;
                 }
+                if let Some(n) = self.prev_row_count
+                    && let Some(name) = row_count_select(sql)
+                {
+                    self.count("local", "router");
+                    let mut rs = ResultSet::default();
+                    rs.columns.push((name, TYPE_LONGLONG));
+                    rs.rows.push(vec![Some(n.to_string())]);
+                    return self.send_rs(rs).await;
+                }
             }
             _ => {}
         }
@@ -1721,16 +1788,8 @@ impl Session {
         if let Err(e) = self.check_kept_default(kept) {
             return self.send_err(1, &e).await;
         }
-        if let Some(why) = a.sticky
-            && self.sticky.is_none_or(|s| s == CURSOR)
-        {
-            tracing::debug!(
-                id = self.ctl.id,
-                reason = why,
-                "router: session {} now uses one backend connection for good ({why})",
-                self.ctl.id
-            );
-            self.sticky = Some(why);
+        if let Some(why) = a.sticky {
+            self.stick(why, sql);
         }
         let read = a.is_read();
         self.forward(Fwd {
@@ -1812,7 +1871,8 @@ impl Session {
             return self.send_err(1, &e).await;
         }
         if items.iter().any(|i| matches!(i, SetItem::Sticky)) {
-            self.stick("SET the router cannot replay");
+            let text = String::from_utf8_lossy(p.get(1..).unwrap_or_default());
+            self.stick("SET the router cannot replay", &text);
             return self
                 .forward(Fwd {
                     payload: p,
@@ -1861,7 +1921,8 @@ impl Session {
         if out.is_some_and(|o| o.error.is_none()) {
             let mut items = items;
             if !exprs.is_empty() {
-                items.extend(self.read_back(&exprs).await);
+                let text = String::from_utf8_lossy(p.get(1..).unwrap_or_default());
+                items.extend(self.read_back(&exprs, &text).await);
             }
             self.record_set(&items);
         }
@@ -1874,7 +1935,7 @@ impl Session {
 
     /// Reads the values expression-valued SETs produced, as replayable constants. If
     /// that fails the session keeps its connection for good instead.
-    async fn read_back(&mut self, names: &[String]) -> Vec<SetItem> {
+    async fn read_back(&mut self, names: &[String], stmt: &str) -> Vec<SetItem> {
         let Some(p) = self.pinned.as_mut() else {
             return Vec::new();
         };
@@ -1889,7 +1950,7 @@ impl Session {
                 })
                 .collect(),
             _ => {
-                self.stick("SET the router could not read back");
+                self.stick("SET the router could not read back", stmt);
                 Vec::new()
             }
         }
@@ -1919,21 +1980,33 @@ impl Session {
                     }
                 }
                 SetItem::SessionTransaction(t) => self.txn = Some(t.clone()),
+                SetItem::UserVar { name, value } => {
+                    match self
+                        .user_vars
+                        .iter_mut()
+                        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                    {
+                        Some(v) => v.1 = value.clone(),
+                        None => self.user_vars.push((name.clone(), value.clone())),
+                    }
+                }
                 SetItem::Sticky | SetItem::Refused(_) | SetItem::Expr { .. } => {}
             }
         }
         // The connection that ran the SET now has exactly this state.
-        let (names, ac, vars, txn) = (
+        let (names, ac, vars, txn, uv) = (
             self.names.clone(),
             self.autocommit,
             self.vars.clone(),
             self.txn.clone(),
+            self.user_vars.clone(),
         );
         if let Some(p) = self.pinned.as_mut() {
             p.conn.names = names;
             p.conn.autocommit = ac;
             p.conn.vars = vars;
             p.conn.txn = txn;
+            p.conn.user_vars = uv;
         }
     }
 
@@ -1975,17 +2048,12 @@ impl Session {
                 }
                 self.pinned_more.push(p);
                 self.begin_pending = self.autocommit;
+            } else if self.sticky.is_none() {
+                // Held for nothing that lasts (no transaction, no state only it has):
+                // back to its pool.
+                p.host.clone().pool.put(p);
             } else {
-                let e = SqlError::new(
-                    1105,
-                    "HY000",
-                    format!(
-                        "this session is bound to a connection to host {} ({}); statements for data host {} cannot use it: finish the transaction first",
-                        p.host.name,
-                        self.sticky.map_or("open transaction", |w| w),
-                        dh.cfg.name
-                    ),
-                );
+                let e = self.bound_error(&p, &dh);
                 self.pinned = Some(p);
                 return Err(e);
             }
@@ -2098,6 +2166,29 @@ impl Session {
             c.query(&format!("SET SESSION {}", sets.join(", "))).await?;
             c.autocommit = self.autocommit;
             c.vars = self.vars.clone();
+        }
+        if c.user_vars != self.user_vars {
+            // A variable the session does not have is set to NULL, which is what reading
+            // an unset one gives.
+            let mut uv: Vec<String> = Vec::new();
+            for (k, _) in &c.user_vars {
+                if !self
+                    .user_vars
+                    .iter()
+                    .any(|(n, _)| n.eq_ignore_ascii_case(k))
+                {
+                    uv.push(format!("{k}=NULL"));
+                }
+            }
+            for (k, v) in &self.user_vars {
+                if !c.user_vars.iter().any(|(n, w)| n == k && w == v) {
+                    uv.push(format!("{k}={v}"));
+                }
+            }
+            if !uv.is_empty() {
+                c.query(&format!("SET {}", uv.join(", "))).await?;
+            }
+            c.user_vars = self.user_vars.clone();
         }
         if c.txn != self.txn {
             // Without one of its own the session gets the server's defaults back (its
@@ -3101,14 +3192,22 @@ impl Session {
                 self.route_node = l.first().and_then(|l| l.nodes.first().cloned());
                 true
             }
-            Some(Ok(plan::Planned::Ids { .. })) => {
-                let e = SqlError::new(
-                    1105,
-                    "HY000",
-                    "a prepared INSERT into an auto_increment table must give the primary key (the router fills it only for text statements)",
-                );
-                return self.send_err(1, &e).await;
-            }
+            // The ids are taken at each execute, for the rows it brings: prepared on
+            // one of the table's nodes meanwhile.
+            Some(Ok(plan::Planned::Ids { .. })) => match self.insert_node(&sql) {
+                Some(node) => {
+                    self.route_node = Some(node);
+                    true
+                }
+                None => {
+                    let e = SqlError::new(
+                        1105,
+                        "HY000",
+                        "the router could not find the auto_increment table this INSERT writes to",
+                    );
+                    return self.send_err(1, &e).await;
+                }
+            },
         };
         if !sharded
             && stmt_node.is_none()
@@ -3159,14 +3258,12 @@ impl Session {
             return self.io.flush().await.map_err(|_| Fatal);
         }
         if let Some(why) = a.sticky {
-            self.stick(why);
+            self.stick(why, &sql);
         }
-        // A prepared SET changes the session of whichever connection runs it, which the
-        // router does not record (it replays text SETs only): the session keeps that
-        // connection, so the change reaches neither the pool nor the next client.
-        if matches!(a.kind, Kind::Set(_)) {
-            self.stick("prepared SET");
-        }
+        // A prepared SET runs at each execute as the text SET with its values (see
+        // `execute_set`): tracked and replayed like one, so it binds the session only
+        // where the text form would.
+        let set = matches!(a.kind, Kind::Set(_)) && !a.multi;
         let id = self.next_free_stmt_id();
         let read = a.is_read();
         if let Some(n) = &stmt_node {
@@ -3197,6 +3294,7 @@ impl Session {
                 sharded,
                 needs_last_id: a.last_insert_id,
                 node: stmt_node,
+                set,
                 ..PreparedStmt::new(&sql, read, params, self.schema.clone())
             };
             self.add_stmt(id, st);
@@ -3242,6 +3340,9 @@ impl Session {
             let r = self.execute_on(p).await;
             self.route_node = None;
             return r;
+        }
+        if st.set {
+            return self.execute_set(p, id).await;
         }
         if !st.sharded {
             return self.execute_on(p).await;
@@ -3389,6 +3490,53 @@ impl Session {
         self.finish(pc, r).await.map(|_| ())
     }
 
+    /// COM_STMT_EXECUTE of a prepared SET: the text SET with the values filled in, run
+    /// and recorded as a text SET is (its OK is the same in both protocols). Values the
+    /// router cannot write as text (long data) leave it to run natively, on a
+    /// connection the session then keeps.
+    async fn execute_set(&mut self, p: &[u8], id: u32) -> Res<()> {
+        let Some(st) = self.stmts.get(&id) else {
+            return self
+                .send_err(1, &unknown_stmt(id, "mysqld_stmt_execute"))
+                .await;
+        };
+        let (sql, params) = (st.sql.clone(), st.params);
+        let long: Vec<u16> = st.long_data.iter().map(|(i, _)| *i).collect();
+        let types = match shard::sent_types(p, params) {
+            Some(t) => {
+                let t = t.map(<[u8]>::to_vec);
+                if let Some(s) = self.stmts.get_mut(&id) {
+                    s.types.clone_from(&t);
+                }
+                t
+            }
+            None => st.types.clone(),
+        };
+        let lits = decode_params(p, params, types.as_deref(), &long);
+        if long.is_empty() && lits.iter().all(Option::is_some) {
+            let text = fill_placeholders(&sql, &lits);
+            let a = sql::analyze(&text);
+            if let Kind::Set(items) = a.kind
+                && !a.multi
+            {
+                return self.set(&shard::query_payload(&text), items).await;
+            }
+        }
+        self.stick("prepared SET with values the router cannot replay", &sql);
+        self.execute_on(p).await
+    }
+
+    /// The first data node of the configured table an INSERT writes to.
+    fn insert_node(&self, sql: &str) -> Option<String> {
+        let schema = self.effective_schema().ok()?;
+        let sc = self.snap.catalog.schema(&schema)?;
+        let tables = tables_of(sql).ok()?;
+        tables
+            .iter()
+            .find_map(|t| sc.table(t))
+            .and_then(|t| t.nodes.first().cloned())
+    }
+
     fn finish_quiet(&mut self, pc: Pooled) {
         if self.in_trans || self.sticky.is_some() || !self.autocommit {
             self.pinned = Some(pc);
@@ -3496,6 +3644,49 @@ fn reason_of(code: u16) -> &'static str {
         1105 => "unroutable",
         1243 | 1421 | 1461 => "statement",
         _ => "other",
+    }
+}
+
+/// The start of a statement, for messages: its first 80 characters, on one line.
+fn excerpt(sql: &str) -> String {
+    let one: String = sql
+        .trim()
+        .chars()
+        .map(|c| if c.is_whitespace() { ' ' } else { c })
+        .take(81)
+        .collect();
+    if one.chars().count() > 80 {
+        format!("{}...", one.chars().take(77).collect::<String>())
+    } else {
+        one
+    }
+}
+
+/// `SELECT ROW_COUNT() [[AS] name]`: the column name, or `None` for anything else.
+fn row_count_select(sql: &str) -> Option<String> {
+    let t = sql::lex(sql);
+    let mut t: &[sql::Token<'_>] = &t;
+    while t.last().is_some_and(|x| x.tok == sql::Tok::Semi) {
+        t = &t[..t.len() - 1];
+    }
+    match t {
+        [s, f, o, c, rest @ ..]
+            if s.is("SELECT") && f.is("ROW_COUNT") && o.punct(b'(') && c.punct(b')') =>
+        {
+            match rest {
+                [] => Some(sql[f.start..c.end].to_string()),
+                [a, n] if a.is("AS") => Some(n.ident().to_string()),
+                [n] if matches!(
+                    n.tok,
+                    sql::Tok::Word | sql::Tok::QuotedIdent | sql::Tok::Str
+                ) =>
+                {
+                    Some(n.ident().to_string())
+                }
+                _ => None,
+            }
+        }
+        _ => None,
     }
 }
 
@@ -3636,6 +3827,24 @@ mod tests {
             Some(vec!["user".to_string()])
         );
         assert!(tables_of("select from where").is_err());
+    }
+
+    #[test]
+    fn row_count_selects_and_excerpts() {
+        assert_eq!(
+            row_count_select("SELECT ROW_COUNT()").as_deref(),
+            Some("ROW_COUNT()")
+        );
+        assert_eq!(
+            row_count_select("select row_count() as n;").as_deref(),
+            Some("n")
+        );
+        assert_eq!(row_count_select("SELECT ROW_COUNT(), 1"), None);
+        assert_eq!(row_count_select("SELECT ROW_COUNT() FROM t"), None);
+        assert_eq!(excerpt("  SET @x =\n 1 "), "SET @x =  1");
+        let long = format!("SELECT {}", "a".repeat(100));
+        assert_eq!(excerpt(&long).chars().count(), 80);
+        assert!(excerpt(&long).ends_with("..."));
     }
 
     #[test]

@@ -245,8 +245,14 @@ pub enum SetItem {
     },
     /// `SET SESSION TRANSACTION ...` (replayed as written).
     SessionTransaction(String),
-    /// Something the router cannot replay: `SET @x`, expressions, `SET TRANSACTION`
-    /// for the next transaction only.
+    /// A user variable set to a literal (`SET @x = 1`): replayed on every connection the
+    /// session uses. `name` is the variable as written, `@` included.
+    UserVar {
+        name: String,
+        value: String,
+    },
+    /// Something the router cannot replay: `SET @x` to an expression, an expression
+    /// reading user variables, `SET TRANSACTION` for the next transaction only.
     Sticky,
     /// `SET GLOBAL`, `SET PASSWORD`: refused through the router.
     Refused(&'static str),
@@ -328,7 +334,18 @@ pub fn analyze(sql: &str) -> Analysis {
         .unwrap_or(toks.len());
     if toks[first_end..].iter().any(|t| t.tok != Tok::Semi) {
         a.multi = true;
-        a.sticky = Some("multi-statement");
+        // Its SETs are not tracked (the server runs the text whole): a text holding one
+        // keeps its connection. Other statements' state is found below as for one
+        // statement (user variables, temporary tables, locks...).
+        if toks
+            .split(|x| x.tok == Tok::Semi)
+            .any(|st| st.first().is_some_and(|h| h.is("SET")))
+        {
+            a.sticky = Some("multi-statement text with a SET");
+        }
+        for st in toks.split(|x| x.tok == Tok::Semi) {
+            a.sticky = a.sticky.or(head_pin(st));
+        }
     }
     let t = &toks[..first_end];
     if a.multi {
@@ -359,9 +376,40 @@ pub fn analyze(sql: &str) -> Analysis {
             }
         }
     }
+    // The first token of the statement each token is in.
+    let mut head_at = 0;
+    let mut into_list = false;
     for (i, tk) in toks.iter().enumerate() {
+        if i > 0 && toks[i - 1].tok == Tok::Semi {
+            head_at = i;
+        }
+        let head = &toks[head_at];
+        // `INTO @a, @b`: the variables of a SELECT ... INTO list.
+        into_list = match tk.tok {
+            Tok::UserVar => into_list || (i > 0 && toks[i - 1].is("INTO")),
+            Tok::Punct(b',') => into_list,
+            _ => false,
+        };
         match tk.tok {
-            Tok::UserVar => a.sticky = a.sticky.or(Some("user variable")),
+            // Reading a user variable is fine (the router replays those set to literals on
+            // every connection); one the server assigns is known only to that connection.
+            // A SET is judged by its items.
+            Tok::UserVar if !head.is("SET") => {
+                let assigned = toks.get(i + 1).is_some_and(|x| x.punct(b':'))
+                    && toks.get(i + 2).is_some_and(|x| x.punct(b'='));
+                let why = if assigned {
+                    Some("user variable assigned in a query (`@x := ...`)")
+                } else if into_list {
+                    Some("SELECT ... INTO a user variable")
+                } else if head.is("CALL") {
+                    Some("CALL with user variables (OUT parameters)")
+                } else if head.is("LOAD") {
+                    Some("LOAD DATA into user variables")
+                } else {
+                    None
+                };
+                a.sticky = a.sticky.or(why);
+            }
             Tok::Word => {
                 if tk.is("LAST_INSERT_ID") {
                     a.last_insert_id = true;
@@ -446,19 +494,25 @@ pub fn analyze(sql: &str) -> Analysis {
     } else if head.is("REPLACE") {
         Kind::Replace
     } else {
-        if (head.is("CREATE") && kw(1, "TEMPORARY"))
-            || (head.is("LOCK") && (kw(1, "TABLES") || kw(1, "TABLE")))
-            || head.is("PREPARE")
-            || head.is("EXECUTE")
-            || head.is("DEALLOCATE")
-            || head.is("HANDLER")
-            || head.is("XA")
-        {
-            a.sticky = a.sticky.or(Some(head_reason(head.text)));
-        }
+        a.sticky = a.sticky.or(head_pin(t));
         Kind::Other
     };
     a
+}
+
+/// Why a statement starting like `st` binds the session to its connection for good
+/// (temporary tables, locks, SQL-level prepared statements...).
+fn head_pin(st: &[Token<'_>]) -> Option<&'static str> {
+    let head = st.first()?;
+    let kw = |i: usize, k: &str| st.get(i).is_some_and(|x| x.is(k));
+    ((head.is("CREATE") && kw(1, "TEMPORARY"))
+        || (head.is("LOCK") && (kw(1, "TABLES") || kw(1, "TABLE")))
+        || head.is("PREPARE")
+        || head.is("EXECUTE")
+        || head.is("DEALLOCATE")
+        || head.is("HANDLER")
+        || head.is("XA"))
+    .then(|| head_reason(head.text))
 }
 
 fn head_reason(w: &str) -> &'static str {
@@ -537,7 +591,23 @@ fn parse_set_item(sql: &str, p: &[Token<'_>]) -> SetItem {
         return SetItem::Refused("SET PASSWORD / ROLE");
     }
     if first.tok == Tok::UserVar {
-        return SetItem::Sticky;
+        // `@x = literal` or `@x := literal`; anything else is evaluated by the server
+        // (a subquery, a function, another variable): only that connection knows it.
+        let mut v = &p[1..];
+        if v.first().is_some_and(|x| x.punct(b':')) {
+            v = &v[1..];
+        }
+        if !v.first().is_some_and(|x| x.punct(b'=')) {
+            return SetItem::Sticky;
+        }
+        v = &v[1..];
+        return match user_var_literal(v) {
+            Some(()) => SetItem::UserVar {
+                name: first.text.to_string(),
+                value: sql[v[0].start..v[v.len() - 1].end].to_string(),
+            },
+            None => SetItem::Sticky,
+        };
     }
     let (name, rest) = if first.is("SESSION") || first.is("LOCAL") {
         match p.get(1) {
@@ -600,6 +670,25 @@ fn parse_set_item(sql: &str, p: &[Token<'_>]) -> SetItem {
     SetItem::Var {
         name: raw,
         value: value.to_string(),
+    }
+}
+
+/// A literal the value of a user variable can be replayed from as written: a number
+/// (with a sign), a string, NULL, TRUE or FALSE. (Not `CURRENT_TIMESTAMP` and other
+/// words, which would be evaluated again at each replay.)
+fn user_var_literal(v: &[Token<'_>]) -> Option<()> {
+    let number = |t: &Token<'_>| {
+        t.tok == Tok::Word
+            && t.text
+                .bytes()
+                .next()
+                .is_some_and(|b| b.is_ascii_digit() || b == b'.')
+    };
+    match v {
+        [t] if t.tok == Tok::Str || number(t) => Some(()),
+        [t] if t.is("NULL") || t.is("TRUE") || t.is("FALSE") => Some(()),
+        [s, t] if (s.punct(b'-') || s.punct(b'+')) && number(t) => Some(()),
+        _ => None,
     }
 }
 
@@ -1138,7 +1227,31 @@ mod tests {
             Kind::Set(vec![SetItem::Names("utf8mb4".into())])
         );
         assert!(analyze("select get_lock('a', 1)").sticky.is_some());
-        assert!(analyze("select @a").sticky.is_some());
+        // Reading a user variable is fine (replayed); the server assigning one is not.
+        assert!(analyze("select @a").sticky.is_none());
+        assert!(analyze("select * from t where id = @a").is_read());
+        assert!(analyze("select @a := 1").sticky.is_some());
+        assert!(analyze("select a, b into @x, @y from t").sticky.is_some());
+        assert!(analyze("select a into @x").sticky.is_some());
+        assert!(analyze("call p(@out)").sticky.is_some());
+        assert!(analyze("set @a = 1").sticky.is_none());
+        // A multi-statement text binds only with a SET or state of its own.
+        assert!(
+            analyze("insert into t values (1); insert into t values (2)")
+                .sticky
+                .is_none()
+        );
+        assert!(
+            analyze("insert into t values (1); set @a = 1")
+                .sticky
+                .is_some()
+        );
+        assert!(
+            analyze("select 1; create temporary table x (a int)")
+                .sticky
+                .is_some()
+        );
+        assert!(analyze("select 1; select @a := 2").sticky.is_some());
         assert!(analyze("select @@version").sticky.is_none());
         assert!(analyze("create temporary table x (a int)").sticky.is_some());
         assert!(analyze("select 'it''s', \"q\\\"\" from t").is_read());
@@ -1199,6 +1312,37 @@ mod tests {
                 "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED".into()
             )])
         );
+        assert_eq!(
+            k("SET @a = 1, @`b` := 'x''y', @c = -2.5, @d = NULL"),
+            Kind::Set(vec![
+                SetItem::UserVar {
+                    name: "@a".into(),
+                    value: "1".into()
+                },
+                SetItem::UserVar {
+                    name: "@`b`".into(),
+                    value: "'x''y'".into()
+                },
+                SetItem::UserVar {
+                    name: "@c".into(),
+                    value: "-2.5".into()
+                },
+                SetItem::UserVar {
+                    name: "@d".into(),
+                    value: "NULL".into()
+                },
+            ])
+        );
+        for s in [
+            "SET @a = (SELECT 1)",
+            "SET @a = @b",
+            "SET @a = NOW()",
+            "SET @a = CURRENT_TIMESTAMP",
+            "SET @a = 1 + 1",
+            "SET @a",
+        ] {
+            assert_eq!(k(s), Kind::Set(vec![SetItem::Sticky]), "{s}");
+        }
         assert_eq!(
             k("SET TRANSACTION READ ONLY"),
             Kind::Set(vec![SetItem::Sticky])

@@ -69,6 +69,26 @@ impl Conn {
         password: &str,
         db: Option<&str>,
     ) -> Result<Conn, Err> {
+        Self::connect_caps(addr, user, password, db, 0)
+    }
+
+    /// [`Conn::connect`] with CLIENT_MULTI_STATEMENTS (JDBC's allowMultiQueries).
+    pub fn connect_multi(
+        addr: SocketAddr,
+        user: &str,
+        password: &str,
+        db: Option<&str>,
+    ) -> Result<Conn, Err> {
+        Self::connect_caps(addr, user, password, db, 0x0001_0000)
+    }
+
+    fn connect_caps(
+        addr: SocketAddr,
+        user: &str,
+        password: &str,
+        db: Option<&str>,
+        extra_caps: u32,
+    ) -> Result<Conn, Err> {
         let s = TcpStream::connect_timeout(&addr, Duration::from_secs(10)).map_err(io_err)?;
         // A bound against hangs, not a timing assertion.
         s.set_read_timeout(Some(Duration::from_secs(120)))
@@ -101,7 +121,7 @@ impl Conn {
         c.id = id;
         let auth = scramble(&nonce, password);
         let mut hello = Vec::new();
-        hello.extend_from_slice(&CAPS.to_le_bytes());
+        hello.extend_from_slice(&(CAPS | extra_caps).to_le_bytes());
         hello.extend_from_slice(&(1u32 << 24).to_le_bytes());
         hello.push(45);
         hello.extend_from_slice(&[0; 23]);
@@ -169,6 +189,33 @@ impl Conn {
         self.results(false)
     }
 
+    /// A statement answered with one OK packet: (affected rows, info string such as
+    /// `Rows matched: 2  Changed: 2  Warnings: 0`, empty when there is none).
+    pub fn exec(&mut self, sql: &str) -> Result<(u64, String), Err> {
+        let mut p = vec![0x03];
+        p.extend_from_slice(sql.as_bytes());
+        self.send(&p)?;
+        let r = self.read()?;
+        match r.first() {
+            Some(0x00) => {
+                let mut rest = &r[1..];
+                let affected = lenenc(&mut rest).unwrap_or(0);
+                let _last_id = lenenc(&mut rest);
+                // Status and warnings, then the info as a length-encoded string.
+                let mut rest = rest.get(4..).unwrap_or_default();
+                let n = lenenc(&mut rest).unwrap_or(0) as usize;
+                let info = rest.get(..n).unwrap_or_default();
+                Ok((affected, String::from_utf8_lossy(info).into_owned()))
+            }
+            Some(0xff) => Err(parse_err(&r)),
+            _ => {
+                // A result set: read it to the end, then say what it was.
+                let _ = self.results_after(r, false);
+                Err(io_err(format!("{sql}: a result set, not an OK")))
+            }
+        }
+    }
+
     /// The single value of a one-row, one-column query.
     pub fn value(&mut self, sql: &str) -> Result<Option<String>, Err> {
         let rows = self.query(sql)?;
@@ -177,9 +224,19 @@ impl Conn {
 
     /// Reads OK, ERR or result sets (text or binary rows) up to the last one.
     fn results(&mut self, binary: bool) -> Result<Rows, Err> {
+        let first = self.read()?;
+        self.results_after(first, binary)
+    }
+
+    /// [`Conn::results`] whose first packet `first` was read already.
+    fn results_after(&mut self, first: Vec<u8>, binary: bool) -> Result<Rows, Err> {
         let mut rows = Vec::new();
+        let mut first = Some(first);
         loop {
-            let p = self.read()?;
+            let p = match first.take() {
+                Some(p) => p,
+                None => self.read()?,
+            };
             let more = match p.first() {
                 Some(0x00) => ok_status(&p) & MORE_RESULTS != 0,
                 Some(0xff) => return Err(parse_err(&p)),

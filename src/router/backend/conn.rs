@@ -103,6 +103,8 @@ pub struct BackendConn {
     pub names: String,
     pub autocommit: bool,
     pub vars: Vec<(String, String)>,
+    /// User variables a session set here (`@x`, literal), as the session records them.
+    pub user_vars: Vec<(String, String)>,
     pub txn: Option<String>,
     pub last_insert_id: u64,
     /// Server-side statements by (default database when prepared, SQL text): a
@@ -340,6 +342,7 @@ impl BackendConn {
             // Without readable flags assume it is off, so the session's setting is sent.
             autocommit: status.is_some_and(|st| st & SERVER_STATUS_AUTOCOMMIT != 0),
             vars: Vec::new(),
+            user_vars: Vec::new(),
             txn: None,
             last_insert_id: 0,
             stmts: HashMap::new(),

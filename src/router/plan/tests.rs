@@ -294,6 +294,29 @@ fn multi_row_insert_is_split() {
 }
 
 #[test]
+fn prepared_insert_places_rows_at_execute() {
+    // At prepare, a `?` in the sharding column (or an ER child's join key) is no error:
+    // the statement may be prepared on any of the table's nodes, and each execute is
+    // planned again with the values it brings.
+    for sql in [
+        "INSERT INTO customer (id, name) VALUES (?, ?)",
+        "INSERT INTO customer (id, name) VALUES (?, 'a'), (5000001, ?)",
+        "INSERT INTO customer SET id = ?, name = 'x'",
+        "INSERT INTO order_item (id, order_id) VALUES (1, ?)",
+    ] {
+        let p = route(sql);
+        assert_eq!(p.nodes(), ["dn0", "dn1"], "{sql}");
+        assert!(p.note.as_deref().is_some_and(|n| n.contains('?')), "{sql}");
+    }
+    // Filled in, the values place the rows as in a text statement.
+    let p = route("INSERT INTO customer (id, name) VALUES (5000001, 'b')");
+    assert_eq!(p.nodes(), ["dn1"]);
+    // Still refused: an expression that is not a literal, also around a parameter.
+    let m = refused("INSERT INTO customer (id, name) VALUES (? + 1, 'a')");
+    assert!(m.contains("must be a literal"), "{m}");
+}
+
+#[test]
 fn scatter_rewrites_and_merges() {
     let p = route("SELECT id, name FROM customer ORDER BY name DESC, id LIMIT 10, 5");
     assert_eq!(

@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 
 use sqlparser::ast::{
     AssignmentTarget, Delete, Expr, FromTable, Insert, OnInsert, SetExpr, TableObject, Update,
+    Value,
 };
 
 use super::route::{self, TRef};
@@ -311,6 +312,15 @@ fn insert_rows(
             }
         }
     }
+    // A prepared INSERT: the rows are placed at each execute, by the values it brings
+    // (the statement is prepared on one node; every node has the same table).
+    if row_values.iter().any(|r| placeholder(&r[0])) {
+        let mut p = all_nodes(&tc, None, Affected::Sum);
+        p.note = Some(format!(
+            "`{key_col}` is a `?` parameter: each execute places its rows by the values it brings"
+        ));
+        return Ok(Planned::Route(p));
+    }
     // Node of every row.
     let mut row_nodes: Vec<usize> = Vec::with_capacity(row_values.len());
     let mut missing: Vec<Lookup> = Vec::new();
@@ -407,6 +417,16 @@ fn insert_rows(
         note: Some(format!("rows split over data nodes by `{key_col}`")),
         clock: None,
     }))
+}
+
+/// A `?` parameter (also in parentheses or with a sign): its value comes with each
+/// execute of the prepared statement.
+fn placeholder(e: &Expr) -> bool {
+    match e {
+        Expr::Value(v) => matches!(v.value, Value::Placeholder(_)),
+        Expr::Nested(inner) | Expr::UnaryOp { expr: inner, .. } => placeholder(inner),
+        _ => false,
+    }
 }
 
 fn missing_key(tc: &TableCat, key: &str) -> SqlError {

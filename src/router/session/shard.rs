@@ -22,8 +22,11 @@ struct Source {
 
 /// What a node answered first.
 enum Head {
-    Rows { cols: Vec<Vec<u8>> },
-    Ok(OkInfo),
+    Rows {
+        cols: Vec<Vec<u8>>,
+    },
+    /// The OK and its info string (`Rows matched: 2  Changed: 2  Warnings: 0`).
+    Ok(OkInfo, String),
     Err(SqlError),
 }
 
@@ -77,11 +80,12 @@ impl Source {
             }
             Some(0x00) => {
                 let ok = parse_ok(&p).unwrap_or_default();
+                let info = ok_info(&p);
                 // A statement that answers with several results (CALL) is drained.
                 while !self.ended {
                     self.packet().await?;
                 }
-                return Ok(Head::Ok(ok));
+                return Ok(Head::Ok(ok, info));
             }
             _ => {}
         }
@@ -412,6 +416,18 @@ impl Session {
                 "HY000",
                 format!(
                     "this prepared SELECT reaches data nodes {} with these parameters; the router merges results of several nodes for text queries only: send it as a plain query (e.g. useServerPrepStmts=false) or pin the sharding column",
+                    plan.nodes().join(",")
+                ),
+            ));
+        }
+        if sql::lex(&text).iter().any(|t| t.is("RETURNING")) {
+            // Run as text, the nodes would answer with text rows where the client reads
+            // binary ones.
+            return Err(SqlError::new(
+                1105,
+                "HY000",
+                format!(
+                    "this prepared write with RETURNING reaches data nodes {} with these parameters (or gets ids from the router), which the router runs as text: its rows cannot be returned in the binary protocol; send it as a plain query or keep each execute on one data node (nothing was written)",
                     plan.nodes().join(",")
                 ),
             ));
@@ -748,11 +764,26 @@ impl Session {
             }
             sources.push(Source::new(pc, t.node.clone()));
         }
+        // KILL [QUERY] of this session reaches every node the statement runs on.
+        self.set_fanout(
+            sources
+                .iter()
+                .map(|s| (s.pc.host.clone(), s.pc.conn.thread_id))
+                .collect(),
+        );
         Ok(sources)
+    }
+
+    /// The backend connections a statement on several nodes runs on, for KILL.
+    fn set_fanout(&self, v: Vec<(Arc<backend::Host>, u32)>) {
+        if let Ok(mut c) = self.ctl.fanout.lock() {
+            *c = v;
+        }
     }
 
     /// Reads what is left of each source and returns the connections.
     async fn abandon(&mut self, sources: Vec<Source>) {
+        self.set_fanout(Vec::new());
         for mut s in sources {
             let sent = s.tracker.outcome.result_sets > 0 || s.ended || s.defs_left > 0;
             let _ = sent;
@@ -785,7 +816,7 @@ impl Session {
                         cols = Some(c);
                     }
                 }
-                Ok(Head::Ok(_)) => {
+                Ok(Head::Ok(..)) => {
                     if first_err.is_none() {
                         first_err = Some(SqlError::new(
                             1105,
@@ -959,6 +990,7 @@ impl Session {
                 Err(_) => drop(s.pc),
             }
         }
+        self.set_fanout(Vec::new());
         if in_trans {
             self.in_trans = true;
         }
@@ -978,7 +1010,10 @@ impl Session {
     }
 
     /// A write (or DDL) on several nodes: affected rows added up (or one copy's count
-    /// for global tables); the first error is reported with the nodes it reached.
+    /// for global tables), with the info string a server gives (`Rows matched: ...`)
+    /// summed too; the first error is reported with the nodes it reached. A write with
+    /// `RETURNING` answers with one result set: the first node's column definitions and
+    /// every node's rows, node after node (one copy's for a global table).
     async fn multi_write(&mut self, payload: &[u8], p: Plan) -> Res<()> {
         let mut sources = match self.start_all(payload, &p, false).await {
             Ok(s) => s,
@@ -988,20 +1023,29 @@ impl Session {
         let mut first_affected: Option<u64> = None;
         let mut last_id = 0;
         let mut warnings: u16 = 0;
+        let mut infos: Vec<(u64, u16, String)> = Vec::new();
         let mut ok_nodes: Vec<String> = Vec::new();
         let mut err: Option<(String, SqlError)> = None;
-        for s in sources.iter_mut() {
+        // The sources that answered with rows (RETURNING), and the first one's columns.
+        let mut with_rows: Vec<usize> = Vec::new();
+        let mut cols: Option<Vec<Vec<u8>>> = None;
+        for (i, s) in sources.iter_mut().enumerate() {
             match s.head().await {
-                Ok(Head::Ok(o)) => {
+                Ok(Head::Ok(o, info)) => {
                     affected = affected.saturating_add(o.affected);
                     first_affected.get_or_insert(o.affected);
                     if o.last_insert_id != 0 {
                         last_id = o.last_insert_id;
                     }
                     warnings = warnings.saturating_add(o.warnings);
+                    infos.push((o.affected, o.warnings, info));
                     ok_nodes.push(s.node.clone());
                 }
-                Ok(Head::Rows { .. }) => ok_nodes.push(s.node.clone()),
+                Ok(Head::Rows { cols: c }) => {
+                    cols.get_or_insert(c);
+                    with_rows.push(i);
+                    ok_nodes.push(s.node.clone());
+                }
                 Ok(Head::Err(e)) => {
                     if err.is_none() {
                         err = Some((s.node.clone(), e));
@@ -1018,6 +1062,51 @@ impl Session {
                 }
             }
         }
+        // RETURNING: the rows go to the client as they come (the columns once).
+        let mut rows_out: Option<(u8, Option<SqlError>)> = None;
+        if let (None, Some(cols)) = (&err, cols) {
+            if p.affected == Affected::First {
+                // Every copy returns the same rows: one copy's.
+                with_rows.truncate(1);
+            }
+            let mut seq: u8 = 1;
+            let mut cc = Vec::new();
+            put_lenenc_int(&mut cc, cols.len() as u64);
+            seq = self.io.queue(seq, &cc);
+            for c in &cols {
+                seq = self.io.queue(seq, c);
+            }
+            if !self.deprecate_eof {
+                seq = self.io.queue(seq, &eof_packet(self.status(), 0));
+            }
+            let mut mid_err = None;
+            'nodes: for &i in &with_rows {
+                let Some(src) = sources.get_mut(i) else {
+                    continue;
+                };
+                loop {
+                    match src.row().await {
+                        Ok(Some(raw)) => {
+                            seq = self.io.queue(seq, &raw);
+                            if self.io.wbuf_len() > 64 * 1024 && self.io.flush().await.is_err() {
+                                return Err(Fatal);
+                            }
+                        }
+                        Ok(None) => break,
+                        Err(Ok(e)) => {
+                            mid_err = Some(e);
+                            break 'nodes;
+                        }
+                        Err(Err(msg)) => {
+                            mid_err = Some(SqlError::new(BACKEND_LOST, BACKEND_LOST_STATE, msg));
+                            src.ended = true;
+                            break 'nodes;
+                        }
+                    }
+                }
+            }
+            rows_out = Some((seq, mid_err));
+        }
         let mut in_trans = false;
         for mut s in sources {
             match s.drain().await {
@@ -1028,6 +1117,7 @@ impl Session {
                 Err(_) => drop(s.pc),
             }
         }
+        self.set_fanout(Vec::new());
         self.in_trans = in_trans || (self.in_trans && !self.autocommit);
         if let Some((node, mut e)) = err {
             if !ok_nodes.is_empty() {
@@ -1046,13 +1136,115 @@ impl Session {
         if last_id != 0 {
             self.last_insert_id = last_id;
         }
-        let n = match p.affected {
-            Affected::Sum => affected,
-            Affected::First => first_affected.unwrap_or(0),
+        if let Some((seq, mid_err)) = rows_out {
+            match mid_err {
+                Some(e) => {
+                    self.io.queue(seq, &e.packet());
+                }
+                None => {
+                    let end = if self.deprecate_eof {
+                        let mut ok = ok_packet(0, 0, self.status(), 0);
+                        ok[0] = 0xfe;
+                        ok
+                    } else {
+                        eof_packet(self.status(), 0)
+                    };
+                    self.io.queue(seq, &end);
+                }
+            }
+            return self.io.flush().await.map_err(|_| Fatal);
+        }
+        let (n, info) = match p.affected {
+            Affected::Sum => (affected, summed_info(&infos)),
+            Affected::First => (
+                first_affected.unwrap_or(0),
+                infos.first().map(|(_, _, i)| i.clone()).unwrap_or_default(),
+            ),
         };
-        let ok = ok_packet(n, last_id, self.status(), warnings);
+        // What `SELECT ROW_COUNT()` next is answered with (no server knows the total).
+        self.row_count_told = Some(n);
+        let mut ok = ok_packet(n, last_id, self.status(), warnings);
+        if !info.is_empty() {
+            put_lenenc_str(&mut ok, info.as_bytes());
+        }
         self.io.send(1, &ok).await.map(|_| ()).map_err(|_| Fatal)
     }
+}
+
+/// The info string of an OK packet (a length-encoded string after the warnings, as
+/// servers send it and client libraries read it); empty when there is none.
+fn ok_info(p: &[u8]) -> String {
+    let mut r = Reader::new(p);
+    let fixed = r.u8().is_some()
+        && r.lenenc_int().is_some()
+        && r.lenenc_int().is_some()
+        && r.u16().is_some()
+        && r.u16().is_some();
+    match r.lenenc_str() {
+        Some(Some(b)) if fixed => String::from_utf8_lossy(b).into_owned(),
+        _ => String::new(),
+    }
+}
+
+/// `Label: N  Label: N ...` (MariaDB's two spaces between the items) as pairs.
+fn info_items(info: &str) -> Option<Vec<(&str, u64)>> {
+    info.split("  ")
+        .map(|item| {
+            let (label, n) = item.rsplit_once(": ")?;
+            Some((label, n.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+/// The info string one server would give for a write whose parts ran on several nodes
+/// (`(affected rows, warnings, info)` of each): the counts added up, in the format of
+/// the first node that has one — `Rows matched: 5  Changed: 5  Warnings: 0` for an
+/// UPDATE, `Records: 3  Duplicates: 0  Warnings: 0` for a multi-row INSERT. A node
+/// without one ran an INSERT of a single row (a server gives none for that: it counts
+/// as one record, a duplicate when it did not insert exactly one row) or a statement
+/// a server gives none for (DELETE: then there is none).
+fn summed_info(parts: &[(u64, u16, String)]) -> String {
+    let Some(template) = parts
+        .iter()
+        .find(|(_, _, i)| !i.is_empty())
+        .and_then(|(_, _, i)| info_items(i))
+    else {
+        return String::new();
+    };
+    let insert = template.first().is_some_and(|(l, _)| *l == "Records");
+    let mut sums: Vec<(&str, u64)> = template.iter().map(|(l, _)| (*l, 0)).collect();
+    for (affected, warnings, info) in parts {
+        let items: Vec<(&str, u64)> = if info.is_empty() {
+            template
+                .iter()
+                .map(|(l, _)| {
+                    let n = match *l {
+                        "Records" if insert => 1,
+                        "Duplicates" if insert => u64::from(*affected != 1),
+                        "Warnings" => u64::from(*warnings),
+                        _ => 0,
+                    };
+                    (*l, n)
+                })
+                .collect()
+        } else {
+            match info_items(info) {
+                Some(items) => items,
+                None => return String::new(),
+            }
+        };
+        if items.len() != sums.len() || items.iter().zip(&sums).any(|(a, b)| a.0 != b.0) {
+            // Nodes that disagree on the format: no info rather than a wrong one.
+            return String::new();
+        }
+        for (s, (_, n)) in sums.iter_mut().zip(items) {
+            s.1 = s.1.saturating_add(n);
+        }
+    }
+    sums.iter()
+        .map(|(l, n)| format!("{l}: {n}"))
+        .collect::<Vec<_>>()
+        .join("  ")
 }
 
 /// Where a COM_STMT_EXECUTE packet (command byte included) of a statement with
@@ -1433,6 +1625,46 @@ mod tests {
             decode_params(&p, 3, None, &[0]),
             vec![None, Some("3".into()), Some("5000001".into())]
         );
+    }
+
+    #[test]
+    fn info_strings_of_several_nodes_add_up() {
+        let upd = |m: u64, c: u64, w: u16| {
+            (
+                c,
+                w,
+                format!("Rows matched: {m}  Changed: {c}  Warnings: {w}"),
+            )
+        };
+        assert_eq!(
+            summed_info(&[upd(3, 2, 0), upd(2, 2, 1)]),
+            "Rows matched: 5  Changed: 4  Warnings: 1"
+        );
+        // A multi-row INSERT split so that one node got a single row (no info there).
+        assert_eq!(
+            summed_info(&[
+                (2, 0, "Records: 2  Duplicates: 0  Warnings: 0".into()),
+                (1, 0, String::new()),
+            ]),
+            "Records: 3  Duplicates: 0  Warnings: 0"
+        );
+        // DELETE: no server gives one.
+        assert_eq!(
+            summed_info(&[(1, 0, String::new()), (4, 0, String::new())]),
+            ""
+        );
+        // Formats that disagree: none rather than a wrong one.
+        assert_eq!(
+            summed_info(&[
+                upd(1, 1, 0),
+                (1, 0, "Records: 1  Duplicates: 0  Warnings: 0".into())
+            ]),
+            ""
+        );
+        let mut ok = ok_packet(5, 0, 2, 1);
+        put_lenenc_str(&mut ok, b"Rows matched: 5  Changed: 5  Warnings: 1");
+        assert_eq!(ok_info(&ok), "Rows matched: 5  Changed: 5  Warnings: 1");
+        assert_eq!(ok_info(&ok_packet(1, 0, 2, 0)), "");
     }
 
     #[test]
