@@ -2440,3 +2440,45 @@ fn losing_the_last_server_is_an_alert() {
         lb.daemon.logs()
     );
 }
+
+/// A server's own check timing (haproxy's per-server `fall`, `rise`, `inter`, `port`)
+/// over the listener's: the primary leaves after one failure, the other after three.
+#[test]
+fn servers_keep_their_own_check_timing() {
+    let mut a = Backend::start("a", Behavior::Name);
+    let mut b = Backend::start("b", Behavior::Name);
+    let lb = lb(
+        "      check: { type: tcp, inter: 100ms, rise: 2, fall: 3 }\n",
+        &[
+            server("a", &a, ", check: { fall: 1, rise: 5 }"),
+            server("b", &b, ""),
+        ],
+    );
+    assert!(
+        wait_checked(&lb, 0) && wait_checked(&lb, 1),
+        "{}",
+        lb.daemon.logs()
+    );
+    assert_eq!(
+        (
+            stat_col(&lb, "a", "check_fall"),
+            stat_col(&lb, "a", "check_rise")
+        ),
+        ("1".to_string(), "5".to_string())
+    );
+    assert_eq!(stat_col(&lb, "b", "check_fall"), "3");
+    a.stop();
+    b.stop();
+    assert!(
+        lb.daemon
+            .wait_log("server l/a is DOWN (check: connection refused, 1/1)"),
+        "{}",
+        lb.daemon.logs()
+    );
+    assert!(
+        lb.daemon
+            .wait_log("server l/b is DOWN (check: connection refused, 3/3)"),
+        "{}",
+        lb.daemon.logs()
+    );
+}

@@ -1234,3 +1234,25 @@ fn tcp_check_expect_must_say_something() {
         ]
     );
 }
+
+#[test]
+fn server_check_timing_errors_name_the_key() {
+    let src = |c: &str| {
+        format!(
+            "balancer:\n  listeners:\n    - name: l\n      bind: 127.0.0.1:3306\n      check: {{ type: tcp }}\n      servers: [{{ name: a, address: \"127.0.0.1:1\", check: {c} }}]\n"
+        )
+    };
+    assert!(errors(&src("false")).is_empty());
+    assert!(errors(&src("{ fall: 1, rise: 10, inter: 5s, port: 9200 }")).is_empty());
+    let e = errors(&src("{ fall: 0, type: http }"));
+    assert_eq!(e.len(), 2, "{e:?}");
+    assert!(
+        e[0].contains("servers[0].check.fall: 0 is out of range"),
+        "{e:?}"
+    );
+    assert!(
+        e[1].contains("servers[0].check.type: unknown key `type`"),
+        "{e:?}"
+    );
+    assert!(e.iter().all(|m| m.starts_with("t.yaml:6:")), "{e:?}");
+}

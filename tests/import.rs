@@ -922,8 +922,9 @@ fn import_haproxy(dir: &Path, text: &str) -> (i32, String, String, String) {
 }
 
 /// A checked server without `inter` is checked every 2s by haproxy: when another server
-/// has `inter 5s`, tandem's one check per listener differs for one of them, which used
-/// to go unwarned (only explicit values were compared, and `2000` differed from `2s`).
+/// has `inter 5s`, that server gets its own `check: { inter: 5000ms }` (haproxy's
+/// defaults count; `2000` is the same as `2s`); per-server `fall 1` / `rise 10` (a
+/// primary taken out at once, a standby let back slowly) and `port` stay per server.
 #[test]
 fn haproxy_check_defaults_count_when_servers_differ() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -942,13 +943,37 @@ listen same\n  bind 198.19.0.100:3307\n  server a 198.19.0.1:3306 check inter 20
         config::types::Dur::secs(2),
         "{out}"
     );
-    assert!(
-        err.contains(&format!(
-            "{file}:9: warning: server b: `inter` differs from another server's (5000ms here, 2000ms there)"
-        )),
-        "{err}"
+    let own = |l: usize, s: usize| b.listeners[l].servers[s].check_tuning;
+    assert!(own(0, 0).is_empty() && own(0, 2).is_empty(), "{out}");
+    assert_eq!(own(0, 1).inter, Some(config::types::Dur::secs(5)), "{out}");
+    assert_eq!((own(0, 1).fall, own(0, 1).rise), (None, None), "{out}");
+    assert!(own(1, 1).is_empty(), "{out}");
+    assert!(!err.contains("differs"), "{err}");
+    let _ = file;
+    let (code, out, err, _) = import_haproxy(
+        dir.path(),
+        "defaults
+  mode tcp
+  timeout connect 3s
+  timeout client 1m
+  timeout server 1m
+listen w
+  bind 198.19.0.100:3306
+  server db1 198.19.0.1:3306 check port 9200 fall 1
+  server db2 198.19.0.2:3306 check rise 10 backup
+",
     );
-    assert_eq!(err.matches("differs").count(), 1, "{err}");
+    assert_eq!(code, 0, "{err}\n{out}");
+    let b = parse(&out).balancer.expect("balancer");
+    let l = &b.listeners[0];
+    let c = l.check.as_ref().expect("check");
+    assert_eq!((c.port, c.fall, c.rise), (Some(9200), 1, 2));
+    let t = l.servers[1].check_tuning;
+    assert_eq!(
+        (t.port, t.fall, t.rise),
+        (Some(3306), Some(3), Some(10)),
+        "haproxy checked db2 on its own port with its own fall and rise: {out}"
+    );
 }
 
 /// The MySQL writer pattern: one active server, a backup, and `on-marked-up

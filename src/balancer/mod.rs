@@ -229,6 +229,13 @@ fn spawn_check(check: Check, server: Arc<ServerState>, ctx: CheckCtx) -> JoinHan
     })
 }
 
+/// The check a server of `cfg` runs: the listener's, with the server's own timing over
+/// it (`None`: the listener has no check, or the server says `check: false`).
+pub fn server_check(cfg: &Listener, s: &ServerState) -> Option<Check> {
+    let c = cfg.check.as_ref()?;
+    s.with_cfg(|sc| sc.check.then(|| sc.check_tuning.apply(c)))
+}
+
 /// Active and backup servers that take new connections now (up, not in maintenance,
 /// weight above 0: haproxy's `srv_act`/`srv_bck`).
 fn servers_left(rt: &Runtime) -> (usize, usize) {
@@ -537,11 +544,11 @@ impl Balancer {
             metrics: self.metrics.clone(),
         };
         let mut checks = HashMap::new();
-        if let Some(c) = &cfg.check {
-            for s in servers.iter().filter(|s| s.cfg().check) {
+        for s in &servers {
+            if let Some(c) = server_check(&cfg, s) {
                 checks.insert(
                     s.name().to_string(),
-                    (c.clone(), spawn_check(c.clone(), s.clone(), ctx.clone())),
+                    (c.clone(), spawn_check(c, s.clone(), ctx.clone())),
                 );
             }
         }
@@ -707,7 +714,7 @@ impl Balancer {
         let mut checks = std::mem::take(&mut live.checks);
         let mut next_checks = HashMap::new();
         for s in &servers {
-            let want = cfg.check.clone().filter(|_| s.cfg().check);
+            let want = server_check(&cfg, s);
             // A running check belongs to the server object it was started for: a server
             // whose address changed is a new one, and its old check must not go on.
             let same = before.get(s.name()).is_some_and(|o| Arc::ptr_eq(o, s));

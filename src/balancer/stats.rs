@@ -345,7 +345,7 @@ pub fn csv(listeners: &[Arc<Shared>]) -> String {
                 if let Some(last) = &info.last {
                     r.set("last_chk", last);
                 }
-                if let Some(ch) = &rt.cfg.check {
+                if let Some(ch) = super::server_check(&rt.cfg, s) {
                     r.set("check_rise", ch.rise);
                     r.set("check_fall", ch.fall);
                 }

@@ -536,6 +536,10 @@ pub struct Server {
     pub backup: bool,
     /// Health-check this server (when the listener has a `check`).
     pub check: bool,
+    /// This server's own check timing (haproxy's per-server `inter`, `rise`, `fall`,
+    /// ...), over the listener's `check`.
+    #[serde(skip_serializing_if = "CheckTuning::is_empty")]
+    pub check_tuning: CheckTuning,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub send_proxy: Option<ProxyVersion>,
     /// haproxy `slowstart`: after coming up (or out of maintenance) the server's weight
@@ -603,7 +607,9 @@ impl Decode for Server {
         let weight = m.int::<u16>(cx, "weight", 0, 256).or(1);
         let maxconn = m.int::<u32>(cx, "maxconn", 1, 10_000_000).opt();
         let backup = m.get::<bool>(cx, "backup").or(false);
-        let check = m.get::<bool>(cx, "check").or(true);
+        let check = m
+            .get::<ServerCheck>(cx, "check")
+            .or(ServerCheck(true, CheckTuning::default()));
         let send_proxy = m.get(cx, "send_proxy").opt();
         let slowstart = m.get(cx, "slowstart").check(cx, nonzero_check).opt();
         m.finish(cx);
@@ -615,10 +621,109 @@ impl Decode for Server {
             weight: weight?,
             maxconn: maxconn?,
             backup: backup?,
-            check: check?,
+            check: check.as_ref()?.0,
+            check_tuning: check?.1,
             send_proxy: send_proxy?,
             slowstart: slowstart?,
         })
+    }
+}
+
+/// A server's own check timing, each unset value taken from the listener's `check`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct CheckTuning {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inter: Option<Dur>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fastinter: Option<Dur>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub downinter: Option<Dur>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rise: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fall: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Dur>,
+}
+
+impl CheckTuning {
+    pub fn is_empty(&self) -> bool {
+        *self == CheckTuning::default()
+    }
+
+    /// The listener's check with this server's values over it (a server `inter`
+    /// without `fastinter`/`downinter` of its own moves those with it, as the
+    /// listener's do; so does `timeout`).
+    pub fn apply(&self, c: &Check) -> Check {
+        let mut out = c.clone();
+        if let Some(p) = self.port {
+            out.port = Some(p);
+        }
+        if let Some(i) = self.inter {
+            out.inter = i;
+            if c.timeout.is_none() {
+                out.timeout = None;
+            }
+        }
+        if self.fastinter.is_some() {
+            out.fastinter = self.fastinter;
+        }
+        if self.downinter.is_some() {
+            out.downinter = self.downinter;
+        }
+        if let Some(r) = self.rise {
+            out.rise = r;
+        }
+        if let Some(f) = self.fall {
+            out.fall = f;
+        }
+        if self.timeout.is_some() {
+            out.timeout = self.timeout;
+        }
+        out
+    }
+}
+
+/// A server's `check`: `true`/`false`, or a mapping of its own timing (checked).
+struct ServerCheck(bool, CheckTuning);
+
+impl Decode for ServerCheck {
+    fn decode(node: &Node, cx: &mut Ctx) -> Option<Self> {
+        if !matches!(node.kind, Kind::Map(_)) {
+            return bool::decode(node, cx).map(|b| ServerCheck(b, CheckTuning::default()));
+        }
+        let mut m = MapReader::new(node, cx)?;
+        let port = m.int::<u16>(cx, "port", 1, 65535).opt();
+        let inter = m
+            .get(cx, "inter")
+            .check(cx, super::types::interval_check)
+            .opt();
+        let fastinter = m
+            .get(cx, "fastinter")
+            .check(cx, super::types::interval_check)
+            .opt();
+        let downinter = m
+            .get(cx, "downinter")
+            .check(cx, super::types::interval_check)
+            .opt();
+        let rise = m.int::<u32>(cx, "rise", 1, 1000).opt();
+        let fall = m.int::<u32>(cx, "fall", 1, 1000).opt();
+        let timeout = m.get(cx, "timeout").check(cx, nonzero_check).opt();
+        m.finish(cx);
+        Some(ServerCheck(
+            true,
+            CheckTuning {
+                port: port?,
+                inter: inter?,
+                fastinter: fastinter?,
+                downinter: downinter?,
+                rise: rise?,
+                fall: fall?,
+                timeout: timeout?,
+            },
+        ))
     }
 }
 

@@ -1052,17 +1052,20 @@ fn effective_check(own: &[(String, String)], p: &str) -> String {
     }
 }
 
-/// One check per listener, from the checked servers: the first one's parameters, and a
-/// warning for each server that haproxy checked otherwise (haproxy's defaults count: a
-/// server without `inter` was checked every 2s, not at another server's `inter 5s`).
+/// The listener's check timing comes from the first checked server; every other server
+/// that haproxy checked otherwise (haproxy's defaults count: a server without `inter`
+/// was checked every 2s, not at another server's `inter 5s`) gets its own values in a
+/// `check:` mapping of its own: (server index in `checked`, [(param, tandem value)]).
+#[allow(clippy::type_complexity)]
 fn merge_checks(
     checked: &[(&Line, String, CheckParams)],
-    w: &mut Warnings,
-) -> Vec<(String, String)> {
+) -> (Vec<(String, String)>, Vec<(usize, Vec<(String, String)>)>) {
     let Some((_, _, first)) = checked.first() else {
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     };
-    for (l, name, own) in &checked[1..] {
+    let mut own_values = Vec::new();
+    for (i, (l, _, own)) in checked.iter().enumerate().skip(1) {
+        let mut diff = Vec::new();
         for p in CHECK_PARAMS {
             let set = |c: &[(String, String)]| c.iter().any(|(k, _)| k == p);
             if matches!(*p, "fastinter" | "downinter") && !set(first) && !set(own) {
@@ -1071,16 +1074,24 @@ fn merge_checks(
             }
             let (a, b) = (effective_check(first, p), effective_check(own, p));
             if a != b {
-                w.warn(
-                    l.line,
-                    format!(
-                        "server {name}: `{p}` differs from another server's ({b} here, {a} there); tandem has one check per listener, the first server's value is kept"
-                    ),
-                );
+                let v = if *p == "port" && !set(own) {
+                    // haproxy checked this server's own port.
+                    l.words
+                        .get(2)
+                        .and_then(|a| a.rsplit_once(':'))
+                        .map(|(_, port)| port.to_string())
+                        .unwrap_or(b)
+                } else {
+                    b
+                };
+                diff.push((p.to_string(), v));
             }
         }
+        if !diff.is_empty() {
+            own_values.push((i, diff));
+        }
     }
-    first.clone()
+    (first.clone(), own_values)
 }
 
 /// Builds the listeners of one proxy (one per bind address). `global_log`: the `global`
@@ -1117,14 +1128,40 @@ fn listeners(name: &str, p: &Proxy, global_log: bool, line: usize, w: &mut Warni
             // A server that is not checked does not set the listener's check parameters.
             if checked {
                 let name = s.words.get(1).cloned().unwrap_or_default();
-                checked_servers.push((s, name, own));
+                checked_servers.push((s, name, own, servers.len()));
             }
             servers.push(y);
         }
     }
     let (on_marked_down, on_marked_up) = marked_actions(name, &marks, w);
     let any_checked = !checked_servers.is_empty();
-    let check = merge_checks(&checked_servers, w);
+    let (check, own_checks) = {
+        let plain: Vec<(&Line, String, CheckParams)> = checked_servers
+            .iter()
+            .map(|(l, n, own, _)| (*l, n.clone(), own.clone()))
+            .collect();
+        merge_checks(&plain)
+    };
+    for (i, diff) in own_checks {
+        let Some((_, _, _, at)) = checked_servers.get(i) else {
+            continue;
+        };
+        let Some(y) = servers.get_mut(*at) else {
+            continue;
+        };
+        let mut c = Y::map();
+        for (k, v) in diff {
+            let val = match k.as_str() {
+                "rise" | "fall" | "port" => match v.parse::<i64>() {
+                    Ok(n) => Y::Int(n),
+                    Err(_) => Y::s(v),
+                },
+                _ => Y::Raw(v),
+            };
+            c.set(&k, val);
+        }
+        y.set("check", c);
+    }
     let ka = keepalive(name, p, w);
     // haproxy without `timeout client`/`server`/`connect` waits forever (and warns at
     // startup); tandem applies its defaults, which would cut long-idle pooled connections.
