@@ -1256,3 +1256,125 @@ fn server_check_timing_errors_name_the_key() {
     );
     assert!(e.iter().all(|m| m.starts_with("t.yaml:6:")), "{e:?}");
 }
+
+#[test]
+fn read_balance_without_read_hosts_is_served_by_the_write_host() {
+    let src = |balance: u8, extra_writer: bool| {
+        let m2 = if extra_writer {
+            ", { host: M2, url: \"127.0.0.1:3307\", user: root }"
+        } else {
+            ""
+        };
+        format!(
+            "router:
+  users: [{{ name: app, password: x, schemas: [s] }}]
+  schemas: [{{ name: s, data_node: dn1 }}]
+  data_nodes: [{{ name: dn1, data_host: h, database: d }}]
+  data_hosts:
+    - name: h
+      balance: {balance}
+      write_hosts: [{{ host: M1, url: \"127.0.0.1:3306\", user: root }}{m2}]
+"
+        )
+    };
+    assert!(errors(&src(3, false)).is_empty());
+    assert_eq!(
+        warnings(&src(3, false)),
+        vec![
+            "t.yaml:7:16: warning: router.data_hosts[0].balance: balance 3 reads from read hosts, and this data host has no host besides its write host: the write host serves every read, as with balance 0"
+        ]
+    );
+    // balance 3 never reads from a standby write host.
+    assert_eq!(warnings(&src(3, true)).len(), 1);
+    assert_eq!(
+        warnings(&src(1, false)),
+        vec![
+            "t.yaml:7:16: warning: router.data_hosts[0].balance: balance 1 reads from read hosts and standby write hosts, and this data host has no host besides its write host: the write host serves every read, as with balance 0"
+        ]
+    );
+    // A standby write host takes reads under balance 1 and 2.
+    assert!(warnings(&src(1, true)).is_empty());
+    assert!(warnings(&src(2, true)).is_empty());
+    assert!(warnings(&src(0, false)).is_empty());
+}
+
+#[test]
+fn rule_required_and_need_add_limit() {
+    let src = "\
+router:
+  users: [{ name: app, password: x, schemas: [s] }]
+  schemas:
+    - name: s
+      sql_max_limit: 100
+      tables:
+        - name: t
+          data_nodes: \"dn1,dn2\"
+          rule: r
+          rule_required: true
+          need_add_limit: false
+          children: [{ name: c, join_key: t_id, parent_key: id, need_add_limit: false }]
+        - { name: one, data_nodes: dn1, rule_required: true }
+        - { name: g, data_nodes: \"dn1,dn2\", type: global, rule_required: true }
+  data_nodes: [{ name: dn$1-2, data_host: h, database: d$1-2 }]
+  data_hosts: [{ name: h, write_hosts: [{ host: M, url: \"127.0.0.1:3306\", user: u }] }]
+  rules: [{ name: r, column: id, function: { type: mod-long, count: 2 } }]
+";
+    assert_eq!(
+        errors(src),
+        vec![
+            "t.yaml:13:56: router.schemas[0].tables[1].rule_required: rule_required needs a rule: without a sharding column every statement on this table would be refused",
+        ]
+    );
+    let bad = src.replace(
+        "        - { name: g,",
+        "        - { name: bad, data_nodes: dn1, rule_required: yes, need_add_limit: 0 }\n        - { name: g,",
+    );
+    assert_eq!(
+        errors(&bad),
+        vec![
+            "t.yaml:14:56: router.schemas[0].tables[2].rule_required: expected true or false, found `yes`; write `true` or `false`",
+            "t.yaml:14:77: router.schemas[0].tables[2].need_add_limit: expected true or false, found `0`",
+        ]
+    );
+    assert_eq!(
+        warnings(src),
+        vec![
+            "t.yaml:14:74: warning: router.schemas[0].tables[2].rule_required: a global table has no sharding column: rule_required does nothing here (as in MyCat)"
+        ]
+    );
+    // rule_required is MyCat's <table> attribute only, not <childTable>'s.
+    let child = src.replace(
+        "need_add_limit: false }]",
+        "need_add_limit: false, rule_required: true }]",
+    );
+    assert!(
+        errors(&child)
+            .iter()
+            .any(|e| e.contains("children[0].rule_required: unknown key")),
+        "{:?}",
+        errors(&child)
+    );
+}
+
+#[test]
+fn whitelist_patterns_admit_every_user() {
+    let src = "\
+router:
+  users: [{ name: app, password: x }, { name: ops, password: y }]
+  firewall:
+    whitelist:
+      - { host: \"127.0.0.1,192.168.1.*\", users: [app] }
+      - { host: \"10.0.0.0/8\", users: [ops] }
+      - { host: \"172.16.%\" }
+";
+    assert!(errors(src).is_empty(), "{:?}", errors(src));
+    assert_eq!(
+        warnings(src)
+            .into_iter()
+            .filter(|w| w.contains("whitelist"))
+            .collect::<Vec<_>>(),
+        vec![
+            "t.yaml:5:49: warning: router.firewall.whitelist[0].users: `127.0.0.1,192.168.1.*` has a pattern (`*` or `%`), which admits every user, as in MyCat: these users are not checked for it"
+        ]
+    );
+}

@@ -99,7 +99,7 @@ fn cli_round_trip_local_answers_and_session_state() {
 fn access_control() {
     let db = MariaDb::start();
     db.sql("CREATE DATABASE shopdb; CREATE TABLE shopdb.item (id INT PRIMARY KEY, v INT); CREATE TABLE shopdb.user (id INT PRIMARY KEY)");
-    let users = "    - { name: app, password: s3cret, schemas: [shop] }\n    - { name: ro, password: ro-pw, schemas: [shop], read_only: true }\n    - { name: limited, password: l-pw, schemas: [shop], privileges: { shop: { dml: \"0110\", tables: { user: \"0010\" } } } }\n    - { name: one, password: one-pw, schemas: [shop], max_connections: 1 }\n    - { name: outsider, password: o-pw, schemas: [shop] }\n  firewall:\n    whitelist:\n      - { host: \"127.0.0.*\", users: [app, ro, limited, one] }\n";
+    let users = "    - { name: app, password: s3cret, schemas: [shop] }\n    - { name: ro, password: ro-pw, schemas: [shop], read_only: true }\n    - { name: limited, password: l-pw, schemas: [shop], privileges: { shop: { dml: \"0110\", tables: { user: \"0010\" } } } }\n    - { name: one, password: one-pw, schemas: [shop], max_connections: 1 }\n    - { name: outsider, password: o-pw, schemas: [shop] }\n  firewall:\n    whitelist:\n      - { host: \"10.0.0.1,127.0.0.1\", users: [app, ro, limited, one] }\n";
     let r = router(&single(&db, users, ""));
     // Before any event, the counters an alert watches exist at 0: every login-failure
     // reason, each data host's write-host switches, each host's borrow timeouts.
@@ -117,9 +117,15 @@ fn access_control() {
     assert!(e.contains("1045") && e.contains("Access denied"), "{e}");
     let e = cli(r.addr, "ghost", "x", None, "SELECT 1").expect_err("unknown user");
     assert!(e.contains("1045"), "{e}");
-    // Not on the whitelist.
+    // The host is on the whitelist, but not for this user: the refusal says so.
     let e = cli(r.addr, "outsider", "o-pw", Some("shop"), "SELECT 1").expect_err("whitelist");
-    assert!(e.contains("1045") && e.contains("whitelist"), "{e}");
+    assert!(
+        e.contains("1045")
+            && e.contains(
+                "(host 127.0.0.1 is on the router's whitelist, but not for user 'outsider')"
+            ),
+        "{e}"
+    );
     let (_, metrics) = common::http_get(r.observe, "/metrics").expect("metrics");
     // `ghost` is not on the whitelist either: refused before its password is looked at.
     assert!(
@@ -185,6 +191,69 @@ fn access_control() {
         "second session of a max_connections: 1 user was not refused"
     );
     assert!(hold.join().expect("join").is_ok());
+}
+
+/// The whitelist as MyCat reads it: comma-separated hosts in one entry, patterns with
+/// `*` and `%`, and a matching pattern admits every user (MyCat's masked hosts do not
+/// look at their users); an address entry admits its users only.
+#[test]
+fn whitelist_patterns_and_lists_as_mycat_reads_them() {
+    let db = MariaDb::start();
+    db.sql("CREATE DATABASE shopdb");
+    let users = |wl: &str| {
+        format!(
+            "    - {{ name: app, password: a-pw, schemas: [shop] }}\n    - {{ name: other, password: o-pw, schemas: [shop] }}\n  firewall:\n    whitelist:\n{wl}"
+        )
+    };
+    let login = |r: &Router, user: &str, pw: &str| cli(r.addr, user, pw, Some("shop"), "SELECT 7");
+    // A pattern matching 127.0.0.1 (`%` and `*` are runs of digits) admits `other` too,
+    // although its entry lists only `app`.
+    let r = router(&single(
+        &db,
+        &users("      - { host: \"192.0.2.1, 127.0.%.1*\", users: [app] }\n"),
+        "",
+    ));
+    assert_eq!(login(&r, "app", "a-pw").expect("app"), "7");
+    assert_eq!(
+        login(&r, "other", "o-pw").expect("pattern admits any user"),
+        "7"
+    );
+    // ... but not a wrong password.
+    let e = login(&r, "other", "nope").expect_err("password");
+    assert!(
+        e.contains("1045") && e.contains("using password: YES"),
+        "{e}"
+    );
+    drop(r);
+    // An address in a list admits the entry's users; a pattern that does not match
+    // 127.0.0.1 admits nobody from here.
+    let r = router(&single(
+        &db,
+        &users(
+            "      - { host: \"192.0.2.1,127.0.0.1\", users: [app] }\n      - { host: \"127.0.1.*\", users: [other] }\n",
+        ),
+        "",
+    ));
+    assert_eq!(login(&r, "app", "a-pw").expect("app"), "7");
+    let e = login(&r, "other", "o-pw").expect_err("not for other");
+    assert!(
+        e.contains("1045")
+            && e.contains(
+                "(host 127.0.0.1 is on the router's whitelist, but not for user 'other')"
+            ),
+        "{e}"
+    );
+    drop(r);
+    let r = router(&single(
+        &db,
+        &users("      - { host: \"10.*\", users: [app, other] }\n"),
+        "",
+    ));
+    let e = login(&r, "app", "a-pw").expect_err("host not listed");
+    assert!(
+        e.contains("1045") && e.contains("(host not in the router's whitelist)"),
+        "{e}"
+    );
 }
 
 /// Two independent servers: a row tells which one answered.

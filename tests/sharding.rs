@@ -14,7 +14,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::shard::{Shard, config_text, router_body, tandem_stdin};
+use common::shard::{Mysql, PASSWORD, SCHEMA, Shard, USER, config_text, router_body, tandem_stdin};
 use common::write;
 
 /// Lines sorted, for results whose order is not specified.
@@ -1482,4 +1482,163 @@ fn kill_query_stops_a_statement_on_every_node() {
     }
     assert_eq!(s.on0("SELECT status FROM my_order").trim(), "a");
     assert_eq!(s.on1("SELECT status FROM my_order").trim(), "b");
+}
+
+/// MyCat's EXPLAIN: `EXPLAIN <statement>` is the router's plan (DATA_NODE, SQL per node),
+/// EXPLAIN with options runs on the node the statement routes to, `EXPLAIN2` on the node
+/// it names. The row with id 5000001 lives on dn1 (server B): a server without it
+/// answers "Impossible WHERE".
+#[test]
+fn explain_answers_as_mycat_and_options_reach_the_routed_node() {
+    let s = Shard::start();
+    s.q("INSERT INTO customer (id, name) VALUES (1, 'a'), (5000001, 'b')")
+        .expect("insert");
+    let with_header = |sql: &str| {
+        Mysql::new(s.router.addr, USER, PASSWORD)
+            .db(SCHEMA)
+            .header()
+            .run(sql)
+            .map(|o| o.trim_end().to_string())
+            .unwrap_or_else(|e| panic!("{sql}: {e}\n{}", s.logs()))
+    };
+    let q = |sql: &str| {
+        s.q(sql)
+            .unwrap_or_else(|e| panic!("{sql}: {e}\n{}", s.logs()))
+    };
+    assert_eq!(
+        with_header("EXPLAIN SELECT * FROM customer WHERE id = 5000001"),
+        "DATA_NODE\tSQL\ndn1\tSELECT * FROM customer WHERE id = 5000001"
+    );
+    // Several nodes: a row each, with the text each gets.
+    let both = q("EXPLAIN SELECT name FROM customer ORDER BY name");
+    let nodes: Vec<&str> = both.lines().filter_map(|l| l.split('\t').next()).collect();
+    assert_eq!(nodes, ["dn0", "dn1"], "{both}");
+    assert!(both.contains("ORDER BY name"), "{both}");
+    // A table that is not listed: the schema's node; line breaks become spaces.
+    assert_eq!(
+        q("EXPLAIN SELECT *\nFROM misc\nWHERE id = 3"),
+        "dn0\tSELECT * FROM misc WHERE id = 3"
+    );
+    // A statement the router refuses gets the planner's error.
+    let e = s
+        .q("EXPLAIN SELECT * FROM customer c JOIN user_info u ON c.id = u.id")
+        .expect_err("not colocated");
+    assert!(
+        e.contains("1105") && e.contains("do not live together"),
+        "{e}"
+    );
+    // With options: the server's EXPLAIN on the node holding the row.
+    let json = q("EXPLAIN FORMAT=JSON SELECT * FROM customer WHERE id = 5000001");
+    assert!(json.contains("\"access_type\": \"const\""), "{json}");
+    assert!(!json.contains("Impossible WHERE"), "{json}");
+    let ext = q("EXPLAIN EXTENDED SELECT * FROM customer WHERE id = 5000001");
+    assert!(
+        ext.contains("const") && !ext.contains("Impossible"),
+        "{ext}"
+    );
+    let an = q("ANALYZE SELECT * FROM customer WHERE id = 5000001");
+    assert!(an.contains("const") && !an.contains("Impossible"), "{an}");
+    let e = s
+        .q("EXPLAIN FORMAT=JSON SELECT * FROM customer")
+        .expect_err("two nodes");
+    assert!(e.contains("dn0,dn1") && e.contains("EXPLAIN2"), "{e}");
+    // EXPLAIN2: MyCat's syntax, `EXPLAIN <statement>` on the named node.
+    let on1 = q("EXPLAIN2 datanode=dn1 sql=SELECT * FROM customer WHERE id = 5000001");
+    assert!(
+        on1.contains("const") && !on1.contains("Impossible"),
+        "{on1}"
+    );
+    let on0 = q("explain2 datanode=dn0 sql=select * from customer where id = 5000001");
+    assert!(on0.contains("Impossible WHERE"), "{on0}");
+    let e = s.q("EXPLAIN2 sql=SELECT 1").expect_err("syntax");
+    assert!(e.contains("datanode=<data node>"), "{e}");
+    let e = s
+        .q("EXPLAIN2 datanode=dn7 sql=SELECT 1")
+        .expect_err("unknown node");
+    assert!(e.contains("dn7"), "{e}");
+    // EXPLAIN and DESCRIBE of a table as before.
+    assert!(q("EXPLAIN customer").starts_with("id\tbigint"));
+    assert!(q("DESCRIBE customer").contains("\nname\tvarchar(40)"));
+    // Prepared (binary protocol): the same answers; `?` in the router's form is refused.
+    let mut c =
+        common::wire::Conn::connect(s.router.addr, USER, PASSWORD, Some(SCHEMA)).expect("login");
+    let st = c
+        .prepare("EXPLAIN SELECT * FROM customer WHERE id = 5000001")
+        .expect("prepare EXPLAIN");
+    assert_eq!(st.columns, 2);
+    assert_eq!(
+        c.execute(st, 0, &[], &[]).expect("execute EXPLAIN"),
+        vec![vec![
+            Some("dn1".to_string()),
+            Some("SELECT * FROM customer WHERE id = 5000001".to_string())
+        ]]
+    );
+    let e = c
+        .prepare("EXPLAIN SELECT * FROM customer WHERE id = ?")
+        .expect_err("parameters");
+    assert_eq!(e.code, 1105, "{e}");
+    let st = c
+        .prepare("EXPLAIN2 datanode=dn1 sql=SELECT id FROM customer WHERE id = 5000001")
+        .expect("prepare EXPLAIN2");
+    let rows = c.execute(st, 0, &[], &[]).expect("execute EXPLAIN2");
+    assert!(
+        rows.iter().flatten().flatten().any(|v| v == "const"),
+        "{rows:?}"
+    );
+}
+
+/// `show @@datanode` counts the statements each data node ran (MyCat's EXECUTE).
+#[test]
+fn admin_datanode_counts_statements_per_node() {
+    let (a, b) = common::shard::two_servers();
+    a.sql(&format!(
+        "CREATE DATABASE shop_0; USE shop_0; {}",
+        common::shard::DDL
+    ));
+    b.sql(&format!(
+        "CREATE DATABASE shop_1; USE shop_1; {}",
+        common::shard::DDL
+    ));
+    let body = router_body(a.addr, b.addr).replace(
+        "  schemas:\n",
+        "    - { name: ops, password: ops-pw, admin: true }\n  schemas:\n",
+    );
+    let r = common::shard::start_router(&body);
+    let execute = |node: &str| -> u64 {
+        let out = Mysql::new(r.admin, "ops", "ops-pw")
+            .header()
+            .run("show @@datanode")
+            .expect("show @@datanode");
+        let mut lines = out.lines();
+        let head: Vec<&str> = lines.next().unwrap_or_default().split('\t').collect();
+        let col = head
+            .iter()
+            .position(|c| *c == "EXECUTE")
+            .unwrap_or_else(|| panic!("no EXECUTE column: {out}"));
+        lines
+            .map(|l| l.split('\t').collect::<Vec<_>>())
+            .find(|row| row.first() == Some(&node))
+            .and_then(|row| row.get(col).and_then(|v| v.parse().ok()))
+            .unwrap_or_else(|| panic!("no row for {node}: {out}"))
+    };
+    let q = |sql: &str| {
+        Mysql::new(r.addr, USER, PASSWORD)
+            .db(SCHEMA)
+            .run(sql)
+            .unwrap_or_else(|e| panic!("{sql}: {e}\n{}", r.logs()))
+    };
+    let (dn0, dn1) = (execute("dn0"), execute("dn1"));
+    // A write and a read on dn1, a read on both.
+    q("INSERT INTO customer (id, name) VALUES (5000001, 'b')");
+    q("SELECT name FROM customer WHERE id = 5000001");
+    q("SELECT COUNT(*) FROM customer");
+    assert!(execute("dn1") >= dn1 + 3, "dn1 {dn1} -> {}", execute("dn1"));
+    let dn0_now = execute("dn0");
+    assert!(dn0_now > dn0, "dn0 {dn0} -> {dn0_now}");
+    // Statements on dn0 only leave dn1's count alone.
+    let dn1_now = execute("dn1");
+    q("SELECT name FROM customer WHERE id = 1");
+    q("INSERT INTO customer (id, name) VALUES (2, 'c')");
+    assert_eq!(execute("dn1"), dn1_now);
+    assert!(execute("dn0") >= dn0_now + 2);
 }

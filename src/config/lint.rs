@@ -1115,6 +1115,16 @@ fn lint_router(r: &RouterConfig, cx: &mut Ctx, base_dir: &Path) {
     }
     let user_names: Vec<&str> = r.users.iter().map(|u| u.name.as_str()).collect();
     for (i, w) in r.firewall.whitelist.iter().enumerate() {
+        if !w.users.is_empty() && w.hosts().any(|h| h.is_pattern()) {
+            warn(
+                cx,
+                &format!("router.firewall.whitelist[{i}].users"),
+                format!(
+                    "`{}` has a pattern (`*` or `%`), which admits every user, as in MyCat: these users are not checked for it",
+                    w.host
+                ),
+            );
+        }
         for (k, u) in w.users.iter().enumerate() {
             if !user_names.contains(&u.as_str()) {
                 err_hint(
@@ -1202,6 +1212,21 @@ fn lint_router(r: &RouterConfig, cx: &mut Ctx, base_dir: &Path) {
                         format!("rule `{rule}` is not defined in router.rules"),
                         did_you_mean(rule, rule_names.iter().copied()),
                     );
+                }
+            }
+            if table.rule_required {
+                match (table.kind, &table.rule) {
+                    (TableType::Global, _) => warn(
+                        cx,
+                        &format!("{tp}.rule_required"),
+                        "a global table has no sharding column: rule_required does nothing here (as in MyCat)",
+                    ),
+                    (TableType::Sharded, None) => err(
+                        cx,
+                        &format!("{tp}.rule_required"),
+                        "rule_required needs a rule: without a sharding column every statement on this table would be refused",
+                    ),
+                    _ => {}
                 }
             }
             if table.auto_increment && r.sequence.is_none() {
@@ -1294,11 +1319,27 @@ fn lint_router(r: &RouterConfig, cx: &mut Ctx, base_dir: &Path) {
             }
         }
         unique(cx, names, "host name");
-        if h.balance == 3 && h.write_hosts.iter().all(|w| w.read_hosts.is_empty()) {
+        // Reads find no host of their own: the active write host serves them (the
+        // router falls back to it when a balance has no candidate, as MyCat's
+        // randomSelect of an empty list does).
+        let no_reader = h.write_hosts.iter().all(|w| w.read_hosts.is_empty());
+        let other_reader = match h.balance {
+            1 | 2 => h.write_hosts.len() > 1,
+            _ => false,
+        };
+        if h.balance > 0 && no_reader && !other_reader {
+            let hosts = match h.balance {
+                1 => "read hosts and standby write hosts",
+                2 => "every host",
+                _ => "read hosts",
+            };
             warn(
                 cx,
                 &format!("{hp}.balance"),
-                "balance 3 reads only from read hosts, and there are none: reads will fail",
+                format!(
+                    "balance {} reads from {hosts}, and this data host has no host besides its write host: the write host serves every read, as with balance 0",
+                    h.balance
+                ),
             );
         }
         if !r.data_nodes.iter().any(|n| n.data_host == h.name) {

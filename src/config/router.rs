@@ -533,10 +533,112 @@ pub struct Firewall {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WhitelistEntry {
-    /// An address, or a MyCat pattern with `*` (`127.0.0.*`), or a CIDR.
+    /// As written: one host or a comma-separated list of them (MyCat 1.6.7's
+    /// `host="127.0.0.1,192.168.1.*"`), each an address, a CIDR or a MyCat pattern with
+    /// `*` or `%` ([`WhiteHost`]).
     pub host: String,
-    /// Empty = every user.
+    /// Empty = every user. Not checked for a pattern, which admits every user (as
+    /// MyCat's masked hosts do).
     pub users: Vec<String>,
+}
+
+impl WhitelistEntry {
+    /// The hosts of [`WhitelistEntry::host`], each parsed (the decoder has refused
+    /// entries where one does not parse).
+    pub fn hosts(&self) -> impl Iterator<Item = WhiteHost> + '_ {
+        self.host
+            .split(',')
+            .filter_map(|h| WhiteHost::parse(h.trim()).ok())
+    }
+}
+
+/// One host of a whitelist entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WhiteHost {
+    Addr(std::net::IpAddr),
+    Net(ipnet::IpNet),
+    /// MyCat's masked host: `*` and `%` stand for any run of digits (MyCat turns them
+    /// into the regular expression `[0-9]*`).
+    Pattern(String),
+}
+
+impl WhiteHost {
+    /// An address, a CIDR, or a pattern of digits, dots and `*`/`%` with at most four
+    /// dot-separated parts (`127.0.0.*`, `192.168.%`, `10.1*.*.*`, `%`).
+    pub fn parse(h: &str) -> Result<WhiteHost, String> {
+        if let Ok(a) = h.parse::<std::net::IpAddr>() {
+            return Ok(WhiteHost::Addr(a));
+        }
+        if let Ok(n) = h.parse::<ipnet::IpNet>() {
+            return Ok(WhiteHost::Net(n));
+        }
+        let bad = || {
+            Err(format!(
+                "`{h}` is not an address, a CIDR or a pattern such as 127.0.0.* or 192.168.%"
+            ))
+        };
+        let wild = |c: char| c == '*' || c == '%';
+        if !h.contains(wild) || !h.chars().all(|c| c.is_ascii_digit() || c == '.' || wild(c)) {
+            return bad();
+        }
+        let parts: Vec<&str> = h.split('.').collect();
+        if parts.len() > 4 || parts.iter().any(|p| p.is_empty()) {
+            return bad();
+        }
+        for p in &parts {
+            let digits = p.chars().filter(char::is_ascii_digit).count();
+            let fixed = !p.contains(wild);
+            if digits > 3 || (fixed && p.parse::<u8>().is_err()) {
+                return bad();
+            }
+        }
+        Ok(WhiteHost::Pattern(h.to_string()))
+    }
+
+    pub fn is_pattern(&self) -> bool {
+        matches!(self, WhiteHost::Pattern(_))
+    }
+
+    /// Does a client at `ip` match? An IPv4-mapped IPv6 address counts as its IPv4
+    /// address. A pattern is matched against the dotted address from its first octet
+    /// and must end at the end of an octet: `127.0.0.*` is 127.0.0.0-255, `192.168.%`
+    /// every 192.168.x.y, `10.1*.*.*` 10.1.*.*, 10.10-19.*.* and 10.100-199.*.*. A
+    /// pattern of wildcards only matches every address, IPv6 included.
+    pub fn matches(&self, ip: std::net::IpAddr) -> bool {
+        let ip = match ip {
+            std::net::IpAddr::V6(v6) => v6
+                .to_ipv4_mapped()
+                .map(std::net::IpAddr::V4)
+                .unwrap_or(std::net::IpAddr::V6(v6)),
+            v4 => v4,
+        };
+        match self {
+            WhiteHost::Addr(a) => *a == ip,
+            WhiteHost::Net(n) => n.contains(&ip),
+            WhiteHost::Pattern(p) => {
+                if p.chars().all(|c| c == '*' || c == '%') {
+                    return true;
+                }
+                let std::net::IpAddr::V4(v4) = ip else {
+                    return false;
+                };
+                mask_matches(p.as_bytes(), v4.to_string().as_bytes())
+            }
+        }
+    }
+}
+
+/// Does `pattern` (digits, dots, `*`/`%` = any digits) match a prefix of `addr` that
+/// ends at the end of `addr` or before a dot?
+fn mask_matches(pattern: &[u8], addr: &[u8]) -> bool {
+    match pattern.split_first() {
+        None => addr.is_empty() || addr[0] == b'.',
+        Some((b'*' | b'%', rest)) => {
+            let run = addr.iter().take_while(|c| c.is_ascii_digit()).count();
+            (0..=run).any(|k| mask_matches(rest, &addr[k..]))
+        }
+        Some((c, rest)) => addr.first() == Some(c) && mask_matches(rest, &addr[1..]),
+    }
 }
 
 impl Decode for Firewall {
@@ -556,18 +658,15 @@ impl Decode for WhitelistEntry {
     fn decode(node: &Node, cx: &mut Ctx) -> Option<Self> {
         let mut m = MapReader::new(node, cx)?;
         let host = m.get::<String>(cx, "host").check(cx, |h| {
-            let ok = h.parse::<std::net::IpAddr>().is_ok()
-                || h.parse::<ipnet::IpNet>().is_ok()
-                || (h.contains('*')
-                    && h.split('.').count() == 4
-                    && h.split('.').all(|p| p == "*" || p.parse::<u8>().is_ok()));
-            if ok {
-                Ok(())
-            } else {
-                Err(format!(
-                    "`{h}` is not an address, a CIDR or a pattern such as 127.0.0.*"
-                ))
+            for part in h.split(',').map(str::trim) {
+                if part.is_empty() {
+                    return Err(format!(
+                        "`{h}` has an empty host: list hosts as `127.0.0.1,192.168.1.*`"
+                    ));
+                }
+                WhiteHost::parse(part)?;
             }
+            Ok(())
         });
         let host = m.required(cx, host);
         let users = m.get::<Vec<String>>(cx, "users").or_else(Vec::new);
@@ -629,6 +728,11 @@ pub struct Table {
     pub rule: Option<String>,
     /// Fill a missing primary key from the global sequence.
     pub auto_increment: bool,
+    /// `sql_max_limit` applies to SELECTs on this table alone (MyCat `needAddLimit`).
+    pub need_add_limit: bool,
+    /// Statements on this table alone must pin its sharding column (MyCat
+    /// `ruleRequired`).
+    pub rule_required: bool,
     pub children: Vec<ChildTable>,
 }
 
@@ -642,6 +746,8 @@ impl Decode for Table {
         let data_nodes = m.required(cx, data_nodes);
         let rule = m.get::<String>(cx, "rule").opt();
         let auto_increment = m.get::<bool>(cx, "auto_increment").or(false);
+        let need_add_limit = m.get::<bool>(cx, "need_add_limit").or(true);
+        let rule_required = m.get::<bool>(cx, "rule_required").or(false);
         let children = m.get::<Vec<ChildTable>>(cx, "children").or_else(Vec::new);
         m.finish(cx);
         Some(Table {
@@ -651,6 +757,8 @@ impl Decode for Table {
             data_nodes: data_nodes?,
             rule: rule?,
             auto_increment: auto_increment?,
+            need_add_limit: need_add_limit?,
+            rule_required: rule_required?,
             children: children?,
         })
     }
@@ -666,6 +774,8 @@ pub struct ChildTable {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub primary_key: Option<String>,
     pub auto_increment: bool,
+    /// As [`Table::need_add_limit`] (MyCat reads `needAddLimit` on child tables too).
+    pub need_add_limit: bool,
     pub children: Vec<ChildTable>,
 }
 
@@ -677,6 +787,7 @@ impl Decode for ChildTable {
         let parent_key = m.req_name(cx, "parent_key");
         let primary_key = m.get::<String>(cx, "primary_key").opt();
         let auto_increment = m.get::<bool>(cx, "auto_increment").or(false);
+        let need_add_limit = m.get::<bool>(cx, "need_add_limit").or(true);
         let children = m.get::<Vec<ChildTable>>(cx, "children").or_else(Vec::new);
         m.finish(cx);
         Some(ChildTable {
@@ -685,6 +796,7 @@ impl Decode for ChildTable {
             parent_key: parent_key?,
             primary_key: primary_key?,
             auto_increment: auto_increment?,
+            need_add_limit: need_add_limit?,
             children: children?,
         })
     }
@@ -1406,5 +1518,100 @@ mod tests {
         assert!(expand_names("dn$a-b").is_err());
         assert!(expand_names("dn1,,dn2").is_err());
         assert!(expand_names("dn$0-100000").is_err());
+    }
+
+    #[test]
+    fn whitelist_hosts_as_mycat_reads_them() {
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().expect("ip");
+        let m = |pat: &str, addr: &str| {
+            WhiteHost::parse(pat)
+                .unwrap_or_else(|e| panic!("{pat}: {e}"))
+                .matches(ip(addr))
+        };
+        // `*` and `%` are any run of digits, from the first octet, ending at an octet's end.
+        assert!(m("127.0.0.*", "127.0.0.9"));
+        assert!(m("127.0.0.%", "127.0.0.255"));
+        assert!(!m("127.0.0.*", "127.0.1.9"));
+        assert!(m("192.168.%", "192.168.4.5"));
+        assert!(m("192.168.*.*", "192.168.4.5"));
+        assert!(m("10.1*.*.*", "10.1.0.1"));
+        assert!(m("10.1*.*.*", "10.155.0.1"));
+        assert!(!m("10.1*.*.*", "10.2.0.1"));
+        assert!(m("127.0.0.1*", "127.0.0.123"));
+        assert!(!m("127.0.0.1*", "127.0.0.23"));
+        // Not from the middle of an address, nor ending inside an octet (MyCat's
+        // unanchored find() would admit both).
+        assert!(!m("10.0.0.*", "110.0.0.5"));
+        assert!(!m("10.*.0.1", "10.5.0.15"));
+        assert!(m("10.*.0.1", "10.5.0.1"));
+        assert!(m("127.0.0.*", "::ffff:127.0.0.3"));
+        // Only wildcards: every address.
+        assert!(m("%", "203.0.113.9"));
+        assert!(m("*", "2001:db8::1"));
+        assert!(!m("127.*", "::1"));
+        // Addresses and CIDRs as before.
+        assert!(m("10.0.0.0/8", "10.2.3.4"));
+        assert!(m("127.0.0.1", "::ffff:127.0.0.1"));
+        assert!(!m("127.0.0.1", "127.0.0.2"));
+        for bad in [
+            "localhost",
+            "127.0.0",
+            "127.0.0.1.*",
+            "127..0.*",
+            "300.*",
+            "1234*.*",
+            "127.0.0.[1-5]",
+            "10.0.0.*/8",
+            "",
+        ] {
+            assert!(WhiteHost::parse(bad).is_err(), "{bad} was accepted");
+        }
+    }
+
+    #[test]
+    fn whitelist_entries_list_hosts_and_refuse_nonsense_where_it_is() {
+        let yaml = |host: &str| {
+            format!(
+                "router:\n  users: [{{ name: app, password: x }}]\n  firewall:\n    whitelist:\n      - {{ host: \"{host}\", users: [app] }}\n"
+            )
+        };
+        let errors = |host: &str| -> Vec<String> {
+            crate::config::check_str(&yaml(host), "t.yaml", std::path::Path::new("/"))
+                .errors()
+                .iter()
+                .map(|d| d.to_string())
+                .collect()
+        };
+        for ok in [
+            "127.0.0.1,192.168.1.*",
+            " 10.0.0.1 , 10.0.%",
+            "%",
+            "fe80::1",
+        ] {
+            assert_eq!(errors(ok), Vec::<String>::new(), "{ok}");
+        }
+        assert_eq!(
+            errors("127.0.0.1,localhost"),
+            [
+                "t.yaml:5:17: router.firewall.whitelist[0].host: `localhost` is not an address, a CIDR or a pattern such as 127.0.0.* or 192.168.%"
+            ]
+        );
+        assert_eq!(
+            errors("127.0.0.1,"),
+            [
+                "t.yaml:5:17: router.firewall.whitelist[0].host: `127.0.0.1,` has an empty host: list hosts as `127.0.0.1,192.168.1.*`"
+            ]
+        );
+        let e = WhitelistEntry {
+            host: "127.0.0.1, 10.0.0.*".into(),
+            users: vec![],
+        };
+        assert_eq!(
+            e.hosts().collect::<Vec<_>>(),
+            [
+                WhiteHost::Addr("127.0.0.1".parse().expect("ip")),
+                WhiteHost::Pattern("10.0.0.*".into())
+            ]
+        );
     }
 }

@@ -310,7 +310,7 @@ fn datanodes(shared: &Shared, only: Option<&[String]>) -> ResultSet {
             s(active),
             s(idle),
             s(size),
-            s(0),
+            s(shared.executes(&n.name)),
             s(0),
             s(0),
             s(0),

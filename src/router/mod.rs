@@ -16,7 +16,7 @@ pub mod wire;
 use foldhash::HashMap;
 use foldhash::HashMapExt;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
@@ -139,9 +139,36 @@ pub struct Shared {
     pub reload: Option<mpsc::Sender<ReloadRequest>>,
     pub force_rebuild: AtomicBool,
     pub started: Instant,
+    /// Statements sent to each data node since the start (`show @@datanode` EXECUTE,
+    /// MyCat's per-node execute count); kept across reloads by name.
+    executes: RwLock<HashMap<String, Arc<AtomicU64>>>,
 }
 
 impl Shared {
+    /// Counts one statement sent to data node `node`.
+    pub fn count_execute(&self, node: &str) {
+        if let Ok(m) = self.executes.read()
+            && let Some(c) = m.get(node)
+        {
+            c.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        if let Ok(mut m) = self.executes.write() {
+            m.entry(node.to_string())
+                .or_insert_with(|| Arc::new(AtomicU64::new(0)))
+                .fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Statements sent to data node `node` so far.
+    pub fn executes(&self, node: &str) -> u64 {
+        self.executes
+            .read()
+            .ok()
+            .and_then(|m| m.get(node).map(|c| c.load(Ordering::Relaxed)))
+            .unwrap_or(0)
+    }
+
     pub fn snapshot(&self) -> Arc<Snapshot> {
         self.snap
             .read()
@@ -458,6 +485,7 @@ impl Router {
             reload,
             force_rebuild: AtomicBool::new(false),
             started: Instant::now(),
+            executes: RwLock::new(HashMap::new()),
         });
         let mut r = Router {
             listen: cfg.listen,

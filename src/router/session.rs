@@ -106,6 +106,8 @@ enum Local {
     CreateDatabase,
     Select(Vec<(String, LocalItem)>),
     Meta(Meta),
+    /// `EXPLAIN <statement>` (the router's plan).
+    Explain,
 }
 
 /// Prepared statements one session may hold (MySQL's default
@@ -224,31 +226,44 @@ fn names_for(collation: u8) -> String {
     }
 }
 
-/// Does `ip` match a MyCat whitelist host (`127.0.0.*`, an address or a CIDR)?
-pub fn host_matches(pattern: &str, ip: std::net::IpAddr) -> bool {
-    let ip = match ip {
-        std::net::IpAddr::V6(v6) => v6
-            .to_ipv4_mapped()
-            .map(std::net::IpAddr::V4)
-            .unwrap_or(std::net::IpAddr::V6(v6)),
-        v4 => v4,
-    };
-    if let Ok(a) = pattern.parse::<std::net::IpAddr>() {
-        return a == ip;
+/// Whether `firewall.whitelist` lets `user` log in from `ip`, as MyCat's
+/// checkFirewallWhiteHostPolicy decides: an empty list admits everyone; an entry
+/// whose address or CIDR matches admits its `users` (all when it lists none); a
+/// matching pattern (`*`, `%`) admits every user, whatever its entry lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Whitelisted {
+    Yes,
+    /// The host is listed, but not for this user.
+    NotForUser,
+    /// No entry names the host.
+    NoHost,
+}
+
+pub fn whitelisted(
+    wl: &[crate::config::router::WhitelistEntry],
+    user: &str,
+    ip: std::net::IpAddr,
+) -> Whitelisted {
+    if wl.is_empty() {
+        return Whitelisted::Yes;
     }
-    if let Ok(n) = pattern.parse::<ipnet::IpNet>() {
-        return n.contains(&ip);
+    let mut listed = false;
+    for e in wl {
+        for h in e.hosts() {
+            if !h.matches(ip) {
+                continue;
+            }
+            if h.is_pattern() || e.users.is_empty() || e.users.iter().any(|u| u == user) {
+                return Whitelisted::Yes;
+            }
+            listed = true;
+        }
     }
-    let std::net::IpAddr::V4(v4) = ip else {
-        return false;
-    };
-    let o = v4.octets();
-    let parts: Vec<&str> = pattern.split('.').collect();
-    parts.len() == 4
-        && parts
-            .iter()
-            .zip(o)
-            .all(|(p, b)| *p == "*" || p.parse::<u8>().ok() == Some(b))
+    if listed {
+        Whitelisted::NotForUser
+    } else {
+        Whitelisted::NoHost
+    }
 }
 
 /// Entry point for an accepted connection.
@@ -537,16 +552,17 @@ async fn authenticate(
             format!("Access denied for user '{name}'@'{ip}' ({why})"),
         )
     };
-    let wl = &snap.cfg.firewall.whitelist;
-    if !wl.is_empty()
-        && !wl.iter().any(|e| {
-            host_matches(&e.host, ip) && (e.users.is_empty() || e.users.iter().any(|u| u == name))
-        })
-    {
+    let why = match whitelisted(&snap.cfg.firewall.whitelist, name, ip) {
+        Whitelisted::Yes => None,
+        Whitelisted::NotForUser => Some(format!(
+            "host {ip} is on the router's whitelist, but not for user '{name}'"
+        )),
+        Whitelisted::NoHost => Some("host not in the router's whitelist".to_string()),
+    };
+    if let Some(why) = why {
         fail("whitelist");
-        tracing::warn!(peer = %peer, user = %name, "router: login of {name} from {ip} refused by the whitelist");
-        io.send(seq, &deny("host not in the router's whitelist").packet())
-            .await?;
+        tracing::warn!(peer = %peer, user = %name, "router: login of {name} from {ip} refused by the whitelist: {why}");
+        io.send(seq, &deny(&why).packet()).await?;
         return Err(AuthFail::Refused);
     }
     let want = snap.cfg.auth_plugin.name();
@@ -668,6 +684,15 @@ const SYSTEM_DBS: &[&str] = &["information_schema", "performance_schema", "mysql
 fn hinted(sql: &str) -> bool {
     let t = sql.trim_start();
     t.starts_with("/*!mycat:") || t.starts_with("/*#mycat:") || t.starts_with("/* mycat:")
+}
+
+/// Is `sql` (behind a mycat hint, if any) an EXPLAIN of a statement?
+fn explains(sql: &str) -> bool {
+    let body = match plan::strip_hint(sql) {
+        Ok(Some((_, b))) => b,
+        _ => sql,
+    };
+    plan::explain::form(body).is_some()
 }
 
 /// A statement the router answers itself that its parser could not read.
@@ -1003,26 +1028,38 @@ impl Session {
         Err(SqlError::new(1046, "3D000", "No database selected"))
     }
 
-    /// The data host and database of the current schema.
-    fn target(&self) -> Result<(Arc<DataHostRt>, String), SqlError> {
+    /// The data node the next statement runs on: the routed one, else the current
+    /// schema's.
+    fn target_node(&self) -> Result<&str, SqlError> {
         // A statement routed to a node needs no current schema (`SHOW TABLES FROM shop`
         // before any `USE`).
-        let node = match &self.route_node {
-            Some(n) => n,
-            None => {
-                let schema = self.schema_name()?;
-                let sc = self.snap.schema(schema).ok_or_else(|| {
-                    SqlError::new(1049, "42000", format!("Unknown database '{schema}'"))
-                })?;
-                sc.data_node.as_ref().ok_or_else(|| {
-                    SqlError::new(
-                        1105,
-                        "HY000",
-                        format!("schema '{schema}' has no data_node for statements that name no configured table"),
-                    )
-                })?
-            }
-        };
+        if let Some(n) = &self.route_node {
+            return Ok(n);
+        }
+        let schema = self.schema_name()?;
+        let sc = self
+            .snap
+            .schema(schema)
+            .ok_or_else(|| SqlError::new(1049, "42000", format!("Unknown database '{schema}'")))?;
+        sc.data_node.as_deref().ok_or_else(|| {
+            SqlError::new(
+                1105,
+                "HY000",
+                format!("schema '{schema}' has no data_node for statements that name no configured table"),
+            )
+        })
+    }
+
+    /// Counts a statement sent to the target node (`show @@datanode` EXECUTE).
+    fn count_execute(&self) {
+        if let Ok(n) = self.target_node() {
+            self.shared.count_execute(n);
+        }
+    }
+
+    /// The data host and database of the current schema.
+    fn target(&self) -> Result<(Arc<DataHostRt>, String), SqlError> {
+        let node = self.target_node()?;
         let (dh, db) = self.snap.nodes.get(node).ok_or_else(|| {
             SqlError::new(
                 1105,
@@ -1629,6 +1666,17 @@ impl Session {
     }
 
     async fn query(&mut self, p: &[u8], sql: &str) -> Res<()> {
+        // EXPLAIN2 runs `EXPLAIN <statement>` on the data node it names: as the statement
+        // under a `datanode=` hint, with that hint's checks.
+        let explain2;
+        let (p, sql): (&[u8], &str) = match self.explain2_text(sql) {
+            None => (p, sql),
+            Some(Ok(text)) => {
+                explain2 = (shard::query_payload(&text), text);
+                (&explain2.0, &explain2.1)
+            }
+            Some(Err(e)) => return self.send_err(1, &e).await,
+        };
         let a = sql::analyze(sql);
         if let Some(e) = self.check_pins() {
             if matches!(a.kind, Kind::Rollback) && !a.multi {
@@ -1642,6 +1690,29 @@ impl Session {
             && let Some(e) = self.multi_refused(&a)
         {
             return self.send_err(1, &e).await;
+        }
+        if !a.multi && !hinted(sql) {
+            match plan::explain::form(sql) {
+                // EXPLAIN <statement>: the router's plan, as MyCat answers it.
+                Some(plan::explain::Form::Router { inner }) => {
+                    self.count("local", "router");
+                    return match self.explain_result(inner).await {
+                        Ok(rs) => self.send_rs(rs).await,
+                        Err(e) => self.send_err(1, &e).await,
+                    };
+                }
+                // ANALYZE runs the statement on the server: the access rules of running it.
+                Some(plan::explain::Form::Node {
+                    inner,
+                    analyze: true,
+                    ..
+                }) => {
+                    if let Err(e) = self.check_access(inner, &sql::analyze(inner)) {
+                        return self.send_err(1, &e).await;
+                    }
+                }
+                _ => {}
+            }
         }
         match &a.kind {
             Kind::Empty => {
@@ -1765,10 +1836,12 @@ impl Session {
         }
         // Global sequences: `next value for MYCATSEQ_X` becomes the id.
         let filled;
+        // Not for an EXPLAIN, which takes no ids (MyCat refuses it; the planner does).
         let (p, sql): (std::borrow::Cow<'_, [u8]>, &str) = if sql
             .as_bytes()
             .windows(9)
             .any(|w| w.eq_ignore_ascii_case(b"mycatseq_"))
+            && !explains(sql)
         {
             match self.fill_nextval(sql).await {
                 Ok(Some(text)) => {
@@ -1782,7 +1855,9 @@ impl Session {
             (p.into(), sql)
         };
         let p: &[u8] = &p;
-        if let Some(planned) = self.shard_plan(sql) {
+        // A statement that binds the session to its connection (user variables,
+        // FOUND_ROWS(), several statements) is not planned for `sql_max_limit` alone.
+        if let Some(planned) = self.shard_plan(sql, a.sticky.is_none()) {
             return self.run_planned(p, sql, a, planned).await;
         }
         if let Err(e) = self.check_kept_default(kept) {
@@ -1802,6 +1877,58 @@ impl Session {
         })
         .await
         .map(|_| ())
+    }
+
+    /// `EXPLAIN2 [FORMAT=JSON] datanode=dn sql=<statement>` as the statement the router
+    /// runs for it: `EXPLAIN [FORMAT=JSON] <statement>` under a `datanode=` hint (MyCat's
+    /// Explain2Handler sends exactly that to the node). `None` for other statements.
+    fn explain2_text(&self, sql: &str) -> Option<Result<String, SqlError>> {
+        let plan::explain::Form::Node2 { node, sql: text } = plan::explain::form(sql)? else {
+            return None;
+        };
+        if node.is_empty() {
+            return Some(Err(SqlError::new(
+                1064,
+                "42000",
+                format!("EXPLAIN2 is written {}", plan::explain::EXPLAIN2_SYNTAX),
+            )));
+        }
+        if node.contains("*/") {
+            return Some(Err(SqlError::new(
+                1105,
+                "HY000",
+                format!("EXPLAIN2 datanode={node}: no such data node"),
+            )));
+        }
+        Some(Ok(format!("/*#mycat:datanode={node}*/{text}")))
+    }
+
+    /// `EXPLAIN <statement>`: the router's plan of the statement in MyCat's form, a row
+    /// `DATA_NODE`, `SQL` per node it runs on. The statement's qualifiers are checked as
+    /// if it ran; nothing runs but the lookups of ER parent rows an INSERT needs.
+    async fn explain_result(&mut self, inner: &str) -> Result<ResultSet, SqlError> {
+        if !crate::router::sequence::find_nextval(inner).is_empty() {
+            return Err(plan::explain::sequence_refused());
+        }
+        let q = self.qualify(inner)?;
+        let text = q.text.clone().unwrap_or_else(|| inner.to_string());
+        let saved = q.schema.clone().map(|h| self.schema.replace(h));
+        let r = self.explain_plan(&text).await;
+        if let Some(s) = saved {
+            self.schema = s;
+        }
+        let p = r.inspect_err(|_| {
+            self.shared
+                .metrics
+                .errors
+                .with_label_values(&["unroutable"])
+                .inc();
+        })?;
+        let mut rs = ResultSet::new(&["DATA_NODE", "SQL"]);
+        for (node, sql) in plan::explain::rows(&p, &text) {
+            rs.row(vec![Some(node), Some(sql)]);
+        }
+        Ok(rs)
     }
 
     /// A multi-statement text runs on the server as a whole, with one answer per
@@ -2034,10 +2161,12 @@ impl Session {
             .iter()
             .position(|p| dh.hosts.iter().any(|h| Arc::ptr_eq(h, &p.host)))
         {
+            self.count_execute();
             return Ok((self.pinned_more.swap_remove(i), db));
         }
         if let Some(p) = self.pinned.take() {
             if dh.hosts.iter().any(|h| Arc::ptr_eq(h, &p.host)) {
+                self.count_execute();
                 return Ok((p, db));
             }
             if self.sticky.is_none() && (self.in_trans || !self.autocommit) {
@@ -2116,6 +2245,7 @@ impl Session {
                 p.host.clone().pool.put(p);
                 continue;
             }
+            self.count_execute();
             return Ok((p, db));
         }
     }
@@ -2960,6 +3090,9 @@ impl Session {
         if a.multi {
             return None;
         }
+        if let Some(l) = self.local_explain(sql, a) {
+            return Some(l);
+        }
         match &a.kind {
             Kind::ShowDatabases | Kind::ShowTables => {
                 let l = sql::show_list(sql)?;
@@ -3007,6 +3140,22 @@ impl Session {
         }
     }
 
+    /// A prepared `EXPLAIN <statement>`: the router's plan, without parameters (the plan
+    /// depends on their values).
+    fn local_explain(&self, sql: &str, a: &sql::Analysis) -> Option<Result<Local, SqlError>> {
+        if a.multi || hinted(sql) {
+            return None;
+        }
+        let plan::explain::Form::Router { .. } = plan::explain::form(sql)? else {
+            return None;
+        };
+        Some(if sql::lex(sql).iter().any(|t| t.punct(b'?')) {
+            Err(no_params("EXPLAIN"))
+        } else {
+            Ok(Local::Explain)
+        })
+    }
+
     /// The columns a local prepared statement announces at prepare time.
     async fn local_columns(&mut self, sql: &str, l: &Local) -> Result<ResultSet, SqlError> {
         Ok(match l {
@@ -3029,6 +3178,7 @@ impl Session {
                 ResultSet::new(&refs)
             }
             Local::CreateDatabase => ResultSet::new(&["Database", "Create Database"]),
+            Local::Explain => ResultSet::new(&["DATA_NODE", "SQL"]),
             // The columns of the servers' answer (the servers check the statement too).
             Local::Meta(m) => {
                 let mut rs = self.meta_result(sql, *m).await?;
@@ -3055,6 +3205,16 @@ impl Session {
                 Some(m) => self.create_database_result(sql, &m).await,
                 None => Err(unreadable("SHOW CREATE DATABASE")),
             },
+            Local::Explain => {
+                self.count("local", "router");
+                match plan::explain::form(sql) {
+                    Some(plan::explain::Form::Router { inner }) => {
+                        let inner = inner.to_string();
+                        self.explain_result(&inner).await
+                    }
+                    _ => Err(unreadable("EXPLAIN")),
+                }
+            }
         };
         let rs = match r {
             Ok(rs) => rs,
@@ -3090,6 +3250,19 @@ impl Session {
 
     async fn prepare(&mut self, p: &[u8]) -> Res<()> {
         let sql = String::from_utf8_lossy(&p[1..]).into_owned();
+        // EXPLAIN2 as the statement it runs (see `query`).
+        let explain2;
+        let (sql, p): (String, &[u8]) = match self.explain2_text(&sql) {
+            None => (sql, p),
+            Some(Ok(text)) => {
+                let mut v = Vec::with_capacity(text.len() + 1);
+                v.push(COM_STMT_PREPARE);
+                v.extend_from_slice(text.as_bytes());
+                explain2 = v;
+                (text, &explain2)
+            }
+            Some(Err(e)) => return self.send_err(1, &e).await,
+        };
         let a = sql::analyze(&sql);
         // KILL takes the router's connection ids, which the server would read as its own
         // thread ids (killing some other connection): only the text protocol has it.
@@ -3178,8 +3351,10 @@ impl Session {
         }
         // On configured tables: prepare on a node that has them (the metadata is the
         // same on each); executes are routed by their parameters.
-        let sharded = match self.shard_plan(&sql) {
+        let sharded = match self.shard_plan(&sql, false) {
             _ if stmt_node.is_some() => false,
+            // Answered by the router (below).
+            _ if self.local_explain(&sql, a).is_some() => false,
             // Answered by the router (below).
             _ if matches!(a.kind, Kind::ShowMeta(_)) && !self.system_db_list(&sql) => false,
             None => false,
@@ -3807,13 +3982,42 @@ mod tests {
     use super::*;
 
     #[test]
-    fn whitelist_patterns() {
+    fn whitelist_follows_mycat() {
+        use crate::config::router::WhitelistEntry;
         let ip = |s: &str| s.parse::<std::net::IpAddr>().expect("ip");
-        assert!(host_matches("127.0.0.*", ip("127.0.0.9")));
-        assert!(!host_matches("127.0.0.*", ip("127.0.1.9")));
-        assert!(host_matches("10.0.0.0/8", ip("10.2.3.4")));
-        assert!(host_matches("127.0.0.1", ip("::ffff:127.0.0.1")));
-        assert!(!host_matches("127.0.0.1", ip("127.0.0.2")));
+        let e = |host: &str, users: &[&str]| WhitelistEntry {
+            host: host.into(),
+            users: users.iter().map(|u| u.to_string()).collect(),
+        };
+        assert_eq!(whitelisted(&[], "x", ip("10.0.0.1")), Whitelisted::Yes);
+        let wl = [
+            e("127.0.0.1, 10.1.2.3", &["app"]),
+            e("192.168.1.*", &["app"]),
+            e("10.9.0.0/16", &[]),
+        ];
+        // An address entry admits its users only; the refusal says the host is listed.
+        assert_eq!(whitelisted(&wl, "app", ip("127.0.0.1")), Whitelisted::Yes);
+        assert_eq!(whitelisted(&wl, "app", ip("10.1.2.3")), Whitelisted::Yes);
+        assert_eq!(
+            whitelisted(&wl, "ops", ip("127.0.0.1")),
+            Whitelisted::NotForUser
+        );
+        assert_eq!(
+            whitelisted(&wl, "app", ip("::ffff:127.0.0.1")),
+            Whitelisted::Yes
+        );
+        // A pattern admits every user (MyCat's whitehostMask ignores its users).
+        assert_eq!(
+            whitelisted(&wl, "ops", ip("192.168.1.77")),
+            Whitelisted::Yes
+        );
+        assert_eq!(
+            whitelisted(&wl, "app", ip("192.168.2.1")),
+            Whitelisted::NoHost
+        );
+        // A CIDR without users admits everyone from it.
+        assert_eq!(whitelisted(&wl, "any", ip("10.9.200.1")), Whitelisted::Yes);
+        assert_eq!(whitelisted(&wl, "any", ip("::1")), Whitelisted::NoHost);
     }
 
     #[test]

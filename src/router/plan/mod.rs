@@ -5,6 +5,7 @@
 //! token positions (never by printing a parsed tree back). Anything the planner cannot
 //! route correctly is refused with a MySQL error that says why.
 
+pub mod explain;
 mod hint;
 mod route;
 mod select;
@@ -56,6 +57,11 @@ pub struct TableCat {
     pub kind: TableKind,
     pub primary_key: Option<String>,
     pub auto_increment: bool,
+    /// `sql_max_limit` applies to SELECTs on this table alone (MyCat `needAddLimit`).
+    pub need_add_limit: bool,
+    /// A statement on this table alone must pin the sharding column (MyCat
+    /// `ruleRequired`).
+    pub rule_required: bool,
     /// The column and function that place this table's rows directly (the sharding
     /// column, or an ER child's join key when its parent key is the parent's routing
     /// column).
@@ -152,6 +158,8 @@ impl Catalog {
                     kind,
                     primary_key: t.primary_key.clone(),
                     auto_increment: t.auto_increment,
+                    need_add_limit: t.need_add_limit,
+                    rule_required: t.rule_required,
                     route_key: route_key.clone(),
                     root: t.name.clone(),
                 };
@@ -228,6 +236,9 @@ fn add_children(out: &mut HashMap<String, TableCat>, children: &[ChildTable], pa
             },
             primary_key: c.primary_key.clone(),
             auto_increment: c.auto_increment,
+            need_add_limit: c.need_add_limit,
+            // MyCat reads `ruleRequired` on <table> only.
+            rule_required: false,
             route_key,
             root: parent.root.clone(),
         };
@@ -567,6 +578,18 @@ pub enum Planned {
 
 pub fn refuse(msg: impl Into<String>) -> SqlError {
     SqlError::new(1105, "HY000", msg)
+}
+
+/// Must a statement that names no configured table still be planned, because
+/// `sql_max_limit` may add a LIMIT to it (a SELECT in a schema with tables, as MyCat
+/// parses those)? A cheap test on the first word.
+pub fn may_add_limit(sc: &SchemaCat, sql: &str) -> bool {
+    sc.sql_max_limit.is_some()
+        && !sc.tables.is_empty()
+        && sql
+            .trim_start()
+            .get(..6)
+            .is_some_and(|w| w.eq_ignore_ascii_case("select"))
 }
 
 /// Does `sql` mention a table configured in `schema` (a cheap test on tokens that lets
@@ -1007,6 +1030,9 @@ fn plan_text(
     sql: &str,
     lookups: &Lookups,
 ) -> Result<Planned, SqlError> {
+    if let Some(f) = explain::form(sql) {
+        return explain::plan(cat, sc, f, sql, lookups);
+    }
     let a = super::sql::analyze(sql);
     let read = a.is_read();
     if !mentions_configured(sc, sql) {
@@ -1098,7 +1124,8 @@ fn first_node_of(sc: &SchemaCat, table: &str, read: bool) -> Result<Planned, Sql
 /// Statements that touch no configured table: the schema's data node.
 fn default_route(sc: &SchemaCat, sql: &str, read: bool) -> Result<Plan, SqlError> {
     if let Some(dn) = &sc.default_node {
-        return Ok(Plan::one(dn.clone(), None, read));
+        let limited = select::default_node_limit(sc, sql);
+        return Ok(Plan::one(dn.clone(), limited, read));
     }
     // No default node: only statements without tables can go anywhere.
     let touches_tables = Parser::parse_sql(&MySqlDialect {}, sql)

@@ -480,6 +480,71 @@ pub fn candidates(
     })
 }
 
+/// Do the conditions `e` give column `col` of `r` values, as MyCat's route
+/// conditions do: `col = literal`, `col IN (literals)` or `col BETWEEN literal AND
+/// literal`, in one conjunct of an AND and in every branch of an OR. (MyCat's
+/// `ruleRequired` and its "the WHERE names the primary key" test for `sqlMaxLimit`.)
+pub fn pins_column(e: &Expr, col: &str, r: &TRef<'_>, refs: &[TRef<'_>]) -> bool {
+    let lit = |v: &Expr| matches!(literal(v), Some(Some(_)));
+    match e {
+        Expr::Nested(inner) => pins_column(inner, col, r, refs),
+        Expr::BinaryOp { left, op, right } => match op {
+            BinaryOperator::And => {
+                pins_column(left, col, r, refs) || pins_column(right, col, r, refs)
+            }
+            BinaryOperator::Or => {
+                pins_column(left, col, r, refs) && pins_column(right, col, r, refs)
+            }
+            BinaryOperator::Eq => {
+                (is_column_of(left, col, r, refs) && lit(right))
+                    || (is_column_of(right, col, r, refs) && lit(left))
+            }
+            _ => false,
+        },
+        Expr::InList {
+            expr,
+            list,
+            negated: false,
+        } => is_column_of(expr, col, r, refs) && list.iter().any(lit),
+        Expr::Between {
+            expr,
+            negated: false,
+            low,
+            high,
+        } => is_column_of(expr, col, r, refs) && lit(low) && lit(high),
+        _ => false,
+    }
+}
+
+/// MyCat's `ruleRequired`: a statement on table `r` alone whose conditions (`conds`,
+/// the conjuncts of its WHERE) give its sharding column no value is refused rather
+/// than sent to every node.
+pub fn check_rule_required(
+    r: &TRef<'_>,
+    refs: &[TRef<'_>],
+    conds: &[&Expr],
+    sql: &str,
+) -> Result<(), SqlError> {
+    let Some(t) = r.cat.filter(|t| t.rule_required) else {
+        return Ok(());
+    };
+    let TableKind::Sharded { column, .. } = &t.kind else {
+        return Ok(());
+    };
+    if conds.iter().any(|c| {
+        refs.iter()
+            .filter(|o| o.name.eq_ignore_ascii_case(&t.name))
+            .any(|o| pins_column(c, column, o, refs))
+    }) {
+        return Ok(());
+    }
+    Err(refuse(format!(
+        "route rule for table {} is required: {} (rule_required: the WHERE clause must give the sharding column `{column}` with =, IN or BETWEEN)",
+        t.name,
+        sql.trim()
+    )))
+}
+
 /// Union-find over table refs: which ones are joined so that matching rows share a node.
 pub fn colocated(refs: &[TRef<'_>], conds: &[&Expr]) -> Vec<usize> {
     let mut parent: Vec<usize> = (0..refs.len()).collect();

@@ -329,6 +329,21 @@ pub fn plan_query(
         )));
     }
     let (where_conds, join_conds) = from.conditions(sel.selection.as_ref());
+    // The one table the statement names (subqueries included), as MyCat counts them
+    // for `ruleRequired` and `sqlMaxLimit`.
+    let mut names: BTreeSet<String> = from
+        .refs
+        .iter()
+        .map(|r| r.name.to_ascii_lowercase())
+        .collect();
+    names.extend(sub_tables.iter().map(|n| n.to_ascii_lowercase()));
+    let single = match names.iter().next() {
+        Some(n) if names.len() == 1 => from.refs.iter().find(|r| r.name.eq_ignore_ascii_case(n)),
+        _ => None,
+    };
+    if let Some(r) = single {
+        route::check_rule_required(r, &from.refs, &where_conds, sql)?;
+    }
     let nodes = route_nodes(sc, &from.refs, &where_conds, &join_conds, sel, read)?;
     // Subqueries over unlisted or single-node tables need the statement on their node;
     // over global tables, a copy on each node.
@@ -390,7 +405,9 @@ pub fn plan_query(
         });
     let _ = has_subquery;
     let clauses = text::select_clauses(t);
-    let max_limit = sc.sql_max_limit.filter(|_| q.limit_clause.is_none());
+    let max_limit = sc
+        .sql_max_limit
+        .filter(|_| q.limit_clause.is_none() && needs_max_limit(single, &from.refs, &where_conds));
     match nodes {
         RouteNodes::One(node, note) => {
             let mut e = Edits::default();
@@ -446,7 +463,7 @@ pub fn plan_query(
             let Some(c) = clauses else {
                 return Err(refuse("the router could not find the select list"));
             };
-            let (text, merge, avg_items) = multi_node(sql, t, &c, q, sel, sc.sql_max_limit)?;
+            let (text, merge, avg_items) = multi_node(sql, t, &c, q, sel, max_limit)?;
             Ok(Plan {
                 targets: nodes
                     .into_iter()
@@ -628,6 +645,72 @@ pub fn route_nodes(
     } else {
         RouteNodes::Many(nodes)
     })
+}
+
+/// MyCat's isNeedAddLimit, once the schema has `sql_max_limit` and the statement no
+/// LIMIT: only a statement naming one table (`single`) gets one; then not when the
+/// table has `need_add_limit: false`; always for a global table; otherwise not when the
+/// WHERE clause gives the table's primary key (`=`, `IN`, `BETWEEN`), which finds a
+/// few rows anyway. A join, or a statement without tables, gets none.
+fn needs_max_limit(single: Option<&TRef<'_>>, refs: &[TRef<'_>], conds: &[&Expr]) -> bool {
+    let Some(r) = single else {
+        return false;
+    };
+    let Some(t) = r.cat else {
+        // A table that is not listed (MyCat: "not found: the schema's setting").
+        return true;
+    };
+    if !t.need_add_limit {
+        return false;
+    }
+    if matches!(t.kind, TableKind::Global) {
+        return true;
+    }
+    let Some(pk) = &t.primary_key else {
+        return true;
+    };
+    !conds.iter().any(|c| {
+        refs.iter()
+            .filter(|o| o.name.eq_ignore_ascii_case(&t.name))
+            .any(|o| route::pins_column(c, pk, o, refs))
+    })
+}
+
+/// `sql_max_limit` for a SELECT that names no listed table (it runs on the schema's
+/// `data_node`): MyCat parses these too when the schema has tables, and adds the
+/// limit to one naming a single table. `None` when nothing is to be added (a statement
+/// the parser cannot read is left alone).
+pub fn default_node_limit(sc: &SchemaCat, sql: &str) -> Option<String> {
+    let m = sc.sql_max_limit?;
+    if sc.tables.is_empty() {
+        // MyCat routes a schema without tables without parsing (`isNoSharding`).
+        return None;
+    }
+    let stmts =
+        sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::MySqlDialect {}, sql).ok()?;
+    let [sqlparser::ast::Statement::Query(q)] = stmts.as_slice() else {
+        return None;
+    };
+    if q.limit_clause.is_some()
+        || q.with.is_some()
+        || !matches!(q.body.as_ref(), SetExpr::Select(_))
+    {
+        return None;
+    }
+    let names: BTreeSet<String> = route::tables_in_statement(&stmts[0])
+        .iter()
+        .map(|n| n.to_ascii_lowercase())
+        .collect();
+    // A server's own table (`information_schema.columns`, which GUI tools read) is
+    // left whole.
+    if names.len() != 1 || names.iter().any(|n| n.contains('.')) {
+        return None;
+    }
+    let t = Toks::new(sql);
+    let c = text::select_clauses(&t)?;
+    let mut e = Edits::default();
+    add_limit(&t, &c, &mut e, m);
+    e.apply(sql)
 }
 
 /// Appends (or keeps) `LIMIT n` at the end of the outermost SELECT.

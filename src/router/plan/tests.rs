@@ -459,41 +459,57 @@ fn ddl_broadcast() {
     assert_eq!(route("CREATE TABLE other (id INT)").nodes(), ["dn0"]);
 }
 
+/// `sql` planned in `cat`'s schema shop.
+fn route_in(cat: &Catalog, sql: &str) -> Plan {
+    match plan(cat, "shop", sql, &Lookups::new()) {
+        Ok(Planned::Route(p)) => p,
+        other => panic!("{sql}: {other:?}"),
+    }
+}
+
+fn refused_in(cat: &Catalog, sql: &str) -> String {
+    match plan(cat, "shop", sql, &Lookups::new()) {
+        Err(e) => e.msg,
+        other => panic!("{sql} should be refused: {other:?}"),
+    }
+}
+
 #[test]
-fn sql_max_limit_is_opt_in() {
-    let text = CFG.replace(
-        "check_sql_schema: true",
-        "check_sql_schema: true\n      sql_max_limit: 100",
+fn sql_max_limit_is_opt_in_and_applied_as_mycat_does() {
+    let cat = cat_of(
+        &CFG.replace(
+            "check_sql_schema: true",
+            "check_sql_schema: true\n      sql_max_limit: 100",
+        )
+        .replace(
+            "{ name: product, data_nodes: \"dn0,dn1\", rule: by-mod }",
+            "{ name: product, primary_key: id, data_nodes: \"dn0,dn1\", rule: by-mod, need_add_limit: false }",
+        ),
     );
-    let checked = crate::config::check_str(&text, "t.yaml", std::path::Path::new("/"));
-    let (cfg, _) = checked.into_result().expect("valid config");
-    let cat = Catalog::build(
-        cfg.router.as_ref().expect("router"),
-        std::path::Path::new("/"),
-    )
-    .expect("catalog");
-    let p = match plan(
-        &cat,
-        "shop",
+    let sql_of = |sql: &str| {
+        let p = route_in(&cat, sql);
+        p.targets.iter().map(|t| t.sql.clone()).collect::<Vec<_>>()
+    };
+    // `id` is customer's primary key: a lookup by it finds few rows, MyCat adds no LIMIT
+    // (=, IN, BETWEEN; OR of such).
+    for sql in [
         "SELECT * FROM customer WHERE id = 1",
-        &Lookups::new(),
-    ) {
-        Ok(Planned::Route(p)) => p,
-        other => panic!("{other:?}"),
-    };
+        "SELECT * FROM customer WHERE id IN (1, 2) AND name = 'x'",
+        "SELECT * FROM customer WHERE id BETWEEN 1 AND 3",
+        "SELECT * FROM customer c WHERE c.id = 1 OR c.id = 2",
+    ] {
+        assert_eq!(sql_of(sql), [None], "{sql}");
+    }
+    // Other conditions on one table: the LIMIT.
     assert_eq!(
-        p.targets[0].sql.as_deref(),
-        Some("SELECT * FROM customer WHERE id = 1 LIMIT 100")
+        sql_of("SELECT * FROM customer WHERE id = 1 OR name = 'x'"),
+        vec![Some("SELECT * FROM customer WHERE id = 1 OR name = 'x' LIMIT 100".to_string()); 2]
     );
-    let p = match plan(
-        &cat,
-        "shop",
-        "SELECT name FROM customer ORDER BY name",
-        &Lookups::new(),
-    ) {
-        Ok(Planned::Route(p)) => p,
-        other => panic!("{other:?}"),
-    };
+    assert_eq!(
+        sql_of("SELECT * FROM customer WHERE id > 5000001"),
+        vec![Some("SELECT * FROM customer WHERE id > 5000001 LIMIT 100".to_string()); 2]
+    );
+    let p = route_in(&cat, "SELECT name FROM customer ORDER BY name");
     assert_eq!(
         p.targets[1].sql.clone(),
         Some(format!(
@@ -502,11 +518,343 @@ fn sql_max_limit_is_opt_in() {
         ))
     );
     assert_eq!(p.merge.expect("merge").limit, Some(100));
+    // No primary key configured (user_info, the ER child order_item): always.
+    assert_eq!(
+        sql_of("SELECT * FROM user_info WHERE province_id = 10010"),
+        [Some(
+            "SELECT * FROM user_info WHERE province_id = 10010 LIMIT 100".to_string()
+        )]
+    );
+    assert_eq!(
+        sql_of("SELECT * FROM order_item WHERE id = 7 AND order_id = 1"),
+        [Some(
+            "SELECT * FROM order_item WHERE id = 7 AND order_id = 1 LIMIT 100".to_string()
+        )]
+    );
+    // A global table: always, even by its key.
+    assert_eq!(
+        sql_of("SELECT * FROM province WHERE id = 1")[0],
+        Some("SELECT * FROM province WHERE id = 1 LIMIT 100".to_string())
+    );
+    // need_add_limit: false.
+    let p = route_in(&cat, "SELECT * FROM product ORDER BY price");
+    assert!(p.merge.expect("merge").limit.is_none());
+    assert!(
+        p.targets
+            .iter()
+            .all(|t| !t.sql.as_deref().unwrap_or("").contains("LIMIT"))
+    );
+    // Several tables (a join, a subquery): none, as in MyCat.
+    for sql in [
+        "SELECT * FROM customer c JOIN province p ON c.province_id = p.id WHERE c.name = 'x'",
+        "SELECT o.id, i.qty FROM my_order o JOIN order_item i ON o.id = i.order_id WHERE o.id = 1",
+        "SELECT * FROM province WHERE id IN (SELECT province_id FROM other)",
+    ] {
+        assert!(
+            sql_of(sql)
+                .iter()
+                .all(|s| !s.as_deref().unwrap_or("").contains("LIMIT")),
+            "{sql}"
+        );
+    }
+    // An own LIMIT stays.
+    assert_eq!(sql_of("SELECT * FROM province LIMIT 5"), [None, None]);
+    // A table that is not listed, alone: the LIMIT (MyCat parses it since the schema has
+    // tables); joined or without tables: none.
+    let p = route_in(&cat, "SELECT * FROM other WHERE id = 1");
+    assert_eq!(p.nodes(), ["dn0"]);
+    assert_eq!(
+        p.targets[0].sql.as_deref(),
+        Some("SELECT * FROM other WHERE id = 1 LIMIT 100")
+    );
+    assert_eq!(
+        sql_of("SELECT * FROM other o JOIN other2 t ON o.id = t.id"),
+        [None]
+    );
+    assert_eq!(sql_of("SELECT 1"), [None]);
+    assert_eq!(
+        sql_of("SELECT * FROM information_schema.columns WHERE table_schema = 'shop_0'"),
+        [None]
+    );
+    assert_eq!(sql_of("UPDATE other SET a = 1"), [None]);
+    assert!(may_add_limit(
+        cat.schema("shop").expect("shop"),
+        " select 1"
+    ));
+    // A schema without tables is not parsed (MyCat's isNoSharding): no LIMIT.
+    let flat = cat_of(&CFG.replace(
+        "  data_nodes:\n",
+        "    - { name: flat, data_node: dn1, sql_max_limit: 10 }\n  data_nodes:\n",
+    ));
+    let p = match plan(&flat, "flat", "SELECT * FROM t", &Lookups::new()) {
+        Ok(Planned::Route(p)) => p,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!((p.nodes(), p.targets[0].sql.clone()), (vec!["dn1"], None));
+    assert!(!may_add_limit(
+        flat.schema("flat").expect("flat"),
+        "SELECT * FROM t"
+    ));
     // Without the option nothing is added.
     assert_eq!(
-        route("SELECT * FROM customer WHERE id = 1").targets[0].sql,
+        route("SELECT * FROM customer WHERE id = 7").targets[0].sql,
         None
     );
+    assert_eq!(
+        route("SELECT * FROM customer WHERE name = 'x'").targets[0]
+            .sql
+            .as_deref(),
+        Some("SELECT * FROM customer WHERE name = 'x'")
+    );
+    assert_eq!(route("SELECT * FROM other").targets[0].sql, None);
+}
+
+#[test]
+fn rule_required_refuses_statements_that_do_not_give_the_sharding_column() {
+    let cat = cat_of(&CFG.replace(
+        "{ name: customer, primary_key: id, data_nodes: \"dn$0-1\", rule: by-id }",
+        "{ name: customer, primary_key: id, data_nodes: \"dn$0-1\", rule: by-id, rule_required: true }",
+    ));
+    for sql in [
+        "SELECT * FROM customer WHERE name = 'x'",
+        "SELECT * FROM customer",
+        "SELECT * FROM customer WHERE id = 1 OR name = 'x'",
+        "SELECT * FROM customer WHERE id > 7",
+        "SELECT * FROM customer WHERE id <> 7",
+        "UPDATE customer SET name = 'y' WHERE name = 'x'",
+        "DELETE FROM customer",
+    ] {
+        let m = refused_in(&cat, sql);
+        assert_eq!(
+            m,
+            format!(
+                "route rule for table customer is required: {sql} (rule_required: the WHERE clause must give the sharding column `id` with =, IN or BETWEEN)"
+            )
+        );
+    }
+    for (sql, nodes) in [
+        ("SELECT * FROM customer WHERE id = 5000001", vec!["dn1"]),
+        (
+            "SELECT * FROM customer c WHERE c.id IN (1, 5000001)",
+            vec!["dn0", "dn1"],
+        ),
+        (
+            "SELECT * FROM customer WHERE id BETWEEN 1 AND 9",
+            vec!["dn0"],
+        ),
+        (
+            "SELECT * FROM customer WHERE (id = 1 OR id = 2) AND name = 'x'",
+            vec!["dn0"],
+        ),
+        (
+            "UPDATE customer SET name = 'y' WHERE id = 5000001",
+            vec!["dn1"],
+        ),
+        ("DELETE FROM customer WHERE id = 1", vec!["dn0"]),
+        // INSERT always names the column; a statement on several tables is not checked
+        // (MyCat checks single-table routes only).
+        (
+            "INSERT INTO customer (id, name) VALUES (1, 'a')",
+            vec!["dn0"],
+        ),
+        (
+            "SELECT * FROM customer c JOIN province p ON c.province_id = p.id",
+            vec!["dn0", "dn1"],
+        ),
+        // Other tables are not affected.
+        ("SELECT * FROM product", vec!["dn0", "dn1"]),
+    ] {
+        assert_eq!(route_in(&cat, sql).nodes(), nodes, "{sql}");
+    }
+    // EXPLAIN of a refused statement gets the same answer.
+    assert!(
+        refused_in(&cat, "EXPLAIN FORMAT=JSON SELECT * FROM customer")
+            .starts_with("route rule for table customer is required")
+    );
+}
+
+#[test]
+fn explain_forms() {
+    use explain::{Form, form};
+    fn router(inner: &str) -> Option<Form<'_>> {
+        Some(Form::Router { inner })
+    }
+    assert_eq!(form("EXPLAIN SELECT 1"), router("SELECT 1"));
+    assert_eq!(
+        form("  explain\n select * from t where id = 2"),
+        router("select * from t where id = 2")
+    );
+    assert_eq!(form("EXPLAIN (SELECT 1)"), router("(SELECT 1)"));
+    assert_eq!(
+        form("EXPLAIN UPDATE t SET a = 1"),
+        router("UPDATE t SET a = 1")
+    );
+    assert_eq!(
+        form("EXPLAIN FORMAT=JSON SELECT 1"),
+        Some(Form::Node {
+            prefix: "EXPLAIN FORMAT=JSON ",
+            inner: "SELECT 1",
+            analyze: false
+        })
+    );
+    assert_eq!(
+        form("EXPLAIN EXTENDED DELETE FROM t"),
+        Some(Form::Node {
+            prefix: "EXPLAIN EXTENDED ",
+            inner: "DELETE FROM t",
+            analyze: false
+        })
+    );
+    assert_eq!(
+        form("explain partitions select 1"),
+        Some(Form::Node {
+            prefix: "explain partitions ",
+            inner: "select 1",
+            analyze: false
+        })
+    );
+    assert_eq!(
+        form("EXPLAIN ANALYZE FORMAT = TREE SELECT 1"),
+        Some(Form::Node {
+            prefix: "EXPLAIN ANALYZE FORMAT = TREE ",
+            inner: "SELECT 1",
+            analyze: true
+        })
+    );
+    assert_eq!(
+        form("ANALYZE FORMAT=JSON SELECT 1"),
+        Some(Form::Node {
+            prefix: "ANALYZE FORMAT=JSON ",
+            inner: "SELECT 1",
+            analyze: true
+        })
+    );
+    assert_eq!(
+        form("DESCRIBE SELECT 1"),
+        Some(Form::Node {
+            prefix: "DESCRIBE ",
+            inner: "SELECT 1",
+            analyze: false
+        })
+    );
+    // A table, not a statement; other statements.
+    for sql in [
+        "EXPLAIN customer",
+        "DESCRIBE customer",
+        "DESC customer id",
+        "EXPLAIN `select`",
+        "ANALYZE TABLE customer",
+        "EXPLAIN FOR CONNECTION 4",
+        "SELECT 1",
+        "EXPLAINED",
+    ] {
+        assert_eq!(form(sql), None, "{sql}");
+    }
+    // EXPLAIN2: MyCat's datanode= and sql=, FORMAT=JSON before sql=.
+    assert_eq!(
+        form("EXPLAIN2 datanode=dn1 sql=select * from t where id = 2"),
+        Some(Form::Node2 {
+            node: "dn1".into(),
+            sql: "EXPLAIN select * from t where id = 2".into()
+        })
+    );
+    assert_eq!(
+        form("explain2 FORMAT=JSON DATANODE=dn0 SQL= SELECT 1"),
+        Some(Form::Node2 {
+            node: "dn0".into(),
+            sql: "EXPLAIN FORMAT=JSON SELECT 1".into()
+        })
+    );
+    for bad in [
+        "EXPLAIN2 sql=SELECT 1",
+        "EXPLAIN2 datanode=dn1",
+        "EXPLAIN2 datanode=dn1 sql=",
+        "EXPLAIN2 node=dn1 sql=SELECT 1",
+    ] {
+        assert_eq!(
+            form(bad),
+            Some(Form::Node2 {
+                node: String::new(),
+                sql: String::new()
+            }),
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn explain_rows_and_node_explains() {
+    let cat = cat();
+    let rows = |sql: &str| explain::rows(&route(sql), sql);
+    // One row per node, with the text that node gets.
+    assert_eq!(
+        rows("SELECT * FROM customer WHERE id = 5000001"),
+        [(
+            "dn1".to_string(),
+            "SELECT * FROM customer WHERE id = 5000001".to_string()
+        )]
+    );
+    let r = rows("SELECT name FROM customer ORDER BY name");
+    assert_eq!(r.len(), 2);
+    assert_eq!((r[0].0.as_str(), r[1].0.as_str()), ("dn0", "dn1"));
+    assert!(r[0].1.contains("__tandem_0"), "{r:?}");
+    // Tabs and line breaks as spaces; unlisted tables on the schema's node; one copy
+    // of a global table.
+    assert_eq!(
+        rows("SELECT *\n\tFROM other\r\nWHERE a = 1"),
+        [(
+            "dn0".to_string(),
+            "SELECT *  FROM other  WHERE a = 1".to_string()
+        )]
+    );
+    assert_eq!(rows("SELECT * FROM province").len(), 1);
+    let w = rows("UPDATE province SET name = 'x' WHERE id = 1");
+    assert_eq!(w.len(), 2);
+    // EXPLAIN with options: the server's EXPLAIN on the node the statement routes to.
+    let p = route("EXPLAIN FORMAT=JSON SELECT * FROM shop.customer WHERE id = 5000001");
+    assert_eq!(p.nodes(), ["dn1"]);
+    assert_eq!(
+        p.targets[0].sql.as_deref(),
+        Some("EXPLAIN FORMAT=JSON SELECT * FROM customer WHERE id = 5000001")
+    );
+    assert!(p.read);
+    assert!(!route("ANALYZE DELETE FROM customer WHERE id = 1").read);
+    let p = route("EXPLAIN EXTENDED SELECT * FROM province");
+    assert!(p.any_one);
+    assert!(
+        p.targets
+            .iter()
+            .all(|t| t.sql.as_deref() == Some("EXPLAIN EXTENDED SELECT * FROM province"))
+    );
+    let m = refused("EXPLAIN FORMAT=JSON SELECT * FROM customer");
+    assert!(
+        m.starts_with("EXPLAIN FORMAT=JSON runs on the data node its statement routes to, and this statement reaches data nodes dn0,dn1")
+            && m.contains("EXPLAIN2 [FORMAT=JSON] datanode=<data node> sql=<statement>"),
+        "{m}"
+    );
+    // The plain form in the planner (behind a db_type hint) is planned the same way.
+    let p = route("/*!mycat: db_type=master */ EXPLAIN SELECT * FROM customer WHERE id = 1");
+    assert_eq!(p.nodes(), ["dn0"]);
+    assert!(!p.read);
+    // EXPLAIN2 names the node; unknown nodes and bad syntax are refused.
+    let p = route("EXPLAIN2 datanode=dn1 sql=SELECT * FROM customer WHERE id = 1");
+    assert_eq!(p.nodes(), ["dn1"]);
+    assert_eq!(
+        p.targets[0].sql.as_deref(),
+        Some("EXPLAIN SELECT * FROM customer WHERE id = 1")
+    );
+    assert!(refused("EXPLAIN2 datanode=dn9 sql=SELECT 1").contains("no such data node"));
+    assert!(refused("EXPLAIN2 sql=SELECT 1").contains("EXPLAIN2 [FORMAT=JSON] datanode="));
+    // Sequence ids are not taken for an EXPLAIN.
+    assert!(
+        refused("EXPLAIN ANALYZE INSERT INTO customer (id, name) VALUES (next value for MYCATSEQ_CUSTOMER, 'x')")
+            .starts_with("insert sql using mycat seq")
+    );
+    // `tandem explain` shows the plans of statements as before.
+    let v = super::explain(&cat, "shop", "SELECT * FROM customer WHERE id = 5000001");
+    assert_eq!(v["nodes"], serde_json::json!(["dn1"]));
+    let v = super::explain(&cat, "shop", "EXPLAIN customer");
+    assert_eq!(v["nodes"], serde_json::json!(["dn0"]));
 }
 
 #[test]

@@ -436,8 +436,21 @@ fn missing_key(tc: &TableCat, key: &str) -> SqlError {
     ))
 }
 
+/// The number of different tables a statement names (subqueries included), as MyCat
+/// counts them: `rule_required` applies to statements on one table.
+fn table_count<V: sqlparser::ast::Visit>(v: &V) -> usize {
+    let mut names = BTreeSet::new();
+    let _ = sqlparser::ast::visit_relations(v, |r| {
+        names.insert(route::object_table(r).to_ascii_lowercase());
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    names.len()
+}
+
 /// Where an UPDATE/DELETE on one table runs. `reads` are the expressions whose
-/// subqueries must find their rows on the nodes the write runs on.
+/// subqueries must find their rows on the nodes the write runs on; `tables` is how
+/// many tables the statement names (for `rule_required`), `sql` its text.
+#[allow(clippy::too_many_arguments)]
 fn write_nodes(
     sc: &SchemaCat,
     tname: &str,
@@ -445,6 +458,8 @@ fn write_nodes(
     selection: Option<&Expr>,
     ordered_or_limited: bool,
     reads: &[&Expr],
+    tables: usize,
+    sql: &str,
 ) -> Result<Plan, SqlError> {
     let tc = sc.table(tname);
     let r = TRef {
@@ -452,6 +467,13 @@ fn write_nodes(
         alias,
         cat: tc,
     };
+    if tables == 1 {
+        let mut conds = Vec::new();
+        if let Some(w) = selection {
+            route::conjuncts(w, &mut conds);
+        }
+        route::check_rule_required(&r, std::slice::from_ref(&r), &conds, sql)?;
+    }
     let p = write_plan(sc, &r, selection, ordered_or_limited)?;
     let nodes: Vec<String> = p.targets.iter().map(|t| t.node.clone()).collect();
     for e in reads {
@@ -545,6 +567,8 @@ pub fn plan_update(
         u.selection.as_ref(),
         !u.order_by.is_empty() || u.limit.is_some(),
         &reads,
+        table_count(u),
+        t.sql,
     )?;
     global_write(sc, &tname, t, lookups, &mut p)?;
     // Tables joined to the written one (multi-table UPDATE of unlisted tables, derived
@@ -683,6 +707,8 @@ pub fn plan_delete(
         d.selection.as_ref(),
         !d.order_by.is_empty() || d.limit.is_some(),
         &reads,
+        table_count(d),
+        t.sql,
     )?;
     global_write(sc, &tname, t, lookups, &mut p)?;
     Ok(p)

@@ -216,16 +216,22 @@ fn status_in_trans(status: u16) -> bool {
 }
 
 impl Session {
-    /// The sharding plan for a text statement; `None` when the statement is not a
-    /// sharding matter (it goes to the schema's data node as before).
-    pub(super) fn shard_plan(&self, sql: &str) -> Option<Result<Planned, SqlError>> {
+    /// The sharding plan for a statement; `None` when the statement is not a sharding
+    /// matter (it goes to the schema's data node as before). `text`: a text query, for
+    /// which `sql_max_limit` may also rewrite a SELECT on unlisted tables (a prepared
+    /// statement runs as prepared).
+    pub(super) fn shard_plan(&self, sql: &str, text: bool) -> Option<Result<Planned, SqlError>> {
         let schema = self.effective_schema().ok()?;
         let sc = self.snap.catalog.schema(&schema)?;
         let hinted = {
             let t = sql.trim_start();
             t.starts_with("/*!mycat:") || t.starts_with("/*#mycat:") || t.starts_with("/* mycat:")
         };
-        if !hinted && sc.default_node.is_some() && !plan::mentions_configured(sc, sql) {
+        let planned = hinted
+            || sc.default_node.is_none()
+            || plan::mentions_configured(sc, sql)
+            || (text && plan::may_add_limit(sc, sql));
+        if !planned {
             return None;
         }
         Some(plan::plan(
@@ -373,6 +379,39 @@ impl Session {
         }
     }
 
+    /// The plan `EXPLAIN <statement>` shows for `sql` in the current schema: ER parent
+    /// rows are looked up as for running it, global sequence ids are not taken (refused,
+    /// as MyCat does), and a read of global tables shows the copy that would answer.
+    pub(super) async fn explain_plan(&mut self, sql: &str) -> Result<Plan, SqlError> {
+        let schema = self.effective_schema()?;
+        let mut answers = self.statement_lookups();
+        let mut planned = plan::plan(&self.snap.catalog, &schema, sql, &answers)?;
+        for _ in 0..4 {
+            match planned {
+                Planned::Route(mut p) => {
+                    if p.any_one {
+                        p.targets = vec![self.pick_copy(&p)];
+                        p.any_one = false;
+                    }
+                    return Ok(p);
+                }
+                Planned::Ids { .. } => return Err(plan::explain::sequence_refused()),
+                Planned::Lookup(ls) => {
+                    for l in ls {
+                        let n = self.lookup(&l).await?;
+                        answers.insert(l, n);
+                    }
+                }
+            }
+            planned = plan::plan(&self.snap.catalog, &schema, sql, &answers)?;
+        }
+        Err(SqlError::new(
+            1105,
+            "HY000",
+            "the parent rows could not be found",
+        ))
+    }
+
     /// COM_STMT_EXECUTE of a statement on configured tables: the parameter values
     /// decide the node. One node: the statement runs there natively. Writes on several
     /// nodes run as text with the values filled in; reads on several are refused (their
@@ -517,6 +556,7 @@ impl Session {
             } else {
                 self.route_node = Some(node.clone());
                 let t = self.target();
+                self.count_execute();
                 self.route_node = None;
                 let (rt, db) = t?;
                 (backend::borrow(&rt.writer(), self.profile).await?, db)
