@@ -54,7 +54,7 @@ pub(crate) struct LongRange {
 
 /// Reads `start-end=value` lines as MyCat does (`split("-")` of the trimmed key, the first
 /// two parts used); `units` allows `K`/`M` (range-long, range-mod, not pattern).
-fn parse_ranges(lines: &[MapLine], units: bool) -> Result<Vec<LongRange>, BuildError> {
+pub(crate) fn parse_ranges(lines: &[MapLine], units: bool) -> Result<Vec<LongRange>, BuildError> {
     let mut out = Vec::new();
     for line in lines {
         let Some(ind) = line.text.find('=') else {
@@ -399,7 +399,12 @@ impl FileMap {
 }
 
 /// PartitionByMod: `|v| mod count`; input that is no integer falls back to
-/// `abs((long) s.hashCode()) % count` (MyCat main since 2020-12).
+/// `Math.abs(s.hashCode()) % count` in Java `int`s, as in MyCat 1.6.7.6
+/// (1.6.76-release-2020-11-2, the newest release tag). There `Math.abs` of a hash of
+/// `Integer.MIN_VALUE` stays negative, so such a string gets a negative node (no data
+/// node: MyCat fails the statement) unless `count` divides 2^31. MyCat's main branch
+/// (2020-12-21, after the tag) computes the `abs` in a `long` instead (node 2^31 mod
+/// count); MyCat 1.6.7.5 and older throw for any input that is no integer.
 #[derive(Debug)]
 pub(crate) struct ModLong {
     count: u32,
@@ -418,7 +423,11 @@ impl ModLong {
         let u = utf16(value);
         match bigint_abs_mod(&u, self.count.into()) {
             Some(r) => r as i64,
-            None => i64::from(hash_code(&u)).abs() % i64::from(self.count),
+            None => {
+                // count <= 1_000_000 (the decoder's bound), so it is an `int` as in MyCat.
+                let count = i32::try_from(self.count).unwrap_or(i32::MAX);
+                i64::from(hash_code(&u).wrapping_abs() % count)
+            }
         }
     }
 
@@ -499,21 +508,29 @@ impl Segments {
     }
 }
 
-/// PartitionByLong: `segment[((v >>> 32) ^ v) & 1023]`.
+/// PartitionByLong: `segment[((v >>> 32) ^ v) & 1023]` (MyCat 1.6.7.4 and later), or
+/// `segment[v & 1023]` with `xor_high_bits: false` (MyCat 1.6 to 1.6.7.3). The two agree
+/// for 0 <= v < 2^32.
 #[derive(Debug)]
 pub(crate) struct ByLong {
     seg: Segments,
+    xor_high_bits: bool,
 }
 
 impl ByLong {
     pub(crate) fn build(f: &Function) -> Result<ByLong, BuildError> {
         Ok(ByLong {
             seg: Segments::build(f, "long")?,
+            xor_high_bits: f.xor_high_bits.unwrap_or(true),
         })
     }
 
     fn node(&self, v: i64) -> i64 {
-        let key = (((v as u64) >> 32) as i64) ^ v;
+        let key = if self.xor_high_bits {
+            (((v as u64) >> 32) as i64) ^ v
+        } else {
+            v
+        };
         self.seg.partition(key)
     }
 
