@@ -2057,7 +2057,7 @@ fn haproxy_listener_to_the_mycat_admin_port_is_warned() {
 }
 
 /// A MyCat conf/ with `sequnceHandlerType` 2 and `props` as sequence_time_conf.properties
-/// (`None`: no such file).
+/// (`None`: no such file); its table has `autoIncrement="true"`.
 fn time_sequence_conf(dir: &Path, props: Option<&str>) -> String {
     let conf = mycat_dir(
         dir,
@@ -2079,6 +2079,15 @@ fn time_sequence_conf(dir: &Path, props: Option<&str>) -> String {
     if let Some(p) = props {
         write(dir, "sequence_time_conf.properties", p);
     }
+    let schema = std::fs::read_to_string(dir.join("schema.xml")).expect("schema.xml");
+    write(
+        dir,
+        "schema.xml",
+        &schema.replace(
+            "rule=\"by-mod\" />",
+            "rule=\"by-mod\" primaryKey=\"id\" autoIncrement=\"true\" />",
+        ),
+    );
     conf
 }
 
@@ -2110,6 +2119,27 @@ fn mycat_time_sequence_pair_is_never_made_up_and_must_differ_per_box() {
     assert!(w.contains("each box needs its own pair"), "{w}");
     assert!(
         err.contains("router.sequence.handler: a `time` sequence needs `worker_id`"),
+        "{err}"
+    );
+
+    // No table uses the sequence: the missing file is a warning, and no `sequence`.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let conf = time_sequence_conf(dir.path(), None);
+    let schema = std::fs::read_to_string(dir.path().join("schema.xml")).expect("schema.xml");
+    write(
+        dir.path(),
+        "schema.xml",
+        &schema.replace(" autoIncrement=\"true\"", ""),
+    );
+    let (code, out, err) = tandem(&["import", "--mycat-dir", &conf]);
+    assert_eq!(code, 0, "{err}\n{out}");
+    assert!(!out.contains("sequence"), "{out}");
+    let server = format!("{conf}/server.xml");
+    assert!(
+        err.contains(&format!(
+            "{server}:{}: warning: sequnceHandlerType 2 (time) but {conf}/sequence_time_conf.properties is missing (MyCat 1.6 reads WORKID and DATAACENTERID from it and does not start without it), and no table has autoIncrement=\"true\": the `sequence` section is left out",
+            line_of(&server, "sequnceHandlerType")
+        )),
         "{err}"
     );
 
@@ -2348,6 +2378,606 @@ listen reader\n  bind 198.19.0.100:3307\n  option tcp-check\n  tcp-check expect 
     );
     assert!(
         err.contains("listener reader: its `tcp-check` rules were imported only in part (see above): the check now only connects, so every server whose port accepts connections counts as up"),
+        "{err}"
+    );
+}
+
+/// A conf/ with the given server.xml, schema.xml and rule.xml bodies (inside their root
+/// elements); `rule` may be empty (no rule.xml).
+fn conf_of(dir: &Path, server: &str, schema: &str, rule: &str) -> String {
+    write(
+        dir,
+        "server.xml",
+        &format!(
+            "<?xml version=\"1.0\"?>\n<mycat:server xmlns:mycat=\"http://io.mycat/\">\n{server}</mycat:server>\n"
+        ),
+    );
+    write(
+        dir,
+        "schema.xml",
+        &format!(
+            "<?xml version=\"1.0\"?>\n<mycat:schema xmlns:mycat=\"http://io.mycat/\">\n{schema}</mycat:schema>\n"
+        ),
+    );
+    if !rule.is_empty() {
+        write(
+            dir,
+            "rule.xml",
+            &format!(
+                "<?xml version=\"1.0\"?>\n<mycat:rule xmlns:mycat=\"http://io.mycat/\">\n{rule}</mycat:rule>\n"
+            ),
+        );
+    }
+    dir.to_string_lossy().into_owned()
+}
+
+const APP_USER: &str = "<user name=\"app\">\n<property name=\"password\">pw</property>\n<property name=\"schemas\">TESTDB</property>\n</user>\n";
+
+/// `<dataHost name="NAME">` with one write host.
+fn data_host_xml(name: &str, attrs: &str, heartbeat: &str) -> String {
+    format!(
+        "<dataHost name=\"{name}\" maxCon=\"10\" minCon=\"1\" balance=\"0\" dbType=\"mysql\" dbDriver=\"native\" {attrs}>\n\
+<heartbeat>{heartbeat}</heartbeat>\n\
+<writeHost host=\"M\" url=\"198.19.0.11:3306\" user=\"root\" password=\"pw\" />\n</dataHost>\n"
+    )
+}
+
+/// The warning line of `file` at the line containing `needle`, which must contain `what`.
+fn warning_at<'a>(err: &'a str, file: &str, needle: &str, what: &str) -> &'a str {
+    let prefix = format!("{file}:{}: warning: ", line_of(file, needle));
+    err.lines()
+        .find(|l| l.starts_with(&prefix) && l.contains(what))
+        .unwrap_or_else(|| panic!("no warning at {prefix} with `{what}`:\n{err}"))
+}
+
+/// MyCat reads `type` with equalsIgnoreCase("global") and every boolean with Java's
+/// Boolean.parseBoolean (only `true`, any case): `GLOBAL` is global, `1`/`yes` are false
+/// (warned); `needAddLimit="false"` and `ruleRequired="true"` are carried over.
+#[test]
+fn mycat_table_types_and_booleans_read_as_mycat_reads_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = "<user name=\"app\">\n<property name=\"password\">pw</property>\n<property name=\"schemas\">TESTDB</property>\n\
+<property name=\"readOnly\">1</property>\n\
+<privileges check=\"yes\"><schema name=\"TESTDB\" dml=\"0110\" /></privileges>\n</user>\n\
+<user name=\"ro\">\n<property name=\"password\">pw</property>\n<property name=\"schemas\">TESTDB</property>\n\
+<property name=\"readOnly\">TRUE</property>\n\
+<privileges check=\"True\"><schema name=\"TESTDB\" dml=\"0010\" />\n<dataNode name=\"dn1\" dml=\"0000\" /></privileges>\n</user>\n";
+    let schema = format!(
+        "<schema name=\"TESTDB\" checkSQLschema=\"1\" dataNode=\"dn1\">\n\
+<table name=\"g1\" type=\"GLOBAL\" dataNode=\"dn1,dn2\" />\n\
+<table name=\"g2\" type=\"Global\" dataNode=\"dn1,dn2\" />\n\
+<table name=\"s1\" type=\"sharding\" dataNode=\"dn1,dn2\" rule=\"m\" needAddLimit=\"false\" ruleRequired=\"true\" autoIncrement=\"yes\" primaryKey=\"id\" />\n\
+<table name=\"s2\" dataNode=\"dn1,dn2\" rule=\"m\" needAddLimit=\"1\" ruleRequired=\"TRUE\" />\n\
+<table name=\"s3\" dataNode=\"dn1,dn2\" rule=\"m\" needAddLimit=\"true\" ruleRequired=\"false\" />\n\
+<table name=\"p\" dataNode=\"dn1,dn2\" rule=\"m\"><childTable name=\"c\" joinKey=\"pid\" parentKey=\"id\" needAddLimit=\"false\" /></table>\n\
+<table name=\"one\" dataNode=\"dn1\" ruleRequired=\"true\" />\n\
+</schema>\n\
+<dataNode name=\"dn$1-2\" dataHost=\"h\" database=\"db$1-2\" />\n{}",
+        data_host_xml("h", "switchType=\"1\"", "select user()")
+    );
+    let rule = "<tableRule name=\"m\"><rule><columns>id</columns><algorithm>mod2</algorithm></rule></tableRule>\n\
+<function name=\"mod2\" class=\"io.mycat.route.function.PartitionByMod\"><property name=\"count\">2</property></function>\n";
+    let conf = conf_of(dir.path(), server, &schema, rule);
+    let (code, out, err) = tandem(&["import", "--mycat-dir", &conf]);
+    assert_eq!(code, 0, "{err}\n{out}");
+    let c = parse(&out);
+    let r = c.router.as_ref().expect("router");
+    let t = |n: &str| {
+        r.schemas[0]
+            .tables
+            .iter()
+            .find(|t| t.name == n)
+            .unwrap_or_else(|| panic!("no table {n}: {out}"))
+    };
+    use tandem::config::router::TableType;
+    assert_eq!(t("g1").kind, TableType::Global);
+    assert_eq!(t("g2").kind, TableType::Global);
+    assert_eq!(t("s1").kind, TableType::Sharded);
+    assert_eq!(
+        (
+            t("s1").need_add_limit,
+            t("s1").rule_required,
+            t("s1").auto_increment
+        ),
+        (false, true, false)
+    );
+    assert_eq!(
+        (t("s2").need_add_limit, t("s2").rule_required),
+        (false, true)
+    );
+    assert_eq!(
+        (t("s3").need_add_limit, t("s3").rule_required),
+        (true, false)
+    );
+    assert!(!out.contains("need_add_limit: true") && !out.contains("rule_required: false"));
+    assert!(!t("p").children[0].need_add_limit, "{out}");
+    assert!(!t("one").rule_required, "{out}");
+    assert!(
+        err.contains("table one: ruleRequired=\"true\" on a table without a rule: MyCat refused every statement on it"),
+        "{err}"
+    );
+    assert!(!r.schemas[0].check_sql_schema);
+    assert!(!r.users[0].read_only && r.users[1].read_only);
+    assert!(r.users[0].privileges.is_empty() && !r.users[1].privileges.is_empty());
+    let schema_f = format!("{conf}/schema.xml");
+    let server_f = format!("{conf}/server.xml");
+    warning_at(
+        &err,
+        &schema_f,
+        "name=\"s1\"",
+        "table s1: type=\"sharding\": MyCat makes a table global only for type=\"global\" (in any case)",
+    );
+    for (needle, what) in [
+        (
+            "name=\"s1\"",
+            "table s1: autoIncrement=\"yes\": MyCat reads it with Java's Boolean.parseBoolean, which is true only for `true` (in any case), so MyCat took it as false",
+        ),
+        (
+            "name=\"s2\"",
+            "table s2: needAddLimit=\"1\": MyCat reads it with Java's Boolean.parseBoolean",
+        ),
+        ("checkSQLschema", "schema TESTDB: checkSQLschema=\"1\""),
+    ] {
+        warning_at(&err, &schema_f, needle, what);
+    }
+    warning_at(
+        &err,
+        &server_f,
+        "readOnly\">1",
+        "user app: readOnly=\"1\": MyCat reads it with Java's Boolean.parseBoolean",
+    );
+    warning_at(
+        &err,
+        &server_f,
+        "check=\"yes\"",
+        "user app: privileges check=\"yes\"",
+    );
+    warning_at(
+        &err,
+        &server_f,
+        "<dataNode name=\"dn1\"",
+        "user ro: <privileges><dataNode name=\"dn1\" dml=\"0000\">: MyCat's DML bits per data node",
+    );
+    assert!(!err.contains("readOnly=\"TRUE\""), "{err}");
+}
+
+/// `dataNode="distribute(dn$1-4)"`: MyCat strips the function and interleaves the nodes
+/// by data host (hosts in Java HashMap order), and a row's node index counts in that
+/// order; the import writes the nodes in MyCat's order.
+#[test]
+fn mycat_distribute_data_nodes_keep_mycat_s_order() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let schema = format!(
+        "<schema name=\"TESTDB\">\n\
+<table name=\"t\" dataNode=\"distribute(dn$1-5)\" rule=\"m\" />\n</schema>\n\
+<dataNode name=\"dn$1-2\" dataHost=\"dh2\" database=\"db$1-2\" />\n\
+<dataNode name=\"dn$3-5\" dataHost=\"dh1\" database=\"db$3-5\" />\n{}{}",
+        data_host_xml("dh1", "switchType=\"1\"", "select user()"),
+        data_host_xml("dh2", "switchType=\"1\"", "select user()")
+    );
+    let rule = "<tableRule name=\"m\"><rule><columns>id</columns><algorithm>mod5</algorithm></rule></tableRule>\n\
+<function name=\"mod5\" class=\"io.mycat.route.function.PartitionByMod\"><property name=\"count\">5</property></function>\n";
+    let conf = conf_of(dir.path(), APP_USER, &schema, rule);
+    let (code, out, err) = tandem(&["import", "--mycat-dir", &conf]);
+    assert_eq!(code, 0, "{err}\n{out}");
+    let c = parse(&out);
+    let t = &c.router.as_ref().expect("router").schemas[0].tables[0];
+    // HashMap(2) iterates dh1 before dh2: dh1's nodes first in each round.
+    assert_eq!(t.data_nodes, ["dn3", "dn1", "dn4", "dn2", "dn5"]);
+    warning_at(
+        &err,
+        &format!("{conf}/schema.xml"),
+        "distribute(",
+        "dataNode=\"distribute(dn$1-5)\": MyCat strips `distribute(...)` and reorders the data nodes by data host",
+    );
+    let out_dir = tempfile::tempdir().expect("tempdir");
+    let p = write(out_dir.path(), "imported.yaml", &out);
+    let p = p.to_string_lossy().into_owned();
+    // id 1 → index 1 → dn1 (not dn2); id 0 → dn3.
+    assert_eq!(nodes(&p, "SELECT * FROM t WHERE id = 1"), ["dn1"]);
+    assert_eq!(nodes(&p, "SELECT * FROM t WHERE id = 0"), ["dn3"]);
+    assert_eq!(nodes(&p, "SELECT * FROM t WHERE id = 3"), ["dn2"]);
+}
+
+/// `<table name="a,b">` with `<childTable>`: MyCat loads child tables only for a single
+/// table name, so the children are left out (warned), not copied to both tables.
+#[test]
+fn mycat_child_tables_of_a_multi_name_table_are_left_out() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let schema = format!(
+        "<schema name=\"TESTDB\">\n\
+<table name=\"a,b\" dataNode=\"dn$1-2\" rule=\"m\">\n\
+<childTable name=\"kid\" joinKey=\"a_id\" parentKey=\"id\" />\n</table>\n\
+<table name=\"p\" dataNode=\"dn$1-2\" rule=\"m\">\n\
+<childTable name=\"pkid\" joinKey=\"p_id\" parentKey=\"id\" autoIncrement=\"on\" />\n</table>\n</schema>\n\
+<dataNode name=\"dn$1-2\" dataHost=\"h\" database=\"db$1-2\" />\n{}",
+        data_host_xml("h", "switchType=\"1\"", "select user()")
+    );
+    let rule = "<tableRule name=\"m\"><rule><columns>id</columns><algorithm>mod2</algorithm></rule></tableRule>\n\
+<function name=\"mod2\" class=\"io.mycat.route.function.PartitionByMod\"><property name=\"count\">2</property></function>\n";
+    let conf = conf_of(dir.path(), APP_USER, &schema, rule);
+    let (code, out, err) = tandem(&["import", "--mycat-dir", &conf]);
+    assert_eq!(code, 0, "{err}\n{out}");
+    let c = parse(&out);
+    let tables = &c.router.as_ref().expect("router").schemas[0].tables;
+    assert_eq!(tables.len(), 3);
+    assert!(tables[0].children.is_empty() && tables[1].children.is_empty());
+    assert_eq!(tables[2].children[0].name, "pkid");
+    assert!(!tables[2].children[0].auto_increment);
+    let schema_f = format!("{conf}/schema.xml");
+    warning_at(
+        &err,
+        &schema_f,
+        "name=\"kid\"",
+        "<childTable name=\"kid\"> of <table name=\"a,b\">: MyCat ignores the child tables of a <table> that names several tables",
+    );
+    warning_at(
+        &err,
+        &schema_f,
+        "name=\"pkid\"",
+        "childTable pkid: autoIncrement=\"on\"",
+    );
+}
+
+/// `switchType="3"` (Galera status) and `writeType="1"` (random write host) have no
+/// tandem equivalent: imported as 1 and 0, with what they meant and what to check.
+#[test]
+fn mycat_galera_switch_and_random_writes_are_explained() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let schema = format!(
+        "<schema name=\"TESTDB\" dataNode=\"dn1\" />\n\
+<dataNode name=\"dn1\" dataHost=\"g\" database=\"db1\" />\n{}",
+        data_host_xml(
+            "g",
+            "writeType=\"1\" switchType=\"3\"",
+            "show status like 'wsrep%'"
+        )
+    );
+    let conf = conf_of(dir.path(), APP_USER, &schema, "");
+    let (code, out, err) = tandem(&["import", "--mycat-dir", &conf]);
+    assert_eq!(code, 0, "{err}\n{out}");
+    let c = parse(&out);
+    let h = &c.router.as_ref().expect("router").data_hosts[0];
+    assert_eq!((h.write_type, h.switch_type), (0, 1));
+    let schema_f = format!("{conf}/schema.xml");
+    let w = warning_at(&err, &schema_f, "<dataHost", "switchType=\"3\"");
+    assert!(
+        w.contains("MyCat switches write hosts on Galera cluster status")
+            && w.contains("imported as `switch_type: 1`")
+            && w.contains("Its heartbeat `show status like 'wsrep%'` never fails"),
+        "{w}"
+    );
+    let w = warning_at(&err, &schema_f, "<dataHost", "writeType=\"1\"");
+    assert!(
+        w.contains("MyCat sends each write to a random live write host")
+            && w.contains("imported as `write_type: 0`"),
+        "{w}"
+    );
+}
+
+/// `nonePasswordLogin=1` and `defaultAccount="true"` change who logs in: the warnings
+/// say what the operator must give the clients.
+#[test]
+fn mycat_password_less_logins_say_what_to_do() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = "<system>\n<property name=\"nonePasswordLogin\">1</property>\n</system>\n\
+<user name=\"root\" defaultAccount=\"true\">\n<property name=\"password\">pw</property>\n<property name=\"schemas\">TESTDB</property>\n</user>\n";
+    let schema = format!(
+        "<schema name=\"TESTDB\" dataNode=\"dn1\" />\n<dataNode name=\"dn1\" dataHost=\"h\" database=\"db1\" />\n{}",
+        data_host_xml("h", "switchType=\"1\"", "select user()")
+    );
+    let conf = conf_of(dir.path(), server, &schema, "");
+    let (code, out, err) = tandem(&["import", "--mycat-dir", &conf]);
+    assert_eq!(code, 0, "{err}\n{out}");
+    let server_f = format!("{conf}/server.xml");
+    let w = warning_at(&err, &server_f, "nonePasswordLogin", "nonePasswordLogin=1");
+    assert!(
+        w.contains("tandem checks every login's password")
+            && w.contains("set a user's `password: \"\"`"),
+        "{w}"
+    );
+    let w = warning_at(&err, &server_f, "defaultAccount", "defaultAccount=\"true\"");
+    assert!(
+        w.contains("MyCat logged every client in as root")
+            && w.contains("clients that used other names must now use `root`"),
+        "{w}"
+    );
+    assert!(!err.contains("MyCat tuning"), "{err}");
+}
+
+/// 1.6 to 1.6.7.4 read `sequnceHandlerType`, 1.6.7.5 and later `sequenceHandlerType`:
+/// both with different values are warned (the newer spelling is imported); one spelling
+/// alone with another handler than the local file is warned for the other versions.
+#[test]
+fn mycat_sequence_handler_spellings_by_version() {
+    let schema = format!(
+        "<schema name=\"TESTDB\" dataNode=\"dn1\" />\n<dataNode name=\"dn1\" dataHost=\"h\" database=\"db1\" />\n{}",
+        data_host_xml("h", "switchType=\"1\"", "select user()")
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = format!(
+        "<system>\n<property name=\"sequnceHandlerType\">1</property>\n<property name=\"sequenceHandlerType\">0</property>\n</system>\n{APP_USER}"
+    );
+    let conf = conf_of(dir.path(), &server, &schema, "");
+    write(
+        dir.path(),
+        "sequence_conf.properties",
+        "GLOBAL.HISIDS=\nGLOBAL.MINID=1\nGLOBAL.MAXID=20000\nGLOBAL.CURID=10000\n",
+    );
+    let (code, out, err) = tandem(&["import", "--mycat-dir", &conf]);
+    assert_eq!(code, 0, "{err}\n{out}");
+    assert!(out.contains("handler: local_file"), "{out}");
+    let w = warning_at(
+        &err,
+        &format!("{conf}/server.xml"),
+        "sequenceHandlerType",
+        "sequnceHandlerType=1 (line 4) and sequenceHandlerType=0 (line 5) differ",
+    );
+    assert!(
+        w.contains("MyCat 1.6 to 1.6.7.4 read only `sequnceHandlerType` (so they used 1)")
+            && w.contains("1.6.7.5 and later only `sequenceHandlerType` (so they used 0)")
+            && w.contains("imported as 0"),
+        "{w}"
+    );
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = format!(
+        "<system>\n<property name=\"sequnceHandlerType\">1</property>\n</system>\n{APP_USER}"
+    );
+    let conf = conf_of(dir.path(), &server, &schema, "");
+    write(dir.path(), "sequence_db_conf.properties", "GLOBAL=dn1\n");
+    let (code, out, err) = tandem(&["import", "--mycat-dir", &conf]);
+    assert_eq!(code, 0, "{err}\n{out}");
+    assert!(out.contains("handler: database"), "{out}");
+    warning_at(
+        &err,
+        &format!("{conf}/server.xml"),
+        "sequnceHandlerType",
+        "1.6.7.5 and later only `sequenceHandlerType`, so they ignore this one and use 0",
+    );
+}
+
+/// A murmur weight map is inlined as `weight_map`, as map files are.
+#[test]
+fn mycat_murmur_weight_map_is_inlined() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let schema = format!(
+        "<schema name=\"TESTDB\">\n<table name=\"t\" dataNode=\"dn$1-2\" rule=\"mm\" />\n</schema>\n\
+<dataNode name=\"dn$1-2\" dataHost=\"h\" database=\"db$1-2\" />\n{}",
+        data_host_xml("h", "switchType=\"1\"", "select user()")
+    );
+    let rule = "<tableRule name=\"mm\"><rule><columns>id</columns><algorithm>murmur</algorithm></rule></tableRule>\n\
+<function name=\"murmur\" class=\"io.mycat.route.function.PartitionByMurmurHash\">\n\
+<property name=\"count\">2</property>\n<property name=\"weightMapFile\">weights.properties</property>\n</function>\n";
+    let conf = conf_of(dir.path(), APP_USER, &schema, rule);
+    write(
+        dir.path(),
+        "weights.properties",
+        "# node=weight\n0=3\n1=1\n",
+    );
+    let (code, out, err) = tandem(&["import", "--mycat-dir", &conf]);
+    assert_eq!(code, 0, "{err}\n{out}");
+    assert!(out.contains("weight_map: [\"0=3\", \"1=1\"]"), "{out}");
+    assert!(
+        !out.contains("weight_map_file") && !out.contains("weights.properties"),
+        "{out}"
+    );
+    let f = &parse(&out).router.expect("router").rules[0].function;
+    assert_eq!(f.weight_map, ["0=3", "1=1"]);
+}
+
+/// PartitionByCRC32PreSlot: one rule per table (`<rule>_<schema>_<TABLE>`, as MyCat
+/// names them), its node count the table's, its slot map MyCat's conf/ruledata/ file
+/// when there is one, else MyCat's first-start even split; rows land where MyCat's Java
+/// code puts them (the golden vectors).
+#[test]
+fn mycat_crc32slot_rules_per_table_follow_ruledata() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let schema = format!(
+        "<schema name=\"TESTDB\">\n\
+<table name=\"orders\" dataNode=\"dn$0-2\" rule=\"crc32slot\" />\n\
+<table name=\"users\" dataNode=\"dn$0-1\" rule=\"crc32slot\" />\n</schema>\n\
+<dataNode name=\"dn$0-2\" dataHost=\"h\" database=\"db$0-2\" />\n{}",
+        data_host_xml("h", "switchType=\"1\"", "select user()")
+    );
+    let rule = "<tableRule name=\"crc32slot\"><rule><columns>id</columns><algorithm>crc32slot</algorithm></rule></tableRule>\n\
+<function name=\"crc32slot\" class=\"io.mycat.route.function.PartitionByCRC32PreSlot\">\n\
+<property name=\"count\">2</property>\n</function>\n";
+    let conf = conf_of(dir.path(), APP_USER, &schema, rule);
+    std::fs::create_dir_all(dir.path().join("ruledata")).expect("mkdir");
+    let vectors = common::repo_root().join("tests/data/mycat-vectors");
+    std::fs::copy(
+        vectors.join("maps/crc32slot-migrated.properties"),
+        dir.path()
+            .join("ruledata/crc32slot_TESTDB_ORDERS.properties"),
+    )
+    .expect("copy ruledata");
+    let (code, out, err) = tandem(&["import", "--mycat-dir", &conf]);
+    assert_eq!(code, 0, "{err}\n{out}");
+    let c = parse(&out);
+    let r = c.router.as_ref().expect("router");
+    let names: Vec<(&str, Option<u32>, usize)> = r
+        .rules
+        .iter()
+        .map(|x| (x.name.as_str(), x.function.count, x.function.map.len()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("crc32slot_TESTDB_ORDERS", Some(3), 3),
+            ("crc32slot_TESTDB_USERS", Some(2), 0)
+        ]
+    );
+    let tables: Vec<Option<&str>> = r.schemas[0]
+        .tables
+        .iter()
+        .map(|t| t.rule.as_deref())
+        .collect();
+    assert_eq!(
+        tables,
+        [
+            Some("crc32slot_TESTDB_ORDERS"),
+            Some("crc32slot_TESTDB_USERS")
+        ]
+    );
+    let rule_f = format!("{conf}/rule.xml");
+    warning_at(
+        &err,
+        &rule_f,
+        "<tableRule",
+        "tableRule crc32slot: the function's count=2 is what MyCat 1.6.5 splits the slots of table orders by",
+    );
+    warning_at(
+        &err,
+        &rule_f,
+        "<tableRule",
+        "is inlined as the `map` of rule crc32slot_TESTDB_ORDERS",
+    );
+    let w = warning_at(&err, &rule_f, "<tableRule", "no slot map for table users");
+    assert!(
+        w.contains("an even split of the 102400 slots over the table's 2 data nodes")
+            && w.contains("`_slot`"),
+        "{w}"
+    );
+    // Rows go where MyCat's Java code put them.
+    let out_dir = tempfile::tempdir().expect("tempdir");
+    let p = write(out_dir.path(), "imported.yaml", &out);
+    let p = p.to_string_lossy().into_owned();
+    let tsv = std::fs::read_to_string(vectors.join("PartitionByCRC32PreSlot.tsv")).expect("tsv");
+    let mut checked = 0;
+    for (table, config) in [("orders", "crc32slot_migrated"), ("users", "crc32slot_n2")] {
+        for row in tsv
+            .lines()
+            .map(|l| l.split('\t').collect::<Vec<_>>())
+            .filter(|f| {
+                f[1] == config && !f[2].is_empty() && f[2].chars().all(|c| c.is_alphanumeric())
+            })
+            .step_by(97)
+            .take(12)
+        {
+            let sql = format!("SELECT * FROM {table} WHERE id = '{}'", row[2]);
+            assert_eq!(nodes(&p, &sql), [format!("dn{}", row[3])], "{sql}");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 20, "{checked}");
+}
+
+/// The new function classes import with their properties; PartitionByLong is warned
+/// about its version-dependent placement; PartitionByHotDate is refused with why.
+#[test]
+fn mycat_newer_function_classes_import_and_hot_date_is_explained() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let schema = format!(
+        "<schema name=\"TESTDB\">\n\
+<table name=\"a\" dataNode=\"dn$0-3\" rule=\"by-prefix\" />\n\
+<table name=\"b\" dataNode=\"dn$0-3\" rule=\"by-rdh\" />\n\
+<table name=\"c\" dataNode=\"dn$0-3\" rule=\"by-long\" />\n\
+<table name=\"d\" dataNode=\"dn$0-3\" rule=\"by-hist\" />\n\
+<table name=\"e\" dataNode=\"dn$0-3\" rule=\"by-hot\" />\n</schema>\n\
+<dataNode name=\"dn$0-3\" dataHost=\"h\" database=\"db$0-3\" />\n{}",
+        data_host_xml("h", "switchType=\"1\"", "select user()")
+    );
+    let rule = "<tableRule name=\"by-prefix\"><rule><columns>code</columns><algorithm>prefix</algorithm></rule></tableRule>\n\
+<tableRule name=\"by-rdh\"><rule><columns>created</columns><algorithm>rdh</algorithm></rule></tableRule>\n\
+<tableRule name=\"by-long\"><rule><columns>id</columns><algorithm>func1</algorithm></rule></tableRule>\n\
+<tableRule name=\"by-hist\"><rule><columns>created</columns><algorithm>hist</algorithm></rule></tableRule>\n\
+<tableRule name=\"by-hot\"><rule><columns>created</columns><algorithm>hot</algorithm></rule></tableRule>\n\
+<function name=\"prefix\" class=\"io.mycat.route.function.PartitionByPrefixPattern\">\n\
+<property name=\"patternValue\">32</property>\n<property name=\"prefixLength\">5</property>\n\
+<property name=\"mapFile\">prefix.txt</property>\n</function>\n\
+<function name=\"rdh\" class=\"io.mycat.route.function.PartitionByRangeDateHash\">\n\
+<property name=\"sBeginDate\">2014-01-01 00:00:00</property>\n<property name=\"sPartionDay\">3</property>\n\
+<property name=\"dateFormat\">yyyy-MM-dd HH:mm:ss</property>\n<property name=\"groupPartionSize\">2</property>\n</function>\n\
+<function name=\"func1\" class=\"io.mycat.route.function.PartitionByLong\">\n\
+<property name=\"partitionCount\">4</property>\n<property name=\"partitionLength\">256</property>\n</function>\n\
+<function name=\"hist\" class=\"io.mycat.route.function.PartitionByMonthAndHistory\">\n\
+<property name=\"dateFormat\">yyyy-MM-dd</property>\n<property name=\"sBeginDate\">2014-01-01</property>\n\
+<property name=\"sEndDate\">2014-04-01</property>\n</function>\n\
+<function name=\"hot\" class=\"io.mycat.route.function.PartitionByHotDate\">\n\
+<property name=\"dateFormat\">yyyy-MM-dd</property>\n<property name=\"sLastDay\">10</property>\n\
+<property name=\"sPartionDay\">30</property>\n</function>\n";
+    let conf = conf_of(dir.path(), APP_USER, &schema, rule);
+    write(
+        dir.path(),
+        "prefix.txt",
+        "0-7=0\n8-15=1\n16-23=2\n24-31=3\n",
+    );
+    let (code, out, err) = tandem(&["import", "--mycat-dir", &conf]);
+    // Table e keeps `rule: by-hot`, which is not imported: an error to fix.
+    assert_eq!(code, 1, "{err}\n{out}");
+    assert!(
+        out.contains("type: prefix-pattern") && out.contains("prefix_length: 5"),
+        "{out}"
+    );
+    assert!(
+        out.contains("type: range-date-hash") && out.contains("group_partition_size: 2"),
+        "{out}"
+    );
+    assert!(out.contains("type: month-history"), "{out}");
+    let rule_f = format!("{conf}/rule.xml");
+    let w = warning_at(
+        &err,
+        &rule_f,
+        "name=\"by-long\"",
+        "PartitionByLong places keys below 0 or from 2^32 up differently by MyCat version",
+    );
+    assert!(
+        w.contains("add `xor_high_bits: false` to the function of rule by-long"),
+        "{w}"
+    );
+    let w = warning_at(&err, &rule_f, "name=\"hot\"", "PartitionByHotDate");
+    assert!(
+        w.contains("the current time on the MyCat server at the moment of each statement")
+            && w.contains("which no config can reproduce"),
+        "{w}"
+    );
+    // Without table e the rest is valid and routes.
+    let fixed: String = out
+        .lines()
+        .filter(|l| !l.contains("name: e,") && !l.contains("rule: by-hot"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let out_dir = tempfile::tempdir().expect("tempdir");
+    let p = write(out_dir.path(), "imported.yaml", &fixed);
+    let p = p.to_string_lossy().into_owned();
+    // 'a'+'b'+'c'+'d'+'e' = 495, mod 32 = 15: node 1.
+    assert_eq!(nodes(&p, "SELECT * FROM a WHERE code = 'abcdefg'"), ["dn1"]);
+    assert_eq!(
+        nodes(&p, "SELECT * FROM d WHERE created = '2014-03-02'"),
+        ["dn2"]
+    );
+    assert_eq!(
+        nodes(&p, "SELECT * FROM d WHERE created = '2014-06-02'"),
+        ["dn1"]
+    );
+    // -1 → slot 0 after folding the high bits (MyCat 1.6.7.4+), node 0.
+    assert_eq!(nodes(&p, "SELECT * FROM c WHERE id = -1"), ["dn0"]);
+    let n = nodes(&p, "SELECT * FROM b WHERE created = '2014-01-04 10:00:00'");
+    assert!(n == ["dn2"] || n == ["dn3"], "{n:?}");
+}
+
+/// `sNaturalDay=1` on fewer than 31 nodes: MyCat loads it and fails the dates past the
+/// last node; tandem refuses the rule, saying exactly that.
+#[test]
+fn mycat_natural_day_on_too_few_nodes_is_refused_with_why() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let conf = mycat_dir(
+        dir.path(),
+        "<property name=\"schemas\">TESTDB</property>\n",
+        2,
+        "by-day",
+        "<?xml version=\"1.0\"?>\n<mycat:rule xmlns:mycat=\"http://io.mycat/\">\n\
+<tableRule name=\"by-day\">\n<rule>\n<columns>create_date</columns>\n<algorithm>natural</algorithm>\n</rule>\n</tableRule>\n\
+<function name=\"natural\" class=\"io.mycat.route.function.PartitionByDate\">\n\
+<property name=\"dateFormat\">yyyy-MM-dd</property>\n\
+<property name=\"sNaturalDay\">1</property>\n</function>\n</mycat:rule>\n",
+    );
+    let (code, out, err) = tandem(&["import", "--mycat-dir", &conf]);
+    assert_eq!(code, 1, "{err}\n{out}");
+    assert!(
+        err.contains("rule `by-day` can place rows on node index 30 but table `logs` has only 2 data nodes: `natural_day: true` puts a row on node (day of the month - 1)")
+            && err.contains("MyCat 1.6 loads such a table (it checks the node count of a date rule only when it has `end_date`) and then fails every statement dated from the 3rd to the 31st of a month"),
         "{err}"
     );
 }

@@ -8,7 +8,9 @@ use super::decode::{Ctx, Severity, suggest};
 use std::net::IpAddr;
 
 use super::model::{Config, Failed};
-use super::router::{ChildTable, RouterConfig, SequenceConfig, SequenceHandlerType, TableType};
+use super::router::{
+    ChildTable, FunctionType, RouterConfig, SequenceConfig, SequenceHandlerType, TableType,
+};
 use super::types::Dur;
 use super::vrrp::{TrackRef, UnicastPeer, Vip};
 use super::vrrp::{VrrpInstance, VrrpVersion};
@@ -1427,11 +1429,27 @@ fn lint_router(r: &RouterConfig, cx: &mut Ctx, base_dir: &Path) {
             };
             let k = table.data_nodes.len();
             if max >= k as i64 {
+                let natural = r.rules.iter().any(|x| {
+                    x.name == *rule
+                        && x.function.kind == Some(FunctionType::Date)
+                        && x.function.natural_day == Some(true)
+                });
+                // MyCat loads this (its partition-count check skips natural days
+                // without an end date) and fails each statement on a missing node.
+                let why = if natural {
+                    format!(
+                        ": `natural_day: true` puts a row on node (day of the month - 1), so the table needs 31 data nodes. MyCat 1.6 loads such a table (it checks the node count of a date rule only when it has `end_date`) and then fails every statement dated from the {} to the 31st of a month (node index {k} and up does not exist), so only rows dated up to the {k}{} can exist there; tandem refuses the rule instead of routing some dates nowhere: give the table 31 data nodes, or use `begin_date` with `partition_day`",
+                        ordinal(k + 1),
+                        ordinal_suffix(k)
+                    )
+                } else {
+                    String::new()
+                };
                 err(
                     cx,
                     &format!("router.schemas[{i}].tables[{t}].rule"),
                     format!(
-                        "rule `{rule}` can place rows on node index {max} but table `{}` has only {k} data nodes",
+                        "rule `{rule}` can place rows on node index {max} but table `{}` has only {k} data nodes{why}",
                         table.name
                     ),
                 );
@@ -1546,5 +1564,20 @@ fn collect_children<'a>(
         let cp = format!("{parent}.children[{c}]");
         out.push((format!("{cp}.name"), child.name.as_str()));
         collect_children(&child.children, &cp, out);
+    }
+}
+
+/// `1st`, `2nd`, `3rd`, `4th`, ... `31st`.
+fn ordinal(n: usize) -> String {
+    format!("{n}{}", ordinal_suffix(n))
+}
+
+fn ordinal_suffix(n: usize) -> &'static str {
+    match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
     }
 }

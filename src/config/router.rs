@@ -1070,9 +1070,12 @@ impl Decode for DataHost {
                 if *w == 0 {
                     Ok(())
                 } else {
-                    Err(format!(
-                        "write_type {w} is not supported: 0 (all writes to the active write host)"
-                    ))
+                    Err(match w {
+                        1 => "write_type 1 is not supported: MyCat's writeType 1 sends each write to a random live write host (multi-master setups such as Galera); tandem has 0 only: all writes to the active write host, the next one taking over when its heartbeat fails (`switch_type: 1`), which on Galera also avoids certification conflicts between nodes".to_string(),
+                        _ => format!(
+                            "write_type {w} is not supported: 0 (all writes to the active write host)"
+                        ),
+                    })
                 }
             })
             .or(0);
@@ -1080,6 +1083,7 @@ impl Decode for DataHost {
             .get::<i8>(cx, "switch_type")
             .check(cx, |s| match s {
                 -1 | 1 | 2 => Ok(()),
+                3 => Err("switch_type 3 is not supported: MyCat's switchType 3 switches on Galera cluster status (wsrep_cluster_status Primary, wsrep_connected and wsrep_ready ON); use 1, which switches when the heartbeat statement fails, with a heartbeat that reads one of your tables (`select 1 from db.t limit 1`): a Galera node that is not ready refuses it with error 1047 (WSREP has not yet prepared node for application use) unless wsrep_dirty_reads is on, while a `SHOW STATUS LIKE 'wsrep%'` heartbeat never fails".to_string()),
                 _ => Err(format!(
                     "switch_type {s} is not one of -1 (never), 1 (heartbeat), 2 (replication status)"
                 )),
@@ -1237,6 +1241,10 @@ config_enum! {
         Substring => "substring",
         RangeMod => "range-mod",
         Pattern => "pattern",
+        Crc32Slot => "crc32slot",
+        PrefixPattern => "prefix-pattern",
+        RangeDateHash => "range-date-hash",
+        MonthHistory => "month-history",
     }
 }
 
@@ -1303,6 +1311,9 @@ pub struct Function {
     pub virtual_bucket_times: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub weight_map_file: Option<PathBuf>,
+    /// `murmur`: the `node=weight` lines of a weight map, inline.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub weight_map: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date_format: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1325,6 +1336,13 @@ pub struct Function {
     pub split_one_day: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total_buckets: Option<u32>,
+    /// `long`: fold the high 32 bits into the key first (MyCat 1.6.7.4 and later).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub xor_high_bits: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prefix_length: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_partition_size: Option<u32>,
 }
 
 impl FunctionType {
@@ -1341,7 +1359,7 @@ impl FunctionType {
             ),
             ModLong => (&["count"], &["count"]),
             Long => (
-                &["partition_count", "partition_length"],
+                &["partition_count", "partition_length", "xor_high_bits"],
                 &["partition_count", "partition_length"],
             ),
             StringHash => (
@@ -1349,7 +1367,13 @@ impl FunctionType {
                 &["partition_count", "partition_length"],
             ),
             Murmur => (
-                &["seed", "count", "virtual_bucket_times", "weight_map_file"],
+                &[
+                    "seed",
+                    "count",
+                    "virtual_bucket_times",
+                    "weight_map",
+                    "weight_map_file",
+                ],
                 &["count"],
             ),
             HashMod => (&["count"], &["count"]),
@@ -1382,6 +1406,30 @@ impl FunctionType {
                 &["pattern_value", "map", "map_file", "default_node"],
                 &["map|map_file"],
             ),
+            // Without a map: MyCat's first-start even split of the 102400 slots.
+            Crc32Slot => (&["count", "map", "map_file"], &["count"]),
+            PrefixPattern => (
+                &["prefix_length", "pattern_value", "map", "map_file"],
+                &["prefix_length", "map|map_file"],
+            ),
+            RangeDateHash => (
+                &[
+                    "date_format",
+                    "begin_date",
+                    "partition_day",
+                    "group_partition_size",
+                ],
+                &[
+                    "date_format",
+                    "begin_date",
+                    "partition_day",
+                    "group_partition_size",
+                ],
+            ),
+            MonthHistory => (
+                &["date_format", "begin_date", "end_date"],
+                &["date_format", "begin_date"],
+            ),
         }
     }
 }
@@ -1397,6 +1445,7 @@ const ALL_FUNCTION_PROPERTIES: &[&str] = &[
     "hash_slice",
     "seed",
     "virtual_bucket_times",
+    "weight_map",
     "weight_map_file",
     "date_format",
     "begin_date",
@@ -1409,6 +1458,9 @@ const ALL_FUNCTION_PROPERTIES: &[&str] = &[
     "pattern_value",
     "split_one_day",
     "total_buckets",
+    "xor_high_bits",
+    "prefix_length",
+    "group_partition_size",
 ];
 
 impl Decode for Function {
@@ -1448,6 +1500,7 @@ impl Decode for Function {
         let seed = m.get::<i64>(cx, "seed").opt();
         let vbt = m.int::<u32>(cx, "virtual_bucket_times", 1, 100_000).opt();
         let weight_map_file = m.get::<String>(cx, "weight_map_file").opt();
+        let weight_map = m.get::<Vec<String>>(cx, "weight_map").or_else(Vec::new);
         let date_format = m.get::<String>(cx, "date_format").opt();
         let begin_date = m.get::<String>(cx, "begin_date").opt();
         let end_date = m.get::<String>(cx, "end_date").opt();
@@ -1459,6 +1512,11 @@ impl Decode for Function {
         let pattern_value = m.int::<u32>(cx, "pattern_value", 1, u32::MAX).opt();
         let split_one_day = m.int::<u32>(cx, "split_one_day", 1, 24).opt();
         let total_buckets = m.int::<u32>(cx, "total_buckets", 1, 1_000_000).opt();
+        let xor_high_bits = m.get::<bool>(cx, "xor_high_bits").opt();
+        let prefix_length = m
+            .int::<u32>(cx, "prefix_length", 0, i32::MAX.unsigned_abs())
+            .opt();
+        let group_partition_size = m.int::<u32>(cx, "group_partition_size", 1, 1_000_000).opt();
         // MyCat's natural-day mode places by the day of the month alone.
         if kind == Some(FunctionType::Date)
             && let Some(natural) = natural_day
@@ -1489,6 +1547,7 @@ impl Decode for Function {
             seed: seed?,
             virtual_bucket_times: vbt?,
             weight_map_file: weight_map_file?.map(PathBuf::from),
+            weight_map: weight_map?,
             date_format: date_format?,
             begin_date: begin_date?,
             end_date: end_date?,
@@ -1500,6 +1559,9 @@ impl Decode for Function {
             pattern_value: pattern_value?,
             split_one_day: split_one_day?,
             total_buckets: total_buckets?,
+            xor_high_bits: xor_high_bits?,
+            prefix_length: prefix_length?,
+            group_partition_size: group_partition_size?,
         })
     }
 }
@@ -1612,6 +1674,83 @@ mod tests {
                 WhiteHost::Addr("127.0.0.1".parse().expect("ip")),
                 WhiteHost::Pattern("10.0.0.*".into())
             ]
+        );
+    }
+
+    fn errors(router: &str) -> Vec<String> {
+        let src = format!(
+            "router:\n  users: [{{ name: app, password: x, schemas: [s] }}]\n  data_nodes: [{{ name: dn$0-1, data_host: h, database: d$0-1 }}]\n{router}"
+        );
+        crate::config::check_str(&src, "t.yaml", std::path::Path::new("."))
+            .errors()
+            .iter()
+            .map(|d| d.to_string())
+            .collect()
+    }
+
+    const HOST: &str = "  data_hosts: [{ name: h, write_hosts: [{ host: M, url: \"127.0.0.1:3306\", user: u }] }]\n";
+
+    #[test]
+    fn galera_switch_and_random_writes_say_what_to_use() {
+        let e = errors(
+            "  schemas: [{ name: s, data_node: dn0 }]\n  data_hosts: [{ name: h, switch_type: 3, write_type: 1, write_hosts: [{ host: M, url: \"127.0.0.1:3306\", user: u }] }]\n",
+        );
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert!(
+            e.iter().any(|m| m.contains("router.data_hosts[0].switch_type: switch_type 3 is not supported: MyCat's switchType 3 switches on Galera cluster status")
+                && m.contains("use 1, which switches when the heartbeat statement fails")),
+            "{e:?}"
+        );
+        assert!(
+            e.iter().any(|m| m.contains("router.data_hosts[0].write_type: write_type 1 is not supported: MyCat's writeType 1 sends each write to a random live write host")),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn new_function_keys_apply_to_their_types_only() {
+        let rule = |f: &str| {
+            errors(&format!(
+                "  schemas: [{{ name: s, tables: [{{ name: t, data_nodes: \"dn$0-1\", rule: r }}] }}]\n{HOST}  rules: [{{ name: r, column: id, function: {f} }}]\n"
+            ))
+        };
+        assert!(
+            rule("{ type: long, partition_count: 2, partition_length: 512, xor_high_bits: false }")
+                .is_empty()
+        );
+        assert!(rule("{ type: crc32slot, count: 2 }").is_empty());
+        assert!(
+            rule("{ type: prefix-pattern, prefix_length: 2, map: [\"0-511=0\", \"512-1023=1\"] }")
+                .is_empty()
+        );
+        assert!(rule("{ type: range-date-hash, date_format: yyyy-MM-dd, begin_date: \"2014-01-01\", partition_day: 1, group_partition_size: 2 }").is_empty());
+        assert!(rule("{ type: month-history, date_format: yyyy-MM-dd, begin_date: \"2014-01-01\", end_date: \"2014-02-01\" }").is_empty());
+        assert!(rule("{ type: murmur, count: 2, weight_map: [\"0=2\"] }").is_empty());
+        let e = rule("{ type: mod-long, count: 2, xor_high_bits: true }");
+        assert!(
+            e.iter()
+                .any(|m| m.contains("`xor_high_bits` does not apply to a `mod-long` function")),
+            "{e:?}"
+        );
+        let e = rule("{ type: prefix-pattern, map: [\"0-1=0\"] }");
+        assert!(
+            e.iter()
+                .any(|m| m.contains("a `prefix-pattern` function needs `prefix_length`")),
+            "{e:?}"
+        );
+        let e = rule(
+            "{ type: range-date-hash, date_format: yyyy-MM-dd, begin_date: \"2014-01-01\", partition_day: 1 }",
+        );
+        assert!(
+            e.iter().any(|m| m.contains("needs `group_partition_size`")),
+            "{e:?}"
+        );
+        // crc32slot with more nodes than the table: the usual node-count check.
+        let e = rule("{ type: crc32slot, count: 3 }");
+        assert!(
+            e.iter().any(|m| m
+                .contains("can place rows on node index 2 but table `t` has only 2 data nodes")),
+            "{e:?}"
         );
     }
 }

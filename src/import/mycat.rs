@@ -1,11 +1,13 @@
 //! A MyCat 1.6 conf/ directory (server.xml, schema.xml, rule.xml and the map files the
 //! rules name) → `router`.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use roxmltree::{Document, Node, ParsingOptions};
 
 use super::{ReadError, Warning, Warnings, Y, read};
+use crate::config::router::expand_names;
 
 fn line_of(doc: &Document, n: Node) -> usize {
     doc.text_pos_at(n.range().start).row as usize
@@ -51,13 +53,29 @@ fn int(v: &str) -> Option<i64> {
     v.trim().parse().ok()
 }
 
-fn boolean(v: &str) -> bool {
-    matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes")
+/// Java's `Boolean.parseBoolean`, which MyCat uses for every boolean attribute and
+/// property (`readOnly`, `autoIncrement`, `checkSQLschema`, `check`, `needAddLimit`,
+/// `ruleRequired`, ...): true only for `true`, in any case (attributes are not trimmed).
+/// A value that is neither `true` nor `false` is warned: MyCat read it as false.
+fn boolean(v: &str, what: &str, line: usize, w: &mut Warnings) -> bool {
+    let b = v.eq_ignore_ascii_case("true");
+    if !b && !v.eq_ignore_ascii_case("false") {
+        w.warn(
+            line,
+            format!(
+                "{what}=\"{v}\": MyCat reads it with Java's Boolean.parseBoolean, which is true only for `true` (in any case), so MyCat took it as false; imported as false"
+            ),
+        );
+    }
+    b
 }
 
 /// Reads `conf/` and builds the router section.
 pub fn convert(dir: &Path) -> Result<(Option<Y>, Vec<Warning>), ReadError> {
     let mut warnings = Vec::new();
+    let mut server_w = Warnings::new(&dir.join("server.xml").display().to_string());
+    let mut schema_w = Warnings::new(&dir.join("schema.xml").display().to_string());
+    let mut rule_w = Warnings::new(&dir.join("rule.xml").display().to_string());
     let dir_abs = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
     let server_p = dir.join("server.xml");
     let schema_p = dir.join("schema.xml");
@@ -72,12 +90,8 @@ pub fn convert(dir: &Path) -> Result<(Option<Y>, Vec<Warning>), ReadError> {
     let mut extra = ServerExtra::default();
     if server_p.exists() {
         let text = read(&server_p)?;
-        let name = server_p.display().to_string();
-        let mut w = Warnings::new(&name);
-        let doc = parse_xml(&text, &name)?;
-        extra = server(&doc, &dir_abs, &mut r, &mut w)?;
-        w.list.sort_by_key(|w| w.line);
-        warnings.extend(w.list);
+        let doc = parse_xml(&text, &server_w.file.clone())?;
+        extra = server(&doc, &dir_abs, &mut r, &mut server_w)?;
     } else {
         warnings.push(Warning {
             file: server_p.display().to_string(),
@@ -85,31 +99,44 @@ pub fn convert(dir: &Path) -> Result<(Option<Y>, Vec<Warning>), ReadError> {
             message: "no server.xml: no users are imported (the router needs at least one)".into(),
         });
     }
-    let mut used_rules = Vec::new();
+    let mut info = SchemaInfo::default();
     if schema_p.exists() {
         let text = read(&schema_p)?;
-        let name = schema_p.display().to_string();
-        let mut w = Warnings::new(&name);
-        let doc = parse_xml(&text, &name)?;
-        schema(&doc, &mut r, &mut used_rules, &mut w);
-        w.list.sort_by_key(|w| w.line);
-        warnings.extend(w.list);
+        let doc = parse_xml(&text, &schema_w.file.clone())?;
+        schema(&doc, &mut r, &mut info, &mut schema_w);
     }
     if rule_p.exists() {
         let text = read(&rule_p)?;
-        let name = rule_p.display().to_string();
-        let mut w = Warnings::new(&name);
-        let doc = parse_xml(&text, &name)?;
-        let used = schema_p.exists().then_some(used_rules.as_slice());
-        let rules = rules(&doc, &dir_abs, used, &mut w)?;
+        let doc = parse_xml(&text, &rule_w.file.clone())?;
+        let used = schema_p.exists().then_some(&info);
+        let (rules, renames) = rules(&doc, &dir_abs, used, &mut rule_w, &mut schema_w)?;
         if !rules.is_empty() {
             r.set("rules", Y::Seq(rules));
         }
-        w.list.sort_by_key(|w| w.line);
-        warnings.extend(w.list);
+        rename_table_rules(&mut r, &renames);
     }
-    if let Some(s) = extra.sequence {
-        r.set("sequence", s);
+    if let Some(seq) = extra.sequence {
+        match seq.missing {
+            // Nothing in the config needs the sequence: no error for a file MyCat
+            // itself only read for `next value for MYCATSEQ_...`.
+            Some((why, _)) if !info.auto_increment => server_w.warn(
+                seq.line,
+                format!(
+                    "{why}, and no table has autoIncrement=\"true\": the `sequence` section is left out (a statement with `next value for MYCATSEQ_<NAME>` gets an error until you set `router.sequence`)"
+                ),
+            ),
+            missing => {
+                if let Some((_, full)) = missing {
+                    server_w.warn(seq.line, full);
+                }
+                r.set("sequence", seq.y);
+            }
+        }
+    }
+    for w in [server_w, schema_w, rule_w] {
+        let mut list = w.list;
+        list.sort_by_key(|w| w.line);
+        warnings.extend(list);
     }
     // MyCat's one heartbeat period applies to every data host (tandem has one each).
     if let Some(ms) = extra.heartbeat_ms
@@ -130,10 +157,21 @@ pub fn convert(dir: &Path) -> Result<(Option<Y>, Vec<Warning>), ReadError> {
 /// MyCat's `serverPort` when server.xml has none.
 const MYCAT_SERVER_PORT: i64 = 8066;
 
+/// The `sequence` section server.xml asks for.
+struct SequenceImport {
+    y: Y,
+    /// The line of the handler type property.
+    line: usize,
+    /// The handler's properties file is missing: the section is then kept (with the
+    /// second, full warning) only when a table needs it, else left out (the first, short
+    /// one says what is missing).
+    missing: Option<(String, String)>,
+}
+
 /// What server.xml says beyond the `router` keys it sets itself.
 #[derive(Default)]
 struct ServerExtra {
-    sequence: Option<Y>,
+    sequence: Option<SequenceImport>,
     /// `dataNodeHeartbeatPeriod` (milliseconds): MyCat's one heartbeat period for every
     /// data host.
     heartbeat_ms: Option<i64>,
@@ -152,6 +190,16 @@ fn server(
     let mut bind_ip = "0.0.0.0".to_string();
     let mut server_port = None;
     let mut manager_port = None;
+    // The two spellings of the sequence handler property, (value, line).
+    let mut sequnce: Option<(String, usize)> = None;
+    let mut sequence_t: Option<(String, usize)> = None;
+    // MyCat's `nonePasswordLogin=1` (read before the users, who may be listed first).
+    let none_password = root
+        .children()
+        .filter(|c| c.is_element() && c.tag_name().name() == "system")
+        .flat_map(|c| properties(doc, c))
+        .rfind(|(k, _, _)| k == "nonePasswordLogin")
+        .is_some_and(|(_, v, _)| v.trim() == "1");
     for el in root.children().filter(|c| c.is_element()) {
         let line = line_of(doc, el);
         match el.tag_name().name() {
@@ -161,9 +209,22 @@ fn server(
                         "serverPort" => server_port = int(&v),
                         "managerPort" => manager_port = int(&v).map(|p| (p, l)),
                         "bindIp" => bind_ip = v,
-                        "sequnceHandlerType" | "sequenceHandlerType" => {
-                            extra.sequence = sequence(&v, dir, l, w)?;
-                        }
+                        "sequnceHandlerType" => sequnce = Some((v, l)),
+                        "sequenceHandlerType" => sequence_t = Some((v, l)),
+                        "nonePasswordLogin" => match v.trim() {
+                            "1" => w.warn(
+                                l,
+                                "system property nonePasswordLogin=1: MyCat let every client log in without checking its password (and, when a <user> has defaultAccount=\"true\", as that user whatever user name the client sent); tandem checks every login's password: give each client its user's `password` from `router.users`, or set a user's `password: \"\"` so that it logs in without one (as anyone who can reach the port can then do); not imported",
+                            ),
+                            // 0, MyCat's default, checks passwords as tandem does.
+                            "0" => {}
+                            other => w.warn(
+                                l,
+                                format!(
+                                    "system property nonePasswordLogin={other}: MyCat skips the password check only for 1, so it checked passwords, as tandem does; not imported"
+                                ),
+                            ),
+                        },
                         "dataNodeHeartbeatPeriod" => match int(&v) {
                             Some(ms) if ms >= 10 => extra.heartbeat_ms = Some(ms),
                             _ => w.warn(
@@ -187,7 +248,6 @@ fn server(
                         | "useGlobleTableCheck"
                         | "useCompression"
                         | "mutiNodeLimitType"
-                        | "nonePasswordLogin"
                         | "useHandshakeV10"
                         | "serverBacklog"
                         | "handleDistributedTransactions"
@@ -247,7 +307,7 @@ fn server(
                 }
             }
             "user" => {
-                if let Some(u) = user(doc, el, w) {
+                if let Some(u) = user(doc, el, none_password, w) {
                     users.push(u);
                 }
             }
@@ -272,6 +332,7 @@ fn server(
             ),
         );
     }
+    extra.sequence = sequence_handler(sequnce, sequence_t, dir, w)?;
     r.set("users", Y::Seq(users));
     if !whitelist.is_empty() {
         let mut f = Y::map();
@@ -281,7 +342,57 @@ fn server(
     Ok(extra)
 }
 
-fn user(doc: &Document, el: Node, w: &mut Warnings) -> Option<Y> {
+/// The sequence handler from `sequnceHandlerType` (MyCat 1.6 to 1.6.7.4 read only this
+/// spelling) and `sequenceHandlerType` (1.6.7.5 and later read only this one); a version
+/// without its spelling uses 0, the local file. With both, the newer spelling is taken.
+fn sequence_handler(
+    old: Option<(String, usize)>,
+    new: Option<(String, usize)>,
+    dir: &Path,
+    w: &mut Warnings,
+) -> Result<Option<SequenceImport>, ReadError> {
+    const OLD: &str = "MyCat 1.6 to 1.6.7.4 read only `sequnceHandlerType`";
+    const NEW: &str = "1.6.7.5 and later only `sequenceHandlerType`";
+    let (v, line) = match (old, new) {
+        (None, None) => return Ok(None),
+        (Some((o, ol)), Some((n, nl))) => {
+            if o.trim() != n.trim() {
+                w.warn(
+                    ol.max(nl),
+                    format!(
+                        "system properties sequnceHandlerType={o} (line {ol}) and sequenceHandlerType={n} (line {nl}) differ: {OLD} (so they used {o}), {NEW} (so they used {n}); imported as {n}, from `sequenceHandlerType` (the newer releases'): if this MyCat is older than 1.6.7.5, change `router.sequence` to handler {o}"
+                    ),
+                );
+            }
+            (n, nl)
+        }
+        (Some((o, ol)), None) => {
+            if o.trim() != "0" {
+                w.warn(
+                    ol,
+                    format!(
+                        "system property sequnceHandlerType={o}: {OLD} and use it; {NEW}, so they ignore this one and use 0 (the local file sequence_conf.properties); imported as {o}: if this MyCat is 1.6.7.5 or later, its sequences came from the local file"
+                    ),
+                );
+            }
+            (o, ol)
+        }
+        (None, Some((n, nl))) => {
+            if n.trim() != "0" {
+                w.warn(
+                    nl,
+                    format!(
+                        "system property sequenceHandlerType={n}: {NEW} and use it; {OLD}, so they ignore this one and use 0 (the local file sequence_conf.properties); imported as {n}: if this MyCat is older than 1.6.7.5, its sequences came from the local file"
+                    ),
+                );
+            }
+            (n, nl)
+        }
+    };
+    sequence(&v, dir, line, w)
+}
+
+fn user(doc: &Document, el: Node, none_password: bool, w: &mut Warnings) -> Option<Y> {
     let line = line_of(doc, el);
     let Some(name) = el.attribute("name") else {
         w.warn(line, "<user> without a name; not imported");
@@ -291,8 +402,30 @@ fn user(doc: &Document, el: Node, w: &mut Warnings) -> Option<Y> {
     y.set("name", Y::s(name));
     let mut default_schema: Option<(String, usize)> = None;
     for a in el.attributes() {
-        if a.name() != "name" {
-            w.no_equivalent(line, &format!("user attribute {}", a.name()), "");
+        match a.name() {
+            "name" => {}
+            // MyCat: `Boolean.parseBoolean`; it matters only with nonePasswordLogin=1.
+            "defaultAccount" if a.value().eq_ignore_ascii_case("true") => {
+                if none_password {
+                    w.warn(
+                        line,
+                        format!(
+                            "user {name}: defaultAccount=\"true\" with nonePasswordLogin=1: MyCat logged every client in as {name}, whatever user name it sent, without a password; tandem logs a client in as the user it names, with that user's password: clients that used other names must now use `{name}` and its password (or set its `password: \"\"`); not imported"
+                        ),
+                    );
+                } else {
+                    w.warn(
+                        line,
+                        format!(
+                            "user {name}: defaultAccount=\"true\" has an effect in MyCat only with the system property nonePasswordLogin=1 (not set here); not imported"
+                        ),
+                    );
+                }
+            }
+            "defaultAccount" => {
+                boolean(a.value(), &format!("user {name}: defaultAccount"), line, w);
+            }
+            other => w.no_equivalent(line, &format!("user attribute {other}"), ""),
         }
     }
     for c in el.children().filter(|c| c.is_element()) {
@@ -316,7 +449,10 @@ fn user(doc: &Document, el: Node, w: &mut Warnings) -> Option<Y> {
                         default_schema = Some((v.trim().to_string(), l));
                     }
                     "defaultSchema" => {}
-                    "readOnly" => y.set("read_only", Y::Bool(boolean(&v))),
+                    "readOnly" => y.set(
+                        "read_only",
+                        Y::Bool(boolean(&v, &format!("user {name}: readOnly"), l, w)),
+                    ),
                     "benchmark" => match int(&v) {
                         Some(n) if n > 0 => y.set("max_connections", Y::Int(n)),
                         _ => {}
@@ -331,7 +467,10 @@ fn user(doc: &Document, el: Node, w: &mut Warnings) -> Option<Y> {
                 }
             }
             "privileges" => {
-                if !c.attribute("check").map(boolean).unwrap_or(false) {
+                let check = c.attribute("check").unwrap_or("");
+                let checked = c.attribute("check").is_some()
+                    && boolean(check, &format!("user {name}: privileges check"), l, w);
+                if !checked {
                     w.warn(
                         l,
                         format!(
@@ -356,6 +495,21 @@ fn user(doc: &Document, el: Node, w: &mut Warnings) -> Option<Y> {
                         e.set("tables", tables);
                     }
                     p.set(s.attribute("name").unwrap_or(""), e);
+                }
+                for other in c.children().filter(|k| k.is_element()) {
+                    let kl = line_of(doc, other);
+                    match other.tag_name().name() {
+                        "schema" => {}
+                        "dataNode" => w.warn(
+                            kl,
+                            format!(
+                                "user {name}: <privileges><dataNode name=\"{}\" dml=\"{}\">: MyCat's DML bits per data node (statements a data node runs) have no tandem equivalent: tandem has `privileges` per schema and table only; not imported (restrict the tables of that data node instead)",
+                                other.attribute("name").unwrap_or(""),
+                                other.attribute("dml").unwrap_or("")
+                            ),
+                        ),
+                        o => w.no_equivalent(kl, &format!("privileges {o}"), ""),
+                    }
                 }
                 y.set("privileges", p);
             }
@@ -397,17 +551,21 @@ fn properties_file(p: &Path) -> Result<Vec<(String, String)>, ReadError> {
         .collect())
 }
 
-fn sequence(v: &str, dir: &Path, line: usize, w: &mut Warnings) -> Result<Option<Y>, ReadError> {
+fn sequence(
+    v: &str,
+    dir: &Path,
+    line: usize,
+    w: &mut Warnings,
+) -> Result<Option<SequenceImport>, ReadError> {
     let mut y = Y::map();
+    let mut missing = None;
     match v.trim() {
         "0" => {
             y.set("handler", Y::s("local_file"));
             let f = dir.join("sequence_conf.properties");
             if !f.exists() {
-                w.warn(
-                    line,
-                    format!("sequnceHandlerType 0 but {} is missing", f.display()),
-                );
+                let m = format!("sequnceHandlerType 0 but {} is missing", f.display());
+                missing = Some((m.clone(), m));
             }
             y.set("file", Y::s(f.display().to_string()));
         }
@@ -421,18 +579,16 @@ fn sequence(v: &str, dir: &Path, line: usize, w: &mut Warnings) -> Result<Option
                 }
                 y.set("nodes", nodes);
             } else {
-                w.warn(
-                    line,
-                    format!(
-                        "sequnceHandlerType 1 but {} is missing: set `sequence.nodes` or `sequence.data_node`",
-                        f.display()
-                    ),
-                );
+                let m = format!("sequnceHandlerType 1 but {} is missing", f.display());
+                missing = Some((
+                    m.clone(),
+                    format!("{m}: set `sequence.nodes` or `sequence.data_node`"),
+                ));
             }
         }
         "2" => {
             y.set("handler", Y::s("time"));
-            time_sequence(&mut y, dir, line, w)?;
+            missing = time_sequence(&mut y, dir, line, w)?;
         }
         other => {
             w.no_equivalent(
@@ -443,7 +599,7 @@ fn sequence(v: &str, dir: &Path, line: usize, w: &mut Warnings) -> Result<Option
             return Ok(None);
         }
     }
-    Ok(Some(y))
+    Ok(Some(SequenceImport { y, line, missing }))
 }
 
 /// `sequnceHandlerType 2`: MyCat 1.6's IncrSequenceTimeHandler reads `WORKID` and
@@ -453,18 +609,25 @@ fn sequence(v: &str, dir: &Path, line: usize, w: &mut Warnings) -> Result<Option
 /// no default to carry over. A missing value is left out (the generated config then has
 /// errors until it is set), since any value picked here would be the same on both boxes,
 /// and two routers with the same pair hand out the same ids.
-fn time_sequence(y: &mut Y, dir: &Path, line: usize, w: &mut Warnings) -> Result<(), ReadError> {
+/// Returns the warnings for a missing file (see [`SequenceImport::missing`]).
+fn time_sequence(
+    y: &mut Y,
+    dir: &Path,
+    line: usize,
+    w: &mut Warnings,
+) -> Result<Option<(String, String)>, ReadError> {
     let f = dir.join("sequence_time_conf.properties");
     let own_pair = "each box needs its own pair (say worker_id 1 on one box and 2 on the other, 0 to 31 each): two routers with the same pair hand out the same ids, duplicate keys for `auto_increment` tables behind a balancer sending inserts to both (`tandem check -c a.yaml -c b.yaml` refuses that)";
     if !f.exists() {
-        w.warn(
-            line,
+        let m = format!("sequnceHandlerType 2 (time) but {} is missing", f.display());
+        return Ok(Some((
             format!(
-                "sequnceHandlerType 2 (time) but {} is missing: MyCat 1.6 reads WORKID and DATAACENTERID from it and does not start without it (\"time sequnce properties not found\"), so there is nothing to carry over; `sequence.worker_id` and `sequence.datacenter_id` are left out and the generated config has errors until you set them: {own_pair}",
-                f.display()
+                "{m} (MyCat 1.6 reads WORKID and DATAACENTERID from it and does not start without it)"
             ),
-        );
-        return Ok(());
+            format!(
+                "{m}: MyCat 1.6 reads WORKID and DATAACENTERID from it and does not start without it (\"time sequnce properties not found\"), so there is nothing to carry over; `sequence.worker_id` and `sequence.datacenter_id` are left out and the generated config has errors until you set them: {own_pair}"
+            ),
+        )));
     }
     let props = properties_file(&f)?;
     let mut missing = Vec::new();
@@ -500,11 +663,140 @@ fn time_sequence(y: &mut Y, dir: &Path, line: usize, w: &mut Warnings) -> Result
             ),
         );
     }
-    Ok(())
+    Ok(None)
 }
 
-fn schema(doc: &Document, r: &mut Y, used_rules: &mut Vec<String>, w: &mut Warnings) {
+/// What schema.xml says that rule.xml and server.xml need.
+#[derive(Default)]
+struct SchemaInfo {
+    /// The tables with a `rule`, in file order.
+    tables: Vec<TableUse>,
+    /// Some table or child table has `autoIncrement="true"`.
+    auto_increment: bool,
+}
+
+impl SchemaInfo {
+    fn uses(&self, rule: &str) -> bool {
+        self.tables.iter().any(|t| t.rule == rule)
+    }
+}
+
+/// A table with a `rule`.
+struct TableUse {
+    schema: String,
+    /// The name as written (MyCat upper-cases it, also in the names of its rule files).
+    table: String,
+    rule: String,
+    /// Its number of data nodes, when the list can be read.
+    nodes: Option<usize>,
+    line: usize,
+}
+
+/// The data host of each data node of schema.xml's `<dataNode>` elements (`dn$0-3` with
+/// `h$1-2` expanded as MyCat pairs them: every database of the first host, then of the
+/// next), and how many `<dataHost>` elements there are.
+struct NodeHosts {
+    host_of: HashMap<String, String>,
+    data_hosts: usize,
+}
+
+fn node_hosts(root: Node) -> NodeHosts {
+    let mut host_of = HashMap::new();
+    for el in elements(root, "dataNode") {
+        let attr = |k| el.attribute(k).unwrap_or("");
+        let (Ok(names), Ok(dbs), Ok(hosts)) = (
+            expand_names(attr("name")),
+            expand_names(attr("database")),
+            expand_names(attr("dataHost")),
+        ) else {
+            continue;
+        };
+        if names.len() == 1 {
+            host_of.insert(attr("name").to_string(), attr("dataHost").to_string());
+        } else if names.len() == hosts.len() * dbs.len() {
+            let per_host = dbs.len().max(1);
+            for (i, n) in names.into_iter().enumerate() {
+                if let Some(h) = hosts.get(i / per_host) {
+                    host_of.insert(n, h.clone());
+                }
+            }
+        }
+    }
+    NodeHosts {
+        host_of,
+        data_hosts: elements(root, "dataHost").count(),
+    }
+}
+
+/// Java's `String.hashCode()`.
+fn java_hash(s: &str) -> i32 {
+    s.encode_utf16()
+        .fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)))
+}
+
+/// The iteration order of the keys of a `java.util.HashMap<String, _>` made with
+/// `new HashMap(capacity)` and filled with `keys` in this order (distinct): by bucket
+/// of the final table (`(h ^ h >>> 16) & (size - 1)`), then in insertion order.
+fn java_hash_map_order(keys: &[String], capacity: usize) -> Vec<usize> {
+    // tableSizeFor(capacity): the next power of two, at least 1.
+    let mut cap = capacity.max(1).next_power_of_two();
+    let mut threshold = (cap as f32 * 0.75) as usize;
+    for size in 1..=keys.len() {
+        if size > threshold {
+            let old = cap;
+            cap = old * 2;
+            threshold = if old >= 16 {
+                threshold * 2
+            } else {
+                (cap as f32 * 0.75) as usize
+            };
+        }
+    }
+    let bucket = |k: &String| {
+        let h = java_hash(k) as u32;
+        ((h ^ (h >> 16)) as usize) & (cap - 1)
+    };
+    let mut order: Vec<usize> = (0..keys.len()).collect();
+    order.sort_by_key(|&i| (bucket(&keys[i]), i));
+    order
+}
+
+/// MyCat `distributeDataNodes`: the table's data nodes grouped by data host, then one
+/// node of each host in turn, the hosts in the iteration order of the `HashMap` MyCat
+/// groups them in (sized by the number of `<dataHost>` elements). `Err` names a node
+/// without a `<dataNode>`.
+fn distribute(nodes: &[String], nh: &NodeHosts) -> Result<Vec<String>, String> {
+    let mut hosts: Vec<String> = Vec::new();
+    let mut groups: Vec<Vec<String>> = Vec::new();
+    for n in nodes {
+        let h = nh.host_of.get(n).ok_or_else(|| n.clone())?;
+        match hosts.iter().position(|x| x == h) {
+            Some(i) => groups[i].push(n.clone()),
+            None => {
+                hosts.push(h.clone());
+                groups.push(vec![n.clone()]);
+            }
+        }
+    }
+    let order = java_hash_map_order(&hosts, nh.data_hosts);
+    let mut out = Vec::with_capacity(nodes.len());
+    for round in 0.. {
+        let before = out.len();
+        for &i in &order {
+            if let Some(n) = groups[i].get(round) {
+                out.push(n.clone());
+            }
+        }
+        if out.len() == before {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+fn schema(doc: &Document, r: &mut Y, info: &mut SchemaInfo, w: &mut Warnings) {
     let root = doc.root_element();
+    let nh = node_hosts(root);
     let mut schemas = Vec::new();
     let mut nodes = Vec::new();
     let mut hosts = Vec::new();
@@ -513,11 +805,20 @@ fn schema(doc: &Document, r: &mut Y, used_rules: &mut Vec<String>, w: &mut Warni
         match el.tag_name().name() {
             "schema" => {
                 let mut s = Y::map();
-                s.set("name", Y::s(el.attribute("name").unwrap_or("")));
+                let schema_name = el.attribute("name").unwrap_or("");
+                s.set("name", Y::s(schema_name));
                 for a in el.attributes() {
                     match a.name() {
                         "name" => {}
-                        "checkSQLschema" => s.set("check_sql_schema", Y::Bool(boolean(a.value()))),
+                        "checkSQLschema" => {
+                            let b = boolean(
+                                a.value(),
+                                &format!("schema {schema_name}: checkSQLschema"),
+                                line,
+                                w,
+                            );
+                            s.set("check_sql_schema", Y::Bool(b));
+                        }
                         "sqlMaxLimit" => {
                             if let Some(n) = int(a.value()).filter(|n| *n > 0) {
                                 s.set("sql_max_limit", Y::Int(n));
@@ -533,7 +834,7 @@ fn schema(doc: &Document, r: &mut Y, used_rules: &mut Vec<String>, w: &mut Warni
                         w.no_equivalent(line_of(doc, t), t.tag_name().name(), "");
                         continue;
                     }
-                    tables.extend(table(doc, t, used_rules, w));
+                    tables.extend(table(doc, t, schema_name, &nh, info, w));
                 }
                 if !tables.is_empty() {
                     s.set("tables", Y::Seq(tables));
@@ -561,37 +862,167 @@ fn schema(doc: &Document, r: &mut Y, used_rules: &mut Vec<String>, w: &mut Warni
     r.set("data_hosts", Y::Seq(hosts));
 }
 
-fn table(doc: &Document, t: Node, used_rules: &mut Vec<String>, w: &mut Warnings) -> Vec<Y> {
+/// `dataNode="distribute(dn$1-4)"`: MyCat strips `distribute(` and the last character,
+/// and reorders the nodes by data host (see [`distribute`]). The nodes in that order, or
+/// `None` (warned) when the list cannot be reordered.
+fn distributed_nodes(
+    v: &str,
+    line: usize,
+    nh: &NodeHosts,
+    w: &mut Warnings,
+) -> Option<Vec<String>> {
+    let inner = v
+        .strip_prefix("distribute(")
+        .and_then(|rest| rest.char_indices().last().map(|(i, _)| &rest[..i]))?;
+    let names = match expand_names(inner) {
+        Ok(n) => n,
+        Err(e) => {
+            w.warn(
+                line,
+                format!("dataNode=\"{v}\": {e}; imported as written (the generated config has an error there)"),
+            );
+            return None;
+        }
+    };
+    match distribute(&names, nh) {
+        Ok(order) => {
+            w.warn(
+                line,
+                format!(
+                    "dataNode=\"{v}\": MyCat strips `distribute(...)` and reorders the data nodes by data host, one node of each host in turn (the hosts in the order of the Java HashMap MyCat groups them in), and a row's node index counts in that order; imported expanded in MyCat's order: {}",
+                    order.join(",")
+                ),
+            );
+            Some(order)
+        }
+        Err(missing) => {
+            w.warn(
+                line,
+                format!(
+                    "dataNode=\"{v}\": data node {missing} has no <dataNode> (MyCat does not start), so the nodes cannot be ordered by data host as MyCat's `distribute(...)` does; imported in the written order"
+                ),
+            );
+            Some(names)
+        }
+    }
+}
+
+/// Java `String.split(",")`'s part count (trailing empty parts removed).
+fn java_split_count(s: &str) -> usize {
+    let parts: Vec<&str> = s.split(',').collect();
+    parts.len() - parts.iter().rev().take_while(|p| p.is_empty()).count()
+}
+
+fn table(
+    doc: &Document,
+    t: Node,
+    schema_name: &str,
+    nh: &NodeHosts,
+    info: &mut SchemaInfo,
+    w: &mut Warnings,
+) -> Vec<Y> {
     let line = line_of(doc, t);
+    let full_name = t.attribute("name").unwrap_or("");
     let mut base = Y::map();
+    let mut rule = None;
+    let mut node_count = None;
     for a in t.attributes() {
+        let v = a.value();
+        let what = format!("table {full_name}: {}", a.name());
         match a.name() {
             "name" => {}
-            "type" if a.value() == "global" => base.set("type", Y::s("global")),
-            "type" => {}
-            "primaryKey" => base.set("primary_key", Y::s(a.value())),
-            "dataNode" => base.set("data_nodes", Y::s(a.value())),
-            "rule" => {
-                used_rules.push(a.value().to_string());
-                base.set("rule", Y::s(a.value()));
+            // MyCat: `"global".equalsIgnoreCase(type)`.
+            "type" if v.eq_ignore_ascii_case("global") => base.set("type", Y::s("global")),
+            "type" => w.warn(
+                line,
+                format!(
+                    "table {full_name}: type=\"{v}\": MyCat makes a table global only for type=\"global\" (in any case) and treats any other value as a sharded table, as the import does; not imported"
+                ),
+            ),
+            "primaryKey" => base.set("primary_key", Y::s(v)),
+            "dataNode" => {
+                let nodes = match distributed_nodes(v, line, nh, w) {
+                    Some(order) => {
+                        node_count = Some(order.len());
+                        Y::Seq(order.into_iter().map(Y::s).collect())
+                    }
+                    None => {
+                        node_count = expand_names(v).ok().map(|n| n.len());
+                        Y::s(v)
+                    }
+                };
+                base.set("data_nodes", nodes);
             }
-            "autoIncrement" => base.set("auto_increment", Y::Bool(boolean(a.value()))),
-            "ruleRequired" | "needAddLimit" => {}
+            "rule" => {
+                rule = Some(v.to_string());
+                base.set("rule", Y::s(v));
+            }
+            "autoIncrement" => {
+                let b = boolean(v, &what, line, w);
+                info.auto_increment |= b;
+                base.set("auto_increment", Y::Bool(b));
+            }
+            // MyCat's defaults: needAddLimit true, ruleRequired false.
+            "needAddLimit" => {
+                if !boolean(v, &what, line, w) {
+                    base.set("need_add_limit", Y::Bool(false));
+                }
+            }
+            "ruleRequired" => {
+                if boolean(v, &what, line, w) {
+                    if t.attribute("rule").is_some() {
+                        base.set("rule_required", Y::Bool(true));
+                    } else {
+                        w.warn(
+                            line,
+                            format!(
+                                "{what}=\"true\" on a table without a rule: MyCat refused every statement on it (there is no sharding column to give); not imported"
+                            ),
+                        );
+                    }
+                }
+            }
             other => w.no_equivalent(line, &format!("table attribute {other}"), ""),
         }
     }
-    let children: Vec<Y> = elements(t, "childTable")
-        .map(|c| child(doc, c, w))
-        .collect();
+    // MyCat loads child tables only when `name` is one table (no comma).
+    let single = java_split_count(full_name) == 1;
+    let mut children = Vec::new();
+    for c in elements(t, "childTable") {
+        if single {
+            children.push(child(doc, c, info, w));
+        } else {
+            w.warn(
+                line_of(doc, c),
+                format!(
+                    "<childTable name=\"{}\"> of <table name=\"{full_name}\">: MyCat ignores the child tables of a <table> that names several tables (it loads them only when `name` is one table); not imported",
+                    c.attribute("name").unwrap_or("")
+                ),
+            );
+        }
+    }
     if !children.is_empty() {
         base.set("children", Y::Seq(children));
     }
     // MyCat allows `name="a,b"`: one definition for several tables.
-    t.attribute("name")
-        .unwrap_or("")
+    let names: Vec<&str> = full_name
         .split(',')
         .map(str::trim)
         .filter(|n| !n.is_empty())
+        .collect();
+    if let Some(rule) = &rule {
+        for n in &names {
+            info.tables.push(TableUse {
+                schema: schema_name.to_string(),
+                table: n.to_string(),
+                rule: rule.clone(),
+                nodes: node_count,
+                line,
+            });
+        }
+    }
+    names
+        .into_iter()
         .map(|n| {
             let mut y = Y::map();
             y.set("name", Y::s(n));
@@ -605,46 +1036,74 @@ fn table(doc: &Document, t: Node, used_rules: &mut Vec<String>, w: &mut Warnings
         .collect()
 }
 
-fn child(doc: &Document, c: Node, w: &mut Warnings) -> Y {
+fn child(doc: &Document, c: Node, info: &mut SchemaInfo, w: &mut Warnings) -> Y {
     let line = line_of(doc, c);
+    let name = c.attribute("name").unwrap_or("");
     let mut y = Y::map();
-    for k in [
-        "name",
-        "joinKey",
-        "parentKey",
-        "primaryKey",
-        "autoIncrement",
-    ] {
-        if let Some(v) = c.attribute(k) {
-            match k {
-                "name" => y.set("name", Y::s(v)),
-                "joinKey" => y.set("join_key", Y::s(v)),
-                "parentKey" => y.set("parent_key", Y::s(v)),
-                "primaryKey" => y.set("primary_key", Y::s(v)),
-                _ => y.set("auto_increment", Y::Bool(boolean(v))),
+    // In this order, whatever the order of the attributes.
+    let keys = [
+        ("name", "name"),
+        ("joinKey", "join_key"),
+        ("parentKey", "parent_key"),
+        ("primaryKey", "primary_key"),
+        ("autoIncrement", "auto_increment"),
+        ("needAddLimit", "need_add_limit"),
+    ];
+    for (attr, key) in keys {
+        let Some(v) = c.attribute(attr) else { continue };
+        if attr == "autoIncrement" {
+            let b = boolean(v, &format!("childTable {name}: autoIncrement"), line, w);
+            info.auto_increment |= b;
+            y.set(key, Y::Bool(b));
+        } else if attr == "needAddLimit" {
+            // MyCat's default is true: only `false` is written.
+            if !boolean(v, &format!("childTable {name}: needAddLimit"), line, w) {
+                y.set(key, Y::Bool(false));
             }
+        } else {
+            y.set(key, Y::s(v));
         }
     }
     for a in c.attributes() {
-        if ![
-            "name",
-            "joinKey",
-            "parentKey",
-            "primaryKey",
-            "autoIncrement",
-        ]
-        .contains(&a.name())
-        {
+        if !keys.iter().any(|(attr, _)| *attr == a.name()) {
             w.no_equivalent(line, &format!("childTable attribute {}", a.name()), "");
         }
     }
     let kids: Vec<Y> = elements(c, "childTable")
-        .map(|k| child(doc, k, w))
+        .map(|k| child(doc, k, info, w))
         .collect();
     if !kids.is_empty() {
         y.set("children", Y::Seq(kids));
     }
     y
+}
+
+/// Points each renamed table's `rule` at its own rule: `(schema, table, new rule)`.
+fn rename_table_rules(r: &mut Y, renames: &[(String, String, String)]) {
+    let Some(Y::Seq(schemas)) = r.get_mut("schemas") else {
+        return;
+    };
+    for s in schemas {
+        let sname = match s.get("name") {
+            Some(Y::Str(n)) => n.clone(),
+            _ => continue,
+        };
+        let Some(Y::Seq(tables)) = s.get_mut("tables") else {
+            continue;
+        };
+        for t in tables {
+            let tname = match t.get("name") {
+                Some(Y::Str(n)) => n.clone(),
+                _ => continue,
+            };
+            if let Some((_, _, new)) = renames
+                .iter()
+                .find(|(sc, tb, _)| *sc == sname && *tb == tname)
+            {
+                t.set("rule", Y::s(new.clone()));
+            }
+        }
+    }
 }
 
 fn host_url(url: &str, line: usize, w: &mut Warnings) -> String {
@@ -692,6 +1151,15 @@ fn data_host(doc: &Document, el: Node, w: &mut Warnings) -> Option<Y> {
                     _ => "balance",
                 };
                 match int(v) {
+                    Some(n) if key == "write_type" && n != 0 => {
+                        h.set(key, Y::Int(0));
+                        w.warn(line, write_type_warning(name, n));
+                    }
+                    Some(3) if key == "switch_type" => {
+                        h.set(key, Y::Int(1));
+                        let hb = elements(el, "heartbeat").next().map(text_of).unwrap_or_default();
+                        w.warn(line, galera_warning(name, &hb));
+                    }
                     Some(n) => h.set(key, Y::Int(n)),
                     None => w.warn(line, format!("{}=\"{v}\": not a number; ignored", a.name())),
                 }
@@ -835,6 +1303,34 @@ fn data_host(doc: &Document, el: Node, w: &mut Warnings) -> Option<Y> {
     }
     h.set("write_hosts", Y::Seq(writes));
     Some(h)
+}
+
+/// `writeType` other than 0, imported as 0.
+fn write_type_warning(name: &str, n: i64) -> String {
+    let what = match n {
+        1 => "MyCat sends each write to a random live write host (for multi-master clusters such as Galera)".to_string(),
+        2 => "MyCat 1.6 has no write host for this type and fails every write (\"writeType is 2, so can't return one write datasource\")".to_string(),
+        n => format!("not a MyCat write type (0 or 1); MyCat fails every write (\"writeType is {n}, so can't return one write datasource\")"),
+    };
+    format!(
+        "dataHost {name}: writeType=\"{n}\": {what}; tandem has writeType 0 only: every write goes to the active write host (the first), and to the next when its heartbeat fails (switch_type), which on Galera also avoids certification conflicts between the nodes; imported as `write_type: 0`"
+    )
+}
+
+/// `switchType="3"` (Galera), imported as 1.
+fn galera_warning(name: &str, heartbeat: &str) -> String {
+    let hb = heartbeat.trim();
+    let shows = hb.to_ascii_lowercase().starts_with("show");
+    let fix = if shows {
+        format!(
+            " Its heartbeat `{hb}` never fails (a Galera node that is not ready still answers SHOW), so it would never switch: replace `heartbeat` with a read of one of your tables (`select 1 from db.t limit 1`), which such a node refuses with error 1047 (WSREP has not yet prepared node for application use) unless wsrep_dirty_reads is on"
+        )
+    } else {
+        " Make sure the heartbeat reads one of your tables (`select 1 from db.t limit 1`): a Galera node that is not ready refuses that with error 1047 (WSREP has not yet prepared node for application use) unless wsrep_dirty_reads is on, while SHOW statements still succeed there".to_string()
+    };
+    format!(
+        "dataHost {name}: switchType=\"3\": MyCat switches write hosts on Galera cluster status (a heartbeat that shows wsrep_cluster_status other than Primary, or wsrep_connected/wsrep_ready OFF, fails); tandem has no Galera switch type: imported as `switch_type: 1`, which switches when the heartbeat statement fails.{fix}"
+    )
 }
 
 /// What [`read_weights`] did.
@@ -981,8 +1477,24 @@ fn function_type(class: &str) -> Option<&'static str> {
         "PartitionDirectBySubString" => "substring",
         "PartitionByRangeMod" => "range-mod",
         "PartitionByPattern" => "pattern",
+        "PartitionByCRC32PreSlot" => "crc32slot",
+        "PartitionByPrefixPattern" => "prefix-pattern",
+        "PartitionByRangeDateHash" => "range-date-hash",
+        "PartitionByMonthAndHistory" => "month-history",
         _ => return None,
     })
+}
+
+/// Why a MyCat function class is not imported.
+fn unsupported_class(short: &str) -> &'static str {
+    match short {
+        "PartitionByHotDate" => {
+            "PartitionByHotDate places a row by its date's distance from the current time on the MyCat server at the moment of each statement: dates within the last sLastDay days on node 0, older ones on node (now - sLastDay days - date) / sPartionDay days + 1; the same value moves to another node as days pass, so where existing rows are depends on when each was inserted (and on any job that moved them since), which no config can reproduce, and a lookup routed by today's clock misses rows placed on an earlier day. tandem does not have it: rules using it are not imported; shard such a table with `date` (fixed `begin_date`) or keep it on one data node"
+        }
+        _ => {
+            "tandem has the MyCat 1.6 partition functions listed in the README (all of MyCat's own but PartitionByHotDate); rules using it are not imported"
+        }
+    }
 }
 
 fn property_key(p: &str) -> Option<&'static str> {
@@ -1009,8 +1521,22 @@ fn property_key(p: &str) -> Option<&'static str> {
         "patternValue" => "pattern_value",
         "splitOneDay" => "split_one_day",
         "totalBuckets" => "total_buckets",
+        "prefixLength" => "prefix_length",
+        "groupPartionSize" => "group_partition_size",
         _ => return None,
     })
+}
+
+/// The lines of a Java properties file of murmur node weights (no blanks, no `#`/`!`
+/// comments), as `weight_map` reads them.
+fn weight_lines(p: &Path) -> Result<Vec<Y>, ReadError> {
+    let text = read(p)?;
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with('!'))
+        .map(Y::s)
+        .collect())
 }
 
 /// The lines of a map file that MyCat reads (no blanks, no `#`/`//` comments).
@@ -1034,10 +1560,11 @@ fn convert_function(
     let name = f.attribute("name").unwrap_or("").to_string();
     let class = f.attribute("class").unwrap_or("");
     let Some(kind) = function_type(class) else {
+        let short = class.rsplit('.').next().unwrap_or(class);
         w.no_equivalent(
             line,
             &format!("function class {class}"),
-            "tandem has the 14 MyCat 1.6 partition functions listed in the README; rules using it are not imported",
+            unsupported_class(short),
         );
         return Ok(None);
     };
@@ -1062,8 +1589,21 @@ fn convert_function(
                     y.set("map_file", Y::s(p.display().to_string()));
                 }
             }
+            // MyCat reads it as a file (not a class path resource); inline too.
             "weight_map_file" => {
-                y.set(key, Y::s(dir.join(&v).display().to_string()));
+                let p = dir.join(&v);
+                if p.exists() {
+                    y.set("weight_map", Y::Seq(weight_lines(&p)?));
+                } else {
+                    w.warn(
+                        l,
+                        format!(
+                            "weight map file {} is missing; referenced by path",
+                            p.display()
+                        ),
+                    );
+                    y.set(key, Y::s(p.display().to_string()));
+                }
             }
             "key_type" => y.set(key, Y::s(if v.trim() == "0" { "int" } else { "string" })),
             // MyCat turns natural days on for exactly `1`.
@@ -1096,21 +1636,27 @@ fn convert_function(
     Ok(Some(y))
 }
 
-/// The table rules: those a table uses when schema.xml was read (`used`), else all.
+/// A renamed table rule: `(schema, table, new rule name)`.
+type Rename = (String, String, String);
+
+/// The table rules: those a table uses when schema.xml was read (`used`), else all;
+/// and the tables whose `rule` must point at a rule of their own (crc32slot).
 fn rules(
     doc: &Document,
     dir: &Path,
-    used: Option<&[String]>,
+    used: Option<&SchemaInfo>,
     w: &mut Warnings,
-) -> Result<Vec<Y>, ReadError> {
+    schema_w: &mut Warnings,
+) -> Result<(Vec<Y>, Vec<Rename>), ReadError> {
     let root = doc.root_element();
     let mut converted: Vec<(String, Option<Y>)> = Vec::new();
     let mut out = Vec::new();
+    let mut renames = Vec::new();
     for tr in elements(root, "tableRule") {
         let line = line_of(doc, tr);
         let name = tr.attribute("name").unwrap_or("").to_string();
         if let Some(used) = used
-            && !used.contains(&name)
+            && !used.uses(&name)
         {
             w.warn(
                 line,
@@ -1153,23 +1699,152 @@ fn rules(
                 f
             }
         };
-        match f {
-            Some(f) => {
-                let mut y = Y::map();
-                y.set("name", Y::s(name));
-                y.set("column", Y::s(column));
-                y.set("function", f);
-                out.push(y);
-            }
-            None => w.warn(
+        let Some(f) = f else {
+            w.warn(
                 line,
                 format!(
                     "tableRule {name}: function `{algo}` has no tandem equivalent; not imported"
                 ),
+            );
+            continue;
+        };
+        let rule_y = |rule_name: &str, f: Y| {
+            let mut y = Y::map();
+            y.set("name", Y::s(rule_name));
+            y.set("column", Y::s(column.clone()));
+            y.set("function", f);
+            y
+        };
+        match f.get("type") {
+            Some(Y::Str(t)) if t == "long" => w.warn(
+                line,
+                format!(
+                    "tableRule {name}: PartitionByLong places keys below 0 or from 2^32 up differently by MyCat version: 1.6.7.4 and later fold the high bits in first (`(key >>> 32) ^ key`), as tandem does by default; MyCat 1.6 to 1.6.7.3 use the key as it is. If this MyCat is older than 1.6.7.4, add `xor_high_bits: false` to the function of rule {name} (keys from 0 to 2^32-1 go to the same node either way)"
+                ),
             ),
+            Some(Y::Str(t)) if t == "crc32slot" => {
+                let tables: Vec<&TableUse> = used
+                    .map(|u| u.tables.iter().filter(|t| t.rule == name).collect())
+                    .unwrap_or_default();
+                if tables.is_empty() {
+                    // No schema.xml: MyCat 1.6.5's `count` property, if any.
+                    w.warn(
+                        line,
+                        format!(
+                            "tableRule {name}: PartitionByCRC32PreSlot makes one slot map per table (MyCat 1.6.7.4 and later: as many nodes as the table has data nodes, kept in conf/ruledata/{name}_<schema>_<TABLE>.properties); without schema.xml the rule is imported once, with the function's `count`{}",
+                            if f.get("count").is_some() { "" } else { " (none given: the generated config has an error there)" }
+                        ),
+                    );
+                    out.push(rule_y(&name, f));
+                    continue;
+                }
+                for t in tables {
+                    let (y, new_name) = crc32slot_rule(&name, &f, t, dir, line, w, schema_w)?;
+                    out.push(rule_y(&new_name, y));
+                    renames.push((t.schema.clone(), t.table.clone(), new_name));
+                }
+                continue;
+            }
+            _ => {}
         }
+        out.push(rule_y(&name, f));
     }
-    Ok(out)
+    Ok((out, renames))
+}
+
+/// PartitionByCRC32PreSlot for one table: MyCat copies the function per table, under
+/// the rule name `<rule>_<schema>_<TABLE>` (1.6.7.4 and later; `<rule>_<TABLE>` in 1.6.5),
+/// with as many nodes as the table has data nodes (1.6.5: the `count` property), and
+/// keeps the slot map in conf/ruledata/<that name>.properties: written at the first start
+/// (an even split), read from then on, rewritten by MyCat's migration. The file is
+/// inlined as `map` when it is there; otherwise the even split is what `count` alone gives.
+fn crc32slot_rule(
+    rule: &str,
+    f: &Y,
+    t: &TableUse,
+    dir: &Path,
+    line: usize,
+    w: &mut Warnings,
+    schema_w: &mut Warnings,
+) -> Result<(Y, String), ReadError> {
+    let upper = t.table.to_uppercase();
+    let new_name = format!("{rule}_{}_{upper}", t.schema);
+    let old_name = format!("{rule}_{upper}");
+    let mut y = f.clone();
+    let prop_count = match f.get("count") {
+        Some(Y::Int(n)) => Some(*n),
+        _ => None,
+    };
+    y.remove("count");
+    let count = match t.nodes {
+        Some(n) => n as i64,
+        None => {
+            schema_w.warn(
+                t.line,
+                format!(
+                    "table {}: its data node list cannot be read, so the node count of its crc32slot rule is not known; `count` is left out (the generated config has an error there)",
+                    t.table
+                ),
+            );
+            y.set("type", Y::s("crc32slot"));
+            return Ok((y, new_name));
+        }
+    };
+    y.set("count", Y::Int(count));
+    if let Some(c) = prop_count
+        && c != count
+    {
+        w.warn(
+            line,
+            format!(
+                "tableRule {rule}: the function's count={c} is what MyCat 1.6.5 splits the slots of table {} by; MyCat 1.6.7.4 and later ignore it and use the table's {count} data nodes, as the import does",
+                t.table
+            ),
+        );
+    }
+    let ruledata = dir.join("ruledata");
+    let found = [&new_name, &old_name]
+        .into_iter()
+        .map(|n| ruledata.join(format!("{n}.properties")))
+        .find(|p| p.is_file());
+    match found {
+        Some(p) => {
+            let lines: Vec<Y> = properties_file(&p)?
+                .into_iter()
+                .map(|(k, v)| Y::s(format!("{k}={v}")))
+                .collect();
+            if lines.len() as i64 != count {
+                w.warn(
+                    line,
+                    format!(
+                        "tableRule {rule}: {} has {} line(s) but table {} has {count} data nodes: MyCat 1.6.7.4 and later do not start that way (\"{new_name}数量与dataNode数量不符\"); imported as it is, and the generated config has an error there until the file and the table agree",
+                        p.display(),
+                        lines.len(),
+                        t.table
+                    ),
+                );
+            }
+            w.warn(
+                line,
+                format!(
+                    "tableRule {rule}: table {}'s slot map {} is inlined as the `map` of rule {new_name} (one rule per table, as MyCat makes them); MyCat also adds a `_slot` column to the table's CREATE TABLE and fills it on INSERT, for its migration commands: tandem does neither (rows are placed the same; `_slot` stays NULL in rows tandem inserts)",
+                    t.table,
+                    p.display()
+                ),
+            );
+            y.set("map", Y::Seq(lines));
+        }
+        None => w.warn(
+            line,
+            format!(
+                "tableRule {rule}: no slot map for table {} ({} or {}): MyCat writes it at its first start, an even split of the 102400 slots over the table's {count} data nodes, which is what rule {new_name} (`count: {count}`, no `map`) places by. If this MyCat has run, copy its conf/ruledata/ next to schema.xml and import again: MyCat's migration may have moved slots since. MyCat also adds a `_slot` column to the table's CREATE TABLE and fills it on INSERT, for its migration commands: tandem does neither (rows are placed the same; `_slot` stays NULL in rows tandem inserts)",
+                t.table,
+                ruledata.join(format!("{new_name}.properties")).display(),
+                ruledata.join(format!("{old_name}.properties")).display()
+            ),
+        ),
+    }
+    Ok((y, new_name))
 }
 
 #[cfg(test)]
@@ -1260,6 +1935,89 @@ mod tests {
         );
     }
 
+    /// Orders printed by Java 17's `new HashMap<String, _>(capacity)` after putting the
+    /// keys in this order.
+    #[test]
+    fn hash_map_order_is_java_s() {
+        let order = |cap: usize, keys: &[&str]| -> Vec<String> {
+            let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+            java_hash_map_order(&keys, cap)
+                .into_iter()
+                .map(|i| keys[i].clone())
+                .collect()
+        };
+        assert_eq!(order(2, &["dh2", "dh1"]), ["dh1", "dh2"]);
+        assert_eq!(
+            order(3, &["localhost3", "localhost1", "localhost2"]),
+            ["localhost3", "localhost2", "localhost1"]
+        );
+        assert_eq!(order(4, &["hostB", "hostA"]), ["hostA", "hostB"]);
+        assert_eq!(
+            order(0, &["zeta", "alpha", "mid"]),
+            ["zeta", "mid", "alpha"]
+        );
+        let many: Vec<String> = (1..=20).map(|i| format!("h{i}")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        assert_eq!(
+            order(2, &many).join(" "),
+            "h10 h20 h12 h1 h11 h2 h14 h3 h13 h4 h16 h5 h15 h6 h18 h7 h17 h8 h9 h19"
+        );
+    }
+
+    /// MyCat `distributeDataNodes`: one node of each host in turn, hosts in HashMap order.
+    #[test]
+    fn distribute_interleaves_by_data_host() {
+        let nh = NodeHosts {
+            host_of: [
+                ("dn1", "dh2"),
+                ("dn2", "dh2"),
+                ("dn3", "dh1"),
+                ("dn4", "dh1"),
+                ("dn5", "dh1"),
+            ]
+            .into_iter()
+            .map(|(n, h)| (n.to_string(), h.to_string()))
+            .collect(),
+            data_hosts: 2,
+        };
+        let nodes: Vec<String> = (1..=5).map(|i| format!("dn{i}")).collect();
+        assert_eq!(
+            distribute(&nodes, &nh),
+            Ok(vec![
+                "dn3".to_string(),
+                "dn1".into(),
+                "dn4".into(),
+                "dn2".into(),
+                "dn5".into()
+            ])
+        );
+        assert_eq!(
+            distribute(&["dn1".to_string(), "dn9".to_string()], &nh),
+            Err("dn9".to_string())
+        );
+        assert_eq!(java_split_count("a,b"), 2);
+        assert_eq!(java_split_count("a,"), 1);
+        assert_eq!(java_split_count(",a"), 2);
+        assert_eq!(java_split_count("a"), 1);
+    }
+
+    #[test]
+    fn booleans_are_java_s_parse_boolean() {
+        let mut w = Warnings::new("server.xml");
+        assert!(boolean("true", "x", 1, &mut w));
+        assert!(boolean("TRUE", "x", 2, &mut w));
+        assert!(!boolean("false", "x", 3, &mut w));
+        assert!(w.list.is_empty());
+        for (i, v) in ["1", "yes", " true", ""].into_iter().enumerate() {
+            assert!(!boolean(v, "readOnly", 10 + i, &mut w), "{v:?}");
+        }
+        assert_eq!(w.list.len(), 4);
+        assert_eq!(
+            w.list[0].to_string(),
+            "server.xml:10: warning: readOnly=\"1\": MyCat reads it with Java's Boolean.parseBoolean, which is true only for `true` (in any case), so MyCat took it as false; imported as false"
+        );
+    }
+
     #[test]
     fn classes_map_to_types() {
         assert_eq!(
@@ -1267,6 +2025,27 @@ mod tests {
             Some("range-long")
         );
         assert_eq!(function_type("io.mycat.route.function.Nope"), None);
+        for (class, ty) in [
+            ("PartitionByCRC32PreSlot", "crc32slot"),
+            ("PartitionByPrefixPattern", "prefix-pattern"),
+            ("PartitionByRangeDateHash", "range-date-hash"),
+            ("PartitionByMonthAndHistory", "month-history"),
+        ] {
+            assert_eq!(
+                function_type(&format!("io.mycat.route.function.{class}")),
+                Some(ty)
+            );
+        }
+        assert_eq!(
+            function_type("io.mycat.route.function.PartitionByHotDate"),
+            None
+        );
+        assert!(unsupported_class("PartitionByHotDate").contains("current time"));
+        assert_eq!(property_key("prefixLength"), Some("prefix_length"));
+        assert_eq!(
+            property_key("groupPartionSize"),
+            Some("group_partition_size")
+        );
         assert_eq!(property_key("sPartionDay"), Some("partition_day"));
         assert_eq!(property_key("sNaturalDay"), Some("natural_day"));
         assert_eq!(property_key("naturalDay"), Some("natural_day"));

@@ -1,5 +1,6 @@
-//! The date functions: date (PartitionByDate), month (PartitionByMonth) and latest-month
-//! (LatestMonthPartion). Times are computed in UTC (MyCat uses the JVM's zone; with UTC
+//! The date functions: date (PartitionByDate), month (PartitionByMonth), month-history
+//! (PartitionByMonthAndHistory), latest-month (LatestMonthPartion) and range-date-hash
+//! (PartitionByRangeDateHash). Times are computed in UTC (MyCat uses the JVM's zone; with UTC
 //! and Asia/Shanghai the results are the same, see the vectors' README).
 
 use super::calendar::{DateFormat, ONE_DAY, calendar_fields};
@@ -201,13 +202,18 @@ impl ByDate {
 }
 
 /// PartitionByMonth: months since `begin_date`; with `end_date`, wrapped into the months
-/// from begin to end; without, negative results become 0. With neither date, the month
-/// of the year (0..=11).
+/// from begin to end; without, negative results become 0 (MyCat 1.6.7.5 and later; up to
+/// 1.6.7.4 they stayed negative: no node). With neither date, the month of the year
+/// (0..=11). PartitionByMonthAndHistory (`month-history`) is the same without the month
+/// of the year and without the clamping: a month before `begin_date` gets a negative node
+/// when there is no `end_date`.
 #[derive(Debug)]
 pub(crate) struct ByMonth {
     fmt: DateFormat,
     pattern: String,
     month_of_year: bool,
+    /// Negative offsets become 0 (`month`; not `month-history`).
+    clamp: bool,
     begin_year: i32,
     begin_month: i32,
     /// Months from begin to end, or -1 without `end_date`.
@@ -216,14 +222,34 @@ pub(crate) struct ByMonth {
 
 impl ByMonth {
     pub(crate) fn build(f: &Function) -> Result<ByMonth, BuildError> {
-        let (fmt, pattern) = compile(f, Some("yyyy-MM-dd"))?;
+        ByMonth::build_as(f, true)
+    }
+
+    /// `month-history` (PartitionByMonthAndHistory).
+    pub(crate) fn build_history(f: &Function) -> Result<ByMonth, BuildError> {
+        ByMonth::build_as(f, false)
+    }
+
+    fn build_as(f: &Function, month: bool) -> Result<ByMonth, BuildError> {
+        let (fmt, pattern) = if month {
+            compile(f, Some("yyyy-MM-dd"))?
+        } else {
+            compile(f, None)?
+        };
         let begin_s = f.begin_date.as_deref().unwrap_or("");
         let end_s = f.end_date.as_deref().unwrap_or("");
+        if !month && begin_s.is_empty() {
+            return Err(BuildError::new(
+                "",
+                "a `month-history` function needs `begin_date`",
+            ));
+        }
         if begin_s.is_empty() && end_s.is_empty() {
             return Ok(ByMonth {
                 fmt,
                 pattern,
                 month_of_year: true,
+                clamp: true,
                 begin_year: 0,
                 begin_month: 0,
                 n_partition: 12,
@@ -257,6 +283,7 @@ impl ByMonth {
             fmt,
             pattern,
             month_of_year: false,
+            clamp: month,
             begin_year: b.year,
             begin_month: b.month,
             n_partition,
@@ -299,7 +326,10 @@ impl ByMonth {
         if self.n_partition > 0 {
             target = self.wrap(target);
         }
-        Ok(target.max(0).into())
+        if self.clamp {
+            target = target.max(0);
+        }
+        Ok(target.into())
     }
 
     /// MyCat: the months from begin's to end's, each wrapped like `calculate`.
@@ -330,15 +360,15 @@ impl ByMonth {
         if n > 0 && t - s + 1 >= n {
             return Some((0..n).collect());
         }
-        let (s, t) = if n > 0 { (s, t) } else { (s.max(0), t.max(0)) };
+        let (s, t) = if n > 0 || !self.clamp {
+            (s, t)
+        } else {
+            (s.max(0), t.max(0))
+        };
         if t - s > MAX_WALK {
             return None;
         }
-        Some(
-            (s..=t)
-                .map(|k| i64::from(self.wrap(k as i32).max(0)))
-                .collect(),
-        )
+        Some((s..=t).map(|k| i64::from(self.wrap(k as i32))).collect())
     }
 
     pub(crate) fn max_node(&self) -> Option<i64> {
@@ -411,5 +441,107 @@ impl LatestMonth {
 
     pub(crate) fn max_node(&self) -> Option<i64> {
         Some(i64::from(30 * self.split + 23 / self.hour_span))
+    }
+}
+
+/// Guava `Hashing.consistentHash(input, buckets)`: a jump hash driven by a 64-bit LCG
+/// whose `nextDouble` is `((int) (state >>> 33) + 1) / 2^31`, the `+ 1` in `int`
+/// arithmetic.
+pub(crate) fn guava_consistent_hash(input: i64, buckets: i32) -> i32 {
+    let mut state = input;
+    let mut candidate: i32 = 0;
+    loop {
+        state = state
+            .wrapping_mul(2_862_933_555_777_941_757)
+            .wrapping_add(1);
+        let d = f64::from((((state as u64) >> 33) as i32).wrapping_add(1)) / 2_147_483_648.0;
+        // Java's `(int)` of a double: saturating, NaN → 0, as Rust's `as`.
+        let next = (f64::from(candidate.wrapping_add(1)) / d) as i32;
+        if next >= 0 && next < buckets {
+            candidate = next;
+        } else {
+            return candidate;
+        }
+    }
+}
+
+/// PartitionByRangeDateHash: groups of `group_partition_size` nodes, one group per
+/// `partition_day` days since `begin_date`; within the group, Guava's consistent hash of
+/// the time in milliseconds. Node = group × size + hash, in Java `int`s (a date before
+/// `begin_date` gets a negative node: no data node).
+#[derive(Debug)]
+pub(crate) struct RangeDateHash {
+    fmt: DateFormat,
+    pattern: String,
+    begin: i64,
+    partition_time: i64,
+    group: i32,
+}
+
+impl RangeDateHash {
+    pub(crate) fn build(f: &Function) -> Result<RangeDateHash, BuildError> {
+        let (fmt, pattern) = compile(f, None)?;
+        let need =
+            |k: &str| BuildError::new("", format!("a `range-date-hash` function needs `{k}`"));
+        let begin_s = f.begin_date.as_deref().ok_or_else(|| need("begin_date"))?;
+        let begin = parse_prop(&fmt, &pattern, "begin_date", begin_s)?;
+        let day = f.partition_day.ok_or_else(|| need("partition_day"))?;
+        if day < 1 {
+            return Err(BuildError::new("partition_day", "must be at least 1"));
+        }
+        let group = f
+            .group_partition_size
+            .ok_or_else(|| need("group_partition_size"))?;
+        let group = i32::try_from(group)
+            .ok()
+            .filter(|g| *g >= 1)
+            .ok_or_else(|| {
+                BuildError::new("group_partition_size", "must be between 1 and 2147483647")
+            })?;
+        Ok(RangeDateHash {
+            fmt,
+            pattern,
+            begin,
+            partition_time: i64::from(day) * ONE_DAY,
+            group,
+        })
+    }
+
+    fn group_of(&self, t: i64) -> i32 {
+        (t.wrapping_sub(self.begin) / self.partition_time) as i32
+    }
+
+    pub(crate) fn calculate(&self, value: &str, name: &'static str) -> Result<i64, PartitionError> {
+        let t = self
+            .fmt
+            .parse(value)
+            .ok_or_else(|| not_a_date(value, &self.pattern, name))?;
+        let inner = guava_consistent_hash(t, self.group);
+        Ok(self
+            .group_of(t)
+            .wrapping_mul(self.group)
+            .wrapping_add(inner)
+            .into())
+    }
+
+    /// MyCat: every node of the groups from begin's to end's (exact). Here the same, as
+    /// long as the list is short.
+    pub(crate) fn calculate_range(&self, begin: &str, end: &str) -> Option<Vec<i64>> {
+        let b = self.fmt.parse(begin)?;
+        let e = self.fmt.parse(end)?;
+        if e < b {
+            return None;
+        }
+        let (g0, g1) = (self.group_of(b), self.group_of(e));
+        if g1 < g0 || (i64::from(g1) - i64::from(g0) + 1) * i64::from(self.group) > MAX_WALK {
+            return None;
+        }
+        let mut nodes = Vec::new();
+        for g in g0..=g1 {
+            for k in 0..self.group {
+                nodes.push(i64::from(g.wrapping_mul(self.group).wrapping_add(k)));
+            }
+        }
+        Some(nodes)
     }
 }

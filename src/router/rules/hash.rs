@@ -1,12 +1,13 @@
 //! The hashing functions: string-hash (PartitionByString), murmur (PartitionByMurmurHash),
-//! hash-mod (PartitionByHashMod) and jump-consistent-hash (PartitionByJumpConsistentHash).
+//! hash-mod (PartitionByHashMod), jump-consistent-hash (PartitionByJumpConsistentHash),
+//! crc32slot (PartitionByCRC32PreSlot) and prefix-pattern (PartitionByPrefixPattern).
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::java::{Murmur3Stream, hash_code, murmur3_32, parse_int_str, string_hash, trim, utf16};
-use super::numeric::Segments;
-use super::{BuildError, int_prop};
+use super::numeric::{LongRange, Segments, parse_ranges};
+use super::{BuildError, MapLine, int_prop, map_lines};
 use crate::config::router::Function;
 
 /// PartitionByString: `segment[hash(s[start..end]) & 1023]`, the hash being
@@ -96,7 +97,11 @@ fn read_weights(path: &Path, shown: &str) -> Result<Vec<(i32, i32)>, BuildError>
     let key = "weight_map_file";
     let bytes = std::fs::read(path)
         .map_err(|e| BuildError::new(key, format!("cannot read {}: {e}", path.display())))?;
-    let text = String::from_utf8_lossy(&bytes);
+    parse_weights(&String::from_utf8_lossy(&bytes), key, shown)
+}
+
+/// `node=weight` lines as `Properties.load` reads them (comments `#` and `!`).
+fn parse_weights(text: &str, key: &str, shown: &str) -> Result<Vec<(i32, i32)>, BuildError> {
     let mut out = Vec::new();
     for (n, raw) in text.lines().enumerate() {
         let line = raw.trim_start_matches([' ', '\t', '\u{c}']);
@@ -143,10 +148,19 @@ impl Murmur {
             f.virtual_bucket_times.map_or(160, i64::from),
         )?;
         let mut weights: std::collections::HashMap<i32, i32> = Default::default();
-        if let Some(file) = &f.weight_map_file {
-            for (node, w) in read_weights(&base_dir.join(file), &file.display().to_string())? {
-                weights.insert(node, w);
+        let listed = match (&f.weight_map_file, f.weight_map.is_empty()) {
+            (Some(_), false) => {
+                return Err(BuildError::new(
+                    "weight_map",
+                    "give `weight_map` or `weight_map_file`, not both",
+                ));
             }
+            (Some(file), true) => read_weights(&base_dir.join(file), &file.display().to_string())?,
+            (None, false) => parse_weights(&f.weight_map.join("\n"), "weight_map", "weight_map")?,
+            (None, true) => Vec::new(),
+        };
+        for (node, w) in listed {
+            weights.insert(node, w);
         }
         let points: i64 = (0..count)
             .map(|i| i64::from(vbt.wrapping_mul(*weights.get(&i).unwrap_or(&1)).max(0)))
@@ -278,5 +292,237 @@ impl Jump {
 
     pub(crate) fn max_node(&self) -> Option<i64> {
         Some(i64::from(self.buckets) - 1)
+    }
+}
+
+/// The slots of PartitionByCRC32PreSlot (`DEFAULT_SLOTS_NUM`).
+pub(crate) const CRC32_SLOTS: usize = 102_400;
+
+/// The CRC-32 (IEEE 802.3, as `java.util.zip.CRC32` and MyCat's `PureJavaCrc32`) table.
+const CRC32_TABLE: [u32; 256] = {
+    let mut t = [0u32; 256];
+    let mut i = 0;
+    while i < 256 {
+        let mut c = i as u32;
+        let mut k = 0;
+        while k < 8 {
+            c = if c & 1 != 0 {
+                0xEDB8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
+            k += 1;
+        }
+        t[i] = c;
+        i += 1;
+    }
+    t
+};
+
+/// CRC-32 of `bytes`.
+pub(crate) fn crc32(bytes: &[u8]) -> u32 {
+    !bytes.iter().fold(!0u32, |c, &b| {
+        CRC32_TABLE[((c ^ u32::from(b)) & 0xff) as usize] ^ (c >> 8)
+    })
+}
+
+/// PartitionByCRC32PreSlot: `slot = crc32(UTF-8 bytes) mod 102400`, and a slot → node
+/// table. MyCat writes that table to `conf/ruledata/<rule>_<schema>_<TABLE>.properties`
+/// at its first start (one line per node, `node=start-end[,start-end...]`), an even split
+/// over the table's data nodes, and reads it back from then on; its migration commands
+/// rewrite it. Without `map`, the table here is that first-start split of `count` nodes;
+/// with `map`, it is the file's lines. A slot no line covers is on node 0, as in MyCat.
+#[derive(Debug)]
+pub(crate) struct Crc32Slot {
+    /// The slot table as runs: `(first slot, node)`, ascending, the first at slot 0.
+    runs: Vec<(u32, i32)>,
+}
+
+/// MyCat `genarateProperties`: node i gets `i*size .. (i+1)*size-1` of the slots, the last
+/// node up to the end, `size` being `102400 / count`.
+fn crc32_default_lines(count: u32) -> Vec<String> {
+    let slots = CRC32_SLOTS as i64;
+    let count = i64::from(count);
+    let size = slots / count;
+    (0..count)
+        .map(|i| {
+            let end = if i == count - 1 {
+                slots - 1
+            } else {
+                (i + 1) * size - 1
+            };
+            format!("{i}={}-{end}", i * size)
+        })
+        .collect()
+}
+
+/// Guava `Splitter.on(c).omitEmptyStrings().trimResults()`.
+fn split_trim(s: &str, c: char) -> Vec<&str> {
+    s.split(c)
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
+impl Crc32Slot {
+    pub(crate) fn build(f: &Function, base_dir: &Path) -> Result<Crc32Slot, BuildError> {
+        let Some(count) = f.count else {
+            return Err(BuildError::new("", "a `crc32slot` function needs `count`"));
+        };
+        let default = f.map.is_empty() && f.map_file.is_none();
+        if default && count as usize > CRC32_SLOTS {
+            // Every middle line MyCat generates is `0--1` (slots 0-1) and the last one
+            // `0-102399`, which overwrites them all.
+            return Ok(Crc32Slot {
+                runs: vec![(0, i32::try_from(count - 1).unwrap_or(i32::MAX))],
+            });
+        }
+        let lines: Vec<MapLine> = if default {
+            crc32_default_lines(count)
+                .into_iter()
+                .enumerate()
+                .map(|(i, text)| MapLine {
+                    key: "count".into(),
+                    place: format!("generated line {}", i + 1),
+                    text,
+                })
+                .collect()
+        } else {
+            map_lines(f, base_dir)?
+        };
+        // MyCat `convertToMap`: `Integer.parseInt` of the key; the value split at `,`,
+        // each part at `-` (empty parts dropped): two numbers a range, one a single slot.
+        let mut nodes: BTreeMap<i32, Vec<(i32, i32)>> = BTreeMap::new();
+        for line in &lines {
+            let Some(ind) = line.text.find('=') else {
+                continue;
+            };
+            let k = trim(&line.text[..ind]);
+            let node =
+                parse_int_str(k).ok_or_else(|| line.error(format!("`{k}` is not a node index")))?;
+            let mut ranges = Vec::new();
+            for part in split_trim(&line.text[ind + 1..], ',') {
+                let ends = split_trim(part, '-');
+                let num = |s: &str| {
+                    parse_int_str(s).ok_or_else(|| {
+                        line.error(format!("`{s}` is not a slot number (0 to 102399)"))
+                    })
+                };
+                let (a, b) = match ends.as_slice() {
+                    [a, b] => (num(a)?, num(b)?),
+                    [a] => {
+                        let a = num(a)?;
+                        (a, a)
+                    }
+                    _ => {
+                        return Err(line.error(format!(
+                            "`{part}` is not a slot range `start-end` (MyCat: \"load crc32slot datafile error\")"
+                        )));
+                    }
+                };
+                if a <= b && (a < 0 || b >= CRC32_SLOTS as i32) {
+                    return Err(line.error(format!(
+                        "slots {a}-{b} are outside 0-{} (MyCat does not start with this file)",
+                        CRC32_SLOTS - 1
+                    )));
+                }
+                ranges.push((a, b));
+            }
+            if nodes.insert(node, ranges).is_some() {
+                return Err(line.error(format!(
+                    "node {node} is listed twice (MyCat keeps only one of the lines)"
+                )));
+            }
+        }
+        if nodes.len() != count as usize {
+            return Err(BuildError::new(
+                "count",
+                format!(
+                    "the slot map lists {} node(s) but `count` is {count}: MyCat does not start unless its ruledata file has one line per data node of the table",
+                    nodes.len()
+                ),
+            ));
+        }
+        // MyCat `hack()`: nodes in ascending order, a later one overwriting an earlier.
+        let mut slot = vec![0i32; CRC32_SLOTS];
+        for (node, ranges) in &nodes {
+            for (a, b) in ranges {
+                for s in *a..=*b {
+                    // In range: checked above.
+                    if let Some(x) = slot.get_mut(s as usize) {
+                        *x = *node;
+                    }
+                }
+            }
+        }
+        let mut runs: Vec<(u32, i32)> = Vec::new();
+        for (s, n) in slot.into_iter().enumerate() {
+            if runs.last().is_none_or(|(_, last)| *last != n) {
+                runs.push((s as u32, n));
+            }
+        }
+        Ok(Crc32Slot { runs })
+    }
+
+    pub(crate) fn calculate(&self, value: &str) -> i64 {
+        let s = crc32(value.as_bytes()) % CRC32_SLOTS as u32;
+        // The last run starting at or before the slot (the first starts at 0).
+        let i = self.runs.partition_point(|(start, _)| *start <= s);
+        self.runs
+            .get(i.saturating_sub(1))
+            .map_or(0, |(_, n)| i64::from(*n))
+    }
+
+    pub(crate) fn max_node(&self) -> Option<i64> {
+        self.runs.iter().map(|(_, n)| i64::from(*n)).max()
+    }
+}
+
+/// PartitionByPrefixPattern: the sum of the first `prefix_length` UTF-16 units of the
+/// value (fewer when it is shorter), modulo `pattern_value`, looked up in `start-end=node`
+/// ranges (`K`/`M` units, first match); no range: no node.
+#[derive(Debug)]
+pub(crate) struct PrefixPattern {
+    prefix_length: i32,
+    pattern_value: i32,
+    ranges: Vec<LongRange>,
+}
+
+impl PrefixPattern {
+    pub(crate) fn build(f: &Function, base_dir: &Path) -> Result<PrefixPattern, BuildError> {
+        let Some(prefix) = f.prefix_length else {
+            return Err(BuildError::new(
+                "",
+                "a `prefix-pattern` function needs `prefix_length`",
+            ));
+        };
+        let pattern_value = int_prop("pattern_value", f.pattern_value.map_or(1024, i64::from))?;
+        if pattern_value < 1 {
+            return Err(BuildError::new("pattern_value", "must be at least 1"));
+        }
+        Ok(PrefixPattern {
+            prefix_length: int_prop("prefix_length", i64::from(prefix))?,
+            pattern_value,
+            ranges: parse_ranges(&map_lines(f, base_dir)?, true)?,
+        })
+    }
+
+    pub(crate) fn calculate(&self, value: &str) -> Option<i64> {
+        let u = utf16(value);
+        let n = usize::try_from(self.prefix_length)
+            .unwrap_or(0)
+            .min(u.len());
+        let sum = u[..n]
+            .iter()
+            .fold(0i32, |s, &c| s.wrapping_add(i32::from(c)));
+        let h = i64::from(sum % self.pattern_value);
+        self.ranges
+            .iter()
+            .find(|r| h >= r.start && h <= r.end)
+            .map(|r| i64::from(r.value))
+    }
+
+    pub(crate) fn max_node(&self) -> Option<i64> {
+        self.ranges.iter().map(|r| i64::from(r.value)).max()
     }
 }

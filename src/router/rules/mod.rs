@@ -1,7 +1,8 @@
-//! MyCat partition functions (pure): the 14 function types of MyCat 1.6.7.x
+//! MyCat partition functions (pure): the function types of MyCat 1.6.7.x
 //! (`io.mycat.route.function`), reimplemented to place every value on the node MyCat's
 //! own Java code places it — including its quirks with odd input, which the golden
-//! vectors in `tests/data/mycat-vectors/` pin down.
+//! vectors in `tests/data/mycat-vectors/` pin down. All of them but PartitionByHotDate,
+//! whose node depends on the clock at the time of each statement (see the README).
 //!
 //! * [`Partition::calculate`] is MyCat `calculate(String)`: a node, no node (`null`), or
 //!   an error where MyCat throws.
@@ -91,6 +92,10 @@ enum Kind {
     Substring(numeric::Substring),
     RangeMod(numeric::RangeMod),
     Pattern(numeric::Pattern),
+    Crc32Slot(hash::Crc32Slot),
+    PrefixPattern(hash::PrefixPattern),
+    RangeDateHash(dates::RangeDateHash),
+    MonthHistory(dates::ByMonth),
 }
 
 /// One built partition function; immutable, so it can be shared in an `Arc`.
@@ -132,6 +137,10 @@ impl Partition {
             T::Substring => Kind::Substring(numeric::Substring::build(f)?),
             T::RangeMod => Kind::RangeMod(numeric::RangeMod::build(f, base_dir)?),
             T::Pattern => Kind::Pattern(numeric::Pattern::build(f, base_dir)?),
+            T::Crc32Slot => Kind::Crc32Slot(hash::Crc32Slot::build(f, base_dir)?),
+            T::PrefixPattern => Kind::PrefixPattern(hash::PrefixPattern::build(f, base_dir)?),
+            T::RangeDateHash => Kind::RangeDateHash(dates::RangeDateHash::build(f)?),
+            T::MonthHistory => Kind::MonthHistory(dates::ByMonth::build_history(f)?),
         };
         Ok(Partition { ty, kind })
     }
@@ -160,12 +169,17 @@ impl Partition {
             Kind::Substring(p) => p.calculate(value, name).map(Some),
             Kind::RangeMod(p) => p.calculate(value, name),
             Kind::Pattern(p) => p.calculate(value, name),
+            Kind::Crc32Slot(p) => Ok(Some(p.calculate(value))),
+            Kind::PrefixPattern(p) => Ok(p.calculate(value)),
+            Kind::RangeDateHash(p) => p.calculate(value, name).map(Some),
+            Kind::MonthHistory(p) => p.calculate(value, name).map(Some),
         }
     }
 
     /// MyCat `calculateRange(begin, end)` for `BETWEEN begin AND end`: the nodes (sorted,
     /// distinct) where MyCat computes a range — range-long, long, date, month,
-    /// latest-month and range-mod — and `None` where MyCat routes to every node (the
+    /// month-history, latest-month, range-mod and range-date-hash — and `None` where MyCat
+    /// routes to every node (the
     /// other functions, values it cannot parse, `end < begin`, spans too wide to list).
     pub fn calculate_range(&self, begin: &str, end: &str) -> Option<Vec<i64>> {
         let nodes = match &self.kind {
@@ -175,6 +189,8 @@ impl Partition {
             Kind::Month(p) => p.calculate_range(begin, end),
             Kind::LatestMonth(p) => p.calculate_range(begin, end),
             Kind::RangeMod(p) => p.calculate_range(begin, end),
+            Kind::MonthHistory(p) => p.calculate_range(begin, end),
+            Kind::RangeDateHash(p) => p.calculate_range(begin, end),
             _ => None,
         }?;
         let mut nodes = nodes;
@@ -200,6 +216,10 @@ impl Partition {
             Kind::Substring(p) => p.max_node(),
             Kind::RangeMod(p) => p.max_node(),
             Kind::Pattern(p) => p.max_node(),
+            Kind::Crc32Slot(p) => p.max_node(),
+            Kind::PrefixPattern(p) => p.max_node(),
+            Kind::RangeDateHash(_) => None,
+            Kind::MonthHistory(p) => p.max_node(),
         }
     }
 }

@@ -54,7 +54,7 @@ pub(crate) struct LongRange {
 
 /// Reads `start-end=value` lines as MyCat does (`split("-")` of the trimmed key, the first
 /// two parts used); `units` allows `K`/`M` (range-long, range-mod, not pattern).
-fn parse_ranges(lines: &[MapLine], units: bool) -> Result<Vec<LongRange>, BuildError> {
+pub(crate) fn parse_ranges(lines: &[MapLine], units: bool) -> Result<Vec<LongRange>, BuildError> {
     let mut out = Vec::new();
     for line in lines {
         let Some(ind) = line.text.find('=') else {
@@ -399,7 +399,10 @@ impl FileMap {
 }
 
 /// PartitionByMod: `|v| mod count`; input that is no integer falls back to
-/// `abs((long) s.hashCode()) % count` (MyCat main since 2020-12).
+/// `abs((long) s.hashCode()) % count` (MyCat main since 2020-12, the placement of the
+/// project's reference vectors). The 1.6.76 release tag computed `Math.abs` in an
+/// `int`, which stays negative for a hash of `Integer.MIN_VALUE` (that string then got
+/// no data node there); MyCat 1.6.7.5 and older throw for any input that is no integer.
 #[derive(Debug)]
 pub(crate) struct ModLong {
     count: u32,
@@ -499,21 +502,29 @@ impl Segments {
     }
 }
 
-/// PartitionByLong: `segment[((v >>> 32) ^ v) & 1023]`.
+/// PartitionByLong: `segment[((v >>> 32) ^ v) & 1023]` (MyCat 1.6.7.4 and later), or
+/// `segment[v & 1023]` with `xor_high_bits: false` (MyCat 1.6 to 1.6.7.3). The two agree
+/// for 0 <= v < 2^32.
 #[derive(Debug)]
 pub(crate) struct ByLong {
     seg: Segments,
+    xor_high_bits: bool,
 }
 
 impl ByLong {
     pub(crate) fn build(f: &Function) -> Result<ByLong, BuildError> {
         Ok(ByLong {
             seg: Segments::build(f, "long")?,
+            xor_high_bits: f.xor_high_bits.unwrap_or(true),
         })
     }
 
     fn node(&self, v: i64) -> i64 {
-        let key = (((v as u64) >> 32) as i64) ^ v;
+        let key = if self.xor_high_bits {
+            (((v as u64) >> 32) as i64) ^ v
+        } else {
+            v
+        };
         self.seg.partition(key)
     }
 

@@ -131,9 +131,55 @@ fn mod_long_falls_back_to_the_string_hash() {
     });
     assert_eq!(node(&p, "-7"), Some(1));
     assert_eq!(node(&p, "99999999999999999999"), Some(0));
-    // hashCode("polygenelubricants") = Integer.MIN_VALUE; abs as a long = 2^31.
-    assert_eq!(node(&p, "polygenelubricants"), Some((1i64 << 31) % 3));
+    // hashCode("polygenelubricants") = Integer.MIN_VALUE: MyCat main takes the abs as a
+    // long, 2^31 mod 3 = 2 (the 1.6.76 tag's int abs would stay negative).
+    assert_eq!(node(&p, "polygenelubricants"), Some(2));
+    assert_eq!(node(&p, "Aa"), node(&p, "BB"));
+    assert_eq!(node(&p, "abc"), Some(i64::from(96354 % 3)));
     assert_eq!(p.calculate_range("1", "2"), None);
+    // When count divides 2^31 both forms give 0.
+    let p = build(Function {
+        count: Some(4),
+        ..func(T::ModLong)
+    });
+    assert_eq!(node(&p, "polygenelubricants"), Some(0));
+}
+
+#[test]
+fn long_xor_high_bits_selects_the_mycat_version() {
+    let f = |xor: Option<bool>| {
+        build(Function {
+            partition_count: Some(IntList(vec![2])),
+            partition_length: Some(IntList(vec![512])),
+            xor_high_bits: xor,
+            ..func(T::Long)
+        })
+    };
+    let (new, default, old) = (f(Some(true)), f(None), f(Some(false)));
+    // 0 <= v < 2^32: the same node either way.
+    for v in ["0", "511", "512", "1023", "4294967295"] {
+        assert_eq!(node(&new, v), node(&old, v), "{v}");
+    }
+    // -1: (v >>> 32) ^ v = 0xFFFFFFFF_00000000, slot 0; raw, slot 1023.
+    assert_eq!(node(&new, "-1"), Some(0));
+    assert_eq!(node(&old, "-1"), Some(1));
+    // 2^32 + 600: slot 600 ^ 1 = 601 (node 1) either way; 2^32 + 512 * 2^32 folds 512 in.
+    assert_eq!(node(&new, "4294967896"), Some(1));
+    let v = (513i64 << 32).to_string();
+    assert_eq!(node(&new, &v), Some(1));
+    assert_eq!(node(&old, &v), Some(0));
+    // A snowflake id (ms << 22 | ...): the high bits decide the node in the new form.
+    let id = "1234567890123456789";
+    let raw = 1234567890123456789i64;
+    assert_eq!(node(&old, id), Some(i64::from((raw & 1023) >= 512)));
+    assert_eq!(
+        node(&new, id),
+        Some(i64::from((((raw as u64 >> 32) as i64 ^ raw) & 1023) >= 512))
+    );
+    assert_eq!(node(&default, id), node(&new, id));
+    // Ranges walk the values with the same key.
+    assert_eq!(old.calculate_range("-3", "-1"), Some(vec![1]));
+    assert_eq!(new.calculate_range("-3", "-1"), Some(vec![0]));
 }
 
 #[test]
@@ -514,11 +560,12 @@ router:
     );
     assert!(errors("      function: { type: mod-long, count: 2 }\n").is_empty());
     assert!(errors("      function: { type: date, date_format: yyyy-MM-dd, begin_date: \"2014-01-01\", partition_day: 1 }\n").is_empty());
-    // Natural days need neither begin_date nor partition_day, but 31 nodes.
+    // Natural days need neither begin_date nor partition_day, but 31 nodes; the error
+    // says what MyCat does with such a table.
     assert_eq!(
         errors("      function: { type: date, date_format: yyyy-MM-dd, natural_day: true }\n"),
         vec![
-            "t.yaml:3:72: router.schemas[0].tables[0].rule: rule `r` can place rows on node index 30 but table `t` has only 2 data nodes"
+            "t.yaml:3:72: router.schemas[0].tables[0].rule: rule `r` can place rows on node index 30 but table `t` has only 2 data nodes: `natural_day: true` puts a row on node (day of the month - 1), so the table needs 31 data nodes. MyCat 1.6 loads such a table (it checks the node count of a date rule only when it has `end_date`) and then fails every statement dated from the 3rd to the 31st of a month (node index 2 and up does not exist), so only rows dated up to the 2nd can exist there; tandem refuses the rule instead of routing some dates nowhere: give the table 31 data nodes, or use `begin_date` with `partition_day`"
         ]
     );
     assert_eq!(
@@ -621,4 +668,264 @@ fn month_without_begin_date_is_the_month_of_the_year() {
     let p = build(map(T::Pattern, &["0-511=0", "512-1023=1"]));
     assert_eq!(node(&p, "1024"), Some(0));
     assert_eq!(node(&p, "1536"), Some(1));
+}
+
+#[test]
+fn crc32slot_default_split_and_slot_maps() {
+    // The CRC-32 check value.
+    assert_eq!(super::hash::crc32(b"123456789"), 0xCBF4_3926);
+    let slot = |v: &str| super::hash::crc32(v.as_bytes()) as usize % super::hash::CRC32_SLOTS;
+    // MyCat's first-start file for 7 nodes: 14628 slots each, the rest on the last.
+    let p = build(Function {
+        count: Some(7),
+        ..func(T::Crc32Slot)
+    });
+    assert_eq!(p.max_node(), Some(6));
+    for v in ["0", "1", "abc", "北京", "😀", ""] {
+        let s = slot(v);
+        assert_eq!(node(&p, v), Some((s / 14628).min(6) as i64), "{v}");
+    }
+    // The same table written as MyCat's ruledata file (hash-table order).
+    let file = build(Function {
+        count: Some(7),
+        ..map(
+            T::Crc32Slot,
+            &[
+                "#WARNING   !!!Please do not modify or delete this file!!!",
+                "6=87768-102399",
+                "5=73140-87767",
+                "4=58512-73139",
+                "3=43884-58511",
+                "2=29256-43883",
+                "1=14628-29255",
+                "0=0-14627",
+            ],
+        )
+    });
+    for i in 0..2000 {
+        let v = format!("k{i}");
+        assert_eq!(node(&file, &v), node(&p, &v), "{v}");
+    }
+    let with_count = |lines: &[&str], count: u32| {
+        Partition::build_located(
+            &Function {
+                count: Some(count),
+                ..map(T::Crc32Slot, lines)
+            },
+            Path::new("."),
+        )
+    };
+    let migrated = match with_count(&["0=0-100", "1=50-60,200", "2= 55 - 56 "], 3) {
+        Ok(p) => p,
+        Err(e) => panic!("{e}"),
+    };
+    let by_slot = |p: &Partition, s: usize| -> i64 {
+        // A value that lands on slot `s`.
+        let v = (0u64..)
+            .map(|i| i.to_string())
+            .find(|v| slot(v) == s)
+            .unwrap_or_default();
+        node(p, &v).unwrap_or(-1)
+    };
+    assert_eq!(by_slot(&migrated, 10), 0);
+    // Later nodes overwrite earlier ones; a single number is one slot.
+    assert_eq!(by_slot(&migrated, 50), 1);
+    assert_eq!(by_slot(&migrated, 55), 2);
+    assert_eq!(by_slot(&migrated, 200), 1);
+    // A slot no line covers is on node 0, as in MyCat.
+    assert_eq!(by_slot(&migrated, 300), 0);
+    assert_eq!(migrated.max_node(), Some(2));
+    // MyCat refuses to start with these.
+    let err = |lines: &[&str], count: u32| match with_count(lines, count) {
+        Ok(_) => panic!("{lines:?} builds"),
+        Err(e) => (e.key, e.message),
+    };
+    assert_eq!(
+        err(&["0=0-51199", "1=51200-102399"], 3),
+        (
+            "count".to_string(),
+            "the slot map lists 2 node(s) but `count` is 3: MyCat does not start unless its ruledata file has one line per data node of the table".to_string()
+        )
+    );
+    assert!(err(&["0=0-102400"], 1).1.contains("outside 0-102399"));
+    assert!(err(&["0=x-5"], 1).1.contains("`x` is not a slot number"));
+    // Guava's splitter drops empty parts: `-1-5` is slots 1-5, as in MyCat.
+    assert!(with_count(&["0=-1-5"], 1).is_ok());
+    assert!(err(&["0=1-2-3"], 1).1.contains("not a slot range"));
+    assert!(err(&["0=1", "0=2"], 1).1.contains("node 0 is listed twice"));
+    assert!(err(&["a=1"], 1).1.contains("`a` is not a node index"));
+    // More nodes than slots: MyCat's generated `0--1` lines read back as slots 0-1, and
+    // the last node takes every slot.
+    let p = build(Function {
+        count: Some(102_401),
+        ..func(T::Crc32Slot)
+    });
+    assert_eq!(node(&p, "x"), Some(102_400));
+    assert_eq!(p.calculate_range("1", "2"), None);
+}
+
+#[test]
+fn prefix_pattern_sums_the_first_units() {
+    let p = build(Function {
+        prefix_length: Some(3),
+        pattern_value: Some(32),
+        ..map(T::PrefixPattern, &["0-7=0", "8-15=1", "16-23=2", "24-30=3"])
+    });
+    // 'a' + 'b' + 'c' = 294, mod 32 = 6.
+    assert_eq!(node(&p, "abcdef"), Some(0));
+    // Shorter than the prefix: all of it ('A' = 65 → 1).
+    assert_eq!(node(&p, "A"), Some(0));
+    assert_eq!(node(&p, ""), Some(0));
+    // UTF-16 units: 😀 is two (0xD83D + 0xDE00 = 111165, mod 32 = 29) → 3.
+    assert_eq!(node(&p, "😀"), Some(3));
+    // 'z' * 3 = 366, mod 32 = 14 → 1; '~' * 3 = 378 → 26 → 3; residue 31: no node.
+    assert_eq!(node(&p, "zzz"), Some(1));
+    assert_eq!(node(&p, "~~~x"), Some(3));
+    assert_eq!(node(&p, "\u{1f}\u{0}\u{0}"), None);
+    assert_eq!(p.max_node(), Some(3));
+    assert_eq!(p.calculate_range("a", "b"), None);
+    // pattern_value defaults to 1024; K = 1000 in the map.
+    let p = build(Function {
+        prefix_length: Some(2),
+        ..map(T::PrefixPattern, &["0-255=0", "256-1K=1"])
+    });
+    assert_eq!(
+        node(&p, "北京"),
+        Some(i64::from(0x5317 + 0x4eac) % 1024).map(|h| i64::from(h > 255))
+    );
+    assert_eq!(node(&p, "\u{3ff}"), None);
+    let e = Partition::build_located(&map(T::PrefixPattern, &["0-1=0"]), Path::new("."));
+    assert!(e.is_err_and(|e| e.message.contains("needs `prefix_length`")));
+}
+
+#[test]
+fn range_date_hash_groups_days_and_hashes_the_time() {
+    use super::dates::guava_consistent_hash as ch;
+    // Guava's consistent hash: 0 for one bucket, always in range, and moving a key only
+    // to the new bucket when one is added.
+    for input in [0i64, 1, -1, 1_388_534_400_000, i64::MAX, i64::MIN] {
+        assert_eq!(ch(input, 1), 0);
+        for b in 1..40 {
+            let (x, y) = (ch(input, b), ch(input, b + 1));
+            assert!((0..b).contains(&x));
+            assert!(y == x || y == b, "{input} {b}: {x} → {y}");
+        }
+    }
+    let p = build(Function {
+        date_format: Some("yyyy-MM-dd".into()),
+        begin_date: Some("2014-01-01".into()),
+        partition_day: Some(10),
+        group_partition_size: Some(4),
+        ..func(T::RangeDateHash)
+    });
+    // 2014-01-15 is in group 1 (days 10-19): nodes 4..=7, chosen by the time's hash.
+    let t = 1_389_744_000_000i64; // 2014-01-15T00:00:00Z
+    assert_eq!(node(&p, "2014-01-15"), Some(4 + i64::from(ch(t, 4))));
+    // Before begin_date: Java's division truncates, then the group can go negative.
+    let n = node(&p, "2013-12-15").unwrap_or(0);
+    assert!((-4..0).contains(&n), "{n}");
+    assert!(p.calculate("15/01/2014").is_err());
+    assert_eq!(p.max_node(), None);
+    // BETWEEN: every node of the groups in between (exact).
+    assert_eq!(
+        p.calculate_range("2014-01-05", "2014-01-15"),
+        Some((0..8).collect())
+    );
+    assert_eq!(p.calculate_range("2014-01-15", "2014-01-05"), None);
+    let e = Partition::build_located(
+        &Function {
+            group_partition_size: None,
+            ..Function {
+                date_format: Some("yyyy-MM-dd".into()),
+                begin_date: Some("2014-01-01".into()),
+                partition_day: Some(10),
+                ..func(T::RangeDateHash)
+            }
+        },
+        Path::new("."),
+    );
+    assert!(e.is_err_and(|e| e.message.contains("needs `group_partition_size`")));
+}
+
+#[test]
+fn month_history_keeps_negative_months() {
+    let f = |end: Option<&str>| {
+        build(Function {
+            date_format: Some("yyyy-MM-dd".into()),
+            begin_date: Some("2014-01-01".into()),
+            end_date: end.map(String::from),
+            ..func(T::MonthHistory)
+        })
+    };
+    let open = f(None);
+    assert_eq!(node(&open, "2014-03-10"), Some(2));
+    // Unlike `month`, a month before begin_date stays negative (no data node).
+    assert_eq!(node(&open, "2013-11-30"), Some(-2));
+    assert_eq!(open.max_node(), None);
+    assert_eq!(
+        open.calculate_range("2013-11-01", "2014-01-31"),
+        Some(vec![-2, -1, 0])
+    );
+    let year = f(Some("2014-12-01"));
+    assert_eq!(node(&year, "2013-11-30"), Some(10));
+    assert_eq!(node(&year, "2015-02-01"), Some(1));
+    assert_eq!(year.max_node(), Some(11));
+    assert_eq!(
+        year.calculate_range("2014-11-01", "2015-01-31"),
+        Some(vec![0, 10, 11])
+    );
+    let e = Partition::build_located(
+        &Function {
+            date_format: Some("yyyy-MM-dd".into()),
+            ..func(T::MonthHistory)
+        },
+        Path::new("."),
+    );
+    assert!(e.is_err_and(|e| e.message.contains("needs `begin_date`")));
+}
+
+#[test]
+fn murmur_weights_inline_or_from_a_file() {
+    let dir = std::env::temp_dir().join(format!("tandem-weights-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::write(dir.join("w.properties"), "# weights\n0=3\n1 = 1\n").expect("write");
+    let base = Function {
+        count: Some(2),
+        ..func(T::Murmur)
+    };
+    let from_file = Partition::build(
+        &Function {
+            weight_map_file: Some("w.properties".into()),
+            ..base.clone()
+        },
+        &dir,
+    );
+    let inline = Partition::build(
+        &Function {
+            weight_map: vec!["# weights".into(), "0=3".into(), "1 = 1".into()],
+            ..base.clone()
+        },
+        &dir,
+    );
+    let plain = build(base.clone());
+    let (Ok(from_file), Ok(inline)) = (from_file, inline) else {
+        panic!("weights do not build");
+    };
+    let mut differs = false;
+    for i in 0..500 {
+        let v = i.to_string();
+        assert_eq!(node(&from_file, &v), node(&inline, &v), "{v}");
+        differs |= node(&plain, &v) != node(&inline, &v);
+    }
+    assert!(differs, "the weights change the ring");
+    let both = Partition::build_located(
+        &Function {
+            weight_map_file: Some("w.properties".into()),
+            weight_map: vec!["0=3".into()],
+            ..base
+        },
+        &dir,
+    );
+    assert!(both.is_err_and(|e| e.key == "weight_map"));
+    let _ = std::fs::remove_dir_all(&dir);
 }
