@@ -27,7 +27,9 @@ commands:
   show stat                                   haproxy-style CSV of listeners and servers
   show servers                                one line per server
   set server <listener>/<server> state ready|drain|maint
-  set server <listener>/<server> weight <0-256>
+  set server <listener>/<server> weight <0-256>|<N>%   (also: set weight L/S ...)
+  get weight <listener>/<server>              current weight (initial configured one)
+  show info                                   version, pid, uptime, connections
   show table [listener]                       stick table entries (key, server, idle, expiry)
   clear table <listener> [key <ip>]           forget one or every stick table entry
   disable server <listener>/<server>          = state maint
@@ -68,10 +70,20 @@ pub fn execute(targets: &Targets, line: &str) -> String {
             };
             state.and_then(|s| balancer().and_then(|b| b.set_state(t, s)))
         }
-        ["set", "server", t, "weight", w] | ["set", "weight", t, w] => match w.parse::<u32>() {
-            Ok(w) => balancer().and_then(|b| b.set_weight(t, w)),
-            Err(_) => Err(format!("`{w}` is not a weight (0..256)")),
-        },
+        ["set", "server", t, "weight", w] | ["set", "weight", t, w] => {
+            match w.strip_suffix('%').map(str::parse::<u32>) {
+                Some(Ok(pc)) => balancer().and_then(|b| b.set_weight_percent(t, pc)),
+                Some(Err(_)) => Err(format!("`{w}` is not a percentage")),
+                None => match w.parse::<u32>() {
+                    Ok(w) => balancer().and_then(|b| b.set_weight(t, w)),
+                    Err(_) => Err(format!(
+                        "`{w}` is not a weight (0..256, or a percentage of the configured weight such as 50%)"
+                    )),
+                },
+            }
+        }
+        ["get", "weight", t] => balancer().and_then(|b| b.get_weight(t)),
+        ["show", "info"] => balancer().map(|b| b.show_info()),
         ["show", "table"] => balancer().and_then(|b| b.show_table(None)),
         ["show", "table", l] => balancer().and_then(|b| b.show_table(Some(l))),
         ["clear", "table", l] => balancer().and_then(|b| b.clear_table(l, None)),

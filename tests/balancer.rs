@@ -2482,3 +2482,38 @@ fn servers_keep_their_own_check_timing() {
         lb.daemon.logs()
     );
 }
+
+/// haproxy's runtime words: a weight as a share of the configured one, `get weight`,
+/// `show info`.
+#[test]
+fn admin_weight_percent_get_weight_and_show_info() {
+    let (a, b) = (
+        Backend::start("a", Behavior::Name),
+        Backend::start("b", Behavior::Name),
+    );
+    let lb = lb("", &[server("a", &a, ", weight: 10"), server("b", &b, "")]);
+    assert_eq!(
+        lb.admin(&["set", "weight", "l/a", "50%"]),
+        "l/a: weight 5 (was 10)\n"
+    );
+    assert_eq!(lb.admin(&["get", "weight", "l/a"]), "5 (initial 10)\n");
+    assert_eq!(
+        lb.admin(&["set", "server", "l/a", "weight", "300%"]),
+        "l/a: weight 30 (was 5)\n"
+    );
+    let sock = lb.socket.to_string_lossy().to_string();
+    let (code, out, _) = tandem(&["admin", "--socket", &sock, "set", "weight", "l/a", "x%"]);
+    assert_eq!(
+        (code, out.as_str()),
+        (1, "error: `x%` is not a percentage\n")
+    );
+    counts(&lb, 3);
+    let info = lb.admin(&["show", "info"]);
+    assert!(info.starts_with("Name: tandem\nVersion: "), "{info}");
+    assert!(
+        info.contains(&format!("\nPid: {}\n", lb.daemon.pid())),
+        "{info}"
+    );
+    assert!(info.contains("\nCumConns: 3\n"), "{info}");
+    assert!(info.contains("\nUptime_sec: "), "{info}");
+}

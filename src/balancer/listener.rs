@@ -291,6 +291,11 @@ impl Limit {
     }
 
     /// Changes the number of slots.
+    /// The configured number of slots (`None`: no limit).
+    pub fn cap(&self) -> Option<u32> {
+        self.cap.lock().ok().and_then(|c| *c)
+    }
+
     pub fn set(&self, new: Option<u32>) {
         let Ok(mut cap) = self.cap.lock() else {
             return;

@@ -85,6 +85,7 @@ pub struct Balancer {
     global: Arc<Limit>,
     log_tx: mpsc::Sender<LogLine>,
     actconn: Arc<AtomicU32>,
+    started: Instant,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -440,6 +441,7 @@ impl Balancer {
             global: Limit::new(cfg.maxconn),
             log_tx,
             actconn,
+            started: Instant::now(),
         };
         let mut started = Vec::new();
         for l in &cfg.listeners {
@@ -784,6 +786,9 @@ impl Balancer {
         BalancerAdmin {
             live: self.live.clone(),
             hub: self.hub.clone(),
+            actconn: self.actconn.clone(),
+            global: self.global.clone(),
+            started: self.started,
         }
     }
 }
@@ -793,6 +798,9 @@ impl Balancer {
 pub struct BalancerAdmin {
     live: Arc<Mutex<Vec<Live>>>,
     hub: TrackHub,
+    actconn: Arc<AtomicU32>,
+    global: Arc<Limit>,
+    started: Instant,
 }
 
 impl BalancerAdmin {
@@ -874,6 +882,49 @@ impl BalancerAdmin {
         tracing::warn!(listener = %shared.name, server = %server.name(), from = before, to = weight, "server {target} weight set to {weight} by the operator (was {before})");
         publish(&self.hub, &shared);
         Ok(format!("{target}: weight {weight} (was {before})"))
+    }
+
+    /// haproxy `set weight L/S N%`: a share of the configured weight.
+    pub fn set_weight_percent(&self, target: &str, percent: u32) -> Result<String, String> {
+        let (_, server) = self.find(target)?;
+        let configured = u64::from(server.cfg().weight);
+        let w = (configured * u64::from(percent) / 100).min(256);
+        self.set_weight(target, w as u32)
+    }
+
+    /// haproxy `get weight L/S`: `current (initial configured)`.
+    pub fn get_weight(&self, target: &str) -> Result<String, String> {
+        let (_, server) = self.find(target)?;
+        Ok(format!(
+            "{} (initial {})",
+            server.weight(),
+            server.cfg().weight
+        ))
+    }
+
+    /// haproxy `show info`, the lines that apply.
+    pub fn show_info(&self) -> String {
+        let up = self.started.elapsed().as_secs();
+        let (listeners, cum) = match self.live.lock() {
+            Ok(v) => (
+                v.len(),
+                v.iter()
+                    .map(|l| l.shared.total.load(Ordering::Relaxed))
+                    .sum::<u64>(),
+            ),
+            Err(_) => (0, 0),
+        };
+        format!(
+            "Name: tandem\nVersion: {}\nPid: {}\nUptime: {}d {}h{:02}m{:02}s\nUptime_sec: {up}\nMaxconn: {}\nCurrConns: {}\nCumConns: {cum}\nListeners: {listeners}\n",
+            env!("CARGO_PKG_VERSION"),
+            std::process::id(),
+            up / 86_400,
+            up / 3600 % 24,
+            up / 60 % 60,
+            up % 60,
+            self.global.cap().map_or(0, u64::from),
+            self.actconn.load(Ordering::Relaxed),
+        )
     }
 
     /// haproxy `show stat` CSV.
