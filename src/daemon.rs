@@ -97,6 +97,9 @@ impl Daemon {
     async fn apply_subsystems(&mut self) -> Result<(), DaemonError> {
         self.tracking.apply(&self.config).await;
         // The balancer first: VRRP instances tracking its listeners see them bound.
+        if let Some(cfg) = &self.config.balancer {
+            crate::balancer::ensure_fd_limit(cfg);
+        }
         match (&mut self.balancer, &self.config.balancer) {
             (None, Some(cfg)) => {
                 let metrics = match &self.balancer_metrics {

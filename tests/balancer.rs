@@ -2517,3 +2517,47 @@ fn admin_weight_percent_get_weight_and_show_info() {
     assert!(info.contains("\nCumConns: 3\n"), "{info}");
     assert!(info.contains("\nUptime_sec: "), "{info}");
 }
+
+/// haproxy raises its open-file limit for `maxconn` (and refuses to start without it):
+/// tandem raises the soft limit to the hard one and says so when even that is short.
+#[test]
+fn open_file_limit_is_raised_for_maxconn_or_warned() {
+    let a = Backend::start("a", Behavior::Name);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (port, oport) = (free_port(), free_port());
+    let socket = dir.path().join("admin.sock");
+    let run = |extra: &str, limits: &str| {
+        let cfg = config_text(port, oport, &socket, extra, &[server("a", &a, "")]);
+        let config = write(dir.path(), "tandem.yaml", &cfg);
+        let mut cmd = std::process::Command::new("bash");
+        cmd.arg("-c")
+            .arg(format!("{limits}; exec \"$0\" run -c \"$1\""))
+            .arg(common::tandem_bin())
+            .arg(&config);
+        let d = Daemon::spawn(cmd);
+        assert!(d.wait_log("listener l on"), "{}", d.logs());
+        d
+    };
+    // Soft 300, hard 4000: maxconn 1000 needs 2256, the soft limit goes up.
+    let d = run("      maxconn: 1000\n", "ulimit -Sn 300; ulimit -Hn 4000");
+    assert!(
+        d.wait_log("open-file limit raised from 300 to 2256 for the balancer's maxconn"),
+        "{}",
+        d.logs()
+    );
+    let soft = std::fs::read_to_string(format!("/proc/{}/limits", d.pid())).expect("limits");
+    let line = soft
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap_or_default()
+        .to_string();
+    assert!(line.split_whitespace().nth(3) == Some("2256"), "{line}");
+    drop(d);
+    // Hard 1000: not enough for maxconn 5000; the operator is told how far it goes.
+    let d = run("      maxconn: 5000\n", "ulimit -Sn 1000; ulimit -Hn 1000");
+    assert!(
+        d.wait_log("the configured maxconn needs about 10256 open files, but the limit is 1000 (LimitNOFILE / ulimit -Hn): past about 372 connections new ones fail with EMFILE"),
+        "{}",
+        d.logs()
+    );
+}

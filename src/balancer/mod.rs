@@ -230,6 +230,48 @@ fn spawn_check(check: Check, server: Arc<ServerState>, ctx: CheckCtx) -> JoinHan
     })
 }
 
+/// Descriptors the balancer needs for `cfg`: two per proxied connection (client and
+/// server sockets), plus pipes for the ones moving data and some for the rest of the
+/// daemon.
+pub fn fds_needed(cfg: &BalancerConfig) -> u64 {
+    let per_listener: u64 = cfg.listeners.iter().map(|l| u64::from(l.maxconn)).sum();
+    let conns = cfg
+        .maxconn
+        .map_or(per_listener, |g| u64::from(g).min(per_listener));
+    conns * 2 + 256
+}
+
+/// haproxy raises its open-file limit to what `maxconn` needs and refuses to start when
+/// it cannot; tandem raises the soft limit up to the hard one and says so when that is
+/// still short, since connections past it would fail to be accepted (EMFILE, counted in
+/// `tandem_balancer_accept_errors_total`).
+pub fn ensure_fd_limit(cfg: &BalancerConfig) {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let need = fds_needed(cfg);
+    let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
+        return;
+    };
+    if soft >= need {
+        return;
+    }
+    let want = need.min(hard);
+    if want > soft && setrlimit(Resource::RLIMIT_NOFILE, want, hard).is_ok() {
+        tracing::info!(
+            from = soft,
+            to = want,
+            "open-file limit raised from {soft} to {want} for the balancer's maxconn"
+        );
+    }
+    if want < need {
+        let fits = hard.saturating_sub(256) / 2;
+        tracing::warn!(
+            needed = need,
+            limit = hard,
+            "balancer: the configured maxconn needs about {need} open files, but the limit is {hard} (LimitNOFILE / ulimit -Hn): past about {fits} connections new ones fail with EMFILE; raise the limit or lower maxconn"
+        );
+    }
+}
+
 /// The check a server of `cfg` runs: the listener's, with the server's own timing over
 /// it (`None`: the listener has no check, or the server says `check: false`).
 pub fn server_check(cfg: &Listener, s: &ServerState) -> Option<Check> {
