@@ -3,6 +3,8 @@
 
 pub mod admin;
 pub mod backend;
+pub mod guard;
+pub mod infoschema;
 pub mod merge;
 pub mod metrics;
 pub mod plan;

@@ -21,6 +21,7 @@ use super::wire::*;
 use super::{SessionCtl, Shared, Snapshot, plan};
 use crate::config::router::{Dml, RouterUser};
 
+mod meta;
 mod shard;
 
 // For the fuzz targets (fuzz/): the decoding of COM_STMT_EXECUTE parameters.
@@ -108,6 +109,7 @@ enum Local {
     Meta(Meta),
     /// `EXPLAIN <statement>` (the router's plan).
     Explain,
+    Grants,
 }
 
 /// Prepared statements one session may hold (MySQL's default
@@ -656,7 +658,11 @@ impl From<WireError> for AuthFail {
 /// Whether `user` may use schema `db`: 1049 for an unknown schema, 1044 for one not
 /// granted.
 fn schema_error(snap: &Snapshot, user: &RouterUser, db: &str) -> Option<SqlError> {
-    if snap.schema(db).is_none() {
+    // The servers' own databases but information_schema: the operator's (see guard).
+    let private = ["mysql", "performance_schema", "sys"]
+        .iter()
+        .any(|d| d.eq_ignore_ascii_case(db));
+    if snap.schema(db).is_none() && !private {
         return Some(SqlError::new(
             1049,
             "42000",
@@ -1678,6 +1684,9 @@ impl Session {
             Some(Err(e)) => return self.send_err(1, &e).await,
         };
         let a = sql::analyze(sql);
+        if let Err(e) = self.guard(sql) {
+            return self.send_err(1, &e).await;
+        }
         if let Some(e) = self.check_pins() {
             if matches!(a.kind, Kind::Rollback) && !a.multi {
                 // What ROLLBACK asks for has happened.
@@ -1739,6 +1748,10 @@ impl Session {
                 };
             }
             Kind::Show if !a.multi && !hinted(sql) => {
+                if self.own_grants(sql) {
+                    let rs = self.grants_result();
+                    return self.send_rs(rs).await;
+                }
                 if let Some(m) = sql::mapped(sql)
                     && !self.is_system_db(&m.db)
                 {
@@ -1789,6 +1802,17 @@ impl Session {
             Kind::Select { lock: false } if !a.multi => {
                 if let Some(items) = sql::local_select(sql) {
                     return self.local_select(items).await;
+                }
+                if !hinted(sql)
+                    && let Some(r) = self.info_schema_plan(sql)
+                {
+                    match (self.qualify(sql), r) {
+                        (Err(e), _) | (Ok(_), Err(e)) => return self.send_err(1, &e).await,
+                        (Ok(q), Ok(targets)) if q == plan::Qualified::default() => {
+                            return self.info_schema(targets).await;
+                        }
+                        _ => {}
+                    }
                 }
                 if let Some(n) = self.prev_row_count
                     && let Some(name) = row_count_select(sql)
@@ -3128,6 +3152,7 @@ impl Session {
                     Some(_) => Ok(Local::Meta(*m)),
                 })
             }
+            Kind::Show if !hinted(sql) && self.own_grants(sql) => Some(Ok(Local::Grants)),
             Kind::Show if !hinted(sql) => {
                 let m = sql::mapped(sql)?;
                 if m.kind != MapKind::CreateDatabase || self.is_system_db(&m.db) {
@@ -3179,6 +3204,11 @@ impl Session {
             }
             Local::CreateDatabase => ResultSet::new(&["Database", "Create Database"]),
             Local::Explain => ResultSet::new(&["DATA_NODE", "SQL"]),
+            Local::Grants => {
+                let mut rs = self.grants_result();
+                rs.rows.clear();
+                rs
+            }
             // The columns of the servers' answer (the servers check the statement too).
             Local::Meta(m) => {
                 let mut rs = self.meta_result(sql, *m).await?;
@@ -3201,6 +3231,10 @@ impl Session {
             }
             Local::Tables => self.tables_result(sql).await,
             Local::Meta(m) => self.meta_result(sql, m).await,
+            Local::Grants => {
+                self.count("local", "router");
+                Ok(self.grants_result())
+            }
             Local::CreateDatabase => match sql::mapped(sql) {
                 Some(m) => self.create_database_result(sql, &m).await,
                 None => Err(unreadable("SHOW CREATE DATABASE")),
@@ -3264,6 +3298,9 @@ impl Session {
             Some(Err(e)) => return self.send_err(1, &e).await,
         };
         let a = sql::analyze(&sql);
+        if let Err(e) = self.guard(&sql) {
+            return self.send_err(1, &e).await;
+        }
         // KILL takes the router's connection ids, which the server would read as its own
         // thread ids (killing some other connection): only the text protocol has it.
         // Connector/J then prepares it on the client side (emulateUnsupportedPstmts).

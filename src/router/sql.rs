@@ -525,6 +525,17 @@ fn head_reason(w: &str) -> &'static str {
     }
 }
 
+/// What a `SET` statement (`st` from its `SET` on, tokens of `sql`) sets that the router
+/// refuses (`SET GLOBAL`, `SET PASSWORD`, `SET [DEFAULT] ROLE`), if anything.
+pub fn refused_set(sql: &str, st: &[Token<'_>]) -> Option<&'static str> {
+    parse_set(sql, st.get(1..)?)
+        .into_iter()
+        .find_map(|i| match i {
+            SetItem::Refused(what) => Some(what),
+            _ => None,
+        })
+}
+
 fn parse_set(sql: &str, t: &[Token<'_>]) -> Vec<SetItem> {
     let mut items = Vec::new();
     // Split at top-level commas.

@@ -356,3 +356,20 @@ pub fn run_router_session_checks(
         &[&addr.to_string(), user, password, mode],
     )
 }
+
+/// Runs tests/clients/MetaDataCheck.java (JDBC DatabaseMetaData by catalog `schema`)
+/// with the JDBC URL `url`: `tables` must all be listed, `table`'s columns, primary key
+/// `id` and PRIMARY index found; returns (exited 0 and printed OK, combined output).
+pub fn run_metadata_check(
+    url: &str,
+    user: &str,
+    password: &str,
+    schema: &str,
+    tables: &[&str],
+    table: &str,
+) -> (bool, String) {
+    run_java_client(
+        "MetaDataCheck.java",
+        &[url, user, password, schema, &tables.join(","), table],
+    )
+}

@@ -1044,6 +1044,9 @@ fn plan_text(
         ));
     }
     let t = Toks::new(sql);
+    if let Some(p) = show_on_table(sc, &a, &t, read) {
+        return p;
+    }
     if let Some(p) = write::plan_ddl(sc, &t)? {
         return Ok(Planned::Route(p));
     }
@@ -1103,6 +1106,44 @@ fn plan_text(
             )))
         }
     }
+}
+
+/// `SHOW ... t ...` and `DESCRIBE t [column | 'pattern']` on a configured table: any node
+/// holding it, found on the tokens, so forms the parser cannot read (`DESCRIBE t '%'`,
+/// `DESCRIBE t id`, `SHOW INDEX FROM t WHERE Key_name = 'PRIMARY'`) work as on an
+/// unlisted table. EXPLAIN (and `DESCRIBE <statement>`) is not this.
+fn show_on_table(
+    sc: &SchemaCat,
+    a: &super::sql::Analysis,
+    t: &Toks<'_>,
+    read: bool,
+) -> Option<Result<Planned, SqlError>> {
+    if !matches!(a.kind, super::sql::Kind::Show) {
+        return None;
+    }
+    let name = |x: &super::sql::Token<'_>| matches!(x.tok, Tok::Word | Tok::QuotedIdent);
+    let head = t.toks.first()?;
+    let tb = if head.is("SHOW") {
+        t.toks
+            .iter()
+            .filter(|x| name(x))
+            .find_map(|x| sc.table(x.ident()))?
+    } else if head.is("DESC") || head.is("DESCRIBE") {
+        // `DESCRIBE t`, `DESCRIBE db.t`, then an optional column or pattern.
+        let mut i = 1;
+        if t.toks.get(2).is_some_and(|x| x.punct(b'.')) {
+            i = 3;
+        }
+        let x = t.toks.get(i).filter(|x| name(x))?;
+        let rest = t.toks.len() - i - 1;
+        if rest > 1 {
+            return None;
+        }
+        sc.table(x.ident())?
+    } else {
+        return None;
+    };
+    Some(first_node_of(sc, &tb.name, read))
 }
 
 fn first_words(sql: &str) -> String {

@@ -189,6 +189,34 @@ fn refusals_name_the_problem() {
     refused("SELECT * FROM customer WHERE id = 99999999");
 }
 
+/// SHOW and DESCRIBE forms sqlparser cannot read go to a node holding the table, as the
+/// ones it reads do; EXPLAIN and `DESCRIBE <statement>` are not taken for them.
+#[test]
+fn show_and_describe_the_parser_cannot_read_go_to_a_node_of_the_table() {
+    for sql in [
+        "DESCRIBE customer '%'",
+        "DESCRIBE customer id",
+        "DESC `customer`",
+        "describe shop.customer name",
+        "SHOW INDEX FROM customer WHERE Key_name = 'PRIMARY'",
+        "SHOW FULL COLUMNS FROM customer WHERE Field LIKE 'i%'",
+        "SHOW CREATE TABLE customer",
+    ] {
+        let p = route(sql);
+        assert_eq!(p.nodes(), vec!["dn0"], "{sql}");
+        assert!(p.read, "{sql}");
+    }
+    assert_eq!(route("SHOW KEYS FROM my_order").nodes(), vec!["dn0"]);
+    // `DESCRIBE SELECT ...` is an EXPLAIN: planned as before, not by the table name.
+    let a = crate::router::sql::analyze("DESC SELECT * FROM customer WHERE id = 1");
+    let t = Toks::new("DESC SELECT * FROM customer WHERE id = 1");
+    let sc = cat();
+    assert!(show_on_table(sc.schema("shop").expect("shop"), &a, &t, true).is_none());
+    let a = crate::router::sql::analyze("EXPLAIN customer");
+    let t = Toks::new("EXPLAIN customer");
+    assert!(show_on_table(sc.schema("shop").expect("shop"), &a, &t, true).is_none());
+}
+
 #[test]
 fn window_functions_and_sums_of_quotients_stay_on_one_node() {
     // ROW_NUMBER() would restart on every node; SUM() OVER () would be a node's total.

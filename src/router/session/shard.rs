@@ -9,19 +9,19 @@ use crate::router::merge::{self, Merger, Row};
 use crate::router::plan::{self, Affected, Lookups, Plan, Planned};
 
 /// One node's answer being read.
-struct Source {
-    pc: Pooled,
-    node: String,
-    tracker: Tracker,
+pub(super) struct Source {
+    pub(super) pc: Pooled,
+    pub(super) node: String,
+    pub(super) tracker: Tracker,
     /// Column definitions still to come before the rows.
     defs_left: u64,
     /// The EOF after the column definitions is still to come.
     eof_left: bool,
-    ended: bool,
+    pub(super) ended: bool,
 }
 
 /// What a node answered first.
-enum Head {
+pub(super) enum Head {
     Rows {
         cols: Vec<Vec<u8>>,
     },
@@ -65,7 +65,7 @@ impl Source {
     }
 
     /// Reads up to the first row: the column definitions, or an OK/ERR.
-    async fn head(&mut self) -> Result<Head, String> {
+    pub(super) async fn head(&mut self) -> Result<Head, String> {
         let p = self.packet().await?;
         match p.first() {
             Some(0xff) => {
@@ -106,7 +106,7 @@ impl Source {
 
     /// The next row, or `None` at the end of the result (an ERR mid-way is returned as
     /// `Err(Ok(e))`; a broken connection as `Err(Err(msg))`).
-    async fn row(&mut self) -> Result<Option<Vec<u8>>, Result<SqlError, String>> {
+    pub(super) async fn row(&mut self) -> Result<Option<Vec<u8>>, Result<SqlError, String>> {
         if self.ended {
             return Ok(None);
         }
@@ -125,7 +125,7 @@ impl Source {
         Ok(Some(p))
     }
 
-    async fn drain(&mut self) -> Result<(), String> {
+    pub(super) async fn drain(&mut self) -> Result<(), String> {
         while !self.ended {
             self.packet().await?;
         }
@@ -211,7 +211,7 @@ fn with_clock(query: &[u8], clock: std::time::Duration) -> Vec<u8> {
     v
 }
 
-fn status_in_trans(status: u16) -> bool {
+pub(super) fn status_in_trans(status: u16) -> bool {
     status & StatusFlags::SERVER_STATUS_IN_TRANS.bits() != 0
 }
 
@@ -598,7 +598,7 @@ impl Session {
 
     /// After a statement on several nodes: keep the connection when a transaction or
     /// session state holds it, else back to its pool.
-    fn give_back(&mut self, pc: Pooled) {
+    pub(super) fn give_back(&mut self, pc: Pooled) {
         let writer = matches!(pc.host.role, backend::Role::Writer(_));
         if writer && (self.in_trans || !self.autocommit || self.sticky.is_some()) {
             self.pin(pc);
@@ -730,7 +730,7 @@ impl Session {
     }
 
     /// Connections for every target, synced and sent the statement.
-    async fn start_all(
+    pub(super) async fn start_all(
         &mut self,
         payload: &[u8],
         p: &Plan,
@@ -815,14 +815,14 @@ impl Session {
     }
 
     /// The backend connections a statement on several nodes runs on, for KILL.
-    fn set_fanout(&self, v: Vec<(Arc<backend::Host>, u32)>) {
+    pub(super) fn set_fanout(&self, v: Vec<(Arc<backend::Host>, u32)>) {
         if let Ok(mut c) = self.ctl.fanout.lock() {
             *c = v;
         }
     }
 
     /// Reads what is left of each source and returns the connections.
-    async fn abandon(&mut self, sources: Vec<Source>) {
+    pub(super) async fn abandon(&mut self, sources: Vec<Source>) {
         self.set_fanout(Vec::new());
         for mut s in sources {
             let sent = s.tracker.outcome.result_sets > 0 || s.ended || s.defs_left > 0;
