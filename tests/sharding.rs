@@ -1704,3 +1704,165 @@ fn mariadb_dump_through_the_router_restores_every_row_on_its_node() {
         "a\nc\nb"
     );
 }
+
+/// A prepared SELECT whose parameter values reach both nodes (PDO without emulated
+/// prepares, Connector/J `useServerPrepStmts`) is merged as the text query is and
+/// answered with binary rows: the same rows and values as the query sent as text, with
+/// the same column types (INT, BIGINT UNSIGNED, DECIMAL, VARCHAR, DATE, DATETIME(6),
+/// TIME, NULL), through ORDER BY, GROUP BY with COUNT/AVG/SUM/MIN/MAX, DISTINCT and
+/// LIMIT. An execute asking for a cursor gets the whole result without one.
+#[test]
+fn prepared_selects_over_both_nodes_are_merged_into_binary_rows() {
+    let ddl = format!(
+        "{} CREATE TABLE audit (
+  id INT NOT NULL PRIMARY KEY,
+  grp VARCHAR(10) NOT NULL,
+  big BIGINT UNSIGNED NULL,
+  amount DECIMAL(12,2) NULL,
+  label VARCHAR(40) NULL,
+  d DATE NULL,
+  dt DATETIME(6) NULL,
+  t TIME NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;",
+        common::shard::DDL
+    );
+    let s = Shard::start_with_ddl(&ddl);
+    // mod-long 2 on id: even ids on dn0, odd ones on dn1.
+    s.on0(
+        "SET sql_mode=''; INSERT INTO audit VALUES
+         (2, 'b', 0, -3.25, 'two', '0000-00-00', '2024-01-02 00:00:00', '00:00:00'),
+         (4, 'b', 7, 100.00, 'four', '2023-12-31', '2023-12-31 23:59:59', '12:34:56'),
+         (6, 'b', NULL, 9.99, 'six', '2024-03-01', '0000-00-00 00:00:00', '-01:02:03')",
+    );
+    s.on1(
+        "SET sql_mode=''; INSERT INTO audit VALUES
+         (1, 'a', 18446744073709551615, 12.50, 'one', '2024-01-02', '2024-01-02 03:04:05.123456', '-838:59:59'),
+         (3, 'a', 5, NULL, NULL, NULL, NULL, NULL),
+         (5, 'a', 42, 0.01, 'five', '2024-02-29', '2024-02-29 00:00:00.000001', '838:59:59')",
+    );
+    let mut c = session(&s);
+    let cols = "id, grp, big, amount, label, d, dt, t";
+    // (prepared text, parameter values, whether the order is defined)
+    let cases: Vec<(String, Vec<&str>, bool)> = vec![
+        (
+            format!("SELECT {cols} FROM audit WHERE id IN (?, ?) ORDER BY id"),
+            vec!["1", "4"],
+            true,
+        ),
+        (
+            format!("SELECT {cols}, NULL AS n FROM audit WHERE id >= ? ORDER BY dt DESC, id LIMIT 4"),
+            vec!["1"],
+            true,
+        ),
+        (
+            "SELECT grp, COUNT(*), AVG(amount), SUM(big), MIN(d), MAX(dt), MIN(t) FROM audit WHERE id <= ? GROUP BY grp ORDER BY grp"
+                .to_string(),
+            vec!["6"],
+            true,
+        ),
+        (
+            "SELECT DISTINCT grp FROM audit WHERE id > ? ORDER BY grp DESC".to_string(),
+            vec!["0"],
+            true,
+        ),
+        (
+            format!("SELECT {cols} FROM audit WHERE label IS NULL OR id BETWEEN ? AND ?"),
+            vec!["2", "5"],
+            false,
+        ),
+        (
+            "SELECT COUNT(*), AVG(id), MAX(big) FROM audit WHERE id IN (?, ?, ?)".to_string(),
+            vec!["1", "2", "3"],
+            true,
+        ),
+    ];
+    let sort = |mut r: common::wire::Rows, ordered: bool| {
+        if !ordered {
+            r.sort();
+        }
+        r
+    };
+    for (sql, vals, ordered) in &cases {
+        let mut text = sql.clone();
+        for v in vals {
+            text = text.replacen('?', &format!("'{v}'"), 1);
+        }
+        let want = c
+            .query(&text)
+            .unwrap_or_else(|e| panic!("{text}: {e}\n{}", s.logs()));
+        let want_types = c.last_types.clone();
+        assert!(!want.is_empty(), "{text}: no rows");
+        let st = c
+            .prepare(sql)
+            .unwrap_or_else(|e| panic!("prepare {sql}: {e}\n{}", s.logs()));
+        let args: Vec<Option<&str>> = vals.iter().map(|v| Some(*v)).collect();
+        for flags in [0, common::wire::CURSOR_READ_ONLY] {
+            let got = c
+                .execute(st, flags, &args, &[])
+                .unwrap_or_else(|e| panic!("execute {sql} (flags {flags}): {e}\n{}", s.logs()));
+            assert_eq!(
+                sort(got, *ordered),
+                sort(want.clone(), *ordered),
+                "{sql} with {vals:?} (flags {flags})"
+            );
+            assert_eq!(c.last_types, want_types, "{sql}: column types");
+        }
+        // The cursor execute opened no cursor: a fetch says so.
+        let e = c.fetch(st, 10).expect_err("fetch without a cursor");
+        assert_eq!(e.code, 1421, "{e}");
+        c.close_stmt(st).expect("close");
+    }
+    // The values the binary rows carried, spelled out for the first query.
+    let st = c
+        .prepare(&format!(
+            "SELECT {cols} FROM audit WHERE id IN (?, ?) ORDER BY id"
+        ))
+        .expect("prepare");
+    let rows = c
+        .execute(st, 0, &[Some("1"), Some("6")], &[])
+        .expect("execute");
+    let some = |v: &[&str]| -> Vec<Option<String>> {
+        v.iter()
+            .map(|x| (*x != "NULL").then(|| x.to_string()))
+            .collect()
+    };
+    assert_eq!(
+        rows,
+        vec![
+            some(&[
+                "1",
+                "a",
+                "18446744073709551615",
+                "12.50",
+                "one",
+                "2024-01-02",
+                "2024-01-02 03:04:05.123456",
+                "-838:59:59"
+            ]),
+            some(&[
+                "6",
+                "b",
+                "NULL",
+                "9.99",
+                "six",
+                "2024-03-01",
+                "0000-00-00 00:00:00.000000",
+                "-01:02:03"
+            ]),
+        ]
+    );
+    let types: Vec<u8> = c.last_types.iter().map(|t| t.0).collect();
+    assert_eq!(
+        types,
+        vec![0x03, 0xfd, 0x08, 0xf6, 0xfd, 0x0a, 0x0c, 0x0b],
+        "{:?}",
+        c.last_types
+    );
+    assert!(c.last_types[2].1, "BIGINT UNSIGNED");
+    // A value the same statement places on one node still runs natively there.
+    let one = c
+        .execute(st, 0, &[Some("3"), Some("5")], &[])
+        .expect("execute on dn1");
+    assert_eq!(one.len(), 2);
+    assert_eq!(one[0][0].as_deref(), Some("3"));
+}

@@ -3582,7 +3582,22 @@ impl Session {
                 self.route_node = None;
                 r
             }
-            Ok(Some(plan)) => self.write_text(plan).await,
+            Ok(Some(plan)) => {
+                if plan.merge.is_some() {
+                    // A merged read opens no cursor, whatever the execute's flags ask:
+                    // the whole result goes out with its rows and no
+                    // SERVER_STATUS_CURSOR_EXISTS, which clients take as "no cursor"
+                    // (as for a statement a server opens none for). This execute closes
+                    // the statement's cursor from an earlier one, as a server would.
+                    if let Some(s) = self.stmts.get_mut(&id)
+                        && std::mem::take(&mut s.cursor)
+                    {
+                        let db = s.exec_db.clone();
+                        self.close_cursor(&sql, db.as_deref()).await;
+                    }
+                }
+                self.execute_multi(plan).await
+            }
             Err(e) => {
                 self.route_node = None;
                 self.send_err(1, &e).await

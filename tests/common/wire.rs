@@ -51,6 +51,8 @@ pub struct Conn {
     seq: u8,
     /// The server's connection id from the greeting.
     pub id: u32,
+    /// (type, unsigned, decimals) of each column of the last result set read.
+    pub last_types: Vec<(u8, bool, u8)>,
 }
 
 /// A prepared statement: its id and parameter count.
@@ -93,7 +95,12 @@ impl Conn {
         // A bound against hangs, not a timing assertion.
         s.set_read_timeout(Some(Duration::from_secs(120)))
             .map_err(io_err)?;
-        let mut c = Conn { s, seq: 0, id: 0 };
+        let mut c = Conn {
+            s,
+            seq: 0,
+            id: 0,
+            last_types: Vec::new(),
+        };
         let g = c.read()?;
         if g.first() == Some(&0xff) {
             return Err(parse_err(&g));
@@ -247,6 +254,7 @@ impl Conn {
                     for _ in 0..cols {
                         types.push(column_type(&self.read()?));
                     }
+                    self.last_types.clone_from(&types);
                     let eof = self.read()?;
                     if eof_status(&eof) & 0x0040 != 0 {
                         // CURSOR_EXISTS: rows come with COM_STMT_FETCH.
@@ -485,26 +493,79 @@ fn put_lenenc(out: &mut Vec<u8>, v: u64) {
     }
 }
 
-/// (type, unsigned) of a column definition packet.
-fn column_type(p: &[u8]) -> (u8, bool) {
+/// (type, unsigned, decimals) of a column definition packet.
+fn column_type(p: &[u8]) -> (u8, bool, u8) {
     let mut r = p;
     for _ in 0..6 {
         let n = lenenc(&mut r).unwrap_or(0) as usize;
         r = r.get(n..).unwrap_or_default();
     }
-    // Fixed fields: length 0x0c, charset (2), column length (4), type, flags (2).
+    // Fixed fields: length 0x0c, charset (2), column length (4), type, flags (2),
+    // decimals.
     let ty = r.get(7).copied().unwrap_or(0);
     let flags = r.get(8..10).map_or(0, |b| u16::from_le_bytes([b[0], b[1]]));
-    (ty, flags & 0x0020 != 0)
+    let decimals = r.get(10).copied().unwrap_or(0);
+    (ty, flags & 0x0020 != 0, decimals)
 }
 
-/// A binary-protocol row: integers and strings as text; any other value is
-/// summarized as "N bytes" and ends the row (its length is not decoded here).
-fn binary_row(p: &[u8], types: &[(u8, bool)]) -> Vec<Option<String>> {
+/// `.ffffff` cut to the column's `decimals` (none for 0 or a non-temporal 31).
+fn fraction(micros: u32, decimals: u8) -> String {
+    if decimals == 0 || decimals > 6 {
+        return String::new();
+    }
+    format!(".{micros:06}")[..1 + usize::from(decimals)].to_string()
+}
+
+/// A binary DATE (type 0x0a), DATETIME/TIMESTAMP or TIME (0x0b) value as the server's
+/// text, or None when its length is not one the protocol allows.
+fn temporal(b: &[u8], ty: u8, decimals: u8) -> Option<String> {
+    let u32_at = |i: usize| {
+        b.get(i..i + 4)
+            .map(|x| u32::from_le_bytes([x[0], x[1], x[2], x[3]]))
+    };
+    if ty == 0x0b {
+        let (neg, days, h, mi, s) = match b.len() {
+            0 => (false, 0, 0, 0, 0),
+            8 | 12 => (b[0] == 1, u32_at(1)?, b[5], b[6], b[7]),
+            _ => return None,
+        };
+        let us = if b.len() == 12 { u32_at(8)? } else { 0 };
+        return Some(format!(
+            "{}{:02}:{mi:02}:{s:02}{}",
+            if neg { "-" } else { "" },
+            days * 24 + u32::from(h),
+            fraction(us, decimals)
+        ));
+    }
+    let (y, mo, d) = match b.len() {
+        0 => (0, 0, 0),
+        4 | 7 | 11 => (u16::from_le_bytes([b[0], b[1]]), b[2], b[3]),
+        _ => return None,
+    };
+    let day = format!("{y:04}-{mo:02}-{d:02}");
+    if ty == 0x0a {
+        return Some(day);
+    }
+    let (h, mi, s) = if b.len() >= 7 {
+        (b[4], b[5], b[6])
+    } else {
+        (0, 0, 0)
+    };
+    let us = if b.len() == 11 { u32_at(7)? } else { 0 };
+    Some(format!(
+        "{day} {h:02}:{mi:02}:{s:02}{}",
+        fraction(us, decimals)
+    ))
+}
+
+/// A binary-protocol row: integers, strings, FLOAT/DOUBLE and date/time values as text
+/// (as the server prints them); any other value is summarized as "N bytes" and ends
+/// the row (its length is not decoded here).
+fn binary_row(p: &[u8], types: &[(u8, bool, u8)]) -> Vec<Option<String>> {
     let mut out = Vec::with_capacity(types.len());
     let bitmap = p.get(1..1 + (types.len() + 9) / 8).unwrap_or_default();
     let mut r = p.get(1 + bitmap.len()..).unwrap_or_default();
-    for (i, &(ty, unsigned)) in types.iter().enumerate() {
+    for (i, &(ty, unsigned, decimals)) in types.iter().enumerate() {
         if bitmap
             .get((i + 2) / 8)
             .is_some_and(|b| b & (1 << ((i + 2) % 8)) != 0)
@@ -533,6 +594,30 @@ fn binary_row(p: &[u8], types: &[(u8, bool)]) -> Vec<Option<String>> {
             };
             out.push(Some(text));
             r = &r[width..];
+            continue;
+        }
+        if ty == 0x04 || ty == 0x05 {
+            let w = if ty == 0x04 { 4 } else { 8 };
+            let Some(b) = r.get(..w) else { break };
+            let v = if w == 4 {
+                f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            } else {
+                f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+            };
+            out.push(Some(v.to_string()));
+            r = &r[w..];
+            continue;
+        }
+        if matches!(ty, 0x07 | 0x0a | 0x0b | 0x0c) {
+            let Some((&n, rest)) = r.split_first() else {
+                break;
+            };
+            let Some(b) = rest.get(..usize::from(n)) else {
+                break;
+            };
+            let text = temporal(b, ty, decimals).unwrap_or_else(|| format!("bad length {n}"));
+            out.push(Some(text));
+            r = &rest[usize::from(n)..];
             continue;
         }
         if matches!(ty, 0x0f | 0xf6 | 0xf9..=0xfe) {

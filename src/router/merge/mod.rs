@@ -43,6 +43,7 @@
 //!   AVG's scale ([`Merger::output_columns`], [`patch_column_def`]), and the SUM should be
 //!   aliased to the name the client expects.
 
+pub mod binary;
 mod expr;
 mod fold;
 mod value;
@@ -53,6 +54,7 @@ mod tests;
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
 
+pub use binary::encode_binary_row;
 pub use value::{
     BINARY_FLAG, ColKind, Collation, Dec, ENUM_FLAG, SET_FLAG, fmt_double, helper_sql,
     text_helper_sql,

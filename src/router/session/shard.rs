@@ -286,7 +286,7 @@ impl Session {
             return r.map(|_| ());
         }
         if p.merge.is_some() {
-            self.multi_read(payload, p).await
+            self.multi_read(payload, p, false).await
         } else {
             self.multi_write(payload, p).await
         }
@@ -413,9 +413,10 @@ impl Session {
     }
 
     /// COM_STMT_EXECUTE of a statement on configured tables: the parameter values
-    /// decide the node. One node: the statement runs there natively. Writes on several
-    /// nodes run as text with the values filled in; reads on several are refused (their
-    /// rows would have to be merged in the binary protocol).
+    /// decide the node. One node: the statement runs there natively (`None`). On several
+    /// nodes the statement runs as text with the values filled in (`Some`, every target
+    /// with its text): a write's OKs are summed, a read's rows merged as for a text query
+    /// and sent as binary rows ([`Self::execute_multi`]).
     pub(super) async fn execute_sharded(
         &mut self,
         p: &[u8],
@@ -449,17 +450,28 @@ impl Session {
             self.route_node = Some(t.node);
             return Ok(None);
         }
-        if plan.read || plan.merge.is_some() {
+        if plan.merge.is_none() && plan.read {
+            // Every read on several nodes is planned with a merge; never guess.
             return Err(SqlError::new(
                 1105,
                 "HY000",
                 format!(
-                    "this prepared SELECT reaches data nodes {} with these parameters; the router merges results of several nodes for text queries only: send it as a plain query (e.g. useServerPrepStmts=false) or pin the sharding column",
+                    "this prepared SELECT reaches data nodes {} with these parameters and the router has no way to merge its results: send it as a plain query (e.g. useServerPrepStmts=false) or pin the sharding column",
                     plan.nodes().join(",")
                 ),
             ));
         }
-        if sql::lex(&text).iter().any(|t| t.is("RETURNING")) {
+        if plan.merge.is_some() && lits.iter().any(Option::is_none) {
+            return Err(SqlError::new(
+                1105,
+                "HY000",
+                format!(
+                    "this prepared SELECT reaches data nodes {} and has parameters the router cannot render as text (long data or an undecoded type): pin the sharding column to one node or send it as a plain query",
+                    plan.nodes().join(",")
+                ),
+            ));
+        }
+        if plan.merge.is_none() && sql::lex(&text).iter().any(|t| t.is("RETURNING")) {
             // Run as text, the nodes would answer with text rows where the client reads
             // binary ones.
             return Err(SqlError::new(
@@ -492,14 +504,20 @@ impl Session {
         Ok(Some(plan))
     }
 
-    pub(super) async fn write_text(&mut self, plan: Plan) -> Res<()> {
+    /// Runs what [`Self::execute_sharded`] planned on several nodes: a read merged
+    /// and answered with binary rows, a write with its OKs summed.
+    pub(super) async fn execute_multi(&mut self, plan: Plan) -> Res<()> {
         let payload = query_payload(
             plan.targets
                 .first()
                 .and_then(|t| t.sql.as_deref())
                 .unwrap_or(""),
         );
-        self.multi_write(&payload, plan).await
+        if plan.merge.is_some() {
+            self.multi_read(&payload, plan, true).await
+        } else {
+            self.multi_write(&payload, plan).await
+        }
     }
 
     /// A copy of a global table to read: the schema's own node when it has one, else
@@ -839,8 +857,9 @@ impl Session {
         }
     }
 
-    /// A SELECT on several nodes, merged.
-    async fn multi_read(&mut self, payload: &[u8], p: Plan) -> Res<()> {
+    /// A SELECT on several nodes, merged; with `binary` (COM_STMT_EXECUTE) each merged
+    /// row goes out as a binary-protocol row typed by the column definitions sent.
+    async fn multi_read(&mut self, payload: &[u8], p: Plan, binary: bool) -> Res<()> {
         let read = p.read;
         let mut sources = match self.start_all(payload, &p, read).await {
             Ok(s) => s,
@@ -898,6 +917,24 @@ impl Session {
             return self.send_err(1, &e).await;
         };
         let visible = spec.visible;
+        if binary
+            && let Some(c) = cols
+                .iter()
+                .take(visible)
+                .position(|c| merge::parse_column_def(c).is_none())
+        {
+            // Binary rows are typed by the definitions: never guess one.
+            self.abandon(sources).await;
+            let e = SqlError::new(
+                1105,
+                "HY000",
+                format!(
+                    "a data node sent a column definition the router cannot read (column {}): the binary rows of this prepared SELECT cannot be typed; send it as a plain query",
+                    c + 1
+                ),
+            );
+            return self.send_err(1, &e).await;
+        }
         let metas: Vec<merge::ColumnMeta> = cols
             .iter()
             .map(|c| {
@@ -942,7 +979,17 @@ impl Session {
         let mut sent_rows = 0u64;
         'outer: loop {
             while let Some(row) = m.next_row() {
-                seq = self.io.queue(seq, &merge::encode_text_row(&row));
+                if binary {
+                    match merge::encode_binary_row(&row, &out_cols) {
+                        Ok(b) => seq = self.io.queue(seq, &b),
+                        Err(e) => {
+                            mid_err = Some(e);
+                            break 'outer;
+                        }
+                    }
+                } else {
+                    seq = self.io.queue(seq, &merge::encode_text_row(&row));
+                }
                 sent_rows += 1;
                 if self.io.wbuf_len() > 64 * 1024 && self.io.flush().await.is_err() {
                     broken = true;
@@ -962,7 +1009,7 @@ impl Session {
             let Some(src) = sources.get_mut(want) else {
                 break;
             };
-            if concat && visible == ncols {
+            if concat && visible == ncols && !binary {
                 // Plain concatenation: rows pass through as they are.
                 match src.row().await {
                     Ok(Some(raw)) => {
