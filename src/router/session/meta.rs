@@ -3,7 +3,7 @@
 //! user's own grants, and `information_schema` queries by logical schema name run on
 //! the schema's data nodes ([`infoschema`]).
 
-use super::shard::{Head, status_in_trans};
+use super::shard::Head;
 use super::*;
 use crate::router::guard::{self, GrantsFor};
 use crate::router::infoschema;
@@ -209,36 +209,6 @@ impl Session {
                 }
             }
         }
-        let mut in_trans = false;
-        for mut s in sources {
-            if broken && !s.ended {
-                drop(s.pc);
-                continue;
-            }
-            match s.drain().await {
-                Ok(()) => {
-                    in_trans |= status_in_trans(s.tracker.outcome.status);
-                    self.give_back(s.pc);
-                }
-                Err(_) => drop(s.pc),
-            }
-        }
-        self.set_fanout(Vec::new());
-        if in_trans {
-            self.in_trans = true;
-        }
-        if let Some(e) = mid_err {
-            self.io.queue(seq, &e.packet());
-        } else {
-            let end = if self.deprecate_eof {
-                let mut ok = ok_packet(0, 0, self.status(), 0);
-                ok[0] = 0xfe;
-                ok
-            } else {
-                eof_packet(self.status(), 0)
-            };
-            self.io.queue(seq, &end);
-        }
-        self.io.flush().await.map_err(|_| Fatal)
+        self.end_merged_rows(sources, broken, mid_err, seq).await
     }
 }

@@ -1062,7 +1062,20 @@ impl Session {
         }
         let _ = sent_rows;
         let _: Option<Row> = None;
-        // Whatever the nodes still send is read and dropped (LIMIT reached early).
+        self.end_merged_rows(sources, broken, mid_err, seq).await
+    }
+
+    /// The end of a result set merged from several nodes: whatever the nodes still send
+    /// is read and dropped (LIMIT reached early; a broken source's connection is closed
+    /// instead), their connections go back, and the client gets the closing EOF/OK or
+    /// the error that cut the rows short.
+    pub(super) async fn end_merged_rows(
+        &mut self,
+        sources: Vec<Source>,
+        broken: bool,
+        mid_err: Option<SqlError>,
+        seq: u8,
+    ) -> Res<()> {
         let mut in_trans = false;
         for mut s in sources {
             if broken && !s.ended {
