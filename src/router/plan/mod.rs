@@ -206,7 +206,7 @@ impl Catalog {
     }
 
     /// A server's own database (`information_schema`, `performance_schema`, `mysql`,
-    /// `sys`) that no schema is named after: statements on it pass through.
+    /// `sys`) that no schema is named after: information_schema reads pass through (mapped to the schemas), the others are refused (see `router::guard`).
     pub fn is_system_database(&self, name: &str) -> bool {
         SYSTEM_DATABASES
             .iter()
@@ -639,7 +639,7 @@ impl<'a> Grants<'a> {
         };
         let why = why.or_else(|| {
             self.user.is_none().then(|| {
-                "it is no schema of the router (only the servers' own information_schema, performance_schema, mysql and sys pass through)".to_string()
+                "it is no schema of the router (the servers' own information_schema is readable; their mysql, performance_schema and sys are refused to the router's users)".to_string()
             })
         });
         SqlError::new(
