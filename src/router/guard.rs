@@ -299,9 +299,11 @@ impl Guard<'_> {
             } else {
                 1
             };
-            let numeric = st
-                .get(j)
-                .is_some_and(|t| t.tok == Tok::Word && t.text.parse::<u64>().is_ok());
+            // A `?` is the id of a prepared KILL, which the prepare refuses as the
+            // server does (1295, not in the prepared statement protocol).
+            let numeric = st.get(j).is_some_and(|t| {
+                (t.tok == Tok::Word && t.text.parse::<u64>().is_ok()) || t.tok == Tok::Punct(b'?')
+            });
             if !(numeric && st.len() == j + 1) {
                 return Err(SqlError::new(
                     1095,
@@ -607,6 +609,8 @@ mod tests {
             "KILL 5",
             "KILL QUERY 5",
             "KILL CONNECTION 5",
+            "KILL ?",
+            "kill connection ?",
             "LOAD DATA LOCAL INFILE '/tmp/x' INTO TABLE t",
             "SELECT * FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'shop'",
             "SELECT 'SHUTDOWN', 'mysql.user', 'LOAD_FILE(x)'",
