@@ -1364,7 +1364,7 @@ router:
   firewall:
     whitelist:
       - { host: \"127.0.0.1,192.168.1.*\", users: [app] }
-      - { host: \"10.0.0.0/8\", users: [ops] }
+      - { host: \"198.18.0.0/15\", users: [ops] }
       - { host: \"172.16.%\" }
 ";
     assert!(errors(src).is_empty(), "{:?}", errors(src));

@@ -99,7 +99,7 @@ fn cli_round_trip_local_answers_and_session_state() {
 fn access_control() {
     let db = MariaDb::start();
     db.sql("CREATE DATABASE shopdb; CREATE TABLE shopdb.item (id INT PRIMARY KEY, v INT); CREATE TABLE shopdb.user (id INT PRIMARY KEY)");
-    let users = "    - { name: app, password: s3cret, schemas: [shop] }\n    - { name: ro, password: ro-pw, schemas: [shop], read_only: true }\n    - { name: limited, password: l-pw, schemas: [shop], privileges: { shop: { dml: \"0110\", tables: { user: \"0010\" } } } }\n    - { name: one, password: one-pw, schemas: [shop], max_connections: 1 }\n    - { name: outsider, password: o-pw, schemas: [shop] }\n  firewall:\n    whitelist:\n      - { host: \"10.0.0.1,127.0.0.1\", users: [app, ro, limited, one] }\n";
+    let users = "    - { name: app, password: s3cret, schemas: [shop] }\n    - { name: ro, password: ro-pw, schemas: [shop], read_only: true }\n    - { name: limited, password: l-pw, schemas: [shop], privileges: { shop: { dml: \"0110\", tables: { user: \"0010\" } } } }\n    - { name: one, password: one-pw, schemas: [shop], max_connections: 1 }\n    - { name: outsider, password: o-pw, schemas: [shop] }\n  firewall:\n    whitelist:\n      - { host: \"198.18.0.1,127.0.0.1\", users: [app, ro, limited, one] }\n";
     let r = router(&single(&db, users, ""));
     // Before any event, the counters an alert watches exist at 0: every login-failure
     // reason, each data host's write-host switches, each host's borrow timeouts.
