@@ -105,7 +105,7 @@ enum Command {
     /// YAML file (on stdout), warn on stderr about everything without an equivalent, then
     /// validate it: exit 0 valid, 1 the result has errors, 2 an input cannot be read.
     Import {
-        /// keepalived.conf to convert (global_defs, vrrp_script, vrrp_instance, vrrp_sync_group).
+        /// keepalived.conf to convert (global_defs, vrrp_script, vrrp_track_process, vrrp_instance, vrrp_sync_group).
         #[arg(long, value_name = "FILE")]
         keepalived: Option<PathBuf>,
         /// haproxy.cfg to convert (`mode tcp` listen/frontend/backend).

@@ -1378,3 +1378,32 @@ router:
         ]
     );
 }
+
+/// `track_processes`: a name the kernel would cut, a quorum above quorum_max, an
+/// undefined or repeated reference, and a definition no instance tracks.
+#[test]
+fn track_process_errors() {
+    let src = format!(
+        "track_processes:\n  db:\n    process: mariadbd-long-name\n    quorum: 3\n    quorum_max: 2\n  idle:\n    process: sleep\n  full:\n    process: /usr/sbin/mariadbd-long-path\n    full_command: true\n    interval: 50ms\n{VRRP_HEAD}      virtual_router_id: 51\n      track_processes: [db, dbb, {{ name: db, weight: -20 }}, full]\n"
+    );
+    assert_eq!(
+        errors(&src),
+        vec![
+            "t.yaml:11:15: track_processes.full.interval: 50ms is too short: at least 100ms (every interval reads /proc)",
+            // The undefined `dbb` waits until track_processes decodes.
+            "t.yaml:17:36: vrrp.instances[0].track_processes[2]: `db` is listed twice",
+        ]
+    );
+    let src = src.replace("    interval: 50ms\n", "");
+    assert_eq!(
+        lines(&src),
+        vec![
+            "t.yaml:3:14: track_processes.db.process: `mariadbd-long-name` is 18 bytes long, but the kernel keeps only the first 15 bytes of a process name, so it would never match; write the name as `ps -o comm` shows it (`mariadbd-long-n`), or set `full_command: true` to match the command line",
+            "t.yaml:4:13: track_processes.db.quorum: quorum 3 is more than quorum_max 2",
+            "t.yaml:7:5: warning: track_processes.idle: defined but no VRRP instance tracks it; it will not be watched",
+            "t.yaml:13:7: warning: vrrp.instances[0].virtual_ipaddresses: no virtual addresses: the election runs but nothing moves",
+            "t.yaml:16:29: vrrp.instances[0].track_processes[1]: track process `dbb` is not defined in track_processes; did you mean `db`?",
+            "t.yaml:16:36: vrrp.instances[0].track_processes[2]: `db` is listed twice",
+        ]
+    );
+}

@@ -1421,3 +1421,178 @@ fn a_restarted_instance_waits_for_the_removed_instance_with_its_vrid() {
     assert!(lab.has(0, VIP));
     assert!(!lab.has(0, "198.18.0.101/24"));
 }
+
+/// A process started by the test under a name of its own (a copy of `sleep`, so the
+/// kernel's process name is unique to this test run), killed when dropped.
+struct Proc(std::process::Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Proc {
+    fn start(bin: &Path) -> Proc {
+        Proc(
+            std::process::Command::new(bin)
+                .arg("600")
+                .spawn()
+                .expect("start the tracked process"),
+        )
+    }
+}
+
+/// A unique process name of at most 15 bytes (the kernel's limit), and a copy of
+/// `sleep` under that name in the lab's directory.
+fn named_sleep(lab: &Lab) -> (String, PathBuf) {
+    let tag: String = lab
+        .dir
+        .path()
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect();
+    let name = format!("tk{}", &tag[tag.len().saturating_sub(9)..]);
+    let bin = lab.dir.path().join(&name);
+    std::fs::copy("/bin/sleep", &bin).expect("copy sleep");
+    (name, bin)
+}
+
+/// keepalived's `vrrp_track_process`: the master's priority follows the number of
+/// running copies of a process — none (below `quorum`) and two (above `quorum_max`)
+/// both fail over to the backup, one brings it back; `/status` shows the count.
+#[test]
+fn track_process_follows_the_number_of_running_processes() {
+    let lab = Lab::new(&["a", "b"]);
+    let (name, bin) = named_sleep(&lab);
+    let top = format!(
+        "track_processes:\n  chk:\n    process: {name}\n    quorum_max: 1\n    interval: 100ms\n    weight: -60\n"
+    );
+    let da = lab.tandem(0, &config("a", 150, &top, "      track_processes: [chk]\n"));
+    let _db = lab.tandem(1, &config("b", 100, "", ""));
+    // Nothing runs: a is at 90 from its first scan, b is master.
+    assert!(lab.wait_state(1, "VI_1", "MASTER"), "{}", da.logs());
+    assert!(
+        da.wait_log("track process chk is now FAILING: no process running (quorum 1)"),
+        "{}",
+        da.logs()
+    );
+    only_holder(&lab, "b");
+    let process_status = |lab: &Lab| {
+        lab.status(0)
+            .map(|s| s["subsystems"]["track"]["processes"]["chk"].clone())
+    };
+
+    let first = Proc::start(&bin);
+    assert!(lab.wait_state(0, "VI_1", "MASTER"), "{}", da.logs());
+    only_holder(&lab, "a");
+    assert!(
+        da.wait_log("track process chk is now OK: 1 process running (quorum 1)"),
+        "{}",
+        da.logs()
+    );
+    let st = process_status(&lab).expect("status");
+    assert_eq!(st["state"], "ok", "{st}");
+    assert_eq!(st["running"], 1, "{st}");
+    assert_eq!(st["quorum"], "1", "{st}");
+    let metrics = lab.exec(
+        0,
+        &[
+            "python3",
+            "-c",
+            "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:9188/metrics').read().decode())",
+        ],
+    );
+    let metrics = String::from_utf8_lossy(&metrics.stdout).into_owned();
+    assert!(
+        metrics.contains("tandem_track_process_running_processes{process=\"chk\"} 1"),
+        "{metrics}"
+    );
+
+    // A second copy is more than quorum_max.
+    let second = Proc::start(&bin);
+    assert!(lab.wait_state(1, "VI_1", "MASTER"), "{}", da.logs());
+    assert!(
+        da.wait_log("track process chk is now FAILING: 2 processes running (quorum 1)"),
+        "{}",
+        da.logs()
+    );
+    only_holder(&lab, "b");
+    drop(second);
+    assert!(lab.wait_state(0, "VI_1", "MASTER"), "{}", da.logs());
+    only_holder(&lab, "a");
+
+    // The last one ends: back to the backup.
+    drop(first);
+    assert!(lab.wait_state(1, "VI_1", "MASTER"), "{}", da.logs());
+    only_holder(&lab, "b");
+    let st = process_status(&lab).expect("status");
+    assert_eq!(st["state"], "failing", "{st}");
+    assert_eq!(st["running"], 0, "{st}");
+    assert!(
+        da.logs()
+            .contains("reason=\"track process `chk` failing (-60)\""),
+        "{}",
+        da.logs()
+    );
+}
+
+/// `terminate_delay`: a process restarted within the delay does not move the priority;
+/// one that stays away does, once the delay is over. A reload that changes the
+/// definition keeps its state (no flap).
+#[test]
+fn track_process_terminate_delay_rides_out_a_restart_and_reload_keeps_the_state() {
+    let lab = Lab::new(&["a"]);
+    let (name, bin) = named_sleep(&lab);
+    let top = |delay: &str| {
+        format!(
+            "track_processes:\n  chk:\n    process: {name}\n    interval: 100ms\n    terminate_delay: {delay}\n    weight: 0\n"
+        )
+    };
+    let inst = "      track_processes: [chk]\n";
+    let first = Proc::start(&bin);
+    let d = lab.tandem(0, &config("a", 150, &top("600s"), inst));
+    assert!(lab.wait_state(0, "VI_1", "MASTER"), "{}", d.logs());
+    let running = |lab: &Lab| {
+        lab.status(0)
+            .and_then(|s| s["subsystems"]["track"]["processes"]["chk"]["running"].as_u64())
+    };
+    // Gone: the scan sees it, but the 600s delay holds the state.
+    drop(first);
+    assert!(
+        wait_for(Duration::from_secs(20), || (running(&lab)? == 0)
+            .then_some(()))
+        .is_some(),
+        "{}",
+        d.logs()
+    );
+    // A reload with another interval and delay keeps it up.
+    lab.file("a.yaml", &config("a", 150, &top("300s"), inst));
+    d.signal(Signal::SIGHUP);
+    assert!(d.wait_log("config reloaded"), "{}", d.logs());
+    let _again = Proc::start(&bin);
+    assert!(
+        wait_for(Duration::from_secs(20), || (running(&lab)? == 1)
+            .then_some(()))
+        .is_some(),
+        "{}",
+        d.logs()
+    );
+    let logs = d.logs();
+    assert!(!logs.contains("track process chk is now FAILING"), "{logs}");
+    assert_eq!(lab.vrrp_state(0, "VI_1").as_deref(), Some("MASTER"));
+    // With a short delay, an absence longer than it counts.
+    lab.file("a.yaml", &config("a", 150, &top("300ms"), inst));
+    d.signal(Signal::SIGHUP);
+    drop(_again);
+    assert!(lab.wait_state(0, "VI_1", "FAULT"), "{}", d.logs());
+    assert!(
+        d.wait_log("track process chk is now FAILING: no process running (quorum 1 or more)"),
+        "{}",
+        d.logs()
+    );
+}

@@ -579,8 +579,32 @@ fn render_track(v: &Value) -> String {
         }
         out.push_str(&table(&rows, "  "));
     }
+    if let Some(m) = v["processes"].as_object().filter(|m| !m.is_empty()) {
+        let mut rows = vec![
+            ["PROCESS", "STATE", "RUNNING", "QUORUM", "LAST SCAN"]
+                .map(String::from)
+                .to_vec(),
+        ];
+        for (name, st) in m {
+            let last = match st["error"].as_str() {
+                Some(e) => e.to_string(),
+                None => s(&st["last_scan"]),
+            };
+            rows.push(vec![
+                name.clone(),
+                s(&st["state"]),
+                s(&st["running"]),
+                s(&st["quorum"]),
+                last,
+            ]);
+        }
+        out.push_str(&table(&rows, "  "));
+    }
     if let Some(m) = v["signals"].as_object() {
-        for (key, h) in m.iter().filter(|(k, _)| !k.starts_with("script:")) {
+        for (key, h) in m
+            .iter()
+            .filter(|(k, _)| !k.starts_with("script:") && !k.starts_with("process:"))
+        {
             let state = match h["up"].as_bool() {
                 Some(true) => "up",
                 Some(false) => "DOWN",

@@ -7,7 +7,7 @@ use std::path::Path;
 use super::decode::{Ctx, Severity, suggest};
 use std::net::IpAddr;
 
-use super::model::{Config, Failed};
+use super::model::{COMM_MAX, Config, Failed};
 use super::router::{
     ChildTable, FunctionType, RouterConfig, SequenceConfig, SequenceHandlerType, TableType,
 };
@@ -79,6 +79,7 @@ pub fn lint(cfg: &Config, cx: &mut Ctx, base_dir: &Path, elections: bool, failed
     if !failed.vrrp {
         lint_track_scripts(cfg, cx);
     }
+    lint_track_processes(cfg, cx, failed);
     if !failed.track_scripts && !failed.vrrp {
         lint_commands(cfg, cx);
     }
@@ -112,6 +113,55 @@ fn lint_track_scripts(cfg: &Config, cx: &mut Ctx) {
             );
         }
     }
+}
+
+fn lint_track_processes(cfg: &Config, cx: &mut Ctx, failed: Failed) {
+    let used = cfg.tracked_processes();
+    for t in &cfg.track_processes {
+        let p = format!("track_processes.{}", t.name);
+        if !failed.vrrp && !used.contains(t.name.as_str()) {
+            warn(
+                cx,
+                &p,
+                "defined but no VRRP instance tracks it; it will not be watched",
+            );
+        }
+        if t.process.is_empty() {
+            err(cx, &format!("{p}.process"), "must not be empty");
+        } else if !t.uses_cmdline() && t.process.len() > COMM_MAX {
+            err_hint(
+                cx,
+                &format!("{p}.process"),
+                format!(
+                    "`{}` is {} bytes long, but the kernel keeps only the first {COMM_MAX} bytes of a process name, so it would never match",
+                    t.process,
+                    t.process.len()
+                ),
+                Some(format!(
+                    "write the name as `ps -o comm` shows it (`{}`), or set `full_command: true` to match the command line",
+                    truncate_comm(&t.process)
+                )),
+            );
+        }
+        if let Some(max) = t.quorum_max
+            && t.quorum > max
+        {
+            err(
+                cx,
+                &format!("{p}.quorum"),
+                format!("quorum {} is more than quorum_max {max}", t.quorum),
+            );
+        }
+    }
+}
+
+/// A name as the kernel keeps it (its first 15 bytes, on a character boundary).
+fn truncate_comm(name: &str) -> &str {
+    let mut end = COMM_MAX.min(name.len());
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    &name[..end]
 }
 
 fn lint_vrrp(cfg: &Config, cx: &mut Ctx, elections: bool, failed: Failed) {
@@ -287,6 +337,7 @@ fn lint_instance(cfg: &Config, inst: &VrrpInstance, p: &str, cx: &mut Ctx, faile
     // Trackers: each at most once (twice would apply its weight twice).
     for (key, list) in [
         ("track_scripts", &inst.track_scripts),
+        ("track_processes", &inst.track_processes),
         ("track_listeners", &inst.track_listeners),
     ] {
         let mut seen = HashSet::new();
@@ -307,6 +358,19 @@ fn lint_instance(cfg: &Config, inst: &VrrpInstance, p: &str, cx: &mut Ctx, faile
                 &format!("{p}.track_scripts[{k}]"),
                 format!("track script `{}` is not defined in track_scripts", t.name),
                 did_you_mean(&t.name, cfg.track_scripts.iter().map(|s| s.name.as_str())),
+            );
+        }
+    }
+    for (k, t) in inst.track_processes.iter().enumerate() {
+        if !failed.track_processes && cfg.track_process(&t.name).is_none() {
+            err_hint(
+                cx,
+                &format!("{p}.track_processes[{k}]"),
+                format!(
+                    "track process `{}` is not defined in track_processes",
+                    t.name
+                ),
+                did_you_mean(&t.name, cfg.track_processes.iter().map(|s| s.name.as_str())),
             );
         }
     }
@@ -571,6 +635,12 @@ fn weighted_trackers<'a>(
         let r = t.reverse.unwrap_or(def.is_some_and(|s| s.reverse));
         (format!("track script `{}`", t.name), w, r)
     });
+    let procs = inst.track_processes.iter().map(move |t| {
+        let def = cfg.track_process(&t.name);
+        let w = t.weight.or_else(|| def.map(|s| s.weight)).unwrap_or(0);
+        let r = t.reverse.unwrap_or(def.is_some_and(|s| s.reverse));
+        (format!("track process `{}`", t.name), w, r)
+    });
     let ifs = inst.track_interfaces.iter().map(|t| {
         (
             format!("interface `{}`", t.name),
@@ -588,7 +658,7 @@ fn weighted_trackers<'a>(
     let r = inst
         .track_router
         .map(|w| ("the router tracker".to_string(), w, false));
-    scripts.chain(ifs).chain(ls).chain(r)
+    scripts.chain(procs).chain(ifs).chain(ls).chain(r)
 }
 
 /// The peers whose priority `unicast_peers` entries state.

@@ -25,8 +25,14 @@ pub struct Config {
     pub admin: AdminConfig,
     /// Refuse scripts that someone other than root (or the script's user) could modify.
     pub script_security: bool,
-    #[serde(serialize_with = "serialize_named_scripts")]
+    #[serde(serialize_with = "serialize_named")]
     pub track_scripts: Vec<TrackScript>,
+    /// keepalived's `vrrp_track_process`: processes whose presence is a health signal.
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "serialize_named"
+    )]
+    pub track_processes: Vec<TrackProcess>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vrrp: Option<VrrpConfig>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -40,6 +46,20 @@ impl Config {
         self.track_scripts.iter().find(|s| s.name == name)
     }
 
+    pub fn track_process(&self, name: &str) -> Option<&TrackProcess> {
+        self.track_processes.iter().find(|p| p.name == name)
+    }
+
+    /// The track processes some VRRP instance tracks (only those are watched).
+    pub fn tracked_processes(&self) -> std::collections::HashSet<&str> {
+        self.vrrp
+            .iter()
+            .flat_map(|v| &v.instances)
+            .flat_map(|i| &i.track_processes)
+            .map(|t| t.name.as_str())
+            .collect()
+    }
+
     /// The track scripts some VRRP instance tracks (only those run).
     pub fn tracked_scripts(&self) -> std::collections::HashSet<&str> {
         self.vrrp
@@ -51,15 +71,29 @@ impl Config {
     }
 }
 
-/// `track_scripts` is a mapping from name to definition in the file.
-fn serialize_named_scripts<S: serde::Serializer>(
-    scripts: &[TrackScript],
-    s: S,
-) -> Result<S::Ok, S::Error> {
+/// A definition whose name is its key in the file.
+trait Named: Serialize {
+    fn name(&self) -> &str;
+}
+
+impl Named for TrackScript {
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Named for TrackProcess {
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// `track_scripts` and `track_processes` are mappings from name to definition.
+fn serialize_named<T: Named, S: serde::Serializer>(items: &[T], s: S) -> Result<S::Ok, S::Error> {
     use serde::ser::SerializeMap;
-    let mut m = s.serialize_map(Some(scripts.len()))?;
-    for sc in scripts {
-        m.serialize_entry(&sc.name, sc)?;
+    let mut m = s.serialize_map(Some(items.len()))?;
+    for it in items {
+        m.serialize_entry(it.name(), it)?;
     }
     m.end()
 }
@@ -77,6 +111,7 @@ pub fn default_node_name() -> String {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Failed {
     pub track_scripts: bool,
+    pub track_processes: bool,
     pub vrrp: bool,
     pub balancer: bool,
     pub router: bool,
@@ -86,7 +121,12 @@ pub struct Failed {
 
 impl Failed {
     pub fn any(&self) -> bool {
-        self.track_scripts || self.vrrp || self.balancer || self.router || self.other
+        self.track_scripts
+            || self.track_processes
+            || self.vrrp
+            || self.balancer
+            || self.router
+            || self.other
     }
 }
 
@@ -110,6 +150,11 @@ pub fn decode_config(node: &Node, cx: &mut Ctx) -> Option<(Config, Failed)> {
             decode_named_map(n, cx, TrackScript::decode_named)
         })
         .or_else(Vec::new);
+    let track_processes = m
+        .get_with(cx, "track_processes", |n, cx| {
+            decode_named_map(n, cx, TrackProcess::decode_named)
+        })
+        .or_else(Vec::new);
     let vrrp = m.get::<VrrpConfig>(cx, "vrrp").opt();
     let balancer = m.get::<BalancerConfig>(cx, "balancer").opt();
     let router = m.get::<RouterConfig>(cx, "router").opt();
@@ -122,6 +167,7 @@ pub fn decode_config(node: &Node, cx: &mut Ctx) -> Option<(Config, Failed)> {
         || admin.is_none()
         || script_security.is_none();
     failed.track_scripts = track_scripts.is_none();
+    failed.track_processes = track_processes.is_none();
     failed.vrrp = vrrp.is_none();
     failed.balancer = balancer.is_none();
     failed.router = router.is_none();
@@ -133,6 +179,7 @@ pub fn decode_config(node: &Node, cx: &mut Ctx) -> Option<(Config, Failed)> {
             admin: admin.unwrap_or_default(),
             script_security: script_security.unwrap_or(true),
             track_scripts: track_scripts.unwrap_or_default(),
+            track_processes: track_processes.unwrap_or_default(),
             vrrp: vrrp.flatten(),
             balancer: balancer.flatten(),
             router: router.flatten(),
@@ -382,6 +429,117 @@ impl TrackScript {
             reverse: reverse?,
             user: user?,
             group: group?,
+        })
+    }
+}
+
+config_enum! {
+    /// How a tracked process's arguments must match `args` (keepalived's `param_match`).
+    pub enum ParamMatch { Exact => "exact", Initial => "initial", Partial => "partial" }
+}
+
+/// A keepalived `vrrp_track_process`: the number of running processes that match is a
+/// health signal (up while it lies in `quorum..=quorum_max`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrackProcess {
+    #[serde(skip)]
+    pub name: String,
+    /// The process name as the kernel keeps it (`/proc/PID/comm`, at most 15 bytes), or,
+    /// with `full_command`, the program as started (the command line's first word).
+    pub process: String,
+    /// Arguments the command line must carry after `process` (implies `full_command`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<String>,
+    /// Set: the arguments are compared (with no `args`, `exact` means "no arguments").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub param_match: Option<ParamMatch>,
+    /// Match `process` against the command line instead of the process name.
+    pub full_command: bool,
+    /// The fewest matching processes that count as up (0 only with `quorum_max: 0`).
+    pub quorum: u32,
+    /// The most matching processes that count as up; `None`: no limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quorum_max: Option<u32>,
+    /// How long a change that starts processes waits before it counts.
+    pub fork_delay: Dur,
+    /// How long a change that ends processes waits before it counts.
+    pub terminate_delay: Dur,
+    /// How often `/proc` is read.
+    pub interval: Dur,
+    /// -253..253; 0 puts the instances tracking it in FAULT while it fails.
+    pub weight: i32,
+    pub reverse: bool,
+}
+
+/// The longest process name the kernel keeps (`TASK_COMM_LEN` - 1).
+pub const COMM_MAX: usize = 15;
+
+impl TrackProcess {
+    /// Whether the command line is read (else only the process name).
+    pub fn uses_cmdline(&self) -> bool {
+        self.full_command || !self.args.is_empty() || self.param_match.is_some()
+    }
+
+    /// The quorum as text: `1`, `1..3`, `2 or more`.
+    pub fn quorum_text(&self) -> String {
+        match self.quorum_max {
+            Some(max) if max == self.quorum => format!("{max}"),
+            Some(max) => format!("{}..{max}", self.quorum),
+            None => format!("{} or more", self.quorum),
+        }
+    }
+
+    fn decode_named(name: String, node: &Node, cx: &mut Ctx) -> Option<Self> {
+        let mut m = MapReader::new(node, cx)?;
+        let process = m.req::<String>(cx, "process");
+        let args = m.get::<Vec<String>>(cx, "args").or_else(Vec::new);
+        let param_match = m.get::<ParamMatch>(cx, "param_match").opt();
+        let full_command = m.get::<bool>(cx, "full_command").or(false);
+        let quorum = m.int::<u32>(cx, "quorum", 1, 65535).opt();
+        let quorum_max = m.int::<u32>(cx, "quorum_max", 0, 65535).opt();
+        let delay_check = |d: &Dur| {
+            if d.0 > std::time::Duration::from_secs(3600) {
+                Err(format!("{d} is too long: at most 3600s (as keepalived)"))
+            } else {
+                Ok(())
+            }
+        };
+        let delay = m.get::<Dur>(cx, "delay").check(cx, delay_check).opt();
+        let fork_delay = m.get::<Dur>(cx, "fork_delay").check(cx, delay_check).opt();
+        let terminate_delay = m
+            .get::<Dur>(cx, "terminate_delay")
+            .check(cx, delay_check)
+            .opt();
+        let interval = m
+            .get::<Dur>(cx, "interval")
+            .check(cx, |d| {
+                if d.0 < std::time::Duration::from_millis(100) {
+                    Err(format!(
+                        "{d} is too short: at least 100ms (every interval reads /proc)"
+                    ))
+                } else {
+                    Ok(())
+                }
+            })
+            .or(Dur::secs(1));
+        let weight = m.int::<i32>(cx, "weight", -253, 253).or(0);
+        let reverse = m.get::<bool>(cx, "reverse").or(false);
+        m.finish(cx);
+        let (delay, quorum_max) = (delay?, quorum_max?);
+        Some(TrackProcess {
+            name,
+            process: process?,
+            args: args?,
+            param_match: param_match?,
+            full_command: full_command?,
+            // keepalived: `quorum_max 0` alone means "up while none runs".
+            quorum: quorum?.unwrap_or(if quorum_max == Some(0) { 0 } else { 1 }),
+            quorum_max,
+            fork_delay: fork_delay?.or(delay).unwrap_or(Dur::ZERO),
+            terminate_delay: terminate_delay?.or(delay).unwrap_or(Dur::ZERO),
+            interval: interval?,
+            weight: weight?,
+            reverse: reverse?,
         })
     }
 }

@@ -118,6 +118,8 @@ pub struct VrrpInstance {
     pub v3_checksum: V3Checksum,
     pub virtual_ipaddresses: Vec<Vip>,
     pub track_scripts: Vec<TrackRef>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub track_processes: Vec<TrackRef>,
     pub track_interfaces: Vec<TrackRef>,
     pub track_listeners: Vec<TrackRef>,
     /// Weight of the built-in router tracker; `None` when not tracked.
@@ -193,6 +195,9 @@ impl Decode for VrrpInstance {
         let track_scripts = m
             .get::<Vec<TrackRef>>(cx, "track_scripts")
             .or_else(Vec::new);
+        let track_processes = m
+            .get::<Vec<TrackRef>>(cx, "track_processes")
+            .or_else(Vec::new);
         let track_interfaces = m
             .get::<Vec<TrackRef>>(cx, "track_interfaces")
             .or_else(Vec::new);
@@ -237,6 +242,7 @@ impl Decode for VrrpInstance {
             v3_checksum: v3_checksum?,
             virtual_ipaddresses: vips?,
             track_scripts: track_scripts?,
+            track_processes: track_processes?,
             track_interfaces: track_interfaces?,
             track_listeners: track_listeners?,
             track_router: track_router?,

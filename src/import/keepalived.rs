@@ -142,6 +142,7 @@ pub struct Parts {
     pub node: Option<String>,
     pub script_security: Option<bool>,
     pub track_scripts: Vec<(String, Y)>,
+    pub track_processes: Vec<(String, Y)>,
     pub vrrp: Option<Y>,
 }
 
@@ -151,6 +152,8 @@ struct Scripts {
     /// Imported scripts, with the line of their `vrrp_script`.
     defined: Vec<(String, usize)>,
     dropped: Vec<String>,
+    /// Imported `vrrp_track_process` names.
+    processes: Vec<String>,
 }
 
 struct Globals {
@@ -389,10 +392,21 @@ pub fn convert_with(text: &str, file: &str, ctx: &Context) -> (Parts, Vec<super:
             }
         }
     }
-    let scripts = Scripts { defined, dropped };
+    let mut processes = Vec::new();
+    for s in stmts.iter().filter(|s| s.key == "vrrp_track_process") {
+        if let Some((name, y)) = vrrp_track_process(s, &mut w) {
+            processes.push(name.clone());
+            parts.track_processes.push((name, y));
+        }
+    }
+    let scripts = Scripts {
+        defined,
+        dropped,
+        processes,
+    };
     for s in &stmts {
         match s.key.as_str() {
-            "global_defs" | "vrrp_script" => {}
+            "global_defs" | "vrrp_script" | "vrrp_track_process" => {}
             "vrrp_instance" => {
                 if let Some(y) = vrrp_instance(s, &g, &scripts, &mut w) {
                     instances.push(y);
@@ -415,11 +429,6 @@ pub fn convert_with(text: &str, file: &str, ctx: &Context) -> (Parts, Vec<super:
                     "`include {}` is not followed (one file or glob pattern expected); import the included file separately",
                     s.args.join(" ")
                 ),
-            ),
-            "vrrp_track_process" => w.no_equivalent(
-                s.line,
-                &s.key,
-                "use `track_listeners` (balancer) or `track_router` (router), the built-in trackers, or a track script",
             ),
             "static_ipaddress" | "static_routes" | "static_rules" => w.no_equivalent(
                 s.line,
@@ -1542,6 +1551,118 @@ fn vip(e: &Stmt, w: &mut Warnings) -> Y {
     m
 }
 
+/// A `vrrp_track_process` block: the name and its `track_processes` entry, or `None`
+/// when keepalived drops it (no `process`).
+fn vrrp_track_process(s: &Stmt, w: &mut Warnings) -> Option<(String, Y)> {
+    let Some(name) = s.args.first().cloned() else {
+        w.warn(s.line, "`vrrp_track_process` without a name; ignored");
+        return None;
+    };
+    let mut y = Y::map();
+    let mut process: Option<(String, usize)> = None;
+    let mut cmdline = false;
+    for d in s.block.iter().flatten() {
+        match d.key.as_str() {
+            "process" => match d.args.split_first() {
+                Some((p, args)) if process.is_none() => {
+                    process = Some((p.clone(), d.line));
+                    if !args.is_empty() {
+                        cmdline = true;
+                        y.set(
+                            "args",
+                            Y::Seq(args.iter().map(|a| Y::s(a.clone())).collect()),
+                        );
+                    }
+                }
+                Some(_) => w.warn(
+                    d.line,
+                    format!("vrrp_track_process {name}: a second `process` (keepalived ignores it); ignored"),
+                ),
+                None => w.warn(d.line, format!("vrrp_track_process {name}: `process` without a name; ignored")),
+            },
+            "param_match" => {
+                let how = match d.args.first().map(String::as_str) {
+                    None => Some("exact"),
+                    Some("initial") => Some("initial"),
+                    Some("partial") => Some("partial"),
+                    Some(other) => {
+                        w.warn(
+                            d.line,
+                            format!("vrrp_track_process {name}: `param_match {other}` is not initial or partial (keepalived ignores it); ignored"),
+                        );
+                        None
+                    }
+                };
+                if let Some(h) = how {
+                    cmdline = true;
+                    y.set("param_match", Y::s(h));
+                }
+            }
+            "full_command" => {
+                cmdline = true;
+                y.set("full_command", Y::Bool(true));
+            }
+            "weight" => {
+                if let Some(v) = int_arg(d, w) {
+                    y.set("weight", Y::Int(v));
+                }
+                match d.args.get(1).map(String::as_str) {
+                    Some("reverse") => y.set("reverse", Y::Bool(true)),
+                    None => {}
+                    Some(other) => w.warn(
+                        d.line,
+                        format!("vrrp_track_process {name}: `weight ... {other}` not understood, ignored"),
+                    ),
+                }
+            }
+            "quorum" | "quorum_max" => {
+                if let Some(v) = int_arg(d, w) {
+                    y.set(&d.key, Y::Int(v));
+                }
+            }
+            "delay" | "fork_delay" | "terminate_delay" => {
+                if let Some(v) = secs_arg(d, w) {
+                    y.set(&d.key, v);
+                }
+            }
+            other => w.no_equivalent(d.line, &format!("vrrp_track_process {other}"), ""),
+        }
+    }
+    let Some((mut p, line)) = process else {
+        // keepalived: "track process 'N' process name not specified", and drops it.
+        w.warn(
+            s.line,
+            format!(
+                "vrrp_track_process {name} has no `process`: keepalived drops it; not imported"
+            ),
+        );
+        return None;
+    };
+    if !cmdline && p.len() > crate::config::model::COMM_MAX {
+        let mut end = crate::config::model::COMM_MAX;
+        while !p.is_char_boundary(end) {
+            end -= 1;
+        }
+        let short = p[..end].to_string();
+        w.warn(
+            line,
+            format!(
+                "vrrp_track_process {name}: `process {p}` is longer than the {} bytes the kernel keeps of a process name, so keepalived never found it running; imported as `{short}`, the name the kernel shows",
+                crate::config::model::COMM_MAX
+            ),
+        );
+        p = short;
+    }
+    let mut out = Y::map();
+    out.set("process", Y::s(p));
+    if let Y::Map(m) = y {
+        for (k, v) in m {
+            out.set(&k, v);
+        }
+    }
+    Some((name, out))
+}
+
 fn vrrp_instance(s: &Stmt, g: &Globals, known: &Scripts, w: &mut Warnings) -> Option<Y> {
     let Some(name) = s.args.first().cloned() else {
         w.warn(s.line, "`vrrp_instance` without a name; ignored");
@@ -1563,6 +1684,7 @@ fn vrrp_instance(s: &Stmt, g: &Globals, known: &Scripts, w: &mut Warnings) -> Op
     let mut peers = Vec::new();
     let mut global_v6_peers: Vec<(String, usize)> = Vec::new();
     let mut scripts = Vec::new();
+    let mut processes = Vec::new();
     let mut ifaces = Vec::new();
     let mut auth: Option<(String, usize)> = None;
     let mut initial_master = false;
@@ -1723,6 +1845,21 @@ fn vrrp_instance(s: &Stmt, g: &Globals, known: &Scripts, w: &mut Warnings) -> Op
                 }
             }
             "track_interface" => ifaces.extend(track_refs(d, w).into_iter().map(|(y, _)| y)),
+            "track_process" => {
+                for (r, line) in track_refs(d, w) {
+                    let tracked = entry_name(&r).unwrap_or_default().to_string();
+                    if known.processes.contains(&tracked) {
+                        processes.push(r);
+                    } else {
+                        w.warn(
+                            line,
+                            format!(
+                                "vrrp_instance {name}: track_process `{tracked}`: there is no such vrrp_track_process (or it was not imported); keepalived ignores this entry; not imported"
+                            ),
+                        );
+                    }
+                }
+            }
             "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" | "notify" => {
                 let key = match d.key.as_str() {
                     "notify" => "any",
@@ -1745,11 +1882,6 @@ fn vrrp_instance(s: &Stmt, g: &Globals, known: &Scripts, w: &mut Warnings) -> Op
                 d.line,
                 &d.key,
                 "the instance's own interface going down always means FAULT",
-            ),
-            "track_process" => w.no_equivalent(
-                d.line,
-                &d.key,
-                "use `track_listeners` or `track_router`, the built-in trackers, or a track script",
             ),
             "virtual_routes" | "virtual_rules" => w.no_equivalent(
                 d.line,
@@ -1877,6 +2009,9 @@ fn vrrp_instance(s: &Stmt, g: &Globals, known: &Scripts, w: &mut Warnings) -> Op
     }
     if !scripts.is_empty() {
         y.set("track_scripts", Y::Seq(scripts));
+    }
+    if !processes.is_empty() {
+        y.set("track_processes", Y::Seq(processes));
     }
     if !ifaces.is_empty() {
         y.set("track_interfaces", Y::Seq(ifaces));
@@ -2068,7 +2203,7 @@ fn sync_group(s: &Stmt, w: &mut Warnings) -> Option<Y> {
                 &format!("vrrp_sync_group {k}"),
                 "set the notify hooks on the member instances (`notify:`) instead",
             ),
-            "track_script" | "track_interface" => w.no_equivalent(
+            "track_script" | "track_interface" | "track_process" => w.no_equivalent(
                 d.line,
                 &format!("vrrp_sync_group {}", d.key),
                 "track on the member instances instead",
@@ -2387,6 +2522,9 @@ vrrp_instance VI_2 {\n  interface eth1\n  virtual_router_id 52\n  priority 150\n
         if !parts.track_scripts.is_empty() {
             top.set("track_scripts", Y::Map(parts.track_scripts));
         }
+        if !parts.track_processes.is_empty() {
+            top.set("track_processes", Y::Map(parts.track_processes));
+        }
         if let Some(v) = parts.vrrp {
             top.set("vrrp", v);
         }
@@ -2395,6 +2533,83 @@ vrrp_instance VI_2 {\n  interface eth1\n  virtual_router_id 52\n  priority 150\n
             .into_result()
             .unwrap_or_else(|d| panic!("{text}: {d:?}"));
         (cfg, w)
+    }
+
+    /// `vrrp_track_process` blocks and the instances' `track_process` entries: every
+    /// keyword, keepalived's defaults (arguments mean an exact match of the command
+    /// line), the blocks keepalived drops, and a name the kernel cuts.
+    #[test]
+    fn track_processes_are_imported_with_their_quorum_delays_and_weights() {
+        let (cfg, w) = checked(
+            "vrrp_track_process db {\n  process mysqld\n  weight -30\n  delay 2.5\n}\n\
+             vrrp_track_process ha {\n  process /usr/sbin/haproxy -f /etc/haproxy/haproxy.cfg\n  quorum 1\n  quorum_max 1\n  terminate_delay 1\n}\n\
+             vrrp_track_process init {\n  process /usr/bin/app --conf\n  param_match initial\n  weight 10 reverse\n}\n\
+             vrrp_track_process long {\n  process very-long-process-name\n}\n\
+             vrrp_track_process none {\n  weight 5\n}\n\
+             vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n\
+             virtual_ipaddress {\n    198.18.0.1/24\n  }\n\
+             track_process {\n    db\n    ha weight -20\n    init\n    long\n    none\n  }\n}\n",
+        );
+        let db = cfg.track_process("db").expect("db");
+        assert_eq!(db.process, "mysqld");
+        assert!(!db.uses_cmdline());
+        assert_eq!((db.weight, db.reverse), (-30, false));
+        assert_eq!(
+            db.fork_delay,
+            crate::config::types::Dur(std::time::Duration::from_millis(2500))
+        );
+        assert_eq!(db.terminate_delay, db.fork_delay);
+        let ha = cfg.track_process("ha").expect("ha");
+        assert_eq!(ha.process, "/usr/sbin/haproxy");
+        assert_eq!(ha.args, ["-f", "/etc/haproxy/haproxy.cfg"]);
+        assert!(ha.uses_cmdline());
+        assert_eq!((ha.quorum, ha.quorum_max), (1, Some(1)));
+        assert_eq!(ha.fork_delay, crate::config::types::Dur::ZERO);
+        let init = cfg.track_process("init").expect("init");
+        assert_eq!(
+            init.param_match,
+            Some(crate::config::model::ParamMatch::Initial)
+        );
+        assert_eq!((init.weight, init.reverse), (10, true));
+        assert_eq!(
+            cfg.track_process("long").map(|p| p.process.as_str()),
+            Some("very-long-proce")
+        );
+        assert!(cfg.track_process("none").is_none());
+        let vrrp = cfg.vrrp.as_ref().expect("vrrp");
+        let refs: Vec<(&str, Option<i32>)> = vrrp.instances[0]
+            .track_processes
+            .iter()
+            .map(|t| (t.name.as_str(), t.weight))
+            .collect();
+        assert_eq!(
+            refs,
+            [
+                ("db", None),
+                ("ha", Some(-20)),
+                ("init", None),
+                ("long", None)
+            ]
+        );
+        let text: Vec<&str> = w.iter().map(|w| w.message.as_str()).collect();
+        assert!(
+            text.iter().any(|m| m.contains("`process very-long-process-name` is longer than the 15 bytes")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter()
+                .any(|m| m.contains("vrrp_track_process none has no `process`")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter()
+                .any(|m| m.contains("track_process `none`: there is no such vrrp_track_process")),
+            "{text:?}"
+        );
+        assert!(
+            !text.iter().any(|m| m.contains("no equivalent")),
+            "{text:?}"
+        );
     }
 
     /// `script /bin/sh -c "..."` (several words, the quoted one a single argument) is
@@ -2438,7 +2653,7 @@ vrrp_instance VI_2 {\n  interface eth1\n  virtual_router_id 52\n  priority 150\n
         let b = cfg.track_script("b").expect("b");
         assert_eq!((b.weight, b.reverse), (10, false));
         let vrrp = cfg.vrrp.as_ref().expect("vrrp");
-        let t = |i: usize| crate::vrrp::trackers_for(&vrrp.instances[i], &cfg.track_scripts);
+        let t = |i: usize| crate::vrrp::trackers_for(&vrrp.instances[i], &cfg);
         let got: Vec<(String, i32, bool)> = t(0)
             .into_iter()
             .map(|t| (t.label, t.weight, t.reverse))

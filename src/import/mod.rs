@@ -306,6 +306,9 @@ pub fn assemble(
         if !k.track_scripts.is_empty() {
             top.set("track_scripts", Y::Map(k.track_scripts));
         }
+        if !k.track_processes.is_empty() {
+            top.set("track_processes", Y::Map(k.track_processes));
+        }
         if let Some(v) = k.vrrp {
             top.set("vrrp", v);
         }

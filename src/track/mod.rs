@@ -6,7 +6,10 @@
 pub mod hysteresis;
 pub mod link;
 pub mod process;
+pub mod procs;
 pub mod script;
+
+pub use procs::process_key;
 pub mod security;
 
 use std::collections::BTreeMap;
@@ -186,8 +189,10 @@ pub struct Tracking {
     pub hub: TrackHub,
     metrics: TrackMetrics,
     scripts: HashMap<String, ScriptTracker>,
-    statuses: Arc<Mutex<BTreeMap<String, Arc<Mutex<ScriptStatus>>>>>,
+    statuses: Statuses<ScriptStatus>,
     links: Option<LinkWatch>,
+    procs: Option<procs::ProcWatch>,
+    proc_statuses: Statuses<procs::ProcessStatus>,
     security: bool,
 }
 
@@ -199,6 +204,8 @@ impl Tracking {
             scripts: HashMap::new(),
             statuses: Arc::new(Mutex::new(BTreeMap::new())),
             links: None,
+            procs: None,
+            proc_statuses: Arc::new(Mutex::new(BTreeMap::new())),
             security: true,
         }
     }
@@ -276,6 +283,7 @@ impl Tracking {
                 .map(|(n, t)| (n.clone(), t.status.clone()))
                 .collect();
         }
+        self.apply_processes(cfg);
         let names: HashSet<String> = instances
             .iter()
             .flat_map(|i| {
@@ -296,18 +304,54 @@ impl Tracking {
         }
     }
 
+    /// Starts, restarts (changed definitions, their states kept) or stops the process
+    /// watch to match `cfg`.
+    fn apply_processes(&mut self, cfg: &Config) {
+        let wanted = cfg.tracked_processes();
+        let mut specs: Vec<_> = cfg
+            .track_processes
+            .iter()
+            .filter(|p| wanted.contains(p.name.as_str()))
+            .cloned()
+            .collect();
+        specs.sort_by(|a, b| a.name.cmp(&b.name));
+        if self.procs.as_ref().map(|w| w.specs()) == Some(specs.as_slice()) {
+            return;
+        }
+        let prior = self.procs.take();
+        for old in prior.iter().flat_map(|p| p.specs()) {
+            if !specs.iter().any(|s| s.name == old.name) {
+                self.hub.remove(&process_key(&old.name));
+                let _ = self.metrics.process_up.remove_label_values(&[&old.name]);
+                let _ = self
+                    .metrics
+                    .process_running
+                    .remove_label_values(&[&old.name]);
+            }
+        }
+        if !specs.is_empty() {
+            let w = procs::ProcWatch::start(
+                specs,
+                std::path::Path::new("/proc"),
+                self.hub.clone(),
+                self.metrics.clone(),
+                prior,
+            );
+            if let Ok(mut st) = self.proc_statuses.lock() {
+                *st = w.statuses.clone();
+            }
+            self.procs = Some(w);
+        } else if let Ok(mut st) = self.proc_statuses.lock() {
+            st.clear();
+        }
+    }
+
     pub fn status_provider(&self) -> impl Fn() -> Value + Send + Sync + 'static {
+        let proc_statuses = self.proc_statuses.clone();
         let statuses = self.statuses.clone();
         let hub = self.hub.clone();
         move || {
-            let scripts: serde_json::Map<String, Value> = statuses
-                .lock()
-                .map(|m| {
-                    m.iter()
-                        .filter_map(|(n, s)| s.lock().ok().map(|s| (n.clone(), s.to_json())))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let scripts = status_map(&statuses, ScriptStatus::to_json);
             let health: serde_json::Map<String, Value> = hub
                 .subscribe()
                 .borrow()
@@ -323,9 +367,23 @@ impl Tracking {
                     )
                 })
                 .collect();
-            json!({ "scripts": scripts, "signals": health })
+            let processes = status_map(&proc_statuses, procs::ProcessStatus::to_json);
+            json!({ "scripts": scripts, "processes": processes, "signals": health })
         }
     }
+}
+
+type Statuses<T> = Arc<Mutex<BTreeMap<String, Arc<Mutex<T>>>>>;
+
+/// Each tracker's status as JSON, by name.
+fn status_map<T>(m: &Statuses<T>, json: fn(&T) -> Value) -> serde_json::Map<String, Value> {
+    m.lock()
+        .map(|m| {
+            m.iter()
+                .filter_map(|(n, s)| s.lock().ok().map(|s| (n.clone(), json(&s))))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -21,6 +21,8 @@ pub struct TrackMetrics {
     pub script_runs: IntCounterVec,
     pub script_up: IntGaugeVec,
     pub interface_up: IntGaugeVec,
+    pub process_up: IntGaugeVec,
+    pub process_running: IntGaugeVec,
 }
 
 impl TrackMetrics {
@@ -47,13 +49,31 @@ impl TrackMetrics {
             ),
             &["interface"],
         )?;
+        let process_up = IntGaugeVec::new(
+            Opts::new(
+                "tandem_track_process_up",
+                "1 while the track process has its quorum of running processes (after the delays).",
+            ),
+            &["process"],
+        )?;
+        let process_running = IntGaugeVec::new(
+            Opts::new(
+                "tandem_track_process_running_processes",
+                "Running processes that match the track process, at the last scan of /proc.",
+            ),
+            &["process"],
+        )?;
         r.register(Box::new(script_runs.clone()))?;
         r.register(Box::new(script_up.clone()))?;
         r.register(Box::new(interface_up.clone()))?;
+        r.register(Box::new(process_up.clone()))?;
+        r.register(Box::new(process_running.clone()))?;
         Ok(TrackMetrics {
             script_runs,
             script_up,
             interface_up,
+            process_up,
+            process_running,
         })
     }
 }

@@ -17,11 +17,11 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 
-use crate::config::model::{Config, TrackScript};
+use crate::config::model::Config;
 use crate::config::vrrp::{VrrpConfig, VrrpInstance};
 use crate::net::addr::AddrWatch;
 use crate::net::link::{NetError, Netlink};
-use crate::track::{ROUTER_KEY, TrackHub, interface_key, listener_key, script_key};
+use crate::track::{ROUTER_KEY, TrackHub, interface_key, listener_key, process_key, script_key};
 use demux::Demux;
 use instance::{Context, Handle, TrackerRef};
 use metrics::VrrpMetrics;
@@ -193,7 +193,8 @@ pub enum VrrpError {
 /// The health signals an instance tracks, with their weights (0: FAULT while failing).
 /// Its own interface is always tracked: down means FAULT, unless `track_interfaces`
 /// gives it a weight.
-pub fn trackers_for(inst: &VrrpInstance, scripts: &[TrackScript]) -> Vec<TrackerRef> {
+pub fn trackers_for(inst: &VrrpInstance, cfg: &Config) -> Vec<TrackerRef> {
+    let scripts = &cfg.track_scripts;
     let mut out = Vec::new();
     if !inst
         .track_interfaces
@@ -222,6 +223,15 @@ pub fn trackers_for(inst: &VrrpInstance, scripts: &[TrackScript]) -> Vec<Tracker
             label: format!("track script `{}`", t.name),
             weight: t.weight.unwrap_or(script.map_or(0, |s| s.weight)),
             reverse: t.reverse.unwrap_or(script.is_some_and(|s| s.reverse)),
+        });
+    }
+    for t in &inst.track_processes {
+        let def = cfg.track_process(&t.name);
+        out.push(TrackerRef {
+            key: process_key(&t.name),
+            label: format!("track process `{}`", t.name),
+            weight: t.weight.unwrap_or(def.map_or(0, |p| p.weight)),
+            reverse: t.reverse.unwrap_or(def.is_some_and(|p| p.reverse)),
         });
     }
     for t in &inst.track_listeners {
@@ -291,11 +301,7 @@ impl Vrrp {
             stopping: Vec::new(),
             prior: after.map(|s| s.0),
         };
-        let handles = vc
-            .instances
-            .iter()
-            .map(|i| v.spawn(i, &cfg.track_scripts))
-            .collect();
+        let handles = vc.instances.iter().map(|i| v.spawn(i, cfg)).collect();
         if let Ok(mut list) = v.instances.lock() {
             *list = handles;
         }
@@ -303,7 +309,7 @@ impl Vrrp {
     }
 
     /// Starts an instance once the instances being stopped that it overlaps with are gone.
-    fn spawn(&self, inst: &VrrpInstance, scripts: &[TrackScript]) -> Handle {
+    fn spawn(&self, inst: &VrrpInstance, cfg: &Config) -> Handle {
         let after = self
             .stopping
             .iter()
@@ -313,7 +319,7 @@ impl Vrrp {
             .collect();
         instance::spawn(
             inst.clone(),
-            trackers_for(inst, scripts),
+            trackers_for(inst, cfg),
             Context {
                 net: self.net.clone(),
                 addrs: self.addrs.clone(),
@@ -408,7 +414,7 @@ impl Vrrp {
                     self.stop_in_background(h, true);
                 }
                 Some(new) if instance::identity(new) == instance::identity(&h.config) => {
-                    let trackers = trackers_for(new, &cfg.track_scripts);
+                    let trackers = trackers_for(new, cfg);
                     if *new != h.config || trackers != h.trackers {
                         h.reconfigure(new.clone(), trackers).await;
                     }
@@ -429,7 +435,7 @@ impl Vrrp {
         }
         for i in &vc.instances {
             if !keep.iter().any(|h| h.name == i.name) {
-                keep.push(self.spawn(i, &cfg.track_scripts));
+                keep.push(self.spawn(i, cfg));
             }
         }
         keep.sort_by_key(|h| vc.instances.iter().position(|i| i.name == h.name));
