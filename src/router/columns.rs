@@ -100,7 +100,12 @@ pub fn may_change_columns(sql: &str) -> bool {
     const WORDS: &[&str] = &[
         "CREATE", "ALTER", "DROP", "RENAME", "TRUNCATE", "CALL", "EXECUTE", "IMPORT",
     ];
-    let toks = crate::router::sql::lex(sql);
+    // After a MyCat hint, which lexes as words.
+    let body = match crate::router::plan::strip_hint(sql) {
+        Ok(Some((_, body))) => body,
+        _ => sql,
+    };
+    let toks = crate::router::sql::lex(body);
     let mut start = true;
     for t in &toks {
         if start && WORDS.iter().any(|w| t.is(w)) {
@@ -166,6 +171,8 @@ mod tests {
             "SELECT 1; ALTER TABLE t DROP d",
             "CALL p()",
             "TRUNCATE t",
+            "/*!mycat:datanode=dn0*/ALTER TABLE t ADD x INT",
+            "/* mycat:sql=SELECT * FROM t WHERE id = 1 */ DROP TABLE t",
         ] {
             assert!(may_change_columns(s), "{s}");
         }
@@ -174,6 +181,7 @@ mod tests {
             "SELECT 'ALTER TABLE t'",
             "INSERT INTO t (drop) VALUES (1)",
             "UPDATE t SET x = 1",
+            "/*!mycat:datanode=dn0*/SELECT 1",
         ] {
             assert!(!may_change_columns(s), "{s}");
         }
