@@ -1866,3 +1866,87 @@ fn prepared_selects_over_both_nodes_are_merged_into_binary_rows() {
     assert_eq!(one.len(), 2);
     assert_eq!(one[0][0].as_deref(), Some("3"));
 }
+
+/// `GROUP BY <name>` where `<name>` is a select alias over both nodes: the router reads
+/// the table's columns from a node to resolve it as a server does (a column of that name
+/// wins over the alias), and forgets them when DDL passes through it, so the answer
+/// follows the table as it is now. Text and prepared statements, in and out of a
+/// transaction, and EXPLAIN.
+#[test]
+fn group_by_an_alias_follows_the_tables_columns() {
+    let s = Shard::start();
+    let q = |sql: &str| {
+        s.q(sql)
+            .unwrap_or_else(|e| panic!("{sql}: {e}\n{}", s.logs()))
+    };
+    q("INSERT INTO customer (id, name, city, level) VALUES
+       (1, 'a', 'Wuhan', 1), (2, 'b', 'Xian', 2), (3, 'c', 'Beijing', 5),
+       (5000001, 'd', 'Wuhan', 3), (5000002, 'e', 'Beijing', 1)");
+    let by_alias =
+        "SELECT LEFT(city, 1) AS x, COUNT(*), SUM(level) FROM customer GROUP BY x ORDER BY x";
+    let want_alias = "B\t2\t6\nW\t2\t4\nX\t1\t2";
+    assert_eq!(q(by_alias), want_alias);
+    // The count per group alone: which row's `LEFT(city, 1)` a column group shows is
+    // up to the server.
+    let counts = "SELECT COUNT(*) AS n, LEFT(city, 1) AS x FROM customer GROUP BY x ORDER BY n";
+    let first_column = |out: String| -> Vec<String> {
+        out.lines()
+            .map(|l| l.split('\t').next().unwrap_or_default().to_string())
+            .collect()
+    };
+    assert_eq!(first_column(q(counts)), vec!["1", "2", "2"]);
+
+    // A column `x` added through the router wins from the next statement on.
+    q("ALTER TABLE customer ADD COLUMN x INT NOT NULL DEFAULT 0");
+    q("UPDATE customer SET x = id % 2");
+    assert_eq!(first_column(q(counts)), vec!["2", "3"]);
+    // EXPLAIN shows the plan that reads column `x` in a hidden column.
+    let explained = q(&format!("EXPLAIN {counts}"));
+    assert!(explained.contains("x AS `__tandem_"), "{explained}");
+    // A prepared statement and a transaction (the columns are read on the session's
+    // connection) agree.
+    let mut c = common::wire::Conn::connect(
+        s.router.addr,
+        common::shard::USER,
+        common::shard::PASSWORD,
+        Some(common::shard::SCHEMA),
+    )
+    .expect("login");
+    let st = c
+        .prepare("SELECT COUNT(*) AS n FROM customer WHERE level > ? GROUP BY x ORDER BY n")
+        .unwrap_or_else(|e| panic!("prepare: {e}\n{}", s.logs()));
+    let rows = c
+        .execute(st, 0, &[Some("0")], &[])
+        .unwrap_or_else(|e| panic!("execute: {e}\n{}", s.logs()));
+    assert_eq!(
+        rows,
+        vec![vec![Some("2".to_string())], vec![Some("3".to_string())]]
+    );
+    // DDL through the router drops the names read so far: inside the transaction they
+    // are read again on the session's own connection.
+    q("ALTER TABLE customer COMMENT 'customers'");
+    c.query("BEGIN").expect("begin");
+    c.query("UPDATE customer SET x = 5 WHERE id IN (1, 5000001)")
+        .expect("update");
+    let rows = c
+        .query("SELECT COUNT(*) AS n, LEFT(city, 1) AS x FROM customer GROUP BY x ORDER BY n")
+        .unwrap_or_else(|e| panic!("in a transaction: {e}\n{}", s.logs()));
+    let ns: Vec<Option<String>> = rows.into_iter().map(|r| r[0].clone()).collect();
+    assert_eq!(
+        ns,
+        vec![Some("1".into()), Some("2".into()), Some("2".into())]
+    );
+    c.query("ROLLBACK").expect("rollback");
+
+    // Dropped through the router: the alias again.
+    q("ALTER TABLE customer DROP COLUMN x");
+    assert_eq!(q(by_alias), want_alias);
+    // Grouping on an aggregate's alias is the server's error.
+    let e = s
+        .q("SELECT city, COUNT(*) AS n FROM customer GROUP BY city, n")
+        .expect_err("grouping on COUNT(*)");
+    assert!(
+        e.contains("1056") && e.contains("Can't group on 'n'"),
+        "{e}"
+    );
+}

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod backend;
+pub mod columns;
 pub mod guard;
 pub mod infoschema;
 pub mod merge;
@@ -144,6 +145,8 @@ pub struct Shared {
     /// Statements sent to each data node since the start (`show @@datanode` EXECUTE,
     /// MyCat's per-node execute count); kept across reloads by name.
     executes: RwLock<HashMap<String, Arc<AtomicU64>>>,
+    /// Column names of tables, for GROUP BY names the planner resolves.
+    pub columns: Mutex<columns::ColumnCache>,
 }
 
 impl Shared {
@@ -488,6 +491,7 @@ impl Router {
             force_rebuild: AtomicBool::new(false),
             started: Instant::now(),
             executes: RwLock::new(HashMap::new()),
+            columns: Mutex::new(columns::ColumnCache::default()),
         });
         let mut r = Router {
             listen: cfg.listen,

@@ -1839,11 +1839,28 @@ impl Session {
             _ => (p, sql),
         };
         let saved = q.schema.clone().map(|h| self.schema.replace(h));
+        // DDL may change tables' columns: the names the planner keeps are dropped
+        // (again once it has run, so that no read during it stays).
+        let ddl = (matches!(a.kind, Kind::Other) || a.multi)
+            && crate::router::columns::may_change_columns(sql);
+        if ddl {
+            self.forget_columns();
+        }
         let r = self.query_routed(p, sql, &a, &q.kept).await;
+        if ddl {
+            self.forget_columns();
+        }
         if let Some(s) = saved {
             self.schema = s;
         }
         r
+    }
+
+    /// Drops the column names the planner keeps ([`crate::router::columns`]).
+    fn forget_columns(&self) {
+        if let Ok(mut c) = self.shared.columns.lock() {
+            c.clear();
+        }
     }
 
     /// [`Session::query`] of a statement the router does not answer itself, its
@@ -3404,6 +3421,10 @@ impl Session {
                 self.route_node = l.first().and_then(|l| l.nodes.first().cloned());
                 true
             }
+            Some(Ok(plan::Planned::Columns(c))) => {
+                self.route_node = c.first().map(|c| c.node.clone());
+                true
+            }
             // The ids are taken at each execute, for the rows it brings: prepared on
             // one of the table's nodes meanwhile.
             Some(Ok(plan::Planned::Ids { .. })) => match self.insert_node(&sql) {
@@ -3525,9 +3546,16 @@ impl Session {
             let e = long_data_too_long(self.snap.cfg.max_long_data_size);
             return self.send_err(1, &e).await;
         }
+        let ddl = crate::router::columns::may_change_columns(&st.sql);
         // The statement runs in the schema it was prepared in, whatever `USE` came since.
         let saved = std::mem::replace(&mut self.schema, st.schema.clone());
+        if ddl {
+            self.forget_columns();
+        }
         let r = self.execute_routed(p, id).await;
+        if ddl {
+            self.forget_columns();
+        }
         self.schema = saved;
         // The server forgets a statement's long data after each execute.
         if let Some(s) = self.stmts.get_mut(&id) {

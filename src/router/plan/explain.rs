@@ -196,6 +196,7 @@ pub(super) fn plan(
     let p = match super::plan_text(cat, sc, inner, lookups)? {
         Planned::Route(p) => p,
         Planned::Lookup(l) => return Ok(Planned::Lookup(l)),
+        Planned::Columns(c) => return Ok(Planned::Columns(c)),
         Planned::Ids { .. } => return Err(sequence_refused()),
     };
     let what = prefix.split_whitespace().collect::<Vec<_>>().join(" ");

@@ -530,12 +530,30 @@ impl Lookup {
     }
 }
 
+/// A table whose column names the planner needs (to resolve a GROUP BY name the way
+/// the server does), and the data node to read them from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct ColumnsOf {
+    /// The table's name as the statement writes it.
+    pub table: String,
+    pub node: String,
+}
+
+impl ColumnsOf {
+    /// What to run on the node: the first column of its rows is a column's name.
+    pub fn sql(&self) -> String {
+        format!("SHOW COLUMNS FROM {}", text::quote_ident(&self.table))
+    }
+}
+
 /// What the executor found out for a plan: the node holding each looked-up parent row
-/// (`None` = nowhere), sequence ids for an `auto_increment` INSERT, and the statement's
-/// clock reading.
+/// (`None` = nowhere), sequence ids for an `auto_increment` INSERT, tables' column
+/// names, and the statement's clock reading.
 #[derive(Debug, Clone, Default)]
 pub struct Lookups {
     parents: HashMap<Lookup, Option<String>>,
+    /// Column names of tables (see [`ColumnsOf`]).
+    columns: HashMap<ColumnsOf, Vec<String>>,
     pub ids: Option<Vec<i64>>,
     /// Time since the Unix epoch when the statement arrived: a write to a global table
     /// gets `NOW()` and its relatives as this one value, so that every copy stores the
@@ -559,6 +577,14 @@ impl Lookups {
     pub fn get(&self, l: &Lookup) -> Option<&Option<String>> {
         self.parents.get(l)
     }
+    /// Records the column names of a table.
+    pub fn insert_columns(&mut self, c: ColumnsOf, names: Vec<String>) {
+        self.columns.insert(c, names);
+    }
+    /// The column names of a table, when known.
+    pub fn columns(&self, c: &ColumnsOf) -> Option<&[String]> {
+        self.columns.get(c).map(Vec::as_slice)
+    }
 }
 
 // `Route` is the common case; boxing it would only add an allocation per statement.
@@ -574,6 +600,9 @@ pub enum Planned {
         sequence: String,
         count: usize,
     },
+    /// The column names of these tables decide what a GROUP BY name means: read them
+    /// and plan again with [`Lookups::insert_columns`].
+    Columns(Vec<ColumnsOf>),
 }
 
 pub fn refuse(msg: impl Into<String>) -> SqlError {
@@ -1065,6 +1094,7 @@ fn plan_text(
             write::Ids::Filled(text) => {
                 let rest = Lookups {
                     parents: lookups.parents.clone(),
+                    columns: lookups.columns.clone(),
                     ids: None,
                     now: lookups.now,
                 };
@@ -1081,7 +1111,7 @@ fn plan_text(
         }
     }
     match stmt {
-        Statement::Query(q) => select::plan_query(cat, sc, &t, q, read).map(Planned::Route),
+        Statement::Query(q) => select::plan_query(cat, sc, &t, q, read, lookups),
         Statement::Insert(ins) => write::plan_insert(sc, &t, ins, lookups),
         Statement::Update(u) => write::plan_update(sc, &t, u, lookups).map(Planned::Route),
         Statement::Delete(d) => write::plan_delete(sc, &t, d, lookups).map(Planned::Route),
@@ -1210,6 +1240,12 @@ pub fn explain(cat: &Catalog, schema: &str, sql: &str) -> Value {
             "nodes": Value::Null,
             "lookup": l.iter().map(|l| json!({"table": l.table, "column": l.column, "value": l.value, "nodes": l.nodes, "sql": l.sql()})).collect::<Vec<_>>(),
             "note": "an ER child row goes where its parent row lives: the router first looks the parent up on these nodes",
+        }),
+        Ok(Planned::Columns(c)) => json!({
+            "statement": sql,
+            "nodes": Value::Null,
+            "columns": c.iter().map(|c| json!({"table": c.table, "node": c.node, "sql": c.sql()})).collect::<Vec<_>>(),
+            "note": "a GROUP BY name is the alias of a select item and may also be a column of the tables (the column wins, as on a server): the router first reads the tables' column names from a data node",
         }),
         Err(e) => json!({
             "statement": sql,

@@ -12,7 +12,8 @@ use sqlparser::ast::{
 use super::route::{self, TRef};
 use super::text::{self, Edits, Toks, quote_ident, span};
 use super::{
-    AggT, Catalog, Col, HIDDEN_BASE, MergeTemplate, Plan, SchemaCat, TableKind, Target, refuse,
+    AggT, Catalog, Col, ColumnsOf, HIDDEN_BASE, Lookups, MergeTemplate, Plan, Planned, SchemaCat,
+    TableKind, Target, refuse,
 };
 use crate::router::merge::{BinOp, Expr as MExpr, helper_sql, text_helper_sql};
 use crate::router::wire::SqlError;
@@ -252,7 +253,8 @@ pub fn plan_query(
     t: &Toks<'_>,
     q: &Query,
     read: bool,
-) -> Result<Plan, SqlError> {
+    lookups: &Lookups,
+) -> Result<Planned, SqlError> {
     let sql = t.sql;
     if q.with.is_some() {
         return Err(refuse(
@@ -417,7 +419,7 @@ pub fn plan_query(
             let sql_out = if e.is_empty() { None } else { e.apply(sql) };
             let mut p = Plan::one(node, sql_out, read);
             p.note = note;
-            Ok(p)
+            Ok(Planned::Route(p))
         }
         RouteNodes::AnyOf(nodes) => {
             let mut e = Edits::default();
@@ -425,7 +427,7 @@ pub fn plan_query(
                 add_limit(t, c, &mut e, m);
             }
             let sql_out = if e.is_empty() { None } else { e.apply(sql) };
-            Ok(Plan {
+            Ok(Planned::Route(Plan {
                 targets: nodes
                     .into_iter()
                     .map(|node| Target {
@@ -440,7 +442,7 @@ pub fn plan_query(
                 avg_items: Vec::new(),
                 note: Some("global tables: any one copy".into()),
                 clock: None,
-            })
+            }))
         }
         RouteNodes::Many(nodes) => {
             // An outer join that NULL-extends a sharded table for rows of a table every
@@ -463,8 +465,27 @@ pub fn plan_query(
             let Some(c) = clauses else {
                 return Err(refuse("the router could not find the select list"));
             };
-            let (text, merge, avg_items) = multi_node(sql, t, &c, q, sel, max_limit)?;
-            Ok(Plan {
+            // The column names of the FROM tables, read from the first node, decide
+            // what some GROUP BY names mean.
+            let tables: Vec<ColumnsOf> = from
+                .refs
+                .iter()
+                .map(|r| ColumnsOf {
+                    table: r.name.clone(),
+                    node: nodes[0].clone(),
+                })
+                .collect();
+            let cols = Cols {
+                tables,
+                known: lookups,
+            };
+            let mut need = Vec::new();
+            let (text, merge, avg_items) =
+                match multi_node(sql, t, &c, q, sel, max_limit, &cols, &mut need) {
+                    Err(_) if !need.is_empty() => return Ok(Planned::Columns(need)),
+                    r => r?,
+                };
+            Ok(Planned::Route(Plan {
                 targets: nodes
                     .into_iter()
                     .map(|node| Target {
@@ -479,8 +500,32 @@ pub fn plan_query(
                 avg_items,
                 note: None,
                 clock: None,
-            })
+            }))
         }
+    }
+}
+
+/// What the planner knows of the FROM tables' columns: one [`ColumnsOf`] per table
+/// reference (a table joined to itself counts twice), and the names read so far.
+struct Cols<'a> {
+    tables: Vec<ColumnsOf>,
+    known: &'a Lookups,
+}
+
+/// `e` without the parentheses around it.
+fn unnest(e: &Expr) -> &Expr {
+    match e {
+        Expr::Nested(x) => unnest(x),
+        _ => e,
+    }
+}
+
+/// The column name of a plain column reference (`c`, `t.c`, `(c)`).
+fn column_name(e: &Expr) -> Option<&str> {
+    match unnest(e) {
+        Expr::Identifier(i) => Some(&i.value),
+        Expr::CompoundIdentifier(p) => p.last().map(|i| i.value.as_str()),
+        _ => None,
     }
 }
 
@@ -759,6 +804,10 @@ fn same_expr(a: &Expr, b: &Expr) -> bool {
 
 struct Builder<'a> {
     sql: &'a str,
+    /// The FROM tables' columns, as far as known.
+    cols: &'a Cols<'a>,
+    /// Tables whose column names are needed and not known: the plan asks for them.
+    need: Vec<ColumnsOf>,
     items: Vec<Item>,
     wildcard: bool,
     /// Hidden columns appended to the select list: text.
@@ -936,36 +985,114 @@ impl Builder<'_> {
         }
     }
 
-    /// The item a GROUP BY expression refers to. MySQL resolves a GROUP BY name to a
-    /// table column before a select alias (unlike ORDER BY), and the router does not
-    /// know the tables' columns: a name that is an alias of another expression is
-    /// ambiguous.
-    fn group_item(&self, g: &Expr) -> Result<Option<usize>, SqlError> {
-        let Expr::Identifier(id) = g else {
+    /// The item carrying alias `name` among those whose position is known (`e` a
+    /// name, parentheses allowed); several items of that alias computing different
+    /// expressions make the name ambiguous, as on the server (1052).
+    fn alias_item(&self, e: &Expr, clause: &str) -> Result<Option<usize>, SqlError> {
+        let Expr::Identifier(id) = unnest(e) else {
+            return Ok(None);
+        };
+        let mut found: Option<(usize, String)> = None;
+        for (i, it) in self.known_items().iter().enumerate() {
+            if !it
+                .alias
+                .as_ref()
+                .is_some_and(|a| a.eq_ignore_ascii_case(&id.value))
+            {
+                continue;
+            }
+            let text = it
+                .expr
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            match &found {
+                None => found = Some((i, text)),
+                Some((_, first)) if *first == text => {}
+                Some(_) => {
+                    return Err(SqlError::new(
+                        1052,
+                        "23000",
+                        format!("Column '{}' in {clause} is ambiguous", id.value),
+                    ));
+                }
+            }
+        }
+        Ok(found.map(|(i, _)| i))
+    }
+
+    /// The item a GROUP BY expression refers to; `None`: a table column, which the
+    /// nodes return in a hidden column. A name is resolved as the server does it
+    /// (`find_order_in_list`): the select item carrying it as alias, unless exactly one
+    /// FROM table has a column of that name, which then wins (several such tables make
+    /// the column ambiguous, and the alias is taken). When that depends on the tables'
+    /// columns and they are not known yet, the tables go to `need` and an error
+    /// returns (the plan asks for them).
+    fn group_item(&mut self, g: &Expr) -> Result<Option<usize>, SqlError> {
+        let Expr::Identifier(id) = unnest(g) else {
             return Ok(self.find_item(g));
         };
-        if let Some(i) = self
-            .items
-            .iter()
-            .position(|it| it.expr.as_ref().is_some_and(|x| same_expr(x, g)))
+        let name = id.value.as_str();
+        let plain = unnest(g);
+        let Some(i) = self.alias_item(g, "GROUP BY")? else {
+            // No alias of that name: the column (an item selecting it, or hidden).
+            return Ok(self
+                .items
+                .iter()
+                .position(|it| it.expr.as_ref().is_some_and(|x| same_expr(x, plain))));
+        };
+        let it_expr = self.items[i].expr.clone();
+        // An alias of a column of that name: that column either way.
+        if it_expr
+            .as_ref()
+            .and_then(column_name)
+            .is_some_and(|c| c.eq_ignore_ascii_case(name))
         {
             return Ok(Some(i));
         }
-        if let Some(it) = self.items.iter().find(|it| {
-            it.alias
-                .as_ref()
-                .is_some_and(|a| a.eq_ignore_ascii_case(&id.value))
+        // An item selecting the column by that name alone: exactly one FROM table has
+        // it (the server refuses the statement otherwise), so the column wins.
+        if let Some(j) = self.items.iter().position(|it| {
+            it.expr.as_ref().is_some_and(
+                |x| matches!(unnest(x), Expr::Identifier(c) if c.value.eq_ignore_ascii_case(name)),
+            )
         }) {
-            let what = it
-                .expr
-                .as_ref()
-                .map_or_else(String::new, |x| expr_text(self.sql, x));
+            return Ok(Some(j));
+        }
+        // Otherwise the tables' columns decide.
+        let mut having = 0;
+        let mut missing: Vec<ColumnsOf> = Vec::new();
+        for t in &self.cols.tables {
+            match self.cols.known.columns(t) {
+                Some(names) => {
+                    if names.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+                        having += 1;
+                    }
+                }
+                None => {
+                    if !missing.contains(t) {
+                        missing.push(t.clone());
+                    }
+                }
+            }
+        }
+        if !missing.is_empty() {
+            self.need = missing;
             return Err(refuse(format!(
-                "GROUP BY `{}` is ambiguous over several data nodes: it is the alias of `{what}`, but MySQL groups by a table column of that name when there is one; group by the expression or its position, or rename the alias",
-                id.value
+                "GROUP BY `{name}`: the column names of the tables are not known"
             )));
         }
-        Ok(None)
+        if having == 1 {
+            return Ok(None);
+        }
+        if it_expr.as_ref().is_some_and(contains_aggregate) {
+            return Err(SqlError::new(
+                1056,
+                "42000",
+                format!("Can't group on '{name}'"),
+            ));
+        }
+        Ok(Some(i))
     }
 
     /// The item an ORDER BY / GROUP BY / HAVING expression refers to (an alias first,
@@ -1151,7 +1278,9 @@ impl Builder<'_> {
     }
 }
 
-/// The per-node text and the merge of a SELECT that runs on several nodes.
+/// The per-node text and the merge of a SELECT that runs on several nodes. When the
+/// FROM tables' column names are needed, they are put in `need` (and an error returns).
+#[allow(clippy::too_many_arguments)]
 fn multi_node(
     sql: &str,
     t: &Toks<'_>,
@@ -1159,6 +1288,8 @@ fn multi_node(
     q: &Query,
     sel: &Select,
     max_limit: Option<u64>,
+    cols: &Cols<'_>,
+    need: &mut Vec<ColumnsOf>,
 ) -> Result<(String, MergeTemplate, Vec<usize>), SqlError> {
     if sel.into.is_some() {
         return Err(refuse(
@@ -1181,6 +1312,8 @@ fn multi_node(
     let wildcard = items.iter().any(|i| i.wildcard);
     let mut b = Builder {
         sql,
+        cols,
+        need: Vec::new(),
         items,
         wildcard,
         hidden: Vec::new(),
@@ -1260,14 +1393,20 @@ fn multi_node(
                 }
                 let found = match b.position(g, "GROUP BY")? {
                     Some(i) => Some(i),
-                    None => b.group_item(g)?,
+                    None => match b.group_item(g) {
+                        Ok(f) => f,
+                        Err(e) => {
+                            *need = std::mem::take(&mut b.need);
+                            return Err(e);
+                        }
+                    },
                 };
                 let col = match found {
                     Some(i) => Col::Item(i),
                     None => b.hide(expr_text(sql, g)),
                 };
                 key_src.push((col, b.source(col, g)));
-                grouped.push((g.clone(), col));
+                grouped.push((unnest(g).clone(), col));
             }
         }
         GroupByExpr::All(_) => return Err(refuse("GROUP BY ALL is not supported")),
@@ -1323,6 +1462,10 @@ fn multi_node(
                 return Err(refuse(
                     "ORDER BY an expression over aggregates across nodes is not supported: select it with an alias and order by the alias",
                 ));
+            } else if let Some(i) = b.alias_item(&o.expr, "ORDER BY")? {
+                // A select alias first, even when GROUP BY took the name for a column.
+                src = b.source(Col::Item(i), &o.expr);
+                Col::Item(i)
             } else if let Some((_, c)) = grouped.iter().find(|(g, _)| same_expr(g, &o.expr)) {
                 src = b.source(*c, &o.expr);
                 *c

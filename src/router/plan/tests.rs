@@ -1073,20 +1073,206 @@ fn order_by_position_next_to_a_wildcard() {
     assert_eq!(m.order_by, vec![(Col::Item(1), true)]);
 }
 
+/// `tables`' column names as read from data node dn0.
+fn columns(tables: &[(&str, &[&str])]) -> Lookups {
+    let mut l = Lookups::new();
+    for (t, cols) in tables {
+        l.insert_columns(
+            ColumnsOf {
+                table: t.to_string(),
+                node: "dn0".into(),
+            },
+            cols.iter().map(|c| c.to_string()).collect(),
+        );
+    }
+    l
+}
+
+fn planned_with(sql: &str, l: &Lookups) -> Result<Planned, SqlError> {
+    plan(&cat(), "shop", sql, l)
+}
+
+fn route_with(sql: &str, tables: &[(&str, &[&str])]) -> Plan {
+    match planned_with(sql, &columns(tables)) {
+        Ok(Planned::Route(p)) => p,
+        other => panic!("{sql}: {other:?}"),
+    }
+}
+
+fn error_with(sql: &str, tables: &[(&str, &[&str])]) -> SqlError {
+    match planned_with(sql, &columns(tables)) {
+        Err(e) => e,
+        other => panic!("{sql} should fail: {other:?}"),
+    }
+}
+
+fn asks_columns_of(sql: &str) -> Vec<String> {
+    match planned_with(sql, &Lookups::new()) {
+        Ok(Planned::Columns(c)) => c
+            .into_iter()
+            .map(|c| format!("{}@{}", c.table, c.node))
+            .collect(),
+        other => panic!("{sql} should ask for columns: {other:?}"),
+    }
+}
+
 #[test]
 fn group_by_name_that_is_also_an_alias() {
-    let m = refused("SELECT a % 2 AS a, COUNT(*) FROM customer GROUP BY a");
-    assert!(m.contains("GROUP BY `a`"), "{m}");
-    // The column itself is selected: group by it.
+    // A name that is the alias of another expression: the tables' columns decide.
+    let sql = "SELECT a % 2 AS a, COUNT(*) FROM customer GROUP BY a";
+    assert_eq!(asks_columns_of(sql), vec!["customer@dn0"]);
+    // customer has a column `a`: it wins, read in a hidden column.
+    let p = route_with(sql, &[("customer", &["id", "A", "name"])]);
+    let text = p.targets[0].sql.clone().unwrap_or_default();
+    assert!(text.contains("a AS `__tandem_0`"), "{text}");
+    assert!(text.contains("GROUP BY a"), "{text}");
+    assert_eq!(p.merge.expect("merge").group_by, vec![Col::Hidden(0)]);
+    // No such column: the alias, i.e. the select item.
+    let p = route_with(sql, &[("customer", &["id", "name"])]);
+    let m = p.merge.expect("merge");
+    assert_eq!((m.hidden, m.group_by), (0, vec![Col::Item(0)]));
+    // The column itself is selected (so the table has it): group by it, no lookup.
     let p = route("SELECT b AS a, a AS b, COUNT(*) FROM customer GROUP BY a");
     assert_eq!(p.merge.expect("merge").group_by, vec![Col::Item(1)]);
     // An alias of the same column is fine.
     let p = route("SELECT c.a AS a, COUNT(*) FROM customer c GROUP BY a");
     assert_eq!(p.merge.expect("merge").group_by, vec![Col::Item(0)]);
+    // A qualified name is a column, never an alias.
+    let p = route("SELECT a % 2 AS a, COUNT(*) FROM customer c GROUP BY c.a");
+    assert_eq!(p.merge.expect("merge").group_by, vec![Col::Hidden(0)]);
+    // On one node the node resolves the name itself.
+    let p = route("SELECT a % 2 AS a, COUNT(*) FROM customer WHERE id = 7 GROUP BY a");
+    assert_eq!((p.targets.len(), p.merge), (1, None));
     // ORDER BY still prefers the alias (as MySQL does).
     let p = route("SELECT a % 2 AS a, name FROM customer ORDER BY a");
     let m = p.merge.expect("merge");
     assert_eq!((m.hidden, m.order_by), (0, vec![(Col::Item(0), false)]));
+}
+
+#[test]
+fn group_by_alias_resolves_as_the_server_does() {
+    // The common report: a function of a column, grouped and ordered by its alias.
+    let sql = "SELECT DATE(created) AS d, COUNT(*) AS n, SUM(total) FROM customer GROUP BY d ORDER BY d DESC LIMIT 3";
+    let p = route_with(sql, &[("customer", &["id", "created", "total"])]);
+    let m = p.merge.expect("merge");
+    assert_eq!(m.group_by, vec![Col::Item(0)]);
+    assert_eq!(m.order_by, vec![(Col::Item(0), true)]);
+    assert_eq!(m.limit, Some(3));
+    // In parentheses, and in another case: the same name.
+    for g in ["(d)", "D", "`d`"] {
+        let p = route_with(
+            &format!("SELECT DATE(created) AS d, COUNT(*) FROM customer GROUP BY {g}"),
+            &[("customer", &["id", "created"])],
+        );
+        assert_eq!(p.merge.expect("merge").group_by, vec![Col::Item(0)], "{g}");
+    }
+    // GROUP BY took the column: ORDER BY the name still means the alias, HAVING the
+    // GROUP BY column.
+    let p = route_with(
+        "SELECT DATE(created) AS d, COUNT(*) FROM customer GROUP BY d HAVING d > 5 ORDER BY d",
+        &[("customer", &["id", "created", "d"])],
+    );
+    let m = p.merge.expect("merge");
+    assert_eq!(m.group_by, vec![Col::Hidden(0)]);
+    assert_eq!(m.order_by, vec![(Col::Item(0), false)]);
+    let having = format!("{:?}", m.having);
+    assert!(
+        having.contains(&format!("Col({})", HIDDEN_BASE)),
+        "{having}"
+    );
+    // HAVING on the alias the rows are grouped by.
+    let p = route_with(
+        "SELECT YEAR(created) AS y, COUNT(*) FROM customer GROUP BY y HAVING y > 2020",
+        &[("customer", &["id", "created"])],
+    );
+    let m = p.merge.expect("merge");
+    assert_eq!(m.group_by, vec![Col::Item(0)]);
+    assert!(format!("{:?}", m.having).contains("Col(0)"));
+    // Grouping on an aggregate's alias: the server's error.
+    let e = error_with(
+        "SELECT city, COUNT(*) AS n FROM customer GROUP BY city, n",
+        &[("customer", &["id", "city"])],
+    );
+    assert_eq!(
+        (e.code, e.state, e.msg.as_str()),
+        (1056, "42000", "Can't group on 'n'")
+    );
+    // ... unless the table has that column.
+    let p = route_with(
+        "SELECT COUNT(*) AS n FROM customer GROUP BY n",
+        &[("customer", &["id", "n"])],
+    );
+    assert_eq!(p.merge.expect("merge").group_by, vec![Col::Hidden(0)]);
+    // Two items of that alias computing different things: ambiguous, with no lookup.
+    for clause in ["GROUP BY", "ORDER BY"] {
+        let sql =
+            format!("SELECT name AS e, id AS e, COUNT(*) FROM customer GROUP BY 1, 2 {clause} e");
+        let sql = sql.replace("GROUP BY 1, 2 GROUP BY", "GROUP BY");
+        let e = match planned_with(&sql, &Lookups::new()) {
+            Err(e) => e,
+            other => panic!("{sql}: {other:?}"),
+        };
+        assert_eq!(
+            (e.code, e.state, e.msg.clone()),
+            (
+                1052,
+                "23000",
+                format!("Column 'e' in {clause} is ambiguous")
+            ),
+            "{sql}"
+        );
+    }
+    // The same expression twice is one.
+    let p = route_with(
+        "SELECT LOWER(name) AS e, LOWER(name) AS e, COUNT(*) FROM customer GROUP BY e",
+        &[("customer", &["id", "name"])],
+    );
+    assert_eq!(p.merge.expect("merge").group_by, vec![Col::Item(0)]);
+}
+
+#[test]
+fn group_by_alias_over_joins_counts_the_tables_with_that_column() {
+    let sql = "SELECT DATE(c.created) AS d, COUNT(*) FROM customer c JOIN province p ON c.province_id = p.id GROUP BY d";
+    assert_eq!(asks_columns_of(sql), vec!["customer@dn0", "province@dn0"]);
+    // Both tables have `d`: ambiguous as a column, so the server takes the alias.
+    let p = route_with(
+        sql,
+        &[
+            ("customer", &["id", "created", "d"]),
+            ("province", &["id", "d"]),
+        ],
+    );
+    assert_eq!(p.merge.expect("merge").group_by, vec![Col::Item(0)]);
+    // One of them has it: the column.
+    let p = route_with(
+        sql,
+        &[("customer", &["id", "created"]), ("province", &["id", "D"])],
+    );
+    assert_eq!(p.merge.expect("merge").group_by, vec![Col::Hidden(0)]);
+    // Half known: asks for the rest.
+    match planned_with(sql, &columns(&[("customer", &["id"])])) {
+        Ok(Planned::Columns(c)) => assert_eq!(
+            c,
+            vec![ColumnsOf {
+                table: "province".into(),
+                node: "dn0".into()
+            }]
+        ),
+        other => panic!("{other:?}"),
+    }
+    // A table joined to itself has the column twice: ambiguous, the alias.
+    let p = route_with(
+        "SELECT a.level + 1 AS d, COUNT(*) FROM customer a JOIN customer b ON a.id = b.id GROUP BY d",
+        &[("customer", &["id", "level", "d"])],
+    );
+    assert_eq!(p.merge.expect("merge").group_by, vec![Col::Item(0)]);
+    // `tandem explain` shows the lookup.
+    let v = explain(&cat(), "shop", sql);
+    assert_eq!(v["columns"][1]["table"], "province", "{v}");
+    assert_eq!(
+        v["columns"][1]["sql"], "SHOW COLUMNS FROM `province`",
+        "{v}"
+    );
 }
 
 #[test]

@@ -364,6 +364,12 @@ impl Session {
                 Planned::Ids { sequence, count } => {
                     answers.ids = Some(self.sequence_ids(&sequence, count).await?);
                 }
+                Planned::Columns(cs) => {
+                    for c in cs {
+                        let names = self.columns_of(&c).await?;
+                        answers.insert_columns(c, names);
+                    }
+                }
                 Planned::Route(p) => return Ok(p),
             }
             let schema = self.effective_schema()?;
@@ -374,7 +380,7 @@ impl Session {
             _ => Err(SqlError::new(
                 1105,
                 "HY000",
-                "the parent rows or sequence ids could not be found",
+                "the parent rows, sequence ids or tables' columns could not be found",
             )),
         }
     }
@@ -400,6 +406,12 @@ impl Session {
                     for l in ls {
                         let n = self.lookup(&l).await?;
                         answers.insert(l, n);
+                    }
+                }
+                Planned::Columns(cs) => {
+                    for c in cs {
+                        let names = self.columns_of(&c).await?;
+                        answers.insert_columns(c, names);
                     }
                 }
             }
@@ -551,67 +563,123 @@ impl Session {
     async fn lookup(&mut self, l: &plan::Lookup) -> Result<Option<String>, SqlError> {
         let q = l.sql();
         for node in &l.nodes {
-            let Some((dh, _)) = self.snap.nodes.get(node).cloned() else {
-                return Err(SqlError::new(
-                    1105,
-                    "HY000",
-                    format!("data node {node} is not configured"),
-                ));
-            };
-            let held = self
-                .pinned
-                .as_ref()
-                .is_some_and(|c| self.host_of_dh(c, &dh))
-                || self.pinned_more.iter().any(|c| self.host_of_dh(c, &dh));
-            // A connection this session holds (its transaction may hold the parent row);
-            // else a pooled one of the write host (a replica may lag behind the parent),
-            // which goes straight back: a lookup never joins a transaction.
-            let (mut pc, db) = if held {
-                self.route_node = Some(node.clone());
-                let r = self.acquire(false).await;
-                self.route_node = None;
-                r?
-            } else {
-                self.route_node = Some(node.clone());
-                let t = self.target();
-                self.count_execute();
-                self.route_node = None;
-                let (rt, db) = t?;
-                (backend::borrow(&rt.writer(), self.profile).await?, db)
-            };
-            let synced = if held {
-                self.sync(&mut pc.conn, &db, false).await
-            } else {
-                // Autocommit, so the pooled connection keeps no snapshot or transaction.
-                async {
-                    if !pc.conn.autocommit {
-                        pc.conn.query("SET autocommit=1").await?;
-                        pc.conn.autocommit = true;
-                    }
-                    if pc.conn.db.as_deref() != Some(db.as_str()) {
-                        pc.conn.init_db(&db).await?;
-                    }
-                    Ok(())
-                }
-                .await
-            };
-            if let Err(e) = synced {
-                return Err(e.to_sql(&pc.host.name));
-            }
-            let res = pc.conn.query(&q).await;
-            let host = pc.host.name.clone();
-            if held {
-                self.pin(pc);
-            } else {
-                pc.host.clone().pool.put(pc);
-            }
-            match res {
-                Ok(r) if !r.rows.is_empty() => return Ok(Some(node.clone())),
-                Ok(_) => {}
-                Err(e) => return Err(e.to_sql(&host)),
+            if !self.node_query(node, &q).await?.rows.is_empty() {
+                return Ok(Some(node.clone()));
             }
         }
         Ok(None)
+    }
+
+    /// The column names of a table on a data node, for the planner: from the router's
+    /// cache, else read with `SHOW COLUMNS` and kept (not when this session has state
+    /// of its own on its connections, such as a temporary table other sessions do not
+    /// see).
+    async fn columns_of(&mut self, c: &plan::ColumnsOf) -> Result<Vec<String>, SqlError> {
+        let Some((dh, db)) = self.snap.nodes.get(&c.node).cloned() else {
+            return Err(SqlError::new(
+                1105,
+                "HY000",
+                format!("data node {} is not configured", c.node),
+            ));
+        };
+        let key = (dh, db, c.table.clone());
+        let shared = self.sticky.is_none();
+        if shared
+            && let Some(names) = self
+                .shared
+                .columns
+                .lock()
+                .ok()
+                .and_then(|m| m.get(&key, std::time::Instant::now()))
+        {
+            return Ok(names);
+        }
+        let generation = self
+            .shared
+            .columns
+            .lock()
+            .map(|m| m.generation())
+            .unwrap_or_default();
+        let r = self.node_query(&c.node, &c.sql()).await?;
+        let names: Vec<String> = r
+            .rows
+            .into_iter()
+            .filter_map(|row| row.into_iter().next().flatten())
+            .collect();
+        tracing::debug!(
+            id = self.ctl.id,
+            node = %c.node,
+            table = %c.table,
+            columns = names.len(),
+            "router: read the columns of a table"
+        );
+        if shared && let Ok(mut m) = self.shared.columns.lock() {
+            m.insert(key, names.clone(), generation, std::time::Instant::now());
+        }
+        Ok(names)
+    }
+
+    /// Runs an internal query on a data node for the planner: on a connection this
+    /// session holds there (its transaction may hold the rows), else on a pooled one of
+    /// the write host (a replica may lag), which goes straight back.
+    async fn node_query(
+        &mut self,
+        node: &str,
+        q: &str,
+    ) -> Result<crate::router::backend::conn::QueryResult, SqlError> {
+        let Some((dh, _)) = self.snap.nodes.get(node).cloned() else {
+            return Err(SqlError::new(
+                1105,
+                "HY000",
+                format!("data node {node} is not configured"),
+            ));
+        };
+        let held = self
+            .pinned
+            .as_ref()
+            .is_some_and(|c| self.host_of_dh(c, &dh))
+            || self.pinned_more.iter().any(|c| self.host_of_dh(c, &dh));
+        // A lookup never joins a transaction on a pooled connection.
+        let (mut pc, db) = if held {
+            self.route_node = Some(node.to_string());
+            let r = self.acquire(false).await;
+            self.route_node = None;
+            r?
+        } else {
+            self.route_node = Some(node.to_string());
+            let t = self.target();
+            self.count_execute();
+            self.route_node = None;
+            let (rt, db) = t?;
+            (backend::borrow(&rt.writer(), self.profile).await?, db)
+        };
+        let synced = if held {
+            self.sync(&mut pc.conn, &db, false).await
+        } else {
+            // Autocommit, so the pooled connection keeps no snapshot or transaction.
+            async {
+                if !pc.conn.autocommit {
+                    pc.conn.query("SET autocommit=1").await?;
+                    pc.conn.autocommit = true;
+                }
+                if pc.conn.db.as_deref() != Some(db.as_str()) {
+                    pc.conn.init_db(&db).await?;
+                }
+                Ok(())
+            }
+            .await
+        };
+        if let Err(e) = synced {
+            return Err(e.to_sql(&pc.host.name));
+        }
+        let res = pc.conn.query(q).await;
+        let host = pc.host.name.clone();
+        if held {
+            self.pin(pc);
+        } else {
+            pc.host.clone().pool.put(pc);
+        }
+        res.map_err(|e| e.to_sql(&host))
     }
 
     /// After a statement on several nodes: keep the connection when a transaction or
