@@ -438,7 +438,18 @@ pub fn convert_with(text: &str, file: &str, ctx: &Context) -> (Parts, Vec<super:
             other => w.no_equivalent(s.line, other, ""),
         }
     }
-    let replaced = replace_checks(&mut instances, &infos, ctx, &mut w);
+    let mut replaced = replace_checks(&mut instances, &infos, ctx, &mut w);
+    // Scripts checking haproxy or MyCat, when kept, stay scripts (warned above).
+    let remaining: Vec<&ScriptInfo> = infos
+        .iter()
+        .filter(|i| !replaced.contains(&i.name) && checks_what(&i.text, i.probe, ctx).is_none())
+        .collect();
+    replaced.extend(scripts_to_processes(
+        &mut instances,
+        &remaining,
+        &mut parts,
+        &mut w,
+    ));
     parts
         .track_scripts
         .retain(|(name, _)| !replaced.contains(name));
@@ -781,6 +792,127 @@ fn set_after(inst: &mut Y, key: &str, v: Y, after: &[&str]) {
     inst.set(key, v);
 }
 
+/// The process name a script only looks for: `killall -0 NAME`, `pgrep -x NAME` or
+/// `pidof NAME` (each succeeds while some process of that name runs), with a name the
+/// kernel keeps whole (at most 15 bytes, no path).
+fn process_probe(text: &str) -> Option<String> {
+    let words = shell_words(text);
+    let base = |w: &str| w.rsplit('/').next().unwrap_or(w).to_string();
+    let w: Vec<&str> = words.iter().map(String::as_str).collect();
+    let name = match w.as_slice() {
+        [cmd, "-0", name] if base(cmd) == "killall" => *name,
+        [cmd, "-x", name] if base(cmd) == "pgrep" => *name,
+        [cmd, name] if base(cmd) == "pidof" => *name,
+        _ => return None,
+    };
+    let plain = !name.is_empty()
+        && !name.starts_with('-')
+        && !name.contains('/')
+        && name.len() <= crate::config::model::COMM_MAX;
+    plain.then(|| name.to_string())
+}
+
+/// Turns the scripts that only look for a process by name into track processes (no
+/// command forked every interval): the script's weight and `reverse` carry over, its
+/// `rise`/`fall` become `fork_delay`/`terminate_delay` of (n − 1) intervals, and the
+/// instances' entries move to `track_processes`. Returns the converted scripts' names.
+fn scripts_to_processes(
+    instances: &mut [Y],
+    infos: &[&ScriptInfo],
+    parts: &mut Parts,
+    w: &mut Warnings,
+) -> std::collections::HashSet<String> {
+    use crate::config::types::Dur;
+    let mut done = std::collections::HashSet::new();
+    for info in infos {
+        if info.ran_only.is_some() {
+            continue;
+        }
+        let Some(process) = process_probe(&info.text) else {
+            continue;
+        };
+        if parts.track_processes.iter().any(|(n, _)| *n == info.name) {
+            continue;
+        }
+        let Some((_, script)) = parts.track_scripts.iter().find(|(n, _)| *n == info.name) else {
+            continue;
+        };
+        let interval = match script.get("interval") {
+            Some(Y::Raw(t)) => Dur::parse(t).ok(),
+            None => Some(Dur::secs(1)),
+            _ => None,
+        };
+        let Some(interval) = interval.filter(|d| d.0 >= std::time::Duration::from_millis(100))
+        else {
+            continue;
+        };
+        let count = |k: &str| match script.get(k) {
+            Some(Y::Int(n)) => u32::try_from(*n).unwrap_or(1).max(1),
+            _ => 1,
+        };
+        let (rise, fall) = (count("rise"), count("fall"));
+        let mut y = Y::map();
+        y.set("process", Y::s(process.clone()));
+        y.set("interval", Y::Raw(interval.to_string()));
+        let mut timing = Vec::new();
+        for (key, n, what) in [
+            ("fork_delay", rise, "rise"),
+            ("terminate_delay", fall, "fall"),
+        ] {
+            if n > 1 {
+                let d = Dur(interval.0 * (n - 1));
+                y.set(key, Y::Raw(d.to_string()));
+                timing.push(format!("`{key}: {d}` for `{what} {n}`"));
+            }
+        }
+        if info.weight != 0 {
+            y.set("weight", Y::Int(info.weight));
+        }
+        if info.reverse {
+            y.set("reverse", Y::Bool(true));
+        }
+        parts.track_processes.push((info.name.clone(), y));
+        for inst in instances.iter_mut() {
+            let Some(Y::Seq(entries)) = inst.get("track_scripts").cloned() else {
+                continue;
+            };
+            let (moved, kept): (Vec<Y>, Vec<Y>) = entries
+                .into_iter()
+                .partition(|e| entry_name(e) == Some(info.name.as_str()));
+            if moved.is_empty() {
+                continue;
+            }
+            let mut procs = match inst.get("track_processes") {
+                Some(Y::Seq(v)) => v.clone(),
+                _ => Vec::new(),
+            };
+            procs.extend(moved);
+            set_after(inst, "track_processes", Y::Seq(procs), &["track_scripts"]);
+            if let Y::Map(m) = inst {
+                if kept.is_empty() {
+                    m.retain(|(k, _)| k != "track_scripts");
+                } else if let Some((_, v)) = m.iter_mut().find(|(k, _)| k == "track_scripts") {
+                    *v = Y::Seq(kept);
+                }
+            }
+        }
+        let timing = if timing.is_empty() {
+            String::new()
+        } else {
+            format!(", with {}", timing.join(" and "))
+        };
+        w.warn(
+            info.line,
+            format!(
+                "vrrp_script {}: `{}` only asks whether a process named {process} runs: imported as `track_processes.{}` (process: {process}, interval {interval}{timing}), which reads /proc instead of starting a command every interval",
+                info.name, info.text, info.name
+            ),
+        );
+        done.insert(info.name.clone());
+    }
+    done
+}
+
 /// What became of one instance's reference to a replaceable script.
 enum Fate {
     /// Replaced by `track_listeners` entries (the listeners it already tracked: skipped).
@@ -987,6 +1119,10 @@ fn check_message(
 ) -> Option<String> {
     let (name, text) = (&sc.name, &sc.text);
     let Some(kind) = kind else {
+        // A process looked for by name becomes a track process (said there).
+        if sc.ran_only.is_none() && process_probe(text).is_some() {
+            return None;
+        }
         return sc.probe.then(|| {
             format!(
                 "vrrp_script {name}: `{text}` only checks that a process runs or a port listens; imported as a track script, but tandem's built-in trackers `track_listeners` (balancer) or `track_router` (router) replace it"
@@ -2608,6 +2744,69 @@ vrrp_instance VI_2 {\n  interface eth1\n  virtual_router_id 52\n  priority 150\n
         );
         assert!(
             !text.iter().any(|m| m.contains("no equivalent")),
+            "{text:?}"
+        );
+    }
+
+    /// `killall -0 NAME`, `pgrep -x NAME` and `pidof NAME` scripts become track
+    /// processes with the script's weight, its rise/fall as delays, and the instances'
+    /// entries moved; other probes (a pattern, a path, an unquoted `script` keepalived
+    /// ran only the first word of) and haproxy checks stay scripts.
+    #[test]
+    fn process_probe_scripts_become_track_processes() {
+        let (cfg, w) = checked(
+            "vrrp_script chk_mysql {\n  script \"killall -0 mysqld\"\n  interval 2\n  rise 2\n  fall 3\n  weight -30\n}\n\
+             vrrp_script chk_pg {\n  script \"/usr/bin/pgrep -x postgres\"\n  weight 10\n}\n\
+             vrrp_script chk_nginx {\n  script \"pidof nginx\"\n}\n\
+             vrrp_script chk_pattern {\n  script \"pgrep mysql\"\n}\n\
+             vrrp_script chk_unquoted {\n  script killall -0 redis-server\n}\n\
+             vrrp_script chk_ha {\n  script \"killall -0 haproxy\"\n}\n\
+             vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n\
+             virtual_ipaddress {\n    198.18.0.1/24\n  }\n\
+             track_script {\n    chk_mysql weight -40\n    chk_pg\n    chk_nginx\n    chk_pattern\n    chk_unquoted\n    chk_ha\n  }\n}\n",
+        );
+        let my = cfg.track_process("chk_mysql").expect("chk_mysql");
+        assert_eq!(my.process, "mysqld");
+        assert_eq!(my.interval, crate::config::types::Dur::secs(2));
+        assert_eq!(my.fork_delay, crate::config::types::Dur::secs(2));
+        assert_eq!(my.terminate_delay, crate::config::types::Dur::secs(4));
+        assert_eq!(my.weight, -30);
+        assert_eq!(
+            cfg.track_process("chk_pg")
+                .map(|p| (p.process.as_str(), p.weight)),
+            Some(("postgres", 10))
+        );
+        assert_eq!(
+            cfg.track_process("chk_nginx").map(|p| p.process.as_str()),
+            Some("nginx")
+        );
+        let scripts: Vec<&str> = cfg.track_scripts.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(scripts, ["chk_pattern", "chk_unquoted", "chk_ha"]);
+        let inst = &cfg.vrrp.as_ref().expect("vrrp").instances[0];
+        let procs: Vec<(&str, Option<i32>)> = inst
+            .track_processes
+            .iter()
+            .map(|t| (t.name.as_str(), t.weight))
+            .collect();
+        assert_eq!(
+            procs,
+            [
+                ("chk_mysql", Some(-40)),
+                ("chk_pg", None),
+                ("chk_nginx", None)
+            ]
+        );
+        let refs: Vec<&str> = inst.track_scripts.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(refs, ["chk_pattern", "chk_unquoted", "chk_ha"]);
+        let text: Vec<&str> = w.iter().map(|w| w.message.as_str()).collect();
+        assert!(
+            text.iter().any(|m| m.contains("imported as `track_processes.chk_mysql` (process: mysqld, interval 2s, with `fork_delay: 2s` for `rise 2` and `terminate_delay: 4s` for `fall 3`)")),
+            "{text:?}"
+        );
+        assert!(
+            !text
+                .iter()
+                .any(|m| m.contains("chk_mysql: `killall -0 mysqld` only checks")),
             "{text:?}"
         );
     }
