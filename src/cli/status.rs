@@ -797,6 +797,47 @@ mod tests {
         assert!(render(&odd).starts_with("node"));
     }
 
+    /// Track processes are a table of their own; their signals are not listed again.
+    #[test]
+    fn track_processes_are_a_table() {
+        let v: Value = serde_json::json!({
+            "node": "a",
+            "subsystems": { "track": {
+                "scripts": {},
+                "processes": {
+                    "chk_mysqld": { "state": "ok", "running": 2, "quorum": "1 or more",
+                                    "last_scan": "2026-11-24T06:00:00Z", "error": null },
+                    "one_ha": { "state": "failing", "running": null, "quorum": "1",
+                                "last_scan": null, "error": "cannot read /proc: denied" }
+                },
+                "signals": {
+                    "process:chk_mysqld": { "up": true, "detail": "2 processes running", "since": "x" },
+                    "interface:eth0": { "up": true, "detail": "up", "since": "x" }
+                }
+            }}
+        });
+        let out = render(&v);
+        let lines: Vec<String> = out
+            .lines()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect();
+        let header = lines
+            .iter()
+            .position(|l| l.starts_with("PROCESS"))
+            .unwrap_or_else(|| panic!("no process table: {out}"));
+        assert_eq!(lines[header], "PROCESS STATE RUNNING QUORUM LAST SCAN");
+        assert_eq!(
+            lines[header + 1],
+            "chk_mysqld ok 2 1 or more 2026-11-24T06:00:00Z"
+        );
+        assert_eq!(
+            lines[header + 2],
+            "one_ha failing - 1 cannot read /proc: denied"
+        );
+        assert!(out.contains("interface:eth0: up (up)"), "{out}");
+        assert!(!out.contains("process:chk_mysqld"), "{out}");
+    }
+
     /// The router's hosts: whether reads go to each, and why not when replication keeps
     /// them away.
     #[test]
