@@ -155,6 +155,26 @@ fn sharded_global_and_unsharded_tables_and_the_answer() {
     r.unwrap_or_else(|e| panic!("{}", fail("load order_item", e)));
     assert_eq!(s.on0("SELECT id FROM order_item"), "1");
     assert_eq!(s.on1("SELECT id FROM order_item"), "2");
+    // @variables: assigned on the nodes, not kept by the session or its connections.
+    let (_, r) = c.load(
+        "LOAD DATA LOCAL INFILE 'v' INTO TABLE product FIELDS TERMINATED BY ',' (id, name, @c, price) SET category = UPPER(@c)",
+        &[b"101,x,low,1.00\n102,y,mid,2.00\n"],
+    );
+    assert_eq!(
+        r.unwrap_or_else(|e| panic!("{}", fail("load with @c", e)))
+            .0,
+        2
+    );
+    assert_eq!(s.on1("SELECT category FROM product WHERE id = 101"), "LOW");
+    let mut other = conn(&s);
+    for k in [&mut c, &mut other] {
+        assert_eq!(k.value("SELECT @c").expect("read @c"), None);
+        assert_eq!(
+            k.value("SELECT @c FROM product WHERE id = 102")
+                .expect("read @c on dn0"),
+            None
+        );
+    }
     // The client refuses (cannot open the file): an empty file, nothing loaded.
     let (asked, r) = c.load("LOAD DATA LOCAL INFILE 'missing' INTO TABLE product", &[]);
     assert!(asked.is_some());

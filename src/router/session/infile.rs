@@ -19,6 +19,10 @@ const CHUNK: usize = 64 * 1024;
 /// Rows held before the first are sent.
 const HOLD: usize = 4 << 20;
 
+/// The value recorded for a user variable a LOAD assigned: no session has it, so the
+/// variable is set again before the connection's next statement.
+const LOADED: &str = "\u{0}assigned by LOAD DATA";
+
 /// Largest packet of the file a client may send (clients send at most 16 MiB; a larger
 /// logical packet joins continuations).
 const MAX_FILE_PACKET: usize = 64 << 20;
@@ -122,7 +126,13 @@ impl Session {
             Ok(x) => x,
             Err(e) => return self.send_err(1, &e).await,
         };
-        self.run_load(payload, plan, placing).await
+        // User variables the LOAD assigns (`(@a, b) SET c = @a`).
+        let vars: Vec<String> = sql::lex(sql)
+            .iter()
+            .filter(|t| t.tok == sql::Tok::UserVar)
+            .map(|t| t.text.to_string())
+            .collect();
+        self.run_load(payload, plan, placing, &vars).await
     }
 
     /// A hinted LOAD runs where the hint says, with the file as it is; it must be one
@@ -241,7 +251,13 @@ impl Session {
 
     /// Runs a planned LOAD: the statement on every target, the file from the client,
     /// each target's part of it, the answers added up.
-    async fn run_load(&mut self, payload: &[u8], plan: Plan, placing: Option<Placing>) -> Res<()> {
+    async fn run_load(
+        &mut self,
+        payload: &[u8],
+        plan: Plan,
+        placing: Option<Placing>,
+        vars: &[String],
+    ) -> Res<()> {
         let mut sources = match self.start_all(payload, &plan, false).await {
             Ok(s) => s,
             Err(e) => return self.send_err(1, &e).await,
@@ -366,6 +382,15 @@ impl Session {
                 return self.load_failed(sources, seqs, true, e).await;
             }
             s.rearm();
+            // The LOAD left its @variables set to the last row's values on this
+            // connection: the next session state sync sets them again (or to NULL).
+            for v in vars {
+                let uv = &mut s.pc.conn.user_vars;
+                match uv.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case(v)) {
+                    Some(e) => e.1 = LOADED.to_string(),
+                    None => uv.push((v.clone(), LOADED.to_string())),
+                }
+            }
         }
         self.write_answers(sources, &plan).await
     }
