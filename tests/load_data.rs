@@ -259,6 +259,22 @@ fn refused_loads_leave_nothing_and_the_connection_usable() {
         "{e}"
     );
     nothing(&s);
+    // A LOAD the router does not see as one (EXECUTE IMMEDIATE, a prepared statement):
+    // the server's request for the file gets an empty file, the client an error.
+    s.on0("CREATE TABLE notes (id INT PRIMARY KEY)");
+    let (asked, r) = c.load(
+        "EXECUTE IMMEDIATE 'LOAD DATA LOCAL INFILE ''f'' INTO TABLE notes'",
+        &[b"1\n"],
+    );
+    let e = r.expect_err("EXECUTE IMMEDIATE");
+    assert!(
+        asked.is_none() && e.code == 1105 && e.msg.contains("plain statement"),
+        "{e}"
+    );
+    assert_eq!(
+        c.value("SELECT COUNT(*) FROM notes").expect("usable"),
+        Some("0".into())
+    );
     // A client that does not serve files gets MariaDB's error.
     let mut plain = Conn::connect(s.router.addr, USER, PASSWORD, Some(SCHEMA)).expect("login");
     let e = plain

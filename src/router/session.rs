@@ -4077,7 +4077,7 @@ async fn refuse_infile_request(
     let e = SqlError::new(
         1105,
         "HY000",
-        "LOAD DATA LOCAL INFILE runs through the router as a statement of its own only (not in a multi-statement text or behind SET STATEMENT): nothing was loaded",
+        "LOAD DATA LOCAL INFILE runs through the router as a plain statement of its own only (not prepared, not in EXECUTE IMMEDIATE or a multi-statement text, not behind SET STATEMENT): nothing was loaded",
     );
     let mut out = t.outcome;
     out.local_infile = false;

@@ -138,6 +138,10 @@ impl Session {
     /// A hinted LOAD runs where the hint says, with the file as it is; it must be one
     /// data node.
     async fn hinted_load(&mut self, sql: &str) -> Result<(Plan, Option<Placing>), SqlError> {
+        if let Ok(Some((_, body))) = plan::strip_hint(sql) {
+            let st = infile::parse(body, !self.no_backslash_escapes())?;
+            self.load_privileges(&st.table, st.dup == infile::Dup::Replace)?;
+        }
         let planned = self
             .shard_plan(sql, false)
             .unwrap_or_else(|| Err(SqlError::new(1105, "HY000", "no plan for this hint")));
