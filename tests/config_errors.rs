@@ -1067,6 +1067,52 @@ fn two_routers_with_different_tls_rules_are_warned() {
     assert_eq!(cluster(&with("on"), &with("on")), none);
 }
 
+/// `router.local_infile`: a boolean (default true); two routers behind one VIP that
+/// disagree are warned (a bulk load would work through one and fail through the other).
+#[test]
+fn router_local_infile_is_a_boolean_and_pairs_are_warned() {
+    let with = |v: &str| {
+        router_with_sequence(3307, "{ handler: local_file }").replace(
+            "  sequence: { handler: local_file }\n",
+            &format!("  local_infile: {v}\n"),
+        )
+    };
+    assert!(
+        errors(&with("false")).is_empty(),
+        "{:?}",
+        errors(&with("false"))
+    );
+    assert!(
+        errors(&with("true")).is_empty(),
+        "{:?}",
+        errors(&with("true"))
+    );
+    assert_eq!(
+        errors(&with("on")),
+        vec![
+            "t.yaml:3:17: router.local_infile: expected true or false, found `on`; write `true` or `false`"
+                .to_string()
+        ]
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let b_file = dir.path().join("b.yaml").to_string_lossy().into_owned();
+    let a_file = dir.path().join("a.yaml").to_string_lossy().into_owned();
+    assert_eq!(
+        cluster_diags(dir.path(), &with("false"), &with("true"), Severity::Warning),
+        vec![
+            vec![format!(
+                "{a_file}:3:17: warning: router.local_infile: local_infile is false here and true in {b_file}: LOAD DATA LOCAL INFILE works through one router and gets error 4166 from the other, so a bulk load fails after a failover"
+            )],
+            vec![],
+        ]
+    );
+    let none: Vec<Vec<String>> = vec![vec![], vec![]];
+    assert_eq!(
+        cluster_diags(dir.path(), &with("true"), &with("true"), Severity::Warning),
+        none
+    );
+}
+
 #[test]
 fn router_tls_settings() {
     let with = |tls: &str, user_extra: &str| {

@@ -865,6 +865,16 @@ pub fn lint_router_pair(a: &RouterConfig, b: &RouterConfig, b_file: &str, cx: &m
             ),
         );
     }
+    if a.local_infile != b.local_infile {
+        warn(
+            cx,
+            "router.local_infile",
+            format!(
+                "local_infile is {} here and {} in {b_file}: LOAD DATA LOCAL INFILE works through one router and gets error 4166 from the other, so a bulk load fails after a failover",
+                a.local_infile, b.local_infile
+            ),
+        );
+    }
     let (Some(sa), Some(sb)) = (&a.sequence, &b.sequence) else {
         return;
     };

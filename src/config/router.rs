@@ -33,6 +33,9 @@ pub struct RouterConfig {
     /// Bytes of COM_STMT_SEND_LONG_DATA a prepared statement may accumulate before its
     /// execute (MariaDB's `max_long_data_size`).
     pub max_long_data_size: u64,
+    /// Offer clients CLIENT_LOCAL_FILES and serve `LOAD DATA LOCAL INFILE` (MariaDB's
+    /// `local_infile`); off: such statements get error 4166, as from a server with it off.
+    pub local_infile: bool,
     /// TLS offered to clients (the MySQL SSLRequest upgrade); `None` = `tls: off`.
     #[serde(serialize_with = "serialize_tls")]
     pub tls: Option<RouterTls>,
@@ -276,6 +279,7 @@ impl Decode for RouterConfig {
         let max_long_data_size = m
             .get_with(cx, "max_long_data_size", decode_bytes)
             .or(DEFAULT_MAX_LONG_DATA);
+        let local_infile = m.get::<bool>(cx, "local_infile").or(true);
         let tls = m
             .get_with(cx, "tls", decode_tls)
             .or(Some(RouterTls::default()));
@@ -299,6 +303,7 @@ impl Decode for RouterConfig {
             backend_keepalive: backend_keepalive?,
             backend_user_timeout: backend_user_timeout.map(|d| (!d.is_zero()).then_some(d))?,
             max_long_data_size: max_long_data_size?,
+            local_infile: local_infile?,
             tls: tls?,
             users: users?,
             firewall: firewall?,

@@ -321,6 +321,19 @@ impl Guard<'_> {
             if !local {
                 return Err(self.file_denied());
             }
+            // A LOCAL in a comment (`/*!99999 LOCAL */`, which a server older than the
+            // version skips) may not be LOCAL to the server, which would then read its
+            // own file: only a plain LOCAL counts.
+            let end = st
+                .iter()
+                .find(|t| t.is("INFILE"))
+                .map_or(self.sql.len(), |t| t.start);
+            let head = self.sql.get(st[0].start..end).unwrap_or_default();
+            if head.contains("/*") || head.contains('#') || head.contains("--") {
+                let mut e = self.file_denied();
+                e.msg.push_str(" (write LOAD DATA LOCAL INFILE without comments before INFILE: a LOCAL inside a comment may not be LOCAL to the server)");
+                return Err(e);
+            }
             return Ok(());
         }
         if word("USE") && st.get(1).is_some_and(|t| self.private(t.ident())) {
@@ -578,6 +591,14 @@ mod tests {
             ("SELECT 1 INTO DUMPFILE '/tmp/x'", 1045),
             ("LOAD DATA INFILE '/etc/passwd' INTO TABLE t", 1045),
             ("LOAD XML INFILE '/etc/passwd' INTO TABLE t", 1045),
+            (
+                "LOAD DATA /*!99999 LOCAL */ INFILE '/etc/passwd' INTO TABLE t",
+                1045,
+            ),
+            (
+                "LOAD DATA /* x */ LOCAL INFILE '/etc/passwd' INTO TABLE t",
+                1045,
+            ),
             ("CREATE PROCEDURE p() BEGIN SHUTDOWN; END", 1227),
             (
                 "CREATE PROCEDURE p() BEGIN SELECT 1; DROP USER x; END",

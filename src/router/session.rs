@@ -21,6 +21,7 @@ use super::wire::*;
 use super::{SessionCtl, Shared, Snapshot, plan};
 use crate::config::router::{Dml, RouterUser};
 
+mod infile;
 mod meta;
 mod shard;
 
@@ -282,6 +283,9 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, adm
     let mut caps = handshake::server_caps(be_eof);
     if snap.tls.is_some() {
         caps |= Caps::CLIENT_SSL;
+    }
+    if snap.cfg.local_infile {
+        caps |= Caps::CLIENT_LOCAL_FILES;
     }
     let status = StatusFlags::SERVER_STATUS_AUTOCOMMIT.bits();
     let g = handshake::greeting(
@@ -1700,6 +1704,9 @@ impl Session {
         {
             return self.send_err(1, &e).await;
         }
+        if let Some(e) = self.embedded_load(sql) {
+            return self.send_err(1, &e).await;
+        }
         if !a.multi && !hinted(sql) {
             match plan::explain::form(sql) {
                 // EXPLAIN <statement>: the router's plan, as MyCat answers it.
@@ -1874,6 +1881,9 @@ impl Session {
     ) -> Res<()> {
         if let Err(e) = self.check_access(sql, a) {
             return self.send_err(1, &e).await;
+        }
+        if plan::infile::local_load(sql) == plan::infile::LocalLoad::Alone {
+            return self.load_local(p, sql).await;
         }
         // Global sequences: `next value for MYCATSEQ_X` becomes the id.
         let filled;
@@ -2429,11 +2439,6 @@ impl Session {
                 if o.last_insert_id != 0 {
                     self.last_insert_id = o.last_insert_id;
                     pc.conn.last_insert_id = o.last_insert_id;
-                }
-                if o.local_infile {
-                    // Not offered; a server asking anyway gets the connection closed.
-                    drop(pc);
-                    return Err(Fatal);
                 }
                 // An ERR packet carries no status flags: an error inside a transaction
                 // leaves the transaction open on the server (a deadlock rolls it back,
@@ -4002,6 +4007,8 @@ async fn relay_queued(
     loop {
         let buf = be.io.buffered_mut();
         let mut off = 0;
+        // A request for a LOCAL INFILE file: (its length, the server's sequence id).
+        let mut infile: Option<(usize, u8)> = None;
         while !t.done() && buf.len() - off >= 4 {
             let len = usize::from(buf[off])
                 | usize::from(buf[off + 1]) << 8
@@ -4009,14 +4016,21 @@ async fn relay_queued(
             if buf.len() - off < 4 + len {
                 break;
             }
-            buf[off + 3] = seq;
-            seq = seq.wrapping_add(1);
+            let server_seq = buf[off + 3];
             if let Err(e) = t.feed(&buf[off + 4..off + 4 + len]) {
                 return Err(RelayError::Backend {
                     forwarded,
                     err: e.to_string(),
                 });
             }
+            if t.outcome.local_infile {
+                // Not for the client: the router did not send this statement as a LOAD
+                // it serves.
+                infile = Some((len, server_seq));
+                break;
+            }
+            buf[off + 3] = seq;
+            seq = seq.wrapping_add(1);
             if first {
                 first = false;
                 // The client sees the router's statement id (after the tracker read the
@@ -4039,6 +4053,10 @@ async fn relay_queued(
             forwarded = true;
             be.io.consume(off);
         }
+        if let Some((len, server_seq)) = infile {
+            be.io.consume(4 + len);
+            return refuse_infile_request(be, client, server_seq, seq, forwarded).await;
+        }
         if t.done() {
             if !be.io.buffered().is_empty() {
                 return Err(RelayError::Backend {
@@ -4055,6 +4073,50 @@ async fn relay_queued(
             });
         }
     }
+}
+
+/// A server asked for a LOCAL INFILE file in answer to a statement the router relays as
+/// it is (one it did not recognise as `LOAD DATA LOCAL`, which it serves itself): the
+/// server gets an empty file (it loads nothing), its answer is read and dropped, and the
+/// client gets an error in its place (`seq`: the client's next sequence id).
+async fn refuse_infile_request(
+    be: &mut BackendConn,
+    client: &mut PacketIo<ClientStream>,
+    server_seq: u8,
+    seq: u8,
+    forwarded: bool,
+) -> Result<Outcome, RelayError> {
+    let lost = |e: WireError| RelayError::Backend {
+        forwarded,
+        err: e.to_string(),
+    };
+    be.io
+        .send(server_seq.wrapping_add(1), &[])
+        .await
+        .map_err(lost)?;
+    let mut t = Tracker::new(Expect::Results, be.deprecate_eof());
+    while !t.done() {
+        let (_, p) = be.io.read_packet(MAX_LOGICAL).await.map_err(lost)?;
+        t.feed(&p).map_err(|e| RelayError::Backend {
+            forwarded,
+            err: e.to_string(),
+        })?;
+    }
+    let e = SqlError::new(
+        1105,
+        "HY000",
+        "LOAD DATA LOCAL INFILE runs through the router as a plain statement of its own only (not prepared, not in EXECUTE IMMEDIATE or a multi-statement text, not behind SET STATEMENT): nothing was loaded",
+    );
+    let mut out = t.outcome;
+    out.local_infile = false;
+    out.error = Some((e.code, e.msg.clone()));
+    // Sequence ids continue from what the client got (`seq` already has the shift).
+    let saved = client.seq_shift;
+    client.seq_shift = 0;
+    let r = client.send(seq, &e.packet()).await;
+    client.seq_shift = saved;
+    r.map_err(|_| RelayError::Client)?;
+    Ok(out)
 }
 
 #[cfg(test)]

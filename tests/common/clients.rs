@@ -51,6 +51,49 @@ pub fn run_pymysql(
     db: &str,
     table: &str,
 ) -> (bool, String) {
+    run_pymysql_script(
+        "pymysql_smoke.py",
+        addr,
+        user,
+        password,
+        db,
+        &[format!("--table={table}")],
+    )
+}
+
+/// Runs tests/clients/pymysql_load_data.py (LOAD DATA LOCAL INFILE of `file` into
+/// `product`, `rows` rows) against `addr`; returns (exited 0 and printed OK, combined
+/// stdout and stderr).
+pub fn run_pymysql_load(
+    addr: SocketAddr,
+    user: &str,
+    password: &str,
+    db: &str,
+    file: &std::path::Path,
+    rows: usize,
+) -> (bool, String) {
+    run_pymysql_script(
+        "pymysql_load_data.py",
+        addr,
+        user,
+        password,
+        db,
+        &[
+            format!("--file={}", file.display()),
+            format!("--rows={rows}"),
+        ],
+    )
+}
+
+/// Runs a PyMySQL program of tests/clients/ with the connection arguments and `extra`.
+fn run_pymysql_script(
+    script: &str,
+    addr: SocketAddr,
+    user: &str,
+    password: &str,
+    db: &str,
+    extra: &[String],
+) -> (bool, String) {
     let deps = python_deps_dir();
     if !deps.join("pymysql").is_dir() {
         return (
@@ -65,13 +108,13 @@ pub fn run_pymysql(
     }
     let python = std::env::var("TANDEM_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
     let mut cmd = Command::new(python);
-    cmd.arg(repo_root().join("tests/clients/pymysql_smoke.py"))
+    cmd.arg(repo_root().join("tests/clients").join(script))
         .arg(format!("--host={}", addr.ip()))
         .arg(format!("--port={}", addr.port()))
         .arg(format!("--user={user}"))
         .arg(format!("--password={password}"))
         .arg(format!("--database={db}"))
-        .arg(format!("--table={table}"))
+        .args(extra)
         .env("PYTHONPATH", &deps)
         .env("PYTHONDONTWRITEBYTECODE", "1");
     run_bounded(cmd, CLIENT_LIMIT)

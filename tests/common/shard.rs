@@ -223,6 +223,7 @@ pub struct Mysql {
     database: Option<String>,
     header: bool,
     comments: bool,
+    local_infile: Option<bool>,
     timeout: Duration,
 }
 
@@ -235,6 +236,7 @@ impl Mysql {
             database: None,
             header: false,
             comments: false,
+            local_infile: None,
             timeout: Duration::from_secs(60),
         }
     }
@@ -253,6 +255,13 @@ impl Mysql {
     /// Send comments to the server (`--comments`), as MyCat hints need.
     pub fn comments(mut self) -> Mysql {
         self.comments = true;
+        self
+    }
+
+    /// Serve `LOAD DATA LOCAL INFILE` or not (`--local-infile=1|0`; the client's
+    /// default, without the option, is to serve it).
+    pub fn local_infile(mut self, on: bool) -> Mysql {
+        self.local_infile = Some(on);
         self
     }
 
@@ -276,6 +285,9 @@ impl Mysql {
         }
         if self.comments {
             cmd.arg("--comments");
+        }
+        if let Some(on) = self.local_infile {
+            cmd.arg(format!("--local-infile={}", u8::from(on)));
         }
         if let Some(db) = &self.database {
             cmd.arg(format!("--database={db}"));

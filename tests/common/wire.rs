@@ -84,6 +84,19 @@ impl Conn {
         Self::connect_caps(addr, user, password, db, 0x0001_0000)
     }
 
+    /// [`Conn::connect`] with CLIENT_LOCAL_FILES (and CLIENT_MULTI_STATEMENTS with
+    /// `multi`): the client serves `LOAD DATA LOCAL INFILE` ([`Conn::load`]).
+    pub fn connect_local(
+        addr: SocketAddr,
+        user: &str,
+        password: &str,
+        db: Option<&str>,
+        multi: bool,
+    ) -> Result<Conn, Err> {
+        let multi = if multi { 0x0001_0000 } else { 0 };
+        Self::connect_caps(addr, user, password, db, 0x0000_0080 | multi)
+    }
+
     fn connect_caps(
         addr: SocketAddr,
         user: &str,
@@ -397,6 +410,59 @@ impl Conn {
         let mut p = vec![0x19];
         p.extend_from_slice(&st.id.to_le_bytes());
         self.send(&p)
+    }
+
+    /// A `LOAD DATA LOCAL INFILE` statement: when the server asks for the file, `file`
+    /// goes in these packets (none: the client sends only the empty end packet, as a
+    /// client that cannot open the file does). Returns the file name the server asked
+    /// for (`None`: it answered at once) and its answer: (affected rows, info string).
+    #[allow(clippy::type_complexity)]
+    pub fn load(
+        &mut self,
+        sql: &str,
+        file: &[&[u8]],
+    ) -> (Option<Vec<u8>>, Result<(u64, String), Err>) {
+        let mut p = vec![0x03];
+        p.extend_from_slice(sql.as_bytes());
+        if let Err(e) = self.send(&p) {
+            return (None, Err(e));
+        }
+        let mut r = match self.read() {
+            Ok(r) => r,
+            Err(e) => return (None, Err(e)),
+        };
+        let mut asked = None;
+        if r.first() == Some(&0xfb) {
+            asked = Some(r[1..].to_vec());
+            for chunk in file {
+                let seq = self.seq;
+                if let Err(e) = self.write(seq, chunk) {
+                    return (asked, Err(e));
+                }
+            }
+            let seq = self.seq;
+            if let Err(e) = self.write(seq, &[]) {
+                return (asked, Err(e));
+            }
+            r = match self.read() {
+                Ok(r) => r,
+                Err(e) => return (asked, Err(e)),
+            };
+        }
+        let answer = match r.first() {
+            Some(0x00) => {
+                let mut rest = &r[1..];
+                let affected = lenenc(&mut rest).unwrap_or(0);
+                let _last_id = lenenc(&mut rest);
+                let mut rest = rest.get(4..).unwrap_or_default();
+                let n = lenenc(&mut rest).unwrap_or(0) as usize;
+                let info = rest.get(..n).unwrap_or_default();
+                Ok((affected, String::from_utf8_lossy(info).into_owned()))
+            }
+            Some(0xff) => Err(parse_err(&r)),
+            _ => Err(io_err("LOAD DATA: unexpected answer")),
+        };
+        (asked, answer)
     }
 
     /// COM_PING.

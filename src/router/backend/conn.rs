@@ -59,9 +59,12 @@ impl BackendError {
 }
 
 /// Capabilities of every backend connection; the client-dependent ones (`PROFILE_MASK`)
-/// are added per connection.
+/// are added per connection. CLIENT_LOCAL_FILES: the router runs `LOAD DATA LOCAL
+/// INFILE` on the data nodes and serves their requests for the file itself (a request it
+/// did not ask for is answered with an empty file and the client gets an error).
 pub fn base_caps() -> u32 {
     (Caps::CLIENT_LONG_PASSWORD
+        | Caps::CLIENT_LOCAL_FILES
         | Caps::CLIENT_LONG_FLAG
         | Caps::CLIENT_PROTOCOL_41
         | Caps::CLIENT_TRANSACTIONS

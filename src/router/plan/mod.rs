@@ -7,6 +7,7 @@
 
 pub mod explain;
 mod hint;
+pub mod infile;
 mod route;
 mod select;
 pub mod text;

@@ -131,6 +131,46 @@ impl Source {
         }
         Ok(())
     }
+
+    /// The first answer to a `LOAD DATA LOCAL`: the file name the server asks for
+    /// (`Ok`), or what it answered instead, read to its end (`Err`).
+    pub(super) async fn infile_request(&mut self) -> Result<Vec<u8>, SqlError> {
+        let p = self
+            .packet()
+            .await
+            .map_err(|m| SqlError::new(BACKEND_LOST, BACKEND_LOST_STATE, m))?;
+        if self.tracker.outcome.local_infile {
+            return Ok(p.get(1..).unwrap_or_default().to_vec());
+        }
+        if p.first() == Some(&0xff) {
+            let (code, _, msg) = parse_err(&p).unwrap_or((1105, String::new(), "error".into()));
+            return Err(SqlError::new(
+                code,
+                "HY000",
+                format!("{msg} (data node {})", self.node),
+            ));
+        }
+        self.drain()
+            .await
+            .map_err(|m| SqlError::new(BACKEND_LOST, BACKEND_LOST_STATE, m))?;
+        Err(SqlError::new(
+            1105,
+            "HY000",
+            format!(
+                "data node {} answered LOAD DATA LOCAL without asking for the file (is local_infile off on its server?)",
+                self.node
+            ),
+        ))
+    }
+
+    /// After the file was sent for a `LOAD DATA LOCAL` (or the request was answered with
+    /// an empty file): the server's answer is still to come.
+    pub(super) fn rearm(&mut self) {
+        self.tracker = Tracker::new(Expect::Results, self.pc.conn.deprecate_eof());
+        self.defs_left = 0;
+        self.eof_left = false;
+        self.ended = false;
+    }
 }
 
 /// Sequence statements on a data node's write host, on a pooled connection outside any
@@ -332,7 +372,7 @@ impl Session {
 
     /// [`Lookups::new`] with the statement's clock: the client's `SET timestamp` when it
     /// set one (as a server's `NOW()` would use), else the router's clock.
-    fn statement_lookups(&self) -> Lookups {
+    pub(super) fn statement_lookups(&self) -> Lookups {
         let mut l = Lookups::new();
         if let Some(t) = self
             .vars
@@ -1183,10 +1223,16 @@ impl Session {
     /// `RETURNING` answers with one result set: the first node's column definitions and
     /// every node's rows, node after node (one copy's for a global table).
     async fn multi_write(&mut self, payload: &[u8], p: Plan) -> Res<()> {
-        let mut sources = match self.start_all(payload, &p, false).await {
+        let sources = match self.start_all(payload, &p, false).await {
             Ok(s) => s,
             Err(e) => return self.send_err(1, &e).await,
         };
+        self.write_answers(sources, &p).await
+    }
+
+    /// The answers of a write sent to `sources` ([`Self::multi_write`]), added up for the
+    /// client.
+    pub(super) async fn write_answers(&mut self, mut sources: Vec<Source>, p: &Plan) -> Res<()> {
         let mut affected: u64 = 0;
         let mut first_affected: Option<u64> = None;
         let mut last_id = 0;

@@ -10,9 +10,11 @@ use super::{Caps, Reader, put_lenenc_str};
 pub const NATIVE: &str = "mysql_native_password";
 pub const CACHING_SHA2: &str = "caching_sha2_password";
 
-/// Capabilities the router offers its clients. Not offered: SSL, compression,
-/// LOCAL INFILE, session tracking and MariaDB's extended capabilities (results are passed
+/// Capabilities the router offers its clients. Not offered: SSL (added when TLS is on),
+/// compression, session tracking and MariaDB's extended capabilities (results are passed
 /// through untouched, so the router only offers what it can mirror on a backend).
+/// CLIENT_LOCAL_FILES is added when `router.local_infile` is on: the router serves
+/// `LOAD DATA LOCAL INFILE` itself.
 pub fn server_caps(backend_deprecate_eof: bool) -> Caps {
     let mut c = Caps::CLIENT_LONG_PASSWORD
         | Caps::CLIENT_FOUND_ROWS
