@@ -315,6 +315,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, adm
         current: Mutex::new(None),
         fanout: Mutex::new(Vec::new()),
         admin,
+        activity: Mutex::new(super::processlist::Activity::new(Instant::now())),
     });
     // max_connections is checked against live sessions at login.
     if !admin && let Some(e) = over_max_connections(&shared, &user) {
@@ -906,14 +907,7 @@ fn rename_create_database(create: &str, name: &str) -> String {
 /// rows as a derived table (values as hex literals, so no sql_mode changes their
 /// meaning), returning the 1-based numbers of the rows that meet `cond`.
 fn where_query(cols: &[String], rows: &[Vec<Option<String>>], cond: &str) -> String {
-    let lit = |v: &Option<String>| match v {
-        Some(v) if v.is_empty() => "CONVERT('' USING utf8mb4)".to_string(),
-        Some(v) => {
-            let hex: String = v.bytes().map(|b| format!("{b:02x}")).collect();
-            format!("CONVERT(X'{hex}' USING utf8mb4)")
-        }
-        None => "NULL".to_string(),
-    };
+    let lit = |v: &Option<String>| plan::text::text_literal(v.as_deref());
     let mut sel = Vec::new();
     for (i, r) in rows.iter().enumerate() {
         let mut items = vec![format!("{} AS `__tandem_row`", i + 1)];
@@ -1183,7 +1177,20 @@ impl Session {
                 Err(_) => break,
             }
             let t0 = std::time::Instant::now();
+            // Commands without an answer do not show in the process list.
+            let shown = !matches!(
+                p.first().copied(),
+                Some(COM_QUIT | COM_STMT_CLOSE | COM_STMT_SEND_LONG_DATA)
+            );
+            if shown && let Some(&c) = p.first() {
+                let info = self.command_info(&p);
+                self.ctl.begin(super::processlist::Command::of(c), info, t0);
+            }
             let done = self.command(&p).await;
+            let t1 = std::time::Instant::now();
+            if shown {
+                self.ctl.end(t1);
+            }
             let d = &self.shared.metrics.durations;
             let h = match p.first().copied() {
                 Some(COM_QUERY) => Some(&d.query),
@@ -1195,7 +1202,7 @@ impl Session {
                 _ => Some(&d.other),
             };
             if let (Some(h), Ok(())) = (h, &done) {
-                h.observe(t0.elapsed().as_secs_f64());
+                h.observe(t1.saturating_duration_since(t0).as_secs_f64());
             }
             if done.is_err() {
                 break;
@@ -1205,6 +1212,20 @@ impl Session {
             }
         }
         let _ = self.io.stream.shutdown().await;
+    }
+
+    /// The statement text a command shows in the process list: COM_QUERY's and
+    /// COM_STMT_PREPARE's (a capped copy), a prepared statement's for COM_STMT_EXECUTE
+    /// (shared, not copied).
+    fn command_info(&self, p: &[u8]) -> Option<Arc<str>> {
+        match *p.first()? {
+            COM_QUERY | COM_STMT_PREPARE => Some(super::processlist::info_text(&p[1..])),
+            COM_STMT_EXECUTE => {
+                let id = Reader::new(&p[1..]).u32()?;
+                self.stmts.get(&id).map(|s| s.sql.clone())
+            }
+            _ => None,
+        }
     }
 
     async fn command(&mut self, p: &[u8]) -> Res<()> {

@@ -383,6 +383,8 @@ impl std::fmt::Display for SqlError {
 pub const TYPE_LONGLONG: u8 = 0x08;
 pub const TYPE_VAR_STRING: u8 = 0xfd;
 pub const TYPE_DATETIME: u8 = 0x0c;
+/// DECIMAL (text in both protocols), declared with 3 decimals.
+pub const TYPE_NEWDECIMAL: u8 = 0xf6;
 
 /// A column definition (protocol 41) for a result set built by the router.
 pub fn column_def(schema: &str, table: &str, name: &str, ty: u8) -> Vec<u8> {
@@ -397,13 +399,14 @@ pub fn column_def(schema: &str, table: &str, name: &str, ty: u8) -> Vec<u8> {
     let (charset, len, flags): (u16, u32, u16) = match ty {
         TYPE_LONGLONG => (63, 20, 0x0080 | 0x0020),
         TYPE_DATETIME => (63, 19, 0x0080),
+        TYPE_NEWDECIMAL => (63, 9, 0x0080),
         _ => (45, 1024, 0),
     };
     p.extend_from_slice(&charset.to_le_bytes());
     p.extend_from_slice(&len.to_le_bytes());
     p.push(ty);
     p.extend_from_slice(&flags.to_le_bytes());
-    p.push(0);
+    p.push(if ty == TYPE_NEWDECIMAL { 3 } else { 0 });
     p.extend_from_slice(&[0, 0]);
     p
 }
