@@ -11,6 +11,7 @@
 
 use super::own_tables;
 use super::plan::{self, Catalog, Hint};
+use super::processlist;
 use super::sql::{Tok, Token, lex_with};
 use super::wire::SqlError;
 use crate::config::router::{Dml, RouterUser};
@@ -58,6 +59,19 @@ fn check_depth(
     let alt = body.contains('\\').then(|| lex_with(body, false));
     if let Some(alt) = &alt {
         g.text(alt)?;
+    }
+    // `SHOW PROCESSLIST` is the router's own, answered as a statement of its own; a
+    // server would answer it anywhere else with the backend login's threads.
+    for t in std::iter::once(&toks).chain(alt.as_ref()) {
+        if processlist::has_show_processlist(t)
+            && !(depth == 0 && processlist::show_processlist_toks(t).is_some())
+        {
+            return Err(SqlError::new(
+                1105,
+                "HY000",
+                "SHOW PROCESSLIST is answered by the router and cannot be part of a multi-statement text, a prepared text or a routine: send it as a statement of its own",
+            ));
+        }
     }
     // Statements without a dot, PREPARE or IMMEDIATE name no database: no second pass.
     if !plan::text::may_qualify(body) {

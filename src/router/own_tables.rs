@@ -237,14 +237,18 @@ pub fn refs<'a>(toks: &[Token<'a>]) -> Vec<Ref<'a>> {
     out
 }
 
-/// Whether `sql` names one of the router's tables (a cheap test first: most
-/// statements do not contain `information_schema`).
-pub fn mentioned(sql: &str) -> bool {
+/// The first of the router's tables `sql` names (a cheap test first: most statements
+/// do not contain `information_schema`).
+pub fn mentioned(sql: &str) -> Option<Own> {
     const IS: &[u8] = b"information_schema";
-    sql.as_bytes()
+    if !sql
+        .as_bytes()
         .windows(IS.len())
         .any(|w| w.eq_ignore_ascii_case(IS))
-        && !refs(&lex(sql)).is_empty()
+    {
+        return None;
+    }
+    refs(&lex(sql)).first().map(|r| r.own)
 }
 
 /// The error for a statement that names the router's tables where it cannot answer them.
@@ -484,10 +488,11 @@ mod tests {
         assert!(r[2].column);
         assert!(refs(&lex("SELECT * FROM information_schema.TABLES")).is_empty());
         assert!(refs(&lex("SELECT 'information_schema.processlist'")).is_empty());
-        assert!(mentioned(
-            "select * from information_schema . processlist as x"
-        ));
-        assert!(!mentioned("SELECT 1"));
+        assert_eq!(
+            mentioned("select * from information_schema . processlist as x"),
+            Some(Own::Processlist)
+        );
+        assert_eq!(mentioned("SELECT 1"), None);
     }
 
     #[test]

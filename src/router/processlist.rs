@@ -12,7 +12,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::sql::{Tok, lex};
+use super::sql::{Tok, Token, lex};
 use super::wire::{ResultSet, TYPE_LONGLONG, TYPE_NEWDECIMAL, TYPE_VAR_STRING};
 
 /// Bytes of a statement's text kept for the process list: MariaDB's
@@ -217,8 +217,12 @@ impl Proc {
 
 /// `SHOW [FULL] PROCESSLIST` (one statement): `Some(full)`, else `None`.
 pub fn show_processlist(sql: &str) -> Option<bool> {
-    let toks = lex(sql);
-    let mut t: &[_] = &toks;
+    show_processlist_toks(&lex(sql))
+}
+
+/// [`show_processlist`] over a statement's tokens.
+pub fn show_processlist_toks(toks: &[Token<'_>]) -> Option<bool> {
+    let mut t = toks;
     while t.last().is_some_and(|x| x.tok == Tok::Semi) {
         t = &t[..t.len() - 1];
     }
@@ -227,6 +231,17 @@ pub fn show_processlist(sql: &str) -> Option<bool> {
         [s, f, p] if s.is("SHOW") && f.is("FULL") && p.is("PROCESSLIST") => Some(true),
         _ => None,
     }
+}
+
+/// Whether `toks` hold a `SHOW [FULL] PROCESSLIST` anywhere (in a multi-statement text,
+/// a routine's body, ...).
+pub fn has_show_processlist(toks: &[Token<'_>]) -> bool {
+    toks.iter().enumerate().any(|(i, t)| {
+        t.is("PROCESSLIST")
+            && i >= 1
+            && (toks[i - 1].is("SHOW")
+                || (i >= 2 && toks[i - 1].is("FULL") && toks[i - 2].is("SHOW")))
+    })
 }
 
 /// The first `n` characters of `s`.
@@ -273,6 +288,35 @@ pub fn show_result(procs: &[Proc], full: bool) -> ResultSet {
     rs
 }
 
+/// A session's row of `information_schema.PROCESSLIST` (MariaDB's columns: ID, USER,
+/// HOST, DB, COMMAND, TIME, STATE, INFO, TIME_MS, STAGE, MAX_STAGE, PROGRESS,
+/// MEMORY_USED, MAX_MEMORY_USED, EXAMINED_ROWS, QUERY_ID, INFO_BINARY, TID); what the
+/// router does not measure is 0.
+pub fn table_row(p: &Proc) -> Vec<Option<String>> {
+    let us = p.time.as_micros();
+    let zero = || Some("0".to_string());
+    vec![
+        Some(p.id.to_string()),
+        Some(p.user.clone()),
+        Some(p.host.clone()),
+        p.db.clone(),
+        Some(p.command.name().to_string()),
+        Some(p.time.as_secs().to_string()),
+        Some(p.state().to_string()),
+        p.info.as_deref().map(str::to_string),
+        Some(format!("{}.{:03}", us / 1000, us % 1000)),
+        zero(),
+        zero(),
+        Some("0.000".to_string()),
+        zero(),
+        zero(),
+        zero(),
+        zero(),
+        p.info.as_deref().map(str::to_string),
+        zero(),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -290,6 +334,10 @@ mod tests {
         assert_eq!(show_processlist("SHOW PROCESSLIST; SELECT 1"), None);
         assert_eq!(show_processlist("SHOW TABLES"), None);
         assert_eq!(show_processlist("SHOW FULL TABLES"), None);
+        assert!(has_show_processlist(&lex(
+            "CREATE PROCEDURE p() BEGIN SHOW FULL PROCESSLIST; END"
+        )));
+        assert!(!has_show_processlist(&lex("SELECT processlist FROM t")));
     }
 
     #[test]
@@ -350,6 +398,10 @@ mod tests {
         assert_eq!(r[6].as_deref(), Some("executing"));
         assert_eq!(r[7].as_deref().map(str::len), Some(SHORT_INFO));
         assert_eq!(r[8].as_deref(), Some("0.000"));
+        let t = table_row(&p);
+        assert_eq!(t.len(), 18);
+        assert_eq!(t[8].as_deref(), Some("2500.000"));
+        assert_eq!(t[16].as_deref(), Some(long.as_str()));
         let rs = show_result(std::slice::from_ref(&p), true);
         assert_eq!(rs.rows[0][7].as_deref(), Some(long.as_str()));
         // Asleep: no Info, no State; the last statement is kept for the admin port.

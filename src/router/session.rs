@@ -110,6 +110,8 @@ enum Local {
     /// `EXPLAIN <statement>` (the router's plan).
     Explain,
     Grants,
+    /// `SHOW [FULL] PROCESSLIST`.
+    Processlist(bool),
 }
 
 /// Prepared statements one session may hold (MySQL's default
@@ -691,6 +693,14 @@ const SYSTEM_DBS: &[&str] = &["information_schema", "performance_schema", "mysql
 fn hinted(sql: &str) -> bool {
     let t = sql.trim_start();
     t.starts_with("/*!mycat:") || t.starts_with("/*#mycat:") || t.starts_with("/* mycat:")
+}
+
+/// The statement behind a mycat hint, if any.
+fn hint_body(sql: &str) -> &str {
+    match plan::strip_hint(sql) {
+        Ok(Some((_, b))) => b,
+        _ => sql,
+    }
 }
 
 /// Is `sql` (behind a mycat hint, if any) an EXPLAIN of a statement?
@@ -1290,6 +1300,11 @@ impl Session {
                 })
                 .await
                 .map(|_| ()),
+            COM_PROCESS_INFO => {
+                self.count("local", "router");
+                let rs = self.processlist_result(false);
+                self.send_rs(rs).await
+            }
             COM_PROCESS_KILL => {
                 let id = Reader::new(&p[1..]).u32().unwrap_or(0);
                 self.kill(id, false).await
@@ -1743,6 +1758,26 @@ impl Session {
                 }
                 _ => {}
             }
+        }
+        // The router's own process list and information_schema tables (never the
+        // servers', which show the backend login).
+        if matches!(a.kind, Kind::Show)
+            && !a.multi
+            && let Some(full) = super::processlist::show_processlist(hint_body(sql))
+        {
+            self.count("local", "router");
+            let rs = self.processlist_result(full);
+            return self.send_rs(rs).await;
+        }
+        if matches!(a.kind, Kind::Select { .. })
+            && let Some(own) = super::own_tables::mentioned(sql)
+        {
+            if matches!(a.kind, Kind::Select { lock: false }) && a.is_read() && !hinted(sql) {
+                return self.own_tables(sql).await;
+            }
+            return self
+                .send_err(1, &super::own_tables::not_here(own.name()))
+                .await;
         }
         match &a.kind {
             Kind::Empty => {
@@ -3174,6 +3209,10 @@ impl Session {
                 })
             }
             Kind::Show if !hinted(sql) && self.own_grants(sql) => Some(Ok(Local::Grants)),
+            Kind::Show if super::processlist::show_processlist(hint_body(sql)).is_some() => {
+                super::processlist::show_processlist(hint_body(sql))
+                    .map(|full| Ok(Local::Processlist(full)))
+            }
             Kind::Show if !hinted(sql) => {
                 let m = sql::mapped(sql)?;
                 if m.kind != MapKind::CreateDatabase || self.is_system_db(&m.db) {
@@ -3230,6 +3269,7 @@ impl Session {
                 rs.rows.clear();
                 rs
             }
+            Local::Processlist(_) => super::processlist::show_result(&[], false),
             // The columns of the servers' answer (the servers check the statement too).
             Local::Meta(m) => {
                 let mut rs = self.meta_result(sql, *m).await?;
@@ -3255,6 +3295,10 @@ impl Session {
             Local::Grants => {
                 self.count("local", "router");
                 Ok(self.grants_result())
+            }
+            Local::Processlist(full) => {
+                self.count("local", "router");
+                Ok(self.processlist_result(full))
             }
             Local::CreateDatabase => match sql::mapped(sql) {
                 Some(m) => self.create_database_result(sql, &m).await,
@@ -3327,6 +3371,10 @@ impl Session {
         // Connector/J then prepares it on the client side (emulateUnsupportedPstmts).
         if matches!(a.kind, Kind::Kill { .. })
             || sql::lex(&sql).first().is_some_and(|t| t.is("KILL"))
+            // The router's own information_schema tables are answered in the text
+            // protocol (Connector/J then prepares on the client side).
+            || (matches!(a.kind, Kind::Select { .. })
+                && super::own_tables::mentioned(&sql).is_some())
         {
             let e = SqlError::new(
                 1295,
