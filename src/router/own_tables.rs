@@ -379,6 +379,7 @@ pub fn rewrite(
         }
         e.replace(r.span, with);
     }
+    let mut substituted: Vec<(usize, usize)> = Vec::new();
     let mut i = 0;
     while i < toks.len() {
         let call = toks.get(i..i + 3).filter(|c| {
@@ -410,14 +411,77 @@ pub fn rewrite(
             } else {
                 text::text_literal(v.as_deref())
             };
-            e.replace((toks[i].start, toks[i + n - 1].end), lit);
+            let span = (toks[i].start, toks[i + n - 1].end);
+            e.replace(span, lit);
+            substituted.push(span);
             i += n;
         } else {
             i += 1;
         }
     }
+    // A select item the server would name by its text (`USER()`) keeps that name.
+    for (a, b) in unaliased_items(&toks) {
+        let (start, end) = (toks[a].start, toks[b].end);
+        if substituted.iter().any(|&(s, t)| s >= start && t <= end) {
+            let name = format!(" AS {}", text::quote_ident(&sql[start..end]));
+            e.insert(end, name);
+        }
+    }
     e.apply(sql)
         .ok_or_else(|| SqlError::new(1105, "HY000", "the router could not rewrite this query"))
+}
+
+/// The items of a statement's top-level select list that have no alias, as (first,
+/// last) token indexes.
+fn unaliased_items(toks: &[Token<'_>]) -> Vec<(usize, usize)> {
+    if !toks.first().is_some_and(|t| t.is("SELECT")) {
+        return Vec::new();
+    }
+    let ends = [
+        "FROM", "INTO", "WHERE", "GROUP", "HAVING", "ORDER", "LIMIT", "UNION", "FOR", "LOCK",
+    ];
+    let mut items = Vec::new();
+    let mut depth = 0i32;
+    let mut start = 1;
+    let mut i = 1;
+    while i <= toks.len() {
+        let t = toks.get(i);
+        let end = match t {
+            None => true,
+            Some(t) if t.tok == Tok::Semi => true,
+            Some(t) if depth == 0 && ends.iter().any(|k| t.is(k)) => true,
+            _ => false,
+        };
+        if end || t.is_some_and(|t| depth == 0 && t.punct(b',')) {
+            if i > start {
+                items.push((start, i - 1));
+            }
+            if end {
+                break;
+            }
+            start = i + 1;
+        } else if let Some(t) = t {
+            match t.tok {
+                Tok::Punct(b'(') => depth += 1,
+                Tok::Punct(b')') => depth -= 1,
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    items.retain(|&(a, b)| {
+        let aliased = b > a && {
+            let (prev, last) = (&toks[b - 1], &toks[b]);
+            prev.is("AS")
+                || (matches!(last.tok, Tok::Word | Tok::QuotedIdent)
+                    && matches!(
+                        prev.tok,
+                        Tok::Word | Tok::QuotedIdent | Tok::Str | Tok::Punct(b')')
+                    ))
+        };
+        !aliased
+    });
+    items
 }
 
 /// The `GRANTEE` of a router user: `'name'@'%'`.
@@ -547,6 +611,17 @@ mod tests {
         assert_eq!(
             out,
             "SELECT COUNT(*) FROM (X) AS p WHERE p.ID = db1.CONNECTION_ID()"
+        );
+        // A select item keeps the name the server gives it.
+        let out = rewrite(
+            "SELECT CURRENT_USER, USER() AS u, CONNECTION_ID() c, (DATABASE()) FROM information_schema.USER_PRIVILEGES",
+            |_| "(X)".into(),
+            |_| Some("1".into()),
+        )
+        .expect("rewrite");
+        assert_eq!(
+            out,
+            "SELECT CONVERT(X'31' USING utf8mb4) AS `CURRENT_USER`, CONVERT(X'31' USING utf8mb4) AS u, 1 c, (CONVERT(X'31' USING utf8mb4)) AS `(DATABASE())` FROM (X) AS `USER_PRIVILEGES`"
         );
         // Numbers are numbers.
         assert_eq!(literal(Int, Some("1; DROP")), "NULL");
