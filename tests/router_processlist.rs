@@ -306,10 +306,38 @@ fn privileges_tables_and_refusals() {
             && r[7].as_deref() == Some("SHOW FULL PROCESSLIST")),
         "{rows:?}"
     );
-    let e = c
-        .prepare("SELECT * FROM information_schema.PROCESSLIST")
-        .expect_err("prepared I_S");
-    assert_eq!(e.code, 1295, "{e}");
+    let st = c
+        .prepare("/*!mycat:datanode=dn1*/ SHOW PROCESSLIST")
+        .expect("prepare hinted");
+    let rows = c.execute(st, 0, &[], &[]).expect("execute");
+    assert!(
+        rows.iter().all(|r| r[1].as_deref() == Some("app")),
+        "{rows:?}"
+    );
+    for sql in [
+        "SELECT * FROM information_schema.PROCESSLIST",
+        "/*!mycat:datanode=dn1*/ SELECT * FROM information_schema.PROCESSLIST",
+    ] {
+        let e = c.prepare(sql).expect_err(sql);
+        assert_eq!(e.code, 1295, "{sql}: {e}");
+    }
+    // Behind a MyCat hint (which only routes): the router's list, never the server's.
+    let out = ok(
+        "app",
+        "a-pw",
+        "/*!mycat:datanode=dn1*/ SHOW FULL PROCESSLIST",
+    );
+    assert!(
+        out.lines().all(|l| l.split('\t').nth(1) == Some("app")),
+        "{out}"
+    );
+    let e = q(
+        "app",
+        "a-pw",
+        "/*!mycat:datanode=dn1*/ SELECT * FROM information_schema.PROCESSLIST",
+    )
+    .expect_err("hinted I_S");
+    assert!(e.contains("1105"), "{e}");
     // COM_PROCESS_INFO (0x0a), as old clients ask.
     c.send(&[0x0a]).expect("send");
     let rows = c.results(false).expect("process info");

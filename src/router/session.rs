@@ -1761,18 +1761,19 @@ impl Session {
         }
         // The router's own process list and information_schema tables (never the
         // servers', which show the backend login).
-        if matches!(a.kind, Kind::Show)
-            && !a.multi
+        // (A statement behind a MyCat hint is analyzed with the hint's words.)
+        let behind_hint = hinted(sql);
+        if ((matches!(a.kind, Kind::Show) && !a.multi) || behind_hint)
             && let Some(full) = super::processlist::show_processlist(hint_body(sql))
         {
             self.count("local", "router");
             let rs = self.processlist_result(full);
             return self.send_rs(rs).await;
         }
-        if matches!(a.kind, Kind::Select { .. })
+        if (matches!(a.kind, Kind::Select { .. }) || behind_hint)
             && let Some(own) = super::own_tables::mentioned(sql)
         {
-            if matches!(a.kind, Kind::Select { lock: false }) && a.is_read() && !hinted(sql) {
+            if matches!(a.kind, Kind::Select { lock: false }) && a.is_read() && !behind_hint {
                 return self.own_tables(sql).await;
             }
             return self
@@ -3128,6 +3129,11 @@ impl Session {
             Ok(x) => x,
             Err(e) => return self.send_err(1, &e).await,
         };
+        self.read_on(node, &text).await
+    }
+
+    /// Runs the read `text` on data node `node` and relays its answer to the client.
+    async fn read_on(&mut self, node: String, text: &str) -> Res<()> {
         let payload = shard::query_payload(&text);
         self.route_node = Some(node);
         let r = self
@@ -3173,6 +3179,11 @@ impl Session {
         if let Some(l) = self.local_explain(sql, a) {
             return Some(l);
         }
+        if (matches!(a.kind, Kind::Show) || hinted(sql))
+            && let Some(full) = super::processlist::show_processlist(hint_body(sql))
+        {
+            return Some(Ok(Local::Processlist(full)));
+        }
         match &a.kind {
             Kind::ShowDatabases | Kind::ShowTables => {
                 let l = sql::show_list(sql)?;
@@ -3209,10 +3220,6 @@ impl Session {
                 })
             }
             Kind::Show if !hinted(sql) && self.own_grants(sql) => Some(Ok(Local::Grants)),
-            Kind::Show if super::processlist::show_processlist(hint_body(sql)).is_some() => {
-                super::processlist::show_processlist(hint_body(sql))
-                    .map(|full| Ok(Local::Processlist(full)))
-            }
             Kind::Show if !hinted(sql) => {
                 let m = sql::mapped(sql)?;
                 if m.kind != MapKind::CreateDatabase || self.is_system_db(&m.db) {
@@ -3373,8 +3380,7 @@ impl Session {
             || sql::lex(&sql).first().is_some_and(|t| t.is("KILL"))
             // The router's own information_schema tables are answered in the text
             // protocol (Connector/J then prepares on the client side).
-            || (matches!(a.kind, Kind::Select { .. })
-                && super::own_tables::mentioned(&sql).is_some())
+            || super::own_tables::mentioned(&sql).is_some()
         {
             let e = SqlError::new(
                 1295,

@@ -110,20 +110,7 @@ impl Session {
             Ok(n) => n,
             Err(e) => return self.send_err(1, &e).await,
         };
-        let payload = shard::query_payload(&text);
-        self.route_node = Some(node);
-        let r = self
-            .forward(Fwd {
-                payload: &payload,
-                expect: Expect::Results,
-                read: true,
-                stmt_id: None,
-                needs_last_id: false,
-                kind: "read",
-            })
-            .await;
-        self.route_node = None;
-        r.map(|_| ())
+        self.read_on(node, &text).await
     }
 }
 
