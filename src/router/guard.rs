@@ -106,6 +106,21 @@ fn own_tables_only_alone(
     alt: Option<&[Token<'_>]>,
     depth: usize,
 ) -> Result<(), SqlError> {
+    // InnoDB's tables show every connection's transactions (and their statements, in
+    // INNODB_TRX): a server lets only users with PROCESS read them.
+    for t in std::iter::once(toks).chain(alt) {
+        if t.windows(3).any(|w| {
+            matches!(w[0].tok, Tok::Word | Tok::QuotedIdent)
+                && w[0].ident().eq_ignore_ascii_case("information_schema")
+                && w[1].punct(b'.')
+                && w[2]
+                    .ident()
+                    .get(..7)
+                    .is_some_and(|p| p.eq_ignore_ascii_case("INNODB_"))
+        }) {
+            return Err(privilege("PROCESS"));
+        }
+    }
     let refs = own_tables::refs(toks);
     let alt_refs = alt.map(own_tables::refs);
     let Some(r) = refs
@@ -423,6 +438,14 @@ impl Guard<'_> {
         if kw(1, "CREATE") && kw(2, "USER") {
             return Err(self.db_denied("mysql"));
         }
+        // The servers' threads: `SHOW ENGINE INNODB STATUS` lists every connection's
+        // transactions and statements, `SHOW EXPLAIN|ANALYZE FOR <thread>` another
+        // connection's plan (a server thread id, not the router's).
+        if kw(1, "ENGINE")
+            || ((kw(1, "EXPLAIN") || kw(1, "ANALYZE")) && st.iter().any(|t| t.is("FOR")))
+        {
+            return Err(privilege("PROCESS"));
+        }
         if (kw(1, "BINLOG") || kw(1, "RELAYLOG")) && st.iter().any(|t| t.is("EVENTS")) {
             return Err(privilege("REPLICATION SLAVE"));
         }
@@ -728,6 +751,19 @@ mod tests {
                 "/*!mycat: sql=SELECT * FROM information_schema.PROCESSLIST */ SELECT 1",
                 1105,
             ),
+            ("SELECT 1; SHOW PROCESSLIST", 1105),
+            ("SHOW FULL PROCESSLIST; SELECT 1", 1105),
+            ("PREPARE s FROM 'SHOW PROCESSLIST'", 1105),
+            ("CREATE PROCEDURE p() BEGIN SHOW PROCESSLIST; END", 1105),
+            ("SHOW ENGINE INNODB STATUS", 1227),
+            ("show engine innodb mutex", 1227),
+            ("SHOW EXPLAIN FOR 5", 1227),
+            ("SHOW ANALYZE FORMAT=JSON FOR 5", 1227),
+            ("SELECT trx_query FROM information_schema.INNODB_TRX", 1227),
+            (
+                "SELECT * FROM `information_schema`.`innodb_lock_waits`",
+                1227,
+            ),
         ] {
             assert_eq!(code(sql), Some(c), "{sql}");
         }
@@ -769,6 +805,10 @@ mod tests {
             "SHOW COLUMNS FROM information_schema.PROCESSLIST",
             "DESCRIBE information_schema.USER_PRIVILEGES",
             "SHOW PROCESSLIST",
+            "SHOW FULL PROCESSLIST;",
+            "SHOW /*!32200 FULL*/ PROCESSLIST",
+            "SHOW ENGINES",
+            "SELECT * FROM information_schema.ENGINES",
         ] {
             assert_eq!(code(sql), None, "{sql}");
         }
