@@ -3134,7 +3134,7 @@ impl Session {
 
     /// Runs the read `text` on data node `node` and relays its answer to the client.
     async fn read_on(&mut self, node: String, text: &str) -> Res<()> {
-        let payload = shard::query_payload(&text);
+        let payload = shard::query_payload(text);
         self.route_node = Some(node);
         let r = self
             .forward(Fwd {
