@@ -21,6 +21,10 @@ const HELP: &[(&str, &str)] = &[
     ),
     ("show @@heartbeat", "Report heartbeat status"),
     ("show @@connection", "Report client connections"),
+    (
+        "show @@connection.sql",
+        "Report each client connection's current or last statement",
+    ),
     ("show @@backend", "Report backend connections"),
     ("show @@sysparam", "Report router parameters"),
     ("show @@version", "Report the router's version"),
@@ -166,6 +170,7 @@ async fn command(shared: &Arc<Shared>, sql: &str) -> Reply {
         },
         ["show", "@@heartbeat"] => Reply::Rows(heartbeats(shared)),
         ["show", "@@connection"] => Reply::Rows(connections(shared)),
+        ["show", "@@connection.sql"] => Reply::Rows(connection_sql(shared)),
         ["show", "@@backend"] => Reply::Rows(backends(shared)),
         ["show", "@@sysparam"] => Reply::Rows(sysparams(shared)),
         ["kill", "@@connection", rest @ ..] => {
@@ -460,6 +465,51 @@ fn connections(shared: &Shared) -> ResultSet {
             schema,
             s(c.started.elapsed().as_secs()),
             s(c.admin),
+        ]);
+    }
+    rs
+}
+
+/// MyCat's `show @@connection.sql`: each client session's current statement, or its
+/// last one while it sleeps (START_TIME in ms since the epoch, EXECUTE_TIME its
+/// duration so far, or the whole of it once done), from the process list.
+fn connection_sql(shared: &Shared) -> ResultSet {
+    let mut rs = ResultSet::with_types(&[
+        ("ID", TYPE_LONGLONG),
+        ("HOST", TYPE_VAR_STRING),
+        ("USER", TYPE_VAR_STRING),
+        ("SCHEMA", TYPE_VAR_STRING),
+        ("START_TIME", TYPE_LONGLONG),
+        ("EXECUTE_TIME", TYPE_LONGLONG),
+        ("SQL", TYPE_VAR_STRING),
+    ]);
+    let mut v: Vec<_> = match shared.sessions.lock() {
+        Ok(s) => s.values().filter(|c| !c.admin).cloned().collect(),
+        Err(_) => return rs,
+    };
+    v.sort_by_key(|c| c.id);
+    let (now, wall) = (std::time::Instant::now(), std::time::SystemTime::now());
+    for c in v {
+        let Some(a) = c.activity.lock().ok().map(|a| a.clone()) else {
+            continue;
+        };
+        let start = wall
+            .checked_sub(now.saturating_duration_since(a.started))
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_millis());
+        let end = if a.command == super::processlist::Command::Sleep {
+            a.since
+        } else {
+            now
+        };
+        rs.row(vec![
+            s(c.id),
+            s(c.peer.ip()),
+            s(c.user()),
+            c.schema.lock().ok().and_then(|s| s.clone()),
+            s(start),
+            s(end.saturating_duration_since(a.started).as_millis()),
+            a.info.as_deref().map(str::to_string),
         ]);
     }
     rs

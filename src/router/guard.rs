@@ -9,7 +9,9 @@
 //! statements of compound bodies (`BEGIN ... END` of a routine, trigger or event) and
 //! the text of `PREPARE ... FROM '...'` / `EXECUTE IMMEDIATE '...'` are checked alike.
 
+use super::own_tables;
 use super::plan::{self, Catalog, Hint};
+use super::processlist;
 use super::sql::{Tok, Token, lex_with};
 use super::wire::SqlError;
 use crate::config::router::{Dml, RouterUser};
@@ -50,16 +52,32 @@ fn check_depth(
         schema,
         sql: body,
     };
-    g.text(&lex_with(body, true))?;
+    let toks = lex_with(body, true);
+    g.text(&toks)?;
     // A session with NO_BACKSLASH_ESCAPES reads `'a\'` as a whole string, and what
     // follows as code.
-    if body.contains('\\') {
-        g.text(&lex_with(body, false))?;
+    let alt = body.contains('\\').then(|| lex_with(body, false));
+    if let Some(alt) = &alt {
+        g.text(alt)?;
+    }
+    // `SHOW PROCESSLIST` is the router's own, answered as a statement of its own; a
+    // server would answer it anywhere else with the backend login's threads.
+    for t in std::iter::once(&toks).chain(alt.as_ref()) {
+        if processlist::has_show_processlist(t)
+            && !(depth == 0 && processlist::show_processlist_toks(t).is_some())
+        {
+            return Err(SqlError::new(
+                1105,
+                "HY000",
+                "SHOW PROCESSLIST is answered by the router and cannot be part of a multi-statement text, a prepared text or a routine: send it as a statement of its own",
+            ));
+        }
     }
     // Statements without a dot, PREPARE or IMMEDIATE name no database: no second pass.
     if !plan::text::may_qualify(body) {
         return Ok(());
     }
+    own_tables_only_alone(&toks, alt.as_deref(), depth)?;
     let scan = plan::text::scan(body);
     for q in scan.qualifiers.iter().filter(|q| q.database) {
         if g.private(q.name) {
@@ -74,6 +92,56 @@ fn check_depth(
         for d in &scan.dynamic {
             check_depth(cat, user, schema, d, depth + 1)?;
         }
+    }
+    Ok(())
+}
+
+/// The router's own `information_schema` tables ([`own_tables`]) are answered in a
+/// statement of their own that starts with SELECT (the session then checks the rest);
+/// SHOW, DESCRIBE and EXPLAIN about them return no rows. Anywhere else (a multi-statement
+/// text, a `PREPARE` text, a routine or view body, `INSERT ... SELECT`, a text read
+/// differently under NO_BACKSLASH_ESCAPES) a server would answer them with its own rows.
+fn own_tables_only_alone(
+    toks: &[Token<'_>],
+    alt: Option<&[Token<'_>]>,
+    depth: usize,
+) -> Result<(), SqlError> {
+    // InnoDB's tables show every connection's transactions (and their statements, in
+    // INNODB_TRX): a server lets only users with PROCESS read them.
+    for t in std::iter::once(toks).chain(alt) {
+        if t.windows(3).any(|w| {
+            matches!(w[0].tok, Tok::Word | Tok::QuotedIdent)
+                && w[0].ident().eq_ignore_ascii_case("information_schema")
+                && w[1].punct(b'.')
+                && w[2]
+                    .ident()
+                    .get(..7)
+                    .is_some_and(|p| p.eq_ignore_ascii_case("INNODB_"))
+        }) {
+            return Err(privilege("PROCESS"));
+        }
+    }
+    let refs = own_tables::refs(toks);
+    let alt_refs = alt.map(own_tables::refs);
+    let Some(r) = refs
+        .first()
+        .or_else(|| alt_refs.as_ref().and_then(|a| a.first()))
+    else {
+        return Ok(());
+    };
+    let spans = |v: &[own_tables::Ref<'_>]| v.iter().map(|r| r.span).collect::<Vec<_>>();
+    let same_in_both = alt_refs.as_ref().is_none_or(|a| spans(a) == spans(&refs));
+    let head_ok = toks.first().is_some_and(|t| {
+        ["SELECT", "SHOW", "DESC", "DESCRIBE", "EXPLAIN"]
+            .iter()
+            .any(|k| t.is(k))
+    });
+    let multi = toks
+        .iter()
+        .skip_while(|t| t.tok != Tok::Semi)
+        .any(|t| t.tok != Tok::Semi);
+    if depth > 0 || multi || !head_ok || !same_in_both {
+        return Err(own_tables::not_here(r.own.name()));
     }
     Ok(())
 }
@@ -383,6 +451,14 @@ impl Guard<'_> {
         if kw(1, "CREATE") && kw(2, "USER") {
             return Err(self.db_denied("mysql"));
         }
+        // The servers' threads: `SHOW ENGINE INNODB STATUS` lists every connection's
+        // transactions and statements, `SHOW EXPLAIN|ANALYZE FOR <thread>` another
+        // connection's plan (a server thread id, not the router's).
+        if kw(1, "ENGINE")
+            || ((kw(1, "EXPLAIN") || kw(1, "ANALYZE")) && st.iter().any(|t| t.is("FOR")))
+        {
+            return Err(privilege("PROCESS"));
+        }
         if (kw(1, "BINLOG") || kw(1, "RELAYLOG")) && st.iter().any(|t| t.is("EVENTS")) {
             return Err(privilege("REPLICATION SLAVE"));
         }
@@ -439,12 +515,34 @@ pub fn show_grants(sql: &str) -> Option<GrantsFor> {
     grants_for(&toks[..end])
 }
 
-/// The grants a router user has, as `SHOW GRANTS` lists them: `USAGE` on `*.*`, then
-/// per schema ALL PRIVILEGES, or the DML its `privileges` / `read_only` leave.
-pub fn grants_of(user: &RouterUser) -> Vec<String> {
-    let to = format!("TO `{}`@`%`", user.name.replace('`', "``"));
-    let mut out = vec![format!("GRANT USAGE ON *.* {to}")];
-    let q = |s: &str| format!("`{}`", s.replace('`', "``"));
+/// One grant of a router user: what it is on and its privileges, as `SHOW GRANTS`
+/// names them (`ALL PRIVILEGES` for a schema the user may do everything in).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    /// `None`: `*.*`; else the schema and, for a table grant, the table.
+    pub schema: Option<String>,
+    pub table: Option<String>,
+    pub privileges: Vec<&'static str>,
+}
+
+/// The global privileges of an `admin: true` user through the SQL port: it sees every
+/// session in the process list and may KILL any (MySQL's PROCESS and CONNECTION ADMIN).
+const ADMIN_GLOBAL: &[&str] = &["PROCESS", "CONNECTION ADMIN"];
+
+/// The grants a router user has: on `*.*` `USAGE` (PROCESS and CONNECTION ADMIN for
+/// `admin` users), then per schema ALL PRIVILEGES, or the DML its `privileges` /
+/// `read_only` leave, then the table grants of `privileges`.
+pub fn grant_list(user: &RouterUser) -> Vec<Grant> {
+    let global = if user.admin {
+        ADMIN_GLOBAL.to_vec()
+    } else {
+        vec!["USAGE"]
+    };
+    let mut out = vec![Grant {
+        schema: None,
+        table: None,
+        privileges: global,
+    }];
     for s in &user.schemas {
         let p = user.privileges.iter().find(|p| &p.schema == s);
         let dml = p.map(|p| p.dml).unwrap_or(Dml::ALL);
@@ -467,21 +565,21 @@ pub fn grants_of(user: &RouterUser) -> Vec<String> {
             v
         };
         let on_schema = if p.is_none() && !user.read_only {
-            "ALL PRIVILEGES".to_string()
+            vec!["ALL PRIVILEGES"]
         } else {
             let mut v = list(dml);
             if p.is_none() {
                 // read_only: reads, and the statements that show definitions.
                 v.push("SHOW VIEW");
             }
-            if v.is_empty() {
-                "USAGE".to_string()
-            } else {
-                v.join(", ")
-            }
+            v
         };
-        if on_schema != "USAGE" {
-            out.push(format!("GRANT {on_schema} ON {}.* {to}", q(s)));
+        if !on_schema.is_empty() {
+            out.push(Grant {
+                schema: Some(s.clone()),
+                table: None,
+                privileges: on_schema,
+            });
         }
         if let Some(p) = p {
             let mut tables: Vec<&(String, Dml)> = p.tables.iter().collect();
@@ -489,12 +587,33 @@ pub fn grants_of(user: &RouterUser) -> Vec<String> {
             for (t, d) in tables {
                 let v = list(*d);
                 if !v.is_empty() {
-                    out.push(format!("GRANT {} ON {}.{} {to}", v.join(", "), q(s), q(t)));
+                    out.push(Grant {
+                        schema: Some(s.clone()),
+                        table: Some(t.clone()),
+                        privileges: v,
+                    });
                 }
             }
         }
     }
     out
+}
+
+/// The grants a router user has, as `SHOW GRANTS` lists them ([`grant_list`]).
+pub fn grants_of(user: &RouterUser) -> Vec<String> {
+    let to = format!("TO `{}`@`%`", user.name.replace('`', "``"));
+    let q = |s: &str| format!("`{}`", s.replace('`', "``"));
+    grant_list(user)
+        .into_iter()
+        .map(|g| {
+            let on = match (&g.schema, &g.table) {
+                (None, _) => "*.*".to_string(),
+                (Some(s), None) => format!("{}.*", q(s)),
+                (Some(s), Some(t)) => format!("{}.{}", q(s), q(t)),
+            };
+            format!("GRANT {} ON {on} {to}", g.privileges.join(", "))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -607,6 +726,65 @@ mod tests {
             ("CREATE EVENT e ON SCHEDULE EVERY 1 DAY DO FLUSH LOGS", 1227),
             ("BEGIN NOT ATOMIC GRANT ALL ON *.* TO app; END", 1227),
             ("SELECT 'a\\' ; SHUTDOWN; -- '", 1227),
+            // The router's own information_schema tables, where it cannot answer them.
+            (
+                "SELECT 1; SELECT * FROM information_schema.PROCESSLIST",
+                1105,
+            ),
+            (
+                "SET @a = 1; SELECT * FROM information_schema.processlist",
+                1105,
+            ),
+            (
+                "PREPARE s FROM 'SELECT * FROM information_schema.PROCESSLIST'",
+                1105,
+            ),
+            (
+                "EXECUTE IMMEDIATE 'SELECT * FROM information_schema.USER_PRIVILEGES'",
+                1105,
+            ),
+            (
+                "CREATE VIEW v AS SELECT * FROM information_schema.PROCESSLIST",
+                1105,
+            ),
+            (
+                "INSERT INTO t SELECT * FROM information_schema.PROCESSLIST",
+                1105,
+            ),
+            (
+                "CREATE TABLE t AS SELECT * FROM information_schema.SCHEMA_PRIVILEGES",
+                1105,
+            ),
+            (
+                "WITH x AS (SELECT * FROM information_schema.PROCESSLIST) SELECT * FROM x",
+                1105,
+            ),
+            ("(SELECT * FROM information_schema.PROCESSLIST)", 1105),
+            (
+                "CREATE PROCEDURE p() BEGIN SELECT * FROM information_schema.PROCESSLIST; END",
+                1105,
+            ),
+            (
+                "SELECT 'x\\' FROM information_schema.PROCESSLIST -- '",
+                1105,
+            ),
+            (
+                "/*!mycat: sql=SELECT * FROM information_schema.PROCESSLIST */ SELECT 1",
+                1105,
+            ),
+            ("SELECT 1; SHOW PROCESSLIST", 1105),
+            ("SHOW FULL PROCESSLIST; SELECT 1", 1105),
+            ("PREPARE s FROM 'SHOW PROCESSLIST'", 1105),
+            ("CREATE PROCEDURE p() BEGIN SHOW PROCESSLIST; END", 1105),
+            ("SHOW ENGINE INNODB STATUS", 1227),
+            ("show engine innodb mutex", 1227),
+            ("SHOW EXPLAIN FOR 5", 1227),
+            ("SHOW ANALYZE FORMAT=JSON FOR 5", 1227),
+            ("SELECT trx_query FROM information_schema.INNODB_TRX", 1227),
+            (
+                "SELECT * FROM `information_schema`.`innodb_lock_waits`",
+                1227,
+            ),
         ] {
             assert_eq!(code(sql), Some(c), "{sql}");
         }
@@ -644,6 +822,14 @@ mod tests {
             "SET STATEMENT max_statement_time=1 FOR SELECT 1",
             "CREATE PROCEDURE p() BEGIN SELECT 1; END",
             "SELECT 1 INTO @x",
+            "SELECT * FROM information_schema.PROCESSLIST WHERE COMMAND <> 'Sleep'",
+            "SHOW COLUMNS FROM information_schema.PROCESSLIST",
+            "DESCRIBE information_schema.USER_PRIVILEGES",
+            "SHOW PROCESSLIST",
+            "SHOW FULL PROCESSLIST;",
+            "SHOW /*!32200 FULL*/ PROCESSLIST",
+            "SHOW ENGINES",
+            "SELECT * FROM information_schema.ENGINES",
         ] {
             assert_eq!(code(sql), None, "{sql}");
         }

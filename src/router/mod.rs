@@ -8,7 +8,9 @@ pub mod guard;
 pub mod infoschema;
 pub mod merge;
 pub mod metrics;
+pub mod own_tables;
 pub mod plan;
+pub mod processlist;
 pub mod rules;
 pub mod sequence;
 pub mod session;
@@ -110,6 +112,8 @@ pub struct SessionCtl {
     /// The backend connections a statement on several data nodes is running on now.
     pub fanout: Mutex<Vec<(Arc<Host>, u32)>>,
     pub admin: bool,
+    /// What the session is doing (the process list).
+    pub activity: Mutex<processlist::Activity>,
 }
 
 impl SessionCtl {
@@ -120,6 +124,38 @@ impl SessionCtl {
 
     fn is_user(&self, name: &str) -> bool {
         self.user.lock().is_ok_and(|u| *u == name)
+    }
+
+    /// A command starts (`info`: its statement's text, if it has one).
+    pub fn begin(&self, command: processlist::Command, info: Option<Arc<str>>, now: Instant) {
+        let old = self
+            .activity
+            .lock()
+            .ok()
+            .and_then(|mut a| a.begin(command, info, now));
+        // The replaced text is freed outside the lock.
+        drop(old);
+    }
+
+    /// The command ended.
+    pub fn end(&self, now: Instant) {
+        if let Ok(mut a) = self.activity.lock() {
+            a.end(now);
+        }
+    }
+
+    /// The session as the process list shows it at `now`.
+    pub fn process(&self, now: Instant) -> Option<processlist::Proc> {
+        let a = self.activity.lock().ok()?.clone();
+        let db = self.schema.lock().ok().and_then(|s| s.clone());
+        Some(processlist::Proc::of(
+            self.id,
+            self.user(),
+            self.peer,
+            db,
+            &a,
+            now,
+        ))
     }
 }
 
@@ -255,6 +291,23 @@ impl Shared {
             .lock()
             .map(|s| s.values().filter(|c| c.is_user(user) && !c.admin).count())
             .unwrap_or(0)
+    }
+
+    /// The client sessions (not the admin port's) `viewer` may see in the process
+    /// list, by id: its own, or with `all` (an `admin` user) every one.
+    pub fn processes(&self, viewer: &str, all: bool) -> Vec<processlist::Proc> {
+        let ctls: Vec<Arc<SessionCtl>> = match self.sessions.lock() {
+            Ok(s) => s
+                .values()
+                .filter(|c| !c.admin && (all || c.is_user(viewer)))
+                .cloned()
+                .collect(),
+            Err(_) => return Vec::new(),
+        };
+        let now = Instant::now();
+        let mut v: Vec<processlist::Proc> = ctls.iter().filter_map(|c| c.process(now)).collect();
+        v.sort_by_key(|p| p.id);
+        v
     }
 
     /// Kills session `id` (`query`: only its running statement).

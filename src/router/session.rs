@@ -111,6 +111,8 @@ enum Local {
     /// `EXPLAIN <statement>` (the router's plan).
     Explain,
     Grants,
+    /// `SHOW [FULL] PROCESSLIST`.
+    Processlist(bool),
 }
 
 /// Prepared statements one session may hold (MySQL's default
@@ -319,6 +321,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, adm
         current: Mutex::new(None),
         fanout: Mutex::new(Vec::new()),
         admin,
+        activity: Mutex::new(super::processlist::Activity::new(Instant::now())),
     });
     // max_connections is checked against live sessions at login.
     if !admin && let Some(e) = over_max_connections(&shared, &user) {
@@ -696,6 +699,14 @@ fn hinted(sql: &str) -> bool {
     t.starts_with("/*!mycat:") || t.starts_with("/*#mycat:") || t.starts_with("/* mycat:")
 }
 
+/// The statement behind a mycat hint, if any.
+fn hint_body(sql: &str) -> &str {
+    match plan::strip_hint(sql) {
+        Ok(Some((_, b))) => b,
+        _ => sql,
+    }
+}
+
 /// Is `sql` (behind a mycat hint, if any) an EXPLAIN of a statement?
 fn explains(sql: &str) -> bool {
     let body = match plan::strip_hint(sql) {
@@ -910,14 +921,7 @@ fn rename_create_database(create: &str, name: &str) -> String {
 /// rows as a derived table (values as hex literals, so no sql_mode changes their
 /// meaning), returning the 1-based numbers of the rows that meet `cond`.
 fn where_query(cols: &[String], rows: &[Vec<Option<String>>], cond: &str) -> String {
-    let lit = |v: &Option<String>| match v {
-        Some(v) if v.is_empty() => "CONVERT('' USING utf8mb4)".to_string(),
-        Some(v) => {
-            let hex: String = v.bytes().map(|b| format!("{b:02x}")).collect();
-            format!("CONVERT(X'{hex}' USING utf8mb4)")
-        }
-        None => "NULL".to_string(),
-    };
+    let lit = |v: &Option<String>| plan::text::text_literal(v.as_deref());
     let mut sel = Vec::new();
     for (i, r) in rows.iter().enumerate() {
         let mut items = vec![format!("{} AS `__tandem_row`", i + 1)];
@@ -1187,7 +1191,20 @@ impl Session {
                 Err(_) => break,
             }
             let t0 = std::time::Instant::now();
+            // Commands without an answer do not show in the process list.
+            let shown = !matches!(
+                p.first().copied(),
+                Some(COM_QUIT | COM_STMT_CLOSE | COM_STMT_SEND_LONG_DATA)
+            );
+            if shown && let Some(&c) = p.first() {
+                let info = self.command_info(&p);
+                self.ctl.begin(super::processlist::Command::of(c), info, t0);
+            }
             let done = self.command(&p).await;
+            let t1 = std::time::Instant::now();
+            if shown {
+                self.ctl.end(t1);
+            }
             let d = &self.shared.metrics.durations;
             let h = match p.first().copied() {
                 Some(COM_QUERY) => Some(&d.query),
@@ -1199,7 +1216,7 @@ impl Session {
                 _ => Some(&d.other),
             };
             if let (Some(h), Ok(())) = (h, &done) {
-                h.observe(t0.elapsed().as_secs_f64());
+                h.observe(t1.saturating_duration_since(t0).as_secs_f64());
             }
             if done.is_err() {
                 break;
@@ -1209,6 +1226,20 @@ impl Session {
             }
         }
         let _ = self.io.stream.shutdown().await;
+    }
+
+    /// The statement text a command shows in the process list: COM_QUERY's and
+    /// COM_STMT_PREPARE's (a capped copy), a prepared statement's for COM_STMT_EXECUTE
+    /// (shared, not copied).
+    fn command_info(&self, p: &[u8]) -> Option<Arc<str>> {
+        match *p.first()? {
+            COM_QUERY | COM_STMT_PREPARE => Some(super::processlist::info_text(&p[1..])),
+            COM_STMT_EXECUTE => {
+                let id = Reader::new(&p[1..]).u32()?;
+                self.stmts.get(&id).map(|s| s.sql.clone())
+            }
+            _ => None,
+        }
     }
 
     async fn command(&mut self, p: &[u8]) -> Res<()> {
@@ -1273,6 +1304,11 @@ impl Session {
                 })
                 .await
                 .map(|_| ()),
+            COM_PROCESS_INFO => {
+                self.count("local", "router");
+                let rs = self.processlist_result(false);
+                self.send_rs(rs).await
+            }
             COM_PROCESS_KILL => {
                 let id = Reader::new(&p[1..]).u32().unwrap_or(0);
                 self.kill(id, false).await
@@ -1729,6 +1765,27 @@ impl Session {
                 }
                 _ => {}
             }
+        }
+        // The router's own process list and information_schema tables (never the
+        // servers', which show the backend login).
+        // (A statement behind a MyCat hint is analyzed with the hint's words.)
+        let behind_hint = hinted(sql);
+        if ((matches!(a.kind, Kind::Show) && !a.multi) || behind_hint)
+            && let Some(full) = super::processlist::show_processlist(hint_body(sql))
+        {
+            self.count("local", "router");
+            let rs = self.processlist_result(full);
+            return self.send_rs(rs).await;
+        }
+        if (matches!(a.kind, Kind::Select { .. }) || behind_hint)
+            && let Some(own) = super::own_tables::mentioned(sql)
+        {
+            if matches!(a.kind, Kind::Select { lock: false }) && a.is_read() && !behind_hint {
+                return self.own_tables(sql).await;
+            }
+            return self
+                .send_err(1, &super::own_tables::not_here(own.name()))
+                .await;
         }
         match &a.kind {
             Kind::Empty => {
@@ -3094,7 +3151,12 @@ impl Session {
             Ok(x) => x,
             Err(e) => return self.send_err(1, &e).await,
         };
-        let payload = shard::query_payload(&text);
+        self.read_on(node, &text).await
+    }
+
+    /// Runs the read `text` on data node `node` and relays its answer to the client.
+    async fn read_on(&mut self, node: String, text: &str) -> Res<()> {
+        let payload = shard::query_payload(text);
         self.route_node = Some(node);
         let r = self
             .forward(Fwd {
@@ -3138,6 +3200,11 @@ impl Session {
         }
         if let Some(l) = self.local_explain(sql, a) {
             return Some(l);
+        }
+        if (matches!(a.kind, Kind::Show) || hinted(sql))
+            && let Some(full) = super::processlist::show_processlist(hint_body(sql))
+        {
+            return Some(Ok(Local::Processlist(full)));
         }
         match &a.kind {
             Kind::ShowDatabases | Kind::ShowTables => {
@@ -3231,6 +3298,7 @@ impl Session {
                 rs.rows.clear();
                 rs
             }
+            Local::Processlist(_) => super::processlist::show_result(&[], false),
             // The columns of the servers' answer (the servers check the statement too).
             Local::Meta(m) => {
                 let mut rs = self.meta_result(sql, *m).await?;
@@ -3256,6 +3324,10 @@ impl Session {
             Local::Grants => {
                 self.count("local", "router");
                 Ok(self.grants_result())
+            }
+            Local::Processlist(full) => {
+                self.count("local", "router");
+                Ok(self.processlist_result(full))
             }
             Local::CreateDatabase => match sql::mapped(sql) {
                 Some(m) => self.create_database_result(sql, &m).await,
@@ -3328,6 +3400,9 @@ impl Session {
         // Connector/J then prepares it on the client side (emulateUnsupportedPstmts).
         if matches!(a.kind, Kind::Kill { .. })
             || sql::lex(&sql).first().is_some_and(|t| t.is("KILL"))
+            // The router's own information_schema tables are answered in the text
+            // protocol (Connector/J then prepares on the client side).
+            || super::own_tables::mentioned(&sql).is_some()
         {
             let e = SqlError::new(
                 1295,

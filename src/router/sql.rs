@@ -1168,7 +1168,8 @@ pub fn local_select(sql: &str) -> Option<Vec<(String, LocalItem)>> {
     (!out.is_empty()).then_some(out)
 }
 
-fn local_item(e: &[Token<'_>]) -> Option<LocalItem> {
+/// The item a SELECT's expression `e` is when the router answers it itself.
+pub fn local_item(e: &[Token<'_>]) -> Option<LocalItem> {
     use LocalItem::*;
     match e {
         [v] if v.tok == Tok::SysVar => {

@@ -243,7 +243,8 @@ impl Conn {
     }
 
     /// Reads OK, ERR or result sets (text or binary rows) up to the last one.
-    fn results(&mut self, binary: bool) -> Result<Rows, Err> {
+    /// Reads the answer to a command sent with [`Conn::send`].
+    pub fn results(&mut self, binary: bool) -> Result<Rows, Err> {
         let first = self.read()?;
         self.results_after(first, binary)
     }

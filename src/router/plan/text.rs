@@ -633,6 +633,19 @@ pub fn sql_quote(v: &str) -> String {
     s
 }
 
+/// A text value as a utf8mb4 string literal written in hex (`CONVERT(X'..' USING
+/// utf8mb4)`), which no sql_mode reads differently; `None` is `NULL`.
+pub fn text_literal(v: Option<&str>) -> String {
+    match v {
+        None => "NULL".to_string(),
+        Some("") => "CONVERT('' USING utf8mb4)".to_string(),
+        Some(v) => {
+            let hex: String = v.bytes().map(|b| format!("{b:02x}")).collect();
+            format!("CONVERT(X'{hex}' USING utf8mb4)")
+        }
+    }
+}
+
 /// Quotes an identifier with backticks.
 pub fn quote_ident(s: &str) -> String {
     format!("`{}`", s.replace('`', "``"))

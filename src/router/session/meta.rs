@@ -8,7 +8,9 @@ use super::*;
 use crate::router::guard::{self, GrantsFor};
 use crate::router::infoschema;
 use crate::router::merge;
+use crate::router::own_tables::{self, Own};
 use crate::router::plan::{Affected, Plan};
+use crate::router::processlist;
 
 impl Session {
     /// [`guard::check`] for this session's user and schema.
@@ -49,6 +51,66 @@ impl Session {
             rs.row(vec![Some(g)]);
         }
         rs
+    }
+}
+
+impl Session {
+    /// The sessions this session's user may see in the process list: its own, every
+    /// one for an `admin` user (as MySQL's PROCESS privilege).
+    fn processes(&self) -> Vec<processlist::Proc> {
+        self.shared.processes(&self.user.name, self.user.admin)
+    }
+
+    /// `SHOW [FULL] PROCESSLIST` (and COM_PROCESS_INFO): the router's sessions.
+    pub(super) fn processlist_result(&self, full: bool) -> ResultSet {
+        processlist::show_result(&self.processes(), full)
+    }
+
+    /// The text a server runs for a SELECT on the router's own `information_schema`
+    /// tables ([`own_tables`]): the router's rows as derived tables, its values for the
+    /// session functions.
+    fn own_tables_text(&self, sql: &str) -> Result<String, SqlError> {
+        own_tables::reads_only_own(sql)?;
+        let mut procs: Option<Vec<Vec<Option<String>>>> = None;
+        let grants = guard::grant_list(&self.user);
+        own_tables::rewrite(
+            sql,
+            |own| {
+                let rows = match own {
+                    Own::Processlist => procs
+                        .get_or_insert_with(|| {
+                            self.processes()
+                                .iter()
+                                .map(processlist::table_row)
+                                .collect()
+                        })
+                        .clone(),
+                    o => own_tables::privilege_rows(o, &self.user.name, &grants),
+                };
+                own_tables::derived(own, &rows)
+            },
+            |item| {
+                self.local_result(vec![(String::new(), item.clone())])
+                    .rows
+                    .first()
+                    .and_then(|r| r.first().cloned())
+                    .flatten()
+            },
+        )
+    }
+
+    /// A SELECT on the router's own `information_schema` tables, evaluated by a server
+    /// (any data node of the user's) on the router's rows.
+    pub(super) async fn own_tables(&mut self, sql: &str) -> Res<()> {
+        let text = match self.own_tables_text(sql) {
+            Ok(t) => t,
+            Err(e) => return self.send_err(1, &e).await,
+        };
+        let node = match self.any_node() {
+            Ok(n) => n,
+            Err(e) => return self.send_err(1, &e).await,
+        };
+        self.read_on(node, &text).await
     }
 }
 

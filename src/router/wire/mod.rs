@@ -30,6 +30,7 @@ pub const COM_INIT_DB: u8 = 0x02;
 pub const COM_QUERY: u8 = 0x03;
 pub const COM_FIELD_LIST: u8 = 0x04;
 pub const COM_STATISTICS: u8 = 0x09;
+pub const COM_PROCESS_INFO: u8 = 0x0a;
 pub const COM_PROCESS_KILL: u8 = 0x0c;
 pub const COM_PING: u8 = 0x0e;
 pub const COM_CHANGE_USER: u8 = 0x11;
@@ -383,6 +384,8 @@ impl std::fmt::Display for SqlError {
 pub const TYPE_LONGLONG: u8 = 0x08;
 pub const TYPE_VAR_STRING: u8 = 0xfd;
 pub const TYPE_DATETIME: u8 = 0x0c;
+/// DECIMAL (text in both protocols), declared with 3 decimals.
+pub const TYPE_NEWDECIMAL: u8 = 0xf6;
 
 /// A column definition (protocol 41) for a result set built by the router.
 pub fn column_def(schema: &str, table: &str, name: &str, ty: u8) -> Vec<u8> {
@@ -397,13 +400,14 @@ pub fn column_def(schema: &str, table: &str, name: &str, ty: u8) -> Vec<u8> {
     let (charset, len, flags): (u16, u32, u16) = match ty {
         TYPE_LONGLONG => (63, 20, 0x0080 | 0x0020),
         TYPE_DATETIME => (63, 19, 0x0080),
+        TYPE_NEWDECIMAL => (63, 9, 0x0080),
         _ => (45, 1024, 0),
     };
     p.extend_from_slice(&charset.to_le_bytes());
     p.extend_from_slice(&len.to_le_bytes());
     p.push(ty);
     p.extend_from_slice(&flags.to_le_bytes());
-    p.push(0);
+    p.push(if ty == TYPE_NEWDECIMAL { 3 } else { 0 });
     p.extend_from_slice(&[0, 0]);
     p
 }
