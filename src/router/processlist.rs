@@ -184,6 +184,19 @@ pub struct Proc {
 }
 
 impl Proc {
+    /// Id, User, Host, db, Command, Time, State: the columns both listings start with.
+    fn common_columns(&self) -> Vec<Option<String>> {
+        vec![
+            Some(self.id.to_string()),
+            Some(self.user.clone()),
+            Some(self.host.clone()),
+            self.db.clone(),
+            Some(self.command.name().to_string()),
+            Some(self.time.as_secs().to_string()),
+            Some(self.state().to_string()),
+        ]
+    }
+
     /// A session's row as of `now`.
     pub fn of(
         id: u32,
@@ -273,17 +286,10 @@ pub fn show_result(procs: &[Proc], full: bool) -> ResultSet {
                 chars(i, SHORT_INFO).to_string()
             }
         });
-        rs.row(vec![
-            Some(p.id.to_string()),
-            Some(p.user.clone()),
-            Some(p.host.clone()),
-            p.db.clone(),
-            Some(p.command.name().to_string()),
-            Some(p.time.as_secs().to_string()),
-            Some(p.state().to_string()),
-            info,
-            Some("0.000".to_string()),
-        ]);
+        let mut row = p.common_columns();
+        row.push(info);
+        row.push(Some("0.000".to_string()));
+        rs.row(row);
     }
     rs
 }
@@ -295,14 +301,8 @@ pub fn show_result(procs: &[Proc], full: bool) -> ResultSet {
 pub fn table_row(p: &Proc) -> Vec<Option<String>> {
     let us = p.time.as_micros();
     let zero = || Some("0".to_string());
-    vec![
-        Some(p.id.to_string()),
-        Some(p.user.clone()),
-        Some(p.host.clone()),
-        p.db.clone(),
-        Some(p.command.name().to_string()),
-        Some(p.time.as_secs().to_string()),
-        Some(p.state().to_string()),
+    let mut row = p.common_columns();
+    row.extend([
         p.info.as_deref().map(str::to_string),
         Some(format!("{}.{:03}", us / 1000, us % 1000)),
         zero(),
@@ -314,7 +314,8 @@ pub fn table_row(p: &Proc) -> Vec<Option<String>> {
         zero(),
         p.info.as_deref().map(str::to_string),
         zero(),
-    ]
+    ]);
+    row
 }
 
 #[cfg(test)]

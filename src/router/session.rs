@@ -1560,15 +1560,7 @@ impl Session {
         // Closing the others rolls back the rest of a transaction over several hosts.
         drop(main);
         drop(more);
-        self.in_trans = false;
-        self.sticky = None;
-        self.dtx_logged = false;
-        self.begin_pending = false;
-        self.hold_next = false;
-        self.last_backend = 0;
-        for s in self.stmts.values_mut() {
-            s.cursor = false;
-        }
+        self.forget_server_state();
         let lost = match (txn, sticky) {
             (true, Some(s)) => format!("its open transaction and session state ({s})"),
             (true, None) => "its open transaction".to_string(),
@@ -2481,6 +2473,20 @@ impl Session {
     fn set_current(&self, v: Option<(Arc<backend::Host>, u32)>) {
         if let Ok(mut c) = self.ctl.current.lock() {
             *c = v;
+        }
+    }
+
+    /// The pinned connections are gone (closed or lost): what lived on them — an open
+    /// transaction, session state, cursors — is gone too.
+    fn forget_server_state(&mut self) {
+        self.in_trans = false;
+        self.sticky = None;
+        self.dtx_logged = false;
+        self.begin_pending = false;
+        self.hold_next = false;
+        self.last_backend = 0;
+        for s in self.stmts.values_mut() {
+            s.cursor = false;
         }
     }
 

@@ -217,16 +217,7 @@ impl Conn {
         self.send(&p)?;
         let r = self.read()?;
         match r.first() {
-            Some(0x00) => {
-                let mut rest = &r[1..];
-                let affected = lenenc(&mut rest).unwrap_or(0);
-                let _last_id = lenenc(&mut rest);
-                // Status and warnings, then the info as a length-encoded string.
-                let mut rest = rest.get(4..).unwrap_or_default();
-                let n = lenenc(&mut rest).unwrap_or(0) as usize;
-                let info = rest.get(..n).unwrap_or_default();
-                Ok((affected, String::from_utf8_lossy(info).into_owned()))
-            }
+            Some(0x00) => Ok(ok_packet(&r)),
             Some(0xff) => Err(parse_err(&r)),
             _ => {
                 // A result set: read it to the end, then say what it was.
@@ -451,15 +442,7 @@ impl Conn {
             };
         }
         let answer = match r.first() {
-            Some(0x00) => {
-                let mut rest = &r[1..];
-                let affected = lenenc(&mut rest).unwrap_or(0);
-                let _last_id = lenenc(&mut rest);
-                let mut rest = rest.get(4..).unwrap_or_default();
-                let n = lenenc(&mut rest).unwrap_or(0) as usize;
-                let info = rest.get(..n).unwrap_or_default();
-                Ok((affected, String::from_utf8_lossy(info).into_owned()))
-            }
+            Some(0x00) => Ok(ok_packet(&r)),
             Some(0xff) => Err(parse_err(&r)),
             _ => Err(io_err("LOAD DATA: unexpected answer")),
         };
@@ -724,4 +707,15 @@ fn ok_status(p: &[u8]) -> u16 {
 
 fn eof_status(p: &[u8]) -> u16 {
     p.get(3..5).map_or(0, |b| u16::from_le_bytes([b[0], b[1]]))
+}
+
+/// An OK packet's affected rows and info string (after the status and warnings).
+fn ok_packet(r: &[u8]) -> (u64, String) {
+    let mut rest = r.get(1..).unwrap_or_default();
+    let affected = lenenc(&mut rest).unwrap_or(0);
+    let _last_id = lenenc(&mut rest);
+    let mut rest = rest.get(4..).unwrap_or_default();
+    let n = lenenc(&mut rest).unwrap_or(0) as usize;
+    let info = rest.get(..n).unwrap_or_default();
+    (affected, String::from_utf8_lossy(info).into_owned())
 }

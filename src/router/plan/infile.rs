@@ -12,7 +12,7 @@
 use super::route;
 use super::text::{Edits, Toks};
 use super::write::global_text;
-use super::{Affected, Plan, SchemaCat, TableCat, TableKind, Target, refuse};
+use super::{Affected, Plan, SchemaCat, TableCat, TableKind, refuse};
 use crate::router::sql::{self, Tok, Token};
 use crate::router::wire::SqlError;
 
@@ -541,26 +541,11 @@ pub fn plan_load(
     match &tc.kind {
         TableKind::Global => {
             let text = global_text(&Toks::new(sql), now)?;
-            let mut plan = Plan {
-                targets: tc
-                    .nodes
-                    .iter()
-                    .map(|n| Target {
-                        node: n.clone(),
-                        sql: text.clone(),
-                    })
-                    .collect(),
-                read: false,
-                any_one: false,
-                merge: None,
-                affected: Affected::First,
-                avg_items: Vec::new(),
-                note: Some(format!(
-                    "global table `{}`: the whole file to every copy",
-                    tc.name
-                )),
-                clock: now,
-            };
+            let mut plan = Plan::writes(&tc.nodes, text, Affected::First).note(format!(
+                "global table `{}`: the whole file to every copy",
+                tc.name
+            ));
+            plan.clock = now;
             if plan.targets.len() == 1 {
                 plan.affected = Affected::Sum;
             }
@@ -623,23 +608,8 @@ pub fn plan_load(
         }
         None => None,
     };
-    let plan = Plan {
-        targets: tc
-            .nodes
-            .iter()
-            .map(|n| Target {
-                node: n.clone(),
-                sql: text.clone(),
-            })
-            .collect(),
-        read: false,
-        any_one: false,
-        merge: None,
-        affected: Affected::Sum,
-        avg_items: Vec::new(),
-        note: Some(format!("rows split over data nodes by `{column}`")),
-        clock: None,
-    };
+    let plan = Plan::writes(&tc.nodes, text, Affected::Sum)
+        .note(format!("rows split over data nodes by `{column}`"));
     Ok(LoadPlan {
         plan,
         split: Some(Split {

@@ -474,6 +474,31 @@ impl Plan {
         self
     }
 
+    /// A write run on each of `nodes` (`sql`: the statement for all of them, `None`
+    /// for the client's text).
+    fn writes<'a>(
+        nodes: impl IntoIterator<Item = &'a String>,
+        sql: Option<String>,
+        affected: Affected,
+    ) -> Plan {
+        Plan {
+            targets: nodes
+                .into_iter()
+                .map(|n| Target {
+                    node: n.clone(),
+                    sql: sql.clone(),
+                })
+                .collect(),
+            read: false,
+            any_one: false,
+            merge: None,
+            affected,
+            avg_items: Vec::new(),
+            note: None,
+            clock: None,
+        }
+    }
+
     /// Targets this plan runs on, in order.
     pub fn nodes(&self) -> Vec<&str> {
         self.targets.iter().map(|t| t.node.as_str()).collect()

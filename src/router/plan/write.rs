@@ -15,23 +15,7 @@ use super::{
 use crate::router::wire::SqlError;
 
 fn all_nodes(t: &TableCat, sql: Option<String>, affected: Affected) -> Plan {
-    Plan {
-        targets: t
-            .nodes
-            .iter()
-            .map(|n| Target {
-                node: n.clone(),
-                sql: sql.clone(),
-            })
-            .collect(),
-        read: false,
-        any_one: false,
-        merge: None,
-        affected,
-        avg_items: Vec::new(),
-        note: None,
-        clock: None,
-    }
+    Plan::writes(&t.nodes, sql, affected)
 }
 
 /// DDL on a configured table runs on all of its nodes; on an unlisted table, on the
@@ -141,19 +125,9 @@ pub fn plan_ddl(sc: &SchemaCat, t: &Toks<'_>) -> Result<Option<Plan>, SqlError> 
             "these tables are on different data nodes: run the DDL per table",
         ));
     }
-    Ok(Some(Plan {
-        targets: nodes
-            .into_iter()
-            .map(|node| Target { node, sql: None })
-            .collect(),
-        read: false,
-        any_one: false,
-        merge: None,
-        affected: Affected::First,
-        avg_items: Vec::new(),
-        note: Some(format!("DDL on every data node of {}", names.join(", "))),
-        clock: None,
-    }))
+    Ok(Some(Plan::writes(&nodes, None, Affected::First).note(
+        format!("DDL on every data node of {}", names.join(", ")),
+    )))
 }
 
 fn table_of(sc: &SchemaCat, name: &str) -> Option<TableCat> {

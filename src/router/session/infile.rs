@@ -488,15 +488,7 @@ impl Session {
             // The transaction lost its part on those nodes: end the rest too.
             self.pinned = None;
             self.pinned_more.clear();
-            self.in_trans = false;
-            self.sticky = None;
-            self.dtx_logged = false;
-            self.begin_pending = false;
-            self.hold_next = false;
-            self.last_backend = 0;
-            for s in self.stmts.values_mut() {
-                s.cursor = false;
-            }
+            self.forget_server_state();
             let e = SqlError::new(
                 1213,
                 "40001",
