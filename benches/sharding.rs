@@ -21,6 +21,15 @@
 //! - `SELECT COUNT(*) FROM sbtest1`, 4 threads, a sysbench Lua script;
 //! - `SELECT id, k FROM sbtest1 ORDER BY k DESC, id LIMIT 10`, 4 threads, likewise.
 //!
+//! - `LOAD DATA LOCAL INFILE` of one CSV file of `TANDEM_BENCH_LOAD_ROWS` rows (default
+//!   500,000, about 100 bytes each) with the `mariadb` client: into table `ld` on A
+//!   directly, and through the router into `ld` sharded by id over A and B (the router
+//!   reads the file and sends each row to its node); tables emptied before each run,
+//!   counts and placement checked after each router run; wall time, rows/s and the
+//!   router's CPU per 1000 rows.
+//!
+//! `TANDEM_BENCH_ONLY=load` runs only the LOAD DATA workload.
+//!
 //! Before the rounds, the answers of the router and of direct A are compared for both
 //! scatter queries and a few point selects. Printed: per round and median QPS, p95 latency
 //! of one query, and the router's CPU time (utime + stime from /proc) per 1000 queries.
@@ -293,6 +302,7 @@ router:
       data_node: dn0
       tables:
         - {{ name: sbtest1, data_nodes: "dn0,dn1", rule: by-id }}
+        - {{ name: ld, data_nodes: "dn0,dn1", rule: by-id }}
   data_nodes:
     - {{ name: dn0, data_host: h0, database: sb_0 }}
     - {{ name: dn1, data_host: h1, database: sb_1 }}
@@ -522,6 +532,8 @@ fn run() -> Result<bool, String> {
     let secs = env_u64("TANDEM_BENCH_SECS", 20);
     let rounds = env_u64("TANDEM_BENCH_ROUNDS", 3) as usize;
     let rows = env_u64("TANDEM_BENCH_ROWS", 100_000).max(8);
+    let load_rows = env_u64("TANDEM_BENCH_LOAD_ROWS", 500_000).max(2);
+    let only_load = std::env::var("TANDEM_BENCH_ONLY").is_ok_and(|v| v == "load");
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let scripts = tempfile::tempdir().map_err(|e| format!("tempdir: {e}"))?;
 
@@ -587,6 +599,17 @@ fn run() -> Result<bool, String> {
         if let Err(e) = verify(r.port, a.port, rows) {
             eprintln!("  MISMATCH: {e}");
             verify_err = Some(e);
+        }
+    }
+
+    let mut load_result: Option<Result<LoadSummary, String>> = None;
+    if let (Ok(r), None) = (&router, &router_err) {
+        load_result = Some(load_phase(&a, &b, r, load_rows, rounds, scripts.path()));
+        if only_load {
+            drop(router);
+            drop(b);
+            drop(a);
+            return Ok(print_load(load_rows, rounds, load_result));
         }
     }
 
@@ -825,8 +848,182 @@ fn run() -> Result<bool, String> {
          1000 queries, = ms per query; net idle: the same less its idle CPU rate over the run; \
          text = --db-ps-mode=disable, PS = --db-ps-mode=auto)"
     );
+    all_ok &= print_load(load_rows, rounds, load_result);
     drop(router);
     drop(b);
     drop(a);
     Ok(all_ok)
+}
+
+/// Medians of the LOAD DATA workload.
+struct LoadSummary {
+    direct_s: f64,
+    router_s: f64,
+    /// The router's CPU time per 1000 rows, in milliseconds.
+    router_cpu_ms: f64,
+    per_round: Vec<(f64, f64)>,
+}
+
+/// The CSV the LOAD DATA workload reads: `id,k,"c",pad` lines.
+fn write_csv(path: &Path, rows: u64) -> Result<(), String> {
+    use std::io::Write;
+    let f = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut w = std::io::BufWriter::new(f);
+    for id in 1..=rows {
+        let k = id.wrapping_mul(2_654_435_761) % 1_000_000;
+        writeln!(
+            w,
+            "{id},{k},\"{:016x}-{:016x}, with a comma\",pad-{:08}",
+            id.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+            k.wrapping_mul(0xc2b2_ae3d_27d4_eb4f),
+            id % 100_000_000
+        )
+        .map_err(|e| format!("write {}: {e}", path.display()))?;
+    }
+    w.flush()
+        .map_err(|e| format!("write {}: {e}", path.display()))
+}
+
+/// `LOAD DATA LOCAL INFILE` of the same file direct into A and through the router into
+/// `ld` sharded over A and B, `rounds` times, the order alternating.
+fn load_phase(
+    a: &MariaDb,
+    b: &MariaDb,
+    router: &Router,
+    rows: u64,
+    rounds: usize,
+    dir: &Path,
+) -> Result<LoadSummary, String> {
+    const DDL: &str = "CREATE TABLE {t} (id INT NOT NULL PRIMARY KEY, k INT NOT NULL, \
+         c VARCHAR(80) NOT NULL, pad CHAR(12) NOT NULL) ENGINE=InnoDB";
+    a.sql(&DDL.replace("{t}", &format!("{DB}.ld")));
+    a.sql(&DDL.replace("{t}", "sb_0.ld"));
+    b.sql(&DDL.replace("{t}", "sb_1.ld"));
+    let csv = dir.join("ld.csv");
+    write_csv(&csv, rows)?;
+    let size = std::fs::metadata(&csv).map(|m| m.len()).unwrap_or(0);
+    eprintln!(
+        "== LOAD DATA LOCAL: {rows} rows, {:.1} MB",
+        size as f64 / 1e6
+    );
+    let load = format!(
+        "LOAD DATA LOCAL INFILE '{}' INTO TABLE ld FIELDS TERMINATED BY ',' \
+         OPTIONALLY ENCLOSED BY '\"'",
+        csv.display()
+    );
+    let mut direct = Vec::new();
+    let mut routed = Vec::new();
+    let mut cpu = Vec::new();
+    let mut per_round = Vec::new();
+    for round in 0..rounds {
+        let mut times = [0.0; 2];
+        for k in 0..TARGETS.len() {
+            let i = (k + round) % TARGETS.len();
+            let port = if i == 0 {
+                a.sql(&format!("TRUNCATE TABLE {DB}.ld"));
+                a.port
+            } else {
+                a.sql("TRUNCATE TABLE sb_0.ld");
+                b.sql("TRUNCATE TABLE sb_1.ld");
+                router.port
+            };
+            let pid = router.daemon.child.id();
+            let cpu0 = cpu_us(pid);
+            let mut cmd = client(port, USER, PASSWORD, Some(DB));
+            cmd.args(["--local-infile=1", "-e", &load]);
+            let t = Instant::now();
+            let out = run_bounded(cmd, Duration::from_secs(900))?;
+            let took = t.elapsed().as_secs_f64();
+            let used = cpu_us(pid).saturating_sub(cpu0);
+            if !out.status.success() {
+                return Err(format!(
+                    "LOAD DATA via {}: {}{}",
+                    TARGETS[i],
+                    out.status,
+                    tail(&format!("{}{}", out.stderr, out.stdout), 5)
+                ));
+            }
+            if i == 0 {
+                let n = a.sql(&format!("SELECT COUNT(*) FROM {DB}.ld"));
+                if n.trim() != rows.to_string() {
+                    return Err(format!("direct: {n} rows loaded, not {rows}"));
+                }
+                direct.push(took);
+            } else {
+                let even = a.sql("SELECT COUNT(*), COALESCE(SUM(id % 2), 0) FROM sb_0.ld");
+                let odd = b.sql("SELECT COUNT(*), COALESCE(SUM(1 - id % 2), 0) FROM sb_1.ld");
+                let want_a = rows / 2;
+                let want_b = rows - want_a;
+                if even.split_whitespace().collect::<Vec<_>>() != [want_a.to_string(), "0".into()]
+                    || odd.split_whitespace().collect::<Vec<_>>()
+                        != [want_b.to_string(), "0".into()]
+                {
+                    return Err(format!(
+                        "router: A sb_0 has (rows, odd ids) {even}, B sb_1 (rows, even ids) {odd}; \
+                         want {want_a}/0 and {want_b}/0"
+                    ));
+                }
+                routed.push(took);
+                cpu.push(used as f64 / 1000.0 / (rows as f64 / 1000.0));
+            }
+            times[i] = took;
+            eprintln!(
+                "  round {}/{rounds} via {}: {took:.2} s, {:.0} rows/s{}",
+                round + 1,
+                TARGETS[i],
+                rows as f64 / took,
+                if i == 1 {
+                    format!(
+                        ", tandem CPU {:.1} ms / 1000 rows",
+                        used as f64 / 1000.0 / (rows as f64 / 1000.0)
+                    )
+                } else {
+                    String::new()
+                }
+            );
+        }
+        per_round.push((times[0], times[1]));
+    }
+    Ok(LoadSummary {
+        direct_s: median(direct),
+        router_s: median(routed),
+        router_cpu_ms: median(cpu),
+        per_round,
+    })
+}
+
+/// Prints the LOAD DATA figures; false when the workload failed.
+fn print_load(rows: u64, rounds: usize, r: Option<Result<LoadSummary, String>>) -> bool {
+    match r {
+        None => true,
+        Some(Err(e)) => {
+            println!("load_data: router failed: {e}");
+            false
+        }
+        Some(Ok(s)) => {
+            println!(
+                "LOAD DATA LOCAL INFILE, {rows} rows (mariadb --local-infile=1), {rounds} round(s): \
+                 direct into A vs the router into `ld` sharded by id over A and B"
+            );
+            let rounds: Vec<String> = s
+                .per_round
+                .iter()
+                .map(|(d, r)| format!("{d:.2} / {r:.2}"))
+                .collect();
+            println!(
+                "  per round, seconds direct / router: {}",
+                rounds.join("  |  ")
+            );
+            println!(
+                "| load_data | direct {:.2} s ({:.0} rows/s) | router {:.2} s ({:.0} rows/s) | router/direct rows/s {:.2} | tandem CPU {:.1} ms / 1000 rows |",
+                s.direct_s,
+                rows as f64 / s.direct_s,
+                s.router_s,
+                rows as f64 / s.router_s,
+                s.direct_s / s.router_s,
+                s.router_cpu_ms
+            );
+            true
+        }
+    }
 }
