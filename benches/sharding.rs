@@ -22,9 +22,10 @@
 //! - `SELECT id, k FROM sbtest1 ORDER BY k DESC, id LIMIT 10`, 4 threads, likewise.
 //!
 //! - `LOAD DATA LOCAL INFILE` of one CSV file of `TANDEM_BENCH_LOAD_ROWS` rows (default
-//!   500,000, about 100 bytes each) with the `mariadb` client: into table `ld` on A
-//!   directly, and through the router into `ld` sharded by id over A and B (the router
-//!   reads the file and sends each row to its node); tables emptied before each run,
+//!   500,000, about 77 bytes each) with the `mariadb` client: into table `ld` on A
+//!   directly; through the router into `ld1`, a table it does not list (on A: the file
+//!   is passed through); and through the router into `ld` sharded by id over A and B (the
+//!   router reads the file and sends each row to its node); tables emptied before each run,
 //!   counts and placement checked after each router run; wall time, rows/s and the
 //!   router's CPU per 1000 rows.
 //!
@@ -855,14 +856,15 @@ fn run() -> Result<bool, String> {
     Ok(all_ok)
 }
 
-/// Medians of the LOAD DATA workload.
+/// Medians of the LOAD DATA workload, per target of [`LOAD_TARGETS`].
 struct LoadSummary {
-    direct_s: f64,
-    router_s: f64,
-    /// The router's CPU time per 1000 rows, in milliseconds.
-    router_cpu_ms: f64,
-    per_round: Vec<(f64, f64)>,
+    secs: [f64; 3],
+    /// The router's CPU time per 1000 rows, in milliseconds (targets 1 and 2).
+    router_cpu_ms: [f64; 3],
+    per_round: Vec<[f64; 3]>,
 }
+
+const LOAD_TARGETS: [&str; 3] = ["direct", "router, one node", "router, sharded"];
 
 /// The CSV the LOAD DATA workload reads: `id,k,"c",pad` lines.
 fn write_csv(path: &Path, rows: u64) -> Result<(), String> {
@@ -884,8 +886,9 @@ fn write_csv(path: &Path, rows: u64) -> Result<(), String> {
         .map_err(|e| format!("write {}: {e}", path.display()))
 }
 
-/// `LOAD DATA LOCAL INFILE` of the same file direct into A and through the router into
-/// `ld` sharded over A and B, `rounds` times, the order alternating.
+/// `LOAD DATA LOCAL INFILE` of the same file direct into A, through the router into
+/// `ld1` (not listed: on dn0 = A, the file passed through) and into `ld` (sharded over A
+/// and B, split row by row), `rounds` times, the order rotating.
 fn load_phase(
     a: &MariaDb,
     b: &MariaDb,
@@ -898,6 +901,7 @@ fn load_phase(
          c VARCHAR(80) NOT NULL, pad CHAR(12) NOT NULL) ENGINE=InnoDB";
     a.sql(&DDL.replace("{t}", &format!("{DB}.ld")));
     a.sql(&DDL.replace("{t}", "sb_0.ld"));
+    a.sql(&DDL.replace("{t}", "sb_0.ld1"));
     b.sql(&DDL.replace("{t}", "sb_1.ld"));
     let csv = dir.join("ld.csv");
     write_csv(&csv, rows)?;
@@ -906,88 +910,88 @@ fn load_phase(
         "== LOAD DATA LOCAL: {rows} rows, {:.1} MB",
         size as f64 / 1e6
     );
-    let load = format!(
-        "LOAD DATA LOCAL INFILE '{}' INTO TABLE ld FIELDS TERMINATED BY ',' \
-         OPTIONALLY ENCLOSED BY '\"'",
-        csv.display()
-    );
-    let mut direct = Vec::new();
-    let mut routed = Vec::new();
-    let mut cpu = Vec::new();
+    let load = |table: &str| {
+        format!(
+            "LOAD DATA LOCAL INFILE '{}' INTO TABLE {table} FIELDS TERMINATED BY ',' \
+             OPTIONALLY ENCLOSED BY '\"'",
+            csv.display()
+        )
+    };
+    let count = |db: &MariaDb, t: &str| {
+        db.sql(&format!(
+            "SELECT COUNT(*), COALESCE(SUM(id % 2), 0) FROM {t}"
+        ))
+    };
+    let mut secs: [Vec<f64>; 3] = Default::default();
+    let mut cpu: [Vec<f64>; 3] = Default::default();
     let mut per_round = Vec::new();
+    let pid = router.daemon.child.id();
     for round in 0..rounds {
-        let mut times = [0.0; 2];
-        for k in 0..TARGETS.len() {
-            let i = (k + round) % TARGETS.len();
-            let port = if i == 0 {
-                a.sql(&format!("TRUNCATE TABLE {DB}.ld"));
-                a.port
-            } else {
-                a.sql("TRUNCATE TABLE sb_0.ld");
-                b.sql("TRUNCATE TABLE sb_1.ld");
-                router.port
+        let mut times = [0.0; 3];
+        for k in 0..LOAD_TARGETS.len() {
+            let i = (k + round) % LOAD_TARGETS.len();
+            let (port, table) = match i {
+                0 => {
+                    a.sql(&format!("TRUNCATE TABLE {DB}.ld"));
+                    (a.port, "ld")
+                }
+                1 => {
+                    a.sql("TRUNCATE TABLE sb_0.ld1");
+                    (router.port, "ld1")
+                }
+                _ => {
+                    a.sql("TRUNCATE TABLE sb_0.ld");
+                    b.sql("TRUNCATE TABLE sb_1.ld");
+                    (router.port, "ld")
+                }
             };
-            let pid = router.daemon.child.id();
             let cpu0 = cpu_us(pid);
             let mut cmd = client(port, USER, PASSWORD, Some(DB));
-            cmd.args(["--local-infile=1", "-e", &load]);
+            cmd.args(["--local-infile=1", "-e", &load(table)]);
             let t = Instant::now();
             let out = run_bounded(cmd, Duration::from_secs(900))?;
             let took = t.elapsed().as_secs_f64();
-            let used = cpu_us(pid).saturating_sub(cpu0);
+            let used_ms_per_k = cpu_us(pid).saturating_sub(cpu0) as f64 / rows as f64;
             if !out.status.success() {
                 return Err(format!(
                     "LOAD DATA via {}: {}{}",
-                    TARGETS[i],
+                    LOAD_TARGETS[i],
                     out.status,
                     tail(&format!("{}{}", out.stderr, out.stdout), 5)
                 ));
             }
-            if i == 0 {
-                let n = a.sql(&format!("SELECT COUNT(*) FROM {DB}.ld"));
-                if n.trim() != rows.to_string() {
-                    return Err(format!("direct: {n} rows loaded, not {rows}"));
-                }
-                direct.push(took);
-            } else {
-                let even = a.sql("SELECT COUNT(*), COALESCE(SUM(id % 2), 0) FROM sb_0.ld");
-                let odd = b.sql("SELECT COUNT(*), COALESCE(SUM(1 - id % 2), 0) FROM sb_1.ld");
-                let want_a = rows / 2;
-                let want_b = rows - want_a;
-                if even.split_whitespace().collect::<Vec<_>>() != [want_a.to_string(), "0".into()]
-                    || odd.split_whitespace().collect::<Vec<_>>()
-                        != [want_b.to_string(), "0".into()]
-                {
-                    return Err(format!(
-                        "router: A sb_0 has (rows, odd ids) {even}, B sb_1 (rows, even ids) {odd}; \
-                         want {want_a}/0 and {want_b}/0"
-                    ));
-                }
-                routed.push(took);
-                cpu.push(used as f64 / 1000.0 / (rows as f64 / 1000.0));
+            let odd = rows.div_ceil(2);
+            let (got, want) = match i {
+                0 => (count(a, &format!("{DB}.ld")), format!("{rows}\t{odd}")),
+                1 => (count(a, "sb_0.ld1"), format!("{rows}\t{odd}")),
+                _ => (
+                    format!("{} / {}", count(a, "sb_0.ld"), count(b, "sb_1.ld")),
+                    format!("{}\t0 / {odd}\t{odd}", rows / 2),
+                ),
+            };
+            if got.trim() != want {
+                return Err(format!(
+                    "{}: (rows, odd ids) loaded {got:?}, want {want:?}",
+                    LOAD_TARGETS[i]
+                ));
             }
+            secs[i].push(took);
+            cpu[i].push(used_ms_per_k);
             times[i] = took;
             eprintln!(
-                "  round {}/{rounds} via {}: {took:.2} s, {:.0} rows/s{}",
+                "  round {}/{rounds} via {}: {took:.2} s, {:.0} rows/s, tandem CPU {used_ms_per_k:.2} ms / 1000 rows",
                 round + 1,
-                TARGETS[i],
+                LOAD_TARGETS[i],
                 rows as f64 / took,
-                if i == 1 {
-                    format!(
-                        ", tandem CPU {:.1} ms / 1000 rows",
-                        used as f64 / 1000.0 / (rows as f64 / 1000.0)
-                    )
-                } else {
-                    String::new()
-                }
             );
         }
-        per_round.push((times[0], times[1]));
+        per_round.push(times);
     }
+    let [s0, s1, s2] = secs.map(median);
+    let [c0, c1, c2] = cpu.map(median);
     Ok(LoadSummary {
-        direct_s: median(direct),
-        router_s: median(routed),
-        router_cpu_ms: median(cpu),
+        secs: [s0, s1, s2],
+        router_cpu_ms: [c0, c1, c2],
         per_round,
     })
 }
@@ -1003,26 +1007,34 @@ fn print_load(rows: u64, rounds: usize, r: Option<Result<LoadSummary, String>>) 
         Some(Ok(s)) => {
             println!(
                 "LOAD DATA LOCAL INFILE, {rows} rows (mariadb --local-infile=1), {rounds} round(s): \
-                 direct into A vs the router into `ld` sharded by id over A and B"
+                 direct into A; the router into `ld1` on A (passed through) and into `ld` sharded \
+                 by id over A and B"
             );
             let rounds: Vec<String> = s
                 .per_round
                 .iter()
-                .map(|(d, r)| format!("{d:.2} / {r:.2}"))
+                .map(|t| format!("{:.2} / {:.2} / {:.2}", t[0], t[1], t[2]))
                 .collect();
             println!(
-                "  per round, seconds direct / router: {}",
+                "  per round, seconds (direct / router one node / router sharded): {}",
                 rounds.join("  |  ")
             );
             println!(
-                "| load_data | direct {:.2} s ({:.0} rows/s) | router {:.2} s ({:.0} rows/s) | router/direct rows/s {:.2} | tandem CPU {:.1} ms / 1000 rows |",
-                s.direct_s,
-                rows as f64 / s.direct_s,
-                s.router_s,
-                rows as f64 / s.router_s,
-                s.direct_s / s.router_s,
-                s.router_cpu_ms
+                "| target | seconds | rows/s | rows/s vs direct | tandem CPU ms / 1000 rows |"
             );
+            for (i, t) in LOAD_TARGETS.iter().enumerate() {
+                println!(
+                    "| {t} | {:.2} | {:.0} | {:.2} | {} |",
+                    s.secs[i],
+                    rows as f64 / s.secs[i],
+                    s.secs[0] / s.secs[i],
+                    if i == 0 {
+                        "-".to_string()
+                    } else {
+                        format!("{:.2}", s.router_cpu_ms[i])
+                    }
+                );
+            }
             true
         }
     }
