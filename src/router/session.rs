@@ -1824,6 +1824,9 @@ impl Session {
                 // connection: the same qualifiers as any statement, but not planned. (A
                 // refused SET is refused as such.)
                 let refused = items.iter().any(|i| matches!(i, SetItem::Refused(_)));
+                if let Some(e) = self.set_statement_refusal(sql) {
+                    return self.send_err_as(1, &e, "unroutable").await;
+                }
                 let q = match self.qualify(sql) {
                     _ if refused => Ok(plan::Qualified::default()),
                     Ok(q) if q.schema.is_some() => Err(SqlError::new(

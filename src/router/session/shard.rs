@@ -282,6 +282,18 @@ impl Session {
         ))
     }
 
+    /// A text `SET STATEMENT ... FOR` on sharded or global tables of the session's
+    /// schema: its refusal (a SET runs on the session's one connection).
+    pub(super) fn set_statement_refusal(&self, sql: &str) -> Option<SqlError> {
+        let body = match plan::strip_hint(sql) {
+            Ok(Some(_)) => return None,
+            _ => sql,
+        };
+        let schema = self.effective_schema().ok()?;
+        let sc = self.snap.catalog.schema(&schema)?;
+        plan::set_statement_refusal(sc, body)
+    }
+
     /// Runs lookups until the plan is final, then the plan.
     pub(super) async fn run_planned(
         &mut self,
