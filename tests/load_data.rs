@@ -275,6 +275,19 @@ fn refused_loads_leave_nothing_and_the_connection_usable() {
         c.value("SELECT COUNT(*) FROM notes").expect("usable"),
         Some("0".into())
     );
+    // COM_STMT_PREPARE of a LOAD (mysql-connector-python's prepared cursor): refused at
+    // the prepare with the same error, on a sharded table (it got the planner's "cannot
+    // parse") as on an unlisted one.
+    for t in ["product", "notes"] {
+        let e = c
+            .prepare(&format!("LOAD DATA LOCAL INFILE 'f' INTO TABLE {t}"))
+            .expect_err("prepared LOAD");
+        assert!(
+            e.code == 1105 && e.msg.contains("plain statement"),
+            "{t}: {e}"
+        );
+    }
+    nothing(&s);
     // A client that does not serve files gets MariaDB's error.
     let mut plain = Conn::connect(s.router.addr, USER, PASSWORD, Some(SCHEMA)).expect("login");
     let e = plain

@@ -3492,6 +3492,13 @@ impl Session {
         if let Err(e) = self.check_access(&sql, a) {
             return self.send_err(1, &e).await;
         }
+        // A prepared LOAD DATA LOCAL: refused as the router refuses it everywhere but
+        // as a text statement of its own (the planner cannot read one).
+        if plan::infile::local_load(&sql) != plan::infile::LocalLoad::No {
+            return self
+                .send_err_as(1, &infile::not_plain_load(), "unroutable")
+                .await;
+        }
         // On configured tables: prepare on a node that has them (the metadata is the
         // same on each); executes are routed by their parameters.
         let sharded = match self.shard_plan(&sql, false) {
@@ -4186,11 +4193,7 @@ async fn refuse_infile_request(
             err: e.to_string(),
         })?;
     }
-    let e = SqlError::new(
-        1105,
-        "HY000",
-        "LOAD DATA LOCAL INFILE runs through the router as a plain statement of its own only (not prepared, not in EXECUTE IMMEDIATE or a multi-statement text, not behind SET STATEMENT): nothing was loaded",
-    );
+    let e = infile::not_plain_load();
     let mut out = t.outcome;
     out.local_infile = false;
     out.error = Some((e.code, e.msg.clone()));

@@ -36,6 +36,15 @@ fn capability_disabled() -> SqlError {
     )
 }
 
+/// A LOAD DATA LOCAL the router does not run (prepared, in EXECUTE IMMEDIATE...).
+pub(super) fn not_plain_load() -> SqlError {
+    SqlError::new(
+        1105,
+        "HY000",
+        "LOAD DATA LOCAL INFILE runs through the router as a plain statement of its own only (not prepared, not in EXECUTE IMMEDIATE or a multi-statement text, not behind SET STATEMENT): nothing was loaded",
+    )
+}
+
 /// What a sharded load needs besides its plan.
 struct Placing {
     split: infile::Split,
