@@ -3890,7 +3890,10 @@ impl Session {
 
     fn finish_quiet(&mut self, pc: Pooled) {
         if self.in_trans || self.sticky.is_some() || !self.autocommit {
-            self.pinned = Some(pc);
+            // Pinned beside the session's other connections: one taken from
+            // `pinned_more` must not replace (and close) the main one, which may hold
+            // the transaction's part on another data host.
+            self.pin(pc);
         } else {
             pc.host.clone().pool.put(pc);
         }

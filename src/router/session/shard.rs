@@ -140,6 +140,9 @@ impl Source {
             .await
             .map_err(|m| SqlError::new(BACKEND_LOST, BACKEND_LOST_STATE, m))?;
         if self.tracker.outcome.local_infile {
+            // Not the end of the statement: its answer follows the file. (`ended` now
+            // means the connection failed while the file was sent: see `load_failed`.)
+            self.ended = false;
             return Ok(p.get(1..).unwrap_or_default().to_vec());
         }
         if p.first() == Some(&0xff) {
