@@ -1482,6 +1482,20 @@ mod tests {
     }
 
     #[test]
+    fn integer_sharding_values_as_the_server_reads_them() {
+        assert_eq!(int_key(" 42").as_deref(), Some("42"));
+        assert_eq!(int_key("42\r").as_deref(), Some("42"));
+        assert_eq!(int_key("\t-42 ").as_deref(), Some("-42"));
+        assert_eq!(int_key("+42").as_deref(), Some("+42"));
+        assert_eq!(int_key("42.0"), None);
+        assert_eq!(int_key("4e1"), None);
+        assert_eq!(int_key(".5"), None);
+        // Not a number: left as it is (placed as an INSERT of that text would be).
+        assert_eq!(int_key("abc").as_deref(), Some("abc"));
+        assert_eq!(int_key("").as_deref(), Some(""));
+    }
+
+    #[test]
     fn key_texts_by_charset() {
         assert_eq!(key_text(b"42", "gbk").as_deref(), Some("42"));
         assert_eq!(key_text("é".as_bytes(), "utf8mb4").as_deref(), Some("é"));
