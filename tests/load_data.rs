@@ -275,6 +275,19 @@ fn refused_loads_leave_nothing_and_the_connection_usable() {
         c.value("SELECT COUNT(*) FROM notes").expect("usable"),
         Some("0".into())
     );
+    // COM_STMT_PREPARE of a LOAD (mysql-connector-python's prepared cursor): refused at
+    // the prepare with the same error, on a sharded table (it got the planner's "cannot
+    // parse") as on an unlisted one.
+    for t in ["product", "notes"] {
+        let e = c
+            .prepare(&format!("LOAD DATA LOCAL INFILE 'f' INTO TABLE {t}"))
+            .expect_err("prepared LOAD");
+        assert!(
+            e.code == 1105 && e.msg.contains("plain statement"),
+            "{t}: {e}"
+        );
+    }
+    nothing(&s);
     // A client that does not serve files gets MariaDB's error.
     let mut plain = Conn::connect(s.router.addr, USER, PASSWORD, Some(SCHEMA)).expect("login");
     let e = plain
@@ -365,6 +378,60 @@ fn loads_in_transactions_and_failures_after_rows_were_sent() {
         "{}",
         s.logs()
     );
+}
+
+/// A LOAD in a transaction that already wrote on both data hosts keeps both parts (the
+/// columns read before the LOAD took one host's connection and closed the other's, which
+/// rolled that part back, and the COMMIT still said done on each); a row no node takes
+/// in a small file is refused with nothing sent, and the transaction goes on (it was
+/// ended with 1213); integer sharding values with the whitespace a server skips (a CRLF
+/// file's `\r`) are placed by the number the server stores.
+#[test]
+fn loads_keep_the_transaction_and_place_integers_as_the_server_reads_them() {
+    let s = Shard::start();
+    let mut c = conn(&s);
+    let load = "LOAD DATA LOCAL INFILE 'c' INTO TABLE customer (id, name)";
+    let on = |n: u8| {
+        let q = "SELECT GROUP_CONCAT(id ORDER BY id) FROM customer";
+        if n == 0 { s.on0(q) } else { s.on1(q) }
+    };
+    c.query("BEGIN").expect("begin");
+    c.query("INSERT INTO customer (id, name) VALUES (1, 'dn0')")
+        .expect("insert on dn0");
+    c.query("INSERT INTO customer (id, name) VALUES (5000001, 'dn1')")
+        .expect("insert on dn1");
+    let (_, r) = c.load(load, &[b"2\tb\n5000002\tc\n"]);
+    assert_eq!(r.expect("load in txn").0, 2);
+    let (_, r) = c.load(load, &[b"3\td\n\\N\tnull\n"]);
+    let e = r.expect_err("NULL sharding value");
+    assert!(
+        e.code == 1105 && e.msg.contains("NULL") && !e.msg.contains("stopped"),
+        "{e}"
+    );
+    c.query("COMMIT").expect("commit");
+    assert_eq!(on(0), "1,2", "{}", s.logs());
+    assert_eq!(on(1), "5000001,5000002", "{}", s.logs());
+
+    let (_, r) = c.load(
+        load,
+        &[b" 5000003\tlead\n5000004 \ttrail\n5000005\r\tcr\n+7\tplus\n"],
+    );
+    assert_eq!(r.expect("values with whitespace").0, 4);
+    let (_, r) = c.load(
+        "LOAD DATA LOCAL INFILE 'c' INTO TABLE customer (name, id)",
+        &[b"crlf\t5000006\r\ncrlf\t8\r\n"],
+    );
+    assert_eq!(r.expect("CRLF file read with LINES TERMINATED BY \\n").0, 2);
+    assert_eq!(on(0), "1,2,7,8");
+    assert_eq!(on(1), "5000001,5000002,5000003,5000004,5000005,5000006");
+    // A number that is not whole: the server would round it; refused, nothing loaded.
+    let (_, r) = c.load(load, &[b"9\tok\n5000007.0\tdec\n"]);
+    let e = r.expect_err("decimal sharding value");
+    assert!(
+        e.code == 1105 && e.msg.contains("not a whole number"),
+        "{e}"
+    );
+    assert_eq!(on(0), "1,2,7,8");
 }
 
 /// A MyCat migration: a table dumped as text with `mariadb-dump --tab` on the old

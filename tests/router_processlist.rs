@@ -15,11 +15,12 @@ use common::wait_for;
 use common::wire::Conn;
 
 /// A router on `db` (schema `shop` on database shopdb; the backend login is root) with
-/// users `app`, `other` (read_only) and `ops` (admin).
+/// users `app`, `other` (read_only), `ops` (admin) and `root_ops` (admin without
+/// schemas, as the operators of config/lab).
 fn router(db: &MariaDb) -> RouterDaemon {
     db.sql("CREATE DATABASE shopdb; CREATE TABLE shopdb.t (id INT PRIMARY KEY)");
     start_router_config(&format!(
-        "  users:\n    - {{ name: app, password: a-pw, schemas: [shop] }}\n    - {{ name: other, password: o-pw, schemas: [shop], read_only: true }}\n    - {{ name: ops, password: ops-pw, schemas: [shop], admin: true }}\n  schemas:\n    - {{ name: shop, data_node: dn1 }}\n  data_nodes:\n    - {{ name: dn1, data_host: dh1, database: shopdb }}\n  data_hosts:\n    - name: dh1\n      heartbeat_interval: 500ms\n      min_con: 1\n      write_hosts:\n        - {}\n",
+        "  users:\n    - {{ name: app, password: a-pw, schemas: [shop] }}\n    - {{ name: other, password: o-pw, schemas: [shop], read_only: true }}\n    - {{ name: ops, password: ops-pw, schemas: [shop], admin: true }}\n    - {{ name: root_ops, password: ops-pw, admin: true }}\n  schemas:\n    - {{ name: shop, data_node: dn1 }}\n  data_nodes:\n    - {{ name: dn1, data_host: dh1, database: shopdb }}\n  data_hosts:\n    - name: dh1\n      heartbeat_interval: 500ms\n      min_con: 1\n      write_hosts:\n        - {}\n",
         db_host_yaml("m1", db)
     ))
 }
@@ -224,6 +225,20 @@ fn privileges_tables_and_refusals() {
             "SELECT GROUP_CONCAT(PRIVILEGE_TYPE ORDER BY PRIVILEGE_TYPE) FROM information_schema.USER_PRIVILEGES"
         ),
         "CONNECTION ADMIN,PROCESS"
+    );
+    // An admin user without schemas: the SELECT is evaluated on a data node all the
+    // same (it got "no data node to evaluate the WHERE condition on").
+    let _idle = session(&r, "app", "a-pw");
+    assert_eq!(
+        cli(
+            r.addr,
+            "root_ops",
+            "ops-pw",
+            None,
+            "SELECT USER, DB, COMMAND FROM information_schema.PROCESSLIST WHERE USER = 'app'; SELECT GROUP_CONCAT(PRIVILEGE_TYPE ORDER BY PRIVILEGE_TYPE) FROM information_schema.USER_PRIVILEGES"
+        )
+        .unwrap_or_else(|e| panic!("root_ops: {e}\n{}", r.daemon.logs())),
+        "app\tshop\tSleep\nCONNECTION ADMIN,PROCESS"
     );
     assert_eq!(
         ok("ops", "ops-pw", "SHOW GRANTS").lines().next(),

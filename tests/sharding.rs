@@ -254,6 +254,68 @@ fn statements_a_sharded_table_cannot_take_are_refused() {
     assert_eq!(s.on1("SELECT id, name FROM customer"), "5000001\ty");
 }
 
+/// MariaDB's `SET STATEMENT ... FOR <statement>` runs as a SET on the session's one
+/// connection: on sharded tables it is refused (it used to count, update and alter dn0's
+/// rows only); on unlisted tables it runs.
+#[test]
+fn set_statement_for_a_sharded_table_is_refused_not_run_on_one_node() {
+    let s = Shard::start();
+    s.on0("INSERT INTO customer (id, name) VALUES (1, 'a')");
+    s.on1("INSERT INTO customer (id, name) VALUES (5000001, 'b')");
+    let before = customers(&s);
+    for q in [
+        "SET STATEMENT max_statement_time=10 FOR SELECT COUNT(*) FROM customer",
+        "set statement sql_mode='', max_statement_time=(10) for /* x */ update `customer` set name = 'z'",
+        "SET STATEMENT lock_wait_timeout=100 FOR ALTER TABLE customer ADD COLUMN tag INT",
+    ] {
+        let e = s
+            .q(q)
+            .expect_err(&format!("SET STATEMENT on a sharded table accepted: {q}"));
+        assert!(
+            e.contains("1105") && e.contains("SET STATEMENT"),
+            "{q}: {e}"
+        );
+    }
+    assert_eq!(
+        customers(&s),
+        before,
+        "a refused SET STATEMENT changed rows"
+    );
+    assert_eq!(column_count(&s.a, "shop_0", "customer", "tag"), "0");
+    assert_eq!(column_count(&s.b, "shop_1", "customer", "tag"), "0");
+    // SQL-level PREPARE and EXECUTE IMMEDIATE run their text on the session's one
+    // connection as well (they counted dn0's rows only): refused.
+    for q in [
+        "PREPARE p FROM 'SET STATEMENT max_statement_time=10 FOR SELECT COUNT(*) FROM customer'",
+        "PREPARE p FROM 'SELECT COUNT(*) FROM customer'",
+        "EXECUTE IMMEDIATE 'UPDATE customer SET name = ''z'''",
+    ] {
+        let e = s.q(q).expect_err(&format!("{q} accepted"));
+        assert!(
+            e.contains("1105") && e.contains("one data node"),
+            "{q}: {e}"
+        );
+    }
+    assert_eq!(
+        customers(&s),
+        before,
+        "a refused EXECUTE IMMEDIATE changed rows"
+    );
+    // On a table the schema does not list it runs on the default node, as before.
+    s.on0("CREATE TABLE IF NOT EXISTS plain (id INT)");
+    s.on0("INSERT INTO plain VALUES (1), (2)");
+    assert_eq!(
+        s.q("SET STATEMENT max_statement_time=10 FOR SELECT COUNT(*) FROM plain")
+            .unwrap_or_else(|e| panic!("SET STATEMENT on an unlisted table refused: {e}")),
+        "2"
+    );
+    assert_eq!(
+        s.q("EXECUTE IMMEDIATE 'SELECT COUNT(*) FROM plain'")
+            .unwrap_or_else(|e| panic!("EXECUTE IMMEDIATE on an unlisted table refused: {e}")),
+        "2"
+    );
+}
+
 fn table_count(db: &common::mariadb::MariaDb, schema: &str, table: &str) -> String {
     db.sql(&format!(
         "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = '{schema}' AND table_name = '{table}'"

@@ -1824,6 +1824,9 @@ impl Session {
                 // connection: the same qualifiers as any statement, but not planned. (A
                 // refused SET is refused as such.)
                 let refused = items.iter().any(|i| matches!(i, SetItem::Refused(_)));
+                if let Some(e) = self.set_statement_refusal(sql) {
+                    return self.send_err_as(1, &e, "unroutable").await;
+                }
                 let q = match self.qualify(sql) {
                     _ if refused => Ok(plan::Qualified::default()),
                     Ok(q) if q.schema.is_some() => Err(SqlError::new(
@@ -3489,6 +3492,13 @@ impl Session {
         if let Err(e) = self.check_access(&sql, a) {
             return self.send_err(1, &e).await;
         }
+        // A prepared LOAD DATA LOCAL: refused as the router refuses it everywhere but
+        // as a text statement of its own (the planner cannot read one).
+        if plan::infile::local_load(&sql) != plan::infile::LocalLoad::No {
+            return self
+                .send_err_as(1, &infile::not_plain_load(), "unroutable")
+                .await;
+        }
         // On configured tables: prepare on a node that has them (the metadata is the
         // same on each); executes are routed by their parameters.
         let sharded = match self.shard_plan(&sql, false) {
@@ -3880,7 +3890,10 @@ impl Session {
 
     fn finish_quiet(&mut self, pc: Pooled) {
         if self.in_trans || self.sticky.is_some() || !self.autocommit {
-            self.pinned = Some(pc);
+            // Pinned beside the session's other connections: one taken from
+            // `pinned_more` must not replace (and close) the main one, which may hold
+            // the transaction's part on another data host.
+            self.pin(pc);
         } else {
             pc.host.clone().pool.put(pc);
         }
@@ -4183,11 +4196,7 @@ async fn refuse_infile_request(
             err: e.to_string(),
         })?;
     }
-    let e = SqlError::new(
-        1105,
-        "HY000",
-        "LOAD DATA LOCAL INFILE runs through the router as a plain statement of its own only (not prepared, not in EXECUTE IMMEDIATE or a multi-statement text, not behind SET STATEMENT): nothing was loaded",
-    );
+    let e = infile::not_plain_load();
     let mut out = t.outcome;
     out.local_infile = false;
     out.error = Some((e.code, e.msg.clone()));

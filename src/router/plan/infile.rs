@@ -10,7 +10,7 @@
 //! where it would not ([`check_split`]) are refused for sharded tables.
 
 use super::route;
-use super::text::{Edits, Toks};
+use super::text::{Edits, Toks, sql_quote};
 use super::write::global_text;
 use super::{Affected, Plan, SchemaCat, TableCat, TableKind, refuse};
 use crate::router::sql::{self, Tok, Token};
@@ -667,6 +667,7 @@ pub fn node_for(
     column: &str,
     key: &Key,
     charset: &str,
+    int_column: bool,
     number: u64,
 ) -> Result<usize, SqlError> {
     let value = match key {
@@ -684,10 +685,42 @@ pub fn node_for(
             ))
         })?),
     };
+    let value = match value.as_deref() {
+        Some(v) if int_column => Some(int_key(v).ok_or_else(|| {
+            refuse(format!(
+                "LOAD DATA into `{}`: row {number}: the sharding value {} of the integer column `{column}` is not a whole number; the server would round or scale it, which the router does not do, so it cannot place the row (nothing was loaded)",
+                table.name,
+                sql_quote(v)
+            ))
+        })?),
+        _ => value,
+    };
     route::node_of(table, column, value.as_deref()).map_err(|mut e| {
         e.msg = format!("LOAD DATA row {number}: {} (nothing was loaded)", e.msg);
         e
     })
+}
+
+/// A sharding value of an integer column as the server reads it: without the
+/// whitespace around it, which the server skips (a file with CRLF line ends read with
+/// `LINES TERMINATED BY '\n'` leaves `\r` in each row's last field). `None` for a number
+/// that is not whole (`5.0`, `1e3`: the server stores it rounded or scaled). Other text
+/// (not a number) is left as it is.
+pub fn int_key(v: &str) -> Option<String> {
+    let t = v.trim_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let digits = t.strip_prefix(['+', '-']).unwrap_or(t);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(t.to_string());
+    }
+    let numeric = digits.starts_with(|c: char| c.is_ascii_digit() || c == '.')
+        && digits
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
+        && digits.bytes().any(|b| b.is_ascii_digit());
+    if numeric {
+        return None;
+    }
+    Some(v.to_string())
 }
 
 /// The `FIELDS`/`LINES` clauses as the server's reader uses them.
@@ -1446,6 +1479,20 @@ mod tests {
         assert!(check_split(&fmt("\n", "", "\\", "", "\n"), "utf8mb4").is_ok());
         assert!(check_split(&Format::default(), "gbk").is_err());
         assert!(check_split(&Format::default(), "SJIS").is_err());
+    }
+
+    #[test]
+    fn integer_sharding_values_as_the_server_reads_them() {
+        assert_eq!(int_key(" 42").as_deref(), Some("42"));
+        assert_eq!(int_key("42\r").as_deref(), Some("42"));
+        assert_eq!(int_key("\t-42 ").as_deref(), Some("-42"));
+        assert_eq!(int_key("+42").as_deref(), Some("+42"));
+        assert_eq!(int_key("42.0"), None);
+        assert_eq!(int_key("4e1"), None);
+        assert_eq!(int_key(".5"), None);
+        // Not a number: left as it is (placed as an INSERT of that text would be).
+        assert_eq!(int_key("abc").as_deref(), Some("abc"));
+        assert_eq!(int_key("").as_deref(), Some(""));
     }
 
     #[test]

@@ -647,6 +647,38 @@ pub fn may_add_limit(sc: &SchemaCat, sql: &str) -> bool {
             .is_some_and(|w| w.eq_ignore_ascii_case("select"))
 }
 
+/// The statement after MariaDB's `SET STATEMENT var = value [, ...] FOR`, when `sql` is
+/// one.
+pub fn set_statement_body(sql: &str) -> Option<&str> {
+    let toks = super::sql::lex(sql);
+    if !(toks.first()?.is("SET") && toks.get(1)?.is("STATEMENT")) {
+        return None;
+    }
+    let mut depth = 0i32;
+    for t in &toks[2..] {
+        match t.tok {
+            Tok::Punct(b'(') => depth += 1,
+            Tok::Punct(b')') => depth -= 1,
+            Tok::Semi => return None,
+            _ if depth == 0 && t.is("FOR") => return sql.get(t.end..),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// `SET STATEMENT ... FOR` a statement on sharded or global tables: the router runs a SET
+/// on the session's connection (one data node), so such a statement is refused, not
+/// run on one node of many.
+pub fn set_statement_refusal(sc: &SchemaCat, sql: &str) -> Option<SqlError> {
+    let body = set_statement_body(sql)?;
+    mentions_configured(sc, body).then(|| {
+        refuse(
+            "SET STATEMENT ... FOR a statement on sharded or global tables is not routed (it would run on one data node): SET SESSION the variables, run the statement on its own, then set them back (nothing was run)",
+        )
+    })
+}
+
 /// Does `sql` mention a table configured in `schema` (a cheap test on tokens that lets
 /// statements on unlisted tables skip parsing)?
 pub fn mentions_configured(sc: &SchemaCat, sql: &str) -> bool {
@@ -763,14 +795,23 @@ pub fn qualify(
             "PREPARE ... FROM and EXECUTE IMMEDIATE take a string literal through the router: a text the server builds from an expression or variable could name any database, which the router cannot check",
         ));
     }
+    let here = schema.and_then(|s| cat.schema(s));
     for d in &scan.dynamic {
         if qualify(cat, grants, schema, d)? != Qualified::default() {
             return Err(refuse(
                 "the text of PREPARE ... FROM or EXECUTE IMMEDIATE runs as written: leave the schema qualifiers out of it",
             ));
         }
+        // The server runs the text on the session's one connection: on sharded or
+        // global tables that is one data node of several.
+        if let Some(sc) = here
+            && mentions_configured(sc, d)
+        {
+            return Err(refuse(
+                "PREPARE ... FROM and EXECUTE IMMEDIATE run their text on one data node: a text on sharded or global tables is not routed (send the statement itself, or prepare it with the client's binary protocol; nothing was run)",
+            ));
+        }
     }
-    let here = schema.and_then(|s| cat.schema(s));
     let mut own: Vec<&text::Qualifier<'_>> = Vec::new();
     let mut other: Vec<(&str, &text::Qualifier<'_>)> = Vec::new();
     for q in &scan.qualifiers {
@@ -1097,6 +1138,9 @@ fn plan_text(
         return Err(refuse(
             "several statements in one query touch sharded or global tables: send them one at a time",
         ));
+    }
+    if let Some(e) = set_statement_refusal(sc, sql) {
+        return Err(e);
     }
     let t = Toks::new(sql);
     if let Some(p) = show_on_table(sc, &a, &t, read) {

@@ -1831,3 +1831,43 @@ fn datanode_hints_stay_within_the_users_schemas() {
     let p = qualified_route("shop", "/*!mycat: datanode=dn1 */ SELECT * FROM shop.t");
     assert_eq!(p.targets[0].sql.as_deref(), Some(" SELECT * FROM t"));
 }
+
+#[test]
+fn set_statement_and_dynamic_sql_on_listed_tables_are_refused() {
+    assert_eq!(
+        set_statement_body("SET STATEMENT a = (1), b = 'for' FOR SELECT 1 FOR UPDATE"),
+        Some(" SELECT 1 FOR UPDATE")
+    );
+    assert_eq!(set_statement_body("SET @a = 1"), None);
+    assert_eq!(set_statement_body("SET STATEMENT a = 1; SELECT 1"), None);
+    let sc = cat();
+    let shop = sc.schema("shop").expect("shop");
+    assert!(
+        set_statement_refusal(
+            shop,
+            "set statement max_statement_time=1 for select * from `customer`"
+        )
+        .is_some()
+    );
+    assert!(
+        set_statement_refusal(
+            shop,
+            "SET STATEMENT max_statement_time=1 FOR SELECT * FROM plain"
+        )
+        .is_none()
+    );
+    // Planned (a prepared statement's text): refused, not run on dn0.
+    assert!(
+        refused("SET STATEMENT max_statement_time=1 FOR SELECT COUNT(*) FROM customer")
+            .contains("SET STATEMENT")
+    );
+    let q = |sql: &str| qualify(&sc, &Grants::ALL, Some("shop"), sql);
+    for sql in [
+        "PREPARE s FROM 'SELECT * FROM customer'",
+        "EXECUTE IMMEDIATE 'DELETE FROM product'",
+    ] {
+        let e = q(sql).expect_err(sql);
+        assert!(e.msg.contains("one data node"), "{sql}: {}", e.msg);
+    }
+    assert!(q("EXECUTE IMMEDIATE 'SELECT * FROM plain'").is_ok());
+}

@@ -36,6 +36,15 @@ fn capability_disabled() -> SqlError {
     )
 }
 
+/// A LOAD DATA LOCAL the router does not run (prepared, in EXECUTE IMMEDIATE...).
+pub(super) fn not_plain_load() -> SqlError {
+    SqlError::new(
+        1105,
+        "HY000",
+        "LOAD DATA LOCAL INFILE runs through the router as a plain statement of its own only (not prepared, not in EXECUTE IMMEDIATE or a multi-statement text, not behind SET STATEMENT): nothing was loaded",
+    )
+}
+
 /// What a sharded load needs besides its plan.
 struct Placing {
     split: infile::Split,
@@ -44,6 +53,9 @@ struct Placing {
     key: usize,
     format: infile::Format,
     charset: String,
+    /// The sharding column is an integer column (its values are read as the server
+    /// reads numbers: see [`infile::int_key`]).
+    int_key: bool,
 }
 
 /// The rows of a sharded load waiting for their nodes.
@@ -188,7 +200,7 @@ impl Session {
             .map(|t| t.node.clone())
             .ok_or_else(|| SqlError::new(1105, "HY000", "LOAD DATA has no data node"))?;
         let q = format!(
-            "SELECT @@character_set_database, @@sql_mode, c.COLUMN_NAME FROM (SELECT 1) AS d LEFT JOIN information_schema.COLUMNS AS c ON c.TABLE_SCHEMA = DATABASE() AND c.TABLE_NAME = {} AND c.EXTRA NOT LIKE '%INVISIBLE%' ORDER BY c.ORDINAL_POSITION",
+            "SELECT @@character_set_database, @@sql_mode, c.COLUMN_NAME, c.DATA_TYPE FROM (SELECT 1) AS d LEFT JOIN information_schema.COLUMNS AS c ON c.TABLE_SCHEMA = DATABASE() AND c.TABLE_NAME = {} AND c.EXTRA NOT LIKE '%INVISIBLE%' ORDER BY c.ORDINAL_POSITION",
             sql_quote(&st.table)
         );
         let meta = self.query_node(&node, &q).await?;
@@ -210,6 +222,23 @@ impl Session {
             lp = infile::plan_load(&sc, &st, sql, now)?;
         }
         let split = lp.split.take().unwrap_or(split);
+        let int_key = meta.rows.iter().any(|r| {
+            r.get(2)
+                .and_then(Option::as_deref)
+                .is_some_and(|c| c.eq_ignore_ascii_case(&split.column))
+                && r.get(3).and_then(Option::as_deref).is_some_and(|t| {
+                    [
+                        "tinyint",
+                        "smallint",
+                        "mediumint",
+                        "int",
+                        "integer",
+                        "bigint",
+                    ]
+                    .iter()
+                    .any(|i| t.eq_ignore_ascii_case(i))
+                })
+        });
         let charset = match st.charset.as_deref() {
             Some(cs) if cs != "default" => cs.to_string(),
             _ => db_charset.to_ascii_lowercase(),
@@ -249,6 +278,7 @@ impl Session {
                 key,
                 format: st.format,
                 charset,
+                int_key,
             }),
         ))
     }
@@ -421,6 +451,7 @@ impl Session {
                 &pl.split.column,
                 &row.key,
                 &pl.charset,
+                pl.int_key,
                 row.number,
             )?;
             // Targets are the table's nodes in order.

@@ -106,9 +106,23 @@ impl Session {
             Ok(t) => t,
             Err(e) => return self.send_err(1, &e).await,
         };
+        // A user without schemas (an `admin: true` operator) has no node of its own:
+        // the text reads nothing but literal rows, so any data node evaluates it.
         let node = match self.any_node() {
             Ok(n) => n,
-            Err(e) => return self.send_err(1, &e).await,
+            Err(e) => {
+                let mut names: Vec<&String> = self.snap.catalog.schemas.keys().collect();
+                names.sort();
+                match names.into_iter().find_map(|s| {
+                    self.snap
+                        .catalog
+                        .schema(s)
+                        .and_then(crate::router::plan::SchemaCat::any_node)
+                }) {
+                    Some(n) => n,
+                    None => return self.send_err(1, &e).await,
+                }
+            }
         };
         self.read_on(node, &text).await
     }

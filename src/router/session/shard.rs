@@ -140,6 +140,9 @@ impl Source {
             .await
             .map_err(|m| SqlError::new(BACKEND_LOST, BACKEND_LOST_STATE, m))?;
         if self.tracker.outcome.local_infile {
+            // Not the end of the statement: its answer follows the file. (`ended` now
+            // means the connection failed while the file was sent: see `load_failed`.)
+            self.ended = false;
             return Ok(p.get(1..).unwrap_or_default().to_vec());
         }
         if p.first() == Some(&0xff) {
@@ -280,6 +283,18 @@ impl Session {
             sql,
             &self.statement_lookups(),
         ))
+    }
+
+    /// A text `SET STATEMENT ... FOR` on sharded or global tables of the session's
+    /// schema: its refusal (a SET runs on the session's one connection).
+    pub(super) fn set_statement_refusal(&self, sql: &str) -> Option<SqlError> {
+        let body = match plan::strip_hint(sql) {
+            Ok(Some(_)) => return None,
+            _ => sql,
+        };
+        let schema = self.effective_schema().ok()?;
+        let sc = self.snap.catalog.schema(&schema)?;
+        plan::set_statement_refusal(sc, body)
     }
 
     /// Runs lookups until the plan is final, then the plan.
