@@ -388,6 +388,29 @@ fn same_shard_for_the_same_key_as_the_hand_written_config() {
     );
 }
 
+/// A `}` too many at the top level: keepalived reports it and reads on, so what follows
+/// is imported too (it was dropped with "the rest of the file is ignored").
+#[test]
+fn an_extra_closing_brace_is_skipped_as_keepalived_does() {
+    let file = data("quirks/extra-brace.conf");
+    let (code, out, err) = tandem(&["import", "--keepalived", &file]);
+    assert_eq!(code, 0, "{err}");
+    let c = parse(&out);
+    let vrrp = c.vrrp.expect("vrrp imported");
+    assert_eq!(vrrp.instances.len(), 1, "{out}");
+    assert_eq!(vrrp.instances[0].name, "VI_1");
+    assert_eq!(vrrp.instances[0].priority, 150);
+    for line in [6, 16] {
+        assert!(
+            err.contains(&format!(
+                "{file}:{line}: warning: extra `}}` with no block to close; ignored"
+            )),
+            "line {line}: {err}"
+        );
+    }
+    assert!(!err.contains("rest of the file"), "{err}");
+}
+
 #[test]
 fn any_subset_imports_alone() {
     let (code, out, err) = tandem(&[
