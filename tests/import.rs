@@ -388,27 +388,51 @@ fn same_shard_for_the_same_key_as_the_hand_written_config() {
     );
 }
 
+/// Imports the fixture `tests/data/import/quirks/NAME` given with `flag`; it must succeed.
+/// (the file's path, the parsed output, stderr).
+fn import_quirk(flag: &str, name: &str) -> (String, Config, String) {
+    let file = data(&format!("quirks/{name}"));
+    let (code, out, err) = tandem(&["import", flag, &file]);
+    assert_eq!(code, 0, "{err}\n{out}");
+    (file, parse(&out), err)
+}
+
 /// A `}` too many at the top level: keepalived reports it and reads on, so what follows
 /// is imported too (it was dropped with "the rest of the file is ignored").
 #[test]
 fn an_extra_closing_brace_is_skipped_as_keepalived_does() {
-    let file = data("quirks/extra-brace.conf");
-    let (code, out, err) = tandem(&["import", "--keepalived", &file]);
-    assert_eq!(code, 0, "{err}");
-    let c = parse(&out);
+    let (file, c, err) = import_quirk("--keepalived", "extra-brace.conf");
     let vrrp = c.vrrp.expect("vrrp imported");
-    assert_eq!(vrrp.instances.len(), 1, "{out}");
+    assert_eq!(vrrp.instances.len(), 1, "{err}");
     assert_eq!(vrrp.instances[0].name, "VI_1");
     assert_eq!(vrrp.instances[0].priority, 150);
-    for line in [6, 16] {
-        assert!(
-            err.contains(&format!(
-                "{file}:{line}: warning: extra `}}` with no block to close; ignored"
-            )),
-            "line {line}: {err}"
-        );
-    }
+    let warned = |line: usize| {
+        err.contains(&format!(
+            "{file}:{line}: warning: extra `}}` with no block to close; ignored"
+        ))
+    };
+    assert!(warned(6) && warned(16), "{err}");
     assert!(!err.contains("rest of the file"), "{err}");
+}
+
+/// Server and bind addresses as haproxy reads them: an IPv6 address without brackets
+/// (it was written as is, and `tandem check` then said it had no port) and `ipv4@`/`ipv6@`
+/// prefixes.
+#[test]
+fn haproxy_ipv6_addresses_without_brackets_and_family_prefixes() {
+    let (_, c, err) = import_quirk("--haproxy", "ipv6-servers.cfg");
+    let l = &c.balancer.expect("balancer").listeners[0];
+    assert_eq!(l.bind.to_string(), "198.18.0.100:3306");
+    let servers: Vec<String> = l.servers.iter().map(|s| s.address.to_string()).collect();
+    assert_eq!(
+        servers,
+        [
+            "[2001:db8::1]:8066",
+            "[2001:db8::2]:8066",
+            "198.18.0.3:8066"
+        ],
+        "{err}"
+    );
 }
 
 #[test]
