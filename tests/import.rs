@@ -26,6 +26,15 @@ fn line_of(file: &str, needle: &str) -> usize {
         + 1
 }
 
+/// Whether `err` has a warning `message` (its beginning) at the first line of `file`
+/// containing `anchor`.
+fn warned_at(err: &str, file: &str, anchor: &str, message: &str) -> bool {
+    err.contains(&format!(
+        "{file}:{}: warning: {message}",
+        line_of(file, anchor)
+    ))
+}
+
 /// Runs the import of all three fixtures: (exit code, YAML, stderr).
 fn import_all() -> (i32, String, String) {
     import_set("")
@@ -162,9 +171,16 @@ fn haproxy_listeners_are_kept() {
     assert_eq!(m.timeouts.server, config::types::Dur::secs(8 * 3600));
     assert_eq!(m.retries, 3);
     assert!(m.redispatch);
+    // haproxy checked MyCat through xinetd's `mycat_status` on 48700, which fails once
+    // the router replaces MyCat: the router itself is checked instead.
     let chk = m.check.as_ref().expect("check");
-    assert_eq!(chk.kind.to_string(), "tcp");
-    assert_eq!(chk.port, Some(48700));
+    assert_eq!(chk.kind.to_string(), "mysql");
+    assert_eq!(chk.port, None);
+    let why = "listener mysql: haproxy checked its servers, the router's port 8066, on port 48700";
+    assert!(
+        warned_at(&err, &data("haproxy.cfg"), "listen mysql", why),
+        "{err}"
+    );
     assert_eq!(chk.inter, config::types::Dur::secs(2), "inter 2000 = ms");
     assert_eq!((chk.rise, chk.fall), (2, 3));
     let servers: Vec<(String, String)> = m
@@ -388,11 +404,13 @@ fn same_shard_for_the_same_key_as_the_hand_written_config() {
     );
 }
 
-/// Imports the fixture `tests/data/import/quirks/NAME` given with `flag`; it must succeed.
-/// (the file's path, the parsed output, stderr).
-fn import_quirk(flag: &str, name: &str) -> (String, Config, String) {
+/// Imports the fixture `tests/data/import/quirks/NAME` given with `flag` (and the `more`
+/// arguments); it must succeed. (the file's path, the parsed output, stderr).
+fn import_quirk(flag: &str, name: &str, more: &[&str]) -> (String, Config, String) {
     let file = data(&format!("quirks/{name}"));
-    let (code, out, err) = tandem(&["import", flag, &file]);
+    let mut args = vec!["import", flag, &file];
+    args.extend(more);
+    let (code, out, err) = tandem(&args);
     assert_eq!(code, 0, "{err}\n{out}");
     (file, parse(&out), err)
 }
@@ -401,7 +419,7 @@ fn import_quirk(flag: &str, name: &str) -> (String, Config, String) {
 /// is imported too (it was dropped with "the rest of the file is ignored").
 #[test]
 fn an_extra_closing_brace_is_skipped_as_keepalived_does() {
-    let (file, c, err) = import_quirk("--keepalived", "extra-brace.conf");
+    let (file, c, err) = import_quirk("--keepalived", "extra-brace.conf", &[]);
     let vrrp = c.vrrp.expect("vrrp imported");
     assert_eq!(vrrp.instances.len(), 1, "{err}");
     assert_eq!(vrrp.instances[0].name, "VI_1");
@@ -420,7 +438,7 @@ fn an_extra_closing_brace_is_skipped_as_keepalived_does() {
 /// prefixes.
 #[test]
 fn haproxy_ipv6_addresses_without_brackets_and_family_prefixes() {
-    let (_, c, err) = import_quirk("--haproxy", "ipv6-servers.cfg");
+    let (_, c, err) = import_quirk("--haproxy", "ipv6-servers.cfg", &[]);
     let l = &c.balancer.expect("balancer").listeners[0];
     assert_eq!(l.bind.to_string(), "198.18.0.100:3306");
     let servers: Vec<String> = l.servers.iter().map(|s| s.address.to_string()).collect();
@@ -431,6 +449,31 @@ fn haproxy_ipv6_addresses_without_brackets_and_family_prefixes() {
             "[2001:db8::2]:8066",
             "198.18.0.3:8066"
         ],
+        "{err}"
+    );
+}
+
+/// haproxy checked MyCat through xinetd's `mycat_status` (an HTTP probe on 48700, box b's
+/// on 48701). Once the router replaces MyCat that probe fails, so the import checks the
+/// router itself (`type: mysql` on the servers' port) instead of keeping a check that
+/// would mark every server DOWN, and says so; the warnings about the probe's request go.
+#[test]
+fn a_mycat_status_probe_becomes_a_check_of_the_router() {
+    let conf = data("conf");
+    let (file, c, err) = import_quirk("--haproxy", "xinetd-httpchk.cfg", &["--mycat-dir", &conf]);
+    let l = &c.balancer.expect("balancer").listeners[0];
+    let chk = l.check.as_ref().expect("check");
+    assert_eq!(chk.kind.to_string(), "mysql");
+    assert_eq!(chk.port, None);
+    assert_eq!((chk.rise, chk.fall), (2, 3));
+    assert!(
+        l.servers.iter().all(|s| s.check_tuning.port.is_none()),
+        "{err}"
+    );
+    let why = "listener mycat_service: haproxy checked its servers, the router's port 8066, on port 48700";
+    assert!(warned_at(&err, &file, "listen mycat_service", why), "{err}");
+    assert!(
+        !err.contains("`option httpchk`") && !err.contains("GET <path>"),
         "{err}"
     );
 }
