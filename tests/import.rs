@@ -478,6 +478,31 @@ fn a_mycat_status_probe_becomes_a_check_of_the_router() {
     );
 }
 
+/// MyCat's `subTables` (one table sharded over several tables of one database) has no
+/// equivalent: the warning says where the rows are and what to do before migrating (it
+/// was the generic "no tandem equivalent"), and the output keeps its error about the rule.
+#[test]
+fn mycat_sub_tables_are_explained() {
+    let dir = data("quirks/subtables");
+    let (code, out, err) = tandem(&["import", "--mycat-dir", &dir]);
+    assert_eq!(code, 1, "{err}\n{out}");
+    let why = "table orders: subTables=\"orders_$1-4\": MyCat (1.6.5+) shards this table over the tables orders_$1-4 inside its data node";
+    assert!(
+        warned_at(&err, &format!("{dir}/schema.xml"), "subTables=", why),
+        "{err}"
+    );
+    assert!(
+        err.contains("or merge them into `orders`; not imported"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "rule `mod4` can place rows on node index 3 but table `orders` has only 1 data nodes"
+        ),
+        "{err}"
+    );
+}
+
 #[test]
 fn any_subset_imports_alone() {
     let (code, out, err) = tandem(&[
