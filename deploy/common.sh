@@ -50,14 +50,31 @@ ensure_rust() {
     fi
 }
 
+# target_dir: where cargo puts what it builds in this checkout: ./target, unless
+# CARGO_TARGET_DIR or a cargo config's build.target-dir moves it (asked of cargo itself;
+# ./target when there is no cargo to ask). Cached in TARGET_DIR.
+target_dir() {
+    if [ -z "${TARGET_DIR:-}" ]; then
+        local cargo d=""
+        cargo=$(command -v cargo 2>/dev/null || true)
+        if [ -z "$cargo" ] && [ -x "$HOME/.cargo/bin/cargo" ]; then cargo="$HOME/.cargo/bin/cargo"; fi
+        if [ -n "$cargo" ]; then
+            d=$("$cargo" metadata --no-deps --format-version 1 2>/dev/null \
+                | grep -o '"target_directory":"[^"]*"' | head -n 1 | cut -d '"' -f 4) || d=""
+        fi
+        TARGET_DIR="${d:-$PWD/target}"
+    fi
+    echo "$TARGET_DIR"
+}
+
 # build_tandem [profile]: builds the binary; prints its path.
 build_tandem() {
     local profile="${1:-release}"
     if [ "$profile" = release ]; then
         cargo build --release --locked -q >&2
-        echo "$PWD/target/release/tandem"
+        echo "$(target_dir)/release/tandem"
     else
         cargo build --locked -q >&2
-        echo "$PWD/target/debug/tandem"
+        echo "$(target_dir)/debug/tandem"
     fi
 }

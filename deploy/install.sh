@@ -24,7 +24,7 @@
 #   --dry-run         print what would be done; change nothing
 #   --config FILE     the box's tandem YAML (required unless /etc/tandem/tandem.yaml exists)
 #   --binary FILE     install this binary instead of building one
-#   --no-build        install target/release/tandem as it is
+#   --no-build        install target/release/tandem (under CARGO_TARGET_DIR if set) as it is
 #   --no-start        do not enable/start the service
 #   --firewall MODE   auto (default), nftables, iptables or none
 set -euo pipefail
@@ -83,14 +83,14 @@ if [ -n "$BINARY" ]; then
 elif [ "$BUILD" = 1 ]; then
     if [ "$DRY" = 1 ]; then
         say "would build the release binary (cargo build --release --locked)"
-        SRC_BIN="$PWD/target/release/tandem"
+        SRC_BIN="$(target_dir)/release/tandem"
     else
         ensure_rust
         say "building the release binary (cargo build --release --locked)"
         SRC_BIN="$(build_tandem release)"
     fi
 else
-    SRC_BIN="$PWD/target/release/tandem"
+    SRC_BIN="$(target_dir)/release/tandem"
 fi
 if [ ! -x "$SRC_BIN" ] && ! { [ "$DRY" = 1 ] && [ "$BUILD" = 1 ] && [ -z "$BINARY" ]; }; then
     echo "install: $SRC_BIN is not an executable (build it, or pass --binary FILE)" >&2

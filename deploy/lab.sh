@@ -53,6 +53,14 @@ declare -A IP=([a]=198.18.0.1 [b]=198.18.0.2 [client]=198.18.0.10
 declare -A SID=([db1]=1 [db1r]=2 [db2]=3)
 APP=(-u app -papp-pw)
 
+# How to run this script again on this lab, for the messages: sudo resets the environment,
+# so the variables that select the lab and its binary go on the command line.
+LAB="sudo"
+for v in LAB_PREFIX LAB_RUN TANDEM_BIN CARGO_TARGET_DIR; do
+    if [ -n "${!v:-}" ]; then LAB+=" $v=$(printf '%q' "${!v}")"; fi
+done
+LAB+=" deploy/lab.sh"
+
 ns() { echo "$P-$1"; }
 have_ns() { ip netns list | awk '{print $1}' | grep -qx "$(ns "$1")"; }
 pid_of() { cat "$RUN/$1.pid" 2>/dev/null || true; }
@@ -64,11 +72,13 @@ running() { # running NAME: its recorded process exists and has not exited (a zo
 lab_exists() { have_ns a && have_ns b && have_ns client && have_ns db && have_ns br; }
 now_ms() { date +%s%3N; }
 
+# Where `up` builds the binary (CARGO_TARGET_DIR moves it), asked once.
+if [ -z "${TANDEM_BIN:-}" ]; then target_dir >/dev/null; fi
 bin() {
     if [ -n "${TANDEM_BIN:-}" ]; then
         echo "$TANDEM_BIN"
     else
-        echo "$ROOT/target/release/tandem"
+        echo "$(target_dir)/release/tandem"
     fi
 }
 
@@ -400,7 +410,7 @@ exe_of() {
 status() {
     need_root "${ARGS[@]}"
     if ! have_ns a && ! have_ns b; then
-        echo "lab: not up (no namespaces $P-*); start it with: sudo deploy/lab.sh up" >&2
+        echo "lab: not up (no namespaces $P-*); start it with: $LAB up" >&2
         return 1
     fi
     for b in "${BOXES[@]}"; do
@@ -408,7 +418,7 @@ status() {
         if running "$b"; then
             ip netns exec "$(ns "$b")" "$(bin)" status --addr 127.0.0.1:9188 || true
             if ! same_exe "$b"; then
-                echo "note: box $b runs $(exe_of "$b"), not $(bin); sudo deploy/lab.sh up restarts it on $(bin)"
+                echo "note: box $b runs $(exe_of "$b"), not $(bin); $LAB up restarts it on $(bin)"
             fi
         else
             echo "tandem is not running"
@@ -444,7 +454,7 @@ up() {
     fi
     # On a failure from here on, what was started stays for inspection; say so.
     # shellcheck disable=SC2154 # rc is the trap's own
-    trap 'rc=$?; [ "$rc" = 0 ] || echo "lab: up failed; namespaces $P-* and the processes started so far are left for inspection (logs in $RUN); remove them with: sudo deploy/lab.sh down" >&2' EXIT
+    trap 'rc=$?; [ "$rc" = 0 ] || echo "lab: up failed; namespaces $P-* and the processes started so far are left for inspection (logs in $RUN); remove them with: $LAB down" >&2' EXIT
     make_net
     mkdir -p "$RUN"
     local d b start=() already=() stale=()
@@ -508,11 +518,11 @@ where() {
   Connect:        ip netns exec $P-client mariadb -h $VIP -P 3306 -u app -papp-pw shop
   Router admin:   ip netns exec $P-a mariadb -h 127.0.0.1 -P 9066 -u admin -padmin-pw
   A shard:        mariadb -uroot --socket=$RUN/db/db1/sock shop_0
-  Status:         sudo deploy/lab.sh status    (or: ip netns exec $P-a $(bin) status --addr 127.0.0.1:9188)
+  Status:         $LAB status    (or: ip netns exec $P-a $(bin) status --addr 127.0.0.1:9188)
   Admin socket:   $(bin) vrrp resign --socket $RUN/run-a/tandem/admin.sock   (box b: run-b)
   Logs:           tail -f $RUN/a.log $RUN/b.log      (MariaDB: $RUN/db/*/error.log)
-  Failover drill: sudo deploy/lab.sh drill kill-master|stop-master|kill-router|kill-balancer-backend|partition|kill-replica|stop-replication
-  Remove all:     sudo deploy/lab.sh down
+  Failover drill: $LAB drill kill-master|stop-master|kill-router|kill-balancer-backend|partition|kill-replica|stop-replication
+  Remove all:     $LAB down
 TXT
 }
 
@@ -637,13 +647,13 @@ drill() {
     done
     local wait_ms=$((wait_s * 1000))
     if ! lab_exists; then
-        echo "drill: the lab is not up (no namespaces $P-*); start it with: sudo deploy/lab.sh up" >&2
+        echo "drill: the lab is not up (no namespaces $P-*); start it with: $LAB up" >&2
         exit 1
     fi
     local n down=()
     for n in "${BOXES[@]}" "${DBS[@]}"; do running "$n" || down+=("$n"); done
     if [ ${#down[@]} -gt 0 ]; then
-        echo "drill: not running: ${down[*]} (see $RUN/*.log); bring them back with: sudo deploy/lab.sh up" >&2
+        echo "drill: not running: ${down[*]} (see $RUN/*.log); bring them back with: $LAB up" >&2
         exit 1
     fi
     if running workload; then
@@ -664,7 +674,7 @@ drill() {
         if [ "${DRILL_FORCE:-0}" = 1 ]; then
             echo "drill: even with DRILL_FORCE=1 a drill needs one box that is MASTER and alone holds the VIP" >&2
         else
-            echo "drill: fix the above (sudo deploy/lab.sh status shows the lab), or drill the degraded lab anyway with DRILL_FORCE=1" >&2
+            echo "drill: fix the above ($LAB status shows the lab), or drill the degraded lab anyway with DRILL_FORCE=1" >&2
         fi
         exit 1
     fi
@@ -688,7 +698,7 @@ drill() {
           ip -n $(ns br) link set v$master up 2>/dev/null || true
           $undo_repl
           kill \$(pid_of workload) 2>/dev/null || true; rm -f $RUN/workload.pid
-          [ \$rc = 0 ] || echo 'drill: stopped early: the workload is stopped, a cut link is up again, a frozen tandem continued, a stopped replication started; a killed tandem or MariaDB is restarted by: sudo deploy/lab.sh up' >&2" EXIT
+          [ \$rc = 0 ] || echo 'drill: stopped early: the workload is stopped, a cut link is up again, a frozen tandem continued, a stopped replication started; a killed tandem or MariaDB is restarted by: $LAB up' >&2" EXIT
     trap 'exit 130' INT
     trap 'exit 143' TERM
     # The fault after a third of the operations or a third of the time, whichever is first.

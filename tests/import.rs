@@ -26,6 +26,15 @@ fn line_of(file: &str, needle: &str) -> usize {
         + 1
 }
 
+/// Whether `err` has a warning `message` (its beginning) at the first line of `file`
+/// containing `anchor`.
+fn warned_at(err: &str, file: &str, anchor: &str, message: &str) -> bool {
+    err.contains(&format!(
+        "{file}:{}: warning: {message}",
+        line_of(file, anchor)
+    ))
+}
+
 /// Runs the import of all three fixtures: (exit code, YAML, stderr).
 fn import_all() -> (i32, String, String) {
     import_set("")
@@ -162,9 +171,16 @@ fn haproxy_listeners_are_kept() {
     assert_eq!(m.timeouts.server, config::types::Dur::secs(8 * 3600));
     assert_eq!(m.retries, 3);
     assert!(m.redispatch);
+    // haproxy checked MyCat through xinetd's `mycat_status` on 48700, which fails once
+    // the router replaces MyCat: the router itself is checked instead.
     let chk = m.check.as_ref().expect("check");
-    assert_eq!(chk.kind.to_string(), "tcp");
-    assert_eq!(chk.port, Some(48700));
+    assert_eq!(chk.kind.to_string(), "mysql");
+    assert_eq!(chk.port, None);
+    let why = "listener mysql: haproxy checked its servers, the router's port 8066, on port 48700";
+    assert!(
+        warned_at(&err, &data("haproxy.cfg"), "listen mysql", why),
+        "{err}"
+    );
     assert_eq!(chk.inter, config::types::Dur::secs(2), "inter 2000 = ms");
     assert_eq!((chk.rise, chk.fall), (2, 3));
     let servers: Vec<(String, String)> = m
@@ -385,6 +401,105 @@ fn same_shard_for_the_same_key_as_the_hand_written_config() {
     assert_eq!(
         nodes(&imported, "INSERT INTO company (ID, name) VALUES (1, 'x')"),
         ["dn1", "dn2", "dn3"]
+    );
+}
+
+/// Imports the fixture `tests/data/import/quirks/NAME` given with `flag` (and the `more`
+/// arguments); it must succeed. (the file's path, the parsed output, stderr).
+fn import_quirk(flag: &str, name: &str, more: &[&str]) -> (String, Config, String) {
+    let file = data(&format!("quirks/{name}"));
+    let mut args = vec!["import", flag, &file];
+    args.extend(more);
+    let (code, out, err) = tandem(&args);
+    assert_eq!(code, 0, "{err}\n{out}");
+    (file, parse(&out), err)
+}
+
+/// A `}` too many at the top level: keepalived reports it and reads on, so what follows
+/// is imported too (it was dropped with "the rest of the file is ignored").
+#[test]
+fn an_extra_closing_brace_is_skipped_as_keepalived_does() {
+    let (file, c, err) = import_quirk("--keepalived", "extra-brace.conf", &[]);
+    let vrrp = c.vrrp.expect("vrrp imported");
+    assert_eq!(vrrp.instances.len(), 1, "{err}");
+    assert_eq!(vrrp.instances[0].name, "VI_1");
+    assert_eq!(vrrp.instances[0].priority, 150);
+    let warned = |line: usize| {
+        err.contains(&format!(
+            "{file}:{line}: warning: extra `}}` with no block to close; ignored"
+        ))
+    };
+    assert!(warned(6) && warned(16), "{err}");
+    assert!(!err.contains("rest of the file"), "{err}");
+}
+
+/// Server and bind addresses as haproxy reads them: an IPv6 address without brackets
+/// (it was written as is, and `tandem check` then said it had no port) and `ipv4@`/`ipv6@`
+/// prefixes.
+#[test]
+fn haproxy_ipv6_addresses_without_brackets_and_family_prefixes() {
+    let (_, c, err) = import_quirk("--haproxy", "ipv6-servers.cfg", &[]);
+    let l = &c.balancer.expect("balancer").listeners[0];
+    assert_eq!(l.bind.to_string(), "198.18.0.100:3306");
+    let servers: Vec<String> = l.servers.iter().map(|s| s.address.to_string()).collect();
+    assert_eq!(
+        servers,
+        [
+            "[2001:db8::1]:8066",
+            "[2001:db8::2]:8066",
+            "198.18.0.3:8066"
+        ],
+        "{err}"
+    );
+}
+
+/// haproxy checked MyCat through xinetd's `mycat_status` (an HTTP probe on 48700, box b's
+/// on 48701). Once the router replaces MyCat that probe fails, so the import checks the
+/// router itself (`type: mysql` on the servers' port) instead of keeping a check that
+/// would mark every server DOWN, and says so; the warnings about the probe's request go.
+#[test]
+fn a_mycat_status_probe_becomes_a_check_of_the_router() {
+    let conf = data("conf");
+    let (file, c, err) = import_quirk("--haproxy", "xinetd-httpchk.cfg", &["--mycat-dir", &conf]);
+    let l = &c.balancer.expect("balancer").listeners[0];
+    let chk = l.check.as_ref().expect("check");
+    assert_eq!(chk.kind.to_string(), "mysql");
+    assert_eq!(chk.port, None);
+    assert_eq!((chk.rise, chk.fall), (2, 3));
+    assert!(
+        l.servers.iter().all(|s| s.check_tuning.port.is_none()),
+        "{err}"
+    );
+    let why = "listener mycat_service: haproxy checked its servers, the router's port 8066, on port 48700";
+    assert!(warned_at(&err, &file, "listen mycat_service", why), "{err}");
+    assert!(
+        !err.contains("`option httpchk`") && !err.contains("GET <path>"),
+        "{err}"
+    );
+}
+
+/// MyCat's `subTables` (one table sharded over several tables of one database) has no
+/// equivalent: the warning says where the rows are and what to do before migrating (it
+/// was the generic "no tandem equivalent"), and the output keeps its error about the rule.
+#[test]
+fn mycat_sub_tables_are_explained() {
+    let dir = data("quirks/subtables");
+    let (code, out, err) = tandem(&["import", "--mycat-dir", &dir]);
+    assert_eq!(code, 1, "{err}\n{out}");
+    let why = "table orders: subTables=\"orders_$1-4\": MyCat (1.6.5+) shards this table over the tables orders_$1-4 inside its data node";
+    assert!(
+        warned_at(&err, &format!("{dir}/schema.xml"), "subTables=", why),
+        "{err}"
+    );
+    assert!(
+        err.contains("or merge them into `orders`; not imported"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "rule `mod4` can place rows on node index 3 but table `orders` has only 1 data nodes"
+        ),
+        "{err}"
     );
 }
 

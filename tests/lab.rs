@@ -522,21 +522,26 @@ fn lab_up_drill_down() {
 fn lab_finds_its_binary_from_any_directory() {
     let root = repo_root();
     let script = root.join("deploy/lab.sh");
-    let run = |cwd: &Path, bin: Option<&str>| {
+    let run_in = |cwd: &Path, bin: Option<&str>, target: Option<&str>| {
         let mut c = Command::new("bash");
         c.arg(&script)
             .arg("where")
             .current_dir(cwd)
             .env_remove("TANDEM_BIN")
+            .env_remove("CARGO_TARGET_DIR")
             .env("LAB_PREFIX", "tl-where")
             .env("LAB_RUN", "/nonexistent/tl-where");
         if let Some(b) = bin {
             c.env("TANDEM_BIN", b);
         }
+        if let Some(t) = target {
+            c.env("CARGO_TARGET_DIR", t);
+        }
         let out = c.output().expect("run deploy/lab.sh where");
         assert!(out.status.success(), "{out:?}");
         String::from_utf8_lossy(&out.stdout).to_string()
     };
+    let run = |cwd: &Path, bin: Option<&str>| run_in(cwd, bin, None);
     let elsewhere = tempfile::tempdir().expect("tempdir");
     let release = root.join("target/release/tandem");
     for cwd in [elsewhere.path(), root.as_path(), &root.join("deploy")] {
@@ -552,6 +557,13 @@ fn lab_finds_its_binary_from_any_directory() {
             text.contains("ip netns exec tl-where-client mariadb -h 198.18.0.100"),
             "{text}"
         );
+        // sudo drops the environment: the printed commands name this lab themselves.
+        assert!(
+            text.contains(
+                "Remove all:     sudo LAB_PREFIX=tl-where LAB_RUN=/nonexistent/tl-where deploy/lab.sh down"
+            ),
+            "{text}"
+        );
     }
     let text = run(elsewhere.path(), Some("bin/tandem"));
     assert!(
@@ -559,6 +571,19 @@ fn lab_finds_its_binary_from_any_directory() {
             "Admin socket:   {}/bin/tandem vrrp resign",
             elsewhere.path().display()
         )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "Status:         sudo LAB_PREFIX=tl-where LAB_RUN=/nonexistent/tl-where TANDEM_BIN={}/bin/tandem deploy/lab.sh status",
+            elsewhere.path().display()
+        )),
+        "{text}"
+    );
+    // `up` builds where cargo puts its output, CARGO_TARGET_DIR included, and runs that.
+    let text = run_in(elsewhere.path(), None, Some("/nonexistent/tl-where-target"));
+    assert!(
+        text.contains("Admin socket:   /nonexistent/tl-where-target/release/tandem vrrp resign"),
         "{text}"
     );
     assert!(!Path::new("/nonexistent/tl-where").exists());

@@ -4,7 +4,10 @@
 //! IPv6 likewise (VRRPv3 multicast from link-local sources, unicast between global and
 //! between link-local addresses), with the new master's unsolicited neighbour
 //! advertisement seen in a client's neighbour table; and IPv6 unicast without
-//! `unicast_src_ip` (keepalived checking the source with `check_unicast_src`).
+//! `unicast_src_ip` (keepalived checking the source with `check_unicast_src`). Settings
+//! that differ between the boxes: VRRPv3 backups follow the master's advert interval, a
+//! VRRPv2 password mismatch makes two masters (counted as `auth` drops), and a
+//! `nopreempt` tandem does not take over a lower-priority keepalived master.
 
 mod common;
 
@@ -281,14 +284,21 @@ fn graceful_handover_both_ways() {
     }
 }
 
+/// A lab of `ka` (node 0) and `td` (node 1) where keepalived, with `priority`, runs alone
+/// and holds the VIP.
+fn keepalived_alone(mode: Mode, priority: u8) -> (Lab, Daemon) {
+    let lab = Lab::new(&["ka", "td"]);
+    let ka = keepalived(&lab, 0, &keepalived_conf(mode, 0, 1, priority));
+    only_holder(&lab, "ka", "keepalived alone");
+    (lab, ka)
+}
+
 #[test]
 fn preemption_between_tandem_and_keepalived() {
     // keepalived (100) is master alone; tandem (150) joins and preempts it; keepalived
     // yields on tandem's higher-priority advert.
     let mode = MODES[0];
-    let lab = Lab::new(&["ka", "td"]);
-    let ka = keepalived(&lab, 0, &keepalived_conf(mode, 0, 1, 100));
-    only_holder(&lab, "ka", "keepalived alone");
+    let (lab, ka) = keepalived_alone(mode, 100);
     let _td = lab.tandem(1, &tandem_conf(mode, 1, 0, 150));
     assert!(lab.wait_state(1, "VI_1", "MASTER"));
     assert!(
@@ -939,4 +949,139 @@ fn ipv6_unicast_without_unicast_src_ip() {
             ka.logs()
         );
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Settings that differ between the two boxes, and preemption rules, against keepalived.
+
+/// Neither box may hold `vip` other than `who` at any point over `rounds` × 150 ms.
+fn stays_only_holder(lab: &Lab, who: &str, rounds: usize, context: &str) {
+    for _ in 0..rounds {
+        std::thread::sleep(Duration::from_millis(150));
+        assert_eq!(lab.holders(VIP), vec![who.to_string()], "{context}");
+    }
+}
+
+/// VRRPv3: a backup times the master out by the interval in the master's adverts (RFC 5798
+/// Master_Adver_Interval), not by its own `advert_int`: a keepalived master advertising
+/// every 1 s is not timed out by a tandem backup configured with 100 ms, and the other
+/// way round keepalived (100 ms) keeps following a tandem master sending every 1 s.
+#[test]
+fn v3_backup_follows_the_masters_advert_interval() {
+    let mode = MODES[1];
+    // keepalived master at 1 s, tandem backup configured at 100 ms.
+    let lab = Lab::new(&["ka", "td"]);
+    let ka_conf = keepalived_conf(mode, 0, 1, 150).replace("advert_int 0.1", "advert_int 1");
+    let ka = keepalived(&lab, 0, &ka_conf);
+    only_holder(&lab, "ka", "keepalived alone");
+    let td = lab.tandem(1, &tandem_conf(mode, 1, 0, 100));
+    // Like keepalived, tandem may time out once on its own 100 ms before keepalived's
+    // first advert arrives (and yield to it); from that advert on it follows 1 s.
+    let following = wait_for(Duration::from_secs(20), || {
+        let st = lab.status(1)?;
+        let i = &st["subsystems"]["vrrp"]["instances"][0];
+        (i["state"] == "BACKUP" && i["master"] == "198.18.0.1").then_some(())
+    });
+    assert!(following.is_some(), "{}", td.logs());
+    let masters = td.logs().matches("Entering MASTER STATE").count();
+    // Several of keepalived's 1 s intervals: a backup timing out after 3 × 100 ms would
+    // take the VIP every time.
+    stays_only_holder(&lab, "ka", 25, "tandem backup, keepalived master at 1s");
+    assert_eq!(lab.vrrp_state(1, "VI_1").as_deref(), Some("BACKUP"));
+    assert_eq!(
+        td.logs().matches("Entering MASTER STATE").count(),
+        masters,
+        "{}",
+        td.logs()
+    );
+    crash(&lab, 0);
+    drop(ka);
+    assert!(lab.wait_state(1, "VI_1", "MASTER"), "{}", td.logs());
+    drop(td);
+    drop(lab);
+
+    // tandem master at 1 s, keepalived backup configured at 100 ms.
+    let lab = Lab::new(&["td", "ka"]);
+    let td_conf = tandem_conf(mode, 0, 1, 150).replace("advert_int: 100ms", "advert_int: 1s");
+    let _td = lab.tandem(0, &td_conf);
+    assert!(lab.wait_state(0, "VI_1", "MASTER"));
+    let ka = keepalived(&lab, 1, &keepalived_conf(mode, 1, 0, 100));
+    // keepalived may time out once on its own 100 ms before tandem's first advert
+    // arrives; from that advert on it follows tandem's interval.
+    assert!(
+        ka.wait_log("(VI_1) advertisement interval updated from 100ms to 1000ms by master"),
+        "{}",
+        ka.logs()
+    );
+    assert!(ka.wait_log("(VI_1) Entering BACKUP STATE"), "{}", ka.logs());
+    let masters = ka.logs().matches("Entering MASTER STATE").count();
+    stays_only_holder(&lab, "td", 25, "keepalived backup, tandem master at 1s");
+    assert_eq!(
+        ka.logs().matches("Entering MASTER STATE").count(),
+        masters,
+        "{}",
+        ka.logs()
+    );
+}
+
+/// VRRPv2 with different passwords: each box drops the other's adverts, so both become
+/// master, as two keepalived boxes would; tandem counts the drops as `auth`.
+#[test]
+fn v2_password_mismatch_makes_two_masters_and_is_counted() {
+    let mode = MODES[0];
+    let (lab, ka) = keepalived_alone(mode, 150);
+    let td_conf =
+        tandem_conf(mode, 1, 0, 100).replace("auth_pass: \"1111\"", "auth_pass: \"2222\"");
+    let td = lab.tandem(1, &td_conf);
+    assert!(lab.wait_state(1, "VI_1", "MASTER"), "{}", td.logs());
+    let both = wait_for(Duration::from_secs(20), || {
+        (lab.holders(VIP) == vec!["ka".to_string(), "td".to_string()]).then_some(())
+    });
+    assert!(both.is_some(), "holders: {:?}", lab.holders(VIP));
+    let dropped = wait_for(Duration::from_secs(20), || {
+        let st = lab.status(1)?;
+        let n = st["subsystems"]["vrrp"]["instances"][0]["dropped"]["auth"].as_u64()?;
+        (n > 0).then_some(n)
+    });
+    assert!(dropped.is_some(), "{:?}", lab.status(1));
+    // keepalived stays master too: it refuses tandem's adverts likewise.
+    assert!(
+        ka.wait_log("(VI_1) received an invalid passwd!"),
+        "{}",
+        ka.logs()
+    );
+    let logs = ka.logs();
+    let last = logs.lines().rev().find(|l| l.contains("(VI_1) Entering"));
+    assert!(
+        last.is_some_and(|l| l.contains("Entering MASTER STATE")),
+        "{logs}"
+    );
+    assert_eq!(lab.holders(VIP), vec!["ka".to_string(), "td".to_string()]);
+}
+
+/// `nopreempt` on the higher-priority box: tandem (150) joining a keepalived master (100)
+/// stays backup, as keepalived does with `nopreempt`; it takes over once keepalived
+/// leaves (priority 0).
+#[test]
+fn nopreempt_tandem_does_not_take_over_a_lower_keepalived_master() {
+    let mode = MODES[0];
+    let (lab, mut ka) = keepalived_alone(mode, 100);
+    let td_conf = tandem_conf(mode, 1, 0, 150).replace(
+        "      priority: 150\n",
+        "      priority: 150\n      nopreempt: true\n",
+    );
+    let td = lab.tandem(1, &td_conf);
+    assert!(lab.wait_state(1, "VI_1", "BACKUP"), "{}", td.logs());
+    // Beyond tandem's master-down interval (3 × 1 s + skew): it must still be backup.
+    stays_only_holder(
+        &lab,
+        "ka",
+        30,
+        "nopreempt tandem beside a keepalived master",
+    );
+    assert_eq!(lab.vrrp_state(1, "VI_1").as_deref(), Some("BACKUP"));
+    ka.signal(Signal::SIGTERM);
+    let _ = ka.wait_exit(Duration::from_secs(10));
+    assert!(lab.wait_state(1, "VI_1", "MASTER"), "{}", td.logs());
+    only_holder(&lab, "td", "keepalived stopped");
 }

@@ -777,12 +777,25 @@ fn keepalive(name: &str, p: &Proxy, w: &mut Warnings) -> Option<Y> {
 /// IPv4 address; `:::3306` on every IPv6 one (and, unless `v6only`, on IPv4 too: see
 /// [`dual_stack_port`]).
 fn address(a: &str) -> String {
-    let Some((host, port)) = a.rsplit_once(':') else {
-        return a.to_string();
-    };
-    match host {
-        "" | "*" | "0.0.0.0" => format!("0.0.0.0:{port}"),
-        h if h.contains(':') && !h.starts_with('[') => format!("[{h}]:{port}"),
+    let a = strip_family(a);
+    match a.rsplit_once(':') {
+        Some(("" | "*" | "0.0.0.0", port)) => format!("0.0.0.0:{port}"),
+        _ => bracket_v6(a),
+    }
+}
+
+/// An address without haproxy's `ipv4@`/`ipv6@` family prefix.
+fn strip_family(a: &str) -> &str {
+    a.strip_prefix("ipv4@")
+        .or_else(|| a.strip_prefix("ipv6@"))
+        .unwrap_or(a)
+}
+
+/// `HOST:PORT` with an IPv6 host in brackets: haproxy also reads `2001:db8::1:3306`
+/// (the port after the last colon), which tandem writes `[2001:db8::1]:3306`.
+fn bracket_v6(a: &str) -> String {
+    match a.rsplit_once(':') {
+        Some((h, port)) if h.contains(':') && !h.starts_with('[') => format!("[{h}]:{port}"),
         _ => a.to_string(),
     }
 }
@@ -795,7 +808,7 @@ fn dual_stack_port(b: &Bind) -> Option<&str> {
     if b.v6only {
         return None;
     }
-    let (host, port) = b.addr.rsplit_once(':')?;
+    let (host, port) = strip_family(&b.addr).rsplit_once(':')?;
     matches!(host, "::" | "[::]").then_some(port)
 }
 
@@ -839,8 +852,9 @@ fn server(
     opts.extend(l.words[3..].iter().cloned());
     let mut y = Y::map();
     y.set("name", Y::s(name.clone()));
+    let addr = strip_family(&addr);
     let addr = match addr.rsplit_once(':') {
-        Some((_, p)) if !p.is_empty() => addr.clone(),
+        Some((_, p)) if !p.is_empty() => addr.to_string(),
         _ => {
             let port = listener_port.unwrap_or("0");
             w.warn(
@@ -852,7 +866,7 @@ fn server(
             format!("{}:{port}", addr.trim_end_matches(':'))
         }
     };
-    y.set("address", Y::s(addr));
+    y.set("address", Y::s(bracket_v6(&addr)));
     let mut checked = false;
     let mut mark = Marks {
         line: l.line,
@@ -1590,6 +1604,9 @@ mod tests {
         // listener of its own (`expand_binds`).
         assert_eq!(address(":::3306"), "[::]:3306");
         assert_eq!(address("10.0.0.1:3306"), "10.0.0.1:3306");
+        assert_eq!(address("ipv4@10.0.0.1:3306"), "10.0.0.1:3306");
+        assert_eq!(address("2001:db8::1:3306"), "[2001:db8::1]:3306");
+        assert_eq!(address("ipv6@[2001:db8::1]:3306"), "[2001:db8::1]:3306");
         let expanded = |b: Bind| {
             expand_binds(&[b])
                 .into_iter()

@@ -68,12 +68,15 @@ fn tokenize(text: &str) -> Vec<(Tok, usize)> {
 pub fn parse(text: &str, w: &mut Warnings) -> Vec<Stmt> {
     let toks = tokenize(text);
     let mut pos = 0;
-    let stmts = parse_block(&toks, &mut pos, w, 0);
-    if pos < toks.len() {
+    let mut stmts = parse_block(&toks, &mut pos, w, 0);
+    // A `}` with no block to close: keepalived reports "Extra '}' found" and reads on.
+    while pos < toks.len() {
         w.warn(
             toks[pos].1,
-            "unexpected `}`; the rest of the file is ignored",
+            "extra `}` with no block to close; ignored (keepalived ignores it too and reads on)",
         );
+        pos += 1;
+        stmts.extend(parse_block(&toks, &mut pos, w, 0));
     }
     stmts
 }

@@ -363,6 +363,10 @@ pub fn import(src: &Sources) -> Result<Imported, ReadError> {
             &mut ha_warnings,
             &mut my_warnings,
         );
+        if let Some(b) = balancer.as_mut() {
+            let found = (&listeners[..], &listener_lines[..], &unreachable[..]);
+            check_the_router_itself(b, found, r, &ha_file, &mut ha_warnings);
+        }
         ha_warnings.sort_by_key(|w| w.line);
     }
     let mut warnings = Vec::new();
@@ -574,6 +578,90 @@ fn unreachable_router_servers(
         }
     }
     out
+}
+
+/// The check keys that only mean something for a probe on another port or protocol.
+const PROBE_KEYS: [&str; 5] = ["port", "path", "expect_status", "send", "expect"];
+
+/// How the haproxy conversion's warnings about such a probe's request begin.
+const PROBE_WARNINGS: [&str; 5] = [
+    "`option httpchk`",
+    "tandem's http check",
+    "`tcp-check",
+    "keyword `http-check",
+    "keyword `tcp-check",
+];
+
+/// Balancer listeners in front of the imported router's own port (`listen`, on the
+/// boxes' addresses) that haproxy checked on another port: in the usual MyCat setup
+/// xinetd's `mycat_status` on 48700, which asks whether MyCat runs. Once the router
+/// replaces MyCat that probe fails (or nothing answers it any more) and every server of
+/// the listener would be DOWN. Their checks (the listener's and the servers' own) now ask
+/// the router itself, `type: mysql` on the servers' port; each is warned at its line.
+fn check_the_router_itself(
+    balancer: &mut Y,
+    (listeners, lines, skip): (&[Listener], &[usize], &[String]),
+    router: &Y,
+    ha_file: &str,
+    ha_w: &mut Vec<Warning>,
+) {
+    let [(_, Some((rhost, rport))), _] = router_sockets(router) else {
+        return;
+    };
+    let Some(Y::Seq(ys)) = balancer.get_mut("listeners") else {
+        return;
+    };
+    for (i, (l, y)) in listeners.iter().zip(ys.iter_mut()).enumerate() {
+        let to_router = !l.servers.is_empty()
+            && l.servers.iter().all(|s| {
+                host_port(s)
+                    .is_some_and(|(h, p)| p == rport && (!is_loopback(&rhost) || is_loopback(h)))
+            });
+        let Some(port) = l.check_port.filter(|p| *p != i64::from(rport)) else {
+            continue;
+        };
+        if !to_router || skip.contains(&l.name) {
+            continue;
+        }
+        // The listener's check names the type; a server's own check inherits it.
+        let reprobe = |c: &mut Y, typed: bool| {
+            for k in PROBE_KEYS {
+                c.remove(k);
+            }
+            if typed {
+                c.set("type", Y::s("mysql"));
+            }
+        };
+        if let Some(c) = y.get_mut("check") {
+            reprobe(c, true);
+        }
+        if let Some(Y::Seq(servers)) = y.get_mut("servers") {
+            for server in servers.iter_mut() {
+                if let Some(c) = server.get_mut("check") {
+                    let typed = c.get("type").is_some();
+                    reprobe(c, typed);
+                    if matches!(c, Y::Map(m) if m.is_empty()) {
+                        server.remove("check");
+                    }
+                }
+            }
+        }
+        // What the conversion said about the probe's request no longer applies.
+        let line = lines.get(i).copied().unwrap_or(0);
+        let next = lines.iter().copied().filter(|&n| n > line).min();
+        ha_w.retain(|w| {
+            let inside = w.line > line && next.is_none_or(|n| w.line < n);
+            !(inside && PROBE_WARNINGS.iter().any(|p| w.message.starts_with(p)))
+        });
+        ha_w.push(Warning {
+            file: ha_file.to_string(),
+            line,
+            message: format!(
+                "listener {}: haproxy checked its servers, the router's port {rport}, on port {port} (in the usual MyCat setup xinetd's `mycat_status`, which asks whether MyCat runs): once the router replaces MyCat that probe fails or nothing answers it, and every server would be DOWN. Imported as a check of the router itself: `type: mysql` on port {rport} (no `port`); the xinetd service can go with MyCat",
+                l.name
+            ),
+        });
+    }
 }
 
 /// keepalived/haproxy seconds (`2`, `1.5`) as a tandem duration.

@@ -982,6 +982,12 @@ fn table(
                     }
                 }
             }
+            "subTables" => w.warn(
+                line,
+                format!(
+                    "{what}=\"{v}\": MyCat (1.6.5+) shards this table over the tables {v} inside its data node, the rule choosing the table; tandem has no sub-tables: it sends the table's statements to `{full_name}` itself, where none of those rows are. Before migrating, move each sub-table to a database (data node) of its own, named in `dataNode`, or merge them into `{full_name}`; not imported"
+                ),
+            ),
             other => w.no_equivalent(line, &format!("table attribute {other}"), ""),
         }
     }
