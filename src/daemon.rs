@@ -53,13 +53,18 @@ fn enabled(cfg: &Config, name: &str) -> bool {
 }
 
 /// Logs a config finding as one line at the right level.
+/// A finding about the whole file (no position, no key) carries no `line`, `column` or
+/// `key` field rather than empty ones.
 pub fn log_diagnostic(d: &Diagnostic) {
+    let line = (d.line > 0).then_some(d.line);
+    let column = (d.line > 0).then_some(d.column);
+    let key = (!d.path.is_empty()).then_some(d.path.as_str());
     match d.severity {
         Severity::Error => {
-            tracing::error!(file = %d.file, line = d.line, column = d.column, key = %d.path, "{d}")
+            tracing::error!(file = %d.file, line, column, key, "{d}")
         }
         Severity::Warning => {
-            tracing::warn!(file = %d.file, line = d.line, column = d.column, key = %d.path, "{d}")
+            tracing::warn!(file = %d.file, line, column, key, "{d}")
         }
     }
 }

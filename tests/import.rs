@@ -3096,3 +3096,26 @@ fn mycat_natural_day_on_too_few_nodes_is_refused_with_why() {
         "{err}"
     );
 }
+
+/// A conf/ directory without rule.xml: the tables' rules cannot be imported, and the
+/// warning says so by name and what to do (before, only `tandem check`'s "rule ... is
+/// not defined" told, without saying the file was missing).
+#[test]
+fn a_missing_rule_xml_is_named_with_the_rules_it_would_define() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for f in ["server.xml", "schema.xml", "sequence_conf.properties"] {
+        std::fs::copy(data(&format!("conf/{f}")), dir.path().join(f)).expect("copy");
+    }
+    let d = dir.path().to_string_lossy().to_string();
+    let (code, out, err) = tandem(&["import", "--mycat-dir", &d]);
+    assert_eq!(code, 1, "{err}\n{out}");
+    let line = err
+        .lines()
+        .find(|l| l.contains(&format!("{d}/rule.xml: warning: no rule.xml: the rules")))
+        .unwrap_or_else(|| panic!("no warning about rule.xml:\n{err}"));
+    assert!(
+        line.contains("put MyCat's rule.xml (and the map files it names) in this directory"),
+        "{line}"
+    );
+    assert!(err.contains("is not defined"), "{err}");
+}

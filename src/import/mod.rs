@@ -215,7 +215,12 @@ pub struct Warning {
 
 impl fmt::Display for Warning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: warning: {}", self.file, self.line, self.message)
+        // Line 0: about the file as a whole (or a file that is missing).
+        if self.line == 0 {
+            write!(f, "{}: warning: {}", self.file, self.message)
+        } else {
+            write!(f, "{}:{}: warning: {}", self.file, self.line, self.message)
+        }
     }
 }
 

@@ -114,6 +114,18 @@ pub fn convert(dir: &Path) -> Result<(Option<Y>, Vec<Warning>), ReadError> {
             r.set("rules", Y::Seq(rules));
         }
         rename_table_rules(&mut r, &renames);
+    } else if !info.tables.is_empty() {
+        let mut names: Vec<&str> = info.tables.iter().map(|t| t.rule.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        warnings.push(Warning {
+            file: rule_p.display().to_string(),
+            line: 0,
+            message: format!(
+                "no rule.xml: the rules schema.xml's tables name ({}) are not imported, so `tandem check` will say they are not defined; put MyCat's rule.xml (and the map files it names) in this directory and import again",
+                names.join(", ")
+            ),
+        });
     }
     if let Some(seq) = extra.sequence {
         match seq.missing {
