@@ -2012,3 +2012,39 @@ fn group_by_an_alias_follows_the_tables_columns() {
         "{e}"
     );
 }
+
+/// A server's error for a statement that runs on several nodes (a merged SELECT, a
+/// multi-node UPDATE or INSERT) reaches the client with the server's SQLSTATE, as from
+/// one server: drivers map SQLSTATEs to exception classes (JDBC's `23000` to
+/// `SQLIntegrityConstraintViolationException`, `22001` to a data truncation); it was
+/// `HY000` for all of them.
+#[test]
+fn errors_from_statements_on_several_nodes_keep_the_servers_sqlstate() {
+    let s = Shard::start();
+    let mut c = session(&s);
+    c.exec("INSERT INTO customer (id, name) VALUES (1, 'a'), (6000000, 'b')")
+        .unwrap_or_else(|e| panic!("insert: {e}\n{}", s.logs()));
+    let long = "x".repeat(50);
+    let cases = [
+        (
+            "SELECT nosuch FROM customer ORDER BY id".to_string(),
+            1054,
+            "42S22",
+        ),
+        (
+            format!("UPDATE customer SET name = '{long}' WHERE id IN (1, 6000000)"),
+            1406,
+            "22001",
+        ),
+        (
+            "INSERT INTO customer (id, name) VALUES (2, 'c'), (6000000, 'dup')".to_string(),
+            1062,
+            "23000",
+        ),
+    ];
+    for (sql, code, state) in cases {
+        let e = c.exec(&sql).expect_err(&sql);
+        assert_eq!((e.code, e.state.as_str()), (code, state), "{sql}: {e}");
+    }
+    assert_eq!(s.on0("SELECT name FROM customer WHERE id = 1").trim(), "a");
+}

@@ -4199,7 +4199,7 @@ async fn refuse_infile_request(
     let e = infile::not_plain_load();
     let mut out = t.outcome;
     out.local_infile = false;
-    out.error = Some((e.code, e.msg.clone()));
+    out.error = Some((e.code, e.state.to_string(), e.msg.clone()));
     // Sequence ids continue from what the client got (`seq` already has the shift).
     let saved = client.seq_shift;
     client.seq_shift = 0;

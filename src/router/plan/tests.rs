@@ -1194,7 +1194,7 @@ fn group_by_alias_resolves_as_the_server_does() {
         &[("customer", &["id", "city"])],
     );
     assert_eq!(
-        (e.code, e.state, e.msg.as_str()),
+        (e.code, e.state.as_ref(), e.msg.as_str()),
         (1056, "42000", "Can't group on 'n'")
     );
     // ... unless the table has that column.
@@ -1213,7 +1213,7 @@ fn group_by_alias_resolves_as_the_server_does() {
             other => panic!("{sql}: {other:?}"),
         };
         assert_eq!(
-            (e.code, e.state, e.msg.clone()),
+            (e.code, e.state.as_ref(), e.msg.clone()),
             (
                 1052,
                 "23000",

@@ -39,8 +39,8 @@ pub struct Outcome {
     pub status: u16,
     pub last_insert_id: u64,
     pub affected: u64,
-    /// An ERR packet ended the response: (code, message).
-    pub error: Option<(u16, String)>,
+    /// An ERR packet ended the response: (code, SQLSTATE, message).
+    pub error: Option<(u16, String, String)>,
     /// COM_STMT_PREPARE: (statement id, columns, parameters).
     pub prepared: Option<(u32, u16, u16)>,
     /// Result sets seen (a SELECT has at least one).
@@ -260,8 +260,8 @@ impl Tracker {
     }
 
     fn error(&mut self, p: &[u8]) {
-        let (code, _, msg) = super::parse_err(p).unwrap_or((0, String::new(), String::new()));
-        self.outcome.error = Some((code, msg));
+        let err = super::parse_err(p).unwrap_or((0, String::new(), String::new()));
+        self.outcome.error = Some(err);
         self.state = State::Done;
     }
 }
