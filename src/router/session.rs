@@ -2509,7 +2509,9 @@ impl Session {
                 // An ERR packet carries no status flags: an error inside a transaction
                 // leaves the transaction open on the server (a deadlock rolls it back,
                 // which the next statement's status then tells), so it stays pinned.
-                self.in_trans = if o.error.is_some() {
+                // Nor does a prepare's answer: a COM_STMT_PREPARE inside a transaction
+                // must not hand its connection, transaction open, back to the pool.
+                self.in_trans = if o.error.is_some() || !o.status_seen {
                     self.in_trans || o.in_trans()
                 } else {
                     o.in_trans()
