@@ -1927,6 +1927,15 @@ fn prepared_selects_over_both_nodes_are_merged_into_binary_rows() {
         .expect("execute on dn1");
     assert_eq!(one.len(), 2);
     assert_eq!(one[0][0].as_deref(), Some("3"));
+    // `LIMIT ? OFFSET ?` over both nodes with the values sent as strings (mysql2's
+    // `execute()`, PDO): the page the server would give, not a refusal.
+    let st = c
+        .prepare("SELECT id FROM audit WHERE id > ? ORDER BY id DESC LIMIT ? OFFSET ?")
+        .expect("prepare LIMIT ?");
+    let page = c
+        .execute(st, 0, &[Some("0"), Some("2"), Some("1")], &[])
+        .unwrap_or_else(|e| panic!("execute LIMIT ?: {e}\n{}", s.logs()));
+    assert_eq!(page, vec![some(&["5"]), some(&["4"])]);
 }
 
 /// `GROUP BY <name>` where `<name>` is a select alias over both nodes: the router reads

@@ -1871,3 +1871,50 @@ fn set_statement_and_dynamic_sql_on_listed_tables_are_refused() {
     }
     assert!(q("EXECUTE IMMEDIATE 'SELECT * FROM plain'").is_ok());
 }
+
+#[test]
+fn limit_of_an_executed_placeholder_is_a_row_count() {
+    // `LIMIT ?` / `OFFSET ?` executed with a string (mysql2, PDO) or a DOUBLE (mysql2's
+    // numbers) reaches the planner with the value filled in as the router renders it.
+    for (sql, offset, limit) in [
+        ("SELECT id FROM customer ORDER BY id LIMIT '3'", 0, 3),
+        ("SELECT id FROM customer ORDER BY id LIMIT 3e0", 0, 3),
+        (
+            "SELECT id FROM customer ORDER BY id LIMIT '2' OFFSET '1'",
+            1,
+            2,
+        ),
+        ("SELECT id FROM customer ORDER BY id LIMIT 1e0, 2e0", 1, 2),
+    ] {
+        let p = route(sql);
+        let m = p.merge.expect("merge");
+        assert_eq!((m.offset, m.limit), (offset, Some(limit)), "{sql}");
+        let node = p.targets[0].sql.clone().unwrap_or_default();
+        assert!(
+            node.ends_with(&format!("LIMIT {}", offset + limit)),
+            "{sql}: {node}"
+        );
+    }
+    // At the prepare, `?` is planned to pick a node; the clause stays as written.
+    for sql in [
+        "SELECT id FROM customer ORDER BY id LIMIT ?",
+        "SELECT id FROM customer ORDER BY id LIMIT ? OFFSET ?",
+        "SELECT id FROM customer ORDER BY id LIMIT ?, ?",
+    ] {
+        let p = route(sql);
+        assert_eq!(
+            p.targets[0].sql.as_deref().map(|t| t.ends_with('?')),
+            Some(true),
+            "{sql}"
+        );
+    }
+    for sql in [
+        "SELECT id FROM customer ORDER BY id LIMIT '2.5'",
+        "SELECT id FROM customer ORDER BY id LIMIT 2.5e0",
+        "SELECT id FROM customer ORDER BY id LIMIT 'x'",
+        "SELECT id FROM customer ORDER BY id LIMIT -1e0",
+    ] {
+        let e = error_with(sql, &[("customer", &["id"])]);
+        assert_eq!(e.code, 1105, "{sql}: {e}");
+    }
+}
