@@ -1927,6 +1927,15 @@ fn prepared_selects_over_both_nodes_are_merged_into_binary_rows() {
         .expect("execute on dn1");
     assert_eq!(one.len(), 2);
     assert_eq!(one[0][0].as_deref(), Some("3"));
+    // `LIMIT ? OFFSET ?` over both nodes with the values sent as strings (mysql2's
+    // `execute()`, PDO): the page the server would give, not a refusal.
+    let st = c
+        .prepare("SELECT id FROM audit WHERE id > ? ORDER BY id DESC LIMIT ? OFFSET ?")
+        .expect("prepare LIMIT ?");
+    let page = c
+        .execute(st, 0, &[Some("0"), Some("2"), Some("1")], &[])
+        .unwrap_or_else(|e| panic!("execute LIMIT ?: {e}\n{}", s.logs()));
+    assert_eq!(page, vec![some(&["5"]), some(&["4"])]);
 }
 
 /// `GROUP BY <name>` where `<name>` is a select alias over both nodes: the router reads
@@ -2011,4 +2020,104 @@ fn group_by_an_alias_follows_the_tables_columns() {
         e.contains("1056") && e.contains("Can't group on 'n'"),
         "{e}"
     );
+}
+
+/// A server's error for a statement that runs on several nodes (a merged SELECT, a
+/// multi-node UPDATE or INSERT) reaches the client with the server's SQLSTATE, as from
+/// one server: drivers map SQLSTATEs to exception classes (JDBC's `23000` to
+/// `SQLIntegrityConstraintViolationException`, `22001` to a data truncation); it was
+/// `HY000` for all of them.
+#[test]
+fn errors_from_statements_on_several_nodes_keep_the_servers_sqlstate() {
+    let s = Shard::start();
+    let mut c = session(&s);
+    c.exec("INSERT INTO customer (id, name) VALUES (1, 'a'), (6000000, 'b')")
+        .unwrap_or_else(|e| panic!("insert: {e}\n{}", s.logs()));
+    let long = "x".repeat(50);
+    let cases = [
+        (
+            "SELECT nosuch FROM customer ORDER BY id".to_string(),
+            1054,
+            "42S22",
+        ),
+        (
+            format!("UPDATE customer SET name = '{long}' WHERE id IN (1, 6000000)"),
+            1406,
+            "22001",
+        ),
+        (
+            "INSERT INTO customer (id, name) VALUES (2, 'c'), (6000000, 'dup')".to_string(),
+            1062,
+            "23000",
+        ),
+    ];
+    for (sql, code, state) in cases {
+        let e = c.exec(&sql).expect_err(&sql);
+        assert_eq!((e.code, e.state.as_str()), (code, state), "{sql}: {e}");
+    }
+    assert_eq!(s.on0("SELECT name FROM customer WHERE id = 1").trim(), "a");
+}
+
+/// Server-side prepared statements inside a transaction (Go's database/sql without
+/// `interpolateParams`, mysql2's `execute()`, Connector/J `useServerPrepStmts`, PDO
+/// without emulation): a COM_STMT_PREPARE, whose answer carries no transaction status,
+/// left the transaction's connection in the pool with the transaction open; an execute
+/// on the second node then ran in autocommit (committed at once) and the ROLLBACK was
+/// answered by the router without reaching either node. Now both rows are rolled back,
+/// and another session never runs inside this one's transaction.
+#[test]
+fn prepared_statements_inside_a_transaction_stay_in_it_on_every_node() {
+    let s = Shard::start();
+    let fail = |what: &str, e: common::wire::Err| -> ! { panic!("{what}: {e}\n{}", s.logs()) };
+    let mut c = session(&s);
+    let mut other = session(&s);
+    c.exec("START TRANSACTION")
+        .unwrap_or_else(|e| fail("begin", e));
+    // As Go does: prepare, execute, close for each statement.
+    for (id, other_id) in [("21", 22), ("5000021", 5000022)] {
+        let st = c
+            .prepare("INSERT INTO customer (id, name) VALUES (?, 'tx')")
+            .unwrap_or_else(|e| fail("prepare", e));
+        // Another session's autocommit write between the prepare and the execute
+        // (it would take the transaction's connection, were it in the pool).
+        other
+            .exec(&format!(
+                "INSERT INTO customer (id, name) VALUES ({other_id}, 'other')"
+            ))
+            .unwrap_or_else(|e| fail("other session's insert", e));
+        c.execute(st, 0, &[Some(id)], &[])
+            .unwrap_or_else(|e| fail("execute", e));
+        c.close_stmt(st).unwrap_or_else(|e| fail("close", e));
+    }
+    // Inside the transaction both rows are seen, through a prepared SELECT too.
+    let st = c
+        .prepare("SELECT COUNT(*) FROM customer WHERE name = ?")
+        .unwrap_or_else(|e| fail("prepare count", e));
+    let rows = c
+        .execute(st, 0, &[Some("tx")], &[])
+        .unwrap_or_else(|e| fail("count", e));
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    c.exec("ROLLBACK").unwrap_or_else(|e| fail("rollback", e));
+    drop(other);
+    let tx = "SELECT COUNT(*) FROM customer WHERE name = 'tx'";
+    let others = "SELECT COUNT(*) FROM customer WHERE name = 'other'";
+    assert_eq!(
+        (s.on0(tx).trim(), s.on1(tx).trim()),
+        ("0", "0"),
+        "rolled back on both nodes\n{}",
+        s.logs()
+    );
+    assert_eq!(
+        (s.on0(others).trim(), s.on1(others).trim()),
+        ("1", "1"),
+        "the other session's rows are committed\n{}",
+        s.logs()
+    );
+    // The session goes on: a new transaction may set its isolation level (the server
+    // refused that while the old transaction was open on the connection).
+    c.exec("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE")
+        .unwrap_or_else(|e| fail("set transaction", e));
+    c.exec("START TRANSACTION")
+        .unwrap_or_else(|e| fail("begin", e));
+    c.exec("COMMIT").unwrap_or_else(|e| fail("commit", e));
 }

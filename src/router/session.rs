@@ -2509,7 +2509,9 @@ impl Session {
                 // An ERR packet carries no status flags: an error inside a transaction
                 // leaves the transaction open on the server (a deadlock rolls it back,
                 // which the next statement's status then tells), so it stays pinned.
-                self.in_trans = if o.error.is_some() {
+                // Nor does a prepare's answer: a COM_STMT_PREPARE inside a transaction
+                // must not hand its connection, transaction open, back to the pool.
+                self.in_trans = if o.error.is_some() || !o.status_seen {
                     self.in_trans || o.in_trans()
                 } else {
                     o.in_trans()
@@ -4199,7 +4201,7 @@ async fn refuse_infile_request(
     let e = infile::not_plain_load();
     let mut out = t.outcome;
     out.local_infile = false;
-    out.error = Some((e.code, e.msg.clone()));
+    out.error = Some((e.code, e.state.to_string(), e.msg.clone()));
     // Sequence ids continue from what the client got (`seq` already has the shift).
     let saved = client.seq_shift;
     client.seq_shift = 0;

@@ -409,10 +409,10 @@ impl BackendConn {
                 }
             }
         }
-        if let Some((code, msg)) = &t.outcome.error {
+        if let Some((code, state, msg)) = &t.outcome.error {
             return Err(BackendError::Sql {
                 addr: self.addr,
-                err: SqlError::new(*code, "HY000", msg.clone()),
+                err: SqlError::from_server(*code, state, msg.clone()),
             });
         }
         // Every final OK/EOF carries the session's autocommit flag (a prepare's answer

@@ -779,7 +779,14 @@ fn limit_value(e: &Expr) -> Result<u64, SqlError> {
         Expr::Value(v) => match &v.value {
             Value::Number(n, _) => n
                 .parse::<u64>()
-                .map_err(|_| refuse(format!("LIMIT {n} is not a row count"))),
+                .ok()
+                .or_else(|| executed_count(n))
+                .ok_or_else(|| refuse(format!("LIMIT {n} is not a row count"))),
+            // A prepared statement's `LIMIT ?` executed with a string (mysql2 and PDO
+            // send numbers so) reaches the planner as that string.
+            Value::SingleQuotedString(n) => {
+                executed_count(n).ok_or_else(|| refuse(format!("LIMIT '{n}' is not a row count")))
+            }
             _ => Err(refuse(
                 "LIMIT with a placeholder or expression cannot be merged across nodes",
             )),
@@ -788,6 +795,21 @@ fn limit_value(e: &Expr) -> Result<u64, SqlError> {
             "LIMIT with a placeholder or expression cannot be merged across nodes",
         )),
     }
+}
+
+fn is_placeholder(e: &Expr) -> bool {
+    matches!(e, Expr::Value(v) if matches!(v.value, Value::Placeholder(_)))
+}
+
+/// A row count as an execute's parameter for `LIMIT ?` renders it in the statement
+/// text: digits (an integer or a string of digits) or a DOUBLE's `3e0` with a whole,
+/// non-negative value, which the server takes as that count.
+fn executed_count(n: &str) -> Option<u64> {
+    if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) {
+        return n.parse().ok();
+    }
+    let v: f64 = n.parse().ok()?;
+    (v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v < 1e19).then_some(v as u64)
 }
 
 /// Expressions are compared by their printed form, case-insensitively.
@@ -1507,8 +1529,21 @@ fn multi_node(
             order_by.push((col, desc));
         }
     }
-    // LIMIT.
+    // LIMIT. A `?` there is a prepared statement's, planned at its prepare only to pick
+    // the node it is prepared on: its executes are planned with the values filled in.
+    // The clause is left as written (a text statement with `?` fails on the server).
+    let limit_placeholder = match &q.limit_clause {
+        Some(LimitClause::LimitOffset { limit, offset, .. }) => {
+            limit.as_ref().is_some_and(is_placeholder)
+                || offset.as_ref().is_some_and(|o| is_placeholder(&o.value))
+        }
+        Some(LimitClause::OffsetCommaLimit { offset, limit }) => {
+            is_placeholder(offset) || is_placeholder(limit)
+        }
+        None => false,
+    };
     let (offset, limit) = match &q.limit_clause {
+        Some(_) if limit_placeholder => (0, None),
         None => (0, max_limit),
         Some(LimitClause::LimitOffset {
             limit,
@@ -1544,6 +1579,7 @@ fn multi_node(
         limit.map(|l| l.saturating_add(offset))
     };
     match c.limit {
+        Some(_) if limit_placeholder => {}
         Some(lpos) => {
             let end = match c.tail {
                 Some(x) if x > lpos => x,

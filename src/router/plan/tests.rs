@@ -1194,7 +1194,7 @@ fn group_by_alias_resolves_as_the_server_does() {
         &[("customer", &["id", "city"])],
     );
     assert_eq!(
-        (e.code, e.state, e.msg.as_str()),
+        (e.code, e.state.as_ref(), e.msg.as_str()),
         (1056, "42000", "Can't group on 'n'")
     );
     // ... unless the table has that column.
@@ -1213,7 +1213,7 @@ fn group_by_alias_resolves_as_the_server_does() {
             other => panic!("{sql}: {other:?}"),
         };
         assert_eq!(
-            (e.code, e.state, e.msg.clone()),
+            (e.code, e.state.as_ref(), e.msg.clone()),
             (
                 1052,
                 "23000",
@@ -1870,4 +1870,51 @@ fn set_statement_and_dynamic_sql_on_listed_tables_are_refused() {
         assert!(e.msg.contains("one data node"), "{sql}: {}", e.msg);
     }
     assert!(q("EXECUTE IMMEDIATE 'SELECT * FROM plain'").is_ok());
+}
+
+#[test]
+fn limit_of_an_executed_placeholder_is_a_row_count() {
+    // `LIMIT ?` / `OFFSET ?` executed with a string (mysql2, PDO) or a DOUBLE (mysql2's
+    // numbers) reaches the planner with the value filled in as the router renders it.
+    for (sql, offset, limit) in [
+        ("SELECT id FROM customer ORDER BY id LIMIT '3'", 0, 3),
+        ("SELECT id FROM customer ORDER BY id LIMIT 3e0", 0, 3),
+        (
+            "SELECT id FROM customer ORDER BY id LIMIT '2' OFFSET '1'",
+            1,
+            2,
+        ),
+        ("SELECT id FROM customer ORDER BY id LIMIT 1e0, 2e0", 1, 2),
+    ] {
+        let p = route(sql);
+        let m = p.merge.expect("merge");
+        assert_eq!((m.offset, m.limit), (offset, Some(limit)), "{sql}");
+        let node = p.targets[0].sql.clone().unwrap_or_default();
+        assert!(
+            node.ends_with(&format!("LIMIT {}", offset + limit)),
+            "{sql}: {node}"
+        );
+    }
+    // At the prepare, `?` is planned to pick a node; the clause stays as written.
+    for sql in [
+        "SELECT id FROM customer ORDER BY id LIMIT ?",
+        "SELECT id FROM customer ORDER BY id LIMIT ? OFFSET ?",
+        "SELECT id FROM customer ORDER BY id LIMIT ?, ?",
+    ] {
+        let p = route(sql);
+        assert_eq!(
+            p.targets[0].sql.as_deref().map(|t| t.ends_with('?')),
+            Some(true),
+            "{sql}"
+        );
+    }
+    for sql in [
+        "SELECT id FROM customer ORDER BY id LIMIT '2.5'",
+        "SELECT id FROM customer ORDER BY id LIMIT 2.5e0",
+        "SELECT id FROM customer ORDER BY id LIMIT 'x'",
+        "SELECT id FROM customer ORDER BY id LIMIT -1e0",
+    ] {
+        let e = error_with(sql, &[("customer", &["id"])]);
+        assert_eq!(e.code, 1105, "{sql}: {e}");
+    }
 }

@@ -71,10 +71,9 @@ impl Source {
             Some(0xff) => {
                 let (code, state, msg) =
                     parse_err(&p).unwrap_or((1105, "HY000".into(), "error".into()));
-                let _ = state;
-                return Ok(Head::Err(SqlError::new(
+                return Ok(Head::Err(SqlError::from_server(
                     code,
-                    "HY000",
+                    &state,
                     format!("{msg} (data node {})", self.node),
                 )));
             }
@@ -112,10 +111,10 @@ impl Source {
         }
         let p = self.packet().await.map_err(Err)?;
         if self.ended {
-            if let Some((code, msg)) = &self.tracker.outcome.error {
-                return Err(Ok(SqlError::new(
+            if let Some((code, state, msg)) = &self.tracker.outcome.error {
+                return Err(Ok(SqlError::from_server(
                     *code,
-                    "HY000",
+                    state,
                     format!("{msg} (data node {})", self.node),
                 )));
             }
@@ -146,10 +145,10 @@ impl Source {
             return Ok(p.get(1..).unwrap_or_default().to_vec());
         }
         if p.first() == Some(&0xff) {
-            let (code, _, msg) = parse_err(&p).unwrap_or((1105, String::new(), "error".into()));
-            return Err(SqlError::new(
+            let (code, state, msg) = parse_err(&p).unwrap_or((1105, String::new(), "error".into()));
+            return Err(SqlError::from_server(
                 code,
-                "HY000",
+                &state,
                 format!("{msg} (data node {})", self.node),
             ));
         }

@@ -357,7 +357,7 @@ pub fn eof_packet(status: u16, warnings: u16) -> Vec<u8> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SqlError {
     pub code: u16,
-    pub state: &'static str,
+    pub state: std::borrow::Cow<'static, str>,
     pub msg: String,
 }
 
@@ -365,12 +365,28 @@ impl SqlError {
     pub fn new(code: u16, state: &'static str, msg: impl Into<String>) -> Self {
         SqlError {
             code,
+            state: std::borrow::Cow::Borrowed(state),
+            msg: msg.into(),
+        }
+    }
+    /// An error a server sent, with its own SQLSTATE (`HY000` when it sent none or one
+    /// that is not five ASCII characters), so that clients mapping SQLSTATEs (JDBC's
+    /// `SQLIntegrityConstraintViolationException` for `23000`, ...) see what the server
+    /// said.
+    pub fn from_server(code: u16, state: &str, msg: impl Into<String>) -> Self {
+        let state = if state.len() == 5 && state.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            std::borrow::Cow::Owned(state.to_string())
+        } else {
+            std::borrow::Cow::Borrowed("HY000")
+        };
+        SqlError {
+            code,
             state,
             msg: msg.into(),
         }
     }
     pub fn packet(&self) -> Vec<u8> {
-        err_packet(self.code, self.state, &self.msg)
+        err_packet(self.code, &self.state, &self.msg)
     }
 }
 

@@ -37,10 +37,14 @@ enum State {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Outcome {
     pub status: u16,
+    /// An OK or EOF packet gave `status`. A prepare's answer (and COM_FIELD_LIST's)
+    /// carries no status the tracker reads, so its `status` says nothing about the
+    /// transaction.
+    pub status_seen: bool,
     pub last_insert_id: u64,
     pub affected: u64,
-    /// An ERR packet ended the response: (code, message).
-    pub error: Option<(u16, String)>,
+    /// An ERR packet ended the response: (code, SQLSTATE, message).
+    pub error: Option<(u16, String, String)>,
     /// COM_STMT_PREPARE: (statement id, columns, parameters).
     pub prepared: Option<(u32, u16, u16)>,
     /// Result sets seen (a SELECT has at least one).
@@ -151,6 +155,7 @@ impl Tracker {
                 } else if first == 0xfe {
                     let st = eof_status(p);
                     self.outcome.status = st;
+                    self.outcome.status_seen = true;
                     // A cursor was opened: the rows come with COM_STMT_FETCH.
                     self.state = if st & StatusFlags::SERVER_STATUS_CURSOR_EXISTS.bits() != 0 {
                         State::Done
@@ -171,6 +176,7 @@ impl Tracker {
                         parse_ok(p).map(|o| o.status).unwrap_or(0)
                     };
                     self.outcome.status = st;
+                    self.outcome.status_seen = true;
                     self.state = if st & MORE != 0 {
                         State::Start
                     } else {
@@ -247,6 +253,7 @@ impl Tracker {
     fn ok(&mut self, p: &[u8]) -> Result<(), Unexpected> {
         let ok = parse_ok(p).ok_or(Unexpected("bad OK packet"))?;
         self.outcome.status = ok.status;
+        self.outcome.status_seen = true;
         self.outcome.affected = self.outcome.affected.saturating_add(ok.affected);
         if ok.last_insert_id != 0 {
             self.outcome.last_insert_id = ok.last_insert_id;
@@ -260,8 +267,8 @@ impl Tracker {
     }
 
     fn error(&mut self, p: &[u8]) {
-        let (code, _, msg) = super::parse_err(p).unwrap_or((0, String::new(), String::new()));
-        self.outcome.error = Some((code, msg));
+        let err = super::parse_err(p).unwrap_or((0, String::new(), String::new()));
+        self.outcome.error = Some(err);
         self.state = State::Done;
     }
 }
