@@ -414,24 +414,24 @@ fn loads_keep_the_transaction_and_place_integers_as_the_server_reads_them() {
 
     let (_, r) = c.load(
         load,
-        &[b" 5000003\tlead\n5000004 \ttrail\n5000005\r\tcr\n+7\tplus\n"],
+        &[b" 5000003\tlead\n5000004 \ttrail\n5000005\r\tcr\n+7\tplus\n06.0\tzeros\n"],
     );
-    assert_eq!(r.expect("values with whitespace").0, 4);
+    assert_eq!(r.expect("values with whitespace").0, 5);
     let (_, r) = c.load(
         "LOAD DATA LOCAL INFILE 'c' INTO TABLE customer (name, id)",
         &[b"crlf\t5000006\r\ncrlf\t8\r\n"],
     );
     assert_eq!(r.expect("CRLF file read with LINES TERMINATED BY \\n").0, 2);
-    assert_eq!(on(0), "1,2,7,8");
+    assert_eq!(on(0), "1,2,6,7,8");
     assert_eq!(on(1), "5000001,5000002,5000003,5000004,5000005,5000006");
     // A number that is not whole: the server would round it; refused, nothing loaded.
-    let (_, r) = c.load(load, &[b"9\tok\n5000007.0\tdec\n"]);
+    let (_, r) = c.load(load, &[b"9\tok\n5000007.5\tdec\n"]);
     let e = r.expect_err("decimal sharding value");
     assert!(
         e.code == 1105 && e.msg.contains("not a whole number"),
         "{e}"
     );
-    assert_eq!(on(0), "1,2,7,8");
+    assert_eq!(on(0), "1,2,6,7,8");
 }
 
 /// A MyCat migration: a table dumped as text with `mariadb-dump --tab` on the old

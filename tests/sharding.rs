@@ -2012,3 +2012,71 @@ fn group_by_an_alias_follows_the_tables_columns() {
         "{e}"
     );
 }
+
+/// A quoted value of an integer sharding column is placed where the server stores it:
+/// `' 5000007'`, `'+5000008'`, `'0005000009'`, `'5000010\r'`, `'5000011.0'` are the
+/// integers 5000007.. on the node `WHERE id = 5000007` reads (text and prepared INSERTs,
+/// multi-row, and the WHERE of SELECT/UPDATE/DELETE). A value the server would round,
+/// or that is no number, is refused with 1105 and nothing is written.
+#[test]
+fn quoted_integer_sharding_values_land_where_the_server_reads_them() {
+    let s = Shard::start();
+    let q = |sql: &str| {
+        s.q(sql)
+            .map_err(|e| format!("{e}\n{}", s.logs()))
+            .expect(sql)
+    };
+    q("INSERT INTO customer (id, name) VALUES (' 5000007', 'a')");
+    q(
+        "INSERT INTO customer (id, name) VALUES ('+5000008', 'b'), ('0005000009', 'c'), (' 7 ', 'd')",
+    );
+    q("INSERT INTO customer (id, name) VALUES ('5000010\\r', 'e'), ('5000011.0', 'f')");
+    let mut c = session(&s);
+    let ins = c
+        .prepare("INSERT INTO customer (id, name) VALUES (?, ?)")
+        .unwrap_or_else(|e| panic!("prepare: {e}\n{}", s.logs()));
+    c.execute(ins, 0, &[Some(" 05000012"), Some("g")], &[])
+        .unwrap_or_else(|e| panic!("execute: {e}\n{}", s.logs()));
+    assert_eq!(
+        s.on1("SELECT id FROM customer ORDER BY id"),
+        "5000007\n5000008\n5000009\n5000010\n5000011\n5000012"
+    );
+    assert_eq!(s.on0("SELECT id FROM customer ORDER BY id"), "7");
+    // Reads and writes by such values reach the row.
+    assert_eq!(q("SELECT name FROM customer WHERE id = ' 5000007'"), "a");
+    assert_eq!(
+        sorted(&q(
+            "SELECT name FROM customer WHERE id IN ('+5000008', '07')"
+        )),
+        ["b", "d"]
+    );
+    assert_eq!(
+        s.affected("UPDATE customer SET city = 'x' WHERE id = '0005000009 '")
+            .unwrap_or_else(|e| panic!("{e}\n{}", s.logs())),
+        1
+    );
+    assert_eq!(s.on1("SELECT city FROM customer WHERE id = 5000009"), "x");
+    assert_eq!(
+        s.affected("DELETE FROM customer WHERE id = ' +5000010'")
+            .unwrap_or_else(|e| panic!("{e}\n{}", s.logs())),
+        1
+    );
+    // Not a whole number, not a number: refused, nothing written.
+    let before = customers(&s);
+    for v in ["5000013.5", "abc", "", "- 5000013"] {
+        let sql = format!("INSERT INTO customer (id, name) VALUES ('{v}', 'z')");
+        let e = s.q(&sql).expect_err(&sql);
+        assert!(
+            e.contains("1105") && e.contains("integer sharding column `id`"),
+            "{sql}: {e}"
+        );
+    }
+    match c.execute(ins, 0, &[Some("5000013.5"), Some("z")], &[]) {
+        Err(e) => assert!(
+            e.code == 1105 && e.msg.contains("not a whole number"),
+            "{e}"
+        ),
+        Ok(r) => panic!("a value the server would round was placed: {r:?}"),
+    }
+    assert_eq!(customers(&s), before);
+}

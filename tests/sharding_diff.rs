@@ -529,8 +529,14 @@ SELECT id, name FROM customer WHERE id IN (5000001.0, '1')
 SELECT id, name FROM customer WHERE id = +5000001
 SELECT id, name FROM customer WHERE id = -(-5000001)
 SELECT id, name FROM customer WHERE id = 5000000 + 1
-# A string the rule cannot read as a number: an error, as in MyCat.
-!refuse SELECT id, name FROM customer WHERE id = ' 5000001'
+# A quoted value of an integer column, read as the server reads it (MyCat refuses ' 5000001').
+SELECT id, name FROM customer WHERE id = ' 5000001'
+SELECT id, name FROM customer WHERE id = '+05000001 '
+SELECT id, name FROM customer WHERE id IN (' 5000001', '1\t') ORDER BY id
+SELECT id, name FROM customer WHERE id BETWEEN ' 4999999' AND '5000002.0' ORDER BY id
+# A quoted value the server would round or that is no number: refused, not guessed.
+!refuse SELECT id, name FROM customer WHERE id = '5000001.5'
+!refuse SELECT id, name FROM customer WHERE id = 'x'
 SELECT id, name FROM customer WHERE id = TRUE
 SELECT id, name FROM customer WHERE id BETWEEN '4999999' AND '5000002' ORDER BY id
 SELECT id FROM customer WHERE id > 4999999 AND id < 5000002 ORDER BY id
@@ -553,7 +559,9 @@ SELECT id, name FROM product WHERE id = 0.7e1
 SELECT id, name FROM product WHERE id IN (70e-1, 9.0, 11) ORDER BY id
 SELECT id, name FROM product WHERE id = 0x07
 SELECT id, name FROM product WHERE id = 3 + 4
-SELECT id, name FROM product WHERE id = '7abc'
+!refuse SELECT id, name FROM product WHERE id = '7abc'
+SELECT id, name FROM product WHERE id = ' 7'
+SELECT id, name FROM product WHERE id = '7e0'
 SELECT id, name FROM product WHERE id = 7.4
 SELECT id, name FROM product WHERE id IN (7.5, 8.0) ORDER BY id
 SELECT id, name FROM product WHERE id = '0007'

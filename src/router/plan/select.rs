@@ -346,7 +346,7 @@ pub fn plan_query(
     if let Some(r) = single {
         route::check_rule_required(r, &from.refs, &where_conds, sql)?;
     }
-    let nodes = route_nodes(sc, &from.refs, &where_conds, &join_conds, sel, read)?;
+    let nodes = route_nodes(sc, &from.refs, &where_conds, &join_conds, sel, lookups)?;
     // Subqueries over unlisted or single-node tables need the statement on their node;
     // over global tables, a copy on each node.
     let mut sub_exprs: Vec<&Expr> = Vec::new();
@@ -361,7 +361,7 @@ pub fn plan_query(
     sub_exprs.extend(group_and_order_exprs(q, sel));
     let subs_on = |ns: &[String]| -> Result<(), SqlError> {
         for e in &sub_exprs {
-            check_subqueries(sc, *e, ns, None)?;
+            check_subqueries(sc, *e, ns, None, lookups)?;
         }
         Ok(())
     };
@@ -557,7 +557,7 @@ pub fn route_nodes(
     where_conds: &[&Expr],
     join_conds: &[&Expr],
     _sel: &Select,
-    _read: bool,
+    lk: &Lookups,
 ) -> Result<RouteNodes, SqlError> {
     let sharded: Vec<usize> = (0..refs.len())
         .filter(|&i| refs[i].cat.is_some_and(|t| t.is_sharded()))
@@ -650,7 +650,7 @@ pub fn route_nodes(
             )));
         }
         for c in where_conds {
-            if let Some(s) = route::candidates(c, &refs[i], refs)? {
+            if let Some(s) = route::candidates(c, &refs[i], refs, lk)? {
                 cand = cand.intersection(&s).copied().collect();
             }
         }
@@ -1662,6 +1662,7 @@ pub fn check_subqueries<V: Visit>(
     v: &V,
     nodes: &[String],
     outer: Option<&TRef<'_>>,
+    lk: &Lookups,
 ) -> Result<(), SqlError> {
     // The write table's name must not be reused inside the subqueries: otherwise a
     // qualified column could mean an inner table.
@@ -1673,7 +1674,7 @@ pub fn check_subqueries<V: Visit>(
     let r = visit_expressions(v, |x| match x {
         Expr::Subquery(q)
         | Expr::InSubquery { subquery: q, .. }
-        | Expr::Exists { subquery: q, .. } => match query_reads(sc, q, nodes, outer) {
+        | Expr::Exists { subquery: q, .. } => match query_reads(sc, q, nodes, outer, lk) {
             Ok(()) => ControlFlow::Continue(()),
             Err(e) => ControlFlow::Break(e),
         },
@@ -1731,6 +1732,7 @@ pub fn query_reads(
     q: &Query,
     nodes: &[String],
     outer: Option<&TRef<'_>>,
+    lk: &Lookups,
 ) -> Result<(), SqlError> {
     let sel = match q.body.as_ref() {
         SetExpr::Select(s) if q.with.is_none() => Some(s),
@@ -1786,7 +1788,7 @@ pub fn query_reads(
     // Otherwise the subquery's own conditions must pin it to the one node the statement
     // runs on.
     let name = &from.refs[first].name;
-    match route_nodes(sc, &from.refs, &where_conds, &join_conds, sel, true)? {
+    match route_nodes(sc, &from.refs, &where_conds, &join_conds, sel, lk)? {
         RouteNodes::One(n, _) if !nodes.is_empty() && nodes.iter().all(|x| *x == n) => Ok(()),
         RouteNodes::One(n, _) => Err(refuse(format!(
             "this statement runs on data node(s) {} but reads sharded table `{name}` rows that live on {n}: not routed (run that query first and use its result)",

@@ -1082,7 +1082,9 @@ fn columns(tables: &[(&str, &[&str])]) -> Lookups {
                 table: t.to_string(),
                 node: "dn0".into(),
             },
-            cols.iter().map(|c| c.to_string()).collect(),
+            cols.iter()
+                .map(|c| (c.to_string(), "int(11)".to_string()))
+                .collect(),
         );
     }
     l
@@ -1870,4 +1872,99 @@ fn set_statement_and_dynamic_sql_on_listed_tables_are_refused() {
         assert!(e.msg.contains("one data node"), "{sql}: {}", e.msg);
     }
     assert!(q("EXECUTE IMMEDIATE 'SELECT * FROM plain'").is_ok());
+}
+
+/// `table`'s columns (name, type) as read from data node dn0.
+fn typed(table: &str, cols: &[(&str, &str)]) -> Lookups {
+    let mut l = Lookups::new();
+    l.insert_columns(
+        ColumnsOf {
+            table: table.into(),
+            node: "dn0".into(),
+        },
+        cols.iter()
+            .map(|(n, t)| (n.to_string(), t.to_string()))
+            .collect(),
+    );
+    l
+}
+
+fn nodes_with(sql: &str, l: &Lookups) -> Vec<String> {
+    match planned_with(sql, l) {
+        Ok(Planned::Route(p)) => p.targets.into_iter().map(|t| t.node).collect(),
+        other => panic!("{sql}: {other:?}"),
+    }
+}
+
+#[test]
+fn quoted_values_of_an_integer_sharding_column_are_read_as_the_server_stores_them() {
+    // product: mod-long over dn0,dn1 on `id`; 7 lives on dn1, 8 on dn0.
+    let int = typed("product", &[("id", "int(11)"), ("name", "varchar(20)")]);
+    let quoted = [" 7", "7 ", "+7", "007", "7\\r", "7.0", "7e0", "\\t+0007 "];
+    for v in quoted {
+        for sql in [
+            format!("INSERT INTO product (id, name) VALUES ('{v}', 'x')"),
+            format!("INSERT INTO product (id, name) VALUES (8, 'y'), ('{v}', 'x')"),
+            format!("SELECT * FROM product WHERE id = '{v}'"),
+            format!("UPDATE product SET name = 'z' WHERE id = '{v}'"),
+            format!("DELETE FROM product WHERE id IN ('{v}')"),
+        ] {
+            // The type decides how the server reads the value: the planner asks for it.
+            assert_eq!(asks_columns_of(&sql), vec!["product@dn0"], "{sql}");
+            let nodes = nodes_with(&sql, &int);
+            assert_eq!(nodes.last().map(String::as_str), Some("dn1"), "{sql}");
+        }
+    }
+    assert_eq!(
+        nodes_with("SELECT * FROM product WHERE id = '-8'", &Lookups::new()),
+        ["dn0"],
+        "a value written as the server writes the number needs no type"
+    );
+    assert_eq!(
+        nodes_with("SELECT * FROM product WHERE id = ' -0008'", &int),
+        ["dn0"]
+    );
+    // Not a whole number, or not a number: refused, not guessed.
+    for v in ["7.5", "abc", "", "- 7", "0x7", "7x"] {
+        let sql = format!("INSERT INTO product (id, name) VALUES ('{v}', 'x')");
+        let e = match planned_with(&sql, &int) {
+            Err(e) => e,
+            other => panic!("{sql} should be refused: {other:?}"),
+        };
+        assert_eq!(e.code, 1105, "{sql}");
+        assert!(
+            e.msg.contains("integer sharding column `id`"),
+            "{sql}: {}",
+            e.msg
+        );
+    }
+    // A text column keeps the value as written (the partition function reads it).
+    let text = typed("product", &[("id", "varchar(20)")]);
+    assert_eq!(
+        nodes_with("SELECT * FROM product WHERE id = '007'", &text),
+        nodes_with("SELECT * FROM product WHERE id = 7", &text)
+    );
+    let e = match planned_with("SELECT * FROM product WHERE id = '7.5'", &text) {
+        Err(e) => e.msg,
+        Ok(p) => format!("{p:?}"),
+    };
+    assert!(!e.contains("integer sharding column"), "{e}");
+}
+
+#[test]
+fn integer_text_as_mariadb_reads_it() {
+    use route::{IntText, int_text};
+    let w = |s: &str| IntText::Whole(s.into());
+    assert_eq!(int_text(" 7"), w("7"));
+    assert_eq!(int_text("7\r\n"), w("7"));
+    assert_eq!(int_text("+007"), w("7"));
+    assert_eq!(int_text("-0"), w("0"));
+    assert_eq!(int_text("-070"), w("-70"));
+    assert_eq!(int_text("0.7e1"), w("7"));
+    assert_eq!(int_text("7.5"), IntText::NotWhole);
+    assert_eq!(int_text("7e-1"), IntText::NotWhole);
+    assert_eq!(int_text("abc"), IntText::NotANumber);
+    assert_eq!(int_text(""), IntText::NotANumber);
+    assert_eq!(int_text("+-7"), IntText::NotANumber);
+    assert_eq!(int_text("7 7"), IntText::NotANumber);
 }
