@@ -533,4 +533,33 @@ fn pymysql_loads_and_local_infile_off_refuses() {
         .expect_err("local_infile: false");
     assert!(e.contains("ERROR 4166 (HY000)"), "{e}");
     assert_eq!(s.on0("SELECT COUNT(*) FROM product"), "3");
+    // Clients read the setting from the variable: the router's, not the servers' (ON).
+    for (addr, num, word) in [(s.router.addr, "1", "ON"), (off.addr, "0", "OFF")] {
+        let m = Mysql::new(addr, USER, PASSWORD).db(SCHEMA);
+        let run = |sql: &str| {
+            m.run(sql)
+                .unwrap_or_else(|e| panic!("{sql}: {e}"))
+                .trim()
+                .to_string()
+        };
+        assert_eq!(
+            run("SELECT @@local_infile, @@GLOBAL.local_infile"),
+            format!("{num}\t{num}")
+        );
+        for show in [
+            "SHOW VARIABLES LIKE 'local_infile'",
+            "SHOW GLOBAL VARIABLES WHERE Variable_name LIKE 'local\\_%'",
+        ] {
+            assert_eq!(run(show), format!("local_infile\t{word}"), "{show}");
+        }
+        // Other variables are the server's.
+        assert_eq!(
+            run("SHOW VARIABLES LIKE 'lower_case_table_names'"),
+            "lower_case_table_names\t0"
+        );
+        let e = m
+            .run("SELECT @@SESSION.local_infile")
+            .expect_err("global only");
+        assert!(e.contains("1238"), "{e}");
+    }
 }

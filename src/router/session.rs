@@ -1813,6 +1813,11 @@ impl Session {
                 {
                     return self.show_mapped(sql, m).await;
                 }
+                if sql::is_show_variables(sql)
+                    && let Ok(node) = self.any_node()
+                {
+                    return self.show_variables(&node, sql).await;
+                }
             }
             // In a multi-statement text the SET goes to the server with the rest (the
             // session keeps that connection: what the other statements did is not
@@ -2602,6 +2607,10 @@ impl Session {
                     });
                     (Some(u8::from(ro).to_string()), TYPE_LONGLONG)
                 }
+                LocalItem::LocalInfile => (
+                    Some(u8::from(self.snap.cfg.local_infile).to_string()),
+                    TYPE_LONGLONG,
+                ),
             };
             rs.columns.push((name, ty));
             row.push(v);
@@ -2656,6 +2665,33 @@ impl Session {
         let mut rs = ResultSet::new(&[&col]);
         rs.rows = rows;
         Ok(rs)
+    }
+
+    /// `SHOW VARIABLES ...` as data node `node` answers it, with the router's own
+    /// `local_infile` (clients decide from it whether to send files).
+    async fn show_variables(&mut self, node: &str, sql: &str) -> Res<()> {
+        let res = match self.query_node(node, sql).await {
+            Ok(r) => r,
+            Err(e) => return self.send_err(1, &e).await,
+        };
+        let on = if self.snap.cfg.local_infile {
+            "ON"
+        } else {
+            "OFF"
+        };
+        let mut rs = ResultSet::new(&res.columns.iter().map(String::as_str).collect::<Vec<_>>());
+        rs.rows = res.rows;
+        for r in &mut rs.rows {
+            if r.first()
+                .and_then(Option::as_deref)
+                .is_some_and(|n| n.eq_ignore_ascii_case("local_infile"))
+                && let Some(v) = r.get_mut(1)
+            {
+                *v = Some(on.to_string());
+            }
+        }
+        self.count("local", "router");
+        self.send_rs(rs).await
     }
 
     /// A node to evaluate a condition on: the current schema's, else one of the user's
