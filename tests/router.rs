@@ -905,19 +905,26 @@ fn kill_query_statistics_and_ping() {
     assert!(took < Duration::from_secs(30), "{took:?}");
     let e = cli(r.addr, "app", "s3cret", Some("shop"), "KILL 999999").expect_err("unknown id");
     assert!(e.contains("1094"), "{e}");
-    // COM_STATISTICS and COM_PING through mariadb-admin.
-    for (cmd, want) in [("status", "Uptime:"), ("ping", "mysqld is alive")] {
+    // COM_STATISTICS and COM_PING through mariadb-admin, also for an operator user with
+    // no schemas (the router's own figures).
+    for (user, cmd, want) in [
+        ("-uapp -ps3cret", "status", "Uptime:"),
+        ("-uapp -ps3cret", "ping", "mysqld is alive"),
+        ("-uroot -padm", "status", "Threads:"),
+        ("-uroot -padm", "ping", "mysqld is alive"),
+    ] {
         let out = Command::new("mariadb-admin")
             .args(["--no-defaults", "--protocol=TCP", "-h127.0.0.1"])
             .arg(format!("-P{}", r.addr.port()))
-            .args(["-uapp", "-ps3cret", cmd])
+            .args(user.split(' '))
+            .arg(cmd)
             .stdin(Stdio::null())
             .output()
             .expect("mariadb-admin");
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(
             out.status.success() && text.contains(want),
-            "{cmd}: {text}{}",
+            "{user} {cmd}: {text}{}",
             String::from_utf8_lossy(&out.stderr)
         );
     }
