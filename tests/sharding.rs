@@ -1507,7 +1507,9 @@ fn multi_node_writes_return_rows_info_and_row_count() {
 }
 
 /// KILL QUERY of a session whose statement runs on several nodes stops it on every
-/// node: a merged SELECT and an UPDATE.
+/// node: a merged SELECT and an UPDATE; the client gets 1317 and keeps its connection.
+/// KILL [CONNECTION] stops it too, and closes the client's connection without an
+/// answer, as a MariaDB server does (the client reports a lost connection).
 #[test]
 fn kill_query_stops_a_statement_on_every_node() {
     let s = session_fixture();
@@ -1518,24 +1520,56 @@ fn kill_query_stops_a_statement_on_every_node() {
             .trim()
             == "1"
     };
-    for sql in [
-        "SELECT id, SLEEP(60) FROM my_order WHERE id IN (1, 6000001)",
-        "UPDATE my_order SET status = IF(SLEEP(60), 'y', 'z') WHERE id IN (1, 6000001)",
+    for (sql, kill) in [
+        (
+            "SELECT id, SLEEP(60) FROM my_order WHERE id IN (1, 6000001)",
+            "KILL QUERY",
+        ),
+        (
+            "UPDATE my_order SET status = IF(SLEEP(60), 'y', 'z') WHERE id IN (1, 6000001)",
+            "KILL QUERY",
+        ),
+        (
+            "SELECT id, SLEEP(60) FROM my_order WHERE id IN (1, 6000001)",
+            "KILL",
+        ),
+        (
+            "UPDATE my_order SET status = IF(SLEEP(60), 'y', 'z') WHERE id IN (1, 6000001)",
+            "KILL CONNECTION",
+        ),
+        ("SELECT SLEEP(60) FROM my_order WHERE id = 6000001", "KILL"),
     ] {
         let mut victim = session(&s);
         let id = victim.id;
-        let t = std::thread::spawn(move || victim.query(sql));
+        let t = std::thread::spawn(move || {
+            let out = victim.query(sql);
+            (out, victim.query("SELECT 1"))
+        });
+        let both = sql.contains("IN (");
         common::wait_for(Duration::from_secs(30), || {
-            (running(&s.a) && running(&s.b)).then_some(())
+            (running(&s.b) && (running(&s.a) || !both)).then_some(())
         })
-        .unwrap_or_else(|| panic!("{sql} is not running on both nodes\n{}", s.logs()));
+        .unwrap_or_else(|| panic!("{sql} is not running on its nodes\n{}", s.logs()));
         let mut killer = session(&s);
         killer
-            .exec(&format!("KILL QUERY {id}"))
-            .unwrap_or_else(|e| panic!("KILL QUERY: {e}"));
-        let out = t.join().expect("victim");
+            .exec(&format!("{kill} {id}"))
+            .unwrap_or_else(|e| panic!("{kill}: {e}"));
+        let (out, after) = t.join().expect("victim");
         let e = out.expect_err(sql);
-        assert_eq!(e.code, 1317, "{sql}: {e}");
+        if kill == "KILL QUERY" {
+            assert_eq!(e.code, 1317, "{sql}: {e}");
+            assert_eq!(after, Ok(vec![vec![Some("1".into())]]), "{kill}");
+        } else {
+            // No answer: the connection is closed (code 0 = a broken connection).
+            assert_eq!(e.code, 0, "{kill} {sql}: {e}");
+            let e = after.expect_err("the killed connection is closed");
+            assert_eq!(e.code, 0, "{kill}: {e}");
+        }
+        // The killer's session and the pools go on.
+        assert_eq!(
+            killer.query("SELECT COUNT(*) FROM my_order WHERE id IN (1, 6000001)"),
+            Ok(vec![vec![Some("2".into())]])
+        );
         // Neither node is still running it.
         common::wait_for(Duration::from_secs(30), || {
             (!running(&s.a) && !running(&s.b)).then_some(())

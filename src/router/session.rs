@@ -1212,7 +1212,14 @@ impl Session {
                 let info = self.command_info(&p);
                 self.ctl.begin(super::processlist::Command::of(c), info, t0);
             }
-            let done = self.command(&p).await;
+            // KILL [CONNECTION] from another session ends a running command: a server
+            // closes the connection without an answer (the client reports it lost).
+            // Dropping the command closes the backend connections it holds.
+            let done = tokio::select! {
+                biased;
+                _ = &mut killed => break,
+                d = self.command(&p) => d,
+            };
             let t1 = std::time::Instant::now();
             if shown {
                 self.ctl.end(t1);
