@@ -20,8 +20,6 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::{Value, json};
 use sqlparser::ast::Statement;
-use sqlparser::dialect::MySqlDialect;
-use sqlparser::parser::Parser;
 
 use super::merge::{Expr as MExpr, MergeSpec, SortKey};
 use super::rules::Partition;
@@ -1205,7 +1203,7 @@ fn plan_text(
     if let Some(p) = write::plan_ddl(sc, &t)? {
         return Ok(Planned::Route(p));
     }
-    let stmts = Parser::parse_sql(&MySqlDialect {}, sql).map_err(|e| {
+    let stmts = text::parse_sql(sql).map_err(|e| {
         refuse(format!(
             "the router cannot parse this statement, so it cannot tell which data nodes it needs: {e}"
         ))
@@ -1329,7 +1327,7 @@ fn default_route(sc: &SchemaCat, sql: &str, read: bool) -> Result<Plan, SqlError
         return Ok(Plan::one(dn.clone(), limited, read));
     }
     // No default node: only statements without tables can go anywhere.
-    let touches_tables = Parser::parse_sql(&MySqlDialect {}, sql)
+    let touches_tables = text::parse_sql(sql)
         .map(|stmts| {
             stmts
                 .iter()

@@ -8,8 +8,6 @@ use sqlparser::ast::{
     BinaryOperator, Expr, JoinConstraint, JoinOperator, ObjectName, Query, Statement, TableFactor,
     TableWithJoins, UnaryOperator, Value, Visit, Visitor, visit_relations,
 };
-use sqlparser::dialect::MySqlDialect;
-use sqlparser::parser::Parser;
 
 use super::{ColumnsOf, Lookups, SchemaCat, TableCat, TableKind, refuse};
 use crate::router::wire::SqlError;
@@ -82,7 +80,7 @@ pub fn tables_outside(
             ControlFlow::Continue(())
         }
     }
-    let stmts = Parser::parse_sql(&MySqlDialect {}, sql).map_err(|e| e.to_string())?;
+    let stmts = super::text::parse_sql(sql).map_err(|e| e.to_string())?;
     let mut names = Names::default();
     let _ = stmts.visit(&mut names);
     let Names { relations, with } = names;

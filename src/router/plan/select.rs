@@ -731,8 +731,7 @@ pub fn default_node_limit(sc: &SchemaCat, sql: &str) -> Option<String> {
         // MyCat routes a schema without tables without parsing (`isNoSharding`).
         return None;
     }
-    let stmts =
-        sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::MySqlDialect {}, sql).ok()?;
+    let stmts = super::text::parse_sql(sql).ok()?;
     let [sqlparser::ast::Statement::Query(q)] = stmts.as_slice() else {
         return None;
     };
@@ -1374,8 +1373,9 @@ fn multi_node(
             }
         }
     }
-    // GROUP BY.
+    // GROUP BY (`GROUP BY a DESC`: MariaDB sorts the groups that way without ORDER BY).
     let mut grouped: Vec<(Expr, Col)> = Vec::new();
+    let group_desc: Vec<bool>;
     // Sort and group keys with the expression they compute (for helper columns).
     let mut key_src: Vec<(Col, Option<Expr>)> = Vec::new();
     match &sel.group_by {
@@ -1385,6 +1385,16 @@ fn multi_node(
                     "GROUP BY ... WITH ROLLUP across data nodes is not supported",
                 ));
             }
+            let dirs = super::text::group_directions(t);
+            if dirs.iter().any(Option::is_some) && dirs.len() != exprs.len() {
+                return Err(refuse(
+                    "the router cannot tell which GROUP BY item its ASC/DESC belongs to: write ORDER BY instead",
+                ));
+            }
+            group_desc = dirs
+                .iter()
+                .map(|d| d.is_some_and(|(_, desc)| desc))
+                .collect();
             for g in exprs {
                 if wildcard {
                     return Err(refuse(
@@ -1506,6 +1516,12 @@ fn multi_node(
             key_src.push((col, src));
             order_by.push((col, desc));
         }
+    } else if group_desc.iter().any(|d| *d) {
+        order_by = grouped
+            .iter()
+            .zip(&group_desc)
+            .map(|((_, c), d)| (*c, *d))
+            .collect();
     }
     // LIMIT.
     let (offset, limit) = match &q.limit_clause {

@@ -1968,3 +1968,31 @@ fn integer_text_as_mariadb_reads_it() {
     assert_eq!(int_text("+-7"), IntText::NotANumber);
     assert_eq!(int_text("7 7"), IntText::NotANumber);
 }
+
+#[test]
+fn group_by_with_a_direction_sorts_the_merged_groups_that_way() {
+    let p =
+        route("SELECT name, province_id, COUNT(*) FROM customer GROUP BY name DESC, province_id");
+    let m = p.merge.expect("merge");
+    assert_eq!(m.group_by, vec![Col::Item(0), Col::Item(1)]);
+    assert_eq!(
+        m.order_by,
+        vec![(Col::Item(0), true), (Col::Item(1), false)]
+    );
+    // The nodes get the statement as written (MariaDB takes the words).
+    let text = p.targets[0].sql.clone().unwrap_or_default();
+    assert!(text.contains("GROUP BY name DESC, province_id"), "{text}");
+    // ORDER BY decides when there is one.
+    let p = route("SELECT name, COUNT(*) FROM customer GROUP BY name DESC ORDER BY 2");
+    assert_eq!(
+        p.merge.expect("merge").order_by,
+        vec![(Col::Item(1), false)]
+    );
+    // ASC alone is the implicit order.
+    let p = route("SELECT name, COUNT(*) FROM customer GROUP BY name ASC");
+    assert_eq!(p.merge.expect("merge").order_by, vec![]);
+    // One node: the statement as it is.
+    let p = route("SELECT name, COUNT(*) FROM customer WHERE id = 1 GROUP BY name DESC");
+    assert_eq!(p.targets.len(), 1);
+    assert!(p.merge.is_none());
+}
