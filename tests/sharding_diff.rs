@@ -775,7 +775,13 @@ SELECT YEAR(created) AS y, COUNT(*) FROM customer GROUP BY y DESC
 SELECT status, COUNT(*), MAX(total) FROM my_order GROUP BY status DESC HAVING COUNT(*) > 1
 SELECT level, COUNT(*) FROM customer GROUP BY level DESC ORDER BY 2 DESC, 1
 SELECT level, COUNT(*) FROM customer WHERE id = 5000001 GROUP BY level DESC
-SELECT 2 - level AS l, COUNT(*) FROM customer GROUP BY 1 DESC"#;
+SELECT 2 - level AS l, COUNT(*) FROM customer GROUP BY 1 DESC
+# == a select alias inside a GROUP BY expression: resolved as the server does ==
+SELECT YEAR(created) AS d, COUNT(*) FROM customer GROUP BY d + 0
+SELECT YEAR(created) AS d, COUNT(*) AS n FROM customer GROUP BY IFNULL(d, 0) ORDER BY IFNULL(d, 0) DESC
+SELECT level * 10 AS x, COUNT(*) FROM customer GROUP BY x + 1 DESC
+SELECT COUNT(*) AS level FROM customer GROUP BY level + 1
+!error SELECT city, COUNT(*) AS n FROM customer GROUP BY city, n + 1"#;
 
 /// First line number of [`REVIEW_CASES`] in reports.
 const REVIEW_LINE: usize = 100_000;

@@ -1059,6 +1059,23 @@ impl Builder<'_> {
             return Ok(Some(j));
         }
         // Otherwise the tables' columns decide.
+        let having = self.tables_with_column(name)?;
+        if having == 1 {
+            return Ok(None);
+        }
+        if it_expr.as_ref().is_some_and(contains_aggregate) {
+            return Err(SqlError::new(
+                1056,
+                "42000",
+                format!("Can't group on '{name}'"),
+            ));
+        }
+        Ok(Some(i))
+    }
+
+    /// How many FROM tables have a column `name`. When their columns are not known yet,
+    /// the tables go to `need` and an error returns (the plan asks for them).
+    fn tables_with_column(&mut self, name: &str) -> Result<usize, SqlError> {
         let mut having = 0;
         let mut missing: Vec<ColumnsOf> = Vec::new();
         for t in &self.cols.tables {
@@ -1081,17 +1098,64 @@ impl Builder<'_> {
                 "GROUP BY `{name}`: the column names of the tables are not known"
             )));
         }
-        if having == 1 {
+        Ok(having)
+    }
+
+    /// A GROUP BY expression with the select aliases inside it (`YEAR(d)` where `d` is
+    /// `DATE(created) AS d`) replaced by their expressions, as the server resolves a
+    /// name no FROM table has as a column (a column of that name wins). `None` when it
+    /// names no such alias. An alias of an aggregate is the server's error 1247.
+    fn with_aliases(&mut self, g: &Expr) -> Result<Option<Expr>, SqlError> {
+        let mut names: Vec<String> = Vec::new();
+        let _ = visit_expressions(g, |x| {
+            if let Expr::Identifier(id) = x
+                && !names.iter().any(|n| n.eq_ignore_ascii_case(&id.value))
+            {
+                names.push(id.value.clone());
+            }
+            ControlFlow::<()>::Continue(())
+        });
+        let mut subst: Vec<(String, Expr)> = Vec::new();
+        for n in names {
+            let Some(e) = self
+                .known_items()
+                .iter()
+                .find(|it| {
+                    it.alias
+                        .as_ref()
+                        .is_some_and(|a| a.eq_ignore_ascii_case(&n))
+                })
+                .and_then(|it| it.expr.clone())
+            else {
+                continue;
+            };
+            if self.tables_with_column(&n)? > 0 {
+                continue;
+            }
+            if contains_aggregate(&e) {
+                return Err(SqlError::new(
+                    1247,
+                    "42S22",
+                    format!("Reference '{n}' not supported (reference to group function)"),
+                ));
+            }
+            subst.push((n, e));
+        }
+        if subst.is_empty() {
             return Ok(None);
         }
-        if it_expr.as_ref().is_some_and(contains_aggregate) {
-            return Err(SqlError::new(
-                1056,
-                "42000",
-                format!("Can't group on '{name}'"),
-            ));
-        }
-        Ok(Some(i))
+        let mut out = g.clone();
+        let _ = sqlparser::ast::visit_expressions_mut(&mut out, |x| {
+            if let Expr::Identifier(id) = x
+                && let Some((_, e)) = subst
+                    .iter()
+                    .find(|(n, _)| n.eq_ignore_ascii_case(&id.value))
+            {
+                *x = Expr::Nested(Box::new(e.clone()));
+            }
+            ControlFlow::<()>::Continue(())
+        });
+        Ok(Some(out))
     }
 
     /// The item an ORDER BY / GROUP BY / HAVING expression refers to (an alias first,
@@ -1411,11 +1475,23 @@ fn multi_node(
                         }
                     },
                 };
-                let col = match found {
-                    Some(i) => Col::Item(i),
-                    None => b.hide(expr_text(sql, g)),
+                let resolved = match found {
+                    Some(_) => None,
+                    None => match b.with_aliases(g) {
+                        Ok(r) => r,
+                        Err(e) => {
+                            *need = std::mem::take(&mut b.need);
+                            return Err(e);
+                        }
+                    },
                 };
-                key_src.push((col, b.source(col, g)));
+                let key = resolved.as_ref().unwrap_or(g);
+                let col = match (found, &resolved) {
+                    (Some(i), _) => Col::Item(i),
+                    (None, Some(r)) => b.hide(r.to_string()),
+                    (None, None) => b.hide(expr_text(sql, g)),
+                };
+                key_src.push((col, b.source(col, key)));
                 grouped.push((unnest(g).clone(), col));
             }
         }

@@ -1996,3 +1996,29 @@ fn group_by_with_a_direction_sorts_the_merged_groups_that_way() {
     assert_eq!(p.targets.len(), 1);
     assert!(p.merge.is_none());
 }
+
+#[test]
+fn group_by_an_expression_of_a_select_alias() {
+    let sql = "SELECT DATE(created) AS d, COUNT(*) FROM customer GROUP BY YEAR(d)";
+    // Whether `d` is a column decides: the planner reads the columns.
+    assert_eq!(asks_columns_of(sql), vec!["customer@dn0"]);
+    let cols: &[&str] = &["id", "name", "created", "level"];
+    let p = route_with(sql, &[("customer", cols)]);
+    let text = p.targets[0].sql.clone().unwrap_or_default();
+    assert!(text.contains("YEAR((DATE(created)))"), "{text}");
+    assert_eq!(p.merge.expect("merge").group_by, vec![Col::Hidden(0)]);
+    // A column of that name wins, as on the server: the expression as written.
+    let p = route_with(
+        "SELECT balance AS level, COUNT(*) FROM customer GROUP BY level + 1",
+        &[("customer", cols)],
+    );
+    let text = p.targets[0].sql.clone().unwrap_or_default();
+    assert!(text.contains("level + 1"), "{text}");
+    // The alias of an aggregate: the server's error.
+    let e = error_with(
+        "SELECT city, COUNT(*) AS n FROM customer GROUP BY city, n + 1",
+        &[("customer", cols)],
+    );
+    assert_eq!(e.code, 1247, "{}", e.msg);
+    assert!(e.msg.contains("Reference 'n' not supported"), "{}", e.msg);
+}
