@@ -414,24 +414,24 @@ fn loads_keep_the_transaction_and_place_integers_as_the_server_reads_them() {
 
     let (_, r) = c.load(
         load,
-        &[b" 5000003\tlead\n5000004 \ttrail\n5000005\r\tcr\n+7\tplus\n"],
+        &[b" 5000003\tlead\n5000004 \ttrail\n5000005\r\tcr\n+7\tplus\n06.0\tzeros\n"],
     );
-    assert_eq!(r.expect("values with whitespace").0, 4);
+    assert_eq!(r.expect("values with whitespace").0, 5);
     let (_, r) = c.load(
         "LOAD DATA LOCAL INFILE 'c' INTO TABLE customer (name, id)",
         &[b"crlf\t5000006\r\ncrlf\t8\r\n"],
     );
     assert_eq!(r.expect("CRLF file read with LINES TERMINATED BY \\n").0, 2);
-    assert_eq!(on(0), "1,2,7,8");
+    assert_eq!(on(0), "1,2,6,7,8");
     assert_eq!(on(1), "5000001,5000002,5000003,5000004,5000005,5000006");
     // A number that is not whole: the server would round it; refused, nothing loaded.
-    let (_, r) = c.load(load, &[b"9\tok\n5000007.0\tdec\n"]);
+    let (_, r) = c.load(load, &[b"9\tok\n5000007.5\tdec\n"]);
     let e = r.expect_err("decimal sharding value");
     assert!(
         e.code == 1105 && e.msg.contains("not a whole number"),
         "{e}"
     );
-    assert_eq!(on(0), "1,2,7,8");
+    assert_eq!(on(0), "1,2,6,7,8");
 }
 
 /// A MyCat migration: a table dumped as text with `mariadb-dump --tab` on the old
@@ -533,4 +533,33 @@ fn pymysql_loads_and_local_infile_off_refuses() {
         .expect_err("local_infile: false");
     assert!(e.contains("ERROR 4166 (HY000)"), "{e}");
     assert_eq!(s.on0("SELECT COUNT(*) FROM product"), "3");
+    // Clients read the setting from the variable: the router's, not the servers' (ON).
+    for (addr, num, word) in [(s.router.addr, "1", "ON"), (off.addr, "0", "OFF")] {
+        let m = Mysql::new(addr, USER, PASSWORD).db(SCHEMA);
+        let run = |sql: &str| {
+            m.run(sql)
+                .unwrap_or_else(|e| panic!("{sql}: {e}"))
+                .trim()
+                .to_string()
+        };
+        assert_eq!(
+            run("SELECT @@local_infile, @@GLOBAL.local_infile"),
+            format!("{num}\t{num}")
+        );
+        for show in [
+            "SHOW VARIABLES LIKE 'local_infile'",
+            "SHOW GLOBAL VARIABLES WHERE Variable_name LIKE 'local\\_%'",
+        ] {
+            assert_eq!(run(show), format!("local_infile\t{word}"), "{show}");
+        }
+        // Other variables are the server's.
+        assert_eq!(
+            run("SHOW VARIABLES LIKE 'lower_case_table_names'"),
+            "lower_case_table_names\t0"
+        );
+        let e = m
+            .run("SELECT @@SESSION.local_infile")
+            .expect_err("global only");
+        assert!(e.contains("1238"), "{e}");
+    }
 }

@@ -877,14 +877,17 @@ fn kill_query_statistics_and_ping() {
         (out, start.elapsed())
     });
     // ...found through the router's own connection ids...
-    let id = wait_for(Duration::from_secs(10), || {
-        cli(r.admin, "root", "adm", None, "show @@connection")
-            .ok()?
-            .lines()
-            .find(|l| l.contains("\tapp\t"))
-            .and_then(|l| l.split('\t').nth(1).map(str::to_string))
-    })
-    .expect("victim listed");
+    let victim_id = || {
+        wait_for(Duration::from_secs(10), || {
+            cli(r.admin, "root", "adm", None, "show @@connection")
+                .ok()?
+                .lines()
+                .find(|l| l.contains("\tapp\t"))
+                .and_then(|l| l.split('\t').nth(1).map(str::to_string))
+        })
+        .expect("victim listed")
+    };
+    let id = victim_id();
     // ...and stopped by KILL QUERY from another session.
     std::thread::sleep(Duration::from_millis(300));
     cli(
@@ -903,21 +906,64 @@ fn kill_query_statistics_and_ping() {
     };
     assert!(interrupted, "{out:?}");
     assert!(took < Duration::from_secs(30), "{took:?}");
+    // KILL CONNECTION: the statement stops and the client loses its connection, as
+    // from a server (no answer: the CLI reports 2013), and the router goes on.
+    let victim = std::thread::spawn(move || {
+        cli(
+            addr,
+            "app",
+            "s3cret",
+            Some("shop"),
+            "SELECT SLEEP(30); SELECT 'after'",
+        )
+    });
+    let id = victim_id();
+    let sleeping = || {
+        db.sql(
+            "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO = 'SELECT SLEEP(30)'",
+        )
+    };
+    wait_for(Duration::from_secs(10), || {
+        (sleeping().trim() == "1").then_some(())
+    })
+    .expect("the statement runs on the server");
+    cli(
+        r.addr,
+        "app",
+        "s3cret",
+        Some("shop"),
+        &format!("KILL CONNECTION {id}"),
+    )
+    .expect("kill connection");
+    let out = victim.join().expect("join");
+    let e = out.expect_err("killed");
+    assert!(e.contains("2013") && !e.contains("after"), "{e}");
+    wait_for(Duration::from_secs(10), || {
+        (sleeping().trim() == "0").then_some(())
+    })
+    .expect("the statement stopped on the server");
     let e = cli(r.addr, "app", "s3cret", Some("shop"), "KILL 999999").expect_err("unknown id");
     assert!(e.contains("1094"), "{e}");
-    // COM_STATISTICS and COM_PING through mariadb-admin.
-    for (cmd, want) in [("status", "Uptime:"), ("ping", "mysqld is alive")] {
+    // COM_STATISTICS and COM_PING through mariadb-admin, also for an operator user with
+    // no schemas (the router's own figures).
+    for (user, cmd, want) in [
+        ("-uapp -ps3cret", "status", "Uptime:"),
+        ("-uapp -ps3cret", "ping", "mysqld is alive"),
+        ("-uroot -padm", "status", "Threads:"),
+        ("-uroot -padm", "ping", "mysqld is alive"),
+    ] {
         let out = Command::new("mariadb-admin")
             .args(["--no-defaults", "--protocol=TCP", "-h127.0.0.1"])
             .arg(format!("-P{}", r.addr.port()))
-            .args(["-uapp", "-ps3cret", cmd])
+            .args(user.split(' '))
+            .arg(cmd)
             .stdin(Stdio::null())
             .output()
             .expect("mariadb-admin");
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(
             out.status.success() && text.contains(want),
-            "{cmd}: {text}{}",
+            "{user} {cmd}: {text}{}",
             String::from_utf8_lossy(&out.stderr)
         );
     }

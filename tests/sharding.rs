@@ -1507,7 +1507,9 @@ fn multi_node_writes_return_rows_info_and_row_count() {
 }
 
 /// KILL QUERY of a session whose statement runs on several nodes stops it on every
-/// node: a merged SELECT and an UPDATE.
+/// node: a merged SELECT and an UPDATE; the client gets 1317 and keeps its connection.
+/// KILL [CONNECTION] stops it too, and closes the client's connection without an
+/// answer, as a MariaDB server does (the client reports a lost connection).
 #[test]
 fn kill_query_stops_a_statement_on_every_node() {
     let s = session_fixture();
@@ -1518,24 +1520,56 @@ fn kill_query_stops_a_statement_on_every_node() {
             .trim()
             == "1"
     };
-    for sql in [
-        "SELECT id, SLEEP(60) FROM my_order WHERE id IN (1, 6000001)",
-        "UPDATE my_order SET status = IF(SLEEP(60), 'y', 'z') WHERE id IN (1, 6000001)",
+    for (sql, kill) in [
+        (
+            "SELECT id, SLEEP(60) FROM my_order WHERE id IN (1, 6000001)",
+            "KILL QUERY",
+        ),
+        (
+            "UPDATE my_order SET status = IF(SLEEP(60), 'y', 'z') WHERE id IN (1, 6000001)",
+            "KILL QUERY",
+        ),
+        (
+            "SELECT id, SLEEP(60) FROM my_order WHERE id IN (1, 6000001)",
+            "KILL",
+        ),
+        (
+            "UPDATE my_order SET status = IF(SLEEP(60), 'y', 'z') WHERE id IN (1, 6000001)",
+            "KILL CONNECTION",
+        ),
+        ("SELECT SLEEP(60) FROM my_order WHERE id = 6000001", "KILL"),
     ] {
         let mut victim = session(&s);
         let id = victim.id;
-        let t = std::thread::spawn(move || victim.query(sql));
+        let t = std::thread::spawn(move || {
+            let out = victim.query(sql);
+            (out, victim.query("SELECT 1"))
+        });
+        let both = sql.contains("IN (");
         common::wait_for(Duration::from_secs(30), || {
-            (running(&s.a) && running(&s.b)).then_some(())
+            (running(&s.b) && (running(&s.a) || !both)).then_some(())
         })
-        .unwrap_or_else(|| panic!("{sql} is not running on both nodes\n{}", s.logs()));
+        .unwrap_or_else(|| panic!("{sql} is not running on its nodes\n{}", s.logs()));
         let mut killer = session(&s);
         killer
-            .exec(&format!("KILL QUERY {id}"))
-            .unwrap_or_else(|e| panic!("KILL QUERY: {e}"));
-        let out = t.join().expect("victim");
+            .exec(&format!("{kill} {id}"))
+            .unwrap_or_else(|e| panic!("{kill}: {e}"));
+        let (out, after) = t.join().expect("victim");
         let e = out.expect_err(sql);
-        assert_eq!(e.code, 1317, "{sql}: {e}");
+        if kill == "KILL QUERY" {
+            assert_eq!(e.code, 1317, "{sql}: {e}");
+            assert_eq!(after, Ok(vec![vec![Some("1".into())]]), "{kill}");
+        } else {
+            // No answer: the connection is closed (code 0 = a broken connection).
+            assert_eq!(e.code, 0, "{kill} {sql}: {e}");
+            let e = after.expect_err("the killed connection is closed");
+            assert_eq!(e.code, 0, "{kill}: {e}");
+        }
+        // The killer's session and the pools go on.
+        assert_eq!(
+            killer.query("SELECT COUNT(*) FROM my_order WHERE id IN (1, 6000001)"),
+            Ok(vec![vec![Some("2".into())]])
+        );
         // Neither node is still running it.
         common::wait_for(Duration::from_secs(30), || {
             (!running(&s.a) && !running(&s.b)).then_some(())
@@ -2120,4 +2154,72 @@ fn prepared_statements_inside_a_transaction_stay_in_it_on_every_node() {
     c.exec("START TRANSACTION")
         .unwrap_or_else(|e| fail("begin", e));
     c.exec("COMMIT").unwrap_or_else(|e| fail("commit", e));
+}
+
+/// A quoted value of an integer sharding column is placed where the server stores it:
+/// `' 5000007'`, `'+5000008'`, `'0005000009'`, `'5000010\r'`, `'5000011.0'` are the
+/// integers 5000007.. on the node `WHERE id = 5000007` reads (text and prepared INSERTs,
+/// multi-row, and the WHERE of SELECT/UPDATE/DELETE). A value the server would round,
+/// or that is no number, is refused with 1105 and nothing is written.
+#[test]
+fn quoted_integer_sharding_values_land_where_the_server_reads_them() {
+    let s = Shard::start();
+    let q = |sql: &str| {
+        s.q(sql)
+            .map_err(|e| format!("{e}\n{}", s.logs()))
+            .expect(sql)
+    };
+    q("INSERT INTO customer (id, name) VALUES (' 5000007', 'a')");
+    q(
+        "INSERT INTO customer (id, name) VALUES ('+5000008', 'b'), ('0005000009', 'c'), (' 7 ', 'd')",
+    );
+    q("INSERT INTO customer (id, name) VALUES ('5000010\\r', 'e'), ('5000011.0', 'f')");
+    let mut c = session(&s);
+    let ins = c
+        .prepare("INSERT INTO customer (id, name) VALUES (?, ?)")
+        .unwrap_or_else(|e| panic!("prepare: {e}\n{}", s.logs()));
+    c.execute(ins, 0, &[Some(" 05000012"), Some("g")], &[])
+        .unwrap_or_else(|e| panic!("execute: {e}\n{}", s.logs()));
+    assert_eq!(
+        s.on1("SELECT id FROM customer ORDER BY id"),
+        "5000007\n5000008\n5000009\n5000010\n5000011\n5000012"
+    );
+    assert_eq!(s.on0("SELECT id FROM customer ORDER BY id"), "7");
+    // Reads and writes by such values reach the row.
+    assert_eq!(q("SELECT name FROM customer WHERE id = ' 5000007'"), "a");
+    assert_eq!(
+        sorted(&q(
+            "SELECT name FROM customer WHERE id IN ('+5000008', '07')"
+        )),
+        ["b", "d"]
+    );
+    assert_eq!(
+        s.affected("UPDATE customer SET city = 'x' WHERE id = '0005000009 '")
+            .unwrap_or_else(|e| panic!("{e}\n{}", s.logs())),
+        1
+    );
+    assert_eq!(s.on1("SELECT city FROM customer WHERE id = 5000009"), "x");
+    assert_eq!(
+        s.affected("DELETE FROM customer WHERE id = ' +5000010'")
+            .unwrap_or_else(|e| panic!("{e}\n{}", s.logs())),
+        1
+    );
+    // Not a whole number, not a number: refused, nothing written.
+    let before = customers(&s);
+    for v in ["5000013.5", "abc", "", "- 5000013"] {
+        let sql = format!("INSERT INTO customer (id, name) VALUES ('{v}', 'z')");
+        let e = s.q(&sql).expect_err(&sql);
+        assert!(
+            e.contains("1105") && e.contains("integer sharding column `id`"),
+            "{sql}: {e}"
+        );
+    }
+    match c.execute(ins, 0, &[Some("5000013.5"), Some("z")], &[]) {
+        Err(e) => assert!(
+            e.code == 1105 && e.msg.contains("not a whole number"),
+            "{e}"
+        ),
+        Ok(r) => panic!("a value the server would round was placed: {r:?}"),
+    }
+    assert_eq!(customers(&s), before);
 }

@@ -1,9 +1,10 @@
-//! Column names of tables on the data nodes, kept for the planner (pure: the session
-//! reads the names from a node and hands in the clock).
+//! Column names and types of tables on the data nodes, kept for the planner (pure: the
+//! session reads them from a node and hands in the clock).
 //!
 //! The planner needs them to resolve `GROUP BY <name>` the way the server does when
 //! `<name>` is a select alias that a FROM table may also have as a column (the column
-//! wins; see `plan::select`). Entries are bounded in number, expire after [`TTL`] (DDL
+//! wins; see `plan::select`), and to read a quoted sharding value of an integer column
+//! as the server stores it (see `plan::route::key_value`). Entries are bounded in number, expire after [`TTL`] (DDL
 //! run on the servers directly, not through the router, is seen at most that late) and
 //! are dropped on every DDL statement that passes through the router
 //! ([`ColumnCache::clear`]); a read that started before a clear is not stored.
@@ -20,8 +21,11 @@ pub const CAPACITY: usize = 1024;
 /// (data host, database, table as written in the statement).
 pub type Key = (String, String, String);
 
+/// A table's columns: (name, type as `SHOW COLUMNS` writes it).
+pub type Columns = Vec<(String, String)>;
+
 pub struct ColumnCache {
-    entries: HashMap<Key, (Instant, Vec<String>)>,
+    entries: HashMap<Key, (Instant, Columns)>,
     generation: u64,
     capacity: usize,
     ttl: Duration,
@@ -43,8 +47,8 @@ impl ColumnCache {
         }
     }
 
-    /// The column names of a table read less than the TTL before `now`.
-    pub fn get(&self, key: &Key, now: Instant) -> Option<Vec<String>> {
+    /// The columns of a table read less than the TTL before `now`.
+    pub fn get(&self, key: &Key, now: Instant) -> Option<Columns> {
         let (at, names) = self.entries.get(key)?;
         (now.saturating_duration_since(*at) < self.ttl).then(|| names.clone())
     }
@@ -57,7 +61,7 @@ impl ColumnCache {
     /// Stores names read at `now` by a read that started in `generation`: not when a
     /// DDL statement cleared the cache meanwhile (the names may predate it). When full,
     /// expired entries go first, then the oldest.
-    pub fn insert(&mut self, key: Key, names: Vec<String>, generation: u64, now: Instant) {
+    pub fn insert(&mut self, key: Key, names: Columns, generation: u64, now: Instant) {
         if generation != self.generation {
             return;
         }
@@ -129,11 +133,24 @@ mod tests {
         let t0 = Instant::now();
         let mut c = ColumnCache::new(2, Duration::from_secs(10));
         let g = c.generation();
-        c.insert(key("a"), vec!["id".into()], g, t0);
-        assert_eq!(c.get(&key("a"), t0), Some(vec!["id".to_string()]));
+        c.insert(key("a"), vec![("id".into(), "int(11)".into())], g, t0);
+        assert_eq!(
+            c.get(&key("a"), t0),
+            Some(vec![("id".to_string(), "int(11)".to_string())])
+        );
         assert_eq!(c.get(&key("a"), t0 + Duration::from_secs(10)), None);
-        c.insert(key("b"), vec!["x".into()], g, t0 + Duration::from_secs(1));
-        c.insert(key("c"), vec!["y".into()], g, t0 + Duration::from_secs(2));
+        c.insert(
+            key("b"),
+            vec![("x".into(), "int(11)".into())],
+            g,
+            t0 + Duration::from_secs(1),
+        );
+        c.insert(
+            key("c"),
+            vec![("y".into(), "int(11)".into())],
+            g,
+            t0 + Duration::from_secs(2),
+        );
         // Full: the oldest (a) went.
         assert_eq!(c.len(), 2);
         let now = t0 + Duration::from_secs(3);
@@ -150,13 +167,18 @@ mod tests {
         let t0 = Instant::now();
         let mut c = ColumnCache::default();
         let g = c.generation();
-        c.insert(key("a"), vec!["id".into()], g, t0);
+        c.insert(key("a"), vec![("id".into(), "int(11)".into())], g, t0);
         c.clear();
         assert!(c.is_empty());
         // A read that started before the clear is not kept.
-        c.insert(key("a"), vec!["id".into()], g, t0);
+        c.insert(key("a"), vec![("id".into(), "int(11)".into())], g, t0);
         assert!(c.is_empty());
-        c.insert(key("a"), vec!["id".into()], c.generation(), t0);
+        c.insert(
+            key("a"),
+            vec![("id".into(), "int(11)".into())],
+            c.generation(),
+            t0,
+        );
         assert_eq!(c.len(), 1);
     }
 

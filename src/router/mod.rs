@@ -320,12 +320,15 @@ impl Shared {
         let mut running: Vec<(Arc<Host>, u32)> =
             ctl.fanout.lock().map(|f| f.clone()).unwrap_or_default();
         running.extend(ctl.current.lock().ok().and_then(|c| c.clone()));
-        for (host, thread) in running {
-            kill_backend_query(&host, thread).await;
-        }
         if !query {
+            // First the session: it drops its command at once (closing the backend
+            // connections it used, never pooling them) and its client gets no answer,
+            // as from a server; then the statements those connections still run.
             ctl.killed.store(true, Ordering::Release);
             ctl.kill.notify_one();
+        }
+        for (host, thread) in running {
+            kill_backend_query(&host, thread).await;
         }
         true
     }

@@ -130,6 +130,18 @@ const CURSOR_FLAGS: u8 = 0x01 | 0x02 | 0x04;
 /// the session).
 const CURSOR: &str = "cursor";
 
+/// The answer to COM_STATISTICS (`mariadb-admin status`), in the server's format, from
+/// the router's uptime, open client sessions and commands counted.
+fn statistics_text(uptime: std::time::Duration, threads: u64, questions: u64) -> String {
+    let secs = uptime.as_secs();
+    let per_ms = questions.saturating_mul(1000) / secs.max(1);
+    format!(
+        "Uptime: {secs}  Threads: {threads}  Questions: {questions}  Slow queries: 0  Opens: 0  Open tables: 0  Queries per second avg: {}.{:03}",
+        per_ms / 1000,
+        per_ms % 1000
+    )
+}
+
 /// Session variables a `SET NAMES` sets on the server.
 fn is_names_var(name: &str) -> bool {
     matches!(
@@ -1200,7 +1212,14 @@ impl Session {
                 let info = self.command_info(&p);
                 self.ctl.begin(super::processlist::Command::of(c), info, t0);
             }
-            let done = self.command(&p).await;
+            // KILL [CONNECTION] from another session ends a running command: a server
+            // closes the connection without an answer (the client reports it lost).
+            // Dropping the command closes the backend connections it holds.
+            let done = tokio::select! {
+                biased;
+                _ = &mut killed => break,
+                d = self.command(&p) => d,
+            };
             let t1 = std::time::Instant::now();
             if shown {
                 self.ctl.end(t1);
@@ -1293,17 +1312,27 @@ impl Session {
                 })
                 .await
                 .map(|_| ()),
-            COM_STATISTICS => self
-                .forward(Fwd {
-                    payload: p,
-                    expect: Expect::Single,
-                    read: false,
-                    stmt_id: None,
-                    needs_last_id: false,
-                    kind: "other",
-                })
-                .await
-                .map(|_| ()),
+            COM_STATISTICS => {
+                // The router's own figures: a server's would count the router's
+                // backend logins, and a user without schemas has no server to ask.
+                self.count("local", "router");
+                let questions: u64 =
+                    prometheus::core::Collector::collect(&self.shared.metrics.queries)
+                        .iter()
+                        .flat_map(|f| f.get_metric())
+                        .map(|m| m.get_counter().get_value() as u64)
+                        .sum();
+                let text = statistics_text(
+                    self.shared.started.elapsed(),
+                    u64::try_from(self.shared.metrics.active.get()).unwrap_or(0),
+                    questions,
+                );
+                self.io
+                    .send(1, text.as_bytes())
+                    .await
+                    .map(|_| ())
+                    .map_err(|_| Fatal)
+            }
             COM_PROCESS_INFO => {
                 self.count("local", "router");
                 let rs = self.processlist_result(false);
@@ -1812,6 +1841,11 @@ impl Session {
                     && !self.is_system_db(&m.db)
                 {
                     return self.show_mapped(sql, m).await;
+                }
+                if sql::is_show_variables(sql)
+                    && let Ok(node) = self.any_node()
+                {
+                    return self.show_variables(&node, sql).await;
                 }
             }
             // In a multi-statement text the SET goes to the server with the rest (the
@@ -2604,6 +2638,10 @@ impl Session {
                     });
                     (Some(u8::from(ro).to_string()), TYPE_LONGLONG)
                 }
+                LocalItem::LocalInfile => (
+                    Some(u8::from(self.snap.cfg.local_infile).to_string()),
+                    TYPE_LONGLONG,
+                ),
             };
             rs.columns.push((name, ty));
             row.push(v);
@@ -2658,6 +2696,33 @@ impl Session {
         let mut rs = ResultSet::new(&[&col]);
         rs.rows = rows;
         Ok(rs)
+    }
+
+    /// `SHOW VARIABLES ...` as data node `node` answers it, with the router's own
+    /// `local_infile` (clients decide from it whether to send files).
+    async fn show_variables(&mut self, node: &str, sql: &str) -> Res<()> {
+        let res = match self.query_node(node, sql).await {
+            Ok(r) => r,
+            Err(e) => return self.send_err(1, &e).await,
+        };
+        let on = if self.snap.cfg.local_infile {
+            "ON"
+        } else {
+            "OFF"
+        };
+        let mut rs = ResultSet::new(&res.columns.iter().map(String::as_str).collect::<Vec<_>>());
+        rs.rows = res.rows;
+        for r in &mut rs.rows {
+            if r.first()
+                .and_then(Option::as_deref)
+                .is_some_and(|n| n.eq_ignore_ascii_case("local_infile"))
+                && let Some(v) = r.get_mut(1)
+            {
+                *v = Some(on.to_string());
+            }
+        }
+        self.count("local", "router");
+        self.send_rs(rs).await
     }
 
     /// A node to evaluate a condition on: the current schema's, else one of the user's
@@ -4214,6 +4279,15 @@ async fn refuse_infile_request(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statistics_in_the_servers_format() {
+        assert_eq!(
+            statistics_text(std::time::Duration::from_millis(8_900), 2, 35),
+            "Uptime: 8  Threads: 2  Questions: 35  Slow queries: 0  Opens: 0  Open tables: 0  Queries per second avg: 4.375"
+        );
+        assert!(statistics_text(std::time::Duration::ZERO, 0, 0).ends_with("avg: 0.000"));
+    }
 
     #[test]
     fn whitelist_follows_mycat() {

@@ -1134,6 +1134,25 @@ pub enum LocalItem {
     LastInsertId,
     AutoIncrementIncrement,
     TxReadOnly,
+    /// `@@local_infile` (a global variable): the router's `local_infile` setting, which
+    /// is what clients get from it.
+    LocalInfile,
+}
+
+/// Is `sql` `SHOW [GLOBAL | SESSION | LOCAL] VARIABLES ...` (alone)?
+pub fn is_show_variables(sql: &str) -> bool {
+    let t = lex(sql);
+    let n = first_statement(&t);
+    if t[n..].iter().any(|x| x.tok != Tok::Semi) {
+        return false;
+    }
+    match &t[..n] {
+        [s, v, ..] if s.is("SHOW") && v.is("VARIABLES") => true,
+        [s, scope, v, ..] if s.is("SHOW") && v.is("VARIABLES") => {
+            scope.is("GLOBAL") || scope.is("SESSION") || scope.is("LOCAL")
+        }
+        _ => false,
+    }
 }
 
 /// `SELECT a [AS x], b ... [LIMIT n]` where every item is one the router knows.
@@ -1174,6 +1193,10 @@ pub fn local_item(e: &[Token<'_>]) -> Option<LocalItem> {
     match e {
         [v] if v.tok == Tok::SysVar => {
             let n = v.text[2..].to_ascii_lowercase();
+            if n == "local_infile" || n == "global.local_infile" {
+                // `@@session.local_infile` is the server's error 1238.
+                return Some(LocalInfile);
+            }
             let n = n.strip_prefix("session.").unwrap_or(&n);
             match n {
                 "version_comment" => Some(VersionComment),
@@ -1415,6 +1438,21 @@ mod tests {
             Some(vec![Version, Version, Database, User, ConnectionId])
         );
         assert_eq!(local_select("select @@version_comment, now()"), None);
+        assert_eq!(
+            local_select("select @@local_infile, @@GLOBAL.local_infile"),
+            Some(vec![
+                ("@@local_infile".into(), LocalItem::LocalInfile),
+                ("@@GLOBAL.local_infile".into(), LocalItem::LocalInfile)
+            ])
+        );
+        assert_eq!(local_select("select @@session.local_infile"), None);
+        assert!(is_show_variables("SHOW VARIABLES LIKE 'local_infile'"));
+        assert!(is_show_variables(
+            "show global variables where Variable_name = 'x';"
+        ));
+        assert!(is_show_variables("SHOW SESSION VARIABLES"));
+        assert!(!is_show_variables("SHOW STATUS LIKE 'x'"));
+        assert!(!is_show_variables("SHOW VARIABLES; SELECT 1"));
         assert_eq!(local_select("select database() from t"), None);
         assert_eq!(
             local_select("SELECT @@session.auto_increment_increment"),

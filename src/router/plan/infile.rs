@@ -701,26 +701,17 @@ pub fn node_for(
     })
 }
 
-/// A sharding value of an integer column as the server reads it: without the
-/// whitespace around it, which the server skips (a file with CRLF line ends read with
-/// `LINES TERMINATED BY '\n'` leaves `\r` in each row's last field). `None` for a number
-/// that is not whole (`5.0`, `1e3`: the server stores it rounded or scaled). Other text
-/// (not a number) is left as it is.
+/// A sharding value of an integer column as the server reads it (see
+/// [`route::int_text`]): without the whitespace around it (a file with CRLF line ends
+/// read with `LINES TERMINATED BY '\n'` leaves `\r` in each row's last field), a `+`
+/// or leading zeros. `None` for a number that is not whole (`5.5`: the server stores
+/// it rounded). Other text (not a number) is left as it is.
 pub fn int_key(v: &str) -> Option<String> {
-    let t = v.trim_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
-    let digits = t.strip_prefix(['+', '-']).unwrap_or(t);
-    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Some(t.to_string());
+    match route::int_text(v) {
+        route::IntText::Whole(w) => Some(w),
+        route::IntText::NotWhole => None,
+        route::IntText::NotANumber => Some(v.to_string()),
     }
-    let numeric = digits.starts_with(|c: char| c.is_ascii_digit() || c == '.')
-        && digits
-            .bytes()
-            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
-        && digits.bytes().any(|b| b.is_ascii_digit());
-    if numeric {
-        return None;
-    }
-    Some(v.to_string())
 }
 
 /// The `FIELDS`/`LINES` clauses as the server's reader uses them.
@@ -1486,9 +1477,11 @@ mod tests {
         assert_eq!(int_key(" 42").as_deref(), Some("42"));
         assert_eq!(int_key("42\r").as_deref(), Some("42"));
         assert_eq!(int_key("\t-42 ").as_deref(), Some("-42"));
-        assert_eq!(int_key("+42").as_deref(), Some("+42"));
-        assert_eq!(int_key("42.0"), None);
-        assert_eq!(int_key("4e1"), None);
+        assert_eq!(int_key("+42").as_deref(), Some("42"));
+        assert_eq!(int_key("0042").as_deref(), Some("42"));
+        assert_eq!(int_key("42.0").as_deref(), Some("42"));
+        assert_eq!(int_key("4e1").as_deref(), Some("40"));
+        assert_eq!(int_key("42.5"), None);
         assert_eq!(int_key(".5"), None);
         // Not a number: left as it is (placed as an INSERT of that text would be).
         assert_eq!(int_key("abc").as_deref(), Some("abc"));

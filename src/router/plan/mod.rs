@@ -20,8 +20,6 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::{Value, json};
 use sqlparser::ast::Statement;
-use sqlparser::dialect::MySqlDialect;
-use sqlparser::parser::Parser;
 
 use super::merge::{Expr as MExpr, MergeSpec, SortKey};
 use super::rules::Partition;
@@ -575,16 +573,32 @@ impl ColumnsOf {
 /// What the executor found out for a plan: the node holding each looked-up parent row
 /// (`None` = nowhere), sequence ids for an `auto_increment` INSERT, tables' column
 /// names, and the statement's clock reading.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct Lookups {
     parents: HashMap<Lookup, Option<String>>,
-    /// Column names of tables (see [`ColumnsOf`]).
-    columns: HashMap<ColumnsOf, Vec<String>>,
+    /// Column names and types (as `SHOW COLUMNS` writes them) of tables (see
+    /// [`ColumnsOf`]).
+    columns: HashMap<ColumnsOf, Vec<(String, String)>>,
     pub ids: Option<Vec<i64>>,
     /// Time since the Unix epoch when the statement arrived: a write to a global table
     /// gets `NOW()` and its relatives as this one value, so that every copy stores the
     /// same. `None` (the `Default`) refuses such writes.
     pub now: Option<std::time::Duration>,
+    /// Tables whose column types planning found it needs (see [`route::key_value`]):
+    /// filled while planning, taken by [`plan`] to ask for them.
+    need: std::sync::Mutex<Vec<ColumnsOf>>,
+}
+
+impl Clone for Lookups {
+    fn clone(&self) -> Self {
+        Lookups {
+            parents: self.parents.clone(),
+            columns: self.columns.clone(),
+            ids: self.ids.clone(),
+            now: self.now,
+            need: std::sync::Mutex::default(),
+        }
+    }
 }
 
 impl Lookups {
@@ -603,13 +617,37 @@ impl Lookups {
     pub fn get(&self, l: &Lookup) -> Option<&Option<String>> {
         self.parents.get(l)
     }
-    /// Records the column names of a table.
-    pub fn insert_columns(&mut self, c: ColumnsOf, names: Vec<String>) {
-        self.columns.insert(c, names);
+    /// Records the column names and types of a table.
+    pub fn insert_columns(&mut self, c: ColumnsOf, columns: Vec<(String, String)>) {
+        self.columns.insert(c, columns);
     }
     /// The column names of a table, when known.
-    pub fn columns(&self, c: &ColumnsOf) -> Option<&[String]> {
-        self.columns.get(c).map(Vec::as_slice)
+    pub fn columns(&self, c: &ColumnsOf) -> Option<Vec<&str>> {
+        self.columns
+            .get(c)
+            .map(|cs| cs.iter().map(|(n, _)| n.as_str()).collect())
+    }
+    /// Is column `col` of table `c` of an integer type? `None` when the table's columns
+    /// are not known; `Some(false)` for a column the table does not have.
+    pub fn int_column(&self, c: &ColumnsOf, col: &str) -> Option<bool> {
+        let cs = self.columns.get(c)?;
+        Some(
+            cs.iter()
+                .any(|(n, ty)| n.eq_ignore_ascii_case(col) && is_int_type(ty)),
+        )
+    }
+    /// Records that planning needs the columns of `c`.
+    pub fn need(&self, c: ColumnsOf) {
+        if let Ok(mut n) = self.need.lock()
+            && !n.contains(&c)
+        {
+            n.push(c);
+        }
+    }
+    /// The tables planning found it needs the columns of, if any (and forgets them).
+    fn take_need(&self) -> Option<Vec<ColumnsOf>> {
+        let n = std::mem::take(&mut *self.need.lock().ok()?);
+        (!n.is_empty()).then_some(n)
     }
 }
 
@@ -629,6 +667,22 @@ pub enum Planned {
     /// The column names of these tables decide what a GROUP BY name means: read them
     /// and plan again with [`Lookups::insert_columns`].
     Columns(Vec<ColumnsOf>),
+}
+
+/// Is `ty` (`int`, `bigint(20) unsigned`, as `information_schema.COLUMNS.DATA_TYPE` or
+/// `SHOW COLUMNS` write it) an integer type?
+pub fn is_int_type(ty: &str) -> bool {
+    let base = ty.split(['(', ' ']).next().unwrap_or_default();
+    [
+        "tinyint",
+        "smallint",
+        "mediumint",
+        "int",
+        "integer",
+        "bigint",
+    ]
+    .iter()
+    .any(|i| base.eq_ignore_ascii_case(i))
 }
 
 pub fn refuse(msg: impl Into<String>) -> SqlError {
@@ -1149,7 +1203,7 @@ fn plan_text(
     if let Some(p) = write::plan_ddl(sc, &t)? {
         return Ok(Planned::Route(p));
     }
-    let stmts = Parser::parse_sql(&MySqlDialect {}, sql).map_err(|e| {
+    let stmts = text::parse_sql(sql).map_err(|e| {
         refuse(format!(
             "the router cannot parse this statement, so it cannot tell which data nodes it needs: {e}"
         ))
@@ -1163,10 +1217,8 @@ fn plan_text(
             write::Ids::Need(sequence, count) => return Ok(Planned::Ids { sequence, count }),
             write::Ids::Filled(text) => {
                 let rest = Lookups {
-                    parents: lookups.parents.clone(),
-                    columns: lookups.columns.clone(),
                     ids: None,
-                    now: lookups.now,
+                    ..lookups.clone()
                 };
                 let mut planned = plan_text(cat, sc, &text, &rest)?;
                 if let Planned::Route(p) = &mut planned {
@@ -1180,7 +1232,7 @@ fn plan_text(
             }
         }
     }
-    match stmt {
+    let planned = match stmt {
         Statement::Query(q) => select::plan_query(cat, sc, &t, q, read, lookups),
         Statement::Insert(ins) => write::plan_insert(sc, &t, ins, lookups),
         Statement::Update(u) => write::plan_update(sc, &t, u, lookups).map(Planned::Route),
@@ -1205,6 +1257,12 @@ fn plan_text(
                 first_words(sql)
             )))
         }
+    };
+    // A quoted sharding value whose reading depends on the column's type: read the
+    // types and plan again.
+    match lookups.take_need() {
+        Some(need) => Ok(Planned::Columns(need)),
+        None => planned,
     }
 }
 
@@ -1269,7 +1327,7 @@ fn default_route(sc: &SchemaCat, sql: &str, read: bool) -> Result<Plan, SqlError
         return Ok(Plan::one(dn.clone(), limited, read));
     }
     // No default node: only statements without tables can go anywhere.
-    let touches_tables = Parser::parse_sql(&MySqlDialect {}, sql)
+    let touches_tables = text::parse_sql(sql)
         .map(|stmts| {
             stmts
                 .iter()

@@ -8,10 +8,8 @@ use sqlparser::ast::{
     BinaryOperator, Expr, JoinConstraint, JoinOperator, ObjectName, Query, Statement, TableFactor,
     TableWithJoins, UnaryOperator, Value, Visit, Visitor, visit_relations,
 };
-use sqlparser::dialect::MySqlDialect;
-use sqlparser::parser::Parser;
 
-use super::{SchemaCat, TableCat, TableKind, refuse};
+use super::{ColumnsOf, Lookups, SchemaCat, TableCat, TableKind, refuse};
 use crate::router::wire::SqlError;
 
 /// The last part of a (possibly schema-qualified) name, unquoted.
@@ -82,7 +80,7 @@ pub fn tables_outside(
             ControlFlow::Continue(())
         }
     }
-    let stmts = Parser::parse_sql(&MySqlDialect {}, sql).map_err(|e| e.to_string())?;
+    let stmts = super::text::parse_sql(sql).map_err(|e| e.to_string())?;
     let mut names = Names::default();
     let _ = stmts.visit(&mut names);
     let Names { relations, with } = names;
@@ -399,11 +397,124 @@ pub fn node_of(t: &TableCat, col: &str, value: Option<&str>) -> Result<usize, Sq
     }
 }
 
+/// A quoted text as the server reads it into an integer column.
+#[derive(Debug, PartialEq, Eq)]
+pub enum IntText {
+    /// A whole number, written without spaces, `+` or leading zeros (`' +007 '` -> `7`,
+    /// `'7.0'` and `'7e0'` -> `7`).
+    Whole(String),
+    /// A number with a fraction (`'7.5'`) or an exponent too large to expand: the
+    /// server rounds or scales it.
+    NotWhole,
+    /// Not a number (`'abc'`, `''`, `'7x'`): the server stores 0 or refuses it.
+    NotANumber,
+}
+
+/// How MariaDB reads text into an integer column: the whitespace around it skipped
+/// (`' 7'`, `'7\r'`), a sign, leading zeros, a fraction or exponent that leaves a whole
+/// number.
+pub fn int_text(v: &str) -> IntText {
+    let t = v.trim_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let (neg, body) = match t.strip_prefix('-') {
+        Some(b) => (true, b),
+        None => (false, t.strip_prefix('+').unwrap_or(t)),
+    };
+    let numeric = body.starts_with(|c: char| c.is_ascii_digit() || c == '.')
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
+        && body.bytes().any(|b| b.is_ascii_digit());
+    if !numeric {
+        return IntText::NotANumber;
+    }
+    match integral(body) {
+        Some(d) => {
+            let d = d.trim_start_matches('0');
+            IntText::Whole(match (d.is_empty(), neg) {
+                (true, _) => "0".into(),
+                (false, true) => format!("-{d}"),
+                (false, false) => d.into(),
+            })
+        }
+        None => IntText::NotWhole,
+    }
+}
+
+/// Is `e` a quoted string literal (the server converts it to the column's type)?
+fn quoted(e: &Expr) -> bool {
+    match e {
+        Expr::Value(v) => matches!(
+            v.value,
+            Value::SingleQuotedString(_) | Value::DoubleQuotedString(_)
+        ),
+        Expr::Nested(inner)
+        | Expr::UnaryOp {
+            op: UnaryOperator::Plus,
+            expr: inner,
+        } => quoted(inner),
+        _ => false,
+    }
+}
+
+/// The value `v` of routing literal `e` for sharding column `col` of `t` (named
+/// `table` in the statement) as the server stores it: a quoted value of an integer
+/// column is read as a number ([`int_text`]); one that is no whole number is refused.
+/// The column's type comes from `lk`; when it is not known yet (and matters), the
+/// table is added to what `lk` needs and the error asks for it.
+pub fn key_value(
+    e: &Expr,
+    v: String,
+    t: &TableCat,
+    table: &str,
+    col: &str,
+    lk: &Lookups,
+) -> Result<String, SqlError> {
+    if !quoted(e) {
+        return Ok(v);
+    }
+    let int = int_text(&v);
+    if matches!(&int, IntText::Whole(w) if *w == v) {
+        return Ok(v);
+    }
+    let Some(node) = t.nodes.first() else {
+        return Ok(v);
+    };
+    let c = ColumnsOf {
+        table: table.to_string(),
+        node: node.clone(),
+    };
+    match lk.int_column(&c, col) {
+        None => {
+            lk.need(c);
+            Err(refuse(format!(
+                "the type of sharding column `{col}` of table `{}` is not known",
+                t.name
+            )))
+        }
+        Some(false) => Ok(v),
+        Some(true) => match int {
+            IntText::Whole(w) => Ok(w),
+            IntText::NotWhole => Err(refuse(format!(
+                "table `{}`: the value {} of integer sharding column `{col}` is not a whole number; the server would round it, which the router does not do, so it cannot tell the data node",
+                t.name,
+                super::text::sql_quote(&v)
+            ))),
+            IntText::NotANumber => Err(refuse(format!(
+                "table `{}`: the value {} of integer sharding column `{col}` is not a number, so the router cannot tell the data node",
+                t.name,
+                super::text::sql_quote(&v)
+            ))),
+        },
+    }
+}
+
 /// Node indices of table `r` that rows satisfying `e` can be on; `None` = all of them.
+/// (`lk`: the column types known, see [`key_value`].)
 pub fn candidates(
     e: &Expr,
     r: &TRef<'_>,
     refs: &[TRef<'_>],
+    lk: &Lookups,
 ) -> Result<Option<BTreeSet<usize>>, SqlError> {
     let Some(t) = r.cat else {
         return Ok(None);
@@ -413,16 +524,22 @@ pub fn candidates(
     };
     let n = t.nodes.len();
     Ok(match e {
-        Expr::Nested(inner) => candidates(inner, r, refs)?,
+        Expr::Nested(inner) => candidates(inner, r, refs, lk)?,
         Expr::BinaryOp { left, op, right } => match op {
             BinaryOperator::And => {
-                match (candidates(left, r, refs)?, candidates(right, r, refs)?) {
+                match (
+                    candidates(left, r, refs, lk)?,
+                    candidates(right, r, refs, lk)?,
+                ) {
                     (Some(a), Some(b)) => Some(a.intersection(&b).copied().collect()),
                     (Some(a), None) | (None, Some(a)) => Some(a),
                     (None, None) => None,
                 }
             }
-            BinaryOperator::Or => match (candidates(left, r, refs)?, candidates(right, r, refs)?) {
+            BinaryOperator::Or => match (
+                candidates(left, r, refs, lk)?,
+                candidates(right, r, refs, lk)?,
+            ) {
                 (Some(a), Some(b)) => Some(a.union(&b).copied().collect()),
                 _ => None,
             },
@@ -438,7 +555,10 @@ pub fn candidates(
                 match literal(v) {
                     // `col = NULL` is never true: no node.
                     Some(None) => Some(BTreeSet::new()),
-                    Some(Some(v)) => Some(BTreeSet::from([node_of(t, col, Some(&v))?])),
+                    Some(Some(s)) => {
+                        let s = key_value(v, s, t, &r.name, col, lk)?;
+                        Some(BTreeSet::from([node_of(t, col, Some(&s))?]))
+                    }
                     None => None,
                 }
             }
@@ -453,8 +573,9 @@ pub fn candidates(
             for v in list {
                 match literal(v) {
                     Some(None) => {}
-                    Some(Some(v)) => {
-                        out.insert(node_of(t, col, Some(&v))?);
+                    Some(Some(s)) => {
+                        let s = key_value(v, s, t, &r.name, col, lk)?;
+                        out.insert(node_of(t, col, Some(&s))?);
                     }
                     None => return Ok(None),
                 }
@@ -467,12 +588,16 @@ pub fn candidates(
             low,
             high,
         } if is_column_of(expr, col, r, refs) => match (literal(low), literal(high)) {
-            (Some(Some(a)), Some(Some(b))) => f.calculate_range(&a, &b).map(|v| {
-                v.into_iter()
-                    .filter(|i| *i >= 0 && (*i as usize) < n)
-                    .map(|i| i as usize)
-                    .collect()
-            }),
+            (Some(Some(a)), Some(Some(b))) => {
+                let a = key_value(low, a, t, &r.name, col, lk)?;
+                let b = key_value(high, b, t, &r.name, col, lk)?;
+                f.calculate_range(&a, &b).map(|v| {
+                    v.into_iter()
+                        .filter(|i| *i >= 0 && (*i as usize) < n)
+                        .map(|i| i as usize)
+                        .collect()
+                })
+            }
             (Some(None), _) | (_, Some(None)) => Some(BTreeSet::new()),
             _ => None,
         },

@@ -346,7 +346,7 @@ pub fn plan_query(
     if let Some(r) = single {
         route::check_rule_required(r, &from.refs, &where_conds, sql)?;
     }
-    let nodes = route_nodes(sc, &from.refs, &where_conds, &join_conds, sel, read)?;
+    let nodes = route_nodes(sc, &from.refs, &where_conds, &join_conds, sel, lookups)?;
     // Subqueries over unlisted or single-node tables need the statement on their node;
     // over global tables, a copy on each node.
     let mut sub_exprs: Vec<&Expr> = Vec::new();
@@ -361,7 +361,7 @@ pub fn plan_query(
     sub_exprs.extend(group_and_order_exprs(q, sel));
     let subs_on = |ns: &[String]| -> Result<(), SqlError> {
         for e in &sub_exprs {
-            check_subqueries(sc, *e, ns, None)?;
+            check_subqueries(sc, *e, ns, None, lookups)?;
         }
         Ok(())
     };
@@ -557,7 +557,7 @@ pub fn route_nodes(
     where_conds: &[&Expr],
     join_conds: &[&Expr],
     _sel: &Select,
-    _read: bool,
+    lk: &Lookups,
 ) -> Result<RouteNodes, SqlError> {
     let sharded: Vec<usize> = (0..refs.len())
         .filter(|&i| refs[i].cat.is_some_and(|t| t.is_sharded()))
@@ -650,7 +650,7 @@ pub fn route_nodes(
             )));
         }
         for c in where_conds {
-            if let Some(s) = route::candidates(c, &refs[i], refs)? {
+            if let Some(s) = route::candidates(c, &refs[i], refs, lk)? {
                 cand = cand.intersection(&s).copied().collect();
             }
         }
@@ -731,8 +731,7 @@ pub fn default_node_limit(sc: &SchemaCat, sql: &str) -> Option<String> {
         // MyCat routes a schema without tables without parsing (`isNoSharding`).
         return None;
     }
-    let stmts =
-        sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::MySqlDialect {}, sql).ok()?;
+    let stmts = super::text::parse_sql(sql).ok()?;
     let [sqlparser::ast::Statement::Query(q)] = stmts.as_slice() else {
         return None;
     };
@@ -1082,6 +1081,23 @@ impl Builder<'_> {
             return Ok(Some(j));
         }
         // Otherwise the tables' columns decide.
+        let having = self.tables_with_column(name)?;
+        if having == 1 {
+            return Ok(None);
+        }
+        if it_expr.as_ref().is_some_and(contains_aggregate) {
+            return Err(SqlError::new(
+                1056,
+                "42000",
+                format!("Can't group on '{name}'"),
+            ));
+        }
+        Ok(Some(i))
+    }
+
+    /// How many FROM tables have a column `name`. When their columns are not known yet,
+    /// the tables go to `need` and an error returns (the plan asks for them).
+    fn tables_with_column(&mut self, name: &str) -> Result<usize, SqlError> {
         let mut having = 0;
         let mut missing: Vec<ColumnsOf> = Vec::new();
         for t in &self.cols.tables {
@@ -1104,17 +1120,64 @@ impl Builder<'_> {
                 "GROUP BY `{name}`: the column names of the tables are not known"
             )));
         }
-        if having == 1 {
+        Ok(having)
+    }
+
+    /// A GROUP BY expression with the select aliases inside it (`YEAR(d)` where `d` is
+    /// `DATE(created) AS d`) replaced by their expressions, as the server resolves a
+    /// name no FROM table has as a column (a column of that name wins). `None` when it
+    /// names no such alias. An alias of an aggregate is the server's error 1247.
+    fn with_aliases(&mut self, g: &Expr) -> Result<Option<Expr>, SqlError> {
+        let mut names: Vec<String> = Vec::new();
+        let _ = visit_expressions(g, |x| {
+            if let Expr::Identifier(id) = x
+                && !names.iter().any(|n| n.eq_ignore_ascii_case(&id.value))
+            {
+                names.push(id.value.clone());
+            }
+            ControlFlow::<()>::Continue(())
+        });
+        let mut subst: Vec<(String, Expr)> = Vec::new();
+        for n in names {
+            let Some(e) = self
+                .known_items()
+                .iter()
+                .find(|it| {
+                    it.alias
+                        .as_ref()
+                        .is_some_and(|a| a.eq_ignore_ascii_case(&n))
+                })
+                .and_then(|it| it.expr.clone())
+            else {
+                continue;
+            };
+            if self.tables_with_column(&n)? > 0 {
+                continue;
+            }
+            if contains_aggregate(&e) {
+                return Err(SqlError::new(
+                    1247,
+                    "42S22",
+                    format!("Reference '{n}' not supported (reference to group function)"),
+                ));
+            }
+            subst.push((n, e));
+        }
+        if subst.is_empty() {
             return Ok(None);
         }
-        if it_expr.as_ref().is_some_and(contains_aggregate) {
-            return Err(SqlError::new(
-                1056,
-                "42000",
-                format!("Can't group on '{name}'"),
-            ));
-        }
-        Ok(Some(i))
+        let mut out = g.clone();
+        let _ = sqlparser::ast::visit_expressions_mut(&mut out, |x| {
+            if let Expr::Identifier(id) = x
+                && let Some((_, e)) = subst
+                    .iter()
+                    .find(|(n, _)| n.eq_ignore_ascii_case(&id.value))
+            {
+                *x = Expr::Nested(Box::new(e.clone()));
+            }
+            ControlFlow::<()>::Continue(())
+        });
+        Ok(Some(out))
     }
 
     /// The item an ORDER BY / GROUP BY / HAVING expression refers to (an alias first,
@@ -1396,8 +1459,9 @@ fn multi_node(
             }
         }
     }
-    // GROUP BY.
+    // GROUP BY (`GROUP BY a DESC`: MariaDB sorts the groups that way without ORDER BY).
     let mut grouped: Vec<(Expr, Col)> = Vec::new();
+    let group_desc: Vec<bool>;
     // Sort and group keys with the expression they compute (for helper columns).
     let mut key_src: Vec<(Col, Option<Expr>)> = Vec::new();
     match &sel.group_by {
@@ -1407,6 +1471,16 @@ fn multi_node(
                     "GROUP BY ... WITH ROLLUP across data nodes is not supported",
                 ));
             }
+            let dirs = super::text::group_directions(t);
+            if dirs.iter().any(Option::is_some) && dirs.len() != exprs.len() {
+                return Err(refuse(
+                    "the router cannot tell which GROUP BY item its ASC/DESC belongs to: write ORDER BY instead",
+                ));
+            }
+            group_desc = dirs
+                .iter()
+                .map(|d| d.is_some_and(|(_, desc)| desc))
+                .collect();
             for g in exprs {
                 if wildcard {
                     return Err(refuse(
@@ -1423,11 +1497,23 @@ fn multi_node(
                         }
                     },
                 };
-                let col = match found {
-                    Some(i) => Col::Item(i),
-                    None => b.hide(expr_text(sql, g)),
+                let resolved = match found {
+                    Some(_) => None,
+                    None => match b.with_aliases(g) {
+                        Ok(r) => r,
+                        Err(e) => {
+                            *need = std::mem::take(&mut b.need);
+                            return Err(e);
+                        }
+                    },
                 };
-                key_src.push((col, b.source(col, g)));
+                let key = resolved.as_ref().unwrap_or(g);
+                let col = match (found, &resolved) {
+                    (Some(i), _) => Col::Item(i),
+                    (None, Some(r)) => b.hide(r.to_string()),
+                    (None, None) => b.hide(expr_text(sql, g)),
+                };
+                key_src.push((col, b.source(col, key)));
                 grouped.push((unnest(g).clone(), col));
             }
         }
@@ -1528,6 +1614,12 @@ fn multi_node(
             key_src.push((col, src));
             order_by.push((col, desc));
         }
+    } else if group_desc.iter().any(|d| *d) {
+        order_by = grouped
+            .iter()
+            .zip(&group_desc)
+            .map(|((_, c), d)| (*c, *d))
+            .collect();
     }
     // LIMIT. A `?` there is a prepared statement's, planned at its prepare only to pick
     // the node it is prepared on: its executes are planned with the values filled in.
@@ -1698,6 +1790,7 @@ pub fn check_subqueries<V: Visit>(
     v: &V,
     nodes: &[String],
     outer: Option<&TRef<'_>>,
+    lk: &Lookups,
 ) -> Result<(), SqlError> {
     // The write table's name must not be reused inside the subqueries: otherwise a
     // qualified column could mean an inner table.
@@ -1709,7 +1802,7 @@ pub fn check_subqueries<V: Visit>(
     let r = visit_expressions(v, |x| match x {
         Expr::Subquery(q)
         | Expr::InSubquery { subquery: q, .. }
-        | Expr::Exists { subquery: q, .. } => match query_reads(sc, q, nodes, outer) {
+        | Expr::Exists { subquery: q, .. } => match query_reads(sc, q, nodes, outer, lk) {
             Ok(()) => ControlFlow::Continue(()),
             Err(e) => ControlFlow::Break(e),
         },
@@ -1767,6 +1860,7 @@ pub fn query_reads(
     q: &Query,
     nodes: &[String],
     outer: Option<&TRef<'_>>,
+    lk: &Lookups,
 ) -> Result<(), SqlError> {
     let sel = match q.body.as_ref() {
         SetExpr::Select(s) if q.with.is_none() => Some(s),
@@ -1822,7 +1916,7 @@ pub fn query_reads(
     // Otherwise the subquery's own conditions must pin it to the one node the statement
     // runs on.
     let name = &from.refs[first].name;
-    match route_nodes(sc, &from.refs, &where_conds, &join_conds, sel, true)? {
+    match route_nodes(sc, &from.refs, &where_conds, &join_conds, sel, lk)? {
         RouteNodes::One(n, _) if !nodes.is_empty() && nodes.iter().all(|x| *x == n) => Ok(()),
         RouteNodes::One(n, _) => Err(refuse(format!(
             "this statement runs on data node(s) {} but reads sharded table `{name}` rows that live on {n}: not routed (run that query first and use its result)",

@@ -1082,7 +1082,9 @@ fn columns(tables: &[(&str, &[&str])]) -> Lookups {
                 table: t.to_string(),
                 node: "dn0".into(),
             },
-            cols.iter().map(|c| c.to_string()).collect(),
+            cols.iter()
+                .map(|c| (c.to_string(), "int(11)".to_string()))
+                .collect(),
         );
     }
     l
@@ -1917,4 +1919,153 @@ fn limit_of_an_executed_placeholder_is_a_row_count() {
         let e = error_with(sql, &[("customer", &["id"])]);
         assert_eq!(e.code, 1105, "{sql}: {e}");
     }
+}
+
+/// `table`'s columns (name, type) as read from data node dn0.
+fn typed(table: &str, cols: &[(&str, &str)]) -> Lookups {
+    let mut l = Lookups::new();
+    l.insert_columns(
+        ColumnsOf {
+            table: table.into(),
+            node: "dn0".into(),
+        },
+        cols.iter()
+            .map(|(n, t)| (n.to_string(), t.to_string()))
+            .collect(),
+    );
+    l
+}
+
+fn nodes_with(sql: &str, l: &Lookups) -> Vec<String> {
+    match planned_with(sql, l) {
+        Ok(Planned::Route(p)) => p.targets.into_iter().map(|t| t.node).collect(),
+        other => panic!("{sql}: {other:?}"),
+    }
+}
+
+#[test]
+fn quoted_values_of_an_integer_sharding_column_are_read_as_the_server_stores_them() {
+    // product: mod-long over dn0,dn1 on `id`; 7 lives on dn1, 8 on dn0.
+    let int = typed("product", &[("id", "int(11)"), ("name", "varchar(20)")]);
+    let quoted = [" 7", "7 ", "+7", "007", "7\\r", "7.0", "7e0", "\\t+0007 "];
+    for v in quoted {
+        for sql in [
+            format!("INSERT INTO product (id, name) VALUES ('{v}', 'x')"),
+            format!("INSERT INTO product (id, name) VALUES (8, 'y'), ('{v}', 'x')"),
+            format!("SELECT * FROM product WHERE id = '{v}'"),
+            format!("UPDATE product SET name = 'z' WHERE id = '{v}'"),
+            format!("DELETE FROM product WHERE id IN ('{v}')"),
+        ] {
+            // The type decides how the server reads the value: the planner asks for it.
+            assert_eq!(asks_columns_of(&sql), vec!["product@dn0"], "{sql}");
+            let nodes = nodes_with(&sql, &int);
+            assert_eq!(nodes.last().map(String::as_str), Some("dn1"), "{sql}");
+        }
+    }
+    assert_eq!(
+        nodes_with("SELECT * FROM product WHERE id = '-8'", &Lookups::new()),
+        ["dn0"],
+        "a value written as the server writes the number needs no type"
+    );
+    assert_eq!(
+        nodes_with("SELECT * FROM product WHERE id = ' -0008'", &int),
+        ["dn0"]
+    );
+    // Not a whole number, or not a number: refused, not guessed.
+    for v in ["7.5", "abc", "", "- 7", "0x7", "7x"] {
+        let sql = format!("INSERT INTO product (id, name) VALUES ('{v}', 'x')");
+        let e = match planned_with(&sql, &int) {
+            Err(e) => e,
+            other => panic!("{sql} should be refused: {other:?}"),
+        };
+        assert_eq!(e.code, 1105, "{sql}");
+        assert!(
+            e.msg.contains("integer sharding column `id`"),
+            "{sql}: {}",
+            e.msg
+        );
+    }
+    // A text column keeps the value as written (the partition function reads it).
+    let text = typed("product", &[("id", "varchar(20)")]);
+    assert_eq!(
+        nodes_with("SELECT * FROM product WHERE id = '007'", &text),
+        nodes_with("SELECT * FROM product WHERE id = 7", &text)
+    );
+    let e = match planned_with("SELECT * FROM product WHERE id = '7.5'", &text) {
+        Err(e) => e.msg,
+        Ok(p) => format!("{p:?}"),
+    };
+    assert!(!e.contains("integer sharding column"), "{e}");
+}
+
+#[test]
+fn integer_text_as_mariadb_reads_it() {
+    use route::{IntText, int_text};
+    let w = |s: &str| IntText::Whole(s.into());
+    assert_eq!(int_text(" 7"), w("7"));
+    assert_eq!(int_text("7\r\n"), w("7"));
+    assert_eq!(int_text("+007"), w("7"));
+    assert_eq!(int_text("-0"), w("0"));
+    assert_eq!(int_text("-070"), w("-70"));
+    assert_eq!(int_text("0.7e1"), w("7"));
+    assert_eq!(int_text("7.5"), IntText::NotWhole);
+    assert_eq!(int_text("7e-1"), IntText::NotWhole);
+    assert_eq!(int_text("abc"), IntText::NotANumber);
+    assert_eq!(int_text(""), IntText::NotANumber);
+    assert_eq!(int_text("+-7"), IntText::NotANumber);
+    assert_eq!(int_text("7 7"), IntText::NotANumber);
+}
+
+#[test]
+fn group_by_with_a_direction_sorts_the_merged_groups_that_way() {
+    let p =
+        route("SELECT name, province_id, COUNT(*) FROM customer GROUP BY name DESC, province_id");
+    let m = p.merge.expect("merge");
+    assert_eq!(m.group_by, vec![Col::Item(0), Col::Item(1)]);
+    assert_eq!(
+        m.order_by,
+        vec![(Col::Item(0), true), (Col::Item(1), false)]
+    );
+    // The nodes get the statement as written (MariaDB takes the words).
+    let text = p.targets[0].sql.clone().unwrap_or_default();
+    assert!(text.contains("GROUP BY name DESC, province_id"), "{text}");
+    // ORDER BY decides when there is one.
+    let p = route("SELECT name, COUNT(*) FROM customer GROUP BY name DESC ORDER BY 2");
+    assert_eq!(
+        p.merge.expect("merge").order_by,
+        vec![(Col::Item(1), false)]
+    );
+    // ASC alone is the implicit order.
+    let p = route("SELECT name, COUNT(*) FROM customer GROUP BY name ASC");
+    assert_eq!(p.merge.expect("merge").order_by, vec![]);
+    // One node: the statement as it is.
+    let p = route("SELECT name, COUNT(*) FROM customer WHERE id = 1 GROUP BY name DESC");
+    assert_eq!(p.targets.len(), 1);
+    assert!(p.merge.is_none());
+}
+
+#[test]
+fn group_by_an_expression_of_a_select_alias() {
+    let sql = "SELECT DATE(created) AS d, COUNT(*) FROM customer GROUP BY YEAR(d)";
+    // Whether `d` is a column decides: the planner reads the columns.
+    assert_eq!(asks_columns_of(sql), vec!["customer@dn0"]);
+    let cols: &[&str] = &["id", "name", "created", "level"];
+    let p = route_with(sql, &[("customer", cols)]);
+    let text = p.targets[0].sql.clone().unwrap_or_default();
+    assert!(text.contains("YEAR((DATE(created)))"), "{text}");
+    assert_eq!(p.merge.expect("merge").group_by, vec![Col::Hidden(0)]);
+    // A column of that name wins, as on the server: the expression as written.
+    let p = route_with(
+        "SELECT balance AS level, COUNT(*) FROM customer GROUP BY level + 1",
+        &[("customer", cols)],
+    );
+    let text = p.targets[0].sql.clone().unwrap_or_default();
+    assert!(text.contains("level + 1"), "{text}");
+    // The alias of an aggregate: the server's error.
+    let e = error_with(
+        "SELECT city, COUNT(*) AS n FROM customer GROUP BY city, n + 1",
+        &[("customer", cols)],
+    );
+    assert_eq!(e.code, 1247, "{}", e.msg);
+    assert!(e.msg.contains("Reference 'n' not supported"), "{}", e.msg);
 }

@@ -89,6 +89,78 @@ impl<'a> Toks<'a> {
     }
 }
 
+/// The ASC/DESC words of the outermost GROUP BY (MariaDB's `GROUP BY a DESC, b`, which
+/// sorts the groups that way when there is no ORDER BY), one entry per GROUP BY item:
+/// `Some((token index, descending))` for an item that has one.
+pub fn group_directions(t: &Toks<'_>) -> Vec<Option<(usize, bool)>> {
+    let Some(g) = t
+        .find_top(0, &["GROUP"])
+        .filter(|&g| t.toks.get(g + 1).is_some_and(|n| n.is("BY")))
+    else {
+        return Vec::new();
+    };
+    let end = t
+        .find_top(
+            g + 2,
+            &[
+                "HAVING",
+                "ORDER",
+                "LIMIT",
+                "FOR",
+                "LOCK",
+                "INTO",
+                "UNION",
+                "WINDOW",
+                "WITH",
+                "PROCEDURE",
+                "EXCEPT",
+                "INTERSECT",
+            ],
+        )
+        .unwrap_or(t.toks.len());
+    let mut out = Vec::new();
+    let mut s = g + 2;
+    for j in g + 2..=end {
+        if j == end || (t.depth[j] == 0 && t.toks[j].punct(b',')) {
+            let last = j.checked_sub(1).filter(|&l| l > s);
+            out.push(last.and_then(|l| {
+                let w = &t.toks[l];
+                (w.is("ASC") || w.is("DESC")).then(|| (l, w.is("DESC")))
+            }));
+            s = j + 1;
+        }
+    }
+    out
+}
+
+/// Statement text as the SQL parser reads it: the outermost GROUP BY's ASC/DESC words
+/// (see [`group_directions`]) blanked out, every other byte where it was, so the parsed
+/// statement's positions are the text's.
+pub fn parseable(sql: &str) -> std::borrow::Cow<'_, str> {
+    let t = Toks::new(sql);
+    let words: Vec<(usize, usize)> = group_directions(&t)
+        .into_iter()
+        .flatten()
+        .map(|(i, _)| (t.toks[i].start, t.toks[i].end))
+        .collect();
+    if words.is_empty() {
+        return std::borrow::Cow::Borrowed(sql);
+    }
+    let mut out = sql.to_string();
+    for (a, b) in words {
+        out.replace_range(a..b, &" ".repeat(b - a));
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// [`Parser::parse_sql`](sqlparser::parser::Parser::parse_sql) with MySQL's dialect on
+/// the [`parseable`] text.
+pub fn parse_sql(
+    sql: &str,
+) -> Result<Vec<sqlparser::ast::Statement>, sqlparser::parser::ParserError> {
+    sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::MySqlDialect {}, &parseable(sql))
+}
+
 /// Clause positions of the outermost SELECT (token indices).
 #[derive(Debug, Default, Clone)]
 pub struct SelectClauses {
@@ -666,6 +738,26 @@ mod tests {
         assert!(t.toks[c.having.expect("having")].is("HAVING"));
         assert!(t.toks[c.limit.expect("limit")].is("LIMIT"));
         assert!(t.toks[c.tail.expect("tail")].is("FOR"));
+    }
+
+    #[test]
+    fn group_by_directions() {
+        let sql = "SELECT a, f(b, c), COUNT(*) FROM t GROUP BY a DESC, f(b, c), 2 asc HAVING 1";
+        let t = Toks::new(sql);
+        let d = group_directions(&t);
+        assert_eq!(d.len(), 3);
+        assert!(matches!(d[0], Some((i, true)) if t.toks[i].is("DESC")));
+        assert_eq!(d[1], None);
+        assert!(matches!(d[2], Some((_, false))));
+        assert_eq!(
+            parseable(sql),
+            "SELECT a, f(b, c), COUNT(*) FROM t GROUP BY a     , f(b, c), 2     HAVING 1"
+        );
+        assert!(parse_sql(sql).is_ok());
+        // Only the outermost GROUP BY; ORDER BY's words stay.
+        let sql = "SELECT * FROM (SELECT a FROM t GROUP BY a DESC) x ORDER BY a DESC";
+        assert_eq!(parseable(sql), sql);
+        assert!(group_directions(&Toks::new("SELECT a FROM t GROUP BY a")) == [None]);
     }
 
     #[test]

@@ -155,15 +155,15 @@ pub fn plan_insert(
         // on each node it runs on.
         let nodes: Vec<String> = p.targets.iter().map(|t| t.node.clone()).collect();
         if let Some(src) = &ins.source {
-            super::select::query_reads(sc, src, &nodes, None)?;
-            super::select::check_subqueries(sc, src.as_ref(), &nodes, None)?;
+            super::select::query_reads(sc, src, &nodes, None, lookups)?;
+            super::select::check_subqueries(sc, src.as_ref(), &nodes, None, lookups)?;
         }
         for a in &ins.assignments {
-            super::select::check_subqueries(sc, &a.value, &nodes, None)?;
+            super::select::check_subqueries(sc, &a.value, &nodes, None, lookups)?;
         }
         if let Some(OnInsert::DuplicateKeyUpdate(assigns)) = &ins.on {
             for a in assigns {
-                super::select::check_subqueries(sc, &a.value, &nodes, None)?;
+                super::select::check_subqueries(sc, &a.value, &nodes, None, lookups)?;
             }
         }
     }
@@ -307,7 +307,13 @@ fn insert_rows(
             )));
         };
         match &via_parent {
-            None => row_nodes.push(route::node_of(&tc, &key_col, lit.as_deref())?),
+            None => {
+                let lit = match lit {
+                    Some(s) => Some(route::key_value(v, s, &tc, &tname, &key_col, lookups)?),
+                    None => None,
+                };
+                row_nodes.push(route::node_of(&tc, &key_col, lit.as_deref())?)
+            }
             Some((parent, parent_key)) => {
                 let Some(value) = lit else {
                     return Err(refuse(format!(
@@ -434,6 +440,7 @@ fn write_nodes(
     reads: &[&Expr],
     tables: usize,
     sql: &str,
+    lk: &Lookups,
 ) -> Result<Plan, SqlError> {
     let tc = sc.table(tname);
     let r = TRef {
@@ -448,10 +455,10 @@ fn write_nodes(
         }
         route::check_rule_required(&r, std::slice::from_ref(&r), &conds, sql)?;
     }
-    let p = write_plan(sc, &r, selection, ordered_or_limited)?;
+    let p = write_plan(sc, &r, selection, ordered_or_limited, lk)?;
     let nodes: Vec<String> = p.targets.iter().map(|t| t.node.clone()).collect();
     for e in reads {
-        super::select::check_subqueries(sc, *e, &nodes, Some(&r))?;
+        super::select::check_subqueries(sc, *e, &nodes, Some(&r), lk)?;
     }
     Ok(p)
 }
@@ -461,6 +468,7 @@ fn write_plan(
     r: &TRef<'_>,
     selection: Option<&Expr>,
     ordered_or_limited: bool,
+    lk: &Lookups,
 ) -> Result<Plan, SqlError> {
     let Some(tc) = r.cat else {
         return Ok(Plan::one(default_node(sc, &r.name)?, None, false));
@@ -478,7 +486,7 @@ fn write_plan(
     }
     let mut cand: Option<BTreeSet<usize>> = None;
     if let Some(w) = selection {
-        cand = route::candidates(w, r, std::slice::from_ref(r))?;
+        cand = route::candidates(w, r, std::slice::from_ref(r), lk)?;
     }
     let nodes: Vec<String> = match cand {
         Some(s) if s.is_empty() => vec![tc.nodes[0].clone()],
@@ -543,6 +551,7 @@ pub fn plan_update(
         &reads,
         table_count(u),
         t.sql,
+        lookups,
     )?;
     global_write(sc, &tname, t, lookups, &mut p)?;
     // Tables joined to the written one (multi-table UPDATE of unlisted tables, derived
@@ -561,7 +570,7 @@ pub fn plan_update(
         for n in names {
             super::select::table_on(sc, &n, &nodes)?;
         }
-        super::select::check_subqueries(sc, &u.table, &nodes, None)?;
+        super::select::check_subqueries(sc, &u.table, &nodes, None, lookups)?;
     }
     Ok(p)
 }
@@ -683,6 +692,7 @@ pub fn plan_delete(
         &reads,
         table_count(d),
         t.sql,
+        lookups,
     )?;
     global_write(sc, &tname, t, lookups, &mut p)?;
     Ok(p)

@@ -226,18 +226,9 @@ impl Session {
             r.get(2)
                 .and_then(Option::as_deref)
                 .is_some_and(|c| c.eq_ignore_ascii_case(&split.column))
-                && r.get(3).and_then(Option::as_deref).is_some_and(|t| {
-                    [
-                        "tinyint",
-                        "smallint",
-                        "mediumint",
-                        "int",
-                        "integer",
-                        "bigint",
-                    ]
-                    .iter()
-                    .any(|i| t.eq_ignore_ascii_case(i))
-                })
+                && r.get(3)
+                    .and_then(Option::as_deref)
+                    .is_some_and(crate::router::plan::is_int_type)
         });
         let charset = match st.charset.as_deref() {
             Some(cs) if cs != "default" => cs.to_string(),

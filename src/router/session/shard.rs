@@ -628,7 +628,10 @@ impl Session {
     /// cache, else read with `SHOW COLUMNS` and kept (not when this session has state
     /// of its own on its connections, such as a temporary table other sessions do not
     /// see).
-    async fn columns_of(&mut self, c: &plan::ColumnsOf) -> Result<Vec<String>, SqlError> {
+    async fn columns_of(
+        &mut self,
+        c: &plan::ColumnsOf,
+    ) -> Result<crate::router::columns::Columns, SqlError> {
         let Some((dh, db)) = self.snap.nodes.get(&c.node).cloned() else {
             return Err(SqlError::new(
                 1105,
@@ -655,10 +658,14 @@ impl Session {
             .map(|m| m.generation())
             .unwrap_or_default();
         let r = self.node_query(&c.node, &c.sql()).await?;
-        let names: Vec<String> = r
+        let names: crate::router::columns::Columns = r
             .rows
             .into_iter()
-            .filter_map(|row| row.into_iter().next().flatten())
+            .filter_map(|row| {
+                let mut row = row.into_iter();
+                let name = row.next().flatten()?;
+                Some((name, row.next().flatten().unwrap_or_default()))
+            })
             .collect();
         tracing::debug!(
             id = self.ctl.id,
