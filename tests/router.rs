@@ -871,11 +871,8 @@ fn kill_query_statistics_and_ping() {
     let r = router(&single(&db, users, ""));
     // A long statement in one session...
     let addr = r.addr;
-    let victim = std::thread::spawn(move || {
-        let start = std::time::Instant::now();
-        let out = cli(addr, "app", "s3cret", Some("shop"), "SELECT SLEEP(30)");
-        (out, start.elapsed())
-    });
+    let victim =
+        std::thread::spawn(move || cli(addr, "app", "s3cret", Some("shop"), "SELECT SLEEP(30)"));
     // ...found through the router's own connection ids...
     let victim_id = || {
         wait_for(Duration::from_secs(10), || {
@@ -898,14 +895,14 @@ fn kill_query_statistics_and_ping() {
         &format!("KILL QUERY {id}"),
     )
     .expect("kill query");
-    let (out, took) = victim.join().expect("join");
-    // MariaDB reports the interruption (1317); MySQL's SLEEP() returns 1.
+    let out = victim.join().expect("join");
+    // MariaDB reports the interruption (1317); MySQL's SLEEP() returns 1 (an
+    // uninterrupted SLEEP returns 0).
     let interrupted = match &out {
         Ok(v) => v == "1",
         Err(e) => e.contains("1317"),
     };
     assert!(interrupted, "{out:?}");
-    assert!(took < Duration::from_secs(30), "{took:?}");
     // KILL CONNECTION: the statement stops and the client loses its connection, as
     // from a server (no answer: the CLI reports 2013), and the router goes on.
     let victim = std::thread::spawn(move || {

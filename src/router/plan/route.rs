@@ -285,7 +285,10 @@ pub fn literal(e: &Expr) -> Option<Option<String>> {
 /// (`7.5`), or an exponent too large to expand, is no routing literal: all nodes.
 fn integral(n: &str) -> Option<String> {
     if n.bytes().all(|b| b.is_ascii_digit()) {
-        return Some(n.to_string());
+        // `007` is the number 7, as MyCat's parser reads it too: a string-hash rule
+        // (murmur, crc32slot, hash-string) must hash `7`, where `VALUES (7)` put the row.
+        let t = n.trim_start_matches('0');
+        return Some(if t.is_empty() { "0".into() } else { t.into() });
     }
     let (mant, exp) = match n.find(['e', 'E']) {
         Some(i) => (&n[..i], n[i + 1..].parse::<i32>().ok()?),

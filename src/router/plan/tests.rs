@@ -19,6 +19,7 @@ router:
         - { name: product, data_nodes: "dn0,dn1", rule: by-mod }
         - { name: user_info, data_nodes: "dn0,dn1", rule: by-province }
         - { name: province, data_nodes: "dn0,dn1", type: global }
+        - { name: hashed, data_nodes: "dn0,dn1", rule: by-murmur }
         - name: my_order
           data_nodes: "dn0,dn1"
           rule: by-id
@@ -36,6 +37,7 @@ router:
   rules:
     - { name: by-id, column: id, function: { type: range-long, map: ["0-500M=0", "500M-1000M=1"] } }
     - { name: by-mod, column: id, function: { type: mod-long, count: 2 } }
+    - { name: by-murmur, column: id, function: { type: murmur, count: 2 } }
     - { name: by-province, column: province_id, function: { type: file-map, key_type: int, map: ["10000=0", "10010=1"], default_node: 0 } }
 "#;
 
@@ -267,6 +269,23 @@ fn window_functions_and_sums_of_quotients_stay_on_one_node() {
         route("SELECT SUM(total / 3) FROM customer WHERE id = 5000001").nodes(),
         ["dn1"]
     );
+}
+
+/// A string-hash rule hashes the number, not how it is written: `007` and `7` are the
+/// same row (it hashed the text `007`, another node for some values).
+#[test]
+fn leading_zeros_of_a_number_do_not_move_a_hashed_row() {
+    for v in 1..=40 {
+        let plain = route(&format!("SELECT * FROM hashed WHERE id = {v}"));
+        let plain = plain.nodes();
+        assert_eq!(plain.len(), 1, "{v}");
+        for written in [format!("00{v}"), format!("0{v}.0"), format!("+0{v}")] {
+            let sql = format!("SELECT * FROM hashed WHERE id = {written}");
+            assert_eq!(route(&sql).nodes(), plain, "{sql}");
+            let ins = format!("INSERT INTO hashed (id) VALUES ({written})");
+            assert_eq!(route(&ins).nodes(), plain, "{ins}");
+        }
+    }
 }
 
 #[test]
