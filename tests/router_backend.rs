@@ -415,3 +415,63 @@ fn switch_type_2_gives_no_reads_to_a_read_host_that_does_not_replicate() {
         r.daemon.logs()
     );
 }
+
+/// With read hosts (`balance: 3`; the read host here is an independent server, so a
+/// misrouted read shows): reads that depend on state only the write host or the
+/// session's last connection has are not sent to a read host. A sequence's next value
+/// taken on a replica hands out numbers the primary hands out again; `SHOW WARNINGS`
+/// and `@@warning_count` after a write, `@@identity` after an INSERT, read elsewhere,
+/// answer "nothing" / 0.
+#[test]
+fn reads_of_write_host_and_session_state_do_not_go_to_a_read_host() {
+    let w = marked("writer", &[]);
+    let rd = marked("reader", &[]);
+    for db in [&w, &rd] {
+        db.sql(
+            "CREATE TABLE shopdb.ai (id INT AUTO_INCREMENT PRIMARY KEY, s VARCHAR(3)); \
+             CREATE SEQUENCE shopdb.sq",
+        );
+    }
+    w.sql("INSERT INTO shopdb.ai (s) VALUES ('a'), ('a'), ('a'), ('a'), ('a')");
+    let b = format!(
+        "  users:\n    - {{ name: u, password: pw, schemas: [shop] }}\n  schemas:\n    - {{ name: shop, data_node: dn1 }}\n  data_nodes:\n    - {{ name: dn1, data_host: dh1, database: shopdb }}\n  data_hosts:\n    - name: dh1\n      balance: 3\n      heartbeat_interval: 300ms\n      min_con: 0\n      write_hosts:\n        - {{ host: w1, url: \"{}\", user: root, password: \"\", read_hosts: [ {{ host: r1, url: \"{}\", user: root, password: \"\" }} ] }}\n",
+        w.addr, rd.addr
+    );
+    let r = router(&b);
+    let ok =
+        |stmt: &str| q(&r, stmt).unwrap_or_else(|e| panic!("{stmt}: {e}\n{}", r.daemon.logs()));
+    // Plain reads do go to the read host.
+    let split = wait_for(Duration::from_secs(20), || {
+        q(&r, "SELECT v FROM who").ok().filter(|v| v == "reader")
+    });
+    assert!(split.is_some(), "{}", r.daemon.logs());
+    // Sequences: the write host's, the replica's left alone.
+    assert_eq!(ok("SELECT NEXTVAL(sq), v FROM who"), "1\twriter");
+    assert_eq!(ok("SELECT NEXT VALUE FOR sq, v FROM who"), "2\twriter");
+    assert_eq!(ok("SELECT SETVAL(sq, 100), v FROM who"), "100\twriter");
+    assert_eq!(
+        rd.sql("SELECT next_not_cached_value FROM shopdb.sq"),
+        "1",
+        "the read host's sequence moved"
+    );
+    // Locks live on the write host.
+    assert_eq!(ok("SELECT IS_FREE_LOCK('k'), v FROM who"), "1\twriter");
+    // Diagnostics of the previous statement, from the connection that ran it.
+    let warn = ok("INSERT IGNORE INTO ai (s) VALUES ('toolong'); SHOW WARNINGS");
+    assert!(
+        warn.contains("1265"),
+        "SHOW WARNINGS lost the INSERT's warning: {warn:?}"
+    );
+    assert_eq!(
+        ok("INSERT IGNORE INTO ai (s) VALUES ('toolong'); SELECT @@warning_count"),
+        "1"
+    );
+    assert_eq!(
+        ok("INSERT IGNORE INTO ai (s) VALUES ('toolong'); SHOW COUNT(*) WARNINGS"),
+        "1"
+    );
+    // @@identity is the session's LAST_INSERT_ID(), wherever the read runs.
+    let out = ok("INSERT INTO ai (s) VALUES ('b'); SELECT @@identity + 0, @@last_insert_id");
+    let id = w.sql("SELECT MAX(id) FROM shopdb.ai");
+    assert_eq!(out, format!("{id}\t{id}"));
+}

@@ -215,6 +215,11 @@ pub struct Session {
     counters: Vec<(&'static str, String, prometheus::IntCounter)>,
     /// Server thread id of the backend connection the last statement used.
     last_backend: u32,
+    /// The host that connection is on.
+    last_host: Option<Arc<backend::Host>>,
+    /// The statement being forwarded reads the previous one's diagnostics (`SHOW
+    /// WARNINGS`): it goes to the host and connection that ran it, not to a read host.
+    follow_last: bool,
     /// The client started TLS.
     tls: bool,
     /// Affected rows the client was told for a write the router ran on several nodes
@@ -377,6 +382,8 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, adm
         hold_next: false,
         counters: Vec::new(),
         last_backend: 0,
+        last_host: None,
+        follow_last: false,
         tls: tls.is_some(),
         row_count_told: None,
         prev_row_count: None,
@@ -2004,6 +2011,7 @@ impl Session {
             self.stick(why, sql);
         }
         let read = a.is_read();
+        self.follow_last = a.diagnostics;
         self.forward(Fwd {
             payload: p,
             expect: Expect::Results,
@@ -2292,6 +2300,7 @@ impl Session {
     /// Gets the connection for a statement: the pinned one, else one from the pool of
     /// the read or write host.
     async fn acquire(&mut self, read: bool) -> Result<(Pooled, String), SqlError> {
+        let follow_last = std::mem::take(&mut self.follow_last);
         let (mut dh, db) = self.target()?;
         if let Some(i) = self
             .pinned_more
@@ -2326,6 +2335,16 @@ impl Session {
         }
         let write = !(read && self.autocommit && !self.in_trans && self.sticky.is_none());
         let mut host = if write { dh.writer() } else { dh.reader() };
+        // Its connection is idle in its pool: borrowing prefers it below.
+        if follow_last
+            && !write
+            && let Some(last) = self.last_host.as_ref().filter(|h| {
+                dh.hosts.iter().any(|x| Arc::ptr_eq(x, h))
+                    && h.pool.idle_threads().contains(&self.last_backend)
+            })
+        {
+            host = last.clone();
+        }
         let mut tries = 0;
         loop {
             let r = backend::borrow_prefer(&host, self.profile, self.last_backend).await;
@@ -2522,6 +2541,7 @@ impl Session {
         self.begin_pending = false;
         self.hold_next = false;
         self.last_backend = 0;
+        self.last_host = None;
         for s in self.stmts.values_mut() {
             s.cursor = false;
         }
@@ -2536,6 +2556,7 @@ impl Session {
         match r {
             Ok(o) => {
                 self.last_backend = pc.conn.thread_id;
+                self.last_host = Some(pc.host.clone());
                 if o.last_insert_id != 0 {
                     self.last_insert_id = o.last_insert_id;
                     pc.conn.last_insert_id = o.last_insert_id;

@@ -263,6 +263,12 @@ pub struct Analysis {
     pub kind: Kind,
     /// Why this statement binds the session to one backend connection for good.
     pub sticky: Option<&'static str>,
+    /// Why this read must run on the write host (a MariaDB sequence, a lock's state):
+    /// a read host would answer from, or change, state the write host does not share.
+    pub write_host: Option<&'static str>,
+    /// Reads the diagnostics of the previous statement (`SHOW WARNINGS`, `SHOW ERRORS`,
+    /// `@@warning_count`, `@@error_count`): only the connection that ran it has them.
+    pub diagnostics: bool,
     pub last_insert_id: bool,
     /// More than one statement in the text.
     pub multi: bool,
@@ -285,6 +291,7 @@ impl Analysis {
             self.kind,
             Kind::Select { lock: false } | Kind::Show | Kind::ShowMeta(_)
         ) && self.sticky.is_none()
+            && self.write_host.is_none()
             && !self.multi
     }
     pub fn is_write(&self) -> bool {
@@ -316,11 +323,36 @@ const STICKY_FUNCS: &[(&str, &str)] = &[
     ("ROW_COUNT", "ROW_COUNT()"),
 ];
 
+/// Functions a SELECT may call that only the write host answers right: a sequence's
+/// next value (run on a read host it would advance the replica's own copy and hand out
+/// numbers the write host hands out again), and the state of locks taken there.
+const WRITE_HOST_FUNCS: &[(&str, &str)] = &[
+    ("NEXTVAL", "NEXTVAL()"),
+    ("SETVAL", "SETVAL()"),
+    ("LASTVAL", "LASTVAL()"),
+    ("IS_FREE_LOCK", "IS_FREE_LOCK()"),
+];
+
+/// The name of a session variable token (`@@identity`, `@@SESSION.warning_count`),
+/// lowercase, without `@@` and scope.
+fn session_var(t: &Token<'_>) -> Option<String> {
+    if t.tok != Tok::SysVar {
+        return None;
+    }
+    let n = t.text.get(2..)?.to_ascii_lowercase();
+    Some(match n.split_once('.') {
+        Some(("session" | "local", v)) => v.to_string(),
+        _ => n,
+    })
+}
+
 pub fn analyze(sql: &str) -> Analysis {
     let toks = lex(sql);
     let mut a = Analysis {
         kind: Kind::Empty,
         sticky: None,
+        write_host: None,
+        diagnostics: false,
         last_insert_id: false,
         multi: false,
         later_router: None,
@@ -420,7 +452,25 @@ pub fn analyze(sql: &str) -> Analysis {
                         a.sticky = a.sticky.or(Some(why));
                     }
                 }
+                for (f, why) in WRITE_HOST_FUNCS {
+                    if tk.is(f) && call {
+                        a.write_host = a.write_host.or(Some(why));
+                    }
+                }
+                // `NEXT VALUE FOR s`, `PREVIOUS VALUE FOR s`.
+                if (tk.is("NEXT") || tk.is("PREVIOUS"))
+                    && toks.get(i + 1).is_some_and(|x| x.is("VALUE"))
+                    && toks.get(i + 2).is_some_and(|x| x.is("FOR"))
+                {
+                    a.write_host = a.write_host.or(Some("NEXT VALUE FOR"));
+                }
             }
+            // Synced like LAST_INSERT_ID() before the statement runs.
+            Tok::SysVar => match session_var(tk).as_deref() {
+                Some("identity" | "last_insert_id") => a.last_insert_id = true,
+                Some("warning_count" | "error_count") => a.diagnostics = true,
+                _ => {}
+            },
             _ => {}
         }
     }
@@ -447,6 +497,12 @@ pub fn analyze(sql: &str) -> Analysis {
             Kind::Select { lock: false }
         }
     } else if head.is("SHOW") {
+        // SHOW WARNINGS, SHOW ERRORS, SHOW COUNT(*) WARNINGS.
+        a.diagnostics |= t
+            .iter()
+            .skip(1)
+            .find(|x| x.tok == Tok::Word)
+            .is_some_and(|x| x.is("WARNINGS") || x.is("ERRORS") || x.is("COUNT"));
         match (meta_of(t), show_list_toks(sql, t)) {
             // Also when its tail is unreadable: the router answers (with an error), the
             // server must not (it would list its own databases' objects).
@@ -1227,6 +1283,39 @@ pub fn local_item(e: &[Token<'_>]) -> Option<LocalItem> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_only_the_write_host_or_last_connection_answers() {
+        for q in [
+            "select nextval(s)",
+            "SELECT NEXT VALUE FOR s, 1",
+            "select previous value for s",
+            "select setval(s, 9)",
+            "select lastval(s)",
+            "select is_free_lock('k')",
+        ] {
+            assert!(analyze(q).write_host.is_some(), "{q}");
+            assert!(!analyze(q).is_read(), "{q}");
+        }
+        assert!(analyze("select nextval from t").is_read());
+        for q in [
+            "show warnings",
+            "SHOW ERRORS LIMIT 1",
+            "show count(*) warnings",
+            "select @@warning_count",
+            "select @@SESSION.error_count + 0",
+        ] {
+            assert!(analyze(q).diagnostics, "{q}");
+        }
+        assert!(!analyze("show variables like 'warning_count'").diagnostics);
+        for q in [
+            "select @@identity + 0",
+            "select * from t where id = @@session.last_insert_id",
+        ] {
+            assert!(analyze(q).last_insert_id, "{q}");
+        }
+        assert!(!analyze("select @@global.identity_x").last_insert_id);
+    }
 
     #[test]
     fn reads_and_writes() {
