@@ -474,4 +474,16 @@ fn reads_of_write_host_and_session_state_do_not_go_to_a_read_host() {
     let out = ok("INSERT INTO ai (s) VALUES ('b'); SELECT @@identity + 0, @@last_insert_id");
     let id = w.sql("SELECT MAX(id) FROM shopdb.ai");
     assert_eq!(out, format!("{id}\t{id}"));
+    // MyCat's db_type hints, in each spelling (the CLI keeps comments with --comments):
+    // slave lets the read go to the read host, master sends it to the write host.
+    let hinted = |stmt: &str| {
+        common::mariadb::mariadb_client_args(r.addr, "u", "pw", Some("shop"), &["--comments"], stmt)
+            .unwrap_or_else(|e| panic!("{stmt}: {e}"))
+    };
+    for open in ["/*!mycat:", "/*#mycat:", "/* mycat:"] {
+        for (db_type, want) in [("slave", "reader"), ("master", "writer")] {
+            let stmt = format!("{open}db_type={db_type}*/ SELECT v FROM who");
+            assert_eq!(hinted(&stmt), want, "{stmt}");
+        }
+    }
 }

@@ -1751,7 +1751,10 @@ impl Session {
             }
             Some(Err(e)) => return self.send_err(1, &e).await,
         };
-        let a = sql::analyze(sql);
+        // What runs is the text behind a mycat hint (the hint never reaches a server;
+        // read as SQL, `/*!mycat:db_type=slave*/` made every hinted read a write).
+        // The guard reads the whole text.
+        let a = sql::analyze(hint_body(sql));
         if let Err(e) = self.guard(sql) {
             return self.send_err(1, &e).await;
         }
