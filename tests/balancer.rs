@@ -711,6 +711,11 @@ fn admin_drain_weight_and_stat() {
     assert_eq!(out, "l/a: drain (was ready)\n");
     let m = counts(&lb, 6);
     assert_eq!(m.get("b"), Some(&6), "{m:?}");
+    // As haproxy: a draining server shows its weight (tools read 0 as `set weight 0`).
+    assert_eq!(
+        (stat_col(&lb, "a", "status"), stat_col(&lb, "a", "weight")),
+        ("DRAIN".to_string(), "1".to_string())
+    );
     let (code, out, _) = tandem(&["balancer", "--socket", &sock, "ready", "l/a"]);
     assert_eq!(code, 0, "{out}");
     let (code, out, _) = tandem(&["balancer", "--socket", &sock, "weight", "l/a", "3"]);

@@ -310,14 +310,14 @@ pub fn csv(listeners: &[Arc<Shared>]) -> String {
             r.set("wretr", c.retries.load(Ordering::Relaxed));
             r.set("wredis", c.redispatches.load(Ordering::Relaxed));
             r.set("status", server_status(s, is_checked));
-            // haproxy keeps showing a server's weight in maintenance (draining is
-            // weight 0).
+            // haproxy keeps showing a server's weight while it drains or is in
+            // maintenance (only `set weight 0` shows 0); a slowstart ramp shows.
             r.set(
                 "weight",
-                if s.admin() == Admin::Maint {
-                    s.weight()
-                } else {
+                if s.admin() == Admin::Ready {
                     s.effective_weight()
+                } else {
+                    s.weight()
                 },
             );
             r.set("act", u8::from(!s.cfg().backup));
