@@ -1617,7 +1617,11 @@ fn maintenance_shuts_sessions_and_ready_rechecks() {
         (lb.metric("tandem_balancer_server_up{listener=\"l\",server=\"a\"}") == 1.0).then_some(())
     });
     assert!(up.is_some(), "{}", lb.daemon.logs());
-    assert_eq!(stat_col(&lb, "a", "status"), "UP");
+    // Out of maintenance the server is `UP 1/3` until its first check passes.
+    let up = wait_for(Duration::from_secs(10), || {
+        (stat_col(&lb, "a", "status") == "UP").then_some(())
+    });
+    assert!(up.is_some(), "{}", lb.admin(&["show", "stat"]));
 }
 
 /// Traffic shows in the byte counters while a session is still open.
@@ -2565,4 +2569,155 @@ fn open_file_limit_is_raised_for_maxconn_or_warned() {
         "{}",
         d.logs()
     );
+}
+
+/// An HTTP health endpoint answering each check with the next status pushed to its
+/// queue; while the queue is empty it holds the check's connection open unanswered, so
+/// the balancer's view of the server stays put until the test pushes the next status.
+struct ScriptedCheck {
+    port: u16,
+    queue: std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<u16>>>,
+    /// Checks answered, and whether one is waiting for a status.
+    answered: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    waiting: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl ScriptedCheck {
+    fn start() -> ScriptedCheck {
+        use std::sync::atomic::Ordering::SeqCst;
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.set_nonblocking(true).expect("nonblocking");
+        let port = l.local_addr().expect("addr").port();
+        let sc = ScriptedCheck {
+            port,
+            queue: Default::default(),
+            answered: Default::default(),
+            waiting: Default::default(),
+            stop: Default::default(),
+        };
+        let (q, n, w, stop) = (
+            sc.queue.clone(),
+            sc.answered.clone(),
+            sc.waiting.clone(),
+            sc.stop.clone(),
+        );
+        std::thread::spawn(move || {
+            // Bounded: the test's daemon checks at most a few thousand times.
+            for _ in 0..1_000_000 {
+                if stop.load(SeqCst) {
+                    return;
+                }
+                let mut c = match l.accept() {
+                    Ok((c, _)) => c,
+                    Err(_) => {
+                        std::thread::sleep(Duration::from_millis(2));
+                        continue;
+                    }
+                };
+                let _ = c.set_nonblocking(false);
+                let mut buf = [0u8; 1024];
+                let _ = c.read(&mut buf);
+                let status = loop {
+                    if stop.load(SeqCst) {
+                        return;
+                    }
+                    if let Some(s) = q.lock().ok().and_then(|mut q| q.pop_front()) {
+                        break s;
+                    }
+                    w.store(true, SeqCst);
+                    std::thread::sleep(Duration::from_millis(2));
+                };
+                w.store(false, SeqCst);
+                let _ = c.write_all(format!("HTTP/1.0 {status} X\r\n\r\n").as_bytes());
+                n.fetch_add(1, SeqCst);
+            }
+        });
+        sc
+    }
+
+    /// Answers the next checks with `statuses`, then waits until the check after them is
+    /// waiting (so the balancer has taken every one of them into account).
+    fn answer(&self, statuses: &[u16]) {
+        use std::sync::atomic::Ordering::SeqCst;
+        let want = self.answered.load(SeqCst) + statuses.len();
+        self.queue
+            .lock()
+            .expect("queue")
+            .extend(statuses.iter().copied());
+        let held = wait_for(Duration::from_secs(20), || {
+            (self.answered.load(SeqCst) >= want && self.waiting.load(SeqCst)).then_some(())
+        });
+        assert!(held.is_some(), "the balancer went on checking");
+    }
+}
+
+impl Drop for ScriptedCheck {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// `show stat` shows a check on its way as haproxy does: `UP 2/3`, `UP 1/3` (failures
+/// toward `fall`), `DOWN 1/2` (successes toward `rise`), with haproxy's health counter in
+/// `check_health`; a result the other way starts over.
+#[test]
+fn check_health_counts_as_haproxy_and_shows_transitions() {
+    let a = Backend::start("a", Behavior::Name);
+    let chk = ScriptedCheck::start();
+    let lb = lb(
+        &format!(
+            "      check: {{ type: http, port: {}, inter: 20ms, timeout: 60s, rise: 2, fall: 3 }}\n",
+            chk.port
+        ),
+        &[server("a", &a, "")],
+    );
+    let row = |lb: &Lb| {
+        (
+            stat_col(lb, "a", "status"),
+            stat_col(lb, "a", "check_health"),
+        )
+    };
+    // (statuses answered, then status and check_health). Fresh: up at `rise`, `UP 1/3`
+    // (the first check decides); a success between failures makes it fully up again.
+    let up: &[(&[u16], &str, &str)] = &[
+        (&[], "UP 1/3", "2"),
+        (&[200], "UP", "4"),
+        (&[503], "UP 2/3", "3"),
+        (&[503], "UP 1/3", "2"),
+        (&[200], "UP", "4"),
+        (&[503, 503], "UP 1/3", "2"),
+    ];
+    let steps = |steps: &[(&[u16], &str, &str)]| {
+        for (answers, status, health) in steps {
+            chk.answer(answers);
+            assert_eq!(
+                row(&lb),
+                (status.to_string(), health.to_string()),
+                "after {answers:?}"
+            );
+        }
+    };
+    steps(up);
+    assert_eq!(stat_col(&lb, "a", "chkfail"), "4");
+    assert!(
+        !lb.daemon.logs().contains("is DOWN"),
+        "{}",
+        lb.daemon.logs()
+    );
+    // Down, `DOWN 1/2` after a success, back to 0 after a failure, up after two.
+    steps(&[
+        (&[503], "DOWN", "0"),
+        (&[200], "DOWN 1/2", "1"),
+        (&[503], "DOWN", "0"),
+        (&[200], "DOWN 1/2", "1"),
+        (&[200], "UP", "4"),
+    ]);
+    let logs = lb.daemon.logs();
+    assert!(
+        logs.contains("server l/a is DOWN (check: HTTP status 503")
+            && logs.contains("server l/a is UP"),
+        "{logs}"
+    );
+    assert_eq!(first_line(lb.addr, None).expect("served"), "a");
 }

@@ -227,14 +227,25 @@ fn secs_since(t: Option<SystemTime>) -> String {
         .unwrap_or_default()
 }
 
-/// The status word haproxy shows for a server.
-pub fn server_status(s: &ServerState, checked: bool) -> &'static str {
+/// The status haproxy shows for a server: `UP`, `DOWN`, `MAINT`, `DRAIN`, `no check`,
+/// and while a check is moving it, `UP 2/3` (up, 2 more failures of `fall` take it
+/// down), `DOWN 1/2` (1 success of `rise` so far), `DRAIN 1/3`.
+pub fn server_status(s: &ServerState, checked: bool) -> String {
+    let health = if checked {
+        s.check.lock().ok().and_then(|c| c.health)
+    } else {
+        None
+    };
+    let moving = |word: &str| match health.and_then(|h| h.transition()) {
+        Some((n, of)) => format!("{word} {n}/{of}"),
+        None => word.to_string(),
+    };
     match s.admin() {
-        Admin::Maint => "MAINT",
-        Admin::Drain if s.is_up() => "DRAIN",
-        _ if !checked => "no check",
-        _ if s.is_up() => "UP",
-        _ => "DOWN",
+        Admin::Maint => "MAINT".into(),
+        Admin::Drain if s.is_up() => moving("DRAIN"),
+        _ if !checked => "no check".into(),
+        _ if s.is_up() => moving("UP"),
+        _ => moving("DOWN"),
     }
 }
 
@@ -348,6 +359,9 @@ pub fn csv(listeners: &[Arc<Shared>]) -> String {
                 if let Some(ch) = super::server_check(&rt.cfg, s) {
                     r.set("check_rise", ch.rise);
                     r.set("check_fall", ch.fall);
+                }
+                if let Some(h) = info.health {
+                    r.set("check_health", h.value());
                 }
             }
             r.set("addr", s.addr());
