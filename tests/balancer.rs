@@ -794,12 +794,31 @@ fn tcplog_lines() {
     let msg = &line[line.find(&needle).unwrap_or(0)..];
     let fields: Vec<&str> = msg.split_whitespace().collect();
     assert!(fields[1].starts_with('[') && fields[1].len() == 26, "{msg}");
-    assert_eq!(fields[7], "1/1/1/1/0", "ac/fc/bc/sc/rc: {msg}");
+    // As haproxy's tcplog, counted at the end: the backend and server no longer count
+    // the session.
+    assert_eq!(fields[7], "1/1/0/0/0", "ac/fc/bc/sc/rc: {msg}");
     assert_eq!(fields[2], "l");
     assert_eq!(fields[3], "l/a");
     assert_eq!(fields[4].split('/').count(), 3, "{msg}");
     assert_eq!(fields[5], "2", "bytes to the client");
     assert_eq!(fields[6], "--");
+    // A session ending while another one (opened after it) runs on the same server.
+    let first = connect_from(lb.addr, None).expect("c");
+    let first_local = first.local_addr().expect("local");
+    assert_eq!(read_line(&first).expect("l"), "a");
+    let second = connect_from(lb.addr, None).expect("c");
+    assert_eq!(read_line(&second).expect("l"), "a");
+    drop(first);
+    let needle = format!("{first_local} [");
+    assert!(lb.daemon.wait_log(&needle), "{}", lb.daemon.logs());
+    let logs = lb.daemon.logs();
+    let msg = logs
+        .lines()
+        .find_map(|l| l.find(&needle).map(|i| &l[i..]))
+        .unwrap_or_default();
+    let fields: Vec<&str> = msg.split_whitespace().collect();
+    assert_eq!(fields[7], "2/2/1/1/0", "ac/fc/bc/sc/rc: {msg}");
+    drop(second);
 }
 
 /// Out of file descriptors: the accept loop backs off, counts and logs, and serves again

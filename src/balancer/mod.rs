@@ -373,7 +373,7 @@ fn format_line(l: &LogLine) -> String {
         l.term,
         l.actconn,
         l.listener_conns,
-        l.listener_conns,
+        l.backend_conns,
         l.server_conns,
         rc,
         l.queue_ahead
