@@ -541,6 +541,14 @@ fn idle_timeouts() {
         "closed by the client timeout"
     );
     assert!(lb.daemon.wait_log(" cD "), "{}", lb.daemon.logs());
+    // haproxy's abort counters: a client timeout is a client abort.
+    let aborts = |lb: &Lb| {
+        (
+            stat_col(lb, "silent", "cli_abrt"),
+            stat_col(lb, "silent", "srv_abrt"),
+        )
+    };
+    assert_eq!(aborts(&lb), ("1".into(), "0".into()));
     lb.reload(
         &std::fs::read_to_string(&lb.config)
             .expect("cfg")
@@ -551,6 +559,7 @@ fn idle_timeouts() {
     (&s).write_all(b"hello").expect("w");
     assert_eq!(read_line(&s).expect("closed"), "");
     assert!(lb.daemon.wait_log(" sD "), "{}", lb.daemon.logs());
+    assert_eq!(aborts(&lb), ("1".into(), "1".into()));
 }
 
 #[test]

@@ -883,6 +883,15 @@ async fn session(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permi
     line.bytes_out = out.bytes_out;
     line.term = out.end.code();
     line.tt = ms(accepted_at.elapsed());
+    let c = &server.counters;
+    if let Some(client) = out.end.abort_side() {
+        let n = if client {
+            &c.client_aborts
+        } else {
+            &c.server_aborts
+        };
+        n.fetch_add(1, Ordering::Relaxed);
+    }
     if out.end != End::Normal {
         tracing::trace!(listener = %shared.name, "session from {peer} ended: {}", out.end.code());
     }

@@ -242,6 +242,16 @@ impl End {
             End::Killed(KillCause::BackupLeft) => "UD",
         }
     }
+
+    /// haproxy's abort counters: `Some(true)` for `cli_abrt` (the client aborted or
+    /// timed out), `Some(false)` for `srv_abrt` (the server did).
+    pub fn abort_side(self) -> Option<bool> {
+        match self {
+            End::ClientAbort | End::ClientTimeout => Some(true),
+            End::ServerAbort | End::ServerTimeout => Some(false),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]

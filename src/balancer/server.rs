@@ -62,6 +62,10 @@ pub struct Counters {
     pub redispatches: AtomicU64,
     pub check_failures: AtomicU64,
     pub downs: AtomicU64,
+    /// Sessions the client ended by an abort or its timeout (`CD`, `cD`: haproxy's
+    /// `cli_abrt`), and the server (`SD`, `sD`: `srv_abrt`).
+    pub client_aborts: AtomicU64,
+    pub server_aborts: AtomicU64,
 }
 
 /// Health-check details for status and `show stat`.

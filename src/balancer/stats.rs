@@ -302,6 +302,7 @@ pub fn csv(listeners: &[Arc<Shared>]) -> String {
         // first usable backup (the one in use without `allbackups`).
         let (mut w_act, mut w_bck, mut w_first_bck) = (0u64, 0u64, None::<u64>);
         let (mut econ, mut wretr, mut wredis, mut lbtot) = (0u64, 0u64, 0u64, 0u64);
+        let (mut cli_abrt, mut srv_abrt) = (0u64, 0u64);
         for (si, s) in rt.servers.iter().enumerate() {
             let c = &s.counters;
             let info = s.check.lock().map(|c| c.clone()).unwrap_or_default();
@@ -320,6 +321,8 @@ pub fn csv(listeners: &[Arc<Shared>]) -> String {
             r.set("econ", c.failed_conns.load(Ordering::Relaxed));
             r.set("wretr", c.retries.load(Ordering::Relaxed));
             r.set("wredis", c.redispatches.load(Ordering::Relaxed));
+            r.set("cli_abrt", c.client_aborts.load(Ordering::Relaxed));
+            r.set("srv_abrt", c.server_aborts.load(Ordering::Relaxed));
             r.set("status", server_status(s, is_checked));
             // haproxy keeps showing a server's weight while it drains or is in
             // maintenance (only `set weight 0` shows 0); a slowstart ramp shows.
@@ -385,6 +388,8 @@ pub fn csv(listeners: &[Arc<Shared>]) -> String {
             wretr += c.retries.load(Ordering::Relaxed);
             wredis += c.redispatches.load(Ordering::Relaxed);
             lbtot += c.connections.load(Ordering::Relaxed);
+            cli_abrt += c.client_aborts.load(Ordering::Relaxed);
+            srv_abrt += c.server_aborts.load(Ordering::Relaxed);
         }
         // haproxy: the weight of the servers in use, the active ones, or the backups
         // when no active server is left (only the first without `allbackups`).
@@ -410,6 +415,8 @@ pub fn csv(listeners: &[Arc<Shared>]) -> String {
         b.set("econ", econ + l.m.no_server.get());
         b.set("wretr", wretr);
         b.set("wredis", wredis);
+        b.set("cli_abrt", cli_abrt);
+        b.set("srv_abrt", srv_abrt);
         b.set("status", if act + bck > 0 { "UP" } else { "DOWN" });
         b.set("weight", weight);
         b.set("act", act);
