@@ -2727,6 +2727,11 @@ fn check_health_counts_as_haproxy_and_shows_transitions() {
         }
     };
     steps(up);
+    // `/status` (and `tandem status`, scripts reading it) keeps the plain word.
+    assert_eq!(
+        lb.status()["subsystems"]["balancer"]["listeners"][0]["servers"][0]["status"],
+        "UP"
+    );
     assert_eq!(stat_col(&lb, "a", "chkfail"), "4");
     assert!(
         !lb.daemon.logs().contains("is DOWN"),

@@ -8,6 +8,7 @@ use std::time::SystemTime;
 
 use serde_json::{Value, json};
 
+use super::check::Health;
 use super::listener::Shared;
 use super::server::{Admin, ServerState};
 use crate::config::balancer::CheckType;
@@ -227,25 +228,29 @@ fn secs_since(t: Option<SystemTime>) -> String {
         .unwrap_or_default()
 }
 
-/// The status haproxy shows for a server: `UP`, `DOWN`, `MAINT`, `DRAIN`, `no check`,
-/// and while a check is moving it, `UP 2/3` (up, 2 more failures of `fall` take it
-/// down), `DOWN 1/2` (1 success of `rise` so far), `DRAIN 1/3`.
-pub fn server_status(s: &ServerState, checked: bool) -> String {
-    let health = if checked {
-        s.check.lock().ok().and_then(|c| c.health)
-    } else {
-        None
-    };
-    let moving = |word: &str| match health.and_then(|h| h.transition()) {
-        Some((n, of)) => format!("{word} {n}/{of}"),
-        None => word.to_string(),
-    };
+/// A server's status word: `UP`, `DOWN`, `MAINT`, `DRAIN` or `no check` (`/status`,
+/// `tandem status`, `show servers`).
+pub fn server_status(s: &ServerState, checked: bool) -> &'static str {
     match s.admin() {
-        Admin::Maint => "MAINT".into(),
-        Admin::Drain if s.is_up() => moving("DRAIN"),
-        _ if !checked => "no check".into(),
-        _ if s.is_up() => moving("UP"),
-        _ => moving("DOWN"),
+        Admin::Maint => "MAINT",
+        Admin::Drain if s.is_up() => "DRAIN",
+        _ if !checked => "no check",
+        _ if s.is_up() => "UP",
+        _ => "DOWN",
+    }
+}
+
+/// The status `show stat` shows, as haproxy: the status word, and while a check is
+/// moving the server, `UP 2/3` (up, 2 more failures of `fall` take it down), `DOWN 1/2`
+/// (1 success of `rise` so far), `DRAIN 1/3`.
+fn stat_status(s: &ServerState, checked: bool, health: Option<Health>) -> String {
+    let word = server_status(s, checked);
+    match health.filter(|_| checked && matches!(word, "UP" | "DOWN" | "DRAIN")) {
+        Some(h) => match h.transition() {
+            Some((n, of)) => format!("{word} {n}/{of}"),
+            None => word.to_string(),
+        },
+        None => word.to_string(),
     }
 }
 
@@ -323,7 +328,7 @@ pub fn csv(listeners: &[Arc<Shared>]) -> String {
             r.set("wredis", c.redispatches.load(Ordering::Relaxed));
             r.set("cli_abrt", c.client_aborts.load(Ordering::Relaxed));
             r.set("srv_abrt", c.server_aborts.load(Ordering::Relaxed));
-            r.set("status", server_status(s, is_checked));
+            r.set("status", stat_status(s, is_checked, info.health));
             // haproxy keeps showing a server's weight while it drains or is in
             // maintenance (only `set weight 0` shows 0); a slowstart ramp shows.
             r.set(
