@@ -1625,6 +1625,10 @@ fn maintenance_shuts_sessions_and_ready_rechecks() {
         (stat_col(&lb, "a", "status"), stat_col(&lb, "a", "weight")),
         ("MAINT".to_string(), "1".to_string())
     );
+    // ... and no check columns while its check is paused.
+    for col in ["check_status", "check_desc", "last_chk", "check_health"] {
+        assert_eq!(stat_col(&lb, "a", col), "", "{col}");
+    }
     lb.admin(&["set", "server", "l/a", "state", "ready"]);
     assert_eq!(first_line(lb.addr, None).expect("served"), "a");
     // Down, then maintenance, then back: the gauge follows.

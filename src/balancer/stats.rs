@@ -351,12 +351,19 @@ pub fn csv(listeners: &[Arc<Shared>]) -> String {
             r.set("sid", si + 1);
             r.set("lbtot", c.connections.load(Ordering::Relaxed));
             r.set("type", 2);
+            // haproxy leaves the check columns empty while the check is paused (in
+            // maintenance).
+            let check_shown = is_checked && s.admin() != Admin::Maint;
             let status = check_status(
                 info.last.as_deref(),
-                rt.cfg.check.as_ref().filter(|_| is_checked).map(|c| c.kind),
+                rt.cfg
+                    .check
+                    .as_ref()
+                    .filter(|_| check_shown)
+                    .map(|c| c.kind),
             );
             r.set("check_status", status);
-            if is_checked {
+            if check_shown {
                 r.set("check_duration", info.last_duration_ms);
                 // haproxy: the code's description in `check_desc`, what the check
                 // saw in `last_chk` (here tandem's reason, as in its log lines).
