@@ -2203,7 +2203,12 @@ fn backend_weight_counts_the_servers_in_use() {
     lb.admin(&["set", "server", "l/b1", "state", "maint"]);
     lb.admin(&["set", "server", "l/b2", "state", "maint"]);
     assert_eq!(first_line(lb.addr, None).unwrap_or_default(), "");
-    assert!(lb.daemon.wait_log(" l l/<NOSRV> "), "{}", lb.daemon.logs());
+    // As haproxy's line: never queued, never connected (-1/-1).
+    assert!(
+        lb.daemon.wait_log(" l l/<NOSRV> -1/-1/"),
+        "{}",
+        lb.daemon.logs()
+    );
     assert_eq!(stat_col(&lb, "BACKEND", "econ"), "1");
 }
 

@@ -719,6 +719,7 @@ async fn session(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permi
     let connect_timeout = rt.cfg.timeouts.connect.get();
     let queued_at = Instant::now();
     let mut picked = rt.pick(src.ip(), None, stuck);
+    let mut waited = false;
     while picked.is_none() {
         // Register for "a slot freed" first, then look again, so no release is missed.
         let freed = shared.freed.notified();
@@ -733,7 +734,12 @@ async fn session(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permi
         if !usable || left.is_zero() {
             shared.m.no_server.inc();
             line.term = if usable { "sQ" } else { "SC" };
-            line.tw = ms(queued_at.elapsed());
+            // haproxy: -1 for a session that never reached the queue (no server).
+            line.tw = if usable || waited {
+                ms(queued_at.elapsed())
+            } else {
+                -1
+            };
             line.tt = ms(accepted_at.elapsed());
             emit(&shared, line);
             return;
@@ -744,6 +750,7 @@ async fn session(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permi
             line.queue_ahead = q - 1;
         }
         let _ = tokio::time::timeout(left, freed).await;
+        waited = true;
         shared.queued.fetch_sub(1, Ordering::Relaxed);
     }
     line.tw = ms(queued_at.elapsed());
