@@ -541,6 +541,14 @@ fn idle_timeouts() {
         "closed by the client timeout"
     );
     assert!(lb.daemon.wait_log(" cD "), "{}", lb.daemon.logs());
+    // haproxy's abort counters: a client timeout is a client abort.
+    let aborts = |lb: &Lb| {
+        (
+            stat_col(lb, "silent", "cli_abrt"),
+            stat_col(lb, "silent", "srv_abrt"),
+        )
+    };
+    assert_eq!(aborts(&lb), ("1".into(), "0".into()));
     lb.reload(
         &std::fs::read_to_string(&lb.config)
             .expect("cfg")
@@ -551,6 +559,7 @@ fn idle_timeouts() {
     (&s).write_all(b"hello").expect("w");
     assert_eq!(read_line(&s).expect("closed"), "");
     assert!(lb.daemon.wait_log(" sD "), "{}", lb.daemon.logs());
+    assert_eq!(aborts(&lb), ("1".into(), "1".into()));
 }
 
 #[test]
@@ -711,6 +720,11 @@ fn admin_drain_weight_and_stat() {
     assert_eq!(out, "l/a: drain (was ready)\n");
     let m = counts(&lb, 6);
     assert_eq!(m.get("b"), Some(&6), "{m:?}");
+    // As haproxy: a draining server shows its weight (tools read 0 as `set weight 0`).
+    assert_eq!(
+        (stat_col(&lb, "a", "status"), stat_col(&lb, "a", "weight")),
+        ("DRAIN".to_string(), "1".to_string())
+    );
     let (code, out, _) = tandem(&["balancer", "--socket", &sock, "ready", "l/a"]);
     assert_eq!(code, 0, "{out}");
     let (code, out, _) = tandem(&["balancer", "--socket", &sock, "weight", "l/a", "3"]);
@@ -789,12 +803,31 @@ fn tcplog_lines() {
     let msg = &line[line.find(&needle).unwrap_or(0)..];
     let fields: Vec<&str> = msg.split_whitespace().collect();
     assert!(fields[1].starts_with('[') && fields[1].len() == 26, "{msg}");
-    assert_eq!(fields[7], "1/1/1/1/0", "ac/fc/bc/sc/rc: {msg}");
+    // As haproxy's tcplog, counted at the end: the backend and server no longer count
+    // the session.
+    assert_eq!(fields[7], "1/1/0/0/0", "ac/fc/bc/sc/rc: {msg}");
     assert_eq!(fields[2], "l");
     assert_eq!(fields[3], "l/a");
     assert_eq!(fields[4].split('/').count(), 3, "{msg}");
     assert_eq!(fields[5], "2", "bytes to the client");
     assert_eq!(fields[6], "--");
+    // A session ending while another one (opened after it) runs on the same server.
+    let first = connect_from(lb.addr, None).expect("c");
+    let first_local = first.local_addr().expect("local");
+    assert_eq!(read_line(&first).expect("l"), "a");
+    let second = connect_from(lb.addr, None).expect("c");
+    assert_eq!(read_line(&second).expect("l"), "a");
+    drop(first);
+    let needle = format!("{first_local} [");
+    assert!(lb.daemon.wait_log(&needle), "{}", lb.daemon.logs());
+    let logs = lb.daemon.logs();
+    let msg = logs
+        .lines()
+        .find_map(|l| l.find(&needle).map(|i| &l[i..]))
+        .unwrap_or_default();
+    let fields: Vec<&str> = msg.split_whitespace().collect();
+    assert_eq!(fields[7], "2/2/1/1/0", "ac/fc/bc/sc/rc: {msg}");
+    drop(second);
 }
 
 /// Out of file descriptors: the accept loop backs off, counts and logs, and serves again
@@ -1592,6 +1625,10 @@ fn maintenance_shuts_sessions_and_ready_rechecks() {
         (stat_col(&lb, "a", "status"), stat_col(&lb, "a", "weight")),
         ("MAINT".to_string(), "1".to_string())
     );
+    // ... and no check columns while its check is paused.
+    for col in ["check_status", "check_desc", "last_chk", "check_health"] {
+        assert_eq!(stat_col(&lb, "a", col), "", "{col}");
+    }
     lb.admin(&["set", "server", "l/a", "state", "ready"]);
     assert_eq!(first_line(lb.addr, None).expect("served"), "a");
     // Down, then maintenance, then back: the gauge follows.
@@ -1612,7 +1649,11 @@ fn maintenance_shuts_sessions_and_ready_rechecks() {
         (lb.metric("tandem_balancer_server_up{listener=\"l\",server=\"a\"}") == 1.0).then_some(())
     });
     assert!(up.is_some(), "{}", lb.daemon.logs());
-    assert_eq!(stat_col(&lb, "a", "status"), "UP");
+    // Out of maintenance the server is `UP 1/3` until its first check passes.
+    let up = wait_for(Duration::from_secs(10), || {
+        (stat_col(&lb, "a", "status") == "UP").then_some(())
+    });
+    assert!(up.is_some(), "{}", lb.admin(&["show", "stat"]));
 }
 
 /// Traffic shows in the byte counters while a session is still open.
@@ -2162,7 +2203,12 @@ fn backend_weight_counts_the_servers_in_use() {
     lb.admin(&["set", "server", "l/b1", "state", "maint"]);
     lb.admin(&["set", "server", "l/b2", "state", "maint"]);
     assert_eq!(first_line(lb.addr, None).unwrap_or_default(), "");
-    assert!(lb.daemon.wait_log(" l l/<NOSRV> "), "{}", lb.daemon.logs());
+    // As haproxy's line: never queued, never connected (-1/-1).
+    assert!(
+        lb.daemon.wait_log(" l l/<NOSRV> -1/-1/"),
+        "{}",
+        lb.daemon.logs()
+    );
     assert_eq!(stat_col(&lb, "BACKEND", "econ"), "1");
 }
 
@@ -2560,4 +2606,160 @@ fn open_file_limit_is_raised_for_maxconn_or_warned() {
         "{}",
         d.logs()
     );
+}
+
+/// An HTTP health endpoint answering each check with the next status pushed to its
+/// queue; while the queue is empty it holds the check's connection open unanswered, so
+/// the balancer's view of the server stays put until the test pushes the next status.
+struct ScriptedCheck {
+    port: u16,
+    queue: std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<u16>>>,
+    /// Checks answered, and whether one is waiting for a status.
+    answered: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    waiting: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl ScriptedCheck {
+    fn start() -> ScriptedCheck {
+        use std::sync::atomic::Ordering::SeqCst;
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.set_nonblocking(true).expect("nonblocking");
+        let port = l.local_addr().expect("addr").port();
+        let sc = ScriptedCheck {
+            port,
+            queue: Default::default(),
+            answered: Default::default(),
+            waiting: Default::default(),
+            stop: Default::default(),
+        };
+        let (q, n, w, stop) = (
+            sc.queue.clone(),
+            sc.answered.clone(),
+            sc.waiting.clone(),
+            sc.stop.clone(),
+        );
+        std::thread::spawn(move || {
+            // Bounded: the test's daemon checks at most a few thousand times.
+            for _ in 0..1_000_000 {
+                if stop.load(SeqCst) {
+                    return;
+                }
+                let mut c = match l.accept() {
+                    Ok((c, _)) => c,
+                    Err(_) => {
+                        std::thread::sleep(Duration::from_millis(2));
+                        continue;
+                    }
+                };
+                let _ = c.set_nonblocking(false);
+                let mut buf = [0u8; 1024];
+                let _ = c.read(&mut buf);
+                let status = loop {
+                    if stop.load(SeqCst) {
+                        return;
+                    }
+                    if let Some(s) = q.lock().ok().and_then(|mut q| q.pop_front()) {
+                        break s;
+                    }
+                    w.store(true, SeqCst);
+                    std::thread::sleep(Duration::from_millis(2));
+                };
+                w.store(false, SeqCst);
+                let _ = c.write_all(format!("HTTP/1.0 {status} X\r\n\r\n").as_bytes());
+                n.fetch_add(1, SeqCst);
+            }
+        });
+        sc
+    }
+
+    /// Answers the next checks with `statuses`, then waits until the check after them is
+    /// waiting (so the balancer has taken every one of them into account).
+    fn answer(&self, statuses: &[u16]) {
+        use std::sync::atomic::Ordering::SeqCst;
+        let want = self.answered.load(SeqCst) + statuses.len();
+        self.queue
+            .lock()
+            .expect("queue")
+            .extend(statuses.iter().copied());
+        let held = wait_for(Duration::from_secs(20), || {
+            (self.answered.load(SeqCst) >= want && self.waiting.load(SeqCst)).then_some(())
+        });
+        assert!(held.is_some(), "the balancer went on checking");
+    }
+}
+
+impl Drop for ScriptedCheck {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// `show stat` shows a check on its way as haproxy does: `UP 2/3`, `UP 1/3` (failures
+/// toward `fall`), `DOWN 1/2` (successes toward `rise`), with haproxy's health counter in
+/// `check_health`; a result the other way starts over.
+#[test]
+fn check_health_counts_as_haproxy_and_shows_transitions() {
+    let a = Backend::start("a", Behavior::Name);
+    let chk = ScriptedCheck::start();
+    let lb = lb(
+        &format!(
+            "      check: {{ type: http, port: {}, inter: 20ms, timeout: 60s, rise: 2, fall: 3 }}\n",
+            chk.port
+        ),
+        &[server("a", &a, "")],
+    );
+    let row = |lb: &Lb| {
+        (
+            stat_col(lb, "a", "status"),
+            stat_col(lb, "a", "check_health"),
+        )
+    };
+    // (statuses answered, then status and check_health). Fresh: up at `rise`, `UP 1/3`
+    // (the first check decides); a success between failures makes it fully up again.
+    let up: &[(&[u16], &str, &str)] = &[
+        (&[], "UP 1/3", "2"),
+        (&[200], "UP", "4"),
+        (&[503], "UP 2/3", "3"),
+        (&[503], "UP 1/3", "2"),
+        (&[200], "UP", "4"),
+        (&[503, 503], "UP 1/3", "2"),
+    ];
+    let steps = |steps: &[(&[u16], &str, &str)]| {
+        for (answers, status, health) in steps {
+            chk.answer(answers);
+            assert_eq!(
+                row(&lb),
+                (status.to_string(), health.to_string()),
+                "after {answers:?}"
+            );
+        }
+    };
+    steps(up);
+    // `/status` (and `tandem status`, scripts reading it) keeps the plain word.
+    assert_eq!(
+        lb.status()["subsystems"]["balancer"]["listeners"][0]["servers"][0]["status"],
+        "UP"
+    );
+    assert_eq!(stat_col(&lb, "a", "chkfail"), "4");
+    assert!(
+        !lb.daemon.logs().contains("is DOWN"),
+        "{}",
+        lb.daemon.logs()
+    );
+    // Down, `DOWN 1/2` after a success, back to 0 after a failure, up after two.
+    steps(&[
+        (&[503], "DOWN", "0"),
+        (&[200], "DOWN 1/2", "1"),
+        (&[503], "DOWN", "0"),
+        (&[200], "DOWN 1/2", "1"),
+        (&[200], "UP", "4"),
+    ]);
+    let logs = lb.daemon.logs();
+    assert!(
+        logs.contains("server l/a is DOWN (check: HTTP status 503")
+            && logs.contains("server l/a is UP"),
+        "{logs}"
+    );
+    assert_eq!(first_line(lb.addr, None).expect("served"), "a");
 }

@@ -387,6 +387,91 @@ async fn login_replies(s: &mut TcpStream, user: &str) -> Result<(), Failure> {
     ))
 }
 
+/// A server's check health, haproxy's `check.health` counter: 0..=`rise + fall - 1`, up
+/// from `rise` on. A new server (or one out of maintenance) starts at `rise`: up, and
+/// its first failure takes it down. A success adds one (and from `rise` on the server is
+/// fully up: the top), a failure takes one (and below `rise` it is fully down: 0), so
+/// `fall` failures and `rise` successes count in a row. The counter is what `show stat`
+/// shows on the way: `UP 2/3`, `DOWN 1/2`, `check_health`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Health {
+    health: u32,
+    rise: u32,
+    fall: u32,
+}
+
+impl Health {
+    /// A server starting up, or out of maintenance: up, the first check decides.
+    pub fn fresh(rise: u32, fall: u32) -> Health {
+        let (rise, fall) = (rise.max(1), fall.max(1));
+        Health {
+            health: rise,
+            rise,
+            fall,
+        }
+    }
+
+    /// A server whose state is known (kept across a reload that changed its check).
+    pub fn settled(up: bool, rise: u32, fall: u32) -> Health {
+        let mut h = Health::fresh(rise, fall);
+        h.health = if up { h.top() } else { 0 };
+        h
+    }
+
+    fn top(&self) -> u32 {
+        self.rise + self.fall - 1
+    }
+
+    pub fn up(&self) -> bool {
+        self.health >= self.rise
+    }
+
+    /// haproxy's `check_health` column.
+    pub fn value(&self) -> u32 {
+        self.health
+    }
+
+    /// Fully up or fully down (haproxy checks at `inter` or `downinter` then, at
+    /// `fastinter` in between).
+    pub fn settled_state(&self) -> bool {
+        self.health == 0 || self.health == self.top()
+    }
+
+    /// A failure now would be counted in `chkfail` (haproxy: while health is above 0).
+    pub fn counts_failure(&self) -> bool {
+        self.health > 0
+    }
+
+    /// Feeds one result; returns the new state when it changed.
+    pub fn observe(&mut self, ok: bool) -> Option<bool> {
+        let was = self.up();
+        if ok {
+            if self.health < self.top() {
+                self.health += 1;
+                if self.health >= self.rise {
+                    self.health = self.top();
+                }
+            }
+        } else if self.health > 0 {
+            self.health -= 1;
+            if self.health < self.rise {
+                self.health = 0;
+            }
+        }
+        (self.up() != was).then_some(self.up())
+    }
+
+    /// haproxy's transitional status: `UP 2/3` (up, `2` more failures take it down, of
+    /// `fall`) or `DOWN 1/2` (down, `1` success toward `rise`); `None` when settled.
+    pub fn transition(&self) -> Option<(u32, u32)> {
+        if self.up() {
+            (self.health < self.top()).then(|| (self.health - self.rise + 1, self.fall))
+        } else {
+            (self.health > 0).then_some((self.health, self.rise))
+        }
+    }
+}
+
 /// The interval to wait before the next check, haproxy-style: `inter` while stable and
 /// up, `fastinter` while changing state, `downinter` while down.
 pub fn next_interval(check: &Check, up: bool, changing: bool) -> Duration {
@@ -833,5 +918,44 @@ mod tests {
         assert_eq!(next_interval(&c, true, false), Duration::from_secs(2));
         assert_eq!(next_interval(&c, true, true), Duration::from_millis(500));
         assert_eq!(next_interval(&c, false, false), Duration::from_secs(10));
+    }
+    #[test]
+    fn health_counts_as_haproxy() {
+        // A fresh server is up (`UP 1/3`); its first failure takes it down.
+        let mut h = Health::fresh(2, 3);
+        assert!(h.up());
+        assert_eq!(h.transition(), Some((1, 3)));
+        assert_eq!(h.observe(false), Some(false));
+        assert_eq!(h.value(), 0);
+        assert!(!h.counts_failure());
+        // Down: one success is `DOWN 1/2`; a failure in between starts over.
+        assert_eq!(h.observe(true), None);
+        assert_eq!(h.transition(), Some((1, 2)));
+        assert!(h.counts_failure());
+        assert_eq!(h.observe(false), None);
+        assert_eq!(h.value(), 0);
+        assert_eq!(h.observe(true), None);
+        assert_eq!(h.observe(true), Some(true));
+        assert_eq!((h.value(), h.transition()), (4, None));
+        assert!(h.settled_state());
+        // Up: `UP 2/3`, `UP 1/3`; a success in between makes it fully up again.
+        assert_eq!(h.observe(false), None);
+        assert_eq!(h.transition(), Some((2, 3)));
+        assert!(!h.settled_state());
+        assert_eq!(h.observe(false), None);
+        assert_eq!(h.transition(), Some((1, 3)));
+        assert_eq!(h.observe(true), None);
+        assert_eq!(h.value(), 4);
+        for _ in 0..2 {
+            assert_eq!(h.observe(false), None);
+        }
+        assert_eq!(h.observe(false), Some(false));
+        // Fresh with rise 3: the first success makes it fully up.
+        let mut h = Health::fresh(3, 2);
+        assert_eq!(h.transition(), Some((1, 2)));
+        assert_eq!(h.observe(true), None);
+        assert_eq!(h.value(), 4);
+        assert_eq!(Health::settled(false, 2, 3).value(), 0);
+        assert_eq!(Health::settled(true, 2, 3).value(), 4);
     }
 }

@@ -121,11 +121,16 @@ pub struct LogLine {
     pub bytes_in: u64,
     pub bytes_out: u64,
     pub term: &'static str,
+    /// haproxy's `%fc`, `%bc`, `%sc`, taken when the line is written (at the end of
+    /// the session, as haproxy's tcplog): the listener's sessions with this one, the
+    /// same without it (haproxy releases the backend before logging), and the server's
+    /// sessions without it.
     pub listener_conns: u32,
+    pub backend_conns: u32,
     pub server_conns: u32,
     pub retries: u32,
     pub redispatched: bool,
-    /// Connections across all listeners when this one was accepted.
+    /// Connections across all listeners (haproxy's `%ac`), this one included.
     pub actconn: u32,
     /// Clients already waiting for a server slot when this one had to wait (haproxy's
     /// `%bq`).
@@ -665,6 +670,7 @@ async fn session(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permi
         bytes_out: 0,
         term: "--",
         listener_conns,
+        backend_conns: 0,
         server_conns: 0,
         retries: 0,
         redispatched: false,
@@ -713,6 +719,7 @@ async fn session(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permi
     let connect_timeout = rt.cfg.timeouts.connect.get();
     let queued_at = Instant::now();
     let mut picked = rt.pick(src.ip(), None, stuck);
+    let mut waited = false;
     while picked.is_none() {
         // Register for "a slot freed" first, then look again, so no release is missed.
         let freed = shared.freed.notified();
@@ -727,7 +734,12 @@ async fn session(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permi
         if !usable || left.is_zero() {
             shared.m.no_server.inc();
             line.term = if usable { "sQ" } else { "SC" };
-            line.tw = ms(queued_at.elapsed());
+            // haproxy: -1 for a session that never reached the queue (no server).
+            line.tw = if usable || waited {
+                ms(queued_at.elapsed())
+            } else {
+                -1
+            };
             line.tt = ms(accepted_at.elapsed());
             emit(&shared, line);
             return;
@@ -738,6 +750,7 @@ async fn session(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permi
             line.queue_ahead = q - 1;
         }
         let _ = tokio::time::timeout(left, freed).await;
+        waited = true;
         shared.queued.fetch_sub(1, Ordering::Relaxed);
     }
     line.tw = ms(queued_at.elapsed());
@@ -773,6 +786,7 @@ async fn session(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permi
                 if attempt >= rt.cfg.retries {
                     s.counters.failed_conns.fetch_add(1, Ordering::Relaxed);
                     line.server = s.name().to_string();
+                    line.server_conns = s.active.load(Ordering::Relaxed).saturating_sub(1);
                     line.term = if e.kind() == io::ErrorKind::TimedOut {
                         "sC"
                     } else {
@@ -834,7 +848,6 @@ async fn session(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permi
     }
     server.counters.connections.fetch_add(1, Ordering::Relaxed);
     line.server = server.name().to_string();
-    line.server_conns = server.active.load(Ordering::Relaxed);
     let sm = server.metrics();
     if let Some(m) = &sm {
         m.connections.inc();
@@ -857,6 +870,7 @@ async fn session(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permi
             ProxyVersion::V2 => proxy_proto::v2(src, dst),
         };
         if write_all(&conn, &header).await.is_err() {
+            line.server_conns = server.active.load(Ordering::Relaxed).saturating_sub(1);
             line.term = "SC";
             line.tt = ms(accepted_at.elapsed());
             emit(&shared, line);
@@ -876,9 +890,19 @@ async fn session(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permi
     line.bytes_out = out.bytes_out;
     line.term = out.end.code();
     line.tt = ms(accepted_at.elapsed());
+    let c = &server.counters;
+    if let Some(client) = out.end.abort_side() {
+        let n = if client {
+            &c.client_aborts
+        } else {
+            &c.server_aborts
+        };
+        n.fetch_add(1, Ordering::Relaxed);
+    }
     if out.end != End::Normal {
         tracing::trace!(listener = %shared.name, "session from {peer} ended: {}", out.end.code());
     }
+    line.server_conns = server.active.load(Ordering::Relaxed).saturating_sub(1);
     emit(&shared, line);
 }
 
@@ -921,10 +945,15 @@ async fn write_all(s: &TcpStream, mut buf: &[u8]) -> io::Result<()> {
 
 /// Queues a log line; when the logger cannot keep up, the line is dropped and counted —
 /// the data path never waits for logging.
-fn emit(shared: &Shared, line: LogLine) {
+fn emit(shared: &Shared, mut line: LogLine) {
     if !shared.runtime().cfg.log {
         return;
     }
+    // The counts when the line is written, as haproxy's: this session still counts
+    // for the listener and in all, not for the backend.
+    line.actconn = shared.global_active.load(Ordering::Relaxed);
+    line.listener_conns = shared.active.load(Ordering::Relaxed);
+    line.backend_conns = line.listener_conns.saturating_sub(1);
     if shared.log.try_send(line).is_err() {
         shared.metrics.log_dropped.inc();
     }

@@ -28,8 +28,8 @@ use tokio::task::JoinHandle;
 use crate::config::balancer::{
     Balance, BalancerConfig, Check, Listener, OnMarkedDown, OnMarkedUp, SourceCompat,
 };
-use crate::track::hysteresis::Hysteresis;
 use crate::track::{TrackHub, listener_key};
+use check::Health;
 use listener::{Limit, LogLine, Runtime, Shared};
 use metrics::BalancerMetrics;
 use relay::KillCause;
@@ -133,11 +133,12 @@ fn spawn_check(check: Check, server: Arc<ServerState>, ctx: CheckCtx) -> JoinHan
             .lock()
             .map(|c| c.last.is_none())
             .unwrap_or(true);
-        let mut hyst = if fresh {
-            Hysteresis::new(check.rise, check.fall)
+        let mut health = if fresh {
+            Health::fresh(check.rise, check.fall)
         } else {
-            Hysteresis::starting(server.is_up(), check.rise, check.fall)
+            Health::settled(server.is_up(), check.rise, check.fall)
         };
+        server.set_health(Some(health));
         let listener = ctx.shared.name.clone();
         let up_gauge = ctx
             .metrics
@@ -160,7 +161,8 @@ fn spawn_check(check: Check, server: Arc<ServerState>, ctx: CheckCtx) -> JoinHan
             if server.admin() == Admin::Maint {
                 // No checks in maintenance. Out of it the server counts as up and is
                 // checked at once; the check decides.
-                hyst = Hysteresis::new(check.rise, check.fall);
+                health = Health::fresh(check.rise, check.fall);
+                server.set_health(Some(health));
                 if server.set_up(true) {
                     up_gauge.set(1);
                     publish(&ctx.hub, &ctx.shared);
@@ -186,20 +188,16 @@ fn spawn_check(check: Check, server: Arc<ServerState>, ctx: CheckCtx) -> JoinHan
             }
             // haproxy's chkfail counts only failures that take health away: none while
             // the server is fully down.
-            let fully_down = hyst.up() == Some(false) && hyst.progress().0 == 0;
-            if result.is_err() && !fully_down {
+            if result.is_err() && health.counts_failure() {
                 server
                     .counters
                     .check_failures
                     .fetch_add(1, Ordering::Relaxed);
                 failures.inc();
             }
-            let before = hyst.progress();
-            let first = hyst.up().is_none();
-            if let Some(up) = hyst
-                .observe(result.is_ok())
-                .filter(|&u| !(first && u && server.is_up()))
-            {
+            let changed = health.observe(result.is_ok());
+            server.set_health(Some(health));
+            if let Some(up) = changed {
                 server.set_up(up);
                 up_gauge.set(i64::from(up));
                 if up {
@@ -209,13 +207,13 @@ fn spawn_check(check: Check, server: Arc<ServerState>, ctx: CheckCtx) -> JoinHan
                 }
                 let rt = ctx.shared.runtime();
                 let (left_active, left_backup) = servers_left(&rt);
-                let (n, of) = (before.0 + 1, before.1);
+                let of = if up { check.rise } else { check.fall };
                 if up {
-                    tracing::info!(listener = %listener, server = %server.name(), "server {listener}/{} is UP (check: succeeded, {n}/{of}); {left_active} active and {left_backup} backup servers online", server.name());
+                    tracing::info!(listener = %listener, server = %server.name(), "server {listener}/{} is UP (check: succeeded, {of}/{of}); {left_active} active and {left_backup} backup servers online", server.name());
                     shut_backup_sessions(&ctx.shared, &server);
                 } else {
                     let why = result.as_ref().err().cloned().unwrap_or_default();
-                    tracing::warn!(listener = %listener, server = %server.name(), reason = %why, "server {listener}/{} is DOWN (check: {why}, {n}/{of}); {left_active} active and {left_backup} backup servers left", server.name());
+                    tracing::warn!(listener = %listener, server = %server.name(), reason = %why, "server {listener}/{} is DOWN (check: {why}, {of}/{of}); {left_active} active and {left_backup} backup servers left", server.name());
                     if rt.cfg.on_marked_down == OnMarkedDown::ShutdownSessions {
                         server.kill_sessions(KillCause::Down);
                     }
@@ -223,9 +221,12 @@ fn spawn_check(check: Check, server: Arc<ServerState>, ctx: CheckCtx) -> JoinHan
                 }
                 publish(&ctx.hub, &ctx.shared);
             }
-            let changing = hyst.progress().0 > 0 || hyst.up().is_none();
-            let up = hyst.up().unwrap_or(true);
-            tokio::time::sleep(check::next_interval(&check, up, changing)).await;
+            tokio::time::sleep(check::next_interval(
+                &check,
+                health.up(),
+                !health.settled_state(),
+            ))
+            .await;
         }
     })
 }
@@ -372,7 +373,7 @@ fn format_line(l: &LogLine) -> String {
         l.term,
         l.actconn,
         l.listener_conns,
-        l.listener_conns,
+        l.backend_conns,
         l.server_conns,
         rc,
         l.queue_ahead

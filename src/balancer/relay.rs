@@ -242,6 +242,16 @@ impl End {
             End::Killed(KillCause::BackupLeft) => "UD",
         }
     }
+
+    /// haproxy's abort counters: `Some(true)` for `cli_abrt` (the client aborted or
+    /// timed out), `Some(false)` for `srv_abrt` (the server did).
+    pub fn abort_side(self) -> Option<bool> {
+        match self {
+            End::ClientAbort | End::ClientTimeout => Some(true),
+            End::ServerAbort | End::ServerTimeout => Some(false),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -689,7 +699,14 @@ pub async fn relay(
                     break End::ClientTimeout;
                 }
                 if sd.is_some_and(|sd| now >= sd) {
-                    break End::ServerTimeout;
+                    // As haproxy, the first error names the session: after the
+                    // client's timeout it stays `cD` (with equal `client` and `server`
+                    // timeouts, the common case, both come due together).
+                    break if client_timed_out {
+                        End::ClientTimeout
+                    } else {
+                        End::ServerTimeout
+                    };
                 }
                 armed = next;
                 timer.as_mut().reset(timer_at(armed));
@@ -1011,6 +1028,29 @@ mod tests {
                 .expect("join");
             assert_eq!(out.end, End::ClientTimeout, "{mode:?}");
             assert_eq!((out.bytes_in, out.bytes_out), (15, 10));
+        }
+    }
+
+    /// Equal `client` and `server` timeouts on an idle session (haproxy's usual `timeout
+    /// client 8h` + `timeout server 8h`): both come due together, and the session is
+    /// logged `cD` as haproxy logs it, not `sD`.
+    #[tokio::test]
+    async fn equal_idle_timeouts_end_as_a_client_timeout() {
+        let mut tt = t(10);
+        tt.client = Duration::from_millis(200);
+        tt.server = Duration::from_millis(200);
+        tt.server_fin = Duration::from_millis(200);
+        for mode in [Mode::Splice, Mode::Buffered] {
+            let (_client, a, b, _server) = pair().await;
+            let (_k, kill) = watch::channel(Kill::default());
+            let out = tokio::time::timeout(
+                Duration::from_secs(10),
+                relay(&a, &b, mode, tt, kill, &NoMeter),
+            )
+            .await
+            .expect("relay ends");
+            assert_eq!(out.end, End::ClientTimeout, "{mode:?}");
+            assert_eq!(out.end.code(), "cD");
         }
     }
 

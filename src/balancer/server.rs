@@ -62,6 +62,10 @@ pub struct Counters {
     pub redispatches: AtomicU64,
     pub check_failures: AtomicU64,
     pub downs: AtomicU64,
+    /// Sessions the client ended by an abort or its timeout (`CD`, `cD`: haproxy's
+    /// `cli_abrt`), and the server (`SD`, `sD`: `srv_abrt`).
+    pub client_aborts: AtomicU64,
+    pub server_aborts: AtomicU64,
 }
 
 /// Health-check details for status and `show stat`.
@@ -72,6 +76,8 @@ pub struct CheckInfo {
     pub last_change: Option<SystemTime>,
     pub down_since: Option<Instant>,
     pub downtime_secs: u64,
+    /// haproxy's check health (`None`: not checked yet, or no check).
+    pub health: Option<super::check::Health>,
 }
 
 #[derive(Debug)]
@@ -196,6 +202,13 @@ impl ServerState {
     /// Health (true until checks say otherwise, as haproxy starts servers up).
     pub fn is_up(&self) -> bool {
         self.up.load(Ordering::Relaxed)
+    }
+
+    /// Records the check's health counter (for `UP 2/3` and `check_health`).
+    pub fn set_health(&self, h: Option<super::check::Health>) {
+        if let Ok(mut c) = self.check.lock() {
+            c.health = h;
+        }
     }
 
     /// Records the health; returns whether it changed.

@@ -8,6 +8,7 @@ use std::time::SystemTime;
 
 use serde_json::{Value, json};
 
+use super::check::Health;
 use super::listener::Shared;
 use super::server::{Admin, ServerState};
 use crate::config::balancer::CheckType;
@@ -227,7 +228,8 @@ fn secs_since(t: Option<SystemTime>) -> String {
         .unwrap_or_default()
 }
 
-/// The status word haproxy shows for a server.
+/// A server's status word: `UP`, `DOWN`, `MAINT`, `DRAIN` or `no check` (`/status`,
+/// `tandem status`, `show servers`).
 pub fn server_status(s: &ServerState, checked: bool) -> &'static str {
     match s.admin() {
         Admin::Maint => "MAINT",
@@ -235,6 +237,20 @@ pub fn server_status(s: &ServerState, checked: bool) -> &'static str {
         _ if !checked => "no check",
         _ if s.is_up() => "UP",
         _ => "DOWN",
+    }
+}
+
+/// The status `show stat` shows, as haproxy: the status word, and while a check is
+/// moving the server, `UP 2/3` (up, 2 more failures of `fall` take it down), `DOWN 1/2`
+/// (1 success of `rise` so far), `DRAIN 1/3`.
+fn stat_status(s: &ServerState, checked: bool, health: Option<Health>) -> String {
+    let word = server_status(s, checked);
+    match health.filter(|_| checked && matches!(word, "UP" | "DOWN" | "DRAIN")) {
+        Some(h) => match h.transition() {
+            Some((n, of)) => format!("{word} {n}/{of}"),
+            None => word.to_string(),
+        },
+        None => word.to_string(),
     }
 }
 
@@ -291,6 +307,7 @@ pub fn csv(listeners: &[Arc<Shared>]) -> String {
         // first usable backup (the one in use without `allbackups`).
         let (mut w_act, mut w_bck, mut w_first_bck) = (0u64, 0u64, None::<u64>);
         let (mut econ, mut wretr, mut wredis, mut lbtot) = (0u64, 0u64, 0u64, 0u64);
+        let (mut cli_abrt, mut srv_abrt) = (0u64, 0u64);
         for (si, s) in rt.servers.iter().enumerate() {
             let c = &s.counters;
             let info = s.check.lock().map(|c| c.clone()).unwrap_or_default();
@@ -309,15 +326,17 @@ pub fn csv(listeners: &[Arc<Shared>]) -> String {
             r.set("econ", c.failed_conns.load(Ordering::Relaxed));
             r.set("wretr", c.retries.load(Ordering::Relaxed));
             r.set("wredis", c.redispatches.load(Ordering::Relaxed));
-            r.set("status", server_status(s, is_checked));
-            // haproxy keeps showing a server's weight in maintenance (draining is
-            // weight 0).
+            r.set("cli_abrt", c.client_aborts.load(Ordering::Relaxed));
+            r.set("srv_abrt", c.server_aborts.load(Ordering::Relaxed));
+            r.set("status", stat_status(s, is_checked, info.health));
+            // haproxy keeps showing a server's weight while it drains or is in
+            // maintenance (only `set weight 0` shows 0); a slowstart ramp shows.
             r.set(
                 "weight",
-                if s.admin() == Admin::Maint {
-                    s.weight()
-                } else {
+                if s.admin() == Admin::Ready {
                     s.effective_weight()
+                } else {
+                    s.weight()
                 },
             );
             r.set("act", u8::from(!s.cfg().backup));
@@ -332,12 +351,19 @@ pub fn csv(listeners: &[Arc<Shared>]) -> String {
             r.set("sid", si + 1);
             r.set("lbtot", c.connections.load(Ordering::Relaxed));
             r.set("type", 2);
+            // haproxy leaves the check columns empty while the check is paused (in
+            // maintenance).
+            let check_shown = is_checked && s.admin() != Admin::Maint;
             let status = check_status(
                 info.last.as_deref(),
-                rt.cfg.check.as_ref().filter(|_| is_checked).map(|c| c.kind),
+                rt.cfg
+                    .check
+                    .as_ref()
+                    .filter(|_| check_shown)
+                    .map(|c| c.kind),
             );
             r.set("check_status", status);
-            if is_checked {
+            if check_shown {
                 r.set("check_duration", info.last_duration_ms);
                 // haproxy: the code's description in `check_desc`, what the check
                 // saw in `last_chk` (here tandem's reason, as in its log lines).
@@ -348,6 +374,9 @@ pub fn csv(listeners: &[Arc<Shared>]) -> String {
                 if let Some(ch) = super::server_check(&rt.cfg, s) {
                     r.set("check_rise", ch.rise);
                     r.set("check_fall", ch.fall);
+                }
+                if let Some(h) = info.health {
+                    r.set("check_health", h.value());
                 }
             }
             r.set("addr", s.addr());
@@ -371,6 +400,8 @@ pub fn csv(listeners: &[Arc<Shared>]) -> String {
             wretr += c.retries.load(Ordering::Relaxed);
             wredis += c.redispatches.load(Ordering::Relaxed);
             lbtot += c.connections.load(Ordering::Relaxed);
+            cli_abrt += c.client_aborts.load(Ordering::Relaxed);
+            srv_abrt += c.server_aborts.load(Ordering::Relaxed);
         }
         // haproxy: the weight of the servers in use, the active ones, or the backups
         // when no active server is left (only the first without `allbackups`).
@@ -396,6 +427,8 @@ pub fn csv(listeners: &[Arc<Shared>]) -> String {
         b.set("econ", econ + l.m.no_server.get());
         b.set("wretr", wretr);
         b.set("wredis", wredis);
+        b.set("cli_abrt", cli_abrt);
+        b.set("srv_abrt", srv_abrt);
         b.set("status", if act + bck > 0 { "UP" } else { "DOWN" });
         b.set("weight", weight);
         b.set("act", act);
