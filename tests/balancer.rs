@@ -605,10 +605,11 @@ fn proxy_protocol_headers_are_byte_exact() {
         let local = s.local_addr().expect("addr");
         assert_eq!(read_line(&s).expect("l"), "a");
         (&s).write_all(b"data").expect("w");
-        let echo = read_line(&s).unwrap_or_default();
-        let _ = echo;
+        // The echo says the backend has read (and recorded) the data; on a loaded
+        // machine the wait below covers a slow echo.
+        let _ = read_line(&s);
         let want_len = if version == 1 { 0 } else { 28 };
-        let first = wait_for(Duration::from_secs(5), || {
+        let first = wait_for(Duration::from_secs(30), || {
             let f = a.first_bytes.lock().ok()?.first().cloned()?;
             (f.ends_with(b"data") && f.len() > want_len).then_some(f)
         })
