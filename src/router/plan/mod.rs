@@ -587,6 +587,10 @@ pub struct Lookups {
     /// Tables whose column types planning found it needs (see [`route::key_value`]):
     /// filled while planning, taken by [`plan`] to ask for them.
     need: std::sync::Mutex<Vec<ColumnsOf>>,
+    /// `tandem explain`, which reads no server: a quoted sharding value whose column
+    /// type is not known is taken as written, and `guessed` says that happened.
+    pub offline: bool,
+    guessed: std::sync::atomic::AtomicBool,
 }
 
 impl Clone for Lookups {
@@ -597,6 +601,8 @@ impl Clone for Lookups {
             ids: self.ids.clone(),
             now: self.now,
             need: std::sync::Mutex::default(),
+            offline: self.offline,
+            guessed: std::sync::atomic::AtomicBool::default(),
         }
     }
 }
@@ -635,6 +641,11 @@ impl Lookups {
             cs.iter()
                 .any(|(n, ty)| n.eq_ignore_ascii_case(col) && is_int_type(ty)),
         )
+    }
+    /// Offline planning took a quoted sharding value as written, not knowing its type.
+    pub fn guess(&self) {
+        self.guessed
+            .store(true, std::sync::atomic::Ordering::Relaxed);
     }
     /// Records that planning needs the columns of `c`.
     pub fn need(&self, c: ColumnsOf) {
@@ -1349,11 +1360,23 @@ fn default_route(sc: &SchemaCat, sql: &str, read: bool) -> Result<Plan, SqlError
 /// `tandem explain`: the plan of one statement as JSON, without connecting anywhere.
 /// Lookups (ER children placed by their parent row) are shown as a step instead.
 pub fn explain(cat: &Catalog, schema: &str, sql: &str) -> Value {
-    match plan(cat, schema, sql, &Lookups::new()) {
+    let lookups = Lookups {
+        offline: true,
+        ..Lookups::new()
+    };
+    match plan(cat, schema, sql, &lookups) {
         Ok(Planned::Route(p)) => {
             let mut v = p.to_json(sql);
             if let Some(o) = v.as_object_mut() {
                 o.insert("statement".into(), Value::String(sql.to_string()));
+                if lookups.guessed.load(std::sync::atomic::Ordering::Relaxed) {
+                    let typed = "a quoted sharding value is placed as written here; the router first reads the column's type from a data node, and for an integer column reads the value as the server stores it (' 7' and '007' are 7)";
+                    let note = match o.get("note") {
+                        Some(Value::String(n)) => format!("{n}; {typed}"),
+                        _ => typed.to_string(),
+                    };
+                    o.insert("note".into(), Value::String(note));
+                }
             }
             v
         }
@@ -1373,7 +1396,7 @@ pub fn explain(cat: &Catalog, schema: &str, sql: &str) -> Value {
             "statement": sql,
             "nodes": Value::Null,
             "columns": c.iter().map(|c| json!({"table": c.table, "node": c.node, "sql": c.sql()})).collect::<Vec<_>>(),
-            "note": "a GROUP BY name is the alias of a select item and may also be a column of the tables (the column wins, as on a server): the router first reads the tables' column names from a data node",
+            "note": "the router first reads these tables' columns from a data node (a GROUP BY name that is also a select alias: the column wins, as on a server), then plans the statement",
         }),
         Err(e) => json!({
             "statement": sql,

@@ -487,6 +487,10 @@ pub fn key_value(
         node: node.clone(),
     };
     match lk.int_column(&c, col) {
+        None if lk.offline => {
+            lk.guess();
+            Ok(v)
+        }
         None => {
             lk.need(c);
             Err(refuse(format!(

@@ -2088,3 +2088,15 @@ fn group_by_an_expression_of_a_select_alias() {
     assert_eq!(e.code, 1247, "{}", e.msg);
     assert!(e.msg.contains("Reference 'n' not supported"), "{}", e.msg);
 }
+
+/// `tandem explain` reads no server: a quoted sharding value whose column type it cannot
+/// know is placed as written, and the note says the router reads the type first.
+#[test]
+fn explain_places_a_quoted_value_as_written_and_says_so() {
+    let v = super::explain(&cat(), "shop", "SELECT * FROM hashed WHERE id = '007'");
+    assert_eq!(v["nodes"].as_array().map(Vec::len), Some(1), "{v}");
+    let note = v["note"].as_str().unwrap_or_default();
+    assert!(note.contains("placed as written here"), "{v}");
+    let v = super::explain(&cat(), "shop", "SELECT * FROM hashed WHERE id = 7");
+    assert!(v["note"].is_null(), "{v}");
+}
