@@ -888,3 +888,76 @@ fn an_autocommit_off_session_keeps_its_mode_across_a_failover() {
     );
     assert_eq!(seen.as_deref(), Some("0"));
 }
+
+/// A hung primary (SIGSTOP: the kernel accepts and acknowledges, nothing answers) that
+/// no other write host can replace (the replica is its read host): once the heartbeat
+/// marks it DOWN, the statement running on it ends with an error instead of waiting for
+/// ever, and new statements do not go to its pooled connections (where they would hang
+/// too): they fail within the connect timeout. Reads go on from the replica; once the
+/// primary answers again, writes resume on it.
+#[test]
+fn a_hung_primary_without_a_successor_does_not_hold_statements() {
+    use nix::sys::signal::Signal;
+    let pair = ReplicaPair::start();
+    pair.primary.sql(
+        "CREATE DATABASE shopdb; CREATE TABLE shopdb.ledger (id BIGINT PRIMARY KEY, \
+         thread INT NOT NULL, txn BIGINT NULL, v INT NOT NULL DEFAULT 0) ENGINE=InnoDB",
+    );
+    pair.wait_caught_up();
+    let body = format!(
+        "  users:\n    - {{ name: u, password: pw, schemas: [shop] }}\n  schemas:\n    - {{ name: shop, data_node: dn1 }}\n  data_nodes:\n    - {{ name: dn1, data_host: dh1, database: shopdb }}\n  data_hosts:\n    - name: dh1\n      balance: 1\n      temp_read_host_available: true\n      switch_type: 1\n      max_retry: 2\n      heartbeat_interval: 300ms\n      borrow_timeout: 3s\n      min_con: 4\n      write_hosts:\n        - {{ host: M1, url: \"{}\", user: root, password: \"\", read_hosts: [ {{ host: R1, url: \"{}\", user: root, password: \"\" }} ] }}\n",
+        pair.primary.addr, pair.replica.addr
+    );
+    let r = start_router_config(&body);
+    let session = || {
+        let c = Conn::connect(r.addr, "u", "pw", Some("shop"))
+            .unwrap_or_else(|e| panic!("connect: {e}\n{}", r.logs()));
+        c.set_read_timeout(STMT_BOUND).expect("read timeout");
+        c
+    };
+    let mut a = session();
+    a.exec("INSERT INTO ledger (id, thread) VALUES (1, 1)")
+        .unwrap_or_else(|e| panic!("insert: {e}\n{}", r.logs()));
+    // The pool holds idle connections to M1 (min_con).
+    assert!(
+        wait_for(Duration::from_secs(20), || {
+            let n = pair.primary.sql(
+                "SELECT COUNT(*) FROM information_schema.processlist WHERE user = 'root' AND id <> CONNECTION_ID()",
+            );
+            (n.parse::<u32>().unwrap_or(0) >= 4).then_some(())
+        })
+        .is_some(),
+        "the pool was not warmed: {}",
+        r.logs()
+    );
+    signal(&pair.primary, Signal::SIGSTOP);
+    let _cont = Continue(pair.primary.pid());
+    let in_flight = a.exec("INSERT INTO ledger (id, thread) VALUES (2, 1)");
+    let mut b = session();
+    let new = b.exec("INSERT INTO ledger (id, thread) VALUES (3, 1)");
+    let mut c = session();
+    let read = c.value("SELECT COUNT(*) FROM ledger WHERE id = 1");
+    let logs = r.logs();
+    assert!(logs.contains("host M1 is DOWN"), "{logs}");
+    let e = in_flight.expect_err("an INSERT into a hung server succeeded");
+    assert_eq!(e.code, BACKEND_LOST, "the statement in flight: {e}\n{logs}");
+    assert!(e.msg.contains("host M1 of data host dh1 is DOWN"), "{e}");
+    let e = new.expect_err("an INSERT into a hung server succeeded");
+    assert_ne!(e.code, 0, "a new statement hung: {e}\n{logs}");
+    assert_eq!(read, Ok(Some("1".into())), "no read from the replica");
+    signal(&pair.primary, Signal::SIGCONT);
+    assert!(
+        wait_for(Duration::from_secs(30), || r
+            .logs()
+            .contains("host M1 is UP")
+            .then_some(()))
+        .is_some(),
+        "{}",
+        r.logs()
+    );
+    let mut d = session();
+    d.exec("INSERT INTO ledger (id, thread) VALUES (4, 1)")
+        .unwrap_or_else(|e| panic!("insert after M1 answers again: {e}\n{}", r.logs()));
+    let on_m1 = rows(&pair.primary);
+    assert!(on_m1.contains_key(&1) && on_m1.contains_key(&4));
+}
