@@ -278,34 +278,36 @@ struct Figures {
 }
 
 fn drill(d: Drill) -> Figures {
-    let semi: &[&str] = if d.semi_sync {
-        &[
-            "--rpl-semi-sync-master-enabled=ON",
-            // Never falls back to asynchronous within the drill.
-            "--rpl-semi-sync-master-timeout=60000",
-        ]
-    } else {
-        &[]
-    };
-    let semi_r: &[&str] = if d.semi_sync {
-        &["--rpl-semi-sync-slave-enabled=ON"]
-    } else {
-        &[]
-    };
-    let mut pair = ReplicaPair::start_with(semi, semi_r);
+    let mut pair = ReplicaPair::start();
+    if d.semi_sync {
+        // Turned on once the replica is connected: a primary with it on from the start
+        // makes the harness's own first commits wait out the timeout (no replica yet).
+        pair.primary.sql(
+            "SET GLOBAL rpl_semi_sync_master_timeout = 60000; \
+             SET GLOBAL rpl_semi_sync_master_enabled = ON",
+        );
+        pair.replica.sql(
+            "SET GLOBAL rpl_semi_sync_slave_enabled = ON; \
+             STOP SLAVE IO_THREAD; START SLAVE IO_THREAD",
+        );
+        pair.wait_threads("Yes", "Yes");
+    }
     pair.primary.sql(
         "CREATE DATABASE shopdb; CREATE TABLE shopdb.ledger (id BIGINT PRIMARY KEY, \
          thread INT NOT NULL, txn BIGINT NULL, v INT NOT NULL DEFAULT 0) ENGINE=InnoDB",
     );
     pair.wait_caught_up();
     if d.semi_sync {
-        assert_eq!(
-            pair.primary
-                .sql("SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_master_status'")
-                .split('\t')
-                .nth(1),
-            Some("ON"),
-            "semi-synchronous replication is not on"
+        let on = wait_for(Duration::from_secs(20), || {
+            let st = pair.primary.sql(
+                "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS \
+                 WHERE VARIABLE_NAME = 'RPL_SEMI_SYNC_MASTER_CLIENTS'",
+            );
+            (st == "1").then_some(())
+        });
+        assert!(
+            on.is_some(),
+            "the replica did not connect as a semi-synchronous one"
         );
     }
     let body = format!(
@@ -372,6 +374,15 @@ fn drill(d: Drill) -> Figures {
             (load.acked.load(Ordering::Acquire) >= at + 40).then_some(())
         });
         assert!(more.is_some(), "the load stalled: {}", r.logs());
+    }
+    if d.semi_sync {
+        // Every commit so far waited for the replica (none fell back to asynchronous).
+        let st = pair.primary.sql(
+            "SELECT GROUP_CONCAT(VARIABLE_VALUE ORDER BY VARIABLE_NAME) FROM \
+             information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME IN \
+             ('RPL_SEMI_SYNC_MASTER_STATUS', 'RPL_SEMI_SYNC_MASTER_NO_TX')",
+        );
+        assert_eq!(st, "0,ON", "semi-synchronous replication (no_tx, status)");
     }
     // Writes acknowledged before the fault are on the primary; how many reached the
     // replica depends on the lag at that moment.
