@@ -972,3 +972,61 @@ fn a_hung_primary_without_a_successor_does_not_hold_statements() {
     let on_m1 = rows(&pair.primary);
     assert!(on_m1.contains_key(&1) && on_m1.contains_key(&4));
 }
+
+/// A hung read host (`balance: 3`, so reads go to it): the read running on it ends with
+/// an error once the heartbeat marks it DOWN, instead of waiting for ever, and the
+/// next reads go to the write host.
+#[test]
+fn a_read_on_a_hung_read_host_ends_when_it_is_marked_down() {
+    use nix::sys::signal::Signal;
+    let pair = ReplicaPair::start();
+    pair.primary.sql(
+        "CREATE DATABASE shopdb; CREATE TABLE shopdb.ledger (id BIGINT PRIMARY KEY, \
+         thread INT NOT NULL, txn BIGINT NULL, v INT NOT NULL DEFAULT 0) ENGINE=InnoDB; \
+         INSERT INTO shopdb.ledger (id, thread) VALUES (1, 1)",
+    );
+    pair.wait_caught_up();
+    let body = format!(
+        "  users:\n    - {{ name: u, password: pw, schemas: [shop] }}\n  schemas:\n    - {{ name: shop, data_node: dn1 }}\n  data_nodes:\n    - {{ name: dn1, data_host: dh1, database: shopdb }}\n  data_hosts:\n    - name: dh1\n      balance: 3\n      switch_type: 1\n      max_retry: 2\n      heartbeat_interval: 300ms\n      min_con: 2\n      write_hosts:\n        - {{ host: M1, url: \"{}\", user: root, password: \"\", read_hosts: [ {{ host: R1, url: \"{}\", user: root, password: \"\" }} ] }}\n",
+        pair.primary.addr, pair.replica.addr
+    );
+    let r = start_router_config(&body);
+    let mut c = Conn::connect(r.addr, "u", "pw", Some("shop"))
+        .unwrap_or_else(|e| panic!("connect: {e}\n{}", r.logs()));
+    c.set_read_timeout(STMT_BOUND).expect("read timeout");
+    // Reads go to R1.
+    let on_r1 = wait_for(Duration::from_secs(20), || {
+        c.value("SELECT @@server_id")
+            .ok()
+            .flatten()
+            .filter(|v| v == "2")
+    });
+    assert!(on_r1.is_some(), "reads never reached R1: {}", r.logs());
+    signal(&pair.replica, Signal::SIGSTOP);
+    let _cont = Continue(pair.replica.pid());
+    let hung = c.value("SELECT COUNT(*) FROM ledger");
+    match &hung {
+        Ok(v) => assert_eq!(v.as_deref(), Some("1")),
+        Err(e) => {
+            assert_eq!(
+                e.code,
+                BACKEND_LOST,
+                "the read on R1 hung: {e}\n{}",
+                r.logs()
+            );
+            assert!(e.msg.contains("host R1 of data host dh1 is DOWN"), "{e}");
+        }
+    }
+    assert!(r.logs().contains("host R1 is DOWN"), "{}", r.logs());
+    // The session goes on; its reads now go to M1.
+    let mut next = Conn::connect(r.addr, "u", "pw", Some("shop"))
+        .unwrap_or_else(|e| panic!("connect: {e}\n{}", r.logs()));
+    next.set_read_timeout(STMT_BOUND).expect("read timeout");
+    for _ in 0..5 {
+        assert_eq!(
+            next.value("SELECT @@server_id")
+                .unwrap_or_else(|e| panic!("read while R1 hangs: {e}\n{}", r.logs())),
+            Some("1".into())
+        );
+    }
+}
