@@ -174,6 +174,12 @@ impl Conn {
         }
     }
 
+    /// How long a read may wait for the server (120 s after login): a statement that
+    /// gets no answer within it ends with a code-0 error saying it timed out.
+    pub fn set_read_timeout(&self, limit: Duration) -> Result<(), Err> {
+        self.s.set_read_timeout(Some(limit)).map_err(io_err)
+    }
+
     fn write(&mut self, seq: u8, payload: &[u8]) -> Result<(), Err> {
         let (out, seq) = frame(seq, payload);
         self.seq = seq;

@@ -1,6 +1,7 @@
 //! Heartbeats: each round runs the data host's `heartbeat` statement on every host (up to
 //! `max_retry` attempts), reads replication status for `switch_type: 2`, marks hosts up or
-//! down, and fails the write role over when the active write host's round fails.
+//! down, shuts down the connections of a host that stops answering, and fails the write
+//! role over when the active write host's round fails.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -100,6 +101,9 @@ async fn round(dh: &DataHostRt, h: &Arc<Host>, p: &mut Probe, timeout: Duration)
     let mut last_err = String::new();
     let mut repl = None;
     let mut ok = false;
+    // The last attempt got no answer at all (as opposed to an error the server sent,
+    // or a refused connection): the server hangs or cannot be reached.
+    let mut unanswered = false;
     for attempt in 0..cfg.max_retry {
         if attempt > 0 {
             tokio::time::sleep(Duration::from_millis(200)).await;
@@ -112,16 +116,21 @@ async fn round(dh: &DataHostRt, h: &Arc<Host>, p: &mut Probe, timeout: Duration)
                 break;
             }
             Ok(Err(e)) => {
+                // A connect or login that timed out (`BackendError::Timeout`).
+                unanswered = e.contains("timed out after");
                 last_err = e;
                 p.conn = None;
             }
             Err(_) => {
+                unanswered = true;
                 last_err = format!("no answer within {timeout:?}");
                 p.conn = None;
             }
         }
     }
     let now = Instant::now();
+    // Set when this round marks the host DOWN: its connections are shut down below.
+    let mut went_down = None;
     let Ok(mut hl) = h.health.lock() else {
         return;
     };
@@ -201,9 +210,32 @@ async fn round(dh: &DataHostRt, h: &Arc<Host>, p: &mut Probe, timeout: Duration)
                 cfg.max_retry,
                 cfg.max_retry
             );
+            // Only a server that does not answer: one that answers with an error
+            // (too many connections, a refused login) is alive, and so are the
+            // statements running on it; a refused connection means the server is
+            // gone and its connections fail by themselves.
+            went_down = unanswered.then(|| last_err.clone());
         }
         hl.up = false;
         hl.last_error = Some(last_err);
+    }
+    drop(hl);
+    if let Some(err) = went_down {
+        // A hung or unreachable server (SIGSTOP, a partition: the kernel or nobody
+        // answers, no reset comes) would keep every statement sent on its
+        // connections waiting for ever, and the idle ones would take new statements
+        // into the same hole, when no other write host takes the role over (a switch
+        // shuts them down too) or the host is a read host. Shut down now, they end
+        // with a lost-connection error and new statements open new connections,
+        // bounded by the connect timeout.
+        h.retire(
+            format!(
+                "host {} of data host {} is DOWN (heartbeat: {err})",
+                h.name, cfg.name
+            ),
+            None,
+            true,
+        );
     }
 }
 
