@@ -27,7 +27,9 @@ mod shard;
 
 // For the fuzz targets (fuzz/): the decoding of COM_STMT_EXECUTE parameters.
 #[doc(hidden)]
-pub use shard::{decode_params, fill_placeholders, sent_types, with_types};
+pub use shard::{
+    Decoded, decode_params, decode_params_in, fill_placeholders, sent_types, with_types,
+};
 
 /// Statement handed to a backend: what to send and how to read the answer.
 struct Fwd<'a> {
@@ -1041,6 +1043,28 @@ impl Session {
             return Ok(());
         };
         plan::check_kept(&self.snap.catalog, schema, kept, [node])
+    }
+
+    /// The session's `character_set_client` as the server has it: set on its own, else
+    /// from `SET NAMES` or the handshake; `None` when the router cannot tell.
+    fn client_charset(&self) -> Option<String> {
+        let v = match self.vars.iter().find(|(k, _)| k == "character_set_client") {
+            Some((_, v)) => v
+                .trim()
+                .trim_matches(|c| c == '\'' || c == '"' || c == '`')
+                .to_ascii_lowercase(),
+            None => self
+                .names
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_ascii_lowercase(),
+        };
+        (!v.is_empty()
+            && v != "default"
+            && !v.bytes().all(|b| b.is_ascii_digit())
+            && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        .then_some(v)
     }
 
     /// The schema statements run in: the selected one, else the user's only one.
@@ -3954,7 +3978,8 @@ impl Session {
             }
             None => st.types.clone(),
         };
-        let lits = decode_params(p, params, types.as_deref(), &long);
+        let cs = self.client_charset();
+        let lits = decode_params_in(p, params, types.as_deref(), &long, cs.as_deref()).lits;
         if long.is_empty() && lits.iter().all(Option::is_some) {
             let text = fill_placeholders(&sql, &lits);
             let a = sql::analyze(&text);

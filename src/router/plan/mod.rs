@@ -8,6 +8,7 @@
 pub mod explain;
 mod hint;
 pub mod infile;
+pub mod params;
 mod route;
 mod select;
 pub mod text;
