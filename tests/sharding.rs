@@ -2410,3 +2410,50 @@ fn binary_parameters_reaching_several_nodes_are_the_servers_bytes() {
         Some("3".into())
     );
 }
+
+/// A text `LIMIT '3'` (or a quoted OFFSET) over several nodes is the server's syntax
+/// error (1064, the same message); a prepared statement's `LIMIT ?` executed with a
+/// string still takes it as the row count, as the server does.
+#[test]
+fn a_quoted_limit_in_a_text_query_is_a_syntax_error_as_on_the_server() {
+    let s = Shard::start();
+    s.q(
+        "INSERT INTO customer (id, name) VALUES (1, 'a'), (2, 'b'), (5000001, 'c'), (5000002, 'd')",
+    )
+    .expect("insert");
+    let mut direct =
+        common::wire::Conn::connect(s.a.addr, "root", "", Some("shop_0")).expect("direct login");
+    let mut c = session(&s);
+    for sql in [
+        "SELECT id FROM customer ORDER BY id LIMIT '3'",
+        "SELECT id FROM customer ORDER BY id LIMIT 2 OFFSET '1'",
+        "SELECT id FROM customer ORDER BY id LIMIT '1', 2",
+        "SELECT id\nFROM customer\nLIMIT \"3\"",
+    ] {
+        let want = direct.query(sql).expect_err(sql);
+        assert_eq!(want.code, 1064, "{want}");
+        let got = c.query(sql).expect_err(sql);
+        assert_eq!(got, want, "{sql}");
+    }
+    // Unquoted, across both nodes.
+    assert_eq!(
+        c.query("SELECT id FROM customer ORDER BY id LIMIT 1, 2")
+            .expect("limit"),
+        vec![
+            vec![Some("2".to_string())],
+            vec![Some("5000001".to_string())]
+        ]
+    );
+    // Prepared, executed with a string: a row count.
+    let st = c
+        .prepare("SELECT id FROM customer ORDER BY id LIMIT ? OFFSET ?")
+        .expect("prepare");
+    assert_eq!(
+        c.execute(st, 0, &[Some("2"), Some("1")], &[])
+            .expect("execute"),
+        vec![
+            vec![Some("2".to_string())],
+            vec![Some("5000001".to_string())]
+        ]
+    );
+}

@@ -183,6 +183,8 @@ pub struct Session {
     user: RouterUser,
     schema: Option<String>,
     handshake_names: String,
+    /// Planning a prepared statement's execute (its values written into the text).
+    executing: bool,
     names: String,
     autocommit: bool,
     vars: Vec<(String, String)>,
@@ -363,6 +365,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, adm
         user,
         schema: None,
         handshake_names: names.clone(),
+        executing: false,
         names,
         autocommit: true,
         vars: Vec::new(),

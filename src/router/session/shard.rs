@@ -388,6 +388,7 @@ impl Session {
     /// set one (as a server's `NOW()` would use), else the router's clock.
     pub(super) fn statement_lookups(&self) -> Lookups {
         let mut l = Lookups::new();
+        l.executed = self.executing;
         if let Some(t) = self
             .vars
             .iter()
@@ -484,6 +485,22 @@ impl Session {
     /// with its text): a write's OKs are summed, a read's rows merged as for a text query
     /// and sent as binary rows ([`Self::execute_multi`]).
     pub(super) async fn execute_sharded(
+        &mut self,
+        p: &[u8],
+        sql: &str,
+        params: u16,
+        types: Option<&[u8]>,
+        long: &[u16],
+    ) -> Result<Option<Plan>, SqlError> {
+        self.executing = true;
+        let r = self
+            .execute_sharded_planned(p, sql, params, types, long)
+            .await;
+        self.executing = false;
+        r
+    }
+
+    async fn execute_sharded_planned(
         &mut self,
         p: &[u8],
         sql: &str,
