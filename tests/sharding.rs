@@ -2457,3 +2457,97 @@ fn a_quoted_limit_in_a_text_query_is_a_syntax_error_as_on_the_server() {
         ]
     );
 }
+
+/// With `local_infile: false` on the router (the servers have it ON), every way a
+/// client reads the variable gives the router's setting, as `SELECT @@local_infile`
+/// and text SHOW VARIABLES do: with other select items (the column keeps its name), a
+/// prepared SHOW VARIABLES, information_schema.GLOBAL_VARIABLES / SESSION_VARIABLES.
+/// Other variables stay the server's.
+#[test]
+fn local_infile_reads_as_the_routers_setting_everywhere() {
+    let (a, b) = common::shard::two_servers();
+    a.sql(&format!(
+        "CREATE DATABASE shop_0; USE shop_0; {}",
+        common::shard::DDL
+    ));
+    b.sql(&format!(
+        "CREATE DATABASE shop_1; USE shop_1; {}",
+        common::shard::DDL
+    ));
+    let router = common::shard::start_router(&router_body(a.addr, b.addr).replacen(
+        "  users:\n",
+        "  local_infile: false\n  users:\n",
+        1,
+    ));
+    let m = Mysql::new(router.addr, USER, PASSWORD).db(SCHEMA).header();
+    let direct = Mysql::new(a.addr, "root", "").db("shop_0").header();
+    let run = |m: &Mysql, sql: &str| {
+        m.run(sql)
+            .unwrap_or_else(|e| panic!("{sql}: {e}\n{}", router.daemon.logs()))
+            .trim()
+            .to_string()
+    };
+    assert_eq!(
+        run(&direct, "SELECT @@local_infile, 1"),
+        "@@local_infile\t1\n1\t1"
+    );
+    assert_eq!(
+        run(&m, "SELECT @@local_infile, 1"),
+        "@@local_infile\t1\n0\t1"
+    );
+    assert_eq!(
+        run(
+            &m,
+            "SELECT IF(@@GLOBAL.local_infile, 'y', 'n') AS f, @@local_infile + 0, COUNT(*) FROM customer WHERE @@local_infile = 0"
+        ),
+        "f\t@@local_infile + 0\tCOUNT(*)\nn\t0\t0"
+    );
+    for t in ["GLOBAL_VARIABLES", "SESSION_VARIABLES"] {
+        let sql = format!(
+            "SELECT VARIABLE_NAME, VARIABLE_VALUE FROM information_schema.{t} WHERE VARIABLE_NAME IN ('LOCAL_INFILE', 'LOWER_CASE_TABLE_NAMES') ORDER BY VARIABLE_NAME"
+        );
+        assert_eq!(
+            run(&direct, &sql),
+            "VARIABLE_NAME\tVARIABLE_VALUE\nLOCAL_INFILE\tON\nLOWER_CASE_TABLE_NAMES\t0"
+        );
+        assert_eq!(
+            run(&m, &sql),
+            "VARIABLE_NAME\tVARIABLE_VALUE\nLOCAL_INFILE\tOFF\nLOWER_CASE_TABLE_NAMES\t0",
+            "{sql}"
+        );
+    }
+    assert_eq!(
+        run(
+            &m,
+            "SELECT v.VARIABLE_VALUE FROM INFORMATION_SCHEMA.GLOBAL_VARIABLES v WHERE v.VARIABLE_NAME = 'local_infile'"
+        ),
+        "VARIABLE_VALUE\nOFF"
+    );
+    // Prepared (Connector/J with useServerPrepStmts, mysql2's execute()).
+    let mut c =
+        common::wire::Conn::connect(router.addr, USER, PASSWORD, Some(SCHEMA)).expect("login");
+    let st = c
+        .prepare("SHOW VARIABLES LIKE 'local_infile'")
+        .expect("prepare");
+    assert_eq!(st.columns, 2);
+    assert_eq!(
+        c.execute(st, 0, &[], &[]).expect("execute"),
+        vec![vec![
+            Some("local_infile".to_string()),
+            Some("OFF".to_string())
+        ]]
+    );
+    let st = c
+        .prepare("SHOW VARIABLES WHERE Variable_name IN ('local_infile', 'lower_case_table_names')")
+        .expect("prepare");
+    assert_eq!(
+        c.execute(st, 0, &[], &[]).expect("execute"),
+        vec![
+            vec![Some("local_infile".to_string()), Some("OFF".to_string())],
+            vec![
+                Some("lower_case_table_names".to_string()),
+                Some("0".to_string())
+            ]
+        ]
+    );
+}

@@ -115,6 +115,8 @@ enum Local {
     Grants,
     /// `SHOW [FULL] PROCESSLIST`.
     Processlist(bool),
+    /// `SHOW VARIABLES ...` (the router's `local_infile`).
+    Variables,
 }
 
 /// Prepared statements one session may hold (MySQL's default
@@ -1785,6 +1787,19 @@ impl Session {
         if let Err(e) = self.guard(sql) {
             return self.send_err(1, &e).await;
         }
+        // `@@local_infile` and the variables tables read by a statement the server
+        // answers: the router's setting, as SELECT @@local_infile and SHOW VARIABLES
+        // give it (clients decide from it whether to send files).
+        let infile_text = if matches!(a.kind, Kind::Select { .. }) && !a.multi && !hinted(sql) {
+            sql::with_local_infile(sql, self.snap.cfg.local_infile)
+        } else {
+            None
+        };
+        let infile_payload = infile_text.as_deref().map(shard::query_payload);
+        let (p, sql) = match (&infile_payload, &infile_text) {
+            (Some(payload), Some(text)) => (payload.as_slice(), text.as_str()),
+            _ => (p, sql),
+        };
         if let Some(e) = self.check_pins() {
             if matches!(a.kind, Kind::Rollback) && !a.multi {
                 // What ROLLBACK asks for has happened.
@@ -2752,10 +2767,19 @@ impl Session {
     /// `SHOW VARIABLES ...` as data node `node` answers it, with the router's own
     /// `local_infile` (clients decide from it whether to send files).
     async fn show_variables(&mut self, node: &str, sql: &str) -> Res<()> {
-        let res = match self.query_node(node, sql).await {
-            Ok(r) => r,
-            Err(e) => return self.send_err(1, &e).await,
-        };
+        match self.variables_result(node, sql).await {
+            Ok(rs) => {
+                self.count("local", "router");
+                self.send_rs(rs).await
+            }
+            Err(e) => self.send_err(1, &e).await,
+        }
+    }
+
+    /// The result of `SHOW VARIABLES ...` on data node `node`, `local_infile` the
+    /// router's.
+    async fn variables_result(&mut self, node: &str, sql: &str) -> Result<ResultSet, SqlError> {
+        let res = self.query_node(node, sql).await?;
         let on = if self.snap.cfg.local_infile {
             "ON"
         } else {
@@ -2772,8 +2796,7 @@ impl Session {
                 *v = Some(on.to_string());
             }
         }
-        self.count("local", "router");
-        self.send_rs(rs).await
+        Ok(rs)
     }
 
     /// A node to evaluate a condition on: the current schema's, else one of the user's
@@ -3333,6 +3356,15 @@ impl Session {
         {
             return Some(Ok(Local::Processlist(full)));
         }
+        if matches!(a.kind, Kind::Show)
+            && !a.multi
+            && !hinted(sql)
+            && sql::is_show_variables(sql)
+            && !sql::lex(sql).iter().any(|t| t.punct(b'?'))
+            && self.any_node().is_ok()
+        {
+            return Some(Ok(Local::Variables));
+        }
         match &a.kind {
             Kind::ShowDatabases | Kind::ShowTables => {
                 let l = sql::show_list(sql)?;
@@ -3426,6 +3458,7 @@ impl Session {
                 rs
             }
             Local::Processlist(_) => super::processlist::show_result(&[], false),
+            Local::Variables => ResultSet::new(&["Variable_name", "Value"]),
             // The columns of the servers' answer (the servers check the statement too).
             Local::Meta(m) => {
                 let mut rs = self.meta_result(sql, *m).await?;
@@ -3447,6 +3480,13 @@ impl Session {
                 Ok(self.local_result(items))
             }
             Local::Tables => self.tables_result(sql).await,
+            Local::Variables => match self.any_node() {
+                Ok(node) => {
+                    self.count("local", "router");
+                    self.variables_result(&node, sql).await
+                }
+                Err(e) => Err(e),
+            },
             Local::Meta(m) => self.meta_result(sql, m).await,
             Local::Grants => {
                 self.count("local", "router");
