@@ -1375,6 +1375,43 @@ fn a_multi_node_prepared_write_stores_binary_values_exactly_as_the_server_does()
     }
     assert_eq!(db.sql("SELECT COUNT(*) FROM g0.g WHERE id = 2"), "0");
     assert_eq!(db.sql("SELECT COUNT(*) FROM g1.g WHERE id = 2"), "0");
+
+    // The same bytes as a string parameter into the BLOB column, by its position (no
+    // column list): stored as they are, as the server stores them.
+    let sql = b"INSERT INTO g VALUES (?, NULL, NULL, ?, NULL, NULL)";
+    for (addr, user, pw, schema) in [
+        (r.addr, "app", "s3cret", "shop"),
+        (db.addr, "root", "", "direct"),
+    ] {
+        let mut c = Raw::connect(addr, user, pw, Some(schema), 0);
+        let mut prep = vec![0x16];
+        prep.extend_from_slice(sql);
+        c.send(&prep);
+        let ok = c.read();
+        assert_eq!(ok[0], 0, "{schema}: prepare: {:?}", err_of(&ok));
+        let stmt = u32::from_le_bytes([ok[1], ok[2], ok[3], ok[4]]);
+        for _ in 0..3 {
+            c.read(); // two parameter definitions and their EOF
+        }
+        let mut p = vec![0x17];
+        p.extend_from_slice(&stmt.to_le_bytes());
+        p.extend_from_slice(&[0, 1, 0, 0, 0, 0, 1, 0x03, 0, 0xfe, 0]);
+        p.extend_from_slice(&3i32.to_le_bytes());
+        p.extend_from_slice(&[2, 0xe9, 0xff]);
+        assert_eq!(
+            c.query_raw(&p),
+            vec![Res::Ok],
+            "{schema}\n{}",
+            r.daemon.logs()
+        );
+    }
+    for d in ["direct", "g0", "g1"] {
+        assert_eq!(
+            db.sql(&format!("SELECT HEX(raw) FROM {d}.g WHERE id = 3")),
+            "E9FF",
+            "{d}"
+        );
+    }
 }
 
 // ---- metadata statements naming a schema ------------------------------------------------

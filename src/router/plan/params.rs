@@ -350,6 +350,15 @@ mod tests {
             ]
         );
         assert_eq!(
+            param_columns("INSERT INTO audit VALUES (?, ?, NULL), (?, NULL, ?)"),
+            vec![
+                Some(ParamColumn::Position(0)),
+                Some(ParamColumn::Position(1)),
+                Some(ParamColumn::Position(0)),
+                Some(ParamColumn::Position(2))
+            ]
+        );
+        assert_eq!(
             param_columns("INSERT INTO t SET id = ?, b = ?"),
             vec![named(None, "id"), named(None, "b")]
         );
