@@ -2527,6 +2527,17 @@ fn local_infile_reads_as_the_routers_setting_everywhere() {
     let mut c =
         common::wire::Conn::connect(router.addr, USER, PASSWORD, Some(SCHEMA)).expect("login");
     let st = c
+        .prepare("SELECT @@local_infile, ? + 1, VARIABLE_VALUE FROM information_schema.GLOBAL_VARIABLES WHERE VARIABLE_NAME = 'LOCAL_INFILE'")
+        .expect("prepare");
+    assert_eq!(
+        c.execute(st, 0, &[Some("1")], &[]).expect("execute"),
+        vec![vec![
+            Some("0".to_string()),
+            Some("2".to_string()),
+            Some("OFF".to_string())
+        ]]
+    );
+    let st = c
         .prepare("SHOW VARIABLES LIKE 'local_infile'")
         .expect("prepare");
     assert_eq!(st.columns, 2);

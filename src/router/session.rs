@@ -3630,6 +3630,26 @@ impl Session {
             }
             None => (sql, p),
         };
+        // The router's `local_infile`, as for a text SELECT (see `query`); a SELECT of
+        // only such items the router answers itself.
+        let infile_payload;
+        let (sql, p): (String, &[u8]) = match matches!(a.kind, Kind::Select { .. })
+            && !a.multi
+            && !hinted(&sql)
+            && sql::local_select(&sql).is_none()
+        {
+            true => match sql::with_local_infile(&sql, self.snap.cfg.local_infile) {
+                Some(t) => {
+                    let mut v = Vec::with_capacity(t.len() + 1);
+                    v.push(COM_STMT_PREPARE);
+                    v.extend_from_slice(t.as_bytes());
+                    infile_payload = v;
+                    (t, &infile_payload)
+                }
+                None => (sql, p),
+            },
+            false => (sql, p),
+        };
         let saved = in_schema.map(|h| self.schema.replace(h));
         let r = self.prepare_routed(p, sql, &a, stmt_node, &kept).await;
         if let Some(s) = saved {
