@@ -1347,7 +1347,8 @@ fn a_multi_node_prepared_write_stores_binary_values_exactly_as_the_server_does()
     assert_eq!(row("g0"), direct);
     assert_eq!(row("g1"), direct);
 
-    // VARCHAR bytes that are not UTF-8 (the statement text is): refused, not mangled.
+    // VARCHAR bytes that are not UTF-8 from a utf8mb4 client, for a text column (the
+    // server refuses them, 1366): refused, not mangled.
     let mut c = Raw::connect(r.addr, "app", "s3cret", Some("shop"), 0);
     let mut prep = vec![0x16];
     prep.extend_from_slice(b"INSERT INTO g (id, v) VALUES (?, ?)");
@@ -1364,11 +1365,53 @@ fn a_multi_node_prepared_write_stores_binary_values_exactly_as_the_server_does()
     p.extend_from_slice(&2i32.to_le_bytes());
     p.extend_from_slice(&[1, 0xe9]);
     match c.query_raw(&p).as_slice() {
-        [Res::Err(1105, msg)] => assert!(msg.contains("cannot render as text"), "{msg}"),
+        [Res::Err(1105, msg)] => assert!(
+            msg.contains("parameter 2")
+                && msg.contains("not valid utf8mb4")
+                && msg.contains("column v, which is not binary"),
+            "{msg}"
+        ),
         other => panic!("{other:?}"),
     }
     assert_eq!(db.sql("SELECT COUNT(*) FROM g0.g WHERE id = 2"), "0");
     assert_eq!(db.sql("SELECT COUNT(*) FROM g1.g WHERE id = 2"), "0");
+
+    // The same bytes as a string parameter into the BLOB column, by its position (no
+    // column list): stored as they are, as the server stores them.
+    let sql = b"INSERT INTO g VALUES (?, NULL, NULL, ?, NULL, NULL)";
+    for (addr, user, pw, schema) in [
+        (r.addr, "app", "s3cret", "shop"),
+        (db.addr, "root", "", "direct"),
+    ] {
+        let mut c = Raw::connect(addr, user, pw, Some(schema), 0);
+        let mut prep = vec![0x16];
+        prep.extend_from_slice(sql);
+        c.send(&prep);
+        let ok = c.read();
+        assert_eq!(ok[0], 0, "{schema}: prepare: {:?}", err_of(&ok));
+        let stmt = u32::from_le_bytes([ok[1], ok[2], ok[3], ok[4]]);
+        for _ in 0..3 {
+            c.read(); // two parameter definitions and their EOF
+        }
+        let mut p = vec![0x17];
+        p.extend_from_slice(&stmt.to_le_bytes());
+        p.extend_from_slice(&[0, 1, 0, 0, 0, 0, 1, 0x03, 0, 0xfe, 0]);
+        p.extend_from_slice(&3i32.to_le_bytes());
+        p.extend_from_slice(&[2, 0xe9, 0xff]);
+        assert_eq!(
+            c.query_raw(&p),
+            vec![Res::Ok],
+            "{schema}\n{}",
+            r.daemon.logs()
+        );
+    }
+    for d in ["direct", "g0", "g1"] {
+        assert_eq!(
+            db.sql(&format!("SELECT HEX(raw) FROM {d}.g WHERE id = 3")),
+            "E9FF",
+            "{d}"
+        );
+    }
 }
 
 // ---- metadata statements naming a schema ------------------------------------------------

@@ -2223,3 +2223,342 @@ fn quoted_integer_sharding_values_land_where_the_server_reads_them() {
     }
     assert_eq!(customers(&s), before);
 }
+
+/// The table of [`binary_parameters_reaching_several_nodes_are_the_servers_bytes`]:
+/// `audit` (mod-long on id) with binary and latin1/utf8mb4 text columns.
+const BIN_AUDIT: &str = "CREATE TABLE audit (id BIGINT PRIMARY KEY, b BLOB, vb VARBINARY(20), bn BINARY(4), l VARCHAR(20) CHARACTER SET latin1, u VARCHAR(20) CHARACTER SET utf8mb4, lt TEXT CHARACTER SET latin1, ut TEXT CHARACTER SET utf8mb4) ENGINE=InnoDB;";
+
+/// MYSQL_TYPE_LONGLONG, MYSQL_TYPE_STRING (Go's `[]byte`), MYSQL_TYPE_BLOB
+/// (Connector/J's `setBytes`).
+const LONGLONG: u8 = 0x08;
+const STRING: u8 = 0xfe;
+const BLOB: u8 = 0xfc;
+
+/// The statements of the binary-parameter test, run on one connection (the router's or
+/// the reference server's); a transcript of what each gave.
+fn binary_parameter_steps(c: &mut common::wire::Conn) -> Vec<String> {
+    let id = |n: i64| n.to_le_bytes();
+    let mut out = Vec::new();
+    let mut step = |c: &mut common::wire::Conn, sql: &str, vals: &[(u8, Option<&[u8]>)]| {
+        let r = c
+            .prepare(sql)
+            .and_then(|st| c.execute_typed(st, vals))
+            .map_err(|e| e.code);
+        out.push(format!("{sql}: {r:?}"));
+    };
+    let (i1, i2, i3, i4) = (id(1), id(2), id(3), id(4));
+    // A utf8mb4 client: bytes that are not UTF-8 into binary columns (ids 1 and 2 are
+    // on different nodes), a BLOB parameter into a latin1 column.
+    step(
+        c,
+        "INSERT INTO audit (id, b, vb, bn, l) VALUES (?, ?, ?, ?, ?), (?, ?, ?, ?, ?)",
+        &[
+            (LONGLONG, Some(&i1)),
+            (STRING, Some(b"\xe9\x00\xff")),
+            (STRING, Some(b"\x80a\xff")),
+            (STRING, Some(b"\xe9")),
+            (BLOB, Some(b"\xe9A")),
+            (LONGLONG, Some(&i2)),
+            (BLOB, Some(b"\xfe\x01")),
+            (STRING, Some(b"ok")),
+            (STRING, Some(b"\xc3\x28")),
+            (STRING, Some(b"plain")),
+        ],
+    );
+    step(
+        c,
+        "SELECT id FROM audit WHERE b = ? ORDER BY id",
+        &[(STRING, Some(b"\xe9\x00\xff"))],
+    );
+    step(
+        c,
+        "SELECT id, HEX(bn) FROM audit WHERE vb IN (?, ?) ORDER BY id",
+        &[(STRING, Some(b"\x80a\xff")), (STRING, Some(b"ok"))],
+    );
+    step(
+        c,
+        "SELECT id FROM audit WHERE ? = bn OR b = ? ORDER BY id",
+        &[(STRING, Some(b"\xc3\x28\x00\x00")), (BLOB, Some(b"\xff"))],
+    );
+    step(
+        c,
+        "UPDATE audit SET b = ?, bn = ? WHERE vb = ?",
+        &[
+            (STRING, Some(b"\xff\xfe")),
+            (STRING, Some(b"\x81")),
+            (STRING, Some(b"\x80a\xff")),
+        ],
+    );
+    // A latin1 client: its strings are latin1, stored converted into utf8mb4 columns.
+    out.push(format!(
+        "SET NAMES latin1: {:?}",
+        c.exec("SET NAMES latin1").map_err(|e| e.code)
+    ));
+    let mut step = |c: &mut common::wire::Conn, sql: &str, vals: &[(u8, Option<&[u8]>)]| {
+        let r = c
+            .prepare(sql)
+            .and_then(|st| c.execute_typed(st, vals))
+            .map_err(|e| e.code);
+        out.push(format!("{sql}: {r:?}"));
+    };
+    step(
+        c,
+        "INSERT INTO audit (id, l, u, lt, ut, vb) VALUES (?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?)",
+        &[
+            (LONGLONG, Some(&i3)),
+            (STRING, Some(b"caf\xe9")),
+            (STRING, Some(b"caf\xe9")),
+            (STRING, Some(b"\xfc\xdf")),
+            (STRING, Some(b"\xfc\xdf")),
+            (STRING, Some(b"\xe9")),
+            (LONGLONG, Some(&i4)),
+            (STRING, Some(b"\xc3\xa9")),
+            (STRING, Some(b"\xc3\xa9")),
+            (STRING, None),
+            (STRING, Some(b"x")),
+            (STRING, Some(b"\xe9\xe9")),
+        ],
+    );
+    step(
+        c,
+        "SELECT id FROM audit WHERE l = ? OR u IN (?, ?) ORDER BY id",
+        &[
+            (STRING, Some(b"CAF\xc9")),
+            (STRING, Some(b"\xc3\xa9")),
+            (STRING, Some(b"nothing\xff")),
+        ],
+    );
+    step(
+        c,
+        "DELETE FROM audit WHERE vb = ? OR ut = ?",
+        &[(STRING, Some(b"\xe9\xe9")), (STRING, Some(b"zz\xe0"))],
+    );
+    out.push(format!(
+        "SET NAMES utf8mb4: {:?}",
+        c.exec("SET NAMES utf8mb4").map_err(|e| e.code)
+    ));
+    out.push(format!(
+        "contents: {:?}",
+        c.query("SELECT id, HEX(b), HEX(vb), HEX(bn), HEX(l), HEX(u), HEX(lt), HEX(ut) FROM audit ORDER BY id")
+            .map_err(|e| e.code)
+    ));
+    out
+}
+
+/// A prepared statement that reaches several data nodes runs there as text with its
+/// parameters written in: string parameters whose bytes are not UTF-8 (Go's `[]byte`),
+/// and BLOB parameters, are written so that the servers store and compare the same
+/// bytes as a direct prepared statement (INSERT into BLOB/VARBINARY/BINARY and latin1
+/// columns, SELECT with `=`/`IN`, UPDATE, DELETE; a latin1 client's strings converted
+/// into utf8mb4 columns). Where a utf8 client's malformed string would go to a text
+/// column, which the server refuses, the router refuses too, and writes nothing.
+#[test]
+fn binary_parameters_reaching_several_nodes_are_the_servers_bytes() {
+    let s = Shard::start_with_ddl(&format!("{}{BIN_AUDIT}", common::shard::DDL));
+    s.a.sql(&format!("CREATE DATABASE binref; USE binref; {BIN_AUDIT}"));
+    let mut direct =
+        common::wire::Conn::connect(s.a.addr, "root", "", Some("binref")).expect("direct login");
+    let mut routed = session(&s);
+    let want = binary_parameter_steps(&mut direct);
+    let got = binary_parameter_steps(&mut routed);
+    // The reference did what the test means (rows 1 and 2 inserted, matched by their
+    // bytes; rows 3 and 4 latin1 converted).
+    assert!(want.iter().all(|l| !l.contains("Err(")), "{want:#?}");
+    assert!(want[1].ends_with("Ok([[Some(\"1\")]])"), "{want:#?}");
+    assert!(
+        want.last().is_some_and(|l| l.contains("\"636166C3A9\"")),
+        "{want:#?}"
+    );
+    assert_eq!(got, want, "{}", s.logs());
+    // The rows are on both nodes.
+    assert_eq!(s.on0("SELECT id FROM audit ORDER BY id").trim(), "2");
+    assert_eq!(s.on1("SELECT id FROM audit ORDER BY id").trim(), "1\n3");
+
+    // A utf8mb4 client's malformed string into text columns on two nodes: the server
+    // refuses it (1366), the router refuses to guess (1105), nothing is written.
+    for col in ["u", "l"] {
+        let sql = format!("INSERT INTO audit (id, {col}) VALUES (?, ?), (?, ?)");
+        let vals: [(u8, Option<&[u8]>); 4] = [
+            (LONGLONG, Some(&7i64.to_le_bytes())),
+            (STRING, Some(b"\xe9")),
+            (LONGLONG, Some(&8i64.to_le_bytes())),
+            (STRING, Some(b"x")),
+        ];
+        let d = direct
+            .prepare(&sql)
+            .and_then(|st| direct.execute_typed(st, &vals));
+        assert_eq!(d.map_err(|e| e.code), Err(1366), "{sql}");
+        let st = routed.prepare(&sql).expect("prepare through the router");
+        let e = routed.execute_typed(st, &vals).expect_err(&sql);
+        assert_eq!(e.code, 1105, "{e}");
+        assert!(
+            e.msg.contains("parameter 2")
+                && e.msg
+                    .contains(&format!("column {col}, which is not binary")),
+            "{e}"
+        );
+    }
+    assert_eq!(
+        routed
+            .value("SELECT COUNT(*) FROM audit WHERE id IN (7, 8)")
+            .expect("count"),
+        Some("0".into())
+    );
+    // The session goes on.
+    assert_eq!(
+        routed.value("SELECT COUNT(*) FROM audit").expect("count"),
+        Some("3".into())
+    );
+}
+
+/// A text `LIMIT '3'` (or a quoted OFFSET) over several nodes is the server's syntax
+/// error (1064, the same message); a prepared statement's `LIMIT ?` executed with a
+/// string still takes it as the row count, as the server does.
+#[test]
+fn a_quoted_limit_in_a_text_query_is_a_syntax_error_as_on_the_server() {
+    let s = Shard::start();
+    s.q(
+        "INSERT INTO customer (id, name) VALUES (1, 'a'), (2, 'b'), (5000001, 'c'), (5000002, 'd')",
+    )
+    .expect("insert");
+    let mut direct =
+        common::wire::Conn::connect(s.a.addr, "root", "", Some("shop_0")).expect("direct login");
+    let mut c = session(&s);
+    for sql in [
+        "SELECT id FROM customer ORDER BY id LIMIT '3'",
+        "SELECT id FROM customer ORDER BY id LIMIT 2 OFFSET '1'",
+        "SELECT id FROM customer ORDER BY id LIMIT '1', 2",
+        "SELECT id\nFROM customer\nLIMIT \"3\"",
+    ] {
+        let want = direct.query(sql).expect_err(sql);
+        assert_eq!(want.code, 1064, "{want}");
+        let got = c.query(sql).expect_err(sql);
+        assert_eq!(got, want, "{sql}");
+    }
+    // Unquoted, across both nodes.
+    assert_eq!(
+        c.query("SELECT id FROM customer ORDER BY id LIMIT 1, 2")
+            .expect("limit"),
+        vec![
+            vec![Some("2".to_string())],
+            vec![Some("5000001".to_string())]
+        ]
+    );
+    // Prepared, executed with a string: a row count.
+    let st = c
+        .prepare("SELECT id FROM customer ORDER BY id LIMIT ? OFFSET ?")
+        .expect("prepare");
+    assert_eq!(
+        c.execute(st, 0, &[Some("2"), Some("1")], &[])
+            .expect("execute"),
+        vec![
+            vec![Some("2".to_string())],
+            vec![Some("5000001".to_string())]
+        ]
+    );
+}
+
+/// With `local_infile: false` on the router (the servers have it ON), every way a
+/// client reads the variable gives the router's setting, as `SELECT @@local_infile`
+/// and text SHOW VARIABLES do: with other select items (the column keeps its name), a
+/// prepared SHOW VARIABLES, information_schema.GLOBAL_VARIABLES / SESSION_VARIABLES.
+/// Other variables stay the server's.
+#[test]
+fn local_infile_reads_as_the_routers_setting_everywhere() {
+    let (a, b) = common::shard::two_servers();
+    a.sql(&format!(
+        "CREATE DATABASE shop_0; USE shop_0; {}",
+        common::shard::DDL
+    ));
+    b.sql(&format!(
+        "CREATE DATABASE shop_1; USE shop_1; {}",
+        common::shard::DDL
+    ));
+    let router = common::shard::start_router(&router_body(a.addr, b.addr).replacen(
+        "  users:\n",
+        "  local_infile: false\n  users:\n",
+        1,
+    ));
+    let m = Mysql::new(router.addr, USER, PASSWORD).db(SCHEMA).header();
+    let direct = Mysql::new(a.addr, "root", "").db("shop_0").header();
+    let run = |m: &Mysql, sql: &str| {
+        m.run(sql)
+            .unwrap_or_else(|e| panic!("{sql}: {e}\n{}", router.daemon.logs()))
+            .trim()
+            .to_string()
+    };
+    assert_eq!(
+        run(&direct, "SELECT @@local_infile, 1"),
+        "@@local_infile\t1\n1\t1"
+    );
+    assert_eq!(
+        run(&m, "SELECT @@local_infile, 1"),
+        "@@local_infile\t1\n0\t1"
+    );
+    assert_eq!(
+        run(
+            &m,
+            "SELECT IF(@@GLOBAL.local_infile, 'y', 'n') AS f, @@local_infile + 0, COUNT(*) FROM customer WHERE @@local_infile = 0"
+        ),
+        "f\t@@local_infile + 0\tCOUNT(*)\nn\t0\t0"
+    );
+    for t in ["GLOBAL_VARIABLES", "SESSION_VARIABLES"] {
+        let sql = format!(
+            "SELECT VARIABLE_NAME, VARIABLE_VALUE FROM information_schema.{t} WHERE VARIABLE_NAME IN ('LOCAL_INFILE', 'LOWER_CASE_TABLE_NAMES') ORDER BY VARIABLE_NAME"
+        );
+        assert_eq!(
+            run(&direct, &sql),
+            "VARIABLE_NAME\tVARIABLE_VALUE\nLOCAL_INFILE\tON\nLOWER_CASE_TABLE_NAMES\t0"
+        );
+        assert_eq!(
+            run(&m, &sql),
+            "VARIABLE_NAME\tVARIABLE_VALUE\nLOCAL_INFILE\tOFF\nLOWER_CASE_TABLE_NAMES\t0",
+            "{sql}"
+        );
+    }
+    assert_eq!(
+        run(
+            &m,
+            "SELECT v.VARIABLE_VALUE FROM INFORMATION_SCHEMA.GLOBAL_VARIABLES v WHERE v.VARIABLE_NAME = 'local_infile'"
+        ),
+        "VARIABLE_VALUE\nOFF"
+    );
+    // Prepared (Connector/J with useServerPrepStmts, mysql2's execute()).
+    let mut c =
+        common::wire::Conn::connect(router.addr, USER, PASSWORD, Some(SCHEMA)).expect("login");
+    let st = c
+        .prepare("SELECT @@local_infile, ? + 1, VARIABLE_VALUE FROM information_schema.GLOBAL_VARIABLES WHERE VARIABLE_NAME = 'LOCAL_INFILE'")
+        .expect("prepare");
+    assert_eq!(
+        c.execute(st, 0, &[Some("1")], &[]).expect("execute"),
+        vec![vec![
+            Some("0".to_string()),
+            Some("2".to_string()),
+            Some("OFF".to_string())
+        ]]
+    );
+    let st = c
+        .prepare("SHOW VARIABLES LIKE 'local_infile'")
+        .expect("prepare");
+    assert_eq!(st.columns, 2);
+    assert_eq!(
+        c.execute(st, 0, &[], &[]).expect("execute"),
+        vec![vec![
+            Some("local_infile".to_string()),
+            Some("OFF".to_string())
+        ]]
+    );
+    let st = c
+        .prepare("SHOW VARIABLES WHERE Variable_name IN ('local_infile', 'lower_case_table_names')")
+        .expect("prepare");
+    assert_eq!(
+        c.execute(st, 0, &[], &[]).expect("execute"),
+        vec![
+            vec![Some("local_infile".to_string()), Some("OFF".to_string())],
+            vec![
+                Some("lower_case_table_names".to_string()),
+                Some("0".to_string())
+            ]
+        ]
+    );
+}

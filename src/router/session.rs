@@ -27,7 +27,9 @@ mod shard;
 
 // For the fuzz targets (fuzz/): the decoding of COM_STMT_EXECUTE parameters.
 #[doc(hidden)]
-pub use shard::{decode_params, fill_placeholders, sent_types, with_types};
+pub use shard::{
+    Decoded, decode_params, decode_params_in, fill_placeholders, sent_types, with_types,
+};
 
 /// Statement handed to a backend: what to send and how to read the answer.
 struct Fwd<'a> {
@@ -113,6 +115,8 @@ enum Local {
     Grants,
     /// `SHOW [FULL] PROCESSLIST`.
     Processlist(bool),
+    /// `SHOW VARIABLES ...` (the router's `local_infile`).
+    Variables,
 }
 
 /// Prepared statements one session may hold (MySQL's default
@@ -181,6 +185,8 @@ pub struct Session {
     user: RouterUser,
     schema: Option<String>,
     handshake_names: String,
+    /// Planning a prepared statement's execute (its values written into the text).
+    executing: bool,
     names: String,
     autocommit: bool,
     vars: Vec<(String, String)>,
@@ -361,6 +367,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, adm
         user,
         schema: None,
         handshake_names: names.clone(),
+        executing: false,
         names,
         autocommit: true,
         vars: Vec::new(),
@@ -1041,6 +1048,28 @@ impl Session {
             return Ok(());
         };
         plan::check_kept(&self.snap.catalog, schema, kept, [node])
+    }
+
+    /// The session's `character_set_client` as the server has it: set on its own, else
+    /// from `SET NAMES` or the handshake; `None` when the router cannot tell.
+    fn client_charset(&self) -> Option<String> {
+        let v = match self.vars.iter().find(|(k, _)| k == "character_set_client") {
+            Some((_, v)) => v
+                .trim()
+                .trim_matches(|c| c == '\'' || c == '"' || c == '`')
+                .to_ascii_lowercase(),
+            None => self
+                .names
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_ascii_lowercase(),
+        };
+        (!v.is_empty()
+            && v != "default"
+            && !v.bytes().all(|b| b.is_ascii_digit())
+            && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        .then_some(v)
     }
 
     /// The schema statements run in: the selected one, else the user's only one.
@@ -1758,6 +1787,19 @@ impl Session {
         if let Err(e) = self.guard(sql) {
             return self.send_err(1, &e).await;
         }
+        // `@@local_infile` and the variables tables read by a statement the server
+        // answers: the router's setting, as SELECT @@local_infile and SHOW VARIABLES
+        // give it (clients decide from it whether to send files).
+        let infile_text = if matches!(a.kind, Kind::Select { .. }) && !a.multi && !hinted(sql) {
+            sql::with_local_infile(sql, self.snap.cfg.local_infile)
+        } else {
+            None
+        };
+        let infile_payload = infile_text.as_deref().map(shard::query_payload);
+        let (p, sql) = match (&infile_payload, &infile_text) {
+            (Some(payload), Some(text)) => (payload.as_slice(), text.as_str()),
+            _ => (p, sql),
+        };
         if let Some(e) = self.check_pins() {
             if matches!(a.kind, Kind::Rollback) && !a.multi {
                 // What ROLLBACK asks for has happened.
@@ -2725,10 +2767,19 @@ impl Session {
     /// `SHOW VARIABLES ...` as data node `node` answers it, with the router's own
     /// `local_infile` (clients decide from it whether to send files).
     async fn show_variables(&mut self, node: &str, sql: &str) -> Res<()> {
-        let res = match self.query_node(node, sql).await {
-            Ok(r) => r,
-            Err(e) => return self.send_err(1, &e).await,
-        };
+        match self.variables_result(node, sql).await {
+            Ok(rs) => {
+                self.count("local", "router");
+                self.send_rs(rs).await
+            }
+            Err(e) => self.send_err(1, &e).await,
+        }
+    }
+
+    /// The result of `SHOW VARIABLES ...` on data node `node`, `local_infile` the
+    /// router's.
+    async fn variables_result(&mut self, node: &str, sql: &str) -> Result<ResultSet, SqlError> {
+        let res = self.query_node(node, sql).await?;
         let on = if self.snap.cfg.local_infile {
             "ON"
         } else {
@@ -2745,8 +2796,7 @@ impl Session {
                 *v = Some(on.to_string());
             }
         }
-        self.count("local", "router");
-        self.send_rs(rs).await
+        Ok(rs)
     }
 
     /// A node to evaluate a condition on: the current schema's, else one of the user's
@@ -3306,6 +3356,15 @@ impl Session {
         {
             return Some(Ok(Local::Processlist(full)));
         }
+        if matches!(a.kind, Kind::Show)
+            && !a.multi
+            && !hinted(sql)
+            && sql::is_show_variables(sql)
+            && !sql::lex(sql).iter().any(|t| t.punct(b'?'))
+            && self.any_node().is_ok()
+        {
+            return Some(Ok(Local::Variables));
+        }
         match &a.kind {
             Kind::ShowDatabases | Kind::ShowTables => {
                 let l = sql::show_list(sql)?;
@@ -3399,6 +3458,7 @@ impl Session {
                 rs
             }
             Local::Processlist(_) => super::processlist::show_result(&[], false),
+            Local::Variables => ResultSet::new(&["Variable_name", "Value"]),
             // The columns of the servers' answer (the servers check the statement too).
             Local::Meta(m) => {
                 let mut rs = self.meta_result(sql, *m).await?;
@@ -3420,6 +3480,13 @@ impl Session {
                 Ok(self.local_result(items))
             }
             Local::Tables => self.tables_result(sql).await,
+            Local::Variables => match self.any_node() {
+                Ok(node) => {
+                    self.count("local", "router");
+                    self.variables_result(&node, sql).await
+                }
+                Err(e) => Err(e),
+            },
             Local::Meta(m) => self.meta_result(sql, m).await,
             Local::Grants => {
                 self.count("local", "router");
@@ -3562,6 +3629,26 @@ impl Session {
                 (t, &qualified_payload)
             }
             None => (sql, p),
+        };
+        // The router's `local_infile`, as for a text SELECT (see `query`); a SELECT of
+        // only such items the router answers itself.
+        let infile_payload;
+        let (sql, p): (String, &[u8]) = match matches!(a.kind, Kind::Select { .. })
+            && !a.multi
+            && !hinted(&sql)
+            && sql::local_select(&sql).is_none()
+        {
+            true => match sql::with_local_infile(&sql, self.snap.cfg.local_infile) {
+                Some(t) => {
+                    let mut v = Vec::with_capacity(t.len() + 1);
+                    v.push(COM_STMT_PREPARE);
+                    v.extend_from_slice(t.as_bytes());
+                    infile_payload = v;
+                    (t, &infile_payload)
+                }
+                None => (sql, p),
+            },
+            false => (sql, p),
         };
         let saved = in_schema.map(|h| self.schema.replace(h));
         let r = self.prepare_routed(p, sql, &a, stmt_node, &kept).await;
@@ -3954,7 +4041,8 @@ impl Session {
             }
             None => st.types.clone(),
         };
-        let lits = decode_params(p, params, types.as_deref(), &long);
+        let cs = self.client_charset();
+        let lits = decode_params_in(p, params, types.as_deref(), &long, cs.as_deref()).lits;
         if long.is_empty() && lits.iter().all(Option::is_some) {
             let text = fill_placeholders(&sql, &lits);
             let a = sql::analyze(&text);

@@ -1280,8 +1280,219 @@ pub fn local_item(e: &[Token<'_>]) -> Option<LocalItem> {
     }
 }
 
+/// `sql` with the server's `local_infile` replaced by the router's (`on`), where a
+/// statement the server answers reads it: `@@local_infile` / `@@GLOBAL.local_infile`
+/// become `1`/`0` (an item of the outermost SELECT list keeps its column name with an
+/// alias), and `information_schema.GLOBAL_VARIABLES` / `SESSION_VARIABLES` become a
+/// derived table of the same name and columns whose `LOCAL_INFILE` row has the
+/// router's `ON`/`OFF`. `None` when `sql` reads neither.
+pub fn with_local_infile(sql: &str, on: bool) -> Option<String> {
+    let has = |needle: &[u8]| {
+        sql.as_bytes()
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle))
+    };
+    if !has(b"local_infile") && !has(b"_variables") {
+        return None;
+    }
+    let t = lex(sql);
+    let is_var = |x: &Token<'_>| {
+        x.tok == Tok::SysVar && {
+            let n = x.text[2..].to_ascii_lowercase();
+            n == "local_infile" || n == "global.local_infile"
+        }
+    };
+    let is_vars_table = |k: usize| -> Option<&'static str> {
+        let (a, dot, b) = (t.get(k)?, t.get(k + 1)?, t.get(k + 2)?);
+        if !(matches!(a.tok, Tok::Word | Tok::QuotedIdent)
+            && a.ident().eq_ignore_ascii_case("information_schema")
+            && dot.punct(b'.'))
+        {
+            return None;
+        }
+        // `information_schema.GLOBAL_VARIABLES.VARIABLE_VALUE`: left alone.
+        if t.get(k + 3).is_some_and(|x| x.punct(b'.')) || k > 0 && t[k - 1].punct(b'.') {
+            return None;
+        }
+        let name = b.ident();
+        ["GLOBAL_VARIABLES", "SESSION_VARIABLES"]
+            .into_iter()
+            .find(|n| n.eq_ignore_ascii_case(name))
+    };
+    if !t.iter().any(is_var) && !(0..t.len()).any(|k| is_vars_table(k).is_some()) {
+        return None;
+    }
+    let lit = if on { "1" } else { "0" };
+    let mut edits: Vec<(usize, usize, String)> = Vec::new();
+    // Items of the outermost SELECT list.
+    let mut aliased: Vec<(usize, usize)> = Vec::new();
+    if t.first().is_some_and(|x| x.is("SELECT")) {
+        const MODIFIERS: &[&str] = &[
+            "ALL",
+            "DISTINCT",
+            "DISTINCTROW",
+            "HIGH_PRIORITY",
+            "STRAIGHT_JOIN",
+            "SQL_SMALL_RESULT",
+            "SQL_BIG_RESULT",
+            "SQL_BUFFER_RESULT",
+            "SQL_CACHE",
+            "SQL_NO_CACHE",
+            "SQL_CALC_FOUND_ROWS",
+        ];
+        const ENDS: &[&str] = &[
+            "FROM",
+            "WHERE",
+            "GROUP",
+            "HAVING",
+            "ORDER",
+            "LIMIT",
+            "INTO",
+            "UNION",
+            "EXCEPT",
+            "INTERSECT",
+            "WINDOW",
+            "FOR",
+            "LOCK",
+        ];
+        let mut k = 1;
+        while t.get(k).is_some_and(|x| MODIFIERS.iter().any(|m| x.is(m))) {
+            k += 1;
+        }
+        let mut depth = 0i32;
+        let mut start = k;
+        while k <= t.len() {
+            let end_here = k == t.len()
+                || depth == 0
+                    && (t[k].tok == Tok::Semi
+                        || t[k].punct(b',')
+                        || ENDS.iter().any(|w| t[k].is(w)));
+            if end_here {
+                aliased.push((start, k));
+                if k == t.len() || !t[k].punct(b',') {
+                    break;
+                }
+                start = k + 1;
+            } else if t[k].punct(b'(') {
+                depth += 1;
+            } else if t[k].punct(b')') {
+                depth -= 1;
+            }
+            k += 1;
+        }
+    }
+    for &(a, b) in &aliased {
+        let item = &t[a..b];
+        if item.is_empty() || !item.iter().any(is_var) {
+            continue;
+        }
+        let has_alias = item.len() >= 2 && {
+            let last = &item[item.len() - 1];
+            let prev = &item[item.len() - 2];
+            matches!(last.tok, Tok::Word | Tok::QuotedIdent | Tok::Str)
+                && !last.text.as_bytes()[0].is_ascii_digit()
+                && (prev.is("AS") || !matches!(prev.tok, Tok::Punct(_)) || prev.punct(b')'))
+        };
+        if !has_alias {
+            let text = &sql[item[0].start..item[item.len() - 1].end];
+            edits.push((
+                item[item.len() - 1].end,
+                item[item.len() - 1].end,
+                format!(" AS `{}`", text.replace('`', "``")),
+            ));
+        }
+    }
+    for (k, x) in t.iter().enumerate() {
+        if is_var(x) {
+            edits.push((x.start, x.end, lit.to_string()));
+        }
+        if let Some(name) = is_vars_table(k) {
+            let alias_follows = t.get(k + 3).is_some_and(|n| {
+                n.is("AS")
+                    || n.tok == Tok::QuotedIdent
+                    || n.tok == Tok::Word
+                        && ![
+                            "WHERE",
+                            "ORDER",
+                            "GROUP",
+                            "LIMIT",
+                            "HAVING",
+                            "JOIN",
+                            "LEFT",
+                            "RIGHT",
+                            "INNER",
+                            "CROSS",
+                            "NATURAL",
+                            "STRAIGHT_JOIN",
+                            "ON",
+                            "USING",
+                            "UNION",
+                            "FOR",
+                            "LOCK",
+                            "INTO",
+                            "WINDOW",
+                            "EXCEPT",
+                            "INTERSECT",
+                        ]
+                        .iter()
+                        .any(|w| n.is(w))
+            });
+            let derived = format!(
+                "(SELECT VARIABLE_NAME, IF(VARIABLE_NAME = 'LOCAL_INFILE', '{}', VARIABLE_VALUE) AS VARIABLE_VALUE FROM information_schema.{name}){}",
+                if on { "ON" } else { "OFF" },
+                if alias_follows {
+                    String::new()
+                } else {
+                    format!(" AS {name}")
+                }
+            );
+            edits.push((t[k].start, t[k + 2].end, derived));
+        }
+    }
+    edits.sort_by_key(|e| (e.0, e.1));
+    let mut out = String::with_capacity(sql.len() + 64);
+    let mut pos = 0;
+    for (a, b, text) in edits {
+        if a < pos {
+            continue;
+        }
+        out.push_str(&sql[pos..a]);
+        out.push_str(&text);
+        pos = b;
+    }
+    out.push_str(&sql[pos..]);
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_routers_local_infile_in_statements_the_server_answers() {
+        let w = |s: &str| with_local_infile(s, true);
+        assert_eq!(w("SELECT 1"), None);
+        assert_eq!(
+            w("SELECT @@local_infile, 1"),
+            Some("SELECT 1 AS `@@local_infile`, 1".into())
+        );
+        assert_eq!(
+            w("select IF(@@GLOBAL.local_infile, 'y', 'n') AS f, @@local_infile x, @@local_infile + 0 FROM dual WHERE @@local_infile = 1"),
+            Some("select IF(1, 'y', 'n') AS f, 1 x, 1 + 0 AS `@@local_infile + 0` FROM dual WHERE 1 = 1".into())
+        );
+        assert_eq!(
+            with_local_infile("SELECT DISTINCT @@local_infile", false),
+            Some("SELECT DISTINCT 0 AS `@@local_infile`".into())
+        );
+        assert_eq!(w("SELECT @@session.local_infile, 1"), None);
+        assert_eq!(
+            w("SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_VARIABLES WHERE VARIABLE_NAME = 'LOCAL_INFILE'"),
+            Some("SELECT VARIABLE_VALUE FROM (SELECT VARIABLE_NAME, IF(VARIABLE_NAME = 'LOCAL_INFILE', 'ON', VARIABLE_VALUE) AS VARIABLE_VALUE FROM information_schema.GLOBAL_VARIABLES) AS GLOBAL_VARIABLES WHERE VARIABLE_NAME = 'LOCAL_INFILE'".into())
+        );
+        assert_eq!(
+            w("select v.variable_value from `INFORMATION_SCHEMA`.session_variables v"),
+            Some("select v.variable_value from (SELECT VARIABLE_NAME, IF(VARIABLE_NAME = 'LOCAL_INFILE', 'ON', VARIABLE_VALUE) AS VARIABLE_VALUE FROM information_schema.SESSION_VARIABLES) v".into())
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -365,6 +365,41 @@ impl Conn {
         self.results(true)
     }
 
+    /// COM_STMT_EXECUTE with parameters of the given MySQL types and raw bytes (`None`
+    /// = NULL), as drivers send bytes: `0xfe` (STRING) for Go's `[]byte`, `0xfc` (BLOB)
+    /// for Connector/J's `setBytes`; numbers as their little-endian bytes (`0x08`
+    /// LONGLONG: 8). Returns the rows as [`Conn::execute`] does.
+    pub fn execute_typed(&mut self, st: Stmt, values: &[(u8, Option<&[u8]>)]) -> Result<Rows, Err> {
+        let mut p = vec![0x17];
+        p.extend_from_slice(&st.id.to_le_bytes());
+        p.push(0);
+        p.extend_from_slice(&1u32.to_le_bytes());
+        if st.params > 0 {
+            let mut nulls = vec![0u8; usize::from(st.params).div_ceil(8)];
+            for (i, (_, v)) in values.iter().enumerate() {
+                if v.is_none() {
+                    nulls[i / 8] |= 1 << (i % 8);
+                }
+            }
+            p.extend_from_slice(&nulls);
+            p.push(1);
+            for (t, _) in values {
+                p.extend_from_slice(&[*t, 0]);
+            }
+            for (t, v) in values {
+                if let Some(v) = v {
+                    // Numbers and floats are fixed-width, the rest length-prefixed.
+                    if !matches!(t, 0x01..=0x05 | 0x08 | 0x09 | 0x0d) {
+                        put_lenenc(&mut p, v.len() as u64);
+                    }
+                    p.extend_from_slice(v);
+                }
+            }
+        }
+        self.send(&p)?;
+        self.results(true)
+    }
+
     /// COM_STMT_SEND_LONG_DATA (no answer).
     pub fn send_long_data(&mut self, st: Stmt, param: u16, data: &[u8]) -> Result<(), Err> {
         let mut p = vec![0x18];

@@ -8,6 +8,7 @@
 pub mod explain;
 mod hint;
 pub mod infile;
+pub mod params;
 mod route;
 mod select;
 pub mod text;
@@ -591,6 +592,10 @@ pub struct Lookups {
     /// type is not known is taken as written, and `guessed` says that happened.
     pub offline: bool,
     guessed: std::sync::atomic::AtomicBool,
+    /// The statement is a prepared one's with an execute's values written in: a
+    /// quoted `LIMIT` value is one of them (a string parameter, which the server takes
+    /// as a number), not a text statement's syntax error.
+    pub executed: bool,
 }
 
 impl Clone for Lookups {
@@ -603,6 +608,7 @@ impl Clone for Lookups {
             need: std::sync::Mutex::default(),
             offline: self.offline,
             guessed: std::sync::atomic::AtomicBool::default(),
+            executed: self.executed,
         }
     }
 }

@@ -773,7 +773,18 @@ fn add_limit(t: &Toks<'_>, c: &text::SelectClauses, e: &mut Edits, n: u64) {
     }
 }
 
-fn limit_value(e: &Expr) -> Result<u64, SqlError> {
+/// A `LIMIT`/`OFFSET` value. `text` is the statement when it is a text one (not a
+/// prepared statement's with its values written in), where a quoted value is a syntax
+/// error, as the server says it.
+fn limit_value(e: &Expr, text: Option<&str>) -> Result<u64, SqlError> {
+    if let (Some(sql), Expr::Value(v)) = (text, e)
+        && matches!(
+            v.value,
+            Value::SingleQuotedString(_) | Value::DoubleQuotedString(_)
+        )
+    {
+        return Err(syntax_error_near(sql, expr_span(sql, e).map(|(a, _)| a)));
+    }
     match e {
         Expr::Value(v) => match &v.value {
             Value::Number(n, _) => n
@@ -794,6 +805,21 @@ fn limit_value(e: &Expr) -> Result<u64, SqlError> {
             "LIMIT with a placeholder or expression cannot be merged across nodes",
         )),
     }
+}
+
+/// MariaDB's parse error (1064) for `sql`, near the text from byte `at` (80
+/// characters of it) on its line.
+pub fn syntax_error_near(sql: &str, at: Option<usize>) -> SqlError {
+    let at = at.filter(|&a| sql.is_char_boundary(a)).unwrap_or(sql.len());
+    let near: String = sql[at..].chars().take(80).collect();
+    let line = 1 + sql[..at].bytes().filter(|&b| b == b'\n').count();
+    SqlError::new(
+        1064,
+        "42000",
+        format!(
+            "You have an error in your SQL syntax; check the manual that corresponds to your MariaDB server version for the right syntax to use near '{near}' at line {line}"
+        ),
+    )
 }
 
 fn is_placeholder(e: &Expr) -> bool {
@@ -1634,6 +1660,7 @@ fn multi_node(
         }
         None => false,
     };
+    let text = (!cols.known.executed).then_some(sql);
     let (offset, limit) = match &q.limit_clause {
         Some(_) if limit_placeholder => (0, None),
         None => (0, max_limit),
@@ -1645,18 +1672,20 @@ fn multi_node(
             if !limit_by.is_empty() {
                 return Err(refuse("LIMIT BY is not supported"));
             }
+            // `LIMIT n OFFSET m`: read in the order written (a syntax error names the
+            // first quoted value).
             let l = match limit {
-                Some(e) => Some(limit_value(e)?),
+                Some(e) => Some(limit_value(e, text)?),
                 None => None,
             };
             let o = match offset {
-                Some(o) => limit_value(&o.value)?,
+                Some(o) => limit_value(&o.value, text)?,
                 None => 0,
             };
             (o, l)
         }
         Some(LimitClause::OffsetCommaLimit { offset, limit }) => {
-            (limit_value(offset)?, Some(limit_value(limit)?))
+            (limit_value(offset, text)?, Some(limit_value(limit, text)?))
         }
     };
     let distinct = matches!(sel.distinct, Some(Distinct::Distinct));

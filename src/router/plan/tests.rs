@@ -1907,7 +1907,12 @@ fn limit_of_an_executed_placeholder_is_a_row_count() {
         ),
         ("SELECT id FROM customer ORDER BY id LIMIT 1e0, 2e0", 1, 2),
     ] {
-        let p = route(sql);
+        let mut executed = Lookups::new();
+        executed.executed = true;
+        let p = match plan(&cat(), "shop", sql, &executed) {
+            Ok(Planned::Route(p)) => p,
+            other => panic!("{sql}: {other:?}"),
+        };
         let m = p.merge.expect("merge");
         assert_eq!((m.offset, m.limit), (offset, Some(limit)), "{sql}");
         let node = p.targets[0].sql.clone().unwrap_or_default();
@@ -1935,9 +1940,35 @@ fn limit_of_an_executed_placeholder_is_a_row_count() {
         "SELECT id FROM customer ORDER BY id LIMIT 'x'",
         "SELECT id FROM customer ORDER BY id LIMIT -1e0",
     ] {
-        let e = error_with(sql, &[("customer", &["id"])]);
+        let mut l = columns(&[("customer", &["id"])]);
+        l.executed = true;
+        let e = planned_with(sql, &l).expect_err(sql);
         assert_eq!(e.code, 1105, "{sql}: {e}");
     }
+    // In a text statement a quoted LIMIT or OFFSET is the server's syntax error.
+    for (sql, near) in [
+        ("SELECT id FROM customer ORDER BY id LIMIT '3'", "'3'"),
+        (
+            "SELECT id FROM customer ORDER BY id LIMIT 2 OFFSET '1' -- c",
+            "'1' -- c",
+        ),
+        ("SELECT id FROM customer ORDER BY id LIMIT '1', 2", "'1', 2"),
+    ] {
+        let e = error_with(sql, &[("customer", &["id"])]);
+        assert_eq!(e.code, 1064, "{sql}: {e}");
+        assert_eq!(e.state, "42000");
+        assert_eq!(
+            e.msg,
+            format!(
+                "You have an error in your SQL syntax; check the manual that corresponds to your MariaDB server version for the right syntax to use near '{near}' at line 1"
+            )
+        );
+    }
+    let e = error_with(
+        "SELECT id FROM customer\nORDER BY id\nLIMIT \"2\"",
+        &[("customer", &["id"])],
+    );
+    assert!(e.msg.ends_with("near '\"2\"' at line 3"), "{e}");
 }
 
 /// `table`'s columns (name, type) as read from data node dn0.

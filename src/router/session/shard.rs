@@ -388,6 +388,7 @@ impl Session {
     /// set one (as a server's `NOW()` would use), else the router's clock.
     pub(super) fn statement_lookups(&self) -> Lookups {
         let mut l = Lookups::new();
+        l.executed = self.executing;
         if let Some(t) = self
             .vars
             .iter()
@@ -491,7 +492,35 @@ impl Session {
         types: Option<&[u8]>,
         long: &[u16],
     ) -> Result<Option<Plan>, SqlError> {
-        let lits = decode_params(p, params, types, long);
+        self.executing = true;
+        let r = self
+            .execute_sharded_planned(p, sql, params, types, long)
+            .await;
+        self.executing = false;
+        r
+    }
+
+    async fn execute_sharded_planned(
+        &mut self,
+        p: &[u8],
+        sql: &str,
+        params: u16,
+        types: Option<&[u8]>,
+        long: &[u16],
+    ) -> Result<Option<Plan>, SqlError> {
+        let cs = self.client_charset();
+        let mut decoded = decode_params_in(p, params, types, long, cs.as_deref());
+        // Strings that are not valid in a utf8 client's character set: usable only
+        // where their column is binary; else the error to give if the statement has to
+        // run as text.
+        let binary_err = if decoded.binary_only.is_empty() {
+            None
+        } else {
+            self.binary_only_params(sql, &mut decoded, cs.as_deref().unwrap_or("utf8mb4"))
+                .await
+                .err()
+        };
+        let lits = decoded.lits;
         let text = fill_placeholders(sql, &lits);
         let schema = self.effective_schema()?;
         let planned = plan::plan(
@@ -526,6 +555,9 @@ impl Session {
                     plan.nodes().join(",")
                 ),
             ));
+        }
+        if let Some(e) = binary_err {
+            return Err(e);
         }
         if plan.merge.is_some() && lits.iter().any(Option::is_none) {
             return Err(SqlError::new(
@@ -568,6 +600,101 @@ impl Session {
             }
         }
         Ok(Some(plan))
+    }
+
+    /// Fills in the parameters `d.binary_only` lists whose column (see
+    /// [`plan::params::param_columns`]) is binary in every table of the statement that
+    /// has it: there the server stores and compares their bytes as they are, as the
+    /// `_binary` literal does. An error for the first that it cannot fill.
+    async fn binary_only_params(
+        &mut self,
+        sql: &str,
+        d: &mut Decoded,
+        cs: &str,
+    ) -> Result<(), SqlError> {
+        let cols = plan::params::param_columns(sql);
+        let schema = self.effective_schema()?;
+        let tables: Vec<(String, String)> = {
+            let sc = self.snap.catalog.schema(&schema);
+            super::tables_of(sql)
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|t| {
+                    let node = sc?.table(&t)?.nodes.first()?.clone();
+                    Some((t, node))
+                })
+                .collect()
+        };
+        let refused = |k: usize, what: &str| {
+            SqlError::new(
+                1105,
+                "HY000",
+                format!(
+                    "parameter {} of this prepared statement is a string whose bytes are not valid {cs} (the connection's character_set_client) and {what}: the server refuses or converts such a value there, which the router cannot reproduce when it runs the statement on several data nodes as text; send the value as a BLOB parameter (bytes), as valid {cs}, or pin the sharding column to one data node",
+                    k + 1
+                ),
+            )
+        };
+        let mut first_err = None;
+        for (k, lit) in std::mem::take(&mut d.binary_only) {
+            let col = cols.get(k).cloned().flatten();
+            let mut types = Vec::new();
+            let mut name = String::new();
+            match &col {
+                Some(plan::params::ParamColumn::Named { qualifier, column }) => {
+                    name.clone_from(column);
+                    let by_name: Vec<&(String, String)> = tables
+                        .iter()
+                        .filter(|(t, _)| {
+                            qualifier
+                                .as_deref()
+                                .is_some_and(|q| q.eq_ignore_ascii_case(t))
+                        })
+                        .collect();
+                    let candidates: Vec<(String, String)> = if by_name.is_empty() {
+                        tables.clone()
+                    } else {
+                        by_name.into_iter().cloned().collect()
+                    };
+                    for (table, node) in candidates {
+                        let c = plan::ColumnsOf { table, node };
+                        let cs = self.columns_of(&c).await?;
+                        types.extend(
+                            cs.into_iter()
+                                .filter(|(n, _)| n.eq_ignore_ascii_case(column))
+                                .map(|(_, ty)| ty),
+                        );
+                    }
+                }
+                Some(plan::params::ParamColumn::Position(n)) => {
+                    if let Some((table, node)) = tables.first().cloned() {
+                        let c = plan::ColumnsOf { table, node };
+                        if let Some((cn, ty)) = self.columns_of(&c).await?.into_iter().nth(*n) {
+                            name = cn;
+                            types.push(ty);
+                        }
+                    }
+                }
+                None => {}
+            }
+            if !types.is_empty() && types.iter().all(|t| plan::params::is_binary_type(t)) {
+                if let Some(slot) = d.lits.get_mut(k) {
+                    *slot = Some(lit);
+                }
+            } else if first_err.is_none() {
+                first_err = Some(if name.is_empty() {
+                    refused(k, "goes to no column the router can tell the type of")
+                } else if types.is_empty() {
+                    refused(
+                        k,
+                        &format!("goes to column {name}, which the router did not find"),
+                    )
+                } else {
+                    refused(k, &format!("goes to column {name}, which is not binary"))
+                });
+            }
+        }
+        first_err.map_or(Ok(()), Err)
     }
 
     /// Runs what [`Self::execute_sharded`] planned on several nodes: a read merged
@@ -1523,26 +1650,66 @@ pub fn decode_params(
     remembered: Option<&[u8]>,
     long: &[u16],
 ) -> Vec<Option<String>> {
+    decode_params_in(p, params, remembered, long, None).lits
+}
+
+/// The parameters of a COM_STMT_EXECUTE packet as SQL literals ([`decode_params`]),
+/// with string parameters that are not UTF-8 rendered as the server reads them.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Decoded {
+    pub lits: Vec<Option<String>>,
+    /// String parameters (`MYSQL_TYPE_STRING` and its kin) whose bytes are not valid in
+    /// the connection's utf8 `character_set_client` (left `None` in `lits`), with their
+    /// bytes as a `_binary X'..'` literal. The server takes such a value as a malformed
+    /// utf8 string: stored into a binary column it keeps its bytes (as this literal
+    /// does); converted to a text column or compared with one it is refused or mangled,
+    /// which no literal reproduces. So it can be used only where the column the value
+    /// goes to is binary.
+    pub binary_only: Vec<(usize, String)>,
+}
+
+/// [`decode_params`] for a connection whose `character_set_client` is `client_cs`
+/// (`None`: unknown). A string parameter is a string in that character set for the
+/// server (`Item_param` converts it from `character_set_client`): one that is UTF-8
+/// is written as a quoted string (the statement text goes out in that same character
+/// set), any other as `_<charset> X'..'`, which the server reads as those same bytes in
+/// that character set; for a utf8 client such bytes are [`Decoded::binary_only`]. BLOB
+/// parameters are binary strings, `_binary X'..'`.
+pub fn decode_params_in(
+    p: &[u8],
+    params: u16,
+    remembered: Option<&[u8]>,
+    long: &[u16],
+    client_cs: Option<&str>,
+) -> Decoded {
     let n = usize::from(params);
     let mut out = vec![None; n];
+    let mut binary_only = Vec::new();
+    let done = |lits: Vec<Option<String>>, binary_only: Vec<(usize, String)>| Decoded {
+        lits,
+        binary_only,
+    };
+    let client_cs = client_cs
+        .map(str::to_ascii_lowercase)
+        .filter(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
     let mut r = Reader::new(p.get(1..).unwrap_or(&[]));
     if r.u32().is_none() || r.u8().is_none() || r.u32().is_none() {
-        return out;
+        return done(out, binary_only);
     }
     let Some(nulls) = r.bytes(n.div_ceil(8)) else {
-        return out;
+        return done(out, binary_only);
     };
     let nulls = nulls.to_vec();
     let bound = r.u8() == Some(1);
     let types: Vec<u8> = if bound {
         match r.bytes(2 * n) {
             Some(t) => t.to_vec(),
-            None => return out,
+            None => return done(out, binary_only),
         }
     } else {
         match remembered {
             Some(t) if t.len() == 2 * n => t.to_vec(),
-            _ => return out,
+            _ => return done(out, binary_only),
         }
     };
     for (i, slot) in out.iter_mut().enumerate() {
@@ -1623,18 +1790,36 @@ pub fn decode_params(
                 };
                 Some(time_literal(b))
             }
-            // BIT and the BLOB types are bytes: a hex literal keeps every one of them,
-            // whatever the connection's character set.
-            0x10 | 0xf9 | 0xfa | 0xfb | 0xfc => match r.lenenc_str() {
+            // BIT is bytes: a hex literal keeps every one of them.
+            0x10 => match r.lenenc_str() {
                 Some(Some(b)) => Some(hex_literal(b)),
                 _ => break,
             },
+            // The BLOB types are binary strings for the server (whatever the
+            // connection's character set), as `_binary X'..'` is.
+            0xf9..=0xfc => match r.lenenc_str() {
+                Some(Some(b)) => Some(format!("_binary {}", hex_literal(b))),
+                _ => break,
+            },
             0x0f | 0xf5 | 0xf6 | 0xf7 | 0xf8 | 0xfd | 0xfe | 0x00 => match r.lenenc_str() {
-                // Text that is not UTF-8 (the statement text is) stays unknown: such a
-                // write is refused rather than stored with replacement characters.
+                // A string in the client's character set. Text that is not UTF-8 (the
+                // statement text is) is written in hex with that character set; for a
+                // utf8 client it is malformed and stays unknown unless its column turns
+                // out to be binary (`binary_only`).
                 Some(Some(b)) => match std::str::from_utf8(b) {
                     Ok(t) => Some(plan::text::sql_quote(t)),
-                    Err(_) => break,
+                    Err(_) => match client_cs.as_deref() {
+                        Some(cs) if cs.starts_with("utf8") => {
+                            binary_only.push((i, format!("_binary {}", hex_literal(b))));
+                            *slot = None;
+                            continue;
+                        }
+                        Some(cs) => Some(format!("_{cs} {}", hex_literal(b))),
+                        None => {
+                            *slot = None;
+                            continue;
+                        }
+                    },
                 },
                 _ => break,
             },
@@ -1646,7 +1831,7 @@ pub fn decode_params(
             None => break,
         }
     }
-    out
+    done(out, binary_only)
 }
 
 fn le_u32(b: &[u8]) -> u32 {
@@ -1818,7 +2003,7 @@ mod tests {
                 Some("'2020-02-29 23:59:58.123456'".into()),
                 Some("'-26:03:04.000005'".into()),
                 Some("X'01FF'".into()),
-                Some("X'00C328'".into()),
+                Some("_binary X'00C328'".into()),
                 Some("1.0000000149011612e-1".into()),
                 Some("1e300".into()),
                 None,
@@ -1845,6 +2030,34 @@ mod tests {
         assert_eq!(
             decode_params(&q, 1, None, &[]),
             vec![Some("'00:00:00'".into())]
+        );
+    }
+
+    #[test]
+    fn strings_that_are_not_utf8_are_written_in_the_clients_character_set() {
+        // VARCHAR 0xE9, STRING "é" (UTF-8), BLOB 0xE9.
+        let mut p = vec![COM_STMT_EXECUTE, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1];
+        p.extend_from_slice(&[0xfd, 0, 0xfe, 0, 0xfc, 0]);
+        p.extend_from_slice(&[1, 0xe9, 2, 0xc3, 0xa9, 1, 0xe9]);
+        let latin1 = decode_params_in(&p, 3, None, &[], Some("latin1"));
+        assert_eq!(
+            latin1.lits,
+            vec![
+                Some("_latin1 X'E9'".into()),
+                Some("'é'".into()),
+                Some("_binary X'E9'".into())
+            ]
+        );
+        assert!(latin1.binary_only.is_empty());
+        // A utf8 client: malformed, usable only for a binary column.
+        let utf8 = decode_params_in(&p, 3, None, &[], Some("utf8mb4"));
+        assert_eq!(utf8.lits[0], None);
+        assert_eq!(utf8.binary_only, vec![(0, "_binary X'E9'".to_string())]);
+        // An unknown client character set, or none safe to write: unknown.
+        assert_eq!(decode_params(&p, 3, None, &[])[0], None);
+        assert_eq!(
+            decode_params_in(&p, 3, None, &[], Some("x'; --")).lits[0],
+            None
         );
     }
 
