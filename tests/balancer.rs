@@ -2552,7 +2552,10 @@ fn admin_weight_percent_get_weight_and_show_info() {
     let (code, out, _) = tandem(&["admin", "--socket", &sock, "set", "weight", "l/a", "x%"]);
     assert_eq!(
         (code, out.as_str()),
-        (1, "error: `x%` is not a percentage\n")
+        (
+            1,
+            "error: `x%` is not a weight (0..256, or a percentage of the configured weight such as 50%)\n"
+        )
     );
     counts(&lb, 3);
     let info = lb.admin(&["show", "info"]);
@@ -2763,4 +2766,245 @@ fn check_health_counts_as_haproxy_and_shows_transitions() {
         "{logs}"
     );
     assert_eq!(first_line(lb.addr, None).expect("served"), "a");
+}
+
+/// One command on a runtime-API socket (haproxy's or tandem's), as `socat` sends it: the
+/// line, then everything until the other end closes.
+fn raw_admin(sock: &std::path::Path, line: &str) -> String {
+    let mut c = std::os::unix::net::UnixStream::connect(sock).expect("connect");
+    c.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    c.write_all(format!("{line}\n").as_bytes()).expect("send");
+    let mut out = String::new();
+    c.read_to_string(&mut out).expect("reply");
+    out
+}
+
+/// A listener of the side-by-side pair: name, `balance`, and servers (name, backend,
+/// weight); `check`: health checks every 100ms (haproxy `check inter 100ms`).
+struct PairListener<'a> {
+    name: &'a str,
+    balance: &'a str,
+    check: bool,
+    servers: Vec<(&'a str, &'a Backend, u32)>,
+}
+
+/// Debian's haproxy and tandem with the same listeners, servers and weights, each with
+/// its admin socket.
+struct Pair {
+    tandem: Daemon,
+    t_sock: PathBuf,
+    t_addr: HashMap<String, SocketAddr>,
+    _haproxy: Daemon,
+    h_sock: PathBuf,
+    h_addr: HashMap<String, SocketAddr>,
+    _dir: tempfile::TempDir,
+}
+
+fn pair(listeners: &[PairListener]) -> Pair {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (t_sock, h_sock) = (
+        dir.path().join("tandem.sock"),
+        dir.path().join("haproxy.sock"),
+    );
+    let oport = free_port();
+    let mut t_cfg = format!(
+        "node: lb\nobserve: {{ listen: 127.0.0.1:{oport} }}\nadmin: {{ socket: {} }}\nbalancer:\n  listeners:\n",
+        t_sock.display()
+    );
+    let mut h_cfg = format!(
+        "global\n  maxconn 100\n  stats socket {} mode 600 level admin\ndefaults\n  mode tcp\n  timeout connect 5s\n  timeout client 30s\n  timeout server 30s\n",
+        h_sock.display()
+    );
+    let (mut t_addr, mut h_addr) = (HashMap::new(), HashMap::new());
+    for l in listeners {
+        let (tp, hp) = (free_port(), free_port());
+        t_addr.insert(
+            l.name.to_string(),
+            format!("127.0.0.1:{tp}").parse().expect("addr"),
+        );
+        h_addr.insert(
+            l.name.to_string(),
+            format!("127.0.0.1:{hp}").parse().expect("addr"),
+        );
+        t_cfg.push_str(&format!(
+            "    - name: {}\n      bind: 127.0.0.1:{tp}\n      balance: {}\n",
+            l.name, l.balance
+        ));
+        if l.check {
+            t_cfg.push_str("      check: { type: tcp, inter: 100ms, rise: 2, fall: 3 }\n");
+        }
+        t_cfg.push_str("      servers:\n");
+        h_cfg.push_str(&format!(
+            "listen {}\n  bind 127.0.0.1:{hp}\n  balance {}\n",
+            l.name, l.balance
+        ));
+        for (name, b, w) in &l.servers {
+            t_cfg.push_str(&format!(
+                "        - {{ name: {name}, address: \"{}\", weight: {w} }}\n",
+                b.addr
+            ));
+            h_cfg.push_str(&format!(
+                "  server {name} {} weight {w}{}\n",
+                b.addr,
+                if l.check {
+                    " check inter 100ms rise 2 fall 3"
+                } else {
+                    ""
+                }
+            ));
+        }
+    }
+    let t_path = write(dir.path(), "tandem.yaml", &t_cfg);
+    let h_path = write(dir.path(), "haproxy.cfg", &h_cfg);
+    let tandem = Daemon::start(&t_path);
+    let mut cmd = std::process::Command::new("haproxy");
+    cmd.arg("-db").arg("-f").arg(&h_path);
+    let haproxy = Daemon::spawn(cmd);
+    for (what, sock) in [("tandem", &t_sock), ("haproxy", &h_sock)] {
+        assert!(
+            wait_for(Duration::from_secs(20), || {
+                std::os::unix::net::UnixStream::connect(sock).ok()
+            })
+            .is_some(),
+            "{what} admin socket up: {}{}",
+            tandem.logs(),
+            haproxy.logs()
+        );
+    }
+    Pair {
+        tandem,
+        t_sock,
+        t_addr,
+        _haproxy: haproxy,
+        h_sock,
+        h_addr,
+        _dir: dir,
+    }
+}
+
+impl Pair {
+    /// The same command on both sockets: (tandem's reply, haproxy's).
+    fn both(&self, line: &str) -> (String, String) {
+        (raw_admin(&self.t_sock, line), raw_admin(&self.h_sock, line))
+    }
+}
+
+/// Every command tandem shares with haproxy's runtime API, on the same config and in the
+/// same order, answers byte for byte what Debian's haproxy 2.6 answers: the empty line
+/// of a change, and each refusal's exact text (unknown listener or server, bad weight,
+/// static map, missing argument). tandem's own CLI still gets tandem's messages.
+#[test]
+fn runtime_api_replies_match_haproxy_byte_for_byte() {
+    let (a, b) = (
+        Backend::start("a", Behavior::Name),
+        Backend::start("b", Behavior::Name),
+    );
+    let p = pair(&[
+        PairListener {
+            name: "l",
+            balance: "roundrobin",
+            check: false,
+            servers: vec![("a", &a, 1), ("b", &b, 2)],
+        },
+        PairListener {
+            name: "s",
+            balance: "static-rr",
+            check: false,
+            servers: vec![("a", &a, 3)],
+        },
+    ]);
+    let commands = [
+        "set server l/a state drain",
+        "set server l/a state ready",
+        "set server l/a state maint",
+        "set server l/a state bogus",
+        "set server l/a state Drain",
+        "set server l/a state",
+        "set server l/x state drain",
+        "set server x/a state drain",
+        "set server x/a state bogus",
+        "set server l state drain",
+        "set server",
+        "set server l/a",
+        "set server l/a foo",
+        "set server l/x weight",
+        "set server l/a weight 5",
+        "set server l/a weight 300",
+        "set server l/a weight abc",
+        "set server l/a weight 50%",
+        "set server l/a weight",
+        "set server l/a state drain extra",
+        "set weight l/a 4",
+        "set weight l/a",
+        "set weight l/x 4",
+        "set weight x/a 4",
+        "set weight l 4",
+        "set weight",
+        "set weight l/a 5x",
+        "set weight l/a 5%x",
+        "set weight l/a -5%",
+        "set weight l/a +5",
+        "set weight l/a -1",
+        "set weight l/a 99999999999999999999",
+        "set weight l/a 1e3",
+        "set weight l/a 1000%",
+        "get weight l/a",
+        "set weight l/a 150%",
+        "get weight l/a",
+        "get weight l/a extra",
+        "get weight l/x",
+        "get weight x/a",
+        "get weight l",
+        "get weight",
+        "set weight s/a 2",
+        "set weight s/a 50%",
+        "set weight s/a 0",
+        "get weight s/a",
+        "set weight s/a 100%",
+        "set weight s/a 3",
+        "disable server l/a",
+        "enable server l/a",
+        "disable server l/a extra",
+        "enable server l/a",
+        "disable server l/x",
+        "disable server x/a",
+        "disable server",
+        "enable server l",
+        "set weight l/b 7",
+        "get weight l/b",
+        "show servers state x",
+        "show servers state l/a",
+        "show servers conn x",
+        "show table",
+        "show table x",
+        "clear table x",
+        "clear table",
+        "show stat zz -1 -1",
+    ];
+    for c in commands {
+        let (ours, theirs) = p.both(c);
+        assert_eq!(ours, theirs, "`{c}`\n{}", p.tandem.logs());
+    }
+    // Both balancers ended in the same state (weights 1 and 7): the same shares.
+    let share = |addr: SocketAddr| {
+        let mut m: HashMap<String, usize> = HashMap::new();
+        for _ in 0..16 {
+            *m.entry(first_line(addr, None).expect("connect"))
+                .or_default() += 1;
+        }
+        m
+    };
+    let (ours, theirs) = (share(p.t_addr["l"]), share(p.h_addr["l"]));
+    assert_eq!(ours, theirs);
+    assert_eq!((ours["a"], ours["b"]), (2, 14), "{ours:?}");
+    // tandem's CLI keeps its own words.
+    let sock = p.t_sock.to_string_lossy().to_string();
+    let (code, out, _) = tandem(&["balancer", "--socket", &sock, "drain", "l/a"]);
+    assert_eq!((code, out.as_str()), (0, "l/a: drain (was ready)\n"));
+    let (code, out, _) = tandem(&["admin", "--socket", &sock, "disable", "server", "l/x"]);
+    assert_eq!(
+        (code, out.as_str()),
+        (1, "error: no server `x` in listener `l`\n")
+    );
 }
