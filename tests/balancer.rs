@@ -2786,7 +2786,7 @@ struct PairListener<'a> {
     name: &'a str,
     balance: &'a str,
     check: bool,
-    servers: Vec<(&'a str, &'a Backend, u32)>,
+    servers: Vec<(&'a str, SocketAddr, u32)>,
 }
 
 /// Debian's haproxy and tandem with the same listeners, servers and weights, each with
@@ -2827,8 +2827,9 @@ fn pair(listeners: &[PairListener]) -> Pair {
             l.name.to_string(),
             format!("127.0.0.1:{hp}").parse().expect("addr"),
         );
+        // haproxy's frontends take the global maxconn (100 here).
         t_cfg.push_str(&format!(
-            "    - name: {}\n      bind: 127.0.0.1:{tp}\n      balance: {}\n",
+            "    - name: {}\n      bind: 127.0.0.1:{tp}\n      balance: {}\n      maxconn: 100\n",
             l.name, l.balance
         ));
         if l.check {
@@ -2841,12 +2842,10 @@ fn pair(listeners: &[PairListener]) -> Pair {
         ));
         for (name, b, w) in &l.servers {
             t_cfg.push_str(&format!(
-                "        - {{ name: {name}, address: \"{}\", weight: {w} }}\n",
-                b.addr
+                "        - {{ name: {name}, address: \"{b}\", weight: {w} }}\n"
             ));
             h_cfg.push_str(&format!(
-                "  server {name} {} weight {w}{}\n",
-                b.addr,
+                "  server {name} {b} weight {w}{}\n",
                 if l.check {
                     " check inter 100ms rise 2 fall 3"
                 } else {
@@ -2905,13 +2904,13 @@ fn runtime_api_replies_match_haproxy_byte_for_byte() {
             name: "l",
             balance: "roundrobin",
             check: false,
-            servers: vec![("a", &a, 1), ("b", &b, 2)],
+            servers: vec![("a", a.addr, 1), ("b", b.addr, 2)],
         },
         PairListener {
             name: "s",
             balance: "static-rr",
             check: false,
-            servers: vec![("a", &a, 3)],
+            servers: vec![("a", a.addr, 3)],
         },
     ]);
     let commands = [
@@ -3007,4 +3006,240 @@ fn runtime_api_replies_match_haproxy_byte_for_byte() {
         (code, out.as_str()),
         (1, "error: no server `x` in listener `l`\n")
     );
+}
+
+/// `show stat` as rows by (pxname, svname), each a map of column name to value.
+fn stat_rows(csv: &str) -> HashMap<(String, String), HashMap<String, String>> {
+    let mut lines = csv.lines();
+    let header: Vec<String> = lines
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("# ")
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    let mut rows = HashMap::new();
+    for l in lines.filter(|l| !l.is_empty()) {
+        let f = csv_fields(l);
+        let row: HashMap<String, String> = header.iter().cloned().zip(f).collect();
+        let key = (row["pxname"].clone(), row["svname"].clone());
+        rows.insert(key, row);
+    }
+    rows
+}
+
+/// The columns where tandem and haproxy differ for a reason, with the reason.
+const STAT_EXPLAINED: &[(&str, &str)] = &[
+    ("pid", "each its own process"),
+    ("lastchg", "seconds since a change: timing"),
+    ("downtime", "seconds: timing"),
+    ("check_duration", "milliseconds: timing"),
+    ("lastsess", "seconds since the last session: timing"),
+    ("qtime", "average times: timing"),
+    ("ctime", "average times: timing"),
+    ("rtime", "average times: timing"),
+    ("ttime", "average times: timing"),
+    ("qtime_max", "timing"),
+    ("ctime_max", "timing"),
+    ("rtime_max", "timing"),
+    ("ttime_max", "timing"),
+    (
+        "rate",
+        "sessions in the last second: timing (tandem does not measure it: 0)",
+    ),
+    ("rate_max", "timing (tandem: 0)"),
+    ("conn_rate", "timing (tandem: 0)"),
+    ("conn_rate_max", "timing (tandem: 0)"),
+    (
+        "need_conn_est",
+        "haproxy's estimate of idle server connections to keep (checks count); tandem keeps none",
+    ),
+];
+
+/// Every column of `show stat` whose value differs between the two, by name (not
+/// position), leaving out the explained ones.
+fn stat_differences(ours: &str, theirs: &str) -> Vec<String> {
+    let (o, t) = (stat_rows(ours), stat_rows(theirs));
+    let mut diffs = Vec::new();
+    let mut keys: Vec<_> = t.keys().collect();
+    keys.sort();
+    for key in keys {
+        let Some(orow) = o.get(key) else {
+            diffs.push(format!("{key:?}: no such row in tandem's"));
+            continue;
+        };
+        let trow = &t[key];
+        let mut cols: Vec<&String> = trow.keys().collect();
+        cols.sort();
+        for c in cols {
+            let (ov, tv) = (orow.get(c).cloned().unwrap_or_default(), &trow[c]);
+            // An explained column still holds a value where haproxy's does.
+            if STAT_EXPLAINED.iter().any(|(n, _)| n == c) {
+                if ov.is_empty() != tv.is_empty() {
+                    diffs.push(format!(
+                        "{}/{} {c}: tandem {ov:?} haproxy {tv:?}",
+                        key.0, key.1
+                    ));
+                }
+                continue;
+            }
+            if ov != *tv {
+                diffs.push(format!(
+                    "{}/{} {c}: tandem {ov:?} haproxy {tv:?}",
+                    key.0, key.1
+                ));
+            }
+        }
+    }
+    if o.len() != t.len() {
+        diffs.push(format!("{} rows, haproxy {}", o.len(), t.len()));
+    }
+    diffs
+}
+
+/// `show stat` compared column by column (by name) with Debian's haproxy on the same
+/// config, fresh and after the same traffic: FRONTEND, server and BACKEND rows hold the
+/// same values, empty where haproxy leaves them empty, except the timing columns.
+/// `show servers state`, the filters and `typed` agree too.
+#[test]
+fn show_stat_and_servers_state_match_haproxy_column_by_column() {
+    let (a, b) = (
+        Backend::start("a", Behavior::Name),
+        Backend::start("b", Behavior::Name),
+    );
+    // A server nothing listens on: its checks are refused on both.
+    let dead_port = free_port();
+    let dead: SocketAddr = format!("127.0.0.1:{dead_port}").parse().expect("addr");
+    let p = pair(&[
+        PairListener {
+            name: "l",
+            balance: "roundrobin",
+            check: false,
+            servers: vec![("a", a.addr, 1), ("b", b.addr, 2)],
+        },
+        PairListener {
+            name: "c",
+            balance: "roundrobin",
+            check: true,
+            servers: vec![("a", a.addr, 1), ("dead", dead, 1)],
+        },
+    ]);
+    // Both have checked: c/a up (L4OK), c/dead down (L4CON).
+    let settled = |sock: &std::path::Path| {
+        let rows = stat_rows(&raw_admin(sock, "show stat"));
+        let st = |s: &str| rows[&("c".to_string(), s.to_string())]["status"].clone();
+        (st("a") == "UP" && st("dead") == "DOWN").then_some(())
+    };
+    assert!(wait_for(Duration::from_secs(20), || settled(&p.t_sock)).is_some());
+    assert!(wait_for(Duration::from_secs(20), || settled(&p.h_sock)).is_some());
+    let (ours, theirs) = p.both("show stat");
+    let d = stat_differences(&ours, &theirs);
+    assert!(d.is_empty(), "fresh:\n{}", d.join("\n"));
+    // The same traffic through both: 6 sessions on each listener.
+    for l in ["l", "c"] {
+        for _ in 0..6 {
+            first_line(p.t_addr[l], None).expect("tandem");
+            first_line(p.h_addr[l], None).expect("haproxy");
+        }
+    }
+    let (ours, theirs) = p.both("show stat");
+    let d = stat_differences(&ours, &theirs);
+    assert!(d.is_empty(), "used:\n{}", d.join("\n"));
+
+    // The filters keep the same rows: <iid>|<proxy> <type> <sid>, up, no-maint; fewer
+    // than three filter words are ignored.
+    p.both("disable server c/a");
+    for f in [
+        "show stat 3 -1 -1",
+        "show stat c 2 -1",
+        "show stat -1 4 -1",
+        "show stat -1 4 1",
+        "show stat 2 -1 2",
+        "show stat 2 5 -1",
+        "show stat 99 -1 -1",
+        "show stat -1 -1 -1 up",
+        "show stat no-maint",
+        "show stat 2",
+        "show stat -1 4",
+    ] {
+        let (ours, theirs) = p.both(f);
+        let keys = |csv: &str| {
+            let mut k: Vec<(String, String)> = stat_rows(csv).into_keys().collect();
+            k.sort();
+            k
+        };
+        assert_eq!(keys(&ours), keys(&theirs), "`{f}`");
+        assert!(
+            ours.ends_with(",\n\n") || ours.ends_with("\n\n"),
+            "{ours:?}"
+        );
+    }
+    p.both("enable server c/a");
+
+    // `typed`: the same objects, field numbers, names, tags and types, and the same
+    // values but for the explained columns.
+    let typed = |text: &str| -> HashMap<String, (String, String)> {
+        text.lines()
+            .filter(|l| !l.is_empty())
+            .map(|l| {
+                let (head, rest) = l.split_once(':').expect("typed line");
+                let mut parts = rest.splitn(3, ':');
+                let tags = format!(
+                    "{}:{}",
+                    parts.next().unwrap_or(""),
+                    parts.next().unwrap_or("")
+                );
+                (
+                    head.to_string(),
+                    (tags, parts.next().unwrap_or("").to_string()),
+                )
+            })
+            .collect()
+    };
+    let (ours, theirs) = p.both("show stat 2 -1 -1 typed");
+    let (o, t) = (typed(&ours), typed(&theirs));
+    let mut ok: Vec<&String> = o.keys().collect();
+    let mut tk: Vec<&String> = t.keys().collect();
+    ok.sort();
+    tk.sort();
+    assert_eq!(ok, tk, "typed fields");
+    for (k, (tags, v)) in &t {
+        let name = k.split('.').nth(4).unwrap_or("");
+        assert_eq!(&o[k].0, tags, "{k}");
+        if !STAT_EXPLAINED.iter().any(|(n, _)| *n == name) {
+            assert_eq!(&o[k].1, v, "{k}");
+        }
+    }
+
+    // `lastchg` restarts on an operator's state change (drain, ready), as in haproxy;
+    // `show servers state` then reads the same but for the seconds since that change.
+    std::thread::sleep(Duration::from_millis(1100));
+    p.both("set server l/a state drain");
+    let lastchg = |sock: &std::path::Path| {
+        stat_rows(&raw_admin(sock, "show stat"))[&("l".to_string(), "a".to_string())]["lastchg"]
+            .parse::<u64>()
+            .expect("lastchg")
+    };
+    assert!(lastchg(&p.t_sock) <= 1 && lastchg(&p.h_sock) <= 1);
+    p.both("set weight l/b 5");
+    for c in [
+        "show servers state",
+        "show servers state l",
+        "show servers state c",
+    ] {
+        let (ours, theirs) = p.both(c);
+        let norm = |s: &str| -> String {
+            s.lines()
+                .map(|l| {
+                    let mut f: Vec<&str> = l.split(' ').collect();
+                    if f.len() == 25 && !l.starts_with('#') {
+                        f[9] = "T";
+                    }
+                    f.join(" ") + "\n"
+                })
+                .collect()
+        };
+        assert_eq!(norm(&ours), norm(&theirs), "`{c}`");
+        assert!(ours.starts_with("1\n# be_id be_name srv_id "), "{ours}");
+    }
 }

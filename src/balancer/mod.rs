@@ -568,6 +568,8 @@ impl Balancer {
             queued: AtomicU32::new(0),
             max_queued: AtomicU32::new(0),
             stick: Mutex::new(listener::StickState::for_config(cfg.stick)),
+            times: Mutex::new(server::TimeStats::default()),
+            created: std::time::SystemTime::now(),
         });
         let slots = match slots {
             Some(l) => {

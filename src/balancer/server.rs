@@ -66,6 +66,50 @@ pub struct Counters {
     /// `cli_abrt`), and the server (`SD`, `sD`: `srv_abrt`).
     pub client_aborts: AtomicU64,
     pub server_aborts: AtomicU64,
+    /// Session times (`qtime`, `ctime`, `ttime` and their maxima) and the last session.
+    pub times: Mutex<TimeStats>,
+}
+
+/// haproxy's session time averages: a sliding average over the last 512 sessions
+/// (its `swrate`), the maxima, and when the last session was assigned (`lastsess`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TimeStats {
+    samples: u64,
+    /// Sums in haproxy's `swrate` form: queue, connect, total (ms).
+    sums: [u64; 3],
+    pub max: [u64; 3],
+    pub last_session: Option<Instant>,
+}
+
+impl TimeStats {
+    const WINDOW: u64 = 512;
+
+    /// Adds one ended session's times (ms): waiting for a slot, connecting, in all.
+    pub fn record(&mut self, queue: u64, connect: u64, total: u64) {
+        self.samples += 1;
+        let n = self.samples.min(Self::WINDOW);
+        for (i, v) in [queue, connect, total].into_iter().enumerate() {
+            let sum = self.sums[i];
+            self.sums[i] = sum - sum.div_ceil(n).min(sum) + v;
+            self.max[i] = self.max[i].max(v);
+        }
+    }
+
+    /// The averages (queue, connect, total), 0 before any session.
+    pub fn averages(&self) -> [u64; 3] {
+        let n = self.samples.min(Self::WINDOW);
+        if n == 0 {
+            return [0; 3];
+        }
+        self.sums.map(|s| s.div_ceil(n))
+    }
+
+    /// Seconds since the last session (-1: none yet, as haproxy writes it).
+    pub fn last_session_secs(&self) -> i64 {
+        self.last_session.map_or(-1, |t| {
+            i64::try_from(t.elapsed().as_secs()).unwrap_or(i64::MAX)
+        })
+    }
 }
 
 /// Health-check details for status and `show stat`.

@@ -165,6 +165,42 @@ fn modules(r: &mut Row, server: bool) {
     }
 }
 
+/// The session time columns (ms; `rtime`, the time to a response, is an HTTP one: 0
+/// on TCP as in haproxy) and `lastsess`.
+fn set_times(r: &mut Row, t: &super::server::TimeStats) {
+    let [q, c, tt] = t.averages();
+    for (col, v) in [
+        ("qtime", q),
+        ("ctime", c),
+        ("rtime", 0),
+        ("ttime", tt),
+        ("qtime_max", t.max[0]),
+        ("ctime_max", t.max[1]),
+        ("rtime_max", 0),
+        ("ttime_max", t.max[2]),
+    ] {
+        r.set(col, v);
+    }
+    r.set("lastsess", t.last_session_secs());
+}
+
+/// Sets `cols` to 0.
+fn zero(r: &mut Row, cols: &[&str]) {
+    for c in cols {
+        r.set(c, 0);
+    }
+}
+
+/// `last_chk`: what the last check saw, in haproxy's words where they are known (a
+/// passed TCP check says nothing, a refused one `Connection refused`), else tandem's.
+fn last_chk(last: &str) -> &str {
+    match last {
+        "succeeded" => "",
+        "connection refused" => "Connection refused",
+        other => other,
+    }
+}
+
 /// haproxy's `check_desc` for a `check_status` code.
 fn check_desc(status: &str) -> &'static str {
     match status {
@@ -664,6 +700,33 @@ fn rows(listeners: &[Arc<Shared>], filter: &StatFilter) -> Vec<(Kind, usize, usi
         f.set("type", 0);
         f.set("conn_tot", l.total.load(Ordering::Relaxed));
         f.set("mode", "tcp");
+        // Counters haproxy keeps for a TCP frontend that never move here (HTTP
+        // requests, denials, rewrites, compression) read 0 as there. tandem does not
+        // measure per-second rates: 0.
+        zero(
+            &mut f,
+            &[
+                "dreq",
+                "dresp",
+                "ereq",
+                "dcon",
+                "dses",
+                "wrew",
+                "eint",
+                "comp_in",
+                "comp_out",
+                "comp_byp",
+                "comp_rsp",
+                "rate",
+                "rate_lim",
+                "rate_max",
+                "req_rate",
+                "req_rate_max",
+                "req_tot",
+                "conn_rate",
+                "conn_rate_max",
+            ],
+        );
         modules(&mut f, false);
         if filter.types & TYPE_FE != 0 {
             out.push((Kind::Frontend, iid, 0, f));
@@ -675,6 +738,7 @@ fn rows(listeners: &[Arc<Shared>], filter: &StatFilter) -> Vec<(Kind, usize, usi
         let (mut w_act, mut w_bck, mut w_first_bck) = (0u64, 0u64, None::<u64>);
         let (mut econ, mut wretr, mut wredis, mut lbtot) = (0u64, 0u64, 0u64, 0u64);
         let (mut cli_abrt, mut srv_abrt) = (0u64, 0u64);
+        let (mut connect, mut u_act, mut u_bck, mut u_first_bck) = (0u64, 0u64, 0u64, None::<u64>);
         for (si, s) in rt.servers.iter().enumerate() {
             let c = &s.counters;
             let info = s.check.lock().map(|c| c.clone()).unwrap_or_default();
@@ -708,11 +772,17 @@ fn rows(listeners: &[Arc<Shared>], filter: &StatFilter) -> Vec<(Kind, usize, usi
             );
             r.set("act", u8::from(!s.cfg().backup));
             r.set("bck", u8::from(s.cfg().backup));
-            r.set("chkfail", c.check_failures.load(Ordering::Relaxed));
-            r.set("chkdown", c.downs.load(Ordering::Relaxed));
+            // haproxy leaves the check counters empty on a server it does not check.
+            if is_checked {
+                r.set("chkfail", c.check_failures.load(Ordering::Relaxed));
+                r.set("chkdown", c.downs.load(Ordering::Relaxed));
+            }
             r.set("lastchg", secs_since(info.last_change));
-            let down_now = info.down_since.map(|t| t.elapsed().as_secs()).unwrap_or(0);
-            r.set("downtime", info.downtime_secs + down_now);
+            // haproxy counts a server's downtime only when it checks it.
+            if is_checked {
+                let down_now = info.down_since.map(|t| t.elapsed().as_secs()).unwrap_or(0);
+                r.set("downtime", info.downtime_secs + down_now);
+            }
             r.set("pid", pid);
             r.set("iid", iid);
             r.set("sid", si + 1);
@@ -736,7 +806,7 @@ fn rows(listeners: &[Arc<Shared>], filter: &StatFilter) -> Vec<(Kind, usize, usi
                 // saw in `last_chk` (here tandem's reason, as in its log lines).
                 r.set("check_desc", check_desc(status));
                 if let Some(last) = &info.last {
-                    r.set("last_chk", last);
+                    r.set("last_chk", last_chk(last));
                 }
                 if let Some(ch) = super::server_check(&rt.cfg, s) {
                     r.set("check_rise", ch.rise);
@@ -749,6 +819,32 @@ fn rows(listeners: &[Arc<Shared>], filter: &StatFilter) -> Vec<(Kind, usize, usi
             r.set("addr", s.addr());
             r.set("mode", "tcp");
             r.set("uweight", s.weight());
+            // Each session opens its own server connection: `connect` counts the
+            // attempts (retries too), none is reused or kept idle.
+            let attempts =
+                c.connections.load(Ordering::Relaxed) + c.retries.load(Ordering::Relaxed);
+            r.set("connect", attempts);
+            r.set("used_conn_cur", s.active.load(Ordering::Relaxed));
+            let times = c.times.lock().map(|t| *t).unwrap_or_default();
+            set_times(&mut r, &times);
+            zero(
+                &mut r,
+                &[
+                    "qcur",
+                    "qmax",
+                    "dresp",
+                    "eresp",
+                    "wrew",
+                    "eint",
+                    "reuse",
+                    "rate",
+                    "rate_max",
+                    "srv_icur",
+                    "idle_conn_cur",
+                    "safe_conn_cur",
+                    "need_conn_est",
+                ],
+            );
             modules(&mut r, true);
             let shown = filter.types & TYPE_SV != 0
                 && filter.sid.is_none_or(|want| want == si + 1)
@@ -759,15 +855,20 @@ fn rows(listeners: &[Arc<Shared>], filter: &StatFilter) -> Vec<(Kind, usize, usi
             }
             if s.available() && s.effective_weight() > 0 {
                 let w = u64::from(s.effective_weight());
+                let u = u64::from(s.weight());
                 if s.cfg().backup {
                     bck += 1;
                     w_bck += w;
                     w_first_bck.get_or_insert(w);
+                    u_bck += u;
+                    u_first_bck.get_or_insert(u);
                 } else {
                     act += 1;
                     w_act += w;
+                    u_act += u;
                 }
             }
+            connect += attempts;
             econ += c.failed_conns.load(Ordering::Relaxed);
             wretr += c.retries.load(Ordering::Relaxed);
             wredis += c.redispatches.load(Ordering::Relaxed);
@@ -777,12 +878,12 @@ fn rows(listeners: &[Arc<Shared>], filter: &StatFilter) -> Vec<(Kind, usize, usi
         }
         // haproxy: the weight of the servers in use, the active ones, or the backups
         // when no active server is left (only the first without `allbackups`).
-        let weight = if act > 0 {
-            w_act
+        let (weight, uweight) = if act > 0 {
+            (w_act, u_act)
         } else if rt.cfg.allbackups {
-            w_bck
+            (w_bck, u_bck)
         } else {
-            w_first_bck.unwrap_or(0)
+            (w_first_bck.unwrap_or(0), u_first_bck.unwrap_or(0))
         };
         let mut b = Row::new();
         b.set("pxname", &l.name);
@@ -791,6 +892,8 @@ fn rows(listeners: &[Arc<Shared>], filter: &StatFilter) -> Vec<(Kind, usize, usi
         b.set("qmax", l.max_queued.load(Ordering::Relaxed));
         b.set("scur", l.active.load(Ordering::Relaxed));
         b.set("smax", l.max_active.load(Ordering::Relaxed));
+        // haproxy's `fullconn` default: 10% of the frontend's maxconn (at least 1).
+        b.set("slim", rt.cfg.maxconn.div_ceil(10).max(1));
         b.set("stot", l.total.load(Ordering::Relaxed));
         b.set("bin", l.bytes_in.load(Ordering::Relaxed));
         b.set("bout", l.bytes_out.load(Ordering::Relaxed));
@@ -812,6 +915,33 @@ fn rows(listeners: &[Arc<Shared>], filter: &StatFilter) -> Vec<(Kind, usize, usi
         b.set("type", 1);
         b.set("mode", "tcp");
         b.set("algo", rt.cfg.balance);
+        b.set("uweight", uweight);
+        b.set("lastchg", secs_since(Some(l.created)));
+        b.set("downtime", 0);
+        let times = l.times.lock().map(|t| *t).unwrap_or_default();
+        set_times(&mut b, &times);
+        b.set("connect", connect);
+        zero(
+            &mut b,
+            &[
+                "dreq",
+                "dresp",
+                "eresp",
+                "wrew",
+                "eint",
+                "reuse",
+                "rate",
+                "rate_max",
+                "comp_in",
+                "comp_out",
+                "comp_byp",
+                "comp_rsp",
+                "chkdown",
+                "agg_server_status",
+                "agg_check_status",
+                "agg_server_check_status",
+            ],
+        );
         modules(&mut b, false);
         if filter.types & TYPE_BE != 0 {
             out.push((Kind::Backend, iid, 0, b));
