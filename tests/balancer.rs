@@ -3135,11 +3135,20 @@ fn show_stat_and_servers_state_match_haproxy_column_by_column() {
     let (ours, theirs) = p.both("show stat");
     let d = stat_differences(&ours, &theirs);
     assert!(d.is_empty(), "fresh:\n{}", d.join("\n"));
-    // The same traffic through both: 6 sessions on each listener.
+    // The same traffic through both: 6 sessions on each listener, one at a time (each
+    // ended on both before the next, so `smax` reads alike).
+    let idle = |sock: &std::path::Path, l: &str| {
+        wait_for(Duration::from_secs(10), || {
+            let rows = stat_rows(&raw_admin(sock, "show stat"));
+            (rows[&(l.to_string(), "FRONTEND".to_string())]["scur"] == "0").then_some(())
+        })
+        .is_some()
+    };
     for l in ["l", "c"] {
         for _ in 0..6 {
             first_line(p.t_addr[l], None).expect("tandem");
             first_line(p.h_addr[l], None).expect("haproxy");
+            assert!(idle(&p.t_sock, l) && idle(&p.h_sock, l), "sessions end");
         }
     }
     let (ours, theirs) = p.both("show stat");
