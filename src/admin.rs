@@ -91,6 +91,8 @@ enum Done {
     Body(String),
     /// A change: haproxy answers nothing; tandem says what changed.
     Changed(String),
+    /// Each dialect's own output.
+    Dual { haproxy: String, tandem: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,6 +124,8 @@ fn render(dialect: Dialect, r: Result<Done, Refusal>) -> String {
     let mut out = match (dialect, r) {
         (Dialect::Haproxy, Ok(Done::Body(b))) => b,
         (Dialect::Haproxy, Ok(Done::Changed(_))) => String::new(),
+        (Dialect::Haproxy, Ok(Done::Dual { haproxy, .. })) => haproxy,
+        (Dialect::Tandem, Ok(Done::Dual { tandem, .. })) => tandem,
         (Dialect::Haproxy, Err(e)) => e.haproxy.into_owned(),
         (Dialect::Tandem, Ok(Done::Body(b) | Done::Changed(b))) => b,
         (Dialect::Tandem, Err(e)) => format!("error: {}", e.tandem),
@@ -223,8 +227,18 @@ fn run(targets: &Targets, cmd: &str) -> Result<Done, Refusal> {
                 Done::Body(b.show_info())
             }
         }),
-        ["show", "table"] => b()?.show_table(None).map(Done::Body),
-        ["show", "table", l, ..] => b()?.show_table(Some(l)).map(Done::Body),
+        ["show", "table", rest @ ..] if rest.len() <= 1 => {
+            let b = b()?;
+            let l = rest.first().copied();
+            Ok(Done::Dual {
+                haproxy: b.show_table(l, true)?,
+                tandem: b.show_table(l, false)?,
+            })
+        }
+        ["show", "table", _, ..] => Err(Refusal::new(
+            "Optional argument only supports \"data.<store_data_type>\" <operator> <value> and key <key>\n",
+            "give at most the listener: show table [listener]",
+        )),
         ["clear", "table"] => Err(Refusal::new(
             CLEAR_TABLE_USAGE,
             "give the listener: clear table <listener> [key <ip>]",

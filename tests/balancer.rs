@@ -2786,6 +2786,7 @@ struct PairListener<'a> {
     name: &'a str,
     balance: &'a str,
     check: bool,
+    stick: bool,
     servers: Vec<(&'a str, SocketAddr, u32)>,
 }
 
@@ -2835,11 +2836,17 @@ fn pair(listeners: &[PairListener]) -> Pair {
         if l.check {
             t_cfg.push_str("      check: { type: tcp, inter: 100ms, rise: 2, fall: 3 }\n");
         }
+        if l.stick {
+            t_cfg.push_str("      stick: { on: src, expire: 30m, size: 100 }\n");
+        }
         t_cfg.push_str("      servers:\n");
         h_cfg.push_str(&format!(
             "listen {}\n  bind 127.0.0.1:{hp}\n  balance {}\n",
             l.name, l.balance
         ));
+        if l.stick {
+            h_cfg.push_str("  stick-table type ip size 100 expire 30m\n  stick on src\n");
+        }
         for (name, b, w) in &l.servers {
             t_cfg.push_str(&format!(
                 "        - {{ name: {name}, address: \"{b}\", weight: {w} }}\n"
@@ -2904,12 +2911,14 @@ fn runtime_api_replies_match_haproxy_byte_for_byte() {
             name: "l",
             balance: "roundrobin",
             check: false,
+            stick: false,
             servers: vec![("a", a.addr, 1), ("b", b.addr, 2)],
         },
         PairListener {
             name: "s",
             balance: "static-rr",
             check: false,
+            stick: false,
             servers: vec![("a", a.addr, 3)],
         },
     ]);
@@ -3115,12 +3124,14 @@ fn show_stat_and_servers_state_match_haproxy_column_by_column() {
             name: "l",
             balance: "roundrobin",
             check: false,
+            stick: false,
             servers: vec![("a", a.addr, 1), ("b", b.addr, 2)],
         },
         PairListener {
             name: "c",
             balance: "roundrobin",
             check: true,
+            stick: false,
             servers: vec![("a", a.addr, 1), ("dead", dead, 1)],
         },
     ]);
@@ -3250,5 +3261,83 @@ fn show_stat_and_servers_state_match_haproxy_column_by_column() {
         };
         assert_eq!(norm(&ours), norm(&theirs), "`{c}`");
         assert!(ours.starts_with("1\n# be_id be_name srv_id "), "{ours}");
+    }
+}
+
+/// `show table` and `clear table` on a `stick on src` listener read as haproxy's: the
+/// table line byte for byte, each entry's key, server id and name (its address and
+/// expiry in ms differ by nature).
+#[test]
+fn stick_table_commands_match_haproxy() {
+    let (a, b) = (
+        Backend::start("a", Behavior::Name),
+        Backend::start("b", Behavior::Name),
+    );
+    let p = pair(&[PairListener {
+        name: "t",
+        balance: "roundrobin",
+        check: false,
+        stick: true,
+        servers: vec![("a", a.addr, 1), ("b", b.addr, 1)],
+    }]);
+    let (ours, theirs) = p.both("show table t");
+    assert_eq!(ours, theirs);
+    assert_eq!(ours, "# table: t, type: ip, size:100, used:0\n\n");
+    for ip in ["127.0.0.2", "127.0.0.3"] {
+        let ours = first_line(p.t_addr["t"], Some(ip)).expect("tandem");
+        let theirs = first_line(p.h_addr["t"], Some(ip)).expect("haproxy");
+        assert_eq!(ours, theirs, "{ip}");
+    }
+    // haproxy stores the entry as the session ends; wait for both to hold two.
+    let used2 = |sock: &std::path::Path| {
+        wait_for(Duration::from_secs(10), || {
+            raw_admin(sock, "show table")
+                .contains("used:2")
+                .then_some(())
+        })
+        .is_some()
+    };
+    assert!(used2(&p.t_sock) && used2(&p.h_sock));
+    for c in ["show table", "show table x", "show table t extra"] {
+        let (ours, theirs) = p.both(c);
+        assert_eq!(ours, theirs, "`{c}`");
+    }
+    let entries = |text: &str| -> Vec<String> {
+        let mut v: Vec<String> = text
+            .lines()
+            .filter(|l| l.starts_with("0x"))
+            .map(|l| {
+                l.split(' ')
+                    .filter(|w| {
+                        w.starts_with("key=")
+                            || w.starts_with("server_id=")
+                            || w.starts_with("server_key=")
+                            || w.starts_with("use=")
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let (ours, theirs) = p.both("show table t");
+    assert_eq!(entries(&ours), entries(&theirs), "{ours}{theirs}");
+    assert_eq!(entries(&ours).len(), 2, "{ours}");
+    for c in [
+        "clear table t key 127.0.0.2",
+        "clear table t key abc",
+        "clear table t key",
+        "show table t",
+        "clear table t",
+        "show table t",
+    ] {
+        let (ours, theirs) = p.both(c);
+        if c == "show table t" {
+            assert_eq!(entries(&ours), entries(&theirs), "`{c}`");
+            assert_eq!(ours.lines().next(), theirs.lines().next(), "`{c}`");
+        } else {
+            assert_eq!(ours, theirs, "`{c}`");
+        }
     }
 }

@@ -1073,7 +1073,10 @@ impl BalancerAdmin {
     }
 
     /// haproxy `show table [listener]`: the stick tables and their entries.
-    pub fn show_table(&self, listener: Option<&str>) -> Result<String, Refusal> {
+    /// `haproxy`: haproxy 2.6's format (`# table: l, type: ip, size:100, used:1`, then with
+    /// a listener named the entries as `0x...: key=IP use=0 exp=MS server_id=N
+    /// server_key=NAME`; without one, the table lines only); else tandem's.
+    pub fn show_table(&self, listener: Option<&str>, haproxy: bool) -> Result<String, Refusal> {
         let v = self.live.lock().map_err(|_| Refusal::internal())?;
         if let Some(l) = listener
             && !v.iter().any(|x| x.shared.name == l)
@@ -1099,7 +1102,37 @@ impl BalancerAdmin {
                 continue;
             };
             let entries = st.table.entries(now);
-            let cfg = live.shared.runtime().cfg.stick;
+            let rt = live.shared.runtime();
+            let cfg = rt.cfg.stick;
+            if haproxy {
+                let v6 = entries.iter().any(|e| e.key.is_ipv6());
+                out.push_str(&format!(
+                    "# table: {}, type: {}, size:{}, used:{}\n",
+                    live.shared.name,
+                    if v6 { "ipv6" } else { "ip" },
+                    cfg.map_or(0, |c| c.size),
+                    entries.len()
+                ));
+                if listener.is_none() {
+                    continue;
+                }
+                for (i, e) in entries.iter().enumerate() {
+                    let id = rt
+                        .servers
+                        .iter()
+                        .position(|s| s.name() == e.server)
+                        .map_or(0, |p| p + 1);
+                    // haproxy prints the entry's address; tandem an opaque number.
+                    out.push_str(&format!(
+                        "0x{:x}: key={} use=0 exp={} server_id={id} server_key={}\n",
+                        0x1000 + i * 0x40,
+                        e.key,
+                        e.left.map_or(0, |l| l.as_millis()),
+                        e.server
+                    ));
+                }
+                continue;
+            }
             out.push_str(&format!(
                 "# table: {}, on: {}, size: {}, used: {}\n",
                 live.shared.name,
