@@ -3146,6 +3146,10 @@ fn show_stat_and_servers_state_match_haproxy_column_by_column() {
     let (ours, theirs) = p.both("show stat");
     let d = stat_differences(&ours, &theirs);
     assert!(d.is_empty(), "fresh:\n{}", d.join("\n"));
+    // `show servers conn` of unchecked servers before any traffic: the same lines
+    // (haproxy sizes `idle_per_thr[]` by its threads, one per CPU as tandem's count).
+    let (ours, theirs) = p.both("show servers conn l");
+    assert_eq!(ours, theirs);
     // The same traffic through both: 6 sessions on each listener, one at a time (each
     // ended on both before the next, so `smax` reads alike).
     let idle = |sock: &std::path::Path, l: &str| {

@@ -1046,6 +1046,37 @@ mod tests {
     use super::*;
 
     #[test]
+    fn stat_filters_read_as_haproxy_reads_them() {
+        let names = ["l", "c"];
+        let f = |w: &str| parse_stat_args(&w.split_whitespace().collect::<Vec<_>>(), &names);
+        assert_eq!(f(""), Ok(StatFilter::default()));
+        // Fewer than three filter words: ignored.
+        assert_eq!(f("2"), Ok(StatFilter::default()));
+        assert_eq!(f("-1 4"), Ok(StatFilter::default()));
+        let c = f("c 2 -1").expect("filter");
+        assert_eq!((c.iid, c.types, c.sid), (Some(3), 2, None));
+        let all = f("-1 -1 -1 typed up").expect("filter");
+        assert_eq!((all.iid, all.types, all.sid), (None, u32::MAX, None));
+        assert!(all.typed && all.hide_down && !all.hide_maint);
+        assert_eq!(f("2 4 1").map(|x| (x.iid, x.sid)), Ok((Some(2), Some(1))));
+        assert_eq!(f("zz -1 -1"), Err("No such proxy.\n"));
+        assert_eq!(f("no-maint").map(|x| x.hide_maint), Ok(true));
+    }
+
+    #[test]
+    fn session_times_average_as_haproxy_swrate() {
+        let mut t = crate::balancer::server::TimeStats::default();
+        assert_eq!(t.averages(), [0, 0, 0]);
+        assert_eq!(t.last_session_secs(), -1);
+        t.record(0, 2, 10);
+        assert_eq!(t.averages(), [0, 2, 10]);
+        t.record(0, 4, 30);
+        assert_eq!(t.max, [0, 4, 30]);
+        // The sliding sum: 10 - ceil(10/2) + 30 = 35, read as ceil(35/2).
+        assert_eq!(t.averages()[2], 18);
+    }
+
+    #[test]
     fn passed_checks_report_their_layer_as_haproxy() {
         let ok = Some("succeeded");
         assert_eq!(check_status(ok, Some(CheckType::Tcp)), "L4OK");
