@@ -114,10 +114,14 @@ pub fn dialect_of(line: &str) -> (Dialect, &str) {
     }
 }
 
-/// Runs one command line (haproxy's dialect, or tandem's after [`TANDEM_PREFIX`]).
+/// Runs one command line (haproxy's dialect, or tandem's after [`TANDEM_PREFIX`]);
+/// commands separated by `;` run in turn, their replies one after the other, as in
+/// haproxy.
 pub fn execute(targets: &Targets, line: &str) -> String {
-    let (dialect, cmd) = dialect_of(line);
-    render(dialect, run(targets, cmd))
+    let (dialect, cmds) = dialect_of(line);
+    cmds.split(';')
+        .map(|cmd| render(dialect, run(targets, cmd.trim())))
+        .collect()
 }
 
 fn render(dialect: Dialect, r: Result<Done, Refusal>) -> String {
@@ -331,36 +335,58 @@ impl AdminSocket {
                 let targets = targets.clone();
                 tokio::spawn(async move {
                     let (r, mut w) = stream.into_split();
-                    let mut line = String::new();
-                    // One command line, bounded: a client that sends no newline cannot
-                    // make the daemon buffer without end.
-                    let mut reader = BufReader::new(r).take(MAX_COMMAND);
-                    let read =
-                        tokio::time::timeout(Duration::from_secs(10), reader.read_line(&mut line))
-                            .await;
-                    if !matches!(read, Ok(Ok(_))) {
-                        return;
+                    let mut reader = BufReader::new(r);
+                    // haproxy's `prompt`: commands one after the other on the same
+                    // connection, each reply followed by `> `, until `quit`, EOF or 10s
+                    // of silence. Without it, the lines that came together (`printf
+                    // 'a\nb\n' | socat ...`) are answered in turn, then it closes.
+                    let mut interactive = false;
+                    loop {
+                        let mut line = String::new();
+                        // One command line, bounded: a client that sends no newline cannot
+                        // make the daemon buffer without end.
+                        let read = tokio::time::timeout(
+                            Duration::from_secs(10),
+                            (&mut reader).take(MAX_COMMAND).read_line(&mut line),
+                        )
+                        .await;
+                        if !matches!(read, Ok(Ok(n)) if n > 0) {
+                            break;
+                        }
+                        if !line.ends_with('\n') && line.len() as u64 >= MAX_COMMAND {
+                            let _ = w
+                                .write_all(
+                                    format!("error: command longer than {MAX_COMMAND} bytes\n")
+                                        .as_bytes(),
+                                )
+                                .await;
+                            break;
+                        }
+                        let reply = match line.trim() {
+                            "quit" => break,
+                            "prompt" => {
+                                interactive = !interactive;
+                                "\n".to_string()
+                            }
+                            _ => execute(&targets, &line),
+                        };
+                        let cmd = dialect_of(&line).1.to_string();
+                        if cmd.starts_with("set ")
+                            || cmd.starts_with("vrrp ")
+                            || cmd.starts_with("enable ")
+                            || cmd.starts_with("disable ")
+                        {
+                            tracing::info!(command = %cmd, "admin: {cmd}");
+                        }
+                        let prompt = if interactive { "> " } else { "" };
+                        if w.write_all(format!("{reply}{prompt}").as_bytes())
+                            .await
+                            .is_err()
+                            || (!interactive && reader.buffer().is_empty())
+                        {
+                            break;
+                        }
                     }
-                    if !line.ends_with('\n') && line.len() as u64 >= MAX_COMMAND {
-                        let _ = w
-                            .write_all(
-                                format!("error: command longer than {MAX_COMMAND} bytes\n")
-                                    .as_bytes(),
-                            )
-                            .await;
-                        let _ = w.shutdown().await;
-                        return;
-                    }
-                    let reply = execute(&targets, &line);
-                    let cmd = dialect_of(&line).1.to_string();
-                    if cmd.starts_with("set ")
-                        || cmd.starts_with("vrrp ")
-                        || cmd.starts_with("enable ")
-                        || cmd.starts_with("disable ")
-                    {
-                        tracing::info!(command = %cmd, "admin: {cmd}");
-                    }
-                    let _ = w.write_all(reply.as_bytes()).await;
                     let _ = w.shutdown().await;
                 });
             }

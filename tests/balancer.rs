@@ -2989,6 +2989,13 @@ fn runtime_api_replies_match_haproxy_byte_for_byte() {
         "clear table x",
         "clear table",
         "show stat zz -1 -1",
+        // Several commands on a line, and haproxy's interactive mode (hatop, scripts
+        // keeping one connection).
+        "get weight l/a; get weight l/b",
+        "set weight l/a 1; get weight l/a; set weight x/a 1",
+        "prompt\nget weight l/a\nset weight l/x 1\nset weight l/a 1\nquit",
+        "prompt\nprompt\nget weight l/b",
+        "get weight l/a\nset weight l/a 1\nget weight l/b",
     ];
     for c in commands {
         let (ours, theirs) = p.both(c);
