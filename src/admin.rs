@@ -2,6 +2,7 @@
 //! haproxy's runtime-API words (`show stat`, `set server L/S state drain`, ...). Only
 //! local users with access to the socket file (mode 0660) can use it.
 
+use std::borrow::Cow;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
@@ -22,14 +23,17 @@ pub struct Targets {
 }
 
 pub const HELP: &str = "\
-commands:
+commands (haproxy's runtime-API words; replies as haproxy 2.6 writes them):
   help
-  show stat                                   haproxy-style CSV of listeners and servers
-  show servers                                one line per server
+  show stat [<listener>|<iid> <type> <sid>] [typed] [up|no-maint]
+                                              haproxy-style CSV of listeners and servers
+  show servers state [listener]               haproxy's server-state lines
+  show servers conn [listener]                haproxy's server connection lines
+  show servers                                one line per server (tandem)
   set server <listener>/<server> state ready|drain|maint
   set server <listener>/<server> weight <0-256>|<N>%   (also: set weight L/S ...)
   get weight <listener>/<server>              current weight (initial configured one)
-  show info                                   version, pid, uptime, connections
+  show info [typed]                           version, pid, uptime, connections
   show table [listener]                       stick table entries (key, server, idle, expiry)
   clear table <listener> [key <ip>]           forget one or every stick table entry
   disable server <listener>/<server>          = state maint
@@ -39,70 +43,236 @@ commands:
   vrrp resume [instance]                      back to normal elections
 ";
 
-/// Runs one command; the reply ends with a newline.
+// haproxy 2.6.12's refusals, byte for byte (some end without a newline, as there).
+pub const REQUIRE_TARGET: &str = "Require 'backend/server'.\n";
+pub const NO_BACKEND: &str = "No such backend.\n";
+pub const NO_SERVER: &str = "No such server.\n";
+pub const NO_BACKEND_FOUND: &str = "Can't find backend.\n";
+pub const NO_TABLE: &str = "No such table\n";
+pub const STATIC_WEIGHT: &str =
+    "Backend is using a static LB algorithm and only accepts weights '0%' and '100%'.\n";
+const BAD_STATE: &str = "'set server <srv> state' expects 'ready', 'drain' and 'maint'.\n";
+const SET_SERVER_USAGE: &str = "usage: set server <backend>/<server> addr | agent | agent-addr | agent-port | agent-send | check-addr | check-port | fqdn | health | ssl | state | weight\n";
+const CLEAR_TABLE_USAGE: &str = "Required arguments: <table> \"data.<store_data_type>\" <operator> <value> or <table> key <key>\n";
+const UNKNOWN: &str = "Unknown command, but maybe one of the following ones is a better match:\n";
+
+/// The first word tandem's own CLI puts before a command: the reply is then tandem's
+/// (a message saying what changed, `error: ...` on a refusal) instead of haproxy's.
+pub const TANDEM_PREFIX: &str = "tandem";
+
+/// A refused command: what haproxy answers, and tandem's own explanation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub haproxy: Cow<'static, str>,
+    pub tandem: String,
+}
+
+impl Refusal {
+    pub fn new(haproxy: impl Into<Cow<'static, str>>, tandem: impl Into<String>) -> Refusal {
+        Refusal {
+            haproxy: haproxy.into(),
+            tandem: tandem.into(),
+        }
+    }
+
+    pub fn internal() -> Refusal {
+        Refusal::new("Internal error.\n", "internal error")
+    }
+
+    /// A tandem-only command's refusal: its own text in both dialects.
+    fn own(tandem: String) -> Refusal {
+        Refusal::new(format!("error: {tandem}\n"), tandem)
+    }
+}
+
+/// A command's success.
+enum Done {
+    /// Output, the same for both dialects.
+    Body(String),
+    /// A change: haproxy answers nothing; tandem says what changed.
+    Changed(String),
+    /// Each dialect's own output.
+    Dual { haproxy: String, tandem: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// haproxy's replies: the output (nothing for a change) and the empty line that ends
+    /// every reply on haproxy's socket.
+    Haproxy,
+    /// tandem's CLI.
+    Tandem,
+}
+
+/// Splits the tandem CLI's prefix off a command line.
+pub fn dialect_of(line: &str) -> (Dialect, &str) {
+    let t = line.trim();
+    match t.split_once(char::is_whitespace) {
+        Some((TANDEM_PREFIX, rest)) => (Dialect::Tandem, rest.trim()),
+        _ if t == TANDEM_PREFIX => (Dialect::Tandem, ""),
+        _ => (Dialect::Haproxy, t),
+    }
+}
+
+/// Runs one command line (haproxy's dialect, or tandem's after [`TANDEM_PREFIX`]);
+/// commands separated by `;` run in turn, their replies one after the other, as in
+/// haproxy.
 pub fn execute(targets: &Targets, line: &str) -> String {
-    let words: Vec<&str> = line.split_whitespace().collect();
-    let balancer = || -> Result<BalancerAdmin, String> {
-        targets
-            .balancer
-            .read()
-            .ok()
-            .and_then(|b| b.clone())
-            .ok_or_else(|| "the balancer is not configured".to_string())
+    let (dialect, cmds) = dialect_of(line);
+    cmds.split(';')
+        .map(|cmd| render(dialect, run(targets, cmd.trim())))
+        .collect()
+}
+
+fn render(dialect: Dialect, r: Result<Done, Refusal>) -> String {
+    let mut out = match (dialect, r) {
+        (Dialect::Haproxy, Ok(Done::Body(b))) => b,
+        (Dialect::Haproxy, Ok(Done::Changed(_))) => String::new(),
+        (Dialect::Haproxy, Ok(Done::Dual { haproxy, .. })) => haproxy,
+        (Dialect::Tandem, Ok(Done::Dual { tandem, .. })) => tandem,
+        (Dialect::Haproxy, Err(e)) => e.haproxy.into_owned(),
+        (Dialect::Tandem, Ok(Done::Body(b) | Done::Changed(b))) => b,
+        (Dialect::Tandem, Err(e)) => format!("error: {}", e.tandem),
     };
-    let r: Result<String, String> = match words.as_slice() {
-        [] | ["help"] => Ok(HELP.to_string()),
+    match dialect {
+        Dialect::Haproxy => {
+            // haproxy prints the output as is and ends the reply with an empty line.
+            out.push('\n');
+        }
+        Dialect::Tandem => {
+            if !out.ends_with('\n') {
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
+fn run(targets: &Targets, cmd: &str) -> Result<Done, Refusal> {
+    let words: Vec<&str> = cmd.split_whitespace().collect();
+    let balancer = targets.balancer.read().ok().and_then(|b| b.clone());
+    let no_balancer = || Refusal::new(NO_BACKEND, "the balancer is not configured");
+    let b = || balancer.clone().ok_or_else(no_balancer);
+    let arg = |rest: &[&str]| rest.first().copied().unwrap_or("").to_string();
+    match words.as_slice() {
+        [] | ["help", ..] => Ok(Done::Body(HELP.to_string())),
         ["vrrp", verb @ ("resign" | "resume"), rest @ ..] if rest.len() <= 1 => targets
             .vrrp
             .read()
             .ok()
             .and_then(|v| v.clone())
             .ok_or_else(|| "VRRP is not configured".to_string())
-            .and_then(|v| v.resign(rest.first().copied(), *verb == "resign")),
-        ["show", "stat"] => balancer().map(|b| b.show_stat()),
-        ["show", "servers"] => balancer().map(|b| b.show_servers()),
-        ["set", "server", t, "state", st] => {
-            let state = match *st {
-                "ready" => Ok(Admin::Ready),
-                "drain" => Ok(Admin::Drain),
-                "maint" => Ok(Admin::Maint),
-                other => Err(format!("unknown state `{other}`: ready, drain or maint")),
-            };
-            state.and_then(|s| balancer().and_then(|b| b.set_state(t, s)))
-        }
-        ["set", "server", t, "weight", w] | ["set", "weight", t, w] => {
-            match w.strip_suffix('%').map(str::parse::<u32>) {
-                Some(Ok(pc)) => balancer().and_then(|b| b.set_weight_percent(t, pc)),
-                Some(Err(_)) => Err(format!("`{w}` is not a percentage")),
-                None => match w.parse::<u32>() {
-                    Ok(w) => balancer().and_then(|b| b.set_weight(t, w)),
-                    Err(_) => Err(format!(
-                        "`{w}` is not a weight (0..256, or a percentage of the configured weight such as 50%)"
-                    )),
-                },
-            }
-        }
-        ["get", "weight", t] => balancer().and_then(|b| b.get_weight(t)),
-        ["show", "info"] => balancer().map(|b| b.show_info()),
-        ["show", "table"] => balancer().and_then(|b| b.show_table(None)),
-        ["show", "table", l] => balancer().and_then(|b| b.show_table(Some(l))),
-        ["clear", "table", l] => balancer().and_then(|b| b.clear_table(l, None)),
-        ["clear", "table", l, "key", k] => match k.parse() {
-            Ok(ip) => balancer().and_then(|b| b.clear_table(l, Some(ip))),
-            Err(_) => Err(format!("`{k}` is not an IP address")),
+            .and_then(|v| v.resign(rest.first().copied(), *verb == "resign"))
+            .map(Done::Body)
+            .map_err(Refusal::own),
+        ["show", "stat", args @ ..] => match &balancer {
+            Some(b) => b.show_stat(args).map(Done::Body),
+            None => Ok(Done::Body(crate::balancer::stats::show_stat(
+                &[],
+                &crate::balancer::stats::StatFilter::default(),
+            ))),
         },
-        ["disable", "server", t] => balancer().and_then(|b| b.set_state(t, Admin::Maint)),
-        ["enable", "server", t] => balancer().and_then(|b| b.set_state(t, Admin::Ready)),
-        _ => Err(format!("unknown command `{}`; try `help`", line.trim())),
-    };
-    match r {
-        Ok(mut s) => {
-            if !s.ends_with('\n') {
-                s.push('\n');
-            }
-            s
+        ["show", "servers", "state", rest @ ..] => match &balancer {
+            Some(b) => b.show_servers_state(rest.first().copied()).map(Done::Body),
+            None if rest.is_empty() => Ok(Done::Body(
+                crate::balancer::stats::SERVERS_STATE_HEADER.to_string(),
+            )),
+            None => Err(Refusal::new(
+                NO_BACKEND_FOUND,
+                "the balancer is not configured",
+            )),
+        },
+        ["show", "servers", "conn", rest @ ..] => b()
+            .and_then(|b| b.show_servers_conn(rest.first().copied()))
+            .map(Done::Body),
+        ["show", "servers"] => b().map(|b| Done::Body(b.show_servers())),
+        ["set", "server", t, "state", rest @ ..] => {
+            let b = b()?;
+            // haproxy looks the server up before it reads the state.
+            b.locate(t)?;
+            let state = match rest.first().copied() {
+                Some("ready") => Admin::Ready,
+                Some("drain") => Admin::Drain,
+                Some("maint") => Admin::Maint,
+                other => {
+                    return Err(Refusal::new(
+                        BAD_STATE,
+                        format!(
+                            "unknown state `{}`: ready, drain or maint",
+                            other.unwrap_or("")
+                        ),
+                    ));
+                }
+            };
+            b.set_state(t, state).map(Done::Changed)
         }
-        Err(e) => format!("error: {e}\n"),
+        ["set", "server", t, "weight", rest @ ..] | ["set", "weight", t, rest @ ..] => {
+            b()?.set_weight(t, &arg(rest)).map(Done::Changed)
+        }
+        ["set", "server", rest @ ..] => {
+            let b = b()?;
+            b.locate(&arg(rest))?;
+            Err(Refusal::new(
+                SET_SERVER_USAGE,
+                match rest.get(1) {
+                    Some(what) => format!(
+                        "`set server <listener>/<server> {what}` is not supported: state or weight"
+                    ),
+                    None => "give what to set: state or weight".to_string(),
+                },
+            ))
+        }
+        ["set", "weight", rest @ ..] => b()?.set_weight(&arg(rest), "").map(Done::Changed),
+        ["get", "weight", rest @ ..] => b()?.get_weight(&arg(rest)).map(Done::Body),
+        ["show", "info", rest @ ..] => b().map(|b| {
+            if rest.contains(&"typed") {
+                Done::Body(b.show_info_typed())
+            } else {
+                Done::Body(b.show_info())
+            }
+        }),
+        ["show", "table", rest @ ..] if rest.len() <= 1 => {
+            let b = b()?;
+            let l = rest.first().copied();
+            Ok(Done::Dual {
+                haproxy: b.show_table(l, true)?,
+                tandem: b.show_table(l, false)?,
+            })
+        }
+        ["show", "table", _, ..] => Err(Refusal::new(
+            "Optional argument only supports \"data.<store_data_type>\" <operator> <value> and key <key>\n",
+            "give at most the listener: show table [listener]",
+        )),
+        ["clear", "table"] => Err(Refusal::new(
+            CLEAR_TABLE_USAGE,
+            "give the listener: clear table <listener> [key <ip>]",
+        )),
+        ["clear", "table", l] => b()?.clear_table(l, None).map(Done::Changed),
+        ["clear", "table", _, "key"] => Err(Refusal::new(
+            "Key value expected\n",
+            "give the key: clear table <listener> key <ip>",
+        )),
+        ["clear", "table", l, "key", k, ..] => match k.parse() {
+            Ok(ip) => b()?.clear_table(l, Some(ip)).map(Done::Changed),
+            // haproxy clears nothing and says nothing for a key it cannot read.
+            Err(_) => Err(Refusal::new("", format!("`{k}` is not an IP address"))),
+        },
+        ["disable", "server", rest @ ..] => {
+            b()?.set_state(&arg(rest), Admin::Maint).map(Done::Changed)
+        }
+        ["enable", "server", rest @ ..] => {
+            b()?.set_state(&arg(rest), Admin::Ready).map(Done::Changed)
+        }
+        _ => Err(Refusal::new(
+            format!(
+                "{UNKNOWN}{}",
+                HELP.lines()
+                    .skip(1)
+                    .map(|l| format!("{l}\n"))
+                    .collect::<String>()
+            ),
+            format!("unknown command `{cmd}`; try `help`"),
+        )),
     }
 }
 
@@ -165,36 +335,58 @@ impl AdminSocket {
                 let targets = targets.clone();
                 tokio::spawn(async move {
                     let (r, mut w) = stream.into_split();
-                    let mut line = String::new();
-                    // One command line, bounded: a client that sends no newline cannot
-                    // make the daemon buffer without end.
-                    let mut reader = BufReader::new(r).take(MAX_COMMAND);
-                    let read =
-                        tokio::time::timeout(Duration::from_secs(10), reader.read_line(&mut line))
-                            .await;
-                    if !matches!(read, Ok(Ok(_))) {
-                        return;
+                    let mut reader = BufReader::new(r);
+                    // haproxy's `prompt`: commands one after the other on the same
+                    // connection, each reply followed by `> `, until `quit`, EOF or 10s
+                    // of silence. Without it, the lines that came together (`printf
+                    // 'a\nb\n' | socat ...`) are answered in turn, then it closes.
+                    let mut interactive = false;
+                    loop {
+                        let mut line = String::new();
+                        // One command line, bounded: a client that sends no newline cannot
+                        // make the daemon buffer without end.
+                        let read = tokio::time::timeout(
+                            Duration::from_secs(10),
+                            (&mut reader).take(MAX_COMMAND).read_line(&mut line),
+                        )
+                        .await;
+                        if !matches!(read, Ok(Ok(n)) if n > 0) {
+                            break;
+                        }
+                        if !line.ends_with('\n') && line.len() as u64 >= MAX_COMMAND {
+                            let _ = w
+                                .write_all(
+                                    format!("error: command longer than {MAX_COMMAND} bytes\n")
+                                        .as_bytes(),
+                                )
+                                .await;
+                            break;
+                        }
+                        let reply = match line.trim() {
+                            "quit" => break,
+                            "prompt" => {
+                                interactive = !interactive;
+                                "\n".to_string()
+                            }
+                            _ => execute(&targets, &line),
+                        };
+                        let cmd = dialect_of(&line).1.to_string();
+                        if cmd.starts_with("set ")
+                            || cmd.starts_with("vrrp ")
+                            || cmd.starts_with("enable ")
+                            || cmd.starts_with("disable ")
+                        {
+                            tracing::info!(command = %cmd, "admin: {cmd}");
+                        }
+                        let prompt = if interactive { "> " } else { "" };
+                        if w.write_all(format!("{reply}{prompt}").as_bytes())
+                            .await
+                            .is_err()
+                            || (!interactive && reader.buffer().is_empty())
+                        {
+                            break;
+                        }
                     }
-                    if !line.ends_with('\n') && line.len() as u64 >= MAX_COMMAND {
-                        let _ = w
-                            .write_all(
-                                format!("error: command longer than {MAX_COMMAND} bytes\n")
-                                    .as_bytes(),
-                            )
-                            .await;
-                        let _ = w.shutdown().await;
-                        return;
-                    }
-                    let cmd = line.trim().to_string();
-                    let reply = execute(&targets, &cmd);
-                    if cmd.starts_with("set ")
-                        || cmd.starts_with("vrrp ")
-                        || cmd.starts_with("enable ")
-                        || cmd.starts_with("disable ")
-                    {
-                        tracing::info!(command = %cmd, "admin: {cmd}");
-                    }
-                    let _ = w.write_all(reply.as_bytes()).await;
                     let _ = w.shutdown().await;
                 });
             }
@@ -216,13 +408,14 @@ impl AdminSocket {
     }
 }
 
-/// Sends one command to a daemon's admin socket and returns its reply (for the CLI).
+/// Sends one command to a daemon's admin socket and returns its reply in tandem's
+/// dialect (for the CLI).
 pub async fn send(path: &Path, command: &str) -> Result<String, String> {
     let work = async {
         let mut s = UnixStream::connect(path)
             .await
             .map_err(|e| format!("cannot reach the daemon at {}: {e}", path.display()))?;
-        s.write_all(format!("{command}\n").as_bytes())
+        s.write_all(format!("{TANDEM_PREFIX} {command}\n").as_bytes())
             .await
             .map_err(|e| e.to_string())?;
         let mut out = String::new();

@@ -2552,7 +2552,10 @@ fn admin_weight_percent_get_weight_and_show_info() {
     let (code, out, _) = tandem(&["admin", "--socket", &sock, "set", "weight", "l/a", "x%"]);
     assert_eq!(
         (code, out.as_str()),
-        (1, "error: `x%` is not a percentage\n")
+        (
+            1,
+            "error: `x%` is not a weight (0..256, or a percentage of the configured weight such as 50%)\n"
+        )
     );
     counts(&lb, 3);
     let info = lb.admin(&["show", "info"]);
@@ -2763,4 +2766,589 @@ fn check_health_counts_as_haproxy_and_shows_transitions() {
         "{logs}"
     );
     assert_eq!(first_line(lb.addr, None).expect("served"), "a");
+}
+
+/// One command on a runtime-API socket (haproxy's or tandem's), as `socat` sends it: the
+/// line, then everything until the other end closes.
+fn raw_admin(sock: &std::path::Path, line: &str) -> String {
+    let mut c = std::os::unix::net::UnixStream::connect(sock).expect("connect");
+    c.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    c.write_all(format!("{line}\n").as_bytes()).expect("send");
+    let mut out = String::new();
+    c.read_to_string(&mut out).expect("reply");
+    out
+}
+
+/// A listener of the side-by-side pair: name, `balance`, and servers (name, backend,
+/// weight); `check`: health checks every 100ms (haproxy `check inter 100ms`).
+struct PairListener<'a> {
+    name: &'a str,
+    balance: &'a str,
+    check: bool,
+    stick: bool,
+    servers: Vec<(&'a str, SocketAddr, u32)>,
+}
+
+/// Debian's haproxy and tandem with the same listeners, servers and weights, each with
+/// its admin socket.
+struct Pair {
+    tandem: Daemon,
+    t_sock: PathBuf,
+    t_addr: HashMap<String, SocketAddr>,
+    _haproxy: Daemon,
+    h_sock: PathBuf,
+    h_addr: HashMap<String, SocketAddr>,
+    _dir: tempfile::TempDir,
+}
+
+fn pair(listeners: &[PairListener]) -> Pair {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (t_sock, h_sock) = (
+        dir.path().join("tandem.sock"),
+        dir.path().join("haproxy.sock"),
+    );
+    let oport = free_port();
+    let mut t_cfg = format!(
+        "node: lb\nobserve: {{ listen: 127.0.0.1:{oport} }}\nadmin: {{ socket: {} }}\nbalancer:\n  listeners:\n",
+        t_sock.display()
+    );
+    let mut h_cfg = format!(
+        "global\n  maxconn 100\n  stats socket {} mode 600 level admin\ndefaults\n  mode tcp\n  timeout connect 5s\n  timeout client 30s\n  timeout server 30s\n",
+        h_sock.display()
+    );
+    let (mut t_addr, mut h_addr) = (HashMap::new(), HashMap::new());
+    for l in listeners {
+        let (tp, hp) = (free_port(), free_port());
+        t_addr.insert(
+            l.name.to_string(),
+            format!("127.0.0.1:{tp}").parse().expect("addr"),
+        );
+        h_addr.insert(
+            l.name.to_string(),
+            format!("127.0.0.1:{hp}").parse().expect("addr"),
+        );
+        // haproxy's frontends take the global maxconn (100 here).
+        t_cfg.push_str(&format!(
+            "    - name: {}\n      bind: 127.0.0.1:{tp}\n      balance: {}\n      maxconn: 100\n",
+            l.name, l.balance
+        ));
+        if l.check {
+            t_cfg.push_str("      check: { type: tcp, inter: 100ms, rise: 2, fall: 3 }\n");
+        }
+        if l.stick {
+            t_cfg.push_str("      stick: { on: src, expire: 30m, size: 100 }\n");
+        }
+        t_cfg.push_str("      servers:\n");
+        h_cfg.push_str(&format!(
+            "listen {}\n  bind 127.0.0.1:{hp}\n  balance {}\n",
+            l.name, l.balance
+        ));
+        if l.stick {
+            h_cfg.push_str("  stick-table type ip size 100 expire 30m\n  stick on src\n");
+        }
+        for (name, b, w) in &l.servers {
+            t_cfg.push_str(&format!(
+                "        - {{ name: {name}, address: \"{b}\", weight: {w} }}\n"
+            ));
+            h_cfg.push_str(&format!(
+                "  server {name} {b} weight {w}{}\n",
+                if l.check {
+                    " check inter 100ms rise 2 fall 3"
+                } else {
+                    ""
+                }
+            ));
+        }
+    }
+    let t_path = write(dir.path(), "tandem.yaml", &t_cfg);
+    let h_path = write(dir.path(), "haproxy.cfg", &h_cfg);
+    let tandem = Daemon::start(&t_path);
+    let mut cmd = std::process::Command::new("haproxy");
+    cmd.arg("-db").arg("-f").arg(&h_path);
+    let haproxy = Daemon::spawn(cmd);
+    for (what, sock) in [("tandem", &t_sock), ("haproxy", &h_sock)] {
+        assert!(
+            wait_for(Duration::from_secs(20), || {
+                std::os::unix::net::UnixStream::connect(sock).ok()
+            })
+            .is_some(),
+            "{what} admin socket up: {}{}",
+            tandem.logs(),
+            haproxy.logs()
+        );
+    }
+    Pair {
+        tandem,
+        t_sock,
+        t_addr,
+        _haproxy: haproxy,
+        h_sock,
+        h_addr,
+        _dir: dir,
+    }
+}
+
+impl Pair {
+    /// The same command on both sockets: (tandem's reply, haproxy's).
+    fn both(&self, line: &str) -> (String, String) {
+        (raw_admin(&self.t_sock, line), raw_admin(&self.h_sock, line))
+    }
+}
+
+/// Every command tandem shares with haproxy's runtime API, on the same config and in the
+/// same order, answers byte for byte what Debian's haproxy 2.6 answers: the empty line
+/// of a change, and each refusal's exact text (unknown listener or server, bad weight,
+/// static map, missing argument). tandem's own CLI still gets tandem's messages.
+#[test]
+fn runtime_api_replies_match_haproxy_byte_for_byte() {
+    let (a, b) = (
+        Backend::start("a", Behavior::Name),
+        Backend::start("b", Behavior::Name),
+    );
+    let p = pair(&[
+        PairListener {
+            name: "l",
+            balance: "roundrobin",
+            check: false,
+            stick: false,
+            servers: vec![("a", a.addr, 1), ("b", b.addr, 2)],
+        },
+        PairListener {
+            name: "s",
+            balance: "static-rr",
+            check: false,
+            stick: false,
+            servers: vec![("a", a.addr, 3)],
+        },
+    ]);
+    let commands = [
+        "set server l/a state drain",
+        "set server l/a state ready",
+        "set server l/a state maint",
+        "set server l/a state bogus",
+        "set server l/a state Drain",
+        "set server l/a state",
+        "set server l/x state drain",
+        "set server x/a state drain",
+        "set server x/a state bogus",
+        "set server l state drain",
+        "set server",
+        "set server l/a",
+        "set server l/a foo",
+        "set server l/x weight",
+        "set server l/a weight 5",
+        "set server l/a weight 300",
+        "set server l/a weight abc",
+        "set server l/a weight 50%",
+        "set server l/a weight",
+        "set server l/a state drain extra",
+        "set weight l/a 4",
+        "set weight l/a",
+        "set weight l/x 4",
+        "set weight x/a 4",
+        "set weight l 4",
+        "set weight",
+        "set weight l/a 5x",
+        "set weight l/a 5%x",
+        "set weight l/a -5%",
+        "set weight l/a +5",
+        "set weight l/a -1",
+        "set weight l/a 99999999999999999999",
+        "set weight l/a 1e3",
+        "set weight l/a 1000%",
+        "get weight l/a",
+        "set weight l/a 150%",
+        "get weight l/a",
+        "get weight l/a extra",
+        "get weight l/x",
+        "get weight x/a",
+        "get weight l",
+        "get weight",
+        "set weight s/a 2",
+        "set weight s/a 50%",
+        "set weight s/a 0",
+        "get weight s/a",
+        "set weight s/a 100%",
+        "set weight s/a 3",
+        "disable server l/a",
+        "enable server l/a",
+        "disable server l/a extra",
+        "enable server l/a",
+        "disable server l/x",
+        "disable server x/a",
+        "disable server",
+        "enable server l",
+        "set weight l/b 7",
+        "get weight l/b",
+        "show servers state x",
+        "show servers state l/a",
+        "show servers conn x",
+        "show table",
+        "show table x",
+        "clear table x",
+        "clear table",
+        "show stat zz -1 -1",
+        // Several commands on a line, and haproxy's interactive mode (hatop, scripts
+        // keeping one connection).
+        "get weight l/a; get weight l/b",
+        "set weight l/a 1; get weight l/a; set weight x/a 1",
+        "prompt\nget weight l/a\nset weight l/x 1\nset weight l/a 1\nquit",
+        "prompt\nprompt\nget weight l/b",
+        "get weight l/a\nset weight l/a 1\nget weight l/b",
+    ];
+    for c in commands {
+        let (ours, theirs) = p.both(c);
+        assert_eq!(ours, theirs, "`{c}`\n{}", p.tandem.logs());
+    }
+    // Both balancers ended in the same state (weights 1 and 7): the same shares.
+    let share = |addr: SocketAddr| {
+        let mut m: HashMap<String, usize> = HashMap::new();
+        for _ in 0..16 {
+            *m.entry(first_line(addr, None).expect("connect"))
+                .or_default() += 1;
+        }
+        m
+    };
+    let (ours, theirs) = (share(p.t_addr["l"]), share(p.h_addr["l"]));
+    assert_eq!(ours, theirs);
+    assert_eq!((ours["a"], ours["b"]), (2, 14), "{ours:?}");
+    // tandem's CLI keeps its own words.
+    let sock = p.t_sock.to_string_lossy().to_string();
+    let (code, out, _) = tandem(&["balancer", "--socket", &sock, "drain", "l/a"]);
+    assert_eq!((code, out.as_str()), (0, "l/a: drain (was ready)\n"));
+    let (code, out, _) = tandem(&["admin", "--socket", &sock, "disable", "server", "l/x"]);
+    assert_eq!(
+        (code, out.as_str()),
+        (1, "error: no server `x` in listener `l`\n")
+    );
+}
+
+/// `show stat` as rows by (pxname, svname), each a map of column name to value.
+fn stat_rows(csv: &str) -> HashMap<(String, String), HashMap<String, String>> {
+    let mut lines = csv.lines();
+    let header: Vec<String> = lines
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("# ")
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    let mut rows = HashMap::new();
+    for l in lines.filter(|l| !l.is_empty()) {
+        let f = csv_fields(l);
+        let row: HashMap<String, String> = header.iter().cloned().zip(f).collect();
+        let key = (row["pxname"].clone(), row["svname"].clone());
+        rows.insert(key, row);
+    }
+    rows
+}
+
+/// The columns where tandem and haproxy differ for a reason, with the reason.
+const STAT_EXPLAINED: &[(&str, &str)] = &[
+    ("pid", "each its own process"),
+    ("lastchg", "seconds since a change: timing"),
+    ("downtime", "seconds: timing"),
+    ("check_duration", "milliseconds: timing"),
+    ("lastsess", "seconds since the last session: timing"),
+    ("qtime", "average times: timing"),
+    ("ctime", "average times: timing"),
+    ("rtime", "average times: timing"),
+    ("ttime", "average times: timing"),
+    ("qtime_max", "timing"),
+    ("ctime_max", "timing"),
+    ("rtime_max", "timing"),
+    ("ttime_max", "timing"),
+    (
+        "rate",
+        "sessions in the last second: timing (tandem does not measure it: 0)",
+    ),
+    ("rate_max", "timing (tandem: 0)"),
+    ("conn_rate", "timing (tandem: 0)"),
+    ("conn_rate_max", "timing (tandem: 0)"),
+    (
+        "need_conn_est",
+        "haproxy's estimate of idle server connections to keep (checks count); tandem keeps none",
+    ),
+];
+
+/// Every column of `show stat` whose value differs between the two, by name (not
+/// position), leaving out the explained ones.
+fn stat_differences(ours: &str, theirs: &str) -> Vec<String> {
+    let (o, t) = (stat_rows(ours), stat_rows(theirs));
+    let mut diffs = Vec::new();
+    let mut keys: Vec<_> = t.keys().collect();
+    keys.sort();
+    for key in keys {
+        let Some(orow) = o.get(key) else {
+            diffs.push(format!("{key:?}: no such row in tandem's"));
+            continue;
+        };
+        let trow = &t[key];
+        let mut cols: Vec<&String> = trow.keys().collect();
+        cols.sort();
+        for c in cols {
+            let (ov, tv) = (orow.get(c).cloned().unwrap_or_default(), &trow[c]);
+            // An explained column still holds a value where haproxy's does.
+            if STAT_EXPLAINED.iter().any(|(n, _)| n == c) {
+                if ov.is_empty() != tv.is_empty() {
+                    diffs.push(format!(
+                        "{}/{} {c}: tandem {ov:?} haproxy {tv:?}",
+                        key.0, key.1
+                    ));
+                }
+                continue;
+            }
+            if ov != *tv {
+                diffs.push(format!(
+                    "{}/{} {c}: tandem {ov:?} haproxy {tv:?}",
+                    key.0, key.1
+                ));
+            }
+        }
+    }
+    if o.len() != t.len() {
+        diffs.push(format!("{} rows, haproxy {}", o.len(), t.len()));
+    }
+    diffs
+}
+
+/// `show stat` compared column by column (by name) with Debian's haproxy on the same
+/// config, fresh and after the same traffic: FRONTEND, server and BACKEND rows hold the
+/// same values, empty where haproxy leaves them empty, except the timing columns.
+/// `show servers state`, the filters and `typed` agree too.
+#[test]
+fn show_stat_and_servers_state_match_haproxy_column_by_column() {
+    let (a, b) = (
+        Backend::start("a", Behavior::Name),
+        Backend::start("b", Behavior::Name),
+    );
+    // A server nothing listens on: its checks are refused on both.
+    let dead_port = free_port();
+    let dead: SocketAddr = format!("127.0.0.1:{dead_port}").parse().expect("addr");
+    let p = pair(&[
+        PairListener {
+            name: "l",
+            balance: "roundrobin",
+            check: false,
+            stick: false,
+            servers: vec![("a", a.addr, 1), ("b", b.addr, 2)],
+        },
+        PairListener {
+            name: "c",
+            balance: "roundrobin",
+            check: true,
+            stick: false,
+            servers: vec![("a", a.addr, 1), ("dead", dead, 1)],
+        },
+    ]);
+    // Both have checked: c/a up (L4OK), c/dead down (L4CON).
+    let settled = |sock: &std::path::Path| {
+        let rows = stat_rows(&raw_admin(sock, "show stat"));
+        let st = |s: &str| rows[&("c".to_string(), s.to_string())]["status"].clone();
+        (st("a") == "UP" && st("dead") == "DOWN").then_some(())
+    };
+    assert!(wait_for(Duration::from_secs(20), || settled(&p.t_sock)).is_some());
+    assert!(wait_for(Duration::from_secs(20), || settled(&p.h_sock)).is_some());
+    let (ours, theirs) = p.both("show stat");
+    let d = stat_differences(&ours, &theirs);
+    assert!(d.is_empty(), "fresh:\n{}", d.join("\n"));
+    // `show servers conn` of unchecked servers before any traffic: the same lines
+    // (haproxy sizes `idle_per_thr[]` by its threads, one per CPU as tandem's count).
+    let (ours, theirs) = p.both("show servers conn l");
+    assert_eq!(ours, theirs);
+    // The same traffic through both: 6 sessions on each listener, one at a time (each
+    // ended on both before the next, so `smax` reads alike).
+    let idle = |sock: &std::path::Path, l: &str| {
+        wait_for(Duration::from_secs(10), || {
+            let rows = stat_rows(&raw_admin(sock, "show stat"));
+            (rows[&(l.to_string(), "FRONTEND".to_string())]["scur"] == "0").then_some(())
+        })
+        .is_some()
+    };
+    for l in ["l", "c"] {
+        for _ in 0..6 {
+            first_line(p.t_addr[l], None).expect("tandem");
+            first_line(p.h_addr[l], None).expect("haproxy");
+            assert!(idle(&p.t_sock, l) && idle(&p.h_sock, l), "sessions end");
+        }
+    }
+    let (ours, theirs) = p.both("show stat");
+    let d = stat_differences(&ours, &theirs);
+    assert!(d.is_empty(), "used:\n{}", d.join("\n"));
+
+    // The filters keep the same rows: <iid>|<proxy> <type> <sid>, up, no-maint; fewer
+    // than three filter words are ignored.
+    p.both("disable server c/a");
+    for f in [
+        "show stat 3 -1 -1",
+        "show stat c 2 -1",
+        "show stat -1 4 -1",
+        "show stat -1 4 1",
+        "show stat 2 -1 2",
+        "show stat 2 5 -1",
+        "show stat 99 -1 -1",
+        "show stat -1 -1 -1 up",
+        "show stat no-maint",
+        "show stat 2",
+        "show stat -1 4",
+    ] {
+        let (ours, theirs) = p.both(f);
+        let keys = |csv: &str| {
+            let mut k: Vec<(String, String)> = stat_rows(csv).into_keys().collect();
+            k.sort();
+            k
+        };
+        assert_eq!(keys(&ours), keys(&theirs), "`{f}`");
+        assert!(
+            ours.ends_with(",\n\n") || ours.ends_with("\n\n"),
+            "{ours:?}"
+        );
+    }
+    p.both("enable server c/a");
+
+    // `typed`: the same objects, field numbers, names, tags and types, and the same
+    // values but for the explained columns.
+    let typed = |text: &str| -> HashMap<String, (String, String)> {
+        text.lines()
+            .filter(|l| !l.is_empty())
+            .map(|l| {
+                let (head, rest) = l.split_once(':').expect("typed line");
+                let mut parts = rest.splitn(3, ':');
+                let tags = format!(
+                    "{}:{}",
+                    parts.next().unwrap_or(""),
+                    parts.next().unwrap_or("")
+                );
+                (
+                    head.to_string(),
+                    (tags, parts.next().unwrap_or("").to_string()),
+                )
+            })
+            .collect()
+    };
+    let (ours, theirs) = p.both("show stat 2 -1 -1 typed");
+    let (o, t) = (typed(&ours), typed(&theirs));
+    let mut ok: Vec<&String> = o.keys().collect();
+    let mut tk: Vec<&String> = t.keys().collect();
+    ok.sort();
+    tk.sort();
+    assert_eq!(ok, tk, "typed fields");
+    for (k, (tags, v)) in &t {
+        let name = k.split('.').nth(4).unwrap_or("");
+        assert_eq!(&o[k].0, tags, "{k}");
+        if !STAT_EXPLAINED.iter().any(|(n, _)| *n == name) {
+            assert_eq!(&o[k].1, v, "{k}");
+        }
+    }
+
+    // `lastchg` restarts on an operator's state change (drain, ready), as in haproxy;
+    // `show servers state` then reads the same but for the seconds since that change.
+    std::thread::sleep(Duration::from_millis(1100));
+    p.both("set server l/a state drain");
+    let lastchg = |sock: &std::path::Path| {
+        stat_rows(&raw_admin(sock, "show stat"))[&("l".to_string(), "a".to_string())]["lastchg"]
+            .parse::<u64>()
+            .expect("lastchg")
+    };
+    assert!(lastchg(&p.t_sock) <= 1 && lastchg(&p.h_sock) <= 1);
+    p.both("set weight l/b 5");
+    for c in [
+        "show servers state",
+        "show servers state l",
+        "show servers state c",
+    ] {
+        let (ours, theirs) = p.both(c);
+        let norm = |s: &str| -> String {
+            s.lines()
+                .map(|l| {
+                    let mut f: Vec<&str> = l.split(' ').collect();
+                    if f.len() == 25 && !l.starts_with('#') {
+                        f[9] = "T";
+                    }
+                    f.join(" ") + "\n"
+                })
+                .collect()
+        };
+        assert_eq!(norm(&ours), norm(&theirs), "`{c}`");
+        assert!(ours.starts_with("1\n# be_id be_name srv_id "), "{ours}");
+    }
+}
+
+/// `show table` and `clear table` on a `stick on src` listener read as haproxy's: the
+/// table line byte for byte, each entry's key, server id and name (its address and
+/// expiry in ms differ by nature).
+#[test]
+fn stick_table_commands_match_haproxy() {
+    let (a, b) = (
+        Backend::start("a", Behavior::Name),
+        Backend::start("b", Behavior::Name),
+    );
+    let p = pair(&[PairListener {
+        name: "t",
+        balance: "roundrobin",
+        check: false,
+        stick: true,
+        servers: vec![("a", a.addr, 1), ("b", b.addr, 1)],
+    }]);
+    let (ours, theirs) = p.both("show table t");
+    assert_eq!(ours, theirs);
+    assert_eq!(ours, "# table: t, type: ip, size:100, used:0\n\n");
+    for ip in ["127.0.0.2", "127.0.0.3"] {
+        let ours = first_line(p.t_addr["t"], Some(ip)).expect("tandem");
+        let theirs = first_line(p.h_addr["t"], Some(ip)).expect("haproxy");
+        assert_eq!(ours, theirs, "{ip}");
+    }
+    // haproxy stores the entry as the session ends; wait for both to hold two.
+    let used2 = |sock: &std::path::Path| {
+        wait_for(Duration::from_secs(10), || {
+            raw_admin(sock, "show table")
+                .contains("used:2")
+                .then_some(())
+        })
+        .is_some()
+    };
+    assert!(used2(&p.t_sock) && used2(&p.h_sock));
+    for c in ["show table", "show table x", "show table t extra"] {
+        let (ours, theirs) = p.both(c);
+        assert_eq!(ours, theirs, "`{c}`");
+    }
+    let entries = |text: &str| -> Vec<String> {
+        let mut v: Vec<String> = text
+            .lines()
+            .filter(|l| l.starts_with("0x"))
+            .map(|l| {
+                l.split(' ')
+                    .filter(|w| {
+                        w.starts_with("key=")
+                            || w.starts_with("server_id=")
+                            || w.starts_with("server_key=")
+                            || w.starts_with("use=")
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let (ours, theirs) = p.both("show table t");
+    assert_eq!(entries(&ours), entries(&theirs), "{ours}{theirs}");
+    assert_eq!(entries(&ours).len(), 2, "{ours}");
+    for c in [
+        "clear table t key 127.0.0.2",
+        "clear table t key abc",
+        "clear table t key",
+        "show table t",
+        "clear table t",
+        "show table t",
+    ] {
+        let (ours, theirs) = p.both(c);
+        if c == "show table t" {
+            assert_eq!(entries(&ours), entries(&theirs), "`{c}`");
+            assert_eq!(ours.lines().next(), theirs.lines().next(), "`{c}`");
+        } else {
+            assert_eq!(ours, theirs, "`{c}`");
+        }
+    }
 }

@@ -161,6 +161,11 @@ pub struct Shared {
     pub max_queued: std::sync::atomic::AtomicU32,
     /// The stick table, when the listener has `stick` (kept across reloads).
     pub stick: Mutex<Option<StickState>>,
+    /// The backend's session times (haproxy's BACKEND `qtime`, ... `lastsess`).
+    pub times: Mutex<super::server::TimeStats>,
+    /// When the listener started (its BACKEND row's `lastchg`: tandem does not follow
+    /// the backend's own up/down changes).
+    pub created: SystemTime,
 }
 
 /// A listener's stick table and what it is keyed on.
@@ -847,6 +852,11 @@ async fn session(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permi
         shared.stick_store(k, server.name());
     }
     server.counters.connections.fetch_add(1, Ordering::Relaxed);
+    for t in [&server.counters.times, &shared.times] {
+        if let Ok(mut t) = t.lock() {
+            t.last_session = Some(Instant::now());
+        }
+    }
     line.server = server.name().to_string();
     let sm = server.metrics();
     if let Some(m) = &sm {
@@ -903,6 +913,12 @@ async fn session(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permi
         tracing::trace!(listener = %shared.name, "session from {peer} ended: {}", out.end.code());
     }
     line.server_conns = server.active.load(Ordering::Relaxed).saturating_sub(1);
+    let ms_of = |v: i64| u64::try_from(v).unwrap_or(0);
+    for t in [&server.counters.times, &shared.times] {
+        if let Ok(mut t) = t.lock() {
+            t.record(ms_of(line.tw), ms_of(line.tc), ms_of(line.tt));
+        }
+    }
     emit(&shared, line);
 }
 

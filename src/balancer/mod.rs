@@ -25,6 +25,7 @@ use serde_json::{Value, json};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use crate::admin::{self, Refusal};
 use crate::config::balancer::{
     Balance, BalancerConfig, Check, Listener, OnMarkedDown, OnMarkedUp, SourceCompat,
 };
@@ -567,6 +568,8 @@ impl Balancer {
             queued: AtomicU32::new(0),
             max_queued: AtomicU32::new(0),
             stick: Mutex::new(listener::StickState::for_config(cfg.stick)),
+            times: Mutex::new(server::TimeStats::default()),
+            created: std::time::SystemTime::now(),
         });
         let slots = match slots {
             Some(l) => {
@@ -847,27 +850,53 @@ pub struct BalancerAdmin {
 }
 
 impl BalancerAdmin {
-    fn find(&self, target: &str) -> Result<(Arc<Shared>, Arc<ServerState>), String> {
-        let (l, s) = target
-            .split_once('/')
-            .ok_or_else(|| format!("`{target}`: give <listener>/<server>"))?;
-        let v = self.live.lock().map_err(|_| "internal error".to_string())?;
+    /// The server a `<listener>/<server>` names; refused with haproxy's `cli_find_server`
+    /// texts.
+    fn find(&self, target: &str) -> Result<(Arc<Shared>, Arc<ServerState>), Refusal> {
+        let (l, s) = target.split_once('/').ok_or_else(|| {
+            Refusal::new(
+                admin::REQUIRE_TARGET,
+                format!("`{target}`: give <listener>/<server>"),
+            )
+        })?;
+        let v = self.live.lock().map_err(|_| Refusal::internal())?;
         let live = v
             .iter()
             .find(|x| x.shared.name == l)
-            .ok_or_else(|| format!("no listener `{l}`"))?;
+            .ok_or_else(|| Refusal::new(admin::NO_BACKEND, format!("no listener `{l}`")))?;
         let rt = live.shared.runtime();
         let server = rt
             .servers
             .iter()
             .find(|x| x.name() == s)
             .cloned()
-            .ok_or_else(|| format!("no server `{s}` in listener `{l}`"))?;
+            .ok_or_else(|| {
+                Refusal::new(
+                    admin::NO_SERVER,
+                    format!("no server `{s}` in listener `{l}`"),
+                )
+            })?;
         Ok((live.shared.clone(), server))
     }
 
+    /// The listeners in `iid` order.
+    fn listeners(&self) -> Vec<Arc<Shared>> {
+        self.live
+            .lock()
+            .map(|v| v.iter().map(|l| l.shared.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// The index of the listener a `show servers ... <backend>` names.
+    fn listener_index(&self, name: &str) -> Result<usize, Refusal> {
+        self.listeners()
+            .iter()
+            .position(|l| l.name == name)
+            .ok_or_else(|| Refusal::new(admin::NO_BACKEND_FOUND, format!("no listener `{name}`")))
+    }
+
     /// `set server L/S state ready|drain|maint`.
-    pub fn set_state(&self, target: &str, state: Admin) -> Result<String, String> {
+    pub fn set_state(&self, target: &str, state: Admin) -> Result<String, Refusal> {
         let (shared, server) = self.find(target)?;
         let before = server.admin();
         server.set_admin(state);
@@ -897,27 +926,39 @@ impl BalancerAdmin {
         ))
     }
 
-    /// `set server L/S weight N` (0..256).
-    pub fn set_weight(&self, target: &str, weight: u32) -> Result<String, String> {
-        if weight > 256 {
-            return Err(format!("weight {weight} is out of range 0..256"));
-        }
+    /// `set server L/S weight N|N%` and `set weight L/S ...`, read as haproxy reads it
+    /// (0..256, or a share of the configured weight).
+    pub fn set_weight(&self, target: &str, text: &str) -> Result<String, Refusal> {
         let (shared, server) = self.find(target)?;
+        let configured = u32::from(server.cfg().weight);
+        let weight = server::parse_weight(text, configured).map_err(|h| {
+            let tandem = if text.is_empty() {
+                "give a weight (0..256, or a percentage of the configured weight such as 50%)"
+                    .to_string()
+            } else {
+                format!(
+                    "`{text}` is not a weight (0..256, or a percentage of the configured weight such as 50%)"
+                )
+            };
+            Refusal::new(h, tandem)
+        })?;
         let rt = shared.runtime();
         let static_map = rt.cfg.balance == Balance::StaticRr
             || (rt.cfg.balance == Balance::Source && rt.cfg.source_compat == SourceCompat::Haproxy);
-        let configured = u32::from(server.cfg().weight);
         if static_map && weight != 0 && weight != configured {
             // As haproxy: a static map is built from the configured weights.
-            return Err(format!(
-                "listener `{}` uses a static weight map (balance {}{}): only 0 or the configured weight {configured} can be set; change `weight` in the config and reload",
-                shared.name,
-                rt.cfg.balance,
-                if rt.cfg.balance == Balance::Source {
-                    ", source_compat haproxy"
-                } else {
-                    ""
-                }
+            return Err(Refusal::new(
+                admin::STATIC_WEIGHT,
+                format!(
+                    "listener `{}` uses a static weight map (balance {}{}): only 0 or the configured weight {configured} can be set; change `weight` in the config and reload",
+                    shared.name,
+                    rt.cfg.balance,
+                    if rt.cfg.balance == Balance::Source {
+                        ", source_compat haproxy"
+                    } else {
+                        ""
+                    }
+                ),
             ));
         }
         let before = server.weight();
@@ -927,26 +968,18 @@ impl BalancerAdmin {
         Ok(format!("{target}: weight {weight} (was {before})"))
     }
 
-    /// haproxy `set weight L/S N%`: a share of the configured weight.
-    pub fn set_weight_percent(&self, target: &str, percent: u32) -> Result<String, String> {
-        let (_, server) = self.find(target)?;
-        let configured = u64::from(server.cfg().weight);
-        let w = (configured * u64::from(percent) / 100).min(256);
-        self.set_weight(target, w as u32)
-    }
-
     /// haproxy `get weight L/S`: `current (initial configured)`.
-    pub fn get_weight(&self, target: &str) -> Result<String, String> {
+    pub fn get_weight(&self, target: &str) -> Result<String, Refusal> {
         let (_, server) = self.find(target)?;
         Ok(format!(
-            "{} (initial {})",
+            "{} (initial {})\n",
             server.weight(),
             server.cfg().weight
         ))
     }
 
-    /// haproxy `show info`, the lines that apply.
-    pub fn show_info(&self) -> String {
+    /// The `show info` fields that apply: haproxy's field number, name, typed tags, value.
+    fn info_fields(&self) -> Vec<(u32, &'static str, &'static str, String)> {
         let up = self.started.elapsed().as_secs();
         let (listeners, cum) = match self.live.lock() {
             Ok(v) => (
@@ -957,36 +990,98 @@ impl BalancerAdmin {
             ),
             Err(_) => (0, 0),
         };
-        format!(
-            "Name: tandem\nVersion: {}\nPid: {}\nUptime: {}d {}h{:02}m{:02}s\nUptime_sec: {up}\nMaxconn: {}\nCurrConns: {}\nCumConns: {cum}\nListeners: {listeners}\n",
-            env!("CARGO_PKG_VERSION"),
-            std::process::id(),
-            up / 86_400,
-            up / 3600 % 24,
-            up / 60 % 60,
-            up % 60,
-            self.global.cap().map_or(0, u64::from),
-            self.actconn.load(Ordering::Relaxed),
-        )
+        vec![
+            (0, "Name", "POS:str", "tandem".to_string()),
+            (
+                1,
+                "Version",
+                "POS:str",
+                env!("CARGO_PKG_VERSION").to_string(),
+            ),
+            (6, "Pid", "SGP:u32", std::process::id().to_string()),
+            (
+                7,
+                "Uptime",
+                "MDP:str",
+                format!(
+                    "{}d {}h{:02}m{:02}s",
+                    up / 86_400,
+                    up / 3600 % 24,
+                    up / 60 % 60,
+                    up % 60
+                ),
+            ),
+            (8, "Uptime_sec", "MDP:u32", up.to_string()),
+            (
+                15,
+                "Maxconn",
+                "CLP:u32",
+                self.global.cap().map_or(0, u64::from).to_string(),
+            ),
+            (
+                17,
+                "CurrConns",
+                "MGP:u32",
+                self.actconn.load(Ordering::Relaxed).to_string(),
+            ),
+            (18, "CumConns", "MCP:u32", cum.to_string()),
+            (55, "Listeners", "MGP:u32", listeners.to_string()),
+        ]
     }
 
-    /// haproxy `show stat` CSV.
-    pub fn show_stat(&self) -> String {
-        let v = match self.live.lock() {
-            Ok(v) => v,
-            Err(_) => return String::new(),
-        };
-        let shared: Vec<Arc<Shared>> = v.iter().map(|l| l.shared.clone()).collect();
-        stats::csv(&shared)
+    /// haproxy `show info`, the lines that apply.
+    pub fn show_info(&self) -> String {
+        self.info_fields()
+            .into_iter()
+            .map(|(_, name, _, v)| format!("{name}: {v}\n"))
+            .collect()
+    }
+
+    /// haproxy `show info typed`: `<field>.<name>.1:<tags>:<type>:<value>`.
+    pub fn show_info_typed(&self) -> String {
+        self.info_fields()
+            .into_iter()
+            .map(|(i, name, tags, v)| format!("{i}.{name}.1:{tags}:{v}\n"))
+            .collect()
+    }
+
+    /// Whether `<listener>/<server>` names a server (haproxy's refusals otherwise).
+    pub fn locate(&self, target: &str) -> Result<(), Refusal> {
+        self.find(target).map(|_| ())
+    }
+
+    /// haproxy `show stat [<iid>|<proxy> <type> <sid>] [typed] [up|no-maint]`.
+    pub fn show_stat(&self, args: &[&str]) -> Result<String, Refusal> {
+        let listeners = self.listeners();
+        let names: Vec<&str> = listeners.iter().map(|l| l.name.as_str()).collect();
+        let filter = stats::parse_stat_args(args, &names)
+            .map_err(|h| Refusal::new(h, h.trim_end().to_string()))?;
+        Ok(stats::show_stat(&listeners, &filter))
+    }
+
+    /// haproxy `show servers state [backend]`.
+    pub fn show_servers_state(&self, listener: Option<&str>) -> Result<String, Refusal> {
+        let only = listener.map(|l| self.listener_index(l)).transpose()?;
+        Ok(stats::servers_state(&self.listeners(), only))
+    }
+
+    /// haproxy `show servers conn [backend]`.
+    pub fn show_servers_conn(&self, listener: Option<&str>) -> Result<String, Refusal> {
+        let only = listener.map(|l| self.listener_index(l)).transpose()?;
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Ok(stats::servers_conn(&self.listeners(), only, threads))
     }
 
     /// haproxy `show table [listener]`: the stick tables and their entries.
-    pub fn show_table(&self, listener: Option<&str>) -> Result<String, String> {
-        let v = self.live.lock().map_err(|_| "internal error".to_string())?;
+    /// `haproxy`: haproxy 2.6's format (`# table: l, type: ip, size:100, used:1`, then with
+    /// a listener named the entries as `0x...: key=IP use=0 exp=MS server_id=N
+    /// server_key=NAME`; without one, the table lines only); else tandem's.
+    pub fn show_table(&self, listener: Option<&str>, haproxy: bool) -> Result<String, Refusal> {
+        let v = self.live.lock().map_err(|_| Refusal::internal())?;
         if let Some(l) = listener
             && !v.iter().any(|x| x.shared.name == l)
         {
-            return Err(format!("no listener `{l}`"));
+            return Err(Refusal::new(admin::NO_TABLE, format!("no listener `{l}`")));
         }
         let now = std::time::Instant::now();
         let mut out = String::new();
@@ -999,15 +1094,45 @@ impl BalancerAdmin {
             };
             let Some(st) = g.as_ref() else {
                 if listener.is_some() {
-                    return Err(format!(
-                        "listener `{}` has no stick table",
-                        live.shared.name
+                    return Err(Refusal::new(
+                        admin::NO_TABLE,
+                        format!("listener `{}` has no stick table", live.shared.name),
                     ));
                 }
                 continue;
             };
             let entries = st.table.entries(now);
-            let cfg = live.shared.runtime().cfg.stick;
+            let rt = live.shared.runtime();
+            let cfg = rt.cfg.stick;
+            if haproxy {
+                let v6 = entries.iter().any(|e| e.key.is_ipv6());
+                out.push_str(&format!(
+                    "# table: {}, type: {}, size:{}, used:{}\n",
+                    live.shared.name,
+                    if v6 { "ipv6" } else { "ip" },
+                    cfg.map_or(0, |c| c.size),
+                    entries.len()
+                ));
+                if listener.is_none() {
+                    continue;
+                }
+                for (i, e) in entries.iter().enumerate() {
+                    let id = rt
+                        .servers
+                        .iter()
+                        .position(|s| s.name() == e.server)
+                        .map_or(0, |p| p + 1);
+                    // haproxy prints the entry's address; tandem an opaque number.
+                    out.push_str(&format!(
+                        "0x{:x}: key={} use=0 exp={} server_id={id} server_key={}\n",
+                        0x1000 + i * 0x40,
+                        e.key,
+                        e.left.map_or(0, |l| l.as_millis()),
+                        e.server
+                    ));
+                }
+                continue;
+            }
             out.push_str(&format!(
                 "# table: {}, on: {}, size: {}, used: {}\n",
                 live.shared.name,
@@ -1031,20 +1156,19 @@ impl BalancerAdmin {
     }
 
     /// haproxy `clear table <listener> [key <ip>]`.
-    pub fn clear_table(&self, listener: &str, key: Option<IpAddr>) -> Result<String, String> {
-        let v = self.live.lock().map_err(|_| "internal error".to_string())?;
+    pub fn clear_table(&self, listener: &str, key: Option<IpAddr>) -> Result<String, Refusal> {
+        let v = self.live.lock().map_err(|_| Refusal::internal())?;
         let live = v
             .iter()
             .find(|x| x.shared.name == listener)
-            .ok_or_else(|| format!("no listener `{listener}`"))?;
-        let mut g = live
-            .shared
-            .stick
-            .lock()
-            .map_err(|_| "internal error".to_string())?;
-        let st = g
-            .as_mut()
-            .ok_or_else(|| format!("listener `{listener}` has no stick table"))?;
+            .ok_or_else(|| Refusal::new(admin::NO_TABLE, format!("no listener `{listener}`")))?;
+        let mut g = live.shared.stick.lock().map_err(|_| Refusal::internal())?;
+        let st = g.as_mut().ok_or_else(|| {
+            Refusal::new(
+                admin::NO_TABLE,
+                format!("listener `{listener}` has no stick table"),
+            )
+        })?;
         let n = st.table.clear(key);
         tracing::warn!(listener = %listener, "listener {listener}: {n} stick table entries cleared by the operator{}", key.map(|k| format!(" (key {k})")).unwrap_or_default());
         Ok(format!("{listener}: {n} entries cleared"))

@@ -66,6 +66,50 @@ pub struct Counters {
     /// `cli_abrt`), and the server (`SD`, `sD`: `srv_abrt`).
     pub client_aborts: AtomicU64,
     pub server_aborts: AtomicU64,
+    /// Session times (`qtime`, `ctime`, `ttime` and their maxima) and the last session.
+    pub times: Mutex<TimeStats>,
+}
+
+/// haproxy's session time averages: a sliding average over the last 512 sessions
+/// (its `swrate`), the maxima, and when the last session was assigned (`lastsess`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TimeStats {
+    samples: u64,
+    /// Sums in haproxy's `swrate` form: queue, connect, total (ms).
+    sums: [u64; 3],
+    pub max: [u64; 3],
+    pub last_session: Option<Instant>,
+}
+
+impl TimeStats {
+    const WINDOW: u64 = 512;
+
+    /// Adds one ended session's times (ms): waiting for a slot, connecting, in all.
+    pub fn record(&mut self, queue: u64, connect: u64, total: u64) {
+        self.samples += 1;
+        let n = self.samples.min(Self::WINDOW);
+        for (i, v) in [queue, connect, total].into_iter().enumerate() {
+            let sum = self.sums[i];
+            self.sums[i] = sum - sum.div_ceil(n).min(sum) + v;
+            self.max[i] = self.max[i].max(v);
+        }
+    }
+
+    /// The averages (queue, connect, total), 0 before any session.
+    pub fn averages(&self) -> [u64; 3] {
+        let n = self.samples.min(Self::WINDOW);
+        if n == 0 {
+            return [0; 3];
+        }
+        self.sums.map(|s| s.div_ceil(n))
+    }
+
+    /// Seconds since the last session (-1: none yet, as haproxy writes it).
+    pub fn last_session_secs(&self) -> i64 {
+        self.last_session.map_or(-1, |t| {
+            i64::try_from(t.elapsed().as_secs()).unwrap_or(i64::MAX)
+        })
+    }
 }
 
 /// Health-check details for status and `show stat`.
@@ -104,6 +148,9 @@ pub struct ServerState {
     /// When its `slowstart` began (nanoseconds after [`epoch`], 0: not ramping): it came
     /// up, or out of maintenance. Read on every pick, hence an atomic.
     ramp_from: AtomicU64,
+    /// Has been in maintenance (haproxy then zeroes an unchecked server's check health
+    /// for good: `show servers state` shows it).
+    pub was_maint: AtomicBool,
 }
 
 /// The process's reference instant for [`ServerState::ramp_from`].
@@ -142,6 +189,7 @@ impl ServerState {
             metrics: RwLock::new(None),
             admin_changed: Notify::new(),
             ramp_from: AtomicU64::new(0),
+            was_maint: AtomicBool::new(false),
         }
     }
 
@@ -258,6 +306,11 @@ impl ServerState {
         Some((elapsed, slowstart))
     }
 
+    /// Ramping up after `slowstart` now (haproxy's STARTING state).
+    pub fn ramping(&self) -> bool {
+        self.ramp().is_some()
+    }
+
     /// Its `maxconn`, lowered while it ramps up after `slowstart` (at least 1).
     pub fn effective_maxconn(&self) -> Option<u32> {
         let max = self.with_cfg(|c| c.maxconn)?;
@@ -273,6 +326,16 @@ impl ServerState {
 
     pub fn set_admin(&self, a: Admin) {
         let before = Admin::from_u8(self.admin.swap(a.to_u8(), Ordering::Relaxed));
+        // haproxy restarts `lastchg` on an operator's state change too (drain, maint,
+        // ready), not on a weight change.
+        if before != a
+            && let Ok(mut c) = self.check.lock()
+        {
+            c.last_change = Some(SystemTime::now());
+        }
+        if a == Admin::Maint {
+            self.was_maint.store(true, Ordering::Relaxed);
+        }
         // Out of maintenance a server starts slowly again, as after coming up.
         if before == Admin::Maint && a != Admin::Maint && self.is_up() {
             self.start_ramp();
@@ -344,11 +407,88 @@ impl Drop for Active {
     }
 }
 
+/// Reads a weight as haproxy 2.6's `set weight` does (C `strtol`, then the range): an
+/// absolute 0..256, or `N%` of `initial` (capped at 256). The error is haproxy's text,
+/// byte for byte (some of its messages end without a newline).
+pub fn parse_weight(text: &str, initial: u32) -> Result<u32, &'static str> {
+    if text.is_empty() {
+        return Err("Require <weight> or <weight%>.\n");
+    }
+    let t = text.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let (neg, unsigned) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let digits = unsigned.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 {
+        return Err("Empty weight string empty or preceded by garbage");
+    }
+    let mut w: i64 = 0;
+    for b in unsigned[..digits].bytes() {
+        w = w.saturating_mul(10).saturating_add(i64::from(b - b'0'));
+    }
+    if neg {
+        w = -w;
+    }
+    let rest = &unsigned[digits..];
+    if rest == "%" {
+        if w < 0 {
+            return Err("Relative weight must be positive.\n");
+        }
+        let w = i64::from(initial) * w.min(25_600) / 100;
+        return Ok(u32::try_from(w.min(256)).unwrap_or(256));
+    }
+    if !(0..=256).contains(&w) {
+        return Err("Absolute weight can only be between 0 and 256 inclusive.\n");
+    }
+    if !rest.is_empty() {
+        return Err("Trailing garbage in weight string");
+    }
+    Ok(u32::try_from(w).unwrap_or(0))
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
 
-    use super::ramped;
+    use super::{parse_weight, ramped};
+
+    /// haproxy 2.6.12's answers to the same words (checked against it by hand and by
+    /// tests/balancer.rs's side-by-side test).
+    #[test]
+    fn weights_read_as_haproxy_reads_them() {
+        assert_eq!(parse_weight("5", 1), Ok(5));
+        assert_eq!(parse_weight("+5", 1), Ok(5));
+        assert_eq!(parse_weight("50%", 4), Ok(2));
+        assert_eq!(parse_weight("150%", 1), Ok(1));
+        assert_eq!(parse_weight("1000%", 100), Ok(256));
+        assert_eq!(
+            parse_weight("99999999999999999999", 1),
+            Err("Absolute weight can only be between 0 and 256 inclusive.\n")
+        );
+        assert_eq!(
+            parse_weight("-1", 1),
+            Err("Absolute weight can only be between 0 and 256 inclusive.\n")
+        );
+        assert_eq!(
+            parse_weight("-5%", 1),
+            Err("Relative weight must be positive.\n")
+        );
+        assert_eq!(
+            parse_weight("5x", 1),
+            Err("Trailing garbage in weight string")
+        );
+        assert_eq!(
+            parse_weight("5%x", 1),
+            Err("Trailing garbage in weight string")
+        );
+        assert_eq!(
+            parse_weight("abc", 1),
+            Err("Empty weight string empty or preceded by garbage")
+        );
+        assert_eq!(parse_weight("", 1), Err("Require <weight> or <weight%>.\n"));
+    }
 
     #[test]
     fn slowstart_ramps_the_weight_up_rounded_up_from_one() {

@@ -165,6 +165,42 @@ fn modules(r: &mut Row, server: bool) {
     }
 }
 
+/// The session time columns (ms; `rtime`, the time to a response, is an HTTP one: 0
+/// on TCP as in haproxy) and `lastsess`.
+fn set_times(r: &mut Row, t: &super::server::TimeStats) {
+    let [q, c, tt] = t.averages();
+    for (col, v) in [
+        ("qtime", q),
+        ("ctime", c),
+        ("rtime", 0),
+        ("ttime", tt),
+        ("qtime_max", t.max[0]),
+        ("ctime_max", t.max[1]),
+        ("rtime_max", 0),
+        ("ttime_max", t.max[2]),
+    ] {
+        r.set(col, v);
+    }
+    r.set("lastsess", t.last_session_secs());
+}
+
+/// Sets `cols` to 0.
+fn zero(r: &mut Row, cols: &[&str]) {
+    for c in cols {
+        r.set(c, 0);
+    }
+}
+
+/// `last_chk`: what the last check saw, in haproxy's words where they are known (a
+/// passed TCP check says nothing, a refused one `Connection refused`), else tandem's.
+fn last_chk(last: &str) -> &str {
+    match last {
+        "succeeded" => "",
+        "connection refused" => "Connection refused",
+        other => other,
+    }
+}
+
 /// haproxy's `check_desc` for a `check_status` code.
 fn check_desc(status: &str) -> &'static str {
     match status {
@@ -274,14 +310,380 @@ fn check_status(last: Option<&str>, kind: Option<CheckType>) -> &'static str {
     }
 }
 
-pub fn csv(listeners: &[Arc<Shared>]) -> String {
-    let mut out = String::from("# ");
-    out.push_str(&COLUMNS.join(","));
-    out.push_str(",\n");
+/// The `iid` (haproxy's proxy id) of the first listener. haproxy numbers its proxies
+/// from 1 and gives 1 to the stats socket's own internal proxy, so with an admin socket
+/// (the only way to ask) its first `listen` section is 2; tandem numbers the same, so
+/// `show stat 2 -1 -1` scripts and `be_id`s read alike.
+pub const FIRST_IID: usize = 2;
+
+/// `show stat`'s object types (haproxy's `type` filter bits).
+pub const TYPE_FE: u32 = 1;
+pub const TYPE_BE: u32 = 2;
+pub const TYPE_SV: u32 = 4;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Frontend,
+    Backend,
+    Server,
+}
+
+/// What `show stat [<iid>|<proxy> <type> <sid>] [typed] [up|no-maint]` keeps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatFilter {
+    /// Only this proxy (`None`: all, haproxy's -1).
+    pub iid: Option<usize>,
+    /// Object types, a mask of `TYPE_*`.
+    pub types: u32,
+    /// Only this server id (`None`: all); FRONTEND and BACKEND rows stay.
+    pub sid: Option<usize>,
+    pub typed: bool,
+    /// `up`: no server that is down or in maintenance.
+    pub hide_down: bool,
+    /// `no-maint`: no server in maintenance.
+    pub hide_maint: bool,
+}
+
+impl Default for StatFilter {
+    fn default() -> StatFilter {
+        StatFilter {
+            iid: None,
+            types: u32::MAX,
+            sid: None,
+            typed: false,
+            hide_down: false,
+            hide_maint: false,
+        }
+    }
+}
+
+/// C's `atoi`: leading blanks, a sign, digits; anything else ends the number (0 when
+/// none), as haproxy reads the filter.
+fn atoi(s: &str) -> i64 {
+    let t = s.trim_start();
+    let (neg, digits) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let mut v: i64 = 0;
+    for b in digits.bytes().take_while(u8::is_ascii_digit) {
+        v = v.saturating_mul(10).saturating_add(i64::from(b - b'0'));
+    }
+    if neg { -v } else { v }
+}
+
+/// Reads `show stat`'s arguments (the words after `stat`) as haproxy 2.6 does: three
+/// positional filter words or none (fewer are ignored), then `typed`, `json`, `desc`,
+/// `up`, `no-maint` in any order. `names`: the listeners in iid order. The error is
+/// haproxy's text.
+pub fn parse_stat_args(args: &[&str], names: &[&str]) -> Result<StatFilter, &'static str> {
+    let mut f = StatFilter::default();
+    let mut rest = args;
+    if let [px, ty, sid, tail @ ..] = args {
+        let iid = match names.iter().position(|n| n == px) {
+            Some(i) => i64::try_from(i + FIRST_IID).unwrap_or(i64::MAX),
+            None => atoi(px),
+        };
+        if iid == 0 {
+            return Err("No such proxy.\n");
+        }
+        // -1 (or any negative id) is every proxy; an id nothing has shows no rows.
+        f.iid = usize::try_from(iid).ok();
+        f.types = u32::try_from(atoi(ty) & 0xffff_ffff).unwrap_or(u32::MAX);
+        f.sid = usize::try_from(atoi(sid)).ok();
+        rest = tail;
+    }
+    for w in rest {
+        match *w {
+            "typed" => f.typed = true,
+            "json" => return Err("`show stat json` is not supported; use `typed` or CSV\n"),
+            "up" => f.hide_down = true,
+            "no-maint" => f.hide_maint = true,
+            _ => {}
+        }
+    }
+    Ok(f)
+}
+
+/// haproxy 2.6's tags (origin, nature, scope) and type of each field in `show stat
+/// typed`, for a FRONTEND, a BACKEND and a server ("": haproxy never fills it there).
+const TYPED: &[(&str, &str, &str, &str)] = &[
+    ("pxname", "KNS:str", "KNS:str", "KNS:str"),
+    ("svname", "KNS:str", "KNS:str", "KNS:str"),
+    ("scur", "MGP:u32", "MGP:u32", "MGP:u32"),
+    ("smax", "MMP:u32", "MMP:u32", "MMP:u32"),
+    ("slim", "CLP:u32", "CLP:u32", ""),
+    ("stot", "MCP:u64", "MCP:u64", "MCP:u64"),
+    ("bin", "MCP:u64", "MCP:u64", "MCP:u64"),
+    ("bout", "MCP:u64", "MCP:u64", "MCP:u64"),
+    ("dreq", "MCP:u64", "MCP:u64", ""),
+    ("dresp", "MCP:u64", "MCP:u64", "MCP:u64"),
+    ("ereq", "MCP:u64", "", ""),
+    ("status", "SGP:str", "SGP:str", "SGP:str"),
+    ("pid", "KGP:u32", "KGP:u32", "KGP:u32"),
+    ("iid", "KGS:u32", "KGS:u32", "KGS:u32"),
+    ("sid", "KGS:u32", "KGS:u32", "KGS:u32"),
+    ("type", "CGS:u32", "CGS:u32", "CGS:u32"),
+    ("rate", "MRP:u32", "MGP:u32", "MRP:u32"),
+    ("rate_lim", "CLP:u32", "", ""),
+    ("rate_max", "MMP:u32", "MGP:u32", "MMP:u32"),
+    ("req_rate", "MRP:u32", "", ""),
+    ("req_rate_max", "MMP:u32", "", ""),
+    ("req_tot", "MCP:u64", "", ""),
+    ("comp_in", "MCP:u64", "MCP:u64", ""),
+    ("comp_out", "MCP:u64", "MCP:u64", ""),
+    ("comp_byp", "MCP:u64", "MCP:u64", ""),
+    ("comp_rsp", "MCP:u64", "MCP:u64", ""),
+    ("mode", "CGS:str", "CGS:str", "CGS:str"),
+    ("conn_rate", "MRP:u32", "", ""),
+    ("conn_rate_max", "MMP:u32", "", ""),
+    ("conn_tot", "MCP:u64", "", ""),
+    ("dcon", "MCP:u64", "", ""),
+    ("dses", "MCP:u64", "", ""),
+    ("wrew", "MCP:u64", "MCP:u64", "MCP:u64"),
+    ("eint", "MCP:u64", "MCP:u64", "MCP:u64"),
+    ("ssl_sess", "MCP:u64", "MCP:u64", "MCP:u64"),
+    ("ssl_reused_sess", "MCP:u64", "MCP:u64", "MCP:u64"),
+    ("ssl_failed_handshake", "MCP:u64", "MCP:u64", "MCP:u64"),
+    ("h2_headers_rcvd", "MCP:u64", "MCP:u64", ""),
+    ("h2_data_rcvd", "MCP:u64", "MCP:u64", ""),
+    ("h2_settings_rcvd", "MCP:u64", "MCP:u64", ""),
+    ("h2_rst_stream_rcvd", "MCP:u64", "MCP:u64", ""),
+    ("h2_goaway_rcvd", "MCP:u64", "MCP:u64", ""),
+    ("h2_detected_conn_protocol_errors", "MCP:u64", "MCP:u64", ""),
+    ("h2_detected_strm_protocol_errors", "MCP:u64", "MCP:u64", ""),
+    ("h2_rst_stream_resp", "MCP:u64", "MCP:u64", ""),
+    ("h2_goaway_resp", "MCP:u64", "MCP:u64", ""),
+    ("h2_open_connections", "MGP:u64", "MGP:u64", ""),
+    ("h2_backend_open_streams", "MGP:u64", "MGP:u64", ""),
+    ("h2_total_connections", "MCP:u64", "MCP:u64", ""),
+    ("h2_backend_total_streams", "MCP:u64", "MCP:u64", ""),
+    ("h1_open_connections", "MGP:u64", "MGP:u64", ""),
+    ("h1_open_streams", "MGP:u64", "MGP:u64", ""),
+    ("h1_total_connections", "MCP:u64", "MCP:u64", ""),
+    ("h1_total_streams", "MCP:u64", "MCP:u64", ""),
+    ("h1_bytes_in", "MCP:u64", "MCP:u64", ""),
+    ("h1_bytes_out", "MCP:u64", "MCP:u64", ""),
+    ("h1_spliced_bytes_in", "MCP:u64", "MCP:u64", ""),
+    ("h1_spliced_bytes_out", "MCP:u64", "MCP:u64", ""),
+    ("qcur", "", "MGP:u32", "MGP:u32"),
+    ("qmax", "", "MMP:u32", "MMP:u32"),
+    ("econ", "", "MCP:u64", "MCP:u64"),
+    ("eresp", "", "MCP:u64", "MCP:u64"),
+    ("wretr", "", "MCP:u64", "MCP:u64"),
+    ("wredis", "", "MCP:u64", "MCP:u64"),
+    ("weight", "", "MaP:u32", "MaP:u32"),
+    ("act", "", "MGP:u32", "SGP:u32"),
+    ("bck", "", "MGP:u32", "SGP:u32"),
+    ("lastchg", "", "MAP:u32", "MAP:u32"),
+    ("lbtot", "", "MCP:u64", "MCP:u64"),
+    ("cli_abrt", "", "MCP:u64", "MCP:u64"),
+    ("srv_abrt", "", "MCP:u64", "MCP:u64"),
+    ("lastsess", "", "MAP:s32", "MAP:s32"),
+    ("qtime", "", "MaP:u32", "MaP:u32"),
+    ("ctime", "", "MaP:u32", "MaP:u32"),
+    ("rtime", "", "MaP:u32", "MaP:u32"),
+    ("ttime", "", "MaP:u32", "MaP:u32"),
+    ("addr", "", "", "CGS:str"),
+    ("connect", "", "MCP:u64", "MCP:u64"),
+    ("reuse", "", "MCP:u64", "MCP:u64"),
+    ("srv_icur", "", "", "MGP:u32"),
+    ("qtime_max", "", "MMP:u32", "MMP:u32"),
+    ("ctime_max", "", "MMP:u32", "MMP:u32"),
+    ("rtime_max", "", "MMP:u32", "MMP:u32"),
+    ("ttime_max", "", "MMP:u32", "MMP:u32"),
+    ("idle_conn_cur", "", "", "MGP:u32"),
+    ("safe_conn_cur", "", "", "MGP:u32"),
+    ("used_conn_cur", "", "", "MGP:u32"),
+    ("need_conn_est", "", "", "MGP:u32"),
+    ("uweight", "", "MaP:u32", "MaP:u32"),
+    ("chkfail", "", "", "MCP:u64"),
+    ("chkdown", "", "MCP:u64", "MCP:u64"),
+    ("downtime", "", "MCP:u32", "MCP:u32"),
+    ("check_status", "", "", "MOP:str"),
+    ("check_duration", "", "", "MDP:u64"),
+    ("last_chk", "", "", "MOP:str"),
+    ("check_desc", "", "", "MOP:str"),
+    ("check_rise", "", "", "CGS:u32"),
+    ("check_fall", "", "", "CGS:u32"),
+    ("check_health", "", "", "CGS:u32"),
+    ("algo", "", "CGS:str", ""),
+    ("agg_server_status", "", "MGP:u32", ""),
+    ("agg_server_check_status", "", "MGP:u32", ""),
+    ("agg_check_status", "", "MGP:u32", ""),
+    ("", "", "", ""),
+];
+
+impl Row {
+    /// The row as haproxy's `typed` lines: `F.<iid>.<sid>.<field>.<name>.1:<tags>:<type>:<value>`
+    /// for the fields that hold a value. The field number skips the `-` separator.
+    fn typed(&self, out: &mut String, kind: Kind, iid: usize, sid: usize) {
+        let letter = match kind {
+            Kind::Frontend => 'F',
+            Kind::Backend => 'B',
+            Kind::Server => 'S',
+        };
+        let mut n = 0;
+        for (name, v) in COLUMNS.iter().zip(&self.0) {
+            if *name == "-" {
+                continue;
+            }
+            let idx = n;
+            n += 1;
+            if v.is_empty() {
+                continue;
+            }
+            let tags = TYPED
+                .iter()
+                .find(|t| t.0 == *name)
+                .map(|t| match kind {
+                    Kind::Frontend => t.1,
+                    Kind::Backend => t.2,
+                    Kind::Server => t.3,
+                })
+                .filter(|t| !t.is_empty())
+                .unwrap_or("MGP:str");
+            out.push_str(&format!("{letter}.{iid}.{sid}.{idx}.{name}.1:{tags}:{v}\n"));
+        }
+    }
+}
+
+/// haproxy's numeric check status (`HCHK_STATUS_*`) for `show servers state`.
+fn check_status_code(status: &str) -> u8 {
+    match status {
+        "INI" => 1,
+        "L4OK" => 6,
+        "L4TOUT" => 7,
+        "L4CON" => 8,
+        "L7RSP" => 13,
+        "L7OK" => 15,
+        "L7STS" => 17,
+        _ => 0,
+    }
+}
+
+pub const SERVERS_STATE_HEADER: &str = "1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord srv_use_ssl srv_check_port srv_check_addr srv_agent_addr srv_agent_port\n";
+
+/// haproxy 2.6's `show servers state [backend]` (the format `server-state-file` reads):
+/// the version line, the header and one line per server with haproxy's encodings.
+/// `only`: one listener's index.
+pub fn servers_state(listeners: &[Arc<Shared>], only: Option<usize>) -> String {
+    let mut out = String::from(SERVERS_STATE_HEADER);
+    for (li, l) in listeners.iter().enumerate() {
+        if only.is_some_and(|o| o != li) {
+            continue;
+        }
+        let rt = l.runtime();
+        for (si, s) in rt.servers.iter().enumerate() {
+            let info = s.check.lock().map(|c| c.clone()).unwrap_or_default();
+            let check = super::server_check(&rt.cfg, s);
+            // SRV_ST_STOPPED 0, STARTING 1 (slowstart), RUNNING 2.
+            let op = if !s.available() {
+                0
+            } else if s.ramping() {
+                1
+            } else {
+                2
+            };
+            // SRV_ADMF_FMAINT 0x01, SRV_ADMF_FDRAIN 0x08.
+            let admin = match s.admin() {
+                Admin::Ready => 0,
+                Admin::Maint => 1,
+                Admin::Drain => 8,
+            };
+            let kind = rt.cfg.check.as_ref().map(|c| c.kind);
+            let (status, result, health, state) = match &check {
+                Some(ch) => {
+                    let code = check_status_code(check_status(info.last.as_deref(), kind));
+                    // CHK_RES_FAILED 2, CHK_RES_PASSED 3 (0: no result yet).
+                    let result = match info.last.as_deref() {
+                        None => 0,
+                        Some("succeeded") => 3,
+                        Some(_) => 2,
+                    };
+                    // haproxy zeroes the health in maintenance.
+                    let health = if s.admin() == Admin::Maint {
+                        0
+                    } else {
+                        info.health.map_or(ch.rise, |h| h.value())
+                    };
+                    // CHK_ST_CONFIGURED|CHK_ST_ENABLED, and CHK_ST_PAUSED in maintenance.
+                    let state = if s.admin() == Admin::Maint { 14 } else { 6 };
+                    (code, result, health, state)
+                }
+                // An unchecked server: haproxy's INI status, no result, and its default
+                // rise (2) as health until it is first put in maintenance.
+                None => (
+                    1,
+                    0,
+                    if s.was_maint.load(Ordering::Relaxed) {
+                        0
+                    } else {
+                        2
+                    },
+                    0,
+                ),
+            };
+            let check_port = check.as_ref().and_then(|c| c.port).map_or(0, u32::from);
+            out.push_str(&format!(
+                "{} {} {} {} {} {op} {admin} {} {} {} {status} {result} {health} {state} 0 0 0 - {} - 0 {check_port} - - 0\n",
+                li + FIRST_IID,
+                l.name,
+                si + 1,
+                s.name(),
+                s.addr().ip(),
+                s.weight(),
+                s.cfg().weight,
+                secs_since(info.last_change),
+                s.addr().port(),
+            ));
+        }
+    }
+    out
+}
+
+/// haproxy 2.6's `show servers conn [backend]`. tandem keeps no idle server connections
+/// (each client session has its own), so the pool columns read 0 and -1 (no limit) as
+/// on a haproxy listener without reuse; `used_cur`/`used_max` are the server's sessions.
+pub fn servers_conn(listeners: &[Arc<Shared>], only: Option<usize>, threads: usize) -> String {
+    let mut out = format!(
+        "# bkname/svname bkid/svid addr port - purge_delay used_cur used_max need_est unsafe_nb safe_nb idle_lim idle_cur idle_per_thr[{threads}]\n"
+    );
+    for (li, l) in listeners.iter().enumerate() {
+        if only.is_some_and(|o| o != li) {
+            continue;
+        }
+        let rt = l.runtime();
+        for (si, s) in rt.servers.iter().enumerate() {
+            out.push_str(&format!(
+                "{}/{} {}/{} {} {} - 5000 {} {} 0 0 0 -1 0{}\n",
+                l.name,
+                s.name(),
+                li + FIRST_IID,
+                si + 1,
+                s.addr().ip(),
+                s.addr().port(),
+                s.active.load(Ordering::Relaxed),
+                s.counters.max_active.load(Ordering::Relaxed),
+                " 0".repeat(threads),
+            ));
+        }
+    }
+    out
+}
+
+/// The rows of `show stat`, in haproxy's order (each listener's FRONTEND, servers,
+/// BACKEND), kept by the filter.
+fn rows(listeners: &[Arc<Shared>], filter: &StatFilter) -> Vec<(Kind, usize, usize, Row)> {
+    let mut out = Vec::new();
     let pid = std::process::id();
     for (li, l) in listeners.iter().enumerate() {
         let rt = l.runtime();
-        let iid = li + 1;
+        let iid = li + FIRST_IID;
+        if filter.iid.is_some_and(|want| want != iid) {
+            continue;
+        }
         let mut f = Row::new();
         f.set("pxname", &l.name);
         f.set("svname", "FRONTEND");
@@ -298,9 +700,37 @@ pub fn csv(listeners: &[Arc<Shared>]) -> String {
         f.set("type", 0);
         f.set("conn_tot", l.total.load(Ordering::Relaxed));
         f.set("mode", "tcp");
+        // Counters haproxy keeps for a TCP frontend that never move here (HTTP
+        // requests, denials, rewrites, compression) read 0 as there. tandem does not
+        // measure per-second rates: 0.
+        zero(
+            &mut f,
+            &[
+                "dreq",
+                "dresp",
+                "ereq",
+                "dcon",
+                "dses",
+                "wrew",
+                "eint",
+                "comp_in",
+                "comp_out",
+                "comp_byp",
+                "comp_rsp",
+                "rate",
+                "rate_lim",
+                "rate_max",
+                "req_rate",
+                "req_rate_max",
+                "req_tot",
+                "conn_rate",
+                "conn_rate_max",
+            ],
+        );
         modules(&mut f, false);
-        out.push_str(&f.line());
-        out.push('\n');
+        if filter.types & TYPE_FE != 0 {
+            out.push((Kind::Frontend, iid, 0, f));
+        }
         let checked = rt.cfg.check.is_some();
         let (mut act, mut bck) = (0, 0);
         // The weights of the usable active servers, of the usable backups, and of the
@@ -308,6 +738,7 @@ pub fn csv(listeners: &[Arc<Shared>]) -> String {
         let (mut w_act, mut w_bck, mut w_first_bck) = (0u64, 0u64, None::<u64>);
         let (mut econ, mut wretr, mut wredis, mut lbtot) = (0u64, 0u64, 0u64, 0u64);
         let (mut cli_abrt, mut srv_abrt) = (0u64, 0u64);
+        let (mut connect, mut u_act, mut u_bck, mut u_first_bck) = (0u64, 0u64, 0u64, None::<u64>);
         for (si, s) in rt.servers.iter().enumerate() {
             let c = &s.counters;
             let info = s.check.lock().map(|c| c.clone()).unwrap_or_default();
@@ -341,11 +772,17 @@ pub fn csv(listeners: &[Arc<Shared>]) -> String {
             );
             r.set("act", u8::from(!s.cfg().backup));
             r.set("bck", u8::from(s.cfg().backup));
-            r.set("chkfail", c.check_failures.load(Ordering::Relaxed));
-            r.set("chkdown", c.downs.load(Ordering::Relaxed));
+            // haproxy leaves the check counters empty on a server it does not check.
+            if is_checked {
+                r.set("chkfail", c.check_failures.load(Ordering::Relaxed));
+                r.set("chkdown", c.downs.load(Ordering::Relaxed));
+            }
             r.set("lastchg", secs_since(info.last_change));
-            let down_now = info.down_since.map(|t| t.elapsed().as_secs()).unwrap_or(0);
-            r.set("downtime", info.downtime_secs + down_now);
+            // haproxy counts a server's downtime only when it checks it.
+            if is_checked {
+                let down_now = info.down_since.map(|t| t.elapsed().as_secs()).unwrap_or(0);
+                r.set("downtime", info.downtime_secs + down_now);
+            }
             r.set("pid", pid);
             r.set("iid", iid);
             r.set("sid", si + 1);
@@ -369,7 +806,7 @@ pub fn csv(listeners: &[Arc<Shared>]) -> String {
                 // saw in `last_chk` (here tandem's reason, as in its log lines).
                 r.set("check_desc", check_desc(status));
                 if let Some(last) = &info.last {
-                    r.set("last_chk", last);
+                    r.set("last_chk", last_chk(last));
                 }
                 if let Some(ch) = super::server_check(&rt.cfg, s) {
                     r.set("check_rise", ch.rise);
@@ -382,20 +819,56 @@ pub fn csv(listeners: &[Arc<Shared>]) -> String {
             r.set("addr", s.addr());
             r.set("mode", "tcp");
             r.set("uweight", s.weight());
+            // Each session opens its own server connection: `connect` counts the
+            // attempts (retries too), none is reused or kept idle.
+            let attempts =
+                c.connections.load(Ordering::Relaxed) + c.retries.load(Ordering::Relaxed);
+            r.set("connect", attempts);
+            r.set("used_conn_cur", s.active.load(Ordering::Relaxed));
+            let times = c.times.lock().map(|t| *t).unwrap_or_default();
+            set_times(&mut r, &times);
+            zero(
+                &mut r,
+                &[
+                    "qcur",
+                    "qmax",
+                    "dresp",
+                    "eresp",
+                    "wrew",
+                    "eint",
+                    "reuse",
+                    "rate",
+                    "rate_max",
+                    "srv_icur",
+                    "idle_conn_cur",
+                    "safe_conn_cur",
+                    "need_conn_est",
+                ],
+            );
             modules(&mut r, true);
-            out.push_str(&r.line());
-            out.push('\n');
+            let shown = filter.types & TYPE_SV != 0
+                && filter.sid.is_none_or(|want| want == si + 1)
+                && (!filter.hide_down || s.available())
+                && (!filter.hide_maint || s.admin() != Admin::Maint);
+            if shown {
+                out.push((Kind::Server, iid, si + 1, r));
+            }
             if s.available() && s.effective_weight() > 0 {
                 let w = u64::from(s.effective_weight());
+                let u = u64::from(s.weight());
                 if s.cfg().backup {
                     bck += 1;
                     w_bck += w;
                     w_first_bck.get_or_insert(w);
+                    u_bck += u;
+                    u_first_bck.get_or_insert(u);
                 } else {
                     act += 1;
                     w_act += w;
+                    u_act += u;
                 }
             }
+            connect += attempts;
             econ += c.failed_conns.load(Ordering::Relaxed);
             wretr += c.retries.load(Ordering::Relaxed);
             wredis += c.redispatches.load(Ordering::Relaxed);
@@ -405,12 +878,12 @@ pub fn csv(listeners: &[Arc<Shared>]) -> String {
         }
         // haproxy: the weight of the servers in use, the active ones, or the backups
         // when no active server is left (only the first without `allbackups`).
-        let weight = if act > 0 {
-            w_act
+        let (weight, uweight) = if act > 0 {
+            (w_act, u_act)
         } else if rt.cfg.allbackups {
-            w_bck
+            (w_bck, u_bck)
         } else {
-            w_first_bck.unwrap_or(0)
+            (w_first_bck.unwrap_or(0), u_first_bck.unwrap_or(0))
         };
         let mut b = Row::new();
         b.set("pxname", &l.name);
@@ -419,6 +892,8 @@ pub fn csv(listeners: &[Arc<Shared>]) -> String {
         b.set("qmax", l.max_queued.load(Ordering::Relaxed));
         b.set("scur", l.active.load(Ordering::Relaxed));
         b.set("smax", l.max_active.load(Ordering::Relaxed));
+        // haproxy's `fullconn` default: 10% of the frontend's maxconn (at least 1).
+        b.set("slim", rt.cfg.maxconn.div_ceil(10).max(1));
         b.set("stot", l.total.load(Ordering::Relaxed));
         b.set("bin", l.bytes_in.load(Ordering::Relaxed));
         b.set("bout", l.bytes_out.load(Ordering::Relaxed));
@@ -440,11 +915,64 @@ pub fn csv(listeners: &[Arc<Shared>]) -> String {
         b.set("type", 1);
         b.set("mode", "tcp");
         b.set("algo", rt.cfg.balance);
+        b.set("uweight", uweight);
+        b.set("lastchg", secs_since(Some(l.created)));
+        b.set("downtime", 0);
+        let times = l.times.lock().map(|t| *t).unwrap_or_default();
+        set_times(&mut b, &times);
+        b.set("connect", connect);
+        zero(
+            &mut b,
+            &[
+                "dreq",
+                "dresp",
+                "eresp",
+                "wrew",
+                "eint",
+                "reuse",
+                "rate",
+                "rate_max",
+                "comp_in",
+                "comp_out",
+                "comp_byp",
+                "comp_rsp",
+                "chkdown",
+                "agg_server_status",
+                "agg_check_status",
+                "agg_server_check_status",
+            ],
+        );
         modules(&mut b, false);
-        out.push_str(&b.line());
+        if filter.types & TYPE_BE != 0 {
+            out.push((Kind::Backend, iid, 0, b));
+        }
+    }
+    out
+}
+
+/// `show stat [filter]`: haproxy 2.6's CSV (header, rows) or its `typed` lines.
+pub fn show_stat(listeners: &[Arc<Shared>], filter: &StatFilter) -> String {
+    let rows = rows(listeners, filter);
+    let mut out = String::new();
+    if filter.typed {
+        for (kind, iid, sid, r) in &rows {
+            r.typed(&mut out, *kind, *iid, *sid);
+        }
+        return out;
+    }
+    out.push_str("# ");
+    out.push_str(&COLUMNS.join(","));
+    out.push_str(",\n");
+    for (_, _, _, r) in &rows {
+        out.push_str(&r.line());
         out.push('\n');
     }
     out
+}
+
+/// `show stat` CSV of every row.
+pub fn csv(listeners: &[Arc<Shared>]) -> String {
+    show_stat(listeners, &StatFilter::default())
 }
 
 pub fn listener_json(l: &Shared, bind: SocketAddr) -> Value {
@@ -516,6 +1044,37 @@ fn stick_json(l: &Shared) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stat_filters_read_as_haproxy_reads_them() {
+        let names = ["l", "c"];
+        let f = |w: &str| parse_stat_args(&w.split_whitespace().collect::<Vec<_>>(), &names);
+        assert_eq!(f(""), Ok(StatFilter::default()));
+        // Fewer than three filter words: ignored.
+        assert_eq!(f("2"), Ok(StatFilter::default()));
+        assert_eq!(f("-1 4"), Ok(StatFilter::default()));
+        let c = f("c 2 -1").expect("filter");
+        assert_eq!((c.iid, c.types, c.sid), (Some(3), 2, None));
+        let all = f("-1 -1 -1 typed up").expect("filter");
+        assert_eq!((all.iid, all.types, all.sid), (None, u32::MAX, None));
+        assert!(all.typed && all.hide_down && !all.hide_maint);
+        assert_eq!(f("2 4 1").map(|x| (x.iid, x.sid)), Ok((Some(2), Some(1))));
+        assert_eq!(f("zz -1 -1"), Err("No such proxy.\n"));
+        assert_eq!(f("no-maint").map(|x| x.hide_maint), Ok(true));
+    }
+
+    #[test]
+    fn session_times_average_as_haproxy_swrate() {
+        let mut t = crate::balancer::server::TimeStats::default();
+        assert_eq!(t.averages(), [0, 0, 0]);
+        assert_eq!(t.last_session_secs(), -1);
+        t.record(0, 2, 10);
+        assert_eq!(t.averages(), [0, 2, 10]);
+        t.record(0, 4, 30);
+        assert_eq!(t.max, [0, 4, 30]);
+        // The sliding sum: 10 - ceil(10/2) + 30 = 35, read as ceil(35/2).
+        assert_eq!(t.averages()[2], 18);
+    }
 
     #[test]
     fn passed_checks_report_their_layer_as_haproxy() {
