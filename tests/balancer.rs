@@ -33,8 +33,11 @@ fn lb(listener_extra: &str, servers: &[String]) -> Lb {
     let daemon = Daemon::start(&config);
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
     let observe: SocketAddr = format!("127.0.0.1:{oport}").parse().expect("addr");
+    // The observe port opens before the listeners are bound; the "started" line is
+    // logged once every subsystem is up.
     assert!(
-        wait_for(Duration::from_secs(20), || TcpStream::connect(observe).ok()).is_some(),
+        wait_for(Duration::from_secs(20), || TcpStream::connect(observe).ok()).is_some()
+            && daemon.wait_log("started on lb"),
         "daemon up: {}",
         daemon.logs()
     );
@@ -863,7 +866,7 @@ fn accept_survives_emfile() {
     let d = Daemon::spawn(cmd);
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
     let observe: SocketAddr = format!("127.0.0.1:{oport}").parse().expect("addr");
-    assert!(wait_for(Duration::from_secs(20), || TcpStream::connect(observe).ok()).is_some());
+    assert!(d.wait_log(" started on "), "{}", d.logs());
     // Each proxied connection costs the daemon two descriptors, and a client whose
     // server connect failed for want of one still holds its own while the connect is
     // retried: 100 clients exhaust 64 descriptors, in accept as well as in connect.
@@ -1300,8 +1303,7 @@ balancer:
         a = a.addr
     );
     let d = Daemon::start(&write(dir.path(), "tandem.yaml", &cfg));
-    let observe: SocketAddr = format!("127.0.0.1:{op}").parse().expect("addr");
-    assert!(wait_for(Duration::from_secs(20), || TcpStream::connect(observe).ok()).is_some());
+    assert!(d.wait_log(" started on "), "{}", d.logs());
     let l1: SocketAddr = format!("127.0.0.1:{p1}").parse().expect("addr");
     let l2: SocketAddr = format!("127.0.0.1:{p2}").parse().expect("addr");
     let c1 = connect_from(l1, None).expect("c1");
