@@ -486,7 +486,7 @@ fn aggregate(r: &mut Lcg, src: &Src) -> String {
         }
     };
     // Now and then a function of the aggregate.
-    match r.below(14) {
+    match r.below(40) {
         0 => format!("{plain} * 2"),
         1 => format!("IFNULL({plain}, 0)"),
         2 if numeric => format!("ROUND({plain}, 1)"),
@@ -660,6 +660,19 @@ fn having(r: &mut Lcg, src: &Src, aggs: &[Item]) -> String {
                 _ => (r.below(100_000) * 10).to_string(),
             };
             format!("{e} {} {v}", r.pick(&[">", "<", ">=", "<>", "="]))
+        } else if r.chance(50) {
+            // MIN/MAX of text, dates or numbers against a literal of another type.
+            let v = r.pick(&[
+                "'M'",
+                "'b'",
+                "'2020-01-01'",
+                "'2020-1-5'",
+                "100",
+                "'100'",
+                "'Wuhan'",
+                "'10'",
+            ]);
+            format!("{e} {} {v}", r.pick(&[">", "<", ">=", "=", "<>"]))
         } else {
             format!("{e} IS NOT NULL")
         }
