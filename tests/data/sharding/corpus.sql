@@ -132,6 +132,11 @@ SELECT LEFT(city, 2) AS c2, city, COUNT(*) FROM customer GROUP BY c2, city HAVIN
 # merge has no column for it.
 !refuse SELECT city, COUNT(*) FROM customer GROUP BY city HAVING COALESCE(city, 'none') <> 'Wuhan'
 !refuse SELECT level, COUNT(*) AS n FROM customer GROUP BY level HAVING IFNULL(level, 0) > 3
+# A date against text that is not its canonical form: the server reads '2020-1-5' as
+# 2020-01-05 and 'b' as no date (the router compared the text and dropped the rows).
+!refuse SELECT MIN(created) FROM customer WHERE id >= 2839983 HAVING MIN(created) > 'b'
+!refuse SELECT city, MIN(created) AS m FROM customer GROUP BY city HAVING m > '2020-1-5'
+SELECT city, MIN(created) AS m FROM customer GROUP BY city HAVING m > '2019-01-05'
 
 # == GROUP BY + ORDER BY aggregate ==
 SELECT city, COUNT(*) AS n FROM customer GROUP BY city ORDER BY n DESC, city
