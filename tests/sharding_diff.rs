@@ -12,12 +12,16 @@
 //! user_info file-map on province_id, product mod-long 2, province global.
 
 mod common;
+#[path = "sharding_diff/querygen.rs"]
+mod querygen;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
 use common::mariadb::MariaDb;
-use common::shard::{DDL, Mysql, PASSWORD, SCHEMA, USER, router_body, start_router, two_servers};
+use common::shard::{
+    DDL, Mysql, PASSWORD, SCHEMA, ShardRouter, USER, router_body, start_router, two_servers,
+};
 
 /// Rows per INSERT statement.
 const BATCH: usize = 100;
@@ -906,6 +910,54 @@ fn placement_checks(tables: &[Table]) -> Vec<(&'static str, String, String)> {
     out
 }
 
+/// Two data nodes behind the router and a reference database `ref` on node A, all
+/// holding the [`dataset`].
+struct Loaded {
+    a: MariaDb,
+    b: MariaDb,
+    router: ShardRouter,
+    via_router: Mysql,
+    direct: Mysql,
+    tables: Vec<Table>,
+}
+
+impl Loaded {
+    fn start() -> Loaded {
+        let (a, b): (MariaDb, MariaDb) = two_servers();
+        a.sql(&format!(
+            "CREATE DATABASE shop_0; CREATE DATABASE ref; USE shop_0; {DDL} USE ref; {DDL}"
+        ));
+        b.sql(&format!("CREATE DATABASE shop_1; USE shop_1; {DDL}"));
+        let router = start_router(&router_body(a.addr, b.addr));
+        let long = Duration::from_secs(300);
+        let via_router = Mysql::new(router.addr, USER, PASSWORD).db(SCHEMA);
+        let direct = Mysql::new(a.addr, "root", "").db("ref");
+
+        let tables = dataset();
+        let script = insert_script(&tables);
+        direct
+            .clone()
+            .timeout(long)
+            .script(&script)
+            .unwrap_or_else(|e| panic!("loading the reference database: {}", truncate(&e, 3000)));
+        if let Err(e) = via_router.clone().timeout(long).script(&script) {
+            panic!(
+                "loading through the router (multi-row INSERTs of {BATCH} rows): {}\n{}",
+                truncate(&e, 3000),
+                tail(&router.daemon.logs(), 4000)
+            );
+        }
+        Loaded {
+            a,
+            b,
+            router,
+            via_router,
+            direct,
+            tables,
+        }
+    }
+}
+
 #[test]
 fn router_answers_like_one_unsharded_database() {
     let cases = corpus();
@@ -914,30 +966,14 @@ fn router_answers_like_one_unsharded_database() {
         selects >= 200,
         "the corpus should have at least 200 compared SELECTs, has {selects}"
     );
-    let (a, b): (MariaDb, MariaDb) = two_servers();
-    a.sql(&format!(
-        "CREATE DATABASE shop_0; CREATE DATABASE ref; USE shop_0; {DDL} USE ref; {DDL}"
-    ));
-    b.sql(&format!("CREATE DATABASE shop_1; USE shop_1; {DDL}"));
-    let router = start_router(&router_body(a.addr, b.addr));
-    let long = Duration::from_secs(300);
-    let via_router = Mysql::new(router.addr, USER, PASSWORD).db(SCHEMA);
-    let direct = Mysql::new(a.addr, "root", "").db("ref");
-
-    let tables = dataset();
-    let script = insert_script(&tables);
-    direct
-        .clone()
-        .timeout(long)
-        .script(&script)
-        .unwrap_or_else(|e| panic!("loading the reference database: {}", truncate(&e, 3000)));
-    if let Err(e) = via_router.clone().timeout(long).script(&script) {
-        panic!(
-            "loading through the router (multi-row INSERTs of {BATCH} rows): {}\n{}",
-            truncate(&e, 3000),
-            tail(&router.daemon.logs(), 4000)
-        );
-    }
+    let Loaded {
+        a,
+        b,
+        router,
+        via_router,
+        direct,
+        tables,
+    } = Loaded::start();
 
     let mut problems: Vec<String> = Vec::new();
     // Rows are where the rules put them, and nowhere else.
@@ -1016,6 +1052,142 @@ fn router_answers_like_one_unsharded_database() {
         problems.len(),
         problems.join("\n\n"),
         tail(&router.daemon.logs(), 4000)
+    );
+}
+
+/// An environment variable as a number (decimal, or hex with `0x`), or `default`.
+fn env_num(name: &str, default: u64) -> u64 {
+    match std::env::var(name) {
+        Ok(v) => {
+            let v = v.trim();
+            let parsed = match v.strip_prefix("0x") {
+                Some(hex) => u64::from_str_radix(hex, 16),
+                None => v.parse(),
+            };
+            parsed.unwrap_or_else(|e| panic!("{name}={v}: {e}"))
+        }
+        Err(_) => default,
+    }
+}
+
+/// The generator's state for query `n` of `seed`: each query can be made again alone.
+fn query_rng(seed: u64, n: u64) -> Lcg {
+    let mut r = Lcg(seed ^ n.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    r.next();
+    r
+}
+
+/// The client's `ERROR ...` line, without the statement it echoes before it.
+fn error_line(e: &str) -> String {
+    e.lines()
+        .rev()
+        .find(|l| l.starts_with("ERROR"))
+        .unwrap_or(e)
+        .to_string()
+}
+
+/// The router's refusal, without the client's prefix, cut to its kind: quoted parts
+/// (`...`) become `…`.
+fn refusal_kind(e: &str) -> String {
+    let msg = e.split_once("): ").map_or(e, |(_, m)| m);
+    let msg = msg.split_once(" at line 1: ").map_or(msg, |(_, m)| m);
+    let mut kind = String::new();
+    for (i, part) in msg.split('`').enumerate() {
+        kind += if i % 2 == 1 { "…" } else { part };
+    }
+    truncate(kind.trim(), 100)
+}
+
+/// Seeded random SELECTs (tests/sharding_diff/querygen.rs) through the router and on
+/// the reference database: no statement may get a different answer from the router.
+/// A refusal is allowed (and counted by kind); so is an error from both.
+/// `TANDEM_FUZZ_SEED`, `TANDEM_FUZZ_COUNT` and `TANDEM_FUZZ_SECS` (a bound on the run
+/// time, not an assertion) override the defaults for longer runs.
+#[test]
+fn random_selects_answer_like_one_unsharded_database() {
+    let seed = env_num("TANDEM_FUZZ_SEED", 0x5eed_2026);
+    let count = env_num("TANDEM_FUZZ_COUNT", 600);
+    let secs = env_num("TANDEM_FUZZ_SECS", 300);
+    // Named, not `..`: the servers must live to the end.
+    let Loaded {
+        a: _a,
+        b: _b,
+        router,
+        via_router,
+        direct,
+        tables: _,
+    } = Loaded::start();
+    let started = std::time::Instant::now();
+    let (mut equal, mut both_err, mut ran) = (0u64, 0u64, 0u64);
+    let mut both_err_examples: Vec<String> = Vec::new();
+    let mut refused: std::collections::BTreeMap<String, (u64, String)> = Default::default();
+    let mut wrong: Vec<String> = Vec::new();
+    for n in 0..count {
+        if started.elapsed() > Duration::from_secs(secs) {
+            break;
+        }
+        ran += 1;
+        let sql = querygen::statement(&mut query_rng(seed, n));
+        let ordered = has_top_level_order_by(&sql);
+        assert!(
+            ordered || !top_level(&sql, "limit"),
+            "the generator made a LIMIT without ORDER BY: {sql}"
+        );
+        let want = direct
+            .clone()
+            .header()
+            .lines(&sql)
+            .map_err(|e| error_line(&e));
+        let got = via_router
+            .clone()
+            .header()
+            .lines(&sql)
+            .map_err(|e| error_line(&e));
+        match (&got, &want) {
+            (Ok(g), Ok(w)) if same(g, w, ordered) => equal += 1,
+            (Err(e), Err(_)) => {
+                both_err += 1;
+                if both_err_examples.len() < 5 {
+                    both_err_examples.push(format!("{}\n        {e}", truncate(&sql, 300)));
+                }
+            }
+            (Err(e), Ok(_)) => {
+                let slot = refused.entry(refusal_kind(e)).or_insert((0, sql.clone()));
+                slot.0 += 1;
+            }
+            _ => wrong.push(format!(
+                "seed {seed:#x} query {n}: {} {}\n  SQL:    {sql}\n  router: {}\n  direct: {}",
+                if want.is_err() {
+                    "the router answers what the server rejects"
+                } else {
+                    "wrong answer"
+                },
+                if ordered { "(ordered)" } else { "(unordered)" },
+                show(&got),
+                show(&want)
+            )),
+        }
+    }
+    let refusals: u64 = refused.values().map(|(k, _)| k).sum();
+    println!(
+        "random SELECTs, seed {seed:#x}: {ran} run, {equal} equal, {refusals} refused, {both_err} rejected by both, {} wrong",
+        wrong.len()
+    );
+    for e in &both_err_examples {
+        println!("  rejected by both: {e}");
+    }
+    for (kind, (k, example)) in &refused {
+        println!(
+            "  refused {k:4}x {kind}\n        e.g. {}",
+            truncate(example, 300)
+        );
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} of {ran} random SELECTs (seed {seed:#x}; TANDEM_FUZZ_SEED={seed:#x} to repeat) differ:\n\n{}\n\nrouter log (tail):\n{}",
+        wrong.len(),
+        wrong.join("\n\n"),
+        tail(&router.daemon.logs(), 3000)
     );
 }
 

@@ -614,14 +614,79 @@ fn having_text_comparison(e: &Expr, cols: &[ColumnMeta], kinds: &[ColKind]) -> O
     })
 }
 
+/// Why HAVING cannot be evaluated by the router: it compares a DATE / DATETIME /
+/// TIMESTAMP column with a text literal that is not that type's canonical text. The
+/// merge compares temporal values as text; one server reads the literal as a date
+/// first (`'2020-1-5'` is 2020-01-05, `'b'` is no date and compares as zero), so only
+/// `'YYYY-MM-DD'` against a DATE and `'YYYY-MM-DD hh:mm:ss'` against a DATETIME or
+/// TIMESTAMP without fractions compare the same way.
+fn having_date_literal(e: &Expr, cols: &[ColumnMeta], kinds: &[ColKind]) -> Option<String> {
+    fn canonical(s: &str, m: &ColumnMeta) -> bool {
+        let b = s.as_bytes();
+        let digits = |r: std::ops::Range<usize>| r.clone().all(|i| b[i].is_ascii_digit());
+        let date = b.len() >= 10
+            && digits(0..4)
+            && b[4] == b'-'
+            && digits(5..7)
+            && b[7] == b'-'
+            && digits(8..10)
+            && (b"01".as_slice()..=b"12".as_slice()).contains(&&b[5..7])
+            && (b"01".as_slice()..=b"31".as_slice()).contains(&&b[8..10]);
+        match m.ty {
+            0x0a | 0x0e => date && b.len() == 10,
+            0x07 | 0x0c | 0x11 | 0x12 => {
+                m.decimals == 0
+                    && date
+                    && b.len() == 19
+                    && b[10] == b' '
+                    && digits(11..13)
+                    && b[13] == b':'
+                    && digits(14..16)
+                    && b[16] == b':'
+                    && digits(17..19)
+            }
+            _ => false,
+        }
+    }
+    fn walk(e: &Expr, cols: &[ColumnMeta], kinds: &[ColKind]) -> Option<String> {
+        match e {
+            Expr::Col(_) | Expr::Str(_) | Expr::Null | Expr::Int(_) | Expr::Dec(_) => None,
+            Expr::Not(a) | Expr::Neg(a) | Expr::IsNull(a, _) => walk(a, cols, kinds),
+            Expr::Bin(a, op, b) => {
+                let cmp = matches!(
+                    op,
+                    BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge
+                );
+                if cmp {
+                    for (x, y) in [(a, b), (b, a)] {
+                        if let (Expr::Col(i), Expr::Str(s)) = (x.as_ref(), y.as_ref())
+                            && matches!(kinds.get(*i), Some(ColKind::Temporal))
+                            && let Some(m) = cols.get(*i)
+                            && !canonical(s, m)
+                        {
+                            return Some(format!(
+                                "HAVING compares the date/time column `{}` with the text '{s}' across data nodes: the server reads the text as a date first, the router compares canonical text only; write it as 'YYYY-MM-DD' (DATE) or 'YYYY-MM-DD hh:mm:ss' (DATETIME), or route the statement to one node",
+                                m.name
+                            ));
+                        }
+                    }
+                }
+                walk(a, cols, kinds).or_else(|| walk(b, cols, kinds))
+            }
+        }
+    }
+    walk(e, cols, kinds)
+}
+
 impl Merger {
     pub fn new(spec: MergeSpec, cols: Vec<ColumnMeta>, sources: usize) -> Merger {
         let kinds: Vec<ColKind> = cols.iter().map(ColKind::from_meta).collect();
         let (keyer, refusal) = Merger::keyer(&spec, &cols, &kinds);
         let refusal = refusal.or_else(|| {
-            spec.having
-                .as_ref()
-                .and_then(|h| having_text_comparison(h, &cols, &kinds))
+            spec.having.as_ref().and_then(|h| {
+                having_text_comparison(h, &cols, &kinds)
+                    .or_else(|| having_date_literal(h, &cols, &kinds))
+            })
         });
         let visible = if spec.visible == 0 {
             cols.len()

@@ -1268,6 +1268,65 @@ impl Builder<'_> {
         })
     }
 
+    /// One server resolves each column a HAVING expression names on its own (outside
+    /// aggregate calls): to a select item that is that column or has that alias, or to
+    /// a GROUP BY column. `GROUP BY LOWER(name) HAVING LOWER(name) > 'b'` is error 1054
+    /// there, even with `LOWER(name)` selected; the merge could evaluate it, but the
+    /// router must not answer what the server rejects.
+    fn having_columns(&self, e: &Expr, grouped: &[(Expr, Col)]) -> Result<(), SqlError> {
+        if self.wildcard {
+            return Ok(());
+        }
+        let mut in_aggregate: BTreeSet<*const Expr> = BTreeSet::new();
+        let _ = visit_expressions(e, |x| {
+            if func_name(x).is_some_and(|n| AGGREGATES.contains(&n.as_str())) {
+                let _ = visit_expressions(x, |y| {
+                    in_aggregate.insert(y as *const Expr);
+                    ControlFlow::<()>::Continue(())
+                });
+            }
+            ControlFlow::<()>::Continue(())
+        });
+        let is_column = |x: &Expr, name: &str| {
+            route::column_ref(x).is_some_and(|(_, c)| c.eq_ignore_ascii_case(name))
+        };
+        let items = self.known_items();
+        let unknown = visit_expressions(e, |x| {
+            if in_aggregate.contains(&(x as *const Expr)) {
+                return ControlFlow::Continue(());
+            }
+            let (Expr::Identifier(_) | Expr::CompoundIdentifier(_)) = x else {
+                return ControlFlow::Continue(());
+            };
+            let Some((_, name)) = route::column_ref(x) else {
+                return ControlFlow::Continue(());
+            };
+            let alias = matches!(x, Expr::Identifier(_))
+                && items.iter().any(|it| {
+                    it.alias
+                        .as_ref()
+                        .is_some_and(|a| a.eq_ignore_ascii_case(name))
+                });
+            let selected = items
+                .iter()
+                .any(|it| it.expr.as_ref().is_some_and(|ie| is_column(ie, name)));
+            let grouped_col = grouped.iter().any(|(g, _)| is_column(g, name));
+            if alias || selected || grouped_col {
+                ControlFlow::Continue(())
+            } else {
+                ControlFlow::Break(x.to_string())
+            }
+        });
+        match unknown {
+            ControlFlow::Break(name) => Err(SqlError::new(
+                1054,
+                "42S22",
+                format!("Unknown column '{name}' in 'HAVING'"),
+            )),
+            ControlFlow::Continue(()) => Ok(()),
+        }
+    }
+
     /// HAVING -> a merge expression over the merged columns.
     fn having(&mut self, e: &Expr, grouped: &[(Expr, Col)]) -> Result<MExpr, SqlError> {
         let col = |c: Col| match c {
@@ -1375,6 +1434,9 @@ impl Builder<'_> {
                 col(self.agg_col(e)?)
             }
             e => {
+                if route::column_ref(e).is_none() {
+                    self.having_columns(e, grouped)?;
+                }
                 if let Some((_, c)) = grouped.iter().find(|(g, _)| same_expr(g, e)) {
                     col(*c)
                 } else if let Some(i) = self.find_item(e) {

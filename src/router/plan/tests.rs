@@ -2131,3 +2131,36 @@ fn explain_places_a_quoted_value_as_written_and_says_so() {
     let v = super::explain(&cat(), "shop", "SELECT * FROM hashed WHERE id = 7");
     assert!(v["note"].is_null(), "{v}");
 }
+
+#[test]
+fn having_names_columns_as_the_server_resolves_them() {
+    // A column only inside a GROUP BY / select expression is unknown to HAVING on one
+    // server (error 1054), even when the whole expression is selected or grouped.
+    for sql in [
+        "SELECT LOWER(name) AS a0, COUNT(*) FROM customer GROUP BY LOWER(name) HAVING LOWER(name) IS NOT NULL",
+        "SELECT LEFT(name, 2), COUNT(*) FROM customer GROUP BY 1 HAVING COUNT(*) > 1 OR LEFT(name, 2) IS NOT NULL",
+        "SELECT COUNT(*) FROM customer c GROUP BY UPPER(c.name) HAVING UPPER(c.name) > 'B'",
+    ] {
+        let e = match plan(&cat(), "shop", sql, &Lookups::new()) {
+            Err(e) => e,
+            other => panic!("{sql} should fail: {other:?}"),
+        };
+        assert_eq!(
+            (e.code, e.msg.contains("in 'HAVING'")),
+            (1054, true),
+            "{sql}: {}",
+            e.msg
+        );
+    }
+    // The column is grouped or selected as itself, or the name is an alias; columns
+    // inside aggregates are the aggregate's.
+    for sql in [
+        "SELECT name, COUNT(*) FROM customer GROUP BY name, LEFT(name, 2) HAVING LEFT(name, 2) > 'a'",
+        "SELECT name, LOWER(name) AS l, COUNT(*) FROM customer GROUP BY 2 HAVING LOWER(name) > 'a'",
+        "SELECT LOWER(name) AS l, COUNT(*) FROM customer GROUP BY l HAVING IFNULL(COUNT(name), 0) > 1",
+    ] {
+        if let Err(e) = plan(&cat(), "shop", sql, &Lookups::new()) {
+            assert_ne!(e.code, 1054, "{sql}: {}", e.msg);
+        }
+    }
+}

@@ -1,0 +1,839 @@
+//! A seeded random SELECT generator over the data set of `sharding_diff.rs`: single
+//! tables, the ER parent/child join, co-located joins and joins with the global table;
+//! select lists of columns, expressions, aliases and aggregates, DISTINCT, WHERE on the
+//! sharding key and other columns, GROUP BY (expressions, aliases, positions), HAVING,
+//! ORDER BY (columns, aliases, positions, expressions, ASC/DESC), LIMIT/OFFSET, IN
+//! subqueries over the global table, derived tables and UNION.
+//!
+//! Every statement has one right answer: an ORDER BY always ends with a unique key of the
+//! rows (the tables' primary keys, or every GROUP BY / DISTINCT item), LIMIT comes only
+//! with ORDER BY, and what a server may show for several equal values (a GROUP BY or
+//! DISTINCT or MIN/MAX over `name`, which has `Alice` and `alice`, equal under the
+//! collation) is only used through UPPER/LOWER/LENGTH. No floating-point values.
+
+use super::Lcg;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ty {
+    Int,
+    Dec,
+    Str,
+    Date,
+}
+
+/// How predicate values for a column are drawn.
+#[derive(Clone, Copy)]
+enum Vals {
+    /// customer / my_order id (range-long, boundary 5,000,000).
+    RangeId,
+    /// order_item.order_id (the ER join key).
+    OrderId,
+    /// product.id (mod-long).
+    SmallId,
+    /// user_info.province_id (file-map).
+    FileMap,
+    Level,
+    Province,
+    Money,
+    Stock,
+    Score,
+    Qty,
+    Big,
+    Date,
+    Words(&'static [&'static str]),
+}
+
+#[derive(Clone, Copy)]
+struct ColDef {
+    name: &'static str,
+    ty: Ty,
+    nullable: bool,
+    /// Values equal under the collation but spelled differently (`Alice`, `alice`).
+    ci_dups: bool,
+    vals: Vals,
+}
+
+const fn c(name: &'static str, ty: Ty, nullable: bool, vals: Vals) -> ColDef {
+    ColDef {
+        name,
+        ty,
+        nullable,
+        ci_dups: false,
+        vals,
+    }
+}
+
+const NAME_DUPS: ColDef = ColDef {
+    name: "name",
+    ty: Ty::Str,
+    nullable: false,
+    ci_dups: true,
+    vals: Vals::Words(super::NAMES),
+};
+
+struct TableDef {
+    name: &'static str,
+    alias: &'static str,
+    cols: &'static [ColDef],
+}
+
+const CUSTOMER: TableDef = TableDef {
+    name: "customer",
+    alias: "c",
+    cols: &[
+        c("id", Ty::Int, false, Vals::RangeId),
+        NAME_DUPS,
+        c("city", Ty::Str, true, Vals::Words(super::CITIES)),
+        c("province_id", Ty::Int, true, Vals::Province),
+        c("level", Ty::Int, true, Vals::Level),
+        c("balance", Ty::Dec, true, Vals::Money),
+        c("created", Ty::Date, true, Vals::Date),
+    ],
+};
+const MY_ORDER: TableDef = TableDef {
+    name: "my_order",
+    alias: "o",
+    cols: &[
+        c("id", Ty::Int, false, Vals::RangeId),
+        c("customer_id", Ty::Int, false, Vals::RangeId),
+        c("province_id", Ty::Int, true, Vals::Province),
+        c("status", Ty::Str, false, Vals::Words(super::STATUSES)),
+        c("total", Ty::Dec, true, Vals::Money),
+        c("order_date", Ty::Date, false, Vals::Date),
+    ],
+};
+const ORDER_ITEM: TableDef = TableDef {
+    name: "order_item",
+    alias: "i",
+    cols: &[
+        c("id", Ty::Int, false, Vals::SmallId),
+        c("order_id", Ty::Int, false, Vals::OrderId),
+        c("product_id", Ty::Int, false, Vals::SmallId),
+        c("qty", Ty::Int, false, Vals::Qty),
+        c("price", Ty::Dec, false, Vals::Money),
+        c("note", Ty::Str, true, Vals::Words(super::NOTES)),
+    ],
+};
+const PRODUCT: TableDef = TableDef {
+    name: "product",
+    alias: "p",
+    cols: &[
+        c("id", Ty::Int, false, Vals::SmallId),
+        c("category", Ty::Str, true, Vals::Words(super::CATEGORIES)),
+        c("price", Ty::Dec, false, Vals::Money),
+        c("stock", Ty::Int, true, Vals::Stock),
+        c("weight_g", Ty::Int, true, Vals::Big),
+    ],
+};
+const USER_INFO: TableDef = TableDef {
+    name: "user_info",
+    alias: "u",
+    cols: &[
+        c("id", Ty::Int, false, Vals::SmallId),
+        c("province_id", Ty::Int, false, Vals::FileMap),
+        NAME_DUPS,
+        c("score", Ty::Int, true, Vals::Score),
+        c("birthday", Ty::Date, true, Vals::Date),
+    ],
+};
+const PROVINCE: TableDef = TableDef {
+    name: "province",
+    alias: "g",
+    cols: &[
+        c("id", Ty::Int, false, Vals::Province),
+        c("name", Ty::Str, false, Vals::Words(super::PROVINCES)),
+        c("region", Ty::Str, true, Vals::Words(super::REGIONS)),
+    ],
+};
+
+/// A column as the query names it.
+#[derive(Clone)]
+struct Col {
+    text: String,
+    def: ColDef,
+}
+
+/// The FROM clause and what it offers.
+struct Src {
+    from: String,
+    cols: Vec<Col>,
+    /// Expressions that together are unique per row.
+    keys: Vec<String>,
+}
+
+fn cols_of(t: &TableDef, qualify: Option<&str>) -> Vec<Col> {
+    t.cols
+        .iter()
+        .map(|d| Col {
+            text: match qualify {
+                Some(q) => format!("{q}.{}", d.name),
+                None => d.name.to_string(),
+            },
+            def: *d,
+        })
+        .collect()
+}
+
+fn single(r: &mut Lcg, t: &TableDef) -> Src {
+    if r.chance(25) {
+        Src {
+            from: format!("{} {}", t.name, t.alias),
+            cols: cols_of(t, Some(t.alias)),
+            keys: vec![format!("{}.id", t.alias)],
+        }
+    } else {
+        Src {
+            from: t.name.to_string(),
+            cols: cols_of(t, None),
+            keys: vec!["id".into()],
+        }
+    }
+}
+
+fn joined(a: &TableDef, b: &TableDef, join: &str, on: &str, keys: &[&str]) -> Src {
+    let mut cols = cols_of(a, Some(a.alias));
+    cols.extend(cols_of(b, Some(b.alias)));
+    Src {
+        from: format!(
+            "{} {} {join} {} {} ON {on}",
+            a.name, a.alias, b.name, b.alias
+        ),
+        cols,
+        keys: keys.iter().map(|k| k.to_string()).collect(),
+    }
+}
+
+fn source(r: &mut Lcg) -> Src {
+    match r.below(14) {
+        0..=3 => single(r, &CUSTOMER),
+        4 => single(r, &MY_ORDER),
+        5 => single(r, &ORDER_ITEM),
+        6 => single(r, &PRODUCT),
+        7 => single(r, &USER_INFO),
+        8 => single(r, &PROVINCE),
+        9 => joined(
+            &MY_ORDER,
+            &ORDER_ITEM,
+            "JOIN",
+            "o.id = i.order_id",
+            &["i.id"],
+        ),
+        10 => joined(
+            &MY_ORDER,
+            &ORDER_ITEM,
+            "LEFT JOIN",
+            "o.id = i.order_id",
+            &["o.id", "i.id"],
+        ),
+        11 => joined(
+            &CUSTOMER,
+            &PROVINCE,
+            r.pick(&["JOIN", "LEFT JOIN"]),
+            "c.province_id = g.id",
+            &["c.id"],
+        ),
+        12 => joined(
+            &MY_ORDER,
+            &PROVINCE,
+            "JOIN",
+            "o.province_id = g.id",
+            &["o.id"],
+        ),
+        _ => joined(
+            &CUSTOMER,
+            &MY_ORDER,
+            r.pick(&["JOIN", "LEFT JOIN"]),
+            "c.id = o.id",
+            &["c.id"],
+        ),
+    }
+}
+
+fn lit(r: &mut Lcg, v: Vals) -> String {
+    let s = lit_plain(r, v);
+    // A sharding value spelled as a string, a decimal or an expression.
+    if matches!(
+        v,
+        Vals::RangeId | Vals::OrderId | Vals::SmallId | Vals::FileMap
+    ) {
+        return match r.below(12) {
+            0 => format!("'{s}'"),
+            1 => format!("{s}.0"),
+            2 => format!("{s} + 0"),
+            3 => format!("' {s}'"),
+            _ => s,
+        };
+    }
+    s
+}
+
+fn lit_plain(r: &mut Lcg, v: Vals) -> String {
+    match v {
+        Vals::RangeId => match r.below(5) {
+            0 => (1 + r.below(1450) * 3389).to_string(),
+            1 => (5_000_100 + r.below(1450) * 3413).to_string(),
+            2 => (4_999_940 + r.below(120)).to_string(),
+            3 => r.wide(10_000_000).to_string(),
+            _ => r
+                .pick(&["1", "5000000", "5000001", "4999999", "10", "5000500"])
+                .into(),
+        },
+        Vals::OrderId => match r.below(3) {
+            0 => (10 + r.below(1000) * 4871).to_string(),
+            1 => (5_000_500 + r.below(960) * 5101).to_string(),
+            _ => (4_999_975 + r.below(50)).to_string(),
+        },
+        Vals::SmallId => (1 + r.below(2100)).to_string(),
+        Vals::FileMap => r.pick(&["10000", "10010", "10001", "10086", "1"]).into(),
+        Vals::Level => r.below(12).to_string(),
+        Vals::Province => r.below(32).to_string(),
+        Vals::Money => super::money(r.below(60_000) as i64 * 50 - 50_000),
+        Vals::Stock => r.below(520).to_string(),
+        Vals::Score => r.below(105).to_string(),
+        Vals::Qty => (1 + r.below(10)).to_string(),
+        Vals::Big => r.wide(5_000_000_000_000).to_string(),
+        Vals::Date => super::date(-3_653 + r.below(22_000) as i64),
+        Vals::Words(w) => {
+            if r.chance(8) {
+                "'nowhere'".into()
+            } else {
+                let s = r.pick(w);
+                let s = match r.below(6) {
+                    0 => s.to_ascii_uppercase(),
+                    1 => s.to_ascii_lowercase(),
+                    _ => s.to_string(),
+                };
+                super::quote(&s)
+            }
+        }
+    }
+}
+
+/// A predicate on `col`.
+fn predicate(r: &mut Lcg, col: &Col) -> String {
+    let c = &col.text;
+    let v = col.def.vals;
+    match r.below(if col.def.nullable { 9 } else { 7 }) {
+        0..=1 => format!("{c} = {}", lit(r, v)),
+        2 => {
+            let n = 1 + r.below(4);
+            let mut items: Vec<String> = (0..n).map(|_| lit(r, v)).collect();
+            if r.chance(10) {
+                items.push("NULL".into());
+            }
+            let not = if r.chance(20) { "NOT " } else { "" };
+            format!("{c} {not}IN ({})", items.join(", "))
+        }
+        3 => {
+            let (a, b) = (lit(r, v), lit(r, v));
+            format!("{c} BETWEEN {a} AND {b}")
+        }
+        4 => format!(
+            "{c} {} {}",
+            r.pick(&["<", "<=", ">", ">=", "<>"]),
+            lit(r, v)
+        ),
+        5 => format!(
+            "({c} {} {} AND {c} {} {})",
+            r.pick(&[">", ">="]),
+            lit(r, v),
+            r.pick(&["<", "<="]),
+            lit(r, v)
+        ),
+        6 => match r.below(3) {
+            0 => format!("NOT ({c} = {})", lit(r, v)),
+            1 => format!("{c} <=> {}", lit(r, v)),
+            _ => format!("({c} = {}) IS NOT TRUE", lit(r, v)),
+        },
+        7 => format!("{c} IS NULL"),
+        _ => format!("{c} IS NOT NULL"),
+    }
+}
+
+fn where_clause(r: &mut Lcg, src: &Src) -> Option<String> {
+    if r.chance(30) {
+        return None;
+    }
+    // The sharding key (`id` first in each table) half of the time.
+    let pick = |r: &mut Lcg| -> Col {
+        if r.chance(45) {
+            let ids: Vec<&Col> = src
+                .cols
+                .iter()
+                .filter(|c| c.def.name == "id" || c.def.name == "order_id")
+                .collect();
+            ids[r.below(ids.len() as u64) as usize].clone()
+        } else {
+            src.cols[r.below(src.cols.len() as u64) as usize].clone()
+        }
+    };
+    let first = pick(r);
+    let mut w = predicate(r, &first);
+    for _ in 0..r.below(3) {
+        let op = r.pick(&["AND", "AND", "OR"]);
+        let col = pick(r);
+        w = format!("{w} {op} {}", predicate(r, &col));
+    }
+    if r.chance(10) {
+        let col = src
+            .cols
+            .iter()
+            .find(|c| c.def.name == "province_id" && !matches!(c.def.vals, Vals::FileMap));
+        if let Some(col) = col {
+            let region = lit(r, Vals::Words(super::REGIONS));
+            w = format!(
+                "({w}) AND {} IN (SELECT id FROM province WHERE region = {region})",
+                col.text
+            );
+        }
+    }
+    Some(w)
+}
+
+/// An expression over `col` whose value is the same whichever of several equal values a
+/// server keeps (`group_safe`), or any expression.
+fn expr(r: &mut Lcg, col: &Col, group_safe: bool) -> String {
+    let c = &col.text;
+    if col.def.ci_dups && group_safe {
+        return match r.below(3) {
+            0 => format!("UPPER({c})"),
+            1 => format!("LOWER({c})"),
+            _ => format!("LENGTH({c})"),
+        };
+    }
+    if r.chance(50) {
+        return c.clone();
+    }
+    match col.def.ty {
+        Ty::Int => match r.below(8) {
+            7 => format!("CAST({c} AS CHAR)"),
+            0 => format!("{c} + 1"),
+            1 => format!("{c} * 2"),
+            2 => format!("{c} % 3"),
+            3 => format!("COALESCE({c}, 0)"),
+            4 => format!("IF({c} > 5, 'hi', 'lo')"),
+            5 => format!("-{c}"),
+            _ => format!("{c} DIV 1000"),
+        },
+        Ty::Dec => match r.below(6) {
+            5 => format!("CAST({c} AS CHAR)"),
+            0 => format!("ROUND({c})"),
+            1 => format!("{c} * 2"),
+            2 => format!("ABS({c})"),
+            3 => format!("FLOOR({c} / 1000)"),
+            _ => format!("{c} - 100"),
+        },
+        Ty::Str => match r.below(6) {
+            5 => format!("REVERSE({c})"),
+            0 => format!("UPPER({c})"),
+            1 => format!("LEFT({c}, 2)"),
+            2 => format!("COALESCE({c}, 'none')"),
+            3 => format!("CONCAT({c}, '!')"),
+            _ => format!("LENGTH({c})"),
+        },
+        Ty::Date => match r.below(6) {
+            5 => format!("DATE_FORMAT({c}, '%d/%m/%Y')"),
+            0 => format!("YEAR({c})"),
+            1 => format!("MONTH({c})"),
+            2 => format!("DATE_FORMAT({c}, '%Y-%m')"),
+            3 => format!("{c} + INTERVAL 1 DAY"),
+            _ => format!("DATEDIFF({c}, '2020-01-01')"),
+        },
+    }
+}
+
+fn pick_col<'a>(r: &mut Lcg, src: &'a Src) -> &'a Col {
+    &src.cols[r.below(src.cols.len() as u64) as usize]
+}
+
+/// An aggregate call.
+fn aggregate(r: &mut Lcg, src: &Src) -> String {
+    let col = pick_col(r, src);
+    let numeric = matches!(col.def.ty, Ty::Int | Ty::Dec);
+    let plain = match r.below(if numeric { 12 } else { 7 }) {
+        0 => "COUNT(*)".into(),
+        1 => format!("COUNT({})", col.text),
+        2 => {
+            if r.chance(40) {
+                format!("COUNT(DISTINCT {})", expr(r, col, true))
+            } else {
+                format!("MIN(DISTINCT {})", expr(r, col, true))
+            }
+        }
+        3 => format!("MIN({})", expr(r, col, true)),
+        4 => format!("MAX({})", expr(r, col, true)),
+        5 => {
+            if r.chance(20) {
+                let e = expr(r, col, true);
+                format!("GROUP_CONCAT(DISTINCT {e} ORDER BY {e})")
+            } else {
+                format!("COUNT({})", expr(r, col, false))
+            }
+        }
+        6 => {
+            let other = pick_col(r, src);
+            format!("SUM(CASE WHEN {} THEN 1 ELSE 0 END)", predicate(r, other))
+        }
+        7 | 8 => format!("SUM({})", numeric_expr(r, col)),
+        9 => format!("AVG({})", numeric_expr(r, col)),
+        10 => format!("MAX({})", numeric_expr(r, col)),
+        _ => {
+            if r.chance(15) {
+                format!("SUM(DISTINCT {})", col.text)
+            } else {
+                format!("AVG({})", col.text)
+            }
+        }
+    };
+    // Now and then a function of the aggregate.
+    match r.below(40) {
+        0 => format!("{plain} * 2"),
+        1 => format!("IFNULL({plain}, 0)"),
+        2 if numeric => format!("ROUND({plain}, 1)"),
+        _ => plain,
+    }
+}
+
+fn numeric_expr(r: &mut Lcg, col: &Col) -> String {
+    let c = &col.text;
+    match r.below(6) {
+        0 => format!("{c} * 2"),
+        1 => format!("{c} - 1"),
+        2 => format!("COALESCE({c}, 0)"),
+        _ => c.clone(),
+    }
+}
+
+/// A select item: its text, and the alias when it has one.
+struct Item {
+    expr: String,
+    alias: Option<String>,
+}
+
+impl Item {
+    fn render(&self) -> String {
+        match &self.alias {
+            Some(a) => format!("{} AS {a}", self.expr),
+            None => self.expr.clone(),
+        }
+    }
+
+    /// How ORDER BY / GROUP BY may name select item `pos` (from 1).
+    fn reference(&self, r: &mut Lcg, pos: usize) -> String {
+        match (r.below(3), &self.alias) {
+            (0, Some(a)) => a.clone(),
+            (1, _) => pos.to_string(),
+            _ => self.expr.clone(),
+        }
+    }
+}
+
+fn dir(r: &mut Lcg) -> &'static str {
+    r.pick(&["", "", " ASC", " DESC"])
+}
+
+fn limit(r: &mut Lcg) -> String {
+    match r.below(6) {
+        0 => String::new(),
+        1 => format!(" LIMIT {}", r.below(30)),
+        2 => format!(" LIMIT {}, {}", r.below(3100), 1 + r.below(40)),
+        3 => format!(" LIMIT {} OFFSET {}", 1 + r.below(60), r.below(200)),
+        4 => format!(" LIMIT {}", 1 + r.below(3)),
+        _ => format!(" LIMIT {} OFFSET {}", 1 + r.below(20), 1400 + r.below(200)),
+    }
+}
+
+/// Now and then renames an item after a column of the source (`SELECT level * 2 AS
+/// level`), unless that name is part of `keep` (texts an ORDER BY relies on).
+fn clash_aliases(r: &mut Lcg, src: &Src, items: &mut [Item], keep: &[String]) {
+    for it in items.iter_mut() {
+        if !r.chance(12) {
+            continue;
+        }
+        let name = pick_col(r, src).def.name;
+        let used = keep.iter().any(|k| {
+            k.split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+                .any(|w| w == name)
+        });
+        if name != "id" && name != "order_id" && !used {
+            it.alias = Some(name.to_string());
+        }
+    }
+}
+
+fn aliased(r: &mut Lcg, n: usize, expr: String) -> Item {
+    let alias = r.chance(40).then(|| format!("a{n}"));
+    Item { expr, alias }
+}
+
+/// SELECT [DISTINCT] items without aggregates.
+fn plain(r: &mut Lcg, src: &Src) -> String {
+    let distinct = r.chance(20);
+    let n = 1 + r.below(4) as usize;
+    let mut items: Vec<Item> = (0..n)
+        .map(|k| {
+            if r.chance(5) {
+                let e = r.pick(&["'x'", "42", "NULL", "1.5"]).to_string();
+                return aliased(r, k, e);
+            }
+            let col = pick_col(r, src);
+            let e = expr(r, col, distinct);
+            aliased(r, k, e)
+        })
+        .collect();
+    clash_aliases(r, src, &mut items, &src.keys);
+    let mut list: Vec<String> = items.iter().map(Item::render).collect();
+    if !distinct && r.chance(6) {
+        // `*` (or `t.*`) first: positions then count the table's columns first.
+        let star = if src.from.contains(' ') {
+            format!("{}.*", src.cols[0].text.split('.').next().unwrap_or("*"))
+        } else {
+            "*".to_string()
+        };
+        list.insert(0, star);
+    }
+    let mut sql = format!(
+        "SELECT {}{} FROM {}",
+        if distinct { "DISTINCT " } else { "" },
+        list.join(", "),
+        src.from
+    );
+    if let Some(w) = where_clause(r, src) {
+        sql += &format!(" WHERE {w}");
+    }
+    if r.chance(60) {
+        let mut order: Vec<String> = Vec::new();
+        for _ in 0..r.below(3) {
+            if distinct || r.chance(60) {
+                let k = r.below(items.len() as u64) as usize;
+                order.push(format!("{}{}", items[k].reference(r, k + 1), dir(r)));
+            } else {
+                let col = pick_col(r, src);
+                order.push(format!("{}{}", expr(r, col, false), dir(r)));
+            }
+        }
+        if distinct {
+            // Every item: the rows are distinct, so that is a total order.
+            for k in 0..items.len() {
+                order.push(format!("{}{}", k + 1, dir(r)));
+            }
+        } else {
+            for key in &src.keys {
+                order.push(format!("{key}{}", dir(r)));
+            }
+        }
+        sql += &format!(" ORDER BY {}", order.join(", "));
+        sql += &limit(r);
+    }
+    sql
+}
+
+/// A HAVING condition over aggregates (or select aliases of them).
+fn having(r: &mut Lcg, src: &Src, aggs: &[Item]) -> String {
+    let one = |r: &mut Lcg| -> String {
+        let (e, numeric) = match r.below(3) {
+            0 if !aggs.is_empty() => {
+                let a = &aggs[r.below(aggs.len() as u64) as usize];
+                let numeric = !a.expr.starts_with("MIN")
+                    && !a.expr.starts_with("MAX")
+                    && !a.expr.starts_with("GROUP_CONCAT");
+                let e = match (&a.alias, r.chance(50)) {
+                    (Some(al), true) => al.clone(),
+                    _ => a.expr.clone(),
+                };
+                (e, numeric)
+            }
+            1 => ("COUNT(*)".to_string(), true),
+            _ => {
+                let col = pick_col(r, src);
+                if matches!(col.def.ty, Ty::Int | Ty::Dec) {
+                    (format!("SUM({})", col.text), true)
+                } else {
+                    (format!("COUNT(DISTINCT {})", expr(r, col, true)), true)
+                }
+            }
+        };
+        if numeric {
+            let v = match r.below(3) {
+                0 => r.below(10).to_string(),
+                1 => r.below(500).to_string(),
+                _ => (r.below(100_000) * 10).to_string(),
+            };
+            format!("{e} {} {v}", r.pick(&[">", "<", ">=", "<>", "="]))
+        } else if r.chance(50) {
+            // MIN/MAX of text, dates or numbers against a literal of another type.
+            let v = r.pick(&[
+                "'M'",
+                "'b'",
+                "'2020-01-01'",
+                "'2020-1-5'",
+                "100",
+                "'100'",
+                "'Wuhan'",
+                "'10'",
+            ]);
+            format!("{e} {} {v}", r.pick(&[">", "<", ">=", "=", "<>"]))
+        } else {
+            format!("{e} IS NOT NULL")
+        }
+    };
+    let mut h = one(r);
+    if r.chance(25) {
+        h = format!("{h} {} {}", r.pick(&["AND", "OR"]), one(r));
+    }
+    h
+}
+
+/// SELECT with aggregates, with or without GROUP BY.
+fn grouped(r: &mut Lcg, src: &Src) -> String {
+    let nkeys = if r.chance(20) {
+        0
+    } else {
+        1 + r.below(2) as usize
+    };
+    let keys: Vec<Item> = (0..nkeys)
+        .map(|k| {
+            let col = pick_col(r, src);
+            let e = expr(r, col, true);
+            aliased(r, k, e)
+        })
+        .collect();
+    let naggs = 1 + r.below(3) as usize;
+    let mut aggs: Vec<Item> = (0..naggs)
+        .map(|k| {
+            let e = aggregate(r, src);
+            aliased(r, 10 + k, e)
+        })
+        .collect();
+    let key_texts: Vec<String> = keys.iter().map(|k| k.expr.clone()).collect();
+    // (Not on keys: `GROUP BY` a name that is also a column groups by the column, and
+    // the key's own value would then be any row's.)
+    clash_aliases(r, src, &mut aggs, &key_texts);
+    // Keys are selected (usually first), aggregates after them.
+    let shown: Vec<bool> = keys.iter().map(|_| r.chance(85)).collect();
+    let mut items: Vec<&Item> = Vec::new();
+    for (k, s) in keys.iter().zip(&shown) {
+        if *s {
+            items.push(k);
+        }
+    }
+    if r.chance(80) {
+        items.extend(aggs.iter());
+    } else {
+        let mut v: Vec<&Item> = aggs.iter().collect();
+        v.extend(items);
+        items = v;
+    }
+    let pos = |it: &Item| {
+        items
+            .iter()
+            .position(|x| std::ptr::eq(*x, it))
+            .map(|p| p + 1)
+    };
+    // How ORDER BY / GROUP BY / HAVING name a key.
+    let key_ref = |r: &mut Lcg, k: &Item| match pos(k) {
+        Some(p) => k.reference(r, p),
+        None => k.expr.clone(),
+    };
+    let list: Vec<String> = items.iter().map(|i| i.render()).collect();
+    let mut sql = format!("SELECT {} FROM {}", list.join(", "), src.from);
+    if let Some(w) = where_clause(r, src) {
+        sql += &format!(" WHERE {w}");
+    }
+    // GROUP BY k DESC without ORDER BY sorts the groups (on every key, so totally).
+    let group_dirs = !keys.is_empty() && r.chance(10);
+    if !keys.is_empty() {
+        let g: Vec<String> = keys
+            .iter()
+            .map(|k| {
+                let d = if group_dirs {
+                    r.pick(&[" ASC", " DESC"])
+                } else {
+                    ""
+                };
+                format!("{}{d}", key_ref(r, k))
+            })
+            .collect();
+        sql += &format!(" GROUP BY {}", g.join(", "));
+    }
+    if r.chance(30) {
+        let mut h = having(r, src, &aggs);
+        if !keys.is_empty() && r.chance(30) {
+            let k = &keys[r.below(keys.len() as u64) as usize];
+            let name = match (&k.alias, pos(k)) {
+                (Some(a), Some(_)) if r.chance(50) => a.clone(),
+                _ => k.expr.clone(),
+            };
+            h = format!("{h} {} {name} IS NOT NULL", r.pick(&["AND", "OR"]));
+        }
+        sql += &format!(" HAVING {h}");
+    }
+    if group_dirs {
+        // (The harness reads GROUP BY directions only without subqueries.)
+        if r.chance(50) && !sql.contains("(SELECT") {
+            sql += &limit(r);
+        }
+    } else if !keys.is_empty() && r.chance(65) {
+        let mut order: Vec<String> = Vec::new();
+        for _ in 0..r.below(3) {
+            match r.below(5) {
+                0 | 1 => {
+                    let a = &aggs[r.below(aggs.len() as u64) as usize];
+                    let p = pos(a).unwrap_or(0);
+                    order.push(format!("{}{}", a.reference(r, p), dir(r)));
+                }
+                2 => {
+                    // An aggregate that is not selected.
+                    order.push(format!("{}{}", aggregate(r, src), dir(r)));
+                }
+                _ => {
+                    let k = &keys[r.below(keys.len() as u64) as usize];
+                    let e = key_ref(r, k);
+                    order.push(format!("{e}{}", dir(r)));
+                }
+            }
+        }
+        // Every GROUP BY key: one row per group, so a total order.
+        for k in &keys {
+            let e = key_ref(r, k);
+            order.push(format!("{e}{}", dir(r)));
+        }
+        sql += &format!(" ORDER BY {}", order.join(", "));
+        sql += &limit(r);
+    } else if keys.is_empty() && r.chance(10) {
+        // One row (or none, after HAVING): ORDER BY and LIMIT still apply to it.
+        sql += &format!(" ORDER BY 1{}", limit(r));
+    }
+    sql
+}
+
+/// One statement for the generator's state `r`.
+pub fn statement(r: &mut Lcg) -> String {
+    let src = source(r);
+    match r.below(100) {
+        0..=2 => {
+            // UNION of two plain SELECTs over one source.
+            let col = pick_col(r, &src);
+            let e = expr(r, col, true);
+            let w1 = where_clause(r, &src).unwrap_or_else(|| "1 = 1".into());
+            let w2 = where_clause(r, &src).unwrap_or_else(|| "1 = 1".into());
+            format!(
+                "SELECT {e} AS u FROM {f} WHERE {w1} {} SELECT {e} FROM {f} WHERE {w2} ORDER BY 1",
+                r.pick(&["UNION", "UNION ALL"]),
+                f = src.from
+            )
+        }
+        3..=5 => {
+            // A derived table.
+            let inner = plain(r, &src);
+            let agg = r.pick(&["COUNT(*)", "COUNT(DISTINCT t.a0)"]);
+            if inner.contains(" AS a0") {
+                format!("SELECT {agg} FROM ({inner}) t")
+            } else {
+                format!("SELECT COUNT(*) FROM ({inner}) t")
+            }
+        }
+        6..=45 => plain(r, &src),
+        _ => grouped(r, &src),
+    }
+}
