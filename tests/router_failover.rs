@@ -94,6 +94,26 @@ struct Load {
     acked_after_switch: AtomicUsize,
 }
 
+type Clients = Vec<std::thread::JoinHandle<(Vec<Op>, usize)>>;
+
+/// `CLIENTS` writer threads through the router at `addr`, until `stop` or `LOAD_LIMIT`.
+fn start_load(addr: SocketAddr) -> (Arc<Load>, Clients) {
+    let load = Arc::new(Load {
+        stop: AtomicBool::new(false),
+        switched: AtomicBool::new(false),
+        acked: AtomicUsize::new(0),
+        acked_after_switch: AtomicUsize::new(0),
+    });
+    let deadline = Instant::now() + LOAD_LIMIT;
+    let threads = (0..CLIENTS)
+        .map(|t| {
+            let load = load.clone();
+            std::thread::spawn(move || client(t, addr, &load, deadline))
+        })
+        .collect();
+    (load, threads)
+}
+
 fn classify(e: &common::wire::Err) -> Outcome {
     if e.code == 0 || e.code == BACKEND_LOST {
         Outcome::Unknown(e.code, e.msg.clone())
@@ -318,20 +338,8 @@ fn drill(d: Drill) -> Figures {
     );
     let r = start_router_config(&body);
 
-    let load = Arc::new(Load {
-        stop: AtomicBool::new(false),
-        switched: AtomicBool::new(false),
-        acked: AtomicUsize::new(0),
-        acked_after_switch: AtomicUsize::new(0),
-    });
-    let deadline = Instant::now() + LOAD_LIMIT;
-    let threads: Vec<_> = (0..CLIENTS)
-        .map(|t| {
-            let (load, addr) = (load.clone(), r.addr);
-            std::thread::spawn(move || client(t, addr, &load, deadline))
-        })
-        .collect();
-    let stop_load = |threads: Vec<std::thread::JoinHandle<(Vec<Op>, usize)>>| {
+    let (load, threads) = start_load(r.addr);
+    let stop_load = |threads: Clients| {
         load.stop.store(true, Ordering::Release);
         let mut ops = Vec::new();
         let mut connect_errors = 0;
@@ -733,19 +741,7 @@ fn primary_killed_under_write_load_with_the_replica_as_its_read_host() {
         pair.primary.addr, pair.replica.addr
     );
     let r = start_router_config(&body);
-    let load = Arc::new(Load {
-        stop: AtomicBool::new(false),
-        switched: AtomicBool::new(false),
-        acked: AtomicUsize::new(0),
-        acked_after_switch: AtomicUsize::new(0),
-    });
-    let deadline = Instant::now() + LOAD_LIMIT;
-    let threads: Vec<_> = (0..CLIENTS)
-        .map(|t| {
-            let (load, addr) = (load.clone(), r.addr);
-            std::thread::spawn(move || client(t, addr, &load, deadline))
-        })
-        .collect();
+    let (load, threads) = start_load(r.addr);
     let warm = wait_for(Duration::from_secs(30), || {
         (load.acked.load(Ordering::Acquire) >= BEFORE).then_some(())
     });

@@ -1327,19 +1327,6 @@ pub fn with_local_infile(sql: &str, on: bool) -> Option<String> {
     // Items of the outermost SELECT list.
     let mut aliased: Vec<(usize, usize)> = Vec::new();
     if t.first().is_some_and(|x| x.is("SELECT")) {
-        const MODIFIERS: &[&str] = &[
-            "ALL",
-            "DISTINCT",
-            "DISTINCTROW",
-            "HIGH_PRIORITY",
-            "STRAIGHT_JOIN",
-            "SQL_SMALL_RESULT",
-            "SQL_BIG_RESULT",
-            "SQL_BUFFER_RESULT",
-            "SQL_CACHE",
-            "SQL_NO_CACHE",
-            "SQL_CALC_FOUND_ROWS",
-        ];
         const ENDS: &[&str] = &[
             "FROM",
             "WHERE",
@@ -1356,7 +1343,11 @@ pub fn with_local_infile(sql: &str, on: bool) -> Option<String> {
             "LOCK",
         ];
         let mut k = 1;
-        while t.get(k).is_some_and(|x| MODIFIERS.iter().any(|m| x.is(m))) {
+        while t.get(k).is_some_and(|x| {
+            crate::router::plan::text::SELECT_MODIFIERS
+                .iter()
+                .any(|m| x.is(m))
+        }) {
             k += 1;
         }
         let mut depth = 0i32;

@@ -177,7 +177,8 @@ pub struct SelectClauses {
     pub tail: Option<usize>,
 }
 
-const SELECT_MODIFIERS: &[&str] = &[
+/// The words that may stand between SELECT and its first item.
+pub const SELECT_MODIFIERS: &[&str] = &[
     "ALL",
     "DISTINCT",
     "DISTINCTROW",
