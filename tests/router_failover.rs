@@ -1235,3 +1235,51 @@ fn stop_replication_on_switch_without_the_privilege_warns_and_switches_anyway() 
     assert_eq!(v1, "1");
     assert_eq!(io, "Yes");
 }
+
+/// `switch @@datasource` on the admin port stops replication on the new write host
+/// too; switching back to M1, which replicates from nothing, has nothing to stop.
+#[test]
+fn admin_switch_with_stop_replication_on_switch_stops_the_replica_io_thread() {
+    let pair = ReplicaPair::start();
+    pair.primary.sql(
+        "CREATE DATABASE shopdb; CREATE TABLE shopdb.ledger (id BIGINT PRIMARY KEY, \
+         thread INT NOT NULL, txn BIGINT NULL, v INT NOT NULL DEFAULT 0) ENGINE=InnoDB",
+    );
+    pair.wait_caught_up();
+    let body = format!(
+        "  users:\n    - {{ name: u, password: pw, schemas: [shop] }}\n    - {{ name: root, password: adm, admin: true }}\n  schemas:\n    - {{ name: shop, data_node: dn1 }}\n  data_nodes:\n    - {{ name: dn1, data_host: dh1, database: shopdb }}\n  data_hosts:\n    - name: dh1\n      stop_replication_on_switch: true\n      heartbeat_interval: 300ms\n      min_con: 1\n      write_hosts:\n        - {}\n        - {}\n",
+        db_host_yaml("M1", &pair.primary),
+        db_host_yaml("M2", &pair.replica),
+    );
+    let r = start_router_config(&body);
+    assert_eq!(pair.threads(), ("Yes".to_string(), "Yes".to_string()));
+    admin(&r, "switch @@datasource dh1:1");
+    let logs = r.logs();
+    assert!(
+        logs.contains("data host dh1: replication stopped on M2 (IO thread"),
+        "{logs}"
+    );
+    assert_eq!(pair.threads(), ("No".to_string(), "Yes".to_string()));
+    let mut c = Conn::connect(r.addr, "u", "pw", Some("shop"))
+        .unwrap_or_else(|e| panic!("connect: {e}\n{}", r.logs()));
+    c.exec("INSERT INTO ledger (id, thread) VALUES (1, 0)")
+        .unwrap_or_else(|e| panic!("insert: {e}\n{}", r.logs()));
+    assert_eq!(
+        pair.replica
+            .sql("SELECT COUNT(*) FROM shopdb.ledger WHERE id = 1"),
+        "1"
+    );
+    assert_eq!(
+        pair.primary
+            .sql("SELECT COUNT(*) FROM shopdb.ledger WHERE id = 1"),
+        "0"
+    );
+    admin(&r, "switch @@datasource dh1:0");
+    let logs = r.logs();
+    assert!(
+        logs.contains("data host dh1: M1 is not a replica, no replication to stop"),
+        "{logs}"
+    );
+    assert!(!logs.contains("cannot stop replication"), "{logs}");
+    assert_eq!(logs.matches("write host switched").count(), 2, "{logs}");
+}
