@@ -1026,3 +1026,260 @@ fn a_read_on_a_hung_read_host_ends_when_it_is_marked_down() {
         );
     }
 }
+
+/// How the new write host is told to stop replicating at a switch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum StopRepl {
+    /// `stop_replication_on_switch` off (MyCat): M2 goes on replicating from M1.
+    Off,
+    /// On, the router connecting as root.
+    On,
+    /// On, the router connecting as a user without SUPER / REPLICATION SLAVE ADMIN.
+    OnWithoutPrivilege,
+}
+
+/// The old primary's unreplicated writes after a switch: M1 takes writes the replica
+/// has not fetched (its IO thread stopped), dies (SIGKILL), the replica's IO thread is
+/// started again (it retries every second: replication still points at M1), the
+/// router switches to M2 and writes there, M1 is restarted. Returns (M1-only ids found
+/// on M2, `v` of row 1 on M2, M2's Slave_IO_Running, the router's logs, its metrics).
+fn old_primary_comes_back(mode: StopRepl) -> (Vec<i64>, String, String, String, String) {
+    let mut pair = ReplicaPair::start();
+    pair.primary.sql(
+        "CREATE DATABASE shopdb; CREATE TABLE shopdb.ledger (id BIGINT PRIMARY KEY, \
+         thread INT NOT NULL, txn BIGINT NULL, v INT NOT NULL DEFAULT 0) ENGINE=InnoDB; \
+         CREATE USER 'tdm'@'127.0.0.1'; GRANT ALL ON shopdb.* TO 'tdm'@'127.0.0.1'",
+    );
+    pair.wait_caught_up();
+    let host = |name: &str, db: &MariaDb| match mode {
+        StopRepl::OnWithoutPrivilege => {
+            format!(
+                "{{ host: {name}, url: \"{}\", user: tdm, password: \"\" }}",
+                db.addr
+            )
+        }
+        _ => db_host_yaml(name, db),
+    };
+    let body = format!(
+        "  users:\n    - {{ name: u, password: pw, schemas: [shop] }}\n    - {{ name: root, password: adm, admin: true }}\n  schemas:\n    - {{ name: shop, data_node: dn1 }}\n  data_nodes:\n    - {{ name: dn1, data_host: dh1, database: shopdb }}\n  data_hosts:\n    - name: dh1\n      switch_type: 1\n      stop_replication_on_switch: {}\n      max_retry: 2\n      heartbeat_interval: 300ms\n      borrow_timeout: 3s\n      min_con: 2\n      write_hosts:\n        - {}\n        - {}\n",
+        mode != StopRepl::Off,
+        host("M1", &pair.primary),
+        host("M2", &pair.replica),
+    );
+    let r = start_router_config(&body);
+    let mut c = Conn::connect(r.addr, "u", "pw", Some("shop"))
+        .unwrap_or_else(|e| panic!("connect: {e}\n{}", r.logs()));
+    let write = |c: &mut Conn, sql: &str| {
+        c.exec(sql)
+            .unwrap_or_else(|e| panic!("{sql}: {e}\n{}", r.logs()));
+    };
+    for id in 1..=10 {
+        write(
+            &mut c,
+            &format!("INSERT INTO ledger (id, thread) VALUES ({id}, 0)"),
+        );
+    }
+    pair.wait_caught_up();
+    // Acknowledged on M1 only.
+    pair.replica.sql("STOP SLAVE IO_THREAD");
+    pair.wait_threads("No", "Yes");
+    const M1_ONLY: std::ops::RangeInclusive<i64> = 100..=119;
+    for id in M1_ONLY {
+        write(
+            &mut c,
+            &format!("INSERT INTO ledger (id, thread) VALUES ({id}, 1)"),
+        );
+    }
+    write(&mut c, "UPDATE ledger SET v = 1 WHERE id = 1");
+    pair.primary.kill();
+    // Replication still points at M1: the IO thread retries until M1 answers.
+    pair.replica.sql("START SLAVE IO_THREAD");
+    let switched = wait_for(Duration::from_secs(30), || {
+        r.logs()
+            .contains("write host switched from M1 to M2")
+            .then_some(())
+    });
+    assert!(
+        switched.is_some(),
+        "the router did not switch: {}",
+        r.logs()
+    );
+    // Writes on M2 (the first ones may still meet the connection that was on M1).
+    let mut done = 0;
+    for _ in 0..50 {
+        let mut c = match Conn::connect(r.addr, "u", "pw", Some("shop")) {
+            Ok(c) => c,
+            Err(_) => continue,
+        };
+        let ok = c.exec("UPDATE ledger SET v = 2 WHERE id = 1").is_ok()
+            && (200..220).all(|id| {
+                c.exec(&format!(
+                    "INSERT INTO ledger (id, thread) VALUES ({id}, 2) \
+                     ON DUPLICATE KEY UPDATE thread = 2"
+                ))
+                .is_ok()
+            });
+        if ok {
+            done += 1;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(
+        done,
+        1,
+        "writes through the router did not succeed on M2\n{}",
+        r.logs()
+    );
+    assert_eq!(
+        pair.replica
+            .sql("SELECT COUNT(*) FROM shopdb.ledger WHERE id BETWEEN 200 AND 219"),
+        "20"
+    );
+
+    pair.primary.restart();
+    let up = wait_for(Duration::from_secs(30), || {
+        r.logs().contains("host M1 is UP").then_some(())
+    });
+    assert!(up.is_some(), "M1 never came back: {}", r.logs());
+    let m1_only = || -> Vec<i64> {
+        rows(&pair.replica)
+            .into_keys()
+            .filter(|id| M1_ONLY.contains(id))
+            .collect()
+    };
+    if mode == StopRepl::On {
+        // Replication from M1 is off: its IO thread (retrying every second) would have
+        // fetched the rows by now. A bounded wait, then the check.
+        std::thread::sleep(Duration::from_secs(5));
+    } else {
+        let back = wait_for(Duration::from_secs(30), || {
+            (m1_only().len() == M1_ONLY.count()).then_some(())
+        });
+        assert!(
+            back.is_some(),
+            "M1's unreplicated rows did not reach M2: {:?}\n{}",
+            pair.slave_status(),
+            r.logs()
+        );
+        pair.wait_caught_up();
+    }
+    let mut ids = m1_only();
+    ids.sort();
+    let v1 = pair.replica.sql("SELECT v FROM shopdb.ledger WHERE id = 1");
+    let io = pair.threads().0;
+    let metrics = common::http_get(r.observe, "/metrics")
+        .map(|m| m.1)
+        .unwrap_or_else(|e| panic!("metrics: {e}"));
+    (ids, v1, io, r.logs(), metrics)
+}
+
+/// `stop_replication_on_switch: true`: the router stops M2's IO thread at the switch,
+/// so M1's writes that never reached M2 stay off it when M1 is back, and the update
+/// made on M2 after the switch stands.
+#[test]
+fn stop_replication_on_switch_keeps_the_old_primarys_unreplicated_writes_off_the_new_one() {
+    let (ids, v1, io, logs, metrics) = old_primary_comes_back(StopRepl::On);
+    assert!(
+        metrics.contains("tandem_router_replication_stop_failures_total{data_host=\"dh1\"} 0"),
+        "{metrics}"
+    );
+    assert!(
+        logs.contains("data host dh1: replication stopped on M2 (IO thread"),
+        "{logs}"
+    );
+    assert!(
+        ids.is_empty(),
+        "M1's unreplicated rows reached M2: {ids:?}\n{logs}"
+    );
+    assert_eq!(
+        v1, "2",
+        "the update made on M2 after the switch was overwritten"
+    );
+    assert_eq!(io, "No", "Slave_IO_Running on M2");
+}
+
+/// MyCat's behaviour (the key off): M2 goes on replicating from M1, and when M1 is
+/// back M2 fetches M1's unreplicated writes and applies them over the ones it took
+/// since the switch: the rows reappear and the later update is overwritten.
+#[test]
+fn without_stop_replication_on_switch_the_old_primarys_unreplicated_writes_come_back() {
+    let (ids, v1, io, logs, _) = old_primary_comes_back(StopRepl::Off);
+    assert!(!logs.contains("replication stopped on"), "{logs}");
+    assert_eq!(ids, (100..=119).collect::<Vec<_>>());
+    assert_eq!(v1, "1", "M1's update did not overwrite M2's");
+    assert_eq!(io, "Yes", "Slave_IO_Running on M2");
+}
+
+/// The router's user may not stop replication (no SUPER / REPLICATION SLAVE ADMIN):
+/// the switch goes on, one WARN line says what to do by hand, the metric counts it,
+/// and M2 goes on replicating as with the key off.
+#[test]
+fn stop_replication_on_switch_without_the_privilege_warns_and_switches_anyway() {
+    let (ids, v1, io, logs, metrics) = old_primary_comes_back(StopRepl::OnWithoutPrivilege);
+    assert!(
+        metrics.contains("tandem_router_replication_stop_failures_total{data_host=\"dh1\"} 1"),
+        "{metrics}"
+    );
+    let warn: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("cannot stop replication on new write host M2"))
+        .collect();
+    assert_eq!(warn.len(), 1, "{logs}");
+    assert!(
+        warn[0].contains("WARN") && warn[0].contains("run `STOP SLAVE IO_THREAD` on M2 by hand"),
+        "{}",
+        warn[0]
+    );
+    assert_eq!(ids.len(), 20, "{ids:?}");
+    assert_eq!(v1, "1");
+    assert_eq!(io, "Yes");
+}
+
+/// `switch @@datasource` on the admin port stops replication on the new write host
+/// too; switching back to M1, which replicates from nothing, has nothing to stop.
+#[test]
+fn admin_switch_with_stop_replication_on_switch_stops_the_replica_io_thread() {
+    let pair = ReplicaPair::start();
+    pair.primary.sql(
+        "CREATE DATABASE shopdb; CREATE TABLE shopdb.ledger (id BIGINT PRIMARY KEY, \
+         thread INT NOT NULL, txn BIGINT NULL, v INT NOT NULL DEFAULT 0) ENGINE=InnoDB",
+    );
+    pair.wait_caught_up();
+    let body = format!(
+        "  users:\n    - {{ name: u, password: pw, schemas: [shop] }}\n    - {{ name: root, password: adm, admin: true }}\n  schemas:\n    - {{ name: shop, data_node: dn1 }}\n  data_nodes:\n    - {{ name: dn1, data_host: dh1, database: shopdb }}\n  data_hosts:\n    - name: dh1\n      stop_replication_on_switch: true\n      heartbeat_interval: 300ms\n      min_con: 1\n      write_hosts:\n        - {}\n        - {}\n",
+        db_host_yaml("M1", &pair.primary),
+        db_host_yaml("M2", &pair.replica),
+    );
+    let r = start_router_config(&body);
+    assert_eq!(pair.threads(), ("Yes".to_string(), "Yes".to_string()));
+    admin(&r, "switch @@datasource dh1:1");
+    let logs = r.logs();
+    assert!(
+        logs.contains("data host dh1: replication stopped on M2 (IO thread"),
+        "{logs}"
+    );
+    assert_eq!(pair.threads(), ("No".to_string(), "Yes".to_string()));
+    let mut c = Conn::connect(r.addr, "u", "pw", Some("shop"))
+        .unwrap_or_else(|e| panic!("connect: {e}\n{}", r.logs()));
+    c.exec("INSERT INTO ledger (id, thread) VALUES (1, 0)")
+        .unwrap_or_else(|e| panic!("insert: {e}\n{}", r.logs()));
+    assert_eq!(
+        pair.replica
+            .sql("SELECT COUNT(*) FROM shopdb.ledger WHERE id = 1"),
+        "1"
+    );
+    assert_eq!(
+        pair.primary
+            .sql("SELECT COUNT(*) FROM shopdb.ledger WHERE id = 1"),
+        "0"
+    );
+    admin(&r, "switch @@datasource dh1:0");
+    let logs = r.logs();
+    assert!(
+        logs.contains("data host dh1: M1 is not a replica, no replication to stop"),
+        "{logs}"
+    );
+    assert!(!logs.contains("cannot stop replication"), "{logs}");
+    assert_eq!(logs.matches("write host switched").count(), 2, "{logs}");
+}

@@ -974,6 +974,10 @@ pub struct DataHost {
     pub write_type: u8,
     /// -1 never switch, 1 on heartbeat failure, 2 replication-aware.
     pub switch_type: i8,
+    /// At a switch, run `STOP SLAVE IO_THREAD` on the new write host before it takes
+    /// writes, so that it does not fetch the old one's unreplicated writes when that one
+    /// comes back (MyCat leaves replication running: false).
+    pub stop_replication_on_switch: bool,
     /// Replication lag (seconds) above which a read host is not used (switch_type 2).
     pub slave_threshold: u32,
     /// MyCat's `tempReadHostAvailable`: the read hosts of a write host that is down
@@ -1094,6 +1098,7 @@ impl Decode for DataHost {
                 )),
             })
             .or(1);
+        let stop_replication_on_switch = m.get::<bool>(cx, "stop_replication_on_switch").or(false);
         let slave_threshold = m.get::<u32>(cx, "slave_threshold").or(100);
         let temp_read_host_available = m.get::<bool>(cx, "temp_read_host_available").or(false);
         let heartbeat = m
@@ -1135,6 +1140,7 @@ impl Decode for DataHost {
             balance: balance?,
             write_type: write_type?,
             switch_type: switch_type?,
+            stop_replication_on_switch: stop_replication_on_switch?,
             slave_threshold: slave_threshold?,
             temp_read_host_available: temp_read_host_available?,
             heartbeat: heartbeat?,
@@ -1710,6 +1716,30 @@ mod tests {
             e.iter().any(|m| m.contains("router.data_hosts[0].write_type: write_type 1 is not supported: MyCat's writeType 1 sends each write to a random live write host")),
             "{e:?}"
         );
+    }
+
+    #[test]
+    fn stop_replication_on_switch_is_a_bool_off_by_default() {
+        let e = errors(
+            "  schemas: [{ name: s, data_node: dn0 }]\n  data_hosts: [{ name: h, stop_replication_on_switch: maybe, write_hosts: [{ host: M, url: \"127.0.0.1:3306\", user: u }] }]\n",
+        );
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!(
+            e[0],
+            "t.yaml:5:55: router.data_hosts[0].stop_replication_on_switch: expected true or false, found `maybe`"
+        );
+        let read = |extra: &str| {
+            let src = format!(
+                "router:\n  users: [{{ name: app, password: x, schemas: [s] }}]\n  data_nodes: [{{ name: dn0, data_host: h, database: d0 }}]\n  schemas: [{{ name: s, data_node: dn0 }}]\n  data_hosts: [{{ name: h, {extra}write_hosts: [{{ host: M, url: \"127.0.0.1:3306\", user: u }}] }}]\n"
+            );
+            let c = crate::config::check_str(&src, "t.yaml", std::path::Path::new("."));
+            assert!(c.errors().is_empty(), "{:?}", c.errors());
+            c.config
+                .and_then(|c| c.router)
+                .map(|r| r.data_hosts[0].stop_replication_on_switch)
+        };
+        assert_eq!(read(""), Some(false));
+        assert_eq!(read("stop_replication_on_switch: true, "), Some(true));
     }
 
     #[test]

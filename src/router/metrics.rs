@@ -19,6 +19,7 @@ pub struct RouterMetrics {
     pub lag: IntGaugeVec,
     pub pool: IntGaugeVec,
     pub failovers: IntCounterVec,
+    pub repl_stop_failures: IntCounterVec,
     pub borrow_timeouts: IntCounterVec,
     pub command_duration: HistogramVec,
     /// `command_duration`'s series, looked up once (not per command).
@@ -124,6 +125,13 @@ impl RouterMetrics {
                 ),
                 &["data_host"],
             )?,
+            repl_stop_failures: IntCounterVec::new(
+                Opts::new(
+                    "tandem_router_replication_stop_failures_total",
+                    "Write host switches where stop_replication_on_switch could not stop replication on the new write host (stop it by hand).",
+                ),
+                &["data_host"],
+            )?,
             borrow_timeouts: IntCounterVec::new(
                 Opts::new(
                     "tandem_router_pool_borrow_timeouts_total",
@@ -158,6 +166,7 @@ impl RouterMetrics {
         r.register(Box::new(m.lag.clone()))?;
         r.register(Box::new(m.pool.clone()))?;
         r.register(Box::new(m.failovers.clone()))?;
+        r.register(Box::new(m.repl_stop_failures.clone()))?;
         r.register(Box::new(m.borrow_timeouts.clone()))?;
         Ok(m)
     }

@@ -349,6 +349,14 @@ impl Shared {
             if total > seen {
                 switches.inc_by(total - seen);
             }
+            let total = dh.repl_stop_failures.load(Ordering::Relaxed);
+            let seen = dh
+                .repl_stop_failures_reported
+                .swap(total, Ordering::Relaxed);
+            let stops = m.repl_stop_failures.with_label_values(&[n]);
+            if total > seen {
+                stops.inc_by(total - seen);
+            }
             for h in &dh.hosts {
                 m.borrow_timeouts.with_label_values(&[n, &h.name]);
                 let hl = h.health();

@@ -578,6 +578,11 @@ pub struct DataHostRt {
     pub switches_total: AtomicU64,
     /// How many of them the metrics counter has seen.
     pub switches_reported: AtomicU64,
+    /// `stop_replication_on_switch`: switches where the new write host's replication
+    /// could not be stopped.
+    pub repl_stop_failures: AtomicU64,
+    /// How many of them the metrics counter has seen.
+    pub repl_stop_failures_reported: AtomicU64,
     state_file: PathBuf,
     /// Serializes writes of `state_file`.
     save: tokio::sync::Mutex<()>,
@@ -667,6 +672,8 @@ impl DataHostRt {
             active: AtomicUsize::new(active),
             switches_total: AtomicU64::new(0),
             switches_reported: AtomicU64::new(0),
+            repl_stop_failures: AtomicU64::new(0),
+            repl_stop_failures_reported: AtomicU64::new(0),
             state_file,
             save: tokio::sync::Mutex::new(()),
             tcp,
@@ -789,6 +796,11 @@ impl DataHostRt {
                 self.writers.len()
             ));
         }
+        // Before the new write host gets any write: writes still go to the old one (or
+        // fail, it being down) for at most REPL_STOP_TIMEOUT.
+        if self.cfg.stop_replication_on_switch && self.active_index() != to {
+            self.stop_replication(self.active_index(), to).await;
+        }
         let from = self.active.swap(to, Ordering::AcqRel);
         if from == to {
             return Ok(());
@@ -819,6 +831,43 @@ impl DataHostRt {
         Ok(())
     }
 
+    /// `stop_replication_on_switch`: stops the IO thread of write host `to` (the SQL
+    /// thread goes on applying what it has received), so that it does not fetch writes
+    /// from write host `from` once that one is back. Never fails the switch: a refusal
+    /// is logged with what to do by hand and counted.
+    async fn stop_replication(&self, from: usize, to: usize) {
+        let (from_name, to_name) = (
+            &self.cfg.write_hosts[from].host,
+            &self.cfg.write_hosts[to].host,
+        );
+        let host = &self.hosts[self.writers[to]];
+        let r = match tokio::time::timeout(REPL_STOP_TIMEOUT, stop_io_thread(host)).await {
+            Ok(r) => r,
+            Err(_) => Err(format!("no answer within {REPL_STOP_TIMEOUT:?}")),
+        };
+        let name = &self.cfg.name;
+        match r {
+            Ok(ReplStop::Stopped(sql)) => tracing::info!(
+                data_host = %name,
+                host = %to_name,
+                "data host {name}: replication stopped on {to_name} (IO thread, `{sql}`), so that it does not fetch {from_name}'s unreplicated writes when {from_name} comes back; the SQL thread still applies what was received"
+            ),
+            Ok(ReplStop::NotReplica(msg)) => tracing::info!(
+                data_host = %name,
+                host = %to_name,
+                "data host {name}: {to_name} is not a replica, no replication to stop ({msg})"
+            ),
+            Err(err) => {
+                self.repl_stop_failures.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(
+                    data_host = %name,
+                    host = %to_name,
+                    "data host {name}: cannot stop replication on new write host {to_name}: {err}; run `STOP SLAVE IO_THREAD` on {to_name} by hand before {from_name} comes back, or {to_name} fetches {from_name}'s unreplicated writes and applies them over the new ones (the router's user needs SUPER or REPLICATION SLAVE ADMIN to do it)"
+                );
+            }
+        }
+    }
+
     /// Writes the active index to `state_file` off the async threads. Saves are
     /// serialized and each writes the index active when it runs, so the file ends with
     /// the latest one.
@@ -841,6 +890,51 @@ impl DataHostRt {
             self.state_file.display()
         );
     }
+}
+
+/// Bound on stopping replication at a switch (connect and statement).
+const REPL_STOP_TIMEOUT: Duration = Duration::from_secs(3);
+
+enum ReplStop {
+    /// The statement that stopped it.
+    Stopped(&'static str),
+    /// The server's answer.
+    NotReplica(String),
+}
+
+/// `STOP SLAVE IO_THREAD`, or `STOP REPLICA IO_THREAD` on a server that refuses the
+/// first syntax.
+async fn stop_io_thread(host: &Host) -> Result<ReplStop, String> {
+    let mut c = host
+        .connect(0, REPL_STOP_TIMEOUT)
+        .await
+        .map_err(|e| e.to_string())?;
+    // No replication configured: nothing to stop. (A refusal here, e.g. a server
+    // without this syntax, is no answer: the STOP statement says.)
+    if let Ok(r) = c.query("SHOW SLAVE STATUS").await
+        && r.rows.is_empty()
+    {
+        return Ok(ReplStop::NotReplica("SHOW SLAVE STATUS is empty".into()));
+    }
+    let mut last = String::new();
+    for sql in ["STOP SLAVE IO_THREAD", "STOP REPLICA IO_THREAD"] {
+        match c.query(sql).await {
+            Ok(_) => return Ok(ReplStop::Stopped(sql)),
+            // ER_PARSE_ERROR: try the other syntax.
+            Err(BackendError::Sql { err, .. }) if err.code == 1064 => {
+                last = format!("{} ({})", err.msg, err.code);
+            }
+            // ER_BAD_SLAVE, ER_SLAVE_NOT_CONFIGURED: nothing replicates into it.
+            Err(BackendError::Sql { err, .. }) if matches!(err.code, 1200 | 1617) => {
+                return Ok(ReplStop::NotReplica(format!("{} ({})", err.msg, err.code)));
+            }
+            Err(BackendError::Sql { err, .. }) => {
+                return Err(format!("`{sql}`: {} ({})", err.msg, err.code));
+            }
+            Err(e) => return Err(format!("`{sql}`: {e}")),
+        }
+    }
+    Err(last)
 }
 
 /// Reads `name=index` from a MyCat-style `dnindex.properties`.
