@@ -297,6 +297,22 @@ struct Figures {
     first_ack_after_fault: Option<Duration>,
 }
 
+/// The ledger table every drill writes to.
+const LEDGER_DDL: &str = "CREATE DATABASE shopdb; CREATE TABLE shopdb.ledger (id BIGINT \
+    PRIMARY KEY, thread INT NOT NULL, txn BIGINT NULL, v INT NOT NULL DEFAULT 0) ENGINE=InnoDB";
+
+/// A primary/replica pair with the ledger table (and `extra` statements, if any) on
+/// both.
+fn ledger_pair(extra: &str) -> ReplicaPair {
+    let pair = ReplicaPair::start();
+    pair.primary.sql(LEDGER_DDL);
+    if !extra.is_empty() {
+        pair.primary.sql(extra);
+    }
+    pair.wait_caught_up();
+    pair
+}
+
 fn drill(d: Drill) -> Figures {
     let mut pair = ReplicaPair::start();
     if d.semi_sync {
@@ -312,10 +328,7 @@ fn drill(d: Drill) -> Figures {
         );
         pair.wait_threads("Yes", "Yes");
     }
-    pair.primary.sql(
-        "CREATE DATABASE shopdb; CREATE TABLE shopdb.ledger (id BIGINT PRIMARY KEY, \
-         thread INT NOT NULL, txn BIGINT NULL, v INT NOT NULL DEFAULT 0) ENGINE=InnoDB",
-    );
+    pair.primary.sql(LEDGER_DDL);
     pair.wait_caught_up();
     if d.semi_sync {
         let on = wait_for(Duration::from_secs(20), || {
@@ -730,12 +743,7 @@ fn primary_killed_with_the_replica_behind_loses_only_unreplicated_writes() {
 /// acknowledged write is on the primary and, caught up, on the replica.
 #[test]
 fn primary_killed_under_write_load_with_the_replica_as_its_read_host() {
-    let mut pair = ReplicaPair::start();
-    pair.primary.sql(
-        "CREATE DATABASE shopdb; CREATE TABLE shopdb.ledger (id BIGINT PRIMARY KEY, \
-         thread INT NOT NULL, txn BIGINT NULL, v INT NOT NULL DEFAULT 0) ENGINE=InnoDB",
-    );
-    pair.wait_caught_up();
+    let mut pair = ledger_pair("");
     let body = format!(
         "  users:\n    - {{ name: u, password: pw, schemas: [shop] }}\n  schemas:\n    - {{ name: shop, data_node: dn1 }}\n  data_nodes:\n    - {{ name: dn1, data_host: dh1, database: shopdb }}\n  data_hosts:\n    - name: dh1\n      balance: 1\n      temp_read_host_available: true\n      switch_type: 1\n      max_retry: 2\n      heartbeat_interval: 300ms\n      borrow_timeout: 3s\n      min_con: 2\n      write_hosts:\n        - {{ host: M1, url: \"{}\", user: root, password: \"\", read_hosts: [ {{ host: R1, url: \"{}\", user: root, password: \"\" }} ] }}\n",
         pair.primary.addr, pair.replica.addr
@@ -832,12 +840,7 @@ fn primary_killed_under_write_load_with_the_replica_as_its_read_host() {
 /// committed statement by statement behind its back.
 #[test]
 fn an_autocommit_off_session_keeps_its_mode_across_a_failover() {
-    let mut pair = ReplicaPair::start();
-    pair.primary.sql(
-        "CREATE DATABASE shopdb; CREATE TABLE shopdb.ledger (id BIGINT PRIMARY KEY, \
-         thread INT NOT NULL, txn BIGINT NULL, v INT NOT NULL DEFAULT 0) ENGINE=InnoDB",
-    );
-    pair.wait_caught_up();
+    let mut pair = ledger_pair("");
     let body = format!(
         "  users:\n    - {{ name: u, password: pw, schemas: [shop] }}\n  schemas:\n    - {{ name: shop, data_node: dn1 }}\n  data_nodes:\n    - {{ name: dn1, data_host: dh1, database: shopdb }}\n  data_hosts:\n    - name: dh1\n      switch_type: 1\n      max_retry: 2\n      heartbeat_interval: 300ms\n      min_con: 2\n      write_hosts:\n        - {}\n        - {}\n",
         db_host_yaml("M1", &pair.primary),
@@ -905,12 +908,7 @@ fn an_autocommit_off_session_keeps_its_mode_across_a_failover() {
 #[test]
 fn a_hung_primary_without_a_successor_does_not_hold_statements() {
     use nix::sys::signal::Signal;
-    let pair = ReplicaPair::start();
-    pair.primary.sql(
-        "CREATE DATABASE shopdb; CREATE TABLE shopdb.ledger (id BIGINT PRIMARY KEY, \
-         thread INT NOT NULL, txn BIGINT NULL, v INT NOT NULL DEFAULT 0) ENGINE=InnoDB",
-    );
-    pair.wait_caught_up();
+    let pair = ledger_pair("");
     let body = format!(
         "  users:\n    - {{ name: u, password: pw, schemas: [shop] }}\n  schemas:\n    - {{ name: shop, data_node: dn1 }}\n  data_nodes:\n    - {{ name: dn1, data_host: dh1, database: shopdb }}\n  data_hosts:\n    - name: dh1\n      balance: 1\n      temp_read_host_available: true\n      switch_type: 1\n      max_retry: 2\n      heartbeat_interval: 300ms\n      borrow_timeout: 3s\n      min_con: 4\n      write_hosts:\n        - {{ host: M1, url: \"{}\", user: root, password: \"\", read_hosts: [ {{ host: R1, url: \"{}\", user: root, password: \"\" }} ] }}\n",
         pair.primary.addr, pair.replica.addr
@@ -975,13 +973,7 @@ fn a_hung_primary_without_a_successor_does_not_hold_statements() {
 #[test]
 fn a_read_on_a_hung_read_host_ends_when_it_is_marked_down() {
     use nix::sys::signal::Signal;
-    let pair = ReplicaPair::start();
-    pair.primary.sql(
-        "CREATE DATABASE shopdb; CREATE TABLE shopdb.ledger (id BIGINT PRIMARY KEY, \
-         thread INT NOT NULL, txn BIGINT NULL, v INT NOT NULL DEFAULT 0) ENGINE=InnoDB; \
-         INSERT INTO shopdb.ledger (id, thread) VALUES (1, 1)",
-    );
-    pair.wait_caught_up();
+    let pair = ledger_pair("INSERT INTO shopdb.ledger (id, thread) VALUES (1, 1)");
     let body = format!(
         "  users:\n    - {{ name: u, password: pw, schemas: [shop] }}\n  schemas:\n    - {{ name: shop, data_node: dn1 }}\n  data_nodes:\n    - {{ name: dn1, data_host: dh1, database: shopdb }}\n  data_hosts:\n    - name: dh1\n      balance: 3\n      switch_type: 1\n      max_retry: 2\n      heartbeat_interval: 300ms\n      min_con: 2\n      write_hosts:\n        - {{ host: M1, url: \"{}\", user: root, password: \"\", read_hosts: [ {{ host: R1, url: \"{}\", user: root, password: \"\" }} ] }}\n",
         pair.primary.addr, pair.replica.addr
@@ -1044,13 +1036,8 @@ enum StopRepl {
 /// router switches to M2 and writes there, M1 is restarted. Returns (M1-only ids found
 /// on M2, `v` of row 1 on M2, M2's Slave_IO_Running, the router's logs, its metrics).
 fn old_primary_comes_back(mode: StopRepl) -> (Vec<i64>, String, String, String, String) {
-    let mut pair = ReplicaPair::start();
-    pair.primary.sql(
-        "CREATE DATABASE shopdb; CREATE TABLE shopdb.ledger (id BIGINT PRIMARY KEY, \
-         thread INT NOT NULL, txn BIGINT NULL, v INT NOT NULL DEFAULT 0) ENGINE=InnoDB; \
-         CREATE USER 'tdm'@'127.0.0.1'; GRANT ALL ON shopdb.* TO 'tdm'@'127.0.0.1'",
-    );
-    pair.wait_caught_up();
+    let mut pair =
+        ledger_pair("CREATE USER 'tdm'@'127.0.0.1'; GRANT ALL ON shopdb.* TO 'tdm'@'127.0.0.1'");
     let host = |name: &str, db: &MariaDb| match mode {
         StopRepl::OnWithoutPrivilege => {
             format!(
@@ -1240,12 +1227,7 @@ fn stop_replication_on_switch_without_the_privilege_warns_and_switches_anyway() 
 /// too; switching back to M1, which replicates from nothing, has nothing to stop.
 #[test]
 fn admin_switch_with_stop_replication_on_switch_stops_the_replica_io_thread() {
-    let pair = ReplicaPair::start();
-    pair.primary.sql(
-        "CREATE DATABASE shopdb; CREATE TABLE shopdb.ledger (id BIGINT PRIMARY KEY, \
-         thread INT NOT NULL, txn BIGINT NULL, v INT NOT NULL DEFAULT 0) ENGINE=InnoDB",
-    );
-    pair.wait_caught_up();
+    let pair = ledger_pair("");
     let body = format!(
         "  users:\n    - {{ name: u, password: pw, schemas: [shop] }}\n    - {{ name: root, password: adm, admin: true }}\n  schemas:\n    - {{ name: shop, data_node: dn1 }}\n  data_nodes:\n    - {{ name: dn1, data_host: dh1, database: shopdb }}\n  data_hosts:\n    - name: dh1\n      stop_replication_on_switch: true\n      heartbeat_interval: 300ms\n      min_con: 1\n      write_hosts:\n        - {}\n        - {}\n",
         db_host_yaml("M1", &pair.primary),
