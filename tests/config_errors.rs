@@ -1345,6 +1345,36 @@ fn read_balance_without_read_hosts_is_served_by_the_write_host() {
 }
 
 #[test]
+fn stop_replication_on_switch_with_one_write_host_is_warned() {
+    let src = |extra_writer: bool| {
+        let m2 = if extra_writer {
+            ", { host: M2, url: \"127.0.0.1:3307\", user: root }"
+        } else {
+            ""
+        };
+        format!(
+            "router:
+  users: [{{ name: app, password: x, schemas: [s] }}]
+  schemas: [{{ name: s, data_node: dn1 }}]
+  data_nodes: [{{ name: dn1, data_host: h, database: d }}]
+  data_hosts:
+    - name: h
+      stop_replication_on_switch: true
+      write_hosts: [{{ host: M1, url: \"127.0.0.1:3306\", user: root }}{m2}]
+"
+        )
+    };
+    assert!(errors(&src(false)).is_empty());
+    assert_eq!(
+        warnings(&src(false)),
+        vec![
+            "t.yaml:7:35: warning: router.data_hosts[0].stop_replication_on_switch: this data host has one write host, so there is no switch and nothing to stop: list the replica that takes over as a second write host"
+        ]
+    );
+    assert!(warnings(&src(true)).is_empty());
+}
+
+#[test]
 fn rule_required_and_need_add_limit() {
     let src = "\
 router:

@@ -1035,7 +1035,7 @@ enum StopRepl {
 /// started again (it retries every second: replication still points at M1), the
 /// router switches to M2 and writes there, M1 is restarted. Returns (M1-only ids found
 /// on M2, `v` of row 1 on M2, M2's Slave_IO_Running, the router's logs, its metrics).
-fn old_primary_comes_back(mode: StopRepl) -> (Vec<i64>, String, String, String, String) {
+fn old_primary_comes_back(mode: StopRepl) -> (Vec<i64>, String, String, String, String, String) {
     let mut pair =
         ledger_pair("CREATE USER 'tdm'@'127.0.0.1'; GRANT ALL ON shopdb.* TO 'tdm'@'127.0.0.1'");
     let host = |name: &str, db: &MariaDb| match mode {
@@ -1158,7 +1158,24 @@ fn old_primary_comes_back(mode: StopRepl) -> (Vec<i64>, String, String, String, 
     let metrics = common::http_get(r.observe, "/metrics")
         .map(|m| m.1)
         .unwrap_or_else(|e| panic!("metrics: {e}"));
-    (ids, v1, io, r.logs(), metrics)
+    let status = common::http_get(r.observe, "/status")
+        .map(|m| m.1)
+        .unwrap_or_else(|e| panic!("status: {e}"));
+    (ids, v1, io, r.logs(), metrics, status)
+}
+
+/// dh1's `stop_replication_on_switch` and `replication_stop_failures` in /status.
+fn status_stop_replication(status: &str) -> (serde_json::Value, serde_json::Value) {
+    let v: serde_json::Value =
+        serde_json::from_str(status).unwrap_or_else(|e| panic!("status: {e}\n{status}"));
+    let dh = v["subsystems"]["router"]["data_hosts"]
+        .as_array()
+        .and_then(|a| a.iter().find(|d| d["name"] == "dh1"))
+        .unwrap_or_else(|| panic!("no data host dh1 in {status}"));
+    (
+        dh["stop_replication_on_switch"].clone(),
+        dh["replication_stop_failures"].clone(),
+    )
 }
 
 /// `stop_replication_on_switch: true`: the router stops M2's IO thread at the switch,
@@ -1166,10 +1183,14 @@ fn old_primary_comes_back(mode: StopRepl) -> (Vec<i64>, String, String, String, 
 /// made on M2 after the switch stands.
 #[test]
 fn stop_replication_on_switch_keeps_the_old_primarys_unreplicated_writes_off_the_new_one() {
-    let (ids, v1, io, logs, metrics) = old_primary_comes_back(StopRepl::On);
+    let (ids, v1, io, logs, metrics, status) = old_primary_comes_back(StopRepl::On);
     assert!(
         metrics.contains("tandem_router_replication_stop_failures_total{data_host=\"dh1\"} 0"),
         "{metrics}"
+    );
+    assert_eq!(
+        status_stop_replication(&status),
+        (serde_json::json!(true), serde_json::json!(0))
     );
     assert!(
         logs.contains("data host dh1: replication stopped on M2 (IO thread"),
@@ -1191,7 +1212,11 @@ fn stop_replication_on_switch_keeps_the_old_primarys_unreplicated_writes_off_the
 /// since the switch: the rows reappear and the later update is overwritten.
 #[test]
 fn without_stop_replication_on_switch_the_old_primarys_unreplicated_writes_come_back() {
-    let (ids, v1, io, logs, _) = old_primary_comes_back(StopRepl::Off);
+    let (ids, v1, io, logs, _, status) = old_primary_comes_back(StopRepl::Off);
+    assert_eq!(
+        status_stop_replication(&status),
+        (serde_json::json!(false), serde_json::json!(0))
+    );
     assert!(!logs.contains("replication stopped on"), "{logs}");
     assert_eq!(ids, (100..=119).collect::<Vec<_>>());
     assert_eq!(v1, "1", "M1's update did not overwrite M2's");
@@ -1203,10 +1228,14 @@ fn without_stop_replication_on_switch_the_old_primarys_unreplicated_writes_come_
 /// and M2 goes on replicating as with the key off.
 #[test]
 fn stop_replication_on_switch_without_the_privilege_warns_and_switches_anyway() {
-    let (ids, v1, io, logs, metrics) = old_primary_comes_back(StopRepl::OnWithoutPrivilege);
+    let (ids, v1, io, logs, metrics, status) = old_primary_comes_back(StopRepl::OnWithoutPrivilege);
     assert!(
         metrics.contains("tandem_router_replication_stop_failures_total{data_host=\"dh1\"} 1"),
         "{metrics}"
+    );
+    assert_eq!(
+        status_stop_replication(&status),
+        (serde_json::json!(true), serde_json::json!(1))
     );
     let warn: Vec<&str> = logs
         .lines()

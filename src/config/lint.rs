@@ -1424,6 +1424,13 @@ fn lint_router(r: &RouterConfig, cx: &mut Ctx, base_dir: &Path) {
                 ),
             );
         }
+        if h.stop_replication_on_switch && h.write_hosts.len() < 2 {
+            warn(
+                cx,
+                &format!("{hp}.stop_replication_on_switch"),
+                "this data host has one write host, so there is no switch and nothing to stop: list the replica that takes over as a second write host",
+            );
+        }
         if !r.data_nodes.iter().any(|n| n.data_host == h.name) {
             warn(
                 cx,

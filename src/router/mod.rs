@@ -735,6 +735,8 @@ pub fn status(shared: &Shared) -> Value {
                 "active_index": active,
                 "readable": readable,
                 "switches": dh.switches_total.load(Ordering::Relaxed),
+                "stop_replication_on_switch": dh.cfg.stop_replication_on_switch,
+                "replication_stop_failures": dh.repl_stop_failures.load(Ordering::Relaxed),
                 "hosts": dh.hosts.iter().map(|h| {
                     let hl = h.health();
                     let is_active = matches!(h.role, backend::Role::Writer(w) if w == active);
