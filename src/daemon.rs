@@ -159,6 +159,7 @@ impl Daemon {
                     Some(self.tracking.hub.clone()),
                 )?;
                 self.status.register("router", r.status_provider());
+                self.metrics.register_refresh("router", r.gauge_refresher());
                 self.router = Some(r);
             }
             (Some(r), Some(cfg)) => {
@@ -169,6 +170,7 @@ impl Daemon {
                     r.stop();
                 }
                 self.status.unregister("router");
+                self.metrics.unregister_refresh("router");
             }
             (None, None) => {}
         }

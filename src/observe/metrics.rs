@@ -1,6 +1,12 @@
 //! The daemon's Prometheus registry and the metrics that belong to the daemon itself.
 
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
 use prometheus::{Encoder, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder};
+
+/// Brings a subsystem's gauges up to date just before a scrape.
+pub type Refresher = Arc<dyn Fn() + Send + Sync>;
 
 /// Version and commit baked in at build time.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -14,6 +20,8 @@ pub struct Metrics {
     pub config_last_reload_successful: IntGauge,
     pub config_generation: IntGauge,
     pub subsystem_enabled: IntGaugeVec,
+    /// Called by [`Metrics::render`] before gathering, by subsystem name.
+    refreshers: Arc<RwLock<BTreeMap<String, Refresher>>>,
 }
 
 fn must<T>(r: prometheus::Result<T>, what: &str) -> T {
@@ -108,11 +116,35 @@ impl Metrics {
             config_last_reload_successful,
             config_generation,
             subsystem_enabled,
+            refreshers: Arc::default(),
+        }
+    }
+
+    /// Registers (or replaces) the gauge refresher of subsystem `name`.
+    pub fn register_refresh(&self, name: &str, f: impl Fn() + Send + Sync + 'static) {
+        if let Ok(mut r) = self.refreshers.write() {
+            r.insert(name.to_string(), Arc::new(f));
+        }
+    }
+
+    pub fn unregister_refresh(&self, name: &str) {
+        if let Ok(mut r) = self.refreshers.write() {
+            r.remove(name);
         }
     }
 
     /// The Prometheus text exposition of every registered metric.
     pub fn render(&self) -> String {
+        // Gauges read from live state (a write-host switch, a pool's size) are refreshed
+        // now, so a scrape right after an event already shows it.
+        let refreshers: Vec<Refresher> = self
+            .refreshers
+            .read()
+            .map(|r| r.values().cloned().collect())
+            .unwrap_or_default();
+        for f in refreshers {
+            f();
+        }
         let mut buf = Vec::new();
         let encoder = TextEncoder::new();
         if let Err(e) = encoder.encode(&self.registry.gather(), &mut buf) {

@@ -716,6 +716,14 @@ impl Router {
         let shared = self.shared.clone();
         move || status(&shared)
     }
+
+    /// Refreshes the router's gauges at scrape time (see [`Metrics::register_refresh`]).
+    ///
+    /// [`Metrics::register_refresh`]: crate::observe::metrics::Metrics::register_refresh
+    pub fn gauge_refresher(&self) -> impl Fn() + Send + Sync + 'static {
+        let shared = self.shared.clone();
+        move || shared.refresh_gauges()
+    }
 }
 
 pub fn status(shared: &Shared) -> Value {
