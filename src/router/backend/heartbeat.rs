@@ -116,9 +116,9 @@ async fn round(dh: &DataHostRt, h: &Arc<Host>, p: &mut Probe, timeout: Duration)
                 break;
             }
             Ok(Err(e)) => {
-                // A connect or login that timed out (`BackendError::Timeout`).
-                unanswered = e.contains("timed out after");
-                last_err = e;
+                // A connect or login that timed out.
+                unanswered = matches!(e, CheckError::Unanswered(_));
+                last_err = e.into_string();
                 p.conn = None;
             }
             Err(_) => {
@@ -244,7 +244,7 @@ async fn check(
     p: &mut Probe,
     sql: &str,
     replication: bool,
-) -> Result<Option<Repl>, String> {
+) -> Result<Option<Repl>, CheckError> {
     // The probe connection kept from the last round may have been closed under it
     // since (the server restarted, `wait_timeout`, a `KILL`): that says nothing about
     // the server now, so it is replaced rather than counted as a failed attempt.
@@ -257,11 +257,9 @@ async fn check(
             // Lost between the liveness check and the statement: once more, on a
             // new connection.
             p.conn = None;
-            check_on(h, p, sql, replication)
-                .await
-                .map_err(CheckError::into_string)
+            check_on(h, p, sql, replication).await
         }
-        r => r.map_err(CheckError::into_string),
+        r => r,
     }
 }
 
@@ -270,18 +268,22 @@ enum CheckError {
     Lost(String),
     /// The server answered with an error, or the connection could not be made.
     Failed(String),
+    /// A connect, login or statement got no answer in time (`BackendError::Timeout`):
+    /// the server hangs or cannot be reached.
+    Unanswered(String),
 }
 
 impl CheckError {
     fn into_string(self) -> String {
         match self {
-            CheckError::Lost(e) | CheckError::Failed(e) => e,
+            CheckError::Lost(e) | CheckError::Failed(e) | CheckError::Unanswered(e) => e,
         }
     }
 
     fn of(e: super::BackendError) -> CheckError {
         match e {
             super::BackendError::Wire { .. } => CheckError::Lost(e.to_string()),
+            super::BackendError::Timeout { .. } => CheckError::Unanswered(e.to_string()),
             other => CheckError::Failed(other.to_string()),
         }
     }
@@ -297,7 +299,7 @@ async fn check_on(
         p.conn = Some(
             h.connect(0, super::CONNECT_TIMEOUT)
                 .await
-                .map_err(|e| CheckError::Failed(e.to_string()))?,
+                .map_err(CheckError::of)?,
         );
     }
     let Some(c) = p.conn.as_mut() else {
