@@ -1303,25 +1303,31 @@ fn server_check_timing_errors_name_the_key() {
     assert!(e.iter().all(|m| m.starts_with("t.yaml:6:")), "{e:?}");
 }
 
-#[test]
-fn read_balance_without_read_hosts_is_served_by_the_write_host() {
-    let src = |balance: u8, extra_writer: bool| {
-        let m2 = if extra_writer {
-            ", { host: M2, url: \"127.0.0.1:3307\", user: root }"
-        } else {
-            ""
-        };
-        format!(
-            "router:
+/// A router config with one data host `h` holding `key` (a `key: value` line) and write
+/// host M1, plus M2 when `extra_writer`.
+fn one_data_host(key: &str, extra_writer: bool) -> String {
+    let m2 = if extra_writer {
+        ", { host: M2, url: \"127.0.0.1:3307\", user: root }"
+    } else {
+        ""
+    };
+    format!(
+        "router:
   users: [{{ name: app, password: x, schemas: [s] }}]
   schemas: [{{ name: s, data_node: dn1 }}]
   data_nodes: [{{ name: dn1, data_host: h, database: d }}]
   data_hosts:
     - name: h
-      balance: {balance}
+      {key}
       write_hosts: [{{ host: M1, url: \"127.0.0.1:3306\", user: root }}{m2}]
 "
-        )
+    )
+}
+
+#[test]
+fn read_balance_without_read_hosts_is_served_by_the_write_host() {
+    let src = |balance: u8, extra_writer: bool| {
+        one_data_host(&format!("balance: {balance}"), extra_writer)
     };
     assert!(errors(&src(3, false)).is_empty());
     assert_eq!(
@@ -1346,24 +1352,7 @@ fn read_balance_without_read_hosts_is_served_by_the_write_host() {
 
 #[test]
 fn stop_replication_on_switch_with_one_write_host_is_warned() {
-    let src = |extra_writer: bool| {
-        let m2 = if extra_writer {
-            ", { host: M2, url: \"127.0.0.1:3307\", user: root }"
-        } else {
-            ""
-        };
-        format!(
-            "router:
-  users: [{{ name: app, password: x, schemas: [s] }}]
-  schemas: [{{ name: s, data_node: dn1 }}]
-  data_nodes: [{{ name: dn1, data_host: h, database: d }}]
-  data_hosts:
-    - name: h
-      stop_replication_on_switch: true
-      write_hosts: [{{ host: M1, url: \"127.0.0.1:3306\", user: root }}{m2}]
-"
-        )
-    };
+    let src = |extra_writer: bool| one_data_host("stop_replication_on_switch: true", extra_writer);
     assert!(errors(&src(false)).is_empty());
     assert_eq!(
         warnings(&src(false)),
