@@ -2734,10 +2734,10 @@ fn mycat_child_tables_of_a_multi_name_table_are_left_out() {
     );
 }
 
-/// `switchType="3"` (Galera status) and `writeType="1"` (random write host) have no
-/// tandem equivalent: imported as 1 and 0, with what they meant and what to check.
+/// `switchType="3"` (Galera status) imports as it is; `writeType="1"` (random write
+/// host) has no tandem equivalent: imported as 0, with what it meant.
 #[test]
-fn mycat_galera_switch_and_random_writes_are_explained() {
+fn mycat_galera_switch_imports_as_is_and_random_writes_are_explained() {
     let dir = tempfile::tempdir().expect("tempdir");
     let schema = format!(
         "<schema name=\"TESTDB\" dataNode=\"dn1\" />\n\
@@ -2753,15 +2753,9 @@ fn mycat_galera_switch_and_random_writes_are_explained() {
     assert_eq!(code, 0, "{err}\n{out}");
     let c = parse(&out);
     let h = &c.router.as_ref().expect("router").data_hosts[0];
-    assert_eq!((h.write_type, h.switch_type), (0, 1));
+    assert_eq!((h.write_type, h.switch_type), (0, 3));
+    assert!(!err.contains("switchType"), "{err}");
     let schema_f = format!("{conf}/schema.xml");
-    let w = warning_at(&err, &schema_f, "<dataHost", "switchType=\"3\"");
-    assert!(
-        w.contains("MyCat switches write hosts on Galera cluster status")
-            && w.contains("imported as `switch_type: 1`")
-            && w.contains("Its heartbeat `show status like 'wsrep%'` never fails"),
-        "{w}"
-    );
     let w = warning_at(&err, &schema_f, "<dataHost", "writeType=\"1\"");
     assert!(
         w.contains("MyCat sends each write to a random live write host")

@@ -15,9 +15,10 @@ need_root "$@"
 # libmariadb-java and default-jdk-headless: MariaDB Connector/J and the java that runs
 # tests/clients/ConnectorJSmoke.java; python3-pip: installs PyMySQL below; sysbench: load
 # against the router; openssl: `s_client -starttls mysql` shows the certificate the
-# router serves.
+# router serves; galera-4 and rsync (mariadb-server's dependencies, named for clarity): the
+# three-node Galera cluster of tests/router_galera.rs and its rsync state transfers.
 apt_install gcc libc6-dev systemd iproute2 git keepalived haproxy mariadb-server mariadb-client \
-    libmariadb-java default-jdk-headless python3-pip sysbench openssl
+    galera-4 rsync libmariadb-java default-jdk-headless python3-pip sysbench openssl
 # Node.js and npm run MariaDB Connector/Node.js (tests/clients/node_tls_check.js), the
 # client that checks a self-signed certificate the way MariaDB 11.4+ clients do. Debian's
 # packages unless the machine already has a node and npm (NodeSource's nodejs package

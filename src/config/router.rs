@@ -972,7 +972,8 @@ pub struct DataHost {
     /// Read balancing, MyCat semantics 0..3.
     pub balance: u8,
     pub write_type: u8,
-    /// -1 never switch, 1 on heartbeat failure, 2 replication-aware.
+    /// -1 never switch, 1 on heartbeat failure, 2 replication-aware, 3 Galera cluster
+    /// status (a node outside the primary component or not ready fails its heartbeat).
     pub switch_type: i8,
     /// At a switch, run `STOP SLAVE IO_THREAD` on the new write host before it takes
     /// writes, so that it does not fetch the old one's unreplicated writes when that one
@@ -1080,7 +1081,7 @@ impl Decode for DataHost {
                     Ok(())
                 } else {
                     Err(match w {
-                        1 => "write_type 1 is not supported: MyCat's writeType 1 sends each write to a random live write host (multi-master setups such as Galera); tandem has 0 only: all writes to the active write host, the next one taking over when its heartbeat fails (`switch_type: 1`), which on Galera also avoids certification conflicts between nodes".to_string(),
+                        1 => "write_type 1 is not supported: MyCat's writeType 1 sends each write to a random live write host (multi-master setups such as Galera); tandem has 0 only: all writes to the active write host, the next one taking over when its heartbeat fails (`switch_type: 1`, or `3` on Galera), which on Galera also avoids certification conflicts between nodes".to_string(),
                         _ => format!(
                             "write_type {w} is not supported: 0 (all writes to the active write host)"
                         ),
@@ -1091,10 +1092,9 @@ impl Decode for DataHost {
         let switch_type = m
             .get::<i8>(cx, "switch_type")
             .check(cx, |s| match s {
-                -1 | 1 | 2 => Ok(()),
-                3 => Err("switch_type 3 is not supported: MyCat's switchType 3 switches on Galera cluster status (wsrep_cluster_status Primary, wsrep_connected and wsrep_ready ON); use 1, which switches when the heartbeat statement fails, with a heartbeat that reads one of your tables (`select 1 from db.t limit 1`): a Galera node that is not ready refuses it with error 1047 (WSREP has not yet prepared node for application use) unless wsrep_dirty_reads is on, while a `SHOW STATUS LIKE 'wsrep%'` heartbeat never fails".to_string()),
+                -1 | 1..=3 => Ok(()),
                 _ => Err(format!(
-                    "switch_type {s} is not one of -1 (never), 1 (heartbeat), 2 (replication status)"
+                    "switch_type {s} is not one of -1 (never), 1 (heartbeat), 2 (replication status), 3 (Galera cluster status)"
                 )),
             })
             .or(1);
@@ -1702,18 +1702,21 @@ mod tests {
     const HOST: &str = "  data_hosts: [{ name: h, write_hosts: [{ host: M, url: \"127.0.0.1:3306\", user: u }] }]\n";
 
     #[test]
-    fn galera_switch_and_random_writes_say_what_to_use() {
+    fn galera_switch_is_accepted_and_random_writes_say_what_to_use() {
         let e = errors(
             "  schemas: [{ name: s, data_node: dn0 }]\n  data_hosts: [{ name: h, switch_type: 3, write_type: 1, write_hosts: [{ host: M, url: \"127.0.0.1:3306\", user: u }] }]\n",
         );
-        assert_eq!(e.len(), 2, "{e:?}");
+        assert_eq!(e.len(), 1, "{e:?}");
         assert!(
-            e.iter().any(|m| m.contains("router.data_hosts[0].switch_type: switch_type 3 is not supported: MyCat's switchType 3 switches on Galera cluster status")
-                && m.contains("use 1, which switches when the heartbeat statement fails")),
+            e[0].contains("router.data_hosts[0].write_type: write_type 1 is not supported: MyCat's writeType 1 sends each write to a random live write host"),
             "{e:?}"
         );
+        let e = errors(
+            "  schemas: [{ name: s, data_node: dn0 }]\n  data_hosts: [{ name: h, switch_type: 4, write_hosts: [{ host: M, url: \"127.0.0.1:3306\", user: u }] }]\n",
+        );
+        assert_eq!(e.len(), 1, "{e:?}");
         assert!(
-            e.iter().any(|m| m.contains("router.data_hosts[0].write_type: write_type 1 is not supported: MyCat's writeType 1 sends each write to a random live write host")),
+            e[0].contains("switch_type 4 is not one of -1 (never), 1 (heartbeat), 2 (replication status), 3 (Galera cluster status)"),
             "{e:?}"
         );
     }

@@ -1173,11 +1173,6 @@ fn data_host(doc: &Document, el: Node, w: &mut Warnings) -> Option<Y> {
                         h.set(key, Y::Int(0));
                         w.warn(line, write_type_warning(name, n));
                     }
-                    Some(3) if key == "switch_type" => {
-                        h.set(key, Y::Int(1));
-                        let hb = elements(el, "heartbeat").next().map(text_of).unwrap_or_default();
-                        w.warn(line, galera_warning(name, &hb));
-                    }
                     Some(n) => h.set(key, Y::Int(n)),
                     None => w.warn(line, format!("{}=\"{v}\": not a number; ignored", a.name())),
                 }
@@ -1332,22 +1327,6 @@ fn write_type_warning(name: &str, n: i64) -> String {
     };
     format!(
         "dataHost {name}: writeType=\"{n}\": {what}; tandem has writeType 0 only: every write goes to the active write host (the first), and to the next when its heartbeat fails (switch_type), which on Galera also avoids certification conflicts between the nodes; imported as `write_type: 0`"
-    )
-}
-
-/// `switchType="3"` (Galera), imported as 1.
-fn galera_warning(name: &str, heartbeat: &str) -> String {
-    let hb = heartbeat.trim();
-    let shows = hb.to_ascii_lowercase().starts_with("show");
-    let fix = if shows {
-        format!(
-            " Its heartbeat `{hb}` never fails (a Galera node that is not ready still answers SHOW), so it would never switch: replace `heartbeat` with a read of one of your tables (`select 1 from db.t limit 1`), which such a node refuses with error 1047 (WSREP has not yet prepared node for application use) unless wsrep_dirty_reads is on"
-        )
-    } else {
-        " Make sure the heartbeat reads one of your tables (`select 1 from db.t limit 1`): a Galera node that is not ready refuses that with error 1047 (WSREP has not yet prepared node for application use) unless wsrep_dirty_reads is on, while SHOW statements still succeed there".to_string()
-    };
-    format!(
-        "dataHost {name}: switchType=\"3\": MyCat switches write hosts on Galera cluster status (a heartbeat that shows wsrep_cluster_status other than Primary, or wsrep_connected/wsrep_ready OFF, fails); tandem has no Galera switch type: imported as `switch_type: 1`, which switches when the heartbeat statement fails.{fix}"
     )
 }
 

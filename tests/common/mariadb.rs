@@ -38,6 +38,32 @@ impl MariaDb {
 
     /// A server with extra `mariadbd` options, e.g. `--max-connections=10`.
     pub fn start_with(extra: &[&str]) -> MariaDb {
+        let mut db = Self::install(extra);
+        db.launch();
+        db
+    }
+
+    /// A Galera node (`extra` holds its wsrep options). A joining node receives its data
+    /// by rsync state transfer, whose rsync daemon runs as `nobody` when started by
+    /// root: the data directory is given to `nobody` and the directories above it made
+    /// traversable.
+    pub fn start_galera_node(extra: &[&str]) -> MariaDb {
+        use std::os::unix::fs::PermissionsExt;
+        let mut db = Self::install(extra);
+        std::fs::set_permissions(db.dir.path(), std::fs::Permissions::from_mode(0o755))
+            .expect("chmod test dir");
+        let out = Command::new("chown")
+            .args(["-R", "nobody:"])
+            .arg(&db.datadir)
+            .output()
+            .expect("chown");
+        assert!(out.status.success(), "chown: {out:?}");
+        db.launch();
+        db
+    }
+
+    /// A data directory made by `mariadb-install-db` and a free port; not started.
+    fn install(extra: &[&str]) -> MariaDb {
         let dir = tempfile::tempdir().expect("tempdir");
         let datadir = dir.path().join("data");
         // Each server has its own tmpdir: a starting mariadbd deletes every `#sql*` file in
@@ -79,16 +105,14 @@ impl MariaDb {
         }
         assert!(last.is_empty(), "mariadb-install-db failed 3 times: {last}");
         let port = free_port();
-        let mut db = MariaDb {
+        MariaDb {
             addr: format!("127.0.0.1:{port}").parse().expect("addr"),
             port,
             child: None,
             datadir,
             extra: extra.iter().map(|s| s.to_string()).collect(),
             dir,
-        };
-        db.launch();
-        db
+        }
     }
 
     fn launch(&mut self) {

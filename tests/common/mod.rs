@@ -4,6 +4,7 @@
 
 pub mod backend;
 pub mod clients;
+pub mod galera;
 pub mod mariadb;
 pub mod netns;
 pub mod pcap;

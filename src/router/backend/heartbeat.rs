@@ -108,8 +108,7 @@ async fn round(dh: &DataHostRt, h: &Arc<Host>, p: &mut Probe, timeout: Duration)
         if attempt > 0 {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        match tokio::time::timeout(timeout, check(h, p, &cfg.heartbeat, cfg.switch_type == 2)).await
-        {
+        match tokio::time::timeout(timeout, check(h, p, &cfg.heartbeat, cfg.switch_type)).await {
             Ok(Ok(r)) => {
                 repl = r;
                 ok = true;
@@ -243,7 +242,7 @@ async fn check(
     h: &Arc<Host>,
     p: &mut Probe,
     sql: &str,
-    replication: bool,
+    switch_type: i8,
 ) -> Result<Option<Repl>, CheckError> {
     // The probe connection kept from the last round may have been closed under it
     // since (the server restarted, `wait_timeout`, a `KILL`): that says nothing about
@@ -252,12 +251,12 @@ async fn check(
         p.conn = None;
     }
     let reused = p.conn.is_some();
-    match check_on(h, p, sql, replication).await {
+    match check_on(h, p, sql, switch_type).await {
         Err(CheckError::Lost(_)) if reused => {
             // Lost between the liveness check and the statement: once more, on a
             // new connection.
             p.conn = None;
-            check_on(h, p, sql, replication).await
+            check_on(h, p, sql, switch_type).await
         }
         r => r,
     }
@@ -293,8 +292,9 @@ async fn check_on(
     h: &Arc<Host>,
     p: &mut Probe,
     sql: &str,
-    replication: bool,
+    switch_type: i8,
 ) -> Result<Option<Repl>, CheckError> {
+    let replication = switch_type == 2;
     if p.conn.is_none() {
         p.conn = Some(
             h.connect(0, super::CONNECT_TIMEOUT)
@@ -308,6 +308,18 @@ async fn check_on(
     let is_status = sql.trim().eq_ignore_ascii_case("show slave status");
     if !is_status {
         c.query(sql).await.map_err(CheckError::of)?;
+    }
+    if switch_type == 3 {
+        let r = c
+            .query("SHOW STATUS LIKE 'wsrep%'")
+            .await
+            .map_err(CheckError::of)?;
+        let vars: Vec<(&str, &str)> = (0..r.rows.len())
+            .filter_map(|i| Some((r.get(i, "Variable_name")?, r.get(i, "Value")?)))
+            .collect();
+        if let Some(why) = galera_not_ready(&vars) {
+            return Err(CheckError::Failed(why));
+        }
     }
     if !(replication || is_status) {
         return Ok(None);
@@ -328,6 +340,34 @@ async fn check_on(
         sql_running: yes("Slave_SQL_Running"),
         relay_applied: same_file && read_pos.is_some() && read_pos == exec_pos,
     }))
+}
+
+/// `switch_type: 3`, MyCat's Galera check: a node serves only while `wsrep_connected`
+/// and `wsrep_ready` are ON and `wsrep_cluster_status` is Primary (it is in the primary
+/// component). Otherwise why not, from `SHOW STATUS LIKE 'wsrep%'`.
+pub fn galera_not_ready(vars: &[(&str, &str)]) -> Option<String> {
+    let get = |k: &str| {
+        vars.iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(k))
+            .map(|(_, v)| *v)
+    };
+    let (status, connected, ready) = (
+        get("wsrep_cluster_status"),
+        get("wsrep_connected"),
+        get("wsrep_ready"),
+    );
+    if status.is_none() && connected.is_none() && ready.is_none() {
+        return Some("switch_type 3: the server shows no wsrep status (not a Galera node)".into());
+    }
+    if status == Some("Primary") && connected == Some("ON") && ready == Some("ON") {
+        return None;
+    }
+    Some(format!(
+        "Galera node not ready: wsrep_cluster_status {}, wsrep_connected {}, wsrep_ready {}",
+        status.unwrap_or("-"),
+        connected.unwrap_or("-"),
+        ready.unwrap_or("-")
+    ))
 }
 
 async fn decide(dh: &DataHostRt, probes: &[Probe], stuck: &mut bool) {
@@ -385,6 +425,41 @@ mod tests {
             failed_rounds: failed,
             caught_up: caught,
         }
+    }
+
+    #[test]
+    fn galera_node_serves_only_in_the_primary_component_and_ready() {
+        fn v<'a>(s: &'a str, c: &'a str, r: &'a str) -> Vec<(&'a str, &'a str)> {
+            vec![
+                ("wsrep_cluster_size", "3"),
+                ("wsrep_cluster_status", s),
+                ("wsrep_connected", c),
+                ("wsrep_ready", r),
+            ]
+        }
+        assert_eq!(galera_not_ready(&v("Primary", "ON", "ON")), None);
+        assert_eq!(
+            galera_not_ready(&v("non-Primary", "ON", "OFF")).as_deref(),
+            Some(
+                "Galera node not ready: wsrep_cluster_status non-Primary, wsrep_connected ON, wsrep_ready OFF"
+            )
+        );
+        assert!(galera_not_ready(&v("Primary", "OFF", "ON")).is_some());
+        assert!(galera_not_ready(&v("Primary", "ON", "OFF")).is_some());
+        assert!(galera_not_ready(&v("Disconnected", "OFF", "OFF")).is_some());
+        assert_eq!(
+            galera_not_ready(&[("wsrep_ready", "ON")]).as_deref(),
+            Some(
+                "Galera node not ready: wsrep_cluster_status -, wsrep_connected -, wsrep_ready ON"
+            )
+        );
+        assert_eq!(
+            galera_not_ready(&[]).as_deref(),
+            Some("switch_type 3: the server shows no wsrep status (not a Galera node)")
+        );
+        // Switches as with 1 once the heartbeat fails.
+        let ws = [w(false, 1, None), w(true, 0, None)];
+        assert_eq!(failover_target(0, 3, &ws), Some(1));
     }
 
     #[test]
