@@ -25,7 +25,7 @@ pub struct Targets {
 pub const HELP: &str = "\
 commands (haproxy's runtime-API words; replies as haproxy 2.6 writes them):
   help
-  show stat [<listener>|<iid> <type> <sid>] [typed] [up|no-maint]
+  show stat [<listener>|<iid> <type> <sid>] [typed|json] [up|no-maint]
                                               haproxy-style CSV of listeners and servers
   show servers state [listener]               haproxy's server-state lines
   show servers conn [listener]                haproxy's server connection lines
@@ -33,7 +33,8 @@ commands (haproxy's runtime-API words; replies as haproxy 2.6 writes them):
   set server <listener>/<server> state ready|drain|maint
   set server <listener>/<server> weight <0-256>|<N>%   (also: set weight L/S ...)
   get weight <listener>/<server>              current weight (initial configured one)
-  show info [typed]                           version, pid, uptime, connections
+  show info [typed|json]                      version, pid, uptime, connections, rates
+  show schema json                            the JSON schema of show info/stat json
   show table [listener]                       stick table entries (key, server, idle, expiry)
   clear table <listener> [key <ip>]           forget one or every stick table entry
   disable server <listener>/<server>          = state maint
@@ -224,13 +225,19 @@ fn run(targets: &Targets, cmd: &str) -> Result<Done, Refusal> {
         }
         ["set", "weight", rest @ ..] => b()?.set_weight(&arg(rest), "").map(Done::Changed),
         ["get", "weight", rest @ ..] => b()?.get_weight(&arg(rest)).map(Done::Body),
-        ["show", "info", rest @ ..] => b().map(|b| {
-            if rest.contains(&"typed") {
-                Done::Body(b.show_info_typed())
-            } else {
-                Done::Body(b.show_info())
-            }
-        }),
+        // The last format word wins, as in haproxy.
+        ["show", "info", rest @ ..] => {
+            b().map(
+                |b| match rest.iter().rev().find(|w| matches!(**w, "typed" | "json")) {
+                    Some(&"typed") => Done::Body(b.show_info_typed()),
+                    Some(_) => Done::Body(b.show_info_json()),
+                    None => Done::Body(b.show_info()),
+                },
+            )
+        }
+        ["show", "schema", "json", ..] => {
+            Ok(Done::Body(crate::balancer::stats::STATS_SCHEMA.to_string()))
+        }
         ["show", "table", rest @ ..] if rest.len() <= 1 => {
             let b = b()?;
             let l = rest.first().copied();

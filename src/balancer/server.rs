@@ -68,6 +68,9 @@ pub struct Counters {
     pub server_aborts: AtomicU64,
     /// Session times (`qtime`, `ctime`, `ttime` and their maxima) and the last session.
     pub times: Mutex<TimeStats>,
+    /// Sessions per second and the most in one second (`rate`, `rate_max`), counted
+    /// with `connections`.
+    pub rate: super::rate::FreqCtr,
 }
 
 /// haproxy's session time averages: a sliding average over the last 512 sessions
@@ -332,6 +335,15 @@ impl ServerState {
             && let Ok(mut c) = self.check.lock()
         {
             c.last_change = Some(SystemTime::now());
+            // haproxy takes a running server down for maintenance: one more down
+            // (`chkdown`), its down time running while the maintenance lasts; out of
+            // it, that time is not kept (haproxy 2.6 adds it nowhere).
+            if before != Admin::Maint && a == Admin::Maint && self.is_up() {
+                self.counters.downs.fetch_add(1, Ordering::Relaxed);
+                c.down_since = Some(Instant::now());
+            } else if before == Admin::Maint && a != Admin::Maint && self.is_up() {
+                c.down_since = None;
+            }
         }
         if a == Admin::Maint {
             self.was_maint.store(true, Ordering::Relaxed);
