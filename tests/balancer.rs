@@ -530,6 +530,30 @@ fn connect_timeout() {
     );
 }
 
+/// While a check runs, `show stat` marks it as haproxy does: `* ` before the last
+/// result's code and no `last_chk` text (here a check that waits on a server that never
+/// answers).
+#[test]
+fn a_running_check_shows_as_in_progress() {
+    let (_l, _fill, hole) = blackhole();
+    let lb = lb(
+        "      check: { type: tcp, inter: 100ms, timeout: 2s, rise: 2, fall: 3 }\n",
+        &[format!("        - {{ name: hole, address: \"{hole}\" }}\n")],
+    );
+    let running = wait_for(Duration::from_secs(20), || {
+        let st = stat_col(&lb, "hole", "check_status");
+        st.starts_with("* ").then_some(st)
+    });
+    assert!(running.is_some(), "{}", lb.admin(&["show", "stat"]));
+    // The same in `typed`: the marked code, and the empty text.
+    let typed = wait_for(Duration::from_secs(20), || {
+        let t = lb.admin(&["show", "stat", "typed"]);
+        (t.contains(".check_status.1:MOP:str:* ") && t.contains(".last_chk.1:MOP:str:\n"))
+            .then_some(t)
+    });
+    assert!(typed.is_some(), "{}", lb.admin(&["show", "stat", "typed"]));
+}
+
 #[test]
 fn idle_timeouts() {
     let silent = Backend::start("silent", Behavior::Silent);
@@ -2900,6 +2924,64 @@ impl Pair {
     fn both(&self, line: &str) -> (String, String) {
         (raw_admin(&self.t_sock, line), raw_admin(&self.h_sock, line))
     }
+
+    /// What `differ` finds between the two replies to `line`, asked again while it finds
+    /// something (for at most 10 s): a health check running on one side just then
+    /// (`* L4OK`, no `last_chk`) is a moment, not a difference. Empty when they agreed.
+    fn agree(&self, line: &str, differ: impl Fn(&str, &str) -> Vec<String>) -> Vec<String> {
+        let mut last = Vec::new();
+        let agreed = wait_for(Duration::from_secs(10), || {
+            let (ours, theirs) = self.both(line);
+            last = differ(&ours, &theirs);
+            last.is_empty().then_some(())
+        });
+        if agreed.is_some() { Vec::new() } else { last }
+    }
+}
+
+/// `show stat typed` lines by their head (`S.3.1.56.last_chk.1`): (tags:type, value).
+fn typed_fields(text: &str) -> HashMap<String, (String, String)> {
+    text.lines()
+        .filter(|l| !l.is_empty())
+        .filter_map(|l| {
+            let (head, rest) = l.split_once(':')?;
+            let mut parts = rest.splitn(3, ':');
+            let tags = format!(
+                "{}:{}",
+                parts.next().unwrap_or(""),
+                parts.next().unwrap_or("")
+            );
+            Some((
+                head.to_string(),
+                (tags, parts.next().unwrap_or("").to_string()),
+            ))
+        })
+        .collect()
+}
+
+/// The differences of two `typed` replies: fields one has and not the other, tags and
+/// types, and values but for the explained columns.
+fn typed_differences(ours: &str, theirs: &str) -> Vec<String> {
+    let (o, t) = (typed_fields(ours), typed_fields(theirs));
+    let mut diffs = Vec::new();
+    let mut keys: Vec<&String> = o.keys().chain(t.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    for k in keys {
+        let name = k.split('.').nth(4).unwrap_or("");
+        match (o.get(k), t.get(k)) {
+            (Some(ov), Some(tv)) => {
+                if ov.0 != tv.0 {
+                    diffs.push(format!("{k}: tags tandem {} haproxy {}", ov.0, tv.0));
+                }
+                if ov.1 != tv.1 && !STAT_EXPLAINED.iter().any(|(n, _)| *n == name) {
+                    diffs.push(format!("{k}: tandem {:?} haproxy {:?}", ov.1, tv.1));
+                }
+            }
+            (o, t) => diffs.push(format!("{k}: tandem {o:?} haproxy {t:?}")),
+        }
+    }
+    diffs
 }
 
 /// Every command tandem shares with haproxy's runtime API, on the same config and in the
@@ -3220,8 +3302,7 @@ fn show_stat_and_servers_state_match_haproxy_column_by_column() {
     };
     assert!(wait_for(Duration::from_secs(20), || settled(&p.t_sock)).is_some());
     assert!(wait_for(Duration::from_secs(20), || settled(&p.h_sock)).is_some());
-    let (ours, theirs) = p.both("show stat");
-    let d = stat_differences(&ours, &theirs);
+    let d = p.agree("show stat", stat_differences);
     assert!(d.is_empty(), "fresh:\n{}", d.join("\n"));
     // `show servers conn` of unchecked servers before any traffic: the same lines
     // (haproxy sizes `idle_per_thr[]` by its threads, one per CPU as tandem's count).
@@ -3243,8 +3324,7 @@ fn show_stat_and_servers_state_match_haproxy_column_by_column() {
             assert!(idle(&p.t_sock, l) && idle(&p.h_sock, l), "sessions end");
         }
     }
-    let (ours, theirs) = p.both("show stat");
-    let d = stat_differences(&ours, &theirs);
+    let d = p.agree("show stat", stat_differences);
     assert!(d.is_empty(), "used:\n{}", d.join("\n"));
 
     // The filters keep the same rows: <iid>|<proxy> <type> <sid>, up, no-maint; fewer
@@ -3293,44 +3373,14 @@ fn show_stat_and_servers_state_match_haproxy_column_by_column() {
 
     // `typed`: the same objects, field numbers, names, tags and types, and the same
     // values but for the explained columns.
-    let typed = |text: &str| -> HashMap<String, (String, String)> {
-        text.lines()
-            .filter(|l| !l.is_empty())
-            .map(|l| {
-                let (head, rest) = l.split_once(':').expect("typed line");
-                let mut parts = rest.splitn(3, ':');
-                let tags = format!(
-                    "{}:{}",
-                    parts.next().unwrap_or(""),
-                    parts.next().unwrap_or("")
-                );
-                (
-                    head.to_string(),
-                    (tags, parts.next().unwrap_or("").to_string()),
-                )
-            })
-            .collect()
-    };
     // Over every listener too: a checked server's passed check shows an empty
     // `last_chk` text (`:str:`), as in haproxy.
     for c in ["show stat 2 -1 -1 typed", "show stat typed"] {
-        let (ours, theirs) = p.both(c);
-        let (o, t) = (typed(&ours), typed(&theirs));
-        let mut ok: Vec<&String> = o.keys().collect();
-        let mut tk: Vec<&String> = t.keys().collect();
-        ok.sort();
-        tk.sort();
-        assert_eq!(ok, tk, "`{c}` fields");
-        for (k, (tags, v)) in &t {
-            let name = k.split('.').nth(4).unwrap_or("");
-            assert_eq!(&o[k].0, tags, "{k}");
-            if !STAT_EXPLAINED.iter().any(|(n, _)| *n == name) {
-                assert_eq!(&o[k].1, v, "{k}");
-            }
-        }
+        let d = p.agree(c, typed_differences);
+        assert!(d.is_empty(), "`{c}`:\n{}", d.join("\n"));
     }
     assert!(
-        typed(&p.both("show stat typed").0).contains_key("S.3.1.56.last_chk.1"),
+        typed_fields(&p.both("show stat typed").0).contains_key("S.3.1.56.last_chk.1"),
         "a passed check's empty last_chk"
     );
 
@@ -3344,13 +3394,12 @@ fn show_stat_and_servers_state_match_haproxy_column_by_column() {
         "show stat 99 -1 -1 json",
         "show stat typed json",
     ] {
-        let (ours, theirs) = p.both(c);
-        let d = json_differences(&ours, &theirs);
+        let d = p.agree(c, json_differences);
         assert!(d.is_empty(), "`{c}`:\n{}", d.join("\n"));
-        assert!(ours.ends_with("]\n\n"), "{ours:?}");
+        assert!(p.both(c).0.ends_with("]\n\n"));
     }
-    let (ours, theirs) = p.both("show stat json typed");
-    assert_eq!(typed(&ours).len(), typed(&theirs).len());
+    let d = p.agree("show stat json typed", typed_differences);
+    assert!(d.is_empty(), "{}", d.join("\n"));
     // `show info json`: every field tandem has is haproxy's, with haproxy's position,
     // tags and type; `show schema json` byte for byte.
     let (ours, theirs) = p.both("show info json");
@@ -3405,7 +3454,6 @@ fn show_stat_and_servers_state_match_haproxy_column_by_column() {
         "show servers state l",
         "show servers state c",
     ] {
-        let (ours, theirs) = p.both(c);
         let norm = |s: &str| -> String {
             s.lines()
                 .map(|l| {
@@ -3417,8 +3465,18 @@ fn show_stat_and_servers_state_match_haproxy_column_by_column() {
                 })
                 .collect()
         };
-        assert_eq!(norm(&ours), norm(&theirs), "`{c}`");
-        assert!(ours.starts_with("1\n# be_id be_name srv_id "), "{ours}");
+        let d = p.agree(c, |ours, theirs| {
+            if norm(ours) == norm(theirs) {
+                Vec::new()
+            } else {
+                vec![format!("tandem:\n{ours}haproxy:\n{theirs}")]
+            }
+        });
+        assert!(d.is_empty(), "`{c}`: {}", d.join("\n"));
+        assert!(
+            p.both(c).0.starts_with("1\n# be_id be_name srv_id "),
+            "`{c}`"
+        );
     }
 }
 
@@ -3630,9 +3688,70 @@ fn rates_and_backend_state_match_haproxy() {
     assert_eq!(ours, theirs);
     assert_eq!(ours, ["UP", "1", "1", "1", "1"]);
     // And every other column as haproxy's.
-    let (ours, theirs) = p.both("show stat");
-    let d = stat_differences(&ours, &theirs);
+    let d = p.agree("show stat", stat_differences);
     assert!(d.is_empty(), "{}", d.join("\n"));
+}
+
+/// A session whose server refuses it is retried on that server (haproxy's 3 retries, no
+/// redispatch) and then closed; haproxy counts each attempt as one of the server's
+/// sessions (`stot`, `connect`, `rate_max`, `lastsess`), the balancing's choice once
+/// (`lbtot`), and the failure in `econ` and `wretr`. The same traffic through both
+/// gives the same columns.
+#[test]
+fn refused_attempts_count_as_haproxy_counts_them() {
+    let a = Backend::start("a", Behavior::Name);
+    let dead: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+    let p = pair(&[PairListener {
+        name: "u",
+        balance: "roundrobin",
+        check: false,
+        stick: false,
+        servers: vec![("a", a.addr, 1), ("dead", dead, 1)],
+        backups: &[],
+    }]);
+    // Roundrobin: a, then dead (refused 4 times, then closed), one at a time on each
+    // side (the two sides at once).
+    let drive = |sock: PathBuf, addr: SocketAddr| {
+        std::thread::spawn(move || {
+            let idle = || {
+                wait_for(Duration::from_secs(20), || {
+                    let rows = stat_rows(&raw_admin(&sock, "show stat"));
+                    (rows[&("u".to_string(), "FRONTEND".to_string())]["scur"] == "0").then_some(())
+                })
+                .is_some()
+            };
+            let first = first_line(addr, None).ok();
+            assert!(idle(), "first session ends");
+            let second = first_line(addr, None).ok();
+            assert!(idle(), "second session ends");
+            (first, second)
+        })
+    };
+    let t = drive(p.t_sock.clone(), p.t_addr["u"]);
+    let h = drive(p.h_sock.clone(), p.h_addr["u"]);
+    let (t, h) = (
+        t.join().expect("tandem side"),
+        h.join().expect("haproxy side"),
+    );
+    assert_eq!(t, h);
+    assert_eq!(t.0.as_deref(), Some("a"));
+    assert_eq!(
+        t.1.as_deref().unwrap_or(""),
+        "",
+        "the refused session is closed"
+    );
+    let d = p.agree("show stat", stat_differences);
+    assert!(d.is_empty(), "{}", d.join("\n"));
+    let rows = stat_rows(&p.both("show stat").0);
+    let col = |sv: &str, c: &str| rows[&("u".to_string(), sv.to_string())][c].clone();
+    assert_eq!(
+        ["stot", "connect", "lbtot", "econ", "wretr"].map(|c| col("dead", c)),
+        ["4", "4", "1", "1", "3"]
+    );
+    assert_eq!(
+        ["stot", "lbtot", "connect"].map(|c| col("BACKEND", c)),
+        ["2", "2", "5"]
+    );
 }
 
 /// `show table` and `clear table` on a `stick on src` listener read as haproxy's: the

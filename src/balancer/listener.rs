@@ -864,9 +864,23 @@ async fn session(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permi
     let Some((mut idx, mut slot)) = picked else {
         return;
     };
+    // haproxy's `lbtot` counts a server the balancing chose (a stick entry's is not),
+    // and the backend's `lastsess` restarts when a server is assigned.
+    if stuck.is_none_or(|n| n != slot.server().name()) {
+        slot.server()
+            .counters
+            .lb_picks
+            .fetch_add(1, Ordering::Relaxed);
+    }
+    mark_session(&shared.times);
     let mut attempt = 0u32;
     let conn = loop {
         let s = slot.server().clone();
+        // Each attempt is one of the server's sessions in haproxy's counts (`stot`,
+        // `connect`, `rate`, `lastsess`).
+        s.counters.attempts.fetch_add(1, Ordering::Relaxed);
+        s.counters.rate.add(super::rate::now_ms());
+        mark_session(&s.counters.times);
         // Subscribed before connecting: a kill while the connection is made (server
         // marked down, an active server back for a backup's session) still ends it.
         let kill = s.kill_signal();
@@ -925,6 +939,12 @@ async fn session(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permi
                 match moved {
                     Some((other, other_slot)) => {
                         s.counters.redispatches.fetch_add(1, Ordering::Relaxed);
+                        other_slot
+                            .server()
+                            .counters
+                            .lb_picks
+                            .fetch_add(1, Ordering::Relaxed);
+                        mark_session(&shared.times);
                         shared.m.redispatches.inc();
                         line.redispatched = true;
                         idx = other;
@@ -954,12 +974,6 @@ async fn session(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permi
         shared.stick_store(k, server.name());
     }
     server.counters.connections.fetch_add(1, Ordering::Relaxed);
-    server.counters.rate.add(super::rate::now_ms());
-    for t in [&server.counters.times, &shared.times] {
-        if let Ok(mut t) = t.lock() {
-            t.last_session = Some(Instant::now());
-        }
-    }
     line.server = server.name().to_string();
     let sm = server.metrics();
     if let Some(m) = &sm {
@@ -1023,6 +1037,14 @@ async fn session(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permi
         }
     }
     emit(&shared, line);
+}
+
+/// Restarts a `lastsess` (a server's: a connection attempt; the backend's: a server
+/// assigned).
+fn mark_session(t: &Mutex<super::server::TimeStats>) {
+    if let Ok(mut t) = t.lock() {
+        t.last_session = Some(Instant::now());
+    }
 }
 
 /// Counts bytes as the relay moves them (listener, server and metrics), so a long

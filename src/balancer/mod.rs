@@ -182,9 +182,13 @@ fn spawn_check(check: Check, server: Arc<ServerState>, ctx: CheckCtx) -> JoinHan
             }
             let t0 = Instant::now();
             let source = ctx.shared.runtime().cfg.source;
+            if let Ok(mut c) = server.check.lock() {
+                c.in_progress = true;
+            }
             let result = check::run(&check, server.addr(), source).await;
             let took = t0.elapsed();
             if let Ok(mut c) = server.check.lock() {
+                c.in_progress = false;
                 c.last = Some(match &result {
                     Ok(()) => "succeeded".into(),
                     Err(e) => e.clone(),

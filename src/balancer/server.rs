@@ -68,9 +68,14 @@ pub struct Counters {
     pub server_aborts: AtomicU64,
     /// Session times (`qtime`, `ctime`, `ttime` and their maxima) and the last session.
     pub times: Mutex<TimeStats>,
-    /// Sessions per second and the most in one second (`rate`, `rate_max`), counted
-    /// with `connections`.
+    /// Connection attempts, retries included (haproxy's server `stot` and `connect`:
+    /// it counts a session per attempt).
+    pub attempts: AtomicU64,
+    /// Attempts per second and the most in one second (`rate`, `rate_max`).
     pub rate: super::rate::FreqCtr,
+    /// Times the balancing chose it (haproxy's `lbtot`: not a stick entry, not a retry
+    /// on the same server).
+    pub lb_picks: AtomicU64,
 }
 
 /// haproxy's session time averages: a sliding average over the last 512 sessions
@@ -120,6 +125,8 @@ impl TimeStats {
 pub struct CheckInfo {
     pub last: Option<String>,
     pub last_duration_ms: u64,
+    /// A check is running now (haproxy shows `* L4OK`, with no `last_chk`, meanwhile).
+    pub in_progress: bool,
     pub last_change: Option<SystemTime>,
     pub down_since: Option<Instant>,
     pub downtime_secs: u64,

@@ -723,8 +723,10 @@ pub fn servers_state(listeners: &[Arc<Shared>], only: Option<usize>) -> String {
             let (status, result, health, state) = match &check {
                 Some(ch) => {
                     let code = check_status_code(check_status(info.last.as_deref(), kind));
-                    // CHK_RES_FAILED 2, CHK_RES_PASSED 3 (0: no result yet).
+                    // CHK_RES_FAILED 2, CHK_RES_PASSED 3 (0: no result yet, or a check
+                    // running).
                     let result = match info.last.as_deref() {
+                        _ if info.in_progress => 0,
                         None => 0,
                         Some("succeeded") => 3,
                         Some(_) => 2,
@@ -880,7 +882,8 @@ fn rows(listeners: &[Arc<Shared>], filter: &StatFilter) -> Vec<(Kind, usize, usi
             if let Some(m) = s.cfg().maxconn {
                 r.set("slim", m);
             }
-            r.set("stot", c.connections.load(Ordering::Relaxed));
+            // haproxy counts a server's session per connection attempt.
+            r.set("stot", c.attempts.load(Ordering::Relaxed));
             r.set("bin", c.bytes_in.load(Ordering::Relaxed));
             r.set("bout", c.bytes_out.load(Ordering::Relaxed));
             r.set("econ", c.failed_conns.load(Ordering::Relaxed));
@@ -915,7 +918,7 @@ fn rows(listeners: &[Arc<Shared>], filter: &StatFilter) -> Vec<(Kind, usize, usi
             r.set("pid", pid);
             r.set("iid", iid);
             r.set("sid", si + 1);
-            r.set("lbtot", c.connections.load(Ordering::Relaxed));
+            r.set("lbtot", c.lb_picks.load(Ordering::Relaxed));
             r.set("type", 2);
             // haproxy leaves the check columns empty while the check is paused (in
             // maintenance).
@@ -928,15 +931,22 @@ fn rows(listeners: &[Arc<Shared>], filter: &StatFilter) -> Vec<(Kind, usize, usi
                     .filter(|_| check_shown)
                     .map(|c| c.kind),
             );
-            r.set("check_status", status);
+            // haproxy marks a check that is running with `* ` (the last result's code)
+            // and has no `last_chk` until it ends.
+            let running = check_shown && info.in_progress;
+            if running {
+                r.set("check_status", format!("* {status}"));
+            } else {
+                r.set("check_status", status);
+            }
             if check_shown {
                 r.set("check_duration", info.last_duration_ms);
                 // haproxy: the code's description in `check_desc`, what the check
                 // saw in `last_chk` (here tandem's reason, as in its log lines).
                 r.set("check_desc", check_desc(status));
-                if let Some(last) = &info.last {
-                    r.set_str("last_chk", last_chk(last));
-                }
+                // An empty text before the first result too, as haproxy's.
+                let seen = info.last.as_deref().filter(|_| !running);
+                r.set_str("last_chk", seen.map_or("", last_chk));
                 if let Some(ch) = super::server_check(&rt.cfg, s) {
                     r.set("check_rise", ch.rise);
                     r.set("check_fall", ch.fall);
@@ -950,8 +960,7 @@ fn rows(listeners: &[Arc<Shared>], filter: &StatFilter) -> Vec<(Kind, usize, usi
             r.set("uweight", s.weight());
             // Each session opens its own server connection: `connect` counts the
             // attempts (retries too), none is reused or kept idle.
-            let attempts =
-                c.connections.load(Ordering::Relaxed) + c.retries.load(Ordering::Relaxed);
+            let attempts = c.attempts.load(Ordering::Relaxed);
             r.set("connect", attempts);
             r.set("used_conn_cur", s.active.load(Ordering::Relaxed));
             r.set("rate", c.rate.rate(now));
@@ -1006,7 +1015,7 @@ fn rows(listeners: &[Arc<Shared>], filter: &StatFilter) -> Vec<(Kind, usize, usi
             econ += c.failed_conns.load(Ordering::Relaxed);
             wretr += c.retries.load(Ordering::Relaxed);
             wredis += c.redispatches.load(Ordering::Relaxed);
-            lbtot += c.connections.load(Ordering::Relaxed);
+            lbtot += c.lb_picks.load(Ordering::Relaxed);
             cli_abrt += c.client_aborts.load(Ordering::Relaxed);
             srv_abrt += c.server_aborts.load(Ordering::Relaxed);
         }
