@@ -168,10 +168,11 @@ fn run(targets: &Targets, cmd: &str) -> Result<Done, Refusal> {
             .map_err(Refusal::own),
         ["show", "stat", args @ ..] => match &balancer {
             Some(b) => b.show_stat(args).map(Done::Body),
-            None => Ok(Done::Body(crate::balancer::stats::show_stat(
-                &[],
-                &crate::balancer::stats::StatFilter::default(),
-            ))),
+            // No listeners: the header (or an empty JSON array), as haproxy with no
+            // proxies.
+            None => crate::balancer::stats::parse_stat_args(args, &[])
+                .map(|f| Done::Body(crate::balancer::stats::show_stat(&[], &f)))
+                .map_err(|h| Refusal::new(h, h.trim_end().to_string())),
         },
         ["show", "servers", "state", rest @ ..] => match &balancer {
             Some(b) => b.show_servers_state(rest.first().copied()).map(Done::Body),
@@ -439,4 +440,20 @@ pub async fn send(path: &Path, command: &str) -> Result<String, String> {
                 path.display()
             ))
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_and_schema_without_a_balancer_read_as_haproxy_with_no_proxy() {
+        let t = Targets::default();
+        assert_eq!(execute(&t, "show stat json"), "[]\n\n");
+        assert_eq!(execute(&t, "show stat typed"), "\n");
+        assert!(execute(&t, "show stat").starts_with("# pxname,svname,"));
+        let schema = execute(&t, "show schema json");
+        assert!(schema.ends_with("}\n\n"), "{schema}");
+        assert!(serde_json::from_str::<serde_json::Value>(&schema).is_ok());
+    }
 }
