@@ -341,7 +341,18 @@ impl ServerState {
         if before != a
             && let Ok(mut c) = self.check.lock()
         {
-            c.last_change = Some(SystemTime::now());
+            let now = SystemTime::now();
+            // haproxy adds the time spent draining (since the last change) to the
+            // server's down time when it leaves drain for ready.
+            if before == Admin::Drain && a == Admin::Ready {
+                let secs = |t: SystemTime| {
+                    t.duration_since(SystemTime::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_secs())
+                };
+                let since = c.last_change.map_or(secs(now), secs);
+                c.downtime_secs += secs(now).saturating_sub(since);
+            }
+            c.last_change = Some(now);
             // haproxy takes a running server down for maintenance: one more down
             // (`chkdown`), its down time running while the maintenance lasts; out of
             // it, that time is not kept (haproxy 2.6 adds it nowhere).
