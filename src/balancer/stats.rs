@@ -1107,7 +1107,7 @@ fn rows(listeners: &[Arc<Shared>], filter: &StatFilter) -> Vec<(Kind, usize, usi
     out
 }
 
-/// `show stat [filter]`: haproxy 2.6's CSV (header, rows) or its `typed` lines.
+/// `show stat [filter]`: haproxy 2.6's CSV (header, rows), its `typed` lines or its JSON.
 pub fn show_stat(listeners: &[Arc<Shared>], filter: &StatFilter) -> String {
     let rows = rows(listeners, filter);
     let mut out = String::new();
