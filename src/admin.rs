@@ -25,7 +25,7 @@ pub struct Targets {
 pub const HELP: &str = "\
 commands (haproxy's runtime-API words; replies as haproxy 2.6 writes them):
   help
-  show stat [<listener>|<iid> <type> <sid>] [typed] [up|no-maint]
+  show stat [<listener>|<iid> <type> <sid>] [typed|json] [up|no-maint]
                                               haproxy-style CSV of listeners and servers
   show servers state [listener]               haproxy's server-state lines
   show servers conn [listener]                haproxy's server connection lines
@@ -33,7 +33,8 @@ commands (haproxy's runtime-API words; replies as haproxy 2.6 writes them):
   set server <listener>/<server> state ready|drain|maint
   set server <listener>/<server> weight <0-256>|<N>%   (also: set weight L/S ...)
   get weight <listener>/<server>              current weight (initial configured one)
-  show info [typed]                           version, pid, uptime, connections
+  show info [typed|json]                      version, pid, uptime, connections, rates
+  show schema json                            the JSON schema of show info/stat json
   show table [listener]                       stick table entries (key, server, idle, expiry)
   clear table <listener> [key <ip>]           forget one or every stick table entry
   disable server <listener>/<server>          = state maint
@@ -167,10 +168,11 @@ fn run(targets: &Targets, cmd: &str) -> Result<Done, Refusal> {
             .map_err(Refusal::own),
         ["show", "stat", args @ ..] => match &balancer {
             Some(b) => b.show_stat(args).map(Done::Body),
-            None => Ok(Done::Body(crate::balancer::stats::show_stat(
-                &[],
-                &crate::balancer::stats::StatFilter::default(),
-            ))),
+            // No listeners: the header (or an empty JSON array), as haproxy with no
+            // proxies.
+            None => crate::balancer::stats::parse_stat_args(args, &[])
+                .map(|f| Done::Body(crate::balancer::stats::show_stat(&[], &f)))
+                .map_err(|h| Refusal::new(h, h.trim_end().to_string())),
         },
         ["show", "servers", "state", rest @ ..] => match &balancer {
             Some(b) => b.show_servers_state(rest.first().copied()).map(Done::Body),
@@ -224,13 +226,19 @@ fn run(targets: &Targets, cmd: &str) -> Result<Done, Refusal> {
         }
         ["set", "weight", rest @ ..] => b()?.set_weight(&arg(rest), "").map(Done::Changed),
         ["get", "weight", rest @ ..] => b()?.get_weight(&arg(rest)).map(Done::Body),
-        ["show", "info", rest @ ..] => b().map(|b| {
-            if rest.contains(&"typed") {
-                Done::Body(b.show_info_typed())
-            } else {
-                Done::Body(b.show_info())
-            }
-        }),
+        // The last format word wins, as in haproxy.
+        ["show", "info", rest @ ..] => {
+            b().map(
+                |b| match rest.iter().rev().find(|w| matches!(**w, "typed" | "json")) {
+                    Some(&"typed") => Done::Body(b.show_info_typed()),
+                    Some(_) => Done::Body(b.show_info_json()),
+                    None => Done::Body(b.show_info()),
+                },
+            )
+        }
+        ["show", "schema", "json", ..] => {
+            Ok(Done::Body(crate::balancer::stats::STATS_SCHEMA.to_string()))
+        }
         ["show", "table", rest @ ..] if rest.len() <= 1 => {
             let b = b()?;
             let l = rest.first().copied();
@@ -432,4 +440,20 @@ pub async fn send(path: &Path, command: &str) -> Result<String, String> {
                 path.display()
             ))
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_and_schema_without_a_balancer_read_as_haproxy_with_no_proxy() {
+        let t = Targets::default();
+        assert_eq!(execute(&t, "show stat json"), "[]\n\n");
+        assert_eq!(execute(&t, "show stat typed"), "\n");
+        assert!(execute(&t, "show stat").starts_with("# pxname,svname,"));
+        let schema = execute(&t, "show schema json");
+        assert!(schema.ends_with("}\n\n"), "{schema}");
+        assert!(serde_json::from_str::<serde_json::Value>(&schema).is_ok());
+    }
 }

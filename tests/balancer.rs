@@ -530,6 +530,30 @@ fn connect_timeout() {
     );
 }
 
+/// While a check runs, `show stat` marks it as haproxy does: `* ` before the last
+/// result's code and no `last_chk` text (here a check that waits on a server that never
+/// answers).
+#[test]
+fn a_running_check_shows_as_in_progress() {
+    let (_l, _fill, hole) = blackhole();
+    let lb = lb(
+        "      check: { type: tcp, inter: 100ms, timeout: 2s, rise: 2, fall: 3 }\n",
+        &[format!("        - {{ name: hole, address: \"{hole}\" }}\n")],
+    );
+    let running = wait_for(Duration::from_secs(20), || {
+        let st = stat_col(&lb, "hole", "check_status");
+        st.starts_with("* ").then_some(st)
+    });
+    assert!(running.is_some(), "{}", lb.admin(&["show", "stat"]));
+    // The same in `typed`: the marked code, and the empty text.
+    let typed = wait_for(Duration::from_secs(20), || {
+        let t = lb.admin(&["show", "stat", "typed"]);
+        (t.contains(".check_status.1:MOP:str:* ") && t.contains(".last_chk.1:MOP:str:\n"))
+            .then_some(t)
+    });
+    assert!(typed.is_some(), "{}", lb.admin(&["show", "stat", "typed"]));
+}
+
 #[test]
 fn idle_timeouts() {
     let silent = Backend::start("silent", Behavior::Silent);
@@ -2790,6 +2814,8 @@ struct PairListener<'a> {
     check: bool,
     stick: bool,
     servers: Vec<(&'a str, SocketAddr, u32)>,
+    /// The servers that are backups.
+    backups: &'a [&'a str],
 }
 
 /// Debian's haproxy and tandem with the same listeners, servers and weights, each with
@@ -2850,16 +2876,18 @@ fn pair(listeners: &[PairListener]) -> Pair {
             h_cfg.push_str("  stick-table type ip size 100 expire 30m\n  stick on src\n");
         }
         for (name, b, w) in &l.servers {
+            let backup = l.backups.contains(name);
             t_cfg.push_str(&format!(
-                "        - {{ name: {name}, address: \"{b}\", weight: {w} }}\n"
+                "        - {{ name: {name}, address: \"{b}\", weight: {w}, backup: {backup} }}\n"
             ));
             h_cfg.push_str(&format!(
-                "  server {name} {b} weight {w}{}\n",
+                "  server {name} {b} weight {w}{}{}\n",
                 if l.check {
                     " check inter 100ms rise 2 fall 3"
                 } else {
                     ""
-                }
+                },
+                if backup { " backup" } else { "" }
             ));
         }
     }
@@ -2896,6 +2924,64 @@ impl Pair {
     fn both(&self, line: &str) -> (String, String) {
         (raw_admin(&self.t_sock, line), raw_admin(&self.h_sock, line))
     }
+
+    /// What `differ` finds between the two replies to `line`, asked again while it finds
+    /// something (for at most 10 s): a health check running on one side just then
+    /// (`* L4OK`, no `last_chk`) is a moment, not a difference. Empty when they agreed.
+    fn agree(&self, line: &str, differ: impl Fn(&str, &str) -> Vec<String>) -> Vec<String> {
+        let mut last = Vec::new();
+        let agreed = wait_for(Duration::from_secs(10), || {
+            let (ours, theirs) = self.both(line);
+            last = differ(&ours, &theirs);
+            last.is_empty().then_some(())
+        });
+        if agreed.is_some() { Vec::new() } else { last }
+    }
+}
+
+/// `show stat typed` lines by their head (`S.3.1.56.last_chk.1`): (tags:type, value).
+fn typed_fields(text: &str) -> HashMap<String, (String, String)> {
+    text.lines()
+        .filter(|l| !l.is_empty())
+        .filter_map(|l| {
+            let (head, rest) = l.split_once(':')?;
+            let mut parts = rest.splitn(3, ':');
+            let tags = format!(
+                "{}:{}",
+                parts.next().unwrap_or(""),
+                parts.next().unwrap_or("")
+            );
+            Some((
+                head.to_string(),
+                (tags, parts.next().unwrap_or("").to_string()),
+            ))
+        })
+        .collect()
+}
+
+/// The differences of two `typed` replies: fields one has and not the other, tags and
+/// types, and values but for the explained columns.
+fn typed_differences(ours: &str, theirs: &str) -> Vec<String> {
+    let (o, t) = (typed_fields(ours), typed_fields(theirs));
+    let mut diffs = Vec::new();
+    let mut keys: Vec<&String> = o.keys().chain(t.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    for k in keys {
+        let name = k.split('.').nth(4).unwrap_or("");
+        match (o.get(k), t.get(k)) {
+            (Some(ov), Some(tv)) => {
+                if ov.0 != tv.0 {
+                    diffs.push(format!("{k}: tags tandem {} haproxy {}", ov.0, tv.0));
+                }
+                if !values_agree(name, &ov.1, &tv.1) {
+                    diffs.push(format!("{k}: tandem {:?} haproxy {:?}", ov.1, tv.1));
+                }
+            }
+            (o, t) => diffs.push(format!("{k}: tandem {o:?} haproxy {t:?}")),
+        }
+    }
+    diffs
 }
 
 /// Every command tandem shares with haproxy's runtime API, on the same config and in the
@@ -2914,6 +3000,7 @@ fn runtime_api_replies_match_haproxy_byte_for_byte() {
             balance: "roundrobin",
             check: false,
             stick: false,
+            backups: &[],
             servers: vec![("a", a.addr, 1), ("b", b.addr, 2)],
         },
         PairListener {
@@ -2921,6 +3008,7 @@ fn runtime_api_replies_match_haproxy_byte_for_byte() {
             balance: "static-rr",
             check: false,
             stick: false,
+            backups: &[],
             servers: vec![("a", a.addr, 3)],
         },
     ]);
@@ -3048,7 +3136,6 @@ fn stat_rows(csv: &str) -> HashMap<(String, String), HashMap<String, String>> {
 
 /// The columns where tandem and haproxy differ for a reason, with the reason.
 const STAT_EXPLAINED: &[(&str, &str)] = &[
-    ("pid", "each its own process"),
     ("lastchg", "seconds since a change: timing"),
     ("downtime", "seconds: timing"),
     ("check_duration", "milliseconds: timing"),
@@ -3061,18 +3148,34 @@ const STAT_EXPLAINED: &[(&str, &str)] = &[
     ("ctime_max", "timing"),
     ("rtime_max", "timing"),
     ("ttime_max", "timing"),
-    (
-        "rate",
-        "sessions in the last second: timing (tandem does not measure it: 0)",
-    ),
-    ("rate_max", "timing (tandem: 0)"),
-    ("conn_rate", "timing (tandem: 0)"),
-    ("conn_rate_max", "timing (tandem: 0)"),
+    // Per-second rates depend on when the sessions fell: compared by relation in
+    // `rates_and_backend_state_match_haproxy`.
+    ("rate", "sessions in the last second: timing"),
+    ("rate_max", "the most sessions in one second: timing"),
+    ("conn_rate", "timing"),
+    ("conn_rate_max", "timing"),
     (
         "need_conn_est",
         "haproxy's estimate of idle server connections to keep (checks count); tandem keeps none",
     ),
 ];
+
+/// Whether a column's values agree: equal, but for the explained columns (any value)
+/// and `smax`: haproxy's two threads may both reserve a slot on one wakeup of the
+/// listener and count the one accepted connection as a second, so tandem's `smax`
+/// (sessions one at a time here) is at most haproxy's.
+fn values_agree(col: &str, ours: &str, theirs: &str) -> bool {
+    if STAT_EXPLAINED.iter().any(|(n, _)| *n == col) {
+        return true;
+    }
+    if col == "smax" {
+        return matches!(
+            (ours.parse::<u64>(), theirs.parse::<u64>()),
+            (Ok(o), Ok(t)) if o <= t && (o == 0) == (t == 0)
+        );
+    }
+    ours == theirs
+}
 
 /// Every column of `show stat` whose value differs between the two, by name (not
 /// position), leaving out the explained ones.
@@ -3101,7 +3204,7 @@ fn stat_differences(ours: &str, theirs: &str) -> Vec<String> {
                 }
                 continue;
             }
-            if ov != *tv {
+            if !values_agree(c, &ov, tv) {
                 diffs.push(format!(
                     "{}/{} {c}: tandem {ov:?} haproxy {tv:?}",
                     key.0, key.1
@@ -3111,6 +3214,74 @@ fn stat_differences(ours: &str, theirs: &str) -> Vec<String> {
     }
     if o.len() != t.len() {
         diffs.push(format!("{} rows, haproxy {}", o.len(), t.len()));
+    }
+    diffs
+}
+
+/// Every field of `show stat json` that differs between the two (by position in the
+/// array of rows and fields), leaving out the values of the explained columns.
+fn json_differences(ours: &str, theirs: &str) -> Vec<String> {
+    let (o, t): (serde_json::Value, serde_json::Value) =
+        match (serde_json::from_str(ours), serde_json::from_str(theirs)) {
+            (Ok(o), Ok(t)) => (o, t),
+            (o, t) => return vec![format!("not JSON: tandem {o:?} haproxy {t:?}")],
+        };
+    let (Some(o), Some(t)) = (o.as_array(), t.as_array()) else {
+        return vec!["not arrays".to_string()];
+    };
+    let mut diffs = Vec::new();
+    if o.len() != t.len() {
+        diffs.push(format!("{} rows, haproxy {}", o.len(), t.len()));
+    }
+    for (orow, trow) in o.iter().zip(t) {
+        let (orow, trow) = (
+            orow.as_array().cloned().unwrap_or_default(),
+            trow.as_array().cloned().unwrap_or_default(),
+        );
+        if orow.len() != trow.len() {
+            diffs.push(format!("{} fields, haproxy {}", orow.len(), trow.len()));
+        }
+        for (of, tf) in orow.iter().zip(&trow) {
+            let name = tf["field"]["name"].as_str().unwrap_or("");
+            let mut keys: Vec<&String> = tf
+                .as_object()
+                .map(|m| m.keys().collect())
+                .unwrap_or_default();
+            keys.sort();
+            let mut okeys: Vec<&String> = of
+                .as_object()
+                .map(|m| m.keys().collect())
+                .unwrap_or_default();
+            okeys.sort();
+            if keys != okeys {
+                diffs.push(format!("{name}: keys {okeys:?}, haproxy {keys:?}"));
+            }
+            for k in ["objType", "proxyId", "id", "field", "processNum", "tags"] {
+                if of[k] != tf[k] {
+                    diffs.push(format!("{name} {k}: tandem {} haproxy {}", of[k], tf[k]));
+                }
+            }
+            if of["value"]["type"] != tf["value"]["type"] {
+                diffs.push(format!(
+                    "{name} type: tandem {} haproxy {}",
+                    of["value"], tf["value"]
+                ));
+            }
+            let text = |v: &serde_json::Value| match v {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            if !values_agree(
+                name,
+                &text(&of["value"]["value"]),
+                &text(&tf["value"]["value"]),
+            ) {
+                diffs.push(format!(
+                    "{} {}/{} {name}: tandem {} haproxy {}",
+                    tf["objType"], tf["proxyId"], tf["id"], of["value"], tf["value"]
+                ));
+            }
+        }
     }
     diffs
 }
@@ -3134,6 +3305,7 @@ fn show_stat_and_servers_state_match_haproxy_column_by_column() {
             balance: "roundrobin",
             check: false,
             stick: false,
+            backups: &[],
             servers: vec![("a", a.addr, 1), ("b", b.addr, 2)],
         },
         PairListener {
@@ -3141,6 +3313,7 @@ fn show_stat_and_servers_state_match_haproxy_column_by_column() {
             balance: "roundrobin",
             check: true,
             stick: false,
+            backups: &[],
             servers: vec![("a", a.addr, 1), ("dead", dead, 1)],
         },
     ]);
@@ -3152,8 +3325,7 @@ fn show_stat_and_servers_state_match_haproxy_column_by_column() {
     };
     assert!(wait_for(Duration::from_secs(20), || settled(&p.t_sock)).is_some());
     assert!(wait_for(Duration::from_secs(20), || settled(&p.h_sock)).is_some());
-    let (ours, theirs) = p.both("show stat");
-    let d = stat_differences(&ours, &theirs);
+    let d = p.agree("show stat", stat_differences);
     assert!(d.is_empty(), "fresh:\n{}", d.join("\n"));
     // `show servers conn` of unchecked servers before any traffic: the same lines
     // (haproxy sizes `idle_per_thr[]` by its threads, one per CPU as tandem's count).
@@ -3175,8 +3347,7 @@ fn show_stat_and_servers_state_match_haproxy_column_by_column() {
             assert!(idle(&p.t_sock, l) && idle(&p.h_sock, l), "sessions end");
         }
     }
-    let (ours, theirs) = p.both("show stat");
-    let d = stat_differences(&ours, &theirs);
+    let d = p.agree("show stat", stat_differences);
     assert!(d.is_empty(), "used:\n{}", d.join("\n"));
 
     // The filters keep the same rows: <iid>|<proxy> <type> <sid>, up, no-maint; fewer
@@ -3202,47 +3373,93 @@ fn show_stat_and_servers_state_match_haproxy_column_by_column() {
             k
         };
         assert_eq!(keys(&ours), keys(&theirs), "`{f}`");
+        // With `up` or `no-maint`, the BACKEND status says how many servers are up.
+        let statuses = |csv: &str| {
+            let mut v: Vec<(String, String)> = stat_rows(csv)
+                .into_iter()
+                .filter(|(k, _)| k.1 == "BACKEND")
+                .map(|(k, r)| (k.0, r["status"].clone()))
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(statuses(&ours), statuses(&theirs), "`{f}`");
         assert!(
             ours.ends_with(",\n\n") || ours.ends_with("\n\n"),
             "{ours:?}"
         );
     }
     p.both("enable server c/a");
+    // Back from maintenance, c/a is checked again until fully up on both.
+    assert!(wait_for(Duration::from_secs(20), || settled(&p.t_sock)).is_some());
+    assert!(wait_for(Duration::from_secs(20), || settled(&p.h_sock)).is_some());
 
     // `typed`: the same objects, field numbers, names, tags and types, and the same
     // values but for the explained columns.
-    let typed = |text: &str| -> HashMap<String, (String, String)> {
-        text.lines()
-            .filter(|l| !l.is_empty())
-            .map(|l| {
-                let (head, rest) = l.split_once(':').expect("typed line");
-                let mut parts = rest.splitn(3, ':');
-                let tags = format!(
-                    "{}:{}",
-                    parts.next().unwrap_or(""),
-                    parts.next().unwrap_or("")
-                );
-                (
-                    head.to_string(),
-                    (tags, parts.next().unwrap_or("").to_string()),
-                )
-            })
-            .collect()
-    };
-    let (ours, theirs) = p.both("show stat 2 -1 -1 typed");
-    let (o, t) = (typed(&ours), typed(&theirs));
-    let mut ok: Vec<&String> = o.keys().collect();
-    let mut tk: Vec<&String> = t.keys().collect();
-    ok.sort();
-    tk.sort();
-    assert_eq!(ok, tk, "typed fields");
-    for (k, (tags, v)) in &t {
-        let name = k.split('.').nth(4).unwrap_or("");
-        assert_eq!(&o[k].0, tags, "{k}");
-        if !STAT_EXPLAINED.iter().any(|(n, _)| *n == name) {
-            assert_eq!(&o[k].1, v, "{k}");
-        }
+    // Over every listener too: a checked server's passed check shows an empty
+    // `last_chk` text (`:str:`), as in haproxy.
+    for c in ["show stat 2 -1 -1 typed", "show stat typed"] {
+        let d = p.agree(c, typed_differences);
+        assert!(d.is_empty(), "`{c}`:\n{}", d.join("\n"));
     }
+    assert!(
+        typed_fields(&p.both("show stat typed").0).contains_key("S.3.1.56.last_chk.1"),
+        "a passed check's empty last_chk"
+    );
+
+    // `json`: the same objects, field by field (object type, proxy and server ids,
+    // position, name, process, tags, value type), and the same values but for the
+    // explained columns; `json` or `typed`, the last word wins.
+    for c in [
+        "show stat json",
+        "show stat 3 -1 -1 json",
+        "show stat -1 4 -1 json",
+        "show stat 99 -1 -1 json",
+        "show stat typed json",
+    ] {
+        let d = p.agree(c, json_differences);
+        assert!(d.is_empty(), "`{c}`:\n{}", d.join("\n"));
+        assert!(p.both(c).0.ends_with("]\n\n"));
+    }
+    let d = p.agree("show stat json typed", typed_differences);
+    assert!(d.is_empty(), "{}", d.join("\n"));
+    // `show info json`: every field tandem has is haproxy's, with haproxy's position,
+    // tags and type; `show schema json` byte for byte.
+    let (ours, theirs) = p.both("show info json");
+    let (o, t): (serde_json::Value, serde_json::Value) = (
+        serde_json::from_str(&ours).expect("tandem's info json"),
+        serde_json::from_str(&theirs).expect("haproxy's info json"),
+    );
+    let shape = |v: &serde_json::Value| {
+        let mut v = v.clone();
+        if let Some(x) = v.get_mut("value").and_then(|x| x.as_object_mut()) {
+            x.remove("value");
+        }
+        v
+    };
+    let theirs_by_pos: HashMap<u64, serde_json::Value> = t
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|f| (f["field"]["pos"].as_u64().expect("pos"), shape(f)))
+        .collect();
+    let o = o.as_array().expect("array");
+    for f in o {
+        let pos = f["field"]["pos"].as_u64().expect("pos");
+        assert_eq!(Some(&shape(f)), theirs_by_pos.get(&pos), "{f}");
+    }
+    for name in [
+        "ConnRate",
+        "MaxConnRate",
+        "SessRate",
+        "MaxSessRate",
+        "CurrConns",
+        "Process_num",
+    ] {
+        assert!(o.iter().any(|f| f["field"]["name"] == name), "{name}");
+    }
+    let (ours, theirs) = p.both("show schema json");
+    assert_eq!(ours, theirs);
 
     // `lastchg` restarts on an operator's state change (drain, ready), as in haproxy;
     // `show servers state` then reads the same but for the seconds since that change.
@@ -3260,7 +3477,6 @@ fn show_stat_and_servers_state_match_haproxy_column_by_column() {
         "show servers state l",
         "show servers state c",
     ] {
-        let (ours, theirs) = p.both(c);
         let norm = |s: &str| -> String {
             s.lines()
                 .map(|l| {
@@ -3272,9 +3488,298 @@ fn show_stat_and_servers_state_match_haproxy_column_by_column() {
                 })
                 .collect()
         };
-        assert_eq!(norm(&ours), norm(&theirs), "`{c}`");
-        assert!(ours.starts_with("1\n# be_id be_name srv_id "), "{ours}");
+        let d = p.agree(c, |ours, theirs| {
+            if norm(ours) == norm(theirs) {
+                Vec::new()
+            } else {
+                vec![format!("tandem:\n{ours}haproxy:\n{theirs}")]
+            }
+        });
+        assert!(d.is_empty(), "`{c}`: {}", d.join("\n"));
+        assert!(
+            p.both(c).0.starts_with("1\n# be_id be_name srv_id "),
+            "`{c}`"
+        );
     }
+}
+
+/// The per-second rates and the BACKEND row's own up/down read as haproxy's for the
+/// same traffic and the same admin commands on both. Rates depend on when sessions fall,
+/// so they are checked by relation: 0 before any traffic; after a burst of N sessions at
+/// least 1 and at most N (exactly N, `rate` too, when the burst and the reading all fell
+/// within one second: one counting period); `rate` 0 again and the maxima kept after more
+/// than two quiet seconds. The BACKEND goes DOWN when its last usable server (the backup
+/// once the active one is in maintenance) drains, counts one `chkdown`, its `downtime`
+/// runs with `lastchg` while it is down and stops when a server is back.
+#[test]
+fn rates_and_backend_state_match_haproxy() {
+    let (a, b) = (
+        Backend::start("a", Behavior::Name),
+        Backend::start("b", Behavior::Name),
+    );
+    let p = pair(&[PairListener {
+        name: "r",
+        balance: "roundrobin",
+        check: true,
+        stick: false,
+        servers: vec![("a", a.addr, 1), ("b", b.addr, 1)],
+        backups: &["b"],
+    }]);
+    let both = [(&p.t_sock, p.t_addr["r"]), (&p.h_sock, p.h_addr["r"])];
+    let rows = |sock: &std::path::Path| -> HashMap<String, HashMap<String, String>> {
+        stat_rows(&raw_admin(sock, "show stat"))
+            .into_iter()
+            .map(|(k, v)| (k.1, v))
+            .collect()
+    };
+    let num = |r: &HashMap<String, HashMap<String, String>>, sv: &str, col: &str| -> usize {
+        r[sv][col]
+            .parse()
+            .unwrap_or_else(|_| panic!("{sv} {col}: {:?}", r[sv][col]))
+    };
+    let info = |sock: &std::path::Path| -> HashMap<String, usize> {
+        raw_admin(sock, "show info")
+            .lines()
+            .filter_map(|l| l.split_once(": "))
+            .filter_map(|(k, v)| Some((k.to_string(), v.parse().ok()?)))
+            .collect()
+    };
+    let checked_up = |sock: &std::path::Path| {
+        let r = rows(sock);
+        (r["a"]["status"] == "UP" && r["b"]["status"] == "UP").then_some(())
+    };
+    for (sock, _) in both {
+        assert!(wait_for(Duration::from_secs(20), || checked_up(sock)).is_some());
+    }
+    // (row, rate columns) of `show stat`; `show info`'s rates.
+    let rate_cols: &[(&str, &[&str])] = &[
+        (
+            "FRONTEND",
+            &["rate", "rate_max", "conn_rate", "conn_rate_max"],
+        ),
+        ("a", &["rate", "rate_max"]),
+        ("BACKEND", &["rate", "rate_max"]),
+    ];
+    let info_rates = ["ConnRate", "MaxConnRate", "SessRate", "MaxSessRate"];
+    for (sock, _) in both {
+        let r = rows(sock);
+        for (sv, cols) in rate_cols {
+            for c in *cols {
+                assert_eq!(num(&r, sv, c), 0, "{} {sv} {c}", sock.display());
+            }
+        }
+        assert_eq!(
+            (num(&r, "FRONTEND", "rate_lim"), num(&r, "b", "rate_max")),
+            (0, 0)
+        );
+        let i = info(sock);
+        for k in info_rates.iter().chain(&["ConnRateLimit", "SessRateLimit"]) {
+            assert_eq!(i.get(*k), Some(&0), "{k}");
+        }
+    }
+
+    // A burst of N sessions through each (all connected, then each answered: the one
+    // active server takes them all).
+    const N: usize = 8;
+    let mut maxima = Vec::new();
+    for (sock, addr) in both {
+        let t0 = std::time::Instant::now();
+        let conns: Vec<TcpStream> = (0..N)
+            .map(|_| connect_from(addr, None).expect("connect"))
+            .collect();
+        for c in &conns {
+            assert_eq!(read_line(c).expect("answer"), "a");
+        }
+        let (r, i) = (rows(sock), info(sock));
+        // Every session and the reading fell in one second: one period of the counters.
+        let one_period = t0.elapsed() < Duration::from_millis(900);
+        drop(conns);
+        // (name, value, is a maximum)
+        let mut seen: Vec<(String, usize, bool)> = info_rates
+            .iter()
+            .map(|k| (k.to_string(), i[*k], k.starts_with("Max")))
+            .collect();
+        for (sv, cols) in rate_cols {
+            for c in *cols {
+                seen.push((format!("{sv} {c}"), num(&r, sv, c), c.ends_with("max")));
+            }
+        }
+        for (what, v, max) in seen {
+            if one_period {
+                assert_eq!(v, N, "{} {what}", sock.display());
+            } else if max {
+                assert!((1..=N).contains(&v), "{} {what}: {v}", sock.display());
+            } else {
+                assert!(v <= N, "{} {what}: {v}", sock.display());
+            }
+        }
+        assert_eq!(num(&r, "b", "rate_max"), 0);
+        assert_eq!(num(&r, "FRONTEND", "stot"), N);
+        maxima.push(
+            rate_cols
+                .iter()
+                .flat_map(|(sv, cols)| {
+                    cols.iter()
+                        .filter(|c| c.ends_with("max"))
+                        .map(|c| num(&r, sv, c))
+                })
+                .collect::<Vec<_>>(),
+        );
+    }
+    // More than two seconds without a session: every rate reads 0, the maxima stay.
+    std::thread::sleep(Duration::from_millis(2100));
+    for ((sock, _), max) in both.iter().zip(&maxima) {
+        let (r, i) = (rows(sock), info(sock));
+        for (sv, cols) in rate_cols {
+            for c in cols.iter().filter(|c| !c.ends_with("max")) {
+                assert_eq!(num(&r, sv, c), 0, "{} {sv} {c}", sock.display());
+            }
+        }
+        let now: Vec<usize> = rate_cols
+            .iter()
+            .flat_map(|(sv, cols)| {
+                cols.iter()
+                    .filter(|c| c.ends_with("max"))
+                    .map(|c| num(&r, sv, c))
+            })
+            .collect();
+        assert_eq!(&now, max);
+        assert_eq!((i["ConnRate"], i["SessRate"]), (0, 0));
+        assert!(i["MaxConnRate"] >= 1 && i["MaxSessRate"] >= 1);
+    }
+
+    // The BACKEND row's own state, step by step, the same on both.
+    let be = |sock: &std::path::Path| -> Vec<String> {
+        let r = rows(sock);
+        ["status", "act", "bck", "weight", "chkdown"]
+            .iter()
+            .map(|c| r["BACKEND"][*c].clone())
+            .collect()
+    };
+    let down_and_change = |sock: &std::path::Path| -> (usize, usize) {
+        let r = rows(sock);
+        (
+            num(&r, "BACKEND", "downtime"),
+            num(&r, "BACKEND", "lastchg"),
+        )
+    };
+    let (ours, theirs) = (be(&p.t_sock), be(&p.h_sock));
+    assert_eq!(ours, theirs);
+    assert_eq!(ours, ["UP", "1", "1", "1", "0"]);
+    // The active server in maintenance: the backup is in use, still UP.
+    p.both("set server r/a state maint");
+    let (ours, theirs) = (be(&p.t_sock), be(&p.h_sock));
+    assert_eq!(ours, theirs);
+    assert_eq!(ours, ["UP", "0", "1", "1", "0"]);
+    // The backup drains: no server left, DOWN; its down time runs with lastchg.
+    p.both("set server r/b state drain");
+    let (ours, theirs) = (be(&p.t_sock), be(&p.h_sock));
+    assert_eq!(ours, theirs);
+    assert_eq!(ours, ["DOWN", "0", "0", "0", "1"]);
+    let (ours, theirs) = p.both("show stat up");
+    let status =
+        |csv: &str| stat_rows(csv)[&("r".to_string(), "BACKEND".to_string())]["status"].clone();
+    assert_eq!(status(&ours), status(&theirs));
+    assert_eq!(status(&ours), "DOWN (1/2)");
+    let mut before = Vec::new();
+    for (sock, _) in both {
+        let (down, change) = down_and_change(sock);
+        assert_eq!(down, change, "{}", sock.display());
+        before.push(down);
+    }
+    std::thread::sleep(Duration::from_millis(1100));
+    for ((sock, _), was) in both.iter().zip(&before) {
+        let (down, change) = down_and_change(sock);
+        assert_eq!(down, change, "{}", sock.display());
+        assert!(down > *was, "{}: {down} after {was}", sock.display());
+    }
+    // Back from drain: UP again, one down counted, the down time kept and no longer
+    // running.
+    p.both("set server r/b state ready");
+    let (ours, theirs) = (be(&p.t_sock), be(&p.h_sock));
+    assert_eq!(ours, theirs);
+    assert_eq!(ours, ["UP", "0", "1", "1", "1"]);
+    let kept: Vec<usize> = both.iter().map(|(s, _)| down_and_change(s).0).collect();
+    assert!(kept.iter().all(|d| *d >= 1), "{kept:?}");
+    // haproxy counts the server's time draining as its own down time once it is ready
+    // again: more than a second here, on both.
+    for (sock, _) in both {
+        assert!(num(&rows(sock), "b", "downtime") >= 1, "{}", sock.display());
+    }
+    std::thread::sleep(Duration::from_millis(1100));
+    let later: Vec<usize> = both.iter().map(|(s, _)| down_and_change(s).0).collect();
+    assert_eq!(kept, later);
+    p.both("set server r/a state ready");
+    assert!(wait_for(Duration::from_secs(20), || checked_up(&p.t_sock)).is_some());
+    assert!(wait_for(Duration::from_secs(20), || checked_up(&p.h_sock)).is_some());
+    let (ours, theirs) = (be(&p.t_sock), be(&p.h_sock));
+    assert_eq!(ours, theirs);
+    assert_eq!(ours, ["UP", "1", "1", "1", "1"]);
+    // And every other column as haproxy's.
+    let d = p.agree("show stat", stat_differences);
+    assert!(d.is_empty(), "{}", d.join("\n"));
+}
+
+/// A session whose server refuses it is retried on that server (haproxy's 3 retries, no
+/// redispatch) and then closed; haproxy counts each attempt as one of the server's
+/// sessions (`stot`, `connect`, `rate_max`, `lastsess`), the balancing's choice once
+/// (`lbtot`), and the failure in `econ` and `wretr`. The same traffic through both
+/// gives the same columns.
+#[test]
+fn refused_attempts_count_as_haproxy_counts_them() {
+    let a = Backend::start("a", Behavior::Name);
+    let dead: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+    let p = pair(&[PairListener {
+        name: "u",
+        balance: "roundrobin",
+        check: false,
+        stick: false,
+        servers: vec![("a", a.addr, 1), ("dead", dead, 1)],
+        backups: &[],
+    }]);
+    // Roundrobin: a, then dead (refused 4 times, then closed), one at a time on each
+    // side (the two sides at once).
+    let drive = |sock: PathBuf, addr: SocketAddr| {
+        std::thread::spawn(move || {
+            let idle = || {
+                wait_for(Duration::from_secs(20), || {
+                    let rows = stat_rows(&raw_admin(&sock, "show stat"));
+                    (rows[&("u".to_string(), "FRONTEND".to_string())]["scur"] == "0").then_some(())
+                })
+                .is_some()
+            };
+            let first = first_line(addr, None).ok();
+            assert!(idle(), "first session ends");
+            let second = first_line(addr, None).ok();
+            assert!(idle(), "second session ends");
+            (first, second)
+        })
+    };
+    let t = drive(p.t_sock.clone(), p.t_addr["u"]);
+    let h = drive(p.h_sock.clone(), p.h_addr["u"]);
+    let (t, h) = (
+        t.join().expect("tandem side"),
+        h.join().expect("haproxy side"),
+    );
+    assert_eq!(t, h);
+    assert_eq!(t.0.as_deref(), Some("a"));
+    assert_eq!(
+        t.1.as_deref().unwrap_or(""),
+        "",
+        "the refused session is closed"
+    );
+    let d = p.agree("show stat", stat_differences);
+    assert!(d.is_empty(), "{}", d.join("\n"));
+    let rows = stat_rows(&p.both("show stat").0);
+    let col = |sv: &str, c: &str| rows[&("u".to_string(), sv.to_string())][c].clone();
+    assert_eq!(
+        ["stot", "connect", "lbtot", "econ", "wretr"].map(|c| col("dead", c)),
+        ["4", "4", "1", "1", "3"]
+    );
+    assert_eq!(
+        ["stot", "lbtot", "connect"].map(|c| col("BACKEND", c)),
+        ["2", "2", "5"]
+    );
 }
 
 /// `show table` and `clear table` on a `stick on src` listener read as haproxy's: the
@@ -3291,6 +3796,7 @@ fn stick_table_commands_match_haproxy() {
         balance: "roundrobin",
         check: false,
         stick: true,
+        backups: &[],
         servers: vec![("a", a.addr, 1), ("b", b.addr, 1)],
     }]);
     let (ours, theirs) = p.both("show table t");

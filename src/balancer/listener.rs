@@ -18,6 +18,7 @@ use tokio::task::JoinHandle;
 use super::metrics::BalancerMetrics;
 use super::pick::{Candidate, Picker};
 use super::proxy_proto::{self, Header};
+use super::rate::{FreqCtr, GlobalRates};
 use super::relay::{self, End, Mode, Timeouts};
 use super::server::{Active, ServerState};
 use super::stick::StickTable;
@@ -163,9 +164,94 @@ pub struct Shared {
     pub stick: Mutex<Option<StickState>>,
     /// The backend's session times (haproxy's BACKEND `qtime`, ... `lastsess`).
     pub times: Mutex<super::server::TimeStats>,
-    /// When the listener started (its BACKEND row's `lastchg`: tandem does not follow
-    /// the backend's own up/down changes).
-    pub created: SystemTime,
+    /// Connections accepted per second (FRONTEND `conn_rate`), and sessions started
+    /// (FRONTEND and BACKEND `rate`: each connection is one session of this listener's
+    /// backend).
+    pub conn_rate: FreqCtr,
+    pub sess_rate: FreqCtr,
+    /// The process-wide rates of `show info` (ConnRate, SessRate).
+    pub global_rates: Arc<GlobalRates>,
+    /// The backend's own up/down (its BACKEND row's status, lastchg, downtime, chkdown).
+    pub backend: Mutex<BackendState>,
+}
+
+/// Why the servers in use may have changed, for haproxy's accounting of the backend's
+/// down time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendCause {
+    /// A server came up (check), left `drain`, or a reload changed the servers: a backend
+    /// back up counts the time it was down.
+    ServerUp,
+    /// A server left maintenance: haproxy restarts `lastchg` without counting the down
+    /// time.
+    LeftMaint,
+    /// A weight changed: haproxy neither restarts `lastchg` nor counts the down time when
+    /// this brings the backend back.
+    Weight,
+}
+
+/// haproxy's backend state: UP while some server (active, or backup) can take a new
+/// connection, with the time of its last change, the time it spent down and how often
+/// it went down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackendState {
+    pub up: bool,
+    /// Unix seconds of the last change (haproxy's `last_change`).
+    pub last_change: u64,
+    /// Seconds down before the last change (haproxy's `down_time`).
+    pub down_time: u64,
+    /// Times it went down (haproxy's `down_trans`: the BACKEND row's `chkdown`).
+    pub downs: u64,
+}
+
+impl BackendState {
+    pub fn new(up: bool, now: u64) -> BackendState {
+        BackendState {
+            up,
+            last_change: now,
+            down_time: 0,
+            downs: 0,
+        }
+    }
+
+    /// Applies whether a server is usable now (`up`), as haproxy does: losing the last
+    /// one is a change (and a down); getting one back is a change that counts the down
+    /// time, except as `cause` says. Returns whether the state changed.
+    pub fn observe(&mut self, up: bool, cause: BackendCause, now: u64) -> bool {
+        match (self.up, up) {
+            (true, false) => {
+                self.last_change = now;
+                self.downs += 1;
+            }
+            (false, true) => match cause {
+                BackendCause::ServerUp => {
+                    self.down_time += now.saturating_sub(self.last_change);
+                    self.last_change = now;
+                }
+                BackendCause::LeftMaint => self.last_change = now,
+                BackendCause::Weight => {}
+            },
+            _ => return false,
+        }
+        self.up = up;
+        true
+    }
+
+    /// Seconds down in all (haproxy's `be_downtime`): the time down so far while down.
+    pub fn downtime(&self, now: u64) -> u64 {
+        if self.up {
+            self.down_time
+        } else {
+            now.saturating_sub(self.last_change) + self.down_time
+        }
+    }
+}
+
+/// Unix seconds now (haproxy's `now.tv_sec`).
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// A listener's stick table and what it is keyed on.
@@ -188,6 +274,15 @@ impl Shared {
     fn stick_lookup(&self, key: IpAddr) -> Option<Arc<str>> {
         let mut g = self.stick.lock().ok()?;
         g.as_mut()?.table.lookup(key, Instant::now())
+    }
+
+    /// Records whether a server can take a new connection now (after a server's health,
+    /// admin state or weight changed, or a reload).
+    pub fn note_backend(&self, cause: BackendCause) {
+        let up = self.runtime().has_usable_server();
+        if let Ok(mut b) = self.backend.lock() {
+            b.observe(up, cause, unix_now());
+        }
     }
 
     fn stick_store(&self, key: IpAddr, server: &str) {
@@ -427,6 +522,12 @@ pub fn spawn_accept(
             match accepted {
                 Ok((stream, peer)) => {
                     backoff = Duration::from_millis(10);
+                    // haproxy counts a connection as it is accepted, and the process's
+                    // session as the listener takes it.
+                    let now = super::rate::now_ms();
+                    shared.conn_rate.add(now);
+                    shared.global_rates.conn.add(now);
+                    shared.global_rates.sess.add(now);
                     let shared = shared.clone();
                     tokio::spawn(session(stream, peer, shared, permits));
                 }
@@ -656,6 +757,7 @@ async fn session(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permi
         .fetch_max(listener_conns, Ordering::Relaxed);
     let actconn = shared.global_active.fetch_add(1, Ordering::Relaxed) + 1;
     shared.total.fetch_add(1, Ordering::Relaxed);
+    shared.sess_rate.add(super::rate::now_ms());
     shared
         .metrics
         .active
@@ -762,9 +864,23 @@ async fn session(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permi
     let Some((mut idx, mut slot)) = picked else {
         return;
     };
+    // haproxy's `lbtot` counts a server the balancing chose (a stick entry's is not),
+    // and the backend's `lastsess` restarts when a server is assigned.
+    if stuck.is_none_or(|n| n != slot.server().name()) {
+        slot.server()
+            .counters
+            .lb_picks
+            .fetch_add(1, Ordering::Relaxed);
+    }
+    mark_session(&shared.times);
     let mut attempt = 0u32;
     let conn = loop {
         let s = slot.server().clone();
+        // Each attempt is one of the server's sessions in haproxy's counts (`stot`,
+        // `connect`, `rate`, `lastsess`).
+        s.counters.attempts.fetch_add(1, Ordering::Relaxed);
+        s.counters.rate.add(super::rate::now_ms());
+        mark_session(&s.counters.times);
         // Subscribed before connecting: a kill while the connection is made (server
         // marked down, an active server back for a backup's session) still ends it.
         let kill = s.kill_signal();
@@ -823,6 +939,12 @@ async fn session(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permi
                 match moved {
                     Some((other, other_slot)) => {
                         s.counters.redispatches.fetch_add(1, Ordering::Relaxed);
+                        other_slot
+                            .server()
+                            .counters
+                            .lb_picks
+                            .fetch_add(1, Ordering::Relaxed);
+                        mark_session(&shared.times);
                         shared.m.redispatches.inc();
                         line.redispatched = true;
                         idx = other;
@@ -852,11 +974,6 @@ async fn session(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permi
         shared.stick_store(k, server.name());
     }
     server.counters.connections.fetch_add(1, Ordering::Relaxed);
-    for t in [&server.counters.times, &shared.times] {
-        if let Ok(mut t) = t.lock() {
-            t.last_session = Some(Instant::now());
-        }
-    }
     line.server = server.name().to_string();
     let sm = server.metrics();
     if let Some(m) = &sm {
@@ -920,6 +1037,14 @@ async fn session(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permi
         }
     }
     emit(&shared, line);
+}
+
+/// Restarts a `lastsess` (a server's: a connection attempt; the backend's: a server
+/// assigned).
+fn mark_session(t: &Mutex<super::server::TimeStats>) {
+    if let Ok(mut t) = t.lock() {
+        t.last_session = Some(Instant::now());
+    }
 }
 
 /// Counts bytes as the relay moves them (listener, server and metrics), so a long
@@ -995,6 +1120,29 @@ impl Drop for Counted {
 #[cfg(test)]
 mod limit_tests {
     use super::*;
+
+    #[test]
+    fn backend_state_follows_haproxy_s_rules() {
+        let mut b = BackendState::new(true, 100);
+        assert_eq!((b.downtime(150), b.downs), (0, 0));
+        // The last server goes: a change and a down; the down time runs.
+        assert!(b.observe(false, BackendCause::ServerUp, 110));
+        assert_eq!((b.up, b.last_change, b.downs), (false, 110, 1));
+        assert_eq!(b.downtime(115), 5);
+        // No change while still down.
+        assert!(!b.observe(false, BackendCause::Weight, 116));
+        // A server comes up: the down time is kept, lastchg restarts.
+        assert!(b.observe(true, BackendCause::ServerUp, 120));
+        assert_eq!((b.last_change, b.downtime(200)), (120, 10));
+        // Out of maintenance: lastchg restarts, the down time is not counted.
+        b.observe(false, BackendCause::ServerUp, 130);
+        b.observe(true, BackendCause::LeftMaint, 140);
+        assert_eq!((b.last_change, b.downtime(300), b.downs), (140, 10, 2));
+        // A weight back from 0: neither.
+        b.observe(false, BackendCause::Weight, 150);
+        b.observe(true, BackendCause::Weight, 170);
+        assert_eq!((b.last_change, b.downtime(300), b.downs), (150, 10, 3));
+    }
 
     #[test]
     fn fin_timeouts_default_to_the_side_s_timeout_before_the_half_close() {

@@ -10,6 +10,7 @@ pub mod listener;
 pub mod metrics;
 pub mod pick;
 pub mod proxy_proto;
+pub mod rate;
 pub mod relay;
 pub mod server;
 pub mod stats;
@@ -31,7 +32,7 @@ use crate::config::balancer::{
 };
 use crate::track::{TrackHub, listener_key};
 use check::Health;
-use listener::{Limit, LogLine, Runtime, Shared};
+use listener::{BackendCause, Limit, LogLine, Runtime, Shared};
 use metrics::BalancerMetrics;
 use relay::KillCause;
 use server::{Admin, ServerState};
@@ -86,6 +87,8 @@ pub struct Balancer {
     global: Arc<Limit>,
     log_tx: mpsc::Sender<LogLine>,
     actconn: Arc<AtomicU32>,
+    /// `show info`'s ConnRate and SessRate, over every listener.
+    rates: Arc<rate::GlobalRates>,
     started: Instant,
 }
 
@@ -100,7 +103,8 @@ pub struct BindError {
 
 /// Publishes whether `shared`'s listener could serve a new connection now, and wakes
 /// its queued clients (a server may have become usable).
-fn publish(hub: &TrackHub, shared: &Shared) {
+fn publish(hub: &TrackHub, shared: &Shared, cause: BackendCause) {
+    shared.note_backend(cause);
     shared.freed.notify_waiters();
     let rt = shared.runtime();
     if rt.has_usable_server() {
@@ -166,7 +170,7 @@ fn spawn_check(check: Check, server: Arc<ServerState>, ctx: CheckCtx) -> JoinHan
                 server.set_health(Some(health));
                 if server.set_up(true) {
                     up_gauge.set(1);
-                    publish(&ctx.hub, &ctx.shared);
+                    publish(&ctx.hub, &ctx.shared, BackendCause::ServerUp);
                 }
                 let changed = server.admin_changed.notified();
                 tokio::pin!(changed);
@@ -178,9 +182,13 @@ fn spawn_check(check: Check, server: Arc<ServerState>, ctx: CheckCtx) -> JoinHan
             }
             let t0 = Instant::now();
             let source = ctx.shared.runtime().cfg.source;
+            if let Ok(mut c) = server.check.lock() {
+                c.in_progress = true;
+            }
             let result = check::run(&check, server.addr(), source).await;
             let took = t0.elapsed();
             if let Ok(mut c) = server.check.lock() {
+                c.in_progress = false;
                 c.last = Some(match &result {
                     Ok(()) => "succeeded".into(),
                     Err(e) => e.clone(),
@@ -220,7 +228,7 @@ fn spawn_check(check: Check, server: Arc<ServerState>, ctx: CheckCtx) -> JoinHan
                     }
                     alert_if_no_server(&listener, left_active + left_backup);
                 }
-                publish(&ctx.hub, &ctx.shared);
+                publish(&ctx.hub, &ctx.shared, BackendCause::ServerUp);
             }
             tokio::time::sleep(check::next_interval(
                 &check,
@@ -485,6 +493,7 @@ impl Balancer {
             global: Limit::new(cfg.maxconn),
             log_tx,
             actconn,
+            rates: Arc::new(rate::GlobalRates::default()),
             started: Instant::now(),
         };
         let mut started = Vec::new();
@@ -569,7 +578,15 @@ impl Balancer {
             max_queued: AtomicU32::new(0),
             stick: Mutex::new(listener::StickState::for_config(cfg.stick)),
             times: Mutex::new(server::TimeStats::default()),
-            created: std::time::SystemTime::now(),
+            conn_rate: rate::FreqCtr::default(),
+            sess_rate: rate::FreqCtr::default(),
+            global_rates: self.rates.clone(),
+            backend: Mutex::new(listener::BackendState::new(
+                servers
+                    .iter()
+                    .any(|s| s.available() && s.effective_weight() > 0),
+                listener::unix_now(),
+            )),
         });
         let slots = match slots {
             Some(l) => {
@@ -610,7 +627,7 @@ impl Balancer {
                 .with_label_values(&[&cfg.name, s.name()])
                 .set(i64::from(s.is_up()));
         }
-        publish(&self.hub, &shared);
+        publish(&self.hub, &shared, BackendCause::ServerUp);
         Live {
             bind: cfg.bind,
             shared,
@@ -800,7 +817,7 @@ impl Balancer {
         if let Ok(mut rt) = live.shared.runtime.write() {
             *rt = Arc::new(Runtime::new(cfg, servers));
         }
-        publish(&self.hub, &live.shared);
+        publish(&self.hub, &live.shared, BackendCause::ServerUp);
     }
 
     /// Stops accepting; established sessions end with the process.
@@ -833,6 +850,7 @@ impl Balancer {
             live: self.live.clone(),
             hub: self.hub.clone(),
             actconn: self.actconn.clone(),
+            rates: self.rates.clone(),
             global: self.global.clone(),
             started: self.started,
         }
@@ -845,6 +863,7 @@ pub struct BalancerAdmin {
     live: Arc<Mutex<Vec<Live>>>,
     hub: TrackHub,
     actconn: Arc<AtomicU32>,
+    rates: Arc<rate::GlobalRates>,
     global: Arc<Limit>,
     started: Instant,
 }
@@ -918,7 +937,12 @@ impl BalancerAdmin {
         if before == Admin::Maint && state != Admin::Maint {
             shut_backup_sessions(&shared, &server);
         }
-        publish(&self.hub, &shared);
+        let cause = if before == Admin::Maint {
+            BackendCause::LeftMaint
+        } else {
+            BackendCause::ServerUp
+        };
+        publish(&self.hub, &shared, cause);
         Ok(format!(
             "{target}: {} (was {})",
             state.name(),
@@ -964,7 +988,7 @@ impl BalancerAdmin {
         let before = server.weight();
         server.set_weight(weight);
         tracing::warn!(listener = %shared.name, server = %server.name(), from = before, to = weight, "server {target} weight set to {weight} by the operator (was {before})");
-        publish(&self.hub, &shared);
+        publish(&self.hub, &shared, BackendCause::Weight);
         Ok(format!("{target}: weight {weight} (was {before})"))
     }
 
@@ -981,6 +1005,7 @@ impl BalancerAdmin {
     /// The `show info` fields that apply: haproxy's field number, name, typed tags, value.
     fn info_fields(&self) -> Vec<(u32, &'static str, &'static str, String)> {
         let up = self.started.elapsed().as_secs();
+        let now = rate::now_ms();
         let (listeners, cum) = match self.live.lock() {
             Ok(v) => (
                 v.len(),
@@ -998,6 +1023,8 @@ impl BalancerAdmin {
                 "POS:str",
                 env!("CARGO_PKG_VERSION").to_string(),
             ),
+            (4, "Nbproc", "CGS:u32", "1".to_string()),
+            (5, "Process_num", "KGP:u32", "1".to_string()),
             (6, "Pid", "SGP:u32", std::process::id().to_string()),
             (
                 7,
@@ -1025,6 +1052,38 @@ impl BalancerAdmin {
                 self.actconn.load(Ordering::Relaxed).to_string(),
             ),
             (18, "CumConns", "MCP:u32", cum.to_string()),
+            // Connections accepted and sessions started per second on every listener,
+            // and the most in one second (haproxy's tags, MaxSessRate's `MRP` included);
+            // no rate limits; no SSL.
+            (
+                26,
+                "ConnRate",
+                "MRP:u32",
+                self.rates.conn.rate(now).to_string(),
+            ),
+            (27, "ConnRateLimit", "CLP:u32", "0".to_string()),
+            (
+                28,
+                "MaxConnRate",
+                "MMP:u32",
+                self.rates.conn.max().to_string(),
+            ),
+            (
+                29,
+                "SessRate",
+                "MRP:u32",
+                self.rates.sess.rate(now).to_string(),
+            ),
+            (30, "SessRateLimit", "CLP:u32", "0".to_string()),
+            (
+                31,
+                "MaxSessRate",
+                "MRP:u32",
+                self.rates.sess.max().to_string(),
+            ),
+            (32, "SslRate", "MRP:u32", "0".to_string()),
+            (33, "SslRateLimit", "CLP:u32", "0".to_string()),
+            (34, "MaxSslRate", "MMP:u32", "0".to_string()),
             (55, "Listeners", "MGP:u32", listeners.to_string()),
         ]
     }
@@ -1043,6 +1102,11 @@ impl BalancerAdmin {
             .into_iter()
             .map(|(i, name, tags, v)| format!("{i}.{name}.1:{tags}:{v}\n"))
             .collect()
+    }
+
+    /// haproxy `show info json`: the same fields as field objects.
+    pub fn show_info_json(&self) -> String {
+        stats::info_json(&self.info_fields())
     }
 
     /// Whether `<listener>/<server>` names a server (haproxy's refusals otherwise).

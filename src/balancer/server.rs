@@ -68,6 +68,14 @@ pub struct Counters {
     pub server_aborts: AtomicU64,
     /// Session times (`qtime`, `ctime`, `ttime` and their maxima) and the last session.
     pub times: Mutex<TimeStats>,
+    /// Connection attempts, retries included (haproxy's server `stot` and `connect`:
+    /// it counts a session per attempt).
+    pub attempts: AtomicU64,
+    /// Attempts per second and the most in one second (`rate`, `rate_max`).
+    pub rate: super::rate::FreqCtr,
+    /// Times the balancing chose it (haproxy's `lbtot`: not a stick entry, not a retry
+    /// on the same server).
+    pub lb_picks: AtomicU64,
 }
 
 /// haproxy's session time averages: a sliding average over the last 512 sessions
@@ -117,6 +125,8 @@ impl TimeStats {
 pub struct CheckInfo {
     pub last: Option<String>,
     pub last_duration_ms: u64,
+    /// A check is running now (haproxy shows `* L4OK`, with no `last_chk`, meanwhile).
+    pub in_progress: bool,
     pub last_change: Option<SystemTime>,
     pub down_since: Option<Instant>,
     pub downtime_secs: u64,
@@ -331,7 +341,27 @@ impl ServerState {
         if before != a
             && let Ok(mut c) = self.check.lock()
         {
-            c.last_change = Some(SystemTime::now());
+            let now = SystemTime::now();
+            // haproxy adds the time spent draining (since the last change) to the
+            // server's down time when it leaves drain for ready.
+            if before == Admin::Drain && a == Admin::Ready {
+                let secs = |t: SystemTime| {
+                    t.duration_since(SystemTime::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_secs())
+                };
+                let since = c.last_change.map_or(secs(now), secs);
+                c.downtime_secs += secs(now).saturating_sub(since);
+            }
+            c.last_change = Some(now);
+            // haproxy takes a running server down for maintenance: one more down
+            // (`chkdown`), its down time running while the maintenance lasts; out of
+            // it, that time is not kept (haproxy 2.6 adds it nowhere).
+            if before != Admin::Maint && a == Admin::Maint && self.is_up() {
+                self.counters.downs.fetch_add(1, Ordering::Relaxed);
+                c.down_since = Some(Instant::now());
+            } else if before == Admin::Maint && a != Admin::Maint && self.is_up() {
+                c.down_since = None;
+            }
         }
         if a == Admin::Maint {
             self.was_maint.store(true, Ordering::Relaxed);

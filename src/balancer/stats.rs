@@ -215,23 +215,37 @@ fn check_desc(status: &str) -> &'static str {
     }
 }
 
-struct Row(Vec<String>);
+/// One `show stat` row: each column's value, `None` where haproxy leaves the field out
+/// (an empty CSV column, no `typed` line, no JSON object).
+struct Row(Vec<Option<String>>);
 
 impl Row {
     fn new() -> Row {
-        Row(vec![String::new(); COLUMNS.len()])
+        Row(vec![None; COLUMNS.len()])
     }
 
+    /// Sets a column; an empty text leaves it out.
     fn set(&mut self, col: &str, v: impl ToString) {
+        let v = v.to_string();
+        self.put(col, (!v.is_empty()).then_some(v));
+    }
+
+    /// Sets a text column that haproxy shows even when empty (a passed check's
+    /// `last_chk`: `:str:` in `typed`, `""` in JSON).
+    fn set_str(&mut self, col: &str, v: &str) {
+        self.put(col, Some(v.to_string()));
+    }
+
+    fn put(&mut self, col: &str, v: Option<String>) {
         if let Some(i) = COLUMNS.iter().position(|c| *c == col) {
-            self.0[i] = v.to_string();
+            self.0[i] = v;
         }
     }
 
     fn line(&self) -> String {
         let mut s = String::new();
         for f in &self.0 {
-            s.push_str(&csv_field(f));
+            s.push_str(&csv_field(f.as_deref().unwrap_or("")));
             s.push(',');
         }
         s
@@ -257,6 +271,10 @@ fn csv_field(f: &str) -> std::borrow::Cow<'_, str> {
     q.push('"');
     std::borrow::Cow::Owned(q)
 }
+
+/// haproxy's process number (`pid` column, `processNum`): tandem is one process, as a
+/// haproxy 2.x without `nbproc`.
+const PROCESS_NUM: u32 = 1;
 
 fn secs_since(t: Option<SystemTime>) -> String {
     t.and_then(|t| SystemTime::now().duration_since(t).ok())
@@ -328,7 +346,7 @@ pub enum Kind {
     Server,
 }
 
-/// What `show stat [<iid>|<proxy> <type> <sid>] [typed] [up|no-maint]` keeps.
+/// What `show stat [<iid>|<proxy> <type> <sid>] [typed|json] [up|no-maint]` keeps.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatFilter {
     /// Only this proxy (`None`: all, haproxy's -1).
@@ -338,6 +356,8 @@ pub struct StatFilter {
     /// Only this server id (`None`: all); FRONTEND and BACKEND rows stay.
     pub sid: Option<usize>,
     pub typed: bool,
+    /// `json`: haproxy's JSON array of field objects.
+    pub json: bool,
     /// `up`: no server that is down or in maintenance.
     pub hide_down: bool,
     /// `no-maint`: no server in maintenance.
@@ -351,6 +371,7 @@ impl Default for StatFilter {
             types: u32::MAX,
             sid: None,
             typed: false,
+            json: false,
             hide_down: false,
             hide_maint: false,
         }
@@ -396,8 +417,9 @@ pub fn parse_stat_args(args: &[&str], names: &[&str]) -> Result<StatFilter, &'st
     }
     for w in rest {
         match *w {
-            "typed" => f.typed = true,
-            "json" => return Err("`show stat json` is not supported; use `typed` or CSV\n"),
+            // The last format word wins, as in haproxy.
+            "typed" => (f.typed, f.json) = (true, false),
+            "json" => (f.typed, f.json) = (false, true),
             "up" => f.hide_down = true,
             "no-maint" => f.hide_maint = true,
             _ => {}
@@ -516,38 +538,143 @@ const TYPED: &[(&str, &str, &str, &str)] = &[
 ];
 
 impl Row {
-    /// The row as haproxy's `typed` lines: `F.<iid>.<sid>.<field>.<name>.1:<tags>:<type>:<value>`
-    /// for the fields that hold a value. The field number skips the `-` separator.
+    /// The fields that hold a value, as haproxy numbers and tags them: (field number,
+    /// name, tags such as `MGP`, type such as `u32`, value). The field number skips the
+    /// `-` separator.
+    fn fields(
+        &self,
+        kind: Kind,
+    ) -> impl Iterator<Item = (usize, &'static str, &'static str, &'static str, &str)> {
+        COLUMNS
+            .iter()
+            .zip(self.0.iter())
+            .filter(|(c, _)| **c != "-")
+            .enumerate()
+            .filter_map(move |(idx, (name, v))| {
+                let v = v.as_deref()?;
+                let (tags, ty) = TYPED
+                    .iter()
+                    .find(|t| t.0 == *name)
+                    .map(|t| match kind {
+                        Kind::Frontend => t.1,
+                        Kind::Backend => t.2,
+                        Kind::Server => t.3,
+                    })
+                    .filter(|t| !t.is_empty())
+                    .unwrap_or("MGP:str")
+                    .split_once(':')
+                    .unwrap_or(("MGP", "str"));
+                Some((idx, *name, tags, ty, v))
+            })
+    }
+
+    /// The row as haproxy's `typed` lines: `F.<iid>.<sid>.<field>.<name>.1:<tags>:<type>:<value>`.
     fn typed(&self, out: &mut String, kind: Kind, iid: usize, sid: usize) {
         let letter = match kind {
             Kind::Frontend => 'F',
             Kind::Backend => 'B',
             Kind::Server => 'S',
         };
-        let mut n = 0;
-        for (name, v) in COLUMNS.iter().zip(&self.0) {
-            if *name == "-" {
-                continue;
-            }
-            let idx = n;
-            n += 1;
-            if v.is_empty() {
-                continue;
-            }
-            let tags = TYPED
-                .iter()
-                .find(|t| t.0 == *name)
-                .map(|t| match kind {
-                    Kind::Frontend => t.1,
-                    Kind::Backend => t.2,
-                    Kind::Server => t.3,
-                })
-                .filter(|t| !t.is_empty())
-                .unwrap_or("MGP:str");
-            out.push_str(&format!("{letter}.{iid}.{sid}.{idx}.{name}.1:{tags}:{v}\n"));
+        for (idx, name, tags, ty, v) in self.fields(kind) {
+            out.push_str(&format!(
+                "{letter}.{iid}.{sid}.{idx}.{name}.{PROCESS_NUM}:{tags}:{ty}:{v}\n"
+            ));
         }
     }
+
+    /// The row as haproxy 2.6's `show stat json` writes it: an array of field objects.
+    fn json(&self, out: &mut String, kind: Kind, iid: usize, sid: usize) {
+        let obj = match kind {
+            Kind::Frontend => "Frontend",
+            Kind::Backend => "Backend",
+            Kind::Server => "Server",
+        };
+        out.push('[');
+        for (n, (idx, name, tags, ty, v)) in self.fields(kind).enumerate() {
+            if n > 0 {
+                out.push(',');
+            }
+            out.push_str(&format!(
+                "{{\"objType\":\"{obj}\",\"proxyId\":{iid},\"id\":{sid},\"field\":{{\"pos\":{idx},\"name\":\"{name}\"}},\"processNum\":{PROCESS_NUM},"
+            ));
+            json_tags_value(out, tags, ty, v);
+            out.push('}');
+        }
+        out.push(']');
+    }
 }
+
+/// A field's `"tags":{...},"value":{...}` in haproxy's JSON, from its `typed` tags (three
+/// letters: origin, nature, scope) and type. A text is escaped as JSON needs (haproxy
+/// writes it raw; the texts it writes need no escaping, so they read the same).
+fn json_tags_value(out: &mut String, tags: &str, ty: &str, v: &str) {
+    let mut t = tags.chars();
+    let origin = match t.next() {
+        Some('M') => "Metric",
+        Some('S') => "Status",
+        Some('K') => "Key",
+        Some('C') => "Config",
+        Some('P') => "Product",
+        _ => "Unknown",
+    };
+    let nature = match t.next() {
+        Some('G') => "Gauge",
+        Some('L') => "Limit",
+        Some('m') => "Min",
+        Some('M') => "Max",
+        Some('R') => "Rate",
+        Some('C') => "Counter",
+        Some('D') => "Duration",
+        Some('A') => "Age",
+        Some('T') => "Time",
+        Some('N') => "Name",
+        Some('O') => "Output",
+        Some('a') => "Avg",
+        _ => "Unknown",
+    };
+    let scope = match t.next() {
+        Some('P') => "Process",
+        Some('S') => "Service",
+        Some('s') => "System",
+        Some('C') => "Cluster",
+        _ => "Unknown",
+    };
+    out.push_str(&format!(
+        "\"tags\":{{\"origin\":\"{origin}\",\"nature\":\"{nature}\",\"scope\":\"{scope}\"}},\"value\":{{\"type\":\"{ty}\",\"value\":"
+    ));
+    if ty == "str" {
+        out.push_str(&Value::String(v.to_string()).to_string());
+    } else if v.parse::<i64>().is_ok() || v.parse::<u64>().is_ok() {
+        out.push_str(v);
+    } else {
+        // Not a number after all: a text rather than invalid JSON.
+        out.push_str(&Value::String(v.to_string()).to_string());
+    }
+    out.push('}');
+}
+
+/// `show info json`'s array from `show info typed`'s fields (number, name, tags and
+/// type such as `MRP:u32`, value).
+pub fn info_json(fields: &[(u32, &str, &str, String)]) -> String {
+    let mut out = String::from("[");
+    for (n, (pos, name, tags, v)) in fields.iter().enumerate() {
+        if n > 0 {
+            out.push(',');
+        }
+        let (tags, ty) = tags.split_once(':').unwrap_or((tags, "str"));
+        out.push_str(&format!(
+            "{{\"field\":{{\"pos\":{pos},\"name\":\"{name}\"}},\"processNum\":{PROCESS_NUM},"
+        ));
+        json_tags_value(&mut out, tags, ty, v);
+        out.push('}');
+    }
+    out.push_str("]\n");
+    out
+}
+
+/// haproxy 2.6's `show schema json`: the JSON schema of `show info json` and `show stat
+/// json`, as haproxy 2.6.12 prints it.
+pub const STATS_SCHEMA: &str = include_str!("stats_schema.json");
 
 /// haproxy's numeric check status (`HCHK_STATUS_*`) for `show servers state`.
 fn check_status_code(status: &str) -> u8 {
@@ -596,8 +723,10 @@ pub fn servers_state(listeners: &[Arc<Shared>], only: Option<usize>) -> String {
             let (status, result, health, state) = match &check {
                 Some(ch) => {
                     let code = check_status_code(check_status(info.last.as_deref(), kind));
-                    // CHK_RES_FAILED 2, CHK_RES_PASSED 3 (0: no result yet).
+                    // CHK_RES_FAILED 2, CHK_RES_PASSED 3 (0: no result yet, or a check
+                    // running).
                     let result = match info.last.as_deref() {
+                        _ if info.in_progress => 0,
                         None => 0,
                         Some("succeeded") => 3,
                         Some(_) => 2,
@@ -677,7 +806,8 @@ pub fn servers_conn(listeners: &[Arc<Shared>], only: Option<usize>, threads: usi
 /// BACKEND), kept by the filter.
 fn rows(listeners: &[Arc<Shared>], filter: &StatFilter) -> Vec<(Kind, usize, usize, Row)> {
     let mut out = Vec::new();
-    let pid = std::process::id();
+    let pid = PROCESS_NUM;
+    let now = super::rate::now_ms();
     for (li, l) in listeners.iter().enumerate() {
         let rt = l.runtime();
         let iid = li + FIRST_IID;
@@ -700,9 +830,13 @@ fn rows(listeners: &[Arc<Shared>], filter: &StatFilter) -> Vec<(Kind, usize, usi
         f.set("type", 0);
         f.set("conn_tot", l.total.load(Ordering::Relaxed));
         f.set("mode", "tcp");
+        f.set("rate", l.sess_rate.rate(now));
+        f.set("rate_max", l.sess_rate.max());
+        f.set("conn_rate", l.conn_rate.rate(now));
+        f.set("conn_rate_max", l.conn_rate.max());
         // Counters haproxy keeps for a TCP frontend that never move here (HTTP
-        // requests, denials, rewrites, compression) read 0 as there. tandem does not
-        // measure per-second rates: 0.
+        // requests, denials, rewrites, compression) read 0 as there; no session rate
+        // limit (`rate_lim`).
         zero(
             &mut f,
             &[
@@ -717,14 +851,10 @@ fn rows(listeners: &[Arc<Shared>], filter: &StatFilter) -> Vec<(Kind, usize, usi
                 "comp_out",
                 "comp_byp",
                 "comp_rsp",
-                "rate",
                 "rate_lim",
-                "rate_max",
                 "req_rate",
                 "req_rate_max",
                 "req_tot",
-                "conn_rate",
-                "conn_rate_max",
             ],
         );
         modules(&mut f, false);
@@ -737,6 +867,7 @@ fn rows(listeners: &[Arc<Shared>], filter: &StatFilter) -> Vec<(Kind, usize, usi
         // first usable backup (the one in use without `allbackups`).
         let (mut w_act, mut w_bck, mut w_first_bck) = (0u64, 0u64, None::<u64>);
         let (mut econ, mut wretr, mut wredis, mut lbtot) = (0u64, 0u64, 0u64, 0u64);
+        let mut nbup = 0usize;
         let (mut cli_abrt, mut srv_abrt) = (0u64, 0u64);
         let (mut connect, mut u_act, mut u_bck, mut u_first_bck) = (0u64, 0u64, 0u64, None::<u64>);
         for (si, s) in rt.servers.iter().enumerate() {
@@ -751,7 +882,8 @@ fn rows(listeners: &[Arc<Shared>], filter: &StatFilter) -> Vec<(Kind, usize, usi
             if let Some(m) = s.cfg().maxconn {
                 r.set("slim", m);
             }
-            r.set("stot", c.connections.load(Ordering::Relaxed));
+            // haproxy counts a server's session per connection attempt.
+            r.set("stot", c.attempts.load(Ordering::Relaxed));
             r.set("bin", c.bytes_in.load(Ordering::Relaxed));
             r.set("bout", c.bytes_out.load(Ordering::Relaxed));
             r.set("econ", c.failed_conns.load(Ordering::Relaxed));
@@ -786,7 +918,7 @@ fn rows(listeners: &[Arc<Shared>], filter: &StatFilter) -> Vec<(Kind, usize, usi
             r.set("pid", pid);
             r.set("iid", iid);
             r.set("sid", si + 1);
-            r.set("lbtot", c.connections.load(Ordering::Relaxed));
+            r.set("lbtot", c.lb_picks.load(Ordering::Relaxed));
             r.set("type", 2);
             // haproxy leaves the check columns empty while the check is paused (in
             // maintenance).
@@ -799,15 +931,22 @@ fn rows(listeners: &[Arc<Shared>], filter: &StatFilter) -> Vec<(Kind, usize, usi
                     .filter(|_| check_shown)
                     .map(|c| c.kind),
             );
-            r.set("check_status", status);
+            // haproxy marks a check that is running with `* ` (the last result's code)
+            // and has no `last_chk` until it ends.
+            let running = check_shown && info.in_progress;
+            if running {
+                r.set("check_status", format!("* {status}"));
+            } else {
+                r.set("check_status", status);
+            }
             if check_shown {
                 r.set("check_duration", info.last_duration_ms);
                 // haproxy: the code's description in `check_desc`, what the check
                 // saw in `last_chk` (here tandem's reason, as in its log lines).
                 r.set("check_desc", check_desc(status));
-                if let Some(last) = &info.last {
-                    r.set("last_chk", last_chk(last));
-                }
+                // An empty text before the first result too, as haproxy's.
+                let seen = info.last.as_deref().filter(|_| !running);
+                r.set_str("last_chk", seen.map_or("", last_chk));
                 if let Some(ch) = super::server_check(&rt.cfg, s) {
                     r.set("check_rise", ch.rise);
                     r.set("check_fall", ch.fall);
@@ -821,10 +960,11 @@ fn rows(listeners: &[Arc<Shared>], filter: &StatFilter) -> Vec<(Kind, usize, usi
             r.set("uweight", s.weight());
             // Each session opens its own server connection: `connect` counts the
             // attempts (retries too), none is reused or kept idle.
-            let attempts =
-                c.connections.load(Ordering::Relaxed) + c.retries.load(Ordering::Relaxed);
+            let attempts = c.attempts.load(Ordering::Relaxed);
             r.set("connect", attempts);
             r.set("used_conn_cur", s.active.load(Ordering::Relaxed));
+            r.set("rate", c.rate.rate(now));
+            r.set("rate_max", c.rate.max());
             let times = c.times.lock().map(|t| *t).unwrap_or_default();
             set_times(&mut r, &times);
             zero(
@@ -837,8 +977,6 @@ fn rows(listeners: &[Arc<Shared>], filter: &StatFilter) -> Vec<(Kind, usize, usi
                     "wrew",
                     "eint",
                     "reuse",
-                    "rate",
-                    "rate_max",
                     "srv_icur",
                     "idle_conn_cur",
                     "safe_conn_cur",
@@ -852,6 +990,11 @@ fn rows(listeners: &[Arc<Shared>], filter: &StatFilter) -> Vec<(Kind, usize, usi
                 && (!filter.hide_maint || s.admin() != Admin::Maint);
             if shown {
                 out.push((Kind::Server, iid, si + 1, r));
+            }
+            // haproxy's "up" servers of the BACKEND status: not stopped (down or in
+            // maintenance); draining ones count.
+            if s.available() {
+                nbup += 1;
             }
             if s.available() && s.effective_weight() > 0 {
                 let w = u64::from(s.effective_weight());
@@ -872,7 +1015,7 @@ fn rows(listeners: &[Arc<Shared>], filter: &StatFilter) -> Vec<(Kind, usize, usi
             econ += c.failed_conns.load(Ordering::Relaxed);
             wretr += c.retries.load(Ordering::Relaxed);
             wredis += c.redispatches.load(Ordering::Relaxed);
-            lbtot += c.connections.load(Ordering::Relaxed);
+            lbtot += c.lb_picks.load(Ordering::Relaxed);
             cli_abrt += c.client_aborts.load(Ordering::Relaxed);
             srv_abrt += c.server_aborts.load(Ordering::Relaxed);
         }
@@ -904,7 +1047,13 @@ fn rows(listeners: &[Arc<Shared>], filter: &StatFilter) -> Vec<(Kind, usize, usi
         b.set("wredis", wredis);
         b.set("cli_abrt", cli_abrt);
         b.set("srv_abrt", srv_abrt);
-        b.set("status", if act + bck > 0 { "UP" } else { "DOWN" });
+        // haproxy: UP while some server is in use (its weight counts); with the `up` or
+        // `no-maint` filter, how many servers are up of how many.
+        let mut status = String::from(if weight > 0 { "UP" } else { "DOWN" });
+        if filter.hide_down || filter.hide_maint {
+            status.push_str(&format!(" ({nbup}/{})", rt.servers.len()));
+        }
+        b.set("status", status);
         b.set("weight", weight);
         b.set("act", act);
         b.set("bck", bck);
@@ -916,8 +1065,19 @@ fn rows(listeners: &[Arc<Shared>], filter: &StatFilter) -> Vec<(Kind, usize, usi
         b.set("mode", "tcp");
         b.set("algo", rt.cfg.balance);
         b.set("uweight", uweight);
-        b.set("lastchg", secs_since(Some(l.created)));
-        b.set("downtime", 0);
+        // The backend's own changes: it went down when its last server went, back up
+        // when one came back (haproxy's last_change, down_trans, be_downtime).
+        let be = l
+            .backend
+            .lock()
+            .map(|b| *b)
+            .unwrap_or_else(|p| *p.into_inner());
+        let secs = super::listener::unix_now();
+        b.set("lastchg", secs.saturating_sub(be.last_change));
+        b.set("downtime", be.downtime(secs));
+        b.set("chkdown", be.downs);
+        b.set("rate", l.sess_rate.rate(now));
+        b.set("rate_max", l.sess_rate.max());
         let times = l.times.lock().map(|t| *t).unwrap_or_default();
         set_times(&mut b, &times);
         b.set("connect", connect);
@@ -930,13 +1090,10 @@ fn rows(listeners: &[Arc<Shared>], filter: &StatFilter) -> Vec<(Kind, usize, usi
                 "wrew",
                 "eint",
                 "reuse",
-                "rate",
-                "rate_max",
                 "comp_in",
                 "comp_out",
                 "comp_byp",
                 "comp_rsp",
-                "chkdown",
                 "agg_server_status",
                 "agg_check_status",
                 "agg_server_check_status",
@@ -950,10 +1107,21 @@ fn rows(listeners: &[Arc<Shared>], filter: &StatFilter) -> Vec<(Kind, usize, usi
     out
 }
 
-/// `show stat [filter]`: haproxy 2.6's CSV (header, rows) or its `typed` lines.
+/// `show stat [filter]`: haproxy 2.6's CSV (header, rows), its `typed` lines or its JSON.
 pub fn show_stat(listeners: &[Arc<Shared>], filter: &StatFilter) -> String {
     let rows = rows(listeners, filter);
     let mut out = String::new();
+    if filter.json {
+        out.push('[');
+        for (n, (kind, iid, sid, r)) in rows.iter().enumerate() {
+            if n > 0 {
+                out.push(',');
+            }
+            r.json(&mut out, *kind, *iid, *sid);
+        }
+        out.push_str("]\n");
+        return out;
+    }
     if filter.typed {
         for (kind, iid, sid, r) in &rows {
             r.typed(&mut out, *kind, *iid, *sid);

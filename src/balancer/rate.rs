@@ -1,0 +1,187 @@
+//! Per-second event rates as haproxy's `freq_ctr` computes them (`show stat` rate,
+//! rate_max, conn_rate, conn_rate_max; `show info` ConnRate, SessRate and their maxima).
+//!
+//! A counter holds the events of the current one-second period and of the previous one.
+//! The rate read at a moment is the current period's count plus the previous period's,
+//! weighted by the part of the current second still to come; the maximum is the highest
+//! count one period reached. Counting an event is one atomic add on the counter's word
+//! (a compare-and-swap once a second when the period turns over), so it stays cheap on
+//! the accept path.
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::Instant;
+
+/// The period, in ms (haproxy's `MS_TO_TICKS(1000)`).
+const PERIOD: u32 = 1000;
+
+/// Milliseconds on the process's clock (haproxy's `now_ms`): wraps after 49 days, read
+/// with wrapping arithmetic. It starts two periods in, so a new counter (period start 0)
+/// opens its first period at its first event, as haproxy's do.
+pub fn now_ms() -> u32 {
+    static START: OnceLock<Instant> = OnceLock::new();
+    let ms = START.get_or_init(Instant::now).elapsed().as_millis();
+    // Truncation is the wrap.
+    (ms as u32).wrapping_add(2 * PERIOD)
+}
+
+/// One per-second counter and the highest count a period reached.
+#[derive(Debug, Default)]
+pub struct FreqCtr {
+    /// The current period's start (ms, high half) and its events (low half).
+    curr: AtomicU64,
+    /// The previous period's events.
+    prev: AtomicU32,
+    max: AtomicU32,
+}
+
+fn unpack(v: u64) -> (u32, u32) {
+    ((v >> 32) as u32, v as u32)
+}
+
+impl FreqCtr {
+    /// Counts one event at `now` (from [`now_ms`]).
+    pub fn add(&self, now: u32) {
+        let n = self.update(now, 1);
+        if n > self.max.load(Ordering::Relaxed) {
+            self.max.fetch_max(n, Ordering::Relaxed);
+        }
+    }
+
+    /// haproxy's `update_freq_ctr`: adds `inc` to the current period, turning the
+    /// period over first when it is past; returns the current period's count.
+    fn update(&self, now: u32, inc: u32) -> u32 {
+        let mut v = self.curr.load(Ordering::Relaxed);
+        loop {
+            let (tick, count) = unpack(v);
+            if now.wrapping_sub(tick) < PERIOD {
+                // An event racing a turnover lands in the new period: no harm.
+                let before = self.curr.fetch_add(u64::from(inc), Ordering::Relaxed);
+                return unpack(before).1.wrapping_add(inc);
+            }
+            let mut next = tick.wrapping_add(PERIOD);
+            let mut prev = count;
+            if now.wrapping_sub(next) >= PERIOD {
+                // Two periods or more went by without an event.
+                prev = 0;
+                next = now;
+            }
+            let new = (u64::from(next) << 32) | u64::from(inc);
+            match self
+                .curr
+                .compare_exchange_weak(v, new, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => {
+                    self.prev.store(prev, Ordering::Relaxed);
+                    return inc;
+                }
+                Err(seen) => v = seen,
+            }
+        }
+    }
+
+    /// Events per second at `now` (haproxy's `read_freq_ctr`): the current period's
+    /// count plus the previous one's weighted by what is left of the current period;
+    /// a lone event per second reads 1, not 0 and 1 in turn.
+    pub fn rate(&self, now: u32) -> u32 {
+        let (tick, curr) = unpack(self.curr.load(Ordering::Relaxed));
+        let (mut curr, mut past) = (
+            u64::from(curr),
+            u64::from(self.prev.load(Ordering::Relaxed)),
+        );
+        // Signed as in haproxy: negative once the period is over.
+        let mut remain = i64::from(tick.wrapping_add(PERIOD).wrapping_sub(now) as i32);
+        if remain < 0 {
+            remain += i64::from(PERIOD);
+            past = if remain >= 0 { curr } else { 0 };
+            curr = 0;
+        }
+        if curr == 0 && past <= 1 {
+            return past as u32;
+        }
+        let remain = u64::try_from(remain).unwrap_or(0);
+        let total = past * remain + curr * u64::from(PERIOD);
+        u32::try_from(total / u64::from(PERIOD)).unwrap_or(u32::MAX)
+    }
+
+    /// The most events one period counted.
+    pub fn max(&self) -> u32 {
+        self.max.load(Ordering::Relaxed)
+    }
+}
+
+/// The process-wide counters of `show info`: connections accepted (ConnRate) and
+/// sessions started (SessRate) on every listener.
+#[derive(Debug, Default)]
+pub struct GlobalRates {
+    pub conn: FreqCtr,
+    pub sess: FreqCtr,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_burst_in_one_period_is_its_maximum_and_fades_over_the_next() {
+        let c = FreqCtr::default();
+        let t0 = 50_000;
+        assert_eq!(c.rate(t0), 0);
+        for i in 0..10 {
+            c.add(t0 + i * 50);
+        }
+        // All ten in the first period, which opened at the first event.
+        assert_eq!(c.max(), 10);
+        assert_eq!(c.rate(t0 + 600), 10);
+        // A quarter into the next period, 3/4 of the last one still counts.
+        assert_eq!(c.rate(t0 + 1250), 7);
+        assert_eq!(c.rate(t0 + 1999), 0);
+        // Two periods later nothing is left.
+        assert_eq!(c.rate(t0 + 2000), 0);
+        assert_eq!(c.rate(t0 + 5000), 0);
+        assert_eq!(c.max(), 10);
+    }
+
+    #[test]
+    fn periods_follow_on_and_the_maximum_is_per_period() {
+        let c = FreqCtr::default();
+        let t0 = 7_000;
+        for i in 0..4 {
+            c.add(t0 + i);
+        }
+        // The next period starts a second after the first one did.
+        for i in 0..6 {
+            c.add(t0 + 1000 + i);
+        }
+        assert_eq!(c.max(), 6);
+        // Half into the second period: 6 + 4/2.
+        assert_eq!(c.rate(t0 + 1500), 8);
+        // After a gap of two periods or more, a new one opens at the event.
+        c.add(t0 + 9_300);
+        c.add(t0 + 10_200);
+        assert_eq!(c.max(), 6);
+        assert_eq!(c.rate(t0 + 10_250), 2);
+    }
+
+    #[test]
+    fn a_lone_event_reads_one_until_it_is_two_periods_old() {
+        let c = FreqCtr::default();
+        c.add(3_000);
+        assert_eq!(c.rate(3_000), 1);
+        assert_eq!(c.rate(3_999), 1);
+        assert_eq!(c.rate(4_500), 1);
+        assert_eq!(c.rate(5_001), 0);
+    }
+
+    #[test]
+    fn the_clock_wrap_is_harmless() {
+        let c = FreqCtr::default();
+        let t0 = u32::MAX - 300;
+        for i in 0..5 {
+            c.add(t0.wrapping_add(i * 100));
+        }
+        assert_eq!(c.max(), 5);
+        assert_eq!(c.rate(t0.wrapping_add(500)), 5);
+        assert_eq!(c.rate(t0.wrapping_add(3_000)), 0);
+    }
+}
