@@ -2702,3 +2702,40 @@ fn prepared_unions_over_both_nodes_merge_like_the_text_query() {
         .expect_err("INTERSECT");
     assert!(st.code == 1105 && st.msg.contains("INTERSECT"), "{st}");
 }
+
+/// A UNION whose SELECTs give a text column in two collations (latin1 here, utf8mb4 in
+/// the other): one server converts both to the collation the UNION derives before it
+/// compares; the router, comparing each node's weights, cannot, so ORDER BY / UNION
+/// DISTINCT over it is an error, never rows compared in the wrong collation. UNION ALL
+/// without ORDER BY compares nothing and is answered.
+#[test]
+fn union_of_text_in_two_collations_is_an_error_not_a_wrong_order() {
+    let ddl = format!(
+        "{} CREATE TABLE audit (id INT NOT NULL PRIMARY KEY, label VARCHAR(20) CHARACTER SET latin1 NULL) ENGINE=InnoDB;",
+        common::shard::DDL
+    );
+    let s = Shard::start_with_ddl(&ddl);
+    s.q("INSERT INTO customer (id, name) VALUES (1, 'A'), (5000001, 'b')")
+        .expect("customers");
+    s.q("INSERT INTO audit (id, label) VALUES (1, 'Å'), (2, 'c')")
+        .expect("audit");
+    for sql in [
+        "SELECT name FROM customer UNION SELECT label FROM audit",
+        "SELECT name FROM customer UNION ALL SELECT label FROM audit ORDER BY 1",
+    ] {
+        let e = s.q(sql).expect_err(sql);
+        assert!(
+            e.contains("1105") && e.contains("latin1_swedish_ci"),
+            "{sql}: {e}"
+        );
+    }
+    let all = s
+        .q("SELECT name FROM customer UNION ALL SELECT label FROM audit")
+        .unwrap_or_else(|e| panic!("{e}\n{}", s.logs()));
+    assert_eq!(sorted(&all), ["A", "b", "c", "Å"]);
+    // Made to agree in each SELECT: merged.
+    let agreed = s
+        .q("SELECT name FROM customer UNION SELECT CONVERT(label USING utf8mb4) COLLATE utf8mb4_general_ci FROM audit ORDER BY 1")
+        .unwrap_or_else(|e| panic!("{e}\n{}", s.logs()));
+    assert_eq!(agreed, "A\nb\nc");
+}

@@ -1835,6 +1835,7 @@ fn multi_node(
         limit,
         helpers,
         text_helpers,
+        same_collation: Vec::new(),
     };
     Ok((text, merge, avg_items))
 }

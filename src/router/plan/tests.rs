@@ -2228,7 +2228,7 @@ fn union_distinct_merges_in_select_order_with_collation_weights() {
     // The name, then the SELECT's number: of equal names the first SELECT's shows.
     assert_eq!(m.order_by, [(Col::Item(0), true), (Col::Hidden(1), false)]);
     assert_eq!(m.text_helpers, [(Col::Item(0), Col::Hidden(0))]);
-    let h = text_helper_sql("name");
+    let h = format!("CONCAT(COLLATION(name), {})", text_helper_sql("name"));
     assert_eq!(
         node_sql(&p, "dn0"),
         format!(

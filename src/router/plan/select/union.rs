@@ -689,10 +689,13 @@ fn rewrite(
             continue;
         }
         let h = hidden[0].len();
+        // Each SELECT's weights are in its own collation, which it names first: the
+        // merge fails rather than compare weights of two collations.
         for (b, e) in exprs.iter().enumerate() {
+            let x = expr_text(sql, e);
             hidden[b].push(format!(
-                "{} AS {}",
-                text_helper_sql(&expr_text(sql, e)),
+                "CONCAT(COLLATION({x}), {}) AS {}",
+                text_helper_sql(&x),
                 quote_ident(&format!("__tandem_{h}"))
             ));
         }
@@ -758,6 +761,7 @@ fn rewrite(
         order_by,
         offset,
         limit,
+        same_collation: text_helpers.iter().map(|(_, h)| *h).collect(),
         text_helpers,
         ..MergeTemplate::default()
     };
