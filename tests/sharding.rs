@@ -2562,3 +2562,180 @@ fn local_infile_reads_as_the_routers_setting_everywhere() {
         ]
     );
 }
+
+/// UNION over both nodes (MyCat report queries: `orders ... UNION ALL orders_archive
+/// ...`): prepared with parameters in several SELECTs, each execute merged as the text
+/// query with its values is (binary rows, the same column types), or run on one node
+/// when its values place every SELECT there; EXPLAIN shows each node's text; a node's
+/// error (column counts differ) reaches the client as the server gives it; of values
+/// the collation takes as one, UNION shows the first SELECT's.
+#[test]
+fn prepared_unions_over_both_nodes_merge_like_the_text_query() {
+    let s = Shard::start();
+    let q = |sql: &str| {
+        s.q(sql)
+            .unwrap_or_else(|e| panic!("{sql}: {e}\n{}", s.logs()))
+    };
+    q("INSERT INTO customer (id, name, city, level) VALUES
+       (1, 'Ann', 'Wuhan', 3), (2, 'bob', NULL, 7), (3, 'ZOE', 'Xian', NULL),
+       (5000001, 'ann', 'wuhan', 3), (5000002, 'Carl', 'Xian', 9), (5000003, 'zoe', NULL, 1)");
+    q(
+        "INSERT INTO product (id, name, category, price, stock) VALUES
+       (1, 'red cup', 'home', 2.50, 3), (2, 'blue cup', 'home', 3.00, NULL),
+       (3, 'ann', 'toys', 9.99, 7), (4, 'kite', NULL, 12.00, 1)",
+    );
+    q(
+        "INSERT INTO province (id, name, region) VALUES (1, 'Hubei', 'central'), (2, 'Shaanxi', NULL)",
+    );
+    let mut c =
+        common::wire::Conn::connect(s.router.addr, USER, PASSWORD, Some(SCHEMA)).expect("login");
+    // (prepared text, parameter values, whether the order is defined)
+    let cases: Vec<(&str, Vec<&str>, bool)> = vec![
+        (
+            "SELECT id, name FROM customer WHERE id = ? UNION ALL SELECT id, name FROM customer WHERE id = ? ORDER BY id",
+            vec!["1", "5000002"],
+            true,
+        ),
+        (
+            "SELECT id, name, level FROM customer WHERE id > ? UNION ALL SELECT id, name, stock FROM product WHERE price < ? ORDER BY 3 DESC, 1, 2 LIMIT ? OFFSET ?",
+            vec!["0", "10", "4", "1"],
+            true,
+        ),
+        (
+            "SELECT name FROM customer WHERE level >= ? UNION SELECT name FROM product WHERE id <> ? UNION SELECT name FROM province WHERE id = ? ORDER BY name",
+            vec!["1", "4", "1"],
+            true,
+        ),
+        (
+            "SELECT city FROM customer WHERE id < ? UNION SELECT category FROM product WHERE stock > ?",
+            vec!["9000000", "0"],
+            false,
+        ),
+        // Every SELECT on dn1: runs there as prepared.
+        (
+            "SELECT id, name FROM customer WHERE id = ? UNION ALL SELECT id, name FROM customer WHERE id = ? ORDER BY id",
+            vec!["5000001", "5000003"],
+            true,
+        ),
+    ];
+    for (sql, vals, ordered) in &cases {
+        let mut text = sql.to_string();
+        for v in vals {
+            text = text.replacen('?', v, 1);
+        }
+        let mut want = c
+            .query(&text)
+            .unwrap_or_else(|e| panic!("{text}: {e}\n{}", s.logs()));
+        let want_types = c.last_types.clone();
+        assert!(!want.is_empty(), "{text}: no rows");
+        let st = c
+            .prepare(sql)
+            .unwrap_or_else(|e| panic!("prepare {sql}: {e}\n{}", s.logs()));
+        let args: Vec<Option<&str>> = vals.iter().map(|v| Some(*v)).collect();
+        let mut got = c
+            .execute(st, 0, &args, &[])
+            .unwrap_or_else(|e| panic!("execute {sql}: {e}\n{}", s.logs()));
+        if !ordered {
+            want.sort();
+            got.sort();
+        }
+        assert_eq!(got, want, "{sql} with {vals:?}");
+        assert_eq!(c.last_types, want_types, "{sql}: column types");
+        c.close_stmt(st).expect("close");
+    }
+    let some = |v: &[&str]| -> Vec<Option<String>> {
+        v.iter()
+            .map(|x| (*x != "NULL").then(|| x.to_string()))
+            .collect()
+    };
+    // The values, spelled out: levels and stocks merged in order, NULL last descending.
+    assert_eq!(
+        c.query(
+            "SELECT id, name, level FROM customer WHERE id > 0 UNION ALL SELECT id, name, stock FROM product WHERE price < 10 ORDER BY 3 DESC, 1, 2 LIMIT 4 OFFSET 1"
+        )
+        .expect("union all"),
+        vec![
+            some(&["2", "bob", "7"]),
+            some(&["3", "ann", "7"]),
+            some(&["1", "Ann", "3"]),
+            some(&["1", "red cup", "3"]),
+        ]
+    );
+    // UNION: 'Ann' (dn0, first SELECT) and 'ann' (dn1, first SELECT; product 3, second
+    // SELECT) are one value under utf8mb4_general_ci; the first SELECT's rows come first.
+    let names = q(
+        "SELECT name FROM customer WHERE id = 5000001 UNION SELECT name FROM customer WHERE id = 1 UNION SELECT name FROM product WHERE id = 3",
+    );
+    assert_eq!(names, "ann");
+    let names = q(
+        "SELECT name FROM product WHERE id = 3 UNION SELECT UPPER(name) FROM customer WHERE id IN (1, 5000001)",
+    );
+    assert_eq!(names, "ann");
+    // EXPLAIN: each node's text; the SELECT whose rows are elsewhere made false there.
+    let plan = q(
+        "EXPLAIN SELECT id FROM customer WHERE id = 1 UNION ALL SELECT id FROM customer WHERE id = 5000001",
+    );
+    assert_eq!(
+        plan,
+        "dn0\tSELECT id FROM customer WHERE id = 1 UNION ALL SELECT id FROM customer WHERE ( id = 5000001) AND 0\n\
+         dn1\tSELECT id FROM customer WHERE ( id = 1) AND 0 UNION ALL SELECT id FROM customer WHERE id = 5000001"
+    );
+    // The nodes' own error (code, SQLSTATE, text), naming the node.
+    let e = c
+        .query("SELECT id, name FROM customer UNION ALL SELECT id FROM product")
+        .expect_err("column counts differ");
+    assert!(
+        e.code == 1222
+            && e.msg
+                .starts_with("The used SELECT statements have a different number of columns"),
+        "{e}"
+    );
+    // Refused with a reason, nothing guessed.
+    let e = c
+        .query("SELECT level, COUNT(*) FROM customer GROUP BY level UNION ALL SELECT stock, 1 FROM product")
+        .expect_err("GROUP BY in a SELECT of the UNION");
+    assert!(e.code == 1105 && e.msg.contains("GROUP BY"), "{e}");
+    let st = c
+        .prepare(
+            "SELECT id FROM customer WHERE id = ? INTERSECT SELECT id FROM product WHERE id = ?",
+        )
+        .expect_err("INTERSECT");
+    assert!(st.code == 1105 && st.msg.contains("INTERSECT"), "{st}");
+}
+
+/// A UNION whose SELECTs give a text column in two collations (latin1 here, utf8mb4 in
+/// the other): one server converts both to the collation the UNION derives before it
+/// compares; the router, comparing each node's weights, cannot, so ORDER BY / UNION
+/// DISTINCT over it is an error, never rows compared in the wrong collation. UNION ALL
+/// without ORDER BY compares nothing and is answered.
+#[test]
+fn union_of_text_in_two_collations_is_an_error_not_a_wrong_order() {
+    let ddl = format!(
+        "{} CREATE TABLE audit (id INT NOT NULL PRIMARY KEY, label VARCHAR(20) CHARACTER SET latin1 NULL) ENGINE=InnoDB;",
+        common::shard::DDL
+    );
+    let s = Shard::start_with_ddl(&ddl);
+    s.q("INSERT INTO customer (id, name) VALUES (1, 'A'), (5000001, 'b')")
+        .expect("customers");
+    s.q("INSERT INTO audit (id, label) VALUES (1, 'Å'), (2, 'c')")
+        .expect("audit");
+    for sql in [
+        "SELECT name FROM customer UNION SELECT label FROM audit",
+        "SELECT name FROM customer UNION ALL SELECT label FROM audit ORDER BY 1",
+    ] {
+        let e = s.q(sql).expect_err(sql);
+        assert!(
+            e.contains("1105") && e.contains("latin1_swedish_ci"),
+            "{sql}: {e}"
+        );
+    }
+    let all = s
+        .q("SELECT name FROM customer UNION ALL SELECT label FROM audit")
+        .unwrap_or_else(|e| panic!("{e}\n{}", s.logs()));
+    assert_eq!(sorted(&all), ["A", "b", "c", "Å"]);
+    // Made to agree in each SELECT: merged.
+    let agreed = s
+        .q("SELECT name FROM customer UNION SELECT CONVERT(label USING utf8mb4) COLLATE utf8mb4_general_ci FROM audit ORDER BY 1")
+        .unwrap_or_else(|e| panic!("{e}\n{}", s.logs()));
+    assert_eq!(agreed, "A\nb\nc");
+}

@@ -663,11 +663,11 @@ SELECT LOWER(name), COUNT(*) FROM customer GROUP BY LOWER(name)
 SELECT BINARY name, COUNT(*) FROM customer GROUP BY BINARY name
 SELECT id, name FROM customer ORDER BY name COLLATE utf8mb4_bin, id LIMIT 30
 SELECT COUNT(*) FROM customer WHERE name = 'ALICE'
-# == UNION ==
-!refuse SELECT id FROM customer WHERE id < 10 UNION ALL SELECT id FROM customer WHERE id > 9990000
-!refuse SELECT city FROM customer UNION SELECT city FROM customer
-!refuse SELECT id FROM customer UNION ALL SELECT id FROM my_order
-!refuse SELECT name FROM province WHERE id < 3 UNION SELECT 'x'
+# == UNION (routed across nodes since session 19; see corpus.sql) ==
+SELECT id FROM customer WHERE id < 10 UNION ALL SELECT id FROM customer WHERE id > 9990000
+SELECT city FROM customer UNION SELECT city FROM customer
+SELECT id FROM customer UNION ALL SELECT id FROM my_order
+SELECT name FROM province WHERE id < 3 UNION SELECT 'x'
 # == subqueries ==
 !refuse SELECT * FROM (SELECT id, balance FROM customer ORDER BY balance DESC LIMIT 3) t
 !refuse SELECT id FROM customer WHERE EXISTS (SELECT 1 FROM my_order o WHERE o.customer_id = customer.id)

@@ -253,6 +253,12 @@ pub struct MergeSpec {
     /// expression's collation. Never an ENUM/SET position (an expression's result is
     /// not the column's member list), so such keys stay refused.
     pub text_helpers: Vec<(usize, usize)>,
+    /// Helper columns of `text_helpers` whose text before the first `:` names the
+    /// collation their weights are in (the SELECTs of a UNION each compute them in their
+    /// own): when their value column is text, every row must name the same collation,
+    /// else the merge stops with [`Merger::failure`] instead of comparing weights of
+    /// different collations.
+    pub same_collation: Vec<usize>,
 }
 
 /// Where a column's comparison key comes from, when not from its own value.
@@ -554,6 +560,9 @@ pub struct Merger {
     seen: HashSet<Vec<Key>>,
     skipped: u64,
     emitted: u64,
+    /// `(value column, helper column, collation seen first)` per checked helper.
+    tags: Vec<(usize, usize, Option<Vec<u8>>)>,
+    failed: Option<String>,
 }
 
 /// What a HAVING operand is before any row arrives.
@@ -709,6 +718,16 @@ impl Merger {
         } else {
             Mode::Concat
         };
+        // Only text compared by its weights needs one collation.
+        let tags = spec
+            .text_helpers
+            .iter()
+            .filter(|(c, h)| {
+                spec.same_collation.contains(h)
+                    && keyer.via.get(*c).copied().flatten() == Some(Via::Weights(*h))
+            })
+            .map(|&(c, h)| (c, h, None))
+            .collect();
         let mut m = Merger {
             spec,
             cols,
@@ -723,6 +742,8 @@ impl Merger {
             seen: HashSet::new(),
             skipped: 0,
             emitted: 0,
+            tags,
+            failed: None,
         };
         if sources == 0 {
             m.finalize();
@@ -868,6 +889,10 @@ impl Merger {
         if self.ended.get(src) != Some(&false) || self.limit_reached() {
             return;
         }
+        self.check_collations(&row);
+        if self.failed.is_some() {
+            return;
+        }
         if matches!(self.mode, Mode::Concat) {
             if let Some(r) = self.offer(row) {
                 self.out.push_back(r);
@@ -926,6 +951,37 @@ impl Merger {
         }
     }
 
+    /// Records the collation each checked helper of `row` names; a second one fails
+    /// the merge (see [`MergeSpec::same_collation`]).
+    fn check_collations(&mut self, row: &Row) {
+        for (c, h, first) in &mut self.tags {
+            let Some(v) = cell(row, *h) else { continue };
+            let tag = v.split(|b| *b == b':').next().unwrap_or_default();
+            match first {
+                None => *first = Some(tag.to_vec()),
+                Some(t) if t.as_slice() == tag => {}
+                Some(t) => {
+                    let name = self.cols.get(*c).map_or("", |m| m.name.as_str());
+                    self.failed = Some(format!(
+                        "column {} (`{name}`) of this UNION is text in different collations in its SELECTs ({} and {}): one server compares it in the collation the UNION derives, which the router cannot see across data nodes; make the SELECTs agree (CONVERT(... USING ...) COLLATE ...), or route the statement to one node",
+                        *c + 1,
+                        String::from_utf8_lossy(t),
+                        String::from_utf8_lossy(tag)
+                    ));
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Why the merge stopped part way (see [`MergeSpec::same_collation`]): the IO layer
+    /// sends it after the rows already out.
+    pub fn failure(&self) -> Option<SqlError> {
+        self.failed
+            .as_ref()
+            .map(|m| SqlError::new(1105, "HY000", m.clone()))
+    }
+
     /// Source `src` sent its last row.
     pub fn end(&mut self, src: usize) {
         if self.ended.get(src) != Some(&false) {
@@ -947,6 +1003,9 @@ impl Merger {
 
     /// The next output row (truncated to `visible` columns) when it is certain, else None.
     pub fn next_row(&mut self) -> Option<Row> {
+        if self.failed.is_some() {
+            return None;
+        }
         loop {
             if let Some(r) = self.out.pop_front() {
                 return Some(r);
@@ -1000,7 +1059,7 @@ impl Merger {
     /// lowest unfinished source; the sorted merge for the lowest unfinished source with
     /// no buffered row.
     pub fn want(&self) -> Option<usize> {
-        if !self.out.is_empty() || self.done() {
+        if self.failed.is_some() || !self.out.is_empty() || self.done() {
             return None;
         }
         let unfinished = |s: &usize| !self.ended[*s];
@@ -1020,6 +1079,9 @@ impl Merger {
     /// True once every output row has been returned (all sources ended, or the LIMIT is
     /// reached — the caller then stops reading and discards the rest).
     pub fn done(&self) -> bool {
+        if self.failed.is_some() {
+            return true;
+        }
         if !self.out.is_empty() {
             return false;
         }

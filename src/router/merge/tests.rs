@@ -1952,3 +1952,49 @@ fn text_keys_without_weights_are_refused() {
             .is_none()
     );
 }
+
+// ---- UNION: helpers that name their collation ---------------------------------------
+
+/// The SELECTs of a UNION each compute a text key's weights in their own collation and
+/// name it before the `:`; one collation merges, two stop the merge with an error
+/// (never weights of two collations compared); numbers ignore their helper.
+#[test]
+fn union_helpers_in_two_collations_fail_the_merge() {
+    let spec = MergeSpec {
+        visible: 1,
+        distinct: true,
+        order_by: vec![asc(2)],
+        text_helpers: vec![(0, 1)],
+        same_collation: vec![1],
+        ..Default::default()
+    };
+    let w = |c: &str, x: &str| format!("{c}::{x}");
+    let one = vec![
+        vec![r(&["a", &w("utf8mb4_general_ci", "41"), "1"])],
+        vec![r(&["A", &w("utf8mb4_general_ci", "41"), "1"])],
+    ];
+    assert_eq!(
+        merge(spec.clone(), vec![text(), text(), int()], one),
+        s(&[&["a"]])
+    );
+    let two = vec![
+        vec![r(&["a", &w("utf8mb4_general_ci", "41"), "1"])],
+        vec![r(&["b", &w("latin1_swedish_ci", "42"), "2"])],
+    ];
+    let mut m = Merger::new(spec.clone(), vec![text(), text(), int()], 2);
+    let out = drive(&mut m, two);
+    assert!(out.len() <= 1, "{out:?}");
+    let e = m.failure().expect("two collations");
+    assert!(
+        e.msg.contains("utf8mb4_general_ci") && e.msg.contains("latin1_swedish_ci"),
+        "{e}"
+    );
+    // A number column: its helper is not used, so its tags are not checked.
+    let nums = vec![
+        vec![r(&["1", &w("binary", "31"), "1"])],
+        vec![r(&["2", &w("utf8mb4_general_ci", "32"), "2"])],
+    ];
+    let mut m = Merger::new(spec, vec![int(), text(), int()], 2);
+    assert_eq!(show(&drive(&mut m, nums)), s(&[&["1"], &["2"]]));
+    assert!(m.failure().is_none());
+}

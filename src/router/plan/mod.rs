@@ -273,6 +273,9 @@ pub struct MergeTemplate {
     /// `(key column, hidden helper column)` for other sort/group key expressions
     /// (see [`crate::router::merge::MergeSpec::text_helpers`]).
     pub text_helpers: Vec<(Col, Col)>,
+    /// Helpers whose rows must name one collation (see
+    /// [`crate::router::merge::MergeSpec::same_collation`]).
+    pub same_collation: Vec<Col>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -359,6 +362,7 @@ impl MergeTemplate {
                 .iter()
                 .filter_map(|(c, h)| Some((col(*c)?, col(*h)?)))
                 .collect(),
+            same_collation: self.same_collation.iter().filter_map(|h| col(*h)).collect(),
         })
     }
 

@@ -9,6 +9,8 @@ use sqlparser::ast::{
     Spanned, TableFactor, UnaryOperator, Value, Visit, Visitor, visit_expressions,
 };
 
+mod union;
+
 use super::route::{self, TRef};
 use super::text::{self, Edits, Toks, quote_ident, span};
 use super::{
@@ -263,11 +265,7 @@ pub fn plan_query(
     }
     let sel = match q.body.as_ref() {
         SetExpr::Select(s) => s,
-        SetExpr::SetOperation { .. } => {
-            return Err(refuse(
-                "UNION/INTERSECT/EXCEPT over sharded or global tables is not routed: run each SELECT separately",
-            ));
-        }
+        SetExpr::SetOperation { .. } => return union::plan_union(_cat, sc, t, q, read, lookups),
         _ => {
             return Err(refuse(
                 "this form of query over sharded or global tables is not routed",
@@ -1837,6 +1835,7 @@ fn multi_node(
         limit,
         helpers,
         text_helpers,
+        same_collation: Vec::new(),
     };
     Ok((text, merge, avg_items))
 }

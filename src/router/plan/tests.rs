@@ -187,7 +187,7 @@ fn refusals_name_the_problem() {
     assert!(m.contains("sharding column"), "{m}");
     refused("SELECT COUNT(DISTINCT name) FROM customer");
     refused("SELECT * FROM customer WHERE id IN (SELECT id FROM product)");
-    refused("SELECT id FROM customer UNION SELECT id FROM product");
+    refused("SELECT id FROM customer INTERSECT SELECT id FROM product");
     refused("SELECT * FROM customer WHERE id = 99999999");
 }
 
@@ -2163,4 +2163,150 @@ fn having_names_columns_as_the_server_resolves_them() {
             assert_ne!(e.code, 1054, "{sql}: {}", e.msg);
         }
     }
+}
+
+// == UNION across data nodes (see select/union.rs) ==
+
+/// The text each node gets.
+fn node_sql(p: &Plan, node: &str) -> String {
+    p.targets
+        .iter()
+        .find(|t| t.node == node)
+        .and_then(|t| t.sql.clone())
+        .unwrap_or_default()
+}
+
+#[test]
+fn union_all_goes_to_every_node_holding_rows_of_a_select() {
+    let sql = "SELECT id, name FROM customer WHERE id IN (1, 2) UNION ALL SELECT id, name FROM customer WHERE id = 5000001";
+    let p = route(sql);
+    assert_eq!(p.nodes(), ["dn0", "dn1"]);
+    let m = p.merge.clone().expect("merge");
+    assert!(m.is_concat(), "{m:?}");
+    // Pruned SELECTs: made false where their rows are not, so that each node still
+    // derives the same column types from both.
+    assert_eq!(
+        node_sql(&p, "dn0"),
+        "SELECT id, name FROM customer WHERE id IN (1, 2) UNION ALL SELECT id, name FROM customer WHERE ( id = 5000001) AND 0"
+    );
+    assert_eq!(
+        node_sql(&p, "dn1"),
+        "SELECT id, name FROM customer WHERE ( id IN (1, 2)) AND 0 UNION ALL SELECT id, name FROM customer WHERE id = 5000001"
+    );
+    // Both SELECTs on one node: the statement as written.
+    let p =
+        route("SELECT id FROM customer WHERE id = 1 UNION SELECT id FROM my_order WHERE id = 2");
+    assert_eq!(p.nodes(), ["dn0"]);
+    assert_eq!(p.targets[0].sql, None);
+    assert!(p.merge.is_none());
+}
+
+#[test]
+fn union_rows_of_global_tables_and_constants_come_from_one_node() {
+    let sql = "SELECT name FROM province UNION ALL SELECT 'x' UNION ALL SELECT name FROM customer";
+    let p = route(sql);
+    assert_eq!(p.nodes(), ["dn0", "dn1"]);
+    assert_eq!(node_sql(&p, "dn0"), sql);
+    assert_eq!(
+        node_sql(&p, "dn1"),
+        "SELECT name FROM province WHERE 0 UNION ALL SELECT 'x' FROM DUAL WHERE 0 UNION ALL SELECT name FROM customer"
+    );
+    // Global tables only: any one copy, unchanged.
+    let p = route("SELECT name FROM province WHERE id < 3 UNION SELECT 'x'");
+    assert!(p.any_one);
+    assert_eq!(p.targets[0].sql, None);
+}
+
+#[test]
+fn union_distinct_merges_in_select_order_with_collation_weights() {
+    let p = route(
+        "SELECT name FROM customer UNION SELECT name FROM province ORDER BY name DESC LIMIT 2, 3",
+    );
+    let m = p.merge.clone().expect("merge");
+    assert!(m.distinct);
+    assert_eq!((m.offset, m.limit, m.hidden), (2, Some(3), 2));
+    // The name, then the SELECT's number: of equal names the first SELECT's shows.
+    assert_eq!(m.order_by, [(Col::Item(0), true), (Col::Hidden(1), false)]);
+    assert_eq!(m.text_helpers, [(Col::Item(0), Col::Hidden(0))]);
+    let h = format!("CONCAT(COLLATION(name), {})", text_helper_sql("name"));
+    assert_eq!(
+        node_sql(&p, "dn0"),
+        format!(
+            "SELECT name, {h} AS `__tandem_0`, 1 AS `__tandem_1` FROM customer UNION SELECT name, {h} AS `__tandem_0`, 2 AS `__tandem_1` FROM province ORDER BY name DESC, `__tandem_1` "
+        )
+    );
+    // UNION ALL: the nodes' LIMIT is offset + count.
+    let p = route(
+        "SELECT id AS k FROM customer UNION ALL SELECT id FROM product ORDER BY k DESC LIMIT 2, 3",
+    );
+    let m = p.merge.clone().expect("merge");
+    assert_eq!(m.order_by, [(Col::Item(0), true)]);
+    assert!(
+        node_sql(&p, "dn1").ends_with("ORDER BY k DESC LIMIT 5"),
+        "{p:?}"
+    );
+}
+
+#[test]
+fn union_order_by_names_a_result_column_as_the_server_does() {
+    let err = |sql: &str| match plan(&cat(), "shop", sql, &Lookups::new()) {
+        Err(e) => (e.code, e.msg),
+        other => panic!("{sql}: {other:?}"),
+    };
+    let u = "SELECT id, name FROM customer UNION ALL SELECT id, name FROM product";
+    assert_eq!(
+        err(&format!("{u} ORDER BY 3")),
+        (1054, "Unknown column '3' in 'ORDER BY'".into())
+    );
+    assert_eq!(
+        err(&format!("{u} ORDER BY nm")),
+        (1054, "Unknown column 'nm' in 'ORDER BY'".into())
+    );
+    assert_eq!(err(&format!("{u} ORDER BY customer.id")).0, 1250);
+    assert_eq!(
+        err(
+            "SELECT id, name AS id FROM customer UNION ALL SELECT id, name FROM product ORDER BY id"
+        )
+        .0,
+        1052
+    );
+    assert_eq!(err(&format!("{u} ORDER BY id + 1")).0, 1105);
+    let p = route(&format!("{u} ORDER BY (NAME), 1 DESC"));
+    assert_eq!(
+        p.merge.expect("merge").order_by,
+        [(Col::Item(1), false), (Col::Item(0), true)]
+    );
+}
+
+#[test]
+fn unions_the_merge_cannot_answer_are_refused() {
+    for sql in [
+        "SELECT id FROM customer INTERSECT SELECT id FROM product",
+        "SELECT id FROM customer EXCEPT SELECT id FROM product",
+        "(SELECT id FROM customer ORDER BY id LIMIT 1) UNION SELECT id FROM product",
+        "SELECT id FROM customer UNION (SELECT id FROM product LIMIT 1)",
+        "SELECT level, COUNT(*) FROM customer GROUP BY level UNION SELECT 1, 2",
+        "SELECT COUNT(*) FROM customer UNION ALL SELECT COUNT(*) FROM product",
+        "SELECT DISTINCT level FROM customer UNION ALL SELECT id FROM product",
+        "SELECT id FROM customer UNION SELECT id FROM product UNION ALL SELECT id FROM my_order",
+        "SELECT id FROM customer UNION SELECT id FROM unlisted",
+        "SELECT * FROM customer UNION SELECT * FROM customer",
+        "SELECT id, ROW_NUMBER() OVER () FROM customer UNION ALL SELECT id, 1 FROM product",
+        "SELECT id FROM customer UNION ALL SELECT id FROM product FOR UPDATE",
+        "SELECT * FROM province WHERE id IN (SELECT id FROM customer UNION SELECT id FROM product)",
+    ] {
+        let m = refused(sql);
+        assert!(!m.is_empty(), "{sql}");
+    }
+    // DISTINCT under a UNION DISTINCT changes nothing.
+    route("SELECT DISTINCT level FROM customer UNION SELECT id FROM product");
+    // ALL before DISTINCT: everything is distinct.
+    assert!(
+        route(
+            "SELECT id FROM customer UNION ALL SELECT id FROM product UNION SELECT id FROM my_order"
+        )
+        .merge
+        .expect("merge")
+        .distinct
+    );
 }

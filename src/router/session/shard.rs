@@ -1318,6 +1318,9 @@ impl Session {
         }
         let _ = sent_rows;
         let _: Option<Row> = None;
+        if mid_err.is_none() {
+            mid_err = m.failure();
+        }
         self.end_merged_rows(sources, broken, mid_err, seq).await
     }
 

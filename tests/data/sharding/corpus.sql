@@ -325,6 +325,56 @@ SELECT id, region FROM province WHERE region IS NULL ORDER BY id
 !refuse SELECT id, balance FROM customer WHERE balance = (SELECT MAX(balance) FROM customer)
 !refuse SELECT COUNT(*) FROM my_order WHERE customer_id IN (SELECT id FROM customer WHERE city = 'Xian')
 !refuse SELECT MAX(n) FROM (SELECT city, COUNT(*) AS n FROM customer GROUP BY city) t
-# UNION (distinct) across differently sharded tables.
-!refuse SELECT id FROM customer WHERE id < 1000000 UNION SELECT id FROM product
-!refuse SELECT city FROM customer UNION SELECT category FROM product
+
+# == UNION across data nodes (s19-union) ==
+# Each node holding rows of a SELECT gets the whole UNION; a SELECT runs with its WHERE
+# made false where its rows are not; global tables and SELECTs without a table answer
+# from one node. UNION (distinct) keeps the first SELECT's spelling of values the
+# collation takes as one ('a', 'A').
+SELECT id FROM customer WHERE id < 1000000 UNION SELECT id FROM product
+SELECT city FROM customer UNION SELECT category FROM product
+SELECT id, name FROM customer WHERE id IN (1, 3390) UNION ALL SELECT id, name FROM customer WHERE id IN (5000001, 5003513)
+SELECT id, status FROM my_order WHERE id = 10 UNION ALL SELECT id, status FROM my_order WHERE id = 5000500 UNION ALL SELECT id, note FROM order_item WHERE order_id = 9752
+SELECT id, total FROM my_order WHERE total > 19900 UNION ALL SELECT id, price FROM order_item WHERE price > 499
+SELECT id FROM customer WHERE level = 10 AND city = 'Wuhan' UNION ALL SELECT id FROM product WHERE stock < 2
+SELECT id, name FROM customer WHERE id < 20000 UNION ALL SELECT id, name FROM product WHERE id < 10 ORDER BY 1 DESC, 2 LIMIT 3, 6
+SELECT id AS k, name FROM customer WHERE id BETWEEN 4999990 AND 5000010 UNION ALL SELECT id, name FROM province ORDER BY k DESC LIMIT 12
+SELECT id, balance FROM customer UNION ALL SELECT id, total FROM my_order ORDER BY balance DESC, id LIMIT 10
+SELECT id, balance FROM customer UNION ALL SELECT id, total FROM my_order ORDER BY 2, 1 LIMIT 2995, 10
+SELECT city FROM customer UNION SELECT city FROM customer
+SELECT city FROM customer UNION SELECT name FROM province ORDER BY city
+SELECT level FROM customer UNION SELECT stock FROM product WHERE stock < 20 ORDER BY level DESC LIMIT 5
+SELECT level FROM customer UNION ALL SELECT level FROM customer WHERE id > 9000000 UNION SELECT stock FROM product WHERE stock < 15 ORDER BY 1
+SELECT region FROM province UNION SELECT note FROM order_item ORDER BY 1
+SELECT region FROM province UNION SELECT city FROM customer ORDER BY 1 DESC LIMIT 3, 4
+SELECT region, NULL FROM province WHERE id < 10 UNION ALL SELECT NULL, note FROM order_item WHERE order_id IN (10, 5000500)
+SELECT name FROM province UNION ALL SELECT 'x' UNION ALL SELECT city FROM customer WHERE id IN (1, 5000001)
+SELECT name FROM province WHERE id < 3 UNION SELECT 'x'
+SELECT 'a' FROM customer WHERE id = 5000001 UNION SELECT 'A' FROM customer WHERE id = 1
+SELECT 'A' FROM customer WHERE id = 1 UNION SELECT 'a' FROM customer WHERE id = 5000001
+SELECT name FROM customer WHERE id = 5000001 UNION SELECT UPPER(name) FROM customer WHERE id = 5000001 UNION SELECT LOWER(name) FROM customer WHERE id = 1
+SELECT UPPER(name) AS n FROM customer WHERE id < 100000 UNION SELECT LOWER(name) FROM customer WHERE id > 9000000 ORDER BY n
+SELECT name FROM customer UNION SELECT name FROM user_info ORDER BY name
+SELECT LOWER(name) FROM customer UNION SELECT name FROM user_info ORDER BY 1 DESC LIMIT 5
+SELECT id FROM customer WHERE id = 1 UNION ALL SELECT id FROM customer WHERE id = 5000001 UNION ALL SELECT id FROM my_order WHERE id = 5000500
+SELECT id FROM customer WHERE id = 1 UNION SELECT id FROM my_order WHERE id = 10
+SELECT id, order_id FROM order_item WHERE order_id = 9752 UNION ALL SELECT id, customer_id FROM my_order WHERE id = 9752 ORDER BY 1, 2
+SELECT id, name FROM customer WHERE id = 9999999 UNION ALL SELECT id, name FROM product WHERE id = -1
+SELECT c.id, p.name FROM customer c JOIN province p ON c.province_id = p.id WHERE c.id < 30000 UNION ALL SELECT id, name FROM province WHERE id > 28 ORDER BY 1, 2
+SELECT * FROM province WHERE id < 4 UNION ALL SELECT id, name, city FROM customer WHERE id < 7000
+SELECT id, city FROM customer WHERE city = 'Xian' UNION SELECT id, category FROM product WHERE category = 'toys' ORDER BY 1 DESC, 2 LIMIT 10, 5
+!error SELECT id, name FROM customer UNION ALL SELECT id, name FROM product ORDER BY 3
+!error SELECT id, name FROM customer UNION ALL SELECT id, name FROM product ORDER BY nm
+!error SELECT id FROM customer c UNION SELECT id FROM product ORDER BY c.id
+!error SELECT id, name AS id FROM customer UNION ALL SELECT id, name FROM product ORDER BY id
+!refuse SELECT id FROM customer INTERSECT SELECT id FROM product
+!refuse SELECT id FROM customer WHERE id < 5000 EXCEPT SELECT id FROM product
+!refuse (SELECT id FROM customer ORDER BY id LIMIT 3) UNION SELECT id FROM product
+!refuse SELECT level, COUNT(*) FROM customer GROUP BY level UNION ALL SELECT stock, 1 FROM product
+!refuse SELECT COUNT(*) FROM customer UNION ALL SELECT COUNT(*) FROM product
+!refuse SELECT DISTINCT city FROM customer UNION ALL SELECT category FROM product
+!refuse SELECT id FROM customer UNION SELECT id FROM product UNION ALL SELECT id FROM my_order
+!refuse SELECT id FROM customer UNION ALL SELECT id FROM product ORDER BY id + 1, id LIMIT 5
+!refuse SELECT COUNT(*) FROM province WHERE id IN (SELECT level FROM customer UNION SELECT stock FROM product)
+!refuse SELECT * FROM province WHERE id < 4 UNION ALL SELECT id, name, city FROM customer WHERE id < 7000 ORDER BY 2, 1
+# == end of UNION block ==

@@ -1,0 +1,781 @@
+//! `SELECT ... UNION [ALL | DISTINCT] SELECT ... [ORDER BY ...] [LIMIT ...]` over
+//! sharded tables: answered exactly by sending the whole statement to every data node
+//! that holds rows of a SELECT, and merging.
+//!
+//! Every target node gets every SELECT of the UNION, so that the result's column types
+//! (which MariaDB derives from all the SELECTs together) are the same on each node. A
+//! SELECT whose rows a node must not return there runs with its WHERE made false
+//! (`WHERE (...) AND 0`): a SELECT over sharded tables returns rows only on the nodes
+//! its WHERE can match (each row lives on one node), a SELECT over global tables or
+//! without tables only on the first target (its rows are the same on every copy).
+//! `UNION` (DISTINCT) is merged with the router's DISTINCT; each SELECT gets a hidden
+//! column with its number, and the nodes' rows are merged in that order, so that of
+//! values a collation takes as one (`'a'`, `'A'`) the one of the first SELECT shows, as
+//! on one server. ORDER BY names a result column (the first SELECT's names) or a
+//! position, as MariaDB resolves it; text keys are compared by the nodes' collation
+//! weights (a hidden helper column in each SELECT).
+
+use std::collections::BTreeSet;
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{
+    Distinct, Expr, GroupByExpr, LimitClause, OrderByKind, Query, Select, SetExpr, SetOperator,
+    SetQuantifier, Value, visit_expressions,
+};
+
+use super::{
+    Item, RouteNodes, check_subqueries, clearly_not_text, contains_aggregate, expr_text,
+    is_placeholder, items_of, limit_value, repeatable, route_nodes, unnest,
+};
+use crate::router::merge::text_helper_sql;
+use crate::router::plan::route::{self, TRef};
+use crate::router::plan::text::{self, Edits, Toks, quote_ident, span};
+use crate::router::plan::{
+    Affected, Catalog, Col, Lookups, MergeTemplate, Plan, Planned, SchemaCat, Target, refuse,
+};
+use crate::router::wire::SqlError;
+
+/// Where the rows of one SELECT of the UNION live.
+enum Place {
+    /// Sharded tables (and what joins them): on these nodes, each row on one.
+    Rows(Vec<String>),
+    /// Global tables only: the same rows on each of these copies.
+    Copies(Vec<String>),
+    /// No table: one row set, from any node.
+    Anywhere,
+    /// A table of one data node (unlisted, or listed with one node and no rule).
+    Fixed(String, String),
+}
+
+/// One SELECT of the UNION: its parse, its token range in the statement, and its rows.
+struct Branch<'q> {
+    sel: &'q Select,
+    /// Token indices `[start, end)` in the statement's tokens.
+    toks: (usize, usize),
+    place: Place,
+    /// Tables read (FROM), for where the SELECT can run.
+    tables: Vec<TRef<'q>>,
+    items: Vec<Item>,
+}
+
+const PARENS: &str = "a parenthesised SELECT in a UNION over sharded or global tables is not routed (its own ORDER BY / LIMIT would have to run before the merge): write the SELECTs without parentheses, with one ORDER BY / LIMIT at the end";
+
+/// The SELECTs of a chain of UNIONs, left to right, and for each UNION whether it is
+/// `ALL`.
+fn flatten<'q>(
+    e: &'q SetExpr,
+    out: &mut Vec<&'q Select>,
+    all: &mut Vec<bool>,
+) -> Result<(), SqlError> {
+    match e {
+        SetExpr::Select(s) => {
+            out.push(s);
+            Ok(())
+        }
+        SetExpr::SetOperation {
+            left,
+            op,
+            set_quantifier,
+            right,
+        } => {
+            if *op != SetOperator::Union {
+                return Err(refuse(format!(
+                    "{op} over sharded or global tables is not routed: each data node would only compare its own rows; run the SELECTs separately"
+                )));
+            }
+            let is_all = match set_quantifier {
+                SetQuantifier::All => true,
+                SetQuantifier::Distinct | SetQuantifier::None => false,
+                q => {
+                    return Err(refuse(format!(
+                        "UNION {q} over sharded or global tables is not routed"
+                    )));
+                }
+            };
+            flatten(left, out, all)?;
+            match right.as_ref() {
+                SetExpr::Select(s) => {
+                    all.push(is_all);
+                    out.push(s);
+                    Ok(())
+                }
+                SetExpr::SetOperation { op, .. } if *op != SetOperator::Union => {
+                    Err(refuse(format!(
+                        "{op} over sharded or global tables is not routed: each data node would only compare its own rows; run the SELECTs separately"
+                    )))
+                }
+                SetExpr::SetOperation { .. } | SetExpr::Query(_) => Err(refuse(PARENS)),
+                _ => Err(refuse(
+                    "this form of UNION over sharded or global tables is not routed (VALUES, TABLE): write each part as a SELECT",
+                )),
+            }
+        }
+        SetExpr::Query(_) => Err(refuse(PARENS)),
+        _ => Err(refuse(
+            "this form of UNION over sharded or global tables is not routed (VALUES, TABLE): write each part as a SELECT",
+        )),
+    }
+}
+
+/// What a SELECT of a UNION across nodes may not have (the router would have to merge
+/// it before the UNION).
+fn check_branch(s: &Select, distinct_union: bool) -> Result<(), SqlError> {
+    let no = |what: &str| {
+        Err(refuse(format!(
+            "{what} in a SELECT of a UNION over rows on several data nodes is not routed (the router merges the UNION, not each SELECT): run that SELECT on its own, or restrict the UNION to one node"
+        )))
+    };
+    if s.into.is_some() {
+        return no("INTO");
+    }
+    match &s.distinct {
+        Some(Distinct::On(_)) => return no("DISTINCT ON"),
+        // Under a UNION DISTINCT the whole result is distinct anyway.
+        Some(Distinct::Distinct) if !distinct_union => return no("SELECT DISTINCT"),
+        _ => {}
+    }
+    let grouped = match &s.group_by {
+        GroupByExpr::Expressions(e, m) => !e.is_empty() || !m.is_empty(),
+        GroupByExpr::All(_) => true,
+    };
+    if grouped {
+        return no("GROUP BY");
+    }
+    if s.having.is_some() {
+        return no("HAVING");
+    }
+    if s.projection.iter().any(|p| match p {
+        sqlparser::ast::SelectItem::UnnamedExpr(e)
+        | sqlparser::ast::SelectItem::ExprWithAlias { expr: e, .. } => contains_aggregate(e),
+        _ => false,
+    }) {
+        return no("an aggregate (COUNT, SUM, ...)");
+    }
+    let window = visit_expressions(s, |x| match x {
+        Expr::Function(f) if f.over.is_some() => ControlFlow::Break(()),
+        _ => ControlFlow::Continue(()),
+    })
+    .is_break();
+    if window || !s.named_window.is_empty() || s.qualify.is_some() {
+        return no("a window function");
+    }
+    if s.select_modifiers
+        .as_ref()
+        .is_some_and(|m| m.sql_calc_found_rows)
+    {
+        return no("SQL_CALC_FOUND_ROWS");
+    }
+    Ok(())
+}
+
+/// Where the rows of SELECT `s` live.
+fn place<'q>(
+    sc: &'q SchemaCat,
+    s: &'q Select,
+    sql: &str,
+    lookups: &Lookups,
+) -> Result<(Place, Vec<TRef<'q>>), SqlError> {
+    let from = route::from_clause(sc, &s.from);
+    if from.derived {
+        return Err(refuse(
+            "a subquery in FROM over sharded or global tables is not routed",
+        ));
+    }
+    if from.using {
+        return Err(refuse(
+            "JOIN ... USING / NATURAL JOIN over sharded tables is not routed: write the join condition with ON",
+        ));
+    }
+    let refs: Vec<TRef<'q>> = from
+        .refs
+        .iter()
+        .filter(|r| !(r.cat.is_none() && r.name.eq_ignore_ascii_case("dual")))
+        .cloned()
+        .collect();
+    if refs.is_empty() {
+        return Ok((Place::Anywhere, refs));
+    }
+    let (where_conds, join_conds) = from.conditions(s.selection.as_ref());
+    if let [r] = refs.as_slice() {
+        route::check_rule_required(r, &refs, &where_conds, sql)?;
+    }
+    let sharded = |r: &TRef<'_>| r.cat.is_some_and(|t| t.is_sharded());
+    let nodes = route_nodes(sc, &refs, &where_conds, &join_conds, s, lookups)?;
+    let p = match nodes {
+        RouteNodes::One(n, _) if refs.iter().any(sharded) => Place::Rows(vec![n]),
+        RouteNodes::Many(ns) => {
+            // An outer join that NULL-extends a sharded table for rows of a table
+            // every node has would produce those rows once per node.
+            for (keep, nullable) in &from.outer {
+                let sh = |i: &usize| sharded(&from.refs[*i]);
+                if nullable.iter().any(sh)
+                    && let Some(k) = keep.iter().find(|i| !sh(i))
+                {
+                    return Err(refuse(format!(
+                        "an outer join keeping all rows of `{}` and NULL-extending a sharded table spans several data nodes, so unmatched rows would come back once per node: not routed",
+                        from.refs[*k].name
+                    )));
+                }
+            }
+            Place::Rows(ns)
+        }
+        RouteNodes::One(n, _) => {
+            let name = refs
+                .iter()
+                .find(|r| {
+                    r.cat
+                        .is_none_or(|t| !matches!(t.kind, crate::router::plan::TableKind::Global))
+                })
+                .map_or_else(String::new, |r| r.name.clone());
+            Place::Fixed(n, name)
+        }
+        RouteNodes::AnyOf(ns) => Place::Copies(ns),
+    };
+    Ok((p, refs))
+}
+
+/// Can `s`, reading `tables`, run on data node `n` (every table it names is there)?
+fn runs_on(sc: &SchemaCat, tables: &[TRef<'_>], n: &str) -> Result<(), String> {
+    for r in tables {
+        let here = match r.cat {
+            Some(t) => t.nodes.iter().any(|x| x == n),
+            None => sc.default_node.as_deref() == Some(n),
+        };
+        if !here {
+            return Err(r.name.clone());
+        }
+    }
+    Ok(())
+}
+
+/// The name MariaDB gives result column `it` (the first SELECT's names are the UNION's).
+fn item_name(sql: &str, it: &Item) -> Option<String> {
+    if let Some(a) = &it.alias {
+        return Some(a.clone());
+    }
+    let e = it.expr.as_ref()?;
+    match unnest(e) {
+        Expr::Identifier(i) => Some(i.value.clone()),
+        Expr::CompoundIdentifier(p) => p.last().map(|i| i.value.clone()),
+        _ => Some(expr_text(sql, e)),
+    }
+}
+
+/// The result column an ORDER BY item of the UNION names: a position, or a name of the
+/// first SELECT's columns (MariaDB takes nothing else from a branch).
+fn order_column(
+    sql: &str,
+    e: &Expr,
+    first: &[Item],
+    branches: &[Branch<'_>],
+) -> Result<usize, SqlError> {
+    let wildcard = first.iter().any(|i| i.wildcard);
+    let known: &[Item] = match first.iter().position(|i| i.wildcard) {
+        Some(w) => &first[..w],
+        None => first,
+    };
+    let unknown = |what: &str| {
+        SqlError::new(
+            1054,
+            "42S22",
+            format!("Unknown column '{what}' in 'ORDER BY'"),
+        )
+    };
+    match unnest(e) {
+        Expr::Value(v) => match &v.value {
+            Value::Number(n, _) => match n.parse::<usize>() {
+                Ok(k) if k >= 1 && (wildcard || k <= first.len()) => Ok(k - 1),
+                Ok(_) => Err(unknown(n)),
+                Err(_) => Err(refuse(format!(
+                    "ORDER BY the constant {n} of a UNION over several data nodes is not supported: name a column or give its position"
+                ))),
+            },
+            _ => Err(refuse(
+                "ORDER BY a constant of a UNION over several data nodes is not supported: name a column or give its position",
+            )),
+        },
+        Expr::Identifier(id) => {
+            let found: BTreeSet<usize> = known
+                .iter()
+                .enumerate()
+                .filter(|(_, it)| {
+                    item_name(sql, it).is_some_and(|n| n.eq_ignore_ascii_case(&id.value))
+                })
+                .map(|(i, _)| i)
+                .collect();
+            match found.len() {
+                1 => Ok(*found.iter().next().unwrap_or(&0)),
+                0 if wildcard => Err(refuse(format!(
+                    "ORDER BY `{}` of a UNION whose first SELECT has `*`: the router cannot tell which result column that is; give its position, or name the columns",
+                    id.value
+                ))),
+                0 => Err(unknown(&id.value)),
+                _ => Err(SqlError::new(
+                    1052,
+                    "23000",
+                    format!("Column '{}' in ORDER BY is ambiguous", id.value),
+                )),
+            }
+        }
+        Expr::CompoundIdentifier(parts) => {
+            let q = parts
+                .len()
+                .checked_sub(2)
+                .and_then(|i| parts.get(i))
+                .map_or("", |i| i.value.as_str());
+            if branches.iter().any(|b| b.tables.iter().any(|r| r.named(q))) {
+                return Err(SqlError::new(
+                    1250,
+                    "42000",
+                    format!("Table '{q}' from one of the SELECTs cannot be used in ORDER BY"),
+                ));
+            }
+            Err(refuse(
+                "ORDER BY of a UNION over several data nodes names a result column (the first SELECT's name or alias) or its position",
+            ))
+        }
+        _ => Err(refuse(
+            "ORDER BY an expression of a UNION over several data nodes is not supported: select it (with an alias) in every SELECT and order by the alias or its position",
+        )),
+    }
+}
+
+/// Plans a UNION over configured tables (`q.body` is a set operation).
+pub(super) fn plan_union(
+    cat: &Catalog,
+    sc: &SchemaCat,
+    t: &Toks<'_>,
+    q: &Query,
+    read: bool,
+    lookups: &Lookups,
+) -> Result<Planned, SqlError> {
+    let sql = t.sql;
+    let mut sels: Vec<&Select> = Vec::new();
+    let mut all: Vec<bool> = Vec::new();
+    flatten(&q.body, &mut sels, &mut all)?;
+    if q.fetch.is_some() || !q.locks.is_empty() || q.for_clause.is_some() {
+        return Err(refuse(
+            "FETCH / FOR UPDATE / LOCK IN SHARE MODE on a UNION over sharded or global tables is not routed",
+        ));
+    }
+    // MariaDB: a UNION DISTINCT removes the duplicates of everything to its left; an
+    // ALL after it keeps its own rows as they are, which the merge cannot do.
+    let distinct = all.iter().any(|a| !a);
+    if let Some(d) = all.iter().rposition(|a| !a)
+        && all[d + 1..].iter().any(|a| *a)
+    {
+        return Err(refuse(
+            "UNION DISTINCT followed by UNION ALL over several data nodes is not routed (MariaDB removes duplicates only left of the last UNION DISTINCT): use one kind of UNION, or put the UNION ALL parts first",
+        ));
+    }
+    // The SELECTs in the text: split at the UNIONs outside parentheses; the UNION's
+    // ORDER BY / LIMIT follow the last SELECT.
+    let unions: Vec<usize> = (0..t.toks.len())
+        .filter(|&i| t.depth[i] == 0 && t.toks[i].is("UNION"))
+        .collect();
+    if unions.len() + 1 != sels.len() {
+        return Err(refuse(
+            "the router could not find the SELECTs of this UNION in its text: not routed",
+        ));
+    }
+    let mut ranges = Vec::with_capacity(sels.len());
+    let mut start = 0;
+    for &u in &unions {
+        ranges.push((start, u));
+        start = u + 1;
+        if t.toks
+            .get(start)
+            .is_some_and(|x| x.is("ALL") || x.is("DISTINCT"))
+        {
+            start += 1;
+        }
+    }
+    let order_at = t
+        .find_top(start, &["ORDER"])
+        .filter(|&o| t.toks.get(o + 1).is_some_and(|n| n.is("BY")));
+    let limit_at = t.find_top(start, &["LIMIT"]);
+    let end = [order_at, limit_at]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(t.toks.len());
+    ranges.push((start, end));
+    if ranges.iter().any(|(a, b)| a >= b) {
+        return Err(refuse(
+            "the router could not find the SELECTs of this UNION in its text: not routed",
+        ));
+    }
+    let mut branches: Vec<Branch<'_>> = Vec::with_capacity(sels.len());
+    for (sel, r) in sels.iter().zip(&ranges) {
+        check_branch(sel, distinct)?;
+        let (place, tables) = place(sc, sel, sql, lookups)?;
+        branches.push(Branch {
+            sel,
+            toks: *r,
+            place,
+            tables,
+            items: items_of(sel),
+        });
+    }
+    // The nodes holding rows of some SELECT over sharded tables, in configured order.
+    let mut targets: Vec<String> = Vec::new();
+    for b in &branches {
+        if let Place::Rows(ns) = &b.place {
+            for n in ns {
+                if !targets.contains(n) {
+                    targets.push(n.clone());
+                }
+            }
+        }
+    }
+    let rank = |n: &String| cat.nodes.iter().position(|x| x == n).unwrap_or(usize::MAX);
+    targets.sort_by_key(rank);
+    let subs_on = |ns: &[String]| -> Result<(), SqlError> {
+        for b in &branches {
+            check_subqueries(sc, b.sel, ns, None, lookups)?;
+        }
+        Ok(())
+    };
+    if targets.len() <= 1 {
+        return one_node(cat, sc, &branches, targets.first(), read, &subs_on);
+    }
+    // Several nodes: every SELECT runs on each of them.
+    for b in &branches {
+        if let Place::Fixed(f, name) = &b.place {
+            return Err(refuse(format!(
+                "table `{name}` lives only on data node {f}, but other SELECTs of this UNION read rows on data nodes {}: not routed (run that SELECT separately)",
+                targets.join(",")
+            )));
+        }
+        for n in &targets {
+            if let Err(name) = runs_on(sc, &b.tables, n) {
+                return Err(refuse(format!(
+                    "this UNION runs on data nodes {} (each node gets every SELECT, so that the result's column types agree), but table `{name}` is not on {n}: not routed (run the SELECTs separately)",
+                    targets.join(",")
+                )));
+            }
+        }
+    }
+    subs_on(&targets)?;
+    let (item_edits, edits, merge) = rewrite(sql, t, q, &branches, distinct, lookups)?;
+    let mut out = Vec::with_capacity(targets.len());
+    for n in &targets {
+        let mut e = Edits::default();
+        for (s, end, with) in &item_edits {
+            e.replace((*s, *end), with.clone());
+        }
+        for b in &branches {
+            let here = match &b.place {
+                Place::Rows(ns) => ns.contains(n),
+                _ => *n == targets[0],
+            };
+            if !here {
+                falsify(t, b, &mut e);
+            }
+        }
+        for (s, end, with) in &edits {
+            e.replace((*s, *end), with.clone());
+        }
+        let text = e
+            .apply(sql)
+            .ok_or_else(|| refuse("internal: overlapping rewrites"))?;
+        out.push(Target {
+            node: n.clone(),
+            sql: Some(text),
+        });
+    }
+    Ok(Planned::Route(Plan {
+        targets: out,
+        read,
+        any_one: false,
+        merge: Some(merge),
+        affected: Affected::Sum,
+        avg_items: Vec::new(),
+        note: Some("UNION across data nodes: each node runs every SELECT; a SELECT runs with its WHERE made false where its rows are not (global tables and SELECTs without tables: on the first node only)".into()),
+        clock: None,
+    }))
+}
+
+/// A UNION whose rows are all on one node (or on any one copy): sent there unchanged.
+fn one_node(
+    cat: &Catalog,
+    sc: &SchemaCat,
+    branches: &[Branch<'_>],
+    rows_on: Option<&String>,
+    read: bool,
+    subs_on: &dyn Fn(&[String]) -> Result<(), SqlError>,
+) -> Result<Planned, SqlError> {
+    // Nodes where every SELECT can run and returns its rows.
+    let mut common: Option<Vec<String>> = rows_on.map(|n| vec![n.clone()]);
+    let mut fixed = false;
+    for b in branches {
+        let here: Vec<String> = match &b.place {
+            Place::Rows(ns) => ns.clone(),
+            Place::Copies(ns) => ns.clone(),
+            Place::Fixed(n, _) => {
+                fixed = true;
+                vec![n.clone()]
+            }
+            Place::Anywhere => continue,
+        };
+        common = Some(match common {
+            None => here,
+            Some(c) => c.into_iter().filter(|n| here.contains(n)).collect(),
+        });
+    }
+    let mut nodes = match common {
+        Some(c) => c,
+        None => vec![
+            sc.any_node()
+                .ok_or_else(|| refuse(format!("schema '{}' has no data nodes", sc.name)))?,
+        ],
+    };
+    nodes.retain(|n| branches.iter().all(|b| runs_on(sc, &b.tables, n).is_ok()));
+    let rank = |n: &String| cat.nodes.iter().position(|x| x == n).unwrap_or(usize::MAX);
+    nodes.sort_by_key(rank);
+    if nodes.is_empty() {
+        return Err(refuse(
+            "the SELECTs of this UNION read tables that have no data node in common: not routed (run the SELECTs separately)",
+        ));
+    }
+    let ok: Vec<String> = nodes
+        .iter()
+        .filter(|n| subs_on(std::slice::from_ref(*n)).is_ok())
+        .cloned()
+        .collect();
+    if ok.is_empty() {
+        subs_on(&nodes)?;
+        return Err(refuse(
+            "no data node holds what the subqueries of this UNION read",
+        ));
+    }
+    if ok.len() == 1 || fixed || rows_on.is_some() {
+        return Ok(Planned::Route(Plan::one(ok[0].clone(), None, read)));
+    }
+    Ok(Planned::Route(Plan {
+        targets: ok
+            .into_iter()
+            .map(|node| Target { node, sql: None })
+            .collect(),
+        read,
+        any_one: true,
+        merge: None,
+        affected: Affected::First,
+        avg_items: Vec::new(),
+        note: Some("global tables: any one copy".into()),
+        clock: None,
+    }))
+}
+
+/// Makes SELECT `b` return no rows on a node (its WHERE made false), keeping its
+/// columns and their types.
+fn falsify(t: &Toks<'_>, b: &Branch<'_>, e: &mut Edits) {
+    let (s, end) = b.toks;
+    let at = t.toks.get(end - 1).map_or(t.end(), |x| x.end);
+    let w = (s..end).find(|&i| t.depth[i] == 0 && t.toks[i].is("WHERE"));
+    match w {
+        Some(w) => {
+            e.insert(t.toks[w].end, " (");
+            e.insert(at, ") AND 0");
+        }
+        None if b.sel.from.is_empty() => e.insert(at, " FROM DUAL WHERE 0"),
+        None => e.insert(at, " WHERE 0"),
+    }
+}
+
+/// Edits that every node's text gets, as `(start, end, replacement)`: those of the
+/// select lists (applied before a SELECT's WHERE is made false, which may insert at the
+/// same point), those after (ORDER BY, LIMIT); and the merge.
+type Rewrite = (
+    Vec<(usize, usize, String)>,
+    Vec<(usize, usize, String)>,
+    MergeTemplate,
+);
+
+/// The hidden columns, ORDER BY and LIMIT of the nodes' text, and the merge.
+fn rewrite(
+    sql: &str,
+    t: &Toks<'_>,
+    q: &Query,
+    branches: &[Branch<'_>],
+    distinct: bool,
+    lookups: &Lookups,
+) -> Result<Rewrite, SqlError> {
+    let first = &branches[0].items;
+    if distinct && branches.iter().any(|b| b.items.iter().any(|i| i.wildcard)) {
+        return Err(refuse(
+            "UNION (DISTINCT) of a SELECT with `*` over several data nodes is not routed: the router compares every column by its collation and needs each one named; name the columns",
+        ));
+    }
+    // ORDER BY: result columns.
+    let mut order: Vec<(usize, bool)> = Vec::new();
+    if let Some(ob) = &q.order_by {
+        let OrderByKind::Expressions(exprs) = &ob.kind else {
+            return Err(refuse("ORDER BY ALL is not supported"));
+        };
+        for o in exprs {
+            let desc = matches!(o.options.sort, Some(sqlparser::ast::OrderBySort::Desc));
+            order.push((order_column(sql, &o.expr, first, branches)?, desc));
+        }
+    }
+    // LIMIT (a `?` is a prepared statement's, planned at its prepare only to pick the
+    // node it is prepared on).
+    let placeholder = match &q.limit_clause {
+        Some(LimitClause::LimitOffset { limit, offset, .. }) => {
+            limit.as_ref().is_some_and(is_placeholder)
+                || offset.as_ref().is_some_and(|o| is_placeholder(&o.value))
+        }
+        Some(LimitClause::OffsetCommaLimit { offset, limit }) => {
+            is_placeholder(offset) || is_placeholder(limit)
+        }
+        None => false,
+    };
+    let text_sql = (!lookups.executed).then_some(sql);
+    let (offset, limit) = match &q.limit_clause {
+        Some(_) if placeholder => (0, None),
+        None => (0, None),
+        Some(LimitClause::LimitOffset {
+            limit,
+            offset,
+            limit_by,
+        }) => {
+            if !limit_by.is_empty() {
+                return Err(refuse("LIMIT BY is not supported"));
+            }
+            let l = match limit {
+                Some(e) => Some(limit_value(e, text_sql)?),
+                None => None,
+            };
+            let o = match offset {
+                Some(o) => limit_value(&o.value, text_sql)?,
+                None => 0,
+            };
+            (o, l)
+        }
+        Some(LimitClause::OffsetCommaLimit { offset, limit }) => (
+            limit_value(offset, text_sql)?,
+            Some(limit_value(limit, text_sql)?),
+        ),
+    };
+    // Hidden columns, the same number in every SELECT: collation weights of text keys
+    // (each SELECT's own expression), then the SELECT's number for UNION DISTINCT.
+    let mut hidden: Vec<Vec<String>> = vec![Vec::new(); branches.len()];
+    let mut text_helpers: Vec<(Col, Col)> = Vec::new();
+    let mut keys: Vec<usize> = order.iter().map(|(c, _)| *c).collect();
+    if distinct {
+        keys.extend(0..first.len());
+    }
+    let mut seen = BTreeSet::new();
+    for k in keys {
+        if !seen.insert(k) {
+            continue;
+        }
+        let exprs: Option<Vec<&Expr>> = branches
+            .iter()
+            .map(|b| {
+                let w = b
+                    .items
+                    .iter()
+                    .position(|i| i.wildcard)
+                    .unwrap_or(usize::MAX);
+                if k >= w {
+                    return None;
+                }
+                b.items.get(k).and_then(|i| i.expr.as_ref())
+            })
+            .collect();
+        let Some(exprs) = exprs else { continue };
+        if exprs.iter().all(|e| clearly_not_text(e)) || !exprs.iter().all(|e| repeatable(e)) {
+            continue;
+        }
+        let h = hidden[0].len();
+        // Each SELECT's weights are in its own collation, which it names first: the
+        // merge fails rather than compare weights of two collations.
+        for (b, e) in exprs.iter().enumerate() {
+            let x = expr_text(sql, e);
+            hidden[b].push(format!(
+                "CONCAT(COLLATION({x}), {}) AS {}",
+                text_helper_sql(&x),
+                quote_ident(&format!("__tandem_{h}"))
+            ));
+        }
+        text_helpers.push((Col::Item(k), Col::Hidden(h)));
+    }
+    let mut order_by: Vec<(Col, bool)> = order.iter().map(|(c, d)| (Col::Item(*c), *d)).collect();
+    let mut edits: Vec<(usize, usize, String)> = Vec::new();
+    let mut item_edits: Vec<(usize, usize, String)> = Vec::new();
+    if distinct {
+        let h = hidden[0].len();
+        let name = quote_ident(&format!("__tandem_{h}"));
+        for (b, hs) in hidden.iter_mut().enumerate() {
+            hs.push(format!("{} AS {name}", b + 1));
+        }
+        order_by.push((Col::Hidden(h), false));
+        // The nodes order by it too (after the ORDER BY's own keys).
+        let last = branches[branches.len() - 1].toks.1;
+        match order_by_end(t) {
+            Some(at) => edits.push((at, at, format!(", {name}"))),
+            None => {
+                let at = t.toks.get(last - 1).map_or(t.end(), |x| x.end);
+                edits.push((at, at, format!(" ORDER BY {name}")));
+            }
+        }
+    }
+    for (b, hs) in branches.iter().zip(&hidden) {
+        if hs.is_empty() {
+            continue;
+        }
+        let (s, e) = b.toks;
+        let a = t.toks[s].start;
+        let z = t.toks.get(e - 1).map_or(t.end(), |x| x.end);
+        let bt = Toks::new(&sql[a..z]);
+        let c = text::select_clauses(&bt)
+            .ok_or_else(|| refuse("the router could not find the select list"))?;
+        if c.items.len() != b.sel.projection.len() {
+            return Err(refuse(
+                "the router could not line up the select list with its parse: not routed",
+            ));
+        }
+        let at = a + span(&bt, c.items_start, c.items_end).1;
+        item_edits.push((at, at, format!(", {}", hs.join(", "))));
+    }
+    // The nodes' LIMIT: the first offset+count rows when each node's rows are final;
+    // none when the router still removes duplicates.
+    let node_limit = if distinct {
+        None
+    } else {
+        limit.map(|l| l.saturating_add(offset))
+    };
+    if let Some(lpos) = t.find_top(branches[branches.len() - 1].toks.1, &["LIMIT"])
+        && !placeholder
+    {
+        let (s, e) = span(t, lpos, t.toks.len());
+        match node_limit {
+            Some(n) => edits.push((s, e, format!("LIMIT {n}"))),
+            None => edits.push((s, e, String::new())),
+        }
+    }
+    let merge = MergeTemplate {
+        hidden: hidden[0].len(),
+        distinct,
+        order_by,
+        offset,
+        limit,
+        same_collation: text_helpers.iter().map(|(_, h)| *h).collect(),
+        text_helpers,
+        ..MergeTemplate::default()
+    };
+    Ok((item_edits, edits, merge))
+}
+
+/// Where the UNION's ORDER BY ends (after its last key, before LIMIT), if it has one.
+fn order_by_end(t: &Toks<'_>) -> Option<usize> {
+    let last_union = (0..t.toks.len())
+        .rev()
+        .find(|&i| t.depth[i] == 0 && t.toks[i].is("UNION"))?;
+    let o = t
+        .find_top(last_union, &["ORDER"])
+        .filter(|&o| t.toks.get(o + 1).is_some_and(|n| n.is("BY")))?;
+    let stop = t.find_top(o, &["LIMIT"]).unwrap_or(t.toks.len());
+    t.toks.get(stop.checked_sub(1)?).map(|x| x.end)
+}
