@@ -729,13 +729,13 @@ SELECT COUNT(*) FROM customer a JOIN customer b ON a.id = b.id
 # == aggregates that cannot be merged ==
 !refuse SELECT AVG(DISTINCT level) FROM customer
 !refuse SELECT SUM(DISTINCT level) FROM customer
-!refuse SELECT COUNT(*) + 1 FROM customer
-!refuse SELECT SUM(balance) / COUNT(*) FROM customer
+SELECT COUNT(*) + 1 FROM customer
+SELECT SUM(balance) / COUNT(*) FROM customer
 !refuse SELECT STD(level), VARIANCE(level) FROM customer
 !refuse SELECT BIT_OR(level) FROM customer
 !refuse SELECT GROUP_CONCAT(city) FROM customer WHERE id < 100
-!refuse SELECT city, MAX(balance) - MIN(balance) AS spread FROM customer GROUP BY city
-!refuse SELECT COUNT(DISTINCT city, level) FROM customer
+SELECT city, MAX(balance) - MIN(balance) AS spread FROM customer GROUP BY city
+SELECT COUNT(DISTINCT city, level) FROM customer
 # == GROUP BY a select alias: the alias, unless exactly one FROM table has a column of
 # that name (the router reads the tables' columns from a node) ==
 SELECT DATE(order_date) AS d, COUNT(*) AS n, SUM(total) AS s FROM my_order GROUP BY d ORDER BY d DESC LIMIT 7

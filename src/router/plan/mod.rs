@@ -273,6 +273,12 @@ pub struct MergeTemplate {
     /// `(key column, hidden helper column)` for other sort/group key expressions
     /// (see [`crate::router::merge::MergeSpec::text_helpers`]).
     pub text_helpers: Vec<(Col, Col)>,
+    /// `(column, expression over merged columns)`: recomputed after grouping (see
+    /// [`crate::router::merge::MergeSpec::computed`]).
+    pub computed: Vec<(Col, MExpr)>,
+    /// An aggregate query without GROUP BY whose nodes were given one (COUNT(DISTINCT)):
+    /// one row even when no node returns any.
+    pub one_row: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -281,7 +287,14 @@ pub enum AggT {
     Sum,
     Min,
     Max,
-    Avg { count: Col },
+    Avg {
+        count: Col,
+    },
+    /// COUNT(DISTINCT): `n` consecutive hidden key columns from `first`.
+    CountDistinct {
+        first: Col,
+        n: usize,
+    },
 }
 
 /// HAVING expressions refer to hidden columns as `HIDDEN_BASE - h` until resolved.
@@ -316,6 +329,10 @@ impl MergeTemplate {
                 AggT::Max => AggFn::Max,
                 AggT::Avg { count } => AggFn::Avg {
                     count_col: col(*count)?,
+                },
+                AggT::CountDistinct { first, n } => AggFn::CountDistinct {
+                    first: col(*first)?,
+                    n: *n,
                 },
             };
             aggregates.push(Agg {
@@ -359,6 +376,12 @@ impl MergeTemplate {
                 .iter()
                 .filter_map(|(c, h)| Some((col(*c)?, col(*h)?)))
                 .collect(),
+            computed: self
+                .computed
+                .iter()
+                .map(|(c, e)| Some((col(*c)?, resolve_expr(e, visible)?)))
+                .collect::<Option<_>>()?,
+            one_row: self.one_row,
         })
     }
 
@@ -373,6 +396,12 @@ impl MergeTemplate {
                 "step": "group",
                 "by": self.group_by.iter().map(col).collect::<Vec<_>>(),
                 "aggregates": self.aggregates.iter().map(|(c, a)| json!({"column": col(c), "function": format!("{a:?}")})).collect::<Vec<_>>(),
+            }));
+        }
+        if !self.computed.is_empty() {
+            steps.push(json!({
+                "step": "compute",
+                "columns": self.computed.iter().map(|(c, _)| col(c)).collect::<Vec<_>>(),
             }));
         }
         if self.having.is_some() {
@@ -414,6 +443,12 @@ fn resolve_expr(e: &MExpr, visible: usize) -> Option<MExpr> {
         MExpr::Not(a) => MExpr::Not(Box::new(resolve_expr(a, visible)?)),
         MExpr::Neg(a) => MExpr::Neg(Box::new(resolve_expr(a, visible)?)),
         MExpr::IsNull(a, n) => MExpr::IsNull(Box::new(resolve_expr(a, visible)?), *n),
+        MExpr::Func(f, args) => MExpr::Func(
+            *f,
+            args.iter()
+                .map(|a| resolve_expr(a, visible))
+                .collect::<Option<_>>()?,
+        ),
         other => other.clone(),
     })
 }
