@@ -190,6 +190,13 @@ pub enum AggFn {
         first: usize,
         n: usize,
     },
+    /// SUM(DISTINCT x) (or AVG(DISTINCT x) with `avg`): the nodes grouped by x too,
+    /// returned in column `key`, whose distinct values are added up. Exact
+    /// values only (a DOUBLE sum depends on the order: [`Merger::refusal`]).
+    SumDistinct {
+        key: usize,
+        avg: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -419,6 +426,11 @@ enum AggState {
         count: Dec,
     },
     Distinct(HashSet<Vec<Key>>),
+    SumDistinct {
+        seen: HashSet<Key>,
+        sum: Option<Dec>,
+        avg: bool,
+    },
 }
 
 impl AggState {
@@ -441,6 +453,11 @@ impl AggState {
                 count: Dec::zero(),
             },
             (AggFn::CountDistinct { .. }, _) => AggState::Distinct(HashSet::new()),
+            (AggFn::SumDistinct { avg, .. }, _) => AggState::SumDistinct {
+                seen: HashSet::new(),
+                sum: None,
+                avg,
+            },
         }
     }
 
@@ -466,6 +483,22 @@ impl AggState {
             }
         };
         match self {
+            AggState::SumDistinct { seen, sum, .. } => {
+                if let AggFn::SumDistinct { key, .. } = a.func {
+                    // x itself (its own scale, which MariaDB's AVG divides with).
+                    let k = keyer.key(row, key);
+                    if k != Key::Null
+                        && let Some(v) = cell(row, key)
+                        && seen.insert(k)
+                    {
+                        let d = Dec::parse(v);
+                        *sum = Some(match sum.take() {
+                            Some(acc) => acc.add(&d),
+                            None => d,
+                        });
+                    }
+                }
+            }
             AggState::Distinct(seen) => {
                 if let AggFn::CountDistinct { first, n } = a.func {
                     let key: Vec<Key> = (first..first.saturating_add(n))
@@ -523,6 +556,16 @@ impl AggState {
         let text = match self {
             AggState::Count(c) => c.to_text(0),
             AggState::Distinct(seen) => seen.len().to_string(),
+            AggState::SumDistinct { seen, sum, avg } => {
+                let s = sum?;
+                let sc = scale(s.scale());
+                if avg {
+                    let n = Dec::from_i128(i128::try_from(seen.len()).unwrap_or(0));
+                    s.div(&n, sc)?.to_text(sc)
+                } else {
+                    s.to_text(sc)
+                }
+            }
             AggState::SumExact(s) => {
                 let s = s?;
                 s.to_text(scale(s.scale()))
@@ -561,6 +604,14 @@ impl AggState {
             AggState::Distinct(seen) => {
                 expr::Val::Exact(Dec::from_i128(i128::try_from(seen.len()).unwrap_or(0)))
             }
+            AggState::SumDistinct { seen, sum, avg } => match sum {
+                None => expr::Val::Null,
+                Some(s) if *avg => {
+                    let n = Dec::from_i128(i128::try_from(seen.len()).unwrap_or(0));
+                    s.div_mysql(&n).map_or(expr::Val::Null, expr::Val::Exact)
+                }
+                Some(s) => expr::Val::Exact(scaled(s)),
+            },
             AggState::SumExact(s) => s
                 .as_ref()
                 .map_or(expr::Val::Null, |s| expr::Val::Exact(scaled(s))),
@@ -790,6 +841,19 @@ impl Merger {
             spec.having.as_ref().and_then(|h| {
                 having_text_comparison(h, &cols, &kinds)
                     .or_else(|| having_date_literal(h, &cols, &kinds))
+            })
+        });
+        let refusal = refusal.or_else(|| {
+            spec.aggregates.iter().find_map(|a| {
+                let AggFn::SumDistinct { avg, .. } = a.func else {
+                    return None;
+                };
+                (kind(&kinds, a.col) != ColKind::Exact).then(|| {
+                    format!(
+                        "{}(DISTINCT ...) of an approximate (DOUBLE/FLOAT) value over several data nodes is not merged: its sum depends on the order of addition",
+                        if avg { "AVG" } else { "SUM" }
+                    )
+                })
             })
         });
         let refusal = refusal.or_else(|| {

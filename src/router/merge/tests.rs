@@ -2167,3 +2167,63 @@ fn computed_columns_use_the_merged_aggregates() {
         ])
     );
 }
+
+/// `SELECT g, COUNT(DISTINCT x), SUM(DISTINCT x), AVG(DISTINCT x), COUNT(*)` with the
+/// nodes grouped by g and x: a value on both nodes counts once, NULL not at all,
+/// `COUNT(*)` adds up; without GROUP BY one row answers over no rows.
+#[test]
+fn distinct_aggregates_count_each_value_once_across_nodes() {
+    // g, COUNT(DISTINCT x), SUM(DISTINCT x), AVG(DISTINCT x), COUNT(*) | x (hidden key)
+    let cols = vec![text_bin(), bigint(), dec(0), dec(4), bigint(), int()];
+    let spec = |group: bool| MergeSpec {
+        visible: 5,
+        group_by: if group { vec![0] } else { Vec::new() },
+        aggregates: vec![
+            Agg {
+                col: 1,
+                func: AggFn::CountDistinct { first: 5, n: 1 },
+            },
+            Agg {
+                col: 2,
+                func: AggFn::SumDistinct { key: 5, avg: false },
+            },
+            Agg {
+                col: 3,
+                func: AggFn::SumDistinct { key: 5, avg: true },
+            },
+            Agg {
+                col: 4,
+                func: AggFn::Count,
+            },
+        ],
+        one_row: !group,
+        ..Default::default()
+    };
+    let src = vec![
+        rows(&[
+            &["a", "1", "1", "1.0000", "2", "1"],
+            &["a", "1", "2", "2.0000", "1", "2"],
+            &["a", "0", "NULL", "NULL", "4", "NULL"],
+        ]),
+        rows(&[
+            &["a", "1", "2", "2.0000", "3", "2"],
+            &["a", "1", "4", "4.0000", "1", "4"],
+            &["b", "1", "5", "5.0000", "1", "5"],
+        ]),
+    ];
+    assert_eq!(
+        merge(spec(true), cols.clone(), src.clone()),
+        s(&[
+            &["a", "3", "7", "2.3333", "11"],
+            &["b", "1", "5", "5.0000", "1"]
+        ])
+    );
+    assert_eq!(
+        merge(spec(false), cols.clone(), src),
+        s(&[&["a", "4", "12", "3.0000", "12"]])
+    );
+    assert_eq!(
+        merge(spec(false), cols, vec![Vec::new(), Vec::new()]),
+        s(&[&["NULL", "0", "NULL", "NULL", "0"]])
+    );
+}

@@ -295,6 +295,13 @@ pub enum AggT {
         first: Col,
         n: usize,
     },
+    /// SUM(DISTINCT x) / AVG(DISTINCT x): `key` is the hidden column of x.
+    SumDistinct {
+        key: Col,
+    },
+    AvgDistinct {
+        key: Col,
+    },
 }
 
 /// HAVING expressions refer to hidden columns as `HIDDEN_BASE - h` until resolved.
@@ -333,6 +340,14 @@ impl MergeTemplate {
                 AggT::CountDistinct { first, n } => AggFn::CountDistinct {
                     first: col(*first)?,
                     n: *n,
+                },
+                AggT::SumDistinct { key } => AggFn::SumDistinct {
+                    key: col(*key)?,
+                    avg: false,
+                },
+                AggT::AvgDistinct { key } => AggFn::SumDistinct {
+                    key: col(*key)?,
+                    avg: true,
                 },
             };
             aggregates.push(Agg {

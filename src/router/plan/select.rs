@@ -106,7 +106,7 @@ fn agg_call(sql: &str, e: &Expr) -> Result<Option<AggCall>, SqlError> {
         return Err(refuse(format!("{kind}() without arguments")));
     };
     let is_distinct = matches!(list.duplicate_treatment, Some(DuplicateTreatment::Distinct));
-    if is_distinct && kind == "COUNT" {
+    if is_distinct && matches!(kind, "COUNT" | "SUM" | "AVG") {
         // The nodes group by the arguments too (one row per distinct value and
         // group); the merge counts the distinct non-NULL values across nodes.
         let mut args = Vec::new();
@@ -124,8 +124,10 @@ fn agg_call(sql: &str, e: &Expr) -> Result<Option<AggCall>, SqlError> {
             }
             args.push(a.clone());
         }
-        if args.is_empty() || !list.clauses.is_empty() {
-            return Err(refuse("this form of COUNT(DISTINCT ...) cannot be merged"));
+        if args.is_empty() || !list.clauses.is_empty() || (kind != "COUNT" && args.len() != 1) {
+            return Err(refuse(format!(
+                "this form of {kind}(DISTINCT ...) cannot be merged"
+            )));
         }
         let arg = args
             .iter()
@@ -133,7 +135,11 @@ fn agg_call(sql: &str, e: &Expr) -> Result<Option<AggCall>, SqlError> {
             .collect::<Vec<_>>()
             .join(", ");
         return Ok(Some(AggCall {
-            kind: "COUNTD",
+            kind: match kind {
+                "COUNT" => "COUNTD",
+                "SUM" => "SUMD",
+                _ => "AVGD",
+            },
             arg,
             text_helper: false,
             distinct: args,
@@ -1296,11 +1302,11 @@ impl Builder<'_> {
             distinct,
         } = call;
         Ok(match kind {
-            "COUNTD" => {
-                let col = self.hide(format!("COUNT(DISTINCT {arg})"));
+            "COUNTD" | "SUMD" | "AVGD" => {
+                let f = &kind[..kind.len() - 1];
+                let col = self.hide(format!("{f}(DISTINCT {arg})"));
                 let (first, n) = self.distinct_keys(&distinct);
-                self.aggregates
-                    .push((col, AggT::CountDistinct { first, n }));
+                self.aggregates.push((col, distinct_agg(kind, first, n)));
                 col
             }
             "AVG" => {
@@ -1633,6 +1639,15 @@ impl Builder<'_> {
     }
 }
 
+/// The aggregate of a DISTINCT call (`COUNTD`, `SUMD`, `AVGD`) over its key columns.
+fn distinct_agg(kind: &str, first: Col, n: usize) -> AggT {
+    match kind {
+        "SUMD" => AggT::SumDistinct { key: first },
+        "AVGD" => AggT::AvgDistinct { key: first },
+        _ => AggT::CountDistinct { first, n },
+    }
+}
+
 /// Where a merge expression comes from, for its refusals.
 #[derive(Clone, Copy)]
 enum Ctx<'a> {
@@ -1779,10 +1794,10 @@ fn multi_node(
                 b.aggregates.push((Col::Item(i), AggT::Avg { count: cnt }));
                 avg_items.push(i);
             }
-            "COUNTD" => {
+            "COUNTD" | "SUMD" | "AVGD" => {
                 let (first, n) = b.distinct_keys(&call.distinct);
                 b.aggregates
-                    .push((Col::Item(i), AggT::CountDistinct { first, n }));
+                    .push((Col::Item(i), distinct_agg(call.kind, first, n)));
             }
             k => {
                 let a = match k {

@@ -185,7 +185,7 @@ fn refusals_name_the_problem() {
     );
     let m = refused("INSERT INTO customer (name) VALUES ('x')");
     assert!(m.contains("sharding column"), "{m}");
-    refused("SELECT SUM(DISTINCT name) FROM customer");
+    refused("SELECT STD(age) FROM customer");
     refused("SELECT * FROM customer WHERE id IN (SELECT id FROM product)");
     refused("SELECT id FROM customer UNION SELECT id FROM product");
     refused("SELECT * FROM customer WHERE id = 99999999");
@@ -2204,4 +2204,40 @@ fn expressions_over_aggregates_are_recomputed_from_hidden_aggregates() {
             "{sql}: {m}"
         );
     }
+}
+
+/// COUNT(DISTINCT x): the nodes also group by x (after the statement's own keys, or in
+/// a GROUP BY of their own), which travels in a hidden key column; without GROUP BY the
+/// merge answers one row over no rows, and only aggregates may be selected.
+#[test]
+fn count_distinct_groups_the_nodes_by_its_arguments() {
+    let p = route(
+        "SELECT province_id, COUNT(DISTINCT name, age) FROM customer GROUP BY province_id HAVING COUNT(*) > 1 ORDER BY 2",
+    );
+    let sql = p.targets[0].sql.clone().expect("sql");
+    assert!(
+        sql.contains("name AS `__tandem_0`, age AS `__tandem_1`"),
+        "{sql}"
+    );
+    assert!(
+        sql.contains("GROUP BY province_id, name, age ") && !sql.contains("HAVING"),
+        "{sql}"
+    );
+    let m = p.merge.expect("merge");
+    assert!(m.aggregates.contains(&(
+        Col::Item(1),
+        AggT::CountDistinct {
+            first: Col::Hidden(0),
+            n: 2
+        }
+    )));
+    assert!(!m.one_row);
+    let p = route("SELECT COUNT(DISTINCT name) * 2, SUM(DISTINCT age) FROM customer WHERE age > 3");
+    let sql = p.targets[0].sql.clone().expect("sql");
+    assert!(sql.contains("WHERE age > 3 GROUP BY age, name"), "{sql}");
+    let m = p.merge.expect("merge");
+    assert!(m.one_row);
+    let m = refused("SELECT COUNT(DISTINCT name), 'x' FROM customer");
+    assert!(m.contains("without GROUP BY"), "{m}");
+    refused("SELECT GROUP_CONCAT(name) FROM customer");
 }

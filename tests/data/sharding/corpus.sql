@@ -394,5 +394,9 @@ SELECT COUNT(DISTINCT balance), COUNT(DISTINCT created) FROM customer
 SELECT COUNT(DISTINCT level % 3), COUNT(DISTINCT YEAR(created)), COUNT(DISTINCT level, province_id) FROM customer
 SELECT category, COUNT(DISTINCT stock) AS n FROM product GROUP BY category HAVING n > 200 ORDER BY category
 SELECT COUNT(DISTINCT u.name), COUNT(DISTINCT u.province_id) FROM user_info u WHERE u.score > 50
+SELECT SUM(DISTINCT level), AVG(DISTINCT level), SUM(DISTINCT balance), AVG(DISTINCT balance) FROM customer
+SELECT city, SUM(DISTINCT level) AS s, AVG(DISTINCT balance), COUNT(DISTINCT level), COUNT(*) FROM customer GROUP BY city ORDER BY s, city
+SELECT ROUND(AVG(DISTINCT stock), 9), SUM(DISTINCT stock) / COUNT(DISTINCT stock), AVG(DISTINCT price) * 3, ROUND(AVG(DISTINCT weight_g), 12) FROM product
+SELECT SUM(DISTINCT level), AVG(DISTINCT balance) FROM customer WHERE 1 = 0
 !refuse SELECT COUNT(DISTINCT city), 'x' FROM customer
-!refuse SELECT SUM(DISTINCT level) FROM customer
+!refuse SELECT SUM(DISTINCT level * 1e0) FROM customer
