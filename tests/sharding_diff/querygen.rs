@@ -1,6 +1,8 @@
 //! A seeded random SELECT generator over the data set of `sharding_diff.rs`: single
 //! tables, the ER parent/child join, co-located joins and joins with the global table;
-//! select lists of columns, expressions, aliases and aggregates, DISTINCT, WHERE on the
+//! select lists of columns, expressions, aliases and aggregates (also inside arithmetic and
+//! IFNULL/COALESCE/ROUND/TRUNCATE/FLOOR/CEIL/ABS/GREATEST/LEAST/NULLIF/IF/CASE, and
+//! COUNT/SUM/AVG(DISTINCT)), DISTINCT, WHERE on the
 //! sharding key and other columns, GROUP BY (expressions, aliases, positions), HAVING,
 //! ORDER BY (columns, aliases, positions, expressions, ASC/DESC), LIMIT/OFFSET, IN
 //! subqueries over the global table, derived tables and UNION.

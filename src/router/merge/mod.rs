@@ -1302,8 +1302,10 @@ impl Merger {
                 continue;
             };
             let mut row = g.row;
+            // The aggregates' full values, for expressions and HAVING over them (one
+            // server compares AVG's internal quotient, not its printed digits).
             let mut vals: Vec<Option<expr::Val>> = Vec::new();
-            if !self.spec.computed.is_empty() {
+            if !self.spec.computed.is_empty() || self.spec.having.is_some() {
                 vals.resize(row.len().max(self.cols.len()), None);
                 for (st, a) in g.aggs.iter().zip(&self.spec.aggregates) {
                     if let Some(v) = vals.get_mut(a.col) {

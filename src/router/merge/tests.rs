@@ -2227,3 +2227,29 @@ fn distinct_aggregates_count_each_value_once_across_nodes() {
         s(&[&["NULL", "0", "NULL", "NULL", "0"]])
     );
 }
+
+/// HAVING compares AVG's internal quotient (0.333333333), not its printed 0.3333.
+#[test]
+fn having_sees_the_internal_value_of_avg() {
+    // g, AVG(x) sent as SUM(x) (DECIMAL scale 0) | COUNT(x)
+    let cols = vec![text_bin(), dec(0), bigint()];
+    let spec = MergeSpec {
+        visible: 2,
+        group_by: vec![0],
+        aggregates: vec![Agg {
+            col: 1,
+            func: AggFn::Avg { count_col: 2 },
+        }],
+        having: Some(Expr::Bin(
+            Box::new(Expr::Col(1)),
+            BinOp::Gt,
+            Box::new(Expr::Dec("0.33333".into())),
+        )),
+        ..Default::default()
+    };
+    let src = vec![
+        rows(&[&["a", "1", "2"], &["b", "1", "4"]]),
+        rows(&[&["a", "0", "1"]]),
+    ];
+    assert_eq!(merge(spec, cols, src), s(&[&["a", "0.3333"]]));
+}
