@@ -1871,6 +1871,20 @@ fn prepared_selects_over_both_nodes_are_merged_into_binary_rows() {
             vec!["1", "2", "3"],
             true,
         ),
+        // Expressions over aggregates and COUNT(DISTINCT), recomputed after the merge
+        // and typed by the nodes' column definitions.
+        (
+            "SELECT grp, IFNULL(SUM(amount), 0), ROUND(AVG(amount), 1), COUNT(*) * 2, SUM(amount) / COUNT(*), COUNT(DISTINCT label), AVG(id) * 1e0 FROM audit WHERE id <= ? GROUP BY grp ORDER BY grp"
+                .to_string(),
+            vec!["6"],
+            true,
+        ),
+        (
+            "SELECT IFNULL(SUM(amount), 0), COUNT(*) - 1, ROUND(AVG(id), 3), COUNT(DISTINCT grp) FROM audit WHERE id > ?"
+                .to_string(),
+            vec!["100"],
+            true,
+        ),
     ];
     let sort = |mut r: common::wire::Rows, ordered: bool| {
         if !ordered {
@@ -1908,6 +1922,28 @@ fn prepared_selects_over_both_nodes_are_merged_into_binary_rows() {
         assert_eq!(e.code, 1421, "{e}");
         c.close_stmt(st).expect("close");
     }
+    // The recomputed values, spelled out (one server: group a has 12.50, NULL, 0.01 and
+    // labels one, NULL, five; group b -3.25, 100.00, 9.99 and three labels).
+    let st = c
+        .prepare("SELECT grp, IFNULL(SUM(amount), 0), ROUND(AVG(amount), 1), COUNT(*) * 2, SUM(amount) / COUNT(*), COUNT(DISTINCT label) FROM audit WHERE id <= ? GROUP BY grp ORDER BY grp")
+        .expect("prepare");
+    let rows = c.execute(st, 0, &[Some("6")], &[]).expect("execute");
+    let want: Vec<Vec<Option<String>>> = [
+        ["a", "12.51", "6.3", "6", "4.170000", "2"],
+        ["b", "106.74", "35.6", "6", "35.580000", "3"],
+    ]
+    .iter()
+    .map(|r| r.iter().map(|v| Some(v.to_string())).collect())
+    .collect();
+    assert_eq!(rows, want);
+    let types: Vec<u8> = c.last_types.iter().map(|t| t.0).collect();
+    assert_eq!(
+        types,
+        vec![0xfd, 0xf6, 0xf6, 0x08, 0xf6, 0x08],
+        "{:?}",
+        c.last_types
+    );
+    c.close_stmt(st).expect("close");
     // The values the binary rows carried, spelled out for the first query.
     let st = c
         .prepare(&format!(

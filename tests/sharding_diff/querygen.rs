@@ -1,6 +1,8 @@
 //! A seeded random SELECT generator over the data set of `sharding_diff.rs`: single
 //! tables, the ER parent/child join, co-located joins and joins with the global table;
-//! select lists of columns, expressions, aliases and aggregates, DISTINCT, WHERE on the
+//! select lists of columns, expressions, aliases and aggregates (also inside arithmetic and
+//! IFNULL/COALESCE/ROUND/TRUNCATE/FLOOR/CEIL/ABS/GREATEST/LEAST/NULLIF/IF/CASE, and
+//! COUNT/SUM/AVG(DISTINCT)), DISTINCT, WHERE on the
 //! sharding key and other columns, GROUP BY (expressions, aliases, positions), HAVING,
 //! ORDER BY (columns, aliases, positions, expressions, ASC/DESC), LIMIT/OFFSET, IN
 //! subqueries over the global table, derived tables and UNION.
@@ -485,12 +487,52 @@ fn aggregate(r: &mut Lcg, src: &Src) -> String {
             }
         }
     };
-    // Now and then a function of the aggregate.
-    match r.below(40) {
+    // Now and then a function of the aggregate (the router recomputes it from the
+    // merged aggregates), or arithmetic with another aggregate.
+    if r.chance(70) {
+        return plain;
+    }
+    let num = |r: &mut Lcg| {
+        let c = pick_col(r, src);
+        let c = match c.def.ty {
+            Ty::Int | Ty::Dec => c.text.clone(),
+            _ => format!("LENGTH({})", c.text),
+        };
+        match r.below(4) {
+            0 => format!("AVG({c})"),
+            1 => format!("MAX({c})"),
+            2 => "COUNT(*)".to_string(),
+            _ => format!("SUM({c})"),
+        }
+    };
+    match r.below(22) {
         0 => format!("{plain} * 2"),
         1 => format!("IFNULL({plain}, 0)"),
-        2 if numeric => format!("ROUND({plain}, 1)"),
-        _ => plain,
+        2 => format!("COALESCE({plain}, -1)"),
+        3 => format!(
+            "ROUND({plain}, {})",
+            r.pick(&["0", "1", "2", "-1", "-3", "6"])
+        ),
+        4 => format!("TRUNCATE({plain}, {})", r.pick(&["0", "1", "-2", "5"])),
+        5 => format!("{plain} / COUNT(*)"),
+        6 => format!("{plain} - {}", num(r)),
+        7 => format!("{plain} + {}", num(r)),
+        8 => format!("{plain} / {}", num(r)),
+        9 => format!("ROUND({plain} / {}, {})", num(r), r.pick(&["1", "2", "4"])),
+        10 => format!("FLOOR({plain})"),
+        11 => format!("CEIL({plain} / 3)"),
+        12 => format!("ABS({plain} - 100)"),
+        13 => format!("{plain} DIV 3"),
+        14 => format!("{plain} % 7"),
+        15 => format!("GREATEST({plain}, {})", num(r)),
+        16 => format!("LEAST({plain}, 100)"),
+        17 => format!("NULLIF({plain}, 0)"),
+        18 => format!("IF({plain} > 100, 1, 0)"),
+        19 => format!(
+            "CASE WHEN {plain} IS NULL THEN -1 WHEN {plain} > 10 THEN {plain} * 3 ELSE 0 END"
+        ),
+        20 => format!("-{plain}"),
+        _ => format!("{plain} * {plain}"),
     }
 }
 

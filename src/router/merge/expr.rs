@@ -2,8 +2,8 @@
 
 use std::cmp::Ordering;
 
-use super::value::{ColKind, Collation, DIV_INCREMENT, Dec, MAX_DEC_SCALE, parse_f64, str_key};
-use super::{BinOp, Expr, Row};
+use super::value::{ColKind, Collation, Dec, parse_f64, str_key};
+use super::{BinOp, Expr, Func, Row};
 
 /// A value during evaluation.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,11 +21,27 @@ pub enum Val {
 
 /// True when `e` holds for `row` (MySQL: not NULL and not zero).
 pub fn holds(e: &Expr, row: &Row, kinds: &[ColKind]) -> bool {
-    truth(&eval(e, row, kinds)) == Some(true)
+    holds_in(e, row, kinds, &[])
 }
 
+/// [`holds`], with `vals[i]` (when Some) the value of column `i` instead of its text.
+pub fn holds_in(e: &Expr, row: &Row, kinds: &[ColKind], vals: &[Option<Val>]) -> bool {
+    truth(&eval_in(e, row, kinds, vals)) == Some(true)
+}
+
+#[cfg(test)]
 pub fn eval(e: &Expr, row: &Row, kinds: &[ColKind]) -> Val {
+    eval_in(e, row, kinds, &[])
+}
+
+/// Evaluates `e`; a column `i` with `vals[i]` set has that value (a merged aggregate's
+/// full value: AVG's quotient has more digits than its text).
+pub fn eval_in(e: &Expr, row: &Row, kinds: &[ColKind], vals: &[Option<Val>]) -> Val {
+    let eval = |x: &Expr, row: &Row, kinds: &[ColKind]| eval_in(x, row, kinds, vals);
     match e {
+        Expr::Col(i) if vals.get(*i).is_some_and(Option::is_some) => {
+            vals.get(*i).cloned().flatten().unwrap_or(Val::Null)
+        }
         Expr::Col(i) => {
             let Some(v) = row.get(*i).and_then(|v| v.as_deref()) else {
                 return Val::Null;
@@ -93,10 +109,141 @@ pub fn eval(e: &Expr, row: &Row, kinds: &[ColKind]) -> Val {
                         _ => o != Ordering::Less,
                     })
                 }
-                BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div => arith(&a, *op, &b),
+                BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::IntDiv | BinOp::Mod => {
+                    arith(&a, *op, &b)
+                }
             }
         }
+        Expr::Func(f, args) => {
+            let v: Vec<Val> = args.iter().map(|a| eval(a, row, kinds)).collect();
+            func(*f, v)
+        }
     }
+}
+
+/// A [`Func`] over evaluated arguments (MySQL semantics; a missing argument is NULL).
+fn func(f: Func, mut v: Vec<Val>) -> Val {
+    let arg = |v: &mut Vec<Val>, i: usize| {
+        v.get_mut(i)
+            .map_or(Val::Null, |x| std::mem::replace(x, Val::Null))
+    };
+    match f {
+        Func::IfNull | Func::Coalesce => {
+            v.into_iter().find(|x| *x != Val::Null).unwrap_or(Val::Null)
+        }
+        Func::NullIf => {
+            let (a, b) = (arg(&mut v, 0), arg(&mut v, 1));
+            if compare(&a, &b) == Some(Ordering::Equal) {
+                Val::Null
+            } else {
+                a
+            }
+        }
+        Func::If => {
+            let c = arg(&mut v, 0);
+            if truth(&c) == Some(true) {
+                arg(&mut v, 1)
+            } else {
+                arg(&mut v, 2)
+            }
+        }
+        Func::Round | Func::Truncate => {
+            let x = arg(&mut v, 0);
+            let d = match v.get(1) {
+                None => 0,
+                Some(Val::Null) => return Val::Null,
+                Some(Val::Exact(d)) => d.to_text(0).parse::<i64>().unwrap_or(0),
+                Some(other) => float(other) as i64,
+            };
+            let trunc = f == Func::Truncate;
+            match x {
+                Val::Null => Val::Null,
+                Val::Float(x) => Val::Float(double_round(x, d, trunc)),
+                Val::Str(s, _) => Val::Float(double_round(parse_f64(&s), d, trunc)),
+                other => match exact(&other) {
+                    Some(x) => Val::Exact(x.round_to(d, trunc)),
+                    None => Val::Null,
+                },
+            }
+        }
+        Func::Floor | Func::Ceil => match arg(&mut v, 0) {
+            Val::Null => Val::Null,
+            Val::Float(x) => Val::Float(if f == Func::Ceil { x.ceil() } else { x.floor() }),
+            Val::Str(s, _) => {
+                let x = parse_f64(&s);
+                Val::Float(if f == Func::Ceil { x.ceil() } else { x.floor() })
+            }
+            other => match exact(&other) {
+                Some(x) => Val::Exact(x.floor_ceil(f == Func::Ceil)),
+                None => Val::Null,
+            },
+        },
+        Func::Abs => match arg(&mut v, 0) {
+            Val::Null => Val::Null,
+            Val::Float(x) => Val::Float(x.abs()),
+            Val::Str(s, _) => Val::Float(parse_f64(&s).abs()),
+            other => match exact(&other) {
+                Some(x) => Val::Exact(x.abs()),
+                None => Val::Null,
+            },
+        },
+        Func::Greatest | Func::Least => {
+            if v.contains(&Val::Null) {
+                return Val::Null;
+            }
+            // Mixed exact and approximate numbers compare (and come out) as doubles.
+            let approx = v.iter().any(|x| matches!(x, Val::Float(_)))
+                && v.iter()
+                    .all(|x| !matches!(x, Val::Str(..) | Val::Temporal(_)));
+            let mut best: Option<Val> = None;
+            for x in v {
+                let x = if approx { Val::Float(float(&x)) } else { x };
+                best = Some(match best {
+                    None => x,
+                    Some(b) => {
+                        let o = compare(&x, &b);
+                        let better = if f == Func::Greatest {
+                            o == Some(Ordering::Greater)
+                        } else {
+                            o == Some(Ordering::Less)
+                        };
+                        if better { x } else { b }
+                    }
+                });
+            }
+            best.unwrap_or(Val::Null)
+        }
+    }
+}
+
+/// MySQL's ROUND/TRUNCATE of a double (`my_double_round`): to nearest even (`rint`)
+/// or toward zero, at `d` digits (negative: tens, hundreds...).
+fn double_round(x: f64, d: i64, truncate: bool) -> f64 {
+    let k = i32::try_from(d.unsigned_abs().min(400)).unwrap_or(400);
+    let p = 10f64.powi(k);
+    let op = |t: f64| {
+        if truncate {
+            t.trunc()
+        } else {
+            t.round_ties_even()
+        }
+    };
+    let r = if d >= 0 {
+        if !p.is_finite() {
+            return x;
+        }
+        let t = x * p;
+        if !t.is_finite() {
+            return x;
+        }
+        op(t) / p
+    } else {
+        if !p.is_finite() {
+            return 0.0;
+        }
+        op(x / p) * p
+    };
+    if r.is_finite() { r } else { x }
 }
 
 fn bool_val(b: bool) -> Val {
@@ -171,8 +318,9 @@ fn pick(a: Option<Collation>, b: Option<Collation>) -> Collation {
     }
 }
 
-/// Arithmetic: exact when both sides are exact (division: the dividend's scale + 4,
-/// rounded half away from zero), else double; NULL propagates, division by zero is NULL.
+/// Arithmetic: exact when both sides are exact (division: with MariaDB's internal
+/// digits, see [`Dec::div_mysql`]; `DIV` truncates to an integer; `%` has the
+/// dividend's sign), else double; NULL propagates, division by zero is NULL.
 fn arith(a: &Val, op: BinOp, b: &Val) -> Val {
     if *a == Val::Null || *b == Val::Null {
         return Val::Null;
@@ -182,10 +330,12 @@ fn arith(a: &Val, op: BinOp, b: &Val) -> Val {
             BinOp::Add => Val::Exact(x.add(&y)),
             BinOp::Sub => Val::Exact(x.sub(&y)),
             BinOp::Mul => Val::Exact(x.mul(&y)),
-            _ => {
-                let scale = x.scale().saturating_add(DIV_INCREMENT).min(MAX_DEC_SCALE);
-                x.div(&y, scale).map_or(Val::Null, Val::Exact)
-            }
+            BinOp::IntDiv => x.div_trunc(&y, 0).map_or(Val::Null, Val::Exact),
+            BinOp::Mod => match x.div_trunc(&y, 0) {
+                Some(q) => Val::Exact(x.sub(&q.mul(&y))),
+                None => Val::Null,
+            },
+            _ => x.div_mysql(&y).map_or(Val::Null, Val::Exact),
         };
     }
     let (x, y) = (float(a), float(b));
@@ -194,6 +344,15 @@ fn arith(a: &Val, op: BinOp, b: &Val) -> Val {
         BinOp::Sub => x - y,
         BinOp::Mul => x * y,
         _ if y == 0.0 => return Val::Null,
+        BinOp::Mod => x % y,
+        BinOp::IntDiv => {
+            let q = (x / y).trunc();
+            return if q.is_finite() {
+                Val::Exact(Dec::parse(format!("{q:.0}").as_bytes()))
+            } else {
+                Val::Null
+            };
+        }
         _ => x / y,
     };
     if r.is_finite() {

@@ -183,6 +183,20 @@ pub enum AggFn {
     Avg {
         count_col: usize,
     },
+    /// COUNT(DISTINCT): the nodes grouped by the arguments too, which they return in
+    /// `n` columns from `first`; the merge counts distinct non-NULL tuples of them
+    /// (compared as GROUP BY compares, collation helpers included).
+    CountDistinct {
+        first: usize,
+        n: usize,
+    },
+    /// SUM(DISTINCT x) (or AVG(DISTINCT x) with `avg`): the nodes grouped by x too,
+    /// returned in column `key`, whose distinct values are added up. Exact
+    /// values only (a DOUBLE sum depends on the order: [`Merger::refusal`]).
+    SumDistinct {
+        key: usize,
+        avg: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -204,6 +218,26 @@ pub enum Expr {
     Neg(Box<Expr>),
     /// `IS NULL`, or `IS NOT NULL` when the flag (negated) is set.
     IsNull(Box<Expr>, bool),
+    /// A function of merged values (see [`Func`]).
+    Func(Func, Vec<Expr>),
+}
+
+/// The functions the merge evaluates over merged aggregates, with MySQL's semantics.
+/// `If` also stands for CASE (nested), `Round`/`Truncate` take a constant second
+/// argument.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Func {
+    IfNull,
+    Coalesce,
+    NullIf,
+    If,
+    Round,
+    Truncate,
+    Floor,
+    Ceil,
+    Abs,
+    Greatest,
+    Least,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -220,6 +254,10 @@ pub enum BinOp {
     Sub,
     Mul,
     Div,
+    /// `DIV`: integer division.
+    IntDiv,
+    /// `%` / `MOD`.
+    Mod,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -259,6 +297,15 @@ pub struct MergeSpec {
     /// else the merge stops with [`Merger::failure`] instead of comparing weights of
     /// different collations.
     pub same_collation: Vec<usize>,
+    /// `(column, expression)`: after grouping, the column's value is `expression`
+    /// evaluated over the merged aggregates (hidden columns), written as the column's
+    /// definition says (DECIMAL scale, DOUBLE text, integer range). The nodes computed
+    /// the same expression over their own rows: their value is replaced, their column
+    /// definition kept (it is what one server sends).
+    pub computed: Vec<(usize, Expr)>,
+    /// No GROUP BY, but the nodes were given one (COUNT(DISTINCT)): one row of empty
+    /// aggregates when no node returns a row, as one server answers.
+    pub one_row: bool,
 }
 
 /// Where a column's comparison key comes from, when not from its own value.
@@ -384,6 +431,12 @@ enum AggState {
         sum: Option<f64>,
         count: Dec,
     },
+    Distinct(HashSet<Vec<Key>>),
+    SumDistinct {
+        seen: HashSet<Key>,
+        sum: Option<Dec>,
+        avg: bool,
+    },
 }
 
 impl AggState {
@@ -404,6 +457,12 @@ impl AggState {
             (AggFn::Avg { .. }, false) => AggState::AvgFloat {
                 sum: None,
                 count: Dec::zero(),
+            },
+            (AggFn::CountDistinct { .. }, _) => AggState::Distinct(HashSet::new()),
+            (AggFn::SumDistinct { avg, .. }, _) => AggState::SumDistinct {
+                seen: HashSet::new(),
+                sum: None,
+                avg,
             },
         }
     }
@@ -430,6 +489,32 @@ impl AggState {
             }
         };
         match self {
+            AggState::SumDistinct { seen, sum, .. } => {
+                if let AggFn::SumDistinct { key, .. } = a.func {
+                    // x itself (its own scale, which MariaDB's AVG divides with).
+                    let k = keyer.key(row, key);
+                    if k != Key::Null
+                        && let Some(v) = cell(row, key)
+                        && seen.insert(k)
+                    {
+                        let d = Dec::parse(v);
+                        *sum = Some(match sum.take() {
+                            Some(acc) => acc.add(&d),
+                            None => d,
+                        });
+                    }
+                }
+            }
+            AggState::Distinct(seen) => {
+                if let AggFn::CountDistinct { first, n } = a.func {
+                    let key: Vec<Key> = (first..first.saturating_add(n))
+                        .map(|c| keyer.key(row, c))
+                        .collect();
+                    if !key.contains(&Key::Null) {
+                        seen.insert(key);
+                    }
+                }
+            }
             AggState::Count(c) => {
                 if let Some(v) = v {
                     *c = c.add(&Dec::parse(v));
@@ -476,6 +561,17 @@ impl AggState {
         let decimals = meta.map_or(FLOAT_NOT_FIXED, |m| m.decimals);
         let text = match self {
             AggState::Count(c) => c.to_text(0),
+            AggState::Distinct(seen) => seen.len().to_string(),
+            AggState::SumDistinct { seen, sum, avg } => {
+                let s = sum?;
+                let sc = scale(s.scale());
+                if avg {
+                    let n = Dec::from_i128(i128::try_from(seen.len()).unwrap_or(0));
+                    s.div(&n, sc)?.to_text(sc)
+                } else {
+                    s.to_text(sc)
+                }
+            }
             AggState::SumExact(s) => {
                 let s = s?;
                 s.to_text(scale(s.scale()))
@@ -500,6 +596,44 @@ impl AggState {
             }
         };
         Some(text.into_bytes())
+    }
+
+    /// The merged value as the server holds it inside an expression (AVG's quotient
+    /// with MariaDB's internal digits, not its printed scale); None: read its text.
+    fn value(&self, meta: Option<&ColumnMeta>) -> Option<expr::Val> {
+        let scaled = |s: &Dec| match meta {
+            Some(m) if u32::from(m.decimals) <= MAX_DEC_SCALE => s.round(u32::from(m.decimals)),
+            _ => s.clone(),
+        };
+        Some(match self {
+            AggState::Count(c) => expr::Val::Exact(c.clone()),
+            AggState::Distinct(seen) => {
+                expr::Val::Exact(Dec::from_i128(i128::try_from(seen.len()).unwrap_or(0)))
+            }
+            AggState::SumDistinct { seen, sum, avg } => match sum {
+                None => expr::Val::Null,
+                Some(s) if *avg => {
+                    let n = Dec::from_i128(i128::try_from(seen.len()).unwrap_or(0));
+                    s.div_mysql(&n).map_or(expr::Val::Null, expr::Val::Exact)
+                }
+                Some(s) => expr::Val::Exact(scaled(s)),
+            },
+            AggState::SumExact(s) => s
+                .as_ref()
+                .map_or(expr::Val::Null, |s| expr::Val::Exact(scaled(s))),
+            AggState::SumFloat(s) => s.map_or(expr::Val::Null, expr::Val::Float),
+            AggState::Best { .. } => return None,
+            AggState::AvgExact { sum, count } => match sum {
+                Some(s) => scaled(s)
+                    .div_mysql(count)
+                    .map_or(expr::Val::Null, expr::Val::Exact),
+                None => expr::Val::Null,
+            },
+            AggState::AvgFloat { sum, count } => match sum {
+                Some(s) if !count.is_zero() => expr::Val::Float(s / count.to_f64()),
+                _ => expr::Val::Null,
+            },
+        })
     }
 
     /// MIN/MAX's helper cell for the best value (for a later ORDER BY of the column).
@@ -563,6 +697,9 @@ pub struct Merger {
     /// `(value column, helper column, collation seen first)` per checked helper.
     tags: Vec<(usize, usize, Option<Vec<u8>>)>,
     failed: Option<String>,
+    /// An error found while computing the rows (an integer out of range): the IO
+    /// layer sends it instead of the rows ([`Merger::error`]).
+    error: Option<SqlError>,
 }
 
 /// What a HAVING operand is before any row arrives.
@@ -590,6 +727,23 @@ fn having_text_comparison(e: &Expr, cols: &[ColumnMeta], kinds: &[ColKind]) -> O
             Expr::Not(a) | Expr::Neg(a) | Expr::IsNull(a, _) => {
                 walk(a, kinds, bad);
                 Operand::Other
+            }
+            Expr::Func(f, args) => {
+                let ops: Vec<Operand> = args.iter().map(|a| walk(a, kinds, bad)).collect();
+                // A function that may pass text through is text (unknown collation).
+                let passes = matches!(
+                    f,
+                    Func::IfNull
+                        | Func::Coalesce
+                        | Func::NullIf
+                        | Func::If
+                        | Func::Greatest
+                        | Func::Least
+                );
+                match ops.iter().find(|o| matches!(o, Operand::Text(_))) {
+                    Some(t) if passes => *t,
+                    _ => Operand::Other,
+                }
             }
             Expr::Bin(a, op, b) => {
                 let (x, y) = (walk(a, kinds, bad), walk(b, kinds, bad));
@@ -661,6 +815,7 @@ fn having_date_literal(e: &Expr, cols: &[ColumnMeta], kinds: &[ColKind]) -> Opti
         match e {
             Expr::Col(_) | Expr::Str(_) | Expr::Null | Expr::Int(_) | Expr::Dec(_) => None,
             Expr::Not(a) | Expr::Neg(a) | Expr::IsNull(a, _) => walk(a, cols, kinds),
+            Expr::Func(_, args) => args.iter().find_map(|a| walk(a, cols, kinds)),
             Expr::Bin(a, op, b) => {
                 let cmp = matches!(
                     op,
@@ -695,6 +850,31 @@ impl Merger {
             spec.having.as_ref().and_then(|h| {
                 having_text_comparison(h, &cols, &kinds)
                     .or_else(|| having_date_literal(h, &cols, &kinds))
+            })
+        });
+        let refusal = refusal.or_else(|| {
+            spec.aggregates.iter().find_map(|a| {
+                let AggFn::SumDistinct { avg, .. } = a.func else {
+                    return None;
+                };
+                (kind(&kinds, a.col) != ColKind::Exact).then(|| {
+                    format!(
+                        "{}(DISTINCT ...) of an approximate (DOUBLE/FLOAT) value over several data nodes is not merged: its sum depends on the order of addition",
+                        if avg { "AVG" } else { "SUM" }
+                    )
+                })
+            })
+        });
+        let refusal = refusal.or_else(|| {
+            spec.computed.iter().find_map(|(c, _)| {
+                let m = cols.get(*c)?;
+                (!matches!(kinds.get(*c), Some(ColKind::Exact | ColKind::Float))).then(|| {
+                    format!(
+                        "column {} (`{}`) is an expression over aggregates whose result is not a number: the router recomputes only numeric results across data nodes; select the aggregate itself",
+                        c + 1,
+                        m.name
+                    )
+                })
             })
         });
         let visible = if spec.visible == 0 {
@@ -744,6 +924,7 @@ impl Merger {
             emitted: 0,
             tags,
             failed: None,
+            error: None,
         };
         if sources == 0 {
             m.finalize();
@@ -845,6 +1026,12 @@ impl Merger {
         self.refusal
             .as_ref()
             .map(|m| SqlError::new(1105, "HY000", m.clone()))
+    }
+
+    /// An error that replaces the rows (e.g. an integer result out of range), once
+    /// [`Merger::done`]; the column definitions may have gone out (as on a server).
+    pub fn error(&self) -> Option<SqlError> {
+        self.error.clone()
     }
 
     /// Overrides how column `col` compares (before the first push): for text whose
@@ -1156,6 +1343,18 @@ impl Merger {
             return;
         }
         *finished = true;
+        if self.spec.one_row && groups.is_empty() {
+            groups.push(Group {
+                row: vec![None; self.cols.len()],
+                aggs: self
+                    .spec
+                    .aggregates
+                    .iter()
+                    .map(|a| AggState::new(a, &self.kinds))
+                    .collect(),
+            });
+            index.insert(Vec::new(), 0);
+        }
         let mut order: Vec<(Vec<Key>, usize)> = std::mem::take(index).into_iter().collect();
         order.sort();
         let mut groups: Vec<Option<Group>> = std::mem::take(groups).into_iter().map(Some).collect();
@@ -1165,6 +1364,17 @@ impl Merger {
                 continue;
             };
             let mut row = g.row;
+            // The aggregates' full values, for expressions and HAVING over them (one
+            // server compares AVG's internal quotient, not its printed digits).
+            let mut vals: Vec<Option<expr::Val>> = Vec::new();
+            if !self.spec.computed.is_empty() || self.spec.having.is_some() {
+                vals.resize(row.len().max(self.cols.len()), None);
+                for (st, a) in g.aggs.iter().zip(&self.spec.aggregates) {
+                    if let Some(v) = vals.get_mut(a.col) {
+                        *v = st.value(self.cols.get(a.col));
+                    }
+                }
+            }
             for (st, a) in g.aggs.into_iter().zip(&self.spec.aggregates) {
                 if let AggFn::Avg { count_col } = a.func
                     && !self.spec.aggregates.iter().any(|b| b.col == count_col)
@@ -1186,8 +1396,28 @@ impl Merger {
                 }
                 row[a.col] = v;
             }
+            for (c, e) in &self.spec.computed {
+                let v = expr::eval_in(e, &row, &self.kinds, &vals);
+                let Some(m) = self.cols.get(*c) else { continue };
+                match computed_text(&v, m) {
+                    Ok(t) => {
+                        if *c >= row.len() {
+                            row.resize(c + 1, None);
+                        }
+                        row[*c] = t;
+                    }
+                    Err(e) => {
+                        self.error = Some(e);
+                        self.out.clear();
+                        return;
+                    }
+                }
+                if let Some(slot) = vals.get_mut(*c) {
+                    *slot = Some(v);
+                }
+            }
             if let Some(h) = &self.spec.having
-                && !expr::holds(h, &row, &self.kinds)
+                && !expr::holds_in(h, &row, &self.kinds, &vals)
             {
                 continue;
             }
@@ -1207,6 +1437,64 @@ impl Merger {
                 None if self.limit_reached() => break,
                 None => {}
             }
+        }
+    }
+}
+
+/// MySQL field types of the integer kinds.
+fn integer_type(ty: u8) -> bool {
+    matches!(ty, 0x01 | 0x02 | 0x03 | 0x08 | 0x09)
+}
+
+/// The text of a recomputed value, as a server writes it for column definition `m`:
+/// DECIMAL rounded half away from zero to its scale, integers in their range (else
+/// MariaDB's error 1690), DOUBLE as MariaDB prints doubles.
+fn computed_text(v: &expr::Val, m: &ColumnMeta) -> Result<Option<Vec<u8>>, SqlError> {
+    use expr::Val;
+    const UNSIGNED_FLAG: u16 = 0x20;
+    let exact = |v: &Val| -> Option<Dec> {
+        match v {
+            Val::Null => None,
+            Val::Exact(d) => Some(d.clone()),
+            Val::Float(f) => Some(Dec::parse(fmt_double(*f, FLOAT_NOT_FIXED)?.as_bytes())),
+            Val::Str(s, _) => Some(Dec::parse(s)),
+            Val::Temporal(t) => Some(Dec::from_temporal(t)),
+        }
+    };
+    match ColKind::from_meta(m) {
+        ColKind::Float => {
+            let f = match v {
+                Val::Null => return Ok(None),
+                Val::Float(f) => *f,
+                Val::Exact(d) => d.to_f64(),
+                Val::Str(s, _) => parse_f64(s),
+                Val::Temporal(t) => Dec::from_temporal(t).to_f64(),
+            };
+            Ok(fmt_double(f, m.decimals).map(String::into_bytes))
+        }
+        _ => {
+            let Some(d) = exact(v) else { return Ok(None) };
+            if integer_type(m.ty) {
+                let d = d.round(0);
+                if !d.fits_int(m.flags & UNSIGNED_FLAG != 0) {
+                    return Err(SqlError::new(
+                        1690,
+                        "22003",
+                        format!(
+                            "{} value is out of range in '{}'",
+                            if m.flags & UNSIGNED_FLAG != 0 {
+                                "BIGINT UNSIGNED"
+                            } else {
+                                "BIGINT"
+                            },
+                            m.name
+                        ),
+                    ));
+                }
+                return Ok(Some(d.to_text(0).into_bytes()));
+            }
+            let scale = u32::from(m.decimals).min(MAX_DEC_SCALE);
+            Ok(Some(d.to_text(scale).into_bytes()))
         }
     }
 }

@@ -991,19 +991,18 @@ fn having_arithmetic_and_comparisons() {
     let lit = |e: Expr| Box::new(e);
     let ev = |e: Expr| expr::eval(&e, &row, &kinds);
     let ex = |t: &str| Val::Exact(Dec::parse(t.as_bytes()));
-    // 7 / 2 = 3.5000 (scale + 4); 1.50 / 3 = 0.500000.
+    // MariaDB's internal quotient digits: 7 / 2 = 3.500000000 (printed 3.5000); 1.50 / 3
+    // = 0.500000000; 2 / 3 = 0.666666666 (truncated, so `2/3*3` prints 2.0000).
     let d = ev(Expr::Bin(c(0), BinOp::Div, c(1)));
-    assert_eq!(d, ex("3.5000"));
-    let Val::Exact(d) = d else { panic!() };
-    assert_eq!(d.to_text(d.scale()), "3.5000");
+    assert_eq!(d, ex("3.500000000"));
     let Val::Exact(d) = ev(Expr::Bin(c(3), BinOp::Div, lit(Expr::Int(3)))) else {
         panic!()
     };
-    assert_eq!(d.to_text(d.scale()), "0.500000");
+    assert_eq!(d.to_text(d.scale()), "0.500000000");
     let Val::Exact(d) = ev(Expr::Bin(lit(Expr::Int(2)), BinOp::Div, lit(Expr::Int(3)))) else {
         panic!()
     };
-    assert_eq!(d.to_text(d.scale()), "0.6667");
+    assert_eq!(d.to_text(d.scale()), "0.666666666");
     // Division by zero, NULL operands → NULL.
     assert_eq!(
         ev(Expr::Bin(c(0), BinOp::Div, lit(Expr::Int(0)))),
@@ -1997,4 +1996,306 @@ fn union_helpers_in_two_collations_fail_the_merge() {
     let mut m = Merger::new(spec, vec![int(), text(), int()], 2);
     assert_eq!(show(&drive(&mut m, nums)), s(&[&["1"], &["2"]]));
     assert!(m.failure().is_none());
+}
+
+// ---- functions of merged aggregates -----------------------------------------------------
+
+/// MariaDB 10.11's answers (`SELECT ...` on the server) for the evaluator's edge cases.
+#[test]
+fn merge_functions_follow_mariadb() {
+    let row: Row = Vec::new();
+    let kinds: [ColKind; 0] = [];
+    let ev = |e: &Expr| expr::eval(e, &row, &kinds);
+    let n = |t: &str| {
+        if t.bytes().any(|b| b == b'e') {
+            Box::new(Expr::Dec(t.into()))
+        } else if let Ok(i) = t.parse::<i64>() {
+            Box::new(Expr::Int(i))
+        } else {
+            Box::new(Expr::Dec(t.into()))
+        }
+    };
+    let f = |f: Func, args: Vec<Box<Expr>>| Expr::Func(f, args.into_iter().map(|b| *b).collect());
+    let bin = |a: Box<Expr>, op: BinOp, b: Box<Expr>| Expr::Bin(a, op, b);
+    let text = |v: Val| match v {
+        Val::Null => "NULL".to_string(),
+        Val::Exact(d) => d.to_text(d.scale()),
+        Val::Float(x) => fmt_double(x, 31).unwrap_or_default(),
+        other => format!("{other:?}"),
+    };
+    // (expression, MariaDB's value at full internal precision)
+    let cases: Vec<(Expr, &str)> = vec![
+        // rint for doubles, half away from zero for exact values; negative digits.
+        (f(Func::Round, vec![n("2.5e0")]), "2"),
+        (f(Func::Round, vec![n("3.5e0")]), "4"),
+        (f(Func::Round, vec![n("-2.5e0")]), "-2"),
+        (f(Func::Round, vec![n("0.125e0"), n("2")]), "0.12"),
+        (f(Func::Round, vec![n("1250e0"), n("-2")]), "1200"),
+        (f(Func::Truncate, vec![n("2.59e0"), n("1")]), "2.5"),
+        (f(Func::Round, vec![n("-1.5")]), "-2"),
+        (f(Func::Round, vec![n("1.25"), n("1")]), "1.3"),
+        (f(Func::Round, vec![n("-155"), n("-1")]), "-160"),
+        (f(Func::Round, vec![n("-149"), n("-2")]), "-100"),
+        (f(Func::Round, vec![n("49"), n("-2")]), "0"),
+        (f(Func::Truncate, vec![n("-1.59"), n("1")]), "-1.5"),
+        (f(Func::Truncate, vec![n("-159"), n("-1")]), "-150"),
+        (f(Func::Round, vec![n("1.5"), n("3")]), "1.500"),
+        (f(Func::Floor, vec![n("-1.5")]), "-2"),
+        (f(Func::Ceil, vec![n("-1.5")]), "-1"),
+        (f(Func::Ceil, vec![n("1.01")]), "2"),
+        (f(Func::Floor, vec![n("7")]), "7"),
+        (f(Func::Abs, vec![n("-0.50")]), "0.50"),
+        // DIV truncates; % has the dividend's sign and the larger scale; by 0: NULL.
+        (bin(n("7"), BinOp::IntDiv, n("2")), "3"),
+        (bin(n("-7"), BinOp::IntDiv, n("2")), "-3"),
+        (bin(n("7.5"), BinOp::IntDiv, n("2")), "3"),
+        (bin(n("-7"), BinOp::Mod, n("3")), "-1"),
+        (bin(n("7.5"), BinOp::Mod, n("2")), "1.5"),
+        (bin(n("-7.25"), BinOp::Mod, n("2.1")), "-0.95"),
+        (bin(n("5"), BinOp::Mod, n("0")), "NULL"),
+        (bin(n("5"), BinOp::IntDiv, n("0")), "NULL"),
+        (bin(n("5e0"), BinOp::IntDiv, n("0")), "NULL"),
+        // Quotients keep MariaDB's internal digits (9-digit words, truncated).
+        (bin(n("1"), BinOp::Div, n("7")), "0.142857142"),
+        (bin(n("1.5"), BinOp::Div, n("7.25")), "0.206896551724137931"),
+        (bin(n("1"), BinOp::Div, n("7.5")), "0.133333333"),
+        (
+            bin(n("1.0000000001"), BinOp::Div, n("7")),
+            "0.142857142871428571",
+        ),
+        (
+            bin(n("1"), BinOp::Div, n("7.0000000001")),
+            "0.142857142855102040",
+        ),
+        (
+            bin(n("1.123456"), BinOp::Div, n("7")),
+            "0.160493714285714285",
+        ),
+        (bin(n("-1"), BinOp::Div, n("7")), "-0.142857142"),
+        (
+            bin(
+                Box::new(bin(n("1"), BinOp::Div, n("3"))),
+                BinOp::Mul,
+                n("3"),
+            ),
+            "0.999999999",
+        ),
+        (
+            f(
+                Func::Round,
+                vec![Box::new(bin(n("2"), BinOp::Div, n("3"))), n("10")],
+            ),
+            "0.6666666660",
+        ),
+        // NULL handling.
+        (f(Func::IfNull, vec![Box::new(Expr::Null), n("0")]), "0"),
+        (f(Func::IfNull, vec![n("1"), n("0")]), "1"),
+        (
+            f(
+                Func::Coalesce,
+                vec![Box::new(Expr::Null), Box::new(Expr::Null), n("2.5")],
+            ),
+            "2.5",
+        ),
+        (f(Func::Coalesce, vec![Box::new(Expr::Null)]), "NULL"),
+        (f(Func::NullIf, vec![n("3"), n("3.0")]), "NULL"),
+        (f(Func::NullIf, vec![n("3"), n("4")]), "3"),
+        (f(Func::NullIf, vec![Box::new(Expr::Null), n("4")]), "NULL"),
+        (f(Func::If, vec![Box::new(Expr::Null), n("1"), n("2")]), "2"),
+        (f(Func::If, vec![n("0.1"), n("1"), n("2")]), "1"),
+        (f(Func::Greatest, vec![n("1"), n("3"), n("2")]), "3"),
+        (
+            f(Func::Greatest, vec![n("1"), Box::new(Expr::Null)]),
+            "NULL",
+        ),
+        (f(Func::Least, vec![n("1.5"), n("2e0")]), "1.5"),
+        (f(Func::Round, vec![Box::new(Expr::Null), n("2")]), "NULL"),
+        (f(Func::Abs, vec![Box::new(Expr::Null)]), "NULL"),
+    ];
+    for (e, want) in cases {
+        assert_eq!(text(ev(&e)), want, "{e:?}");
+    }
+}
+
+/// A recomputed column is written as its definition says: DECIMAL at its scale (half
+/// away from zero), DOUBLE as MariaDB prints it, integers in range or error 1690.
+#[test]
+fn computed_columns_are_written_per_their_definition() {
+    let ex = |t: &str| Val::Exact(Dec::parse(t.as_bytes()));
+    let t = |v: Val, m: &ColumnMeta| {
+        computed_text(&v, m).map(|o| o.map(|b| String::from_utf8_lossy(&b).into_owned()))
+    };
+    assert_eq!(t(ex("0.999999999"), &dec(4)), Ok(Some("1.0000".into())));
+    assert_eq!(t(ex("-0.00005"), &dec(4)), Ok(Some("-0.0001".into())));
+    assert_eq!(t(ex("2"), &dec(2)), Ok(Some("2.00".into())));
+    assert_eq!(t(Val::Null, &dec(2)), Ok(None));
+    assert_eq!(
+        t(Val::Float(0.1 + 0.2), &dbl(31)),
+        Ok(Some("0.30000000000000004".into()))
+    );
+    assert_eq!(t(ex("5"), &dbl(31)), Ok(Some("5".into())));
+    assert_eq!(t(Val::Float(2.5), &dbl(2)), Ok(Some("2.50".into())));
+    assert_eq!(
+        t(ex("9223372036854775807"), &bigint()),
+        Ok(Some("9223372036854775807".into()))
+    );
+    let e = t(ex("9223372036854775808"), &bigint()).expect_err("out of range");
+    assert_eq!(e.code, 1690);
+    let mut unsigned = bigint();
+    unsigned.flags |= 0x20;
+    assert_eq!(
+        t(ex("18446744073709551615"), &unsigned),
+        Ok(Some("18446744073709551615".into()))
+    );
+    assert!(t(ex("-1"), &unsigned).is_err());
+}
+
+/// `SELECT g, IFNULL(SUM(x), 0), SUM(x) / COUNT(*), ROUND(AVG(x), 6)`: the nodes' own
+/// values of the expressions are replaced by values computed from the merged
+/// aggregates (AVG with its internal digits, not its printed ones).
+#[test]
+fn computed_columns_use_the_merged_aggregates() {
+    // g, IFNULL(SUM(x),0), SUM(x)/COUNT(*), ROUND(AVG(x),6) | SUM(x), COUNT(*), SUM(x), COUNT(x)
+    let cols = vec![
+        text_bin(),
+        dec(0),
+        dec(4),
+        dec(10),
+        dec(0),
+        bigint(),
+        dec(0),
+        bigint(),
+    ];
+    let col = |i| Box::new(Expr::Col(i));
+    let spec = MergeSpec {
+        visible: 4,
+        group_by: vec![0],
+        aggregates: vec![
+            Agg {
+                col: 4,
+                func: AggFn::Sum,
+            },
+            Agg {
+                col: 5,
+                func: AggFn::Count,
+            },
+            Agg {
+                col: 6,
+                func: AggFn::Avg { count_col: 7 },
+            },
+        ],
+        computed: vec![
+            (
+                1,
+                Expr::Func(Func::IfNull, vec![Expr::Col(4), Expr::Int(0)]),
+            ),
+            (2, Expr::Bin(col(4), BinOp::Div, col(5))),
+            (
+                3,
+                Expr::Func(Func::Round, vec![Expr::Col(6), Expr::Int(10)]),
+            ),
+        ],
+        ..Default::default()
+    };
+    let src = vec![
+        rows(&[
+            &["a", "9", "9", "9", "1", "2", "1", "2"],
+            &["b", "9", "9", "9", "NULL", "0", "NULL", "0"],
+        ]),
+        rows(&[&["a", "9", "9", "9", "0", "1", "0", "1"]]),
+    ];
+    // 1 / 3 = 0.333333333 inside: ROUND(AVG(x), 10) is 0.3333333330 on one server.
+    assert_eq!(
+        merge(spec, cols, src),
+        s(&[
+            &["a", "1", "0.3333", "0.3333333330"],
+            &["b", "0", "NULL", "NULL"]
+        ])
+    );
+}
+
+/// `SELECT g, COUNT(DISTINCT x), SUM(DISTINCT x), AVG(DISTINCT x), COUNT(*)` with the
+/// nodes grouped by g and x: a value on both nodes counts once, NULL not at all,
+/// `COUNT(*)` adds up; without GROUP BY one row answers over no rows.
+#[test]
+fn distinct_aggregates_count_each_value_once_across_nodes() {
+    // g, COUNT(DISTINCT x), SUM(DISTINCT x), AVG(DISTINCT x), COUNT(*) | x (hidden key)
+    let cols = vec![text_bin(), bigint(), dec(0), dec(4), bigint(), int()];
+    let spec = |group: bool| MergeSpec {
+        visible: 5,
+        group_by: if group { vec![0] } else { Vec::new() },
+        aggregates: vec![
+            Agg {
+                col: 1,
+                func: AggFn::CountDistinct { first: 5, n: 1 },
+            },
+            Agg {
+                col: 2,
+                func: AggFn::SumDistinct { key: 5, avg: false },
+            },
+            Agg {
+                col: 3,
+                func: AggFn::SumDistinct { key: 5, avg: true },
+            },
+            Agg {
+                col: 4,
+                func: AggFn::Count,
+            },
+        ],
+        one_row: !group,
+        ..Default::default()
+    };
+    let src = vec![
+        rows(&[
+            &["a", "1", "1", "1.0000", "2", "1"],
+            &["a", "1", "2", "2.0000", "1", "2"],
+            &["a", "0", "NULL", "NULL", "4", "NULL"],
+        ]),
+        rows(&[
+            &["a", "1", "2", "2.0000", "3", "2"],
+            &["a", "1", "4", "4.0000", "1", "4"],
+            &["b", "1", "5", "5.0000", "1", "5"],
+        ]),
+    ];
+    assert_eq!(
+        merge(spec(true), cols.clone(), src.clone()),
+        s(&[
+            &["a", "3", "7", "2.3333", "11"],
+            &["b", "1", "5", "5.0000", "1"]
+        ])
+    );
+    assert_eq!(
+        merge(spec(false), cols.clone(), src),
+        s(&[&["a", "4", "12", "3.0000", "12"]])
+    );
+    assert_eq!(
+        merge(spec(false), cols, vec![Vec::new(), Vec::new()]),
+        s(&[&["NULL", "0", "NULL", "NULL", "0"]])
+    );
+}
+
+/// HAVING compares AVG's internal quotient (0.333333333), not its printed 0.3333.
+#[test]
+fn having_sees_the_internal_value_of_avg() {
+    // g, AVG(x) sent as SUM(x) (DECIMAL scale 0) | COUNT(x)
+    let cols = vec![text_bin(), dec(0), bigint()];
+    let spec = MergeSpec {
+        visible: 2,
+        group_by: vec![0],
+        aggregates: vec![Agg {
+            col: 1,
+            func: AggFn::Avg { count_col: 2 },
+        }],
+        having: Some(Expr::Bin(
+            Box::new(Expr::Col(1)),
+            BinOp::Gt,
+            Box::new(Expr::Dec("0.33333".into())),
+        )),
+        ..Default::default()
+    };
+    let src = vec![
+        rows(&[&["a", "1", "2"], &["b", "1", "4"]]),
+        rows(&[&["a", "0", "1"]]),
+    ];
+    assert_eq!(merge(spec, cols, src), s(&[&["a", "0.3333"]]));
 }

@@ -173,12 +173,22 @@ impl Dec {
 
     /// `self / o` rounded half away from zero to `scale` digits; None when `o` is 0.
     pub fn div(&self, o: &Dec, scale: u32) -> Option<Dec> {
+        // The quotient with one more digit, truncated; its last digit decides.
+        let mut q = self.div_digits(o, scale.saturating_add(1))?;
+        let last = q.pop().unwrap_or(0);
+        if last >= 5 {
+            q = add_mag(&q, &[1]);
+        }
+        Some(Dec::new(self.neg != o.neg, q, scale))
+    }
+
+    /// The digits of |self / o| at `scale`, truncated; None when `o` is 0.
+    fn div_digits(&self, o: &Dec, scale: u32) -> Option<Vec<u8>> {
         if o.is_zero() {
             return None;
         }
-        // q = A·10^-sa / (B·10^-sb) · 10^(scale+1) = A·10^(sb+scale+1-sa) / B, truncated;
-        // its last digit then decides the rounding.
-        let e = i64::from(o.scale) + i64::from(scale) + 1 - i64::from(self.scale);
+        // q = A·10^-sa / (B·10^-sb) · 10^scale = A·10^(sb+scale-sa) / B, truncated.
+        let e = i64::from(o.scale) + i64::from(scale) - i64::from(self.scale);
         let mut n = self.digits.clone();
         let mut d = o.digits.clone();
         let pad = usize::try_from(e.unsigned_abs()).unwrap_or(usize::MAX);
@@ -189,12 +199,7 @@ impl Dec {
         } else {
             d.resize(d.len().saturating_add(pad), 0);
         }
-        let mut q = div_int(&n, &d);
-        let last = q.pop().unwrap_or(0);
-        if last >= 5 {
-            q = add_mag(&q, &[1]);
-        }
-        Some(Dec::new(self.neg != o.neg, q, scale))
+        Some(div_int(&n, &d))
     }
 
     /// Rounded half away from zero (or zero-padded) to exactly `scale` digits.
@@ -220,6 +225,96 @@ impl Dec {
             kept = add_mag(&kept, &[1]);
         }
         Dec::new(self.neg, kept, scale)
+    }
+
+    /// Truncated toward zero (or zero-padded) to exactly `scale` digits.
+    pub fn truncate(&self, scale: u32) -> Dec {
+        if scale >= self.scale {
+            return self.round(scale);
+        }
+        let drop = (self.scale - scale) as usize;
+        let keep = self.digits.len().saturating_sub(drop);
+        Dec::new(self.neg, self.digits[..keep].to_vec(), scale)
+    }
+
+    /// MySQL's ROUND(x, d) / TRUNCATE(x, d) of an exact value: half away from zero (or
+    /// toward zero), `d` < 0 rounding to tens, hundreds...; the scale is `max(d, 0)`.
+    pub fn round_to(&self, d: i64, truncate: bool) -> Dec {
+        if d >= 0 {
+            let s = u32::try_from(d).unwrap_or(u32::MAX).min(MAX_DEC_SCALE + 30);
+            return if truncate {
+                self.truncate(s)
+            } else {
+                self.round(s)
+            };
+        }
+        let k = u32::try_from(d.unsigned_abs()).unwrap_or(u32::MAX).min(200);
+        let shifted = Dec {
+            neg: self.neg,
+            digits: self.digits.clone(),
+            scale: self.scale.saturating_add(k),
+        };
+        let n = if truncate {
+            shifted.truncate(0)
+        } else {
+            shifted.round(0)
+        };
+        let mut digits = n.digits;
+        if !digits.is_empty() {
+            digits.resize(digits.len() + k as usize, 0);
+        }
+        Dec::new(n.neg, digits, 0)
+    }
+
+    /// FLOOR (`up` false) or CEILING (`up` true): the integer below or above.
+    pub fn floor_ceil(&self, up: bool) -> Dec {
+        let t = self.truncate(0);
+        if t.cmp_num(self) == Ordering::Equal {
+            return t;
+        }
+        match (self.neg, up) {
+            (true, false) => t.sub(&Dec::from_i128(1)),
+            (false, true) => t.add(&Dec::from_i128(1)),
+            _ => t,
+        }
+    }
+
+    /// The absolute value.
+    pub fn abs(&self) -> Dec {
+        Dec::new(false, self.digits.clone(), self.scale)
+    }
+
+    /// MariaDB's decimal division (`do_div_mod`): the quotient keeps the operands'
+    /// fractions rounded up to 9-digit words plus what is left of
+    /// `div_precision_increment`, rounded up to a word again, and is truncated there
+    /// (`1/7` is 0.142857142 inside, printed 0.1429); None when `o` is 0.
+    pub fn div_mysql(&self, o: &Dec) -> Option<Dec> {
+        let words = |f: u32| f.div_ceil(9) * 9;
+        let (f1, f2) = (words(self.scale), words(o.scale));
+        let pad = i64::from(f1 - self.scale) + i64::from(f2 - o.scale);
+        let incr = u32::try_from((i64::from(DIV_INCREMENT) - pad).max(0)).unwrap_or(0);
+        let scale = words(f1 + f2 + incr).min(81);
+        self.div_trunc(o, scale)
+    }
+
+    /// `self / o` truncated toward zero to `scale` digits; None when `o` is 0.
+    pub fn div_trunc(&self, o: &Dec, scale: u32) -> Option<Dec> {
+        let q = self.div_digits(o, scale)?;
+        Some(Dec::new(self.neg != o.neg, q, scale))
+    }
+
+    /// Whether the value is an integer that fits `i64` (or `u64` when `unsigned`).
+    pub fn fits_int(&self, unsigned: bool) -> bool {
+        let t = self.truncate(0);
+        if t.cmp_num(self) != Ordering::Equal {
+            return false;
+        }
+        let text = t.to_text(0);
+        if unsigned {
+            text.parse::<u64>().is_ok()
+        } else {
+            text.parse::<i64>().is_ok()
+        }
     }
 
     /// The number printed with exactly `scale` digits after the point, as MariaDB prints

@@ -276,6 +276,12 @@ pub struct MergeTemplate {
     /// Helpers whose rows must name one collation (see
     /// [`crate::router::merge::MergeSpec::same_collation`]).
     pub same_collation: Vec<Col>,
+    /// `(column, expression over merged columns)`: recomputed after grouping (see
+    /// [`crate::router::merge::MergeSpec::computed`]).
+    pub computed: Vec<(Col, MExpr)>,
+    /// An aggregate query without GROUP BY whose nodes were given one (COUNT(DISTINCT)):
+    /// one row even when no node returns any.
+    pub one_row: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -284,7 +290,21 @@ pub enum AggT {
     Sum,
     Min,
     Max,
-    Avg { count: Col },
+    Avg {
+        count: Col,
+    },
+    /// COUNT(DISTINCT): `n` consecutive hidden key columns from `first`.
+    CountDistinct {
+        first: Col,
+        n: usize,
+    },
+    /// SUM(DISTINCT x) / AVG(DISTINCT x): `key` is the hidden column of x.
+    SumDistinct {
+        key: Col,
+    },
+    AvgDistinct {
+        key: Col,
+    },
 }
 
 /// HAVING expressions refer to hidden columns as `HIDDEN_BASE - h` until resolved.
@@ -319,6 +339,18 @@ impl MergeTemplate {
                 AggT::Max => AggFn::Max,
                 AggT::Avg { count } => AggFn::Avg {
                     count_col: col(*count)?,
+                },
+                AggT::CountDistinct { first, n } => AggFn::CountDistinct {
+                    first: col(*first)?,
+                    n: *n,
+                },
+                AggT::SumDistinct { key } => AggFn::SumDistinct {
+                    key: col(*key)?,
+                    avg: false,
+                },
+                AggT::AvgDistinct { key } => AggFn::SumDistinct {
+                    key: col(*key)?,
+                    avg: true,
                 },
             };
             aggregates.push(Agg {
@@ -363,6 +395,12 @@ impl MergeTemplate {
                 .filter_map(|(c, h)| Some((col(*c)?, col(*h)?)))
                 .collect(),
             same_collation: self.same_collation.iter().filter_map(|h| col(*h)).collect(),
+            computed: self
+                .computed
+                .iter()
+                .map(|(c, e)| Some((col(*c)?, resolve_expr(e, visible)?)))
+                .collect::<Option<_>>()?,
+            one_row: self.one_row,
         })
     }
 
@@ -377,6 +415,12 @@ impl MergeTemplate {
                 "step": "group",
                 "by": self.group_by.iter().map(col).collect::<Vec<_>>(),
                 "aggregates": self.aggregates.iter().map(|(c, a)| json!({"column": col(c), "function": format!("{a:?}")})).collect::<Vec<_>>(),
+            }));
+        }
+        if !self.computed.is_empty() {
+            steps.push(json!({
+                "step": "compute",
+                "columns": self.computed.iter().map(|(c, _)| col(c)).collect::<Vec<_>>(),
             }));
         }
         if self.having.is_some() {
@@ -418,6 +462,12 @@ fn resolve_expr(e: &MExpr, visible: usize) -> Option<MExpr> {
         MExpr::Not(a) => MExpr::Not(Box::new(resolve_expr(a, visible)?)),
         MExpr::Neg(a) => MExpr::Neg(Box::new(resolve_expr(a, visible)?)),
         MExpr::IsNull(a, n) => MExpr::IsNull(Box::new(resolve_expr(a, visible)?), *n),
+        MExpr::Func(f, args) => MExpr::Func(
+            *f,
+            args.iter()
+                .map(|a| resolve_expr(a, visible))
+                .collect::<Option<_>>()?,
+        ),
         other => other.clone(),
     })
 }

@@ -17,7 +17,7 @@ use super::{
     AggT, Catalog, Col, ColumnsOf, HIDDEN_BASE, Lookups, MergeTemplate, Plan, Planned, SchemaCat,
     TableKind, Target, refuse,
 };
-use crate::router::merge::{BinOp, Expr as MExpr, helper_sql, text_helper_sql};
+use crate::router::merge::{BinOp, Expr as MExpr, Func as MFunc, helper_sql, text_helper_sql};
 use crate::router::wire::SqlError;
 
 const AGGREGATES: &[&str] = &[
@@ -75,6 +75,8 @@ struct AggCall {
     /// MIN/MAX over an argument that may be text and can be evaluated again: its
     /// result gets a text helper column (see `Builder::text_helped`).
     text_helper: bool,
+    /// COUNT(DISTINCT a, b) (kind `COUNTD`): the arguments, which the nodes group by.
+    distinct: Vec<Expr>,
 }
 
 fn agg_call(sql: &str, e: &Expr) -> Result<Option<AggCall>, SqlError> {
@@ -105,11 +107,49 @@ fn agg_call(sql: &str, e: &Expr) -> Result<Option<AggCall>, SqlError> {
     let FunctionArguments::List(list) = &f.args else {
         return Err(refuse(format!("{kind}() without arguments")));
     };
-    if matches!(list.duplicate_treatment, Some(DuplicateTreatment::Distinct))
-        && !matches!(kind, "MIN" | "MAX")
-    {
+    let is_distinct = matches!(list.duplicate_treatment, Some(DuplicateTreatment::Distinct));
+    if is_distinct && matches!(kind, "COUNT" | "SUM" | "AVG") {
+        // The nodes group by the arguments too (one row per distinct value and
+        // group); the merge counts the distinct non-NULL values across nodes.
+        let mut args = Vec::new();
+        for a in &list.args {
+            let FunctionArg::Unnamed(FunctionArgExpr::Expr(a)) = a else {
+                return Err(refuse("COUNT(DISTINCT ...) argument cannot be merged"));
+            };
+            if contains_aggregate(a) {
+                return Err(refuse("nested aggregates cannot be merged"));
+            }
+            if !repeatable(a) {
+                return Err(refuse(format!(
+                    "COUNT(DISTINCT {a}) over several data nodes needs its argument grouped on each node, and it cannot be evaluated again there (a subquery, parameter or volatile function): not supported"
+                )));
+            }
+            args.push(a.clone());
+        }
+        if args.is_empty() || !list.clauses.is_empty() || (kind != "COUNT" && args.len() != 1) {
+            return Err(refuse(format!(
+                "this form of {kind}(DISTINCT ...) cannot be merged"
+            )));
+        }
+        let arg = args
+            .iter()
+            .map(|a| expr_text(sql, a))
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Ok(Some(AggCall {
+            kind: match kind {
+                "COUNT" => "COUNTD",
+                "SUM" => "SUMD",
+                _ => "AVGD",
+            },
+            arg,
+            text_helper: false,
+            distinct: args,
+        }));
+    }
+    if is_distinct && !matches!(kind, "MIN" | "MAX") {
         return Err(refuse(format!(
-            "{kind}(DISTINCT ...) over rows on several data nodes cannot be merged (a value may be on more than one node); route it to one node or count distinct values per node"
+            "{kind}(DISTINCT ...) over rows on several data nodes cannot be merged (a value may be on more than one node); route it to one node (COUNT(DISTINCT ...) is merged)"
         )));
     }
     let [arg] = list.args.as_slice() else {
@@ -138,6 +178,7 @@ fn agg_call(sql: &str, e: &Expr) -> Result<Option<AggCall>, SqlError> {
         kind,
         arg,
         text_helper,
+        distinct: Vec::new(),
     }))
 }
 
@@ -861,6 +902,10 @@ struct Builder<'a> {
     /// MIN/MAX columns whose text compares by collation weights: (column, the
     /// aggregate's text for its helper).
     text_helped: Vec<(Col, String)>,
+    /// Columns recomputed from merged aggregates (see [`MergeTemplate::computed`]).
+    computed: Vec<(Col, MExpr)>,
+    /// COUNT(DISTINCT) arguments: hidden key columns the nodes also group by.
+    dkeys: Vec<(Col, Expr)>,
 }
 
 /// Functions whose value changes from one call to the next within a statement, or that
@@ -1236,13 +1281,32 @@ impl Builder<'_> {
         self.add_agg(call)
     }
 
+    /// Hidden key columns (consecutive) for COUNT(DISTINCT) arguments: (first, count).
+    fn distinct_keys(&mut self, args: &[Expr]) -> (Col, usize) {
+        let mut first = None;
+        for a in args {
+            let c = self.hide(expr_text(self.sql, a));
+            first.get_or_insert(c);
+            self.dkeys.push((c, a.clone()));
+        }
+        (first.unwrap_or(Col::Hidden(self.hidden.len())), args.len())
+    }
+
     fn add_agg(&mut self, call: AggCall) -> Result<Col, SqlError> {
         let AggCall {
             kind,
             arg,
             text_helper,
+            distinct,
         } = call;
         Ok(match kind {
+            "COUNTD" | "SUMD" | "AVGD" => {
+                let f = &kind[..kind.len() - 1];
+                let col = self.hide(format!("{f}(DISTINCT {arg})"));
+                let (first, n) = self.distinct_keys(&distinct);
+                self.aggregates.push((col, distinct_agg(kind, first, n)));
+                col
+            }
             "AVG" => {
                 let s = self.hide(format!("SUM({arg})"));
                 let c = self.hide(format!("COUNT({arg})"));
@@ -1327,12 +1391,49 @@ impl Builder<'_> {
 
     /// HAVING -> a merge expression over the merged columns.
     fn having(&mut self, e: &Expr, grouped: &[(Expr, Col)]) -> Result<MExpr, SqlError> {
+        self.mexpr(e, grouped, Ctx::Having)
+    }
+
+    /// A select item or ORDER BY key over aggregates -> a merge expression over the
+    /// merged aggregates (and GROUP BY columns), for [`MergeTemplate::computed`].
+    fn computed(&mut self, e: &Expr, grouped: &[(Expr, Col)]) -> Result<MExpr, SqlError> {
+        let whole = expr_text(self.sql, e);
+        self.mexpr(e, grouped, Ctx::Item(&whole))
+    }
+
+    /// An expression -> a merge expression: aggregates become their merged columns;
+    /// operators and the functions of [`MFunc`] are evaluated by the merge.
+    fn mexpr(
+        &mut self,
+        e: &Expr,
+        grouped: &[(Expr, Col)],
+        ctx: Ctx<'_>,
+    ) -> Result<MExpr, SqlError> {
         let col = |c: Col| match c {
             Col::Item(i) => MExpr::Col(i),
             Col::Hidden(h) => MExpr::Col(HIDDEN_BASE - h),
         };
+        // A function the merge computes: first as a whole, a GROUP BY expression or
+        // (HAVING) a select item, which one server resolves the same way.
+        let composite = matches!(
+            e,
+            Expr::Function(_) | Expr::Case { .. } | Expr::Ceil { .. } | Expr::Floor { .. }
+        ) && !func_name(e).is_some_and(|n| AGGREGATES.contains(&n.as_str()));
+        if composite {
+            if matches!(ctx, Ctx::Having) {
+                self.having_columns(e, grouped)?;
+            }
+            if let Some((_, c)) = grouped.iter().find(|(g, _)| same_expr(g, e)) {
+                return Ok(col(*c));
+            }
+            if matches!(ctx, Ctx::Having)
+                && let Some(i) = self.find_item(e)
+            {
+                return Ok(col(Col::Item(i)));
+            }
+        }
         Ok(match e {
-            Expr::Nested(x) => self.having(x, grouped)?,
+            Expr::Nested(x) => self.mexpr(x, grouped, ctx)?,
             Expr::BinaryOp { left, op, right } => {
                 let op = match op {
                     BinaryOperator::Eq => BinOp::Eq,
@@ -1347,44 +1448,128 @@ impl Builder<'_> {
                     BinaryOperator::Minus => BinOp::Sub,
                     BinaryOperator::Multiply => BinOp::Mul,
                     BinaryOperator::Divide => BinOp::Div,
+                    BinaryOperator::MyIntegerDivide => BinOp::IntDiv,
+                    BinaryOperator::Modulo => BinOp::Mod,
                     other => {
-                        return Err(refuse(format!(
-                            "HAVING with operator {other} over several data nodes is not supported"
-                        )));
+                        return Err(ctx.unsupported(&format!("operator {other}")));
                     }
                 };
                 MExpr::Bin(
-                    Box::new(self.having(left, grouped)?),
+                    Box::new(self.mexpr(left, grouped, ctx)?),
                     op,
-                    Box::new(self.having(right, grouped)?),
+                    Box::new(self.mexpr(right, grouped, ctx)?),
                 )
             }
             Expr::UnaryOp {
                 op: UnaryOperator::Not,
                 expr,
-            } => MExpr::Not(Box::new(self.having(expr, grouped)?)),
+            } => MExpr::Not(Box::new(self.mexpr(expr, grouped, ctx)?)),
             Expr::UnaryOp {
                 op: UnaryOperator::Minus,
                 expr,
-            } => MExpr::Neg(Box::new(self.having(expr, grouped)?)),
+            } => MExpr::Neg(Box::new(self.mexpr(expr, grouped, ctx)?)),
+            Expr::UnaryOp {
+                op: UnaryOperator::Plus,
+                expr,
+            } => self.mexpr(expr, grouped, ctx)?,
+            Expr::Ceil { expr, field } | Expr::Floor { expr, field } => {
+                if !matches!(
+                    field,
+                    sqlparser::ast::CeilFloorKind::DateTimeField(
+                        sqlparser::ast::DateTimeField::NoDateTime
+                    )
+                ) {
+                    return Err(ctx.unsupported("CEIL/FLOOR with a second argument"));
+                }
+                let f = if matches!(e, Expr::Ceil { .. }) {
+                    MFunc::Ceil
+                } else {
+                    MFunc::Floor
+                };
+                MExpr::Func(f, vec![self.mexpr(expr, grouped, ctx)?])
+            }
+            Expr::Case {
+                operand,
+                conditions,
+                else_result,
+                ..
+            } => {
+                let mut acc = match else_result {
+                    Some(x) => self.mexpr(x, grouped, ctx)?,
+                    None => MExpr::Null,
+                };
+                let op = match operand {
+                    Some(o) => Some(self.mexpr(o, grouped, ctx)?),
+                    None => None,
+                };
+                for w in conditions.iter().rev() {
+                    let c = self.mexpr(&w.condition, grouped, ctx)?;
+                    let c = match &op {
+                        Some(o) => MExpr::Bin(Box::new(o.clone()), BinOp::Eq, Box::new(c)),
+                        None => c,
+                    };
+                    let r = self.mexpr(&w.result, grouped, ctx)?;
+                    acc = MExpr::Func(MFunc::If, vec![c, r, acc]);
+                }
+                acc
+            }
+            Expr::Function(f)
+                if func_name(e).is_some_and(|n| {
+                    !AGGREGATES.contains(&n.as_str()) && merge_func(&n).is_some()
+                }) =>
+            {
+                let name = func_name(e).unwrap_or_default();
+                let Some((mf, min, max)) = merge_func(&name) else {
+                    return Err(ctx.unsupported(&format!("{name}()")));
+                };
+                let FunctionArguments::List(list) = &f.args else {
+                    return Err(ctx.unsupported(&format!("{name} without arguments")));
+                };
+                if f.over.is_some()
+                    || f.filter.is_some()
+                    || list.duplicate_treatment.is_some()
+                    || !list.clauses.is_empty()
+                    || list.args.len() < min
+                    || list.args.len() > max
+                {
+                    return Err(ctx.unsupported(&format!("this form of {name}()")));
+                }
+                let mut args = Vec::new();
+                for (k, a) in list.args.iter().enumerate() {
+                    let FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) = a else {
+                        return Err(ctx.unsupported(&format!("this form of {name}()")));
+                    };
+                    // ROUND/TRUNCATE: the digits are a constant integer.
+                    if k == 1
+                        && matches!(mf, MFunc::Round | MFunc::Truncate)
+                        && constant_int(x).is_none()
+                    {
+                        return Err(ctx.unsupported(&format!(
+                            "{name}() with digits that are not a constant integer"
+                        )));
+                    }
+                    args.push(self.mexpr(x, grouped, ctx)?);
+                }
+                MExpr::Func(mf, args)
+            }
             Expr::Between {
                 expr,
                 negated,
                 low,
                 high,
             } => {
-                let x = self.having(expr, grouped)?;
+                let x = self.mexpr(expr, grouped, ctx)?;
                 let b = MExpr::Bin(
                     Box::new(MExpr::Bin(
                         Box::new(x.clone()),
                         BinOp::Ge,
-                        Box::new(self.having(low, grouped)?),
+                        Box::new(self.mexpr(low, grouped, ctx)?),
                     )),
                     BinOp::And,
                     Box::new(MExpr::Bin(
                         Box::new(x),
                         BinOp::Le,
-                        Box::new(self.having(high, grouped)?),
+                        Box::new(self.mexpr(high, grouped, ctx)?),
                     )),
                 );
                 if *negated { MExpr::Not(Box::new(b)) } else { b }
@@ -1394,13 +1579,13 @@ impl Builder<'_> {
                 list,
                 negated,
             } => {
-                let x = self.having(expr, grouped)?;
+                let x = self.mexpr(expr, grouped, ctx)?;
                 let mut acc: Option<MExpr> = None;
                 for v in list {
                     let eq = MExpr::Bin(
                         Box::new(x.clone()),
                         BinOp::Eq,
-                        Box::new(self.having(v, grouped)?),
+                        Box::new(self.mexpr(v, grouped, ctx)?),
                     );
                     acc = Some(match acc {
                         None => eq,
@@ -1410,8 +1595,8 @@ impl Builder<'_> {
                 let b = acc.ok_or_else(|| refuse("empty IN list"))?;
                 if *negated { MExpr::Not(Box::new(b)) } else { b }
             }
-            Expr::IsNull(x) => MExpr::IsNull(Box::new(self.having(x, grouped)?), false),
-            Expr::IsNotNull(x) => MExpr::IsNull(Box::new(self.having(x, grouped)?), true),
+            Expr::IsNull(x) => MExpr::IsNull(Box::new(self.mexpr(x, grouped, ctx)?), false),
+            Expr::IsNotNull(x) => MExpr::IsNull(Box::new(self.mexpr(x, grouped, ctx)?), true),
             Expr::Value(v) => match &v.value {
                 Value::Number(n, _) => match n.parse::<i64>() {
                     Ok(i) => MExpr::Int(i),
@@ -1423,14 +1608,17 @@ impl Builder<'_> {
                 Value::Null => MExpr::Null,
                 Value::Boolean(b) => MExpr::Int(i64::from(*b)),
                 _ => {
-                    return Err(refuse(
-                        "HAVING with this literal is not supported across nodes",
-                    ));
+                    return Err(ctx.unsupported("this literal"));
                 }
             },
             e if func_name(e).is_some_and(|n| AGGREGATES.contains(&n.as_str())) => {
                 col(self.agg_col(e)?)
             }
+            e if matches!(ctx, Ctx::Item(_)) => match grouped.iter().find(|(g, _)| same_expr(g, e))
+            {
+                Some((_, c)) => col(*c),
+                None => return Err(ctx.unsupported(&format!("`{}`", expr_text(self.sql, e)))),
+            },
             e => {
                 if route::column_ref(e).is_none() {
                     self.having_columns(e, grouped)?;
@@ -1446,6 +1634,74 @@ impl Builder<'_> {
                 }
             }
         })
+    }
+}
+
+/// The aggregate of a DISTINCT call (`COUNTD`, `SUMD`, `AVGD`) over its key columns.
+fn distinct_agg(kind: &str, first: Col, n: usize) -> AggT {
+    match kind {
+        "SUMD" => AggT::SumDistinct { key: first },
+        "AVGD" => AggT::AvgDistinct { key: first },
+        _ => AggT::CountDistinct { first, n },
+    }
+}
+
+/// Where a merge expression comes from, for its refusals.
+#[derive(Clone, Copy)]
+enum Ctx<'a> {
+    Having,
+    /// A select item or ORDER BY key over aggregates (its text).
+    Item(&'a str),
+}
+
+impl Ctx<'_> {
+    fn unsupported(&self, what: &str) -> SqlError {
+        match self {
+            Ctx::Having => refuse(format!(
+                "HAVING with {what} over several data nodes is not supported"
+            )),
+            Ctx::Item(whole) => refuse(format!(
+                "`{whole}`: an aggregate inside an expression cannot be merged across data nodes with {what}; the router computes + - * / DIV % IFNULL COALESCE NULLIF IF CASE ROUND TRUNCATE FLOOR CEIL ABS GREATEST LEAST over merged aggregates; select the aggregate itself"
+            )),
+        }
+    }
+}
+
+/// The functions the merge evaluates: (function, fewest and most arguments).
+fn merge_func(name: &str) -> Option<(MFunc, usize, usize)> {
+    Some(match name {
+        "IFNULL" => (MFunc::IfNull, 2, 2),
+        "COALESCE" => (MFunc::Coalesce, 1, usize::MAX),
+        "NULLIF" => (MFunc::NullIf, 2, 2),
+        "IF" => (MFunc::If, 3, 3),
+        "ROUND" => (MFunc::Round, 1, 2),
+        "TRUNCATE" => (MFunc::Truncate, 2, 2),
+        "FLOOR" => (MFunc::Floor, 1, 1),
+        "CEIL" | "CEILING" => (MFunc::Ceil, 1, 1),
+        "ABS" => (MFunc::Abs, 1, 1),
+        "GREATEST" => (MFunc::Greatest, 2, usize::MAX),
+        "LEAST" => (MFunc::Least, 2, usize::MAX),
+        _ => return None,
+    })
+}
+
+/// A constant integer (`2`, `-1`, `(3)`).
+fn constant_int(e: &Expr) -> Option<i64> {
+    match e {
+        Expr::Nested(x) => constant_int(x),
+        Expr::UnaryOp {
+            op: UnaryOperator::Minus,
+            expr,
+        } => constant_int(expr).map(|v| -v),
+        Expr::UnaryOp {
+            op: UnaryOperator::Plus,
+            expr,
+        } => constant_int(expr),
+        Expr::Value(v) => match &v.value {
+            Value::Number(n, _) => n.parse().ok(),
+            _ => None,
+        },
+        _ => None,
     }
 }
 
@@ -1490,9 +1746,12 @@ fn multi_node(
         hidden: Vec::new(),
         aggregates: Vec::new(),
         text_helped: Vec::new(),
+        computed: Vec::new(),
+        dkeys: Vec::new(),
     };
     let mut edits = Edits::default();
     let mut avg_items = Vec::new();
+    let mut computed_items: Vec<usize> = Vec::new();
     // Select items: aggregates (AVG rewritten to SUM + hidden COUNT).
     for (i, (a, z)) in c.items.iter().enumerate() {
         let Some(e) = b.items[i].expr.clone() else {
@@ -1501,10 +1760,13 @@ fn multi_node(
         let is_agg = func_name(&e).is_some_and(|n| AGGREGATES.contains(&n.as_str()));
         if !is_agg {
             if contains_aggregate(&e) {
-                return Err(refuse(format!(
-                    "`{}`: an aggregate inside an expression cannot be merged across data nodes; select the aggregate itself",
-                    expr_text(sql, &e)
-                )));
+                if wildcard {
+                    return Err(refuse(
+                        "aggregates next to `*` over several data nodes are not supported: name the columns",
+                    ));
+                }
+                // Computed after GROUP BY is known (it may use GROUP BY columns).
+                computed_items.push(i);
             }
             continue;
         }
@@ -1529,6 +1791,11 @@ fn multi_node(
                 let cnt = b.hide(format!("COUNT({})", call.arg));
                 b.aggregates.push((Col::Item(i), AggT::Avg { count: cnt }));
                 avg_items.push(i);
+            }
+            "COUNTD" | "SUMD" | "AVGD" => {
+                let (first, n) = b.distinct_keys(&call.distinct);
+                b.aggregates
+                    .push((Col::Item(i), distinct_agg(call.kind, first, n)));
             }
             k => {
                 let a = match k {
@@ -1605,6 +1872,16 @@ fn multi_node(
         }
         GroupByExpr::All(_) => return Err(refuse("GROUP BY ALL is not supported")),
     }
+    // Items over aggregates (`IFNULL(SUM(x), 0)`, `SUM(a) / COUNT(*)`): the nodes compute
+    // them too (their column definition is the client's), the merge recomputes the
+    // value from the merged aggregates in hidden columns.
+    for i in computed_items {
+        let Some(e) = b.items[i].expr.clone() else {
+            continue;
+        };
+        let me = b.computed(&e, &grouped)?;
+        b.computed.push((Col::Item(i), me));
+    }
     let grouping = !grouped.is_empty() || !b.aggregates.is_empty();
     if grouping {
         // Non-aggregate items must be grouped (or constant per group): MySQL's loose
@@ -1653,9 +1930,21 @@ fn multi_node(
                 }
                 b.agg_col(&o.expr)?
             } else if contains_aggregate(&o.expr) {
-                return Err(refuse(
-                    "ORDER BY an expression over aggregates across nodes is not supported: select it with an alias and order by the alias",
-                ));
+                if !grouping {
+                    return Err(refuse(
+                        "ORDER BY an aggregate without GROUP BY is not supported",
+                    ));
+                }
+                match b.find_item(&o.expr) {
+                    Some(i) => Col::Item(i),
+                    None => {
+                        // Computed in a hidden column (the nodes give its definition).
+                        let me = b.computed(&o.expr, &grouped)?;
+                        let c = b.hide(expr_text(sql, &o.expr));
+                        b.computed.push((c, me));
+                        c
+                    }
+                }
             } else if let Some(i) = b.alias_item(&o.expr, "ORDER BY")? {
                 // A select alias first, even when GROUP BY took the name for a column.
                 src = b.source(Col::Item(i), &o.expr);
@@ -1778,6 +2067,66 @@ fn multi_node(
             }
         }
     }
+    // COUNT(DISTINCT x): the nodes also group by x, so each returns one row per distinct
+    // value (and group); the merge counts the values across nodes.
+    let mut one_row = false;
+    if !b.dkeys.is_empty() {
+        let keys: Vec<String> = b.dkeys.iter().map(|(_, e)| expr_text(sql, e)).collect();
+        let group = t
+            .find_top(0, &["GROUP"])
+            .filter(|&g| t.toks.get(g + 1).is_some_and(|n| n.is("BY")));
+        let stop = |from: usize| {
+            t.find_top(
+                from,
+                &[
+                    "HAVING",
+                    "ORDER",
+                    "LIMIT",
+                    "FOR",
+                    "LOCK",
+                    "INTO",
+                    "UNION",
+                    "WINDOW",
+                    "PROCEDURE",
+                ],
+            )
+            .unwrap_or(t.toks.len())
+        };
+        match group {
+            Some(g) if !grouped.is_empty() => {
+                let end = stop(g + 2);
+                let at = t.toks.get(end.wrapping_sub(1)).map_or(t.end(), |x| x.end);
+                edits.insert(at, format!(", {}", keys.join(", ")));
+            }
+            _ => {
+                let end = [c.having, c.order, c.limit, c.tail]
+                    .into_iter()
+                    .flatten()
+                    .min()
+                    .unwrap_or(t.toks.len());
+                let at = t.toks.get(end.wrapping_sub(1)).map_or(t.end(), |x| x.end);
+                edits.insert(at, format!(" GROUP BY {}", keys.join(", ")));
+                // Without GROUP BY one server answers one row even over no rows.
+                one_row = true;
+                let merged = |i: usize| {
+                    b.aggregates.iter().any(|(c, _)| *c == Col::Item(i))
+                        || b.computed.iter().any(|(c, _)| *c == Col::Item(i))
+                };
+                if let Some(i) = (0..b.items.len()).find(|&i| !merged(i)) {
+                    return Err(refuse(format!(
+                        "COUNT(DISTINCT ...) without GROUP BY next to `{}` (not an aggregate) over several data nodes is not supported: select aggregates only, or add a GROUP BY",
+                        b.items[i]
+                            .expr
+                            .as_ref()
+                            .map_or("*".to_string(), |e| expr_text(sql, e))
+                    )));
+                }
+            }
+        }
+        for (c, e) in b.dkeys.clone() {
+            key_src.push((c, Some(e)));
+        }
+    }
     // A helper column for each sort/group key that is a plain column: ENUM/SET positions
     // and collation weights as the node computes them (used when the column definition
     // shows an ENUM/SET or text); for a key that is another expression the node can
@@ -1836,6 +2185,8 @@ fn multi_node(
         helpers,
         text_helpers,
         same_collation: Vec::new(),
+        computed: b.computed,
+        one_row,
     };
     Ok((text, merge, avg_items))
 }

@@ -1,7 +1,7 @@
 //! Planner tests on the MyCat tutorial schema.
 
 use super::*;
-use crate::router::merge::{helper_sql, text_helper_sql};
+use crate::router::merge::{Expr as MExpr, Func as MFunc, helper_sql, text_helper_sql};
 
 const CFG: &str = r#"
 node: t
@@ -185,7 +185,7 @@ fn refusals_name_the_problem() {
     );
     let m = refused("INSERT INTO customer (name) VALUES ('x')");
     assert!(m.contains("sharding column"), "{m}");
-    refused("SELECT COUNT(DISTINCT name) FROM customer");
+    refused("SELECT STD(age) FROM customer");
     refused("SELECT * FROM customer WHERE id IN (SELECT id FROM product)");
     refused("SELECT id FROM customer INTERSECT SELECT id FROM product");
     refused("SELECT * FROM customer WHERE id = 99999999");
@@ -2309,4 +2309,81 @@ fn unions_the_merge_cannot_answer_are_refused() {
         .expect("merge")
         .distinct
     );
+}
+
+/// An expression over aggregates stays in the nodes' select list (their column
+/// definition is the client's); each aggregate it uses goes in a hidden column and the
+/// merge recomputes the value. Other functions around an aggregate stay refused.
+#[test]
+fn expressions_over_aggregates_are_recomputed_from_hidden_aggregates() {
+    let p = route(
+        "SELECT province_id, IFNULL(SUM(age), 0) AS s, ROUND(AVG(age), 2) FROM customer GROUP BY province_id ORDER BY SUM(age) / COUNT(*)",
+    );
+    let sql = p.targets[0].sql.clone().expect("sql");
+    assert!(
+        sql.starts_with("SELECT province_id, IFNULL(SUM(age), 0) AS s, ROUND(AVG(age), 2), SUM(age) AS `__tandem_0`, SUM(age) AS `__tandem_1`, COUNT(age) AS `__tandem_2`"),
+        "{sql}"
+    );
+    assert!(
+        sql.contains("COUNT(*) AS `__tandem_4`, SUM(age) / COUNT(*) AS `__tandem_5`"),
+        "{sql}"
+    );
+    let m = p.merge.expect("merge");
+    let cols: Vec<Col> = m.computed.iter().map(|(c, _)| *c).collect();
+    assert_eq!(cols, vec![Col::Item(1), Col::Item(2), Col::Hidden(5)]);
+    assert_eq!(m.order_by, vec![(Col::Hidden(5), false)]);
+    let spec = m.resolve(3 + m.hidden).expect("resolve");
+    assert_eq!(
+        spec.computed[0].1,
+        MExpr::Func(MFunc::IfNull, vec![MExpr::Col(3), MExpr::Int(0)])
+    );
+    for sql in [
+        "SELECT CONCAT(COUNT(*), 'x') FROM customer",
+        "SELECT SQRT(SUM(age)) FROM customer",
+        "SELECT province_id, COUNT(*) + age FROM customer GROUP BY province_id",
+        "SELECT ROUND(AVG(age), age) FROM customer",
+        "SELECT *, COUNT(*) + 1 FROM customer",
+    ] {
+        let m = refused(sql);
+        assert!(
+            m.contains("cannot be merged") || m.contains("not supported"),
+            "{sql}: {m}"
+        );
+    }
+}
+
+/// COUNT(DISTINCT x): the nodes also group by x (after the statement's own keys, or in
+/// a GROUP BY of their own), which travels in a hidden key column; without GROUP BY the
+/// merge answers one row over no rows, and only aggregates may be selected.
+#[test]
+fn count_distinct_groups_the_nodes_by_its_arguments() {
+    let p = route(
+        "SELECT province_id, COUNT(DISTINCT name, age) FROM customer GROUP BY province_id HAVING COUNT(*) > 1 ORDER BY 2",
+    );
+    let sql = p.targets[0].sql.clone().expect("sql");
+    assert!(
+        sql.contains("name AS `__tandem_0`, age AS `__tandem_1`"),
+        "{sql}"
+    );
+    assert!(
+        sql.contains("GROUP BY province_id, name, age ") && !sql.contains("HAVING"),
+        "{sql}"
+    );
+    let m = p.merge.expect("merge");
+    assert!(m.aggregates.contains(&(
+        Col::Item(1),
+        AggT::CountDistinct {
+            first: Col::Hidden(0),
+            n: 2
+        }
+    )));
+    assert!(!m.one_row);
+    let p = route("SELECT COUNT(DISTINCT name) * 2, SUM(DISTINCT age) FROM customer WHERE age > 3");
+    let sql = p.targets[0].sql.clone().expect("sql");
+    assert!(sql.contains("WHERE age > 3 GROUP BY age, name"), "{sql}");
+    let m = p.merge.expect("merge");
+    assert!(m.one_row);
+    let m = refused("SELECT COUNT(DISTINCT name), 'x' FROM customer");
+    assert!(m.contains("without GROUP BY"), "{m}");
+    refused("SELECT GROUP_CONCAT(name) FROM customer");
 }

@@ -1253,6 +1253,10 @@ impl Session {
                 }
             }
             if m.done() {
+                // A value the merge could not write (an integer out of range).
+                if let Some(e) = m.error() {
+                    mid_err = Some(e);
+                }
                 break;
             }
             let want = match m.want() {
