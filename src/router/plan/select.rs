@@ -1349,8 +1349,17 @@ impl Builder<'_> {
             }
             ControlFlow::<()>::Continue(())
         });
-        let is_column = |x: &Expr, name: &str| {
-            route::column_ref(x).is_some_and(|(_, c)| c.eq_ignore_ascii_case(name))
+        // The same column: same name, and the same table where both name one (`g.id` is
+        // not `c.id`; an unqualified name is taken as either, as in a one-table query).
+        let same_column = |a: &Expr, b: &Expr| match (route::column_ref(a), route::column_ref(b)) {
+            (Some((qa, na)), Some((qb, nb))) => {
+                na.eq_ignore_ascii_case(nb)
+                    && match (qa, qb) {
+                        (Some(x), Some(y)) => x.eq_ignore_ascii_case(y),
+                        _ => true,
+                    }
+            }
+            _ => false,
         };
         let items = self.known_items();
         let unknown = visit_expressions(e, |x| {
@@ -1371,8 +1380,8 @@ impl Builder<'_> {
                 });
             let selected = items
                 .iter()
-                .any(|it| it.expr.as_ref().is_some_and(|ie| is_column(ie, name)));
-            let grouped_col = grouped.iter().any(|(g, _)| is_column(g, name));
+                .any(|it| it.expr.as_ref().is_some_and(|ie| same_column(ie, x)));
+            let grouped_col = grouped.iter().any(|(g, _)| same_column(g, x));
             if alias || selected || grouped_col {
                 ControlFlow::Continue(())
             } else {
@@ -1628,6 +1637,8 @@ impl Builder<'_> {
                 } else if let Some(i) = self.find_item(e) {
                     col(Col::Item(i))
                 } else {
+                    // A column the server does not know there: its 1054.
+                    self.having_columns(e, grouped)?;
                     return Err(refuse(format!(
                         "HAVING refers to `{e}`, which is neither a selected column nor a GROUP BY expression: not supported across nodes"
                     )));

@@ -128,6 +128,11 @@ SELECT province_id, MIN(score) AS lo, MAX(score) AS hi FROM user_info GROUP BY p
 !error SELECT LEFT(city, 2), COUNT(*) FROM customer GROUP BY 1 HAVING LEFT(city, 2) IS NOT NULL
 !error SELECT COALESCE(u.id, 0), SUM(u.score) FROM user_info u GROUP BY 1 HAVING COALESCE(u.id, 0) > 3
 SELECT LEFT(city, 2) AS c2, city, COUNT(*) FROM customer GROUP BY c2, city HAVING LEFT(city, 2) IS NOT NULL
+# A qualified HAVING column is another table's when its qualifier differs (`i.id` is not
+# the grouped `o.id`): 1054; with the same qualifier, or none, it is the grouped column.
+!error SELECT o.id, COUNT(*) AS n FROM my_order o JOIN order_item i ON o.id = i.order_id GROUP BY o.id HAVING i.id > 5
+SELECT o.id, COUNT(*) AS n FROM my_order o JOIN order_item i ON o.id = i.order_id GROUP BY o.id HAVING o.id > 5000000
+SELECT o.id, COUNT(*) AS n FROM my_order o JOIN order_item i ON o.id = i.order_id GROUP BY o.id HAVING id > 5000000
 # A function of a GROUP BY column compared as text in a _ci collation the router cannot see.
 !refuse SELECT city, COUNT(*) FROM customer GROUP BY city HAVING COALESCE(city, 'none') <> 'Wuhan'
 # A date against text that is not its canonical form: the server reads '2020-1-5' as
