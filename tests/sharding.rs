@@ -33,10 +33,7 @@ fn customers(s: &Shard) -> (String, String) {
 #[test]
 fn rows_land_on_the_node_their_rule_picks_and_read_back() {
     let s = Shard::start();
-    let q = |sql: &str| {
-        s.q(sql)
-            .unwrap_or_else(|e| panic!("{sql}: {e}\n{}", s.logs()))
-    };
+    let q = |sql: &str| s.ok(sql);
 
     // customer: range-long on id.
     q("INSERT INTO customer (id, name) VALUES (1, 'a')");
@@ -331,10 +328,7 @@ fn column_count(db: &common::mariadb::MariaDb, schema: &str, table: &str, col: &
 #[test]
 fn ddl_on_a_sharded_table_runs_on_every_node() {
     let s = Shard::start();
-    let q = |sql: &str| {
-        s.q(sql)
-            .unwrap_or_else(|e| panic!("{sql}: {e}\n{}", s.logs()))
-    };
+    let q = |sql: &str| s.ok(sql);
     // `audit` is configured (mod-long on id) but exists on no node yet.
     assert_eq!(table_count(&s.a, "shop_0", "audit"), "0");
     q("CREATE TABLE audit (id INT NOT NULL PRIMARY KEY, msg VARCHAR(40))");
@@ -421,10 +415,7 @@ fn cross_shard_reads_are_merged() {
         "INSERT INTO customer (id, name, city, level, balance) VALUES \
          (5000001, 'd', 'x', 4, 40.00), (6000000, 'e', 'y', 5, 50.75)",
     );
-    let q = |sql: &str| {
-        s.q(sql)
-            .unwrap_or_else(|e| panic!("{sql}: {e}\n{}", s.logs()))
-    };
+    let q = |sql: &str| s.ok(sql);
     assert_eq!(q("SELECT COUNT(*) FROM customer"), "5");
     assert_eq!(q("SELECT COUNT(level) FROM customer"), "4");
     assert_eq!(q("SELECT SUM(balance) FROM customer"), "151.50");
@@ -1597,10 +1588,7 @@ fn explain_answers_as_mycat_and_options_reach_the_routed_node() {
             .map(|o| o.trim_end().to_string())
             .unwrap_or_else(|e| panic!("{sql}: {e}\n{}", s.logs()))
     };
-    let q = |sql: &str| {
-        s.q(sql)
-            .unwrap_or_else(|e| panic!("{sql}: {e}\n{}", s.logs()))
-    };
+    let q = |sql: &str| s.ok(sql);
     assert_eq!(
         with_header("EXPLAIN SELECT * FROM customer WHERE id = 5000001"),
         "DATA_NODE\tSQL\ndn1\tSELECT * FROM customer WHERE id = 5000001"
@@ -2016,10 +2004,7 @@ fn prepared_selects_over_both_nodes_are_merged_into_binary_rows() {
 #[test]
 fn group_by_an_alias_follows_the_tables_columns() {
     let s = Shard::start();
-    let q = |sql: &str| {
-        s.q(sql)
-            .unwrap_or_else(|e| panic!("{sql}: {e}\n{}", s.logs()))
-    };
+    let q = |sql: &str| s.ok(sql);
     q("INSERT INTO customer (id, name, city, level) VALUES
        (1, 'a', 'Wuhan', 1), (2, 'b', 'Xian', 2), (3, 'c', 'Beijing', 5),
        (5000001, 'd', 'Wuhan', 3), (5000002, 'e', 'Beijing', 1)");
@@ -2608,10 +2593,7 @@ fn local_infile_reads_as_the_routers_setting_everywhere() {
 #[test]
 fn prepared_unions_over_both_nodes_merge_like_the_text_query() {
     let s = Shard::start();
-    let q = |sql: &str| {
-        s.q(sql)
-            .unwrap_or_else(|e| panic!("{sql}: {e}\n{}", s.logs()))
-    };
+    let q = |sql: &str| s.ok(sql);
     q("INSERT INTO customer (id, name, city, level) VALUES
        (1, 'Ann', 'Wuhan', 3), (2, 'bob', NULL, 7), (3, 'ZOE', 'Xian', NULL),
        (5000001, 'ann', 'wuhan', 3), (5000002, 'Carl', 'Xian', 9), (5000003, 'zoe', NULL, 1)");

@@ -182,6 +182,13 @@ impl Shard {
             .map(|s| s.trim_end().to_string())
     }
 
+    /// [`Shard::q`] that must succeed: panics with the statement, the error and the
+    /// router's log.
+    pub fn ok(&self, sql: &str) -> String {
+        self.q(sql)
+            .unwrap_or_else(|e| panic!("{sql}: {e}\n{}", self.logs()))
+    }
+
     /// [`Shard::q`] with comments kept, for MyCat hints.
     pub fn hinted(&self, sql: &str) -> Result<String, String> {
         Mysql::new(self.router.addr, USER, PASSWORD)

@@ -313,17 +313,7 @@ pub fn plan_query(
             ));
         }
     };
-    let from = route::from_clause(sc, &sel.from);
-    if from.derived {
-        return Err(refuse(
-            "a subquery in FROM over sharded or global tables is not routed",
-        ));
-    }
-    if from.using {
-        return Err(refuse(
-            "JOIN ... USING / NATURAL JOIN over sharded tables is not routed: write the join condition with ON",
-        ));
-    }
+    let from = routed_from(sc, &sel.from)?;
     // Tables read by subqueries (WHERE, select list, HAVING, ON).
     let mut sub_tables: Vec<String> = Vec::new();
     {
@@ -810,6 +800,82 @@ fn add_limit(t: &Toks<'_>, c: &text::SelectClauses, e: &mut Edits, n: u64) {
     } else {
         e.insert(at, format!(" LIMIT {n}"));
     }
+}
+
+/// The tables of a FROM clause the router routes: a subquery in FROM and `USING` /
+/// `NATURAL` joins are refused.
+pub(super) fn routed_from<'a>(
+    sc: &'a SchemaCat,
+    from: &'a [sqlparser::ast::TableWithJoins],
+) -> Result<route::From<'a>, SqlError> {
+    let from = route::from_clause(sc, from);
+    if from.derived {
+        return Err(refuse(
+            "a subquery in FROM over sharded or global tables is not routed",
+        ));
+    }
+    if from.using {
+        return Err(refuse(
+            "JOIN ... USING / NATURAL JOIN over sharded tables is not routed: write the join condition with ON",
+        ));
+    }
+    Ok(from)
+}
+
+/// A SELECT's `LIMIT` clause: whether it holds a `?`, its offset and its row count.
+pub(super) struct Limits {
+    /// A `?` there is a prepared statement's, planned at its prepare only to pick the
+    /// node it is prepared on: its executes are planned with the values filled in. The
+    /// clause is left as written (a text statement with `?` fails on the server); offset
+    /// and count are then 0 and none.
+    pub placeholder: bool,
+    pub offset: u64,
+    pub limit: Option<u64>,
+}
+
+/// Reads `clause` (none: offset 0, no count). `LIMIT n OFFSET m` is read in the order
+/// written (a syntax error names the first quoted value); `text` as for [`limit_value`].
+pub(super) fn limits(clause: Option<&LimitClause>, text: Option<&str>) -> Result<Limits, SqlError> {
+    let placeholder = match clause {
+        Some(LimitClause::LimitOffset { limit, offset, .. }) => {
+            limit.as_ref().is_some_and(is_placeholder)
+                || offset.as_ref().is_some_and(|o| is_placeholder(&o.value))
+        }
+        Some(LimitClause::OffsetCommaLimit { offset, limit }) => {
+            is_placeholder(offset) || is_placeholder(limit)
+        }
+        None => false,
+    };
+    let (offset, limit) = match clause {
+        Some(_) if placeholder => (0, None),
+        None => (0, None),
+        Some(LimitClause::LimitOffset {
+            limit,
+            offset,
+            limit_by,
+        }) => {
+            if !limit_by.is_empty() {
+                return Err(refuse("LIMIT BY is not supported"));
+            }
+            let l = match limit {
+                Some(e) => Some(limit_value(e, text)?),
+                None => None,
+            };
+            let o = match offset {
+                Some(o) => limit_value(&o.value, text)?,
+                None => 0,
+            };
+            (o, l)
+        }
+        Some(LimitClause::OffsetCommaLimit { offset, limit }) => {
+            (limit_value(offset, text)?, Some(limit_value(limit, text)?))
+        }
+    };
+    Ok(Limits {
+        placeholder,
+        offset,
+        limit,
+    })
 }
 
 /// A `LIMIT`/`OFFSET` value. `text` is the statement when it is a text one (not a
@@ -2007,46 +2073,19 @@ fn multi_node(
             .map(|((_, c), d)| (*c, *d))
             .collect();
     }
-    // LIMIT. A `?` there is a prepared statement's, planned at its prepare only to pick
-    // the node it is prepared on: its executes are planned with the values filled in.
-    // The clause is left as written (a text statement with `?` fails on the server).
-    let limit_placeholder = match &q.limit_clause {
-        Some(LimitClause::LimitOffset { limit, offset, .. }) => {
-            limit.as_ref().is_some_and(is_placeholder)
-                || offset.as_ref().is_some_and(|o| is_placeholder(&o.value))
-        }
-        Some(LimitClause::OffsetCommaLimit { offset, limit }) => {
-            is_placeholder(offset) || is_placeholder(limit)
-        }
-        None => false,
-    };
-    let text = (!cols.known.executed).then_some(sql);
-    let (offset, limit) = match &q.limit_clause {
-        Some(_) if limit_placeholder => (0, None),
-        None => (0, max_limit),
-        Some(LimitClause::LimitOffset {
-            limit,
-            offset,
-            limit_by,
-        }) => {
-            if !limit_by.is_empty() {
-                return Err(refuse("LIMIT BY is not supported"));
-            }
-            // `LIMIT n OFFSET m`: read in the order written (a syntax error names the
-            // first quoted value).
-            let l = match limit {
-                Some(e) => Some(limit_value(e, text)?),
-                None => None,
-            };
-            let o = match offset {
-                Some(o) => limit_value(&o.value, text)?,
-                None => 0,
-            };
-            (o, l)
-        }
-        Some(LimitClause::OffsetCommaLimit { offset, limit }) => {
-            (limit_value(offset, text)?, Some(limit_value(limit, text)?))
-        }
+    // LIMIT (see [`Limits`]); without one, `sql_max_limit`'s.
+    let Limits {
+        placeholder: limit_placeholder,
+        offset,
+        limit,
+    } = limits(
+        q.limit_clause.as_ref(),
+        (!cols.known.executed).then_some(sql),
+    )?;
+    let limit = if q.limit_clause.is_none() {
+        max_limit
+    } else {
+        limit
     };
     let distinct = matches!(sel.distinct, Some(Distinct::Distinct));
     if matches!(sel.distinct, Some(Distinct::On(_))) {

@@ -19,13 +19,13 @@ use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    Distinct, Expr, GroupByExpr, LimitClause, OrderByKind, Query, Select, SetExpr, SetOperator,
-    SetQuantifier, Value, visit_expressions,
+    Distinct, Expr, GroupByExpr, OrderByKind, Query, Select, SetExpr, SetOperator, SetQuantifier,
+    Value, visit_expressions,
 };
 
 use super::{
-    Item, RouteNodes, check_subqueries, clearly_not_text, contains_aggregate, expr_text,
-    is_placeholder, items_of, limit_value, repeatable, route_nodes, unnest,
+    Item, Limits, RouteNodes, check_subqueries, clearly_not_text, contains_aggregate, expr_text,
+    items_of, limits, repeatable, route_nodes, routed_from, unnest,
 };
 use crate::router::merge::text_helper_sql;
 use crate::router::plan::route::{self, TRef};
@@ -175,17 +175,7 @@ fn place<'q>(
     sql: &str,
     lookups: &Lookups,
 ) -> Result<(Place, Vec<TRef<'q>>), SqlError> {
-    let from = route::from_clause(sc, &s.from);
-    if from.derived {
-        return Err(refuse(
-            "a subquery in FROM over sharded or global tables is not routed",
-        ));
-    }
-    if from.using {
-        return Err(refuse(
-            "JOIN ... USING / NATURAL JOIN over sharded tables is not routed: write the join condition with ON",
-        ));
-    }
+    let from = routed_from(sc, &s.from)?;
     let refs: Vec<TRef<'q>> = from
         .refs
         .iter()
@@ -618,45 +608,12 @@ fn rewrite(
             order.push((order_column(sql, &o.expr, first, branches)?, desc));
         }
     }
-    // LIMIT (a `?` is a prepared statement's, planned at its prepare only to pick the
-    // node it is prepared on).
-    let placeholder = match &q.limit_clause {
-        Some(LimitClause::LimitOffset { limit, offset, .. }) => {
-            limit.as_ref().is_some_and(is_placeholder)
-                || offset.as_ref().is_some_and(|o| is_placeholder(&o.value))
-        }
-        Some(LimitClause::OffsetCommaLimit { offset, limit }) => {
-            is_placeholder(offset) || is_placeholder(limit)
-        }
-        None => false,
-    };
-    let text_sql = (!lookups.executed).then_some(sql);
-    let (offset, limit) = match &q.limit_clause {
-        Some(_) if placeholder => (0, None),
-        None => (0, None),
-        Some(LimitClause::LimitOffset {
-            limit,
-            offset,
-            limit_by,
-        }) => {
-            if !limit_by.is_empty() {
-                return Err(refuse("LIMIT BY is not supported"));
-            }
-            let l = match limit {
-                Some(e) => Some(limit_value(e, text_sql)?),
-                None => None,
-            };
-            let o = match offset {
-                Some(o) => limit_value(&o.value, text_sql)?,
-                None => 0,
-            };
-            (o, l)
-        }
-        Some(LimitClause::OffsetCommaLimit { offset, limit }) => (
-            limit_value(offset, text_sql)?,
-            Some(limit_value(limit, text_sql)?),
-        ),
-    };
+    // LIMIT (see [`Limits`]).
+    let Limits {
+        placeholder,
+        offset,
+        limit,
+    } = limits(q.limit_clause.as_ref(), (!lookups.executed).then_some(sql))?;
     // Hidden columns, the same number in every SELECT: collation weights of text keys
     // (each SELECT's own expression), then the SELECT's number for UNION DISTINCT.
     let mut hidden: Vec<Vec<String>> = vec![Vec::new(); branches.len()];
