@@ -2122,29 +2122,8 @@ fn multi_node(
     let mut one_row = false;
     if !b.dkeys.is_empty() {
         let keys: Vec<String> = b.dkeys.iter().map(|(_, e)| expr_text(sql, e)).collect();
-        let group = t
-            .find_top(0, &["GROUP"])
-            .filter(|&g| t.toks.get(g + 1).is_some_and(|n| n.is("BY")));
-        let stop = |from: usize| {
-            t.find_top(
-                from,
-                &[
-                    "HAVING",
-                    "ORDER",
-                    "LIMIT",
-                    "FOR",
-                    "LOCK",
-                    "INTO",
-                    "UNION",
-                    "WINDOW",
-                    "PROCEDURE",
-                ],
-            )
-            .unwrap_or(t.toks.len())
-        };
-        match group {
-            Some(g) if !grouped.is_empty() => {
-                let end = stop(g + 2);
+        match text::group_by_span(t) {
+            Some((_, end)) if !grouped.is_empty() => {
                 let at = t.toks.get(end.wrapping_sub(1)).map_or(t.end(), |x| x.end);
                 edits.insert(at, format!(", {}", keys.join(", ")));
             }

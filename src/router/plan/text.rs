@@ -89,16 +89,12 @@ impl<'a> Toks<'a> {
     }
 }
 
-/// The ASC/DESC words of the outermost GROUP BY (MariaDB's `GROUP BY a DESC, b`, which
-/// sorts the groups that way when there is no ORDER BY), one entry per GROUP BY item:
-/// `Some((token index, descending))` for an item that has one.
-pub fn group_directions(t: &Toks<'_>) -> Vec<Option<(usize, bool)>> {
-    let Some(g) = t
+/// The top-level `GROUP BY` of a SELECT: the token index of `GROUP` and the index where
+/// its list ends (the next clause, `WITH ROLLUP`, or the end).
+pub fn group_by_span(t: &Toks<'_>) -> Option<(usize, usize)> {
+    let g = t
         .find_top(0, &["GROUP"])
-        .filter(|&g| t.toks.get(g + 1).is_some_and(|n| n.is("BY")))
-    else {
-        return Vec::new();
-    };
+        .filter(|&g| t.toks.get(g + 1).is_some_and(|n| n.is("BY")))?;
     let end = t
         .find_top(
             g + 2,
@@ -118,6 +114,16 @@ pub fn group_directions(t: &Toks<'_>) -> Vec<Option<(usize, bool)>> {
             ],
         )
         .unwrap_or(t.toks.len());
+    Some((g, end))
+}
+
+/// The ASC/DESC words of the outermost GROUP BY (MariaDB's `GROUP BY a DESC, b`, which
+/// sorts the groups that way when there is no ORDER BY), one entry per GROUP BY item:
+/// `Some((token index, descending))` for an item that has one.
+pub fn group_directions(t: &Toks<'_>) -> Vec<Option<(usize, bool)>> {
+    let Some((g, end)) = group_by_span(t) else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
     let mut s = g + 2;
     for j in g + 2..=end {
