@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::*;
 use crate::config::router::DistributedTx;
-use crate::router::merge::{self, Merger, Row};
+use crate::router::merge::{self, Merger};
 use crate::router::plan::{self, Affected, Lookups, Plan, Planned};
 
 /// One node's answer being read.
@@ -1232,7 +1232,6 @@ impl Session {
         }
         let mut mid_err: Option<SqlError> = None;
         let mut broken = false;
-        let mut sent_rows = 0u64;
         'outer: loop {
             while let Some(row) = m.next_row() {
                 if binary {
@@ -1246,7 +1245,6 @@ impl Session {
                 } else {
                     seq = self.io.queue(seq, &merge::encode_text_row(&row));
                 }
-                sent_rows += 1;
                 if self.io.wbuf_len() > 64 * 1024 && self.io.flush().await.is_err() {
                     broken = true;
                     break 'outer;
@@ -1274,7 +1272,6 @@ impl Session {
                 match src.row().await {
                     Ok(Some(raw)) => {
                         seq = self.io.queue(seq, &raw);
-                        sent_rows += 1;
                         if self.io.wbuf_len() > 64 * 1024 && self.io.flush().await.is_err() {
                             broken = true;
                             break 'outer;
@@ -1320,8 +1317,6 @@ impl Session {
                 }
             }
         }
-        let _ = sent_rows;
-        let _: Option<Row> = None;
         if mid_err.is_none() {
             mid_err = m.failure();
         }
