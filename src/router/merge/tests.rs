@@ -2299,3 +2299,126 @@ fn having_sees_the_internal_value_of_avg() {
     ];
     assert_eq!(merge(spec, cols, src), s(&[&["a", "0.3333"]]));
 }
+
+/// GROUP_CONCAT without DISTINCT / ORDER BY inside: the nodes' values joined with the
+/// separator; the limit cuts the joined value (one warning per cut row), and a value a
+/// node had to cut itself (its full length, in the hidden column, is over the limit)
+/// is the answer as it is.
+#[test]
+fn group_concat_joins_node_values_and_cuts_at_the_limit() {
+    // g, GROUP_CONCAT(x) | SUM(LENGTH(CONCAT(x, ','))), @@group_concat_max_len
+    let cols = vec![text_bin(), text(), bigint(), bigint()];
+    let spec = MergeSpec {
+        visible: 2,
+        group_by: vec![0],
+        aggregates: vec![Agg {
+            col: 1,
+            func: AggFn::GroupConcat(0),
+        }],
+        concats: vec![Concat {
+            sep: b",".to_vec(),
+            max_len: 3,
+            how: ConcatHow::Parts { len: 2 },
+        }],
+        ..Default::default()
+    };
+    let src = |max: &str| {
+        vec![
+            rows(&[
+                &["a", "x,y", "4", max],
+                &["b", "NULL", "NULL", max],
+                &["d", "ab,c", "8", max],
+            ]),
+            rows(&[
+                &["a", "z", "2", max],
+                &["c", "NULL", "NULL", max],
+                &["d", "q", "2", max],
+            ]),
+        ]
+    };
+    let mut m = Merger::new(spec.clone(), cols.clone(), 2);
+    assert_eq!(
+        show(&drive(&mut m, src("1048576"))),
+        s(&[
+            &["a", "x,y,z"],
+            &["b", "NULL"],
+            &["c", "NULL"],
+            &["d", "ab,c,q"]
+        ])
+    );
+    assert_eq!(m.warnings(), 0);
+    // Limit 4: "x,y,z" is cut to "x,y,"; dn0's "ab,cd,e" (8 bytes with a separator
+    // each) was cut by the node to "ab,c", which is one server's answer too.
+    let mut m = Merger::new(spec, cols, 2);
+    assert_eq!(
+        show(&drive(&mut m, src("4"))),
+        s(&[
+            &["a", "x,y,"],
+            &["b", "NULL"],
+            &["c", "NULL"],
+            &["d", "ab,c"]
+        ])
+    );
+    assert_eq!(m.warnings(), 2);
+}
+
+/// GROUP_CONCAT with ORDER BY / DISTINCT inside: one row per element (with how many rows
+/// it stands for), ordered across nodes by the keys (DESC, by collation), DISTINCT by
+/// collation ('a' = 'A', the first seen stays), NULL arguments skipped, the cut at a
+/// character boundary, and one NULL row over no rows.
+#[test]
+fn group_concat_builds_the_value_from_elements_of_every_node() {
+    // GROUP_CONCAT(...) | x, k, COUNT(*), @@group_concat_max_len
+    let cols = vec![text(), text(), int(), bigint(), bigint()];
+    let spec = |distinct: bool, order: Vec<SortKey>| MergeSpec {
+        visible: 1,
+        aggregates: vec![Agg {
+            col: 0,
+            func: AggFn::GroupConcat(0),
+        }],
+        concats: vec![Concat {
+            sep: b",".to_vec(),
+            max_len: 4,
+            how: ConcatHow::Elems {
+                args: vec![1],
+                order,
+                count: (!distinct).then_some(3),
+                distinct,
+            },
+        }],
+        one_row: true,
+        ..Default::default()
+    };
+    let src = |max: &str| {
+        vec![
+            rows(&[
+                &["-", "x", "2", "2", max],
+                &["-", "A", "1", "1", max],
+                &["-", "NULL", "9", "5", max],
+            ]),
+            rows(&[
+                &["-", "z", "3", "1", max],
+                &["-", "a", "0", "1", max],
+                &["-", "é", "4", "1", max],
+            ]),
+        ]
+    };
+    assert_eq!(
+        merge(spec(false, vec![desc(2)]), cols.clone(), src("100")),
+        s(&[&["é,z,x,x,A,a"]])
+    );
+    assert_eq!(
+        merge(spec(true, vec![asc(1)]), cols.clone(), src("100")),
+        s(&[&["A,é,x,z"]])
+    );
+    // 5 bytes cut to 4 would split 'é': cut before it.
+    let mut m = Merger::new(spec(true, vec![asc(1)]), cols.clone(), 2);
+    assert_eq!(show(&drive(&mut m, src("3"))), s(&[&["A,"]]));
+    assert_eq!(m.warnings(), 1);
+    let mut m = Merger::new(spec(false, vec![desc(2)]), cols.clone(), 2);
+    assert_eq!(
+        show(&drive(&mut m, vec![Vec::new(), Vec::new()])),
+        s(&[&["NULL"]])
+    );
+    assert_eq!(m.warnings(), 0);
+}
