@@ -1352,6 +1352,30 @@ fn double_text_like_mariadb() {
     }
     assert_eq!(fmt_double(3.75, 2).as_deref(), Some("3.75"));
     assert_eq!(fmt_double(1.875, 6).as_deref(), Some("1.875000"));
+    // MariaDB 10.11's own prints of these doubles with fixed decimals: the shortest
+    // digits, padded; rounding half to even from the binary value past them.
+    for (v, d, want) in [
+        (3_460_317_458_874.143, 4, "3460317458874.1430"),
+        (
+            1.730_873_015_872_942_4e26,
+            4,
+            "173087301587294240000000000.0000",
+        ),
+        (123_456_789_012_345_680.0, 2, "123456789012345680.00"),
+        (0.1, 25, "0.1000000000000000000000000"),
+        (2.0 / 3.0, 4, "0.6667"),
+        (1.00005, 4, "1.0001"),
+        (0.09375, 4, "0.0938"),
+        (0.03125, 4, "0.0312"),
+        (-0.09375, 4, "-0.0938"),
+        (11.5, 4, "11.5000"),
+        (0.0, 2, "0.00"),
+        (-0.0, 0, "0"),
+        (1e-7, 3, "0.000"),
+        (-2.5e-3, 4, "-0.0025"),
+    ] {
+        assert_eq!(fmt_double(v, d).as_deref(), Some(want), "{v:e} with {d}");
+    }
     assert_eq!(fmt_double(f64::NAN, 31), None);
     assert_eq!(fmt_double(f64::INFINITY, 2), None);
 }
