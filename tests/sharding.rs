@@ -2757,3 +2757,165 @@ fn union_of_text_in_two_collations_is_an_error_not_a_wrong_order() {
         .unwrap_or_else(|e| panic!("{e}\n{}", s.logs()));
     assert_eq!(agreed, "A\nb\nc");
 }
+
+/// GROUP_CONCAT over both nodes answers what one server holding all rows answers:
+/// element order (ORDER BY inside, by collation, DESC), NULL arguments skipped, a group
+/// of NULLs is NULL, DISTINCT by collation ('a' = 'A'), multi-byte values, separators,
+/// the column type, and `group_concat_max_len` (set by the client) cutting the value at
+/// a character boundary with one warning per cut row. Text and prepared statements; a
+/// `?` inside GROUP_CONCAT is refused at prepare.
+#[test]
+fn group_concat_over_both_nodes_is_one_servers_value() {
+    let table = "CREATE TABLE audit (id INT NOT NULL PRIMARY KEY, grp VARCHAR(10) NOT NULL, label VARCHAR(40) NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;";
+    let ddl = format!("{} {table}", common::shard::DDL);
+    let s = Shard::start_with_ddl(&ddl);
+    let rows = [
+        (1, "a", Some("a")),
+        (2, "a", Some("A")),
+        (3, "a", Some("é")),
+        (4, "a", Some("中文字")),
+        (5, "a", None),
+        (6, "a", Some("b")),
+        (7, "b", Some("ßx")),
+        (8, "b", Some("zz")),
+        (9, "b", Some("😀")),
+        (10, "b", None),
+        (11, "c", None),
+        (12, "a", Some("a")),
+    ];
+    let values = |odd: Option<bool>| -> String {
+        rows.iter()
+            .filter(|(id, _, _)| odd.is_none_or(|o| (id % 2 == 1) == o))
+            .map(|(id, g, l)| {
+                format!(
+                    "({id}, '{g}', {})",
+                    l.map_or("NULL".into(), |l| format!("'{l}'"))
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    // mod-long 2 on id: even ids on dn0, odd ones on dn1; the reference holds all.
+    s.on0(&format!(
+        "SET NAMES utf8mb4; INSERT INTO audit VALUES {}",
+        values(Some(false))
+    ));
+    s.on1(&format!(
+        "SET NAMES utf8mb4; INSERT INTO audit VALUES {}",
+        values(Some(true))
+    ));
+    s.a.sql(&format!(
+        "SET NAMES utf8mb4; CREATE DATABASE gc_ref; USE gc_ref; {table} INSERT INTO audit VALUES {}",
+        values(None)
+    ));
+    let mut c = session(&s);
+    let mut r =
+        common::wire::Conn::connect(s.a.addr, "root", "", Some("gc_ref")).expect("reference login");
+    let lower = |rows: common::wire::Rows| -> common::wire::Rows {
+        rows.into_iter()
+            .map(|r| r.into_iter().map(|v| v.map(|v| v.to_lowercase())).collect())
+            .collect()
+    };
+    let exact = [
+        "SELECT grp, GROUP_CONCAT(label ORDER BY id) FROM audit GROUP BY grp ORDER BY grp",
+        "SELECT grp, GROUP_CONCAT(label ORDER BY label DESC, id SEPARATOR ' · ') AS g FROM audit GROUP BY grp ORDER BY grp",
+        "SELECT GROUP_CONCAT(label, '/', id ORDER BY id DESC SEPARATOR ''), COUNT(*) FROM audit",
+        "SELECT grp, GROUP_CONCAT(DISTINCT id % 3 ORDER BY id % 3 DESC) FROM audit GROUP BY grp ORDER BY grp",
+        "SELECT GROUP_CONCAT(label ORDER BY id) FROM audit WHERE label IS NULL",
+        "SELECT grp, GROUP_CONCAT(label ORDER BY id) FROM audit WHERE id > 100 GROUP BY grp",
+    ];
+    for limit in [None, Some(8)] {
+        if let Some(l) = limit {
+            let set = format!("SET SESSION group_concat_max_len = {l}");
+            c.query(&set).expect("set through the router");
+            r.query(&set).expect("set on the reference");
+        }
+        for sql in exact {
+            let want = r
+                .query(sql)
+                .unwrap_or_else(|e| panic!("reference {sql}: {e}"));
+            let (want_types, want_warnings) = (r.last_types.clone(), r.last_warnings);
+            let got = c
+                .query(sql)
+                .unwrap_or_else(|e| panic!("{sql}: {e}\n{}", s.logs()));
+            assert_eq!(got, want, "{sql} (limit {limit:?})");
+            assert_eq!(
+                c.last_types, want_types,
+                "{sql} (limit {limit:?}): column types"
+            );
+            assert_eq!(
+                c.last_warnings, want_warnings,
+                "{sql} (limit {limit:?}): warnings"
+            );
+        }
+        if limit.is_some() {
+            // 'a,A,é,中' is 10 bytes: cut to 8 would split '中'; 'ßx,zz,😀' too.
+            let got = c.query(exact[0]).expect("cut values");
+            assert_eq!(got[0][1].as_deref(), Some("a,A,é,"), "{got:?}");
+            assert_eq!(got[1][1].as_deref(), Some("ßx,zz,"), "{got:?}");
+            assert_eq!(c.last_warnings, 2);
+        }
+        // DISTINCT by collation: 'a' and 'A' are one element, either spelling.
+        let sql = "SELECT grp, GROUP_CONCAT(DISTINCT label ORDER BY label) FROM audit GROUP BY grp ORDER BY grp";
+        let want = r.query(sql).expect("reference");
+        let got = c
+            .query(sql)
+            .unwrap_or_else(|e| panic!("{sql}: {e}\n{}", s.logs()));
+        assert_eq!(lower(got), lower(want), "{sql} (limit {limit:?})");
+        // No ORDER BY inside: the elements in any order, cut to the same length.
+        let sql = "SELECT grp, GROUP_CONCAT(label) FROM audit GROUP BY grp ORDER BY grp";
+        let want = r.query(sql).expect("reference");
+        let want_warnings = r.last_warnings;
+        let got = c
+            .query(sql)
+            .unwrap_or_else(|e| panic!("{sql}: {e}\n{}", s.logs()));
+        assert_eq!(
+            c.last_warnings, want_warnings,
+            "{sql} (limit {limit:?}): warnings"
+        );
+        assert_eq!(got.len(), want.len(), "{sql}");
+        for (g, w) in got.iter().zip(&want) {
+            assert_eq!(g[0], w[0]);
+            match limit {
+                None => {
+                    let elems = |v: &Option<String>| {
+                        let mut e: Vec<String> = v
+                            .iter()
+                            .flat_map(|v| v.split(','))
+                            .map(str::to_string)
+                            .collect();
+                        e.sort();
+                        e
+                    };
+                    assert_eq!(elems(&g[1]), elems(&w[1]), "{sql}: {g:?} vs {w:?}");
+                }
+                Some(l) => {
+                    let v = g[1].clone().unwrap_or_default();
+                    let full = w[1].clone().unwrap_or_default();
+                    assert!(
+                        v.len() <= l && (v.len() + 3 >= l || v.len() == full.len()),
+                        "{sql}: {g:?} vs {w:?}"
+                    );
+                }
+            }
+        }
+        // Prepared: the same values in binary rows.
+        let sql = "SELECT grp, GROUP_CONCAT(label, '/', id ORDER BY label, id SEPARATOR ';') FROM audit WHERE id > ? GROUP BY grp ORDER BY grp";
+        let want = r.query(&sql.replace('?', "'1'")).expect("reference");
+        let want_warnings = r.last_warnings;
+        let st = c
+            .prepare(sql)
+            .unwrap_or_else(|e| panic!("prepare {sql}: {e}\n{}", s.logs()));
+        let got = c
+            .execute(st, 0, &[Some("1")], &[])
+            .unwrap_or_else(|e| panic!("execute {sql}: {e}\n{}", s.logs()));
+        assert_eq!(got, want, "prepared {sql} (limit {limit:?})");
+        assert_eq!(c.last_warnings, want_warnings, "prepared {sql}: warnings");
+        c.close_stmt(st).expect("close");
+    }
+    // A parameter inside GROUP_CONCAT: refused with the reason, at prepare.
+    let e = c
+        .prepare("SELECT GROUP_CONCAT(label, ? ORDER BY id) FROM audit")
+        .expect_err("a parameter inside GROUP_CONCAT");
+    assert!(e.to_string().contains("GROUP_CONCAT"), "{e}");
+}

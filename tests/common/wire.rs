@@ -53,6 +53,8 @@ pub struct Conn {
     pub id: u32,
     /// (type, unsigned, decimals) of each column of the last result set read.
     pub last_types: Vec<(u8, bool, u8)>,
+    /// The warning count of the EOF closing the last result set's rows.
+    pub last_warnings: u16,
 }
 
 /// A prepared statement: its id and parameter count.
@@ -113,6 +115,7 @@ impl Conn {
             seq: 0,
             id: 0,
             last_types: Vec::new(),
+            last_warnings: 0,
         };
         let g = c.read()?;
         if g.first() == Some(&0xff) {
@@ -274,6 +277,8 @@ impl Conn {
                     let status = loop {
                         let r = self.read()?;
                         if r.first() == Some(&0xfe) && r.len() < 9 {
+                            self.last_warnings =
+                                r.get(1..3).map_or(0, |b| u16::from_le_bytes([b[0], b[1]]));
                             break eof_status(&r);
                         }
                         if r.first() == Some(&0xff) {

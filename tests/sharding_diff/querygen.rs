@@ -2,10 +2,10 @@
 //! tables, the ER parent/child join, co-located joins and joins with the global table;
 //! select lists of columns, expressions, aliases and aggregates (also inside arithmetic and
 //! IFNULL/COALESCE/ROUND/TRUNCATE/FLOOR/CEIL/ABS/GREATEST/LEAST/NULLIF/IF/CASE, and
-//! COUNT/SUM/AVG(DISTINCT)), DISTINCT, WHERE on the
-//! sharding key and other columns, GROUP BY (expressions, aliases, positions), HAVING,
-//! ORDER BY (columns, aliases, positions, expressions, ASC/DESC), LIMIT/OFFSET, IN
-//! subqueries over the global table, derived tables and UNION.
+//! COUNT/SUM/AVG(DISTINCT), GROUP_CONCAT with ORDER BY or DISTINCT inside), DISTINCT,
+//! WHERE on the sharding key and other columns, GROUP BY (expressions, aliases,
+//! positions), HAVING, ORDER BY (columns, aliases, positions, expressions, ASC/DESC),
+//! LIMIT/OFFSET, IN subqueries over the global table, derived tables and UNION.
 //!
 //! Every statement has one right answer: an ORDER BY always ends with a unique key of the
 //! rows (the tables' primary keys, or every GROUP BY / DISTINCT item), LIMIT comes only
@@ -444,6 +444,44 @@ fn expr(r: &mut Lcg, col: &Col, group_safe: bool) -> String {
     }
 }
 
+/// A GROUP_CONCAT with one right answer: DISTINCT over values shown one way (the
+/// collation's equal spellings only through UPPER/LOWER/LENGTH), or every row's own
+/// values ordered by keys ending with the rows' unique key; DESC keys, separators and
+/// several arguments now and then.
+fn group_concat(r: &mut Lcg, src: &Src, col: &Col) -> String {
+    let dir = |r: &mut Lcg| if r.chance(30) { " DESC" } else { "" };
+    let sep = match r.below(5) {
+        0 => " SEPARATOR ''",
+        1 => " SEPARATOR ' | '",
+        2 => " SEPARATOR ';'",
+        _ => "",
+    };
+    if r.chance(35) {
+        let e = expr(r, col, true);
+        let d = dir(r);
+        return format!("GROUP_CONCAT(DISTINCT {e} ORDER BY {e}{d}{sep})");
+    }
+    let mut args = vec![expr(r, col, false)];
+    if r.chance(30) {
+        let other = pick_col(r, src);
+        args.push("':'".to_string());
+        args.push(expr(r, other, false));
+    }
+    let mut order = Vec::new();
+    if r.chance(60) {
+        let k = pick_col(r, src);
+        order.push(format!("{}{}", expr(r, k, true), dir(r)));
+    }
+    for key in &src.keys {
+        order.push(format!("{key}{}", dir(r)));
+    }
+    format!(
+        "GROUP_CONCAT({} ORDER BY {}{sep})",
+        args.join(", "),
+        order.join(", ")
+    )
+}
+
 fn pick_col<'a>(r: &mut Lcg, src: &'a Src) -> &'a Col {
     &src.cols[r.below(src.cols.len() as u64) as usize]
 }
@@ -465,9 +503,8 @@ fn aggregate(r: &mut Lcg, src: &Src) -> String {
         3 => format!("MIN({})", expr(r, col, true)),
         4 => format!("MAX({})", expr(r, col, true)),
         5 => {
-            if r.chance(20) {
-                let e = expr(r, col, true);
-                format!("GROUP_CONCAT(DISTINCT {e} ORDER BY {e})")
+            if r.chance(50) {
+                group_concat(r, src, col)
             } else {
                 format!("COUNT({})", expr(r, col, false))
             }

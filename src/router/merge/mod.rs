@@ -197,6 +197,47 @@ pub enum AggFn {
         key: usize,
         avg: bool,
     },
+    /// GROUP_CONCAT: [`MergeSpec::concats`]`[i]` says what the nodes returned.
+    GroupConcat(usize),
+}
+
+/// What the nodes return for one GROUP_CONCAT, and how the merge builds its value.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Concat {
+    /// The separator (`,` unless `SEPARATOR` says otherwise).
+    pub sep: Vec<u8>,
+    /// The column with the node's `@@group_concat_max_len`: the value is cut to that
+    /// many bytes (at a character boundary) and each cut row counts one warning 1260.
+    pub max_len: usize,
+    pub how: ConcatHow,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConcatHow {
+    /// No DISTINCT, no ORDER BY inside: the aggregate column holds each node's own
+    /// GROUP_CONCAT of its rows (elements in any order is what one server promises),
+    /// joined with the separator in node order. `len` holds the node's
+    /// `SUM(LENGTH(CONCAT(args, separator)))`: a node whose full value is longer than
+    /// the limit cut its own, and that cut value is then the answer.
+    Parts { len: usize },
+    /// DISTINCT or ORDER BY inside: the nodes grouped by the arguments and the order
+    /// keys too, so each row is one element: its arguments in `args` (concatenated;
+    /// a NULL one skips the row), its order keys (compared by collation helpers, see
+    /// [`MergeSpec::helpers`]), and, without DISTINCT, how many rows it stands for in
+    /// `count` (the nodes then also grouped by the arguments' bytes). DISTINCT keeps
+    /// the first element of each distinct argument tuple (compared by collation).
+    Elems {
+        args: Vec<usize>,
+        order: Vec<SortKey>,
+        count: Option<usize>,
+        distinct: bool,
+    },
+}
+
+impl Default for ConcatHow {
+    fn default() -> Self {
+        ConcatHow::Parts { len: 0 }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -306,6 +347,8 @@ pub struct MergeSpec {
     /// No GROUP BY, but the nodes were given one (COUNT(DISTINCT)): one row of empty
     /// aggregates when no node returns a row, as one server answers.
     pub one_row: bool,
+    /// The GROUP_CONCATs ([`AggFn::GroupConcat`] indexes them).
+    pub concats: Vec<Concat>,
 }
 
 /// Where a column's comparison key comes from, when not from its own value.
@@ -437,11 +480,158 @@ enum AggState {
         sum: Option<Dec>,
         avg: bool,
     },
+    Concat(Box<ConcatState>),
+}
+
+/// A GROUP_CONCAT's running state within a group (see [`Concat`]).
+struct ConcatState {
+    spec: Concat,
+    /// The limit, from the first row.
+    max_len: Option<u64>,
+    /// `Parts`: the nodes' values; the first one its node had to cut.
+    parts: Vec<Vec<u8>>,
+    cut: Option<Vec<u8>>,
+    /// `Elems`: (order keys, text, rows it stands for).
+    elems: Vec<(Vec<Dir>, Vec<u8>, u64)>,
+    seen: HashSet<Vec<Key>>,
+}
+
+impl ConcatState {
+    fn add(&mut self, col: usize, row: &Row, keyer: &Keyer) {
+        if self.max_len.is_none() {
+            self.max_len = cell(row, self.spec.max_len)
+                .and_then(|v| std::str::from_utf8(v).ok())
+                .and_then(|v| v.parse().ok());
+        }
+        match &self.spec.how {
+            ConcatHow::Parts { len } => {
+                let Some(v) = cell(row, col) else { return };
+                // The node's full length: its elements and one separator each.
+                let full = cell(row, *len)
+                    .and_then(|v| std::str::from_utf8(v).ok())
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .map(|n| n.saturating_sub(self.spec.sep.len() as u64));
+                if self.cut.is_none()
+                    && let (Some(f), Some(m)) = (full, self.max_len)
+                    && f > m
+                {
+                    self.cut = Some(v.to_vec());
+                }
+                self.parts.push(v.to_vec());
+            }
+            ConcatHow::Elems {
+                args,
+                order,
+                count,
+                distinct,
+            } => {
+                let mut text = Vec::new();
+                for &a in args {
+                    match cell(row, a) {
+                        Some(v) => text.extend_from_slice(v),
+                        None => return,
+                    }
+                }
+                if *distinct {
+                    let key: Vec<Key> = args.iter().map(|&a| keyer.key(row, a)).collect();
+                    if !self.seen.insert(key) {
+                        return;
+                    }
+                }
+                let n = match count {
+                    Some(c) => cell(row, *c)
+                        .and_then(|v| std::str::from_utf8(v).ok())
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(1),
+                    None => 1,
+                };
+                self.elems.push((keyer.sort_keys(row, order), text, n));
+            }
+        }
+    }
+
+    /// The value, and whether it was cut.
+    fn finish(mut self, meta: Option<&ColumnMeta>) -> (Option<Vec<u8>>, bool) {
+        let max = usize::try_from(self.max_len.unwrap_or(1_048_576)).unwrap_or(usize::MAX);
+        let bytes_only = meta.is_some_and(|m| m.charset == 63);
+        if let Some(c) = self.cut.take() {
+            return (Some(c), true);
+        }
+        let sep = std::mem::take(&mut self.spec.sep);
+        let mut out: Vec<u8> = Vec::new();
+        let mut any = false;
+        let mut push = |t: &[u8], out: &mut Vec<u8>| -> bool {
+            if any {
+                out.extend_from_slice(&sep);
+            }
+            any = true;
+            out.extend_from_slice(t);
+            out.len() > max
+        };
+        match self.spec.how {
+            ConcatHow::Parts { .. } => {
+                for p in &self.parts {
+                    if push(p, &mut out) {
+                        break;
+                    }
+                }
+            }
+            ConcatHow::Elems { .. } => {
+                // Stable: elements of equal keys keep the nodes' order.
+                self.elems.sort_by(|a, b| a.0.cmp(&b.0));
+                'all: for (_, t, n) in &self.elems {
+                    for _ in 0..*n {
+                        if push(t, &mut out) {
+                            break 'all;
+                        }
+                        if t.is_empty() && sep.is_empty() {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        if !any {
+            return (None, false);
+        }
+        if out.len() <= max {
+            return (Some(out), false);
+        }
+        out.truncate(well_formed_prefix(&out, max, bytes_only));
+        (Some(out), true)
+    }
+}
+
+/// The length of the longest prefix of `s` of at most `max` bytes that ends on a
+/// character boundary (MariaDB's `Well_formed_prefix`): UTF-8 text is cut before a
+/// character the limit splits; binary strings (and text that is not UTF-8) anywhere.
+fn well_formed_prefix(s: &[u8], max: usize, bytes_only: bool) -> usize {
+    let max = max.min(s.len());
+    match std::str::from_utf8(s) {
+        Ok(t) if !bytes_only => {
+            let mut n = max;
+            while n > 0 && !t.is_char_boundary(n) {
+                n -= 1;
+            }
+            n
+        }
+        _ => max,
+    }
 }
 
 impl AggState {
-    fn new(a: &Agg, kinds: &[ColKind]) -> AggState {
+    fn new(a: &Agg, kinds: &[ColKind], concats: &[Concat]) -> AggState {
         let exact = kind(kinds, a.col) == ColKind::Exact;
+        if let AggFn::GroupConcat(i) = a.func {
+            return AggState::Concat(Box::new(ConcatState {
+                spec: concats.get(i).cloned().unwrap_or_default(),
+                max_len: None,
+                parts: Vec::new(),
+                cut: None,
+                elems: Vec::new(),
+                seen: HashSet::new(),
+            }));
+        }
         match (a.func, exact) {
             (AggFn::Count, _) => AggState::Count(Dec::zero()),
             (AggFn::Sum, true) => AggState::SumExact(None),
@@ -464,6 +654,7 @@ impl AggState {
                 sum: None,
                 avg,
             },
+            (AggFn::GroupConcat(_), _) => AggState::Count(Dec::zero()),
         }
     }
 
@@ -489,6 +680,7 @@ impl AggState {
             }
         };
         match self {
+            AggState::Concat(c) => c.add(a.col, row, keyer),
             AggState::SumDistinct { seen, sum, .. } => {
                 if let AggFn::SumDistinct { key, .. } = a.func {
                     // x itself (its own scale, which MariaDB's AVG divides with).
@@ -560,6 +752,7 @@ impl AggState {
         };
         let decimals = meta.map_or(FLOAT_NOT_FIXED, |m| m.decimals);
         let text = match self {
+            AggState::Concat(c) => return c.finish(meta).0,
             AggState::Count(c) => c.to_text(0),
             AggState::Distinct(seen) => seen.len().to_string(),
             AggState::SumDistinct { seen, sum, avg } => {
@@ -622,7 +815,7 @@ impl AggState {
                 .as_ref()
                 .map_or(expr::Val::Null, |s| expr::Val::Exact(scaled(s))),
             AggState::SumFloat(s) => s.map_or(expr::Val::Null, expr::Val::Float),
-            AggState::Best { .. } => return None,
+            AggState::Best { .. } | AggState::Concat(_) => return None,
             AggState::AvgExact { sum, count } => match sum {
                 Some(s) => scaled(s)
                     .div_mysql(count)
@@ -700,6 +893,8 @@ pub struct Merger {
     /// An error found while computing the rows (an integer out of range): the IO
     /// layer sends it instead of the rows ([`Merger::error`]).
     error: Option<SqlError>,
+    /// Warnings one server would count (GROUP_CONCAT values cut).
+    warnings: u64,
 }
 
 /// What a HAVING operand is before any row arrives.
@@ -925,6 +1120,7 @@ impl Merger {
             tags,
             failed: None,
             error: None,
+            warnings: 0,
         };
         if sources == 0 {
             m.finalize();
@@ -1048,6 +1244,12 @@ impl Merger {
         }
     }
 
+    /// The warning count one server would report with the rows (each GROUP_CONCAT value
+    /// cut at `group_concat_max_len` is one warning 1260), once [`Merger::done`].
+    pub fn warnings(&self) -> u16 {
+        u16::try_from(self.warnings).unwrap_or(u16::MAX)
+    }
+
     /// How each column compares (from the column definitions).
     pub fn kinds(&self) -> &[ColKind] {
         &self.kinds
@@ -1123,7 +1325,7 @@ impl Merger {
                             aggs: spec
                                 .aggregates
                                 .iter()
-                                .map(|a| AggState::new(a, kinds))
+                                .map(|a| AggState::new(a, kinds, &spec.concats))
                                 .collect(),
                         });
                         index.insert(key, groups.len() - 1);
@@ -1350,7 +1552,7 @@ impl Merger {
                     .spec
                     .aggregates
                     .iter()
-                    .map(|a| AggState::new(a, &self.kinds))
+                    .map(|a| AggState::new(a, &self.kinds, &self.spec.concats))
                     .collect(),
             });
             index.insert(Vec::new(), 0);
@@ -1390,7 +1592,17 @@ impl Merger {
                 {
                     row[h] = st.best_helper();
                 }
-                let v = st.finish(self.cols.get(a.col));
+                let v = match st {
+                    AggState::Concat(c) => {
+                        let (v, cut) = c.finish(self.cols.get(a.col));
+                        // One server's warning 1260 for each row it cut.
+                        if cut {
+                            self.warnings = self.warnings.saturating_add(1);
+                        }
+                        v
+                    }
+                    st => st.finish(self.cols.get(a.col)),
+                };
                 if a.col >= row.len() {
                     row.resize(a.col + 1, None);
                 }

@@ -1352,6 +1352,30 @@ fn double_text_like_mariadb() {
     }
     assert_eq!(fmt_double(3.75, 2).as_deref(), Some("3.75"));
     assert_eq!(fmt_double(1.875, 6).as_deref(), Some("1.875000"));
+    // MariaDB 10.11's own prints of these doubles with fixed decimals: the shortest
+    // digits, padded; rounding half to even from the binary value past them.
+    for (v, d, want) in [
+        (3_460_317_458_874.143, 4, "3460317458874.1430"),
+        (
+            1.730_873_015_872_942_4e26,
+            4,
+            "173087301587294240000000000.0000",
+        ),
+        (123_456_789_012_345_680.0, 2, "123456789012345680.00"),
+        (0.1, 25, "0.1000000000000000000000000"),
+        (2.0 / 3.0, 4, "0.6667"),
+        (1.00005, 4, "1.0001"),
+        (0.09375, 4, "0.0938"),
+        (0.03125, 4, "0.0312"),
+        (-0.09375, 4, "-0.0938"),
+        (11.5, 4, "11.5000"),
+        (0.0, 2, "0.00"),
+        (-0.0, 0, "0"),
+        (1e-7, 3, "0.000"),
+        (-2.5e-3, 4, "-0.0025"),
+    ] {
+        assert_eq!(fmt_double(v, d).as_deref(), Some(want), "{v:e} with {d}");
+    }
     assert_eq!(fmt_double(f64::NAN, 31), None);
     assert_eq!(fmt_double(f64::INFINITY, 2), None);
 }
@@ -2298,4 +2322,127 @@ fn having_sees_the_internal_value_of_avg() {
         rows(&[&["a", "0", "1"]]),
     ];
     assert_eq!(merge(spec, cols, src), s(&[&["a", "0.3333"]]));
+}
+
+/// GROUP_CONCAT without DISTINCT / ORDER BY inside: the nodes' values joined with the
+/// separator; the limit cuts the joined value (one warning per cut row), and a value a
+/// node had to cut itself (its full length, in the hidden column, is over the limit)
+/// is the answer as it is.
+#[test]
+fn group_concat_joins_node_values_and_cuts_at_the_limit() {
+    // g, GROUP_CONCAT(x) | SUM(LENGTH(CONCAT(x, ','))), @@group_concat_max_len
+    let cols = vec![text_bin(), text(), bigint(), bigint()];
+    let spec = MergeSpec {
+        visible: 2,
+        group_by: vec![0],
+        aggregates: vec![Agg {
+            col: 1,
+            func: AggFn::GroupConcat(0),
+        }],
+        concats: vec![Concat {
+            sep: b",".to_vec(),
+            max_len: 3,
+            how: ConcatHow::Parts { len: 2 },
+        }],
+        ..Default::default()
+    };
+    let src = |max: &str| {
+        vec![
+            rows(&[
+                &["a", "x,y", "4", max],
+                &["b", "NULL", "NULL", max],
+                &["d", "ab,c", "8", max],
+            ]),
+            rows(&[
+                &["a", "z", "2", max],
+                &["c", "NULL", "NULL", max],
+                &["d", "q", "2", max],
+            ]),
+        ]
+    };
+    let mut m = Merger::new(spec.clone(), cols.clone(), 2);
+    assert_eq!(
+        show(&drive(&mut m, src("1048576"))),
+        s(&[
+            &["a", "x,y,z"],
+            &["b", "NULL"],
+            &["c", "NULL"],
+            &["d", "ab,c,q"]
+        ])
+    );
+    assert_eq!(m.warnings(), 0);
+    // Limit 4: "x,y,z" is cut to "x,y,"; dn0's "ab,cd,e" (8 bytes with a separator
+    // each) was cut by the node to "ab,c", which is one server's answer too.
+    let mut m = Merger::new(spec, cols, 2);
+    assert_eq!(
+        show(&drive(&mut m, src("4"))),
+        s(&[
+            &["a", "x,y,"],
+            &["b", "NULL"],
+            &["c", "NULL"],
+            &["d", "ab,c"]
+        ])
+    );
+    assert_eq!(m.warnings(), 2);
+}
+
+/// GROUP_CONCAT with ORDER BY / DISTINCT inside: one row per element (with how many rows
+/// it stands for), ordered across nodes by the keys (DESC, by collation), DISTINCT by
+/// collation ('a' = 'A', the first seen stays), NULL arguments skipped, the cut at a
+/// character boundary, and one NULL row over no rows.
+#[test]
+fn group_concat_builds_the_value_from_elements_of_every_node() {
+    // GROUP_CONCAT(...) | x, k, COUNT(*), @@group_concat_max_len
+    let cols = vec![text(), text(), int(), bigint(), bigint()];
+    let spec = |distinct: bool, order: Vec<SortKey>| MergeSpec {
+        visible: 1,
+        aggregates: vec![Agg {
+            col: 0,
+            func: AggFn::GroupConcat(0),
+        }],
+        concats: vec![Concat {
+            sep: b",".to_vec(),
+            max_len: 4,
+            how: ConcatHow::Elems {
+                args: vec![1],
+                order,
+                count: (!distinct).then_some(3),
+                distinct,
+            },
+        }],
+        one_row: true,
+        ..Default::default()
+    };
+    let src = |max: &str| {
+        vec![
+            rows(&[
+                &["-", "x", "2", "2", max],
+                &["-", "A", "1", "1", max],
+                &["-", "NULL", "9", "5", max],
+            ]),
+            rows(&[
+                &["-", "z", "3", "1", max],
+                &["-", "a", "0", "1", max],
+                &["-", "é", "4", "1", max],
+            ]),
+        ]
+    };
+    assert_eq!(
+        merge(spec(false, vec![desc(2)]), cols.clone(), src("100")),
+        s(&[&["é,z,x,x,A,a"]])
+    );
+    assert_eq!(
+        merge(spec(true, vec![asc(1)]), cols.clone(), src("100")),
+        s(&[&["A,é,x,z"]])
+    );
+    // 5 bytes cut to 4 would split 'é': cut before it.
+    let mut m = Merger::new(spec(true, vec![asc(1)]), cols.clone(), 2);
+    assert_eq!(show(&drive(&mut m, src("3"))), s(&[&["A,"]]));
+    assert_eq!(m.warnings(), 1);
+    let mut m = Merger::new(spec(false, vec![desc(2)]), cols.clone(), 2);
+    assert_eq!(
+        show(&drive(&mut m, vec![Vec::new(), Vec::new()])),
+        s(&[&["NULL"]])
+    );
+    assert_eq!(m.warnings(), 0);
 }

@@ -512,7 +512,7 @@ pub fn parse_f64(s: &[u8]) -> f64 {
 /// where this would happen; the merger shows NULL).
 ///
 /// With `decimals` < 31 (a DOUBLE(M,D) column, or AVG of one) it is fixed-point with
-/// exactly that many digits. Otherwise MariaDB's `my_gcvt` is followed: the shortest
+/// exactly that many digits (see [`fixed_double`]). Otherwise MariaDB's `my_gcvt` is followed: the shortest
 /// digits that read back as the same double, written positionally when the decimal
 /// exponent (the position of the point after the first digit, `decpt`) is in -14..=15
 /// or the digits reach past the point, and in exponent form otherwise: `1e15`,
@@ -525,7 +525,7 @@ pub fn fmt_double(v: f64, decimals: u8) -> Option<String> {
     }
     let v = if v == 0.0 { 0.0 } else { v };
     if decimals < FLOAT_NOT_FIXED {
-        return Some(format!("{:.*}", usize::from(decimals), v));
+        return Some(fixed_double(v, usize::from(decimals)));
     }
     let e = format!("{v:e}");
     let (mant, exp) = e.split_once('e').unwrap_or((e.as_str(), "0"));
@@ -536,6 +536,43 @@ pub fn fmt_double(v: f64, decimals: u8) -> Option<String> {
         Some(format!("{v}"))
     } else {
         Some(e)
+    }
+}
+
+/// A double with `d` decimals as MariaDB prints it (`my_fcvt`): rounded (half to even,
+/// from the binary value) when its shortest digits reach past `d` decimals; otherwise
+/// those shortest digits padded with zeros, not the binary value's further digits
+/// (`3460317458874.143` with 4 decimals is `3460317458874.1430`, `1.7308730158729424e26`
+/// is `173087301587294240000000000.0000`).
+fn fixed_double(v: f64, d: usize) -> String {
+    let e = format!("{v:e}");
+    let (mant, exp) = e.split_once('e').unwrap_or((e.as_str(), "0"));
+    let exp: i64 = exp.parse().unwrap_or(0);
+    let digits: String = mant.chars().filter(char::is_ascii_digit).collect();
+    let n = digits.len() as i64;
+    let decpt = exp + 1;
+    if n - decpt > d as i64 {
+        return format!("{v:.d$}");
+    }
+    let (int, frac) = if decpt <= 0 {
+        (
+            "0".to_string(),
+            format!("{}{digits}", "0".repeat((-decpt) as usize)),
+        )
+    } else if decpt >= n {
+        (
+            format!("{digits}{}", "0".repeat((decpt - n) as usize)),
+            String::new(),
+        )
+    } else {
+        let (a, b) = digits.split_at(decpt as usize);
+        (a.to_string(), b.to_string())
+    };
+    let sign = if v < 0.0 { "-" } else { "" };
+    if d == 0 {
+        format!("{sign}{int}")
+    } else {
+        format!("{sign}{int}.{frac:0<d$}")
     }
 }
 

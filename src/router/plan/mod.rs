@@ -282,6 +282,29 @@ pub struct MergeTemplate {
     /// An aggregate query without GROUP BY whose nodes were given one (COUNT(DISTINCT)):
     /// one row even when no node returns any.
     pub one_row: bool,
+    /// The GROUP_CONCATs ([`AggT::GroupConcat`] indexes them).
+    pub concats: Vec<ConcatT>,
+}
+
+/// A GROUP_CONCAT's columns (see [`crate::router::merge::Concat`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConcatT {
+    pub sep: Vec<u8>,
+    /// Hidden `@@group_concat_max_len`.
+    pub max_len: Col,
+    pub how: ConcatHowT,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConcatHowT {
+    /// Hidden `SUM(LENGTH(CONCAT(args, separator)))`.
+    Parts { len: Col },
+    Elems {
+        args: Vec<Col>,
+        order: Vec<(Col, bool)>,
+        count: Option<Col>,
+        distinct: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -305,6 +328,8 @@ pub enum AggT {
     AvgDistinct {
         key: Col,
     },
+    /// GROUP_CONCAT: [`MergeTemplate::concats`]`[i]`.
+    GroupConcat(usize),
 }
 
 /// HAVING expressions refer to hidden columns as `HIDDEN_BASE - h` until resolved.
@@ -352,6 +377,7 @@ impl MergeTemplate {
                     key: col(*key)?,
                     avg: true,
                 },
+                AggT::GroupConcat(i) => AggFn::GroupConcat(*i),
             };
             aggregates.push(Agg {
                 col: col(*c)?,
@@ -401,6 +427,42 @@ impl MergeTemplate {
                 .map(|(c, e)| Some((col(*c)?, resolve_expr(e, visible)?)))
                 .collect::<Option<_>>()?,
             one_row: self.one_row,
+            concats: self
+                .concats
+                .iter()
+                .map(|c| {
+                    use super::merge::{Concat, ConcatHow};
+                    Some(Concat {
+                        sep: c.sep.clone(),
+                        max_len: col(c.max_len)?,
+                        how: match &c.how {
+                            ConcatHowT::Parts { len } => ConcatHow::Parts { len: col(*len)? },
+                            ConcatHowT::Elems {
+                                args,
+                                order,
+                                count,
+                                distinct,
+                            } => ConcatHow::Elems {
+                                args: args.iter().map(|a| col(*a)).collect::<Option<_>>()?,
+                                order: order
+                                    .iter()
+                                    .map(|(c, desc)| {
+                                        Some(SortKey {
+                                            col: col(*c)?,
+                                            desc: *desc,
+                                        })
+                                    })
+                                    .collect::<Option<_>>()?,
+                                count: match count {
+                                    Some(c) => Some(col(*c)?),
+                                    None => None,
+                                },
+                                distinct: *distinct,
+                            },
+                        },
+                    })
+                })
+                .collect::<Option<_>>()?,
         })
     }
 

@@ -14,8 +14,8 @@ mod union;
 use super::route::{self, TRef};
 use super::text::{self, Edits, Toks, quote_ident, span};
 use super::{
-    AggT, Catalog, Col, ColumnsOf, HIDDEN_BASE, Lookups, MergeTemplate, Plan, Planned, SchemaCat,
-    TableKind, Target, refuse,
+    AggT, Catalog, Col, ColumnsOf, ConcatHowT, ConcatT, HIDDEN_BASE, Lookups, MergeTemplate, Plan,
+    Planned, SchemaCat, TableKind, Target, refuse,
 };
 use crate::router::merge::{BinOp, Expr as MExpr, Func as MFunc, helper_sql, text_helper_sql};
 use crate::router::wire::SqlError;
@@ -77,6 +77,110 @@ struct AggCall {
     text_helper: bool,
     /// COUNT(DISTINCT a, b) (kind `COUNTD`): the arguments, which the nodes group by.
     distinct: Vec<Expr>,
+    /// GROUP_CONCAT (kind `GC`).
+    gc: Option<GcCall>,
+}
+
+/// A GROUP_CONCAT call: `GROUP_CONCAT([DISTINCT] args [ORDER BY keys] [SEPARATOR s])`.
+struct GcCall {
+    /// The call's text.
+    whole: String,
+    args: Vec<Expr>,
+    distinct: bool,
+    /// Order keys, descending ones flagged.
+    order: Vec<(Expr, bool)>,
+    /// The separator's value and its SQL text.
+    sep: (String, String),
+}
+
+/// A GROUP_CONCAT over rows on several nodes: see [`GcCall`] and
+/// [`crate::router::merge::Concat`] for how it is merged.
+fn gc_call(sql: &str, e: &Expr, f: &sqlparser::ast::Function) -> Result<GcCall, SqlError> {
+    use sqlparser::ast::{FunctionArgumentClause, OrderBySort};
+    if f.over.is_some() || f.filter.is_some() {
+        return Err(refuse(
+            "window or filtered GROUP_CONCAT() over several data nodes is not supported",
+        ));
+    }
+    let FunctionArguments::List(list) = &f.args else {
+        return Err(refuse("GROUP_CONCAT() without arguments"));
+    };
+    let unmergeable = |what: &str| {
+        refuse(format!(
+            "GROUP_CONCAT() over several data nodes needs {what} evaluated again on each node, and it cannot be (an aggregate, subquery, parameter `?` or volatile function): not supported; route the statement to one node (WHERE on the sharding column or a hint)"
+        ))
+    };
+    let mut args = Vec::new();
+    for a in &list.args {
+        let FunctionArg::Unnamed(FunctionArgExpr::Expr(a)) = a else {
+            return Err(refuse("this GROUP_CONCAT() argument cannot be merged"));
+        };
+        if contains_aggregate(a) {
+            return Err(refuse("nested aggregates cannot be merged"));
+        }
+        if !repeatable(a) {
+            return Err(unmergeable("its arguments"));
+        }
+        args.push(a.clone());
+    }
+    if args.is_empty() {
+        return Err(refuse("GROUP_CONCAT() without arguments"));
+    }
+    let mut order = Vec::new();
+    let mut sep = (",".to_string(), "','".to_string());
+    for c in &list.clauses {
+        match c {
+            FunctionArgumentClause::OrderBy(keys) => {
+                for o in keys {
+                    if matches!(&o.expr, Expr::Value(v) if matches!(v.value, Value::Number(..))) {
+                        return Err(refuse(
+                            "GROUP_CONCAT(... ORDER BY <position>) over several data nodes is not supported: order by the expression",
+                        ));
+                    }
+                    if o.options.nulls_first.is_some()
+                        || matches!(o.options.sort, Some(OrderBySort::Using(_)))
+                        || o.with_fill.is_some()
+                    {
+                        return Err(refuse(
+                            "this form of GROUP_CONCAT(... ORDER BY ...) is not supported",
+                        ));
+                    }
+                    if contains_aggregate(&o.expr) || !repeatable(&o.expr) {
+                        return Err(unmergeable("its ORDER BY keys"));
+                    }
+                    let desc = matches!(o.options.sort, Some(OrderBySort::Desc));
+                    order.push((o.expr.clone(), desc));
+                }
+            }
+            FunctionArgumentClause::Separator(v) => {
+                let (Value::SingleQuotedString(text) | Value::DoubleQuotedString(text)) = &v.value
+                else {
+                    return Err(refuse(
+                        "GROUP_CONCAT(... SEPARATOR ...) over several data nodes takes a quoted string",
+                    ));
+                };
+                let raw = expr_span(sql, &Expr::Value(v.clone()))
+                    .and_then(|(a, b)| sql.get(a..b))
+                    .filter(|r| r.starts_with(['\'', '"']) && r.len() >= 2)
+                    .ok_or_else(|| {
+                        refuse("the router could not read the GROUP_CONCAT separator")
+                    })?;
+                sep = (text.clone(), raw.to_string());
+            }
+            _ => {
+                return Err(refuse(
+                    "this form of GROUP_CONCAT() (LIMIT inside) over several data nodes is not supported",
+                ));
+            }
+        }
+    }
+    Ok(GcCall {
+        whole: expr_text(sql, e),
+        args,
+        distinct: matches!(list.duplicate_treatment, Some(DuplicateTreatment::Distinct)),
+        order,
+        sep,
+    })
 }
 
 fn agg_call(sql: &str, e: &Expr) -> Result<Option<AggCall>, SqlError> {
@@ -86,6 +190,16 @@ fn agg_call(sql: &str, e: &Expr) -> Result<Option<AggCall>, SqlError> {
     let name = route::object_table(&f.name).to_ascii_uppercase();
     if !AGGREGATES.contains(&name.as_str()) {
         return Ok(None);
+    }
+    if name == "GROUP_CONCAT" {
+        let gc = gc_call(sql, e, f)?;
+        return Ok(Some(AggCall {
+            kind: "GC",
+            arg: String::new(),
+            text_helper: false,
+            distinct: Vec::new(),
+            gc: Some(gc),
+        }));
     }
     let kind = match name.as_str() {
         "COUNT" => "COUNT",
@@ -145,6 +259,7 @@ fn agg_call(sql: &str, e: &Expr) -> Result<Option<AggCall>, SqlError> {
             arg,
             text_helper: false,
             distinct: args,
+            gc: None,
         }));
     }
     if is_distinct && !matches!(kind, "MIN" | "MAX") {
@@ -179,6 +294,7 @@ fn agg_call(sql: &str, e: &Expr) -> Result<Option<AggCall>, SqlError> {
         arg,
         text_helper,
         distinct: Vec::new(),
+        gc: None,
     }))
 }
 
@@ -972,6 +1088,10 @@ struct Builder<'a> {
     computed: Vec<(Col, MExpr)>,
     /// COUNT(DISTINCT) arguments: hidden key columns the nodes also group by.
     dkeys: Vec<(Col, Expr)>,
+    /// More keys the nodes group by, not selected (GROUP_CONCAT's argument bytes).
+    gkeys: Vec<String>,
+    /// The GROUP_CONCATs.
+    concats: Vec<ConcatT>,
 }
 
 /// Functions whose value changes from one call to the next within a statement, or that
@@ -1347,6 +1467,59 @@ impl Builder<'_> {
         self.add_agg(call)
     }
 
+    /// The hidden columns of a GROUP_CONCAT (see [`crate::router::merge::ConcatHow`]).
+    fn concat(&mut self, gc: &GcCall) -> AggT {
+        let how = if gc.distinct || !gc.order.is_empty() {
+            // One row per element: the nodes group by the arguments (and, without
+            // DISTINCT, their bytes: 'a' and 'A' are two elements) and the order keys.
+            let mut args = Vec::new();
+            for a in &gc.args {
+                let c = self.hide(expr_text(self.sql, a));
+                self.dkeys.push((c, a.clone()));
+                args.push(c);
+                if !gc.distinct {
+                    self.gkeys
+                        .push(format!("CAST(({}) AS BINARY)", expr_text(self.sql, a)));
+                }
+            }
+            let mut order = Vec::new();
+            for (e, desc) in &gc.order {
+                // An argument as order key: its column.
+                let c = match gc.args.iter().position(|a| same_expr(a, e)) {
+                    Some(k) => args[k],
+                    None => {
+                        let c = self.hide(expr_text(self.sql, e));
+                        self.dkeys.push((c, e.clone()));
+                        c
+                    }
+                };
+                order.push((c, *desc));
+            }
+            let count = (!gc.distinct).then(|| self.hide("COUNT(*)".to_string()));
+            ConcatHowT::Elems {
+                args,
+                order,
+                count,
+                distinct: gc.distinct,
+            }
+        } else {
+            let args: Vec<String> = gc.args.iter().map(|a| expr_text(self.sql, a)).collect();
+            let len = self.hide(format!(
+                "SUM(LENGTH(CONCAT({}, {})))",
+                args.join(", "),
+                gc.sep.1
+            ));
+            ConcatHowT::Parts { len }
+        };
+        let max_len = self.hide("@@group_concat_max_len".to_string());
+        self.concats.push(ConcatT {
+            sep: gc.sep.0.as_bytes().to_vec(),
+            max_len,
+            how,
+        });
+        AggT::GroupConcat(self.concats.len() - 1)
+    }
+
     /// Hidden key columns (consecutive) for COUNT(DISTINCT) arguments: (first, count).
     fn distinct_keys(&mut self, args: &[Expr]) -> (Col, usize) {
         let mut first = None;
@@ -1364,7 +1537,14 @@ impl Builder<'_> {
             arg,
             text_helper,
             distinct,
+            gc,
         } = call;
+        if let Some(gc) = gc {
+            let col = self.hide(gc.whole.clone());
+            let a = self.concat(&gc);
+            self.aggregates.push((col, a));
+            return Ok(col);
+        }
         Ok(match kind {
             "COUNTD" | "SUMD" | "AVGD" => {
                 let f = &kind[..kind.len() - 1];
@@ -1825,6 +2005,8 @@ fn multi_node(
         text_helped: Vec::new(),
         computed: Vec::new(),
         dkeys: Vec::new(),
+        gkeys: Vec::new(),
+        concats: Vec::new(),
     };
     let mut edits = Edits::default();
     let mut avg_items = Vec::new();
@@ -1856,6 +2038,12 @@ fn multi_node(
             ));
         }
         match call.kind {
+            "GC" => {
+                if let Some(gc) = &call.gc {
+                    let a = b.concat(gc);
+                    b.aggregates.push((Col::Item(i), a));
+                }
+            }
             "AVG" => {
                 let name = b.items[i].alias.clone().unwrap_or_else(|| {
                     let (s, e) = span(t, *a, *z);
@@ -2121,7 +2309,8 @@ fn multi_node(
     // value (and group); the merge counts the values across nodes.
     let mut one_row = false;
     if !b.dkeys.is_empty() {
-        let keys: Vec<String> = b.dkeys.iter().map(|(_, e)| expr_text(sql, e)).collect();
+        let mut keys: Vec<String> = b.dkeys.iter().map(|(_, e)| expr_text(sql, e)).collect();
+        keys.extend(b.gkeys.iter().cloned());
         match text::group_by_span(t) {
             Some((_, end)) if !grouped.is_empty() => {
                 let at = t.toks.get(end.wrapping_sub(1)).map_or(t.end(), |x| x.end);
@@ -2143,7 +2332,7 @@ fn multi_node(
                 };
                 if let Some(i) = (0..b.items.len()).find(|&i| !merged(i)) {
                     return Err(refuse(format!(
-                        "COUNT(DISTINCT ...) without GROUP BY next to `{}` (not an aggregate) over several data nodes is not supported: select aggregates only, or add a GROUP BY",
+                        "COUNT(DISTINCT ...) or GROUP_CONCAT(DISTINCT / ORDER BY ...) without GROUP BY next to `{}` (not an aggregate) over several data nodes is not supported: select aggregates only, or add a GROUP BY",
                         b.items[i]
                             .expr
                             .as_ref()
@@ -2216,6 +2405,7 @@ fn multi_node(
         same_collation: Vec::new(),
         computed: b.computed,
         one_row,
+        concats: b.concats,
     };
     Ok((text, merge, avg_items))
 }

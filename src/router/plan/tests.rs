@@ -2385,5 +2385,90 @@ fn count_distinct_groups_the_nodes_by_its_arguments() {
     assert!(m.one_row);
     let m = refused("SELECT COUNT(DISTINCT name), 'x' FROM customer");
     assert!(m.contains("without GROUP BY"), "{m}");
-    refused("SELECT GROUP_CONCAT(name) FROM customer");
+}
+
+/// GROUP_CONCAT without DISTINCT / ORDER BY inside: each node's own value, its full
+/// length and the limit in hidden columns; the statement's GROUP BY is left alone.
+#[test]
+fn group_concat_joins_the_nodes_values() {
+    let p = route(
+        "SELECT province_id, GROUP_CONCAT(name, age SEPARATOR '; ') FROM customer GROUP BY province_id",
+    );
+    let sql = p.targets[0].sql.clone().expect("sql");
+    assert!(
+        sql.contains("GROUP_CONCAT(name, age SEPARATOR '; '), SUM(LENGTH(CONCAT(name, age, '; '))) AS `__tandem_0`, @@group_concat_max_len AS `__tandem_1`"),
+        "{sql}"
+    );
+    assert!(sql.ends_with("GROUP BY province_id"), "{sql}");
+    let m = p.merge.expect("merge");
+    assert_eq!(m.aggregates, vec![(Col::Item(1), AggT::GroupConcat(0))]);
+    assert_eq!(
+        m.concats,
+        vec![ConcatT {
+            sep: b"; ".to_vec(),
+            max_len: Col::Hidden(1),
+            how: ConcatHowT::Parts {
+                len: Col::Hidden(0)
+            },
+        }]
+    );
+    assert!(!m.one_row);
+}
+
+/// GROUP_CONCAT(DISTINCT ... ORDER BY ...): the nodes group by the arguments and the
+/// order keys (by the arguments' bytes too without DISTINCT) and count the rows; the
+/// router builds the value. HAVING and ORDER BY on it use hidden copies.
+#[test]
+fn group_concat_with_distinct_or_order_groups_the_nodes_by_its_elements() {
+    let p = route("SELECT GROUP_CONCAT(DISTINCT name ORDER BY name DESC) FROM customer");
+    let sql = p.targets[0].sql.clone().expect("sql");
+    assert!(
+        sql.contains(
+            "GROUP_CONCAT(DISTINCT name ORDER BY name DESC), name AS `__tandem_0`, @@group_concat_max_len AS `__tandem_1`, CONCAT(ELT(1,name)"
+        ) && sql.ends_with("FROM customer GROUP BY name"),
+        "{sql}"
+    );
+    let m = p.merge.expect("merge");
+    assert!(m.one_row);
+    assert_eq!(
+        m.concats[0].how,
+        ConcatHowT::Elems {
+            args: vec![Col::Hidden(0)],
+            order: vec![(Col::Hidden(0), true)],
+            count: None,
+            distinct: true,
+        }
+    );
+    let p = route(
+        "SELECT province_id, GROUP_CONCAT(name ORDER BY age) AS g FROM customer GROUP BY province_id HAVING g IS NOT NULL ORDER BY GROUP_CONCAT(name ORDER BY age)",
+    );
+    let sql = p.targets[0].sql.clone().expect("sql");
+    assert!(
+        sql.contains("COUNT(*) AS `__tandem_2`")
+            && sql.contains("GROUP BY province_id, name, age, CAST((name) AS BINARY)"),
+        "{sql}"
+    );
+    let m = p.merge.expect("merge");
+    assert!(!m.one_row && m.having.is_some());
+    assert_eq!(m.order_by, vec![(Col::Item(1), false)]);
+    for (sql, why) in [
+        (
+            "SELECT GROUP_CONCAT(name ORDER BY 1) FROM customer",
+            "position",
+        ),
+        ("SELECT GROUP_CONCAT(name LIMIT 2) FROM customer", "LIMIT"),
+        ("SELECT GROUP_CONCAT(RAND()) FROM customer", "volatile"),
+        (
+            "SELECT GROUP_CONCAT(name ORDER BY ?) FROM customer",
+            "parameter",
+        ),
+        ("SELECT GROUP_CONCAT(COUNT(*)) FROM customer", "nested"),
+        (
+            "SELECT GROUP_CONCAT(DISTINCT name), age FROM customer",
+            "without GROUP BY",
+        ),
+    ] {
+        let m = refused(sql);
+        assert!(m.contains(why), "{sql}: {m}");
+    }
 }

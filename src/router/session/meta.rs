@@ -285,6 +285,6 @@ impl Session {
                 }
             }
         }
-        self.end_merged_rows(sources, broken, mid_err, seq).await
+        self.end_merged_rows(sources, broken, mid_err, seq, 0).await
     }
 }

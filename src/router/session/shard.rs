@@ -1320,19 +1320,22 @@ impl Session {
         if mid_err.is_none() {
             mid_err = m.failure();
         }
-        self.end_merged_rows(sources, broken, mid_err, seq).await
+        self.end_merged_rows(sources, broken, mid_err, seq, m.warnings())
+            .await
     }
 
     /// The end of a result set merged from several nodes: whatever the nodes still send
     /// is read and dropped (LIMIT reached early; a broken source's connection is closed
     /// instead), their connections go back, and the client gets the closing EOF/OK or
-    /// the error that cut the rows short.
+    /// the error that cut the rows short. `warnings`: the count one server would report
+    /// (the merge's own, e.g. GROUP_CONCAT values it cut).
     pub(super) async fn end_merged_rows(
         &mut self,
         sources: Vec<Source>,
         broken: bool,
         mid_err: Option<SqlError>,
         seq: u8,
+        warnings: u16,
     ) -> Res<()> {
         let mut in_trans = false;
         for mut s in sources {
@@ -1356,11 +1359,11 @@ impl Session {
             self.io.queue(seq, &e.packet());
         } else {
             let end = if self.deprecate_eof {
-                let mut ok = ok_packet(0, 0, self.status(), 0);
+                let mut ok = ok_packet(0, 0, self.status(), warnings);
                 ok[0] = 0xfe;
                 ok
             } else {
-                eof_packet(self.status(), 0)
+                eof_packet(self.status(), warnings)
             };
             self.io.queue(seq, &end);
         }

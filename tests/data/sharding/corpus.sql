@@ -455,3 +455,35 @@ SELECT ROUND(AVG(DISTINCT stock), 9), SUM(DISTINCT stock) / COUNT(DISTINCT stock
 SELECT SUM(DISTINCT level), AVG(DISTINCT balance) FROM customer WHERE 1 = 0
 !refuse SELECT COUNT(DISTINCT city), 'x' FROM customer
 !refuse SELECT SUM(DISTINCT level * 1e0) FROM customer
+# GROUP_CONCAT across nodes. Without DISTINCT / ORDER BY inside the router joins the
+# nodes' values (`!bag`: one server promises no element order, so the elements, split
+# on `~`, compare as multisets); with them it builds the value from one row per element.
+# Rows with a NULL argument are skipped; NULL when none is left.
+!bag SELECT GROUP_CONCAT(city SEPARATOR '~') FROM customer
+!bag SELECT level, GROUP_CONCAT(name SEPARATOR '~'), COUNT(*) FROM customer GROUP BY level
+!bag SELECT GROUP_CONCAT(name, '-', level SEPARATOR '~') AS g, SUM(balance) FROM customer WHERE id < 30000 OR id > 9900000
+!bag SELECT city, GROUP_CONCAT(level SEPARATOR '~') FROM customer WHERE province_id = 3 GROUP BY city ORDER BY city
+!bag SELECT GROUP_CONCAT(city, level SEPARATOR '~'), COUNT(DISTINCT city), GROUP_CONCAT(DISTINCT level ORDER BY level) FROM customer
+SELECT GROUP_CONCAT(id ORDER BY id DESC) FROM customer WHERE level = 3 AND city = 'Wuhan'
+SELECT level, GROUP_CONCAT(DISTINCT city ORDER BY city DESC SEPARATOR ' | ') FROM customer GROUP BY level
+SELECT GROUP_CONCAT(DISTINCT city ORDER BY city) FROM customer
+SELECT GROUP_CONCAT(DISTINCT level ORDER BY level DESC) AS lv, COUNT(*), AVG(balance) FROM customer
+SELECT city, GROUP_CONCAT(id, ':', level ORDER BY level DESC, id) FROM customer WHERE balance > 49000 GROUP BY city ORDER BY city
+SELECT GROUP_CONCAT(name ORDER BY name, id SEPARATOR '') FROM customer WHERE id % 97 = 0
+SELECT GROUP_CONCAT(name ORDER BY id) FROM customer WHERE id % 89 = 0
+SELECT GROUP_CONCAT(DISTINCT UPPER(name) ORDER BY UPPER(name) DESC) FROM customer
+SELECT GROUP_CONCAT(DISTINCT name, level ORDER BY name, level) FROM customer WHERE name = 'bob' AND level > 5 AND BINARY name = 'Bob'
+SELECT GROUP_CONCAT(city ORDER BY id) FROM customer WHERE 1 = 0
+SELECT GROUP_CONCAT(city SEPARATOR '~'), COUNT(*) FROM customer WHERE 1 = 0
+SELECT level, GROUP_CONCAT(city ORDER BY id) FROM customer WHERE 1 = 0 GROUP BY level
+SELECT GROUP_CONCAT(city ORDER BY id) FROM customer WHERE city IS NULL
+SELECT city, GROUP_CONCAT(level ORDER BY id) AS g FROM customer WHERE id < 20000 OR id > 9990000 GROUP BY city HAVING g IS NOT NULL ORDER BY city
+SELECT level, GROUP_CONCAT(DISTINCT city ORDER BY city) AS g FROM customer GROUP BY level ORDER BY g DESC, level
+SELECT level, COUNT(*) FROM customer GROUP BY level ORDER BY GROUP_CONCAT(DISTINCT city ORDER BY city DESC), level
+SELECT status, GROUP_CONCAT(DISTINCT customer_id ORDER BY customer_id) FROM my_order WHERE total > 19900 GROUP BY status
+SELECT c.city, GROUP_CONCAT(o.id ORDER BY o.id) FROM customer c JOIN my_order o ON c.id = o.id GROUP BY c.city ORDER BY c.city
+SELECT category, GROUP_CONCAT(DISTINCT stock % 7 ORDER BY stock % 7 DESC) FROM product GROUP BY category ORDER BY category
+!refuse SELECT IFNULL(GROUP_CONCAT(city ORDER BY id), '-') FROM customer
+!refuse SELECT GROUP_CONCAT(city ORDER BY 1) FROM customer
+!refuse SELECT GROUP_CONCAT(city ORDER BY id LIMIT 3) FROM customer
+!refuse SELECT GROUP_CONCAT(DISTINCT city), level FROM customer
