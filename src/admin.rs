@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -20,12 +21,33 @@ use crate::balancer::server::Admin;
 pub struct Targets {
     pub balancer: Arc<RwLock<Option<BalancerAdmin>>>,
     pub vrrp: Arc<RwLock<Option<crate::vrrp::VrrpAdmin>>>,
+    /// The config's `node` (`show info`'s node).
+    pub node: Arc<RwLock<String>>,
+}
+
+/// Admin socket connections open now.
+static OPEN_CONNECTIONS: AtomicU32 = AtomicU32::new(0);
+
+/// Counts an admin connection while it is open.
+struct OpenConnection;
+
+impl OpenConnection {
+    fn new() -> OpenConnection {
+        OPEN_CONNECTIONS.fetch_add(1, Ordering::Relaxed);
+        OpenConnection
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        OPEN_CONNECTIONS.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 pub const HELP: &str = "\
 commands (haproxy's runtime-API words; replies as haproxy 2.6 writes them):
   help
-  show stat [<listener>|<iid> <type> <sid>] [typed|json] [up|no-maint]
+  show stat [<listener>|<iid> <type> <sid>] [typed|json] [desc] [up|no-maint]
                                               haproxy-style CSV of listeners and servers
   show servers state [listener]               haproxy's server-state lines
   show servers conn [listener]                haproxy's server connection lines
@@ -33,7 +55,7 @@ commands (haproxy's runtime-API words; replies as haproxy 2.6 writes them):
   set server <listener>/<server> state ready|drain|maint
   set server <listener>/<server> weight <0-256>|<N>%   (also: set weight L/S ...)
   get weight <listener>/<server>              current weight (initial configured one)
-  show info [typed|json]                      version, pid, uptime, connections, rates
+  show info [typed|json] [desc]               haproxy's process information fields
   show schema json                            the JSON schema of show info/stat json
   show table [listener]                       stick table entries (key, server, idle, expiry)
   clear table <listener> [key <ip>]           forget one or every stick table entry
@@ -228,13 +250,11 @@ fn run(targets: &Targets, cmd: &str) -> Result<Done, Refusal> {
         ["get", "weight", rest @ ..] => b()?.get_weight(&arg(rest)).map(Done::Body),
         // The last format word wins, as in haproxy.
         ["show", "info", rest @ ..] => {
-            b().map(
-                |b| match rest.iter().rev().find(|w| matches!(**w, "typed" | "json")) {
-                    Some(&"typed") => Done::Body(b.show_info_typed()),
-                    Some(_) => Done::Body(b.show_info_json()),
-                    None => Done::Body(b.show_info()),
-                },
-            )
+            let ctx = crate::balancer::InfoCtx {
+                node: targets.node.read().map(|n| n.clone()).unwrap_or_default(),
+                admin_connections: OPEN_CONNECTIONS.load(Ordering::Relaxed),
+            };
+            b().map(|b| Done::Body(b.show_info(rest, &ctx)))
         }
         ["show", "schema", "json", ..] => {
             Ok(Done::Body(crate::balancer::stats::STATS_SCHEMA.to_string()))
@@ -342,6 +362,7 @@ impl AdminSocket {
                 };
                 let targets = targets.clone();
                 tokio::spawn(async move {
+                    let _open = OpenConnection::new();
                     let (r, mut w) = stream.into_split();
                     let mut reader = BufReader::new(r);
                     // haproxy's `prompt`: commands one after the other on the same

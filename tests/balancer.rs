@@ -2842,7 +2842,7 @@ fn pair(listeners: &[PairListener]) -> Pair {
         t_sock.display()
     );
     let mut h_cfg = format!(
-        "global\n  maxconn 100\n  stats socket {} mode 600 level admin\ndefaults\n  mode tcp\n  timeout connect 5s\n  timeout client 30s\n  timeout server 30s\n",
+        "global\n  maxconn 100\n  node lb\n  stats socket {} mode 600 level admin\ndefaults\n  mode tcp\n  timeout connect 5s\n  timeout client 30s\n  timeout server 30s\n",
         h_sock.display()
     );
     let (mut t_addr, mut h_addr) = (HashMap::new(), HashMap::new());
@@ -3859,4 +3859,204 @@ fn stick_table_commands_match_haproxy() {
             assert_eq!(ours, theirs, "`{c}`");
         }
     }
+}
+
+/// `show info` lines as (field number, name, tags:type) from `typed`, or names from the
+/// plain form.
+fn info_typed_heads(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            // `8.Uptime_sec.1:MDP:u32:5`: the head and the tags and type.
+            let mut parts = l.splitn(4, ':');
+            let head = parts.next().unwrap_or("");
+            let tags = parts.next().unwrap_or("");
+            let ty = parts.next().unwrap_or("");
+            format!("{head}:{tags}:{ty}")
+        })
+        .collect()
+}
+
+/// The text after a line's last `:"` (a `desc` line's description), by the line's head.
+fn descriptions(text: &str, head: impl Fn(&str) -> String) -> Vec<(String, String)> {
+    text.lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let (_, d) = l.rsplit_once(":\"").unwrap_or(("", ""));
+            (head(l), d.trim_end_matches('"').to_string())
+        })
+        .collect()
+}
+
+/// `show info` has haproxy 2.6.12's fields in its order, with its numbers, tags, types
+/// and descriptions, in the plain, `typed`, `json` and `desc` forms; the values that
+/// mean the same on both read the same (limits, the connections and jobs, listeners
+/// counting the admin socket, the node, the features neither uses), the others are
+/// consistent with what went through. `show stat typed desc` describes each field as
+/// haproxy does; `show stat desc` and `show stat json desc` are the plain forms.
+#[test]
+fn show_info_and_descriptions_match_haproxy() {
+    let a = Backend::start("a", Behavior::Name);
+    let p = pair(&[PairListener {
+        name: "i",
+        balance: "roundrobin",
+        check: false,
+        stick: false,
+        backups: &[],
+        servers: vec![("a", a.addr, 1)],
+    }]);
+    let (ours, theirs) = p.both("show info typed");
+    assert_eq!(info_typed_heads(&ours), info_typed_heads(&theirs), "{ours}");
+    assert_eq!(info_typed_heads(&ours).len(), 69);
+    let names = |t: &str| -> Vec<String> {
+        t.lines()
+            .filter_map(|l| l.split_once(": ").map(|(n, _)| n.to_string()))
+            .collect()
+    };
+    let (ours, theirs) = p.both("show info");
+    assert_eq!(names(&ours), names(&theirs));
+    assert!(ours.ends_with("\n\n"));
+    let values = |t: &str| -> HashMap<String, String> {
+        t.lines()
+            .filter_map(|l| l.split_once(": "))
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect()
+    };
+    let (o, t) = (values(&ours), values(&theirs));
+    for k in [
+        "Nbproc",
+        "Process_num",
+        "Memmax_MB",
+        "PoolFailed",
+        "Maxconn",
+        "Hard_maxconn",
+        "CurrConns",
+        "MaxSslConns",
+        "CurrSslConns",
+        "CumSslConns",
+        "ConnRate",
+        "ConnRateLimit",
+        "MaxConnRate",
+        "SessRate",
+        "SessRateLimit",
+        "MaxSessRate",
+        "SslRate",
+        "SslRateLimit",
+        "MaxSslRate",
+        "SslFrontendKeyRate",
+        "SslFrontendMaxKeyRate",
+        "SslFrontendSessionReuse_pct",
+        "SslBackendKeyRate",
+        "SslBackendMaxKeyRate",
+        "SslCacheLookups",
+        "SslCacheMisses",
+        "CompressBpsIn",
+        "CompressBpsOut",
+        "CompressBpsRateLim",
+        "node",
+        "Stopping",
+        "Jobs",
+        "Unstoppable Jobs",
+        "Listeners",
+        "ActivePeers",
+        "ConnectedPeers",
+        "DroppedLogs",
+        "BusyPolling",
+        "FailedResolutions",
+        "DebugCommandsIssued",
+        "CumRecvLogs",
+        "Memmax_bytes",
+        "Tainted",
+    ] {
+        assert_eq!(o.get(k), t.get(k), "{k}\n{ours}\n{theirs}");
+    }
+    assert_eq!(
+        (
+            o["Maxconn"].as_str(),
+            o["Listeners"].as_str(),
+            o["node"].as_str()
+        ),
+        ("100", "2", "lb")
+    );
+    let num = |k: &str| -> u64 { o[k].parse().unwrap_or_else(|_| panic!("{k}: {}", o[k])) };
+    assert_eq!(o["Pid"], p.tandem.pid().to_string());
+    assert!(o["Uptime"].starts_with("0d 0h00m"), "{}", o["Uptime"]);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    assert!(num("Start_time_sec") + num("Uptime_sec") <= now + 1);
+    assert!(num("Start_time_sec") + num("Uptime_sec") + 5 >= now);
+    assert!(num("Idle_pct") <= 100 && num("Nbthread") >= 1 && num("Tasks") >= 1);
+    assert!(num("Ulimit-n") > 0 && num("Maxsock") >= 2 * num("Maxconn"));
+    assert!(num("PoolAlloc_bytes") > 0);
+    assert_eq!(
+        o["Version"],
+        o["Build info"].split('-').next().unwrap_or("")
+    );
+    // Two sessions through tandem: counted, and their bytes out.
+    for _ in 0..2 {
+        assert_eq!(first_line(p.t_addr["i"], None).expect("session"), "a");
+    }
+    let drained = wait_for(Duration::from_secs(10), || {
+        let v = values(&raw_admin(&p.t_sock, "show info"));
+        (v["CurrConns"] == "0" && v["CumConns"] == "2").then_some(v)
+    })
+    .expect("sessions counted");
+    assert_eq!(drained["CumReq"], "2");
+    assert_eq!(
+        drained["MaxSessRate"].parse::<u64>().ok().map(|v| v >= 1),
+        Some(true)
+    );
+    assert!(drained["TotalBytesOut"].parse::<u64>().expect("bytes") >= 4);
+    // typed and JSON: the same fields as haproxy's, JSON valid.
+    let (ours, theirs) = p.both("show info json");
+    let fields = |t: &str| -> Vec<String> {
+        let v: serde_json::Value = serde_json::from_str(t).expect("json");
+        v.as_array()
+            .expect("array")
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} {} {} {}",
+                    f["field"]["pos"], f["field"]["name"], f["tags"], f["value"]["type"]
+                )
+            })
+            .collect()
+    };
+    assert_eq!(fields(&ours), fields(&theirs));
+    // desc: each line ends with haproxy's description (none in JSON).
+    for form in ["show info desc", "show info typed desc"] {
+        let (ours, theirs) = p.both(form);
+        let head = |l: &str| l.split(':').next().unwrap_or("").to_string();
+        assert_eq!(
+            descriptions(&ours, head),
+            descriptions(&theirs, head),
+            "{form}"
+        );
+    }
+    let (ours, theirs) = p.both("show info json desc");
+    assert_eq!(fields(&ours), fields(&theirs));
+    let (ours, theirs) = p.both("show stat typed desc");
+    let head = |l: &str| l.split(':').next().unwrap_or("").to_string();
+    let (od, td) = (descriptions(&ours, head), descriptions(&theirs, head));
+    assert_eq!(od, td);
+    assert!(od.len() > 100 && od.iter().all(|(_, d)| !d.is_empty()));
+    let d = typed_differences(
+        &raw_admin(&p.t_sock, "show stat typed"),
+        &raw_admin(&p.h_sock, "show stat typed"),
+    );
+    assert!(d.iter().all(|l| !l.contains("tags")), "{}", d.join("\n"));
+    let (a, b) = (
+        raw_admin(&p.t_sock, "show stat"),
+        raw_admin(&p.t_sock, "show stat desc"),
+    );
+    assert_eq!(a.lines().next(), b.lines().next());
+    let rows = |t: &str| -> usize {
+        serde_json::from_str::<serde_json::Value>(t)
+            .expect("json")
+            .as_array()
+            .map_or(0, Vec::len)
+    };
+    assert_eq!(rows(&raw_admin(&p.t_sock, "show stat json desc")), 3);
 }

@@ -1069,6 +1069,14 @@ impl relay::Meter for SessionMeter<'_> {
         server.fetch_add(bytes, Ordering::Relaxed);
         listener.fetch_add(bytes, Ordering::Relaxed);
         metric.inc_by(bytes);
+        if !upstream {
+            let g = &self.shared.global_rates;
+            g.total_bytes_out.fetch_add(bytes, Ordering::Relaxed);
+            g.bytes_out.add_n(
+                super::rate::now_ms(),
+                u32::try_from(bytes).unwrap_or(u32::MAX),
+            );
+        }
     }
 }
 
