@@ -441,6 +441,9 @@ fn health_checks_mark_down_and_up_and_backups_take_over() {
     assert_eq!(m.get("a"), Some(&5), "{m:?}");
 }
 
+/// With a hash (`balance: source`), haproxy 2.6 retries on the same server and
+/// redispatches on the last retry only (other algorithms move on every retry while more
+/// than one active server is usable: `redispatch_visits_servers_in_haproxys_order`).
 #[test]
 fn retries_then_redispatch() {
     let dead = Backend::start("dead", Behavior::Name);
@@ -448,9 +451,10 @@ fn retries_then_redispatch() {
     drop(dead); // refuses connections now
     let good = Backend::start("good", Behavior::Name);
     let lb = lb(
-        "      balance: first\n      retries: 2\n      redispatch: true\n      timeouts: { connect: 200ms }\n",
+        "      balance: source\n      retries: 2\n      redispatch: true\n      timeouts: { connect: 200ms }\n",
         &[
-            format!("        - {{ name: dead, address: \"{dead_addr}\" }}\n"),
+            // (`refusing` is the one tandem's source hash picks for 127.0.0.1.)
+            format!("        - {{ name: refusing, address: \"{dead_addr}\" }}\n"),
             server("good", &good, ""),
         ],
     );
@@ -480,10 +484,10 @@ fn retries_then_redispatch() {
     assert!(lb.daemon.wait_log("config reloaded"));
     let r = first_line(lb.addr, None).unwrap_or_default();
     assert_eq!(r, "", "closed without a server");
-    assert!(lb.daemon.wait_log(" l l/dead "), "{}", lb.daemon.logs());
+    assert!(lb.daemon.wait_log(" l l/refusing "), "{}", lb.daemon.logs());
     assert!(lb.daemon.logs().contains(" SC "), "{}", lb.daemon.logs());
     // econ: the one session that could not connect (its three attempts are one error).
-    assert_eq!(stat_col(&lb, "dead", "econ"), "1");
+    assert_eq!(stat_col(&lb, "refusing", "econ"), "1");
 }
 
 /// A listener whose accept queue is full and never drained: SYNs to it go unanswered.
@@ -2831,6 +2835,12 @@ struct Pair {
 }
 
 fn pair(listeners: &[PairListener]) -> Pair {
+    pair_with(listeners, "", "")
+}
+
+/// [`pair`], with more settings for every listener: tandem's YAML lines (indented as a
+/// listener's keys) and haproxy's `listen` lines.
+fn pair_with(listeners: &[PairListener], t_extra: &str, h_extra: &str) -> Pair {
     let dir = tempfile::tempdir().expect("tempdir");
     let (t_sock, h_sock) = (
         dir.path().join("tandem.sock"),
@@ -2861,6 +2871,7 @@ fn pair(listeners: &[PairListener]) -> Pair {
             "    - name: {}\n      bind: 127.0.0.1:{tp}\n      balance: {}\n      maxconn: 100\n",
             l.name, l.balance
         ));
+        t_cfg.push_str(t_extra);
         if l.check {
             t_cfg.push_str("      check: { type: tcp, inter: 100ms, rise: 2, fall: 3 }\n");
         }
@@ -2869,7 +2880,7 @@ fn pair(listeners: &[PairListener]) -> Pair {
         }
         t_cfg.push_str("      servers:\n");
         h_cfg.push_str(&format!(
-            "listen {}\n  bind 127.0.0.1:{hp}\n  balance {}\n",
+            "listen {}\n  bind 127.0.0.1:{hp}\n  balance {}\n{h_extra}",
             l.name, l.balance
         ));
         if l.stick {
@@ -4059,4 +4070,119 @@ fn show_info_and_descriptions_match_haproxy() {
             .map_or(0, Vec::len)
     };
     assert_eq!(rows(&raw_admin(&p.t_sock, "show stat json desc")), 3);
+}
+
+/// With `retries: 3` and `redispatch: true` over several servers that refuse
+/// connections, each session's retries visit the servers in haproxy 2.6's order (a
+/// redispatch asks the balancing again, the refusing server skipped once, its turn
+/// used), so the same sessions through both give every server the same `lbtot`,
+/// `wredis`, `wretr`, `stot` and `econ`, for `roundrobin` and `static-rr`, and land on
+/// the same servers.
+#[test]
+fn redispatch_visits_servers_in_haproxys_order() {
+    let (a, b) = (
+        Backend::start("a", Behavior::Name),
+        Backend::start("b", Behavior::Name),
+    );
+    let dead = || -> SocketAddr { format!("127.0.0.1:{}", free_port()).parse().expect("addr") };
+    let (d1, d2, d3) = (dead(), dead(), dead());
+    let p = pair_with(
+        &[
+            PairListener {
+                name: "r",
+                balance: "roundrobin",
+                check: false,
+                stick: false,
+                backups: &[],
+                servers: vec![
+                    ("d1", d1, 1),
+                    ("d2", d2, 1),
+                    ("a", a.addr, 1),
+                    ("d3", d3, 1),
+                    ("b", b.addr, 1),
+                ],
+            },
+            PairListener {
+                name: "s",
+                balance: "static-rr",
+                check: false,
+                stick: false,
+                backups: &[],
+                servers: vec![
+                    ("d1", d1, 1),
+                    ("a", a.addr, 2),
+                    ("d2", d2, 1),
+                    ("d3", d3, 1),
+                ],
+            },
+            PairListener {
+                name: "c",
+                balance: "leastconn",
+                check: false,
+                stick: false,
+                backups: &[],
+                servers: vec![
+                    ("d1", d1, 1),
+                    ("d2", d2, 1),
+                    ("a", a.addr, 1),
+                    ("b", b.addr, 1),
+                ],
+            },
+            PairListener {
+                name: "f",
+                balance: "first",
+                check: false,
+                stick: false,
+                backups: &[],
+                servers: vec![("d1", d1, 1), ("d2", d2, 1), ("a", a.addr, 1)],
+            },
+        ],
+        "      retries: 3\n      redispatch: true\n",
+        "  retries 3\n  option redispatch\n",
+    );
+    for l in ["r", "s", "c", "f"] {
+        // One session at a time on each side (the two sides at once).
+        let drive = |sock: PathBuf, addr: SocketAddr| {
+            let l = l.to_string();
+            std::thread::spawn(move || {
+                let mut got = Vec::new();
+                for _ in 0..7 {
+                    got.push(first_line(addr, None).unwrap_or_default());
+                    let idle = wait_for(Duration::from_secs(20), || {
+                        let rows = stat_rows(&raw_admin(&sock, "show stat"));
+                        (rows[&(l.clone(), "FRONTEND".to_string())]["scur"] == "0").then_some(())
+                    });
+                    assert!(idle.is_some(), "session ends");
+                }
+                got
+            })
+        };
+        let t = drive(p.t_sock.clone(), p.t_addr[l]);
+        let h = drive(p.h_sock.clone(), p.h_addr[l]);
+        let (t, h) = (t.join().expect("tandem"), h.join().expect("haproxy"));
+        assert_eq!(t, h, "{l}: servers reached");
+        let counters = |sock: &std::path::Path| -> Vec<String> {
+            let rows = stat_rows(&raw_admin(sock, "show stat"));
+            let mut v: Vec<String> = rows
+                .iter()
+                .filter(|((px, _), _)| px == l)
+                .map(|((_, sv), r)| {
+                    format!(
+                        "{sv}: lbtot {} wredis {} wretr {} stot {} econ {}",
+                        r["lbtot"], r["wredis"], r["wretr"], r["stot"], r["econ"]
+                    )
+                })
+                .collect();
+            v.sort();
+            v
+        };
+        let (ours, theirs) = (counters(&p.t_sock), counters(&p.h_sock));
+        assert_eq!(ours, theirs, "{l}");
+        // Some sessions were redispatched more than once.
+        assert!(
+            ours.iter()
+                .any(|r| r.starts_with("d2") && !r.contains("wredis 0")),
+            "{ours:?}"
+        );
+    }
 }

@@ -917,18 +917,19 @@ async fn session(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permi
                 }
                 attempt += 1;
                 line.retries = attempt;
-                // haproxy (stream_choose_redispatch): with `redispatch`, a retry goes
-                // back to the balancing on the last retry, when the server is down, and
-                // on every retry for the round-robin algorithms while more than one
-                // active server is usable (no pause then: another server is tried). A
-                // retry that moves counts as a redispatch, one that stays as a retry.
-                let spread = matches!(rt.cfg.balance, Balance::RoundRobin | Balance::StaticRr)
-                    && rt.usable_active() > 1;
+                // haproxy 2.6 (stream_choose_redispatch): with `redispatch`, a retry
+                // goes back to the balancing on the last retry, when the server is down,
+                // and on every retry for every algorithm but a hash (`source`) while more
+                // than one active server is usable. It pauses (up to a second, the
+                // connect timeout at most) only before a retry on the same server or
+                // when at most one active server is usable. A retry that moves counts as
+                // a redispatch, one that stays as a retry.
+                let usable = rt.usable_active();
+                let spread = rt.cfg.balance != Balance::Source && usable > 1;
                 let move_on =
                     rt.cfg.redispatch && (attempt == rt.cfg.retries || !s.available() || spread);
-                let pause = retry_delay(t0.elapsed(), connect_timeout);
-                if !(move_on && spread) {
-                    tokio::time::sleep(pause).await;
+                if !move_on || usable <= 1 {
+                    tokio::time::sleep(retry_delay(t0.elapsed(), connect_timeout)).await;
                 }
                 let moved = if move_on {
                     rt.pick(src.ip(), Some(idx), None)
@@ -955,9 +956,6 @@ async fn session(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permi
                     None => {
                         s.counters.retries.fetch_add(1, Ordering::Relaxed);
                         shared.m.retries.inc();
-                        if move_on && spread {
-                            tokio::time::sleep(pause).await;
-                        }
                     }
                 }
             }
