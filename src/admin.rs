@@ -61,6 +61,13 @@ commands (haproxy's runtime-API words; replies as haproxy 2.6 writes them):
   clear table <listener> [key <ip>]           forget one or every stick table entry
   disable server <listener>/<server>          = state maint
   enable server <listener>/<server>           = state ready
+  disable health <listener>/<server>          stop its health check (it keeps its state)
+  enable health <listener>/<server>           resume its health check
+  shutdown sessions server <listener>/<server>  close its sessions now (logged KD)
+  clear counters [all]                        reset the maxima (all: every show stat counter)
+  show backend                                the listeners' names
+  show version                                tandem's version
+  show env [name]                             the daemon's environment
   vrrp resign [instance]                      planned switchover: FAULT until resumed (a
                                               master hands its VIPs over with priority 0)
   vrrp resume [instance]                      back to normal elections
@@ -285,6 +292,38 @@ fn run(targets: &Targets, cmd: &str) -> Result<Done, Refusal> {
             // haproxy clears nothing and says nothing for a key it cannot read.
             Err(_) => Err(Refusal::new("", format!("`{k}` is not an IP address"))),
         },
+        ["show", "backend", ..] => Ok(Done::Body(match &balancer {
+            Some(b) => b.show_backend(),
+            None => "# name\n".to_string(),
+        })),
+        ["show", "version", ..] => Ok(Done::Body(format!(
+            "{}\n",
+            crate::observe::metrics::VERSION
+        ))),
+        ["show", "env"] => Ok(Done::Body(
+            std::env::vars_os()
+                .map(|(k, v)| format!("{}={}\n", k.to_string_lossy(), v.to_string_lossy()))
+                .collect(),
+        )),
+        ["show", "env", name, ..] => match std::env::var_os(name) {
+            Some(v) => Ok(Done::Body(format!("{name}={}\n", v.to_string_lossy()))),
+            None => Err(Refusal::new(
+                "Variable not found\n",
+                format!("no environment variable `{name}`"),
+            )),
+        },
+        ["clear", "counters", rest @ ..] => b()
+            .map(|b| b.clear_counters(rest.first() == Some(&"all")))
+            .map(Done::Changed),
+        ["disable", "health", rest @ ..] => {
+            b()?.set_health_check(&arg(rest), false).map(Done::Changed)
+        }
+        ["enable", "health", rest @ ..] => {
+            b()?.set_health_check(&arg(rest), true).map(Done::Changed)
+        }
+        ["shutdown", "sessions", "server", rest @ ..] => {
+            b()?.shutdown_sessions(&arg(rest)).map(Done::Changed)
+        }
         ["disable", "server", rest @ ..] => {
             b()?.set_state(&arg(rest), Admin::Maint).map(Done::Changed)
         }
@@ -404,6 +443,8 @@ impl AdminSocket {
                             || cmd.starts_with("vrrp ")
                             || cmd.starts_with("enable ")
                             || cmd.starts_with("disable ")
+                            || cmd.starts_with("clear ")
+                            || cmd.starts_with("shutdown ")
                         {
                             tracing::info!(command = %cmd, "admin: {cmd}");
                         }

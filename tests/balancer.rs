@@ -4186,3 +4186,193 @@ fn redispatch_visits_servers_in_haproxys_order() {
         );
     }
 }
+
+/// The other runtime commands operators use on a `mode tcp` haproxy answer as haproxy
+/// 2.6.12's: `show backend`, `show env NAME`, `disable health`/`enable health` (the check
+/// stops, a down server stays `DOWN` and an up one reads `no check`, the check columns
+/// empty, `show servers state`'s check state 2), `clear counters` (the maxima) and
+/// `clear counters all` (every counter; the states stay), `shutdown sessions server`
+/// (the server's sessions closed), with haproxy's refusals byte for byte; `show stat`
+/// after each step agrees with haproxy's.
+#[test]
+fn runtime_commands_match_haproxy() {
+    let a = Backend::start("a", Behavior::Name);
+    let dead: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+    let p = pair(&[
+        PairListener {
+            name: "h",
+            balance: "roundrobin",
+            check: true,
+            stick: false,
+            backups: &[],
+            servers: vec![("a", a.addr, 1), ("d", dead, 1)],
+        },
+        PairListener {
+            name: "k",
+            balance: "roundrobin",
+            check: false,
+            stick: false,
+            backups: &[],
+            servers: vec![("a", a.addr, 1)],
+        },
+    ]);
+    for c in [
+        "show backend",
+        "show env TANDEM_TEST_NO_SUCH_VARIABLE",
+        "disable health h/x",
+        "disable health x/a",
+        "disable health h",
+        "disable health",
+        "enable health k/a",
+        "enable health h/x",
+        "enable health",
+        "shutdown sessions server h/x",
+        "shutdown sessions server h",
+        "shutdown sessions server",
+    ] {
+        let (ours, theirs) = p.both(c);
+        assert_eq!(ours, theirs, "`{c}`");
+    }
+    let (ours, _) = p.both("show env PATH");
+    assert!(
+        ours.starts_with("PATH=") && ours.ends_with("\n\n"),
+        "{ours}"
+    );
+    let (ours, _) = p.both("show version");
+    assert!(
+        ours.ends_with("\n\n") && ours.lines().count() == 2,
+        "{ours}"
+    );
+    let status = |sock: &std::path::Path, sv: &str| {
+        stat_rows(&raw_admin(sock, "show stat"))[&("h".to_string(), sv.to_string())]["status"]
+            .clone()
+    };
+    for sock in [&p.t_sock, &p.h_sock] {
+        let settled = wait_for(Duration::from_secs(20), || {
+            (status(sock, "a") == "UP" && status(sock, "d") == "DOWN").then_some(())
+        });
+        assert!(settled.is_some(), "{}", sock.display());
+    }
+    // Health checks stopped: the states stay, the check columns go.
+    for c in [
+        "disable health h/a",
+        "disable health h/d",
+        "disable health k/a",
+    ] {
+        let (ours, theirs) = p.both(c);
+        assert_eq!((ours.as_str(), theirs.as_str()), ("\n", "\n"), "`{c}`");
+    }
+    let d = p.agree("show stat", stat_differences);
+    assert!(d.is_empty(), "{}", d.join("\n"));
+    assert_eq!(status(&p.t_sock, "a"), "no check");
+    assert_eq!(status(&p.t_sock, "d"), "DOWN");
+    let check_state = |sock: &std::path::Path| -> Vec<String> {
+        raw_admin(sock, "show servers state h")
+            .lines()
+            .skip(2)
+            .filter(|l| !l.is_empty())
+            .map(|l| l.split(' ').nth(13).unwrap_or("").to_string())
+            .collect()
+    };
+    assert_eq!(check_state(&p.t_sock), check_state(&p.h_sock));
+    assert_eq!(check_state(&p.t_sock), ["2", "2"]);
+    // Back on: checked again, as haproxy.
+    for c in ["enable health h/a", "enable health h/d"] {
+        let (ours, theirs) = p.both(c);
+        assert_eq!((ours.as_str(), theirs.as_str()), ("\n", "\n"), "`{c}`");
+    }
+    assert_eq!(check_state(&p.t_sock), ["6", "6"]);
+    let d = p.agree("show stat", stat_differences);
+    assert!(d.is_empty(), "{}", d.join("\n"));
+
+    // Traffic, then the maxima cleared, then everything.
+    for (sock, addr) in [(&p.t_sock, p.t_addr["k"]), (&p.h_sock, p.h_addr["k"])] {
+        let held: Vec<TcpStream> = (0..3)
+            .map(|_| connect_from(addr, None).expect("connect"))
+            .collect();
+        for c in &held {
+            assert_eq!(read_line(c).expect("answer"), "a");
+        }
+        drop(held);
+        let idle = wait_for(Duration::from_secs(10), || {
+            let r = stat_rows(&raw_admin(sock, "show stat"));
+            (r[&("k".to_string(), "FRONTEND".to_string())]["scur"] == "0").then_some(())
+        });
+        assert!(idle.is_some());
+    }
+    let cols = |sock: &std::path::Path, cols: &[&str]| -> Vec<String> {
+        let r = stat_rows(&raw_admin(sock, "show stat"));
+        ["FRONTEND", "a", "BACKEND"]
+            .iter()
+            .flat_map(|sv| {
+                let row = r[&("k".to_string(), sv.to_string())].clone();
+                cols.iter()
+                    .map(move |c| format!("{sv} {c}={}", row.get(*c).cloned().unwrap_or_default()))
+            })
+            .collect()
+    };
+    let maxima = ["smax", "rate_max", "conn_rate_max", "qmax"];
+    let (ours, theirs) = (cols(&p.t_sock, &maxima), cols(&p.h_sock, &maxima));
+    assert_eq!(ours, theirs);
+    assert!(ours.contains(&"FRONTEND smax=3".to_string()), "{ours:?}");
+    let (ours, theirs) = p.both("clear counters");
+    assert_eq!((ours.as_str(), theirs.as_str()), ("\n", "\n"));
+    let (ours, theirs) = (cols(&p.t_sock, &maxima), cols(&p.h_sock, &maxima));
+    assert_eq!(ours, theirs);
+    assert!(
+        ours.iter().all(|c| c.ends_with("=0") || c.ends_with('=')),
+        "{ours:?}"
+    );
+    let info_max = |sock: &std::path::Path| -> Vec<String> {
+        raw_admin(sock, "show info")
+            .lines()
+            .filter(|l| l.starts_with("MaxConnRate:") || l.starts_with("MaxSessRate:"))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(info_max(&p.t_sock), ["MaxConnRate: 0", "MaxSessRate: 0"]);
+    assert_eq!(info_max(&p.t_sock), info_max(&p.h_sock));
+    let totals = [
+        "stot", "bin", "bout", "lbtot", "connect", "conn_tot", "lastsess",
+    ];
+    let (ours, theirs) = (cols(&p.t_sock, &totals), cols(&p.h_sock, &totals));
+    assert_eq!(ours, theirs);
+    assert!(ours.contains(&"a stot=3".to_string()), "{ours:?}");
+    let (ours, theirs) = p.both("clear counters all");
+    assert_eq!((ours.as_str(), theirs.as_str()), ("\n", "\n"));
+    let (ours, theirs) = (cols(&p.t_sock, &totals), cols(&p.h_sock, &totals));
+    assert_eq!(ours, theirs);
+    assert!(ours.contains(&"a stot=0".to_string()), "{ours:?}");
+    let d = p.agree("show stat", stat_differences);
+    assert!(d.is_empty(), "{}", d.join("\n"));
+
+    // A session held open, then its server's sessions shut by the operator.
+    for (sock, addr) in [(&p.t_sock, p.t_addr["k"]), (&p.h_sock, p.h_addr["k"])] {
+        let held = connect_from(addr, None).expect("connect");
+        assert_eq!(read_line(&held).expect("answer"), "a");
+        let busy = wait_for(Duration::from_secs(10), || {
+            let r = stat_rows(&raw_admin(sock, "show stat"));
+            (r[&("k".to_string(), "a".to_string())]["scur"] == "1").then_some(())
+        });
+        assert!(busy.is_some());
+        assert_eq!(raw_admin(sock, "shutdown sessions server k/a"), "\n");
+        held.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        let mut rest = Vec::new();
+        let closed = (&held).read_to_end(&mut rest);
+        // Closed (EOF or reset), not still open at the read timeout.
+        assert!(
+            !matches!(&closed, Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut)),
+            "{}: {closed:?}",
+            sock.display()
+        );
+        let gone = wait_for(Duration::from_secs(10), || {
+            let r = stat_rows(&raw_admin(sock, "show stat"));
+            (r[&("k".to_string(), "a".to_string())]["scur"] == "0").then_some(())
+        });
+        assert!(gone.is_some(), "{}: the session is closed", sock.display());
+    }
+    assert!(p.tandem.wait_log(" KD "), "{}", p.tandem.logs());
+    let d = p.agree("show stat", stat_differences);
+    assert!(d.is_empty(), "{}", d.join("\n"));
+}

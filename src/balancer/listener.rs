@@ -173,6 +173,46 @@ pub struct Shared {
     pub global_rates: Arc<GlobalRates>,
     /// The backend's own up/down (its BACKEND row's status, lastchg, downtime, chkdown).
     pub backend: Mutex<BackendState>,
+    /// Sessions that found no server or no slot in time (part of the BACKEND's `econ`).
+    pub no_server: std::sync::atomic::AtomicU64,
+}
+
+impl Shared {
+    /// haproxy's `clear counters` for this listener's FRONTEND and BACKEND rows and its
+    /// servers: the maxima; with `all`, every counter (not the states: sessions now,
+    /// up/down, last change, down time).
+    pub fn clear_counters(&self, all: bool) {
+        self.max_active.store(0, Ordering::Relaxed);
+        self.max_queued.store(0, Ordering::Relaxed);
+        if let Ok(mut t) = self.times.lock() {
+            if all {
+                *t = super::server::TimeStats::default();
+            } else {
+                t.max = [0; 3];
+            }
+        }
+        if all {
+            self.conn_rate.clear();
+            self.sess_rate.clear();
+            for c in [
+                &self.total,
+                &self.bytes_in,
+                &self.bytes_out,
+                &self.no_server,
+            ] {
+                c.store(0, Ordering::Relaxed);
+            }
+            if let Ok(mut b) = self.backend.lock() {
+                b.downs = 0;
+            }
+        } else {
+            self.conn_rate.clear_max();
+            self.sess_rate.clear_max();
+        }
+        for s in &self.runtime().servers {
+            s.counters.clear(all);
+        }
+    }
 }
 
 /// Why the servers in use may have changed, for haproxy's accounting of the backend's
@@ -528,6 +568,10 @@ pub fn spawn_accept(
                     shared.conn_rate.add(now);
                     shared.global_rates.conn.add(now);
                     shared.global_rates.sess.add(now);
+                    shared
+                        .global_rates
+                        .cum_conns
+                        .fetch_add(1, Ordering::Relaxed);
                     let shared = shared.clone();
                     tokio::spawn(session(stream, peer, shared, permits));
                 }
@@ -840,6 +884,7 @@ async fn session(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permi
         let left = connect_timeout.saturating_sub(queued_at.elapsed());
         if !usable || left.is_zero() {
             shared.m.no_server.inc();
+            shared.no_server.fetch_add(1, Ordering::Relaxed);
             line.term = if usable { "sQ" } else { "SC" };
             // haproxy: -1 for a session that never reached the queue (no server).
             line.tw = if usable || waited {

@@ -166,6 +166,17 @@ fn spawn_check(check: Check, server: Arc<ServerState>, ctx: CheckCtx) -> JoinHan
                 .transitions
                 .with_label_values(&[&listener, server.name(), "down"]);
         loop {
+            if !server.check_enabled.load(Ordering::Relaxed) {
+                // `disable health`: no checks; the server keeps its state until they
+                // are enabled again.
+                let changed = server.admin_changed.notified();
+                tokio::pin!(changed);
+                changed.as_mut().enable();
+                if !server.check_enabled.load(Ordering::Relaxed) {
+                    let _ = tokio::time::timeout(check.inter.get(), changed).await;
+                }
+                continue;
+            }
             if server.admin() == Admin::Maint {
                 // No checks in maintenance. Out of it the server counts as up and is
                 // checked at once; the check decides.
@@ -591,6 +602,7 @@ impl Balancer {
                     .any(|s| s.available() && s.effective_weight() > 0),
                 listener::unix_now(),
             )),
+            no_server: AtomicU64::new(0),
         });
         let slots = match slots {
             Some(l) => {
@@ -932,6 +944,62 @@ impl BalancerAdmin {
             .ok_or_else(|| Refusal::new(admin::NO_BACKEND_FOUND, format!("no listener `{name}`")))
     }
 
+    /// haproxy `show backend`: `# name`, then each listener (a `listen` section is a
+    /// backend).
+    pub fn show_backend(&self) -> String {
+        let mut out = String::from("# name\n");
+        for l in self.listeners() {
+            out.push_str(&l.name);
+            out.push('\n');
+        }
+        out
+    }
+
+    /// haproxy `clear counters [all]`: the maxima of every listener and server and of
+    /// `show info` (MaxConnRate, MaxSessRate); with `all`, every `show stat` counter
+    /// (the process totals of `show info` stay, as in haproxy).
+    pub fn clear_counters(&self, all: bool) -> String {
+        let listeners = self.listeners();
+        for l in &listeners {
+            l.clear_counters(all);
+        }
+        self.rates.conn.clear_max();
+        self.rates.sess.clear_max();
+        let what = if all { "all counters" } else { "the maxima" };
+        tracing::warn!("balancer: {what} cleared by the operator");
+        format!("{what} cleared on {} listeners", listeners.len())
+    }
+
+    /// haproxy `disable health L/S` / `enable health L/S`: stops or resumes the server's
+    /// health check; while stopped the server keeps the state it had.
+    pub fn set_health_check(&self, target: &str, enabled: bool) -> Result<String, Refusal> {
+        let (shared, server) = self.find(target)?;
+        let configured = server_check(&shared.runtime().cfg, &server).is_some();
+        if enabled && !configured {
+            return Err(Refusal::new(
+                "Health check was not configured on this server, cannot enable.\n",
+                format!("{target} has no health check configured"),
+            ));
+        }
+        let before = server.check_enabled.swap(enabled, Ordering::Relaxed);
+        server.admin_changed.notify_waiters();
+        let word = if enabled { "enabled" } else { "disabled" };
+        if before != enabled {
+            tracing::warn!(listener = %shared.name, server = %server.name(), "server {target}: health check {word} by the operator");
+        }
+        Ok(format!("{target}: health check {word}"))
+    }
+
+    /// haproxy `shutdown sessions server L/S`: closes the server's sessions now (logged
+    /// `KD`).
+    pub fn shutdown_sessions(&self, target: &str) -> Result<String, Refusal> {
+        let (shared, server) = self.find(target)?;
+        let n = server.active.load(Ordering::Relaxed);
+        server.kill_sessions(KillCause::Operator);
+        tracing::warn!(listener = %shared.name, server = %server.name(), sessions = n, "server {target}: {n} sessions closed by the operator");
+        Ok(format!("{target}: {n} sessions closed"))
+    }
+
     /// `set server L/S state ready|drain|maint`.
     pub fn set_state(&self, target: &str, state: Admin) -> Result<String, Refusal> {
         let (shared, server) = self.find(target)?;
@@ -1030,17 +1098,15 @@ impl BalancerAdmin {
     fn info_values(&self, ctx: &InfoCtx) -> Vec<(&'static str, String)> {
         let up = self.started.elapsed().as_secs();
         let now = rate::now_ms();
-        let (listeners, cum, summed_maxconn) = match self.live.lock() {
+        let cum = self.rates.cum_conns.load(Ordering::Relaxed);
+        let (listeners, summed_maxconn) = match self.live.lock() {
             Ok(v) => (
                 v.len(),
-                v.iter()
-                    .map(|l| l.shared.total.load(Ordering::Relaxed))
-                    .sum::<u64>(),
                 v.iter()
                     .map(|l| u64::from(l.shared.runtime().cfg.maxconn))
                     .sum::<u64>(),
             ),
-            Err(_) => (0, 0, 0),
+            Err(_) => (0, 0),
         };
         // The connections the balancer takes at most: the global maxconn, or the
         // listeners' together; two descriptors each and some for the rest (as

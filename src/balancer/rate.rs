@@ -137,6 +137,8 @@ pub struct GlobalRates {
     pub bytes_out: FreqCtr,
     /// Bytes sent to clients since start (TotalBytesOut).
     pub total_bytes_out: std::sync::atomic::AtomicU64,
+    /// Connections accepted since start (CumConns, CumReq).
+    pub cum_conns: std::sync::atomic::AtomicU64,
 }
 
 #[cfg(test)]

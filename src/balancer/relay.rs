@@ -229,6 +229,8 @@ pub enum KillCause {
     /// It ran on a backup server and an active server came up, with `on_marked_up:
     /// shutdown_backup_sessions`: `U`.
     BackupLeft,
+    /// The operator's `shutdown sessions server L/S`: `K`.
+    Operator,
 }
 
 /// A server's kill signal: bumped (with its cause) to close the server's sessions.
@@ -266,6 +268,7 @@ impl End {
             End::ServerTimeout => "sD",
             End::Killed(KillCause::Down) => "DD",
             End::Killed(KillCause::BackupLeft) => "UD",
+            End::Killed(KillCause::Operator) => "KD",
         }
     }
 

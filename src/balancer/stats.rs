@@ -1088,6 +1088,12 @@ pub fn servers_state(listeners: &[Arc<Shared>], only: Option<usize>) -> String {
                     };
                     // CHK_ST_CONFIGURED|CHK_ST_ENABLED, and CHK_ST_PAUSED in maintenance.
                     let state = if s.admin() == Admin::Maint { 14 } else { 6 };
+                    // Without CHK_ST_ENABLED after `disable health`.
+                    let state = if s.check_enabled.load(Ordering::Relaxed) {
+                        state
+                    } else {
+                        state & !4
+                    };
                     (code, result, health, state)
                 }
                 // An unchecked server: haproxy's INI status, no result, and its default
@@ -1222,7 +1228,10 @@ fn rows(listeners: &[Arc<Shared>], filter: &StatFilter) -> Vec<(Kind, usize, usi
         for (si, s) in rt.servers.iter().enumerate() {
             let c = &s.counters;
             let info = s.check.lock().map(|c| c.clone()).unwrap_or_default();
-            let is_checked = checked && s.cfg().check;
+            // A check stopped by `disable health` shows as none, but for a server it
+            // left down (haproxy: `DOWN`, the check columns empty).
+            let configured = checked && s.cfg().check;
+            let is_checked = configured && s.check_enabled.load(Ordering::Relaxed);
             let mut r = Row::new();
             r.set("pxname", &l.name);
             r.set("svname", s.name());
@@ -1240,7 +1249,11 @@ fn rows(listeners: &[Arc<Shared>], filter: &StatFilter) -> Vec<(Kind, usize, usi
             r.set("wredis", c.redispatches.load(Ordering::Relaxed));
             r.set("cli_abrt", c.client_aborts.load(Ordering::Relaxed));
             r.set("srv_abrt", c.server_aborts.load(Ordering::Relaxed));
-            r.set("status", stat_status(s, is_checked, info.health));
+            if configured && !is_checked && !s.is_up() && s.admin() != Admin::Maint {
+                r.set("status", "DOWN");
+            } else {
+                r.set("status", stat_status(s, is_checked, info.health));
+            }
             // haproxy keeps showing a server's weight while it drains or is in
             // maintenance (only `set weight 0` shows 0); a slowstart ramp shows.
             r.set(
@@ -1391,7 +1404,7 @@ fn rows(listeners: &[Arc<Shared>], filter: &StatFilter) -> Vec<(Kind, usize, usi
         b.set("bout", l.bytes_out.load(Ordering::Relaxed));
         // haproxy's backend econ also counts the sessions that found no server (or no
         // server slot in time).
-        b.set("econ", econ + l.m.no_server.get());
+        b.set("econ", econ + l.no_server.load(Ordering::Relaxed));
         b.set("wretr", wretr);
         b.set("wredis", wredis);
         b.set("cli_abrt", cli_abrt);
