@@ -4276,6 +4276,13 @@ fn runtime_commands_match_haproxy() {
     };
     assert_eq!(check_state(&p.t_sock), check_state(&p.h_sock));
     assert_eq!(check_state(&p.t_sock), ["2", "2"]);
+    // In and out of maintenance with the check stopped: as haproxy, no check decides.
+    for c in ["set server h/d state maint", "set server h/d state ready"] {
+        let (ours, theirs) = p.both(c);
+        assert_eq!((ours.as_str(), theirs.as_str()), ("\n", "\n"), "`{c}`");
+        let d = p.agree("show stat", stat_differences);
+        assert!(d.is_empty(), "`{c}`: {}", d.join("\n"));
+    }
     // Back on: checked again, as haproxy.
     for c in ["enable health h/a", "enable health h/d"] {
         let (ours, theirs) = p.both(c);
@@ -4283,7 +4290,7 @@ fn runtime_commands_match_haproxy() {
     }
     assert_eq!(check_state(&p.t_sock), ["6", "6"]);
     let d = p.agree("show stat", stat_differences);
-    assert!(d.is_empty(), "{}", d.join("\n"));
+    assert!(d.is_empty(), "{}\n{}", d.join("\n"), p.tandem.logs());
 
     // Traffic, then the maxima cleared, then everything.
     for (sock, addr) in [(&p.t_sock, p.t_addr["k"]), (&p.h_sock, p.h_addr["k"])] {

@@ -168,7 +168,7 @@ fn spawn_check(check: Check, server: Arc<ServerState>, ctx: CheckCtx) -> JoinHan
         loop {
             if !server.check_enabled.load(Ordering::Relaxed) {
                 // `disable health`: no checks; the server keeps its state until they
-                // are enabled again.
+                // are enabled again (out of maintenance it is up: `set_state`).
                 let changed = server.admin_changed.notified();
                 tokio::pin!(changed);
                 changed.as_mut().enable();
@@ -211,14 +211,23 @@ fn spawn_check(check: Check, server: Arc<ServerState>, ctx: CheckCtx) -> JoinHan
             }
             // haproxy's chkfail counts only failures that take health away: none while
             // the server is fully down.
-            if result.is_err() && health.counts_failure() {
-                server
-                    .counters
-                    .check_failures
-                    .fetch_add(1, Ordering::Relaxed);
-                failures.inc();
-            }
-            let changed = health.observe(result.is_ok());
+            let changed = if server.is_up() && !health.up() {
+                // Up with no health to show for it (out of maintenance while its check
+                // was stopped): as haproxy, the first result decides; a failure takes
+                // it down at once (its health is 0 already: no chkfail), a success
+                // makes it fully up.
+                health = Health::settled(result.is_ok(), check.rise, check.fall);
+                result.is_err().then_some(false)
+            } else {
+                if result.is_err() && health.counts_failure() {
+                    server
+                        .counters
+                        .check_failures
+                        .fetch_add(1, Ordering::Relaxed);
+                    failures.inc();
+                }
+                health.observe(result.is_ok())
+            };
             server.set_health(Some(health));
             if let Some(up) = changed {
                 server.set_up(up);
@@ -1005,6 +1014,18 @@ impl BalancerAdmin {
         let (shared, server) = self.find(target)?;
         let before = server.admin();
         server.set_admin(state);
+        // Out of maintenance with its check stopped (`disable health`), a server is up:
+        // no check is there to decide (haproxy).
+        if before == Admin::Maint
+            && state != Admin::Maint
+            && !server.check_enabled.load(Ordering::Relaxed)
+            && server.set_up(true)
+        {
+            self.metrics
+                .server_up
+                .with_label_values(&[&shared.name, server.name()])
+                .set(1);
+        }
         // Maintenance takes the server out like a failed check does, so
         // `on_marked_down: shutdown_sessions` closes its sessions then too (haproxy).
         if state == Admin::Maint
