@@ -13,6 +13,18 @@ fn main() {
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "unknown".to_string());
     println!("cargo:rustc-env=TANDEM_GIT_COMMIT={commit}");
+    // The date of the commit (haproxy's `show info` Release_date: the latest source
+    // update), as YYYY/MM/DD.
+    let date = Command::new("git")
+        .args(["log", "-1", "--format=%cd", "--date=format:%Y/%m/%d"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "unknown".to_string());
+    println!("cargo:rustc-env=TANDEM_RELEASE_DATE={date}");
     println!("cargo:rerun-if-changed=.git/HEAD");
     println!("cargo:rerun-if-changed=.git/refs/heads");
 }

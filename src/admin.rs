@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -20,12 +21,33 @@ use crate::balancer::server::Admin;
 pub struct Targets {
     pub balancer: Arc<RwLock<Option<BalancerAdmin>>>,
     pub vrrp: Arc<RwLock<Option<crate::vrrp::VrrpAdmin>>>,
+    /// The config's `node` (`show info`'s node).
+    pub node: Arc<RwLock<String>>,
+}
+
+/// Admin socket connections open now.
+static OPEN_CONNECTIONS: AtomicU32 = AtomicU32::new(0);
+
+/// Counts an admin connection while it is open.
+struct OpenConnection;
+
+impl OpenConnection {
+    fn new() -> OpenConnection {
+        OPEN_CONNECTIONS.fetch_add(1, Ordering::Relaxed);
+        OpenConnection
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        OPEN_CONNECTIONS.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 pub const HELP: &str = "\
 commands (haproxy's runtime-API words; replies as haproxy 2.6 writes them):
   help
-  show stat [<listener>|<iid> <type> <sid>] [typed|json] [up|no-maint]
+  show stat [<listener>|<iid> <type> <sid>] [typed|json] [desc] [up|no-maint]
                                               haproxy-style CSV of listeners and servers
   show servers state [listener]               haproxy's server-state lines
   show servers conn [listener]                haproxy's server connection lines
@@ -33,12 +55,19 @@ commands (haproxy's runtime-API words; replies as haproxy 2.6 writes them):
   set server <listener>/<server> state ready|drain|maint
   set server <listener>/<server> weight <0-256>|<N>%   (also: set weight L/S ...)
   get weight <listener>/<server>              current weight (initial configured one)
-  show info [typed|json]                      version, pid, uptime, connections, rates
+  show info [typed|json] [desc]               haproxy's process information fields
   show schema json                            the JSON schema of show info/stat json
   show table [listener]                       stick table entries (key, server, idle, expiry)
   clear table <listener> [key <ip>]           forget one or every stick table entry
   disable server <listener>/<server>          = state maint
   enable server <listener>/<server>           = state ready
+  disable health <listener>/<server>          stop its health check (it keeps its state)
+  enable health <listener>/<server>           resume its health check
+  shutdown sessions server <listener>/<server>  close its sessions now (logged KD)
+  clear counters [all]                        reset the maxima (all: every show stat counter)
+  show backend                                the listeners' names
+  show version                                tandem's version
+  show env [name]                             the daemon's environment
   vrrp resign [instance]                      planned switchover: FAULT until resumed (a
                                               master hands its VIPs over with priority 0)
   vrrp resume [instance]                      back to normal elections
@@ -228,13 +257,11 @@ fn run(targets: &Targets, cmd: &str) -> Result<Done, Refusal> {
         ["get", "weight", rest @ ..] => b()?.get_weight(&arg(rest)).map(Done::Body),
         // The last format word wins, as in haproxy.
         ["show", "info", rest @ ..] => {
-            b().map(
-                |b| match rest.iter().rev().find(|w| matches!(**w, "typed" | "json")) {
-                    Some(&"typed") => Done::Body(b.show_info_typed()),
-                    Some(_) => Done::Body(b.show_info_json()),
-                    None => Done::Body(b.show_info()),
-                },
-            )
+            let ctx = crate::balancer::InfoCtx {
+                node: targets.node.read().map(|n| n.clone()).unwrap_or_default(),
+                admin_connections: OPEN_CONNECTIONS.load(Ordering::Relaxed),
+            };
+            b().map(|b| Done::Body(b.show_info(rest, &ctx)))
         }
         ["show", "schema", "json", ..] => {
             Ok(Done::Body(crate::balancer::stats::STATS_SCHEMA.to_string()))
@@ -265,6 +292,38 @@ fn run(targets: &Targets, cmd: &str) -> Result<Done, Refusal> {
             // haproxy clears nothing and says nothing for a key it cannot read.
             Err(_) => Err(Refusal::new("", format!("`{k}` is not an IP address"))),
         },
+        ["show", "backend", ..] => Ok(Done::Body(match &balancer {
+            Some(b) => b.show_backend(),
+            None => "# name\n".to_string(),
+        })),
+        ["show", "version", ..] => Ok(Done::Body(format!(
+            "{}\n",
+            crate::observe::metrics::VERSION
+        ))),
+        ["show", "env"] => Ok(Done::Body(
+            std::env::vars_os()
+                .map(|(k, v)| format!("{}={}\n", k.to_string_lossy(), v.to_string_lossy()))
+                .collect(),
+        )),
+        ["show", "env", name, ..] => match std::env::var_os(name) {
+            Some(v) => Ok(Done::Body(format!("{name}={}\n", v.to_string_lossy()))),
+            None => Err(Refusal::new(
+                "Variable not found\n",
+                format!("no environment variable `{name}`"),
+            )),
+        },
+        ["clear", "counters", rest @ ..] => b()
+            .map(|b| b.clear_counters(rest.first() == Some(&"all")))
+            .map(Done::Changed),
+        ["disable", "health", rest @ ..] => {
+            b()?.set_health_check(&arg(rest), false).map(Done::Changed)
+        }
+        ["enable", "health", rest @ ..] => {
+            b()?.set_health_check(&arg(rest), true).map(Done::Changed)
+        }
+        ["shutdown", "sessions", "server", rest @ ..] => {
+            b()?.shutdown_sessions(&arg(rest)).map(Done::Changed)
+        }
         ["disable", "server", rest @ ..] => {
             b()?.set_state(&arg(rest), Admin::Maint).map(Done::Changed)
         }
@@ -342,6 +401,7 @@ impl AdminSocket {
                 };
                 let targets = targets.clone();
                 tokio::spawn(async move {
+                    let _open = OpenConnection::new();
                     let (r, mut w) = stream.into_split();
                     let mut reader = BufReader::new(r);
                     // haproxy's `prompt`: commands one after the other on the same
@@ -383,6 +443,8 @@ impl AdminSocket {
                             || cmd.starts_with("vrrp ")
                             || cmd.starts_with("enable ")
                             || cmd.starts_with("disable ")
+                            || cmd.starts_with("clear ")
+                            || cmd.starts_with("shutdown ")
                         {
                             tracing::info!(command = %cmd, "admin: {cmd}");
                         }

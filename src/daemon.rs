@@ -418,6 +418,9 @@ impl Daemon {
         }
         if new.node != self.config.node {
             self.status.set_node(&new.node);
+            if let Ok(mut n) = self.targets.node.write() {
+                n.clone_from(&new.node);
+            }
         }
         let admin_changed = new.admin != self.config.admin;
         let before: Vec<bool> = SUBSYSTEMS
@@ -536,6 +539,9 @@ pub async fn run(path: &Path, config: Config, log: LogHandle) -> Result<(), Daem
         router_metrics: None,
         reload_tx,
     };
+    if let Ok(mut n) = d.targets.node.write() {
+        n.clone_from(&d.config.node);
+    }
     d.start_observe().await?;
     d.start_admin().await;
     d.apply_subsystems().await?;

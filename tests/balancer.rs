@@ -441,6 +441,9 @@ fn health_checks_mark_down_and_up_and_backups_take_over() {
     assert_eq!(m.get("a"), Some(&5), "{m:?}");
 }
 
+/// With a hash (`balance: source`), haproxy 2.6 retries on the same server and
+/// redispatches on the last retry only (other algorithms move on every retry while more
+/// than one active server is usable: `redispatch_visits_servers_in_haproxys_order`).
 #[test]
 fn retries_then_redispatch() {
     let dead = Backend::start("dead", Behavior::Name);
@@ -448,9 +451,10 @@ fn retries_then_redispatch() {
     drop(dead); // refuses connections now
     let good = Backend::start("good", Behavior::Name);
     let lb = lb(
-        "      balance: first\n      retries: 2\n      redispatch: true\n      timeouts: { connect: 200ms }\n",
+        "      balance: source\n      retries: 2\n      redispatch: true\n      timeouts: { connect: 200ms }\n",
         &[
-            format!("        - {{ name: dead, address: \"{dead_addr}\" }}\n"),
+            // (`refusing` is the one tandem's source hash picks for 127.0.0.1.)
+            format!("        - {{ name: refusing, address: \"{dead_addr}\" }}\n"),
             server("good", &good, ""),
         ],
     );
@@ -480,10 +484,10 @@ fn retries_then_redispatch() {
     assert!(lb.daemon.wait_log("config reloaded"));
     let r = first_line(lb.addr, None).unwrap_or_default();
     assert_eq!(r, "", "closed without a server");
-    assert!(lb.daemon.wait_log(" l l/dead "), "{}", lb.daemon.logs());
+    assert!(lb.daemon.wait_log(" l l/refusing "), "{}", lb.daemon.logs());
     assert!(lb.daemon.logs().contains(" SC "), "{}", lb.daemon.logs());
     // econ: the one session that could not connect (its three attempts are one error).
-    assert_eq!(stat_col(&lb, "dead", "econ"), "1");
+    assert_eq!(stat_col(&lb, "refusing", "econ"), "1");
 }
 
 /// A listener whose accept queue is full and never drained: SYNs to it go unanswered.
@@ -2831,6 +2835,12 @@ struct Pair {
 }
 
 fn pair(listeners: &[PairListener]) -> Pair {
+    pair_with(listeners, "", "")
+}
+
+/// [`pair`], with more settings for every listener: tandem's YAML lines (indented as a
+/// listener's keys) and haproxy's `listen` lines.
+fn pair_with(listeners: &[PairListener], t_extra: &str, h_extra: &str) -> Pair {
     let dir = tempfile::tempdir().expect("tempdir");
     let (t_sock, h_sock) = (
         dir.path().join("tandem.sock"),
@@ -2842,7 +2852,7 @@ fn pair(listeners: &[PairListener]) -> Pair {
         t_sock.display()
     );
     let mut h_cfg = format!(
-        "global\n  maxconn 100\n  stats socket {} mode 600 level admin\ndefaults\n  mode tcp\n  timeout connect 5s\n  timeout client 30s\n  timeout server 30s\n",
+        "global\n  maxconn 100\n  node lb\n  stats socket {} mode 600 level admin\ndefaults\n  mode tcp\n  timeout connect 5s\n  timeout client 30s\n  timeout server 30s\n",
         h_sock.display()
     );
     let (mut t_addr, mut h_addr) = (HashMap::new(), HashMap::new());
@@ -2861,6 +2871,7 @@ fn pair(listeners: &[PairListener]) -> Pair {
             "    - name: {}\n      bind: 127.0.0.1:{tp}\n      balance: {}\n      maxconn: 100\n",
             l.name, l.balance
         ));
+        t_cfg.push_str(t_extra);
         if l.check {
             t_cfg.push_str("      check: { type: tcp, inter: 100ms, rise: 2, fall: 3 }\n");
         }
@@ -2869,7 +2880,7 @@ fn pair(listeners: &[PairListener]) -> Pair {
         }
         t_cfg.push_str("      servers:\n");
         h_cfg.push_str(&format!(
-            "listen {}\n  bind 127.0.0.1:{hp}\n  balance {}\n",
+            "listen {}\n  bind 127.0.0.1:{hp}\n  balance {}\n{h_extra}",
             l.name, l.balance
         ));
         if l.stick {
@@ -3859,4 +3870,516 @@ fn stick_table_commands_match_haproxy() {
             assert_eq!(ours, theirs, "`{c}`");
         }
     }
+}
+
+/// `show info` lines as (field number, name, tags:type) from `typed`, or names from the
+/// plain form.
+fn info_typed_heads(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            // `8.Uptime_sec.1:MDP:u32:5`: the head and the tags and type.
+            let mut parts = l.splitn(4, ':');
+            let head = parts.next().unwrap_or("");
+            let tags = parts.next().unwrap_or("");
+            let ty = parts.next().unwrap_or("");
+            format!("{head}:{tags}:{ty}")
+        })
+        .collect()
+}
+
+/// The text after a line's last `:"` (a `desc` line's description), by the line's head.
+fn descriptions(text: &str, head: impl Fn(&str) -> String) -> Vec<(String, String)> {
+    text.lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let (_, d) = l.rsplit_once(":\"").unwrap_or(("", ""));
+            (head(l), d.trim_end_matches('"').to_string())
+        })
+        .collect()
+}
+
+/// `show info` has haproxy 2.6.12's fields in its order, with its numbers, tags, types
+/// and descriptions, in the plain, `typed`, `json` and `desc` forms; the values that
+/// mean the same on both read the same (limits, the connections and jobs, listeners
+/// counting the admin socket, the node, the features neither uses), the others are
+/// consistent with what went through. `show stat typed desc` describes each field as
+/// haproxy does; `show stat desc` and `show stat json desc` are the plain forms.
+#[test]
+fn show_info_and_descriptions_match_haproxy() {
+    let a = Backend::start("a", Behavior::Name);
+    let p = pair(&[PairListener {
+        name: "i",
+        balance: "roundrobin",
+        check: false,
+        stick: false,
+        backups: &[],
+        servers: vec![("a", a.addr, 1)],
+    }]);
+    let (ours, theirs) = p.both("show info typed");
+    assert_eq!(info_typed_heads(&ours), info_typed_heads(&theirs), "{ours}");
+    assert_eq!(info_typed_heads(&ours).len(), 69);
+    let names = |t: &str| -> Vec<String> {
+        t.lines()
+            .filter_map(|l| l.split_once(": ").map(|(n, _)| n.to_string()))
+            .collect()
+    };
+    let (ours, theirs) = p.both("show info");
+    assert_eq!(names(&ours), names(&theirs));
+    assert!(ours.ends_with("\n\n"));
+    let values = |t: &str| -> HashMap<String, String> {
+        t.lines()
+            .filter_map(|l| l.split_once(": "))
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect()
+    };
+    let (o, t) = (values(&ours), values(&theirs));
+    for k in [
+        "Nbproc",
+        "Process_num",
+        "Memmax_MB",
+        "PoolFailed",
+        "Maxconn",
+        "Hard_maxconn",
+        "CurrConns",
+        "MaxSslConns",
+        "CurrSslConns",
+        "CumSslConns",
+        "ConnRate",
+        "ConnRateLimit",
+        "MaxConnRate",
+        "SessRate",
+        "SessRateLimit",
+        "MaxSessRate",
+        "SslRate",
+        "SslRateLimit",
+        "MaxSslRate",
+        "SslFrontendKeyRate",
+        "SslFrontendMaxKeyRate",
+        "SslFrontendSessionReuse_pct",
+        "SslBackendKeyRate",
+        "SslBackendMaxKeyRate",
+        "SslCacheLookups",
+        "SslCacheMisses",
+        "CompressBpsIn",
+        "CompressBpsOut",
+        "CompressBpsRateLim",
+        "node",
+        "Stopping",
+        "Jobs",
+        "Unstoppable Jobs",
+        "Listeners",
+        "ActivePeers",
+        "ConnectedPeers",
+        "DroppedLogs",
+        "BusyPolling",
+        "FailedResolutions",
+        "DebugCommandsIssued",
+        "CumRecvLogs",
+        "Memmax_bytes",
+        "Tainted",
+    ] {
+        assert_eq!(o.get(k), t.get(k), "{k}\n{ours}\n{theirs}");
+    }
+    assert_eq!(
+        (
+            o["Maxconn"].as_str(),
+            o["Listeners"].as_str(),
+            o["node"].as_str()
+        ),
+        ("100", "2", "lb")
+    );
+    let num = |k: &str| -> u64 { o[k].parse().unwrap_or_else(|_| panic!("{k}: {}", o[k])) };
+    assert_eq!(o["Pid"], p.tandem.pid().to_string());
+    assert!(o["Uptime"].starts_with("0d 0h00m"), "{}", o["Uptime"]);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    assert!(num("Start_time_sec") + num("Uptime_sec") <= now + 1);
+    assert!(num("Start_time_sec") + num("Uptime_sec") + 5 >= now);
+    assert!(num("Idle_pct") <= 100 && num("Nbthread") >= 1 && num("Tasks") >= 1);
+    assert!(num("Ulimit-n") > 0 && num("Maxsock") >= 2 * num("Maxconn"));
+    assert!(num("PoolAlloc_bytes") > 0);
+    assert_eq!(
+        o["Version"],
+        o["Build info"].split('-').next().unwrap_or("")
+    );
+    // Two sessions through tandem: counted, and their bytes out.
+    for _ in 0..2 {
+        assert_eq!(first_line(p.t_addr["i"], None).expect("session"), "a");
+    }
+    let drained = wait_for(Duration::from_secs(10), || {
+        let v = values(&raw_admin(&p.t_sock, "show info"));
+        (v["CurrConns"] == "0" && v["CumConns"] == "2").then_some(v)
+    })
+    .expect("sessions counted");
+    assert_eq!(drained["CumReq"], "2");
+    assert_eq!(
+        drained["MaxSessRate"].parse::<u64>().ok().map(|v| v >= 1),
+        Some(true)
+    );
+    assert!(drained["TotalBytesOut"].parse::<u64>().expect("bytes") >= 4);
+    // typed and JSON: the same fields as haproxy's, JSON valid.
+    let (ours, theirs) = p.both("show info json");
+    let fields = |t: &str| -> Vec<String> {
+        let v: serde_json::Value = serde_json::from_str(t).expect("json");
+        v.as_array()
+            .expect("array")
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} {} {} {}",
+                    f["field"]["pos"], f["field"]["name"], f["tags"], f["value"]["type"]
+                )
+            })
+            .collect()
+    };
+    assert_eq!(fields(&ours), fields(&theirs));
+    // desc: each line ends with haproxy's description (none in JSON).
+    for form in ["show info desc", "show info typed desc"] {
+        let (ours, theirs) = p.both(form);
+        let head = |l: &str| l.split(':').next().unwrap_or("").to_string();
+        assert_eq!(
+            descriptions(&ours, head),
+            descriptions(&theirs, head),
+            "{form}"
+        );
+    }
+    let (ours, theirs) = p.both("show info json desc");
+    assert_eq!(fields(&ours), fields(&theirs));
+    let (ours, theirs) = p.both("show stat typed desc");
+    let head = |l: &str| l.split(':').next().unwrap_or("").to_string();
+    let (od, td) = (descriptions(&ours, head), descriptions(&theirs, head));
+    assert_eq!(od, td);
+    assert!(od.len() > 100 && od.iter().all(|(_, d)| !d.is_empty()));
+    let d = typed_differences(
+        &raw_admin(&p.t_sock, "show stat typed"),
+        &raw_admin(&p.h_sock, "show stat typed"),
+    );
+    assert!(d.iter().all(|l| !l.contains("tags")), "{}", d.join("\n"));
+    let (a, b) = (
+        raw_admin(&p.t_sock, "show stat"),
+        raw_admin(&p.t_sock, "show stat desc"),
+    );
+    assert_eq!(a.lines().next(), b.lines().next());
+    let rows = |t: &str| -> usize {
+        serde_json::from_str::<serde_json::Value>(t)
+            .expect("json")
+            .as_array()
+            .map_or(0, Vec::len)
+    };
+    assert_eq!(rows(&raw_admin(&p.t_sock, "show stat json desc")), 3);
+}
+
+/// With `retries: 3` and `redispatch: true` over several servers that refuse
+/// connections, each session's retries visit the servers in haproxy 2.6's order (a
+/// redispatch asks the balancing again, the refusing server skipped once, its turn
+/// used), so the same sessions through both give every server the same `lbtot`,
+/// `wredis`, `wretr`, `stot` and `econ`, for `roundrobin` and `static-rr`, and land on
+/// the same servers.
+#[test]
+fn redispatch_visits_servers_in_haproxys_order() {
+    let (a, b) = (
+        Backend::start("a", Behavior::Name),
+        Backend::start("b", Behavior::Name),
+    );
+    let dead = || -> SocketAddr { format!("127.0.0.1:{}", free_port()).parse().expect("addr") };
+    let (d1, d2, d3) = (dead(), dead(), dead());
+    let p = pair_with(
+        &[
+            PairListener {
+                name: "r",
+                balance: "roundrobin",
+                check: false,
+                stick: false,
+                backups: &[],
+                servers: vec![
+                    ("d1", d1, 1),
+                    ("d2", d2, 1),
+                    ("a", a.addr, 1),
+                    ("d3", d3, 1),
+                    ("b", b.addr, 1),
+                ],
+            },
+            PairListener {
+                name: "s",
+                balance: "static-rr",
+                check: false,
+                stick: false,
+                backups: &[],
+                servers: vec![
+                    ("d1", d1, 1),
+                    ("a", a.addr, 2),
+                    ("d2", d2, 1),
+                    ("d3", d3, 1),
+                ],
+            },
+            PairListener {
+                name: "c",
+                balance: "leastconn",
+                check: false,
+                stick: false,
+                backups: &[],
+                servers: vec![
+                    ("d1", d1, 1),
+                    ("d2", d2, 1),
+                    ("a", a.addr, 1),
+                    ("b", b.addr, 1),
+                ],
+            },
+            PairListener {
+                name: "f",
+                balance: "first",
+                check: false,
+                stick: false,
+                backups: &[],
+                servers: vec![("d1", d1, 1), ("d2", d2, 1), ("a", a.addr, 1)],
+            },
+        ],
+        "      retries: 3\n      redispatch: true\n",
+        "  retries 3\n  option redispatch\n",
+    );
+    for l in ["r", "s", "c", "f"] {
+        // One session at a time on each side (the two sides at once).
+        let drive = |sock: PathBuf, addr: SocketAddr| {
+            let l = l.to_string();
+            std::thread::spawn(move || {
+                let mut got = Vec::new();
+                for _ in 0..7 {
+                    got.push(first_line(addr, None).unwrap_or_default());
+                    let idle = wait_for(Duration::from_secs(20), || {
+                        let rows = stat_rows(&raw_admin(&sock, "show stat"));
+                        (rows[&(l.clone(), "FRONTEND".to_string())]["scur"] == "0").then_some(())
+                    });
+                    assert!(idle.is_some(), "session ends");
+                }
+                got
+            })
+        };
+        let t = drive(p.t_sock.clone(), p.t_addr[l]);
+        let h = drive(p.h_sock.clone(), p.h_addr[l]);
+        let (t, h) = (t.join().expect("tandem"), h.join().expect("haproxy"));
+        assert_eq!(t, h, "{l}: servers reached");
+        let counters = |sock: &std::path::Path| -> Vec<String> {
+            let rows = stat_rows(&raw_admin(sock, "show stat"));
+            let mut v: Vec<String> = rows
+                .iter()
+                .filter(|((px, _), _)| px == l)
+                .map(|((_, sv), r)| {
+                    format!(
+                        "{sv}: lbtot {} wredis {} wretr {} stot {} econ {}",
+                        r["lbtot"], r["wredis"], r["wretr"], r["stot"], r["econ"]
+                    )
+                })
+                .collect();
+            v.sort();
+            v
+        };
+        let (ours, theirs) = (counters(&p.t_sock), counters(&p.h_sock));
+        assert_eq!(ours, theirs, "{l}");
+        // Some sessions were redispatched more than once.
+        assert!(
+            ours.iter()
+                .any(|r| r.starts_with("d2") && !r.contains("wredis 0")),
+            "{ours:?}"
+        );
+    }
+}
+
+/// The other runtime commands operators use on a `mode tcp` haproxy answer as haproxy
+/// 2.6.12's: `show backend`, `show env NAME`, `disable health`/`enable health` (the check
+/// stops, a down server stays `DOWN` and an up one reads `no check`, the check columns
+/// empty, `show servers state`'s check state 2), `clear counters` (the maxima) and
+/// `clear counters all` (every counter; the states stay), `shutdown sessions server`
+/// (the server's sessions closed), with haproxy's refusals byte for byte; `show stat`
+/// after each step agrees with haproxy's.
+#[test]
+fn runtime_commands_match_haproxy() {
+    let a = Backend::start("a", Behavior::Name);
+    let dead: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+    let p = pair(&[
+        PairListener {
+            name: "h",
+            balance: "roundrobin",
+            check: true,
+            stick: false,
+            backups: &[],
+            servers: vec![("a", a.addr, 1), ("d", dead, 1)],
+        },
+        PairListener {
+            name: "k",
+            balance: "roundrobin",
+            check: false,
+            stick: false,
+            backups: &[],
+            servers: vec![("a", a.addr, 1)],
+        },
+    ]);
+    for c in [
+        "show backend",
+        "show env TANDEM_TEST_NO_SUCH_VARIABLE",
+        "disable health h/x",
+        "disable health x/a",
+        "disable health h",
+        "disable health",
+        "enable health k/a",
+        "enable health h/x",
+        "enable health",
+        "shutdown sessions server h/x",
+        "shutdown sessions server h",
+        "shutdown sessions server",
+    ] {
+        let (ours, theirs) = p.both(c);
+        assert_eq!(ours, theirs, "`{c}`");
+    }
+    let (ours, _) = p.both("show env PATH");
+    assert!(
+        ours.starts_with("PATH=") && ours.ends_with("\n\n"),
+        "{ours}"
+    );
+    let (ours, _) = p.both("show version");
+    assert!(
+        ours.ends_with("\n\n") && ours.lines().count() == 2,
+        "{ours}"
+    );
+    let status = |sock: &std::path::Path, sv: &str| {
+        stat_rows(&raw_admin(sock, "show stat"))[&("h".to_string(), sv.to_string())]["status"]
+            .clone()
+    };
+    for sock in [&p.t_sock, &p.h_sock] {
+        let settled = wait_for(Duration::from_secs(20), || {
+            (status(sock, "a") == "UP" && status(sock, "d") == "DOWN").then_some(())
+        });
+        assert!(settled.is_some(), "{}", sock.display());
+    }
+    // Health checks stopped: the states stay, the check columns go.
+    for c in [
+        "disable health h/a",
+        "disable health h/d",
+        "disable health k/a",
+    ] {
+        let (ours, theirs) = p.both(c);
+        assert_eq!((ours.as_str(), theirs.as_str()), ("\n", "\n"), "`{c}`");
+    }
+    let d = p.agree("show stat", stat_differences);
+    assert!(d.is_empty(), "{}", d.join("\n"));
+    assert_eq!(status(&p.t_sock, "a"), "no check");
+    assert_eq!(status(&p.t_sock, "d"), "DOWN");
+    let check_state = |sock: &std::path::Path| -> Vec<String> {
+        raw_admin(sock, "show servers state h")
+            .lines()
+            .skip(2)
+            .filter(|l| !l.is_empty())
+            .map(|l| l.split(' ').nth(13).unwrap_or("").to_string())
+            .collect()
+    };
+    assert_eq!(check_state(&p.t_sock), check_state(&p.h_sock));
+    assert_eq!(check_state(&p.t_sock), ["2", "2"]);
+    // In and out of maintenance with the check stopped: as haproxy, no check decides.
+    for c in ["set server h/d state maint", "set server h/d state ready"] {
+        let (ours, theirs) = p.both(c);
+        assert_eq!((ours.as_str(), theirs.as_str()), ("\n", "\n"), "`{c}`");
+        let d = p.agree("show stat", stat_differences);
+        assert!(d.is_empty(), "`{c}`: {}", d.join("\n"));
+    }
+    // Back on: checked again, as haproxy.
+    for c in ["enable health h/a", "enable health h/d"] {
+        let (ours, theirs) = p.both(c);
+        assert_eq!((ours.as_str(), theirs.as_str()), ("\n", "\n"), "`{c}`");
+    }
+    assert_eq!(check_state(&p.t_sock), ["6", "6"]);
+    let d = p.agree("show stat", stat_differences);
+    assert!(d.is_empty(), "{}\n{}", d.join("\n"), p.tandem.logs());
+
+    // Traffic, then the maxima cleared, then everything.
+    for (sock, addr) in [(&p.t_sock, p.t_addr["k"]), (&p.h_sock, p.h_addr["k"])] {
+        let held: Vec<TcpStream> = (0..3)
+            .map(|_| connect_from(addr, None).expect("connect"))
+            .collect();
+        for c in &held {
+            assert_eq!(read_line(c).expect("answer"), "a");
+        }
+        drop(held);
+        let idle = wait_for(Duration::from_secs(10), || {
+            let r = stat_rows(&raw_admin(sock, "show stat"));
+            (r[&("k".to_string(), "FRONTEND".to_string())]["scur"] == "0").then_some(())
+        });
+        assert!(idle.is_some());
+    }
+    let cols = |sock: &std::path::Path, cols: &[&str]| -> Vec<String> {
+        let r = stat_rows(&raw_admin(sock, "show stat"));
+        ["FRONTEND", "a", "BACKEND"]
+            .iter()
+            .flat_map(|sv| {
+                let row = r[&("k".to_string(), sv.to_string())].clone();
+                cols.iter()
+                    .map(move |c| format!("{sv} {c}={}", row.get(*c).cloned().unwrap_or_default()))
+            })
+            .collect()
+    };
+    let maxima = ["smax", "rate_max", "conn_rate_max", "qmax"];
+    let (ours, theirs) = (cols(&p.t_sock, &maxima), cols(&p.h_sock, &maxima));
+    assert_eq!(ours, theirs);
+    assert!(ours.contains(&"FRONTEND smax=3".to_string()), "{ours:?}");
+    let (ours, theirs) = p.both("clear counters");
+    assert_eq!((ours.as_str(), theirs.as_str()), ("\n", "\n"));
+    let (ours, theirs) = (cols(&p.t_sock, &maxima), cols(&p.h_sock, &maxima));
+    assert_eq!(ours, theirs);
+    assert!(
+        ours.iter().all(|c| c.ends_with("=0") || c.ends_with('=')),
+        "{ours:?}"
+    );
+    let info_max = |sock: &std::path::Path| -> Vec<String> {
+        raw_admin(sock, "show info")
+            .lines()
+            .filter(|l| l.starts_with("MaxConnRate:") || l.starts_with("MaxSessRate:"))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(info_max(&p.t_sock), ["MaxConnRate: 0", "MaxSessRate: 0"]);
+    assert_eq!(info_max(&p.t_sock), info_max(&p.h_sock));
+    let totals = [
+        "stot", "bin", "bout", "lbtot", "connect", "conn_tot", "lastsess",
+    ];
+    let (ours, theirs) = (cols(&p.t_sock, &totals), cols(&p.h_sock, &totals));
+    assert_eq!(ours, theirs);
+    assert!(ours.contains(&"a stot=3".to_string()), "{ours:?}");
+    let (ours, theirs) = p.both("clear counters all");
+    assert_eq!((ours.as_str(), theirs.as_str()), ("\n", "\n"));
+    let (ours, theirs) = (cols(&p.t_sock, &totals), cols(&p.h_sock, &totals));
+    assert_eq!(ours, theirs);
+    assert!(ours.contains(&"a stot=0".to_string()), "{ours:?}");
+    let d = p.agree("show stat", stat_differences);
+    assert!(d.is_empty(), "{}", d.join("\n"));
+
+    // A session held open, then its server's sessions shut by the operator.
+    for (sock, addr) in [(&p.t_sock, p.t_addr["k"]), (&p.h_sock, p.h_addr["k"])] {
+        let held = connect_from(addr, None).expect("connect");
+        assert_eq!(read_line(&held).expect("answer"), "a");
+        let busy = wait_for(Duration::from_secs(10), || {
+            let r = stat_rows(&raw_admin(sock, "show stat"));
+            (r[&("k".to_string(), "a".to_string())]["scur"] == "1").then_some(())
+        });
+        assert!(busy.is_some());
+        assert_eq!(raw_admin(sock, "shutdown sessions server k/a"), "\n");
+        held.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        let mut rest = Vec::new();
+        let closed = (&held).read_to_end(&mut rest);
+        // Closed (EOF or reset), not still open at the read timeout.
+        assert!(
+            !matches!(&closed, Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut)),
+            "{}: {closed:?}",
+            sock.display()
+        );
+        let gone = wait_for(Duration::from_secs(10), || {
+            let r = stat_rows(&raw_admin(sock, "show stat"));
+            (r[&("k".to_string(), "a".to_string())]["scur"] == "0").then_some(())
+        });
+        assert!(gone.is_some(), "{}: the session is closed", sock.display());
+    }
+    assert!(p.tandem.wait_log(" KD "), "{}", p.tandem.logs());
+    let d = p.agree("show stat", stat_differences);
+    assert!(d.is_empty(), "{}", d.join("\n"));
 }

@@ -173,6 +173,46 @@ pub struct Shared {
     pub global_rates: Arc<GlobalRates>,
     /// The backend's own up/down (its BACKEND row's status, lastchg, downtime, chkdown).
     pub backend: Mutex<BackendState>,
+    /// Sessions that found no server or no slot in time (part of the BACKEND's `econ`).
+    pub no_server: std::sync::atomic::AtomicU64,
+}
+
+impl Shared {
+    /// haproxy's `clear counters` for this listener's FRONTEND and BACKEND rows and its
+    /// servers: the maxima; with `all`, every counter (not the states: sessions now,
+    /// up/down, last change, down time).
+    pub fn clear_counters(&self, all: bool) {
+        self.max_active.store(0, Ordering::Relaxed);
+        self.max_queued.store(0, Ordering::Relaxed);
+        if let Ok(mut t) = self.times.lock() {
+            if all {
+                *t = super::server::TimeStats::default();
+            } else {
+                t.max = [0; 3];
+            }
+        }
+        if all {
+            self.conn_rate.clear();
+            self.sess_rate.clear();
+            for c in [
+                &self.total,
+                &self.bytes_in,
+                &self.bytes_out,
+                &self.no_server,
+            ] {
+                c.store(0, Ordering::Relaxed);
+            }
+            if let Ok(mut b) = self.backend.lock() {
+                b.downs = 0;
+            }
+        } else {
+            self.conn_rate.clear_max();
+            self.sess_rate.clear_max();
+        }
+        for s in &self.runtime().servers {
+            s.counters.clear(all);
+        }
+    }
 }
 
 /// Why the servers in use may have changed, for haproxy's accounting of the backend's
@@ -528,6 +568,10 @@ pub fn spawn_accept(
                     shared.conn_rate.add(now);
                     shared.global_rates.conn.add(now);
                     shared.global_rates.sess.add(now);
+                    shared
+                        .global_rates
+                        .cum_conns
+                        .fetch_add(1, Ordering::Relaxed);
                     let shared = shared.clone();
                     tokio::spawn(session(stream, peer, shared, permits));
                 }
@@ -840,6 +884,7 @@ async fn session(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permi
         let left = connect_timeout.saturating_sub(queued_at.elapsed());
         if !usable || left.is_zero() {
             shared.m.no_server.inc();
+            shared.no_server.fetch_add(1, Ordering::Relaxed);
             line.term = if usable { "sQ" } else { "SC" };
             // haproxy: -1 for a session that never reached the queue (no server).
             line.tw = if usable || waited {
@@ -917,18 +962,19 @@ async fn session(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permi
                 }
                 attempt += 1;
                 line.retries = attempt;
-                // haproxy (stream_choose_redispatch): with `redispatch`, a retry goes
-                // back to the balancing on the last retry, when the server is down, and
-                // on every retry for the round-robin algorithms while more than one
-                // active server is usable (no pause then: another server is tried). A
-                // retry that moves counts as a redispatch, one that stays as a retry.
-                let spread = matches!(rt.cfg.balance, Balance::RoundRobin | Balance::StaticRr)
-                    && rt.usable_active() > 1;
+                // haproxy 2.6 (stream_choose_redispatch): with `redispatch`, a retry
+                // goes back to the balancing on the last retry, when the server is down,
+                // and on every retry for every algorithm but a hash (`source`) while more
+                // than one active server is usable. It pauses (up to a second, the
+                // connect timeout at most) only before a retry on the same server or
+                // when at most one active server is usable. A retry that moves counts as
+                // a redispatch, one that stays as a retry.
+                let usable = rt.usable_active();
+                let spread = rt.cfg.balance != Balance::Source && usable > 1;
                 let move_on =
                     rt.cfg.redispatch && (attempt == rt.cfg.retries || !s.available() || spread);
-                let pause = retry_delay(t0.elapsed(), connect_timeout);
-                if !(move_on && spread) {
-                    tokio::time::sleep(pause).await;
+                if !move_on || usable <= 1 {
+                    tokio::time::sleep(retry_delay(t0.elapsed(), connect_timeout)).await;
                 }
                 let moved = if move_on {
                     rt.pick(src.ip(), Some(idx), None)
@@ -955,9 +1001,6 @@ async fn session(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permi
                     None => {
                         s.counters.retries.fetch_add(1, Ordering::Relaxed);
                         shared.m.retries.inc();
-                        if move_on && spread {
-                            tokio::time::sleep(pause).await;
-                        }
                     }
                 }
             }
@@ -1069,6 +1112,14 @@ impl relay::Meter for SessionMeter<'_> {
         server.fetch_add(bytes, Ordering::Relaxed);
         listener.fetch_add(bytes, Ordering::Relaxed);
         metric.inc_by(bytes);
+        if !upstream {
+            let g = &self.shared.global_rates;
+            g.total_bytes_out.fetch_add(bytes, Ordering::Relaxed);
+            g.bytes_out.add_n(
+                super::rate::now_ms(),
+                u32::try_from(bytes).unwrap_or(u32::MAX),
+            );
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 //! with the settings they started with.
 
 pub mod check;
+pub mod info;
 pub mod listener;
 pub mod metrics;
 pub mod pick;
@@ -90,6 +91,8 @@ pub struct Balancer {
     /// `show info`'s ConnRate and SessRate, over every listener.
     rates: Arc<rate::GlobalRates>,
     started: Instant,
+    /// `show info`'s last CPU sample (for Idle_pct), shared by the admin handles.
+    cpu_sample: Arc<Mutex<(Instant, Duration)>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -163,6 +166,17 @@ fn spawn_check(check: Check, server: Arc<ServerState>, ctx: CheckCtx) -> JoinHan
                 .transitions
                 .with_label_values(&[&listener, server.name(), "down"]);
         loop {
+            if !server.check_enabled.load(Ordering::Relaxed) {
+                // `disable health`: no checks; the server keeps its state until they
+                // are enabled again (out of maintenance it is up: `set_state`).
+                let changed = server.admin_changed.notified();
+                tokio::pin!(changed);
+                changed.as_mut().enable();
+                if !server.check_enabled.load(Ordering::Relaxed) {
+                    let _ = tokio::time::timeout(check.inter.get(), changed).await;
+                }
+                continue;
+            }
             if server.admin() == Admin::Maint {
                 // No checks in maintenance. Out of it the server counts as up and is
                 // checked at once; the check decides.
@@ -197,14 +211,23 @@ fn spawn_check(check: Check, server: Arc<ServerState>, ctx: CheckCtx) -> JoinHan
             }
             // haproxy's chkfail counts only failures that take health away: none while
             // the server is fully down.
-            if result.is_err() && health.counts_failure() {
-                server
-                    .counters
-                    .check_failures
-                    .fetch_add(1, Ordering::Relaxed);
-                failures.inc();
-            }
-            let changed = health.observe(result.is_ok());
+            let changed = if server.is_up() && !health.up() {
+                // Up with no health to show for it (out of maintenance while its check
+                // was stopped): as haproxy, the first result decides; a failure takes
+                // it down at once (its health is 0 already: no chkfail), a success
+                // makes it fully up.
+                health = Health::settled(result.is_ok(), check.rise, check.fall);
+                result.is_err().then_some(false)
+            } else {
+                if result.is_err() && health.counts_failure() {
+                    server
+                        .counters
+                        .check_failures
+                        .fetch_add(1, Ordering::Relaxed);
+                    failures.inc();
+                }
+                health.observe(result.is_ok())
+            };
             server.set_health(Some(health));
             if let Some(up) = changed {
                 server.set_up(up);
@@ -495,6 +518,7 @@ impl Balancer {
             actconn,
             rates: Arc::new(rate::GlobalRates::default()),
             started: Instant::now(),
+            cpu_sample: Arc::new(Mutex::new((Instant::now(), info::process_cpu()))),
         };
         let mut started = Vec::new();
         for l in &cfg.listeners {
@@ -587,6 +611,7 @@ impl Balancer {
                     .any(|s| s.available() && s.effective_weight() > 0),
                 listener::unix_now(),
             )),
+            no_server: AtomicU64::new(0),
         });
         let slots = match slots {
             Some(l) => {
@@ -853,6 +878,8 @@ impl Balancer {
             rates: self.rates.clone(),
             global: self.global.clone(),
             started: self.started,
+            metrics: self.metrics.clone(),
+            cpu_sample: self.cpu_sample.clone(),
         }
     }
 }
@@ -866,6 +893,18 @@ pub struct BalancerAdmin {
     rates: Arc<rate::GlobalRates>,
     global: Arc<Limit>,
     started: Instant,
+    metrics: BalancerMetrics,
+    /// The last `show info`'s (time, process CPU time), for `Idle_pct`.
+    cpu_sample: Arc<Mutex<(Instant, Duration)>>,
+}
+
+/// What `show info` takes from the admin socket.
+#[derive(Debug, Clone, Default)]
+pub struct InfoCtx {
+    /// haproxy's `node`: the config's `node`.
+    pub node: String,
+    /// Admin socket connections open now (haproxy counts its CLI's in `Jobs`).
+    pub admin_connections: u32,
 }
 
 impl BalancerAdmin {
@@ -914,11 +953,79 @@ impl BalancerAdmin {
             .ok_or_else(|| Refusal::new(admin::NO_BACKEND_FOUND, format!("no listener `{name}`")))
     }
 
+    /// haproxy `show backend`: `# name`, then each listener (a `listen` section is a
+    /// backend).
+    pub fn show_backend(&self) -> String {
+        let mut out = String::from("# name\n");
+        for l in self.listeners() {
+            out.push_str(&l.name);
+            out.push('\n');
+        }
+        out
+    }
+
+    /// haproxy `clear counters [all]`: the maxima of every listener and server and of
+    /// `show info` (MaxConnRate, MaxSessRate); with `all`, every `show stat` counter
+    /// (the process totals of `show info` stay, as in haproxy).
+    pub fn clear_counters(&self, all: bool) -> String {
+        let listeners = self.listeners();
+        for l in &listeners {
+            l.clear_counters(all);
+        }
+        self.rates.conn.clear_max();
+        self.rates.sess.clear_max();
+        let what = if all { "all counters" } else { "the maxima" };
+        tracing::warn!("balancer: {what} cleared by the operator");
+        format!("{what} cleared on {} listeners", listeners.len())
+    }
+
+    /// haproxy `disable health L/S` / `enable health L/S`: stops or resumes the server's
+    /// health check; while stopped the server keeps the state it had.
+    pub fn set_health_check(&self, target: &str, enabled: bool) -> Result<String, Refusal> {
+        let (shared, server) = self.find(target)?;
+        let configured = server_check(&shared.runtime().cfg, &server).is_some();
+        if enabled && !configured {
+            return Err(Refusal::new(
+                "Health check was not configured on this server, cannot enable.\n",
+                format!("{target} has no health check configured"),
+            ));
+        }
+        let before = server.check_enabled.swap(enabled, Ordering::Relaxed);
+        server.admin_changed.notify_waiters();
+        let word = if enabled { "enabled" } else { "disabled" };
+        if before != enabled {
+            tracing::warn!(listener = %shared.name, server = %server.name(), "server {target}: health check {word} by the operator");
+        }
+        Ok(format!("{target}: health check {word}"))
+    }
+
+    /// haproxy `shutdown sessions server L/S`: closes the server's sessions now (logged
+    /// `KD`).
+    pub fn shutdown_sessions(&self, target: &str) -> Result<String, Refusal> {
+        let (shared, server) = self.find(target)?;
+        let n = server.active.load(Ordering::Relaxed);
+        server.kill_sessions(KillCause::Operator);
+        tracing::warn!(listener = %shared.name, server = %server.name(), sessions = n, "server {target}: {n} sessions closed by the operator");
+        Ok(format!("{target}: {n} sessions closed"))
+    }
+
     /// `set server L/S state ready|drain|maint`.
     pub fn set_state(&self, target: &str, state: Admin) -> Result<String, Refusal> {
         let (shared, server) = self.find(target)?;
         let before = server.admin();
         server.set_admin(state);
+        // Out of maintenance with its check stopped (`disable health`), a server is up:
+        // no check is there to decide (haproxy).
+        if before == Admin::Maint
+            && state != Admin::Maint
+            && !server.check_enabled.load(Ordering::Relaxed)
+            && server.set_up(true)
+        {
+            self.metrics
+                .server_up
+                .with_label_values(&[&shared.name, server.name()])
+                .set(1);
+        }
         // Maintenance takes the server out like a failed check does, so
         // `on_marked_down: shutdown_sessions` closes its sessions then too (haproxy).
         if state == Admin::Maint
@@ -1002,111 +1109,160 @@ impl BalancerAdmin {
         ))
     }
 
-    /// The `show info` fields that apply: haproxy's field number, name, typed tags, value.
-    fn info_fields(&self) -> Vec<(u32, &'static str, &'static str, String)> {
+    /// haproxy 2.6's `show info [typed|json] [desc]`: every field of haproxy 2.6.12, in
+    /// its order. `ctx`: what the admin socket knows (node name, its open connections).
+    pub fn show_info(&self, words: &[&str], ctx: &InfoCtx) -> String {
+        info::render(&self.info_values(ctx), info::InfoFormat::parse(words))
+    }
+
+    /// The `show info` values, by haproxy's field names.
+    fn info_values(&self, ctx: &InfoCtx) -> Vec<(&'static str, String)> {
         let up = self.started.elapsed().as_secs();
         let now = rate::now_ms();
-        let (listeners, cum) = match self.live.lock() {
+        let cum = self.rates.cum_conns.load(Ordering::Relaxed);
+        let (listeners, summed_maxconn) = match self.live.lock() {
             Ok(v) => (
                 v.len(),
                 v.iter()
-                    .map(|l| l.shared.total.load(Ordering::Relaxed))
+                    .map(|l| u64::from(l.shared.runtime().cfg.maxconn))
                     .sum::<u64>(),
             ),
             Err(_) => (0, 0),
         };
-        vec![
-            (0, "Name", "POS:str", "tandem".to_string()),
+        // The connections the balancer takes at most: the global maxconn, or the
+        // listeners' together; two descriptors each and some for the rest (as
+        // `fds_needed`).
+        let maxconn = self
+            .global
+            .cap()
+            .map_or(summed_maxconn, |g| u64::from(g).min(summed_maxconn));
+        let maxsock = maxconn * 2 + 256;
+        let ulimit = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+            .map_or(0, |(soft, _)| soft);
+        let threads =
+            tokio::runtime::Handle::try_current().map_or(1, |h| h.metrics().num_workers());
+        let tasks =
+            tokio::runtime::Handle::try_current().map_or(0, |h| h.metrics().num_alive_tasks());
+        let run_queue =
+            tokio::runtime::Handle::try_current().map_or(0, |h| h.metrics().global_queue_depth());
+        let idle = {
+            let cpu = info::process_cpu();
+            let at = Instant::now();
+            match self.cpu_sample.lock() {
+                Ok(mut last) => {
+                    let (t0, c0) = *last;
+                    // Over the time since the previous `show info` (at least a
+                    // second's worth: a second call right away reads the last one).
+                    let wall = at.duration_since(t0);
+                    if wall >= Duration::from_secs(1) {
+                        *last = (at, cpu);
+                    }
+                    info::idle_pct(cpu.saturating_sub(c0), wall, threads)
+                }
+                Err(_) => 100,
+            }
+        };
+        let (pipes_used, pipes_free) = relay::pipes();
+        let rss = info::resident_bytes();
+        let started_unix = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs().saturating_sub(up));
+        let curr = self.actconn.load(Ordering::Relaxed);
+        // haproxy counts its stats socket as one more listener, and the jobs are the
+        // listeners, the client connections and the CLI connections.
+        let all_listeners = listeners + 1;
+        let jobs = all_listeners as u64 + u64::from(curr) + u64::from(ctx.admin_connections);
+        let version = crate::observe::metrics::VERSION;
+        let zero = || "0".to_string();
+        let mut v: Vec<(&'static str, String)> = vec![
+            ("Name", "tandem".into()),
+            ("Version", version.into()),
+            ("Release_date", env!("TANDEM_RELEASE_DATE").into()),
+            ("Nbthread", threads.to_string()),
+            ("Nbproc", "1".into()),
+            ("Process_num", "1".into()),
+            ("Pid", std::process::id().to_string()),
+            ("Uptime", info::uptime(up)),
+            ("Uptime_sec", up.to_string()),
+            ("Memmax_MB", zero()),
+            ("PoolAlloc_MB", (rss >> 20).to_string()),
+            ("PoolUsed_MB", (rss >> 20).to_string()),
+            ("PoolFailed", zero()),
+            ("Ulimit-n", ulimit.to_string()),
+            ("Maxsock", maxsock.to_string()),
+            ("Maxconn", maxconn.to_string()),
+            ("Hard_maxconn", maxconn.to_string()),
+            ("CurrConns", curr.to_string()),
+            ("CumConns", cum.to_string()),
+            // One stream per TCP session, as haproxy counts it.
+            ("CumReq", cum.to_string()),
+            // Each session may hold one pipe per direction.
+            ("Maxpipes", (maxconn * 2).to_string()),
+            ("PipesUsed", pipes_used.to_string()),
+            ("PipesFree", pipes_free.to_string()),
+            ("ConnRate", self.rates.conn.rate(now).to_string()),
+            ("ConnRateLimit", zero()),
+            ("MaxConnRate", self.rates.conn.max().to_string()),
+            ("SessRate", self.rates.sess.rate(now).to_string()),
+            ("SessRateLimit", zero()),
+            ("MaxSessRate", self.rates.sess.max().to_string()),
+            ("Tasks", tasks.to_string()),
+            ("Run_queue", run_queue.to_string()),
+            ("Idle_pct", idle.to_string()),
+            ("node", ctx.node.clone()),
+            ("Stopping", zero()),
+            ("Jobs", jobs.to_string()),
+            ("Unstoppable Jobs", zero()),
+            ("Listeners", all_listeners.to_string()),
+            ("DroppedLogs", self.metrics.log_dropped.get().to_string()),
             (
-                1,
-                "Version",
-                "POS:str",
-                env!("CARGO_PKG_VERSION").to_string(),
+                "TotalBytesOut",
+                self.rates
+                    .total_bytes_out
+                    .load(Ordering::Relaxed)
+                    .to_string(),
             ),
-            (4, "Nbproc", "CGS:u32", "1".to_string()),
-            (5, "Process_num", "KGP:u32", "1".to_string()),
-            (6, "Pid", "SGP:u32", std::process::id().to_string()),
+            ("TotalSplicdedBytesOut", relay::spliced_out().to_string()),
+            ("BytesOutRate", self.rates.bytes_out.rate(now).to_string()),
             (
-                7,
-                "Uptime",
-                "MDP:str",
-                format!(
-                    "{}d {}h{:02}m{:02}s",
-                    up / 86_400,
-                    up / 3600 % 24,
-                    up / 60 % 60,
-                    up % 60
-                ),
+                "Build info",
+                format!("{version}-{}", crate::observe::metrics::COMMIT),
             ),
-            (8, "Uptime_sec", "MDP:u32", up.to_string()),
-            (
-                15,
-                "Maxconn",
-                "CLP:u32",
-                self.global.cap().map_or(0, u64::from).to_string(),
-            ),
-            (
-                17,
-                "CurrConns",
-                "MGP:u32",
-                self.actconn.load(Ordering::Relaxed).to_string(),
-            ),
-            (18, "CumConns", "MCP:u32", cum.to_string()),
-            // Connections accepted and sessions started per second on every listener,
-            // and the most in one second (haproxy's tags, MaxSessRate's `MRP` included);
-            // no rate limits; no SSL.
-            (
-                26,
-                "ConnRate",
-                "MRP:u32",
-                self.rates.conn.rate(now).to_string(),
-            ),
-            (27, "ConnRateLimit", "CLP:u32", "0".to_string()),
-            (
-                28,
-                "MaxConnRate",
-                "MMP:u32",
-                self.rates.conn.max().to_string(),
-            ),
-            (
-                29,
-                "SessRate",
-                "MRP:u32",
-                self.rates.sess.rate(now).to_string(),
-            ),
-            (30, "SessRateLimit", "CLP:u32", "0".to_string()),
-            (
-                31,
-                "MaxSessRate",
-                "MRP:u32",
-                self.rates.sess.max().to_string(),
-            ),
-            (32, "SslRate", "MRP:u32", "0".to_string()),
-            (33, "SslRateLimit", "CLP:u32", "0".to_string()),
-            (34, "MaxSslRate", "MMP:u32", "0".to_string()),
-            (55, "Listeners", "MGP:u32", listeners.to_string()),
-        ]
-    }
-
-    /// haproxy `show info`, the lines that apply.
-    pub fn show_info(&self) -> String {
-        self.info_fields()
-            .into_iter()
-            .map(|(_, name, _, v)| format!("{name}: {v}\n"))
-            .collect()
-    }
-
-    /// haproxy `show info typed`: `<field>.<name>.1:<tags>:<type>:<value>`.
-    pub fn show_info_typed(&self) -> String {
-        self.info_fields()
-            .into_iter()
-            .map(|(i, name, tags, v)| format!("{i}.{name}.1:{tags}:{v}\n"))
-            .collect()
-    }
-
-    /// haproxy `show info json`: the same fields as field objects.
-    pub fn show_info_json(&self) -> String {
-        stats::info_json(&self.info_fields())
+            ("Memmax_bytes", zero()),
+            ("PoolAlloc_bytes", rss.to_string()),
+            ("PoolUsed_bytes", rss.to_string()),
+            ("Start_time_sec", started_unix.to_string()),
+            ("Tainted", zero()),
+        ];
+        // No SSL, compression, peers, busy polling, DNS resolvers, debug commands or
+        // log forwarding: haproxy's 0 with none configured.
+        for name in [
+            "MaxSslConns",
+            "CurrSslConns",
+            "CumSslConns",
+            "SslRate",
+            "SslRateLimit",
+            "MaxSslRate",
+            "SslFrontendKeyRate",
+            "SslFrontendMaxKeyRate",
+            "SslFrontendSessionReuse_pct",
+            "SslBackendKeyRate",
+            "SslBackendMaxKeyRate",
+            "SslCacheLookups",
+            "SslCacheMisses",
+            "CompressBpsIn",
+            "CompressBpsOut",
+            "CompressBpsRateLim",
+            "ActivePeers",
+            "ConnectedPeers",
+            "BusyPolling",
+            "FailedResolutions",
+            "DebugCommandsIssued",
+            "CumRecvLogs",
+        ] {
+            v.push((name, zero()));
+        }
+        v
     }
 
     /// Whether `<listener>/<server>` names a server (haproxy's refusals otherwise).

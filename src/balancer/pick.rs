@@ -104,8 +104,8 @@ impl Picker {
     }
 
     /// The pool to choose from: active servers, or backups when none is available.
-    fn pool(&self, c: &[Candidate<'_>], skip: Option<usize>) -> Vec<usize> {
-        let ok = |i: usize| c[i].available && Some(i) != skip;
+    fn pool(&self, c: &[Candidate<'_>]) -> Vec<usize> {
+        let ok = |i: usize| c[i].available;
         let active: Vec<usize> = (0..c.len())
             .filter(|&i| ok(i) && !c[i].backup && c[i].weight > 0)
             .collect();
@@ -122,8 +122,14 @@ impl Picker {
         }
     }
 
-    /// Picks a server for `client`, never `skip` (redispatch). `None`: nothing can take
-    /// a connection now.
+    /// Picks a server for `client`. `skip`: the server a redispatch moves away from,
+    /// avoided as haproxy 2.6's balancing avoids it (`assign_server` with the previous
+    /// server): the choice stays within the same group (active servers, or the backups in
+    /// use); `roundrobin` and `static-rr` use up the skipped server's turn when it comes
+    /// (it is passed over once, the rotation goes on past it); `leastconn` and `first`
+    /// take the best other server; haproxy's map-based `source` hash ignores it. When no
+    /// other server can take the connection, the skipped one is returned (a retry on the
+    /// same server, as in haproxy). `None`: nothing can take a connection now.
     pub fn pick(
         &mut self,
         c: &[Candidate<'_>],
@@ -133,18 +139,52 @@ impl Picker {
         if self.current.len() != c.len() {
             self.current = vec![0; c.len()];
         }
-        let pool = self.pool(c, skip);
+        let pool = self.pool(c);
         if pool.is_empty() {
             return None;
         }
+        let Some(k) = skip.filter(|k| pool.contains(k)) else {
+            return self.choose(c, &pool, client, None);
+        };
         match self.balance {
-            Balance::RoundRobin => self.smooth(c, &pool, |s| i64::from(s.weight)),
-            Balance::StaticRr => self.static_rr(c, &pool),
-            Balance::LeastConn => self.least(c, &pool),
-            Balance::First => pool.into_iter().find(|&i| !c[i].full()),
+            Balance::StaticRr => return self.static_rr(c, &pool, Some(k)),
+            Balance::Source if self.compat == SourceCompat::Haproxy => {
+                return self.choose(c, &pool, client, None);
+            }
+            Balance::RoundRobin => {
+                // The rotation reaches the skipped server: its turn is used up.
+                match self.choose(c, &pool, client, None) {
+                    Some(i) if i != k => return Some(i),
+                    None => return None,
+                    Some(_) => {}
+                }
+            }
+            _ => {}
+        }
+        let rest: Vec<usize> = pool.iter().copied().filter(|&i| i != k).collect();
+        if !rest.is_empty()
+            && let Some(i) = self.choose(c, &rest, client, None)
+        {
+            return Some(i);
+        }
+        (!c[k].full()).then_some(k)
+    }
+
+    fn choose(
+        &mut self,
+        c: &[Candidate<'_>],
+        pool: &[usize],
+        client: IpAddr,
+        skip: Option<usize>,
+    ) -> Option<usize> {
+        match self.balance {
+            Balance::RoundRobin => self.smooth(c, pool, |s| i64::from(s.weight)),
+            Balance::StaticRr => self.static_rr(c, pool, skip),
+            Balance::LeastConn => self.least(c, pool),
+            Balance::First => pool.iter().copied().find(|&i| !c[i].full()),
             Balance::Source => match self.compat {
-                SourceCompat::Tandem => rendezvous(c, &pool, client),
-                SourceCompat::Haproxy => self.haproxy_map(c, &pool, client),
+                SourceCompat::Tandem => rendezvous(c, pool, client),
+                SourceCompat::Haproxy => self.haproxy_map(c, pool, client),
             },
         }
     }
@@ -173,17 +213,31 @@ impl Picker {
     }
 
     /// haproxy's static-rr: walk the weight map (as `source_compat: haproxy` builds it)
-    /// with a persistent position, skipping full servers.
-    fn static_rr(&mut self, c: &[Candidate<'_>], pool: &[usize]) -> Option<usize> {
+    /// with a persistent position, skipping full servers and `avoid` (haproxy's
+    /// `map_get_server_rr`: the avoided server's slot is used up; it is taken only when
+    /// no other server can be).
+    fn static_rr(
+        &mut self,
+        c: &[Candidate<'_>],
+        pool: &[usize],
+        avoid: Option<usize>,
+    ) -> Option<usize> {
         let slots = self.map.get(c, pool, |x| x.static_weight.max(1));
+        let mut avoided = None;
         for k in 0..slots.len() {
             let i = pool[slots[(self.cursor + k) % slots.len()]];
             if !c[i].full() {
-                self.cursor = (self.cursor + k + 1) % slots.len();
-                return Some(i);
+                let next = (self.cursor + k + 1) % slots.len();
+                if Some(i) != avoid {
+                    self.cursor = next;
+                    return Some(i);
+                }
+                avoided = Some((i, next));
             }
         }
-        None
+        let (i, next) = avoided?;
+        self.cursor = next;
+        Some(i)
     }
 
     /// haproxy's map-based `balance source`: the address folded into 32 bits, indexed

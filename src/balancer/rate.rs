@@ -42,7 +42,12 @@ fn unpack(v: u64) -> (u32, u32) {
 impl FreqCtr {
     /// Counts one event at `now` (from [`now_ms`]).
     pub fn add(&self, now: u32) {
-        let n = self.update(now, 1);
+        self.add_n(now, 1);
+    }
+
+    /// Counts `n` events at `now` (bytes, say).
+    pub fn add_n(&self, now: u32, n: u32) {
+        let n = self.update(now, n);
         if n > self.max.load(Ordering::Relaxed) {
             self.max.fetch_max(n, Ordering::Relaxed);
         }
@@ -108,6 +113,18 @@ impl FreqCtr {
     pub fn max(&self) -> u32 {
         self.max.load(Ordering::Relaxed)
     }
+
+    /// Forgets the maximum (haproxy's `clear counters`).
+    pub fn clear_max(&self) {
+        self.max.store(0, Ordering::Relaxed);
+    }
+
+    /// Forgets everything (haproxy's `clear counters all`).
+    pub fn clear(&self) {
+        self.curr.store(0, Ordering::Relaxed);
+        self.prev.store(0, Ordering::Relaxed);
+        self.max.store(0, Ordering::Relaxed);
+    }
 }
 
 /// The process-wide counters of `show info`: connections accepted (ConnRate) and
@@ -116,6 +133,12 @@ impl FreqCtr {
 pub struct GlobalRates {
     pub conn: FreqCtr,
     pub sess: FreqCtr,
+    /// Bytes sent to clients (BytesOutRate).
+    pub bytes_out: FreqCtr,
+    /// Bytes sent to clients since start (TotalBytesOut).
+    pub total_bytes_out: std::sync::atomic::AtomicU64,
+    /// Connections accepted since start (CumConns, CumReq).
+    pub cum_conns: std::sync::atomic::AtomicU64,
 }
 
 #[cfg(test)]

@@ -41,6 +41,25 @@ pub static SPLICE_FALLBACKS: AtomicU64 = AtomicU64::new(0);
 static LAST_FALLBACK_WARN: AtomicU64 = AtomicU64::new(0);
 static EPOCH: OnceLock<Instant> = OnceLock::new();
 
+/// Pipes that exist (in use by a session or pooled).
+static PIPES_ALIVE: AtomicU64 = AtomicU64::new(0);
+/// Bytes delivered to clients out of a pipe (spliced) since start.
+static SPLICED_OUT: AtomicU64 = AtomicU64::new(0);
+
+/// Pipes in use by sessions and pipes pooled for reuse (haproxy's `PipesUsed`,
+/// `PipesFree`).
+pub fn pipes() -> (u64, u64) {
+    let free = PIPES.lock().map_or(0, |v| v.len() as u64);
+    let alive = PIPES_ALIVE.load(Ordering::Relaxed);
+    (alive.saturating_sub(free), free)
+}
+
+/// Bytes delivered to clients through splice(2) since start (haproxy's
+/// `TotalSplicdedBytesOut`).
+pub fn spliced_out() -> u64 {
+    SPLICED_OUT.load(Ordering::Relaxed)
+}
+
 /// How many directions fell back from splice to buffered relaying since start.
 pub fn splice_fallbacks() -> u64 {
     SPLICE_FALLBACKS.load(Ordering::Relaxed)
@@ -115,6 +134,12 @@ struct Pipe {
     w: OwnedFd,
 }
 
+impl Drop for Pipe {
+    fn drop(&mut self) {
+        PIPES_ALIVE.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 impl Pipe {
     fn get() -> io::Result<Pipe> {
         #[cfg(test)]
@@ -130,6 +155,7 @@ impl Pipe {
         if r < 0 {
             return Err(io::Error::last_os_error());
         }
+        PIPES_ALIVE.fetch_add(1, Ordering::Relaxed);
         // SAFETY: both are fresh descriptors owned by nobody else.
         Ok(unsafe {
             Pipe {
@@ -203,6 +229,8 @@ pub enum KillCause {
     /// It ran on a backup server and an active server came up, with `on_marked_up:
     /// shutdown_backup_sessions`: `U`.
     BackupLeft,
+    /// The operator's `shutdown sessions server L/S`: `K`.
+    Operator,
 }
 
 /// A server's kill signal: bumped (with its cause) to close the server's sessions.
@@ -240,6 +268,7 @@ impl End {
             End::ServerTimeout => "sD",
             End::Killed(KillCause::Down) => "DD",
             End::Killed(KillCause::BackupLeft) => "UD",
+            End::Killed(KillCause::Operator) => "KD",
         }
     }
 
@@ -285,6 +314,8 @@ struct Dir {
     moved: u64,
     /// Bytes delivered to the destination not yet told to the meter.
     delivered: u64,
+    /// Of those, the bytes delivered out of the pipe.
+    spliced: u64,
 }
 
 enum Step {
@@ -318,6 +349,7 @@ impl Dir {
             done: false,
             moved: 0,
             delivered: 0,
+            spliced: 0,
         }
     }
 
@@ -332,6 +364,10 @@ impl Dir {
     ) -> Result<Step, (Side, io::Error)> {
         let r = self.step_io(src, dst, other_done).await;
         let n = std::mem::take(&mut self.delivered);
+        let spliced = std::mem::take(&mut self.spliced);
+        if spliced > 0 && !upstream {
+            SPLICED_OUT.fetch_add(spliced, Ordering::Relaxed);
+        }
         if n > 0 {
             meter.moved(upstream, n);
         }
@@ -485,6 +521,9 @@ impl Dir {
                     self.pending -= n;
                     self.start += n;
                     self.delivered += n as u64;
+                    if self.in_pipe {
+                        self.spliced += n as u64;
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(e) => return Err((Side::Dst, e)),

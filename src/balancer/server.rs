@@ -78,6 +78,43 @@ pub struct Counters {
     pub lb_picks: AtomicU64,
 }
 
+impl Counters {
+    /// haproxy's `clear counters`: the maxima (`smax`, `rate_max`, the time maxima);
+    /// with `all` (`clear counters all`), every counter.
+    pub fn clear(&self, all: bool) {
+        self.max_active.store(0, Ordering::Relaxed);
+        if let Ok(mut t) = self.times.lock() {
+            if all {
+                *t = TimeStats::default();
+            } else {
+                t.max = [0; 3];
+            }
+        }
+        if !all {
+            self.rate.clear_max();
+            return;
+        }
+        self.rate.clear();
+        for c in [
+            &self.connections,
+            &self.bytes_in,
+            &self.bytes_out,
+            &self.connect_errors,
+            &self.failed_conns,
+            &self.retries,
+            &self.redispatches,
+            &self.check_failures,
+            &self.downs,
+            &self.client_aborts,
+            &self.server_aborts,
+            &self.attempts,
+            &self.lb_picks,
+        ] {
+            c.store(0, Ordering::Relaxed);
+        }
+    }
+}
+
 /// haproxy's session time averages: a sliding average over the last 512 sessions
 /// (its `swrate`), the maxima, and when the last session was assigned (`lastsess`).
 #[derive(Debug, Clone, Copy, Default)]
@@ -161,6 +198,9 @@ pub struct ServerState {
     /// Has been in maintenance (haproxy then zeroes an unchecked server's check health
     /// for good: `show servers state` shows it).
     pub was_maint: AtomicBool,
+    /// Its health check runs (haproxy's `CHK_ST_ENABLED`; `disable health` stops it
+    /// and the server keeps the state it had).
+    pub check_enabled: AtomicBool,
 }
 
 /// The process's reference instant for [`ServerState::ramp_from`].
@@ -200,6 +240,7 @@ impl ServerState {
             admin_changed: Notify::new(),
             ramp_from: AtomicU64::new(0),
             was_maint: AtomicBool::new(false),
+            check_enabled: AtomicBool::new(true),
         }
     }
 

@@ -362,6 +362,9 @@ pub struct StatFilter {
     pub hide_down: bool,
     /// `no-maint`: no server in maintenance.
     pub hide_maint: bool,
+    /// `desc`: each `typed` line ends with the field's description (the CSV and the
+    /// JSON are the same with or without it, as in haproxy 2.6).
+    pub desc: bool,
 }
 
 impl Default for StatFilter {
@@ -374,6 +377,7 @@ impl Default for StatFilter {
             json: false,
             hide_down: false,
             hide_maint: false,
+            desc: false,
         }
     }
 }
@@ -422,6 +426,7 @@ pub fn parse_stat_args(args: &[&str], names: &[&str]) -> Result<StatFilter, &'st
             "json" => (f.typed, f.json) = (false, true),
             "up" => f.hide_down = true,
             "no-maint" => f.hide_maint = true,
+            "desc" => f.desc = true,
             _ => {}
         }
     }
@@ -537,6 +542,346 @@ const TYPED: &[(&str, &str, &str, &str)] = &[
     ("", "", "", ""),
 ];
 
+/// haproxy 2.6's description of each `show stat` field (`show stat typed desc`).
+const STAT_DESC: &[(&str, &str)] = &[
+    ("pxname", "Proxy name"),
+    ("svname", "Server name"),
+    (
+        "scur",
+        "Number of current sessions on the frontend, backend or server",
+    ),
+    (
+        "smax",
+        "Highest value of current sessions encountered since process started",
+    ),
+    (
+        "slim",
+        "Frontend/listener/server's maxconn, backend's fullconn",
+    ),
+    ("stot", "Total number of sessions since process started"),
+    ("bin", "Total number of request bytes since process started"),
+    (
+        "bout",
+        "Total number of response bytes since process started",
+    ),
+    (
+        "dreq",
+        "Total number of denied requests since process started",
+    ),
+    (
+        "dresp",
+        "Total number of denied responses since process started",
+    ),
+    (
+        "ereq",
+        "Total number of invalid requests since process started",
+    ),
+    (
+        "status",
+        "Frontend/listen status: OPEN/WAITING/FULL/STOP; backend: UP/DOWN; server: last check status",
+    ),
+    ("pid", "Relative worker process number (1)"),
+    (
+        "iid",
+        "Frontend or Backend numeric identifier ('id' setting)",
+    ),
+    ("sid", "Server numeric identifier ('id' setting)"),
+    (
+        "type",
+        "Type of the object (Listener, Frontend, Backend, Server)",
+    ),
+    (
+        "rate",
+        "Total number of sessions processed by this object over the last second (sessions for listeners/frontends, requests for backends/servers)",
+    ),
+    (
+        "rate_lim",
+        "Limit on the number of sessions accepted in a second (frontend only, 'rate-limit sessions' setting)",
+    ),
+    (
+        "rate_max",
+        "Highest value of sessions per second observed since the worker process started",
+    ),
+    (
+        "req_rate",
+        "Number of HTTP requests processed over the last second on this object",
+    ),
+    (
+        "req_rate_max",
+        "Highest value of http requests observed since the worker process started",
+    ),
+    (
+        "req_tot",
+        "Total number of HTTP requests processed by this object since the worker process started",
+    ),
+    (
+        "comp_in",
+        "Total number of bytes submitted to the HTTP compressor for this object since the worker process started",
+    ),
+    (
+        "comp_out",
+        "Total number of bytes emitted by the HTTP compressor for this object since the worker process started",
+    ),
+    (
+        "comp_byp",
+        "Total number of bytes that bypassed HTTP compression for this object since the worker process started (CPU/memory/bandwidth limitation)",
+    ),
+    (
+        "comp_rsp",
+        "Total number of HTTP responses that were compressed for this object since the worker process started",
+    ),
+    ("mode", "'mode' setting (tcp/http/health/cli)"),
+    (
+        "conn_rate",
+        "Number of new connections accepted over the last second on the frontend for this worker process",
+    ),
+    (
+        "conn_rate_max",
+        "Highest value of connections per second observed since the worker process started",
+    ),
+    (
+        "conn_tot",
+        "Total number of new connections accepted on this frontend since the worker process started",
+    ),
+    (
+        "dcon",
+        "Total number of incoming connections blocked on a listener/frontend by a tcp-request connection rule since the worker process started",
+    ),
+    (
+        "dses",
+        "Total number of incoming sessions blocked on a listener/frontend by a tcp-request connection rule since the worker process started",
+    ),
+    (
+        "wrew",
+        "Total number of failed HTTP header rewrites since the worker process started",
+    ),
+    (
+        "eint",
+        "Total number of internal errors since process started",
+    ),
+    ("ssl_sess", "Total number of ssl sessions established"),
+    ("ssl_reused_sess", "Total number of ssl sessions reused"),
+    ("ssl_failed_handshake", "Total number of failed handshake"),
+    ("h2_headers_rcvd", "Total number of received HEADERS frames"),
+    ("h2_data_rcvd", "Total number of received DATA frames"),
+    (
+        "h2_settings_rcvd",
+        "Total number of received SETTINGS frames",
+    ),
+    (
+        "h2_rst_stream_rcvd",
+        "Total number of received RST_STREAM frames",
+    ),
+    ("h2_goaway_rcvd", "Total number of received GOAWAY frames"),
+    (
+        "h2_detected_conn_protocol_errors",
+        "Total number of connection protocol errors",
+    ),
+    (
+        "h2_detected_strm_protocol_errors",
+        "Total number of stream protocol errors",
+    ),
+    (
+        "h2_rst_stream_resp",
+        "Total number of RST_STREAM sent on detected error",
+    ),
+    (
+        "h2_goaway_resp",
+        "Total number of GOAWAY sent on detected error",
+    ),
+    ("h2_open_connections", "Count of currently open connections"),
+    ("h2_backend_open_streams", "Count of currently open streams"),
+    ("h2_total_connections", "Total number of connections"),
+    ("h2_backend_total_streams", "Total number of streams"),
+    ("h1_open_connections", "Count of currently open connections"),
+    ("h1_open_streams", "Count of currently open streams"),
+    ("h1_total_connections", "Total number of connections"),
+    ("h1_total_streams", "Total number of streams"),
+    ("h1_bytes_in", "Total number of bytes received"),
+    ("h1_bytes_out", "Total number of bytes send"),
+    (
+        "h1_spliced_bytes_in",
+        "Total number of bytes received using kernel splicing",
+    ),
+    (
+        "h1_spliced_bytes_out",
+        "Total number of bytes sendusing kernel splicing",
+    ),
+    ("qcur", "Number of current queued connections"),
+    (
+        "qmax",
+        "Highest value of queued connections encountered since process started",
+    ),
+    (
+        "econ",
+        "Total number of failed connections to server since the worker process started",
+    ),
+    (
+        "eresp",
+        "Total number of invalid responses since the worker process started",
+    ),
+    (
+        "wretr",
+        "Total number of server connection retries since the worker process started",
+    ),
+    (
+        "wredis",
+        "Total number of server redispatches due to connection failures since the worker process started",
+    ),
+    (
+        "weight",
+        "Server's effective weight, or sum of active servers' effective weights for a backend",
+    ),
+    (
+        "act",
+        "Total number of active UP servers with a non-zero weight",
+    ),
+    (
+        "bck",
+        "Total number of backup UP servers with a non-zero weight",
+    ),
+    (
+        "chkfail",
+        "Total number of failed individual health checks per server/backend, since the worker process started",
+    ),
+    (
+        "chkdown",
+        "Total number of failed checks causing UP to DOWN server transitions, per server/backend, since the worker process started",
+    ),
+    (
+        "lastchg",
+        "How long ago the last server state changed, in seconds",
+    ),
+    (
+        "downtime",
+        "Total time spent in DOWN state, for server or backend",
+    ),
+    (
+        "lbtot",
+        "Total number of requests routed by load balancing since the worker process started (ignores queue pop and stickiness)",
+    ),
+    (
+        "check_status",
+        "Status report of the server's latest health check, prefixed with '*' if a check is currently in progress",
+    ),
+    (
+        "check_duration",
+        "Total duration of the latest server health check, in milliseconds",
+    ),
+    (
+        "cli_abrt",
+        "Total number of requests or connections aborted by the client since the worker process started",
+    ),
+    (
+        "srv_abrt",
+        "Total number of requests or connections aborted by the server since the worker process started",
+    ),
+    (
+        "lastsess",
+        "How long ago some traffic was seen on this object on this worker process, in seconds",
+    ),
+    (
+        "last_chk",
+        "Short description of the latest health check report for this server (see also check_desc)",
+    ),
+    (
+        "qtime",
+        "Time spent in the queue, in milliseconds, averaged over the 1024 last requests (backend/server)",
+    ),
+    (
+        "ctime",
+        "Time spent waiting for a connection to complete, in milliseconds, averaged over the 1024 last requests (backend/server)",
+    ),
+    (
+        "rtime",
+        "Time spent waiting for a server response, in milliseconds, averaged over the 1024 last requests (backend/server)",
+    ),
+    (
+        "ttime",
+        "Total request+response time (request+queue+connect+response+processing), in milliseconds, averaged over the 1024 last requests (backend/server)",
+    ),
+    (
+        "check_desc",
+        "Textual description of the latest health check report for this server",
+    ),
+    (
+        "check_rise",
+        "Number of successful health checks before declaring a server UP (server 'rise' setting)",
+    ),
+    (
+        "check_fall",
+        "Number of failed health checks before declaring a server DOWN (server 'fall' setting)",
+    ),
+    (
+        "check_health",
+        "Current server health check level (0..fall-1=DOWN, fall..rise-1=UP)",
+    ),
+    (
+        "addr",
+        "Server's address:port, shown only if show-legends is set, or at levels oper/admin for the CLI",
+    ),
+    (
+        "connect",
+        "Total number of outgoing connection attempts on this backend/server since the worker process started",
+    ),
+    (
+        "reuse",
+        "Total number of reused connection on this backend/server since the worker process started",
+    ),
+    (
+        "srv_icur",
+        "Current number of idle connections available for reuse on this server",
+    ),
+    (
+        "qtime_max",
+        "Maximum observed time spent in the queue, in milliseconds (backend/server)",
+    ),
+    (
+        "ctime_max",
+        "Maximum observed time spent waiting for a connection to complete, in milliseconds (backend/server)",
+    ),
+    (
+        "rtime_max",
+        "Maximum observed time spent waiting for a server response, in milliseconds (backend/server)",
+    ),
+    (
+        "ttime_max",
+        "Maximum observed total request+response time (request+queue+connect+response+processing), in milliseconds (backend/server)",
+    ),
+    ("idle_conn_cur", "Current number of unsafe idle connections"),
+    ("safe_conn_cur", "Current number of safe idle connections"),
+    ("used_conn_cur", "Current number of connections in use"),
+    ("need_conn_est", "Estimated needed number of connections"),
+    (
+        "uweight",
+        "Server's user weight, or sum of active servers' user weights for a backend",
+    ),
+    (
+        "algo",
+        "Backend's load balancing algorithm, shown only if show-legends is set, or at levels oper/admin for the CLI",
+    ),
+    (
+        "agg_server_status",
+        "Backend's aggregated gauge of servers' status",
+    ),
+    (
+        "agg_server_check_status",
+        "Backend's aggregated gauge of servers' state check status",
+    ),
+    (
+        "agg_check_status",
+        "Backend's aggregated gauge of servers' state check status",
+    ),
+];
+
+/// A `show stat` field's description ("" for one haproxy does not describe).
+fn stat_desc(name: &str) -> &'static str {
+    STAT_DESC
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map_or("", |(_, d)| d)
+}
+
 impl Row {
     /// The fields that hold a value, as haproxy numbers and tags them: (field number,
     /// name, tags such as `MGP`, type such as `u32`, value). The field number skips the
@@ -569,7 +914,7 @@ impl Row {
     }
 
     /// The row as haproxy's `typed` lines: `F.<iid>.<sid>.<field>.<name>.1:<tags>:<type>:<value>`.
-    fn typed(&self, out: &mut String, kind: Kind, iid: usize, sid: usize) {
+    fn typed(&self, out: &mut String, kind: Kind, iid: usize, sid: usize, desc: bool) {
         let letter = match kind {
             Kind::Frontend => 'F',
             Kind::Backend => 'B',
@@ -577,8 +922,12 @@ impl Row {
         };
         for (idx, name, tags, ty, v) in self.fields(kind) {
             out.push_str(&format!(
-                "{letter}.{iid}.{sid}.{idx}.{name}.{PROCESS_NUM}:{tags}:{ty}:{v}\n"
+                "{letter}.{iid}.{sid}.{idx}.{name}.{PROCESS_NUM}:{tags}:{ty}:{v}"
             ));
+            if desc {
+                out.push_str(&format!(":\"{}\"", stat_desc(name)));
+            }
+            out.push('\n');
         }
     }
 
@@ -739,6 +1088,12 @@ pub fn servers_state(listeners: &[Arc<Shared>], only: Option<usize>) -> String {
                     };
                     // CHK_ST_CONFIGURED|CHK_ST_ENABLED, and CHK_ST_PAUSED in maintenance.
                     let state = if s.admin() == Admin::Maint { 14 } else { 6 };
+                    // Without CHK_ST_ENABLED after `disable health`.
+                    let state = if s.check_enabled.load(Ordering::Relaxed) {
+                        state
+                    } else {
+                        state & !4
+                    };
                     (code, result, health, state)
                 }
                 // An unchecked server: haproxy's INI status, no result, and its default
@@ -873,7 +1228,10 @@ fn rows(listeners: &[Arc<Shared>], filter: &StatFilter) -> Vec<(Kind, usize, usi
         for (si, s) in rt.servers.iter().enumerate() {
             let c = &s.counters;
             let info = s.check.lock().map(|c| c.clone()).unwrap_or_default();
-            let is_checked = checked && s.cfg().check;
+            // A check stopped by `disable health` shows as none, but for a server it
+            // left down (haproxy: `DOWN`, the check columns empty).
+            let configured = checked && s.cfg().check;
+            let is_checked = configured && s.check_enabled.load(Ordering::Relaxed);
             let mut r = Row::new();
             r.set("pxname", &l.name);
             r.set("svname", s.name());
@@ -891,7 +1249,11 @@ fn rows(listeners: &[Arc<Shared>], filter: &StatFilter) -> Vec<(Kind, usize, usi
             r.set("wredis", c.redispatches.load(Ordering::Relaxed));
             r.set("cli_abrt", c.client_aborts.load(Ordering::Relaxed));
             r.set("srv_abrt", c.server_aborts.load(Ordering::Relaxed));
-            r.set("status", stat_status(s, is_checked, info.health));
+            if configured && !is_checked && !s.is_up() && s.admin() != Admin::Maint {
+                r.set("status", "DOWN");
+            } else {
+                r.set("status", stat_status(s, is_checked, info.health));
+            }
             // haproxy keeps showing a server's weight while it drains or is in
             // maintenance (only `set weight 0` shows 0); a slowstart ramp shows.
             r.set(
@@ -1042,7 +1404,7 @@ fn rows(listeners: &[Arc<Shared>], filter: &StatFilter) -> Vec<(Kind, usize, usi
         b.set("bout", l.bytes_out.load(Ordering::Relaxed));
         // haproxy's backend econ also counts the sessions that found no server (or no
         // server slot in time).
-        b.set("econ", econ + l.m.no_server.get());
+        b.set("econ", econ + l.no_server.load(Ordering::Relaxed));
         b.set("wretr", wretr);
         b.set("wredis", wredis);
         b.set("cli_abrt", cli_abrt);
@@ -1124,7 +1486,7 @@ pub fn show_stat(listeners: &[Arc<Shared>], filter: &StatFilter) -> String {
     }
     if filter.typed {
         for (kind, iid, sid, r) in &rows {
-            r.typed(&mut out, *kind, *iid, *sid);
+            r.typed(&mut out, *kind, *iid, *sid, filter.desc);
         }
         return out;
     }
