@@ -455,3 +455,41 @@ SELECT ROUND(AVG(DISTINCT stock), 9), SUM(DISTINCT stock) / COUNT(DISTINCT stock
 SELECT SUM(DISTINCT level), AVG(DISTINCT balance) FROM customer WHERE 1 = 0
 !refuse SELECT COUNT(DISTINCT city), 'x' FROM customer
 !refuse SELECT SUM(DISTINCT level * 1e0) FROM customer
+
+# == subqueries in FROM (derived tables), as MyBatis PageHelper and ORMs send them ==
+# The whole statement runs on the nodes the inner query routes to; the outer SELECT is
+# merged. The inner query must not depend on other nodes' rows (no LIMIT; GROUP BY,
+# DISTINCT, aggregates and windows only on a sharding column), unless it is on one node.
+SELECT count(0) FROM (SELECT id, name FROM customer WHERE level = 3) tmp_count
+SELECT count(0) FROM (SELECT id, status FROM my_order WHERE status = 'paid') tmp_count
+SELECT count(0) FROM (SELECT id, name FROM customer WHERE id = 5000001) tmp_count
+SELECT count(0) FROM (SELECT id FROM customer WHERE id IN (1, 3390, 5000100)) tmp_count
+SELECT * FROM (SELECT id, name, city FROM customer WHERE level = 3) t ORDER BY t.id LIMIT 10
+SELECT * FROM (SELECT id, name, city FROM customer WHERE level = 3) t ORDER BY id DESC LIMIT 20, 10
+SELECT id, name FROM (SELECT id, name, balance FROM customer WHERE balance > 40000) t ORDER BY balance DESC, id LIMIT 5
+SELECT * FROM (SELECT id, status, total FROM my_order WHERE id BETWEEN 4999975 AND 5000025) t ORDER BY id
+SELECT * FROM (SELECT id, name FROM customer WHERE id = 1 LIMIT 1) t
+SELECT c, COUNT(*), SUM(b), AVG(b), MIN(n), MAX(n) FROM (SELECT city AS c, balance b, name n FROM customer) x GROUP BY c ORDER BY c
+SELECT t.status, COUNT(*) AS n FROM (SELECT * FROM my_order WHERE total > 1000) t GROUP BY t.status HAVING COUNT(*) > 10 ORDER BY n DESC, t.status
+SELECT DISTINCT city FROM (SELECT city, level FROM customer WHERE level > 5) t ORDER BY city
+SELECT COUNT(*), SUM(level) * 2, COUNT(DISTINCT city) FROM (SELECT * FROM customer) t
+SELECT level, COUNT(*) FROM (SELECT level FROM customer WHERE city = 'Wuhan') t WHERE level > 2 GROUP BY level ORDER BY 2 DESC, 1
+SELECT COUNT(*), SUM(n) FROM (SELECT id, COUNT(*) n FROM my_order GROUP BY id) g
+SELECT COUNT(*), MAX(q) FROM (SELECT i.order_id, SUM(i.qty) q FROM my_order o JOIN order_item i ON i.order_id = o.id GROUP BY i.order_id) t WHERE q > 10
+SELECT COUNT(*) FROM (SELECT DISTINCT id, city FROM customer) t
+SELECT COUNT(*) FROM (SELECT DISTINCT order_id FROM order_item) t
+SELECT o.status, SUM(o.qty) FROM (SELECT m.status, i.qty FROM my_order m JOIN order_item i ON i.order_id = m.id WHERE i.qty > 5) o GROUP BY o.status ORDER BY o.status
+SELECT COUNT(*), MAX(k) FROM (SELECT k, COUNT(*) c FROM (SELECT id AS k, level FROM customer WHERE level > 2) a GROUP BY k) b
+SELECT MAX(r), COUNT(*) FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY order_id ORDER BY id) r FROM order_item) t
+SELECT COUNT(*), MIN(name) FROM (SELECT id, name FROM province WHERE id < 20) t
+SELECT p.region, COUNT(*) FROM (SELECT c.id, p.region FROM customer c JOIN province p ON p.id = c.province_id) p GROUP BY p.region ORDER BY p.region
+SELECT * FROM (SELECT COUNT(*) n, SUM(balance) s FROM customer WHERE id IN (1, 3390)) t
+SELECT n FROM (SELECT COUNT(*) AS n FROM user_info WHERE province_id = 10010) t
+!refuse SELECT * FROM (SELECT id FROM customer ORDER BY id LIMIT 10) t ORDER BY id
+!refuse SELECT COUNT(*) FROM (SELECT city FROM customer GROUP BY city) t
+!refuse SELECT COUNT(*) FROM (SELECT DISTINCT city FROM customer) t
+!refuse SELECT * FROM (SELECT COUNT(*) n FROM customer) t
+!refuse SELECT MAX(r) FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY id) r FROM customer) t
+!refuse SELECT COUNT(*) FROM (SELECT customer_id, COUNT(*) FROM my_order GROUP BY customer_id) t
+!refuse SELECT * FROM (SELECT id FROM customer) t JOIN my_order o ON o.id = t.id ORDER BY o.id
+!refuse SELECT COUNT(*) FROM (SELECT id FROM customer UNION ALL SELECT id FROM my_order) t
