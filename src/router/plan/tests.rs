@@ -2453,6 +2453,12 @@ fn a_subquery_in_from_routes_with_its_inner_query_and_merges_the_outer_select() 
     let p = route("SELECT * FROM (SELECT id FROM customer WHERE id = 1 LIMIT 5) t");
     assert_eq!(p.nodes(), ["dn0"]);
     route("SELECT * FROM (SELECT COUNT(*) n FROM customer WHERE id IN (1, 2)) t");
+    // A prepared statement whose `?` gives the sharding column its value: planned at
+    // its prepare on one node (each execute is planned with its values).
+    let p = route("SELECT * FROM (SELECT id FROM customer WHERE id IN (?, ?) LIMIT ?) t");
+    assert_eq!(p.nodes(), ["dn0"]);
+    let msg = refused("SELECT * FROM (SELECT id FROM customer WHERE id IN (1, 5000001) LIMIT 2) t");
+    assert!(msg.contains("LIMIT inside a subquery in FROM"), "{msg}");
 }
 
 #[test]

@@ -16,8 +16,9 @@ use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    Distinct, Expr, GroupByExpr, Query, Select, SelectItem, SelectItemQualifiedWildcardKind,
-    SetExpr, TableFactor, TableWithJoins, Value, WindowType, visit_expressions,
+    BinaryOperator, Distinct, Expr, GroupByExpr, Query, Select, SelectItem,
+    SelectItemQualifiedWildcardKind, SetExpr, TableFactor, TableWithJoins, Value, WindowType,
+    visit_expressions,
 };
 
 use super::{
@@ -45,6 +46,9 @@ struct Placed {
     /// `sql_max_limit` applies (the statement names one table, see
     /// [`needs_max_limit`]).
     max_limit: bool,
+    /// A prepared statement's `?` gives a sharding column its value (`id = ?`): each
+    /// execute may find one node, where anything goes (see [`place`]).
+    pinned: bool,
 }
 
 /// A sharding column visible in a SELECT: (the qualifier that names its table, column).
@@ -231,12 +235,12 @@ fn place(
             ));
         }
     };
-    let (nodes, keys, max_limit) = if route::from_clause(sc, &sel.from).derived {
+    let (nodes, keys, max_limit, pinned) = if route::from_clause(sc, &sel.from).derived {
         let (inner, alias) = lone_derived(&sel.from)?;
         let child = place(sc, sql, inner, lk, single)?;
         let keys: Vec<Key> = child.keys.into_iter().map(|k| (alias.clone(), k)).collect();
         let nodes = subqueries_on(sc, q, sel, &[], child.nodes, lk)?;
-        (nodes, keys, child.max_limit)
+        (nodes, keys, child.max_limit, child.pinned)
     } else {
         let from = routed_from(sc, &sel.from)?;
         let (where_conds, join_conds) = from.conditions(sel.selection.as_ref());
@@ -282,16 +286,73 @@ fn place(
                 ))
             })
             .collect();
-        (nodes, keys, max_limit)
+        let pinned = from.refs.iter().any(|r| {
+            r.cat
+                .filter(|t| t.is_sharded())
+                .and_then(|t| t.route_key.as_ref())
+                .is_some_and(|(col, _)| {
+                    where_conds
+                        .iter()
+                        .any(|c| placeholder_pins(c, col, r, &from.refs))
+                })
+        });
+        (nodes, keys, max_limit, pinned)
     };
-    if matches!(nodes, RouteNodes::Many(_)) {
-        node_local(q, sel, &keys)?;
-    }
+    let nodes = match nodes {
+        RouteNodes::Many(ns) => match node_local(q, sel, &keys) {
+            Ok(()) => RouteNodes::Many(ns),
+            // A prepared statement's `WHERE id = ?`: planned at its prepare only to pick
+            // the node it is prepared on; each execute is planned with its values, and
+            // refused then if they leave several nodes.
+            Err(_) if pinned => RouteNodes::One(
+                ns[0].clone(),
+                Some("prepared: each execute's values pick the nodes".into()),
+            ),
+            Err(e) => return Err(e),
+        },
+        n => n,
+    };
     Ok(Placed {
         keys: output_keys(sel, &keys),
         nodes,
         max_limit,
+        pinned,
     })
+}
+
+/// Does condition `e` give sharding column `col` of `r` its value through a prepared
+/// statement's placeholder (`col = ?`, `col IN (?, ?)`, in one conjunct of an AND or in
+/// every branch of an OR)?
+fn placeholder_pins(e: &Expr, col: &str, r: &route::TRef<'_>, refs: &[route::TRef<'_>]) -> bool {
+    let placeholder =
+        |v: &Expr| matches!(v, Expr::Value(x) if matches!(x.value, Value::Placeholder(_)));
+    let value = |v: &Expr| placeholder(v) || matches!(route::literal(v), Some(Some(_)));
+    match e {
+        Expr::Nested(x) => placeholder_pins(x, col, r, refs),
+        Expr::BinaryOp { left, op, right } => match op {
+            BinaryOperator::And => {
+                placeholder_pins(left, col, r, refs) || placeholder_pins(right, col, r, refs)
+            }
+            BinaryOperator::Or => {
+                placeholder_pins(left, col, r, refs) && placeholder_pins(right, col, r, refs)
+            }
+            BinaryOperator::Eq => {
+                (route::is_column_of(left, col, r, refs) && placeholder(right))
+                    || (route::is_column_of(right, col, r, refs) && placeholder(left))
+            }
+            _ => false,
+        },
+        Expr::InList {
+            expr,
+            list,
+            negated: false,
+        } => {
+            route::is_column_of(expr, col, r, refs)
+                && list.iter().all(value)
+                && list.iter().any(placeholder)
+        }
+        _ => false,
+    }
 }
 
 /// Is `e` one of `keys` as `sel` names it? A qualified column must name the key's
