@@ -315,7 +315,7 @@ pub fn plan_query(
         }
     };
     if route::from_clause(sc, &sel.from).derived {
-        return derived::plan_derived(sc, t, q, sel, read, lookups);
+        return derived::plan_derived(_cat, sc, t, q, sel, read, lookups);
     }
     let from = routed_from(sc, &sel.from)?;
     // Tables read by subqueries (WHERE, select list, HAVING, ON).

@@ -2469,11 +2469,20 @@ fn a_subquery_in_from_that_depends_on_other_nodes_rows_is_refused() {
             "LIMIT inside a subquery in FROM over several data nodes",
         ),
         (
-            "SELECT COUNT(*) FROM (SELECT city FROM customer GROUP BY city) t",
+            "SELECT * FROM (SELECT city FROM customer GROUP BY city) t",
             "GROUP BY without a sharding column inside a subquery in FROM",
         ),
         (
-            "SELECT COUNT(*) FROM (SELECT DISTINCT city FROM customer) t",
+            "SELECT city FROM (SELECT DISTINCT city FROM customer) t",
+            "SELECT DISTINCT without a sharding column inside",
+        ),
+        (
+            // Not a count alone: no COUNT(DISTINCT) rewrite.
+            "SELECT COUNT(*), MAX(city) FROM (SELECT DISTINCT city FROM customer) t",
+            "SELECT DISTINCT without a sharding column inside",
+        ),
+        (
+            "SELECT COUNT(*) FROM (SELECT DISTINCT city, level FROM customer) t",
             "SELECT DISTINCT without a sharding column inside",
         ),
         (
@@ -2510,7 +2519,7 @@ fn a_subquery_in_from_that_depends_on_other_nodes_rows_is_refused() {
             "routed only as the whole FROM clause of a SELECT",
         ),
         (
-            "SELECT COUNT(*) FROM (SELECT k FROM (SELECT city AS k FROM customer) a GROUP BY k) b",
+            "SELECT MAX(k) FROM (SELECT k FROM (SELECT city AS k FROM customer) a GROUP BY k) b",
             "GROUP BY without a sharding column",
         ),
         (
@@ -2521,6 +2530,47 @@ fn a_subquery_in_from_that_depends_on_other_nodes_rows_is_refused() {
         let msg = refused(sql);
         assert!(msg.contains(why), "{sql}: {msg}");
     }
+}
+
+#[test]
+fn a_count_of_a_distinct_or_grouped_subquery_is_merged_as_count_distinct() {
+    let p = route(
+        "SELECT count(0) FROM (SELECT DISTINCT city FROM customer WHERE level > 3) tmp_count",
+    );
+    let want = "SELECT COUNT(DISTINCT city) + COALESCE(MAX((city) IS NULL), 0) AS `count(0)`, ";
+    assert_eq!(p.nodes(), ["dn0", "dn1"]);
+    let m = p.merge.clone().expect("merge");
+    assert!(
+        m.aggregates
+            .iter()
+            .any(|(_, a)| matches!(a, AggT::CountDistinct { n: 1, .. })),
+        "{m:?}"
+    );
+    assert!(
+        p.targets.iter().all(|t| t
+            .sql
+            .as_deref()
+            .is_some_and(|s| s.starts_with(want)
+                && s.ends_with(" FROM customer WHERE level > 3 GROUP BY city"))),
+        "{:?}",
+        p.targets
+    );
+    let p =
+        route("SELECT COUNT(*) AS total FROM (SELECT UPPER(name) AS u FROM customer GROUP BY u) t");
+    assert!(
+        p.targets[0]
+            .sql
+            .as_deref()
+            .is_some_and(|s| s.starts_with(
+                "SELECT COUNT(DISTINCT UPPER(name)) + COALESCE(MAX((UPPER(name)) IS NULL), 0) AS `total`, "
+            ) && s.ends_with(" FROM customer GROUP BY UPPER(name)")),
+        "{:?}",
+        p.targets
+    );
+    // On one node the statement goes as written.
+    let p = route("SELECT COUNT(*) FROM (SELECT DISTINCT city FROM customer WHERE id = 1) t");
+    assert_eq!(p.nodes(), ["dn0"]);
+    assert_eq!(p.targets[0].sql, None);
 }
 
 #[test]

@@ -486,8 +486,19 @@ SELECT p.region, COUNT(*) FROM (SELECT c.id, p.region FROM customer c JOIN provi
 SELECT * FROM (SELECT COUNT(*) n, SUM(balance) s FROM customer WHERE id IN (1, 3390)) t
 SELECT n FROM (SELECT COUNT(*) AS n FROM user_info WHERE province_id = 10010) t
 !refuse SELECT * FROM (SELECT id FROM customer ORDER BY id LIMIT 10) t ORDER BY id
-!refuse SELECT COUNT(*) FROM (SELECT city FROM customer GROUP BY city) t
-!refuse SELECT COUNT(*) FROM (SELECT DISTINCT city FROM customer) t
+!refuse SELECT * FROM (SELECT city FROM customer GROUP BY city) t
+!refuse SELECT COUNT(*), MAX(city) FROM (SELECT DISTINCT city FROM customer) t
+!refuse SELECT COUNT(*) FROM (SELECT DISTINCT city, level FROM customer) t
+# PageHelper's count of a DISTINCT or grouped query on another column: counted as
+# COUNT(DISTINCT x), plus one when x is NULL somewhere (DISTINCT and GROUP BY keep NULL).
+SELECT COUNT(*) FROM (SELECT city FROM customer GROUP BY city) t
+SELECT count(0) FROM (SELECT DISTINCT city FROM customer) tmp_count
+SELECT count(0) AS total FROM (SELECT DISTINCT name FROM customer WHERE level > 5) tmp_count
+SELECT COUNT(1) FROM (SELECT DISTINCT region FROM province) t
+SELECT COUNT(*) FROM (SELECT LOWER(status) s FROM my_order WHERE total > 100 GROUP BY s) t
+SELECT COUNT(*) FROM (SELECT DISTINCT o.province_id FROM my_order o JOIN order_item i ON i.order_id = o.id WHERE i.qty > 3) t
+SELECT COUNT(*) FROM (SELECT DISTINCT level FROM customer WHERE 1 = 0) t
+SELECT COUNT(*) FROM (SELECT DISTINCT note FROM order_item) t
 !refuse SELECT * FROM (SELECT COUNT(*) n FROM customer) t
 !refuse SELECT MAX(r) FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY id) r FROM customer) t
 !refuse SELECT COUNT(*) FROM (SELECT customer_id, COUNT(*) FROM my_order GROUP BY customer_id) t

@@ -22,12 +22,13 @@ use sqlparser::ast::{
 };
 
 use super::{
-    AGGREGATES, Cols, RouteNodes, check_subqueries, column_name, func_name, group_and_order_exprs,
-    multi_node, needs_max_limit, route_nodes, routed_from, unnest,
+    AGGREGATES, Cols, RouteNodes, check_subqueries, column_name, contains_aggregate, expr_text,
+    func_name, group_and_order_exprs, multi_node, needs_max_limit, plan_query, repeatable,
+    route_nodes, routed_from, unnest,
 };
 use crate::router::plan::route;
 use crate::router::plan::text::{self, Toks};
-use crate::router::plan::{ColumnsOf, Lookups, Planned, SchemaCat, refuse};
+use crate::router::plan::{Catalog, ColumnsOf, Lookups, Planned, SchemaCat, refuse};
 use crate::router::wire::SqlError;
 
 /// A column of a derived table, for what a name in the outer query means: a name, or
@@ -90,6 +91,7 @@ fn lone_derived(from: &[TableWithJoins]) -> Result<(&Query, String), SqlError> {
 
 /// Plans SELECT `sel` (of `q`) whose FROM clause holds a subquery.
 pub(super) fn plan_derived(
+    cat: &Catalog,
     sc: &SchemaCat,
     t: &Toks<'_>,
     q: &Query,
@@ -104,7 +106,17 @@ pub(super) fn plan_derived(
             .iter()
             .map(|n| n.to_ascii_lowercase())
             .collect();
-    let placed = place(sc, sql, inner, lookups, names.len() == 1)?;
+    let placed = match place(sc, sql, inner, lookups, names.len() == 1) {
+        Ok(p) => p,
+        Err(e) => {
+            // PageHelper's count of a DISTINCT / GROUP BY query: the same count,
+            // merged as COUNT(DISTINCT).
+            let Some(text) = distinct_count(t, q, sel, inner) else {
+                return Err(e);
+            };
+            return plan_count_distinct(cat, sc, &text, read, lookups);
+        }
+    };
     let nodes = subqueries_on(sc, q, sel, &[], placed.nodes, lookups)?;
     let clauses = text::select_clauses(t);
     let max_limit = sc
@@ -627,4 +639,162 @@ fn subqueries_on(
             RouteNodes::Many(ns)
         }
     })
+}
+
+/// `SELECT COUNT(*) FROM (SELECT DISTINCT x FROM ... [WHERE ...]) t` or `... (SELECT x
+/// FROM ... [WHERE ...] GROUP BY x) t` (PageHelper's count of a DISTINCT or grouped
+/// query) as `SELECT COUNT(DISTINCT x) + COALESCE(MAX((x) IS NULL), 0) AS <the outer
+/// column's name> FROM ... [WHERE ...]`: the number of distinct values of x, NULL
+/// counting as one as it does for DISTINCT and GROUP BY, which the router merges across
+/// nodes. `None` for any other shape (one item, no ORDER BY / LIMIT / HAVING anywhere,
+/// nothing around the count).
+fn distinct_count(t: &Toks<'_>, q: &Query, sel: &Select, inner: &Query) -> Option<String> {
+    let sql = t.sql;
+    // The outer SELECT: one COUNT(*) / COUNT(<number>), nothing else.
+    if q.with.is_some()
+        || q.order_by.is_some()
+        || q.limit_clause.is_some()
+        || sel.selection.is_some()
+        || sel.having.is_some()
+        || sel.distinct.is_some()
+        || sel.into.is_some()
+        || !matches!(&sel.group_by, GroupByExpr::Expressions(g, m) if g.is_empty() && m.is_empty())
+    {
+        return None;
+    }
+    let [item] = sel.projection.as_slice() else {
+        return None;
+    };
+    let (count, alias) = match item {
+        SelectItem::UnnamedExpr(e) => (e, None),
+        SelectItem::ExprWithAlias { expr, alias } => (expr, Some(alias.value.clone())),
+        _ => return None,
+    };
+    let Expr::Function(f) = count else {
+        return None;
+    };
+    if !route::object_table(&f.name).eq_ignore_ascii_case("COUNT")
+        || f.over.is_some()
+        || f.filter.is_some()
+    {
+        return None;
+    }
+    let sqlparser::ast::FunctionArguments::List(args) = &f.args else {
+        return None;
+    };
+    let counts_rows = args.duplicate_treatment.is_none()
+        && args.clauses.is_empty()
+        && match args.args.as_slice() {
+            [sqlparser::ast::FunctionArg::Unnamed(a)] => match a {
+                sqlparser::ast::FunctionArgExpr::Wildcard => true,
+                sqlparser::ast::FunctionArgExpr::Expr(Expr::Value(v)) => {
+                    matches!(v.value, Value::Number(..))
+                }
+                _ => false,
+            },
+            _ => false,
+        };
+    if !counts_rows {
+        return None;
+    }
+    // The inner SELECT: one item x, DISTINCT x or GROUP BY x.
+    if inner.with.is_some()
+        || inner.order_by.is_some()
+        || inner.limit_clause.is_some()
+        || inner.fetch.is_some()
+    {
+        return None;
+    }
+    let SetExpr::Select(isel) = inner.body.as_ref() else {
+        return None;
+    };
+    let [iitem] = isel.projection.as_slice() else {
+        return None;
+    };
+    let x = match iitem {
+        SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => e,
+        _ => return None,
+    };
+    if contains_aggregate(x) || !repeatable(x) || isel.having.is_some() || isel.into.is_some() {
+        return None;
+    }
+    let grouped_by_x = match &isel.group_by {
+        GroupByExpr::Expressions(g, m) if m.is_empty() => match g.as_slice() {
+            [] => false,
+            [g] => {
+                let r = resolved(g, isel);
+                r == x || r.to_string().eq_ignore_ascii_case(&x.to_string())
+            }
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let distinct = matches!(isel.distinct, Some(Distinct::Distinct));
+    if distinct == grouped_by_x {
+        // Neither (a plain subquery, routed as such), or both.
+        return None;
+    }
+    // The text of the inner FROM ... up to the subquery's closing parenthesis.
+    let from = t.find_top(0, &["FROM"])?;
+    if !t.toks.get(from + 1)?.punct(b'(') {
+        return None;
+    }
+    let close = (from + 2..t.toks.len()).find(|&i| t.depth[i] == 0 && t.toks[i].punct(b')'))?;
+    let ifrom = (from + 2..close).find(|&i| t.depth[i] == 1 && t.toks[i].is("FROM"))?;
+    let mut rest = sql
+        .get(t.start_of(ifrom)..t.start_of(close))?
+        .trim_end()
+        .to_string();
+    if grouped_by_x {
+        // Without its GROUP BY.
+        let g = (ifrom..close).rev().find(|&i| {
+            t.depth[i] == 1
+                && t.toks[i].is("GROUP")
+                && t.toks.get(i + 1).is_some_and(|n| n.is("BY"))
+        })?;
+        rest = sql
+            .get(t.start_of(ifrom)..t.start_of(g))?
+            .trim_end()
+            .to_string();
+    }
+    let x = expr_text(sql, x);
+    let name = alias.unwrap_or_else(|| expr_text(sql, count));
+    Some(format!(
+        "SELECT COUNT(DISTINCT {x}) + COALESCE(MAX(({x}) IS NULL), 0) AS {} {rest}",
+        text::quote_ident(&name)
+    ))
+}
+
+/// Plans `text`, the rewrite of [`distinct_count`]: each node gets it in place of the
+/// client's statement.
+fn plan_count_distinct(
+    cat: &Catalog,
+    sc: &SchemaCat,
+    text: &str,
+    read: bool,
+    lookups: &Lookups,
+) -> Result<Planned, SqlError> {
+    let stmts = text::parse_sql(text).map_err(|e| {
+        refuse(format!(
+            "internal: the COUNT(DISTINCT) rewrite does not parse: {e}"
+        ))
+    })?;
+    let [sqlparser::ast::Statement::Query(q)] = stmts.as_slice() else {
+        return Err(refuse(
+            "internal: the COUNT(DISTINCT) rewrite is not one SELECT",
+        ));
+    };
+    let t = Toks::new(text);
+    let mut planned = plan_query(cat, sc, &t, q, read, lookups)?;
+    if let Planned::Route(p) = &mut planned {
+        for target in &mut p.targets {
+            if target.sql.is_none() {
+                target.sql = Some(text.to_string());
+            }
+        }
+        if p.note.is_none() {
+            p.note = Some(format!("counted as: {text}"));
+        }
+    }
+    Ok(planned)
 }
