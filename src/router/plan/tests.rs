@@ -2617,3 +2617,25 @@ fn a_subquery_in_from_gets_sql_max_limit_and_rule_required_like_its_table() {
         "SELECT COUNT(*) FROM (SELECT id FROM customer WHERE id = 1) t",
     );
 }
+
+#[test]
+fn group_by_a_name_over_a_subquery_in_from_is_resolved_with_its_columns() {
+    // The subquery's own names: `city` is one of its columns, so it wins over the alias.
+    let p = route(
+        "SELECT level AS city, COUNT(*) FROM (SELECT id, city, level FROM customer) t GROUP BY city",
+    );
+    assert_eq!(p.merge.expect("merge").group_by, vec![Col::Hidden(0)]);
+    // Not one of its columns: the alias.
+    let p = route(
+        "SELECT level AS town, COUNT(*) FROM (SELECT id, city, level FROM customer) t GROUP BY town",
+    );
+    assert_eq!(p.merge.expect("merge").group_by, vec![Col::Item(0)]);
+    // `*` inside: the table's columns decide, read from the first node.
+    let sql =
+        "SELECT level AS a, COUNT(*) FROM (SELECT * FROM customer WHERE level > 1) t GROUP BY a";
+    assert_eq!(asks_columns_of(sql), vec!["customer@dn0"]);
+    let p = route_with(sql, &[("customer", &["id", "a", "level"])]);
+    assert_eq!(p.merge.expect("merge").group_by, vec![Col::Hidden(0)]);
+    let p = route_with(sql, &[("customer", &["id", "level"])]);
+    assert_eq!(p.merge.expect("merge").group_by, vec![Col::Item(0)]);
+}

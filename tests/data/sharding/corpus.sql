@@ -485,6 +485,10 @@ SELECT COUNT(*), MIN(name) FROM (SELECT id, name FROM province WHERE id < 20) t
 SELECT p.region, COUNT(*) FROM (SELECT c.id, p.region FROM customer c JOIN province p ON p.id = c.province_id) p GROUP BY p.region ORDER BY p.region
 SELECT * FROM (SELECT COUNT(*) n, SUM(balance) s FROM customer WHERE id IN (1, 3390)) t
 SELECT n FROM (SELECT COUNT(*) AS n FROM user_info WHERE province_id = 10010) t
+# GROUP BY a name: a column of the subquery wins over a select alias, as on the server.
+SELECT MIN(level) AS city, COUNT(*) FROM (SELECT id, city, level FROM customer) t GROUP BY city ORDER BY 2, 1
+SELECT level AS town, COUNT(*) FROM (SELECT id, city, level FROM customer) t GROUP BY town ORDER BY town
+SELECT MAX(level) AS created, COUNT(*) FROM (SELECT * FROM customer WHERE level > 5) t GROUP BY created ORDER BY 2, 1
 !refuse SELECT * FROM (SELECT id FROM customer ORDER BY id LIMIT 10) t ORDER BY id
 !refuse SELECT * FROM (SELECT city FROM customer GROUP BY city) t
 !refuse SELECT COUNT(*), MAX(city) FROM (SELECT DISTINCT city FROM customer) t
