@@ -2504,7 +2504,7 @@ fn a_subquery_in_from_that_depends_on_other_nodes_rows_is_refused() {
         ),
         (
             "SELECT * FROM (SELECT id FROM customer) t JOIN my_order o ON o.id = t.id",
-            "a subquery in FROM joined with other tables",
+            "a subquery in FROM joined with tables other than global ones",
         ),
         (
             "SELECT * FROM (SELECT id FROM customer UNION ALL SELECT id FROM my_order) t",
@@ -2525,6 +2525,46 @@ fn a_subquery_in_from_that_depends_on_other_nodes_rows_is_refused() {
         (
             "SELECT * FROM (SELECT c.id FROM province p LEFT JOIN customer c ON c.province_id = p.id) t",
             "NULL-extending sharded table `customer`",
+        ),
+    ] {
+        let msg = refused(sql);
+        assert!(msg.contains(why), "{sql}: {msg}");
+    }
+}
+
+#[test]
+fn a_subquery_in_from_joined_with_global_tables() {
+    let p = route(
+        "SELECT p.name, COUNT(*) FROM (SELECT id, province_id FROM customer WHERE level > 3) t JOIN province p ON p.id = t.province_id GROUP BY p.name ORDER BY p.name",
+    );
+    assert_eq!(p.nodes(), ["dn0", "dn1"]);
+    assert!(!p.merge.expect("merge").group_by.is_empty());
+    let p = route(
+        "SELECT t.id, p.name FROM (SELECT id, province_id FROM customer WHERE id = 5000001) t LEFT JOIN province p ON p.id = t.province_id",
+    );
+    assert_eq!(p.nodes(), ["dn1"]);
+    assert_eq!(p.targets[0].sql, None);
+    for (sql, why) in [
+        (
+            // The COUNT(DISTINCT) answer is for a subquery alone.
+            "SELECT COUNT(*) FROM (SELECT DISTINCT province_id FROM customer) t JOIN province p ON p.id = t.province_id",
+            "SELECT DISTINCT without a sharding column",
+        ),
+        (
+            "SELECT * FROM province p LEFT JOIN (SELECT id, province_id FROM customer) t ON p.id = t.province_id",
+            "joined with tables other than global ones",
+        ),
+        (
+            "SELECT * FROM (SELECT id, province_id FROM customer) t RIGHT JOIN province p ON p.id = t.province_id",
+            "NULL-extended side of an outer join with global table `province`",
+        ),
+        (
+            "SELECT * FROM (SELECT id, province_id FROM customer) t JOIN user_info u ON u.id = t.id",
+            "joined with tables other than global ones",
+        ),
+        (
+            "SELECT * FROM (SELECT id FROM customer) t JOIN province p USING (id)",
+            "USING",
         ),
     ] {
         let msg = refused(sql);

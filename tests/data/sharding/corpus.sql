@@ -489,6 +489,12 @@ SELECT n FROM (SELECT COUNT(*) AS n FROM user_info WHERE province_id = 10010) t
 SELECT MIN(level) AS city, COUNT(*) FROM (SELECT id, city, level FROM customer) t GROUP BY city ORDER BY 2, 1
 SELECT level AS town, COUNT(*) FROM (SELECT id, city, level FROM customer) t GROUP BY town ORDER BY town
 SELECT MAX(level) AS created, COUNT(*) FROM (SELECT * FROM customer WHERE level > 5) t GROUP BY created ORDER BY 2, 1
+# Joined with global tables (every node has their rows): JOIN, or LEFT JOIN from the subquery.
+SELECT p.name, COUNT(*), SUM(t.balance) FROM (SELECT id, province_id, balance FROM customer WHERE level > 3) t JOIN province p ON p.id = t.province_id GROUP BY p.name ORDER BY p.name
+SELECT t.id, p.region FROM (SELECT id, province_id FROM customer WHERE balance > 45000) t LEFT JOIN province p ON p.id = t.province_id ORDER BY t.id LIMIT 20
+SELECT COUNT(*), COUNT(p.id), COUNT(DISTINCT p.region) FROM (SELECT id, province_id FROM my_order WHERE status = 'paid') t LEFT JOIN province p ON p.id = t.province_id
+SELECT t.id, p.name FROM (SELECT id, province_id FROM customer WHERE id = 5000001) t LEFT JOIN province p ON p.id = t.province_id
+!refuse SELECT COUNT(*), COUNT(t.id) FROM (SELECT id, province_id FROM customer) t RIGHT JOIN province p ON p.id = t.province_id
 !refuse SELECT * FROM (SELECT id FROM customer ORDER BY id LIMIT 10) t ORDER BY id
 !refuse SELECT * FROM (SELECT city FROM customer GROUP BY city) t
 !refuse SELECT COUNT(*), MAX(city) FROM (SELECT DISTINCT city FROM customer) t

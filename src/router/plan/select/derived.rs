@@ -16,9 +16,9 @@ use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    BinaryOperator, Distinct, Expr, GroupByExpr, Query, Select, SelectItem,
-    SelectItemQualifiedWildcardKind, SetExpr, TableFactor, TableWithJoins, Value, WindowType,
-    visit_expressions,
+    BinaryOperator, Distinct, Expr, GroupByExpr, JoinConstraint, JoinOperator, Query, Select,
+    SelectItem, SelectItemQualifiedWildcardKind, SetExpr, TableFactor, TableWithJoins, Value,
+    WindowType, visit_expressions,
 };
 
 use super::{
@@ -28,7 +28,9 @@ use super::{
 };
 use crate::router::plan::route;
 use crate::router::plan::text::{self, Toks};
-use crate::router::plan::{Catalog, ColumnsOf, Lookups, Planned, SchemaCat, refuse};
+use crate::router::plan::{
+    Catalog, ColumnsOf, Lookups, Planned, SchemaCat, TableCat, TableKind, refuse,
+};
 use crate::router::wire::SqlError;
 
 /// A column of a derived table, for what a name in the outer query means: a name, or
@@ -89,6 +91,75 @@ fn lone_derived(from: &[TableWithJoins]) -> Result<(&Query, String), SqlError> {
     }
 }
 
+/// The FROM clause of the outermost SELECT: one subquery, joined with nothing or with
+/// global tables (inner joins, or LEFT JOINs that keep the subquery's rows: each node
+/// has every global row, so each node's joined rows are its own); and the joins' ON
+/// conditions.
+fn derived_and_globals<'a>(
+    sc: &'a SchemaCat,
+    from: &'a [TableWithJoins],
+) -> Result<(&'a Query, Vec<&'a TableCat>, Vec<&'a Expr>), SqlError> {
+    let joined = || {
+        refuse(
+            "a subquery in FROM joined with tables other than global ones over sharded or global tables is not routed: the router routes a FROM clause that is one subquery alone, or one subquery joined (JOIN, LEFT JOIN) with global tables",
+        )
+    };
+    let [twj] = from else {
+        return Err(joined());
+    };
+    let inner = match &twj.relation {
+        TableFactor::Derived {
+            lateral: false,
+            subquery,
+            ..
+        } => subquery.as_ref(),
+        TableFactor::Derived { lateral: true, .. } => {
+            return Err(refuse(
+                "a LATERAL subquery in FROM over sharded or global tables is not routed",
+            ));
+        }
+        _ => return Err(joined()),
+    };
+    let mut globals = Vec::new();
+    let mut on = Vec::new();
+    for j in &twj.joins {
+        let TableFactor::Table { name, .. } = &j.relation else {
+            return Err(joined());
+        };
+        let Some(g) = sc
+            .table(&route::object_table(name))
+            .filter(|g| matches!(g.kind, TableKind::Global))
+        else {
+            return Err(joined());
+        };
+        let c = match &j.join_operator {
+            JoinOperator::Join(c)
+            | JoinOperator::Inner(c)
+            | JoinOperator::StraightJoin(c)
+            | JoinOperator::CrossJoin(c)
+            | JoinOperator::Left(c)
+            | JoinOperator::LeftOuter(c) => c,
+            _ => {
+                return Err(refuse(format!(
+                    "a subquery in FROM on the NULL-extended side of an outer join with global table `{}` is not routed: the global table's unmatched rows would come back once per data node (write it as a LEFT JOIN from the subquery)",
+                    g.name
+                )));
+            }
+        };
+        match c {
+            JoinConstraint::On(e) => on.push(e),
+            JoinConstraint::None => {}
+            _ => {
+                return Err(refuse(
+                    "JOIN ... USING / NATURAL JOIN over sharded tables is not routed: write the join condition with ON",
+                ));
+            }
+        }
+        globals.push(g);
+    }
+    Ok((inner, globals, on))
+}
+
 /// Plans SELECT `sel` (of `q`) whose FROM clause holds a subquery.
 pub(super) fn plan_derived(
     cat: &Catalog,
@@ -100,7 +171,7 @@ pub(super) fn plan_derived(
     lookups: &Lookups,
 ) -> Result<Planned, SqlError> {
     let sql = t.sql;
-    let (inner, _) = lone_derived(&sel.from)?;
+    let (inner, globals, on) = derived_and_globals(sc, &sel.from)?;
     let names: BTreeSet<String> =
         route::tables_in_statement(&sqlparser::ast::Statement::Query(Box::new(q.clone())))
             .iter()
@@ -117,7 +188,36 @@ pub(super) fn plan_derived(
             return plan_count_distinct(cat, sc, &text, read, lookups);
         }
     };
-    let nodes = subqueries_on(sc, q, sel, &[], placed.nodes, lookups)?;
+    let nodes = subqueries_on(sc, q, sel, &on, placed.nodes, lookups)?;
+    // Global tables joined to it: a copy wherever the statement runs.
+    let missing = |n: &String| globals.iter().find(|g| !g.nodes.contains(n));
+    let nodes = match nodes {
+        RouteNodes::AnyOf(ns) => {
+            let ok: Vec<String> = ns.into_iter().filter(|n| missing(n).is_none()).collect();
+            if ok.is_empty() {
+                return Err(refuse("these global tables have no data node in common"));
+            }
+            RouteNodes::AnyOf(ok)
+        }
+        RouteNodes::One(n, note) => match missing(&n) {
+            Some(g) => {
+                return Err(refuse(format!(
+                    "global table `{}` has no copy on data node {n}",
+                    g.name
+                )));
+            }
+            None => RouteNodes::One(n, note),
+        },
+        RouteNodes::Many(ns) => {
+            if let Some((g, n)) = ns.iter().find_map(|n| missing(n).map(|g| (g, n))) {
+                return Err(refuse(format!(
+                    "global table `{}` has no copy on data node {n}",
+                    g.name
+                )));
+            }
+            RouteNodes::Many(ns)
+        }
+    };
     let clauses = text::select_clauses(t);
     let max_limit = sc
         .sql_max_limit
@@ -151,7 +251,13 @@ pub(super) fn plan_derived(
                     .collect();
             }
             let cols = Cols {
-                tables: Vec::new(),
+                tables: globals
+                    .iter()
+                    .map(|g| ColumnsOf {
+                        table: g.name.clone(),
+                        node: nodes[0].clone(),
+                    })
+                    .collect(),
                 derived,
                 known: lookups,
             };
@@ -654,6 +760,7 @@ fn distinct_count(t: &Toks<'_>, q: &Query, sel: &Select, inner: &Query) -> Optio
     if q.with.is_some()
         || q.order_by.is_some()
         || q.limit_clause.is_some()
+        || !matches!(sel.from.as_slice(), [f] if f.joins.is_empty())
         || sel.selection.is_some()
         || sel.having.is_some()
         || sel.distinct.is_some()
