@@ -2919,3 +2919,149 @@ fn group_concat_over_both_nodes_is_one_servers_value() {
         .expect_err("a parameter inside GROUP_CONCAT");
     assert!(e.to_string().contains("GROUP_CONCAT"), "{e}");
 }
+
+/// PageHelper's statements as Java apps send them with server-side prepared statements
+/// (Connector/J `useServerPrepStmts`): a count and a page over a subquery in FROM, with
+/// `?` in the inner WHERE (sharding column or not) and in the outer WHERE and LIMIT.
+/// Each execute routes by its values and merges the outer SELECT like the text query;
+/// the values are spelled out for the count and the page. A subquery in FROM that
+/// depends on other nodes' rows is refused at prepare with the reason.
+#[test]
+fn prepared_pagehelper_count_and_page_over_a_subquery_in_from() {
+    let s = Shard::start();
+    s.ok("INSERT INTO customer (id, name, city, level) VALUES
+       (1, 'Ann', 'Wuhan', 3), (2, 'bob', NULL, 7), (3, 'ZOE', 'Xian', 3),
+       (5000001, 'ann', 'wuhan', 3), (5000002, 'Carl', 'Xian', 9), (5000003, 'zoe', NULL, 3)");
+    let mut c =
+        common::wire::Conn::connect(s.router.addr, USER, PASSWORD, Some(SCHEMA)).expect("login");
+    // (prepared text, parameter values, whether the order is defined)
+    let cases: Vec<(&str, Vec<&str>, bool)> = vec![
+        (
+            "SELECT count(0) FROM (SELECT id, name FROM customer WHERE level = ?) tmp_count",
+            vec!["3"],
+            true,
+        ),
+        (
+            "SELECT * FROM (SELECT id, name FROM customer WHERE level = ? ORDER BY id) t ORDER BY t.id LIMIT ?, ?",
+            vec!["3", "1", "2"],
+            true,
+        ),
+        (
+            "SELECT count(0) FROM (SELECT id FROM customer WHERE id = ?) tmp_count",
+            vec!["5000002"],
+            true,
+        ),
+        (
+            "SELECT t.city, COUNT(*), MAX(t.id) FROM (SELECT id, city FROM customer WHERE level > ?) t WHERE t.id < ? GROUP BY t.city ORDER BY t.city",
+            vec!["0", "5000003"],
+            true,
+        ),
+        (
+            "SELECT k FROM (SELECT id AS k, COUNT(*) n FROM customer WHERE level <> ? GROUP BY id) g",
+            vec!["7"],
+            false,
+        ),
+        // One node: a LIMIT inside is fine there.
+        (
+            "SELECT * FROM (SELECT id, name FROM customer WHERE id IN (?, ?) ORDER BY id LIMIT ?) t",
+            vec!["5000001", "5000003", "1"],
+            false,
+        ),
+    ];
+    for (sql, vals, ordered) in &cases {
+        let mut text = sql.to_string();
+        for v in vals {
+            text = text.replacen('?', v, 1);
+        }
+        let mut want = c
+            .query(&text)
+            .unwrap_or_else(|e| panic!("{text}: {e}\n{}", s.logs()));
+        let want_types = c.last_types.clone();
+        assert!(!want.is_empty(), "{text}: no rows");
+        let st = c
+            .prepare(sql)
+            .unwrap_or_else(|e| panic!("prepare {sql}: {e}\n{}", s.logs()));
+        let args: Vec<Option<&str>> = vals.iter().map(|v| Some(*v)).collect();
+        let mut got = c
+            .execute(st, 0, &args, &[])
+            .unwrap_or_else(|e| panic!("execute {sql}: {e}\n{}", s.logs()));
+        if !ordered {
+            want.sort();
+            got.sort();
+        }
+        assert_eq!(got, want, "{sql} with {vals:?}");
+        assert_eq!(c.last_types, want_types, "{sql}: column types");
+        c.close_stmt(st).expect("close");
+    }
+    let row =
+        |v: &[&str]| -> Vec<Option<String>> { v.iter().map(|x| Some(x.to_string())).collect() };
+    // The values, spelled out: 4 customers of level 3 on both nodes; the page of two
+    // after the first.
+    let count = c
+        .prepare("SELECT count(0) FROM (SELECT id, name FROM customer WHERE level = ?) tmp_count")
+        .expect("prepare count");
+    assert_eq!(
+        c.execute(count, 0, &[Some("3")], &[]).expect("count"),
+        vec![row(&["4"])]
+    );
+    assert_eq!(
+        c.execute(count, 0, &[Some("9")], &[]).expect("count"),
+        vec![row(&["1"])]
+    );
+    let page = c
+        .prepare("SELECT * FROM (SELECT id, name FROM customer WHERE level = ?) t ORDER BY id LIMIT ?, ?")
+        .expect("prepare page");
+    assert_eq!(
+        c.execute(page, 0, &[Some("3"), Some("1"), Some("2")], &[])
+            .expect("page"),
+        vec![row(&["3", "ZOE"]), row(&["5000001", "ann"])]
+    );
+    // PageHelper's count of a grouped query: the distinct cities of level 3 ('Wuhan' and
+    // 'wuhan' are one in utf8mb4_general_ci, NULL is one too).
+    let grouped = c
+        .prepare("SELECT count(0) FROM (SELECT city FROM customer WHERE level = ? GROUP BY city) t")
+        .expect("prepare grouped count");
+    assert_eq!(
+        c.execute(grouped, 0, &[Some("3")], &[])
+            .expect("grouped count"),
+        vec![row(&["3"])]
+    );
+    // A LIMIT inside on the node an execute's values pick; refused at an execute whose
+    // values leave both nodes, and the statement stays usable.
+    let one = c
+        .prepare("SELECT * FROM (SELECT id, name FROM customer WHERE id IN (?, ?) ORDER BY id LIMIT ?) t")
+        .expect("prepare inner LIMIT");
+    let e = c
+        .execute(one, 0, &[Some("1"), Some("5000001"), Some("1")], &[])
+        .expect_err("inner LIMIT over both nodes");
+    assert!(
+        e.code == 1105 && e.msg.contains("LIMIT inside a subquery in FROM"),
+        "{e}"
+    );
+    assert_eq!(
+        c.execute(one, 0, &[Some("5000002"), Some("5000001"), Some("1")], &[])
+            .expect("inner LIMIT on dn1"),
+        vec![row(&["5000001", "ann"])]
+    );
+    // Refused at prepare, with the reason.
+    let e = c
+        .prepare("SELECT * FROM (SELECT id FROM customer WHERE level = ? ORDER BY id LIMIT 2) t ORDER BY id")
+        .expect_err("inner LIMIT over both nodes");
+    assert!(
+        e.code == 1105 && e.msg.contains("LIMIT inside a subquery in FROM"),
+        "{e}"
+    );
+    let e = c
+        .prepare("SELECT * FROM (SELECT city FROM customer WHERE level = ? GROUP BY city) t")
+        .expect_err("inner GROUP BY city over both nodes");
+    assert!(
+        e.code == 1105 && e.msg.contains("GROUP BY without a sharding column"),
+        "{e}"
+    );
+    // EXPLAIN shows the whole statement on both nodes.
+    let e = c
+        .query("EXPLAIN SELECT count(0) FROM (SELECT id FROM customer WHERE level = 3) t")
+        .expect("explain");
+    let nodes: Vec<Option<String>> = e.iter().map(|r| r[0].clone()).collect();
+    assert_eq!(nodes, [Some("dn0".into()), Some("dn1".into())], "{e:?}");
+}

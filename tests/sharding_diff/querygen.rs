@@ -886,6 +886,90 @@ fn grouped(r: &mut Lcg, src: &Src) -> String {
     sql
 }
 
+/// A SELECT over a subquery in FROM, as MyBatis PageHelper and ORMs send them: the
+/// inner SELECT gives the source's unique keys (`k0`, ...) and a few expressions
+/// (`a0`, ...); the outer counts them (PageHelper's count), pages them (`SELECT * ...
+/// ORDER BY ... LIMIT`), or groups them; or the inner SELECT groups by the first key
+/// (node-local when that is a sharding column). Now and then the inner SELECT has its
+/// own ORDER BY and LIMIT (only right on one node).
+fn derived(r: &mut Lcg, src: &Src) -> String {
+    let n = 1 + r.below(3) as usize;
+    let mut items: Vec<String> = src
+        .keys
+        .iter()
+        .enumerate()
+        .map(|(k, e)| format!("{e} AS k{k}"))
+        .collect();
+    for k in 0..n {
+        let col = pick_col(r, src);
+        items.push(format!("{} AS a{k}", expr(r, col, true)));
+    }
+    let wh = where_clause(r, src).map_or(String::new(), |w| format!(" WHERE {w}"));
+    let key_order: Vec<String> = (0..src.keys.len()).map(|k| format!("k{k}")).collect();
+    let mut inner = format!("SELECT {} FROM {}{wh}", items.join(", "), src.from);
+    if r.chance(10) {
+        inner += &format!(
+            " ORDER BY {} LIMIT {}",
+            key_order.join(", "),
+            1 + r.below(50)
+        );
+    }
+    match r.below(5) {
+        0 => format!("SELECT count(0) FROM ({inner}) tmp_count"),
+        1 => {
+            // A page: ORDER BY some columns, then every key (a total order).
+            let mut order: Vec<String> = Vec::new();
+            for _ in 0..r.below(2) {
+                order.push(format!("t.a{}{}", r.below(n as u64), dir(r)));
+            }
+            for k in &key_order {
+                order.push(format!("t.{k}{}", dir(r)));
+            }
+            format!(
+                "SELECT * FROM ({inner}) t ORDER BY {}{}",
+                order.join(", "),
+                limit(r)
+            )
+        }
+        2 => {
+            // Grouped outside: one row per a0, ordered by it (a total order).
+            let h = if r.chance(30) {
+                format!(" HAVING COUNT(*) > {}", r.below(5))
+            } else {
+                String::new()
+            };
+            format!(
+                "SELECT t.a0, COUNT(*) AS n, COUNT(t.a{}), MAX(t.k0) FROM ({inner}) t GROUP BY t.a0{h} ORDER BY t.a0{}, n{}",
+                r.below(n as u64),
+                dir(r),
+                limit(r)
+            )
+        }
+        3 => {
+            // Grouped inside by the first key.
+            let key = &src.keys[0];
+            let col = pick_col(r, src);
+            let m = if matches!(col.def.ty, Ty::Int | Ty::Dec) {
+                format!("SUM({})", col.text)
+            } else {
+                format!("COUNT({})", col.text)
+            };
+            format!(
+                "SELECT COUNT(*), SUM(g.n), MAX(g.m), MIN(g.k) FROM (SELECT {key} AS k, COUNT(*) AS n, {m} AS m FROM {}{wh} GROUP BY {key}) g",
+                src.from
+            )
+        }
+        _ => format!(
+            "SELECT COUNT(*), COUNT(DISTINCT t.a0), SUM(t.k0) FROM ({inner}) t{}",
+            if r.chance(50) {
+                format!(" WHERE t.k0 > {}", r.below(6_000_000))
+            } else {
+                String::new()
+            }
+        ),
+    }
+}
+
 /// One statement for the generator's state `r`.
 pub fn statement(r: &mut Lcg) -> String {
     let src = source(r);
@@ -912,7 +996,8 @@ pub fn statement(r: &mut Lcg) -> String {
                 format!("SELECT COUNT(*) FROM ({inner}) t")
             }
         }
-        6..=45 => plain(r, &src),
+        6..=11 => derived(r, &src),
+        12..=45 => plain(r, &src),
         _ => grouped(r, &src),
     }
 }

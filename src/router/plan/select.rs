@@ -9,6 +9,7 @@ use sqlparser::ast::{
     Spanned, TableFactor, UnaryOperator, Value, Visit, Visitor, visit_expressions,
 };
 
+mod derived;
 mod union;
 
 use super::route::{self, TRef};
@@ -429,6 +430,9 @@ pub fn plan_query(
             ));
         }
     };
+    if route::from_clause(sc, &sel.from).derived {
+        return derived::plan_derived(_cat, sc, t, q, sel, read, lookups);
+    }
     let from = routed_from(sc, &sel.from)?;
     // Tables read by subqueries (WHERE, select list, HAVING, ON).
     let mut sub_tables: Vec<String> = Vec::new();
@@ -556,39 +560,8 @@ pub fn plan_query(
         .sql_max_limit
         .filter(|_| q.limit_clause.is_none() && needs_max_limit(single, &from.refs, &where_conds));
     match nodes {
-        RouteNodes::One(node, note) => {
-            let mut e = Edits::default();
-            if let (Some(m), Some(c)) = (max_limit, &clauses) {
-                add_limit(t, c, &mut e, m);
-            }
-            let sql_out = if e.is_empty() { None } else { e.apply(sql) };
-            let mut p = Plan::one(node, sql_out, read);
-            p.note = note;
-            Ok(Planned::Route(p))
-        }
-        RouteNodes::AnyOf(nodes) => {
-            let mut e = Edits::default();
-            if let (Some(m), Some(c)) = (max_limit, &clauses) {
-                add_limit(t, c, &mut e, m);
-            }
-            let sql_out = if e.is_empty() { None } else { e.apply(sql) };
-            Ok(Planned::Route(Plan {
-                targets: nodes
-                    .into_iter()
-                    .map(|node| Target {
-                        node,
-                        sql: sql_out.clone(),
-                    })
-                    .collect(),
-                read,
-                any_one: true,
-                merge: None,
-                affected: super::Affected::First,
-                avg_items: Vec::new(),
-                note: Some("global tables: any one copy".into()),
-                clock: None,
-            }))
-        }
+        RouteNodes::One(node, note) => Ok(one_node(t, &clauses, max_limit, node, note, read)),
+        RouteNodes::AnyOf(nodes) => Ok(any_copy(t, &clauses, max_limit, nodes, read)),
         RouteNodes::Many(nodes) => {
             // An outer join that NULL-extends a sharded table for rows of a table every
             // node has would produce those rows once per node.
@@ -622,6 +595,7 @@ pub fn plan_query(
                 .collect();
             let cols = Cols {
                 tables,
+                derived: Vec::new(),
                 known: lookups,
             };
             let mut need = Vec::new();
@@ -630,30 +604,94 @@ pub fn plan_query(
                     Err(_) if !need.is_empty() => return Ok(Planned::Columns(need)),
                     r => r?,
                 };
-            Ok(Planned::Route(Plan {
-                targets: nodes
-                    .into_iter()
-                    .map(|node| Target {
-                        node,
-                        sql: Some(text.clone()),
-                    })
-                    .collect(),
-                read,
-                any_one: false,
-                merge: Some(merge),
-                affected: super::Affected::Sum,
-                avg_items,
-                note: None,
-                clock: None,
-            }))
+            Ok(many_nodes(nodes, text, merge, avg_items, read))
         }
     }
+}
+
+/// The plan of a SELECT on one node: as written, with `sql_max_limit`'s LIMIT if due.
+fn one_node(
+    t: &Toks<'_>,
+    clauses: &Option<text::SelectClauses>,
+    max_limit: Option<u64>,
+    node: String,
+    note: Option<String>,
+    read: bool,
+) -> Planned {
+    let mut e = Edits::default();
+    if let (Some(m), Some(c)) = (max_limit, clauses) {
+        add_limit(t, c, &mut e, m);
+    }
+    let sql_out = if e.is_empty() { None } else { e.apply(t.sql) };
+    let mut p = Plan::one(node, sql_out, read);
+    p.note = note;
+    Planned::Route(p)
+}
+
+/// The plan of a SELECT over global tables only: any one of `nodes`.
+fn any_copy(
+    t: &Toks<'_>,
+    clauses: &Option<text::SelectClauses>,
+    max_limit: Option<u64>,
+    nodes: Vec<String>,
+    read: bool,
+) -> Planned {
+    let mut e = Edits::default();
+    if let (Some(m), Some(c)) = (max_limit, clauses) {
+        add_limit(t, c, &mut e, m);
+    }
+    let sql_out = if e.is_empty() { None } else { e.apply(t.sql) };
+    Planned::Route(Plan {
+        targets: nodes
+            .into_iter()
+            .map(|node| Target {
+                node,
+                sql: sql_out.clone(),
+            })
+            .collect(),
+        read,
+        any_one: true,
+        merge: None,
+        affected: super::Affected::First,
+        avg_items: Vec::new(),
+        note: Some("global tables: any one copy".into()),
+        clock: None,
+    })
+}
+
+/// The plan of a SELECT on several nodes: `text` on each, answers merged by `merge`.
+fn many_nodes(
+    nodes: Vec<String>,
+    text: String,
+    merge: MergeTemplate,
+    avg_items: Vec<usize>,
+    read: bool,
+) -> Planned {
+    Planned::Route(Plan {
+        targets: nodes
+            .into_iter()
+            .map(|node| Target {
+                node,
+                sql: Some(text.clone()),
+            })
+            .collect(),
+        read,
+        any_one: false,
+        merge: Some(merge),
+        affected: super::Affected::Sum,
+        avg_items,
+        note: None,
+        clock: None,
+    })
 }
 
 /// What the planner knows of the FROM tables' columns: one [`ColumnsOf`] per table
 /// reference (a table joined to itself counts twice), and the names read so far.
 struct Cols<'a> {
     tables: Vec<ColumnsOf>,
+    /// The columns of a derived table the FROM clause is (see [`derived`]); empty
+    /// otherwise.
+    derived: Vec<derived::ColSrc>,
     known: &'a Lookups,
 }
 
@@ -918,8 +956,8 @@ fn add_limit(t: &Toks<'_>, c: &text::SelectClauses, e: &mut Edits, n: u64) {
     }
 }
 
-/// The tables of a FROM clause the router routes: a subquery in FROM and `USING` /
-/// `NATURAL` joins are refused.
+/// The tables of a FROM clause the router routes: a subquery in FROM (see [`derived`]
+/// for a SELECT whose FROM is one) and `USING` / `NATURAL` joins are refused.
 pub(super) fn routed_from<'a>(
     sc: &'a SchemaCat,
     from: &'a [sqlparser::ast::TableWithJoins],
@@ -927,7 +965,7 @@ pub(super) fn routed_from<'a>(
     let from = route::from_clause(sc, from);
     if from.derived {
         return Err(refuse(
-            "a subquery in FROM over sharded or global tables is not routed",
+            "a subquery in FROM over sharded or global tables is routed only as the whole FROM clause of a SELECT (SELECT ... FROM (SELECT ...) t), not joined with other tables or in a UNION",
         ));
     }
     if from.using {
@@ -1118,13 +1156,34 @@ const VOLATILE: &[&str] = &[
     "LOAD_FILE",
 ];
 
-/// Whether a window function (`f(...) OVER ...`) appears anywhere in the query.
+/// Whether a window function (`f(...) OVER ...`) appears in the query, outside the
+/// subqueries of its FROM clause (a derived table's are checked where it is placed, see
+/// [`derived`]).
 fn has_window_function(q: &Query) -> bool {
-    visit_expressions(q, |x| match x {
+    let window = |x: &Expr| match x {
         Expr::Function(f) if f.over.is_some() => ControlFlow::Break(()),
         _ => ControlFlow::Continue(()),
-    })
-    .is_break()
+    };
+    let SetExpr::Select(sel) = q.body.as_ref() else {
+        return visit_expressions(q, window).is_break();
+    };
+    let mut parts: Vec<&Expr> = Vec::new();
+    for p in &sel.projection {
+        if let SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } = p {
+            parts.push(e);
+        }
+    }
+    parts.extend(sel.selection.as_ref());
+    parts.extend(sel.having.as_ref());
+    parts.extend(group_and_order_exprs(q, sel));
+    parts
+        .into_iter()
+        .any(|e| visit_expressions(e, window).is_break())
+        || sel.from.iter().any(|twj| {
+            twj.joins
+                .iter()
+                .any(|j| visit_expressions(&j.join_operator, window).is_break())
+        })
 }
 
 /// Whether `e` divides (`/`): MariaDB keeps a decimal quotient with more digits than it
@@ -1369,13 +1428,29 @@ impl Builder<'_> {
                 }
             }
         }
+        let mut in_derived = false;
+        for c in &self.cols.derived {
+            match c {
+                derived::ColSrc::Name(n) => in_derived |= n.eq_ignore_ascii_case(name),
+                derived::ColSrc::Table(t) => match self.cols.known.columns(t) {
+                    Some(names) => {
+                        in_derived |= names.iter().any(|n| n.eq_ignore_ascii_case(name));
+                    }
+                    None => {
+                        if !missing.contains(t) {
+                            missing.push(t.clone());
+                        }
+                    }
+                },
+            }
+        }
         if !missing.is_empty() {
             self.need = missing;
             return Err(refuse(format!(
                 "GROUP BY `{name}`: the column names of the tables are not known"
             )));
         }
-        Ok(having)
+        Ok(having + usize::from(in_derived))
     }
 
     /// A GROUP BY expression with the select aliases inside it (`YEAR(d)` where `d` is

@@ -2472,3 +2472,295 @@ fn group_concat_with_distinct_or_order_groups_the_nodes_by_its_elements() {
         assert!(m.contains(why), "{sql}: {m}");
     }
 }
+
+#[test]
+fn a_subquery_in_from_routes_with_its_inner_query_and_merges_the_outer_select() {
+    // PageHelper's count: every node counts its rows, the router adds the counts.
+    let sql = "SELECT count(0) FROM (SELECT id, name FROM customer WHERE level = 3) tmp_count";
+    let p = route(sql);
+    assert_eq!(p.nodes(), ["dn0", "dn1"]);
+    let m = p.merge.clone().expect("merge");
+    assert_eq!(m.aggregates, [(Col::Item(0), AggT::Count)]);
+    assert!(p.targets.iter().all(|t| t.sql.as_deref() == Some(sql)));
+    // The inner WHERE on the sharding column: one node, the statement as written.
+    let p = route("SELECT count(0) FROM (SELECT id FROM customer WHERE id = 5000001) t");
+    assert_eq!(p.nodes(), ["dn1"]);
+    assert_eq!(p.targets[0].sql, None);
+    // PageHelper's page: the outer ORDER BY / LIMIT are merged; each node returns its
+    // first offset+count rows.
+    let p = route(
+        "SELECT * FROM (SELECT id, name FROM customer WHERE level = 3) t ORDER BY t.id LIMIT 20, 10",
+    );
+    let m = p.merge.clone().expect("merge");
+    assert_eq!((m.offset, m.limit), (20, Some(10)));
+    // (`*` hides the column's position: a hidden copy of `t.id` is the key.)
+    assert_eq!(m.order_by, [(Col::Hidden(0), false)]);
+    assert!(
+        p.targets[0]
+            .sql
+            .as_deref()
+            .expect("sql")
+            .ends_with("LIMIT 30")
+    );
+    // Outer aggregates and GROUP BY over the derived table's columns and aliases.
+    let p = route(
+        "SELECT c, COUNT(*), AVG(b) FROM (SELECT city AS c, balance b FROM customer) x GROUP BY c HAVING COUNT(*) > 1 ORDER BY c",
+    );
+    let m = p.merge.clone().expect("merge");
+    assert_eq!(m.group_by, [Col::Item(0)]);
+    assert!(m.having.is_some());
+    // Inner GROUP BY the sharding column: each group lives on one node.
+    let p =
+        route("SELECT COUNT(*), SUM(n) FROM (SELECT id, COUNT(*) n FROM customer GROUP BY id) g");
+    assert_eq!(p.nodes(), ["dn0", "dn1"]);
+    // ... by its alias or position, and DISTINCT with it; window partitioned by it.
+    route("SELECT COUNT(*) FROM (SELECT id AS k, MAX(level) FROM customer GROUP BY k) g");
+    route("SELECT COUNT(*) FROM (SELECT id, MAX(level) FROM customer GROUP BY 1) g");
+    route("SELECT COUNT(*) FROM (SELECT DISTINCT id, city FROM customer) g");
+    route(
+        "SELECT MAX(r) FROM (SELECT ROW_NUMBER() OVER (PARTITION BY id ORDER BY level) r FROM customer) g",
+    );
+    // An ER child joined to its parent, grouped by the child's join key.
+    let p = route(
+        "SELECT COUNT(*) FROM (SELECT i.order_id, SUM(i.qty) q FROM my_order o JOIN order_item i ON i.order_id = o.id GROUP BY i.order_id) t WHERE q > 2",
+    );
+    assert_eq!(p.nodes(), ["dn0", "dn1"]);
+    // Nested derived tables keep the sharding column through the levels.
+    let p = route(
+        "SELECT COUNT(*) FROM (SELECT k, COUNT(*) FROM (SELECT id AS k, level FROM customer WHERE level > 2) a GROUP BY k) b",
+    );
+    assert_eq!(p.nodes(), ["dn0", "dn1"]);
+    // Global tables only: any one copy.
+    let p = route("SELECT COUNT(*) FROM (SELECT id FROM province WHERE id < 10) t");
+    assert!(p.any_one);
+    assert!(p.merge.is_none());
+    // A LIMIT or an aggregate inside is fine on one node.
+    let p = route("SELECT * FROM (SELECT id FROM customer WHERE id = 1 LIMIT 5) t");
+    assert_eq!(p.nodes(), ["dn0"]);
+    route("SELECT * FROM (SELECT COUNT(*) n FROM customer WHERE id IN (1, 2)) t");
+    // A prepared statement whose `?` gives the sharding column its value: planned at
+    // its prepare on one node (each execute is planned with its values).
+    let p = route("SELECT * FROM (SELECT id FROM customer WHERE id IN (?, ?) LIMIT ?) t");
+    assert_eq!(p.nodes(), ["dn0"]);
+    let msg = refused("SELECT * FROM (SELECT id FROM customer WHERE id IN (1, 5000001) LIMIT 2) t");
+    assert!(msg.contains("LIMIT inside a subquery in FROM"), "{msg}");
+}
+
+#[test]
+fn a_subquery_in_from_that_depends_on_other_nodes_rows_is_refused() {
+    for (sql, why) in [
+        (
+            "SELECT * FROM (SELECT id FROM customer ORDER BY id LIMIT 10) t",
+            "LIMIT inside a subquery in FROM over several data nodes",
+        ),
+        (
+            "SELECT * FROM (SELECT city FROM customer GROUP BY city) t",
+            "GROUP BY without a sharding column inside a subquery in FROM",
+        ),
+        (
+            "SELECT city FROM (SELECT DISTINCT city FROM customer) t",
+            "SELECT DISTINCT without a sharding column inside",
+        ),
+        (
+            // Not a count alone: no COUNT(DISTINCT) rewrite.
+            "SELECT COUNT(*), MAX(city) FROM (SELECT DISTINCT city FROM customer) t",
+            "SELECT DISTINCT without a sharding column inside",
+        ),
+        (
+            "SELECT COUNT(*) FROM (SELECT DISTINCT city, level FROM customer) t",
+            "SELECT DISTINCT without a sharding column inside",
+        ),
+        (
+            "SELECT * FROM (SELECT COUNT(*) n FROM customer) t",
+            "an aggregate without GROUP BY inside",
+        ),
+        (
+            "SELECT * FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY id) r FROM customer) t",
+            "a window function not partitioned by a sharding column",
+        ),
+        (
+            // `k` is the alias of city: GROUP BY k groups cities.
+            "SELECT COUNT(*) FROM (SELECT id, city AS id2 FROM customer GROUP BY id2) t",
+            "GROUP BY without a sharding column",
+        ),
+        (
+            "SELECT COUNT(*) FROM (SELECT id, COUNT(*) FROM customer GROUP BY id WITH ROLLUP) t",
+            "WITH ROLLUP",
+        ),
+        (
+            "SELECT * FROM (SELECT id FROM customer) t JOIN my_order o ON o.id = t.id",
+            "a subquery in FROM joined with tables other than global ones",
+        ),
+        (
+            "SELECT * FROM (SELECT id FROM customer UNION ALL SELECT id FROM my_order) t",
+            "a UNION inside a subquery in FROM",
+        ),
+        (
+            "SELECT * FROM (SELECT id FROM customer WHERE id IN (SELECT customer_id FROM my_order)) t",
+            "a subquery over sharded table `my_order`",
+        ),
+        (
+            "SELECT id FROM (SELECT id FROM customer) t UNION SELECT id FROM product",
+            "routed only as the whole FROM clause of a SELECT",
+        ),
+        (
+            "SELECT MAX(k) FROM (SELECT k FROM (SELECT city AS k FROM customer) a GROUP BY k) b",
+            "GROUP BY without a sharding column",
+        ),
+        (
+            "SELECT * FROM (SELECT c.id FROM province p LEFT JOIN customer c ON c.province_id = p.id) t",
+            "NULL-extending sharded table `customer`",
+        ),
+    ] {
+        let msg = refused(sql);
+        assert!(msg.contains(why), "{sql}: {msg}");
+    }
+}
+
+#[test]
+fn a_subquery_in_from_joined_with_global_tables() {
+    let p = route(
+        "SELECT p.name, COUNT(*) FROM (SELECT id, province_id FROM customer WHERE level > 3) t JOIN province p ON p.id = t.province_id GROUP BY p.name ORDER BY p.name",
+    );
+    assert_eq!(p.nodes(), ["dn0", "dn1"]);
+    assert!(!p.merge.expect("merge").group_by.is_empty());
+    let p = route(
+        "SELECT t.id, p.name FROM (SELECT id, province_id FROM customer WHERE id = 5000001) t LEFT JOIN province p ON p.id = t.province_id",
+    );
+    assert_eq!(p.nodes(), ["dn1"]);
+    assert_eq!(p.targets[0].sql, None);
+    for (sql, why) in [
+        (
+            // The COUNT(DISTINCT) answer is for a subquery alone.
+            "SELECT COUNT(*) FROM (SELECT DISTINCT province_id FROM customer) t JOIN province p ON p.id = t.province_id",
+            "SELECT DISTINCT without a sharding column",
+        ),
+        (
+            "SELECT * FROM province p LEFT JOIN (SELECT id, province_id FROM customer) t ON p.id = t.province_id",
+            "joined with tables other than global ones",
+        ),
+        (
+            "SELECT * FROM (SELECT id, province_id FROM customer) t RIGHT JOIN province p ON p.id = t.province_id",
+            "NULL-extended side of an outer join with global table `province`",
+        ),
+        (
+            "SELECT * FROM (SELECT id, province_id FROM customer) t JOIN user_info u ON u.id = t.id",
+            "joined with tables other than global ones",
+        ),
+        (
+            "SELECT * FROM (SELECT id FROM customer) t JOIN province p USING (id)",
+            "USING",
+        ),
+    ] {
+        let msg = refused(sql);
+        assert!(msg.contains(why), "{sql}: {msg}");
+    }
+}
+
+#[test]
+fn a_count_of_a_distinct_or_grouped_subquery_is_merged_as_count_distinct() {
+    let p = route(
+        "SELECT count(0) FROM (SELECT DISTINCT city FROM customer WHERE level > 3) tmp_count",
+    );
+    let want = "SELECT COUNT(DISTINCT city) + COALESCE(MAX((city) IS NULL), 0) AS `count(0)`, ";
+    assert_eq!(p.nodes(), ["dn0", "dn1"]);
+    let m = p.merge.clone().expect("merge");
+    assert!(
+        m.aggregates
+            .iter()
+            .any(|(_, a)| matches!(a, AggT::CountDistinct { n: 1, .. })),
+        "{m:?}"
+    );
+    assert!(
+        p.targets.iter().all(|t| t
+            .sql
+            .as_deref()
+            .is_some_and(|s| s.starts_with(want)
+                && s.ends_with(" FROM customer WHERE level > 3 GROUP BY city"))),
+        "{:?}",
+        p.targets
+    );
+    let p =
+        route("SELECT COUNT(*) AS total FROM (SELECT UPPER(name) AS u FROM customer GROUP BY u) t");
+    assert!(
+        p.targets[0]
+            .sql
+            .as_deref()
+            .is_some_and(|s| s.starts_with(
+                "SELECT COUNT(DISTINCT UPPER(name)) + COALESCE(MAX((UPPER(name)) IS NULL), 0) AS `total`, "
+            ) && s.ends_with(" FROM customer GROUP BY UPPER(name)")),
+        "{:?}",
+        p.targets
+    );
+    // On one node the statement goes as written.
+    let p = route("SELECT COUNT(*) FROM (SELECT DISTINCT city FROM customer WHERE id = 1) t");
+    assert_eq!(p.nodes(), ["dn0"]);
+    assert_eq!(p.targets[0].sql, None);
+}
+
+#[test]
+fn a_subquery_in_from_gets_sql_max_limit_and_rule_required_like_its_table() {
+    let cat = cat_of(&CFG.replace(
+        "check_sql_schema: true",
+        "check_sql_schema: true\n      sql_max_limit: 100",
+    ));
+    let p = route_in(
+        &cat,
+        "SELECT * FROM (SELECT id, name FROM customer WHERE level = 3) t",
+    );
+    assert_eq!(
+        p.targets[0].sql.as_deref(),
+        Some("SELECT * FROM (SELECT id, name FROM customer WHERE level = 3) t LIMIT 100")
+    );
+    assert_eq!(p.merge.expect("merge").limit, Some(100));
+    // The primary key in the inner WHERE: no limit.
+    let p = route_in(
+        &cat,
+        "SELECT * FROM (SELECT id FROM customer WHERE id = 1) t",
+    );
+    assert_eq!(p.targets[0].sql, None);
+    // Two tables: none, as for a join.
+    let p = route_in(
+        &cat,
+        "SELECT * FROM (SELECT o.id FROM my_order o JOIN order_item i ON i.order_id = o.id) t",
+    );
+    assert!(p.merge.expect("merge").limit.is_none());
+    let cat = cat_of(&CFG.replace(
+        "{ name: customer, primary_key: id, data_nodes: \"dn$0-1\", rule: by-id }",
+        "{ name: customer, primary_key: id, data_nodes: \"dn$0-1\", rule: by-id, rule_required: true }",
+    ));
+    let msg = refused_in(
+        &cat,
+        "SELECT COUNT(*) FROM (SELECT id FROM customer WHERE level = 1) t",
+    );
+    assert!(
+        msg.contains("route rule for table customer is required"),
+        "{msg}"
+    );
+    route_in(
+        &cat,
+        "SELECT COUNT(*) FROM (SELECT id FROM customer WHERE id = 1) t",
+    );
+}
+
+#[test]
+fn group_by_a_name_over_a_subquery_in_from_is_resolved_with_its_columns() {
+    // The subquery's own names: `city` is one of its columns, so it wins over the alias.
+    let p = route(
+        "SELECT level AS city, COUNT(*) FROM (SELECT id, city, level FROM customer) t GROUP BY city",
+    );
+    assert_eq!(p.merge.expect("merge").group_by, vec![Col::Hidden(0)]);
+    // Not one of its columns: the alias.
+    let p = route(
+        "SELECT level AS town, COUNT(*) FROM (SELECT id, city, level FROM customer) t GROUP BY town",
+    );
+    assert_eq!(p.merge.expect("merge").group_by, vec![Col::Item(0)]);
+    // `*` inside: the table's columns decide, read from the first node.
+    let sql =
+        "SELECT level AS a, COUNT(*) FROM (SELECT * FROM customer WHERE level > 1) t GROUP BY a";
+    assert_eq!(asks_columns_of(sql), vec!["customer@dn0"]);
+    let p = route_with(sql, &[("customer", &["id", "a", "level"])]);
+    assert_eq!(p.merge.expect("merge").group_by, vec![Col::Hidden(0)]);
+    let p = route_with(sql, &[("customer", &["id", "level"])]);
+    assert_eq!(p.merge.expect("merge").group_by, vec![Col::Item(0)]);
+}

@@ -487,3 +487,62 @@ SELECT category, GROUP_CONCAT(DISTINCT stock % 7 ORDER BY stock % 7 DESC) FROM p
 !refuse SELECT GROUP_CONCAT(city ORDER BY 1) FROM customer
 !refuse SELECT GROUP_CONCAT(city ORDER BY id LIMIT 3) FROM customer
 !refuse SELECT GROUP_CONCAT(DISTINCT city), level FROM customer
+
+# == subqueries in FROM (derived tables), as MyBatis PageHelper and ORMs send them ==
+# The whole statement runs on the nodes the inner query routes to; the outer SELECT is
+# merged. The inner query must not depend on other nodes' rows (no LIMIT; GROUP BY,
+# DISTINCT, aggregates and windows only on a sharding column), unless it is on one node.
+SELECT count(0) FROM (SELECT id, name FROM customer WHERE level = 3) tmp_count
+SELECT count(0) FROM (SELECT id, status FROM my_order WHERE status = 'paid') tmp_count
+SELECT count(0) FROM (SELECT id, name FROM customer WHERE id = 5000001) tmp_count
+SELECT count(0) FROM (SELECT id FROM customer WHERE id IN (1, 3390, 5000100)) tmp_count
+SELECT * FROM (SELECT id, name, city FROM customer WHERE level = 3) t ORDER BY t.id LIMIT 10
+SELECT * FROM (SELECT id, name, city FROM customer WHERE level = 3) t ORDER BY id DESC LIMIT 20, 10
+SELECT id, name FROM (SELECT id, name, balance FROM customer WHERE balance > 40000) t ORDER BY balance DESC, id LIMIT 5
+SELECT * FROM (SELECT id, status, total FROM my_order WHERE id BETWEEN 4999975 AND 5000025) t ORDER BY id
+SELECT * FROM (SELECT id, name FROM customer WHERE id = 1 LIMIT 1) t
+SELECT c, COUNT(*), SUM(b), AVG(b), MIN(n), MAX(n) FROM (SELECT city AS c, balance b, name n FROM customer) x GROUP BY c ORDER BY c
+SELECT t.status, COUNT(*) AS n FROM (SELECT * FROM my_order WHERE total > 1000) t GROUP BY t.status HAVING COUNT(*) > 10 ORDER BY n DESC, t.status
+SELECT DISTINCT city FROM (SELECT city, level FROM customer WHERE level > 5) t ORDER BY city
+SELECT COUNT(*), SUM(level) * 2, COUNT(DISTINCT city) FROM (SELECT * FROM customer) t
+SELECT level, COUNT(*) FROM (SELECT level FROM customer WHERE city = 'Wuhan') t WHERE level > 2 GROUP BY level ORDER BY 2 DESC, 1
+SELECT COUNT(*), SUM(n) FROM (SELECT id, COUNT(*) n FROM my_order GROUP BY id) g
+SELECT COUNT(*), MAX(q) FROM (SELECT i.order_id, SUM(i.qty) q FROM my_order o JOIN order_item i ON i.order_id = o.id GROUP BY i.order_id) t WHERE q > 10
+SELECT COUNT(*) FROM (SELECT DISTINCT id, city FROM customer) t
+SELECT COUNT(*) FROM (SELECT DISTINCT order_id FROM order_item) t
+SELECT o.status, SUM(o.qty) FROM (SELECT m.status, i.qty FROM my_order m JOIN order_item i ON i.order_id = m.id WHERE i.qty > 5) o GROUP BY o.status ORDER BY o.status
+SELECT COUNT(*), MAX(k) FROM (SELECT k, COUNT(*) c FROM (SELECT id AS k, level FROM customer WHERE level > 2) a GROUP BY k) b
+SELECT MAX(r), COUNT(*) FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY order_id ORDER BY id) r FROM order_item) t
+SELECT COUNT(*), MIN(name) FROM (SELECT id, name FROM province WHERE id < 20) t
+SELECT p.region, COUNT(*) FROM (SELECT c.id, p.region FROM customer c JOIN province p ON p.id = c.province_id) p GROUP BY p.region ORDER BY p.region
+SELECT * FROM (SELECT COUNT(*) n, SUM(balance) s FROM customer WHERE id IN (1, 3390)) t
+SELECT n FROM (SELECT COUNT(*) AS n FROM user_info WHERE province_id = 10010) t
+# GROUP BY a name: a column of the subquery wins over a select alias, as on the server.
+SELECT MIN(level) AS city, COUNT(*) FROM (SELECT id, city, level FROM customer) t GROUP BY city ORDER BY 2, 1
+SELECT level AS town, COUNT(*) FROM (SELECT id, city, level FROM customer) t GROUP BY town ORDER BY town
+SELECT MAX(level) AS created, COUNT(*) FROM (SELECT * FROM customer WHERE level > 5) t GROUP BY created ORDER BY 2, 1
+# Joined with global tables (every node has their rows): JOIN, or LEFT JOIN from the subquery.
+SELECT p.name, COUNT(*), SUM(t.balance) FROM (SELECT id, province_id, balance FROM customer WHERE level > 3) t JOIN province p ON p.id = t.province_id GROUP BY p.name ORDER BY p.name
+SELECT t.id, p.region FROM (SELECT id, province_id FROM customer WHERE balance > 45000) t LEFT JOIN province p ON p.id = t.province_id ORDER BY t.id LIMIT 20
+SELECT COUNT(*), COUNT(p.id), COUNT(DISTINCT p.region) FROM (SELECT id, province_id FROM my_order WHERE status = 'paid') t LEFT JOIN province p ON p.id = t.province_id
+SELECT t.id, p.name FROM (SELECT id, province_id FROM customer WHERE id = 5000001) t LEFT JOIN province p ON p.id = t.province_id
+!refuse SELECT COUNT(*), COUNT(t.id) FROM (SELECT id, province_id FROM customer) t RIGHT JOIN province p ON p.id = t.province_id
+!refuse SELECT * FROM (SELECT id FROM customer ORDER BY id LIMIT 10) t ORDER BY id
+!refuse SELECT * FROM (SELECT city FROM customer GROUP BY city) t
+!refuse SELECT COUNT(*), MAX(city) FROM (SELECT DISTINCT city FROM customer) t
+!refuse SELECT COUNT(*) FROM (SELECT DISTINCT city, level FROM customer) t
+# PageHelper's count of a DISTINCT or grouped query on another column: counted as
+# COUNT(DISTINCT x), plus one when x is NULL somewhere (DISTINCT and GROUP BY keep NULL).
+SELECT COUNT(*) FROM (SELECT city FROM customer GROUP BY city) t
+SELECT count(0) FROM (SELECT DISTINCT city FROM customer) tmp_count
+SELECT count(0) AS total FROM (SELECT DISTINCT name FROM customer WHERE level > 5) tmp_count
+SELECT COUNT(1) FROM (SELECT DISTINCT region FROM province) t
+SELECT COUNT(*) FROM (SELECT LOWER(status) s FROM my_order WHERE total > 100 GROUP BY s) t
+SELECT COUNT(*) FROM (SELECT DISTINCT o.province_id FROM my_order o JOIN order_item i ON i.order_id = o.id WHERE i.qty > 3) t
+SELECT COUNT(*) FROM (SELECT DISTINCT level FROM customer WHERE 1 = 0) t
+SELECT COUNT(*) FROM (SELECT DISTINCT note FROM order_item) t
+!refuse SELECT * FROM (SELECT COUNT(*) n FROM customer) t
+!refuse SELECT MAX(r) FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY id) r FROM customer) t
+!refuse SELECT COUNT(*) FROM (SELECT customer_id, COUNT(*) FROM my_order GROUP BY customer_id) t
+!refuse SELECT * FROM (SELECT id FROM customer) t JOIN my_order o ON o.id = t.id ORDER BY o.id
+!refuse SELECT COUNT(*) FROM (SELECT id FROM customer UNION ALL SELECT id FROM my_order) t
