@@ -2584,6 +2584,37 @@ fn local_infile_reads_as_the_routers_setting_everywhere() {
     );
 }
 
+/// Each case (prepared text, parameter values, whether the order is defined), prepared
+/// and executed with its values, answers the rows and column types of the text
+/// statement with the values written in; the text answer must not be empty.
+fn prepared_like_text(c: &mut common::wire::Conn, s: &Shard, cases: &[(&str, Vec<&str>, bool)]) {
+    for (sql, vals, ordered) in cases {
+        let mut text = sql.to_string();
+        for v in vals {
+            text = text.replacen('?', v, 1);
+        }
+        let mut want = c
+            .query(&text)
+            .unwrap_or_else(|e| panic!("{text}: {e}\n{}", s.logs()));
+        let want_types = c.last_types.clone();
+        assert!(!want.is_empty(), "{text}: no rows");
+        let st = c
+            .prepare(sql)
+            .unwrap_or_else(|e| panic!("prepare {sql}: {e}\n{}", s.logs()));
+        let args: Vec<Option<&str>> = vals.iter().map(|v| Some(*v)).collect();
+        let mut got = c
+            .execute(st, 0, &args, &[])
+            .unwrap_or_else(|e| panic!("execute {sql}: {e}\n{}", s.logs()));
+        if !ordered {
+            want.sort();
+            got.sort();
+        }
+        assert_eq!(got, want, "{sql} with {vals:?}");
+        assert_eq!(c.last_types, want_types, "{sql}: column types");
+        c.close_stmt(st).expect("close");
+    }
+}
+
 /// UNION over both nodes (MyCat report queries: `orders ... UNION ALL orders_archive
 /// ...`): prepared with parameters in several SELECTs, each execute merged as the text
 /// query with its values is (binary rows, the same column types), or run on one node
@@ -2636,31 +2667,7 @@ fn prepared_unions_over_both_nodes_merge_like_the_text_query() {
             true,
         ),
     ];
-    for (sql, vals, ordered) in &cases {
-        let mut text = sql.to_string();
-        for v in vals {
-            text = text.replacen('?', v, 1);
-        }
-        let mut want = c
-            .query(&text)
-            .unwrap_or_else(|e| panic!("{text}: {e}\n{}", s.logs()));
-        let want_types = c.last_types.clone();
-        assert!(!want.is_empty(), "{text}: no rows");
-        let st = c
-            .prepare(sql)
-            .unwrap_or_else(|e| panic!("prepare {sql}: {e}\n{}", s.logs()));
-        let args: Vec<Option<&str>> = vals.iter().map(|v| Some(*v)).collect();
-        let mut got = c
-            .execute(st, 0, &args, &[])
-            .unwrap_or_else(|e| panic!("execute {sql}: {e}\n{}", s.logs()));
-        if !ordered {
-            want.sort();
-            got.sort();
-        }
-        assert_eq!(got, want, "{sql} with {vals:?}");
-        assert_eq!(c.last_types, want_types, "{sql}: column types");
-        c.close_stmt(st).expect("close");
-    }
+    prepared_like_text(&mut c, &s, &cases);
     let some = |v: &[&str]| -> Vec<Option<String>> {
         v.iter()
             .map(|x| (*x != "NULL").then(|| x.to_string()))
@@ -2968,31 +2975,7 @@ fn prepared_pagehelper_count_and_page_over_a_subquery_in_from() {
             false,
         ),
     ];
-    for (sql, vals, ordered) in &cases {
-        let mut text = sql.to_string();
-        for v in vals {
-            text = text.replacen('?', v, 1);
-        }
-        let mut want = c
-            .query(&text)
-            .unwrap_or_else(|e| panic!("{text}: {e}\n{}", s.logs()));
-        let want_types = c.last_types.clone();
-        assert!(!want.is_empty(), "{text}: no rows");
-        let st = c
-            .prepare(sql)
-            .unwrap_or_else(|e| panic!("prepare {sql}: {e}\n{}", s.logs()));
-        let args: Vec<Option<&str>> = vals.iter().map(|v| Some(*v)).collect();
-        let mut got = c
-            .execute(st, 0, &args, &[])
-            .unwrap_or_else(|e| panic!("execute {sql}: {e}\n{}", s.logs()));
-        if !ordered {
-            want.sort();
-            got.sort();
-        }
-        assert_eq!(got, want, "{sql} with {vals:?}");
-        assert_eq!(c.last_types, want_types, "{sql}: column types");
-        c.close_stmt(st).expect("close");
-    }
+    prepared_like_text(&mut c, &s, &cases);
     let row =
         |v: &[&str]| -> Vec<Option<String>> { v.iter().map(|x| Some(x.to_string())).collect() };
     // The values, spelled out: 4 customers of level 3 on both nodes; the page of two

@@ -60,14 +60,6 @@ fn contains_aggregate(e: &Expr) -> bool {
     .is_break()
 }
 
-fn contains_subquery(e: &Expr) -> bool {
-    visit_expressions(e, |x| match x {
-        Expr::Subquery(_) | Expr::InSubquery { .. } | Expr::Exists { .. } => ControlFlow::Break(()),
-        _ => ControlFlow::Continue(()),
-    })
-    .is_break()
-}
-
 /// A mergeable aggregate call: (kind, argument text or `*`).
 struct AggCall {
     kind: &'static str,
@@ -434,51 +426,10 @@ pub fn plan_query(
         return derived::plan_derived(_cat, sc, t, q, sel, read, lookups);
     }
     let from = routed_from(sc, &sel.from)?;
-    // Tables read by subqueries (WHERE, select list, HAVING, ON).
-    let mut sub_tables: Vec<String> = Vec::new();
-    {
-        let mut add = |e: &Expr| {
-            let _ = visit_expressions(e, |x| {
-                match x {
-                    Expr::Subquery(q)
-                    | Expr::InSubquery { subquery: q, .. }
-                    | Expr::Exists { subquery: q, .. } => {
-                        sub_tables.extend(route::tables_in_statement(
-                            &sqlparser::ast::Statement::Query(q.clone()),
-                        ));
-                    }
-                    _ => {}
-                }
-                ControlFlow::<()>::Continue(())
-            });
-        };
-        if let Some(w) = &sel.selection {
-            add(w);
-        }
-        if let Some(h) = &sel.having {
-            add(h);
-        }
-        for p in &sel.projection {
-            if let SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } = p {
-                add(e);
-            }
-        }
-        for on in &from.all_on {
-            add(on);
-        }
-        for e in group_and_order_exprs(q, sel) {
-            add(e);
-        }
-    }
-    let sub_sharded: Vec<&String> = sub_tables
-        .iter()
-        .filter(|n| sc.table(n).is_some_and(|t| t.is_sharded()))
-        .collect();
-    if let Some(n) = sub_sharded.first() {
-        return Err(refuse(format!(
-            "a subquery over sharded table `{n}` would only see the rows of one data node: not routed"
-        )));
-    }
+    // Tables read by subqueries (WHERE, select list, HAVING, ON, GROUP BY, ORDER BY).
+    let sub_exprs = subquery_exprs(q, sel, &from.all_on);
+    let sub_tables = subquery_tables(&sub_exprs);
+    no_sharded_subquery(sc, &sub_tables)?;
     let (where_conds, join_conds) = from.conditions(sel.selection.as_ref());
     // The one table the statement names (subqueries included), as MyCat counts them
     // for `ruleRequired` and `sqlMaxLimit`.
@@ -496,45 +447,8 @@ pub fn plan_query(
         route::check_rule_required(r, &from.refs, &where_conds, sql)?;
     }
     let nodes = route_nodes(sc, &from.refs, &where_conds, &join_conds, sel, lookups)?;
-    // Subqueries over unlisted or single-node tables need the statement on their node;
-    // over global tables, a copy on each node.
-    let mut sub_exprs: Vec<&Expr> = Vec::new();
-    sub_exprs.extend(sel.selection.as_ref());
-    sub_exprs.extend(sel.having.as_ref());
-    for p in &sel.projection {
-        if let SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } = p {
-            sub_exprs.push(e);
-        }
-    }
-    sub_exprs.extend(from.all_on.iter().copied());
-    sub_exprs.extend(group_and_order_exprs(q, sel));
-    let subs_on = |ns: &[String]| -> Result<(), SqlError> {
-        for e in &sub_exprs {
-            check_subqueries(sc, *e, ns, None, lookups)?;
-        }
-        Ok(())
-    };
-    let nodes = match nodes {
-        RouteNodes::AnyOf(ns) => {
-            // Any copy that also holds what the subqueries read.
-            let ok: Vec<String> = ns
-                .iter()
-                .filter(|n| subs_on(std::slice::from_ref(*n)).is_ok())
-                .cloned()
-                .collect();
-            if ok.is_empty() {
-                return Err(subs_on(&ns).err().unwrap_or_else(|| {
-                    refuse("no copy of these global tables holds what the subqueries read")
-                }));
-            }
-            RouteNodes::AnyOf(ok)
-        }
-        RouteNodes::One(n, note) => {
-            subs_on(std::slice::from_ref(&n))?;
-            RouteNodes::One(n, note)
-        }
+    let nodes = match nodes_for_subqueries(sc, &sub_exprs, nodes, lookups)? {
         RouteNodes::Many(ns) => {
-            subs_on(&ns)?;
             if sel
                 .select_modifiers
                 .as_ref()
@@ -546,15 +460,8 @@ pub fn plan_query(
             }
             RouteNodes::Many(ns)
         }
+        other => other,
     };
-    let has_subquery = sel.selection.as_ref().is_some_and(contains_subquery)
-        || sel.projection.iter().any(|p| match p {
-            SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
-                contains_subquery(e)
-            }
-            _ => false,
-        });
-    let _ = has_subquery;
     let clauses = text::select_clauses(t);
     let max_limit = sc
         .sql_max_limit
@@ -954,6 +861,94 @@ fn add_limit(t: &Toks<'_>, c: &text::SelectClauses, e: &mut Edits, n: u64) {
     } else {
         e.insert(at, format!(" LIMIT {n}"));
     }
+}
+
+/// The expressions of `sel` a subquery may sit in: WHERE, HAVING, the select list, the
+/// join conditions `on`, GROUP BY and ORDER BY.
+pub(super) fn subquery_exprs<'a>(q: &'a Query, sel: &'a Select, on: &[&'a Expr]) -> Vec<&'a Expr> {
+    let mut exprs: Vec<&Expr> = Vec::new();
+    exprs.extend(sel.selection.as_ref());
+    exprs.extend(sel.having.as_ref());
+    for p in &sel.projection {
+        if let SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } = p {
+            exprs.push(e);
+        }
+    }
+    exprs.extend(on.iter().copied());
+    exprs.extend(group_and_order_exprs(q, sel));
+    exprs
+}
+
+/// The tables the subqueries in `exprs` read.
+pub(super) fn subquery_tables(exprs: &[&Expr]) -> Vec<String> {
+    let mut tables = Vec::new();
+    for e in exprs {
+        let _ = visit_expressions(*e, |x| {
+            if let Expr::Subquery(q)
+            | Expr::InSubquery { subquery: q, .. }
+            | Expr::Exists { subquery: q, .. } = x
+            {
+                tables.extend(route::tables_in_statement(
+                    &sqlparser::ast::Statement::Query(q.clone()),
+                ));
+            }
+            ControlFlow::<()>::Continue(())
+        });
+    }
+    tables
+}
+
+/// Refuses a subquery over a sharded table: on each node it would see that node's rows.
+pub(super) fn no_sharded_subquery(sc: &SchemaCat, tables: &[String]) -> Result<(), SqlError> {
+    match tables
+        .iter()
+        .find(|n| sc.table(n).is_some_and(|t| t.is_sharded()))
+    {
+        Some(n) => Err(refuse(format!(
+            "a subquery over sharded table `{n}` would only see the rows of one data node: not routed"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// `nodes` where the subqueries in `exprs` read what they should: over unlisted or
+/// single-node tables they need the statement on their node; over global tables, a
+/// copy on each node (for global tables only: the copies that hold what they read).
+pub(super) fn nodes_for_subqueries(
+    sc: &SchemaCat,
+    exprs: &[&Expr],
+    nodes: RouteNodes,
+    lookups: &Lookups,
+) -> Result<RouteNodes, SqlError> {
+    let subs_on = |ns: &[String]| -> Result<(), SqlError> {
+        for e in exprs {
+            check_subqueries(sc, *e, ns, None, lookups)?;
+        }
+        Ok(())
+    };
+    Ok(match nodes {
+        RouteNodes::AnyOf(ns) => {
+            let ok: Vec<String> = ns
+                .iter()
+                .filter(|n| subs_on(std::slice::from_ref(*n)).is_ok())
+                .cloned()
+                .collect();
+            if ok.is_empty() {
+                return Err(subs_on(&ns).err().unwrap_or_else(|| {
+                    refuse("no copy of these global tables holds what the subqueries read")
+                }));
+            }
+            RouteNodes::AnyOf(ok)
+        }
+        RouteNodes::One(n, note) => {
+            subs_on(std::slice::from_ref(&n))?;
+            RouteNodes::One(n, note)
+        }
+        RouteNodes::Many(ns) => {
+            subs_on(&ns)?;
+            RouteNodes::Many(ns)
+        }
+    })
 }
 
 /// The tables of a FROM clause the router routes: a subquery in FROM (see [`derived`]

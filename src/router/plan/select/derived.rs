@@ -22,9 +22,9 @@ use sqlparser::ast::{
 };
 
 use super::{
-    AGGREGATES, Cols, RouteNodes, check_subqueries, column_name, contains_aggregate, expr_text,
-    func_name, group_and_order_exprs, multi_node, needs_max_limit, plan_query, repeatable,
-    route_nodes, routed_from, unnest,
+    AGGREGATES, Cols, RouteNodes, column_name, contains_aggregate, expr_text, func_name,
+    multi_node, needs_max_limit, no_sharded_subquery, nodes_for_subqueries, plan_query, repeatable,
+    route_nodes, routed_from, subquery_exprs, subquery_tables, unnest,
 };
 use crate::router::plan::route;
 use crate::router::plan::text::{self, Toks};
@@ -685,66 +685,9 @@ fn subqueries_on(
     nodes: RouteNodes,
     lk: &Lookups,
 ) -> Result<RouteNodes, SqlError> {
-    let mut exprs: Vec<&Expr> = Vec::new();
-    exprs.extend(sel.selection.as_ref());
-    exprs.extend(sel.having.as_ref());
-    for p in &sel.projection {
-        if let SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } = p {
-            exprs.push(e);
-        }
-    }
-    exprs.extend(on.iter().copied());
-    exprs.extend(group_and_order_exprs(q, sel));
-    for e in &exprs {
-        let mut sharded: Option<String> = None;
-        let _ = visit_expressions(*e, |x| {
-            if let Expr::Subquery(s)
-            | Expr::InSubquery { subquery: s, .. }
-            | Expr::Exists { subquery: s, .. } = x
-            {
-                sharded = sharded.take().or_else(|| {
-                    route::tables_in_statement(&sqlparser::ast::Statement::Query(s.clone()))
-                        .into_iter()
-                        .find(|n| sc.table(n).is_some_and(|t| t.is_sharded()))
-                });
-            }
-            ControlFlow::<()>::Continue(())
-        });
-        if let Some(n) = sharded {
-            return Err(refuse(format!(
-                "a subquery over sharded table `{n}` would only see the rows of one data node: not routed"
-            )));
-        }
-    }
-    let on_nodes = |ns: &[String]| -> Result<(), SqlError> {
-        for e in &exprs {
-            check_subqueries(sc, *e, ns, None, lk)?;
-        }
-        Ok(())
-    };
-    Ok(match nodes {
-        RouteNodes::AnyOf(ns) => {
-            let ok: Vec<String> = ns
-                .iter()
-                .filter(|n| on_nodes(std::slice::from_ref(*n)).is_ok())
-                .cloned()
-                .collect();
-            if ok.is_empty() {
-                return Err(on_nodes(&ns).err().unwrap_or_else(|| {
-                    refuse("no copy of these global tables holds what the subqueries read")
-                }));
-            }
-            RouteNodes::AnyOf(ok)
-        }
-        RouteNodes::One(n, note) => {
-            on_nodes(std::slice::from_ref(&n))?;
-            RouteNodes::One(n, note)
-        }
-        RouteNodes::Many(ns) => {
-            on_nodes(&ns)?;
-            RouteNodes::Many(ns)
-        }
-    })
+    let exprs = subquery_exprs(q, sel, on);
+    no_sharded_subquery(sc, &subquery_tables(&exprs))?;
+    nodes_for_subqueries(sc, &exprs, nodes, lk)
 }
 
 /// `SELECT COUNT(*) FROM (SELECT DISTINCT x FROM ... [WHERE ...]) t` or `... (SELECT x
