@@ -103,19 +103,11 @@ fn gc_call(sql: &str, e: &Expr, f: &sqlparser::ast::Function) -> Result<GcCall, 
             "GROUP_CONCAT() over several data nodes needs {what} evaluated again on each node, and it cannot be (an aggregate, subquery, parameter `?` or volatile function): not supported; route the statement to one node (WHERE on the sharding column or a hint)"
         ))
     };
-    let mut args = Vec::new();
-    for a in &list.args {
-        let FunctionArg::Unnamed(FunctionArgExpr::Expr(a)) = a else {
-            return Err(refuse("this GROUP_CONCAT() argument cannot be merged"));
-        };
-        if contains_aggregate(a) {
-            return Err(refuse("nested aggregates cannot be merged"));
-        }
-        if !repeatable(a) {
-            return Err(unmergeable("its arguments"));
-        }
-        args.push(a.clone());
-    }
+    let args = regroupable_args(
+        list,
+        "this GROUP_CONCAT() argument cannot be merged",
+        |_| unmergeable("its arguments"),
+    )?;
     if args.is_empty() {
         return Err(refuse("GROUP_CONCAT() without arguments"));
     }
@@ -218,21 +210,11 @@ fn agg_call(sql: &str, e: &Expr) -> Result<Option<AggCall>, SqlError> {
     if is_distinct && matches!(kind, "COUNT" | "SUM" | "AVG") {
         // The nodes group by the arguments too (one row per distinct value and
         // group); the merge counts the distinct non-NULL values across nodes.
-        let mut args = Vec::new();
-        for a in &list.args {
-            let FunctionArg::Unnamed(FunctionArgExpr::Expr(a)) = a else {
-                return Err(refuse("COUNT(DISTINCT ...) argument cannot be merged"));
-            };
-            if contains_aggregate(a) {
-                return Err(refuse("nested aggregates cannot be merged"));
-            }
-            if !repeatable(a) {
-                return Err(refuse(format!(
-                    "COUNT(DISTINCT {a}) over several data nodes needs its argument grouped on each node, and it cannot be evaluated again there (a subquery, parameter or volatile function): not supported"
-                )));
-            }
-            args.push(a.clone());
-        }
+        let args = regroupable_args(list, "COUNT(DISTINCT ...) argument cannot be merged", |a| {
+            refuse(format!(
+                "COUNT(DISTINCT {a}) over several data nodes needs its argument grouped on each node, and it cannot be evaluated again there (a subquery, parameter or volatile function): not supported"
+            ))
+        })?;
         if args.is_empty() || !list.clauses.is_empty() || (kind != "COUNT" && args.len() != 1) {
             return Err(refuse(format!(
                 "this form of {kind}(DISTINCT ...) cannot be merged"
@@ -470,23 +452,7 @@ pub fn plan_query(
         RouteNodes::One(node, note) => Ok(one_node(t, &clauses, max_limit, node, note, read)),
         RouteNodes::AnyOf(nodes) => Ok(any_copy(t, &clauses, max_limit, nodes, read)),
         RouteNodes::Many(nodes) => {
-            // An outer join that NULL-extends a sharded table for rows of a table every
-            // node has would produce those rows once per node.
-            for (keep, nullable) in &from.outer {
-                let sharded = |i: &usize| from.refs[*i].cat.is_some_and(|t| t.is_sharded());
-                if nullable.iter().any(sharded)
-                    && let Some(k) = keep.iter().find(|i| !sharded(i))
-                {
-                    let s = nullable
-                        .iter()
-                        .find(|i| sharded(i))
-                        .map_or("?", |i| from.refs[*i].name.as_str());
-                    return Err(refuse(format!(
-                        "an outer join keeping all rows of `{}` and NULL-extending sharded table `{s}` spans several data nodes, so unmatched rows would come back once per node: not routed (restrict it to one node or swap the join)",
-                        from.refs[*k].name
-                    )));
-                }
-            }
+            outer_joins_on_many_nodes(&from)?;
             let Some(c) = clauses else {
                 return Err(refuse("the router could not find the select list"));
             };
@@ -949,6 +915,50 @@ pub(super) fn nodes_for_subqueries(
             RouteNodes::Many(ns)
         }
     })
+}
+
+/// The arguments of an aggregate the nodes must group by or evaluate again: plain
+/// expressions, no nested aggregate, each one [`repeatable`] (else `unrepeatable(arg)`).
+fn regroupable_args(
+    list: &sqlparser::ast::FunctionArgumentList,
+    not_plain: &str,
+    unrepeatable: impl Fn(&Expr) -> SqlError,
+) -> Result<Vec<Expr>, SqlError> {
+    let mut args = Vec::new();
+    for a in &list.args {
+        let FunctionArg::Unnamed(FunctionArgExpr::Expr(a)) = a else {
+            return Err(refuse(not_plain));
+        };
+        if contains_aggregate(a) {
+            return Err(refuse("nested aggregates cannot be merged"));
+        }
+        if !repeatable(a) {
+            return Err(unrepeatable(a));
+        }
+        args.push(a.clone());
+    }
+    Ok(args)
+}
+
+/// An outer join that NULL-extends a sharded table for rows of a table every node has
+/// would return those rows once per node: refused when the SELECT spans several nodes.
+pub(super) fn outer_joins_on_many_nodes(from: &route::From<'_>) -> Result<(), SqlError> {
+    let sharded = |i: &usize| from.refs[*i].cat.is_some_and(|t| t.is_sharded());
+    for (keep, nullable) in &from.outer {
+        if nullable.iter().any(sharded)
+            && let Some(k) = keep.iter().find(|i| !sharded(i))
+        {
+            let s = nullable
+                .iter()
+                .find(|i| sharded(i))
+                .map_or("?", |i| from.refs[*i].name.as_str());
+            return Err(refuse(format!(
+                "an outer join keeping all rows of `{}` and NULL-extending sharded table `{s}` spans several data nodes, so unmatched rows would come back once per node: not routed (restrict it to one node or swap the join)",
+                from.refs[*k].name
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The tables of a FROM clause the router routes: a subquery in FROM (see [`derived`]

@@ -23,8 +23,9 @@ use sqlparser::ast::{
 
 use super::{
     AGGREGATES, Cols, RouteNodes, column_name, contains_aggregate, expr_text, func_name,
-    multi_node, needs_max_limit, no_sharded_subquery, nodes_for_subqueries, plan_query, repeatable,
-    route_nodes, routed_from, subquery_exprs, subquery_tables, unnest,
+    multi_node, needs_max_limit, no_sharded_subquery, nodes_for_subqueries,
+    outer_joins_on_many_nodes, plan_query, repeatable, route_nodes, routed_from, subquery_exprs,
+    subquery_tables, unnest,
 };
 use crate::router::plan::route;
 use crate::router::plan::text::{self, Toks};
@@ -372,22 +373,8 @@ fn place(
         let max_limit = single && needs_max_limit(one, &from.refs, &where_conds);
         let nodes = route_nodes(sc, &from.refs, &where_conds, &join_conds, sel, lk)?;
         let nodes = subqueries_on(sc, q, sel, &from.all_on, nodes, lk)?;
-        let sharded = |i: &usize| from.refs[*i].cat.is_some_and(|t| t.is_sharded());
         if matches!(nodes, RouteNodes::Many(_)) {
-            for (keep, nullable) in &from.outer {
-                if nullable.iter().any(sharded)
-                    && let Some(k) = keep.iter().find(|i| !sharded(i))
-                {
-                    let s = nullable
-                        .iter()
-                        .find(|i| sharded(i))
-                        .map_or("?", |i| from.refs[*i].name.as_str());
-                    return Err(refuse(format!(
-                        "an outer join keeping all rows of `{}` and NULL-extending sharded table `{s}` spans several data nodes, so unmatched rows would come back once per node: not routed (restrict it to one node or swap the join)",
-                        from.refs[*k].name
-                    )));
-                }
-            }
+            outer_joins_on_many_nodes(&from)?;
         }
         // The sharding columns of tables whose rows are never NULL-extended.
         let keys: Vec<Key> = from
