@@ -863,6 +863,35 @@ fn same(router: &[String], direct: &[String], ordered: bool) -> bool {
     a == b
 }
 
+/// Where two outputs first differ (after sorting the rows of an unordered result): the
+/// line number and ~160 characters of each side from just before the first differing
+/// character, so a long value's difference shows past [`show`]'s truncation.
+fn first_difference(router: &[String], direct: &[String], ordered: bool) -> String {
+    let (mut a, mut b) = (router.to_vec(), direct.to_vec());
+    if !ordered {
+        let (ka, kb) = (a.len().min(1), b.len().min(1));
+        a[ka..].sort();
+        b[kb..].sort();
+    }
+    let Some(i) = (0..a.len().max(b.len())).find(|&i| a.get(i) != b.get(i)) else {
+        return "no difference".to_string();
+    };
+    let (x, y) = (
+        a.get(i).map_or("", String::as_str),
+        b.get(i).map_or("", String::as_str),
+    );
+    let at = x.chars().zip(y.chars()).take_while(|(p, q)| p == q).count();
+    let from = at.saturating_sub(40);
+    let window = |s: &str| s.chars().skip(from).take(160).collect::<String>();
+    format!(
+        "line {i} (of {} / {}), character {at}:\n    router: …{}\n    direct: …{}",
+        a.len(),
+        b.len(),
+        window(x),
+        window(y)
+    )
+}
+
 /// A `!bag` case's output: each value's `~`-separated elements sorted.
 fn bagged(lines: &[String]) -> Vec<String> {
     lines
@@ -1133,11 +1162,14 @@ fn refusal_kind(e: &str) -> String {
 /// the reference database: no statement may get a different answer from the router.
 /// A refusal is allowed (and counted by kind); so is an error from both.
 /// `TANDEM_FUZZ_SEED`, `TANDEM_FUZZ_COUNT` and `TANDEM_FUZZ_SECS` (a bound on the run
-/// time, not an assertion) override the defaults for longer runs.
+/// time, not an assertion) override the defaults for longer runs; `TANDEM_FUZZ_FIRST`
+/// starts at a later query number.
 #[test]
 fn random_selects_answer_like_one_unsharded_database() {
     let seed = env_num("TANDEM_FUZZ_SEED", 0x5eed_2026);
     let count = env_num("TANDEM_FUZZ_COUNT", 600);
+    // The first query number: `TANDEM_FUZZ_FIRST=1177 TANDEM_FUZZ_COUNT=1` repeats one.
+    let first = env_num("TANDEM_FUZZ_FIRST", 0);
     let secs = env_num("TANDEM_FUZZ_SECS", 300);
     // Named, not `..`: the servers must live to the end.
     let Loaded {
@@ -1157,7 +1189,7 @@ fn random_selects_answer_like_one_unsharded_database() {
     let mut wrong: Vec<String> = Vec::new();
     // Statements with a subquery in FROM: run, equal, refused.
     let mut derived_n = [0u64; 3];
-    for n in 0..count {
+    for n in first..first.saturating_add(count) {
         if started.elapsed() > Duration::from_secs(secs) {
             break;
         }
@@ -1207,7 +1239,7 @@ fn random_selects_answer_like_one_unsharded_database() {
                 slot.0 += 1;
             }
             _ => wrong.push(format!(
-                "seed {seed:#x} query {n}: {} {}\n  SQL:    {sql}\n  router: {}\n  direct: {}",
+                "seed {seed:#x} query {n} (TANDEM_FUZZ_SEED={seed:#x} TANDEM_FUZZ_FIRST={n} TANDEM_FUZZ_COUNT=1 repeats it): {} {}\n  SQL:    {sql}\n  router: {}\n  direct: {}\n  first difference: {}",
                 if want.is_err() {
                     "the router answers what the server rejects"
                 } else {
@@ -1215,7 +1247,11 @@ fn random_selects_answer_like_one_unsharded_database() {
                 },
                 if ordered { "(ordered)" } else { "(unordered)" },
                 show(&got),
-                show(&want)
+                show(&want),
+                match (&got, &want) {
+                    (Ok(g), Ok(w)) => first_difference(g, w, ordered),
+                    _ => String::new(),
+                }
             )),
         }
     }

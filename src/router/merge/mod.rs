@@ -349,6 +349,11 @@ pub struct MergeSpec {
     pub one_row: bool,
     /// The GROUP_CONCATs ([`AggFn::GroupConcat`] indexes them).
     pub concats: Vec<Concat>,
+    /// The data nodes are MariaDB, whose GROUP_CONCAT(... ORDER BY k) sorts an element
+    /// with a NULL `k` as if `k` were its type's zero value (0, '', 0000-00-00) rather
+    /// than first, as ORDER BY does: the merge then does the same (the session sets it
+    /// from the nodes' versions).
+    pub concat_null_keys_as_zero: bool,
 }
 
 /// Where a column's comparison key comes from, when not from its own value.
@@ -380,6 +385,26 @@ impl Keyer {
             }
             Some(k) => k,
             None => Key::of(cell(row, col), kind(&self.kinds, col)),
+        }
+    }
+
+    /// The key of `col`'s type's zero value: 0, '', the zero date, an ENUM's index 0
+    /// (see [`MergeSpec::concat_null_keys_as_zero`]).
+    fn zero_key(&self, col: usize) -> Key {
+        match self.via.get(col).copied().flatten() {
+            Some(Via::Index(_)) => Key::Float(value::float_bits(0.0)),
+            // The weights of '' (nothing to pad).
+            Some(Via::Weights(_)) => Key::Weights(Vec::new(), Vec::new()),
+            None => {
+                let k = kind(&self.kinds, col);
+                let zero: &[u8] = match k {
+                    ColKind::Exact | ColKind::Float => b"0",
+                    ColKind::Time => b"00:00:00",
+                    ColKind::Temporal => b"0000-00-00",
+                    ColKind::Str(_) => b"",
+                };
+                Key::of(Some(zero), k)
+            }
         }
     }
 
@@ -486,6 +511,8 @@ enum AggState {
 /// A GROUP_CONCAT's running state within a group (see [`Concat`]).
 struct ConcatState {
     spec: Concat,
+    /// [`MergeSpec::concat_null_keys_as_zero`].
+    null_keys_as_zero: bool,
     /// The limit, from the first row.
     max_len: Option<u64>,
     /// `Parts`: the nodes' values; the first one its node had to cut.
@@ -545,7 +572,15 @@ impl ConcatState {
                         .unwrap_or(1),
                     None => 1,
                 };
-                self.elems.push((keyer.sort_keys(row, order), text, n));
+                let mut keys = keyer.sort_keys(row, order);
+                if self.null_keys_as_zero {
+                    for (k, o) in keys.iter_mut().zip(order) {
+                        if k.0 == Key::Null {
+                            k.0 = keyer.zero_key(o.col);
+                        }
+                    }
+                }
+                self.elems.push((keys, text, n));
             }
         }
     }
@@ -620,11 +655,12 @@ fn well_formed_prefix(s: &[u8], max: usize, bytes_only: bool) -> usize {
 }
 
 impl AggState {
-    fn new(a: &Agg, kinds: &[ColKind], concats: &[Concat]) -> AggState {
+    fn new(a: &Agg, kinds: &[ColKind], spec: &MergeSpec) -> AggState {
         let exact = kind(kinds, a.col) == ColKind::Exact;
         if let AggFn::GroupConcat(i) = a.func {
             return AggState::Concat(Box::new(ConcatState {
-                spec: concats.get(i).cloned().unwrap_or_default(),
+                spec: spec.concats.get(i).cloned().unwrap_or_default(),
+                null_keys_as_zero: spec.concat_null_keys_as_zero,
                 max_len: None,
                 parts: Vec::new(),
                 cut: None,
@@ -1325,7 +1361,7 @@ impl Merger {
                             aggs: spec
                                 .aggregates
                                 .iter()
-                                .map(|a| AggState::new(a, kinds, &spec.concats))
+                                .map(|a| AggState::new(a, kinds, spec))
                                 .collect(),
                         });
                         index.insert(key, groups.len() - 1);
@@ -1552,7 +1588,7 @@ impl Merger {
                     .spec
                     .aggregates
                     .iter()
-                    .map(|a| AggState::new(a, &self.kinds, &self.spec.concats))
+                    .map(|a| AggState::new(a, &self.kinds, &self.spec))
                     .collect(),
             });
             index.insert(Vec::new(), 0);

@@ -2446,3 +2446,54 @@ fn group_concat_builds_the_value_from_elements_of_every_node() {
     );
     assert_eq!(m.warnings(), 0);
 }
+
+/// MariaDB's GROUP_CONCAT(... ORDER BY k) sorts an element whose `k` is NULL as if `k`
+/// were 0 ('' for text), not first: with the nodes' MariaDB flag set, the merge does
+/// the same; without it (MySQL), NULL keys sort first as in ORDER BY.
+#[test]
+fn group_concat_order_keys_that_are_null_sort_as_zero_on_mariadb() {
+    // GROUP_CONCAT(id ORDER BY k DESC, t, id DESC) | id, k, t, COUNT(*), max_len
+    let cols = vec![text(), int(), dec(2), text(), bigint(), bigint()];
+    let spec = |mariadb: bool| MergeSpec {
+        visible: 1,
+        aggregates: vec![Agg {
+            col: 0,
+            func: AggFn::GroupConcat(0),
+        }],
+        concats: vec![Concat {
+            sep: b",".to_vec(),
+            max_len: 5,
+            how: ConcatHow::Elems {
+                args: vec![1],
+                order: vec![desc(2), asc(3), desc(1)],
+                count: Some(4),
+                distinct: false,
+            },
+        }],
+        concat_null_keys_as_zero: mariadb,
+        one_row: true,
+        ..Default::default()
+    };
+    let src = || {
+        vec![
+            rows(&[
+                &["-", "1", "5.20", "a", "1", "100"],
+                &["-", "2", "NULL", "b", "1", "100"],
+                &["-", "6", "-3.60", "NULL", "1", "100"],
+            ]),
+            rows(&[
+                &["-", "4", "NULL", "NULL", "1", "100"],
+                &["-", "9", "0.00", "", "1", "100"],
+                &["-", "7", "0.00", "c", "1", "100"],
+            ]),
+        ]
+    };
+    // MariaDB: NULL = 0.00 and NULL text = '': 9 ('') and 4 (NULL, NULL) tie on both
+    // keys and go by id DESC; then 2 ('b'), 7 ('c'); -3.60 last.
+    assert_eq!(
+        merge(spec(true), cols.clone(), src()),
+        s(&[&["1,9,4,2,7,6"]])
+    );
+    // ORDER BY's rule: NULL is the smallest, so last when descending.
+    assert_eq!(merge(spec(false), cols, src()), s(&[&["1,9,7,6,4,2"]]));
+}

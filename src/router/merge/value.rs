@@ -722,7 +722,7 @@ impl Key {
     }
 }
 
-fn float_bits(f: f64) -> u64 {
+pub(super) fn float_bits(f: f64) -> u64 {
     let f = if f == 0.0 { 0.0 } else { f };
     let b = f.to_bits();
     if b >> 63 == 1 { !b } else { b | 1 << 63 }

@@ -463,6 +463,8 @@ impl MergeTemplate {
                     })
                 })
                 .collect::<Option<_>>()?,
+            // Known once the nodes answer (the session sets it).
+            concat_null_keys_as_zero: false,
         })
     }
 

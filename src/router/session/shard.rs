@@ -1163,7 +1163,7 @@ impl Session {
         };
         let ncols = cols.len();
         let template = p.merge.clone().unwrap_or_default();
-        let Some(spec) = template.resolve(ncols) else {
+        let Some(mut spec) = template.resolve(ncols) else {
             self.abandon(sources).await;
             let e = SqlError::new(
                 1105,
@@ -1172,6 +1172,10 @@ impl Session {
             );
             return self.send_err(1, &e).await;
         };
+        spec.concat_null_keys_as_zero = !sources.is_empty()
+            && sources
+                .iter()
+                .all(|s| s.pc.conn.version.contains("MariaDB"));
         let visible = spec.visible;
         if binary
             && let Some(c) = cols

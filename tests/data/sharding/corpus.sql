@@ -483,6 +483,9 @@ SELECT level, COUNT(*) FROM customer GROUP BY level ORDER BY GROUP_CONCAT(DISTIN
 SELECT status, GROUP_CONCAT(DISTINCT customer_id ORDER BY customer_id) FROM my_order WHERE total > 19900 GROUP BY status
 SELECT c.city, GROUP_CONCAT(o.id ORDER BY o.id) FROM customer c JOIN my_order o ON c.id = o.id GROUP BY c.city ORDER BY c.city
 SELECT category, GROUP_CONCAT(DISTINCT stock % 7 ORDER BY stock % 7 DESC) FROM product GROUP BY category ORDER BY category
+# MariaDB sorts a GROUP_CONCAT element whose order key is NULL as if the key were 0 / ''.
+SELECT LENGTH(name) AS n, GROUP_CONCAT(id ORDER BY ROUND(balance) DESC, id DESC SEPARATOR ' | ') FROM customer WHERE city IS NULL GROUP BY n
+SELECT level, GROUP_CONCAT(id ORDER BY city, id) FROM customer WHERE id < 300000 GROUP BY level
 !refuse SELECT IFNULL(GROUP_CONCAT(city ORDER BY id), '-') FROM customer
 !refuse SELECT GROUP_CONCAT(city ORDER BY 1) FROM customer
 !refuse SELECT GROUP_CONCAT(city ORDER BY id LIMIT 3) FROM customer
