@@ -1008,6 +1008,80 @@ fn having_text_comparison(e: &Expr, cols: &[ColumnMeta], kinds: &[ColKind]) -> O
     })
 }
 
+/// Why the router cannot compute column `c` (expression `e` over merged aggregates),
+/// if it cannot. A number is computed with MySQL's rules. A text result is computed
+/// only when every value it can take is text or NULL as it is (`IFNULL(MAX(city),
+/// 'none')`, `COALESCE(GROUP_CONCAT(x), '')`, `IF(COUNT(*) > 1, MAX(a), MIN(a))`): a
+/// number turned into text would need the server's display digits, a comparison of
+/// text its collation (which the column definitions do not reveal); and only when
+/// nothing sorts, filters or deduplicates by it afterwards, which would compare it.
+fn computed_refusal(
+    c: usize,
+    e: &Expr,
+    spec: &MergeSpec,
+    cols: &[ColumnMeta],
+    kinds: &[ColKind],
+) -> Option<String> {
+    fn text_only(e: &Expr, kinds: &[ColKind]) -> bool {
+        match e {
+            Expr::Col(i) => matches!(kinds.get(*i), Some(ColKind::Str(_))),
+            Expr::Str(_) | Expr::Null => true,
+            Expr::Func(Func::IfNull | Func::Coalesce, args) => {
+                args.iter().all(|a| text_only(a, kinds))
+            }
+            Expr::Func(Func::If, args) => args.iter().skip(1).all(|a| text_only(a, kinds)),
+            _ => false,
+        }
+    }
+    fn uses(e: &Expr, c: usize) -> bool {
+        match e {
+            Expr::Col(i) => *i == c,
+            Expr::Bin(a, _, b) => uses(a, c) || uses(b, c),
+            Expr::Not(a) | Expr::Neg(a) | Expr::IsNull(a, _) => uses(a, c),
+            Expr::Func(_, args) => args.iter().any(|a| uses(a, c)),
+            Expr::Null | Expr::Int(_) | Expr::Dec(_) | Expr::Str(_) => false,
+        }
+    }
+    let m = cols.get(c)?;
+    let what = |why: &str| {
+        Some(format!(
+            "column {} (`{}`) is an expression over aggregates whose result is text {why}; select the aggregate itself",
+            c + 1,
+            m.name
+        ))
+    };
+    match kinds.get(c) {
+        Some(ColKind::Exact | ColKind::Float) => None,
+        Some(ColKind::Str(_)) => {
+            if !text_only(e, kinds) {
+                what(
+                    "and may be a number or date turned into text: the router recomputes text results only from text values (IFNULL, COALESCE, IF, CASE over text aggregates and literals)",
+                )
+            } else if spec.order_by.iter().any(|k| k.col == c)
+                || spec.distinct
+                || spec.having.as_ref().is_some_and(|h| uses(h, c))
+            {
+                what(
+                    "and the statement sorts, filters or deduplicates by it: the router cannot see the collation the server compares it in",
+                )
+            } else {
+                having_text_comparison(e, cols, kinds).map(|_| {
+                    format!(
+                        "column {} (`{}`) compares text across data nodes: the router cannot see the collation the server compares it in; select the aggregates themselves",
+                        c + 1,
+                        m.name
+                    )
+                })
+            }
+        }
+        _ => Some(format!(
+            "column {} (`{}`) is an expression over aggregates whose result is not a number or text: the router recomputes only numeric and text results across data nodes; select the aggregate itself",
+            c + 1,
+            m.name
+        )),
+    }
+}
+
 /// Why HAVING cannot be evaluated by the router: it compares a DATE / DATETIME /
 /// TIMESTAMP column with a text literal that is not that type's canonical text. The
 /// merge compares temporal values as text; one server reads the literal as a date
@@ -1097,16 +1171,9 @@ impl Merger {
             })
         });
         let refusal = refusal.or_else(|| {
-            spec.computed.iter().find_map(|(c, _)| {
-                let m = cols.get(*c)?;
-                (!matches!(kinds.get(*c), Some(ColKind::Exact | ColKind::Float))).then(|| {
-                    format!(
-                        "column {} (`{}`) is an expression over aggregates whose result is not a number: the router recomputes only numeric results across data nodes; select the aggregate itself",
-                        c + 1,
-                        m.name
-                    )
-                })
-            })
+            spec.computed
+                .iter()
+                .find_map(|(c, e)| computed_refusal(*c, e, &spec, &cols, &kinds))
         });
         let visible = if spec.visible == 0 {
             cols.len()
@@ -1710,6 +1777,13 @@ fn computed_text(v: &expr::Val, m: &ColumnMeta) -> Result<Option<Vec<u8>>, SqlEr
         }
     };
     match ColKind::from_meta(m) {
+        // Text from text values only (see `computed_refusal`).
+        ColKind::Str(_) => Ok(match v {
+            Val::Null => None,
+            Val::Str(s, _) | Val::Temporal(s) => Some(s.clone()),
+            Val::Exact(d) => Some(d.to_text(d.scale()).into_bytes()),
+            Val::Float(f) => fmt_double(*f, FLOAT_NOT_FIXED).map(String::into_bytes),
+        }),
         ColKind::Float => {
             let f = match v {
                 Val::Null => return Ok(None),

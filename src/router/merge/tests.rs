@@ -2497,3 +2497,79 @@ fn group_concat_order_keys_that_are_null_sort_as_zero_on_mariadb() {
     // ORDER BY's rule: NULL is the smallest, so last when descending.
     assert_eq!(merge(spec(false), cols, src()), s(&[&["1,9,7,6,4,2"]]));
 }
+
+/// A text result over text aggregates and literals (`IFNULL(MAX(c), 'none')`,
+/// `IF(COUNT(*) > 1, MAX(c), 'one')`) is computed from the merged values; a text result
+/// that could be a number turned into text, or that the statement sorts by, is refused.
+#[test]
+fn computed_text_results_come_from_text_values_only() {
+    // g, IFNULL(MAX(c),'none'), IF(COUNT(*) > 1, MAX(c), 'one') | MAX(c), COUNT(*)
+    let cols = vec![text_bin(), text(), text(), text(), bigint()];
+    let spec = |computed: Vec<(usize, Expr)>, order_by: Vec<SortKey>| MergeSpec {
+        visible: 3,
+        group_by: vec![0],
+        aggregates: vec![
+            Agg {
+                col: 3,
+                func: AggFn::Max,
+            },
+            Agg {
+                col: 4,
+                func: AggFn::Count,
+            },
+        ],
+        computed,
+        order_by,
+        ..Default::default()
+    };
+    let ifnull = || {
+        (
+            1,
+            Expr::Func(
+                Func::IfNull,
+                vec![Expr::Col(3), Expr::Str("none".to_string())],
+            ),
+        )
+    };
+    let iff = (
+        2,
+        Expr::Func(
+            Func::If,
+            vec![
+                Expr::Bin(Box::new(Expr::Col(4)), BinOp::Gt, Box::new(Expr::Int(1))),
+                Expr::Col(3),
+                Expr::Str("one".to_string()),
+            ],
+        ),
+    );
+    let src = || {
+        vec![
+            rows(&[
+                &["a", "-", "-", "Wuhan", "2"],
+                &["b", "-", "-", "NULL", "0"],
+            ]),
+            rows(&[
+                &["a", "-", "-", "Xian", "1"],
+                &["c", "-", "-", "Hefei", "1"],
+            ]),
+        ]
+    };
+    assert_eq!(
+        merge(spec(vec![ifnull(), iff], Vec::new()), cols.clone(), src()),
+        s(&[
+            &["a", "Xian", "Xian"],
+            &["b", "none", "one"],
+            &["c", "Hefei", "one"]
+        ])
+    );
+    // IFNULL(MAX(c), 0): a number as text would need the server's digits.
+    let zero = (
+        1,
+        Expr::Func(Func::IfNull, vec![Expr::Col(3), Expr::Int(0)]),
+    );
+    let m = Merger::new(spec(vec![zero], Vec::new()), cols.clone(), 2);
+    assert!(m.refusal().is_some());
+    // ORDER BY the text result: compared in a collation the router cannot see.
+    let m = Merger::new(spec(vec![ifnull()], vec![asc(1)]), cols, 2);
+    assert!(m.refusal().is_some());
+}

@@ -430,7 +430,16 @@ SELECT o.status, SUM(i.qty * i.price) / SUM(i.qty) AS unit FROM my_order o JOIN 
 !refuse SELECT CONCAT(COUNT(*), ' rows') FROM customer
 !refuse SELECT SQRT(SUM(level)) FROM customer
 !refuse SELECT level, COUNT(*) + balance FROM customer GROUP BY level
-!refuse SELECT IFNULL(MAX(city), 'none') FROM customer
+SELECT IFNULL(MAX(city), 'none') FROM customer
+# Text results over text aggregates and literals only.
+SELECT city, IFNULL(MAX(name), 'none'), COUNT(*) FROM customer GROUP BY city ORDER BY city
+SELECT COALESCE(MAX(city), MIN(name), 'nobody') AS c, COUNT(*) FROM customer WHERE id < 0
+SELECT level, IF(COUNT(*) > 250, MAX(city), 'few') AS c FROM customer GROUP BY level ORDER BY level
+SELECT level, CASE WHEN SUM(balance) > 7000000 THEN MAX(city) WHEN SUM(balance) > 0 THEN MIN(city) ELSE NULL END FROM customer GROUP BY level ORDER BY level
+!refuse SELECT IFNULL(MAX(city), 0) FROM customer
+!refuse SELECT level, IFNULL(MAX(city), 'none') AS c FROM customer GROUP BY level ORDER BY c, level
+!refuse SELECT level, IFNULL(MAX(city), 'none') AS c FROM customer GROUP BY level HAVING c <> 'x'
+!refuse SELECT IF(MAX(city) = 'wuhan', MAX(name), 'no') FROM customer
 !refuse SELECT level, ROUND(AVG(balance), level) FROM customer GROUP BY level
 !refuse SELECT city, COUNT(*) FROM customer GROUP BY city ORDER BY LENGTH(MAX(name)), city
 # COUNT(DISTINCT x [, y]) across nodes: the nodes group by x too, the router counts the
@@ -486,7 +495,8 @@ SELECT category, GROUP_CONCAT(DISTINCT stock % 7 ORDER BY stock % 7 DESC) FROM p
 # MariaDB sorts a GROUP_CONCAT element whose order key is NULL as if the key were 0 / ''.
 SELECT LENGTH(name) AS n, GROUP_CONCAT(id ORDER BY ROUND(balance) DESC, id DESC SEPARATOR ' | ') FROM customer WHERE city IS NULL GROUP BY n
 SELECT level, GROUP_CONCAT(id ORDER BY city, id) FROM customer WHERE id < 300000 GROUP BY level
-!refuse SELECT IFNULL(GROUP_CONCAT(city ORDER BY id), '-') FROM customer
+SELECT IFNULL(GROUP_CONCAT(city ORDER BY id), '-') FROM customer WHERE id % 997 = 0
+SELECT province_id, IFNULL(GROUP_CONCAT(DISTINCT city ORDER BY city), '-') FROM customer WHERE id < 200000 GROUP BY province_id ORDER BY province_id
 !refuse SELECT GROUP_CONCAT(city ORDER BY 1) FROM customer
 !refuse SELECT GROUP_CONCAT(city ORDER BY id LIMIT 3) FROM customer
 !refuse SELECT GROUP_CONCAT(DISTINCT city), level FROM customer
