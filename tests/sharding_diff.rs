@@ -22,6 +22,7 @@ use common::mariadb::MariaDb;
 use common::shard::{
     DDL, Mysql, PASSWORD, SCHEMA, ShardRouter, USER, router_body, start_router, two_servers,
 };
+use common::wire::{Conn, Rows};
 
 /// Rows per INSERT statement.
 const BATCH: usize = 100;
@@ -1173,13 +1174,22 @@ fn random_selects_answer_like_one_unsharded_database() {
     let secs = env_num("TANDEM_FUZZ_SECS", 300);
     // Named, not `..`: the servers must live to the end.
     let Loaded {
-        a: _a,
+        a,
         b: _b,
         router,
         via_router,
         direct,
         tables: _,
     } = Loaded::start();
+    // The same statements prepared (COM_STMT_PREPARE + EXECUTE: binary rows, as JDBC
+    // with server-side prepared statements and Go's driver with arguments get them).
+    let router_addr = router.addr;
+    let direct_addr = a.addr;
+    let mut ps_router =
+        Prepared::new(move || Conn::connect(router_addr, USER, PASSWORD, Some(SCHEMA)));
+    let mut ps_direct = Prepared::new(move || Conn::connect(direct_addr, "root", "", Some("ref")));
+    // Prepared: run, equal, refused by the router, rejected by both.
+    let mut ps_n = [0u64; 4];
     let started = std::time::Instant::now();
     let (mut equal, mut both_err, mut ran) = (0u64, 0u64, 0u64);
     // Equal answers of statements with a GROUP_CONCAT (merged across nodes).
@@ -1239,7 +1249,7 @@ fn random_selects_answer_like_one_unsharded_database() {
                 slot.0 += 1;
             }
             _ => wrong.push(format!(
-                "seed {seed:#x} query {n} (TANDEM_FUZZ_SEED={seed:#x} TANDEM_FUZZ_FIRST={n} TANDEM_FUZZ_COUNT=1 repeats it): {} {}\n  SQL:    {sql}\n  router: {}\n  direct: {}\n  first difference: {}",
+                "seed {seed:#x} query {n} (text protocol; TANDEM_FUZZ_SEED={seed:#x} TANDEM_FUZZ_FIRST={n} TANDEM_FUZZ_COUNT=1 repeats it): {} {}\n  SQL:    {sql}\n  router: {}\n  direct: {}\n  first difference: {}",
                 if want.is_err() {
                     "the router answers what the server rejects"
                 } else {
@@ -1254,6 +1264,30 @@ fn random_selects_answer_like_one_unsharded_database() {
                 }
             )),
         }
+        ps_n[0] += 1;
+        match (ps_router.run(&sql), ps_direct.run(&sql)) {
+            (Ok(g), Ok(w)) if same(&typed_lines(&g), &typed_lines(&w), ordered) => ps_n[1] += 1,
+            (Err(_), Err(_)) => ps_n[3] += 1,
+            (Err(_), Ok(_)) => ps_n[2] += 1,
+            (g, w) => {
+                let (g, w) = (g.map(|t| typed_lines(&t)), w.map(|t| typed_lines(&t)));
+                wrong.push(format!(
+                "seed {seed:#x} query {n} (prepared; TANDEM_FUZZ_SEED={seed:#x} TANDEM_FUZZ_FIRST={n} TANDEM_FUZZ_COUNT=1 repeats it): {} {}\n  SQL:    {sql}\n  router: {}\n  direct: {}\n  first difference: {}",
+                if w.is_err() {
+                    "the router answers what the server rejects"
+                } else {
+                    "wrong answer"
+                },
+                if ordered { "(ordered)" } else { "(unordered)" },
+                show(&g),
+                show(&w),
+                match (&g, &w) {
+                    (Ok(g), Ok(w)) => first_difference(g, w, ordered),
+                    _ => String::new(),
+                }
+            ));
+            }
+        }
     }
     let refusals: u64 = refused.values().map(|(k, _)| k).sum();
     println!(
@@ -1263,6 +1297,10 @@ fn random_selects_answer_like_one_unsharded_database() {
     println!(
         "  with a subquery in FROM: {} run, {} equal, {} refused",
         derived_n[0], derived_n[1], derived_n[2]
+    );
+    println!(
+        "  prepared (binary rows): {} run, {} equal (rows and column types), {} refused, {} rejected by both",
+        ps_n[0], ps_n[1], ps_n[2], ps_n[3]
     );
     for e in &both_err_examples {
         println!("  rejected by both: {e}");
@@ -1280,6 +1318,70 @@ fn random_selects_answer_like_one_unsharded_database() {
         wrong.join("\n\n"),
         tail(&router.daemon.logs(), 3000)
     );
+}
+
+/// One connection that prepares, executes and closes statements; reconnects after a
+/// broken connection.
+struct Prepared<F: Fn() -> Result<Conn, common::wire::Err>> {
+    connect: F,
+    conn: Option<Conn>,
+}
+
+/// Prepared rows with the column types ((type, unsigned, decimals) each).
+type Typed = (Rows, Vec<(u8, bool, u8)>);
+
+impl<F: Fn() -> Result<Conn, common::wire::Err>> Prepared<F> {
+    fn new(connect: F) -> Self {
+        Prepared {
+            connect,
+            conn: None,
+        }
+    }
+
+    /// The statement's rows and column types, or its error's text.
+    fn run(&mut self, sql: &str) -> Result<Typed, String> {
+        let c = match &mut self.conn {
+            Some(c) => c,
+            None => self
+                .conn
+                .insert((self.connect)().map_err(|e| e.to_string())?),
+        };
+        let r = c.prepare(sql).and_then(|st| {
+            let rows = c.execute(st, 0, &[], &[]);
+            let types = c.last_types.clone();
+            let closed = c.close_stmt(st);
+            let rows = rows?;
+            closed?;
+            Ok((rows, types))
+        });
+        if let Err(e) = &r
+            && e.code == 0
+        {
+            self.conn = None;
+        }
+        r.map_err(|e| e.to_string())
+    }
+}
+
+/// A prepared answer as lines: the column types ((type, unsigned, decimals); a text
+/// column's decimals left out: MariaDB reports 0 or 39 for the same expression depending
+/// on the plan, and clients ignore them), then each row tab-separated.
+fn typed_lines(t: &Typed) -> Vec<String> {
+    let types: Vec<(u8, bool, u8)> =
+        t.1.iter()
+            .map(|&(ty, unsigned, dec)| {
+                let text = matches!(ty, 0x0f | 0xf7 | 0xf8 | 0xfc | 0xfd | 0xfe);
+                (ty, unsigned, if text { 0 } else { dec })
+            })
+            .collect();
+    let mut lines = vec![format!("types {types:?}")];
+    lines.extend(t.0.iter().map(|row| {
+        row.iter()
+            .map(|v| v.as_deref().unwrap_or("NULL"))
+            .collect::<Vec<_>>()
+            .join("\t")
+    }));
+    lines
 }
 
 fn tail(s: &str, n: usize) -> String {

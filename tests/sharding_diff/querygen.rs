@@ -1,7 +1,8 @@
 //! A seeded random SELECT generator over the data set of `sharding_diff.rs`: single
 //! tables, the ER parent/child join, co-located joins and joins with the global table;
 //! select lists of columns, expressions, aliases and aggregates (also inside arithmetic and
-//! IFNULL/COALESCE/ROUND/TRUNCATE/FLOOR/CEIL/ABS/GREATEST/LEAST/NULLIF/IF/CASE, and
+//! IFNULL/COALESCE/ROUND/TRUNCATE/FLOOR/CEIL/ABS/GREATEST/LEAST/NULLIF/IF/CASE, text
+//! results over text aggregates such as `IFNULL(MAX(city), 'none')`, and
 //! COUNT/SUM/AVG(DISTINCT), GROUP_CONCAT with ORDER BY or DISTINCT inside), DISTINCT,
 //! WHERE on the sharding key and other columns, GROUP BY (expressions, aliases,
 //! positions), HAVING, ORDER BY (columns, aliases, positions, expressions, ASC/DESC),
@@ -528,6 +529,19 @@ fn aggregate(r: &mut Lcg, src: &Src) -> String {
     // merged aggregates), or arithmetic with another aggregate.
     if r.chance(70) {
         return plain;
+    }
+    // A text aggregate: now and then a text result over it (computed by the router).
+    let text = matches!(col.def.ty, Ty::Str)
+        && ["MIN(", "MAX(", "GROUP_CONCAT("]
+            .iter()
+            .any(|p| plain.starts_with(p));
+    if text && r.chance(50) {
+        return match r.below(4) {
+            0 => format!("IFNULL({plain}, 'none')"),
+            1 => format!("COALESCE({plain}, '')"),
+            2 => format!("IF(COUNT(*) > 3, {plain}, 'few')"),
+            _ => format!("CASE WHEN SUM(1) > 1 THEN {plain} ELSE NULL END"),
+        };
     }
     let num = |r: &mut Lcg| {
         let c = pick_col(r, src);

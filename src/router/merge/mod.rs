@@ -354,6 +354,10 @@ pub struct MergeSpec {
     /// than first, as ORDER BY does: the merge then does the same (the session sets it
     /// from the nodes' versions).
     pub concat_null_keys_as_zero: bool,
+    /// The rows go out in the binary protocol, which carries a DOUBLE/FLOAT's full value
+    /// whatever the column's `decimals` (the text protocol prints it rounded to them):
+    /// merged and computed doubles are then kept whole (the session sets it).
+    pub binary_rows: bool,
 }
 
 /// Where a column's comparison key comes from, when not from its own value.
@@ -912,6 +916,9 @@ enum Mode {
 pub struct Merger {
     spec: MergeSpec,
     cols: Vec<ColumnMeta>,
+    /// How merged and computed values are written: `cols`, with DOUBLE/FLOAT columns
+    /// unrounded for binary rows ([`MergeSpec::binary_rows`]).
+    fmt: Vec<ColumnMeta>,
     kinds: Vec<ColKind>,
     keyer: Keyer,
     refusal: Option<String>,
@@ -1206,7 +1213,19 @@ impl Merger {
             })
             .map(|&(c, h)| (c, h, None))
             .collect();
+        let fmt = cols
+            .iter()
+            .zip(&kinds)
+            .map(|(m, k)| {
+                let mut m = m.clone();
+                if spec.binary_rows && *k == ColKind::Float {
+                    m.decimals = FLOAT_NOT_FIXED;
+                }
+                m
+            })
+            .collect();
         let mut m = Merger {
+            fmt,
             spec,
             cols,
             kinds,
@@ -1697,14 +1716,14 @@ impl Merger {
                 }
                 let v = match st {
                     AggState::Concat(c) => {
-                        let (v, cut) = c.finish(self.cols.get(a.col));
+                        let (v, cut) = c.finish(self.fmt.get(a.col));
                         // One server's warning 1260 for each row it cut.
                         if cut {
                             self.warnings = self.warnings.saturating_add(1);
                         }
                         v
                     }
-                    st => st.finish(self.cols.get(a.col)),
+                    st => st.finish(self.fmt.get(a.col)),
                 };
                 if a.col >= row.len() {
                     row.resize(a.col + 1, None);
@@ -1713,7 +1732,7 @@ impl Merger {
             }
             for (c, e) in &self.spec.computed {
                 let v = expr::eval_in(e, &row, &self.kinds, &vals);
-                let Some(m) = self.cols.get(*c) else { continue };
+                let Some(m) = self.fmt.get(*c) else { continue };
                 match computed_text(&v, m) {
                     Ok(t) => {
                         if *c >= row.len() {

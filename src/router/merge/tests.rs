@@ -2573,3 +2573,50 @@ fn computed_text_results_come_from_text_values_only() {
     let m = Merger::new(spec(vec![ifnull()], vec![asc(1)]), cols, 2);
     assert!(m.refusal().is_some());
 }
+
+/// A DOUBLE whose column says 0 decimals (`SUM(x)` of such a column, `MIN(t) - 100` of
+/// text t): the text protocol prints it rounded to them, the binary protocol carries the
+/// whole value, and so does the merge when the rows go out binary.
+#[test]
+fn binary_rows_keep_doubles_whole_whatever_their_decimals() {
+    // SUM(x), MIN(t) - 100 | MIN(t)
+    let cols = vec![dbl(0), dbl(0), text()];
+    let spec = |binary: bool| MergeSpec {
+        visible: 2,
+        aggregates: vec![
+            Agg {
+                col: 0,
+                func: AggFn::Sum,
+            },
+            Agg {
+                col: 2,
+                func: AggFn::Min,
+            },
+        ],
+        computed: vec![(
+            1,
+            Expr::Bin(
+                Box::new(Expr::Col(2)),
+                BinOp::Sub,
+                Box::new(Expr::Int(100)),
+            ),
+        )],
+        binary_rows: binary,
+        one_row: true,
+        ..Default::default()
+    };
+    let src = || {
+        vec![
+            rows(&[&["16000.25", "-", "250.75"]]),
+            rows(&[&["342.35", "-", "300.5"]]),
+        ]
+    };
+    assert_eq!(
+        merge(spec(false), cols.clone(), src()),
+        s(&[&["16343", "151"]])
+    );
+    assert_eq!(
+        merge(spec(true), cols, src()),
+        s(&[&["16342.6", "150.75"]])
+    );
+}

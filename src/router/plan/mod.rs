@@ -465,6 +465,7 @@ impl MergeTemplate {
                 .collect::<Option<_>>()?,
             // Known once the nodes answer (the session sets it).
             concat_null_keys_as_zero: false,
+            binary_rows: false,
         })
     }
 

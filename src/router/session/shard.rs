@@ -1172,6 +1172,7 @@ impl Session {
             );
             return self.send_err(1, &e).await;
         };
+        spec.binary_rows = binary;
         spec.concat_null_keys_as_zero = !sources.is_empty()
             && sources
                 .iter()
