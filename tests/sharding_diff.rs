@@ -1248,20 +1248,14 @@ fn random_selects_answer_like_one_unsharded_database() {
                 let slot = refused.entry(refusal_kind(e)).or_insert((0, sql.clone()));
                 slot.0 += 1;
             }
-            _ => wrong.push(format!(
-                "seed {seed:#x} query {n} (text protocol; TANDEM_FUZZ_SEED={seed:#x} TANDEM_FUZZ_FIRST={n} TANDEM_FUZZ_COUNT=1 repeats it): {} {}\n  SQL:    {sql}\n  router: {}\n  direct: {}\n  first difference: {}",
-                if want.is_err() {
-                    "the router answers what the server rejects"
-                } else {
-                    "wrong answer"
-                },
-                if ordered { "(ordered)" } else { "(unordered)" },
-                show(&got),
-                show(&want),
-                match (&got, &want) {
-                    (Ok(g), Ok(w)) => first_difference(g, w, ordered),
-                    _ => String::new(),
-                }
+            _ => wrong.push(difference(
+                seed,
+                n,
+                "text protocol",
+                &sql,
+                ordered,
+                &got,
+                &want,
             )),
         }
         ps_n[0] += 1;
@@ -1271,21 +1265,7 @@ fn random_selects_answer_like_one_unsharded_database() {
             (Err(_), Ok(_)) => ps_n[2] += 1,
             (g, w) => {
                 let (g, w) = (g.map(|t| typed_lines(&t)), w.map(|t| typed_lines(&t)));
-                wrong.push(format!(
-                "seed {seed:#x} query {n} (prepared; TANDEM_FUZZ_SEED={seed:#x} TANDEM_FUZZ_FIRST={n} TANDEM_FUZZ_COUNT=1 repeats it): {} {}\n  SQL:    {sql}\n  router: {}\n  direct: {}\n  first difference: {}",
-                if w.is_err() {
-                    "the router answers what the server rejects"
-                } else {
-                    "wrong answer"
-                },
-                if ordered { "(ordered)" } else { "(unordered)" },
-                show(&g),
-                show(&w),
-                match (&g, &w) {
-                    (Ok(g), Ok(w)) => first_difference(g, w, ordered),
-                    _ => String::new(),
-                }
-            ));
+                wrong.push(difference(seed, n, "prepared", &sql, ordered, &g, &w));
             }
         }
     }
@@ -1313,11 +1293,38 @@ fn random_selects_answer_like_one_unsharded_database() {
     }
     assert!(
         wrong.is_empty(),
-        "{} of {ran} random SELECTs (seed {seed:#x}; TANDEM_FUZZ_SEED={seed:#x} to repeat) differ:\n\n{}\n\nrouter log (tail):\n{}",
+        "{} answers to {ran} random SELECTs (each run as text and prepared; seed {seed:#x}; TANDEM_FUZZ_SEED={seed:#x} to repeat) differ:\n\n{}\n\nrouter log (tail):\n{}",
         wrong.len(),
         wrong.join("\n\n"),
         tail(&router.daemon.logs(), 3000)
     );
+}
+
+/// A failure message for random query `n` of `seed` whose answers differ.
+fn difference(
+    seed: u64,
+    n: u64,
+    protocol: &str,
+    sql: &str,
+    ordered: bool,
+    got: &Result<Vec<String>, String>,
+    want: &Result<Vec<String>, String>,
+) -> String {
+    format!(
+        "seed {seed:#x} query {n} ({protocol}; TANDEM_FUZZ_SEED={seed:#x} TANDEM_FUZZ_FIRST={n} TANDEM_FUZZ_COUNT=1 repeats it): {} {}\n  SQL:    {sql}\n  router: {}\n  direct: {}\n  first difference: {}",
+        if want.is_err() {
+            "the router answers what the server rejects"
+        } else {
+            "wrong answer"
+        },
+        if ordered { "(ordered)" } else { "(unordered)" },
+        show(got),
+        show(want),
+        match (got, want) {
+            (Ok(g), Ok(w)) => first_difference(g, w, ordered),
+            _ => String::new(),
+        }
+    )
 }
 
 /// One connection that prepares, executes and closes statements; reconnects after a

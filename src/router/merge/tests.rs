@@ -2595,11 +2595,7 @@ fn binary_rows_keep_doubles_whole_whatever_their_decimals() {
         ],
         computed: vec![(
             1,
-            Expr::Bin(
-                Box::new(Expr::Col(2)),
-                BinOp::Sub,
-                Box::new(Expr::Int(100)),
-            ),
+            Expr::Bin(Box::new(Expr::Col(2)), BinOp::Sub, Box::new(Expr::Int(100))),
         )],
         binary_rows: binary,
         one_row: true,
@@ -2615,8 +2611,5 @@ fn binary_rows_keep_doubles_whole_whatever_their_decimals() {
         merge(spec(false), cols.clone(), src()),
         s(&[&["16343", "151"]])
     );
-    assert_eq!(
-        merge(spec(true), cols, src()),
-        s(&[&["16342.6", "150.75"]])
-    );
+    assert_eq!(merge(spec(true), cols, src()), s(&[&["16342.6", "150.75"]]));
 }
