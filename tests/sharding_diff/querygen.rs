@@ -663,9 +663,11 @@ fn aliased(r: &mut Lcg, n: usize, expr: String) -> Item {
 fn plain(r: &mut Lcg, src: &Src) -> String {
     let distinct = r.chance(20);
     let n = 1 + r.below(4) as usize;
+    let mut constants = 0;
     let mut items: Vec<Item> = (0..n)
         .map(|k| {
             if r.chance(5) {
+                constants += 1;
                 let e = r.pick(&["'x'", "42", "NULL", "1.5"]).to_string();
                 return aliased(r, k, e);
             }
@@ -716,7 +718,11 @@ fn plain(r: &mut Lcg, src: &Src) -> String {
             }
         }
         sql += &format!(" ORDER BY {}", order.join(", "));
-        sql += &limit(r);
+        // MariaDB 10.11 answers `SELECT DISTINCT <constants> ... LIMIT n OFFSET m` with
+        // its one row whatever the offset (a server bug the router does not copy).
+        if !(distinct && constants == n) {
+            sql += &limit(r);
+        }
     }
     sql
 }
