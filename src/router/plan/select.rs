@@ -431,15 +431,7 @@ pub fn plan_query(
     let nodes = route_nodes(sc, &from.refs, &where_conds, &join_conds, sel, lookups)?;
     let nodes = match nodes_for_subqueries(sc, &sub_exprs, nodes, lookups)? {
         RouteNodes::Many(ns) => {
-            if sel
-                .select_modifiers
-                .as_ref()
-                .is_some_and(|m| m.sql_calc_found_rows)
-            {
-                return Err(refuse(
-                    "SQL_CALC_FOUND_ROWS on a SELECT over several data nodes is not supported: the following FOUND_ROWS() could not be answered; run SELECT COUNT(*) with the same WHERE instead",
-                ));
-            }
+            no_calc_found_rows(sel)?;
             RouteNodes::Many(ns)
         }
         other => other,
@@ -491,11 +483,7 @@ fn one_node(
     note: Option<String>,
     read: bool,
 ) -> Planned {
-    let mut e = Edits::default();
-    if let (Some(m), Some(c)) = (max_limit, clauses) {
-        add_limit(t, c, &mut e, m);
-    }
-    let sql_out = if e.is_empty() { None } else { e.apply(t.sql) };
+    let sql_out = with_max_limit(t, clauses, max_limit);
     let mut p = Plan::one(node, sql_out, read);
     p.note = note;
     Planned::Route(p)
@@ -509,11 +497,7 @@ fn any_copy(
     nodes: Vec<String>,
     read: bool,
 ) -> Planned {
-    let mut e = Edits::default();
-    if let (Some(m), Some(c)) = (max_limit, clauses) {
-        add_limit(t, c, &mut e, m);
-    }
-    let sql_out = if e.is_empty() { None } else { e.apply(t.sql) };
+    let sql_out = with_max_limit(t, clauses, max_limit);
     Planned::Route(Plan {
         targets: nodes
             .into_iter()
@@ -938,6 +922,34 @@ fn regroupable_args(
         args.push(a.clone());
     }
     Ok(args)
+}
+
+/// A SELECT over several nodes cannot have SQL_CALC_FOUND_ROWS: FOUND_ROWS() after it
+/// could not be answered.
+pub(super) fn no_calc_found_rows(sel: &Select) -> Result<(), SqlError> {
+    if sel
+        .select_modifiers
+        .as_ref()
+        .is_some_and(|m| m.sql_calc_found_rows)
+    {
+        return Err(refuse(
+            "SQL_CALC_FOUND_ROWS on a SELECT over several data nodes is not supported: the following FOUND_ROWS() could not be answered; run SELECT COUNT(*) with the same WHERE instead",
+        ));
+    }
+    Ok(())
+}
+
+/// The statement's text with `sql_max_limit` added when it applies; None: unchanged.
+fn with_max_limit(
+    t: &Toks<'_>,
+    clauses: &Option<text::SelectClauses>,
+    max_limit: Option<u64>,
+) -> Option<String> {
+    let mut e = Edits::default();
+    if let (Some(m), Some(c)) = (max_limit, clauses) {
+        add_limit(t, c, &mut e, m);
+    }
+    if e.is_empty() { None } else { e.apply(t.sql) }
 }
 
 /// An outer join that NULL-extends a sharded table for rows of a table every node has

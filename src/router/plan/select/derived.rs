@@ -229,15 +229,7 @@ pub(super) fn plan_derived(
         }
         RouteNodes::AnyOf(nodes) => Ok(super::any_copy(t, &clauses, max_limit, nodes, read)),
         RouteNodes::Many(nodes) => {
-            if sel
-                .select_modifiers
-                .as_ref()
-                .is_some_and(|m| m.sql_calc_found_rows)
-            {
-                return Err(refuse(
-                    "SQL_CALC_FOUND_ROWS on a SELECT over several data nodes is not supported: the following FOUND_ROWS() could not be answered; run SELECT COUNT(*) with the same WHERE instead",
-                ));
-            }
+            super::no_calc_found_rows(sel)?;
             let Some(c) = clauses else {
                 return Err(refuse("the router could not find the select list"));
             };
