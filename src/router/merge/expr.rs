@@ -17,6 +17,25 @@ pub enum Val {
     Str(Vec<u8>, Option<Collation>),
     /// DATE/DATETIME/TIMESTAMP/TIME text.
     Temporal(Vec<u8>),
+    /// A merged AVG of exact numbers: its DECIMAL quotient (with MariaDB's internal
+    /// digits), and the double MariaDB computes for it where a DOUBLE is wanted (sum /
+    /// count in doubles: `AVG(x) * 1e0` is 6.777777777777778 where `(AVG(x) + 0) * 1e0`
+    /// is 6.777777777).
+    Quotient {
+        exact: Dec,
+        real: f64,
+    },
+}
+
+impl Val {
+    /// The value as a DECIMAL-typed expression passes it on (functions over AVG, and
+    /// IF/IFNULL/COALESCE/NULLIF whose arguments are all exact, take its DECIMAL).
+    fn decimal(self) -> Val {
+        match self {
+            Val::Quotient { exact, .. } => Val::Exact(exact),
+            v => v,
+        }
+    }
 }
 
 /// True when `e` holds for `row` (MySQL: not NULL and not zero).
@@ -78,6 +97,7 @@ pub fn eval_in(e: &Expr, row: &Row, kinds: &[ColKind], vals: &[Option<Val>]) -> 
             Val::Float(f) => Val::Float(-f),
             Val::Str(s, _) => Val::Float(-parse_f64(&s)),
             Val::Temporal(t) => Val::Exact(Dec::from_temporal(&t).negate()),
+            Val::Quotient { exact, .. } => Val::Exact(exact.negate()),
         },
         Expr::IsNull(a, negated) => {
             let null = eval(a, row, kinds) == Val::Null;
@@ -127,25 +147,36 @@ fn func(f: Func, mut v: Vec<Val>) -> Val {
         v.get_mut(i)
             .map_or(Val::Null, |x| std::mem::replace(x, Val::Null))
     };
+    // IF/IFNULL/COALESCE's type is DOUBLE when one of its choices is; then MariaDB
+    // reads the chosen AVG as a double, else as its DECIMAL.
+    let chosen = |x: Val, choices: &[Val]| match x {
+        Val::Quotient { real, .. } if choices.iter().any(|c| matches!(c, Val::Float(_))) => {
+            Val::Float(real)
+        }
+        x => x.decimal(),
+    };
     match f {
         Func::IfNull | Func::Coalesce => {
-            v.into_iter().find(|x| *x != Val::Null).unwrap_or(Val::Null)
+            let x = v.iter().find(|x| **x != Val::Null).cloned();
+            x.map_or(Val::Null, |x| chosen(x, &v))
         }
         Func::NullIf => {
             let (a, b) = (arg(&mut v, 0), arg(&mut v, 1));
             if compare(&a, &b) == Some(Ordering::Equal) {
                 Val::Null
             } else {
-                a
+                a.decimal()
             }
         }
         Func::If => {
             let c = arg(&mut v, 0);
-            if truth(&c) == Some(true) {
+            let choices = v.get(1..).unwrap_or_default().to_vec();
+            let x = if truth(&c) == Some(true) {
                 arg(&mut v, 1)
             } else {
                 arg(&mut v, 2)
-            }
+            };
+            chosen(x, &choices)
         }
         Func::Round | Func::Truncate => {
             let x = arg(&mut v, 0);
@@ -259,13 +290,14 @@ pub fn truth(v: &Val) -> Option<bool> {
         Val::Float(f) => Some(*f != 0.0),
         Val::Str(s, _) => Some(parse_f64(s) != 0.0),
         Val::Temporal(t) => Some(!Dec::from_temporal(t).is_zero()),
+        Val::Quotient { exact, .. } => Some(!exact.is_zero()),
     }
 }
 
 /// The exact value of a number or date/time; None for text and doubles.
 fn exact(v: &Val) -> Option<Dec> {
     match v {
-        Val::Exact(d) => Some(d.clone()),
+        Val::Exact(d) | Val::Quotient { exact: d, .. } => Some(d.clone()),
         Val::Temporal(t) => Some(Dec::from_temporal(t)),
         _ => None,
     }
@@ -278,6 +310,7 @@ fn float(v: &Val) -> f64 {
         Val::Float(f) => *f,
         Val::Str(s, _) => parse_f64(s),
         Val::Temporal(t) => Dec::from_temporal(t).to_f64(),
+        Val::Quotient { real, .. } => *real,
     }
 }
 

@@ -832,8 +832,16 @@ impl AggState {
     }
 
     /// The merged value as the server holds it inside an expression (AVG's quotient
-    /// with MariaDB's internal digits, not its printed scale); None: read its text.
-    fn value(&self, meta: Option<&ColumnMeta>) -> Option<expr::Val> {
+    /// with MariaDB's internal digits, not its printed scale; with `avg_real` also the
+    /// double it reads where a DOUBLE is wanted, see [`quotient`]); None: read its text.
+    fn value(&self, meta: Option<&ColumnMeta>, avg_real: bool) -> Option<expr::Val> {
+        let quotient = |s: &Dec, n: &Dec| {
+            let v = quotient(s, n);
+            match v {
+                expr::Val::Quotient { exact, .. } if !avg_real => expr::Val::Exact(exact),
+                v => v,
+            }
+        };
         let scaled = |s: &Dec| match meta {
             Some(m) if u32::from(m.decimals) <= MAX_DEC_SCALE => s.round(u32::from(m.decimals)),
             _ => s.clone(),
@@ -847,7 +855,7 @@ impl AggState {
                 None => expr::Val::Null,
                 Some(s) if *avg => {
                     let n = Dec::from_i128(i128::try_from(seen.len()).unwrap_or(0));
-                    s.div_mysql(&n).map_or(expr::Val::Null, expr::Val::Exact)
+                    quotient(s, &n)
                 }
                 Some(s) => expr::Val::Exact(scaled(s)),
             },
@@ -857,9 +865,7 @@ impl AggState {
             AggState::SumFloat(s) => s.map_or(expr::Val::Null, expr::Val::Float),
             AggState::Best { .. } | AggState::Concat(_) => return None,
             AggState::AvgExact { sum, count } => match sum {
-                Some(s) => scaled(s)
-                    .div_mysql(count)
-                    .map_or(expr::Val::Null, expr::Val::Exact),
+                Some(s) => quotient(&scaled(s), count),
                 None => expr::Val::Null,
             },
             AggState::AvgFloat { sum, count } => match sum {
@@ -886,6 +892,25 @@ impl AggState {
             AggState::AvgExact { count, .. } | AggState::AvgFloat { count, .. } => Some(count),
             _ => None,
         }
+    }
+}
+
+/// A merged AVG's value inside an expression: the DECIMAL quotient with MariaDB's
+/// internal digits, and the double sum / count MariaDB uses where a DOUBLE is wanted.
+/// MariaDB reads that double from the running AVG itself: without GROUP BY, and when
+/// it groups sorted rows (a DISTINCT aggregate or GROUP_CONCAT in the statement, or an
+/// index in group order); groups kept in a temporary table hold AVG as a DECIMAL, and
+/// then the double is that DECIMAL's (`(AVG(x) + 0) * 1e0`'s 6.777777777 where sorted
+/// groups give 6.777777777777778; checked on MariaDB 10.11.19). The merge takes the
+/// first two cases; a GROUP BY that one server would read along an index is taken as
+/// a temporary table's.
+fn quotient(sum: &Dec, count: &Dec) -> expr::Val {
+    match sum.div_mysql(count) {
+        Some(exact) => expr::Val::Quotient {
+            exact,
+            real: sum.to_f64() / count.to_f64(),
+        },
+        None => expr::Val::Null,
     }
 }
 
@@ -1692,10 +1717,19 @@ impl Merger {
             // server compares AVG's internal quotient, not its printed digits).
             let mut vals: Vec<Option<expr::Val>> = Vec::new();
             if !self.spec.computed.is_empty() || self.spec.having.is_some() {
+                let avg_real = self.spec.group_by.is_empty()
+                    || self.spec.aggregates.iter().any(|a| {
+                        matches!(
+                            a.func,
+                            AggFn::CountDistinct { .. }
+                                | AggFn::SumDistinct { .. }
+                                | AggFn::GroupConcat(_)
+                        )
+                    });
                 vals.resize(row.len().max(self.cols.len()), None);
                 for (st, a) in g.aggs.iter().zip(&self.spec.aggregates) {
                     if let Some(v) = vals.get_mut(a.col) {
-                        *v = st.value(self.cols.get(a.col));
+                        *v = st.value(self.cols.get(a.col), avg_real);
                     }
                 }
             }
@@ -1789,7 +1823,7 @@ fn computed_text(v: &expr::Val, m: &ColumnMeta) -> Result<Option<Vec<u8>>, SqlEr
     let exact = |v: &Val| -> Option<Dec> {
         match v {
             Val::Null => None,
-            Val::Exact(d) => Some(d.clone()),
+            Val::Exact(d) | Val::Quotient { exact: d, .. } => Some(d.clone()),
             Val::Float(f) => Some(Dec::parse(fmt_double(*f, FLOAT_NOT_FIXED)?.as_bytes())),
             Val::Str(s, _) => Some(Dec::parse(s)),
             Val::Temporal(t) => Some(Dec::from_temporal(t)),
@@ -1800,13 +1834,15 @@ fn computed_text(v: &expr::Val, m: &ColumnMeta) -> Result<Option<Vec<u8>>, SqlEr
         ColKind::Str(_) => Ok(match v {
             Val::Null => None,
             Val::Str(s, _) | Val::Temporal(s) => Some(s.clone()),
-            Val::Exact(d) => Some(d.to_text(d.scale()).into_bytes()),
+            Val::Exact(d) | Val::Quotient { exact: d, .. } => {
+                Some(d.to_text(d.scale()).into_bytes())
+            }
             Val::Float(f) => fmt_double(*f, FLOAT_NOT_FIXED).map(String::into_bytes),
         }),
         ColKind::Float => {
             let f = match v {
                 Val::Null => return Ok(None),
-                Val::Float(f) => *f,
+                Val::Float(f) | Val::Quotient { real: f, .. } => *f,
                 Val::Exact(d) => d.to_f64(),
                 Val::Str(s, _) => parse_f64(s),
                 Val::Temporal(t) => Dec::from_temporal(t).to_f64(),
