@@ -410,6 +410,12 @@ SELECT level, NULLIF(COUNT(*), 300), NULLIF(MIN(level), 1) FROM customer GROUP B
 SELECT level, IF(COUNT(*) > 290, SUM(balance), 0), CASE WHEN SUM(balance) > 7000000 THEN 1 WHEN SUM(balance) > 6000000 THEN 2 ELSE 3 END FROM customer GROUP BY level
 SELECT level, CASE MAX(level) WHEN 10 THEN 100 ELSE MAX(level) END, IF(SUM(level) IS NULL, -1, SUM(level)) FROM customer GROUP BY level
 SELECT city, SUM(level) * 1e0, AVG(level) * 2e0, ROUND(SUM(level) / 7e0, 3), ROUND(SUM(level) * 1.5e0) FROM customer GROUP BY city
+# Where a DOUBLE is wanted, AVG is sum / count in doubles without GROUP BY or with a
+# DISTINCT aggregate or GROUP_CONCAT (MariaDB groups sorted rows), its DECIMAL quotient
+# with groups in a temporary table (the line above).
+SELECT AVG(level) * 1e0, '2020' / AVG(level), (AVG(level) + 0) * 1e0, IFNULL(AVG(level), 1e0), IFNULL(AVG(level), 0) * 1e0, -AVG(level) * 1e0 FROM customer
+SELECT city, AVG(level) * 1e0, COUNT(DISTINCT province_id) FROM customer GROUP BY city
+SELECT city, '7' / AVG(level), GROUP_CONCAT(id ORDER BY id) FROM customer GROUP BY city
 SELECT ROUND(SUM(level) * 0.5e0), ROUND(SUM(level) * 0.5e0, -1), TRUNCATE(SUM(level) / 3e0, 2), SUM(level) / 3e0 FROM customer
 SELECT SUM(weight_g) * 1000, SUM(weight_g) / 3, MAX(weight_g) * 2, MAX(weight_g) - MIN(weight_g), AVG(weight_g) * 1000 FROM product
 SELECT SUM(18446744073709551615 - id) / COUNT(*), MAX(18446744073709551615 - id) DIV 2 FROM customer
