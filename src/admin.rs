@@ -64,6 +64,17 @@ commands (haproxy's runtime-API words; replies as haproxy 2.6 writes them):
   disable health <listener>/<server>          stop its health check (it keeps its state)
   enable health <listener>/<server>           resume its health check
   shutdown sessions server <listener>/<server>  close its sessions now (logged KD)
+  show sess [<id>|all]                        the sessions now, one line each (client,
+                                              listener, server, age, bytes); the
+                                              detail of one, or of all
+  shutdown session <id>                       close one session now (logged KD)
+  set maxconn frontend <listener> <n>         the listener's maxconn until the next
+                                              reload (0: accept nothing for now)
+  set maxconn server <listener>/<server> <n>  the server's maxconn until the next
+                                              reload (0: no limit)
+  set maxconn global <n>                      the balancer's maxconn until the next
+                                              reload (at most the configured one;
+                                              0: back to it)
   clear counters [all]                        reset the maxima (all: every show stat counter)
   show backend                                the listeners' names
   show version                                tandem's version
@@ -320,6 +331,26 @@ fn run(targets: &Targets, cmd: &str) -> Result<Done, Refusal> {
         }
         ["enable", "health", rest @ ..] => {
             b()?.set_health_check(&arg(rest), true).map(Done::Changed)
+        }
+        ["show", "sess", rest @ ..] => Ok(Done::Body(match &balancer {
+            Some(b) => b.show_sess(rest.first().copied()),
+            None => String::new(),
+        })),
+        ["shutdown", "session", rest @ ..] => match &balancer {
+            Some(b) => b.shutdown_session(&arg(rest)).map(Done::Changed),
+            None => Err(Refusal::new(
+                "No such session (use 'show sess').\n",
+                "the balancer is not configured",
+            )),
+        },
+        ["set", "maxconn", "frontend", rest @ ..] => b()?
+            .set_maxconn_frontend(&arg(rest), rest.get(1).copied().unwrap_or(""))
+            .map(Done::Changed),
+        ["set", "maxconn", "server", rest @ ..] => b()?
+            .set_maxconn_server(&arg(rest), rest.get(1).copied().unwrap_or(""))
+            .map(Done::Changed),
+        ["set", "maxconn", "global", rest @ ..] => {
+            b()?.set_maxconn_global(&arg(rest)).map(Done::Changed)
         }
         ["shutdown", "sessions", "server", rest @ ..] => {
             b()?.shutdown_sessions(&arg(rest)).map(Done::Changed)

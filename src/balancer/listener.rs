@@ -21,6 +21,7 @@ use super::proxy_proto::{self, Header};
 use super::rate::{FreqCtr, GlobalRates};
 use super::relay::{self, End, Mode, Timeouts};
 use super::server::{Active, ServerState};
+use super::sessions::{Phase, Session};
 use super::stick::StickTable;
 use crate::config::balancer::{Balance, Listener, ProxyVersion, Relay, Stick, StickOn};
 
@@ -175,6 +176,17 @@ pub struct Shared {
     pub backend: Mutex<BackendState>,
     /// Sessions that found no server or no slot in time (part of the BACKEND's `econ`).
     pub no_server: std::sync::atomic::AtomicU64,
+    /// Every session of the balancer (`show sess`).
+    pub sessions: Arc<super::sessions::Sessions>,
+    /// The `maxconn` in force: the configured one until `set maxconn frontend` changes
+    /// it; a reload that changes the configured one replaces it.
+    pub maxconn: std::sync::atomic::AtomicU32,
+}
+
+impl Shared {
+    pub fn maxconn(&self) -> u32 {
+        self.maxconn.load(Ordering::Relaxed)
+    }
 }
 
 impl Shared {
@@ -849,6 +861,11 @@ async fn session(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permi
             }
         }
     }
+    // Listed by `show sess` from here on, until the session ends.
+    let reg = shared
+        .sessions
+        .register(&shared, src, dst, accepted, accepted_at);
+    let me = &reg.session;
     if rt.cfg.tcp_keepalive.client {
         let params: TcpKeepalive = rt.cfg.tcp_keepalive.params();
         let _ = socket2::SockRef::from(&client).set_tcp_keepalive(&params);
@@ -901,9 +918,20 @@ async fn session(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permi
         if line.queue_ahead == 0 {
             line.queue_ahead = q - 1;
         }
-        let _ = tokio::time::timeout(left, freed).await;
+        let killed = tokio::select! {
+            _ = tokio::time::timeout(left, freed) => false,
+            () = me.kill.notified() => true,
+        };
         waited = true;
         shared.queued.fetch_sub(1, Ordering::Relaxed);
+        if killed {
+            // `shutdown session` while it waited for a server slot: haproxy's `KQ`.
+            line.term = "KQ";
+            line.tw = ms(queued_at.elapsed());
+            line.tt = ms(accepted_at.elapsed());
+            emit(&shared, line);
+            return;
+        }
     }
     line.tw = ms(queued_at.elapsed());
     let Some((mut idx, mut slot)) = picked else {
@@ -929,15 +957,25 @@ async fn session(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permi
         // Subscribed before connecting: a kill while the connection is made (server
         // marked down, an active server back for a backup's session) still ends it.
         let kill = s.kill_signal();
+        me.set_server(&s);
+        me.set_phase(Phase::Connect);
         let t0 = Instant::now();
-        match connect(
-            s.addr(),
-            connect_timeout,
-            rt.cfg.tcp_keepalive,
-            rt.cfg.source,
-        )
-        .await
-        {
+        let connected = tokio::select! {
+            r = connect(
+                s.addr(),
+                connect_timeout,
+                rt.cfg.tcp_keepalive,
+                rt.cfg.source,
+            ) => r,
+            () = me.kill.notified() => {
+                // `shutdown session` while it connected: haproxy's `KC`.
+                line.server = s.name().to_string();
+                line.server_conns = s.active.load(Ordering::Relaxed).saturating_sub(1);
+                line.term = "KC";
+                break None;
+            }
+        };
+        match connected {
             Ok(conn) => {
                 shared.m.connect.observe(t0.elapsed().as_secs_f64());
                 line.tc = ms(t0.elapsed());
@@ -962,6 +1000,7 @@ async fn session(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permi
                 }
                 attempt += 1;
                 line.retries = attempt;
+                me.retries.store(attempt, Ordering::Relaxed);
                 // haproxy 2.6 (stream_choose_redispatch): with `redispatch`, a retry
                 // goes back to the balancing on the last retry, when the server is down,
                 // and on every retry for every algorithm but a hash (`source`) while more
@@ -1054,8 +1093,19 @@ async fn session(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permi
     let meter = SessionMeter {
         shared: &shared,
         server: &server,
+        session: me,
     };
-    let out = relay::relay(&client, &conn, mode, rt.timeouts(), kill, &meter).await;
+    me.set_phase(Phase::Data);
+    let out = relay::relay(
+        &client,
+        &conn,
+        mode,
+        rt.timeouts(),
+        kill,
+        Some(&me.kill),
+        &meter,
+    )
+    .await;
     line.bytes_in = out.bytes_in;
     line.bytes_out = out.bytes_out;
     line.term = out.end.code();
@@ -1095,20 +1145,28 @@ fn mark_session(t: &Mutex<super::server::TimeStats>) {
 struct SessionMeter<'a> {
     shared: &'a Shared,
     server: &'a ServerState,
+    session: &'a Session,
 }
 
 impl relay::Meter for SessionMeter<'_> {
     fn moved(&self, upstream: bool, bytes: u64) {
         let c = &self.server.counters;
-        let (server, listener, metric) = if upstream {
-            (&c.bytes_in, &self.shared.bytes_in, &self.shared.m.bytes_in)
+        let (server, listener, metric, session) = if upstream {
+            (
+                &c.bytes_in,
+                &self.shared.bytes_in,
+                &self.shared.m.bytes_in,
+                &self.session.bytes_in,
+            )
         } else {
             (
                 &c.bytes_out,
                 &self.shared.bytes_out,
                 &self.shared.m.bytes_out,
+                &self.session.bytes_out,
             )
         };
+        session.fetch_add(bytes, Ordering::Relaxed);
         server.fetch_add(bytes, Ordering::Relaxed);
         listener.fetch_add(bytes, Ordering::Relaxed);
         metric.inc_by(bytes);

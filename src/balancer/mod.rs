@@ -14,6 +14,7 @@ pub mod proxy_proto;
 pub mod rate;
 pub mod relay;
 pub mod server;
+pub mod sessions;
 pub mod stats;
 pub mod stick;
 
@@ -93,6 +94,10 @@ pub struct Balancer {
     started: Instant,
     /// `show info`'s last CPU sample (for Idle_pct), shared by the admin handles.
     cpu_sample: Arc<Mutex<(Instant, Duration)>>,
+    /// Every session now (`show sess`, `shutdown session`).
+    sessions: Arc<sessions::Sessions>,
+    /// The configured global `maxconn` (`set maxconn global` goes back to it).
+    global_cfg: Arc<Mutex<Option<u32>>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -102,6 +107,43 @@ pub struct BindError {
     pub bind: SocketAddr,
     #[source]
     pub source: std::io::Error,
+}
+
+/// A connection count given to `set maxconn`: a whole number 0..=u32::MAX (haproxy
+/// would read garbage as 0; tandem refuses it, with haproxy's text for a bad number).
+fn parse_count(value: &str, haproxy: &'static str) -> Result<u32, Refusal> {
+    value.trim().parse::<u32>().map_err(|_| {
+        if value.trim().parse::<i64>().is_ok_and(|v| v < 0) {
+            Refusal::new(
+                "Value out of range.\n",
+                format!("`{value}`: give 0 or more"),
+            )
+        } else {
+            Refusal::new(haproxy, format!("`{value}` is not a number of connections"))
+        }
+    })
+}
+
+/// A server's maxconn as haproxy reads it (`strtol`: digits after optional blanks and
+/// sign, nothing after them), with haproxy's texts; a negative one is refused (haproxy
+/// would store it as a huge unsigned number).
+fn parse_server_maxconn(value: &str) -> Result<u32, Refusal> {
+    let t = value.trim_start();
+    let body = t.strip_prefix(['+', '-']).unwrap_or(t);
+    let digits = body.len() - body.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+    if digits == 0 {
+        return Err(Refusal::new(
+            "maxconn string empty or preceded by garbage",
+            format!("`{value}` is not a number of connections"),
+        ));
+    }
+    if digits < body.len() {
+        return Err(Refusal::new(
+            "Trailing garbage in maxconn string",
+            format!("`{value}` is not a number of connections"),
+        ));
+    }
+    parse_count(t, "Value out of range.\n")
 }
 
 /// Publishes whether `shared`'s listener could serve a new connection now, and wakes
@@ -361,7 +403,7 @@ fn shut_backup_sessions(shared: &Shared, up: &ServerState) {
 }
 
 /// haproxy's `[%t]`: `22/Nov/2026:16:00:00.123` (UTC).
-fn haproxy_date(t: std::time::SystemTime) -> String {
+pub(crate) fn haproxy_date(t: std::time::SystemTime) -> String {
     let d = t.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     let secs = d.as_secs() as i64;
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
@@ -519,6 +561,8 @@ impl Balancer {
             rates: Arc::new(rate::GlobalRates::default()),
             started: Instant::now(),
             cpu_sample: Arc::new(Mutex::new((Instant::now(), info::process_cpu()))),
+            sessions: Arc::new(sessions::Sessions::default()),
+            global_cfg: Arc::new(Mutex::new(cfg.maxconn)),
         };
         let mut started = Vec::new();
         for l in &cfg.listeners {
@@ -612,6 +656,8 @@ impl Balancer {
                 listener::unix_now(),
             )),
             no_server: AtomicU64::new(0),
+            sessions: self.sessions.clone(),
+            maxconn: AtomicU32::new(cfg.maxconn),
         });
         let slots = match slots {
             Some(l) => {
@@ -679,7 +725,13 @@ impl Balancer {
             Some(p) => p,
             None => Balancer::prepare(Some(self), cfg)?,
         };
-        self.global.set(cfg.maxconn);
+        // A `set maxconn global` stays unless the configured global maxconn changed.
+        if let Ok(mut g) = self.global_cfg.lock()
+            && *g != cfg.maxconn
+        {
+            *g = cfg.maxconn;
+            self.global.set(cfg.maxconn);
+        }
         let live = self.live.clone();
         // Held for the whole switch (no await inside): admin commands and status wait a
         // moment instead of seeing no listeners.
@@ -794,7 +846,11 @@ impl Balancer {
         let mut reuse = servers_by_name(&live.shared);
         let before = reuse.clone();
         let servers = self.servers_for(&cfg.name, &cfg, &mut reuse);
-        live.slots.set(Some(cfg.maxconn));
+        // A `set maxconn frontend` stays unless the configured maxconn changed.
+        if live.shared.runtime().cfg.maxconn != cfg.maxconn {
+            live.shared.maxconn.store(cfg.maxconn, Ordering::Relaxed);
+        }
+        live.slots.set(Some(live.shared.maxconn()));
         // Checks: keep the unchanged ones, restart changed ones, stop removed ones.
         let ctx = CheckCtx {
             shared: live.shared.clone(),
@@ -880,6 +936,8 @@ impl Balancer {
             started: self.started,
             metrics: self.metrics.clone(),
             cpu_sample: self.cpu_sample.clone(),
+            sessions: self.sessions.clone(),
+            global_cfg: self.global_cfg.clone(),
         }
     }
 }
@@ -896,6 +954,8 @@ pub struct BalancerAdmin {
     metrics: BalancerMetrics,
     /// The last `show info`'s (time, process CPU time), for `Idle_pct`.
     cpu_sample: Arc<Mutex<(Instant, Duration)>>,
+    sessions: Arc<sessions::Sessions>,
+    global_cfg: Arc<Mutex<Option<u32>>>,
 }
 
 /// What `show info` takes from the admin socket.
@@ -1007,6 +1067,164 @@ impl BalancerAdmin {
         server.kill_sessions(KillCause::Operator);
         tracing::warn!(listener = %shared.name, server = %server.name(), sessions = n, "server {target}: {n} sessions closed by the operator");
         Ok(format!("{target}: {n} sessions closed"))
+    }
+
+    /// haproxy `show sess [<id>|all]`: one line per session, or the detail of one (or
+    /// of all). A handle that does not read lists them all, as in haproxy.
+    pub fn show_sess(&self, arg: Option<&str>) -> String {
+        let now = Instant::now();
+        let listeners = self.listeners();
+        let ids = sessions::Ids {
+            listeners: &listeners,
+        };
+        match arg {
+            Some("all") => self
+                .sessions
+                .all()
+                .iter()
+                .map(|s| sessions::detail(s, &ids, now))
+                .collect(),
+            Some(a) if sessions::parse_handle(a).is_some() => {
+                match sessions::parse_handle(a).and_then(|id| self.sessions.get(id)) {
+                    Some(s) => sessions::detail(&s, &ids, now),
+                    None => "Session not found.\n".to_string(),
+                }
+            }
+            _ => self
+                .sessions
+                .all()
+                .iter()
+                .map(|s| sessions::line(s, now))
+                .collect(),
+        }
+    }
+
+    /// haproxy `shutdown session <id>`: closes that session now (logged `KD`, or `KQ`
+    /// / `KC` while it waits for a server slot or connects).
+    pub fn shutdown_session(&self, arg: &str) -> Result<String, Refusal> {
+        let id = sessions::parse_handle(arg).ok_or_else(|| {
+            Refusal::new(
+                "Session pointer expected (use 'show sess').\n",
+                format!("`{arg}` is not a session id: give one that `show sess` lists (0x...)"),
+            )
+        })?;
+        let s = self.sessions.get(id).ok_or_else(|| {
+            Refusal::new(
+                "No such session (use 'show sess').\n",
+                format!("no session {id:#x} (it may have ended); `show sess` lists them"),
+            )
+        })?;
+        s.kill.notify_one();
+        let server = s
+            .server()
+            .map_or_else(|| "<none>".to_string(), |v| v.name().to_string());
+        tracing::warn!(listener = %s.listener.name, server = %server, session = %s.handle(), "session {} (listener {}, server {server}, client {}) closed by the operator", s.handle(), s.listener.name, s.src);
+        Ok(format!(
+            "session {} (listener {}, server {server}, client {}) closed",
+            s.handle(),
+            s.listener.name,
+            s.src
+        ))
+    }
+
+    /// haproxy `set maxconn frontend <listener> <n>`: the listener's `maxconn` until the
+    /// next reload (0: no new connections; they wait in the kernel's backlog).
+    pub fn set_maxconn_frontend(&self, name: &str, value: &str) -> Result<String, Refusal> {
+        if name.is_empty() {
+            return Err(Refusal::new(
+                "A frontend name is expected.\n",
+                "give the listener: set maxconn frontend <listener> <n>",
+            ));
+        }
+        let v = self.live.lock().map_err(|_| Refusal::internal())?;
+        let live = v
+            .iter()
+            .find(|l| l.shared.name == name)
+            .ok_or_else(|| Refusal::new("No such frontend.\n", format!("no listener `{name}`")))?;
+        let n = parse_count(value, "Integer value expected.\n")?;
+        let before = live.shared.maxconn.swap(n, Ordering::Relaxed);
+        live.slots.set(Some(n));
+        tracing::warn!(listener = %name, from = before, to = n, "listener {name}: maxconn set to {n} by the operator (was {before})");
+        Ok(format!("{name}: maxconn {n} (was {before})"))
+    }
+
+    /// haproxy `set maxconn server <listener>/<server> <n>`: the server's `maxconn` until
+    /// the next reload (0: no limit); queued clients take the new slots at once.
+    pub fn set_maxconn_server(&self, target: &str, value: &str) -> Result<String, Refusal> {
+        let (shared, server) = self.find(target)?;
+        if value.is_empty() {
+            return Err(Refusal::new(
+                "Require <maxconn>.\n",
+                "give the maxconn: set maxconn server <listener>/<server> <n> (0: no limit)",
+            ));
+        }
+        let n = parse_server_maxconn(value)?;
+        let before = server.maxconn();
+        server.set_maxconn((n > 0).then_some(n));
+        shared.freed.notify_waiters();
+        let shown = |m: Option<u32>| m.map_or_else(|| "none".to_string(), |m| m.to_string());
+        let (from, to) = (shown(before), shown(server.maxconn()));
+        tracing::warn!(listener = %shared.name, server = %server.name(), from = %from, to = %to, "server {target}: maxconn set to {to} by the operator (was {from})");
+        Ok(format!("{target}: maxconn {to} (was {from})"))
+    }
+
+    /// haproxy `set maxconn global <n>`: the connections across all listeners, until the
+    /// next reload; at most the configured global `maxconn` (0 or less: back to it, or
+    /// to no global limit when none is configured).
+    pub fn set_maxconn_global(&self, value: &str) -> Result<String, Refusal> {
+        if value.is_empty() {
+            return Err(Refusal::new(
+                "Expects an integer value.\n",
+                "give the maxconn: set maxconn global <n>",
+            ));
+        }
+        let n: i64 = value.trim().parse().map_err(|_| {
+            Refusal::new(
+                "Expects an integer value.\n",
+                format!("`{value}` is not a number"),
+            )
+        })?;
+        // haproxy's hard maxconn: the configured global one, else what the listeners
+        // take together (`show info`'s Hard_maxconn).
+        let configured = self
+            .global_cfg
+            .lock()
+            .map_err(|_| Refusal::internal())?
+            .to_owned();
+        let summed: u64 = self
+            .listeners()
+            .iter()
+            .map(|l| u64::from(l.maxconn()))
+            .sum();
+        let hard = configured.map_or(summed, u64::from);
+        if u64::try_from(n).is_ok_and(|n| n > hard) || n > i64::from(u32::MAX) {
+            return Err(Refusal::new(
+                "Value out of range.\n",
+                match configured {
+                    Some(c) => format!(
+                        "{n} is above the configured global maxconn {c}: raise `maxconn` in the config and reload"
+                    ),
+                    None => format!(
+                        "{n} is above the listeners' maxconn together ({summed}); raise theirs first"
+                    ),
+                },
+            ));
+        }
+        // 0 or less: back to the configured one (none: no global limit).
+        let new = if n <= 0 {
+            configured
+        } else {
+            u32::try_from(n).ok()
+        };
+        let before = self.global.cap();
+        self.global.set(new);
+        let shown = |m: Option<u32>| m.map_or_else(|| "none".to_string(), |m| m.to_string());
+        tracing::warn!(from = %shown(before), to = %shown(new), "balancer: global maxconn set to {} by the operator (was {})", shown(new), shown(before));
+        Ok(format!(
+            "global maxconn {} (was {})",
+            shown(new),
+            shown(before)
+        ))
     }
 
     /// `set server L/S state ready|drain|maint`.
@@ -1123,9 +1341,7 @@ impl BalancerAdmin {
         let (listeners, summed_maxconn) = match self.live.lock() {
             Ok(v) => (
                 v.len(),
-                v.iter()
-                    .map(|l| u64::from(l.shared.runtime().cfg.maxconn))
-                    .sum::<u64>(),
+                v.iter().map(|l| u64::from(l.shared.maxconn())).sum::<u64>(),
             ),
             Err(_) => (0, 0),
         };
@@ -1136,6 +1352,10 @@ impl BalancerAdmin {
             .global
             .cap()
             .map_or(summed_maxconn, |g| u64::from(g).min(summed_maxconn));
+        // `set maxconn global` can go back up to the configured global maxconn, no
+        // further (haproxy's hard maxconn).
+        let configured = self.global_cfg.lock().ok().and_then(|g| *g);
+        let hard = configured.map_or(summed_maxconn, |g| u64::from(g).min(summed_maxconn));
         let maxsock = maxconn * 2 + 256;
         let ulimit = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
             .map_or(0, |(soft, _)| soft);
@@ -1191,7 +1411,7 @@ impl BalancerAdmin {
             ("Ulimit-n", ulimit.to_string()),
             ("Maxsock", maxsock.to_string()),
             ("Maxconn", maxconn.to_string()),
-            ("Hard_maxconn", maxconn.to_string()),
+            ("Hard_maxconn", hard.to_string()),
             ("CurrConns", curr.to_string()),
             ("CumConns", cum.to_string()),
             // One stream per TCP session, as haproxy counts it.

@@ -626,17 +626,26 @@ fn timer_at(d: Option<Instant>) -> tokio::time::Instant {
     tokio::time::Instant::from_std(at)
 }
 
-/// Relays until both directions are closed, a side fails, a timeout, or `kill` fires.
-/// `meter` is told about bytes as they are delivered (at most once per wakeup and
-/// direction); the totals are in the `Outcome` too.
+/// Relays until both directions are closed, a side fails, a timeout, `kill` fires (the
+/// server's sessions are closed) or `own` is signalled (this session is closed by the
+/// operator: `KD`). `meter` is told about bytes as they are delivered (at most once per
+/// wakeup and direction); the totals are in the `Outcome` too.
 pub async fn relay(
     client: &TcpStream,
     server: &TcpStream,
     mode: Mode,
     t: Timeouts,
     mut kill: watch::Receiver<Kill>,
+    own: Option<&tokio::sync::Notify>,
     meter: &dyn Meter,
 ) -> Outcome {
+    let own_kill = async {
+        match own {
+            Some(n) => n.notified().await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(own_kill);
     let mut up = Dir::new(mode);
     let mut down = Dir::new(mode);
     let mut client_seen = Instant::now();
@@ -751,6 +760,7 @@ pub async fn relay(
                 timer.as_mut().reset(timer_at(armed));
             }
             r = kill.changed() => if r.is_ok() { break End::Killed(kill.borrow().cause) },
+            () = &mut own_kill => break End::Killed(KillCause::Operator),
         }
     };
     // Pipes with data still in them are closed, not pooled.
@@ -803,7 +813,7 @@ mod tests {
     async fn bulk_both_ways(mode: Mode, t: Timeouts) -> Outcome {
         let (mut client, a, b, mut server) = pair().await;
         let (_k, kill) = watch::channel(Kill::default());
-        let relay = tokio::spawn(async move { relay(&a, &b, mode, t, kill, &NoMeter).await });
+        let relay = tokio::spawn(async move { relay(&a, &b, mode, t, kill, None, &NoMeter).await });
         let up = payload(300_000, 0);
         let down = payload(200_000, 7);
         client.write_all(&up).await.expect("write");
@@ -912,7 +922,8 @@ mod tests {
             let (_k, kill) = watch::channel(Kill::default());
             let m = std::sync::Arc::new(Counting::default());
             let m2 = m.clone();
-            let relay = tokio::spawn(async move { relay(&a, &b, mode, t(10), kill, &*m2).await });
+            let relay =
+                tokio::spawn(async move { relay(&a, &b, mode, t(10), kill, None, &*m2).await });
 
             let up = payload(250_000, 1);
             client.write_all(&up).await.expect("write");
@@ -957,7 +968,7 @@ mod tests {
             let (mut client, a, b, mut server) = pair().await;
             let (_k, kill) = watch::channel(Kill::default());
             let relay =
-                tokio::spawn(async move { relay(&a, &b, mode, t(10), kill, &NoMeter).await });
+                tokio::spawn(async move { relay(&a, &b, mode, t(10), kill, None, &NoMeter).await });
             let payload: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
             client.write_all(&payload).await.expect("write");
             client.shutdown().await.expect("client FIN");
@@ -986,13 +997,14 @@ mod tests {
         let (_k, kill) = watch::channel(Kill::default());
         let mut tt = t(10);
         tt.server = Duration::from_millis(200);
-        let out = relay(&a, &b, Mode::Splice, tt, kill, &NoMeter).await;
+        let out = relay(&a, &b, Mode::Splice, tt, kill, None, &NoMeter).await;
         assert_eq!(out.end, End::ServerTimeout);
 
         let (_client, a, b, _server) = pair().await;
         let (k, kill) = watch::channel(Kill::default());
-        let h =
-            tokio::spawn(async move { relay(&a, &b, Mode::Buffered, t(10), kill, &NoMeter).await });
+        let h = tokio::spawn(async move {
+            relay(&a, &b, Mode::Buffered, t(10), kill, None, &NoMeter).await
+        });
         let _ = k.send(Kill {
             generation: 1,
             cause: KillCause::BackupLeft,
@@ -1000,6 +1012,28 @@ mod tests {
         let end = h.await.expect("join").end;
         assert_eq!(end, End::Killed(KillCause::BackupLeft));
         assert_eq!(end.code(), "UD");
+
+        // The session's own signal, given before the relay starts (a permit kept
+        // for it) or while it runs, closes that session only.
+        for before in [true, false] {
+            let (_client, a, b, _server) = pair().await;
+            let (_k, kill) = watch::channel(Kill::default());
+            let own = std::sync::Arc::new(tokio::sync::Notify::new());
+            if before {
+                own.notify_one();
+            }
+            let o = own.clone();
+            let h = tokio::spawn(async move {
+                relay(&a, &b, Mode::Splice, t(10), kill, Some(&o), &NoMeter).await
+            });
+            if !before {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                own.notify_one();
+            }
+            let end = h.await.expect("join").end;
+            assert_eq!(end, End::Killed(KillCause::Operator));
+            assert_eq!(end.code(), "KD");
+        }
     }
 
     /// After the client's FIN its timeout runs only while data waits for it: a slow
@@ -1012,7 +1046,8 @@ mod tests {
         for mode in [Mode::Splice, Mode::Buffered] {
             let (mut client, a, b, mut server) = pair().await;
             let (_k, kill) = watch::channel(Kill::default());
-            let relay = tokio::spawn(async move { relay(&a, &b, mode, tt, kill, &NoMeter).await });
+            let relay =
+                tokio::spawn(async move { relay(&a, &b, mode, tt, kill, None, &NoMeter).await });
             client.write_all(b"q").await.expect("write");
             client.shutdown().await.expect("client FIN");
             let mut got = Vec::new();
@@ -1047,7 +1082,8 @@ mod tests {
         for mode in [Mode::Splice, Mode::Buffered] {
             let (mut client, a, b, mut server) = pair().await;
             let (_k, kill) = watch::channel(Kill::default());
-            let relay = tokio::spawn(async move { relay(&a, &b, mode, tt, kill, &NoMeter).await });
+            let relay =
+                tokio::spawn(async move { relay(&a, &b, mode, tt, kill, None, &NoMeter).await });
             client.write_all(b"SELECT SLEEP(1)").await.expect("write");
             let mut q = [0u8; 15];
             server.read_exact(&mut q).await.expect("query");
@@ -1084,7 +1120,7 @@ mod tests {
             let (_k, kill) = watch::channel(Kill::default());
             let out = tokio::time::timeout(
                 Duration::from_secs(10),
-                relay(&a, &b, mode, tt, kill, &NoMeter),
+                relay(&a, &b, mode, tt, kill, None, &NoMeter),
             )
             .await
             .expect("relay ends");
@@ -1098,7 +1134,9 @@ mod tests {
         let (client, a, b, _server) = pair().await;
         let (_k, kill) = watch::channel(Kill::default());
         let h =
-            tokio::spawn(async move { relay(&a, &b, Mode::Splice, t(10), kill, &NoMeter).await });
+            tokio::spawn(
+                async move { relay(&a, &b, Mode::Splice, t(10), kill, None, &NoMeter).await },
+            );
         // RST from the client.
         let s = socket2::SockRef::from(&client);
         s.set_linger(Some(Duration::ZERO)).expect("linger");

@@ -182,6 +182,9 @@ pub struct ServerState {
     up: AtomicBool,
     admin: AtomicU8,
     weight: AtomicU32,
+    /// The runtime `maxconn` (`set maxconn server`; 0: none), the configured one until
+    /// the operator changes it; a reload that changes the configured one replaces it.
+    maxconn: AtomicU32,
     pub active: AtomicU32,
     pub counters: Counters,
     pub check: Mutex<CheckInfo>,
@@ -226,6 +229,7 @@ impl ServerState {
             up: AtomicBool::new(true),
             admin: AtomicU8::new(0),
             weight: AtomicU32::new(u32::from(cfg.weight)),
+            maxconn: AtomicU32::new(cfg.maxconn.unwrap_or(0)),
             active: AtomicU32::new(0),
             counters: Counters::default(),
             check: Mutex::new(CheckInfo {
@@ -269,7 +273,8 @@ impl ServerState {
     }
 
     /// A reload's new config for this server (same name and address). A changed
-    /// configured weight replaces the runtime one; otherwise a `set weight` stays.
+    /// configured weight or maxconn replaces the runtime one; otherwise a `set weight`
+    /// or `set maxconn server` stays.
     pub fn update_cfg(&self, new: Server) {
         let old = self.cfg();
         if *old == new {
@@ -277,6 +282,9 @@ impl ServerState {
         }
         if old.weight != new.weight {
             self.set_weight(u32::from(new.weight));
+        }
+        if old.maxconn != new.maxconn {
+            self.set_maxconn(new.maxconn);
         }
         match self.cfg.write() {
             Ok(mut c) => *c = Arc::new(new),
@@ -364,7 +372,7 @@ impl ServerState {
 
     /// Its `maxconn`, lowered while it ramps up after `slowstart` (at least 1).
     pub fn effective_maxconn(&self) -> Option<u32> {
-        let max = self.with_cfg(|c| c.maxconn)?;
+        let max = self.maxconn()?;
         Some(match self.ramp() {
             Some((elapsed, slowstart)) => ramped(max, elapsed, slowstart),
             None => max,
@@ -412,6 +420,18 @@ impl ServerState {
             self.start_ramp();
         }
         self.admin_changed.notify_waiters();
+    }
+
+    /// The runtime `maxconn` (`None`: no limit).
+    pub fn maxconn(&self) -> Option<u32> {
+        match self.maxconn.load(Ordering::Relaxed) {
+            0 => None,
+            m => Some(m),
+        }
+    }
+
+    pub fn set_maxconn(&self, m: Option<u32>) {
+        self.maxconn.store(m.unwrap_or(0), Ordering::Relaxed);
     }
 
     /// The runtime weight (`set weight`), before drain is applied.

@@ -1174,7 +1174,7 @@ fn rows(listeners: &[Arc<Shared>], filter: &StatFilter) -> Vec<(Kind, usize, usi
         f.set("svname", "FRONTEND");
         f.set("scur", l.active.load(Ordering::Relaxed));
         f.set("smax", l.max_active.load(Ordering::Relaxed));
-        f.set("slim", rt.cfg.maxconn);
+        f.set("slim", l.maxconn());
         f.set("stot", l.total.load(Ordering::Relaxed));
         f.set("bin", l.bytes_in.load(Ordering::Relaxed));
         f.set("bout", l.bytes_out.load(Ordering::Relaxed));
@@ -1237,7 +1237,7 @@ fn rows(listeners: &[Arc<Shared>], filter: &StatFilter) -> Vec<(Kind, usize, usi
             r.set("svname", s.name());
             r.set("scur", s.active.load(Ordering::Relaxed));
             r.set("smax", c.max_active.load(Ordering::Relaxed));
-            if let Some(m) = s.cfg().maxconn {
+            if let Some(m) = s.maxconn() {
                 r.set("slim", m);
             }
             // haproxy counts a server's session per connection attempt.
@@ -1533,7 +1533,7 @@ pub fn listener_json(l: &Shared, bind: SocketAddr) -> Value {
         "name": l.name,
         "bind": bind.to_string(),
         "balance": rt.cfg.balance.as_str(),
-        "maxconn": rt.cfg.maxconn,
+        "maxconn": l.maxconn(),
         "active": l.active.load(Ordering::Relaxed),
         "connections": l.total.load(Ordering::Relaxed),
         "bytes_in": l.bytes_in.load(Ordering::Relaxed),
