@@ -68,6 +68,9 @@ commands (haproxy's runtime-API words; replies as haproxy 2.6 writes them):
                                               listener, server, age, bytes); the
                                               detail of one, or of all
   shutdown session <id>                       close one session now (logged KD)
+  disable frontend <listener>                 stop listening: new connections are
+                                              refused, open sessions go on
+  enable frontend <listener>                  listen again
   set maxconn frontend <listener> <n>         the listener's maxconn until the next
                                               reload (0: accept nothing for now)
   set maxconn server <listener>/<server> <n>  the server's maxconn until the next
@@ -352,6 +355,15 @@ fn run(targets: &Targets, cmd: &str) -> Result<Done, Refusal> {
         ["set", "maxconn", "global", rest @ ..] => {
             b()?.set_maxconn_global(&arg(rest)).map(Done::Changed)
         }
+        [verb @ ("disable" | "enable"), "frontend", rest @ ..] => b()?
+            .set_frontend(&arg(rest), *verb == "enable")
+            .map(|(changed, msg)| {
+                if changed {
+                    Done::Changed(msg)
+                } else {
+                    Done::Body(msg)
+                }
+            }),
         ["shutdown", "sessions", "server", rest @ ..] => {
             b()?.shutdown_sessions(&arg(rest)).map(Done::Changed)
         }

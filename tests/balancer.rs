@@ -4643,7 +4643,8 @@ fn session_commands_and_runtime_maxconn_match_haproxy() {
 }
 
 /// A runtime `set maxconn` (frontend, server, global) stays across a reload, as `set
-/// weight` does, until the reload changes that configured value.
+/// weight` does, until the reload changes that configured value; so does `disable
+/// frontend`.
 #[test]
 fn runtime_maxconn_survives_a_reload_unless_the_config_changes_it() {
     let a = Backend::start("a", Behavior::Name);
@@ -4692,4 +4693,89 @@ fn runtime_maxconn_survives_a_reload_unless_the_config_changes_it() {
     );
     lb.reloaded_times(3);
     assert_eq!(limits(), want("60", "11", "40"));
+
+    // `disable frontend` holds across a reload too; `enable frontend` takes the
+    // reloaded backlog.
+    assert_eq!(raw_admin(&lb.socket, "disable frontend l"), "\n");
+    lb.reload(&base.replace(
+        "      maxconn: 50\n",
+        "      maxconn: 60\n      backlog: 64\n",
+    ));
+    lb.reloaded_times(4);
+    let r = connect_from(lb.addr, None);
+    assert!(
+        matches!(&r, Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused),
+        "{r:?}"
+    );
+    assert_eq!(raw_admin(&lb.socket, "enable frontend l"), "\n");
+    let c = connect_from(lb.addr, None).expect("connect after enable");
+    assert_eq!(read_line(&c).expect("answer"), "a");
+}
+
+/// `disable frontend L` stops listening as haproxy's does (new connections are refused
+/// at once, sessions already open go on), `enable frontend L` listens again; the
+/// replies, notices and refusals are haproxy's, and `show stat` agrees meanwhile.
+#[test]
+fn disable_and_enable_frontend_match_haproxy() {
+    let a = Backend::start("a", Behavior::Name);
+    let p = pair(&[PairListener::plain("k", vec![("a", a.addr, 1)])]);
+    p.same(&[
+        "disable frontend",
+        "disable frontend x",
+        "enable frontend",
+        "enable frontend x",
+        "enable frontend k",
+    ]);
+    let sides = [(&p.t_sock, p.t_addr["k"]), (&p.h_sock, p.h_addr["k"])];
+    let held: Vec<TcpStream> = sides
+        .iter()
+        .map(|(_, addr)| {
+            let c = connect_from(*addr, None).expect("connect");
+            assert_eq!(read_line(&c).expect("answer"), "a");
+            c
+        })
+        .collect();
+    p.done(&["disable frontend k"]);
+    p.same(&["disable frontend k"]);
+    for (sock, addr) in sides {
+        let r = connect_from(addr, None);
+        assert!(
+            matches!(&r, Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused),
+            "{}: {r:?}",
+            sock.display()
+        );
+    }
+    for c in &held {
+        (&*c).write_all(b"open\n").expect("write");
+        assert_eq!(read_line(c).expect("echo"), "open");
+    }
+    // haproxy counts a session's bytes when it ends: compare once both have ended.
+    drop(held);
+    for (sock, _) in sides {
+        let idle = wait_for(Duration::from_secs(10), || {
+            (stat_rows(&raw_admin(sock, "show stat"))[&("k".to_string(), "FRONTEND".to_string())]
+                ["scur"]
+                == "0")
+                .then_some(())
+        });
+        assert!(idle.is_some(), "{}", sock.display());
+    }
+    let d = p.agree("show stat", stat_differences);
+    assert!(d.is_empty(), "{}", d.join("\n"));
+    let status = stat_rows(&raw_admin(&p.t_sock, "show stat"))
+        [&("k".to_string(), "FRONTEND".to_string())]["status"]
+        .clone();
+    assert_eq!(status, "PAUSED");
+    assert!(
+        p.tandem.wait_log("listener k: disabled by the operator"),
+        "{}",
+        p.tandem.logs()
+    );
+    p.done(&["enable frontend k"]);
+    for (_, addr) in sides {
+        let c = connect_from(addr, None).expect("connect after enable");
+        assert_eq!(read_line(&c).expect("answer"), "a");
+    }
+    let d = p.agree("show stat", stat_differences);
+    assert!(d.is_empty(), "{}", d.join("\n"));
 }

@@ -181,6 +181,9 @@ pub struct Shared {
     /// The `maxconn` in force: the configured one until `set maxconn frontend` changes
     /// it; a reload that changes the configured one replaces it.
     pub maxconn: std::sync::atomic::AtomicU32,
+    /// Stopped by `disable frontend`: not listening (connections are refused) until
+    /// `enable frontend`.
+    pub paused: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
@@ -403,6 +406,30 @@ pub fn bind(addr: SocketAddr, backlog: Option<u32>) -> io::Result<ListenSocket> 
 /// socket that already listens only changes its backlog (connections waiting in it stay).
 pub fn set_backlog(s: &ListenSocket, backlog: Option<u32>) -> io::Result<()> {
     s.get_ref().listen(backlog_arg(backlog))
+}
+
+/// haproxy's pause of a TCP listener (`disable frontend`): connect(2) to AF_UNSPEC takes
+/// the socket out of the listening state, so connections waiting in its backlog are
+/// reset and new ones refused, while the socket (and its port) stays ours;
+/// [`set_backlog`] (listen(2)) resumes it.
+pub fn pause(s: &ListenSocket) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: a zeroed sockaddr with family AF_UNSPEC, passed with its own size, to a
+    // descriptor the AsyncFd keeps open.
+    let rc = unsafe {
+        let mut sa: libc::sockaddr = std::mem::zeroed();
+        sa.sa_family = libc::AF_UNSPEC as libc::sa_family_t;
+        libc::connect(
+            s.get_ref().as_raw_fd(),
+            &sa,
+            std::mem::size_of::<libc::sockaddr>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 fn backlog_arg(backlog: Option<u32>) -> i32 {

@@ -658,6 +658,7 @@ impl Balancer {
             no_server: AtomicU64::new(0),
             sessions: self.sessions.clone(),
             maxconn: AtomicU32::new(cfg.maxconn),
+            paused: std::sync::atomic::AtomicBool::new(false),
         });
         let slots = match slots {
             Some(l) => {
@@ -754,7 +755,10 @@ impl Balancer {
             .map(|l| (l.shared.name.clone(), servers_by_name(&l.shared)))
             .collect();
         for l in &cfg.listeners {
+            // A listener stopped by `disable frontend` stays stopped (and takes the new
+            // backlog when enabled), unless it is renamed: a new listener starts.
             if let Some(live) = old_by_bind.get(&l.bind)
+                && (!live.shared.paused.load(Ordering::Relaxed) || live.shared.name != l.name)
                 && let Err(e) = listener::set_backlog(&live.socket, l.backlog)
             {
                 tracing::warn!(listener = %l.name, "listener {}: the new backlog is not applied: {e}", l.name);
@@ -1225,6 +1229,91 @@ impl BalancerAdmin {
             shown(new),
             shown(before)
         ))
+    }
+
+    /// haproxy `disable frontend L` / `enable frontend L`: stop listening (connections
+    /// are refused; sessions already open go on) or listen again. Survives a reload.
+    /// `Ok((false, notice))`: it already was so (haproxy answers with the notice).
+    pub fn set_frontend(&self, name: &str, enable: bool) -> Result<(bool, String), Refusal> {
+        if name.is_empty() {
+            return Err(Refusal::new(
+                "A frontend name is expected.\n",
+                format!(
+                    "give the listener: {} frontend <listener>",
+                    if enable { "enable" } else { "disable" }
+                ),
+            ));
+        }
+        let mut v = self.live.lock().map_err(|_| Refusal::internal())?;
+        let live = v
+            .iter_mut()
+            .find(|l| l.shared.name == name)
+            .ok_or_else(|| Refusal::new("No such frontend.\n", format!("no listener `{name}`")))?;
+        let paused = live.shared.paused.load(Ordering::Relaxed);
+        if paused != enable {
+            // Already so: haproxy's notice, as output.
+            return Ok((
+                false,
+                if enable {
+                    "All sockets are already enabled.\n".to_string()
+                } else {
+                    "All sockets are already disabled.\n".to_string()
+                },
+            ));
+        }
+        if enable {
+            listener::set_backlog(&live.socket, live.shared.runtime().cfg.backlog).map_err(
+                |e| {
+                    Refusal::new(
+                        "Failed to resume frontend, check logs for precise cause (port conflict?).\n",
+                        format!("listener {name}: cannot listen on {} again: {e}", live.bind),
+                    )
+                },
+            )?;
+            let (stop, stop_rx) = watch::channel(false);
+            let accept = listener::spawn_accept(
+                live.socket.clone(),
+                live.shared.clone(),
+                live.slots.clone(),
+                self.global.clone(),
+                stop_rx,
+            );
+            let _ = std::mem::replace(&mut live.stop, stop).send(true);
+            std::mem::replace(&mut live.accept, accept).abort();
+            live.shared.paused.store(false, Ordering::Relaxed);
+            tracing::warn!(listener = %name, bind = %live.bind, "listener {name}: enabled by the operator, listening on {} again", live.bind);
+            Ok((true, format!("{name}: listening on {} again", live.bind)))
+        } else {
+            // The accept loop stops first: a socket that no longer listens would make
+            // it fail on every wakeup.
+            let (stop, stop_rx) = watch::channel(false);
+            let _ = std::mem::replace(&mut live.stop, stop).send(true);
+            live.accept.abort();
+            if let Err(e) = listener::pause(&live.socket) {
+                // Still listening: accept again.
+                live.accept = listener::spawn_accept(
+                    live.socket.clone(),
+                    live.shared.clone(),
+                    live.slots.clone(),
+                    self.global.clone(),
+                    stop_rx,
+                );
+                return Err(Refusal::new(
+                    "Failed to pause frontend, check logs for precise cause.\n",
+                    format!(
+                        "listener {name}: cannot stop listening on {}: {e}",
+                        live.bind
+                    ),
+                ));
+            }
+            live.shared.paused.store(true, Ordering::Relaxed);
+            let open = live.shared.active.load(Ordering::Relaxed);
+            tracing::warn!(listener = %name, bind = %live.bind, "listener {name}: disabled by the operator: new connections to {} are refused, {open} open sessions go on", live.bind);
+            Ok((
+                true,
+                format!("{name}: disabled: new connections refused, {open} open sessions go on"),
+            ))
+        }
     }
 
     /// `set server L/S state ready|drain|maint`.

@@ -1178,7 +1178,9 @@ fn rows(listeners: &[Arc<Shared>], filter: &StatFilter) -> Vec<(Kind, usize, usi
         f.set("stot", l.total.load(Ordering::Relaxed));
         f.set("bin", l.bytes_in.load(Ordering::Relaxed));
         f.set("bout", l.bytes_out.load(Ordering::Relaxed));
-        f.set("status", "OPEN");
+        // haproxy 2.6.12: `PAUSED` after `disable frontend`.
+        let paused = l.paused.load(Ordering::Relaxed);
+        f.set("status", if paused { "PAUSED" } else { "OPEN" });
         f.set("pid", pid);
         f.set("iid", iid);
         f.set("sid", 0);
@@ -1534,6 +1536,7 @@ pub fn listener_json(l: &Shared, bind: SocketAddr) -> Value {
         "bind": bind.to_string(),
         "balance": rt.cfg.balance.as_str(),
         "maxconn": l.maxconn(),
+        "paused": l.paused.load(Ordering::Relaxed),
         "active": l.active.load(Ordering::Relaxed),
         "connections": l.total.load(Ordering::Relaxed),
         "bytes_in": l.bytes_in.load(Ordering::Relaxed),
