@@ -400,10 +400,11 @@ fn render_vrrp(v: &Value) -> String {
 fn render_balancer(v: &Value) -> String {
     let mut out = String::from("balancer\n");
     for l in v["listeners"].as_array().into_iter().flatten() {
-        let serving = match l["serving"].as_bool() {
-            Some(true) => "serving",
-            Some(false) => "NOT SERVING (no server is up and ready)",
-            None => "-",
+        let serving = match (l["paused"].as_bool(), l["serving"].as_bool()) {
+            (Some(true), _) => "DISABLED (not listening: `enable frontend` to listen again)",
+            (_, Some(true)) => "serving",
+            (_, Some(false)) => "NOT SERVING (no server is up and ready)",
+            (_, None) => "-",
         };
         out.push_str(&format!(
             "  {} on {} ({}): {} active of {}, {} connection(s), {}\n",
@@ -791,6 +792,16 @@ mod tests {
         assert_eq!(
             cells(header + 2),
             "router_b (backup) 198.18.0.2:8067 MAINT maint 0 (1) 0 10 2 - paused in maint (last: connection refused)"
+        );
+        // A listener stopped by `disable frontend` says so first.
+        let mut paused = v.clone();
+        paused["subsystems"]["balancer"]["listeners"][0]["paused"] = serde_json::json!(true);
+        assert!(
+            render(&paused).contains(
+                "40 connection(s), DISABLED (not listening: `enable frontend` to listen again)\n"
+            ),
+            "{}",
+            render(&paused)
         );
         // Garbage in the listener list does not panic.
         let odd = serde_json::json!({ "subsystems": { "balancer": { "listeners": [1, { "servers": 7 }] } } });
