@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod backend;
 pub mod columns;
+pub mod diag;
 pub mod guard;
 pub mod infoschema;
 pub mod merge;

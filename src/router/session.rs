@@ -234,6 +234,11 @@ pub struct Session {
     row_count_told: Option<u64>,
     /// [`Self::row_count_told`] of the previous command, for the current one.
     prev_row_count: Option<u64>,
+    /// The diagnostics of the last statement when the router merged it from several
+    /// nodes (`SHOW WARNINGS` reads them here), and those of the statement before the
+    /// current one.
+    diag: Option<super::diag::Diagnostics>,
+    prev_diag: Option<super::diag::Diagnostics>,
 }
 
 fn names_for(collation: u8) -> String {
@@ -394,6 +399,8 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, adm
         tls: tls.is_some(),
         row_count_told: None,
         prev_row_count: None,
+        diag: None,
+        prev_diag: None,
     };
     let db = hello
         .database
@@ -1301,6 +1308,7 @@ impl Session {
         // Commands without an answer leave the server's ROW_COUNT() alone too.
         if !matches!(p.first(), Some(&(COM_STMT_CLOSE | COM_STMT_SEND_LONG_DATA))) {
             self.prev_row_count = self.row_count_told.take();
+            self.prev_diag = self.diag.take();
         }
         let Some(&cmd) = p.first() else {
             return self
@@ -1837,6 +1845,19 @@ impl Session {
                     }
                 }
                 _ => {}
+            }
+        }
+        // SHOW WARNINGS and the like after a statement merged from several nodes: the
+        // router holds its diagnostics (and keeps them, as a server does).
+        if a.diagnostics
+            && !a.multi
+            && let Some(d) = self.prev_diag.take()
+        {
+            let answer = super::diag::answer(sql, &d);
+            self.diag = Some(d);
+            if let Some(rs) = answer {
+                self.count("local", "router");
+                return self.send_rs(rs).await;
             }
         }
         // The router's own process list and information_schema tables (never the

@@ -201,6 +201,20 @@ pub enum AggFn {
     GroupConcat(usize),
 }
 
+/// A row of `SHOW WARNINGS`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    pub level: String,
+    pub code: u16,
+    pub message: String,
+}
+
+/// The warnings a merge adds itself ([`Merger::own_warnings`]).
+#[derive(Debug, Clone, Default)]
+pub struct OwnWarnings {
+    pub rows: Vec<Warning>,
+}
+
 /// What the nodes return for one GROUP_CONCAT, and how the merge builds its value.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Concat {
@@ -963,6 +977,8 @@ pub struct Merger {
     error: Option<SqlError>,
     /// Warnings one server would count (GROUP_CONCAT values cut).
     warnings: u64,
+    /// The output rows (from 1) whose GROUP_CONCAT value the merge cut.
+    cut_rows: Vec<u64>,
 }
 
 /// What a HAVING operand is before any row arrives.
@@ -1268,6 +1284,7 @@ impl Merger {
             failed: None,
             error: None,
             warnings: 0,
+            cut_rows: Vec::new(),
         };
         if sources == 0 {
             m.finalize();
@@ -1395,6 +1412,23 @@ impl Merger {
     /// cut at `group_concat_max_len` is one warning 1260), once [`Merger::done`].
     pub fn warnings(&self) -> u16 {
         u16::try_from(self.warnings).unwrap_or(u16::MAX)
+    }
+
+    /// The merge's own warnings, as one server lists them: a 1260 for each output row
+    /// whose GROUP_CONCAT it cut (numbered by the merged rows, where a server numbers
+    /// the rows it read).
+    pub fn own_warnings(&self) -> OwnWarnings {
+        OwnWarnings {
+            rows: self
+                .cut_rows
+                .iter()
+                .map(|r| Warning {
+                    level: "Warning".into(),
+                    code: 1260,
+                    message: format!("Row {r} was cut by GROUP_CONCAT()"),
+                })
+                .collect(),
+        }
     }
 
     /// How each column compares (from the column definitions).
@@ -1754,6 +1788,7 @@ impl Merger {
                         // One server's warning 1260 for each row it cut.
                         if cut {
                             self.warnings = self.warnings.saturating_add(1);
+                            self.cut_rows.push(rows.len() as u64 + 1);
                         }
                         v
                     }

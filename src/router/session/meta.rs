@@ -285,6 +285,7 @@ impl Session {
                 }
             }
         }
-        self.end_merged_rows(sources, broken, mid_err, seq, 0).await
+        self.end_merged_rows(sources, broken, mid_err, seq, Default::default())
+            .await
     }
 }

@@ -1325,22 +1325,26 @@ impl Session {
         if mid_err.is_none() {
             mid_err = m.failure();
         }
-        self.end_merged_rows(sources, broken, mid_err, seq, m.warnings())
+        self.end_merged_rows(sources, broken, mid_err, seq, m.own_warnings())
             .await
     }
 
     /// The end of a result set merged from several nodes: whatever the nodes still send
     /// is read and dropped (LIMIT reached early; a broken source's connection is closed
     /// instead), their connections go back, and the client gets the closing EOF/OK or
-    /// the error that cut the rows short. `warnings`: the count one server would report
-    /// (the merge's own, e.g. GROUP_CONCAT values it cut).
+    /// the error that cut the rows short. The warnings are the merge's `own` (the
+    /// GROUP_CONCAT values it cut, as one server counts them); the session keeps them
+    /// for `SHOW WARNINGS`. The nodes' warnings are not passed on: the statement they
+    /// ran is the router's rewrite, whose added columns (sort keys, lengths, counts)
+    /// raise warnings of their own that one server running the client's statement
+    /// would not.
     pub(super) async fn end_merged_rows(
         &mut self,
         sources: Vec<Source>,
         broken: bool,
         mid_err: Option<SqlError>,
         seq: u8,
-        warnings: u16,
+        own: merge::OwnWarnings,
     ) -> Res<()> {
         let mut in_trans = false;
         for mut s in sources {
@@ -1355,6 +1359,13 @@ impl Session {
                 }
                 Err(_) => drop(s.pc),
             }
+        }
+        let count = own.rows.len() as u64;
+        let mut rows = own.rows;
+        rows.truncate(crate::router::diag::MAX_ROWS);
+        let warnings = u16::try_from(count).unwrap_or(u16::MAX);
+        if mid_err.is_none() {
+            self.diag = Some(crate::router::diag::Diagnostics { count, rows });
         }
         self.set_fanout(Vec::new());
         if in_trans {
