@@ -556,7 +556,12 @@ fn aggregate(r: &mut Lcg, src: &Src) -> String {
             _ => format!("SUM({c})"),
         }
     };
-    match r.below(22) {
+    match r.below(25) {
+        // Where a DOUBLE is wanted: AVG reads as sum / count in doubles when MariaDB
+        // groups without a temporary table (the router follows the statement's form).
+        22 => format!("{plain} * {}", r.pick(&["1e0", "0.5e0", "3e0"])),
+        23 => format!("'{}' / {plain}", r.pick(&["7", "2020", "1.5"])),
+        24 => format!("IFNULL({plain}, {})", r.pick(&["1e0", "0"])),
         0 => format!("{plain} * 2"),
         1 => format!("IFNULL({plain}, 0)"),
         2 => format!("COALESCE({plain}, -1)"),
