@@ -2113,6 +2113,59 @@ fn errors_from_statements_on_several_nodes_keep_the_servers_sqlstate() {
     assert_eq!(s.on0("SELECT name FROM customer WHERE id = 1").trim(), "a");
 }
 
+/// A write that runs on several nodes reports one server's warnings: each node's
+/// count added up (one copy's for a global table, whose copies all run it), and `SHOW
+/// WARNINGS`, `SHOW COUNT(*) WARNINGS` and `@@warning_count` right after it list and
+/// count every node's, not one node's share.
+#[test]
+fn warnings_of_a_write_on_several_nodes_are_all_listed() {
+    let s = Shard::start();
+    let mut c = session(&s);
+    c.exec("SET SESSION sql_mode = ''")
+        .unwrap_or_else(|e| panic!("sql_mode: {e}\n{}", s.logs()));
+    c.exec("INSERT INTO customer (id, name) VALUES (1, 'a'), (2, 'b'), (6000000, 'c')")
+        .unwrap_or_else(|e| panic!("insert: {e}\n{}", s.logs()));
+    c.exec("INSERT INTO province (id, name) VALUES (1, 'p')")
+        .unwrap_or_else(|e| panic!("insert: {e}\n{}", s.logs()));
+    let long = "x".repeat(50);
+    for (sql, n) in [
+        // Two rows on dn0, one on dn1: each truncated (1265).
+        (
+            format!("UPDATE customer SET name = '{long}' WHERE id IN (1, 2, 6000000)"),
+            3usize,
+        ),
+        // The global table: one row, on each copy.
+        (
+            format!("UPDATE province SET name = '{long}' WHERE id = 1"),
+            1,
+        ),
+    ] {
+        let (_, info) = c
+            .exec(&sql)
+            .unwrap_or_else(|e| panic!("{sql}: {e}\n{}", s.logs()));
+        assert!(info.ends_with(&format!("Warnings: {n}")), "{sql}: {info}");
+        for _ in 0..2 {
+            let listed = c.query("SHOW WARNINGS").expect("show warnings");
+            assert_eq!(listed.len(), n, "{sql}: {listed:?}");
+            assert!(
+                listed.iter().all(|w| w[1].as_deref() == Some("1265")
+                    && w[2]
+                        .as_deref()
+                        .is_some_and(|m| m.starts_with("Data truncated for column 'name'"))),
+                "{sql}: {listed:?}"
+            );
+            let count = c.query("SHOW COUNT(*) WARNINGS").expect("count");
+            assert_eq!(count, vec![vec![Some(n.to_string())]], "{sql}");
+            let count = c.query("SELECT @@warning_count").expect("count");
+            assert_eq!(count, vec![vec![Some(n.to_string())]], "{sql}");
+        }
+    }
+    // The next statement clears them.
+    c.exec("UPDATE customer SET city = 'z' WHERE id IN (1, 6000000)")
+        .expect("update without warnings");
+    assert!(c.query("SHOW WARNINGS").expect("show warnings").is_empty());
+}
+
 /// Server-side prepared statements inside a transaction (Go's database/sql without
 /// `interpolateParams`, mysql2's `execute()`, Connector/J `useServerPrepStmts`, PDO
 /// without emulation): a COM_STMT_PREPARE, whose answer carries no transaction status,

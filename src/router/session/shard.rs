@@ -1409,6 +1409,9 @@ impl Session {
         let mut infos: Vec<(u64, u16, String)> = Vec::new();
         let mut ok_nodes: Vec<String> = Vec::new();
         let mut err: Option<(String, SqlError)> = None;
+        // Each source's warning count, and the first source that answered with an OK.
+        let mut node_warnings: Vec<u16> = vec![0; sources.len()];
+        let mut first_ok: Option<usize> = None;
         // The sources that answered with rows (RETURNING), and the first one's columns.
         let mut with_rows: Vec<usize> = Vec::new();
         let mut cols: Option<Vec<Vec<u8>>> = None;
@@ -1421,6 +1424,10 @@ impl Session {
                         last_id = o.last_insert_id;
                     }
                     warnings = warnings.saturating_add(o.warnings);
+                    if let Some(w) = node_warnings.get_mut(i) {
+                        *w = o.warnings;
+                    }
+                    first_ok.get_or_insert(i);
                     infos.push((o.affected, o.warnings, info));
                     ok_nodes.push(s.node.clone());
                 }
@@ -1490,15 +1497,59 @@ impl Session {
             }
             rows_out = Some((seq, mid_err));
         }
+        // A global table's copies each ran the statement: one copy's warnings are
+        // what one server reports.
+        if p.affected == Affected::First {
+            warnings = first_ok
+                .and_then(|i| node_warnings.get(i).copied())
+                .unwrap_or(0);
+        }
+        // The warnings each node listed, for SHOW WARNINGS (no node holds them all).
+        let listing = err.is_none() && rows_out.is_none() && warnings > 0;
+        let mut listed: Vec<merge::Warning> = Vec::new();
         let mut in_trans = false;
-        for mut s in sources {
+        for (i, mut s) in sources.into_iter().enumerate() {
             match s.drain().await {
                 Ok(()) => {
                     in_trans |= status_in_trans(s.tracker.outcome.status);
+                    let counted = match p.affected {
+                        Affected::Sum => true,
+                        Affected::First => first_ok == Some(i),
+                    };
+                    if listing
+                        && counted
+                        && node_warnings.get(i).is_some_and(|&w| w > 0)
+                        && listed.len() < crate::router::diag::MAX_ROWS
+                    {
+                        match s.pc.conn.query("SHOW WARNINGS").await {
+                            Ok(r) => listed.extend(r.rows.into_iter().map(|row| {
+                                let cell =
+                                    |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
+                                merge::Warning {
+                                    level: cell(0),
+                                    code: cell(1).parse().unwrap_or(0),
+                                    message: cell(2),
+                                }
+                            })),
+                            Err(e) => {
+                                // Counted, not listed; the connection is not trusted.
+                                tracing::debug!(node = %s.node, "SHOW WARNINGS on data node {} failed: {e}", s.node);
+                                drop(s.pc);
+                                continue;
+                            }
+                        }
+                    }
                     self.give_back(s.pc);
                 }
                 Err(_) => drop(s.pc),
             }
+        }
+        if listing {
+            listed.truncate(crate::router::diag::MAX_ROWS);
+            self.diag = Some(crate::router::diag::Diagnostics {
+                count: u64::from(warnings),
+                rows: listed,
+            });
         }
         self.set_fanout(Vec::new());
         self.in_trans = in_trans || (self.in_trans && !self.autocommit);
