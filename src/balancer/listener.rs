@@ -187,12 +187,11 @@ pub struct Shared {
 }
 
 impl Shared {
+    /// The `maxconn` in force: the configured one, or the operator's `set maxconn frontend`.
     pub fn maxconn(&self) -> u32 {
         self.maxconn.load(Ordering::Relaxed)
     }
-}
 
-impl Shared {
     /// haproxy's `clear counters` for this listener's FRONTEND and BACKEND rows and its
     /// servers: the maxima; with `all`, every counter (not the states: sessions now,
     /// up/down, last change, down time).
