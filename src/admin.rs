@@ -168,6 +168,16 @@ pub fn execute(targets: &Targets, line: &str) -> String {
         .collect()
 }
 
+/// Runs one command for another front end (the observe endpoint's stats page): its
+/// output (haproxy's where the dialects differ), or tandem's words for a refusal.
+pub fn run_one(targets: &Targets, cmd: &str) -> Result<String, String> {
+    match run(targets, cmd.trim()) {
+        Ok(Done::Body(b) | Done::Changed(b)) => Ok(b),
+        Ok(Done::Dual { haproxy, .. }) => Ok(haproxy),
+        Err(e) => Err(e.tandem),
+    }
+}
+
 fn render(dialect: Dialect, r: Result<Done, Refusal>) -> String {
     let mut out = match (dialect, r) {
         (Dialect::Haproxy, Ok(Done::Body(b))) => b,

@@ -251,8 +251,14 @@ impl Daemon {
 
     async fn start_observe(&mut self) -> Result<(), http::BindError> {
         if let Some(o) = &self.config.observe {
-            let s =
-                http::Server::start(o.listen, self.metrics.clone(), self.status.clone()).await?;
+            let s = http::Server::start(
+                o.listen,
+                self.metrics.clone(),
+                self.status.clone(),
+                self.targets.clone(),
+                o.stats.clone(),
+            )
+            .await?;
             self.observe = Some(s);
         }
         Ok(())
@@ -399,9 +405,16 @@ impl Daemon {
         let old_listen = self.config.observe.as_ref().map(|o| o.listen);
         let new_listen = new.observe.as_ref().map(|o| o.listen);
         if old_listen != new_listen {
-            let fresh = match new_listen {
-                Some(addr) => Some(
-                    http::Server::start(addr, self.metrics.clone(), self.status.clone()).await?,
+            let fresh = match &new.observe {
+                Some(o) => Some(
+                    http::Server::start(
+                        o.listen,
+                        self.metrics.clone(),
+                        self.status.clone(),
+                        self.targets.clone(),
+                        o.stats.clone(),
+                    )
+                    .await?,
                 ),
                 None => None,
             };
@@ -412,6 +425,8 @@ impl Daemon {
             if new_listen.is_none() {
                 tracing::info!("observe endpoint stopped (no `observe` section)");
             }
+        } else if let (Some(srv), Some(o)) = (&self.observe, &new.observe) {
+            srv.set_stats(&o.stats);
         }
         if let Some(note) = self.log.apply(&new.log) {
             tracing::warn!("{note}");

@@ -2831,6 +2831,10 @@ struct Pair {
     _haproxy: Daemon,
     h_sock: PathBuf,
     h_addr: HashMap<String, SocketAddr>,
+    /// tandem's observe endpoint.
+    t_observe: SocketAddr,
+    /// haproxy's `listen stats` (with [`pair_with_stats`]).
+    h_stats: Option<SocketAddr>,
     _dir: tempfile::TempDir,
 }
 
@@ -2841,14 +2845,36 @@ fn pair(listeners: &[PairListener]) -> Pair {
 /// [`pair`], with more settings for every listener: tandem's YAML lines (indented as a
 /// listener's keys) and haproxy's `listen` lines.
 fn pair_with(listeners: &[PairListener], t_extra: &str, h_extra: &str) -> Pair {
+    pair_full(listeners, t_extra, h_extra, false)
+}
+
+/// The stats page both serve in [`pair_with_stats`]: its address, realm and user.
+const STATS_URI: &str = "/haproxy?stats";
+const STATS_REALM: &str = "HAProxy Statistics";
+const STATS_USER: &str = "admin:pw";
+
+/// [`pair`] with the statistics page on both: haproxy's `listen stats` (`mode http`,
+/// `stats uri`, `auth`, `admin`, `refresh 10s`), tandem's `observe.stats` alike.
+fn pair_with_stats(listeners: &[PairListener]) -> Pair {
+    pair_full(listeners, "", "", true)
+}
+
+fn pair_full(listeners: &[PairListener], t_extra: &str, h_extra: &str, stats: bool) -> Pair {
     let dir = tempfile::tempdir().expect("tempdir");
     let (t_sock, h_sock) = (
         dir.path().join("tandem.sock"),
         dir.path().join("haproxy.sock"),
     );
     let oport = free_port();
+    let t_stats = if stats {
+        format!(
+            ", stats: {{ uri: \"{STATS_URI}\", auth: [\"{STATS_USER}\"], realm: \"{STATS_REALM}\", admin: true, refresh: 10s }}"
+        )
+    } else {
+        String::new()
+    };
     let mut t_cfg = format!(
-        "node: lb\nobserve: {{ listen: 127.0.0.1:{oport} }}\nadmin: {{ socket: {} }}\nbalancer:\n  listeners:\n",
+        "node: lb\nobserve: {{ listen: 127.0.0.1:{oport}{t_stats} }}\nadmin: {{ socket: {} }}\nbalancer:\n  listeners:\n",
         t_sock.display()
     );
     let mut h_cfg = format!(
@@ -2902,6 +2928,14 @@ fn pair_with(listeners: &[PairListener], t_extra: &str, h_extra: &str) -> Pair {
             ));
         }
     }
+    let h_stats = stats.then(|| {
+        let port = free_port();
+        h_cfg.push_str(&format!(
+            "listen stats\n  bind 127.0.0.1:{port}\n  mode http\n  stats enable\n  stats uri {STATS_URI}\n  stats realm {}\n  stats auth {STATS_USER}\n  stats admin if TRUE\n  stats refresh 10s\n",
+            STATS_REALM.replace(' ', "\\ ")
+        ));
+        SocketAddr::from(([127, 0, 0, 1], port))
+    });
     let t_path = write(dir.path(), "tandem.yaml", &t_cfg);
     let h_path = write(dir.path(), "haproxy.cfg", &h_cfg);
     let tandem = Daemon::start(&t_path);
@@ -2926,6 +2960,8 @@ fn pair_with(listeners: &[PairListener], t_extra: &str, h_extra: &str) -> Pair {
         _haproxy: haproxy,
         h_sock,
         h_addr,
+        t_observe: SocketAddr::from(([127, 0, 0, 1], oport)),
+        h_stats,
         _dir: dir,
     }
 }
@@ -4793,4 +4829,336 @@ fn disable_and_enable_frontend_match_haproxy() {
     }
     let d = p.agree("show stat", stat_differences);
     assert!(d.is_empty(), "{}", d.join("\n"));
+}
+
+/// An HTTP reply: status, headers (names in lower case), body (de-chunked).
+struct HttpReply {
+    status: u16,
+    headers: HashMap<String, String>,
+    body: String,
+}
+
+fn base64(s: &str) -> String {
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let b = s.as_bytes();
+    let mut out = String::new();
+    for c in b.chunks(3) {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// One HTTP/1.1 request (`Connection: close`), with basic authentication as `user`
+/// and a form body when given.
+fn http(
+    addr: SocketAddr,
+    method: &str,
+    target: &str,
+    user: Option<&str>,
+    form: Option<&str>,
+) -> HttpReply {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut req = format!("{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    if let Some(u) = user {
+        req.push_str(&format!("Authorization: Basic {}\r\n", base64(u)));
+    }
+    if let Some(f) = form {
+        req.push_str(&format!(
+            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{f}",
+            f.len()
+        ));
+    } else {
+        req.push_str("\r\n");
+    }
+    s.write_all(req.as_bytes()).expect("send");
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).expect("reply");
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").expect("head");
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|c| c.parse().ok())
+        .expect("status");
+    let headers: HashMap<String, String> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let body = if headers.get("transfer-encoding").map(String::as_str) == Some("chunked") {
+        let mut out = String::new();
+        let mut rest = body;
+        while let Some((size, after)) = rest.split_once("\r\n") {
+            let n = usize::from_str_radix(size.trim(), 16).expect("chunk size");
+            if n == 0 {
+                break;
+            }
+            out.push_str(&after[..n]);
+            rest = &after[n + 2..];
+        }
+        out
+    } else {
+        body.to_string()
+    };
+    HttpReply {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// The server rows of a stats page (haproxy's or tandem's): server name → row class
+/// (`active_up`, `active_down`, `active_draining`, ...).
+fn page_servers(html: &str) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    for part in html.split("<tr class=\"").skip(1) {
+        let Some((class, rest)) = part.split_once('"') else {
+            continue;
+        };
+        if let Some(i) = rest.find("name=\"s\" value=\"") {
+            let v = &rest[i + 16..];
+            if let Some((name, _)) = v.split_once('"') {
+                out.insert(name.to_string(), class.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// haproxy's stats page (`listen stats` with `stats uri`, `auth`, `admin`, `refresh`)
+/// and tandem's `observe.stats` side by side with Debian's haproxy 2.6.12: the same 401
+/// and realm without a password, `;csv` agreeing column by column with haproxy's (its
+/// own `stats` proxy left out), the same `Refresh` header and `;norefresh`, `;json`
+/// rows, the HTML page's server rows coloured alike (also with `;up`), and the admin
+/// form: every action answered with the same redirect (`st=DONE|PART|NONE|ERRP`, the
+/// display options kept), the same server states after it, `Kill Sessions` closing the
+/// server's sessions on both.
+#[test]
+fn stats_page_matches_haproxy() {
+    let a = Backend::start("a", Behavior::Name);
+    let dead: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+    let p = pair_with_stats(&[PairListener {
+        name: "l",
+        balance: "roundrobin",
+        check: true,
+        stick: false,
+        backups: &[],
+        servers: vec![("a", a.addr, 1), ("dead", dead, 1)],
+    }]);
+    let h_stats = p.h_stats.expect("haproxy's stats listener");
+    let settled = |sock: &std::path::Path| {
+        let rows = stat_rows(&raw_admin(sock, "show stat"));
+        let st = |s: &str| rows[&("l".to_string(), s.to_string())]["status"].clone();
+        (st("a") == "UP" && st("dead") == "DOWN").then_some(())
+    };
+    assert!(wait_for(Duration::from_secs(20), || settled(&p.t_sock)).is_some());
+    assert!(wait_for(Duration::from_secs(20), || settled(&p.h_sock)).is_some());
+    let both = |method: &str, target: &str, user: Option<&str>, form: Option<&str>| {
+        (
+            http(p.t_observe, method, target, user, form),
+            http(h_stats, method, target, user, form),
+        )
+    };
+    let user = Some(STATS_USER);
+
+    // No password, a wrong one: 401 with the realm.
+    for u in [None, Some("admin:nope")] {
+        let (t, h) = both("GET", STATS_URI, u, None);
+        assert_eq!((t.status, h.status), (401, 401));
+        assert_eq!(t.headers["www-authenticate"], h.headers["www-authenticate"]);
+        assert_eq!(t.body, h.body);
+    }
+
+    // CSV: haproxy's own `stats` proxy left out, the rest column by column.
+    let without_stats = |csv: &str| {
+        csv.lines()
+            .filter(|l| !l.starts_with("stats,"))
+            .map(|l| format!("{l}\n"))
+            .collect::<String>()
+    };
+    let mut last = Vec::new();
+    let agreed = wait_for(Duration::from_secs(10), || {
+        let (t, h) = both("GET", &format!("{STATS_URI};csv"), user, None);
+        assert_eq!((t.status, h.status), (200, 200));
+        assert_eq!(t.headers["content-type"], h.headers["content-type"]);
+        assert_eq!(t.headers.get("refresh"), Some(&"10".to_string()));
+        assert_eq!(t.headers.get("refresh"), h.headers.get("refresh"));
+        assert!(t.body.ends_with('\n') && !t.body.ends_with("\n\n"));
+        last = stat_differences(&t.body, &without_stats(&h.body));
+        last.is_empty().then_some(())
+    });
+    assert!(agreed.is_some(), "{}", last.join("\n"));
+    let (t, h) = both("GET", &format!("{STATS_URI};csv;norefresh"), user, None);
+    assert_eq!((t.status, h.status), (200, 200));
+    assert_eq!(
+        (t.headers.get("refresh"), h.headers.get("refresh")),
+        (None, None)
+    );
+    let (t, h) = both("GET", &format!("{STATS_URI};csv;up"), user, None);
+    let keys = |csv: &str| {
+        let mut k: Vec<_> = stat_rows(csv).into_keys().collect();
+        k.sort();
+        k
+    };
+    assert_eq!(keys(&t.body), keys(&without_stats(&h.body)));
+    assert!(!t.body.contains("l,dead,"));
+
+    // JSON: the same rows.
+    let (t, h) = both("GET", &format!("{STATS_URI};json"), user, None);
+    assert_eq!(t.headers["content-type"], h.headers["content-type"]);
+    let rows_of = |body: &str| -> Vec<String> {
+        let v: serde_json::Value = serde_json::from_str(body).expect("json");
+        v.as_array()
+            .expect("rows")
+            .iter()
+            .filter_map(|row| {
+                let f = row.as_array()?;
+                let px = f.first()?["value"]["value"].as_str()?.to_string();
+                let sv = f.get(1)?["value"]["value"].as_str()?.to_string();
+                (px != "stats").then(|| format!("{px}/{sv}"))
+            })
+            .collect()
+    };
+    assert_eq!(rows_of(&t.body), rows_of(&h.body));
+
+    // The HTML page: the same server rows, coloured alike; the form on both.
+    let (t, h) = both("GET", STATS_URI, user, None);
+    assert_eq!((t.status, h.status), (200, 200));
+    assert!(t.headers["content-type"].starts_with("text/html"));
+    let want: HashMap<String, String> = [("a", "active_up"), ("dead", "active_down")]
+        .into_iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    assert_eq!(page_servers(&t.body), want, "{}", t.body);
+    assert_eq!(page_servers(&h.body), want);
+    for body in [&t.body, &h.body] {
+        assert!(body.contains("<input type=\"hidden\" name=\"b\" value=\"#2\">"));
+        assert!(body.contains("<option value=\"drain\">Set state to DRAIN</option>"));
+        assert!(body.contains(&format!("href=\"{STATS_URI};csv;norefresh\"")));
+    }
+    let (t, h) = both("GET", &format!("{STATS_URI};up"), user, None);
+    assert_eq!(page_servers(&t.body), page_servers(&h.body));
+    assert_eq!(page_servers(&t.body).len(), 1);
+
+    // The admin form: the same redirect for each action on both, the same states after.
+    let state = |sock: &std::path::Path, s: &str| {
+        stat_rows(&raw_admin(sock, "show stat"))[&("l".to_string(), s.to_string())]["status"]
+            .clone()
+    };
+    for (target, form, want) in [
+        (STATS_URI.to_string(), "s=a&action=drain&b=%232", "DONE"),
+        (
+            STATS_URI.to_string(),
+            "s=a&s=zz&action=maint&b=%232",
+            "PART",
+        ),
+        (STATS_URI.to_string(), "s=zz&action=ready&b=%232", "ERRP"),
+        (STATS_URI.to_string(), "action=ready&b=%232", "NONE"),
+        (STATS_URI.to_string(), "s=a&action=bogus&b=%232", "ERRP"),
+        (STATS_URI.to_string(), "s=a&action=ready&b=%239", "ERRP"),
+        (STATS_URI.to_string(), "s=dead&action=dhlth&b=l", "DONE"),
+        (
+            format!("{STATS_URI};up;norefresh"),
+            "s=a&action=ready&b=%232",
+            "DONE",
+        ),
+    ] {
+        let (t, h) = both("POST", &target, user, Some(form));
+        assert_eq!((t.status, h.status), (303, 303), "{form}");
+        assert_eq!(t.headers["location"], h.headers["location"], "{form}");
+        assert!(
+            t.headers["location"].contains(&format!(";st={want}")),
+            "{form}: {}",
+            t.headers["location"]
+        );
+        if form.starts_with("s=a&action=drain") {
+            assert_eq!(state(&p.t_sock, "a"), "DRAIN");
+            assert_eq!(state(&p.h_sock, "a"), "DRAIN");
+        }
+        if form.starts_with("s=a&s=zz&action=maint") {
+            assert_eq!(state(&p.t_sock, "a"), "MAINT");
+            assert_eq!(state(&p.h_sock, "a"), "MAINT");
+        }
+    }
+    assert!(
+        p.tandem
+            .wait_log("stats page: `set server l/a state drain` by admin")
+    );
+    let (t, h) = both("GET", &format!("{STATS_URI};st=DONE"), user, None);
+    assert!(t.body.contains("Action processed successfully."));
+    assert!(h.body.contains("Action processed successfully."));
+    // a back in service on both (checked again first).
+    assert!(wait_for(Duration::from_secs(20), || settled(&p.t_sock)).is_some());
+    assert!(wait_for(Duration::from_secs(20), || settled(&p.h_sock)).is_some());
+    let d = p.agree("show stat", |o, t| stat_differences(o, &without_stats(t)));
+    assert!(d.is_empty(), "{}", d.join("\n"));
+
+    // Kill Sessions: a held session through each is closed.
+    for (addr, obs) in [(p.t_addr["l"], p.t_observe), (p.h_addr["l"], h_stats)] {
+        let held = connect_from(addr, None).expect("connect");
+        assert_eq!(read_line(&held).expect("answer"), "a");
+        let r = http(
+            obs,
+            "POST",
+            STATS_URI,
+            user,
+            Some("s=a&action=shutdown&b=%232"),
+        );
+        assert_eq!(r.status, 303);
+        assert_eq!(r.headers["location"], format!("{STATS_URI};st=DONE"));
+        assert_closed(&held, &obs.to_string());
+    }
+    assert!(p.tandem.wait_log(" KD "), "{}", p.tandem.logs());
+}
+
+/// tandem's stats page without `admin` refuses the form (`st=DENY`, as haproxy without
+/// `stats admin`) and changes nothing; a reload applies a changed `observe.stats` on the
+/// same endpoint (here: a password and another address for the page).
+#[test]
+fn stats_page_read_only_and_reloaded() {
+    let a = Backend::start("a", Behavior::Name);
+    let lb = lb("", std::slice::from_ref(&server("a", &a, "")));
+    let obs = lb.observe;
+    let page = http(obs, "GET", "/stats", None, None);
+    assert_eq!(page.status, 200);
+    assert_eq!(
+        page_servers(&page.body),
+        HashMap::new(),
+        "read-only: no form"
+    );
+    assert!(page.body.contains(">a</a></td>"), "{}", page.body);
+    let r = http(obs, "POST", "/stats", None, Some("s=a&action=maint&b=l"));
+    assert_eq!(r.status, 303);
+    assert_eq!(r.headers["location"], "/stats;st=DENY");
+    assert_eq!(stat_col(&lb, "a", "status"), "no check");
+    assert_eq!(http(obs, "GET", "/nothing", None, None).status, 404);
+
+    let cfg = std::fs::read_to_string(&lb.config).expect("config");
+    let changed = cfg.replace(
+        &format!("observe: {{ listen: {obs} }}"),
+        &format!("observe: {{ listen: {obs}, stats: {{ uri: /lb, auth: [\"ops:secret\"] }} }}"),
+    );
+    assert_ne!(cfg, changed, "the observe line");
+    lb.reload(&changed);
+    lb.reloaded();
+    let moved = wait_for(Duration::from_secs(10), || {
+        (http(obs, "GET", "/lb", None, None).status == 401).then_some(())
+    });
+    assert!(moved.is_some(), "{}", lb.daemon.logs());
+    assert_eq!(http(obs, "GET", "/stats", None, None).status, 404);
+    let r = http(obs, "GET", "/lb;csv", Some("ops:secret"), None);
+    assert_eq!(r.status, 200);
+    assert!(r.body.starts_with("# pxname,svname,"), "{}", r.body);
+    assert!(r.body.contains("\nl,a,"), "{}", r.body);
 }

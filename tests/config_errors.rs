@@ -48,7 +48,7 @@ fn unknown_key_without_close_match_lists_known_keys() {
     assert_eq!(e.len(), 1);
     assert!(
         e[0].starts_with(
-            "t.yaml:2:3: observe.zzz: unknown key `zzz`; known keys here: allow_remote, listen"
+            "t.yaml:2:3: observe.zzz: unknown key `zzz`; known keys here: allow_remote, listen, stats"
         ),
         "{e:?}"
     );
@@ -456,6 +456,42 @@ fn observe_refuses_non_loopback_unless_allowed() {
     );
     assert!(errors("observe: { listen: 198.18.0.1:9188, allow_remote: true }\n").is_empty());
     assert!(errors("observe: { listen: \"[::1]:9188\" }\n").is_empty());
+}
+
+#[test]
+fn stats_page_settings_are_checked() {
+    assert_eq!(
+        errors(
+            "observe:\n  stats:\n    uri: stats\n    auth: [\"admin\"]\n    refresh: 100ms\n    realm: \"a\\\"b\"\n"
+        ),
+        vec![
+            "t.yaml:3:10: observe.stats.uri: `stats` must start with `/`",
+            "t.yaml:4:11: observe.stats.auth: `admin`: write `user:password`",
+            "t.yaml:5:14: observe.stats.refresh: 100ms is too short: at least 1s",
+            "t.yaml:6:12: observe.stats.realm: a realm is a non-empty text without `\"`",
+        ]
+    );
+    for uri in ["/", "/status", "/metrics/x", "/s"] {
+        let e = errors(&format!("observe: {{ stats: {{ uri: \"{uri}\" }} }}\n"));
+        assert_eq!(e.len(), 1, "{uri}: {e:?}");
+    }
+    // The form changes servers: not open to anyone on a non-loopback address.
+    let e = errors(
+        "observe:\n  listen: 198.18.0.1:9188\n  allow_remote: true\n  stats: { admin: true }\n",
+    );
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(
+        e[0].starts_with("t.yaml:4:19: observe.stats.admin: `admin: true` on a non-loopback endpoint without `auth`"),
+        "{e:?}"
+    );
+    assert!(errors("observe:\n  listen: 198.18.0.1:9188\n  allow_remote: true\n  stats: { admin: true, auth: [\"a:b\"] }\n").is_empty());
+    assert!(errors("observe: { stats: { admin: true } }\n").is_empty());
+    assert!(
+        errors(
+            "observe: { stats: { uri: \"/haproxy?stats\", refresh: 10s, show_legends: true } }\n"
+        )
+        .is_empty()
+    );
 }
 
 #[test]

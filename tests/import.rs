@@ -1383,9 +1383,19 @@ fn production_style_configs_import_as_the_originals_behave() {
         "there is no such user, so keepalived never ran this hook",
     );
 
-    // haproxy: the `mode http` stats page is one warning, not one per `stats` line.
-    warned(&ha, "mode http", "section skipped");
+    // haproxy: the `mode http` stats page is served by the observe endpoint (one
+    // warning saying so, not one per `stats` line).
+    warned(
+        &ha,
+        "listen admin_stats",
+        "listen admin_stats: the stats page is served by tandem's observe endpoint on 0.0.0.0:48800 (/admin-status, `;csv` as before); /metrics and /status are served there too, without the page's password",
+    );
     assert!(!err.contains("stats enable"), "{err}");
+    let o = c.observe.as_ref().expect("observe");
+    assert_eq!(o.listen.to_string(), "0.0.0.0:48800");
+    assert!(o.allow_remote, "haproxy served it on every address");
+    assert_eq!(o.stats.uri, "/admin-status");
+    assert!(o.stats.auth.is_empty() && !o.stats.admin);
     let b = c.balancer.as_ref().expect("balancer");
     let l = &b.listeners[0];
     assert_eq!(l.timeouts.client.get().as_secs(), 8 * 3600);
@@ -3112,4 +3122,64 @@ fn a_missing_rule_xml_is_named_with_the_rules_it_would_define() {
         "{line}"
     );
     assert!(err.contains("is not defined"), "{err}");
+}
+
+/// haproxy's stats page (`listen stats`, `mode http`) becomes `observe.stats` with the
+/// same address, URI, users, realm, refresh and admin form; options tandem has no word
+/// for are warned with their line, and a second stats page is named.
+#[test]
+fn haproxy_stats_page_becomes_the_observe_endpoint() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = write(
+        dir.path(),
+        "haproxy.cfg",
+        "defaults\n  mode tcp\n  timeout connect 5s\n  timeout client 1m\n  timeout server 1m\n\
+         listen mysql\n  bind 198.18.0.10:3306\n  server a 198.18.0.1:3306 check\n\
+         listen stats\n  bind 127.0.0.1:8404\n  mode http\n  stats enable\n  stats uri /haproxy?stats\n\
+         \x20 stats realm Haproxy\\ Statistics\n  stats auth admin:pw\n  stats auth ops:secret\n\
+         \x20 stats admin if LOCALHOST\n  stats refresh 30s\n  stats show-legends\n  stats show-node\n\
+         frontend other_page\n  bind :8405\n  mode http\n  stats uri /s\n",
+    );
+    let file = cfg.to_string_lossy().into_owned();
+    let (code, out, err) = tandem(&["import", "--haproxy", &file]);
+    assert_eq!(code, 0, "{err}");
+    let c = parse(&out);
+    let o = c.observe.as_ref().expect("observe");
+    assert_eq!(o.listen.to_string(), "127.0.0.1:8404");
+    assert!(!o.allow_remote);
+    let s = &o.stats;
+    assert_eq!(s.uri, "/haproxy?stats");
+    assert_eq!(s.auth, ["admin:pw", "ops:secret"]);
+    assert_eq!(s.realm, "Haproxy Statistics");
+    assert_eq!(s.refresh, Some(config::types::Dur::secs(30)));
+    assert!(s.admin && s.show_legends);
+    assert!(
+        warned_at(
+            &err,
+            &file,
+            "stats show-node",
+            "keyword `stats show-node` has no tandem equivalent"
+        ),
+        "{err}"
+    );
+    assert!(
+        warned_at(
+            &err,
+            &file,
+            "frontend other_page",
+            "frontend other_page: a second stats page"
+        ),
+        "{err}"
+    );
+    assert!(
+        warned_at(
+            &err,
+            &file,
+            "listen stats",
+            "listen stats: the stats page is served by tandem's observe endpoint on 127.0.0.1:8404 (/haproxy?stats, `;csv` as before); /metrics and /status are served there too\n"
+        ),
+        "{err}"
+    );
+    // The balancer is imported beside it.
+    assert_eq!(c.balancer.as_ref().expect("balancer").listeners.len(), 1);
 }

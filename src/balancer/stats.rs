@@ -365,7 +365,14 @@ pub struct StatFilter {
     /// `desc`: each `typed` line ends with the field's description (the CSV and the
     /// JSON are the same with or without it, as in haproxy 2.6).
     pub desc: bool,
+    /// Servers' `addr` and the BACKEND's `algo`, which haproxy shows on its admin
+    /// socket and on its stats page only with `stats show-legends`; off with the
+    /// stats page's own word [`NO_LEGENDS`].
+    pub legends: bool,
 }
+
+/// The `show stat` word the stats page adds without `show_legends`.
+pub const NO_LEGENDS: &str = "no-legends";
 
 impl Default for StatFilter {
     fn default() -> StatFilter {
@@ -378,6 +385,7 @@ impl Default for StatFilter {
             hide_down: false,
             hide_maint: false,
             desc: false,
+            legends: true,
         }
     }
 }
@@ -427,6 +435,7 @@ pub fn parse_stat_args(args: &[&str], names: &[&str]) -> Result<StatFilter, &'st
             "up" => f.hide_down = true,
             "no-maint" => f.hide_maint = true,
             "desc" => f.desc = true,
+            NO_LEGENDS => f.legends = false,
             _ => {}
         }
     }
@@ -1473,7 +1482,14 @@ fn rows(listeners: &[Arc<Shared>], filter: &StatFilter) -> Vec<(Kind, usize, usi
 
 /// `show stat [filter]`: haproxy 2.6's CSV (header, rows), its `typed` lines or its JSON.
 pub fn show_stat(listeners: &[Arc<Shared>], filter: &StatFilter) -> String {
-    let rows = rows(listeners, filter);
+    let mut rows = rows(listeners, filter);
+    if !filter.legends {
+        for (_, _, _, r) in &mut rows {
+            for c in ["addr", "cookie", "algo"] {
+                r.put(c, None);
+            }
+        }
+    }
     let mut out = String::new();
     if filter.json {
         out.push('[');

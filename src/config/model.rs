@@ -2,6 +2,7 @@
 //! three subsystem sections.
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
 
 use serde::Serialize;
 
@@ -240,6 +241,132 @@ pub struct ObserveConfig {
     pub listen: SocketAddr,
     /// Allow a non-loopback `listen` address (the endpoint has no authentication).
     pub allow_remote: bool,
+    /// The balancer's statistics page (haproxy's `stats uri`).
+    pub stats: StatsPageConfig,
+}
+
+/// haproxy's stats page on the observe endpoint: `stats uri`, `stats auth`,
+/// `stats realm`, `stats refresh`, `stats admin`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StatsPageConfig {
+    /// The page's address: a request whose target starts with it gets the page
+    /// (`<uri>;csv`: `show stat` CSV, `<uri>;json`: `show stat json`).
+    pub uri: String,
+    /// `user:password` pairs allowed in (HTTP basic authentication); empty: open.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub auth: Vec<String>,
+    /// The realm the browser shows when it asks for a password.
+    pub realm: String,
+    /// How often the page reloads itself; `None`: never.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh: Option<Dur>,
+    /// Whether the page's form may change servers (state, health checks, sessions).
+    pub admin: bool,
+    /// Show servers' addresses and the balance algorithm (haproxy's
+    /// `stats show-legends`).
+    pub show_legends: bool,
+}
+
+pub const DEFAULT_STATS_URI: &str = "/stats";
+pub const DEFAULT_STATS_REALM: &str = "tandem statistics";
+
+impl Default for StatsPageConfig {
+    fn default() -> Self {
+        StatsPageConfig {
+            uri: DEFAULT_STATS_URI.into(),
+            auth: Vec::new(),
+            realm: DEFAULT_STATS_REALM.into(),
+            refresh: None,
+            admin: false,
+            show_legends: false,
+        }
+    }
+}
+
+impl StatsPageConfig {
+    /// Whether `user` / `password` is one of the `auth` pairs.
+    pub fn allows(&self, user: &str, password: &str) -> bool {
+        self.auth
+            .iter()
+            .filter_map(|a| a.split_once(':'))
+            .any(|(u, p)| u == user && p == password)
+    }
+}
+
+fn stats_uri_check(uri: &String) -> Result<(), String> {
+    if !uri.starts_with('/') {
+        return Err(format!("`{uri}` must start with `/`"));
+    }
+    if uri.len() > 200 || uri.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "`{uri}`: at most 200 characters, without spaces or control characters"
+        ));
+    }
+    for own in ["/metrics", "/status"] {
+        if own.starts_with(uri.as_str()) || uri.starts_with(own) {
+            return Err(format!("`{uri}` overlaps the endpoint's own `{own}`"));
+        }
+    }
+    if uri == "/" {
+        return Err("`/` would take every address of the endpoint".into());
+    }
+    Ok(())
+}
+
+fn stats_auth_check(auth: &Vec<String>) -> Result<(), String> {
+    for a in auth {
+        match a.split_once(':') {
+            Some((u, p)) if !u.is_empty() && !p.is_empty() => {}
+            _ => return Err(format!("`{a}`: write `user:password`")),
+        }
+    }
+    Ok(())
+}
+
+impl Decode for StatsPageConfig {
+    fn decode(node: &Node, cx: &mut Ctx) -> Option<Self> {
+        let mut m = MapReader::new(node, cx)?;
+        let d = StatsPageConfig::default();
+        let uri = m
+            .get::<String>(cx, "uri")
+            .check(cx, stats_uri_check)
+            .or(d.uri);
+        let auth = m
+            .get::<Vec<String>>(cx, "auth")
+            .check(cx, stats_auth_check)
+            .or_else(Vec::new);
+        let realm = m
+            .get::<String>(cx, "realm")
+            .check(cx, |r| {
+                if r.is_empty() || r.contains('"') || r.chars().any(char::is_control) {
+                    Err("a realm is a non-empty text without `\"`".into())
+                } else {
+                    Ok(())
+                }
+            })
+            .or(d.realm);
+        let refresh = m
+            .get::<Dur>(cx, "refresh")
+            .check(cx, |r| {
+                if r.get() < Duration::from_secs(1) {
+                    Err(format!("{r} is too short: at least 1s"))
+                } else {
+                    Ok(())
+                }
+            })
+            .opt();
+        let admin = m.get::<bool>(cx, "admin").or(false);
+        let show_legends = m.get::<bool>(cx, "show_legends").or(false);
+        m.finish(cx);
+        Some(StatsPageConfig {
+            uri: uri?,
+            auth: auth?,
+            realm: realm?,
+            refresh: refresh?,
+            admin: admin?,
+            show_legends: show_legends?,
+        })
+    }
 }
 
 pub const DEFAULT_OBSERVE_LISTEN: SocketAddr =
@@ -263,10 +390,27 @@ impl Decode for ObserveConfig {
                 }
             })
             .or(DEFAULT_OBSERVE_LISTEN);
+        let stats = m
+            .get::<StatsPageConfig>(cx, "stats")
+            .or_else(StatsPageConfig::default);
+        if let (Some(l), Some(s)) = (listen, &stats)
+            && s.admin
+            && s.auth.is_empty()
+            && !l.ip().is_loopback()
+        {
+            let path = format!("{}.stats.admin", cx.path_string());
+            cx.at_path(
+                super::decode::Severity::Error,
+                &path,
+                "`admin: true` on a non-loopback endpoint without `auth` would let anyone change servers",
+                Some("set `auth: [\"user:password\"]` under `observe.stats`".into()),
+            );
+        }
         m.finish(cx);
         Some(ObserveConfig {
             listen: listen?,
             allow_remote: allow_remote?,
+            stats: stats?,
         })
     }
 }

@@ -1387,14 +1387,156 @@ fn listeners(name: &str, p: &Proxy, global_log: bool, line: usize, w: &mut Warni
 
 /// Converts haproxy.cfg text; `file` names it in warnings.
 pub fn convert(text: &str, file: &str) -> (Option<Y>, Vec<Warning>) {
-    let (b, w, _) = convert_with_lines(text, file);
-    (b, w)
+    let c = convert_full(text, file);
+    (c.balancer, c.warnings)
 }
 
-/// [`convert`], and for each listener of the balancer the line of the `listen` or
-/// `frontend` section it comes from (in the order of the listeners).
-pub fn convert_with_lines(text: &str, file: &str) -> (Option<Y>, Vec<Warning>, Vec<usize>) {
+/// What a haproxy.cfg becomes.
+pub struct Converted {
+    pub balancer: Option<Y>,
+    pub warnings: Vec<Warning>,
+    /// For each listener of the balancer, the line of the `listen` or `frontend`
+    /// section it comes from (in the order of the listeners).
+    pub lines: Vec<usize>,
+    /// The `observe` section serving a `mode http` stats page (`stats uri`).
+    pub observe: Option<Y>,
+}
+
+/// haproxy's stats page keywords that tandem's `observe.stats` has no word for.
+const STATS_IGNORED: &[&str] = &[
+    "hide-version",
+    "show-node",
+    "show-desc",
+    "scope",
+    "http-request",
+];
+
+/// A `mode http` `listen`/`frontend` section that serves haproxy's stats page
+/// (`stats enable` or `stats uri`): tandem's `observe` section serving the same page,
+/// or `None` when the section is something else.
+fn stats_section(s: &Section, w: &mut Warnings) -> Option<Y> {
+    let stats: Vec<&Line> = s
+        .body
+        .iter()
+        .filter(|l| l.words.first().map(String::as_str) == Some("stats"))
+        .collect();
+    let enabled = stats
+        .iter()
+        .any(|l| matches!(l.words.get(1).map(String::as_str), Some("enable" | "uri")));
+    if !enabled {
+        return None;
+    }
+    let mut binds: Vec<Bind> = Vec::new();
+    if let Some(a) = s.args.first() {
+        binds.extend(a.split(',').map(|a| Bind::new(a, s.line)));
+    }
+    for l in &s.body {
+        if l.words.first().map(String::as_str) == Some("bind")
+            && let Some(a) = l.words.get(1)
+        {
+            binds.extend(a.split(',').map(|a| Bind::new(a, l.line)));
+        }
+    }
+    let Some(first) = binds.first() else {
+        w.warn(
+            s.line,
+            format!(
+                "{} {}: a stats page without `bind`; not imported",
+                s.kind, s.name
+            ),
+        );
+        return None;
+    };
+    if binds.len() > 1 {
+        w.warn(
+            binds[1].line,
+            format!(
+                "{} {}: tandem's observe endpoint listens on one address; the page is served on {} only",
+                s.kind, s.name, first.addr
+            ),
+        );
+    }
+    let listen = address(&first.addr);
+    let mut page = Y::map();
+    let mut uri = "/haproxy?stats".to_string();
+    let mut auth = Vec::new();
+    for l in &stats {
+        let words: Vec<&str> = l.words.iter().map(String::as_str).collect();
+        match words.as_slice() {
+            ["stats", "enable"] => {}
+            ["stats", "uri", u] => uri = u.to_string(),
+            ["stats", "realm", r @ ..] if !r.is_empty() => {
+                page.set("realm", Y::s(r.join(" ")));
+            }
+            ["stats", "auth", ua] if ua.contains(':') => auth.push(Y::s(ua.to_string())),
+            ["stats", "refresh", d] => match duration(d) {
+                Some(d) => page.set("refresh", Y::s(d)),
+                None => w.warn(
+                    l.line,
+                    format!("`stats refresh {d}`: not a duration; left out"),
+                ),
+            },
+            ["stats", "admin", "if", cond @ ..] => {
+                if !matches!(cond, ["TRUE"] | ["LOCALHOST"]) {
+                    w.warn(
+                        l.line,
+                        format!(
+                            "`stats admin if {}`: tandem has no ACLs; the form is open to every user who logs in",
+                            cond.join(" ")
+                        ),
+                    );
+                }
+                page.set("admin", Y::Bool(true));
+            }
+            ["stats", "show-legends"] => page.set("show_legends", Y::Bool(true)),
+            ["stats", k, ..] if STATS_IGNORED.contains(k) => w.no_equivalent(
+                l.line,
+                &words.join(" "),
+                "tandem's stats page has no such option",
+            ),
+            _ => w.no_equivalent(l.line, &words.join(" "), "in a stats page"),
+        }
+    }
+    page.set("uri", Y::s(uri.clone()));
+    if !auth.is_empty() {
+        page.set("auth", Y::Seq(auth));
+    }
+    // Keys in the order the README lists them.
+    let mut ordered = Y::map();
+    for k in ["uri", "auth", "realm", "refresh", "admin", "show_legends"] {
+        if let Some(v) = page.get(k) {
+            ordered.set(k, v.clone());
+        }
+    }
+    let loopback = listen
+        .parse::<std::net::SocketAddr>()
+        .is_ok_and(|a| a.ip().is_loopback());
+    let mut o = Y::map();
+    o.set("listen", Y::s(listen.clone()));
+    if !loopback {
+        o.set("allow_remote", Y::Bool(true));
+    }
+    o.set("stats", ordered);
+    w.warn(
+        s.line,
+        format!(
+            "{} {}: the stats page is served by tandem's observe endpoint on {listen} ({uri}, `;csv` as before); /metrics and /status are served there too{}",
+            s.kind,
+            s.name,
+            if loopback {
+                String::new()
+            } else {
+                ", without the page's password".into()
+            }
+        ),
+    );
+    Some(o)
+}
+
+/// [`convert`], with the lines of the listeners and the stats page.
+pub fn convert_full(text: &str, file: &str) -> Converted {
     let mut w = Warnings::new(file);
+    let mut observe: Option<Y> = None;
     let mut lines = Vec::new();
     let (sects, stray) = sections(text);
     for l in &stray {
@@ -1467,6 +1609,24 @@ pub fn convert_with_lines(text: &str, file: &str) -> (Option<Y>, Vec<Warning>, V
                     apply(&mut p, l, &mut sw, &s.kind);
                 }
                 let mode = p.mode.clone();
+                if let Some((m, _)) = &mode
+                    && m == "http"
+                    && s.kind != "backend"
+                    && let Some(o) = stats_section(s, &mut w)
+                {
+                    if observe.is_none() {
+                        observe = Some(o);
+                    } else {
+                        w.warn(
+                            s.line,
+                            format!(
+                                "{} {}: a second stats page; tandem serves one (the first one's settings were kept)",
+                                s.kind, s.name
+                            ),
+                        );
+                    }
+                    continue;
+                }
                 if let Some((m, line)) = &mode
                     && m != "tcp"
                 {
@@ -1569,7 +1729,12 @@ pub fn convert_with_lines(text: &str, file: &str) -> (Option<Y>, Vec<Warning>, V
     }
     if out.is_empty() && global_maxconn.is_none() {
         w.list.sort_by_key(|w| w.line);
-        return (None, w.list, lines);
+        return Converted {
+            balancer: None,
+            warnings: w.list,
+            lines,
+            observe,
+        };
     }
     let mut b = Y::map();
     if let Some(m) = global_maxconn {
@@ -1578,7 +1743,12 @@ pub fn convert_with_lines(text: &str, file: &str) -> (Option<Y>, Vec<Warning>, V
     b.set("listeners", Y::Seq(out));
     // In file order: some findings are only known at the end of their section.
     w.list.sort_by_key(|w| w.line);
-    (Some(b), w.list, lines)
+    Converted {
+        balancer: Some(b),
+        warnings: w.list,
+        lines,
+        observe,
+    }
 }
 
 #[cfg(test)]

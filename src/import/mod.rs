@@ -337,6 +337,7 @@ pub fn import(src: &Sources) -> Result<Imported, ReadError> {
         header.push_str(&format!(" {}", p.display()));
     }
     let mut balancer = None;
+    let mut observe = None;
     let mut listener_lines = Vec::new();
     let mut ha_warnings = Vec::new();
     let mut ha_file = String::new();
@@ -344,10 +345,11 @@ pub fn import(src: &Sources) -> Result<Imported, ReadError> {
         let text = read(p)?;
         header.push_str(&format!(" {}", p.display()));
         ha_file = p.display().to_string();
-        let (b, w, lines) = haproxy::convert_with_lines(&text, &ha_file);
-        ha_warnings = w;
-        balancer = b;
-        listener_lines = lines;
+        let c = haproxy::convert_full(&text, &ha_file);
+        ha_warnings = c.warnings;
+        balancer = c.balancer;
+        listener_lines = c.lines;
+        observe = c.observe;
     }
     let mut router = None;
     let mut my_warnings = Vec::new();
@@ -400,7 +402,12 @@ pub fn import(src: &Sources) -> Result<Imported, ReadError> {
     }
     warnings.extend(ha_warnings);
     warnings.extend(my_warnings);
-    let top = assemble(src.node.clone(), ka_parts, balancer, router);
+    let mut top = assemble(src.node.clone(), ka_parts, balancer, router);
+    if let (Some(o), Y::Map(m)) = (observe, &mut top) {
+        // Where a hand-written file has it: after `node`.
+        let at = m.iter().position(|(k, _)| k == "node").map_or(0, |i| i + 1);
+        m.insert(at, ("observe".to_string(), o));
+    }
     header.push_str(".\n# Review the warnings it printed before using this file.\n");
     let body = top.render();
     Ok(Imported {

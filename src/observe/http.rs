@@ -1,13 +1,16 @@
-//! The `observe` HTTP endpoint: `GET /metrics` and `GET /status`.
+//! The `observe` HTTP endpoint: `GET /metrics`, `GET /status`, and the balancer's
+//! statistics page (haproxy's `stats uri`, see [`super::stats_page`]).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
-use hyper::header::{ALLOW, CONTENT_TYPE};
+use hyper::header::{
+    ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE,
+};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
@@ -17,7 +20,21 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
 
 use super::metrics::Metrics;
+use super::stats_page::{self, Format, Outcome, PageRequest};
 use super::status::StatusHub;
+use crate::admin::Targets;
+use crate::config::model::StatsPageConfig;
+
+/// The largest form the stats page reads (haproxy's answer beyond it: `EXCD`).
+const MAX_FORM: usize = 64 * 1024;
+
+/// What the endpoint serves from.
+struct State {
+    metrics: Metrics,
+    status: StatusHub,
+    targets: Targets,
+    stats: Arc<RwLock<StatsPageConfig>>,
+}
 
 /// Connections served at once; more wait in the accept queue.
 const MAX_CONNECTIONS: usize = 64;
@@ -52,21 +69,31 @@ pub struct Server {
     pub addr: SocketAddr,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
+    stats: Arc<RwLock<StatsPageConfig>>,
 }
 
 impl Server {
-    /// Binds `addr` and serves until `stop`.
+    /// Binds `addr` and serves until `stop`; `targets` are what the stats page shows
+    /// and changes.
     pub async fn start(
         addr: SocketAddr,
         metrics: Metrics,
         status: StatusHub,
+        targets: Targets,
+        stats: StatsPageConfig,
     ) -> Result<Server, BindError> {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| BindError { addr, source })?;
         let bound = listener.local_addr().unwrap_or(addr);
         let (stop, mut stopped) = watch::channel(false);
-        let state = Arc::new((metrics, status));
+        let stats = Arc::new(RwLock::new(stats));
+        let state = Arc::new(State {
+            metrics,
+            status,
+            targets,
+            stats: stats.clone(),
+        });
         let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
         let task = tokio::spawn(async move {
             loop {
@@ -94,7 +121,7 @@ impl Server {
                     let _permit = permit;
                     let svc = service_fn(move |req| {
                         let state = state.clone();
-                        async move { Ok::<_, Infallible>(route(&req, &state.0, &state.1)) }
+                        async move { Ok::<_, Infallible>(route(req, &state).await) }
                     });
                     let conn = http1::Builder::new()
                         .timer(TokioTimer::new())
@@ -106,12 +133,20 @@ impl Server {
                 });
             }
         });
-        tracing::info!(listen = %bound, "observe endpoint listening on http://{bound} (/metrics, /status)");
+        tracing::info!(listen = %bound, "observe endpoint listening on http://{bound} (/metrics, /status, the stats page)");
         Ok(Server {
             addr: bound,
             stop,
             task,
+            stats,
         })
+    }
+
+    /// A reloaded `observe.stats`, for the next requests.
+    pub fn set_stats(&self, cfg: &StatsPageConfig) {
+        if let Ok(mut s) = self.stats.write() {
+            *s = cfg.clone();
+        }
     }
 
     pub async fn stop(self) {
@@ -129,26 +164,40 @@ fn text(status: StatusCode, content_type: &str, body: String) -> Response<Full<B
     r
 }
 
-fn route(req: &Request<Incoming>, metrics: &Metrics, status: &StatusHub) -> Response<Full<Bytes>> {
+fn method_not_allowed(allow: &str) -> Response<Full<Bytes>> {
+    let mut r = text(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "text/plain",
+        format!("only {allow}\n"),
+    );
+    if let Ok(v) = allow.parse() {
+        r.headers_mut().insert(ALLOW, v);
+    }
+    r
+}
+
+async fn route(req: Request<Incoming>, state: &State) -> Response<Full<Bytes>> {
     let path = req.uri().path();
     if !matches!(path, "/" | "/metrics" | "/status") {
-        return text(
-            StatusCode::NOT_FOUND,
-            "text/plain",
-            "not found: try /metrics or /status\n".into(),
-        );
+        let stats = state.stats.read().map(|s| s.clone()).unwrap_or_default();
+        let target = req
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or(path);
+        return match stats_page::parse_target(target, &stats.uri, stats.refresh.is_some()) {
+            Some(page) => stats_request(req, page, &stats, state).await,
+            None => text(
+                StatusCode::NOT_FOUND,
+                "text/plain",
+                format!("not found: try /metrics, /status or {}\n", stats.uri),
+            ),
+        };
     }
     if req.method() != Method::GET && req.method() != Method::HEAD {
-        let mut r = text(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "text/plain",
-            "only GET\n".into(),
-        );
-        if let Ok(v) = "GET, HEAD".parse() {
-            r.headers_mut().insert(ALLOW, v);
-        }
-        return r;
+        return method_not_allowed("GET, HEAD");
     }
+    let (metrics, status) = (&state.metrics, &state.status);
     match path {
         "/metrics" => text(
             StatusCode::OK,
@@ -163,7 +212,146 @@ fn route(req: &Request<Incoming>, metrics: &Metrics, status: &StatusHub) -> Resp
         _ => text(
             StatusCode::OK,
             "text/plain",
-            "tandem: GET /metrics (Prometheus), GET /status (JSON)\n".into(),
+            format!(
+                "tandem: GET /metrics (Prometheus), GET /status (JSON), GET {} (statistics page)\n",
+                state
+                    .stats
+                    .read()
+                    .map(|s| s.uri.clone())
+                    .unwrap_or_default()
+            ),
         ),
     }
+}
+
+/// A stats page request: authentication, then the page (GET, HEAD) or a form (POST).
+async fn stats_request(
+    req: Request<Incoming>,
+    page: PageRequest,
+    cfg: &StatsPageConfig,
+    state: &State,
+) -> Response<Full<Bytes>> {
+    let auth = req
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    if !stats_page::authorized(auth, cfg) {
+        let mut r = text(
+            StatusCode::UNAUTHORIZED,
+            "text/html",
+            "<html><body><h1>401 Unauthorized</h1>\nYou need a valid user and password to access this content.\n</body></html>\n".into(),
+        );
+        no_cache(&mut r);
+        if let Ok(v) = format!("Basic realm=\"{}\"", cfg.realm).parse() {
+            r.headers_mut().insert(WWW_AUTHENTICATE, v);
+        }
+        return r;
+    }
+    let user = auth.and_then(basic_user).unwrap_or_default();
+    match *req.method() {
+        Method::GET | Method::HEAD => stats_body(&page, cfg, &state.targets),
+        Method::POST => {
+            let outcome = if !cfg.admin {
+                Outcome::Deny
+            } else {
+                match Limited::new(req.into_body(), MAX_FORM).collect().await {
+                    Ok(b) => apply_form(&b.to_bytes(), &state.targets, &user),
+                    Err(_) => Outcome::Excd,
+                }
+            };
+            let mut r = text(StatusCode::SEE_OTHER, "text/plain", String::new());
+            no_cache(&mut r);
+            if let Ok(v) = stats_page::redirect(&cfg.uri, &page, outcome).parse() {
+                r.headers_mut().insert(LOCATION, v);
+            }
+            r
+        }
+        _ => method_not_allowed("GET, HEAD, POST"),
+    }
+}
+
+fn no_cache(r: &mut Response<Full<Bytes>>) {
+    if let Ok(v) = "no-cache".parse() {
+        r.headers_mut().insert(CACHE_CONTROL, v);
+    }
+}
+
+/// The user name of a basic `Authorization` header already accepted (for the log).
+fn basic_user(h: &str) -> Option<String> {
+    let (_, cred) = h.trim().split_once(' ')?;
+    stats_page::basic_credentials(cred.trim()).map(|(u, _)| u)
+}
+
+/// The page in the asked format.
+fn stats_body(
+    page: &PageRequest,
+    cfg: &StatsPageConfig,
+    targets: &Targets,
+) -> Response<Full<Bytes>> {
+    let args = page.stat_args(cfg);
+    let run = |cmd: &str| crate::admin::run_one(targets, cmd);
+    let (content_type, body) = match page.format {
+        Format::Csv => ("text/plain", run(&format!("show stat{args}"))),
+        Format::Typed => ("text/plain", run(&format!("show stat typed{args}"))),
+        Format::Json => ("application/json", run(&format!("show stat json{args}"))),
+        Format::JsonSchema => ("application/json", run("show schema json")),
+        Format::Html => {
+            let rows = run(&format!("show stat{args}"))
+                .map(|csv| stats_page::parse_csv(&csv))
+                .unwrap_or_default();
+            let info = run("show info")
+                .map(|t| stats_page::parse_info(&t))
+                .unwrap_or_default();
+            let html = stats_page::render_html(&stats_page::Page {
+                cfg,
+                req: page,
+                rows: &rows,
+                info: &info,
+                version: env!("CARGO_PKG_VERSION"),
+            });
+            ("text/html; charset=utf-8", Ok(html))
+        }
+    };
+    let mut r = match body {
+        Ok(b) => text(StatusCode::OK, content_type, b),
+        Err(e) => text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "text/plain",
+            format!("{e}\n"),
+        ),
+    };
+    no_cache(&mut r);
+    if let Some(refresh) = cfg.refresh
+        && !page.norefresh
+        && let Ok(v) = refresh.get().as_secs().to_string().parse()
+    {
+        r.headers_mut().insert("refresh", v);
+    }
+    r
+}
+
+/// Carries out a POSTed form: each checked server's command through the admin
+/// commands, logged.
+fn apply_form(body: &[u8], targets: &Targets, user: &str) -> Outcome {
+    let form = stats_page::parse_form(body);
+    let rows = crate::admin::run_one(targets, "show stat")
+        .map(|csv| stats_page::parse_csv(&csv))
+        .unwrap_or_default();
+    let cmds = match stats_page::form_commands(&form, &rows) {
+        Ok(c) => c,
+        Err(o) => return o,
+    };
+    let mut done = 0;
+    for c in &cmds {
+        match crate::admin::run_one(targets, c) {
+            Ok(_) => {
+                done += 1;
+                tracing::info!(user, command = %c, "stats page: `{c}` by {user}");
+            }
+            Err(e) => {
+                tracing::warn!(user, command = %c, "stats page: `{c}` by {user} refused: {e}")
+            }
+        }
+    }
+    stats_page::outcome(done, cmds.len())
 }

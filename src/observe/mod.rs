@@ -3,4 +3,5 @@
 pub mod http;
 pub mod logging;
 pub mod metrics;
+pub mod stats_page;
 pub mod status;
