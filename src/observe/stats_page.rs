@@ -428,6 +428,11 @@ a.lfsb:link, a.lfsb:visited { color: #000000; text-decoration: none; }
 .backup_no_check { background: #e0e0e0; }
 .maintain { background: #c07820; }
 .rls { letter-spacing: 0.2em; margin-right: 1px; }
+u { position: relative; text-decoration: underline dotted; }
+div.tips { display: block; visibility: hidden; position: absolute; z-index: 2; left: 0;
+top: 1.3em; background: #ffffd0; border: 1px solid gray; padding: 2px 4px;
+text-align: left; white-space: nowrap; font-weight: normal; }
+u:hover div.tips { visibility: visible; }
 ";
 
 /// The row class of a server (haproxy's colours: up, going down, going up, down,
@@ -490,8 +495,27 @@ fn dash(v: &str) -> String {
     if v.is_empty() { "-".into() } else { esc(v) }
 }
 
+/// A number with its thousands set apart (the last digit of each group before the
+/// last gets a little letter spacing, so that copying the number copies digits only).
+fn grouped(v: &str) -> String {
+    if v.len() <= 3 || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return esc(v);
+    }
+    let mut o = String::new();
+    let lead = v.len() % 3;
+    for (i, c) in v.chars().enumerate() {
+        let ends_group = i + 1 < v.len() && (i + 1) % 3 == lead % 3;
+        if ends_group {
+            let _ = write!(o, "<span class=\"rls\">{c}</span>");
+        } else {
+            o.push(c);
+        }
+    }
+    o
+}
+
 fn td(out: &mut String, v: &str) {
-    let _ = write!(out, "<td>{}</td>", esc(v));
+    let _ = write!(out, "<td>{}</td>", grouped(v));
 }
 
 /// The HTML page.
@@ -696,7 +720,12 @@ fn proxy_table(o: &mut String, p: &Page, rows: &[Row]) {
                 );
                 td(o, r.get("rate"));
                 td(o, r.get("rate_max"));
-                let _ = write!(o, "<td>{}</td>", dash(r.get("rate_lim")));
+                let lim = r.get("rate_lim");
+                let _ = write!(
+                    o,
+                    "<td>{}</td>",
+                    if lim == "0" { "-".into() } else { dash(lim) }
+                );
                 td(o, r.get("scur"));
                 td(o, r.get("smax"));
                 td(o, r.get("slim"));
@@ -725,7 +754,7 @@ fn proxy_table(o: &mut String, p: &Page, rows: &[Row]) {
                      <td class=ac>{}</td><td class=ac>{}</td><td class=ac>&nbsp;</td><td>{}</td><td>{}</td><td></td></tr>",
                     esc(&status_cell(r)),
                     esc(r.get("weight")),
-                    esc(r.get("iweight")),
+                    esc(r.get("uweight")),
                     esc(r.get("act")),
                     esc(r.get("bck")),
                     esc(r.get("chkdown")),
@@ -760,7 +789,7 @@ fn proxy_table(o: &mut String, p: &Page, rows: &[Row]) {
                     esc(&status_cell(r)),
                     last_check_cell(r),
                     esc(r.get("weight")),
-                    esc(r.get("iweight")),
+                    esc(r.get("uweight")),
                     if backup { "-" } else { "Y" },
                     if backup { "Y" } else { "-" },
                     if checked {
@@ -1000,11 +1029,11 @@ mod tests {
 
     #[test]
     fn the_page_escapes_and_lists_every_row() {
-        let csv = "# pxname,svname,iid,status,lastchg,check_status,check_duration,check_desc,weight,iweight,bck,scur\n\
-                   l,FRONTEND,2,OPEN,,,,,,,,1\n\
-                   l,<b>,2,DOWN,5,L4CON,0,Layer4 connection problem,1,1,0,0\n\
-                   l,c,2,UP,65,,,,2,2,1,1\n\
-                   l,BACKEND,2,UP,65,,,,2,3,1,1\n";
+        let csv = "# pxname,svname,iid,status,lastchg,check_status,check_duration,check_desc,weight,uweight,bck,scur,bin\n\
+                   l,FRONTEND,2,OPEN,,,,,,,,1,108763\n\
+                   l,<b>,2,DOWN,5,L4CON,0,Layer4 connection problem,1,1,0,0,0\n\
+                   l,c,2,UP,65,,,,2,2,1,1,1014\n\
+                   l,BACKEND,2,UP,65,,,,2,3,1,1,1014\n";
         let rows = parse_csv(csv);
         let mut c = cfg();
         c.admin = true;
@@ -1028,6 +1057,12 @@ mod tests {
         assert!(html.contains("L4CON in 0ms<div class=tips>Layer4 connection problem</div>"));
         assert!(html.contains("<input type=\"hidden\" name=\"b\" value=\"#2\">"));
         assert!(html.contains("name=\"s\" value=\"c\""));
+        assert!(html.contains("<td>10<span class=\"rls\">8</span>763</td>"));
+        assert!(html.contains("<td><span class=\"rls\">1</span>014</td>"));
+        assert!(
+            html.contains("<td class=ac>2/3</td>"),
+            "weight / user weight"
+        );
         assert!(html.contains("<option value=\"drain\">Set state to DRAIN</option>"));
         // Read-only: no form.
         c.admin = false;
