@@ -75,6 +75,9 @@ commands (haproxy's runtime-API words; replies as haproxy 2.6 writes them):
                                               reload (0: accept nothing for now)
   set maxconn server <listener>/<server> <n>  the server's maxconn until the next
                                               reload (0: no limit)
+  set rate-limit connections|sessions global <n>
+                                              the balancer's maxconnrate / maxsessrate
+                                              until the next reload (0: no limit)
   set maxconn global <n>                      the balancer's maxconn until the next
                                               reload (at most the configured one;
                                               0: back to it)
@@ -98,6 +101,7 @@ pub const STATIC_WEIGHT: &str =
 const BAD_STATE: &str = "'set server <srv> state' expects 'ready', 'drain' and 'maint'.\n";
 const SET_SERVER_USAGE: &str = "usage: set server <backend>/<server> addr | agent | agent-addr | agent-port | agent-send | check-addr | check-port | fqdn | health | ssl | state | weight\n";
 const CLEAR_TABLE_USAGE: &str = "Required arguments: <table> \"data.<store_data_type>\" <operator> <value> or <table> key <key>\n";
+const RATE_LIMIT_USAGE: &str = "'set rate-limit' only supports :\n   - 'connections global' to set the per-process maximum connection rate\n   - 'sessions global' to set the per-process maximum session rate\n   - 'ssl-sessions global' to set the per-process maximum SSL session rate\n   - 'http-compression global' to set the per-process maximum compression speed in kB/s\n";
 const UNKNOWN: &str = "Unknown command, but maybe one of the following ones is a better match:\n";
 
 /// The first word tandem's own CLI puts before a command: the reply is then tandem's
@@ -362,6 +366,34 @@ fn run(targets: &Targets, cmd: &str) -> Result<Done, Refusal> {
         ["set", "maxconn", "server", rest @ ..] => b()?
             .set_maxconn_server(&arg(rest), rest.get(1).copied().unwrap_or(""))
             .map(Done::Changed),
+        [
+            "set",
+            "rate-limit",
+            what @ ("connections" | "sessions"),
+            "global",
+            rest @ ..,
+        ] => b()?.set_rate_limit(what, &arg(rest)).map(Done::Changed),
+        [
+            "set",
+            "rate-limit",
+            what @ ("ssl-sessions" | "http-compression"),
+            "global",
+            ..,
+        ] => Err(Refusal::new(
+            RATE_LIMIT_USAGE,
+            format!(
+                "tandem's balancer has no {}",
+                if *what == "ssl-sessions" {
+                    "TLS"
+                } else {
+                    "HTTP compression"
+                }
+            ),
+        )),
+        ["set", "rate-limit", ..] => Err(Refusal::new(
+            RATE_LIMIT_USAGE,
+            "set rate-limit connections|sessions global <n>",
+        )),
         ["set", "maxconn", "global", rest @ ..] => {
             b()?.set_maxconn_global(&arg(rest)).map(Done::Changed)
         }

@@ -3183,3 +3183,30 @@ fn haproxy_stats_page_becomes_the_observe_endpoint() {
     // The balancer is imported beside it.
     assert_eq!(c.balancer.as_ref().expect("balancer").listeners.len(), 1);
 }
+
+/// haproxy's `maxconnrate`/`maxsessrate` (global) and `rate-limit sessions` (defaults,
+/// listen, frontend; a backend has none) are imported; `0` is no limit.
+#[test]
+fn haproxy_rate_limits_are_kept() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = write(
+        dir.path(),
+        "haproxy.cfg",
+        "global\n  maxconnrate 100\n  maxsessrate 50\n\
+         defaults\n  mode tcp\n  timeout connect 5s\n  timeout client 1m\n  timeout server 1m\n  rate-limit sessions 10\n\
+         listen a\n  bind 198.18.0.10:3306\n  server s 198.18.0.1:3306\n\
+         listen b\n  bind 198.18.0.10:3307\n  rate-limit sessions 0\n  server s 198.18.0.1:3306\n\
+         frontend c\n  bind 198.18.0.10:3308\n  rate-limit sessions 20\n  default_backend c_be\n\
+         backend c_be\n  server s 198.18.0.1:3306\n",
+    );
+    let file = cfg.to_string_lossy().into_owned();
+    let (code, out, err) = tandem(&["import", "--haproxy", &file]);
+    assert_eq!(code, 0, "{err}");
+    let c = parse(&out);
+    let b = c.balancer.as_ref().expect("balancer");
+    assert_eq!((b.maxconnrate, b.maxsessrate), (Some(100), Some(50)));
+    let rates: Vec<Option<u32>> = b.listeners.iter().map(|l| l.rate_limit_sessions).collect();
+    assert_eq!(rates, [Some(10), None, Some(20)]);
+    assert!(!err.contains("maxconnrate"), "{err}");
+    assert!(!err.contains("rate-limit"), "{err}");
+}

@@ -583,6 +583,18 @@ pub fn spawn_accept(
                 p = slots.acquire() => match p { Some(p) => p, None => return },
                 _ = stop.changed() => return,
             };
+            // Rate limits: beyond them the next connection waits in the backlog until
+            // the rate falls below (haproxy's listener waits the same way).
+            loop {
+                let wait = rate_wait(&shared, super::rate::now_ms());
+                if wait == 0 {
+                    break;
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_millis(u64::from(wait))) => {}
+                    _ = stop.changed() => return,
+                }
+            }
             let mut ready = tokio::select! {
                 r = socket.readable() => match r { Ok(r) => r, Err(_) => return },
                 _ = stop.changed() => return,
@@ -604,6 +616,9 @@ pub fn spawn_accept(
                     // session as the listener takes it.
                     let now = super::rate::now_ms();
                     shared.conn_rate.add(now);
+                    // The session is counted here rather than in its task, so that the
+                    // next turn of this loop sees it against `rate_limit_sessions`.
+                    shared.sess_rate.add(now);
                     shared.global_rates.conn.add(now);
                     shared.global_rates.sess.add(now);
                     shared
@@ -644,6 +659,18 @@ pub fn spawn_accept(
             }
         }
     })
+}
+
+/// How long (ms) the accept loop waits before its next connection: the longest wait of
+/// the listener's `rate_limit_sessions` and the global `maxconnrate` / `maxsessrate`.
+fn rate_wait(shared: &Shared, now: u32) -> u32 {
+    let g = &shared.global_rates;
+    let own = shared.runtime().cfg.rate_limit_sessions.unwrap_or(0);
+    shared
+        .sess_rate
+        .wait_ms(own, now)
+        .max(g.conn.wait_ms(g.conn_limit.load(Ordering::Relaxed), now))
+        .max(g.sess.wait_ms(g.sess_limit.load(Ordering::Relaxed), now))
 }
 
 fn ms(d: Duration) -> i64 {
@@ -839,7 +866,6 @@ async fn session(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permi
         .fetch_max(listener_conns, Ordering::Relaxed);
     let actconn = shared.global_active.fetch_add(1, Ordering::Relaxed) + 1;
     shared.total.fetch_add(1, Ordering::Relaxed);
-    shared.sess_rate.add(super::rate::now_ms());
     shared
         .metrics
         .active

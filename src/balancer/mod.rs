@@ -564,6 +564,7 @@ impl Balancer {
             sessions: Arc::new(sessions::Sessions::default()),
             global_cfg: Arc::new(Mutex::new(cfg.maxconn)),
         };
+        b.rates.configure(cfg.maxconnrate, cfg.maxsessrate);
         let mut started = Vec::new();
         for l in &cfg.listeners {
             let socket = match prepared.sockets.remove(&l.bind) {
@@ -733,6 +734,8 @@ impl Balancer {
             *g = cfg.maxconn;
             self.global.set(cfg.maxconn);
         }
+        // Likewise a `set rate-limit ... global`.
+        self.rates.configure(cfg.maxconnrate, cfg.maxsessrate);
         let live = self.live.clone();
         // Held for the whole switch (no await inside): admin commands and status wait a
         // moment instead of seeing no listeners.
@@ -1231,6 +1234,49 @@ impl BalancerAdmin {
         ))
     }
 
+    /// haproxy `set rate-limit connections|sessions global <n>`: the global
+    /// `maxconnrate` / `maxsessrate` in force until a reload changes the configured one
+    /// (0: no limit).
+    pub fn set_rate_limit(&self, what: &str, value: &str) -> Result<String, Refusal> {
+        let (live, key) = match what {
+            "connections" => (&self.rates.conn_limit, "maxconnrate"),
+            "sessions" => (&self.rates.sess_limit, "maxsessrate"),
+            _ => return Err(Refusal::internal()),
+        };
+        let n: i64 = value.trim().parse().map_err(|_| {
+            Refusal::new(
+                "Expects an integer value.\n",
+                if value.is_empty() {
+                    format!("give the rate: set rate-limit {what} global <n>")
+                } else {
+                    format!("`{value}` is not a number")
+                },
+            )
+        })?;
+        let n = u32::try_from(n).map_err(|_| {
+            Refusal::new(
+                "Value out of range.\n",
+                format!("{n}: give 0 (no limit) to {}", u32::MAX),
+            )
+        })?;
+        let before = live.swap(n, Ordering::Relaxed);
+        let shown = |v: u32| {
+            if v == 0 {
+                "none".to_string()
+            } else {
+                format!("{v}/s")
+            }
+        };
+        tracing::warn!(
+            from = before,
+            to = n,
+            "balancer: global {key} set to {} by the operator (was {})",
+            shown(n),
+            shown(before)
+        );
+        Ok(format!("global {key} {} (was {})", shown(n), shown(before)))
+    }
+
     /// haproxy `disable frontend L` / `enable frontend L`: stop listening (connections
     /// are refused; sessions already open go on) or listen again. Survives a reload.
     /// `Ok((false, notice))`: it already was so (haproxy answers with the notice).
@@ -1510,10 +1556,16 @@ impl BalancerAdmin {
             ("PipesUsed", pipes_used.to_string()),
             ("PipesFree", pipes_free.to_string()),
             ("ConnRate", self.rates.conn.rate(now).to_string()),
-            ("ConnRateLimit", zero()),
+            (
+                "ConnRateLimit",
+                self.rates.conn_limit.load(Ordering::Relaxed).to_string(),
+            ),
             ("MaxConnRate", self.rates.conn.max().to_string()),
             ("SessRate", self.rates.sess.rate(now).to_string()),
-            ("SessRateLimit", zero()),
+            (
+                "SessRateLimit",
+                self.rates.sess_limit.load(Ordering::Relaxed).to_string(),
+            ),
             ("MaxSessRate", self.rates.sess.max().to_string()),
             ("Tasks", tasks.to_string()),
             ("Run_queue", run_queue.to_string()),

@@ -90,23 +90,34 @@ impl FreqCtr {
     /// a lone event per second reads 1, not 0 and 1 in turn.
     pub fn rate(&self, now: u32) -> u32 {
         let (tick, curr) = unpack(self.curr.load(Ordering::Relaxed));
-        let (mut curr, mut past) = (
-            u64::from(curr),
-            u64::from(self.prev.load(Ordering::Relaxed)),
-        );
-        // Signed as in haproxy: negative once the period is over.
-        let mut remain = i64::from(tick.wrapping_add(PERIOD).wrapping_sub(now) as i32);
-        if remain < 0 {
-            remain += i64::from(PERIOD);
-            past = if remain >= 0 { curr } else { 0 };
-            curr = 0;
+        rate_of(tick, curr, self.prev.load(Ordering::Relaxed), now)
+    }
+
+    /// How long (ms) until the rate falls below `limit` if nothing else is counted: 0
+    /// when it already is, or when `limit` is 0 (no limit). Where haproxy's listener
+    /// waits under `rate-limit sessions` or `maxconnrate` (its `next_event_delay`).
+    pub fn wait_ms(&self, limit: u32, now: u32) -> u32 {
+        if limit == 0 {
+            return 0;
         }
-        if curr == 0 && past <= 1 {
-            return past as u32;
+        let (tick, curr) = unpack(self.curr.load(Ordering::Relaxed));
+        let prev = self.prev.load(Ordering::Relaxed);
+        let below = |dt: u32| rate_of(tick, curr, prev, now.wrapping_add(dt)) < limit;
+        if below(0) {
+            return 0;
         }
-        let remain = u64::try_from(remain).unwrap_or(0);
-        let total = past * remain + curr * u64::from(PERIOD);
-        u32::try_from(total / u64::from(PERIOD)).unwrap_or(u32::MAX)
+        // The rate only falls while nothing is counted, and is 0 two periods on: the
+        // first moment below the limit, by bisection.
+        let (mut lo, mut hi) = (0u32, 2 * PERIOD);
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            if below(mid) {
+                hi = mid;
+            } else {
+                lo = mid;
+            }
+        }
+        hi
     }
 
     /// The most events one period counted.
@@ -127,6 +138,25 @@ impl FreqCtr {
     }
 }
 
+/// haproxy's `read_freq_ctr` on a counter's state: the period's start `tick`, its count
+/// `curr`, the previous period's `prev`, read at `now`.
+fn rate_of(tick: u32, curr: u32, prev: u32, now: u32) -> u32 {
+    let (mut curr, mut past) = (u64::from(curr), u64::from(prev));
+    // Signed as in haproxy: negative once the period is over.
+    let mut remain = i64::from(tick.wrapping_add(PERIOD).wrapping_sub(now) as i32);
+    if remain < 0 {
+        remain += i64::from(PERIOD);
+        past = if remain >= 0 { curr } else { 0 };
+        curr = 0;
+    }
+    if curr == 0 && past <= 1 {
+        return past as u32;
+    }
+    let remain = u64::try_from(remain).unwrap_or(0);
+    let total = past * remain + curr * u64::from(PERIOD);
+    u32::try_from(total / u64::from(PERIOD)).unwrap_or(u32::MAX)
+}
+
 /// The process-wide counters of `show info`: connections accepted (ConnRate) and
 /// sessions started (SessRate) on every listener.
 #[derive(Debug, Default)]
@@ -139,6 +169,30 @@ pub struct GlobalRates {
     pub total_bytes_out: std::sync::atomic::AtomicU64,
     /// Connections accepted since start (CumConns, CumReq).
     pub cum_conns: std::sync::atomic::AtomicU64,
+    /// `maxconnrate` in force (0: none): the configured one or `set rate-limit
+    /// connections global`.
+    pub conn_limit: AtomicU32,
+    /// `maxsessrate` in force (0: none).
+    pub sess_limit: AtomicU32,
+    /// The configured `maxconnrate` and `maxsessrate` (0: none): a reload that changes
+    /// one replaces the operator's `set rate-limit`, one that does not keeps it.
+    pub conn_limit_cfg: AtomicU32,
+    pub sess_limit_cfg: AtomicU32,
+}
+
+impl GlobalRates {
+    /// Takes the configured global rate limits (at start and on reload).
+    pub fn configure(&self, maxconnrate: Option<u32>, maxsessrate: Option<u32>) {
+        for (cfg, live, want) in [
+            (&self.conn_limit_cfg, &self.conn_limit, maxconnrate),
+            (&self.sess_limit_cfg, &self.sess_limit, maxsessrate),
+        ] {
+            let want = want.unwrap_or(0);
+            if cfg.swap(want, Ordering::Relaxed) != want {
+                live.store(want, Ordering::Relaxed);
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -206,5 +260,48 @@ mod tests {
         assert_eq!(c.max(), 5);
         assert_eq!(c.rate(t0.wrapping_add(500)), 5);
         assert_eq!(c.rate(t0.wrapping_add(3_000)), 0);
+    }
+
+    #[test]
+    fn wait_until_the_rate_falls_below_a_limit() {
+        let c = FreqCtr::default();
+        let t0 = 80_000;
+        // No limit, or below it: no wait.
+        assert_eq!(c.wait_ms(0, t0), 0);
+        assert_eq!(c.wait_ms(4, t0), 0);
+        for i in 0..4 {
+            c.add(t0 + i);
+        }
+        // Four in this period: the rate reads 4 until the period ends; then the past
+        // period counts by the part of the new one still to come, rounded down (3).
+        let w = c.wait_ms(4, t0 + 10);
+        assert!(c.rate(t0 + 10 + w) < 4);
+        assert!(c.rate(t0 + 10 + w - 1) >= 4);
+        assert_eq!(t0 + 10 + w, t0 + 1001, "{w}");
+        // A limit of 1 after 4: the previous period must weigh less than a quarter.
+        let w1 = c.wait_ms(1, t0 + 10);
+        assert_eq!(c.rate(t0 + 10 + w1), 0);
+        assert!(c.rate(t0 + 10 + w1 - 1) >= 1);
+        // Waiting never goes past two periods.
+        assert!(w1 <= 2 * PERIOD);
+        assert_eq!(c.wait_ms(4, t0 + 1001), 0);
+    }
+
+    #[test]
+    fn a_runtime_limit_stays_until_the_configured_one_changes() {
+        let g = GlobalRates::default();
+        g.configure(Some(100), None);
+        assert_eq!(g.conn_limit.load(Ordering::Relaxed), 100);
+        assert_eq!(g.sess_limit.load(Ordering::Relaxed), 0);
+        // `set rate-limit connections global 5`, then a reload with the same config.
+        g.conn_limit.store(5, Ordering::Relaxed);
+        g.configure(Some(100), None);
+        assert_eq!(g.conn_limit.load(Ordering::Relaxed), 5);
+        // A reload that changes it, or sets the other.
+        g.configure(Some(200), Some(7));
+        assert_eq!(g.conn_limit.load(Ordering::Relaxed), 200);
+        assert_eq!(g.sess_limit.load(Ordering::Relaxed), 7);
+        g.configure(None, Some(7));
+        assert_eq!(g.conn_limit.load(Ordering::Relaxed), 0);
     }
 }

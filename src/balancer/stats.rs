@@ -1200,9 +1200,10 @@ fn rows(listeners: &[Arc<Shared>], filter: &StatFilter) -> Vec<(Kind, usize, usi
         f.set("rate_max", l.sess_rate.max());
         f.set("conn_rate", l.conn_rate.rate(now));
         f.set("conn_rate_max", l.conn_rate.max());
+        // The session rate limit (haproxy's 0 when none).
+        f.set("rate_lim", rt.cfg.rate_limit_sessions.unwrap_or(0));
         // Counters haproxy keeps for a TCP frontend that never move here (HTTP
-        // requests, denials, rewrites, compression) read 0 as there; no session rate
-        // limit (`rate_lim`).
+        // requests, denials, rewrites, compression) read 0 as there.
         zero(
             &mut f,
             &[
@@ -1217,7 +1218,6 @@ fn rows(listeners: &[Arc<Shared>], filter: &StatFilter) -> Vec<(Kind, usize, usi
                 "comp_out",
                 "comp_byp",
                 "comp_rsp",
-                "rate_lim",
                 "req_rate",
                 "req_rate_max",
                 "req_tot",

@@ -14,6 +14,13 @@ pub struct BalancerConfig {
     /// Connections across all listeners (haproxy `global maxconn`); `None` = no global cap.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub maxconn: Option<u32>,
+    /// Connections accepted per second across all listeners (haproxy `global
+    /// maxconnrate`); `None` = no limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub maxconnrate: Option<u32>,
+    /// Sessions started per second across all listeners (haproxy `global maxsessrate`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub maxsessrate: Option<u32>,
     pub listeners: Vec<Listener>,
 }
 
@@ -21,10 +28,14 @@ impl Decode for BalancerConfig {
     fn decode(node: &Node, cx: &mut Ctx) -> Option<Self> {
         let mut m = MapReader::new(node, cx)?;
         let maxconn = m.int::<u32>(cx, "maxconn", 1, 10_000_000).opt();
+        let maxconnrate = m.int::<u32>(cx, "maxconnrate", 1, 10_000_000).opt();
+        let maxsessrate = m.int::<u32>(cx, "maxsessrate", 1, 10_000_000).opt();
         let listeners = m.get::<Vec<Listener>>(cx, "listeners").or_else(Vec::new);
         m.finish(cx);
         Some(BalancerConfig {
             maxconn: maxconn?,
+            maxconnrate: maxconnrate?,
+            maxsessrate: maxsessrate?,
             listeners: listeners?,
         })
     }
@@ -139,6 +150,10 @@ pub struct Listener {
     pub balance: Balance,
     pub source_compat: SourceCompat,
     pub maxconn: u32,
+    /// Sessions started per second on this listener (haproxy `rate-limit sessions`);
+    /// beyond it connections wait in the backlog. `None` = no limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_limit_sessions: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backlog: Option<u32>,
     pub timeouts: Timeouts,
@@ -173,6 +188,7 @@ impl Decode for Listener {
         let balance = m.get(cx, "balance").or(Balance::RoundRobin);
         let source_compat = m.get(cx, "source_compat").or(SourceCompat::Tandem);
         let maxconn = m.int::<u32>(cx, "maxconn", 1, 10_000_000).or(2000);
+        let rate_limit_sessions = m.int::<u32>(cx, "rate_limit_sessions", 1, 10_000_000).opt();
         let backlog = m.int::<u32>(cx, "backlog", 1, 1_000_000).opt();
         let timeouts = m.get::<Timeouts>(cx, "timeouts").or_else(Timeouts::default);
         let retries = m.int::<u32>(cx, "retries", 0, 100).or(3);
@@ -197,6 +213,7 @@ impl Decode for Listener {
             balance: balance?,
             source_compat: source_compat?,
             maxconn: maxconn?,
+            rate_limit_sessions: rate_limit_sessions?,
             backlog: backlog?,
             timeouts: timeouts?,
             retries: retries?,

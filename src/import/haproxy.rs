@@ -172,6 +172,8 @@ struct Proxy {
     redispatch: Option<bool>,
     allbackups: bool,
     maxconn: Option<i64>,
+    /// `rate-limit sessions N` (frontends and `listen`).
+    rate_limit_sessions: Option<i64>,
     backlog: Option<i64>,
     /// `option clitcpka` (or `tcpka` outside a backend).
     clitcpka: bool,
@@ -515,6 +517,15 @@ fn apply(p: &mut Proxy, l: &Line, w: &mut Warnings, sect: &str) {
         ["maxconn", n] => match n.parse() {
             Ok(n) => p.maxconn = Some(n),
             Err(_) => w.warn(l.line, format!("`maxconn {n}`: not a number; ignored")),
+        },
+        ["rate-limit", "sessions", n] if sect != "backend" => match n.parse::<i64>() {
+            Ok(n) if n > 0 => p.rate_limit_sessions = Some(n),
+            // haproxy's 0: no limit.
+            Ok(0) => p.rate_limit_sessions = None,
+            _ => w.warn(
+                l.line,
+                format!("`rate-limit sessions {n}`: not a rate; ignored"),
+            ),
         },
         ["backlog", n] => p.backlog = n.parse().ok(),
         ["source", addr, rest @ ..] => {
@@ -1244,6 +1255,9 @@ fn listeners(name: &str, p: &Proxy, global_log: bool, line: usize, w: &mut Warni
         if let Some(m) = p.maxconn {
             y.set("maxconn", Y::Int(m));
         }
+        if let Some(r) = p.rate_limit_sessions {
+            y.set("rate_limit_sessions", Y::Int(r));
+        }
         if let Some(b) = p.backlog {
             y.set("backlog", Y::Int(b));
         }
@@ -1546,6 +1560,7 @@ pub fn convert_full(text: &str, file: &str) -> Converted {
         );
     }
     let mut global_maxconn = None;
+    let mut global_rates: Vec<(&str, i64)> = Vec::new();
     let mut global_log = false;
     let mut defaults = Proxy::default();
     let mut backends: Vec<(String, Proxy, usize)> = Vec::new();
@@ -1558,6 +1573,16 @@ pub fn convert_full(text: &str, file: &str) -> Converted {
                     match l.words.first().map(String::as_str) {
                         Some("maxconn") => {
                             global_maxconn = l.words.get(1).and_then(|v| v.parse::<i64>().ok())
+                        }
+                        Some(k @ ("maxconnrate" | "maxsessrate")) => {
+                            match l.words.get(1).and_then(|v| v.parse::<i64>().ok()) {
+                                Some(n) if n > 0 => global_rates.push((k, n)),
+                                Some(0) => {}
+                                _ => w.warn(
+                                    l.line,
+                                    format!("`{}`: not a rate; ignored", l.words.join(" ")),
+                                ),
+                            }
                         }
                         Some("stats") => w.no_equivalent(
                             l.line,
@@ -1704,6 +1729,7 @@ pub fn convert_full(text: &str, file: &str) -> Converted {
         p.clitcpka = f.clitcpka;
         p.cli_ka = f.cli_ka.clone();
         p.maxconn = f.maxconn.or(b.maxconn);
+        p.rate_limit_sessions = f.rate_limit_sessions;
         p.backlog = f.backlog;
         // haproxy logs connections with the frontend's loggers.
         p.log_global = f.log_global;
@@ -1727,7 +1753,7 @@ pub fn convert_full(text: &str, file: &str) -> Converted {
             );
         }
     }
-    if out.is_empty() && global_maxconn.is_none() {
+    if out.is_empty() && global_maxconn.is_none() && global_rates.is_empty() {
         w.list.sort_by_key(|w| w.line);
         return Converted {
             balancer: None,
@@ -1739,6 +1765,9 @@ pub fn convert_full(text: &str, file: &str) -> Converted {
     let mut b = Y::map();
     if let Some(m) = global_maxconn {
         b.set("maxconn", Y::Int(m));
+    }
+    for (k, n) in global_rates {
+        b.set(k, Y::Int(n));
     }
     b.set("listeners", Y::Seq(out));
     // In file order: some findings are only known at the end of their section.
