@@ -5215,6 +5215,27 @@ fn rate_limits_match_haproxy() {
         assert_eq!(frontend(sock, "stot"), "12");
     }
 
+    // The operator sees it bite: a metric and a WARN line (once per 10 s).
+    let (_, metrics) = http_get(p.t_observe, "/metrics").expect("metrics");
+    let waits = metrics
+        .lines()
+        .find(|l| {
+            l.starts_with("tandem_balancer_rate_limited_total")
+                && l.contains("limit=\"sessions\"")
+                && l.contains("listener=\"l\"")
+        })
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(0.0);
+    assert!(waits >= 1.0, "{metrics}");
+    assert!(
+        p.tandem.wait_log(
+            "listener l: its session rate limit (4/s) reached; new connections wait in the backlog"
+        ),
+        "{}",
+        p.tandem.logs()
+    );
+
     // The global limits at run time.
     p.same(&[
         "set rate-limit",

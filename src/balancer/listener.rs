@@ -577,6 +577,7 @@ pub fn spawn_accept(
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut last_error_log: Option<Instant> = None;
+        let mut last_limit_log: Option<Instant> = None;
         let mut backoff = Duration::from_millis(10);
         loop {
             let own = tokio::select! {
@@ -586,9 +587,21 @@ pub fn spawn_accept(
             // Rate limits: beyond them the next connection waits in the backlog until
             // the rate falls below (haproxy's listener waits the same way).
             loop {
-                let wait = rate_wait(&shared, super::rate::now_ms());
-                if wait == 0 {
-                    break;
+                let (wait, limit) = rate_wait(&shared, super::rate::now_ms());
+                let Some((which, rate)) = limit else { break };
+                shared
+                    .metrics
+                    .rate_limited
+                    .with_label_values(&[&shared.name, which])
+                    .inc();
+                if last_limit_log.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
+                    let what = match which {
+                        "sessions" => "its session rate limit",
+                        "global_connections" => "the global connection rate limit",
+                        _ => "the global session rate limit",
+                    };
+                    tracing::warn!(listener = %shared.name, limit = which, rate, "listener {}: {what} ({rate}/s) reached; new connections wait in the backlog (logged once per 10s)", shared.name);
+                    last_limit_log = Some(Instant::now());
                 }
                 tokio::select! {
                     _ = tokio::time::sleep(Duration::from_millis(u64::from(wait))) => {}
@@ -662,15 +675,31 @@ pub fn spawn_accept(
 }
 
 /// How long (ms) the accept loop waits before its next connection: the longest wait of
-/// the listener's `rate_limit_sessions` and the global `maxconnrate` / `maxsessrate`.
-fn rate_wait(shared: &Shared, now: u32) -> u32 {
+/// the listener's `rate_limit_sessions` and the global `maxconnrate` / `maxsessrate`,
+/// with the limit that asks for it (its metric label, its rate); `(0, None)`: none.
+fn rate_wait(shared: &Shared, now: u32) -> (u32, Option<(&'static str, u32)>) {
     let g = &shared.global_rates;
     let own = shared.runtime().cfg.rate_limit_sessions.unwrap_or(0);
-    shared
-        .sess_rate
-        .wait_ms(own, now)
-        .max(g.conn.wait_ms(g.conn_limit.load(Ordering::Relaxed), now))
-        .max(g.sess.wait_ms(g.sess_limit.load(Ordering::Relaxed), now))
+    let mut out = (0, None);
+    for (which, ctr, limit) in [
+        ("sessions", &shared.sess_rate, own),
+        (
+            "global_connections",
+            &g.conn,
+            g.conn_limit.load(Ordering::Relaxed),
+        ),
+        (
+            "global_sessions",
+            &g.sess,
+            g.sess_limit.load(Ordering::Relaxed),
+        ),
+    ] {
+        let w = ctr.wait_ms(limit, now);
+        if w > out.0 {
+            out = (w, Some((which, limit)));
+        }
+    }
+    out
 }
 
 fn ms(d: Duration) -> i64 {

@@ -18,6 +18,7 @@ pub struct BalancerMetrics {
     pub redispatches: IntCounterVec,
     pub connect_errors: IntCounterVec,
     pub accept_errors: IntCounterVec,
+    pub rate_limited: IntCounterVec,
     pub no_server: IntCounterVec,
     pub proxy_errors: IntCounterVec,
     pub log_dropped: IntCounter,
@@ -113,6 +114,13 @@ impl BalancerMetrics {
                 ),
                 &["listener", "error"],
             )?,
+            rate_limited: IntCounterVec::new(
+                Opts::new(
+                    "tandem_balancer_rate_limited_total",
+                    "Times a listener stopped accepting for a while because a rate limit was reached.",
+                ),
+                &["listener", "limit"],
+            )?,
             no_server: IntCounterVec::new(
                 Opts::new(
                     "tandem_balancer_no_server_total",
@@ -144,6 +152,7 @@ impl BalancerMetrics {
         r.register(Box::new(m.redispatches.clone()))?;
         r.register(Box::new(m.connect_errors.clone()))?;
         r.register(Box::new(m.accept_errors.clone()))?;
+        r.register(Box::new(m.rate_limited.clone()))?;
         r.register(Box::new(m.no_server.clone()))?;
         r.register(Box::new(m.proxy_errors.clone()))?;
         r.register(Box::new(m.log_dropped.clone()))?;
