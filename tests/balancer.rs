@@ -1593,6 +1593,32 @@ fn server_maxconn_holds_under_a_burst_and_queues() {
     assert_eq!(a.accepted.load(std::sync::atomic::Ordering::SeqCst), 4);
 }
 
+/// `timeouts.queue` (haproxy's `timeout queue`) bounds the wait for a server slot on its
+/// own: with a connect timeout of a minute, a client queued behind a full server is closed
+/// after the queue timeout (logged `sQ`) while the session holding the slot goes on.
+#[test]
+fn queue_timeout_is_its_own() {
+    let a = Backend::start("a", Behavior::Name);
+    let lb = lb(
+        "      timeouts: { connect: 60s, queue: 200ms }\n",
+        &[server("a", &a, ", maxconn: 1")],
+    );
+    let held = connect_from(lb.addr, None).expect("connect");
+    assert_eq!(read_line(&held).expect("served"), "a");
+    let queued = connect_from(lb.addr, None).expect("connect");
+    // read_line waits up to 10 s, well within the minute of the connect timeout.
+    assert_eq!(
+        read_line(&queued).expect("closed"),
+        "",
+        "closed without data"
+    );
+    assert!(lb.daemon.wait_log(" sQ "), "{}", lb.daemon.logs());
+    // The held session still relays.
+    (&held).write_all(b"x\n").expect("send");
+    assert_eq!(read_line(&held).expect("echo"), "x");
+    assert_eq!(a.accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
 /// Lowering `maxconn` by reload while connections hold every slot takes effect as they
 /// end: no new connection is served until fewer than the new limit are open.
 #[test]

@@ -23,6 +23,7 @@ const KEYS: &[&str] = &[
     "maxconnrate",
     "maxsessrate",
     "rate_limit_sessions",
+    "queue",
     "track_scripts",
     "command",
     "interval",

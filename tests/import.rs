@@ -3185,7 +3185,8 @@ fn haproxy_stats_page_becomes_the_observe_endpoint() {
 }
 
 /// haproxy's `maxconnrate`/`maxsessrate` (global) and `rate-limit sessions` (defaults,
-/// listen, frontend; a backend has none) are imported; `0` is no limit.
+/// listen, frontend; a backend has none) are imported; `0` is no limit; `timeout queue`
+/// as well.
 #[test]
 fn haproxy_rate_limits_are_kept() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -3194,7 +3195,7 @@ fn haproxy_rate_limits_are_kept() {
         "haproxy.cfg",
         "global\n  maxconnrate 100\n  maxsessrate 50\n\
          defaults\n  mode tcp\n  timeout connect 5s\n  timeout client 1m\n  timeout server 1m\n  rate-limit sessions 10\n\
-         listen a\n  bind 198.18.0.10:3306\n  server s 198.18.0.1:3306\n\
+         listen a\n  bind 198.18.0.10:3306\n  timeout queue 2s\n  server s 198.18.0.1:3306\n\
          listen b\n  bind 198.18.0.10:3307\n  rate-limit sessions 0\n  server s 198.18.0.1:3306\n\
          frontend c\n  bind 198.18.0.10:3308\n  rate-limit sessions 20\n  default_backend c_be\n\
          backend c_be\n  server s 198.18.0.1:3306\n",
@@ -3207,6 +3208,9 @@ fn haproxy_rate_limits_are_kept() {
     assert_eq!((b.maxconnrate, b.maxsessrate), (Some(100), Some(50)));
     let rates: Vec<Option<u32>> = b.listeners.iter().map(|l| l.rate_limit_sessions).collect();
     assert_eq!(rates, [Some(10), None, Some(20)]);
+    // `timeout queue` is imported too (the others wait up to their connect timeout).
+    let queues: Vec<_> = b.listeners.iter().map(|l| l.timeouts.queue).collect();
+    assert_eq!(queues, [Some(config::types::Dur::secs(2)), None, None]);
     assert!(!err.contains("maxconnrate"), "{err}");
     assert!(!err.contains("rate-limit"), "{err}");
 }

@@ -962,10 +962,12 @@ async fn session(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permi
     let stuck = stick_key.and_then(|k| shared.stick_lookup(k));
     let stuck = stuck.as_deref();
 
-    // Pick (waiting for a slot when every usable server is at its maxconn, up to the
-    // connect timeout, haproxy's default `timeout queue`), connect, retry (the last retry
-    // goes elsewhere with `redispatch`, as does any retry once the server is down).
+    // Pick (waiting for a slot when every usable server is at its maxconn, up to
+    // `timeouts.queue`, by default the connect timeout as haproxy's `timeout queue`),
+    // connect, retry (the last retry goes elsewhere with `redispatch`, as does any retry
+    // once the server is down).
     let connect_timeout = rt.cfg.timeouts.connect.get();
+    let queue_timeout = rt.cfg.timeouts.queue().get();
     let queued_at = Instant::now();
     let mut picked = rt.pick(src.ip(), None, stuck);
     let mut waited = false;
@@ -979,7 +981,7 @@ async fn session(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permi
             break;
         }
         let usable = rt.has_usable_server();
-        let left = connect_timeout.saturating_sub(queued_at.elapsed());
+        let left = queue_timeout.saturating_sub(queued_at.elapsed());
         if !usable || left.is_zero() {
             shared.m.no_server.inc();
             shared.no_server.fetch_add(1, Ordering::Relaxed);

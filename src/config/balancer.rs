@@ -394,6 +394,17 @@ pub struct Timeouts {
     /// Inactivity after the server half-closed (default: tunnel if set, else server).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub server_fin: Option<Dur>,
+    /// How long a connection waits for a server slot (haproxy `timeout queue`;
+    /// default: `connect`, as haproxy).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue: Option<Dur>,
+}
+
+impl Timeouts {
+    /// The wait for a server slot in force.
+    pub fn queue(&self) -> Dur {
+        self.queue.unwrap_or(self.connect)
+    }
 }
 
 impl Default for Timeouts {
@@ -405,6 +416,7 @@ impl Default for Timeouts {
             tunnel: None,
             client_fin: None,
             server_fin: None,
+            queue: None,
         }
     }
 }
@@ -419,6 +431,7 @@ impl Decode for Timeouts {
         let tunnel = m.get(cx, "tunnel").check(cx, nonzero_check).opt();
         let client_fin = m.get(cx, "client_fin").check(cx, nonzero_check).opt();
         let server_fin = m.get(cx, "server_fin").check(cx, nonzero_check).opt();
+        let queue = m.get(cx, "queue").check(cx, nonzero_check).opt();
         m.finish(cx);
         Some(Timeouts {
             connect: connect?,
@@ -427,6 +440,7 @@ impl Decode for Timeouts {
             tunnel: tunnel?,
             client_fin: client_fin?,
             server_fin: server_fin?,
+            queue: queue?,
         })
     }
 }

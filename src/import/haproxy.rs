@@ -296,15 +296,12 @@ fn apply(p: &mut Proxy, l: &Line, w: &mut Warnings, sect: &str) {
                 return;
             }
             match *kind {
-                "connect" | "client" | "server" | "tunnel" | "client-fin" | "server-fin" => {
+                "connect" | "client" | "server" | "tunnel" | "client-fin" | "server-fin"
+                | "queue" => {
                     p.timeouts.retain(|(k, _)| k != kind);
                     p.timeouts.push((kind.replace('-', "_"), d));
                 }
                 "check" => p.check_timeout = Some(d),
-                "queue" => no(
-                    w,
-                    "a connection waits for a server slot up to `timeouts.connect`",
-                ),
                 _ => no(w, "not a TCP timeout tandem has"),
             }
         }
@@ -1270,6 +1267,7 @@ fn listeners(name: &str, p: &Proxy, global_log: bool, line: usize, w: &mut Warni
                 "tunnel",
                 "client_fin",
                 "server_fin",
+                "queue",
             ] {
                 if let Some((_, v)) = p.timeouts.iter().find(|(k, _)| k == key) {
                     t.set(key, Y::Raw(v.clone()));
