@@ -4892,10 +4892,25 @@ fn http(
     user: Option<&str>,
     form: Option<&str>,
 ) -> HttpReply {
+    http_with(addr, method, target, user, form, &[])
+}
+
+/// [`http`] with more request headers.
+fn http_with(
+    addr: SocketAddr,
+    method: &str,
+    target: &str,
+    user: Option<&str>,
+    form: Option<&str>,
+    headers: &[(&str, &str)],
+) -> HttpReply {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(10)))
         .expect("timeout");
     let mut req = format!("{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
     if let Some(u) = user {
         req.push_str(&format!("Authorization: Basic {}\r\n", base64(u)));
     }
@@ -5129,6 +5144,34 @@ fn stats_page_matches_haproxy() {
     assert!(wait_for(Duration::from_secs(20), || settled(&p.h_sock)).is_some());
     let d = p.agree("show stat", |o, t| stat_differences(o, &without_stats(t)));
     assert!(d.is_empty(), "{}", d.join("\n"));
+
+    // tandem only: a form a browser posts from another site is refused (`DENY`, logged);
+    // from the page itself it is taken.
+    let evil = http_with(
+        p.t_observe,
+        "POST",
+        STATS_URI,
+        user,
+        Some("s=a&action=maint&b=%232"),
+        &[("Origin", "http://evil.example")],
+    );
+    assert_eq!(evil.headers["location"], format!("{STATS_URI};st=DENY"));
+    assert_eq!(state(&p.t_sock, "a"), "UP");
+    assert!(
+        p.tandem
+            .wait_log("stats page: a form from http://evil.example refused")
+    );
+    let own = format!("http://{}", p.t_observe);
+    let referer = format!("{own}{STATS_URI}");
+    let same = http_with(
+        p.t_observe,
+        "POST",
+        STATS_URI,
+        user,
+        Some("s=a&action=ready&b=%232"),
+        &[("Origin", &own), ("Referer", &referer)],
+    );
+    assert_eq!(same.headers["location"], format!("{STATS_URI};st=DONE"));
 
     // Kill Sessions: a held session through each is closed.
     for (addr, obs) in [(p.t_addr["l"], p.t_observe), (p.h_addr["l"], h_stats)] {

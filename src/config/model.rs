@@ -283,16 +283,6 @@ impl Default for StatsPageConfig {
     }
 }
 
-impl StatsPageConfig {
-    /// Whether `user` / `password` is one of the `auth` pairs.
-    pub fn allows(&self, user: &str, password: &str) -> bool {
-        self.auth
-            .iter()
-            .filter_map(|a| a.split_once(':'))
-            .any(|(u, p)| u == user && p == password)
-    }
-}
-
 fn stats_uri_check(uri: &String) -> Result<(), String> {
     if !uri.starts_with('/') {
         return Err(format!("`{uri}` must start with `/`"));

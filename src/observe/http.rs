@@ -251,7 +251,27 @@ async fn stats_request(
     match *req.method() {
         Method::GET | Method::HEAD => stats_body(&page, cfg, &state.targets),
         Method::POST => {
+            let header = |n: hyper::header::HeaderName| {
+                req.headers()
+                    .get(n)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string)
+            };
+            let (origin, referer, host) = (
+                header(hyper::header::ORIGIN),
+                header(hyper::header::REFERER),
+                header(hyper::header::HOST),
+            );
+            let same =
+                stats_page::same_origin(origin.as_deref(), referer.as_deref(), host.as_deref());
             let outcome = if !cfg.admin {
+                Outcome::Deny
+            } else if !same {
+                tracing::warn!(
+                    user,
+                    "stats page: a form from {} refused (not this page: another site may be using the operator's browser)",
+                    origin.or(referer).unwrap_or_default()
+                );
                 Outcome::Deny
             } else {
                 match Limited::new(req.into_body(), MAX_FORM).collect().await {

@@ -121,9 +121,44 @@ pub fn authorized(header: Option<&str>, cfg: &StatsPageConfig) -> bool {
         return false;
     }
     match basic_credentials(cred.trim()) {
-        Some((u, p)) => cfg.allows(&u, &p),
+        Some((u, p)) => {
+            cfg.auth
+                .iter()
+                .filter_map(|a| a.split_once(':'))
+                .fold(false, |ok, (cu, cp)| {
+                    // Every pair compared in full, in time independent of where they differ.
+                    ok | (same_bytes(cu, &u) & same_bytes(cp, &p))
+                })
+        }
         None => false,
     }
+}
+
+/// Whether two texts are equal, in a time that depends on their lengths only.
+fn same_bytes(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let mut diff = u8::from(a.len() != b.len());
+    for i in 0..a.len().max(b.len()) {
+        diff |= a.get(i).copied().unwrap_or(0) ^ b.get(i).copied().unwrap_or(0);
+    }
+    diff == 0
+}
+
+/// Whether a form comes from the page itself: a browser names the page that sent a
+/// form in `Origin` (else `Referer`); one from another site (a page that makes the
+/// operator's browser post to the stats page with its saved password) is refused.
+/// Scripts that send neither are let through.
+pub fn same_origin(origin: Option<&str>, referer: Option<&str>, host: Option<&str>) -> bool {
+    let Some(source) = origin.or(referer) else {
+        return true;
+    };
+    let authority = source
+        .split_once("://")
+        .map_or(source, |(_, rest)| rest)
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or("");
+    host.is_some_and(|h| h.eq_ignore_ascii_case(authority))
 }
 
 /// The user and password of basic authentication's base64 `user:password`.
@@ -928,6 +963,24 @@ mod tests {
             redirect(u, &r, Outcome::Part),
             "/haproxy?stats;st=PART;up;no-maint"
         );
+    }
+
+    #[test]
+    fn forms_from_another_site_are_refused() {
+        let host = Some("127.0.0.1:9188");
+        assert!(same_origin(None, None, host), "a script");
+        assert!(same_origin(Some("http://127.0.0.1:9188"), None, host));
+        assert!(same_origin(
+            None,
+            Some("http://127.0.0.1:9188/haproxy?stats;up"),
+            host
+        ));
+        assert!(!same_origin(Some("http://evil.example"), None, host));
+        assert!(!same_origin(Some("http://127.0.0.1:9189"), None, host));
+        assert!(!same_origin(Some("null"), None, host));
+        assert!(!same_origin(None, Some("https://evil.example/x"), host));
+        assert!(!same_origin(Some("http://127.0.0.1:9188"), None, None));
+        assert!(same_bytes("abc", "abc") && !same_bytes("abc", "abd") && !same_bytes("ab", "abc"));
     }
 
     #[test]
