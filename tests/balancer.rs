@@ -5284,6 +5284,13 @@ fn rate_limits_match_haproxy() {
         assert_eq!(frontend(sock, "stot"), "12");
     }
 
+    // /status shows the limit.
+    let (_, status) = http_get(p.t_observe, "/status").expect("status");
+    let status: serde_json::Value = serde_json::from_str(&status).expect("json");
+    assert_eq!(
+        status["subsystems"]["balancer"]["listeners"][0]["rate_limit_sessions"],
+        4
+    );
     // The operator sees it bite: a metric and a WARN line (once per 10 s).
     let (_, metrics) = http_get(p.t_observe, "/metrics").expect("metrics");
     let waits = metrics

@@ -1552,6 +1552,8 @@ pub fn listener_json(l: &Shared, bind: SocketAddr) -> Value {
         "bind": bind.to_string(),
         "balance": rt.cfg.balance.as_str(),
         "maxconn": l.maxconn(),
+        "rate_limit_sessions": rt.cfg.rate_limit_sessions,
+        "session_rate": l.sess_rate.rate(super::rate::now_ms()),
         "paused": l.paused.load(Ordering::Relaxed),
         "active": l.active.load(Ordering::Relaxed),
         "connections": l.total.load(Ordering::Relaxed),
