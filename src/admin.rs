@@ -71,6 +71,8 @@ commands (haproxy's runtime-API words; replies as haproxy 2.6 writes them):
   disable frontend <listener>                 stop listening: new connections are
                                               refused, open sessions go on
   enable frontend <listener>                  listen again
+  shutdown frontend <listener>                stop listening until the next reload
+                                              (enable/disable frontend refused)
   set maxconn frontend <listener> <n>         the listener's maxconn until the next
                                               reload (0: accept nothing for now)
   set maxconn server <listener>/<server> <n>  the server's maxconn until the next
@@ -406,6 +408,15 @@ fn run(targets: &Targets, cmd: &str) -> Result<Done, Refusal> {
                     Done::Body(msg)
                 }
             }),
+        ["shutdown", "frontend", rest @ ..] => {
+            b()?.shutdown_frontend(&arg(rest)).map(|(changed, msg)| {
+                if changed {
+                    Done::Changed(msg)
+                } else {
+                    Done::Body(msg)
+                }
+            })
+        }
         ["shutdown", "sessions", "server", rest @ ..] => {
             b()?.shutdown_sessions(&arg(rest)).map(Done::Changed)
         }

@@ -5356,3 +5356,69 @@ fn rate_limits_match_haproxy() {
             .wait_log("balancer: global maxconnrate set to 2/s by the operator (was none)")
     );
 }
+
+/// `shutdown frontend` side by side with haproxy 2.6.12: the listener stops (new
+/// connections refused, the held session goes on), `show stat` reads `STOP` on both,
+/// `enable`/`disable frontend` and a second shutdown get haproxy's answers byte for byte;
+/// tandem's reload listens again (haproxy's reload is a new process that does).
+#[test]
+fn shutdown_frontend_matches_haproxy() {
+    let a = Backend::start("a", Behavior::Name);
+    let p = pair(&[PairListener::plain("k", vec![("a", a.addr, 1)])]);
+    p.same(&["shutdown frontend", "shutdown frontend x"]);
+    let sides = [(&p.t_sock, p.t_addr["k"]), (&p.h_sock, p.h_addr["k"])];
+    let held: Vec<TcpStream> = sides
+        .iter()
+        .map(|(_, addr)| {
+            let c = connect_from(*addr, None).expect("connect");
+            assert_eq!(read_line(&c).expect("answer"), "a");
+            c
+        })
+        .collect();
+    p.done(&["shutdown frontend k"]);
+    p.same(&[
+        "shutdown frontend k",
+        "enable frontend k",
+        "disable frontend k",
+    ]);
+    for (sock, addr) in sides {
+        let r = connect_from(addr, None);
+        assert!(
+            matches!(&r, Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused),
+            "{}: {r:?}",
+            sock.display()
+        );
+        let status = stat_rows(&raw_admin(sock, "show stat"))
+            [&("k".to_string(), "FRONTEND".to_string())]["status"]
+            .clone();
+        assert_eq!(status, "STOP", "{}", sock.display());
+    }
+    for c in &held {
+        (&*c).write_all(b"open\n").expect("write");
+        assert_eq!(read_line(c).expect("echo"), "open");
+    }
+    assert!(
+        p.tandem.wait_log("listener k stopped by the operator"),
+        "{}",
+        p.tandem.logs()
+    );
+    let (_, status) = http_get(p.t_observe, "/status").expect("status");
+    let status: serde_json::Value = serde_json::from_str(&status).expect("json");
+    assert_eq!(
+        status["subsystems"]["balancer"]["listeners"][0]["stopped"],
+        true
+    );
+    // A reload listens again.
+    p.tandem.signal(Signal::SIGHUP);
+    assert!(
+        p.tandem.wait_log("listener k (shut down) listening on"),
+        "{}",
+        p.tandem.logs()
+    );
+    let c = connect_from(p.t_addr["k"], None).expect("connect after the reload");
+    assert_eq!(read_line(&c).expect("answer"), "a");
+    let status = stat_rows(&raw_admin(&p.t_sock, "show stat"))
+        [&("k".to_string(), "FRONTEND".to_string())]["status"]
+        .clone();
+    assert_eq!(status, "OPEN");
+}

@@ -184,6 +184,8 @@ pub struct Shared {
     /// Stopped by `disable frontend`: not listening (connections are refused) until
     /// `enable frontend`.
     pub paused: std::sync::atomic::AtomicBool,
+    /// `shutdown frontend`: paused until a reload (`enable frontend` refused).
+    pub stopped: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {

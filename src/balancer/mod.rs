@@ -660,6 +660,7 @@ impl Balancer {
             sessions: self.sessions.clone(),
             maxconn: AtomicU32::new(cfg.maxconn),
             paused: std::sync::atomic::AtomicBool::new(false),
+            stopped: std::sync::atomic::AtomicBool::new(false),
         });
         let slots = match slots {
             Some(l) => {
@@ -770,6 +771,18 @@ impl Balancer {
                 Some(mut live) if live.shared.name == l.name => {
                     pool.remove(&l.name);
                     self.update_listener(&mut live, l.clone());
+                    // `shutdown frontend` lasts until a reload, as in haproxy (whose
+                    // reload is a new process).
+                    if live.shared.stopped.load(Ordering::Relaxed) {
+                        match resume_listening(&mut live, &self.global) {
+                            Ok(()) => {
+                                tracing::info!(listener = %l.name, "listener {} (shut down) listening on {} again after the reload", l.name, l.bind)
+                            }
+                            Err(e) => {
+                                tracing::warn!(listener = %l.name, "listener {}: cannot listen on {} again: {e}", l.name, l.bind)
+                            }
+                        }
+                    }
                     next.push(live);
                 }
                 Some(live) => {
@@ -947,6 +960,47 @@ impl Balancer {
             global_cfg: self.global_cfg.clone(),
         }
     }
+}
+
+/// Stops a listener's accept loop and its listening (connections are refused; the
+/// socket stays open, so the port stays ours). On failure it accepts again.
+fn pause_listening(live: &mut Live, global: &Arc<Limit>) -> std::io::Result<()> {
+    // The accept loop stops first: a socket that no longer listens would make it fail
+    // on every wakeup.
+    let (stop, stop_rx) = watch::channel(false);
+    let _ = std::mem::replace(&mut live.stop, stop).send(true);
+    live.accept.abort();
+    if let Err(e) = listener::pause(&live.socket) {
+        live.accept = listener::spawn_accept(
+            live.socket.clone(),
+            live.shared.clone(),
+            live.slots.clone(),
+            global.clone(),
+            stop_rx,
+        );
+        return Err(e);
+    }
+    live.shared.paused.store(true, Ordering::Relaxed);
+    Ok(())
+}
+
+/// Listens again on a paused listener's socket (with its configured backlog) and starts
+/// its accept loop.
+fn resume_listening(live: &mut Live, global: &Arc<Limit>) -> std::io::Result<()> {
+    listener::set_backlog(&live.socket, live.shared.runtime().cfg.backlog)?;
+    let (stop, stop_rx) = watch::channel(false);
+    let accept = listener::spawn_accept(
+        live.socket.clone(),
+        live.shared.clone(),
+        live.slots.clone(),
+        global.clone(),
+        stop_rx,
+    );
+    let _ = std::mem::replace(&mut live.stop, stop).send(true);
+    std::mem::replace(&mut live.accept, accept).abort();
+    live.shared.paused.store(false, Ordering::Relaxed);
+    live.shared.stopped.store(false, Ordering::Relaxed);
+    Ok(())
 }
 
 /// Operator actions on a running balancer.
@@ -1295,6 +1349,15 @@ impl BalancerAdmin {
             .iter_mut()
             .find(|l| l.shared.name == name)
             .ok_or_else(|| Refusal::new("No such frontend.\n", format!("no listener `{name}`")))?;
+        if live.shared.stopped.load(Ordering::Relaxed) {
+            let verb = if enable { "enable" } else { "disable" };
+            return Err(Refusal::new(
+                format!("Frontend was previously shut down, cannot {verb}.\n"),
+                format!(
+                    "listener {name} was shut down (`shutdown frontend`): a reload starts it again"
+                ),
+            ));
+        }
         let paused = live.shared.paused.load(Ordering::Relaxed);
         if paused != enable {
             // Already so: haproxy's notice, as output.
@@ -1308,51 +1371,24 @@ impl BalancerAdmin {
             ));
         }
         if enable {
-            listener::set_backlog(&live.socket, live.shared.runtime().cfg.backlog).map_err(
-                |e| {
-                    Refusal::new(
-                        "Failed to resume frontend, check logs for precise cause (port conflict?).\n",
-                        format!("listener {name}: cannot listen on {} again: {e}", live.bind),
-                    )
-                },
-            )?;
-            let (stop, stop_rx) = watch::channel(false);
-            let accept = listener::spawn_accept(
-                live.socket.clone(),
-                live.shared.clone(),
-                live.slots.clone(),
-                self.global.clone(),
-                stop_rx,
-            );
-            let _ = std::mem::replace(&mut live.stop, stop).send(true);
-            std::mem::replace(&mut live.accept, accept).abort();
-            live.shared.paused.store(false, Ordering::Relaxed);
+            resume_listening(live, &self.global).map_err(|e| {
+                Refusal::new(
+                    "Failed to resume frontend, check logs for precise cause (port conflict?).\n",
+                    format!("listener {name}: cannot listen on {} again: {e}", live.bind),
+                )
+            })?;
             tracing::warn!(listener = %name, bind = %live.bind, "listener {name}: enabled by the operator, listening on {} again", live.bind);
             Ok((true, format!("{name}: listening on {} again", live.bind)))
         } else {
-            // The accept loop stops first: a socket that no longer listens would make
-            // it fail on every wakeup.
-            let (stop, stop_rx) = watch::channel(false);
-            let _ = std::mem::replace(&mut live.stop, stop).send(true);
-            live.accept.abort();
-            if let Err(e) = listener::pause(&live.socket) {
-                // Still listening: accept again.
-                live.accept = listener::spawn_accept(
-                    live.socket.clone(),
-                    live.shared.clone(),
-                    live.slots.clone(),
-                    self.global.clone(),
-                    stop_rx,
-                );
-                return Err(Refusal::new(
+            pause_listening(live, &self.global).map_err(|e| {
+                Refusal::new(
                     "Failed to pause frontend, check logs for precise cause.\n",
                     format!(
                         "listener {name}: cannot stop listening on {}: {e}",
                         live.bind
                     ),
-                ));
-            }
-            live.shared.paused.store(true, Ordering::Relaxed);
+                )
+            })?;
             let open = live.shared.active.load(Ordering::Relaxed);
             tracing::warn!(listener = %name, bind = %live.bind, "listener {name}: disabled by the operator: new connections to {} are refused, {open} open sessions go on", live.bind);
             Ok((
@@ -1360,6 +1396,47 @@ impl BalancerAdmin {
                 format!("{name}: disabled: new connections refused, {open} open sessions go on"),
             ))
         }
+    }
+
+    /// haproxy `shutdown frontend L`: stop listening for good (until a reload, which
+    /// listens again as haproxy's new process does); open sessions go on.
+    /// `Ok((false, notice))`: it already was.
+    pub fn shutdown_frontend(&self, name: &str) -> Result<(bool, String), Refusal> {
+        if name.is_empty() {
+            return Err(Refusal::new(
+                "A frontend name is expected.\n",
+                "give the listener: shutdown frontend <listener>",
+            ));
+        }
+        let mut v = self.live.lock().map_err(|_| Refusal::internal())?;
+        let live = v
+            .iter_mut()
+            .find(|l| l.shared.name == name)
+            .ok_or_else(|| Refusal::new("No such frontend.\n", format!("no listener `{name}`")))?;
+        if live.shared.stopped.load(Ordering::Relaxed) {
+            return Ok((false, "Frontend was already shut down.\n".to_string()));
+        }
+        if !live.shared.paused.load(Ordering::Relaxed) {
+            pause_listening(live, &self.global).map_err(|e| {
+                Refusal::new(
+                    "Failed to pause frontend, check logs for precise cause.\n",
+                    format!(
+                        "listener {name}: cannot stop listening on {}: {e}",
+                        live.bind
+                    ),
+                )
+            })?;
+        }
+        live.shared.stopped.store(true, Ordering::Relaxed);
+        let open = live.shared.active.load(Ordering::Relaxed);
+        let total = live.shared.total.load(Ordering::Relaxed);
+        tracing::warn!(listener = %name, bind = %live.bind, "listener {name} stopped by the operator (cumulated conns: {total}): new connections to {} are refused until a reload, {open} open sessions go on", live.bind);
+        Ok((
+            true,
+            format!(
+                "{name}: shut down: new connections refused until a reload, {open} open sessions go on"
+            ),
+        ))
     }
 
     /// `set server L/S state ready|drain|maint`.

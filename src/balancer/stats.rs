@@ -1189,7 +1189,16 @@ fn rows(listeners: &[Arc<Shared>], filter: &StatFilter) -> Vec<(Kind, usize, usi
         f.set("bout", l.bytes_out.load(Ordering::Relaxed));
         // haproxy 2.6.12: `PAUSED` after `disable frontend`.
         let paused = l.paused.load(Ordering::Relaxed);
-        f.set("status", if paused { "PAUSED" } else { "OPEN" });
+        f.set(
+            "status",
+            if l.stopped.load(Ordering::Relaxed) {
+                "STOP"
+            } else if paused {
+                "PAUSED"
+            } else {
+                "OPEN"
+            },
+        );
         f.set("pid", pid);
         f.set("iid", iid);
         f.set("sid", 0);
@@ -1555,6 +1564,7 @@ pub fn listener_json(l: &Shared, bind: SocketAddr) -> Value {
         "rate_limit_sessions": rt.cfg.rate_limit_sessions,
         "session_rate": l.sess_rate.rate(super::rate::now_ms()),
         "paused": l.paused.load(Ordering::Relaxed),
+        "stopped": l.stopped.load(Ordering::Relaxed),
         "active": l.active.load(Ordering::Relaxed),
         "connections": l.total.load(Ordering::Relaxed),
         "bytes_in": l.bytes_in.load(Ordering::Relaxed),

@@ -401,6 +401,9 @@ fn render_balancer(v: &Value) -> String {
     let mut out = String::from("balancer\n");
     for l in v["listeners"].as_array().into_iter().flatten() {
         let serving = match (l["paused"].as_bool(), l["serving"].as_bool()) {
+            _ if l["stopped"].as_bool() == Some(true) => {
+                "STOPPED (not listening: `shutdown frontend`; a reload listens again)"
+            }
             (Some(true), _) => "DISABLED (not listening: `enable frontend` to listen again)",
             (_, Some(true)) => "serving",
             (_, Some(false)) => "NOT SERVING (no server is up and ready)",
@@ -799,6 +802,14 @@ mod tests {
         assert!(
             render(&paused).contains(
                 "40 connection(s), DISABLED (not listening: `enable frontend` to listen again)\n"
+            ),
+            "{}",
+            render(&paused)
+        );
+        paused["subsystems"]["balancer"]["listeners"][0]["stopped"] = serde_json::json!(true);
+        assert!(
+            render(&paused).contains(
+                "40 connection(s), STOPPED (not listening: `shutdown frontend`; a reload listens again)\n"
             ),
             "{}",
             render(&paused)
