@@ -54,6 +54,9 @@ commands (haproxy's runtime-API words; replies as haproxy 2.6 writes them):
   show servers                                one line per server (tandem)
   set server <listener>/<server> state ready|drain|maint
   set server <listener>/<server> weight <0-256>|<N>%   (also: set weight L/S ...)
+  set server <listener>/<server> addr <ip> [port <port>]
+                                              new connections and checks go there
+                                              until the next reload changes its address
   get weight <listener>/<server>              current weight (initial configured one)
   show info [typed|json] [desc]               haproxy's process information fields
   show schema json                            the JSON schema of show info/stat json
@@ -266,6 +269,12 @@ fn run(targets: &Targets, cmd: &str) -> Result<Done, Refusal> {
                 }
             };
             b.set_state(t, state).map(Done::Changed)
+        }
+        ["set", "server", t, "addr", rest @ ..] => {
+            b()?.set_server_addr(t, rest).map(|msg| Done::Dual {
+                tandem: msg.trim_end().to_string(),
+                haproxy: msg,
+            })
         }
         ["set", "server", t, "weight", rest @ ..] | ["set", "weight", t, rest @ ..] => {
             b()?.set_weight(t, &arg(rest)).map(Done::Changed)

@@ -5422,3 +5422,75 @@ fn shutdown_frontend_matches_haproxy() {
         .clone();
     assert_eq!(status, "OPEN");
 }
+
+/// `set server L/S addr <ip> [port <port>]` side by side with haproxy 2.6.12: the same
+/// replies (`IP changed from ...`, `no need to change the addr`, `port changed from ...`,
+/// `problem converting port ...`, `Invalid addr ...`, the usage line), new connections
+/// then go to the new address on both while a held session stays on the old one,
+/// `show stat` and `show servers state` agree; tandem keeps it across a reload that does
+/// not change the server.
+#[test]
+fn set_server_addr_matches_haproxy() {
+    let a = Backend::start("a", Behavior::Name);
+    let b = Backend::start("b", Behavior::Name);
+    let p = pair(&[PairListener::plain("k", vec![("a", a.addr, 1)])]);
+    let held: Vec<TcpStream> = [p.t_addr["k"], p.h_addr["k"]]
+        .iter()
+        .map(|addr| {
+            let c = connect_from(*addr, None).expect("connect");
+            assert_eq!(read_line(&c).expect("answer"), "a");
+            c
+        })
+        .collect();
+    let (ap, bp) = (a.addr.port(), b.addr.port());
+    p.same(&[
+        "set server k/a addr",
+        "set server k/zz addr 127.0.0.1",
+        "set server k/a addr bogus",
+        "set server k/a addr localhost",
+        "set server k/a addr 127.0.0.1",
+        &format!("set server k/a addr 127.0.0.1 port {ap}"),
+        "set server k/a addr 127.0.0.2",
+        "set server k/a addr 127.0.0.3 port x",
+        &format!("set server k/a addr 127.0.0.1 port {bp}"),
+        &format!("set server k/a addr 127.0.0.1 port {bp}"),
+    ]);
+    for addr in [p.t_addr["k"], p.h_addr["k"]] {
+        let c = connect_from(addr, None).expect("connect");
+        assert_eq!(read_line(&c).expect("answer"), "b", "{addr}");
+    }
+    for c in &held {
+        (&*c).write_all(b"still\n").expect("write");
+        assert_eq!(read_line(c).expect("echo"), "still");
+    }
+    let (ours, theirs) = p.both("show servers state k");
+    let fields = |t: &str| -> Vec<String> {
+        t.lines()
+            .nth(2)
+            .unwrap_or_default()
+            .split(' ')
+            .enumerate()
+            // srv_addr and srv_port; srv_time_since_last_change is timing.
+            .filter(|(i, _)| matches!(i, 4 | 18))
+            .map(|(_, f)| f.to_string())
+            .collect()
+    };
+    assert_eq!(
+        fields(&ours),
+        ["127.0.0.1".to_string(), bp.to_string()],
+        "{ours}"
+    );
+    assert_eq!(fields(&ours), fields(&theirs), "{theirs}");
+    assert!(
+        p.tandem.wait_log(&format!(
+            "server k/a address changed from 127.0.0.3:{ap} to 127.0.0.1:{bp} by the operator"
+        )),
+        "{}",
+        p.tandem.logs()
+    );
+    // tandem: a reload that leaves the server as configured keeps the new address.
+    p.tandem.signal(Signal::SIGHUP);
+    assert!(p.tandem.wait_log("config reloaded"), "{}", p.tandem.logs());
+    let c = connect_from(p.t_addr["k"], None).expect("connect");
+    assert_eq!(read_line(&c).expect("answer"), "b");
+}

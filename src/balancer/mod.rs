@@ -609,7 +609,9 @@ impl Balancer {
             .servers
             .iter()
             .map(|s| match reuse.remove(&s.name) {
-                Some(old) if old.addr() == s.address => {
+                // The configured address decides: an operator's `set server addr`
+                // stays until the reload changes the configured one.
+                Some(old) if old.cfg().address == s.address => {
                     old.update_cfg(s.clone());
                     old
                 }
@@ -1395,6 +1397,67 @@ impl BalancerAdmin {
                 true,
                 format!("{name}: disabled: new connections refused, {open} open sessions go on"),
             ))
+        }
+    }
+
+    /// haproxy `set server L/S addr <ip> [port <port>]`: new connections and checks go
+    /// there; open sessions stay. haproxy's replies (`IP changed from ...`).
+    pub fn set_server_addr(&self, target: &str, args: &[&str]) -> Result<String, Refusal> {
+        const BY: &str = " by 'stats socket command'\n";
+        let (shared, server) = self.find(target)?;
+        let Some(ip_text) = args.first() else {
+            return Err(Refusal::new(
+                "set server <b>/<s> addr requires an address and optionally a port.\n",
+                format!("give the address: set server {target} addr <ip> [port <port>]"),
+            ));
+        };
+        let Ok(ip) = ip_text.parse::<std::net::IpAddr>() else {
+            return Err(Refusal::new(
+                format!("Invalid addr '{ip_text}'{BY}"),
+                format!("`{ip_text}` is not an IP address"),
+            ));
+        };
+        let before = server.addr();
+        let mut parts = Vec::new();
+        let mut port = before.port();
+        let ip_part = if ip == before.ip() {
+            "no need to change the addr".to_string()
+        } else {
+            format!("IP changed from '{}' to '{ip}'", before.ip())
+        };
+        parts.push(ip_part);
+        let mut port_problem = None;
+        if let ["port", p, ..] = &args[1..] {
+            match p.parse::<u16>() {
+                Ok(n) if n > 0 && !p.starts_with('+') => {
+                    if n == before.port() {
+                        parts.push("no need to change the port".into());
+                    } else {
+                        parts.push(format!("port changed from '{}' to '{n}'", before.port()));
+                        port = n;
+                    }
+                }
+                _ => {
+                    parts.push(format!("problem converting port '{p}' to an int"));
+                    port_problem = Some(p.to_string());
+                }
+            }
+        }
+        let after = SocketAddr::new(ip, port);
+        if after != before {
+            server.set_addr(after);
+            let open = server.active.load(Ordering::Relaxed);
+            tracing::warn!(listener = %shared.name, server = %server.name(), from = %before, to = %after, "server {}/{} address changed from {before} to {after} by the operator; new connections and checks go there, {open} open sessions stay", shared.name, server.name());
+            server.admin_changed.notify_one();
+        }
+        let haproxy = format!("{}{BY}", parts.join(", "));
+        match port_problem {
+            // haproxy changes the address and reports the port it could not read.
+            Some(p) => Err(Refusal::new(
+                haproxy,
+                format!("port `{p}` is not a port (1-65535); the address is {after}"),
+            )),
+            None => Ok(haproxy),
         }
     }
 

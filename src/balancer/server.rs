@@ -173,10 +173,13 @@ pub struct CheckInfo {
 
 #[derive(Debug)]
 pub struct ServerState {
-    /// Identity: a server that keeps its name and address across a reload is the same
-    /// object (health, admin state, counters, sessions and its check task carry over).
+    /// Identity: a server that keeps its name and configured address across a reload is
+    /// the same object (health, admin state, counters, sessions and its check task carry
+    /// over).
     name: String,
-    address: SocketAddr,
+    /// Where new connections and checks go: the configured address until `set server
+    /// L/S addr` changes it.
+    address: RwLock<SocketAddr>,
     /// The rest of its config, updated in place by a reload.
     cfg: RwLock<Arc<Server>>,
     up: AtomicBool,
@@ -238,7 +241,7 @@ impl ServerState {
             }),
             kill,
             name: cfg.name.clone(),
-            address: cfg.address,
+            address: RwLock::new(cfg.address),
             cfg: RwLock::new(Arc::new(cfg)),
             metrics: RwLock::new(None),
             admin_changed: Notify::new(),
@@ -253,7 +256,20 @@ impl ServerState {
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.address
+        match self.address.read() {
+            Ok(a) => *a,
+            Err(p) => *p.into_inner(),
+        }
+    }
+
+    /// `set server L/S addr`: new connections and checks go to `a`; open sessions stay
+    /// where they are. Returns the address before.
+    pub fn set_addr(&self, a: SocketAddr) -> SocketAddr {
+        let mut g = match self.address.write() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        std::mem::replace(&mut *g, a)
     }
 
     /// Its current config (weight, maxconn, backup, check, send_proxy).
