@@ -4907,7 +4907,10 @@ fn http_with(
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(10)))
         .expect("timeout");
-    let mut req = format!("{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    let mut req = format!("{method} {target} HTTP/1.1\r\nConnection: close\r\n");
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+        req.push_str(&format!("Host: {addr}\r\n"));
+    }
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -5107,6 +5110,12 @@ fn stats_page_matches_haproxy() {
         (STATS_URI.to_string(), "s=zz&action=ready&b=%232", "ERRP"),
         (STATS_URI.to_string(), "action=ready&b=%232", "NONE"),
         (STATS_URI.to_string(), "s=a&action=bogus&b=%232", "ERRP"),
+        // Only a server's name: not a way into other admin commands.
+        (
+            STATS_URI.to_string(),
+            "s=a+weight+0&action=ready&b=%232",
+            "ERRP",
+        ),
         (STATS_URI.to_string(), "s=a&action=ready&b=%239", "ERRP"),
         (STATS_URI.to_string(), "s=dead&action=dhlth&b=l", "DONE"),
         (
@@ -5159,7 +5168,7 @@ fn stats_page_matches_haproxy() {
     assert_eq!(state(&p.t_sock, "a"), "UP");
     assert!(
         p.tandem
-            .wait_log("stats page: a form from http://evil.example refused")
+            .wait_log("stats page: a form from http://evil.example (host 127.0.0.1:")
     );
     let own = format!("http://{}", p.t_observe);
     let referer = format!("{own}{STATS_URI}");
@@ -5230,6 +5239,28 @@ fn stats_page_read_only_and_reloaded() {
     assert_eq!(r.status, 200);
     assert!(r.body.starts_with("# pxname,svname,"), "{}", r.body);
     assert!(r.body.contains("\nl,a,"), "{}", r.body);
+
+    // The form without a password (loopback only): taken when the request names the
+    // endpoint by its address, refused under another name (DNS rebinding).
+    let open = cfg.replace(
+        &format!("observe: {{ listen: {obs} }}"),
+        &format!("observe: {{ listen: {obs}, stats: {{ admin: true }} }}"),
+    );
+    lb.reload(&open);
+    lb.reloaded_times(2);
+    let named = http_with(
+        obs,
+        "POST",
+        "/stats",
+        None,
+        Some("s=a&action=maint&b=l"),
+        &[("Host", &format!("rebound.example:{}", obs.port()))],
+    );
+    assert_eq!(named.headers["location"], "/stats;st=DENY");
+    assert_eq!(stat_col(&lb, "a", "status"), "no check");
+    let by_address = http(obs, "POST", "/stats", None, Some("s=a&action=maint&b=l"));
+    assert_eq!(by_address.headers["location"], "/stats;st=DONE");
+    assert_eq!(stat_col(&lb, "a", "status"), "MAINT");
 }
 
 /// `rate_limit_sessions` (haproxy's `rate-limit sessions`) and `set rate-limit

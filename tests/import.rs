@@ -3214,3 +3214,39 @@ fn haproxy_rate_limits_are_kept() {
     assert!(!err.contains("maxconnrate"), "{err}");
     assert!(!err.contains("rate-limit"), "{err}");
 }
+
+/// A haproxy stats page tandem's config would refuse as it is is imported as a valid one:
+/// `stats uri /` (the page moves to `/stats`), `stats auth user:` (left out), `stats
+/// admin` with no password on a remote address (the form left out), each warned.
+#[test]
+fn haproxy_stats_page_that_tandem_would_refuse_is_imported_valid() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = write(
+        dir.path(),
+        "haproxy.cfg",
+        "listen stats\n  bind *:8080\n  mode http\n  stats enable\n  stats uri /\n  stats auth admin:\n  stats admin if TRUE\n",
+    );
+    let file = cfg.to_string_lossy().into_owned();
+    let (code, out, err) = tandem(&["import", "--haproxy", &file]);
+    assert_eq!(code, 0, "{err}");
+    let c = parse(&out);
+    let s = &c.observe.as_ref().expect("observe").stats;
+    assert_eq!(s.uri, "/stats");
+    assert!(s.auth.is_empty() && !s.admin);
+    for (anchor, message) in [
+        (
+            "stats uri /",
+            "`stats uri /`: `/` would take every address of the endpoint; tandem serves the page at /stats",
+        ),
+        (
+            "stats auth admin:",
+            "`stats auth admin:`: tandem needs `user:password` with both; left out",
+        ),
+        (
+            "listen stats",
+            "listen stats: `stats admin` without `stats auth` on 0.0.0.0:8080: the form is left out",
+        ),
+    ] {
+        assert!(warned_at(&err, &file, anchor, message), "{err}");
+    }
+}

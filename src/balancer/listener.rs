@@ -586,8 +586,12 @@ pub fn spawn_accept(
                 p = slots.acquire() => match p { Some(p) => p, None => return },
                 _ = stop.changed() => return,
             };
-            // Rate limits: beyond them the next connection waits in the backlog until
-            // the rate falls below (haproxy's listener waits the same way).
+            let mut ready = tokio::select! {
+                r = socket.readable() => match r { Ok(r) => r, Err(_) => return },
+                _ = stop.changed() => return,
+            };
+            // Rate limits, once a connection waits: beyond them it stays in the backlog
+            // until the rate falls below (haproxy's listener waits the same way).
             loop {
                 let (wait, limit) = rate_wait(&shared, super::rate::now_ms());
                 let Some((which, rate)) = limit else { break };
@@ -610,10 +614,6 @@ pub fn spawn_accept(
                     _ = stop.changed() => return,
                 }
             }
-            let mut ready = tokio::select! {
-                r = socket.readable() => match r { Ok(r) => r, Err(_) => return },
-                _ = stop.changed() => return,
-            };
             let shared_slot = tokio::select! {
                 p = global.acquire() => match p { Some(p) => p, None => return },
                 _ = stop.changed() => return,

@@ -102,7 +102,12 @@ impl FreqCtr {
         }
         let (tick, curr) = unpack(self.curr.load(Ordering::Relaxed));
         let prev = self.prev.load(Ordering::Relaxed);
-        let below = |dt: u32| rate_of(tick, curr, prev, now.wrapping_add(dt)) < limit;
+        // The exact total, as haproxy's `next_event_delay` (not the display rule that
+        // keeps a lone event at 1 for two periods).
+        let below = |dt: u32| {
+            total_of(tick, curr, prev, now.wrapping_add(dt)).0
+                < u64::from(limit) * u64::from(PERIOD)
+        };
         if below(0) {
             return 0;
         }
@@ -138,22 +143,36 @@ impl FreqCtr {
     }
 }
 
-/// haproxy's `read_freq_ctr` on a counter's state: the period's start `tick`, its count
-/// `curr`, the previous period's `prev`, read at `now`.
-fn rate_of(tick: u32, curr: u32, prev: u32, now: u32) -> u32 {
-    let (mut curr, mut past) = (u64::from(curr), u64::from(prev));
-    // Signed as in haproxy: negative once the period is over.
-    let mut remain = i64::from(tick.wrapping_add(PERIOD).wrapping_sub(now) as i32);
-    if remain < 0 {
-        remain += i64::from(PERIOD);
-        past = if remain >= 0 { curr } else { 0 };
-        curr = 0;
+/// The events weighing on `now`, in event-milliseconds: the current period's count for
+/// a whole period plus the previous period's for what is left of the current one (the
+/// state: the period's start `tick`, its count `curr`, the previous period's `prev`).
+/// `(total, curr, past)` after turning periods over as of `now`.
+fn total_of(tick: u32, curr: u32, prev: u32, now: u32) -> (u64, u64, u64) {
+    // Unsigned age, so that a counter idle for weeks reads 0 (a signed difference turns
+    // positive again after 25 days, the half of the clock's 49.7-day wrap); a start at
+    // most two periods after `now` (another thread's event just now) is the current
+    // period.
+    let age = now.wrapping_sub(tick);
+    let age = if age > u32::MAX - 2 * PERIOD { 0 } else { age };
+    if age >= 2 * PERIOD {
+        return (0, 0, 0);
     }
+    let (curr, past, remain) = if age < PERIOD {
+        (u64::from(curr), u64::from(prev), u64::from(PERIOD - age))
+    } else {
+        // The period is over: it is the previous one now.
+        (0, u64::from(curr), u64::from(2 * PERIOD - age))
+    };
+    (past * remain + curr * u64::from(PERIOD), curr, past)
+}
+
+/// haproxy's `read_freq_ctr` on a counter's state: [`total_of`] per period, where a lone
+/// event reads 1 for its two periods.
+fn rate_of(tick: u32, curr: u32, prev: u32, now: u32) -> u32 {
+    let (total, curr, past) = total_of(tick, curr, prev, now);
     if curr == 0 && past <= 1 {
         return past as u32;
     }
-    let remain = u64::try_from(remain).unwrap_or(0);
-    let total = past * remain + curr * u64::from(PERIOD);
     u32::try_from(total / u64::from(PERIOD)).unwrap_or(u32::MAX)
 }
 
@@ -285,6 +304,30 @@ mod tests {
         // Waiting never goes past two periods.
         assert!(w1 <= 2 * PERIOD);
         assert_eq!(c.wait_ms(4, t0 + 1001), 0);
+    }
+
+    #[test]
+    fn a_counter_idle_for_weeks_reads_zero() {
+        let c = FreqCtr::default();
+        let t0 = 10_000;
+        for i in 0..5 {
+            c.add(t0 + i);
+        }
+        for idle_days in [1u32, 24, 25, 30, 48, 49] {
+            let now = t0.wrapping_add(idle_days * 86_400_000);
+            assert_eq!(c.rate(now), 0, "{idle_days} days");
+            assert_eq!(c.wait_ms(1, now), 0, "{idle_days} days");
+        }
+    }
+
+    #[test]
+    fn a_limit_of_one_waits_one_period() {
+        let c = FreqCtr::default();
+        let t0 = 90_000;
+        c.add(t0);
+        // The one event of this period weighs until the period ends, then fades.
+        let w = c.wait_ms(1, t0);
+        assert_eq!(w, PERIOD + 1, "{w}");
     }
 
     #[test]

@@ -283,6 +283,11 @@ impl Default for StatsPageConfig {
     }
 }
 
+/// Why `uri` cannot be the stats page's address (`None`: it can).
+pub fn stats_uri_problem(uri: &str) -> Option<String> {
+    stats_uri_check(&uri.to_string()).err()
+}
+
 fn stats_uri_check(uri: &String) -> Result<(), String> {
     if !uri.starts_with('/') {
         return Err(format!("`{uri}` must start with `/`"));
@@ -292,13 +297,13 @@ fn stats_uri_check(uri: &String) -> Result<(), String> {
             "`{uri}`: at most 200 characters, without spaces or control characters"
         ));
     }
+    if uri == "/" {
+        return Err("`/` would take every address of the endpoint".into());
+    }
     for own in ["/metrics", "/status"] {
         if own.starts_with(uri.as_str()) || uri.starts_with(own) {
             return Err(format!("`{uri}` overlaps the endpoint's own `{own}`"));
         }
-    }
-    if uri == "/" {
-        return Err("`/` would take every address of the endpoint".into());
     }
     Ok(())
 }

@@ -1476,11 +1476,28 @@ fn stats_section(s: &Section, w: &mut Warnings) -> Option<Y> {
         let words: Vec<&str> = l.words.iter().map(String::as_str).collect();
         match words.as_slice() {
             ["stats", "enable"] => {}
-            ["stats", "uri", u] => uri = u.to_string(),
-            ["stats", "realm", r @ ..] if !r.is_empty() => {
+            ["stats", "uri", u] => match crate::config::model::stats_uri_problem(u) {
+                None => uri = u.to_string(),
+                Some(why) => {
+                    uri = crate::config::model::DEFAULT_STATS_URI.to_string();
+                    w.warn(
+                        l.line,
+                        format!("`stats uri {u}`: {why}; tandem serves the page at {uri}"),
+                    );
+                }
+            },
+            ["stats", "realm", r @ ..] if !r.is_empty() && !r.join(" ").contains('"') => {
                 page.set("realm", Y::s(r.join(" ")));
             }
-            ["stats", "auth", ua] if ua.contains(':') => auth.push(Y::s(ua.to_string())),
+            ["stats", "auth", ua] => match ua.split_once(':') {
+                Some((u, p)) if !u.is_empty() && !p.is_empty() => {
+                    auth.push(Y::s(ua.to_string()));
+                }
+                _ => w.warn(
+                    l.line,
+                    format!("`stats auth {ua}`: tandem needs `user:password` with both; left out"),
+                ),
+            },
             ["stats", "refresh", d] => match duration(d) {
                 Some(d) => page.set("refresh", Y::s(d)),
                 None => w.warn(
@@ -1510,6 +1527,20 @@ fn stats_section(s: &Section, w: &mut Warnings) -> Option<Y> {
         }
     }
     page.set("uri", Y::s(uri.clone()));
+    let loopback = listen
+        .parse::<std::net::SocketAddr>()
+        .is_ok_and(|a| a.ip().is_loopback());
+    if auth.is_empty() && !loopback && page.get("admin").is_some() {
+        // tandem refuses an open form on a remote address.
+        page.remove("admin");
+        w.warn(
+            s.line,
+            format!(
+                "{} {}: `stats admin` without `stats auth` on {listen}: the form is left out (anyone could change servers); add `auth` and `admin: true` to `observe.stats`",
+                s.kind, s.name
+            ),
+        );
+    }
     if !auth.is_empty() {
         page.set("auth", Y::Seq(auth));
     }
@@ -1520,9 +1551,6 @@ fn stats_section(s: &Section, w: &mut Warnings) -> Option<Y> {
             ordered.set(k, v.clone());
         }
     }
-    let loopback = listen
-        .parse::<std::net::SocketAddr>()
-        .is_ok_and(|a| a.ip().is_loopback());
     let mut o = Y::map();
     o.set("listen", Y::s(listen.clone()));
     if !loopback {

@@ -262,15 +262,18 @@ async fn stats_request(
                 header(hyper::header::REFERER),
                 header(hyper::header::HOST),
             );
-            let same =
-                stats_page::same_origin(origin.as_deref(), referer.as_deref(), host.as_deref());
+            let same = stats_page::same_origin(origin.as_deref(), referer.as_deref(), host.as_deref())
+                // Without a password, only a request that names the endpoint by its
+                // address: a name could be an attacker's pointed at this box.
+                && (!cfg.auth.is_empty() || stats_page::host_is_an_address(host.as_deref()));
             let outcome = if !cfg.admin {
                 Outcome::Deny
             } else if !same {
                 tracing::warn!(
                     user,
-                    "stats page: a form from {} refused (not this page: another site may be using the operator's browser)",
-                    origin.or(referer).unwrap_or_default()
+                    "stats page: a form from {} (host {}) refused (not this page: another site may be using the operator's browser)",
+                    origin.or(referer).unwrap_or_default(),
+                    host.unwrap_or_default()
                 );
                 Outcome::Deny
             } else {
@@ -357,7 +360,7 @@ fn apply_form(body: &[u8], targets: &Targets, user: &str) -> Outcome {
     let rows = crate::admin::run_one(targets, "show stat")
         .map(|csv| stats_page::parse_csv(&csv))
         .unwrap_or_default();
-    let cmds = match stats_page::form_commands(&form, &rows) {
+    let (cmds, asked) = match stats_page::form_commands(&form, &rows) {
         Ok(c) => c,
         Err(o) => return o,
     };
@@ -373,5 +376,5 @@ fn apply_form(body: &[u8], targets: &Targets, user: &str) -> Outcome {
             }
         }
     }
-    stats_page::outcome(done, cmds.len())
+    stats_page::outcome(done, asked)
 }

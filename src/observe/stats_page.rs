@@ -149,7 +149,26 @@ fn same_bytes(a: &str, b: &str) -> bool {
 /// operator's browser post to the stats page with its saved password) is refused.
 /// Scripts that send neither are let through.
 pub fn same_origin(origin: Option<&str>, referer: Option<&str>, host: Option<&str>) -> bool {
-    let Some(source) = origin.or(referer) else {
+    same_origin_of(origin.or(referer), host)
+}
+
+/// Whether a `Host` names the endpoint by address (an IP literal, or `localhost`), with
+/// its port. A form without a password is taken only so: a site whose name an attacker
+/// points at 127.0.0.1 (DNS rebinding) sends its own name.
+pub fn host_is_an_address(host: Option<&str>) -> bool {
+    let Some(h) = host else { return false };
+    if let Some(v6) = h.strip_prefix('[') {
+        return v6
+            .split(']')
+            .next()
+            .is_some_and(|a| a.parse::<std::net::Ipv6Addr>().is_ok());
+    }
+    let name = h.rsplit_once(':').map_or(h, |(n, _)| n);
+    name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::Ipv4Addr>().is_ok()
+}
+
+fn same_origin_of(source: Option<&str>, host: Option<&str>) -> bool {
+    let Some(source) = source else {
         return true;
     };
     let authority = source
@@ -294,9 +313,11 @@ pub const ACTIONS: &[(&str, &str, &str)] = &[
     ("shutdown", "Kill Sessions", "shutdown sessions server {}"),
 ];
 
-/// The admin commands a form asks for, or the outcome that ends it at once. `rows` is
-/// `show stat`, to find the listener by its `iid`.
-pub fn form_commands(form: &Form, rows: &[Row]) -> Result<Vec<String>, Outcome> {
+/// The admin commands a form asks for (one per checked server that the listener has;
+/// a name it does not have counts as a failure), with the number of servers checked;
+/// or the outcome that ends it at once. `rows` is `show stat`, to find the listener by
+/// its `iid` and its servers by name: nothing else the form sends reaches a command.
+pub fn form_commands(form: &Form, rows: &[Row]) -> Result<(Vec<String>, usize), Outcome> {
     let Some(action) = form.action.as_deref() else {
         return Err(Outcome::Errp);
     };
@@ -322,11 +343,19 @@ pub fn form_commands(form: &Form, rows: &[Row]) -> Result<Vec<String>, Outcome> 
     if form.servers.is_empty() {
         return Err(Outcome::None);
     }
-    Ok(form
+    let known = |s: &str| {
+        !matches!(s, "FRONTEND" | "BACKEND")
+            && rows
+                .iter()
+                .any(|r| r.get("pxname") == listener && r.get("svname") == s)
+    };
+    let cmds = form
         .servers
         .iter()
+        .filter(|s| known(s))
         .map(|s| template.replace("{}", &format!("{listener}/{s}")))
-        .collect())
+        .collect();
+    Ok((cmds, form.servers.len()))
 }
 
 /// The outcome of `done` changes out of `asked`.
@@ -730,7 +759,7 @@ fn proxy_table(o: &mut String, p: &Page, rows: &[Row]) {
     if admin {
         let _ = write!(
             o,
-            "<th rowspan=2 width=1><input type=\"checkbox\" onclick=\"for (const c of document.getElementsByClassName('{px}-checkbox')) c.checked = this.checked\"></th>"
+            "<th rowspan=2 width=1><input type=\"checkbox\" onclick=\"for (const c of document.getElementsByClassName('px{iid}-checkbox')) c.checked = this.checked\"></th>"
         );
     } else {
         o.push_str("<th rowspan=2></th>");
@@ -806,7 +835,7 @@ fn proxy_table(o: &mut String, p: &Page, rows: &[Row]) {
                 if admin {
                     let _ = write!(
                         o,
-                        "<td><input class='{px}-checkbox' type=\"checkbox\" name=\"s\" value=\"{sv}\"></td>"
+                        "<td><input class='px{iid}-checkbox' type=\"checkbox\" name=\"s\" value=\"{sv}\"></td>"
                     );
                 } else {
                     o.push_str("<td></td>");
@@ -981,6 +1010,19 @@ mod tests {
         assert!(!same_origin(None, Some("https://evil.example/x"), host));
         assert!(!same_origin(Some("http://127.0.0.1:9188"), None, None));
         assert!(same_bytes("abc", "abc") && !same_bytes("abc", "abd") && !same_bytes("ab", "abc"));
+        for h in [
+            "127.0.0.1:9188",
+            "localhost:9188",
+            "LOCALHOST",
+            "[::1]:9188",
+            "10.0.0.1",
+        ] {
+            assert!(host_is_an_address(Some(h)), "{h}");
+        }
+        for h in ["evil.example:9188", "evil.example", "[nope]:1", ""] {
+            assert!(!host_is_an_address(Some(h)), "{h}");
+        }
+        assert!(!host_is_an_address(None));
     }
 
     #[test]
@@ -1029,20 +1071,28 @@ mod tests {
         let f = parse_form(b"s=a&s=b%2Fx&action=drain&b=%233");
         assert_eq!(f.servers, vec!["a", "b/x"]);
         assert_eq!(f.backend.as_deref(), Some("#3"));
-        assert_eq!(
-            form_commands(&f, &rows()).unwrap(),
-            vec!["set server m/a state drain", "set server m/b/x state drain"]
-        );
+        // Listener m has no server a: neither checked name makes a command.
+        assert_eq!(form_commands(&f, &rows()).unwrap(), (vec![], 2));
         let by_name = parse_form(b"s=a&action=shutdown&b=l");
         assert_eq!(
             form_commands(&by_name, &rows()).unwrap(),
-            vec!["shutdown sessions server l/a"]
+            (vec!["shutdown sessions server l/a".to_string()], 1)
         );
-        let f = parse_form(b"s=a&action=dhlth&b=%232");
+        let f = parse_form(b"s=a&s=zz&action=dhlth&b=%232");
         assert_eq!(
             form_commands(&f, &rows()).unwrap(),
-            vec!["disable health l/a"]
+            (vec!["disable health l/a".to_string()], 2)
         );
+        // Nothing but a server's name reaches a command.
+        for s in [
+            "a addr 10.6.6.6 port 22",
+            "a weight 0",
+            "BACKEND",
+            "FRONTEND",
+        ] {
+            let f = parse_form(format!("s={}&action=ready&b=l", s.replace(' ', "+")).as_bytes());
+            assert_eq!(form_commands(&f, &rows()).unwrap(), (vec![], 1), "{s}");
+        }
         // No server checked; unknown action, listener; no action.
         assert_eq!(
             form_commands(&parse_form(b"action=ready&b=%232"), &rows()),
