@@ -4804,14 +4804,7 @@ fn disable_and_enable_frontend_match_haproxy() {
         "enable frontend k",
     ]);
     let sides = [(&p.t_sock, p.t_addr["k"]), (&p.h_sock, p.h_addr["k"])];
-    let held: Vec<TcpStream> = sides
-        .iter()
-        .map(|(_, addr)| {
-            let c = connect_from(*addr, None).expect("connect");
-            assert_eq!(read_line(&c).expect("answer"), "a");
-            c
-        })
-        .collect();
+    let held = hold_one_each(sides.iter().map(|(_, addr)| *addr), "a");
     p.done(&["disable frontend k"]);
     p.same(&["disable frontend k"]);
     for (sock, addr) in sides {
@@ -5388,6 +5381,18 @@ fn rate_limits_match_haproxy() {
     );
 }
 
+/// One session through each address, held open once its server `name` greeted it.
+fn hold_one_each(addrs: impl IntoIterator<Item = SocketAddr>, name: &str) -> Vec<TcpStream> {
+    addrs
+        .into_iter()
+        .map(|addr| {
+            let c = connect_from(addr, None).expect("connect");
+            assert_eq!(read_line(&c).expect("answer"), name);
+            c
+        })
+        .collect()
+}
+
 /// `shutdown frontend` side by side with haproxy 2.6.12: the listener stops (new
 /// connections refused, the held session goes on), `show stat` reads `STOP` on both,
 /// `enable`/`disable frontend` and a second shutdown get haproxy's answers byte for byte;
@@ -5398,14 +5403,7 @@ fn shutdown_frontend_matches_haproxy() {
     let p = pair(&[PairListener::plain("k", vec![("a", a.addr, 1)])]);
     p.same(&["shutdown frontend", "shutdown frontend x"]);
     let sides = [(&p.t_sock, p.t_addr["k"]), (&p.h_sock, p.h_addr["k"])];
-    let held: Vec<TcpStream> = sides
-        .iter()
-        .map(|(_, addr)| {
-            let c = connect_from(*addr, None).expect("connect");
-            assert_eq!(read_line(&c).expect("answer"), "a");
-            c
-        })
-        .collect();
+    let held = hold_one_each(sides.iter().map(|(_, addr)| *addr), "a");
     p.done(&["shutdown frontend k"]);
     p.same(&[
         "shutdown frontend k",
@@ -5465,14 +5463,7 @@ fn set_server_addr_matches_haproxy() {
     let a = Backend::start("a", Behavior::Name);
     let b = Backend::start("b", Behavior::Name);
     let p = pair(&[PairListener::plain("k", vec![("a", a.addr, 1)])]);
-    let held: Vec<TcpStream> = [p.t_addr["k"], p.h_addr["k"]]
-        .iter()
-        .map(|addr| {
-            let c = connect_from(*addr, None).expect("connect");
-            assert_eq!(read_line(&c).expect("answer"), "a");
-            c
-        })
-        .collect();
+    let held = hold_one_each([p.t_addr["k"], p.h_addr["k"]], "a");
     let (ap, bp) = (a.addr.port(), b.addr.port());
     p.same(&[
         "set server k/a addr",

@@ -986,6 +986,14 @@ fn pause_listening(live: &mut Live, global: &Arc<Limit>) -> std::io::Result<()> 
     Ok(())
 }
 
+/// haproxy's answer when a listener cannot stop listening, and tandem's reason.
+fn pause_refused(name: &str, bind: SocketAddr, e: &std::io::Error) -> Refusal {
+    Refusal::new(
+        "Failed to pause frontend, check logs for precise cause.\n",
+        format!("listener {name}: cannot stop listening on {bind}: {e}"),
+    )
+}
+
 /// Listens again on a paused listener's socket (with its configured backlog) and starts
 /// its accept loop.
 fn resume_listening(live: &mut Live, global: &Arc<Limit>) -> std::io::Result<()> {
@@ -1382,15 +1390,7 @@ impl BalancerAdmin {
             tracing::warn!(listener = %name, bind = %live.bind, "listener {name}: enabled by the operator, listening on {} again", live.bind);
             Ok((true, format!("{name}: listening on {} again", live.bind)))
         } else {
-            pause_listening(live, &self.global).map_err(|e| {
-                Refusal::new(
-                    "Failed to pause frontend, check logs for precise cause.\n",
-                    format!(
-                        "listener {name}: cannot stop listening on {}: {e}",
-                        live.bind
-                    ),
-                )
-            })?;
+            pause_listening(live, &self.global).map_err(|e| pause_refused(name, live.bind, &e))?;
             let open = live.shared.active.load(Ordering::Relaxed);
             tracing::warn!(listener = %name, bind = %live.bind, "listener {name}: disabled by the operator: new connections to {} are refused, {open} open sessions go on", live.bind);
             Ok((
@@ -1480,15 +1480,7 @@ impl BalancerAdmin {
             return Ok((false, "Frontend was already shut down.\n".to_string()));
         }
         if !live.shared.paused.load(Ordering::Relaxed) {
-            pause_listening(live, &self.global).map_err(|e| {
-                Refusal::new(
-                    "Failed to pause frontend, check logs for precise cause.\n",
-                    format!(
-                        "listener {name}: cannot stop listening on {}: {e}",
-                        live.bind
-                    ),
-                )
-            })?;
+            pause_listening(live, &self.global).map_err(|e| pause_refused(name, live.bind, &e))?;
         }
         live.shared.stopped.store(true, Ordering::Relaxed);
         let open = live.shared.active.load(Ordering::Relaxed);
