@@ -66,6 +66,23 @@ commands (haproxy's runtime-API words; replies as haproxy 2.6 writes them):
   enable server <listener>/<server>           = state ready
   disable health <listener>/<server>          stop its health check (it keeps its state)
   enable health <listener>/<server>           resume its health check
+  disable agent <listener>/<server>           stop its agent check (it no longer holds
+                                              the server down)
+  enable agent <listener>/<server>            resume its agent check
+  set server <listener>/<server> health up|stopping|down
+                                              what its health check would say, now
+                                              (stopping: NOLB, no new connections from
+                                              the balancing until a check passes)
+  set server <listener>/<server> agent up|down
+                                              what its agent would say, now
+  set server <listener>/<server> agent-addr <ip> [port <port>]
+  set server <listener>/<server> agent-port <port>
+  set server <listener>/<server> agent-send <text>
+                                              where its agent check goes, what it writes
+  set server <listener>/<server> check-addr <ip> [port <port>]
+  set server <listener>/<server> check-port <port>
+                                              where its health check goes (port 0: the
+                                              configured one)
   shutdown sessions server <listener>/<server>  close its sessions now (logged KD)
   show sess [<id>|all]                        the sessions now, one line each (client,
                                               listener, server, age, bytes); the
@@ -279,6 +296,22 @@ fn run(targets: &Targets, cmd: &str) -> Result<Done, Refusal> {
         ["set", "server", t, "weight", rest @ ..] | ["set", "weight", t, rest @ ..] => {
             b()?.set_weight(t, &arg(rest)).map(Done::Changed)
         }
+        ["set", "server", t, "agent", rest @ ..] => b()?
+            .set_server_agent(t, rest.first().copied().unwrap_or(""))
+            .map(Done::Changed),
+        ["set", "server", t, "health", rest @ ..] => b()?
+            .set_server_health(t, rest.first().copied().unwrap_or(""))
+            .map(Done::Changed),
+        [
+            "set",
+            "server",
+            t,
+            what @ ("agent-addr" | "agent-port" | "check-addr" | "check-port"),
+            rest @ ..,
+        ] => b()?.set_check_target(t, what, rest).map(Done::Changed),
+        ["set", "server", t, "agent-send", rest @ ..] => b()?
+            .set_agent_send(t, rest.first().copied().unwrap_or(""))
+            .map(Done::Changed),
         ["set", "server", rest @ ..] => {
             let b = b()?;
             b.locate(&arg(rest))?;
@@ -286,9 +319,9 @@ fn run(targets: &Targets, cmd: &str) -> Result<Done, Refusal> {
                 SET_SERVER_USAGE,
                 match rest.get(1) {
                     Some(what) => format!(
-                        "`set server <listener>/<server> {what}` is not supported: state or weight"
+                        "`set server <listener>/<server> {what}` is not supported: state, weight, addr, health, agent, agent-addr, agent-port, agent-send, check-addr or check-port"
                     ),
-                    None => "give what to set: state or weight".to_string(),
+                    None => "give what to set: state, weight, addr, health, agent, agent-addr, agent-port, agent-send, check-addr or check-port".to_string(),
                 },
             ))
         }
@@ -360,6 +393,8 @@ fn run(targets: &Targets, cmd: &str) -> Result<Done, Refusal> {
         ["enable", "health", rest @ ..] => {
             b()?.set_health_check(&arg(rest), true).map(Done::Changed)
         }
+        ["disable", "agent", rest @ ..] => b()?.set_agent(&arg(rest), false).map(Done::Changed),
+        ["enable", "agent", rest @ ..] => b()?.set_agent(&arg(rest), true).map(Done::Changed),
         ["show", "sess", rest @ ..] => Ok(Done::Body(match &balancer {
             Some(b) => b.show_sess(rest.first().copied()),
             None => String::new(),

@@ -5516,3 +5516,306 @@ fn set_server_addr_matches_haproxy() {
     let c = connect_from(p.t_addr["k"], None).expect("connect");
     assert_eq!(read_line(&c).expect("answer"), "b");
 }
+
+/// A haproxy agent for the tests: each connection reads what the balancer sends (kept
+/// in `heard`), answers the current `reply` and closes. Dropping it stops listening.
+struct Agent {
+    port: u16,
+    reply: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    heard: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Agent {
+    fn start(reply: &str) -> Agent {
+        use std::sync::atomic::Ordering;
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind agent");
+        l.set_nonblocking(true).expect("nonblocking");
+        let port = l.local_addr().expect("addr").port();
+        let reply = std::sync::Arc::new(std::sync::Mutex::new(reply.as_bytes().to_vec()));
+        let heard = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (r, h, st) = (reply.clone(), heard.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            // Bounded: at most 10 minutes of 5 ms polls.
+            for _ in 0..120_000 {
+                if st.load(Ordering::Relaxed) {
+                    return;
+                }
+                let Ok((mut c, _)) = l.accept() else {
+                    std::thread::sleep(Duration::from_millis(5));
+                    continue;
+                };
+                let _ = c.set_nonblocking(false);
+                let _ = c.set_read_timeout(Some(Duration::from_millis(30)));
+                let mut buf = [0u8; 256];
+                if let Ok(n) = c.read(&mut buf)
+                    && n > 0
+                    && let Ok(mut h) = h.lock()
+                {
+                    h.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+                }
+                let out = r.lock().map(|r| r.clone()).unwrap_or_default();
+                let _ = c.write_all(&out);
+            }
+        });
+        Agent {
+            port,
+            reply,
+            heard,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn say(&self, line: &str) {
+        *self.reply.lock().expect("reply") = line.as_bytes().to_vec();
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The agent columns (and the ones an agent changes) of server `k/<s>` in `show stat`.
+fn agent_cols(csv: &str, s: &str) -> Vec<(String, String)> {
+    let rows = stat_rows(csv);
+    let Some(row) = rows.get(&("k".to_string(), s.to_string())) else {
+        return vec![("row".into(), "missing".into())];
+    };
+    [
+        "status",
+        "weight",
+        "uweight",
+        "slim",
+        "agent_status",
+        "agent_code",
+        "agent_desc",
+        "last_agt",
+        "agent_rise",
+        "agent_fall",
+        "agent_health",
+    ]
+    .iter()
+    .map(|c| (c.to_string(), row.get(*c).cloned().unwrap_or_default()))
+    .collect()
+}
+
+/// haproxy's agent check, side by side with Debian's haproxy 2.6: one agent answers
+/// both balancers, and after each answer both show the same status, weight, maxconn and
+/// agent columns (`agent_status`, `last_agt`, `agent_health`...): weights in percent,
+/// drain, maint, ready, maxconn, down with a reason, up, words it does not know, a bad
+/// weight, a line that does not end, an agent that cannot be reached (the server keeps
+/// its state). Then the runtime commands (`set server ... agent|health|agent-*|check-*`,
+/// `enable`/`disable agent`) answer byte for byte as haproxy's, with the same effects.
+#[test]
+fn agent_checks_match_haproxy() {
+    let a = Backend::start("a", Behavior::Name);
+    let agent = Agent::start("up\n");
+    let port = agent.port;
+    let p = pair_with(
+        &[PairListener::plain("k", vec![("a", a.addr, 4)])],
+        &format!("      agent: {{ port: {port}, inter: 100ms, send: \"hello\\n\" }}\n"),
+        &format!(
+            "  default-server agent-check agent-port {port} agent-inter 100ms agent-send \"hello\\n\"\n"
+        ),
+    );
+    // One reply, and the state both balancers settle on (the agent asks every 100 ms;
+    // a check running just then shows `* L7OK`).
+    let settle = |line: &str, want: &[(&str, &str)]| {
+        agent.say(line);
+        let mut last = (Vec::new(), Vec::new());
+        let ok = wait_for(Duration::from_secs(10), || {
+            let (ours, theirs) = p.both("show stat");
+            last = (agent_cols(&ours, "a"), agent_cols(&theirs, "a"));
+            let wanted = want
+                .iter()
+                .all(|(c, v)| last.0.iter().any(|(k, x)| k == c && x == v));
+            (wanted && last.0 == last.1).then_some(())
+        });
+        assert!(
+            ok.is_some(),
+            "after {line:?}: tandem {:?}\nhaproxy {:?}\n{}",
+            last.0,
+            last.1,
+            p.tandem.logs()
+        );
+    };
+    settle(
+        "up\n",
+        &[
+            ("status", "no check"),
+            ("agent_status", "L7OK"),
+            ("last_agt", "via agent : up"),
+        ],
+    );
+    assert!(
+        agent
+            .heard
+            .lock()
+            .expect("heard")
+            .iter()
+            .all(|h| h == "hello\n"),
+        "agent-send"
+    );
+    settle(
+        "50%\n",
+        &[
+            ("weight", "2"),
+            ("agent_status", "CHECKED"),
+            ("last_agt", ""),
+        ],
+    );
+    settle("drain\r\n", &[("status", "DRAIN (agent)")]);
+    settle(
+        "ready maxconn:3,75%\n",
+        &[("status", "no check"), ("slim", "3"), ("weight", "3")],
+    );
+    settle(
+        "down # maintenance window\n",
+        &[
+            ("status", "DOWN (agent)"),
+            ("agent_status", "L7STS"),
+            ("agent_health", "0"),
+            ("last_agt", "via agent : down (maintenance window)"),
+        ],
+    );
+    // Down: no server for new clients on either.
+    for addr in [p.t_addr["k"], p.h_addr["k"]] {
+        let got = connect_from(addr, None)
+            .ok()
+            .and_then(|c| read_line(&c).ok());
+        assert_ne!(got.as_deref(), Some("a"), "{addr}");
+    }
+    settle(
+        "up bogus #fine\n",
+        &[
+            ("status", "no check"),
+            ("last_agt", "via agent : up (bogus)"),
+        ],
+    );
+    settle("MAINT\n", &[("status", "MAINT")]);
+    settle("ready 100%\n", &[("status", "no check"), ("weight", "4")]);
+    settle(
+        "hello there\n",
+        &[("last_agt", "agent reports an error : hello")],
+    );
+    settle(
+        "150%x\n",
+        &[(
+            "last_agt",
+            "agent warns : Trailing garbage in weight string",
+        )],
+    );
+    settle(
+        "up",
+        &[
+            ("last_agt", "Ignoring incomplete line from agent"),
+            ("status", "no check"),
+        ],
+    );
+    settle("stopped\n", &[("status", "DOWN (agent)")]);
+    // An agent that cannot be reached changes nothing.
+    drop(agent);
+    let mut last = (Vec::new(), Vec::new());
+    let ok = wait_for(Duration::from_secs(10), || {
+        let (ours, theirs) = p.both("show stat");
+        last = (agent_cols(&ours, "a"), agent_cols(&theirs, "a"));
+        let refused = last
+            .0
+            .iter()
+            .any(|(k, v)| k == "agent_status" && v == "L4CON");
+        (refused && last.0 == last.1).then_some(())
+    });
+    assert!(ok.is_some(), "tandem {:?}\nhaproxy {:?}", last.0, last.1);
+    assert!(
+        last.0.contains(&("status".into(), "DOWN (agent)".into())),
+        "{:?}",
+        last.0
+    );
+    assert!(
+        last.0
+            .contains(&("last_agt".into(), "Connection refused".into())),
+        "{:?}",
+        last.0
+    );
+    // The runtime commands, byte for byte.
+    p.same(&[
+        "set server k/a agent",
+        "set server k/a agent maybe",
+        "set server k/a health",
+        "set server k/a health sideways",
+        "set server k/a agent-addr",
+        "set server k/a agent-addr bogus",
+        "set server k/a agent-port",
+        "set server k/a agent-port x",
+        "set server k/a agent-port -1",
+        "set server k/a agent-port 70000",
+        "set server k/a check-port 80",
+        "set server k/a check-addr 127.0.0.1",
+        "set server k/zz agent up",
+        "enable agent k/zz",
+    ]);
+    p.done(&["set server k/a agent up"]);
+    let cols = |want: &[(&str, &str)]| {
+        let (ours, theirs) = p.both("show stat");
+        let (o, t) = (agent_cols(&ours, "a"), agent_cols(&theirs, "a"));
+        assert_eq!(o, t);
+        for (c, v) in want {
+            assert!(o.iter().any(|(k, x)| k == c && x == v), "{c}={v}: {o:?}");
+        }
+    };
+    cols(&[("status", "no check"), ("agent_health", "1")]);
+    p.done(&["set server k/a health stopping"]);
+    cols(&[("status", "NOLB")]);
+    p.done(&["set server k/a health down"]);
+    cols(&[("status", "DOWN 0/2")]);
+    p.done(&["set server k/a health up"]);
+    cols(&[("status", "no check")]);
+    p.done(&["set server k/a agent down"]);
+    cols(&[("status", "DOWN (agent)")]);
+    p.done(&["disable agent k/a"]);
+    p.same(&[
+        "set server k/a agent up",
+        "set server k/a agent-send x",
+        "set server k/a agent-port 1",
+        "set server k/a agent-addr 127.0.0.1",
+    ]);
+    p.done(&[
+        "enable agent k/a",
+        "set server k/a agent-send bye",
+        &format!("set server k/a agent-addr 127.0.0.1 port {port}"),
+        "set server k/a agent-port 9",
+    ]);
+    let (ours, theirs) = p.both("show servers state k");
+    let fields = |t: &str| -> Vec<String> {
+        t.lines()
+            .nth(2)
+            .unwrap_or_default()
+            .split(' ')
+            .enumerate()
+            // srv_op_state, srv_agent_state, srv_check_port, srv_check_addr,
+            // srv_agent_addr, srv_agent_port.
+            .filter(|(i, _)| matches!(i, 5 | 14 | 21 | 22 | 23 | 24))
+            .map(|(_, f)| f.to_string())
+            .collect()
+    };
+    assert_eq!(fields(&ours), fields(&theirs), "{ours}{theirs}");
+    assert!(
+        p.tandem
+            .wait_log("server k/a is DOWN (agent: via agent : down (maintenance window))"),
+        "{}",
+        p.tandem.logs()
+    );
+    assert!(
+        p.tandem.wait_log("set to drain by its agent"),
+        "{}",
+        p.tandem.logs()
+    );
+}

@@ -14,6 +14,7 @@ pub struct BalancerMetrics {
     pub server_up: IntGaugeVec,
     pub check_failures: IntCounterVec,
     pub transitions: IntCounterVec,
+    pub agent_errors: IntCounterVec,
     pub retries: IntCounterVec,
     pub redispatches: IntCounterVec,
     pub connect_errors: IntCounterVec,
@@ -68,7 +69,7 @@ impl BalancerMetrics {
             server_up: IntGaugeVec::new(
                 Opts::new(
                     "tandem_balancer_server_up",
-                    "1 while the server is up per its health checks.",
+                    "1 while the server is up per its health checks and its agent.",
                 ),
                 &["listener", "server"],
             )?,
@@ -82,9 +83,16 @@ impl BalancerMetrics {
             transitions: IntCounterVec::new(
                 Opts::new(
                     "tandem_balancer_server_transitions_total",
-                    "Servers marked UP or DOWN by their health checks (one per UP/DOWN log line).",
+                    "Servers marked UP or DOWN by their health checks or agents (one per UP/DOWN log line).",
                 ),
                 &["listener", "server", "to"],
+            )?,
+            agent_errors: IntCounterVec::new(
+                Opts::new(
+                    "tandem_balancer_agent_errors_total",
+                    "Agent checks that could not ask the agent (refused, timed out, reset): the server keeps its state.",
+                ),
+                &["listener", "server"],
             )?,
             retries: IntCounterVec::new(
                 Opts::new(
@@ -148,6 +156,7 @@ impl BalancerMetrics {
         r.register(Box::new(m.server_up.clone()))?;
         r.register(Box::new(m.check_failures.clone()))?;
         r.register(Box::new(m.transitions.clone()))?;
+        r.register(Box::new(m.agent_errors.clone()))?;
         r.register(Box::new(m.retries.clone()))?;
         r.register(Box::new(m.redispatches.clone()))?;
         r.register(Box::new(m.connect_errors.clone()))?;

@@ -5,6 +5,7 @@
 //! reloads, so a reload never refuses a connection; established sessions keep running
 //! with the settings they started with.
 
+pub mod agent;
 pub mod check;
 pub mod info;
 pub mod listener;
@@ -30,7 +31,8 @@ use tokio::task::JoinHandle;
 
 use crate::admin::{self, Refusal};
 use crate::config::balancer::{
-    Balance, BalancerConfig, Check, Listener, OnMarkedDown, OnMarkedUp, SourceCompat,
+    Agent, Balance, BalancerConfig, Check, Listener, OnMarkedDown, OnMarkedUp, SourceCompat,
+    agent_of,
 };
 use crate::track::{TrackHub, listener_key};
 use check::Health;
@@ -51,6 +53,8 @@ struct Live {
     accept: JoinHandle<()>,
     /// Health-check tasks by server name, with the check they run.
     checks: HashMap<String, (Check, JoinHandle<()>)>,
+    /// Agent-check tasks by server name, with the agent check they run.
+    agents: HashMap<String, (Agent, JoinHandle<()>)>,
 }
 
 impl Drop for Live {
@@ -60,6 +64,9 @@ impl Drop for Live {
         let _ = self.stop.send(true);
         self.accept.abort();
         for (_, (_, h)) in self.checks.drain() {
+            h.abort();
+        }
+        for (_, (_, h)) in self.agents.drain() {
             h.abort();
         }
     }
@@ -186,7 +193,7 @@ fn spawn_check(check: Check, server: Arc<ServerState>, ctx: CheckCtx) -> JoinHan
         let mut health = if fresh {
             Health::fresh(check.rise, check.fall)
         } else {
-            Health::settled(server.is_up(), check.rise, check.fall)
+            Health::settled(server.check_up(), check.rise, check.fall)
         };
         server.set_health(Some(health));
         let listener = ctx.shared.name.clone();
@@ -241,7 +248,26 @@ fn spawn_check(check: Check, server: Arc<ServerState>, ctx: CheckCtx) -> JoinHan
             if let Ok(mut c) = server.check.lock() {
                 c.in_progress = true;
             }
-            let result = check::run(&check, server.addr(), source).await;
+            // `set server ... check-addr / check-port` move the check elsewhere.
+            let (check_ip, check_port) = server.check_target();
+            let mut target = server.addr();
+            if let Some(ip) = check_ip {
+                target.set_ip(ip);
+            }
+            let result = match check_port {
+                Some(p) => {
+                    let moved = Check {
+                        port: Some(p),
+                        ..check.clone()
+                    };
+                    check::run(&moved, target, source).await
+                }
+                None => check::run(&check, target, source).await,
+            };
+            // `set server ... health` may have set the health meanwhile.
+            if let Some(h) = server.check.lock().ok().and_then(|c| c.health) {
+                health = h;
+            }
             let took = t0.elapsed();
             if let Ok(mut c) = server.check.lock() {
                 c.in_progress = false;
@@ -253,7 +279,7 @@ fn spawn_check(check: Check, server: Arc<ServerState>, ctx: CheckCtx) -> JoinHan
             }
             // haproxy's chkfail counts only failures that take health away: none while
             // the server is fully down.
-            let changed = if server.is_up() && !health.up() {
+            let changed = if server.check_up() && !health.up() {
                 // Up with no health to show for it (out of maintenance while its check
                 // was stopped): as haproxy, the first result decides; a failure takes
                 // it down at once (its health is 0 already: no chkfail), a success
@@ -271,8 +297,21 @@ fn spawn_check(check: Check, server: Arc<ServerState>, ctx: CheckCtx) -> JoinHan
                 health.observe(result.is_ok())
             };
             server.set_health(Some(health));
+            // A passing check ends `health stopping` (haproxy's NOLB), as haproxy's
+            // next good check sets the server running.
+            if result.is_ok() && health.up() && server.stopping() {
+                server.set_stopping(false);
+                tracing::info!(listener = %listener, server = %server.name(), "server {listener}/{} is UP (leaving NOLB: check succeeded)", server.name());
+                publish(&ctx.hub, &ctx.shared, BackendCause::Weight);
+            }
+            let changed = changed.filter(|up| {
+                let moved = server.set_up(*up);
+                if !moved && *up && server.agent_down() {
+                    tracing::info!(listener = %listener, server = %server.name(), "server {listener}/{}: its health check succeeds again, but its agent keeps it DOWN", server.name());
+                }
+                moved
+            });
             if let Some(up) = changed {
-                server.set_up(up);
                 up_gauge.set(i64::from(up));
                 if up {
                     to_up.inc()
@@ -303,6 +342,165 @@ fn spawn_check(check: Check, server: Arc<ServerState>, ctx: CheckCtx) -> JoinHan
             .await;
         }
     })
+}
+
+/// A port as haproxy's CLI reads it (`strl2irc`, then 0..65535).
+fn parse_cli_port(p: &str) -> Result<u16, &'static str> {
+    let (neg, digits) = match p.as_bytes().first() {
+        Some(b'-') => (true, &p[1..]),
+        Some(b'+') => (false, &p[1..]),
+        _ => (false, p),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err("provided port is not an integer");
+    }
+    if neg && digits.bytes().any(|b| b != b'0') {
+        return Err("provided port is invalid");
+    }
+    digits
+        .parse::<u16>()
+        .map_err(|_| "provided port is invalid")
+}
+
+/// Starts, keeps, restarts or stops the agent checks of `servers` for `cfg`: one that
+/// runs unchanged for the same server object goes on; `before`: the servers before a
+/// reload.
+fn sync_agents(
+    cfg: &Listener,
+    servers: &[Arc<ServerState>],
+    mut old: HashMap<String, (Agent, JoinHandle<()>)>,
+    before: &HashMap<String, Arc<ServerState>>,
+    ctx: &CheckCtx,
+) -> HashMap<String, (Agent, JoinHandle<()>)> {
+    let mut next = HashMap::new();
+    for s in servers {
+        let want = s.with_cfg(|sc| agent_of(cfg, sc));
+        let prev = s.agent_info();
+        // A `disable agent` holds across a reload that keeps the agent configured.
+        s.set_agent_mode(want.is_some(), !prev.configured || prev.enabled);
+        let same = before.get(s.name()).is_some_and(|o| Arc::ptr_eq(o, s));
+        match (old.remove(s.name()), want) {
+            (Some((a, h)), Some(w)) if same && a == w && !h.is_finished() => {
+                next.insert(s.name().to_string(), (a, h));
+            }
+            (prev, Some(w)) => {
+                if let Some((_, h)) = prev {
+                    h.abort();
+                }
+                let h = agent::spawn(w.clone(), s.clone(), ctx.clone());
+                next.insert(s.name().to_string(), (w, h));
+            }
+            (Some((_, h)), None) => h.abort(),
+            (None, None) => {}
+        }
+    }
+    for (_, (_, h)) in old {
+        h.abort();
+    }
+    next
+}
+
+/// Sets a server's administrative state (`set server ... state`, the stats page, its
+/// agent): logged as done `by`; returns the state before.
+fn change_admin(
+    hub: &TrackHub,
+    metrics: &BalancerMetrics,
+    shared: &Shared,
+    server: &Arc<ServerState>,
+    state: Admin,
+    by: &str,
+) -> Admin {
+    let before = server.admin();
+    server.set_admin(state);
+    let target = format!("{}/{}", shared.name, server.name());
+    // Out of maintenance with its check stopped (`disable health`), a server is up:
+    // no check is there to decide (haproxy).
+    if before == Admin::Maint
+        && state != Admin::Maint
+        && !server.check_enabled.load(Ordering::Relaxed)
+    {
+        server.set_up(true);
+    }
+    metrics
+        .server_up
+        .with_label_values(&[&shared.name, server.name()])
+        .set(i64::from(server.is_up()));
+    // Maintenance takes the server out like a failed check does, so
+    // `on_marked_down: shutdown_sessions` closes its sessions then too (haproxy).
+    if state == Admin::Maint
+        && before != Admin::Maint
+        && shared.runtime().cfg.on_marked_down == OnMarkedDown::ShutdownSessions
+    {
+        server.kill_sessions(KillCause::Down);
+    }
+    let (left_active, left_backup) = servers_left(&shared.runtime());
+    tracing::warn!(listener = %shared.name, server = %server.name(), from = before.name(), to = state.name(), "server {target} set to {} by {by} (was {}); {left_active} active and {left_backup} backup servers left", state.name(), before.name());
+    if state != Admin::Ready && before == Admin::Ready && server.is_up() {
+        alert_if_no_server(&shared.name, left_active + left_backup);
+    }
+    // Out of maintenance an up server takes connections again, as after a check
+    // (haproxy runs on-marked-up when a server leaves maintenance too).
+    if before == Admin::Maint && state != Admin::Maint {
+        shut_backup_sessions(shared, server);
+    }
+    let cause = if before == Admin::Maint {
+        BackendCause::LeftMaint
+    } else {
+        BackendCause::ServerUp
+    };
+    publish(hub, shared, cause);
+    before
+}
+
+/// Sets a server's weight from `text` as haproxy reads it (0..256, or a share of the
+/// configured weight; a static map takes only 0 and the configured one): `set weight`,
+/// its agent. Logged as done `by`; returns the weight before and after.
+fn change_weight(
+    hub: &TrackHub,
+    shared: &Shared,
+    server: &ServerState,
+    text: &str,
+    by: &str,
+) -> Result<(u32, u32), Refusal> {
+    let configured = u32::from(server.cfg().weight);
+    let weight = server::parse_weight(text, configured).map_err(|h| {
+        let tandem = if text.is_empty() {
+            "give a weight (0..256, or a percentage of the configured weight such as 50%)"
+                .to_string()
+        } else {
+            format!(
+                "`{text}` is not a weight (0..256, or a percentage of the configured weight such as 50%)"
+            )
+        };
+        Refusal::new(h, tandem)
+    })?;
+    let rt = shared.runtime();
+    let static_map = rt.cfg.balance == Balance::StaticRr
+        || (rt.cfg.balance == Balance::Source && rt.cfg.source_compat == SourceCompat::Haproxy);
+    if static_map && weight != 0 && weight != configured {
+        // As haproxy: a static map is built from the configured weights.
+        return Err(Refusal::new(
+            admin::STATIC_WEIGHT,
+            format!(
+                "listener `{}` uses a static weight map (balance {}{}): only 0 or the configured weight {configured} can be set; change `weight` in the config and reload",
+                shared.name,
+                rt.cfg.balance,
+                if rt.cfg.balance == Balance::Source {
+                    ", source_compat haproxy"
+                } else {
+                    ""
+                }
+            ),
+        ));
+    }
+    let before = server.weight();
+    server.set_weight(weight);
+    if before != weight || by == "the operator" {
+        let target = format!("{}/{}", shared.name, server.name());
+        tracing::warn!(listener = %shared.name, server = %server.name(), from = before, to = weight, "server {target} weight set to {weight} by {by} (was {before})");
+    }
+    publish(hub, shared, BackendCause::Weight);
+    Ok((before, weight))
 }
 
 /// Descriptors the balancer needs for `cfg`: two per proxied connection (client and
@@ -693,6 +891,7 @@ impl Balancer {
                 );
             }
         }
+        let agents = sync_agents(&cfg, &servers, HashMap::new(), &HashMap::new(), &ctx);
         for s in &servers {
             if cfg.check.is_none() || !s.cfg().check {
                 // Unchecked servers count as up.
@@ -712,6 +911,7 @@ impl Balancer {
             stop,
             accept,
             checks,
+            agents,
         }
     }
 
@@ -915,6 +1115,14 @@ impl Balancer {
             h.abort();
         }
         live.checks = next_checks;
+        let agents = std::mem::take(&mut live.agents);
+        live.agents = sync_agents(&cfg, &servers, agents, &before, &ctx);
+        for s in &servers {
+            self.metrics
+                .server_up
+                .with_label_values(&[&cfg.name, s.name()])
+                .set(i64::from(s.is_up()));
+        }
         self.forget_series(&live.shared.name, reuse.keys());
         live.shared.reconfigure_stick(cfg.stick, &servers);
         if let Ok(mut rt) = live.shared.runtime.write() {
@@ -1461,6 +1669,258 @@ impl BalancerAdmin {
         }
     }
 
+    /// haproxy `enable agent L/S` / `disable agent L/S`: resumes or stops the server's
+    /// agent check. A stopped agent holds nothing down: the server's state is then its
+    /// health check's (haproxy waits for the next passing check).
+    pub fn set_agent(&self, target: &str, enabled: bool) -> Result<String, Refusal> {
+        let (shared, server) = self.find(target)?;
+        let info = server.agent_info();
+        if enabled && !info.configured {
+            return Err(Refusal::new(
+                "Agent was not configured on this server, cannot enable.\n",
+                format!("{target} has no agent check configured"),
+            ));
+        }
+        let moved = server.set_agent_mode(info.configured, enabled);
+        server.admin_changed.notify_waiters();
+        let word = if enabled { "enabled" } else { "disabled" };
+        if info.enabled != enabled && info.configured {
+            tracing::warn!(listener = %shared.name, server = %server.name(), "server {target}: agent check {word} by the operator");
+        }
+        self.after_health_change(
+            &shared,
+            &server,
+            moved,
+            "agent check disabled by the operator",
+        );
+        Ok(format!("{target}: agent check {word}"))
+    }
+
+    /// Logs and publishes a server's state change made by a command (`moved`: it went
+    /// up or down).
+    fn after_health_change(
+        &self,
+        shared: &Shared,
+        server: &Arc<ServerState>,
+        moved: bool,
+        why: &str,
+    ) {
+        let up = server.is_up();
+        self.metrics
+            .server_up
+            .with_label_values(&[&shared.name, server.name()])
+            .set(i64::from(up));
+        if moved {
+            self.metrics
+                .transitions
+                .with_label_values(&[
+                    shared.name.as_str(),
+                    server.name(),
+                    if up { "up" } else { "down" },
+                ])
+                .inc();
+            let rt = shared.runtime();
+            let (left_active, left_backup) = servers_left(&rt);
+            let target = format!("{}/{}", shared.name, server.name());
+            if up {
+                tracing::info!(listener = %shared.name, server = %server.name(), "server {target} is UP ({why}); {left_active} active and {left_backup} backup servers online");
+                shut_backup_sessions(shared, server);
+            } else {
+                tracing::warn!(listener = %shared.name, server = %server.name(), reason = why, "server {target} is DOWN ({why}); {left_active} active and {left_backup} backup servers left");
+                if rt.cfg.on_marked_down == OnMarkedDown::ShutdownSessions {
+                    server.kill_sessions(KillCause::Down);
+                }
+                alert_if_no_server(&shared.name, left_active + left_backup);
+            }
+        }
+        publish(&self.hub, shared, BackendCause::ServerUp);
+    }
+
+    /// haproxy `set server L/S agent up|down`: what the agent would say, now.
+    pub fn set_server_agent(&self, target: &str, word: &str) -> Result<String, Refusal> {
+        let (shared, server) = self.find(target)?;
+        if !server.agent_info().enabled {
+            return Err(Refusal::new(
+                "agent checks are not enabled on this server.\n",
+                format!("{target} has no agent check running"),
+            ));
+        }
+        let up = match word {
+            "up" => true,
+            "down" => false,
+            _ => {
+                return Err(Refusal::new(
+                    "'set server <srv> agent' expects 'up' or 'down'.\n",
+                    format!("unknown agent state `{word}`: up or down"),
+                ));
+            }
+        };
+        let moved = server.set_agent_health(up);
+        self.after_health_change(&shared, &server, moved, "agent set by the operator");
+        Ok(format!("{target}: agent {word}"))
+    }
+
+    /// haproxy `set server L/S health up|stopping|down`: what the health check would
+    /// say, now (`stopping`: haproxy's NOLB, up but no new connections from the
+    /// balancing, until a check passes). The next checks go on from there.
+    pub fn set_server_health(&self, target: &str, word: &str) -> Result<String, Refusal> {
+        let (shared, server) = self.find(target)?;
+        let (up, stopping) = match word {
+            "up" => (true, false),
+            "stopping" => (true, true),
+            "down" => (false, false),
+            _ => {
+                return Err(Refusal::new(
+                    "'set server <srv> health' expects 'up', 'stopping', or 'down'.\n",
+                    format!("unknown health `{word}`: up, stopping or down"),
+                ));
+            }
+        };
+        if let Some(c) = server_check(&shared.runtime().cfg, &server) {
+            server.set_health(Some(Health::settled(up, c.rise, c.fall)));
+        }
+        let was_stopping = server.stopping();
+        let moved = server.set_up(up);
+        server.set_stopping(stopping && server.is_up());
+        if stopping != was_stopping && !moved {
+            let target = format!("{}/{}", shared.name, server.name());
+            if stopping {
+                tracing::warn!(listener = %shared.name, server = %server.name(), "server {target} is NOLB (changed by the operator): no new connections from the balancing");
+            } else {
+                tracing::info!(listener = %shared.name, server = %server.name(), "server {target} is UP (leaving NOLB: changed by the operator)");
+            }
+        }
+        self.after_health_change(&shared, &server, moved, "health set by the operator");
+        Ok(format!("{target}: health {word}"))
+    }
+
+    /// haproxy `set server L/S agent-addr <ip> [port <port>]`, `agent-port <port>`,
+    /// `check-addr <ip> [port <port>]`, `check-port <port>`: where the agent check or the
+    /// health check goes from now on (until a restart). `what`: `agent-addr`,
+    /// `agent-port`, `check-addr` or `check-port`.
+    pub fn set_check_target(
+        &self,
+        target: &str,
+        what: &str,
+        args: &[&str],
+    ) -> Result<String, Refusal> {
+        let (shared, server) = self.find(target)?;
+        let agent = what.starts_with("agent");
+        let with_addr = what.ends_with("-addr");
+        let first = args.first().copied().unwrap_or("");
+        if first.is_empty() {
+            return Err(Refusal::new(
+                if with_addr {
+                    format!(
+                        "set server <b>/<s> {what} requires an address and optionally a port.\n"
+                    )
+                } else {
+                    format!("set server <b>/<s> {what} requires a port.\n")
+                },
+                format!(
+                    "give the {}: set server {target} {what} {}",
+                    if with_addr { "address" } else { "port" },
+                    if with_addr {
+                        "<ip> [port <port>]"
+                    } else {
+                        "<port>"
+                    }
+                ),
+            ));
+        }
+        let enabled = if agent {
+            server.agent_info().enabled
+        } else {
+            server_check(&shared.runtime().cfg, &server).is_some()
+                && server.check_enabled.load(Ordering::Relaxed)
+        };
+        if !enabled {
+            let kind = if agent { "agent" } else { "health" };
+            return Err(Refusal::new(
+                format!("{kind} checks are not enabled on this server"),
+                format!("{target} has no {kind} check running"),
+            ));
+        }
+        let (addr_text, port_text) = if with_addr {
+            (
+                Some(first),
+                match args.get(1..) {
+                    Some(["port", p, ..]) => Some(*p),
+                    Some(["port"]) => Some(""),
+                    _ => None,
+                },
+            )
+        } else {
+            (None, Some(first))
+        };
+        let addr = match addr_text {
+            Some(a) => match a.parse::<std::net::IpAddr>() {
+                Ok(ip) => Some(ip),
+                Err(_) => {
+                    return Err(Refusal::new(
+                        format!("invalid addr '{a}'"),
+                        format!("`{a}` is not an IP address"),
+                    ));
+                }
+            },
+            None => None,
+        };
+        let port = match port_text {
+            Some(p) => Some(
+                parse_cli_port(p)
+                    .map_err(|h| Refusal::new(h, format!("`{p}` is not a port (1-65535)")))?,
+            ),
+            None => None,
+        };
+        let kind = if agent { "agent check" } else { "health check" };
+        if agent {
+            if port == Some(0) {
+                return Err(Refusal::new(
+                    "provided port is invalid",
+                    "the agent's port cannot be 0".to_string(),
+                ));
+            }
+            if let Ok(mut a) = server.agent.lock() {
+                if addr.is_some() {
+                    a.addr = addr;
+                }
+                if port.is_some() {
+                    a.port = port;
+                }
+            }
+        } else {
+            // haproxy's check port 0: the server's own port again.
+            server.set_check_target(addr, port);
+        }
+        server.admin_changed.notify_waiters();
+        let mut to = Vec::new();
+        if let Some(a) = addr {
+            to.push(format!("address {a}"));
+        }
+        if let Some(p) = port {
+            to.push(format!("port {p}"));
+        }
+        let to = to.join(", ");
+        tracing::warn!(listener = %shared.name, server = %server.name(), "server {target}: its {kind} now goes to {to} (set by the operator)");
+        Ok(format!("{target}: {kind} goes to {to}"))
+    }
+
+    /// haproxy `set server L/S agent-send <text>`: what the agent check writes.
+    pub fn set_agent_send(&self, target: &str, text: &str) -> Result<String, Refusal> {
+        let (shared, server) = self.find(target)?;
+        if !server.agent_info().enabled {
+            return Err(Refusal::new(
+                "agent checks are not enabled on this server.\n",
+                format!("{target} has no agent check running"),
+            ));
+        }
+        if let Ok(mut a) = server.agent.lock() {
+            a.send = Some(text.to_string());
+        }
+        tracing::warn!(listener = %shared.name, server = %server.name(), "server {target}: its agent check now sends {text:?} (set by the operator)");
+        Ok(format!("{target}: agent check sends {text:?}"))
+    }
+
     /// haproxy `shutdown frontend L`: stop listening for good (until a reload, which
     /// listens again as haproxy's new process does); open sessions go on.
     /// `Ok((false, notice))`: it already was.
@@ -1497,44 +1957,14 @@ impl BalancerAdmin {
     /// `set server L/S state ready|drain|maint`.
     pub fn set_state(&self, target: &str, state: Admin) -> Result<String, Refusal> {
         let (shared, server) = self.find(target)?;
-        let before = server.admin();
-        server.set_admin(state);
-        // Out of maintenance with its check stopped (`disable health`), a server is up:
-        // no check is there to decide (haproxy).
-        if before == Admin::Maint
-            && state != Admin::Maint
-            && !server.check_enabled.load(Ordering::Relaxed)
-            && server.set_up(true)
-        {
-            self.metrics
-                .server_up
-                .with_label_values(&[&shared.name, server.name()])
-                .set(1);
-        }
-        // Maintenance takes the server out like a failed check does, so
-        // `on_marked_down: shutdown_sessions` closes its sessions then too (haproxy).
-        if state == Admin::Maint
-            && before != Admin::Maint
-            && shared.runtime().cfg.on_marked_down == OnMarkedDown::ShutdownSessions
-        {
-            server.kill_sessions(KillCause::Down);
-        }
-        let (left_active, left_backup) = servers_left(&shared.runtime());
-        tracing::warn!(listener = %shared.name, server = %server.name(), from = before.name(), to = state.name(), "server {target} set to {} by the operator (was {}); {left_active} active and {left_backup} backup servers left", state.name(), before.name());
-        if state != Admin::Ready && before == Admin::Ready && server.is_up() {
-            alert_if_no_server(&shared.name, left_active + left_backup);
-        }
-        // Out of maintenance an up server takes connections again, as after a check
-        // (haproxy runs on-marked-up when a server leaves maintenance too).
-        if before == Admin::Maint && state != Admin::Maint {
-            shut_backup_sessions(&shared, &server);
-        }
-        let cause = if before == Admin::Maint {
-            BackendCause::LeftMaint
-        } else {
-            BackendCause::ServerUp
-        };
-        publish(&self.hub, &shared, cause);
+        let before = change_admin(
+            &self.hub,
+            &self.metrics,
+            &shared,
+            &server,
+            state,
+            "the operator",
+        );
         Ok(format!(
             "{target}: {} (was {})",
             state.name(),
@@ -1546,41 +1976,7 @@ impl BalancerAdmin {
     /// (0..256, or a share of the configured weight).
     pub fn set_weight(&self, target: &str, text: &str) -> Result<String, Refusal> {
         let (shared, server) = self.find(target)?;
-        let configured = u32::from(server.cfg().weight);
-        let weight = server::parse_weight(text, configured).map_err(|h| {
-            let tandem = if text.is_empty() {
-                "give a weight (0..256, or a percentage of the configured weight such as 50%)"
-                    .to_string()
-            } else {
-                format!(
-                    "`{text}` is not a weight (0..256, or a percentage of the configured weight such as 50%)"
-                )
-            };
-            Refusal::new(h, tandem)
-        })?;
-        let rt = shared.runtime();
-        let static_map = rt.cfg.balance == Balance::StaticRr
-            || (rt.cfg.balance == Balance::Source && rt.cfg.source_compat == SourceCompat::Haproxy);
-        if static_map && weight != 0 && weight != configured {
-            // As haproxy: a static map is built from the configured weights.
-            return Err(Refusal::new(
-                admin::STATIC_WEIGHT,
-                format!(
-                    "listener `{}` uses a static weight map (balance {}{}): only 0 or the configured weight {configured} can be set; change `weight` in the config and reload",
-                    shared.name,
-                    rt.cfg.balance,
-                    if rt.cfg.balance == Balance::Source {
-                        ", source_compat haproxy"
-                    } else {
-                        ""
-                    }
-                ),
-            ));
-        }
-        let before = server.weight();
-        server.set_weight(weight);
-        tracing::warn!(listener = %shared.name, server = %server.name(), from = before, to = weight, "server {target} weight set to {weight} by the operator (was {before})");
-        publish(&self.hub, &shared, BackendCause::Weight);
+        let (before, weight) = change_weight(&self.hub, &shared, &server, text, "the operator")?;
         Ok(format!("{target}: weight {weight} (was {before})"))
     }
 

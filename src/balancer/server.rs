@@ -171,6 +171,45 @@ pub struct CheckInfo {
     pub health: Option<super::check::Health>,
 }
 
+/// The agent check's state (haproxy's `agent` check): `show stat` `agent_*` columns,
+/// `last_agt`, and whether the agent holds the server down.
+#[derive(Debug, Clone)]
+pub struct AgentInfo {
+    /// Its listener's config gives it an agent check.
+    pub configured: bool,
+    /// Runs (`disable agent` stops it; a reload that keeps it configured keeps this).
+    pub enabled: bool,
+    /// haproxy's agent health: 1 up (also before the first answer), 0 it said down.
+    pub health: u32,
+    /// The last status (`INI` before the first answer).
+    pub status: &'static str,
+    /// `last_agt`: what the agent said, or why it could not be asked.
+    pub desc: String,
+    pub duration_ms: u64,
+    pub in_progress: bool,
+    /// `set server ... agent-addr / agent-port / agent-send`, over the configured ones.
+    pub addr: Option<std::net::IpAddr>,
+    pub port: Option<u16>,
+    pub send: Option<String>,
+}
+
+impl Default for AgentInfo {
+    fn default() -> AgentInfo {
+        AgentInfo {
+            configured: false,
+            enabled: false,
+            health: 1,
+            status: "INI",
+            desc: String::new(),
+            duration_ms: 0,
+            in_progress: false,
+            addr: None,
+            port: None,
+            send: None,
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct ServerState {
     /// Identity: a server that keeps its name and configured address across a reload is
@@ -182,7 +221,19 @@ pub struct ServerState {
     address: RwLock<SocketAddr>,
     /// The rest of its config, updated in place by a reload.
     cfg: RwLock<Arc<Server>>,
+    /// Up: its health check says so (or it has none) and its agent does not hold it down.
     up: AtomicBool,
+    /// What its health check says (true without one).
+    check_up: AtomicBool,
+    /// Its agent check runs and said down.
+    agent_down: AtomicBool,
+    /// haproxy's NOLB (`set server ... health stopping`): up, but no new connections
+    /// from the balancing (as drain), until a check passes or the health is set again.
+    stopping: AtomicBool,
+    /// Its agent check.
+    pub agent: Mutex<AgentInfo>,
+    /// `set server ... check-addr / check-port`: where its health check goes instead.
+    check_target: Mutex<(Option<std::net::IpAddr>, Option<u16>)>,
     admin: AtomicU8,
     weight: AtomicU32,
     /// The runtime `maxconn` (`set maxconn server`; 0: none), the configured one until
@@ -230,6 +281,11 @@ impl ServerState {
         let (kill, _) = watch::channel(super::relay::Kill::default());
         ServerState {
             up: AtomicBool::new(true),
+            check_up: AtomicBool::new(true),
+            agent_down: AtomicBool::new(false),
+            stopping: AtomicBool::new(false),
+            agent: Mutex::new(AgentInfo::default()),
+            check_target: Mutex::new((None, None)),
             admin: AtomicU8::new(0),
             weight: AtomicU32::new(u32::from(cfg.weight)),
             maxconn: AtomicU32::new(cfg.maxconn.unwrap_or(0)),
@@ -334,8 +390,95 @@ impl ServerState {
         }
     }
 
-    /// Records the health; returns whether it changed.
+    /// Records what its health check says; returns whether the server's state (up or
+    /// down) changed: it is up when the check says so and its agent does not hold it
+    /// down.
     pub fn set_up(&self, up: bool) -> bool {
+        self.check_up.store(up, Ordering::Relaxed);
+        self.recompute()
+    }
+
+    /// What its health check says (true without one), whatever its agent says.
+    pub fn check_up(&self) -> bool {
+        self.check_up.load(Ordering::Relaxed)
+    }
+
+    /// Records what its agent says (haproxy's agent health: up or down); returns
+    /// whether the server's state changed.
+    pub fn set_agent_health(&self, up: bool) -> bool {
+        if let Ok(mut a) = self.agent.lock() {
+            a.health = u32::from(up);
+            self.agent_down
+                .store(a.configured && a.enabled && !up, Ordering::Relaxed);
+        }
+        self.recompute()
+    }
+
+    /// Its agent check configured (a reload) and running (`enable`/`disable agent`);
+    /// returns whether the server's state changed (a stopped agent holds nothing down).
+    pub fn set_agent_mode(&self, configured: bool, enabled: bool) -> bool {
+        if let Ok(mut a) = self.agent.lock() {
+            if !a.configured && configured {
+                // Newly configured: up until it answers.
+                a.health = 1;
+                a.status = "INI";
+                a.desc.clear();
+            }
+            a.configured = configured;
+            a.enabled = configured && enabled;
+            self.agent_down
+                .store(a.enabled && a.health == 0, Ordering::Relaxed);
+        }
+        self.recompute()
+    }
+
+    /// Its agent check runs and said down.
+    pub fn agent_down(&self) -> bool {
+        self.agent_down.load(Ordering::Relaxed)
+    }
+
+    /// The agent's state, copied.
+    pub fn agent_info(&self) -> AgentInfo {
+        match self.agent.lock() {
+            Ok(a) => a.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// haproxy's NOLB (`set server ... health stopping`).
+    pub fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::Relaxed)
+    }
+
+    pub fn set_stopping(&self, on: bool) {
+        self.stopping.store(on, Ordering::Relaxed);
+    }
+
+    /// Where its health check goes instead of its address (`check-addr`, `check-port`).
+    pub fn check_target(&self) -> (Option<std::net::IpAddr>, Option<u16>) {
+        match self.check_target.lock() {
+            Ok(t) => *t,
+            Err(p) => *p.into_inner(),
+        }
+    }
+
+    pub fn set_check_target(&self, addr: Option<std::net::IpAddr>, port: Option<u16>) {
+        let mut g = match self.check_target.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        if addr.is_some() {
+            g.0 = addr;
+        }
+        // Port 0: the configured one again (haproxy's check port 0).
+        if let Some(p) = port {
+            g.1 = (p != 0).then_some(p);
+        }
+    }
+
+    /// Sets `up` from the check's and the agent's verdicts; returns whether it changed.
+    fn recompute(&self) -> bool {
+        let up = self.check_up.load(Ordering::Relaxed) && !self.agent_down.load(Ordering::Relaxed);
         let was = self.up.swap(up, Ordering::Relaxed);
         if was != up {
             if let Ok(mut c) = self.check.lock() {
@@ -351,6 +494,7 @@ impl ServerState {
             if up {
                 self.start_ramp();
             } else {
+                self.stopping.store(false, Ordering::Relaxed);
                 self.counters.downs.fetch_add(1, Ordering::Relaxed);
             }
         }
@@ -462,6 +606,9 @@ impl ServerState {
     /// What the picker uses: 0 while draining, lowered while it ramps up after
     /// `slowstart`.
     pub fn effective_weight(&self) -> u32 {
+        if self.stopping() {
+            return 0;
+        }
         match self.admin() {
             Admin::Ready => match self.ramp() {
                 Some((elapsed, slowstart)) => ramped(self.weight(), elapsed, slowstart),

@@ -282,14 +282,19 @@ fn secs_since(t: Option<SystemTime>) -> String {
         .unwrap_or_default()
 }
 
-/// A server's status word: `UP`, `DOWN`, `MAINT`, `DRAIN` or `no check` (`/status`,
-/// `tandem status`, `show servers`).
+/// A server's status word: `UP`, `DOWN`, `MAINT`, `DRAIN`, `NOLB`, `no check`, and
+/// with an agent check `DOWN (agent)` (its agent holds it down) and `DRAIN (agent)`, as
+/// haproxy shows them (`/status`, `tandem status`, `show servers`).
 pub fn server_status(s: &ServerState, checked: bool) -> &'static str {
+    let agent = s.agent_info();
     match s.admin() {
         Admin::Maint => "MAINT",
+        _ if s.is_up() && s.stopping() => "NOLB",
+        Admin::Drain if s.is_up() && agent.enabled => "DRAIN (agent)",
         Admin::Drain if s.is_up() => "DRAIN",
-        _ if !checked => "no check",
+        _ if s.is_up() && !checked => "no check",
         _ if s.is_up() => "UP",
+        _ if agent.enabled && agent.health == 0 => "DOWN (agent)",
         _ => "DOWN",
     }
 }
@@ -299,7 +304,7 @@ pub fn server_status(s: &ServerState, checked: bool) -> &'static str {
 /// (1 success of `rise` so far), `DRAIN 1/3`.
 fn stat_status(s: &ServerState, checked: bool, health: Option<Health>) -> String {
     let word = server_status(s, checked);
-    match health.filter(|_| checked && matches!(word, "UP" | "DOWN" | "DRAIN")) {
+    match health.filter(|_| checked && matches!(word, "UP" | "DOWN" | "DRAIN" | "NOLB")) {
         Some(h) => match h.transition() {
             Some((n, of)) => format!("{word} {n}/{of}"),
             None => word.to_string(),
@@ -1118,9 +1123,32 @@ pub fn servers_state(listeners: &[Arc<Shared>], only: Option<usize>) -> String {
                     0,
                 ),
             };
-            let check_port = check.as_ref().and_then(|c| c.port).map_or(0, u32::from);
+            let (check_ip, check_port_set) = s.check_target();
+            let check_port = check_port_set
+                .or_else(|| check.as_ref().and_then(|c| c.port))
+                .map_or(0, u32::from);
+            let check_addr = check_ip.map_or("-".to_string(), |a| a.to_string());
+            let agent = s.agent_info();
+            let agent_cfg = s.with_cfg(|c| crate::config::balancer::agent_of(&rt.cfg, c));
+            // CHK_ST_INPROGRESS 0x01, CONFIGURED 0x02, ENABLED 0x04, AGENT 0x10.
+            let agent_state = if agent.configured {
+                0x12 | if agent.enabled { 0x04 } else { 0 }
+                    | u32::from(agent.in_progress && agent.enabled)
+            } else {
+                0
+            };
+            let agent_addr = agent
+                .addr
+                .or(agent_cfg.as_ref().and_then(|a| a.address))
+                .map_or("-".to_string(), |a| a.to_string());
+            let agent_port = agent
+                .port
+                .or(agent_cfg.as_ref().map(|a| a.port))
+                .map_or(0, u32::from);
+            // SRV_ST_STOPPING 3 (NOLB).
+            let op = if op == 2 && s.stopping() { 3 } else { op };
             out.push_str(&format!(
-                "{} {} {} {} {} {op} {admin} {} {} {} {status} {result} {health} {state} 0 0 0 - {} - 0 {check_port} - - 0\n",
+                "{} {} {} {} {} {op} {admin} {} {} {} {status} {result} {health} {state} {agent_state} 0 0 - {} - 0 {check_port} {check_addr} {agent_addr} {agent_port}\n",
                 li + FIRST_IID,
                 l.name,
                 si + 1,
@@ -1269,8 +1297,23 @@ fn rows(listeners: &[Arc<Shared>], filter: &StatFilter) -> Vec<(Kind, usize, usi
             r.set("wredis", c.redispatches.load(Ordering::Relaxed));
             r.set("cli_abrt", c.client_aborts.load(Ordering::Relaxed));
             r.set("srv_abrt", c.server_aborts.load(Ordering::Relaxed));
-            if configured && !is_checked && !s.is_up() && s.admin() != Admin::Maint {
+            if configured
+                && !is_checked
+                && !s.is_up()
+                && s.admin() != Admin::Maint
+                && !s.agent_down()
+            {
                 r.set("status", "DOWN");
+            } else if !is_checked
+                && !s.is_up()
+                && s.admin() != Admin::Maint
+                && s.agent_info().enabled
+                && !s.agent_down()
+            {
+                // Down without a check (`set server ... health down`) while its agent
+                // says up: haproxy shows the unused check's health of its default rise.
+                let h = info.health.map_or(0, |h| h.value());
+                r.set("status", format!("DOWN {h}/2"));
             } else {
                 r.set("status", stat_status(s, is_checked, info.health));
             }
@@ -1278,7 +1321,7 @@ fn rows(listeners: &[Arc<Shared>], filter: &StatFilter) -> Vec<(Kind, usize, usi
             // maintenance (only `set weight 0` shows 0); a slowstart ramp shows.
             r.set(
                 "weight",
-                if s.admin() == Admin::Ready {
+                if s.admin() == Admin::Ready && !s.stopping() {
                     s.effective_weight()
                 } else {
                     s.weight()
@@ -1336,6 +1379,23 @@ fn rows(listeners: &[Arc<Shared>], filter: &StatFilter) -> Vec<(Kind, usize, usi
                 if let Some(h) = info.health {
                     r.set("check_health", h.value());
                 }
+            }
+            let agent = s.agent_info();
+            if agent.enabled {
+                if agent.in_progress {
+                    r.set("agent_status", format!("* {}", agent.status));
+                } else {
+                    r.set("agent_status", agent.status);
+                }
+                if matches!(agent.status, "L7OK" | "L7STS") {
+                    r.set("agent_code", 0);
+                }
+                r.set("agent_duration", agent.duration_ms);
+                r.set("agent_desc", super::agent::status_desc(agent.status));
+                r.set_str("last_agt", &agent.desc);
+                r.set("agent_rise", 1);
+                r.set("agent_fall", 1);
+                r.set("agent_health", agent.health);
             }
             r.set("addr", s.addr());
             r.set("mode", "tcp");
@@ -1540,6 +1600,17 @@ pub fn listener_json(l: &Shared, bind: SocketAddr) -> Value {
         .iter()
         .map(|s| {
             let info = s.check.lock().map(|c| c.clone()).unwrap_or_default();
+            let agent = s.agent_info();
+            let agent = if agent.configured {
+                json!({
+                    "enabled": agent.enabled,
+                    "says": if agent.health > 0 { "up" } else { "down" },
+                    "status": agent.status,
+                    "last": agent.desc,
+                })
+            } else {
+                Value::Null
+            };
             json!({
                 "name": s.name(),
                 "address": s.addr().to_string(),
@@ -1552,6 +1623,7 @@ pub fn listener_json(l: &Shared, bind: SocketAddr) -> Value {
                 "connections": s.counters.connections.load(Ordering::Relaxed),
                 "connect_errors": s.counters.connect_errors.load(Ordering::Relaxed),
                 "last_check": info.last,
+                "agent": agent,
                 "last_change_seconds_ago": secs_since(info.last_change).parse::<u64>().ok(),
             })
         })

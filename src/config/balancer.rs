@@ -161,6 +161,10 @@ pub struct Listener {
     pub redispatch: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub check: Option<Check>,
+    /// haproxy's agent check for every server (`default-server agent-check agent-port
+    /// ...`): the server tells the balancer its weight, state and health.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent: Option<AgentSettings>,
     pub allbackups: bool,
     pub on_marked_down: OnMarkedDown,
     pub on_marked_up: OnMarkedUp,
@@ -194,6 +198,7 @@ impl Decode for Listener {
         let retries = m.int::<u32>(cx, "retries", 0, 100).or(3);
         let redispatch = m.get::<bool>(cx, "redispatch").or(false);
         let check = m.get::<Check>(cx, "check").opt();
+        let agent = m.get::<AgentSettings>(cx, "agent").opt();
         let allbackups = m.get::<bool>(cx, "allbackups").or(false);
         let on_marked_down = m.get(cx, "on_marked_down").or(OnMarkedDown::Keep);
         let on_marked_up = m.get(cx, "on_marked_up").or(OnMarkedUp::Keep);
@@ -219,6 +224,7 @@ impl Decode for Listener {
             retries: retries?,
             redispatch: redispatch?,
             check: check?,
+            agent: agent?,
             allbackups: allbackups?,
             on_marked_down: on_marked_down?,
             on_marked_up: on_marked_up?,
@@ -571,6 +577,13 @@ pub struct Server {
     /// ...), over the listener's `check`.
     #[serde(skip_serializing_if = "CheckTuning::is_empty")]
     pub check_tuning: CheckTuning,
+    /// Its agent check: `Some(false)` none even when the listener has one, `Some(true)`
+    /// one (the listener's settings with `agent_tuning` over them); `None`: as the
+    /// listener.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent: Option<bool>,
+    #[serde(skip_serializing_if = "AgentSettings::is_empty")]
+    pub agent_tuning: AgentSettings,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub send_proxy: Option<ProxyVersion>,
     /// haproxy `slowstart`: after coming up (or out of maintenance) the server's weight
@@ -641,6 +654,7 @@ impl Decode for Server {
         let check = m
             .get::<ServerCheck>(cx, "check")
             .or(ServerCheck(true, CheckTuning::default()));
+        let agent = m.get::<ServerAgent>(cx, "agent").opt();
         let send_proxy = m.get(cx, "send_proxy").opt();
         let slowstart = m.get(cx, "slowstart").check(cx, nonzero_check).opt();
         m.finish(cx);
@@ -654,6 +668,8 @@ impl Decode for Server {
             backup: backup?,
             check: check.as_ref()?.0,
             check_tuning: check?.1,
+            agent: agent.as_ref()?.as_ref().map(|a| a.0),
+            agent_tuning: agent?.map(|a| a.1).unwrap_or_default(),
             send_proxy: send_proxy?,
             slowstart: slowstart?,
         })
@@ -967,4 +983,156 @@ mod tests {
             )]
         );
     }
+}
+
+/// haproxy's agent check (`agent-check`, `agent-port`, `agent-addr`, `agent-inter`,
+/// `agent-send`), on a listener for all its servers or on one server; unset values come
+/// from the listener's.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct AgentSettings {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// Ask the agent here instead of at the server's address (haproxy `agent-addr`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<std::net::IpAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inter: Option<Dur>,
+    /// Written to the agent once connected (haproxy `agent-send`; write the `\n` it
+    /// expects).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub send: Option<String>,
+    /// Default: the listener's check `timeout`, else `inter`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Dur>,
+}
+
+impl AgentSettings {
+    /// The interval between two agent checks without `inter` here or in the health
+    /// check (haproxy's 2 s).
+    pub const DEFAULT_INTER: Dur = Dur::secs(2);
+
+    pub fn is_empty(&self) -> bool {
+        *self == AgentSettings::default()
+    }
+
+    /// `over`'s values where it has them, ours elsewhere.
+    pub fn under(&self, over: &AgentSettings) -> AgentSettings {
+        AgentSettings {
+            port: over.port.or(self.port),
+            address: over.address.or(self.address),
+            inter: over.inter.or(self.inter),
+            send: over.send.clone().or_else(|| self.send.clone()),
+            timeout: over.timeout.or(self.timeout),
+        }
+    }
+}
+
+impl Decode for AgentSettings {
+    fn decode(node: &Node, cx: &mut Ctx) -> Option<Self> {
+        let mut m = MapReader::new(node, cx)?;
+        let port = m.int::<u16>(cx, "port", 1, 65535).opt();
+        let address = m.get::<AgentAddr>(cx, "address").opt();
+        let inter = m
+            .get(cx, "inter")
+            .check(cx, super::types::interval_check)
+            .opt();
+        let send = m
+            .get::<String>(cx, "send")
+            .check(cx, |s| {
+                if s.len() > AGENT_SEND_MAX {
+                    Err(format!("longer than {AGENT_SEND_MAX} bytes"))
+                } else {
+                    Ok(())
+                }
+            })
+            .opt();
+        let timeout = m.get(cx, "timeout").check(cx, nonzero_check).opt();
+        m.finish(cx);
+        Some(AgentSettings {
+            port: port?,
+            address: address?.map(|a| a.0),
+            inter: inter?,
+            send: send?,
+            timeout: timeout?,
+        })
+    }
+}
+
+/// The longest `agent.send`.
+pub const AGENT_SEND_MAX: usize = 1024;
+
+/// An agent's address: an IP, or a host name resolved now (as haproxy's `agent-addr`).
+struct AgentAddr(std::net::IpAddr);
+
+impl Decode for AgentAddr {
+    fn decode(node: &Node, cx: &mut Ctx) -> Option<Self> {
+        parse_scalar(node, cx, "an IP address or host name", |s| {
+            let s = s.trim();
+            if let Ok(ip) = s.parse::<std::net::IpAddr>() {
+                return Ok(AgentAddr(ip));
+            }
+            if s.is_empty() || s.contains([':', '/', ' ']) {
+                return Err(format!("`{s}` is not an IP address or host name"));
+            }
+            resolve(s, 0).map(|a| AgentAddr(a.ip()))
+        })
+    }
+}
+
+/// A server's `agent`: `true`/`false`, or a mapping of its own settings (on).
+struct ServerAgent(bool, AgentSettings);
+
+impl Decode for ServerAgent {
+    fn decode(node: &Node, cx: &mut Ctx) -> Option<Self> {
+        if !matches!(node.kind, Kind::Map(_)) {
+            return bool::decode(node, cx).map(|b| ServerAgent(b, AgentSettings::default()));
+        }
+        AgentSettings::decode(node, cx).map(|a| ServerAgent(true, a))
+    }
+}
+
+/// A server's agent check, resolved from the listener's and its own settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Agent {
+    pub port: u16,
+    pub address: Option<std::net::IpAddr>,
+    pub inter: Dur,
+    pub send: Option<String>,
+    pub timeout: Option<Dur>,
+}
+
+impl Agent {
+    /// How long one agent check may take: its `timeout`, else the listener's check
+    /// timeout, else `inter` (haproxy: `timeout check`, else `agent-inter`).
+    pub fn timeout(&self, check: Option<&Check>) -> Dur {
+        self.timeout
+            .or_else(|| check.and_then(|c| c.timeout))
+            .unwrap_or(self.inter)
+    }
+}
+
+/// The agent check `server` of `listener` runs (`None`: none, or no port given; the
+/// config check reports the latter).
+pub fn agent_of(listener: &Listener, server: &Server) -> Option<Agent> {
+    let on = server.agent.unwrap_or(listener.agent.is_some());
+    if !on {
+        return None;
+    }
+    let s = listener
+        .agent
+        .clone()
+        .unwrap_or_default()
+        .under(&server.agent_tuning);
+    Some(Agent {
+        port: s.port?,
+        address: s.address,
+        // haproxy: the server's check `inter` when the agent has none.
+        inter: s
+            .inter
+            .or(server.check_tuning.inter)
+            .or_else(|| listener.check.as_ref().map(|c| c.inter))
+            .unwrap_or(AgentSettings::DEFAULT_INTER),
+        send: s.send,
+        timeout: s.timeout,
+    })
 }

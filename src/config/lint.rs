@@ -1089,6 +1089,33 @@ fn lint_balancer(cfg: &Config, cx: &mut Ctx) {
                 warn(cx, &cp, "`send` and `expect` only apply to `type: tcp`");
             }
         }
+        lint_agents(l, &lp, cx);
+    }
+}
+
+/// Every agent check has a port to ask (haproxy: "agent-check requires agent-port").
+fn lint_agents(l: &super::balancer::Listener, lp: &str, cx: &mut Ctx) {
+    let listener_port = l.agent.as_ref().and_then(|a| a.port);
+    for (j, s) in l.servers.iter().enumerate() {
+        let on = s.agent.unwrap_or(l.agent.is_some());
+        if !on || listener_port.or(s.agent_tuning.port).is_some() {
+            continue;
+        }
+        let sp = format!("{lp}.servers[{j}].agent");
+        let path = if s.agent.is_some() {
+            sp
+        } else {
+            format!("{lp}.agent")
+        };
+        err_hint(
+            cx,
+            &path,
+            format!("the agent check of server `{}` has no port to ask", s.name),
+            Some(
+                "give `port` (haproxy's `agent-port`) in the listener's `agent` or the server's"
+                    .into(),
+            ),
+        );
     }
 }
 

@@ -884,6 +884,9 @@ fn server(
     // This server's check parameters: its own options come after the `default-server`
     // ones, so a later value replaces an earlier one, as in haproxy.
     let mut own_check: Vec<(String, String)> = Vec::new();
+    // Its agent check (`agent-check` and its `agent-*` settings).
+    let mut agent_on = false;
+    let mut agent = Y::map();
     let mut i = 0;
     while i < opts.len() {
         let o = opts[i].as_str();
@@ -977,10 +980,44 @@ fn server(
                     }
                 }
             }
+            "agent-check" => agent_on = true,
+            "no-agent-check" => agent_on = false,
+            "agent-port" => {
+                if let Some(v) = two(w) {
+                    match v.parse::<u16>() {
+                        Ok(p) if p > 0 => agent.set("port", Y::Int(i64::from(p))),
+                        _ => w.warn(
+                            l.line,
+                            format!("server {name} `agent-port {v}`: not a port; ignored"),
+                        ),
+                    }
+                }
+            }
+            "agent-addr" => {
+                if let Some(v) = two(w) {
+                    agent.set("address", Y::s(v));
+                }
+            }
+            "agent-send" => {
+                if let Some(v) = two(w) {
+                    agent.set("send", Y::s(v));
+                }
+            }
+            "agent-inter" => {
+                if let Some(v) = two(w) {
+                    match duration(&v) {
+                        Some(d) => agent.set("inter", Y::Raw(d)),
+                        None => w.warn(
+                            l.line,
+                            format!("server {name} `agent-inter {v}`: not a duration; ignored"),
+                        ),
+                    }
+                }
+            }
             "id" | "cookie" | "addr" | "resolvers" | "init-addr" | "observe"
-            | "error-limit" | "agent-check" | "agent-port" | "agent-inter" | "track"
+            | "error-limit" | "track"
             | "check-send-proxy" | "ssl" | "verify" | "source" | "on-error" | "maxqueue" | "minconn" | "ca-file" | "sni" => {
-                let takes_value = !matches!(o, "agent-check" | "check-send-proxy" | "ssl");
+                let takes_value = !matches!(o, "check-send-proxy" | "ssl");
                 let shown = if takes_value {
                     format!("{o} {}", two(w).unwrap_or_default())
                 } else {
@@ -994,6 +1031,19 @@ fn server(
     }
     if !checked {
         y.set("check", Y::Bool(false));
+    }
+    if agent_on {
+        if agent.get("port").is_some() {
+            y.set("agent", agent);
+        } else {
+            // haproxy refuses to start with this.
+            w.warn(
+                l.line,
+                format!(
+                    "server {name} has `agent-check` without `agent-port`; no agent check imported"
+                ),
+            );
+        }
     }
     marks.push(mark);
     Some((y, checked, own_check))
