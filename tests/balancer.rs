@@ -5818,4 +5818,86 @@ fn agent_checks_match_haproxy() {
         "{}",
         p.tandem.logs()
     );
+    // tandem: `/status` shows the agent; a reload keeps `disable agent`.
+    let (code, status) = http_get(p.t_observe, "/status").expect("status");
+    assert_eq!(code, 200);
+    assert!(status.contains("\"says\": \"down\""), "{status}");
+    p.done(&["disable agent k/a"]);
+    p.tandem.signal(Signal::SIGHUP);
+    assert!(p.tandem.wait_log("config reloaded"), "{}", p.tandem.logs());
+    let state = raw_admin(&p.t_sock, "show servers state k");
+    let agent_state = state.lines().nth(2).and_then(|l| l.split(' ').nth(14));
+    // CHK_ST_CONFIGURED | CHK_ST_AGENT, not CHK_ST_ENABLED.
+    assert_eq!(agent_state, Some("18"), "{state}");
+}
+
+/// With a health check too, side by side with haproxy 2.6: a server is up only when
+/// both its check and its agent say so, `set server ... check-port / check-addr` move
+/// the health check (down on a dead port, up again at the server), and `health
+/// stopping` (NOLB) lasts until the next passing check.
+#[test]
+fn agent_and_health_check_together_match_haproxy() {
+    let a = Backend::start("a", Behavior::Name);
+    let agent = Agent::start("down\n");
+    let port = agent.port;
+    let p = pair_with(
+        &[PairListener {
+            check: true,
+            ..PairListener::plain("k", vec![("a", a.addr, 1)])
+        }],
+        &format!("      agent: {{ port: {port}, inter: 100ms }}\n"),
+        &format!("  default-server agent-check agent-port {port} agent-inter 100ms\n"),
+    );
+    let settle = |what: &str, want: &str| {
+        let mut last = (Vec::new(), Vec::new());
+        let ok = wait_for(Duration::from_secs(15), || {
+            let (ours, theirs) = p.both("show stat");
+            last = (agent_cols(&ours, "a"), agent_cols(&theirs, "a"));
+            let status = |c: &[(String, String)]| {
+                c.iter()
+                    .find(|(k, _)| k == "status")
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default()
+            };
+            (status(&last.0) == want && status(&last.1) == want).then_some(())
+        });
+        assert!(
+            ok.is_some(),
+            "{what}: tandem {:?}\nhaproxy {:?}\n{}",
+            last.0,
+            last.1,
+            p.tandem.logs()
+        );
+    };
+    settle("the agent says down, the check up", "DOWN (agent)");
+    agent.say("up\n");
+    settle("both say up", "UP");
+    let dead = free_port();
+    p.done(&[&format!("set server k/a check-port {dead}")]);
+    settle("the check on a dead port", "DOWN");
+    p.done(&[&format!(
+        "set server k/a check-addr 127.0.0.1 port {}",
+        a.addr.port()
+    )]);
+    settle("the check at the server again", "UP");
+    p.done(&["set server k/a health stopping"]);
+    settle("NOLB ends with the next passing check", "UP");
+    let (ours, theirs) = p.both("show servers state k");
+    let fields = |t: &str| -> Vec<String> {
+        t.lines()
+            .nth(2)
+            .unwrap_or_default()
+            .split(' ')
+            .enumerate()
+            .filter(|(i, _)| matches!(i, 5 | 14 | 21 | 22))
+            .map(|(_, f)| f.to_string())
+            .collect()
+    };
+    assert_eq!(fields(&ours), fields(&theirs), "{ours}{theirs}");
+    assert!(
+        p.tandem
+            .wait_log("server k/a is DOWN (agent: via agent : down)"),
+        "{}",
+        p.tandem.logs()
+    );
 }

@@ -1508,3 +1508,44 @@ fn track_process_errors() {
         ]
     );
 }
+
+/// An agent check needs a port; its other settings are checked where they are written.
+#[test]
+fn agent_check_settings_are_checked() {
+    let l = "balancer:\n  listeners:\n    - name: k\n      bind: 127.0.0.1:3306\n";
+    let e = errors(&format!(
+        "{l}      agent: {{ inter: 0s, send: 5 }}\n      servers:\n        - {{ name: a, address: 127.0.0.1:3307 }}\n"
+    ));
+    assert!(
+        e.iter()
+            .any(|x| x.contains("balancer.listeners[0].agent.inter")),
+        "{e:?}"
+    );
+    let e = errors(&format!(
+        "{l}      agent: {{ inter: 1s }}\n      servers:\n        - {{ name: a, address: 127.0.0.1:3307 }}\n"
+    ));
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(
+        e[0].contains(
+            "balancer.listeners[0].agent: the agent check of server `a` has no port to ask"
+        ),
+        "{e:?}"
+    );
+    let e = errors(&format!(
+        "{l}      servers:\n        - {{ name: a, address: 127.0.0.1:3307, agent: {{ address: \"not an address\" }} }}\n"
+    ));
+    assert!(
+        e.iter()
+            .any(|x| x.contains("balancer.listeners[0].servers[0].agent.address")),
+        "{e:?}"
+    );
+    // A server's own port, or `agent: false` on the one without.
+    assert!(errors(&format!(
+        "{l}      agent: {{ inter: 1s }}\n      servers:\n        - {{ name: a, address: 127.0.0.1:3307, agent: {{ port: 9 }} }}\n        - {{ name: b, address: 127.0.0.1:3308, agent: false }}\n"
+    ))
+    .is_empty());
+    assert!(errors(&format!(
+        "{l}      agent: {{ port: 9, address: 127.0.0.2, send: \"x\\n\", timeout: 1s }}\n      servers:\n        - {{ name: a, address: 127.0.0.1:3307 }}\n"
+    ))
+    .is_empty());
+}

@@ -3250,3 +3250,45 @@ fn haproxy_stats_page_that_tandem_would_refuse_is_imported_valid() {
         assert!(warned_at(&err, &file, anchor, message), "{err}");
     }
 }
+
+/// haproxy's agent check (`agent-check`, `agent-port`, `agent-addr`, `agent-inter`,
+/// `agent-send`, also from `default-server`; `no-agent-check`) is imported per server.
+#[test]
+fn haproxy_agent_checks_are_imported() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = write(
+        dir.path(),
+        "haproxy.cfg",
+        "defaults\n  mode tcp\n  timeout connect 5s\n  timeout client 1m\n  timeout server 1m\n\
+         listen db\n  bind 198.18.0.10:3306\n  default-server agent-check agent-port 9777 agent-inter 5s\n\
+         server a 198.18.0.1:3306 check agent-send \"db/a\\n\" agent-addr 198.18.0.9\n\
+         server b 198.18.0.2:3306 check no-agent-check\n\
+         server c 198.18.0.3:3306 check agent-port 9778\n\
+         listen other\n  bind 198.18.0.10:3307\n  server d 198.18.0.4:3306 agent-check\n",
+    );
+    let file = cfg.to_string_lossy().into_owned();
+    let (code, out, err) = tandem(&["import", "--haproxy", &file]);
+    assert_eq!(code, 0, "{err}");
+    let c = parse(&out);
+    let b = c.balancer.as_ref().expect("balancer");
+    let db = &b.listeners[0];
+    let agents: Vec<_> = db
+        .servers
+        .iter()
+        .map(|s| config::balancer::agent_of(db, s))
+        .collect();
+    let a = agents[0].as_ref().expect("a's agent");
+    assert_eq!(a.port, 9777);
+    assert_eq!(a.address, Some("198.18.0.9".parse().expect("ip")));
+    assert_eq!(a.inter, config::types::Dur::secs(5));
+    assert_eq!(a.send.as_deref(), Some("db/a\n"));
+    assert_eq!(agents[1], None);
+    assert_eq!(agents[2].as_ref().map(|a| a.port), Some(9778));
+    // `agent-check` without `agent-port`: haproxy refuses it; warned, not imported.
+    assert_eq!(
+        config::balancer::agent_of(&b.listeners[1], &b.listeners[1].servers[0]),
+        None
+    );
+    assert!(err.contains("agent-check` without `agent-port`"), "{err}");
+    assert!(!err.contains("agent-inter"), "{err}");
+}

@@ -310,6 +310,17 @@ pub const ACTIONS: &[(&str, &str, &str)] = &[
     ("maint", "Set state to MAINT", "set server {} state maint"),
     ("dhlth", "Health: disable checks", "disable health {}"),
     ("ehlth", "Health: enable checks", "enable health {}"),
+    ("hrunn", "Health: force UP", "set server {} health up"),
+    (
+        "hnolb",
+        "Health: force NOLB",
+        "set server {} health stopping",
+    ),
+    ("hdown", "Health: force DOWN", "set server {} health down"),
+    ("dagent", "Agent: disable checks", "disable agent {}"),
+    ("eagent", "Agent: enable checks", "enable agent {}"),
+    ("arunn", "Agent: force UP", "set server {} agent up"),
+    ("adown", "Agent: force DOWN", "set server {} agent down"),
     ("shutdown", "Kill Sessions", "shutdown sessions server {}"),
 ];
 
@@ -1099,7 +1110,7 @@ mod tests {
             Err(Outcome::None)
         );
         assert_eq!(
-            form_commands(&parse_form(b"s=a&action=hrunn&b=%232"), &rows()),
+            form_commands(&parse_form(b"s=a&action=bogus&b=%232"), &rows()),
             Err(Outcome::Errp)
         );
         assert_eq!(
