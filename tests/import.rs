@@ -3292,3 +3292,35 @@ fn haproxy_agent_checks_are_imported() {
     assert!(err.contains("agent-check` without `agent-port`"), "{err}");
     assert!(!err.contains("agent-inter"), "{err}");
 }
+
+/// haproxy's `observe layer4`, `error-limit` and `on-error` (server or `default-server`
+/// options) become the listener check's `observe`, `error_limit` and `on_error`; a
+/// server that differs is warned, `observe layer7` has no equivalent.
+#[test]
+fn haproxy_observe_layer4_is_imported() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = write(
+        dir.path(),
+        "haproxy.cfg",
+        "defaults\n  mode tcp\n  timeout connect 5s\n  timeout client 1m\n  timeout server 1m\n\
+         listen db\n  bind 198.18.0.10:3306\n  default-server check observe layer4 error-limit 5 on-error sudden-death\n\
+         server a 198.18.0.1:3306\n  server b 198.18.0.2:3306 on-error mark-down\n\
+         listen web\n  bind 198.18.0.10:3307\n  server c 198.18.0.3:3306 check observe layer7\n",
+    );
+    let file = cfg.to_string_lossy().into_owned();
+    let (code, out, err) = tandem(&["import", "--haproxy", &file]);
+    assert_eq!(code, 0, "{err}");
+    let c = parse(&out);
+    let b = c.balancer.as_ref().expect("balancer");
+    let check = b.listeners[0].check.as_ref().expect("check");
+    assert_eq!(check.observe, Some(config::balancer::Observe::Layer4));
+    assert_eq!(check.error_limit, 5);
+    assert_eq!(check.on_error, config::balancer::OnError::SuddenDeath);
+    assert!(
+        err.contains("server b: its `observe`/`error-limit`/`on-error` differ"),
+        "{err}"
+    );
+    let web = b.listeners[1].check.as_ref().expect("check");
+    assert_eq!(web.observe, None);
+    assert!(err.contains("observe layer7"), "{err}");
+}

@@ -352,32 +352,14 @@ fn apply(ctx: &super::CheckCtx, server: &std::sync::Arc<super::server::ServerSta
     if !server.set_agent_health(*up) {
         return;
     }
-    let now_up = server.is_up();
-    ctx.metrics
-        .server_up
-        .with_label_values(&[listener, server.name()])
-        .set(i64::from(now_up));
-    ctx.metrics
-        .transitions
-        .with_label_values(&[
-            listener.as_str(),
-            server.name(),
-            if now_up { "up" } else { "down" },
-        ])
-        .inc();
-    let rt = shared.runtime();
-    let (left_active, left_backup) = super::servers_left(&rt);
-    if now_up {
-        tracing::info!(listener = %listener, server = %server.name(), "server {listener}/{} is UP (agent: {desc}); {left_active} active and {left_backup} backup servers online", server.name());
-        super::shut_backup_sessions(shared, server);
-    } else {
-        tracing::warn!(listener = %listener, server = %server.name(), reason = %desc, "server {listener}/{} is DOWN (agent: {desc}); {left_active} active and {left_backup} backup servers left", server.name());
-        if rt.cfg.on_marked_down == crate::config::balancer::OnMarkedDown::ShutdownSessions {
-            server.kill_sessions(super::relay::KillCause::Down);
-        }
-        super::alert_if_no_server(listener, left_active + left_backup);
-    }
-    super::publish(&ctx.hub, shared, super::BackendCause::ServerUp);
+    super::announce(
+        &ctx.hub,
+        &ctx.metrics,
+        shared,
+        server,
+        true,
+        &format!("agent: {desc}"),
+    );
 }
 
 /// An agent's `maxconn:N` as haproxy reads it (`strtol`, the whole word): 0 or less is

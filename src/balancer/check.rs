@@ -431,6 +431,11 @@ impl Health {
         self.health
     }
 
+    /// Sets the counter (at most `rise + fall - 1`): `on_error` moving it.
+    pub fn set_value(&mut self, v: u32) {
+        self.health = v.min(self.top());
+    }
+
     /// Fully up or fully down (haproxy checks at `inter` or `downinter` then, at
     /// `fastinter` in between).
     pub fn settled_state(&self) -> bool {
@@ -518,6 +523,9 @@ mod tests {
             rise: 2,
             fall: 3,
             timeout: Some(Dur::millis(500)),
+            observe: None,
+            error_limit: 10,
+            on_error: crate::config::balancer::OnError::FailCheck,
         }
     }
 
@@ -532,6 +540,24 @@ mod tests {
             }
         });
         a
+    }
+
+    /// `on_error`'s moves of the counter: `sudden_death` leaves one failure before down,
+    /// `mark_down` none.
+    #[test]
+    fn on_error_moves_the_health_counter_as_haproxy() {
+        let mut h = Health::settled(true, 2, 3);
+        assert_eq!(h.value(), 4);
+        h.set_value(3);
+        assert_eq!(h.observe(false), None);
+        assert_eq!(h.transition(), Some((1, 3)));
+        assert_eq!(h.observe(false), Some(false));
+        let mut h = Health::settled(true, 2, 3);
+        h.set_value(2);
+        assert_eq!(h.observe(false), Some(false));
+        assert_eq!(h.value(), 0);
+        h.set_value(99);
+        assert_eq!(h.value(), 4);
     }
 
     /// With the listener's `source`, the check comes from that address (haproxy).

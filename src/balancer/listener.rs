@@ -1032,6 +1032,13 @@ async fn session(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permi
     }
     mark_session(&shared.times);
     let mut attempt = 0u32;
+    // `observe: layer4`: the error limit when live traffic counts.
+    let observe = rt
+        .cfg
+        .check
+        .as_ref()
+        .filter(|c| c.observe.is_some())
+        .map(|c| c.error_limit);
     let conn = loop {
         let s = slot.server().clone();
         // Each attempt is one of the server's sessions in haproxy's counts (`stot`,
@@ -1062,11 +1069,19 @@ async fn session(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permi
         };
         match connected {
             Ok(conn) => {
+                if observe.is_some() {
+                    s.observe_ok();
+                }
                 shared.m.connect.observe(t0.elapsed().as_secs_f64());
                 line.tc = ms(t0.elapsed());
                 break Some((conn, kill));
             }
             Err(e) => {
+                if let Some(limit) = observe
+                    && s.with_cfg(|c| c.check)
+                {
+                    s.observe_error(limit);
+                }
                 s.counters.connect_errors.fetch_add(1, Ordering::Relaxed);
                 if let Some(m) = s.metrics() {
                     m.connect_errors.inc();

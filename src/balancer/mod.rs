@@ -31,8 +31,8 @@ use tokio::task::JoinHandle;
 
 use crate::admin::{self, Refusal};
 use crate::config::balancer::{
-    Agent, Balance, BalancerConfig, Check, Listener, OnMarkedDown, OnMarkedUp, SourceCompat,
-    agent_of,
+    Agent, Balance, BalancerConfig, Check, Listener, OnError, OnMarkedDown, OnMarkedUp,
+    SourceCompat, agent_of,
 };
 use crate::track::{TrackHub, listener_key};
 use check::Health;
@@ -214,6 +214,82 @@ fn spawn_check(check: Check, server: Arc<ServerState>, ctx: CheckCtx) -> JoinHan
             ctx.metrics
                 .transitions
                 .with_label_values(&[&listener, server.name(), "down"]);
+        // One result (a check's, or live traffic's on `on_error`): the health counter,
+        // `chkfail`, the server's state and its log line. `took`: a check ran that long.
+        let settle = |health: &mut Health, result: &Result<(), String>, took: Option<Duration>| {
+            // Down by a command that came while this check ran (its health written
+            // over): down it stays.
+            if !server.check_up() && health.up() {
+                *health = Health::settled(false, check.rise, check.fall);
+            }
+            if let Ok(mut c) = server.check.lock() {
+                c.last = Some(match result {
+                    Ok(()) => "succeeded".into(),
+                    Err(e) => e.clone(),
+                });
+                if let Some(took) = took {
+                    c.in_progress = false;
+                    c.last_duration_ms = took.as_millis() as u64;
+                }
+            }
+            // haproxy's chkfail counts only failures that take health away: none while
+            // the server is fully down.
+            let changed = if server.check_up() && !health.up() {
+                // Up with no health to show for it (out of maintenance while its check
+                // was stopped): as haproxy, the first result decides; a failure takes
+                // it down at once (its health is 0 already: no chkfail), a success
+                // makes it fully up.
+                *health = Health::settled(result.is_ok(), check.rise, check.fall);
+                result.is_err().then_some(false)
+            } else {
+                if result.is_err() && health.counts_failure() {
+                    server
+                        .counters
+                        .check_failures
+                        .fetch_add(1, Ordering::Relaxed);
+                    failures.inc();
+                }
+                health.observe(result.is_ok())
+            };
+            server.set_health(Some(*health));
+            // A passing check ends `health stopping` (haproxy's NOLB), as haproxy's
+            // next good check sets the server running.
+            if result.is_ok() && health.up() && server.stopping() {
+                server.set_stopping(false);
+                tracing::info!(listener = %listener, server = %server.name(), "server {listener}/{} is UP (leaving NOLB: check succeeded)", server.name());
+                publish(&ctx.hub, &ctx.shared, BackendCause::Weight);
+            }
+            let changed = changed.filter(|up| {
+                    let moved = server.set_up(*up);
+                    if !moved && *up && server.agent_down() {
+                        tracing::info!(listener = %listener, server = %server.name(), "server {listener}/{}: its health check succeeds again, but its agent keeps it DOWN", server.name());
+                    }
+                    moved
+                });
+            if let Some(up) = changed {
+                up_gauge.set(i64::from(up));
+                if up {
+                    to_up.inc()
+                } else {
+                    to_down.inc()
+                }
+                let rt = ctx.shared.runtime();
+                let (left_active, left_backup) = servers_left(&rt);
+                let of = if up { check.rise } else { check.fall };
+                if up {
+                    tracing::info!(listener = %listener, server = %server.name(), "server {listener}/{} is UP (check: succeeded, {of}/{of}); {left_active} active and {left_backup} backup servers online", server.name());
+                    shut_backup_sessions(&ctx.shared, &server);
+                } else {
+                    let why = result.as_ref().err().cloned().unwrap_or_default();
+                    tracing::warn!(listener = %listener, server = %server.name(), reason = %why, "server {listener}/{} is DOWN (check: {why}, {of}/{of}); {left_active} active and {left_backup} backup servers left", server.name());
+                    if rt.cfg.on_marked_down == OnMarkedDown::ShutdownSessions {
+                        server.kill_sessions(KillCause::Down);
+                    }
+                    alert_if_no_server(&listener, left_active + left_backup);
+                }
+                publish(&ctx.hub, &ctx.shared, BackendCause::ServerUp);
+            }
+        };
         loop {
             if !server.check_enabled.load(Ordering::Relaxed) {
                 // `disable health`: no checks; the server keeps its state until they
@@ -269,77 +345,50 @@ fn spawn_check(check: Check, server: Arc<ServerState>, ctx: CheckCtx) -> JoinHan
                 health = h;
             }
             let took = t0.elapsed();
-            if let Ok(mut c) = server.check.lock() {
-                c.in_progress = false;
-                c.last = Some(match &result {
-                    Ok(()) => "succeeded".into(),
-                    Err(e) => e.clone(),
-                });
-                c.last_duration_ms = took.as_millis() as u64;
-            }
-            // haproxy's chkfail counts only failures that take health away: none while
-            // the server is fully down.
-            let changed = if server.check_up() && !health.up() {
-                // Up with no health to show for it (out of maintenance while its check
-                // was stopped): as haproxy, the first result decides; a failure takes
-                // it down at once (its health is 0 already: no chkfail), a success
-                // makes it fully up.
-                health = Health::settled(result.is_ok(), check.rise, check.fall);
-                result.is_err().then_some(false)
-            } else {
-                if result.is_err() && health.counts_failure() {
-                    server
-                        .counters
-                        .check_failures
-                        .fetch_add(1, Ordering::Relaxed);
-                    failures.inc();
-                }
-                health.observe(result.is_ok())
-            };
-            server.set_health(Some(health));
-            // A passing check ends `health stopping` (haproxy's NOLB), as haproxy's
-            // next good check sets the server running.
-            if result.is_ok() && health.up() && server.stopping() {
-                server.set_stopping(false);
-                tracing::info!(listener = %listener, server = %server.name(), "server {listener}/{} is UP (leaving NOLB: check succeeded)", server.name());
-                publish(&ctx.hub, &ctx.shared, BackendCause::Weight);
-            }
-            let changed = changed.filter(|up| {
-                let moved = server.set_up(*up);
-                if !moved && *up && server.agent_down() {
-                    tracing::info!(listener = %listener, server = %server.name(), "server {listener}/{}: its health check succeeds again, but its agent keeps it DOWN", server.name());
-                }
-                moved
-            });
-            if let Some(up) = changed {
-                up_gauge.set(i64::from(up));
-                if up {
-                    to_up.inc()
-                } else {
-                    to_down.inc()
-                }
-                let rt = ctx.shared.runtime();
-                let (left_active, left_backup) = servers_left(&rt);
-                let of = if up { check.rise } else { check.fall };
-                if up {
-                    tracing::info!(listener = %listener, server = %server.name(), "server {listener}/{} is UP (check: succeeded, {of}/{of}); {left_active} active and {left_backup} backup servers online", server.name());
-                    shut_backup_sessions(&ctx.shared, &server);
-                } else {
-                    let why = result.as_ref().err().cloned().unwrap_or_default();
-                    tracing::warn!(listener = %listener, server = %server.name(), reason = %why, "server {listener}/{} is DOWN (check: {why}, {of}/{of}); {left_active} active and {left_backup} backup servers left", server.name());
-                    if rt.cfg.on_marked_down == OnMarkedDown::ShutdownSessions {
-                        server.kill_sessions(KillCause::Down);
+            settle(&mut health, &result, Some(took));
+            // Until the next check: `inter`, `fastinter` or `downinter`; live traffic
+            // (`observe: layer4`) can act sooner.
+            let mut due = tokio::time::Instant::now()
+                + check::next_interval(&check, health.up(), !health.settled_state());
+            loop {
+                tokio::select! {
+                    () = tokio::time::sleep_until(due) => break,
+                    () = server.hana.notified() => {
+                        let n = server.hana_hits.swap(0, Ordering::Relaxed);
+                        if n == 0 || check.observe.is_none() {
+                            continue;
+                        }
+                        server.counters.hana_failures.fetch_add(1, Ordering::Relaxed);
+                        let why = format!(
+                            "Detected {n} consecutive errors, last one was: L4 unsuccessful connection"
+                        );
+                        tracing::warn!(listener = %listener, server = %server.name(), errors = n, "server {listener}/{}: {n} connections in a row failed (observe: layer4, on_error: {})", server.name(), check.on_error);
+                        if let Some(h) = server.check.lock().ok().and_then(|c| c.health) {
+                            health = h;
+                        }
+                        match check.on_error {
+                            OnError::Fastinter => {}
+                            OnError::FailCheck => settle(&mut health, &Err(why), None),
+                            OnError::SuddenDeath => {
+                                // One more failure takes it down.
+                                if health.value() > check.rise {
+                                    health.set_value(check.rise + 1);
+                                }
+                                settle(&mut health, &Err(why), None);
+                            }
+                            OnError::MarkDown => {
+                                if health.up() {
+                                    health.set_value(check.rise);
+                                }
+                                settle(&mut health, &Err(why), None);
+                            }
+                        }
+                        if let Some(fi) = check.fastinter {
+                            due = due.min(tokio::time::Instant::now() + fi.get());
+                        }
                     }
-                    alert_if_no_server(&listener, left_active + left_backup);
                 }
-                publish(&ctx.hub, &ctx.shared, BackendCause::ServerUp);
             }
-            tokio::time::sleep(check::next_interval(
-                &check,
-                health.up(),
-                !health.settled_state(),
-            ))
-            .await;
         }
     })
 }
@@ -362,6 +411,50 @@ fn parse_cli_port(p: &str) -> Result<u16, &'static str> {
         .map_err(|_| "provided port is invalid")
 }
 
+/// A server's state change that no check result made (a command, a reload, its agent):
+/// its gauge, and when it went up or down (`moved`), the transition count, the UP/DOWN
+/// line with `why`, and what follows (`on_marked_*`, the no-server alert); then the
+/// listener's state is published.
+fn announce(
+    hub: &TrackHub,
+    metrics: &BalancerMetrics,
+    shared: &Shared,
+    server: &Arc<ServerState>,
+    moved: bool,
+    why: &str,
+) {
+    let up = server.is_up();
+    metrics
+        .server_up
+        .with_label_values(&[&shared.name, server.name()])
+        .set(i64::from(up));
+    // In maintenance a server takes nothing either way: leaving it says how it is.
+    if moved && server.admin() != Admin::Maint {
+        metrics
+            .transitions
+            .with_label_values(&[
+                shared.name.as_str(),
+                server.name(),
+                if up { "up" } else { "down" },
+            ])
+            .inc();
+        let rt = shared.runtime();
+        let (left_active, left_backup) = servers_left(&rt);
+        let target = format!("{}/{}", shared.name, server.name());
+        if up {
+            tracing::info!(listener = %shared.name, server = %server.name(), "server {target} is UP ({why}); {left_active} active and {left_backup} backup servers online");
+            shut_backup_sessions(shared, server);
+        } else {
+            tracing::warn!(listener = %shared.name, server = %server.name(), reason = why, "server {target} is DOWN ({why}); {left_active} active and {left_backup} backup servers left");
+            if rt.cfg.on_marked_down == OnMarkedDown::ShutdownSessions {
+                server.kill_sessions(KillCause::Down);
+            }
+            alert_if_no_server(&shared.name, left_active + left_backup);
+        }
+    }
+    publish(hub, shared, BackendCause::ServerUp);
+}
+
 /// Starts, keeps, restarts or stops the agent checks of `servers` for `cfg`: one that
 /// runs unchanged for the same server object goes on; `before`: the servers before a
 /// reload.
@@ -376,10 +469,31 @@ fn sync_agents(
     for s in servers {
         let want = s.with_cfg(|sc| agent_of(cfg, sc));
         let prev = s.agent_info();
-        // A `disable agent` holds across a reload that keeps the agent configured.
-        s.set_agent_mode(want.is_some(), !prev.configured || prev.enabled);
         let same = before.get(s.name()).is_some_and(|o| Arc::ptr_eq(o, s));
-        match (old.remove(s.name()), want) {
+        let running = old.remove(s.name());
+        // A `disable agent` holds across a reload that keeps the agent configured.
+        let mut moved = s.set_agent_mode(want.is_some(), !prev.configured || prev.enabled);
+        let why = match (&running, &want) {
+            (Some((a, _)), Some(w)) if a != w => {
+                // Other settings: asked afresh (what the old agent said no longer
+                // counts, nor the runtime agent-addr/-port/-send).
+                moved |= s.reset_agent();
+                "its agent check changed by a reload"
+            }
+            _ => "its agent check removed by a reload",
+        };
+        if prev.configured && want.is_none() {
+            // What the agent set stays (as after an operator's command): say so.
+            let target = format!("{}/{}", ctx.shared.name, s.name());
+            let configured = s.cfg().weight;
+            if s.admin() != Admin::Ready || s.weight() != u32::from(configured) {
+                tracing::warn!(listener = %ctx.shared.name, server = %s.name(), "server {target}: its agent check is removed; the state {} and weight {} (configured {configured}) it may have set stay: `set server {target} state ready` / `set weight {target} {configured}` to undo", s.admin().name(), s.weight());
+            }
+        }
+        if moved {
+            announce(&ctx.hub, &ctx.metrics, &ctx.shared, s, true, why);
+        }
+        match (running, want) {
             (Some((a, h)), Some(w)) if same && a == w && !h.is_finished() => {
                 next.insert(s.name().to_string(), (a, h));
             }
@@ -412,6 +526,10 @@ fn change_admin(
 ) -> Admin {
     let before = server.admin();
     server.set_admin(state);
+    if before == Admin::Maint && state != Admin::Maint {
+        // Out of maintenance a server runs again (haproxy leaves NOLB there too).
+        server.set_stopping(false);
+    }
     let target = format!("{}/{}", shared.name, server.name());
     // Out of maintenance with its check stopped (`disable health`), a server is up:
     // no check is there to decide (haproxy).
@@ -1091,8 +1209,12 @@ impl Balancer {
                     next_checks.insert(s.name().to_string(), (c, h));
                 }
                 (old, Some(w)) => {
-                    if let Some((_, h)) = old {
+                    if let Some((c, h)) = old {
                         h.abort();
+                        // Other check settings: `check-addr`/`check-port` no longer hold.
+                        if c != w && s.clear_check_target() {
+                            tracing::info!(listener = %cfg.name, server = %s.name(), "server {}/{}: its check changed by the reload; the check-addr/check-port set at run time are dropped", cfg.name, s.name());
+                        }
                     }
                     let h = spawn_check(w.clone(), s.clone(), ctx.clone());
                     next_checks.insert(s.name().to_string(), (w, h));
@@ -1101,9 +1223,11 @@ impl Balancer {
                     h.abort();
                     // Unchecked servers count as up.
                     s.set_up(true);
+                    s.set_stopping(false);
                 }
                 (None, None) => {
                     s.set_up(true);
+                    s.set_stopping(false);
                 }
             }
             self.metrics
@@ -1687,12 +1811,8 @@ impl BalancerAdmin {
         if info.enabled != enabled && info.configured {
             tracing::warn!(listener = %shared.name, server = %server.name(), "server {target}: agent check {word} by the operator");
         }
-        self.after_health_change(
-            &shared,
-            &server,
-            moved,
-            "agent check disabled by the operator",
-        );
+        let why = format!("agent check {word} by the operator");
+        self.after_health_change(&shared, &server, moved, &why);
         Ok(format!("{target}: agent check {word}"))
     }
 
@@ -1705,35 +1825,7 @@ impl BalancerAdmin {
         moved: bool,
         why: &str,
     ) {
-        let up = server.is_up();
-        self.metrics
-            .server_up
-            .with_label_values(&[&shared.name, server.name()])
-            .set(i64::from(up));
-        if moved {
-            self.metrics
-                .transitions
-                .with_label_values(&[
-                    shared.name.as_str(),
-                    server.name(),
-                    if up { "up" } else { "down" },
-                ])
-                .inc();
-            let rt = shared.runtime();
-            let (left_active, left_backup) = servers_left(&rt);
-            let target = format!("{}/{}", shared.name, server.name());
-            if up {
-                tracing::info!(listener = %shared.name, server = %server.name(), "server {target} is UP ({why}); {left_active} active and {left_backup} backup servers online");
-                shut_backup_sessions(shared, server);
-            } else {
-                tracing::warn!(listener = %shared.name, server = %server.name(), reason = why, "server {target} is DOWN ({why}); {left_active} active and {left_backup} backup servers left");
-                if rt.cfg.on_marked_down == OnMarkedDown::ShutdownSessions {
-                    server.kill_sessions(KillCause::Down);
-                }
-                alert_if_no_server(&shared.name, left_active + left_backup);
-            }
-        }
-        publish(&self.hub, shared, BackendCause::ServerUp);
+        announce(&self.hub, &self.metrics, shared, server, moved, why);
     }
 
     /// haproxy `set server L/S agent up|down`: what the agent would say, now.
@@ -1757,7 +1849,19 @@ impl BalancerAdmin {
         };
         let moved = server.set_agent_health(up);
         self.after_health_change(&shared, &server, moved, "agent set by the operator");
-        Ok(format!("{target}: agent {word}"))
+        // Its health check says down: the server stays down.
+        let held = up && !server.is_up() && server.admin() != Admin::Maint;
+        if held {
+            tracing::warn!(listener = %shared.name, server = %server.name(), "server {target}: agent set to up by the operator, but its health check keeps it DOWN");
+        }
+        Ok(format!(
+            "{target}: agent {word}{}",
+            if held {
+                " (its health check keeps it DOWN)"
+            } else {
+                ""
+            }
+        ))
     }
 
     /// haproxy `set server L/S health up|stopping|down`: what the health check would
@@ -1781,17 +1885,36 @@ impl BalancerAdmin {
         }
         let was_stopping = server.stopping();
         let moved = server.set_up(up);
-        server.set_stopping(stopping && server.is_up());
-        if stopping != was_stopping && !moved {
+        let now_stopping = stopping && server.is_up();
+        server.set_stopping(now_stopping);
+        if now_stopping != was_stopping && !moved {
             let target = format!("{}/{}", shared.name, server.name());
-            if stopping {
+            if now_stopping {
                 tracing::warn!(listener = %shared.name, server = %server.name(), "server {target} is NOLB (changed by the operator): no new connections from the balancing");
             } else {
                 tracing::info!(listener = %shared.name, server = %server.name(), "server {target} is UP (leaving NOLB: changed by the operator)");
             }
         }
-        self.after_health_change(&shared, &server, moved, "health set by the operator");
-        Ok(format!("{target}: health {word}"))
+        let why = if now_stopping {
+            "health set to stopping by the operator: NOLB, no new connections from the balancing"
+        } else {
+            "health set by the operator"
+        };
+        self.after_health_change(&shared, &server, moved, why);
+        // Its agent says down: the server stays down (haproxy lets it up until the
+        // agent's next answer).
+        let held = up && !server.is_up();
+        if held {
+            tracing::warn!(listener = %shared.name, server = %server.name(), "server {target}: health set to {word} by the operator, but its agent keeps it DOWN");
+        }
+        Ok(format!(
+            "{target}: health {word}{}",
+            if held {
+                " (its agent keeps it DOWN)"
+            } else {
+                ""
+            }
+        ))
     }
 
     /// haproxy `set server L/S agent-addr <ip> [port <port>]`, `agent-port <port>`,

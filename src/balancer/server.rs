@@ -76,6 +76,8 @@ pub struct Counters {
     /// Times the balancing chose it (haproxy's `lbtot`: not a stick entry, not a retry
     /// on the same server).
     pub lb_picks: AtomicU64,
+    /// Times live traffic reached `error_limit` (haproxy's `hanafail`).
+    pub hana_failures: AtomicU64,
 }
 
 impl Counters {
@@ -109,6 +111,7 @@ impl Counters {
             &self.server_aborts,
             &self.attempts,
             &self.lb_picks,
+            &self.hana_failures,
         ] {
             c.store(0, Ordering::Relaxed);
         }
@@ -232,6 +235,14 @@ pub struct ServerState {
     stopping: AtomicBool,
     /// Its agent check.
     pub agent: Mutex<AgentInfo>,
+    /// Serializes the updates of `check_up`, `agent_down` and `up`.
+    updown: Mutex<()>,
+    /// Connections to it that failed in a row (`observe: layer4`).
+    consecutive_errors: AtomicU32,
+    /// The count when they reached `error_limit` (0: none pending); its check applies
+    /// `on_error`, woken by `hana`.
+    pub hana_hits: AtomicU32,
+    pub hana: Notify,
     /// `set server ... check-addr / check-port`: where its health check goes instead.
     check_target: Mutex<(Option<std::net::IpAddr>, Option<u16>)>,
     admin: AtomicU8,
@@ -285,6 +296,10 @@ impl ServerState {
             agent_down: AtomicBool::new(false),
             stopping: AtomicBool::new(false),
             agent: Mutex::new(AgentInfo::default()),
+            updown: Mutex::new(()),
+            consecutive_errors: AtomicU32::new(0),
+            hana_hits: AtomicU32::new(0),
+            hana: Notify::new(),
             check_target: Mutex::new((None, None)),
             admin: AtomicU8::new(0),
             weight: AtomicU32::new(u32::from(cfg.weight)),
@@ -394,8 +409,18 @@ impl ServerState {
     /// down) changed: it is up when the check says so and its agent does not hold it
     /// down.
     pub fn set_up(&self, up: bool) -> bool {
+        let _g = self.lock_updown();
         self.check_up.store(up, Ordering::Relaxed);
         self.recompute()
+    }
+
+    /// Held while a verdict is stored and `up` recomputed: the check's task, the
+    /// agent's and the commands do not interleave there (a state that matches neither).
+    fn lock_updown(&self) -> std::sync::MutexGuard<'_, ()> {
+        match self.updown.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
     }
 
     /// What its health check says (true without one), whatever its agent says.
@@ -406,6 +431,7 @@ impl ServerState {
     /// Records what its agent says (haproxy's agent health: up or down); returns
     /// whether the server's state changed.
     pub fn set_agent_health(&self, up: bool) -> bool {
+        let _g = self.lock_updown();
         if let Ok(mut a) = self.agent.lock() {
             a.health = u32::from(up);
             self.agent_down
@@ -417,9 +443,11 @@ impl ServerState {
     /// Its agent check configured (a reload) and running (`enable`/`disable agent`);
     /// returns whether the server's state changed (a stopped agent holds nothing down).
     pub fn set_agent_mode(&self, configured: bool, enabled: bool) -> bool {
+        let _g = self.lock_updown();
         if let Ok(mut a) = self.agent.lock() {
-            if !a.configured && configured {
-                // Newly configured: up until it answers.
+            if (!a.configured && configured) || (!a.enabled && enabled) {
+                // Newly configured, or enabled again: up until it answers (what it said
+                // before it was stopped no longer counts).
                 a.health = 1;
                 a.status = "INI";
                 a.desc.clear();
@@ -432,6 +460,34 @@ impl ServerState {
         self.recompute()
     }
 
+    /// Its agent check's settings changed (a reload): asked afresh, up until it
+    /// answers, and the runtime `agent-addr`/`agent-port`/`agent-send` forgotten.
+    /// Returns whether the server's state changed.
+    pub fn reset_agent(&self) -> bool {
+        let _g = self.lock_updown();
+        if let Ok(mut a) = self.agent.lock() {
+            a.health = 1;
+            a.status = "INI";
+            a.desc.clear();
+            a.addr = None;
+            a.port = None;
+            a.send = None;
+            self.agent_down.store(false, Ordering::Relaxed);
+        }
+        self.recompute()
+    }
+
+    /// Forgets `set server ... check-addr / check-port` (the check's settings changed).
+    pub fn clear_check_target(&self) -> bool {
+        let mut g = match self.check_target.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let had = *g != (None, None);
+        *g = (None, None);
+        had
+    }
+
     /// Its agent check runs and said down.
     pub fn agent_down(&self) -> bool {
         self.agent_down.load(Ordering::Relaxed)
@@ -442,6 +498,24 @@ impl ServerState {
         match self.agent.lock() {
             Ok(a) => a.clone(),
             Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// A connection to it failed (`observe: layer4`): at `limit` in a row, its check is
+    /// told to apply `on_error`.
+    pub fn observe_error(&self, limit: u32) {
+        let n = self.consecutive_errors.fetch_add(1, Ordering::Relaxed) + 1;
+        if n >= limit {
+            self.consecutive_errors.store(0, Ordering::Relaxed);
+            self.hana_hits.store(n, Ordering::Relaxed);
+            self.hana.notify_one();
+        }
+    }
+
+    /// A connection to it was made (`observe: layer4`).
+    pub fn observe_ok(&self) {
+        if self.consecutive_errors.load(Ordering::Relaxed) != 0 {
+            self.consecutive_errors.store(0, Ordering::Relaxed);
         }
     }
 

@@ -211,6 +211,7 @@ fn check_desc(status: &str) -> &'static str {
         "L4CON" => "Layer4 connection problem",
         "L7STS" => "Layer7 wrong status",
         "L7RSP" => "Layer7 invalid response",
+        "HANA" => "Health analyze",
         _ => "",
     }
 }
@@ -329,6 +330,8 @@ fn check_status(last: Option<&str>, kind: Option<CheckType>) -> &'static str {
             "L4CON"
         }
         Some(t) if t.starts_with("HTTP status") || t.starts_with("MySQL error") => "L7STS",
+        // `observe: layer4` reaching `error_limit` (haproxy's "Health analyze").
+        Some(t) if t.starts_with("Detected ") && t.contains(" consecutive errors") => "HANA",
         Some(_) => "L7RSP",
     }
 }
@@ -1043,6 +1046,7 @@ pub const STATS_SCHEMA: &str = include_str!("stats_schema.json");
 fn check_status_code(status: &str) -> u8 {
     match status {
         "INI" => 1,
+        "HANA" => 4,
         "L4OK" => 6,
         "L4TOUT" => 7,
         "L4CON" => 8,
@@ -1297,6 +1301,9 @@ fn rows(listeners: &[Arc<Shared>], filter: &StatFilter) -> Vec<(Kind, usize, usi
             r.set("wredis", c.redispatches.load(Ordering::Relaxed));
             r.set("cli_abrt", c.client_aborts.load(Ordering::Relaxed));
             r.set("srv_abrt", c.server_aborts.load(Ordering::Relaxed));
+            if configured && rt.cfg.check.as_ref().is_some_and(|c| c.observe.is_some()) {
+                r.set("hanafail", c.hana_failures.load(Ordering::Relaxed));
+            }
             if configured
                 && !is_checked
                 && !s.is_up()

@@ -98,6 +98,28 @@ config_enum! {
 }
 
 config_enum! {
+    /// haproxy `observe`: what live traffic tells the health check.
+    pub enum Observe {
+        /// Connections to the server: a failed one is an error, one made clears them.
+        Layer4 => "layer4",
+    }
+}
+
+config_enum! {
+    /// haproxy `on-error`: what `error_limit` consecutive errors in live traffic do.
+    pub enum OnError {
+        /// The next check comes after `fastinter`.
+        Fastinter => "fastinter",
+        /// As a failed check (and `fastinter`).
+        FailCheck => "fail_check",
+        /// As a failed check that leaves one more failure before down (and `fastinter`).
+        SuddenDeath => "sudden_death",
+        /// Down at once (and `fastinter`).
+        MarkDown => "mark_down",
+    }
+}
+
+config_enum! {
     pub enum StickOn {
         /// The client's IP address (haproxy `stick on src`).
         Src => "src",
@@ -485,6 +507,13 @@ pub struct Check {
     /// Default: inter.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout: Option<Dur>,
+    /// Live traffic counts too (haproxy `observe layer4`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observe: Option<Observe>,
+    /// Consecutive errors in live traffic that trigger `on_error` (haproxy
+    /// `error-limit`, 10).
+    pub error_limit: u32,
+    pub on_error: OnError,
 }
 
 /// The longest `check.expect` (a reply is read up to 16 KiB looking for it).
@@ -537,6 +566,9 @@ impl Decode for Check {
         let rise = m.int::<u32>(cx, "rise", 1, 1000).or(2);
         let fall = m.int::<u32>(cx, "fall", 1, 1000).or(3);
         let timeout = m.get(cx, "timeout").check(cx, nonzero_check).opt();
+        let observe = m.get::<Observe>(cx, "observe").opt();
+        let error_limit = m.int::<u32>(cx, "error_limit", 1, 1_000_000).or(10);
+        let on_error = m.get::<OnError>(cx, "on_error").or(OnError::FailCheck);
         m.finish(cx);
         Some(Check {
             kind: kind?,
@@ -552,6 +584,9 @@ impl Decode for Check {
             rise: rise?,
             fall: fall?,
             timeout: timeout?,
+            observe: observe?,
+            error_limit: error_limit?,
+            on_error: on_error?,
         })
     }
 }

@@ -1088,6 +1088,16 @@ fn lint_balancer(cfg: &Config, cx: &mut Ctx) {
             {
                 warn(cx, &cp, "`send` and `expect` only apply to `type: tcp`");
             }
+            if c.observe.is_none()
+                && (cx.was_set(&format!("{cp}.error_limit"))
+                    || cx.was_set(&format!("{cp}.on_error")))
+            {
+                warn(
+                    cx,
+                    &cp,
+                    "`error_limit` and `on_error` only apply with `observe: layer4`",
+                );
+            }
         }
         lint_agents(l, &lp, cx);
     }

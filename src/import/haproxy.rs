@@ -980,6 +980,55 @@ fn server(
                     }
                 }
             }
+            "observe" => {
+                if let Some(v) = two(w) {
+                    if v == "layer4" {
+                        own_check.retain(|(k, _)| k != "observe");
+                        own_check.push(("observe".into(), v));
+                    } else {
+                        w.no_equivalent(
+                            l.line,
+                            &format!("server {name} observe {v}"),
+                            "server option (tandem observes layer4 only: it relays TCP)",
+                        );
+                    }
+                }
+            }
+            "error-limit" => {
+                if let Some(v) = two(w) {
+                    match v.parse::<u32>() {
+                        Ok(n) if n > 0 => {
+                            own_check.retain(|(k, _)| k != "error_limit");
+                            own_check.push(("error_limit".into(), n.to_string()));
+                        }
+                        _ => w.warn(
+                            l.line,
+                            format!("server {name} `error-limit {v}`: not a count; ignored"),
+                        ),
+                    }
+                }
+            }
+            "on-error" => {
+                if let Some(v) = two(w) {
+                    let mode = match v.as_str() {
+                        "fastinter" => Some("fastinter"),
+                        "fail-check" => Some("fail_check"),
+                        "sudden-death" => Some("sudden_death"),
+                        "mark-down" => Some("mark_down"),
+                        _ => None,
+                    };
+                    match mode {
+                        Some(m) => {
+                            own_check.retain(|(k, _)| k != "on_error");
+                            own_check.push(("on_error".into(), m.into()));
+                        }
+                        None => w.warn(
+                            l.line,
+                            format!("server {name} `on-error {v}`: unknown mode; ignored"),
+                        ),
+                    }
+                }
+            }
             "agent-check" => agent_on = true,
             "no-agent-check" => agent_on = false,
             "agent-port" => {
@@ -1014,9 +1063,8 @@ fn server(
                     }
                 }
             }
-            "id" | "cookie" | "addr" | "resolvers" | "init-addr" | "observe"
-            | "error-limit" | "track"
-            | "check-send-proxy" | "ssl" | "verify" | "source" | "on-error" | "maxqueue" | "minconn" | "ca-file" | "sni" => {
+            "id" | "cookie" | "addr" | "resolvers" | "init-addr" | "track"
+            | "check-send-proxy" | "ssl" | "verify" | "source" | "maxqueue" | "minconn" | "ca-file" | "sni" => {
                 let takes_value = !matches!(o, "check-send-proxy" | "ssl");
                 let shown = if takes_value {
                     format!("{o} {}", two(w).unwrap_or_default())
@@ -1214,6 +1262,29 @@ fn listeners(name: &str, p: &Proxy, global_log: bool, line: usize, w: &mut Warni
             .collect();
         merge_checks(&plain)
     };
+    // tandem's `observe` is the listener's: say so when the servers differ.
+    let observing = |own: &CheckParams| -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = own
+            .iter()
+            .filter(|(k, _)| matches!(k.as_str(), "observe" | "error_limit" | "on_error"))
+            .cloned()
+            .collect();
+        v.sort();
+        v
+    };
+    if let Some((_, _, first, _)) = checked_servers.first() {
+        let want = observing(first);
+        for (l, n, own, _) in checked_servers.iter().skip(1) {
+            if observing(own) != want {
+                w.warn(
+                    l.line,
+                    format!(
+                        "server {n}: its `observe`/`error-limit`/`on-error` differ from the first checked server's; tandem applies the first one's to every server of listener {name}"
+                    ),
+                );
+            }
+        }
+    }
     for (i, diff) in own_checks {
         let Some((_, _, _, at)) = checked_servers.get(i) else {
             continue;
@@ -1399,6 +1470,20 @@ fn listeners(name: &str, p: &Proxy, global_log: bool, line: usize, w: &mut Warni
             }
             if let Some(t) = &p.check_timeout {
                 c.set("timeout", Y::Raw(t.clone()));
+            }
+            // `observe layer4` (with `error-limit`, `on-error`): the first checked
+            // server's, for the whole listener.
+            if check.iter().any(|(k, _)| k == "observe") {
+                c.set("observe", Y::s("layer4"));
+                for key in ["error_limit", "on_error"] {
+                    if let Some((_, v)) = check.iter().find(|(k, _)| k == key) {
+                        let val = match v.parse::<i64>() {
+                            Ok(n) => Y::Int(n),
+                            Err(_) => Y::s(v.clone()),
+                        };
+                        c.set(key, val);
+                    }
+                }
             }
             if p.check_type.as_deref() == Some("tcp")
                 && let Some(port) = p.tcp_check_port
