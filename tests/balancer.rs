@@ -2846,6 +2846,12 @@ struct PairListener<'a> {
     servers: Vec<(&'a str, SocketAddr, u32)>,
     /// The servers that are backups.
     backups: &'a [&'a str],
+    /// More of this listener's settings: tandem's YAML lines (indented as a listener's
+    /// keys), haproxy's `listen` lines.
+    more: (&'a str, &'a str),
+    /// More of each server's settings: tandem's (`, key: value` in its flow mapping),
+    /// haproxy's (words after the `server` line).
+    server_more: (&'a str, &'a str),
 }
 
 /// Debian's haproxy and tandem with the same listeners, servers and weights, each with
@@ -2924,6 +2930,7 @@ fn pair_full(listeners: &[PairListener], t_extra: &str, h_extra: &str, stats: bo
             l.name, l.balance
         ));
         t_cfg.push_str(t_extra);
+        t_cfg.push_str(l.more.0);
         if l.check {
             t_cfg.push_str("      check: { type: tcp, inter: 100ms, rise: 2, fall: 3 }\n");
         }
@@ -2932,8 +2939,8 @@ fn pair_full(listeners: &[PairListener], t_extra: &str, h_extra: &str, stats: bo
         }
         t_cfg.push_str("      servers:\n");
         h_cfg.push_str(&format!(
-            "listen {}\n  bind 127.0.0.1:{hp}\n  balance {}\n{h_extra}",
-            l.name, l.balance
+            "listen {}\n  bind 127.0.0.1:{hp}\n  balance {}\n{h_extra}{}",
+            l.name, l.balance, l.more.1
         ));
         if l.stick {
             h_cfg.push_str("  stick-table type ip size 100 expire 30m\n  stick on src\n");
@@ -2941,16 +2948,18 @@ fn pair_full(listeners: &[PairListener], t_extra: &str, h_extra: &str, stats: bo
         for (name, b, w) in &l.servers {
             let backup = l.backups.contains(name);
             t_cfg.push_str(&format!(
-                "        - {{ name: {name}, address: \"{b}\", weight: {w}, backup: {backup} }}\n"
+                "        - {{ name: {name}, address: \"{b}\", weight: {w}, backup: {backup}{} }}\n",
+                l.server_more.0
             ));
             h_cfg.push_str(&format!(
-                "  server {name} {b} weight {w}{}{}\n",
+                "  server {name} {b} weight {w}{}{}{}\n",
                 if l.check {
                     " check inter 100ms rise 2 fall 3"
                 } else {
                     ""
                 },
-                if backup { " backup" } else { "" }
+                if backup { " backup" } else { "" },
+                l.server_more.1
             ));
         }
     }
@@ -3001,6 +3010,8 @@ impl PairListener<'_> {
             check: false,
             stick: false,
             backups: &[],
+            more: ("", ""),
+            server_more: ("", ""),
             servers,
         }
     }
@@ -3104,6 +3115,8 @@ fn runtime_api_replies_match_haproxy_byte_for_byte() {
             check: false,
             stick: false,
             backups: &[],
+            more: ("", ""),
+            server_more: ("", ""),
             servers: vec![("a", a.addr, 1), ("b", b.addr, 2)],
         },
         PairListener {
@@ -3112,6 +3125,8 @@ fn runtime_api_replies_match_haproxy_byte_for_byte() {
             check: false,
             stick: false,
             backups: &[],
+            more: ("", ""),
+            server_more: ("", ""),
             servers: vec![("a", a.addr, 3)],
         },
     ]);
@@ -3409,6 +3424,8 @@ fn show_stat_and_servers_state_match_haproxy_column_by_column() {
             check: false,
             stick: false,
             backups: &[],
+            more: ("", ""),
+            server_more: ("", ""),
             servers: vec![("a", a.addr, 1), ("b", b.addr, 2)],
         },
         PairListener {
@@ -3417,6 +3434,8 @@ fn show_stat_and_servers_state_match_haproxy_column_by_column() {
             check: true,
             stick: false,
             backups: &[],
+            more: ("", ""),
+            server_more: ("", ""),
             servers: vec![("a", a.addr, 1), ("dead", dead, 1)],
         },
     ]);
@@ -3627,6 +3646,8 @@ fn rates_and_backend_state_match_haproxy() {
         stick: false,
         servers: vec![("a", a.addr, 1), ("b", b.addr, 1)],
         backups: &["b"],
+        more: ("", ""),
+        server_more: ("", ""),
     }]);
     let both = [(&p.t_sock, p.t_addr["r"]), (&p.h_sock, p.h_addr["r"])];
     let rows = |sock: &std::path::Path| -> HashMap<String, HashMap<String, String>> {
@@ -3839,6 +3860,8 @@ fn refused_attempts_count_as_haproxy_counts_them() {
         stick: false,
         servers: vec![("a", a.addr, 1), ("dead", dead, 1)],
         backups: &[],
+        more: ("", ""),
+        server_more: ("", ""),
     }]);
     // Roundrobin: a, then dead (refused 4 times, then closed), one at a time on each
     // side (the two sides at once).
@@ -3912,6 +3935,8 @@ fn stick_table_commands_match_haproxy() {
         check: false,
         stick: true,
         backups: &[],
+        more: ("", ""),
+        server_more: ("", ""),
         servers: vec![("a", a.addr, 1), ("b", b.addr, 1)],
     }]);
     let (ours, theirs) = p.both("show table t");
@@ -4015,6 +4040,8 @@ fn show_info_and_descriptions_match_haproxy() {
         check: false,
         stick: false,
         backups: &[],
+        more: ("", ""),
+        server_more: ("", ""),
         servers: vec![("a", a.addr, 1)],
     }]);
     let (ours, theirs) = p.both("show info typed");
@@ -4195,6 +4222,8 @@ fn redispatch_visits_servers_in_haproxys_order() {
                 check: false,
                 stick: false,
                 backups: &[],
+                more: ("", ""),
+                server_more: ("", ""),
                 servers: vec![
                     ("d1", d1, 1),
                     ("d2", d2, 1),
@@ -4209,6 +4238,8 @@ fn redispatch_visits_servers_in_haproxys_order() {
                 check: false,
                 stick: false,
                 backups: &[],
+                more: ("", ""),
+                server_more: ("", ""),
                 servers: vec![
                     ("d1", d1, 1),
                     ("a", a.addr, 2),
@@ -4222,6 +4253,8 @@ fn redispatch_visits_servers_in_haproxys_order() {
                 check: false,
                 stick: false,
                 backups: &[],
+                more: ("", ""),
+                server_more: ("", ""),
                 servers: vec![
                     ("d1", d1, 1),
                     ("d2", d2, 1),
@@ -4235,6 +4268,8 @@ fn redispatch_visits_servers_in_haproxys_order() {
                 check: false,
                 stick: false,
                 backups: &[],
+                more: ("", ""),
+                server_more: ("", ""),
                 servers: vec![("d1", d1, 1), ("d2", d2, 1), ("a", a.addr, 1)],
             },
         ],
@@ -4306,6 +4341,8 @@ fn runtime_commands_match_haproxy() {
             check: true,
             stick: false,
             backups: &[],
+            more: ("", ""),
+            server_more: ("", ""),
             servers: vec![("a", a.addr, 1), ("d", dead, 1)],
         },
         PairListener::plain("k", vec![("a", a.addr, 1)]),
@@ -4991,6 +5028,8 @@ fn stats_page_matches_haproxy() {
         check: true,
         stick: false,
         backups: &[],
+        more: ("", ""),
+        server_more: ("", ""),
         servers: vec![("a", a.addr, 1), ("dead", dead, 1)],
     }]);
     let h_stats = p.h_stats.expect("haproxy's stats listener");
@@ -6034,4 +6073,109 @@ fn observed_connection_errors_mark_a_server_down_as_haproxy() {
         "{}",
         p.tandem.logs()
     );
+}
+
+/// haproxy's `track`, side by side with Debian's haproxy 2.6: listener `ro`'s server
+/// tracks `rw/a` (the classic read/write pair of listeners over one MySQL server,
+/// checked once). What happens to `rw/a` — down, up, NOLB, maintenance, drain — shows on
+/// `ro/a` on both balancers: the same status (`MAINT (via rw/a)`), the same inherited
+/// admin flags in `show servers state`, and no new connections through `ro` while
+/// `rw/a` is down. `ro/a`'s own maintenance stays its own.
+#[test]
+fn tracking_servers_follow_as_haproxy() {
+    let a = Backend::start("a", Behavior::Name);
+    let p = pair(&[
+        PairListener {
+            more: (
+                "      check: { type: tcp, inter: 10s, rise: 2, fall: 3 }\n",
+                "  default-server check inter 10s rise 2 fall 3\n",
+            ),
+            ..PairListener::plain("rw", vec![("a", a.addr, 1)])
+        },
+        PairListener {
+            server_more: (", track: rw/a", " track rw/a"),
+            ..PairListener::plain("ro", vec![("a", a.addr, 1)])
+        },
+    ]);
+    let status = |csv: &str| -> String {
+        stat_rows(csv)
+            .get(&("ro".to_string(), "a".to_string()))
+            .and_then(|r| r.get("status").cloned())
+            .unwrap_or_default()
+    };
+    let admin_flags = |state: &str| -> Vec<String> {
+        state
+            .lines()
+            .filter(|l| l.starts_with(|c: char| c.is_ascii_digit()))
+            .filter_map(|l| {
+                let f: Vec<&str> = l.split(' ').collect();
+                (f.get(1) == Some(&"ro")).then(|| format!("{} {}", f[5], f[6]))
+            })
+            .collect()
+    };
+    let step = |cmd: &str, want: &str| {
+        if !cmd.is_empty() {
+            p.done(&[cmd]);
+        }
+        let mut last = (String::new(), String::new());
+        let ok = wait_for(Duration::from_secs(10), || {
+            let (ours, theirs) = p.both("show stat");
+            last = (status(&ours), status(&theirs));
+            (last.0 == want && last.1 == want).then_some(())
+        });
+        assert!(
+            ok.is_some(),
+            "after `{cmd}`: tandem {:?} haproxy {:?}\n{}",
+            last.0,
+            last.1,
+            p.tandem.logs()
+        );
+        let (ours, theirs) = p.both("show servers state");
+        assert_eq!(
+            admin_flags(&ours),
+            admin_flags(&theirs),
+            "after `{cmd}`\n{ours}\n{theirs}"
+        );
+    };
+    step("", "UP");
+    step("set server rw/a health down", "DOWN");
+    for addr in [p.t_addr["ro"], p.h_addr["ro"]] {
+        let got = connect_from(addr, None)
+            .ok()
+            .and_then(|c| read_line(&c).ok());
+        assert_ne!(got.as_deref(), Some("a"), "{addr}");
+    }
+    step("set server rw/a health up", "UP");
+    step("set server rw/a state maint", "MAINT (via rw/a)");
+    // Out of maintenance haproxy shows `UP 1/3` until rw/a's next check (up to 10 s).
+    step("set server rw/a state ready", "UP");
+    step("set server rw/a state drain", "DRAIN");
+    step("set server rw/a state ready", "UP");
+    step("set server ro/a state maint", "MAINT");
+    step("set server ro/a state ready", "UP");
+    step("set server rw/a health stopping", "NOLB");
+    step("set server rw/a health up", "UP");
+    for addr in [p.t_addr["ro"], p.h_addr["ro"]] {
+        let c = connect_from(addr, None).expect("connect");
+        assert_eq!(read_line(&c).expect("answer"), "a", "{addr}");
+    }
+    assert!(
+        p.tandem.wait_log("server ro/a is DOWN (via rw/a)"),
+        "{}",
+        p.tandem.logs()
+    );
+    assert!(
+        p.tandem
+            .wait_log("server ro/a set to maint via rw/a (was ready)"),
+        "{}",
+        p.tandem.logs()
+    );
+    // tandem: a reload keeps following.
+    p.tandem.signal(Signal::SIGHUP);
+    assert!(p.tandem.wait_log("config reloaded"), "{}", p.tandem.logs());
+    p.done(&["set server rw/a health down"]);
+    let ok = wait_for(Duration::from_secs(10), || {
+        (status(&raw_admin(&p.t_sock, "show stat")) == "DOWN").then_some(())
+    });
+    assert!(ok.is_some(), "{}", p.tandem.logs());
 }

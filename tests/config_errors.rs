@@ -1549,3 +1549,49 @@ fn agent_check_settings_are_checked() {
     ))
     .is_empty());
 }
+
+/// `track`: the tracked server exists, the chain ends at a checked server without a
+/// loop, and a tracking server has no check timing of its own.
+#[test]
+fn track_settings_are_checked() {
+    let head = "balancer:\n  listeners:\n    - name: rw\n      bind: 127.0.0.1:3306\n      check: { type: tcp }\n      servers:\n        - { name: a, address: 127.0.0.1:3307 }\n    - name: ro\n      bind: 127.0.0.1:3308\n      servers:\n";
+    assert!(
+        errors(&format!(
+            "{head}        - {{ name: a, address: 127.0.0.1:3307, track: rw/a }}\n"
+        ))
+        .is_empty()
+    );
+    let e = errors(&format!(
+        "{head}        - {{ name: a, address: 127.0.0.1:3307, track: rw/zz }}\n"
+    ));
+    assert!(
+        e.len() == 1
+            && e[0].contains(
+                "balancer.listeners[1].servers[0].track: `rw/zz` is not a server of this balancer"
+            ),
+        "{e:?}"
+    );
+    let e = errors(&format!(
+        "{head}        - {{ name: a, address: 127.0.0.1:3307, track: b }}\n        - {{ name: b, address: 127.0.0.1:3309, track: a }}\n"
+    ));
+    assert!(
+        e.iter().all(|x| x.contains("in a loop")) && e.len() == 2,
+        "{e:?}"
+    );
+    // The end of the chain has no check: nothing to follow.
+    let e = errors(&format!(
+        "{head}        - {{ name: a, address: 127.0.0.1:3307 }}\n        - {{ name: b, address: 127.0.0.1:3309, track: a }}\n"
+    ));
+    assert!(e.len() == 1 && e[0].contains("neither checked"), "{e:?}");
+    let e = errors(&format!(
+        "{head}        - {{ name: a, address: 127.0.0.1:3307, track: rw/a, check: {{ fall: 1 }} }}\n"
+    ));
+    assert!(
+        e.len() == 1 && e[0].contains("has no check of its own"),
+        "{e:?}"
+    );
+    let e = errors(&format!(
+        "{head}        - {{ name: a, address: 127.0.0.1:3307, track: \"a/b/c\" }}\n"
+    ));
+    assert!(e.len() == 1 && e[0].contains("write `server`"), "{e:?}");
+}

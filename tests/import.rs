@@ -3324,3 +3324,45 @@ fn haproxy_observe_layer4_is_imported() {
     assert_eq!(web.observe, None);
     assert!(err.contains("observe layer7"), "{err}");
 }
+
+/// haproxy's `track [<proxy>/]<server>` is imported with the proxy's listener name (a
+/// backend's is its frontend's); a proxy that is not imported is warned and dropped.
+#[test]
+fn haproxy_track_is_imported() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = write(
+        dir.path(),
+        "haproxy.cfg",
+        "defaults\n  mode tcp\n  timeout connect 5s\n  timeout client 1m\n  timeout server 1m\n\
+         frontend fe_rw\n  bind 198.18.0.10:3306\n  default_backend be_rw\n\
+         backend be_rw\n  server a 198.18.0.1:3306 check\n  server b 198.18.0.2:3306 track a\n\
+         listen ro\n  bind 198.18.0.10:3307\n  server a 198.18.0.1:3306 track be_rw/a\n  server c 198.18.0.3:3306 track nowhere/a\n",
+    );
+    let file = cfg.to_string_lossy().into_owned();
+    let (code, out, err) = tandem(&["import", "--haproxy", &file]);
+    assert_eq!(code, 0, "{err}\n{out}");
+    let c = parse(&out);
+    let b = c.balancer.as_ref().expect("balancer");
+    let tracks: Vec<(String, Option<String>)> = b
+        .listeners
+        .iter()
+        .flat_map(|l| {
+            l.servers
+                .iter()
+                .map(|s| (format!("{}/{}", l.name, s.name), s.track.clone()))
+        })
+        .collect();
+    assert!(
+        tracks.contains(&("fe_rw/b".into(), Some("a".into()))),
+        "{tracks:?}"
+    );
+    assert!(
+        tracks.contains(&("ro/a".into(), Some("fe_rw/a".into()))),
+        "{tracks:?}"
+    );
+    assert!(tracks.contains(&("ro/c".into(), None)), "{tracks:?}");
+    assert!(
+        err.contains("`track nowhere/a` names a proxy that is not imported"),
+        "{err}"
+    );
+}

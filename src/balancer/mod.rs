@@ -55,6 +55,8 @@ struct Live {
     checks: HashMap<String, (Check, JoinHandle<()>)>,
     /// Agent-check tasks by server name, with the agent check they run.
     agents: HashMap<String, (Agent, JoinHandle<()>)>,
+    /// Tracking tasks by server name: (the tracking server, the tracked one, task).
+    tracks: HashMap<String, (usize, usize, JoinHandle<()>)>,
 }
 
 impl Drop for Live {
@@ -67,6 +69,9 @@ impl Drop for Live {
             h.abort();
         }
         for (_, (_, h)) in self.agents.drain() {
+            h.abort();
+        }
+        for (_, (_, _, h)) in self.tracks.drain() {
             h.abort();
         }
     }
@@ -524,20 +529,45 @@ fn change_admin(
     state: Admin,
     by: &str,
 ) -> Admin {
+    let before_own = server.own_admin();
     let before = server.admin();
     server.set_admin(state);
+    let target = format!("{}/{}", shared.name, server.name());
+    let after = server.admin();
+    let still = match server.tracked() {
+        Some((via, _)) if after != state => format!(", still {} via {via}", after.name()),
+        _ => String::new(),
+    };
+    let what = format!(
+        "server {target} set to {} by {by} (was {}{still})",
+        state.name(),
+        before_own.name()
+    );
+    admin_effects(hub, metrics, shared, server, before, &what);
+    before_own
+}
+
+/// What follows a server's change of administrative state (`before`: the state it had):
+/// out of maintenance it runs again (NOLB ends, up without a running check) and the
+/// backups' sessions may close; into it, its sessions may close; the line `what`, the
+/// no-server alert, and the listener's state published.
+fn admin_effects(
+    hub: &TrackHub,
+    metrics: &BalancerMetrics,
+    shared: &Shared,
+    server: &Arc<ServerState>,
+    before: Admin,
+    what: &str,
+) {
+    let state = server.admin();
     if before == Admin::Maint && state != Admin::Maint {
         // Out of maintenance a server runs again (haproxy leaves NOLB there too).
         server.set_stopping(false);
-    }
-    let target = format!("{}/{}", shared.name, server.name());
-    // Out of maintenance with its check stopped (`disable health`), a server is up:
-    // no check is there to decide (haproxy).
-    if before == Admin::Maint
-        && state != Admin::Maint
-        && !server.check_enabled.load(Ordering::Relaxed)
-    {
-        server.set_up(true);
+        // With its check stopped (`disable health`), a server is up: no check is
+        // there to decide (haproxy). A tracking server follows its tracked one.
+        if !server.check_enabled.load(Ordering::Relaxed) && server.tracked().is_none() {
+            server.set_up(true);
+        }
     }
     metrics
         .server_up
@@ -552,7 +582,7 @@ fn change_admin(
         server.kill_sessions(KillCause::Down);
     }
     let (left_active, left_backup) = servers_left(&shared.runtime());
-    tracing::warn!(listener = %shared.name, server = %server.name(), from = before.name(), to = state.name(), "server {target} set to {} by {by} (was {}); {left_active} active and {left_backup} backup servers left", state.name(), before.name());
+    tracing::warn!(listener = %shared.name, server = %server.name(), from = before.name(), to = state.name(), "{what}; {left_active} active and {left_backup} backup servers left");
     if state != Admin::Ready && before == Admin::Ready && server.is_up() {
         alert_if_no_server(&shared.name, left_active + left_backup);
     }
@@ -567,7 +597,64 @@ fn change_admin(
         BackendCause::ServerUp
     };
     publish(hub, shared, cause);
-    before
+}
+
+/// A tracking server takes the state of the server it tracks (`via`: its name): up or
+/// down, NOLB, and its maintenance or drain as inherited (haproxy's propagation).
+fn follow(ctx: &CheckCtx, me: &Arc<ServerState>, target: &ServerState, via: &str) {
+    let shared = &ctx.shared;
+    let before = me.admin();
+    if me.set_inherited(target.admin()) {
+        let what = format!(
+            "server {}/{} set to {} via {via} (was {})",
+            shared.name,
+            me.name(),
+            me.admin().name(),
+            before.name()
+        );
+        admin_effects(&ctx.hub, &ctx.metrics, shared, me, before, &what);
+    }
+    let was_stopping = me.stopping();
+    let moved = me.set_up(target.is_up());
+    me.set_stopping(target.stopping() && me.is_up());
+    if moved {
+        announce(
+            &ctx.hub,
+            &ctx.metrics,
+            shared,
+            me,
+            true,
+            &format!("via {via}"),
+        );
+    } else if was_stopping != me.stopping() {
+        let word = if me.stopping() { "NOLB" } else { "UP" };
+        tracing::info!(listener = %shared.name, server = %me.name(), "server {}/{} is {word} (via {via})", shared.name, me.name());
+        publish(&ctx.hub, shared, BackendCause::Weight);
+    }
+}
+
+/// Follows `target`'s state for `me` until aborted (a reload that changes the track) or
+/// `target` goes away.
+fn spawn_track(
+    me: Arc<ServerState>,
+    target: Arc<ServerState>,
+    via: String,
+    ctx: CheckCtx,
+) -> JoinHandle<()> {
+    let mut changes = target.state_changes();
+    let target = Arc::downgrade(&target);
+    tokio::spawn(async move {
+        loop {
+            let Some(t) = target.upgrade() else {
+                return;
+            };
+            follow(&ctx, &me, &t, &via);
+            drop(t);
+            if changes.changed().await.is_err() {
+                return;
+            }
+        }
+    })
 }
 
 /// Sets a server's weight from `text` as haproxy reads it (0..256, or a share of the
@@ -667,7 +754,8 @@ pub fn ensure_fd_limit(cfg: &BalancerConfig) {
 /// it (`None`: the listener has no check, or the server says `check: false`).
 pub fn server_check(cfg: &Listener, s: &ServerState) -> Option<Check> {
     let c = cfg.check.as_ref()?;
-    s.with_cfg(|sc| sc.check.then(|| sc.check_tuning.apply(c)))
+    // A tracking server has no check of its own (haproxy).
+    s.with_cfg(|sc| (sc.check && sc.track.is_none()).then(|| sc.check_tuning.apply(c)))
 }
 
 /// Active and backup servers that take new connections now (up, not in maintenance,
@@ -897,6 +985,7 @@ impl Balancer {
             };
             started.push(b.start_listener(l.clone(), socket, HashMap::new(), None));
         }
+        b.resolve_tracks(&mut started);
         if let Ok(mut v) = b.live.lock() {
             *v = started;
         }
@@ -1011,8 +1100,8 @@ impl Balancer {
         }
         let agents = sync_agents(&cfg, &servers, HashMap::new(), &HashMap::new(), &ctx);
         for s in &servers {
-            if cfg.check.is_none() || !s.cfg().check {
-                // Unchecked servers count as up.
+            if (cfg.check.is_none() || !s.cfg().check) && s.cfg().track.is_none() {
+                // Unchecked servers count as up (a tracking one follows its server).
                 s.set_up(true);
             }
             self.metrics
@@ -1030,6 +1119,7 @@ impl Balancer {
             accept,
             checks,
             agents,
+            tracks: HashMap::new(),
         }
     }
 
@@ -1167,8 +1257,105 @@ impl Balancer {
                 self.hub.remove(&listener_key(&name));
             }
         }
+        self.resolve_tracks(&mut next);
         *guard = next;
         Ok(())
+    }
+
+    /// Starts, keeps or stops the servers' tracking (`track`) once every listener has
+    /// its servers: a tracking server follows the tracked one's state from now on.
+    fn resolve_tracks(&self, lives: &mut [Live]) {
+        let index: HashMap<(String, String), Arc<ServerState>> = lives
+            .iter()
+            .flat_map(|l| {
+                let name = l.shared.name.clone();
+                l.shared
+                    .runtime()
+                    .servers
+                    .iter()
+                    .map(|s| ((name.clone(), s.name().to_string()), s.clone()))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        for live in lives.iter_mut() {
+            let rt = live.shared.runtime();
+            let ctx = CheckCtx {
+                shared: live.shared.clone(),
+                hub: self.hub.clone(),
+                metrics: self.metrics.clone(),
+            };
+            let mut old = std::mem::take(&mut live.tracks);
+            let mut next = HashMap::new();
+            for s in &rt.servers {
+                let want = s.with_cfg(|c| c.tracks(&live.shared.name));
+                let target = want.as_ref().and_then(|(l, n)| {
+                    index
+                        .get(&(l.clone(), n.clone()))
+                        .map(|t| (format!("{l}/{n}"), t.clone()))
+                });
+                let me = Arc::as_ptr(s) as usize;
+                match (old.remove(s.name()), target) {
+                    (Some((m, t, h)), Some((via, target)))
+                        if m == me && t == Arc::as_ptr(&target) as usize && !h.is_finished() =>
+                    {
+                        // Unchanged: in step again after the reload.
+                        follow(&ctx, s, &target, &via);
+                        next.insert(s.name().to_string(), (m, t, h));
+                    }
+                    (prev, Some((via, target))) => {
+                        if let Some((_, _, h)) = prev {
+                            h.abort();
+                        }
+                        s.set_tracked(Some((via.clone(), &target)));
+                        let t = Arc::as_ptr(&target) as usize;
+                        let h = spawn_track(s.clone(), target, via, ctx.clone());
+                        next.insert(s.name().to_string(), (me, t, h));
+                    }
+                    (prev, None) => {
+                        if let Some((_, _, h)) = prev {
+                            h.abort();
+                        }
+                        if s.tracked().is_some() || s.inherited_admin() != Admin::Ready {
+                            // No longer tracking: its own state only.
+                            s.set_tracked(None);
+                            let before = s.admin();
+                            if s.set_inherited(Admin::Ready) {
+                                let what = format!(
+                                    "server {}/{} no longer tracks another: {} (was {})",
+                                    live.shared.name,
+                                    s.name(),
+                                    s.admin().name(),
+                                    before.name()
+                                );
+                                admin_effects(
+                                    &ctx.hub,
+                                    &ctx.metrics,
+                                    &ctx.shared,
+                                    s,
+                                    before,
+                                    &what,
+                                );
+                            }
+                            if server_check(&rt.cfg, s).is_none() {
+                                let moved = s.set_up(true);
+                                announce(
+                                    &ctx.hub,
+                                    &ctx.metrics,
+                                    &ctx.shared,
+                                    s,
+                                    moved,
+                                    "no longer tracks another",
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+            for (_, (_, _, h)) in old {
+                h.abort();
+            }
+            live.tracks = next;
+        }
     }
 
     /// Removes the per-server series of servers that are gone from `listener`.
@@ -1225,10 +1412,11 @@ impl Balancer {
                     s.set_up(true);
                     s.set_stopping(false);
                 }
-                (None, None) => {
+                (None, None) if s.cfg().track.is_none() => {
                     s.set_up(true);
                     s.set_stopping(false);
                 }
+                (None, None) => {}
             }
             self.metrics
                 .server_up
@@ -2416,7 +2604,7 @@ impl BalancerAdmin {
         for l in v.iter() {
             let rt = l.shared.runtime();
             for s in &rt.servers {
-                let checked = rt.cfg.check.is_some() && s.cfg().check;
+                let checked = rt.cfg.check.is_some() && s.cfg().check && s.cfg().track.is_none();
                 out.push_str(&format!(
                     "{}/{} {} {} weight {} active {}\n",
                     l.shared.name,

@@ -246,6 +246,12 @@ pub struct ServerState {
     /// `set server ... check-addr / check-port`: where its health check goes instead.
     check_target: Mutex<(Option<std::net::IpAddr>, Option<u16>)>,
     admin: AtomicU8,
+    /// Inherited from the server it tracks (`track`).
+    inherited: AtomicU8,
+    /// The server it tracks (`listener/server`).
+    tracked: Mutex<Option<(String, std::sync::Weak<ServerState>)>>,
+    /// Bumped on each change of its state (for the servers tracking it).
+    state_gen: watch::Sender<u64>,
     weight: AtomicU32,
     /// The runtime `maxconn` (`set maxconn server`; 0: none), the configured one until
     /// the operator changes it; a reload that changes the configured one replaces it.
@@ -302,6 +308,9 @@ impl ServerState {
             hana: Notify::new(),
             check_target: Mutex::new((None, None)),
             admin: AtomicU8::new(0),
+            inherited: AtomicU8::new(0),
+            tracked: Mutex::new(None),
+            state_gen: watch::channel(0).0,
             weight: AtomicU32::new(u32::from(cfg.weight)),
             maxconn: AtomicU32::new(cfg.maxconn.unwrap_or(0)),
             active: AtomicU32::new(0),
@@ -423,6 +432,35 @@ impl ServerState {
         }
     }
 
+    /// Tells the servers that track this one that its state may have changed.
+    fn bump(&self) {
+        self.state_gen.send_modify(|g| *g = g.wrapping_add(1));
+    }
+
+    /// Changes when its state may have (up/down, administrative state, NOLB): what a
+    /// server that tracks it waits on.
+    pub fn state_changes(&self) -> watch::Receiver<u64> {
+        self.state_gen.subscribe()
+    }
+
+    /// The server it tracks, as written (`listener/server`) and resolved.
+    pub fn tracked(&self) -> Option<(String, Arc<ServerState>)> {
+        let g = match self.tracked.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let (name, w) = g.as_ref()?;
+        Some((name.clone(), w.upgrade()?))
+    }
+
+    pub fn set_tracked(&self, t: Option<(String, &Arc<ServerState>)>) {
+        let mut g = match self.tracked.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        *g = t.map(|(n, s)| (n, Arc::downgrade(s)));
+    }
+
     /// What its health check says (true without one), whatever its agent says.
     pub fn check_up(&self) -> bool {
         self.check_up.load(Ordering::Relaxed)
@@ -525,7 +563,9 @@ impl ServerState {
     }
 
     pub fn set_stopping(&self, on: bool) {
-        self.stopping.store(on, Ordering::Relaxed);
+        if self.stopping.swap(on, Ordering::Relaxed) != on {
+            self.bump();
+        }
     }
 
     /// Where its health check goes instead of its address (`check-addr`, `check-port`).
@@ -555,6 +595,7 @@ impl ServerState {
         let up = self.check_up.load(Ordering::Relaxed) && !self.agent_down.load(Ordering::Relaxed);
         let was = self.up.swap(up, Ordering::Relaxed);
         if was != up {
+            self.bump();
             if let Ok(mut c) = self.check.lock() {
                 c.last_change = Some(SystemTime::now());
                 if up {
@@ -613,12 +654,44 @@ impl ServerState {
         })
     }
 
+    /// Its administrative state: the operator's (or its agent's), or what it inherits
+    /// from the server it tracks, whichever is stronger (maint over drain over ready).
     pub fn admin(&self) -> Admin {
+        Admin::from_u8(
+            self.admin
+                .load(Ordering::Relaxed)
+                .max(self.inherited.load(Ordering::Relaxed)),
+        )
+    }
+
+    /// The state the operator (or its agent) set (haproxy's forced flags).
+    pub fn own_admin(&self) -> Admin {
         Admin::from_u8(self.admin.load(Ordering::Relaxed))
     }
 
+    /// The state it inherits from the server it tracks (haproxy's `IMAINT`/`IDRAIN`).
+    pub fn inherited_admin(&self) -> Admin {
+        Admin::from_u8(self.inherited.load(Ordering::Relaxed))
+    }
+
     pub fn set_admin(&self, a: Admin) {
-        let before = Admin::from_u8(self.admin.swap(a.to_u8(), Ordering::Relaxed));
+        let before = self.admin();
+        self.admin.store(a.to_u8(), Ordering::Relaxed);
+        self.admin_moved(before);
+    }
+
+    /// What it inherits from the server it tracks; returns whether its state changed.
+    pub fn set_inherited(&self, a: Admin) -> bool {
+        let before = self.admin();
+        self.inherited.store(a.to_u8(), Ordering::Relaxed);
+        self.admin_moved(before);
+        before != self.admin()
+    }
+
+    /// A state change's bookkeeping (`lastchg`, `chkdown`, down time, slowstart).
+    fn admin_moved(&self, before: Admin) {
+        let a = self.admin();
+        self.bump();
         // haproxy restarts `lastchg` on an operator's state change too (drain, maint,
         // ready), not on a weight change.
         if before != a

@@ -1080,12 +1080,14 @@ pub fn servers_state(listeners: &[Arc<Shared>], only: Option<usize>) -> String {
             } else {
                 2
             };
-            // SRV_ADMF_FMAINT 0x01, SRV_ADMF_FDRAIN 0x08.
-            let admin = match s.admin() {
+            // SRV_ADMF_FMAINT 0x01, IMAINT 0x02 (inherited from a tracked server),
+            // FDRAIN 0x08, IDRAIN 0x10.
+            let flag = |a: Admin, maint: u32, drain: u32| match a {
                 Admin::Ready => 0,
-                Admin::Maint => 1,
-                Admin::Drain => 8,
+                Admin::Maint => maint,
+                Admin::Drain => drain,
             };
+            let admin = flag(s.own_admin(), 1, 8) | flag(s.inherited_admin(), 2, 0x10);
             let kind = rt.cfg.check.as_ref().map(|c| c.kind);
             let (status, result, health, state) = match &check {
                 Some(ch) => {
@@ -1282,8 +1284,21 @@ fn rows(listeners: &[Arc<Shared>], filter: &StatFilter) -> Vec<(Kind, usize, usi
             let info = s.check.lock().map(|c| c.clone()).unwrap_or_default();
             // A check stopped by `disable health` shows as none, but for a server it
             // left down (haproxy: `DOWN`, the check columns empty).
-            let configured = checked && s.cfg().check;
+            let configured = checked && s.cfg().check && s.cfg().track.is_none();
             let is_checked = configured && s.check_enabled.load(Ordering::Relaxed);
+            // A tracking server shows the state of the end of its chain (haproxy's
+            // `ref`): its health on the way (`UP 2/3`), or `no check`.
+            let tracked = s.tracked();
+            let reference = tracked.as_ref().map(|(_, t)| {
+                let mut r = t.clone();
+                for _ in 0..64 {
+                    match r.tracked() {
+                        Some((_, n)) => r = n,
+                        None => break,
+                    }
+                }
+                r
+            });
             let mut r = Row::new();
             r.set("pxname", &l.name);
             r.set("svname", s.name());
@@ -1304,7 +1319,17 @@ fn rows(listeners: &[Arc<Shared>], filter: &StatFilter) -> Vec<(Kind, usize, usi
             if configured && rt.cfg.check.as_ref().is_some_and(|c| c.observe.is_some()) {
                 r.set("hanafail", c.hana_failures.load(Ordering::Relaxed));
             }
-            if configured
+            if let Some((via, _)) = tracked
+                .as_ref()
+                .filter(|_| s.inherited_admin() == Admin::Maint && s.own_admin() != Admin::Maint)
+            {
+                r.set("status", format!("MAINT (via {via})"));
+            } else if let Some(rf) = &reference {
+                let rinfo = rf.check.lock().map(|c| c.clone()).unwrap_or_default();
+                let ref_checked =
+                    rinfo.health.is_some() && rf.check_enabled.load(Ordering::Relaxed);
+                r.set("status", stat_status(s, ref_checked, rinfo.health));
+            } else if configured
                 && !is_checked
                 && !s.is_up()
                 && s.admin() != Admin::Maint
@@ -1621,7 +1646,8 @@ pub fn listener_json(l: &Shared, bind: SocketAddr) -> Value {
             json!({
                 "name": s.name(),
                 "address": s.addr().to_string(),
-                "status": server_status(s, checked && s.cfg().check),
+                "status": server_status(s, checked && s.cfg().check && s.cfg().track.is_none()),
+                "tracks": s.tracked().map(|(via, _)| via),
                 "admin": s.admin().name(),
                 "weight": s.effective_weight(),
                 "configured_weight": s.cfg().weight,

@@ -619,6 +619,10 @@ pub struct Server {
     pub agent: Option<bool>,
     #[serde(skip_serializing_if = "AgentSettings::is_empty")]
     pub agent_tuning: AgentSettings,
+    /// Follow another server's state instead of checking this one (haproxy `track
+    /// [<listener>/]<server>`): up, down, NOLB, and its maintenance and drain.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub track: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub send_proxy: Option<ProxyVersion>,
     /// haproxy `slowstart`: after coming up (or out of maintenance) the server's weight
@@ -690,6 +694,19 @@ impl Decode for Server {
             .get::<ServerCheck>(cx, "check")
             .or(ServerCheck(true, CheckTuning::default()));
         let agent = m.get::<ServerAgent>(cx, "agent").opt();
+        let track = m
+            .get::<String>(cx, "track")
+            .check(cx, |t| {
+                let ok = |w: &str| !w.is_empty() && !w.contains(['/', ' ', '\t']);
+                match t.split_once('/') {
+                    Some((l, s)) if ok(l) && ok(s) => Ok(()),
+                    None if ok(t) => Ok(()),
+                    _ => Err(format!(
+                        "`{t}`: write `server` (in this listener) or `listener/server`"
+                    )),
+                }
+            })
+            .opt();
         let send_proxy = m.get(cx, "send_proxy").opt();
         let slowstart = m.get(cx, "slowstart").check(cx, nonzero_check).opt();
         m.finish(cx);
@@ -705,8 +722,20 @@ impl Decode for Server {
             check_tuning: check?.1,
             agent: agent.as_ref()?.as_ref().map(|a| a.0),
             agent_tuning: agent?.map(|a| a.1).unwrap_or_default(),
+            track: track?,
             send_proxy: send_proxy?,
             slowstart: slowstart?,
+        })
+    }
+}
+
+impl Server {
+    /// The server it tracks, as (listener, server); `listener`: its own listener's name.
+    pub fn tracks(&self, listener: &str) -> Option<(String, String)> {
+        let t = self.track.as_deref()?;
+        Some(match t.split_once('/') {
+            Some((l, s)) => (l.to_string(), s.to_string()),
+            None => (listener.to_string(), t.to_string()),
         })
     }
 }

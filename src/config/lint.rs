@@ -1101,6 +1101,75 @@ fn lint_balancer(cfg: &Config, cx: &mut Ctx) {
         }
         lint_agents(l, &lp, cx);
     }
+    lint_tracks(b, cx);
+}
+
+/// `track`: the server exists, the chain ends at a checked server, without a loop, and
+/// a tracking server has no check timing of its own (haproxy: "unable to enable checks
+/// and tracking at the same time").
+fn lint_tracks(b: &super::balancer::BalancerConfig, cx: &mut Ctx) {
+    let find = |l: &str, s: &str| {
+        b.listeners.iter().enumerate().find_map(|(i, x)| {
+            (x.name == l)
+                .then(|| x.servers.iter().position(|y| y.name == s).map(|j| (i, j)))
+                .flatten()
+        })
+    };
+    for (i, l) in b.listeners.iter().enumerate() {
+        for (j, s) in l.servers.iter().enumerate() {
+            let Some((tl, ts)) = s.tracks(&l.name) else {
+                continue;
+            };
+            let path = format!("balancer.listeners[{i}].servers[{j}].track");
+            if !s.check_tuning.is_empty() {
+                err(
+                    cx,
+                    &format!("balancer.listeners[{i}].servers[{j}].check"),
+                    "a server that tracks another has no check of its own: drop `check` or `track`",
+                );
+            }
+            let mut at = (i, j);
+            let mut seen = vec![at];
+            let mut bad = None;
+            let mut target = (tl, ts);
+            loop {
+                let Some(next) = find(&target.0, &target.1) else {
+                    bad = Some(format!(
+                        "`{}/{}` is not a server of this balancer",
+                        target.0, target.1
+                    ));
+                    break;
+                };
+                if seen.contains(&next) {
+                    bad = Some(
+                        "the servers track each other in a loop: one of them must be checked"
+                            .to_string(),
+                    );
+                    break;
+                }
+                seen.push(next);
+                at = next;
+                let (nl, ns) = (&b.listeners[at.0], &b.listeners[at.0].servers[at.1]);
+                match ns.tracks(&nl.name) {
+                    Some(t) => target = t,
+                    None => {
+                        let checked = nl.check.is_some() && ns.check;
+                        let agent = super::balancer::agent_of(nl, ns).is_some();
+                        if !checked && !agent {
+                            bad = Some(format!(
+                                "`{}/{}` is neither checked nor has an agent check: there is no state to follow",
+                                nl.name, ns.name
+                            ));
+                        }
+                        break;
+                    }
+                }
+            }
+            if let Some(m) = bad {
+                err(cx, &path, m);
+            }
+        }
+    }
 }
 
 /// Every agent check has a port to ask (haproxy: "agent-check requires agent-port").

@@ -1063,7 +1063,12 @@ fn server(
                     }
                 }
             }
-            "id" | "cookie" | "addr" | "resolvers" | "init-addr" | "track"
+            "track" => {
+                if let Some(v) = two(w) {
+                    y.set("track", Y::s(v));
+                }
+            }
+            "id" | "cookie" | "addr" | "resolvers" | "init-addr"
             | "check-send-proxy" | "ssl" | "verify" | "source" | "maxqueue" | "minconn" | "ca-file" | "sni" => {
                 let takes_value = !matches!(o, "check-send-proxy" | "ssl");
                 let shown = if takes_value {
@@ -1850,6 +1855,11 @@ pub fn convert_full(text: &str, file: &str) -> Converted {
         out.extend(ls);
     }
     let mut used = Vec::new();
+    // haproxy's proxy names and the listeners they became (`track` names a proxy).
+    let mut proxy_listener: std::collections::HashMap<String, String> = listens
+        .iter()
+        .map(|(n, _, _)| (n.clone(), n.clone()))
+        .collect();
     for (name, f, line) in &frontends {
         let Some(bname) = &f.default_backend else {
             w.warn(
@@ -1868,6 +1878,12 @@ pub fn convert_full(text: &str, file: &str) -> Converted {
             continue;
         };
         used.push(bname.clone());
+        proxy_listener
+            .entry(bname.clone())
+            .or_insert_with(|| name.clone());
+        proxy_listener
+            .entry(name.clone())
+            .or_insert_with(|| name.clone());
         // The frontend's side (bind, client timeouts, maxconn) over the backend's.
         let mut p = b.clone();
         // haproxy takes the client-side timeouts from the frontend only and the others
@@ -1903,6 +1919,37 @@ pub fn convert_full(text: &str, file: &str) -> Converted {
         let ls = listeners(name, &p, global_log, *line, &mut w);
         lines.extend(ls.iter().map(|_| *line));
         out.extend(ls);
+    }
+    // `track <proxy>/<server>`: the listener that proxy became.
+    for (l, line) in out.iter_mut().zip(lines.iter()) {
+        let lname = match l.get("name") {
+            Some(Y::Str(n)) => n.clone(),
+            _ => String::new(),
+        };
+        let Some(Y::Seq(servers)) = l.get_mut("servers") else {
+            continue;
+        };
+        for srv in servers.iter_mut() {
+            let Some(Y::Str(t)) = srv.get("track").cloned() else {
+                continue;
+            };
+            let Some((px, sv)) = t.split_once('/') else {
+                continue;
+            };
+            match proxy_listener.get(px) {
+                Some(to) if *to == lname => srv.set("track", Y::s(sv)),
+                Some(to) => srv.set("track", Y::s(format!("{to}/{sv}"))),
+                None => {
+                    w.warn(
+                        *line,
+                        format!(
+                            "listener {lname}: `track {t}` names a proxy that is not imported; the server is imported without it (unchecked)"
+                        ),
+                    );
+                    srv.remove("track");
+                }
+            }
+        }
     }
     for (name, _, line) in &backends {
         if !used.contains(name) {
