@@ -6153,6 +6153,8 @@ fn tracking_servers_follow_as_haproxy() {
     step("set server rw/a state ready", "UP");
     step("set server ro/a state maint", "MAINT");
     step("set server ro/a state ready", "UP");
+    // A tracking server's health is its tracked one's: haproxy's refusal.
+    p.same(&["set server ro/a health down"]);
     step("set server rw/a health stopping", "NOLB");
     step("set server rw/a health up", "UP");
     for addr in [p.t_addr["ro"], p.h_addr["ro"]] {

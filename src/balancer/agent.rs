@@ -313,7 +313,7 @@ fn apply(ctx: &super::CheckCtx, server: &std::sync::Arc<super::server::ServerSta
     let listener = &shared.name;
     let by = "its agent";
     if let Some(a) = r.admin
-        && server.admin() != a
+        && server.own_admin() != a
     {
         super::change_admin(&ctx.hub, &ctx.metrics, shared, server, a, by);
     }

@@ -1078,7 +1078,7 @@ async fn session(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permi
             }
             Err(e) => {
                 if let Some(limit) = observe
-                    && s.with_cfg(|c| c.check)
+                    && s.with_cfg(|c| c.check && c.track.is_none())
                 {
                     s.observe_error(limit);
                 }

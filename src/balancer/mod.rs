@@ -186,8 +186,6 @@ fn spread(name: &str, inter: Duration) -> Duration {
 
 fn spawn_check(check: Check, server: Arc<ServerState>, ctx: CheckCtx) -> JoinHandle<()> {
     tokio::spawn(async move {
-        // Spread the first checks so a restart does not hit every server at once.
-        tokio::time::sleep(spread(server.name(), check.inter.get())).await;
         // A new server is up until its first check, which decides (haproxy: one failure
         // at startup takes it down); a server kept across a reload keeps its state.
         let fresh = server
@@ -221,6 +219,8 @@ fn spawn_check(check: Check, server: Arc<ServerState>, ctx: CheckCtx) -> JoinHan
                 .with_label_values(&[&listener, server.name(), "down"]);
         // One result (a check's, or live traffic's on `on_error`): the health counter,
         // `chkfail`, the server's state and its log line. `took`: a check ran that long.
+        // The live-traffic errors were logged in this run of failures (`observe`).
+        let mut hana_logged = false;
         let settle = |health: &mut Health, result: &Result<(), String>, took: Option<Duration>| {
             // Down by a command that came while this check ran (its health written
             // over): down it stays.
@@ -295,10 +295,64 @@ fn spawn_check(check: Check, server: Arc<ServerState>, ctx: CheckCtx) -> JoinHan
                 publish(&ctx.hub, &ctx.shared, BackendCause::ServerUp);
             }
         };
+        // Spread the first checks so a restart does not hit every server at once.
+        let mut due = tokio::time::Instant::now() + spread(server.name(), check.inter.get());
         loop {
+            // Live traffic (`observe: layer4`) can act before the check is due.
+            loop {
+                tokio::select! {
+                    () = tokio::time::sleep_until(due) => break,
+                    () = server.hana.notified() => {
+                        let n = server.hana_hits.swap(0, Ordering::Relaxed);
+                        // Nothing to act on in maintenance or with the check stopped
+                        // (the errors are forgotten when it resumes).
+                        if n == 0
+                            || check.observe.is_none()
+                            || server.admin() == Admin::Maint
+                            || !server.check_enabled.load(Ordering::Relaxed)
+                        {
+                            continue;
+                        }
+                        server.counters.hana_failures.fetch_add(1, Ordering::Relaxed);
+                        let why = format!(
+                            "Detected {n} consecutive errors, last one was: L4 unsuccessful connection"
+                        );
+                        // One line per run of failures (until a check passes); what
+                        // `on_error` does to the server is logged as a check's result.
+                        if !hana_logged {
+                            hana_logged = true;
+                            tracing::warn!(listener = %listener, server = %server.name(), errors = n, "server {listener}/{}: {n} connections in a row failed (observe: layer4, on_error: {})", server.name(), check.on_error);
+                        }
+                        if let Some(h) = server.check.lock().ok().and_then(|c| c.health) {
+                            health = h;
+                        }
+                        match check.on_error {
+                            OnError::Fastinter => {}
+                            OnError::FailCheck => settle(&mut health, &Err(why), None),
+                            OnError::SuddenDeath => {
+                                // One more failure takes it down.
+                                if health.value() > check.rise {
+                                    health.set_value(check.rise + 1);
+                                }
+                                settle(&mut health, &Err(why), None);
+                            }
+                            OnError::MarkDown => {
+                                if health.up() {
+                                    health.set_value(check.rise);
+                                }
+                                settle(&mut health, &Err(why), None);
+                            }
+                        }
+                        if let Some(fi) = check.fastinter {
+                            due = due.min(tokio::time::Instant::now() + fi.get());
+                        }
+                    }
+                }
+            }
             if !server.check_enabled.load(Ordering::Relaxed) {
                 // `disable health`: no checks; the server keeps its state until they
                 // are enabled again (out of maintenance it is up: `set_state`).
+                server.observe_reset();
                 let changed = server.admin_changed.notified();
                 tokio::pin!(changed);
                 changed.as_mut().enable();
@@ -310,6 +364,7 @@ fn spawn_check(check: Check, server: Arc<ServerState>, ctx: CheckCtx) -> JoinHan
             if server.admin() == Admin::Maint {
                 // No checks in maintenance. Out of it the server counts as up and is
                 // checked at once; the check decides.
+                server.observe_reset();
                 health = Health::fresh(check.rise, check.fall);
                 server.set_health(Some(health));
                 if server.set_up(true) {
@@ -351,49 +406,14 @@ fn spawn_check(check: Check, server: Arc<ServerState>, ctx: CheckCtx) -> JoinHan
             }
             let took = t0.elapsed();
             settle(&mut health, &result, Some(took));
-            // Until the next check: `inter`, `fastinter` or `downinter`; live traffic
-            // (`observe: layer4`) can act sooner.
-            let mut due = tokio::time::Instant::now()
-                + check::next_interval(&check, health.up(), !health.settled_state());
-            loop {
-                tokio::select! {
-                    () = tokio::time::sleep_until(due) => break,
-                    () = server.hana.notified() => {
-                        let n = server.hana_hits.swap(0, Ordering::Relaxed);
-                        if n == 0 || check.observe.is_none() {
-                            continue;
-                        }
-                        server.counters.hana_failures.fetch_add(1, Ordering::Relaxed);
-                        let why = format!(
-                            "Detected {n} consecutive errors, last one was: L4 unsuccessful connection"
-                        );
-                        tracing::warn!(listener = %listener, server = %server.name(), errors = n, "server {listener}/{}: {n} connections in a row failed (observe: layer4, on_error: {})", server.name(), check.on_error);
-                        if let Some(h) = server.check.lock().ok().and_then(|c| c.health) {
-                            health = h;
-                        }
-                        match check.on_error {
-                            OnError::Fastinter => {}
-                            OnError::FailCheck => settle(&mut health, &Err(why), None),
-                            OnError::SuddenDeath => {
-                                // One more failure takes it down.
-                                if health.value() > check.rise {
-                                    health.set_value(check.rise + 1);
-                                }
-                                settle(&mut health, &Err(why), None);
-                            }
-                            OnError::MarkDown => {
-                                if health.up() {
-                                    health.set_value(check.rise);
-                                }
-                                settle(&mut health, &Err(why), None);
-                            }
-                        }
-                        if let Some(fi) = check.fastinter {
-                            due = due.min(tokio::time::Instant::now() + fi.get());
-                        }
-                    }
-                }
+            if result.is_ok() {
+                // haproxy forgets the live-traffic errors on a passing check.
+                server.observe_clear_errors();
+                hana_logged = false;
             }
+            // Until the next check: `inter`, `fastinter` or `downinter`.
+            due = tokio::time::Instant::now()
+                + check::next_interval(&check, health.up(), !health.settled_state());
         }
     })
 }
@@ -491,8 +511,8 @@ fn sync_agents(
             // What the agent set stays (as after an operator's command): say so.
             let target = format!("{}/{}", ctx.shared.name, s.name());
             let configured = s.cfg().weight;
-            if s.admin() != Admin::Ready || s.weight() != u32::from(configured) {
-                tracing::warn!(listener = %ctx.shared.name, server = %s.name(), "server {target}: its agent check is removed; the state {} and weight {} (configured {configured}) it may have set stay: `set server {target} state ready` / `set weight {target} {configured}` to undo", s.admin().name(), s.weight());
+            if s.own_admin() != Admin::Ready || s.weight() != u32::from(configured) {
+                tracing::warn!(listener = %ctx.shared.name, server = %s.name(), "server {target}: its agent check is removed; the state {} and weight {} (configured {configured}) it may have set stay: `set server {target} state ready` / `set weight {target} {configured}` to undo", s.own_admin().name(), s.weight());
             }
         }
         if moved {
@@ -561,8 +581,10 @@ fn admin_effects(
 ) {
     let state = server.admin();
     if before == Admin::Maint && state != Admin::Maint {
-        // Out of maintenance a server runs again (haproxy leaves NOLB there too).
-        server.set_stopping(false);
+        // Out of maintenance a server runs again (haproxy leaves NOLB there too),
+        // unless the server it tracks is in NOLB.
+        let tracked_stopping = server.tracked().is_some_and(|(_, t)| t.stopping());
+        server.set_stopping(tracked_stopping && server.is_up());
         // With its check stopped (`disable health`), a server is up: no check is
         // there to decide (haproxy). A tracking server follows its tracked one.
         if !server.check_enabled.load(Ordering::Relaxed) && server.tracked().is_none() {
@@ -641,18 +663,21 @@ fn spawn_track(
     via: String,
     ctx: CheckCtx,
 ) -> JoinHandle<()> {
+    // Subscribed, then in step now (before the new config serves a connection), then
+    // each change: none is missed, and only the task follows from here on.
     let mut changes = target.state_changes();
+    changes.borrow_and_update();
+    follow(&ctx, &me, &target, &via);
     let target = Arc::downgrade(&target);
     tokio::spawn(async move {
         loop {
+            if changes.changed().await.is_err() {
+                return;
+            }
             let Some(t) = target.upgrade() else {
                 return;
             };
             follow(&ctx, &me, &t, &via);
-            drop(t);
-            if changes.changed().await.is_err() {
-                return;
-            }
         }
     })
 }
@@ -1216,6 +1241,7 @@ impl Balancer {
                             Err(source) => {
                                 // Put everything back as it was.
                                 next.extend(old_by_bind.into_values());
+                                self.resolve_tracks(&mut next);
                                 *guard = next;
                                 return Err(BindError {
                                     name: l.name.clone(),
@@ -1294,12 +1320,15 @@ impl Balancer {
                         .map(|t| (format!("{l}/{n}"), t.clone()))
                 });
                 let me = Arc::as_ptr(s) as usize;
+                let named = s.tracked().map(|(n, _)| n);
                 match (old.remove(s.name()), target) {
                     (Some((m, t, h)), Some((via, target)))
-                        if m == me && t == Arc::as_ptr(&target) as usize && !h.is_finished() =>
+                        if m == me
+                            && t == Arc::as_ptr(&target) as usize
+                            && named.as_deref() == Some(via.as_str())
+                            && !h.is_finished() =>
                     {
-                        // Unchanged: in step again after the reload.
-                        follow(&ctx, s, &target, &via);
+                        // Unchanged: its task goes on following.
                         next.insert(s.name().to_string(), (m, t, h));
                     }
                     (prev, Some((via, target))) => {
@@ -1406,13 +1435,17 @@ impl Balancer {
                     let h = spawn_check(w.clone(), s.clone(), ctx.clone());
                     next_checks.insert(s.name().to_string(), (w, h));
                 }
+                // A server that tracks (or tracked until now) is left to
+                // `resolve_tracks`, which follows, or logs it coming up on its own.
                 (Some((_, h)), None) => {
                     h.abort();
-                    // Unchecked servers count as up.
-                    s.set_up(true);
-                    s.set_stopping(false);
+                    if s.cfg().track.is_none() && s.tracked().is_none() {
+                        // Unchecked servers count as up.
+                        s.set_up(true);
+                        s.set_stopping(false);
+                    }
                 }
-                (None, None) if s.cfg().track.is_none() => {
+                (None, None) if s.cfg().track.is_none() && s.tracked().is_none() => {
                     s.set_up(true);
                     s.set_stopping(false);
                 }
@@ -1427,6 +1460,12 @@ impl Balancer {
             h.abort();
         }
         live.checks = next_checks;
+        self.forget_series(&live.shared.name, reuse.keys());
+        live.shared.reconfigure_stick(cfg.stick, &servers);
+        if let Ok(mut rt) = live.shared.runtime.write() {
+            *rt = Arc::new(Runtime::new(cfg.clone(), servers.clone()));
+        }
+        // After the swap: what an agent's change logs and does follows the new config.
         let agents = std::mem::take(&mut live.agents);
         live.agents = sync_agents(&cfg, &servers, agents, &before, &ctx);
         for s in &servers {
@@ -1434,11 +1473,6 @@ impl Balancer {
                 .server_up
                 .with_label_values(&[&cfg.name, s.name()])
                 .set(i64::from(s.is_up()));
-        }
-        self.forget_series(&live.shared.name, reuse.keys());
-        live.shared.reconfigure_stick(cfg.stick, &servers);
-        if let Ok(mut rt) = live.shared.runtime.write() {
-            *rt = Arc::new(Runtime::new(cfg, servers));
         }
         publish(&self.hub, &live.shared, BackendCause::ServerUp);
     }
@@ -2057,6 +2091,12 @@ impl BalancerAdmin {
     /// balancing, until a check passes). The next checks go on from there.
     pub fn set_server_health(&self, target: &str, word: &str) -> Result<String, Refusal> {
         let (shared, server) = self.find(target)?;
+        if let Some((via, _)) = server.tracked() {
+            return Err(Refusal::new(
+                "cannot change health on a tracking server.\n",
+                format!("{target} tracks {via}: change that server's health"),
+            ));
+        }
         let (up, stopping) = match word {
             "up" => (true, false),
             "stopping" => (true, true),
@@ -2276,8 +2316,14 @@ impl BalancerAdmin {
             state,
             "the operator",
         );
+        let still = match server.tracked() {
+            Some((via, _)) if server.admin() != state => {
+                format!(", still {} via {via}", server.admin().name())
+            }
+            _ => String::new(),
+        };
         Ok(format!(
-            "{target}: {} (was {})",
+            "{target}: {} (was {}{still})",
             state.name(),
             before.name()
         ))
@@ -2604,7 +2650,7 @@ impl BalancerAdmin {
         for l in v.iter() {
             let rt = l.shared.runtime();
             for s in &rt.servers {
-                let checked = rt.cfg.check.is_some() && s.cfg().check && s.cfg().track.is_none();
+                let checked = stats::shows_checked(&rt.cfg, s);
                 out.push_str(&format!(
                     "{}/{} {} {} weight {} active {}\n",
                     l.shared.name,

@@ -550,6 +550,18 @@ impl ServerState {
         }
     }
 
+    /// Forgets the errors seen and a pending `on_error` (a check passed, or it left
+    /// maintenance: haproxy clears them on a passing check).
+    pub fn observe_reset(&self) {
+        self.consecutive_errors.store(0, Ordering::Relaxed);
+        self.hana_hits.store(0, Ordering::Relaxed);
+    }
+
+    /// Forgets the errors counted so far (a check passed), not a pending `on_error`.
+    pub fn observe_clear_errors(&self) {
+        self.consecutive_errors.store(0, Ordering::Relaxed);
+    }
+
     /// A connection to it was made (`observe: layer4`).
     pub fn observe_ok(&self) {
         if self.consecutive_errors.load(Ordering::Relaxed) != 0 {
@@ -691,7 +703,9 @@ impl ServerState {
     /// A state change's bookkeeping (`lastchg`, `chkdown`, down time, slowstart).
     fn admin_moved(&self, before: Admin) {
         let a = self.admin();
-        self.bump();
+        if before != a {
+            self.bump();
+        }
         // haproxy restarts `lastchg` on an operator's state change too (drain, maint,
         // ready), not on a weight change.
         if before != a

@@ -300,6 +300,32 @@ pub fn server_status(s: &ServerState, checked: bool) -> &'static str {
     }
 }
 
+/// The end of a tracking server's chain (haproxy's `ref`: the checked one); `None` for
+/// a server that tracks none.
+pub fn chain_end(s: &ServerState) -> Option<Arc<ServerState>> {
+    let (_, mut r) = s.tracked()?;
+    // Config checks refuse loops; the bound is for safety only.
+    for _ in 0..64 {
+        match r.tracked() {
+            Some((_, n)) => r = n,
+            None => break,
+        }
+    }
+    Some(r)
+}
+
+/// Whether a server's status reads as checked (`UP` rather than `no check`): its own
+/// check, or for a tracking server the check at the end of its chain.
+pub fn shows_checked(cfg: &crate::config::balancer::Listener, s: &ServerState) -> bool {
+    match chain_end(s) {
+        Some(r) => {
+            r.check.lock().map(|c| c.health.is_some()).unwrap_or(false)
+                && r.check_enabled.load(Ordering::Relaxed)
+        }
+        None => cfg.check.is_some() && s.with_cfg(|c| c.check && c.track.is_none()),
+    }
+}
+
 /// The status `show stat` shows, as haproxy: the status word, and while a check is
 /// moving the server, `UP 2/3` (up, 2 more failures of `fall` take it down), `DOWN 1/2`
 /// (1 success of `rise` so far), `DRAIN 1/3`.
@@ -1289,16 +1315,7 @@ fn rows(listeners: &[Arc<Shared>], filter: &StatFilter) -> Vec<(Kind, usize, usi
             // A tracking server shows the state of the end of its chain (haproxy's
             // `ref`): its health on the way (`UP 2/3`), or `no check`.
             let tracked = s.tracked();
-            let reference = tracked.as_ref().map(|(_, t)| {
-                let mut r = t.clone();
-                for _ in 0..64 {
-                    match r.tracked() {
-                        Some((_, n)) => r = n,
-                        None => break,
-                    }
-                }
-                r
-            });
+            let reference = chain_end(s);
             let mut r = Row::new();
             r.set("pxname", &l.name);
             r.set("svname", s.name());
@@ -1321,7 +1338,7 @@ fn rows(listeners: &[Arc<Shared>], filter: &StatFilter) -> Vec<(Kind, usize, usi
             }
             if let Some((via, _)) = tracked
                 .as_ref()
-                .filter(|_| s.inherited_admin() == Admin::Maint && s.own_admin() != Admin::Maint)
+                .filter(|_| s.inherited_admin() == Admin::Maint)
             {
                 r.set("status", format!("MAINT (via {via})"));
             } else if let Some(rf) = &reference {
@@ -1626,7 +1643,6 @@ pub fn csv(listeners: &[Arc<Shared>]) -> String {
 
 pub fn listener_json(l: &Shared, bind: SocketAddr) -> Value {
     let rt = l.runtime();
-    let checked = rt.cfg.check.is_some();
     let servers: Vec<Value> = rt
         .servers
         .iter()
@@ -1646,7 +1662,7 @@ pub fn listener_json(l: &Shared, bind: SocketAddr) -> Value {
             json!({
                 "name": s.name(),
                 "address": s.addr().to_string(),
-                "status": server_status(s, checked && s.cfg().check && s.cfg().track.is_none()),
+                "status": server_status(s, shows_checked(&rt.cfg, s)),
                 "tracks": s.tracked().map(|(via, _)| via),
                 "admin": s.admin().name(),
                 "weight": s.effective_weight(),
