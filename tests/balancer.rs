@@ -3023,6 +3023,34 @@ impl Pair {
         (raw_admin(&self.t_sock, line), raw_admin(&self.h_sock, line))
     }
 
+    /// The fields at `cols` of the first server line of `show servers state <listener>`
+    /// agree on both (asked again for up to 10 s: a check running on one side just then
+    /// sets CHK_ST_INPROGRESS); tandem's reply.
+    fn servers_state_agree(&self, listener: &str, cols: &[usize]) -> String {
+        let cmd = format!("show servers state {listener}");
+        let fields = |t: &str| -> Vec<String> {
+            t.lines()
+                .nth(2)
+                .unwrap_or_default()
+                .split(' ')
+                .enumerate()
+                .filter(|(i, _)| cols.contains(i))
+                .map(|(_, f)| f.to_string())
+                .collect()
+        };
+        let mut last = self.both(&cmd);
+        let agreed = wait_for(Duration::from_secs(10), || {
+            (fields(&last.0) == fields(&last.1))
+                .then_some(())
+                .or_else(|| {
+                    last = self.both(&cmd);
+                    None
+                })
+        });
+        assert!(agreed.is_some(), "{}{}", last.0, last.1);
+        last.0
+    }
+
     /// Each command gets the same reply from both.
     fn same(&self, commands: &[&str]) {
         for c in commands {
@@ -5838,38 +5866,15 @@ fn agent_checks_match_haproxy() {
         &format!("set server k/a agent-addr 127.0.0.1 port {port}"),
         "set server k/a agent-port 9",
     ]);
-    let (ours, theirs) = p.both("show servers state k");
-    let fields = |t: &str| -> Vec<String> {
-        t.lines()
-            .nth(2)
-            .unwrap_or_default()
-            .split(' ')
-            .enumerate()
-            // srv_agent_state, srv_check_port, srv_check_addr, srv_agent_addr,
-            // srv_agent_port.
-            .filter(|(i, _)| matches!(i, 14 | 21 | 22 | 23 | 24))
-            .map(|(_, f)| f.to_string())
-            .collect()
-    };
-    // A check running on one side just then sets CHK_ST_INPROGRESS: asked again.
-    let mut last = (ours, theirs);
-    let agreed = wait_for(Duration::from_secs(10), || {
-        (fields(&last.0) == fields(&last.1))
-            .then_some(())
-            .or_else(|| {
-                last = p.both("show servers state k");
-                None
-            })
-    });
-    assert!(agreed.is_some(), "{}{}", last.0, last.1);
+    // srv_agent_state, srv_check_port, srv_check_addr, srv_agent_addr, srv_agent_port.
+    let ours = p.servers_state_agree("k", &[14, 21, 22, 23, 24]);
     // Deviation: `enable agent` starts the agent afresh (up until it answers), where
     // haproxy keeps its last "down" until the agent says otherwise (here it cannot be
     // reached: haproxy's server would stay down for good).
     assert_eq!(
-        last.0.lines().nth(2).and_then(|l| l.split(' ').nth(5)),
+        ours.lines().nth(2).and_then(|l| l.split(' ').nth(5)),
         Some("2"),
-        "{}",
-        last.0
+        "{ours}"
     );
     assert!(
         p.tandem
@@ -5949,28 +5954,8 @@ fn agent_and_health_check_together_match_haproxy() {
     settle("the check at the server again", "UP");
     p.done(&["set server k/a health stopping"]);
     settle("NOLB ends with the next passing check", "UP");
-    let (ours, theirs) = p.both("show servers state k");
-    let fields = |t: &str| -> Vec<String> {
-        t.lines()
-            .nth(2)
-            .unwrap_or_default()
-            .split(' ')
-            .enumerate()
-            .filter(|(i, _)| matches!(i, 5 | 14 | 21 | 22))
-            .map(|(_, f)| f.to_string())
-            .collect()
-    };
-    // A check running on one side just then sets CHK_ST_INPROGRESS: asked again.
-    let mut last = (ours, theirs);
-    let agreed = wait_for(Duration::from_secs(10), || {
-        (fields(&last.0) == fields(&last.1))
-            .then_some(())
-            .or_else(|| {
-                last = p.both("show servers state k");
-                None
-            })
-    });
-    assert!(agreed.is_some(), "{}{}", last.0, last.1);
+    // srv_op_state, srv_agent_state, srv_check_port, srv_check_addr.
+    p.servers_state_agree("k", &[5, 14, 21, 22]);
     assert!(
         p.tandem
             .wait_log("server k/a is DOWN (agent: via agent : down)"),

@@ -368,23 +368,13 @@ fn parse_maxconn(text: &str) -> Result<Option<u32>, &'static str> {
     if text.is_empty() {
         return Err("Require <maxconn>.\n");
     }
-    let t = text.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
-    let (neg, unsigned) = match t.as_bytes().first() {
-        Some(b'-') => (true, &t[1..]),
-        Some(b'+') => (false, &t[1..]),
-        _ => (false, t),
-    };
-    let digits = unsigned.bytes().take_while(u8::is_ascii_digit).count();
-    if digits == 0 {
+    let Some((v, rest)) = super::server::strtol(text) else {
         return Err("maxconn string empty or preceded by garbage");
-    }
-    if digits < unsigned.len() {
+    };
+    if !rest.is_empty() {
         return Err("Trailing garbage in maxconn string");
     }
-    let v: u64 = unsigned[..digits].bytes().fold(0u64, |v, b| {
-        v.saturating_mul(10).saturating_add(u64::from(b - b'0'))
-    });
-    if neg || v == 0 {
+    if v <= 0 {
         return Ok(None);
     }
     Ok(Some(u32::try_from(v).unwrap_or(u32::MAX)))

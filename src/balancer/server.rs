@@ -822,13 +822,9 @@ impl Drop for Active {
     }
 }
 
-/// Reads a weight as haproxy 2.6's `set weight` does (C `strtol`, then the range): an
-/// absolute 0..256, or `N%` of `initial` (capped at 256). The error is haproxy's text,
-/// byte for byte (some of its messages end without a newline).
-pub fn parse_weight(text: &str, initial: u32) -> Result<u32, &'static str> {
-    if text.is_empty() {
-        return Err("Require <weight> or <weight%>.\n");
-    }
+/// C's `strtol` in base 10, as haproxy reads numbers: leading blanks, a sign, digits
+/// (saturating); the value and what follows, or `None` without a digit.
+pub fn strtol(text: &str) -> Option<(i64, &str)> {
     let t = text.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
     let (neg, unsigned) = match t.as_bytes().first() {
         Some(b'-') => (true, &t[1..]),
@@ -837,16 +833,25 @@ pub fn parse_weight(text: &str, initial: u32) -> Result<u32, &'static str> {
     };
     let digits = unsigned.bytes().take_while(u8::is_ascii_digit).count();
     if digits == 0 {
-        return Err("Empty weight string empty or preceded by garbage");
+        return None;
     }
-    let mut w: i64 = 0;
+    let mut v: i64 = 0;
     for b in unsigned[..digits].bytes() {
-        w = w.saturating_mul(10).saturating_add(i64::from(b - b'0'));
+        v = v.saturating_mul(10).saturating_add(i64::from(b - b'0'));
     }
-    if neg {
-        w = -w;
+    Some((if neg { -v } else { v }, &unsigned[digits..]))
+}
+
+/// Reads a weight as haproxy 2.6's `set weight` does (C `strtol`, then the range): an
+/// absolute 0..256, or `N%` of `initial` (capped at 256). The error is haproxy's text,
+/// byte for byte (some of its messages end without a newline).
+pub fn parse_weight(text: &str, initial: u32) -> Result<u32, &'static str> {
+    if text.is_empty() {
+        return Err("Require <weight> or <weight%>.\n");
     }
-    let rest = &unsigned[digits..];
+    let Some((w, rest)) = strtol(text) else {
+        return Err("Empty weight string empty or preceded by garbage");
+    };
     if rest == "%" {
         if w < 0 {
             return Err("Relative weight must be positive.\n");
