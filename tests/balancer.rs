@@ -5977,10 +5977,10 @@ fn observed_connection_errors_mark_a_server_down_as_haproxy() {
     let p = pair_with(
         &[PairListener::plain("k", vec![("a", dead, 1)])],
         &format!(
-            "      check: {{ type: tcp, port: {cp}, inter: 10s, observe: layer4, error_limit: 3, on_error: mark_down }}\n"
+            "      check: {{ type: tcp, port: {cp}, inter: 20s, observe: layer4, error_limit: 3, on_error: mark_down }}\n"
         ),
         &format!(
-            "  default-server check port {cp} inter 10s observe layer4 error-limit 3 on-error mark-down\n"
+            "  default-server check port {cp} inter 20s observe layer4 error-limit 3 on-error mark-down\n"
         ),
     );
     let cols = |csv: &str| -> Vec<(String, String)> {
@@ -6014,6 +6014,17 @@ fn observed_connection_errors_mark_a_server_down_as_haproxy() {
         cols(&ours).iter().find(|(k, _)| k == "hanafail"),
         cols(&theirs).iter().find(|(k, _)| k == "hanafail")
     );
+    // The first checks (the only server's: at start, on both) pass before the client
+    // comes, the next ones 20 s later: a passing check forgets the errors counted so
+    // far, on both, so one landing between the client's attempts would keep the count
+    // below the limit.
+    let first_checks = wait_for(Duration::from_secs(15), || {
+        let (ours, theirs) = p.both("show stat");
+        let passed =
+            |c: Vec<(String, String)>| c.iter().any(|(k, v)| k == "check_status" && v == "L4OK");
+        (passed(cols(&ours)) && passed(cols(&theirs))).then_some(())
+    });
+    assert!(first_checks.is_some(), "{}", p.tandem.logs());
     // One client each: its attempts (the first and three retries) all refused.
     for addr in [p.t_addr["k"], p.h_addr["k"]] {
         let got = connect_from(addr, None)

@@ -184,7 +184,22 @@ fn spread(name: &str, inter: Duration) -> Duration {
     Duration::from_millis(h.finish() % ms)
 }
 
-fn spawn_check(check: Check, server: Arc<ServerState>, ctx: CheckCtx) -> JoinHandle<()> {
+/// When the first check of the listener's server `pos` (of `n`) is due after a start:
+/// as haproxy (without `spread-checks`), the servers' first checks are spread evenly
+/// over `inter` in their order, the first one at once, so that a dead server is found
+/// right after a start and a restart does not check every server at the same moment.
+fn first_check_in(inter: Duration, pos: usize, n: usize) -> Duration {
+    let n = n.max(1) as u32;
+    let pos = pos.min(u32::MAX as usize) as u32 % n;
+    inter / n * pos
+}
+
+fn spawn_check(
+    check: Check,
+    server: Arc<ServerState>,
+    ctx: CheckCtx,
+    first: Duration,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         // A new server is up until its first check, which decides (haproxy: one failure
         // at startup takes it down); a server kept across a reload keeps its state.
@@ -295,8 +310,7 @@ fn spawn_check(check: Check, server: Arc<ServerState>, ctx: CheckCtx) -> JoinHan
                 publish(&ctx.hub, &ctx.shared, BackendCause::ServerUp);
             }
         };
-        // Spread the first checks so a restart does not hit every server at once.
-        let mut due = tokio::time::Instant::now() + spread(server.name(), check.inter.get());
+        let mut due = tokio::time::Instant::now() + first;
         loop {
             // Live traffic (`observe: layer4`) can act before the check is due.
             loop {
@@ -1115,11 +1129,12 @@ impl Balancer {
             metrics: self.metrics.clone(),
         };
         let mut checks = HashMap::new();
-        for s in &servers {
+        for (pos, s) in servers.iter().enumerate() {
             if let Some(c) = server_check(&cfg, s) {
+                let first = first_check_in(c.inter.get(), pos, servers.len());
                 checks.insert(
                     s.name().to_string(),
-                    (c.clone(), spawn_check(c, s.clone(), ctx.clone())),
+                    (c.clone(), spawn_check(c, s.clone(), ctx.clone(), first)),
                 );
             }
         }
@@ -1415,7 +1430,7 @@ impl Balancer {
         };
         let mut checks = std::mem::take(&mut live.checks);
         let mut next_checks = HashMap::new();
-        for s in &servers {
+        for (pos, s) in servers.iter().enumerate() {
             let want = server_check(&cfg, s);
             // A running check belongs to the server object it was started for: a server
             // whose address changed is a new one, and its old check must not go on.
@@ -1432,7 +1447,8 @@ impl Balancer {
                             tracing::info!(listener = %cfg.name, server = %s.name(), "server {}/{}: its check changed by the reload; the check-addr/check-port set at run time are dropped", cfg.name, s.name());
                         }
                     }
-                    let h = spawn_check(w.clone(), s.clone(), ctx.clone());
+                    let first = first_check_in(w.inter.get(), pos, servers.len());
+                    let h = spawn_check(w.clone(), s.clone(), ctx.clone(), first);
                     next_checks.insert(s.name().to_string(), (w, h));
                 }
                 // A server that tracks (or tracked until now) is left to
