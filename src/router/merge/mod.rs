@@ -328,6 +328,10 @@ pub struct MergeSpec {
     /// group.
     pub aggregates: Vec<Agg>,
     pub distinct: bool,
+    /// With `distinct`: `(column, n)`, rows whose integer in that column is above `n`
+    /// are not deduplicated (a UNION's SELECTs after its last UNION DISTINCT; the
+    /// column holds the SELECT's number).
+    pub distinct_through: Option<(usize, u64)>,
     /// Evaluated on merged (grouped) rows, before DISTINCT/ORDER/LIMIT; a row is kept only
     /// when it is TRUE (not NULL, not 0). Without grouping it filters the merged stream.
     pub having: Option<Expr>,
@@ -1697,7 +1701,14 @@ impl Merger {
         {
             return None;
         }
-        if self.spec.distinct {
+        let kept_as_is = self.spec.distinct_through.is_some_and(|(c, n)| {
+            row.get(c)
+                .and_then(Option::as_deref)
+                .and_then(|v| std::str::from_utf8(v).ok())
+                .and_then(|v| v.parse::<u64>().ok())
+                .is_some_and(|b| b > n)
+        });
+        if self.spec.distinct && !kept_as_is {
             let key: Vec<Key> = (0..self.visible).map(|i| self.keyer.key(&row, i)).collect();
             if !self.seen.insert(key) {
                 return None;

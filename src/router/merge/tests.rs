@@ -1084,6 +1084,28 @@ fn having_arithmetic_and_comparisons() {
 
 // ---- DISTINCT and collations ------------------------------------------------------------
 
+/// `... UNION ... UNION ALL ...`: rows of the SELECTs after the last UNION DISTINCT
+/// (their number in the hidden column above `n`) are kept, duplicates included, and
+/// do not remove later rows of the deduplicated part either.
+#[test]
+fn distinct_through_keeps_the_rows_of_later_selects() {
+    let spec = MergeSpec {
+        visible: 1,
+        distinct: true,
+        distinct_through: Some((1, 2)),
+        order_by: vec![asc(1)],
+        ..Default::default()
+    };
+    let src = vec![
+        rows(&[&["a", "1"], &["b", "2"], &["a", "3"], &["a", "3"]]),
+        rows(&[&["A", "1"], &["c", "2"], &["b", "3"], &["c", "4"]]),
+    ];
+    assert_eq!(
+        merge(spec, vec![text(), int()], src),
+        s(&[&["a"], &["b"], &["c"], &["a"], &["a"], &["b"], &["c"]])
+    );
+}
+
 #[test]
 fn distinct_case_insensitive_keeps_first_seen() {
     let spec = MergeSpec {

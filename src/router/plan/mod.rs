@@ -263,6 +263,10 @@ pub struct MergeTemplate {
     pub group_by: Vec<Col>,
     pub aggregates: Vec<(Col, AggT)>,
     pub distinct: bool,
+    /// With `distinct`, a UNION's hidden SELECT number and the last SELECT
+    /// deduplicated: rows of later SELECTs (after the last UNION DISTINCT) are kept as
+    /// they are.
+    pub distinct_through: Option<(Col, u64)>,
     pub having: Option<MExpr>,
     pub order_by: Vec<(Col, bool)>,
     pub offset: u64,
@@ -397,6 +401,10 @@ impl MergeTemplate {
                 .collect::<Option<_>>()?,
             aggregates,
             distinct: self.distinct,
+            distinct_through: match self.distinct_through {
+                Some((c, n)) => Some((col(c)?, n)),
+                None => None,
+            },
             having,
             order_by: self
                 .order_by

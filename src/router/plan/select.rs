@@ -2488,6 +2488,7 @@ fn multi_node(
         group_by: grouped.iter().map(|(_, c)| *c).collect(),
         aggregates: b.aggregates,
         distinct,
+        distinct_through: None,
         having,
         order_by,
         offset,

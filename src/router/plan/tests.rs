@@ -2288,8 +2288,12 @@ fn unions_the_merge_cannot_answer_are_refused() {
         "SELECT level, COUNT(*) FROM customer GROUP BY level UNION SELECT 1, 2",
         "SELECT COUNT(*) FROM customer UNION ALL SELECT COUNT(*) FROM product",
         "SELECT DISTINCT level FROM customer UNION ALL SELECT id FROM product",
-        "SELECT id FROM customer UNION SELECT id FROM product UNION ALL SELECT id FROM my_order",
         "SELECT id FROM customer UNION SELECT id FROM unlisted",
+        "SELECT id FROM customer UNION (SELECT id FROM product UNION SELECT id FROM my_order)",
+        "(SELECT id FROM customer UNION ALL SELECT id FROM product) UNION SELECT id FROM my_order",
+        "SELECT id FROM customer UNION ((SELECT id FROM customer LIMIT 2) LIMIT 1)",
+        "SELECT id FROM customer UNION ALL (SELECT id FROM product FOR UPDATE)",
+        "SELECT id FROM customer UNION SELECT id FROM product UNION ALL SELECT DISTINCT id FROM my_order",
         "SELECT * FROM customer UNION SELECT * FROM customer",
         "SELECT id, ROW_NUMBER() OVER () FROM customer UNION ALL SELECT id, 1 FROM product",
         "SELECT id FROM customer UNION ALL SELECT id FROM product FOR UPDATE",
@@ -2301,13 +2305,64 @@ fn unions_the_merge_cannot_answer_are_refused() {
     // DISTINCT under a UNION DISTINCT changes nothing.
     route("SELECT DISTINCT level FROM customer UNION SELECT id FROM product");
     // ALL before DISTINCT: everything is distinct.
+    let m = route(
+        "SELECT id FROM customer UNION ALL SELECT id FROM product UNION SELECT id FROM my_order",
+    )
+    .merge
+    .expect("merge");
+    assert!(m.distinct);
+    assert_eq!(m.distinct_through, None);
+    // ALL after DISTINCT: the SELECTs after the last UNION DISTINCT keep their rows.
+    let m = route(
+        "SELECT id FROM customer UNION SELECT id FROM product UNION ALL SELECT id FROM my_order UNION ALL SELECT 1",
+    )
+    .merge
+    .expect("merge");
+    assert!(m.distinct);
+    assert_eq!(m.distinct_through, Some((Col::Hidden(1), 2)));
+    assert_eq!(m.order_by, vec![(Col::Hidden(1), false)]);
+}
+
+/// A SELECT of a UNION in parentheses: its own ORDER BY / LIMIT runs on the node that
+/// holds its rows, the UNION's are the router's; the UNION's hidden SELECT number goes
+/// after the last parenthesis, not into the last SELECT.
+#[test]
+fn parenthesised_selects_of_a_union() {
+    let p = route(
+        "(SELECT id FROM customer WHERE id = 1) UNION (SELECT id FROM product) ORDER BY 1 LIMIT 5",
+    );
+    assert_eq!(p.targets.len(), 2);
+    let sql = p.targets[0].sql.clone().expect("sql");
+    assert!(sql.starts_with("(SELECT id, "), "{sql}");
     assert!(
-        route(
-            "SELECT id FROM customer UNION ALL SELECT id FROM product UNION SELECT id FROM my_order"
-        )
-        .merge
-        .expect("merge")
-        .distinct
+        sql.trim_end()
+            .ends_with("AS `__tandem_1` FROM product) ORDER BY 1, `__tandem_1`"),
+        "{sql}"
+    );
+    // The second node has no customer row below 10: that SELECT's WHERE is made false,
+    // inside its parentheses.
+    let sql = p.targets[1].sql.clone().expect("sql");
+    assert!(sql.contains("WHERE ( id = 1) AND 0)"), "{sql}");
+    let m = p.merge.expect("merge");
+    assert_eq!(m.limit, Some(5));
+    // A SELECT with its own LIMIT whose rows (product's) are on both nodes.
+    assert_eq!(
+        refused(
+            "(SELECT id, name FROM customer WHERE id IN (1, 2) ORDER BY name DESC LIMIT 3) UNION ALL (SELECT id, name FROM product ORDER BY id LIMIT 2) ORDER BY 1"
+        ),
+        "a parenthesised SELECT with its own LIMIT whose rows are on several data nodes, in a UNION, is not routed (its LIMIT would have to run before the merge): restrict that SELECT to one data node, or move the LIMIT to the end of the UNION"
+    );
+    // Its own LIMIT, rows on one node (or a global table's copy): that node runs it,
+    // elsewhere it returns nothing; ORDER BY without LIMIT changes nothing.
+    let p = route(
+        "(SELECT id, name FROM customer WHERE id IN (1, 2) ORDER BY name DESC LIMIT 3) UNION ALL (SELECT id, name FROM product ORDER BY id) UNION ALL ((SELECT id, name FROM province LIMIT 1))",
+    );
+    let sql = p.targets[1].sql.clone().expect("sql");
+    assert!(
+        sql.starts_with(
+            "(SELECT id, name FROM customer WHERE ( id IN (1, 2)) AND 0 ORDER BY name DESC LIMIT 3) UNION ALL (SELECT id, name FROM product ORDER BY id) UNION ALL ((SELECT id, name FROM province WHERE 0 LIMIT 1))"
+        ),
+        "{sql}"
     );
 }
 

@@ -377,10 +377,26 @@ SELECT id, city FROM customer WHERE city = 'Xian' UNION SELECT id, category FROM
 !refuse SELECT level, COUNT(*) FROM customer GROUP BY level UNION ALL SELECT stock, 1 FROM product
 !refuse SELECT COUNT(*) FROM customer UNION ALL SELECT COUNT(*) FROM product
 !refuse SELECT DISTINCT city FROM customer UNION ALL SELECT category FROM product
-!refuse SELECT id FROM customer UNION SELECT id FROM product UNION ALL SELECT id FROM my_order
 !refuse SELECT id FROM customer UNION ALL SELECT id FROM product ORDER BY id + 1, id LIMIT 5
 !refuse SELECT COUNT(*) FROM province WHERE id IN (SELECT level FROM customer UNION SELECT stock FROM product)
 !refuse SELECT * FROM province WHERE id < 4 UNION ALL SELECT id, name, city FROM customer WHERE id < 7000 ORDER BY 2, 1
+!refuse SELECT id FROM customer WHERE id = 1 UNION ALL (SELECT id FROM product ORDER BY id LIMIT 3)
+!refuse SELECT id FROM customer UNION (SELECT id FROM product UNION SELECT id FROM my_order)
+!refuse SELECT id FROM customer UNION SELECT id FROM product UNION ALL SELECT DISTINCT id FROM my_order
+# Parenthesised SELECTs: their own ORDER BY / LIMIT runs on the one node that holds their rows.
+(SELECT id, name FROM customer WHERE id IN (1, 3390)) UNION ALL (SELECT id, name FROM customer WHERE id IN (5000001, 5003513))
+(SELECT city FROM customer) UNION (SELECT category FROM product) ORDER BY 1
+(SELECT id, balance FROM customer WHERE id BETWEEN 1 AND 50000 ORDER BY balance DESC, id LIMIT 4) UNION ALL (SELECT id, id * 10 FROM province ORDER BY id DESC LIMIT 3) ORDER BY 1
+(SELECT level FROM customer WHERE id BETWEEN 5000001 AND 5100000 ORDER BY level DESC, id LIMIT 4) UNION (SELECT stock FROM product WHERE stock < 30) ORDER BY 1 DESC LIMIT 6
+((SELECT name FROM province WHERE id < 4)) UNION ALL (SELECT name FROM customer WHERE id = 5000001 ORDER BY name)
+(SELECT id, name FROM customer WHERE id BETWEEN 4999980 AND 4999999 ORDER BY id LIMIT 2, 5) UNION ALL SELECT id, name FROM product WHERE id < 5 ORDER BY 1 DESC
+!refuse (SELECT id, name FROM customer WHERE id BETWEEN 4999990 AND 5000010 ORDER BY id LIMIT 2, 5) UNION ALL SELECT id, name FROM product WHERE id < 5 ORDER BY 1 DESC
+# UNION ALL after the last UNION DISTINCT: those SELECTs keep their rows, duplicates included.
+SELECT id FROM customer WHERE id IN (1, 2) UNION ALL SELECT id FROM customer WHERE id IN (1, 5000001) UNION SELECT id FROM my_order WHERE id IN (10, 5000500) UNION ALL SELECT id FROM customer WHERE id IN (1, 5000001)
+SELECT id FROM customer UNION SELECT id FROM product UNION ALL SELECT id FROM my_order
+SELECT city FROM customer UNION SELECT category FROM product UNION ALL SELECT city FROM customer WHERE id IN (1, 5000001) ORDER BY 1
+SELECT level FROM customer UNION SELECT stock FROM product WHERE stock < 20 UNION ALL SELECT level FROM customer WHERE id BETWEEN 1 AND 20000 ORDER BY 1 DESC LIMIT 7
+SELECT name FROM customer WHERE id BETWEEN 1 AND 20000 UNION SELECT name FROM user_info WHERE province_id = 10000 UNION ALL SELECT UPPER(name) FROM customer WHERE id IN (1, 5000001)
 # == end of UNION block ==
 
 # == aggregate expressions across nodes ==

@@ -19,8 +19,8 @@ use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    Distinct, Expr, GroupByExpr, OrderByKind, Query, Select, SetExpr, SetOperator, SetQuantifier,
-    Value, visit_expressions,
+    Distinct, Expr, GroupByExpr, LimitClause, OrderByKind, Query, Select, SetExpr, SetOperator,
+    SetQuantifier, Value, visit_expressions,
 };
 
 use super::{
@@ -50,28 +50,102 @@ enum Place {
 /// One SELECT of the UNION: its parse, its token range in the statement, and its rows.
 struct Branch<'q> {
     sel: &'q Select,
-    /// Token indices `[start, end)` in the statement's tokens.
+    /// Token indices `[start, end)` in the statement's tokens of the SELECT itself: inside
+    /// its parentheses, before its own ORDER BY / LIMIT.
     toks: (usize, usize),
+    /// The parenthesis depth of the SELECT's own tokens.
+    depth: u32,
+    /// Its token range with its parentheses and its own ORDER BY / LIMIT.
+    outer: (usize, usize),
+    /// The parenthesised query around the SELECT (its own ORDER BY / LIMIT), if any.
+    own: Option<&'q Query>,
     place: Place,
     /// Tables read (FROM), for where the SELECT can run.
     tables: Vec<TRef<'q>>,
     items: Vec<Item>,
 }
 
-const PARENS: &str = "a parenthesised SELECT in a UNION over sharded or global tables is not routed (its own ORDER BY / LIMIT would have to run before the merge): write the SELECTs without parentheses, with one ORDER BY / LIMIT at the end";
+const OWN_LIMIT: &str = "a parenthesised SELECT with its own LIMIT whose rows are on several data nodes, in a UNION, is not routed (its LIMIT would have to run before the merge): restrict that SELECT to one data node, or move the LIMIT to the end of the UNION";
+
+/// One SELECT of the UNION as parsed: the SELECT, and when it is written in
+/// parentheses, the query around it (its own ORDER BY / LIMIT) and how many pairs of
+/// parentheses enclose it.
+struct Part<'q> {
+    sel: &'q Select,
+    own: Option<&'q Query>,
+    parens: usize,
+}
+
+const NESTED: &str = "a parenthesised UNION inside a UNION over sharded or global tables is not routed: write the SELECTs as one chain of UNIONs";
+
+/// The SELECT of a parenthesised part of a UNION (`(SELECT ...)`, `((SELECT ...))`).
+fn parenthesised(q: &Query) -> Result<Part<'_>, SqlError> {
+    let mut q = q;
+    let mut parens = 1;
+    loop {
+        if q.with.is_some()
+            || q.fetch.is_some()
+            || !q.locks.is_empty()
+            || q.for_clause.is_some()
+            || q.limit_clause.as_ref().is_some_and(
+                |l| matches!(l, LimitClause::LimitOffset { limit_by, .. } if !limit_by.is_empty()),
+            )
+        {
+            return Err(refuse(
+                "WITH / FETCH / FOR UPDATE / LOCK IN SHARE MODE / LIMIT BY in a parenthesised SELECT of a UNION over sharded or global tables is not routed",
+            ));
+        }
+        match q.body.as_ref() {
+            SetExpr::Select(s) => {
+                return Ok(Part {
+                    sel: s,
+                    own: Some(q),
+                    parens,
+                });
+            }
+            // `((SELECT ... LIMIT 2) LIMIT 1)`: two limits, one inside the other.
+            SetExpr::Query(inner) if q.order_by.is_none() && q.limit_clause.is_none() => {
+                q = inner;
+                parens += 1;
+            }
+            SetExpr::SetOperation { .. } => return Err(refuse(NESTED)),
+            SetExpr::Query(_) => {
+                return Err(refuse(
+                    "a parenthesised SELECT with an ORDER BY / LIMIT around another with its own, in a UNION over sharded or global tables, is not routed",
+                ));
+            }
+            _ => return Err(refuse(FORMS)),
+        }
+    }
+}
+
+const FORMS: &str = "this form of UNION over sharded or global tables is not routed (VALUES, TABLE): write each part as a SELECT";
+
+/// One operand of a UNION that is a single SELECT, parenthesised or not.
+fn part(e: &SetExpr) -> Result<Part<'_>, SqlError> {
+    match e {
+        SetExpr::Select(s) => Ok(Part {
+            sel: s,
+            own: None,
+            parens: 0,
+        }),
+        SetExpr::Query(q) => parenthesised(q),
+        SetExpr::SetOperation { op, .. } if *op != SetOperator::Union => Err(refuse(format!(
+            "{op} over sharded or global tables is not routed: each data node would only compare its own rows; run the SELECTs separately"
+        ))),
+        SetExpr::SetOperation { .. } => Err(refuse(NESTED)),
+        _ => Err(refuse(FORMS)),
+    }
+}
 
 /// The SELECTs of a chain of UNIONs, left to right, and for each UNION whether it is
 /// `ALL`.
 fn flatten<'q>(
     e: &'q SetExpr,
-    out: &mut Vec<&'q Select>,
+    out: &mut Vec<Part<'q>>,
     all: &mut Vec<bool>,
 ) -> Result<(), SqlError> {
     match e {
-        SetExpr::Select(s) => {
-            out.push(s);
-            Ok(())
-        }
         SetExpr::SetOperation {
             left,
             op,
@@ -93,28 +167,43 @@ fn flatten<'q>(
                 }
             };
             flatten(left, out, all)?;
-            match right.as_ref() {
-                SetExpr::Select(s) => {
-                    all.push(is_all);
-                    out.push(s);
-                    Ok(())
-                }
-                SetExpr::SetOperation { op, .. } if *op != SetOperator::Union => {
-                    Err(refuse(format!(
-                        "{op} over sharded or global tables is not routed: each data node would only compare its own rows; run the SELECTs separately"
-                    )))
-                }
-                SetExpr::SetOperation { .. } | SetExpr::Query(_) => Err(refuse(PARENS)),
-                _ => Err(refuse(
-                    "this form of UNION over sharded or global tables is not routed (VALUES, TABLE): write each part as a SELECT",
-                )),
-            }
+            out.push(part(right)?);
+            all.push(is_all);
+            Ok(())
         }
-        SetExpr::Query(_) => Err(refuse(PARENS)),
-        _ => Err(refuse(
-            "this form of UNION over sharded or global tables is not routed (VALUES, TABLE): write each part as a SELECT",
-        )),
+        e => {
+            out.push(part(e)?);
+            Ok(())
+        }
     }
+}
+
+/// The tokens of a SELECT written in `parens` pairs of parentheses over token range
+/// `r` of the statement: inside them, before the SELECT's own ORDER BY / LIMIT; and
+/// their depth. None when the text does not have those parentheses.
+fn inside(t: &Toks<'_>, r: (usize, usize), parens: usize) -> Option<((usize, usize), u32)> {
+    let (mut a, mut b) = r;
+    for _ in 0..parens {
+        let d = *t.depth.get(a)?;
+        let closes = b.checked_sub(1)?;
+        if !t.toks.get(a)?.punct(b'(')
+            || !t.toks.get(closes)?.punct(b')')
+            || t.depth.get(closes) != Some(&d)
+            || (a + 1..closes).any(|i| t.depth[i] <= d)
+        {
+            return None;
+        }
+        a += 1;
+        b = closes;
+    }
+    let depth = *t.depth.get(a)?;
+    let own = (a..b).find(|&i| {
+        t.depth[i] == depth
+            && (t.toks[i].is("LIMIT")
+                || (t.toks[i].is("ORDER") && t.toks.get(i + 1).is_some_and(|n| n.is("BY"))))
+    });
+    let b = own.unwrap_or(b);
+    (a < b).then_some(((a, b), depth))
 }
 
 /// What a SELECT of a UNION across nodes may not have (the router would have to merge
@@ -340,35 +429,29 @@ pub(super) fn plan_union(
     lookups: &Lookups,
 ) -> Result<Planned, SqlError> {
     let sql = t.sql;
-    let mut sels: Vec<&Select> = Vec::new();
+    let mut parts: Vec<Part<'_>> = Vec::new();
     let mut all: Vec<bool> = Vec::new();
-    flatten(&q.body, &mut sels, &mut all)?;
+    flatten(&q.body, &mut parts, &mut all)?;
     if q.fetch.is_some() || !q.locks.is_empty() || q.for_clause.is_some() {
         return Err(refuse(
             "FETCH / FOR UPDATE / LOCK IN SHARE MODE on a UNION over sharded or global tables is not routed",
         ));
     }
-    // MariaDB: a UNION DISTINCT removes the duplicates of everything to its left; an
-    // ALL after it keeps its own rows as they are, which the merge cannot do.
-    let distinct = all.iter().any(|a| !a);
-    if let Some(d) = all.iter().rposition(|a| !a)
-        && all[d + 1..].iter().any(|a| *a)
-    {
-        return Err(refuse(
-            "UNION DISTINCT followed by UNION ALL over several data nodes is not routed (MariaDB removes duplicates only left of the last UNION DISTINCT): use one kind of UNION, or put the UNION ALL parts first",
-        ));
-    }
+    // MariaDB: a UNION DISTINCT removes the duplicates of everything to its left (an
+    // ALL before it included); the SELECTs after the last one keep their rows as they
+    // are. `dedup` SELECTs (from the first) are deduplicated.
+    let dedup = all.iter().rposition(|a| !a).map_or(0, |d| d + 2);
     // The SELECTs in the text: split at the UNIONs outside parentheses; the UNION's
     // ORDER BY / LIMIT follow the last SELECT.
     let unions: Vec<usize> = (0..t.toks.len())
         .filter(|&i| t.depth[i] == 0 && t.toks[i].is("UNION"))
         .collect();
-    if unions.len() + 1 != sels.len() {
+    if unions.len() + 1 != parts.len() {
         return Err(refuse(
             "the router could not find the SELECTs of this UNION in its text: not routed",
         ));
     }
-    let mut ranges = Vec::with_capacity(sels.len());
+    let mut ranges = Vec::with_capacity(parts.len());
     let mut start = 0;
     for &u in &unions {
         ranges.push((start, u));
@@ -395,16 +478,22 @@ pub(super) fn plan_union(
             "the router could not find the SELECTs of this UNION in its text: not routed",
         ));
     }
-    let mut branches: Vec<Branch<'_>> = Vec::with_capacity(sels.len());
-    for (sel, r) in sels.iter().zip(&ranges) {
-        check_branch(sel, distinct)?;
-        let (place, tables) = place(sc, sel, sql, lookups)?;
+    let mut branches: Vec<Branch<'_>> = Vec::with_capacity(parts.len());
+    for (i, (p, r)) in parts.iter().zip(&ranges).enumerate() {
+        check_branch(p.sel, i < dedup)?;
+        let (toks, depth) = inside(t, *r, p.parens).ok_or_else(|| {
+            refuse("the router could not find the SELECTs of this UNION in its text: not routed")
+        })?;
+        let (place, tables) = place(sc, p.sel, sql, lookups)?;
         branches.push(Branch {
-            sel,
-            toks: *r,
+            sel: p.sel,
+            toks,
+            depth,
+            outer: *r,
+            own: p.own,
             place,
             tables,
-            items: items_of(sel),
+            items: items_of(p.sel),
         });
     }
     // The nodes holding rows of some SELECT over sharded tables, in configured order.
@@ -431,6 +520,12 @@ pub(super) fn plan_union(
     }
     // Several nodes: every SELECT runs on each of them.
     for b in &branches {
+        if let Place::Rows(ns) = &b.place
+            && ns.len() > 1
+            && b.own.is_some_and(|q| q.limit_clause.is_some())
+        {
+            return Err(refuse(OWN_LIMIT));
+        }
         if let Place::Fixed(f, name) = &b.place {
             return Err(refuse(format!(
                 "table `{name}` lives only on data node {f}, but other SELECTs of this UNION read rows on data nodes {}: not routed (run that SELECT separately)",
@@ -447,7 +542,7 @@ pub(super) fn plan_union(
         }
     }
     subs_on(&targets)?;
-    let (item_edits, edits, merge) = rewrite(sql, t, q, &branches, distinct, lookups)?;
+    let (item_edits, edits, merge) = rewrite(sql, t, q, &branches, dedup, lookups)?;
     let mut out = Vec::with_capacity(targets.len());
     for n in &targets {
         let mut e = Edits::default();
@@ -562,7 +657,7 @@ fn one_node(
 fn falsify(t: &Toks<'_>, b: &Branch<'_>, e: &mut Edits) {
     let (s, end) = b.toks;
     let at = t.toks.get(end - 1).map_or(t.end(), |x| x.end);
-    let w = (s..end).find(|&i| t.depth[i] == 0 && t.toks[i].is("WHERE"));
+    let w = (s..end).find(|&i| t.depth[i] == b.depth && t.toks[i].is("WHERE"));
     match w {
         Some(w) => {
             e.insert(t.toks[w].end, " (");
@@ -588,9 +683,10 @@ fn rewrite(
     t: &Toks<'_>,
     q: &Query,
     branches: &[Branch<'_>],
-    distinct: bool,
+    dedup: usize,
     lookups: &Lookups,
 ) -> Result<Rewrite, SqlError> {
+    let distinct = dedup > 0;
     let first = &branches[0].items;
     if distinct && branches.iter().any(|b| b.items.iter().any(|i| i.wildcard)) {
         return Err(refuse(
@@ -661,6 +757,7 @@ fn rewrite(
     let mut order_by: Vec<(Col, bool)> = order.iter().map(|(c, d)| (Col::Item(*c), *d)).collect();
     let mut edits: Vec<(usize, usize, String)> = Vec::new();
     let mut item_edits: Vec<(usize, usize, String)> = Vec::new();
+    let mut distinct_through = None;
     if distinct {
         let h = hidden[0].len();
         let name = quote_ident(&format!("__tandem_{h}"));
@@ -668,8 +765,11 @@ fn rewrite(
             hs.push(format!("{} AS {name}", b + 1));
         }
         order_by.push((Col::Hidden(h), false));
+        if dedup < branches.len() {
+            distinct_through = Some((Col::Hidden(h), dedup as u64));
+        }
         // The nodes order by it too (after the ORDER BY's own keys).
-        let last = branches[branches.len() - 1].toks.1;
+        let last = branches[branches.len() - 1].outer.1;
         match order_by_end(t) {
             Some(at) => edits.push((at, at, format!(", {name}"))),
             None => {
@@ -703,7 +803,7 @@ fn rewrite(
     } else {
         limit.map(|l| l.saturating_add(offset))
     };
-    if let Some(lpos) = t.find_top(branches[branches.len() - 1].toks.1, &["LIMIT"])
+    if let Some(lpos) = t.find_top(branches[branches.len() - 1].outer.1, &["LIMIT"])
         && !placeholder
     {
         let (s, e) = span(t, lpos, t.toks.len());
@@ -715,6 +815,7 @@ fn rewrite(
     let merge = MergeTemplate {
         hidden: hidden[0].len(),
         distinct,
+        distinct_through,
         order_by,
         offset,
         limit,
