@@ -500,7 +500,14 @@ impl MergeTemplate {
             steps.push(json!({"step": "having"}));
         }
         if self.distinct {
-            steps.push(json!({"step": "distinct"}));
+            match &self.distinct_through {
+                // `... UNION ... UNION ALL ...`: the later SELECTs' rows are kept.
+                Some((c, n)) => steps.push(json!({
+                    "step": "distinct",
+                    "selects": format!("1-{n} (by {})", col(c).as_str().unwrap_or_default()),
+                })),
+                None => steps.push(json!({"step": "distinct"})),
+            }
         }
         if !self.order_by.is_empty() {
             steps.push(json!({

@@ -2286,7 +2286,18 @@ fn unions_the_merge_cannot_answer_are_refused() {
         "(SELECT id FROM customer ORDER BY id LIMIT 1) UNION SELECT id FROM product",
         "SELECT id FROM customer UNION (SELECT id FROM product LIMIT 1)",
         "SELECT level, COUNT(*) FROM customer GROUP BY level UNION SELECT 1, 2",
-        "SELECT COUNT(*) FROM customer UNION ALL SELECT COUNT(*) FROM product",
+        "SELECT AVG(id) FROM customer UNION ALL SELECT COUNT(*) FROM product",
+        "SELECT COUNT(*) + 1 FROM customer UNION ALL SELECT COUNT(*) FROM product",
+        "SELECT MIN(id) FROM customer UNION ALL SELECT MAX(id) FROM product",
+        "SELECT 'x', COUNT(*) FROM customer GROUP BY level UNION ALL SELECT 'y', COUNT(*) FROM product",
+        "SELECT level, COUNT(*) FROM customer GROUP BY level HAVING COUNT(*) > 1 UNION ALL SELECT 1, 2 FROM product GROUP BY id",
+        "SELECT level, COUNT(*) FROM customer GROUP BY level WITH ROLLUP UNION ALL SELECT id, 2 FROM product GROUP BY id",
+        "SELECT COUNT(DISTINCT level) FROM customer UNION ALL SELECT COUNT(*) FROM product",
+        "SELECT level, COUNT(*) FROM customer UNION ALL SELECT 1, COUNT(*) FROM product",
+        "SELECT COUNT(*) FROM customer UNION ALL SELECT id FROM product",
+        "(SELECT id FROM customer WHERE id = 1 ORDER BY COUNT(*) LIMIT 5) UNION ALL SELECT id FROM product",
+        "(SELECT id FROM province ORDER BY (SELECT COUNT(*) FROM product) LIMIT 5) UNION ALL SELECT 1",
+        "(SELECT DISTINCT name FROM customer WHERE id = 1 ORDER BY name LIMIT 2) UNION (SELECT name FROM product)",
         "SELECT DISTINCT level FROM customer UNION ALL SELECT id FROM product",
         "SELECT id FROM customer UNION SELECT id FROM unlisted",
         "SELECT id FROM customer UNION (SELECT id FROM product UNION SELECT id FROM my_order)",
@@ -2321,6 +2332,57 @@ fn unions_the_merge_cannot_answer_are_refused() {
     assert!(m.distinct);
     assert_eq!(m.distinct_through, Some((Col::Hidden(1), 2)));
     assert_eq!(m.order_by, vec![(Col::Hidden(1), false)]);
+}
+
+/// A UNION of aggregating SELECTs across nodes: each node runs every SELECT over its
+/// rows, the router groups by the SELECT's number and the key columns and adds up the
+/// counts and sums (a count next to a sum adds up alike), MIN/MAX with their text
+/// helpers.
+#[test]
+fn union_of_aggregates_is_merged_per_select() {
+    let p = route(
+        "SELECT 'c' AS t, COUNT(*) AS n FROM customer UNION ALL SELECT 'p', SUM(stock) FROM product ORDER BY n DESC",
+    );
+    assert_eq!(p.targets.len(), 2);
+    let m = p.merge.expect("merge");
+    assert_eq!(m.aggregates, vec![(Col::Item(1), AggT::Sum)]);
+    let sql = p.targets[0].sql.clone().expect("sql");
+    let h = m.group_by[0];
+    assert_eq!(m.group_by, vec![h, Col::Item(0)]);
+    assert!(
+        sql.contains(&format!("1 AS `__tandem_{}` FROM customer", m.hidden - 1)),
+        "{sql}"
+    );
+    assert_eq!(m.order_by, vec![(Col::Item(1), true)]);
+    assert_eq!(m.limit, None);
+    let p = route(
+        "SELECT level, MIN(name) FROM customer GROUP BY level UNION SELECT stock, MIN(name) FROM product GROUP BY 1 LIMIT 4",
+    );
+    let m = p.merge.expect("merge");
+    assert!(m.distinct);
+    assert_eq!(m.aggregates, vec![(Col::Item(1), AggT::Min)]);
+    assert!(
+        m.text_helpers.iter().any(|(c, _)| *c == Col::Item(1)),
+        "{m:?}"
+    );
+    // No LIMIT on the nodes: the router groups first.
+    let sql = p.targets[0].sql.clone().expect("sql");
+    assert!(!sql.contains("LIMIT"), "{sql}");
+    // A grouped SELECT whose rows are not on a node: its WHERE made false before its
+    // GROUP BY.
+    let p = route(
+        "SELECT level, COUNT(*) FROM customer WHERE id = 1 GROUP BY level UNION ALL SELECT stock, COUNT(*) FROM product GROUP BY stock",
+    );
+    let sql = p.targets[1].sql.clone().expect("sql");
+    assert!(
+        sql.contains("FROM customer WHERE ( id = 1) AND 0 GROUP BY level UNION ALL"),
+        "{sql}"
+    );
+    let p = route(
+        "SELECT 'c', COUNT(*) FROM customer GROUP BY 1 UNION ALL SELECT 'p', COUNT(*) FROM province GROUP BY 1",
+    );
+    let sql = p.targets[1].sql.clone().expect("sql");
+    assert!(sql.contains("FROM province WHERE 0 GROUP BY 1"), "{sql}");
 }
 
 /// A SELECT of a UNION in parentheses: its own ORDER BY / LIMIT runs on the node that

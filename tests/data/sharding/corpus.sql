@@ -375,7 +375,7 @@ SELECT id, city FROM customer WHERE city = 'Xian' UNION SELECT id, category FROM
 !refuse SELECT id FROM customer WHERE id < 5000 EXCEPT SELECT id FROM product
 !refuse (SELECT id FROM customer ORDER BY id LIMIT 3) UNION SELECT id FROM product
 !refuse SELECT level, COUNT(*) FROM customer GROUP BY level UNION ALL SELECT stock, 1 FROM product
-!refuse SELECT COUNT(*) FROM customer UNION ALL SELECT COUNT(*) FROM product
+SELECT COUNT(*) FROM customer UNION ALL SELECT COUNT(*) FROM product
 !refuse SELECT DISTINCT city FROM customer UNION ALL SELECT category FROM product
 !refuse SELECT id FROM customer UNION ALL SELECT id FROM product ORDER BY id + 1, id LIMIT 5
 !refuse SELECT COUNT(*) FROM province WHERE id IN (SELECT level FROM customer UNION SELECT stock FROM product)
@@ -397,6 +397,24 @@ SELECT id FROM customer UNION SELECT id FROM product UNION ALL SELECT id FROM my
 SELECT city FROM customer UNION SELECT category FROM product UNION ALL SELECT city FROM customer WHERE id IN (1, 5000001) ORDER BY 1
 SELECT level FROM customer UNION SELECT stock FROM product WHERE stock < 20 UNION ALL SELECT level FROM customer WHERE id BETWEEN 1 AND 20000 ORDER BY 1 DESC LIMIT 7
 SELECT name FROM customer WHERE id BETWEEN 1 AND 20000 UNION SELECT name FROM user_info WHERE province_id = 10000 UNION ALL SELECT UPPER(name) FROM customer WHERE id IN (1, 5000001)
+# SELECTs that aggregate: grouped by SELECT and key columns, counts and sums added up.
+SELECT 'customer' AS t, COUNT(*) AS n FROM customer UNION ALL SELECT 'orders', COUNT(*) FROM my_order UNION ALL SELECT 'products', SUM(stock) FROM product ORDER BY 1
+SELECT 'c', COUNT(*), SUM(balance), MIN(balance), MAX(created) FROM customer UNION ALL SELECT 'o', COUNT(*), SUM(total), MIN(total), MAX(order_date) FROM my_order
+SELECT level, COUNT(*), MIN(city), MAX(balance) FROM customer GROUP BY level UNION ALL SELECT stock, COUNT(*), MIN(category), MAX(price) FROM product WHERE stock < 10 GROUP BY stock ORDER BY 1, 2, 3, 4
+SELECT status, COUNT(*) FROM my_order GROUP BY status UNION SELECT category, COUNT(*) FROM product GROUP BY category ORDER BY 2 DESC, 1
+SELECT 'low', COUNT(*), SUM(balance) FROM customer WHERE id BETWEEN 1 AND 50000 UNION ALL SELECT 'all', COUNT(*), SUM(balance) FROM customer
+SELECT 'none', COUNT(*), MAX(balance) FROM customer WHERE id = 3 UNION ALL SELECT 'x', COUNT(*), MAX(total) FROM my_order WHERE total > 1000000
+SELECT city, COUNT(*) AS n FROM customer GROUP BY 1 UNION ALL SELECT region, COUNT(*) FROM province GROUP BY region ORDER BY n DESC, city LIMIT 5
+SELECT level AS k, COUNT(*) FROM customer GROUP BY k UNION SELECT level, COUNT(*) FROM customer GROUP BY level UNION ALL SELECT 0, COUNT(*) FROM product
+SELECT level, COUNT(*) FROM customer WHERE id BETWEEN 1 AND 50000 GROUP BY level UNION ALL SELECT stock, COUNT(*) FROM product WHERE stock < 5 GROUP BY stock
+SELECT 'k', level, SUM(balance) FROM customer WHERE id = 1 GROUP BY level UNION ALL SELECT 'p', stock, COUNT(*) FROM product GROUP BY 2 ORDER BY 3 DESC, 2 LIMIT 3
+!refuse SELECT AVG(balance) FROM customer UNION ALL SELECT AVG(total) FROM my_order
+!refuse (SELECT id FROM customer WHERE id = 1 ORDER BY COUNT(*) LIMIT 5) UNION ALL SELECT id FROM product
+!refuse (SELECT c.id FROM customer c WHERE c.id IN (1, 3390) ORDER BY (SELECT COUNT(*) FROM my_order o WHERE o.customer_id = c.id) DESC LIMIT 1) UNION ALL SELECT 5
+!refuse (SELECT DISTINCT city FROM customer WHERE id BETWEEN 1 AND 20000 ORDER BY city LIMIT 2) UNION (SELECT category FROM product)
+!refuse SELECT level, COUNT(*) FROM customer GROUP BY level HAVING COUNT(*) > 100 UNION ALL SELECT stock, COUNT(*) FROM product GROUP BY stock
+!refuse SELECT COUNT(*) FROM customer UNION ALL SELECT id FROM product
+!refuse SELECT COUNT(DISTINCT city) FROM customer UNION ALL SELECT COUNT(*) FROM product
 # == end of UNION block ==
 
 # == aggregate expressions across nodes ==

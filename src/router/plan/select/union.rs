@@ -19,19 +19,19 @@ use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    Distinct, Expr, GroupByExpr, LimitClause, OrderByKind, Query, Select, SetExpr, SetOperator,
-    SetQuantifier, Value, visit_expressions,
+    Distinct, Expr, GroupByExpr, LimitClause, OrderByKind, Query, Select, SelectItem, SetExpr,
+    SetOperator, SetQuantifier, Value, visit_expressions,
 };
 
 use super::{
-    Item, Limits, RouteNodes, check_subqueries, clearly_not_text, contains_aggregate, expr_text,
-    items_of, limits, repeatable, route_nodes, routed_from, unnest,
+    Item, Limits, RouteNodes, agg_call, check_subqueries, clearly_not_text, contains_aggregate,
+    expr_text, items_of, limits, repeatable, route_nodes, routed_from, same_expr, unnest,
 };
 use crate::router::merge::text_helper_sql;
 use crate::router::plan::route::{self, TRef};
 use crate::router::plan::text::{self, Edits, Toks, quote_ident, span};
 use crate::router::plan::{
-    Affected, Catalog, Col, Lookups, MergeTemplate, Plan, Planned, SchemaCat, Target, refuse,
+    Affected, AggT, Catalog, Col, Lookups, MergeTemplate, Plan, Planned, SchemaCat, Target, refuse,
 };
 use crate::router::wire::SqlError;
 
@@ -207,8 +207,9 @@ fn inside(t: &Toks<'_>, r: (usize, usize), parens: usize) -> Option<((usize, usi
 }
 
 /// What a SELECT of a UNION across nodes may not have (the router would have to merge
-/// it before the UNION).
-fn check_branch(s: &Select, distinct_union: bool) -> Result<(), SqlError> {
+/// it before the UNION); whether it aggregates (GROUP BY or an aggregate function),
+/// which [`aggregate_columns`] checks further.
+fn check_branch(s: &Select, distinct_union: bool) -> Result<bool, SqlError> {
     let no = |what: &str| {
         Err(refuse(format!(
             "{what} in a SELECT of a UNION over rows on several data nodes is not routed (the router merges the UNION, not each SELECT): run that SELECT on its own, or restrict the UNION to one node"
@@ -227,19 +228,15 @@ fn check_branch(s: &Select, distinct_union: bool) -> Result<(), SqlError> {
         GroupByExpr::Expressions(e, m) => !e.is_empty() || !m.is_empty(),
         GroupByExpr::All(_) => true,
     };
-    if grouped {
-        return no("GROUP BY");
-    }
     if s.having.is_some() {
         return no("HAVING");
     }
-    if s.projection.iter().any(|p| match p {
-        sqlparser::ast::SelectItem::UnnamedExpr(e)
-        | sqlparser::ast::SelectItem::ExprWithAlias { expr: e, .. } => contains_aggregate(e),
+    let aggregates = s.projection.iter().any(|p| match p {
+        SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
+            contains_aggregate(e)
+        }
         _ => false,
-    }) {
-        return no("an aggregate (COUNT, SUM, ...)");
-    }
+    });
     let window = visit_expressions(s, |x| match x {
         Expr::Function(f) if f.over.is_some() => ControlFlow::Break(()),
         _ => ControlFlow::Continue(()),
@@ -254,7 +251,149 @@ fn check_branch(s: &Select, distinct_union: bool) -> Result<(), SqlError> {
     {
         return no("SQL_CALC_FOUND_ROWS");
     }
-    Ok(())
+    Ok(grouped || aggregates)
+}
+
+/// How the router merges a result column of a UNION of aggregating SELECTs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Merged {
+    /// A GROUP BY key (or a constant) in every SELECT: part of the group.
+    Key,
+    /// COUNT in every SELECT (added up), SUM or COUNT (added up), MIN, MAX.
+    Agg(AggT),
+}
+
+/// For a UNION whose SELECTs aggregate (`SELECT 'orders', COUNT(*) FROM orders UNION ALL
+/// SELECT 'items', COUNT(*) FROM items`, `SELECT status, COUNT(*) ... GROUP BY status
+/// UNION ALL ...`): how each result column is merged. The nodes run every SELECT over
+/// their own rows; the router groups the rows by SELECT and key columns and merges the
+/// aggregates. None when no SELECT aggregates.
+fn aggregate_columns(
+    sql: &str,
+    branches: &[Branch<'_>],
+    aggregating: &[bool],
+) -> Result<Option<Vec<Merged>>, SqlError> {
+    if !aggregating.iter().any(|a| *a) {
+        return Ok(None);
+    }
+    let no = |what: String| {
+        Err(refuse(format!(
+            "{what}: a UNION over rows on several data nodes whose SELECTs aggregate is merged only when every SELECT aggregates, selects its GROUP BY keys (or constants) and bare COUNT / SUM / MIN / MAX at the same positions; run the SELECTs separately, or restrict the UNION to one node"
+        )))
+    };
+    let mut out: Vec<Option<Merged>> = vec![None; branches[0].items.len()];
+    for (n, (b, agg)) in branches.iter().zip(aggregating).enumerate() {
+        if !agg {
+            return no(format!("SELECT {} of the UNION does not aggregate", n + 1));
+        }
+        if b.items.iter().any(|i| i.wildcard) {
+            return no(format!("SELECT {} of the UNION selects `*`", n + 1));
+        }
+        if b.items.len() != out.len() {
+            return Err(SqlError::new(
+                1222,
+                "21000",
+                "The used SELECT statements have a different number of columns",
+            ));
+        }
+        let keys: &[Expr] = match &b.sel.group_by {
+            GroupByExpr::Expressions(e, m) if m.is_empty() => e,
+            _ => return no(format!("SELECT {} of the UNION has WITH ROLLUP", n + 1)),
+        };
+        // Which select items the GROUP BY keys are: a position, an alias, the same
+        // expression.
+        let mut keyed = vec![false; b.items.len()];
+        for k in keys {
+            let by_pos = match unnest(k) {
+                Expr::Value(v) => match &v.value {
+                    Value::Number(x, _) => x.parse::<usize>().ok().filter(|p| *p >= 1),
+                    _ => None,
+                },
+                _ => None,
+            };
+            let by_alias = match unnest(k) {
+                Expr::Identifier(id) => b.items.iter().position(|i| {
+                    i.alias
+                        .as_ref()
+                        .is_some_and(|a| a.eq_ignore_ascii_case(&id.value))
+                }),
+                _ => None,
+            };
+            let found = by_pos.map(|p| p - 1).or(by_alias).or_else(|| {
+                b.items
+                    .iter()
+                    .position(|i| i.expr.as_ref().is_some_and(|e| same_expr(e, k)))
+            });
+            match found.filter(|i| *i < keyed.len()) {
+                Some(i) => keyed[i] = true,
+                None => {
+                    return no(format!(
+                        "SELECT {} of the UNION groups by `{}`, which it does not select",
+                        n + 1,
+                        expr_text(sql, k)
+                    ));
+                }
+            }
+        }
+        for (i, it) in b.items.iter().enumerate() {
+            let Some(e) = &it.expr else {
+                return no(format!("SELECT {} of the UNION selects `*`", n + 1));
+            };
+            let m = match agg_call(sql, e)? {
+                Some(c) => match c.kind {
+                    "COUNT" => Merged::Agg(AggT::Count),
+                    "SUM" => Merged::Agg(AggT::Sum),
+                    "MIN" => Merged::Agg(AggT::Min),
+                    "MAX" => Merged::Agg(AggT::Max),
+                    _ => {
+                        return no(format!(
+                            "column {} of SELECT {} is `{}`",
+                            i + 1,
+                            n + 1,
+                            expr_text(sql, e)
+                        ));
+                    }
+                },
+                None if contains_aggregate(e) => {
+                    return no(format!(
+                        "column {} of SELECT {} is an expression over aggregates (`{}`)",
+                        i + 1,
+                        n + 1,
+                        expr_text(sql, e)
+                    ));
+                }
+                None if keyed[i] || matches!(unnest(e), Expr::Value(_)) => Merged::Key,
+                None => {
+                    return no(format!(
+                        "column {} of SELECT {} (`{}`) is neither a GROUP BY key nor an aggregate",
+                        i + 1,
+                        n + 1,
+                        expr_text(sql, e)
+                    ));
+                }
+            };
+            let merged = match (out[i], m) {
+                (None, m) => m,
+                (Some(a), b) if a == b => a,
+                // A count and a sum add up alike.
+                (
+                    Some(Merged::Agg(AggT::Count | AggT::Sum)),
+                    Merged::Agg(AggT::Count | AggT::Sum),
+                ) => Merged::Agg(AggT::Sum),
+                _ => {
+                    return no(format!(
+                        "column {} is merged differently in SELECT {} than before it",
+                        i + 1,
+                        n + 1
+                    ));
+                }
+            };
+            out[i] = Some(merged);
+        }
+    }
+    Ok(Some(
+        out.into_iter().map(|m| m.unwrap_or(Merged::Key)).collect(),
+    ))
 }
 
 /// Where the rows of SELECT `s` live.
@@ -479,8 +618,26 @@ pub(super) fn plan_union(
         ));
     }
     let mut branches: Vec<Branch<'_>> = Vec::with_capacity(parts.len());
-    for (i, (p, r)) in parts.iter().zip(&ranges).enumerate() {
-        check_branch(p.sel, i < dedup)?;
+    for (p, r) in parts.iter().zip(&ranges) {
+        if let Some(ob) = p.own.and_then(|q| q.order_by.as_ref()) {
+            // Its own ORDER BY runs on one node as written: an aggregate there makes
+            // the SELECT an aggregate one (a row even where its WHERE is made false), a
+            // subquery would see that node's rows only.
+            let odd = visit_expressions(&ob.kind, |x| match x {
+                Expr::Subquery(_) | Expr::InSubquery { .. } | Expr::Exists { .. } => {
+                    ControlFlow::Break(())
+                }
+                Expr::Function(f) if f.over.is_some() => ControlFlow::Break(()),
+                e if contains_aggregate(e) => ControlFlow::Break(()),
+                _ => ControlFlow::Continue(()),
+            })
+            .is_break();
+            if odd {
+                return Err(refuse(
+                    "an aggregate, window function or subquery in the ORDER BY of a parenthesised SELECT of a UNION over sharded or global tables is not routed: select it, and order by its position",
+                ));
+            }
+        }
         let (toks, depth) = inside(t, *r, p.parens).ok_or_else(|| {
             refuse("the router could not find the SELECTs of this UNION in its text: not routed")
         })?;
@@ -526,6 +683,15 @@ pub(super) fn plan_union(
         {
             return Err(refuse(OWN_LIMIT));
         }
+        // The hidden columns the nodes get would change which rows a SELECT DISTINCT
+        // keeps ('a' and 'a ' have different weights), and so what its LIMIT takes.
+        if matches!(b.sel.distinct, Some(Distinct::Distinct))
+            && b.own.is_some_and(|q| q.limit_clause.is_some())
+        {
+            return Err(refuse(
+                "a parenthesised SELECT DISTINCT with its own LIMIT in a UNION over several data nodes is not routed: restrict the UNION to one node, or move the LIMIT to the end of the UNION",
+            ));
+        }
         if let Place::Fixed(f, name) = &b.place {
             return Err(refuse(format!(
                 "table `{name}` lives only on data node {f}, but other SELECTs of this UNION read rows on data nodes {}: not routed (run that SELECT separately)",
@@ -542,7 +708,14 @@ pub(super) fn plan_union(
         }
     }
     subs_on(&targets)?;
-    let (item_edits, edits, merge) = rewrite(sql, t, q, &branches, dedup, lookups)?;
+    let aggregating = branches
+        .iter()
+        .enumerate()
+        .map(|(i, b)| check_branch(b.sel, i < dedup))
+        .collect::<Result<Vec<bool>, SqlError>>()?;
+    let merged = aggregate_columns(sql, &branches, &aggregating)?;
+    let (item_edits, edits, merge) =
+        rewrite(sql, t, q, &branches, dedup, merged.as_deref(), lookups)?;
     let mut out = Vec::with_capacity(targets.len());
     for n in &targets {
         let mut e = Edits::default();
@@ -656,8 +829,28 @@ fn one_node(
 /// columns and their types.
 fn falsify(t: &Toks<'_>, b: &Branch<'_>, e: &mut Edits) {
     let (s, end) = b.toks;
-    let at = t.toks.get(end - 1).map_or(t.end(), |x| x.end);
     let w = (s..end).find(|&i| t.depth[i] == b.depth && t.toks[i].is("WHERE"));
+    // The WHERE condition (or where a WHERE goes) ends at the next clause.
+    let stop = (w.map_or(s, |w| w + 1)..end)
+        .find(|&i| {
+            t.depth[i] == b.depth
+                && [
+                    "GROUP",
+                    "HAVING",
+                    "WINDOW",
+                    "QUALIFY",
+                    "ORDER",
+                    "LIMIT",
+                    "PROCEDURE",
+                    "INTO",
+                    "FOR",
+                    "LOCK",
+                ]
+                .iter()
+                .any(|k| t.toks[i].is(k))
+        })
+        .unwrap_or(end);
+    let at = t.toks.get(stop - 1).map_or(t.end(), |x| x.end);
     match w {
         Some(w) => {
             e.insert(t.toks[w].end, " (");
@@ -684,6 +877,7 @@ fn rewrite(
     q: &Query,
     branches: &[Branch<'_>],
     dedup: usize,
+    merged: Option<&[Merged]>,
     lookups: &Lookups,
 ) -> Result<Rewrite, SqlError> {
     let distinct = dedup > 0;
@@ -715,12 +909,16 @@ fn rewrite(
     let mut hidden: Vec<Vec<String>> = vec![Vec::new(); branches.len()];
     let mut text_helpers: Vec<(Col, Col)> = Vec::new();
     let mut keys: Vec<usize> = order.iter().map(|(c, _)| *c).collect();
-    if distinct {
+    if distinct || merged.is_some() {
         keys.extend(0..first.len());
     }
     let mut seen = BTreeSet::new();
     for k in keys {
         if !seen.insert(k) {
+            continue;
+        }
+        // A count or sum is a number: compared by value after the merge adds it up.
+        if merged.is_some_and(|m| matches!(m.get(k), Some(Merged::Agg(AggT::Count | AggT::Sum)))) {
             continue;
         }
         let exprs: Option<Vec<&Expr>> = branches
@@ -738,7 +936,40 @@ fn rewrite(
             })
             .collect();
         let Some(exprs) = exprs else { continue };
-        if exprs.iter().all(|e| clearly_not_text(e)) || !exprs.iter().all(|e| repeatable(e)) {
+        // MIN/MAX: the nodes compute the helper over their MIN/MAX, whose argument
+        // must be text they can evaluate again.
+        let minmax = merged.is_some_and(|m| matches!(m.get(k), Some(Merged::Agg(_))));
+        let inner = |e: &&Expr| -> Option<Expr> {
+            let Expr::Function(f) = unnest(e) else {
+                return None;
+            };
+            let sqlparser::ast::FunctionArguments::List(l) = &f.args else {
+                return None;
+            };
+            match l.args.as_slice() {
+                [
+                    sqlparser::ast::FunctionArg::Unnamed(sqlparser::ast::FunctionArgExpr::Expr(a)),
+                ] => Some(a.clone()),
+                _ => None,
+            }
+        };
+        if minmax {
+            let args: Option<Vec<Expr>> = exprs.iter().map(inner).collect();
+            let Some(args) = args else {
+                return Err(refuse(
+                    "MIN / MAX in a SELECT of a UNION over several data nodes takes one column or expression",
+                ));
+            };
+            if args.iter().all(clearly_not_text) {
+                continue;
+            }
+            if !args.iter().all(repeatable) {
+                return Err(refuse(
+                    "MIN / MAX of an expression the nodes cannot evaluate again (a subquery, parameter or volatile function) in a SELECT of a UNION over several data nodes is not routed: its text could not be compared in its collation",
+                ));
+            }
+        } else if exprs.iter().all(|e| clearly_not_text(e)) || !exprs.iter().all(|e| repeatable(e))
+        {
             continue;
         }
         let h = hidden[0].len();
@@ -758,6 +989,25 @@ fn rewrite(
     let mut edits: Vec<(usize, usize, String)> = Vec::new();
     let mut item_edits: Vec<(usize, usize, String)> = Vec::new();
     let mut distinct_through = None;
+    let mut group_by: Vec<Col> = Vec::new();
+    let mut aggregates: Vec<(Col, AggT)> = Vec::new();
+    if let Some(m) = merged {
+        // Grouped by the SELECT's number (below) and the key columns.
+        group_by.push(Col::Hidden(hidden[0].len()));
+        for (k, how) in m.iter().enumerate() {
+            match how {
+                Merged::Key => group_by.push(Col::Item(k)),
+                Merged::Agg(a) => aggregates.push((Col::Item(k), *a)),
+            }
+        }
+        if !distinct {
+            let h = hidden[0].len();
+            let name = quote_ident(&format!("__tandem_{h}"));
+            for (b, hs) in hidden.iter_mut().enumerate() {
+                hs.push(format!("{} AS {name}", b + 1));
+            }
+        }
+    }
     if distinct {
         let h = hidden[0].len();
         let name = quote_ident(&format!("__tandem_{h}"));
@@ -798,7 +1048,7 @@ fn rewrite(
     }
     // The nodes' LIMIT: the first offset+count rows when each node's rows are final;
     // none when the router still removes duplicates.
-    let node_limit = if distinct {
+    let node_limit = if distinct || merged.is_some() {
         None
     } else {
         limit.map(|l| l.saturating_add(offset))
@@ -814,6 +1064,8 @@ fn rewrite(
     }
     let merge = MergeTemplate {
         hidden: hidden[0].len(),
+        group_by,
+        aggregates,
         distinct,
         distinct_through,
         order_by,
