@@ -332,6 +332,10 @@ pub struct MergeSpec {
     /// are not deduplicated (a UNION's SELECTs after its last UNION DISTINCT; the
     /// column holds the SELECT's number).
     pub distinct_through: Option<(usize, u64)>,
+    /// The aggregates come from several SELECTs of a UNION sharing a column: a SUM
+    /// (or COUNT) column that arrives as DOUBLE/FLOAT may hold exact sums (of DECIMAL
+    /// or integers) turned into doubles, which one server adds up exactly first.
+    pub union_sums: bool,
     /// Evaluated on merged (grouped) rows, before DISTINCT/ORDER/LIMIT; a row is kept only
     /// when it is TRUE (not NULL, not 0). Without grouping it filters the merged stream.
     pub having: Option<Expr>,
@@ -1227,6 +1231,22 @@ impl Merger {
                 .iter()
                 .find_map(|(c, e)| computed_refusal(*c, e, &spec, &cols, &kinds))
         });
+        let refusal = refusal.or_else(|| {
+            spec.aggregates
+                .iter()
+                .filter(|_| spec.union_sums)
+                .find(|a| {
+                    matches!(a.func, AggFn::Sum | AggFn::Count)
+                        && kind(&kinds, a.col) == ColKind::Float
+                })
+                .map(|a| {
+                    let name = cols.get(a.col).map_or("", |m| m.name.as_str());
+                    format!(
+                        "column {} (`{name}`) of this UNION adds up sums that the UNION turns into DOUBLE: one server adds exact sums (DECIMAL, integers) exactly before that, which the router cannot see across data nodes; CAST each SUM AS DECIMAL(...) in every SELECT, or run the SELECTs separately",
+                        a.col + 1
+                    )
+                })
+        });
         let visible = if spec.visible == 0 {
             cols.len()
         } else {
@@ -1528,6 +1548,27 @@ impl Merger {
     /// Records the collation each checked helper of `row` names; a second one fails
     /// the merge (see [`MergeSpec::same_collation`]).
     fn check_collations(&mut self, row: &Row) {
+        // MIN/MAX of text compare by their helper's weights: a value without one was
+        // not text in its SELECT (a number under a UNION's text column), and one server
+        // compares it in the UNION's type.
+        for a in &self.spec.aggregates {
+            if !matches!(a.func, AggFn::Min | AggFn::Max)
+                || !matches!(self.kinds.get(a.col), Some(ColKind::Str(_)))
+            {
+                continue;
+            }
+            let Some(h) = self.keyer.helper_col(a.col) else {
+                continue;
+            };
+            if cell(row, a.col).is_some() && cell(row, h).is_none() {
+                let name = self.cols.get(a.col).map_or("", |m| m.name.as_str());
+                self.failed = Some(format!(
+                    "column {} (`{name}`) is a MIN/MAX that is text in the result but not in every SELECT: one server compares the values in the result's type, which the router cannot see across data nodes; make the SELECTs agree (CAST), or route the statement to one node",
+                    a.col + 1
+                ));
+                return;
+            }
+        }
         for (c, h, first) in &mut self.tags {
             let Some(v) = cell(row, *h) else { continue };
             let tag = v.split(|b| *b == b':').next().unwrap_or_default();

@@ -267,6 +267,8 @@ pub struct MergeTemplate {
     /// deduplicated: rows of later SELECTs (after the last UNION DISTINCT) are kept as
     /// they are.
     pub distinct_through: Option<(Col, u64)>,
+    /// See [`crate::router::merge::MergeSpec::union_sums`].
+    pub union_sums: bool,
     pub having: Option<MExpr>,
     pub order_by: Vec<(Col, bool)>,
     pub offset: u64,
@@ -405,6 +407,7 @@ impl MergeTemplate {
                 Some((c, n)) => Some((col(c)?, n)),
                 None => None,
             },
+            union_sums: self.union_sums,
             having,
             order_by: self
                 .order_by

@@ -2489,6 +2489,7 @@ fn multi_node(
         aggregates: b.aggregates,
         distinct,
         distinct_through: None,
+        union_sums: false,
         having,
         order_by,
         offset,

@@ -408,6 +408,12 @@ SELECT city, COUNT(*) AS n FROM customer GROUP BY 1 UNION ALL SELECT region, COU
 SELECT level AS k, COUNT(*) FROM customer GROUP BY k UNION SELECT level, COUNT(*) FROM customer GROUP BY level UNION ALL SELECT 0, COUNT(*) FROM product
 SELECT level, COUNT(*) FROM customer WHERE id BETWEEN 1 AND 50000 GROUP BY level UNION ALL SELECT stock, COUNT(*) FROM product WHERE stock < 5 GROUP BY stock
 SELECT 'k', level, SUM(balance) FROM customer WHERE id = 1 GROUP BY level UNION ALL SELECT 'p', stock, COUNT(*) FROM product GROUP BY 2 ORDER BY 3 DESC, 2 LIMIT 3
+SELECT city, COUNT(*) FROM customer GROUP BY city UNION ALL SELECT 'all', COUNT(*) FROM customer
+SELECT name AS window FROM province UNION ALL SELECT name FROM customer WHERE id IN (1, 5000001)
+SELECT name FROM province USE INDEX FOR GROUP BY (PRIMARY) UNION ALL SELECT name FROM customer WHERE id IN (1, 5000001)
+!refuse SELECT LEFT(city, 2) AS city, COUNT(*) FROM customer GROUP BY city UNION ALL SELECT 'p', COUNT(*) FROM product
+!refuse SELECT 'a', SUM(balance) FROM customer UNION ALL SELECT 'b', SUM(CAST(level AS DOUBLE)) FROM customer
+!refuse SELECT 'a', MIN(level) FROM customer UNION ALL SELECT 'b', MIN(city) FROM customer
 !refuse SELECT AVG(balance) FROM customer UNION ALL SELECT AVG(total) FROM my_order
 !refuse (SELECT id FROM customer WHERE id = 1 ORDER BY COUNT(*) LIMIT 5) UNION ALL SELECT id FROM product
 !refuse (SELECT c.id FROM customer c WHERE c.id IN (1, 3390) ORDER BY (SELECT COUNT(*) FROM my_order o WHERE o.customer_id = c.id) DESC LIMIT 1) UNION ALL SELECT 5

@@ -31,7 +31,8 @@ use crate::router::merge::text_helper_sql;
 use crate::router::plan::route::{self, TRef};
 use crate::router::plan::text::{self, Edits, Toks, quote_ident, span};
 use crate::router::plan::{
-    Affected, AggT, Catalog, Col, Lookups, MergeTemplate, Plan, Planned, SchemaCat, Target, refuse,
+    Affected, AggT, Catalog, Col, ColumnsOf, Lookups, MergeTemplate, Plan, Planned, SchemaCat,
+    Target, refuse,
 };
 use crate::router::wire::SqlError;
 
@@ -272,6 +273,7 @@ fn aggregate_columns(
     sql: &str,
     branches: &[Branch<'_>],
     aggregating: &[bool],
+    (node, lookups, need): (&str, &Lookups, &mut Vec<ColumnsOf>),
 ) -> Result<Option<Vec<Merged>>, SqlError> {
     if !aggregating.iter().any(|a| *a) {
         return Ok(None);
@@ -311,7 +313,7 @@ fn aggregate_columns(
                 },
                 _ => None,
             };
-            let by_alias = match unnest(k) {
+            let mut by_alias = match unnest(k) {
                 Expr::Identifier(id) => b.items.iter().position(|i| {
                     i.alias
                         .as_ref()
@@ -319,6 +321,37 @@ fn aggregate_columns(
                 }),
                 _ => None,
             };
+            // MariaDB groups by a column of that name when a FROM table has one (not
+            // by the alias): read from the first node, as for a single SELECT.
+            if let (Some(i), Expr::Identifier(id)) = (by_alias, unnest(k))
+                && !b.items[i].expr.as_ref().is_some_and(|e| {
+                    super::column_name(e).is_some_and(|c| c.eq_ignore_ascii_case(&id.value))
+                })
+            {
+                let mut column = false;
+                for r in &b.tables {
+                    let of = ColumnsOf {
+                        table: r.name.clone(),
+                        node: node.to_string(),
+                    };
+                    match lookups.columns(&of) {
+                        Some(names) => {
+                            column |= names.iter().any(|n| n.eq_ignore_ascii_case(&id.value));
+                        }
+                        None => {
+                            if !need.contains(&of) {
+                                need.push(of);
+                            }
+                        }
+                    }
+                }
+                if !need.is_empty() {
+                    return Ok(None);
+                }
+                if column {
+                    by_alias = None;
+                }
+            }
             let found = by_pos.map(|p| p - 1).or(by_alias).or_else(|| {
                 b.items
                     .iter()
@@ -713,7 +746,16 @@ pub(super) fn plan_union(
         .enumerate()
         .map(|(i, b)| check_branch(b.sel, i < dedup))
         .collect::<Result<Vec<bool>, SqlError>>()?;
-    let merged = aggregate_columns(sql, &branches, &aggregating)?;
+    let mut need = Vec::new();
+    let merged = aggregate_columns(
+        sql,
+        &branches,
+        &aggregating,
+        (&targets[0], lookups, &mut need),
+    )?;
+    if !need.is_empty() {
+        return Ok(Planned::Columns(need));
+    }
     let (item_edits, edits, merge) =
         rewrite(sql, t, q, &branches, dedup, merged.as_deref(), lookups)?;
     let mut out = Vec::with_capacity(targets.len());
@@ -830,24 +872,15 @@ fn one_node(
 fn falsify(t: &Toks<'_>, b: &Branch<'_>, e: &mut Edits) {
     let (s, end) = b.toks;
     let w = (s..end).find(|&i| t.depth[i] == b.depth && t.toks[i].is("WHERE"));
-    // The WHERE condition (or where a WHERE goes) ends at the next clause.
+    // The WHERE condition (or where a WHERE goes) ends at the SELECT's GROUP BY, the
+    // only clause a SELECT of a UNION across nodes may have after it (`FOR GROUP BY`
+    // is an index hint in FROM; GROUP and BY are reserved words).
     let stop = (w.map_or(s, |w| w + 1)..end)
         .find(|&i| {
             t.depth[i] == b.depth
-                && [
-                    "GROUP",
-                    "HAVING",
-                    "WINDOW",
-                    "QUALIFY",
-                    "ORDER",
-                    "LIMIT",
-                    "PROCEDURE",
-                    "INTO",
-                    "FOR",
-                    "LOCK",
-                ]
-                .iter()
-                .any(|k| t.toks[i].is(k))
+                && t.toks[i].is("GROUP")
+                && t.toks.get(i + 1).is_some_and(|n| n.is("BY"))
+                && !i.checked_sub(1).is_some_and(|p| t.toks[p].is("FOR"))
         })
         .unwrap_or(end);
     let at = t.toks.get(stop - 1).map_or(t.end(), |x| x.end);
@@ -1068,10 +1101,17 @@ fn rewrite(
         aggregates,
         distinct,
         distinct_through,
+        union_sums: merged.is_some() && branches.len() > 1,
         order_by,
         offset,
         limit,
-        same_collation: text_helpers.iter().map(|(_, h)| *h).collect(),
+        // Rows of different SELECTs are compared only to sort or deduplicate them
+        // (a group holds one SELECT's rows): those keys must name one collation.
+        same_collation: text_helpers
+            .iter()
+            .filter(|(c, _)| distinct || order.iter().any(|(k, _)| Col::Item(*k) == *c))
+            .map(|(_, h)| *h)
+            .collect(),
         text_helpers,
         ..MergeTemplate::default()
     };
