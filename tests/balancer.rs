@@ -6177,3 +6177,118 @@ fn tracking_servers_follow_as_haproxy() {
     });
     assert!(ok.is_some(), "{}", p.tandem.logs());
 }
+
+/// haproxy's `http-check disable-on-404`, side by side with Debian's haproxy 2.6: a
+/// running server whose check answers 404 is drained (NOLB, `L7OKC`, "Layer7 check
+/// conditionally passed", check result 4 in `show servers state`) and new connections
+/// go to the other server; a 200 brings it back; a server that is down stays down on a
+/// 404 (a wrong status there), and comes up on a 200.
+#[test]
+fn disable_on_404_drains_a_running_server_as_haproxy() {
+    use std::sync::atomic::Ordering;
+    let a = Backend::start("a", Behavior::Name);
+    let b = Backend::start("b", Behavior::Name);
+    let health_a = Backend::start("ha", Behavior::Http);
+    let health_b = Backend::start("hb", Behavior::Http);
+    let (ha, hb) = (health_a.port(), health_b.port());
+    let p = pair_with(
+        &[PairListener::plain(
+            "k",
+            vec![("a", a.addr, 1), ("b", b.addr, 1)],
+        )],
+        &format!(
+            "      check: {{ type: http, port: {ha}, path: /, inter: 200ms, rise: 1, fall: 2, disable_on_404: true }}\n"
+        ),
+        &format!(
+            "  option httpchk GET /\n  http-check disable-on-404\n  default-server check port {ha} inter 200ms rise 1 fall 2\n"
+        ),
+    );
+    p.same(&[&format!("set server k/b check-port {hb}")]);
+    let cols = |csv: &str| -> Vec<(String, String)> {
+        let rows = stat_rows(csv);
+        let Some(row) = rows.get(&("k".to_string(), "a".to_string())) else {
+            return vec![];
+        };
+        // (`last_chk` of a wrong status is haproxy's reason phrase, tandem's own text.)
+        [
+            "status",
+            "check_status",
+            "check_desc",
+            "check_health",
+            "check_code",
+        ]
+        .iter()
+        .map(|c| (c.to_string(), row.get(*c).cloned().unwrap_or_default()))
+        .collect()
+    };
+    // Waits until server a shows `status` and `check` on both, and both agree.
+    let settled = |status: &str, check: &str| -> Vec<(String, String)> {
+        let mut last = (Vec::new(), Vec::new());
+        let ok = wait_for(Duration::from_secs(10), || {
+            let (ours, theirs) = p.both("show stat");
+            last = (cols(&ours), cols(&theirs));
+            let there = last.0.iter().any(|(k, v)| k == "status" && v == status)
+                && last
+                    .0
+                    .iter()
+                    .any(|(k, v)| k == "check_status" && v == check);
+            (there && last.0 == last.1).then_some(())
+        });
+        assert!(
+            ok.is_some(),
+            "{status}/{check}: tandem {:?}\nhaproxy {:?}\n{}",
+            last.0,
+            last.1,
+            p.tandem.logs()
+        );
+        last.0
+    };
+    settled("UP", "L7OK");
+    let served = |addr: SocketAddr| -> Vec<String> {
+        (0..4)
+            .map(|_| {
+                let c = connect_from(addr, None).expect("connect");
+                read_line(&c).expect("answer")
+            })
+            .collect()
+    };
+    // 404: drained on both.
+    health_a.http_status.store(404, Ordering::SeqCst);
+    let got = settled("NOLB", "L7OKC");
+    assert!(
+        got.iter()
+            .any(|(k, v)| k == "check_desc" && v == "Layer7 check conditionally passed"),
+        "{got:?}"
+    );
+    p.servers_state_agree("k", &[5, 10, 11, 12]);
+    for addr in [p.t_addr["k"], p.h_addr["k"]] {
+        assert_eq!(served(addr), vec!["b"; 4], "{addr}");
+    }
+    assert!(
+        p.tandem
+            .wait_log("server k/a is NOLB (check: HTTP status 404, disable_on_404)"),
+        "{}",
+        p.tandem.logs()
+    );
+    // 200: back in the farm.
+    health_a.http_status.store(200, Ordering::SeqCst);
+    settled("UP", "L7OK");
+    assert!(
+        p.tandem
+            .wait_log("server k/a is UP (leaving NOLB: check succeeded)"),
+        "{}",
+        p.tandem.logs()
+    );
+    let mut both: Vec<String> = served(p.t_addr["k"]);
+    both.sort();
+    assert_eq!(both, vec!["a", "a", "b", "b"]);
+    // Down by a 503; a 404 then is a wrong status: it stays down.
+    health_a.http_status.store(503, Ordering::SeqCst);
+    settled("DOWN", "L7STS");
+    health_a.http_status.store(404, Ordering::SeqCst);
+    std::thread::sleep(Duration::from_millis(600));
+    settled("DOWN", "L7STS");
+    p.servers_state_agree("k", &[5, 10, 11, 12]);
+    health_a.http_status.store(200, Ordering::SeqCst);
+    settled("UP", "L7OK");
+}

@@ -1595,3 +1595,40 @@ fn track_settings_are_checked() {
     ));
     assert!(e.len() == 1 && e[0].contains("write `server`"), "{e:?}");
 }
+
+/// `disable_on_404` is a boolean of `http` checks: another type warns, a non-boolean is
+/// an error at its position.
+#[test]
+fn disable_on_404_belongs_to_http_checks() {
+    let l = "balancer:\n  listeners:\n    - name: k\n      bind: 127.0.0.1:3306\n";
+    let srv = "      servers:\n        - { name: a, address: 127.0.0.1:3307 }\n";
+    assert!(
+        errors(&format!(
+            "{l}      check: {{ type: http, port: 9200, disable_on_404: true }}\n{srv}"
+        ))
+        .is_empty()
+    );
+    assert!(
+        warnings(&format!(
+            "{l}      check: {{ type: http, port: 9200, disable_on_404: true }}\n{srv}"
+        ))
+        .is_empty()
+    );
+    let w = warnings(&format!(
+        "{l}      check: {{ type: tcp, disable_on_404: true }}\n{srv}"
+    ));
+    assert!(
+        w.iter().any(|x| x.contains(
+            "balancer.listeners[0].check: `path`, `expect_status` and `disable_on_404` only apply to `type: http`"
+        )),
+        "{w:?}"
+    );
+    let e = errors(&format!(
+        "{l}      check: {{ type: http, disable_on_404: sometimes }}\n{srv}"
+    ));
+    assert!(
+        e.iter()
+            .any(|x| x.contains("t.yaml:5:44") && x.contains("disable_on_404")),
+        "{e:?}"
+    );
+}

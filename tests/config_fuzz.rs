@@ -28,6 +28,7 @@ const KEYS: &[&str] = &[
     "track",
     "observe",
     "on_error",
+    "disable_on_404",
     "send",
     "inter",
     "port",

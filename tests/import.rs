@@ -558,7 +558,7 @@ fn haproxy_frontend_backend_pairs_become_one_listener() {
         "defaults\n  mode tcp\n  timeout connect 3s\n  timeout client 1m\n  timeout server 1m\n\n\
 frontend db\n  bind :3306\n  maxconn 500\n  use_backend other if { src 198.19.0.0/16 }\n  default_backend pool\n\n\
 backend pool\n  balance leastconn\n  option httpchk GET /health\n  http-check expect status 200\n  \
-default-server inter 1s fall 2 rise 1\n  server a 198.19.0.1:3306 check port 9200 send-proxy-v2\n  \
+http-check disable-on-404\n  default-server inter 1s fall 2 rise 1\n  server a 198.19.0.1:3306 check port 9200 send-proxy-v2\n  \
 server b 198.19.0.2:3306 check port 9200 maxconn 100 slowstart 10s\n\n\
 backend other\n  server c 198.19.0.3:3306\n",
     );
@@ -573,6 +573,8 @@ backend other\n  server c 198.19.0.3:3306\n",
     let chk = l.check.as_ref().expect("check");
     assert_eq!(chk.kind.to_string(), "http");
     assert_eq!(chk.path, "/health");
+    assert_eq!(chk.expect_status, Some(200));
+    assert!(chk.disable_on_404, "{out}");
     assert_eq!((chk.port, chk.rise, chk.fall), (Some(9200), 1, 2));
     assert_eq!(chk.inter, config::types::Dur::secs(1));
     assert_eq!(

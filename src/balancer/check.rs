@@ -42,6 +42,32 @@ fn os_words(e: &std::io::Error) -> String {
     }
 }
 
+/// A check that passed: fully, or conditionally (an HTTP 404 under `disable_on_404`,
+/// haproxy's `L7OKC`: the server is drained while it is up).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pass {
+    /// With the HTTP status of an `http` check.
+    Full(Option<u16>),
+    Conditional,
+}
+
+/// The HTTP status a check's failure text names (`HTTP status 503, ...`).
+pub fn failure_code(f: &str) -> Option<u16> {
+    f.strip_prefix("HTTP status ")?
+        .split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// The failure an HTTP check reports for status `code`.
+pub fn status_failure(code: u16, expect: Option<u16>) -> Failure {
+    match expect {
+        Some(e) => format!("HTTP status {code}, expected {e}"),
+        None => format!("HTTP status {code}, expected 2xx or 3xx"),
+    }
+}
+
 /// Runs one check against `addr` (its port replaced by the check's `port`), from the
 /// listener's `source` address when it has one (as haproxy checks from `source`, so
 /// grants and firewall rules written for the balancer's traffic hold for its checks).
@@ -49,7 +75,7 @@ pub async fn run(
     check: &Check,
     addr: SocketAddr,
     source: Option<std::net::IpAddr>,
-) -> Result<(), Failure> {
+) -> Result<Pass, Failure> {
     let target = SocketAddr::new(addr.ip(), check.port.unwrap_or(addr.port()));
     let timeout = check.timeout.unwrap_or(check.inter).get();
     match tokio::time::timeout(timeout, probe(check, target, source)).await {
@@ -80,12 +106,14 @@ async fn probe(
     check: &Check,
     target: SocketAddr,
     source: Option<std::net::IpAddr>,
-) -> Result<(), Failure> {
+) -> Result<Pass, Failure> {
     let mut s = connect(target, source).await?;
     match check.kind {
-        CheckType::Tcp => tcp(&mut s, check).await,
+        CheckType::Tcp => tcp(&mut s, check).await.map(|()| Pass::Full(None)),
         CheckType::Http => http(&mut s, check, target).await,
-        CheckType::Mysql => mysql(&mut s, check.user.as_deref()).await,
+        CheckType::Mysql => mysql(&mut s, check.user.as_deref())
+            .await
+            .map(|()| Pass::Full(None)),
     }
 }
 
@@ -132,7 +160,7 @@ async fn tcp(s: &mut TcpStream, check: &Check) -> Result<(), Failure> {
     }
 }
 
-async fn http(s: &mut TcpStream, check: &Check, target: SocketAddr) -> Result<(), Failure> {
+async fn http(s: &mut TcpStream, check: &Check, target: SocketAddr) -> Result<Pass, Failure> {
     let req = format!(
         "GET {} HTTP/1.0\r\nHost: {}\r\nUser-Agent: tandem-check\r\nConnection: close\r\n\r\n",
         check.path, target
@@ -156,11 +184,11 @@ async fn http(s: &mut TcpStream, check: &Check, target: SocketAddr) -> Result<()
         .and_then(|r| r.split_whitespace().nth(1))
         .and_then(|c| c.parse().ok());
     match code {
-        Some(c) if status_passes(c, check.expect_status) => Ok(()),
-        Some(c) => Err(match check.expect_status {
-            Some(e) => format!("HTTP status {c}, expected {e}"),
-            None => format!("HTTP status {c}, expected 2xx or 3xx"),
-        }),
+        // Before `expect_status`, as haproxy's disable-on-404 takes precedence over
+        // `http-check expect`.
+        Some(404) if check.disable_on_404 => Ok(Pass::Conditional),
+        Some(c) if status_passes(c, check.expect_status) => Ok(Pass::Full(Some(c))),
+        Some(c) => Err(status_failure(c, check.expect_status)),
         None if line.is_empty() => Err("no HTTP response".into()),
         None => Err(format!("not an HTTP response: {:.40}", line)),
     }
@@ -514,6 +542,7 @@ mod tests {
             port: None,
             path: "/".into(),
             expect_status: None,
+            disable_on_404: false,
             user: None,
             send: None,
             expect: None,
@@ -575,8 +604,14 @@ mod tests {
             from
         });
         let src: std::net::IpAddr = "127.0.0.2".parse().expect("ip");
-        assert_eq!(run(&check(CheckType::Tcp), a, Some(src)).await, Ok(()));
-        assert_eq!(run(&check(CheckType::Tcp), a, None).await, Ok(()));
+        assert_eq!(
+            run(&check(CheckType::Tcp), a, Some(src)).await,
+            Ok(Pass::Full(None))
+        );
+        assert_eq!(
+            run(&check(CheckType::Tcp), a, None).await,
+            Ok(Pass::Full(None))
+        );
         let from = seen.await.expect("accepts");
         assert_eq!(
             from,
@@ -603,7 +638,7 @@ mod tests {
         let mut c = check(CheckType::Tcp);
         c.expect = Some("MySQL master".into());
         let a = serve_once(b"HTTP/1.1 200 OK\r\n\r\nMySQL master is running.\r\n").await;
-        assert_eq!(run(&c, a, None).await, Ok(()));
+        assert_eq!(run(&c, a, None).await, Ok(Pass::Full(None)));
         let a = serve_once(b"HTTP/1.1 503 Service Unavailable\r\n\r\nMySQL slave is running.\r\n")
             .await;
         assert_eq!(
@@ -626,13 +661,16 @@ mod tests {
         });
         c.send = Some("PING\r\n".into());
         c.expect = Some("PING".into());
-        assert_eq!(run(&c, a, None).await, Ok(()));
+        assert_eq!(run(&c, a, None).await, Ok(Pass::Full(None)));
     }
 
     #[tokio::test]
     async fn tcp_and_refused() {
         let a = serve_once(b"").await;
-        assert_eq!(run(&check(CheckType::Tcp), a, None).await, Ok(()));
+        assert_eq!(
+            run(&check(CheckType::Tcp), a, None).await,
+            Ok(Pass::Full(None))
+        );
         let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let closed = l.local_addr().expect("addr");
         drop(l);
@@ -645,19 +683,25 @@ mod tests {
     #[tokio::test]
     async fn http_status() {
         let a = serve_once(b"HTTP/1.1 200 OK\r\n\r\n").await;
-        assert_eq!(run(&check(CheckType::Http), a, None).await, Ok(()));
+        assert_eq!(
+            run(&check(CheckType::Http), a, None).await,
+            Ok(Pass::Full(Some(200)))
+        );
         let a = serve_once(b"HTTP/1.1 503 Service Unavailable\r\n\r\n").await;
         assert_eq!(
             run(&check(CheckType::Http), a, None).await,
             Err("HTTP status 503, expected 2xx or 3xx".into())
         );
         // haproxy's `option httpchk` without `http-check expect`: 2xx and 3xx pass.
-        for reply in [
-            &b"HTTP/1.1 204 No Content\r\n\r\n"[..],
-            &b"HTTP/1.0 302 Found\r\nLocation: /x\r\n\r\n"[..],
+        for (reply, code) in [
+            (&b"HTTP/1.1 204 No Content\r\n\r\n"[..], 204),
+            (&b"HTTP/1.0 302 Found\r\nLocation: /x\r\n\r\n"[..], 302),
         ] {
             let a = serve_once(reply).await;
-            assert_eq!(run(&check(CheckType::Http), a, None).await, Ok(()));
+            assert_eq!(
+                run(&check(CheckType::Http), a, None).await,
+                Ok(Pass::Full(Some(code)))
+            );
         }
         let a = serve_once(b"HTTP/1.1 404 Not Found\r\n\r\n").await;
         assert!(run(&check(CheckType::Http), a, None).await.is_err());
@@ -670,7 +714,18 @@ mod tests {
             Err("HTTP status 204, expected 200".into())
         );
         let a = serve_once(b"HTTP/1.1 200 OK\r\n\r\n").await;
-        assert_eq!(run(&exact, a, None).await, Ok(()));
+        assert_eq!(run(&exact, a, None).await, Ok(Pass::Full(Some(200))));
+        assert_eq!(failure_code("HTTP status 503, expected 200"), Some(503));
+        assert_eq!(failure_code("connection refused"), None);
+        // `disable_on_404`: a 404 passes conditionally, even against `expect_status`.
+        exact.disable_on_404 = true;
+        let a = serve_once(b"HTTP/1.1 404 Not Found\r\n\r\n").await;
+        assert_eq!(run(&exact, a, None).await, Ok(Pass::Conditional));
+        let a = serve_once(b"HTTP/1.1 503 Service Unavailable\r\n\r\n").await;
+        assert_eq!(
+            run(&exact, a, None).await,
+            Err("HTTP status 503, expected 200".into())
+        );
     }
 
     #[tokio::test]
@@ -678,7 +733,10 @@ mod tests {
         // A minimal v10 greeting.
         static GREETING: &[u8] = b"\x0b\x00\x00\x00\x0a5.5.5-test\x00";
         let a = serve_once(GREETING).await;
-        assert_eq!(run(&check(CheckType::Mysql), a, None).await, Ok(()));
+        assert_eq!(
+            run(&check(CheckType::Mysql), a, None).await,
+            Ok(Pass::Full(None))
+        );
         static TOO_MANY: &[u8] = b"\x17\x00\x00\x00\xff\x10\x04Too many connections";
         let a = serve_once(TOO_MANY).await;
         assert_eq!(
@@ -802,7 +860,7 @@ mod tests {
             vec![Step::Send(2, ok_packet())],
         )
         .await;
-        assert_eq!(run(&user_check(), a, None).await, Ok(()));
+        assert_eq!(run(&user_check(), a, None).await, Ok(Pass::Full(None)));
         let got = h.await.expect("fake");
         let (seq, login) = &got[0];
         assert_eq!(*seq, 1);
@@ -832,7 +890,7 @@ mod tests {
             ],
         )
         .await;
-        assert_eq!(run(&user_check(), a, None).await, Ok(()));
+        assert_eq!(run(&user_check(), a, None).await, Ok(Pass::Full(None)));
         let got = h.await.expect("fake");
         let (_, _, _, plugin) = parse_login(&got[0].1);
         assert_eq!(plugin, b"mysql_native_password");
@@ -847,7 +905,7 @@ mod tests {
             vec![Step::Send(2, vec![0x01, 0x03]), Step::Send(3, ok_packet())],
         )
         .await;
-        assert_eq!(run(&user_check(), a, None).await, Ok(()));
+        assert_eq!(run(&user_check(), a, None).await, Ok(Pass::Full(None)));
         let got = h.await.expect("fake");
         assert_eq!(got.len(), 2, "login and COM_QUIT only: {got:?}");
         assert_eq!(got[1], (0, vec![0x01]));
@@ -918,7 +976,7 @@ mod tests {
                 Err(e) => assert!(!e.is_empty()),
                 // A pre-4.1-style greeting (ending after the capabilities), or one
                 // whose plugin name lacks its NUL or is cut, is still usable.
-                Ok(()) => assert!(b.len() == 22 || b.len() >= 51, "{b:?} accepted"),
+                Ok(_) => assert!(b.len() == 22 || b.len() >= 51, "{b:?} accepted"),
             }
         }
         // Specific reasons.

@@ -236,7 +236,11 @@ fn spawn_check(
         // `chkfail`, the server's state and its log line. `took`: a check ran that long.
         // The live-traffic errors were logged in this run of failures (`observe`).
         let mut hana_logged = false;
-        let settle = |health: &mut Health, result: &Result<(), String>, took: Option<Duration>| {
+        // `cond`: a conditional pass (`disable_on_404`), which drains the server.
+        let settle = |health: &mut Health,
+                      result: &Result<(), String>,
+                      cond: bool,
+                      took: Option<Duration>| {
             // Down by a command that came while this check ran (its health written
             // over): down it stays.
             if !server.check_up() && health.up() {
@@ -244,6 +248,7 @@ fn spawn_check(
             }
             if let Ok(mut c) = server.check.lock() {
                 c.last = Some(match result {
+                    Ok(()) if cond => "conditionally succeeded".into(),
                     Ok(()) => "succeeded".into(),
                     Err(e) => e.clone(),
                 });
@@ -273,10 +278,15 @@ fn spawn_check(
             };
             server.set_health(Some(*health));
             // A passing check ends `health stopping` (haproxy's NOLB), as haproxy's
-            // next good check sets the server running.
-            if result.is_ok() && health.up() && server.stopping() {
-                server.set_stopping(false);
-                tracing::info!(listener = %listener, server = %server.name(), "server {listener}/{} is UP (leaving NOLB: check succeeded)", server.name());
+            // next good check sets the server running; a conditional one (a 404 under
+            // `disable_on_404`) puts a server that is up into it.
+            if result.is_ok() && health.up() && server.stopping() != cond {
+                server.set_stopping(cond);
+                if cond {
+                    tracing::warn!(listener = %listener, server = %server.name(), "server {listener}/{} is NOLB (check: HTTP status 404, disable_on_404): no new connections until it answers 2xx/3xx", server.name());
+                } else {
+                    tracing::info!(listener = %listener, server = %server.name(), "server {listener}/{} is UP (leaving NOLB: check succeeded)", server.name());
+                }
                 publish(&ctx.hub, &ctx.shared, BackendCause::Weight);
             }
             let changed = changed.filter(|up| {
@@ -342,19 +352,19 @@ fn spawn_check(
                         }
                         match check.on_error {
                             OnError::Fastinter => {}
-                            OnError::FailCheck => settle(&mut health, &Err(why), None),
+                            OnError::FailCheck => settle(&mut health, &Err(why), false, None),
                             OnError::SuddenDeath => {
                                 // One more failure takes it down.
                                 if health.value() > check.rise {
                                     health.set_value(check.rise + 1);
                                 }
-                                settle(&mut health, &Err(why), None);
+                                settle(&mut health, &Err(why), false, None);
                             }
                             OnError::MarkDown => {
                                 if health.up() {
                                     health.set_value(check.rise);
                                 }
-                                settle(&mut health, &Err(why), None);
+                                settle(&mut health, &Err(why), false, None);
                             }
                         }
                         if let Some(fi) = check.fastinter {
@@ -418,8 +428,31 @@ fn spawn_check(
             if let Some(h) = server.check.lock().ok().and_then(|c| c.health) {
                 health = h;
             }
+            let passed_code = match &result {
+                Ok(check::Pass::Full(c)) => *c,
+                _ => None,
+            };
+            // haproxy evaluates disable-on-404 only for a server that is not down: a
+            // 404 from a down server is a wrong status.
+            let (result, cond) = match result {
+                Ok(check::Pass::Conditional) if server.is_up() => (Ok(()), true),
+                Ok(check::Pass::Conditional) => {
+                    (Err(check::status_failure(404, check.expect_status)), false)
+                }
+                Ok(check::Pass::Full(_)) => (Ok(()), false),
+                Err(e) => (Err(e), false),
+            };
+            // haproxy's `check_code`: the HTTP status an `http` check got.
+            let code = match &result {
+                _ if cond => Some(404),
+                Ok(()) => passed_code,
+                Err(e) => check::failure_code(e),
+            };
+            if let Ok(mut c) = server.check.lock() {
+                c.code = code;
+            }
             let took = t0.elapsed();
-            settle(&mut health, &result, Some(took));
+            settle(&mut health, &result, cond, Some(took));
             if result.is_ok() {
                 // haproxy forgets the live-traffic errors on a passing check.
                 server.observe_clear_errors();

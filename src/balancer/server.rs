@@ -172,6 +172,8 @@ pub struct CheckInfo {
     pub downtime_secs: u64,
     /// haproxy's check health (`None`: not checked yet, or no check).
     pub health: Option<super::check::Health>,
+    /// The HTTP status of the last `http` check that got one (haproxy's `check_code`).
+    pub code: Option<u16>,
 }
 
 /// The agent check's state (haproxy's `agent` check): `show stat` `agent_*` columns,

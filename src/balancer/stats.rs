@@ -195,7 +195,7 @@ fn zero(r: &mut Row, cols: &[&str]) {
 /// passed TCP check says nothing, a refused one `Connection refused`), else tandem's.
 fn last_chk(last: &str) -> &str {
     match last {
-        "succeeded" => "",
+        "succeeded" | "conditionally succeeded" => "",
         "connection refused" => "Connection refused",
         other => other,
     }
@@ -207,6 +207,7 @@ fn check_desc(status: &str) -> &'static str {
         "INI" => "Initializing",
         "L4OK" => "Layer4 check passed",
         "L7OK" => "Layer7 check passed",
+        "L7OKC" => "Layer7 check conditionally passed",
         "L4TOUT" => "Layer4 timeout",
         "L4CON" => "Layer4 connection problem",
         "L7STS" => "Layer7 wrong status",
@@ -351,6 +352,8 @@ fn check_status(last: Option<&str>, kind: Option<CheckType>) -> &'static str {
         None => "INI",
         Some("succeeded") if kind == CheckType::Tcp => "L4OK",
         Some("succeeded") => "L7OK",
+        // `disable_on_404` (only `http` checks have it).
+        Some("conditionally succeeded") => "L7OKC",
         Some(t) if t.starts_with("timeout") => "L4TOUT",
         Some(t) if t.starts_with("connection refused") || t.starts_with("connection reset") => {
             "L4CON"
@@ -1078,6 +1081,7 @@ fn check_status_code(status: &str) -> u8 {
         "L4CON" => 8,
         "L7RSP" => 13,
         "L7OK" => 15,
+        "L7OKC" => 16,
         "L7STS" => 17,
         _ => 0,
     }
@@ -1118,12 +1122,13 @@ pub fn servers_state(listeners: &[Arc<Shared>], only: Option<usize>) -> String {
             let (status, result, health, state) = match &check {
                 Some(ch) => {
                     let code = check_status_code(check_status(info.last.as_deref(), kind));
-                    // CHK_RES_FAILED 2, CHK_RES_PASSED 3 (0: no result yet, or a check
-                    // running).
+                    // CHK_RES_FAILED 2, CHK_RES_PASSED 3, CHK_RES_CONDPASS 4 (0: no
+                    // result yet, or a check running).
                     let result = match info.last.as_deref() {
                         _ if info.in_progress => 0,
                         None => 0,
                         Some("succeeded") => 3,
+                        Some("conditionally succeeded") => 4,
                         Some(_) => 2,
                     };
                     // haproxy zeroes the health in maintenance.
@@ -1418,6 +1423,12 @@ fn rows(listeners: &[Arc<Shared>], filter: &StatFilter) -> Vec<(Kind, usize, usi
                 // haproxy: the code's description in `check_desc`, what the check
                 // saw in `last_chk` (here tandem's reason, as in its log lines).
                 r.set("check_desc", check_desc(status));
+                // haproxy shows the code of a layer-7 result (an HTTP status).
+                if matches!(status, "L7OK" | "L7OKC" | "L7STS")
+                    && let Some(code) = info.code
+                {
+                    r.set("check_code", code);
+                }
                 // An empty text before the first result too, as haproxy's.
                 let seen = info.last.as_deref().filter(|_| !running);
                 r.set_str("last_chk", seen.map_or("", last_chk));

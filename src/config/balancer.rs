@@ -486,6 +486,9 @@ pub struct Check {
     /// httpchk` without `http-check expect`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expect_status: Option<u16>,
+    /// `http`: a 404 from a running server is a conditional pass that drains it
+    /// (haproxy's `http-check disable-on-404`, NOLB) until it answers 2xx/3xx again.
+    pub disable_on_404: bool,
     /// `mysql`: log in as this user (no password) and send COM_QUIT.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
@@ -537,6 +540,7 @@ impl Decode for Check {
             })
             .or_else(|| "/".into());
         let expect_status = m.int::<u16>(cx, "expect_status", 100, 599).opt();
+        let disable_on_404 = m.get::<bool>(cx, "disable_on_404").or(false);
         let user = m.get::<String>(cx, "user").opt();
         let send = m.get::<String>(cx, "send").opt();
         let expect = m
@@ -575,6 +579,7 @@ impl Decode for Check {
             port: port?,
             path: path?,
             expect_status: expect_status?,
+            disable_on_404: disable_on_404?,
             user: user?,
             send: send?,
             expect: expect?,

@@ -1073,12 +1073,13 @@ fn lint_balancer(cfg: &Config, cx: &mut Ctx) {
         if let Some(c) = &l.check {
             let cp = format!("{lp}.check");
             let cset = |key: &str| cx.was_set(&format!("{cp}.{key}"));
-            if c.kind != super::balancer::CheckType::Http && (cset("path") || cset("expect_status"))
+            if c.kind != super::balancer::CheckType::Http
+                && (cset("path") || cset("expect_status") || cset("disable_on_404"))
             {
                 warn(
                     cx,
                     &cp,
-                    "`path` and `expect_status` only apply to `type: http`",
+                    "`path`, `expect_status` and `disable_on_404` only apply to `type: http`",
                 );
             }
             if c.kind != super::balancer::CheckType::Mysql && c.user.is_some() {

@@ -195,6 +195,8 @@ struct Proxy {
     check_user: Option<String>,
     check_path: Option<String>,
     expect_status: Option<i64>,
+    /// `http-check disable-on-404`, with its line.
+    disable_on_404: Option<usize>,
     /// `default-server` options.
     default_server: Vec<String>,
     binds: Vec<Bind>,
@@ -510,7 +512,11 @@ fn apply(p: &mut Proxy, l: &Line, w: &mut Warnings, sect: &str) {
             Ok(c) => p.expect_status = Some(c),
             Err(_) => no(w, "only a single status code"),
         },
-        ["http-check", ..] => no(w, "only `http-check expect status <code>`"),
+        ["http-check", "disable-on-404"] => p.disable_on_404 = Some(l.line),
+        ["http-check", ..] => no(
+            w,
+            "only `http-check expect status <code>` and `http-check disable-on-404`",
+        ),
         ["maxconn", n] => match n.parse() {
             Ok(n) => p.maxconn = Some(n),
             Err(_) => w.warn(l.line, format!("`maxconn {n}`: not a number; ignored")),
@@ -1452,6 +1458,14 @@ fn listeners(name: &str, p: &Proxy, global_log: bool, line: usize, w: &mut Warni
                 if let Some(s) = p.expect_status {
                     c.set("expect_status", Y::Int(s));
                 }
+                if p.disable_on_404.is_some() {
+                    c.set("disable_on_404", Y::Bool(true));
+                }
+            } else if let Some(line) = p.disable_on_404 {
+                w.warn(
+                    line,
+                    "`http-check disable-on-404` applies to `option httpchk` only; not imported",
+                );
             }
             if p.check_type.as_deref() == Some("tcp") {
                 if let Some(d) = &p.tcp_send {

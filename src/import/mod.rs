@@ -593,7 +593,14 @@ fn unreachable_router_servers(
 }
 
 /// The check keys that only mean something for a probe on another port or protocol.
-const PROBE_KEYS: [&str; 5] = ["port", "path", "expect_status", "send", "expect"];
+const PROBE_KEYS: [&str; 6] = [
+    "port",
+    "path",
+    "expect_status",
+    "disable_on_404",
+    "send",
+    "expect",
+];
 
 /// How the haproxy conversion's warnings about such a probe's request begin.
 const PROBE_WARNINGS: [&str; 5] = [
