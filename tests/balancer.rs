@@ -5650,6 +5650,18 @@ impl Drop for Agent {
     }
 }
 
+/// Columns `names` of server `k/<s>` in `show stat` (empty when it has no row).
+fn stat_cols(csv: &str, s: &str, names: &[&str]) -> Vec<(String, String)> {
+    let rows = stat_rows(csv);
+    let Some(row) = rows.get(&("k".to_string(), s.to_string())) else {
+        return vec![];
+    };
+    names
+        .iter()
+        .map(|c| (c.to_string(), row.get(*c).cloned().unwrap_or_default()))
+        .collect()
+}
+
 /// The agent columns (and the ones an agent changes) of server `k/<s>` in `show stat`.
 fn agent_cols(csv: &str, s: &str) -> Vec<(String, String)> {
     let rows = stat_rows(csv);
@@ -5983,23 +5995,20 @@ fn observed_connection_errors_mark_a_server_down_as_haproxy() {
             "  default-server check port {cp} inter 20s observe layer4 error-limit 3 on-error mark-down\n"
         ),
     );
-    let cols = |csv: &str| -> Vec<(String, String)> {
-        let rows = stat_rows(csv);
-        let Some(row) = rows.get(&("k".to_string(), "a".to_string())) else {
-            return vec![];
-        };
-        [
-            "status",
-            "check_status",
-            "check_desc",
-            "last_chk",
-            "hanafail",
-            "chkfail",
-            "check_health",
-        ]
-        .iter()
-        .map(|c| (c.to_string(), row.get(*c).cloned().unwrap_or_default()))
-        .collect()
+    let cols = |csv: &str| {
+        stat_cols(
+            csv,
+            "a",
+            &[
+                "status",
+                "check_status",
+                "check_desc",
+                "last_chk",
+                "hanafail",
+                "chkfail",
+                "check_health",
+            ],
+        )
     };
     let (ours, theirs) = p.both("show stat");
     assert_eq!(
@@ -6204,22 +6213,19 @@ fn disable_on_404_drains_a_running_server_as_haproxy() {
         ),
     );
     p.same(&[&format!("set server k/b check-port {hb}")]);
-    let cols = |csv: &str| -> Vec<(String, String)> {
-        let rows = stat_rows(csv);
-        let Some(row) = rows.get(&("k".to_string(), "a".to_string())) else {
-            return vec![];
-        };
-        // (`last_chk` of a wrong status is haproxy's reason phrase, tandem's own text.)
-        [
-            "status",
-            "check_status",
-            "check_desc",
-            "check_health",
-            "check_code",
-        ]
-        .iter()
-        .map(|c| (c.to_string(), row.get(*c).cloned().unwrap_or_default()))
-        .collect()
+    // (`last_chk` of a wrong status is haproxy's reason phrase, tandem's own text.)
+    let cols = |csv: &str| {
+        stat_cols(
+            csv,
+            "a",
+            &[
+                "status",
+                "check_status",
+                "check_desc",
+                "check_health",
+                "check_code",
+            ],
+        )
     };
     // Waits until server a shows `status` and `check` on both, and both agree.
     let settled = |status: &str, check: &str| -> Vec<(String, String)> {
