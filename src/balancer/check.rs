@@ -51,9 +51,11 @@ pub enum Pass {
     Conditional,
 }
 
-/// The HTTP status a check's failure text names (`HTTP status 503, ...`).
+/// The code a check's failure text names: an HTTP status (`HTTP status 503, ...`) or a
+/// MySQL error number (`MySQL error 1040: ...`), haproxy's `check_code`.
 pub fn failure_code(f: &str) -> Option<u16> {
-    f.strip_prefix("HTTP status ")?
+    f.strip_prefix("HTTP status ")
+        .or_else(|| f.strip_prefix("MySQL error "))?
         .split(|c: char| !c.is_ascii_digit())
         .next()?
         .parse()
@@ -111,9 +113,10 @@ async fn probe(
     match check.kind {
         CheckType::Tcp => tcp(&mut s, check).await.map(|()| Pass::Full(None)),
         CheckType::Http => http(&mut s, check, target).await,
+        // haproxy's `check_code` of a passed mysql check is 0.
         CheckType::Mysql => mysql(&mut s, check.user.as_deref())
             .await
-            .map(|()| Pass::Full(None)),
+            .map(|()| Pass::Full(Some(0))),
     }
 }
 
@@ -196,7 +199,7 @@ async fn http(s: &mut TcpStream, check: &Check, target: SocketAddr) -> Result<Pa
 
 /// Whether an HTTP check's status means up: the configured `expect_status`, or, as
 /// haproxy's `option httpchk` without `http-check expect`, any 2xx or 3xx.
-fn status_passes(code: u16, expect: Option<u16>) -> bool {
+pub fn status_passes(code: u16, expect: Option<u16>) -> bool {
     match expect {
         Some(e) => code == e,
         None => (200..400).contains(&code),
@@ -717,6 +720,10 @@ mod tests {
         assert_eq!(run(&exact, a, None).await, Ok(Pass::Full(Some(200))));
         assert_eq!(failure_code("HTTP status 503, expected 200"), Some(503));
         assert_eq!(failure_code("connection refused"), None);
+        assert_eq!(
+            failure_code("MySQL error 1040: Too many connections"),
+            Some(1040)
+        );
         // `disable_on_404`: a 404 passes conditionally, even against `expect_status`.
         exact.disable_on_404 = true;
         let a = serve_once(b"HTTP/1.1 404 Not Found\r\n\r\n").await;
@@ -735,7 +742,7 @@ mod tests {
         let a = serve_once(GREETING).await;
         assert_eq!(
             run(&check(CheckType::Mysql), a, None).await,
-            Ok(Pass::Full(None))
+            Ok(Pass::Full(Some(0)))
         );
         static TOO_MANY: &[u8] = b"\x17\x00\x00\x00\xff\x10\x04Too many connections";
         let a = serve_once(TOO_MANY).await;
@@ -860,7 +867,7 @@ mod tests {
             vec![Step::Send(2, ok_packet())],
         )
         .await;
-        assert_eq!(run(&user_check(), a, None).await, Ok(Pass::Full(None)));
+        assert_eq!(run(&user_check(), a, None).await, Ok(Pass::Full(Some(0))));
         let got = h.await.expect("fake");
         let (seq, login) = &got[0];
         assert_eq!(*seq, 1);
@@ -890,7 +897,7 @@ mod tests {
             ],
         )
         .await;
-        assert_eq!(run(&user_check(), a, None).await, Ok(Pass::Full(None)));
+        assert_eq!(run(&user_check(), a, None).await, Ok(Pass::Full(Some(0))));
         let got = h.await.expect("fake");
         let (_, _, _, plugin) = parse_login(&got[0].1);
         assert_eq!(plugin, b"mysql_native_password");
@@ -905,7 +912,7 @@ mod tests {
             vec![Step::Send(2, vec![0x01, 0x03]), Step::Send(3, ok_packet())],
         )
         .await;
-        assert_eq!(run(&user_check(), a, None).await, Ok(Pass::Full(None)));
+        assert_eq!(run(&user_check(), a, None).await, Ok(Pass::Full(Some(0))));
         let got = h.await.expect("fake");
         assert_eq!(got.len(), 2, "login and COM_QUIT only: {got:?}");
         assert_eq!(got[1], (0, vec![0x01]));

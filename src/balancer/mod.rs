@@ -280,12 +280,20 @@ fn spawn_check(
             // A passing check ends `health stopping` (haproxy's NOLB), as haproxy's
             // next good check sets the server running; a conditional one (a 404 under
             // `disable_on_404`) puts a server that is up into it.
-            if result.is_ok() && health.up() && server.stopping() != cond {
+            if result.is_ok()
+                && health.up()
+                && server.stopping() != cond
+                && server.is_up()
+                && server.admin() != Admin::Maint
+            {
                 server.set_stopping(cond);
                 if cond {
                     tracing::warn!(listener = %listener, server = %server.name(), "server {listener}/{} is NOLB (check: HTTP status 404, disable_on_404): no new connections until it answers 2xx/3xx", server.name());
+                    let (a, b) = servers_left(&ctx.shared.runtime());
+                    alert_if_no_server(&listener, a + b);
                 } else {
                     tracing::info!(listener = %listener, server = %server.name(), "server {listener}/{} is UP (leaving NOLB: check succeeded)", server.name());
+                    shut_backup_sessions(&ctx.shared, &server);
                 }
                 publish(&ctx.hub, &ctx.shared, BackendCause::Weight);
             }
@@ -435,7 +443,15 @@ fn spawn_check(
             // haproxy evaluates disable-on-404 only for a server that is not down: a
             // 404 from a down server is a wrong status.
             let (result, cond) = match result {
-                Ok(check::Pass::Conditional) if server.is_up() => (Ok(()), true),
+                Ok(check::Pass::Conditional)
+                    if server.is_up() && server.admin() != Admin::Maint =>
+                {
+                    (Ok(()), true)
+                }
+                // Then the 404 is judged as any status (`expect_status: 404` passes).
+                Ok(check::Pass::Conditional) if check::status_passes(404, check.expect_status) => {
+                    (Ok(()), false)
+                }
                 Ok(check::Pass::Conditional) => {
                     (Err(check::status_failure(404, check.expect_status)), false)
                 }

@@ -576,8 +576,19 @@ impl ServerState {
         self.stopping.load(Ordering::Relaxed)
     }
 
+    /// Enters or leaves NOLB. For a server that is up this is a change of state in
+    /// haproxy (`lastchg` restarts), and leaving it sets the server running again:
+    /// its `slowstart` ramp starts over, as haproxy's STOPPING -> STARTING.
     pub fn set_stopping(&self, on: bool) {
         if self.stopping.swap(on, Ordering::Relaxed) != on {
+            if self.is_up() {
+                if let Ok(mut c) = self.check.lock() {
+                    c.last_change = Some(SystemTime::now());
+                }
+                if !on {
+                    self.start_ramp();
+                }
+            }
             self.bump();
         }
     }
