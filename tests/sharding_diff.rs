@@ -1167,8 +1167,23 @@ fn refusal_kind(e: &str) -> String {
 /// starts at a later query number.
 #[test]
 fn random_selects_answer_like_one_unsharded_database() {
-    let seed = env_num("TANDEM_FUZZ_SEED", 0x5eed_2026);
-    let count = env_num("TANDEM_FUZZ_COUNT", 600);
+    random_answers("SELECTs", querygen::statement, 0x5eed_2026, 600);
+}
+
+/// The same for random UNIONs (`querygen::union_statement`): plain and aggregating
+/// SELECTs, parenthesised ones with their own ORDER BY / LIMIT, UNION and UNION ALL in
+/// any order, an ORDER BY and LIMIT on the whole; as text and prepared.
+#[test]
+fn random_unions_answer_like_one_unsharded_database() {
+    random_answers("UNIONs", querygen::union_statement, 0x2611_2500, 300);
+}
+
+/// Runs `count` statements of generator `generate` (seed and count from
+/// `TANDEM_FUZZ_SEED` / `TANDEM_FUZZ_COUNT` when set) through the router and directly,
+/// as text and prepared, and fails listing every difference.
+fn random_answers(what: &str, generate: fn(&mut Lcg) -> String, seed: u64, count: u64) {
+    let seed = env_num("TANDEM_FUZZ_SEED", seed);
+    let count = env_num("TANDEM_FUZZ_COUNT", count);
     // The first query number: `TANDEM_FUZZ_FIRST=1177 TANDEM_FUZZ_COUNT=1` repeats one.
     let first = env_num("TANDEM_FUZZ_FIRST", 0);
     let secs = env_num("TANDEM_FUZZ_SECS", 300);
@@ -1204,7 +1219,7 @@ fn random_selects_answer_like_one_unsharded_database() {
             break;
         }
         ran += 1;
-        let sql = querygen::statement(&mut query_rng(seed, n));
+        let sql = generate(&mut query_rng(seed, n));
         let ordered = has_top_level_order_by(&sql);
         assert!(
             ordered || !top_level(&sql, "limit"),
@@ -1271,7 +1286,7 @@ fn random_selects_answer_like_one_unsharded_database() {
     }
     let refusals: u64 = refused.values().map(|(k, _)| k).sum();
     println!(
-        "random SELECTs, seed {seed:#x}: {ran} run, {equal} equal ({equal_gc} with GROUP_CONCAT), {refusals} refused, {both_err} rejected by both, {} wrong",
+        "random {what}, seed {seed:#x}: {ran} run, {equal} equal ({equal_gc} with GROUP_CONCAT), {refusals} refused, {both_err} rejected by both, {} wrong",
         wrong.len()
     );
     println!(
@@ -1293,7 +1308,7 @@ fn random_selects_answer_like_one_unsharded_database() {
     }
     assert!(
         wrong.is_empty(),
-        "{} answers to {ran} random SELECTs (each run as text and prepared; seed {seed:#x}; TANDEM_FUZZ_SEED={seed:#x} to repeat) differ:\n\n{}\n\nrouter log (tail):\n{}",
+        "{} answers to {ran} random {what} (each run as text and prepared; seed {seed:#x}; TANDEM_FUZZ_SEED={seed:#x} to repeat) differ:\n\n{}\n\nrouter log (tail):\n{}",
         wrong.len(),
         wrong.join("\n\n"),
         tail(&router.daemon.logs(), 3000)

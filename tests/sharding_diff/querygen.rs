@@ -1034,3 +1034,156 @@ pub fn statement(r: &mut Lcg) -> String {
         _ => grouped(r, &src),
     }
 }
+
+/// What a result column of a generated UNION is in every SELECT.
+#[derive(Clone, Copy, PartialEq)]
+enum UCol {
+    /// A column (or literal) of this type; in an aggregating UNION, a GROUP BY key.
+    Val(Ty),
+    Count,
+    /// SUM of an exact number.
+    Sum,
+    Min(Ty),
+    Max(Ty),
+}
+
+/// A value of type `ty` from `src` (a column without case-variant duplicates), or a
+/// literal of that type when it has none (or now and then anyway).
+fn value_of(r: &mut Lcg, src: &Src, ty: Ty) -> String {
+    let cols: Vec<&Col> = src
+        .cols
+        .iter()
+        .filter(|c| c.def.ty == ty && !c.def.ci_dups)
+        .collect();
+    if cols.is_empty() || r.chance(10) {
+        return match ty {
+            Ty::Int => format!("{}", r.below(20)),
+            Ty::Dec => format!("{}.{:02}", r.below(500), r.below(100)),
+            Ty::Str => r.pick(&["'x'", "'Wuhan'", "'toys'", "'new'"]).to_string(),
+            Ty::Date => format!("DATE '2024-0{}-1{}'", 1 + r.below(9), r.below(10)),
+        };
+    }
+    cols[r.below(cols.len() as u64) as usize].text.clone()
+}
+
+/// A numeric column of `src` (exact), or `1`.
+fn number_of(r: &mut Lcg, src: &Src) -> String {
+    let cols: Vec<&Col> = src
+        .cols
+        .iter()
+        .filter(|c| matches!(c.def.ty, Ty::Int | Ty::Dec))
+        .collect();
+    if cols.is_empty() {
+        return "1".into();
+    }
+    cols[r.below(cols.len() as u64) as usize].text.clone()
+}
+
+/// One SELECT of a generated UNION: its text (parenthesised or not).
+fn union_select(r: &mut Lcg, shape: &[UCol], aggregating: bool) -> String {
+    // Single tables mostly: their ids order a parenthesised SELECT's own LIMIT.
+    let src = if r.chance(75) {
+        let t = [
+            &CUSTOMER,
+            &MY_ORDER,
+            &ORDER_ITEM,
+            &PRODUCT,
+            &USER_INFO,
+            &PROVINCE,
+        ][r.below(6) as usize];
+        single(r, t)
+    } else {
+        source(r)
+    };
+    let mut items = Vec::new();
+    let mut keys = Vec::new();
+    for u in shape {
+        let item = match *u {
+            UCol::Val(ty) => {
+                let v = value_of(r, &src, ty);
+                if aggregating
+                    && !v.starts_with(['\'', 'D'])
+                    && !v.chars().all(|c| c.is_ascii_digit() || c == '.')
+                {
+                    keys.push(v.clone());
+                }
+                v
+            }
+            UCol::Count => r.pick(&["COUNT(*)", "COUNT(*)"]).to_string(),
+            UCol::Sum => format!("SUM({})", number_of(r, &src)),
+            UCol::Min(ty) => format!("MIN({})", value_of(r, &src, ty)),
+            UCol::Max(ty) => format!("MAX({})", value_of(r, &src, ty)),
+        };
+        items.push(item);
+    }
+    let mut s = format!("SELECT {} FROM {}", items.join(", "), src.from);
+    if let Some(w) = where_clause(r, &src) {
+        s.push_str(&format!(" WHERE {w}"));
+    }
+    if !keys.is_empty() {
+        keys.dedup();
+        s.push_str(&format!(" GROUP BY {}", keys.join(", ")));
+    }
+    if r.chance(30) {
+        // Parenthesised; a plain one with its own ORDER BY (unique keys) and LIMIT
+        // now and then (refused when its rows are on several nodes).
+        if !aggregating && r.chance(50) {
+            s = format!(
+                "({s} ORDER BY {} LIMIT {})",
+                src.keys.join(", "),
+                1 + r.below(6)
+            );
+        } else {
+            s = format!("({s})");
+        }
+    }
+    s
+}
+
+/// A UNION of 2 to 4 SELECTs over the data set: plain ones (columns and literals of
+/// one type per result column), or aggregating ones (GROUP BY keys or literals, COUNT,
+/// SUM, MIN, MAX at the same positions), some parenthesised with their own ORDER BY
+/// and LIMIT, joined by UNION and UNION ALL in any order; an ORDER BY every column and a
+/// LIMIT when no column is text (equal rows are then the same rows).
+pub fn union_statement(r: &mut Lcg) -> String {
+    let aggregating = r.chance(40);
+    let tys = [Ty::Int, Ty::Dec, Ty::Str, Ty::Date];
+    let width = 1 + r.below(3) as usize;
+    let mut shape: Vec<UCol> = Vec::with_capacity(width);
+    for i in 0..width {
+        let ty = tys[r.below(4) as usize];
+        shape.push(if !aggregating || (i == 0 && r.chance(70)) {
+            UCol::Val(ty)
+        } else {
+            match r.below(4) {
+                0 => UCol::Count,
+                1 => UCol::Sum,
+                2 => UCol::Min(ty),
+                _ => UCol::Max(ty),
+            }
+        });
+    }
+    if aggregating && shape.iter().all(|u| matches!(u, UCol::Val(_))) {
+        shape[width - 1] = UCol::Count;
+    }
+    let n = 2 + r.below(3);
+    let mut sql = union_select(r, &shape, aggregating);
+    for _ in 1..n {
+        let op = r.pick(&["UNION", "UNION ALL", "UNION ALL"]);
+        sql = format!("{sql} {op} {}", union_select(r, &shape, aggregating));
+    }
+    let text = shape.iter().any(|u| {
+        matches!(
+            u,
+            UCol::Val(Ty::Str) | UCol::Min(Ty::Str) | UCol::Max(Ty::Str)
+        )
+    });
+    if !text && r.chance(50) {
+        let keys: Vec<String> = (1..=width).map(|i| format!("{i}{}", dir(r))).collect();
+        sql = format!("{sql} ORDER BY {}", keys.join(", "));
+        if r.chance(60) {
+            sql.push_str(&limit(r));
+        }
+    }
+    sql
+}

@@ -1571,17 +1571,17 @@ impl Merger {
         }
         for (c, h, first) in &mut self.tags {
             let Some(v) = cell(row, *h) else { continue };
-            let tag = v.split(|b| *b == b':').next().unwrap_or_default();
+            let tag = same_weights(v.split(|b| *b == b':').next().unwrap_or_default());
             match first {
-                None => *first = Some(tag.to_vec()),
-                Some(t) if t.as_slice() == tag => {}
+                None => *first = Some(tag.clone()),
+                Some(t) if *t == tag => {}
                 Some(t) => {
                     let name = self.cols.get(*c).map_or("", |m| m.name.as_str());
                     self.failed = Some(format!(
                         "column {} (`{name}`) of this UNION is text in different collations in its SELECTs ({} and {}): one server compares it in the collation the UNION derives, which the router cannot see across data nodes; make the SELECTs agree (CONVERT(... USING ...) COLLATE ...), or route the statement to one node",
                         *c + 1,
                         String::from_utf8_lossy(t),
-                        String::from_utf8_lossy(tag)
+                        String::from_utf8_lossy(&tag)
                     ));
                     return;
                 }
@@ -1893,6 +1893,23 @@ impl Merger {
                 None => {}
             }
         }
+    }
+}
+
+/// A collation name for [`Merger::check_collations`], with the collations whose
+/// weights are the same written alike: a `_ci` collation of utf8mb3 (`utf8` before
+/// MariaDB 10.6) weighs text as its utf8mb4 twin (utf8mb3 holds no character the other
+/// weighs differently), and a server compares the two in the utf8mb4 one (a text
+/// literal of a utf8mb3 connection next to a utf8mb4 column). `_bin` weights differ.
+fn same_weights(tag: &[u8]) -> Vec<u8> {
+    let t = String::from_utf8_lossy(tag);
+    let twin = t
+        .strip_prefix("utf8mb3_")
+        .or_else(|| t.strip_prefix("utf8_"))
+        .filter(|rest| rest.ends_with("_ci"));
+    match twin {
+        Some(rest) => format!("utf8mb4_{rest}").into_bytes(),
+        None => tag.to_vec(),
     }
 }
 

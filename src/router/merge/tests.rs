@@ -2730,3 +2730,22 @@ fn avg_reads_as_a_double_where_a_double_is_wanted() {
         ]])
     );
 }
+
+/// A `_ci` collation of utf8mb3 weighs as its utf8mb4 twin: the UNION's collation check
+/// takes them as one; `_bin` and other character sets stay apart.
+#[test]
+fn utf8mb3_ci_collations_weigh_as_their_utf8mb4_twins() {
+    assert_eq!(
+        super::same_weights(b"utf8mb3_general_ci"),
+        b"utf8mb4_general_ci"
+    );
+    assert_eq!(
+        super::same_weights(b"utf8_unicode_ci"),
+        b"utf8mb4_unicode_ci"
+    );
+    assert_eq!(super::same_weights(b"utf8mb3_bin"), b"utf8mb3_bin");
+    assert_eq!(
+        super::same_weights(b"latin1_swedish_ci"),
+        b"latin1_swedish_ci"
+    );
+}

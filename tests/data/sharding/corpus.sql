@@ -414,6 +414,10 @@ SELECT name FROM province USE INDEX FOR GROUP BY (PRIMARY) UNION ALL SELECT name
 !refuse SELECT LEFT(city, 2) AS city, COUNT(*) FROM customer GROUP BY city UNION ALL SELECT 'p', COUNT(*) FROM product
 !refuse SELECT 'a', SUM(balance) FROM customer UNION ALL SELECT 'b', SUM(CAST(level AS DOUBLE)) FROM customer
 !refuse SELECT 'a', MIN(level) FROM customer UNION ALL SELECT 'b', MIN(city) FROM customer
+# A utf8mb3 text next to a utf8mb4 column: one server compares both in utf8mb4_general_ci.
+SELECT city FROM customer UNION SELECT _utf8mb3'Wuhan' UNION SELECT _utf8mb3'Lhasa' ORDER BY 1
+SELECT region FROM province UNION ALL SELECT city FROM customer WHERE id IN (1, 5000001) UNION SELECT CONVERT('East' USING utf8mb3) ORDER BY 1 DESC
+!refuse SELECT city FROM customer UNION SELECT _latin1'Wuhan' ORDER BY 1
 !refuse SELECT AVG(balance) FROM customer UNION ALL SELECT AVG(total) FROM my_order
 !refuse (SELECT id FROM customer WHERE id = 1 ORDER BY COUNT(*) LIMIT 5) UNION ALL SELECT id FROM product
 !refuse (SELECT c.id FROM customer c WHERE c.id IN (1, 3390) ORDER BY (SELECT COUNT(*) FROM my_order o WHERE o.customer_id = c.id) DESC LIMIT 1) UNION ALL SELECT 5

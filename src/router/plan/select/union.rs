@@ -395,7 +395,12 @@ fn aggregate_columns(
                         expr_text(sql, e)
                     ));
                 }
-                None if keyed[i] || matches!(unnest(e), Expr::Value(_)) => Merged::Key,
+                // A GROUP BY key, or a constant (`'total'`, `DATE '2024-01-01'`).
+                None if keyed[i]
+                    || matches!(unnest(e), Expr::Value(_) | Expr::TypedString { .. }) =>
+                {
+                    Merged::Key
+                }
                 None => {
                     return no(format!(
                         "column {} of SELECT {} (`{}`) is neither a GROUP BY key nor an aggregate",
