@@ -1143,7 +1143,8 @@ fn union_select(r: &mut Lcg, shape: &[UCol], aggregating: bool) -> String {
 /// A UNION of 2 to 4 SELECTs over the data set: plain ones (columns and literals of
 /// one type per result column), or aggregating ones (GROUP BY keys or literals, COUNT,
 /// SUM, MIN, MAX at the same positions), some parenthesised with their own ORDER BY
-/// and LIMIT, joined by UNION and UNION ALL in any order; an ORDER BY every column and a
+/// and LIMIT, joined by UNION and UNION ALL in any order (plain ones also by INTERSECT
+/// and EXCEPT); an ORDER BY every column and a
 /// LIMIT when no column is text (equal rows are then the same rows).
 pub fn union_statement(r: &mut Lcg) -> String {
     let aggregating = r.chance(40);
@@ -1169,7 +1170,11 @@ pub fn union_statement(r: &mut Lcg) -> String {
     let n = 2 + r.below(3);
     let mut sql = union_select(r, &shape, aggregating);
     for _ in 1..n {
-        let op = r.pick(&["UNION", "UNION ALL", "UNION ALL"]);
+        let op = if aggregating {
+            r.pick(&["UNION", "UNION ALL", "UNION ALL"])
+        } else {
+            r.pick(&["UNION", "UNION ALL", "UNION ALL", "INTERSECT", "EXCEPT"])
+        };
         sql = format!("{sql} {op} {}", union_select(r, &shape, aggregating));
     }
     let text = shape.iter().any(|u| {

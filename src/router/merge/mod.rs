@@ -336,6 +336,10 @@ pub struct MergeSpec {
     /// (or COUNT) column that arrives as DOUBLE/FLOAT may hold exact sums (of DECIMAL
     /// or integers) turned into doubles, which one server adds up exactly first.
     pub union_sums: bool,
+    /// Grouping: a group's non-aggregate values are those of its row with the least
+    /// integer in this column (the first SELECT of an INTERSECT / EXCEPT that has it),
+    /// not of the first row seen.
+    pub first_by: Option<usize>,
     /// Evaluated on merged (grouped) rows, before DISTINCT/ORDER/LIMIT; a row is kept only
     /// when it is TRUE (not NULL, not 0). Without grouping it filters the merged stream.
     pub having: Option<Expr>,
@@ -1540,6 +1544,17 @@ impl Merger {
                 let g = &mut groups[at];
                 for (st, a) in g.aggs.iter_mut().zip(&spec.aggregates) {
                     st.add(a, &row, keyer);
+                }
+                if let Some(c) = spec.first_by {
+                    let n = |r: &Row| {
+                        cell(r, c)
+                            .and_then(|v| std::str::from_utf8(v).ok())
+                            .and_then(|v| v.parse::<u64>().ok())
+                            .unwrap_or(u64::MAX)
+                    };
+                    if n(&row) < n(&g.row) {
+                        g.row = row;
+                    }
                 }
             }
         }

@@ -269,6 +269,8 @@ pub struct MergeTemplate {
     pub distinct_through: Option<(Col, u64)>,
     /// See [`crate::router::merge::MergeSpec::union_sums`].
     pub union_sums: bool,
+    /// See [`crate::router::merge::MergeSpec::first_by`].
+    pub first_by: Option<Col>,
     pub having: Option<MExpr>,
     pub order_by: Vec<(Col, bool)>,
     pub offset: u64,
@@ -408,6 +410,10 @@ impl MergeTemplate {
                 None => None,
             },
             union_sums: self.union_sums,
+            first_by: match self.first_by {
+                Some(c) => Some(col(c)?),
+                None => None,
+            },
             having,
             order_by: self
                 .order_by

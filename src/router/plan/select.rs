@@ -2490,6 +2490,7 @@ fn multi_node(
         distinct,
         distinct_through: None,
         union_sums: false,
+        first_by: None,
         having,
         order_by,
         offset,

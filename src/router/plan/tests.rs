@@ -2281,8 +2281,11 @@ fn union_order_by_names_a_result_column_as_the_server_does() {
 #[test]
 fn unions_the_merge_cannot_answer_are_refused() {
     for sql in [
-        "SELECT id FROM customer INTERSECT SELECT id FROM product",
-        "SELECT id FROM customer EXCEPT SELECT id FROM product",
+        "SELECT id FROM customer INTERSECT ALL SELECT id FROM product",
+        "SELECT id FROM customer EXCEPT SELECT id FROM product UNION ALL SELECT 1",
+        "SELECT level, COUNT(*) FROM customer GROUP BY level INTERSECT SELECT stock, 1 FROM product",
+        "SELECT id FROM customer INTERSECT (SELECT id FROM product EXCEPT SELECT id FROM my_order)",
+        "SELECT * FROM customer INTERSECT SELECT * FROM customer",
         "(SELECT id FROM customer ORDER BY id LIMIT 1) UNION SELECT id FROM product",
         "SELECT id FROM customer UNION (SELECT id FROM product LIMIT 1)",
         "SELECT level, COUNT(*) FROM customer GROUP BY level UNION SELECT 1, 2",
@@ -2383,6 +2386,55 @@ fn union_of_aggregates_is_merged_per_select() {
     );
     let sql = p.targets[1].sql.clone().expect("sql");
     assert!(sql.contains("FROM province WHERE 0 GROUP BY 1"), "{sql}");
+}
+
+/// INTERSECT / EXCEPT across nodes: the nodes get UNION ALL with each SELECT's number
+/// and a 0/1 per SELECT; the router groups by every column and keeps the groups the
+/// operations select (INTERSECT binds tighter than UNION and EXCEPT), showing the
+/// first SELECT's values.
+#[test]
+fn intersect_and_except_are_merged_by_which_selects_have_a_row() {
+    let p = route(
+        "SELECT id FROM customer EXCEPT SELECT id FROM product INTERSECT SELECT id FROM my_order ORDER BY 1 LIMIT 3",
+    );
+    assert_eq!(p.targets.len(), 2);
+    let sql = p.targets[0].sql.clone().expect("sql");
+    assert_eq!(sql.matches("UNION ALL").count(), 2, "{sql}");
+    assert!(
+        !sql.contains("INTERSECT") && !sql.contains("EXCEPT"),
+        "{sql}"
+    );
+    assert!(!sql.contains("LIMIT"), "{sql}");
+    assert!(sql.contains(", 2 AS `__tandem_1`, 0 AS `__tandem_2`, 1 AS `__tandem_3`, 0 AS `__tandem_4` FROM product"), "{sql}");
+    let m = p.merge.expect("merge");
+    assert_eq!(m.group_by, vec![Col::Item(0)]);
+    assert_eq!(m.first_by, Some(Col::Hidden(1)));
+    assert_eq!(
+        m.aggregates,
+        vec![
+            (Col::Hidden(2), AggT::Max),
+            (Col::Hidden(3), AggT::Max),
+            (Col::Hidden(4), AggT::Max)
+        ]
+    );
+    // customer EXCEPT (product INTERSECT my_order).
+    let has = |h: usize| {
+        MExpr::Bin(
+            Box::new(MExpr::Col(HIDDEN_BASE - h)),
+            crate::router::merge::BinOp::Eq,
+            Box::new(MExpr::Int(1)),
+        )
+    };
+    let and = |a, b| MExpr::Bin(Box::new(a), crate::router::merge::BinOp::And, Box::new(b));
+    assert_eq!(
+        m.having,
+        Some(and(has(2), MExpr::Not(Box::new(and(has(3), has(4))))))
+    );
+    assert_eq!((m.offset, m.limit), (0, Some(3)));
+    // On one node: as written.
+    let p = route("SELECT id FROM customer WHERE id = 1 INTERSECT SELECT id FROM province");
+    assert_eq!(p.targets.len(), 1);
+    assert_eq!(p.targets[0].sql, None);
 }
 
 /// A SELECT of a UNION in parentheses: its own ORDER BY / LIMIT runs on the node that

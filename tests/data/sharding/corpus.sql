@@ -371,8 +371,20 @@ SELECT id, city FROM customer WHERE city = 'Xian' UNION SELECT id, category FROM
 !error SELECT id, name FROM customer UNION ALL SELECT id, name FROM product ORDER BY nm
 !error SELECT id FROM customer c UNION SELECT id FROM product ORDER BY c.id
 !error SELECT id, name AS id FROM customer UNION ALL SELECT id, name FROM product ORDER BY id
-!refuse SELECT id FROM customer INTERSECT SELECT id FROM product
-!refuse SELECT id FROM customer WHERE id < 5000 EXCEPT SELECT id FROM product
+# INTERSECT / EXCEPT (DISTINCT): the nodes return every SELECT's rows (UNION ALL), the
+# router keeps the rows the operations select.
+SELECT id FROM customer INTERSECT SELECT id FROM product ORDER BY 1
+SELECT id FROM customer WHERE id < 5000 EXCEPT SELECT id FROM product
+SELECT city FROM customer INTERSECT SELECT city FROM customer WHERE id BETWEEN 1 AND 20000 ORDER BY 1
+SELECT level FROM customer EXCEPT SELECT stock FROM product ORDER BY 1
+SELECT province_id FROM customer EXCEPT SELECT id FROM province WHERE region = 'East' INTERSECT SELECT province_id FROM my_order ORDER BY 1
+SELECT name FROM customer WHERE id BETWEEN 1 AND 20000 INTERSECT SELECT name FROM user_info
+SELECT city, level FROM customer EXCEPT SELECT city, level FROM customer WHERE level > 3
+SELECT status FROM my_order UNION SELECT category FROM product EXCEPT SELECT 'new' ORDER BY 1 DESC LIMIT 3
+(SELECT id FROM customer WHERE id IN (1, 3390) ORDER BY id LIMIT 1) INTERSECT SELECT customer_id FROM my_order
+!refuse SELECT id FROM customer INTERSECT ALL SELECT id FROM product
+!refuse SELECT id FROM customer EXCEPT SELECT id FROM product UNION ALL SELECT id FROM my_order
+!refuse SELECT level, COUNT(*) FROM customer GROUP BY level EXCEPT SELECT stock, 1 FROM product
 !refuse (SELECT id FROM customer ORDER BY id LIMIT 3) UNION SELECT id FROM product
 !refuse SELECT level, COUNT(*) FROM customer GROUP BY level UNION ALL SELECT stock, 1 FROM product
 SELECT COUNT(*) FROM customer UNION ALL SELECT COUNT(*) FROM product

@@ -28,11 +28,12 @@ use super::{
     expr_text, items_of, limits, repeatable, route_nodes, routed_from, same_expr, unnest,
 };
 use crate::router::merge::text_helper_sql;
+use crate::router::merge::{BinOp as MBinOp, Expr as MExpr};
 use crate::router::plan::route::{self, TRef};
 use crate::router::plan::text::{self, Edits, Toks, quote_ident, span};
 use crate::router::plan::{
-    Affected, AggT, Catalog, Col, ColumnsOf, Lookups, MergeTemplate, Plan, Planned, SchemaCat,
-    Target, refuse,
+    Affected, AggT, Catalog, Col, ColumnsOf, HIDDEN_BASE, Lookups, MergeTemplate, Plan, Planned,
+    SchemaCat, Target, refuse,
 };
 use crate::router::wire::SqlError;
 
@@ -136,6 +137,118 @@ fn part(e: &SetExpr) -> Result<Part<'_>, SqlError> {
         ))),
         SetExpr::SetOperation { .. } => Err(refuse(NESTED)),
         _ => Err(refuse(FORMS)),
+    }
+}
+
+/// INTERSECT / EXCEPT (with UNION) over the SELECTs, numbered left to right: which
+/// SELECTs must have a row (DISTINCT semantics) for it to be in the result.
+#[derive(Debug, Clone)]
+pub(super) enum SetFormula {
+    Select(usize),
+    Union(Box<SetFormula>, Box<SetFormula>),
+    Intersect(Box<SetFormula>, Box<SetFormula>),
+    Except(Box<SetFormula>, Box<SetFormula>),
+}
+
+impl SetFormula {
+    /// The HAVING the merge evaluates: `has[i]` is the hidden column that is 1 when
+    /// SELECT `i` has the group's row.
+    fn having(&self, has: &[usize]) -> MExpr {
+        let b = |a: MExpr, op: MBinOp, c: MExpr| MExpr::Bin(Box::new(a), op, Box::new(c));
+        match self {
+            SetFormula::Select(i) => b(
+                MExpr::Col(HIDDEN_BASE - has.get(*i).copied().unwrap_or_default()),
+                MBinOp::Eq,
+                MExpr::Int(1),
+            ),
+            SetFormula::Union(l, r) => b(l.having(has), MBinOp::Or, r.having(has)),
+            SetFormula::Intersect(l, r) => b(l.having(has), MBinOp::And, r.having(has)),
+            SetFormula::Except(l, r) => b(
+                l.having(has),
+                MBinOp::And,
+                MExpr::Not(Box::new(r.having(has))),
+            ),
+        }
+    }
+}
+
+impl SetFormula {
+    /// The first SELECT of this operand.
+    fn leftmost(&self) -> usize {
+        match self {
+            SetFormula::Select(i) => *i,
+            SetFormula::Union(l, _) | SetFormula::Intersect(l, _) | SetFormula::Except(l, _) => {
+                l.leftmost()
+            }
+        }
+    }
+
+    /// The first SELECTs of the INTERSECTs MariaDB runs as a table of their own: one
+    /// right of a UNION or EXCEPT (`a UNION b INTERSECT c` is `a UNION (b INTERSECT c)`),
+    /// whose columns take that SELECT's names (two alike: error 1060).
+    fn wrapped(&self, out: &mut Vec<usize>) {
+        match self {
+            SetFormula::Select(_) => {}
+            SetFormula::Union(l, r) | SetFormula::Except(l, r) => {
+                if matches!(**r, SetFormula::Intersect(..)) {
+                    out.push(r.leftmost());
+                }
+                l.wrapped(out);
+                r.wrapped(out);
+            }
+            SetFormula::Intersect(l, r) => {
+                l.wrapped(out);
+                r.wrapped(out);
+            }
+        }
+    }
+}
+
+/// Whether a set operation other than UNION is in the query's body.
+fn has_setop(e: &SetExpr) -> bool {
+    match e {
+        SetExpr::SetOperation {
+            op, left, right, ..
+        } => *op != SetOperator::Union || has_setop(left) || has_setop(right),
+        _ => false,
+    }
+}
+
+/// The SELECTs (left to right) and the formula of a body with INTERSECT / EXCEPT:
+/// DISTINCT only, without parenthesised set operations inside.
+fn setop_tree<'q>(e: &'q SetExpr, out: &mut Vec<Part<'q>>) -> Result<SetFormula, SqlError> {
+    match e {
+        SetExpr::SetOperation {
+            left,
+            op,
+            set_quantifier,
+            right,
+        } => {
+            if !matches!(
+                set_quantifier,
+                SetQuantifier::None | SetQuantifier::Distinct
+            ) {
+                return Err(refuse(format!(
+                    "{op} {set_quantifier} next to INTERSECT or EXCEPT over rows on several data nodes is not routed (the router answers their DISTINCT forms); restrict the statement to one node"
+                )));
+            }
+            let l = Box::new(setop_tree(left, out)?);
+            let r = Box::new(setop_tree(right, out)?);
+            Ok(match op {
+                SetOperator::Union => SetFormula::Union(l, r),
+                SetOperator::Intersect => SetFormula::Intersect(l, r),
+                SetOperator::Except => SetFormula::Except(l, r),
+                other => {
+                    return Err(refuse(format!(
+                        "{other} over sharded or global tables is not routed"
+                    )));
+                }
+            })
+        }
+        e => {
+            out.push(part(e)?);
+            Ok(SetFormula::Select(out.len() - 1))
+        }
     }
 }
 
@@ -608,7 +721,12 @@ pub(super) fn plan_union(
     let sql = t.sql;
     let mut parts: Vec<Part<'_>> = Vec::new();
     let mut all: Vec<bool> = Vec::new();
-    flatten(&q.body, &mut parts, &mut all)?;
+    let formula = if has_setop(&q.body) {
+        Some(setop_tree(&q.body, &mut parts)?)
+    } else {
+        flatten(&q.body, &mut parts, &mut all)?;
+        None
+    };
     if q.fetch.is_some() || !q.locks.is_empty() || q.for_clause.is_some() {
         return Err(refuse(
             "FETCH / FOR UPDATE / LOCK IN SHARE MODE on a UNION over sharded or global tables is not routed",
@@ -621,7 +739,10 @@ pub(super) fn plan_union(
     // The SELECTs in the text: split at the UNIONs outside parentheses; the UNION's
     // ORDER BY / LIMIT follow the last SELECT.
     let unions: Vec<usize> = (0..t.toks.len())
-        .filter(|&i| t.depth[i] == 0 && t.toks[i].is("UNION"))
+        .filter(|&i| {
+            t.depth[i] == 0
+                && (t.toks[i].is("UNION") || t.toks[i].is("INTERSECT") || t.toks[i].is("EXCEPT"))
+        })
         .collect();
     if unions.len() + 1 != parts.len() {
         return Err(refuse(
@@ -746,23 +867,74 @@ pub(super) fn plan_union(
         }
     }
     subs_on(&targets)?;
+    if let Some(f) = &formula {
+        let mut wrapped = Vec::new();
+        f.wrapped(&mut wrapped);
+        for i in wrapped {
+            let names: Vec<String> = branches[i]
+                .items
+                .iter()
+                .filter_map(|it| item_name(sql, it))
+                .collect();
+            for (k, n) in names.iter().enumerate() {
+                if names[..k].iter().any(|m| m.eq_ignore_ascii_case(n)) {
+                    return Err(SqlError::new(
+                        1060,
+                        "42S21",
+                        format!("Duplicate column name '{n}'"),
+                    ));
+                }
+            }
+        }
+    }
     let aggregating = branches
         .iter()
         .enumerate()
-        .map(|(i, b)| check_branch(b.sel, i < dedup))
+        .map(|(i, b)| check_branch(b.sel, i < dedup || formula.is_some()))
         .collect::<Result<Vec<bool>, SqlError>>()?;
     let mut need = Vec::new();
-    let merged = aggregate_columns(
-        sql,
-        &branches,
-        &aggregating,
-        (&targets[0], lookups, &mut need),
-    )?;
+    let merged = if formula.is_some() {
+        if aggregating.iter().any(|a| *a) {
+            return Err(refuse(
+                "INTERSECT / EXCEPT of SELECTs that aggregate over rows on several data nodes is not routed: run the SELECTs separately, or restrict the statement to one node",
+            ));
+        }
+        None
+    } else {
+        aggregate_columns(
+            sql,
+            &branches,
+            &aggregating,
+            (&targets[0], lookups, &mut need),
+        )?
+    };
     if !need.is_empty() {
         return Ok(Planned::Columns(need));
     }
-    let (item_edits, edits, merge) =
-        rewrite(sql, t, q, &branches, dedup, merged.as_deref(), lookups)?;
+    let (item_edits, mut edits, merge) = rewrite(
+        sql,
+        t,
+        q,
+        &branches,
+        (dedup, merged.as_deref(), formula.as_ref()),
+        lookups,
+    )?;
+    if formula.is_some() {
+        // The nodes return every SELECT's rows; the router applies the operations.
+        for &u in &unions {
+            let end = if t
+                .toks
+                .get(u + 1)
+                .is_some_and(|x| x.is("ALL") || x.is("DISTINCT"))
+            {
+                u + 2
+            } else {
+                u + 1
+            };
+            let (a, z) = span(t, u, end);
+            edits.push((a, z, "UNION ALL".into()));
+        }
+    }
     let mut out = Vec::with_capacity(targets.len());
     for n in &targets {
         let mut e = Edits::default();
@@ -914,13 +1086,13 @@ fn rewrite(
     t: &Toks<'_>,
     q: &Query,
     branches: &[Branch<'_>],
-    dedup: usize,
-    merged: Option<&[Merged]>,
+    (dedup, merged, setop): (usize, Option<&[Merged]>, Option<&SetFormula>),
     lookups: &Lookups,
 ) -> Result<Rewrite, SqlError> {
     let distinct = dedup > 0;
     let first = &branches[0].items;
-    if distinct && branches.iter().any(|b| b.items.iter().any(|i| i.wildcard)) {
+    if (distinct || setop.is_some()) && branches.iter().any(|b| b.items.iter().any(|i| i.wildcard))
+    {
         return Err(refuse(
             "UNION (DISTINCT) of a SELECT with `*` over several data nodes is not routed: the router compares every column by its collation and needs each one named; name the columns",
         ));
@@ -947,7 +1119,7 @@ fn rewrite(
     let mut hidden: Vec<Vec<String>> = vec![Vec::new(); branches.len()];
     let mut text_helpers: Vec<(Col, Col)> = Vec::new();
     let mut keys: Vec<usize> = order.iter().map(|(c, _)| *c).collect();
-    if distinct || merged.is_some() {
+    if distinct || merged.is_some() || setop.is_some() {
         keys.extend(0..first.len());
     }
     let mut seen = BTreeSet::new();
@@ -1046,6 +1218,32 @@ fn rewrite(
             }
         }
     }
+    let mut having = None;
+    let mut first_by = None;
+    if let Some(f) = setop {
+        // Grouped by every column across SELECTs; per group, whether each SELECT has
+        // the row (a hidden 0/1 per SELECT, its MAX), which the formula reads; the
+        // values shown are those of the first SELECT that has the row, as one server
+        // shows the left operand's.
+        group_by = (0..first.len()).map(Col::Item).collect();
+        let h = hidden[0].len();
+        let name = quote_ident(&format!("__tandem_{h}"));
+        for (b, hs) in hidden.iter_mut().enumerate() {
+            hs.push(format!("{} AS {name}", b + 1));
+        }
+        first_by = Some(Col::Hidden(h));
+        let mut has = Vec::with_capacity(branches.len());
+        for k in 0..branches.len() {
+            let h = hidden[0].len();
+            let name = quote_ident(&format!("__tandem_{h}"));
+            for (b, hs) in hidden.iter_mut().enumerate() {
+                hs.push(format!("{} AS {name}", u8::from(b == k)));
+            }
+            aggregates.push((Col::Hidden(h), AggT::Max));
+            has.push(h);
+        }
+        having = Some(f.having(&has));
+    }
     if distinct {
         let h = hidden[0].len();
         let name = quote_ident(&format!("__tandem_{h}"));
@@ -1086,7 +1284,7 @@ fn rewrite(
     }
     // The nodes' LIMIT: the first offset+count rows when each node's rows are final;
     // none when the router still removes duplicates.
-    let node_limit = if distinct || merged.is_some() {
+    let node_limit = if distinct || merged.is_some() || setop.is_some() {
         None
     } else {
         limit.map(|l| l.saturating_add(offset))
@@ -1107,6 +1305,8 @@ fn rewrite(
         distinct,
         distinct_through,
         union_sums: merged.is_some() && branches.len() > 1,
+        having,
+        first_by,
         order_by,
         offset,
         limit,
@@ -1114,7 +1314,9 @@ fn rewrite(
         // (a group holds one SELECT's rows): those keys must name one collation.
         same_collation: text_helpers
             .iter()
-            .filter(|(c, _)| distinct || order.iter().any(|(k, _)| Col::Item(*k) == *c))
+            .filter(|(c, _)| {
+                distinct || setop.is_some() || order.iter().any(|(k, _)| Col::Item(*k) == *c)
+            })
             .map(|(_, h)| *h)
             .collect(),
         text_helpers,
