@@ -187,7 +187,7 @@ fn refusals_name_the_problem() {
     assert!(m.contains("sharding column"), "{m}");
     refused("SELECT STD(age) FROM customer");
     refused("SELECT * FROM customer WHERE id IN (SELECT id FROM product)");
-    refused("SELECT id FROM customer INTERSECT SELECT id FROM product");
+    refused("SELECT id FROM customer INTERSECT ALL SELECT id FROM product");
     refused("SELECT * FROM customer WHERE id = 99999999");
 }
 

@@ -968,7 +968,11 @@ pub(super) fn plan_union(
         merge: Some(merge),
         affected: Affected::Sum,
         avg_items: Vec::new(),
-        note: Some("UNION across data nodes: each node runs every SELECT; a SELECT runs with its WHERE made false where its rows are not (global tables and SELECTs without tables: on the first node only)".into()),
+        note: Some(if formula.is_some() {
+            "INTERSECT/EXCEPT across data nodes: each node runs every SELECT, joined by UNION ALL; a SELECT runs with its WHERE made false where its rows are not (global tables and SELECTs without tables: on the first node only); the router keeps the rows the operations select".into()
+        } else {
+            "UNION across data nodes: each node runs every SELECT; a SELECT runs with its WHERE made false where its rows are not (global tables and SELECTs without tables: on the first node only)".into()
+        }),
         clock: None,
     }))
 }
