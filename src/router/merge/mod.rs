@@ -1585,7 +1585,20 @@ impl Merger {
             }
         }
         for (c, h, first) in &mut self.tags {
-            let Some(v) = cell(row, *h) else { continue };
+            let Some(v) = cell(row, *h) else {
+                // No weights for a value: not text in its SELECT (a number or a date
+                // under a text column of a UNION). One server compares it as text in
+                // the UNION's collation; the router cannot.
+                if cell(row, *c).is_some() && matches!(self.kinds.get(*c), Some(ColKind::Str(_))) {
+                    let name = self.cols.get(*c).map_or("", |m| m.name.as_str());
+                    self.failed = Some(format!(
+                        "column {} (`{name}`) of this UNION is text, but a number or date in some of its SELECTs: one server compares them as text in the UNION's collation, which the router cannot across data nodes; make the SELECTs agree (CAST(... AS CHAR) in each), or route the statement to one node",
+                        *c + 1
+                    ));
+                    return;
+                }
+                continue;
+            };
             let tag = same_weights(v.split(|b| *b == b':').next().unwrap_or_default());
             match first {
                 None => *first = Some(tag.clone()),

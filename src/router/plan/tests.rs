@@ -2285,6 +2285,8 @@ fn unions_the_merge_cannot_answer_are_refused() {
         "SELECT id FROM customer EXCEPT SELECT id FROM product UNION ALL SELECT 1",
         "SELECT level, COUNT(*) FROM customer GROUP BY level INTERSECT SELECT stock, 1 FROM product",
         "SELECT id FROM customer INTERSECT (SELECT id FROM product EXCEPT SELECT id FROM my_order)",
+        "SELECT id FROM customer EXCEPT SELECT id FROM product INTERSECT SELECT id FROM my_order",
+        "SELECT id FROM customer INTERSECT SELECT id FROM product UNION SELECT id FROM my_order",
         "SELECT * FROM customer INTERSECT SELECT * FROM customer",
         "(SELECT id FROM customer ORDER BY id LIMIT 1) UNION SELECT id FROM product",
         "SELECT id FROM customer UNION (SELECT id FROM product LIMIT 1)",
@@ -2395,7 +2397,7 @@ fn union_of_aggregates_is_merged_per_select() {
 #[test]
 fn intersect_and_except_are_merged_by_which_selects_have_a_row() {
     let p = route(
-        "SELECT id FROM customer EXCEPT SELECT id FROM product INTERSECT SELECT id FROM my_order ORDER BY 1 LIMIT 3",
+        "SELECT id FROM customer INTERSECT SELECT id FROM product EXCEPT SELECT id FROM my_order ORDER BY 1 LIMIT 3",
     );
     assert_eq!(p.targets.len(), 2);
     let sql = p.targets[0].sql.clone().expect("sql");
@@ -2417,7 +2419,7 @@ fn intersect_and_except_are_merged_by_which_selects_have_a_row() {
             (Col::Hidden(4), AggT::Max)
         ]
     );
-    // customer EXCEPT (product INTERSECT my_order).
+    // (customer INTERSECT product) EXCEPT my_order.
     let has = |h: usize| {
         MExpr::Bin(
             Box::new(MExpr::Col(HIDDEN_BASE - h)),
@@ -2428,7 +2430,7 @@ fn intersect_and_except_are_merged_by_which_selects_have_a_row() {
     let and = |a, b| MExpr::Bin(Box::new(a), crate::router::merge::BinOp::And, Box::new(b));
     assert_eq!(
         m.having,
-        Some(and(has(2), MExpr::Not(Box::new(and(has(3), has(4))))))
+        Some(and(and(has(2), has(3)), MExpr::Not(Box::new(has(4)))))
     );
     assert_eq!((m.offset, m.limit), (0, Some(3)));
     // On one node: as written.

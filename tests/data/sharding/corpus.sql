@@ -377,7 +377,10 @@ SELECT id FROM customer INTERSECT SELECT id FROM product ORDER BY 1
 SELECT id FROM customer WHERE id < 5000 EXCEPT SELECT id FROM product
 SELECT city FROM customer INTERSECT SELECT city FROM customer WHERE id BETWEEN 1 AND 20000 ORDER BY 1
 SELECT level FROM customer EXCEPT SELECT stock FROM product ORDER BY 1
-SELECT province_id FROM customer EXCEPT SELECT id FROM province WHERE region = 'East' INTERSECT SELECT province_id FROM my_order ORDER BY 1
+SELECT province_id FROM customer INTERSECT SELECT province_id FROM my_order EXCEPT SELECT id FROM province WHERE region = 'East' ORDER BY 1
+!refuse SELECT province_id FROM customer EXCEPT SELECT id FROM province WHERE region = 'East' INTERSECT SELECT province_id FROM my_order ORDER BY 1
+!refuse SELECT id FROM customer EXCEPT SELECT id FROM product UNION SELECT id FROM my_order
+!refuse SELECT level FROM customer INTERSECT SELECT city FROM customer
 SELECT name FROM customer WHERE id BETWEEN 1 AND 20000 INTERSECT SELECT name FROM user_info
 SELECT city, level FROM customer EXCEPT SELECT city, level FROM customer WHERE level > 3
 SELECT status FROM my_order UNION SELECT category FROM product EXCEPT SELECT 'new' ORDER BY 1 DESC LIMIT 3

@@ -170,36 +170,39 @@ impl SetFormula {
             ),
         }
     }
-}
 
-impl SetFormula {
-    /// The first SELECT of this operand.
-    fn leftmost(&self) -> usize {
+    /// Why the router cannot answer this shape across nodes, if it cannot:
+    /// - an INTERSECT right of a UNION or EXCEPT (`a UNION b INTERSECT c` is `a UNION (b
+    ///   INTERSECT c)`), which MariaDB runs as a table of its own, comparing in the
+    ///   types of its own SELECTs only;
+    /// - a UNION after an INTERSECT or EXCEPT (`a EXCEPT b UNION c`): one server shows
+    ///   the row of the operand that supplied it, which may be a later SELECT than the
+    ///   first that has the row.
+    fn unsupported(&self) -> Option<&'static str> {
         match self {
-            SetFormula::Select(i) => *i,
-            SetFormula::Union(l, _) | SetFormula::Intersect(l, _) | SetFormula::Except(l, _) => {
-                l.leftmost()
+            SetFormula::Select(_) => None,
+            SetFormula::Union(l, r) | SetFormula::Except(l, r) => {
+                if matches!(**r, SetFormula::Intersect(..)) {
+                    return Some(
+                        "an INTERSECT after a UNION or EXCEPT over rows on several data nodes is not routed (MariaDB runs it as a table of its own, with its own column types): put the INTERSECT first, or run it separately",
+                    );
+                }
+                if matches!(self, SetFormula::Union(..)) && l.has_setop() {
+                    return Some(
+                        "a UNION after an INTERSECT or EXCEPT over rows on several data nodes is not routed (one server shows the row of the operand that supplied it): put the UNION first, or run the parts separately",
+                    );
+                }
+                l.unsupported().or_else(|| r.unsupported())
             }
+            SetFormula::Intersect(l, r) => l.unsupported().or_else(|| r.unsupported()),
         }
     }
 
-    /// The first SELECTs of the INTERSECTs MariaDB runs as a table of their own: one
-    /// right of a UNION or EXCEPT (`a UNION b INTERSECT c` is `a UNION (b INTERSECT c)`),
-    /// whose columns take that SELECT's names (two alike: error 1060).
-    fn wrapped(&self, out: &mut Vec<usize>) {
+    fn has_setop(&self) -> bool {
         match self {
-            SetFormula::Select(_) => {}
-            SetFormula::Union(l, r) | SetFormula::Except(l, r) => {
-                if matches!(**r, SetFormula::Intersect(..)) {
-                    out.push(r.leftmost());
-                }
-                l.wrapped(out);
-                r.wrapped(out);
-            }
-            SetFormula::Intersect(l, r) => {
-                l.wrapped(out);
-                r.wrapped(out);
-            }
+            SetFormula::Select(_) => false,
+            SetFormula::Union(l, r) => l.has_setop() || r.has_setop(),
+            SetFormula::Intersect(..) | SetFormula::Except(..) => true,
         }
     }
 }
@@ -867,25 +870,10 @@ pub(super) fn plan_union(
         }
     }
     subs_on(&targets)?;
-    if let Some(f) = &formula {
-        let mut wrapped = Vec::new();
-        f.wrapped(&mut wrapped);
-        for i in wrapped {
-            let names: Vec<String> = branches[i]
-                .items
-                .iter()
-                .filter_map(|it| item_name(sql, it))
-                .collect();
-            for (k, n) in names.iter().enumerate() {
-                if names[..k].iter().any(|m| m.eq_ignore_ascii_case(n)) {
-                    return Err(SqlError::new(
-                        1060,
-                        "42S21",
-                        format!("Duplicate column name '{n}'"),
-                    ));
-                }
-            }
-        }
+    if let Some(f) = &formula
+        && let Some(why) = f.unsupported()
+    {
+        return Err(refuse(why));
     }
     let aggregating = branches
         .iter()
