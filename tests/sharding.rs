@@ -2713,6 +2713,17 @@ fn prepared_unions_over_both_nodes_merge_like_the_text_query() {
             vec!["9000000", "0"],
             false,
         ),
+        // INTERSECT / EXCEPT across nodes.
+        (
+            "SELECT id FROM customer WHERE id > ? INTERSECT SELECT id FROM product WHERE price < ? ORDER BY 1",
+            vec!["0", "10"],
+            true,
+        ),
+        (
+            "SELECT level FROM customer WHERE id > ? EXCEPT SELECT stock FROM product WHERE id <> ? ORDER BY 1 DESC",
+            vec!["1", "4"],
+            true,
+        ),
         // Every SELECT on dn1: runs there as prepared.
         (
             "SELECT id, name FROM customer WHERE id = ? UNION ALL SELECT id, name FROM customer WHERE id = ? ORDER BY id",
@@ -2738,6 +2749,20 @@ fn prepared_unions_over_both_nodes_merge_like_the_text_query() {
             some(&["1", "Ann", "3"]),
             some(&["1", "red cup", "3"]),
         ]
+    );
+    // INTERSECT: customers 1, 2, 3 and products 1, 2, 3 below 10; EXCEPT: levels 7,
+    // NULL, 3, 9, 1 (ids above 1) without stocks 3, NULL, 7 (NULLs are equal there).
+    assert_eq!(
+        q(
+            "SELECT id FROM customer WHERE id > 0 INTERSECT SELECT id FROM product WHERE price < 10 ORDER BY 1"
+        ),
+        "1\n2\n3"
+    );
+    assert_eq!(
+        q(
+            "SELECT level FROM customer WHERE id > 1 EXCEPT SELECT stock FROM product WHERE id <> 4 ORDER BY 1 DESC"
+        ),
+        "9\n1"
     );
     // UNION: 'Ann' (dn0, first SELECT) and 'ann' (dn1, first SELECT; product 3, second
     // SELECT) are one value under utf8mb4_general_ci; the first SELECT's rows come first.
@@ -2775,9 +2800,9 @@ fn prepared_unions_over_both_nodes_merge_like_the_text_query() {
     assert!(e.code == 1105 && e.msg.contains("GROUP BY"), "{e}");
     let st = c
         .prepare(
-            "SELECT id FROM customer WHERE id = ? INTERSECT SELECT id FROM product WHERE id = ?",
+            "SELECT id FROM customer WHERE id > ? INTERSECT ALL SELECT id FROM product WHERE id > ?",
         )
-        .expect_err("INTERSECT");
+        .expect_err("INTERSECT ALL");
     assert!(st.code == 1105 && st.msg.contains("INTERSECT"), "{st}");
 }
 
