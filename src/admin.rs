@@ -21,6 +21,7 @@ use crate::balancer::server::Admin;
 pub struct Targets {
     pub balancer: Arc<RwLock<Option<BalancerAdmin>>>,
     pub vrrp: Arc<RwLock<Option<crate::vrrp::VrrpAdmin>>>,
+    pub router: Arc<RwLock<Option<Arc<crate::router::Shared>>>>,
     /// The config's `node` (`show info`'s node).
     pub node: Arc<RwLock<String>>,
 }
@@ -110,6 +111,11 @@ commands (haproxy's runtime-API words; replies as haproxy 2.6 writes them):
   vrrp resign [instance]                      planned switchover: FAULT until resumed (a
                                               master hands its VIPs over with priority 0)
   vrrp resume [instance]                      back to normal elections
+  router offline                              MyCat's `offline`: pings on the SQL port
+                                              fail, /health/router answers 404 (checks
+                                              with disable_on_404 drain the router),
+                                              track_router is down; sessions go on
+  router online                               back in service
 ";
 
 // haproxy 2.6.12's refusals, byte for byte (some end without a newline, as there).
@@ -245,6 +251,22 @@ fn run(targets: &Targets, cmd: &str) -> Result<Done, Refusal> {
             .and_then(|v| v.resign(rest.first().copied(), *verb == "resign"))
             .map(Done::Body)
             .map_err(Refusal::own),
+        ["router", verb @ ("offline" | "online")] => {
+            let r = targets
+                .router
+                .read()
+                .ok()
+                .and_then(|r| r.clone())
+                .ok_or_else(|| Refusal::own("the router is not configured".to_string()))?;
+            let offline = *verb == "offline";
+            let changed = r.set_offline(offline, "admin socket");
+            Ok(Done::Body(match (offline, changed) {
+                (true, true) => "router offline: pings fail, /health/router answers 404, track_router is down; sessions go on\n".to_string(),
+                (true, false) => "router already offline\n".to_string(),
+                (false, true) => "router online\n".to_string(),
+                (false, false) => "router already online\n".to_string(),
+            }))
+        }
         ["show", "stat", args @ ..] => match &balancer {
             Some(b) => b.show_stat(args).map(Done::Body),
             // No listeners: the header (or an empty JSON array), as haproxy with no

@@ -160,6 +160,9 @@ impl Daemon {
                 )?;
                 self.status.register("router", r.status_provider());
                 self.metrics.register_refresh("router", r.gauge_refresher());
+                if let Ok(mut t) = self.targets.router.write() {
+                    *t = Some(r.shared.clone());
+                }
                 self.router = Some(r);
             }
             (Some(r), Some(cfg)) => {
@@ -168,6 +171,9 @@ impl Daemon {
             (Some(_), None) => {
                 if let Some(r) = self.router.take() {
                     r.stop();
+                }
+                if let Ok(mut t) = self.targets.router.write() {
+                    *t = None;
                 }
                 self.status.unregister("router");
                 self.metrics.unregister_refresh("router");

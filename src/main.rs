@@ -79,6 +79,17 @@ enum Command {
         #[command(subcommand)]
         action: VrrpAction,
     },
+    /// Router operations through the daemon's admin socket.
+    Router {
+        /// Config file, to find the admin socket.
+        #[arg(short, long, default_value = config::DEFAULT_PATH, global = true)]
+        config: PathBuf,
+        /// The admin socket, instead of reading it from the config.
+        #[arg(long, global = true)]
+        socket: Option<PathBuf>,
+        #[command(subcommand)]
+        action: RouterAction,
+    },
     /// Send a raw command to the daemon's admin socket (`tandem admin help`).
     Admin {
         #[arg(short, long, default_value = config::DEFAULT_PATH)]
@@ -130,6 +141,16 @@ enum VrrpAction {
     /// End `resign`: take part in elections again (a preempting higher priority takes
     /// the VIPs back).
     Resume { instance: Option<String> },
+}
+
+#[derive(Subcommand)]
+enum RouterAction {
+    /// MyCat's `offline`: take the router out of service. Pings on its SQL port fail
+    /// (1053), observe's /health/router answers 404 (balancer http checks with
+    /// `disable_on_404` drain it), `track_router` is down; sessions go on.
+    Offline,
+    /// Back in service.
+    Online,
 }
 
 #[derive(Subcommand)]
@@ -214,6 +235,17 @@ fn main() -> ExitCode {
                 }
             };
             cli::admin::main(&config, socket.as_deref(), cmd.trim())
+        }
+        Command::Router {
+            config,
+            socket,
+            action,
+        } => {
+            let cmd = match action {
+                RouterAction::Offline => "router offline",
+                RouterAction::Online => "router online",
+            };
+            cli::admin::main(&config, socket.as_deref(), cmd)
         }
         Command::Admin {
             config,

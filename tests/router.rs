@@ -1737,3 +1737,275 @@ fn a_prepared_set_does_not_leak_to_the_next_client_of_a_pooled_connection() {
     let out = b.value("SELECT @@SESSION.sql_mode").expect("b");
     assert_eq!(out, Some(default_mode), "{}", r.daemon.logs());
 }
+
+/// `mariadb-admin ping` against `addr` as app: (exit status success, stdout + stderr).
+fn admin_ping(addr: SocketAddr) -> (bool, String) {
+    let out = Command::new("mariadb-admin")
+        .args([
+            "--no-defaults",
+            "--protocol=TCP",
+            "-h127.0.0.1",
+            "-uapp",
+            "-ps3cret",
+        ])
+        .arg(format!("-P{}", addr.port()))
+        .arg("ping")
+        .stdin(Stdio::null())
+        .output()
+        .expect("mariadb-admin");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+const ADMIN_ROOT: &str = "    - { name: root, password: adm, admin: true }\n";
+
+/// MyCat's `offline` / `online` on the admin port, and `tandem router offline|online` on
+/// the admin socket: while offline a ping on the SQL port fails with 1053, so
+/// `mariadb-admin ping` (a keepalived track script's check) fails; observe's
+/// /health/router answers 404 (a balancer http check with `disable_on_404` drains the
+/// router), `show @@server`, /status and the metric say OFF; open sessions and new
+/// logins go on, as MyCat's. `online` undoes each of these.
+#[test]
+fn offline_takes_the_router_out_of_service_as_mycat() {
+    use common::wire::Conn;
+    let db = MariaDb::start();
+    db.sql("CREATE DATABASE shopdb");
+    let r = router(&single(&db, &format!("{APP}{ADMIN_ROOT}"), ""));
+    let health = || common::http_get(r.observe, "/health/router").expect("/health/router");
+    let status = || -> serde_json::Value {
+        let (code, body) = common::http_get(r.observe, "/status").expect("/status");
+        assert_eq!(code, 200, "{body}");
+        serde_json::from_str(&body).expect("status JSON")
+    };
+    let metric = || {
+        let (_, body) = common::http_get(r.observe, "/metrics").expect("/metrics");
+        body.lines()
+            .find_map(|l| l.strip_prefix("tandem_router_online ").map(str::to_string))
+            .unwrap_or_default()
+    };
+    let mut adm = Conn::connect(r.admin, "root", "adm", None).expect("admin login");
+    let server = |adm: &mut Conn| -> Vec<Option<String>> {
+        let rows = adm.query("show @@server").expect("show @@server");
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        rows[0].clone()
+    };
+    // Online: as before.
+    let (ok, out) = admin_ping(r.addr);
+    assert!(ok && out.contains("mysqld is alive"), "{out}");
+    let (code, body) = health();
+    assert_eq!((code, body.as_str()), (200, "router online\n"));
+    let row = server(&mut adm);
+    assert_eq!(row.len(), 8, "{row:?}");
+    assert_eq!(row[7].as_deref(), Some("ON"), "{row:?}");
+    assert_eq!(row[5].as_deref(), Some("-1"), "ROLLBACK_TIME: {row:?}");
+    let loaded: u64 = row[4].as_deref().and_then(|v| v.parse().ok()).unwrap_or(0);
+    let now: u64 = adm
+        .value("show @@time.current")
+        .ok()
+        .flatten()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let started: u64 = adm
+        .value("show @@time.startup")
+        .ok()
+        .flatten()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    assert!(
+        started > 0 && started <= loaded && loaded <= now,
+        "{started} {loaded} {now}"
+    );
+    assert!(
+        row[0]
+            .as_deref()
+            .is_some_and(|u| u.ends_with("ms") || u.ends_with("s ")),
+        "UPTIME as MyCat writes it: {row:?}"
+    );
+    assert!(
+        row[1]
+            .as_deref()
+            .and_then(|m| m.parse::<u64>().ok())
+            .unwrap_or(0)
+            > 0,
+        "{row:?}"
+    );
+    assert_eq!(
+        adm.value("show @@database").ok().flatten().as_deref(),
+        Some("shop")
+    );
+    assert_eq!(status()["subsystems"]["router"]["online"], true);
+    assert_eq!(metric(), "1");
+    let mut open = session(&r, "app", "s3cret");
+    open.ping().expect("ping while online");
+
+    // Offline: one affected row, as MyCat.
+    assert_eq!(adm.exec("offline").expect("offline").0, 1);
+    assert_eq!(server(&mut adm)[7].as_deref(), Some("OFF"));
+    let e = open.ping().expect_err("ping while offline");
+    assert_eq!((e.code, e.state.as_str()), (1053, "08S01"), "{e}");
+    let (ok, out) = admin_ping(r.addr);
+    assert!(
+        !ok && out.contains("doesn't answer to ping") && out.contains("the router is offline"),
+        "{out}"
+    );
+    // The open session and new logins go on.
+    assert_eq!(
+        open.value("SELECT 40 + 2").expect("query").as_deref(),
+        Some("42")
+    );
+    assert_eq!(
+        cli(r.addr, "app", "s3cret", Some("shop"), "SELECT 7").expect("new login"),
+        "7"
+    );
+    let (code, body) = health();
+    assert_eq!(code, 404, "{body}");
+    assert!(body.contains("router offline"), "{body}");
+    assert_eq!(status()["subsystems"]["router"]["online"], false);
+    assert_eq!(metric(), "0");
+    // Asked again: still one affected row, no second log line.
+    assert_eq!(adm.exec("offline").expect("offline again").0, 1);
+    let logs = r.logs();
+    assert_eq!(logs.matches("router: OFFLINE").count(), 1, "{logs}");
+    assert!(
+        logs.contains("router: OFFLINE (admin port, user root from 127.0.0.1:"),
+        "{logs}"
+    );
+    // `tandem status` shows it.
+    let cfg = r.config.to_str().expect("utf8");
+    let (code, out, err) = common::tandem(&["status", "-c", cfg]);
+    assert!(
+        code == 0
+            && out
+                .lines()
+                .any(|l| l.starts_with("router ") && l.contains("OFFLINE")),
+        "{out}{err}"
+    );
+
+    // Online.
+    assert_eq!(adm.exec("online").expect("online").0, 1);
+    assert_eq!(server(&mut adm)[7].as_deref(), Some("ON"));
+    open.ping().expect("ping online again");
+    let (ok, out) = admin_ping(r.addr);
+    assert!(ok, "{out}");
+    assert_eq!(health().0, 200);
+    assert!(
+        r.logs().contains("router: ONLINE (admin port, user root"),
+        "{}",
+        r.logs()
+    );
+
+    // The admin socket (`tandem router ...`) does the same.
+    let sock = r.dir.path().join("admin.sock");
+    let sock = sock.to_str().expect("utf8");
+    let (code, out, err) = common::tandem(&["router", "offline", "--socket", sock]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("router offline: pings fail"), "{out}");
+    assert_eq!(health().0, 404);
+    assert!(open.ping().is_err());
+    let (_, out, _) = common::tandem(&["router", "offline", "--socket", sock]);
+    assert_eq!(out, "router already offline\n");
+    assert!(
+        r.logs().contains("router: OFFLINE (admin socket)"),
+        "{}",
+        r.logs()
+    );
+    let (code, out, err) = common::tandem(&["router", "online", "--socket", sock]);
+    assert_eq!((code, out.as_str()), (0, "router online\n"), "{err}");
+    assert_eq!(health().0, 200);
+    open.ping().expect("ping after tandem router online");
+}
+
+/// Draining a router for maintenance, as haproxy's `http-check disable-on-404` with the
+/// status script MyCat setups run under xinetd: a balancer checks the router's box at
+/// /health/router; `offline` drains the router (NOLB: no new connections from the
+/// balancing, the open session goes on) and `online` brings it back. One daemon runs
+/// the router and the balancer, as on a box of the two-box setup; the balancer's other
+/// server is the MariaDB server itself.
+#[test]
+fn offline_drains_the_router_from_a_balancer_http_check() {
+    use common::wire::Conn;
+    let db = MariaDb::start();
+    db.sql("CREATE DATABASE shopdb; CREATE USER app@'%' IDENTIFIED BY 's3cret'; GRANT ALL ON *.* TO app@'%'");
+    let lb_port = common::free_port();
+    let body = single(&db, &format!("{APP}{ADMIN_ROOT}"), "");
+    let r = RouterDaemon::start_with(&body, true, |p| {
+        format!(
+            "balancer:\n  listeners:\n    - name: mysql\n      bind: 127.0.0.1:{lb_port}\n      balance: roundrobin\n      check: {{ type: http, port: {obs}, path: /health/router, disable_on_404: true, inter: 100ms, rise: 1, fall: 1 }}\n      servers:\n        - {{ name: router, address: 127.0.0.1:{sql} }}\n        - {{ name: direct, address: \"{db}\", check: false }}\n",
+            obs = p.observe.unwrap_or(0),
+            sql = p.sql,
+            db = db.addr
+        )
+    });
+    let lb: SocketAddr = ([127, 0, 0, 1], lb_port).into();
+    let sock = r.dir.path().join("admin.sock");
+    let router_status = || -> Option<String> {
+        let (code, out, _) = common::tandem(&["admin", "--socket", sock.to_str()?, "show", "stat"]);
+        if code != 0 {
+            return None;
+        }
+        let mut lines = out.lines();
+        let header: Vec<&str> = lines.next()?.trim_start_matches("# ").split(',').collect();
+        let at = header.iter().position(|h| *h == "status")?;
+        lines
+            .map(|l| l.split(',').collect::<Vec<_>>())
+            .find(|f| f.get(1) == Some(&"router"))
+            .and_then(|f| f.get(at).map(|s| s.to_string()))
+    };
+    let wait_status = |want: &str| {
+        wait_for(Duration::from_secs(20), || {
+            (router_status().as_deref() == Some(want)).then_some(())
+        })
+        .unwrap_or_else(|| panic!("router never {want}: {:?}\n{}", router_status(), r.logs()))
+    };
+    let comment = |c: &mut Conn| {
+        c.value("SELECT @@version_comment")
+            .expect("version_comment")
+            .unwrap_or_default()
+    };
+    let through_lb =
+        || Conn::connect(lb, "app", "s3cret", None).expect("login through the balancer");
+    wait_status("UP");
+    // Round robin: of two new connections, one reaches the router.
+    let mut held = None;
+    for _ in 0..2 {
+        let mut c = through_lb();
+        if comment(&mut c) == "tandem router" {
+            held = Some(c);
+        }
+    }
+    let mut held = held.expect("a connection through the balancer reached the router");
+
+    let mut adm = Conn::connect(r.admin, "root", "adm", None).expect("admin login");
+    adm.exec("offline").expect("offline");
+    wait_status("NOLB");
+    // No new connection reaches the router...
+    for i in 0..6 {
+        let mut c = through_lb();
+        assert_ne!(
+            comment(&mut c),
+            "tandem router",
+            "connection {i} reached the drained router"
+        );
+    }
+    // ... while the open session goes on.
+    assert_eq!(comment(&mut held), "tandem router");
+    assert!(held.ping().is_err(), "pings fail while offline");
+    assert!(
+        r.logs()
+            .contains("server mysql/router is NOLB (check: HTTP status 404, disable_on_404)"),
+        "{}",
+        r.logs()
+    );
+
+    adm.exec("online").expect("online");
+    wait_status("UP");
+    let reached = (0..4).any(|_| comment(&mut through_lb()) == "tandem router");
+    assert!(reached, "the router takes connections again\n{}", r.logs());
+    held.ping().expect("ping online again");
+}

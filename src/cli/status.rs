@@ -477,11 +477,17 @@ fn render_balancer(v: &Value) -> String {
 /// Router: listener, sessions, and one row per backend host.
 fn render_router(v: &Value) -> String {
     let mut out = format!(
-        "router   {} (admin {}), {} session(s), version {}\n",
+        "router   {} (admin {}), {} session(s), version {}{}\n",
         s(&v["listen"]),
         s(&v["admin_listen"]),
         s(&v["sessions"]),
-        s(&v["server_version"])
+        s(&v["server_version"]),
+        // `online` is absent from an older daemon's document.
+        if v["online"].as_bool() == Some(false) {
+            "  OFFLINE (admin command `offline`; `tandem router online` ends it)"
+        } else {
+            ""
+        }
     );
     let t = &v["tls"];
     if t.is_object() {
@@ -903,6 +909,17 @@ mod tests {
             "dh0 db1r read up no: replication IO thread not running NULL 2/100"
         );
         assert_eq!(cells(header + 3), "dh0 db1s read up yes 0s 2/100");
+        assert!(!out.contains("OFFLINE"), "{out}");
+        // `offline` on the admin port shows on the router's line.
+        let mut off = v.clone();
+        off["subsystems"]["router"]["online"] = false.into();
+        let out = render(&off);
+        assert!(
+            out.lines()
+                .any(|l| l.starts_with("router ")
+                    && l.contains("  OFFLINE (admin command `offline`")),
+            "{out}"
+        );
         // Before its first heartbeat a host is not called up.
         let mut v = v;
         v["subsystems"]["router"]["data_hosts"][0]["hosts"][2]["checked"] = false.into();

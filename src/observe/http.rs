@@ -178,7 +178,7 @@ fn method_not_allowed(allow: &str) -> Response<Full<Bytes>> {
 
 async fn route(req: Request<Incoming>, state: &State) -> Response<Full<Bytes>> {
     let path = req.uri().path();
-    if !matches!(path, "/" | "/metrics" | "/status") {
+    if !matches!(path, "/" | "/metrics" | "/status" | "/health/router") {
         let stats = state.stats.read().map(|s| s.clone()).unwrap_or_default();
         let target = req
             .uri()
@@ -204,6 +204,7 @@ async fn route(req: Request<Incoming>, state: &State) -> Response<Full<Bytes>> {
             "text/plain; version=0.0.4; charset=utf-8",
             metrics.render(),
         ),
+        "/health/router" => router_health(status),
         "/status" => {
             let mut body = serde_json::to_string_pretty(&status.snapshot()).unwrap_or_default();
             body.push('\n');
@@ -213,7 +214,7 @@ async fn route(req: Request<Incoming>, state: &State) -> Response<Full<Bytes>> {
             StatusCode::OK,
             "text/plain",
             format!(
-                "tandem: GET /metrics (Prometheus), GET /status (JSON), GET {} (statistics page)\n",
+                "tandem: GET /metrics (Prometheus), GET /status (JSON), GET /health/router (200 online, 404 offline), GET {} (statistics page)\n",
                 state
                     .stats
                     .read()
@@ -222,6 +223,29 @@ async fn route(req: Request<Incoming>, state: &State) -> Response<Full<Bytes>> {
             ),
         ),
     }
+}
+
+/// `GET /health/router`, for a balancer's http check in place of the xinetd script
+/// MyCat setups run on port 48700: 200 while the router runs and is online, 404 while
+/// the admin command `offline` holds it out of service (with `disable_on_404`, haproxy's
+/// `http-check disable-on-404`, the balancer drains it: no new connections, sessions
+/// stay), 503 when this box runs no router.
+fn router_health(status: &StatusHub) -> Response<Full<Bytes>> {
+    let mut r = match status.subsystem("router") {
+        None => text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "text/plain",
+            "no router runs on this box\n".into(),
+        ),
+        Some(v) if v.get("online").and_then(|o| o.as_bool()) == Some(false) => text(
+            StatusCode::NOT_FOUND,
+            "text/plain",
+            "router offline (admin command `offline`; `online` ends it)\n".into(),
+        ),
+        Some(_) => text(StatusCode::OK, "text/plain", "router online\n".into()),
+    };
+    no_cache(&mut r);
+    r
 }
 
 /// A stats page request: authentication, then the page (GET, HEAD) or a form (POST).

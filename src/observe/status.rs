@@ -79,6 +79,12 @@ impl StatusHub {
         }
     }
 
+    /// One subsystem's state, as in the snapshot; `None` when it is not running.
+    pub fn subsystem(&self, name: &str) -> Option<Value> {
+        let p = self.providers.read().ok()?.get(name).cloned()?;
+        Some(p())
+    }
+
     pub fn snapshot(&self) -> Value {
         let providers: Vec<(String, Provider)> = self
             .providers

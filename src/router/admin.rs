@@ -29,6 +29,18 @@ const HELP: &[(&str, &str)] = &[
     ("show @@sysparam", "Report router parameters"),
     ("show @@version", "Report the router's version"),
     (
+        "show @@server",
+        "Report uptime, memory, last reload and ON/OFF (offline)",
+    ),
+    ("show @@database", "Report schemas"),
+    ("show @@time.current", "Report the current time (ms)"),
+    ("show @@time.startup", "Report the start time (ms)"),
+    (
+        "offline",
+        "Take the router out of service: pings fail, /health/router answers 404, track_router is down; sessions go on",
+    ),
+    ("online", "End offline"),
+    (
         "kill @@connection id1,id2,...",
         "Kill the client connections",
     ),
@@ -52,7 +64,13 @@ const LINGER: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Serves admin commands; `deprecate_eof` as negotiated at login (result sets then end
 /// with an OK packet instead of EOF).
-pub async fn run(io: &mut PacketIo<ClientStream>, shared: &Arc<Shared>, deprecate_eof: bool) {
+/// `who` names the session for log lines of state-changing commands.
+pub async fn run(
+    io: &mut PacketIo<ClientStream>,
+    shared: &Arc<Shared>,
+    deprecate_eof: bool,
+    who: &str,
+) {
     loop {
         let p = match io.read_packet(1 << 20).await {
             Ok((_, p)) => p,
@@ -77,7 +95,7 @@ pub async fn run(io: &mut PacketIo<ClientStream>, shared: &Arc<Shared>, deprecat
             Some(&COM_PING) | Some(&COM_INIT_DB) => Reply::Ok(0),
             Some(&COM_QUERY) => {
                 let sql = String::from_utf8_lossy(&p[1..]).into_owned();
-                command(shared, sql.trim().trim_end_matches(';').trim()).await
+                command(shared, sql.trim().trim_end_matches(';').trim(), who).await
             }
             Some(c) => Reply::Err(SqlError::new(
                 1047,
@@ -109,7 +127,7 @@ fn s(v: impl ToString) -> Option<String> {
     Some(v.to_string())
 }
 
-async fn command(shared: &Arc<Shared>, sql: &str) -> Reply {
+async fn command(shared: &Arc<Shared>, sql: &str, who: &str) -> Reply {
     let lower = sql.to_ascii_lowercase();
     let words: Vec<&str> = lower.split_whitespace().collect();
     match words.as_slice() {
@@ -136,6 +154,38 @@ async fn command(shared: &Arc<Shared>, sql: &str) -> Reply {
                 rs.row(vec![s(a), s(b)]);
             }
             Reply::Rows(rs)
+        }
+        ["show", "@@server"] => Reply::Rows(server(shared)),
+        ["show", "@@database"] => {
+            let snap = shared.snapshot();
+            let mut names: Vec<&String> = snap.catalog.schemas.values().map(|c| &c.name).collect();
+            names.sort();
+            let mut rs = ResultSet::new(&["DATABASE"]);
+            for n in names {
+                rs.row(vec![s(n)]);
+            }
+            Reply::Rows(rs)
+        }
+        ["show", "@@time.current"] => {
+            let mut rs = ResultSet::new(&["TIMESTAMP"]);
+            rs.row(vec![s(super::epoch_ms())]);
+            Reply::Rows(rs)
+        }
+        ["show", "@@time.startup"] => {
+            let mut rs = ResultSet::new(&["TIMESTAMP"]);
+            rs.row(vec![s(
+                super::epoch_ms().saturating_sub(shared.started.elapsed().as_millis() as u64)
+            )]);
+            Reply::Rows(rs)
+        }
+        // MyCat answers both with one affected row, changed or not.
+        ["offline"] => {
+            shared.set_offline(true, who);
+            Reply::Ok(1)
+        }
+        ["online"] => {
+            shared.set_offline(false, who);
+            Reply::Ok(1)
         }
         ["show", "@@datanode"] => Reply::Rows(datanodes(shared, None)),
         ["show", "@@datasource"] => Reply::Rows(datasources(shared, None)),
@@ -270,6 +320,56 @@ async fn reload(shared: &Arc<Shared>, kind: ReloadKind) -> Reply {
         Ok(Ok(Err(e))) => Reply::Err(SqlError::new(1105, "HY000", format!("reload refused: {e}"))),
         _ => Reply::Err(SqlError::new(1105, "HY000", "reload did not finish in 60s")),
     }
+}
+
+/// MyCat's `show @@server`: UPTIME as MyCat writes it (`1d 2h 3m`), memory (the
+/// process's resident set: a Rust process has no heap limit, so MAX_MEMORY is 0), the last
+/// (re)load of the configuration in ms (ROLLBACK_TIME -1: there is no rollback), the
+/// charset and STATUS ON, or OFF while `offline`.
+fn server(shared: &Shared) -> ResultSet {
+    let mut rs = ResultSet::new(&[
+        "UPTIME",
+        "USED_MEMORY",
+        "TOTAL_MEMORY",
+        "MAX_MEMORY",
+        "RELOAD_TIME",
+        "ROLLBACK_TIME",
+        "CHARSET",
+        "STATUS",
+    ]);
+    let rss = crate::balancer::info::resident_bytes();
+    rs.row(vec![
+        s(mycat_duration(
+            shared.started.elapsed().as_millis() as u64,
+            3,
+        )),
+        s(rss),
+        s(rss),
+        s(0),
+        s(shared.loaded_at_ms()),
+        s(-1),
+        s("utf8mb4"),
+        s(if shared.is_offline() { "OFF" } else { "ON" }),
+    ]);
+    rs
+}
+
+/// MyCat's FormatUtil.formatTime: the `precision` largest units from the first non-zero
+/// one of days, hours, minutes, seconds, ms (`2h 5m 0s`).
+fn mycat_duration(ms: u64, precision: usize) -> String {
+    let parts = [
+        (ms / 86_400_000, "d "),
+        (ms / 3_600_000 % 24, "h "),
+        (ms / 60_000 % 60, "m "),
+        (ms / 1000 % 60, "s "),
+        (ms % 1000, "ms"),
+    ];
+    let first = parts.iter().position(|p| p.0 != 0).unwrap_or(0);
+    parts[first..]
+        .iter()
+        .take(precision)
+        .map(|(n, u)| format!("{n}{u}"))
+        .collect()
 }
 
 /// Data nodes, only those in `only` when given.
@@ -604,4 +704,19 @@ fn sysparams(shared: &Shared) -> ResultSet {
         s("since the router started"),
     ]);
     rs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mycat_duration;
+
+    /// As MyCat's FormatUtil.formatTime(ms, 3) in `show @@server`.
+    #[test]
+    fn uptime_reads_as_mycat_writes_it() {
+        assert_eq!(mycat_duration(0, 3), "0d 0h 0m ");
+        assert_eq!(mycat_duration(1_500, 3), "1s 500ms");
+        assert_eq!(mycat_duration(61_000, 3), "1m 1s 0ms");
+        assert_eq!(mycat_duration(7_384_000, 3), "2h 3m 4s ");
+        assert_eq!(mycat_duration(90_061_001, 3), "1d 1h 1m ");
+    }
 }

@@ -9,6 +9,8 @@ use prometheus::{
 pub struct RouterMetrics {
     pub connections: IntCounterVec,
     pub active: IntGauge,
+    /// 1 while the router is online, 0 after the admin port's `offline`.
+    pub online: IntGauge,
     pub login_failures: IntCounterVec,
     pub tls_sessions: IntCounter,
     pub tls_expiry: IntGauge,
@@ -60,6 +62,10 @@ impl RouterMetrics {
             active: IntGauge::new(
                 "tandem_router_active_connections",
                 "Client sessions open now.",
+            )?,
+            online: IntGauge::new(
+                "tandem_router_online",
+                "1 while the router is online, 0 while the admin command `offline` holds it out of service (pings fail, /health/router answers 404, track_router is down).",
             )?,
             login_failures: IntCounterVec::new(
                 Opts::new(
@@ -156,6 +162,7 @@ impl RouterMetrics {
         r.register(Box::new(m.command_duration.clone()))?;
         r.register(Box::new(m.connections.clone()))?;
         r.register(Box::new(m.active.clone()))?;
+        r.register(Box::new(m.online.clone()))?;
         r.register(Box::new(m.login_failures.clone()))?;
         r.register(Box::new(m.tls_sessions.clone()))?;
         r.register(Box::new(m.tls_expiry.clone()))?;

@@ -184,9 +184,55 @@ pub struct Shared {
     executes: RwLock<HashMap<String, Arc<AtomicU64>>>,
     /// Column names of tables, for GROUP BY names the planner resolves.
     pub columns: Mutex<columns::ColumnCache>,
+    /// MyCat's `offline` (admin port) holds the router out of service: see
+    /// [`Shared::set_offline`].
+    offline: AtomicBool,
+    /// When the configuration was last loaded or reloaded, in ms since the Unix epoch
+    /// (`show @@server` RELOAD_TIME).
+    loaded_at_ms: AtomicU64,
+}
+
+/// Now in ms since the Unix epoch.
+pub(crate) fn epoch_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 impl Shared {
+    /// Whether the admin command `offline` holds the router out of service.
+    pub fn is_offline(&self) -> bool {
+        self.offline.load(Ordering::Acquire)
+    }
+
+    /// MyCat's `offline` / `online`. While offline, COM_PING on the SQL port fails with
+    /// error 1053 (so `mariadb-admin ping` track scripts fail), observe's `/health/router`
+    /// answers 404 (an http check with `disable_on_404` drains the router), and
+    /// `track_router` is down; sessions go on and logins are still taken, as MyCat's.
+    /// `by` names who asked, for the log line. Returns whether the state changed.
+    pub fn set_offline(&self, offline: bool, by: &str) -> bool {
+        let was = self.offline.swap(offline, Ordering::AcqRel);
+        self.metrics.online.set(i64::from(!offline));
+        if was == offline {
+            return false;
+        }
+        if offline {
+            tracing::warn!(
+                by,
+                "router: OFFLINE ({by}): pings on the SQL port fail with 1053, /health/router answers 404 and track_router is down; sessions go on, logins are still taken; `online` ends it"
+            );
+        } else {
+            tracing::info!(by, "router: ONLINE ({by})");
+        }
+        true
+    }
+
+    /// When the configuration was last loaded, ms since the Unix epoch.
+    pub fn loaded_at_ms(&self) -> u64 {
+        self.loaded_at_ms.load(Ordering::Relaxed)
+    }
+
     /// Counts one statement sent to data node `node`.
     pub fn count_execute(&self, node: &str) {
         if let Ok(m) = self.executes.read()
@@ -557,7 +603,10 @@ impl Router {
             started: Instant::now(),
             executes: RwLock::new(HashMap::new()),
             columns: Mutex::new(columns::ColumnCache::default()),
+            offline: AtomicBool::new(false),
+            loaded_at_ms: AtomicU64::new(epoch_ms()),
         });
+        shared.metrics.online.set(1);
         let mut r = Router {
             listen: cfg.listen,
             admin_listen: cfg.admin_listen,
@@ -674,6 +723,9 @@ impl Router {
         if let Ok(mut s) = self.shared.snap.write() {
             *s = fresh.clone();
         }
+        self.shared
+            .loaded_at_ms
+            .store(epoch_ms(), Ordering::Relaxed);
         log_tls(
             Some(old.tls.as_deref()),
             fresh.tls.as_deref(),
@@ -789,6 +841,7 @@ pub fn status(shared: &Shared) -> Value {
     json!({
         "enabled": true,
         "running": true,
+        "online": !shared.is_offline(),
         "listen": snap.cfg.listen.to_string(),
         "admin_listen": snap.cfg.admin_listen.map(|a| a.to_string()),
         "server_version": shared.server_version(),
@@ -871,8 +924,8 @@ async fn maintain(shared: Arc<Shared>, hub: Option<crate::track::TrackHub>) {
 }
 
 fn publish_health(shared: &Shared, hub: &crate::track::TrackHub) {
-    let mut down = Vec::new();
     let dhs = shared.all_data_hosts();
+    let mut down = Vec::new();
     for dh in &dhs {
         let w = dh.writer();
         let h = w.health();
@@ -888,20 +941,24 @@ fn publish_health(shared: &Shared, hub: &crate::track::TrackHub) {
             ));
         }
     }
-    if dhs.is_empty() {
-        hub.set(
-            crate::track::ROUTER_KEY,
-            Some(false),
-            "the router has no data hosts",
-        );
+    let (up, why) = health_verdict(shared.is_offline(), dhs.len(), &down);
+    hub.set(crate::track::ROUTER_KEY, Some(up), &why);
+}
+
+/// `track_router`: down while offline, with no data hosts, or while a data host's
+/// active write host is down or not checked yet (`down` says which).
+fn health_verdict(offline: bool, data_hosts: usize, down: &[String]) -> (bool, String) {
+    if offline {
+        (
+            false,
+            "the router is offline (admin command `offline`)".to_string(),
+        )
+    } else if data_hosts == 0 {
+        (false, "the router has no data hosts".to_string())
     } else if down.is_empty() {
-        hub.set(
-            crate::track::ROUTER_KEY,
-            Some(true),
-            "every data host has a write host up",
-        );
+        (true, "every data host has a write host up".to_string())
     } else {
-        hub.set(crate::track::ROUTER_KEY, Some(false), &down.join("; "));
+        (false, down.join("; "))
     }
 }
 
@@ -925,6 +982,37 @@ async fn accept_loop(l: TcpListener, shared: Arc<Shared>, admin: bool) {
                 }
                 tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod health_tests {
+    use super::health_verdict;
+
+    #[test]
+    fn offline_holds_track_router_down_whatever_the_data_hosts() {
+        let down = vec!["data host dh1: write host w1 is down".to_string()];
+        assert_eq!(
+            health_verdict(false, 2, &[]),
+            (true, "every data host has a write host up".to_string())
+        );
+        assert_eq!(
+            health_verdict(false, 2, &down),
+            (false, "data host dh1: write host w1 is down".to_string())
+        );
+        assert_eq!(
+            health_verdict(false, 0, &[]),
+            (false, "the router has no data hosts".to_string())
+        );
+        for (n, d) in [(2, &[][..]), (2, &down[..]), (0, &[][..])] {
+            assert_eq!(
+                health_verdict(true, n, d),
+                (
+                    false,
+                    "the router is offline (admin command `offline`)".to_string()
+                )
+            );
         }
     }
 }

@@ -432,7 +432,8 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, adm
         if s.io.send(seq, &ok).await.is_ok() {
             tracing::debug!(id, user = %s.user.name, peer = %peer, "router: session {id} opened");
             if admin {
-                super::admin::run(&mut s.io, &shared, s.deprecate_eof).await;
+                let who = format!("admin port, user {} from {peer}", s.user.name);
+                super::admin::run(&mut s.io, &shared, s.deprecate_eof, &who).await;
             } else {
                 s.run().await;
             }
@@ -1329,6 +1330,16 @@ impl Session {
         }
         match cmd {
             COM_QUIT => Err(Fatal),
+            // MyCat: a ping fails while the router is offline (track scripts running
+            // `mariadb-admin ping` see it).
+            COM_PING if self.shared.is_offline() => {
+                let e = SqlError::new(
+                    1053,
+                    "08S01",
+                    "Server shutdown in progress: the router is offline (admin command `offline`; `online` ends it)",
+                );
+                self.send_err_as(1, &e, "offline").await
+            }
             COM_PING => self.send_ok(1).await,
             COM_QUERY => {
                 // Borrowed unless the text is not UTF-8.

@@ -87,8 +87,22 @@ impl RouterDaemon {
     /// checks it with `tandem check` and starts the daemon; returns once the router
     /// listens.
     pub fn start(body: &str, observe: bool) -> RouterDaemon {
+        RouterDaemon::start_with(body, observe, |_| String::new())
+    }
+
+    /// [`RouterDaemon::start`] with more top-level sections (e.g. `balancer:`), written
+    /// after the router's by `more` from the ports the router was given.
+    pub fn start_with(
+        body: &str,
+        observe: bool,
+        more: impl FnOnce(&RouterPorts) -> String,
+    ) -> RouterDaemon {
         let dir = tempfile::tempdir().expect("tempdir");
-        let (text, ports) = router_config_text(dir.path(), body, observe);
+        let (mut text, ports) = router_config_text(dir.path(), body, observe);
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str(&more(&ports));
         let config = write(dir.path(), "tandem.yaml", &text);
         let (code, out, err) = super::tandem(&["check", "-c", config.to_str().expect("utf8")]);
         assert_eq!(code, 0, "config invalid: {out}{err}\n{text}");
