@@ -2009,3 +2009,89 @@ fn offline_drains_the_router_from_a_balancer_http_check() {
     assert!(reached, "the router takes connections again\n{}", r.logs());
     held.ping().expect("ping online again");
 }
+
+/// MyCat's `stop @@heartbeat dh1:600` for planned maintenance of a primary: the active
+/// write host gets no heartbeat meanwhile, so its death starts no failover (`show
+/// @@heartbeat` STOP, `show @@datanode` RECOVERY_TIME and /status say so); `:0` ends the
+/// pause and the failover happens as usual.
+#[test]
+fn stop_heartbeat_holds_off_a_failover_as_mycat() {
+    use common::wire::Conn;
+    let mut w1 = marked("w1");
+    let w2 = marked("w2");
+    let body = format!(
+        "  users:\n    - {{ name: u, password: pw, schemas: [shop] }}\n{ADMIN_ROOT}  schemas:\n    - {{ name: shop, data_node: dn1 }}\n  data_nodes:\n    - {{ name: dn1, data_host: dh1, database: shopdb }}\n  data_hosts:\n    - name: dh1\n      switch_type: 1\n      max_retry: 2\n      heartbeat_interval: 300ms\n      min_con: 1\n      write_hosts:\n        - {}\n        - {}\n",
+        host_yaml("w1", &w1),
+        host_yaml("w2", &w2)
+    );
+    let r = router(&body);
+    let q = |s: &str| cli(r.addr, "u", "pw", Some("shop"), s);
+    assert_eq!(q("SELECT v FROM who").expect("before"), "w1");
+    let mut adm = Conn::connect(r.admin, "root", "adm", None).expect("admin login");
+    // One affected row per data host found, as MyCat; a form without seconds is refused.
+    assert_eq!(
+        adm.exec("stop @@heartbeat nosuch:600").expect("unknown").0,
+        0
+    );
+    let e = adm.exec("stop @@heartbeat dh1").expect_err("no seconds");
+    assert_eq!(e.code, 1064, "{e}");
+    assert_eq!(adm.exec("STOP @@HEARTBEAT DH1 : 600").expect("stop").0, 1);
+    assert!(
+        r.logs().contains(
+            "data host dh1: heartbeat of write host w1 stopped for 600s (stop @@heartbeat, admin port, user root from 127.0.0.1:"
+        ),
+        "{}",
+        r.logs()
+    );
+    let hb = adm.query("show @@heartbeat").expect("show @@heartbeat");
+    let stop_of = |rows: &Vec<Vec<Option<String>>>, name: &str| {
+        rows.iter()
+            .find(|r| r[0].as_deref() == Some(name))
+            .and_then(|r| r[10].clone())
+    };
+    assert_eq!(stop_of(&hb, "w1").as_deref(), Some("true"), "{hb:?}");
+    assert_eq!(stop_of(&hb, "w2").as_deref(), Some("false"), "{hb:?}");
+    let dn = adm.query("show @@datanode").expect("show @@datanode");
+    let recovery: i64 = dn[0][11]
+        .as_deref()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(-1);
+    assert!((590..=600).contains(&recovery), "RECOVERY_TIME: {dn:?}");
+    let (_, st) = common::http_get(r.observe, "/status").expect("/status");
+    let st: serde_json::Value = serde_json::from_str(&st).expect("json");
+    assert!(
+        st["subsystems"]["router"]["data_hosts"][0]["heartbeat_paused_seconds"]
+            .as_u64()
+            .is_some_and(|s| s > 500),
+        "{st}"
+    );
+    // The primary dies: ten heartbeat intervals later no failover has started.
+    w1.kill();
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(!r.logs().contains("write host switched"), "{}", r.logs());
+    assert_eq!(
+        adm.query("show @@datanode").expect("datanode")[0][2].as_deref(),
+        Some("0"),
+        "still on write host 0"
+    );
+    // The pause ends: the heartbeat finds w1 dead and fails over to w2.
+    assert_eq!(adm.exec("stop @@heartbeat dh1:0").expect("resume").0, 1);
+    assert!(
+        r.daemon.wait_log("write host switched from w1 to w2"),
+        "{}",
+        r.logs()
+    );
+    assert!(
+        r.logs().contains(
+            "data host dh1: heartbeat of the write host runs again (stop @@heartbeat is over)"
+        ),
+        "{}",
+        r.logs()
+    );
+    let hb = adm.query("show @@heartbeat").expect("show @@heartbeat");
+    assert_eq!(stop_of(&hb, "w1").as_deref(), Some("false"), "{hb:?}");
+    let moved = wait_for(Duration::from_secs(30), || {
+        q("INSERT INTO who VALUES ('after'); SELECT GROUP_CONCAT(v ORDER BY v) FROM who").ok()
+    });
+    assert_eq!(moved.as_deref(), Some("after,w2"), "{}", r.logs());
+}

@@ -36,6 +36,10 @@ const HELP: &[(&str, &str)] = &[
     ("show @@time.current", "Report the current time (ms)"),
     ("show @@time.startup", "Report the start time (ms)"),
     (
+        "stop @@heartbeat name1,name2:seconds",
+        "No heartbeat for those data hosts' active write hosts meanwhile (no failover); 0 ends it",
+    ),
+    (
         "offline",
         "Take the router out of service: pings fail, /health/router answers 404, track_router is down; sessions go on",
     ),
@@ -187,6 +191,7 @@ async fn command(shared: &Arc<Shared>, sql: &str, who: &str) -> Reply {
             shared.set_offline(false, who);
             Reply::Ok(1)
         }
+        ["stop", "@@heartbeat", ..] => stop_heartbeat(shared, sql, who),
         ["show", "@@datanode"] => Reply::Rows(datanodes(shared, None)),
         ["show", "@@datasource"] => Reply::Rows(datasources(shared, None)),
         // MyCat's filtered forms: `show @@datanode where schema = shop`,
@@ -322,6 +327,54 @@ async fn reload(shared: &Arc<Shared>, kind: ReloadKind) -> Reply {
     }
 }
 
+/// MyCat's `stop @@heartbeat dh1,dh2:600`: the named data hosts' active write hosts get
+/// no heartbeat for 600 s (planned maintenance of a primary without a failover); one
+/// affected row per data host found, as MyCat (names compared ignoring case); `:0` ends
+/// a pause.
+fn stop_heartbeat(shared: &Shared, sql: &str, who: &str) -> Reply {
+    let usage = || {
+        Reply::Err(SqlError::new(
+            1064,
+            "42000",
+            "usage: stop @@heartbeat name1,name2:seconds (data host names; 0 seconds ends a pause)",
+        ))
+    };
+    let lower = sql.to_ascii_lowercase();
+    let Some(at) = lower.find("@@heartbeat") else {
+        return usage();
+    };
+    let rest: String = sql[at + "@@heartbeat".len()..]
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let Some((names, secs)) = rest.rsplit_once(':') else {
+        return usage();
+    };
+    let Ok(secs) = secs.parse::<u32>() else {
+        return usage();
+    };
+    let names: Vec<&str> = names.split(',').filter(|n| !n.is_empty()).collect();
+    if names.is_empty() {
+        return usage();
+    }
+    let hosts = shared.all_data_hosts();
+    let mut n = 0;
+    for name in names {
+        if let Some(dh) = hosts
+            .iter()
+            .find(|d| d.cfg.name == name)
+            .or_else(|| hosts.iter().find(|d| d.cfg.name.eq_ignore_ascii_case(name)))
+        {
+            dh.pause_heartbeat(
+                Duration::from_secs(u64::from(secs)),
+                &format!("stop @@heartbeat, {who}"),
+            );
+            n += 1;
+        }
+    }
+    Reply::Ok(n)
+}
+
 /// MyCat's `show @@server`: UPTIME as MyCat writes it (`1d 2h 3m`), memory (the
 /// process's resident set: a Rust process has no heap limit, so MAX_MEMORY is 0), the last
 /// (re)load of the configuration in ms (ROLLBACK_TIME -1: there is no rollback), the
@@ -394,6 +447,10 @@ fn datanodes(shared: &Shared, only: Option<&[String]>) -> ResultSet {
             continue;
         }
         let dh = shared.data_host(&n.data_host);
+        let recovery = dh
+            .as_ref()
+            .and_then(|d| d.heartbeat_paused_for())
+            .map_or(-1, |left| left.as_secs().max(1) as i64);
         let (idx, active, idle, size) = match &dh {
             Some(d) => {
                 let w = d.writer();
@@ -419,7 +476,7 @@ fn datanodes(shared: &Shared, only: Option<&[String]>) -> ResultSet {
             s(0),
             s(0),
             s(0),
-            s(-1),
+            s(recovery),
         ]);
     }
     rs
@@ -495,7 +552,10 @@ fn heartbeats(shared: &Shared) -> ResultSet {
         "STOP",
     ]);
     for dh in shared.all_data_hosts() {
+        let paused = dh.heartbeat_paused_for().is_some();
+        let active = dh.active_index();
         for h in &dh.hosts {
+            let stopped = paused && matches!(h.role, Role::Writer(w) if w == active);
             let hl = h.health();
             let code = match (hl.last_check, hl.up) {
                 (None, _) => 0,
@@ -524,7 +584,7 @@ fn heartbeats(shared: &Shared) -> ResultSet {
                 s(dh.cfg.heartbeat_interval.0.as_millis()),
                 s("0,0,0"),
                 ago,
-                s("false"),
+                s(stopped),
             ]);
         }
     }

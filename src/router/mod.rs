@@ -796,6 +796,8 @@ pub fn status(shared: &Shared) -> Value {
                 "active_index": active,
                 "readable": readable,
                 "switches": dh.switches_total.load(Ordering::Relaxed),
+                // `stop @@heartbeat`: seconds left (null: running).
+                "heartbeat_paused_seconds": dh.heartbeat_paused_for().map(|d| d.as_secs().max(1)),
                 "stop_replication_on_switch": dh.cfg.stop_replication_on_switch,
                 "replication_stop_failures": dh.repl_stop_failures.load(Ordering::Relaxed),
                 "hosts": dh.hosts.iter().map(|h| {

@@ -71,15 +71,32 @@ pub async fn run(dh: Arc<DataHostRt>, mut stop: watch::Receiver<bool>) {
     // The active write host is down with no write host to take over, and that was
     // logged: once, not every round.
     let mut stuck = false;
+    let mut was_paused = false;
     loop {
+        // `stop @@heartbeat`: the active write host is left as it is, and no failover
+        // starts meanwhile (MyCat skips the source's heartbeat).
+        let paused = dh.heartbeat_paused_for().is_some();
+        if was_paused && !paused {
+            tracing::info!(
+                data_host = %dh.cfg.name,
+                "data host {}: heartbeat of the write host runs again (stop @@heartbeat is over)",
+                dh.cfg.name
+            );
+        }
+        was_paused = paused;
+        let skip = paused.then(|| dh.writers[dh.active_index()]);
         join_all(
             dh.hosts
                 .iter()
                 .zip(probes.iter_mut())
-                .map(|(h, p)| round(&dh, h, p, timeout)),
+                .enumerate()
+                .filter(|(i, _)| Some(*i) != skip)
+                .map(|(_, (h, p))| round(&dh, h, p, timeout)),
         )
         .await;
-        decide(&dh, &probes, &mut stuck).await;
+        if !paused {
+            decide(&dh, &probes, &mut stuck).await;
+        }
         for h in &dh.hosts {
             h.pool.reap();
             if h.health().up {

@@ -588,6 +588,9 @@ pub struct DataHostRt {
     save: tokio::sync::Mutex<()>,
     pub tcp: BackendTcp,
     rng: Mutex<u64>,
+    /// MyCat's `stop @@heartbeat name:seconds`: until then the active write host gets no
+    /// heartbeat (it keeps the state it had, so no failover starts from it).
+    heartbeat_paused_until: Mutex<Option<Instant>>,
 }
 
 impl DataHostRt {
@@ -678,7 +681,37 @@ impl DataHostRt {
             save: tokio::sync::Mutex::new(()),
             tcp,
             rng: Mutex::new(u64::from_le_bytes(seed) | 1),
+            heartbeat_paused_until: Mutex::new(None),
         })
+    }
+
+    /// `stop @@heartbeat`: no heartbeat for the active write host during `d` (0 ends a
+    /// pause at the next round), as MyCat's heartbeat recovery time. `by` says who
+    /// asked, for the log line.
+    pub fn pause_heartbeat(&self, d: Duration, by: &str) {
+        let until = Instant::now().checked_add(d);
+        if let Ok(mut p) = self.heartbeat_paused_until.lock() {
+            *p = until.filter(|_| !d.is_zero());
+        }
+        let w = self.writer();
+        // An end of a pause is logged by the heartbeat when it runs again.
+        if !d.is_zero() {
+            tracing::warn!(
+                data_host = %self.cfg.name,
+                host = %w.name,
+                "data host {}: heartbeat of write host {} stopped for {}s ({by}): no failover from it meanwhile",
+                self.cfg.name,
+                w.name,
+                d.as_secs()
+            );
+        }
+    }
+
+    /// How long the active write host's heartbeat stays paused (`stop @@heartbeat`).
+    pub fn heartbeat_paused_for(&self) -> Option<Duration> {
+        let until = (*self.heartbeat_paused_until.lock().ok()?)?;
+        let left = until.saturating_duration_since(Instant::now());
+        (!left.is_zero()).then_some(left)
     }
 
     pub fn active_index(&self) -> usize {
@@ -700,6 +733,12 @@ impl DataHostRt {
         };
         if !same(self, old) {
             return;
+        }
+        if let (Ok(mut mine), Ok(theirs)) = (
+            self.heartbeat_paused_until.lock(),
+            old.heartbeat_paused_until.lock(),
+        ) {
+            *mine = *theirs;
         }
         let (was, now) = (self.active_index(), old.active_index());
         if was != now && now < self.writers.len() {
