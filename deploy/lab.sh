@@ -12,6 +12,8 @@
 #   sudo deploy/lab.sh drill partition     # ... cut the VIP holder's link, then restore it
 #   sudo deploy/lab.sh drill kill-replica  # ... kill -9 shard 0's replica (reads move to db1)
 #   sudo deploy/lab.sh drill stop-replication  # ... STOP SLAVE on it (same, by switch_type 2)
+#   sudo deploy/lab.sh drill offline-router    # planned: `tandem router offline` on the
+#                                          # other box, drained without a client error
 #                                          # (each drill first checks that both boxes are
 #                                          # healthy, and ends OK or FAILED, exit 1)
 #   sudo deploy/lab.sh down                # remove everything the lab made, nothing else
@@ -301,6 +303,9 @@ if (on($bl)) {
 my $r = $s->{router};
 if (on($r)) {
     print "problem box $box: its router is not running\n" unless $r->{running};
+    if (exists $r->{online} && !$r->{online}) {
+        print "stuck box $box: its router is offline (admin command `offline`); end it with: $bin router online --socket $sock\n";
+    }
     for my $dh (@{ $r->{data_hosts} || [] }) {
         for my $h (@{ $dh->{hosts} || [] }) {
             if (!$h->{up}) {
@@ -521,7 +526,7 @@ where() {
   Status:         $LAB status    (or: ip netns exec $P-a $(bin) status --addr 127.0.0.1:9188)
   Admin socket:   $(bin) vrrp resign --socket $RUN/run-a/tandem/admin.sock   (box b: run-b)
   Logs:           tail -f $RUN/a.log $RUN/b.log      (MariaDB: $RUN/db/*/error.log)
-  Failover drill: $LAB drill kill-master|stop-master|kill-router|kill-balancer-backend|partition|kill-replica|stop-replication
+  Failover drill: $LAB drill kill-master|stop-master|kill-router|kill-balancer-backend|partition|kill-replica|stop-replication|offline-router
   Remove all:     $LAB down
 TXT
 }
@@ -619,7 +624,7 @@ wait_log() {
 log_events() {
     local stamp rest msg reason
     tail -n +"$(($2 + 1))" "$RUN/$1.log" 2>/dev/null \
-        | grep -E "Entering (MASTER|BACKUP|FAULT|INIT)|is DOWN|is UP|write host switched|gets no reads|gets reads again|left behind by a previous run" \
+        | grep -E "Entering (MASTER|BACKUP|FAULT|INIT)|is DOWN|is UP|is NOLB|router: (OFFLINE|ONLINE)|write host switched|gets no reads|gets reads again|left behind by a previous run" \
         | while read -r stamp _ _ rest; do
             msg=$(echo "$rest" | sed -E 's/ [a-z_]+=.*$//')
             reason=$(echo "$rest" | sed -nE 's/.* reason="([^"]*)".*/\1/p')
@@ -627,13 +632,21 @@ log_events() {
         done
 }
 
+# balancer_sessions BOX SERVER: the connections box BOX's balancer has sent to SERVER
+# (listener mysql) so far: `show stat`'s stot, through the box's admin socket.
+balancer_sessions() {
+    "$(bin)" admin --socket "$RUN/run-$1/tandem/admin.sock" show stat 2>/dev/null | awk -F, -v s="$2" '
+        NR == 1 { sub(/^# /, ""); for (i = 1; i <= NF; i++) if ($i == "stot") c = i; next }
+        $1 == "mysql" && $2 == s { print $c }'
+}
+
 drill() {
     need_root "${ARGS[@]}"
     local kind=${1:-kill-master}
     case "$kind" in
-    kill-master | stop-master | kill-router | kill-balancer-backend | partition | kill-replica | stop-replication) ;;
+    kill-master | stop-master | kill-router | kill-balancer-backend | partition | kill-replica | stop-replication | offline-router) ;;
     *)
-        echo "drill: unknown fault $kind (kill-master, stop-master, kill-router, kill-balancer-backend, partition, kill-replica, stop-replication)" >&2
+        echo "drill: unknown fault $kind (kill-master, stop-master, kill-router, kill-balancer-backend, partition, kill-replica, stop-replication, offline-router)" >&2
         exit 2
         ;;
     esac
@@ -693,17 +706,20 @@ drill() {
     # stopped replication).
     local undo_repl=true
     [ "$kind" = stop-replication ] && undo_repl="dbsql db1r 'START SLAVE' 2>/dev/null || true"
+    local undo_offline=true
+    [ "$kind" = offline-router ] && undo_offline="'$(bin)' router online --socket '$RUN/run-$other/tandem/admin.sock' >/dev/null 2>&1 || true"
     # shellcheck disable=SC2064 # the names are expanded now, on purpose
     trap "rc=\$?; kill -CONT \$(pid_of $other) 2>/dev/null || true
+          $undo_offline
           ip -n $(ns br) link set v$master up 2>/dev/null || true
           $undo_repl
           kill \$(pid_of workload) 2>/dev/null || true; rm -f $RUN/workload.pid
-          [ \$rc = 0 ] || echo 'drill: stopped early: the workload is stopped, a cut link is up again, a frozen tandem continued, a stopped replication started; a killed tandem or MariaDB is restarted by: $LAB up' >&2" EXIT
+          [ \$rc = 0 ] || echo 'drill: stopped early: the workload is stopped, a cut link is up again, a frozen tandem continued, a stopped replication started, an offline router is online again; a killed tandem or MariaDB is restarted by: $LAB up' >&2" EXIT
     trap 'exit 130' INT
     trap 'exit 143' TERM
     # The fault after a third of the operations or a third of the time, whichever is first.
     wait_lines "$out" $((ops / 3)) $((secs * 1000 / 3)) || true
-    local t0 ev=() fails=()
+    local t0 ev=() fails=() drained_from="" kept_from=""
     t0=$(now_ms)
     case "$kind" in
     kill-master)
@@ -727,6 +743,10 @@ drill() {
     stop-replication)
         dbsql db1r "STOP SLAVE"
         ev+=("$t0 fault: STOP SLAVE on db1r (shard 0's replica, which takes its reads)") ;;
+    offline-router)
+        "$(bin)" router offline --socket "$RUN/run-$other/tandem/admin.sock" >/dev/null \
+            || fails+=("tandem router offline on box $other failed")
+        ev+=("$t0 fault (planned): tandem router offline on box $other (drain its router)") ;;
     esac
     # The VIP moves (the peer must take over) or stays where it is (it may never stop
     # answering: then say "still", not "again").
@@ -751,8 +771,8 @@ drill() {
         ev+=("$(now_ms) VIP still not answering: gave up after ${wait_s}s")
         fails+=("the VIP did not answer SELECT 1 again within ${wait_s}s")
     fi
-    # Repair, with the workload still running.
-    sleep 3
+    # Repair, with the workload still running (a drain is watched from the start).
+    [ "$kind" = offline-router ] || sleep 3
     case "$kind" in
     kill-router | kill-balancer-backend)
         # Until the VIP holder's balancer has taken the router out (checks: inter 1s, fall 2).
@@ -765,8 +785,40 @@ drill() {
     stop-replication)
         wait_log "$master" "$master_lines" "host db1r gets no reads" 10000 \
             || fails+=("box $master's router did not stop reading from db1r within 13 s of the fault") ;;
+    offline-router)
+        # Until the VIP holder's balancer has drained it (its check got a 404).
+        if wait_log "$master" "$master_lines" "server mysql/router_$other is NOLB" 10000; then
+            # From here on no new connection may reach the drained router, while the
+            # other one takes the workload's.
+            sleep 1
+            drained_from=$(balancer_sessions "$master" "router_$other")
+            kept_from=$(balancer_sessions "$master" "router_$master")
+            [ -n "$drained_from" ] && [ -n "$kept_from" ] \
+                || fails+=("cannot read box $master's balancer counters (tandem admin show stat)")
+        else
+            fails+=("box $master's balancer did not drain router_$other (NOLB) within 13 s of the fault")
+        fi ;;
     esac
     local tr repair_lines
+    case "$kind" in
+    offline-router)
+        if [ -n "$drained_from" ] && [ -n "$kept_from" ]; then
+            local now_drained now_kept
+            # While the workload makes 20 more operations (each two connections), or 5 s.
+            wait_lines "$out" $(($(wc -l <"$out") + 20)) 5000 || true
+            now_drained=$(balancer_sessions "$master" "router_$other")
+            now_kept=$(balancer_sessions "$master" "router_$master")
+            if [ -z "$now_drained" ] || [ -z "$now_kept" ]; then
+                fails+=("cannot read box $master's balancer counters (tandem admin show stat)")
+            elif [ "$now_drained" != "$drained_from" ]; then
+                fails+=("the drained router_$other got new connections from box $master's balancer ($drained_from, then $now_drained)")
+            elif [ "$now_kept" -le "$kept_from" ]; then
+                fails+=("no connection went through box $master's balancer while router_$other was drained: nothing was tested")
+            else
+                ev+=("$(now_ms) no new connection reached the drained router_$other (its total stays $drained_from) while router_$master took $((now_kept - kept_from))")
+            fi
+        fi ;;
+    esac
     case "$kind" in
     kill-master | stop-master) sleep 1 ;;
     kill-balancer-backend | partition) sleep 3 ;;
@@ -793,6 +845,10 @@ drill() {
     stop-replication)
         dbsql db1r "START SLAVE"
         ev+=("$tr repair: START SLAVE on db1r") ;;
+    offline-router)
+        "$(bin)" router online --socket "$RUN/run-$other/tandem/admin.sock" >/dev/null \
+            || fails+=("tandem router online on box $other failed")
+        ev+=("$tr repair: tandem router online on box $other") ;;
     esac
     # What the repair must bring back.
     case "$kind" in
@@ -803,7 +859,7 @@ drill() {
             ev+=("$(now_ms) box $master still does not hold the VIP: gave up after 30s")
             fails+=("box $master did not take the VIP back within 30s of the repair")
         fi ;;
-    kill-router | kill-balancer-backend)
+    kill-router | kill-balancer-backend | offline-router)
         wait_log "$master" "$repair_lines" "server mysql/router_$other is UP" 20000 \
             || fails+=("box $master's balancer did not mark router_$other UP within 20s of the repair") ;;
     kill-replica)
@@ -852,6 +908,9 @@ drill() {
     echo "  rows present: $rows (errors may or may not have been applied)"
     status
     [ "$oks" -gt 0 ] || fails+=("the workload got no write acknowledged")
+    if [ "$kind" = offline-router ] && [ $((errs + rerrs)) -gt 0 ]; then
+        fails+=("a planned drain must not fail a client: $errs writes and $rerrs reads failed")
+    fi
     [ -z "$missing" ] || fails+=("acknowledged writes missing: $(echo "$missing" | tr '\n' ' ' | sed 's/ $//')")
     if [ ${#fails[@]} -gt 0 ]; then
         local joined
@@ -868,5 +927,5 @@ down) shift || true; down "$@" ;;
 status) status ;;
 where) where ;;
 drill) shift; drill "$@" ;;
-*) echo "usage: $0 up|down|status|where|drill [kill-master|stop-master|kill-router|kill-balancer-backend|partition|kill-replica|stop-replication]" >&2; exit 2 ;;
+*) echo "usage: $0 up|down|status|where|drill [kill-master|stop-master|kill-router|kill-balancer-backend|partition|kill-replica|stop-replication|offline-router]" >&2; exit 2 ;;
 esac

@@ -472,6 +472,11 @@ fn a_mycat_status_probe_becomes_a_check_of_the_router() {
     );
     let why = "listener mycat_service: haproxy checked its servers, the router's port 8066, on port 48700";
     assert!(warned_at(&err, &file, "listen mycat_service", why), "{err}");
+    // ... and names the check that drains a router taken `offline`.
+    assert!(
+        err.contains("`path: /health/router`, `disable_on_404: true`"),
+        "{err}"
+    );
     assert!(
         !err.contains("`option httpchk`") && !err.contains("GET <path>"),
         "{err}"

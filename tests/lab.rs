@@ -393,6 +393,38 @@ fn lab_up_drill_down() {
     assert!(acknowledged(&out) > 0, "{out}");
     assert!(!out.contains("FAILED"), "{out}");
 
+    // Planned maintenance: box b's router taken offline is drained by box a's balancer
+    // (its http check on /health/router gets a 404, disable_on_404), no new connection
+    // reaches it, no client operation fails, and online brings it back.
+    let (ok, out) = lab.run(&["drill", "offline-router"]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("fault (planned): tandem router offline on box b"),
+        "{out}"
+    );
+    assert!(
+        out.contains("box b: router: OFFLINE (admin socket)"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "box a: server mysql/router_b is NOLB (check: HTTP status 404, disable_on_404)"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("no new connection reached the drained router_b"),
+        "{out}"
+    );
+    assert!(
+        out.contains("repair: tandem router online on box b"),
+        "{out}"
+    );
+    assert!(out.contains("box a: server mysql/router_b is UP"), "{out}");
+    assert!(out.contains(", 0 failed, 0 reads failed"), "{out}");
+    assert!(acknowledged(&out) > 0, "{out}");
+    assert!(!out.contains("FAILED"), "{out}");
+
     // Shard 0's replica (a read host, switch_type 2): its replication stopped, then the
     // server killed. Both routers stop reading from it, say why, and read from it again
     // once it is back; no acknowledged write is lost.

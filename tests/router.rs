@@ -1802,6 +1802,9 @@ fn offline_takes_the_router_out_of_service_as_mycat() {
     assert_eq!((code, body.as_str()), (200, "router online\n"));
     let row = server(&mut adm);
     assert_eq!(row.len(), 8, "{row:?}");
+    // MyCat's column types: numbers are LONGLONG (8), text VAR_STRING (253).
+    let types: Vec<u8> = adm.last_types.iter().map(|t| t.0).collect();
+    assert_eq!(types, [253, 8, 8, 8, 8, 8, 253, 253], "{row:?}");
     assert_eq!(row[7].as_deref(), Some("ON"), "{row:?}");
     assert_eq!(row[5].as_deref(), Some("-1"), "ROLLBACK_TIME: {row:?}");
     let loaded: u64 = row[4].as_deref().and_then(|v| v.parse().ok()).unwrap_or(0);
@@ -1821,6 +1824,7 @@ fn offline_takes_the_router_out_of_service_as_mycat() {
         started > 0 && started <= loaded && loaded <= now,
         "{started} {loaded} {now}"
     );
+    assert_eq!(adm.last_types.first().map(|t| t.0), Some(8));
     assert!(
         row[0]
             .as_deref()
@@ -1844,8 +1848,8 @@ fn offline_takes_the_router_out_of_service_as_mycat() {
     let mut open = session(&r, "app", "s3cret");
     open.ping().expect("ping while online");
 
-    // Offline: one affected row, as MyCat.
-    assert_eq!(adm.exec("offline").expect("offline").0, 1);
+    // Offline: one affected row, as MyCat (any case, a trailing semicolon).
+    assert_eq!(adm.exec("  OFFLINE; ").expect("offline").0, 1);
     assert_eq!(server(&mut adm)[7].as_deref(), Some("OFF"));
     let e = open.ping().expect_err("ping while offline");
     assert_eq!((e.code, e.state.as_str()), (1053, "08S01"), "{e}");
@@ -1866,6 +1870,15 @@ fn offline_takes_the_router_out_of_service_as_mycat() {
     let (code, body) = health();
     assert_eq!(code, 404, "{body}");
     assert!(body.contains("router offline"), "{body}");
+    // haproxy's `option httpchk /health/router` sends OPTIONS; HEAD has the status only.
+    for method in ["OPTIONS", "HEAD"] {
+        let (code, _) = common::http_request(r.observe, method, "/health/router").expect(method);
+        assert_eq!(code, 404, "{method}");
+    }
+    // A reload keeps the router offline (`reload @@config_all` rebuilds the pools).
+    adm.exec("reload @@config_all").expect("reload");
+    assert_eq!(health().0, 404);
+    assert_eq!(server(&mut adm)[7].as_deref(), Some("OFF"));
     assert_eq!(status()["subsystems"]["router"]["online"], false);
     assert_eq!(metric(), "0");
     // Asked again: still one affected row, no second log line.
@@ -1888,12 +1901,18 @@ fn offline_takes_the_router_out_of_service_as_mycat() {
     );
 
     // Online.
-    assert_eq!(adm.exec("online").expect("online").0, 1);
+    assert_eq!(adm.exec("Online;").expect("online").0, 1);
     assert_eq!(server(&mut adm)[7].as_deref(), Some("ON"));
     open.ping().expect("ping online again");
     let (ok, out) = admin_ping(r.addr);
     assert!(ok, "{out}");
     assert_eq!(health().0, 200);
+    assert_eq!(
+        common::http_request(r.observe, "OPTIONS", "/health/router")
+            .expect("OPTIONS")
+            .0,
+        200
+    );
     assert!(
         r.logs().contains("router: ONLINE (admin port, user root"),
         "{}",

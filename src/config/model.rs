@@ -300,7 +300,7 @@ fn stats_uri_check(uri: &String) -> Result<(), String> {
     if uri == "/" {
         return Err("`/` would take every address of the endpoint".into());
     }
-    for own in ["/metrics", "/status"] {
+    for own in ["/metrics", "/status", "/health/router"] {
         if own.starts_with(uri.as_str()) || uri.starts_with(own) {
             return Err(format!("`{uri}` overlaps the endpoint's own `{own}`"));
         }

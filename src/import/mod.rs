@@ -676,7 +676,7 @@ fn check_the_router_itself(
             file: ha_file.to_string(),
             line,
             message: format!(
-                "listener {}: haproxy checked its servers, the router's port {rport}, on port {port} (in the usual MyCat setup xinetd's `mycat_status`, which asks whether MyCat runs): once the router replaces MyCat that probe fails or nothing answers it, and every server would be DOWN. Imported as a check of the router itself: `type: mysql` on port {rport} (no `port`); the xinetd service can go with MyCat",
+                "listener {}: haproxy checked its servers, the router's port {rport}, on port {port} (in the usual MyCat setup xinetd's `mycat_status`, which asks whether MyCat runs): once the router replaces MyCat that probe fails or nothing answers it, and every server would be DOWN. Imported as a check of the router itself: `type: mysql` on port {rport} (no `port`); the xinetd service can go with MyCat. To drain a router with the admin command `offline`, check its box's observe endpoint instead: `type: http`, `port` the observe port, `path: /health/router`, `disable_on_404: true`",
                 l.name
             ),
         });

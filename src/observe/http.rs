@@ -1,4 +1,4 @@
-//! The `observe` HTTP endpoint: `GET /metrics`, `GET /status`, and the balancer's
+//! The `observe` HTTP endpoint: `GET /metrics`, `GET /status`, `GET /health/router`, and the balancer's
 //! statistics page (haproxy's `stats uri`, see [`super::stats_page`]).
 
 use std::convert::Infallible;
@@ -133,7 +133,7 @@ impl Server {
                 });
             }
         });
-        tracing::info!(listen = %bound, "observe endpoint listening on http://{bound} (/metrics, /status, the stats page)");
+        tracing::info!(listen = %bound, "observe endpoint listening on http://{bound} (/metrics, /status, /health/router, the stats page)");
         Ok(Server {
             addr: bound,
             stop,
@@ -190,9 +190,16 @@ async fn route(req: Request<Incoming>, state: &State) -> Response<Full<Bytes>> {
             None => text(
                 StatusCode::NOT_FOUND,
                 "text/plain",
-                format!("not found: try /metrics, /status or {}\n", stats.uri),
+                format!(
+                    "not found: try /metrics, /status, /health/router or {}\n",
+                    stats.uri
+                ),
             ),
         };
+    }
+    // haproxy's `option httpchk /health/router` (a URI without a method) sends OPTIONS.
+    if path == "/health/router" && req.method() == Method::OPTIONS {
+        return router_health(&state.status);
     }
     if req.method() != Method::GET && req.method() != Method::HEAD {
         return method_not_allowed("GET, HEAD");

@@ -171,15 +171,13 @@ async fn command(shared: &Arc<Shared>, sql: &str, who: &str) -> Reply {
             Reply::Rows(rs)
         }
         ["show", "@@time.current"] => {
-            let mut rs = ResultSet::new(&["TIMESTAMP"]);
+            let mut rs = ResultSet::with_types(&[("TIMESTAMP", TYPE_LONGLONG)]);
             rs.row(vec![s(super::epoch_ms())]);
             Reply::Rows(rs)
         }
         ["show", "@@time.startup"] => {
-            let mut rs = ResultSet::new(&["TIMESTAMP"]);
-            rs.row(vec![s(
-                super::epoch_ms().saturating_sub(shared.started.elapsed().as_millis() as u64)
-            )]);
+            let mut rs = ResultSet::with_types(&[("TIMESTAMP", TYPE_LONGLONG)]);
+            rs.row(vec![s(shared.started_ms)]);
             Reply::Rows(rs)
         }
         // MyCat answers both with one affected row, changed or not.
@@ -380,20 +378,20 @@ fn stop_heartbeat(shared: &Shared, sql: &str, who: &str) -> Reply {
 /// (re)load of the configuration in ms (ROLLBACK_TIME -1: there is no rollback), the
 /// charset and STATUS ON, or OFF while `offline`.
 fn server(shared: &Shared) -> ResultSet {
-    let mut rs = ResultSet::new(&[
-        "UPTIME",
-        "USED_MEMORY",
-        "TOTAL_MEMORY",
-        "MAX_MEMORY",
-        "RELOAD_TIME",
-        "ROLLBACK_TIME",
-        "CHARSET",
-        "STATUS",
+    let mut rs = ResultSet::with_types(&[
+        ("UPTIME", TYPE_VAR_STRING),
+        ("USED_MEMORY", TYPE_LONGLONG),
+        ("TOTAL_MEMORY", TYPE_LONGLONG),
+        ("MAX_MEMORY", TYPE_LONGLONG),
+        ("RELOAD_TIME", TYPE_LONGLONG),
+        ("ROLLBACK_TIME", TYPE_LONGLONG),
+        ("CHARSET", TYPE_VAR_STRING),
+        ("STATUS", TYPE_VAR_STRING),
     ]);
     let rss = crate::balancer::info::resident_bytes();
     rs.row(vec![
         s(mycat_duration(
-            shared.started.elapsed().as_millis() as u64,
+            super::epoch_ms().saturating_sub(shared.started_ms),
             3,
         )),
         s(rss),

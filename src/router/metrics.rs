@@ -65,7 +65,7 @@ impl RouterMetrics {
             )?,
             online: IntGauge::new(
                 "tandem_router_online",
-                "1 while the router is online, 0 while the admin command `offline` holds it out of service (pings fail, /health/router answers 404, track_router is down).",
+                "1 while the router is online, 0 while the admin command `offline` holds it out of service (pings fail, /health/router answers 404, track_router is down), or once a reload stopped the router.",
             )?,
             login_failures: IntCounterVec::new(
                 Opts::new(

@@ -190,6 +190,8 @@ pub struct Shared {
     /// When the configuration was last loaded or reloaded, in ms since the Unix epoch
     /// (`show @@server` RELOAD_TIME).
     loaded_at_ms: AtomicU64,
+    /// When the router started, in ms since the Unix epoch (`show @@time.startup`).
+    pub started_ms: u64,
 }
 
 /// Now in ms since the Unix epoch.
@@ -213,7 +215,6 @@ impl Shared {
     /// `by` names who asked, for the log line. Returns whether the state changed.
     pub fn set_offline(&self, offline: bool, by: &str) -> bool {
         let was = self.offline.swap(offline, Ordering::AcqRel);
-        self.metrics.online.set(i64::from(!offline));
         if was == offline {
             return false;
         }
@@ -225,6 +226,7 @@ impl Shared {
         } else {
             tracing::info!(by, "router: ONLINE ({by})");
         }
+        self.metrics.online.set(i64::from(!self.is_offline()));
         true
     }
 
@@ -383,6 +385,7 @@ impl Shared {
     /// Refreshes the gauges from the data hosts (called at scrape and status time).
     pub fn refresh_gauges(&self) {
         let m = &self.metrics;
+        m.online.set(i64::from(!self.is_offline()));
         for dh in self.all_data_hosts() {
             let n = &dh.cfg.name;
             m.active_writer
@@ -592,6 +595,7 @@ impl Router {
             (None, Some(addr)) => Some(bind(addr)?),
             (None, None) => None,
         };
+        let started_ms = epoch_ms();
         let shared = Arc::new(Shared {
             snap: RwLock::new(Arc::new(snap)),
             data_hosts: RwLock::new(HashMap::new()),
@@ -604,7 +608,8 @@ impl Router {
             executes: RwLock::new(HashMap::new()),
             columns: Mutex::new(columns::ColumnCache::default()),
             offline: AtomicBool::new(false),
-            loaded_at_ms: AtomicU64::new(epoch_ms()),
+            loaded_at_ms: AtomicU64::new(started_ms),
+            started_ms,
         });
         shared.metrics.online.set(1);
         let mut r = Router {
@@ -750,6 +755,7 @@ impl Router {
         if let Some(h) = self.health {
             h.abort();
         }
+        self.shared.metrics.online.set(0);
         self.accept.abort();
         if let Some(a) = self.admin_accept {
             a.abort();
