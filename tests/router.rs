@@ -2114,3 +2114,77 @@ fn stop_heartbeat_holds_off_a_failover_as_mycat() {
     });
     assert_eq!(moved.as_deref(), Some("after,w2"), "{}", r.logs());
 }
+
+/// MyCat's slow SQL records: statements (text and prepared) that took at least the
+/// threshold (`reload @@sqlslow=N`, 100 ms at start) show in `show @@sql.slow`, each
+/// user's slowest first, with start, duration, text, client IP and schema;
+/// `show @@sql.slow true` forgets them once shown; the metric counts them.
+#[test]
+fn slow_statements_show_in_show_sql_slow_as_mycat() {
+    use common::wire::Conn;
+    let db = MariaDb::start();
+    db.sql("CREATE DATABASE shopdb");
+    let r = router(&single(&db, &format!("{APP}{ADMIN_ROOT}"), ""));
+    let mut adm = Conn::connect(r.admin, "root", "adm", None).expect("admin login");
+    let param = |adm: &mut Conn| {
+        adm.query("show @@sysparam")
+            .expect("sysparam")
+            .into_iter()
+            .find(|row| row[0].as_deref() == Some("sql_slow_time"))
+            .and_then(|row| row[1].clone())
+    };
+    assert_eq!(param(&mut adm).as_deref(), Some("100"));
+    let e = adm.exec("reload @@sqlslow=soon").expect_err("not a number");
+    assert_eq!(e.code, 1064, "{e}");
+    assert_eq!(adm.exec("reload @@sqlslow = 200").expect("threshold").0, 1);
+    assert_eq!(param(&mut adm).as_deref(), Some("200"));
+    assert!(
+        r.logs()
+            .contains("router: slow statement threshold 200 ms (was 100 ms"),
+        "{}",
+        r.logs()
+    );
+    let before = adm
+        .value("show @@time.current")
+        .ok()
+        .flatten()
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
+    let mut app = session(&r, "app", "s3cret");
+    app.value("SELECT SLEEP(0.3)").expect("slow query");
+    app.value("SELECT 1").expect("fast query");
+    let st = app.prepare("SELECT SLEEP(?)").expect("prepare");
+    app.execute(st, 0, &[Some("0.25")], &[])
+        .expect("slow execute");
+    let rows = adm.query("show @@sql.slow").expect("show @@sql.slow");
+    let types: Vec<u8> = adm.last_types.iter().map(|t| t.0).collect();
+    assert_eq!(types, [253, 253, 8, 8, 253, 253, 253]);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    let sql: Vec<&str> = rows.iter().filter_map(|r| r[4].as_deref()).collect();
+    assert_eq!(
+        sql,
+        ["SELECT SLEEP(0.3)", "SELECT SLEEP(?)"],
+        "slowest first"
+    );
+    for row in &rows {
+        assert_eq!(row[0].as_deref(), Some("app"));
+        assert_eq!(row[1], None, "DATASOURCE, empty as in MyCat");
+        let start: u64 = row[2].as_deref().and_then(|v| v.parse().ok()).unwrap_or(0);
+        let took: u64 = row[3].as_deref().and_then(|v| v.parse().ok()).unwrap_or(0);
+        assert!(start >= before.saturating_sub(1000), "{row:?} {before}");
+        assert!(took >= 250, "{row:?}");
+        assert_eq!(row[5].as_deref(), Some("127.0.0.1"));
+        assert_eq!(row[6].as_deref(), Some("shop"));
+    }
+    let (_, metrics) = common::http_get(r.observe, "/metrics").expect("/metrics");
+    assert!(
+        metrics.contains("tandem_router_slow_statements_total 2"),
+        "{metrics}"
+    );
+    // `true`: shown once more, then forgotten.
+    assert_eq!(
+        adm.query("show @@sql.slow true").expect("and clear").len(),
+        2
+    );
+    assert!(adm.query("show @@sql.slow").expect("cleared").is_empty());
+}

@@ -36,6 +36,14 @@ const HELP: &[(&str, &str)] = &[
     ("show @@time.current", "Report the current time (ms)"),
     ("show @@time.startup", "Report the start time (ms)"),
     (
+        "show @@sql.slow [true]",
+        "Report each user's slowest statements (true: then forget them)",
+    ),
+    (
+        "reload @@sqlslow=ms",
+        "Set the slow statement threshold (100 ms at start)",
+    ),
+    (
         "stop @@heartbeat name1,name2:seconds",
         "No heartbeat for those data hosts' active write hosts meanwhile (no failover); 0 ends it",
     ),
@@ -190,6 +198,34 @@ async fn command(shared: &Arc<Shared>, sql: &str, who: &str) -> Reply {
             Reply::Ok(1)
         }
         ["stop", "@@heartbeat", ..] => stop_heartbeat(shared, sql, who),
+        ["show", "@@sql.slow", rest @ ..] if rest.len() <= 1 => {
+            // MyCat: `show @@sql.slow true` forgets the records once shown.
+            let clear = rest.first() == Some(&"true");
+            Reply::Rows(slow_sql(shared, clear))
+        }
+        ["reload", w, ..] if w.starts_with("@@sqlslow") => {
+            let arg: String = lower["reload".len()..]
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .collect();
+            match arg
+                .strip_prefix("@@sqlslow=")
+                .and_then(|v| v.parse::<u64>().ok())
+            {
+                Some(ms) => {
+                    let was = shared.slow_ms.swap(ms, Ordering::Relaxed);
+                    tracing::info!(
+                        "router: slow statement threshold {ms} ms (was {was} ms; reload @@sqlslow, {who})"
+                    );
+                    Reply::Ok(1)
+                }
+                None => Reply::Err(SqlError::new(
+                    1064,
+                    "42000",
+                    "usage: reload @@sqlslow=<milliseconds>",
+                )),
+            }
+        }
         ["show", "@@datanode"] => Reply::Rows(datanodes(shared, None)),
         ["show", "@@datasource"] => Reply::Rows(datasources(shared, None)),
         // MyCat's filtered forms: `show @@datanode where schema = shop`,
@@ -323,6 +359,42 @@ async fn reload(shared: &Arc<Shared>, kind: ReloadKind) -> Reply {
         Ok(Ok(Err(e))) => Reply::Err(SqlError::new(1105, "HY000", format!("reload refused: {e}"))),
         _ => Reply::Err(SqlError::new(1105, "HY000", "reload did not finish in 60s")),
     }
+}
+
+/// MyCat's `show @@sql.slow`: per user (by name) the slowest statements that took at
+/// least the threshold, slowest first; DATASOURCE is empty, as MyCat leaves it.
+fn slow_sql(shared: &Shared, clear: bool) -> ResultSet {
+    let records = match shared.slow.lock() {
+        Ok(mut l) => {
+            let r = l.records();
+            if clear {
+                l.clear();
+            }
+            r
+        }
+        Err(_) => Vec::new(),
+    };
+    let mut rs = ResultSet::with_types(&[
+        ("USER", TYPE_VAR_STRING),
+        ("DATASOURCE", TYPE_VAR_STRING),
+        ("START_TIME", TYPE_LONGLONG),
+        ("EXECUTE_TIME", TYPE_LONGLONG),
+        ("SQL", TYPE_VAR_STRING),
+        ("IP", TYPE_VAR_STRING),
+        ("SCHEMA", TYPE_VAR_STRING),
+    ]);
+    for r in records {
+        rs.row(vec![
+            s(&r.user),
+            None,
+            s(r.start_ms),
+            s(r.exec_ms),
+            s(&*r.sql),
+            s(&r.ip),
+            r.schema.clone(),
+        ]);
+    }
+    rs
 }
 
 /// MyCat's `stop @@heartbeat dh1,dh2:600`: the named data hosts' active write hosts get
@@ -729,6 +801,11 @@ fn sysparams(shared: &Shared) -> ResultSet {
     let c = &snap.cfg;
     let mut rs = ResultSet::new(&["PARAM_NAME", "PARAM_VALUE", "PARAM_DESCR"]);
     rs.row(vec![s("listen"), s(c.listen), s("SQL port")]);
+    rs.row(vec![
+        s("sql_slow_time"),
+        s(shared.slow_ms.load(Ordering::Relaxed)),
+        s("ms: statements this slow go to show @@sql.slow (reload @@sqlslow=N)"),
+    ]);
     rs.row(vec![
         s("admin_listen"),
         c.admin_listen.map(|a| a.to_string()).or(s("off")),

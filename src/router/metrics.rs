@@ -11,6 +11,7 @@ pub struct RouterMetrics {
     pub active: IntGauge,
     /// 1 while the router is online, 0 after the admin port's `offline`.
     pub online: IntGauge,
+    pub slow_statements: IntCounter,
     pub login_failures: IntCounterVec,
     pub tls_sessions: IntCounter,
     pub tls_expiry: IntGauge,
@@ -66,6 +67,10 @@ impl RouterMetrics {
             online: IntGauge::new(
                 "tandem_router_online",
                 "1 while the router is online, 0 while the admin command `offline` holds it out of service (pings fail, /health/router answers 404, track_router is down), or once a reload stopped the router.",
+            )?,
+            slow_statements: IntCounter::new(
+                "tandem_router_slow_statements_total",
+                "Client statements (queries and prepared statement executions) that took at least the slow threshold (reload @@sqlslow=N on the admin port, 100 ms by default); the slowest are in show @@sql.slow.",
             )?,
             login_failures: IntCounterVec::new(
                 Opts::new(
@@ -163,6 +168,7 @@ impl RouterMetrics {
         r.register(Box::new(m.connections.clone()))?;
         r.register(Box::new(m.active.clone()))?;
         r.register(Box::new(m.online.clone()))?;
+        r.register(Box::new(m.slow_statements.clone()))?;
         r.register(Box::new(m.login_failures.clone()))?;
         r.register(Box::new(m.tls_sessions.clone()))?;
         r.register(Box::new(m.tls_expiry.clone()))?;

@@ -15,6 +15,7 @@ pub mod processlist;
 pub mod rules;
 pub mod sequence;
 pub mod session;
+pub mod slowlog;
 pub mod sql;
 pub mod tls;
 pub mod wire;
@@ -192,6 +193,10 @@ pub struct Shared {
     loaded_at_ms: AtomicU64,
     /// When the router started, in ms since the Unix epoch (`show @@time.startup`).
     pub started_ms: u64,
+    /// `show @@sql.slow`: statements that took at least `slow_ms`.
+    pub slow: Mutex<slowlog::SlowLog>,
+    /// MyCat's `reload @@sqlslow=N` (ms).
+    pub slow_ms: AtomicU64,
 }
 
 /// Now in ms since the Unix epoch.
@@ -610,6 +615,8 @@ impl Router {
             offline: AtomicBool::new(false),
             loaded_at_ms: AtomicU64::new(started_ms),
             started_ms,
+            slow: Mutex::new(slowlog::SlowLog::default()),
+            slow_ms: AtomicU64::new(slowlog::DEFAULT_THRESHOLD_MS),
         });
         shared.metrics.online.set(1);
         let mut r = Router {

@@ -1281,6 +1281,9 @@ impl Session {
             if let (Some(h), Ok(())) = (h, &done) {
                 h.observe(t1.saturating_duration_since(t0).as_secs_f64());
             }
+            if matches!(p.first().copied(), Some(COM_QUERY | COM_STMT_EXECUTE)) && done.is_ok() {
+                self.note_if_slow(t1.saturating_duration_since(t0));
+            }
             if done.is_err() {
                 break;
             }
@@ -1289,6 +1292,31 @@ impl Session {
             }
         }
         let _ = self.io.stream.shutdown().await;
+    }
+
+    /// `show @@sql.slow`: records the statement that just took `took`, when that is at
+    /// least the threshold (`reload @@sqlslow=N`).
+    fn note_if_slow(&self, took: std::time::Duration) {
+        let sh = &self.shared;
+        let exec_ms = took.as_millis() as u64;
+        if exec_ms < sh.slow_ms.load(Ordering::Relaxed) {
+            return;
+        }
+        sh.metrics.slow_statements.inc();
+        let Some(sql) = self.ctl.activity.lock().ok().and_then(|a| a.info.clone()) else {
+            return;
+        };
+        let rec = super::slowlog::SlowRecord {
+            user: self.ctl.user(),
+            start_ms: super::epoch_ms().saturating_sub(exec_ms),
+            exec_ms,
+            sql,
+            ip: self.ctl.peer.ip().to_string(),
+            schema: self.ctl.schema.lock().ok().and_then(|s| s.clone()),
+        };
+        if let Ok(mut l) = sh.slow.lock() {
+            l.add(rec);
+        }
     }
 
     /// The statement text a command shows in the process list: COM_QUERY's and
