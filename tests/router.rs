@@ -485,7 +485,7 @@ fn switch_type_2_reads_leave_a_lagging_replica() {
         .sql("CREATE DATABASE shopdb; CREATE TABLE shopdb.t (id INT PRIMARY KEY)");
     pair.wait_caught_up();
     let body = format!(
-        "  users:\n    - {{ name: u, password: pw, schemas: [shop] }}\n  schemas:\n    - {{ name: shop, data_node: dn1 }}\n  data_nodes:\n    - {{ name: dn1, data_host: dh1, database: shopdb }}\n  data_hosts:\n    - name: dh1\n      balance: 3\n      switch_type: 2\n      slave_threshold: 5\n      heartbeat: show slave status\n      heartbeat_interval: 300ms\n      min_con: 0\n      write_hosts:\n        - {{ host: p, url: \"{}\", user: root, password: \"\", read_hosts: [ {{ host: r, url: \"{}\", user: root, password: \"\" }} ] }}\n",
+        "  users:\n    - {{ name: u, password: pw, schemas: [shop] }}\n{ADMIN_ROOT}  schemas:\n    - {{ name: shop, data_node: dn1 }}\n  data_nodes:\n    - {{ name: dn1, data_host: dh1, database: shopdb }}\n  data_hosts:\n    - name: dh1\n      balance: 3\n      switch_type: 2\n      slave_threshold: 5\n      heartbeat: show slave status\n      heartbeat_interval: 300ms\n      min_con: 0\n      write_hosts:\n        - {{ host: p, url: \"{}\", user: root, password: \"\", read_hosts: [ {{ host: r, url: \"{}\", user: root, password: \"\" }} ] }}\n",
         pair.primary.addr, pair.replica.addr
     );
     let r = router(&body);
@@ -513,6 +513,32 @@ fn switch_type_2_reads_leave_a_lagging_replica() {
     // The operator reads why, once.
     let no_reads = "data host dh1: host r gets no reads (replication SQL thread not running)";
     assert!(r.daemon.wait_log(no_reads), "{}", r.daemon.logs());
+    // MyCat's `show @@datasource.synstatus`: the replica's SHOW SLAVE STATUS fields.
+    let mut adm = common::wire::Conn::connect(r.admin, "root", "adm", None).expect("admin");
+    let rows = adm.query("show @@datasource.synstatus").expect("synstatus");
+    let types: Vec<u8> = adm.last_types.iter().map(|t| t.0).collect();
+    assert_eq!(
+        types,
+        [253, 253, 253, 253, 3, 253, 3, 253, 253, 253, 3, 253, 253, 3]
+    );
+    let row = rows
+        .iter()
+        .find(|row| row[0].as_deref() == Some("r"))
+        .unwrap_or_else(|| panic!("no row for the replica: {rows:?}"));
+    let port = pair.primary.addr.port().to_string();
+    assert_eq!(row[1].as_deref(), Some("127.0.0.1"), "{row:?}");
+    assert_eq!(
+        row[4].as_deref(),
+        Some(port.as_str()),
+        "Master_Port: {row:?}"
+    );
+    assert_eq!(row[7].as_deref(), Some("Yes"), "Slave_IO_Running: {row:?}");
+    assert_eq!(row[8].as_deref(), Some("No"), "Slave_SQL_Running: {row:?}");
+    assert_eq!(row[13].as_deref(), Some("0"), "Last_SQL_Errno: {row:?}");
+    assert!(
+        rows.iter().all(|row| row[0].as_deref() != Some("p")),
+        "the primary is no replica: {rows:?}"
+    );
     let (_, status) = common::http_get(r.observe, "/status").expect("status");
     assert!(
         status.contains("\"no_reads_reason\": \"replication SQL thread not running\""),

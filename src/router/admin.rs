@@ -20,6 +20,10 @@ const HELP: &[(&str, &str)] = &[
         "Report data sources (hosts) and their pools",
     ),
     ("show @@heartbeat", "Report heartbeat status"),
+    (
+        "show @@datasource.synstatus",
+        "Report replication status (switch_type 2)",
+    ),
     ("show @@connection", "Report client connections"),
     (
         "show @@connection.sql",
@@ -258,6 +262,7 @@ async fn command(shared: &Arc<Shared>, sql: &str, who: &str) -> Reply {
             Err(e) => Reply::Err(e),
         },
         ["show", "@@heartbeat"] => Reply::Rows(heartbeats(shared)),
+        ["show", "@@datasource.synstatus"] => Reply::Rows(synstatus(shared)),
         ["show", "@@connection"] => Reply::Rows(connections(shared)),
         ["show", "@@connection.sql"] => Reply::Rows(connection_sql(shared)),
         ["show", "@@backend"] => Reply::Rows(backends(shared)),
@@ -601,6 +606,51 @@ fn datasources(shared: &Shared, only: Option<&str>) -> ResultSet {
                 s(h.pool.created_total.load(Ordering::Relaxed)),
                 s(0),
                 s(0),
+            ]);
+        }
+    }
+    rs
+}
+
+/// MyCat's `show @@datasource.synstatus`: the last `SHOW SLAVE STATUS` of each host the
+/// heartbeat reads it from (`switch_type: 2`) and that is a replica.
+fn synstatus(shared: &Shared) -> ResultSet {
+    let mut rs = ResultSet::with_types(&[
+        ("name", TYPE_VAR_STRING),
+        ("host", TYPE_VAR_STRING),
+        ("port", TYPE_VAR_STRING),
+        ("Master_Host", TYPE_VAR_STRING),
+        ("Master_Port", TYPE_LONG),
+        ("Master_Use", TYPE_VAR_STRING),
+        ("Seconds_Behind_Master", TYPE_LONG),
+        ("Slave_IO_Running", TYPE_VAR_STRING),
+        ("Slave_SQL_Running", TYPE_VAR_STRING),
+        ("Slave_IO_State", TYPE_VAR_STRING),
+        ("Connect_Retry", TYPE_LONG),
+        ("Last_IO_Error", TYPE_VAR_STRING),
+        ("Last_SQL_Error", TYPE_VAR_STRING),
+        ("Last_SQL_Errno", TYPE_LONG),
+    ]);
+    for dh in shared.all_data_hosts() {
+        for h in &dh.hosts {
+            let Some(st) = h.repl_status.lock().ok().and_then(|s| s.clone()) else {
+                continue;
+            };
+            rs.row(vec![
+                s(&h.name),
+                s(&h.target),
+                s(h.port),
+                st.master_host.clone(),
+                st.master_port.clone(),
+                st.master_user.clone(),
+                st.seconds_behind_master.clone(),
+                st.io_running.clone(),
+                st.sql_running.clone(),
+                st.io_state.clone(),
+                st.connect_retry.clone(),
+                st.last_io_error.clone(),
+                st.last_sql_error.clone(),
+                st.last_sql_errno.clone(),
             ]);
         }
     }

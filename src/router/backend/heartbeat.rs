@@ -12,12 +12,14 @@ use tokio::sync::watch;
 use super::{BackendConn, DataHostRt, Host};
 
 /// Replication status of a host (`SHOW SLAVE STATUS`), when it is a replica.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Repl {
     pub lag: Option<u64>,
     pub io_running: bool,
     pub sql_running: bool,
     pub relay_applied: bool,
+    /// The fields `show @@datasource.synstatus` shows.
+    pub status: Arc<super::ReplStatus>,
 }
 
 /// A write host as the failover decision sees it.
@@ -166,6 +168,9 @@ async fn round(dh: &DataHostRt, h: &Arc<Host>, p: &mut Probe, timeout: Duration)
         }
         hl.up = true;
         hl.last_error = None;
+        if let Ok(mut s) = h.repl_status.lock() {
+            *s = repl.as_ref().map(|r| r.status.clone());
+        }
         match repl {
             Some(r) => {
                 if r.lag.is_some() {
@@ -349,7 +354,22 @@ async fn check_on(
     let read_pos = r.get(0, "Read_Master_Log_Pos");
     let exec_pos = r.get(0, "Exec_Master_Log_Pos");
     let same_file = r.get(0, "Master_Log_File") == r.get(0, "Relay_Master_Log_File");
+    let field = |k: &str| r.get(0, k).map(str::to_string);
+    let status = super::ReplStatus {
+        master_host: field("Master_Host"),
+        master_port: field("Master_Port"),
+        master_user: field("Master_User"),
+        seconds_behind_master: field("Seconds_Behind_Master"),
+        io_running: field("Slave_IO_Running"),
+        sql_running: field("Slave_SQL_Running"),
+        io_state: field("Slave_IO_State"),
+        connect_retry: field("Connect_Retry"),
+        last_io_error: field("Last_IO_Error"),
+        last_sql_error: field("Last_SQL_Error"),
+        last_sql_errno: field("Last_SQL_Errno"),
+    };
     Ok(Some(Repl {
+        status: Arc::new(status),
         lag: r
             .get(0, "Seconds_Behind_Master")
             .and_then(|v| v.parse().ok()),

@@ -66,6 +66,26 @@ pub struct Host {
     /// The pool connections opened to this host (or moved to it by a reload), idle or
     /// in use, for a switch to end the statements in flight on them.
     live: Mutex<Vec<Weak<conn::Abort>>>,
+    /// The last `SHOW SLAVE STATUS` the heartbeat read from the host (`switch_type: 2`),
+    /// for `show @@datasource.synstatus`; kept while the host does not answer.
+    pub repl_status: Mutex<Option<Arc<ReplStatus>>>,
+}
+
+/// The replication fields of `SHOW SLAVE STATUS` that MyCat's
+/// `show @@datasource.synstatus` shows, as the server wrote them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReplStatus {
+    pub master_host: Option<String>,
+    pub master_port: Option<String>,
+    pub master_user: Option<String>,
+    pub seconds_behind_master: Option<String>,
+    pub io_running: Option<String>,
+    pub sql_running: Option<String>,
+    pub io_state: Option<String>,
+    pub connect_retry: Option<String>,
+    pub last_io_error: Option<String>,
+    pub last_sql_error: Option<String>,
+    pub last_sql_errno: Option<String>,
 }
 
 /// Why and into what a host's connections were retired.
@@ -624,6 +644,7 @@ impl DataHostRt {
                 epoch: AtomicU64::new(0),
                 retirement: Mutex::new(None),
                 live: Mutex::new(Vec::new()),
+                repl_status: Mutex::new(None),
             })
         };
         for (wi, w) in cfg.write_hosts.iter().enumerate() {

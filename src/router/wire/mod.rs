@@ -397,6 +397,7 @@ impl std::fmt::Display for SqlError {
 }
 
 /// Column types the router uses in the result sets it builds.
+pub const TYPE_LONG: u8 = 0x03;
 pub const TYPE_LONGLONG: u8 = 0x08;
 pub const TYPE_VAR_STRING: u8 = 0xfd;
 pub const TYPE_DATETIME: u8 = 0x0c;
@@ -415,6 +416,7 @@ pub fn column_def(schema: &str, table: &str, name: &str, ty: u8) -> Vec<u8> {
     p.push(0x0c);
     let (charset, len, flags): (u16, u32, u16) = match ty {
         TYPE_LONGLONG => (63, 20, 0x0080 | 0x0020),
+        TYPE_LONG => (63, 11, 0x0080),
         TYPE_DATETIME => (63, 19, 0x0080),
         TYPE_NEWDECIMAL => (63, 9, 0x0080),
         _ => (45, 1024, 0),
