@@ -2214,3 +2214,44 @@ fn slow_statements_show_in_show_sql_slow_as_mycat() {
     );
     assert!(adm.query("show @@sql.slow").expect("cleared").is_empty());
 }
+
+/// MyCat's `show @@white`: a row per whitelisted host with the users it admits (every
+/// user for a pattern or an entry without users); `show @@white.set` points to the config.
+#[test]
+fn show_white_lists_the_whitelist_as_it_admits() {
+    use common::wire::Conn;
+    let db = MariaDb::start();
+    db.sql("CREATE DATABASE shopdb");
+    let users = format!(
+        "{APP}{ADMIN_ROOT}  firewall:\n    whitelist:\n      - {{ host: \"192.0.2.1, 127.0.0.1\", users: [app, root] }}\n      - {{ host: \"10.1.*\", users: [app] }}\n      - {{ host: \"198.18.0.0/15\" }}\n      - {{ host: \"192.0.2.7\", users: [app] }}\n"
+    );
+    let r = router(&single(&db, &users, ""));
+    let mut adm = Conn::connect(r.admin, "root", "adm", None).expect("admin login");
+    let rows: Vec<(String, String)> = adm
+        .query("show @@white")
+        .expect("show @@white")
+        .into_iter()
+        .map(|r| {
+            (
+                r[0].clone().unwrap_or_default(),
+                r[1].clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let want = [
+        ("192.0.2.1", "app,root"),
+        ("127.0.0.1", "app,root"),
+        ("10.1.*", "app,root"),
+        ("198.18.0.0/15", "app,root"),
+        ("192.0.2.7", "app"),
+    ];
+    let want: Vec<(String, String)> = want
+        .iter()
+        .map(|(h, u)| (h.to_string(), u.to_string()))
+        .collect();
+    assert_eq!(rows, want);
+    let e = adm
+        .query("show @@white.set=10.0.0.1,app")
+        .expect_err("runtime change");
+    assert!(e.msg.contains("router.firewall.whitelist"), "{e}");
+}

@@ -11,6 +11,7 @@ use tokio::sync::oneshot;
 use super::backend::Role;
 use super::wire::*;
 use super::{ReloadKind, Shared};
+use crate::config::router::WhiteHost;
 
 const HELP: &[(&str, &str)] = &[
     ("show @@help", "Report usage"),
@@ -37,6 +38,10 @@ const HELP: &[(&str, &str)] = &[
         "Report uptime, memory, last reload and ON/OFF (offline)",
     ),
     ("show @@database", "Report schemas"),
+    (
+        "show @@white",
+        "Report the whitelist (router.firewall.whitelist): hosts and their users",
+    ),
     ("show @@time.current", "Report the current time (ms)"),
     ("show @@time.startup", "Report the start time (ms)"),
     (
@@ -172,6 +177,13 @@ async fn command(shared: &Arc<Shared>, sql: &str, who: &str) -> Reply {
             Reply::Rows(rs)
         }
         ["show", "@@server"] => Reply::Rows(server(shared)),
+        ["show", "@@white"] => Reply::Rows(white(shared)),
+        // MyCat's `show @@white.set=ip,user` changes the whitelist until a reload.
+        ["show", w, ..] if w.starts_with("@@white.set") => Reply::Err(SqlError::new(
+            1105,
+            "HY000",
+            "the whitelist is router.firewall.whitelist in the config: edit it and reload (reload @@config)",
+        )),
         ["show", "@@database"] => {
             let snap = shared.snapshot();
             let mut names: Vec<&String> = snap.catalog.schemas.values().map(|c| &c.name).collect();
@@ -448,6 +460,34 @@ fn stop_heartbeat(shared: &Shared, sql: &str, who: &str) -> Reply {
         }
     }
     Reply::Ok(n)
+}
+
+/// MyCat's `show @@white`: one row per whitelisted host (a list entry's hosts one by
+/// one), with the users it admits joined by commas: every configured user for an entry
+/// without `users` and for a pattern (which admits everyone, as MyCat's masked hosts).
+fn white(shared: &Shared) -> ResultSet {
+    let snap = shared.snapshot();
+    let c = &snap.cfg;
+    let mut rs = ResultSet::new(&["IP", "USER"]);
+    let everyone = c
+        .users
+        .iter()
+        .map(|u| u.name.as_str())
+        .collect::<Vec<_>>()
+        .join(",");
+    for e in &c.firewall.whitelist {
+        for h in e.host.split(',').map(str::trim).filter(|h| !h.is_empty()) {
+            // A pattern admits every user (as MyCat's masked hosts).
+            let pattern = matches!(WhiteHost::parse(h), Ok(WhiteHost::Pattern(_)));
+            let users = if e.users.is_empty() || pattern {
+                everyone.clone()
+            } else {
+                e.users.join(",")
+            };
+            rs.row(vec![s(h), s(users)]);
+        }
+    }
+    rs
 }
 
 /// MyCat's `show @@server`: UPTIME as MyCat writes it (`1d 2h 3m`), memory (the
