@@ -763,6 +763,57 @@ fn admin_port_commands() {
     assert!(dn.contains("dn1\tdh1/shopdb\t0"), "{dn}");
     let hb = adm("show @@heartbeat");
     assert!(hb.starts_with("NAME\tTYPE\tHOST\tPORT\tRS_CODE"), "{hb}");
+    // EXECUTE_TIME: MyCat's mean response times (ms) over 1, 10 and 30 minutes.
+    let w1_row: Vec<&str> = hb
+        .lines()
+        .find(|l| l.starts_with("w1\t"))
+        .map(|l| l.split('\t').collect())
+        .unwrap_or_default();
+    let avgs: Vec<&str> = w1_row
+        .get(8)
+        .map(|v| v.split(',').collect())
+        .unwrap_or_default();
+    assert!(
+        avgs.len() == 3 && avgs.iter().all(|a| a.parse::<u64>().is_ok()),
+        "{hb}"
+    );
+    // Each heartbeat of a host, with its time (UTC) and response time.
+    let detail = wait_for(Duration::from_secs(10), || {
+        let d = adm("show @@heartbeat.detail where name = w1");
+        (d.lines().count() >= 3).then_some(d)
+    })
+    .expect("heartbeats recorded");
+    let mut lines = detail.lines();
+    assert_eq!(
+        lines.next(),
+        Some("NAME\tTYPE\tHOST\tPORT\tTIME\tEXECUTE_TIME")
+    );
+    for l in lines {
+        let f: Vec<&str> = l.split('\t').collect();
+        assert_eq!(
+            f[..4],
+            [
+                "w1",
+                "mysql",
+                "127.0.0.1",
+                w1.addr.port().to_string().as_str()
+            ]
+        );
+        assert!(
+            f[4].len() == 19 && f[4].starts_with("20") && f[4].as_bytes()[10] == b' ',
+            "{l}"
+        );
+        assert!(f[5].parse::<u64>().is_ok(), "{l}");
+    }
+    let e = cli(
+        r.admin,
+        "root",
+        "adm",
+        None,
+        "show @@heartbeat.detail where name = nosuch",
+    )
+    .expect_err("unknown host");
+    assert!(e.contains("no host named 'nosuch'"), "{e}");
     assert!(adm("show @@sysparam").contains("PARAM_NAME"));
     // switch @@datasource moves writes.
     let q = |s: &str| cli(r.addr, "u", "pw", Some("shop"), s);

@@ -22,6 +22,10 @@ const HELP: &[(&str, &str)] = &[
     ),
     ("show @@heartbeat", "Report heartbeat status"),
     (
+        "show @@heartbeat.detail where name=host",
+        "Report a host's heartbeats of the last day and their response times",
+    ),
+    (
         "show @@datasource.synstatus",
         "Report replication status (switch_type 2)",
     ),
@@ -274,6 +278,10 @@ async fn command(shared: &Arc<Shared>, sql: &str, who: &str) -> Reply {
             Err(e) => Reply::Err(e),
         },
         ["show", "@@heartbeat"] => Reply::Rows(heartbeats(shared)),
+        ["show", "@@heartbeat.detail", "where", ..] => match where_value(sql, "name") {
+            Ok(v) => heartbeat_detail(shared, &v),
+            Err(e) => Reply::Err(e),
+        },
         ["show", "@@datasource.synstatus"] => Reply::Rows(synstatus(shared)),
         ["show", "@@connection"] => Reply::Rows(connections(shared)),
         ["show", "@@connection.sql"] => Reply::Rows(connection_sql(shared)),
@@ -697,6 +705,61 @@ fn synstatus(shared: &Shared) -> ResultSet {
     rs
 }
 
+/// MyCat's `show @@heartbeat.detail where name=M1`: every heartbeat of host `name` kept
+/// (the last day), oldest first, with its response time in ms (0: it failed). TIME is
+/// UTC.
+fn heartbeat_detail(shared: &Shared, name: &str) -> Reply {
+    let hosts: Vec<_> = shared
+        .all_data_hosts()
+        .into_iter()
+        .flat_map(|d| d.hosts.clone())
+        .collect();
+    let Some(h) = hosts
+        .iter()
+        .find(|h| h.name == name)
+        .or_else(|| hosts.iter().find(|h| h.name.eq_ignore_ascii_case(name)))
+    else {
+        return Reply::Err(SqlError::new(
+            1105,
+            "HY000",
+            format!("no host named '{name}' (show @@datasource lists them)"),
+        ));
+    };
+    let mut rs = ResultSet::with_types(&[
+        ("NAME", TYPE_VAR_STRING),
+        ("TYPE", TYPE_VAR_STRING),
+        ("HOST", TYPE_VAR_STRING),
+        ("PORT", TYPE_LONG),
+        ("TIME", TYPE_DATETIME),
+        ("EXECUTE_TIME", TYPE_VAR_STRING),
+    ]);
+    let records = h.heartbeats.lock().map(|r| r.all()).unwrap_or_default();
+    for (at, took) in records {
+        rs.row(vec![
+            s(&h.name),
+            s("mysql"),
+            s(&h.target),
+            s(h.port),
+            s(utc_datetime(at)),
+            s(took),
+        ]);
+    }
+    Reply::Rows(rs)
+}
+
+/// `yyyy-MM-dd HH:mm:ss` (UTC) of `ms` since the Unix epoch.
+fn utc_datetime(ms: u64) -> String {
+    let secs = ms / 1000;
+    let (y, m, d) = crate::civil::from_days((secs / 86_400) as i64);
+    let t = secs % 86_400;
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        t / 3600,
+        t / 60 % 60,
+        t % 60
+    )
+}
+
 fn heartbeats(shared: &Shared) -> ResultSet {
     let mut rs = ResultSet::new(&[
         "NAME",
@@ -742,7 +805,10 @@ fn heartbeats(shared: &Shared) -> ResultSet {
                 s(hl.failures),
                 s(status),
                 s(dh.cfg.heartbeat_interval.0.as_millis()),
-                s("0,0,0"),
+                s(h.heartbeats
+                    .lock()
+                    .map(|r| r.averages(super::epoch_ms()))
+                    .unwrap_or_else(|_| "0,0,0".into())),
                 ago,
                 s(stopped),
             ]);

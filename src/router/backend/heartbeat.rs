@@ -123,14 +123,18 @@ async fn round(dh: &DataHostRt, h: &Arc<Host>, p: &mut Probe, timeout: Duration)
     // The last attempt got no answer at all (as opposed to an error the server sent,
     // or a refused connection): the server hangs or cannot be reached.
     let mut unanswered = false;
+    // The successful attempt's response time (`show @@heartbeat` EXECUTE_TIME).
+    let mut took = None;
     for attempt in 0..cfg.max_retry {
         if attempt > 0 {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
+        let sent = Instant::now();
         match tokio::time::timeout(timeout, check(h, p, &cfg.heartbeat, cfg.switch_type)).await {
             Ok(Ok(r)) => {
                 repl = r;
                 ok = true;
+                took = Some(sent.elapsed().as_millis() as u64);
                 break;
             }
             Ok(Err(e)) => {
@@ -145,6 +149,9 @@ async fn round(dh: &DataHostRt, h: &Arc<Host>, p: &mut Probe, timeout: Duration)
                 p.conn = None;
             }
         }
+    }
+    if let Ok(mut rec) = h.heartbeats.lock() {
+        rec.record(crate::router::epoch_ms(), took);
     }
     let now = Instant::now();
     // Set when this round marks the host DOWN: its connections are shut down below.

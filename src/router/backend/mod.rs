@@ -2,6 +2,7 @@
 //! (MyCat dataHost semantics).
 
 pub mod conn;
+pub mod hbrecord;
 pub mod heartbeat;
 
 use std::net::SocketAddr;
@@ -69,6 +70,8 @@ pub struct Host {
     /// The last `SHOW SLAVE STATUS` the heartbeat read from the host (`switch_type: 2`),
     /// for `show @@datasource.synstatus`; kept while the host does not answer.
     pub repl_status: Mutex<Option<Arc<ReplStatus>>>,
+    /// Each heartbeat's response time, for `show @@heartbeat[.detail]`.
+    pub heartbeats: Mutex<hbrecord::HeartbeatRecorder>,
 }
 
 /// The replication fields of `SHOW SLAVE STATUS` that MyCat's
@@ -645,6 +648,7 @@ impl DataHostRt {
                 retirement: Mutex::new(None),
                 live: Mutex::new(Vec::new()),
                 repl_status: Mutex::new(None),
+                heartbeats: Mutex::new(hbrecord::HeartbeatRecorder::default()),
             })
         };
         for (wi, w) in cfg.write_hosts.iter().enumerate() {
