@@ -49,7 +49,7 @@ impl HeartbeatRecorder {
                     .take_while(|(t, _)| *t >= since)
                     .filter_map(|(_, v)| *v)
                     .fold((0u64, 0u64), |(s, n), v| (s.saturating_add(v), n + 1));
-                if n == 0 { 0 } else { sum / n }.to_string()
+                sum.checked_div(n).unwrap_or(0).to_string()
             })
             .collect::<Vec<_>>()
             .join(",")
