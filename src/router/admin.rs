@@ -234,6 +234,10 @@ async fn command(shared: &Arc<Shared>, sql: &str, who: &str) -> Reply {
             {
                 Some(ms) => {
                     let was = shared.slow_ms.swap(ms, Ordering::Relaxed);
+                    // As MyCat: the records of the old threshold go.
+                    if let Ok(mut l) = shared.slow.lock() {
+                        l.clear();
+                    }
                     tracing::info!(
                         "router: slow statement threshold {ms} ms (was {was} ms; reload @@sqlslow, {who})"
                     );
@@ -509,7 +513,8 @@ fn server(shared: &Shared) -> ResultSet {
         ("TOTAL_MEMORY", TYPE_LONGLONG),
         ("MAX_MEMORY", TYPE_LONGLONG),
         ("RELOAD_TIME", TYPE_LONGLONG),
-        ("ROLLBACK_TIME", TYPE_LONGLONG),
+        // Signed (-1), where the router's LONGLONG columns are unsigned.
+        ("ROLLBACK_TIME", TYPE_LONG),
         ("CHARSET", TYPE_VAR_STRING),
         ("STATUS", TYPE_VAR_STRING),
     ]);
@@ -572,7 +577,12 @@ fn datanodes(shared: &Shared, only: Option<&[String]>) -> ResultSet {
         let dh = shared.data_host(&n.data_host);
         let recovery = dh
             .as_ref()
-            .and_then(|d| d.heartbeat_paused_for())
+            .and_then(|d| {
+                // MyCat's: the recovery time of the active write host.
+                d.heartbeat_paused()
+                    .filter(|(w, _)| *w == d.active_index())
+                    .map(|(_, left)| left)
+            })
             .map_or(-1, |left| left.as_secs().max(1) as i64);
         let (idx, active, idle, size) = match &dh {
             Some(d) => {
@@ -775,10 +785,8 @@ fn heartbeats(shared: &Shared) -> ResultSet {
         "STOP",
     ]);
     for dh in shared.all_data_hosts() {
-        let paused = dh.heartbeat_paused_for().is_some();
-        let active = dh.active_index();
-        for h in &dh.hosts {
-            let stopped = paused && matches!(h.role, Role::Writer(w) if w == active);
+        for (i, h) in dh.hosts.iter().enumerate() {
+            let stopped = dh.host_paused_for(i).is_some();
             let hl = h.health();
             let code = match (hl.last_check, hl.up) {
                 (None, _) => 0,

@@ -810,7 +810,8 @@ pub fn status(shared: &Shared) -> Value {
                 "readable": readable,
                 "switches": dh.switches_total.load(Ordering::Relaxed),
                 // `stop @@heartbeat`: seconds left (null: running).
-                "heartbeat_paused_seconds": dh.heartbeat_paused_for().map(|d| d.as_secs().max(1)),
+                "heartbeat_paused_seconds": dh.heartbeat_paused().map(|(_, d)| d.as_secs().max(1)),
+                "heartbeat_paused_host": dh.heartbeat_paused().and_then(|(w, _)| dh.cfg.write_hosts.get(w).map(|h| h.host.clone())),
                 "stop_replication_on_switch": dh.cfg.stop_replication_on_switch,
                 "replication_stop_failures": dh.repl_stop_failures.load(Ordering::Relaxed),
                 "hosts": dh.hosts.iter().map(|h| {

@@ -1303,9 +1303,14 @@ impl Session {
             return;
         }
         sh.metrics.slow_statements.inc();
-        let Some(sql) = self.ctl.activity.lock().ok().and_then(|a| a.info.clone()) else {
+        let Some(mut sql) = self.ctl.activity.lock().ok().and_then(|a| a.info.clone()) else {
             return;
         };
+        // A prepared statement's text is shared uncapped: keep at most what the process
+        // list keeps of a query.
+        if sql.len() > super::processlist::INFO_CAP {
+            sql = super::processlist::info_text(sql.as_bytes());
+        }
         let rec = super::slowlog::SlowRecord {
             user: self.ctl.user(),
             start_ms: super::epoch_ms().saturating_sub(exec_ms),

@@ -73,20 +73,19 @@ pub async fn run(dh: Arc<DataHostRt>, mut stop: watch::Receiver<bool>) {
     // The active write host is down with no write host to take over, and that was
     // logged: once, not every round.
     let mut stuck = false;
-    let mut was_paused = false;
     loop {
-        // `stop @@heartbeat`: the active write host is left as it is, and no failover
-        // starts meanwhile (MyCat skips the source's heartbeat).
-        let paused = dh.heartbeat_paused_for().is_some();
-        if was_paused && !paused {
+        if let Some(name) = dh.expire_heartbeat_pause() {
             tracing::info!(
                 data_host = %dh.cfg.name,
-                "data host {}: heartbeat of the write host runs again (stop @@heartbeat is over)",
+                "data host {}: heartbeat of write host {name} runs again (the stop @@heartbeat time is over)",
                 dh.cfg.name
             );
         }
-        was_paused = paused;
-        let skip = paused.then(|| dh.writers[dh.active_index()]);
+        // `stop @@heartbeat`: the paused write host is left as it is (MyCat skips the
+        // source's heartbeat).
+        let skip = dh
+            .heartbeat_paused()
+            .and_then(|(w, _)| dh.writers.get(w).copied());
         join_all(
             dh.hosts
                 .iter()
@@ -96,12 +95,16 @@ pub async fn run(dh: Arc<DataHostRt>, mut stop: watch::Receiver<bool>) {
                 .map(|(_, (h, p))| round(&dh, h, p, timeout)),
         )
         .await;
-        if !paused {
-            decide(&dh, &probes, &mut stuck).await;
+        // Read again: a pause that came during the round holds off its failover too. No
+        // failover from the paused write host, none to it.
+        let paused = dh.heartbeat_paused().map(|(w, _)| w);
+        if paused != Some(dh.active_index()) {
+            decide(&dh, &probes, &mut stuck, paused).await;
         }
-        for h in &dh.hosts {
+        for (i, h) in dh.hosts.iter().enumerate() {
             h.pool.reap();
-            if h.health().up {
+            // A paused host's state is frozen: no new connections to it meanwhile.
+            if Some(i) != skip && h.health().up {
                 super::warm(h).await;
             }
         }
@@ -414,16 +417,19 @@ pub fn galera_not_ready(vars: &[(&str, &str)]) -> Option<String> {
     ))
 }
 
-async fn decide(dh: &DataHostRt, probes: &[Probe], stuck: &mut bool) {
+/// `paused`: a write host (index into `writers`) that `stop @@heartbeat` holds, never
+/// a failover target.
+async fn decide(dh: &DataHostRt, probes: &[Probe], stuck: &mut bool, paused: Option<usize>) {
     let th = u64::from(dh.cfg.slave_threshold);
     let views: Vec<WriterView> = dh
         .writers
         .iter()
-        .map(|&hi| {
+        .enumerate()
+        .map(|(wi, &hi)| {
             let h = dh.hosts[hi].health();
             let p = &probes[hi];
             WriterView {
-                up: h.up,
+                up: h.up && paused != Some(wi),
                 failed_rounds: p.failed_rounds,
                 caught_up: h.is_replica.then(|| {
                     h.sql_running == Some(true)

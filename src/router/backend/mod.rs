@@ -611,9 +611,18 @@ pub struct DataHostRt {
     save: tokio::sync::Mutex<()>,
     pub tcp: BackendTcp,
     rng: Mutex<u64>,
-    /// MyCat's `stop @@heartbeat name:seconds`: until then the active write host gets no
-    /// heartbeat (it keeps the state it had, so no failover starts from it).
-    heartbeat_paused_until: Mutex<Option<Instant>>,
+    /// MyCat's `stop @@heartbeat name:seconds`: until then the write host that was
+    /// active at the command gets no heartbeat (it keeps the state it had, so no
+    /// failover starts from it, and none goes to it).
+    heartbeat_pause: Mutex<Option<HeartbeatPause>>,
+}
+
+/// A `stop @@heartbeat` in force.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct HeartbeatPause {
+    until: Instant,
+    /// The paused write host (index into `writers`).
+    writer: usize,
 }
 
 impl DataHostRt {
@@ -706,37 +715,73 @@ impl DataHostRt {
             save: tokio::sync::Mutex::new(()),
             tcp,
             rng: Mutex::new(u64::from_le_bytes(seed) | 1),
-            heartbeat_paused_until: Mutex::new(None),
+            heartbeat_pause: Mutex::new(None),
         })
     }
 
     /// `stop @@heartbeat`: no heartbeat for the active write host during `d` (0 ends a
-    /// pause at the next round), as MyCat's heartbeat recovery time. `by` says who
-    /// asked, for the log line.
+    /// pause), as MyCat's heartbeat recovery time: the pause stays with that host when
+    /// the write role moves. `by` says who asked, for the log line.
     pub fn pause_heartbeat(&self, d: Duration, by: &str) {
-        let until = Instant::now().checked_add(d);
-        if let Ok(mut p) = self.heartbeat_paused_until.lock() {
-            *p = until.filter(|_| !d.is_zero());
+        let Ok(mut p) = self.heartbeat_pause.lock() else {
+            return;
+        };
+        if d.is_zero() {
+            if let Some(old) = p.take() {
+                tracing::info!(
+                    data_host = %self.cfg.name,
+                    "data host {}: heartbeat of write host {} resumed ({by})",
+                    self.cfg.name,
+                    self.writer_name(old.writer)
+                );
+            }
+            return;
         }
-        let w = self.writer();
-        // An end of a pause is logged by the heartbeat when it runs again.
-        if !d.is_zero() {
-            tracing::warn!(
-                data_host = %self.cfg.name,
-                host = %w.name,
-                "data host {}: heartbeat of write host {} stopped for {}s ({by}): no failover from it meanwhile",
-                self.cfg.name,
-                w.name,
-                d.as_secs()
-            );
-        }
+        let writer = self.active_index();
+        *p = Some(HeartbeatPause {
+            until: Instant::now().checked_add(d).unwrap_or_else(Instant::now),
+            writer,
+        });
+        tracing::warn!(
+            data_host = %self.cfg.name,
+            "data host {}: heartbeat of write host {} stopped for {}s ({by}): no failover from it or to it meanwhile",
+            self.cfg.name,
+            self.writer_name(writer),
+            d.as_secs()
+        );
     }
 
-    /// How long the active write host's heartbeat stays paused (`stop @@heartbeat`).
-    pub fn heartbeat_paused_for(&self) -> Option<Duration> {
-        let until = (*self.heartbeat_paused_until.lock().ok()?)?;
-        let left = until.saturating_duration_since(Instant::now());
-        (!left.is_zero()).then_some(left)
+    fn writer_name(&self, writer: usize) -> &str {
+        self.cfg
+            .write_hosts
+            .get(writer)
+            .map_or("?", |w| w.host.as_str())
+    }
+
+    /// The write host (index into `writers`) whose heartbeat `stop @@heartbeat` pauses,
+    /// and for how long still.
+    pub fn heartbeat_paused(&self) -> Option<(usize, Duration)> {
+        let p = (*self.heartbeat_pause.lock().ok()?)?;
+        let left = p.until.saturating_duration_since(Instant::now());
+        (!left.is_zero()).then_some((p.writer, left))
+    }
+
+    /// How long the heartbeat of host `host` (index into `hosts`) stays paused.
+    pub fn host_paused_for(&self, host: usize) -> Option<Duration> {
+        self.heartbeat_paused()
+            .filter(|(w, _)| self.writers.get(*w) == Some(&host))
+            .map(|(_, left)| left)
+    }
+
+    /// Ends a pause whose time is over; returns the paused write host's name then.
+    pub fn expire_heartbeat_pause(&self) -> Option<String> {
+        let mut p = self.heartbeat_pause.lock().ok()?;
+        let pause = (*p)?;
+        if pause.until > Instant::now() {
+            return None;
+        }
+        *p = None;
+        Some(self.writer_name(pause.writer).to_string())
     }
 
     pub fn active_index(&self) -> usize {
@@ -757,12 +802,19 @@ impl DataHostRt {
                     .all(|(x, y)| x.host == y.host && x.url == y.url)
         };
         if !same(self, old) {
+            if let Some((w, _)) = old.heartbeat_paused() {
+                tracing::warn!(
+                    data_host = %self.cfg.name,
+                    "data host {}: the stop @@heartbeat pause of write host {} ended: the reload changed the data host's write hosts",
+                    self.cfg.name,
+                    old.writer_name(w)
+                );
+            }
             return;
         }
-        if let (Ok(mut mine), Ok(theirs)) = (
-            self.heartbeat_paused_until.lock(),
-            old.heartbeat_paused_until.lock(),
-        ) {
+        if let (Ok(mut mine), Ok(theirs)) =
+            (self.heartbeat_pause.lock(), old.heartbeat_pause.lock())
+        {
             *mine = *theirs;
         }
         let (was, now) = (self.active_index(), old.active_index());
