@@ -1879,9 +1879,10 @@ fn offline_takes_the_router_out_of_service_as_mycat() {
     assert_eq!((code, body.as_str()), (200, "router online\n"));
     let row = server(&mut adm);
     assert_eq!(row.len(), 8, "{row:?}");
-    // MyCat's column types: numbers are LONGLONG (8), text VAR_STRING (253).
+    // MyCat's column types: numbers are LONGLONG (8), text VAR_STRING (253); the
+    // signed ROLLBACK_TIME (-1) is a LONG (3).
     let types: Vec<u8> = adm.last_types.iter().map(|t| t.0).collect();
-    assert_eq!(types, [253, 8, 8, 8, 8, 8, 253, 253], "{row:?}");
+    assert_eq!(types, [253, 8, 8, 8, 8, 3, 253, 253], "{row:?}");
     assert_eq!(row[7].as_deref(), Some("ON"), "{row:?}");
     assert_eq!(row[5].as_deref(), Some("-1"), "ROLLBACK_TIME: {row:?}");
     let loaded: u64 = row[4].as_deref().and_then(|v| v.parse().ok()).unwrap_or(0);
@@ -1960,6 +1961,11 @@ fn offline_takes_the_router_out_of_service_as_mycat() {
     assert_eq!(metric(), "0");
     // Asked again: still one affected row, no second log line.
     assert_eq!(adm.exec("offline").expect("offline again").0, 1);
+    assert!(
+        r.daemon.wait_log("router: OFFLINE (admin port"),
+        "{}",
+        r.logs()
+    );
     let logs = r.logs();
     assert_eq!(logs.matches("router: OFFLINE").count(), 1, "{logs}");
     assert!(
@@ -1991,7 +1997,7 @@ fn offline_takes_the_router_out_of_service_as_mycat() {
         200
     );
     assert!(
-        r.logs().contains("router: ONLINE (admin port, user root"),
+        r.daemon.wait_log("router: ONLINE (admin port, user root"),
         "{}",
         r.logs()
     );
@@ -2007,7 +2013,7 @@ fn offline_takes_the_router_out_of_service_as_mycat() {
     let (_, out, _) = common::tandem(&["router", "offline", "--socket", sock]);
     assert_eq!(out, "router already offline\n");
     assert!(
-        r.logs().contains("router: OFFLINE (admin socket)"),
+        r.daemon.wait_log("router: OFFLINE (admin socket)"),
         "{}",
         r.logs()
     );
@@ -2133,7 +2139,7 @@ fn stop_heartbeat_holds_off_a_failover_as_mycat() {
     assert_eq!(e.code, 1064, "{e}");
     assert_eq!(adm.exec("STOP @@HEARTBEAT DH1 : 600").expect("stop").0, 1);
     assert!(
-        r.logs().contains(
+        r.daemon.wait_log(
             "data host dh1: heartbeat of write host w1 stopped for 600s (stop @@heartbeat, admin port, user root from 127.0.0.1:"
         ),
         "{}",
@@ -2197,7 +2203,7 @@ fn stop_heartbeat_holds_off_a_failover_as_mycat() {
         r.logs()
     );
     assert!(
-        r.logs().contains(
+        r.daemon.wait_log(
             "data host dh1: heartbeat of write host w1 resumed (stop @@heartbeat, admin port, user root from 127.0.0.1:"
         ),
         "{}",
