@@ -527,8 +527,21 @@ fn render_router(v: &Value) -> String {
     ];
     for dh in v["data_hosts"].as_array().into_iter().flatten() {
         let active = s(&dh["active_write_host"]);
+        // `stop @@heartbeat`: the paused host's state is as of the pause.
+        let paused = dh["heartbeat_paused_host"].as_str();
+        let paused_for = dh["heartbeat_paused_seconds"].as_u64().unwrap_or(0);
         for h in dh["hosts"].as_array().into_iter().flatten() {
             let name = s(&h["name"]);
+            let state = match (h["up"].as_bool(), h["checked"].as_bool()) {
+                (_, Some(false)) => "not checked yet".to_string(),
+                (Some(true), _) => "up".into(),
+                _ => "DOWN".into(),
+            };
+            let state = if paused == Some(name.as_str()) {
+                format!("{state} (heartbeat stopped, {paused_for}s left)")
+            } else {
+                state
+            };
             let role = match (h["role"].as_str(), name == active) {
                 (Some("write"), true) => "write (active)",
                 (Some("write"), false) => "write (standby)",
@@ -546,11 +559,7 @@ fn render_router(v: &Value) -> String {
                 s(&dh["name"]),
                 name,
                 role.into(),
-                match (h["up"].as_bool(), h["checked"].as_bool()) {
-                    (_, Some(false)) => "not checked yet".into(),
-                    (Some(true), _) => "up".into(),
-                    _ => "DOWN".into(),
-                },
+                state,
                 match (h["reads"].as_bool(), h["no_reads_reason"].as_str()) {
                     (Some(true), _) => "yes".into(),
                     (Some(false), Some(why)) => format!("no: {why}"),
@@ -910,6 +919,17 @@ mod tests {
         );
         assert_eq!(cells(header + 3), "dh0 db1s read up yes 0s 2/100");
         assert!(!out.contains("OFFLINE"), "{out}");
+        // `stop @@heartbeat` shows on the paused host.
+        let mut paused = v.clone();
+        paused["subsystems"]["router"]["data_hosts"][0]["heartbeat_paused_host"] = "db1".into();
+        paused["subsystems"]["router"]["data_hosts"][0]["heartbeat_paused_seconds"] = 540.into();
+        let out = render(&paused);
+        assert!(
+            out.lines()
+                .any(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")
+                    == "dh0 db1 write (active) up (heartbeat stopped, 540s left) no - 2/100"),
+            "{out}"
+        );
         // `offline` on the admin port shows on the router's line.
         let mut off = v.clone();
         off["subsystems"]["router"]["online"] = false.into();
