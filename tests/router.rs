@@ -2337,7 +2337,7 @@ fn show_white_lists_the_whitelist_as_it_admits() {
         .collect();
     assert_eq!(rows, want);
     let e = adm
-        .query("show @@white.set=10.0.0.1,app")
+        .query("show @@white.set=198.18.0.9,app")
         .expect_err("runtime change");
     assert!(e.msg.contains("router.firewall.whitelist"), "{e}");
 }
