@@ -406,10 +406,16 @@ pub struct StatFilter {
     /// socket and on its stats page only with `stats show-legends`; off with the
     /// stats page's own word [`NO_LEGENDS`].
     pub legends: bool,
+    /// The stats page's scope (its own word `scope=<text>`, [`SCOPE`]): only listeners
+    /// whose name contains the text, in any case (lower-cased here).
+    pub scope: Option<String>,
 }
 
 /// The `show stat` word the stats page adds without `show_legends`.
 pub const NO_LEGENDS: &str = "no-legends";
+
+/// The prefix of the `show stat` word the stats page adds for its scope box.
+pub const SCOPE: &str = "scope=";
 
 impl Default for StatFilter {
     fn default() -> StatFilter {
@@ -423,6 +429,7 @@ impl Default for StatFilter {
             hide_maint: false,
             desc: false,
             legends: true,
+            scope: None,
         }
     }
 }
@@ -473,6 +480,9 @@ pub fn parse_stat_args(args: &[&str], names: &[&str]) -> Result<StatFilter, &'st
             "no-maint" => f.hide_maint = true,
             "desc" => f.desc = true,
             NO_LEGENDS => f.legends = false,
+            w if w.starts_with(SCOPE) && w.len() > SCOPE.len() => {
+                f.scope = Some(w[SCOPE.len()..].to_ascii_lowercase());
+            }
             _ => {}
         }
     }
@@ -1240,7 +1250,12 @@ fn rows(listeners: &[Arc<Shared>], filter: &StatFilter) -> Vec<(Kind, usize, usi
     for (li, l) in listeners.iter().enumerate() {
         let rt = l.runtime();
         let iid = li + FIRST_IID;
-        if filter.iid.is_some_and(|want| want != iid) {
+        if filter.iid.is_some_and(|want| want != iid)
+            || filter
+                .scope
+                .as_ref()
+                .is_some_and(|sc| !l.name.to_ascii_lowercase().contains(sc.as_str()))
+        {
             continue;
         }
         let mut f = Row::new();
@@ -1754,6 +1769,12 @@ mod tests {
         assert_eq!(f("2 4 1").map(|x| (x.iid, x.sid)), Ok((Some(2), Some(1))));
         assert_eq!(f("zz -1 -1"), Err("No such proxy.\n"));
         assert_eq!(f("no-maint").map(|x| x.hide_maint), Ok(true));
+        // The stats page's scope word, lower-cased for a case-blind match.
+        assert_eq!(
+            f("up scope=MySQL").map(|x| x.scope),
+            Ok(Some("mysql".to_string()))
+        );
+        assert_eq!(f("scope=").map(|x| x.scope), Ok(None));
     }
 
     #[test]

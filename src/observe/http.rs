@@ -342,12 +342,14 @@ fn stats_body(
     cfg: &StatsPageConfig,
     targets: &Targets,
 ) -> Response<Full<Bytes>> {
-    let args = page.stat_args(cfg);
+    // The three filter words "every proxy, type and server" first: with three or more
+    // words after `stat`, `show stat` reads the first three as the filter.
+    let args = format!(" -1 -1 -1{}", page.stat_args(cfg));
     let run = |cmd: &str| crate::admin::run_one(targets, cmd);
     let (content_type, body) = match page.format {
         Format::Csv => ("text/plain", run(&format!("show stat{args}"))),
-        Format::Typed => ("text/plain", run(&format!("show stat typed{args}"))),
-        Format::Json => ("application/json", run(&format!("show stat json{args}"))),
+        Format::Typed => ("text/plain", run(&format!("show stat{args} typed"))),
+        Format::Json => ("application/json", run(&format!("show stat{args} json"))),
         Format::JsonSchema => ("application/json", run("show schema json")),
         Format::Html => {
             let rows = run(&format!("show stat{args}"))

@@ -38,6 +38,30 @@ pub struct PageRequest {
     pub norefresh: bool,
     /// `;st=XXXX`: the outcome of the last form action, shown above the tables.
     pub st: Option<String>,
+    /// `?scope=text` (the page's Scope box): only the listeners whose name contains
+    /// the text, in any case; at most [`SCOPE_MAX`] characters, letters, digits and
+    /// `.` `_` `-` `:` (anything else drops the scope), as haproxy's.
+    pub scope: Option<String>,
+}
+
+/// The longest scope text (haproxy's `STAT_SCOPE_TXT_MAXLEN`).
+pub const SCOPE_MAX: usize = 20;
+
+/// The scope text after `scope=` in a request target: up to `;`, `&`, a blank or the
+/// end, cut to [`SCOPE_MAX`]; `None` when empty or with a character haproxy refuses in
+/// a name. (haproxy 2.6 also ignores a one-character scope at the very end of the
+/// target, as the box sends it; tandem takes it.)
+fn scope_of(rest: &str) -> Option<String> {
+    let i = rest.find("scope=")?;
+    let t: String = rest[i + 6..]
+        .chars()
+        .take_while(|c| !matches!(c, ';' | '&' | ' '))
+        .take(SCOPE_MAX)
+        .collect();
+    let ok = t
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':'));
+    (ok && !t.is_empty()).then_some(t)
 }
 
 impl PageRequest {
@@ -53,7 +77,19 @@ impl PageRequest {
         } else if self.no_maint {
             a.push_str(" no-maint");
         }
+        if let Some(sc) = &self.scope {
+            a.push(' ');
+            a.push_str(crate::balancer::stats::SCOPE);
+            a.push_str(sc);
+        }
         a
+    }
+
+    /// `?scope=text` for links that keep the scope (empty without one).
+    fn scope_query(&self) -> String {
+        self.scope
+            .as_ref()
+            .map_or_else(String::new, |sc| format!("?scope={sc}"))
     }
 
     /// The display options to keep in links and redirects (`;up;no-maint;norefresh`).
@@ -68,6 +104,7 @@ impl PageRequest {
         if self.norefresh {
             o.push_str(";norefresh");
         }
+        o.push_str(&self.scope_query());
         o
     }
 }
@@ -104,6 +141,7 @@ pub fn parse_target(target: &str, uri: &str, refresh_configured: bool) -> Option
         no_maint: has(";no-maint"),
         norefresh: refresh_configured && has(";norefresh"),
         st,
+        scope: scope_of(rest),
     })
 }
 
@@ -672,9 +710,16 @@ pub fn render_html(p: &Page) -> String {
         if norefresh {
             s.push_str(";norefresh");
         }
+        s.push_str(&p.req.scope_query());
         s
     };
     o.push_str("<td align=\"left\" valign=\"top\" nowrap width=\"1%\"><b>Display option:</b><ul style=\"margin-top: 0.25em;\">\n");
+    // The scope box (haproxy's): GET to this page with `?scope=...`.
+    let _ = writeln!(
+        o,
+        "<li><form method=\"GET\">Scope : <input value=\"{}\" name=\"scope\" size=\"8\" maxlength=\"{SCOPE_MAX}\" tabindex=\"1\"/></form>",
+        esc(p.req.scope.as_deref().unwrap_or(""))
+    );
     if p.req.up {
         let _ = writeln!(
             o,
@@ -708,10 +753,14 @@ pub fn render_html(p: &Page) -> String {
         "<li><a href=\"{}\">Refresh now</a><br>",
         keep(p.req.up, p.req.norefresh)
     );
-    let _ = writeln!(o, "<li><a href=\"{uri};csv;norefresh\">CSV export</a><br>");
+    let sq = p.req.scope_query();
     let _ = writeln!(
         o,
-        "<li><a href=\"{uri};json;norefresh\">JSON export</a> (<a href=\"{uri};json-schema\">schema</a>)<br>"
+        "<li><a href=\"{uri};csv;norefresh{sq}\">CSV export</a><br>"
+    );
+    let _ = writeln!(
+        o,
+        "<li><a href=\"{uri};json;norefresh{sq}\">JSON export</a> (<a href=\"{uri};json-schema\">schema</a>)<br>"
     );
     o.push_str("</ul></td></tr></table>\n");
     if let Some(st) = &p.req.st {
@@ -1006,6 +1055,59 @@ mod tests {
     }
 
     #[test]
+    fn the_scope_box_filters_listeners_as_haproxy() {
+        let u = "/haproxy?stats";
+        let r = parse_target("/haproxy?stats;up?scope=MySQL_rw", u, false).unwrap();
+        assert_eq!(r.scope.as_deref(), Some("MySQL_rw"));
+        assert_eq!(
+            r.stat_args(&StatsPageConfig::default()),
+            " no-legends up scope=MySQL_rw"
+        );
+        assert_eq!(
+            redirect(u, &r, Outcome::Done),
+            "/haproxy?stats;st=DONE;up?scope=MySQL_rw"
+        );
+        // Cut at `;`, `&` or a blank, and to 20 characters.
+        let sc = |t: &str| parse_target(t, u, false).unwrap().scope;
+        assert_eq!(sc("/haproxy?stats;csv;scope=ab;up").as_deref(), Some("ab"));
+        assert_eq!(
+            sc("/haproxy?stats?scope=a.b-c:d&x=1").as_deref(),
+            Some("a.b-c:d")
+        );
+        assert_eq!(
+            sc("/haproxy?stats?scope=abcdefghijklmnopqrstuvwxyz").as_deref(),
+            Some("abcdefghijklmnopqrst")
+        );
+        // Empty, or a character haproxy refuses in a name: no scope.
+        assert_eq!(sc("/haproxy?stats?scope="), None);
+        assert_eq!(sc("/haproxy?stats?scope=a%20b"), None);
+        assert_eq!(sc("/haproxy?stats?scope=<b>"), None);
+        assert_eq!(sc("/haproxy?stats"), None);
+
+        // The page: the box holds the scope, and the links keep it.
+        let cfg = cfg();
+        let html = render_html(&Page {
+            cfg: &cfg,
+            req: &r,
+            rows: &[],
+            info: &HashMap::new(),
+            version: "0",
+        });
+        assert!(
+            html.contains("<form method=\"GET\">Scope : <input value=\"MySQL_rw\" name=\"scope\" size=\"8\" maxlength=\"20\" tabindex=\"1\"/></form>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("href=\"/haproxy?stats?scope=MySQL_rw\">Show all servers"),
+            "{html}"
+        );
+        assert!(
+            html.contains("href=\"/haproxy?stats;csv;norefresh?scope=MySQL_rw\">CSV export"),
+            "{html}"
+        );
+    }
+
+    #[test]
     fn forms_from_another_site_are_refused() {
         let host = Some("127.0.0.1:9188");
         assert!(same_origin(None, None, host), "a script");
@@ -1178,7 +1280,6 @@ mod tests {
             "weight / user weight"
         );
         assert!(html.contains("<option value=\"drain\">Set state to DRAIN</option>"));
-        // Read-only: no form.
         c.admin = false;
         let html = render_html(&Page {
             cfg: &c,
@@ -1187,7 +1288,9 @@ mod tests {
             info: &HashMap::new(),
             version: "1.2.3",
         });
-        assert!(!html.contains("<form"));
+        // Read-only: no admin form (the scope box is a GET form).
+        assert!(!html.contains("<form method=\"post\""));
+        assert_eq!(html.matches("<form").count(), 1, "{html}");
         assert!(html.contains("The balancer is not configured"));
     }
 }
