@@ -1417,6 +1417,8 @@ fn production_style_configs_import_as_the_originals_behave() {
     // and read hosts all of weight 0 are read from alike.
     let schema = format!("{conf}/schema.xml");
     let r = c.router.as_ref().expect("router");
+    // useSqlStat=0: the SQL statistics are off, as there.
+    assert!(!r.sql_stat && out.contains("sql_stat: false"), "{out}");
     let h = |n: &str| r.data_hosts.iter().find(|h| h.name == n).expect(n);
     let order = h("dh_order");
     assert_eq!((order.switch_type, order.slave_threshold), (2, u32::MAX));

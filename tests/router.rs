@@ -1925,6 +1925,19 @@ fn offline_takes_the_router_out_of_service_as_mycat() {
     assert_eq!(metric(), "1");
     let mut open = session(&r, "app", "s3cret");
     open.ping().expect("ping while online");
+    // MyCat's SQL-port status check, and `SELECT USER()`, answered while online.
+    assert_eq!(
+        open.value("SHOW `MYCAT_STATUS`")
+            .expect("status")
+            .as_deref(),
+        Some("ON")
+    );
+    assert_eq!(open.last_names, ["STATUS"]);
+    assert!(
+        open.value("select user()")
+            .expect("user()")
+            .is_some_and(|u| u.starts_with("app@")),
+    );
 
     // Offline: one affected row, as MyCat (any case, a trailing semicolon).
     assert_eq!(adm.exec("  OFFLINE; ").expect("offline").0, 1);
@@ -1935,6 +1948,24 @@ fn offline_takes_the_router_out_of_service_as_mycat() {
     assert!(
         !ok && out.contains("doesn't answer to ping") && out.contains("the router is offline"),
         "{out}"
+    );
+    // So do MyCat's status check and `SELECT USER()` (health checks run them); other
+    // statements, even `SELECT USER(), DATABASE()`, are served.
+    for q in [
+        "show mycat_status",
+        "SHOW MYCAT_STATUS;",
+        "SELECT USER()",
+        "select current_user()",
+    ] {
+        let e = open.value(q).expect_err(q);
+        assert_eq!((e.code, e.state.as_str()), (1053, "08S01"), "{q}: {e}");
+    }
+    assert!(
+        open.query("SELECT USER(), DATABASE()")
+            .expect("user() and more")
+            .first()
+            .and_then(|r| r.first().cloned().flatten())
+            .is_some_and(|u| u.starts_with("app@")),
     );
     // The open session and new logins go on.
     assert_eq!(
@@ -2267,7 +2298,12 @@ fn slow_statements_show_in_show_sql_slow_as_mycat() {
     let st = app.prepare("SELECT SLEEP(?)").expect("prepare");
     app.execute(st, 0, &[Some("0.5")], &[])
         .expect("slow execute");
-    let rows = adm.query("show @@sql.slow").expect("show @@sql.slow");
+    // Recorded right after the answer is sent: wait for the last one.
+    let rows = wait_for(Duration::from_secs(10), || {
+        let rows = adm.query("show @@sql.slow").expect("show @@sql.slow");
+        (rows.len() == 2).then_some(rows)
+    })
+    .unwrap_or_else(|| adm.query("show @@sql.slow").expect("show @@sql.slow"));
     let types: Vec<u8> = adm.last_types.iter().map(|t| t.0).collect();
     assert_eq!(types, [253, 253, 8, 8, 253, 253, 253]);
     assert_eq!(rows.len(), 2, "{rows:?}");
@@ -2296,9 +2332,267 @@ fn slow_statements_show_in_show_sql_slow_as_mycat() {
     assert!(adm.query("show @@sql.slow").expect("cleared").is_empty());
     // A new threshold forgets the records too, as MyCat.
     app.value("SELECT SLEEP(0.3)").expect("slow again");
-    assert_eq!(adm.query("show @@sql.slow").expect("one").len(), 1);
+    assert!(
+        wait_for(Duration::from_secs(10), || {
+            (adm.query("show @@sql.slow").expect("one").len() == 1).then_some(())
+        })
+        .is_some()
+    );
     adm.exec("reload @@sqlslow=250").expect("same threshold");
     assert!(adm.query("show @@sql.slow").expect("forgotten").is_empty());
+}
+
+/// MyCat's SQL statistics (`useSqlStat`; `router.sql_stat`): `show @@sql`, `show
+/// @@sql.sum`, `show @@sql.sum.table`, `show @@sql.high`, `show @@sql.large`, `show
+/// @@sql.resultset` with MyCat's columns; `true` clears, `reload @@user_stat` resets,
+/// `reload @@sqlstat=close|open` switches them.
+#[test]
+fn sql_statistics_as_mycat() {
+    use common::wire::Conn;
+    let db = MariaDb::start();
+    db.sql("CREATE DATABASE shopdb; CREATE TABLE shopdb.t (id INT PRIMARY KEY, v INT); CREATE TABLE shopdb.u (id INT PRIMARY KEY)");
+    let r = router(&single(
+        &db,
+        &format!("{APP}{ADMIN_ROOT}  sql_stat: true\n"),
+        "",
+    ));
+    let mut adm = Conn::connect(r.admin, "root", "adm", None).expect("admin login");
+    let num = |v: &Option<String>| {
+        v.as_deref()
+            .and_then(|x| x.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let before = num(&adm.value("show @@time.current").expect("now"));
+    let mut app = session(&r, "app", "s3cret");
+    app.exec("INSERT INTO t VALUES (1, 10), (2, 20)")
+        .expect("insert");
+    app.exec("UPDATE t SET v = 11 WHERE id = 1")
+        .expect("update");
+    assert_eq!(
+        app.value("SELECT v FROM t WHERE id = 1")
+            .expect("select")
+            .as_deref(),
+        Some("11")
+    );
+    assert_eq!(
+        app.value("SELECT v FROM t WHERE id = 2")
+            .expect("select")
+            .as_deref(),
+        Some("20")
+    );
+    app.query("SELECT t.v FROM t JOIN u ON u.id = t.id")
+        .expect("join");
+    // Not counted: a SET, a failing statement.
+    app.exec("SET @x = 1").expect("set");
+    app.query("SELECT nope FROM t").expect_err("unknown column");
+    // A prepared execute counts as its statement.
+    let st = app
+        .prepare("SELECT v FROM t WHERE id = ?")
+        .expect("prepare");
+    app.execute(st, 0, &[Some("2")], &[]).expect("execute");
+    // Over 10,000 rows; 512 KiB or more.
+    assert_eq!(
+        app.query("SELECT seq FROM seq_1_to_10001")
+            .expect("many rows")
+            .len(),
+        10_001
+    );
+    app.value("SELECT REPEAT('x', 600000)").expect("a big row");
+
+    // show @@sql: newest first, numbered per user. (A statement is recorded right after
+    // its answer is sent: wait for the last.)
+    let rows = wait_for(Duration::from_secs(10), || {
+        let rows = adm.query("show @@sql").expect("show @@sql");
+        (rows.len() == 8).then_some(rows)
+    })
+    .unwrap_or_else(|| adm.query("show @@sql").expect("show @@sql"));
+    assert_eq!(
+        adm.last_names,
+        ["ID", "USER", "START_TIME", "EXECUTE_TIME", "SQL", "IP"]
+    );
+    let types: Vec<u8> = adm.last_types.iter().map(|t| t.0).collect();
+    assert_eq!(types, [8, 15, 8, 8, 253, 253]);
+    let sql: Vec<&str> = rows.iter().filter_map(|r| r[4].as_deref()).collect();
+    assert_eq!(
+        sql,
+        [
+            "SELECT REPEAT('x', 600000)",
+            "SELECT seq FROM seq_1_to_10001",
+            "SELECT v FROM t WHERE id = ?",
+            "SELECT t.v FROM t JOIN u ON u.id = t.id",
+            "SELECT v FROM t WHERE id = 2",
+            "SELECT v FROM t WHERE id = 1",
+            "UPDATE t SET v = 11 WHERE id = 1",
+            "INSERT INTO t VALUES (1, 10), (2, 20)",
+        ],
+        "{rows:?}"
+    );
+    for (i, row) in rows.iter().enumerate() {
+        assert_eq!(num(&row[0]), i as u64 + 1);
+        assert_eq!(row[1].as_deref(), Some("app"));
+        assert!(num(&row[2]) >= before.saturating_sub(1000), "{row:?}");
+        assert_eq!(row[5].as_deref(), Some("127.0.0.1"));
+    }
+
+    // show @@sql.sum: 6 reads, 2 writes.
+    let sum = adm.query("show @@sql.sum").expect("sum");
+    assert_eq!(
+        adm.last_names,
+        [
+            "ID",
+            "USER",
+            "R",
+            "W",
+            "R%",
+            "MAX",
+            "NET_IN",
+            "NET_OUT",
+            "TIME_COUNT",
+            "TTL_COUNT",
+            "LAST_TIME"
+        ]
+    );
+    assert_eq!(sum.len(), 1, "{sum:?}");
+    let row = &sum[0];
+    assert_eq!(
+        (row[1].as_deref(), num(&row[2]), num(&row[3])),
+        (Some("app"), 6, 2),
+        "{row:?}"
+    );
+    assert_eq!(row[4].as_deref(), Some("0.75"));
+    assert_eq!(row[5].as_deref(), Some("1"));
+    assert!(num(&row[6]) > 100 && num(&row[7]) > 600_000, "{row:?}");
+    let total = |h: &Option<String>| -> u64 {
+        h.as_deref()
+            .unwrap_or("")
+            .trim_matches(|c| c == '[' || c == ']')
+            .split(", ")
+            .filter_map(|x| x.parse::<u64>().ok())
+            .sum()
+    };
+    assert_eq!((total(&row[8]), total(&row[9])), (8, 8), "{row:?}");
+    assert!(num(&row[10]) >= num(&rows[0][2]), "{row:?}");
+    assert_eq!(adm.value("show @@sql.sum.user").expect("sum.user"), row[0]);
+
+    // show @@sql.high: the two `id = ?` SELECTs are one shape.
+    let high = adm.query("show @@sql.high").expect("high");
+    assert_eq!(adm.last_names.len(), 10);
+    let shape = high
+        .iter()
+        .find(|r| r[8].as_deref() == Some("SELECT v FROM t WHERE id = ?"))
+        .unwrap_or_else(|| panic!("{high:?}"));
+    // The two texts and the prepared one.
+    assert_eq!(num(&shape[2]), 3, "{shape:?}");
+    assert!(
+        high.iter()
+            .any(|r| r[8].as_deref() == Some("INSERT INTO t VALUES (?, ?)")),
+        "{high:?}"
+    );
+
+    // show @@sql.sum.table: t first (read 5 times, written twice), u with it.
+    let tables = adm.query("show @@sql.sum.table").expect("tables");
+    assert_eq!(
+        adm.last_names,
+        [
+            "ID",
+            "TABLE",
+            "R",
+            "W",
+            "R%",
+            "RELATABLE",
+            "RELACOUNT",
+            "LAST_TIME"
+        ]
+    );
+    assert_eq!(tables[0][1].as_deref(), Some("t"), "{tables:?}");
+    assert_eq!(
+        (num(&tables[0][2]), num(&tables[0][3])),
+        (4, 2),
+        "{tables:?}"
+    );
+    assert_eq!(
+        (tables[0][5].as_deref(), tables[0][6].as_deref()),
+        (Some("u, "), Some("1, "))
+    );
+
+    // show @@sql.large / @@sql.resultset.
+    let large = adm.query("show @@sql.large").expect("large");
+    assert_eq!(
+        adm.last_names,
+        ["USER", "ROWS", "START_TIME", "EXECUTE_TIME", "SQL", "IP"]
+    );
+    assert_eq!(large.len(), 1, "{large:?}");
+    assert_eq!(
+        (num(&large[0][1]), large[0][4].as_deref()),
+        (10_001, Some("SELECT seq FROM seq_1_to_10001"))
+    );
+    let big = adm.query("show @@sql.resultset").expect("resultset");
+    assert_eq!(
+        adm.last_names,
+        ["ID", "USER", "FREQUENCY", "SQL", "RESULTSET_SIZE"]
+    );
+    assert_eq!(big.len(), 1, "{big:?}");
+    assert_eq!(
+        (num(&big[0][2]), big[0][3].as_deref()),
+        (0, Some("SELECT REPEAT(?, ?)"))
+    );
+    assert!(num(&big[0][4]) > 600_000, "{big:?}");
+
+    // `true` shows, then forgets.
+    assert_eq!(adm.query("show @@sql true").expect("clear").len(), 8);
+    assert!(adm.query("show @@sql").expect("cleared").is_empty());
+    // reload @@user_stat resets the sums (the shapes stay, as MyCat).
+    assert_eq!(adm.exec("reload @@user_stat").expect("user_stat").0, 1);
+    let row = adm.query("show @@sql.sum").expect("sum");
+    assert_eq!(
+        (num(&row[0][2]), num(&row[0][3]), num(&row[0][10])),
+        (0, 0, 0),
+        "{row:?}"
+    );
+    assert!(!adm.query("show @@sql.high").expect("high").is_empty());
+
+    // Switched off: forgotten, not recorded; the sysparam says so.
+    let param = |adm: &mut Conn| {
+        adm.query("show @@sysparam")
+            .expect("sysparam")
+            .into_iter()
+            .find(|row| row[0].as_deref() == Some("sql_stat"))
+            .and_then(|row| row[1].clone())
+    };
+    assert_eq!(param(&mut adm).as_deref(), Some("on"));
+    assert_eq!(adm.exec("reload @@sqlstat=close").expect("close").0, 1);
+    assert_eq!(param(&mut adm).as_deref(), Some("off"));
+    app.value("SELECT 1 FROM t").expect("select");
+    for q in [
+        "show @@sql",
+        "show @@sql.sum",
+        "show @@sql.high",
+        "show @@sql.sum.table",
+    ] {
+        assert!(adm.query(q).expect(q).is_empty(), "{q}");
+    }
+    let e = adm.exec("reload @@sqlstat=maybe").expect_err("usage");
+    assert_eq!(e.code, 1064);
+    adm.exec("reload @@sqlstat=open").expect("open");
+    app.value("SELECT 2 FROM t").expect("select");
+    assert!(
+        wait_for(Duration::from_secs(10), || {
+            (adm.query("show @@sql").expect("again").len() == 1).then_some(())
+        })
+        .is_some()
+    );
+    assert!(
+        r.daemon
+            .wait_log("router: SQL statistics off (reload @@sqlstat, "),
+        "{}",
+        r.logs()
+    );
+    assert!(
+        r.daemon
+            .wait_log("router: SQL statistics on (reload @@sqlstat, "),
+        "{}",
+        r.logs()
+    );
 }
 
 /// MyCat's `show @@white`: a row per whitelisted host with the users it admits (every

@@ -36,6 +36,10 @@ pub struct RouterConfig {
     /// Offer clients CLIENT_LOCAL_FILES and serve `LOAD DATA LOCAL INFILE` (MariaDB's
     /// `local_infile`); off: such statements get error 4166, as from a server with it off.
     pub local_infile: bool,
+    /// MyCat's `useSqlStat`: record statements for `show @@sql`, `show @@sql.sum`,
+    /// `show @@sql.high`, ... on the admin port (`reload @@sqlstat=open|close` switches
+    /// it until the next reload that changes this key).
+    pub sql_stat: bool,
     /// TLS offered to clients (the MySQL SSLRequest upgrade); `None` = `tls: off`.
     #[serde(serialize_with = "serialize_tls")]
     pub tls: Option<RouterTls>,
@@ -280,6 +284,7 @@ impl Decode for RouterConfig {
             .get_with(cx, "max_long_data_size", decode_bytes)
             .or(DEFAULT_MAX_LONG_DATA);
         let local_infile = m.get::<bool>(cx, "local_infile").or(true);
+        let sql_stat = m.get::<bool>(cx, "sql_stat").or(false);
         let tls = m
             .get_with(cx, "tls", decode_tls)
             .or(Some(RouterTls::default()));
@@ -304,6 +309,7 @@ impl Decode for RouterConfig {
             backend_user_timeout: backend_user_timeout.map(|d| (!d.is_zero()).then_some(d))?,
             max_long_data_size: max_long_data_size?,
             local_infile: local_infile?,
+            sql_stat: sql_stat?,
             tls: tls?,
             users: users?,
             firewall: firewall?,

@@ -280,6 +280,10 @@ fn server(
                                 r.set("handle_distributed_transactions", Y::s(v2));
                             }
                             "fakeMySQLVersion" => r.set("server_version", Y::s(v.clone())),
+                            // 1 turns MyCat's SQL statistics on (`show @@sql`, ...).
+                            "useSqlStat" => {
+                                r.set("sql_stat", Y::Bool(v.trim() == "1"));
+                            }
                             _ => w.no_equivalent(
                                 l,
                                 &format!("system property {k}"),

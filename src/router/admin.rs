@@ -57,6 +57,38 @@ const HELP: &[(&str, &str)] = &[
         "Set the slow statement threshold (100 ms at start)",
     ),
     (
+        "show @@sql [true]",
+        "Report each user's recent statements (SQL statistics; true: then forget them)",
+    ),
+    (
+        "show @@sql.sum [true]",
+        "Report each user's reads, writes, bytes and times (true: then reset them)",
+    ),
+    (
+        "show @@sql.sum.table [true]",
+        "Report each table's reads and writes and the tables used with it",
+    ),
+    (
+        "show @@sql.high [true]",
+        "Report each user's statements by shape, the most frequent first",
+    ),
+    (
+        "show @@sql.large [true]",
+        "Report each user's SELECTs that returned over 10,000 rows",
+    ),
+    (
+        "show @@sql.resultset",
+        "Report each user's SELECTs that returned 512 KiB or more",
+    ),
+    (
+        "reload @@sqlstat=open|close",
+        "Turn the SQL statistics on or off (router.sql_stat)",
+    ),
+    (
+        "reload @@user_stat",
+        "Reset show @@sql, @@sql.sum, @@sql.slow and @@sql.resultset",
+    ),
+    (
         "stop @@heartbeat name1,name2:seconds",
         "No heartbeat for those data hosts' active write hosts meanwhile (no failover); 0 ends it",
     ),
@@ -250,6 +282,51 @@ async fn command(shared: &Arc<Shared>, sql: &str, who: &str) -> Reply {
                 )),
             }
         }
+        ["show", w, rest @ ..]
+            if rest.len() <= 1
+                && matches!(
+                    *w,
+                    "@@sql"
+                        | "@@sql.sum"
+                        | "@@sql.sum.user"
+                        | "@@sql.sum.table"
+                        | "@@sql.high"
+                        | "@@sql.large"
+                        | "@@sql.resultset"
+                ) =>
+        {
+            let clear = rest.first() == Some(&"true");
+            Reply::Rows(sql_stat(shared, w, clear))
+        }
+        ["reload", w, ..] if w.starts_with("@@sqlstat") => {
+            let arg: String = lower["reload".len()..]
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .collect();
+            let on = match arg.strip_prefix("@@sqlstat=") {
+                Some("open") => true,
+                Some("close") => false,
+                _ => {
+                    return Reply::Err(SqlError::new(
+                        1064,
+                        "42000",
+                        "usage: reload @@sqlstat=open|close",
+                    ));
+                }
+            };
+            shared.set_sql_stat(on, &format!("reload @@sqlstat, {who}"));
+            Reply::Ok(1)
+        }
+        ["reload", "@@user_stat"] => {
+            if let Ok(mut st) = shared.sql_stats.lock() {
+                st.reset_users();
+            }
+            if let Ok(mut l) = shared.slow.lock() {
+                l.clear();
+            }
+            tracing::info!("router: SQL statistics of the users reset (reload @@user_stat, {who})");
+            Reply::Ok(1)
+        }
         ["show", "@@datanode"] => Reply::Rows(datanodes(shared, None)),
         ["show", "@@datasource"] => Reply::Rows(datasources(shared, None)),
         // MyCat's filtered forms: `show @@datanode where schema = shop`,
@@ -424,6 +501,184 @@ fn slow_sql(shared: &Shared, clear: bool) -> ResultSet {
         ]);
     }
     rs
+}
+
+/// MyCat's `VARCHAR` column type, which its SQL statistics use for user names.
+const TYPE_VARCHAR: u8 = 0x0f;
+/// MyCat's `INT24` (`show @@sql.resultset` RESULTSET_SIZE).
+const TYPE_INT24: u8 = 0x09;
+
+/// MyCat's SQL statistics commands (`which`: `@@sql`, `@@sql.sum`, ...), with MyCat's
+/// columns and types; `clear` (the `true` suffix) forgets what was shown.
+fn sql_stat(shared: &Shared, which: &str, clear: bool) -> ResultSet {
+    use super::sqlstat::{histogram, read_share};
+    let Ok(mut st) = shared.sql_stats.lock() else {
+        return ResultSet::new(&["ERROR"]);
+    };
+    match which {
+        "@@sql" => {
+            let mut rs = ResultSet::with_types(&[
+                ("ID", TYPE_LONGLONG),
+                ("USER", TYPE_VARCHAR),
+                ("START_TIME", TYPE_LONGLONG),
+                ("EXECUTE_TIME", TYPE_LONGLONG),
+                ("SQL", TYPE_VAR_STRING),
+                ("IP", TYPE_VAR_STRING),
+            ]);
+            for (user, list) in st.last(clear) {
+                for (i, l) in list.iter().enumerate() {
+                    rs.row(vec![
+                        s(i + 1),
+                        s(&user),
+                        s(l.start_ms),
+                        s(l.exec_ms),
+                        s(&*l.sql),
+                        s(&l.ip),
+                    ]);
+                }
+            }
+            rs
+        }
+        "@@sql.sum" | "@@sql.sum.user" => {
+            let mut rs = ResultSet::with_types(&[
+                ("ID", TYPE_LONGLONG),
+                ("USER", TYPE_VARCHAR),
+                ("R", TYPE_LONGLONG),
+                ("W", TYPE_LONGLONG),
+                ("R%", TYPE_VAR_STRING),
+                ("MAX", TYPE_VAR_STRING),
+                ("NET_IN", TYPE_LONGLONG),
+                ("NET_OUT", TYPE_LONGLONG),
+                ("TIME_COUNT", TYPE_VAR_STRING),
+                ("TTL_COUNT", TYPE_VAR_STRING),
+                ("LAST_TIME", TYPE_LONGLONG),
+            ]);
+            for (i, (user, x)) in st.sums(clear).into_iter().enumerate() {
+                rs.row(vec![
+                    s(i + 1),
+                    s(&user),
+                    s(x.reads),
+                    s(x.writes),
+                    s(read_share(x.reads, x.writes)),
+                    s(x.max_running),
+                    s(x.net_in),
+                    s(x.net_out),
+                    s(histogram(&x.time_count)),
+                    s(histogram(&x.ttl_count)),
+                    s(x.last_time),
+                ]);
+            }
+            rs
+        }
+        "@@sql.sum.table" => {
+            let mut rs = ResultSet::with_types(&[
+                ("ID", TYPE_LONGLONG),
+                ("TABLE", TYPE_VARCHAR),
+                ("R", TYPE_LONGLONG),
+                ("W", TYPE_LONGLONG),
+                ("R%", TYPE_VAR_STRING),
+                ("RELATABLE", TYPE_VAR_STRING),
+                ("RELACOUNT", TYPE_VAR_STRING),
+                ("LAST_TIME", TYPE_LONGLONG),
+            ]);
+            for (i, (table, t)) in st.tables(clear).into_iter().enumerate() {
+                // MyCat: each related table followed by ", ", or NULL (as text).
+                let (names, counts) = if t.related.is_empty() {
+                    ("NULL".to_string(), "NULL".to_string())
+                } else {
+                    t.related.iter().fold(
+                        (String::new(), String::new()),
+                        |(mut n, mut c), (k, v)| {
+                            n.push_str(k);
+                            n.push_str(", ");
+                            c.push_str(&v.to_string());
+                            c.push_str(", ");
+                            (n, c)
+                        },
+                    )
+                };
+                rs.row(vec![
+                    s(i + 1),
+                    s(&table),
+                    s(t.reads),
+                    s(t.writes),
+                    s(read_share(t.reads, t.writes)),
+                    s(names),
+                    s(counts),
+                    s(t.last_time),
+                ]);
+            }
+            rs
+        }
+        "@@sql.high" => {
+            let mut rs = ResultSet::with_types(&[
+                ("ID", TYPE_LONGLONG),
+                ("USER", TYPE_VARCHAR),
+                ("FREQUENCY", TYPE_LONGLONG),
+                ("AVG_TIME", TYPE_LONGLONG),
+                ("MAX_TIME", TYPE_LONGLONG),
+                ("MIN_TIME", TYPE_LONGLONG),
+                ("EXECUTE_TIME", TYPE_LONGLONG),
+                ("LAST_TIME", TYPE_LONGLONG),
+                ("SQL", TYPE_VAR_STRING),
+                ("IP", TYPE_VAR_STRING),
+            ]);
+            for (user, list) in st.high(clear) {
+                for (i, (shape, f)) in list.iter().enumerate() {
+                    rs.row(vec![
+                        s(i + 1),
+                        s(&user),
+                        s(f.count),
+                        s(f.avg_ms()),
+                        s(f.max_ms),
+                        s(f.min_ms),
+                        s(f.last_ms),
+                        s(f.last_time),
+                        s(shape),
+                        s(&f.ip),
+                    ]);
+                }
+            }
+            rs
+        }
+        "@@sql.large" => {
+            let mut rs = ResultSet::with_types(&[
+                ("USER", TYPE_VAR_STRING),
+                ("ROWS", TYPE_LONGLONG),
+                ("START_TIME", TYPE_LONGLONG),
+                ("EXECUTE_TIME", TYPE_LONGLONG),
+                ("SQL", TYPE_VAR_STRING),
+                ("IP", TYPE_VAR_STRING),
+            ]);
+            for (user, list) in st.large(clear) {
+                for l in list {
+                    rs.row(vec![
+                        s(&user),
+                        s(l.rows),
+                        s(l.start_ms),
+                        s(l.exec_ms),
+                        s(&*l.sql),
+                        s(&l.ip),
+                    ]);
+                }
+            }
+            rs
+        }
+        _ => {
+            // @@sql.resultset (MyCat's order: FREQUENCY before SQL; one ID across users).
+            let mut rs = ResultSet::with_types(&[
+                ("ID", TYPE_LONGLONG),
+                ("USER", TYPE_VARCHAR),
+                ("FREQUENCY", TYPE_LONGLONG),
+                ("SQL", TYPE_VAR_STRING),
+                ("RESULTSET_SIZE", TYPE_INT24),
+            ]);
+            for (i, (user, shape, count, size)) in st.resultsets().into_iter().enumerate() {
+                rs.row(vec![s(i + 1), s(&user), s(count), s(shape), s(size)]);
+            }
+            rs
+        }
+    }
 }
 
 /// MyCat's `stop @@heartbeat dh1,dh2:600`: the named data hosts' active write hosts get
@@ -965,6 +1220,15 @@ fn sysparams(shared: &Shared) -> ResultSet {
     let c = &snap.cfg;
     let mut rs = ResultSet::new(&["PARAM_NAME", "PARAM_VALUE", "PARAM_DESCR"]);
     rs.row(vec![s("listen"), s(c.listen), s("SQL port")]);
+    rs.row(vec![
+        s("sql_stat"),
+        s(if shared.sql_stat_on.load(Ordering::Relaxed) {
+            "on"
+        } else {
+            "off"
+        }),
+        s("SQL statistics: show @@sql, @@sql.sum, ... (reload @@sqlstat=open|close)"),
+    ]);
     rs.row(vec![
         s("sql_slow_time"),
         s(shared.slow_ms.load(Ordering::Relaxed)),

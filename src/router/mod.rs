@@ -17,6 +17,7 @@ pub mod sequence;
 pub mod session;
 pub mod slowlog;
 pub mod sql;
+pub mod sqlstat;
 pub mod tls;
 pub mod wire;
 
@@ -197,6 +198,10 @@ pub struct Shared {
     pub slow: Mutex<slowlog::SlowLog>,
     /// MyCat's `reload @@sqlslow=N` (ms).
     pub slow_ms: AtomicU64,
+    /// MyCat's `useSqlStat` (`router.sql_stat`, `reload @@sqlstat=open|close`).
+    pub sql_stat_on: AtomicBool,
+    /// `show @@sql`, `show @@sql.sum`, ...: what statements did while `sql_stat_on`.
+    pub sql_stats: Mutex<sqlstat::SqlStats>,
 }
 
 /// Now in ms since the Unix epoch.
@@ -232,6 +237,29 @@ impl Shared {
             tracing::info!(by, "router: ONLINE ({by})");
         }
         self.metrics.online.set(i64::from(!self.is_offline()));
+        true
+    }
+
+    /// Turns the SQL statistics on or off (`by`: who, for the log line); off forgets
+    /// what they held. Returns whether the state changed.
+    pub fn set_sql_stat(&self, on: bool, by: &str) -> bool {
+        if self.sql_stat_on.swap(on, Ordering::AcqRel) == on {
+            return false;
+        }
+        if on {
+            tracing::info!(
+                by,
+                "router: SQL statistics on ({by}): show @@sql, @@sql.sum, @@sql.high, ..."
+            );
+        } else {
+            if let Ok(mut s) = self.sql_stats.lock() {
+                s.clear();
+            }
+            tracing::info!(
+                by,
+                "router: SQL statistics off ({by}); what they held is forgotten"
+            );
+        }
         true
     }
 
@@ -617,6 +645,8 @@ impl Router {
             started_ms,
             slow: Mutex::new(slowlog::SlowLog::default()),
             slow_ms: AtomicU64::new(slowlog::DEFAULT_THRESHOLD_MS),
+            sql_stat_on: AtomicBool::new(cfg.sql_stat),
+            sql_stats: Mutex::new(sqlstat::SqlStats::default()),
         });
         shared.metrics.online.set(1);
         let mut r = Router {
@@ -731,6 +761,11 @@ impl Router {
             self.admin_listen = cfg.admin_listen;
         }
         let old = self.shared.snapshot();
+        // A reload that changes `sql_stat` applies it; others keep what `reload
+        // @@sqlstat` set.
+        if old.cfg.sql_stat != cfg.sql_stat {
+            self.shared.set_sql_stat(cfg.sql_stat, "config reload");
+        }
         let fresh = Arc::new(prepared.snap);
         if let Ok(mut s) = self.shared.snap.write() {
             *s = fresh.clone();

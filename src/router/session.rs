@@ -239,6 +239,11 @@ pub struct Session {
     /// current one.
     diag: Option<super::diag::Diagnostics>,
     prev_diag: Option<super::diag::Diagnostics>,
+    /// The current command answered with an error (not recorded by the SQL statistics,
+    /// as MyCat's).
+    cmd_failed: bool,
+    /// Rows of the current command's result sets, where the router sees them.
+    cmd_rows: u64,
 }
 
 fn names_for(collation: u8) -> String {
@@ -401,6 +406,8 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, adm
         prev_row_count: None,
         diag: None,
         prev_diag: None,
+        cmd_failed: false,
+        cmd_rows: 0,
     };
     let db = hello
         .database
@@ -728,6 +735,16 @@ fn schema_error(snap: &Snapshot, user: &RouterUser, db: &str) -> Option<SqlError
 const SYSTEM_DBS: &[&str] = &["information_schema", "performance_schema", "mysql", "sys"];
 
 /// The text starts with a MyCat hint (the statement then runs as written).
+/// What a ping, `SELECT USER()` and `SHOW MYCAT_STATUS` get while the router is
+/// offline (MyCat's ER_SERVER_SHUTDOWN).
+fn offline_error() -> SqlError {
+    SqlError::new(
+        1053,
+        "08S01",
+        "Server shutdown in progress: the router is offline (admin command `offline`; `online` ends it)",
+    )
+}
+
 fn hinted(sql: &str) -> bool {
     let t = sql.trim_start();
     t.starts_with("/*!mycat:") || t.starts_with("/*#mycat:") || t.starts_with("/* mycat:")
@@ -1003,6 +1020,7 @@ impl Session {
     }
 
     async fn send_err_as(&mut self, seq: u8, e: &SqlError, reason: &str) -> Res<()> {
+        self.cmd_failed = true;
         self.shared
             .metrics
             .errors
@@ -1247,6 +1265,9 @@ impl Session {
                 Err(_) => break,
             }
             let t0 = std::time::Instant::now();
+            let stat = matches!(p.first().copied(), Some(COM_QUERY | COM_STMT_EXECUTE))
+                && self.shared.sql_stat_on.load(Ordering::Relaxed);
+            let stat_from = if stat { Some(self.stat_begin()) } else { None };
             // Commands without an answer do not show in the process list.
             let shown = !matches!(
                 p.first().copied(),
@@ -1284,6 +1305,14 @@ impl Session {
             if matches!(p.first().copied(), Some(COM_QUERY | COM_STMT_EXECUTE)) && done.is_ok() {
                 self.note_if_slow(t1.saturating_duration_since(t0));
             }
+            if let Some(from) = stat_from {
+                self.stat_end(
+                    from,
+                    p.len() as u64,
+                    t1.saturating_duration_since(t0),
+                    done.is_ok(),
+                );
+            }
             if done.is_err() {
                 break;
             }
@@ -1292,6 +1321,52 @@ impl Session {
             }
         }
         let _ = self.io.stream.shutdown().await;
+    }
+
+    /// The SQL statistics at a statement's start: counts it running; returns the
+    /// bytes written to the client so far.
+    fn stat_begin(&mut self) -> u64 {
+        self.cmd_failed = false;
+        self.cmd_rows = 0;
+        if let Ok(mut s) = self.shared.sql_stats.lock() {
+            s.begin(&self.user.name);
+        }
+        self.io.written
+    }
+
+    /// The SQL statistics at the end of a statement that [`Session::stat_begin`]
+    /// counted: a SELECT, INSERT, UPDATE, DELETE or REPLACE that did not fail is
+    /// recorded (`net_in`: its packet's bytes; `written_before`: the client's bytes
+    /// written at its start).
+    fn stat_end(&mut self, written_before: u64, net_in: u64, took: std::time::Duration, ok: bool) {
+        let mut sql = self.ctl.activity.lock().ok().and_then(|a| a.info.clone());
+        let rw = sql.as_deref().and_then(super::sqlstat::rw_of);
+        let (Some(text), Some(rw), true, false) = (&mut sql, rw, ok, self.cmd_failed) else {
+            if let Ok(mut stats) = self.shared.sql_stats.lock() {
+                stats.end(&self.user.name);
+            }
+            return;
+        };
+        if text.len() > super::sqlstat::TEXT_CAP {
+            *text = super::processlist::info_text(&text.as_bytes()[..super::sqlstat::TEXT_CAP]);
+        }
+        let sql = text.clone();
+        let end_ms = super::epoch_ms();
+        let st = super::sqlstat::Statement {
+            user: self.user.name.clone(),
+            ip: self.ctl.peer.ip().to_string(),
+            sql,
+            rw,
+            start_ms: end_ms.saturating_sub(took.as_millis() as u64),
+            end_ms,
+            local_hour: super::sqlstat::local_hour(end_ms),
+            net_in,
+            net_out: self.io.written.saturating_sub(written_before),
+            rows: self.cmd_rows,
+        };
+        if let Ok(mut stats) = self.shared.sql_stats.lock() {
+            stats.record(&st, true);
+        }
     }
 
     /// `show @@sql.slow`: records the statement that just took `took`, when that is at
@@ -1366,12 +1441,7 @@ impl Session {
             // MyCat: a ping fails while the router is offline (track scripts running
             // `mariadb-admin ping` see it).
             COM_PING if self.shared.is_offline() => {
-                let e = SqlError::new(
-                    1053,
-                    "08S01",
-                    "Server shutdown in progress: the router is offline (admin command `offline`; `online` ends it)",
-                );
-                self.send_err_as(1, &e, "offline").await
+                self.send_err_as(1, &offline_error(), "offline").await
             }
             COM_PING => self.send_ok(1).await,
             COM_QUERY => {
@@ -1950,6 +2020,9 @@ impl Session {
                 };
             }
             Kind::Show if !a.multi && !hinted(sql) => {
+                if sql::is_show_mycat_status(sql) {
+                    return self.mycat_status().await;
+                }
                 if self.own_grants(sql) {
                     let rs = self.grants_result();
                     return self.send_rs(rs).await;
@@ -2665,6 +2738,8 @@ impl Session {
     ) -> Res<Option<Outcome>> {
         match r {
             Ok(o) => {
+                self.cmd_rows += o.rows;
+                self.cmd_failed |= o.error.is_some();
                 self.last_backend = pc.conn.thread_id;
                 self.last_host = Some(pc.host.clone());
                 if o.last_insert_id != 0 {
@@ -2727,6 +2802,15 @@ impl Session {
     }
 
     async fn local_select(&mut self, items: Vec<(String, LocalItem)>) -> Res<()> {
+        // MyCat fails `SELECT USER()` and `SELECT CURRENT_USER()` while offline, for the
+        // health checks that run them.
+        if matches!(
+            items.as_slice(),
+            [(_, LocalItem::User | LocalItem::CurrentUser)]
+        ) && self.shared.is_offline()
+        {
+            return self.send_err_as(1, &offline_error(), "offline").await;
+        }
         self.count("local", "router");
         let rs = self.local_result(items);
         let st = self.status();
@@ -2781,7 +2865,20 @@ impl Session {
         rs
     }
 
+    /// MyCat's `SHOW MYCAT_STATUS`: one row `STATUS` = `ON`, or 1053 while offline.
+    async fn mycat_status(&mut self) -> Res<()> {
+        if self.shared.is_offline() {
+            return self.send_err_as(1, &offline_error(), "offline").await;
+        }
+        self.count("local", "router");
+        let mut rs = ResultSet::default();
+        rs.columns.push(("STATUS".to_string(), TYPE_VAR_STRING));
+        rs.rows.push(vec![Some("ON".to_string())]);
+        self.send_rs(rs).await
+    }
+
     async fn send_rs(&mut self, rs: ResultSet) -> Res<()> {
+        self.cmd_rows += rs.rows.len() as u64;
         let st = self.status();
         rs.queue(&mut self.io, 1, self.deprecate_eof, st);
         self.io.flush().await.map_err(|_| Fatal)
@@ -4388,6 +4485,7 @@ async fn relay_queued(
                 be.io.consume(off);
                 return Err(RelayError::Client);
             }
+            client.written += off as u64;
             forwarded = true;
             be.io.consume(off);
         }

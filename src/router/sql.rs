@@ -1196,6 +1196,24 @@ pub enum LocalItem {
 }
 
 /// Is `sql` `SHOW [GLOBAL | SESSION | LOCAL] VARIABLES ...` (alone)?
+/// MyCat's `SHOW MYCAT_STATUS` on the SQL port (backquotes allowed, as MyCat drops
+/// them): the router's own status row, `ON`, or the error 1053 while it is offline.
+pub fn is_show_mycat_status(sql: &str) -> bool {
+    let t = lex(sql);
+    let n = first_statement(&t);
+    if t[n..].iter().any(|x| x.tok != Tok::Semi) {
+        return false;
+    }
+    match &t[..n] {
+        [s, w] => {
+            s.is("SHOW")
+                && matches!(w.tok, Tok::Word | Tok::QuotedIdent)
+                && w.ident().eq_ignore_ascii_case("MYCAT_STATUS")
+        }
+        _ => false,
+    }
+}
+
 pub fn is_show_variables(sql: &str) -> bool {
     let t = lex(sql);
     let n = first_statement(&t);

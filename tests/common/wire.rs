@@ -53,6 +53,8 @@ pub struct Conn {
     pub id: u32,
     /// (type, unsigned, decimals) of each column of the last result set read.
     pub last_types: Vec<(u8, bool, u8)>,
+    /// The column names of the last result set read.
+    pub last_names: Vec<String>,
     /// The warning count of the EOF closing the last result set's rows.
     pub last_warnings: u16,
 }
@@ -115,6 +117,7 @@ impl Conn {
             seq: 0,
             id: 0,
             last_types: Vec::new(),
+            last_names: Vec::new(),
             last_warnings: 0,
         };
         let g = c.read()?;
@@ -265,8 +268,11 @@ impl Conn {
                     let cols = lenenc(&mut &p[..]).unwrap_or(0) as usize;
                     rows.clear();
                     let mut types = Vec::with_capacity(cols);
+                    self.last_names.clear();
                     for _ in 0..cols {
-                        types.push(column_type(&self.read()?));
+                        let def = self.read()?;
+                        types.push(column_type(&def));
+                        self.last_names.push(column_name(&def));
                     }
                     self.last_types.clone_from(&types);
                     let eof = self.read()?;
@@ -590,6 +596,17 @@ fn put_lenenc(out: &mut Vec<u8>, v: u64) {
 }
 
 /// (type, unsigned, decimals) of a column definition packet.
+/// A column definition's name (after catalog, schema, table and org_table).
+fn column_name(p: &[u8]) -> String {
+    let mut r = p;
+    for _ in 0..4 {
+        let n = lenenc(&mut r).unwrap_or(0) as usize;
+        r = r.get(n..).unwrap_or_default();
+    }
+    let n = lenenc(&mut r).unwrap_or(0) as usize;
+    String::from_utf8_lossy(r.get(..n).unwrap_or_default()).into_owned()
+}
+
 fn column_type(p: &[u8]) -> (u8, bool, u8) {
     let mut r = p;
     for _ in 0..6 {

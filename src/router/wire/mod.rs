@@ -54,6 +54,8 @@ pub struct PacketIo<S> {
     /// Added to every sequence id written: a command that came in as n+1 physical packets
     /// (16 MiB or more) is answered from n+1, not from 1.
     pub seq_shift: u8,
+    /// Bytes written to the stream so far (the SQL statistics' NET_OUT).
+    pub written: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -82,6 +84,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PacketIo<S> {
             rend: 0,
             wbuf: Vec::with_capacity(16 * 1024),
             seq_shift: 0,
+            written: 0,
         }
     }
 
@@ -212,6 +215,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PacketIo<S> {
     pub async fn flush(&mut self) -> Result<(), WireError> {
         if !self.wbuf.is_empty() {
             self.stream.write_all(&self.wbuf).await?;
+            self.written += self.wbuf.len() as u64;
             self.wbuf.clear();
         }
         Ok(())

@@ -51,6 +51,8 @@ pub struct Outcome {
     pub result_sets: u32,
     /// The server asked for a LOCAL INFILE upload.
     pub local_infile: bool,
+    /// Rows of the result sets.
+    pub rows: u64,
 }
 
 impl Outcome {
@@ -169,7 +171,9 @@ impl Tracker {
             State::Rows => {
                 if first == 0xff {
                     self.error(p);
-                } else if is_eof {
+                } else if !is_eof {
+                    self.outcome.rows += 1;
+                } else {
                     let st = if p.len() >= 5 && !self.deprecate_eof {
                         eof_status(p)
                     } else {
