@@ -26,7 +26,8 @@
 //! 16), `TANDEM_BENCH_TLS=1` (every client connection uses TLS: MariaDB gets a
 //! certificate, sysbench `--mysql-ssl=on`; direct and haproxy carry TLS to MariaDB,
 //! which decrypts; the router decrypts itself (`router.tls` with the same certificate)
-//! and talks plain TCP to MariaDB, its default).
+//! and talks plain TCP to MariaDB, its default), `TANDEM_BENCH_SQL_STAT=1` (the router
+//! records MyCat's SQL statistics, `router.sql_stat: true`, to measure what they cost).
 //!
 //! When the router does not come up or a sysbench run through it fails, its rows say
 //! `router failed: <reason>`, direct and haproxy are still reported, and the exit
@@ -272,6 +273,11 @@ fn router_config(port: u16, state_dir: &Path, backend_port: u16) -> String {
             d.join("server.key").display()
         )
     });
+    let sql_stat = if env_u64("TANDEM_BENCH_SQL_STAT", 0) == 1 {
+        "  sql_stat: true\n"
+    } else {
+        ""
+    };
     format!(
         r#"node: bench
 log: {{ level: warn }}
@@ -280,7 +286,7 @@ router:
   listen: 127.0.0.1:{port}
   admin_listen: off
   state_dir: "{state}"
-{tls}  users:
+{sql_stat}{tls}  users:
     - {{ name: {USER}, password: {PASSWORD}, schemas: [{DB}] }}
   schemas:
     - {{ name: {DB}, data_node: dn1 }}

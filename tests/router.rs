@@ -1950,7 +1950,12 @@ fn offline_takes_the_router_out_of_service_as_mycat() {
         "{out}"
     );
     // So do MyCat's status check and `SELECT USER()` (health checks run them); other
-    // statements, even `SELECT USER(), DATABASE()`, are served.
+    // statements, even `SELECT USER(), DATABASE()` or `SELECT SESSION_USER()`, are served.
+    assert!(
+        open.value("SELECT SESSION_USER()")
+            .expect("session_user()")
+            .is_some_and(|u| u.starts_with("app@"))
+    );
     for q in [
         "show mycat_status",
         "SHOW MYCAT_STATUS;",
@@ -2380,11 +2385,13 @@ fn sql_statistics_as_mycat() {
             .as_deref(),
         Some("20")
     );
-    app.query("SELECT t.v FROM t JOIN u ON u.id = t.id")
-        .expect("join");
-    // Not counted: a SET, a failing statement.
+    app.query("/*!mycat:datanode=dn1*/ SELECT t.v FROM t JOIN u ON u.id = t.id")
+        .expect("join behind a hint");
+    // Not counted: a SET, a failing statement, what the router answers itself.
     app.exec("SET @x = 1").expect("set");
     app.query("SELECT nope FROM t").expect_err("unknown column");
+    app.query("SELECT @@version_comment LIMIT 1")
+        .expect("local");
     // A prepared execute counts as its statement.
     let st = app
         .prepare("SELECT v FROM t WHERE id = ?")
@@ -2419,7 +2426,7 @@ fn sql_statistics_as_mycat() {
             "SELECT REPEAT('x', 600000)",
             "SELECT seq FROM seq_1_to_10001",
             "SELECT v FROM t WHERE id = ?",
-            "SELECT t.v FROM t JOIN u ON u.id = t.id",
+            "/*!mycat:datanode=dn1*/ SELECT t.v FROM t JOIN u ON u.id = t.id",
             "SELECT v FROM t WHERE id = 2",
             "SELECT v FROM t WHERE id = 1",
             "UPDATE t SET v = 11 WHERE id = 1",
@@ -2514,6 +2521,19 @@ fn sql_statistics_as_mycat() {
         (tables[0][5].as_deref(), tables[0][6].as_deref()),
         (Some("u, "), Some("1, "))
     );
+    // As MyCat, `true` does not clear the tables or `sql.sum.user`.
+    assert_eq!(
+        adm.query("show @@sql.sum.table true")
+            .expect("tables")
+            .len(),
+        tables.len()
+    );
+    assert_eq!(
+        adm.query("show @@sql.sum.table").expect("tables").len(),
+        tables.len()
+    );
+    adm.query("show @@sql.sum.user true").expect("sum.user");
+    assert_eq!(num(&adm.query("show @@sql.sum").expect("sum")[0][2]), 6);
 
     // show @@sql.large / @@sql.resultset.
     let large = adm.query("show @@sql.large").expect("large");
@@ -2573,7 +2593,12 @@ fn sql_statistics_as_mycat() {
     }
     let e = adm.exec("reload @@sqlstat=maybe").expect_err("usage");
     assert_eq!(e.code, 1064);
-    adm.exec("reload @@sqlstat=open").expect("open");
+    assert_eq!(
+        adm.exec("reload @@sqlstat=close").expect("close").0,
+        0,
+        "no change"
+    );
+    assert_eq!(adm.exec("reload @@sqlstat=open").expect("open").0, 1);
     app.value("SELECT 2 FROM t").expect("select");
     assert!(
         wait_for(Duration::from_secs(10), || {

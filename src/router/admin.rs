@@ -65,7 +65,7 @@ const HELP: &[(&str, &str)] = &[
         "Report each user's reads, writes, bytes and times (true: then reset them)",
     ),
     (
-        "show @@sql.sum.table [true]",
+        "show @@sql.sum.table",
         "Report each table's reads and writes and the tables used with it",
     ),
     (
@@ -295,7 +295,10 @@ async fn command(shared: &Arc<Shared>, sql: &str, who: &str) -> Reply {
                         | "@@sql.resultset"
                 ) =>
         {
-            let clear = rest.first() == Some(&"true");
+            // As MyCat, `true` does not clear `show @@sql.sum.user` and
+            // `show @@sql.sum.table` (monitoring that polls them sees running totals).
+            let clear = rest.first() == Some(&"true")
+                && !matches!(*w, "@@sql.sum.user" | "@@sql.sum.table");
             Reply::Rows(sql_stat(shared, w, clear))
         }
         ["reload", w, ..] if w.starts_with("@@sqlstat") => {
@@ -314,8 +317,10 @@ async fn command(shared: &Arc<Shared>, sql: &str, who: &str) -> Reply {
                     ));
                 }
             };
-            shared.set_sql_stat(on, &format!("reload @@sqlstat, {who}"));
-            Reply::Ok(1)
+            // One affected row when it changed, none when it was so already (MyCat's).
+            Reply::Ok(u64::from(
+                shared.set_sql_stat(on, &format!("reload @@sqlstat, {who}")),
+            ))
         }
         ["reload", "@@user_stat"] => {
             if let Ok(mut st) = shared.sql_stats.lock() {

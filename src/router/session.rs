@@ -244,6 +244,19 @@ pub struct Session {
     cmd_failed: bool,
     /// Rows of the current command's result sets, where the router sees them.
     cmd_rows: u64,
+    /// The router answered the current command itself (not counted by the SQL
+    /// statistics, as MyCat's).
+    cmd_local: bool,
+}
+
+/// A statement the SQL statistics count, at its start.
+struct StatStart {
+    generation: u64,
+    /// Bytes written to the client before it.
+    written: u64,
+    /// Its text, cut to [`super::sqlstat::TEXT_CAP`].
+    sql: Arc<str>,
+    rw: super::sqlstat::Rw,
 }
 
 fn names_for(collation: u8) -> String {
@@ -408,6 +421,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, adm
         prev_diag: None,
         cmd_failed: false,
         cmd_rows: 0,
+        cmd_local: false,
     };
     let db = hello
         .database
@@ -734,7 +748,6 @@ fn schema_error(snap: &Snapshot, user: &RouterUser, db: &str) -> Option<SqlError
 /// (unless a schema has that name).
 const SYSTEM_DBS: &[&str] = &["information_schema", "performance_schema", "mysql", "sys"];
 
-/// The text starts with a MyCat hint (the statement then runs as written).
 /// What a ping, `SELECT USER()` and `SHOW MYCAT_STATUS` get while the router is
 /// offline (MyCat's ER_SERVER_SHUTDOWN).
 fn offline_error() -> SqlError {
@@ -745,6 +758,7 @@ fn offline_error() -> SqlError {
     )
 }
 
+/// The text starts with a MyCat hint (the statement then runs as written).
 fn hinted(sql: &str) -> bool {
     let t = sql.trim_start();
     t.starts_with("/*!mycat:") || t.starts_with("/*#mycat:") || t.starts_with("/* mycat:")
@@ -1265,16 +1279,20 @@ impl Session {
                 Err(_) => break,
             }
             let t0 = std::time::Instant::now();
-            let stat = matches!(p.first().copied(), Some(COM_QUERY | COM_STMT_EXECUTE))
-                && self.shared.sql_stat_on.load(Ordering::Relaxed);
-            let stat_from = if stat { Some(self.stat_begin()) } else { None };
             // Commands without an answer do not show in the process list.
             let shown = !matches!(
                 p.first().copied(),
                 Some(COM_QUIT | COM_STMT_CLOSE | COM_STMT_SEND_LONG_DATA)
             );
+            let mut stat = None;
             if shown && let Some(&c) = p.first() {
                 let info = self.command_info(&p);
+                if matches!(c, COM_QUERY | COM_STMT_EXECUTE)
+                    && self.shared.sql_stat_on.load(Ordering::Relaxed)
+                    && let Some(text) = &info
+                {
+                    stat = self.stat_begin(text);
+                }
                 self.ctl.begin(super::processlist::Command::of(c), info, t0);
             }
             // KILL [CONNECTION] from another session ends a running command: a server
@@ -1282,7 +1300,12 @@ impl Session {
             // Dropping the command closes the backend connections it holds.
             let done = tokio::select! {
                 biased;
-                _ = &mut killed => break,
+                _ = &mut killed => {
+                    if let Some(st) = stat.take() {
+                        self.stat_end(st, 0, std::time::Duration::ZERO, false);
+                    }
+                    break;
+                }
                 d = self.command(&p) => d,
             };
             let t1 = std::time::Instant::now();
@@ -1305,9 +1328,9 @@ impl Session {
             if matches!(p.first().copied(), Some(COM_QUERY | COM_STMT_EXECUTE)) && done.is_ok() {
                 self.note_if_slow(t1.saturating_duration_since(t0));
             }
-            if let Some(from) = stat_from {
+            if let Some(st) = stat {
                 self.stat_end(
-                    from,
+                    st,
                     p.len() as u64,
                     t1.saturating_duration_since(t0),
                     done.is_ok(),
@@ -1323,49 +1346,57 @@ impl Session {
         let _ = self.io.stream.shutdown().await;
     }
 
-    /// The SQL statistics at a statement's start: counts it running; returns the
-    /// bytes written to the client so far.
-    fn stat_begin(&mut self) -> u64 {
-        self.cmd_failed = false;
-        self.cmd_rows = 0;
-        if let Ok(mut s) = self.shared.sql_stats.lock() {
-            s.begin(&self.user.name);
-        }
-        self.io.written
-    }
-
-    /// The SQL statistics at the end of a statement that [`Session::stat_begin`]
-    /// counted: a SELECT, INSERT, UPDATE, DELETE or REPLACE that did not fail is
-    /// recorded (`net_in`: its packet's bytes; `written_before`: the client's bytes
-    /// written at its start).
-    fn stat_end(&mut self, written_before: u64, net_in: u64, took: std::time::Duration, ok: bool) {
-        let mut sql = self.ctl.activity.lock().ok().and_then(|a| a.info.clone());
-        let rw = sql.as_deref().and_then(super::sqlstat::rw_of);
-        let (Some(text), Some(rw), true, false) = (&mut sql, rw, ok, self.cmd_failed) else {
-            if let Ok(mut stats) = self.shared.sql_stats.lock() {
-                stats.end(&self.user.name);
-            }
-            return;
+    /// The SQL statistics at the start of a statement with text `text` (its own, or a
+    /// prepared statement's): a SELECT, INSERT, UPDATE, DELETE or REPLACE (behind a
+    /// MyCat hint or not) is counted running; what [`Session::stat_end`] needs.
+    fn stat_begin(&mut self, text: &Arc<str>) -> Option<StatStart> {
+        let sql = if text.len() > super::sqlstat::TEXT_CAP {
+            super::processlist::info_text(&text.as_bytes()[..super::sqlstat::TEXT_CAP])
+        } else {
+            text.clone()
         };
-        if text.len() > super::sqlstat::TEXT_CAP {
-            *text = super::processlist::info_text(&text.as_bytes()[..super::sqlstat::TEXT_CAP]);
-        }
-        let sql = text.clone();
-        let end_ms = super::epoch_ms();
-        let st = super::sqlstat::Statement {
-            user: self.user.name.clone(),
-            ip: self.ctl.peer.ip().to_string(),
+        let rw = super::sqlstat::rw_of(hint_body(&sql))?;
+        self.cmd_failed = false;
+        self.cmd_local = false;
+        self.cmd_rows = 0;
+        let generation = self.shared.sql_stats.lock().ok()?.begin(&self.user.name);
+        Some(StatStart {
+            generation,
+            written: self.io.written,
             sql,
             rw,
+        })
+    }
+
+    /// The SQL statistics at the end of a statement [`Session::stat_begin`] counted: it
+    /// is recorded unless it failed or the router answered it itself, as MyCat
+    /// (`net_in`: its packet's bytes).
+    fn stat_end(&mut self, st: StatStart, net_in: u64, took: std::time::Duration, ok: bool) {
+        use super::sqlstat;
+        if !ok || self.cmd_failed || self.cmd_local {
+            if let Ok(mut stats) = self.shared.sql_stats.lock() {
+                stats.end(&self.user.name, st.generation);
+            }
+            return;
+        }
+        let body = hint_body(&st.sql);
+        let end_ms = super::epoch_ms();
+        let rec = sqlstat::Statement {
+            user: self.user.name.clone(),
+            ip: self.ctl.peer.ip().to_string(),
+            shape: sqlstat::cut(sqlstat::shape_of(body), sqlstat::SHAPE_CAP),
+            tables: sqlstat::tables_of(body),
+            sql: st.sql,
+            rw: st.rw,
             start_ms: end_ms.saturating_sub(took.as_millis() as u64),
             end_ms,
-            local_hour: super::sqlstat::local_hour(end_ms),
+            local_hour: sqlstat::local_hour(end_ms),
             net_in,
-            net_out: self.io.written.saturating_sub(written_before),
+            net_out: self.io.written.saturating_sub(st.written),
             rows: self.cmd_rows,
         };
         if let Ok(mut stats) = self.shared.sql_stats.lock() {
-            stats.record(&st, true);
+            stats.record(&rec, st.generation);
         }
     }
 
@@ -2293,6 +2324,9 @@ impl Session {
     }
 
     fn count(&mut self, kind: &'static str, target: &str) {
+        if kind == "local" {
+            self.cmd_local = true;
+        }
         if let Some((_, _, c)) = self
             .counters
             .iter()
@@ -2804,10 +2838,11 @@ impl Session {
     async fn local_select(&mut self, items: Vec<(String, LocalItem)>) -> Res<()> {
         // MyCat fails `SELECT USER()` and `SELECT CURRENT_USER()` while offline, for the
         // health checks that run them.
-        if matches!(
-            items.as_slice(),
-            [(_, LocalItem::User | LocalItem::CurrentUser)]
-        ) && self.shared.is_offline()
+        // (MyCat's parser matches those two spellings only: SESSION_USER() and an
+        // aliased `USER() AS u` go on.)
+        if let [(name, LocalItem::User | LocalItem::CurrentUser)] = items.as_slice()
+            && (name.eq_ignore_ascii_case("USER()") || name.eq_ignore_ascii_case("CURRENT_USER()"))
+            && self.shared.is_offline()
         {
             return self.send_err_as(1, &offline_error(), "offline").await;
         }

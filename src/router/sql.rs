@@ -1195,7 +1195,6 @@ pub enum LocalItem {
     LocalInfile,
 }
 
-/// Is `sql` `SHOW [GLOBAL | SESSION | LOCAL] VARIABLES ...` (alone)?
 /// MyCat's `SHOW MYCAT_STATUS` on the SQL port (backquotes allowed, as MyCat drops
 /// them): the router's own status row, `ON`, or the error 1053 while it is offline.
 pub fn is_show_mycat_status(sql: &str) -> bool {
@@ -1214,6 +1213,7 @@ pub fn is_show_mycat_status(sql: &str) -> bool {
     }
 }
 
+/// Is `sql` `SHOW [GLOBAL | SESSION | LOCAL] VARIABLES ...` (alone)?
 pub fn is_show_variables(sql: &str) -> bool {
     let t = lex(sql);
     let n = first_statement(&t);

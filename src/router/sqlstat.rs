@@ -31,6 +31,8 @@ pub const RESULTSET_PER_USER: usize = 1024;
 /// Bytes of a statement's text the stores keep (longer ones are cut, on a character
 /// boundary).
 pub const TEXT_CAP: usize = 8192;
+/// Bytes of a statement's shape kept.
+pub const SHAPE_CAP: usize = 1024;
 /// Users kept (MyCat's cache of 8,192).
 pub const MAX_USERS: usize = 8192;
 /// Tables kept by `show @@sql.sum.table`, and related tables per table.
@@ -76,6 +78,9 @@ pub struct Statement {
     pub net_out: u64,
     /// Rows of the answer's result sets.
     pub rows: u64,
+    /// Its [`shape_of`] and [`tables_of`] (worked out before the stores are locked).
+    pub shape: String,
+    pub tables: Vec<String>,
 }
 
 impl Statement {
@@ -143,7 +148,6 @@ pub struct Sum {
 struct User {
     last: VecDeque<Last>,
     sum: Sum,
-    running: u64,
     high: HashMap<String, Shape>,
     large: Vec<Large>,
     /// Shape → (repeats after the first, the last answer's bytes).
@@ -165,54 +169,82 @@ pub struct TableSum {
 pub struct SqlStats {
     users: BTreeMap<String, User>,
     tables: HashMap<String, TableSum>,
+    /// Per user: (statements running now, the most at once since the last reset).
+    running: HashMap<String, (u64, u64)>,
+    /// Bumped when the stores are forgotten: a statement begun before does not count.
+    generation: u64,
 }
 
 impl SqlStats {
-    /// A statement of `user` starts (for the most running at once).
-    pub fn begin(&mut self, user: &str) {
-        if let Some(u) = self.user(user) {
-            u.running += 1;
-            u.sum.max_running = u.sum.max_running.max(u.running);
+    /// A statement of `user` that will be recorded or ended starts (for `MAX`, the
+    /// most running at once); the generation to hand to [`SqlStats::record`] or
+    /// [`SqlStats::end`].
+    pub fn begin(&mut self, user: &str) -> u64 {
+        if let Some(r) = self.running.get_mut(user) {
+            r.0 += 1;
+            r.1 = r.1.max(r.0);
+        } else if self.running.len() < MAX_USERS {
+            self.running.insert(user.to_string(), (1, 1));
+        }
+        self.generation
+    }
+
+    /// A statement [`SqlStats::begin`] counted ends without a record (it failed, was
+    /// killed, or is not one the statistics count).
+    pub fn end(&mut self, user: &str, generation: u64) {
+        if generation != self.generation {
+            return;
+        }
+        if let Some(r) = self.running.get_mut(user) {
+            r.0 = r.0.saturating_sub(1);
         }
     }
 
-    /// A statement of `user` that [`SqlStats::begin`] counted ends without a record.
-    pub fn end(&mut self, user: &str) {
-        if let Some(u) = self.users.get_mut(user) {
-            u.running = u.running.saturating_sub(1);
+    /// Records a statement [`SqlStats::begin`] counted in `generation` (nothing when
+    /// the stores were forgotten since).
+    pub fn record(&mut self, st: &Statement, generation: u64) {
+        if generation != self.generation {
+            return;
         }
-    }
-
-    fn user(&mut self, name: &str) -> Option<&mut User> {
-        if !self.users.contains_key(name) && self.users.len() >= MAX_USERS {
-            return None;
-        }
-        Some(self.users.entry(name.to_string()).or_default())
-    }
-
-    /// Records a statement that [`SqlStats::begin`] counted (`begun`) or not.
-    pub fn record(&mut self, st: &Statement, begun: bool) {
+        let max_running = match self.running.get_mut(&st.user) {
+            Some(r) => {
+                let max = r.1.max(1);
+                r.0 = r.0.saturating_sub(1);
+                max
+            }
+            None => 1,
+        };
         let exec_ms = st.exec_ms();
-        let shape = shape_of(&st.sql);
-        let Some(u) = self.user(&st.user) else { return };
-        if begun {
-            u.running = u.running.saturating_sub(1);
+        let shape = st.shape.clone();
+        if !self.users.contains_key(&st.user) && self.users.len() >= MAX_USERS {
+            return;
         }
-        // show @@sql: newest first.
-        u.last.push_front(Last {
-            start_ms: st.start_ms,
-            exec_ms,
-            sql: st.sql.clone(),
-            ip: st.ip.clone(),
-        });
-        u.last.truncate(LAST_PER_USER);
+        let u = self.users.entry(st.user.clone()).or_default();
+        // show @@sql: the latest start first.
+        let at = u
+            .last
+            .iter()
+            .position(|x| x.start_ms <= st.start_ms)
+            .unwrap_or(u.last.len());
+        if at < LAST_PER_USER {
+            u.last.insert(
+                at,
+                Last {
+                    start_ms: st.start_ms,
+                    exec_ms,
+                    sql: st.sql.clone(),
+                    ip: st.ip.clone(),
+                },
+            );
+            u.last.truncate(LAST_PER_USER);
+        }
         // show @@sql.sum
         let s = &mut u.sum;
         match st.rw {
             Rw::Read => s.reads += 1,
             Rw::Write => s.writes += 1,
         }
-        s.max_running = s.max_running.max(1);
+        s.max_running = max_running;
         s.net_in += st.net_in;
         s.net_out += st.net_out;
         s.time_count[match st.local_hour {
@@ -273,21 +305,36 @@ impl SqlStats {
                     u.large.truncate(LARGE_PER_USER);
                 }
             }
-            // show @@sql.resultset
-            if st.net_out >= RESULTSET_BYTES
-                && (u.resultset.len() < RESULTSET_PER_USER || u.resultset.contains_key(&shape))
-            {
+            // show @@sql.resultset: when full, a new shape replaces the least seen one.
+            if st.net_out >= RESULTSET_BYTES {
+                if !u.resultset.contains_key(&shape)
+                    && u.resultset.len() >= RESULTSET_PER_USER
+                    && let Some(k) = u
+                        .resultset
+                        .iter()
+                        .min_by_key(|(_, e)| e.0)
+                        .map(|(k, _)| k.clone())
+                {
+                    u.resultset.remove(&k);
+                }
                 u.resultset
                     .entry(shape)
                     .and_modify(|e| *e = (e.0 + 1, st.net_out))
                     .or_insert((0, st.net_out));
             }
         }
-        // show @@sql.sum.table
-        let tables = tables_of(&st.sql);
-        if let Some((first, rest)) = tables.split_first()
-            && (self.tables.contains_key(first) || self.tables.len() < MAX_TABLES)
-        {
+        // show @@sql.sum.table: when full, a new table replaces the least used one.
+        if let Some((first, rest)) = st.tables.split_first() {
+            if !self.tables.contains_key(first)
+                && self.tables.len() >= MAX_TABLES
+                && let Some(k) = self
+                    .tables
+                    .iter()
+                    .min_by_key(|(_, t)| (t.reads + t.writes, t.last_time))
+                    .map(|(k, _)| k.clone())
+            {
+                self.tables.remove(&k);
+            }
             let t = self.tables.entry(first.clone()).or_default();
             match st.rw {
                 Rw::Read => t.reads += 1,
@@ -320,6 +367,9 @@ impl SqlStats {
 
     /// `show @@sql.sum`: each user's sums; `clear` resets them.
     pub fn sums(&mut self, clear: bool) -> Vec<(String, Sum)> {
+        if clear {
+            self.reset_max();
+        }
         self.users
             .iter_mut()
             .map(|(n, u)| {
@@ -411,13 +461,36 @@ impl SqlStats {
             u.sum = Sum::default();
             u.resultset.clear();
         }
+        self.reset_max();
     }
 
-    /// Everything goes (the statistics are turned off).
+    /// `MAX` starts again from the statements running now.
+    fn reset_max(&mut self) {
+        for r in self.running.values_mut() {
+            r.1 = r.0;
+        }
+    }
+
+    /// Everything goes (the statistics are turned off); statements running now are
+    /// not recorded when they end.
     pub fn clear(&mut self) {
         self.users.clear();
         self.tables.clear();
+        self.running.clear();
+        self.generation += 1;
     }
+}
+
+/// At most `max` bytes of `s`, cut on a character boundary.
+pub fn cut(mut s: String, max: usize) -> String {
+    if s.len() > max {
+        let mut end = max;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+    }
+    s
 }
 
 /// A statement's shape for `show @@sql.high`: literals become `?`, a list of them
@@ -523,68 +596,120 @@ fn is_literal(t: &Token<'_>) -> bool {
 }
 
 /// The tables a statement names, as `show @@sql.sum.table` counts them: the table
-/// written (INSERT/REPLACE INTO, UPDATE) or read first, then the others named after
-/// FROM and JOIN; without schema qualifier and quotes, each once.
+/// written (INSERT/REPLACE [INTO], UPDATE) or read first, then the others named after
+/// FROM (of a SELECT or DELETE, also in subqueries) and JOIN; without schema qualifier
+/// and quotes, each once. `sql` without a MyCat hint.
 pub fn tables_of(sql: &str) -> Vec<String> {
     let toks = lex(sql);
     let mut out: Vec<String> = Vec::new();
-    let mut push = |name: String| {
-        if !name.eq_ignore_ascii_case("dual") && !out.contains(&name) {
-            out.push(name);
-        }
-    };
+    // Per parenthesis depth: a SELECT or DELETE runs there (so its FROM names tables,
+    // unlike `EXTRACT(YEAR FROM d)` or `TRIM(x FROM s)`).
+    let mut query_at: Vec<bool> = vec![false];
+    let first = toks.iter().position(|t| !t.punct(b'('));
     let mut i = 0;
     while i < toks.len() {
         let t = &toks[i];
-        let starts_list = t.is("FROM") || t.is("JOIN") || t.is("INTO") || t.is("UPDATE");
-        if !starts_list {
+        if t.punct(b'(') {
+            query_at.push(false);
             i += 1;
             continue;
         }
-        let many = t.is("FROM") || t.is("UPDATE");
-        i += 1;
-        // UPDATE LOW_PRIORITY IGNORE t; INSERT IGNORE INTO t (handled by INTO).
-        while toks
-            .get(i)
-            .is_some_and(|x| x.is("LOW_PRIORITY") || x.is("IGNORE"))
-        {
+        if t.punct(b')') {
+            if query_at.len() > 1 {
+                query_at.pop();
+            }
             i += 1;
+            continue;
         }
-        while let Some(n) = toks.get(i) {
-            if !matches!(n.tok, Tok::Word | Tok::QuotedIdent) || n.is("SELECT") {
-                break;
-            }
-            let mut name = n.ident().to_string();
-            i += 1;
-            // schema.table: the table.
-            if toks.get(i).is_some_and(|x| x.punct(b'.'))
-                && let Some(m) = toks.get(i + 1)
-                && matches!(m.tok, Tok::Word | Tok::QuotedIdent)
+        if (t.is("SELECT") || t.is("DELETE"))
+            && let Some(q) = query_at.last_mut()
+        {
+            *q = true;
+        }
+        let in_query = query_at.last().copied().unwrap_or(false);
+        let at_start = Some(i) == first;
+        let mut next = i + 1;
+        let many = if (t.is("FROM") && in_query) || (t.is("UPDATE") && at_start) {
+            true
+        } else if t.is("JOIN") || t.is("STRAIGHT_JOIN") {
+            false
+        } else if t.is("INTO") {
+            // Not `INTO OUTFILE 'f'`, `INTO DUMPFILE`, `INTO @var`.
+            if toks
+                .get(next)
+                .is_some_and(|n| n.is("OUTFILE") || n.is("DUMPFILE") || n.tok == Tok::UserVar)
             {
-                name = m.ident().to_string();
-                i += 2;
-            }
-            push(name);
-            if !many {
-                break;
-            }
-            // An alias ([AS] a), then `,` for another table.
-            if toks.get(i).is_some_and(|x| x.is("AS")) {
-                i += 1;
-            }
-            if toks.get(i).is_some_and(|x| {
-                x.tok == Tok::QuotedIdent || (x.tok == Tok::Word && !is_clause_word(x))
-            }) {
-                i += 1;
-            }
-            if toks.get(i).is_some_and(|x| x.punct(b',')) {
                 i += 1;
                 continue;
             }
-            break;
+            false
+        } else if (t.is("INSERT") || t.is("REPLACE")) && at_start {
+            // INSERT [LOW_PRIORITY | DELAYED | HIGH_PRIORITY] [IGNORE] [INTO] t
+            while toks.get(next).is_some_and(|x| {
+                x.is("LOW_PRIORITY") || x.is("DELAYED") || x.is("HIGH_PRIORITY") || x.is("IGNORE")
+            }) {
+                next += 1;
+            }
+            if toks.get(next).is_some_and(|x| x.is("INTO")) {
+                i = next;
+                continue;
+            }
+            false
+        } else {
+            i += 1;
+            continue;
+        };
+        // UPDATE LOW_PRIORITY IGNORE t
+        while toks
+            .get(next)
+            .is_some_and(|x| x.is("LOW_PRIORITY") || x.is("IGNORE"))
+        {
+            next += 1;
         }
+        i = read_tables(&toks, next, many, &mut out).max(i + 1);
     }
     out
+}
+
+/// Reads `t [AS a] [, u [AS b] ...]` (one table unless `many`) from `toks[i..]` into
+/// `out`; returns where it stopped.
+fn read_tables(toks: &[Token<'_>], mut i: usize, many: bool, out: &mut Vec<String>) -> usize {
+    while let Some(n) = toks.get(i) {
+        if !matches!(n.tok, Tok::Word | Tok::QuotedIdent) || is_clause_word(n) {
+            break;
+        }
+        let mut name = n.ident().to_string();
+        i += 1;
+        // schema.table: the table.
+        if toks.get(i).is_some_and(|x| x.punct(b'.'))
+            && let Some(m) = toks.get(i + 1)
+            && matches!(m.tok, Tok::Word | Tok::QuotedIdent)
+        {
+            name = m.ident().to_string();
+            i += 2;
+        }
+        if !name.eq_ignore_ascii_case("dual") && !out.contains(&name) {
+            out.push(name);
+        }
+        if !many {
+            break;
+        }
+        // An alias ([AS] a), then `,` for another table.
+        if toks.get(i).is_some_and(|x| x.is("AS")) {
+            i += 1;
+        }
+        if toks.get(i).is_some_and(|x| {
+            x.tok == Tok::QuotedIdent || (x.tok == Tok::Word && !is_clause_word(x))
+        }) {
+            i += 1;
+        }
+        if toks.get(i).is_some_and(|x| x.punct(b',')) {
+            i += 1;
+            continue;
+        }
+        break;
+    }
+    i
 }
 
 /// Words that end a table list rather than alias a table.
@@ -669,6 +794,8 @@ mod tests {
             net_in: sql.len() as u64,
             net_out: 100,
             rows: 1,
+            shape: shape_of(sql),
+            tables: tables_of(sql),
         }
     }
 
@@ -739,32 +866,70 @@ mod tests {
             tables_of("select * from (select 1) x"),
             Vec::<String>::new()
         );
+        // Not tables: FROM inside functions, ON DUPLICATE KEY UPDATE, FOR UPDATE, INTO
+        // OUTFILE / @var.
+        assert_eq!(
+            tables_of("select extract(year from created) from orders"),
+            ["orders"]
+        );
+        assert_eq!(
+            tables_of("select trim(both ' ' from name), substring(s from 2) from users"),
+            ["users"]
+        );
+        assert_eq!(
+            tables_of("insert into t (a) values (1) on duplicate key update a = a + 1"),
+            ["t"]
+        );
+        assert_eq!(
+            tables_of("select * from t where id = 1 for update nowait"),
+            ["t"]
+        );
+        assert_eq!(
+            tables_of("select * from t where id = 1 for update skip locked"),
+            ["t"]
+        );
+        assert_eq!(tables_of("select * from t into outfile '/tmp/x'"), ["t"]);
+        assert_eq!(tables_of("select a into @x from t"), ["t"]);
+        // INTO is optional; STRAIGHT_JOIN joins.
+        assert_eq!(tables_of("insert t values (1)"), ["t"]);
+        assert_eq!(tables_of("REPLACE LOW_PRIORITY t VALUES (1)"), ["t"]);
+        assert_eq!(tables_of("select * from t1 straight_join t2"), ["t1", "t2"]);
+        assert_eq!(
+            tables_of(
+                "select * from t where id in (select id from u where x in (select y from w))"
+            ),
+            ["t", "u", "w"]
+        );
     }
 
     #[test]
     fn stores_sums_histograms_and_clears() {
         let mut s = SqlStats::default();
-        s.begin("app");
-        s.begin("app");
-        s.record(&st("app", "select * from t where id = 1", 1000, 5), true);
-        s.record(&st("app", "select * from t where id = 2", 2000, 150), true);
-        s.record(
-            &st("app", "update t set a = 1 where id = 2", 3000, 1500),
-            false,
-        );
-        s.record(&st("bob", "delete from u", 4000, 300), false);
+        let g1 = s.begin("app");
+        let g2 = s.begin("app");
+        s.record(&st("app", "select * from t where id = 1", 1000, 5), g1);
+        s.record(&st("app", "select * from t where id = 2", 2000, 150), g2);
+        let g = s.begin("app");
+        s.record(&st("app", "update t set a = 1 where id = 2", 3000, 1500), g);
+        let g = s.begin("bob");
+        s.record(&st("bob", "delete from u", 4000, 300), g);
+        // Begun and ended without a record: not listed.
+        let g = s.begin("carol");
+        s.end("carol", g);
         let sums = s.sums(false);
+        assert_eq!(sums.len(), 2, "{sums:?}");
         let app = &sums[0].1;
         assert_eq!((app.reads, app.writes, app.max_running), (2, 1, 2));
         assert_eq!(app.ttl_count, [1, 1, 0, 1]);
         assert_eq!(app.time_count, [0, 3, 0, 0]);
         assert_eq!(app.last_time, 4500);
+        assert_eq!(sums[1].1.max_running, 1);
         assert_eq!(read_share(app.reads, app.writes), "0.67");
         assert_eq!(histogram(&app.ttl_count), "[1, 1, 0, 1]");
         let last = s.last(false);
         assert_eq!(last[0].0, "app");
         assert_eq!(last[0].1.len(), 3);
-        assert_eq!(last[0].1[0].exec_ms, 1500, "newest first");
+        assert_eq!(last[0].1[0].exec_ms, 1500, "the latest start first");
         let high = s.high(false);
         assert_eq!(high[0].1[0].0, "select * from t where id = ?");
         let f = &high[0].1[0].1;
@@ -786,17 +951,46 @@ mod tests {
     }
 
     #[test]
+    fn killed_and_cleared_statements_leave_no_trace() {
+        let mut s = SqlStats::default();
+        // Killed: begun, ended without a record; MAX does not creep up.
+        for _ in 0..3 {
+            let g = s.begin("app");
+            s.end("app", g);
+        }
+        let g = s.begin("app");
+        s.record(&st("app", "select 1 from t", 10, 1), g);
+        assert_eq!(s.sums(false)[0].1.max_running, 1);
+        // Begun, then the statistics are switched off: its end records nothing.
+        let g = s.begin("app");
+        s.clear();
+        s.record(&st("app", "select 2 from t", 20, 1), g);
+        assert!(s.sums(false).is_empty() && s.last(false).is_empty());
+        // ... and does not lower the count of statements begun after.
+        let g_old = s.begin("app");
+        s.clear();
+        let a = s.begin("app");
+        let b = s.begin("app");
+        s.end("app", g_old);
+        s.record(&st("app", "select 3 from t", 30, 1), a);
+        s.record(&st("app", "select 4 from t", 31, 1), b);
+        assert_eq!(s.sums(false)[0].1.max_running, 2);
+    }
+
+    #[test]
     fn large_and_resultset_keep_the_biggest_within_bounds() {
         let mut s = SqlStats::default();
         for i in 0..15u64 {
             let mut x = st("app", &format!("select * from big where k > {i}"), i, 1);
             x.rows = LARGE_ROWS + 1 + i;
             x.net_out = RESULTSET_BYTES + i;
-            s.record(&x, false);
+            let g = s.begin("app");
+            s.record(&x, g);
         }
         let mut small = st("app", "select * from big where k = 1", 99, 1);
         small.rows = LARGE_ROWS;
-        s.record(&small, false);
+        let g = s.begin("app");
+        s.record(&small, g);
         let large = s.large(false);
         assert_eq!(large[0].1.len(), LARGE_PER_USER);
         assert_eq!(large[0].1[0].rows, LARGE_ROWS + 15);
@@ -811,7 +1005,8 @@ mod tests {
     fn bounded_per_user() {
         let mut s = SqlStats::default();
         for i in 0..(LAST_PER_USER as u64 + 10) {
-            s.record(&st("app", &format!("select c{i} from t"), i, 0), false);
+            let g = s.begin("app");
+            s.record(&st("app", &format!("select c{i} from t"), i, 0), g);
         }
         assert_eq!(s.last(false)[0].1.len(), LAST_PER_USER);
         assert_eq!(s.high(false)[0].1.len(), HIGH_PER_USER);

@@ -1241,7 +1241,10 @@ impl Session {
             while let Some(row) = m.next_row() {
                 if binary {
                     match merge::encode_binary_row(&row, &out_cols) {
-                        Ok(b) => seq = self.io.queue(seq, &b),
+                        Ok(b) => {
+                            seq = self.io.queue(seq, &b);
+                            self.cmd_rows += 1;
+                        }
                         Err(e) => {
                             mid_err = Some(e);
                             break 'outer;
@@ -1249,6 +1252,7 @@ impl Session {
                     }
                 } else {
                     seq = self.io.queue(seq, &merge::encode_text_row(&row));
+                    self.cmd_rows += 1;
                 }
                 if self.io.wbuf_len() > 64 * 1024 && self.io.flush().await.is_err() {
                     broken = true;
@@ -1277,6 +1281,7 @@ impl Session {
                 match src.row().await {
                     Ok(Some(raw)) => {
                         seq = self.io.queue(seq, &raw);
+                        self.cmd_rows += 1;
                         if self.io.wbuf_len() > 64 * 1024 && self.io.flush().await.is_err() {
                             broken = true;
                             break 'outer;
@@ -1372,6 +1377,7 @@ impl Session {
             self.in_trans = true;
         }
         if let Some(e) = mid_err {
+            self.cmd_failed = true;
             self.io.queue(seq, &e.packet());
         } else {
             let end = if self.deprecate_eof {
@@ -1478,6 +1484,7 @@ impl Session {
                     match src.row().await {
                         Ok(Some(raw)) => {
                             seq = self.io.queue(seq, &raw);
+                            self.cmd_rows += 1;
                             if self.io.wbuf_len() > 64 * 1024 && self.io.flush().await.is_err() {
                                 return Err(Fatal);
                             }
@@ -1573,6 +1580,7 @@ impl Session {
         if let Some((seq, mid_err)) = rows_out {
             match mid_err {
                 Some(e) => {
+                    self.cmd_failed = true;
                     self.io.queue(seq, &e.packet());
                 }
                 None => {
