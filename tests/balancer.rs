@@ -4441,7 +4441,17 @@ fn runtime_commands_match_haproxy() {
     let d = p.agree("show stat", stat_differences);
     assert!(d.is_empty(), "{}\n{}", d.join("\n"), p.tandem.logs());
 
-    // Traffic, then the maxima cleared, then everything.
+    // Traffic, then the maxima cleared, then everything. (First no session left on
+    // either side and the maxima cleared, so that only these three count: a loaded CI
+    // machine once showed haproxy one more.)
+    for sock in [&p.t_sock, &p.h_sock] {
+        let idle = wait_for(Duration::from_secs(10), || {
+            let r = stat_rows(&raw_admin(sock, "show stat"));
+            (r[&("k".to_string(), "FRONTEND".to_string())]["scur"] == "0").then_some(())
+        });
+        assert!(idle.is_some());
+    }
+    p.both("clear counters");
     for (sock, addr) in [(&p.t_sock, p.t_addr["k"]), (&p.h_sock, p.h_addr["k"])] {
         let held: Vec<TcpStream> = (0..3)
             .map(|_| connect_from(addr, None).expect("connect"))
@@ -6113,6 +6123,85 @@ fn observed_connection_errors_mark_a_server_down_as_haproxy() {
         ),
         "{}",
         p.tandem.logs()
+    );
+}
+
+/// A server's own `observe`, `error_limit`, `on_error` (haproxy's per-server options):
+/// under a listener check that observes with `error_limit: 2, on_error: mark_down`,
+/// server `a` (the listener's settings) is taken down by its failed connections, `b`
+/// (`observe: none`) and `c` (`error_limit: 1000`) stay up, their checks passing.
+#[test]
+fn a_servers_own_observe_settings_apply_to_it() {
+    let check = Backend::start("chk", Behavior::Name);
+    let cp = check.addr.port();
+    let dead = || -> SocketAddr { format!("127.0.0.1:{}", free_port()).parse().expect("addr") };
+    let servers = [
+        format!("        - {{ name: a, address: \"{}\" }}\n", dead()),
+        format!(
+            "        - {{ name: b, address: \"{}\", check: {{ observe: none }} }}\n",
+            dead()
+        ),
+        format!(
+            "        - {{ name: c, address: \"{}\", check: {{ error_limit: 1000 }} }}\n",
+            dead()
+        ),
+    ];
+    let lb = lb(
+        &format!(
+            "      check: {{ type: tcp, port: {cp}, inter: 20s, observe: layer4, error_limit: 2, on_error: mark_down }}\n      retries: 3\n"
+        ),
+        &servers,
+    );
+    let col = |rows: &HashMap<(String, String), HashMap<String, String>>, s: &str, c: &str| {
+        rows.get(&("l".to_string(), s.to_string()))
+            .and_then(|r| r.get(c).cloned())
+            .unwrap_or_default()
+    };
+    // The first checks pass before any client comes (a passing check forgets errors).
+    let checked = wait_for(Duration::from_secs(15), || {
+        let rows = stat_rows(&raw_admin(&lb.socket, "show stat"));
+        ["a", "b", "c"]
+            .iter()
+            .all(|s| col(&rows, s, "check_status") == "L4OK")
+            .then_some(())
+    });
+    assert!(checked.is_some(), "{}", lb.daemon.logs());
+    // Clients whose every attempt is refused, until `a` is down (bounded).
+    let mut rows = HashMap::new();
+    for _ in 0..12 {
+        let got = connect_from(lb.addr, None)
+            .ok()
+            .and_then(|c| read_line(&c).ok());
+        assert!(got.unwrap_or_default().is_empty(), "no server answers");
+        rows = stat_rows(&raw_admin(&lb.socket, "show stat"));
+        if col(&rows, "a", "status") == "DOWN" {
+            break;
+        }
+    }
+    assert_eq!(col(&rows, "a", "status"), "DOWN", "{rows:?}");
+    assert_eq!(col(&rows, "a", "check_status"), "HANA", "{rows:?}");
+    // Now b and c get the clients (their 4 attempts each refused too): more errors in
+    // a row than a needed, and they stay up.
+    for _ in 0..4 {
+        let got = connect_from(lb.addr, None)
+            .ok()
+            .and_then(|c| read_line(&c).ok());
+        assert!(got.unwrap_or_default().is_empty(), "no server answers");
+    }
+    // What their errors could have set off would have come by now (a's did at once).
+    std::thread::sleep(Duration::from_millis(500));
+    let rows = stat_rows(&raw_admin(&lb.socket, "show stat"));
+    for s in ["b", "c"] {
+        assert_eq!(col(&rows, s, "status"), "UP", "{s}: {rows:?}");
+        assert_eq!(col(&rows, s, "hanafail"), "0", "{s}: {rows:?}");
+        assert_ne!(col(&rows, s, "econ"), "0", "{s} was tried: {rows:?}");
+    }
+    assert!(
+        lb.daemon.wait_log(
+            "server l/a: 2 connections in a row failed (observe: layer4, on_error: mark_down)"
+        ),
+        "{}",
+        lb.daemon.logs()
     );
 }
 

@@ -3303,8 +3303,9 @@ fn haproxy_agent_checks_are_imported() {
 }
 
 /// haproxy's `observe layer4`, `error-limit` and `on-error` (server or `default-server`
-/// options) become the listener check's `observe`, `error_limit` and `on_error`; a
-/// server that differs is warned, `observe layer7` has no equivalent.
+/// options) become the listener check's `observe`, `error_limit` and `on_error` (the
+/// first checked server's); a server that differs gets its own in its `check` mapping;
+/// `observe layer7` has no equivalent.
 #[test]
 fn haproxy_observe_layer4_is_imported() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -3314,6 +3315,8 @@ fn haproxy_observe_layer4_is_imported() {
         "defaults\n  mode tcp\n  timeout connect 5s\n  timeout client 1m\n  timeout server 1m\n\
          listen db\n  bind 198.18.0.10:3306\n  default-server check observe layer4 error-limit 5 on-error sudden-death\n\
          server a 198.18.0.1:3306\n  server b 198.18.0.2:3306 on-error mark-down\n\
+         server c 198.18.0.4:3306 check\n\
+         listen ro\n  bind 198.18.0.10:3308\n  server e 198.18.0.6:3306 check observe layer4 error-limit 3\n  server f 198.18.0.7:3306 check\n\
          listen web\n  bind 198.18.0.10:3307\n  server c 198.18.0.3:3306 check observe layer7\n",
     );
     let file = cfg.to_string_lossy().into_owned();
@@ -3325,11 +3328,34 @@ fn haproxy_observe_layer4_is_imported() {
     assert_eq!(check.observe, Some(config::balancer::Observe::Layer4));
     assert_eq!(check.error_limit, 5);
     assert_eq!(check.on_error, config::balancer::OnError::SuddenDeath);
-    assert!(
-        err.contains("server b: its `observe`/`error-limit`/`on-error` differ"),
-        "{err}"
+    // b: its own on_error; f (no `observe` where the first server has one): none.
+    let tuning = |n: &str| {
+        b.listeners
+            .iter()
+            .flat_map(|l| &l.servers)
+            .find(|s| s.name == n)
+            .map(|s| s.check_tuning)
+            .unwrap_or_else(|| panic!("{n}: {out}"))
+    };
+    assert!(tuning("a").is_empty(), "{out}");
+    assert_eq!(
+        tuning("b").on_error,
+        Some(config::balancer::OnError::MarkDown),
+        "{out}"
     );
-    let web = b.listeners[1].check.as_ref().expect("check");
+    assert!(tuning("c").is_empty(), "{out}");
+    assert_eq!(
+        tuning("f").observe,
+        Some(config::balancer::Observe::None),
+        "{out}"
+    );
+    assert!(!err.contains("differ from the first"), "{err}");
+    let web = b
+        .listeners
+        .iter()
+        .find(|l| l.name == "web")
+        .and_then(|l| l.check.as_ref())
+        .expect("check");
     assert_eq!(web.observe, None);
     assert!(err.contains("observe layer7"), "{err}");
 }

@@ -1032,15 +1032,18 @@ async fn session(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permi
     }
     mark_session(&shared.times);
     let mut attempt = 0u32;
-    // `observe: layer4`: the error limit when live traffic counts.
-    let observe = rt
-        .cfg
-        .check
-        .as_ref()
-        .filter(|c| c.observe.is_some())
-        .map(|c| c.error_limit);
     let conn = loop {
         let s = slot.server().clone();
+        // `observe: layer4`: the error limit when this server's live traffic counts
+        // (its own `check` may say otherwise than the listener's; a server that is not
+        // checked, or tracks another, has nothing to tell).
+        let observe = rt.cfg.check.as_ref().and_then(|c| {
+            s.with_cfg(|sc| {
+                (sc.check && sc.track.is_none())
+                    .then(|| sc.check_tuning.observe_limit(c))
+                    .flatten()
+            })
+        });
         // Each attempt is one of the server's sessions in haproxy's counts (`stot`,
         // `connect`, `rate`, `lastsess`).
         s.counters.attempts.fetch_add(1, Ordering::Relaxed);
@@ -1077,9 +1080,7 @@ async fn session(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permi
                 break Some((conn, kill));
             }
             Err(e) => {
-                if let Some(limit) = observe
-                    && s.with_cfg(|c| c.check && c.track.is_none())
-                {
+                if let Some(limit) = observe {
                     s.observe_error(limit);
                 }
                 s.counters.connect_errors.fetch_add(1, Ordering::Relaxed);

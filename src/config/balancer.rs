@@ -102,6 +102,9 @@ config_enum! {
     pub enum Observe {
         /// Connections to the server: a failed one is an error, one made clears them.
         Layer4 => "layer4",
+        /// Live traffic does not count (a server's own `check` when its listener's
+        /// observes); read as no `observe` at all.
+        None => "none",
     }
 }
 
@@ -570,7 +573,10 @@ impl Decode for Check {
         let rise = m.int::<u32>(cx, "rise", 1, 1000).or(2);
         let fall = m.int::<u32>(cx, "fall", 1, 1000).or(3);
         let timeout = m.get(cx, "timeout").check(cx, nonzero_check).opt();
-        let observe = m.get::<Observe>(cx, "observe").opt();
+        let observe = m
+            .get::<Observe>(cx, "observe")
+            .opt()
+            .map(|o| o.filter(|o| *o != Observe::None));
         let error_limit = m.int::<u32>(cx, "error_limit", 1, 1_000_000).or(10);
         let on_error = m.get::<OnError>(cx, "on_error").or(OnError::FailCheck);
         m.finish(cx);
@@ -762,6 +768,14 @@ pub struct CheckTuning {
     pub fall: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout: Option<Dur>,
+    /// haproxy's per-server `observe`, `error-limit`, `on-error` (`observe: none`: not
+    /// this server, when the listener's check observes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observe: Option<Observe>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_limit: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_error: Option<OnError>,
 }
 
 impl CheckTuning {
@@ -798,7 +812,29 @@ impl CheckTuning {
         if self.timeout.is_some() {
             out.timeout = self.timeout;
         }
+        match self.observe {
+            Some(Observe::None) => out.observe = None,
+            Some(o) => out.observe = Some(o),
+            None => {}
+        }
+        if let Some(n) = self.error_limit {
+            out.error_limit = n;
+        }
+        if let Some(e) = self.on_error {
+            out.on_error = e;
+        }
         out
+    }
+
+    /// The error limit of live traffic (`observe: layer4`) for a server with this
+    /// tuning under the listener's check `c`; `None`: its connections do not count.
+    pub fn observe_limit(&self, c: &Check) -> Option<u32> {
+        let observe = match self.observe {
+            Some(Observe::None) => None,
+            Some(o) => Some(o),
+            None => c.observe,
+        };
+        observe.map(|_| self.error_limit.unwrap_or(c.error_limit))
     }
 }
 
@@ -827,6 +863,9 @@ impl Decode for ServerCheck {
         let rise = m.int::<u32>(cx, "rise", 1, 1000).opt();
         let fall = m.int::<u32>(cx, "fall", 1, 1000).opt();
         let timeout = m.get(cx, "timeout").check(cx, nonzero_check).opt();
+        let observe = m.get::<Observe>(cx, "observe").opt();
+        let error_limit = m.int::<u32>(cx, "error_limit", 1, 1_000_000).opt();
+        let on_error = m.get::<OnError>(cx, "on_error").opt();
         m.finish(cx);
         Some(ServerCheck(
             true,
@@ -838,6 +877,9 @@ impl Decode for ServerCheck {
                 rise: rise?,
                 fall: fall?,
                 timeout: timeout?,
+                observe: observe?,
+                error_limit: error_limit?,
+                on_error: on_error?,
             },
         ))
     }
@@ -910,6 +952,32 @@ mod tests {
             .map(|d| d.to_string())
             .collect();
         assert!(e.len() == 1 && e[0].contains("has no port"), "{e:?}");
+    }
+
+    #[test]
+    fn a_servers_own_observe_settings_go_over_the_listeners() {
+        let src = "node: t\nbalancer:\n  listeners:\n    - name: l\n      bind: 127.0.0.1:3306\n      check: { type: tcp, observe: layer4, error_limit: 5, on_error: mark_down }\n      servers:\n        - { name: a, address: \"127.0.0.1:3307\" }\n        - { name: b, address: \"127.0.0.1:3308\", check: { observe: none } }\n        - { name: c, address: \"127.0.0.1:3309\", check: { error_limit: 2, on_error: fastinter } }\n";
+        let (c, _) = check_str(src, "t.yaml", Path::new("."))
+            .into_result()
+            .expect("valid");
+        let l = &c.balancer.expect("b").listeners[0];
+        let check = l.check.as_ref().expect("check");
+        let limit = |i: usize| l.servers[i].check_tuning.observe_limit(check);
+        assert_eq!((limit(0), limit(1), limit(2)), (Some(5), None, Some(2)));
+        let b = l.servers[1].check_tuning.apply(check);
+        assert_eq!(b.observe, None);
+        let c = l.servers[2].check_tuning.apply(check);
+        assert_eq!(
+            (c.observe, c.error_limit, c.on_error),
+            (Some(Observe::Layer4), 2, OnError::Fastinter)
+        );
+        // `observe: none` on the listener is no observe.
+        let none = src.replace("observe: layer4, ", "observe: none, ");
+        let (c, _) = check_str(&none, "t.yaml", Path::new("."))
+            .into_result()
+            .expect("valid");
+        let l = &c.balancer.expect("b").listeners[0];
+        assert_eq!(l.check.as_ref().expect("check").observe, None);
     }
 
     #[test]

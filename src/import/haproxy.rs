@@ -848,6 +848,10 @@ type CheckParams = Vec<(String, String)>;
 
 const CHECK_PARAMS: &[&str] = &["inter", "fastinter", "downinter", "rise", "fall", "port"];
 
+/// The `observe` settings a server may have of its own (tandem's names), compared with
+/// the first checked server's like [`CHECK_PARAMS`].
+const OBSERVE_PARAMS: &[&str] = &["observe", "error_limit", "on_error"];
+
 fn server(
     l: &Line,
     defaults: &[String],
@@ -1179,6 +1183,10 @@ fn effective_check(own: &[(String, String)], p: &str) -> String {
         },
         "rise" => get(p).unwrap_or_else(|| "2".into()),
         "fall" => get(p).unwrap_or_else(|| "3".into()),
+        // haproxy's defaults: no observe, `error-limit 10`, `on-error fail-check`.
+        "observe" => get(p).unwrap_or_else(|| "none".into()),
+        "error_limit" => get(p).unwrap_or_else(|| "10".into()),
+        "on_error" => get(p).unwrap_or_else(|| "fail_check".into()),
         _ => get(p).unwrap_or_else(|| "the server's port".into()),
     }
 }
@@ -1197,7 +1205,12 @@ fn merge_checks(
     let mut own_values = Vec::new();
     for (i, (l, _, own)) in checked.iter().enumerate().skip(1) {
         let mut diff = Vec::new();
-        for p in CHECK_PARAMS {
+        for p in CHECK_PARAMS.iter().chain(OBSERVE_PARAMS) {
+            if matches!(*p, "error_limit" | "on_error") && effective_check(own, "observe") == "none"
+            {
+                // Nothing to limit on a server that does not observe.
+                continue;
+            }
             let set = |c: &[(String, String)]| c.iter().any(|(k, _)| k == p);
             if matches!(*p, "fastinter" | "downinter") && !set(first) && !set(own) {
                 // Both follow `inter`, which is compared on its own.
@@ -1273,29 +1286,6 @@ fn listeners(name: &str, p: &Proxy, global_log: bool, line: usize, w: &mut Warni
             .collect();
         merge_checks(&plain)
     };
-    // tandem's `observe` is the listener's: say so when the servers differ.
-    let observing = |own: &CheckParams| -> Vec<(String, String)> {
-        let mut v: Vec<(String, String)> = own
-            .iter()
-            .filter(|(k, _)| matches!(k.as_str(), "observe" | "error_limit" | "on_error"))
-            .cloned()
-            .collect();
-        v.sort();
-        v
-    };
-    if let Some((_, _, first, _)) = checked_servers.first() {
-        let want = observing(first);
-        for (l, n, own, _) in checked_servers.iter().skip(1) {
-            if observing(own) != want {
-                w.warn(
-                    l.line,
-                    format!(
-                        "server {n}: its `observe`/`error-limit`/`on-error` differ from the first checked server's; tandem applies the first one's to every server of listener {name}"
-                    ),
-                );
-            }
-        }
-    }
     for (i, diff) in own_checks {
         let Some((_, _, _, at)) = checked_servers.get(i) else {
             continue;
@@ -1306,7 +1296,7 @@ fn listeners(name: &str, p: &Proxy, global_log: bool, line: usize, w: &mut Warni
         let mut c = Y::map();
         for (k, v) in diff {
             let val = match k.as_str() {
-                "rise" | "fall" | "port" => match v.parse::<i64>() {
+                "rise" | "fall" | "port" | "error_limit" => match v.parse::<i64>() {
                     Ok(n) => Y::Int(n),
                     Err(_) => Y::s(v),
                 },
