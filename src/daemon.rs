@@ -95,6 +95,10 @@ struct Daemon {
     router: Option<Router>,
     router_metrics: Option<RouterMetrics>,
     reload_tx: tokio::sync::mpsc::Sender<ReloadRequest>,
+    /// The config that ran before the last successful reload, and how that reload was
+    /// asked for (`None`: SIGHUP), for `rollback @@config`. Cleared by a rollback: as
+    /// MyCat, one rollback per reload.
+    previous: Option<(Config, Option<ReloadKind>)>,
 }
 
 impl Daemon {
@@ -270,22 +274,22 @@ impl Daemon {
         Ok(())
     }
 
-    /// A reload asked for on the router's admin port (`reload @@config[_all]`).
+    /// A reload asked for on the router's admin port (`reload @@config[_all]`), or a
+    /// `rollback @@config`.
     async fn admin_reload(&mut self, kind: ReloadKind) -> Result<u64, String> {
-        if let Some(r) = &self.router {
-            match kind {
-                ReloadKind::Config => r.keep_pools_next_apply(),
-                ReloadKind::ConfigAll => r
-                    .shared
-                    .force_rebuild
-                    .store(true, std::sync::atomic::Ordering::Release),
-            }
+        if kind == ReloadKind::Rollback {
+            return self.rollback().await;
         }
+        self.pools_for(Some(kind));
         let before = self.generation;
-        self.reload().await;
+        self.reload_as(Some(kind)).await;
         if self.generation > before {
             Ok(self.generation)
         } else {
+            // A refused reload leaves no pool instruction behind for the next one.
+            if let Some(r) = &self.router {
+                r.clear_next_apply();
+            }
             Err(self
                 .status
                 .last_reload_errors()
@@ -293,8 +297,78 @@ impl Daemon {
         }
     }
 
-    /// Re-reads the config file. A config with errors is refused and the running one stays.
+    /// Tells the router how the next apply treats its pools: kept (`reload @@config`),
+    /// all rebuilt (`reload @@config_all`), or rebuilt where a data host changed (SIGHUP).
+    fn pools_for(&self, kind: Option<ReloadKind>) {
+        if let Some(r) = &self.router {
+            match kind {
+                Some(ReloadKind::Config) => r.keep_pools_next_apply(),
+                Some(ReloadKind::ConfigAll) => r
+                    .shared
+                    .force_rebuild
+                    .store(true, std::sync::atomic::Ordering::Release),
+                Some(ReloadKind::Rollback) | None => {}
+            }
+        }
+    }
+
+    /// `rollback @@config` (MyCat's): runs again the config that ran before the last
+    /// successful reload, its pools treated as that reload treated them. Once per reload;
+    /// the file is not touched, so the next reload reads it again.
+    async fn rollback(&mut self) -> Result<u64, String> {
+        let Some((old, kind)) = self.previous.take() else {
+            tracing::warn!(
+                "rollback @@config refused: no reload since the start or the last rollback"
+            );
+            return Err("no reload to roll back since the start or the last rollback".into());
+        };
+        self.pools_for(kind);
+        let reload_ms = self.router.as_ref().map(|r| r.shared.loaded_at_ms());
+        let keep = old.clone();
+        if let Err(e) = self.apply(old).await {
+            tracing::error!(
+                "rollback @@config refused: {e}; still running config generation {}",
+                self.generation
+            );
+            self.previous = Some((keep, kind));
+            if let Some(r) = &self.router {
+                r.clear_next_apply();
+            }
+            return Err(e.to_string());
+        }
+        self.generation += 1;
+        let g = self.generation;
+        let now = SystemTime::now();
+        if let (Some(r), Some(ms)) = (&self.router, reload_ms) {
+            r.shared.note_rollback(ms);
+        }
+        tracing::warn!(
+            generation = g,
+            file = %self.path.display(),
+            "config rolled back (rollback @@config): now running generation {g}, the config from before the last reload; {} is unchanged and the next reload applies it",
+            self.path.display()
+        );
+        self.metrics
+            .config_reloads
+            .with_label_values(&["rolled_back"])
+            .inc();
+        self.metrics.config_generation.set(g as i64);
+        self.status.update_config(|c| {
+            c.generation = g;
+            c.loaded_at = now;
+        });
+        systemd::ready(&self.ready_text());
+        Ok(g)
+    }
+
+    /// Re-reads the config file (SIGHUP).
     async fn reload(&mut self) {
+        self.reload_as(None).await
+    }
+
+    /// Re-reads the config file. A config with errors is refused and the running one stays.
+    /// `kind` is how it was asked for (`None`: SIGHUP), remembered for a rollback.
+    async fn reload_as(&mut self, kind: Option<ReloadKind>) {
         systemd::reloading();
         tracing::info!(file = %self.path.display(), "SIGHUP: reloading {}", self.path.display());
         // Off the async threads: reading the file and resolving server host names may
@@ -339,6 +413,7 @@ impl Daemon {
                 for d in &warnings {
                     log_diagnostic(d);
                 }
+                let old = self.config.clone();
                 if let Err(e) = self.apply(new).await {
                     tracing::error!(
                         "reload refused: {e}; still running config generation {}",
@@ -346,6 +421,7 @@ impl Daemon {
                     );
                     self.refused(now, vec![e.to_string()]);
                 } else {
+                    self.previous = Some((old, kind));
                     self.generation += 1;
                     let g = self.generation;
                     tracing::info!(
@@ -559,6 +635,7 @@ pub async fn run(path: &Path, config: Config, log: LogHandle) -> Result<(), Daem
         router: None,
         router_metrics: None,
         reload_tx,
+        previous: None,
     };
     if let Ok(mut n) = d.targets.node.write() {
         n.clone_from(&d.config.node);

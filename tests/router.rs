@@ -834,6 +834,27 @@ fn admin_port_commands() {
     adm(&format!("kill @@connection {id}"));
     let res = victim.join().expect("join");
     assert!(res.is_err(), "killed session still answered: {res:?}");
+    // Nothing to roll back before a reload (MyCat's error).
+    let e = cli(r.admin, "root", "adm", None, "rollback @@config").expect_err("no reload yet");
+    assert!(
+        e.contains("1003") && e.contains("Rollback config failure"),
+        "{e}"
+    );
+    let server_row = |adm: &dyn Fn(&str) -> String| -> Vec<String> {
+        let out = adm("show @@server");
+        let mut lines = out.lines();
+        assert_eq!(
+            lines.next(),
+            Some(
+                "UPTIME\tUSED_MEMORY\tTOTAL_MEMORY\tMAX_MEMORY\tRELOAD_TIME\tROLLBACK_TIME\tCHARSET\tSTATUS"
+            )
+        );
+        lines
+            .next()
+            .map(|l| l.split('\t').map(str::to_string).collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(server_row(&adm)[5], "-1", "no rollback yet");
     // reload @@config picks up a new user without touching pools.
     let text = std::fs::read_to_string(&r.config).expect("config");
     std::fs::write(&r.config, text.replace("    - { name: u, password: pw, schemas: [shop] }\n", "    - { name: u, password: pw, schemas: [shop] }\n    - { name: v, password: pw2, schemas: [shop] }\n")).expect("write");
@@ -842,6 +863,46 @@ fn admin_port_commands() {
         cli(r.addr, "v", "pw2", Some("shop"), "SELECT 7").expect("new user"),
         "7"
     );
+    let reloaded_at = server_row(&adm)[4].clone();
+    // rollback @@config runs the config from before the reload again: v is gone, the
+    // pools kept (as that reload kept them), the file untouched.
+    adm("rollback @@config");
+    let e = cli(r.addr, "v", "pw2", Some("shop"), "SELECT 7").expect_err("rolled back");
+    assert!(e.contains("1045"), "{e}");
+    assert_eq!(q("SELECT v FROM who").expect("pools kept"), "w2");
+    let row = server_row(&adm);
+    assert_eq!(row[4], reloaded_at, "RELOAD_TIME stays the reload's");
+    assert!(
+        row[5]
+            .parse::<u64>()
+            .is_ok_and(|t| t >= reloaded_at.parse::<u64>().unwrap_or(0)),
+        "ROLLBACK_TIME: {row:?}"
+    );
+    assert!(r.daemon.wait_log("config rolled back (rollback @@config)"));
+    // Once per reload, as MyCat.
+    let e = cli(r.admin, "root", "adm", None, "rollback @@config").expect_err("twice");
+    assert!(
+        e.contains("1003") && e.contains("Rollback config failure"),
+        "{e}"
+    );
+    // The next reload reads the file again.
+    adm("reload @@config");
+    assert_eq!(
+        cli(r.addr, "v", "pw2", Some("shop"), "SELECT 8").expect("file applied again"),
+        "8"
+    );
+    for unsupported in [
+        "reload @@user",
+        "reload @@route",
+        "rollback @@user",
+        "rollback @@route",
+    ] {
+        let e = cli(r.admin, "root", "adm", None, unsupported).expect_err(unsupported);
+        assert!(
+            e.contains("1003") && e.contains("Unsupported statement"),
+            "{unsupported}: {e}"
+        );
+    }
     let bad = cli(r.admin, "root", "adm", None, "reload @@nothing").expect_err("unknown");
     assert!(bad.contains("1064"), "{bad}");
     let _ = Path::new("/");

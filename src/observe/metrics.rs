@@ -65,7 +65,7 @@ impl Metrics {
             IntCounterVec::new(
                 Opts::new(
                     "tandem_config_reloads_total",
-                    "Config reloads (SIGHUP) by result: applied or refused.",
+                    "Config reloads (SIGHUP, reload @@config) by result: applied, refused, or rolled_back (rollback @@config).",
                 ),
                 &["result"],
             ),

@@ -113,6 +113,10 @@ const HELP: &[(&str, &str)] = &[
         "reload @@config_all",
         "Reload everything; data hosts get new pools",
     ),
+    (
+        "rollback @@config",
+        "Run again the config from before the last reload (once per reload; the file is not changed)",
+    ),
 ];
 
 /// How long a connection closed for an oversize packet keeps reading what the client
@@ -430,6 +434,11 @@ async fn command(shared: &Arc<Shared>, sql: &str, who: &str) -> Reply {
         }
         ["reload", "@@config"] => reload(shared, ReloadKind::Config).await,
         ["reload", "@@config_all"] => reload(shared, ReloadKind::ConfigAll).await,
+        ["rollback", "@@config"] => reload(shared, ReloadKind::Rollback).await,
+        // MyCat 1.6 answers these so, too.
+        ["reload", "@@user" | "@@route"] | ["rollback", "@@user" | "@@route"] => {
+            Reply::Err(SqlError::new(1003, "HY000", "Unsupported statement"))
+        }
         _ => Reply::Err(SqlError::new(
             1064,
             "42000",
@@ -467,6 +476,12 @@ async fn reload(shared: &Arc<Shared>, kind: ReloadKind) -> Reply {
     }
     match tokio::time::timeout(Duration::from_secs(60), orx).await {
         Ok(Ok(Ok(generation))) => Reply::Ok(generation),
+        // MyCat's error for a rollback it cannot do, with the reason.
+        Ok(Ok(Err(e))) if kind == ReloadKind::Rollback => Reply::Err(SqlError::new(
+            1003,
+            "HY000",
+            format!("Rollback config failure: {e}"),
+        )),
         Ok(Ok(Err(e))) => Reply::Err(SqlError::new(1105, "HY000", format!("reload refused: {e}"))),
         _ => Reply::Err(SqlError::new(1105, "HY000", "reload did not finish in 60s")),
     }
@@ -788,7 +803,7 @@ fn server(shared: &Shared) -> ResultSet {
         s(rss),
         s(0),
         s(shared.loaded_at_ms()),
-        s(-1),
+        s(shared.rolled_back_at_ms()),
         s("utf8mb4"),
         s(if shared.is_offline() { "OFF" } else { "ON" }),
     ]);

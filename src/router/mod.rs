@@ -168,6 +168,8 @@ pub enum ReloadKind {
     Config,
     /// Everything; data hosts rebuilt with new pools.
     ConfigAll,
+    /// `rollback @@config`: the config from before the last reload.
+    Rollback,
 }
 
 pub type ReloadRequest = (ReloadKind, oneshot::Sender<Result<u64, String>>);
@@ -192,6 +194,9 @@ pub struct Shared {
     /// When the configuration was last loaded or reloaded, in ms since the Unix epoch
     /// (`show @@server` RELOAD_TIME).
     loaded_at_ms: AtomicU64,
+    /// When `rollback @@config` last ran, ms since the Unix epoch; -1 before
+    /// (`show @@server` ROLLBACK_TIME).
+    rolled_back_at_ms: std::sync::atomic::AtomicI64,
     /// When the router started, in ms since the Unix epoch (`show @@time.startup`).
     pub started_ms: u64,
     /// `show @@sql.slow`: statements that took at least `slow_ms`.
@@ -266,6 +271,21 @@ impl Shared {
     /// When the configuration was last loaded, ms since the Unix epoch.
     pub fn loaded_at_ms(&self) -> u64 {
         self.loaded_at_ms.load(Ordering::Relaxed)
+    }
+
+    /// When `rollback @@config` last ran (ms since the Unix epoch), -1 before.
+    pub fn rolled_back_at_ms(&self) -> i64 {
+        self.rolled_back_at_ms.load(Ordering::Relaxed)
+    }
+
+    /// Records a `rollback @@config` that just applied: RELOAD_TIME stays `reload_ms`
+    /// (the apply set it), ROLLBACK_TIME is now, as MyCat's `show @@server`.
+    pub fn note_rollback(&self, reload_ms: u64) {
+        self.loaded_at_ms.store(reload_ms, Ordering::Relaxed);
+        self.rolled_back_at_ms.store(
+            i64::try_from(epoch_ms()).unwrap_or(i64::MAX),
+            Ordering::Relaxed,
+        );
     }
 
     /// Counts one statement sent to data node `node`.
@@ -642,6 +662,7 @@ impl Router {
             columns: Mutex::new(columns::ColumnCache::default()),
             offline: AtomicBool::new(false),
             loaded_at_ms: AtomicU64::new(started_ms),
+            rolled_back_at_ms: std::sync::atomic::AtomicI64::new(-1),
             started_ms,
             slow: Mutex::new(slowlog::SlowLog::default()),
             slow_ms: AtomicU64::new(slowlog::DEFAULT_THRESHOLD_MS),
@@ -791,6 +812,13 @@ impl Router {
     /// The next `apply` changes users/schemas/rules only (`reload @@config`).
     pub fn keep_pools_next_apply(&self) {
         self.keep_pools.store(true, Ordering::Release);
+    }
+
+    /// Forgets what [`Router::keep_pools_next_apply`] or `force_rebuild` asked of an
+    /// apply that did not happen (the reload was refused).
+    pub fn clear_next_apply(&self) {
+        self.keep_pools.store(false, Ordering::Release);
+        self.shared.force_rebuild.store(false, Ordering::Release);
     }
 
     pub fn stop(self) {
