@@ -2721,3 +2721,199 @@ fn show_white_lists_the_whitelist_as_it_admits() {
         .expect_err("runtime change");
     assert!(e.msg.contains("router.firewall.whitelist"), "{e}");
 }
+
+/// MyCat's monitoring commands (`show @@command`, `@@processor`, `@@threadpool`,
+/// `@@session`): their columns and what they count for a real session.
+#[test]
+fn monitoring_commands_as_mycat() {
+    use common::wire::Conn;
+    let db = MariaDb::start();
+    db.sql("CREATE DATABASE shopdb; CREATE TABLE shopdb.t (id INT PRIMARY KEY)");
+    let r = router(&single(&db, &format!("{APP}{ADMIN_ROOT}"), ""));
+    let mut adm = Conn::connect(r.admin, "root", "adm", None).expect("admin login");
+    // (column, value) of each row.
+    let table = |adm: &mut Conn, sql: &str| -> Vec<Vec<(String, String)>> {
+        let rows = adm.query(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        rows.into_iter()
+            .map(|row| {
+                adm.last_names
+                    .iter()
+                    .cloned()
+                    .zip(row.into_iter().map(Option::unwrap_or_default))
+                    .collect()
+            })
+            .collect()
+    };
+    let one = |adm: &mut Conn, sql: &str| -> Vec<(String, String)> {
+        let mut t = table(adm, sql);
+        assert_eq!(t.len(), 1, "{sql}: {t:?}");
+        t.remove(0)
+    };
+    let num = |row: &[(String, String)], col: &str| -> u64 {
+        row.iter()
+            .find(|(c, _)| c == col)
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or_else(|| panic!("{col} in {row:?}"))
+    };
+    let names =
+        |row: &[(String, String)]| -> Vec<String> { row.iter().map(|(c, _)| c.clone()).collect() };
+    let before = one(&mut adm, "show @@command");
+    assert_eq!(
+        names(&before),
+        [
+            "PROCESSOR",
+            "INIT_DB",
+            "QUERY",
+            "STMT_PREPARE",
+            "STMT_EXECUTE",
+            "STMT_CLOSE",
+            "PING",
+            "KILL",
+            "QUIT",
+            "OTHER"
+        ]
+    );
+    assert_eq!(before[0].1, "Processor0");
+    let proc0 = one(&mut adm, "show @@processor");
+    assert_eq!(
+        names(&proc0),
+        [
+            "NAME",
+            "NET_IN",
+            "NET_OUT",
+            "REACT_COUNT",
+            "R_QUEUE",
+            "W_QUEUE",
+            "FREE_BUFFER",
+            "TOTAL_BUFFER",
+            "BU_PERCENT",
+            "BU_WARNS",
+            "FC_COUNT",
+            "BC_COUNT"
+        ]
+    );
+    let pool0 = one(&mut adm, "show @@threadpool");
+    assert_eq!(
+        names(&pool0),
+        [
+            "NAME",
+            "POOL_SIZE",
+            "ACTIVE_COUNT",
+            "TASK_QUEUE_SIZE",
+            "COMPLETED_TASK",
+            "TOTAL_TASK"
+        ]
+    );
+    assert!(num(&pool0, "POOL_SIZE") >= 1, "{pool0:?}");
+    // The worker answering this is busy.
+    assert!(num(&pool0, "ACTIVE_COUNT") >= 1, "{pool0:?}");
+    assert!(table(&mut adm, "show @@session").is_empty());
+    assert_eq!(
+        adm.last_names,
+        ["SESSION", "DN_COUNT", "DN_LIST"],
+        "show @@session columns"
+    );
+
+    // One session sends each kind of command.
+    let mut app = session(&r, "app", "s3cret");
+    let mut p = vec![0x02];
+    p.extend_from_slice(b"shop");
+    app.send(&p).expect("init db");
+    app.results(false).expect("COM_INIT_DB");
+    for _ in 0..3 {
+        assert_eq!(app.value("SELECT 1").expect("select").as_deref(), Some("1"));
+    }
+    let st = app.prepare("SELECT ?").expect("prepare");
+    app.execute(st, 0, &[Some("5")], &[]).expect("execute");
+    app.close_stmt(st).expect("close");
+    app.ping().expect("ping");
+    let mut kill = vec![0x0c];
+    kill.extend_from_slice(&999_999u32.to_le_bytes());
+    app.send(&kill).expect("kill");
+    app.results(false).expect_err("no such thread");
+    // A transaction keeps its connection between statements: show @@session lists it.
+    let id = app
+        .value("SELECT CONNECTION_ID()")
+        .expect("id")
+        .unwrap_or_default();
+    app.exec("BEGIN").expect("begin");
+    app.exec("INSERT INTO t VALUES (1)").expect("insert");
+    let sessions = table(&mut adm, "show @@session");
+    assert_eq!(sessions.len(), 1, "{sessions:?}");
+    assert_eq!(sessions[0][0].1, id, "{sessions:?}");
+    assert_eq!(sessions[0][1].1, "1", "{sessions:?}");
+    let list = &sessions[0][2].1;
+    let thread = db
+        .sql("SELECT trx_mysql_thread_id FROM information_schema.INNODB_TRX")
+        .trim()
+        .to_string();
+    assert!(
+        list.starts_with("MySQLConnection [name=")
+            && list.ends_with(&format!("threadId={thread}]\r\n")),
+        "{list:?} (transaction on server thread {thread})"
+    );
+    // show @@backend shows it borrowed by that session, too.
+    let backend = adm.query("show @@backend").expect("backend");
+    assert!(
+        backend.iter().any(
+            |row| row.get(2).cloned().flatten().as_deref() == Some(thread.as_str())
+                && row.get(6).cloned().flatten().as_deref() == Some("true")
+                && row.get(7).cloned().flatten().as_deref() == Some(id.as_str())
+        ),
+        "{backend:?}"
+    );
+    let held = one(&mut adm, "show @@processor");
+    assert!(num(&held, "FC_COUNT") >= 2, "{held:?}");
+    assert!(num(&held, "BC_COUNT") >= 1, "{held:?}");
+    app.exec("COMMIT").expect("commit");
+    assert!(table(&mut adm, "show @@session").is_empty());
+    app.send(&[0x01]).expect("quit");
+    drop(app);
+    let after = wait_for(Duration::from_secs(10), || {
+        let a = one(&mut adm, "show @@command");
+        (num(&a, "QUIT") > num(&before, "QUIT")).then_some(a)
+    })
+    .expect("QUIT counted");
+    let diff = |col: &str| num(&after, col) - num(&before, col);
+    assert_eq!(
+        [
+            diff("INIT_DB"),
+            diff("QUERY"),
+            diff("STMT_PREPARE"),
+            diff("STMT_EXECUTE"),
+            diff("STMT_CLOSE"),
+            diff("PING"),
+            diff("KILL"),
+            diff("QUIT"),
+            diff("OTHER"),
+        ],
+        // QUERY: 3 SELECT 1, CONNECTION_ID(), BEGIN, INSERT, COMMIT.
+        [1, 7, 1, 1, 1, 1, 1, 1, 0],
+        "{before:?} -> {after:?}"
+    );
+    // The client bytes, the login's and the commands'.
+    let proc1 = one(&mut adm, "show @@processor");
+    assert!(
+        num(&proc1, "NET_IN") > num(&proc0, "NET_IN") + 100,
+        "{proc1:?}"
+    );
+    assert!(
+        num(&proc1, "NET_OUT") > num(&proc0, "NET_OUT") + 100,
+        "{proc1:?}"
+    );
+    // (COM_QUIT is counted done just after it is counted received.)
+    let pool1 = wait_for(Duration::from_secs(10), || {
+        let p = one(&mut adm, "show @@threadpool");
+        (num(&p, "COMPLETED_TASK") == num(&p, "TOTAL_TASK")).then_some(p)
+    })
+    .expect("every command done");
+    // The 14 commands above, received and done (COM_QUIT included).
+    assert_eq!(
+        (
+            num(&pool1, "COMPLETED_TASK") - num(&pool0, "COMPLETED_TASK"),
+            num(&pool1, "TOTAL_TASK") - num(&pool0, "TOTAL_TASK")
+        ),
+        (14, 14),
+        "{pool0:?} -> {pool1:?}"
+    );
+}

@@ -35,6 +35,22 @@ const HELP: &[(&str, &str)] = &[
         "Report each client connection's current or last statement",
     ),
     ("show @@backend", "Report backend connections"),
+    (
+        "show @@session",
+        "Report client sessions using or keeping backend connections, and those connections",
+    ),
+    (
+        "show @@command",
+        "Report the commands clients sent on the SQL port, by kind",
+    ),
+    (
+        "show @@processor",
+        "Report client bytes in and out, client sessions and backend connections",
+    ),
+    (
+        "show @@threadpool",
+        "Report the runtime's worker threads and the commands answered",
+    ),
     ("show @@sysparam", "Report router parameters"),
     ("show @@version", "Report the router's version"),
     (
@@ -376,6 +392,10 @@ async fn command(shared: &Arc<Shared>, sql: &str, who: &str) -> Reply {
         ["show", "@@connection"] => Reply::Rows(connections(shared)),
         ["show", "@@connection.sql"] => Reply::Rows(connection_sql(shared)),
         ["show", "@@backend"] => Reply::Rows(backends(shared)),
+        ["show", "@@command"] => Reply::Rows(commands(shared)),
+        ["show", "@@processor"] => Reply::Rows(processors(shared)),
+        ["show", "@@threadpool"] => Reply::Rows(threadpool(shared)),
+        ["show", "@@session"] => Reply::Rows(sessions_holding(shared)),
         ["show", "@@sysparam"] => Reply::Rows(sysparams(shared)),
         ["kill", "@@connection", rest @ ..] => {
             let ids: Vec<u32> = rest
@@ -1199,8 +1219,11 @@ fn backends(shared: &Shared) -> ResultSet {
         return rs;
     };
     let mut n = 0u64;
-    for c in sessions.values() {
-        if let Some((h, thread)) = c.current.lock().ok().and_then(|x| x.clone()) {
+    let mut v: Vec<_> = sessions.values().cloned().collect();
+    drop(sessions);
+    v.sort_by_key(|c| c.id);
+    for c in v {
+        for (h, thread) in c.backend_conns() {
             n += 1;
             rs.row(vec![
                 s("Processor0"),
@@ -1214,7 +1237,6 @@ fn backends(shared: &Shared) -> ResultSet {
             ]);
         }
     }
-    drop(sessions);
     for dh in shared.all_data_hosts() {
         for h in &dh.hosts {
             for thread in h.pool.idle_threads() {
@@ -1231,6 +1253,135 @@ fn backends(shared: &Shared) -> ResultSet {
                 ]);
             }
         }
+    }
+    rs
+}
+
+/// MyCat's `show @@command`: the commands clients sent on the SQL port since the start,
+/// by kind; one row, as the router has one "processor".
+fn commands(shared: &Shared) -> ResultSet {
+    use super::counters::COMMAND_COLUMNS;
+    let mut cols = vec![("PROCESSOR", TYPE_VAR_STRING)];
+    cols.extend(COMMAND_COLUMNS.iter().map(|c| (*c, TYPE_LONGLONG)));
+    let mut rs = ResultSet::with_types(&cols);
+    let t = shared.front.totals();
+    let mut row = vec![s("Processor0")];
+    row.extend(t.commands.iter().map(s));
+    rs.row(row);
+    rs
+}
+
+/// MyCat's `show @@processor`: one row for the router. NET_IN/NET_OUT are the bytes of
+/// the SQL port's client connections (logins included, counted as each command ends);
+/// FC_COUNT the client sessions (admin port's too), BC_COUNT the open backend
+/// connections. MyCat's queue and buffer-pool columns have no counterpart: 0.
+fn processors(shared: &Shared) -> ResultSet {
+    let mut rs = ResultSet::with_types(&[
+        ("NAME", TYPE_VAR_STRING),
+        ("NET_IN", TYPE_LONGLONG),
+        ("NET_OUT", TYPE_LONGLONG),
+        ("REACT_COUNT", TYPE_LONGLONG),
+        ("R_QUEUE", TYPE_LONG),
+        ("W_QUEUE", TYPE_LONG),
+        ("FREE_BUFFER", TYPE_LONGLONG),
+        ("TOTAL_BUFFER", TYPE_LONGLONG),
+        ("BU_PERCENT", TYPE_TINY),
+        ("BU_WARNS", TYPE_LONG),
+        ("FC_COUNT", TYPE_LONG),
+        ("BC_COUNT", TYPE_LONG),
+    ]);
+    let t = shared.front.totals();
+    let fronts = shared.sessions.lock().map(|m| m.len()).unwrap_or(0);
+    let backs: usize = shared
+        .all_data_hosts()
+        .iter()
+        .flat_map(|dh| dh.hosts.iter())
+        .map(|h| h.pool.open_count())
+        .sum();
+    rs.row(vec![
+        s("Processor0"),
+        s(t.net_in),
+        s(t.net_out),
+        s(0),
+        s(0),
+        s(0),
+        s(0),
+        s(0),
+        s(0),
+        s(0),
+        s(fronts),
+        s(backs),
+    ]);
+    rs
+}
+
+/// MyCat's `show @@threadpool`, for the tokio runtime the router runs on (one row):
+/// POOL_SIZE its worker threads, ACTIVE_COUNT those not parked, TASK_QUEUE_SIZE tasks
+/// waiting in its global queue; COMPLETED_TASK and TOTAL_TASK the SQL port's commands
+/// answered and received (MyCat's business pool runs one task per command).
+fn threadpool(shared: &Shared) -> ResultSet {
+    let mut rs = ResultSet::with_types(&[
+        ("NAME", TYPE_VAR_STRING),
+        ("POOL_SIZE", TYPE_LONG),
+        ("ACTIVE_COUNT", TYPE_LONG),
+        ("TASK_QUEUE_SIZE", TYPE_LONG),
+        ("COMPLETED_TASK", TYPE_LONGLONG),
+        ("TOTAL_TASK", TYPE_LONGLONG),
+    ]);
+    let t = shared.front.totals();
+    let (workers, active, queued) = match tokio::runtime::Handle::try_current() {
+        Ok(h) => {
+            let m = h.metrics();
+            let n = m.num_workers();
+            // An even park/unpark count: the worker is running (this one is).
+            let active = (0..n)
+                .filter(|&w| m.worker_park_unpark_count(w) % 2 == 0)
+                .count();
+            (n, active, m.global_queue_depth())
+        }
+        Err(_) => (0, 0, 0),
+    };
+    rs.row(vec![
+        s("tokio-runtime-worker"),
+        s(workers),
+        s(active),
+        s(queued),
+        s(t.done),
+        s(t.received()),
+    ]);
+    rs
+}
+
+/// MyCat's `show @@session`: the client sessions that use or keep backend connections
+/// now (a running statement, a transaction, session state), with those connections, each
+/// followed by CR LF.
+fn sessions_holding(shared: &Shared) -> ResultSet {
+    let mut rs = ResultSet::with_types(&[
+        ("SESSION", TYPE_VARCHAR),
+        ("DN_COUNT", TYPE_VARCHAR),
+        ("DN_LIST", TYPE_VARCHAR),
+    ]);
+    let Ok(sessions) = shared.sessions.lock() else {
+        return rs;
+    };
+    let mut v: Vec<_> = sessions.values().cloned().collect();
+    drop(sessions);
+    v.sort_by_key(|c| c.id);
+    for c in v {
+        let conns = c.backend_conns();
+        if conns.is_empty() {
+            continue;
+        }
+        let list: String = conns
+            .iter()
+            .map(|(h, thread)| {
+                format!(
+                    "MySQLConnection [name={}, host={}, port={}, threadId={thread}]\r\n",
+                    h.name, h.target, h.port
+                )
+            })
+            .collect();
+        rs.row(vec![s(c.id), s(conns.len()), s(list)]);
     }
     rs
 }

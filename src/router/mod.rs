@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod backend;
 pub mod columns;
+pub mod counters;
 pub mod diag;
 pub mod guard;
 pub mod infoschema;
@@ -114,6 +115,9 @@ pub struct SessionCtl {
     pub current: Mutex<Option<(Arc<Host>, u32)>>,
     /// The backend connections a statement on several data nodes is running on now.
     pub fanout: Mutex<Vec<(Arc<Host>, u32)>>,
+    /// The backend connections the session keeps between commands (a transaction,
+    /// session state), as of its last command.
+    pub held: Mutex<Vec<(Arc<Host>, u32)>>,
     pub admin: bool,
     /// What the session is doing (the process list).
     pub activity: Mutex<processlist::Activity>,
@@ -145,6 +149,27 @@ impl SessionCtl {
         if let Ok(mut a) = self.activity.lock() {
             a.end(now);
         }
+    }
+
+    /// The backend connections the session uses now (a running statement's) or keeps,
+    /// each once: (host, server thread id).
+    pub fn backend_conns(&self) -> Vec<(Arc<Host>, u32)> {
+        let mut v: Vec<(Arc<Host>, u32)> = Vec::new();
+        let mut add = |c: &(Arc<Host>, u32)| {
+            if !v.iter().any(|(h, t)| *t == c.1 && Arc::ptr_eq(h, &c.0)) {
+                v.push(c.clone());
+            }
+        };
+        if let Ok(c) = self.current.lock() {
+            c.iter().for_each(&mut add);
+        }
+        if let Ok(f) = self.fanout.lock() {
+            f.iter().for_each(&mut add);
+        }
+        if let Ok(h) = self.held.lock() {
+            h.iter().for_each(&mut add);
+        }
+        v
     }
 
     /// The session as the process list shows it at `now`.
@@ -207,6 +232,8 @@ pub struct Shared {
     pub sql_stat_on: AtomicBool,
     /// `show @@sql`, `show @@sql.sum`, ...: what statements did while `sql_stat_on`.
     pub sql_stats: Mutex<sqlstat::SqlStats>,
+    /// `show @@command` / `show @@processor`: what the SQL port's sessions sent.
+    pub front: counters::FrontCounters,
 }
 
 /// Now in ms since the Unix epoch.
@@ -668,6 +695,7 @@ impl Router {
             slow_ms: AtomicU64::new(slowlog::DEFAULT_THRESHOLD_MS),
             sql_stat_on: AtomicBool::new(cfg.sql_stat),
             sql_stats: Mutex::new(sqlstat::SqlStats::default()),
+            front: counters::FrontCounters::default(),
         });
         shared.metrics.online.set(1);
         let mut r = Router {

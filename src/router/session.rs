@@ -247,6 +247,11 @@ pub struct Session {
     /// The router answered the current command itself (not counted by the SQL
     /// statistics, as MyCat's).
     cmd_local: bool,
+    /// `io.read` / `io.written` already counted in `shared.front`.
+    front_in: u64,
+    front_out: u64,
+    /// `ctl.held` lists connections (cleared once the session keeps none).
+    held_shown: bool,
 }
 
 /// A statement the SQL statistics count, at its start.
@@ -366,6 +371,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, adm
         kill: Default::default(),
         current: Mutex::new(None),
         fanout: Mutex::new(Vec::new()),
+        held: Mutex::new(Vec::new()),
         admin,
         activity: Mutex::new(super::processlist::Activity::new(Instant::now())),
     });
@@ -422,6 +428,9 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, adm
         cmd_failed: false,
         cmd_rows: 0,
         cmd_local: false,
+        front_in: 0,
+        front_out: 0,
+        held_shown: false,
     };
     let db = hello
         .database
@@ -458,6 +467,14 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, adm
             } else {
                 s.run().await;
             }
+        }
+        if !admin {
+            // The login's bytes and the last command's.
+            shared.front.bytes(
+                id,
+                s.io.read.saturating_sub(s.front_in),
+                s.io.written.saturating_sub(s.front_out),
+            );
         }
     }
     shared.unregister(id);
@@ -1278,6 +1295,7 @@ impl Session {
                 }
                 Err(_) => break,
             }
+            self.shared.front.command(self.ctl.id, p.first().copied());
             let t0 = std::time::Instant::now();
             // Commands without an answer do not show in the process list.
             let shown = !matches!(
@@ -1336,6 +1354,8 @@ impl Session {
                     done.is_ok(),
                 );
             }
+            // Ended, whether answered or not (COM_QUIT, a lost client).
+            self.front_done();
             if done.is_err() {
                 break;
             }
@@ -2741,6 +2761,31 @@ impl Session {
         let r = relay(&mut pc.conn, &mut self.io, f.payload, f.expect, f.stmt_id).await;
         self.set_current(None);
         self.finish(pc, r).await
+    }
+
+    /// A command is done: counts it and its bytes (`show @@command`, `show @@processor`)
+    /// and shows the connections the session keeps (`show @@session`, `show @@backend`).
+    fn front_done(&mut self) {
+        let (r, w) = (self.io.read, self.io.written);
+        self.shared.front.done(
+            self.ctl.id,
+            r.saturating_sub(self.front_in),
+            w.saturating_sub(self.front_out),
+        );
+        (self.front_in, self.front_out) = (r, w);
+        let holds = self.pinned.is_some() || !self.pinned_more.is_empty();
+        if holds || self.held_shown {
+            let v: Vec<_> = self
+                .pinned
+                .iter()
+                .chain(&self.pinned_more)
+                .map(|pc| (pc.host.clone(), pc.conn.thread_id))
+                .collect();
+            if let Ok(mut h) = self.ctl.held.lock() {
+                *h = v;
+            }
+            self.held_shown = holds;
+        }
     }
 
     fn set_current(&self, v: Option<(Arc<backend::Host>, u32)>) {

@@ -56,6 +56,8 @@ pub struct PacketIo<S> {
     pub seq_shift: u8,
     /// Bytes written to the stream so far (the SQL statistics' NET_OUT).
     pub written: u64,
+    /// Bytes read from the stream so far (`show @@processor` NET_IN).
+    pub read: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +87,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PacketIo<S> {
             wbuf: Vec::with_capacity(16 * 1024),
             seq_shift: 0,
             written: 0,
+            read: 0,
         }
     }
 
@@ -148,6 +151,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PacketIo<S> {
             return Err(WireError::Closed);
         }
         self.rend += n;
+        self.read += n as u64;
         Ok(n)
     }
 
@@ -401,7 +405,9 @@ impl std::fmt::Display for SqlError {
 }
 
 /// Column types the router uses in the result sets it builds.
+pub const TYPE_TINY: u8 = 0x01;
 pub const TYPE_LONG: u8 = 0x03;
+pub const TYPE_VARCHAR: u8 = 0x0f;
 pub const TYPE_LONGLONG: u8 = 0x08;
 pub const TYPE_VAR_STRING: u8 = 0xfd;
 pub const TYPE_DATETIME: u8 = 0x0c;
