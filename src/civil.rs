@@ -16,6 +16,18 @@ pub fn from_days(days: i64) -> (i64, u32, u32) {
     (y, m as u32, d as u32)
 }
 
+/// `yyyy-MM-dd HH:mm:ss` (UTC) of `secs` since the Unix epoch.
+pub fn utc_datetime(secs: u64) -> String {
+    let (y, m, d) = from_days((secs / 86_400) as i64);
+    let t = secs % 86_400;
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        t / 3600,
+        t / 60 % 60,
+        t % 60
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::from_days;

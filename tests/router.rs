@@ -2813,6 +2813,22 @@ fn monitoring_commands_as_mycat() {
         ["SESSION", "DN_COUNT", "DN_LIST"],
         "show @@session columns"
     );
+    // show @@syslog: the daemon's last log lines, the newest first.
+    adm.exec("offline").expect("offline");
+    adm.exec("online").expect("online");
+    let log = table(&mut adm, "show @@syslog limit=2");
+    assert_eq!(log.len(), 2, "{log:?}");
+    assert_eq!(names(&log[0]), ["DATE", "LOG"]);
+    assert!(log[0][1].1.contains("router: ONLINE"), "{log:?}");
+    assert!(log[1][1].1.contains("router: OFFLINE"), "{log:?}");
+    let date = &log[0][0].1;
+    assert!(
+        date.len() == 19 && date.starts_with("20") && date.as_bytes()[10] == b' ',
+        "{date}"
+    );
+    assert!(table(&mut adm, "show @@syslog limit=1000").len() > 2);
+    let e = adm.query("show @@syslog").expect_err("no limit");
+    assert!(e.to_string().contains("limit="), "{e}");
 
     // One session sends each kind of command.
     let mut app = session(&r, "app", "s3cret");

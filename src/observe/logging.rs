@@ -1,5 +1,10 @@
 //! tracing setup: `log.format` text or JSON, `log.level` reloadable on SIGHUP.
 
+use std::collections::VecDeque;
+use std::fmt::Write as _;
+use std::sync::{Mutex, OnceLock};
+
+use tracing::field::{Field, Visit};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer, reload};
@@ -91,6 +96,7 @@ pub fn init(cfg: &LogConfig) -> LogHandle {
     let _ = tracing_subscriber::registry()
         .with(filter_layer)
         .with(fmt_layer)
+        .with(RecentLayer)
         .try_init();
     LogHandle {
         filter: handle,
@@ -99,9 +105,135 @@ pub fn init(cfg: &LogConfig) -> LogHandle {
     }
 }
 
+/// How many of the last log lines the daemon keeps for the router's `show @@syslog`.
+pub const RECENT_LINES: usize = 1000;
+
+/// The balancer's per-connection lines: not kept (they would push out every event).
+const CONNECTION_TARGET: &str = "tandem::balancer::connection";
+
+/// A kept line: its time (`yyyy-MM-dd HH:mm:ss`, UTC, as the log's) and its text.
+pub type RecentLine = (String, String);
+
+fn recent_store() -> &'static Mutex<VecDeque<RecentLine>> {
+    static RECENT: OnceLock<Mutex<VecDeque<RecentLine>>> = OnceLock::new();
+    RECENT.get_or_init(|| Mutex::new(VecDeque::with_capacity(RECENT_LINES)))
+}
+
+/// The last `n` (at most [`RECENT_LINES`]) lines logged, the newest first, as MyCat's
+/// `show @@syslog limit=n` shows its log file's.
+pub fn recent(n: usize) -> Vec<RecentLine> {
+    recent_store()
+        .lock()
+        .map(|r| r.iter().rev().take(n).cloned().collect())
+        .unwrap_or_default()
+}
+
+/// Keeps the last [`RECENT_LINES`] events that pass the log filter, as text.
+struct RecentLayer;
+
+/// An event's message and its fields as ` key=value`.
+#[derive(Default)]
+struct Text {
+    message: String,
+    fields: String,
+}
+
+impl Visit for Text {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "message" {
+            self.message.push_str(value);
+        } else {
+            let _ = write!(self.fields, " {}={value}", field.name());
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "message" {
+            let _ = write!(self.message, "{value:?}");
+        } else {
+            let _ = write!(self.fields, " {}={value:?}", field.name());
+        }
+    }
+}
+
+impl<S: tracing::Subscriber> Layer<S> for RecentLayer {
+    fn on_event(
+        &self,
+        event: &tracing::Event<'_>,
+        _ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        let meta = event.metadata();
+        if meta.target() == CONNECTION_TARGET {
+            return;
+        }
+        let mut text = Text::default();
+        event.record(&mut text);
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let line = (
+            crate::civil::utc_datetime(secs),
+            format!(
+                " {:>5} {}: {}{}",
+                meta.level(),
+                meta.target(),
+                text.message,
+                text.fields
+            ),
+        );
+        if let Ok(mut r) = recent_store().lock() {
+            if r.len() == RECENT_LINES {
+                r.pop_front();
+            }
+            r.push_back(line);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_last_lines_are_kept_newest_first_without_connection_lines() {
+        let sub = tracing_subscriber::registry().with(RecentLayer);
+        tracing::subscriber::with_default(sub, || {
+            tracing::warn!(host = "w1", "recent-test: first");
+            tracing::info!(target: CONNECTION_TARGET, "recent-test: a connection");
+            for i in 0..RECENT_LINES {
+                tracing::info!(n = i, "recent-test: line {i}");
+            }
+        });
+        let all = recent(usize::MAX);
+        assert_eq!(all.len(), RECENT_LINES);
+        let last = RECENT_LINES - 1;
+        assert!(
+            all[0]
+                .1
+                .ends_with(&format!("recent-test: line {last} n={last}")),
+            "{:?}",
+            all[0]
+        );
+        assert!(
+            all[0]
+                .1
+                .starts_with("  INFO tandem::observe::logging::tests: "),
+            "{:?}",
+            all[0]
+        );
+        assert_eq!(all[0].0.len(), 19);
+        assert!(
+            !all.iter()
+                .any(|l| l.1.contains("a connection") || l.1.contains("first"))
+        );
+        assert_eq!(recent(2).len(), 2);
+        assert_eq!(crate::civil::utc_datetime(0), "1970-01-01 00:00:00");
+        assert_eq!(
+            crate::civil::utc_datetime(1_795_617_296),
+            "2026-11-25 14:34:56"
+        );
+    }
 
     #[test]
     fn levels() {

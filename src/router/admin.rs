@@ -40,6 +40,10 @@ const HELP: &[(&str, &str)] = &[
         "Report client sessions using or keeping backend connections, and those connections",
     ),
     (
+        "show @@syslog limit=N",
+        "Report the last N log lines (at most 1000 kept; not the balancer's per-connection lines), newest first",
+    ),
+    (
         "show @@command",
         "Report the commands clients sent on the SQL port, by kind",
     ),
@@ -392,6 +396,7 @@ async fn command(shared: &Arc<Shared>, sql: &str, who: &str) -> Reply {
         ["show", "@@connection"] => Reply::Rows(connections(shared)),
         ["show", "@@connection.sql"] => Reply::Rows(connection_sql(shared)),
         ["show", "@@backend"] => Reply::Rows(backends(shared)),
+        ["show", "@@syslog", ..] => syslog(&words[2..]),
         ["show", "@@command"] => Reply::Rows(commands(shared)),
         ["show", "@@processor"] => Reply::Rows(processors(shared)),
         ["show", "@@threadpool"] => Reply::Rows(threadpool(shared)),
@@ -1054,15 +1059,7 @@ fn heartbeat_detail(shared: &Shared, name: &str) -> Reply {
 
 /// `yyyy-MM-dd HH:mm:ss` (UTC) of `ms` since the Unix epoch.
 fn utc_datetime(ms: u64) -> String {
-    let secs = ms / 1000;
-    let (y, m, d) = crate::civil::from_days((secs / 86_400) as i64);
-    let t = secs % 86_400;
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
-        t / 3600,
-        t / 60 % 60,
-        t % 60
-    )
+    crate::civil::utc_datetime(ms / 1000)
 }
 
 fn heartbeats(shared: &Shared) -> ResultSet {
@@ -1255,6 +1252,33 @@ fn backends(shared: &Shared) -> ResultSet {
         }
     }
     rs
+}
+
+/// MyCat's `show @@syslog limit=N`: the last N lines the daemon logged (at most
+/// [`RECENT_LINES`](crate::observe::logging::RECENT_LINES) are kept; the balancer's
+/// per-connection lines are not), the newest first: `DATE` (`yyyy-MM-dd HH:mm:ss`,
+/// UTC) and `LOG`; no line yet: one row of `NULL` strings, as MyCat's.
+fn syslog(rest: &[&str]) -> Reply {
+    let joined: String = rest.concat();
+    let n = match joined.strip_prefix("limit=").map(str::parse::<usize>) {
+        Some(Ok(n)) => n,
+        _ => {
+            return Reply::Err(SqlError::new(
+                1064,
+                "42000",
+                "usage: show @@syslog limit=<lines>",
+            ));
+        }
+    };
+    let mut rs = ResultSet::with_types(&[("DATE", TYPE_VARCHAR), ("LOG", TYPE_VARCHAR)]);
+    let lines = crate::observe::logging::recent(n);
+    if lines.is_empty() {
+        rs.row(vec![s("NULL"), s("NULL")]);
+    }
+    for (date, text) in lines {
+        rs.row(vec![Some(date), Some(text)]);
+    }
+    Reply::Rows(rs)
 }
 
 /// MyCat's `show @@command`: the commands clients sent on the SQL port since the start,
