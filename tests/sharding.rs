@@ -1674,25 +1674,10 @@ fn explain_answers_as_mycat_and_options_reach_the_routed_node() {
 /// `show @@datanode` counts the statements each data node ran (MyCat's EXECUTE).
 #[test]
 fn admin_datanode_counts_statements_per_node() {
-    let (a, b) = common::shard::two_servers();
-    a.sql(&format!(
-        "CREATE DATABASE shop_0; USE shop_0; {}",
-        common::shard::DDL
-    ));
-    b.sql(&format!(
-        "CREATE DATABASE shop_1; USE shop_1; {}",
-        common::shard::DDL
-    ));
-    let body = router_body(a.addr, b.addr).replace(
-        "  schemas:\n",
-        "    - { name: ops, password: ops-pw, admin: true }\n  schemas:\n",
-    );
-    let r = common::shard::start_router(&body);
+    let s = Shard::start_with_admin();
+    let r = &s.router;
     let execute = |node: &str| -> u64 {
-        let out = Mysql::new(r.admin, "ops", "ops-pw")
-            .header()
-            .run("show @@datanode")
-            .expect("show @@datanode");
+        let out = s.admin("show @@datanode").expect("show @@datanode");
         let mut lines = out.lines();
         let head: Vec<&str> = lines.next().unwrap_or_default().split('\t').collect();
         let col = head
@@ -3171,4 +3156,60 @@ fn prepared_pagehelper_count_and_page_over_a_subquery_in_from() {
         .expect("explain");
     let nodes: Vec<Option<String>> = e.iter().map(|r| r[0].clone()).collect();
     assert_eq!(nodes, [Some("dn0".into()), Some("dn1".into())], "{e:?}");
+}
+
+/// MyCat's `show @@check_global` on the admin port: a global table's copies compared by
+/// row count and `CHECKSUM TABLE` on every data node.
+#[test]
+fn check_global_compares_the_copies_of_a_global_table() {
+    let s = Shard::start_with_admin();
+    s.ok("INSERT INTO province (id, name) VALUES (1, 'Beijing'), (2, 'Shanghai')");
+    let adm = |sql: &str| s.admin(sql);
+    let check = "show @@check_global -schema=shop -table=province -retry=2 -interval=10";
+    assert_eq!(
+        adm(check).expect("check"),
+        "ID\tTABLENAME\tRESTULT\n1\tprovince\tYes"
+    );
+    // One copy changed behind the router's back.
+    s.on1("UPDATE province SET name = 'Nanjing' WHERE id = 2");
+    assert_eq!(
+        adm(check).expect("check"),
+        "ID\tTABLENAME\tRESTULT\n1\tprovince\tNo"
+    );
+    assert!(
+        s.router.daemon.wait_log(
+            "global table shop.province differs between data nodes (2 round(s)): dn0 2 rows"
+        ),
+        "{}",
+        s.logs()
+    );
+    s.on1("UPDATE province SET name = 'Shanghai' WHERE id = 2");
+    assert!(adm(check).expect("check").ends_with("\tYes"));
+    // A missing row on one copy.
+    s.on0("DELETE FROM province WHERE id = 1");
+    assert!(adm(check).expect("check").ends_with("\tNo"));
+    // Usage and lookups.
+    for (bad, want) in [
+        ("show @@check_global -table=province", "-schema= is missing"),
+        ("show @@check_global -schema=shop", "-table= is missing"),
+        (
+            "show @@check_global -schema=nosuch -table=province",
+            "Unknown database 'nosuch'",
+        ),
+        (
+            "show @@check_global -schema=shop -table=customer",
+            "customer is not a global table of schema shop",
+        ),
+        (
+            "show @@check_global -schema=shop -table=province -retry=0",
+            "-retry=0",
+        ),
+    ] {
+        let e = adm(bad).expect_err(bad);
+        assert!(e.contains(want), "{bad}: {e}");
+    }
+    // A copy the server cannot read: the error names the node.
+    s.on1("DROP TABLE province");
+    let e = adm(check).expect_err("table gone on dn1");
+    assert!(e.contains("dn1") && e.contains("1146"), "{e}");
 }

@@ -40,6 +40,10 @@ const HELP: &[(&str, &str)] = &[
         "Report client sessions using or keeping backend connections, and those connections",
     ),
     (
+        "show @@check_global -schema=S -table=T [-retry=N] [-interval=ms]",
+        "Report whether every data node's copy of global table T has the same rows (Yes/No)",
+    ),
+    (
         "show @@syslog limit=N",
         "Report the last N log lines (at most 1000 kept; not the balancer's per-connection lines), newest first",
     ),
@@ -397,6 +401,7 @@ async fn command(shared: &Arc<Shared>, sql: &str, who: &str) -> Reply {
         ["show", "@@connection.sql"] => Reply::Rows(connection_sql(shared)),
         ["show", "@@backend"] => Reply::Rows(backends(shared)),
         ["show", "@@syslog", ..] => syslog(&words[2..]),
+        ["show", "@@check_global", ..] => check_global(shared, sql).await,
         ["show", "@@command"] => Reply::Rows(commands(shared)),
         ["show", "@@processor"] => Reply::Rows(processors(shared)),
         ["show", "@@threadpool"] => Reply::Rows(threadpool(shared)),
@@ -1278,6 +1283,88 @@ fn syslog(rest: &[&str]) -> Reply {
     for (date, text) in lines {
         rs.row(vec![Some(date), Some(text)]);
     }
+    Reply::Rows(rs)
+}
+
+/// MyCat's `show @@check_global -schema=S -table=T [-retry=N] [-interval=MS]`: `Yes`
+/// when, in one of up to N rounds (MS ms apart), every data node's copy of global table
+/// T has the same row count and `CHECKSUM TABLE`; else `No` (each copy logged).
+async fn check_global(shared: &Arc<Shared>, sql: &str) -> Reply {
+    use super::globalcheck;
+    let err = |m: String| Reply::Err(SqlError::new(1105, "HY000", m));
+    let check = match globalcheck::parse(sql) {
+        Ok(c) => c,
+        Err(e) => return err(e),
+    };
+    let snap = shared.snapshot();
+    let Some(schema) = snap
+        .catalog
+        .schemas
+        .values()
+        .find(|s| s.name.eq_ignore_ascii_case(&check.schema))
+    else {
+        return Reply::Err(SqlError::new(
+            1049,
+            "42000",
+            format!("Unknown database '{}'", check.schema),
+        ));
+    };
+    let table = match schema.table(&check.table) {
+        Some(t) if matches!(t.kind, super::plan::TableKind::Global) => t.clone(),
+        _ => {
+            return err(format!(
+                "{} is not a global table of schema {}",
+                check.table, schema.name
+            ));
+        }
+    };
+    let schema = schema.name.clone();
+    drop(snap);
+    let mut copies = Vec::new();
+    for round in 0..check.retry {
+        if round > 0 {
+            tokio::time::sleep(check.interval).await;
+        }
+        copies.clear();
+        for node in &table.nodes {
+            match globalcheck::read_copy(shared, node, &table.name).await {
+                Ok(c) => copies.push(c),
+                Err(e) => return err(format!("check_global {}: {e}", table.name)),
+            }
+        }
+        if globalcheck::agree(&copies) {
+            break;
+        }
+    }
+    let same = globalcheck::agree(&copies);
+    let detail = globalcheck::describe(&copies);
+    if same {
+        tracing::info!(
+            table = %table.name,
+            "router: global table {}.{} is the same on every data node: {detail}",
+            schema,
+            table.name
+        );
+    } else {
+        tracing::warn!(
+            table = %table.name,
+            "router: global table {}.{} differs between data nodes ({} round(s)): {detail}",
+            schema,
+            table.name,
+            check.retry
+        );
+    }
+    let mut rs = ResultSet::with_types(&[
+        ("ID", TYPE_LONGLONG),
+        ("TABLENAME", TYPE_VARCHAR),
+        // Sic: MyCat's column name.
+        ("RESTULT", TYPE_VARCHAR),
+    ]);
+    rs.row(vec![
+        s(1),
+        s(&check.table),
+        s(if same { "Yes" } else { "No" }),
+    ]);
     Reply::Rows(rs)
 }
 

@@ -6,6 +6,7 @@ pub mod backend;
 pub mod columns;
 pub mod counters;
 pub mod diag;
+pub mod globalcheck;
 pub mod guard;
 pub mod infoschema;
 pub mod merge;

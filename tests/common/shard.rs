@@ -17,6 +17,9 @@ use super::wait_for;
 pub const USER: &str = "app";
 pub const PASSWORD: &str = "s3cret";
 pub const SCHEMA: &str = "shop";
+/// The admin user of [`Shard::start_with_admin`].
+pub const ADMIN_USER: &str = "ops";
+pub const ADMIN_PASSWORD: &str = "ops-pw";
 
 /// The tables of schema `shop`, created the same way on each node (and in the
 /// differential test's unsharded reference database).
@@ -166,11 +169,37 @@ impl Shard {
 
     /// Nodes whose databases get `ddl` (may be empty), router started.
     pub fn start_with_ddl(ddl: &str) -> Shard {
+        Self::start_body(ddl, |body| body)
+    }
+
+    /// [`Shard::start`] with an admin user [`ADMIN_USER`] for the admin port.
+    pub fn start_with_admin() -> Shard {
+        Self::start_body(DDL, |body| {
+            body.replacen(
+                "  users:\n",
+                &format!(
+                    "  users:\n    - {{ name: {ADMIN_USER}, password: {ADMIN_PASSWORD}, admin: true }}\n"
+                ),
+                1,
+            )
+        })
+    }
+
+    fn start_body(ddl: &str, edit: impl FnOnce(String) -> String) -> Shard {
         let (a, b) = two_servers();
         a.sql(&format!("CREATE DATABASE shop_0; USE shop_0; {ddl}"));
         b.sql(&format!("CREATE DATABASE shop_1; USE shop_1; {ddl}"));
-        let router = start_router(&router_body(a.addr, b.addr));
+        let router = start_router(&edit(router_body(a.addr, b.addr)));
         Shard { a, b, router }
+    }
+
+    /// An admin command as [`ADMIN_USER`] (needs [`Shard::start_with_admin`]): the
+    /// header and the rows, tab-separated, or the client's error.
+    pub fn admin(&self, sql: &str) -> Result<String, String> {
+        Mysql::new(self.router.admin, ADMIN_USER, ADMIN_PASSWORD)
+            .header()
+            .run(sql)
+            .map(|s| s.trim_end().to_string())
     }
 
     /// A statement (or several, `;`-separated) through the router, schema `shop`;
