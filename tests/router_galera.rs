@@ -19,7 +19,7 @@ use common::wire::Conn;
 /// MyCat's default heartbeat `select user()` and the given `switch_type`.
 fn router(g: &Galera, switch_type: i8) -> RouterDaemon {
     let body = format!(
-        "  users:\n    - {{ name: u, password: pw, schemas: [shop] }}\n  schemas:\n    - {{ name: shop, data_node: dn1 }}\n  data_nodes:\n    - {{ name: dn1, data_host: dh1, database: shopdb }}\n  data_hosts:\n    - name: dh1\n      switch_type: {switch_type}\n      heartbeat: select user()\n      heartbeat_interval: 300ms\n      write_hosts:\n        - {}\n        - {}\n",
+        "  users:\n    - {{ name: u, password: pw, schemas: [shop] }}\n    - {{ name: root, password: adm, admin: true }}\n  schemas:\n    - {{ name: shop, data_node: dn1 }}\n  data_nodes:\n    - {{ name: dn1, data_host: dh1, database: shopdb }}\n  data_hosts:\n    - name: dh1\n      switch_type: {switch_type}\n      heartbeat: select user()\n      heartbeat_interval: 300ms\n      write_hosts:\n        - {}\n        - {}\n",
         db_host_yaml("G0", &g.nodes[0]),
         db_host_yaml("G1", &g.nodes[1]),
     );
@@ -37,6 +37,28 @@ fn insert(r: &RouterDaemon, id: u32) -> Result<(), common::wire::Err> {
 }
 
 /// The node that ran the insert of row `id`, read on g2 (a node no router writes to).
+/// `show @@datasource.cluster` on `r`'s admin port: host name → its row by column.
+fn cluster(r: &RouterDaemon) -> Vec<(String, std::collections::HashMap<String, String>)> {
+    let mut adm = Conn::connect(r.admin, "root", "adm", None).expect("admin login");
+    let rows = adm.query("show @@datasource.cluster").expect("cluster");
+    let names = adm.last_names.clone();
+    assert_eq!(names.len(), 17, "{names:?}");
+    assert_eq!(
+        names[..4],
+        ["name", "host", "port", "wsrep_incoming_addresses"]
+    );
+    rows.into_iter()
+        .map(|row| {
+            let m: std::collections::HashMap<String, String> = names
+                .iter()
+                .cloned()
+                .zip(row.into_iter().map(Option::unwrap_or_default))
+                .collect();
+            (m.get("name").cloned().unwrap_or_default(), m)
+        })
+        .collect()
+}
+
 fn node_of(g: &Galera, id: u32) -> String {
     let mut last = String::new();
     let found = wait_for(Duration::from_secs(30), || {
@@ -65,6 +87,28 @@ fn a_galera_node_outside_the_primary_component_loses_the_write_role_with_switch_
         assert_eq!(node_of(&g, id), "g0");
     }
 
+    // Both hosts' Galera status, as the heartbeat read it.
+    let c = wait_for(Duration::from_secs(10), || {
+        let c = cluster(&r3);
+        (c.len() == 2).then_some(c)
+    })
+    .expect("two rows");
+    for (name, row) in &c {
+        assert_eq!(row["wsrep_cluster_size"], "3", "{name}: {row:?}");
+        assert_eq!(row["wsrep_cluster_status"], "Primary", "{name}: {row:?}");
+        assert_eq!(row["wsrep_ready"], "ON", "{name}: {row:?}");
+        assert_eq!(
+            row["wsrep_local_state_comment"], "Synced",
+            "{name}: {row:?}"
+        );
+    }
+    assert_eq!(
+        c.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        ["G0", "G1"]
+    );
+    // switch_type 1 does not read it.
+    assert!(cluster(&r1).is_empty());
+
     g.isolate(0, true);
     g.wait_for_state(0, "non-Primary", 1);
     // switch_type 3 reads the node's wsrep status: g0 is DOWN, g1 takes the writes.
@@ -81,6 +125,13 @@ fn a_galera_node_outside_the_primary_component_loses_the_write_role_with_switch_
         ),
         "{logs}"
     );
+    let g0 = cluster(&r3)
+        .into_iter()
+        .find(|(n, _)| n == "G0")
+        .map(|(_, row)| row)
+        .expect("G0 row");
+    assert_eq!(g0["wsrep_cluster_status"], "non-Primary", "{g0:?}");
+    assert_eq!(g0["wsrep_cluster_size"], "1", "{g0:?}");
     insert(&r3, 3).unwrap_or_else(|e| panic!("insert 3: {e}\n{}", r3.logs()));
     assert_eq!(node_of(&g, 3), "g1");
 

@@ -29,6 +29,10 @@ const HELP: &[(&str, &str)] = &[
         "show @@datasource.synstatus",
         "Report replication status (switch_type 2)",
     ),
+    (
+        "show @@datasource.cluster",
+        "Report Galera status (switch_type 3)",
+    ),
     ("show @@connection", "Report client connections"),
     (
         "show @@connection.sql",
@@ -397,6 +401,7 @@ async fn command(shared: &Arc<Shared>, sql: &str, who: &str) -> Reply {
             Err(e) => Reply::Err(e),
         },
         ["show", "@@datasource.synstatus"] => Reply::Rows(synstatus(shared)),
+        ["show", "@@datasource.cluster"] => Reply::Rows(cluster(shared)),
         ["show", "@@connection"] => Reply::Rows(connections(shared)),
         ["show", "@@connection.sql"] => Reply::Rows(connection_sql(shared)),
         ["show", "@@backend"] => Reply::Rows(backends(shared)),
@@ -970,6 +975,54 @@ fn datasources(shared: &Shared, only: Option<&str>) -> ResultSet {
                 s(0),
                 s(0),
             ]);
+        }
+    }
+    rs
+}
+
+/// MyCat's `show @@datasource.cluster`: per host whose heartbeat reads the Galera
+/// status (`switch_type: 3`), its last `SHOW STATUS LIKE 'wsrep%'` values (empty when the
+/// server did not show one). MyCat shows the receive queue under
+/// `wsrep_local_send_queue_avg`; tandem the send queue.
+fn cluster(shared: &Shared) -> ResultSet {
+    const VARS: [&str; 14] = [
+        "wsrep_incoming_addresses",
+        "wsrep_cluster_size",
+        "wsrep_cluster_status",
+        "wsrep_connected",
+        "wsrep_flow_control_paused",
+        "wsrep_local_state_comment",
+        "wsrep_ready",
+        "wsrep_flow_control_paused_ns",
+        "wsrep_flow_control_recv",
+        "wsrep_local_bf_aborts",
+        "wsrep_local_recv_queue_avg",
+        "wsrep_local_send_queue_avg",
+        "wsrep_apply_oool",
+        "wsrep_apply_oooe",
+    ];
+    let mut cols = vec![
+        ("name", TYPE_VAR_STRING),
+        ("host", TYPE_VAR_STRING),
+        ("port", TYPE_VAR_STRING),
+    ];
+    cols.extend(VARS.iter().map(|v| (*v, TYPE_VAR_STRING)));
+    let mut rs = ResultSet::with_types(&cols);
+    for dh in shared.all_data_hosts() {
+        for h in &dh.hosts {
+            let Some(vars) = h.wsrep_status.lock().ok().and_then(|w| w.clone()) else {
+                continue;
+            };
+            let mut row = vec![s(&h.name), s(&h.target), s(h.port)];
+            row.extend(VARS.iter().map(|name| {
+                Some(
+                    vars.iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                        .map(|(_, v)| v.clone())
+                        .unwrap_or_default(),
+                )
+            }));
+            rs.row(row);
         }
     }
     rs

@@ -349,6 +349,13 @@ async fn check_on(
         let vars: Vec<(&str, &str)> = (0..r.rows.len())
             .filter_map(|i| Some((r.get(i, "Variable_name")?, r.get(i, "Value")?)))
             .collect();
+        if let Ok(mut w) = h.wsrep_status.lock() {
+            *w = Some(Arc::new(
+                vars.iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            ));
+        }
         if let Some(why) = galera_not_ready(&vars) {
             return Err(CheckError::Failed(why));
         }

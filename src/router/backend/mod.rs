@@ -70,6 +70,9 @@ pub struct Host {
     /// The last `SHOW SLAVE STATUS` the heartbeat read from the host (`switch_type: 2`),
     /// for `show @@datasource.synstatus`; kept while the host does not answer.
     pub repl_status: Mutex<Option<Arc<ReplStatus>>>,
+    /// `switch_type: 3`: the last `SHOW STATUS LIKE 'wsrep%'` the heartbeat read, as
+    /// (name, value) (`show @@datasource.cluster`); kept while the host does not answer.
+    pub wsrep_status: Mutex<Option<Arc<Vec<(String, String)>>>>,
     /// Each heartbeat's response time, for `show @@heartbeat[.detail]`.
     pub heartbeats: Mutex<hbrecord::HeartbeatRecorder>,
 }
@@ -657,6 +660,7 @@ impl DataHostRt {
                 retirement: Mutex::new(None),
                 live: Mutex::new(Vec::new()),
                 repl_status: Mutex::new(None),
+                wsrep_status: Mutex::new(None),
                 heartbeats: Mutex::new(hbrecord::HeartbeatRecorder::default()),
             })
         };
