@@ -44,6 +44,9 @@ pub struct Health {
     pub is_replica: bool,
 }
 
+/// `SHOW STATUS LIKE 'wsrep%'` as (name, value).
+pub type WsrepStatus = Vec<(String, String)>;
+
 pub struct Host {
     pub name: String,
     pub target: String,
@@ -72,7 +75,7 @@ pub struct Host {
     pub repl_status: Mutex<Option<Arc<ReplStatus>>>,
     /// `switch_type: 3`: the last `SHOW STATUS LIKE 'wsrep%'` the heartbeat read, as
     /// (name, value) (`show @@datasource.cluster`); kept while the host does not answer.
-    pub wsrep_status: Mutex<Option<Arc<Vec<(String, String)>>>>,
+    pub wsrep_status: Mutex<Option<Arc<WsrepStatus>>>,
     /// Each heartbeat's response time, for `show @@heartbeat[.detail]`.
     pub heartbeats: Mutex<hbrecord::HeartbeatRecorder>,
 }
