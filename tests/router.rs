@@ -718,6 +718,59 @@ fn pymysql_and_connector_j_scripts() {
     assert!(db.status("Com_stmt_prepare") > 0);
 }
 
+/// MyCat monitoring tools read the admin port over JDBC.
+#[test]
+fn admin_port_over_jdbc() {
+    let db = MariaDb::start();
+    db.sql("CREATE DATABASE shopdb");
+    let r = router(&single(&db, &format!("{APP}{ADMIN_ROOT}"), ""));
+    let (ok, out) = common::clients::run_connector_j_admin(r.admin, "root", "adm");
+    assert!(
+        ok,
+        "Connector/J on the admin port:\n{out}\n{}",
+        r.daemon.logs()
+    );
+    assert!(
+        out.contains("show @@processor: NAME,NET_IN,NET_OUT"),
+        "{out}"
+    );
+    // What other drivers and tools ask, answered by the admin port itself.
+    let mut adm = common::wire::Conn::connect(r.admin, "root", "adm", None).expect("login");
+    let rows = adm
+        .query("/* mysql-connector-java-5.1.49 */SELECT @@session.auto_increment_increment AS auto_increment_increment, @@max_allowed_packet, 1")
+        .expect("variables");
+    assert_eq!(
+        adm.last_names,
+        ["auto_increment_increment", "@@max_allowed_packet", "1"]
+    );
+    assert_eq!(
+        rows,
+        [[
+            Some("1".to_string()),
+            Some("1048576".into()),
+            Some("1".into())
+        ]]
+    );
+    let rows = adm
+        .query("SHOW VARIABLES LIKE 'max_allowed%'")
+        .expect("show variables");
+    assert_eq!(
+        rows,
+        [[
+            Some("max_allowed_packet".to_string()),
+            Some("1048576".into())
+        ]]
+    );
+    assert!(
+        adm.query("SHOW COLLATION")
+            .expect("collation")
+            .iter()
+            .any(|r| r[0].as_deref() == Some("utf8mb4_general_ci"))
+    );
+    let e = adm.query("SELECT @@nosuch").expect_err("unknown");
+    assert_eq!(e.code, 1193, "{e}");
+}
+
 #[test]
 fn admin_port_commands() {
     let w1 = marked("w1");

@@ -147,6 +147,9 @@ const HELP: &[(&str, &str)] = &[
     ),
 ];
 
+/// The longest admin command read (`@@max_allowed_packet` on the admin port).
+const ADMIN_MAX_PACKET: usize = 1 << 20;
+
 /// How long a connection closed for an oversize packet keeps reading what the client
 /// still sends, so that it reads the error instead of a reset.
 const LINGER: std::time::Duration = std::time::Duration::from_secs(2);
@@ -161,7 +164,7 @@ pub async fn run(
     who: &str,
 ) {
     loop {
-        let p = match io.read_packet(1 << 20).await {
+        let p = match io.read_packet(ADMIN_MAX_PACKET).await {
             Ok((_, p)) => p,
             Err(WireError::TooLarge(n)) => {
                 // The rest of the packet is unread: answer, then close.
@@ -184,7 +187,8 @@ pub async fn run(
             Some(&COM_PING) | Some(&COM_INIT_DB) => Reply::Ok(0),
             Some(&COM_QUERY) => {
                 let sql = String::from_utf8_lossy(&p[1..]).into_owned();
-                command(shared, sql.trim().trim_end_matches(';').trim(), who).await
+                let sql = skip_comments(&sql).trim_end().trim_end_matches(';').trim();
+                command(shared, sql, who).await
             }
             Some(c) => Reply::Err(SqlError::new(
                 1047,
@@ -474,12 +478,83 @@ async fn command(shared: &Arc<Shared>, sql: &str, who: &str) -> Reply {
         ["reload", "@@user" | "@@route"] | ["rollback", "@@user" | "@@route"] => {
             Reply::Err(SqlError::new(1003, "HY000", "Unsupported statement"))
         }
-        _ => Reply::Err(SqlError::new(
-            1064,
-            "42000",
-            format!("unsupported admin statement: {sql} (see show @@help)"),
-        )),
+        _ => local_query(shared, sql).unwrap_or_else(|| {
+            Reply::Err(SqlError::new(
+                1064,
+                "42000",
+                format!("unsupported admin statement: {sql} (see show @@help)"),
+            ))
+        }),
     }
+}
+
+/// `sql` after the comments that start it (`/* ... */`, `-- ...`, `# ...`), as drivers
+/// prefix their statements (`/* mysql-connector-java-5.1 */SELECT ...`).
+fn skip_comments(mut sql: &str) -> &str {
+    loop {
+        sql = sql.trim_start();
+        if let Some(rest) = sql.strip_prefix("/*") {
+            match rest.find("*/") {
+                Some(end) => sql = &rest[end + 2..],
+                None => return "",
+            }
+        } else if sql.starts_with("-- ") || sql.starts_with('#') {
+            match sql.find('\n') {
+                Some(end) => sql = &sql[end + 1..],
+                None => return "",
+            }
+        } else {
+            return sql;
+        }
+    }
+}
+
+/// What drivers and tools ask when they connect (see [`super::adminvars`]): `SELECT
+/// @@var, ...`, `SELECT 1`, `SHOW VARIABLES`, `SHOW COLLATION`; `None` for anything else.
+fn local_query(shared: &Shared, sql: &str) -> Option<Reply> {
+    use super::adminvars;
+    let vars = adminvars::variables(
+        &shared.server_version(),
+        &super::sqlstat::local_zone_name(),
+        ADMIN_MAX_PACKET,
+    );
+    if let Some(r) = adminvars::select(sql, &vars) {
+        return Some(match r {
+            Ok(row) => {
+                let names: Vec<&str> = row.columns.iter().map(String::as_str).collect();
+                let mut rs = ResultSet::new(&names);
+                rs.row(row.values);
+                Reply::Rows(rs)
+            }
+            Err(name) => Reply::Err(SqlError::new(
+                1193,
+                "HY000",
+                format!("Unknown system variable '{name}'"),
+            )),
+        });
+    }
+    if let Some(found) = adminvars::show_variables(sql, &vars) {
+        let mut rs = ResultSet::new(&["VARIABLE_NAME", "VALUE"]);
+        for (n, v) in found {
+            rs.row(vec![s(n), s(v)]);
+        }
+        return Some(Reply::Rows(rs));
+    }
+    if adminvars::is_show_collation(sql) {
+        let mut rs = ResultSet::with_types(&[
+            ("COLLATION", TYPE_VAR_STRING),
+            ("CHARSET", TYPE_VAR_STRING),
+            ("ID", TYPE_LONG),
+            ("DEFAULT", TYPE_VAR_STRING),
+            ("COMPILED", TYPE_VAR_STRING),
+            ("SORTLEN", TYPE_LONG),
+        ]);
+        for (c, cs, id, d) in adminvars::COLLATIONS {
+            rs.row(vec![s(c), s(cs), s(id), s(d), s("Yes"), s(1)]);
+        }
+        return Some(Reply::Rows(rs));
+    }
+    None
 }
 
 /// The value of `where <key> = <value>` at the end of an admin statement (key compared

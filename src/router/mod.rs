@@ -2,6 +2,7 @@
 //! statements to data hosts, splitting reads from writes and failing over write hosts.
 
 pub mod admin;
+pub mod adminvars;
 pub mod backend;
 pub mod columns;
 pub mod counters;

@@ -763,6 +763,23 @@ pub fn local_hour(epoch_ms: u64) -> u8 {
     u8::try_from(tm.tm_hour).unwrap_or(0)
 }
 
+/// The box's time zone abbreviation now (`CET`, `UTC`), as a server's
+/// `@@system_time_zone`.
+pub fn local_zone_name() -> String {
+    let now = libc::time_t::try_from(super::epoch_ms() / 1000).unwrap_or(0);
+    // SAFETY: localtime_r writes only into `tm`, which lives on this stack frame.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::localtime_r(&now, &mut tm) };
+    if r.is_null() || tm.tm_zone.is_null() {
+        return "UTC".into();
+    }
+    // SAFETY: tm_zone points at a NUL-terminated abbreviation libc keeps for the
+    // process (tzname or the zone data), valid at least until the next tzset.
+    unsafe { std::ffi::CStr::from_ptr(tm.tm_zone) }
+        .to_string_lossy()
+        .into_owned()
+}
+
 /// MyCat's `R%`: the reads' share of the statements, as `0.67` (a fraction, not a
 /// percentage); `0.00` with none.
 pub fn read_share(reads: u64, writes: u64) -> String {

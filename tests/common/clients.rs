@@ -191,6 +191,13 @@ pub fn run_connector_j_url(url: &str, user: &str, password: &str, table: &str) -
     run_java_client("ConnectorJSmoke.java", &[url, user, password, table])
 }
 
+/// Runs tests/clients/AdminPortCheck.java (MyCat admin commands over JDBC) against the
+/// admin port `addr`; returns (exited 0 and printed OK, combined stdout and stderr).
+pub fn run_connector_j_admin(addr: SocketAddr, user: &str, password: &str) -> (bool, String) {
+    let url = format!("jdbc:mariadb://{}:{}/", addr.ip(), addr.port());
+    run_java_client("AdminPortCheck.java", &[&url, user, password])
+}
+
 /// Runs the single-file Java program tests/clients/`file` with Connector/J on the class
 /// path and `args`; returns (exited 0 and printed OK, combined stdout and stderr).
 fn run_java_client(file: &str, args: &[&str]) -> (bool, String) {
