@@ -24,6 +24,8 @@ pub struct Targets {
     pub router: Arc<RwLock<Option<Arc<crate::router::Shared>>>>,
     /// The config's `node` (`show info`'s node).
     pub node: Arc<RwLock<String>>,
+    /// The daemon's reload requests (`tandem config reload|rollback`).
+    pub reload: Option<tokio::sync::mpsc::Sender<crate::router::ReloadRequest>>,
 }
 
 /// Admin socket connections open now.
@@ -116,6 +118,11 @@ commands (haproxy's runtime-API words; replies as haproxy 2.6 writes them):
                                               with disable_on_404 drain the router),
                                               track_router is down; sessions go on
   router online                               back in service
+  config reload                               re-read the config file, as SIGHUP; says
+                                              the new generation or the errors
+  config rollback                             run again the config from before the last
+                                              reload (once per reload; the file is not
+                                              changed)
 ";
 
 // haproxy 2.6.12's refusals, byte for byte (some end without a newline, as there).
@@ -592,12 +599,16 @@ impl AdminSocket {
                                 .await;
                             break;
                         }
-                        let reply = match line.trim() {
-                            "quit" => break,
-                            "prompt" => {
+                        let reply = match (line.trim(), dialect_of(&line)) {
+                            ("quit", _) => break,
+                            ("prompt", _) => {
                                 interactive = !interactive;
                                 "\n".to_string()
                             }
+                            (
+                                _,
+                                (Dialect::Tandem, verb @ ("config reload" | "config rollback")),
+                            ) => config_command(&targets, verb == "config rollback").await,
                             _ => execute(&targets, &line),
                         };
                         let cmd = dialect_of(&line).1.to_string();
@@ -607,6 +618,7 @@ impl AdminSocket {
                             || cmd.starts_with("disable ")
                             || cmd.starts_with("clear ")
                             || cmd.starts_with("shutdown ")
+                            || cmd.starts_with("config ")
                         {
                             tracing::info!(command = %cmd, "admin: {cmd}");
                         }
@@ -642,7 +654,45 @@ impl AdminSocket {
 
 /// Sends one command to a daemon's admin socket and returns its reply in tandem's
 /// dialect (for the CLI).
+/// How long `tandem config reload|rollback` waits for the daemon (a reload may wait on
+/// name resolution).
+pub const CONFIG_COMMAND_LIMIT: Duration = Duration::from_secs(70);
+
+/// `tandem config reload` / `rollback`: asks the daemon's main loop and waits for it.
+async fn config_command(targets: &Targets, rollback: bool) -> String {
+    use crate::router::ReloadKind;
+    let Some(tx) = &targets.reload else {
+        return "error: reloads are not taken here\n".into();
+    };
+    let kind = if rollback {
+        ReloadKind::Rollback
+    } else {
+        ReloadKind::File
+    };
+    let (otx, orx) = tokio::sync::oneshot::channel();
+    if tx.send((kind, otx)).await.is_err() {
+        return "error: the daemon is not taking reloads\n".into();
+    }
+    match tokio::time::timeout(CONFIG_COMMAND_LIMIT - Duration::from_secs(5), orx).await {
+        Ok(Ok(Ok(g))) if rollback => {
+            format!(
+                "config rolled back: now running generation {g} (the config from before the last reload)\n"
+            )
+        }
+        Ok(Ok(Ok(g))) => format!("config reloaded: now running generation {g}\n"),
+        Ok(Ok(Err(e))) if rollback => format!("error: rollback refused: {e}\n"),
+        Ok(Ok(Err(e))) => format!("error: reload refused: {e}\n"),
+        _ => "error: the reload did not finish in time; see the daemon log\n".into(),
+    }
+}
+
+/// Sends one command (tandem's dialect) to the admin socket at `path`; waits up to 10 s.
 pub async fn send(path: &Path, command: &str) -> Result<String, String> {
+    send_within(path, command, Duration::from_secs(10)).await
+}
+
+/// [`send`], waiting up to `limit`.
+pub async fn send_within(path: &Path, command: &str, limit: Duration) -> Result<String, String> {
     let work = async {
         let mut s = UnixStream::connect(path)
             .await
@@ -656,14 +706,13 @@ pub async fn send(path: &Path, command: &str) -> Result<String, String> {
             .map_err(|e| e.to_string())?;
         Ok(out)
     };
-    tokio::time::timeout(Duration::from_secs(10), work)
-        .await
-        .unwrap_or_else(|_| {
-            Err(format!(
-                "no answer from {} within 10s: a process accepted the connection but did not reply (is the daemon hung or overloaded?)",
-                path.display()
-            ))
-        })
+    tokio::time::timeout(limit, work).await.unwrap_or_else(|_| {
+        Err(format!(
+            "no answer from {} within {}s: a process accepted the connection but did not reply (is the daemon hung or overloaded?)",
+            path.display(),
+            limit.as_secs()
+        ))
+    })
 }
 
 #[cfg(test)]

@@ -96,9 +96,9 @@ struct Daemon {
     router_metrics: Option<RouterMetrics>,
     reload_tx: tokio::sync::mpsc::Sender<ReloadRequest>,
     /// The config that ran before the last successful reload, and how that reload was
-    /// asked for (`None`: SIGHUP), for `rollback @@config`. Cleared by a rollback: as
-    /// MyCat, one rollback per reload.
-    previous: Option<(Config, Option<ReloadKind>)>,
+    /// asked for, for `rollback @@config`. Cleared by a rollback: as MyCat, one rollback
+    /// per reload.
+    previous: Option<(Config, ReloadKind)>,
 }
 
 impl Daemon {
@@ -274,15 +274,16 @@ impl Daemon {
         Ok(())
     }
 
-    /// A reload asked for on the router's admin port (`reload @@config[_all]`), or a
-    /// `rollback @@config`.
+    /// A reload asked for on the router's admin port (`reload @@config[_all]`) or the
+    /// admin socket (`tandem config reload`), or a rollback (`rollback @@config`,
+    /// `tandem config rollback`).
     async fn admin_reload(&mut self, kind: ReloadKind) -> Result<u64, String> {
         if kind == ReloadKind::Rollback {
             return self.rollback().await;
         }
-        self.pools_for(Some(kind));
+        self.pools_for(kind);
         let before = self.generation;
-        self.reload_as(Some(kind)).await;
+        self.reload_as(kind).await;
         if self.generation > before {
             Ok(self.generation)
         } else {
@@ -299,15 +300,15 @@ impl Daemon {
 
     /// Tells the router how the next apply treats its pools: kept (`reload @@config`),
     /// all rebuilt (`reload @@config_all`), or rebuilt where a data host changed (SIGHUP).
-    fn pools_for(&self, kind: Option<ReloadKind>) {
+    fn pools_for(&self, kind: ReloadKind) {
         if let Some(r) = &self.router {
             match kind {
-                Some(ReloadKind::Config) => r.keep_pools_next_apply(),
-                Some(ReloadKind::ConfigAll) => r
+                ReloadKind::Config => r.keep_pools_next_apply(),
+                ReloadKind::ConfigAll => r
                     .shared
                     .force_rebuild
                     .store(true, std::sync::atomic::Ordering::Release),
-                Some(ReloadKind::Rollback) | None => {}
+                ReloadKind::Rollback | ReloadKind::File => {}
             }
         }
     }
@@ -318,7 +319,7 @@ impl Daemon {
     async fn rollback(&mut self) -> Result<u64, String> {
         let Some((old, kind)) = self.previous.take() else {
             tracing::warn!(
-                "rollback @@config refused: no reload since the start or the last rollback"
+                "config rollback refused: no reload since the start or the last rollback"
             );
             return Err("no reload to roll back since the start or the last rollback".into());
         };
@@ -327,7 +328,7 @@ impl Daemon {
         let keep = old.clone();
         if let Err(e) = self.apply(old).await {
             tracing::error!(
-                "rollback @@config refused: {e}; still running config generation {}",
+                "config rollback refused: {e}; still running config generation {}",
                 self.generation
             );
             self.previous = Some((keep, kind));
@@ -345,7 +346,7 @@ impl Daemon {
         tracing::warn!(
             generation = g,
             file = %self.path.display(),
-            "config rolled back (rollback @@config): now running generation {g}, the config from before the last reload; {} is unchanged and the next reload applies it",
+            "config rolled back: now running generation {g}, the config from before the last reload; {} is unchanged and the next reload applies it",
             self.path.display()
         );
         self.metrics
@@ -363,12 +364,12 @@ impl Daemon {
 
     /// Re-reads the config file (SIGHUP).
     async fn reload(&mut self) {
-        self.reload_as(None).await
+        self.reload_as(ReloadKind::File).await
     }
 
     /// Re-reads the config file. A config with errors is refused and the running one stays.
-    /// `kind` is how it was asked for (`None`: SIGHUP), remembered for a rollback.
-    async fn reload_as(&mut self, kind: Option<ReloadKind>) {
+    /// `kind` is how it was asked for, remembered for a rollback.
+    async fn reload_as(&mut self, kind: ReloadKind) {
         systemd::reloading();
         tracing::info!(file = %self.path.display(), "SIGHUP: reloading {}", self.path.display());
         // Off the async threads: reading the file and resolving server host names may
@@ -631,7 +632,10 @@ pub async fn run(path: &Path, config: Config, log: LogHandle) -> Result<(), Daem
         balancer_prepared: None,
         router_prepared: None,
         admin: None,
-        targets: admin::Targets::default(),
+        targets: admin::Targets {
+            reload: Some(reload_tx.clone()),
+            ..Default::default()
+        },
         router: None,
         router_metrics: None,
         reload_tx,

@@ -90,6 +90,18 @@ enum Command {
         #[command(subcommand)]
         action: RouterAction,
     },
+    /// Reload or roll back the running daemon's config through its admin socket, with
+    /// the outcome (the new generation, or the errors that refused it) as the answer.
+    Config {
+        /// Config file, to find the admin socket.
+        #[arg(short, long, default_value = config::DEFAULT_PATH, global = true)]
+        config: PathBuf,
+        /// The admin socket, instead of reading it from the config.
+        #[arg(long, global = true)]
+        socket: Option<PathBuf>,
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
     /// Send a raw command to the daemon's admin socket (`tandem admin help`).
     Admin {
         #[arg(short, long, default_value = config::DEFAULT_PATH)]
@@ -141,6 +153,16 @@ enum VrrpAction {
     /// End `resign`: take part in elections again (a preempting higher priority takes
     /// the VIPs back).
     Resume { instance: Option<String> },
+}
+
+#[derive(Subcommand)]
+enum ConfigAction {
+    /// Re-read the config file, as SIGHUP (`systemctl reload tandem`), and say whether it
+    /// applied: exit 1 with the errors when the file was refused.
+    Reload,
+    /// Run again the config from before the last reload (MyCat's `rollback @@config`):
+    /// once per reload; the file is not changed, so the next reload applies it again.
+    Rollback,
 }
 
 #[derive(Subcommand)]
@@ -246,6 +268,22 @@ fn main() -> ExitCode {
                 RouterAction::Online => "router online",
             };
             cli::admin::main(&config, socket.as_deref(), cmd)
+        }
+        Command::Config {
+            config,
+            socket,
+            action,
+        } => {
+            let cmd = match action {
+                ConfigAction::Reload => "config reload",
+                ConfigAction::Rollback => "config rollback",
+            };
+            cli::admin::main_within(
+                &config,
+                socket.as_deref(),
+                cmd,
+                tandem::admin::CONFIG_COMMAND_LIMIT,
+            )
         }
         Command::Admin {
             config,

@@ -1051,3 +1051,66 @@ vrrp:
         "{logs}"
     );
 }
+
+/// `tandem config reload` and `tandem config rollback` on the box: the outcome is the
+/// answer (the new generation, or the errors that refused the file), and a rollback runs
+/// the config from before the last reload again.
+#[test]
+fn config_reload_and_rollback_from_the_cli() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    let sock = dir.path().join("admin.sock");
+    let s = sock.to_string_lossy().to_string();
+    let cfg = write(
+        dir.path(),
+        "tandem.yaml",
+        &observe_and_admin_config(port, &sock),
+    );
+    let d = Daemon::start(&cfg);
+    assert!(d.wait_log("started on test-box"), "{}", d.logs());
+    let node = || -> String {
+        let (_, body) = http_get(addr, "/status").expect("/status");
+        let v: Value = serde_json::from_str(&body).expect("status JSON");
+        format!("{} {}", v["node"], v["config"]["generation"])
+    };
+    // Nothing to roll back yet.
+    let (code, out, err) = tandem(&["config", "rollback", "--socket", &s]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains("error: rollback refused: no reload to roll back"),
+        "{out}{err}"
+    );
+    // A reload that applies.
+    write(
+        dir.path(),
+        "tandem.yaml",
+        &observe_and_admin_config(port, &sock).replace("test-box", "renamed-box"),
+    );
+    let (code, out, err) = tandem(&["config", "reload", "--socket", &s]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(out, "config reloaded: now running generation 2\n");
+    assert_eq!(node(), "\"renamed-box\" 2");
+    // A file with an error is refused, with the error in the answer.
+    write(
+        dir.path(),
+        "tandem.yaml",
+        &observe_and_admin_config(port, &sock).replace("node: test-box", "node: [oops"),
+    );
+    let (code, out, err) = tandem(&["config", "reload", "--socket", &s]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.starts_with("error: reload refused: "), "{out}");
+    assert!(out.contains("tandem.yaml:"), "{out}");
+    assert_eq!(node(), "\"renamed-box\" 2");
+    // The rollback runs generation 1's config again, once.
+    let (code, out, err) = tandem(&["config", "rollback", "--socket", &s]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(
+        out,
+        "config rolled back: now running generation 3 (the config from before the last reload)\n"
+    );
+    assert_eq!(node(), "\"test-box\" 3");
+    assert!(d.wait_log("config rolled back: now running generation 3"));
+    let (code, out, _) = tandem(&["config", "rollback", "--socket", &s]);
+    assert_eq!(code, 1, "{out}");
+}

@@ -931,7 +931,10 @@ fn admin_port_commands() {
             .is_ok_and(|t| t >= reloaded_at.parse::<u64>().unwrap_or(0)),
         "ROLLBACK_TIME: {row:?}"
     );
-    assert!(r.daemon.wait_log("config rolled back (rollback @@config)"));
+    assert!(
+        r.daemon
+            .wait_log("config rolled back: now running generation")
+    );
     // Once per reload, as MyCat.
     let e = cli(r.admin, "root", "adm", None, "rollback @@config").expect_err("twice");
     assert!(

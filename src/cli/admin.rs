@@ -7,6 +7,21 @@ use std::process::ExitCode;
 use tandem::config;
 
 pub fn main(config_path: &Path, socket: Option<&Path>, command: &str) -> ExitCode {
+    main_within(
+        config_path,
+        socket,
+        command,
+        std::time::Duration::from_secs(10),
+    )
+}
+
+/// [`main`], waiting up to `limit` for the answer.
+pub fn main_within(
+    config_path: &Path,
+    socket: Option<&Path>,
+    command: &str,
+    limit: std::time::Duration,
+) -> ExitCode {
     // Why the socket is the default one although -c was used: the config could not be read.
     let mut fallback_note = None;
     let path = match socket {
@@ -43,7 +58,7 @@ pub fn main(config_path: &Path, socket: Option<&Path>, command: &str) -> ExitCod
             return ExitCode::FAILURE;
         }
     };
-    match rt.block_on(tandem::admin::send(&path, command)) {
+    match rt.block_on(tandem::admin::send_within(&path, command, limit)) {
         Ok(reply) => {
             // The daemon's replies, `error: ...` included, go to stdout as they came.
             let empty = reply.trim().is_empty();

@@ -197,6 +197,9 @@ pub enum ReloadKind {
     ConfigAll,
     /// `rollback @@config`: the config from before the last reload.
     Rollback,
+    /// As SIGHUP (`tandem config reload`): data hosts whose settings changed get new
+    /// pools.
+    File,
 }
 
 pub type ReloadRequest = (ReloadKind, oneshot::Sender<Result<u64, String>>);
