@@ -599,16 +599,17 @@ impl AdminSocket {
                                 .await;
                             break;
                         }
-                        let reply = match (line.trim(), dialect_of(&line)) {
-                            ("quit", _) => break,
-                            ("prompt", _) => {
+                        let (dialect, words) = dialect_of(&line);
+                        let words = words.split_whitespace().collect::<Vec<_>>().join(" ");
+                        let reply = match (line.trim(), dialect, words.as_str()) {
+                            ("quit", ..) => break,
+                            ("prompt", ..) => {
                                 interactive = !interactive;
                                 "\n".to_string()
                             }
-                            (
-                                _,
-                                (Dialect::Tandem, verb @ ("config reload" | "config rollback")),
-                            ) => config_command(&targets, verb == "config rollback").await,
+                            (_, Dialect::Tandem, verb @ ("config reload" | "config rollback")) => {
+                                config_command(&targets, verb == "config rollback").await
+                            }
                             _ => execute(&targets, &line),
                         };
                         let cmd = dialect_of(&line).1.to_string();
@@ -670,8 +671,15 @@ async fn config_command(targets: &Targets, rollback: bool) -> String {
         ReloadKind::File
     };
     let (otx, orx) = tokio::sync::oneshot::channel();
-    if tx.send((kind, otx)).await.is_err() {
-        return "error: the daemon is not taking reloads\n".into();
+    if let Err(e) = tx.try_send((kind, otx)) {
+        return match e {
+            tokio::sync::mpsc::error::TrySendError::Full(_) => {
+                "error: the daemon is busy with other reloads; try again\n".into()
+            }
+            tokio::sync::mpsc::error::TrySendError::Closed(_) => {
+                "error: the daemon is not taking reloads\n".into()
+            }
+        };
     }
     match tokio::time::timeout(CONFIG_COMMAND_LIMIT - Duration::from_secs(5), orx).await {
         Ok(Ok(Ok(g))) if rollback => {

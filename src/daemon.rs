@@ -673,6 +673,12 @@ pub async fn run(path: &Path, config: Config, log: LogHandle) -> Result<(), Daem
                 }
             }
             Some((kind, answer)) = reload_rx.recv() => {
+                // Whoever asked has given up waiting (its time limit passed while an
+                // earlier reload ran): a late reload or rollback would surprise them.
+                if answer.is_closed() {
+                    tracing::warn!("{kind:?} request dropped: whoever asked stopped waiting for it");
+                    continue;
+                }
                 tokio::select! {
                     r = with_watchdog(d.admin_reload(kind), &mut watchdog, systemd::watchdog_ping) => {
                         let _ = answer.send(r);

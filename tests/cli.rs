@@ -1095,13 +1095,23 @@ fn config_reload_and_rollback_from_the_cli() {
     write(
         dir.path(),
         "tandem.yaml",
-        &observe_and_admin_config(port, &sock).replace("node: test-box", "node: [oops"),
+        &format!("{}bogus_key: 1\n", observe_and_admin_config(port, &sock)),
     );
-    let (code, out, err) = tandem(&["config", "reload", "--socket", &s]);
+    // `-c` with that file still finds this daemon's socket (not the default one).
+    let (code, out, err) = tandem(&["config", "reload", "-c", &cfg.to_string_lossy()]);
     assert_eq!(code, 1, "{out}{err}");
-    assert!(out.starts_with("error: reload refused: "), "{out}");
-    assert!(out.contains("tandem.yaml:"), "{out}");
+    assert!(out.starts_with("error: reload refused: "), "{out}{err}");
+    assert!(
+        out.contains("tandem.yaml:") && out.contains("bogus_key"),
+        "{out}"
+    );
     assert_eq!(node(), "\"renamed-box\" 2");
+    // A file that is not even YAML: no socket to read from it, and no guess either.
+    let broken = write(dir.path(), "broken.yaml", "node: [oops\n");
+    let (code, out, err) = tandem(&["config", "reload", "-c", &broken.to_string_lossy()]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("cannot read admin.socket from"), "{err}");
+    assert!(err.contains("--socket"), "{err}");
     // The rollback runs generation 1's config again, once.
     let (code, out, err) = tandem(&["config", "rollback", "--socket", &s]);
     assert_eq!(code, 0, "{out}{err}");

@@ -2872,11 +2872,15 @@ fn monitoring_commands_as_mycat() {
     // show @@syslog: the daemon's last log lines, the newest first.
     adm.exec("offline").expect("offline");
     adm.exec("online").expect("online");
-    let log = table(&mut adm, "show @@syslog limit=2");
-    assert_eq!(log.len(), 2, "{log:?}");
+    let log = table(&mut adm, "show @@syslog limit=50");
     assert_eq!(names(&log[0]), ["DATE", "LOG"]);
-    assert!(log[0][1].1.contains("router: ONLINE"), "{log:?}");
-    assert!(log[1][1].1.contains("router: OFFLINE"), "{log:?}");
+    // The newest first: ONLINE before OFFLINE.
+    let at = |word: &str| log.iter().position(|row| row[1].1.contains(word));
+    assert!(
+        matches!((at("router: ONLINE"), at("router: OFFLINE")), (Some(a), Some(b)) if a < b),
+        "{log:?}"
+    );
+    assert_eq!(table(&mut adm, "show @@syslog limit=2").len(), 2);
     let date = &log[0][0].1;
     assert!(
         date.len() == 19 && date.starts_with("20") && date.as_bytes()[10] == b' ',
@@ -2910,8 +2914,12 @@ fn monitoring_commands_as_mycat() {
         .unwrap_or_default();
     app.exec("BEGIN").expect("begin");
     app.exec("INSERT INTO t VALUES (1)").expect("insert");
-    let sessions = table(&mut adm, "show @@session");
-    assert_eq!(sessions.len(), 1, "{sessions:?}");
+    // (Published as the command ends, just after its answer went out.)
+    let sessions = wait_for(Duration::from_secs(10), || {
+        let t = table(&mut adm, "show @@session");
+        (t.len() == 1).then_some(t)
+    })
+    .unwrap_or_else(|| panic!("one session: {:?}", table(&mut adm, "show @@session")));
     assert_eq!(sessions[0][0].1, id, "{sessions:?}");
     assert_eq!(sessions[0][1].1, "1", "{sessions:?}");
     let list = &sessions[0][2].1;
@@ -2938,7 +2946,16 @@ fn monitoring_commands_as_mycat() {
     assert!(num(&held, "FC_COUNT") >= 2, "{held:?}");
     assert!(num(&held, "BC_COUNT") >= 1, "{held:?}");
     app.exec("COMMIT").expect("commit");
-    assert!(table(&mut adm, "show @@session").is_empty());
+    assert!(
+        wait_for(Duration::from_secs(10), || table(
+            &mut adm,
+            "show @@session"
+        )
+        .is_empty()
+        .then_some(()))
+        .is_some(),
+        "the connection went back to the pool"
+    );
     app.send(&[0x01]).expect("quit");
     drop(app);
     let after = wait_for(Duration::from_secs(10), || {

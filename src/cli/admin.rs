@@ -37,6 +37,26 @@ pub fn main_within(
                     return ExitCode::FAILURE;
                 }
             },
+            // `config reload` is run just when the file may have errors: read the
+            // socket from the file as it stands rather than reach another daemon.
+            Err(diags) if command.starts_with("config ") => match socket_in_raw(config_path) {
+                Ok(Some(p)) => p,
+                Ok(None) => {
+                    eprintln!(
+                        "tandem: the admin socket is off in {} (admin.socket)",
+                        config_path.display()
+                    );
+                    return ExitCode::FAILURE;
+                }
+                Err(e) => {
+                    let first = diags.first().map(|d| d.to_string()).unwrap_or_default();
+                    eprintln!(
+                        "tandem: cannot read admin.socket from {} ({e}; {first}): give the daemon's socket with --socket",
+                        config_path.display()
+                    );
+                    return ExitCode::FAILURE;
+                }
+            },
             Err(diags) => {
                 let first = diags.first().map(|d| d.to_string()).unwrap_or_default();
                 fallback_note = Some(format!(
@@ -88,6 +108,32 @@ pub fn main_within(
             }
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `admin.socket` of a config file that may have errors elsewhere: the path, `None`
+/// when it is `off`, the default when the key is absent; an error when the file is not
+/// YAML or the key is not an absolute path.
+fn socket_in_raw(path: &Path) -> Result<Option<PathBuf>, String> {
+    use tandem::config::yaml::{Kind, Node, parse_document};
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let (doc, _) = parse_document(&text).map_err(|e| e.message)?;
+    let get = |n: &Node, key: &str| -> Option<Node> {
+        match &n.kind {
+            Kind::Map(entries) => entries
+                .iter()
+                .find(|(k, _)| k.scalar().is_some_and(|(t, _)| t == key))
+                .map(|(_, v)| v.clone()),
+            _ => None,
+        }
+    };
+    match get(&doc, "admin").and_then(|a| get(&a, "socket")) {
+        None => Ok(Some(PathBuf::from(config::model::DEFAULT_ADMIN_SOCKET))),
+        Some(n) => match n.scalar() {
+            Some(("off", _)) => Ok(None),
+            Some((s, _)) if s.starts_with('/') => Ok(Some(PathBuf::from(s))),
+            _ => Err("admin.socket is not an absolute path".into()),
+        },
     }
 }
 

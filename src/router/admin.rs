@@ -498,7 +498,11 @@ fn skip_comments(mut sql: &str) -> &str {
                 Some(end) => sql = &rest[end + 2..],
                 None => return "",
             }
-        } else if sql.starts_with("-- ") || sql.starts_with('#') {
+        } else if sql.starts_with('#')
+            || sql
+                .strip_prefix("--")
+                .is_some_and(|r| r.is_empty() || r.starts_with(char::is_whitespace))
+        {
             match sql.find('\n') {
                 Some(end) => sql = &sql[end + 1..],
                 None => return "",
@@ -577,12 +581,14 @@ async fn reload(shared: &Arc<Shared>, kind: ReloadKind) -> Reply {
         return Reply::Err(SqlError::new(1105, "HY000", "reload is not available here"));
     };
     let (otx, orx) = oneshot::channel();
-    if tx.send((kind, otx)).await.is_err() {
-        return Reply::Err(SqlError::new(
-            1105,
-            "HY000",
-            "the daemon is not taking reloads",
-        ));
+    if let Err(e) = tx.try_send((kind, otx)) {
+        let why = match e {
+            tokio::sync::mpsc::error::TrySendError::Full(_) => {
+                "the daemon is busy with other reloads; try again"
+            }
+            tokio::sync::mpsc::error::TrySendError::Closed(_) => "the daemon is not taking reloads",
+        };
+        return Reply::Err(SqlError::new(1105, "HY000", why));
     }
     match tokio::time::timeout(Duration::from_secs(60), orx).await {
         Ok(Ok(Ok(generation))) => Reply::Ok(generation),

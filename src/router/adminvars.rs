@@ -166,23 +166,57 @@ fn quoted(s: &str) -> Vec<String> {
     out
 }
 
-/// SQL LIKE (`%`, `_`, `\` escapes), ignoring ASCII case.
+/// SQL LIKE (`%`, `_`, `\` escapes), ignoring ASCII case; linear in the pattern times
+/// the name (greedy matching that backtracks only to the last `%`).
 fn like(name: &str, pattern: &str) -> bool {
-    fn go(n: &[u8], p: &[u8]) -> bool {
-        match p.split_first() {
-            None => n.is_empty(),
-            Some((b'%', rest)) => (0..=n.len()).any(|i| go(&n[i..], rest)),
-            Some((b'_', rest)) => !n.is_empty() && go(&n[1..], rest),
-            Some((b'\\', rest)) if !rest.is_empty() => {
-                n.first().is_some_and(|c| c.eq_ignore_ascii_case(&rest[0]))
-                    && go(&n[1..], &rest[1..])
-            }
-            Some((c, rest)) => {
-                n.first().is_some_and(|d| d.eq_ignore_ascii_case(c)) && go(&n[1..], rest)
-            }
+    #[derive(Clone, Copy, PartialEq)]
+    enum Tok {
+        Any,
+        One,
+        Byte(u8),
+    }
+    let mut toks: Vec<Tok> = Vec::new();
+    let mut p = pattern.bytes();
+    while let Some(b) = p.next() {
+        let t = match b {
+            b'%' => Tok::Any,
+            b'_' => Tok::One,
+            b'\\' => Tok::Byte(p.next().unwrap_or(b'\\')),
+            other => Tok::Byte(other),
+        };
+        if !(t == Tok::Any && toks.last() == Some(&Tok::Any)) {
+            toks.push(t);
         }
     }
-    go(name.as_bytes(), pattern.as_bytes())
+    let n = name.as_bytes();
+    let (mut i, mut j) = (0, 0);
+    // The last `%` seen and where the name stood then.
+    let mut star: Option<(usize, usize)> = None;
+    while i < n.len() {
+        match toks.get(j) {
+            Some(Tok::Any) => {
+                star = Some((j, i));
+                j += 1;
+            }
+            Some(Tok::One) => {
+                i += 1;
+                j += 1;
+            }
+            Some(Tok::Byte(c)) if c.eq_ignore_ascii_case(&n[i]) => {
+                i += 1;
+                j += 1;
+            }
+            _ => match star {
+                Some((sj, si)) => {
+                    star = Some((sj, si + 1));
+                    j = sj + 1;
+                    i = si + 1;
+                }
+                None => return false,
+            },
+        }
+    }
+    toks[j..].iter().all(|t| *t == Tok::Any)
 }
 
 #[cfg(test)]
@@ -284,6 +318,13 @@ mod tests {
         );
         assert!(show_variables("SHOW VARIABLESX", &v).is_none());
         assert!(show_variables("show @@sysparam", &v).is_none());
+        assert!(like("abc", "a%c") && like("abc", "%") && like("abc", "_b_"));
+        assert!(!like("abc", "a%d") && !like("abc", "ab") && like("a_c", "a\\_c"));
+        assert!(!like("abc", "a\\_c") && like("ABC", "abc"));
+        // Many `%`: linear, not exponential.
+        let name = "x".repeat(40);
+        assert!(!like(&name, &format!("{}y", "%_".repeat(30))));
+        assert!(like(&name, &"%x".repeat(20)));
         assert!(is_show_collation("SHOW COLLATION"));
         assert!(is_show_collation("show collation like 'utf8%'"));
         assert!(!is_show_collation("show collations"));

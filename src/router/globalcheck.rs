@@ -13,6 +13,8 @@ use super::backend;
 pub const MAX_RETRY: u32 = 100;
 /// Longest wait between rounds (`-interval=`).
 pub const MAX_INTERVAL: Duration = Duration::from_secs(60);
+/// How long one copy's count and checksum may take.
+pub const READ_LIMIT: Duration = Duration::from_secs(30);
 
 /// What `show @@check_global -schema=S -table=T -retry=N -interval=MS` asks.
 #[derive(Debug, PartialEq, Eq)]
@@ -131,9 +133,25 @@ pub async fn read_copy(shared: &Arc<Shared>, node: &str, table: &str) -> Result<
         let sum = pc.conn.query(&format!("CHECKSUM TABLE {name}")).await?;
         Ok::<_, backend::BackendError>((count, sum))
     };
-    let (count, sum) = read
-        .await
-        .map_err(|e| format!("{node} ({}): {e}", host.name))?;
+    let (count, sum) = match tokio::time::timeout(READ_LIMIT, read).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => {
+            // A server's error (no such table) leaves the connection usable; anything
+            // else (lost, timed out) drops it.
+            if matches!(e, backend::BackendError::Sql { .. }) {
+                host.pool.put(pc);
+            }
+            return Err(format!("{node} ({}): {e}", host.name));
+        }
+        // The connection is closed, not pooled (the server may still finish the read).
+        Err(_) => {
+            return Err(format!(
+                "{node} ({}): no answer within {}s",
+                host.name,
+                READ_LIMIT.as_secs()
+            ));
+        }
+    };
     host.pool.put(pc);
     let cell = |r: &backend::conn::QueryResult, col: usize| {
         r.rows

@@ -1322,6 +1322,8 @@ impl Session {
                     if let Some(st) = stat.take() {
                         self.stat_end(st, 0, std::time::Duration::ZERO, false);
                     }
+                    // Ended by the kill (its bytes are added when the session ends).
+                    self.shared.front.done(self.ctl.id, 0, 0);
                     break;
                 }
                 d = self.command(&p) => d,
