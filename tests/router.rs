@@ -2735,6 +2735,56 @@ fn sql_statistics_as_mycat() {
         "{}",
         r.logs()
     );
+    // MyCat's condition statistics: the values SELECTs on t ask of t.id.
+    let cond = |adm: &mut Conn| -> Vec<String> {
+        adm.query("show @@sql.condition")
+            .expect("condition")
+            .iter()
+            .map(|r| {
+                r.iter()
+                    .map(|v| v.clone().unwrap_or_default())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect()
+    };
+    assert_eq!(
+        cond(&mut adm),
+        [
+            "1 null.null.valuekey size 0",
+            "2 null.null.valuecount total 0"
+        ]
+    );
+    assert_eq!(adm.last_names, ["ID", "KEY", "VALUE", "COUNT"]);
+    assert_eq!(adm.exec("reload @@query_cf=t&id").expect("watch").0, 1);
+    for q in [
+        "SELECT v FROM t WHERE id = 1",
+        "SELECT v FROM t WHERE id = 1 AND v > 0",
+        "SELECT v FROM t WHERE id IN (1, 2)",
+        "SELECT id FROM u WHERE id = 9",
+        "UPDATE t SET v = v WHERE id = 2",
+    ] {
+        app.query(q).expect(q);
+    }
+    let want = [
+        "0 t.id 1 3",
+        "1 t.id 2 1",
+        "3 t.id.valuekey size 2",
+        "4 t.id.valuecount total 4",
+    ];
+    let got = wait_for(Duration::from_secs(10), || {
+        let c = cond(&mut adm);
+        (c == want).then_some(c)
+    });
+    assert!(got.is_some(), "{:?}", cond(&mut adm));
+    let e = adm.exec("reload @@query_cf=t").expect_err("usage");
+    assert_eq!(e.code, 1064);
+    assert_eq!(adm.exec("reload @@query_cf=NULL").expect("stop").0, 1);
+    assert_eq!(cond(&mut adm).len(), 2);
+    assert!(
+        r.daemon
+            .wait_log("router: SQL condition statistics watch t.id")
+    );
 }
 
 /// MyCat's `show @@white`: a row per whitelisted host with the users it admits (every

@@ -113,6 +113,14 @@ const HELP: &[(&str, &str)] = &[
         "Turn the SQL statistics on or off (router.sql_stat)",
     ),
     (
+        "reload @@query_cf=table&column",
+        "Count the values SELECTs on that table ask of that column (=NULL: stop)",
+    ),
+    (
+        "show @@sql.condition",
+        "Report the values counted for reload @@query_cf, the most asked first",
+    ),
+    (
         "reload @@user_stat",
         "Reset show @@sql, @@sql.sum, @@sql.slow and @@sql.resultset",
     ),
@@ -358,6 +366,8 @@ async fn command(shared: &Arc<Shared>, sql: &str, who: &str) -> Reply {
                 shared.set_sql_stat(on, &format!("reload @@sqlstat, {who}")),
             ))
         }
+        ["reload", w, ..] if w.starts_with("@@query_cf") => query_cf(shared, sql, who),
+        ["show", "@@sql.condition"] => Reply::Rows(sql_condition(shared)),
         ["reload", "@@user_stat"] => {
             if let Ok(mut st) = shared.sql_stats.lock() {
                 st.reset_users();
@@ -1500,6 +1510,76 @@ async fn check_global(shared: &Arc<Shared>, sql: &str) -> Reply {
         s(if same { "Yes" } else { "No" }),
     ]);
     Reply::Rows(rs)
+}
+
+/// MyCat's `reload @@query_cf=table&column`: watch that column in the SELECTs on that
+/// table (`show @@sql.condition`); `=NULL` (or nothing) stops. Starts the counts over.
+fn query_cf(shared: &Shared, sql: &str, who: &str) -> Reply {
+    let value = sql.split_once('=').map_or("NULL", |(_, v)| v.trim());
+    let value = if value.is_empty() { "NULL" } else { value };
+    let Ok(mut c) = shared.conditions.lock() else {
+        return Reply::Err(SqlError::new(1105, "HY000", "internal error"));
+    };
+    if c.set(value).is_none() {
+        return Reply::Err(SqlError::new(
+            1064,
+            "42000",
+            "usage: reload @@query_cf=<table>&<column> (or =NULL to stop)",
+        ));
+    }
+    let on = c.watch.is_some();
+    let key = c.key();
+    drop(c);
+    shared.conditions_on.store(on, Ordering::Relaxed);
+    if on {
+        tracing::info!(
+            "router: SQL condition statistics watch {key} (reload @@query_cf, {who}); counted while the SQL statistics are on"
+        );
+    } else {
+        tracing::info!("router: SQL condition statistics stopped (reload @@query_cf, {who})");
+    }
+    Reply::Ok(1)
+}
+
+/// MyCat's `show @@sql.condition`: `ID, KEY, VALUE, COUNT` per value of the watched
+/// column (the most asked first; IDs from 0, as MyCat's), then MyCat's two summary rows:
+/// `KEY.valuekey`/`size` (distinct values) and `KEY.valuecount`/`total` (all counts).
+fn sql_condition(shared: &Shared) -> ResultSet {
+    let mut rs = ResultSet::with_types(&[
+        ("ID", TYPE_LONGLONG),
+        ("KEY", TYPE_VAR_STRING),
+        ("VALUE", TYPE_VAR_STRING),
+        ("COUNT", TYPE_LONGLONG),
+    ]);
+    let (key, mut values) = match shared.conditions.lock() {
+        Ok(c) => (
+            c.key(),
+            c.counts
+                .iter()
+                .map(|(v, n)| (v.clone(), *n))
+                .collect::<Vec<_>>(),
+        ),
+        Err(_) => return rs,
+    };
+    values.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let total: u64 = values.iter().map(|(_, n)| n).sum();
+    let size = values.len();
+    for (i, (v, n)) in values.into_iter().enumerate() {
+        rs.row(vec![s(i), s(&key), Some(v), s(n)]);
+    }
+    rs.row(vec![
+        s(size + 1),
+        s(format!("{key}.valuekey")),
+        s("size"),
+        s(size),
+    ]);
+    rs.row(vec![
+        s(size + 2),
+        s(format!("{key}.valuecount")),
+        s("total"),
+        s(total),
+    ]);
+    rs
 }
 
 /// MyCat's `show @@command`: the commands clients sent on the SQL port since the start,

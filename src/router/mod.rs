@@ -20,6 +20,7 @@ pub mod sequence;
 pub mod session;
 pub mod slowlog;
 pub mod sql;
+pub mod sqlcond;
 pub mod sqlstat;
 pub mod tls;
 pub mod wire;
@@ -239,6 +240,11 @@ pub struct Shared {
     pub sql_stats: Mutex<sqlstat::SqlStats>,
     /// `show @@command` / `show @@processor`: what the SQL port's sessions sent.
     pub front: counters::FrontCounters,
+    /// MyCat's `reload @@query_cf` / `show @@sql.condition`: the values SELECTs ask of
+    /// one column (counted with the SQL statistics, while a column is watched).
+    pub conditions: Mutex<sqlcond::Conditions>,
+    /// A column is watched (saves the lock when none is).
+    pub conditions_on: AtomicBool,
 }
 
 /// Now in ms since the Unix epoch.
@@ -701,6 +707,8 @@ impl Router {
             sql_stat_on: AtomicBool::new(cfg.sql_stat),
             sql_stats: Mutex::new(sqlstat::SqlStats::default()),
             front: counters::FrontCounters::default(),
+            conditions: Mutex::new(sqlcond::Conditions::default()),
+            conditions_on: AtomicBool::new(false),
         });
         shared.metrics.online.set(1);
         let mut r = Router {

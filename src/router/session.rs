@@ -1420,6 +1420,32 @@ impl Session {
         if let Ok(mut stats) = self.shared.sql_stats.lock() {
             stats.record(&rec, st.generation);
         }
+        if rec.rw == sqlstat::Rw::Read && self.shared.conditions_on.load(Ordering::Relaxed) {
+            self.count_conditions(hint_body(&rec.sql));
+        }
+    }
+
+    /// `show @@sql.condition`: counts the values this SELECT asks of the watched column
+    /// (parsed outside the lock).
+    fn count_conditions(&self, sql: &str) {
+        let watch = self
+            .shared
+            .conditions
+            .lock()
+            .ok()
+            .and_then(|c| c.watch.clone());
+        let Some((table, column)) = watch else {
+            return;
+        };
+        let values = super::sqlcond::values_in(sql, &table, &column);
+        if values.is_empty() {
+            return;
+        }
+        if let Ok(mut c) = self.shared.conditions.lock()
+            && c.watch.as_ref() == Some(&(table, column))
+        {
+            c.count(values);
+        }
     }
 
     /// `show @@sql.slow`: records the statement that just took `took`, when that is at

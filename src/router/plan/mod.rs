@@ -28,6 +28,7 @@ use super::sql::Tok;
 use super::wire::SqlError;
 use crate::config::router::{ChildTable, RouterConfig, TableType};
 pub use hint::{Hint, strip_hint};
+pub use route::column_ref;
 use text::{Edits, Toks};
 
 /// How rows of a table are placed.
