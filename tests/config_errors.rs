@@ -1480,6 +1480,32 @@ router:
     );
 }
 
+/// `track_files`: a relative path, `init_overwrite` without `init_file`, an undefined
+/// reference, and a definition no instance tracks.
+#[test]
+fn track_file_errors() {
+    let src = format!(
+        "track_files:\n  rel:\n    file: relative/weight\n  over:\n    file: /run/x\n    init_overwrite: true\n  idle:\n    file: /run/idle\n{VRRP_HEAD}      virtual_router_id: 51\n      track_files: [rel, over, mnaual]\n"
+    );
+    let got = lines(&src);
+    for want in [
+        "track_files.rel.file: `relative/weight` is not an absolute path",
+        "track_files.over: `init_overwrite` needs `init_file` (the value to write)",
+    ] {
+        assert!(got.iter().any(|l| l.contains(want)), "{want}: {got:?}");
+    }
+    let src = format!(
+        "track_files:\n  manual:\n    file: /run/m\n  idle:\n    file: /run/idle\n{VRRP_HEAD}      virtual_router_id: 51\n      track_files: [manual, mnaual]\n"
+    );
+    let got = lines(&src);
+    for want in [
+        "warning: track_files.idle: defined but no VRRP instance tracks it; it will not be watched",
+        "vrrp.instances[0].track_files[1]: track file `mnaual` is not defined in track_files; did you mean `manual`?",
+    ] {
+        assert!(got.iter().any(|l| l.contains(want)), "{want}: {got:?}");
+    }
+}
+
 /// `track_processes`: a name the kernel would cut, a quorum above quorum_max, an
 /// undefined or repeated reference, and a definition no instance tracks.
 #[test]

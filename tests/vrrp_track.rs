@@ -1596,3 +1596,71 @@ fn track_process_terminate_delay_rides_out_a_restart_and_reload_keeps_the_state(
         d.logs()
     );
 }
+
+/// keepalived's `track_file`: a number written into a file moves the master's priority
+/// (number × weight): -60 hands the VIP to the backup, removing the file (0) brings it
+/// back; a weight-0 file holds the instance in FAULT while it holds a non-zero number,
+/// also when the new content is moved in (`mv`, as configuration tools write).
+#[test]
+fn track_file_moves_the_priority_with_the_number_in_the_file() {
+    let lab = Lab::new(&["a", "b"]);
+    let file = lab.dir.path().join("weight");
+    let gate = lab.dir.path().join("gate");
+    let top = format!(
+        "track_files:\n  manual:\n    file: {}\n    init_file: 0\n  gate:\n    file: {}\n    weight: 0\n",
+        file.display(),
+        gate.display()
+    );
+    let da = lab.tandem(
+        0,
+        &config("a", 150, &top, "      track_files: [manual, gate]\n"),
+    );
+    let _db = lab.tandem(1, &config("b", 100, "", ""));
+    assert!(lab.wait_state(0, "VI_1", "MASTER"), "{}", da.logs());
+    only_holder(&lab, "a");
+    // init_file wrote the missing file.
+    assert_eq!(
+        std::fs::read_to_string(&file).expect("init_file").trim(),
+        "0"
+    );
+    assert!(
+        da.wait_log("track file manual: wrote 0 to"),
+        "{}",
+        da.logs()
+    );
+
+    // 150 - 60 = 90, below b's 100.
+    std::fs::write(&file, "-60\n").expect("write");
+    assert!(lab.wait_state(1, "VI_1", "MASTER"), "{}", da.logs());
+    only_holder(&lab, "b");
+    assert!(
+        da.wait_log("track file manual: value -60 (was 0)"),
+        "{}",
+        da.logs()
+    );
+    assert!(
+        da.wait_log("track file `manual` value -60 (-60)"),
+        "{}",
+        da.logs()
+    );
+
+    // A removed file reads 0: a preempts again.
+    std::fs::remove_file(&file).expect("remove");
+    assert!(lab.wait_state(0, "VI_1", "MASTER"), "{}", da.logs());
+    only_holder(&lab, "a");
+
+    // weight 0: a non-zero number is FAULT, moved in as a whole.
+    let tmp = lab.dir.path().join("gate.tmp");
+    std::fs::write(&tmp, "1\n").expect("write");
+    std::fs::rename(&tmp, &gate).expect("mv");
+    assert!(lab.wait_state(0, "VI_1", "FAULT"), "{}", da.logs());
+    only_holder(&lab, "b");
+    assert!(
+        da.wait_log("track file `gate` holds 1 (weight 0: FAULT while not 0)"),
+        "{}",
+        da.logs()
+    );
+    std::fs::write(&gate, "0").expect("write");
+    assert!(lab.wait_state(0, "VI_1", "MASTER"), "{}", da.logs());
+    only_holder(&lab, "a");
+}

@@ -80,6 +80,7 @@ pub fn lint(cfg: &Config, cx: &mut Ctx, base_dir: &Path, elections: bool, failed
         lint_track_scripts(cfg, cx);
     }
     lint_track_processes(cfg, cx, failed);
+    lint_track_files(cfg, cx, failed);
     if !failed.track_scripts && !failed.vrrp {
         lint_commands(cfg, cx);
     }
@@ -110,6 +111,19 @@ fn lint_track_scripts(cfg: &Config, cx: &mut Ctx) {
                     "timeout {} is longer than interval {}: runs never overlap, so a slow run delays the next one",
                     s.timeout, s.interval
                 ),
+            );
+        }
+    }
+}
+
+fn lint_track_files(cfg: &Config, cx: &mut Ctx, failed: Failed) {
+    let used = cfg.tracked_files();
+    for t in &cfg.track_files {
+        if !failed.vrrp && !used.contains(t.name.as_str()) {
+            warn(
+                cx,
+                &format!("track_files.{}", t.name),
+                "defined but no VRRP instance tracks it; it will not be watched",
             );
         }
     }
@@ -338,6 +352,7 @@ fn lint_instance(cfg: &Config, inst: &VrrpInstance, p: &str, cx: &mut Ctx, faile
     for (key, list) in [
         ("track_scripts", &inst.track_scripts),
         ("track_processes", &inst.track_processes),
+        ("track_files", &inst.track_files),
         ("track_listeners", &inst.track_listeners),
     ] {
         let mut seen = HashSet::new();
@@ -371,6 +386,16 @@ fn lint_instance(cfg: &Config, inst: &VrrpInstance, p: &str, cx: &mut Ctx, faile
                     t.name
                 ),
                 did_you_mean(&t.name, cfg.track_processes.iter().map(|s| s.name.as_str())),
+            );
+        }
+    }
+    for (k, t) in inst.track_files.iter().enumerate() {
+        if !failed.track_files && cfg.track_file(&t.name).is_none() {
+            err_hint(
+                cx,
+                &format!("{p}.track_files[{k}]"),
+                format!("track file `{}` is not defined in track_files", t.name),
+                did_you_mean(&t.name, cfg.track_files.iter().map(|s| s.name.as_str())),
             );
         }
     }

@@ -34,6 +34,12 @@ pub struct Config {
         serialize_with = "serialize_named"
     )]
     pub track_processes: Vec<TrackProcess>,
+    /// keepalived's `track_file`: files holding a number that weighs on priorities.
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "serialize_named"
+    )]
+    pub track_files: Vec<TrackFile>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vrrp: Option<VrrpConfig>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -49,6 +55,20 @@ impl Config {
 
     pub fn track_process(&self, name: &str) -> Option<&TrackProcess> {
         self.track_processes.iter().find(|p| p.name == name)
+    }
+
+    pub fn track_file(&self, name: &str) -> Option<&TrackFile> {
+        self.track_files.iter().find(|f| f.name == name)
+    }
+
+    /// The track files some VRRP instance tracks (only those are watched).
+    pub fn tracked_files(&self) -> std::collections::HashSet<&str> {
+        self.vrrp
+            .iter()
+            .flat_map(|v| &v.instances)
+            .flat_map(|i| &i.track_files)
+            .map(|t| t.name.as_str())
+            .collect()
     }
 
     /// The track processes some VRRP instance tracks (only those are watched).
@@ -89,6 +109,12 @@ impl Named for TrackProcess {
     }
 }
 
+impl Named for TrackFile {
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
 /// `track_scripts` and `track_processes` are mappings from name to definition.
 fn serialize_named<T: Named, S: serde::Serializer>(items: &[T], s: S) -> Result<S::Ok, S::Error> {
     use serde::ser::SerializeMap;
@@ -113,6 +139,7 @@ pub fn default_node_name() -> String {
 pub struct Failed {
     pub track_scripts: bool,
     pub track_processes: bool,
+    pub track_files: bool,
     pub vrrp: bool,
     pub balancer: bool,
     pub router: bool,
@@ -124,6 +151,7 @@ impl Failed {
     pub fn any(&self) -> bool {
         self.track_scripts
             || self.track_processes
+            || self.track_files
             || self.vrrp
             || self.balancer
             || self.router
@@ -156,6 +184,11 @@ pub fn decode_config(node: &Node, cx: &mut Ctx) -> Option<(Config, Failed)> {
             decode_named_map(n, cx, TrackProcess::decode_named)
         })
         .or_else(Vec::new);
+    let track_files = m
+        .get_with(cx, "track_files", |n, cx| {
+            decode_named_map(n, cx, TrackFile::decode_named)
+        })
+        .or_else(Vec::new);
     let vrrp = m.get::<VrrpConfig>(cx, "vrrp").opt();
     let balancer = m.get::<BalancerConfig>(cx, "balancer").opt();
     let router = m.get::<RouterConfig>(cx, "router").opt();
@@ -169,6 +202,7 @@ pub fn decode_config(node: &Node, cx: &mut Ctx) -> Option<(Config, Failed)> {
         || script_security.is_none();
     failed.track_scripts = track_scripts.is_none();
     failed.track_processes = track_processes.is_none();
+    failed.track_files = track_files.is_none();
     failed.vrrp = vrrp.is_none();
     failed.balancer = balancer.is_none();
     failed.router = router.is_none();
@@ -181,6 +215,7 @@ pub fn decode_config(node: &Node, cx: &mut Ctx) -> Option<(Config, Failed)> {
             script_security: script_security.unwrap_or(true),
             track_scripts: track_scripts.unwrap_or_default(),
             track_processes: track_processes.unwrap_or_default(),
+            track_files: track_files.unwrap_or_default(),
             vrrp: vrrp.flatten(),
             balancer: balancer.flatten(),
             router: router.flatten(),
@@ -608,6 +643,68 @@ pub struct TrackProcess {
     /// -253..253; 0 puts the instances tracking it in FAULT while it fails.
     pub weight: i32,
     pub reverse: bool,
+}
+
+/// keepalived's `track_file`: a file holding a number (read whenever it changes; a
+/// missing or empty file reads 0). With `weight` 0 a non-zero number puts the instances
+/// tracking it in FAULT; else number × weight is added to their priority, FAULT below
+/// -253.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrackFile {
+    #[serde(skip)]
+    pub name: String,
+    /// Absolute path.
+    pub file: std::path::PathBuf,
+    /// Default 1 (keepalived's).
+    pub weight: i32,
+    pub reverse: bool,
+    /// keepalived's `init_file VALUE`: written at start when the file is missing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub init_file: Option<i64>,
+    /// keepalived's `init_file VALUE overwrite`: written at start even over a file.
+    pub init_overwrite: bool,
+}
+
+impl TrackFile {
+    fn decode_named(name: String, node: &Node, cx: &mut Ctx) -> Option<Self> {
+        let mut m = MapReader::new(node, cx)?;
+        let file = m.get::<String>(cx, "file").check(cx, |f| {
+            if f.starts_with('/') {
+                Ok(())
+            } else {
+                Err(format!("`{f}` is not an absolute path"))
+            }
+        });
+        let file = m.required(cx, file);
+        let weight = m
+            .int::<i32>(cx, "weight", -2_147_483_647, 2_147_483_647)
+            .or(1);
+        let reverse = m.get::<bool>(cx, "reverse").or(false);
+        let init_file = m
+            .int::<i64>(cx, "init_file", -2_147_483_648, 2_147_483_648)
+            .opt();
+        let init_overwrite = m.get::<bool>(cx, "init_overwrite").or(false);
+        m.finish(cx);
+        let init_file = init_file?;
+        let init_overwrite = init_overwrite?;
+        if init_overwrite && init_file.is_none() {
+            cx.error(
+                node.mark,
+                format!(
+                    "track_files.{name}: `init_overwrite` needs `init_file` (the value to write)"
+                ),
+            );
+            return None;
+        }
+        Some(TrackFile {
+            name,
+            file: std::path::PathBuf::from(file?),
+            weight: weight?,
+            reverse: reverse?,
+            init_file,
+            init_overwrite,
+        })
+    }
 }
 
 /// The longest process name the kernel keeps (`TASK_COMM_LEN` - 1).

@@ -120,6 +120,9 @@ pub struct VrrpInstance {
     pub track_scripts: Vec<TrackRef>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub track_processes: Vec<TrackRef>,
+    /// keepalived's `track_file`: names in `track_files`, weights override theirs.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub track_files: Vec<TrackRef>,
     pub track_interfaces: Vec<TrackRef>,
     pub track_listeners: Vec<TrackRef>,
     /// Weight of the built-in router tracker; `None` when not tracked.
@@ -198,6 +201,7 @@ impl Decode for VrrpInstance {
         let track_processes = m
             .get::<Vec<TrackRef>>(cx, "track_processes")
             .or_else(Vec::new);
+        let track_files = m.get::<Vec<TrackRef>>(cx, "track_files").or_else(Vec::new);
         let track_interfaces = m
             .get::<Vec<TrackRef>>(cx, "track_interfaces")
             .or_else(Vec::new);
@@ -243,6 +247,7 @@ impl Decode for VrrpInstance {
             virtual_ipaddresses: vips?,
             track_scripts: track_scripts?,
             track_processes: track_processes?,
+            track_files: track_files?,
             track_interfaces: track_interfaces?,
             track_listeners: track_listeners?,
             track_router: track_router?,

@@ -146,6 +146,7 @@ pub struct Parts {
     pub script_security: Option<bool>,
     pub track_scripts: Vec<(String, Y)>,
     pub track_processes: Vec<(String, Y)>,
+    pub track_files: Vec<(String, Y)>,
     pub vrrp: Option<Y>,
 }
 
@@ -157,6 +158,8 @@ struct Scripts {
     dropped: Vec<String>,
     /// Imported `vrrp_track_process` names.
     processes: Vec<String>,
+    /// Imported `track_file` (`vrrp_track_file`) names.
+    files: Vec<String>,
 }
 
 struct Globals {
@@ -402,14 +405,26 @@ pub fn convert_with(text: &str, file: &str, ctx: &Context) -> (Parts, Vec<super:
             parts.track_processes.push((name, y));
         }
     }
+    let mut files = Vec::new();
+    for s in stmts
+        .iter()
+        .filter(|s| s.key == "track_file" || s.key == "vrrp_track_file")
+    {
+        if let Some((name, y)) = track_file(s, &mut w) {
+            files.push(name.clone());
+            parts.track_files.push((name, y));
+        }
+    }
     let scripts = Scripts {
         defined,
         dropped,
         processes,
+        files,
     };
     for s in &stmts {
         match s.key.as_str() {
-            "global_defs" | "vrrp_script" | "vrrp_track_process" => {}
+            "global_defs" | "vrrp_script" | "vrrp_track_process" | "track_file"
+            | "vrrp_track_file" => {}
             "vrrp_instance" => {
                 if let Some(y) = vrrp_instance(s, &g, &scripts, &mut w) {
                     instances.push(y);
@@ -1690,6 +1705,81 @@ fn vip(e: &Stmt, w: &mut Warnings) -> Y {
     m
 }
 
+/// `weight W [reverse]` in a tracker definition (`what` names it in warnings).
+fn weight_reverse(d: &Stmt, y: &mut Y, what: &str, w: &mut Warnings) {
+    if let Some(v) = int_arg(d, w) {
+        y.set("weight", Y::Int(v));
+    }
+    match d.args.get(1).map(String::as_str) {
+        Some("reverse") => y.set("reverse", Y::Bool(true)),
+        None => {}
+        Some(other) => w.warn(
+            d.line,
+            format!("{what}: `weight ... {other}` not understood, ignored"),
+        ),
+    }
+}
+
+/// A `track_file` (`vrrp_track_file`) block: the name and its `track_files` entry, or
+/// `None` when keepalived drops it (no `file`).
+fn track_file(s: &Stmt, w: &mut Warnings) -> Option<(String, Y)> {
+    let Some(name) = s.args.first().cloned() else {
+        w.warn(s.line, format!("`{}` without a name; ignored", s.key));
+        return None;
+    };
+    let mut y = Y::map();
+    let mut file = None;
+    for d in s.block.iter().flatten() {
+        match d.key.as_str() {
+            "file" => match d.args.first() {
+                Some(f) if f.starts_with('/') => file = Some(f.clone()),
+                Some(f) => w.warn(
+                    d.line,
+                    format!("track_file {name}: `file {f}` is not an absolute path (tandem needs one; keepalived reads it from its working directory); not imported"),
+                ),
+                None => w.warn(d.line, format!("track_file {name}: `file` without a path; ignored")),
+            },
+            "weight" => weight_reverse(d, &mut y, &format!("track_file {name}"), w),
+            "init_file" => {
+                let mut value = 0;
+                let mut overwrite = false;
+                for a in &d.args {
+                    if a == "overwrite" {
+                        overwrite = true;
+                    } else if let Ok(v) = a.parse::<i64>() {
+                        value = v;
+                    } else {
+                        w.warn(
+                            d.line,
+                            format!("track_file {name}: `init_file ... {a}` not understood, ignored"),
+                        );
+                    }
+                }
+                y.set("init_file", Y::Int(value));
+                if overwrite {
+                    y.set("init_overwrite", Y::Bool(true));
+                }
+            }
+            other => w.no_equivalent(d.line, &format!("track_file {other}"), ""),
+        }
+    }
+    let Some(f) = file else {
+        w.warn(
+            s.line,
+            format!("track_file {name} has no usable `file`: keepalived drops it; not imported"),
+        );
+        return None;
+    };
+    let mut out = Y::map();
+    out.set("file", Y::s(f));
+    if let Y::Map(entries) = y {
+        for (k, v) in entries {
+            out.set(&k, v);
+        }
+    }
+    Some((name, out))
+}
+
 /// A `vrrp_track_process` block: the name and its `track_processes` entry, or `None`
 /// when keepalived drops it (no `process`).
 fn vrrp_track_process(s: &Stmt, w: &mut Warnings) -> Option<(String, Y)> {
@@ -1741,19 +1831,7 @@ fn vrrp_track_process(s: &Stmt, w: &mut Warnings) -> Option<(String, Y)> {
                 cmdline = true;
                 y.set("full_command", Y::Bool(true));
             }
-            "weight" => {
-                if let Some(v) = int_arg(d, w) {
-                    y.set("weight", Y::Int(v));
-                }
-                match d.args.get(1).map(String::as_str) {
-                    Some("reverse") => y.set("reverse", Y::Bool(true)),
-                    None => {}
-                    Some(other) => w.warn(
-                        d.line,
-                        format!("vrrp_track_process {name}: `weight ... {other}` not understood, ignored"),
-                    ),
-                }
-            }
+            "weight" => weight_reverse(d, &mut y, &format!("vrrp_track_process {name}"), w),
             "quorum" | "quorum_max" => {
                 if let Some(v) = int_arg(d, w) {
                     y.set(&d.key, Y::Int(v));
@@ -1824,6 +1902,7 @@ fn vrrp_instance(s: &Stmt, g: &Globals, known: &Scripts, w: &mut Warnings) -> Op
     let mut global_v6_peers: Vec<(String, usize)> = Vec::new();
     let mut scripts = Vec::new();
     let mut processes = Vec::new();
+    let mut files = Vec::new();
     let mut ifaces = Vec::new();
     let mut auth: Option<(String, usize)> = None;
     let mut initial_master = false;
@@ -1984,6 +2063,21 @@ fn vrrp_instance(s: &Stmt, g: &Globals, known: &Scripts, w: &mut Warnings) -> Op
                 }
             }
             "track_interface" => ifaces.extend(track_refs(d, w).into_iter().map(|(y, _)| y)),
+            "track_file" => {
+                for (r, line) in track_refs(d, w) {
+                    let tracked = entry_name(&r).unwrap_or_default().to_string();
+                    if known.files.contains(&tracked) {
+                        files.push(r);
+                    } else {
+                        w.warn(
+                            line,
+                            format!(
+                                "vrrp_instance {name}: track_file `{tracked}`: there is no such track_file (or it was not imported); keepalived ignores this entry; not imported"
+                            ),
+                        );
+                    }
+                }
+            }
             "track_process" => {
                 for (r, line) in track_refs(d, w) {
                     let tracked = entry_name(&r).unwrap_or_default().to_string();
@@ -2151,6 +2245,9 @@ fn vrrp_instance(s: &Stmt, g: &Globals, known: &Scripts, w: &mut Warnings) -> Op
     }
     if !processes.is_empty() {
         y.set("track_processes", Y::Seq(processes));
+    }
+    if !files.is_empty() {
+        y.set("track_files", Y::Seq(files));
     }
     if !ifaces.is_empty() {
         y.set("track_interfaces", Y::Seq(ifaces));
@@ -2664,6 +2761,9 @@ vrrp_instance VI_2 {\n  interface eth1\n  virtual_router_id 52\n  priority 150\n
         if !parts.track_processes.is_empty() {
             top.set("track_processes", Y::Map(parts.track_processes));
         }
+        if !parts.track_files.is_empty() {
+            top.set("track_files", Y::Map(parts.track_files));
+        }
         if let Some(v) = parts.vrrp {
             top.set("vrrp", v);
         }
@@ -2677,6 +2777,42 @@ vrrp_instance VI_2 {\n  interface eth1\n  virtual_router_id 52\n  priority 150\n
     /// `vrrp_track_process` blocks and the instances' `track_process` entries: every
     /// keyword, keepalived's defaults (arguments mean an exact match of the command
     /// line), the blocks keepalived drops, and a name the kernel cuts.
+    #[test]
+    fn track_files_are_imported_with_weights_and_init_file() {
+        let (cfg, w) = checked(
+            "track_file manual {\n  file /etc/keepalived/manual\n  weight -10 reverse\n  init_file 5 overwrite\n}\n\
+             vrrp_track_file gate {\n  file \"/run/gate\"\n}\n\
+             track_file rel {\n  file relative/path\n}\n\
+             vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n\
+             virtual_ipaddress {\n    198.18.0.1/24\n  }\n\
+             track_file {\n    manual\n    gate weight 0\n    rel\n    nosuch\n  }\n}\n",
+        );
+        let m = cfg.track_file("manual").expect("manual");
+        assert_eq!(m.file, std::path::PathBuf::from("/etc/keepalived/manual"));
+        assert_eq!((m.weight, m.reverse), (-10, true));
+        assert_eq!((m.init_file, m.init_overwrite), (Some(5), true));
+        let g = cfg.track_file("gate").expect("gate (vrrp_track_file)");
+        assert_eq!((g.weight, g.reverse, g.init_file), (1, false, None));
+        assert!(cfg.track_file("rel").is_none());
+        let refs: Vec<(&str, Option<i32>)> = cfg.vrrp.as_ref().expect("vrrp").instances[0]
+            .track_files
+            .iter()
+            .map(|t| (t.name.as_str(), t.weight))
+            .collect();
+        assert_eq!(refs, [("manual", None), ("gate", Some(0))]);
+        let text: Vec<String> = w.iter().map(|x| x.to_string()).collect();
+        assert!(
+            text.iter()
+                .any(|t| t.contains("`file relative/path` is not an absolute path")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter()
+                .any(|t| t.contains("track_file `nosuch`: there is no such track_file")),
+            "{text:?}"
+        );
+    }
+
     #[test]
     fn track_processes_are_imported_with_their_quorum_delays_and_weights() {
         let (cfg, w) = checked(

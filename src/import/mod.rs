@@ -314,6 +314,9 @@ pub fn assemble(
         if !k.track_processes.is_empty() {
             top.set("track_processes", Y::Map(k.track_processes));
         }
+        if !k.track_files.is_empty() {
+            top.set("track_files", Y::Map(k.track_files));
+        }
         if let Some(v) = k.vrrp {
             top.set("vrrp", v);
         }

@@ -3,6 +3,7 @@
 //! Every health signal is published under a key in the `TrackHub`; VRRP instances watch
 //! the keys they track and recompute their effective priority or FAULT state.
 
+pub mod files;
 pub mod hysteresis;
 pub mod link;
 pub mod process;
@@ -26,6 +27,8 @@ pub struct Health {
     /// Why, in words: "exited with status 1", "link down", ...
     pub detail: String,
     pub since: SystemTime,
+    /// A track file's number (`None` for every other signal).
+    pub value: Option<i64>,
 }
 
 pub type HealthMap = Arc<BTreeMap<String, Health>>;
@@ -36,6 +39,10 @@ pub fn script_key(name: &str) -> String {
 
 pub fn interface_key(name: &str) -> String {
     format!("interface:{name}")
+}
+
+pub fn file_key(name: &str) -> String {
+    format!("file:{name}")
 }
 
 pub fn listener_key(name: &str) -> String {
@@ -59,6 +66,7 @@ pub fn default_health(key: &str) -> Health {
             "not known yet".into()
         },
         since: SystemTime::now(),
+        value: None,
     }
 }
 
@@ -82,10 +90,20 @@ impl TrackHub {
 
     /// Publishes `key`'s health; watchers wake only when `up` or `detail` changed.
     pub fn set(&self, key: &str, up: Option<bool>, detail: &str) {
+        self.publish(key, up, detail, None)
+    }
+
+    /// Publishes a track file's number (up while it is 0).
+    pub fn set_value(&self, key: &str, value: i64, detail: &str) {
+        self.publish(key, Some(value == 0), detail, Some(value))
+    }
+
+    fn publish(&self, key: &str, up: Option<bool>, detail: &str, value: Option<i64>) {
         self.tx.send_if_modified(|map| {
             if let Some(h) = map.get(key)
                 && h.up == up
                 && h.detail == detail
+                && h.value == value
             {
                 return false;
             }
@@ -99,6 +117,7 @@ impl TrackHub {
                     up,
                     detail: detail.to_string(),
                     since,
+                    value,
                 },
             );
             true
@@ -193,6 +212,7 @@ pub struct Tracking {
     links: Option<LinkWatch>,
     procs: Option<procs::ProcWatch>,
     proc_statuses: Statuses<procs::ProcessStatus>,
+    files: Option<files::FileWatch>,
     security: bool,
 }
 
@@ -206,6 +226,7 @@ impl Tracking {
             links: None,
             procs: None,
             proc_statuses: Arc::new(Mutex::new(BTreeMap::new())),
+            files: None,
             security: true,
         }
     }
@@ -284,6 +305,7 @@ impl Tracking {
                 .collect();
         }
         self.apply_processes(cfg);
+        self.apply_files(cfg);
         let names: HashSet<String> = instances
             .iter()
             .flat_map(|i| {
@@ -343,6 +365,32 @@ impl Tracking {
             self.procs = Some(w);
         } else if let Ok(mut st) = self.proc_statuses.lock() {
             st.clear();
+        }
+    }
+
+    /// Starts, restarts (changed definitions) or stops the track file watch to match
+    /// `cfg`.
+    fn apply_files(&mut self, cfg: &Config) {
+        let wanted = cfg.tracked_files();
+        let mut specs: Vec<_> = cfg
+            .track_files
+            .iter()
+            .filter(|f| wanted.contains(f.name.as_str()))
+            .cloned()
+            .collect();
+        specs.sort_by(|a, b| a.name.cmp(&b.name));
+        if self.files.as_ref().map(|w| w.specs()) == Some(specs.as_slice()) {
+            return;
+        }
+        if let Some(old) = self.files.take() {
+            for f in old.specs() {
+                if !specs.iter().any(|s| s.name == f.name) {
+                    self.hub.remove(&file_key(&f.name));
+                }
+            }
+        }
+        if !specs.is_empty() {
+            self.files = Some(files::FileWatch::start(specs, self.hub.clone()));
         }
     }
 

@@ -1935,6 +1935,42 @@ fn evaluate_trackers(
         if t.reverse {
             item["reverse"] = json!(true);
         }
+        // A track file: its number × the weight (keepalived's track_file).
+        if let Some(v) = h.value {
+            item["state"] = json!("value");
+            item["value"] = json!(v);
+            items.push(item);
+            if t.weight == 0 {
+                if (v != 0) != t.reverse {
+                    faults.push(format!(
+                        "{} holds {v}{}",
+                        t.label,
+                        if t.reverse {
+                            " (weight 0 reverse: FAULT while 0)"
+                        } else {
+                            " (weight 0: FAULT while not 0)"
+                        }
+                    ));
+                }
+                continue;
+            }
+            let sign: i64 = if t.reverse { -1 } else { 1 };
+            let status = v
+                .saturating_mul(i64::from(t.weight))
+                .saturating_mul(sign)
+                .clamp(-254, 253);
+            if status == -254 {
+                faults.push(format!(
+                    "{} holds {v}: × weight {} is below -253",
+                    t.label,
+                    i64::from(t.weight) * sign
+                ));
+            } else if status != 0 {
+                delta += status as i32;
+                notes.push(format!("{} value {v} ({status:+})", t.label));
+            }
+            continue;
+        }
         items.push(item);
         let sign = if t.reverse { -1 } else { 1 };
         match (t.weight, h.up) {
@@ -2092,10 +2128,49 @@ mod tests {
                     up: Some(*up),
                     detail: if *up { "exited 0" } else { "exited 1" }.into(),
                     since: std::time::SystemTime::UNIX_EPOCH,
+                    value: None,
                 };
                 (k.to_string(), h)
             })
             .collect()
+    }
+
+    /// keepalived's track_file arithmetic (process_update_vrrp_track_file_status).
+    #[test]
+    fn track_file_values_weigh_as_keepalived() {
+        let eval = |w: i32, reverse: bool, v: i64| {
+            let t = [tracker("file:f", w, reverse)];
+            let map: BTreeMap<String, Health> = [(
+                "file:f".to_string(),
+                Health {
+                    up: Some(v == 0),
+                    detail: format!("value {v}"),
+                    since: std::time::SystemTime::UNIX_EPOCH,
+                    value: Some(v),
+                },
+            )]
+            .into();
+            let ev = evaluate_trackers(100, &t, &map);
+            (ev.priority, ev.fault.is_some())
+        };
+        // value × weight added; reverse negates.
+        assert_eq!(eval(1, false, 30), (130, false));
+        assert_eq!(eval(1, false, -60), (40, false));
+        assert_eq!(eval(10, true, 3), (70, false));
+        assert_eq!(eval(-2, false, 5), (90, false));
+        // Clamped to 1..254, FAULT below -253.
+        assert_eq!(eval(1, false, 200), (254, false));
+        assert_eq!(eval(1, false, -253), (1, false));
+        assert_eq!(eval(1, false, -254), (100, true));
+        assert_eq!(eval(254, false, -1), (100, true));
+        // weight 0: FAULT while not 0; reverse: FAULT while 0.
+        assert_eq!(eval(0, false, 0), (100, false));
+        assert_eq!(eval(0, false, 7), (100, true));
+        assert_eq!(eval(0, true, 0), (100, true));
+        assert_eq!(eval(0, true, -1), (100, false));
+        // Not read yet: no effect.
+        let ev = evaluate_trackers(100, &[tracker("file:g", 1, false)], &BTreeMap::new());
+        assert_eq!((ev.priority, ev.fault.is_some()), (100, false));
     }
 
     /// keepalived's arithmetic: process_script_update_priority with multiplier -1 for

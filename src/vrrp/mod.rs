@@ -21,7 +21,9 @@ use crate::config::model::Config;
 use crate::config::vrrp::{VrrpConfig, VrrpInstance};
 use crate::net::addr::AddrWatch;
 use crate::net::link::{NetError, Netlink};
-use crate::track::{ROUTER_KEY, TrackHub, interface_key, listener_key, process_key, script_key};
+use crate::track::{
+    ROUTER_KEY, TrackHub, file_key, interface_key, listener_key, process_key, script_key,
+};
 use demux::Demux;
 use instance::{Context, Handle, TrackerRef};
 use metrics::VrrpMetrics;
@@ -232,6 +234,15 @@ pub fn trackers_for(inst: &VrrpInstance, cfg: &Config) -> Vec<TrackerRef> {
             label: format!("track process `{}`", t.name),
             weight: t.weight.unwrap_or(def.map_or(0, |p| p.weight)),
             reverse: t.reverse.unwrap_or(def.is_some_and(|p| p.reverse)),
+        });
+    }
+    for t in &inst.track_files {
+        let def = cfg.track_file(&t.name);
+        out.push(TrackerRef {
+            key: file_key(&t.name),
+            label: format!("track file `{}`", t.name),
+            weight: t.weight.unwrap_or(def.map_or(1, |f| f.weight)),
+            reverse: t.reverse.unwrap_or(def.is_some_and(|f| f.reverse)),
         });
     }
     for t in &inst.track_listeners {
