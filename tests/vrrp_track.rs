@@ -1644,6 +1644,29 @@ fn track_file_moves_the_priority_with_the_number_in_the_file() {
         da.logs()
     );
 
+    // A reload does not write init_file again over a file already watched, even with
+    // init_overwrite; the new weight applies at once (150 - 120).
+    let top2 = top.replace(
+        "    init_file: 0\n",
+        "    init_file: 0\n    init_overwrite: true\n    weight: 2\n",
+    );
+    lab.file(
+        "a.yaml",
+        &config("a", 150, &top2, "      track_files: [manual, gate]\n"),
+    );
+    da.signal(Signal::SIGHUP);
+    assert!(
+        da.wait_log("config reloaded: now running generation 2"),
+        "{}",
+        da.logs()
+    );
+    assert!(
+        da.wait_log("track file `manual` value -60 (-120)"),
+        "{}",
+        da.logs()
+    );
+    assert_eq!(std::fs::read_to_string(&file).expect("file").trim(), "-60");
+
     // A removed file reads 0: a preempts again.
     std::fs::remove_file(&file).expect("remove");
     assert!(lab.wait_state(0, "VI_1", "MASTER"), "{}", da.logs());

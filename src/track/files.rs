@@ -118,9 +118,14 @@ impl FileWatch {
     }
 
     /// Writes the `init_file` values, publishes each file's number and watches them.
-    pub fn start(specs: Vec<TrackFile>, hub: TrackHub) -> FileWatch {
+    /// `prior`: the watch a reload replaces; files it already watched are not
+    /// initialised again (`init_file` is for the start).
+    pub fn start(specs: Vec<TrackFile>, hub: TrackHub, prior: Option<&FileWatch>) -> FileWatch {
         for s in &specs {
-            init(s);
+            let watched = prior.is_some_and(|p| p.specs.iter().any(|o| o.file == s.file));
+            if !watched {
+                init(s);
+            }
         }
         let task = tokio::spawn(watch(specs.clone(), hub));
         FileWatch { specs, task }

@@ -382,15 +382,18 @@ impl Tracking {
         if self.files.as_ref().map(|w| w.specs()) == Some(specs.as_slice()) {
             return;
         }
-        if let Some(old) = self.files.take() {
-            for f in old.specs() {
-                if !specs.iter().any(|s| s.name == f.name) {
-                    self.hub.remove(&file_key(&f.name));
-                }
+        let old = self.files.take();
+        for f in old.iter().flat_map(|o| o.specs()) {
+            if !specs.iter().any(|s| s.name == f.name) {
+                self.hub.remove(&file_key(&f.name));
             }
         }
         if !specs.is_empty() {
-            self.files = Some(files::FileWatch::start(specs, self.hub.clone()));
+            self.files = Some(files::FileWatch::start(
+                specs,
+                self.hub.clone(),
+                old.as_ref(),
+            ));
         }
     }
 
