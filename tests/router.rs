@@ -2082,6 +2082,11 @@ fn offline_takes_the_router_out_of_service_as_mycat() {
         let e = open.value(q).expect_err(q);
         assert_eq!((e.code, e.state.as_str()), (1053, "08S01"), "{q}: {e}");
     }
+    // Prepared too (JDBC pools validate with a prepared statement).
+    let st = open.prepare("SELECT USER()").expect("prepare");
+    let e = open.execute(st, 0, &[], &[]).expect_err("prepared user()");
+    assert_eq!((e.code, e.state.as_str()), (1053, "08S01"), "{e}");
+    open.close_stmt(st).expect("close");
     assert!(
         open.query("SELECT USER(), DATABASE()")
             .expect("user() and more")

@@ -2913,10 +2913,7 @@ impl Session {
         // health checks that run them.
         // (MyCat's parser matches those two spellings only: SESSION_USER() and an
         // aliased `USER() AS u` go on.)
-        if let [(name, LocalItem::User | LocalItem::CurrentUser)] = items.as_slice()
-            && (name.eq_ignore_ascii_case("USER()") || name.eq_ignore_ascii_case("CURRENT_USER()"))
-            && self.shared.is_offline()
-        {
+        if self.offline_refuses(&items) {
             return self.send_err_as(1, &offline_error(), "offline").await;
         }
         self.count("local", "router");
@@ -2924,6 +2921,14 @@ impl Session {
         let st = self.status();
         rs.queue(&mut self.io, 1, self.deprecate_eof, st);
         self.io.flush().await.map_err(|_| Fatal)
+    }
+
+    /// Whether offline fails this local SELECT: `SELECT USER()` or `SELECT
+    /// CURRENT_USER()` alone (MyCat's health-check statements), as text or prepared.
+    fn offline_refuses(&self, items: &[(String, LocalItem)]) -> bool {
+        matches!(items, [(name, LocalItem::User | LocalItem::CurrentUser)]
+            if name.eq_ignore_ascii_case("USER()") || name.eq_ignore_ascii_case("CURRENT_USER()"))
+            && self.shared.is_offline()
     }
 
     /// The one row of a SELECT the router answers itself.
@@ -3745,6 +3750,7 @@ impl Session {
                 self.count("local", "router");
                 self.databases_result(sql).await
             }
+            Local::Select(items) if self.offline_refuses(&items) => Err(offline_error()),
             Local::Select(items) => {
                 self.count("local", "router");
                 Ok(self.local_result(items))

@@ -173,7 +173,14 @@ fn split(path: &Path) -> (PathBuf, OsString) {
     (dir, name)
 }
 
-async fn watch(specs: Vec<TrackFile>, hub: TrackHub) {
+async fn watch(mut specs: Vec<TrackFile>, hub: TrackHub) {
+    // A symlink is followed once, at the start (as keepalived's realpath): the target's
+    // directory is the one watched.
+    for s in &mut specs {
+        if let Ok(real) = std::fs::canonicalize(&s.file) {
+            s.file = real;
+        }
+    }
     let mut last = Last::new();
     let ino = match Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC)
         .map_err(std::io::Error::from)
@@ -295,6 +302,48 @@ mod tests {
         assert_eq!(parse_value("-2147483648"), Some(-2_147_483_648));
         assert_eq!(parse_value("2147483649"), None);
         assert_eq!(parse_value("99999999999999999999999"), None);
+    }
+
+    /// Waits (bounded) until the hub shows `want` for `key`.
+    async fn value_becomes(hub: &TrackHub, key: &str, want: i64) -> bool {
+        for _ in 0..200 {
+            if hub.get(key).value == Some(want) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        false
+    }
+
+    #[tokio::test]
+    async fn writes_through_a_symlink_and_moves_are_followed() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let real_dir = d.path().join("real");
+        std::fs::create_dir(&real_dir).expect("mkdir");
+        let target = real_dir.join("w");
+        std::fs::write(&target, "3\n").expect("write");
+        let link = d.path().join("link");
+        std::os::unix::fs::symlink(&target, &link).expect("symlink");
+        let hub = TrackHub::new();
+        let spec = TrackFile {
+            name: "m".into(),
+            file: link,
+            weight: 1,
+            reverse: false,
+            init_file: None,
+            init_overwrite: false,
+        };
+        let _w = FileWatch::start(vec![spec], hub.clone(), None);
+        let key = file_key("m");
+        assert!(value_becomes(&hub, &key, 3).await, "{:?}", hub.get(&key));
+        std::fs::write(&target, "-7\n").expect("write");
+        assert!(value_becomes(&hub, &key, -7).await, "{:?}", hub.get(&key));
+        let tmp = real_dir.join("w.new");
+        std::fs::write(&tmp, "0x10").expect("write");
+        std::fs::rename(&tmp, &target).expect("mv");
+        assert!(value_becomes(&hub, &key, 16).await, "{:?}", hub.get(&key));
+        std::fs::remove_file(&target).expect("rm");
+        assert!(value_becomes(&hub, &key, 0).await, "{:?}", hub.get(&key));
     }
 
     #[test]
