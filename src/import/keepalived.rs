@@ -376,6 +376,7 @@ pub fn convert_with(text: &str, file: &str, ctx: &Context) -> (Parts, Vec<super:
     }
     let mut instances = Vec::new();
     let mut groups = Vec::new();
+    let mut group_tracks: Vec<GroupTracks> = Vec::new();
     // The scripts first: an instance's `track_script` entries naming a script keepalived
     // dropped (or one that does not exist) are ignored by keepalived, so left out here.
     let mut dropped = Vec::new();
@@ -432,8 +433,9 @@ pub fn convert_with(text: &str, file: &str, ctx: &Context) -> (Parts, Vec<super:
             }
             "garp_group" => garp_group(s, &mut w),
             "vrrp_sync_group" => {
-                if let Some(y) = sync_group(s, &mut w) {
+                if let Some((y, t)) = sync_group(s, &scripts, &mut w) {
                     groups.push(y);
+                    group_tracks.push(t);
                 }
             }
             "virtual_server" | "virtual_server_group" => w.no_equivalent(
@@ -455,6 +457,9 @@ pub fn convert_with(text: &str, file: &str, ctx: &Context) -> (Parts, Vec<super:
             ),
             other => w.no_equivalent(s.line, other, ""),
         }
+    }
+    for t in &group_tracks {
+        apply_group_tracks(t, &mut instances, &parts, &mut w);
     }
     let mut replaced = replace_checks(&mut instances, &infos, ctx, &mut w);
     // Scripts checking haproxy or MyCat, when kept, stay scripts (warned above).
@@ -2420,18 +2425,40 @@ fn notify_section(hooks: &[Hook], g: &Globals, inst: &str, w: &mut Warnings) -> 
     Some(notify)
 }
 
-fn sync_group(s: &Stmt, w: &mut Warnings) -> Option<Y> {
+/// A sync group's own trackers, for its members.
+struct GroupTracks {
+    name: String,
+    /// The `vrrp_sync_group` line, for warnings about its members.
+    line: usize,
+    members: Vec<String>,
+    /// `sync_group_tracking_weight` (or the deprecated `global_tracking`): the members'
+    /// weighted trackers count.
+    tracking_weight: bool,
+    /// (instance key such as `track_scripts`, entry, line).
+    entries: Vec<(&'static str, Y, usize)>,
+}
+
+fn sync_group(s: &Stmt, known: &Scripts, w: &mut Warnings) -> Option<(Y, GroupTracks)> {
     let Some(name) = s.args.first().cloned() else {
         w.warn(s.line, "`vrrp_sync_group` without a name; ignored");
         return None;
     };
     let mut members = Vec::new();
+    let mut t = GroupTracks {
+        name: name.clone(),
+        line: s.line,
+        members: Vec::new(),
+        tracking_weight: false,
+        entries: Vec::new(),
+    };
     for d in s.block.iter().flatten() {
         match d.key.as_str() {
             "group" => {
                 for e in d.block.iter().flatten() {
                     members.push(Y::s(e.key.clone()));
+                    t.members.push(e.key.clone());
                     members.extend(e.args.iter().map(|a| Y::s(a.clone())));
+                    t.members.extend(e.args.iter().cloned());
                 }
             }
             k if k.starts_with("notify") => w.no_equivalent(
@@ -2439,18 +2466,124 @@ fn sync_group(s: &Stmt, w: &mut Warnings) -> Option<Y> {
                 &format!("vrrp_sync_group {k}"),
                 "set the notify hooks on the member instances (`notify:`) instead",
             ),
-            "track_script" | "track_interface" | "track_process" => w.no_equivalent(
-                d.line,
-                &format!("vrrp_sync_group {}", d.key),
-                "track on the member instances instead",
-            ),
+            "sync_group_tracking_weight" | "global_tracking" => t.tracking_weight = true,
+            "track_script" | "track_interface" | "track_process" | "track_file" => {
+                let (key, defined): (&'static str, Option<&Vec<String>>) = match d.key.as_str() {
+                    "track_script" => ("track_scripts", None),
+                    "track_interface" => ("track_interfaces", None),
+                    "track_process" => ("track_processes", Some(&known.processes)),
+                    _ => ("track_files", Some(&known.files)),
+                };
+                for (e, line) in track_refs(d, w) {
+                    let tracked = entry_name(&e).unwrap_or_default().to_string();
+                    let script_known =
+                        key != "track_scripts" || known.defined.iter().any(|(n, _)| *n == tracked);
+                    let other_known = defined.is_none_or(|names| names.contains(&tracked));
+                    if script_known && other_known {
+                        t.entries.push((key, e, line));
+                    } else {
+                        w.warn(
+                            line,
+                            format!(
+                                "vrrp_sync_group {name}: {} `{tracked}`: not defined (or not imported); keepalived ignores this entry; not imported",
+                                d.key
+                            ),
+                        );
+                    }
+                }
+            }
             other => w.no_equivalent(d.line, &format!("vrrp_sync_group {other}"), ""),
         }
     }
     let mut y = Y::map();
     y.set("name", Y::s(name));
     y.set("instances", Y::Seq(members));
-    Some(y)
+    Some((y, t))
+}
+
+/// keepalived's tracking in a sync group: the group's trackers are added to every member
+/// with their weights. Without `sync_group_tracking_weight` keepalived ignores the
+/// members' own weighted trackers; tandem keeps them and warns.
+fn apply_group_tracks(t: &GroupTracks, instances: &mut [Y], parts: &Parts, w: &mut Warnings) {
+    // A definition's own weight (`default` when it sets none).
+    let def_weight = |defs: &[(String, Y)], name: &str, default: i64| -> i64 {
+        defs.iter()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, y)| match y.get("weight") {
+                Some(Y::Int(v)) => Some(*v),
+                _ => None,
+            })
+            .unwrap_or(default)
+    };
+    let script_weight = |name: &str| def_weight(&parts.track_scripts, name, 0);
+    let file_weight = |name: &str| def_weight(&parts.track_files, name, 1);
+    let entry_weight = |e: &Y| match e.get("weight") {
+        Some(Y::Int(v)) => Some(*v),
+        _ => None,
+    };
+    for inst in instances.iter_mut() {
+        let Some(iname) = inst.get("name").and_then(|n| match n {
+            Y::Str(s) => Some(s.clone()),
+            _ => None,
+        }) else {
+            continue;
+        };
+        if !t.members.contains(&iname) {
+            continue;
+        }
+        let why = format!(
+            "vrrp_instance {iname} is in sync group {} (no sync_group_tracking_weight)",
+            t.name
+        );
+        if !t.tracking_weight {
+            // keepalived drops (or zeroes) these; tandem keeps them as written, which
+            // is what the operator meant, and says so.
+            let mut ignored: Vec<String> = Vec::new();
+            for (key, what, default) in [
+                ("track_interfaces", "interface", None),
+                ("track_scripts", "script", Some(0)),
+                ("track_files", "file", Some(1)),
+            ] {
+                if let Some(Y::Seq(list)) = inst.get(key) {
+                    for e in list {
+                        let n = entry_name(e).unwrap_or_default().to_string();
+                        let weight = entry_weight(e).or_else(|| match (what, default) {
+                            ("script", _) => Some(script_weight(&n)),
+                            ("file", _) => Some(file_weight(&n)),
+                            _ => None,
+                        });
+                        if let Some(wt) = weight.filter(|v| *v != 0) {
+                            ignored.push(format!("tracked {what} {n} (weight {wt})"));
+                        }
+                    }
+                }
+            }
+            if !ignored.is_empty() {
+                w.warn(
+                    t.line,
+                    format!(
+                        "{why}: keepalived ignores the weights of its {} (its log: `ignoring tracked script ... with weights due to SYNC group`), so they never moved this box's priority there. tandem applies them as written; to keep keepalived's behaviour, remove them, or give them `weight: 0` to put the group in FAULT while they fail",
+                        ignored.join(", ")
+                    ),
+                );
+            }
+        }
+        for (key, e, line) in &t.entries {
+            let n = entry_name(e).unwrap_or_default().to_string();
+            let exists = matches!(inst.get(key), Some(Y::Seq(l)) if l.iter().any(|x| entry_name(x) == Some(n.as_str())));
+            if exists {
+                w.warn(
+                    *line,
+                    format!("vrrp_sync_group {}: {key} `{n}` is tracked by member {iname} too; kept once (the member's)", t.name),
+                );
+                continue;
+            }
+            match inst.get_mut(key) {
+                Some(Y::Seq(l)) => l.push(e.clone()),
+                _ => inst.set(key, Y::Seq(vec![e.clone()])),
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -2777,6 +2910,72 @@ vrrp_instance VI_2 {\n  interface eth1\n  virtual_router_id 52\n  priority 150\n
     /// `vrrp_track_process` blocks and the instances' `track_process` entries: every
     /// keyword, keepalived's defaults (arguments mean an exact match of the command
     /// line), the blocks keepalived drops, and a name the kernel cuts.
+    #[test]
+    fn sync_group_trackers_apply_to_members_and_ignored_member_weights_are_warned() {
+        let inst = |n: &str, id: u8, extra: &str| {
+            format!(
+                "vrrp_instance {n} {{\n  interface eth0\n  virtual_router_id {id}\n  virtual_ipaddress {{\n    198.18.0.{id}/24\n  }}\n{extra}}}\n"
+            )
+        };
+        let conf = format!(
+            "vrrp_script chk {{\n  script \"/bin/true\"\n  weight -20\n}}\n\
+             vrrp_script gate {{\n  script \"/bin/true\"\n}}\n\
+             track_file manual {{\n  file /run/manual\n}}\n\
+             track_file heavy {{\n  file /run/heavy\n  weight 5\n}}\n\
+             {}{}\
+             vrrp_sync_group G {{\n  group {{\n    VI_1\n    VI_2\n  }}\n  track_script {{\n    chk weight -30\n  }}\n  track_interface {{\n    eth1\n  }}\n  track_file {{\n    nosuch\n  }}\n}}\n",
+            inst(
+                "VI_1",
+                1,
+                "  track_script {\n    chk\n    gate\n  }\n  track_interface {\n    eth2 weight -10\n  }\n  track_file {\n    manual\n    heavy\n  }\n"
+            ),
+            inst("VI_2", 2, "")
+        );
+        let (cfg, w) = checked(&conf);
+        let v = cfg.vrrp.as_ref().expect("vrrp");
+        let names = |l: &[crate::config::vrrp::TrackRef]| -> Vec<(String, Option<i32>)> {
+            l.iter().map(|t| (t.name.clone(), t.weight)).collect()
+        };
+        let vi1 = &v.instances[0];
+        // The member's own trackers stay as written (warned: keepalived ignores their
+        // weights), then the group's, with their weights; one tracked twice is kept once.
+        assert_eq!(
+            names(&vi1.track_scripts),
+            [("chk".to_string(), None), ("gate".to_string(), None)]
+        );
+        let ifs: Vec<(String, Option<i32>)> = vi1
+            .track_interfaces
+            .iter()
+            .map(|t| (t.name.clone(), t.weight))
+            .collect();
+        assert_eq!(
+            ifs,
+            [("eth2".to_string(), Some(-10)), ("eth1".to_string(), None)]
+        );
+        assert_eq!(vi1.track_files.len(), 2);
+        let vi2 = &v.instances[1];
+        assert_eq!(names(&vi2.track_scripts), [("chk".to_string(), Some(-30))]);
+        assert_eq!(vi2.track_interfaces.len(), 1);
+        let text: Vec<String> = w.iter().map(|x| x.to_string()).collect();
+        for want in [
+            "vrrp_instance VI_1 is in sync group G (no sync_group_tracking_weight): keepalived ignores the weights of its tracked interface eth2 (weight -10), tracked script chk (weight -20), tracked file manual (weight 1), tracked file heavy (weight 5)",
+            "track_scripts `chk` is tracked by member VI_1 too; kept once",
+            "track_file `nosuch`: not defined",
+        ] {
+            assert!(text.iter().any(|t| t.contains(want)), "{want}: {text:?}");
+        }
+        // With sync_group_tracking_weight the weights count in keepalived too: no warning.
+        let (_, w) = checked(&conf.replace(
+            "vrrp_sync_group G {\n",
+            "vrrp_sync_group G {\n  sync_group_tracking_weight\n",
+        ));
+        assert!(
+            !w.iter()
+                .any(|x| x.to_string().contains("keepalived ignores the weights")),
+            "{w:?}"
+        );
+    }
+
     #[test]
     fn track_files_are_imported_with_weights_and_init_file() {
         let (cfg, w) = checked(
