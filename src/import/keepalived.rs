@@ -2067,7 +2067,7 @@ fn vrrp_instance(s: &Stmt, g: &Globals, known: &Scripts, w: &mut Warnings) -> Op
                     );
                 }
             }
-            "track_interface" => ifaces.extend(track_refs(d, w).into_iter().map(|(y, _)| y)),
+            "track_interface" => ifaces.extend(track_refs(d, w)),
             "track_file" => {
                 for (r, line) in track_refs(d, w) {
                     let tracked = entry_name(&r).unwrap_or_default().to_string();
@@ -2254,6 +2254,30 @@ fn vrrp_instance(s: &Stmt, g: &Globals, known: &Scripts, w: &mut Warnings) -> Op
     if !files.is_empty() {
         y.set("track_files", Y::Seq(files));
     }
+    // keepalived ignores an instance's own interface in its track_interface ("Ignoring
+    // track_interface eth0 since own interface"): that interface going down always
+    // means FAULT.
+    let own = match y.get("interface") {
+        Some(Y::Str(i)) => Some(i.clone()),
+        _ => None,
+    };
+    let ifaces: Vec<Y> = ifaces
+        .into_iter()
+        .filter(|(e, line)| {
+            let n = entry_name(e).unwrap_or_default();
+            if own.as_deref() != Some(n) {
+                return true;
+            }
+            w.warn(
+                *line,
+                format!(
+                    "vrrp_instance {name}: track_interface {n} is the instance's own interface: keepalived ignores the entry (its log: `Ignoring track_interface {n} since own interface`) and goes to FAULT while it is down; not imported, tandem does the same"
+                ),
+            );
+            false
+        })
+        .map(|(e, _)| e)
+        .collect();
     if !ifaces.is_empty() {
         y.set("track_interfaces", Y::Seq(ifaces));
     }
@@ -2972,6 +2996,28 @@ vrrp_instance VI_2 {\n  interface eth1\n  virtual_router_id 52\n  priority 150\n
         assert!(
             !w.iter()
                 .any(|x| x.to_string().contains("keepalived ignores the weights")),
+            "{w:?}"
+        );
+    }
+
+    #[test]
+    fn the_instances_own_interface_is_not_a_weighted_tracker() {
+        let (cfg, w) = checked(
+            "vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n\
+             virtual_ipaddress {\n    198.18.0.1/24\n  }\n\
+             track_interface {\n    eth0 weight -10\n    eth1 weight -5\n  }\n}\n",
+        );
+        let i = &cfg.vrrp.as_ref().expect("vrrp").instances[0];
+        let ifs: Vec<(&str, Option<i32>)> = i
+            .track_interfaces
+            .iter()
+            .map(|t| (t.name.as_str(), t.weight))
+            .collect();
+        assert_eq!(ifs, [("eth1", Some(-5))]);
+        assert!(
+            w.iter().any(|x| x
+                .to_string()
+                .contains("Ignoring track_interface eth0 since own interface")),
             "{w:?}"
         );
     }
