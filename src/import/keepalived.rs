@@ -1710,6 +1710,27 @@ fn vip(e: &Stmt, w: &mut Warnings) -> Y {
     m
 }
 
+/// An instance's entries for trackers defined in `defined` (blocks named `block`); the
+/// others are warned and left out, as keepalived ignores them.
+fn defined_refs(d: &Stmt, defined: &[String], block: &str, inst: &str, w: &mut Warnings) -> Vec<Y> {
+    let mut out = Vec::new();
+    for (r, line) in track_refs(d, w) {
+        let tracked = entry_name(&r).unwrap_or_default().to_string();
+        if defined.contains(&tracked) {
+            out.push(r);
+        } else {
+            w.warn(
+                line,
+                format!(
+                    "vrrp_instance {inst}: {} `{tracked}`: there is no such {block} (or it was not imported); keepalived ignores this entry; not imported",
+                    d.key
+                ),
+            );
+        }
+    }
+    out
+}
+
 /// `weight W [reverse]` in a tracker definition (`what` names it in warnings).
 fn weight_reverse(d: &Stmt, y: &mut Y, what: &str, w: &mut Warnings) {
     if let Some(v) = int_arg(d, w) {
@@ -2068,36 +2089,14 @@ fn vrrp_instance(s: &Stmt, g: &Globals, known: &Scripts, w: &mut Warnings) -> Op
                 }
             }
             "track_interface" => ifaces.extend(track_refs(d, w)),
-            "track_file" => {
-                for (r, line) in track_refs(d, w) {
-                    let tracked = entry_name(&r).unwrap_or_default().to_string();
-                    if known.files.contains(&tracked) {
-                        files.push(r);
-                    } else {
-                        w.warn(
-                            line,
-                            format!(
-                                "vrrp_instance {name}: track_file `{tracked}`: there is no such track_file (or it was not imported); keepalived ignores this entry; not imported"
-                            ),
-                        );
-                    }
-                }
-            }
-            "track_process" => {
-                for (r, line) in track_refs(d, w) {
-                    let tracked = entry_name(&r).unwrap_or_default().to_string();
-                    if known.processes.contains(&tracked) {
-                        processes.push(r);
-                    } else {
-                        w.warn(
-                            line,
-                            format!(
-                                "vrrp_instance {name}: track_process `{tracked}`: there is no such vrrp_track_process (or it was not imported); keepalived ignores this entry; not imported"
-                            ),
-                        );
-                    }
-                }
-            }
+            "track_file" => files.extend(defined_refs(d, &known.files, "track_file", &name, w)),
+            "track_process" => processes.extend(defined_refs(
+                d,
+                &known.processes,
+                "vrrp_track_process",
+                &name,
+                w,
+            )),
             "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" | "notify" => {
                 let key = match d.key.as_str() {
                     "notify" => "any",

@@ -250,8 +250,8 @@ pub struct Session {
     /// `io.read` / `io.written` already counted in `shared.front`.
     front_in: u64,
     front_out: u64,
-    /// `ctl.held` lists connections (cleared once the session keeps none).
-    held_shown: bool,
+    /// What `ctl.held` shows: (host, server thread id) of each kept connection.
+    held_shown: Vec<(usize, u32)>,
 }
 
 /// A statement the SQL statistics count, at its start.
@@ -430,7 +430,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, adm
         cmd_local: false,
         front_in: 0,
         front_out: 0,
-        held_shown: false,
+        held_shown: Vec::new(),
     };
     let db = hello
         .database
@@ -2801,18 +2801,19 @@ impl Session {
             w.saturating_sub(self.front_out),
         );
         (self.front_in, self.front_out) = (r, w);
-        let holds = self.pinned.is_some() || !self.pinned_more.is_empty();
-        if holds || self.held_shown {
-            let v: Vec<_> = self
-                .pinned
-                .iter()
-                .chain(&self.pinned_more)
-                .map(|pc| (pc.host.clone(), pc.conn.thread_id))
-                .collect();
-            if let Ok(mut h) = self.ctl.held.lock() {
-                *h = v;
-            }
-            self.held_shown = holds;
+        // Published only when the kept connections changed (not at every statement of
+        // a transaction).
+        let key = |pc: &backend::Pooled| (Arc::as_ptr(&pc.host) as usize, pc.conn.thread_id);
+        let kept = self.pinned.iter().chain(&self.pinned_more);
+        if kept.clone().map(key).eq(self.held_shown.iter().copied()) {
+            return;
+        }
+        self.held_shown = kept.clone().map(key).collect();
+        let v: Vec<_> = kept
+            .map(|pc| (pc.host.clone(), pc.conn.thread_id))
+            .collect();
+        if let Ok(mut h) = self.ctl.held.lock() {
+            *h = v;
         }
     }
 
